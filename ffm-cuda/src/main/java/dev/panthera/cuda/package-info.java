@@ -1,0 +1,2 @@
+/** CUDA libraries through the FFM API. */
+package dev.panthera.cuda;

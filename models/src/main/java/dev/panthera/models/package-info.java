@@ -1,0 +1,2 @@
+/** Models, weight formats, tokenizers. */
+package dev.panthera.models;

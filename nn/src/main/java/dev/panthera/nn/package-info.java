@@ -1,0 +1,2 @@
+/** Modules, layers, adapters, losses, optimizers. */
+package dev.panthera.nn;

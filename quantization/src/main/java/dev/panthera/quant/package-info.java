@@ -1,0 +1,2 @@
+/** Quantized formats and quantizers. */
+package dev.panthera.quant;

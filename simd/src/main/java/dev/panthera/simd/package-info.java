@@ -1,0 +1,2 @@
+/** The Vector API backend. */
+package dev.panthera.simd;

@@ -1,0 +1,3 @@
+package dev.panthera.tensor.spi;
+
+final class Spi { private Spi() {} }

@@ -1,0 +1,2 @@
+/** The backend SPI: what a backend implements over (storage, layout). */
+package dev.panthera.tensor.spi;
