@@ -1,0 +1,111 @@
+package dev.panthera.tensor;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reverse-mode differentiation. {@link #backward} walks the graph of {@link Op}s in reverse topological order; the
+ * gradient rules sit in one exhaustive switch over the sealed {@code Op} type, so a new op without a rule does not
+ * compile. Gradients are computed with ordinary tensor ops under no-grad.
+ */
+public final class Autograd {
+    private Autograd() {}
+
+    private static final ThreadLocal<int[]> DISABLED = ThreadLocal.withInitial(() -> new int[1]);
+
+    /** Called with each leaf tensor as soon as its gradient is complete (see {@link #backward(Tensor, Tensor, LeafHook)}). */
+    @FunctionalInterface
+    public interface LeafHook {
+        /** Receives the final gradient of {@code leaf}; the default accumulates it into {@code leaf.grad()}. */
+        void onGradient(Tensor leaf, Tensor gradient);
+    }
+
+    /** Whether ops on this thread record the graph. */
+    public static boolean isGradEnabled() { return DISABLED.get()[0] == 0; }
+
+    /** Disables graph recording on this thread until the handle is closed: {@code try (var ng = Autograd.noGrad()) {...}}. */
+    public static AutoCloseable noGrad() {
+        int[] c = DISABLED.get();
+        c[0]++;
+        return new AutoCloseable() {
+            private boolean done;
+            @Override public void close() { if (!done) { done = true; c[0]--; } }
+        };
+    }
+
+    static void closeQuietly(AutoCloseable c) {
+        try { c.close(); } catch (Exception e) { throw new IllegalStateException(e); }
+    }
+
+    /** Backward from {@code root} with upstream gradient {@code grad}, accumulating into each leaf's {@code grad()}. */
+    public static void backward(Tensor root, Tensor grad) {
+        backward(root, grad, Tensor::accumulateGrad);
+    }
+
+    /**
+     * Backward with a hook for leaves. Each leaf's hook runs exactly once, as soon as every path into it has been
+     * processed, and every intermediate gradient is dropped as soon as it has been consumed — so a hook that applies
+     * an update and discards the gradient (LOMO) never holds all gradients at once.
+     */
+    public static void backward(Tensor root, Tensor grad, LeafHook hook) {
+        if (!root.requiresGrad()) {
+            throw new IllegalStateException("backward: tensor " + root.describe() + " does not require grad and has no grad_fn");
+        }
+        if (!grad.shape().equals(root.shape())) {
+            throw new IllegalArgumentException("backward: gradient shape " + grad.shape() + " does not match tensor shape " + root.shape());
+        }
+        List<Tensor> order = topologicalOrder(root);
+        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        grads.put(root, grad);
+        AutoCloseable ng = noGrad();
+        try {
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                Tensor g = grads.remove(t);
+                if (g == null) continue;
+                Op op = t.gradFn();
+                if (op == null) {
+                    if (t.requiresGrad()) hook.onGradient(t, g);
+                    continue;
+                }
+                List<Tensor> inputs = op.inputs();
+                Tensor[] gs = Gradients.of(op, g, t);
+                for (int k = 0; k < inputs.size(); k++) {
+                    Tensor in = inputs.get(k);
+                    if (gs[k] == null || !in.requiresGrad()) continue;
+                    Tensor gk = gs[k].shape().equals(in.shape()) ? gs[k] : Gradients.sumTo(gs[k], in.shape());
+                    if (gk.dtype() != in.dtype()) gk = gk.to(in.dtype());
+                    grads.merge(in, gk, Tensor::add);
+                }
+            }
+        } finally {
+            closeQuietly(ng);
+        }
+    }
+
+    /** Tensors reachable from root, each after all tensors it depends on (iterative DFS: deep graphs are fine). */
+    private static List<Tensor> topologicalOrder(Tensor root) {
+        List<Tensor> order = new ArrayList<>();
+        Map<Tensor, Boolean> seen = new IdentityHashMap<>();
+        ArrayList<Object[]> stack = new ArrayList<>();
+        stack.add(new Object[] {root, 0});
+        seen.put(root, Boolean.TRUE);
+        while (!stack.isEmpty()) {
+            Object[] top = stack.get(stack.size() - 1);
+            Tensor t = (Tensor) top[0];
+            int next = (Integer) top[1];
+            List<Tensor> ins = t.gradFn() == null ? List.of() : t.gradFn().inputs();
+            if (next < ins.size()) {
+                top[1] = next + 1;
+                Tensor in = ins.get(next);
+                if (in.requiresGrad() && seen.put(in, Boolean.TRUE) == null) stack.add(new Object[] {in, 0});
+            } else {
+                stack.remove(stack.size() - 1);
+                order.add(t);
+            }
+        }
+        return order;
+    }
+}

@@ -1,0 +1,308 @@
+package dev.panthera.tensor.spi;
+
+import dev.panthera.tensor.BinaryOp;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Device;
+import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.ReduceOp;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.UnaryOp;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The scalar oracle: every kernel is a plain loop over strided elements that computes in double precision and
+ * rounds once on store. Slow on purpose-free code paths, and the standard every other backend is tested against.
+ */
+public final class ReferenceBackend implements Backend {
+    /** The single instance. */
+    public static final ReferenceBackend INSTANCE = new ReferenceBackend();
+
+    private ReferenceBackend() {}
+
+    @Override public String name() { return "reference"; }
+    @Override public Device device() { return Device.CPU; }
+
+    @Override
+    public Storage allocate(DType dtype, long numel, Arena owner) { return Storage.allocate(dtype, numel, owner); }
+
+    @Override
+    public void copy(Storage src, Layout sl, Storage dst, Layout dl) {
+        MemorySegment s = src.segment(), d = dst.segment();
+        DType st = src.dtype(), dt = dst.dtype();
+        StridedCursor cs = new StridedCursor(sl), cd = new StridedCursor(dl);
+        long n = sl.numel();
+        boolean integral = !st.isFloatingPoint() && !dt.isFloatingPoint();
+        for (long i = 0; i < n; i++) {
+            long si = cs.next(), di = cd.next();
+            if (st == dt) {
+                MemorySegment.copy(s, si * st.byteSize(), d, di * dt.byteSize(), st.byteSize());
+            } else if (integral) {
+                Elements.setLong(d, dt, di, Elements.getLong(s, st, si));
+            } else {
+                Elements.set(d, dt, di, Elements.get(s, st, si));
+            }
+        }
+    }
+
+    @Override
+    public void fill(Storage dst, Layout dl, double value) {
+        StridedCursor c = new StridedCursor(dl);
+        for (long i = 0, n = dl.numel(); i < n; i++) Elements.set(dst.segment(), dst.dtype(), c.next(), value);
+    }
+
+    @Override
+    public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
+        StridedCursor cs = new StridedCursor(sl), cd = new StridedCursor(dl);
+        MemorySegment s = src.segment(), d = dst.segment();
+        for (long i = 0, n = sl.numel(); i < n; i++) {
+            double x = Elements.get(s, src.dtype(), cs.next());
+            Elements.set(d, dst.dtype(), cd.next(), Scalars.unary(op, x));
+        }
+    }
+
+    @Override
+    public void binary(BinaryOp op, Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
+        StridedCursor ca = new StridedCursor(al), cb = new StridedCursor(bl), cd = new StridedCursor(dl);
+        DType t = a.dtype();
+        boolean exactLong = t == DType.I64 && op != BinaryOp.DIV && op != BinaryOp.POW;
+        for (long i = 0, n = dl.numel(); i < n; i++) {
+            long ia = ca.next(), ib = cb.next(), id = cd.next();
+            if (exactLong) {
+                long x = Elements.getLong(a.segment(), t, ia), y = Elements.getLong(b.segment(), t, ib);
+                Elements.setLong(dst.segment(), dst.dtype(), id, Scalars.binaryLong(op, x, y));
+            } else {
+                double x = Elements.get(a.segment(), t, ia), y = Elements.get(b.segment(), b.dtype(), ib);
+                Elements.set(dst.segment(), dst.dtype(), id, Scalars.binary(op, x, y));
+            }
+        }
+    }
+
+    @Override
+    public void reduce(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        Shape shape = sl.shape();
+        long outN = dl.numel();
+        MemorySegment s = src.segment(), d = dst.segment();
+        double[] acc = new double[Math.toIntExact(outN)];
+        long[] arg = new long[acc.length];
+        java.util.Arrays.fill(acc, switch (op) {
+            case SUM -> 0.0;
+            case MAX, ARGMAX -> Double.NEGATIVE_INFINITY;
+            case MIN, ARGMIN -> Double.POSITIVE_INFINITY;
+        });
+        java.util.Arrays.fill(arg, -1);
+        // ct maps each source element to the ordinal of its output (row-major over dl's shape)
+        StridedCursor cs = new StridedCursor(sl);
+        StridedCursor ct = new StridedCursor(new Layout(shape, compactStrides(dl, dims), 0));
+        int argDim = dims.length == 1 ? dims[0] : -1;
+        for (long i = 0, n = sl.numel(); i < n; i++) {
+            double x = Elements.get(s, src.dtype(), cs.next());
+            int o = (int) ct.next();
+            switch (op) {
+                case SUM -> acc[o] += x;
+                case MAX -> acc[o] = Double.isNaN(acc[o]) || Double.isNaN(x) ? Double.NaN : Math.max(acc[o], x);
+                case MIN -> acc[o] = Double.isNaN(acc[o]) || Double.isNaN(x) ? Double.NaN : Math.min(acc[o], x);
+                case ARGMAX, ARGMIN -> {
+                    boolean better = arg[o] < 0 || (!Double.isNaN(acc[o]) && (Double.isNaN(x)
+                            || (op == ReduceOp.ARGMAX ? x > acc[o] : x < acc[o])));
+                    if (better) { acc[o] = x; arg[o] = cs.position(argDim); }
+                }
+            }
+        }
+        StridedCursor cd = new StridedCursor(dl);
+        for (int o = 0; o < acc.length; o++) {
+            long di = cd.next();
+            if (op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN) Elements.setLong(d, dst.dtype(), di, arg[o]);
+            else Elements.set(d, dst.dtype(), di, acc[o]);
+        }
+    }
+
+    /** Row-major strides of dl's shape with the reduced dims zeroed: maps a source position to an output ordinal. */
+    private static long[] compactStrides(Layout dl, int[] dims) {
+        Shape out = dl.shape();
+        long[] s = new long[out.rank()];
+        long acc = 1;
+        for (int i = s.length - 1; i >= 0; i--) { s[i] = acc; acc *= out.dim(i); }
+        for (int d : dims) s[d] = 0;
+        return s;
+    }
+
+    @Override
+    public void matmul(Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
+        int r = al.rank();
+        long m = al.shape().dim(r - 2), k = al.shape().dim(r - 1), n = bl.shape().dim(r - 1);
+        long sam = al.stride(r - 2), sak = al.stride(r - 1), sbk = bl.stride(r - 2), sbn = bl.stride(r - 1);
+        long sdm = dl.stride(r - 2), sdn = dl.stride(r - 1);
+        StridedCursor ca = new StridedCursor(batchOf(al)), cb = new StridedCursor(batchOf(bl)), cd = new StridedCursor(batchOf(dl));
+        long batches = batchOf(dl).numel();
+        DType t = a.dtype();
+        for (long bt = 0; bt < batches; bt++) {
+            long ao = ca.next(), bo = cb.next(), dO = cd.next();
+            for (long i = 0; i < m; i++) {
+                for (long j = 0; j < n; j++) {
+                    double sum = 0;
+                    for (long p = 0; p < k; p++) {
+                        sum += Elements.get(a.segment(), t, ao + i * sam + p * sak) * Elements.get(b.segment(), t, bo + p * sbk + j * sbn);
+                    }
+                    Elements.set(dst.segment(), dst.dtype(), dO + i * sdm + j * sdn, sum);
+                }
+            }
+        }
+    }
+
+    /** The layout of the batch dims only (all but the last two), keeping the offset. */
+    static Layout batchOf(Layout l) {
+        int r = l.rank();
+        long[] d = new long[r - 2], s = new long[r - 2];
+        for (int i = 0; i < r - 2; i++) { d[i] = l.shape().dim(i); s[i] = l.stride(i); }
+        return new Layout(Shape.of(d), s, l.offset());
+    }
+
+    /** The layout of all rows of {@code dim}: that dim set to size 1, so each element is the start of one row. */
+    static Layout rowsOf(Layout l, int dim) {
+        long[] d = l.shape().toArray();
+        d[dim] = 1;
+        return new Layout(Shape.of(d), l.strides(), l.offset());
+    }
+
+    @Override
+    public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
+        long len = sl.shape().dim(dim), ss = sl.stride(dim), sd = dl.stride(dim);
+        StridedCursor cs = new StridedCursor(rowsOf(sl, dim)), cd = new StridedCursor(rowsOf(dl, dim));
+        DType t = src.dtype();
+        double[] row = new double[Math.toIntExact(len)];
+        for (long r = 0, rows = sl.numel() / Math.max(len, 1); r < rows && len > 0; r++) {
+            long so = cs.next(), dO = cd.next();
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < len; i++) { row[i] = Elements.get(src.segment(), t, so + i * ss); max = Math.max(max, row[i]); }
+            if (Double.isInfinite(max) && max < 0) max = 0;   // an all -inf row gives NaN below, as in PyTorch
+            double sum = 0;
+            for (int i = 0; i < len; i++) sum += Math.exp(row[i] - max);
+            for (int i = 0; i < len; i++) {
+                double v = log ? row[i] - max - Math.log(sum) : Math.exp(row[i] - max) / sum;
+                Elements.set(dst.segment(), dst.dtype(), dO + i * sd, v);
+            }
+        }
+    }
+
+    @Override
+    public void layerNorm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
+        norm(x, xl, w, wl, b, bl, eps, dst, dl, false);
+    }
+
+    @Override
+    public void rmsNorm(Storage x, Layout xl, Storage w, Layout wl, double eps, Storage dst, Layout dl) {
+        norm(x, xl, w, wl, null, null, eps, dst, dl, true);
+    }
+
+    private static void norm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps,
+                             Storage dst, Layout dl, boolean rms) {
+        int last = xl.rank() - 1;
+        long len = xl.shape().dim(last), sx = xl.stride(last), sd = dl.stride(last);
+        StridedCursor cx = new StridedCursor(rowsOf(xl, last)), cd = new StridedCursor(rowsOf(dl, last));
+        double[] row = new double[Math.toIntExact(len)];
+        for (long r = 0, rows = len == 0 ? 0 : xl.numel() / len; r < rows; r++) {
+            long xo = cx.next(), dO = cd.next();
+            double mean = 0, sq = 0;
+            for (int i = 0; i < len; i++) { row[i] = Elements.get(x.segment(), x.dtype(), xo + i * sx); mean += row[i]; }
+            mean = rms ? 0 : mean / len;
+            for (int i = 0; i < len; i++) sq += (row[i] - mean) * (row[i] - mean);
+            double inv = 1.0 / Math.sqrt(sq / len + eps);
+            for (int i = 0; i < len; i++) {
+                double v = (row[i] - mean) * inv;
+                if (w != null) v *= Elements.get(w.segment(), w.dtype(), wl.offset() + i * wl.stride(0));
+                if (b != null) v += Elements.get(b.segment(), b.dtype(), bl.offset() + i * bl.stride(0));
+                Elements.set(dst.segment(), dst.dtype(), dO + i * sd, v);
+            }
+        }
+    }
+
+    private static long indexAt(Storage index, long at, long bound, String op) {
+        long v = Elements.getLong(index.segment(), index.dtype(), at);
+        if (v < 0 || v >= bound) throw new IndexOutOfBoundsException(op + ": index " + v + " is out of bounds for dimension of size " + bound);
+        return v;
+    }
+
+    @Override
+    public void indexSelect(Storage src, Layout sl, int dim, Storage index, Layout il, Storage dst, Layout dl) {
+        long bound = sl.shape().dim(dim), sstride = sl.stride(dim);
+        long[] picked = new long[Math.toIntExact(il.numel())];
+        StridedCursor ci = new StridedCursor(il);
+        for (int i = 0; i < picked.length; i++) picked[i] = indexAt(index, ci.next(), bound, "indexSelect");
+        // walk dst; the source element shares every coordinate except dim
+        Layout srcAtZero = new Layout(dl.shape(), withStride(sl.strides(), dim, 0), sl.offset());
+        StridedCursor cs = new StridedCursor(srcAtZero), cd = new StridedCursor(dl);
+        for (long i = 0, n = dl.numel(); i < n; i++) {
+            long s0 = cs.next(), di = cd.next();
+            long si = s0 + picked[(int) cd.position(dim)] * sstride;
+            copyElement(src, si, dst, di);
+        }
+    }
+
+    @Override
+    public void indexAdd(Storage dst, Layout dl, int dim, Storage index, Layout il, Storage src, Layout sl) {
+        long bound = dl.shape().dim(dim), dstride = dl.stride(dim);
+        long[] picked = new long[Math.toIntExact(il.numel())];
+        StridedCursor ci = new StridedCursor(il);
+        for (int i = 0; i < picked.length; i++) picked[i] = indexAt(index, ci.next(), bound, "indexAdd");
+        Layout dstAtZero = new Layout(sl.shape(), withStride(dl.strides(), dim, 0), dl.offset());
+        StridedCursor cd = new StridedCursor(dstAtZero), cs = new StridedCursor(sl);
+        for (long i = 0, n = sl.numel(); i < n; i++) {
+            long d0 = cd.next(), si = cs.next();
+            long di = d0 + picked[(int) cs.position(dim)] * dstride;
+            addElement(src, si, dst, di);
+        }
+    }
+
+    @Override
+    public void gather(Storage src, Layout sl, int dim, Storage index, Layout il, Storage dst, Layout dl) {
+        long bound = sl.shape().dim(dim), sstride = sl.stride(dim);
+        Layout srcAtZero = new Layout(il.shape(), withStride(sl.strides(), dim, 0), sl.offset());
+        StridedCursor cs = new StridedCursor(srcAtZero), ci = new StridedCursor(il), cd = new StridedCursor(dl);
+        for (long i = 0, n = il.numel(); i < n; i++) {
+            long s0 = cs.next(), ii = ci.next(), di = cd.next();
+            copyElement(src, s0 + indexAt(index, ii, bound, "gather") * sstride, dst, di);
+        }
+    }
+
+    @Override
+    public void scatterAdd(Storage dst, Layout dl, int dim, Storage index, Layout il, Storage src, Layout sl) {
+        long bound = dl.shape().dim(dim), dstride = dl.stride(dim);
+        Layout dstAtZero = new Layout(il.shape(), withStride(dl.strides(), dim, 0), dl.offset());
+        StridedCursor cd = new StridedCursor(dstAtZero), ci = new StridedCursor(il), cs = new StridedCursor(sl);
+        for (long i = 0, n = il.numel(); i < n; i++) {
+            long d0 = cd.next(), ii = ci.next(), si = cs.next();
+            addElement(src, si, dst, d0 + indexAt(index, ii, bound, "scatterAdd") * dstride);
+        }
+    }
+
+    @Override
+    public void where(Storage c, Layout cl, Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
+        StridedCursor cc = new StridedCursor(cl), ca = new StridedCursor(al), cb = new StridedCursor(bl), cd = new StridedCursor(dl);
+        for (long i = 0, n = dl.numel(); i < n; i++) {
+            long ic = cc.next(), ia = ca.next(), ib = cb.next(), id = cd.next();
+            boolean take = Elements.getLong(c.segment(), c.dtype(), ic) != 0;
+            if (take) copyElement(a, ia, dst, id); else copyElement(b, ib, dst, id);
+        }
+    }
+
+    private static long[] withStride(long[] strides, int dim, long value) {
+        strides[dim] = value;
+        return strides;
+    }
+
+    private static void copyElement(Storage src, long si, Storage dst, long di) {
+        int w = src.dtype().byteSize();
+        MemorySegment.copy(src.segment(), si * w, dst.segment(), di * w, w);
+    }
+
+    private static void addElement(Storage src, long si, Storage dst, long di) {
+        DType t = dst.dtype();
+        if (t.isFloatingPoint()) {
+            Elements.set(dst.segment(), t, di, Elements.get(dst.segment(), t, di) + Elements.get(src.segment(), src.dtype(), si));
+        } else {
+            Elements.setLong(dst.segment(), t, di, Elements.getLong(dst.segment(), t, di) + Elements.getLong(src.segment(), src.dtype(), si));
+        }
+    }
+}

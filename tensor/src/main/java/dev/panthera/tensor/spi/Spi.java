@@ -1,3 +1,0 @@
-package dev.panthera.tensor.spi;
-
-final class Spi { private Spi() {} }
