@@ -41,10 +41,26 @@ public final class MemoryScope implements AutoCloseable {
     /** The innermost open scope of this thread, or null. */
     public static MemoryScope current() { return STACK.get().peek(); }
 
+    private static final ThreadLocal<int[]> UNSCOPED = ThreadLocal.withInitial(() -> new int[1]);
+
     /** The arena new storage goes into on this thread: the current scope's, else a GC-managed one. */
     static Arena allocationArena() {
         MemoryScope s = current();
-        return s == null ? Arena.ofAuto() : s.arena;
+        return s == null || UNSCOPED.get()[0] > 0 ? Arena.ofAuto() : s.arena;
+    }
+
+    /**
+     * Runs {@code body} with scopes suspended on this thread: what it allocates is GC-managed and outlives every open
+     * scope. For long-lived state made inside a loop's scope (optimizer moments, caches, gradients of parameters).
+     */
+    public static <T> T unscoped(java.util.function.Supplier<T> body) {
+        int[] c = UNSCOPED.get();
+        c[0]++;
+        try {
+            return body.get();
+        } finally {
+            c[0]--;
+        }
     }
 
     /** This scope's arena, for callers that allocate their own memory under the same owner. */

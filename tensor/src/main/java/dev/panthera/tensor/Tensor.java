@@ -173,8 +173,16 @@ public final class Tensor {
     /** Backward with an explicit upstream gradient of this tensor's shape. */
     public void backward(Tensor gradient) { Autograd.backward(this, gradient); }
 
+    /**
+     * Adds {@code g} into this leaf's gradient. The gradient buffer is GC-managed (made with
+     * {@link MemoryScope#unscoped}) so it survives the scope a training step runs in; later calls add in place.
+     */
     void accumulateGrad(Tensor g) {
-        grad = grad == null ? g.detach() : grad.add(g).detach();
+        if (grad == null || !grad.storage.isAlive()) {
+            grad = MemoryScope.unscoped(() -> Ops.copy(g, dtype()));
+        } else {
+            grad.copy_(grad.add(g));
+        }
     }
 
     /** Records {@code op} as this tensor's origin when recording is on and an input requires grad. */
