@@ -2,6 +2,7 @@ package dev.panthera.bench;
 
 import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.MemoryScope;
+import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import java.util.concurrent.TimeUnit;
@@ -46,10 +47,10 @@ public class ReferenceBaselineBench {
     public void setup() {
         scope = MemoryScope.open();
         backend = Backends.use(ReferenceBackend.INSTANCE);
-        a = Tensor.randn(1, n, n);
-        b = Tensor.randn(2, n, n);
-        big1 = Tensor.randn(3, 1 << 20);
-        big2 = Tensor.randn(4, 1 << 20);
+        a = Tensor.randn(Shape.of(n, n), 1);
+        b = Tensor.randn(Shape.of(n, n), 2);
+        big1 = Tensor.randn(Shape.of(1 << 20), 3);
+        big2 = Tensor.randn(Shape.of(1 << 20), 4);
         fa = a.toFloatArray();
         fb = b.toFloatArray();
         fc = new float[n * n];

@@ -59,9 +59,9 @@ public final class Tensor {
     /** The n×n F32 identity. */
     public static Tensor eye(long n) { return Creation.eye(n); }
     /** Uniform [0, 1) F32 values from a seeded generator: the same seed gives the same tensor. */
-    public static Tensor rand(long seed, long... shape) { return Creation.rand(seeded(seed), Shape.of(shape), false); }
+    public static Tensor rand(Shape shape, long seed) { return Creation.rand(seeded(seed), shape, false); }
     /** Standard normal F32 values from a seeded generator: the same seed gives the same tensor. */
-    public static Tensor randn(long seed, long... shape) { return Creation.rand(seeded(seed), Shape.of(shape), true); }
+    public static Tensor randn(Shape shape, long seed) { return Creation.rand(seeded(seed), shape, true); }
     /** Uniform [0, 1) values drawn from {@code rng}. */
     public static Tensor rand(RandomGenerator rng, long... shape) { return Creation.rand(rng, Shape.of(shape), false); }
     /** Standard normal values drawn from {@code rng}. */

@@ -3,6 +3,7 @@ package dev.panthera.models.demo;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.MemoryScope;
+import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 
 /**
@@ -28,7 +29,7 @@ public final class Demo {
             System.out.println("\nsoftmax(a, dim=-1) =\n" + a.softmax(-1));
 
             // one step of gradient descent on a least-squares fit y ≈ x·w
-            Tensor x = Tensor.randn(7, 8, 3);
+            Tensor x = Tensor.randn(Shape.of(8, 3), 7);
             Tensor wTrue = Tensor.of(new float[] {1.5f, -2f, 0.5f}, 3, 1);
             Tensor y = x.matmul(wTrue);
             Tensor w = Tensor.zeros(3, 1).requiresGrad(true);
