@@ -1,0 +1,272 @@
+package dev.panthera.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every differentiable op's gradient against central finite differences in F64, on random shapes including size-1
+ * and broadcast dimensions. h = 1e-6: truncation error O(h²·f''') and rounding O(ε/h) ≈ 1e-10 are both far below the
+ * tolerance 1e-6·max(1, |g|).
+ */
+class GradCheckTest {
+    private static final double H = 1e-6, TOL = 1e-6;
+
+    /** Checks d(sum(f(xs)·w))/dxs for a fixed random w against central differences. */
+    static void check(String what, Random r, Function<Tensor[], Tensor> f, long[]... shapes) {
+        Tensor[] xs = new Tensor[shapes.length];
+        for (int k = 0; k < shapes.length; k++) xs[k] = TT.normal(r, shapes[k], DType.F64).requiresGrad(true);
+        Tensor out = f.apply(xs);
+        Tensor w = TT.normal(r, out.dims(), DType.F64);
+        out.mul(w).sum().backward();
+        for (int k = 0; k < xs.length; k++) {
+            double[] base = xs[k].toDoubleArray();
+            Tensor g = xs[k].grad();
+            double[] analytic = g == null ? new double[base.length] : g.toDoubleArray();
+            for (int i = 0; i < base.length; i++) {
+                double lp = evaluate(f, xs, k, base, i, H, w), lm = evaluate(f, xs, k, base, i, -H, w);
+                double numeric = (lp - lm) / (2 * H);
+                if (Math.abs(numeric - analytic[i]) > TOL * Math.max(1, Math.abs(numeric))) {
+                    fail(what + ": d/dx" + k + "[" + i + "] numeric " + numeric + " analytic " + analytic[i] + " (input shapes " + describe(shapes) + ")");
+                }
+            }
+        }
+    }
+
+    private static double evaluate(Function<Tensor[], Tensor> f, Tensor[] xs, int k, double[] base, int i, double h, Tensor w) {
+        Tensor[] in = new Tensor[xs.length];
+        for (int j = 0; j < xs.length; j++) in[j] = xs[j].detach();
+        double[] p = base.clone();
+        p[i] += h;
+        in[k] = Tensor.of(p, xs[k].dims().length == 0 ? new long[0] : xs[k].dims());
+        if (xs[k].rank() == 0) in[k] = in[k].reshape();
+        return f.apply(in).mul(w).sum().item();
+    }
+
+    private static String describe(long[][] shapes) {
+        List<String> s = new ArrayList<>();
+        for (long[] x : shapes) s.add(Shape.of(x).toString());
+        return s.toString();
+    }
+
+    private static long[] small(Random r, int minRank, int maxRank) {
+        int rank = minRank + r.nextInt(maxRank - minRank + 1);
+        long[] s = new long[rank];
+        for (int i = 0; i < rank; i++) s[i] = 1 + r.nextInt(4);
+        return s;
+    }
+
+    @Property(tries = 40)
+    void unaryOps(@ForAll long seed) {
+        Random r = new Random(seed);
+        long[] s = small(r, 0, 3);
+        for (UnaryOp op : UnaryOp.values()) {
+            Function<Tensor[], Tensor> f = switch (op) {
+                case NEG -> x -> x[0].neg();
+                case EXP -> x -> x[0].exp();
+                case LOG -> x -> x[0].mul(x[0]).add(0.5).log();
+                case SQRT -> x -> x[0].mul(x[0]).add(0.5).sqrt();
+                case RSQRT -> x -> x[0].mul(x[0]).add(0.5).rsqrt();
+                case ABS -> x -> x[0].abs();
+                case TANH -> x -> x[0].tanh();
+                case SIGMOID -> x -> x[0].sigmoid();
+                case RELU -> x -> x[0].relu();
+                case GELU_ERF -> x -> x[0].gelu();
+                case GELU_TANH -> x -> x[0].geluTanh();
+                case SILU -> x -> x[0].silu();
+                case SIGN -> x -> x[0].sign().add(x[0]);
+            };
+            check(op.name(), r, f, s);
+        }
+        check("reciprocal", r, x -> x[0].mul(x[0]).add(0.5).reciprocal(), s);
+    }
+
+    @Property(tries = 40)
+    void binaryOpsWithBroadcasting(@ForAll long seed) {
+        Random r = new Random(seed);
+        long[][] sh = OpsAgainstFloat64Test.broadcastPair(r);
+        for (int i = 0; i < sh.length; i++) for (int j = 0; j < sh[i].length; j++) sh[i][j] = Math.min(sh[i][j], 4);
+        long[] a = sh[0], b = sh[1];
+        check("add", r, x -> x[0].add(x[1]), a, b);
+        check("sub", r, x -> x[0].sub(x[1]), a, b);
+        check("mul", r, x -> x[0].mul(x[1]), a, b);
+        check("div", r, x -> x[0].div(x[1].mul(x[1]).add(0.5)), a, b);
+        check("pow", r, x -> x[0].mul(x[0]).add(0.5).pow(x[1]), a, b);
+        check("pow scalar", r, x -> x[0].pow(3), a);
+        check("maximum", r, x -> x[0].maximum(x[1]), a, b);
+        check("minimum", r, x -> x[0].minimum(x[1]), a, b);
+        check("scalar ops", r, x -> x[0].add(2).sub(1).mul(3).div(4), a);
+    }
+
+    @Property(tries = 40)
+    void reductions(@ForAll long seed) {
+        Random r = new Random(seed);
+        long[] s = small(r, 1, 3);
+        int d = r.nextInt(s.length);
+        int[] dims = s.length > 1 && r.nextBoolean() ? new int[] {0, -1} : new int[] {d};
+        if (s.length == 1) dims = new int[] {0};
+        boolean keep = r.nextBoolean();
+        int[] dd = dims;
+        check("sum", r, x -> x[0].sum(dd, keep), s);
+        check("sum all", r, x -> x[0].sum(), s);
+        check("mean", r, x -> x[0].mean(dd, keep), s);
+        check("max", r, x -> x[0].max(dd, keep), s);
+        check("min", r, x -> x[0].min(dd, keep), s);
+        check("var", r, x -> x[0].var(dd, 1, keep), s);
+        check("var population", r, x -> x[0].var(dd, 0, keep), s);
+    }
+
+    @Property(tries = 30)
+    void matmul(@ForAll long seed) {
+        Random r = new Random(seed);
+        long m = 1 + r.nextInt(3), k = 1 + r.nextInt(4), n = 1 + r.nextInt(3);
+        check("matmul 2d", r, x -> x[0].matmul(x[1]), new long[] {m, k}, new long[] {k, n});
+        check("matmul transposed operand", r, x -> x[0].matmul(x[1].t()), new long[] {m, k}, new long[] {n, k});
+        check("matmul 1d·2d", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {k, n});
+        check("matmul 2d·1d", r, x -> x[0].matmul(x[1]), new long[] {m, k}, new long[] {k});
+        check("dot", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {k});
+        check("batched broadcast", r, x -> x[0].matmul(x[1]), new long[] {2, 1, m, k}, new long[] {3, k, n});
+    }
+
+    @Property(tries = 30)
+    void softmaxAndNorms(@ForAll long seed) {
+        Random r = new Random(seed);
+        long[] s = small(r, 1, 3);
+        int d = r.nextInt(s.length);
+        check("softmax", r, x -> x[0].softmax(d), s);
+        check("logSoftmax", r, x -> x[0].logSoftmax(d), s);
+        long last = s[s.length - 1];
+        long[] v = {last};
+        if (last > 1) {   // a row of one element normalises to 0 with a zero gradient: not informative
+            check("layerNorm w b", r, x -> x[0].layerNorm(x[1], x[2], 1e-5), s, v, v);
+            check("layerNorm plain", r, x -> x[0].layerNorm(null, null, 1e-5), s);
+            check("layerNorm bias only", r, x -> x[0].layerNorm(null, x[1], 1e-5), s, v);
+        }
+        check("rmsNorm w", r, x -> x[0].rmsNorm(x[1], 1e-5), s, v);
+        check("rmsNorm plain", r, x -> x[0].rmsNorm(null, 1e-5), s);
+    }
+
+    @Property(tries = 30)
+    void indexingOps(@ForAll long seed) {
+        Random r = new Random(seed);
+        long vocab = 1 + r.nextInt(5), dim = 1 + r.nextInt(4);
+        long[] ids = new long[1 + r.nextInt(6)];
+        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt((int) vocab);   // repeats accumulate
+        Tensor idT = Tensor.of(ids, ids.length);
+        check("embedding", r, x -> Tensor.embedding(x[0], idT.reshape(1, ids.length)), new long[] {vocab, dim});
+        long[] cols = new long[1 + r.nextInt(5)];
+        for (int i = 0; i < cols.length; i++) cols[i] = r.nextInt((int) dim);
+        Tensor colT = Tensor.of(cols, cols.length);
+        check("indexSelect dim 1", r, x -> x[0].indexSelect(1, colT), new long[] {2, dim});
+        long[] s = {2 + r.nextInt(2), 3};
+        long[] gi = new long[6];
+        for (int i = 0; i < gi.length; i++) gi[i] = r.nextInt(3);
+        Tensor g = Tensor.of(gi, 2, 3);
+        check("gather", r, x -> x[0].gather(1, g), s);
+        check("where", r, x -> Tensor.where(x[0].gt(0), x[0].mul(2), x[1]), new long[] {3, 2}, new long[] {2});
+        check("maskedFill", r, x -> x[0].maskedFill(x[0].lt(0), 0.25), new long[] {4});
+    }
+
+    @Property(tries = 30)
+    void views(@ForAll long seed) {
+        Random r = new Random(seed);
+        long a = 1 + r.nextInt(3), b = 2 + r.nextInt(3), c = 1 + r.nextInt(3);
+        long[] s = {a, b, c};
+        check("reshape", r, x -> x[0].reshape(c, -1), s);
+        check("reshape of a permuted view (copies)", r, x -> x[0].permute(2, 0, 1).reshape(-1), s);
+        check("permute", r, x -> x[0].permute(1, 2, 0), s);
+        check("transpose", r, x -> x[0].transpose(0, 2), s);
+        check("narrow", r, x -> x[0].narrow(1, 1, b - 1), s);
+        check("slice with step", r, x -> x[0].slice(1, 0, b, 2), s);
+        check("select", r, x -> x[0].select(1, b - 1), s);
+        check("expand", r, x -> x[0].expand(2, a, b, c), s);
+        check("expand size-1 dim", r, x -> x[0].expand(3, 4), new long[] {3, 1});
+        check("squeeze/unsqueeze", r, x -> x[0].unsqueeze(1).squeeze(1).unsqueeze(-1), s);
+        check("squeeze all", r, x -> x[0].squeeze(), new long[] {1, b, 1});
+        check("contiguous of a transpose", r, x -> x[0].transpose(0, 1).contiguous(), s);
+        check("flatten", r, x -> x[0].flatten(), s);
+        check("cat", r, x -> Tensor.cat(List.of(x[0], x[1].mul(2)), 1), s, new long[] {a, 2, c});
+        check("stack", r, x -> Tensor.stack(List.of(x[0], x[1]), 0), s, s);
+        check("split + cat", r, x -> Tensor.cat(x[0].split(1, 1), 2), s);
+    }
+
+    @Test
+    void dtypeConversionPassesTheGradientBackInTheInputType() {
+        Tensor x = Tensor.of(new double[] {1, 2, 3}, 3).requiresGrad(true);
+        x.to(DType.F32).mul(2).sum().backward();
+        assertEquals(DType.F64, x.grad().dtype());
+        assertArrayEquals(new double[] {2, 2, 2}, x.grad().toDoubleArray());
+    }
+
+    @Test
+    void gradientsAccumulateOverBackwardCalls() {
+        Tensor x = Tensor.of(new double[] {1, -2}, 2).requiresGrad(true);
+        x.mul(x).sum().backward();
+        x.mul(3).sum().backward();
+        assertArrayEquals(new double[] {2 + 3, -4 + 3}, x.grad().toDoubleArray());
+        x.zeroGrad();
+        assertNull(x.grad());
+        x.sum().backward();
+        assertArrayEquals(new double[] {1, 1}, x.grad().toDoubleArray());
+    }
+
+    @Test
+    void aTensorUsedTwiceSumsBothPaths() {
+        Tensor x = Tensor.of(new double[] {3}, 1).requiresGrad(true);
+        Tensor y = x.mul(x).add(x.exp()).add(x);
+        y.sum().backward();
+        assertEquals(2 * 3 + Math.exp(3) + 1, x.grad().item(), 1e-12);
+    }
+
+    @Test
+    void detachAndNoGradStopRecording() throws Exception {
+        Tensor x = Tensor.of(new double[] {1, 2}, 2).requiresGrad(true);
+        Tensor d = x.detach();
+        assertFalse(d.requiresGrad());
+        assertEquals(x.storage(), d.storage());
+        try (var ng = Autograd.noGrad()) {
+            Tensor y = x.mul(2);
+            assertFalse(y.requiresGrad());
+            assertNull(y.gradFn());
+        }
+        assertTrue(x.mul(2).requiresGrad());
+        Tensor z = x.mul(d).sum();   // d is a constant
+        z.backward();
+        assertArrayEquals(new double[] {1, 2}, x.grad().toDoubleArray());
+        assertThrows(IllegalStateException.class, () -> Tensor.of(new double[] {1}, 1).sum().backward());
+        assertThrows(IllegalStateException.class, () -> x.mul(2).backward(), "non-scalar without an explicit gradient");
+    }
+
+    @Test
+    void leafHookRunsOncePerLeafAfterItsGradientIsComplete() {
+        Tensor a = Tensor.of(new double[] {1, 2}, 2).requiresGrad(true);
+        Tensor b = Tensor.of(new double[] {3, 4}, 2).requiresGrad(true);
+        // a feeds three paths; its hook must see the sum of all three, once
+        Tensor y = a.mul(b).add(a.mul(a)).add(a).sum();
+        Map<Tensor, Integer> calls = new IdentityHashMap<>();
+        Map<Tensor, double[]> seen = new IdentityHashMap<>();
+        Autograd.backward(y, Tensor.full(DType.F64, 1.0), (leaf, g) -> {
+            calls.merge(leaf, 1, Integer::sum);
+            seen.put(leaf, g.toDoubleArray());
+        });
+        assertEquals(1, calls.get(a));
+        assertEquals(1, calls.get(b));
+        assertArrayEquals(new double[] {3 + 2 + 1, 4 + 4 + 1}, seen.get(a));
+        assertArrayEquals(new double[] {1, 2}, seen.get(b));
+        assertNull(a.grad(), "a hook replaces accumulation");
+    }
+}
