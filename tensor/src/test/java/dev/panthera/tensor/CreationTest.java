@@ -1,0 +1,109 @@
+package dev.panthera.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+/** Factories, conversions to Java arrays, printing, and tensors past 2 GiB. */
+class CreationTest {
+
+    @Test
+    void factories() {
+        assertArrayEquals(new float[] {0, 0, 0, 0}, Tensor.zeros(2, 2).toFloatArray());
+        assertArrayEquals(new float[] {1, 1, 1}, Tensor.ones(3).toFloatArray());
+        assertArrayEquals(new double[] {2.5, 2.5}, Tensor.full(DType.F64, 2.5, 2).toDoubleArray());
+        assertEquals(DType.I64, Tensor.arange(5).dtype());
+        assertArrayEquals(new long[] {0, 1, 2, 3, 4}, Tensor.arange(5).toLongArray());
+        assertArrayEquals(new long[] {10, 7, 4, 1}, Tensor.arange(10, 0, -3).toLongArray());
+        assertArrayEquals(new float[] {0f, 0.5f, 1f, 1.5f}, Tensor.arange(0, 2, 0.5).toFloatArray());
+        float[] ls = Tensor.linspace(-1, 1, 5).toFloatArray();
+        assertArrayEquals(new float[] {-1f, -0.5f, 0f, 0.5f, 1f}, ls);
+        assertEquals(1f, Tensor.linspace(0, 1, 7).toFloatArray()[6], 0f, "the last value is exactly end");
+        assertArrayEquals(new float[] {1, 0, 0, 0, 1, 0, 0, 0, 1}, Tensor.eye(3).toFloatArray());
+        assertEquals(3.0, Tensor.scalar(3).item());
+        assertEquals(0, Tensor.scalar(3).rank());
+        assertThrows(IllegalArgumentException.class, () -> Tensor.arange(0, 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.of(new float[] {1, 2, 3}, 2, 2));
+    }
+
+    @Test
+    void seededRandomIsReproducible() {
+        assertArrayEquals(Tensor.randn(Shape.of(5, 7), 11).toFloatArray(), Tensor.randn(Shape.of(5, 7), 11).toFloatArray());
+        assertFalse(java.util.Arrays.equals(Tensor.randn(Shape.of(5, 7), 11).toFloatArray(), Tensor.randn(Shape.of(5, 7), 12).toFloatArray()));
+        assertArrayEquals(Tensor.rand(Shape.of(9), 3).toFloatArray(), Tensor.rand(Shape.of(9), 3).toFloatArray());
+        float[] u = Tensor.rand(Shape.of(100_000), 1).toFloatArray();
+        for (float v : u) assertTrue(v >= 0 && v < 1);
+        // randn: n = 1e5 samples; the sample mean has sd 1/sqrt(n) ≈ 0.0032 and the sample variance sd sqrt(2/n) ≈ 0.0045:
+        // 5 sigma bounds
+        float[] g = Tensor.randn(Shape.of(100_000), 2).toFloatArray();
+        double mean = 0, var = 0;
+        for (float v : g) mean += v;
+        mean /= g.length;
+        for (float v : g) var += (v - mean) * (v - mean);
+        var /= g.length - 1;
+        assertEquals(0, mean, 5 * 0.0032);
+        assertEquals(1, var, 5 * 0.0045);
+    }
+
+    @Test
+    void arraysRoundTrip() {
+        float[] f = {1.5f, -2f, 3f, 4f, 5f, 6f};
+        assertArrayEquals(f, Tensor.of(f, 2, 3).toFloatArray());
+        assertArrayEquals(new double[] {1.5, -2, 3, 4, 5, 6}, Tensor.of(f, 2, 3).toDoubleArray());
+        long[] l = {Long.MIN_VALUE, 0, Long.MAX_VALUE};
+        assertArrayEquals(l, Tensor.of(l, 3).toLongArray());
+        assertArrayEquals(new int[] {7, -8}, Tensor.of(new int[] {7, -8}, 2).toIntArray());
+        assertArrayEquals(new long[] {1, 0, 1}, Tensor.of(new boolean[] {true, false, true}, 3).toLongArray());
+        assertArrayEquals(new long[] {2, 3}, Tensor.of(new float[][] {{1, 2, 3}, {4, 5, 6}}).dims());
+        assertEquals(6f, Tensor.of(new float[][] {{1, 2, 3}, {4, 5, 6}}).get(1, 2), 0f);
+    }
+
+    @Test
+    void zeroCopyFromSegment() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(6 * 4, 4);
+            for (int i = 0; i < 6; i++) seg.setAtIndex(ValueLayout.JAVA_FLOAT, i, i);
+            Tensor t = Tensor.fromSegment(seg, DType.F32, Shape.of(2, 3));
+            assertEquals(5f, t.get(1, 2), 0f);
+            seg.setAtIndex(ValueLayout.JAVA_FLOAT, 0, 42);
+            assertEquals(42f, t.get(0, 0), 0f, "no copy");
+            assertThrows(IllegalArgumentException.class, () -> Tensor.fromSegment(seg, DType.F32, Shape.of(7)));
+        }
+    }
+
+    @Test
+    void toStringLooksLikePyTorch() {
+        assertEquals("tensor([[1., 2.],\n        [3., 4.]], shape=[2, 2])", Tensor.of(new float[] {1, 2, 3, 4}, 2, 2).toString());
+        assertEquals("tensor([0.5000, 0.2500], shape=[2])", Tensor.of(0.5f, 0.25f).toString());
+        assertEquals("tensor([1, 2], shape=[2], dtype=I64)", Tensor.of(new long[] {1, 2}, 2).toString());
+        assertEquals("tensor(3., shape=[])", Tensor.scalar(3).toString());
+        assertEquals("tensor([ true, false], shape=[2], dtype=BOOL)", Tensor.of(new boolean[] {true, false}, 2).toString());
+        String big = Tensor.arange(2000).toString();
+        assertEquals("tensor([   0,    1,    2, ..., 1997, 1998, 1999], shape=[2000], dtype=I64)", big);
+        String nan = Tensor.of(Float.NaN, Float.POSITIVE_INFINITY, 1.5f).toString();
+        assertEquals("tensor([   nan,    inf, 1.5000], shape=[3])", nan);
+        assertTrue(Tensor.of(1e-6f, 1f).toString().contains("e-06"), "tiny values switch to scientific notation");
+    }
+
+    @Test
+    void aTensorOverTwoGibibytesWorks() {
+        long n = (1L << 31) + 17;   // more elements than an int can index
+        try (var scope = MemoryScope.open()) {
+            Tensor t = Tensor.zeros(DType.I8, Shape.of(n));
+            assertEquals(n, t.numel());
+            Tensor tail = t.narrow(0, n - 3, 3);
+            tail.copy_(Tensor.of(new long[] {5, 6, 7}, 3));
+            assertArrayEquals(new long[] {5, 6, 7}, t.narrow(0, n - 3, 3).toLongArray());
+            assertEquals(7, t.get(n - 1));
+            assertEquals(0, t.get(n - 4));
+            assertEquals(n - 1, t.reshape(-1, 1).size(0) - 1);
+        }
+    }
+}
