@@ -134,7 +134,12 @@ final class Ops {
             throw new IllegalArgumentException("matmul: shapes " + a.shape() + " and " + b.shape() + " cannot be multiplied (" + k + " vs " + y.size(-2) + ")");
         }
         long[] ab = Arrays.copyOf(x.dims(), x.rank() - 2), bb = Arrays.copyOf(y.dims(), y.rank() - 2);
-        Shape batch = Shape.broadcast("matmul", Shape.of(ab), Shape.of(bb));
+        Shape batch;
+        try {
+            batch = Shape.broadcast("matmul", Shape.of(ab), Shape.of(bb));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("matmul: batch dimensions of " + a.shape() + " and " + b.shape() + " cannot be broadcast (" + Shape.of(ab) + " vs " + Shape.of(bb) + ")");
+        }
         long m = x.size(-2), n = y.size(-1);
         long[] xs = Arrays.copyOf(batch.toArray(), batch.rank() + 2), ys = xs.clone(), os = xs.clone();
         xs[batch.rank()] = m; xs[batch.rank() + 1] = k;
