@@ -1,0 +1,100 @@
+package dev.panthera.tensor;
+
+import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.ReferenceBackend;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+
+/**
+ * Runs the same tensor-level ops on a backend under test and on the reference backend and compares the results.
+ * Reused by other modules through panthera-tensor's test jar: a backend's test calls {@link #compareAll} with its
+ * backend and a tolerance. Inputs cover random shapes (1, primes, tails) and random layouts.
+ */
+public final class BackendConformance {
+    private BackendConformance() {}
+
+    /** One op applied to inputs. */
+    public record Case(String name, int arity, Function<Tensor[], Tensor> op) {}
+
+    /** The cases every backend must agree on. */
+    public static List<Case> cases() {
+        List<Case> c = new ArrayList<>();
+        c.add(new Case("add broadcast", 2, x -> x[0].add(x[1].select(0, 0))));
+        c.add(new Case("sub", 2, x -> x[0].sub(x[1])));
+        c.add(new Case("mul", 2, x -> x[0].mul(x[1])));
+        c.add(new Case("div", 2, x -> x[0].div(x[1].abs().add(0.5))));
+        c.add(new Case("pow", 2, x -> x[0].abs().add(0.1).pow(x[1])));
+        c.add(new Case("maximum", 2, x -> x[0].maximum(x[1])));
+        c.add(new Case("lt", 2, x -> x[0].lt(x[1]).to(x[0].dtype())));
+        for (UnaryOp op : UnaryOp.values()) {
+            c.add(new Case(op.name(), 1, x -> switch (op) {
+                case NEG -> x[0].neg(); case EXP -> x[0].exp(); case LOG -> x[0].abs().add(0.1).log();
+                case SQRT -> x[0].abs().sqrt(); case RSQRT -> x[0].abs().add(0.1).rsqrt(); case ABS -> x[0].abs();
+                case TANH -> x[0].tanh(); case SIGMOID -> x[0].sigmoid(); case RELU -> x[0].relu();
+                case GELU_ERF -> x[0].gelu(); case GELU_TANH -> x[0].geluTanh(); case SILU -> x[0].silu();
+                case SIGN -> x[0].sign();
+            }));
+        }
+        c.add(new Case("sum last", 1, x -> x[0].sum(new int[] {-1}, true)));
+        c.add(new Case("sum first", 1, x -> x[0].sum(new int[] {0}, false)));
+        c.add(new Case("mean all", 1, x -> x[0].mean()));
+        c.add(new Case("max last", 1, x -> x[0].max(-1)));
+        c.add(new Case("min first", 1, x -> x[0].min(0)));
+        c.add(new Case("argmax last", 1, x -> x[0].argmax(-1, false).to(DType.F64)));
+        c.add(new Case("var last", 1, x -> x[0].var(new int[] {-1}, 1, true)));
+        c.add(new Case("softmax last", 1, x -> x[0].softmax(-1)));
+        c.add(new Case("softmax first", 1, x -> x[0].softmax(0)));
+        c.add(new Case("logSoftmax last", 1, x -> x[0].logSoftmax(-1)));
+        c.add(new Case("layerNorm", 1, x -> x[0].layerNorm(null, null, 1e-5)));
+        c.add(new Case("rmsNorm", 1, x -> x[0].rmsNorm(null, 1e-6)));
+        c.add(new Case("matmul xxᵀ", 1, x -> x[0].matmul(x[0].transpose(-1, -2))));
+        c.add(new Case("matmul xᵀx", 1, x -> x[0].transpose(-1, -2).matmul(x[0])));
+        c.add(new Case("contiguous", 1, x -> x[0].contiguous()));
+        c.add(new Case("to F16 and back", 1, x -> x[0].to(DType.F16).to(x[0].dtype())));
+        c.add(new Case("to BF16 and back", 1, x -> x[0].to(DType.BF16).to(x[0].dtype())));
+        c.add(new Case("cat", 2, x -> Tensor.cat(List.of(x[0], x[1]), 0)));
+        c.add(new Case("where", 2, x -> Tensor.where(x[0].gt(0), x[0], x[1])));
+        c.add(new Case("indexSelect", 1, x -> x[0].indexSelect(0, Tensor.of(new long[] {0, 0}, 2))));
+        return c;
+    }
+
+    /**
+     * Compares {@code backend} with the reference on every case over {@code tries} random inputs of rank 2..4;
+     * throws AssertionError naming the case, shape, layout and element on the first disagreement beyond
+     * {@code rtol}·|expected| + {@code atol}.
+     */
+    public static void compareAll(Backend backend, long seed, int tries, DType dtype, double rtol, double atol) {
+        Random r = new Random(seed);
+        for (int t = 0; t < tries; t++) {
+            long[] shape = TT.randomShape(r, 2, 4);
+            for (Case c : cases()) {
+                Tensor[] in = new Tensor[c.arity()];
+                for (int k = 0; k < in.length; k++) in[k] = TT.random(r, shape, dtype);
+                double[] want = run(ReferenceBackend.INSTANCE, c, in);
+                double[] got = run(backend, c, in);
+                if (want.length != got.length) throw new AssertionError(c.name() + ": " + got.length + " values, reference " + want.length);
+                for (int i = 0; i < want.length; i++) {
+                    double e = want[i], g = got[i];
+                    boolean ok = (Double.isNaN(e) && Double.isNaN(g)) || e == g || Math.abs(e - g) <= atol + rtol * Math.abs(e);
+                    if (!ok) {
+                        throw new AssertionError(backend.name() + " vs reference, case '" + c.name() + "' on " + Arrays.toString(shape)
+                                + " layouts " + in[0].layout() + ": element " + i + " expected " + e + " but was " + g);
+                    }
+                }
+            }
+        }
+    }
+
+    private static double[] run(Backend b, Case c, Tensor[] in) {
+        try (AutoCloseable use = Backends.use(b)) {
+            return c.op().apply(in).toDoubleArray();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
