@@ -4,4 +4,5 @@ module dev.panthera.simd {
     requires jdk.incubator.vector;
     requires org.slf4j;
     exports dev.panthera.simd;
+    provides dev.panthera.tensor.spi.BackendProvider with dev.panthera.simd.SimdBackendProvider;
 }

@@ -1,5 +1,6 @@
 package dev.panthera.tensor;
 
+import dev.panthera.tensor.conformance.BackendConformance;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.BackendProvider;
 import dev.panthera.tensor.spi.ReferenceBackend;

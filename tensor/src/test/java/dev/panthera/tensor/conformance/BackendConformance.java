@@ -1,5 +1,10 @@
-package dev.panthera.tensor;
+package dev.panthera.tensor.conformance;
 
+import dev.panthera.tensor.Backends;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Tensor;
+import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import java.util.ArrayList;
@@ -10,8 +15,9 @@ import java.util.function.Function;
 
 /**
  * Runs the same tensor-level ops on a backend under test and on the reference backend and compares the results.
- * Reused by other modules through panthera-tensor's test jar: a backend's test calls {@link #compareAll} with its
- * backend and a tolerance. Inputs cover random shapes (1, primes, tails) and random layouts.
+ * Reused by other modules through panthera-tensor's test jar (its own package, so it is visible from modules that
+ * patch tests into their named module): a backend's test calls {@link #compareAll} with its backend and a tolerance.
+ * Inputs cover random shapes (1, primes, tails) and random layouts.
  */
 public final class BackendConformance {
     private BackendConformance() {}
@@ -69,10 +75,10 @@ public final class BackendConformance {
     public static void compareAll(Backend backend, long seed, int tries, DType dtype, double rtol, double atol) {
         Random r = new Random(seed);
         for (int t = 0; t < tries; t++) {
-            long[] shape = TT.randomShape(r, 2, 4);
+            long[] shape = randomShape(r);
             for (Case c : cases()) {
                 Tensor[] in = new Tensor[c.arity()];
-                for (int k = 0; k < in.length; k++) in[k] = TT.random(r, shape, dtype);
+                for (int k = 0; k < in.length; k++) in[k] = randomView(r, shape, dtype);
                 double[] want = run(ReferenceBackend.INSTANCE, c, in);
                 double[] got = run(backend, c, in);
                 if (want.length != got.length) throw new AssertionError(c.name() + ": " + got.length + " values, reference " + want.length);
@@ -85,6 +91,39 @@ public final class BackendConformance {
                     }
                 }
             }
+        }
+    }
+
+    private static final long[] SIZES = {1, 2, 3, 5, 7, 8, 9, 13, 16, 17};
+
+    private static long[] randomShape(Random r) {
+        long[] s = new long[2 + r.nextInt(3)];
+        for (int i = 0; i < s.length; i++) s[i] = SIZES[r.nextInt(SIZES.length)];
+        return s;
+    }
+
+    /** Normal values of {@code shape} as a contiguous tensor, a permuted view, a stepped slice, or an offset narrow. */
+    public static Tensor randomView(Random r, long[] shape, DType dtype) {
+        java.util.SplittableRandom g = new java.util.SplittableRandom(r.nextLong());
+        int d = r.nextInt(shape.length);
+        switch (r.nextInt(4)) {
+            case 1 -> {
+                long[] t = shape.clone();
+                t[0] = shape[shape.length - 1];
+                t[shape.length - 1] = shape[0];
+                return Tensor.randn(g, t).to(dtype).transpose(0, shape.length - 1);
+            }
+            case 2 -> {
+                long[] big = shape.clone();
+                big[d] *= 2;
+                return Tensor.randn(g, big).to(dtype).slice(d, 1, big[d], 2);
+            }
+            case 3 -> {
+                long[] big = shape.clone();
+                big[d] += 3;
+                return Tensor.randn(g, big).to(dtype).narrow(d, 2, shape[d]);
+            }
+            default -> { return Tensor.randn(g, shape).to(dtype); }
         }
     }
 

@@ -1,0 +1,175 @@
+package dev.panthera.simd;
+
+import dev.panthera.tensor.BinaryOp;
+import dev.panthera.tensor.UnaryOp;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * F32 row kernels on the preferred species: a row is {@code n} elements from an element offset with stride 1 (or
+ * stride 0 for a broadcast operand). Tails use masked loads and stores, so every length is handled by one path.
+ */
+final class FloatKernels {
+    private FloatKernels() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+
+    // erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7): 1 - (a1 t + ... + a5 t^5) e^{-x²}, t = 1/(1 + p|x|)
+    private static final float P = 0.3275911f, A1 = 0.254829592f, A2 = -0.284496736f, A3 = 1.421413741f,
+            A4 = -1.453152027f, A5 = 1.061405429f;
+    private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2)), SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+
+    static FloatVector load(MemorySegment s, long elem, int i, int n) {
+        if (i + F.length() <= n) return FloatVector.fromMemorySegment(F, s, (elem + i) * 4, NO);
+        return FloatVector.fromMemorySegment(F, s, (elem + i) * 4, NO, F.indexInRange(i, n));
+    }
+
+    static void store(FloatVector v, MemorySegment s, long elem, int i, int n) {
+        if (i + F.length() <= n) v.intoMemorySegment(s, (elem + i) * 4, NO);
+        else v.intoMemorySegment(s, (elem + i) * 4, NO, F.indexInRange(i, n));
+    }
+
+    static FloatVector operand(MemorySegment s, long elem, int stride, int i, int n) {
+        return stride == 0 ? FloatVector.broadcast(F, s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, elem)) : load(s, elem, i, n);
+    }
+
+    static FloatVector unary(UnaryOp op, FloatVector x) {
+        return switch (op) {
+            case NEG -> x.neg();
+            case EXP -> x.lanewise(VectorOperators.EXP);
+            case LOG -> x.lanewise(VectorOperators.LOG);
+            case SQRT -> x.sqrt();
+            case RSQRT -> FloatVector.broadcast(F, 1f).div(x.sqrt());
+            case ABS -> x.abs();
+            case TANH -> x.lanewise(VectorOperators.TANH);
+            case SIGMOID -> sigmoid(x);
+            case RELU -> x.blend(FloatVector.zero(F), x.compare(VectorOperators.LT, 0f));   // NaN stays NaN
+            case GELU_ERF -> x.mul(0.5f).mul(erf(x.mul(INV_SQRT2)).add(1f));
+            case GELU_TANH -> {
+                FloatVector inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
+                yield x.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f));
+            }
+            case SILU -> x.mul(sigmoid(x));
+            case SIGN -> {
+                FloatVector one = FloatVector.broadcast(F, 1f);
+                FloatVector s = FloatVector.zero(F).blend(one, x.compare(VectorOperators.GT, 0f)).blend(one.neg(), x.compare(VectorOperators.LT, 0f));
+                yield s.blend(x, x.test(VectorOperators.IS_NAN));
+            }
+        };
+    }
+
+    private static FloatVector sigmoid(FloatVector x) {
+        return FloatVector.broadcast(F, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+    }
+
+    static FloatVector erf(FloatVector x) {
+        FloatVector ax = x.abs();
+        FloatVector t = FloatVector.broadcast(F, 1f).div(ax.mul(P).add(1f));
+        FloatVector poly = t.mul(A5).add(A4).mul(t).add(A3).mul(t).add(A2).mul(t).add(A1).mul(t);
+        FloatVector y = FloatVector.broadcast(F, 1f).sub(poly.mul(ax.mul(ax).neg().lanewise(VectorOperators.EXP)));
+        return y.blend(y.neg(), x.compare(VectorOperators.LT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    static FloatVector binary(BinaryOp op, FloatVector a, FloatVector b) {
+        return switch (op) {
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+            case POW -> a.lanewise(VectorOperators.POW, b);
+            case MAXIMUM -> nanIfEither(a, b, a.max(b));
+            case MINIMUM -> nanIfEither(a, b, a.min(b));
+            case EQ, NE, LT, LE, GT, GE -> throw new IllegalArgumentException("comparison " + op + " is not a float result");
+        };
+    }
+
+    private static FloatVector nanIfEither(FloatVector a, FloatVector b, FloatVector r) {
+        VectorMask<Float> nan = a.test(VectorOperators.IS_NAN).or(b.test(VectorOperators.IS_NAN));
+        return r.blend(FloatVector.broadcast(F, Float.NaN), nan);
+    }
+
+    /** dst[i] = op(src[i]) for a row of n. */
+    static void unaryRow(UnaryOp op, MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        for (int i = 0; i < n; i += F.length()) store(unary(op, load(src, so, i, n)), dst, dO, i, n);
+    }
+
+    /** dst[i] = a[i·sa] op b[i·sb] with sa, sb ∈ {0, 1}. */
+    static void binaryRow(BinaryOp op, MemorySegment a, long ao, int sa, MemorySegment b, long bo, int sb,
+                          MemorySegment dst, long dO, int n) {
+        for (int i = 0; i < n; i += F.length()) {
+            store(binary(op, operand(a, ao, sa, i, n), operand(b, bo, sb, i, n)), dst, dO, i, n);
+        }
+    }
+
+    static float sumRow(MemorySegment s, long o, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) acc = acc.add(FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO));
+        float r = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) r += s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, o + i);
+        return r;
+    }
+
+    /** Max (or min) of a row, NaN if any element is NaN. */
+    static float extremeRow(MemorySegment s, long o, int n, boolean max) {
+        FloatVector acc = FloatVector.broadcast(F, max ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
+        VectorMask<Float> nan = F.maskAll(false);
+        for (int i = 0; i < n; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector v = FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO, m);
+            nan = nan.or(v.test(VectorOperators.IS_NAN).and(m));
+            v = v.blend(acc, m.not());
+            acc = max ? acc.max(v) : acc.min(v);
+        }
+        if (nan.anyTrue()) return Float.NaN;
+        return acc.reduceLanes(max ? VectorOperators.MAX : VectorOperators.MIN);
+    }
+
+    /** Softmax (or log-softmax) of a contiguous row into a contiguous row. */
+    static void softmaxRow(MemorySegment src, long so, MemorySegment dst, long dO, int n, boolean log) {
+        float max = extremeRow(src, so, n, true);
+        if (max == Float.NEGATIVE_INFINITY) max = 0;   // an all -inf row gives NaN, as in PyTorch
+        FloatVector mv = FloatVector.broadcast(F, max);
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < n; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector e = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m).sub(mv).lanewise(VectorOperators.EXP);
+            acc = acc.add(e, m);
+            if (!log) store(e, dst, dO, i, n);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        if (log) {
+            FloatVector shift = FloatVector.broadcast(F, max + (float) Math.log(sum));
+            for (int i = 0; i < n; i += F.length()) store(load(src, so, i, n).sub(shift), dst, dO, i, n);
+        } else {
+            FloatVector inv = FloatVector.broadcast(F, 1f / sum);
+            for (int i = 0; i < n; i += F.length()) store(load(dst, dO, i, n).mul(inv), dst, dO, i, n);
+        }
+    }
+
+    /** Layer norm (rms = false) or RMS norm of a contiguous row; weight/bias rows may be null. */
+    static void normRow(MemorySegment x, long xo, MemorySegment w, long wo, MemorySegment b, long bo, float eps,
+                        MemorySegment dst, long dO, int n, boolean rms) {
+        float mean = rms ? 0 : sumRow(x, xo, n) / n;
+        FloatVector mv = FloatVector.broadcast(F, mean);
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < n; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector d = FloatVector.fromMemorySegment(F, x, (xo + i) * 4, NO, m).sub(mv);
+            acc = acc.add(d.mul(d), m);
+        }
+        float inv = (float) (1.0 / Math.sqrt(acc.reduceLanes(VectorOperators.ADD) / n + eps));
+        FloatVector iv = FloatVector.broadcast(F, inv);
+        for (int i = 0; i < n; i += F.length()) {
+            FloatVector v = load(x, xo, i, n).sub(mv).mul(iv);
+            if (w != null) v = v.mul(load(w, wo, i, n));
+            if (b != null) v = v.add(load(b, bo, i, n));
+            store(v, dst, dO, i, n);
+        }
+    }
+}

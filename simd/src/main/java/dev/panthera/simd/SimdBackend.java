@@ -1,0 +1,191 @@
+package dev.panthera.simd;
+
+import dev.panthera.tensor.BinaryOp;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Device;
+import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.ReduceOp;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.UnaryOp;
+import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.tensor.spi.StridedCursor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The Vector API backend. F32 work whose innermost dimension is dense (stride 1, or stride 0 for a broadcast operand)
+ * runs row by row on {@link FloatKernels}; matmul goes to {@link Sgemm}. Everything else — other dtypes, reductions
+ * over leading dims, gathers, strided innermost dims — is delegated to the reference backend, so this backend is
+ * never wrong where it is not fast.
+ */
+public final class SimdBackend implements Backend {
+    private static final Backend REF = ReferenceBackend.INSTANCE;
+
+    @Override public String name() { return "simd"; }
+    @Override public Device device() { return Device.CPU; }
+    @Override public Storage allocate(DType dtype, long numel, Arena owner) { return Storage.allocate(dtype, numel, owner); }
+
+    /** Row starts: the layout without its last dimension. */
+    private static Layout rows(Layout l) {
+        int r = l.rank();
+        long[] d = new long[r - 1], s = new long[r - 1];
+        for (int i = 0; i < r - 1; i++) { d[i] = l.shape().dim(i); s[i] = l.stride(i); }
+        return new Layout(Shape.of(d), s, l.offset());
+    }
+
+    private static long lastStride(Layout l) { return l.rank() == 0 ? 1 : l.stride(l.rank() - 1); }
+    private static int rowLength(Layout l) { return l.rank() == 0 ? 1 : Math.toIntExact(l.shape().dim(l.rank() - 1)); }
+    private static boolean f32(Storage... s) {
+        for (Storage x : s) if (x.dtype() != DType.F32) return false;
+        return true;
+    }
+
+    @Override
+    public void copy(Storage src, Layout sl, Storage dst, Layout dl) {
+        if (src.dtype() == dst.dtype() && sl.rank() > 0 && lastStride(sl) == 1 && lastStride(dl) == 1) {
+            long w = src.dtype().byteSize(), n = rowLength(sl);
+            StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
+            for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
+                MemorySegment.copy(src.segment(), cs.next() * w, dst.segment(), cd.next() * w, n * w);
+            }
+            return;
+        }
+        REF.copy(src, sl, dst, dl);
+    }
+
+    @Override public void fill(Storage dst, Layout dl, double value) { REF.fill(dst, dl, value); }
+
+    @Override
+    public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
+        if (!f32(src, dst) || sl.rank() == 0 || lastStride(sl) != 1 || lastStride(dl) != 1) {
+            REF.unary(op, src, sl, dst, dl);
+            return;
+        }
+        int n = rowLength(sl);
+        StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
+        for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
+            FloatKernels.unaryRow(op, src.segment(), cs.next(), dst.segment(), cd.next(), n);
+        }
+    }
+
+    @Override
+    public void binary(BinaryOp op, Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
+        long sa = lastStride(al), sb = lastStride(bl);
+        if (op.isComparison() || !f32(a, b, dst) || dl.rank() == 0 || (sa != 0 && sa != 1) || (sb != 0 && sb != 1) || lastStride(dl) != 1) {
+            REF.binary(op, a, al, b, bl, dst, dl);
+            return;
+        }
+        int n = rowLength(dl);
+        StridedCursor ca = new StridedCursor(rows(al)), cb = new StridedCursor(rows(bl)), cd = new StridedCursor(rows(dl));
+        for (long r = 0, rowsN = n == 0 ? 0 : dl.numel() / n; r < rowsN; r++) {
+            FloatKernels.binaryRow(op, a.segment(), ca.next(), (int) sa, b.segment(), cb.next(), (int) sb, dst.segment(), cd.next(), n);
+        }
+    }
+
+    @Override
+    public void reduce(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        int last = sl.rank() - 1;
+        boolean lastOnly = dims.length == 1 && dims[0] == last;
+        if (!lastOnly || !f32(src, dst) || lastStride(sl) != 1 || (op != ReduceOp.SUM && op != ReduceOp.MAX && op != ReduceOp.MIN)) {
+            REF.reduce(op, src, sl, dims, dst, dl);
+            return;
+        }
+        int n = rowLength(sl);
+        StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
+        for (long r = 0, rowsN = sl.numel() / Math.max(n, 1); r < rowsN && n > 0; r++) {
+            long so = cs.next(), dO = cd.next();
+            float v = op == ReduceOp.SUM ? FloatKernels.sumRow(src.segment(), so, n) : FloatKernels.extremeRow(src.segment(), so, n, op == ReduceOp.MAX);
+            dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO, v);
+        }
+    }
+
+    @Override
+    public void matmul(Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
+        int r = al.rank();
+        if (!f32(a, b, dst) || !dl.isContiguous()) {
+            REF.matmul(a, al, b, bl, dst, dl);
+            return;
+        }
+        int m = Math.toIntExact(al.shape().dim(r - 2)), k = Math.toIntExact(al.shape().dim(r - 1)), n = Math.toIntExact(bl.shape().dim(r - 1));
+        Operand pa = Operand.of(al, m, k), pb = Operand.of(bl, k, n);
+        if (pa == null || pb == null) {   // neither row- nor column-major in the last two dims
+            REF.matmul(a, al, b, bl, dst, dl);
+            return;
+        }
+        Layout ba = batch(al), bb = batch(bl), bd = batch(dl);
+        StridedCursor ca = new StridedCursor(ba), cb = new StridedCursor(bb), cd = new StridedCursor(bd);
+        for (long i = 0, nb = bd.numel(); i < nb; i++) {
+            Sgemm.sgemm(pa.trans, pb.trans, m, n, k, 1f, a.segment(), ca.next(), pa.ld, b.segment(), cb.next(), pb.ld,
+                    0f, dst.segment(), cd.next(), n);
+        }
+    }
+
+    /** How a [rows, cols] matrix view maps to BLAS arguments. */
+    private record Operand(boolean trans, int ld) {
+        static Operand of(Layout l, int rows, int cols) {
+            int r = l.rank();
+            long sr = l.stride(r - 2), sc = l.stride(r - 1);
+            if ((cols == 1 || sc == 1) && (rows == 1 || sr >= Math.max(cols, 1))) {
+                return new Operand(false, Math.toIntExact(rows == 1 ? Math.max(cols, 1) : sr));
+            }
+            if ((rows == 1 || sr == 1) && (cols == 1 || sc >= Math.max(rows, 1))) {
+                return new Operand(true, Math.toIntExact(cols == 1 ? Math.max(rows, 1) : sc));
+            }
+            return null;   // broadcast (stride 0) or otherwise strided: not a BLAS matrix
+        }
+    }
+
+    private static Layout batch(Layout l) {
+        int r = l.rank();
+        long[] d = new long[r - 2], s = new long[r - 2];
+        for (int i = 0; i < r - 2; i++) { d[i] = l.shape().dim(i); s[i] = l.stride(i); }
+        return new Layout(Shape.of(d), s, l.offset());
+    }
+
+    @Override
+    public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
+        if (dim != sl.rank() - 1 || !f32(src, dst) || lastStride(sl) != 1 || lastStride(dl) != 1) {
+            REF.softmax(src, sl, dim, log, dst, dl);
+            return;
+        }
+        int n = rowLength(sl);
+        StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
+        for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
+            FloatKernels.softmaxRow(src.segment(), cs.next(), dst.segment(), cd.next(), n, log);
+        }
+    }
+
+    @Override
+    public void layerNorm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
+        norm(x, xl, w, wl, b, bl, eps, dst, dl, false);
+    }
+
+    @Override
+    public void rmsNorm(Storage x, Layout xl, Storage w, Layout wl, double eps, Storage dst, Layout dl) {
+        norm(x, xl, w, wl, null, null, eps, dst, dl, true);
+    }
+
+    private void norm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl, boolean rms) {
+        boolean ok = f32(x, dst) && lastStride(xl) == 1 && lastStride(dl) == 1
+                && (w == null || (w.dtype() == DType.F32 && wl.stride(0) == 1))
+                && (b == null || (b.dtype() == DType.F32 && bl.stride(0) == 1));
+        if (!ok) {
+            if (rms) REF.rmsNorm(x, xl, w, wl, eps, dst, dl); else REF.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
+            return;
+        }
+        int n = rowLength(xl);
+        StridedCursor cx = new StridedCursor(rows(xl)), cd = new StridedCursor(rows(dl));
+        for (long r = 0, rowsN = n == 0 ? 0 : xl.numel() / n; r < rowsN; r++) {
+            FloatKernels.normRow(x.segment(), cx.next(), w == null ? null : w.segment(), w == null ? 0 : wl.offset(),
+                    b == null ? null : b.segment(), b == null ? 0 : bl.offset(), (float) eps, dst.segment(), cd.next(), n, rms);
+        }
+    }
+
+    @Override public void indexSelect(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) { REF.indexSelect(s, sl, dim, i, il, d, dl); }
+    @Override public void indexAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) { REF.indexAdd(d, dl, dim, i, il, s, sl); }
+    @Override public void gather(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) { REF.gather(s, sl, dim, i, il, d, dl); }
+    @Override public void scatterAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) { REF.scatterAdd(d, dl, dim, i, il, s, sl); }
+    @Override public void where(Storage c, Layout cl, Storage a, Layout al, Storage b, Layout bl, Storage d, Layout dl) { REF.where(c, cl, a, al, b, bl, d, dl); }
+}
