@@ -183,6 +183,38 @@ public final class SimdBackend implements Backend {
         }
     }
 
+    @Override
+    public void rope(Storage x, Layout xl, Storage cos, Layout cl, Storage sin, Layout sl, boolean interleaved, Storage dst, Layout dl) {
+        if (!f32(x, cos, sin, dst) || lastStride(xl) != 1 || lastStride(dl) != 1 || !cl.isContiguous() || !sl.isContiguous()) {
+            REF.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
+            return;
+        }
+        int r = xl.rank(), d = rowLength(xl);
+        long seq = xl.shape().dim(r - 2), half = d / 2;
+        StridedCursor cx = new StridedCursor(rows(xl)), cd = new StridedCursor(rows(dl));
+        for (long row = 0, n = xl.numel() / Math.max(d, 1); row < n && d > 0; row++) {
+            long p = row % seq;   // rows run over [..., seq] in row-major order
+            AttentionKernels.ropeRow(x.segment(), cx.next(), cos.segment(), cl.offset() + p * half, sin.segment(), sl.offset() + p * half,
+                    dst.segment(), cd.next(), d, interleaved);
+        }
+    }
+
+    @Override
+    public void attention(Storage q, Layout ql, Storage k, Layout kl, Storage v, Layout vl, boolean causal, double scale, Storage dst, Layout dl) {
+        if (!f32(q, k, v, dst) || lastStride(ql) != 1 || lastStride(kl) != 1 || lastStride(vl) != 1 || lastStride(dl) != 1) {
+            REF.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+            return;
+        }
+        AttentionKernels.attention(view(q, ql), view(k, kl), view(v, vl), view(dst, dl),
+                Math.toIntExact(ql.shape().dim(0)), Math.toIntExact(ql.shape().dim(1)), Math.toIntExact(kl.shape().dim(1)),
+                Math.toIntExact(ql.shape().dim(2)), Math.toIntExact(kl.shape().dim(2)), Math.toIntExact(ql.shape().dim(3)),
+                Math.toIntExact(vl.shape().dim(3)), causal, (float) scale);
+    }
+
+    private static AttentionKernels.View4 view(Storage s, Layout l) {
+        return new AttentionKernels.View4(s.segment(), l.offset(), l.stride(0), l.stride(1), l.stride(2));
+    }
+
     @Override public void indexSelect(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) { REF.indexSelect(s, sl, dim, i, il, d, dl); }
     @Override public void indexAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) { REF.indexAdd(d, dl, dim, i, il, s, sl); }
     @Override public void gather(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) { REF.gather(s, sl, dim, i, il, d, dl); }

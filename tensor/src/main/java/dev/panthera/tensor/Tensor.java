@@ -414,6 +414,22 @@ public final class Tensor {
         out[ids.rank()] = weight.size(1);
         return weight.indexSelect(0, ids.flatten()).reshape(out);
     }
+    /**
+     * Rotary position embedding of this [..., seq, dim] tensor with cos/sin tables of shape [seq, dim/2].
+     * {@code interleaved}: rotate pairs (x[2i], x[2i+1]) (llama2.c, GGUF llama); else halves (x[i], x[i+dim/2])
+     * (HuggingFace Llama).
+     */
+    public Tensor rope(Tensor cos, Tensor sin, boolean interleaved) { return Fused.rope(this, cos, sin, interleaved); }
+
+    /**
+     * softmax(q·kᵀ·scale [+ causal mask])·v for q [B, Hq, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv]; Hkv may divide
+     * Hq (grouped-query attention). The causal mask aligns queries to the end of the keys (query i sees keys
+     * j ≤ i + Lk − Lq), which is what decoding against a KV cache needs; for Lq = Lk it is the usual lower triangle.
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, boolean causal, double scale) {
+        return Fused.attention(q, k, v, causal, scale);
+    }
+
     /** Entries along {@code dim} picked by the 1-D integer {@code index}. */
     public Tensor indexSelect(int dim, Tensor index) { return Ops.indexSelect(this, dim, index); }
     /** torch.gather along {@code dim}. */

@@ -77,6 +77,22 @@ public interface Backend {
     /** dst[i][index[i][j][k]][k] += src[i][j][k] for dim 1 (and likewise); index has src's shape; dst in place. */
     void scatterAdd(Storage dst, Layout dstLayout, int dim, Storage index, Layout indexLayout, Storage src, Layout srcLayout);
 
+    /**
+     * Rotary position embedding: x [..., seq, d] rotated by angles whose cos and sin are [seq, d/2]. Interleaved
+     * rotates adjacent pairs (x[2i], x[2i+1]) as llama2.c and llama.cpp's llama arch do; otherwise halves
+     * (x[i], x[i+d/2]) as HuggingFace Llama does. Pair (a, b) becomes (a·cos − b·sin, a·sin + b·cos).
+     */
+    void rope(Storage x, Layout xLayout, Storage cos, Layout cosLayout, Storage sin, Layout sinLayout, boolean interleaved,
+              Storage dst, Layout dstLayout);
+
+    /**
+     * Scaled dot-product attention: q [B, Hq, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv] with Hq a multiple of Hkv
+     * (query head h reads kv head h / (Hq/Hkv)), dst [B, Hq, Lq, Dv] = softmax(q·kᵀ·scale + mask)·v. With
+     * {@code causal}, query i sees keys j ≤ i + Lk − Lq (queries are the last Lq positions: decoding against a cache).
+     */
+    void attention(Storage q, Layout qLayout, Storage k, Layout kLayout, Storage v, Layout vLayout, boolean causal,
+                   double scale, Storage dst, Layout dstLayout);
+
     /** dst = condition ? a : b; condition is BOOL, all layouts of one shape. */
     void where(Storage condition, Layout conditionLayout, Storage a, Layout aLayout, Storage b, Layout bLayout,
                Storage dst, Layout dstLayout);

@@ -287,6 +287,61 @@ public final class ReferenceBackend implements Backend {
         }
     }
 
+    @Override
+    public void rope(Storage x, Layout xl, Storage cos, Layout cl, Storage sin, Layout sl, boolean interleaved, Storage dst, Layout dl) {
+        int r = xl.rank();
+        long seq = xl.shape().dim(r - 2), d = xl.shape().dim(r - 1), half = d / 2;
+        long sx = xl.stride(r - 1), sd = dl.stride(r - 1), sxs = xl.stride(r - 2), sds = dl.stride(r - 2);
+        Layout xOuter = rowsOf(rowsOf(xl, r - 1), r - 2), dOuter = rowsOf(rowsOf(dl, r - 1), r - 2);
+        StridedCursor cx = new StridedCursor(xOuter), cd = new StridedCursor(dOuter);
+        for (long o = 0, outer = xOuter.numel(); o < outer; o++) {
+            long xo = cx.next(), dO = cd.next();
+            for (long p = 0; p < seq; p++) {
+                for (long i = 0; i < half; i++) {
+                    double c = Elements.get(cos.segment(), cos.dtype(), cl.offset() + p * cl.stride(0) + i * cl.stride(1));
+                    double s = Elements.get(sin.segment(), sin.dtype(), sl.offset() + p * sl.stride(0) + i * sl.stride(1));
+                    long ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half;
+                    double a = Elements.get(x.segment(), x.dtype(), xo + p * sxs + ia * sx);
+                    double b = Elements.get(x.segment(), x.dtype(), xo + p * sxs + ib * sx);
+                    Elements.set(dst.segment(), dst.dtype(), dO + p * sds + ia * sd, a * c - b * s);
+                    Elements.set(dst.segment(), dst.dtype(), dO + p * sds + ib * sd, a * s + b * c);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void attention(Storage q, Layout ql, Storage k, Layout kl, Storage v, Layout vl, boolean causal, double scale,
+                          Storage dst, Layout dl) {
+        long b = ql.shape().dim(0), hq = ql.shape().dim(1), lq = ql.shape().dim(2), d = ql.shape().dim(3);
+        long hkv = kl.shape().dim(1), lk = kl.shape().dim(2), dv = vl.shape().dim(3), group = hq / hkv;
+        double[] scores = new double[Math.toIntExact(lk)];
+        for (long bi = 0; bi < b; bi++) {
+            for (long h = 0; h < hq; h++) {
+                long kh = h / group;
+                for (long i = 0; i < lq; i++) {
+                    long visible = causal ? Math.min(lk, i + lk - lq + 1) : lk;
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (long j = 0; j < visible; j++) {
+                        double s = 0;
+                        for (long e = 0; e < d; e++) {
+                            s += Elements.get(q.segment(), q.dtype(), ql.indexOf(bi, h, i, e)) * Elements.get(k.segment(), k.dtype(), kl.indexOf(bi, kh, j, e));
+                        }
+                        scores[(int) j] = s * scale;
+                        max = Math.max(max, scores[(int) j]);
+                    }
+                    double sum = 0;
+                    for (long j = 0; j < visible; j++) { scores[(int) j] = Math.exp(scores[(int) j] - max); sum += scores[(int) j]; }
+                    for (long e = 0; e < dv; e++) {
+                        double acc = 0;
+                        for (long j = 0; j < visible; j++) acc += scores[(int) j] * Elements.get(v.segment(), v.dtype(), vl.indexOf(bi, kh, j, e));
+                        Elements.set(dst.segment(), dst.dtype(), dl.indexOf(bi, h, i, e), visible == 0 ? Double.NaN : acc / sum);
+                    }
+                }
+            }
+        }
+    }
+
     private static long[] withStride(long[] strides, int dim, long value) {
         strides[dim] = value;
         return strides;
