@@ -1,0 +1,98 @@
+package dev.panthera.nn.layers;
+
+import dev.panthera.nn.Init;
+import dev.panthera.nn.Module;
+import dev.panthera.tensor.Tensor;
+import java.util.random.RandomGenerator;
+
+/**
+ * Causal multi-head self-attention with grouped-query heads (kvHeads divides heads), rotary positions and an optional
+ * KV cache. HF Llama names: q_proj, k_proj, v_proj, o_proj. With an adaption prompt (LLaMA-Adapter), queries also attend
+ * to learnable prompt keys/values through a zero-initialised gate, so the output at initialisation equals the base.
+ */
+public final class Attention extends Module {
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final Rope rope;
+
+    public Attention(int dim, int heads, int kvHeads, Rope rope, boolean bias, RandomGenerator rng) {
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || dim % heads != 0) {
+            throw new IllegalArgumentException("Attention: need dim % heads == 0 and heads % kvHeads == 0, got dim=" + dim + " heads=" + heads + " kvHeads=" + kvHeads);
+        }
+        this.heads = heads;
+        this.kvHeads = kvHeads;
+        this.headDim = dim / heads;
+        this.rope = rope;
+        registerModule("q_proj", new Linear(dim, (long) heads * headDim, bias, rng));
+        registerModule("k_proj", new Linear(dim, (long) kvHeads * headDim, bias, rng));
+        registerModule("v_proj", new Linear(dim, (long) kvHeads * headDim, bias, rng));
+        registerModule("o_proj", new Linear((long) heads * headDim, dim, bias, rng));
+    }
+
+    /** Adds LLaMA-Adapter parameters: {@code adaption_prompt} [len, dim] ~ N(0, 0.02²) and {@code adaption_gate} [1] = 0. */
+    public void enableAdaptionPrompt(int len, RandomGenerator rng) {
+        long dim = (long) heads * headDim;
+        registerParameter("adaption_prompt", Init.normal(rng, 0.02, len, dim));
+        registerParameter("adaption_gate", Init.zeros(1));
+    }
+
+    /** Self-attention over x [B, T, dim] without a cache (positions 0..T-1). */
+    @Override
+    public Tensor forward(Tensor x) { return forward(x, 0, null, 0); }
+
+    /**
+     * x [B, T, dim] at positions start..start+T-1. With a cache, keys and values are appended to slot {@code layer} and
+     * attention covers every cached position; {@code start} must equal the cached length.
+     */
+    public Tensor forward(Tensor x, long start, KvCache cache, int layer) {
+        if (x.rank() != 3) throw new IllegalArgumentException("Attention: input must be [batch, seq, dim], got " + x.shape());
+        long b = x.size(0), t = x.size(1);
+        Tensor q = call("q_proj", x).view(b, t, heads, headDim).transpose(1, 2);
+        Tensor k = call("k_proj", x).view(b, t, kvHeads, headDim).transpose(1, 2);
+        Tensor v = call("v_proj", x).view(b, t, kvHeads, headDim).transpose(1, 2);
+        if (rope != null) {
+            q = rope.apply(q, start);
+            k = rope.apply(k, start);
+        }
+        if (cache != null) {
+            if (cache.length(layer) != start) throw new IllegalArgumentException("Attention: start " + start + " but the cache holds " + cache.length(layer) + " positions");
+            Tensor[] kv = cache.append(layer, k, v);
+            k = kv[0];
+            v = kv[1];
+        }
+        long s = k.size(2);
+        k = repeatKv(k, b, s);
+        v = repeatKv(v, b, s);
+        double scale = 1 / Math.sqrt(headDim);
+        Tensor scores = q.matmul(k.transpose(-2, -1)).mul(scale);
+        Tensor att = scores.maskedFill(causalMask(t, s, start), Double.NEGATIVE_INFINITY).softmax(-1);
+        Tensor out = att.matmul(v);
+        Tensor prompt = namedParameters().get("adaption_prompt");
+        if (prompt != null) out = out.add(adapterOutput(q, b));
+        return call("o_proj", out.transpose(1, 2).reshape(b, t, (long) heads * headDim));
+    }
+
+    private Tensor adapterOutput(Tensor q, long b) {
+        var p = namedParameters();
+        Tensor prompt = p.get("adaption_prompt");
+        long len = prompt.size(0);
+        Tensor pk = repeatKv(call("k_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len).expand(b, heads, len, headDim);
+        Tensor pv = repeatKv(call("v_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len).expand(b, heads, len, headDim);
+        Tensor a = q.matmul(pk.transpose(-2, -1)).mul(1 / Math.sqrt(headDim)).softmax(-1);
+        return a.mul(p.get("adaption_gate")).matmul(pv);
+    }
+
+    private Tensor repeatKv(Tensor kv, long b, long s) {
+        if (kvHeads == heads) return kv;
+        int rep = heads / kvHeads;
+        return kv.unsqueeze(2).expand(b, kvHeads, rep, s, headDim).reshape(b, heads, s, headDim);
+    }
+
+    /** True where key j is after query i (position start+i): those scores are masked. */
+    static Tensor causalMask(long t, long s, long start) {
+        boolean[] m = new boolean[(int) (t * s)];
+        for (int i = 0; i < t; i++) for (int j = 0; j < s; j++) m[(int) (i * s + j)] = j > start + i;
+        return Tensor.of(m, t, s);
+    }
+}

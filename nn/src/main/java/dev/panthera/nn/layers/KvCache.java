@@ -1,0 +1,41 @@
+package dev.panthera.nn.layers;
+
+import dev.panthera.tensor.MemoryScope;
+import dev.panthera.tensor.Tensor;
+
+/**
+ * Keys and values of earlier positions for incremental decoding, one slot per layer, preallocated to
+ * [batch, kvHeads, maxLen, headDim] outside any scope and filled in place.
+ */
+public final class KvCache {
+    private final Tensor[] keys;
+    private final Tensor[] values;
+    private final long[] lengths;
+    private final long maxLen;
+
+    public KvCache(int layers, long maxLen) {
+        this.keys = new Tensor[layers];
+        this.values = new Tensor[layers];
+        this.lengths = new long[layers];
+        this.maxLen = maxLen;
+    }
+
+    /** Positions already cached for {@code layer}. */
+    public long length(int layer) { return lengths[layer]; }
+
+    /** Appends k, v [B, KV, T, hd] for {@code layer} and returns views of all cached keys and values [B, KV, S, hd]. */
+    public Tensor[] append(int layer, Tensor k, Tensor v) {
+        long t = k.size(2);
+        if (keys[layer] == null) {
+            long[] shape = {k.size(0), k.size(1), maxLen, k.size(3)};
+            keys[layer] = MemoryScope.unscoped(() -> Tensor.zeros(k.dtype(), dev.panthera.tensor.Shape.of(shape)));
+            values[layer] = MemoryScope.unscoped(() -> Tensor.zeros(v.dtype(), dev.panthera.tensor.Shape.of(shape)));
+        }
+        long at = lengths[layer];
+        if (at + t > maxLen) throw new IllegalStateException("KvCache: layer " + layer + " holds " + at + " positions; " + t + " more exceed max length " + maxLen);
+        keys[layer].narrow(2, at, t).copy_(k.detach());
+        values[layer].narrow(2, at, t).copy_(v.detach());
+        lengths[layer] = at + t;
+        return new Tensor[] {keys[layer].narrow(2, 0, at + t), values[layer].narrow(2, 0, at + t)};
+    }
+}

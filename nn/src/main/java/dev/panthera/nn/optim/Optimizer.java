@@ -1,0 +1,75 @@
+package dev.panthera.nn.optim;
+
+import dev.panthera.nn.Grad;
+import dev.panthera.tensor.Tensor;
+import java.util.List;
+
+/**
+ * Updates a list of parameters from their {@code grad()}. Updates run under no-grad and write parameters in place;
+ * long-lived state (moments) is GC-managed so it outlives the {@code MemoryScope} a step runs in.
+ */
+public abstract class Optimizer {
+    protected final List<Tensor> params;
+    private final double baseLr;
+    private LrSchedule schedule = LrSchedule.constant();
+    private long steps;
+
+    protected Optimizer(List<Tensor> params, double lr) {
+        if (params.isEmpty()) throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters to optimize");
+        if (!(lr >= 0)) throw new IllegalArgumentException(getClass().getSimpleName() + ": learning rate must be >= 0, got " + lr);
+        this.params = List.copyOf(params);
+        this.baseLr = lr;
+    }
+
+    /** Sets the learning-rate schedule (returns this). */
+    public Optimizer schedule(LrSchedule s) { this.schedule = s; return this; }
+
+    /** The learning rate the next step will use. */
+    public double currentLr() { return baseLr * schedule.factor(steps); }
+
+    /** Steps taken. */
+    public long steps() { return steps; }
+
+    /** Applies one update to every parameter that has a gradient. */
+    public final void step() {
+        double lr = currentLr();
+        steps++;
+        Grad.off(() -> {
+            for (int i = 0; i < params.size(); i++) {
+                Tensor p = params.get(i);
+                if (p.grad() != null) update(i, p, p.grad(), lr, steps);
+            }
+        });
+    }
+
+    /** Updates parameter {@code index} in place given its gradient, the learning rate and the 1-based step count. */
+    protected abstract void update(int index, Tensor p, Tensor grad, double lr, long step);
+
+    /** Clears every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */
+    public void zeroGrad() { for (Tensor p : params) p.zeroGrad(); }
+
+    /** Bytes of optimizer state currently held (moments, momentum buffers). */
+    public abstract long stateBytes();
+
+    /** Writes {@code value} into {@code p} in place. */
+    protected static void assign(Tensor p, Tensor value) { p.copy_(value); }
+
+    /**
+     * Scales all gradients so their global L2 norm is at most {@code maxNorm} (torch.nn.utils.clip_grad_norm_: factor
+     * maxNorm/(norm+1e-6) when below 1) and returns the norm before clipping.
+     */
+    public static double clipGradNorm(List<Tensor> params, double maxNorm) {
+        return Grad.off(() -> {
+            double sq = 0;
+            for (Tensor p : params) {
+                if (p.grad() == null) continue;
+                double n = p.grad().to(dev.panthera.tensor.DType.F64).pow(2).sum().item();
+                sq += n;
+            }
+            double norm = Math.sqrt(sq);
+            double coef = maxNorm / (norm + 1e-6);
+            if (coef < 1) for (Tensor p : params) if (p.grad() != null) p.grad().copy_(p.grad().mul(coef));
+            return norm;
+        });
+    }
+}
