@@ -1,0 +1,224 @@
+package dev.panthera.nn;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panthera.nn.layers.*;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Tensor;
+import java.util.SplittableRandom;
+import net.jqwik.api.*;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+/** Layers against float64 loops written here from the published definitions (PyTorch, llama2.c run.c, HF Llama). */
+class LayersTest {
+
+    @Property(tries = 20)
+    void linearMatchesLoop(@ForAll @IntRange(min = 1, max = 7) int n, @ForAll @IntRange(min = 1, max = 13) int in,
+                           @ForAll @IntRange(min = 1, max = 11) int out, @ForAll boolean bias, @ForAll long seed) {
+        Linear l = new Linear(in, out, bias, new SplittableRandom(seed));
+        Tensor x = Tensor.randn(Shape.of(n, in), seed + 1);
+        double[] w = F64.d(l.weight().toFloatArray());
+        double bound = 1 / Math.sqrt(in);
+        for (double v : w) assertTrue(Math.abs(v) <= bound, "nn.Linear init bound 1/sqrt(in)");
+        double[] y = F64.linear(F64.d(x.toFloatArray()), n, in, w, out, bias ? F64.d(l.bias().toFloatArray()) : null);
+        F64.close(y, l.forward(x).toFloatArray(), 1e-5, 1e-5, "linear");
+        // a non-contiguous input (transposed view) gives the same result
+        Tensor xt = x.t().contiguous().t();
+        F64.close(y, l.forward(xt).toFloatArray(), 1e-5, 1e-5, "linear on a view");
+    }
+
+    /** run.c: for i in 0..d step 2, angle = pos / 10000^(i/d); (v0, v1) -> (v0 cos - v1 sin, v0 sin + v1 cos). */
+    static double[] ropeInterleaved(double[] x, int t, int d, int start) {
+        double[] o = x.clone();
+        for (int p = 0; p < t; p++) for (int i = 0; i < d; i += 2) {
+            double a = (start + p) / Math.pow(10000, (double) i / d);
+            double v0 = x[p * d + i], v1 = x[p * d + i + 1];
+            o[p * d + i] = v0 * Math.cos(a) - v1 * Math.sin(a);
+            o[p * d + i + 1] = v0 * Math.sin(a) + v1 * Math.cos(a);
+        }
+        return o;
+    }
+
+    /** HF: x·cat(cos, cos) + rotate_half(x)·cat(sin, sin), rotate_half(x) = cat(-x2, x1), inv_freq = 1/10000^(2j/d). */
+    static double[] ropeHalf(double[] x, int t, int d, int start) {
+        double[] o = new double[x.length];
+        int h = d / 2;
+        for (int p = 0; p < t; p++) for (int i = 0; i < d; i++) {
+            int j = i % h;
+            double a = (start + p) / Math.pow(10000, 2.0 * j / d);
+            double rot = i < h ? -x[p * d + i + h] : x[p * d + i - h];
+            o[p * d + i] = x[p * d + i] * Math.cos(a) + rot * Math.sin(a);
+        }
+        return o;
+    }
+
+    @Property(tries = 20)
+    void ropeMatchesBothReferenceLayouts(@ForAll @IntRange(min = 1, max = 9) int t, @ForAll @IntRange(min = 1, max = 6) int halfD,
+                                         @ForAll @IntRange(min = 0, max = 20) int start, @ForAll long seed) {
+        int d = 2 * halfD;
+        Tensor x = Tensor.randn(Shape.of(t, d), seed);
+        double[] xd = F64.d(x.toFloatArray());
+        Rope inter = new Rope(d, 32, 10000, Rope.Layout.INTERLEAVED);
+        Rope half = new Rope(d, 32, 10000, Rope.Layout.HALF);
+        F64.close(ropeInterleaved(xd, t, d, start), inter.apply(x, start).toFloatArray(), 2e-5, 1e-5, "rope interleaved");
+        F64.close(ropeHalf(xd, t, d, start), half.apply(x, start).toFloatArray(), 2e-5, 1e-5, "rope half");
+    }
+
+    @Test
+    void ropeLayoutsDifferAndFailClearly() {
+        Tensor x = Tensor.randn(Shape.of(3, 8), 5);
+        float[] a = new Rope(8, 8, 10000, Rope.Layout.INTERLEAVED).apply(x, 1).toFloatArray();
+        float[] b = new Rope(8, 8, 10000, Rope.Layout.HALF).apply(x, 1).toFloatArray();
+        assertFalse(java.util.Arrays.equals(a, b));
+        var e = assertThrows(IllegalArgumentException.class, () -> new Rope(8, 4, 10000, Rope.Layout.HALF).apply(x, 2));
+        assertTrue(e.getMessage().contains("exceed"), e.getMessage());
+    }
+
+    /** Causal GQA attention in float64: head h uses kv head h / (H/KV). */
+    static double[] attentionOracle(Attention a, double[] x, int b, int t, int dim, int heads, int kv, Rope.Layout layout) {
+        var p = a.namedParameters();
+        int hd = dim / heads;
+        double[] q = F64.linear(x, b * t, dim, F64.d(p.get("q_proj.weight").toFloatArray()), heads * hd, null);
+        double[] k = F64.linear(x, b * t, dim, F64.d(p.get("k_proj.weight").toFloatArray()), kv * hd, null);
+        double[] v = F64.linear(x, b * t, dim, F64.d(p.get("v_proj.weight").toFloatArray()), kv * hd, null);
+        double[] ctx = new double[b * t * heads * hd];
+        for (int bi = 0; bi < b; bi++) for (int h = 0; h < heads; h++) {
+            int g = h / (heads / kv);
+            double[] qh = new double[t * hd], kh = new double[t * hd];
+            for (int i = 0; i < t; i++) for (int e = 0; e < hd; e++) {
+                qh[i * hd + e] = q[(bi * t + i) * heads * hd + h * hd + e];
+                kh[i * hd + e] = k[(bi * t + i) * kv * hd + g * hd + e];
+            }
+            qh = layout == Rope.Layout.HALF ? ropeHalf(qh, t, hd, 0) : ropeInterleaved(qh, t, hd, 0);
+            kh = layout == Rope.Layout.HALF ? ropeHalf(kh, t, hd, 0) : ropeInterleaved(kh, t, hd, 0);
+            for (int i = 0; i < t; i++) {
+                double[] s = new double[i + 1];
+                double mx = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j <= i; j++) {
+                    double acc = 0;
+                    for (int e = 0; e < hd; e++) acc += qh[i * hd + e] * kh[j * hd + e];
+                    s[j] = acc / Math.sqrt(hd);
+                    mx = Math.max(mx, s[j]);
+                }
+                double z = 0;
+                for (int j = 0; j <= i; j++) { s[j] = Math.exp(s[j] - mx); z += s[j]; }
+                for (int e = 0; e < hd; e++) {
+                    double acc = 0;
+                    for (int j = 0; j <= i; j++) acc += s[j] / z * v[(bi * t + j) * kv * hd + g * hd + e];
+                    ctx[(bi * t + i) * heads * hd + h * hd + e] = acc;
+                }
+            }
+        }
+        return F64.linear(ctx, b * t, heads * hd, F64.d(p.get("o_proj.weight").toFloatArray()), dim, null);
+    }
+
+    @Property(tries = 12)
+    void gqaAttentionMatchesLoop(@ForAll @IntRange(min = 1, max = 2) int b, @ForAll @IntRange(min = 1, max = 7) int t,
+                                 @ForAll @IntRange(min = 1, max = 2) int kv, @ForAll @IntRange(min = 1, max = 3) int groups,
+                                 @ForAll @IntRange(min = 1, max = 2) int halfHd, @ForAll boolean interleaved, @ForAll long seed) {
+        int heads = kv * groups, hd = 2 * halfHd, dim = heads * hd;
+        Rope.Layout layout = interleaved ? Rope.Layout.INTERLEAVED : Rope.Layout.HALF;
+        Attention a = new Attention(dim, heads, kv, new Rope(hd, 16, 10000, layout), false, new SplittableRandom(seed));
+        Tensor x = Tensor.randn(Shape.of(b, t, dim), seed + 7);
+        double[] expected = attentionOracle(a, F64.d(x.toFloatArray()), b, t, dim, heads, kv, layout);
+        F64.close(expected, a.forward(x).toFloatArray(), 1e-5, 1e-4, "attention");
+    }
+
+    @Test
+    void kvCacheDecodingMatchesFullForward() {
+        CausalLm m = ModuleTest.tiny(3);
+        long[] ids = {3, 1, 4, 1, 5, 9, 2};
+        Tensor full = m.forward(Tensor.of(ids, 1, ids.length));
+        KvCache cache = m.newCache(16);
+        Grad.off(() -> {
+            // prefill 3 tokens, then one at a time
+            Tensor pre = m.forward(Tensor.of(new long[] {3, 1, 4}, 1, 3), 0, cache);
+            F64.close(F64.d(full.narrow(1, 0, 3).contiguous().toFloatArray()), pre.toFloatArray(), 1e-5, 1e-5, "prefill");
+            for (int i = 3; i < ids.length; i++) {
+                Tensor step = m.forward(Tensor.of(new long[] {ids[i]}, 1, 1), i, cache);
+                F64.close(F64.d(full.narrow(1, i, 1).contiguous().toFloatArray()), step.toFloatArray(), 1e-5, 1e-4, "decode step " + i);
+            }
+        });
+        assertEquals(ids.length, cache.length(0));
+    }
+
+    @Test
+    void laterTokensDoNotChangeEarlierLogits() {
+        CausalLm m = ModuleTest.tiny(4);
+        float[] a = m.forward(Tensor.of(new long[] {1, 2, 3, 4}, 1, 4)).narrow(1, 0, 3).contiguous().toFloatArray();
+        float[] b = m.forward(Tensor.of(new long[] {1, 2, 3, 9}, 1, 4)).narrow(1, 0, 3).contiguous().toFloatArray();
+        assertArrayEquals(a, b);
+    }
+
+    @Test
+    void swigluMatchesLoop() {
+        SwiGlu s = new SwiGlu(5, 7, new SplittableRandom(2));
+        Tensor x = Tensor.randn(Shape.of(3, 5), 9);
+        var p = s.namedParameters();
+        double[] xd = F64.d(x.toFloatArray());
+        double[] g = F64.linear(xd, 3, 5, F64.d(p.get("gate_proj.weight").toFloatArray()), 7, null);
+        double[] u = F64.linear(xd, 3, 5, F64.d(p.get("up_proj.weight").toFloatArray()), 7, null);
+        for (int i = 0; i < g.length; i++) g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
+        F64.close(F64.linear(g, 3, 7, F64.d(p.get("down_proj.weight").toFloatArray()), 5, null), s.forward(x).toFloatArray(), 1e-5, 1e-5, "swiglu");
+    }
+
+    @Test
+    void mlpUsesErfGelu() {
+        Mlp m = new Mlp(4, 6, true, new SplittableRandom(1));
+        Tensor x = Tensor.randn(Shape.of(2, 4), 3);
+        var p = m.namedParameters();
+        double[] h = F64.linear(F64.d(x.toFloatArray()), 2, 4, F64.d(p.get("fc1.weight").toFloatArray()), 6, F64.d(p.get("fc1.bias").toFloatArray()));
+        for (int i = 0; i < h.length; i++) h[i] = 0.5 * h[i] * (1 + erf(h[i] / Math.sqrt(2)));
+        F64.close(F64.linear(h, 2, 6, F64.d(p.get("fc2.weight").toFloatArray()), 4, F64.d(p.get("fc2.bias").toFloatArray())), m.forward(x).toFloatArray(), 1e-5, 1e-5, "mlp");
+    }
+
+    /** erf by its Maclaurin series (|x| small here) — independent of the library's implementation. */
+    static double erf(double x) {
+        if (Math.abs(x) > 3) return Math.signum(x);
+        double sum = 0, term = x;
+        for (int n = 0; n < 60; n++) {
+            sum += term / (2 * n + 1);
+            term *= -x * x / (n + 1);
+        }
+        return 2 / Math.sqrt(Math.PI) * sum;
+    }
+
+    @Test
+    void dropoutIsSeededAndScaled() {
+        Tensor x = Tensor.ones(4000);
+        float[] a = new Dropout(0.25, 42).forward(x).toFloatArray();
+        float[] b = new Dropout(0.25, 42).forward(x).toFloatArray();
+        assertArrayEquals(a, b);
+        int zeros = 0;
+        for (float v : a) {
+            if (v == 0) zeros++;
+            else assertEquals(1 / 0.75f, v, 1e-6);
+        }
+        assertEquals(0.25, zeros / 4000.0, 0.03); // binomial sd ≈ 0.007
+    }
+
+    @Test
+    void rmsNormMatchesLoop() {
+        RMSNorm n = new RMSNorm(6, 1e-5);
+        Tensor x = Tensor.randn(Shape.of(2, 6), 1);
+        double[] xd = F64.d(x.toFloatArray());
+        double[] y = new double[12];
+        for (int r = 0; r < 2; r++) {
+            double ms = 0;
+            for (int i = 0; i < 6; i++) ms += xd[r * 6 + i] * xd[r * 6 + i] / 6;
+            for (int i = 0; i < 6; i++) y[r * 6 + i] = xd[r * 6 + i] / Math.sqrt(ms + 1e-5);
+        }
+        F64.close(y, n.forward(x).toFloatArray(), 1e-6, 1e-5, "rmsnorm");
+    }
+
+    @Test
+    void badInputsNameTheLayer() {
+        Linear l = new Linear(3, 2, true, new SplittableRandom(1));
+        var e = assertThrows(IllegalArgumentException.class, () -> l.forward(Tensor.zeros(2, 4)));
+        assertTrue(e.getMessage().contains("Linear") && e.getMessage().contains("[2, 4]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Attention(6, 4, 3, null, false, new SplittableRandom(1)));
+        Embedding emb = new Embedding(5, 2, new SplittableRandom(1));
+        assertThrows(IndexOutOfBoundsException.class, () -> emb.forward(Tensor.of(new long[] {5}, 1)));
+    }
+}
