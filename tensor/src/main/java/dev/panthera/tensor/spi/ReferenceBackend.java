@@ -56,7 +56,12 @@ public final class ReferenceBackend implements Backend {
     public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
         StridedCursor cs = new StridedCursor(sl), cd = new StridedCursor(dl);
         MemorySegment s = src.segment(), d = dst.segment();
+        boolean exactLong = !src.dtype().isFloatingPoint() && !op.needsFloat();   // neg/abs/relu/sign of integers
         for (long i = 0, n = sl.numel(); i < n; i++) {
+            if (exactLong) {
+                Elements.setLong(d, dst.dtype(), cd.next(), Scalars.unaryLong(op, Elements.getLong(s, src.dtype(), cs.next())));
+                continue;
+            }
             double x = Elements.get(s, src.dtype(), cs.next());
             Elements.set(d, dst.dtype(), cd.next(), Scalars.unary(op, x));
         }
@@ -66,7 +71,8 @@ public final class ReferenceBackend implements Backend {
     public void binary(BinaryOp op, Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
         StridedCursor ca = new StridedCursor(al), cb = new StridedCursor(bl), cd = new StridedCursor(dl);
         DType t = a.dtype();
-        boolean exactLong = t == DType.I64 && op != BinaryOp.DIV && op != BinaryOp.POW;
+        // integers (and BOOL comparisons) exactly in 64 bits, wrapping on store like Java's narrowing casts
+        boolean exactLong = !t.isFloatingPoint() && op != BinaryOp.DIV && op != BinaryOp.POW;
         for (long i = 0, n = dl.numel(); i < n; i++) {
             long ia = ca.next(), ib = cb.next(), id = cd.next();
             if (exactLong) {
@@ -81,6 +87,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        if (!src.dtype().isFloatingPoint()) { reduceExact(op, src, sl, dims, dst, dl); return; }
         Shape shape = sl.shape();
         long outN = dl.numel();
         MemorySegment s = src.segment(), d = dst.segment();
@@ -116,6 +123,36 @@ public final class ReferenceBackend implements Backend {
             if (op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN) Elements.setLong(d, dst.dtype(), di, arg[o]);
             else Elements.set(d, dst.dtype(), di, acc[o]);
         }
+    }
+
+    /** Integer reductions in exact 64-bit arithmetic (a double accumulator loses integers past 2^53). */
+    private static void reduceExact(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        long[] acc = new long[Math.toIntExact(dl.numel())];
+        long[] arg = new long[acc.length];
+        java.util.Arrays.fill(acc, switch (op) {
+            case SUM -> 0L;
+            case MAX, ARGMAX -> Long.MIN_VALUE;
+            case MIN, ARGMIN -> Long.MAX_VALUE;
+        });
+        java.util.Arrays.fill(arg, -1);
+        StridedCursor cs = new StridedCursor(sl);
+        StridedCursor ct = new StridedCursor(new Layout(sl.shape(), compactStrides(dl, dims), 0));
+        int argDim = dims.length == 1 ? dims[0] : -1;
+        for (long i = 0, n = sl.numel(); i < n; i++) {
+            long x = Elements.getLong(src.segment(), src.dtype(), cs.next());
+            int o = (int) ct.next();
+            switch (op) {
+                case SUM -> acc[o] += x;
+                case MAX -> acc[o] = Math.max(acc[o], x);
+                case MIN -> acc[o] = Math.min(acc[o], x);
+                case ARGMAX, ARGMIN -> {
+                    if (arg[o] < 0 || (op == ReduceOp.ARGMAX ? x > acc[o] : x < acc[o])) { acc[o] = x; arg[o] = cs.position(argDim); }
+                }
+            }
+        }
+        StridedCursor cd = new StridedCursor(dl);
+        boolean isArg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
+        for (int o = 0; o < acc.length; o++) Elements.setLong(dst.segment(), dst.dtype(), cd.next(), isArg ? arg[o] : acc[o]);
     }
 
     /** Row-major strides of dl's shape with the reduced dims zeroed: maps a source position to an output ordinal. */

@@ -27,6 +27,18 @@ public final class Scalars {
         };
     }
 
+    /** Exact 64-bit versions of the unary ops that keep an integer type (NEG, ABS, RELU, SIGN). */
+    public static long unaryLong(UnaryOp op, long x) {
+        return switch (op) {
+            case NEG -> -x;
+            case ABS -> Math.abs(x);
+            case RELU -> Math.max(x, 0);
+            case SIGN -> Long.signum(x);
+            case EXP, LOG, SQRT, RSQRT, TANH, SIGMOID, GELU_ERF, GELU_TANH, SILU ->
+                throw new IllegalArgumentException("unaryLong: " + op + " is computed in floating point");
+        };
+    }
+
     public static double binary(BinaryOp op, double x, double y) {
         return switch (op) {
             case ADD -> x + y;
@@ -45,7 +57,7 @@ public final class Scalars {
         };
     }
 
-    /** Exact 64-bit integer arithmetic for I64 (DIV and POW never come here). */
+    /** Exact 64-bit arithmetic for integer and BOOL operands (DIV and POW never come here); the store wraps to the type. */
     public static long binaryLong(BinaryOp op, long x, long y) {
         return switch (op) {
             case ADD -> x + y;
