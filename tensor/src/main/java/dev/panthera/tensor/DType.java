@@ -3,7 +3,8 @@ package dev.panthera.tensor;
 /**
  * Element types with explicit byte sizes. Conversions ({@code Tensor.to}): F32 → F16/BF16 round to nearest even
  * with IEEE NaN/Inf handling; float → integer is Java's cast ({@code (int) 1e10 == Integer.MAX_VALUE}, NaN → 0; I8 and
- * U8 keep the low 8 bits of the int cast); integer → integer wraps like Java's narrowing casts; anything → BOOL is
+ * U8 keep the low 8 bits of the int cast); integer → integer wraps like Java's narrowing casts; integer → F32/F64 is Java's cast
+ * ({@code (float) longValue}, one rounding), F16/BF16 from that F32 value; anything → BOOL is
  * "non-zero". Ids are explicit numbers, never {@code ordinal()}: they may be
  * written into files and must not move when a constant is added.
  */

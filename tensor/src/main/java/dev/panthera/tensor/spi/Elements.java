@@ -59,14 +59,21 @@ public final class Elements {
         };
     }
 
-    /** Stores an integer value exactly where the dtype can hold it (wrapping casts for narrower integer types). */
+    /**
+     * Stores an integer value exactly where the dtype can hold it: wrapping casts for narrower integer types, Java's
+     * {@code (float)}/{@code (double)} casts for F32/F64, and F16/BF16 from that F32 value.
+     */
     public static void setLong(MemorySegment s, DType t, long i, long v) {
         switch (t) {
             case I64 -> s.setAtIndex(I64, i, v);
             case I32 -> s.setAtIndex(I32, i, (int) v);
             case I8, U8 -> s.set(ValueLayout.JAVA_BYTE, i, (byte) v);
             case BOOL -> s.set(ValueLayout.JAVA_BYTE, i, (byte) (v != 0 ? 1 : 0));
-            case F32, F64, F16, BF16 -> set(s, t, i, v);
+            // Java's long → float/double casts round once; going through double first would round twice
+            case F32 -> s.setAtIndex(F32, i, (float) v);
+            case F64 -> s.setAtIndex(F64, i, (double) v);
+            case F16 -> s.setAtIndex(I16, i, FloatConversions.floatToF16((float) v));
+            case BF16 -> s.setAtIndex(I16, i, FloatConversions.floatToBf16((float) v));
         }
     }
 }

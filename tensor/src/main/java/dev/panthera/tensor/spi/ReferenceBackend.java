@@ -33,7 +33,7 @@ public final class ReferenceBackend implements Backend {
         DType st = src.dtype(), dt = dst.dtype();
         StridedCursor cs = new StridedCursor(sl), cd = new StridedCursor(dl);
         long n = sl.numel();
-        boolean integral = !st.isFloatingPoint() && !dt.isFloatingPoint();
+        boolean integral = !st.isFloatingPoint();   // integer sources convert from their exact long value
         for (long i = 0; i < n; i++) {
             long si = cs.next(), di = cd.next();
             if (st == dt) {
