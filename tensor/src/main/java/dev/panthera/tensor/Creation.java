@@ -40,7 +40,7 @@ final class Creation {
         MemorySegment s = t.storage().segment();
         for (int i = 0; i < steps; i++) {
             // PyTorch fills the second half from the end, so the last value is exactly `end`
-            double v = i < steps / 2 ? start + step * i : end - step * (steps - 1 - i);
+            double v = steps == 1 ? start : i < steps / 2 ? start + step * i : end - step * (steps - 1 - i);   // one step: start, as PyTorch
             Elements.set(s, DType.F32, i, v);
         }
         return t;
