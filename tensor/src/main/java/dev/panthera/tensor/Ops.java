@@ -293,6 +293,7 @@ final class Ops {
     static Tensor cat(List<Tensor> ts, int dim) {
         if (ts.isEmpty()) throw new IllegalArgumentException("cat: expects a non-empty list of tensors");
         Tensor first = ts.get(0);
+        if (first.rank() == 0) throw new IllegalArgumentException("cat: zero-dimensional tensor " + first.shape() + " cannot be concatenated; use stack");
         int d = Shape.normalize(dim, first.rank(), "cat");
         DType t = first.dtype();
         long total = 0;

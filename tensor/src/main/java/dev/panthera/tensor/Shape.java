@@ -32,7 +32,10 @@ public final class Shape {
     public int rank() { return dims.length; }
 
     /** Dimension {@code i}; negative {@code i} counts from the end as in PyTorch. */
-    public long dim(int i) { return dims[normalize(i, dims.length, "dim")]; }
+    public long dim(int i) {
+        if (dims.length == 0) throw new IndexOutOfBoundsException("dim: dimension " + i + " requested of a scalar (rank 0), which has none");
+        return dims[normalize(i, dims.length, "dim")];
+    }
 
     /** A copy of the dimensions. */
     public long[] toArray() { return dims.clone(); }

@@ -63,7 +63,9 @@ final class Views {
     /** The number of elements a reduction over {@code dims} combines. */
     static long countOver(Shape s, int[] dims, String op) {
         long n = 1;
-        for (int d : normalizeDims(op, dims, s.rank())) n *= s.dim(d);
+        int[] d = normalizeDims(op, dims, s.rank());
+        if (s.rank() == 0) return 1;   // a scalar reduced over dim 0/-1 is itself (PyTorch)
+        for (int i : d) n *= s.dim(i);
         return n;
     }
 }
