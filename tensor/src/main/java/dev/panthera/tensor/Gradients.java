@@ -92,9 +92,13 @@ final class Gradients {
             case SUB -> new Tensor[] {g, gy ? g.neg() : null};
             case MUL -> new Tensor[] {gx ? g.mul(y) : null, gy ? g.mul(x) : null};
             case DIV -> new Tensor[] {gx ? g.div(y) : null, gy ? g.neg().mul(x).div(y.mul(y)) : null};
-            case POW -> new Tensor[] {
-                gx ? g.mul(y).mul(x.pow(y.sub(1))) : null,
-                gy ? g.mul(x.pow(y)).mul(x.log()) : null};
+            case POW -> {
+                // PyTorch's masks: d/dx is 0 where y == 0 (else 0·0^-1 = NaN), d/dy is 0 where x == 0 and y >= 0 (else 0·log 0)
+                Tensor zero = Tensor.zeros(g.dtype(), Shape.scalar());
+                yield new Tensor[] {
+                    gx ? Tensor.where(y.eq(0), zero, g.mul(y).mul(x.pow(y.sub(1)))) : null,
+                    gy ? Tensor.where(x.eq(0).mul(y.ge(0)), zero, g.mul(x.pow(y)).mul(x.log())) : null};
+            }
             case MAXIMUM, MINIMUM -> {
                 Tensor win = b.op() == BinaryOp.MAXIMUM ? x.gt(y) : x.lt(y);
                 Tensor tie = x.eq(y).to(g.dtype()).mul(0.5);
