@@ -355,8 +355,8 @@ public final class Tensor {
     public Tensor silu() { return Ops.unary(UnaryOp.SILU, this); }
     /** 1/x. */
     public Tensor reciprocal() { return Ops.binary(BinaryOp.DIV, Ops.scalarLike(Ops.floatLike(this), 1.0), this); }
-    /** Elements where {@code mask} is true replaced by {@code value} (mask broadcasts). */
-    public Tensor maskedFill(Tensor mask, double value) { return where(mask, Ops.scalarLike(this, value), this); }
+    /** Elements where {@code mask} is true replaced by {@code value} converted to this dtype (mask broadcasts). */
+    public Tensor maskedFill(Tensor mask, double value) { return where(mask, Creation.full(dtype(), value, Shape.scalar(), device()), this); }
 
     /** {@code condition ? a : b} elementwise, broadcasting all three. */
     public static Tensor where(Tensor condition, Tensor a, Tensor b) { return Ops.where(condition, a, b); }
