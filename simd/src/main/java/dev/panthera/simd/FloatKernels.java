@@ -24,6 +24,15 @@ final class FloatKernels {
             A4 = -1.453152027f, A5 = 1.061405429f;
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2)), SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
+    /**
+     * e^x per lane through the Vector API's EXP, which the JDK backs with its SVML stubs on x86 (measured here twice
+     * as fast as a Cephes-style polynomial with bit-built 2^n); accuracy is pinned by VectorMathTest.
+     */
+    static FloatVector exp(FloatVector x) { return x.lanewise(VectorOperators.EXP); }
+
+    /** tanh per lane (the Vector API's TANH). */
+    static FloatVector tanh(FloatVector x) { return x.lanewise(VectorOperators.TANH); }
+
     static FloatVector load(MemorySegment s, long elem, int i, int n) {
         if (i + F.length() <= n) return FloatVector.fromMemorySegment(F, s, (elem + i) * 4, NO);
         return FloatVector.fromMemorySegment(F, s, (elem + i) * 4, NO, F.indexInRange(i, n));
@@ -41,18 +50,18 @@ final class FloatKernels {
     static FloatVector unary(UnaryOp op, FloatVector x) {
         return switch (op) {
             case NEG -> x.neg();
-            case EXP -> x.lanewise(VectorOperators.EXP);
+            case EXP -> exp(x);
             case LOG -> x.lanewise(VectorOperators.LOG);
             case SQRT -> x.sqrt();
             case RSQRT -> FloatVector.broadcast(F, 1f).div(x.sqrt());
             case ABS -> x.abs();
-            case TANH -> x.lanewise(VectorOperators.TANH);
+            case TANH -> tanh(x);
             case SIGMOID -> sigmoid(x);
             case RELU -> x.blend(FloatVector.zero(F), x.compare(VectorOperators.LT, 0f));   // NaN stays NaN
             case GELU_ERF -> x.mul(0.5f).mul(erf(x.mul(INV_SQRT2)).add(1f));
             case GELU_TANH -> {
                 FloatVector inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
-                yield x.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f));
+                yield x.mul(0.5f).mul(tanh(inner).add(1f));
             }
             case SILU -> x.mul(sigmoid(x));
             case SIGN -> {
@@ -64,14 +73,14 @@ final class FloatKernels {
     }
 
     private static FloatVector sigmoid(FloatVector x) {
-        return FloatVector.broadcast(F, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+        return FloatVector.broadcast(F, 1f).div(exp(x.neg()).add(1f));
     }
 
     static FloatVector erf(FloatVector x) {
         FloatVector ax = x.abs();
         FloatVector t = FloatVector.broadcast(F, 1f).div(ax.mul(P).add(1f));
         FloatVector poly = t.mul(A5).add(A4).mul(t).add(A3).mul(t).add(A2).mul(t).add(A1).mul(t);
-        FloatVector y = FloatVector.broadcast(F, 1f).sub(poly.mul(ax.mul(ax).neg().lanewise(VectorOperators.EXP)));
+        FloatVector y = FloatVector.broadcast(F, 1f).sub(poly.mul(exp(ax.mul(ax).neg())));
         return y.blend(y.neg(), x.compare(VectorOperators.LT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
     }
 
@@ -119,15 +128,36 @@ final class FloatKernels {
     static float extremeRow(MemorySegment s, long o, int n, boolean max) {
         FloatVector acc = FloatVector.broadcast(F, max ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
         VectorMask<Float> nan = F.maskAll(false);
-        for (int i = 0; i < n; i += F.length()) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector v = FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO, m);
-            nan = nan.or(v.test(VectorOperators.IS_NAN).and(m));
-            v = v.blend(acc, m.not());
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO);
+            nan = nan.or(v.test(VectorOperators.IS_NAN));
             acc = max ? acc.max(v) : acc.min(v);
         }
-        if (nan.anyTrue()) return Float.NaN;
-        return acc.reduceLanes(max ? VectorOperators.MAX : VectorOperators.MIN);
+        float r = acc.reduceLanes(max ? VectorOperators.MAX : VectorOperators.MIN);
+        boolean anyNaN = nan.anyTrue();
+        for (; i < n; i++) {
+            float v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, o + i);
+            anyNaN |= Float.isNaN(v);
+            r = max ? Math.max(r, v) : Math.min(r, v);
+        }
+        return anyNaN ? Float.NaN : r;
+    }
+
+    /** Σ (x − mean)² of a row. */
+    static float sumSquaredDeviation(MemorySegment s, long o, int n, float mean) {
+        FloatVector mv = FloatVector.broadcast(F, mean), acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            FloatVector d = FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO).sub(mv);
+            acc = d.fma(d, acc);
+        }
+        float r = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float d = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, o + i) - mean;
+            r += d * d;
+        }
+        return r;
     }
 
     /** Softmax (or log-softmax) of a contiguous row into a contiguous row. */
@@ -136,19 +166,25 @@ final class FloatKernels {
         if (max == Float.NEGATIVE_INFINITY) max = 0;   // an all -inf row gives NaN, as in PyTorch
         FloatVector mv = FloatVector.broadcast(F, max);
         FloatVector acc = FloatVector.zero(F);
-        for (int i = 0; i < n; i += F.length()) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector e = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m).sub(mv).lanewise(VectorOperators.EXP);
-            acc = acc.add(e, m);
-            if (!log) store(e, dst, dO, i, n);
+        float tail = 0;
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            FloatVector e = exp(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO).sub(mv));
+            acc = acc.add(e);
+            if (!log) e.intoMemorySegment(dst, (dO + i) * 4, NO);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i) - max);
+            tail += e;
+            if (!log) dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD) + tail;
         if (log) {
             FloatVector shift = FloatVector.broadcast(F, max + (float) Math.log(sum));
-            for (int i = 0; i < n; i += F.length()) store(load(src, so, i, n).sub(shift), dst, dO, i, n);
+            for (int j = 0; j < n; j += F.length()) store(load(src, so, j, n).sub(shift), dst, dO, j, n);
         } else {
             FloatVector inv = FloatVector.broadcast(F, 1f / sum);
-            for (int i = 0; i < n; i += F.length()) store(load(dst, dO, i, n).mul(inv), dst, dO, i, n);
+            for (int j = 0; j < n; j += F.length()) store(load(dst, dO, j, n).mul(inv), dst, dO, j, n);
         }
     }
 
@@ -157,13 +193,7 @@ final class FloatKernels {
                         MemorySegment dst, long dO, int n, boolean rms) {
         float mean = rms ? 0 : sumRow(x, xo, n) / n;
         FloatVector mv = FloatVector.broadcast(F, mean);
-        FloatVector acc = FloatVector.zero(F);
-        for (int i = 0; i < n; i += F.length()) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector d = FloatVector.fromMemorySegment(F, x, (xo + i) * 4, NO, m).sub(mv);
-            acc = acc.add(d.mul(d), m);
-        }
-        float inv = (float) (1.0 / Math.sqrt(acc.reduceLanes(VectorOperators.ADD) / n + eps));
+        float inv = (float) (1.0 / Math.sqrt(sumSquaredDeviation(x, xo, n, mean) / n + eps));
         FloatVector iv = FloatVector.broadcast(F, inv);
         for (int i = 0; i < n; i += F.length()) {
             FloatVector v = load(x, xo, i, n).sub(mv).mul(iv);

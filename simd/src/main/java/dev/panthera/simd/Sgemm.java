@@ -16,6 +16,17 @@ public final class Sgemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
+    private static volatile int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+
+    /** Sets how many threads GEMM may use (default: available processors). */
+    public static void setThreads(int n) {
+        if (n < 1) throw new IllegalArgumentException("sgemm: thread count must be at least 1, got " + n);
+        threads = n;
+    }
+
+    /** The thread count GEMM may use. (This straightforward kernel runs on the calling thread only.) */
+    public static int threads() { return threads; }
+
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                              MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                              float beta, MemorySegment c, long cOff, int ldc) {

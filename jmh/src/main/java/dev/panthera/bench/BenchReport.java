@@ -1,0 +1,120 @@
+package dev.panthera.bench;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns a JMH JSON result file of {@link GemmBench} and {@link BandwidthBench} into the markdown tables of
+ * BENCHMARKS.md: GFLOP/s with the OpenBLAS ratio and the FMA peak, GB/s with the streaming-read ratio.
+ * Usage: {@code java -cp benchmarks.jar dev.panthera.bench.BenchReport result.json}
+ */
+public final class BenchReport {
+    private BenchReport() {}
+
+    record Row(String benchmark, Map<String, String> params, double scoreMs) {}
+
+    public static void main(String[] args) throws IOException {
+        List<Row> rows = read(Path.of(args[0]));
+        System.out.println(gemmTable(rows));
+        System.out.println(bandwidthTable(rows));
+    }
+
+    static List<Row> read(Path file) throws IOException {
+        List<Row> out = new ArrayList<>();
+        try (JsonParser p = new JsonFactory().createParser(Files.newInputStream(file))) {
+            if (p.nextToken() != JsonToken.START_ARRAY) throw new IOException("not a JMH JSON array: " + file);
+            while (p.nextToken() == JsonToken.START_OBJECT) {
+                String bench = null;
+                Map<String, String> params = new LinkedHashMap<>();
+                double score = Double.NaN;
+                String unit = "";
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String f = p.currentName();
+                    p.nextToken();
+                    switch (f) {
+                        case "benchmark" -> bench = p.getText();
+                        case "params" -> { while (p.nextToken() == JsonToken.FIELD_NAME) { String k = p.currentName(); p.nextToken(); params.put(k, p.getText()); } }
+                        case "primaryMetric" -> {
+                            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                                String k = p.currentName();
+                                p.nextToken();
+                                if (k.equals("score")) score = p.getDoubleValue();
+                                else if (k.equals("scoreUnit")) unit = p.getText();
+                                else p.skipChildren();
+                            }
+                        }
+                        default -> p.skipChildren();
+                    }
+                }
+                if (!unit.equals("ms/op")) throw new IOException("expected ms/op, got " + unit + " for " + bench);
+                out.add(new Row(bench.substring(bench.lastIndexOf('.', bench.lastIndexOf('.') - 1) + 1), params, score));
+            }
+        }
+        return out;
+    }
+
+    private static Double find(List<Row> rows, String bench, String shape, String threads) {
+        for (Row r : rows) {
+            if (r.benchmark().equals(bench) && (shape == null || shape.equals(r.params().get("shape"))) && threads.equals(r.params().get("threads"))) {
+                return r.scoreMs();
+            }
+        }
+        return null;
+    }
+
+    static String gemmTable(List<Row> rows) {
+        StringBuilder sb = new StringBuilder();
+        for (String th : new String[] {"1", "2"}) {
+            Double ms = find(rows, "PeakBench.fmaPeak", null, th);
+            if (ms != null) sb.append(String.format(Locale.ROOT, "Measured FMA peak, %s thread(s): %.1f GFLOP/s%n", th, PeakBench.flops(Integer.parseInt(th)) / (ms * 1e6)));
+        }
+        sb.append('\n');
+        sb.append("| M×N×K | threads | Panthera GFLOP/s | OpenBLAS GFLOP/s | Panthera / OpenBLAS | Panthera / FMA peak |\n|---|---|---|---|---|---|\n");
+        List<String> seen = new ArrayList<>();
+        for (Row r : rows) {
+            if (!r.benchmark().startsWith("GemmBench")) continue;
+            String key = r.params().get("shape") + "/" + r.params().get("threads");
+            if (seen.contains(key)) continue;
+            seen.add(key);
+            String shape = r.params().get("shape"), th = r.params().get("threads");
+            String[] d = shape.split("x");
+            double flops = 2.0 * Double.parseDouble(d[0]) * Double.parseDouble(d[1]) * Double.parseDouble(d[2]);
+            Double pm = find(rows, "GemmBench.panthera", shape, th), om = find(rows, "GemmBench.openblas", shape, th);
+            double pg = pm == null ? Double.NaN : flops / (pm * 1e6), og = om == null ? Double.NaN : flops / (om * 1e6);
+            Double peakMs = find(rows, "PeakBench.fmaPeak", null, th);
+            double peak = peakMs == null ? Double.NaN : PeakBench.flops(Integer.parseInt(th)) / (peakMs * 1e6);
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2f | %.2f |%n", shape.replace("x", "×"), th, pg, og, pg / og, pg / peak));
+        }
+        return sb.toString();
+    }
+
+    static String bandwidthTable(List<Row> rows) {
+        StringBuilder sb = new StringBuilder("| kernel | threads | GB/s | streaming read GB/s (anchor) | ratio |\n|---|---|---|---|---|\n");
+        double mib64 = 64.0 * (1 << 20);
+        Map<String, Double> bytes = new LinkedHashMap<>();
+        bytes.put("BandwidthBench.gemvF32", mib64);
+        bytes.put("BandwidthBench.softmax", 2 * mib64);
+        bytes.put("BandwidthBench.rmsNorm", 2 * mib64);
+        for (String th : new String[] {"1", "2"}) {
+            Double stream = find(rows, "BandwidthBench.streamSum", null, th);
+            if (stream == null) continue;
+            double sg = BandwidthBench.STREAM_BYTES / (stream * 1e6);
+            for (Map.Entry<String, Double> e : bytes.entrySet()) {
+                Double ms = find(rows, e.getKey(), null, th);
+                if (ms == null) continue;
+                double g = e.getValue() / (ms * 1e6);
+                sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2f |%n", e.getKey().substring(e.getKey().indexOf('.') + 1), th, g, sg, g / sg));
+            }
+        }
+        return sb.toString();
+    }
+}
