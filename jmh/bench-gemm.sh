@@ -13,4 +13,4 @@ fi
 out=jmh/target/gemm-$(date +%Y%m%d-%H%M%S).json
 ./panthera java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar jmh/target/benchmarks.jar \
   'GemmBench|BandwidthBench|PeakBench' -rf json -rff "$out" "$@"
-./panthera java -cp jmh/target/benchmarks.jar dev.panthera.bench.BenchReport "$out"
+./panthera java --add-modules jdk.incubator.vector -cp jmh/target/benchmarks.jar dev.panthera.bench.BenchReport "$out"
