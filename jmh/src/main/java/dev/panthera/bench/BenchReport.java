@@ -26,6 +26,7 @@ public final class BenchReport {
         List<Row> rows = read(Path.of(args[0]));
         System.out.println(gemmTable(rows));
         System.out.println(bandwidthTable(rows));
+        System.out.println(attentionTable(rows));
     }
 
     static List<Row> read(Path file) throws IOException {
@@ -97,6 +98,24 @@ public final class BenchReport {
         return sb.toString();
     }
 
+    static String attentionTable(List<Row> rows) {
+        StringBuilder sb = new StringBuilder("| attention (8 q heads, 2 kv heads, d 64, causal) | fused ms | fused GFLOP/s | composed ms | fused / composed speed-up |\n|---|---|---|---|---|\n");
+        for (String mode : new String[] {"prefill-128", "prefill-512", "prefill-2048", "decode-2048"}) {
+            Double f = null, c = null;
+            for (Row r : rows) {
+                if (!mode.equals(r.params().get("mode"))) continue;
+                if (r.benchmark().equals("AttentionBench.fused")) f = r.scoreMs();
+                if (r.benchmark().equals("AttentionBench.composed")) c = r.scoreMs();
+            }
+            if (f == null) continue;
+            long lk = Long.parseLong(mode.substring(mode.indexOf('-') + 1)), lq = mode.startsWith("decode") ? 1 : lk;
+            double flops = 4.0 * AttentionBench.HQ * lq * lk * AttentionBench.D * (lq == lk ? 0.5 : 1);
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.1f | %s | %s |%n", mode, f, flops / (f * 1e6),
+                    c == null ? "–" : String.format(Locale.ROOT, "%.2f", c), c == null ? "–" : String.format(Locale.ROOT, "%.1f×", c / f)));
+        }
+        return sb.toString();
+    }
+
     static String bandwidthTable(List<Row> rows) {
         StringBuilder sb = new StringBuilder("| kernel | threads | GB/s | streaming read GB/s (anchor) | ratio |\n|---|---|---|---|---|\n");
         double mib64 = 64.0 * (1 << 20);
@@ -104,6 +123,7 @@ public final class BenchReport {
         bytes.put("BandwidthBench.gemvF32", mib64);
         bytes.put("BandwidthBench.softmax", 2 * mib64);
         bytes.put("BandwidthBench.rmsNorm", 2 * mib64);
+        bytes.put("BandwidthBench.softmaxTensorApi", 2 * mib64);
         for (String th : new String[] {"1", "2"}) {
             Double stream = find(rows, "BandwidthBench.streamSum", null, th);
             if (stream == null) continue;
