@@ -14,7 +14,11 @@ public final class Shape {
         long n = 1;
         for (int i = 0; i < d.length; i++) {
             if (d[i] < 0) throw new IllegalArgumentException("Shape: negative dimension " + d[i] + " at index " + i + " in " + Arrays.toString(d));
-            n = Math.multiplyExact(n, Math.max(d[i], 1));
+            try {
+                n = Math.multiplyExact(n, Math.max(d[i], 1));
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("Shape: " + Arrays.toString(d) + " has more elements than a long can count");
+            }
         }
         return new Shape(d);
     }
