@@ -88,6 +88,28 @@ class BadInputTest {
     }
 
     @Test
+    void moreShapeAndArgumentErrors() {
+        mismatch("backward", "[2]", "[3]", () -> Tensor.ones(3).requiresGrad(true).mul(2).backward(Tensor.ones(2)));
+        mismatch("where", "[4]", "[2, 3]", () -> Tensor.where(a4.gt(0), a23, a23));
+        mismatch("indexSelect", "[2, 2]", "", () -> a23.indexSelect(0, Tensor.of(new long[] {0, 1, 1, 0}, 2, 2)));
+        mismatch("gather", "[1]", "[2, 3]", () -> a23.gather(0, Tensor.of(new long[] {0}, 1)));
+        mismatch("layerNorm", "[1, 3]", "[2, 3]", () -> a23.layerNorm(Tensor.ones(1, 3), null, 1e-5));
+        mismatch("layerNorm", "[4]", "[2, 3]", () -> a23.layerNorm(null, a4, 1e-5));
+        mismatch("expand", "[3]", "[-1, 3]", () -> Tensor.ones(3).expand(-1, 3));
+        mismatch("reshape", "[-1, -1]", "", () -> a23.reshape(-1, -1));
+        mismatch("sum", "[0, 0]", "", () -> a23.sum(new int[] {0, 0}, false));
+        mismatch("scatterAdd", "[2, 3]", "[1, 3]", () -> a23.scatterAdd(0, Tensor.zeros(DType.I64, Shape.of(2, 3)), Tensor.zeros(1, 3)));
+        mismatch("Shape", "1099511627776", "", () -> Shape.of(1L << 40, 1L << 40));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.stack(List.of(), 0));
+        assertThrows(IllegalArgumentException.class, () -> a23.split(0, 0));
+        assertThrows(IllegalArgumentException.class, () -> a23.chunk(0, 0));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.of(new float[][] {{1, 2}, {3}}));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.linspace(0, 1, -2));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.eye(-1));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(0).item());
+    }
+
+    @Test
     void indicesOutOfRange() {
         assertThrows(IndexOutOfBoundsException.class, () -> a23.select(0, 2));
         assertThrows(IndexOutOfBoundsException.class, () -> a23.select(2, 0));
@@ -138,5 +160,26 @@ class BadInputTest {
         assertTrue(Float.isNaN(Tensor.of(nan, 1f).relu().toFloatArray()[0]), "relu(NaN) = NaN");
         assertTrue(Float.isNaN(Tensor.of(-1f).sqrt().toFloatArray()[0]));
         assertEquals(0.0, Tensor.of(nan).eq(Tensor.of(nan)).item(), "NaN != NaN");
+        assertEquals(1.0, Tensor.of(nan).ne(Tensor.of(nan)).item(), "NaN != NaN is true");
+        assertEquals(0.0, Tensor.of(nan).lt(Tensor.of(1f)).item() + Tensor.of(nan).ge(Tensor.of(1f)).item(), "NaN is unordered");
+        // elementwise maximum/minimum propagate NaN from either side (torch.maximum), unlike Math.max's order-dependence
+        float[] mx = Tensor.of(nan, 1f, 2f).maximum(Tensor.of(0f, nan, 1f)).toFloatArray();
+        assertTrue(Float.isNaN(mx[0]) && Float.isNaN(mx[1]) && mx[2] == 2f);
+        float[] mn = Tensor.of(nan, 1f, 2f).minimum(Tensor.of(0f, nan, 1f)).toFloatArray();
+        assertTrue(Float.isNaN(mn[0]) && Float.isNaN(mn[1]) && mn[2] == 1f);
+        // a row of all -inf has no mass to normalise: 0/0 = NaN, as PyTorch; log-softmax of a -inf entry is -inf
+        float[] allMasked = Tensor.of(-inf, -inf).softmax(0).toFloatArray();
+        assertTrue(Float.isNaN(allMasked[0]) && Float.isNaN(allMasked[1]));
+        float[] ls = Tensor.of(-inf, 0f).logSoftmax(0).toFloatArray();
+        assertEquals(-inf, ls[0]);
+        assertEquals(0f, ls[1]);
+        // integer true division by zero follows float rules
+        float[] q = Tensor.of(new int[] {1, 0, -1}, 3).div(Tensor.of(new int[] {0, 0, 0}, 3)).toFloatArray();
+        assertEquals(inf, q[0]);
+        assertTrue(Float.isNaN(q[1]));
+        assertEquals(-inf, q[2]);
+        assertTrue(Double.isNaN(Tensor.of(-8f).pow(1.0 / 3).item()), "a negative base to a fractional power is NaN");
+        assertEquals(inf, Tensor.of(0f).rsqrt().item(), "rsqrt(0) = +inf");
+        assertEquals(0f, Tensor.of(5f, 5f, 5f).layerNorm(null, null, 1e-5).toFloatArray()[0], "a constant row normalises to 0, eps keeps it finite");
     }
 }
