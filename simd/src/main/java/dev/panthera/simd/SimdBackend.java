@@ -88,6 +88,12 @@ public final class SimdBackend implements Backend {
     public void reduce(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
         int last = sl.rank() - 1;
         boolean lastOnly = dims.length == 1 && dims[0] == last;
+        boolean keepsLast = true;
+        for (int d : dims) if (d == last) keepsLast = false;
+        if (op == ReduceOp.SUM && keepsLast && last >= 0 && f32(src, dst) && lastStride(sl) == 1 && dl.isContiguous()) {
+            sumLeading(src, sl, dims, dst, dl);
+            return;
+        }
         if (!lastOnly || !f32(src, dst) || lastStride(sl) != 1 || (op != ReduceOp.SUM && op != ReduceOp.MAX && op != ReduceOp.MIN)) {
             REF.reduce(op, src, sl, dims, dst, dl);
             return;
@@ -98,6 +104,22 @@ public final class SimdBackend implements Backend {
             long so = cs.next(), dO = cd.next();
             float v = op == ReduceOp.SUM ? FloatKernels.sumRow(src.segment(), so, n) : FloatKernels.extremeRow(src.segment(), so, n, op == ReduceOp.MAX);
             dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO, v);
+        }
+    }
+
+    /**
+     * SUM over dims that exclude the last: each source row is added, as one vector row, into its output row (the
+     * output's strides with the reduced dims set to 0 map a source row to it). The output starts zeroed.
+     */
+    private static void sumLeading(Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        int n = rowLength(sl);
+        long[] ds = dl.strides();
+        for (int d : dims) ds[d] = 0;
+        Layout target = rows(new Layout(sl.shape(), ds, dl.offset()));
+        StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(target);
+        for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
+            long so = cs.next(), dO = cd.next();
+            FloatKernels.binaryRow(BinaryOp.ADD, dst.segment(), dO, 1, src.segment(), so, 1, dst.segment(), dO, n);
         }
     }
 
@@ -215,7 +237,21 @@ public final class SimdBackend implements Backend {
         return new AttentionKernels.View4(s.segment(), l.offset(), l.stride(0), l.stride(1), l.stride(2));
     }
 
-    @Override public void indexSelect(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) { REF.indexSelect(s, sl, dim, i, il, d, dl); }
+    /** Row gathers along dim 0 with a dense last dim (embedding lookups) copy whole rows; the rest goes to the reference. */
+    @Override
+    public void indexSelect(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) {
+        if (dim != 0 || sl.rank() != 2 || lastStride(sl) != 1 || !dl.isContiguous()) {
+            REF.indexSelect(s, sl, dim, i, il, d, dl);
+            return;
+        }
+        long rows = sl.shape().dim(0), w = s.dtype().byteSize(), n = sl.shape().dim(1);
+        StridedCursor ci = new StridedCursor(il);
+        for (long k = 0, m = il.numel(); k < m; k++) {
+            long row = dev.panthera.tensor.spi.Elements.getLong(i.segment(), i.dtype(), ci.next());
+            if (row < 0 || row >= rows) throw new IndexOutOfBoundsException("indexSelect: index " + row + " is out of bounds for dimension of size " + rows);
+            MemorySegment.copy(s.segment(), (sl.offset() + row * sl.stride(0)) * w, d.segment(), (dl.offset() + k * n) * w, n * w);
+        }
+    }
     @Override public void indexAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) { REF.indexAdd(d, dl, dim, i, il, s, sl); }
     @Override public void gather(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) { REF.gather(s, sl, dim, i, il, d, dl); }
     @Override public void scatterAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) { REF.scatterAdd(d, dl, dim, i, il, s, sl); }
