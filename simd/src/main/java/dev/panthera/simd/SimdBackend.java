@@ -52,6 +52,16 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
+        boolean toF32 = src.dtype() == DType.BF16 && dst.dtype() == DType.F32, toBf16 = src.dtype() == DType.F32 && dst.dtype() == DType.BF16;
+        if ((toF32 || toBf16) && sl.rank() > 0 && lastStride(sl) == 1 && lastStride(dl) == 1) {
+            int n = rowLength(sl);
+            StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
+            for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
+                if (toF32) Conversions.bf16ToF32(src.segment(), cs.next(), dst.segment(), cd.next(), n);
+                else Conversions.f32ToBf16(src.segment(), cs.next(), dst.segment(), cd.next(), n);
+            }
+            return;
+        }
         REF.copy(src, sl, dst, dl);
     }
 

@@ -1,0 +1,56 @@
+package dev.panthera.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * BF16 ↔ F32 rows in vector registers. BF16 → F32 is exact (the bits become the top half); F32 → BF16 rounds to
+ * nearest even and keeps NaN a quiet NaN, bit for bit as {@link dev.panthera.tensor.FloatConversions#floatToBf16}.
+ */
+final class Conversions {
+    private Conversions() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+
+    /** dst[i] = float(src_bf16[i]) for n elements; offsets in elements. */
+    static void bf16ToF32(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            ShortVector h = ShortVector.fromMemorySegment(S, src, (so + i) * 2, NO);
+            IntVector bits = ((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16);
+            bits.reinterpretAsFloats().intoMemorySegment(dst, (dO + i) * 4, NO);
+        }
+        for (; i < n; i++) {
+            short b = src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, so + i);
+            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, dev.panthera.tensor.FloatConversions.bf16ToFloat(b));
+        }
+    }
+
+    /** dst_bf16[i] = round-to-nearest-even(src[i]) for n elements. */
+    static void f32ToBf16(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            IntVector bits = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO).reinterpretAsInts();
+            IntVector lsb = bits.lanewise(VectorOperators.LSHR, 16).and(1);
+            IntVector rounded = bits.add(0x7FFF).add(lsb).lanewise(VectorOperators.LSHR, 16);
+            VectorMask<Integer> nan = bits.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+            IntVector quiet = bits.lanewise(VectorOperators.LSHR, 16).or(0x0040);
+            IntVector out = rounded.blend(quiet, nan);
+            ((ShortVector) out.convertShape(VectorOperators.I2S, S, 0)).intoMemorySegment(dst, (dO + i) * 2, NO);
+        }
+        for (; i < n; i++) {
+            float f = src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i);
+            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, dO + i, dev.panthera.tensor.FloatConversions.floatToBf16(f));
+        }
+    }
+}
