@@ -32,7 +32,7 @@ final class TensorFormat {
         sb.append('[');
         for (long i = 0; i < n; i++) {
             if (elide && n > 2 * EDGE && i == EDGE) {
-                sb.append(dim == t.rank() - 1 ? "..., " : "...,\n" + " ".repeat(indent + dim + 1));
+                sb.append(dim == t.rank() - 1 ? " ..., " : "...,\n" + " ".repeat(indent + dim + 1));
                 i = n - EDGE;
             }
             idx[dim] = i;

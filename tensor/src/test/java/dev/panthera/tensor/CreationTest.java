@@ -40,6 +40,15 @@ class CreationTest {
         assertArrayEquals(Tensor.rand(Shape.of(9), 3).toFloatArray(), Tensor.rand(Shape.of(9), 3).toFloatArray());
         float[] u = Tensor.rand(Shape.of(100_000), 1).toFloatArray();
         for (float v : u) assertTrue(v >= 0 && v < 1);
+        assertFalse(java.util.Arrays.equals(Tensor.rand(Shape.of(9), 3).toFloatArray(), Tensor.rand(Shape.of(9), 4).toFloatArray()));
+        // uniform [0,1): mean 1/2 with sd sqrt(1/12/n) ≈ 0.00091 for n = 1e5, variance 1/12 with sd ≈ sqrt(1/180/n) ≈ 0.00024: 5 sigma
+        double um = 0, uv = 0;
+        for (float v : u) um += v;
+        um /= u.length;
+        for (float v : u) uv += (v - um) * (v - um);
+        uv /= u.length - 1;
+        assertEquals(0.5, um, 5 * 0.00091);
+        assertEquals(1.0 / 12, uv, 5 * 0.00024);
         // randn: n = 1e5 samples; the sample mean has sd 1/sqrt(n) ≈ 0.0032 and the sample variance sd sqrt(2/n) ≈ 0.0045:
         // 5 sigma bounds
         float[] g = Tensor.randn(Shape.of(100_000), 2).toFloatArray();
@@ -86,7 +95,20 @@ class CreationTest {
         assertEquals("tensor(3., shape=[])", Tensor.scalar(3).toString());
         assertEquals("tensor([ true, false], shape=[2], dtype=BOOL)", Tensor.of(new boolean[] {true, false}, 2).toString());
         String big = Tensor.arange(2000).toString();
-        assertEquals("tensor([   0,    1,    2, ..., 1997, 1998, 1999], shape=[2000], dtype=I64)", big);
+        // PyTorch's _tensor_str inserts the element " ..." and joins with ", ": torch.arange(2000) prints
+        // tensor([   0,    1,    2,  ..., 1997, 1998, 1999]); rows elide to a "...," line
+        assertEquals("tensor([   0,    1,    2,  ..., 1997, 1998, 1999], shape=[2000], dtype=I64)", big);
+        assertEquals("tensor([[   0.,    1.,    2.,  ...,  997.,  998.,  999.],\n"
+                + "        [1000., 1001., 1002.,  ..., 1997., 1998., 1999.]], shape=[2, 1000])",
+                Tensor.arange(2000).reshape(2, 1000).to(DType.F32).toString());
+        assertEquals("tensor([[0., 0., 0.,  ..., 0., 0., 0.],\n        [0., 0., 0.,  ..., 0., 0., 0.],\n"
+                + "        [0., 0., 0.,  ..., 0., 0., 0.],\n        ...,\n        [0., 0., 0.,  ..., 0., 0., 0.],\n"
+                + "        [0., 0., 0.,  ..., 0., 0., 0.],\n        [0., 0., 0.,  ..., 0., 0., 0.]], shape=[40, 40])",
+                Tensor.zeros(40, 40).toString());
+        assertEquals("tensor([1., 1., 1.,  ..., 1., 1., 1.], shape=[1001])", Tensor.ones(1001).toString(), "1001 > 1000 elides");
+        String full = Tensor.ones(1000).toString();
+        assertFalse(full.contains("..."), "1000 elements print in full");
+        assertEquals(1000, full.split("1\\.", -1).length - 1, "every element printed");
         String nan = Tensor.of(Float.NaN, Float.POSITIVE_INFINITY, 1.5f).toString();
         assertEquals("tensor([   nan,    inf, 1.5000], shape=[3])", nan);
         assertTrue(Tensor.of(1e-6f, 1f).toString().contains("e-06"), "tiny values switch to scientific notation");
