@@ -78,6 +78,7 @@ class SafeTensorsTest {
             "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",     // negative dimension
             "{\"w\":{\"dtype\":\"F32\",\"shape\":[4]}}",                             // no offsets
             "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,16]}}", // overflowing numel
+            "{\"w\":{\"dtype\":\"F64\",\"shape\":[2305843009213693952],\"data_offsets\":[0,16]}}", // numel fits, bytes overflow
             "{\"w\":",                                                              // truncated JSON
         };
         for (String json : bad) {

@@ -124,7 +124,12 @@ public final class SafeTensors {
         List<long[]> spans = new ArrayList<>();
         for (var e : entries.entrySet()) {
             Entry en = e.getValue();
-            long need = Math.multiplyExact(Shape.of(en.shape).numel(), (long) en.dtype.byteSize());
+            long need;
+            try {
+                need = Math.multiplyExact(Shape.of(en.shape).numel(), (long) en.dtype.byteSize());
+            } catch (ArithmeticException ex) {
+                throw new IOException("safetensors " + source + ": tensor '" + e.getKey() + "' byte size overflows");
+            }
             if (en.begin < 0 || en.end < en.begin || en.end > dataLen || en.end - en.begin != need) {
                 throw new IOException("safetensors " + source + ": tensor '" + e.getKey() + "' " + en.dtype + " " + Shape.of(en.shape)
                         + " needs " + need + " bytes but data_offsets are [" + en.begin + ", " + en.end + ") in a data section of " + dataLen);

@@ -56,7 +56,8 @@ public final class Swan extends Optimizer {
         double fro = Math.sqrt(x.pow(2).sum().item());
         x = x.div(fro + eps);
         for (int k = 0; k < iterations; k++) {
-            x = x.mul(1.5).sub(x.matmul(x.t()).matmul(x).mul(0.5));
+            Tensor gram = x.matmul(x.t().contiguous());
+            x = x.mul(1.5).sub(gram.matmul(x).mul(0.5));
         }
         if (tall) x = x.t().contiguous();
         // exact result rows are combinations of G̃'s zero-mean rows; removing the row mean drops float noise that the
