@@ -1,0 +1,143 @@
+package dev.panthera.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * BLIS-style SGEMM for one thread's share of C: B is packed into KC×NR column slivers, A into MC×KC blocks of MR-row
+ * slivers (alpha folded in), and a 6×16 register-tiled micro-kernel (12 vector accumulators of 8 lanes) runs over
+ * them. Block sizes fit Zen 3: a packed B sliver (KC·NR·4 = 16 KiB) stays in the 32 KiB L1, a packed A block
+ * (MC·KC·4 = 96 KiB) in the 512 KiB L2, a packed B panel (KC·NC·4 ≤ 4 MiB) in the shared L3. C must already hold
+ * beta·C; this adds alpha·op(A)·op(B).
+ */
+final class PackedGemm {
+    private PackedGemm() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    static final int MR = 6, NR = 16, KC = 256, MC = 96, NC = 4096;
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+
+    /** Packing buffers of one thread, reused across calls. */
+    static final class Buffers {
+        final float[] a = new float[MC * KC];
+        final float[] b = new float[KC * (NC + NR)];
+        final float[] tile = new float[MR * NR];
+    }
+
+    /** C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1. */
+    static void gemm(boolean ta, boolean tb, int i0, int i1, int j0, int j1, int k, float alpha,
+                     MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                     MemorySegment c, long cOff, int ldc, Buffers buf) {
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                packB(tb, b, bOff, ldb, pc, kc, jc, nc, buf.b);
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = Math.min(MC, i1 - ic);
+                    packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = Math.min(MR, mc - ir);
+                            long cTile = cOff + (long) (ic + ir) * ldc + jc + jr;
+                            kernel(kc, buf.a, ir * kc, buf.b, jr * kc, c, cTile, ldc, mr, nr, buf.tile);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** B[pc:pc+kc, jc:jc+nc] into NR-wide slivers: sliver s holds, for each p, NR consecutive columns (zero padded). */
+    private static void packB(boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
+        for (int js = 0; js < nc; js += NR) {
+            int w = Math.min(NR, nc - js);
+            int base = js * kc;
+            for (int p = 0; p < kc; p++) {
+                int o = base + p * NR;
+                if (!tb) {
+                    long row = bOff + (long) (pc + p) * ldb + jc + js;
+                    if (w == NR) {
+                        FloatVector.fromMemorySegment(F, b, row * 4, NO).intoArray(out, o);
+                        FloatVector.fromMemorySegment(F, b, (row + 8) * 4, NO).intoArray(out, o + 8);
+                    } else {
+                        for (int j = 0; j < NR; j++) out[o + j] = j < w ? b.getAtIndex(FL, row + j) : 0f;
+                    }
+                } else {
+                    for (int j = 0; j < NR; j++) out[o + j] = j < w ? b.getAtIndex(FL, bOff + (long) (jc + js + j) * ldb + pc + p) : 0f;
+                }
+            }
+        }
+    }
+
+    /** alpha·A[ic:ic+mc, pc:pc+kc] into MR-row slivers: sliver s holds, for each p, MR consecutive rows (zero padded). */
+    private static void packA(boolean ta, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float alpha, float[] out) {
+        for (int is = 0; is < mc; is += MR) {
+            int h = Math.min(MR, mc - is);
+            int base = is * kc;
+            for (int r = 0; r < MR; r++) {
+                if (r >= h) {
+                    for (int p = 0; p < kc; p++) out[base + p * MR + r] = 0f;
+                    continue;
+                }
+                int i = ic + is + r;
+                if (!ta) {
+                    long row = aOff + (long) i * lda + pc;
+                    for (int p = 0; p < kc; p++) out[base + p * MR + r] = alpha * a.getAtIndex(FL, row + p);
+                } else {
+                    for (int p = 0; p < kc; p++) out[base + p * MR + r] = alpha * a.getAtIndex(FL, aOff + (long) (pc + p) * lda + i);
+                }
+            }
+        }
+    }
+
+    /** The 6×16 micro-kernel: C tile += Ap(6×kc) · Bp(kc×16); partial tiles go through a scratch tile. */
+    private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, MemorySegment c, long cTile, int ldc,
+                               int mr, int nr, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F), c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo + p * NR), b1 = FloatVector.fromArray(F, bp, bo + p * NR + 8);
+            int a = ao + p * MR;
+            FloatVector x = FloatVector.broadcast(F, ap[a]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, ap[a + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, ap[a + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, ap[a + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, ap[a + 4]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, ap[a + 5]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+        }
+        if (mr == MR && nr == NR) {
+            add(c, cTile, c00, c01);
+            add(c, cTile + ldc, c10, c11);
+            add(c, cTile + 2L * ldc, c20, c21);
+            add(c, cTile + 3L * ldc, c30, c31);
+            add(c, cTile + 4L * ldc, c40, c41);
+            add(c, cTile + 5L * ldc, c50, c51);
+            return;
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, 8); c10.intoArray(tile, 16); c11.intoArray(tile, 24);
+        c20.intoArray(tile, 32); c21.intoArray(tile, 40); c30.intoArray(tile, 48); c31.intoArray(tile, 56);
+        c40.intoArray(tile, 64); c41.intoArray(tile, 72); c50.intoArray(tile, 80); c51.intoArray(tile, 88);
+        for (int i = 0; i < mr; i++) {
+            long row = cTile + (long) i * ldc;
+            for (int j = 0; j < nr; j++) c.setAtIndex(FL, row + j, c.getAtIndex(FL, row + j) + tile[i * NR + j]);
+        }
+    }
+
+    private static void add(MemorySegment c, long row, FloatVector v0, FloatVector v1) {
+        FloatVector.fromMemorySegment(F, c, row * 4, NO).add(v0).intoMemorySegment(c, row * 4, NO);
+        FloatVector.fromMemorySegment(F, c, (row + 8) * 4, NO).add(v1).intoMemorySegment(c, (row + 8) * 4, NO);
+    }
+}
