@@ -129,46 +129,80 @@ public final class Sgemm {
     }
 
     /**
-     * M < 8: no packing. Without transB each row of B is read once per k step and added into every C row (the C rows,
-     * M·N floats, stay in cache); with transB each C element is a dot product of an A row with a B row.
+     * M < 8: no packing. Without transB B is streamed once, four rows of it per step, into float accumulators for the
+     * M·(j1−j0) outputs (kept in L1/L2); with transB each output is a dot product of an A row with a B row, the B row
+     * staying in L1 across the M rows. alpha is applied once to the finished sums, which are then added to C.
      */
     private static void skinny(boolean ta, boolean tb, int m, int j0, int j1, int k, float alpha,
                                MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                                MemorySegment c, long cOff, int ldc) {
-        if (!tb) {
-            for (int p = 0; p < k; p++) {
-                long bRow = bOff + (long) p * ldb;
-                for (int i = 0; i < m; i++) {
-                    float aip = alpha * a.getAtIndex(FL, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
-                    if (aip == 0) continue;
-                    FloatVector av = FloatVector.broadcast(F, aip);
-                    long cRow = cOff + (long) i * ldc;
-                    int j = j0;
-                    for (; j + F.length() <= j1; j += F.length()) {
-                        FloatVector cv = FloatVector.fromMemorySegment(F, c, (cRow + j) * 4, NO);
-                        av.fma(FloatVector.fromMemorySegment(F, b, (bRow + j) * 4, NO), cv).intoMemorySegment(c, (cRow + j) * 4, NO);
-                    }
-                    for (; j < j1; j++) c.setAtIndex(FL, cRow + j, c.getAtIndex(FL, cRow + j) + aip * b.getAtIndex(FL, bRow + j));
-                }
-            }
-            return;
-        }
-        float[] arow = new float[k];
+        int w = j1 - j0, L = F.length();
+        float[] av = new float[m * k];
         for (int i = 0; i < m; i++) {
-            for (int p = 0; p < k; p++) arow[p] = alpha * a.getAtIndex(FL, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
-            long cRow = cOff + (long) i * ldc;
-            for (int j = j0; j < j1; j++) {
-                long bRow = bOff + (long) j * ldb;
-                FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
-                int p = 0;
-                for (; p + 2 * F.length() <= k; p += 2 * F.length()) {
-                    s0 = FloatVector.fromArray(F, arow, p).fma(FloatVector.fromMemorySegment(F, b, (bRow + p) * 4, NO), s0);
-                    s1 = FloatVector.fromArray(F, arow, p + 8).fma(FloatVector.fromMemorySegment(F, b, (bRow + p + 8) * 4, NO), s1);
+            for (int p = 0; p < k; p++) av[i * k + p] = a.getAtIndex(FL, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
+        }
+        float[] acc = new float[m * w];
+        if (!tb) {
+            int p = 0;
+            for (; p + 4 <= k; p += 4) {
+                long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
+                for (int i = 0; i < m; i++) {
+                    int ai = i * k + p, ci = i * w;
+                    float x0 = av[ai], x1 = av[ai + 1], x2 = av[ai + 2], x3 = av[ai + 3];
+                    FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
+                    FloatVector v2 = FloatVector.broadcast(F, x2), v3 = FloatVector.broadcast(F, x3);
+                    int j = 0;
+                    for (; j + L <= w; j += L) {
+                        FloatVector s = FloatVector.fromArray(F, acc, ci + j);
+                        s = v0.fma(FloatVector.fromMemorySegment(F, b, (r0 + j) * 4, NO), s);
+                        s = v1.fma(FloatVector.fromMemorySegment(F, b, (r1 + j) * 4, NO), s);
+                        s = v2.fma(FloatVector.fromMemorySegment(F, b, (r2 + j) * 4, NO), s);
+                        s = v3.fma(FloatVector.fromMemorySegment(F, b, (r3 + j) * 4, NO), s);
+                        s.intoArray(acc, ci + j);
+                    }
+                    for (; j < w; j++) {
+                        acc[ci + j] += x0 * b.getAtIndex(FL, r0 + j) + x1 * b.getAtIndex(FL, r1 + j)
+                                + x2 * b.getAtIndex(FL, r2 + j) + x3 * b.getAtIndex(FL, r3 + j);
+                    }
                 }
-                float dot = s0.add(s1).reduceLanes(VectorOperators.ADD);
-                for (; p < k; p++) dot += arow[p] * b.getAtIndex(FL, bRow + p);
-                c.setAtIndex(FL, cRow + j, c.getAtIndex(FL, cRow + j) + dot);
             }
+            for (; p < k; p++) {
+                long r0 = bOff + (long) p * ldb + j0;
+                for (int i = 0; i < m; i++) {
+                    float x0 = av[i * k + p];
+                    FloatVector v0 = FloatVector.broadcast(F, x0);
+                    int ci = i * w, j = 0;
+                    for (; j + L <= w; j += L) {
+                        v0.fma(FloatVector.fromMemorySegment(F, b, (r0 + j) * 4, NO), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
+                    }
+                    for (; j < w; j++) acc[ci + j] += x0 * b.getAtIndex(FL, r0 + j);
+                }
+            }
+        } else {
+            for (int j = 0; j < w; j++) {
+                long bRow = bOff + (long) (j0 + j) * ldb;
+                for (int i = 0; i < m; i++) {
+                    int ai = i * k;
+                    FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+                    int p = 0;
+                    for (; p + 2 * L <= k; p += 2 * L) {
+                        s0 = FloatVector.fromArray(F, av, ai + p).fma(FloatVector.fromMemorySegment(F, b, (bRow + p) * 4, NO), s0);
+                        s1 = FloatVector.fromArray(F, av, ai + p + L).fma(FloatVector.fromMemorySegment(F, b, (bRow + p + L) * 4, NO), s1);
+                    }
+                    float dot = s0.add(s1).reduceLanes(VectorOperators.ADD);
+                    for (; p < k; p++) dot += av[ai + p] * b.getAtIndex(FL, bRow + p);
+                    acc[i * w + j] = dot;
+                }
+            }
+        }
+        for (int i = 0; i < m; i++) {
+            long cRow = cOff + (long) i * ldc + j0;
+            int ci = i * w, j = 0;
+            for (; j + L <= w; j += L) {
+                FloatVector.fromArray(F, acc, ci + j).fma(FloatVector.broadcast(F, alpha), FloatVector.fromMemorySegment(F, c, (cRow + j) * 4, NO))
+                        .intoMemorySegment(c, (cRow + j) * 4, NO);
+            }
+            for (; j < w; j++) c.setAtIndex(FL, cRow + j, c.getAtIndex(FL, cRow + j) + alpha * acc[ci + j]);
         }
     }
 }
