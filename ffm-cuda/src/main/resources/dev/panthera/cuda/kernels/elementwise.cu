@@ -1,0 +1,86 @@
+// Elementwise kernels over strided views (F32). Op codes follow dev.panthera.tensor.UnaryOp / BinaryOp ordinals.
+
+__device__ float unary_op(int op, float x) {
+    switch (op) {
+        case 0: return -x;                                   // NEG
+        case 1: return expf(x);                              // EXP
+        case 2: return logf(x);                              // LOG
+        case 3: return sqrtf(x);                             // SQRT
+        case 4: return rsqrtf(x);                            // RSQRT
+        case 5: return fabsf(x);                             // ABS
+        case 6: return tanhf(x);                             // TANH
+        case 7: return 1.0f / (1.0f + expf(-x));             // SIGMOID
+        case 8: return x > 0.0f ? x : (x == x ? 0.0f : x);   // RELU (NaN stays NaN)
+        case 9: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));                         // GELU_ERF
+        case 10: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x))); // GELU_TANH
+        case 11: return x / (1.0f + expf(-x));               // SILU
+        case 12: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); // SIGN (0 and NaN kept)
+    }
+    return __int_as_float(0x7fc00000);
+}
+
+__device__ float binary_op(int op, float a, float b) {
+    switch (op) {
+        case 0: return a + b;
+        case 1: return a - b;
+        case 2: return a * b;
+        case 3: return a / b;
+        case 4: return powf(a, b);
+        case 5: return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b); // MAXIMUM propagates NaN
+        case 6: return (a != a || b != b) ? __int_as_float(0x7fc00000) : fminf(a, b);
+    }
+    return __int_as_float(0x7fc00000);
+}
+
+__device__ bool compare_op(int op, float a, float b) {
+    switch (op) {
+        case 7: return a == b;
+        case 8: return a != b;
+        case 9: return a < b;
+        case 10: return a <= b;
+        case 11: return a > b;
+        case 12: return a >= b;
+    }
+    return false;
+}
+
+extern "C" __global__ void unary_f32(int op, Strided xs, const float* x, Strided ys, float* y, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x)
+        y[strided_at(ys, i)] = unary_op(op, x[strided_at(xs, i)]);
+}
+
+extern "C" __global__ void binary_f32(int op, Strided as, const float* a, Strided bs, const float* b,
+                                      Strided cs, float* c, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x)
+        c[strided_at(cs, i)] = binary_op(op, a[strided_at(as, i)], b[strided_at(bs, i)]);
+}
+
+extern "C" __global__ void compare_f32(int op, Strided as, const float* a, Strided bs, const float* b,
+                                       Strided cs, unsigned char* c, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x)
+        c[strided_at(cs, i)] = compare_op(op, a[strided_at(as, i)], b[strided_at(bs, i)]) ? 1 : 0;
+}
+
+extern "C" __global__ void fill_f32(Strided ys, float* y, float v, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x)
+        y[strided_at(ys, i)] = v;
+}
+
+// Byte-generic strided copy for any dtype of the given element size (1, 2, 4 or 8 bytes).
+extern "C" __global__ void copy_strided(int elemBytes, Strided xs, const unsigned char* x, Strided ys, unsigned char* y, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        i64 s = strided_at(xs, i) * elemBytes, d = strided_at(ys, i) * elemBytes;
+        switch (elemBytes) {
+            case 1: y[d] = x[s]; break;
+            case 2: *(unsigned short*) (y + d) = *(const unsigned short*) (x + s); break;
+            case 4: *(unsigned int*) (y + d) = *(const unsigned int*) (x + s); break;
+            default: *(unsigned long long*) (y + d) = *(const unsigned long long*) (x + s); break;
+        }
+    }
+}
+
+extern "C" __global__ void where_f32(Strided cs, const unsigned char* cond, Strided as, const float* a,
+                                     Strided bs, const float* b, Strided ys, float* y, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x)
+        y[strided_at(ys, i)] = cond[strided_at(cs, i)] ? a[strided_at(as, i)] : b[strided_at(bs, i)];
+}
