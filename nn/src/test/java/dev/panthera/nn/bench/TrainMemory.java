@@ -23,7 +23,8 @@ import java.util.SplittableRandom;
  * Trains the same small LLaMA-style decoder with AdamW, SGD (momentum), LOMO and SWAN, and LoRA (AdamW on the adapter),
  * and prints, per run, the bytes held by parameters, gradients and optimizer state at the step's peak, and the loss
  * curve. Bytes are the storage sizes of the live tensors: for AdamW/SGD/SWAN all gradients exist together after
- * backward, next to the state; for LOMO only the gradient being applied exists (the largest one is reported).
+ * backward, next to the state; for LOMO, the most leaf-gradient bytes that coexist during backward, from
+ * {@link GradientSchedule} (a replay of autograd's schedule), which is at least the largest gradient its hook received.
  *
  * <p>Corpus: token streams from a fixed random sparse Markov chain (each token has 4 successors), so the loss can fall
  * from ln(vocab) toward about ln 4. The LoRA run fine-tunes the AdamW-trained model (r=8, α=16, all linear layers but
@@ -65,8 +66,9 @@ public final class TrainMemory {
             long paramBytes = r.params * 4;
             long total = paramBytes + r.grads + r.state;
             if (r.name.equals("AdamW")) adam = total;
-            System.out.printf(Locale.ROOT, "| %s | %,d / %,d | %s | %s | %s | %s | %.2f | %.3f → %.3f | %.2f |%n", r.name, r.params, r.trainable,
-                    mib(paramBytes), mib(r.grads), mib(r.state), mib(total), (double) total / adam, r.losses[0], r.losses[r.losses.length - 1], r.secondsPerStep);
+            String ratio = adam == 1 ? "n/a" : String.format(Locale.ROOT, "%.2f", (double) total / adam);
+            System.out.printf(Locale.ROOT, "| %s | %,d / %,d | %s | %s | %s | %s | %s | %.3f → %.3f | %.2f |%n", r.name, r.params, r.trainable,
+                    mib(paramBytes), mib(r.grads), mib(r.state), mib(total), ratio, r.losses[0], r.losses[r.losses.length - 1], r.secondsPerStep);
         }
         System.out.println();
         System.out.println("loss curves (every " + Math.max(1, steps / 10) + " steps):");
@@ -98,8 +100,9 @@ public final class TrainMemory {
                 Tensor loss = Losses.crossEntropy(model.forward(in), target);
                 losses[s] = loss.item();
                 if (opt instanceof Lomo lomo) {
+                    long scheduled = GradientSchedule.peakLeafGradientBytes(loss);
                     lomo.backward(loss);
-                    peakGrads = Math.max(peakGrads, lomo.maxGradientBytes());
+                    peakGrads = Math.max(peakGrads, Math.max(scheduled, lomo.maxGradientBytes()));
                 } else {
                     Optimizer o = (Optimizer) opt;
                     o.zeroGrad();
