@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  * slivers (alpha folded in), and a 6×16 register-tiled micro-kernel (12 vector accumulators of 8 lanes) runs over
  * them. Block sizes fit Zen 3: a packed B sliver (KC·NR·4 = 16 KiB) stays in the 32 KiB L1, a packed A block
  * (MC·KC·4 = 96 KiB) in the 512 KiB L2, a packed B panel (KC·NC·4 ≤ 4 MiB) in the shared L3. C must already hold
- * beta·C; this adds alpha·op(A)·op(B).
+ * beta·C; this adds alpha·op(A)·op(B). B may be F32, BF16 or F16 ({@link WeightLoads}), converted while packing.
  */
 final class PackedGemm {
     private PackedGemm() {}
@@ -29,14 +29,14 @@ final class PackedGemm {
     }
 
     /** C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1. */
-    static void gemm(boolean ta, boolean tb, int i0, int i1, int j0, int j1, int k, float alpha,
+    static void gemm(int kind, boolean ta, boolean tb, int i0, int i1, int j0, int j1, int k, float alpha,
                      MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                      MemorySegment c, long cOff, int ldc, Buffers buf) {
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                packB(tb, b, bOff, ldb, pc, kc, jc, nc, buf.b);
+                packB(kind, tb, b, bOff, ldb, pc, kc, jc, nc, buf.b);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a);
@@ -54,7 +54,7 @@ final class PackedGemm {
     }
 
     /** B[pc:pc+kc, jc:jc+nc] into NR-wide slivers: sliver s holds, for each p, NR consecutive columns (zero padded). */
-    private static void packB(boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
+    private static void packB(int kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
         for (int js = 0; js < nc; js += NR) {
             int w = Math.min(NR, nc - js);
             int base = js * kc;
@@ -63,13 +63,13 @@ final class PackedGemm {
                 if (!tb) {
                     long row = bOff + (long) (pc + p) * ldb + jc + js;
                     if (w == NR) {
-                        FloatVector.fromMemorySegment(F, b, row * 4, NO).intoArray(out, o);
-                        FloatVector.fromMemorySegment(F, b, (row + 8) * 4, NO).intoArray(out, o + 8);
+                        WeightLoads.load(kind, b, row).intoArray(out, o);
+                        WeightLoads.load(kind, b, row + 8).intoArray(out, o + 8);
                     } else {
-                        for (int j = 0; j < NR; j++) out[o + j] = j < w ? b.getAtIndex(FL, row + j) : 0f;
+                        for (int j = 0; j < NR; j++) out[o + j] = j < w ? WeightLoads.load1(kind, b, row + j) : 0f;
                     }
                 } else {
-                    for (int j = 0; j < NR; j++) out[o + j] = j < w ? b.getAtIndex(FL, bOff + (long) (jc + js + j) * ldb + pc + p) : 0f;
+                    for (int j = 0; j < NR; j++) out[o + j] = j < w ? WeightLoads.load1(kind, b, bOff + (long) (jc + js + j) * ldb + pc + p) : 0f;
                 }
             }
         }

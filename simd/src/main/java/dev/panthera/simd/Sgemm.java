@@ -49,14 +49,49 @@ public final class Sgemm {
         return pool;
     }
 
+    /**
+     * {@code C = alpha·op(A)·op(B) + beta·C} for row-major F32 matrices: op(A) is M×K, op(B) K×N, C M×N; offsets and
+     * leading dimensions in elements. With beta = 0, C's old contents (NaN included) are ignored.
+     *
+     * @throws IllegalArgumentException for a negative size or a leading dimension below the row length
+     * @throws IndexOutOfBoundsException when an operand reaches past its segment (checked before any access)
+     */
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                              MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                              float beta, MemorySegment c, long cOff, int ldc) {
-        if (m < 0 || n < 0 || k < 0) throw new IllegalArgumentException("sgemm: negative size m=" + m + " n=" + n + " k=" + k);
+        gemm("sgemm", WeightLoads.F32, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /**
+     * {@code batch} independent products {@link #sgemm} with operand b of the batch starting {@code b·strideA},
+     * {@code b·strideB}, {@code b·strideC} elements after the given offsets (a stride of 0 shares an operand, e.g. one
+     * weight matrix for every batch entry). Each product uses the thread pool in turn.
+     */
+    public static void sgemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                    MemorySegment a, long aOff, int lda, long strideA,
+                                    MemorySegment b, long bOff, int ldb, long strideB,
+                                    float beta, MemorySegment c, long cOff, int ldc, long strideC) {
+        if (batch < 0 || strideA < 0 || strideB < 0 || strideC < 0) {
+            throw new IllegalArgumentException("sgemmBatched: batch " + batch + " and strides " + strideA + ", " + strideB + ", " + strideC + " must not be negative");
+        }
+        if (batch > 0 && strideC < (long) (m - 1) * ldc + n && batch > 1 && m > 0 && n > 0) {
+            throw new IllegalArgumentException("sgemmBatched: C stride " + strideC + " makes the " + m + " x " + n + " outputs (ld " + ldc + ") overlap");
+        }
+        for (int i = 0; i < batch; i++) {
+            gemm("sgemmBatched[" + i + "]", WeightLoads.F32, transA, transB, m, n, k, alpha, a, aOff + i * strideA, lda,
+                    b, bOff + i * strideB, ldb, beta, c, cOff + i * strideC, ldc);
+        }
+    }
+
+    /** The driver for every B storage kind: checks, scales C by beta, then picks the skinny or packed path. */
+    static void gemm(String op, int kind, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                     float beta, MemorySegment c, long cOff, int ldc) {
+        if (m < 0 || n < 0 || k < 0) throw new IllegalArgumentException(op + ": negative size m=" + m + " n=" + n + " k=" + k);
         if (m == 0 || n == 0) return;
-        checkBounds("A", a, aOff, transA ? k : m, transA ? m : k, lda);
-        checkBounds("B", b, bOff, transB ? n : k, transB ? k : n, ldb);
-        checkBounds("C", c, cOff, m, n, ldc);
+        checkBounds(op, "A", a, aOff, transA ? k : m, transA ? m : k, lda, 4);
+        checkBounds(op, "B", b, bOff, transB ? n : k, transB ? k : n, ldb, WeightLoads.bytes(kind));
+        checkBounds(op, "C", c, cOff, m, n, ldc, 4);
         scale(c, cOff, ldc, m, n, beta);
         if (k == 0 || alpha == 0) return;
         int t = threads;
@@ -65,13 +100,13 @@ public final class Sgemm {
         if (t > 1 && !(shareable(a) && shareable(b) && shareable(c))) t = 1;   // a confined arena's memory stays on its thread
         if (m < SKINNY_M) {
             int tt = Math.min(t, Math.max(1, n / 64));
-            split(tt, n, (j0, j1) -> skinny(transA, transB, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc));
+            split(tt, n, (j0, j1) -> skinny(kind, transA, transB, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc));
         } else if (n >= m || n >= 64L * t) {
             int tt = Math.min(t, Math.max(1, n / PackedGemm.NR));
-            split(tt, n, (j0, j1) -> PackedGemm.gemm(transA, transB, 0, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
+            split(tt, n, (j0, j1) -> PackedGemm.gemm(kind, transA, transB, 0, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
         } else {
             int tt = Math.min(t, Math.max(1, m / PackedGemm.MR));
-            split(tt, m, (i0, i1) -> PackedGemm.gemm(transA, transB, i0, i1, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
+            split(tt, m, (i0, i1) -> PackedGemm.gemm(kind, transA, transB, i0, i1, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
         }
     }
 
@@ -107,11 +142,11 @@ public final class Sgemm {
         }
     }
 
-    private static void checkBounds(String what, MemorySegment s, long off, int rows, int cols, int ld) {
-        if (ld < Math.max(1, cols)) throw new IllegalArgumentException("sgemm: leading dimension of " + what + " is " + ld + ", less than its " + cols + " columns");
+    private static void checkBounds(String op, String what, MemorySegment s, long off, int rows, int cols, int ld, int bytes) {
+        if (ld < Math.max(1, cols)) throw new IllegalArgumentException(op + ": leading dimension of " + what + " is " + ld + ", less than its " + cols + " columns");
         long last = off + (long) (rows - 1) * ld + cols;
-        if (off < 0 || (rows > 0 && cols > 0 && last * 4 > s.byteSize())) {
-            throw new IndexOutOfBoundsException("sgemm: " + what + " [" + rows + " x " + cols + ", ld " + ld + ", offset " + off + "] reaches past its segment of " + s.byteSize() + " bytes");
+        if (off < 0 || (rows > 0 && cols > 0 && last * bytes > s.byteSize())) {
+            throw new IndexOutOfBoundsException(op + ": " + what + " [" + rows + " x " + cols + ", ld " + ld + ", offset " + off + "] reaches past its segment of " + s.byteSize() + " bytes");
         }
     }
 
@@ -133,7 +168,7 @@ public final class Sgemm {
      * M·(j1−j0) outputs (kept in L1/L2); with transB each output is a dot product of an A row with a B row, the B row
      * staying in L1 across the M rows. alpha is applied once to the finished sums, which are then added to C.
      */
-    private static void skinny(boolean ta, boolean tb, int m, int j0, int j1, int k, float alpha,
+    private static void skinny(int kind, boolean ta, boolean tb, int m, int j0, int j1, int k, float alpha,
                                MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                                MemorySegment c, long cOff, int ldc) {
         int w = j1 - j0, L = F.length();
@@ -154,15 +189,15 @@ public final class Sgemm {
                     int j = 0;
                     for (; j + L <= w; j += L) {
                         FloatVector s = FloatVector.fromArray(F, acc, ci + j);
-                        s = v0.fma(FloatVector.fromMemorySegment(F, b, (r0 + j) * 4, NO), s);
-                        s = v1.fma(FloatVector.fromMemorySegment(F, b, (r1 + j) * 4, NO), s);
-                        s = v2.fma(FloatVector.fromMemorySegment(F, b, (r2 + j) * 4, NO), s);
-                        s = v3.fma(FloatVector.fromMemorySegment(F, b, (r3 + j) * 4, NO), s);
+                        s = v0.fma(WeightLoads.load(kind, b, r0 + j), s);
+                        s = v1.fma(WeightLoads.load(kind, b, r1 + j), s);
+                        s = v2.fma(WeightLoads.load(kind, b, r2 + j), s);
+                        s = v3.fma(WeightLoads.load(kind, b, r3 + j), s);
                         s.intoArray(acc, ci + j);
                     }
                     for (; j < w; j++) {
-                        acc[ci + j] += x0 * b.getAtIndex(FL, r0 + j) + x1 * b.getAtIndex(FL, r1 + j)
-                                + x2 * b.getAtIndex(FL, r2 + j) + x3 * b.getAtIndex(FL, r3 + j);
+                        acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j) + x1 * WeightLoads.load1(kind, b, r1 + j)
+                                + x2 * WeightLoads.load1(kind, b, r2 + j) + x3 * WeightLoads.load1(kind, b, r3 + j);
                     }
                 }
             }
@@ -173,9 +208,9 @@ public final class Sgemm {
                     FloatVector v0 = FloatVector.broadcast(F, x0);
                     int ci = i * w, j = 0;
                     for (; j + L <= w; j += L) {
-                        v0.fma(FloatVector.fromMemorySegment(F, b, (r0 + j) * 4, NO), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
+                        v0.fma(WeightLoads.load(kind, b, r0 + j), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
                     }
-                    for (; j < w; j++) acc[ci + j] += x0 * b.getAtIndex(FL, r0 + j);
+                    for (; j < w; j++) acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j);
                 }
             }
         } else {
@@ -186,11 +221,11 @@ public final class Sgemm {
                     FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
                     int p = 0;
                     for (; p + 2 * L <= k; p += 2 * L) {
-                        s0 = FloatVector.fromArray(F, av, ai + p).fma(FloatVector.fromMemorySegment(F, b, (bRow + p) * 4, NO), s0);
-                        s1 = FloatVector.fromArray(F, av, ai + p + L).fma(FloatVector.fromMemorySegment(F, b, (bRow + p + L) * 4, NO), s1);
+                        s0 = FloatVector.fromArray(F, av, ai + p).fma(WeightLoads.load(kind, b, bRow + p), s0);
+                        s1 = FloatVector.fromArray(F, av, ai + p + L).fma(WeightLoads.load(kind, b, bRow + p + L), s1);
                     }
                     float dot = s0.add(s1).reduceLanes(VectorOperators.ADD);
-                    for (; p < k; p++) dot += av[ai + p] * b.getAtIndex(FL, bRow + p);
+                    for (; p < k; p++) dot += av[ai + p] * WeightLoads.load1(kind, b, bRow + p);
                     acc[i * w + j] = dot;
                 }
             }
