@@ -300,8 +300,21 @@ public final class Tensor {
         }
         Ops.sameDevice("copy_", this, src);
         Layout sl = src.layout.expand("copy_", shape());
-        backend().copy(src.storage, sl, storage, layout);
+        Storage from = src.storage;
+        if (from == storage && !sl.equals(layout) && spansOverlap(sl, layout)) {
+            // source and destination share memory (x.copy_(x.t()), a shifted narrow): read from a snapshot, or the
+            // elementwise copy would read values it has already overwritten
+            Tensor snapshot = Ops.copy(new Tensor(from, sl), src.dtype());
+            from = snapshot.storage;
+            sl = snapshot.layout;
+        }
+        backend().copy(from, sl, storage, layout);
         return this;
+    }
+
+    private static boolean spansOverlap(Layout a, Layout b) {
+        long[] x = a.span(), y = b.span();
+        return x[0] >= 0 && y[0] >= 0 && x[0] <= y[1] && y[0] <= x[1];
     }
 
     /** Fills this tensor in place with {@code value} (not recorded). */
