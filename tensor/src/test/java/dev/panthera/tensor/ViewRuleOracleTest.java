@@ -14,6 +14,7 @@ import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.statistics.Statistics;
+import net.jqwik.api.statistics.StatisticsReport;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,6 +75,7 @@ class ViewRuleOracleTest {
     }
 
     @Property(tries = 400)
+    @StatisticsReport(StatisticsReport.StatisticsReportMode.OFF)   // coverage is still checked; the table is noise
     void reshapeIsAViewExactlyWhenAffineStridesExist(@ForAll long seed) {
         Random r = new Random(seed);
         long[] shape = TT.randomShape(r, 1, 4);
