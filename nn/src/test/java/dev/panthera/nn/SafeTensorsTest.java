@@ -42,6 +42,26 @@ class SafeTensorsTest {
         assertEquals(0.25, c.tensors().get("s").item());
     }
 
+    /**
+     * Written by the reference implementation (Python safetensors 0.8.0, numpy 2.4.6):
+     * {@code save_file({"w": np.arange(6, dtype=np.float32).reshape(2,3)/3, "d": np.array([1.25, -3.5]),
+     * "h": np.array([0.1, 2.0], dtype=np.float16)}, "p.safetensors", metadata={"format": "pt"})}, then base64.
+     * (The other direction was checked by hand: that package's {@code safe_open} reads files written by
+     * {@link SafeTensors#write} with the same keys, dtypes, shapes, values and metadata.)
+     */
+    static final String REFERENCE_FILE = "yAAAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmb3JtYXQiOiJwdCJ9LCJkIjp7ImR0eXBlIjoiRjY0Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMCwxNl19LCJ3Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyLDNdLCJkYXRhX29mZnNldHMiOlsxNiw0MF19LCJoIjp7ImR0eXBlIjoiRjE2Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbNDAsNDRdfX0gIAAAAAAAAPQ/AAAAAAAADMAAAAAAq6qqPquqKj8AAIA/q6qqP1VV1T9mLgBA";
+
+    @Test
+    void readsAFileWrittenByTheReferenceImplementation() throws IOException {
+        var c = SafeTensors.parse(java.util.Base64.getDecoder().decode(REFERENCE_FILE), "python-safetensors");
+        assertEquals(Map.of("format", "pt"), c.metadata());
+        assertEquals(Shape.of(2, 3), c.tensors().get("w").shape());
+        assertArrayEquals(new float[] {0, 1 / 3f, 2 / 3f, 1, 4 / 3f, 5 / 3f}, c.tensors().get("w").toFloatArray());
+        assertArrayEquals(new double[] {1.25, -3.5}, c.tensors().get("d").toDoubleArray());
+        assertEquals(DType.F16, c.tensors().get("h").dtype());
+        assertArrayEquals(new float[] {(float) Float.float16ToFloat(Float.floatToFloat16(0.1f)), 2f}, c.tensors().get("h").toFloatArray());
+    }
+
     @Test
     void roundTripsDtypesAndViews() throws IOException {
         Map<String, Tensor> m = new LinkedHashMap<>();
