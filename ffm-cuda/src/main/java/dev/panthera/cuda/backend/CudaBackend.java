@@ -1,0 +1,425 @@
+package dev.panthera.cuda.backend;
+
+import dev.panthera.cuda.CublasComputeType;
+import dev.panthera.cuda.CublasOperation;
+import dev.panthera.cuda.Cublas;
+import dev.panthera.cuda.CudaDataType;
+import dev.panthera.cuda.CudaDevice;
+import dev.panthera.cuda.CudaException;
+import dev.panthera.cuda.CudaLibraries;
+import dev.panthera.cuda.CudaLibrary;
+import dev.panthera.cuda.CudaMemcpyKind;
+import dev.panthera.cuda.CudaStream;
+import dev.panthera.cuda.Cudart;
+import dev.panthera.cuda.Cudnn;
+import dev.panthera.cuda.CudnnDataType;
+import dev.panthera.tensor.BinaryOp;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Device;
+import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.ReduceOp;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.UnaryOp;
+import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.ReferenceBackend;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.function.Supplier;
+
+/**
+ * The CUDA backend: matmul through cublasGemmEx / cublasGemmStridedBatchedEx (F32, TF32 when opted in with
+ * {@code -Dpanthera.cuda.tf32=true}, F16 and BF16 with F32 accumulation), softmax through cuDNN (an NVRTC kernel
+ * when cuDNN is absent), and elementwise ops, reductions, norms, RoPE, embedding and attention through the NVRTC
+ * kernels. Kernel ops other than copy take F32. All work is ordered on one stream; a device-side fault (illegal
+ * address, launch failure) puts the backend in a failed state whose message every later call repeats.
+ */
+public final class CudaBackend implements Backend {
+    private static final int BLOCK = 256;
+
+    private final Device device;
+    private final CudaDevice cuda;
+    private final CudaStream stream;
+    private final MemorySegment cublasHandle;
+    private final MemorySegment cudnnHandle;      // NULL when cuDNN is absent
+    private final KernelModules kernels;
+    private final boolean tf32;
+    private volatile String failure;
+
+    /** Opens {@code device} (which must be a CUDA device) with its own stream and library handles. */
+    public CudaBackend(Device device) {
+        if (device.kind() != Device.Kind.CUDA) throw new IllegalArgumentException("CudaBackend: not a CUDA device: " + device);
+        this.device = device;
+        this.cuda = CudaDevice.open(device.index());
+        this.stream = CudaStream.create();
+        Cublas cublas = Cublas.get();
+        this.cublasHandle = cublas.createHandle();
+        cublas.setStream(cublasHandle, stream.handle());
+        MemorySegment dnn = MemorySegment.NULL;
+        if (CudaLibraries.isLoadable(CudaLibrary.CUDNN)) {
+            dnn = Cudnn.get().createHandle();
+            Cudnn.get().setStream(dnn, stream.handle());
+        }
+        this.cudnnHandle = dnn;
+        this.kernels = new KernelModules(cuda);
+        this.tf32 = Boolean.getBoolean("panthera.cuda.tf32");
+    }
+
+    @Override public String name() { return "cuda"; }
+    @Override public Device device() { return device; }
+
+    /** The device's properties. */
+    public CudaDevice cudaDevice() { return cuda; }
+
+    /** Waits for all queued work; device-side faults surface here. */
+    public void synchronize() { guard(() -> { stream.synchronize(); return null; }); }
+
+    /** Null while healthy; otherwise the message of the fault that stopped this backend. */
+    public String failure() { return failure; }
+
+    private <T> T guard(Supplier<T> body) {
+        String f = failure;
+        if (f != null) throw new CudaException("panthera", "CudaBackend", CudaException.CLOSED, "BACKEND_FAILED",
+                "the CUDA backend on " + device + " failed earlier and cannot continue: " + f);
+        try {
+            cuda.makeCurrent();
+            return body.get();
+        } catch (CudaException e) {
+            // sticky device faults poison the context: record them so later calls fail fast with the cause
+            if (e.code() == 700 || e.code() == 719 || e.code() == 710 || e.code() == 999 || e.code() == 13 || e.code() == 5000) {
+                failure = e.getMessage();
+            }
+            throw e;
+        }
+    }
+
+    private void run(Runnable r) { guard(() -> { r.run(); return null; }); }
+
+    // ---- memory -------------------------------------------------------------------------------------------------
+
+    @Override
+    public Storage allocate(DType dtype, long numel, Arena owner) {
+        return guard(() -> {
+            long bytes = Math.max(1, Math.multiplyExact(numel, (long) dtype.byteSize()));
+            Cudart rt = Cudart.get();
+            MemorySegment raw = rt.mallocAsync(bytes, stream.handle());
+            rt.memsetAsync(raw, 0, bytes, stream.handle());
+            MemorySegment stream0 = stream.handle();
+            MemorySegment owned = raw.reinterpret(bytes, owner, p -> rt.freeAsync(MemorySegment.ofAddress(p.address()), stream0));
+            return new CudaStorage(owned, dtype, device, numel, owner);
+        });
+    }
+
+    private CudaStorage dev(Storage s, String op) {
+        if (s instanceof CudaStorage c) return c;
+        throw new IllegalArgumentException("cuda " + op + ": storage on " + s.device() + " given to the CUDA backend");
+    }
+
+    private static void requireF32(String op, Storage... ss) {
+        for (Storage s : ss) {
+            if (s != null && s.dtype() != DType.F32) {
+                throw new UnsupportedOperationException("cuda " + op + ": the CUDA kernels take F32, got " + s.dtype());
+            }
+        }
+    }
+
+    private static int grid(long n) { return (int) Math.min(65_535L * 8, Math.max(1, (n + BLOCK - 1) / BLOCK)); }
+
+    /** A contiguous device copy of (s, layout) in {@code scratch}, or s itself at its offset when already contiguous. */
+    private MemorySegment contiguous(CudaStorage s, Layout layout, Arena scratch) {
+        if (layout.isContiguous()) return s.pointer(layout.offset());
+        CudaStorage tmp = (CudaStorage) allocate(s.dtype(), layout.numel(), scratch);
+        copyStrided(s, layout, tmp, Layout.contiguous(layout.shape()), scratch);
+        return tmp.pointer(0);
+    }
+
+    private void copyStrided(CudaStorage src, Layout sl, CudaStorage dst, Layout dl, Arena a) {
+        long n = sl.numel();
+        if (n == 0) return;
+        kernels.launch("elementwise", "copy_strided", grid(n), BLOCK, 0, stream.handle(), src.dtype().byteSize(),
+                StridedArg.of(a, sl), src.pointer(0), StridedArg.of(a, dl), dst.pointer(0), n);
+    }
+
+    @Override
+    public void copy(Storage src, Layout sl, Storage dst, Layout dl) {
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                boolean srcDev = src instanceof CudaStorage, dstDev = dst instanceof CudaStorage;
+                if (srcDev && dstDev) {
+                    if (src.dtype() != dst.dtype()) {
+                        throw new UnsupportedOperationException("cuda copy: on-device conversion " + src.dtype() + " -> " + dst.dtype() + " is not implemented");
+                    }
+                    copyStrided((CudaStorage) src, sl, (CudaStorage) dst, dl, a);
+                } else if (!srcDev && dstDev) {
+                    // host side: gather and convert to a contiguous host buffer of dst's dtype, then one H2D copy
+                    Layout cl = Layout.contiguous(sl.shape());
+                    Storage host = Storage.allocate(dst.dtype(), sl.numel(), a);
+                    ReferenceBackend.INSTANCE.copy(src, sl, host, cl);
+                    long bytes = sl.numel() * dst.dtype().byteSize();
+                    if (dl.isContiguous()) {
+                        Cudart.get().memcpyAsync(((CudaStorage) dst).pointer(dl.offset()), host.segment(), bytes, CudaMemcpyKind.HOST_TO_DEVICE, stream.handle());
+                    } else {
+                        CudaStorage tmp = (CudaStorage) allocate(dst.dtype(), sl.numel(), a);
+                        Cudart.get().memcpyAsync(tmp.pointer(0), host.segment(), bytes, CudaMemcpyKind.HOST_TO_DEVICE, stream.handle());
+                        copyStrided(tmp, cl, (CudaStorage) dst, dl, a);
+                    }
+                    stream.synchronize(); // the host buffer dies with this arena
+                } else if (srcDev) {
+                    CudaStorage s = (CudaStorage) src;
+                    MemorySegment p = contiguous(s, sl, a);
+                    Storage host = Storage.allocate(src.dtype(), sl.numel(), a);
+                    Cudart.get().memcpyAsync(host.segment(), p, sl.numel() * src.dtype().byteSize(), CudaMemcpyKind.DEVICE_TO_HOST, stream.handle());
+                    stream.synchronize();
+                    ReferenceBackend.INSTANCE.copy(host, Layout.contiguous(sl.shape()), dst, dl);
+                } else {
+                    ReferenceBackend.INSTANCE.copy(src, sl, dst, dl);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void fill(Storage dst, Layout dl, double value) {
+        requireF32("fill", dst);
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                long n = dl.numel();
+                if (n > 0) kernels.launch("elementwise", "fill_f32", grid(n), BLOCK, 0, stream.handle(),
+                        StridedArg.of(a, dl), dev(dst, "fill").pointer(0), (float) value, n);
+            }
+        });
+    }
+
+    @Override
+    public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
+        requireF32("unary " + op, src, dst);
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                long n = dl.numel();
+                if (n > 0) kernels.launch("elementwise", "unary_f32", grid(n), BLOCK, 0, stream.handle(), op.ordinal(),
+                        StridedArg.of(a, sl), dev(src, "unary").pointer(0), StridedArg.of(a, dl), dev(dst, "unary").pointer(0), n);
+            }
+        });
+    }
+
+    @Override
+    public void binary(BinaryOp op, Storage x, Layout xl, Storage y, Layout yl, Storage dst, Layout dl) {
+        requireF32("binary " + op, x, y);
+        if (!op.isComparison()) requireF32("binary " + op, dst);
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                long n = dl.numel();
+                if (n > 0) kernels.launch("elementwise", op.isComparison() ? "compare_f32" : "binary_f32", grid(n), BLOCK, 0,
+                        stream.handle(), op.ordinal(), StridedArg.of(a, xl), dev(x, "binary").pointer(0),
+                        StridedArg.of(a, yl), dev(y, "binary").pointer(0), StridedArg.of(a, dl), dev(dst, "binary").pointer(0), n);
+            }
+        });
+    }
+
+    @Override
+    public void reduce(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        requireF32("reduce " + op, src);
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                int rank = sl.rank();
+                boolean[] reduced = new boolean[rank];
+                for (int d : dims) reduced[Shape.normalize(d, rank, "reduce")] = true;
+                long[] shape = sl.shape().toArray(), strides = sl.strides();
+                long[] oShape = new long[rank], oStr = new long[rank], iShape = new long[rank], iStr = new long[rank];
+                for (int d = 0; d < rank; d++) {
+                    oShape[d] = reduced[d] ? 1 : shape[d];
+                    oStr[d] = reduced[d] ? 0 : strides[d];
+                    iShape[d] = reduced[d] ? shape[d] : 1;
+                    iStr[d] = reduced[d] ? strides[d] : 0;
+                }
+                Layout outer = new Layout(Shape.of(oShape), oStr, sl.offset()), inner = new Layout(Shape.of(iShape), iStr, 0);
+                long nOut = outer.numel(), nInner = inner.numel();
+                if (nOut == 0) return;
+                if (nInner == 0 && op != ReduceOp.SUM) {
+                    throw new IllegalArgumentException("cuda reduce " + op + ": empty reduction over dims " + Arrays.toString(dims) + " of " + sl.shape());
+                }
+                int shared = BLOCK * 4 + BLOCK * 8 + 8;
+                kernels.launch("reductions", "reduce_f32", (int) Math.min(nOut, 1 << 20), BLOCK, shared, stream.handle(),
+                        op.ordinal(), StridedArg.of(a, outer), StridedArg.of(a, inner), dev(src, "reduce").pointer(0),
+                        StridedArg.of(a, dl), dev(dst, "reduce").pointer(0), nOut, nInner);
+            }
+        });
+    }
+
+    @Override
+    public void matmul(Storage x, Layout xl, Storage y, Layout yl, Storage dst, Layout dl) {
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                Gemm.run(this, a, dev(x, "matmul"), xl, dev(y, "matmul"), yl, dev(dst, "matmul"), dl);
+            }
+        });
+    }
+
+    // package-private helpers for Gemm
+    MemorySegment contiguousFor(CudaStorage s, Layout l, Arena a) { return contiguous(s, l, a); }
+    MemorySegment cublasHandle() { return cublasHandle; }
+    MemorySegment streamHandle() { return stream.handle(); }
+    boolean tf32() { return tf32; }
+
+    @Override
+    public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                int rank = sl.rank();
+                int d = Shape.normalize(dim, rank, "softmax");
+                long n = sl.shape().dim(d), outer = 1, inner = 1;
+                for (int i = 0; i < d; i++) outer *= sl.shape().dim(i);
+                for (int i = d + 1; i < rank; i++) inner *= sl.shape().dim(i);
+                if (sl.numel() == 0) return;
+                MemorySegment x = contiguous(dev(src, "softmax"), sl, a);
+                CudaStorage out = dev(dst, "softmax");
+                boolean direct = dl.isContiguous();
+                CudaStorage target = direct ? out : (CudaStorage) allocate(dst.dtype(), dl.numel(), a);
+                MemorySegment y = target.pointer(direct ? dl.offset() : 0);
+                if (!cudnnHandle.equals(MemorySegment.NULL) && outer * n * inner < Integer.MAX_VALUE) {
+                    Cudnn.get().softmax(cudnnHandle, CudnnDataType.of(src.dtype()), (int) outer, (int) n, (int) inner, log, x, y);
+                } else if (inner == 1 && src.dtype() == DType.F32) {
+                    kernels.launch("softmax", "softmax_f32", (int) Math.min(outer, 1 << 20), BLOCK, BLOCK * 4, stream.handle(),
+                            x, y, outer, (int) n, log ? 1 : 0);
+                } else {
+                    throw new UnsupportedOperationException("cuda softmax: without cuDNN only F32 over the last dim is supported (dim "
+                            + d + " of " + sl.shape() + ", " + src.dtype() + ")");
+                }
+                if (!direct) copyStrided(target, Layout.contiguous(dl.shape()), out, dl, a);
+            }
+        });
+    }
+
+    private interface RowKernel { void launch(MemorySegment x, MemorySegment y, long rows, int dim, Arena a); }
+
+    private void rowwise(String op, Storage src, Layout sl, Storage dst, Layout dl, RowKernel k) {
+        requireF32(op, src, dst);
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                int dim = (int) sl.shape().dim(sl.rank() - 1);
+                long rows = dim == 0 ? 0 : sl.numel() / dim;
+                if (rows == 0) return;
+                MemorySegment x = contiguous(dev(src, op), sl, a);
+                CudaStorage out = dev(dst, op);
+                boolean direct = dl.isContiguous();
+                CudaStorage target = direct ? out : (CudaStorage) allocate(dst.dtype(), dl.numel(), a);
+                k.launch(x, target.pointer(direct ? dl.offset() : 0), rows, dim, a);
+                if (!direct) copyStrided(target, Layout.contiguous(dl.shape()), out, dl, a);
+            }
+        });
+    }
+
+    private MemorySegment optional(Storage s, Layout l, Arena a, String op) {
+        if (s == null) return MemorySegment.NULL;
+        requireF32(op, s);
+        return contiguous(dev(s, op), l, a);
+    }
+
+    @Override
+    public void layerNorm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
+        rowwise("layerNorm", x, xl, dst, dl, (xp, yp, rows, dim, a) -> kernels.launch("norms", "layer_norm_f32",
+                (int) Math.min(rows, 1 << 20), BLOCK, BLOCK * 4, stream.handle(), xp, optional(w, wl, a, "layerNorm"),
+                optional(b, bl, a, "layerNorm"), yp, rows, dim, (float) eps));
+    }
+
+    @Override
+    public void rmsNorm(Storage x, Layout xl, Storage w, Layout wl, double eps, Storage dst, Layout dl) {
+        rowwise("rmsNorm", x, xl, dst, dl, (xp, yp, rows, dim, a) -> kernels.launch("norms", "rms_norm_f32",
+                (int) Math.min(rows, 1 << 20), BLOCK, BLOCK * 4, stream.handle(), xp, optional(w, wl, a, "rmsNorm"), yp, rows, dim, (float) eps));
+    }
+
+    @Override
+    public void indexSelect(Storage src, Layout sl, int dim, Storage index, Layout il, Storage dst, Layout dl) {
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                Embedding.run(this, kernels, stream, a, dev(src, "indexSelect"), sl, dim, dev(index, "indexSelect"), il,
+                        dev(dst, "indexSelect"), dl);
+            }
+        });
+    }
+
+    Storage scratch(DType dtype, long numel, Arena a) { return allocate(dtype, numel, a); }
+    void stridedCopy(CudaStorage s, Layout sl, CudaStorage d, Layout dl, Arena a) { copyStrided(s, sl, d, dl, a); }
+
+    @Override
+    public void indexAdd(Storage dst, Layout dl, int dim, Storage index, Layout il, Storage src, Layout sl) {
+        throw new UnsupportedOperationException("cuda indexAdd: not implemented on the CUDA backend yet");
+    }
+
+    @Override
+    public void gather(Storage src, Layout sl, int dim, Storage index, Layout il, Storage dst, Layout dl) {
+        throw new UnsupportedOperationException("cuda gather: not implemented on the CUDA backend yet");
+    }
+
+    @Override
+    public void scatterAdd(Storage dst, Layout dl, int dim, Storage index, Layout il, Storage src, Layout sl) {
+        throw new UnsupportedOperationException("cuda scatterAdd: not implemented on the CUDA backend yet");
+    }
+
+    @Override
+    public void rope(Storage x, Layout xl, Storage cos, Layout cl, Storage sin, Layout snl, boolean interleaved, Storage dst, Layout dl) {
+        requireF32("rope", x, cos, sin, dst);
+        rowwise("rope", x, xl, dst, dl, (xp, yp, rows, d, a) -> {
+            int seq = (int) xl.shape().dim(xl.rank() - 2);
+            long outerRows = rows / seq;
+            long pairs = rows * (d / 2);
+            kernels.launch("rope", "rope_f32", grid(pairs), BLOCK, 0, stream.handle(), xp, contiguous(dev(cos, "rope"), cl, a),
+                    contiguous(dev(sin, "rope"), snl, a), yp, outerRows, seq, d, interleaved ? 1 : 0);
+        });
+    }
+
+    @Override
+    public void attention(Storage q, Layout ql, Storage k, Layout kl, Storage v, Layout vl, boolean causal, double scale,
+                          Storage dst, Layout dl) {
+        requireF32("attention", q, k, v, dst);
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                int bsz = (int) ql.shape().dim(0), hq = (int) ql.shape().dim(1), lq = (int) ql.shape().dim(2), d = (int) ql.shape().dim(3);
+                int hkv = (int) kl.shape().dim(1), lk = (int) kl.shape().dim(2), dv = (int) vl.shape().dim(3);
+                long rows = (long) bsz * hq * lq;
+                if (rows == 0) return;
+                long shared = 4L * (lk + BLOCK);
+                if (shared > 48 * 1024) {
+                    throw new UnsupportedOperationException("cuda attention: " + lk + " keys exceed the kernel's shared-memory row (max "
+                            + (48 * 1024 / 4 - BLOCK) + ")");
+                }
+                CudaStorage out = dev(dst, "attention");
+                boolean direct = dl.isContiguous();
+                CudaStorage target = direct ? out : (CudaStorage) allocate(DType.F32, dl.numel(), a);
+                kernels.launch("attention", "attention_f32", (int) Math.min(rows, 1 << 20), BLOCK, (int) shared, stream.handle(),
+                        contiguous(dev(q, "attention"), ql, a), contiguous(dev(k, "attention"), kl, a),
+                        contiguous(dev(v, "attention"), vl, a), target.pointer(direct ? dl.offset() : 0),
+                        bsz, hq, hkv, lq, lk, d, dv, causal ? 1 : 0, (float) scale);
+                if (!direct) copyStrided(target, Layout.contiguous(dl.shape()), out, dl, a);
+            }
+        });
+    }
+
+    @Override
+    public void where(Storage c, Layout cl, Storage x, Layout xl, Storage y, Layout yl, Storage dst, Layout dl) {
+        requireF32("where", x, y, dst);
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                long n = dl.numel();
+                if (n > 0) kernels.launch("elementwise", "where_f32", grid(n), BLOCK, 0, stream.handle(),
+                        StridedArg.of(a, cl), dev(c, "where").pointer(0), StridedArg.of(a, xl), dev(x, "where").pointer(0),
+                        StridedArg.of(a, yl), dev(y, "where").pointer(0), StridedArg.of(a, dl), dev(dst, "where").pointer(0), n);
+            }
+        });
+    }
+
+    /** Whether a dtype goes through cuBLAS GEMM here. */
+    static CudaDataType gemmType(DType t) {
+        return switch (t) {
+            case F32, F16, BF16 -> CudaDataType.of(t);
+            default -> throw new UnsupportedOperationException("cuda matmul: cuBLAS path takes F32, F16 or BF16, got " + t);
+        };
+    }
+
+    static CublasComputeType computeType(DType t, boolean tf32) {
+        return t == DType.F32 && tf32 ? CublasComputeType.COMPUTE_32F_FAST_TF32 : CublasComputeType.COMPUTE_32F;
+    }
+
+    static CublasOperation op(boolean transposed) { return transposed ? CublasOperation.T : CublasOperation.N; }
+}

@@ -1,0 +1,217 @@
+package dev.panthera.cuda.backend;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.panthera.cuda.CudaProbe;
+import dev.panthera.tensor.BinaryOp;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Device;
+import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.ReduceOp;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.UnaryOp;
+import dev.panthera.tensor.spi.ReferenceBackend;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Each CUDA op against the double-precision reference backend on random data, at storage level (upload, run,
+ * download). Runs only with a GPU; elsewhere every test is skipped by assumption. Tolerances: F32 kernels 1e-5
+ * relative (float arithmetic in a different order); TF32 GEMM 10-bit mantissa → 5e-3·sqrt(k) relative to Σ|a||b|;
+ * BF16 inputs/outputs 8-bit mantissa → 2e-2 relative.
+ */
+@Tag("gpu")
+class CudaBackendGpuTest {
+    static CudaBackend gpu;
+    static final ReferenceBackend REF = ReferenceBackend.INSTANCE;
+
+    @BeforeAll
+    static void open() {
+        CudaProbe.Result r = CudaProbe.probe();
+        assumeTrue(r.ok(), "no usable GPU: " + r.status() + " — " + r.reason());
+        assumeTrue(new CudaBackendProvider().isAvailable(), "GPU present but cuBLAS/NVRTC/libcuda missing (see log)");
+        gpu = new CudaBackend(Device.cuda(0));
+    }
+
+    static Storage randomHost(Arena a, DType t, long n, long seed) {
+        Storage s = Storage.allocate(DType.F64, n, a);
+        Random r = new Random(seed);
+        for (long i = 0; i < n; i++) s.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, i, r.nextGaussian());
+        Storage out = Storage.allocate(t, n, a);
+        REF.copy(s, Layout.contiguous(Shape.of(n)), out, Layout.contiguous(Shape.of(n)));
+        return out;
+    }
+
+    Storage up(Arena a, Storage host) {
+        Storage d = gpu.allocate(host.dtype(), host.numel(), a);
+        Layout l = Layout.contiguous(Shape.of(host.numel()));
+        gpu.copy(host, l, d, l);
+        return d;
+    }
+
+    double[] down(Arena a, Storage dev, Layout l) {
+        Storage h = Storage.allocate(DType.F64, l.numel(), a);
+        Storage tmp = Storage.allocate(dev.dtype(), l.numel(), a);
+        gpu.copy(dev, l, tmp, Layout.contiguous(l.shape()));
+        REF.copy(tmp, Layout.contiguous(l.shape()), h, Layout.contiguous(l.shape()));
+        return h.segment().toArray(ValueLayout.JAVA_DOUBLE);
+    }
+
+    double[] host(Arena a, Storage s, Layout l) {
+        Storage h = Storage.allocate(DType.F64, l.numel(), a);
+        REF.copy(s, l, h, Layout.contiguous(l.shape()));
+        return h.segment().toArray(ValueLayout.JAVA_DOUBLE);
+    }
+
+    static void close(double[] expected, double[] actual, double rtol, double atol, String what) {
+        assertEquals(expected.length, actual.length, what);
+        for (int i = 0; i < expected.length; i++) {
+            double e = expected[i], g = actual[i];
+            if (Double.isNaN(e)) { assertTrue(Double.isNaN(g), what + " [" + i + "] expected NaN got " + g); continue; }
+            assertTrue(Math.abs(e - g) <= atol + rtol * Math.abs(e), what + " [" + i + "]: expected " + e + " got " + g);
+        }
+    }
+
+    @Test
+    void unaryAndBinaryOnStridedViews() {
+        try (Arena a = Arena.ofConfined()) {
+            Layout base = Layout.contiguous(Shape.of(7, 13));
+            Layout view = base.transpose(0, 1);           // 13 x 7, non-contiguous
+            Storage hx = randomHost(a, DType.F32, 91, 1), hy = randomHost(a, DType.F32, 91, 2);
+            Storage dx = up(a, hx), dy = up(a, hy);
+            for (UnaryOp op : UnaryOp.values()) {
+                Storage hd = Storage.allocate(DType.F32, 91, a), dd = gpu.allocate(DType.F32, 91, a);
+                Layout out = Layout.contiguous(view.shape());
+                REF.unary(op, hx, view, hd, out);
+                gpu.unary(op, dx, view, dd, out);
+                close(host(a, hd, out), down(a, dd, out), 1e-5, 1e-6, "unary " + op);
+            }
+            for (BinaryOp op : BinaryOp.values()) {
+                DType dt = op.isComparison() ? DType.BOOL : DType.F32;
+                Storage hd = Storage.allocate(dt, 91, a), dd = gpu.allocate(dt, 91, a);
+                Layout out = Layout.contiguous(view.shape());
+                REF.binary(op, hx, view, hy, view, hd, out);
+                gpu.binary(op, dx, view, dy, view, dd, out);
+                close(host(a, hd, out), down(a, dd, out), 1e-5, 1e-6, "binary " + op);
+            }
+        }
+    }
+
+    @Test
+    void reductionsOverEachDim() {
+        try (Arena a = Arena.ofConfined()) {
+            Layout l = Layout.contiguous(Shape.of(5, 17, 3));
+            Storage hx = randomHost(a, DType.F32, l.numel(), 3), dx = up(a, hx);
+            for (ReduceOp op : ReduceOp.values()) {
+                for (int d = 0; d < 3; d++) {
+                    long[] shape = l.shape().toArray();
+                    shape[d] = 1;
+                    Layout out = Layout.contiguous(Shape.of(shape));
+                    DType dt = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN ? DType.I64 : DType.F32;
+                    Storage hd = Storage.allocate(dt, out.numel(), a), dd = gpu.allocate(dt, out.numel(), a);
+                    REF.reduce(op, hx, l, new int[] {d}, hd, out);
+                    gpu.reduce(op, dx, l, new int[] {d}, dd, out);
+                    close(host(a, hd, out), down(a, dd, out), 1e-5, 1e-5, "reduce " + op + " dim " + d);
+                }
+            }
+        }
+    }
+
+    void matmulCase(DType t, int b, int m, int k, int n, boolean transposeB, double rtol) {
+        try (Arena a = Arena.ofConfined()) {
+            Layout al = Layout.contiguous(Shape.of(b, m, k));
+            Layout bl = transposeB ? Layout.contiguous(Shape.of(b, n, k)).transpose(1, 2) : Layout.contiguous(Shape.of(b, k, n));
+            Layout cl = Layout.contiguous(Shape.of(b, m, n));
+            Storage ha = randomHost(a, t, al.numel(), 4), hb = randomHost(a, t, (long) b * k * n, 5);
+            Storage hc = Storage.allocate(t, cl.numel(), a), dc = gpu.allocate(t, cl.numel(), a);
+            REF.matmul(ha, al, hb, bl, hc, cl);
+            gpu.matmul(up(a, ha), al, up(a, hb), bl, dc, cl);
+            close(host(a, hc, cl), down(a, dc, cl), rtol, rtol * Math.sqrt(k), t + " matmul " + b + "x" + m + "x" + k + "x" + n);
+        }
+    }
+
+    @Test
+    void matmulF32Bf16F16BatchedAndTransposed() {
+        matmulCase(DType.F32, 1, 1, 1, 1, false, 1e-5);
+        matmulCase(DType.F32, 1, 37, 61, 29, false, 1e-4);
+        matmulCase(DType.F32, 3, 17, 33, 9, true, 1e-4);
+        matmulCase(DType.BF16, 2, 64, 128, 32, false, 2e-2);
+        matmulCase(DType.F16, 2, 31, 64, 15, true, 5e-3);
+    }
+
+    @Test
+    void softmaxNormsRopeAttentionEmbedding() {
+        try (Arena a = Arena.ofConfined()) {
+            Layout l = Layout.contiguous(Shape.of(6, 5, 33));
+            Storage hx = randomHost(a, DType.F32, l.numel(), 6), dx = up(a, hx);
+            for (int dim = 0; dim < 3; dim++) {
+                for (boolean log : new boolean[] {false, true}) {
+                    Storage hd = Storage.allocate(DType.F32, l.numel(), a), dd = gpu.allocate(DType.F32, l.numel(), a);
+                    REF.softmax(hx, l, dim, log, hd, l);
+                    gpu.softmax(dx, l, dim, log, dd, l);
+                    close(host(a, hd, l), down(a, dd, l), 1e-5, 1e-6, "softmax dim " + dim + " log " + log);
+                }
+            }
+            Layout wl = Layout.contiguous(Shape.of(33));
+            Storage hw = randomHost(a, DType.F32, 33, 7), hb = randomHost(a, DType.F32, 33, 8);
+            Storage hd = Storage.allocate(DType.F32, l.numel(), a), dd = gpu.allocate(DType.F32, l.numel(), a);
+            REF.rmsNorm(hx, l, hw, wl, 1e-6, hd, l);
+            gpu.rmsNorm(dx, l, up(a, hw), wl, 1e-6, dd, l);
+            close(host(a, hd, l), down(a, dd, l), 1e-5, 1e-5, "rmsNorm");
+            REF.layerNorm(hx, l, hw, wl, hb, wl, 1e-5, hd, l);
+            gpu.layerNorm(dx, l, up(a, hw), wl, up(a, hb), wl, 1e-5, dd, l);
+            close(host(a, hd, l), down(a, dd, l), 1e-5, 1e-5, "layerNorm");
+
+            Layout xl = Layout.contiguous(Shape.of(2, 3, 5, 8)), cs = Layout.contiguous(Shape.of(5, 4));
+            Storage hq = randomHost(a, DType.F32, xl.numel(), 9), hcos = randomHost(a, DType.F32, 20, 10), hsin = randomHost(a, DType.F32, 20, 11);
+            for (boolean inter : new boolean[] {true, false}) {
+                Storage ho = Storage.allocate(DType.F32, xl.numel(), a), dout = gpu.allocate(DType.F32, xl.numel(), a);
+                REF.rope(hq, xl, hcos, cs, hsin, cs, inter, ho, xl);
+                gpu.rope(up(a, hq), xl, up(a, hcos), cs, up(a, hsin), cs, inter, dout, xl);
+                close(host(a, ho, xl), down(a, dout, xl), 1e-5, 1e-6, "rope interleaved=" + inter);
+            }
+
+            Layout ql = Layout.contiguous(Shape.of(2, 4, 3, 8)), kl = Layout.contiguous(Shape.of(2, 2, 7, 8));
+            Storage q = randomHost(a, DType.F32, ql.numel(), 12), k = randomHost(a, DType.F32, kl.numel(), 13), v = randomHost(a, DType.F32, kl.numel(), 14);
+            for (boolean causal : new boolean[] {false, true}) {
+                Storage ho = Storage.allocate(DType.F32, ql.numel(), a), dout = gpu.allocate(DType.F32, ql.numel(), a);
+                REF.attention(q, ql, k, kl, v, kl, causal, 0.35, ho, ql);
+                gpu.attention(up(a, q), ql, up(a, k), kl, up(a, v), kl, causal, 0.35, dout, ql);
+                close(host(a, ho, ql), down(a, dout, ql), 1e-5, 1e-6, "attention causal=" + causal);
+            }
+
+            Layout tl = Layout.contiguous(Shape.of(10, 6)), il = Layout.contiguous(Shape.of(4)), ol = Layout.contiguous(Shape.of(4, 6));
+            Storage table = randomHost(a, DType.F32, 60, 15), idx = Storage.allocate(DType.I64, 4, a);
+            long[] ids = {3, 0, 9, 3};
+            for (int i = 0; i < 4; i++) idx.segment().setAtIndex(ValueLayout.JAVA_LONG, i, ids[i]);
+            Storage ho = Storage.allocate(DType.F32, 24, a), dout = gpu.allocate(DType.F32, 24, a);
+            REF.indexSelect(table, tl, 0, idx, il, ho, ol);
+            Storage dIdx = up(a, idx);
+            gpu.indexSelect(up(a, table), tl, 0, dIdx, il, dout, ol);
+            close(host(a, ho, ol), down(a, dout, ol), 0, 0, "embedding");
+            idx.segment().setAtIndex(ValueLayout.JAVA_LONG, 2, 10);
+            Storage badIdx = up(a, idx);
+            assertThrows(IndexOutOfBoundsException.class, () -> gpu.indexSelect(up(a, table), tl, 0, badIdx, il, dout, ol));
+            assertNull(gpu.failure(), "a bad index is the caller's error, not a device fault");
+        }
+    }
+
+    @Test
+    void storageDiesWithItsArena() {
+        Storage d;
+        try (Arena a = Arena.ofConfined()) {
+            d = gpu.allocate(DType.F32, 16, a);
+            assertTrue(d.isAlive());
+        }
+        assertFalse(d.isAlive());
+        Storage dead = d;
+        assertThrows(IllegalStateException.class, () -> ((CudaStorage) dead).pointer(0));
+        gpu.synchronize();
+    }
+}
