@@ -213,6 +213,25 @@ class LayersTest {
     }
 
     @Test
+    void layerNormMatchesLoop() {
+        LayerNorm n = new LayerNorm(5, 1e-5);
+        Grad.off(() -> {
+            n.namedParameters().get("weight").copy_(Tensor.of(1f, 2f, 0.5f, -1f, 3f));
+            n.namedParameters().get("bias").copy_(Tensor.of(0.1f, 0f, -0.2f, 0.3f, 0f));
+        });
+        Tensor x = Tensor.randn(Shape.of(3, 5), 4);
+        double[] xd = F64.d(x.toFloatArray()), w = {1, 2, 0.5, -1, 3}, b = {0.1, 0, -0.2, 0.3, 0};
+        double[] y = new double[15];
+        for (int r = 0; r < 3; r++) {
+            double mean = 0, var = 0;
+            for (int i = 0; i < 5; i++) mean += xd[r * 5 + i] / 5;
+            for (int i = 0; i < 5; i++) var += (xd[r * 5 + i] - mean) * (xd[r * 5 + i] - mean) / 5; // biased, as PyTorch
+            for (int i = 0; i < 5; i++) y[r * 5 + i] = (xd[r * 5 + i] - mean) / Math.sqrt(var + 1e-5) * w[i] + b[i];
+        }
+        F64.close(y, n.forward(x).toFloatArray(), 1e-5, 1e-5, "layernorm");
+    }
+
+    @Test
     void badInputsNameTheLayer() {
         Linear l = new Linear(3, 2, true, new SplittableRandom(1));
         var e = assertThrows(IllegalArgumentException.class, () -> l.forward(Tensor.zeros(2, 4)));

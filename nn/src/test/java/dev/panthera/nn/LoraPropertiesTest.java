@@ -180,6 +180,32 @@ class LoraPropertiesTest {
     }
 
     @Test
+    void adapterConfigIsPeftShapedAndBadFilesFailClearly() throws Exception {
+        CausalLm m = model(1, 8, 2, 1);
+        LoraConfig c = LoraConfig.of(4, 8, 0.05, List.of("v_proj", "q_proj")).withRsLora(true);
+        Lora.apply(m, c, "default");
+        Path dir = Files.createTempDirectory("lora");
+        try {
+            AdapterFiles.save(dir, m, "default", c);
+            String json = Files.readString(dir.resolve(AdapterFiles.CONFIG));
+            for (String field : List.of("\"peft_type\" : \"LORA\"", "\"r\" : 4", "\"lora_alpha\" : 8.0", "\"use_rslora\" : true", "\"q_proj\", \"v_proj\"")) {
+                assertTrue(json.contains(field), field + " in " + json);
+            }
+            // a file from a model with different shapes is rejected with the key named
+            CausalLm other = model(1, 12, 2, 1);
+            var e = assertThrows(java.io.IOException.class, () -> AdapterFiles.load(dir, other, "default"));
+            assertTrue(e.getMessage().contains("size mismatch base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"), e.getMessage());
+            Files.writeString(dir.resolve(AdapterFiles.CONFIG), "{\"r\": 4, \"target_modules\": [\"q_proj\"");
+            assertThrows(java.io.IOException.class, () -> AdapterFiles.load(dir, model(1, 8, 2, 1), "default"));
+            Files.writeString(dir.resolve(AdapterFiles.CONFIG), "{\"r\": 4, \"target_modules\": [\"q_proj\"]}");
+            var e2 = assertThrows(java.io.IOException.class, () -> AdapterFiles.readConfig(dir));
+            assertTrue(e2.getMessage().contains("lora_alpha"), e2.getMessage());
+        } finally {
+            for (Path p : List.of(dir.resolve(AdapterFiles.WEIGHTS), dir.resolve(AdapterFiles.CONFIG), dir)) Files.deleteIfExists(p);
+        }
+    }
+
+    @Test
     void noMatchingTargetFailsClearly() {
         var e = assertThrows(IllegalArgumentException.class, () -> Lora.apply(model(1, 8, 2, 1), LoraConfig.of(2, 4, 0, List.of("query")), "d"));
         assertTrue(e.getMessage().contains("no Linear layer matched"), e.getMessage());

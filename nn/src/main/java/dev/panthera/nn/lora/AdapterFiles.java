@@ -93,7 +93,8 @@ public final class AdapterFiles {
 
     /**
      * Adds adapter {@code name} to {@code model} from {@code dir}: applies the saved config, then copies every weight.
-     * Missing, unexpected or mis-shaped keys fail with all of them listed.
+     * Missing, unexpected or mis-shaped keys fail with all of them listed (the adapter's layers have been added to the
+     * model by then, with A initialised and B zero, so the model's output is unchanged).
      */
     public static LoraConfig load(Path dir, Module model, String name) throws IOException {
         LoraConfig config = readConfig(dir);
