@@ -126,6 +126,13 @@ class CreationTest {
             assertEquals(7, t.get(n - 1));
             assertEquals(0, t.get(n - 4));
             assertEquals(n - 1, t.reshape(-1, 1).size(0) - 1);
+            // ops whose element offsets are past 2^31: views, elementwise, reductions, indexing with a long index
+            assertArrayEquals(new long[] {6, 7, 8}, t.narrow(0, n - 3, 3).add(Tensor.of(new int[] {1}, 1).to(DType.I8)).toLongArray());
+            assertEquals(2L, t.narrow(0, n - 3, 3).argmax().toLongArray()[0]);
+            assertEquals(7.0, t.select(0, n - 1).item());
+            assertEquals(7.0, t.slice(0, n - 1, n, 1).item());
+            assertArrayEquals(new long[] {7, 5}, t.indexSelect(0, Tensor.of(new long[] {n - 1, n - 3}, 2)).toLongArray());
+            assertEquals(18L, t.narrow(0, n - 4, 4).sum().toLongArray()[0]);
         }
     }
 }
