@@ -6,4 +6,5 @@ module dev.panthera.models {
     requires org.slf4j;
     requires com.fasterxml.jackson.core;
     exports dev.panthera.models;
+    exports dev.panthera.models.io;
 }

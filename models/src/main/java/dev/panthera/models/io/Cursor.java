@@ -1,0 +1,80 @@
+package dev.panthera.models.io;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A little-endian reader over a segment that checks every read against the bytes left and reports a short or bad
+ * field as a {@link ModelFormatException} naming it. Never reads outside the segment.
+ */
+final class Cursor {
+    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    final String format;
+    final MemorySegment seg;
+    long pos;
+
+    Cursor(String format, MemorySegment seg, long pos) {
+        this.format = format;
+        this.seg = seg;
+        this.pos = pos;
+    }
+
+    long remaining() { return seg.byteSize() - pos; }
+
+    ModelFormatException error(String field, String detail) { return new ModelFormatException(format, field, detail); }
+
+    void need(long n, String field) throws ModelFormatException {
+        if (n < 0 || n > remaining()) {
+            throw error(field, "needs " + (n < 0 ? Long.toUnsignedString(n) : n) + " bytes at offset " + pos + " but only "
+                    + remaining() + " remain (file truncated or length field wrong)");
+        }
+    }
+
+    int u8(String field) throws ModelFormatException { need(1, field); return seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF; }
+
+    short i16(String field) throws ModelFormatException { need(2, field); short v = seg.get(I16, pos); pos += 2; return v; }
+
+    int i32(String field) throws ModelFormatException { need(4, field); int v = seg.get(I32, pos); pos += 4; return v; }
+
+    long i64(String field) throws ModelFormatException { need(8, field); long v = seg.get(I64, pos); pos += 8; return v; }
+
+    float f32(String field) throws ModelFormatException { need(4, field); float v = seg.get(F32, pos); pos += 4; return v; }
+
+    double f64(String field) throws ModelFormatException { need(8, field); double v = seg.get(F64, pos); pos += 8; return v; }
+
+    /** A non-negative u64 count or size that must fit in the bytes left when each item takes {@code minItemBytes}. */
+    long count(String field, long minItemBytes) throws ModelFormatException {
+        long n = i64(field);
+        if (n < 0 || (minItemBytes > 0 && n > remaining() / minItemBytes)) {
+            throw error(field, "count " + Long.toUnsignedString(n) + " cannot fit in the " + remaining() + " bytes left");
+        }
+        return n;
+    }
+
+    /** {@code n} bytes as strict UTF-8 (malformed input is an error, not a replacement character). */
+    String utf8(long n, String field) throws ModelFormatException {
+        need(n, field);
+        if (n > Integer.MAX_VALUE - 8) throw error(field, "string of " + n + " bytes is too long");
+        byte[] b = seg.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
+        pos += n;
+        return decodeUtf8(format, field, b);
+    }
+
+    static String decodeUtf8(String format, String field, byte[] b) throws ModelFormatException {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(b)).toString();
+        } catch (CharacterCodingException e) {
+            throw new ModelFormatException(format, field, "invalid UTF-8", e);
+        }
+    }
+}

@@ -1,0 +1,285 @@
+package dev.panthera.models.io;
+
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Tensor;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The initializers (weights) of an ONNX model, read from the protobuf wire format without a protobuf library: only
+ * ModelProto.graph (7), GraphProto.node (1) and initializer (5), NodeProto input/output/name/op_type (1-4) and
+ * TensorProto dims (1), data_type (2), float_data (4), int32_data (5), int64_data (7), name (8), raw_data (9),
+ * double_data (10) and data_location (14, external data is rejected). raw_data and packed float/double data are
+ * zero-copy slices of the mapped file (copied only when unaligned).
+ *
+ * <p>Exporters from PyTorch name the Linear weights anonymously ({@code onnx::MatMul_1234}). Where such an
+ * initializer feeds a MatMul node named like {@code /encoder/layer.0/attention/self/query/MatMul}, it is listed
+ * under the HuggingFace name {@code encoder.layer.0.attention.self.query.weight}; both names work in
+ * {@link #tensor}. Those tensors are stored [in, out]: the transpose of HuggingFace's Linear.weight
+ * ({@link #isTransposed}).
+ */
+public final class OnnxWeights implements Weights {
+    /** One initializer: where its values are and how they are encoded. */
+    public record Initializer(String name, int dataType, long[] dims, long start, long end, int field, long count) {}
+
+    /** One graph node (the fields this reader keeps). */
+    public record Node(String name, String opType, List<String> inputs, List<String> outputs) {}
+
+    private final Arena arena;
+    private final MemorySegment file;
+    private final Map<String, Initializer> inits;
+    private final Map<String, String> hfToOnnx;
+    private final List<Node> nodes;
+    private final List<String> names;
+
+    private OnnxWeights(Arena arena, MemorySegment file, Map<String, Initializer> inits, List<Node> nodes) {
+        this.arena = arena;
+        this.file = file;
+        this.inits = Collections.unmodifiableMap(inits);
+        this.nodes = List.copyOf(nodes);
+        Map<String, String> hf = new LinkedHashMap<>();
+        for (Node n : nodes) {
+            if (!n.opType().equals("MatMul") || !n.name().startsWith("/") || !n.name().endsWith("/MatMul")) continue;
+            for (String in : n.inputs()) {
+                if (in.startsWith("onnx::") && inits.containsKey(in)) {
+                    String base = n.name().substring(1, n.name().length() - "/MatMul".length()).replace('/', '.');
+                    hf.putIfAbsent(base + ".weight", in);
+                }
+            }
+        }
+        this.hfToOnnx = Collections.unmodifiableMap(hf);
+        Set<String> renamed = new java.util.HashSet<>(hf.values());
+        List<String> all = new ArrayList<>();
+        Map<String, String> onnxToHf = new LinkedHashMap<>();
+        hf.forEach((h, o) -> onnxToHf.put(o, h));
+        for (String n : inits.keySet()) all.add(renamed.contains(n) ? onnxToHf.get(n) : n);
+        this.names = List.copyOf(all);
+    }
+
+    /** Maps {@code path} and reads its graph; the returned object owns the mapping. */
+    public static OnnxWeights open(Path path) throws IOException {
+        Arena arena = Arena.ofShared();
+        try {
+            return parse(Mapped.map(path, arena), arena);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Reads a model in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
+    public static OnnxWeights parse(MemorySegment file, Arena arena) throws ModelFormatException {
+        Map<String, Initializer> inits = new LinkedHashMap<>();
+        List<Node> nodes = new ArrayList<>();
+        Protobuf model = new Protobuf(file, 0, file.byteSize(), "ModelProto");
+        boolean graph = false;
+        while (model.next()) {
+            if (model.field == 7) {
+                long n = model.length("graph");
+                graph(new Protobuf(file, model.pos, model.pos + n, "GraphProto"), inits, nodes);
+                model.pos += n;
+                graph = true;
+            } else {
+                model.skip();
+            }
+        }
+        if (!graph) throw new ModelFormatException("onnx", "ModelProto.graph", "missing");
+        return new OnnxWeights(arena, file, inits, nodes);
+    }
+
+    private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> nodes) throws ModelFormatException {
+        while (g.next()) {
+            if (g.field == 1 || g.field == 5) {
+                long n = g.length(g.field == 1 ? "node" : "initializer");
+                Protobuf m = new Protobuf(g.seg, g.pos, g.pos + n, g.field == 1 ? "NodeProto" : "TensorProto");
+                if (g.field == 1) {
+                    nodes.add(node(m));
+                } else {
+                    Initializer t = tensor(m);
+                    if (inits.put(t.name(), t) != null) throw m.error("name", "duplicate initializer '" + t.name() + "'");
+                }
+                g.pos += n;
+            } else {
+                g.skip();
+            }
+        }
+    }
+
+    private static Node node(Protobuf m) throws ModelFormatException {
+        String name = "", op = "";
+        List<String> in = new ArrayList<>(), out = new ArrayList<>();
+        while (m.next()) {
+            switch (m.field) {
+                case 1 -> in.add(m.string("input"));
+                case 2 -> out.add(m.string("output"));
+                case 3 -> name = m.string("name");
+                case 4 -> op = m.string("op_type");
+                default -> m.skip();
+            }
+        }
+        return new Node(name, op, in, out);
+    }
+
+    private static Initializer tensor(Protobuf m) throws ModelFormatException {
+        String name = null;
+        int dataType = 0;
+        long[] dims = new long[0];
+        long start = 0, end = 0, count = 0;
+        int dataField = 0;
+        while (m.next()) {
+            switch (m.field) {
+                case 1 -> {
+                    if (m.wire == Protobuf.LEN) {
+                        long n = m.length("dims");
+                        long stop = m.pos + n;
+                        while (m.pos < stop) dims = append(dims, m.varint("dims"));
+                    } else {
+                        dims = append(dims, m.varint("dims"));
+                    }
+                    if (dims.length > 16) throw m.error("dims", "more than 16 dimensions");
+                }
+                case 2 -> dataType = (int) m.varint("data_type");
+                case 8 -> name = m.string("name");
+                case 3 -> throw m.error("segment", "segmented tensors are not supported");
+                case 14 -> {
+                    if (m.varint("data_location") == 1) throw m.error("data_location", "external data is not supported");
+                }
+                case 4, 5, 7, 9, 10 -> {
+                    if (dataField != 0) throw m.error("data", "more than one data field (" + dataField + " and " + m.field + ")");
+                    dataField = m.field;
+                    long n = m.length("field " + m.field);
+                    start = m.pos;
+                    end = m.pos + n;
+                    m.pos = end;
+                    count = switch (dataField) {
+                        case 4 -> n % 4 == 0 ? n / 4 : -1;
+                        case 10 -> n % 8 == 0 ? n / 8 : -1;
+                        case 5, 7 -> m.countVarints(start, end, "field " + dataField);
+                        default -> n;
+                    };
+                    if (count < 0) throw m.error("field " + dataField, "packed length " + n + " is not a whole number of values");
+                }
+                default -> m.skip();
+            }
+        }
+        if (name == null) throw m.error("name", "initializer without a name");
+        long numel = 1;
+        for (long d : dims) {
+            if (d < 0) throw m.error(name + ".dims", "negative dimension " + d);
+            numel = SafetensorsFile.mulOrMax(numel, d);
+        }
+        DType dtype = dtype(dataType, m, name);
+        long expected = switch (dataField) {
+            case 9 -> SafetensorsFile.mulOrMax(numel, dtype.byteSize());
+            case 0 -> 0;
+            default -> numel;
+        };
+        if (dataField == 0 && numel != 0) throw m.error(name, "no data for " + numel + " elements");
+        boolean fieldOk = switch (dataField) {
+            case 4 -> dtype == DType.F32;
+            case 10 -> dtype == DType.F64;
+            case 7 -> dtype == DType.I64;
+            case 5 -> dtype != DType.F32 && dtype != DType.F64 && dtype != DType.I64;
+            default -> true;
+        };
+        if (!fieldOk) throw m.error(name, "data field " + dataField + " does not hold " + dtype);
+        if (count != expected) {
+            throw m.error(name, dtype + " " + java.util.Arrays.toString(dims) + " needs " + expected + (dataField == 9 ? " bytes" : " values")
+                    + " but the data has " + count);
+        }
+        return new Initializer(name, dataType, dims, start, end, dataField, count);
+    }
+
+    private static long[] append(long[] a, long v) {
+        long[] b = java.util.Arrays.copyOf(a, a.length + 1);
+        b[a.length] = v;
+        return b;
+    }
+
+    private static DType dtype(int t, Protobuf m, String name) throws ModelFormatException {
+        return switch (t) {
+            case 1 -> DType.F32;
+            case 2 -> DType.U8;
+            case 3 -> DType.I8;
+            case 6 -> DType.I32;
+            case 7 -> DType.I64;
+            case 9 -> DType.BOOL;
+            case 10 -> DType.F16;
+            case 11 -> DType.F64;
+            case 16 -> DType.BF16;
+            default -> throw m.error(name + ".data_type", "unsupported ONNX data type " + t);
+        };
+    }
+
+    /** Graph nodes in file order. */
+    public List<Node> nodes() { return nodes; }
+
+    /** Initializers under their ONNX names, in file order. */
+    public Map<String, Initializer> initializers() { return inits; }
+
+    /** HuggingFace name → anonymous ONNX name for the MatMul weights that were renamed. */
+    public Map<String, String> hfNames() { return hfToOnnx; }
+
+    /** True when {@code name} is a renamed MatMul weight, stored [in, out] (transposed relative to HuggingFace). */
+    public boolean isTransposed(String name) { return hfToOnnx.containsKey(name); }
+
+    private Initializer init(String name) {
+        Initializer i = inits.get(hfToOnnx.getOrDefault(name, name));
+        if (i == null) throw Weights.missing("onnx", name, names);
+        return i;
+    }
+
+    @Override public List<String> names() { return names; }
+    @Override public boolean contains(String name) { return hfToOnnx.containsKey(name) || inits.containsKey(name); }
+    @Override public long[] shape(String name) { return init(name).dims().clone(); }
+
+    @Override
+    public Tensor tensor(String name) {
+        Initializer i = init(name);
+        DType dtype;
+        try {
+            dtype = dtype(i.dataType(), null, i.name());
+        } catch (ModelFormatException e) {
+            throw new IllegalStateException(e);   // checked at parse time
+        }
+        Shape shape = Shape.of(i.dims());
+        MemorySegment src = file.asSlice(i.start(), i.end() - i.start());
+        MemorySegment data = switch (i.field()) {
+            case 9, 4, 10 -> Mapped.aligned(src, dtype.byteSize(), arena);
+            default -> decodeVarints(i, dtype);
+        };
+        return Tensor.fromSegment(data, dtype, shape).name(name);
+    }
+
+    private MemorySegment decodeVarints(Initializer i, DType dtype) {
+        MemorySegment out = arena.allocate(Math.max(1, i.count() * dtype.byteSize()), 8);
+        Protobuf p = new Protobuf(file, i.start(), i.end(), "TensorProto");
+        try {
+            for (long k = 0; k < i.count(); k++) {
+                long v = p.varint(i.name());
+                switch (dtype) {
+                    case I64 -> out.setAtIndex(ValueLayout.JAVA_LONG, k, v);
+                    case I32 -> out.setAtIndex(ValueLayout.JAVA_INT, k, (int) v);
+                    case F16, BF16 -> out.setAtIndex(ValueLayout.JAVA_SHORT, k, (short) v);
+                    default -> out.set(ValueLayout.JAVA_BYTE, k, (byte) v);
+                }
+            }
+        } catch (ModelFormatException e) {
+            throw new IllegalStateException(e);
+        }
+        return out;
+    }
+
+    @Override public void close() { arena.close(); }
+}
