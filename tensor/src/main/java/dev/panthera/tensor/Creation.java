@@ -57,7 +57,10 @@ final class Creation {
         Tensor t = Tensor.zeros(DType.F32, shape);
         MemorySegment s = t.storage().segment();
         for (long i = 0, n = shape.numel(); i < n; i++) {
-            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (normal ? rng.nextGaussian() : rng.nextDouble()));
+            float v = (float) (normal ? rng.nextGaussian() : rng.nextDouble());
+            // a double just below 1 rounds to 1.0f; keep uniform values in [0, 1) without changing the seeded stream
+            if (!normal && v >= 1f) v = Math.nextDown(1f);
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
         }
         return t;
     }
