@@ -17,6 +17,11 @@ class ModuleTest {
         return new CausalLm(DecoderConfig.of(8, 12, 2, 1, 11, 2, 16), new SplittableRandom(seed));
     }
 
+    @org.junit.jupiter.api.BeforeAll
+    static void sayWhichBackend() {
+        System.out.println("nn tests run on " + dev.panthera.tensor.Backends.forDevice(dev.panthera.tensor.Device.CPU).getClass().getSimpleName());
+    }
+
     @Test
     void namesFollowHuggingFaceLlama() {
         Map<String, Tensor> sd = tiny(1).stateDict();
