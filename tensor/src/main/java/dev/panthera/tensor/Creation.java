@@ -14,7 +14,7 @@ final class Creation {
 
     static Tensor full(DType dtype, double value, Shape shape, Device device) {
         Tensor t = Tensor.empty(dtype, shape, device);
-        if (value != 0) t.fill_(value);
+        if (value != 0 || Double.doubleToRawLongBits(value) != 0) t.fill_(value);   // -0.0 is not the zero fill
         return t;
     }
 
