@@ -77,6 +77,29 @@ class EdgeCasesTest {
     }
 
     @Test
+    void uniformValuesStayBelowOneEvenWhenTheDoubleRoundsUpToOneAsAFloat() {
+        // a generator whose doubles sit in [1 - 2^-25, 1): every one of them rounds to 1.0f as a float
+        java.util.random.RandomGenerator nearOne = new java.util.random.RandomGenerator() {
+            private long k;
+            @Override public long nextLong() { return k++; }
+            @Override public double nextDouble() { return 1.0 - 0x1p-26 * (1 + (k++ % 3)) / 4; }
+        };
+        for (float v : Tensor.rand(nearOne, 16).toFloatArray()) {
+            assertTrue(v < 1f && v >= 0f, "rand must be in [0, 1), got " + v);
+        }
+        assertEquals(1.0f, (float) (1.0 - 0x1p-26), "the premise: such a double rounds to 1.0f");
+    }
+
+    @Test
+    void negativeZeroIsKeptByFactoriesAndScalarOperands() {
+        // IEEE: 1/-0 = -inf, -0 + -0 = -0; a factory that drops the sign of zero changes both
+        assertEquals(Double.NEGATIVE_INFINITY, Tensor.of(1f).div(Tensor.full(DType.F32, -0.0, 1)).item());
+        assertEquals(Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits(Tensor.of(-0f).add(-0.0).item()));
+        assertEquals(Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits(Tensor.of(2f).mul(-0.0).item()));
+        assertEquals(Double.doubleToRawLongBits(0.0), Double.doubleToRawLongBits(Tensor.zeros(1).item()));
+    }
+
+    @Test
     void maskedFillKeepsTheTensorsType() {
         Tensor mask = Tensor.of(new boolean[] {true, false, true}, 3);
         Tensor ints = Tensor.arange(3).maskedFill(mask, 7);
