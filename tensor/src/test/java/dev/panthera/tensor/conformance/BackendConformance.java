@@ -22,8 +22,13 @@ import java.util.function.Function;
 public final class BackendConformance {
     private BackendConformance() {}
 
-    /** One op applied to inputs. */
-    public record Case(String name, int arity, Function<Tensor[], Tensor> op) {}
+    /**
+     * One op applied to inputs; {@code conditionedAtol} is an extra absolute tolerance for ops whose float32 result is
+     * ill-conditioned by definition (0 for the rest).
+     */
+    public record Case(String name, int arity, Function<Tensor[], Tensor> op, double conditionedAtol) {
+        Case(String name, int arity, Function<Tensor[], Tensor> op) { this(name, arity, op, 0); }
+    }
 
     /** The cases every backend must agree on. */
     public static List<Case> cases() {
@@ -54,7 +59,10 @@ public final class BackendConformance {
         c.add(new Case("softmax last", 1, x -> x[0].softmax(-1)));
         c.add(new Case("softmax first", 1, x -> x[0].softmax(0)));
         c.add(new Case("logSoftmax last", 1, x -> x[0].logSoftmax(-1)));
-        c.add(new Case("layerNorm", 1, x -> x[0].layerNorm(null, null, 1e-5)));
+        // layer norm subtracts the row mean: a float32 mean carries an error of about ε·max|x| (6e-8 · 5 for normal data),
+        // and dividing by sqrt(var + eps) ≥ sqrt(1e-5) ≈ 3.2e-3 amplifies it to ≈ 1e-4 on rows whose values nearly agree
+        // (PyTorch's float32 layer_norm behaves the same); the float64 reference has no such error.
+        c.add(new Case("layerNorm", 1, x -> x[0].layerNorm(null, null, 1e-5), 1e-4));
         c.add(new Case("rmsNorm", 1, x -> x[0].rmsNorm(null, 1e-6)));
         c.add(new Case("matmul xxᵀ", 1, x -> x[0].matmul(x[0].transpose(-1, -2))));
         c.add(new Case("matmul xᵀx", 1, x -> x[0].transpose(-1, -2).matmul(x[0])));
@@ -84,7 +92,8 @@ public final class BackendConformance {
                 if (want.length != got.length) throw new AssertionError(c.name() + ": " + got.length + " values, reference " + want.length);
                 for (int i = 0; i < want.length; i++) {
                     double e = want[i], g = got[i];
-                    boolean ok = (Double.isNaN(e) && Double.isNaN(g)) || e == g || Math.abs(e - g) <= atol + rtol * Math.abs(e);
+                    double at = dtype == DType.F64 ? atol : Math.max(atol, c.conditionedAtol());
+                    boolean ok = (Double.isNaN(e) && Double.isNaN(g)) || e == g || Math.abs(e - g) <= at + rtol * Math.abs(e);
                     if (!ok) {
                         throw new AssertionError(backend.name() + " vs reference, case '" + c.name() + "' on " + Arrays.toString(shape)
                                 + " layouts " + in[0].layout() + ": element " + i + " expected " + e + " but was " + g);
