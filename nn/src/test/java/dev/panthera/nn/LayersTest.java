@@ -125,6 +125,36 @@ class LayersTest {
         F64.close(expected, a.forward(x).toFloatArray(), 1e-5, 1e-4, "attention");
     }
 
+    /**
+     * The two RoPE layouts are the same rotation up to a reordering of each head's q/k rows (llama.cpp's conversion of
+     * HF checkpoints): HALF with rows W equals INTERLEAVED with rows reordered so that new row 2i = old row i and new
+     * row 2i+1 = old row i + d/2 within each head, since q·k is unchanged when both are permuted alike.
+     */
+    @Property(tries = 8)
+    void ropeLayoutsAgreeAfterTheRowPermutation(@ForAll @IntRange(min = 1, max = 3) int heads, @ForAll @IntRange(min = 1, max = 3) int halfHd,
+                                               @ForAll @IntRange(min = 1, max = 6) int t, @ForAll long seed) {
+        int hd = 2 * halfHd, dim = heads * hd;
+        Attention half = new Attention(dim, heads, heads, new Rope(hd, 16, 10000, Rope.Layout.HALF), false, new SplittableRandom(seed));
+        Attention inter = new Attention(dim, heads, heads, new Rope(hd, 16, 10000, Rope.Layout.INTERLEAVED), false, new SplittableRandom(seed + 1));
+        var hp = half.namedParameters();
+        var ip = inter.namedParameters();
+        Grad.off(() -> {
+            for (String k : java.util.List.of("q_proj.weight", "k_proj.weight")) {
+                float[] w = hp.get(k).toFloatArray();
+                float[] out = new float[w.length];
+                for (int h = 0; h < heads; h++) for (int i = 0; i < halfHd; i++) for (int c = 0; c < dim; c++) {
+                    out[(h * hd + 2 * i) * dim + c] = w[(h * hd + i) * dim + c];
+                    out[(h * hd + 2 * i + 1) * dim + c] = w[(h * hd + i + halfHd) * dim + c];
+                }
+                ip.get(k).copy_(Tensor.of(out, dim, dim));
+            }
+            ip.get("v_proj.weight").copy_(hp.get("v_proj.weight"));
+            ip.get("o_proj.weight").copy_(hp.get("o_proj.weight"));
+        });
+        Tensor x = Tensor.randn(Shape.of(1, t, dim), seed + 2);
+        F64.close(F64.d(half.forward(x).toFloatArray()), inter.forward(x).toFloatArray(), 1e-5, 1e-4, "HF layout vs permuted llama.cpp layout");
+    }
+
     @Test
     void kvCacheDecodingMatchesFullForward() {
         CausalLm m = ModuleTest.tiny(3);
