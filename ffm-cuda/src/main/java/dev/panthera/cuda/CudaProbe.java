@@ -27,6 +27,22 @@ public final class CudaProbe {
 
     private static volatile Result cached;
 
+    /** Prints the verdict (used by the GPU bundle's run script); exit status 0 only when a GPU is usable. */
+    public static void main(String[] args) {
+        Result r = probe();
+        System.out.println("CUDA probe: " + r.status() + " - " + r.reason());
+        for (CudaLibrary lib : CudaLibrary.values()) {
+            String where;
+            try {
+                where = CudaLibraries.get(lib).source();
+            } catch (CudaException e) {
+                where = "NOT FOUND";
+            }
+            System.out.println("  " + lib.shortName() + ": " + where);
+        }
+        if (!r.ok()) System.exit(2);
+    }
+
     /** The probe, run once per process. */
     public static Result probe() {
         Result r = cached;
