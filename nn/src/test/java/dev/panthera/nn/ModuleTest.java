@@ -75,6 +75,25 @@ class ModuleTest {
         assertArrayEquals(a.forward(ids).toFloatArray(), b.forward(ids).toFloatArray());
     }
 
+    static final class WithBuffer extends Module {
+        WithBuffer() {
+            registerParameter("w", Tensor.ones(2));
+            registerBuffer("running_mean", Tensor.zeros(2));
+        }
+    }
+
+    @Test
+    void buffersAreInTheStateDictButNotTrained() {
+        WithBuffer m = new WithBuffer();
+        assertEquals(List.of("w", "running_mean"), List.copyOf(m.stateDict().keySet()));
+        assertEquals(2, m.parameterCount());
+        assertFalse(m.namedBuffers().get("running_mean").requiresGrad());
+        m.loadStateDict(Map.of("w", Tensor.of(3f, 4f), "running_mean", Tensor.of(0.5f, 0.25f)), true);
+        assertArrayEquals(new float[] {0.5f, 0.25f}, m.namedBuffers().get("running_mean").toFloatArray());
+        assertArrayEquals(new float[] {3f, 4f}, m.namedParameters().get("w").toFloatArray());
+        assertTrue(m.namedParameters().get("w").requiresGrad(), "loading keeps a parameter trainable");
+    }
+
     @Test
     void loadStateDictListsEveryProblem() {
         CausalLm m = tiny(1);
