@@ -118,26 +118,27 @@ final class PackedGemm {
             x = FloatVector.broadcast(F, ap[a + 5]);
             c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
         }
-        if (mr == MR && nr == NR) {
-            add(c, cTile, c00, c01);
-            add(c, cTile + ldc, c10, c11);
-            add(c, cTile + 2L * ldc, c20, c21);
-            add(c, cTile + 3L * ldc, c30, c31);
-            add(c, cTile + 4L * ldc, c40, c41);
-            add(c, cTile + 5L * ldc, c50, c51);
-            return;
-        }
+        // The accumulators leave through the scratch tile: calls taking vectors would box them once the kernel is
+        // past C2's inlining budget, so the C update is a separate method over plain arrays.
         c00.intoArray(tile, 0); c01.intoArray(tile, 8); c10.intoArray(tile, 16); c11.intoArray(tile, 24);
         c20.intoArray(tile, 32); c21.intoArray(tile, 40); c30.intoArray(tile, 48); c31.intoArray(tile, 56);
         c40.intoArray(tile, 64); c41.intoArray(tile, 72); c50.intoArray(tile, 80); c51.intoArray(tile, 88);
+        addTile(tile, c, cTile, ldc, mr, nr);
+    }
+
+    /** C tile += tile (MR×NR floats), the first mr rows and nr columns. */
+    private static void addTile(float[] tile, MemorySegment c, long cTile, int ldc, int mr, int nr) {
+        if (nr == NR) {
+            for (int i = 0; i < mr; i++) {
+                long row = (cTile + (long) i * ldc) * 4;
+                FloatVector.fromMemorySegment(F, c, row, NO).add(FloatVector.fromArray(F, tile, i * NR)).intoMemorySegment(c, row, NO);
+                FloatVector.fromMemorySegment(F, c, row + 32, NO).add(FloatVector.fromArray(F, tile, i * NR + 8)).intoMemorySegment(c, row + 32, NO);
+            }
+            return;
+        }
         for (int i = 0; i < mr; i++) {
             long row = cTile + (long) i * ldc;
             for (int j = 0; j < nr; j++) c.setAtIndex(FL, row + j, c.getAtIndex(FL, row + j) + tile[i * NR + j]);
         }
-    }
-
-    private static void add(MemorySegment c, long row, FloatVector v0, FloatVector v1) {
-        FloatVector.fromMemorySegment(F, c, row * 4, NO).add(v0).intoMemorySegment(c, row * 4, NO);
-        FloatVector.fromMemorySegment(F, c, (row + 8) * 4, NO).add(v1).intoMemorySegment(c, (row + 8) * 4, NO);
     }
 }
