@@ -120,7 +120,7 @@ final class Creation {
     static float[] toFloatArray(Tensor t) {
         float[] out = new float[arrayLength(t)];
         if (t.dtype() == DType.F32 && t.isContiguous()) {
-            MemorySegment.copy(t.storage().segment(), ValueLayout.JAVA_FLOAT, t.layout().offset() * 4, out, 0, out.length);
+            MemorySegment.copy(t.storage().segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, t.layout().offset() * 4, out, 0, out.length);
             return out;
         }
         StridedCursor c = new StridedCursor(t.layout());
