@@ -100,6 +100,20 @@ class EdgeCasesTest {
     }
 
     @Test
+    void zeroCopyTensorsOverMisalignedMemoryWork() {
+        // a weight file may place an F32 tensor at an offset that is not a multiple of 4
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate(64, 8).asSlice(2, 24);
+            for (int i = 0; i < 6; i++) seg.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4L, i + 0.5f);
+            Tensor x = Tensor.fromSegment(seg, DType.F32, Shape.of(2, 3));
+            assertArrayEquals(new float[] {0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f}, x.toFloatArray());
+            assertArrayEquals(new float[] {1.5f, 2.5f, 3.5f, 4.5f, 5.5f, 6.5f}, x.add(1).toFloatArray());
+            assertArrayEquals(new double[] {0.5, 1.5, 2.5, 3.5, 4.5, 5.5}, x.to(DType.F64).toDoubleArray());
+            assertEquals(0.5 * 3.5 + 1.5 * 4.5 + 2.5 * 5.5, x.matmul(x.t()).get(0, 1), 1e-6);
+        }
+    }
+
+    @Test
     void maskedFillKeepsTheTensorsType() {
         Tensor mask = Tensor.of(new boolean[] {true, false, true}, 3);
         Tensor ints = Tensor.arange(3).maskedFill(mask, 7);
