@@ -17,7 +17,8 @@ import java.util.List;
  * a weight row.
  *
  * <p>Fallback for vectors (norm weights, biases), where whitening is not defined: the gradient divided by its RMS,
- * g/(√mean(g²)+eps), which is also stateless. The paper keeps Adam for such parameters; this class keeps zero state.
+ * g/(√mean(g²)+eps), which is also stateless. The paper keeps Adam for such parameters (and for the embedding and
+ * output head); this class keeps zero state and whitens every matrix, embeddings and output head included.
  */
 public final class Swan extends Optimizer {
     private final int iterations;
