@@ -71,7 +71,10 @@ final class Protobuf {
             case VARINT -> varint("field " + field);
             case I64 -> fixed(8);
             case I32 -> fixed(4);
-            default -> pos += length("field " + field);
+            default -> {
+                long n = length("field " + field);   // read the length before adding: pos += length() would lose the varint
+                pos += n;
+            }
         }
     }
 
