@@ -6,5 +6,6 @@ module dev.panthera.models {
     requires org.slf4j;
     requires com.fasterxml.jackson.core;
     exports dev.panthera.models;
+    exports dev.panthera.models.tokenizer;
     exports dev.panthera.models.io;
 }

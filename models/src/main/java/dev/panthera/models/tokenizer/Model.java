@@ -1,0 +1,16 @@
+package dev.panthera.models.tokenizer;
+
+/** The vocabulary model of a tokenizer: turns one pre-tokenized piece into ids and maps ids back to token text. */
+sealed interface Model permits BpeModel, ScoreBpeModel, WordPieceModel {
+    /** Appends the ids of {@code piece} to {@code out}. */
+    void tokenize(String piece, IntList out);
+
+    /** @return the id of {@code token}, or -1 */
+    int tokenToId(String token);
+
+    /** @return the text of {@code id}, or {@code null} when the model has no such id */
+    String idToToken(int id);
+
+    /** @return one more than the largest id of the model */
+    int size();
+}

@@ -1,0 +1,243 @@
+package dev.panthera.models.tokenizer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A text tokenizer: added-token splitting, normalizer, pre-tokenizer, vocabulary model (byte-level BPE,
+ * SentencePiece-style BPE with byte fallback, WordPiece), post-processor and decoder, as in HuggingFace's
+ * {@code tokenizer.json}. Instances are immutable and safe to share between threads.
+ *
+ * <p>Loaders: {@link #fromHuggingFaceJson(Path)}, {@link #fromGpt2Files(Path, Path)} (encoder.json + vocab.bpe),
+ * {@link #fromLlama2cBin(Path)} (llama2.c tokenizer.bin) and {@link #fromGgufVocab} (GGUF {@code tokenizer.ggml.*}
+ * arrays). Malformed files throw {@link TokenizerFormatException} naming the field.
+ *
+ * <p>Added tokens are matched on the raw input text (before normalization), leftmost-longest, and never split;
+ * the tokenizer.json {@code truncation} and {@code padding} settings are not applied implicitly: pass them to
+ * {@link #encodeBatch}.
+ */
+public final class Tokenizer {
+    /** An added token (special or not) matched in raw text before normalization. */
+    record AddedToken(String content, int id, boolean special) {}
+
+    private final Normalizer normalizer;
+    private final PreTokenizer preTokenizer;
+    private final Model model;
+    private final PostProcessor postProcessor;
+    private final Decoder decoder;
+    private final Map<Integer, AddedToken> addedById = new HashMap<>();
+    private final Map<Character, List<AddedToken>> addedByFirstChar = new HashMap<>();
+    private final int size;
+    private final int padId;
+
+    Tokenizer(Normalizer normalizer, PreTokenizer preTokenizer, Model model, PostProcessor postProcessor,
+              Decoder decoder, List<AddedToken> added, int padId) {
+        this.normalizer = normalizer;
+        this.preTokenizer = preTokenizer;
+        this.model = model;
+        this.postProcessor = postProcessor;
+        this.decoder = decoder;
+        int max = model.size();
+        for (AddedToken t : added) {
+            addedById.put(t.id(), t);
+            if (!t.content().isEmpty())
+                addedByFirstChar.computeIfAbsent(t.content().charAt(0), k -> new ArrayList<>()).add(t);
+            max = Math.max(max, t.id() + 1);
+        }
+        for (List<AddedToken> l : addedByFirstChar.values())
+            l.sort((a, b) -> Integer.compare(b.content().length(), a.content().length()));
+        this.size = max;
+        this.padId = padId;
+    }
+
+    /**
+     * Loads a HuggingFace {@code tokenizer.json}.
+     * @throws TokenizerFormatException when the file is malformed or uses an unsupported component
+     * @throws IOException when the file cannot be read
+     */
+    public static Tokenizer fromHuggingFaceJson(Path path) throws IOException {
+        try (InputStream in = Files.newInputStream(path)) {
+            return fromHuggingFaceJson(in);
+        }
+    }
+
+    /**
+     * Loads a HuggingFace {@code tokenizer.json} from a stream (not closed).
+     * @throws TokenizerFormatException when the content is malformed or uses an unsupported component
+     * @throws IOException when the stream cannot be read
+     */
+    public static Tokenizer fromHuggingFaceJson(InputStream in) throws IOException {
+        return HuggingFaceJson.load(in);
+    }
+
+    /**
+     * Loads GPT-2's original files: {@code encoder.json} (token → id) and {@code vocab.bpe} (merges in rank order),
+     * with GPT-2's byte-level pre-tokenizer and decoder and no special tokens added on encode
+     * ({@code <|endoftext|>} is recognised in text when the vocabulary has it).
+     */
+    public static Tokenizer fromGpt2Files(Path encoderJson, Path vocabBpe) throws IOException {
+        return VocabFiles.gpt2(encoderJson, vocabBpe);
+    }
+
+    /**
+     * Loads llama2.c's {@code tokenizer.bin} (int32 max_token_length, then per token float32 score, int32 length,
+     * bytes) as a SentencePiece BPE tokenizer that merges by score as llama2.c does; ids 0, 1, 2 are
+     * {@code <unk>}, BOS and EOS. Encoding adds BOS.
+     */
+    public static Tokenizer fromLlama2cBin(Path tokenizerBin) throws IOException {
+        try (InputStream in = Files.newInputStream(tokenizerBin)) {
+            return VocabFiles.llama2c(in);
+        }
+    }
+
+    /**
+     * Builds a tokenizer from GGUF-style vocabulary arrays ({@code tokenizer.ggml.*}).
+     *
+     * @param model {@code "llama"} (SentencePiece BPE merged by score, "▁" for spaces, byte fallback) or
+     *              {@code "gpt2"} (byte-level BPE merged by the ranks in {@code merges})
+     * @param tokens {@code tokenizer.ggml.tokens}
+     * @param scores {@code tokenizer.ggml.scores}, or {@code null} (needed for "llama")
+     * @param tokenTypes {@code tokenizer.ggml.token_type} (1 normal, 2 unknown, 3 control, 4 user defined,
+     *                   5 unused, 6 byte), or {@code null} for all normal
+     * @param merges {@code tokenizer.ggml.merges} ("a b" per merge, needed for "gpt2"), or {@code null}
+     * @param bosId the BOS id to add on encode, or -1 for none
+     * @param eosId the EOS id (a special token), or -1
+     * @throws TokenizerFormatException when the arrays disagree or name tokens outside the vocabulary
+     */
+    public static Tokenizer fromGgufVocab(String model, String[] tokens, float[] scores, int[] tokenTypes,
+                                          String[] merges, int bosId, int eosId) throws TokenizerFormatException {
+        return VocabFiles.gguf(model, tokens, scores, tokenTypes, merges, bosId, eosId);
+    }
+
+    /** @return the ids of {@code text} with the post-processor's special tokens */
+    public int[] encode(String text) {
+        return encode(text, true);
+    }
+
+    /**
+     * @param addSpecialTokens whether to apply the post-processor ([CLS]/[SEP], BOS)
+     * @return the token ids of {@code text}
+     */
+    public int[] encode(String text, boolean addSpecialTokens) {
+        int[] ids = encodeContent(text);
+        return addSpecialTokens && postProcessor != null ? postProcessor.process(ids) : ids;
+    }
+
+    private int[] encodeContent(String text) {
+        IntList out = new IntList(text.length() / 3 + 4);
+        List<String> pieces = new ArrayList<>();
+        int segStart = 0;
+        boolean first = true;
+        for (int i = 0; i < text.length(); ) {
+            AddedToken t = addedAt(text, i);
+            if (t == null) {
+                i++;
+                continue;
+            }
+            if (i > segStart) {
+                encodeSegment(text.substring(segStart, i), first, pieces, out);
+                first = false;
+            }
+            out.add(t.id());
+            i += t.content().length();
+            segStart = i;
+        }
+        if (segStart < text.length() || text.isEmpty()) encodeSegment(text.substring(segStart), first, pieces, out);
+        return out.toArray();
+    }
+
+    private AddedToken addedAt(String text, int i) {
+        if (addedByFirstChar.isEmpty()) return null;
+        List<AddedToken> cands = addedByFirstChar.get(text.charAt(i));
+        if (cands == null) return null;
+        for (AddedToken t : cands) if (text.startsWith(t.content(), i)) return t;
+        return null;
+    }
+
+    private void encodeSegment(String s, boolean first, List<String> pieces, IntList out) {
+        if (normalizer != null) s = normalizer.normalize(s);
+        if (s.isEmpty()) return;
+        pieces.clear();
+        if (preTokenizer != null) preTokenizer.split(s, first, pieces);
+        else pieces.add(s);
+        for (String p : pieces) if (!p.isEmpty()) model.tokenize(p, out);
+    }
+
+    /**
+     * Encodes several texts with special tokens.
+     *
+     * @param padding pad every row to the longest with the pad id (attention mask 0 there)
+     * @param maxLength truncate each row (special tokens included) to this many ids; 0 or less for no limit
+     * @throws IllegalArgumentException when {@code maxLength} cannot even hold the special tokens
+     */
+    public BatchEncoding encodeBatch(List<String> texts, boolean padding, int maxLength) {
+        int special = postProcessor == null ? 0 : postProcessor.added();
+        if (maxLength > 0 && maxLength < special)
+            throw new IllegalArgumentException("encodeBatch: maxLength " + maxLength + " < " + special + " special tokens");
+        int[][] ids = new int[texts.size()][];
+        int longest = 0;
+        for (int r = 0; r < ids.length; r++) {
+            int[] content = encodeContent(texts.get(r));
+            if (maxLength > 0 && content.length > maxLength - special) content = Arrays.copyOf(content, maxLength - special);
+            ids[r] = postProcessor == null ? content : postProcessor.process(content);
+            longest = Math.max(longest, ids[r].length);
+        }
+        int[][] mask = new int[ids.length][];
+        for (int r = 0; r < ids.length; r++) {
+            int n = ids[r].length;
+            if (padding && n < longest) {
+                ids[r] = Arrays.copyOf(ids[r], longest);
+                Arrays.fill(ids[r], n, longest, padId);
+            }
+            mask[r] = new int[ids[r].length];
+            Arrays.fill(mask[r], 0, n, 1);
+        }
+        return new BatchEncoding(ids, mask);
+    }
+
+    /**
+     * Decodes ids to text through the decoder chain (without a decoder, tokens are joined by spaces).
+     *
+     * @param skipSpecialTokens drop special added tokens (BOS, [CLS], [PAD], ...)
+     * @throws IllegalArgumentException for an id outside the vocabulary
+     */
+    public String decode(int[] ids, boolean skipSpecialTokens) {
+        List<String> tokens = new ArrayList<>(ids.length);
+        for (int id : ids) {
+            AddedToken a = addedById.get(id);
+            if (a != null) {
+                if (!(skipSpecialTokens && a.special())) tokens.add(a.content());
+                continue;
+            }
+            String t = model.idToToken(id);
+            if (t == null) throw new IllegalArgumentException("decode: id " + id + " is not in the vocabulary of size " + size);
+            tokens.add(t);
+        }
+        if (decoder == null) return String.join(" ", tokens);
+        return String.join("", decoder.decodeChain(tokens));
+    }
+
+    /** @return one more than the largest id, added tokens included */
+    public int vocabSize() {
+        return size;
+    }
+
+    /** @return the id of a token (added tokens first), or -1 */
+    public int tokenToId(String token) {
+        for (AddedToken a : addedById.values()) if (a.content().equals(token)) return a.id();
+        return model.tokenToId(token);
+    }
+
+    /** @return the text of a token id, or {@code null} */
+    public String idToToken(int id) {
+        AddedToken a = addedById.get(id);
+        return a != null ? a.content() : model.idToToken(id);
+    }
+}
