@@ -47,8 +47,14 @@ public final class CudaBackend implements Backend {
     private final boolean tf32;
     private volatile String failure;
 
-    /** Opens {@code device} (which must be a CUDA device) with its own stream and library handles. */
-    public CudaBackend(Device device) {
+    /**
+     * Opens {@code device} (which must be a CUDA device) with its own stream and library handles; F32 matmul uses
+     * TF32 tensor cores only when the system property {@code panthera.cuda.tf32} is true.
+     */
+    public CudaBackend(Device device) { this(device, Boolean.getBoolean("panthera.cuda.tf32")); }
+
+    /** As {@link #CudaBackend(Device)}, with F32 matmul on TF32 tensor cores when {@code allowTf32}. */
+    public CudaBackend(Device device, boolean allowTf32) {
         if (device.kind() != Device.Kind.CUDA) throw new IllegalArgumentException("CudaBackend: not a CUDA device: " + device);
         this.device = device;
         this.cuda = CudaDevice.open(device.index());
@@ -63,7 +69,7 @@ public final class CudaBackend implements Backend {
         }
         this.cudnnHandle = dnn;
         this.kernels = new KernelModules(cuda);
-        this.tf32 = Boolean.getBoolean("panthera.cuda.tf32");
+        this.tf32 = allowTf32;
     }
 
     @Override public String name() { return "cuda"; }
@@ -86,12 +92,22 @@ public final class CudaBackend implements Backend {
             cuda.makeCurrent();
             return body.get();
         } catch (CudaException e) {
-            // sticky device faults poison the context: record them so later calls fail fast with the cause
-            if (e.code() == 700 || e.code() == 719 || e.code() == 710 || e.code() == 999 || e.code() == 13 || e.code() == 5000) {
-                failure = e.getMessage();
-            }
+            if (isDeviceFault(e)) failure = e.getMessage();
             throw e;
         }
+    }
+
+    /**
+     * Whether {@code e} is a sticky device fault that poisons the CUDA context (illegal address, launch failure,
+     * device assert, unknown error; cuBLAS/cuDNN execution failures), after which the backend refuses further work.
+     */
+    static boolean isDeviceFault(CudaException e) {
+        return switch (e.library()) {
+            case "cudart", "cuda" -> e.code() == 700 || e.code() == 719 || e.code() == 710 || e.code() == 999;
+            case "cublas" -> e.code() == 13;    // CUBLAS_STATUS_EXECUTION_FAILED
+            case "cudnn" -> e.code() == 5000;   // CUDNN_STATUS_EXECUTION_FAILED
+            default -> false;
+        };
     }
 
     private void run(Runnable r) { guard(() -> { r.run(); return null; }); }

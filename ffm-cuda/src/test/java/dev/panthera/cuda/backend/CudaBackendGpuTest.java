@@ -123,6 +123,43 @@ class CudaBackendGpuTest {
         }
     }
 
+    /**
+     * TF32 GEMM against a rigorous bound: each F32 input rounded (or truncated) to TF32's 10-bit mantissa has
+     * relative error ≤ 2^-10, so each product is off by ≤ ~2^-9·|a||b| and the sum by ≤ 2^-9·(|A|·|B|)_ij (F32
+     * accumulation error is far smaller). The bound matrix |A|·|B| comes from the reference backend.
+     */
+    @Test
+    void tf32MatmulWithinTheMantissaBound() {
+        CudaBackend tf32 = new CudaBackend(Device.cuda(0), true);
+        try (Arena a = Arena.ofConfined()) {
+            int m = 96, k = 257, n = 80;
+            Layout al = Layout.contiguous(Shape.of(m, k)), bl = Layout.contiguous(Shape.of(k, n)), cl = Layout.contiguous(Shape.of(m, n));
+            Storage ha = randomHost(a, DType.F32, al.numel(), 21), hb = randomHost(a, DType.F32, bl.numel(), 22);
+            Storage hc = Storage.allocate(DType.F32, cl.numel(), a), bound = Storage.allocate(DType.F32, cl.numel(), a);
+            Storage absA = Storage.allocate(DType.F32, al.numel(), a), absB = Storage.allocate(DType.F32, bl.numel(), a);
+            REF.matmul(ha, al, hb, bl, hc, cl);
+            REF.unary(UnaryOp.ABS, ha, al, absA, al);
+            REF.unary(UnaryOp.ABS, hb, bl, absB, bl);
+            REF.matmul(absA, al, absB, bl, bound, cl);
+            Storage da = tf32.allocate(DType.F32, al.numel(), a), db = tf32.allocate(DType.F32, bl.numel(), a);
+            Storage dc = tf32.allocate(DType.F32, cl.numel(), a);
+            tf32.copy(ha, al, da, al);
+            tf32.copy(hb, bl, db, bl);
+            tf32.matmul(da, al, db, bl, dc, cl);
+            Storage back = Storage.allocate(DType.F32, cl.numel(), a);
+            tf32.copy(dc, cl, back, cl);
+            double[] e = host(a, hc, cl), g = host(a, back, cl), bd = host(a, bound, cl);
+            double worst = 0;
+            for (int i = 0; i < e.length; i++) {
+                double err = Math.abs(e[i] - g[i]);
+                assertTrue(err <= Math.scalb(bd[i], -9) + 1e-6, "tf32 [" + i + "]: |err| " + err + " > 2^-9 * " + bd[i]);
+                worst = Math.max(worst, err / bd[i]);
+            }
+            // cuBLAS may, but need not, use TF32 under COMPUTE_32F_FAST_TF32: report which happened
+            System.out.println("tf32 GEMM worst |err| / (|A||B|) = " + worst + (worst > 1e-7 ? " (reduced precision used)" : " (F32-exact: TF32 not used)"));
+        }
+    }
+
     void matmulCase(DType t, int b, int m, int k, int n, boolean transposeB, double rtol) {
         try (Arena a = Arena.ofConfined()) {
             Layout al = Layout.contiguous(Shape.of(b, m, k));
