@@ -1,0 +1,233 @@
+package dev.panthera.models.io;
+
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Tensor;
+
+import java.io.ByteArrayOutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Mutation fuzzing of the weight-file readers: small valid files of each format, mutated by bit flips, byte and
+ * length-field overwrites with boundary values, truncation, insertion and deletion. The contract checked: the reader
+ * either throws {@link ModelFormatException} or returns an object all of whose tensors can be made and read in full
+ * (and, for GGUF, dequantized) without any exception. Anything else (another exception, an Error such as
+ * OutOfMemoryError) is a failure reported with the seed.
+ */
+public final class FormatFuzz {
+    private FormatFuzz() {}
+
+    /** The formats fuzzed. */
+    public enum Format { SAFETENSORS, GGUF, ONNX, LLAMA2C }
+
+    /** Outcome counts of a run. */
+    public record Counts(long accepted, long rejected) {}
+
+    private static final Map<Format, byte[]> SEEDS = new LinkedHashMap<>();
+
+    /** A small valid file of {@code f}. */
+    public static synchronized byte[] seed(Format f) {
+        return SEEDS.computeIfAbsent(f, FormatFuzz::build).clone();
+    }
+
+    private static byte[] build(Format f) {
+        try {
+            return switch (f) {
+                case SAFETENSORS -> {
+                    ByteArrayOutputStream o = new ByteArrayOutputStream();
+                    try (Arena a = Arena.ofConfined()) {
+                        List<SafetensorsWriter.Item> items = SafetensorsTest.allDtypes(a, new Random(3));
+                        SafetensorsWriter.write(o, Map.of("format", "pt"), items);
+                    }
+                    yield o.toByteArray();
+                }
+                case GGUF -> {
+                    float[] v = new float[64];
+                    for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i);
+                    GgufWriter w = new GgufWriter().put("general.architecture", "llama").put("llama.rope.freq_base", 10000f)
+                            .put("tokenizer.ggml.tokens", new GgufValue.Array(GgufValue.STRING, List.of(new GgufValue.Str("a"), new GgufValue.Str("b"))))
+                            .put("tokenizer.ggml.scores", new GgufValue.Array(GgufValue.FLOAT32, List.of(new GgufValue.F32(0), new GgufValue.F32(-1))))
+                            .put("n", new GgufValue.U64(7)).put("ok", new GgufValue.Bool(true));
+                    w.tensor("a", GgmlType.F32, new long[] {2, 32}, v).tensor("b", GgmlType.Q8_0, new long[] {2, 32}, v)
+                            .tensor("c", GgmlType.Q4_0, new long[] {64}, v).tensor("d", GgmlType.F16, new long[] {4, 16}, v);
+                    ByteArrayOutputStream o = new ByteArrayOutputStream();
+                    w.write(o);
+                    yield o.toByteArray();
+                }
+                case ONNX -> onnx();
+                case LLAMA2C -> {
+                    int dim = 8, hidden = 12, layers = 2, heads = 2, kv = 1, vocab = 16, seq = 4, hs = dim / heads;
+                    long floats = (long) vocab * dim + layers * (2L * dim + (long) dim * dim + 2L * dim * kv * hs + (long) dim * dim + 3L * dim * hidden)
+                            + dim + (long) seq * hs + (long) vocab * dim;
+                    ByteBuffer b = ByteBuffer.allocate((int) (28 + 4 * floats)).order(ByteOrder.LITTLE_ENDIAN);
+                    b.putInt(dim).putInt(hidden).putInt(layers).putInt(heads).putInt(kv).putInt(-vocab).putInt(seq);
+                    for (int i = 0; i < floats; i++) b.putFloat(i * 0.01f);
+                    yield b.array();
+                }
+            };
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void varint(ByteArrayOutputStream o, long v) {
+        while ((v & ~0x7FL) != 0) { o.write((int) (v & 0x7F) | 0x80); v >>>= 7; }
+        o.write((int) v);
+    }
+
+    private static void len(ByteArrayOutputStream o, int field, byte[] b) {
+        varint(o, (long) field << 3 | 2);
+        varint(o, b.length);
+        o.writeBytes(b);
+    }
+
+    private static void num(ByteArrayOutputStream o, int field, long v) {
+        varint(o, (long) field << 3);
+        varint(o, v);
+    }
+
+    /** A ModelProto with raw_data, packed float_data and packed int64_data initializers and a named MatMul node. */
+    private static byte[] onnx() {
+        ByteArrayOutputStream g = new ByteArrayOutputStream();
+        ByteArrayOutputStream node = new ByteArrayOutputStream();
+        len(node, 1, "x".getBytes());
+        len(node, 1, "onnx::MatMul_1".getBytes());
+        len(node, 2, "y".getBytes());
+        len(node, 3, "/encoder/layer.0/attention/self/query/MatMul".getBytes());
+        len(node, 4, "MatMul".getBytes());
+        len(g, 1, node.toByteArray());
+        ByteArrayOutputStream t1 = new ByteArrayOutputStream();
+        num(t1, 1, 2);
+        num(t1, 1, 3);
+        num(t1, 2, 1);
+        len(t1, 8, "onnx::MatMul_1".getBytes());
+        ByteBuffer raw = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 6; i++) raw.putFloat(i);
+        len(t1, 9, raw.array());
+        len(g, 5, t1.toByteArray());
+        ByteArrayOutputStream t2 = new ByteArrayOutputStream();
+        len(t2, 1, new byte[] {4});
+        num(t2, 2, 1);
+        ByteBuffer fd = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putFloat(1).putFloat(2).putFloat(3).putFloat(4);
+        len(t2, 4, fd.array());
+        len(t2, 8, "encoder.layer.0.attention.self.query.bias".getBytes());
+        len(g, 5, t2.toByteArray());
+        ByteArrayOutputStream t3 = new ByteArrayOutputStream();
+        num(t3, 1, 3);
+        num(t3, 2, 7);
+        len(t3, 7, new byte[] {1, (byte) 0x80, 0x01, 0x7F});
+        len(t3, 8, "shape".getBytes());
+        len(g, 5, t3.toByteArray());
+        ByteArrayOutputStream m = new ByteArrayOutputStream();
+        num(m, 1, 7);
+        len(m, 2, "fuzz".getBytes());
+        len(m, 7, g.toByteArray());
+        return m.toByteArray();
+    }
+
+    private static final long[] BOUNDARY = {0, 1, 2, 3, 4, 7, 8, 31, 32, 63, 64, 127, 128, 255, 256, 0x7FFF, 0xFFFF, 0x7FFFFFFFL,
+            0xFFFFFFFFL, 0x80000000L, 1L << 32, 1L << 40, Long.MAX_VALUE, Long.MIN_VALUE, -1, -2, -8};
+
+    /** A mutation of {@code in} chosen by {@code r}: one to four edits. */
+    public static byte[] mutate(byte[] in, Random r) {
+        byte[] b = in;
+        int edits = 1 + r.nextInt(4);
+        for (int e = 0; e < edits && b.length > 0; e++) {
+            switch (r.nextInt(7)) {
+                case 0 -> { b = b.clone(); int i = r.nextInt(b.length); b[i] ^= (byte) (1 << r.nextInt(8)); }
+                case 1 -> { b = b.clone(); b[r.nextInt(b.length)] = (byte) BOUNDARY[r.nextInt(BOUNDARY.length)]; }
+                case 2, 3 -> {                       // a 4- or 8-byte little-endian length/offset/count field
+                    int w = r.nextBoolean() ? 4 : 8;
+                    if (b.length < w) break;
+                    b = b.clone();
+                    int at = r.nextInt(b.length - w + 1);
+                    if (r.nextBoolean()) at -= at % w;
+                    long cur = w == 4 ? ByteBuffer.wrap(b, at, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() : ByteBuffer.wrap(b, at, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+                    long v = r.nextBoolean() ? BOUNDARY[r.nextInt(BOUNDARY.length)] : cur + r.nextInt(65) - 32;
+                    ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+                    if (w == 4) bb.putInt(at, (int) v); else bb.putLong(at, v);
+                }
+                case 4 -> b = java.util.Arrays.copyOf(b, r.nextInt(b.length));
+                case 5 -> {                          // delete a run of bytes
+                    int at = r.nextInt(b.length), n = Math.min(b.length - at, 1 + r.nextInt(8));
+                    byte[] c = new byte[b.length - n];
+                    System.arraycopy(b, 0, c, 0, at);
+                    System.arraycopy(b, at + n, c, at, b.length - at - n);
+                    b = c;
+                }
+                default -> {                         // insert a run of random bytes
+                    int at = r.nextInt(b.length + 1), n = 1 + r.nextInt(8);
+                    byte[] c = new byte[b.length + n];
+                    System.arraycopy(b, 0, c, 0, at);
+                    for (int i = 0; i < n; i++) c[at + i] = (byte) r.nextInt();
+                    System.arraycopy(b, at, c, at + n, b.length - at);
+                    b = c;
+                }
+            }
+        }
+        return b;
+    }
+
+    /**
+     * Parses {@code file} as {@code f}: returns true when accepted (and every tensor read in full), false when
+     * rejected with {@link ModelFormatException}; throws AssertionError for any other outcome.
+     */
+    public static boolean check(Format f, byte[] file, long seed) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(Math.max(1, file.length)).asSlice(0, file.length);
+            seg.copyFrom(MemorySegment.ofArray(file));
+            Weights w = switch (f) {
+                case SAFETENSORS -> SafetensorsFile.parse(seg, Arena.ofConfined());
+                case GGUF -> GgufFile.parse(seg, Arena.ofConfined());
+                case ONNX -> OnnxWeights.parse(seg, Arena.ofConfined());
+                case LLAMA2C -> Llama2cCheckpoint.parse(seg, Arena.ofConfined());
+            };
+            try (w) {
+                for (String name : w.names()) {
+                    Tensor t = w.tensor(name);
+                    MemorySegment s = t.storage().segment();
+                    long sum = 0;
+                    long bytes = t.numel() * t.dtype().byteSize();
+                    for (long i = 0; i < bytes; i++) sum += s.get(ValueLayout.JAVA_BYTE, i);
+                    if (t.dtype() == DType.F32 && t.numel() < 1 << 20) sum += t.toFloatArray().length;
+                    if (w instanceof GgufFile g && g.info(name).numel() < 1 << 20) sum += g.dequantize(name).length;
+                    if (sum == Long.MIN_VALUE) throw new AssertionError();
+                }
+            }
+            return true;
+        } catch (ModelFormatException e) {
+            return false;
+        } catch (Throwable t) {
+            throw new AssertionError(f + " seed " + seed + ": " + t, t);
+        }
+    }
+
+    /** Runs {@code n} mutated inputs of {@code f} from seeds {@code start, start+1, ...}. */
+    public static Counts run(Format f, long start, long n) {
+        byte[] base = seed(f);
+        if (!check(f, base, -1)) throw new AssertionError(f + ": the unmutated seed file is rejected");
+        long ok = 0;
+        for (long i = 0; i < n; i++) {
+            if (check(f, mutate(base, new Random(start + i)), start + i)) ok++;
+        }
+        return new Counts(ok, n - ok);
+    }
+
+    /** The long run: {@code args[0]} mutated inputs per format (default 100,000); prints counts and time. */
+    public static void main(String[] args) {
+        long n = args.length > 0 ? Long.parseLong(args[0]) : 100_000;
+        for (Format f : Format.values()) {
+            long t0 = System.nanoTime();
+            Counts c = run(f, 1_000_000L * (f.ordinal() + 1), n);
+            System.out.printf("%-11s %,d inputs: %,d accepted, %,d rejected with ModelFormatException, 0 other outcomes, %.1f s%n",
+                    f, n, c.accepted(), c.rejected(), (System.nanoTime() - t0) / 1e9);
+        }
+    }
+}
