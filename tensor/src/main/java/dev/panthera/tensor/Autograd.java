@@ -26,17 +26,13 @@ public final class Autograd {
     public static boolean isGradEnabled() { return DISABLED.get()[0] == 0; }
 
     /** Disables graph recording on this thread until the handle is closed: {@code try (var ng = Autograd.noGrad()) {...}}. */
-    public static AutoCloseable noGrad() {
+    public static Handle noGrad() {
         int[] c = DISABLED.get();
         c[0]++;
-        return new AutoCloseable() {
+        return new Handle() {
             private boolean done;
             @Override public void close() { if (!done) { done = true; c[0]--; } }
         };
-    }
-
-    static void closeQuietly(AutoCloseable c) {
-        try { c.close(); } catch (Exception e) { throw new IllegalStateException(e); }
     }
 
     /** Backward from {@code root} with upstream gradient {@code grad}, accumulating into each leaf's {@code grad()}. */
@@ -59,8 +55,7 @@ public final class Autograd {
         List<Tensor> order = topologicalOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(root, grad);
-        AutoCloseable ng = noGrad();
-        try {
+        try (Handle ng = noGrad()) {
             for (int i = order.size() - 1; i >= 0; i--) {
                 Tensor t = order.get(i);
                 Tensor g = grads.remove(t);
@@ -80,8 +75,6 @@ public final class Autograd {
                     grads.merge(in, gk, Tensor::add);
                 }
             }
-        } finally {
-            closeQuietly(ng);
         }
     }
 

@@ -74,13 +74,11 @@ public final class Backends {
     }
 
     /** Runs this thread's ops on {@code backend} until the returned handle is closed. */
-    public static AutoCloseable use(Backend backend) {
+    public static Handle use(Backend backend) {
         Backend previous = OVERRIDE.get();
         OVERRIDE.set(backend);
-        return new AutoCloseable() {
-            @Override public void close() {
-                if (previous == null) OVERRIDE.remove(); else OVERRIDE.set(previous);
-            }
+        return () -> {
+            if (previous == null) OVERRIDE.remove(); else OVERRIDE.set(previous);
         };
     }
 }
