@@ -114,4 +114,88 @@ final class TestFiles {
         g.writeBooleanField("use_regex", true);
         g.writeEndObject();
     }
+
+    /**
+     * Writes a HuggingFace tokenizer.json for llama2.c's tokenizer.bin the way HuggingFace's own SentencePiece
+     * converter does for Llama 2 ({@code SentencePieceExtractor}): vocabulary = the pieces ("▁" restored for the
+     * spaces llama2.c's export wrote; ids 0-2 are {@code <unk>}, {@code <s>}, {@code </s>}); merges = every split
+     * of a piece into two vocabulary pieces, ordered by the merged piece's score, highest first (stable), and
+     * within one piece by (left id, right id); Llama's Prepend/Replace normalizer, byte fallback, BOS template and
+     * decoder chain. The tokenizer.bin is read here with plain little-endian reads, not with the code under test.
+     */
+    static Path llama2cJson(Path dir, Path bin) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(Files.readAllBytes(bin)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.getInt();
+        List<String> pieces = new java.util.ArrayList<>();
+        List<Float> scores = new java.util.ArrayList<>();
+        while (b.hasRemaining()) {
+            scores.add(b.getFloat());
+            byte[] s = new byte[b.getInt()];
+            b.get(s);
+            pieces.add(new String(s, StandardCharsets.UTF_8).replace(" ", "\u2581"));
+        }
+        pieces.set(0, "<unk>");
+        pieces.set(1, "<s>");
+        pieces.set(2, "</s>");
+        Map<String, Integer> vocab = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < pieces.size(); i++) vocab.putIfAbsent(pieces.get(i), i);
+        record Merge(String l, String r, float score, int li, int ri) {}
+        List<Merge> merges = new java.util.ArrayList<>();
+        for (int i = 3; i < pieces.size(); i++) {
+            String p = pieces.get(i);
+            List<Merge> local = new java.util.ArrayList<>();
+            for (int k = 1; k < p.length(); k++) {
+                if (Character.isLowSurrogate(p.charAt(k))) continue;
+                Integer l = vocab.get(p.substring(0, k)), r = vocab.get(p.substring(k));
+                if (l != null && r != null && l > 2 && r > 2) local.add(new Merge(p.substring(0, k), p.substring(k), scores.get(i), l, r));
+            }
+            local.sort(java.util.Comparator.comparingInt(Merge::li).thenComparingInt(Merge::ri));
+            merges.addAll(local);
+        }
+        merges.sort((x, y) -> Float.compare(y.score(), x.score()));
+        Path out = dir.resolve("llama2c-tokenizer.json");
+        try (OutputStream os = Files.newOutputStream(out); JsonGenerator g = new JsonFactory().createGenerator(os)) {
+            g.writeStartObject();
+            g.writeStringField("version", "1.0");
+            g.writeArrayFieldStart("added_tokens");
+            for (int i = 0; i < 3; i++) {
+                g.writeStartObject();
+                g.writeNumberField("id", i);
+                g.writeStringField("content", pieces.get(i));
+                g.writeBooleanField("single_word", false);
+                g.writeBooleanField("lstrip", false);
+                g.writeBooleanField("rstrip", false);
+                g.writeBooleanField("normalized", false);
+                g.writeBooleanField("special", true);
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeRaw(",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\u2581\"},"
+                    + "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\u2581\"}]},\"pre_tokenizer\":null,"
+                    + "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},"
+                    + "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"pair\":[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},"
+                    + "{\"Sequence\":{\"id\":\"B\",\"type_id\":1}}],\"special_tokens\":{\"<s>\":{\"id\":\"<s>\",\"ids\":[1],\"tokens\":[\"<s>\"]}}},"
+                    + "\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":\"\u2581\"},\"content\":\" \"},"
+                    + "{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"},{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}]}");
+            g.writeObjectFieldStart("model");
+            g.writeStringField("type", "BPE");
+            g.writeStringField("unk_token", "<unk>");
+            g.writeBooleanField("fuse_unk", true);
+            g.writeBooleanField("byte_fallback", true);
+            g.writeObjectFieldStart("vocab");
+            for (var e : vocab.entrySet()) g.writeNumberField(e.getKey(), e.getValue());
+            g.writeEndObject();
+            g.writeArrayFieldStart("merges");
+            for (Merge m : merges) {
+                g.writeStartArray();
+                g.writeString(m.l());
+                g.writeString(m.r());
+                g.writeEndArray();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+        return out;
+    }
 }
