@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 /** The CUDA C kernel sources shipped as resources under {@code dev/panthera/cuda/kernels/}. */
 public final class KernelSources {
     /** Kernel families, one .cu file each. */
-    public static final List<String> FAMILIES = List.of("elementwise", "reductions", "norms", "softmax", "rope", "embedding", "attention");
+    public static final List<String> FAMILIES = List.of("elementwise", "reductions", "norms", "softmax", "rope", "embedding", "indexing", "attention");
 
     private static final Pattern ENTRY = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(");
 

@@ -32,7 +32,7 @@ import java.util.function.Supplier;
  * The CUDA backend: matmul through cublasGemmEx / cublasGemmStridedBatchedEx (F32, TF32 when opted in with
  * {@code -Dpanthera.cuda.tf32=true}, F16 and BF16 with F32 accumulation), softmax through cuDNN (an NVRTC kernel
  * when cuDNN is absent), and elementwise ops, reductions, norms, RoPE, embedding and attention through the NVRTC
- * kernels. Kernel ops other than copy take F32. All work is ordered on one stream; a device-side fault (illegal
+ * kernels. Kernel ops other than copy and embedding take F32. All work is ordered on one stream; a device-side fault (illegal
  * address, launch failure) puts the backend in a failed state whose message every later call repeats.
  */
 public final class CudaBackend implements Backend {
@@ -360,17 +360,32 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void indexAdd(Storage dst, Layout dl, int dim, Storage index, Layout il, Storage src, Layout sl) {
-        throw new UnsupportedOperationException("cuda indexAdd: not implemented on the CUDA backend yet");
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                Indexing.run(this, kernels, stream, a, "indexAdd", "index_add_f32", dim, dev(dst, "indexAdd"), dl,
+                        dev(index, "indexAdd"), il, dev(src, "indexAdd"), sl, sl, dl);
+            }
+        });
     }
 
     @Override
     public void gather(Storage src, Layout sl, int dim, Storage index, Layout il, Storage dst, Layout dl) {
-        throw new UnsupportedOperationException("cuda gather: not implemented on the CUDA backend yet");
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                Indexing.run(this, kernels, stream, a, "gather", "gather_f32", dim, dev(src, "gather"), sl,
+                        dev(index, "gather"), il, dev(dst, "gather"), dl, il, sl);
+            }
+        });
     }
 
     @Override
     public void scatterAdd(Storage dst, Layout dl, int dim, Storage index, Layout il, Storage src, Layout sl) {
-        throw new UnsupportedOperationException("cuda scatterAdd: not implemented on the CUDA backend yet");
+        run(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                Indexing.run(this, kernels, stream, a, "scatterAdd", "scatter_add_f32", dim, dev(dst, "scatterAdd"), dl,
+                        dev(index, "scatterAdd"), il, dev(src, "scatterAdd"), sl, sl, dl);
+            }
+        });
     }
 
     @Override

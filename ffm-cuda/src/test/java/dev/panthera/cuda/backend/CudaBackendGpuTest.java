@@ -240,6 +240,41 @@ class CudaBackendGpuTest {
     }
 
     @Test
+    void gatherScatterAddIndexAddWithRepeatedIndices() {
+        try (Arena a = Arena.ofConfined()) {
+            Layout sl = Layout.contiguous(Shape.of(4, 7, 3)), il = Layout.contiguous(Shape.of(4, 5, 3));
+            Storage src = randomHost(a, DType.F32, sl.numel(), 31);
+            Storage idx = Storage.allocate(DType.I64, il.numel(), a);
+            Random r = new Random(32);
+            for (long i = 0; i < il.numel(); i++) idx.segment().setAtIndex(ValueLayout.JAVA_LONG, i, r.nextInt(7));
+            Storage dSrc = up(a, src), dIdx = up(a, idx);
+            Storage hg = Storage.allocate(DType.F32, il.numel(), a), dg = gpu.allocate(DType.F32, il.numel(), a);
+            REF.gather(src, sl, 1, idx, il, hg, il);
+            gpu.gather(dSrc, sl, 1, dIdx, il, dg, il);
+            close(host(a, hg, il), down(a, dg, il), 0, 0, "gather");
+
+            Storage vals = randomHost(a, DType.F32, il.numel(), 33);
+            Storage hs = Storage.allocate(DType.F32, sl.numel(), a), ds = gpu.allocate(DType.F32, sl.numel(), a);
+            REF.scatterAdd(hs, sl, 1, idx, il, vals, il);
+            gpu.scatterAdd(ds, sl, 1, dIdx, il, up(a, vals), il);
+            close(host(a, hs, sl), down(a, ds, sl), 1e-5, 1e-6, "scatterAdd");
+
+            Layout i1 = Layout.contiguous(Shape.of(5)), srcL = Layout.contiguous(Shape.of(4, 5, 3));
+            Storage idx1 = Storage.allocate(DType.I32, 5, a);
+            int[] ids = {6, 0, 6, 2, 6};
+            for (int i = 0; i < 5; i++) idx1.segment().setAtIndex(ValueLayout.JAVA_INT, i, ids[i]);
+            Storage hi = Storage.allocate(DType.F32, sl.numel(), a), di = gpu.allocate(DType.F32, sl.numel(), a);
+            REF.indexAdd(hi, sl, 1, idx1, i1, vals, srcL);
+            gpu.indexAdd(di, sl, 1, up(a, idx1), i1, up(a, vals), srcL);
+            close(host(a, hi, sl), down(a, di, sl), 1e-5, 1e-6, "indexAdd");
+
+            idx1.segment().setAtIndex(ValueLayout.JAVA_INT, 3, 7);
+            Storage badIdx = up(a, idx1);
+            assertThrows(IndexOutOfBoundsException.class, () -> gpu.indexAdd(di, sl, 1, badIdx, i1, up(a, vals), srcL));
+        }
+    }
+
+    @Test
     void storageDiesWithItsArena() {
         Storage d;
         try (Arena a = Arena.ofConfined()) {
