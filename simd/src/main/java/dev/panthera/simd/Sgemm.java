@@ -100,7 +100,7 @@ public final class Sgemm {
         if (t > 1 && !(shareable(a) && shareable(b) && shareable(c))) t = 1;   // a confined arena's memory stays on its thread
         if (m < SKINNY_M) {
             int tt = Math.min(t, Math.max(1, n / 64));
-            split(tt, n, (j0, j1) -> skinny(kind, transA, transB, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc));
+            split(tt, n, (j0, j1) -> SkinnyGemm.gemm(kind, transA, transB, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc));
         } else if (n >= m || n >= 64L * t) {
             int tt = Math.min(t, Math.max(1, n / PackedGemm.NR));
             split(tt, n, (j0, j1) -> PackedGemm.gemm(kind, transA, transB, 0, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
@@ -160,84 +160,6 @@ public final class Sgemm {
                 v.intoMemorySegment(c, (row + j) * 4, NO);
             }
             for (; j < n; j++) c.setAtIndex(FL, row + j, beta == 0 ? 0f : beta * c.getAtIndex(FL, row + j));
-        }
-    }
-
-    /**
-     * M < 8: no packing. Without transB B is streamed once, four rows of it per step, into float accumulators for the
-     * M·(j1−j0) outputs (kept in L1/L2); with transB each output is a dot product of an A row with a B row, the B row
-     * staying in L1 across the M rows. alpha is applied once to the finished sums, which are then added to C.
-     */
-    private static void skinny(int kind, boolean ta, boolean tb, int m, int j0, int j1, int k, float alpha,
-                               MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                               MemorySegment c, long cOff, int ldc) {
-        int w = j1 - j0, L = F.length();
-        float[] av = new float[m * k];
-        for (int i = 0; i < m; i++) {
-            for (int p = 0; p < k; p++) av[i * k + p] = a.getAtIndex(FL, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
-        }
-        float[] acc = new float[m * w];
-        if (!tb) {
-            int p = 0;
-            for (; p + 4 <= k; p += 4) {
-                long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
-                for (int i = 0; i < m; i++) {
-                    int ai = i * k + p, ci = i * w;
-                    float x0 = av[ai], x1 = av[ai + 1], x2 = av[ai + 2], x3 = av[ai + 3];
-                    FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
-                    FloatVector v2 = FloatVector.broadcast(F, x2), v3 = FloatVector.broadcast(F, x3);
-                    int j = 0;
-                    for (; j + L <= w; j += L) {
-                        FloatVector s = FloatVector.fromArray(F, acc, ci + j);
-                        s = v0.fma(WeightLoads.load(kind, b, r0 + j), s);
-                        s = v1.fma(WeightLoads.load(kind, b, r1 + j), s);
-                        s = v2.fma(WeightLoads.load(kind, b, r2 + j), s);
-                        s = v3.fma(WeightLoads.load(kind, b, r3 + j), s);
-                        s.intoArray(acc, ci + j);
-                    }
-                    for (; j < w; j++) {
-                        acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j) + x1 * WeightLoads.load1(kind, b, r1 + j)
-                                + x2 * WeightLoads.load1(kind, b, r2 + j) + x3 * WeightLoads.load1(kind, b, r3 + j);
-                    }
-                }
-            }
-            for (; p < k; p++) {
-                long r0 = bOff + (long) p * ldb + j0;
-                for (int i = 0; i < m; i++) {
-                    float x0 = av[i * k + p];
-                    FloatVector v0 = FloatVector.broadcast(F, x0);
-                    int ci = i * w, j = 0;
-                    for (; j + L <= w; j += L) {
-                        v0.fma(WeightLoads.load(kind, b, r0 + j), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
-                    }
-                    for (; j < w; j++) acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j);
-                }
-            }
-        } else {
-            for (int j = 0; j < w; j++) {
-                long bRow = bOff + (long) (j0 + j) * ldb;
-                for (int i = 0; i < m; i++) {
-                    int ai = i * k;
-                    FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
-                    int p = 0;
-                    for (; p + 2 * L <= k; p += 2 * L) {
-                        s0 = FloatVector.fromArray(F, av, ai + p).fma(WeightLoads.load(kind, b, bRow + p), s0);
-                        s1 = FloatVector.fromArray(F, av, ai + p + L).fma(WeightLoads.load(kind, b, bRow + p + L), s1);
-                    }
-                    float dot = s0.add(s1).reduceLanes(VectorOperators.ADD);
-                    for (; p < k; p++) dot += av[ai + p] * WeightLoads.load1(kind, b, bRow + p);
-                    acc[i * w + j] = dot;
-                }
-            }
-        }
-        for (int i = 0; i < m; i++) {
-            long cRow = cOff + (long) i * ldc + j0;
-            int ci = i * w, j = 0;
-            for (; j + L <= w; j += L) {
-                FloatVector.fromArray(F, acc, ci + j).fma(FloatVector.broadcast(F, alpha), FloatVector.fromMemorySegment(F, c, (cRow + j) * 4, NO))
-                        .intoMemorySegment(c, (cRow + j) * 4, NO);
-            }
-            for (; j < w; j++) c.setAtIndex(FL, cRow + j, c.getAtIndex(FL, cRow + j) + alpha * acc[ci + j]);
         }
     }
 }

@@ -21,7 +21,17 @@ class SgemmTest {
     @Property(tries = 120)
     void matchesFloat64(@ForAll long seed) {
         Random r = new Random(seed);
-        int m = SIZES[r.nextInt(SIZES.length)], n = SIZES[r.nextInt(SIZES.length)], k = SIZES[r.nextInt(SIZES.length)];
+        check(r, SIZES[r.nextInt(SIZES.length)], SIZES[r.nextInt(SIZES.length)], SIZES[r.nextInt(SIZES.length)]);
+    }
+
+    /** Skinny shapes long enough that the M &lt; 8 path splits K (transposed B) and N (plain B) into chunks. */
+    @Property(tries = 8)
+    void skinnyChunkedPaths(@ForAll long seed) {
+        Random r = new Random(seed);
+        check(r, 1 + r.nextInt(7), 700 + r.nextInt(200), 1400 + r.nextInt(300));
+    }
+
+    private static void check(Random r, int m, int n, int k) {
         boolean ta = r.nextBoolean(), tb = r.nextBoolean();
         float alpha = r.nextBoolean() ? 1f : (float) r.nextGaussian(), beta = new float[] {0f, 1f, -0.5f}[r.nextInt(3)];
         int lda = (ta ? m : k) + r.nextInt(3), ldb = (tb ? k : n) + r.nextInt(3), ldc = n + r.nextInt(3);

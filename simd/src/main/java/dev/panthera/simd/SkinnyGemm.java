@@ -1,0 +1,147 @@
+package dev.panthera.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** GEMM for M &lt; 8 (decode, a few tokens): B is read once and never packed; A is copied to a small float array. */
+final class SkinnyGemm {
+    private SkinnyGemm() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+
+    /**
+     * C[:, j0:j1] += alpha·op(A)·op(B)[:, j0:j1] for M &lt; 8. Without transB, B is streamed four rows per step into
+     * float accumulators for the outputs, in column chunks that keep accumulators and B pieces in L1; with transB
+     * (a Linear weight [N, K]) each output is a dot product of an A row with a B row, two A rows per B pass, in K
+     * chunks that keep the A pieces in L1. alpha is applied once to the finished sums, which are then added to C.
+     */
+    static void gemm(int kind, boolean ta, boolean tb, int m, int j0, int j1, int k, float alpha,
+                     MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                     MemorySegment c, long cOff, int ldc) {
+        int w = j1 - j0, L = F.length();
+        float[] av = new float[m * k];
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) av[i * k + p] = a.getAtIndex(FL, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
+        }
+        float[] acc = new float[m * w];
+        if (!tb) {
+            // columns in chunks whose accumulators and four B row pieces stay in L1 (about 16 KiB)
+            int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~7);
+            for (int jc = 0; jc < w; jc += jb) stream(kind, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+        } else {
+            // K in chunks so that the M activation pieces stay in L1 (about 24 KiB) while each B row piece passes
+            int kb = m <= 2 ? k : Math.max(256, (4096 / m) & ~15);
+            for (int pc = 0; pc < k; pc += kb) dots(kind, m, j0, w, pc, Math.min(k, pc + kb), k, av, acc, b, bOff, ldb);
+        }
+        addScaled(m, w, alpha, acc, c, cOff + j0, ldc);
+    }
+
+    /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, four B rows per step. */
+    private static void stream(int kind, int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
+                               MemorySegment b, long bOff, int ldb) {
+        int L = F.length();
+        {
+            int p = 0;
+            for (; p + 4 <= k; p += 4) {
+                long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
+                for (int i = 0; i < m; i++) {
+                    int ai = i * k + p, ci = i * w;
+                    float x0 = av[ai], x1 = av[ai + 1], x2 = av[ai + 2], x3 = av[ai + 3];
+                    FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
+                    FloatVector v2 = FloatVector.broadcast(F, x2), v3 = FloatVector.broadcast(F, x3);
+                    int j = jc;
+                    for (; j + L <= je; j += L) {
+                        FloatVector s = FloatVector.fromArray(F, acc, ci + j);
+                        s = v0.fma(WeightLoads.load(kind, b, r0 + j), s);
+                        s = v1.fma(WeightLoads.load(kind, b, r1 + j), s);
+                        s = v2.fma(WeightLoads.load(kind, b, r2 + j), s);
+                        s = v3.fma(WeightLoads.load(kind, b, r3 + j), s);
+                        s.intoArray(acc, ci + j);
+                    }
+                    for (; j < je; j++) {
+                        acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j) + x1 * WeightLoads.load1(kind, b, r1 + j)
+                                + x2 * WeightLoads.load1(kind, b, r2 + j) + x3 * WeightLoads.load1(kind, b, r3 + j);
+                    }
+                }
+            }
+            for (; p < k; p++) {
+                long r0 = bOff + (long) p * ldb + j0;
+                for (int i = 0; i < m; i++) {
+                    float x0 = av[i * k + p];
+                    FloatVector v0 = FloatVector.broadcast(F, x0);
+                    int ci = i * w, j = jc;
+                    for (; j + L <= je; j += L) {
+                        v0.fma(WeightLoads.load(kind, b, r0 + j), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
+                    }
+                    for (; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j);
+                }
+            }
+        }
+    }
+
+    /** acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] (B stored transposed: one row per output column). */
+    private static void dots(int kind, int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
+                             MemorySegment b, long bOff, int ldb) {
+        int L = F.length();
+        for (int j = 0; j < w; j++) {
+            long bRow = bOff + (long) (j0 + j) * ldb;
+            int i = 0;
+            // two rows at a time, four independent FMA chains, each B vector loaded once for both rows
+            for (; i + 2 <= m; i += 2) {
+                int a0 = i * k, a1 = a0 + k;
+                FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), t0 = FloatVector.zero(F), t1 = FloatVector.zero(F);
+                int p = pc;
+                for (; p + 2 * L <= pe; p += 2 * L) {
+                    FloatVector x = WeightLoads.load(kind, b, bRow + p), y = WeightLoads.load(kind, b, bRow + p + L);
+                    s0 = FloatVector.fromArray(F, av, a0 + p).fma(x, s0);
+                    s1 = FloatVector.fromArray(F, av, a0 + p + L).fma(y, s1);
+                    t0 = FloatVector.fromArray(F, av, a1 + p).fma(x, t0);
+                    t1 = FloatVector.fromArray(F, av, a1 + p + L).fma(y, t1);
+                }
+                float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
+                for (; p < pe; p++) {
+                    float x = WeightLoads.load1(kind, b, bRow + p);
+                    d0 += av[a0 + p] * x;
+                    d1 += av[a1 + p] * x;
+                }
+                acc[i * w + j] += d0;
+                acc[(i + 1) * w + j] += d1;
+            }
+            if (i < m) {   // the odd row: four chains over 32 floats per step
+                int a0 = i * k;
+                FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+                int p = pc;
+                for (; p + 4 * L <= pe; p += 4 * L) {
+                    s0 = FloatVector.fromArray(F, av, a0 + p).fma(WeightLoads.load(kind, b, bRow + p), s0);
+                    s1 = FloatVector.fromArray(F, av, a0 + p + L).fma(WeightLoads.load(kind, b, bRow + p + L), s1);
+                    s2 = FloatVector.fromArray(F, av, a0 + p + 2 * L).fma(WeightLoads.load(kind, b, bRow + p + 2 * L), s2);
+                    s3 = FloatVector.fromArray(F, av, a0 + p + 3 * L).fma(WeightLoads.load(kind, b, bRow + p + 3 * L), s3);
+                }
+                for (; p + L <= pe; p += L) s0 = FloatVector.fromArray(F, av, a0 + p).fma(WeightLoads.load(kind, b, bRow + p), s0);
+                float d0 = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+                for (; p < pe; p++) d0 += av[a0 + p] * WeightLoads.load1(kind, b, bRow + p);
+                acc[i * w + j] += d0;
+            }
+        }
+    }
+
+    /** C[i][0:w] += alpha·acc[i][0:w]; {@code cOff} points at the first column of this range. */
+    private static void addScaled(int m, int w, float alpha, float[] acc, MemorySegment c, long cOff, int ldc) {
+        int L = F.length();
+        for (int i = 0; i < m; i++) {
+            long cRow = cOff + (long) i * ldc;
+            int ci = i * w, j = 0;
+            for (; j + L <= w; j += L) {
+                FloatVector.fromArray(F, acc, ci + j).fma(FloatVector.broadcast(F, alpha), FloatVector.fromMemorySegment(F, c, (cRow + j) * 4, NO))
+                        .intoMemorySegment(c, (cRow + j) * 4, NO);
+            }
+            for (; j < w; j++) c.setAtIndex(FL, cRow + j, c.getAtIndex(FL, cRow + j) + alpha * acc[ci + j]);
+        }
+    }
+}
