@@ -1,0 +1,194 @@
+package dev.panthera.models.io;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * GGUF files written by {@link GgufWriter} are parsed by llama.cpp's own gguf reader (the C API exported by
+ * {@code libjllama.so} in {@code de.kherud:llama:4.2.0}, called through FFM), and ggml's {@code to_float} row
+ * converters dequantize the bytes at the offsets llama.cpp reports. Names, types, shapes, metadata and values must
+ * agree with ours. The same converters check our Q4_1/Q4_K/Q6_K dequantizers on random blocks.
+ */
+class LlamaCppGgufTest {
+    @TempDir static Path dir;
+
+    static final Linker LINKER = Linker.nativeLinker();
+    static final Arena LIB_ARENA = Arena.ofAuto();
+    static SymbolLookup lib;
+
+    static synchronized SymbolLookup lib() throws Exception {
+        if (lib != null) return lib;
+        String res = "de/kherud/llama/Linux/x86_64/libjllama.so";
+        Assumptions.assumeTrue(System.getProperty("os.name").startsWith("Linux") && System.getProperty("os.arch").equals("amd64"),
+                "skipped: llama.cpp check needs linux x86_64");
+        try (InputStream in = LlamaCppGgufTest.class.getClassLoader().getResourceAsStream(res)) {
+            Assumptions.assumeTrue(in != null, "skipped: " + res + " (de.kherud:llama jar) is not on the test class path");
+            Path so = Files.createTempDirectory("jllama").resolve("libjllama.so");
+            Files.copy(in, so);
+            so.toFile().deleteOnExit();
+            lib = SymbolLookup.libraryLookup(so, LIB_ARENA);
+        }
+        return lib;
+    }
+
+    static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) throws Exception {
+        MemorySegment addr = lib().find(name).orElseThrow(() -> new AssertionError("libjllama.so lacks " + name));
+        return ret == null ? LINKER.downcallHandle(addr, FunctionDescriptor.ofVoid(args)) : LINKER.downcallHandle(addr, FunctionDescriptor.of(ret, args));
+    }
+
+    /** struct ggml_type_traits (ggml.h): type_name, blck_size, blck_size_interleave, type_size, is_quantized, to_float, from_float_ref. */
+    static MemorySegment traits(int type) throws Throwable {
+        MemorySegment t = ((MemorySegment) fn("ggml_get_type_traits", ADDRESS, JAVA_INT).invokeExact(type)).reinterpret(56);
+        String name = t.get(ADDRESS, 0).reinterpret(64).getString(0);
+        String expect = ((MemorySegment) fn("ggml_type_name", ADDRESS, JAVA_INT).invokeExact(type)).reinterpret(64).getString(0);
+        assertEquals(expect, name, "struct ggml_type_traits layout check: type_name");
+        assertEquals((long) fn("ggml_blck_size", JAVA_LONG, JAVA_INT).invokeExact(type), t.get(JAVA_LONG, 8), "layout check: blck_size");
+        assertEquals((long) fn("ggml_type_size", JAVA_LONG, JAVA_INT).invokeExact(type), t.get(JAVA_LONG, 24), "layout check: type_size");
+        return t;
+    }
+
+    /** ggml's to_float over {@code n} weights of {@code type}, or null for F32 (which has no converter). */
+    static float[] ggmlToFloat(int type, byte[] raw, int n) throws Throwable {
+        MemorySegment toFloat = traits(type).get(ADDRESS, 40);
+        if (toFloat.equals(MemorySegment.NULL)) return null;
+        MethodHandle h = LINKER.downcallHandle(toFloat, FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG));
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment x = a.allocate(raw.length, 64);
+            x.copyFrom(MemorySegment.ofArray(raw));
+            MemorySegment y = a.allocate(4L * n, 64);
+            h.invokeExact(x, y, (long) n);
+            return y.toArray(ValueLayout.JAVA_FLOAT);
+        }
+    }
+
+    @Test
+    void llamaCppReadsWhatWeWrite() throws Throwable {
+        Random r = new Random(11);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        shapes.put("token_embd.weight", new long[] {5, 64});
+        shapes.put("blk.0.attn_q.weight", new long[] {3, 96});
+        shapes.put("blk.0.ffn_up.weight", new long[] {4, 2, 128});
+        shapes.put("output_norm.weight", new long[] {64});
+        GgmlType[] types = {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.F16, GgmlType.F32};
+        GgufWriter w = new GgufWriter().put("general.architecture", "llama").putU32("llama.block_count", 1).put("general.name", "panthera-test");
+        int k = 0;
+        for (var e : shapes.entrySet()) {
+            long n = 1;
+            for (long d : e.getValue()) n *= d;
+            float[] v = new float[(int) n];
+            for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * (i % 7 == 0 ? 3 : 0.5));
+            w.tensor(e.getKey(), types[k++], e.getValue(), v);
+        }
+        Path p = dir.resolve("ours.gguf");
+        w.write(p);
+        byte[] file = Files.readAllBytes(p);
+
+        MethodHandle init = fn("gguf_init_from_file", ADDRESS, ADDRESS, MemoryLayout.structLayout(ValueLayout.JAVA_BOOLEAN,
+                MemoryLayout.paddingLayout(7), ADDRESS));
+        try (Arena a = Arena.ofConfined(); GgufFile ours = GgufFile.open(p)) {
+            MemorySegment ctxSlot = a.allocate(ADDRESS);
+            MemorySegment params = a.allocate(16, 8);
+            params.set(ValueLayout.JAVA_BOOLEAN, 0, true);          // no_alloc: tensor metadata only
+            params.set(ADDRESS, 8, ctxSlot);
+            MemorySegment g = (MemorySegment) init.invokeExact(a.allocateFrom(p.toString()), params);
+            assertNotEquals(MemorySegment.NULL, g, "llama.cpp's gguf_init_from_file rejected our file");
+            MemorySegment ggml = ctxSlot.get(ADDRESS, 0);
+            try {
+                assertEquals(3, (int) fn("gguf_get_version", JAVA_INT, ADDRESS).invokeExact(g));
+                assertEquals(32L, (long) fn("gguf_get_alignment", JAVA_LONG, ADDRESS).invokeExact(g));
+                long key = (long) fn("gguf_find_key", JAVA_LONG, ADDRESS, ADDRESS).invokeExact(g, a.allocateFrom("general.name"));
+                assertTrue(key >= 0);
+                MemorySegment s = (MemorySegment) fn("gguf_get_val_str", ADDRESS, ADDRESS, JAVA_LONG).invokeExact(g, key);
+                assertEquals("panthera-test", s.reinterpret(256).getString(0));
+                long nt = (long) fn("gguf_get_n_tensors", JAVA_LONG, ADDRESS).invokeExact(g);
+                assertEquals(shapes.size(), nt);
+                long dataOffset = (long) fn("gguf_get_data_offset", JAVA_LONG, ADDRESS).invokeExact(g);
+                assertEquals(ours.dataOffset(), dataOffset);
+                MethodHandle name = fn("gguf_get_tensor_name", ADDRESS, ADDRESS, JAVA_LONG);
+                MethodHandle type = fn("gguf_get_tensor_type", JAVA_INT, ADDRESS, JAVA_LONG);
+                MethodHandle off = fn("gguf_get_tensor_offset", JAVA_LONG, ADDRESS, JAVA_LONG);
+                MethodHandle size = fn("gguf_get_tensor_size", JAVA_LONG, ADDRESS, JAVA_LONG);
+                MethodHandle getTensor = fn("ggml_get_tensor", ADDRESS, ADDRESS, ADDRESS);
+                MethodHandle nelements = fn("ggml_nelements", JAVA_LONG, ADDRESS);
+                MethodHandle ndims = fn("ggml_n_dims", JAVA_INT, ADDRESS);
+                int i = 0;
+                for (var e : shapes.entrySet()) {
+                    String n = ((MemorySegment) name.invokeExact(g, (long) i)).reinterpret(256).getString(0);
+                    assertEquals(e.getKey(), n);
+                    int t = (int) type.invokeExact(g, (long) i);
+                    assertEquals(types[i].id(), t, n);
+                    GgufFile.TensorInfo info = ours.info(n);
+                    assertEquals(info.offset(), (long) off.invokeExact(g, (long) i), n);
+                    assertEquals(info.byteSize(), (long) size.invokeExact(g, (long) i), n);
+                    // struct ggml_tensor: enum ggml_type type; (pad); ggml_backend_buffer* buffer; int64_t ne[4]
+                    MemorySegment gt = ((MemorySegment) getTensor.invokeExact(ggml, a.allocateFrom(n))).reinterpret(48);
+                    assertEquals(t, gt.get(JAVA_INT, 0), "ggml_tensor layout check: type");
+                    long[] ne = {gt.get(JAVA_LONG, 16), gt.get(JAVA_LONG, 24), gt.get(JAVA_LONG, 32), gt.get(JAVA_LONG, 40)};
+                    assertEquals(ne[0] * ne[1] * ne[2] * ne[3], (long) nelements.invokeExact(gt), "ggml_tensor layout check: ne");
+                    int nd = (int) ndims.invokeExact(gt);
+                    assertArrayEquals(info.dims(), java.util.Arrays.copyOf(ne, Math.max(nd, info.dims().length)), n + " ne");
+                    long[] rowMajor = e.getValue();
+                    assertArrayEquals(rowMajor, info.shape());
+                    byte[] raw = java.util.Arrays.copyOfRange(file, (int) (dataOffset + info.offset()), (int) (dataOffset + info.offset() + info.byteSize()));
+                    float[] theirs = ggmlToFloat(t, raw, (int) info.numel());
+                    if (theirs == null) {      // F32: compare the stored floats
+                        theirs = MemorySegment.ofArray(raw).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
+                    }
+                    assertArrayEquals(theirs, ours.dequantize(n), n + " values");
+                    i++;
+                }
+            } finally {
+                fn("gguf_free", null, ADDRESS).invokeExact(g);
+                if (!ggml.equals(MemorySegment.NULL)) fn("ggml_free", null, ADDRESS).invokeExact(ggml);
+            }
+        }
+    }
+
+    @Test
+    void kQuantDequantizersAgreeWithGgml() throws Throwable {
+        Random r = new Random(5);
+        for (GgmlType t : new GgmlType[] {GgmlType.Q4_1, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.BF16}) {
+            int blocks = 40, n = blocks * t.blockSize();
+            byte[] raw = new byte[blocks * t.typeSize()];
+            r.nextBytes(raw);
+            var seg = MemorySegment.ofArray(raw);
+            for (int b = 0; b < blocks; b++) {      // keep the fp16 scales finite: random bits would give inf/NaN
+                long base = (long) b * t.typeSize();
+                switch (t) {
+                    case Q4_1, Q4_K -> { seg.set(Cursor.I16, base, Float.floatToFloat16((float) r.nextGaussian())); seg.set(Cursor.I16, base + 2, Float.floatToFloat16((float) r.nextGaussian())); }
+                    case Q6_K -> seg.set(Cursor.I16, base + 208, Float.floatToFloat16((float) r.nextGaussian()));
+                    case Q8_0, Q4_0 -> seg.set(Cursor.I16, base, Float.floatToFloat16((float) r.nextGaussian()));
+                    default -> { }
+                }
+            }
+            float[] theirs = ggmlToFloat(t.id(), raw, n);
+            float[] ours = new float[n];
+            GgmlQuants.dequantize(t, seg, MemorySegment.ofArray(ours), n);
+            for (int i = 0; i < n; i++) {
+                // a compiler may fuse ggml's d1*q - m1 into one FMA: allow that single rounding difference
+                assertEquals(theirs[i], ours[i], Math.ulp(Math.abs(theirs[i])) + 1e-6f * Math.abs(theirs[i]) + 1e-30f, t + " element " + i);
+            }
+        }
+    }
+}
