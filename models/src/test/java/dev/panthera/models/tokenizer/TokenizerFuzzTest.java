@@ -1,0 +1,185 @@
+package dev.panthera.models.tokenizer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hostile tokenizer files: mutated tokenizer.json documents (the three families' component types, in small
+ * hand-written files) and mutated llama2.c tokenizer.bin files either load or throw {@link TokenizerFormatException};
+ * nothing else escapes, and whatever loads can encode and decode. The suite runs a small sample; for a long run:
+ * {@code ./panthera mvn -q -pl models test -Dtest=TokenizerFuzzTest -Dtokenizer.fuzz.iterations=100000}.
+ */
+class TokenizerFuzzTest {
+    static final String BPE = """
+            {"version":"1.0","added_tokens":[{"id":9,"content":"<s>","special":true}],
+             "normalizer":{"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"\u2581"},
+               {"type":"Replace","pattern":{"String":" "},"content":"\u2581"},{"type":"NFC"}]},
+             "pre_tokenizer":null,
+             "post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<s>","type_id":0}},
+               {"Sequence":{"id":"A","type_id":0}}],"special_tokens":{"<s>":{"id":"<s>","ids":[9],"tokens":["<s>"]}}},
+             "decoder":{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"\u2581"},"content":" "},
+               {"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]},
+             "model":{"type":"BPE","dropout":null,"unk_token":"<unk>","fuse_unk":true,"byte_fallback":true,
+               "vocab":{"<unk>":0,"\u2581":1,"a":2,"b":3,"ab":4,"\u2581ab":5,"<0x41>":6,"<0xC3>":7,"<0xA9>":8,"<s>":9},
+               "merges":["a b",["\u2581","ab"]]}}""";
+    static final String GPT2 = """
+            {"added_tokens":[],"normalizer":null,
+             "pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\\\s+"},
+               "behavior":"Isolated","invert":false},{"type":"ByteLevel","add_prefix_space":false,"use_regex":true}]},
+             "post_processor":{"type":"ByteLevel"},"decoder":{"type":"ByteLevel"},
+             "model":{"type":"BPE","vocab":{"h":0,"e":1,"l":2,"o":3,"\u0120":4,"he":5,"ll":6,"hell":7,"\u0120h":8},
+               "merges":["h e","l l","he ll","\u0120 h"],"ignore_merges":false}}""";
+    static final String BERT = """
+            {"added_tokens":[{"id":0,"content":"[PAD]","special":true},{"id":1,"content":"[UNK]","special":true},
+               {"id":2,"content":"[CLS]","special":true},{"id":3,"content":"[SEP]","special":true}],
+             "padding":{"pad_id":0},
+             "normalizer":{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true},
+             "pre_tokenizer":{"type":"BertPreTokenizer"},
+             "post_processor":{"type":"BertProcessing","sep":["[SEP]",3],"cls":["[CLS]",2]},
+             "decoder":{"type":"WordPiece","prefix":"##","cleanup":true},
+             "model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,
+               "vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"hello":4,"world":5,"##s":6,"un":7,"##able":8,"!":9,"\u4e2d":10}}}""";
+    static final List<String> DOCS = List.of(BPE, GPT2, BERT);
+    static final String[] SAMPLES = {"", "ab ab", "hello worlds!", "Hello, 中文 \u00e9A", "unable<s>ab", "\u0000\uFFFD\t x"};
+    static final String[] SNIPPETS = {"{", "}", "[", "]", ",", ":", "\"", "null", "true", "-1", "1e999", "99999999999",
+        "0.5", "\"type\"", "\"Sequence\"", "\"\\ud800\"", "[[[[[[[[", "\"\u2581\"", "{\"type\":\"BPE\"}", "\\", "\u00ff"};
+
+    static byte[] mutate(byte[] doc, SplittableRandom r) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] cur = doc;
+        for (int m = 0, n = 1 + r.nextInt(4); m < n; m++) {
+            int len = cur.length;
+            int a = len == 0 ? 0 : r.nextInt(len), b = Math.min(len, a + 1 + r.nextInt(16));
+            out.reset();
+            switch (r.nextInt(6)) {
+                case 0 -> { cur = cur.clone(); if (len > 0) cur[a] = (byte) r.nextInt(256); continue; }
+                case 1 -> { out.write(cur, 0, a); out.write(cur, b, len - b); }
+                case 2 -> { out.write(cur, 0, a); out.writeBytes(SNIPPETS[r.nextInt(SNIPPETS.length)].getBytes(StandardCharsets.UTF_8)); out.write(cur, a, len - a); }
+                case 3 -> out.write(cur, 0, a);
+                case 4 -> { out.write(cur, 0, b); out.write(cur, a, len - a); }
+                default -> { out.write(cur, 0, a); out.writeBytes(SNIPPETS[r.nextInt(SNIPPETS.length)].getBytes(StandardCharsets.UTF_8)); out.write(cur, b, len - b); }
+            }
+            cur = out.toByteArray();
+        }
+        return cur;
+    }
+
+    /** Loads a mutated document; returns whether it loaded. Anything but TokenizerFormatException fails the test. */
+    static boolean tryJson(byte[] bytes) {
+        Tokenizer t;
+        try {
+            t = Tokenizer.fromHuggingFaceJson(new ByteArrayInputStream(bytes));
+        } catch (TokenizerFormatException e) {
+            assertTrue(e.field() != null && !e.field().isEmpty(), "field named");
+            return false;
+        } catch (Throwable e) {
+            throw new AssertionError("unexpected " + e + " for input:\n" + new String(bytes, StandardCharsets.UTF_8), e);
+        }
+        exercise(t, bytes);
+        return true;
+    }
+
+    static void exercise(Tokenizer t, byte[] bytes) {
+        try {
+            for (String s : SAMPLES) {
+                int[] ids = t.encode(s);
+                for (int id : ids) assertTrue(id >= 0 && id < t.vocabSize(), "id in range");
+                t.decode(ids, true);
+                t.decode(ids, false);
+            }
+            t.encodeBatch(Arrays.asList(SAMPLES), true, 0);
+        } catch (Throwable e) {
+            throw new AssertionError("loaded tokenizer failed on use: " + e + "\n" + new String(bytes, StandardCharsets.UTF_8), e);
+        }
+    }
+
+    @Property(tries = 300)
+    void mutatedJsonLoadsOrThrowsTheFormatException(@ForAll @IntRange(min = 0, max = 2) int doc, @ForAll long seed) {
+        tryJson(mutate(DOCS.get(doc).getBytes(StandardCharsets.UTF_8), new SplittableRandom(seed)));
+    }
+
+    static byte[] smallBin() {
+        String[] toks = {"<unk>", "\n<s>\n", "\n</s>\n", "<0x41>", "<0xC3>", "<0xA9>", " ", "a", "b", "ab", " ab", "  "};
+        ByteBuffer b = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(8);
+        for (int i = 0; i < toks.length; i++) {
+            byte[] s = toks[i].getBytes(StandardCharsets.UTF_8);
+            b.putFloat(i < 6 ? 0f : -i).putInt(s.length).put(s);
+        }
+        return Arrays.copyOf(b.array(), b.position());
+    }
+
+    static boolean tryBin(byte[] bytes) {
+        Tokenizer t;
+        try {
+            t = VocabFiles.llama2c(new ByteArrayInputStream(bytes));
+        } catch (TokenizerFormatException e) {
+            return false;
+        } catch (Throwable e) {
+            throw new AssertionError("unexpected " + e + " for tokenizer.bin " + Arrays.toString(bytes), e);
+        }
+        exercise(t, bytes);
+        return true;
+    }
+
+    @Property(tries = 300)
+    void mutatedTokenizerBinLoadsOrThrowsTheFormatException(@ForAll long seed) {
+        tryBin(mutate(smallBin(), new SplittableRandom(seed)));
+    }
+
+    @Test
+    void validBaseFilesLoadAndEncode() throws Exception {
+        for (String d : DOCS) assertTrue(tryJson(d.getBytes(StandardCharsets.UTF_8)), d);
+        assertTrue(tryBin(smallBin()));
+        Tokenizer bpe = Tokenizer.fromHuggingFaceJson(new ByteArrayInputStream(BPE.getBytes(StandardCharsets.UTF_8)));
+        // worked by hand from HF's BPE rules: <s>; "▁ab" via merges a+b then ▁+ab; "é" has no token, so byte
+        // fallback <0xC3><0xA9>; "▁"; "cc" has no token and no byte tokens, so one fused <unk>
+        assertEquals(List.of(9, 5, 7, 8, 1, 0), Arrays.stream(bpe.encode("abé cc")).boxed().toList());
+    }
+
+    @Test
+    void namedFieldsForTypicalMistakes() {
+        record Case(String doc, String field) {}
+        for (Case c : List.of(
+                new Case(BERT.replace("\"unk_token\":\"[UNK]\",\"continuing", "\"unk_token\":\"[NOPE]\",\"continuing"), "tokenizer.json.model.unk_token"),
+                new Case(GPT2.replace("\"he ll\"", "\"he zz\""), "tokenizer.json.model.merges[2]"),
+                new Case(GPT2.replace("\"type\":\"BPE\"", "\"type\":\"Unigram\""), "tokenizer.json.model.type"),
+                new Case(BERT.replace("\"hello\":4", "\"hello\":-4"), "tokenizer.json.model.vocab.hello"),
+                new Case(BERT.replace("\"sep\":[\"[SEP]\",3]", "\"sep\":[\"[SEP]\",3000000]"), "tokenizer.json.post_processor.sep[1]"),
+                new Case(BPE.replace("{\"type\":\"NFC\"}", "{\"type\":\"NFX\"}"), "tokenizer.json.normalizer.normalizers[2].type"),
+                new Case("[".repeat(100) + "]".repeat(100), "tokenizer.json"),
+                new Case("{\"model\":{}} trailing", "tokenizer.json"))) {
+            var e = assertThrows(TokenizerFormatException.class,
+                    () -> Tokenizer.fromHuggingFaceJson(new ByteArrayInputStream(c.doc().getBytes(StandardCharsets.UTF_8))));
+            assertTrue(e.field().startsWith(c.field()), "expected field " + c.field() + ", got " + e.getMessage());
+        }
+    }
+
+    /** The long-run loop: {@code -Dtokenizer.fuzz.iterations=100000} per format (JSON and tokenizer.bin). */
+    @Test
+    void fuzzLoop() {
+        int n = Integer.getInteger("tokenizer.fuzz.iterations", 2000);
+        SplittableRandom r = new SplittableRandom(42);
+        int loaded = 0;
+        for (int i = 0; i < n; i++) {
+            if (tryJson(mutate(DOCS.get(i % DOCS.size()).getBytes(StandardCharsets.UTF_8), r))) loaded++;
+            if (tryBin(mutate(smallBin(), r))) loaded++;
+        }
+        System.out.println("tokenizer fuzz: " + n + " mutated tokenizer.json + " + n + " mutated tokenizer.bin inputs, "
+                + loaded + " loaded and were exercised, the rest threw TokenizerFormatException");
+    }
+}
