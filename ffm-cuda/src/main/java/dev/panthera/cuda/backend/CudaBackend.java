@@ -163,10 +163,17 @@ public final class CudaBackend implements Backend {
             try (Arena a = Arena.ofConfined()) {
                 boolean srcDev = src instanceof CudaStorage, dstDev = dst instanceof CudaStorage;
                 if (srcDev && dstDev) {
-                    if (src.dtype() != dst.dtype()) {
-                        throw new UnsupportedOperationException("cuda copy: on-device conversion " + src.dtype() + " -> " + dst.dtype() + " is not implemented");
+                    if (src.dtype() == dst.dtype()) {
+                        copyStrided((CudaStorage) src, sl, (CudaStorage) dst, dl, a);
+                    } else if (floatCode(src.dtype()) >= 0 && floatCode(dst.dtype()) >= 0) {
+                        long n = sl.numel();
+                        if (n > 0) kernels.launch("elementwise", "convert_float", grid(n), BLOCK, 0, stream.handle(),
+                                floatCode(src.dtype()), StridedArg.of(a, sl), ((CudaStorage) src).pointer(0),
+                                floatCode(dst.dtype()), StridedArg.of(a, dl), ((CudaStorage) dst).pointer(0), n);
+                    } else {
+                        throw new UnsupportedOperationException("cuda copy: on-device conversion " + src.dtype() + " -> "
+                                + dst.dtype() + " is not implemented (float types convert among themselves; copy through the host otherwise)");
                     }
-                    copyStrided((CudaStorage) src, sl, (CudaStorage) dst, dl, a);
                 } else if (!srcDev && dstDev) {
                     // host side: gather and convert to a contiguous host buffer of dst's dtype, then one H2D copy
                     Layout cl = Layout.contiguous(sl.shape());
@@ -193,6 +200,17 @@ public final class CudaBackend implements Backend {
                 }
             }
         });
+    }
+
+    /** The kernels' float type code (0 F32, 1 F64, 2 F16, 3 BF16), or -1. */
+    static int floatCode(DType t) {
+        return switch (t) {
+            case F32 -> 0;
+            case F64 -> 1;
+            case F16 -> 2;
+            case BF16 -> 3;
+            default -> -1;
+        };
     }
 
     @Override

@@ -275,6 +275,34 @@ class CudaBackendGpuTest {
     }
 
     @Test
+    void onDeviceFloatConversionsMatchTheReferenceExactly() {
+        try (Arena a = Arena.ofConfined()) {
+            Layout l = Layout.contiguous(Shape.of(257));
+            Storage f64 = Storage.allocate(DType.F64, 257, a);
+            Random r = new Random(41);
+            for (int i = 0; i < 257; i++) f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, i, r.nextGaussian() * Math.pow(10, r.nextInt(13) - 6));
+            f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 0, Double.NaN);
+            f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 1, Double.POSITIVE_INFINITY);
+            f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 2, -0.0);
+            f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 3, 1e6);   // beyond F16's range -> inf
+            DType[] types = {DType.F64, DType.F32, DType.F16, DType.BF16};
+            for (DType from : types) {
+                Storage hs = Storage.allocate(from, 257, a);
+                REF.copy(f64, l, hs, l);
+                Storage ds = up(a, hs);
+                for (DType to : types) {
+                    Storage hd = Storage.allocate(to, 257, a), dd = gpu.allocate(to, 257, a), back = Storage.allocate(to, 257, a);
+                    REF.copy(hs, l, hd, l);
+                    gpu.copy(ds, l, dd, l);
+                    gpu.copy(dd, l, back, l);
+                    // exact values (NaN payloads may differ between the JVM's and PTX's conversions, so NaN is compared as NaN)
+                    close(host(a, hd, l), host(a, back, l), 0, 0, from + " -> " + to);
+                }
+            }
+        }
+    }
+
+    @Test
     void storageDiesWithItsArena() {
         Storage d;
         try (Arena a = Arena.ofConfined()) {
