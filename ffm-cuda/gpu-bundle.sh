@@ -44,6 +44,11 @@ cat > "$out/run-gpu-tests.sh" <<'RUN'
 # nvidia/cudnn/lib) under the usual site-packages folders; PANTHERA_PYTHON_SITE_PACKAGES adds more.
 here="$(cd "$(dirname "$0")" && pwd)"
 cp="$(ls "$here"/lib/*.jar | grep -v junit-platform-console | tr '\n' ':')$here/test-classes"
+# let discovery see the site-packages of whatever python3 is on PATH (PyTorch's wheels carry the CUDA 13 libraries)
+if [ -z "${PANTHERA_PYTHON_SITE_PACKAGES:-}" ] && command -v python3 >/dev/null 2>&1; then
+  PANTHERA_PYTHON_SITE_PACKAGES="$(python3 -c 'import site; print(":".join(site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null)"
+  export PANTHERA_PYTHON_SITE_PACKAGES
+fi
 flags="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
 "$here/jre/bin/java" $flags -cp "$cp" dev.panthera.cuda.CudaProbe
 "$here/jre/bin/java" $flags -jar "$here/lib/junit-platform-console-standalone.jar" execute \
@@ -56,6 +61,10 @@ cat > "$out/run-bench.sh" <<'RUN'
 # cuBLAS on this machine when torch is importable. Compare the lines pairwise.
 here="$(cd "$(dirname "$0")" && pwd)"
 cp="$(ls "$here"/lib/*.jar | grep -v junit-platform-console | tr '\n' ':')$here/test-classes"
+if [ -z "${PANTHERA_PYTHON_SITE_PACKAGES:-}" ] && command -v python3 >/dev/null 2>&1; then
+  PANTHERA_PYTHON_SITE_PACKAGES="$(python3 -c 'import site; print(":".join(site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null)"
+  export PANTHERA_PYTHON_SITE_PACKAGES
+fi
 "$here/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$cp" dev.panthera.cuda.bench.GpuBench "$@"
 python3 - <<'PY' || echo "torch anchor skipped (python3/torch not importable)"
 import torch
