@@ -1,0 +1,77 @@
+package dev.panthera.models.io;
+
+import dev.panthera.models.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The tokenizer embedded in a GGUF file's {@code tokenizer.ggml.*} metadata: {@code model} ("llama" or "gpt2"),
+ * {@code tokens}, {@code scores}, {@code token_type}, {@code merges}, {@code bos_token_id}, {@code eos_token_id} and
+ * {@code add_bos_token} (absent: true for "llama", false otherwise, as llama.cpp assumes).
+ */
+public final class GgufVocab {
+    private GgufVocab() {}
+
+    /** Builds the tokenizer described by {@code gguf}'s metadata. */
+    public static Tokenizer tokenizer(GgufFile gguf) throws IOException {
+        return tokenizer(gguf.metadata());
+    }
+
+    /** Builds the tokenizer described by GGUF metadata {@code kv}. */
+    public static Tokenizer tokenizer(Map<String, GgufValue> kv) throws IOException {
+        String model = string(kv, "tokenizer.ggml.model");
+        List<GgufValue> tokenValues = array(kv, "tokenizer.ggml.tokens", GgufValue.STRING, true);
+        String[] tokens = new String[tokenValues.size()];
+        for (int i = 0; i < tokens.length; i++) tokens[i] = tokenValues.get(i).asString();
+        List<GgufValue> s = array(kv, "tokenizer.ggml.scores", GgufValue.FLOAT32, false);
+        float[] scores = null;
+        if (s != null) {
+            scores = new float[s.size()];
+            for (int i = 0; i < scores.length; i++) scores[i] = ((GgufValue.F32) s.get(i)).value();
+        }
+        List<GgufValue> t = array(kv, "tokenizer.ggml.token_type", GgufValue.INT32, false);
+        int[] types = null;
+        if (t != null) {
+            types = new int[t.size()];
+            for (int i = 0; i < types.length; i++) types[i] = (int) t.get(i).asLong();
+        }
+        List<GgufValue> m = array(kv, "tokenizer.ggml.merges", GgufValue.STRING, false);
+        String[] merges = null;
+        if (m != null) {
+            merges = new String[m.size()];
+            for (int i = 0; i < merges.length; i++) merges[i] = m.get(i).asString();
+        }
+        int bos = id(kv, "tokenizer.ggml.bos_token_id");
+        int eos = id(kv, "tokenizer.ggml.eos_token_id");
+        boolean addBos = kv.get("tokenizer.ggml.add_bos_token") instanceof GgufValue.Bool b ? b.value() : model.equals("llama");
+        return Tokenizer.fromGgufVocab(model, tokens, scores, types, merges, addBos ? bos : -1, eos);
+    }
+
+    private static String string(Map<String, GgufValue> kv, String key) throws ModelFormatException {
+        if (!(kv.get(key) instanceof GgufValue.Str s)) throw new ModelFormatException("gguf", key, "missing or not a string");
+        return s.value();
+    }
+
+    private static List<GgufValue> array(Map<String, GgufValue> kv, String key, int type, boolean required) throws ModelFormatException {
+        GgufValue v = kv.get(key);
+        if (v == null && !required) return null;
+        if (!(v instanceof GgufValue.Array a) || a.elementType() != type) {
+            throw new ModelFormatException("gguf", key, "missing or not an array of gguf type " + type);
+        }
+        return a.values();
+    }
+
+    private static int id(Map<String, GgufValue> kv, String key) throws ModelFormatException {
+        GgufValue v = kv.get(key);
+        if (v == null) return -1;
+        long id = switch (v) {
+            case GgufValue.U32 u -> u.value();
+            case GgufValue.I32 i -> i.value();
+            default -> throw new ModelFormatException("gguf", key, "expected a u32 token id, found " + v);
+        };
+        if (id < 0 || id > Integer.MAX_VALUE) throw new ModelFormatException("gguf", key, "token id " + id + " out of range");
+        return (int) id;
+    }
+}
