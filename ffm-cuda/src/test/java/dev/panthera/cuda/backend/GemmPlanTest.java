@@ -71,6 +71,18 @@ class GemmPlanTest {
     }
 
     @Test
+    void providerIsFoundByServiceLoader() {
+        boolean found = false;
+        for (var p : java.util.ServiceLoader.load(dev.panthera.tensor.spi.BackendProvider.class)) {
+            if (p.name().equals("cuda")) {
+                found = true;
+                assertEquals(dev.panthera.tensor.Device.Kind.CUDA, p.deviceKind());
+            }
+        }
+        assertTrue(found, "META-INF/services does not list CudaBackendProvider");
+    }
+
+    @Test
     void providerSaysUnavailableWithoutThrowingOnAGpuLessMachine() {
         org.junit.jupiter.api.Assumptions.assumeFalse(dev.panthera.cuda.CudaProbe.probe().ok(), "a GPU is present");
         assertFalse(new CudaBackendProvider().isAvailable());
