@@ -136,4 +136,23 @@ class OnnxWeightsTest {
             }
         }
     }
+
+    @Test
+    void bgeSmallLoadsThroughWeightsOpen() throws Exception {
+        Path model = resource("bge-small-en-v1.5.onnx", dir);
+        try (Weights w = Weights.open(model)) {
+            OnnxWeights o = (OnnxWeights) w;
+            assertEquals(72, o.hfNames().size(), "12 layers × 6 MatMul weights");
+            for (int l = 0; l < 12; l++) {
+                for (String m : new String[] {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
+                    assertArrayEquals(new long[] {384, 384}, w.shape("encoder.layer." + l + "." + m + ".weight"), m);
+                }
+                assertArrayEquals(new long[] {384, 1536}, w.shape("encoder.layer." + l + ".intermediate.dense.weight"));
+                assertArrayEquals(new long[] {1536, 384}, w.shape("encoder.layer." + l + ".output.dense.weight"));
+                assertArrayEquals(new long[] {384}, w.shape("encoder.layer." + l + ".output.LayerNorm.weight"));
+            }
+            assertEquals(384 * 1536, w.tensor("encoder.layer.11.output.dense.weight").numel());
+            assertFalse(w.names().stream().anyMatch(n -> n.startsWith("onnx::MatMul")), "every MatMul weight got a HuggingFace name");
+        }
+    }
 }
