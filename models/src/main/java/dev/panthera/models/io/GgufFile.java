@@ -54,6 +54,7 @@ public final class GgufFile implements Weights {
     private final Map<String, GgufValue> metadata;
     private final Map<String, TensorInfo> tensors;
     private final List<String> names;
+    private final Map<String, MemorySegment> dequantized = new java.util.concurrent.ConcurrentHashMap<>();
 
     private GgufFile(Arena arena, MemorySegment file, int version, long alignment, long dataOffset,
                      Map<String, GgufValue> metadata, Map<String, TensorInfo> tensors) {
@@ -234,7 +235,10 @@ public final class GgufFile implements Weights {
     @Override public boolean contains(String name) { return tensors.containsKey(name); }
     @Override public long[] shape(String name) { return info(name).shape(); }
 
-    /** F32/F16/BF16/I8/I32/I64/F64 tensors zero-copy; quantized ones dequantized once to F32 in this file's arena. */
+    /**
+     * F32/F16/BF16/I8/I32/I64/F64 tensors zero-copy; quantized ones dequantized to F32 once (on first request, then
+     * reused) in this file's arena.
+     */
     @Override
     public Tensor tensor(String name) {
         TensorInfo t = info(name);
@@ -251,8 +255,11 @@ public final class GgufFile implements Weights {
         Shape shape = Shape.of(t.shape());
         if (dtype != null) return Tensor.fromSegment(Mapped.aligned(rawBlocks(name), dtype.byteSize(), arena), dtype, shape).name(name);
         if (t.type() == GgmlType.I16) throw new IllegalArgumentException("gguf: '" + name + "' is I16, which has no tensor dtype; use rawBlocks");
-        MemorySegment out = arena.allocate(t.numel() * 4, 64);
-        GgmlQuants.dequantize(t.type(), rawBlocks(name), out, t.numel());
+        MemorySegment out = dequantized.computeIfAbsent(name, n -> {
+            MemorySegment f = arena.allocate(t.numel() * 4, 64);
+            GgmlQuants.dequantize(t.type(), rawBlocks(n), f, t.numel());
+            return f;
+        });
         return Tensor.fromSegment(out, DType.F32, shape).name(name);
     }
 

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -244,7 +243,4 @@ public final class SafetensorsFile implements Weights {
     }
 
     @Override public void close() { arena.close(); }
-
-    /** Duplicate names are rejected by the JSON parser; this map view is for {@link ShardedSafetensors}. */
-    Map<String, Entry> entryMap() { return new HashMap<>(entries); }
 }

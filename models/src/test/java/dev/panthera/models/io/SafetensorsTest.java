@@ -50,6 +50,7 @@ class SafetensorsTest {
         json = json + " ".repeat((8 - json.length() % 8) % 8);
         Path p = dir.resolve("a.safetensors");
         Files.write(p, handMade(json, data));
+        Tensor held;
         try (SafetensorsFile f = SafetensorsFile.open(p)) {
             assertEquals(Map.of("format", "pt"), f.metadata());
             assertEquals(List.of("w", "i"), f.names());
@@ -59,7 +60,10 @@ class SafetensorsTest {
             assertEquals(f.bytes("w").address(), w.storage().segment().address(), "F32 at an aligned offset is not copied");
             assertEquals(DType.I64, f.tensor("i").dtype());
             assertEquals(-7L, f.bytes("i").get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
+            held = w;
         }
+        Tensor after = held;
+        assertThrows(IllegalStateException.class, after::toFloatArray, "a tensor outlives its mapping only as an error");
     }
 
     @Test
