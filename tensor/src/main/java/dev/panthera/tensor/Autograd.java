@@ -71,6 +71,7 @@ public final class Autograd {
                     Tensor in = inputs.get(k);
                     if (gs[k] == null || !in.requiresGrad()) continue;
                     Tensor gk = gs[k].shape().equals(in.shape()) ? gs[k] : Gradients.sumTo(gs[k], in.shape());
+                    if (!gk.device().equals(in.device())) gk = gk.to(in.device());
                     if (gk.dtype() != in.dtype()) gk = gk.to(in.dtype());
                     grads.merge(in, gk, Tensor::add);
                 }

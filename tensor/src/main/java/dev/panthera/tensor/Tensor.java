@@ -285,6 +285,20 @@ public final class Tensor {
     /** A converted copy (this tensor when the dtype already matches). */
     public Tensor to(DType dtype) { return dtype == dtype() ? this : Ops.copy(this, dtype).record(new Op.Copy(this)); }
 
+    /**
+     * This tensor on {@code device} (this tensor when it is already there): a contiguous copy made by the non-CPU
+     * side's backend. Differentiable: the gradient travels back to this device.
+     */
+    public Tensor to(Device device) {
+        if (device.equals(device())) return this;
+        checkAlive("to");
+        Backend target = Backends.forDevice(device);
+        Backend mover = device.kind() != Device.Kind.CPU ? target : backend();
+        Tensor out = new Tensor(target.allocate(dtype(), numel(), MemoryScope.allocationArena()), Layout.contiguous(shape()));
+        mover.copy(storage, layout, out.storage, out.layout);
+        return out.record(new Op.Copy(this));
+    }
+
     /** A contiguous copy that does not share storage. */
     public Tensor copy() { return Ops.copy(this, dtype()).record(new Op.Copy(this)); }
 
