@@ -191,4 +191,130 @@ class LlamaCppGgufTest {
             }
         }
     }
+
+    /** ggml's reference quantizer ({@code from_float_ref} in the type traits) over {@code x}. */
+    static byte[] ggmlFromFloat(int type, float[] x) throws Throwable {
+        MemorySegment tr = traits(type);
+        MemorySegment fromFloat = tr.get(ADDRESS, 48);
+        assertNotEquals(MemorySegment.NULL, fromFloat, "type " + type + " has no from_float_ref");
+        long bytes = x.length / tr.get(JAVA_LONG, 8) * tr.get(JAVA_LONG, 24);
+        MethodHandle h = LINKER.downcallHandle(fromFloat, FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG));
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment in = a.allocateFrom(ValueLayout.JAVA_FLOAT, x);
+            MemorySegment out = a.allocate(bytes, 64);
+            h.invokeExact(in, out, (long) x.length);
+            return out.toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    static float[] testValues(Random r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * Math.exp(2 * r.nextGaussian()));
+        for (int i = 0; i < 32; i++) x[i] = 0;                     // an all-zero block
+        for (int i = 32; i < 64; i++) x[i] = (i % 8) - 4;          // a block of small integers (Q4_0 max is negative: -4)
+        x[64] = 127; x[65] = 62.5f; x[66] = -62.5f; x[67] = 0.5f;   // Q8_0 ties: d = 1, x/d exactly .5
+        return x;
+    }
+
+    @Test
+    void ourQuantizersProduceGgmlReferenceBytes() throws Throwable {
+        float[] x = testValues(new Random(9), 32 * 64);
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.F16}) {   // F32 has no converter
+            assertArrayEquals(ggmlFromFloat(t.id(), x), GgmlQuants.quantize(t, x), t + " bytes");
+        }
+    }
+
+    @Test
+    void weReadWhatLlamaCppWrites() throws Throwable {
+        Random r = new Random(21);
+        MethodHandle init = fn("ggml_init", ADDRESS, MemoryLayout.structLayout(JAVA_LONG, ADDRESS, ValueLayout.JAVA_BOOLEAN, MemoryLayout.paddingLayout(7)));
+        MethodHandle newTensor = fn("ggml_new_tensor_2d", ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG);
+        MethodHandle getData = fn("ggml_get_data", ADDRESS, ADDRESS);
+        MethodHandle setName = fn("ggml_set_name", ADDRESS, ADDRESS, ADDRESS);
+        Path p = dir.resolve("theirs.gguf");
+        Map<String, byte[]> stored = new LinkedHashMap<>();
+        Map<String, long[]> ne = new LinkedHashMap<>();
+        Map<String, Integer> typeOf = new LinkedHashMap<>();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment params = a.allocate(24, 8);
+            params.set(JAVA_LONG, 0, 32L << 20);
+            MemorySegment ctx = (MemorySegment) init.invokeExact(params);
+            MemorySegment g = (MemorySegment) fn("gguf_init_empty", ADDRESS).invokeExact();
+            try {
+                fn("gguf_set_val_u8", null, ADDRESS, ADDRESS, ValueLayout.JAVA_BYTE).invokeExact(g, a.allocateFrom("k.u8"), (byte) 200);
+                fn("gguf_set_val_i8", null, ADDRESS, ADDRESS, ValueLayout.JAVA_BYTE).invokeExact(g, a.allocateFrom("k.i8"), (byte) -7);
+                fn("gguf_set_val_u16", null, ADDRESS, ADDRESS, ValueLayout.JAVA_SHORT).invokeExact(g, a.allocateFrom("k.u16"), (short) 60000);
+                fn("gguf_set_val_i16", null, ADDRESS, ADDRESS, ValueLayout.JAVA_SHORT).invokeExact(g, a.allocateFrom("k.i16"), (short) -300);
+                fn("gguf_set_val_u32", null, ADDRESS, ADDRESS, JAVA_INT).invokeExact(g, a.allocateFrom("k.u32"), (int) 4_000_000_000L);
+                fn("gguf_set_val_i32", null, ADDRESS, ADDRESS, JAVA_INT).invokeExact(g, a.allocateFrom("k.i32"), -123456);
+                fn("gguf_set_val_f32", null, ADDRESS, ADDRESS, ValueLayout.JAVA_FLOAT).invokeExact(g, a.allocateFrom("k.f32"), 0.1f);
+                fn("gguf_set_val_u64", null, ADDRESS, ADDRESS, JAVA_LONG).invokeExact(g, a.allocateFrom("k.u64"), -2L);
+                fn("gguf_set_val_i64", null, ADDRESS, ADDRESS, JAVA_LONG).invokeExact(g, a.allocateFrom("k.i64"), Long.MIN_VALUE + 1);
+                fn("gguf_set_val_f64", null, ADDRESS, ADDRESS, ValueLayout.JAVA_DOUBLE).invokeExact(g, a.allocateFrom("k.f64"), Math.E);
+                fn("gguf_set_val_bool", null, ADDRESS, ADDRESS, ValueLayout.JAVA_BOOLEAN).invokeExact(g, a.allocateFrom("k.bool"), true);
+                fn("gguf_set_val_str", null, ADDRESS, ADDRESS, ADDRESS).invokeExact(g, a.allocateFrom("general.architecture"), a.allocateFrom("llama"));
+                MemorySegment strs = a.allocate(ADDRESS, 3);
+                String[] sv = {"▁Hello", "", "<0x0A>"};
+                for (int i = 0; i < 3; i++) strs.setAtIndex(ADDRESS, i, a.allocateFrom(sv[i]));
+                fn("gguf_set_arr_str", null, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG).invokeExact(g, a.allocateFrom("k.arr_str"), strs, 3L);
+                MemorySegment ints = a.allocateFrom(JAVA_INT, 5, -6, 7);
+                fn("gguf_set_arr_data", null, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG).invokeExact(g, a.allocateFrom("k.arr_i32"), GgufValue.INT32, ints, 3L);
+
+                Object[][] specs = {{"a.f32", 0, 64L, 3L}, {"b.q8_0", 8, 96L, 2L}, {"c.q4_k", 12, 256L, 2L}, {"d.q6_k", 14, 512L, 1L}, {"e.f16", 1, 32L, 5L}};
+                for (Object[] sp : specs) {
+                    String name = (String) sp[0];
+                    int type = (int) sp[1];
+                    long ne0 = (long) sp[2], ne1 = (long) sp[3];
+                    float[] x = testValues(r, (int) Math.max(ne0 * ne1, 128)).clone();
+                    x = java.util.Arrays.copyOf(x, (int) (ne0 * ne1));
+                    byte[] bytes = type == 0 ? MemorySegment.ofArray(x).toArray(ValueLayout.JAVA_BYTE) : ggmlFromFloat(type, x);
+                    MemorySegment t = (MemorySegment) newTensor.invokeExact(ctx, type, ne0, ne1);
+                    MemorySegment d = ((MemorySegment) getData.invokeExact(t)).reinterpret(bytes.length);
+                    d.copyFrom(MemorySegment.ofArray(bytes));
+                    MemorySegment unused = (MemorySegment) setName.invokeExact(t, a.allocateFrom(name));
+                    fn("gguf_add_tensor", null, ADDRESS, ADDRESS).invokeExact(g, t);
+                    stored.put(name, bytes);
+                    ne.put(name, new long[] {ne0, ne1});
+                    typeOf.put(name, type);
+                }
+                boolean ok = (boolean) fn("gguf_write_to_file", ValueLayout.JAVA_BOOLEAN, ADDRESS, ADDRESS, ValueLayout.JAVA_BOOLEAN)
+                        .invokeExact(g, a.allocateFrom(p.toString()), false);
+                assertTrue(ok, "gguf_write_to_file");
+            } finally {
+                fn("gguf_free", null, ADDRESS).invokeExact(g);
+                fn("ggml_free", null, ADDRESS).invokeExact(ctx);
+            }
+        }
+        try (GgufFile f = GgufFile.open(p)) {
+            Map<String, GgufValue> m = f.metadata();
+            assertEquals(new GgufValue.U8(200), m.get("k.u8"));
+            assertEquals(new GgufValue.I8((byte) -7), m.get("k.i8"));
+            assertEquals(new GgufValue.U16(60000), m.get("k.u16"));
+            assertEquals(new GgufValue.I16((short) -300), m.get("k.i16"));
+            assertEquals(new GgufValue.U32(4_000_000_000L), m.get("k.u32"));
+            assertEquals(new GgufValue.I32(-123456), m.get("k.i32"));
+            assertEquals(new GgufValue.F32(0.1f), m.get("k.f32"));
+            assertEquals(new GgufValue.U64(-2L), m.get("k.u64"));
+            assertEquals(new GgufValue.I64(Long.MIN_VALUE + 1), m.get("k.i64"));
+            assertEquals(new GgufValue.F64(Math.E), m.get("k.f64"));
+            assertEquals(new GgufValue.Bool(true), m.get("k.bool"));
+            assertEquals("llama", m.get("general.architecture").asString());
+            assertEquals(new GgufValue.Array(GgufValue.STRING, java.util.List.of(new GgufValue.Str("▁Hello"), new GgufValue.Str(""), new GgufValue.Str("<0x0A>"))), m.get("k.arr_str"));
+            assertEquals(new GgufValue.Array(GgufValue.INT32, java.util.List.of(new GgufValue.I32(5), new GgufValue.I32(-6), new GgufValue.I32(7))), m.get("k.arr_i32"));
+            assertEquals(java.util.List.copyOf(stored.keySet()), f.names());
+            for (String n : stored.keySet()) {
+                GgufFile.TensorInfo info = f.info(n);
+                assertEquals(typeOf.get(n), info.type().id(), n);
+                long[] want = ne.get(n)[1] == 1 ? new long[] {ne.get(n)[0]} : ne.get(n);   // llama.cpp writes n_dims = ggml_n_dims
+                assertArrayEquals(want, info.dims(), n);
+                assertArrayEquals(stored.get(n), f.rawBlocks(n).toArray(ValueLayout.JAVA_BYTE), n + " raw bytes at llama.cpp's offset");
+                float[] theirs = ggmlToFloat(typeOf.get(n), stored.get(n), (int) info.numel());
+                if (theirs == null) theirs = MemorySegment.ofArray(stored.get(n)).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
+                float[] ours = f.tensor(n).toFloatArray();
+                for (int i = 0; i < ours.length; i++) {
+                    assertEquals(theirs[i], ours[i], Math.ulp(Math.abs(theirs[i])) + 1e-6f * Math.abs(theirs[i]) + 1e-30f, n + " element " + i);
+                }
+            }
+        }
+    }
 }
