@@ -62,7 +62,9 @@ final class PackedGemm {
                 int o = base + p * NR;
                 if (!tb) {
                     long row = bOff + (long) (pc + p) * ldb + jc + js;
-                    if (w == NR) {
+                    if (w == NR && kind == WeightLoads.F16) {
+                        WeightLoads.toFloats(kind, b, row, NR, out, o);
+                    } else if (w == NR) {
                         WeightLoads.load(kind, b, row).intoArray(out, o);
                         WeightLoads.load(kind, b, row + 8).intoArray(out, o + 8);
                     } else {

@@ -7,7 +7,12 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** GEMM for M &lt; 8 (decode, a few tokens): B is read once and never packed; A is copied to a small float array. */
+/**
+ * GEMM for M &lt; 8 (decode, a few tokens): B is read once and never packed; A is copied to a small float array.
+ * BF16 weights are widened inside the FMA loops; F16 weights, whose conversion is a longer chain of vector operations,
+ * are first converted piecewise into a float scratch that stays in L1 — inlined into the FMA loops the chain went
+ * past C2's inlining depth, and the vectors it returned were boxed (hundreds of MB of garbage per GEMV).
+ */
 final class SkinnyGemm {
     private SkinnyGemm() {}
 
@@ -45,11 +50,25 @@ final class SkinnyGemm {
     /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, four B rows per step. */
     private static void stream(int kind, int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
                                MemorySegment b, long bOff, int ldb) {
-        int L = F.length();
+        int L = F.length(), wd = je - jc;
+        // F16 rows are converted into a small float scratch first (see the class comment); BF16 converts inline
+        float[] scratch = kind == WeightLoads.F16 ? new float[4 * wd] : null;
+        MemorySegment src = scratch == null ? b : MemorySegment.ofArray(scratch);
+        int kd = scratch == null ? kind : WeightLoads.F32;
         {
             int p = 0;
             for (; p + 4 <= k; p += 4) {
                 long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
+                if (scratch != null) {
+                    WeightLoads.toFloats(kind, b, r0 + jc, wd, scratch, 0);
+                    WeightLoads.toFloats(kind, b, r1 + jc, wd, scratch, wd);
+                    WeightLoads.toFloats(kind, b, r2 + jc, wd, scratch, 2 * wd);
+                    WeightLoads.toFloats(kind, b, r3 + jc, wd, scratch, 3 * wd);
+                    r0 = -jc;
+                    r1 = wd - jc;
+                    r2 = 2L * wd - jc;
+                    r3 = 3L * wd - jc;
+                }
                 for (int i = 0; i < m; i++) {
                     int ai = i * k + p, ci = i * w;
                     float x0 = av[ai], x1 = av[ai + 1], x2 = av[ai + 2], x3 = av[ai + 3];
@@ -58,28 +77,32 @@ final class SkinnyGemm {
                     int j = jc;
                     for (; j + L <= je; j += L) {
                         FloatVector s = FloatVector.fromArray(F, acc, ci + j);
-                        s = v0.fma(WeightLoads.load(kind, b, r0 + j), s);
-                        s = v1.fma(WeightLoads.load(kind, b, r1 + j), s);
-                        s = v2.fma(WeightLoads.load(kind, b, r2 + j), s);
-                        s = v3.fma(WeightLoads.load(kind, b, r3 + j), s);
+                        s = v0.fma(WeightLoads.load(kd, src, r0 + j), s);
+                        s = v1.fma(WeightLoads.load(kd, src, r1 + j), s);
+                        s = v2.fma(WeightLoads.load(kd, src, r2 + j), s);
+                        s = v3.fma(WeightLoads.load(kd, src, r3 + j), s);
                         s.intoArray(acc, ci + j);
                     }
                     for (; j < je; j++) {
-                        acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j) + x1 * WeightLoads.load1(kind, b, r1 + j)
-                                + x2 * WeightLoads.load1(kind, b, r2 + j) + x3 * WeightLoads.load1(kind, b, r3 + j);
+                        acc[ci + j] += x0 * WeightLoads.load1(kd, src, r0 + j) + x1 * WeightLoads.load1(kd, src, r1 + j)
+                                + x2 * WeightLoads.load1(kd, src, r2 + j) + x3 * WeightLoads.load1(kd, src, r3 + j);
                     }
                 }
             }
             for (; p < k; p++) {
                 long r0 = bOff + (long) p * ldb + j0;
+                if (scratch != null) {
+                    WeightLoads.toFloats(kind, b, r0 + jc, wd, scratch, 0);
+                    r0 = -jc;
+                }
                 for (int i = 0; i < m; i++) {
                     float x0 = av[i * k + p];
                     FloatVector v0 = FloatVector.broadcast(F, x0);
                     int ci = i * w, j = jc;
                     for (; j + L <= je; j += L) {
-                        v0.fma(WeightLoads.load(kind, b, r0 + j), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
+                        v0.fma(WeightLoads.load(kd, src, r0 + j), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
                     }
-                    for (; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j);
+                    for (; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(kd, src, r0 + j);
                 }
             }
         }
@@ -88,47 +111,60 @@ final class SkinnyGemm {
     /** acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] (B stored transposed: one row per output column). */
     private static void dots(int kind, int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
                              MemorySegment b, long bOff, int ldb) {
-        int L = F.length();
+        // Each row pair and the odd row get their own small method: one method holding every inlined load would
+        // pass C2's inlining budget, and a vector returned from a call left un-inlined is boxed on the heap.
+        float[] scratch = kind == WeightLoads.F16 ? new float[pe - pc] : null;
+        MemorySegment src = scratch == null ? b : MemorySegment.ofArray(scratch);
+        int kd = scratch == null ? kind : WeightLoads.F32;
         for (int j = 0; j < w; j++) {
             long bRow = bOff + (long) (j0 + j) * ldb;
+            if (scratch != null) {
+                WeightLoads.toFloats(kind, b, bRow + pc, pe - pc, scratch, 0);
+                bRow = -pc;
+            }
             int i = 0;
-            // two rows at a time, four independent FMA chains, each B vector loaded once for both rows
-            for (; i + 2 <= m; i += 2) {
-                int a0 = i * k, a1 = a0 + k;
-                FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), t0 = FloatVector.zero(F), t1 = FloatVector.zero(F);
-                int p = pc;
-                for (; p + 2 * L <= pe; p += 2 * L) {
-                    FloatVector x = WeightLoads.load(kind, b, bRow + p), y = WeightLoads.load(kind, b, bRow + p + L);
-                    s0 = FloatVector.fromArray(F, av, a0 + p).fma(x, s0);
-                    s1 = FloatVector.fromArray(F, av, a0 + p + L).fma(y, s1);
-                    t0 = FloatVector.fromArray(F, av, a1 + p).fma(x, t0);
-                    t1 = FloatVector.fromArray(F, av, a1 + p + L).fma(y, t1);
-                }
-                float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
-                for (; p < pe; p++) {
-                    float x = WeightLoads.load1(kind, b, bRow + p);
-                    d0 += av[a0 + p] * x;
-                    d1 += av[a1 + p] * x;
-                }
-                acc[i * w + j] += d0;
-                acc[(i + 1) * w + j] += d1;
-            }
-            if (i < m) {   // the odd row: four chains over 32 floats per step
-                int a0 = i * k;
-                FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
-                int p = pc;
-                for (; p + 4 * L <= pe; p += 4 * L) {
-                    s0 = FloatVector.fromArray(F, av, a0 + p).fma(WeightLoads.load(kind, b, bRow + p), s0);
-                    s1 = FloatVector.fromArray(F, av, a0 + p + L).fma(WeightLoads.load(kind, b, bRow + p + L), s1);
-                    s2 = FloatVector.fromArray(F, av, a0 + p + 2 * L).fma(WeightLoads.load(kind, b, bRow + p + 2 * L), s2);
-                    s3 = FloatVector.fromArray(F, av, a0 + p + 3 * L).fma(WeightLoads.load(kind, b, bRow + p + 3 * L), s3);
-                }
-                for (; p + L <= pe; p += L) s0 = FloatVector.fromArray(F, av, a0 + p).fma(WeightLoads.load(kind, b, bRow + p), s0);
-                float d0 = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
-                for (; p < pe; p++) d0 += av[a0 + p] * WeightLoads.load1(kind, b, bRow + p);
-                acc[i * w + j] += d0;
-            }
+            for (; i + 2 <= m; i += 2) dot2(kd, av, i * k, k, src, bRow, pc, pe, acc, i * w + j, (i + 1) * w + j);
+            if (i < m) acc[i * w + j] += dot1(kd, av, i * k, src, bRow, pc, pe);
         }
+    }
+
+    /** Rows a0 and a0 + k of A against one B row, four independent FMA chains, each B vector loaded once. */
+    private static void dot2(int kind, float[] av, int a0, int k, MemorySegment b, long bRow, int pc, int pe,
+                             float[] acc, int o0, int o1) {
+        int L = F.length(), a1 = a0 + k;
+        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), t0 = FloatVector.zero(F), t1 = FloatVector.zero(F);
+        int p = pc;
+        for (; p + 2 * L <= pe; p += 2 * L) {
+            FloatVector x = WeightLoads.load(kind, b, bRow + p), y = WeightLoads.load(kind, b, bRow + p + L);
+            s0 = FloatVector.fromArray(F, av, a0 + p).fma(x, s0);
+            s1 = FloatVector.fromArray(F, av, a0 + p + L).fma(y, s1);
+            t0 = FloatVector.fromArray(F, av, a1 + p).fma(x, t0);
+            t1 = FloatVector.fromArray(F, av, a1 + p + L).fma(y, t1);
+        }
+        float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
+        for (; p < pe; p++) {
+            float x = WeightLoads.load1(kind, b, bRow + p);
+            d0 += av[a0 + p] * x;
+            d1 += av[a1 + p] * x;
+        }
+        acc[o0] += d0;
+        acc[o1] += d1;
+    }
+
+    /** One row of A against one B row: four independent FMA chains over 32 floats per step. */
+    private static float dot1(int kind, float[] av, int a0, MemorySegment b, long bRow, int pc, int pe) {
+        int L = F.length();
+        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+        int p = pc;
+        for (; p + 4 * L <= pe; p += 4 * L) {
+            s0 = FloatVector.fromArray(F, av, a0 + p).fma(WeightLoads.load(kind, b, bRow + p), s0);
+            s1 = FloatVector.fromArray(F, av, a0 + p + L).fma(WeightLoads.load(kind, b, bRow + p + L), s1);
+            s2 = FloatVector.fromArray(F, av, a0 + p + 2 * L).fma(WeightLoads.load(kind, b, bRow + p + 2 * L), s2);
+            s3 = FloatVector.fromArray(F, av, a0 + p + 3 * L).fma(WeightLoads.load(kind, b, bRow + p + 3 * L), s3);
+        }
+        float d = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        for (; p < pe; p++) d += av[a0 + p] * WeightLoads.load1(kind, b, bRow + p);
+        return d;
     }
 
     /** C[i][0:w] += alpha·acc[i][0:w]; {@code cOff} points at the first column of this range. */

@@ -31,23 +31,41 @@ final class WeightLoads {
     /** Bytes per element of a storage kind. */
     static int bytes(int kind) { return kind == F32 ? 4 : 2; }
 
-    /** Eight consecutive elements from element index {@code idx}, as floats. */
+    /**
+     * Eight consecutive elements from element index {@code idx}, as floats. Kept as a small dispatcher over small
+     * methods so that C2 inlines the whole chain into the hot loops: a vector returned from a call that is not
+     * inlined is boxed on the heap.
+     */
     static FloatVector load(int kind, MemorySegment s, long idx) {
         if (kind == F32) return FloatVector.fromMemorySegment(F, s, idx * 4, NO);
-        ShortVector h = ShortVector.fromMemorySegment(S, s, idx * 2, NO);
-        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        return kind == BF16 ? bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats() : f16(bits);
+        return kind == BF16 ? bf16(s, idx) : f16(s, idx);
     }
 
-    /** F16 bit patterns (sign-extended into ints) to floats. */
-    static FloatVector f16(IntVector h) {
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+    private static FloatVector bf16(MemorySegment s, long idx) {
+        IntVector bits = (IntVector) ShortVector.fromMemorySegment(S, s, idx * 2, NO).convertShape(VectorOperators.S2I, I, 0);
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static FloatVector f16(MemorySegment s, long idx) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, idx * 2, NO).convertShape(VectorOperators.S2I, I, 0);
         IntVector em = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = em.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        VectorMask<Integer> special = h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
-        VectorMask<Integer> nan = special.and(h.and(0x03FF).compare(VectorOperators.NE, 0));
-        IntVector inf = em.or(0x7F800000);
-        return finite.blend(inf, special).blend(inf.or(0x00400000), nan).or(sign).reinterpretAsFloats();
+        FloatVector fin = em.reinterpretAsFloats().mul(0x1p112f);
+        // exponent 31 (inf, NaN): all-ones float exponent, mantissa kept, quiet bit set when the mantissa is not 0
+        IntVector quiet = h.and(0x03FF).add(0x03FF).and(0x0400).lanewise(VectorOperators.LSHL, 12);
+        FloatVector special = em.or(0x7F800000).or(quiet).reinterpretAsFloats();
+        FloatVector mag = fin.blend(special, fin.compare(VectorOperators.GE, 65536f));
+        return mag.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    /** out[o .. o + n) = n elements from element index {@code idx}, as floats. */
+    static void toFloats(int kind, MemorySegment s, long idx, int n, float[] out, int o) {
+        if (kind == F16) {   // Float.float16ToFloat is a C2 intrinsic (vcvtph2ps with F16C)
+            for (int i = 0; i < n; i++) out[o + i] = Float.float16ToFloat(s.getAtIndex(SH, idx + i));
+            return;
+        }
+        int i = 0;
+        for (; i + 8 <= n; i += 8) load(kind, s, idx + i).intoArray(out, o + i);
+        for (; i < n; i++) out[o + i] = load1(kind, s, idx + i);
     }
 
     /** One element as a float. */

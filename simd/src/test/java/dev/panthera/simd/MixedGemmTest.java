@@ -48,8 +48,18 @@ class MixedGemmTest {
     @Property(tries = 80)
     void matchesFloat64(@ForAll long seed) {
         Random r = new Random(seed);
+        check(r, SIZES[r.nextInt(SIZES.length)], SIZES[r.nextInt(SIZES.length)], SIZES[r.nextInt(SIZES.length)]);
+    }
+
+    /** Skinny shapes long enough that the M &lt; 8 path converts and consumes B in several K or N chunks. */
+    @Property(tries = 8)
+    void skinnyChunkedPaths(@ForAll long seed) {
+        Random r = new Random(seed);
+        check(r, 1 + r.nextInt(7), 700 + r.nextInt(200), 1400 + r.nextInt(300));
+    }
+
+    private static void check(Random r, int m, int n, int k) {
         MixedGemm.Weights type = r.nextBoolean() ? MixedGemm.Weights.BF16 : MixedGemm.Weights.F16;
-        int m = SIZES[r.nextInt(SIZES.length)], n = SIZES[r.nextInt(SIZES.length)], k = SIZES[r.nextInt(SIZES.length)];
         boolean ta = r.nextBoolean(), tw = r.nextBoolean();
         float alpha = r.nextBoolean() ? 1f : (float) r.nextGaussian(), beta = new float[] {0f, 1f, -0.5f}[r.nextInt(3)];
         int lda = (ta ? m : k) + r.nextInt(3), ldw = (tw ? k : n) + r.nextInt(3), ldc = n + r.nextInt(3);
