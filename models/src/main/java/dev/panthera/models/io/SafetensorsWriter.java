@@ -25,7 +25,24 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {}
 
     /** One tensor to write: its raw little-endian bytes must be exactly elements × dtype size. */
-    public record Item(String name, DType dtype, long[] shape, MemorySegment bytes) {}
+    public record Item(String name, DType dtype, long[] shape, MemorySegment bytes) {
+        /**
+         * An item over {@code t}'s own memory (no copy): {@code t} must be contiguous; its bytes are written in the
+         * platform's byte order, which is little-endian on the x86-64 and AArch64 machines this library targets.
+         */
+        public static Item of(String name, dev.panthera.tensor.Tensor t) {
+            if (!t.isContiguous()) {
+                throw new IllegalArgumentException("safetensors write: '" + name + "' is a non-contiguous view " + t.shape()
+                        + "; call contiguous() first");
+            }
+            if (java.nio.ByteOrder.nativeOrder() != java.nio.ByteOrder.LITTLE_ENDIAN) {
+                throw new UnsupportedOperationException("safetensors write: big-endian platforms are not supported");
+            }
+            long size = t.dtype().byteSize();
+            MemorySegment s = t.storage().segment().asSlice(t.layout().offset() * size, t.numel() * size);
+            return new Item(name, t.dtype(), t.dims(), s);
+        }
+    }
 
     /** Writes {@code items} with {@code metadata} to {@code path}. */
     public static void write(Path path, Map<String, String> metadata, List<Item> items) throws IOException {

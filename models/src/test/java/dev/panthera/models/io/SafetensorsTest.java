@@ -180,4 +180,18 @@ class SafetensorsTest {
                 List.of(new SafetensorsWriter.Item("w", DType.F32, new long[] {3}, MemorySegment.ofArray(new byte[8])))));
         assertTrue(e.getMessage().contains("'w'"));
     }
+
+    @Test
+    void writesTensorsAndOpensThroughWeights() throws Exception {
+        Tensor a = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+        Path p = dir.resolve("t.safetensors");
+        SafetensorsWriter.write(p, Map.of(), List.of(SafetensorsWriter.Item.of("a", a), SafetensorsWriter.Item.of("row", a.select(0, 1))));
+        try (Weights w = Weights.open(p)) {
+            assertInstanceOf(SafetensorsFile.class, w);
+            assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, w.tensor("a").toFloatArray());
+            assertArrayEquals(new float[] {4, 5, 6}, w.tensor("row").toFloatArray(), "a view at a non-zero offset");
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.Item.of("t", a.transpose(0, 1)));
+        assertTrue(e.getMessage().contains("non-contiguous"));
+    }
 }
