@@ -29,6 +29,11 @@ public final class GgufFile implements Weights {
     static final int MAX_DIMS = 4;
     static final int MAX_ARRAY_DEPTH = 4;
     static final long MAX_STRING = 1 << 24;
+    /**
+     * Most metadata values (array elements included) one file may hold: far above real vocabularies (a 262k-token
+     * vocabulary with scores and types is under 1M), and it bounds the heap a hostile array-length field can claim.
+     */
+    public static final long MAX_METADATA_VALUES = 1 << 23;
 
     /**
      * One tensor: {@code dims} in ggml order (innermost first, {@code ne[0]}), {@code offset} relative to the data
@@ -89,10 +94,11 @@ public final class GgufFile implements Weights {
         long nTensors = c.count("tensor_count", 24);
         long nKv = c.count("metadata_kv_count", 13);
         Map<String, GgufValue> kv = new LinkedHashMap<>();
+        long[] budget = {MAX_METADATA_VALUES};
         for (long i = 0; i < nKv; i++) {
             String key = string(c, "metadata key #" + i);
             int type = c.i32("metadata '" + key + "' type");
-            GgufValue v = value(c, type, key, 0);
+            GgufValue v = value(c, type, key, 0, budget);
             if (kv.put(key, v) != null) throw c.error("metadata '" + key + "'", "duplicate key");
         }
         long alignment = DEFAULT_ALIGNMENT;
@@ -155,7 +161,7 @@ public final class GgufFile implements Weights {
         return c.utf8(n, field);
     }
 
-    private static GgufValue value(Cursor c, int type, String key, int depth) throws ModelFormatException {
+    private static GgufValue value(Cursor c, int type, String key, int depth, long[] budget) throws ModelFormatException {
         String f = "metadata '" + key + "'";
         return switch (type) {
             case GgufValue.UINT8 -> new GgufValue.U8(c.u8(f));
@@ -186,8 +192,10 @@ public final class GgufFile implements Weights {
                     default -> throw c.error(f + " element type", "unknown gguf type " + et);
                 };
                 long n = c.count(f + " array length", min);
+                if (n > budget[0]) throw c.error(f + " array length", n + " values exceed the file's metadata limit of " + MAX_METADATA_VALUES);
+                budget[0] -= n;
                 List<GgufValue> vs = new ArrayList<>((int) Math.min(n, 1 << 20));
-                for (long i = 0; i < n; i++) vs.add(value(c, et, key, depth + 1));
+                for (long i = 0; i < n; i++) vs.add(value(c, et, key, depth + 1, budget));
                 yield new GgufValue.Array(et, vs);
             }
             default -> throw c.error(f + " type", "unknown gguf type " + type);

@@ -36,6 +36,12 @@ public final class OnnxWeights implements Weights {
     /** One graph node (the fields this reader keeps). */
     public record Node(String name, String opType, List<String> inputs, List<String> outputs) {}
 
+    /**
+     * Most graph entries (nodes, initializers and node input/output names together) one file may hold: far above
+     * real models, and it bounds the heap a hostile file of tiny messages can claim.
+     */
+    public static final long MAX_GRAPH_ENTRIES = 1 << 22;
+
     private final Arena arena;
     private final MemorySegment file;
     private final Map<String, Initializer> inits;
@@ -84,10 +90,11 @@ public final class OnnxWeights implements Weights {
         List<Node> nodes = new ArrayList<>();
         Protobuf model = new Protobuf(file, 0, file.byteSize(), "ModelProto");
         boolean graph = false;
+        long[] budget = {MAX_GRAPH_ENTRIES};
         while (model.next()) {
             if (model.field == 7) {
                 long n = model.length("graph");
-                graph(new Protobuf(file, model.pos, model.pos + n, "GraphProto"), inits, nodes);
+                graph(new Protobuf(file, model.pos, model.pos + n, "GraphProto"), inits, nodes, budget);
                 model.pos += n;
                 graph = true;
             } else {
@@ -98,13 +105,17 @@ public final class OnnxWeights implements Weights {
         return new OnnxWeights(arena, file, inits, nodes);
     }
 
-    private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> nodes) throws ModelFormatException {
+    private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> nodes, long[] budget) throws ModelFormatException {
         while (g.next()) {
             if (g.field == 1 || g.field == 5) {
+                if (--budget[0] < 0) throw g.error(g.field == 1 ? "node" : "initializer", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
                 long n = g.length(g.field == 1 ? "node" : "initializer");
                 Protobuf m = new Protobuf(g.seg, g.pos, g.pos + n, g.field == 1 ? "NodeProto" : "TensorProto");
                 if (g.field == 1) {
-                    nodes.add(node(m));
+                    Node node = node(m);
+                    budget[0] -= node.inputs().size() + node.outputs().size();
+                    if (budget[0] < 0) throw m.error("input", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
+                    nodes.add(node);
                 } else {
                     Initializer t = tensor(m);
                     if (inits.put(t.name(), t) != null) throw m.error("name", "duplicate initializer '" + t.name() + "'");

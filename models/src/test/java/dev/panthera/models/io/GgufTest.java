@@ -286,6 +286,11 @@ class GgufTest {
         assertTrue(reject(m).getMessage().contains("UTF-8"));
         m = minimal(0, 32, 0, 0);
         reject(java.util.Arrays.copyOf(m, 40));
+        // an array length within the file's bytes but above the metadata value limit (heap amplification)
+        ByteBuffer big = ByteBuffer.allocate(24 + 8 + 1 + 4 + 4 + 8 + (int) GgufFile.MAX_METADATA_VALUES + 1).order(ByteOrder.LITTLE_ENDIAN);
+        big.putInt(GgufFile.MAGIC).putInt(3).putLong(0).putLong(1).putLong(1).put((byte) 'k').putInt(GgufValue.ARRAY)
+                .putInt(GgufValue.UINT8).putLong(GgufFile.MAX_METADATA_VALUES + 1);
+        assertTrue(reject(big.array()).getMessage().contains("metadata limit"));
         // two tensors overlapping
         GgufWriter w = new GgufWriter().tensor("a", GgmlType.F32, new long[] {32}, new float[32]).tensor("b", GgmlType.F32, new long[] {32}, new float[32]);
         ByteArrayOutputStream o = new ByteArrayOutputStream();
