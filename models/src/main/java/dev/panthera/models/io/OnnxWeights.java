@@ -31,7 +31,11 @@ import java.util.Set;
  */
 public final class OnnxWeights implements Weights {
     /** One initializer: where its values are and how they are encoded. */
-    public record Initializer(String name, int dataType, long[] dims, long start, long end, int field, long count) {}
+    /**
+     * One initializer: its values are {@code [start, end)} of the file in field {@code field}'s encoding, or, when the
+     * writer used the unpacked encoding of a repeated field, {@code unpacked} (raw bits: float/double bits or varints).
+     */
+    public record Initializer(String name, int dataType, long[] dims, long start, long end, int field, long count, long[] unpacked) {}
 
     /** One graph node (the fields this reader keeps). */
     public record Node(String name, String opType, List<String> inputs, List<String> outputs) {}
@@ -148,7 +152,27 @@ public final class OnnxWeights implements Weights {
         long[] dims = new long[0];
         long start = 0, end = 0, count = 0;
         int dataField = 0;
+        long[] unpacked = null;
+        int nUnpacked = 0;
         while (m.next()) {
+            if ((m.field == 4 || m.field == 5 || m.field == 7 || m.field == 10) && m.wire != Protobuf.LEN) {
+                // a repeated scalar written unpacked: one tag per value (legal protobuf, though ONNX declares them packed)
+                if (dataField != 0 && (dataField != m.field || unpacked == null)) {
+                    throw m.error("data", "more than one data field (" + dataField + " and " + m.field + ")");
+                }
+                int want = m.field == 4 ? Protobuf.I32 : m.field == 10 ? Protobuf.I64 : Protobuf.VARINT;
+                if (m.wire != want) throw m.error("field " + m.field, "wire type " + m.wire + " where " + want + " was expected");
+                dataField = m.field;
+                if (unpacked == null) unpacked = new long[16];
+                if (nUnpacked == unpacked.length) unpacked = java.util.Arrays.copyOf(unpacked, nUnpacked * 2);
+                unpacked[nUnpacked++] = switch (want) {
+                    case Protobuf.I32 -> { m.fixed(4); yield m.seg.get(Cursor.I32, m.pos - 4) & 0xFFFFFFFFL; }
+                    case Protobuf.I64 -> { m.fixed(8); yield m.seg.get(Cursor.I64, m.pos - 8); }
+                    default -> m.varint("field " + m.field);
+                };
+                count = nUnpacked;
+                continue;
+            }
             switch (m.field) {
                 case 1 -> {
                     if (m.wire == Protobuf.LEN) {
@@ -209,7 +233,8 @@ public final class OnnxWeights implements Weights {
             throw m.error(name, dtype + " " + java.util.Arrays.toString(dims) + " needs " + expected + (dataField == 9 ? " bytes" : " values")
                     + " but the data has " + count);
         }
-        return new Initializer(name, dataType, dims, start, end, dataField, count);
+        return new Initializer(name, dataType, dims, start, end, dataField, count,
+                unpacked == null ? null : java.util.Arrays.copyOf(unpacked, nUnpacked));
     }
 
     private static long[] append(long[] a, long v) {
@@ -266,11 +291,27 @@ public final class OnnxWeights implements Weights {
         }
         Shape shape = Shape.of(i.dims());
         MemorySegment src = file.asSlice(i.start(), i.end() - i.start());
-        MemorySegment data = switch (i.field()) {
+        MemorySegment data = i.unpacked() != null ? fromUnpacked(i, dtype) : switch (i.field()) {
             case 9, 4, 10 -> Mapped.aligned(src, dtype.byteSize(), arena);
             default -> decodeVarints(i, dtype);
         };
         return Tensor.fromSegment(data, dtype, shape).name(name);
+    }
+
+    private MemorySegment fromUnpacked(Initializer i, DType dtype) {
+        MemorySegment out = arena.allocate(Math.max(1, i.count() * dtype.byteSize()), 8);
+        long[] v = i.unpacked();
+        for (int k = 0; k < v.length; k++) {
+            switch (dtype) {
+                case F32 -> out.setAtIndex(ValueLayout.JAVA_FLOAT, k, Float.intBitsToFloat((int) v[k]));
+                case F64 -> out.setAtIndex(ValueLayout.JAVA_DOUBLE, k, Double.longBitsToDouble(v[k]));
+                case I64 -> out.setAtIndex(ValueLayout.JAVA_LONG, k, v[k]);
+                case I32 -> out.setAtIndex(ValueLayout.JAVA_INT, k, (int) v[k]);
+                case F16, BF16 -> out.setAtIndex(ValueLayout.JAVA_SHORT, k, (short) v[k]);
+                default -> out.set(ValueLayout.JAVA_BYTE, k, (byte) v[k]);
+            }
+        }
+        return out;
     }
 
     private MemorySegment decodeVarints(Initializer i, DType dtype) {

@@ -77,24 +77,24 @@ public final class FormatFuzz {
         }
     }
 
-    private static void varint(ByteArrayOutputStream o, long v) {
+    static void varint(ByteArrayOutputStream o, long v) {
         while ((v & ~0x7FL) != 0) { o.write((int) (v & 0x7F) | 0x80); v >>>= 7; }
         o.write((int) v);
     }
 
-    private static void len(ByteArrayOutputStream o, int field, byte[] b) {
+    static void len(ByteArrayOutputStream o, int field, byte[] b) {
         varint(o, (long) field << 3 | 2);
         varint(o, b.length);
         o.writeBytes(b);
     }
 
-    private static void num(ByteArrayOutputStream o, int field, long v) {
+    static void num(ByteArrayOutputStream o, int field, long v) {
         varint(o, (long) field << 3);
         varint(o, v);
     }
 
     /** A ModelProto with raw_data, packed float_data and packed int64_data initializers and a named MatMul node. */
-    private static byte[] onnx() {
+    static byte[] onnx() {
         ByteArrayOutputStream g = new ByteArrayOutputStream();
         ByteArrayOutputStream node = new ByteArrayOutputStream();
         len(node, 1, "x".getBytes());
@@ -125,6 +125,16 @@ public final class FormatFuzz {
         len(t3, 7, new byte[] {1, (byte) 0x80, 0x01, 0x7F});
         len(t3, 8, "shape".getBytes());
         len(g, 5, t3.toByteArray());
+        ByteArrayOutputStream t4 = new ByteArrayOutputStream();   // unpacked float_data: one fixed32 tag per value
+        num(t4, 1, 2);
+        num(t4, 2, 1);
+        for (float v : new float[] {0.5f, -1.5f}) {
+            varint(t4, 4L << 3 | 5);
+            int bits = Float.floatToRawIntBits(v);
+            for (int k = 0; k < 4; k++) t4.write(bits >>> (8 * k));
+        }
+        len(t4, 8, "unpacked".getBytes());
+        len(g, 5, t4.toByteArray());
         ByteArrayOutputStream m = new ByteArrayOutputStream();
         num(m, 1, 7);
         len(m, 2, "fuzz".getBytes());
