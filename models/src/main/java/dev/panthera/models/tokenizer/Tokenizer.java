@@ -33,6 +33,7 @@ public final class Tokenizer {
     private final PostProcessor postProcessor;
     private final Decoder decoder;
     private final Map<Integer, AddedToken> addedById = new HashMap<>();
+    private final Map<String, AddedToken> addedByContent = new HashMap<>();
     private final Map<Character, List<AddedToken>> addedByFirstChar = new HashMap<>();
     private final int size;
     private final int padId;
@@ -47,6 +48,7 @@ public final class Tokenizer {
         int max = model.size();
         for (AddedToken t : added) {
             addedById.put(t.id(), t);
+            addedByContent.putIfAbsent(t.content(), t);
             if (!t.content().isEmpty())
                 addedByFirstChar.computeIfAbsent(t.content().charAt(0), k -> new ArrayList<>()).add(t);
             max = Math.max(max, t.id() + 1);
@@ -231,8 +233,8 @@ public final class Tokenizer {
 
     /** @return the id of a token (added tokens first), or -1 */
     public int tokenToId(String token) {
-        for (AddedToken a : addedById.values()) if (a.content().equals(token)) return a.id();
-        return model.tokenToId(token);
+        AddedToken a = addedByContent.get(token);
+        return a != null ? a.id() : model.tokenToId(token);
     }
 
     /** @return the text of a token id, or {@code null} */
