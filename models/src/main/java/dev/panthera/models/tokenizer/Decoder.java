@@ -115,15 +115,14 @@ sealed interface Decoder {
         }
     }
 
-    /** SentencePiece's metaspace: the replacement back to spaces, the first token's prefix space dropped. */
+    /** SentencePiece's metaspace: the replacement back to spaces; in the first token (when prefixed) dropped. */
     record Metaspace(String replacement, boolean prefixed) implements Decoder {
         @Override
         public List<String> decodeChain(List<String> tokens) {
             List<String> out = new ArrayList<>(tokens.size());
             for (int i = 0; i < tokens.size(); i++) {
-                String t = tokens.get(i).replace(replacement, " ");
-                if (i == 0 && prefixed && t.startsWith(" ")) t = t.substring(1);
-                out.add(t);
+                // as HuggingFace: in the first token every replacement is dropped, not only a leading one
+                out.add(tokens.get(i).replace(replacement, i == 0 && prefixed ? "" : " "));
             }
             return out;
         }
