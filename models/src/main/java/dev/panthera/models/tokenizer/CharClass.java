@@ -12,12 +12,15 @@ final class CharClass {
         };
     }
 
-    /** BERT's control test: categories Cc, Cf, Cs, Co, Cn, except tab, newline and carriage return. */
+    /**
+     * BERT's control test: categories Cc, Cf, Cs, Co, except tab, newline and carriage return. HuggingFace's
+     * comment says Cn too, but its category tables (the {@code unicode_categories} crate, built from
+     * UnicodeData.txt, which lists no Cn code points) never report Cn, so unassigned code points are kept.
+     */
     static boolean isControl(int c) {
         if (c == '\t' || c == '\n' || c == '\r') return false;
         int t = Character.getType(c);
-        return t == Character.CONTROL || t == Character.FORMAT || t == Character.SURROGATE
-                || t == Character.PRIVATE_USE || t == Character.UNASSIGNED;
+        return t == Character.CONTROL || t == Character.FORMAT || t == Character.SURROGATE || t == Character.PRIVATE_USE;
     }
 
     /** BERT's punctuation: ASCII punctuation or Unicode categories Pc, Pd, Ps, Pe, Pi, Pf, Po. */
