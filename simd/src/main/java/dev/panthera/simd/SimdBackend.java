@@ -5,7 +5,6 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Layout;
 import dev.panthera.tensor.ReduceOp;
-import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.Backend;
@@ -28,12 +27,7 @@ public final class SimdBackend implements Backend {
     @Override public Storage allocate(DType dtype, long numel, Arena owner) { return Storage.allocate(dtype, numel, owner); }
 
     /** Row starts: the layout without its last dimension. */
-    private static Layout rows(Layout l) {
-        int r = l.rank();
-        long[] d = new long[r - 1], s = new long[r - 1];
-        for (int i = 0; i < r - 1; i++) { d[i] = l.shape().dim(i); s[i] = l.stride(i); }
-        return new Layout(Shape.of(d), s, l.offset());
-    }
+    private static Layout rows(Layout l) { return l.leading(l.rank() - 1); }
 
     private static long lastStride(Layout l) { return l.rank() == 0 ? 1 : l.stride(l.rank() - 1); }
     private static int rowLength(Layout l) { return l.rank() == 0 ? 1 : Math.toIntExact(l.shape().dim(l.rank() - 1)); }
@@ -169,12 +163,7 @@ public final class SimdBackend implements Backend {
         }
     }
 
-    private static Layout batch(Layout l) {
-        int r = l.rank();
-        long[] d = new long[r - 2], s = new long[r - 2];
-        for (int i = 0; i < r - 2; i++) { d[i] = l.shape().dim(i); s[i] = l.stride(i); }
-        return new Layout(Shape.of(d), s, l.offset());
-    }
+    private static Layout batch(Layout l) { return l.leading(l.rank() - 2); }
 
     @Override
     public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {

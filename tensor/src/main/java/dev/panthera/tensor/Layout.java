@@ -78,6 +78,17 @@ public final class Layout {
         return o;
     }
 
+    /**
+     * The layout of the first {@code dims} dimensions only, same offset: each of its elements is where one
+     * sub-block (a row for {@code rank-1}, a matrix for {@code rank-2}) of this layout starts.
+     */
+    public Layout leading(int dims) {
+        if (dims < 0 || dims > rank()) throw new IllegalArgumentException("leading: " + dims + " dims of a rank-" + rank() + " layout");
+        long[] d = new long[dims], s = new long[dims];
+        for (int i = 0; i < dims; i++) { d[i] = shape.dim(i); s[i] = strides[i]; }
+        return new Layout(Shape.of(d), s, offset);
+    }
+
     /** Dimensions reordered: result dim i is this layout's dim {@code perm[i]}. */
     public Layout permute(int... perm) {
         int r = rank();

@@ -189,12 +189,7 @@ public final class ReferenceBackend implements Backend {
     }
 
     /** The layout of the batch dims only (all but the last two), keeping the offset. */
-    static Layout batchOf(Layout l) {
-        int r = l.rank();
-        long[] d = new long[r - 2], s = new long[r - 2];
-        for (int i = 0; i < r - 2; i++) { d[i] = l.shape().dim(i); s[i] = l.stride(i); }
-        return new Layout(Shape.of(d), s, l.offset());
-    }
+    static Layout batchOf(Layout l) { return l.leading(l.rank() - 2); }
 
     /** The layout of all rows of {@code dim}: that dim set to size 1, so each element is the start of one row. */
     static Layout rowsOf(Layout l, int dim) {
