@@ -13,9 +13,11 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * llama.cpp (de.kherud:llama 4.2.0) loads the stories260K checkpoint converted by {@link Llama2cToGguf} and
+ * llama.cpp (de.kherud:llama 4.2.0) loads the stories260K checkpoint converted by {@link Llama2cToGguf} (F32, F16,
+ * Q8_0, Q4_0 weights) and
  * predicts as its greedy token after BOS the argmax of a float64 forward pass written here from llama2.c's
- * {@code run.c} (at position 0 attention sees only itself, so each layer's attention output is Wo·V).
+ * {@code run.c} over the weights as our reader dequantizes them from that file (at position 0 attention sees only
+ * itself, so each layer's attention output is Wo·V).
  */
 class LlamaCppModelTest {
     @TempDir Path dir;
@@ -40,8 +42,28 @@ class LlamaCppModelTest {
     }
 
     /** Softmax probabilities of the next token after BOS (id 1), in float64. */
-    static double[] afterBos(Llama2cCheckpoint c) {
-        var cfg = c.config();
+    /** GGUF name of a llama2.c/HF-style name, as {@link Llama2cToGguf} writes it. */
+    static String ggufName(String hf) {
+        return switch (hf) {
+            case "model.embed_tokens.weight", "lm_head.weight" -> "token_embd.weight";
+            case "model.norm.weight" -> "output_norm.weight";
+            default -> hf.replace("model.layers.", "blk.").replace("input_layernorm", "attn_norm").replace("self_attn.q_proj", "attn_q")
+                    .replace("self_attn.k_proj", "attn_k").replace("self_attn.v_proj", "attn_v").replace("self_attn.o_proj", "attn_output")
+                    .replace("post_attention_layernorm", "ffn_norm").replace("mlp.gate_proj", "ffn_gate").replace("mlp.down_proj", "ffn_down")
+                    .replace("mlp.up_proj", "ffn_up");
+        };
+    }
+
+    /** A view of the weights as llama.cpp will see them: read back from the GGUF and dequantized by our reader. */
+    static final class FromGguf {
+        final GgufFile g;
+        FromGguf(GgufFile g) { this.g = g; }
+        Fetch tensor(String hf) { return new Fetch(g.dequantize(ggufName(hf))); }
+    }
+
+    record Fetch(float[] v) { float[] toFloatArray() { return v; } }
+
+    static double[] afterBos(Llama2cCheckpoint.Config cfg, FromGguf c) {
         int dim = cfg.dim(), hs = cfg.headSize(), kvDim = cfg.nKvHeads() * hs, group = cfg.nHeads() / cfg.nKvHeads();
         float[] emb = c.tensor("model.embed_tokens.weight").toFloatArray();
         double[] x = new double[dim];
@@ -71,15 +93,21 @@ class LlamaCppModelTest {
         return logits;
     }
 
-    @Test
-    void llamaCppLoadsConvertedStories260K() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0", "Q4_0"})
+    void llamaCppLoadsConvertedStories260K(GgmlType type) throws Exception {
         Path bin = Llama2cCheckpointTest.data("stories260K.bin");
         Assumptions.assumeTrue(Files.exists(bin), "skipped: " + bin.toAbsolutePath() + " is absent");
-        Path gguf = dir.resolve("stories260K-f32.gguf");
-        double[] want;
+        Path gguf = dir.resolve("stories260K-" + type + ".gguf");
+        Llama2cCheckpoint.Config cfg;
         try (Llama2cCheckpoint c = Llama2cCheckpoint.open(bin)) {
-            Llama2cToGguf.convert(c, GgmlType.F32, gguf);
-            want = afterBos(c);
+            Llama2cToGguf.convert(c, type, gguf);
+            cfg = c.config();
+        }
+        double[] want;
+        try (GgufFile g = GgufFile.open(gguf)) {
+            assertEquals(type, g.info("blk.0.attn_q.weight").type());
+            want = afterBos(cfg, new FromGguf(g));
         }
         int best = 0;
         for (int i = 1; i < want.length; i++) if (want[i] > want[best]) best = i;
@@ -91,9 +119,9 @@ class LlamaCppModelTest {
             // n_probs is not used: de.kherud 4.2.0 aborts the JVM in its JSON code when asked for probabilities here
             String got = m.complete(new InferenceParameters("").setTemperature(0).setNPredict(1).setSeed(1));
             String expected = m.decode(new int[] {best});
-            System.out.println("after BOS: float64 argmax id " + best + " p=" + want[best] + " (next p=" + want[second] + ") '" + expected + "', llama.cpp '" + got + "'");
+            System.out.println(type + " after BOS: float64 argmax id " + best + " p=" + want[best] + " (next p=" + want[second] + ") '" + expected + "', llama.cpp '" + got + "'");
             assertFalse(expected.isEmpty(), "the expected token must have visible text, or the comparison proves nothing");
-            assertEquals(expected, got, "greedy token after BOS (float64 argmax id " + best + ", p = " + want[best] + ")");
+            assertEquals(expected, got, type + ": greedy token after BOS (float64 argmax id " + best + ", p = " + want[best] + ")");
         }
     }
 }
