@@ -128,7 +128,11 @@ public final class Sgemm {
         ForkJoinPool p = pool();
         for (int from = chunk; from < total; from += chunk) {
             int f = from, to = Math.min(total, from + chunk);
-            fs.add(p.submit(() -> r.run(f, to)));
+            try {
+                fs.add(p.submit(() -> r.run(f, to)));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                r.run(f, to);   // setThreads shut this pool down meanwhile: do the range here
+            }
         }
         r.run(0, Math.min(chunk, total));
         try {

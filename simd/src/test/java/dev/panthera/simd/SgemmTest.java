@@ -80,6 +80,40 @@ class SgemmTest {
         return s;
     }
 
+    /** Products running on several caller threads while another thread keeps changing the pool size. */
+    @Test
+    void concurrentCallersWhileThePoolIsResized() throws Exception {
+        int m = 64, n = 96, k = 200;
+        try (Arena arena = Arena.ofShared()) {
+            Random r = new Random(3);
+            MemorySegment a = random(arena, (long) m * k, r), b = random(arena, (long) k * n, r);
+            MemorySegment want = arena.allocate((long) m * n * 4, 64);
+            Sgemm.setThreads(1);
+            Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, want, 0, n);
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread[] callers = new Thread[3];
+            for (int t = 0; t < callers.length; t++) {
+                callers[t] = new Thread(() -> {
+                    try {
+                        MemorySegment c = arena.allocate((long) m * n * 4, 64);
+                        for (int it = 0; it < 40; it++) {
+                            Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+                            if (c.mismatch(want) != -1) throw new AssertionError("result differs from the 1-thread product at byte " + c.mismatch(want));
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                callers[t].start();
+            }
+            for (int i = 0; i < 200 && callers[0].isAlive(); i++) Sgemm.setThreads(1 + i % 3);
+            for (Thread t : callers) t.join();
+            if (failure.get() != null) throw new AssertionError("a concurrent sgemm failed", failure.get());
+        } finally {
+            Sgemm.setThreads(Math.max(1, Runtime.getRuntime().availableProcessors()));
+        }
+    }
+
     @Test
     void badArgumentsAreRejectedBeforeAnyRead() {
         try (Arena arena = Arena.ofConfined()) {
