@@ -12,5 +12,5 @@ fi
 ./panthera mvn -q -pl jmh -am -DskipTests package
 out=jmh/target/gemm-$(date +%Y%m%d-%H%M%S).json
 ./panthera java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar jmh/target/benchmarks.jar \
-  'GemmBench|BandwidthBench|PeakBench|AttentionBench' -rf json -rff "$out" "$@"
+  'GemmBench|BandwidthBench|AttentionBench' -rf json -rff "$out" "$@"
 ./panthera java --add-modules jdk.incubator.vector -cp jmh/target/benchmarks.jar dev.panthera.bench.BenchReport "$out"

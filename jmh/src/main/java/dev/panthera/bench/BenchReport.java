@@ -13,8 +13,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Turns a JMH JSON result file of {@link GemmBench} and {@link BandwidthBench} into the markdown tables of
- * BENCHMARKS.md: GFLOP/s with the OpenBLAS ratio and the FMA peak, GB/s with the streaming-read ratio.
+ * Turns a JMH JSON result file of {@link GemmBench}, {@link BandwidthBench} and {@link AttentionBench} into the
+ * markdown tables of BENCHMARKS.md: GFLOP/s with the OpenBLAS ratio, GB/s with the streaming-read ratio.
  * Usage: {@code java -cp benchmarks.jar dev.panthera.bench.BenchReport result.json}
  */
 public final class BenchReport {
@@ -74,12 +74,7 @@ public final class BenchReport {
 
     static String gemmTable(List<Row> rows) {
         StringBuilder sb = new StringBuilder();
-        for (String th : new String[] {"1", "2"}) {
-            Double ms = find(rows, "PeakBench.fmaPeak", null, th);
-            if (ms != null) sb.append(String.format(Locale.ROOT, "Measured FMA peak, %s thread(s): %.1f GFLOP/s%n", th, PeakBench.flops(Integer.parseInt(th)) / (ms * 1e6)));
-        }
-        sb.append('\n');
-        sb.append("| M×N×K | threads | Panthera GFLOP/s | OpenBLAS GFLOP/s | Panthera / OpenBLAS | Panthera / FMA peak |\n|---|---|---|---|---|---|\n");
+        sb.append("| M×N×K | threads | Panthera GFLOP/s | OpenBLAS GFLOP/s | Panthera / OpenBLAS |\n|---|---|---|---|---|\n");
         List<String> seen = new ArrayList<>();
         for (Row r : rows) {
             if (!r.benchmark().startsWith("GemmBench")) continue;
@@ -91,9 +86,7 @@ public final class BenchReport {
             double flops = 2.0 * Double.parseDouble(d[0]) * Double.parseDouble(d[1]) * Double.parseDouble(d[2]);
             Double pm = find(rows, "GemmBench.panthera", shape, th), om = find(rows, "GemmBench.openblas", shape, th);
             double pg = pm == null ? Double.NaN : flops / (pm * 1e6), og = om == null ? Double.NaN : flops / (om * 1e6);
-            Double peakMs = find(rows, "PeakBench.fmaPeak", null, th);
-            double peak = peakMs == null ? Double.NaN : PeakBench.flops(Integer.parseInt(th)) / (peakMs * 1e6);
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2f | %.2f |%n", shape.replace("x", "×"), th, pg, og, pg / og, pg / peak));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2f |%n", shape.replace("x", "×"), th, pg, og, pg / og));
         }
         return sb.toString();
     }

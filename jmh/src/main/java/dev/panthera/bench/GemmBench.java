@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * SGEMM, row-major C = A·B: Panthera's {@link Sgemm} beside OpenBLAS {@code cblas_sgemm} on the same buffers, same
  * thread count, same run. Shapes are "MxNxK". GFLOP/s = 2·M·N·K / time; {@link BenchReport} turns the JMH JSON into
- * the BENCHMARKS.md table with ratios and the FMA peak. Run with {@code jmh/bench-gemm.sh}.
+ * the BENCHMARKS.md table with ratios. Run with {@code jmh/bench-gemm.sh}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
