@@ -51,7 +51,7 @@ public class TokenizerBench {
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        corpus = TokenizerCorpus.lines(10_000, 20261123L);
+        corpus = dev.panthera.models.tokenizer.Corpus.lines(10_000, 20261123L);
         Path json = switch (family) {
             case "gpt2" -> gpt2Json();
             case "llama2" -> Path.of("models/target/npm-data/tokenizer-llama2/models/tokenizer.json");

@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
  * numbers, CJK, emoji (ZWJ sequences, skin tones, variation selectors), accented and non-Latin scripts, white-space
  * runs (tabs, no-break and ideographic spaces, newlines), empty lines and random mixtures of all of these.
  */
-final class Corpus {
+public final class Corpus {
     private Corpus() {}
 
     private static final String[] WORDS = ("the of and to in is was he for it with as his on be at by I had not are but "
@@ -52,7 +52,8 @@ final class Corpus {
     private static final int[][] RANGES = {{0x20, 0x7e}, {0xa1, 0x17f}, {0x391, 0x3c9}, {0x410, 0x44f}, {0x4e00, 0x9fa5},
         {0x3041, 0x3096}, {0xac00, 0xd7a3}, {0x1f600, 0x1f64f}, {0x5d0, 0x5ea}, {0x2000, 0x206f}};
 
-    static List<String> lines(int n, long seed) {
+    /** {@code n} lines, the same for the same seed. */
+    public static List<String> lines(int n, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         List<String> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) out.add(line(r, i));
