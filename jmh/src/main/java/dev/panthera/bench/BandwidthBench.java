@@ -6,12 +6,9 @@ import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -41,7 +38,6 @@ import org.openjdk.jmh.infra.Blackhole;
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class BandwidthBench {
-    static final long STREAM_BYTES = 256L << 20;
     static final int N = 4096;
 
     @Param({"1", "2"})
@@ -58,8 +54,8 @@ public class BandwidthBench {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        big = arena.allocate(STREAM_BYTES, 64);
-        for (long i = 0; i < STREAM_BYTES; i += 4096) big.set(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, 1f);
+        big = arena.allocate(StreamingRead.BYTES, 64);
+        for (long i = 0; i < StreamingRead.BYTES; i += 4096) big.set(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, 1f);
         w = arena.allocate((long) N * N * 4, 64);
         x = arena.allocate(N * 4L, 64);
         y = arena.allocate(N * 4L, 64);
@@ -78,25 +74,9 @@ public class BandwidthBench {
         arena.close();
     }
 
-    private static float sumRange(MemorySegment s, long from, long to) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        long step = F.length() * 4L * 4;
-        ByteOrder no = ByteOrder.nativeOrder();
-        for (long o = from; o < to; o += step) {
-            a0 = a0.add(FloatVector.fromMemorySegment(F, s, o, no));
-            a1 = a1.add(FloatVector.fromMemorySegment(F, s, o + 32, no));
-            a2 = a2.add(FloatVector.fromMemorySegment(F, s, o + 64, no));
-            a3 = a3.add(FloatVector.fromMemorySegment(F, s, o + 96, no));
-        }
-        return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** The anchor: read STREAM_BYTES once, split over the threads. */
     @Benchmark
     public double streamSum() throws Exception {
-        long chunk = STREAM_BYTES / threads;
-        return pool.submit(() -> IntStream.range(0, threads).parallel()
-                .mapToDouble(t -> sumRange(big, t * chunk, (t + 1) * chunk)).sum()).get();
+        return StreamingRead.sum(pool, big, threads);
     }
 
     /** y = x·W for a 4096×4096 F32 weight (M = 1): reads 64 MiB. */

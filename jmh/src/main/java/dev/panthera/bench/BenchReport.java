@@ -120,7 +120,7 @@ public final class BenchReport {
         for (String th : new String[] {"1", "2"}) {
             Double stream = find(rows, "BandwidthBench.streamSum", null, th);
             if (stream == null) continue;
-            double sg = BandwidthBench.STREAM_BYTES / (stream * 1e6);
+            double sg = StreamingRead.BYTES / (stream * 1e6);
             for (Map.Entry<String, Double> e : bytes.entrySet()) {
                 Double ms = find(rows, e.getKey(), null, th);
                 if (ms == null) continue;

@@ -5,13 +5,10 @@ import dev.panthera.simd.Sgemm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -39,7 +36,6 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class MixedGemvBench {
-    static final long STREAM_BYTES = 256L << 20;
     static final int N = 4096;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
@@ -53,8 +49,8 @@ public class MixedGemvBench {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        big = arena.allocate(STREAM_BYTES, 64);
-        for (long i = 0; i < STREAM_BYTES; i += 4096) big.set(ValueLayout.JAVA_FLOAT, i, 1f);
+        big = arena.allocate(StreamingRead.BYTES, 64);
+        for (long i = 0; i < StreamingRead.BYTES; i += 4096) big.set(ValueLayout.JAVA_FLOAT, i, 1f);
         SplittableRandom r = new SplittableRandom(5);
         w32 = arena.allocate((long) N * N * 4, 64);
         w16 = arena.allocate((long) N * N * 2, 64);
@@ -76,24 +72,9 @@ public class MixedGemvBench {
         arena.close();
     }
 
-    private static float sumRange(MemorySegment s, long from, long to) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        ByteOrder no = ByteOrder.nativeOrder();
-        for (long o = from; o < to; o += 128) {
-            a0 = a0.add(FloatVector.fromMemorySegment(F, s, o, no));
-            a1 = a1.add(FloatVector.fromMemorySegment(F, s, o + 32, no));
-            a2 = a2.add(FloatVector.fromMemorySegment(F, s, o + 64, no));
-            a3 = a3.add(FloatVector.fromMemorySegment(F, s, o + 96, no));
-        }
-        return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** The anchor: read STREAM_BYTES once, split over the threads. */
     @Benchmark
     public double streamSum() throws Exception {
-        long chunk = STREAM_BYTES / threads;
-        return pool.submit(() -> IntStream.range(0, threads).parallel()
-                .mapToDouble(t -> sumRange(big, t * chunk, (t + 1) * chunk)).sum()).get();
+        return StreamingRead.sum(pool, big, threads);
     }
 
     @Benchmark
