@@ -8,8 +8,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -43,7 +41,6 @@ public class BandwidthBench {
     @Param({"1", "2"})
     public int threads;
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private Arena arena;
     private MemorySegment big, w, x, y;
     private ForkJoinPool pool;

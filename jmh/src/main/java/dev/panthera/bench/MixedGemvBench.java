@@ -8,8 +8,6 @@ import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -37,7 +35,6 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 2)
 public class MixedGemvBench {
     static final int N = 4096;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
     @Param({"1", "2"})
     public int threads;
