@@ -75,13 +75,7 @@ public final class GgufFile implements Weights {
 
     /** Maps {@code path} and reads its header; the returned object owns the mapping. */
     public static GgufFile open(Path path) throws IOException {
-        Arena arena = Arena.ofShared();
-        try {
-            return parse(Mapped.map(path, arena), arena);
-        } catch (IOException | RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return Mapped.open(path, GgufFile::parse);
     }
 
     /** Reads a GGUF image in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */

@@ -45,13 +45,7 @@ public final class Llama2cCheckpoint implements Weights {
 
     /** Maps {@code path}; the returned object owns the mapping. */
     public static Llama2cCheckpoint open(Path path) throws IOException {
-        Arena arena = Arena.ofShared();
-        try {
-            return parse(Mapped.map(path, arena), arena);
-        } catch (IOException | RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return Mapped.open(path, Llama2cCheckpoint::parse);
     }
 
     /** Reads a checkpoint in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */

@@ -20,6 +20,26 @@ final class Mapped {
         }
     }
 
+    /** Parses a file image whose lifetime {@code arena} owns. */
+    @FunctionalInterface
+    interface Parser<T> {
+        T parse(MemorySegment file, Arena arena) throws IOException;
+    }
+
+    /**
+     * Maps {@code path} into a new shared arena and parses it; the result owns the arena. If parsing fails the arena is
+     * closed before the exception propagates, so a rejected file leaves no mapping behind.
+     */
+    static <T> T open(Path path, Parser<T> parser) throws IOException {
+        Arena arena = Arena.ofShared();
+        try {
+            return parser.parse(map(path, arena), arena);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
     /**
      * {@code s} itself when its address is a multiple of {@code align} (zero copy); otherwise a copy in {@code arena}
      * with that alignment, because typed element access needs naturally aligned addresses.

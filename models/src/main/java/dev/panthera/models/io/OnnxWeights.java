@@ -79,13 +79,7 @@ public final class OnnxWeights implements Weights {
 
     /** Maps {@code path} and reads its graph; the returned object owns the mapping. */
     public static OnnxWeights open(Path path) throws IOException {
-        Arena arena = Arena.ofShared();
-        try {
-            return parse(Mapped.map(path, arena), arena);
-        } catch (IOException | RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return Mapped.open(path, OnnxWeights::parse);
     }
 
     /** Reads a model in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */

@@ -63,13 +63,7 @@ public final class SafetensorsFile implements Weights {
 
     /** Maps {@code path} and reads its header; the returned object owns the mapping. */
     public static SafetensorsFile open(Path path) throws IOException {
-        Arena arena = Arena.ofShared();
-        try {
-            return parse(Mapped.map(path, arena), arena);
-        } catch (IOException | RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return Mapped.open(path, SafetensorsFile::parse);
     }
 
     /**
