@@ -94,8 +94,9 @@ public final class SimdBackend implements Backend {
         boolean lastOnly = dims.length == 1 && dims[0] == last;
         boolean keepsLast = true;
         for (int d : dims) if (d == last) keepsLast = false;
-        if (op == ReduceOp.SUM && keepsLast && last >= 0 && f32(src, dst) && lastStride(sl) == 1 && dl.isContiguous()) {
-            sumLeading(src, sl, dims, dst, dl);
+        boolean elementwise = op == ReduceOp.SUM || op == ReduceOp.MAX || op == ReduceOp.MIN;
+        if (elementwise && keepsLast && last >= 0 && f32(src, dst) && lastStride(sl) == 1 && dl.isContiguous()) {
+            reduceLeading(op, src, sl, dims, dst, dl);
             return;
         }
         if (!lastOnly || !f32(src, dst) || lastStride(sl) != 1 || (op != ReduceOp.SUM && op != ReduceOp.MAX && op != ReduceOp.MIN)) {
@@ -112,18 +113,25 @@ public final class SimdBackend implements Backend {
     }
 
     /**
-     * SUM over dims that exclude the last: each source row is added, as one vector row, into its output row (the
-     * output's strides with the reduced dims set to 0 map a source row to it). The output starts zeroed.
+     * SUM, MAX or MIN over dims that exclude the last: each source row is combined, as one vector row, into its output
+     * row (the output's strides with the reduced dims set to 0 map a source row to it). The output starts at the
+     * operation's identity (0, −∞, +∞); MAXIMUM/MINIMUM propagate NaN as the reference does.
      */
-    private static void sumLeading(Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+    private static void reduceLeading(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
         int n = rowLength(sl);
+        if (op != ReduceOp.SUM) REF.fill(dst, dl, op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
+        BinaryOp combine = switch (op) {
+            case MAX -> BinaryOp.MAXIMUM;
+            case MIN -> BinaryOp.MINIMUM;
+            default -> BinaryOp.ADD;
+        };
         long[] ds = dl.strides();
         for (int d : dims) ds[d] = 0;
         Layout target = rows(new Layout(sl.shape(), ds, dl.offset()));
         StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(target);
         for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
             long so = cs.next(), dO = cd.next();
-            FloatKernels.binaryRow(BinaryOp.ADD, dst.segment(), dO, 1, src.segment(), so, 1, dst.segment(), dO, n);
+            FloatKernels.binaryRow(combine, dst.segment(), dO, 1, src.segment(), so, 1, dst.segment(), dO, n);
         }
     }
 
