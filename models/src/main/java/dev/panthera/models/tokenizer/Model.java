@@ -5,12 +5,15 @@ sealed interface Model permits BpeModel, ScoreBpeModel, WordPieceModel {
     /** Appends the ids of {@code piece} to {@code out}. */
     void tokenize(String piece, IntList out);
 
+    /** The model's vocabulary (token text ↔ id). */
+    Vocab vocab();
+
     /** @return the id of {@code token}, or -1 */
-    int tokenToId(String token);
+    default int tokenToId(String token) { return vocab().id(token); }
 
     /** @return the text of {@code id}, or {@code null} when the model has no such id */
-    String idToToken(int id);
+    default String idToToken(int id) { return vocab().token(id); }
 
     /** @return one more than the largest id of the model */
-    int size();
+    default int size() { return vocab().tokens.length; }
 }

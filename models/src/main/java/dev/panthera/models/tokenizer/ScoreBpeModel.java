@@ -104,17 +104,7 @@ final class ScoreBpeModel implements Model {
     }
 
     @Override
-    public int tokenToId(String token) {
-        return vocab.id(token);
-    }
-
-    @Override
-    public String idToToken(int id) {
-        return vocab.token(id);
-    }
-
-    @Override
-    public int size() {
-        return vocab.tokens.length;
+    public Vocab vocab() {
+        return vocab;
     }
 }
