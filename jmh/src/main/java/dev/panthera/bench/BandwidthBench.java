@@ -51,8 +51,7 @@ public class BandwidthBench {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        big = arena.allocate(StreamingRead.BYTES, 64);
-        for (long i = 0; i < StreamingRead.BYTES; i += 4096) big.set(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, 1f);
+        big = StreamingRead.allocate(arena);
         w = arena.allocate((long) N * N * 4, 64);
         x = arena.allocate(N * 4L, 64);
         y = arena.allocate(N * 4L, 64);

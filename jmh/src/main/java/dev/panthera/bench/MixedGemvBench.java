@@ -46,8 +46,7 @@ public class MixedGemvBench {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        big = arena.allocate(StreamingRead.BYTES, 64);
-        for (long i = 0; i < StreamingRead.BYTES; i += 4096) big.set(ValueLayout.JAVA_FLOAT, i, 1f);
+        big = StreamingRead.allocate(arena);
         SplittableRandom r = new SplittableRandom(5);
         w32 = arena.allocate((long) N * N * 4, 64);
         w16 = arena.allocate((long) N * N * 2, 64);

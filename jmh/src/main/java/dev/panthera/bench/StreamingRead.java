@@ -19,6 +19,13 @@ final class StreamingRead {
     static final long BYTES = 256L << 20;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
+    /** The anchor's buffer in {@code arena}, every page touched so the first measured pass does not fault it in. */
+    static MemorySegment allocate(java.lang.foreign.Arena arena) {
+        MemorySegment big = arena.allocate(BYTES, 64);
+        for (long i = 0; i < BYTES; i += 4096) big.set(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, 1f);
+        return big;
+    }
+
     static double sum(ForkJoinPool pool, MemorySegment big, int threads) throws Exception {
         long chunk = big.byteSize() / threads;
         return pool.submit(() -> IntStream.range(0, threads).parallel()
