@@ -9,9 +9,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GEMM for M &lt; 8 (decode, a few tokens): B is read once and never packed; A is copied to a small float array.
- * BF16 weights are widened inside the FMA loops; F16 weights, whose conversion is a longer chain of vector operations,
- * are first converted piecewise into a float scratch that stays in L1 — inlined into the FMA loops the chain went
- * past C2's inlining depth, and the vectors it returned were boxed (hundreds of MB of garbage per GEMV).
+ * BF16 weights are widened inside the FMA loops. F16 weights stored one row per output (a Linear weight) go through
+ * {@link HalfDots}, two halves per int lane; F16 weights stored [K, N] are first converted piecewise into a float
+ * scratch that stays in L1 — inlined into the FMA loops the lane-by-lane conversion went past C2's inlining depth,
+ * and the vectors it returned were boxed (hundreds of MB of garbage per GEMV).
  */
 final class SkinnyGemm {
     private SkinnyGemm() {}
@@ -111,20 +112,40 @@ final class SkinnyGemm {
     /** acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] (B stored transposed: one row per output column). */
     private static void dots(int kind, int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
                              MemorySegment b, long bOff, int ldb) {
+        if (kind == WeightLoads.F16) {
+            dotsHalf(m, j0, w, pc, pe, k, av, acc, b, bOff, ldb);
+            return;
+        }
         // Each row pair and the odd row get their own small method: one method holding every inlined load would
         // pass C2's inlining budget, and a vector returned from a call left un-inlined is boxed on the heap.
-        float[] scratch = kind == WeightLoads.F16 ? new float[pe - pc] : null;
-        MemorySegment src = scratch == null ? b : MemorySegment.ofArray(scratch);
-        int kd = scratch == null ? kind : WeightLoads.F32;
         for (int j = 0; j < w; j++) {
             long bRow = bOff + (long) (j0 + j) * ldb;
-            if (scratch != null) {
-                WeightLoads.toFloats(kind, b, bRow + pc, pe - pc, scratch, 0);
-                bRow = -pc;
-            }
             int i = 0;
-            for (; i + 2 <= m; i += 2) dot2(kd, av, i * k, k, src, bRow, pc, pe, acc, i * w + j, (i + 1) * w + j);
-            if (i < m) acc[i * w + j] += dot1(kd, av, i * k, src, bRow, pc, pe);
+            for (; i + 2 <= m; i += 2) dot2(kind, av, i * k, k, b, bRow, pc, pe, acc, i * w + j, (i + 1) * w + j);
+            if (i < m) acc[i * w + j] += dot1(kind, av, i * k, b, bRow, pc, pe);
+        }
+    }
+
+    /**
+     * {@link #dots} for F16 weights: the activation pieces are reordered once for {@link HalfDots}, which converts two
+     * halves per int lane; a B row holding inf or NaN (HalfDots answers NaN) is summed again with the exact scalar
+     * conversion.
+     */
+    private static void dotsHalf(int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
+                                 MemorySegment b, long bOff, int ldb) {
+        int len = pe - pc;
+        float[] split = new float[m * len];
+        for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len);
+        for (int j = 0; j < w; j++) {
+            long bRow = bOff + (long) (j0 + j) * ldb + pc;
+            for (int i = 0; i < m; i++) {
+                float d = HalfDots.dot(split, i * len, b, bRow, len);
+                if (Float.isNaN(d)) {
+                    d = 0;
+                    for (int p = 0; p < len; p++) d += av[i * k + pc + p] * WeightLoads.load1(WeightLoads.F16, b, bRow + p);
+                }
+                acc[i * w + j] += d;
+            }
         }
     }
 

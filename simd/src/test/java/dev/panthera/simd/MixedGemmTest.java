@@ -107,6 +107,66 @@ class MixedGemmTest {
         }
     }
 
+    /**
+     * 16-bit weights with zeros of both signs, subnormals, the largest finite values, infinities and NaNs, in random
+     * rows, through every path (skinny M &lt; 8 both layouts, packed): each output must equal the float64 sum of the
+     * decoded products — inf where the float64 sum is inf, NaN where it is NaN — within the usual tolerance. Rows with
+     * an inf or NaN take the F16 path's exact recomputation; the rest its two-halves-per-lane conversion, which must
+     * still turn subnormals and −0 into the right values.
+     */
+    @Property(tries = 40)
+    void specialWeightValues(@ForAll long seed) {
+        Random r = new Random(seed);
+        MixedGemm.Weights type = r.nextBoolean() ? MixedGemm.Weights.BF16 : MixedGemm.Weights.F16;
+        int m = r.nextInt(4) == 0 ? 8 + r.nextInt(9) : 1 + r.nextInt(7), n = 1 + r.nextInt(40), k = 1 + r.nextInt(300);
+        boolean tw = r.nextBoolean();
+        short[] specials = type == MixedGemm.Weights.F16
+                ? new short[] {0, (short) 0x8000, 1, (short) 0x8001, 0x03FF, 0x0400, 0x7BFF, (short) 0xFBFF, 0x7C00, (short) 0xFC00, 0x7E00, 0x7C01, (short) 0xFE00}
+                : new short[] {0, (short) 0x8000, 1, (short) 0x8001, 0x007F, 0x0080, 0x7F7F, (short) 0xFF7F, 0x7F80, (short) 0xFF80, 0x7FC0, 0x7F81};
+        double specialRate = new double[] {0, 0.001, 0.05}[r.nextInt(3)];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate((long) m * k * 4), w = arena.allocate((long) n * k * 2), c = arena.allocate((long) m * n * 4);
+            for (long i = 0; i < (long) m * k; i++) a.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+            double[] wd = new double[n * k];
+            for (int i = 0; i < n * k; i++) {
+                short bits = r.nextDouble() < specialRate ? specials[r.nextInt(specials.length)]
+                        : r.nextInt(10) == 0 ? specials[r.nextInt(6)]   // zeros and subnormals are common in real weights
+                        : type == MixedGemm.Weights.BF16 ? FloatConversions.floatToBf16((float) r.nextGaussian()) : Float.floatToFloat16((float) r.nextGaussian());
+                w.setAtIndex(ValueLayout.JAVA_SHORT, i, bits);
+                wd[i] = type == MixedGemm.Weights.BF16 ? FloatConversions.bf16ToFloat(bits) : Float.float16ToFloat(bits);
+            }
+            MixedGemm.gemm(type, false, tw, m, n, k, 1f, a, 0, k, w, 0, tw ? k : n, 0f, c, 0, n);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double s = 0, mag = 0;
+                    for (int p = 0; p < k; p++) {
+                        double t = a.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * k + p) * wd[tw ? j * k + p : p * n + j];
+                        s += t;
+                        mag += Math.abs(t);
+                    }
+                    double got = c.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * n + j);
+                    String where = type + " C[" + i + "][" + j + "] of " + m + "x" + n + "x" + k + (tw ? " Wᵀ" : "");
+                    // finite products whose magnitudes add past Float.MAX_VALUE may overflow a float accumulator
+                    // (to ±inf, or to NaN against an opposite inf): only a NaN sum is then still certain
+                    if (Double.isNaN(s) || finiteMag(a, i, k, wd, tw, j, n) < Float.MAX_VALUE / 2) {
+                        if (Double.isNaN(s) || Double.isInfinite(s)) assertEquals(s, got, where);
+                        else assertEquals(s, got, 2 * Math.sqrt(k) * EPS * mag + 1e-30, where);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Σ|a·w| over the finite products of one output (the part that can overflow a float accumulator). */
+    private static double finiteMag(MemorySegment a, int i, int k, double[] wd, boolean tw, int j, int n) {
+        double mag = 0;
+        for (int p = 0; p < k; p++) {
+            double t = Math.abs(a.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * k + p) * wd[tw ? j * k + p : p * n + j]);
+            if (Double.isFinite(t)) mag += t;
+        }
+        return mag;
+    }
+
     @Test
     void gemvOfALinearLayerWeight() {
         // y = x·Wᵀ with W [n, k] F16: 4096-wide rows exercise the streaming path's vector body and a 3-element tail
