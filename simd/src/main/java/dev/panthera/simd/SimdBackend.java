@@ -46,17 +46,32 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
-        boolean toF32 = src.dtype() == DType.BF16 && dst.dtype() == DType.F32, toBf16 = src.dtype() == DType.F32 && dst.dtype() == DType.BF16;
-        if ((toF32 || toBf16) && sl.rank() > 0 && lastStride(sl) == 1 && lastStride(dl) == 1) {
+        int conversion = conversion(src.dtype(), dst.dtype());
+        if (conversion >= 0 && sl.rank() > 0 && lastStride(sl) == 1 && lastStride(dl) == 1) {
             int n = rowLength(sl);
             StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
+            MemorySegment s = src.segment(), d = dst.segment();
             for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
-                if (toF32) Conversions.bf16ToF32(src.segment(), cs.next(), dst.segment(), cd.next(), n);
-                else Conversions.f32ToBf16(src.segment(), cs.next(), dst.segment(), cd.next(), n);
+                long so = cs.next(), dO = cd.next();
+                switch (conversion) {
+                    case 0 -> Conversions.bf16ToF32(s, so, d, dO, n);
+                    case 1 -> Conversions.f32ToBf16(s, so, d, dO, n);
+                    case 2 -> Conversions.f16ToF32(s, so, d, dO, n);
+                    default -> Conversions.f32ToF16(s, so, d, dO, n);
+                }
             }
             return;
         }
         REF.copy(src, sl, dst, dl);
+    }
+
+    /** 0 BF16→F32, 1 F32→BF16, 2 F16→F32, 3 F32→F16, −1 for pairs this backend leaves to the reference. */
+    private static int conversion(DType from, DType to) {
+        if (from == DType.BF16 && to == DType.F32) return 0;
+        if (from == DType.F32 && to == DType.BF16) return 1;
+        if (from == DType.F16 && to == DType.F32) return 2;
+        if (from == DType.F32 && to == DType.F16) return 3;
+        return -1;
     }
 
     @Override public void fill(Storage dst, Layout dl, double value) { REF.fill(dst, dl, value); }

@@ -11,7 +11,11 @@ import java.lang.foreign.ValueLayout;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** Vector BF16 conversions bit for bit against the scalar definition, on every BF16 pattern and on random floats. */
+/**
+ * The SIMD backend's BF16 and F16 conversions bit for bit against the scalar definitions (the tensor module's
+ * {@link FloatConversions#bf16ToFloat}/{@link FloatConversions#floatToBf16} and the JDK's
+ * {@link Float#float16ToFloat}/{@link Float#floatToFloat16}), on every 16-bit pattern and on random float bits.
+ */
 class ConversionsTest {
 
     @Test
@@ -41,6 +45,41 @@ class ConversionsTest {
             Tensor b = t.to(DType.BF16);
             for (int i = 0; i < n; i++) {
                 assertEquals(FloatConversions.floatToBf16(v[i]), b.storage().segment().getAtIndex(ValueLayout.JAVA_SHORT, i), "bf16 of bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
+            }
+        }
+    }
+
+    @Test
+    void everyF16PatternWidensExactly() throws Exception {
+        int n = 65536 + 7;
+        Tensor h = Tensor.zeros(DType.F16, Shape.of(n));
+        for (int i = 0; i < n; i++) h.storage().segment().setAtIndex(ValueLayout.JAVA_SHORT, i, (short) i);
+        try (var use = Backends.use(new SimdBackend())) {
+            float[] f = h.to(DType.F32).toFloatArray();
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToRawIntBits(Float.float16ToFloat((short) i)), Float.floatToRawIntBits(f[i]), "pattern " + i);
+            }
+        }
+    }
+
+    @Test
+    void f32ToF16MatchesTheJdkRounding() throws Exception {
+        Random r = new Random(10);
+        int n = 200_003;
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            // random bits cover NaN, Inf and overflow; the second half stays near F16's range (exponents 2^-26..2^17)
+            v[i] = i % 2 == 0 ? Float.intBitsToFloat(r.nextInt()) : Float.intBitsToFloat((r.nextInt(44) + 101) << 23 | r.nextInt(1 << 23) | (r.nextBoolean() ? 0x80000000 : 0));
+        }
+        v[0] = 65504f;
+        v[1] = 65520f;                  // rounds to inf
+        v[2] = Math.scalb(1f, -25);     // half the smallest subnormal: ties to even (0)
+        v[3] = Math.scalb(3f, -25);     // 1.5 × the smallest subnormal: ties to even (2 × it)
+        Tensor t = Tensor.of(v, n);
+        try (var use = Backends.use(new SimdBackend())) {
+            Tensor h = t.to(DType.F16);
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToFloat16(v[i]), h.storage().segment().getAtIndex(ValueLayout.JAVA_SHORT, i), "f16 of bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
             }
         }
     }
