@@ -7,7 +7,7 @@ import java.util.Objects;
  * GEMM with 16-bit weights and F32 activations: {@code C = alpha·op(A)·op(W) + beta·C}, A and C F32, W BF16 or F16,
  * all row-major with offsets and leading dimensions in elements; products are accumulated in F32. W is converted
  * to F32 in vector registers as it is read — streamed once on the skinny path (M &lt; 8, decode), converted while
- * packed on the blocked path — so no F32 copy of the weights is ever made. Threads as {@link Sgemm#setThreads(int)}.
+ * packed on the blocked path — so no F32 copy of the weights is ever made. Threads as {@link GemmConfig#current()}.
  */
 public final class MixedGemm {
     private MixedGemm() {}
@@ -32,7 +32,7 @@ public final class MixedGemm {
                             float beta, MemorySegment c, long cOff, int ldc) {
         Objects.requireNonNull(type, "mixed gemm: weight type");
         int kind = type == Weights.BF16 ? WeightLoads.BF16 : WeightLoads.F16;
-        Sgemm.gemm("mixed gemm (" + type + " weights)", kind, transA, transW, m, n, k, alpha, a, aOff, lda, w, wOff, ldw,
+        Sgemm.gemm(GemmConfig.current(), "mixed gemm (" + type + " weights)", kind, transA, transW, m, n, k, alpha, a, aOff, lda, w, wOff, ldw,
                 beta, c, cOff, ldc);
     }
 

@@ -16,8 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  * Single-precision GEMM on row-major memory: {@code C = alpha·op(A)·op(B) + beta·C}, op = identity or transpose;
  * offsets and leading dimensions in elements. Shapes with M ≥ 8 run the packed, cache-blocked kernel
  * ({@link PackedGemm}) with C's columns (or rows, when C is narrow) split over the threads; skinny shapes (decode's
- * M = 1, a prefill of a few tokens) stream B once without packing. The thread count is set with
+ * M = 1, a prefill of a few tokens) stream B once without packing. The default thread count is set with
  * {@link #setThreads(int)} (default: available processors); work runs on this class's own pool, never the common one.
+ * A {@link GemmConfig} passed to a call, or scoped over a thread with {@link GemmConfig#use()}, sets the thread count
+ * and executor of the calls it covers.
  */
 public final class Sgemm {
     private Sgemm() {}
@@ -59,7 +61,14 @@ public final class Sgemm {
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                              MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                              float beta, MemorySegment c, long cOff, int ldc) {
-        gemm("sgemm", WeightLoads.F32, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        sgemm(GemmConfig.current(), transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** {@link #sgemm(boolean, boolean, int, int, int, float, MemorySegment, long, int, MemorySegment, long, int, float, MemorySegment, long, int) sgemm} run as {@code config} says. */
+    public static void sgemm(GemmConfig config, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                             MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                             float beta, MemorySegment c, long cOff, int ldc) {
+        gemm(config, "sgemm", WeightLoads.F32, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
     /**
@@ -77,16 +86,18 @@ public final class Sgemm {
         if (batch > 0 && strideC < (long) (m - 1) * ldc + n && batch > 1 && m > 0 && n > 0) {
             throw new IllegalArgumentException("sgemmBatched: C stride " + strideC + " makes the " + m + " x " + n + " outputs (ld " + ldc + ") overlap");
         }
+        GemmConfig config = GemmConfig.current();
         for (int i = 0; i < batch; i++) {
-            gemm("sgemmBatched[" + i + "]", WeightLoads.F32, transA, transB, m, n, k, alpha, a, aOff + i * strideA, lda,
+            gemm(config, "sgemmBatched[" + i + "]", WeightLoads.F32, transA, transB, m, n, k, alpha, a, aOff + i * strideA, lda,
                     b, bOff + i * strideB, ldb, beta, c, cOff + i * strideC, ldc);
         }
     }
 
     /** The driver for every B storage kind: checks, scales C by beta, then picks the skinny or packed path. */
-    static void gemm(String op, int kind, boolean transA, boolean transB, int m, int n, int k, float alpha,
+    static void gemm(GemmConfig config, String op, int kind, boolean transA, boolean transB, int m, int n, int k, float alpha,
                      MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                      float beta, MemorySegment c, long cOff, int ldc) {
+        java.util.Objects.requireNonNull(config, op + ": config");
         if (m < 0 || n < 0 || k < 0) throw new IllegalArgumentException(op + ": negative size m=" + m + " n=" + n + " k=" + k);
         if (m == 0 || n == 0) return;
         checkBounds(op, "A", a, aOff, transA ? k : m, transA ? m : k, lda, 4);
@@ -94,19 +105,20 @@ public final class Sgemm {
         checkBounds(op, "C", c, cOff, m, n, ldc, 4);
         scale(c, cOff, ldc, m, n, beta);
         if (k == 0 || alpha == 0) return;
-        int t = threads;
+        int t = config.threads();
+        java.util.concurrent.Executor ex = config.executor();
         long flops = 2L * m * n * k;
         if (flops < 2_000_000L) t = 1;   // a small product is over before a second thread would start
         if (t > 1 && !(shareable(a) && shareable(b) && shareable(c))) t = 1;   // a confined arena's memory stays on its thread
         if (m < SKINNY_M) {
             int tt = Math.min(t, Math.max(1, n / 64));
-            split(tt, n, (j0, j1) -> SkinnyGemm.gemm(kind, transA, transB, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc));
+            split(ex, tt, n, (j0, j1) -> SkinnyGemm.gemm(kind, transA, transB, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc));
         } else if (n >= m || n >= 64L * t) {
             int tt = Math.min(t, Math.max(1, n / PackedGemm.NR));
-            split(tt, n, (j0, j1) -> PackedGemm.gemm(kind, transA, transB, 0, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
+            split(ex, tt, n, (j0, j1) -> PackedGemm.gemm(kind, transA, transB, 0, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
         } else {
             int tt = Math.min(t, Math.max(1, m / PackedGemm.MR));
-            split(tt, m, (i0, i1) -> PackedGemm.gemm(kind, transA, transB, i0, i1, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
+            split(ex, tt, m, (i0, i1) -> PackedGemm.gemm(kind, transA, transB, i0, i1, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
         }
     }
 
@@ -117,21 +129,26 @@ public final class Sgemm {
 
     private interface Range { void run(int from, int to); }
 
-    /** Runs [0, total) in {@code parts} contiguous ranges (multiples of 16 where possible) on the pool. */
-    private static void split(int parts, int total, Range r) {
+    /**
+     * Runs [0, total) in {@code parts} contiguous ranges (multiples of 16 where possible): the first on this thread,
+     * the rest on {@code executor} (null: this class's pool).
+     */
+    private static void split(java.util.concurrent.Executor executor, int parts, int total, Range r) {
         if (parts <= 1) {
             r.run(0, total);
             return;
         }
         int chunk = ((total + parts - 1) / parts + 15) / 16 * 16;
         List<Future<?>> fs = new ArrayList<>();
-        ForkJoinPool p = pool();
+        java.util.concurrent.Executor p = executor != null ? executor : pool();
         for (int from = chunk; from < total; from += chunk) {
             int f = from, to = Math.min(total, from + chunk);
+            java.util.concurrent.FutureTask<Void> task = new java.util.concurrent.FutureTask<>(() -> r.run(f, to), null);
             try {
-                fs.add(p.submit(() -> r.run(f, to)));
+                p.execute(task);
+                fs.add(task);
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                r.run(f, to);   // setThreads shut this pool down meanwhile: do the range here
+                r.run(f, to);   // the pool was shut down meanwhile (setThreads) or refuses work: do the range here
             }
         }
         r.run(0, Math.min(chunk, total));
