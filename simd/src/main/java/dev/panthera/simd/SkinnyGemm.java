@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -18,6 +19,7 @@ final class SkinnyGemm {
     private SkinnyGemm() {}
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
@@ -38,8 +40,11 @@ final class SkinnyGemm {
         float[] acc = new float[m * w];
         if (!tb) {
             // columns in chunks whose accumulators and four B row pieces stay in L1 (about 16 KiB)
-            int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~7);
-            for (int jc = 0; jc < w; jc += jb) stream(kind, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+            int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~15);
+            for (int jc = 0; jc < w; jc += jb) {
+                if (kind == WeightLoads.BF16) streamBf16(m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+                else stream(kind, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+            }
         } else {
             // K in chunks so that the M activation pieces stay in L1 (about 24 KiB) while each B row piece passes
             int kb = m <= 2 ? k : Math.max(256, (4096 / m) & ~15);
@@ -108,6 +113,76 @@ final class SkinnyGemm {
             }
         }
     }
+
+    /**
+     * {@link #stream} for BF16 weights: one int load takes sixteen consecutive BF16 columns, the low halves (even
+     * columns) become floats by a left shift, the high halves (odd columns) by masking off the low half. The
+     * accumulators of each full block of 16 columns are kept as 8 even then 8 odd columns while the rows stream
+     * and put back in column order at the end; the columns past the last full block go one at a time.
+     */
+    private static void streamBf16(int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
+                                   MemorySegment b, long bOff, int ldb) {
+        int full = jc + (je - jc) / 16 * 16;
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
+            for (int i = 0; i < m; i++) {
+                int ai = i * k + p, ci = i * w;
+                float x0 = av[ai], x1 = av[ai + 1], x2 = av[ai + 2], x3 = av[ai + 3];
+                FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
+                FloatVector v2 = FloatVector.broadcast(F, x2), v3 = FloatVector.broadcast(F, x3);
+                for (int j = jc; j < full; j += 16) {
+                    IntVector b0 = IntVector.fromMemorySegment(I, b, (r0 + j) * 2, NO), b1 = IntVector.fromMemorySegment(I, b, (r1 + j) * 2, NO);
+                    IntVector b2 = IntVector.fromMemorySegment(I, b, (r2 + j) * 2, NO), b3 = IntVector.fromMemorySegment(I, b, (r3 + j) * 2, NO);
+                    FloatVector e = FloatVector.fromArray(F, acc, ci + j), o = FloatVector.fromArray(F, acc, ci + j + 8);
+                    e = v0.fma(even(b0), e);
+                    o = v0.fma(odd(b0), o);
+                    e = v1.fma(even(b1), e);
+                    o = v1.fma(odd(b1), o);
+                    e = v2.fma(even(b2), e);
+                    o = v2.fma(odd(b2), o);
+                    e = v3.fma(even(b3), e);
+                    o = v3.fma(odd(b3), o);
+                    e.intoArray(acc, ci + j);
+                    o.intoArray(acc, ci + j + 8);
+                }
+                for (int j = full; j < je; j++) {
+                    acc[ci + j] += x0 * WeightLoads.load1(WeightLoads.BF16, b, r0 + j) + x1 * WeightLoads.load1(WeightLoads.BF16, b, r1 + j)
+                            + x2 * WeightLoads.load1(WeightLoads.BF16, b, r2 + j) + x3 * WeightLoads.load1(WeightLoads.BF16, b, r3 + j);
+                }
+            }
+        }
+        for (; p < k; p++) {
+            long r0 = bOff + (long) p * ldb + j0;
+            for (int i = 0; i < m; i++) {
+                float x0 = av[i * k + p];
+                FloatVector v0 = FloatVector.broadcast(F, x0);
+                int ci = i * w;
+                for (int j = jc; j < full; j += 16) {
+                    IntVector b0 = IntVector.fromMemorySegment(I, b, (r0 + j) * 2, NO);
+                    v0.fma(even(b0), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
+                    v0.fma(odd(b0), FloatVector.fromArray(F, acc, ci + j + 8)).intoArray(acc, ci + j + 8);
+                }
+                for (int j = full; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(WeightLoads.BF16, b, r0 + j);
+            }
+        }
+        float[] block = new float[16];
+        for (int i = 0; i < m; i++) {
+            for (int j = i * w + jc, end = i * w + full; j < end; j += 16) {
+                System.arraycopy(acc, j, block, 0, 16);
+                for (int l = 0; l < 8; l++) {
+                    acc[j + 2 * l] = block[l];
+                    acc[j + 2 * l + 1] = block[8 + l];
+                }
+            }
+        }
+    }
+
+    /** The BF16 values in the low halves of the lanes (the even columns of a 16-column block) as floats. */
+    private static FloatVector even(IntVector v) { return v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(); }
+
+    /** The BF16 values in the high halves of the lanes (the odd columns) as floats. */
+    private static FloatVector odd(IntVector v) { return v.and(0xFFFF0000).reinterpretAsFloats(); }
 
     /** acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] (B stored transposed: one row per output column). */
     private static void dots(int kind, int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
