@@ -1,5 +1,6 @@
 package dev.panthera.simd;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -12,8 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Fused attention and rotary embeddings for F32 rows with unit innermost stride.
  *
  * <p>Attention keeps one running maximum, one running denominator and one output accumulator per query row and
- * streams the keys once (the online softmax of FlashAttention), so memory stays O(Dv) per row whatever the sequence
- * length; a query of length 1 against a KV cache is the same loop. Query heads share kv heads in groups (GQA).
+ * streams the keys once (the online softmax of FlashAttention), so memory stays bounded whatever the sequence
+ * length: blocks of queries against blocks of keys, the two block products on {@link Sgemm}; a query of length 1
+ * against a KV cache is the same loop with longer key blocks. Query heads share kv heads in groups (GQA).
  * Independent (batch, head) pairs run in parallel on the common fork-join pool.
  */
 final class AttentionKernels {
@@ -28,34 +30,148 @@ final class AttentionKernels {
         long row(long b, long h, long l) { return offset + b * sb + h * sh + l * sl; }
     }
 
+    /** Queries and keys per block of the blocked path; a single query (decode) takes longer key blocks. */
+    static final int BQ = 64, BK = 64, BK_DECODE = 512;
+    private static final GemmConfig ONE_THREAD = GemmConfig.of(1);
+
     static void attention(View4 q, View4 k, View4 v, View4 o, int batch, int hq, int hkv, int lq, int lk, int d, int dv,
                           boolean causal, float scale) {
         int group = hq / hkv;
+        boolean blocked = gemmable(q, lq, d) && gemmable(k, lk, d) && gemmable(v, lk, dv) && gemmable(o, lq, dv);
+        if (blocked && lq == 1 && group > 1 && q.sh() >= d && o.sh() >= dv && q.sh() <= Integer.MAX_VALUE && o.sh() <= Integer.MAX_VALUE) {
+            // decode with GQA: the query heads that share a kv head are the rows of one block, so each cached key
+            // and value is read once per kv head instead of once per query head
+            IntStream.range(0, batch * hkv).parallel().forEach(bk -> {
+                int b = bk / hkv, kh = bk % hkv;
+                blocked(q.seg(), q.row(b, kh * group, 0), (int) q.sh(), o.seg(), o.row(b, kh * group, 0), (int) o.sh(), group,
+                        k, v, b, kh, lk, d, dv, causal ? lk : -1, 0, scale);
+            });
+            return;
+        }
         IntStream.range(0, batch * hq).parallel().forEach(bh -> {
             int b = bh / hq, h = bh % hq, kh = h / group;
-            float[] acc = new float[dv];
-            for (int i = 0; i < lq; i++) {
-                int visible = causal ? Math.min(lk, i + lk - lq + 1) : lk;
-                long qRow = q.row(b, h, i);
-                float max = Float.NEGATIVE_INFINITY, denom = 0;
-                java.util.Arrays.fill(acc, 0);
-                for (int j = 0; j < visible; j++) {
-                    float s = dot(q.seg(), qRow, k.seg(), k.row(b, kh, j), d) * scale;
-                    if (s > max) {   // rescale what was accumulated under the old maximum
-                        float c = max == Float.NEGATIVE_INFINITY ? 0 : (float) Math.exp(max - s);
-                        denom *= c;
-                        scale(acc, c);
-                        max = s;
-                    }
-                    float p = (float) Math.exp(s - max);
-                    denom += p;
-                    axpy(p, v.seg(), v.row(b, kh, j), acc);
-                }
-                long oRow = o.row(b, h, i);
-                float inv = 1f / denom;   // visible == 0 gives NaN, like softmax over an empty row
-                for (int e = 0; e < dv; e++) o.seg().setAtIndex(FL, oRow + e, acc[e] * inv);
+            if (blocked) {
+                blocked(q.seg(), q.row(b, h, 0), ld(q, d), o.seg(), o.row(b, h, 0), ld(o, dv), lq, k, v, b, kh, lk, d, dv,
+                        causal ? lk - lq + 1 : -1, 1, scale);
+            } else {
+                rowwiseHead(q, k, v, o, b, h, kh, lq, lk, d, dv, causal, scale);
             }
         });
+    }
+
+    /** Whether a view's rows can be a GEMM operand: rows at least {@code cols} apart (or a single row), int-sized. */
+    private static boolean gemmable(View4 x, int rows, int cols) {
+        return (rows <= 1 || x.sl() >= cols) && x.sl() <= Integer.MAX_VALUE;
+    }
+
+    /** The leading dimension to hand GEMM for a gemmable view. */
+    private static int ld(View4 x, int cols) { return x.sl() >= cols ? (int) x.sl() : Math.max(1, cols); }
+
+    /**
+     * Attention for {@code rows} query rows (row r at {@code qOff + r·qLd}, its output at {@code oOff + r·oLd}) against
+     * one kv head, as FlashAttention does it with GEMMs for the block products: for each block of rows,
+     * S = scale·Q·Kᵀ over a block of keys (SGEMM, single-threaded: the heads are the parallel loop), the causal
+     * mask and the online-softmax update per row (new running maximum, rescale of the denominator and of the output
+     * accumulator, P = exp(S − max) in place), then O += P·V (SGEMM). Row r sees keys [0, visible0 + r·step) when
+     * {@code visible0 ≥ 0} (causal), all keys otherwise; key blocks past what the block's last row sees are skipped.
+     * Memory: one score block and one accumulator block per task, whatever the length.
+     */
+    private static void blocked(MemorySegment qs, long qOff, int qLd, MemorySegment os, long oOff, int oLd, int rows,
+                                View4 k, View4 v, int b, int kh, int lk, int d, int dv, long visible0, int step, float scale) {
+        int bkMax = rows == 1 || step == 0 ? BK_DECODE : BK;
+        float[] max = new float[BQ], denom = new float[BQ];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate((long) BQ * BK_DECODE * 4, 64);
+            MemorySegment acc = arena.allocate((long) BQ * Math.max(1, dv) * 4, 64);
+            for (int i0 = 0; i0 < rows; i0 += BQ) {
+                int bq = Math.min(BQ, rows - i0);
+                java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
+                java.util.Arrays.fill(denom, 0);
+                acc.fill((byte) 0);
+                int seen = visible0 < 0 ? lk : Math.clamp(visible0 + (long) (i0 + bq - 1) * step, 0, lk);   // the block's last row
+                for (int j0 = 0; j0 < seen; j0 += bkMax) {
+                    int bk = Math.min(bkMax, seen - j0);
+                    Sgemm.sgemm(ONE_THREAD, false, true, bq, bk, d, scale, qs, qOff + (long) i0 * qLd, qLd,
+                            k.seg(), k.row(b, kh, j0), ld(k, d), 0f, s, 0, bk);
+                    for (int r = 0; r < bq; r++) {
+                        int visible = visible0 < 0 ? lk : Math.clamp(visible0 + (long) (i0 + r) * step, 0, lk);
+                        int n = Math.clamp((long) visible - j0, 0, bk);   // this row's unmasked scores in the block
+                        long row = (long) r * bk;
+                        float m = n == 0 ? Float.NEGATIVE_INFINITY : Math.max(max[r], FloatKernels.extremeRow(s, row, n, true));
+                        if (m == Float.NEGATIVE_INFINITY) {   // nothing visible yet: P is 0, the row stays empty
+                            s.asSlice(row * 4, (long) bk * 4).fill((byte) 0);
+                            continue;
+                        }
+                        float c = max[r] == Float.NEGATIVE_INFINITY ? 0 : (float) Math.exp(max[r] - m);
+                        float sum = expShiftedRow(s, row, n, m);
+                        if (n < bk) s.asSlice((row + n) * 4, (long) (bk - n) * 4).fill((byte) 0);
+                        denom[r] = denom[r] * c + sum;
+                        if (c != 1f) scaleRow(acc, (long) r * dv, dv, c);
+                        max[r] = m;
+                    }
+                    Sgemm.sgemm(ONE_THREAD, false, false, bq, dv, bk, 1f, s, 0, bk, v.seg(), v.row(b, kh, j0), ld(v, dv),
+                            1f, acc, 0, Math.max(1, dv));
+                }
+                for (int r = 0; r < bq; r++) {
+                    float inv = 1f / denom[r];   // no visible key gives 0·∞ = NaN, like softmax over an empty row
+                    long oRow = oOff + (long) (i0 + r) * oLd, aRow = (long) r * dv;
+                    for (int e = 0; e < dv; e++) os.setAtIndex(FL, oRow + e, acc.getAtIndex(FL, aRow + e) * inv);
+                }
+            }
+        }
+    }
+
+    /** s[o + i] = e^(s[o + i] − m) for i &lt; n, returning their sum. */
+    private static float expShiftedRow(MemorySegment s, long o, int n, float m) {
+        FloatVector mv = FloatVector.broadcast(F, m), sum = FloatVector.zero(F);
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            FloatVector e = FloatKernels.exp(FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO).sub(mv));
+            sum = sum.add(e);
+            e.intoMemorySegment(s, (o + i) * 4, NO);
+        }
+        float t = sum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(s.getAtIndex(FL, o + i) - m);
+            t += e;
+            s.setAtIndex(FL, o + i, e);
+        }
+        return t;
+    }
+
+    private static void scaleRow(MemorySegment s, long o, int n, float c) {
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO).mul(c).intoMemorySegment(s, (o + i) * 4, NO);
+        }
+        for (; i < n; i++) s.setAtIndex(FL, o + i, s.getAtIndex(FL, o + i) * c);
+    }
+
+    /** One (batch, head) pair one query row at a time: views whose rows overlap (stride 0, say) cannot be GEMM operands. */
+    private static void rowwiseHead(View4 q, View4 k, View4 v, View4 o, int b, int h, int kh, int lq, int lk, int d, int dv,
+                                    boolean causal, float scale) {
+        float[] acc = new float[dv];
+        for (int i = 0; i < lq; i++) {
+            int visible = causal ? Math.clamp((long) i + lk - lq + 1, 0, lk) : lk;
+            long qRow = q.row(b, h, i);
+            float max = Float.NEGATIVE_INFINITY, denom = 0;
+            java.util.Arrays.fill(acc, 0);
+            for (int j = 0; j < visible; j++) {
+                float s = dot(q.seg(), qRow, k.seg(), k.row(b, kh, j), d) * scale;
+                if (s > max) {   // rescale what was accumulated under the old maximum
+                    float c = max == Float.NEGATIVE_INFINITY ? 0 : (float) Math.exp(max - s);
+                    denom *= c;
+                    scale(acc, c);
+                    max = s;
+                }
+                float p = (float) Math.exp(s - max);
+                denom += p;
+                axpy(p, v.seg(), v.row(b, kh, j), acc);
+            }
+            long oRow = o.row(b, h, i);
+            float inv = 1f / denom;   // visible == 0 gives NaN, like softmax over an empty row
+            for (int e = 0; e < dv; e++) o.seg().setAtIndex(FL, oRow + e, acc[e] * inv);
+        }
     }
 
     static float dot(MemorySegment a, long ao, MemorySegment b, long bo, int n) {

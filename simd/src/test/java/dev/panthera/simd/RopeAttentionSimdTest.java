@@ -34,8 +34,14 @@ class RopeAttentionSimdTest {
     @Property(tries = 40)
     void attentionAgreesWithTheReference(@ForAll long seed) throws Exception {
         Random r = new Random(seed);
-        int[] lens = {1, 2, 7, 17, 64, 300};
-        long lk = lens[r.nextInt(lens.length)], lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) Math.min(lk, 5));
+        // lengths around the 64-row query/key blocks and the 512-key decode blocks
+        int[] lens = {1, 2, 7, 17, 63, 64, 65, 130, 300, 515};
+        long lk = lens[r.nextInt(lens.length)];
+        long lq = switch (r.nextInt(3)) {
+            case 0 -> lk;
+            case 1 -> 1 + r.nextInt((int) Math.min(lk, 5));
+            default -> 1 + r.nextInt((int) lk);   // a prefill chunk after a cached prefix: causal rows offset by lk − lq
+        };
         long hkv = 1 + r.nextInt(2), group = 1 + r.nextInt(3), d = new long[] {1, 3, 8, 13, 64}[r.nextInt(5)];
         boolean causal = r.nextBoolean();
         Tensor q = BackendConformance.randomView(r, new long[] {1, hkv * group, lq, d}, DType.F32);
@@ -45,6 +51,23 @@ class RopeAttentionSimdTest {
         close(on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, causal, scale)),
                 on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, causal, scale)),
                 "attention lq=" + lq + " lk=" + lk + " d=" + d + " group=" + group + " causal=" + causal);
+    }
+
+    /**
+     * Decoding with grouped-query attention on contiguous tensors (the KV-cache case): one query row per head, the
+     * query heads of a group answered together against their kv head, across key-block edges (512 keys per block).
+     */
+    @org.junit.jupiter.api.Test
+    void groupedDecodeAgreesWithTheReference() throws Exception {
+        for (long lk : new long[] {1, 7, 512, 515, 1030}) {
+            for (boolean causal : new boolean[] {false, true}) {
+                Tensor q = Tensor.randn(Shape.of(2, 8, 1, 64), lk), k = Tensor.randn(Shape.of(2, 2, lk, 64), lk + 1);
+                Tensor v = Tensor.randn(Shape.of(2, 2, lk, 48), lk + 2);
+                close(on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, causal, 0.125)),
+                        on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, causal, 0.125)),
+                        "grouped decode lk=" + lk + " causal=" + causal);
+            }
+        }
     }
 
     @Property(tries = 40)
