@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SGEMM beside OpenBLAS and memory-bound kernels beside streaming bandwidth, in one run; prints the BENCHMARKS.md tables.
+# SGEMM beside OpenBLAS, memory-bound kernels and F32/BF16/F16 GEMV beside streaming bandwidth, attention, in one run;
+# prints the BENCHMARKS.md tables.
 #   jmh/bench-gemm.sh                     # everything (about an hour on 2 cores)
 #   jmh/bench-gemm.sh -p shape=512x512x512,1024x1024x1024   # any JMH options narrow the run
 # Installs Debian's libopenblas-dev (the anchor) when it is missing.
@@ -12,5 +13,5 @@ fi
 ./panthera mvn -q -pl jmh -am -DskipTests package
 out=jmh/target/gemm-$(date +%Y%m%d-%H%M%S).json
 ./panthera java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar jmh/target/benchmarks.jar \
-  'GemmBench|BandwidthBench|AttentionBench' -rf json -rff "$out" "$@"
+  'GemmBench|BandwidthBench|MixedGemvBench|AttentionBench' -rf json -rff "$out" "$@"
 ./panthera java --add-modules jdk.incubator.vector -cp jmh/target/benchmarks.jar dev.panthera.bench.BenchReport "$out"

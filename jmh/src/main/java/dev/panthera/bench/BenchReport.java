@@ -13,7 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Turns a JMH JSON result file of {@link GemmBench}, {@link BandwidthBench} and {@link AttentionBench} into the
+ * Turns a JMH JSON result file of {@link GemmBench}, {@link BandwidthBench}, {@link MixedGemvBench} and {@link AttentionBench} into the
  * markdown tables of BENCHMARKS.md: GFLOP/s with the OpenBLAS ratio, GB/s with the streaming-read ratio.
  * Usage: {@code java -cp benchmarks.jar dev.panthera.bench.BenchReport result.json}
  */
@@ -26,6 +26,7 @@ public final class BenchReport {
         List<Row> rows = read(Path.of(args[0]));
         System.out.println(gemmTable(rows));
         System.out.println(bandwidthTable(rows));
+        System.out.println(mixedGemvTable(rows));
         System.out.println(attentionTable(rows));
     }
 
@@ -110,15 +111,32 @@ public final class BenchReport {
     }
 
     static String bandwidthTable(List<Row> rows) {
-        StringBuilder sb = new StringBuilder("| kernel | threads | GB/s | streaming read GB/s (anchor) | ratio |\n|---|---|---|---|---|\n");
         double mib64 = 64.0 * (1 << 20);
         Map<String, Double> bytes = new LinkedHashMap<>();
         bytes.put("BandwidthBench.gemvF32", mib64);
         bytes.put("BandwidthBench.softmax", 2 * mib64);
         bytes.put("BandwidthBench.rmsNorm", 2 * mib64);
         bytes.put("BandwidthBench.softmaxTensorApi", 2 * mib64);
+        return ratioTable(rows, "BandwidthBench.streamSum", bytes);
+    }
+
+    /** GEMV with F32, BF16 and F16 weights (4096×4096; bytes = the weight's) beside MixedGemvBench's own stream. */
+    static String mixedGemvTable(List<Row> rows) {
+        double mib64 = 64.0 * (1 << 20), mib32 = mib64 / 2;
+        Map<String, Double> bytes = new LinkedHashMap<>();
+        bytes.put("MixedGemvBench.f32Plain", mib64);
+        bytes.put("MixedGemvBench.f32Linear", mib64);
+        bytes.put("MixedGemvBench.bf16Plain", mib32);
+        bytes.put("MixedGemvBench.bf16Linear", mib32);
+        bytes.put("MixedGemvBench.f16Plain", mib32);
+        bytes.put("MixedGemvBench.f16Linear", mib32);
+        return ratioTable(rows, "MixedGemvBench.streamSum", bytes);
+    }
+
+    private static String ratioTable(List<Row> rows, String anchor, Map<String, Double> bytes) {
+        StringBuilder sb = new StringBuilder("| kernel | threads | GB/s | streaming read GB/s (anchor) | ratio |\n|---|---|---|---|---|\n");
         for (String th : new String[] {"1", "2"}) {
-            Double stream = find(rows, "BandwidthBench.streamSum", null, th);
+            Double stream = find(rows, anchor, null, th);
             if (stream == null) continue;
             double sg = StreamingRead.BYTES / (stream * 1e6);
             for (Map.Entry<String, Double> e : bytes.entrySet()) {

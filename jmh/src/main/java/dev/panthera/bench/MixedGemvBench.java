@@ -98,6 +98,12 @@ public class MixedGemvBench {
     }
 
     @Benchmark
+    public MemorySegment f16Plain() {
+        MixedGemm.gemv(MixedGemm.Weights.F16, false, N, N, x, 0, w16, 0, N, y, 0);
+        return y;
+    }
+
+    @Benchmark
     public MemorySegment f16Linear() {
         MixedGemm.gemv(MixedGemm.Weights.F16, true, N, N, x, 0, w16, 0, N, y, 0);
         return y;
