@@ -72,7 +72,50 @@ public final class BackendConformance {
         c.add(new Case("cat", 2, x -> Tensor.cat(List.of(x[0], x[1]), 0)));
         c.add(new Case("where", 2, x -> Tensor.where(x[0].gt(0), x[0], x[1])));
         c.add(new Case("indexSelect", 1, x -> x[0].indexSelect(0, Tensor.of(new long[] {0, 0}, 2))));
+        c.add(new Case("argmin last", 1, x -> x[0].argmin(-1, false).to(DType.F64)));
+        c.add(new Case("argmin first", 1, x -> x[0].argmin(0, true).to(DType.F64)));
+        c.add(new Case("sum first and last", 1, x -> x[0].sum(new int[] {0, -1}, false)));
+        c.add(new Case("mean first and last", 1, x -> x[0].mean(new int[] {0, -1}, true)));
+        c.add(new Case("max all", 1, x -> x[0].max()));
+        c.add(new Case("min all", 1, x -> x[0].min()));
+        c.add(new Case("gt", 2, x -> x[0].gt(x[1]).to(x[0].dtype())));
+        c.add(new Case("le broadcast", 2, x -> x[0].le(x[1].select(0, 0)).to(x[0].dtype())));
+        c.add(new Case("eq", 2, x -> x[0].eq(x[0].maximum(x[1])).to(x[0].dtype())));
+        c.add(new Case("ne scalar", 1, x -> x[0].ne(x[0].select(-1, 0).unsqueeze(-1)).to(x[0].dtype())));
+        c.add(new Case("where broadcast", 2, x -> Tensor.where(x[1].select(0, 0).lt(0), x[0], x[1].select(-1, 0).unsqueeze(-1))));
+        c.add(new Case("gather last", 1, x -> x[0].gather(-1, lastDimIndex(x[0].dims(), x[0].size(-1) + 2, x[0].size(-1)))));
+        c.add(new Case("scatterAdd last", 2, x -> x[0].scatterAdd(-1, lastDimIndex(x[1].dims(), x[1].size(-1), x[0].size(-1)), x[1])));
+        c.add(new Case("indexAdd first", 2, x -> x[0].indexAdd(0, rowIndex(x[1].size(0), x[0].size(0)), x[1])));
+        c.add(new Case("full", 1, x -> Tensor.full(x[0].dtype(), 2.5, x[0].dims()).add(x[0])));
+        c.add(new Case("full I32", 1, x -> Tensor.full(DType.I32, 7, x[0].dims()).to(x[0].dtype()).sub(x[0])));
+        c.add(new Case("fill_ view", 1, x -> {
+            Tensor y = x[0].mul(1.0);
+            y.slice(-1, 1, y.size(-1), 1).fill_(-0.75);   // rows with a dense last dim
+            y.slice(0, 0, y.size(0), 2).fill_(0);          // stepped leading dim
+            return y;
+        }));
         return c;
+    }
+
+    /**
+     * An I64 index of {@code shape} with its last dim resized to {@code last}, with values below {@code bound} and
+     * repeats: element k of row r is (7·k + r) mod bound.
+     */
+    private static Tensor lastDimIndex(long[] shape, long last, long bound) {
+        long[] s = shape.clone();
+        s[s.length - 1] = last;
+        long n = 1;
+        for (long d : s) n *= d;
+        long[] v = new long[Math.toIntExact(n)];
+        for (int i = 0; i < v.length; i++) v[i] = ((i % last) * 7 + i / last) % bound;
+        return Tensor.of(v, s);
+    }
+
+    /** {@code count} row indices below {@code bound} with repeats (k/2 mod bound), as a 1-D I64 tensor. */
+    private static Tensor rowIndex(long count, long bound) {
+        long[] v = new long[Math.toIntExact(count)];
+        for (int i = 0; i < v.length; i++) v[i] = (i / 2) % bound;
+        return Tensor.of(v, count);
     }
 
     /**
