@@ -15,9 +15,17 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The Vector API backend. F32 work whose innermost dimension is dense (stride 1, or stride 0 for a broadcast operand)
- * runs row by row on {@link FloatKernels}; matmul goes to {@link Sgemm}. Everything else — other dtypes, reductions
- * over leading dims, gathers, strided innermost dims — is delegated to the reference backend, so this backend is
- * never wrong where it is not fast.
+ * runs row by row on {@link FloatKernels} and {@link IndexKernels}: elementwise ops, comparisons into BOOL,
+ * {@code where}, softmax and norms, SUM/MAX/MIN over any set of dims, argmax/argmin along the last dim; matmul goes
+ * to {@link Sgemm}. Gathers and scatter-adds along the last dim, index-adds of dense rows along dim 0 and
+ * index-selects of rows run as direct loops over the segments; fills of a dense block or of dense rows are vector
+ * stores or byte copies for every dtype.
+ * <p>
+ * Delegated to the reference backend, so this backend is never wrong where it is not fast: other dtypes (except
+ * same-dtype copies, BF16/F16 ↔ F32 conversions, fills, index-selects, I32 {@code where} and gathers of 4- or 8-byte
+ * elements), any op whose innermost dimension is strided (including reductions and fills), argmax/argmin along
+ * other dims, gather and scatter-add along other dims, index-add along other dims or onto non-dense rows, and
+ * matmuls whose operands are not BLAS matrices.
  */
 public final class SimdBackend implements Backend {
     private static final Backend REF = ReferenceBackend.INSTANCE;
@@ -74,7 +82,36 @@ public final class SimdBackend implements Backend {
         return -1;
     }
 
-    @Override public void fill(Storage dst, Layout dl, double value) { REF.fill(dst, dl, value); }
+    /**
+     * A dense block (contiguous layout) or rows with a dense last dim: zeros as byte fills of any dtype (a value whose
+     * conversion has all bits 0), F32 by broadcast vector stores, other dtypes by writing the first element as the
+     * reference does and doubling copies of it. A strided or broadcast last dim goes to the reference.
+     */
+    @Override
+    public void fill(Storage dst, Layout dl, double value) {
+        DType t = dst.dtype();
+        boolean zero = Double.doubleToRawLongBits(value) == 0 || (!t.isFloatingPoint() && value == 0);
+        boolean dense = dl.isContiguous();
+        if (dl.numel() == 0 || (!dense && lastStride(dl) != 1)) {
+            REF.fill(dst, dl, value);
+            return;
+        }
+        MemorySegment s = dst.segment();
+        int w = t.byteSize();
+        long n = dense ? dl.numel() : rowLength(dl);
+        StridedCursor cr = new StridedCursor(dense ? new Layout(dev.panthera.tensor.Shape.scalar(), new long[0], dl.offset()) : rows(dl));
+        for (long r = 0, rowsN = dense ? 1 : dl.numel() / n; r < rowsN; r++) {
+            long o = cr.next();
+            if (zero) {
+                s.asSlice(o * w, n * w).fill((byte) 0);
+            } else if (t == DType.F32) {
+                IndexKernels.fillRow(s, o, n, (float) value);
+            } else {
+                dev.panthera.tensor.spi.Elements.set(s, t, o, value);
+                IndexKernels.repeat(s, o * w, w, n * w);
+            }
+        }
+    }
 
     @Override
     public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
@@ -92,7 +129,16 @@ public final class SimdBackend implements Backend {
     @Override
     public void binary(BinaryOp op, Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
         long sa = lastStride(al), sb = lastStride(bl);
-        if (op.isComparison() || !f32(a, b, dst) || dl.rank() == 0 || (sa != 0 && sa != 1) || (sb != 0 && sb != 1) || lastStride(dl) != 1) {
+        boolean rowsOk = dl.rank() > 0 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1) && lastStride(dl) == 1;
+        if (op.isComparison() && rowsOk && f32(a, b) && dst.dtype() == DType.BOOL) {
+            int n = rowLength(dl);
+            StridedCursor ca = new StridedCursor(rows(al)), cb = new StridedCursor(rows(bl)), cd = new StridedCursor(rows(dl));
+            for (long r = 0, rowsN = n == 0 ? 0 : dl.numel() / n; r < rowsN; r++) {
+                IndexKernels.compareRow(op, a.segment(), ca.next(), (int) sa, b.segment(), cb.next(), (int) sb, dst.segment(), cd.next(), n);
+            }
+            return;
+        }
+        if (op.isComparison() || !f32(a, b, dst) || !rowsOk) {
             REF.binary(op, a, al, b, bl, dst, dl);
             return;
         }
@@ -112,6 +158,20 @@ public final class SimdBackend implements Backend {
         boolean elementwise = op == ReduceOp.SUM || op == ReduceOp.MAX || op == ReduceOp.MIN;
         if (elementwise && keepsLast && last >= 0 && f32(src, dst) && lastStride(sl) == 1 && dl.isContiguous()) {
             reduceLeading(op, src, sl, dims, dst, dl);
+            return;
+        }
+        boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
+        if (arg && lastOnly && src.dtype() == DType.F32 && dst.dtype() == DType.I64 && lastStride(sl) == 1 && rowLength(sl) > 0) {
+            int n = rowLength(sl);
+            StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
+            for (long r = 0, rowsN = sl.numel() / n; r < rowsN; r++) {
+                long so = cs.next(), dO = cd.next();
+                dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, dO, IndexKernels.argExtremeRow(src.segment(), so, n, op == ReduceOp.ARGMAX));
+            }
+            return;
+        }
+        if (elementwise && !keepsLast && !lastOnly && f32(src, dst) && lastStride(sl) == 1) {
+            reduceRows(op, src, sl, dims, dst, dl);
             return;
         }
         if (!lastOnly || !f32(src, dst) || lastStride(sl) != 1 || (op != ReduceOp.SUM && op != ReduceOp.MAX && op != ReduceOp.MIN)) {
@@ -148,6 +208,37 @@ public final class SimdBackend implements Backend {
             long so = cs.next(), dO = cd.next();
             FloatKernels.binaryRow(combine, dst.segment(), dO, 1, src.segment(), so, 1, dst.segment(), dO, n);
         }
+    }
+
+    /**
+     * SUM, MAX or MIN over the last dim together with others (everything, for {@code sum()}): each source row is reduced
+     * on its own (a double-accumulated vector sum, or the NaN-aware vector extreme) and the row results are combined in
+     * double, per output element, before one rounding to float, as the reference does. A row's output is found by
+     * row-major ordinals over the output shape with the reduced dims' strides set to 0.
+     */
+    private static void reduceRows(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        int rank = sl.rank(), n = rowLength(sl);
+        long[] ordinal = new long[rank];
+        for (int i = rank - 1, acc = 1; i >= 0; i--) { ordinal[i] = acc; acc = Math.multiplyExact(acc, Math.toIntExact(dl.shape().dim(i))); }
+        for (int d : dims) ordinal[d] = 0;
+        double[] out = new double[Math.toIntExact(dl.numel())];
+        boolean max = op == ReduceOp.MAX;
+        if (op != ReduceOp.SUM) java.util.Arrays.fill(out, max ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
+        Layout srcRows = rows(sl);
+        StridedCursor cs = new StridedCursor(srcRows), co = new StridedCursor(rows(new Layout(sl.shape(), ordinal, 0)));
+        MemorySegment s = src.segment();
+        for (long r = 0, rowsN = srcRows.numel(); r < rowsN; r++) {
+            long so = cs.next();
+            int o = (int) co.next();
+            if (op == ReduceOp.SUM) {
+                out[o] += IndexKernels.sumRow(s, so, n);
+            } else {
+                double x = FloatKernels.extremeRow(s, so, n, max);
+                out[o] = Double.isNaN(out[o]) || Double.isNaN(x) ? Double.NaN : max ? Math.max(out[o], x) : Math.min(out[o], x);
+            }
+        }
+        StridedCursor cd = new StridedCursor(dl);
+        for (double v : out) dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, cd.next(), (float) v);
     }
 
     @Override
@@ -274,8 +365,102 @@ public final class SimdBackend implements Backend {
             MemorySegment.copy(s.segment(), (sl.offset() + row * sl.stride(0)) * w, d.segment(), (dl.offset() + k * n) * w, n * w);
         }
     }
-    @Override public void indexAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) { REF.indexAdd(d, dl, dim, i, il, s, sl); }
-    @Override public void gather(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) { REF.gather(s, sl, dim, i, il, d, dl); }
-    @Override public void scatterAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) { REF.scatterAdd(d, dl, dim, i, il, s, sl); }
-    @Override public void where(Storage c, Layout cl, Storage a, Layout al, Storage b, Layout bl, Storage d, Layout dl) { REF.where(c, cl, a, al, b, bl, d, dl); }
+
+    private static boolean intIndex(Storage i) { return i.dtype() == DType.I64 || i.dtype() == DType.I32; }
+
+    /** True when dims 1.. of {@code l} are one dense block (each dim-0 slice is a contiguous row). */
+    private static boolean denseRows(Layout l) {
+        long expected = 1;
+        for (int i = l.rank() - 1; i >= 1; i--) {
+            long d = l.shape().dim(i);
+            if (d != 1 && l.stride(i) != expected) return false;
+            expected *= d;
+        }
+        return true;
+    }
+
+    /**
+     * F32 along dim 0 with dense rows (the embedding backward: dst [V, D], src [N, D]) adds whole rows as vectors,
+     * src row k into dst row index[k] in order of k; every index is checked first, as the reference does, so an
+     * out-of-range index leaves dst untouched. Other dims and dtypes go to the reference.
+     */
+    @Override
+    public void indexAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
+        if (dim != 0 || !f32(d, s) || !intIndex(i) || il.rank() != 1 || dl.rank() == 0 || !denseRows(dl) || !denseRows(sl)
+                || dl.numel() / Math.max(dl.shape().dim(0), 1) > Integer.MAX_VALUE) {
+            REF.indexAdd(d, dl, dim, i, il, s, sl);
+            return;
+        }
+        long bound = dl.shape().dim(0);
+        int n = Math.toIntExact(sl.shape().dim(0) == 0 ? 0 : sl.numel() / sl.shape().dim(0));
+        long[] picked = new long[Math.toIntExact(il.numel())];
+        boolean i64 = i.dtype() == DType.I64;
+        for (int k = 0; k < picked.length; k++) picked[k] = IndexKernels.checkedIndex(i.segment(), i64, il.offset() + k * il.stride(0), bound, "indexAdd");
+        for (int k = 0; k < picked.length && n > 0; k++) {
+            long dO = dl.offset() + picked[k] * dl.stride(0), so = sl.offset() + k * sl.stride(0);
+            FloatKernels.binaryRow(BinaryOp.ADD, d.segment(), dO, 1, s.segment(), so, 1, d.segment(), dO, n);
+        }
+    }
+
+    /**
+     * Along the last dim with an I32/I64 index and 4- or 8-byte elements: direct loops per row over the segments
+     * (any strides), each index checked in row-major order with the reference's exception. Other dims go to it.
+     */
+    @Override
+    public void gather(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) {
+        int w = s.dtype().byteSize(), last = sl.rank() - 1;
+        if (dim != last || last < 0 || (w != 4 && w != 8) || !intIndex(i)) {
+            REF.gather(s, sl, dim, i, il, d, dl);
+            return;
+        }
+        long n = il.shape().dim(last), bound = sl.shape().dim(last);
+        Layout srcRows = rows(new Layout(il.shape(), sl.strides(), sl.offset())), idxRows = rows(il);
+        StridedCursor cs = new StridedCursor(srcRows), ci = new StridedCursor(idxRows), cd = new StridedCursor(rows(dl));
+        for (long r = 0, rowsN = idxRows.numel(); r < rowsN; r++) {
+            IndexKernels.gatherRow(w, s.segment(), cs.next(), sl.stride(last), bound, i.segment(), i.dtype() == DType.I64, ci.next(), il.stride(last),
+                    d.segment(), cd.next(), dl.stride(last), n);
+        }
+    }
+
+    /**
+     * F32 along the last dim with an I32/I64 index: direct loops per row (any strides), adding in the reference's
+     * order and checking each index as it is reached. Other dims and dtypes go to the reference.
+     */
+    @Override
+    public void scatterAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
+        int last = dl.rank() - 1;
+        if (dim != last || last < 0 || !f32(d, s) || !intIndex(i)) {
+            REF.scatterAdd(d, dl, dim, i, il, s, sl);
+            return;
+        }
+        long n = il.shape().dim(last), bound = dl.shape().dim(last);
+        Layout dstRows = rows(new Layout(il.shape(), dl.strides(), dl.offset())), idxRows = rows(il);
+        StridedCursor cd = new StridedCursor(dstRows), ci = new StridedCursor(idxRows), cs = new StridedCursor(rows(sl));
+        for (long r = 0, rowsN = idxRows.numel(); r < rowsN; r++) {
+            IndexKernels.scatterAddRow(d.segment(), cd.next(), dl.stride(last), bound, i.segment(), i.dtype() == DType.I64, ci.next(), il.stride(last),
+                    s.segment(), cs.next(), sl.stride(last), n);
+        }
+    }
+
+    /**
+     * BOOL condition with F32 (or I32) operands whose last dims are dense or broadcast (stride 1 or 0) into a dense
+     * last dim: byte masks widened to the element lanes and a blend per vector. Everything else goes to the reference.
+     */
+    @Override
+    public void where(Storage c, Layout cl, Storage a, Layout al, Storage b, Layout bl, Storage d, Layout dl) {
+        long sc = lastStride(cl), sa = lastStride(al), sb = lastStride(bl);
+        DType t = d.dtype();
+        boolean ok = c.dtype() == DType.BOOL && (t == DType.F32 || t == DType.I32) && a.dtype() == t && b.dtype() == t
+                && dl.rank() > 0 && lastStride(dl) == 1 && (sc == 0 || sc == 1) && (sa == 0 || sa == 1) && (sb == 0 || sb == 1);
+        if (!ok) {
+            REF.where(c, cl, a, al, b, bl, d, dl);
+            return;
+        }
+        int n = rowLength(dl);
+        StridedCursor cc = new StridedCursor(rows(cl)), ca = new StridedCursor(rows(al)), cb = new StridedCursor(rows(bl)), cd = new StridedCursor(rows(dl));
+        for (long r = 0, rowsN = n == 0 ? 0 : dl.numel() / n; r < rowsN; r++) {
+            IndexKernels.whereRow(c.segment(), cc.next(), (int) sc, a.segment(), ca.next(), (int) sa, b.segment(), cb.next(), (int) sb,
+                    d.segment(), cd.next(), n);
+        }
+    }
 }
