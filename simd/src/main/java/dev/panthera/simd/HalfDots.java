@@ -77,12 +77,12 @@ final class HalfDots {
     }
 
     /** The even-indexed halves (low 16 bits of each lane) as floats; not for exponent 31. */
-    private static FloatVector low(IntVector v) {
+    static FloatVector low(IntVector v) {
         return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
     }
 
     /** The odd-indexed halves (high 16 bits of each lane) as floats; not for exponent 31. */
-    private static FloatVector high(IntVector v) {
+    static FloatVector high(IntVector v) {
         return v.lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
     }
 }

@@ -10,10 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GEMM for M &lt; 8 (decode, a few tokens): B is read once and never packed; A is copied to a small float array.
- * BF16 weights are widened inside the FMA loops. F16 weights stored one row per output (a Linear weight) go through
- * {@link HalfDots}, two halves per int lane; F16 weights stored [K, N] are first converted piecewise into a float
- * scratch that stays in L1 — inlined into the FMA loops the lane-by-lane conversion went past C2's inlining depth,
- * and the vectors it returned were boxed (hundreds of MB of garbage per GEMV).
+ * 16-bit weights are widened inside the FMA loops, two halves per int lane (BF16 by a shift or a mask, F16 as
+ * {@link HalfDots} does it): a lane-by-lane F16 conversion with inf/NaN selects, inlined into the FMA loops, went past
+ * C2's inlining depth and its returned vectors were boxed (hundreds of MB of garbage per GEMV).
  */
 final class SkinnyGemm {
     private SkinnyGemm() {}
@@ -42,7 +41,7 @@ final class SkinnyGemm {
             // columns in chunks whose accumulators and four B row pieces stay in L1 (about 16 KiB)
             int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~15);
             for (int jc = 0; jc < w; jc += jb) {
-                if (kind == WeightLoads.BF16) streamBf16(m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+                if (kind != WeightLoads.F32) stream16(kind == WeightLoads.F16, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
                 else stream(kind, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
             }
         } else {
@@ -53,76 +52,10 @@ final class SkinnyGemm {
         addScaled(m, w, alpha, acc, c, cOff + j0, ldc);
     }
 
-    /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, four B rows per step. */
+    /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, four F32 B rows per step. */
     private static void stream(int kind, int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
                                MemorySegment b, long bOff, int ldb) {
-        int L = F.length(), wd = je - jc;
-        // F16 rows are converted into a small float scratch first (see the class comment); BF16 converts inline
-        float[] scratch = kind == WeightLoads.F16 ? new float[4 * wd] : null;
-        MemorySegment src = scratch == null ? b : MemorySegment.ofArray(scratch);
-        int kd = scratch == null ? kind : WeightLoads.F32;
-        {
-            int p = 0;
-            for (; p + 4 <= k; p += 4) {
-                long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
-                if (scratch != null) {
-                    WeightLoads.toFloats(kind, b, r0 + jc, wd, scratch, 0);
-                    WeightLoads.toFloats(kind, b, r1 + jc, wd, scratch, wd);
-                    WeightLoads.toFloats(kind, b, r2 + jc, wd, scratch, 2 * wd);
-                    WeightLoads.toFloats(kind, b, r3 + jc, wd, scratch, 3 * wd);
-                    r0 = -jc;
-                    r1 = wd - jc;
-                    r2 = 2L * wd - jc;
-                    r3 = 3L * wd - jc;
-                }
-                for (int i = 0; i < m; i++) {
-                    int ai = i * k + p, ci = i * w;
-                    float x0 = av[ai], x1 = av[ai + 1], x2 = av[ai + 2], x3 = av[ai + 3];
-                    FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
-                    FloatVector v2 = FloatVector.broadcast(F, x2), v3 = FloatVector.broadcast(F, x3);
-                    int j = jc;
-                    for (; j + L <= je; j += L) {
-                        FloatVector s = FloatVector.fromArray(F, acc, ci + j);
-                        s = v0.fma(WeightLoads.load(kd, src, r0 + j), s);
-                        s = v1.fma(WeightLoads.load(kd, src, r1 + j), s);
-                        s = v2.fma(WeightLoads.load(kd, src, r2 + j), s);
-                        s = v3.fma(WeightLoads.load(kd, src, r3 + j), s);
-                        s.intoArray(acc, ci + j);
-                    }
-                    for (; j < je; j++) {
-                        acc[ci + j] += x0 * WeightLoads.load1(kd, src, r0 + j) + x1 * WeightLoads.load1(kd, src, r1 + j)
-                                + x2 * WeightLoads.load1(kd, src, r2 + j) + x3 * WeightLoads.load1(kd, src, r3 + j);
-                    }
-                }
-            }
-            for (; p < k; p++) {
-                long r0 = bOff + (long) p * ldb + j0;
-                if (scratch != null) {
-                    WeightLoads.toFloats(kind, b, r0 + jc, wd, scratch, 0);
-                    r0 = -jc;
-                }
-                for (int i = 0; i < m; i++) {
-                    float x0 = av[i * k + p];
-                    FloatVector v0 = FloatVector.broadcast(F, x0);
-                    int ci = i * w, j = jc;
-                    for (; j + L <= je; j += L) {
-                        v0.fma(WeightLoads.load(kd, src, r0 + j), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
-                    }
-                    for (; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(kd, src, r0 + j);
-                }
-            }
-        }
-    }
-
-    /**
-     * {@link #stream} for BF16 weights: one int load takes sixteen consecutive BF16 columns, the low halves (even
-     * columns) become floats by a left shift, the high halves (odd columns) by masking off the low half. The
-     * accumulators of each full block of 16 columns are kept as 8 even then 8 odd columns while the rows stream
-     * and put back in column order at the end; the columns past the last full block go one at a time.
-     */
-    private static void streamBf16(int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
-                                   MemorySegment b, long bOff, int ldb) {
-        int full = jc + (je - jc) / 16 * 16;
+        int L = F.length();
         int p = 0;
         for (; p + 4 <= k; p += 4) {
             long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
@@ -131,24 +64,18 @@ final class SkinnyGemm {
                 float x0 = av[ai], x1 = av[ai + 1], x2 = av[ai + 2], x3 = av[ai + 3];
                 FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
                 FloatVector v2 = FloatVector.broadcast(F, x2), v3 = FloatVector.broadcast(F, x3);
-                for (int j = jc; j < full; j += 16) {
-                    IntVector b0 = IntVector.fromMemorySegment(I, b, (r0 + j) * 2, NO), b1 = IntVector.fromMemorySegment(I, b, (r1 + j) * 2, NO);
-                    IntVector b2 = IntVector.fromMemorySegment(I, b, (r2 + j) * 2, NO), b3 = IntVector.fromMemorySegment(I, b, (r3 + j) * 2, NO);
-                    FloatVector e = FloatVector.fromArray(F, acc, ci + j), o = FloatVector.fromArray(F, acc, ci + j + 8);
-                    e = v0.fma(even(b0), e);
-                    o = v0.fma(odd(b0), o);
-                    e = v1.fma(even(b1), e);
-                    o = v1.fma(odd(b1), o);
-                    e = v2.fma(even(b2), e);
-                    o = v2.fma(odd(b2), o);
-                    e = v3.fma(even(b3), e);
-                    o = v3.fma(odd(b3), o);
-                    e.intoArray(acc, ci + j);
-                    o.intoArray(acc, ci + j + 8);
+                int j = jc;
+                for (; j + L <= je; j += L) {
+                    FloatVector s = FloatVector.fromArray(F, acc, ci + j);
+                    s = v0.fma(WeightLoads.load(kind, b, r0 + j), s);
+                    s = v1.fma(WeightLoads.load(kind, b, r1 + j), s);
+                    s = v2.fma(WeightLoads.load(kind, b, r2 + j), s);
+                    s = v3.fma(WeightLoads.load(kind, b, r3 + j), s);
+                    s.intoArray(acc, ci + j);
                 }
-                for (int j = full; j < je; j++) {
-                    acc[ci + j] += x0 * WeightLoads.load1(WeightLoads.BF16, b, r0 + j) + x1 * WeightLoads.load1(WeightLoads.BF16, b, r1 + j)
-                            + x2 * WeightLoads.load1(WeightLoads.BF16, b, r2 + j) + x3 * WeightLoads.load1(WeightLoads.BF16, b, r3 + j);
+                for (; j < je; j++) {
+                    acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j) + x1 * WeightLoads.load1(kind, b, r1 + j)
+                            + x2 * WeightLoads.load1(kind, b, r2 + j) + x3 * WeightLoads.load1(kind, b, r3 + j);
                 }
             }
         }
@@ -157,13 +84,64 @@ final class SkinnyGemm {
             for (int i = 0; i < m; i++) {
                 float x0 = av[i * k + p];
                 FloatVector v0 = FloatVector.broadcast(F, x0);
+                int ci = i * w, j = jc;
+                for (; j + L <= je; j += L) {
+                    v0.fma(WeightLoads.load(kind, b, r0 + j), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
+                }
+                for (; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j);
+            }
+        }
+    }
+
+    /**
+     * {@link #stream} for 16-bit weights: one int load takes sixteen consecutive columns, the low halves (even
+     * columns) and the high halves (odd columns) become floats in registers — BF16 by a shift or a mask, F16 as
+     * {@link HalfDots} does it. The accumulators of each full block of 16 columns are kept as 8 even then 8 odd
+     * columns while the rows stream and put back in column order at the end; the columns past the last full block go
+     * one at a time. F16 rows holding inf or NaN (which the register conversion does not cover) are found by a check
+     * before each step and taken one element at a time with the exact conversion.
+     */
+    private static void stream16(boolean half, int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
+                                 MemorySegment b, long bOff, int ldb) {
+        int kind = half ? WeightLoads.F16 : WeightLoads.BF16;
+        int full = jc + (je - jc) / 16 * 16;
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
+            if (half && (special(b, r0, jc, full) || special(b, r1, jc, full) || special(b, r2, jc, full) || special(b, r3, jc, full))) {
+                for (int q = 0; q < 4; q++) exactRow(m, w, jc, je, full, k, p + q, av, acc, b, r0 + (long) q * ldb);
+                continue;
+            }
+            for (int i = 0; i < m; i++) {
+                int ai = i * k + p, ci = i * w;
+                float x0 = av[ai], x1 = av[ai + 1], x2 = av[ai + 2], x3 = av[ai + 3];
+                if (half) {
+                    blocks2F16(x0, x1, acc, ci, jc, full, b, r0, r1);
+                    blocks2F16(x2, x3, acc, ci, jc, full, b, r2, r3);
+                }
+                else blocks4Bf16(x0, x1, x2, x3, acc, ci, jc, full, b, r0, r1, r2, r3);
+                for (int j = full; j < je; j++) {
+                    acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j) + x1 * WeightLoads.load1(kind, b, r1 + j)
+                            + x2 * WeightLoads.load1(kind, b, r2 + j) + x3 * WeightLoads.load1(kind, b, r3 + j);
+                }
+            }
+        }
+        for (; p < k; p++) {
+            long r0 = bOff + (long) p * ldb + j0;
+            if (half && special(b, r0, jc, full)) {
+                exactRow(m, w, jc, je, full, k, p, av, acc, b, r0);
+                continue;
+            }
+            for (int i = 0; i < m; i++) {
+                float x0 = av[i * k + p];
+                FloatVector v0 = FloatVector.broadcast(F, x0);
                 int ci = i * w;
                 for (int j = jc; j < full; j += 16) {
                     IntVector b0 = IntVector.fromMemorySegment(I, b, (r0 + j) * 2, NO);
-                    v0.fma(even(b0), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
-                    v0.fma(odd(b0), FloatVector.fromArray(F, acc, ci + j + 8)).intoArray(acc, ci + j + 8);
+                    v0.fma(half ? HalfDots.low(b0) : bf16Even(b0), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
+                    v0.fma(half ? HalfDots.high(b0) : bf16Odd(b0), FloatVector.fromArray(F, acc, ci + j + 8)).intoArray(acc, ci + j + 8);
                 }
-                for (int j = full; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(WeightLoads.BF16, b, r0 + j);
+                for (int j = full; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j);
             }
         }
         float[] block = new float[16];
@@ -178,11 +156,66 @@ final class SkinnyGemm {
         }
     }
 
+    /** Whether F16 columns [jc, full) of the row starting at element {@code row} hold an inf or NaN (exponent 31). */
+    private static boolean special(MemorySegment b, long row, int jc, int full) {
+        IntVector flag = IntVector.zero(I);
+        for (int j = jc; j < full; j += 16) {
+            flag = flag.or(IntVector.fromMemorySegment(I, b, (row + j) * 2, NO).and(0x7C007C00).add(0x04000400));
+        }
+        return !flag.and(0x80008000).compare(VectorOperators.EQ, 0).allTrue();
+    }
+
+    /** One F16 B row p added into the block-permuted accumulators element by element, with the exact conversion. */
+    private static void exactRow(int m, int w, int jc, int je, int full, int k, int p, float[] av, float[] acc,
+                                 MemorySegment b, long row) {
+        for (int i = 0; i < m; i++) {
+            float x = av[i * k + p];
+            int ci = i * w;
+            for (int j = jc; j < je; j++) {
+                int t = j - jc, at = j < full ? jc + (t & ~15) + ((t & 1) == 0 ? (t & 15) / 2 : 8 + (t & 15) / 2) : j;
+                acc[ci + at] += x * WeightLoads.load1(WeightLoads.F16, b, row + j);
+            }
+        }
+    }
+
+    // The four-row block loops are one small method per weight type: with both conversions in one method, the
+    // vector calls inlined into it passed C2's budget and the vectors were boxed (F16 plain ran 10× slower).
+
+    /** acc[ci + jc .. ci + full) (block-permuted) += x0·B0 + x1·B1 + x2·B2 + x3·B3 over the BF16 rows r0..r3. */
+    private static void blocks4Bf16(float x0, float x1, float x2, float x3, float[] acc, int ci, int jc, int full,
+                                    MemorySegment b, long r0, long r1, long r2, long r3) {
+        FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
+        FloatVector v2 = FloatVector.broadcast(F, x2), v3 = FloatVector.broadcast(F, x3);
+        for (int j = jc; j < full; j += 16) {
+            IntVector b0 = IntVector.fromMemorySegment(I, b, (r0 + j) * 2, NO), b1 = IntVector.fromMemorySegment(I, b, (r1 + j) * 2, NO);
+            IntVector b2 = IntVector.fromMemorySegment(I, b, (r2 + j) * 2, NO), b3 = IntVector.fromMemorySegment(I, b, (r3 + j) * 2, NO);
+            FloatVector e = FloatVector.fromArray(F, acc, ci + j), o = FloatVector.fromArray(F, acc, ci + j + 8);
+            e = v3.fma(bf16Even(b3), v2.fma(bf16Even(b2), v1.fma(bf16Even(b1), v0.fma(bf16Even(b0), e))));
+            o = v3.fma(bf16Odd(b3), v2.fma(bf16Odd(b2), v1.fma(bf16Odd(b1), v0.fma(bf16Odd(b0), o))));
+            e.intoArray(acc, ci + j);
+            o.intoArray(acc, ci + j + 8);
+        }
+    }
+
+    /**
+     * {@link #blocks4Bf16} for two F16 rows free of inf and NaN (two rows per call: the longer F16 conversion for four
+     * rows in one method went past C2's inlining budget as well).
+     */
+    private static void blocks2F16(float x0, float x1, float[] acc, int ci, int jc, int full, MemorySegment b, long r0, long r1) {
+        FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
+        for (int j = jc; j < full; j += 16) {
+            IntVector b0 = IntVector.fromMemorySegment(I, b, (r0 + j) * 2, NO), b1 = IntVector.fromMemorySegment(I, b, (r1 + j) * 2, NO);
+            FloatVector e = FloatVector.fromArray(F, acc, ci + j), o = FloatVector.fromArray(F, acc, ci + j + 8);
+            v1.fma(HalfDots.low(b1), v0.fma(HalfDots.low(b0), e)).intoArray(acc, ci + j);
+            v1.fma(HalfDots.high(b1), v0.fma(HalfDots.high(b0), o)).intoArray(acc, ci + j + 8);
+        }
+    }
+
     /** The BF16 values in the low halves of the lanes (the even columns of a 16-column block) as floats. */
-    private static FloatVector even(IntVector v) { return v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(); }
+    private static FloatVector bf16Even(IntVector v) { return v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(); }
 
     /** The BF16 values in the high halves of the lanes (the odd columns) as floats. */
-    private static FloatVector odd(IntVector v) { return v.and(0xFFFF0000).reinterpretAsFloats(); }
+    private static FloatVector bf16Odd(IntVector v) { return v.and(0xFFFF0000).reinterpretAsFloats(); }
 
     /** acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] (B stored transposed: one row per output column). */
     private static void dots(int kind, int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
