@@ -16,10 +16,11 @@ import jdk.incubator.vector.VectorSpecies;
  * 2^112 rebias normals and subnormals exactly; the all-ones exponent (inf, NaN) is set to the float's all-ones
  * exponent with the mantissa kept and a NaN made quiet, as {@link Float#float16ToFloat} does.
  *
- * <p>The GEMM paths do not use the F16 vector sequence in their loops: in this JDK, C2 left it un-intrinsified there
- * and boxed its vectors (hundreds of MB of garbage per GEMV). They convert F16 through {@link #toFloats}, a scalar
- * loop over the {@code Float.float16ToFloat} intrinsic, into a float scratch instead. The vector sequence stays,
- * checked bit for bit over all 65536 patterns, for the day it compiles well.
+ * <p>The F16 vector sequence is not used inside GEMM loops: inlined there, C2 left it un-intrinsified and boxed its
+ * vectors (hundreds of MB of garbage per GEMV). The skinny paths convert F16 two halves per int lane instead
+ * ({@link HalfDots}, {@link SkinnyGemm}); B packing converts F16 through {@link #toFloats}, the
+ * {@code Float.float16ToFloat} intrinsic in a plain loop. The vector sequence stays, checked bit for bit over all
+ * 65536 patterns, for the day it compiles well.
  */
 final class WeightLoads {
     private WeightLoads() {}
