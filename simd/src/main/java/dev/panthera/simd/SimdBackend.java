@@ -115,6 +115,14 @@ public final class SimdBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
+        if (f32(src, dst) && sl.rank() > 0 && (lastStride(sl) != 1 || lastStride(dl) != 1)) {
+            try (Arena tmp = Arena.ofConfined()) {
+                Strided in = Strided.dense(src, sl, tmp, false), out = Strided.output(dst, dl, tmp);
+                unary(op, in.storage(), in.layout(), out.storage(), out.layout());
+                out.copyOut(dst, dl);
+            }
+            return;
+        }
         if (!f32(src, dst) || sl.rank() == 0 || lastStride(sl) != 1 || lastStride(dl) != 1) {
             REF.unary(op, src, sl, dst, dl);
             return;
@@ -138,6 +146,14 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
+        if (!op.isComparison() && f32(a, b, dst) && dl.rank() > 0 && !rowsOk) {
+            try (Arena tmp = Arena.ofConfined()) {
+                Strided x = Strided.dense(a, al, tmp, true), y = Strided.dense(b, bl, tmp, true), out = Strided.output(dst, dl, tmp);
+                binary(op, x.storage(), x.layout(), y.storage(), y.layout(), out.storage(), out.layout());
+                out.copyOut(dst, dl);
+            }
+            return;
+        }
         if (op.isComparison() || !f32(a, b, dst) || !rowsOk) {
             REF.binary(op, a, al, b, bl, dst, dl);
             return;
@@ -151,6 +167,13 @@ public final class SimdBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        if (src.dtype() == DType.F32 && sl.rank() > 0 && lastStride(sl) != 1 && sl.numel() > 0) {
+            try (Arena tmp = Arena.ofConfined()) {
+                Strided in = Strided.dense(src, sl, tmp, false);
+                reduce(op, in.storage(), in.layout(), dims, dst, dl);
+            }
+            return;
+        }
         int last = sl.rank() - 1;
         boolean lastOnly = dims.length == 1 && dims[0] == last;
         boolean keepsLast = true;
@@ -281,6 +304,14 @@ public final class SimdBackend implements Backend {
 
     @Override
     public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
+        if (dim == sl.rank() - 1 && f32(src, dst) && (lastStride(sl) != 1 || lastStride(dl) != 1)) {
+            try (Arena tmp = Arena.ofConfined()) {
+                Strided in = Strided.dense(src, sl, tmp, false), out = Strided.output(dst, dl, tmp);
+                softmax(in.storage(), in.layout(), dim, log, out.storage(), out.layout());
+                out.copyOut(dst, dl);
+            }
+            return;
+        }
         if (dim != sl.rank() - 1 || !f32(src, dst) || lastStride(sl) != 1 || lastStride(dl) != 1) {
             REF.softmax(src, sl, dim, log, dst, dl);
             return;
@@ -303,6 +334,14 @@ public final class SimdBackend implements Backend {
     }
 
     private void norm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl, boolean rms) {
+        if (f32(x, dst) && xl.rank() > 0 && (lastStride(xl) != 1 || lastStride(dl) != 1)) {
+            try (Arena tmp = Arena.ofConfined()) {
+                Strided in = Strided.dense(x, xl, tmp, false), out = Strided.output(dst, dl, tmp);
+                norm(in.storage(), in.layout(), w, wl, b, bl, eps, out.storage(), out.layout(), rms);
+                out.copyOut(dst, dl);
+            }
+            return;
+        }
         boolean ok = f32(x, dst) && lastStride(xl) == 1 && lastStride(dl) == 1
                 && (w == null || (w.dtype() == DType.F32 && wl.stride(0) == 1))
                 && (b == null || (b.dtype() == DType.F32 && bl.stride(0) == 1));

@@ -1,0 +1,114 @@
+package dev.panthera.simd;
+
+import dev.panthera.tensor.BinaryOp;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.ReduceOp;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.UnaryOp;
+import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.ReferenceBackend;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+
+/**
+ * The one-contiguous-copy path of {@link SimdBackend} ({@link Strided}): F32 inputs and outputs whose last dim is
+ * strided — transposed [c, r] views of [r, c] buffers, every other column, a column of a wider buffer — for unary,
+ * binary (with a broadcast operand), last-dim softmax, RMS norm and reductions, called through the SPI on raw
+ * storages. Expected: {@link ReferenceBackend} on identical inputs into an identical destination buffer, whole
+ * buffers compared, so a scatter into the wrong elements (or outside the view) is caught. Tolerance: the conformance
+ * tolerance of the row kernels (2e-5 relative + 2e-6 absolute; see SimdBackendConformanceTest); elements outside the
+ * destination view must be bit-identical (both start from the same fill).
+ */
+class StridedPathTest {
+    private static final Backend REF = ReferenceBackend.INSTANCE, SIMD = new SimdBackend();
+    private static final int[] SIZES = {1, 2, 3, 7, 8, 9, 13, 17, 31};
+
+    private record View(Storage s, Layout l) {}
+
+    /** A [rows, cols] view over a fresh buffer: dense, transposed, every other column, or one column band of a wider one. */
+    private static View view(Random r, int rows, int cols, int kind, Arena arena) {
+        return switch (kind) {
+            case 0 -> new View(filled(r, (long) rows * cols, arena), Layout.contiguous(Shape.of(rows, cols)));
+            case 1 -> new View(filled(r, (long) rows * cols, arena), new Layout(Shape.of(rows, cols), new long[] {1, rows}, 0));
+            case 2 -> new View(filled(r, (long) rows * cols * 2 + 1, arena), new Layout(Shape.of(rows, cols), new long[] {2L * cols, 2}, 1));
+            default -> new View(filled(r, (long) rows * (cols + 3) * 3, arena), new Layout(Shape.of(rows, cols), new long[] {3L * (cols + 3), 3}, 2));
+        };
+    }
+
+    private static Storage filled(Random r, long n, Arena arena) {
+        Storage s = Storage.allocate(DType.F32, n, arena);
+        for (long i = 0; i < n; i++) s.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+        return s;
+    }
+
+    private static Storage copy(Storage s, Arena arena) {
+        Storage c = Storage.allocate(s.dtype(), s.numel(), arena);
+        MemorySegment.copy(s.segment(), 0, c.segment(), 0, s.byteSize());
+        return c;
+    }
+
+    private static void same(Storage want, Storage got, Layout view, String what) {
+        boolean[] inView = new boolean[Math.toIntExact(want.numel())];
+        dev.panthera.tensor.spi.StridedCursor c = new dev.panthera.tensor.spi.StridedCursor(view);
+        for (long i = 0; i < view.numel(); i++) inView[(int) c.next()] = true;
+        for (int i = 0; i < inView.length; i++) {
+            float w = want.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i), g = got.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            boolean ok = inView[i] ? Math.abs(w - g) <= 2e-6 + 2e-5 * Math.abs(w) || (Float.isNaN(w) && Float.isNaN(g))
+                    : Float.floatToRawIntBits(w) == Float.floatToRawIntBits(g);
+            if (!ok) throw new AssertionError(what + ": element " + i + (inView[i] ? "" : " (outside the view)") + " expected " + w + " but was " + g);
+        }
+    }
+
+    @Property(tries = 300)
+    void stridedInputsAndOutputs(@ForAll long seed) {
+        Random r = new Random(seed);
+        int rows = SIZES[r.nextInt(SIZES.length)], cols = SIZES[r.nextInt(SIZES.length)];
+        int inKind = r.nextInt(4), outKind = r.nextInt(4), op = r.nextInt(6);
+        String what = "op " + op + " on [" + rows + ", " + cols + "] input kind " + inKind + " output kind " + outKind;
+        try (Arena arena = Arena.ofConfined()) {
+            View x = view(r, rows, cols, inKind, arena), y = view(r, rows, cols, r.nextInt(4), arena);
+            View out = view(r, rows, cols, outKind, arena);
+            Storage want = copy(out.s(), arena), got = copy(out.s(), arena);
+            switch (op) {
+                case 0 -> {
+                    REF.unary(UnaryOp.EXP, x.s(), x.l(), want, out.l());
+                    SIMD.unary(UnaryOp.EXP, x.s(), x.l(), got, out.l());
+                }
+                case 1 -> {
+                    REF.binary(BinaryOp.SUB, x.s(), x.l(), y.s(), y.l(), want, out.l());
+                    SIMD.binary(BinaryOp.SUB, x.s(), x.l(), y.s(), y.l(), got, out.l());
+                }
+                case 2 -> {   // y's first row broadcast over the rows
+                    Layout row = new Layout(Shape.of(rows, cols), new long[] {0, y.l().stride(1)}, y.l().offset());
+                    REF.binary(BinaryOp.MUL, x.s(), x.l(), y.s(), row, want, out.l());
+                    SIMD.binary(BinaryOp.MUL, x.s(), x.l(), y.s(), row, got, out.l());
+                }
+                case 3 -> {
+                    boolean log = r.nextBoolean();
+                    REF.softmax(x.s(), x.l(), 1, log, want, out.l());
+                    SIMD.softmax(x.s(), x.l(), 1, log, got, out.l());
+                }
+                case 4 -> {
+                    REF.rmsNorm(x.s(), x.l(), null, null, 1e-6, want, out.l());
+                    SIMD.rmsNorm(x.s(), x.l(), null, null, 1e-6, got, out.l());
+                }
+                default -> {   // a reduction over the last dim of a strided input into a column of the output
+                    ReduceOp rop = new ReduceOp[] {ReduceOp.SUM, ReduceOp.MAX, ReduceOp.MIN}[r.nextInt(3)];
+                    Layout col = new Layout(Shape.of(rows, 1), new long[] {out.l().stride(0), 1}, out.l().offset());   // keepdim, as the SPI passes it
+                    REF.reduce(rop, x.s(), x.l(), new int[] {1}, want, col);
+                    SIMD.reduce(rop, x.s(), x.l(), new int[] {1}, got, col);
+                    what += " " + rop;
+                    same(want, got, col, what);
+                    return;
+                }
+            }
+            same(want, got, out.l(), what);
+        }
+    }
+}
