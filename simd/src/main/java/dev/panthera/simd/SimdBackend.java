@@ -21,11 +21,15 @@ import java.lang.foreign.MemorySegment;
  * index-selects of rows run as direct loops over the segments; fills of a dense block or of dense rows are vector
  * stores or byte copies for every dtype.
  * <p>
+ * F32 views whose innermost dimension is strided (transposes, stepped or banded columns) take one contiguous copy
+ * ({@link Strided}) for elementwise ops, last-dim softmax, norms and reductions: inputs are gathered into a dense
+ * temporary, outputs computed into one and scattered into place.
+ * <p>
  * Delegated to the reference backend, so this backend is never wrong where it is not fast: other dtypes (except
  * same-dtype copies, BF16/F16 ↔ F32 conversions, fills, index-selects, I32 {@code where} and gathers of 4- or 8-byte
- * elements), any op whose innermost dimension is strided (including reductions and fills), argmax/argmin along
- * other dims, gather and scatter-add along other dims, index-add along other dims or onto non-dense rows, and
- * matmuls whose operands are not BLAS matrices.
+ * elements), comparisons, {@code where} and fills with a strided innermost dimension, softmax over a dim other than
+ * the last, argmax/argmin along other dims, gather and scatter-add along other dims, index-add along other dims or
+ * onto non-dense rows, and matmuls whose operands are not BLAS matrices.
  */
 public final class SimdBackend implements Backend {
     private static final Backend REF = ReferenceBackend.INSTANCE;
