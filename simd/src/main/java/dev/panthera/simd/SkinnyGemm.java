@@ -220,8 +220,8 @@ final class SkinnyGemm {
     /** acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] (B stored transposed: one row per output column). */
     private static void dots(int kind, int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
                              MemorySegment b, long bOff, int ldb) {
-        if (kind == WeightLoads.F16) {
-            dotsHalf(m, j0, w, pc, pe, k, av, acc, b, bOff, ldb);
+        if (kind != WeightLoads.F32) {
+            dots16(kind == WeightLoads.F16, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb);
             return;
         }
         // Each row pair and the odd row get their own small method: one method holding every inlined load would
@@ -235,24 +235,36 @@ final class SkinnyGemm {
     }
 
     /**
-     * {@link #dots} for F16 weights: the activation pieces are reordered once for {@link HalfDots}, which converts two
-     * halves per int lane; a B row holding inf or NaN (HalfDots answers NaN) is summed again with the exact scalar
-     * conversion.
+     * {@link #dots} for 16-bit weights: the activation pieces are reordered once for {@link HalfDots}, which converts
+     * two halves per int lane and takes two B rows (outputs) per pass; an F16 pair holding inf or NaN (HalfDots says
+     * so) is summed again with the exact scalar conversion.
      */
-    private static void dotsHalf(int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
-                                 MemorySegment b, long bOff, int ldb) {
-        int len = pe - pc;
-        float[] split = new float[m * len];
+    private static void dots16(boolean half, int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
+                               MemorySegment b, long bOff, int ldb) {
+        int len = pe - pc, kind = half ? WeightLoads.F16 : WeightLoads.BF16;
+        float[] split = new float[m * len], pair = new float[2];
         for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len);
-        for (int j = 0; j < w; j++) {
-            long bRow = bOff + (long) (j0 + j) * ldb + pc;
+        // rows j and j + half go together: two streams far apart read faster here than two neighbouring rows
+        // (8 KiB apart for K = 4096: 17.8 against 12.5 GB/s measured on this Zen 3)
+        int half2 = (w + 1) / 2;
+        for (int j = 0; j < half2; j++) {
+            int j1 = j + half2 < w ? j + half2 : j;   // an odd middle column pairs with itself
+            long row0 = bOff + (long) (j0 + j) * ldb + pc, row1 = bOff + (long) (j0 + j1) * ldb + pc;
             for (int i = 0; i < m; i++) {
-                float d = HalfDots.dot(split, i * len, b, bRow, len);
-                if (Float.isNaN(d)) {
-                    d = 0;
-                    for (int p = 0; p < len; p++) d += av[i * k + pc + p] * WeightLoads.load1(WeightLoads.F16, b, bRow + p);
+                boolean ok = true;
+                if (half) ok = HalfDots.dot2(split, i * len, b, row0, row1, len, pair);
+                else HalfDots.dot2Bf16(split, i * len, b, row0, row1, len, pair);
+                if (!ok) {
+                    pair[0] = 0;
+                    pair[1] = 0;
+                    for (int p = 0; p < len; p++) {
+                        float x = av[i * k + pc + p];
+                        pair[0] += x * WeightLoads.load1(kind, b, row0 + p);
+                        pair[1] += x * WeightLoads.load1(kind, b, row1 + p);
+                    }
                 }
-                acc[i * w + j] += d;
+                acc[i * w + j] += pair[0];
+                if (j1 != j) acc[i * w + j1] += pair[1];
             }
         }
     }
