@@ -8,7 +8,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Dot products of F32 activations with F16 weight rows, converting the weights in registers two halves per int lane.
+ * Dot products of F32 activations with 16-bit weight rows (F16, and BF16 in {@link #dot2Bf16}), converting the
+ * weights in registers two halves per int lane.
  *
  * <p>Eight int lanes hold sixteen consecutive halves: the low halves are the even-indexed elements, the high halves the
  * odd-indexed ones. Each half is moved so that its sign lands on the float sign bit and its 5 exponent and 10 mantissa
@@ -19,8 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
  * of a lane-by-lane conversion with inf/NaN selects.
  *
  * <p>Exponent 31 (inf, NaN) would come out finite, so every block also ORs a carry-out test into a flag
- * ({@code (h & 0x7C00) + 0x0400} reaches bit 15 only for exponent 31); a flagged row returns NaN and the caller
- * recomputes it with the exact scalar conversion. A genuine NaN result is recomputed too, which is harmless.
+ * ({@code (h & 0x7C00) + 0x0400} reaches bit 15 only for exponent 31); a flagged pair of rows is reported and the
+ * caller recomputes it with the exact scalar conversion.
  */
 final class HalfDots {
     private HalfDots() {}
@@ -41,39 +42,6 @@ final class HalfDots {
             }
         }
         for (; p < n; p++) dst[d0 + p] = src[s0 + p];
-    }
-
-    /**
-     * Σ x[x0 + p]·w[wOff + p] for p in [0, n) with x split by {@link #splitEvenOdd} (relative to x0, which must be
-     * where a block starts) and w F16; NaN when some weight in the full blocks is inf or NaN (recompute exactly then).
-     * The tail past the last full block is converted one element at a time with {@link Float#float16ToFloat}.
-     */
-    static float dot(float[] x, int x0, MemorySegment w, long wOff, int n) {
-        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
-        IntVector flag = IntVector.zero(I);
-        int p = 0;
-        for (; p + 2 * BLOCK <= n; p += 2 * BLOCK) {
-            IntVector v = IntVector.fromMemorySegment(I, w, (wOff + p) * 2, NO);
-            IntVector u = IntVector.fromMemorySegment(I, w, (wOff + p + BLOCK) * 2, NO);
-            flag = flag.or(v.and(0x7C007C00).add(0x04000400)).or(u.and(0x7C007C00).add(0x04000400));
-            s0 = FloatVector.fromArray(F, x, x0 + p).fma(low(v), s0);
-            s1 = FloatVector.fromArray(F, x, x0 + p + 8).fma(high(v), s1);
-            s2 = FloatVector.fromArray(F, x, x0 + p + BLOCK).fma(low(u), s2);
-            s3 = FloatVector.fromArray(F, x, x0 + p + BLOCK + 8).fma(high(u), s3);
-        }
-        if (p + BLOCK <= n) {
-            IntVector v = IntVector.fromMemorySegment(I, w, (wOff + p) * 2, NO);
-            flag = flag.or(v.and(0x7C007C00).add(0x04000400));
-            s0 = FloatVector.fromArray(F, x, x0 + p).fma(low(v), s0);
-            s1 = FloatVector.fromArray(F, x, x0 + p + 8).fma(high(v), s1);
-            p += BLOCK;
-        }
-        if (!flag.and(0x80008000).compare(VectorOperators.EQ, 0).allTrue()) return Float.NaN;
-        float d = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
-        for (; p < n; p++) {
-            d += x[x0 + p] * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, wOff + p));
-        }
-        return d;
     }
 
     /**
