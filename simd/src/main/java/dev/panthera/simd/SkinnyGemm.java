@@ -224,6 +224,18 @@ final class SkinnyGemm {
             dots16(kind == WeightLoads.F16, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb);
             return;
         }
+        if (m == 1) {
+            // decode: B rows j and j + half in one pass (two far-apart streams, as in dots16)
+            int half = (w + 1) / 2;
+            float[] pair = new float[2];
+            for (int j = 0; j < half; j++) {
+                int j1 = j + half < w ? j + half : j;
+                dotRows2(av, b, bOff + (long) (j0 + j) * ldb, bOff + (long) (j0 + j1) * ldb, pc, pe, pair);
+                acc[j] += pair[0];
+                if (j1 != j) acc[j1] += pair[1];
+            }
+            return;
+        }
         // Each row pair and the odd row get their own small method: one method holding every inlined load would
         // pass C2's inlining budget, and a vector returned from a call left un-inlined is boxed on the heap.
         for (int j = 0; j < w; j++) {
@@ -267,6 +279,27 @@ final class SkinnyGemm {
                 if (j1 != j) acc[i * w + j1] += pair[1];
             }
         }
+    }
+
+    /** The one A row (from av[0]) against F32 B rows r0 and r1 over [pc, pe): out[0], out[1]. */
+    private static void dotRows2(float[] av, MemorySegment b, long r0, long r1, int pc, int pe, float[] out) {
+        int L = F.length();
+        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), t0 = FloatVector.zero(F), t1 = FloatVector.zero(F);
+        int p = pc;
+        for (; p + 2 * L <= pe; p += 2 * L) {
+            FloatVector x = FloatVector.fromArray(F, av, p), y = FloatVector.fromArray(F, av, p + L);
+            s0 = x.fma(FloatVector.fromMemorySegment(F, b, (r0 + p) * 4, NO), s0);
+            s1 = y.fma(FloatVector.fromMemorySegment(F, b, (r0 + p + L) * 4, NO), s1);
+            t0 = x.fma(FloatVector.fromMemorySegment(F, b, (r1 + p) * 4, NO), t0);
+            t1 = y.fma(FloatVector.fromMemorySegment(F, b, (r1 + p + L) * 4, NO), t1);
+        }
+        float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
+        for (; p < pe; p++) {
+            d0 += av[p] * b.getAtIndex(FL, r0 + p);
+            d1 += av[p] * b.getAtIndex(FL, r1 + p);
+        }
+        out[0] = d0;
+        out[1] = d1;
     }
 
     /** Rows a0 and a0 + k of A against one B row, four independent FMA chains, each B vector loaded once. */
