@@ -57,6 +57,10 @@ final class SkinnyGemm {
                                MemorySegment b, long bOff, int ldb) {
         int L = F.length();
         int p = 0;
+        for (; p + 8 <= k; p += 8) {
+            long r0 = bOff + (long) p * ldb + j0;
+            for (int i = 0; i < m; i++) rows8(av, i * k + p, acc, i * w, jc, je, b, r0, ldb);
+        }
         for (; p + 4 <= k; p += 4) {
             long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
             for (int i = 0; i < m; i++) {
@@ -90,6 +94,35 @@ final class SkinnyGemm {
                 }
                 for (; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j);
             }
+        }
+    }
+
+    /** acc[ci + jc .. ci + je) += Σ_{t<8} av[ai + t]·B row (r0 + t·ldb), F32 (eight rows per pass over acc). */
+    private static void rows8(float[] av, int ai, float[] acc, int ci, int jc, int je, MemorySegment b, long r0, int ldb) {
+        int L = F.length();
+        FloatVector v0 = FloatVector.broadcast(F, av[ai]), v1 = FloatVector.broadcast(F, av[ai + 1]);
+        FloatVector v2 = FloatVector.broadcast(F, av[ai + 2]), v3 = FloatVector.broadcast(F, av[ai + 3]);
+        FloatVector v4 = FloatVector.broadcast(F, av[ai + 4]), v5 = FloatVector.broadcast(F, av[ai + 5]);
+        FloatVector v6 = FloatVector.broadcast(F, av[ai + 6]), v7 = FloatVector.broadcast(F, av[ai + 7]);
+        long st = (long) ldb * 4;
+        int j = jc;
+        for (; j + L <= je; j += L) {
+            long at = (r0 + j) * 4;
+            FloatVector s = FloatVector.fromArray(F, acc, ci + j);
+            FloatVector u = v0.mul(FloatVector.fromMemorySegment(F, b, at, NO));
+            s = v1.fma(FloatVector.fromMemorySegment(F, b, at + st, NO), s);
+            u = v2.fma(FloatVector.fromMemorySegment(F, b, at + 2 * st, NO), u);
+            s = v3.fma(FloatVector.fromMemorySegment(F, b, at + 3 * st, NO), s);
+            u = v4.fma(FloatVector.fromMemorySegment(F, b, at + 4 * st, NO), u);
+            s = v5.fma(FloatVector.fromMemorySegment(F, b, at + 5 * st, NO), s);
+            u = v6.fma(FloatVector.fromMemorySegment(F, b, at + 6 * st, NO), u);
+            s = v7.fma(FloatVector.fromMemorySegment(F, b, at + 7 * st, NO), s);
+            s.add(u).intoArray(acc, ci + j);
+        }
+        for (; j < je; j++) {
+            float t = 0;
+            for (int q = 0; q < 8; q++) t += av[ai + q] * b.getAtIndex(FL, r0 + (long) q * ldb + j);
+            acc[ci + j] += t;
         }
     }
 
