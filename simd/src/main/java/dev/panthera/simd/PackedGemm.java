@@ -8,16 +8,28 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * BLIS-style SGEMM for one thread's share of C: B is packed into KC×NR column slivers, A into MC×KC blocks of MR-row
- * slivers (alpha folded in), and a 6×16 register-tiled micro-kernel (12 vector accumulators of 8 lanes) runs over
- * them. Block sizes fit Zen 3: a packed B sliver (KC·NR·4 = 16 KiB) stays in the 32 KiB L1, a packed A block
- * (MC·KC·4 = 96 KiB) in the 512 KiB L2, a packed B panel (KC·NC·4 ≤ 4 MiB) in the shared L3. C must already hold
+ * slivers (alpha folded in), and a 6×NR register-tiled micro-kernel (12 vector accumulators: 6×16 with 8-lane
+ * vectors on AVX2, 6×32 with 16-lane vectors on AVX-512) runs over them; block sizes per vector width below. A packed
+ * B panel (KC·NC·4 ≤ 4 MiB) stays in the shared L3. C must already hold
  * beta·C; this adds alpha·op(A)·op(B). B may be F32, BF16 or F16 ({@link WeightLoads}), converted while packing.
  */
 final class PackedGemm {
     private PackedGemm() {}
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    static final int MR = 6, NR = 16, KC = 256, MC = 96, NC = 4096;
+    /**
+     * The micro-kernel's vectors: 512 bits where the preferred species is that wide (AVX-512, with 32 vector
+     * registers), else 256. NR is two vectors wide, so the 6×NR tile is 12 accumulators either way.
+     */
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    private static final int V = F.length();
+    /**
+     * Block sizes. 256-bit (AVX2, Zen 3: 32 KiB L1, 512 KiB L2): KC 256, MC 96, NC 4096 — a B sliver (16 KiB) in L1,
+     * the A block (96 KiB) in L2. 512-bit (AVX-512, measured on a Zen 4 with 1 MiB L2): KC 1024, MC 96, NC 1024 —
+     * an A sliver (24 KiB) in L1 and the A block (384 KiB) and a B sliver (128 KiB) in L2; the long K loop halves
+     * the C-tile traffic per flop. Chosen by best-of runs against OpenBLAS (KC 128 to 1024, MC 48 to 240, NC 512 to
+     * 4096; BENCHMARKS.md).
+     */
+    static final int MR = 6, NR = 2 * V, KC = V == 16 ? 1024 : 256, MC = 96, NC = V == 16 ? 1024 : 4096;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
@@ -64,8 +76,7 @@ final class PackedGemm {
                     long row = bOff + (long) (pc + p) * ldb + jc;
                     for (int js = g; js < ge; js += NR) {
                         int o = js * kc + p * NR;
-                        WeightLoads.load(kind, b, row + js).intoArray(out, o);
-                        WeightLoads.load(kind, b, row + js + 8).intoArray(out, o + 8);
+                        for (int q = 0; q < NR; q += 8) WeightLoads.load(kind, b, row + js + q).intoArray(out, o + q);
                     }
                 }
             }
@@ -87,8 +98,7 @@ final class PackedGemm {
                     if (w == NR && kind == WeightLoads.F16) {
                         WeightLoads.toFloats(kind, b, row, NR, out, o);
                     } else if (w == NR) {
-                        WeightLoads.load(kind, b, row).intoArray(out, o);
-                        WeightLoads.load(kind, b, row + 8).intoArray(out, o + 8);
+                        for (int q = 0; q < NR; q += 8) WeightLoads.load(kind, b, row + q).intoArray(out, o + q);
                     } else {
                         for (int j = 0; j < NR; j++) out[o + j] = j < w ? WeightLoads.load1(kind, b, row + j) : 0f;
                     }
@@ -127,7 +137,7 @@ final class PackedGemm {
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
         FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F), c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
         for (int p = 0; p < kc; p++) {
-            FloatVector b0 = FloatVector.fromArray(F, bp, bo + p * NR), b1 = FloatVector.fromArray(F, bp, bo + p * NR + 8);
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo + p * NR), b1 = FloatVector.fromArray(F, bp, bo + p * NR + V);
             int a = ao + p * MR;
             FloatVector x = FloatVector.broadcast(F, ap[a]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
@@ -144,9 +154,9 @@ final class PackedGemm {
         }
         // The accumulators leave through the scratch tile: calls taking vectors would box them once the kernel is
         // past C2's inlining budget, so the C update is a separate method over plain arrays.
-        c00.intoArray(tile, 0); c01.intoArray(tile, 8); c10.intoArray(tile, 16); c11.intoArray(tile, 24);
-        c20.intoArray(tile, 32); c21.intoArray(tile, 40); c30.intoArray(tile, 48); c31.intoArray(tile, 56);
-        c40.intoArray(tile, 64); c41.intoArray(tile, 72); c50.intoArray(tile, 80); c51.intoArray(tile, 88);
+        c00.intoArray(tile, 0); c01.intoArray(tile, V); c10.intoArray(tile, NR); c11.intoArray(tile, NR + V);
+        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + V); c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + V);
+        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + V); c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + V);
         addTile(tile, c, cTile, ldc, mr, nr);
     }
 
@@ -156,7 +166,7 @@ final class PackedGemm {
             for (int i = 0; i < mr; i++) {
                 long row = (cTile + (long) i * ldc) * 4;
                 FloatVector.fromMemorySegment(F, c, row, NO).add(FloatVector.fromArray(F, tile, i * NR)).intoMemorySegment(c, row, NO);
-                FloatVector.fromMemorySegment(F, c, row + 32, NO).add(FloatVector.fromArray(F, tile, i * NR + 8)).intoMemorySegment(c, row + 32, NO);
+                FloatVector.fromMemorySegment(F, c, row + V * 4L, NO).add(FloatVector.fromArray(F, tile, i * NR + V)).intoMemorySegment(c, row + V * 4L, NO);
             }
             return;
         }

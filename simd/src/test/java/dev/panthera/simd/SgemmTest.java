@@ -31,6 +31,22 @@ class SgemmTest {
         check(r, 1 + r.nextInt(7), 700 + r.nextInt(200), 1400 + r.nextInt(300));
     }
 
+    /**
+     * Packed shapes past every block edge of this machine's kernel (K over KC, so C is accumulated over several K
+     * blocks; M over MC; N over NR), whichever vector width chose the block sizes.
+     */
+    @Test
+    void reportsTheKernelItTests() {
+        System.out.println("SgemmTest: micro-kernel " + PackedGemm.MR + "x" + PackedGemm.NR + ", KC " + PackedGemm.KC + ", MC " + PackedGemm.MC
+                + ", NC " + PackedGemm.NC + " (" + PackedGemm.F.vectorBitSize() + "-bit vectors)");
+    }
+
+    @Property(tries = 6)
+    void severalBlocksOfK(@ForAll long seed) {
+        Random r = new Random(seed);
+        check(r, PackedGemm.MC + 1 + r.nextInt(20), PackedGemm.NR + 1 + r.nextInt(40), PackedGemm.KC + 1 + r.nextInt(PackedGemm.KC + 50));
+    }
+
     private static void check(Random r, int m, int n, int k) {
         boolean ta = r.nextBoolean(), tb = r.nextBoolean();
         float alpha = r.nextBoolean() ? 1f : (float) r.nextGaussian(), beta = new float[] {0f, 1f, -0.5f}[r.nextInt(3)];
