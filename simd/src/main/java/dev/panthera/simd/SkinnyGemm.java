@@ -23,10 +23,12 @@ final class SkinnyGemm {
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     /**
-     * C[:, j0:j1] += alpha·op(A)·op(B)[:, j0:j1] for M &lt; 8. Without transB, B is streamed four rows per step into
-     * float accumulators for the outputs, in column chunks that keep accumulators and B pieces in L1; with transB
-     * (a Linear weight [N, K]) each output is a dot product of an A row with a B row, two A rows per B pass, in K
-     * chunks that keep the A pieces in L1. alpha is applied once to the finished sums, which are then added to C.
+     * C[:, j0:j1] += alpha·op(A)·op(B)[:, j0:j1] for M &lt; 8. Without transB, B is streamed several rows per step
+     * (eight F32 rows, four 16-bit rows) into float accumulators for the outputs, in column chunks that keep
+     * accumulators and B pieces in L1; with transB (a Linear weight [N, K]) each output is a dot product of an A row
+     * with a B row, in K chunks that keep the A pieces in L1: two A rows per B pass, or for M = 1 (and for 16-bit
+     * weights) two B rows per pass, rows j and j + N/2. alpha is applied once to the finished sums, which are then
+     * added to C.
      */
     static void gemm(int kind, boolean ta, boolean tb, int m, int j0, int j1, int k, float alpha,
                      MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
@@ -52,7 +54,7 @@ final class SkinnyGemm {
         addScaled(m, w, alpha, acc, c, cOff + j0, ldc);
     }
 
-    /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, four F32 B rows per step. */
+    /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, F32 B, eight rows per step (then four, then one). */
     private static void stream(int kind, int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
                                MemorySegment b, long bOff, int ldb) {
         int L = F.length();
