@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SGEMM beside OpenBLAS, memory-bound kernels and F32/BF16/F16 GEMV beside streaming bandwidth, attention, in one run;
 # prints the BENCHMARKS.md tables.
-#   jmh/bench-gemm.sh                     # everything (about an hour on 2 cores)
+#   jmh/bench-gemm.sh                     # everything (about 20 minutes on 2 cores)
 #   jmh/bench-gemm.sh -p shape=512x512x512,1024x1024x1024   # any JMH options narrow the run
 # Installs Debian's libopenblas-dev (the anchor) when it is missing.
 set -euo pipefail
