@@ -18,17 +18,25 @@ import org.junit.jupiter.api.Test;
  */
 class ConversionsTest {
 
-    @Test
-    void everyBf16PatternWidensExactly() throws Exception {
-        int n = 65536 + 5;   // not a multiple of the vector width
-        Tensor h = Tensor.zeros(DType.BF16, Shape.of(n));
+    /** Every 16-bit pattern (and a few more, so the length is not a multiple of the vector width) widened to F32. */
+    private static void everyPatternWidensExactly(DType type, java.util.function.IntUnaryOperator wantBits) {
+        int n = 65536 + 5;
+        Tensor h = Tensor.zeros(type, Shape.of(n));
         for (int i = 0; i < n; i++) h.storage().segment().setAtIndex(ValueLayout.JAVA_SHORT, i, (short) i);
         try (var use = Backends.use(new SimdBackend())) {
             float[] f = h.to(DType.F32).toFloatArray();
-            for (int i = 0; i < n; i++) {
-                assertEquals(Float.floatToRawIntBits(FloatConversions.bf16ToFloat((short) i)), Float.floatToRawIntBits(f[i]), "pattern " + i);
-            }
+            for (int i = 0; i < n; i++) assertEquals(wantBits.applyAsInt((short) i), Float.floatToRawIntBits(f[i]), type + " pattern " + i);
         }
+    }
+
+    @Test
+    void everyBf16PatternWidensExactly() {
+        everyPatternWidensExactly(DType.BF16, b -> Float.floatToRawIntBits(FloatConversions.bf16ToFloat((short) b)));
+    }
+
+    @Test
+    void everyF16PatternWidensExactly() {
+        everyPatternWidensExactly(DType.F16, b -> Float.floatToRawIntBits(Float.float16ToFloat((short) b)));
     }
 
     @Test
@@ -45,19 +53,6 @@ class ConversionsTest {
             Tensor b = t.to(DType.BF16);
             for (int i = 0; i < n; i++) {
                 assertEquals(FloatConversions.floatToBf16(v[i]), b.storage().segment().getAtIndex(ValueLayout.JAVA_SHORT, i), "bf16 of bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
-            }
-        }
-    }
-
-    @Test
-    void everyF16PatternWidensExactly() throws Exception {
-        int n = 65536 + 7;
-        Tensor h = Tensor.zeros(DType.F16, Shape.of(n));
-        for (int i = 0; i < n; i++) h.storage().segment().setAtIndex(ValueLayout.JAVA_SHORT, i, (short) i);
-        try (var use = Backends.use(new SimdBackend())) {
-            float[] f = h.to(DType.F32).toFloatArray();
-            for (int i = 0; i < n; i++) {
-                assertEquals(Float.floatToRawIntBits(Float.float16ToFloat((short) i)), Float.floatToRawIntBits(f[i]), "pattern " + i);
             }
         }
     }
