@@ -54,6 +54,35 @@ class RopeAttentionSimdTest {
     }
 
     /**
+     * The fused kernel against attention composed from separate ops on the reference backend: the kv heads repeated for
+     * their query-head group, Q·Kᵀ·scale, the causal mask (key j hidden from query i when j &gt; i + lk − lq), softmax
+     * and ·V — the definition, op by op, in float64.
+     */
+    @Property(tries = 25)
+    void attentionAgreesWithTheComposition(@ForAll long seed) throws Exception {
+        Random r = new Random(seed);
+        int[] lens = {1, 3, 17, 64, 65, 200};
+        long lk = lens[r.nextInt(lens.length)], lq = 1 + r.nextInt((int) lk);
+        long hkv = 1 + r.nextInt(2), group = 1 + r.nextInt(3), hq = hkv * group, d = new long[] {1, 5, 16, 64}[r.nextInt(4)];
+        boolean causal = r.nextBoolean();
+        double scale = 1 / Math.sqrt(d);
+        Tensor q = Tensor.randn(Shape.of(1, hq, lq, d), r.nextLong()), k = Tensor.randn(Shape.of(1, hkv, lk, d), r.nextLong());
+        Tensor v = Tensor.randn(Shape.of(1, hkv, lk, d), r.nextLong());
+        double[] composed = on(ReferenceBackend.INSTANCE, () -> {
+            Tensor kk = k.unsqueeze(2).expand(1, hkv, group, lk, d).reshape(1, hq, lk, d);
+            Tensor vv = v.unsqueeze(2).expand(1, hkv, group, lk, d).reshape(1, hq, lk, d);
+            Tensor scores = q.matmul(kk.transpose(-1, -2)).mul(scale);
+            if (causal) {
+                Tensor hidden = Tensor.arange(lk).reshape(1, lk).gt(Tensor.arange(lq).reshape(lq, 1).add(lk - lq));
+                scores = scores.maskedFill(hidden, Double.NEGATIVE_INFINITY);
+            }
+            return scores.softmax(-1).matmul(vv);
+        });
+        close(composed, on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, causal, scale)),
+                "attention vs composition lq=" + lq + " lk=" + lk + " d=" + d + " group=" + group + " causal=" + causal);
+    }
+
+    /**
      * Decoding with grouped-query attention on contiguous tensors (the KV-cache case): one query row per head, the
      * query heads of a group answered together against their kv head, across key-block edges (512 keys per block).
      */
