@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -200,15 +201,39 @@ final class AttentionKernels {
         for (; i < n; i++) acc[i] += p * v.getAtIndex(FL, vo + i);
     }
 
+    /** Lane i takes lane i ^ 1 (swaps each pair), and lane i/2 of the low or the high half (repeats each element twice). */
+    private static final VectorShuffle<Float> SWAP_PAIRS = VectorShuffle.fromOp(F, i -> i ^ 1);
+    private static final VectorShuffle<Float> REPEAT_LOW = VectorShuffle.fromOp(F, i -> i / 2);
+    private static final VectorShuffle<Float> REPEAT_HIGH = VectorShuffle.fromOp(F, i -> F.length() / 2 + i / 2);
+    /** −1 on even lanes, +1 on odd: (a, b)·c + (b, a)·(−s, s) = (a·c − b·s, b·c + a·s). */
+    private static final FloatVector ALTERNATE_SIGN = FloatVector.fromArray(F, alternateSign(F.length()), 0);
+
+    private static float[] alternateSign(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (i & 1) == 0 ? -1f : 1f;
+        return v;
+    }
+
     /**
-     * Rotates one [d] row at position p. Half-split rows are vectorised (the halves are contiguous); interleaved pairs
-     * are rotated in a scalar loop.
+     * Rotates one [d] row at position p. Half-split rows: the halves are contiguous, so plain vector loads. Interleaved
+     * pairs (a, b): a vector of pairs times the cos values repeated pairwise, plus the pair-swapped vector times the
+     * sin values repeated pairwise with alternating sign, two vectors of pairs per vector of cos/sin values.
      */
     static void ropeRow(MemorySegment x, long xo, MemorySegment cos, long co, MemorySegment sin, long so,
                         MemorySegment dst, long dO, int d, boolean interleaved) {
         int half = d / 2;
         if (interleaved) {
-            for (int i = 0; i < half; i++) {
+            int L = F.length(), i = 0;   // i counts pairs; one vector of cos/sin covers L pairs = two vectors of x
+            for (; i + L <= half; i += L) {
+                FloatVector c = FloatVector.fromMemorySegment(F, cos, (co + i) * 4, NO), sn = FloatVector.fromMemorySegment(F, sin, (so + i) * 4, NO);
+                long at = xo + 2L * i, to = dO + 2L * i;
+                FloatVector lo = FloatVector.fromMemorySegment(F, x, at * 4, NO), hi = FloatVector.fromMemorySegment(F, x, (at + L) * 4, NO);
+                FloatVector loOut = lo.mul(c.rearrange(REPEAT_LOW)).add(lo.rearrange(SWAP_PAIRS).mul(sn.rearrange(REPEAT_LOW).mul(ALTERNATE_SIGN)));
+                FloatVector hiOut = hi.mul(c.rearrange(REPEAT_HIGH)).add(hi.rearrange(SWAP_PAIRS).mul(sn.rearrange(REPEAT_HIGH).mul(ALTERNATE_SIGN)));
+                loOut.intoMemorySegment(dst, to * 4, NO);
+                hiOut.intoMemorySegment(dst, (to + L) * 4, NO);
+            }
+            for (; i < half; i++) {
                 float c = cos.getAtIndex(FL, co + i), s = sin.getAtIndex(FL, so + i);
                 float a = x.getAtIndex(FL, xo + 2L * i), b = x.getAtIndex(FL, xo + 2L * i + 1);
                 dst.setAtIndex(FL, dO + 2L * i, a * c - b * s);
