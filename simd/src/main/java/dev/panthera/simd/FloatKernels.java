@@ -195,6 +195,62 @@ final class FloatKernels {
         }
     }
 
+    /**
+     * Softmax (or log-softmax) along a dimension other than the last, for {@code len} rows of n contiguous floats
+     * that lie {@code ss} (source) and {@code ds} (destination) elements apart: every column of the rows is one
+     * softmax, computed for a vector of columns at a time. {@code mx} and {@code sm} are scratch of at least n
+     * floats. As in {@link #softmaxRow}, a column whose maximum is −∞ uses 0 instead (an all −∞ column gives NaN).
+     */
+    static void softmaxColumns(MemorySegment src, long so, long ss, MemorySegment dst, long dO, long ds, int len, int n,
+                               boolean log, float[] mx, float[] sm) {
+        int L = F.length(), bound = F.loopBound(n);
+        java.util.Arrays.fill(mx, 0, n, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(sm, 0, n, 0f);
+        for (int j = 0; j < len; j++) {
+            long row = so + j * ss;
+            int i = 0;
+            for (; i < bound; i += L) {
+                FloatVector.fromArray(F, mx, i).lanewise(VectorOperators.MAX, FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO)).intoArray(mx, i);
+            }
+            for (; i < n; i++) mx[i] = Math.max(mx[i], src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i));
+        }
+        for (int i = 0; i < n; i++) if (mx[i] == Float.NEGATIVE_INFINITY) mx[i] = 0;
+        for (int j = 0; j < len; j++) {
+            long row = so + j * ss, out = dO + j * ds;
+            int i = 0;
+            for (; i < bound; i += L) {
+                FloatVector e = exp(FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO).sub(FloatVector.fromArray(F, mx, i)));
+                FloatVector.fromArray(F, sm, i).add(e).intoArray(sm, i);
+                if (!log) e.intoMemorySegment(dst, (out + i) * 4, NO);
+            }
+            for (; i < n; i++) {
+                float e = (float) Math.exp(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i) - mx[i]);
+                sm[i] += e;
+                if (!log) dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + i, e);
+            }
+        }
+        // the last pass: log-softmax x − max − log Σ, softmax e · (1/Σ); mx becomes the shift, sm the factor
+        for (int i = 0; i < n; i++) {
+            if (log) mx[i] += (float) Math.log(sm[i]);
+            else sm[i] = 1f / sm[i];
+        }
+        for (int j = 0; j < len; j++) {
+            long row = so + j * ss, out = dO + j * ds;
+            int i = 0;
+            for (; i < bound; i += L) {
+                FloatVector v = log
+                        ? FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO).sub(FloatVector.fromArray(F, mx, i))
+                        : FloatVector.fromMemorySegment(F, dst, (out + i) * 4, NO).mul(FloatVector.fromArray(F, sm, i));
+                v.intoMemorySegment(dst, (out + i) * 4, NO);
+            }
+            for (; i < n; i++) {
+                float v = log ? src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i) - mx[i]
+                        : dst.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + i) * sm[i];
+                dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + i, v);
+            }
+        }
+    }
+
     /** Layer norm (rms = false) or RMS norm of a contiguous row; weight/bias rows may be null. */
     static void normRow(MemorySegment x, long xo, MemorySegment w, long wo, MemorySegment b, long bo, float eps,
                         MemorySegment dst, long dO, int n, boolean rms) {

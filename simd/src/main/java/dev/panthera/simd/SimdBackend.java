@@ -316,6 +316,16 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
+        if (dim != sl.rank() - 1 && f32(src, dst) && lastStride(sl) == 1 && lastStride(dl) == 1 && sl.numel() > 0) {
+            // along a leading dim: the rows that differ only in that index, a vector of columns at a time
+            int n = rowLength(sl), len = Math.toIntExact(sl.shape().dim(dim));
+            float[] mx = new float[n], sm = new float[n];
+            StridedCursor cs = new StridedCursor(rows(sl.select(dim, 0))), cd = new StridedCursor(rows(dl.select(dim, 0)));
+            for (long g = 0, groups = sl.numel() / ((long) n * len); g < groups; g++) {
+                FloatKernels.softmaxColumns(src.segment(), cs.next(), sl.stride(dim), dst.segment(), cd.next(), dl.stride(dim), len, n, log, mx, sm);
+            }
+            return;
+        }
         if (dim != sl.rank() - 1 || !f32(src, dst) || lastStride(sl) != 1 || lastStride(dl) != 1) {
             REF.softmax(src, sl, dim, log, dst, dl);
             return;

@@ -59,6 +59,8 @@ public final class BackendConformance {
         c.add(new Case("softmax last", 1, x -> x[0].softmax(-1)));
         c.add(new Case("softmax first", 1, x -> x[0].softmax(0)));
         c.add(new Case("logSoftmax last", 1, x -> x[0].logSoftmax(-1)));
+        c.add(new Case("logSoftmax first", 1, x -> x[0].logSoftmax(0)));
+        c.add(new Case("softmax second", 1, x -> x[0].softmax(1)));
         // layer norm subtracts the row mean: a float32 mean carries an error of about ε·max|x| (6e-8 · 5 for normal data),
         // and dividing by sqrt(var + eps) ≥ sqrt(1e-5) ≈ 3.2e-3 amplifies it to ≈ 1e-4 on rows whose values nearly agree
         // (PyTorch's float32 layer_norm behaves the same); the float64 reference has no such error.
