@@ -16,6 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link dev.panthera.tensor.FloatConversions#floatToBf16}. F16 ↔ F32 through {@link Float#float16ToFloat} and
  * {@link Float#floatToFloat16}, which C2 compiles to the F16C instructions (vcvtph2ps / vcvtps2ph) and vectorizes in
  * these plain loops (about 2.4 G elements/s here, the memory's pace); the Vector API has no half-float conversion.
+ * F32 ↔ F64 by the Vector API's F2D/D2F lane conversions (exact, and Java's rounding cast).
  */
 final class Conversions {
     private Conversions() {}
@@ -70,6 +71,34 @@ final class Conversions {
         for (int i = 0; i < n; i++) {
             dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, dO + i,
                     Float.floatToFloat16(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i)));
+        }
+    }
+
+    private static final VectorSpecies<Double> D = jdk.incubator.vector.DoubleVector.SPECIES_PREFERRED;
+    /** Floats with the double species' lane count (half its bits). */
+    private static final VectorSpecies<Float> FD = VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));
+
+    /** dst_f64[i] = src_f32[i], exact (F2D lane by lane). */
+    static void f32ToF64(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int i = 0;
+        for (int bound = n - n % D.length(); i < bound; i += D.length()) {
+            FloatVector.fromMemorySegment(FD, src, (so + i) * 4, NO).convertShape(VectorOperators.F2D, D, 0)
+                    .intoMemorySegment(dst, (dO + i) * 8, NO);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, dO + i, src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i));
+        }
+    }
+
+    /** dst_f32[i] = (float) src_f64[i], rounded to nearest even as Java's cast (D2F lane by lane). */
+    static void f64ToF32(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int i = 0;
+        for (int bound = n - n % D.length(); i < bound; i += D.length()) {
+            jdk.incubator.vector.DoubleVector.fromMemorySegment(D, src, (so + i) * 8, NO).convertShape(VectorOperators.D2F, FD, 0)
+                    .intoMemorySegment(dst, (dO + i) * 4, NO);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, (float) src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, so + i));
         }
     }
 }

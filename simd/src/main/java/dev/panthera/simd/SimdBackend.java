@@ -16,20 +16,21 @@ import java.lang.foreign.MemorySegment;
 /**
  * The Vector API backend. F32 work whose innermost dimension is dense (stride 1, or stride 0 for a broadcast operand)
  * runs row by row on {@link FloatKernels} and {@link IndexKernels}: elementwise ops, comparisons into BOOL,
- * {@code where}, softmax and norms, SUM/MAX/MIN over any set of dims, argmax/argmin along the last dim; matmul goes
- * to {@link Sgemm}. Gathers and scatter-adds along the last dim, index-adds of dense rows along dim 0 and
- * index-selects of rows run as direct loops over the segments; fills of a dense block or of dense rows are vector
- * stores or byte copies for every dtype.
+ * {@code where}, softmax along any dim (a leading dim a vector of columns at a time), norms, SUM/MAX/MIN over any
+ * set of dims, argmax/argmin along the last dim; matmul goes to {@link Sgemm}, attention and RoPE to
+ * {@link AttentionKernels}. Conversions between F32 and BF16, F16 or F64 run on {@link Conversions}. Gathers and
+ * scatter-adds along the last dim, index-adds of dense rows along dim 0 and index-selects of rows run as direct
+ * loops over the segments; fills of a dense block or of dense rows are vector stores or byte copies for every dtype.
  * <p>
  * F32 views whose innermost dimension is strided (transposes, stepped or banded columns) take one contiguous copy
  * ({@link Strided}) for elementwise ops, last-dim softmax, norms and reductions: inputs are gathered into a dense
  * temporary, outputs computed into one and scattered into place.
  * <p>
  * Delegated to the reference backend, so this backend is never wrong where it is not fast: other dtypes (except
- * same-dtype copies, BF16/F16 ↔ F32 conversions, fills, index-selects, I32 {@code where} and gathers of 4- or 8-byte
- * elements), comparisons, {@code where} and fills with a strided innermost dimension, softmax over a dim other than
- * the last, argmax/argmin along other dims, gather and scatter-add along other dims, index-add along other dims or
- * onto non-dense rows, and matmuls whose operands are not BLAS matrices.
+ * same-dtype copies, the conversions above, fills, index-selects, I32 {@code where} and gathers of 4- or 8-byte
+ * elements), comparisons, {@code where} and fills with a strided innermost dimension, softmax over a leading dim of
+ * a view whose innermost dimension is strided, argmax/argmin along other dims, gather and scatter-add along other
+ * dims, index-add along other dims or onto non-dense rows, and matmuls whose operands are not BLAS matrices.
  */
 public final class SimdBackend implements Backend {
     private static final Backend REF = ReferenceBackend.INSTANCE;
@@ -69,7 +70,9 @@ public final class SimdBackend implements Backend {
                     case 0 -> Conversions.bf16ToF32(s, so, d, dO, n);
                     case 1 -> Conversions.f32ToBf16(s, so, d, dO, n);
                     case 2 -> Conversions.f16ToF32(s, so, d, dO, n);
-                    default -> Conversions.f32ToF16(s, so, d, dO, n);
+                    case 3 -> Conversions.f32ToF16(s, so, d, dO, n);
+                    case 4 -> Conversions.f32ToF64(s, so, d, dO, n);
+                    default -> Conversions.f64ToF32(s, so, d, dO, n);
                 }
             }
             return;
@@ -77,8 +80,10 @@ public final class SimdBackend implements Backend {
         REF.copy(src, sl, dst, dl);
     }
 
-    /** 0 BF16→F32, 1 F32→BF16, 2 F16→F32, 3 F32→F16, −1 for pairs this backend leaves to the reference. */
+    /** 0 BF16→F32, 1 F32→BF16, 2 F16→F32, 3 F32→F16, 4 F32→F64, 5 F64→F32, −1 for pairs left to the reference. */
     private static int conversion(DType from, DType to) {
+        if (from == DType.F32 && to == DType.F64) return 4;
+        if (from == DType.F64 && to == DType.F32) return 5;
         if (from == DType.BF16 && to == DType.F32) return 0;
         if (from == DType.F32 && to == DType.BF16) return 1;
         if (from == DType.F16 && to == DType.F32) return 2;

@@ -78,4 +78,27 @@ class ConversionsTest {
             }
         }
     }
+
+    /** F32 → F64 → F32 of random bits (NaN payloads aside, which the JDK's casts keep as NaN) against Java's casts. */
+    @Test
+    void f32AndF64ConvertAsJavasCasts() throws Exception {
+        Random r = new Random(11);
+        int n = 100_003;
+        float[] v = new float[n];
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = Float.intBitsToFloat(r.nextInt());
+            d[i] = i % 3 == 0 ? Double.longBitsToDouble(r.nextLong()) : r.nextGaussian() * Math.pow(2, r.nextInt(300) - 150);
+        }
+        try (var use = Backends.use(new SimdBackend())) {
+            double[] wide = Tensor.of(v, n).to(DType.F64).toDoubleArray();
+            float[] narrow = Tensor.of(d, n).to(DType.F32).toFloatArray();
+            for (int i = 0; i < n; i++) {
+                if (Float.isNaN(v[i])) assertEquals(true, Double.isNaN(wide[i]), "F64 of NaN bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
+                else assertEquals(Double.doubleToRawLongBits(v[i]), Double.doubleToRawLongBits(wide[i]), "F64 of " + v[i]);
+                if (Double.isNaN(d[i])) assertEquals(true, Float.isNaN(narrow[i]), "F32 of a NaN");
+                else assertEquals(Float.floatToRawIntBits((float) d[i]), Float.floatToRawIntBits(narrow[i]), "F32 of " + d[i]);
+            }
+        }
+    }
 }
