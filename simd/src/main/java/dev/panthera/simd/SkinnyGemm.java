@@ -24,7 +24,7 @@ final class SkinnyGemm {
 
     /**
      * C[:, j0:j1] += alpha·op(A)·op(B)[:, j0:j1] for M &lt; 8. Without transB, B is streamed several rows per step
-     * (eight F32 rows, four 16-bit rows) into float accumulators for the outputs, in column chunks that keep
+     * (eight rows) into float accumulators for the outputs, in column chunks that keep
      * accumulators and B pieces in L1; with transB (a Linear weight [N, K]) each output is a dot product of an A row
      * with a B row, in K chunks that keep the A pieces in L1: two A rows per B pass, or for M = 1 (and for 16-bit
      * weights) two B rows per pass, rows j and j + N/2. alpha is applied once to the finished sums, which are then
@@ -129,35 +129,36 @@ final class SkinnyGemm {
     }
 
     /**
-     * {@link #stream} for 16-bit weights: one int load takes sixteen consecutive columns, the low halves (even
+     * {@link #stream} for 16-bit weights, eight rows per step: one int load takes sixteen consecutive columns, the low halves (even
      * columns) and the high halves (odd columns) become floats in registers — BF16 by a shift or a mask, F16 as
      * {@link HalfDots} does it. The accumulators of each full block of 16 columns are kept as 8 even then 8 odd
      * columns while the rows stream and put back in column order at the end; the columns past the last full block go
      * one at a time. F16 rows holding inf or NaN (which the register conversion does not cover) are found by a check
-     * before each step and taken one element at a time with the exact conversion.
+     * before each step and taken one element at a time with the exact conversion. The last k mod 8 rows go one at a time.
      */
     private static void stream16(boolean half, int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
                                  MemorySegment b, long bOff, int ldb) {
         int kind = half ? WeightLoads.F16 : WeightLoads.BF16;
         int full = jc + (je - jc) / 16 * 16;
         int p = 0;
-        for (; p + 4 <= k; p += 4) {
-            long r0 = bOff + (long) p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
-            if (half && (special(b, r0, jc, full) || special(b, r1, jc, full) || special(b, r2, jc, full) || special(b, r3, jc, full))) {
-                for (int q = 0; q < 4; q++) exactRow(m, w, jc, je, full, k, p + q, av, acc, b, r0 + (long) q * ldb);
-                continue;
+        for (; p + 8 <= k; p += 8) {
+            long r0 = bOff + (long) p * ldb + j0;
+            if (half) {
+                boolean anySpecial = false;
+                for (int q = 0; q < 8 && !anySpecial; q++) anySpecial = special(b, r0 + (long) q * ldb, jc, full);
+                if (anySpecial) {
+                    for (int q = 0; q < 8; q++) exactRow(m, w, jc, je, full, k, p + q, av, acc, b, r0 + (long) q * ldb);
+                    continue;
+                }
             }
             for (int i = 0; i < m; i++) {
                 int ai = i * k + p, ci = i * w;
-                float x0 = av[ai], x1 = av[ai + 1], x2 = av[ai + 2], x3 = av[ai + 3];
-                if (half) {
-                    blocks2F16(x0, x1, acc, ci, jc, full, b, r0, r1);
-                    blocks2F16(x2, x3, acc, ci, jc, full, b, r2, r3);
-                }
-                else blocks4Bf16(x0, x1, x2, x3, acc, ci, jc, full, b, r0, r1, r2, r3);
+                if (half) blocks8F16(av, ai, acc, ci, jc, full, b, r0, ldb);
+                else blocks8Bf16(av, ai, acc, ci, jc, full, b, r0, ldb);
                 for (int j = full; j < je; j++) {
-                    acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j) + x1 * WeightLoads.load1(kind, b, r1 + j)
-                            + x2 * WeightLoads.load1(kind, b, r2 + j) + x3 * WeightLoads.load1(kind, b, r3 + j);
+                    float t = 0;
+                    for (int q = 0; q < 8; q++) t += av[ai + q] * WeightLoads.load1(kind, b, r0 + (long) q * ldb + j);
+                    acc[ci + j] += t;
                 }
             }
         }
@@ -213,36 +214,44 @@ final class SkinnyGemm {
         }
     }
 
-    // The four-row block loops are one small method per weight type: with both conversions in one method, the
-    // vector calls inlined into it passed C2's budget and the vectors were boxed (F16 plain ran 10× slower).
+    // The block loops are one small method per weight type, the eight rows an inner loop: with both conversions in
+    // one method, or eight rows unrolled, the vector calls inlined into it passed C2's budget and the vectors were
+    // boxed (10× slower).
 
-    /** acc[ci + jc .. ci + full) (block-permuted) += x0·B0 + x1·B1 + x2·B2 + x3·B3 over the BF16 rows r0..r3. */
-    private static void blocks4Bf16(float x0, float x1, float x2, float x3, float[] acc, int ci, int jc, int full,
-                                    MemorySegment b, long r0, long r1, long r2, long r3) {
-        FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
-        FloatVector v2 = FloatVector.broadcast(F, x2), v3 = FloatVector.broadcast(F, x3);
+    /**
+     * acc[ci + jc .. ci + full) (block-permuted: 8 even then 8 odd columns per 16) += Σ_{q<8} av[ai + q]·B row
+     * (r0 + q·ldb), BF16; the accumulators are loaded once per eight rows.
+     */
+    private static void blocks8Bf16(float[] av, int ai, float[] acc, int ci, int jc, int full, MemorySegment b, long r0, int ldb) {
+        long st = (long) ldb * 2;
         for (int j = jc; j < full; j += 16) {
-            IntVector b0 = IntVector.fromMemorySegment(I, b, (r0 + j) * 2, NO), b1 = IntVector.fromMemorySegment(I, b, (r1 + j) * 2, NO);
-            IntVector b2 = IntVector.fromMemorySegment(I, b, (r2 + j) * 2, NO), b3 = IntVector.fromMemorySegment(I, b, (r3 + j) * 2, NO);
+            long at = (r0 + j) * 2;
             FloatVector e = FloatVector.fromArray(F, acc, ci + j), o = FloatVector.fromArray(F, acc, ci + j + 8);
-            e = v3.fma(bf16Even(b3), v2.fma(bf16Even(b2), v1.fma(bf16Even(b1), v0.fma(bf16Even(b0), e))));
-            o = v3.fma(bf16Odd(b3), v2.fma(bf16Odd(b2), v1.fma(bf16Odd(b1), v0.fma(bf16Odd(b0), o))));
+            for (int q = 0; q < 8; q++) {
+                IntVector x = IntVector.fromMemorySegment(I, b, at + q * st, NO);
+                FloatVector v = FloatVector.broadcast(F, av[ai + q]);
+                e = v.fma(bf16Even(x), e);
+                o = v.fma(bf16Odd(x), o);
+            }
             e.intoArray(acc, ci + j);
             o.intoArray(acc, ci + j + 8);
         }
     }
 
-    /**
-     * {@link #blocks4Bf16} for two F16 rows free of inf and NaN (two rows per call: the longer F16 conversion for four
-     * rows in one method went past C2's inlining budget as well).
-     */
-    private static void blocks2F16(float x0, float x1, float[] acc, int ci, int jc, int full, MemorySegment b, long r0, long r1) {
-        FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
+    /** {@link #blocks8Bf16} for eight F16 rows free of inf and NaN. */
+    private static void blocks8F16(float[] av, int ai, float[] acc, int ci, int jc, int full, MemorySegment b, long r0, int ldb) {
+        long st = (long) ldb * 2;
         for (int j = jc; j < full; j += 16) {
-            IntVector b0 = IntVector.fromMemorySegment(I, b, (r0 + j) * 2, NO), b1 = IntVector.fromMemorySegment(I, b, (r1 + j) * 2, NO);
+            long at = (r0 + j) * 2;
             FloatVector e = FloatVector.fromArray(F, acc, ci + j), o = FloatVector.fromArray(F, acc, ci + j + 8);
-            v1.fma(HalfDots.low(b1), v0.fma(HalfDots.low(b0), e)).intoArray(acc, ci + j);
-            v1.fma(HalfDots.high(b1), v0.fma(HalfDots.high(b0), o)).intoArray(acc, ci + j + 8);
+            for (int q = 0; q < 8; q++) {
+                IntVector x = IntVector.fromMemorySegment(I, b, at + q * st, NO);
+                FloatVector v = FloatVector.broadcast(F, av[ai + q]);
+                e = v.fma(HalfDots.low(x), e);
+                o = v.fma(HalfDots.high(x), o);
+            }
+            e.intoArray(acc, ci + j);
+            o.intoArray(acc, ci + j + 8);
         }
     }
 
