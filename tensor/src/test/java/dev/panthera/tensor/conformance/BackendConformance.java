@@ -68,6 +68,9 @@ public final class BackendConformance {
         c.add(new Case("rmsNorm", 1, x -> x[0].rmsNorm(null, 1e-6)));
         c.add(new Case("matmul xxᵀ", 1, x -> x[0].matmul(x[0].transpose(-1, -2))));
         c.add(new Case("matmul xᵀx", 1, x -> x[0].transpose(-1, -2).matmul(x[0])));
+        // torch.matmul broadcasting: [s0, ..., M, K] @ [..., K, M], the second operand's batch shared across dim 0
+        c.add(new Case("matmul broadcast batch", 1, x -> x[0].rank() < 3 ? x[0].matmul(x[0].transpose(-1, -2))
+                : x[0].matmul(x[0].select(0, 0).transpose(-1, -2))));
         c.add(new Case("contiguous", 1, x -> x[0].contiguous()));
         c.add(new Case("to F16 and back", 1, x -> x[0].to(DType.F16).to(x[0].dtype())));
         c.add(new Case("to BF16 and back", 1, x -> x[0].to(DType.BF16).to(x[0].dtype())));
