@@ -13,5 +13,5 @@ fi
 ./panthera mvn -q -pl jmh -am -DskipTests package
 out=jmh/target/gemm-$(date +%Y%m%d-%H%M%S).json
 ./panthera java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar jmh/target/benchmarks.jar \
-  'GemmBench|BandwidthBench|MixedGemvBench|AttentionBench' -rf json -rff "$out" "$@"
+  'GemmBench|FmaPeakBench|BandwidthBench|MixedGemvBench|AttentionBench' -rf json -rff "$out" "$@"
 ./panthera java --add-modules jdk.incubator.vector -cp jmh/target/benchmarks.jar dev.panthera.bench.BenchReport "$out"

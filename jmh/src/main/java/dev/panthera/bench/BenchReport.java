@@ -13,7 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Turns a JMH JSON result file of {@link GemmBench}, {@link BandwidthBench}, {@link MixedGemvBench} and {@link AttentionBench} into the
+ * Turns a JMH JSON result file of {@link GemmBench} (with {@link FmaPeakBench}), {@link BandwidthBench}, {@link MixedGemvBench} and {@link AttentionBench} into the
  * markdown tables of BENCHMARKS.md: GFLOP/s with the OpenBLAS ratio, GB/s with the streaming-read ratio.
  * Usage: {@code java -cp benchmarks.jar dev.panthera.bench.BenchReport result.json}
  */
@@ -75,7 +75,7 @@ public final class BenchReport {
 
     static String gemmTable(List<Row> rows) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| M×N×K | threads | Panthera GFLOP/s | OpenBLAS GFLOP/s | Panthera / OpenBLAS |\n|---|---|---|---|---|\n");
+        sb.append("| M×N×K | threads | Panthera GFLOP/s | OpenBLAS GFLOP/s | Panthera / OpenBLAS | FMA peak GFLOP/s | Panthera / peak |\n|---|---|---|---|---|---|---|\n");
         List<String> seen = new ArrayList<>();
         for (Row r : rows) {
             if (!r.benchmark().startsWith("GemmBench")) continue;
@@ -87,7 +87,10 @@ public final class BenchReport {
             double flops = 2.0 * Double.parseDouble(d[0]) * Double.parseDouble(d[1]) * Double.parseDouble(d[2]);
             Double pm = find(rows, "GemmBench.panthera", shape, th), om = find(rows, "GemmBench.openblas", shape, th);
             double pg = pm == null ? Double.NaN : flops / (pm * 1e6), og = om == null ? Double.NaN : flops / (om * 1e6);
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2f |%n", shape.replace("x", "×"), th, pg, og, pg / og));
+            Double peakMs = null;
+            for (Row q : rows) if (q.benchmark().equals("FmaPeakBench.peak" + th)) peakMs = q.scoreMs();
+            double peak = peakMs == null ? Double.NaN : FmaPeakBench.flops(Integer.parseInt(th)) / (peakMs * 1e6);
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2f | %.1f | %.2f |%n", shape.replace("x", "×"), th, pg, og, pg / og, peak, pg / peak));
         }
         return sb.toString();
     }
