@@ -82,8 +82,9 @@ final class AttentionKernels {
         int bkMax = rows == 1 || step == 0 ? BK_DECODE : BK;
         float[] max = new float[BQ], denom = new float[BQ];
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = arena.allocate((long) BQ * BK_DECODE * 4, 64);
-            MemorySegment acc = arena.allocate((long) BQ * Math.max(1, dv) * 4, 64);
+            int bqMax = Math.min(BQ, rows);   // scratch sized to the blocks this call uses (decode: a few rows)
+            MemorySegment s = arena.allocate((long) bqMax * bkMax * 4, 64);
+            MemorySegment acc = arena.allocate((long) bqMax * Math.max(1, dv) * 4, 64);
             for (int i0 = 0; i0 < rows; i0 += BQ) {
                 int bq = Math.min(BQ, rows - i0);
                 java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
