@@ -23,9 +23,8 @@ final class SkinnyGemm {
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     /**
-     * C[:, j0:j1] += alpha·op(A)·op(B)[:, j0:j1] for M &lt; 8. Without transB, B is streamed several rows per step
-     * (eight rows) into float accumulators for the outputs, in column chunks that keep
-     * accumulators and B pieces in L1; with transB (a Linear weight [N, K]) each output is a dot product of an A row
+     * C[:, j0:j1] += alpha·op(A)·op(B)[:, j0:j1] for M &lt; 8. Without transB, B is streamed eight rows per step into
+     * float accumulators for the outputs, in column chunks that keep accumulators and B pieces in L1; with transB (a Linear weight [N, K]) each output is a dot product of an A row
      * with a B row, in K chunks that keep the A pieces in L1: two A rows per B pass, or for M = 1 (and for 16-bit
      * weights) two B rows per pass, rows j and j + N/2. alpha is applied once to the finished sums, which are then
      * added to C.
@@ -40,11 +39,11 @@ final class SkinnyGemm {
         }
         float[] acc = new float[m * w];
         if (!tb) {
-            // columns in chunks whose accumulators and four B row pieces stay in L1 (about 16 KiB)
+            // columns in chunks whose accumulators and the B row pieces of a step stay in L1
             int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~15);
             for (int jc = 0; jc < w; jc += jb) {
                 if (kind != WeightLoads.F32) stream16(kind == WeightLoads.F16, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
-                else stream(kind, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+                else stream(m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
             }
         } else {
             // K in chunks so that the M activation pieces stay in L1 (about 24 KiB) while each B row piece passes
@@ -55,9 +54,9 @@ final class SkinnyGemm {
     }
 
     /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, F32 B, eight rows per step (then four, then one). */
-    private static void stream(int kind, int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
+    private static void stream(int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
                                MemorySegment b, long bOff, int ldb) {
-        int L = F.length();
+        int L = F.length(), kind = WeightLoads.F32;
         int p = 0;
         for (; p + 8 <= k; p += 8) {
             long r0 = bOff + (long) p * ldb + j0;
@@ -301,7 +300,7 @@ final class SkinnyGemm {
         float[] split = new float[m * len], pair = new float[2];
         for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len);
         // rows j and j + half go together: two streams far apart read faster here than two neighbouring rows
-        // (8 KiB apart for K = 4096: 17.8 against 12.5 GB/s measured on this Zen 3)
+        // (8 KiB apart for K = 4096: 17.8 against 12.5 GB/s measured on the Zen 4 of BENCHMARKS.md)
         int half2 = (w + 1) / 2;
         for (int j = 0; j < half2; j++) {
             int j1 = j + half2 < w ? j + half2 : j;   // an odd middle column pairs with itself
