@@ -59,36 +59,32 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
-        int conversion = conversion(src.dtype(), dst.dtype());
-        if (conversion >= 0 && sl.rank() > 0 && lastStride(sl) == 1 && lastStride(dl) == 1) {
+        RowConversion conversion = conversion(src.dtype(), dst.dtype());
+        if (conversion != null && sl.rank() > 0 && lastStride(sl) == 1 && lastStride(dl) == 1) {
             int n = rowLength(sl);
             StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
-            MemorySegment s = src.segment(), d = dst.segment();
             for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
-                long so = cs.next(), dO = cd.next();
-                switch (conversion) {
-                    case 0 -> Conversions.bf16ToF32(s, so, d, dO, n);
-                    case 1 -> Conversions.f32ToBf16(s, so, d, dO, n);
-                    case 2 -> Conversions.f16ToF32(s, so, d, dO, n);
-                    case 3 -> Conversions.f32ToF16(s, so, d, dO, n);
-                    case 4 -> Conversions.f32ToF64(s, so, d, dO, n);
-                    default -> Conversions.f64ToF32(s, so, d, dO, n);
-                }
+                conversion.row(src.segment(), cs.next(), dst.segment(), cd.next(), n);
             }
             return;
         }
         REF.copy(src, sl, dst, dl);
     }
 
-    /** 0 BF16→F32, 1 F32→BF16, 2 F16→F32, 3 F32→F16, 4 F32→F64, 5 F64→F32, −1 for pairs left to the reference. */
-    private static int conversion(DType from, DType to) {
-        if (from == DType.F32 && to == DType.F64) return 4;
-        if (from == DType.F64 && to == DType.F32) return 5;
-        if (from == DType.BF16 && to == DType.F32) return 0;
-        if (from == DType.F32 && to == DType.BF16) return 1;
-        if (from == DType.F16 && to == DType.F32) return 2;
-        if (from == DType.F32 && to == DType.F16) return 3;
-        return -1;
+    /** One row of n elements converted from one dtype to another; offsets in elements. */
+    private interface RowConversion {
+        void row(MemorySegment src, long so, MemorySegment dst, long dO, int n);
+    }
+
+    /** The {@link Conversions} row kernel for a dtype pair, or null for pairs left to the reference. */
+    private static RowConversion conversion(DType from, DType to) {
+        if (from == DType.BF16 && to == DType.F32) return Conversions::bf16ToF32;
+        if (from == DType.F32 && to == DType.BF16) return Conversions::f32ToBf16;
+        if (from == DType.F16 && to == DType.F32) return Conversions::f16ToF32;
+        if (from == DType.F32 && to == DType.F16) return Conversions::f32ToF16;
+        if (from == DType.F32 && to == DType.F64) return Conversions::f32ToF64;
+        if (from == DType.F64 && to == DType.F32) return Conversions::f64ToF32;
+        return null;
     }
 
     /**
