@@ -2,6 +2,9 @@
 module dev.panthera.cuda {
     requires dev.panthera.tensor;
     requires org.slf4j;
+
     exports dev.panthera.cuda;
-    provides dev.panthera.tensor.spi.BackendProvider with dev.panthera.cuda.backend.CudaBackendProvider;
+
+    provides dev.panthera.tensor.spi.BackendProvider with
+            dev.panthera.cuda.backend.CudaBackendProvider;
 }

@@ -5,6 +5,7 @@ module dev.panthera.models {
     requires dev.panthera.quant;
     requires org.slf4j;
     requires com.fasterxml.jackson.core;
+
     exports dev.panthera.models;
     exports dev.panthera.models.tokenizer;
     exports dev.panthera.models.io;

@@ -3,6 +3,7 @@ module dev.panthera.nn {
     requires transitive dev.panthera.tensor;
     requires org.slf4j;
     requires com.fasterxml.jackson.core;
+
     exports dev.panthera.nn;
     exports dev.panthera.nn.layers;
     exports dev.panthera.nn.loss;

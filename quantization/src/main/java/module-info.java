@@ -2,5 +2,6 @@
 module dev.panthera.quant {
     requires transitive dev.panthera.tensor;
     requires org.slf4j;
+
     exports dev.panthera.quant;
 }

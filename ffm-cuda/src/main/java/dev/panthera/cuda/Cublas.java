@@ -27,8 +27,16 @@ public final class Cublas {
 
     private static volatile Cublas instance;
 
-    final NativeFunction create, destroy, setStream, setMathMode, getStatusName, getStatusString, getVersion, sgemm,
-            gemmEx, gemmStridedBatchedEx;
+    final NativeFunction create,
+            destroy,
+            setStream,
+            setMathMode,
+            getStatusName,
+            getStatusString,
+            getVersion,
+            sgemm,
+            gemmEx,
+            gemmStridedBatchedEx;
 
     Cublas(NativeLibrary lib) {
         create = lib.function("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -38,15 +46,23 @@ public final class Cublas {
         getStatusName = lib.function("cublasGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         getStatusString = lib.function("cublasGetStatusString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         getVersion = lib.function("cublasGetVersion_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        sgemm = lib.function("cublasSgemm_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-        gemmEx = lib.function("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
-                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-        gemmStridedBatchedEx = lib.function("cublasGemmStridedBatchedEx", FunctionDescriptor.of(JAVA_INT, ADDRESS,
-                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT,
-                JAVA_INT, JAVA_INT));
+        sgemm = lib.function(
+                "cublasSgemm_v2",
+                FunctionDescriptor.of(
+                        JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT,
+                        ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        gemmEx = lib.function(
+                "cublasGemmEx",
+                FunctionDescriptor.of(
+                        JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT,
+                        JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
+                        JAVA_INT));
+        gemmStridedBatchedEx = lib.function(
+                "cublasGemmStridedBatchedEx",
+                FunctionDescriptor.of(
+                        JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT,
+                        JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT,
+                        JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
     }
 
     /** The process's cuBLAS binding; throws NO_LIBRARY when libcublas cannot be loaded. */
@@ -85,45 +101,145 @@ public final class Cublas {
     }
 
     /** cublasDestroy_v2. */
-    public void destroyHandle(MemorySegment handle) { check("cublasDestroy_v2", destroy.callInt(handle)); }
+    public void destroyHandle(MemorySegment handle) {
+        check("cublasDestroy_v2", destroy.callInt(handle));
+    }
 
     /** cublasSetStream_v2. */
-    public void setStream(MemorySegment handle, MemorySegment stream) { check("cublasSetStream_v2", setStream.callInt(handle, stream)); }
+    public void setStream(MemorySegment handle, MemorySegment stream) {
+        check("cublasSetStream_v2", setStream.callInt(handle, stream));
+    }
 
     /** cublasSetMathMode. */
-    public void setMathMode(MemorySegment handle, int mode) { check("cublasSetMathMode", setMathMode.callInt(handle, mode)); }
+    public void setMathMode(MemorySegment handle, int mode) {
+        check("cublasSetMathMode", setMathMode.callInt(handle, mode));
+    }
 
     /** cublasSgemm_v2 (column-major, host alpha/beta). */
-    public void sgemm(MemorySegment handle, CublasOperation ta, CublasOperation tb, int m, int n, int k, float alpha,
-                      MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+    public void sgemm(
+            MemorySegment handle,
+            CublasOperation ta,
+            CublasOperation tb,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            MemorySegment a,
+            int lda,
+            MemorySegment b,
+            int ldb,
+            float beta,
+            MemorySegment c,
+            int ldc) {
         try (Arena s = Arena.ofConfined()) {
             MemorySegment al = s.allocateFrom(JAVA_FLOAT, alpha), be = s.allocateFrom(JAVA_FLOAT, beta);
-            check("cublasSgemm_v2", sgemm.callInt(handle, ta.code(), tb.code(), m, n, k, al, a, lda, b, ldb, be, c, ldc));
+            check(
+                    "cublasSgemm_v2",
+                    sgemm.callInt(handle, ta.code(), tb.code(), m, n, k, al, a, lda, b, ldb, be, c, ldc));
         }
     }
 
     /** cublasGemmEx with F32 host scalars (compute types 32F, 32F_FAST_*). */
-    public void gemmEx(MemorySegment handle, CublasOperation ta, CublasOperation tb, int m, int n, int k, float alpha,
-                       MemorySegment a, CudaDataType aType, int lda, MemorySegment b, CudaDataType bType, int ldb,
-                       float beta, MemorySegment c, CudaDataType cType, int ldc, CublasComputeType compute, int algo) {
+    public void gemmEx(
+            MemorySegment handle,
+            CublasOperation ta,
+            CublasOperation tb,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            MemorySegment a,
+            CudaDataType aType,
+            int lda,
+            MemorySegment b,
+            CudaDataType bType,
+            int ldb,
+            float beta,
+            MemorySegment c,
+            CudaDataType cType,
+            int ldc,
+            CublasComputeType compute,
+            int algo) {
         try (Arena s = Arena.ofConfined()) {
             MemorySegment al = s.allocateFrom(JAVA_FLOAT, alpha), be = s.allocateFrom(JAVA_FLOAT, beta);
-            check("cublasGemmEx", gemmEx.callInt(handle, ta.code(), tb.code(), m, n, k, al, a, aType.code(), lda, b,
-                    bType.code(), ldb, be, c, cType.code(), ldc, compute.code(), algo));
+            check(
+                    "cublasGemmEx",
+                    gemmEx.callInt(
+                            handle,
+                            ta.code(),
+                            tb.code(),
+                            m,
+                            n,
+                            k,
+                            al,
+                            a,
+                            aType.code(),
+                            lda,
+                            b,
+                            bType.code(),
+                            ldb,
+                            be,
+                            c,
+                            cType.code(),
+                            ldc,
+                            compute.code(),
+                            algo));
         }
     }
 
     /** cublasGemmStridedBatchedEx with F32 host scalars; strides in elements. */
-    public void gemmStridedBatchedEx(MemorySegment handle, CublasOperation ta, CublasOperation tb, int m, int n, int k,
-                                     float alpha, MemorySegment a, CudaDataType aType, int lda, long strideA,
-                                     MemorySegment b, CudaDataType bType, int ldb, long strideB, float beta,
-                                     MemorySegment c, CudaDataType cType, int ldc, long strideC, int batch,
-                                     CublasComputeType compute, int algo) {
+    public void gemmStridedBatchedEx(
+            MemorySegment handle,
+            CublasOperation ta,
+            CublasOperation tb,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            MemorySegment a,
+            CudaDataType aType,
+            int lda,
+            long strideA,
+            MemorySegment b,
+            CudaDataType bType,
+            int ldb,
+            long strideB,
+            float beta,
+            MemorySegment c,
+            CudaDataType cType,
+            int ldc,
+            long strideC,
+            int batch,
+            CublasComputeType compute,
+            int algo) {
         try (Arena s = Arena.ofConfined()) {
             MemorySegment al = s.allocateFrom(JAVA_FLOAT, alpha), be = s.allocateFrom(JAVA_FLOAT, beta);
-            check("cublasGemmStridedBatchedEx", gemmStridedBatchedEx.callInt(handle, ta.code(), tb.code(), m, n, k, al,
-                    a, aType.code(), lda, strideA, b, bType.code(), ldb, strideB, be, c, cType.code(), ldc, strideC,
-                    batch, compute.code(), algo));
+            check(
+                    "cublasGemmStridedBatchedEx",
+                    gemmStridedBatchedEx.callInt(
+                            handle,
+                            ta.code(),
+                            tb.code(),
+                            m,
+                            n,
+                            k,
+                            al,
+                            a,
+                            aType.code(),
+                            lda,
+                            strideA,
+                            b,
+                            bType.code(),
+                            ldb,
+                            strideB,
+                            be,
+                            c,
+                            cType.code(),
+                            ldc,
+                            strideC,
+                            batch,
+                            compute.code(),
+                            algo));
         }
     }
 }

@@ -28,10 +28,17 @@ public enum CublasComputeType {
     private final String cName;
     private final int code;
 
-    CublasComputeType(String cName, int code) { this.cName = cName; this.code = code; }
+    CublasComputeType(String cName, int code) {
+        this.cName = cName;
+        this.code = code;
+    }
 
     /** The header's spelling. */
-    public String cName() { return cName; }
+    public String cName() {
+        return cName;
+    }
     /** The C value. */
-    public int code() { return code; }
+    public int code() {
+        return code;
+    }
 }

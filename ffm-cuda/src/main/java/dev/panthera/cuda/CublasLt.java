@@ -36,14 +36,17 @@ public final class CublasLt {
     }
 
     /** cublasLtGetVersion (e.g. 130000). */
-    public long version() { return (Long) getVersion.call(); }
+    public long version() {
+        return (Long) getVersion.call();
+    }
 
     /** cublasLtCreate. */
     public MemorySegment createHandle() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
             int s = create.callInt(p);
-            if (s != 0) throw new CudaException("cublasLt", "cublasLtCreate", s, StatusNames.name(StatusNames.CUBLAS, s), null);
+            if (s != 0)
+                throw new CudaException("cublasLt", "cublasLtCreate", s, StatusNames.name(StatusNames.CUBLAS, s), null);
             return p.get(ADDRESS, 0);
         }
     }
@@ -51,6 +54,7 @@ public final class CublasLt {
     /** cublasLtDestroy. */
     public void destroyHandle(MemorySegment handle) {
         int s = destroy.callInt(handle);
-        if (s != 0) throw new CudaException("cublasLt", "cublasLtDestroy", s, StatusNames.name(StatusNames.CUBLAS, s), null);
+        if (s != 0)
+            throw new CudaException("cublasLt", "cublasLtDestroy", s, StatusNames.name(StatusNames.CUBLAS, s), null);
     }
 }

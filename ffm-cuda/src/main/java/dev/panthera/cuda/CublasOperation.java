@@ -12,10 +12,17 @@ public enum CublasOperation {
     private final String cName;
     private final int code;
 
-    CublasOperation(String cName, int code) { this.cName = cName; this.code = code; }
+    CublasOperation(String cName, int code) {
+        this.cName = cName;
+        this.code = code;
+    }
 
     /** The header's spelling. */
-    public String cName() { return cName; }
+    public String cName() {
+        return cName;
+    }
     /** The C value. */
-    public int code() { return code; }
+    public int code() {
+        return code;
+    }
 }

@@ -22,12 +22,19 @@ public enum CudaDataType {
     private final String cName;
     private final int code;
 
-    CudaDataType(String cName, int code) { this.cName = cName; this.code = code; }
+    CudaDataType(String cName, int code) {
+        this.cName = cName;
+        this.code = code;
+    }
 
     /** The header's spelling. */
-    public String cName() { return cName; }
+    public String cName() {
+        return cName;
+    }
     /** The C value. */
-    public int code() { return code; }
+    public int code() {
+        return code;
+    }
 
     /** The cuBLAS type of a Panthera dtype; throws for types cuBLAS GEMM does not take. */
     public static CudaDataType of(DType dtype) {

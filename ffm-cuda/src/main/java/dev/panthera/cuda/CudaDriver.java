@@ -15,7 +15,13 @@ import java.lang.foreign.ValueLayout;
 public final class CudaDriver {
     private static volatile CudaDriver instance;
 
-    final NativeFunction init, getErrorName, getErrorString, moduleLoadData, moduleUnload, moduleGetFunction, launchKernel;
+    final NativeFunction init,
+            getErrorName,
+            getErrorString,
+            moduleLoadData,
+            moduleUnload,
+            moduleGetFunction,
+            launchKernel;
 
     CudaDriver(NativeLibrary lib) {
         init = lib.function("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
@@ -23,9 +29,13 @@ public final class CudaDriver {
         getErrorString = lib.function("cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         moduleLoadData = lib.function("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         moduleUnload = lib.function("cuModuleUnload", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        moduleGetFunction = lib.function("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-        launchKernel = lib.function("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        moduleGetFunction =
+                lib.function("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        launchKernel = lib.function(
+                "cuLaunchKernel",
+                FunctionDescriptor.of(
+                        JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                        ADDRESS, ADDRESS, ADDRESS));
     }
 
     /** The process's driver binding (cuInit(0) done); throws NO_LIBRARY when libcuda.so.1 is absent. */
@@ -71,7 +81,9 @@ public final class CudaDriver {
     }
 
     /** cuModuleUnload. */
-    public void unloadModule(MemorySegment module) { check("cuModuleUnload", moduleUnload.callInt(module)); }
+    public void unloadModule(MemorySegment module) {
+        check("cuModuleUnload", moduleUnload.callInt(module));
+    }
 
     /** cuModuleGetFunction. */
     public MemorySegment function(MemorySegment module, String name) {
@@ -83,9 +95,30 @@ public final class CudaDriver {
     }
 
     /** cuLaunchKernel with {@code params} an array of pointers to the argument values. */
-    public void launch(MemorySegment function, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
-                       int sharedBytes, MemorySegment stream, MemorySegment params) {
-        check("cuLaunchKernel", launchKernel.callInt(function, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes,
-                stream, params, MemorySegment.NULL));
+    public void launch(
+            MemorySegment function,
+            int gridX,
+            int gridY,
+            int gridZ,
+            int blockX,
+            int blockY,
+            int blockZ,
+            int sharedBytes,
+            MemorySegment stream,
+            MemorySegment params) {
+        check(
+                "cuLaunchKernel",
+                launchKernel.callInt(
+                        function,
+                        gridX,
+                        gridY,
+                        gridZ,
+                        blockX,
+                        blockY,
+                        blockZ,
+                        sharedBytes,
+                        stream,
+                        params,
+                        MemorySegment.NULL));
     }
 }

@@ -6,24 +6,35 @@ import java.lang.foreign.MemorySegment;
 public final class CudaEvent implements AutoCloseable {
     private MemorySegment handle;
 
-    private CudaEvent(MemorySegment handle) { this.handle = handle; }
+    private CudaEvent(MemorySegment handle) {
+        this.handle = handle;
+    }
 
     /** A new event. */
-    public static CudaEvent create() { return new CudaEvent(Cudart.get().eventCreate()); }
+    public static CudaEvent create() {
+        return new CudaEvent(Cudart.get().eventCreate());
+    }
 
     synchronized MemorySegment handle() {
-        if (handle == null) throw new CudaException("panthera", "CudaEvent", CudaException.CLOSED, "CLOSED", "event used after close");
+        if (handle == null)
+            throw new CudaException("panthera", "CudaEvent", CudaException.CLOSED, "CLOSED", "event used after close");
         return handle;
     }
 
     /** Records the event on {@code stream}. */
-    public void record(CudaStream stream) { Cudart.get().eventRecord(handle(), stream.handle()); }
+    public void record(CudaStream stream) {
+        Cudart.get().eventRecord(handle(), stream.handle());
+    }
 
     /** Waits for the event. */
-    public void synchronize() { Cudart.get().eventSynchronize(handle()); }
+    public void synchronize() {
+        Cudart.get().eventSynchronize(handle());
+    }
 
     /** Milliseconds from {@code start} to this event (both recorded and complete). */
-    public float millisSince(CudaEvent start) { return Cudart.get().eventElapsedMillis(start.handle(), handle()); }
+    public float millisSince(CudaEvent start) {
+        return Cudart.get().eventElapsedMillis(start.handle(), handle());
+    }
 
     @Override
     public void close() {

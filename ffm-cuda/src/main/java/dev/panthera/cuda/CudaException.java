@@ -30,13 +30,23 @@ public class CudaException extends RuntimeException {
     }
 
     /** The library's short name ("cudart", "cublas", "cudnn", "nvrtc", "cuda"). */
-    public String library() { return library; }
+    public String library() {
+        return library;
+    }
     /** The C function that failed. */
-    public String function() { return function; }
+    public String function() {
+        return function;
+    }
     /** The numeric status (negative for the pseudo-statuses above). */
-    public int code() { return code; }
+    public int code() {
+        return code;
+    }
     /** The status's symbolic name ("cudaErrorInsufficientDriver"). */
-    public String codeName() { return codeName; }
+    public String codeName() {
+        return codeName;
+    }
     /** The library's message for the status, or null. */
-    public String libraryMessage() { return libraryMessage; }
+    public String libraryMessage() {
+        return libraryMessage;
+    }
 }

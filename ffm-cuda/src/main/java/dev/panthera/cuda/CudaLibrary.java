@@ -9,11 +9,17 @@ import java.util.Locale;
  */
 public enum CudaLibrary {
     /** The CUDA runtime. */
-    CUDART("cudart", List.of("libcudart.so.13", "libcudart.so.12"), List.of("nvidia/cu13/lib", "nvidia/cuda_runtime/lib")),
+    CUDART(
+            "cudart",
+            List.of("libcudart.so.13", "libcudart.so.12"),
+            List.of("nvidia/cu13/lib", "nvidia/cuda_runtime/lib")),
     /** The driver API ({@code libcuda.so.1}, installed with the driver, never in a wheel). */
     DRIVER("cuda", List.of("libcuda.so.1"), List.of()),
     /** cuBLASLt (cuBLAS depends on it). */
-    CUBLASLT("cublasLt", List.of("libcublasLt.so.13", "libcublasLt.so.12"), List.of("nvidia/cu13/lib", "nvidia/cublas/lib")),
+    CUBLASLT(
+            "cublasLt",
+            List.of("libcublasLt.so.13", "libcublasLt.so.12"),
+            List.of("nvidia/cu13/lib", "nvidia/cublas/lib")),
     /** cuBLAS. */
     CUBLAS("cublas", List.of("libcublas.so.13", "libcublas.so.12"), List.of("nvidia/cu13/lib", "nvidia/cublas/lib")),
     /** The runtime compiler. */
@@ -32,17 +38,27 @@ public enum CudaLibrary {
     }
 
     /** The name used in messages ("cublas"). */
-    public String shortName() { return shortName; }
+    public String shortName() {
+        return shortName;
+    }
 
     /** Sonames in the order tried (CUDA 13 first). */
-    public List<String> sonames() { return sonames; }
+    public List<String> sonames() {
+        return sonames;
+    }
 
     /** Folders below a Python site-packages folder where NVIDIA's wheels put this library. */
-    public List<String> pythonSubdirs() { return pythonSubdirs; }
+    public List<String> pythonSubdirs() {
+        return pythonSubdirs;
+    }
 
     /** The system property naming an explicit file for this library: {@code panthera.cuda.<name>.path}. */
-    public String propertyName() { return "panthera.cuda." + shortName.toLowerCase(Locale.ROOT) + ".path"; }
+    public String propertyName() {
+        return "panthera.cuda." + shortName.toLowerCase(Locale.ROOT) + ".path";
+    }
 
     /** The environment variable naming an explicit file: {@code PANTHERA_CUDA_<NAME>} (e.g. PANTHERA_CUDA_CUBLASLT). */
-    public String environmentName() { return "PANTHERA_CUDA_" + shortName.toUpperCase(Locale.ROOT); }
+    public String environmentName() {
+        return "PANTHERA_CUDA_" + shortName.toUpperCase(Locale.ROOT);
+    }
 }

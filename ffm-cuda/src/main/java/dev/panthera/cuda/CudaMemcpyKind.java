@@ -16,10 +16,17 @@ public enum CudaMemcpyKind {
     private final String cName;
     private final int code;
 
-    CudaMemcpyKind(String cName, int code) { this.cName = cName; this.code = code; }
+    CudaMemcpyKind(String cName, int code) {
+        this.cName = cName;
+        this.code = code;
+    }
 
     /** The header's spelling. */
-    public String cName() { return cName; }
+    public String cName() {
+        return cName;
+    }
     /** The C value. */
-    public int code() { return code; }
+    public int code() {
+        return code;
+    }
 }

@@ -22,7 +22,9 @@ public final class CudaProbe {
     /** A verdict with the reason and the device count (0 unless OK). */
     public record Result(Status status, String reason, int deviceCount) {
         /** Whether a GPU is usable. */
-        public boolean ok() { return status == Status.OK; }
+        public boolean ok() {
+            return status == Status.OK;
+        }
     }
 
     private static volatile Result cached;
@@ -62,7 +64,11 @@ public final class CudaProbe {
         try {
             int[] count = new int[1];
             int s = rt.getDeviceCountStatus(count);
-            return classify(s, count[0], rt.source(), s == 0 ? null : rt.error("cudaGetDeviceCount", s).getMessage());
+            return classify(
+                    s,
+                    count[0],
+                    rt.source(),
+                    s == 0 ? null : rt.error("cudaGetDeviceCount", s).getMessage());
         } catch (RuntimeException e) {
             return new Result(Status.NO_DRIVER, "cudaGetDeviceCount could not be called: " + e, 0);
         }
@@ -72,10 +78,13 @@ public final class CudaProbe {
     static Result classify(int status, int count, String source, String message) {
         String from = " (runtime " + source + ")";
         return switch (status) {
-            case 0 -> count > 0 ? new Result(Status.OK, count + " CUDA device(s)" + from, count)
-                    : new Result(Status.NO_DEVICE, "cudaGetDeviceCount reports 0 devices" + from, 0);
+            case 0 ->
+                count > 0
+                        ? new Result(Status.OK, count + " CUDA device(s)" + from, count)
+                        : new Result(Status.NO_DEVICE, "cudaGetDeviceCount reports 0 devices" + from, 0);
             case Cudart.ERROR_NO_DEVICE -> new Result(Status.NO_DEVICE, message + from, 0);
-            case Cudart.ERROR_INSUFFICIENT_DRIVER, Cudart.ERROR_STUB_LIBRARY, 3, 803 -> new Result(Status.NO_DRIVER, message + from, 0);
+            case Cudart.ERROR_INSUFFICIENT_DRIVER, Cudart.ERROR_STUB_LIBRARY, 3, 803 ->
+                new Result(Status.NO_DRIVER, message + from, 0);
             default -> new Result(Status.NO_DRIVER, "unexpected: " + message + from, 0);
         };
     }

@@ -30,10 +30,33 @@ public final class Cudart {
     private static volatile Cudart instance;
 
     private final NativeLibrary lib;
-    final NativeFunction getErrorName, getErrorString, getDeviceCount, setDevice, getDevice, deviceGetAttribute,
-            runtimeGetVersion, driverGetVersion, deviceSynchronize, getLastError, malloc, free, mallocAsync, freeAsync,
-            mallocHost, freeHost, memcpy, memcpyAsync, memsetAsync, streamCreate, streamDestroy, streamSynchronize,
-            eventCreate, eventDestroy, eventRecord, eventSynchronize, eventElapsedTime;
+    final NativeFunction getErrorName,
+            getErrorString,
+            getDeviceCount,
+            setDevice,
+            getDevice,
+            deviceGetAttribute,
+            runtimeGetVersion,
+            driverGetVersion,
+            deviceSynchronize,
+            getLastError,
+            malloc,
+            free,
+            mallocAsync,
+            freeAsync,
+            mallocHost,
+            freeHost,
+            memcpy,
+            memcpyAsync,
+            memsetAsync,
+            streamCreate,
+            streamDestroy,
+            streamSynchronize,
+            eventCreate,
+            eventDestroy,
+            eventRecord,
+            eventSynchronize,
+            eventElapsedTime;
 
     Cudart(NativeLibrary lib) {
         this.lib = lib;
@@ -44,7 +67,8 @@ public final class Cudart {
         getDeviceCount = lib.function("cudaGetDeviceCount", intFromPtr);
         setDevice = lib.function("cudaSetDevice", intFromInt);
         getDevice = lib.function("cudaGetDevice", intFromPtr);
-        deviceGetAttribute = lib.function("cudaDeviceGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        deviceGetAttribute =
+                lib.function("cudaDeviceGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
         runtimeGetVersion = lib.function("cudaRuntimeGetVersion", intFromPtr);
         driverGetVersion = lib.function("cudaDriverGetVersion", intFromPtr);
         deviceSynchronize = lib.function("cudaDeviceSynchronize", FunctionDescriptor.of(JAVA_INT));
@@ -56,8 +80,10 @@ public final class Cudart {
         mallocHost = lib.function("cudaMallocHost", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
         freeHost = lib.function("cudaFreeHost", intFromPtr);
         memcpy = lib.function("cudaMemcpy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
-        memcpyAsync = lib.function("cudaMemcpyAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
-        memsetAsync = lib.function("cudaMemsetAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS));
+        memcpyAsync = lib.function(
+                "cudaMemcpyAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+        memsetAsync =
+                lib.function("cudaMemsetAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS));
         streamCreate = lib.function("cudaStreamCreate", intFromPtr);
         streamDestroy = lib.function("cudaStreamDestroy", intFromPtr);
         streamSynchronize = lib.function("cudaStreamSynchronize", intFromPtr);
@@ -65,7 +91,8 @@ public final class Cudart {
         eventDestroy = lib.function("cudaEventDestroy", intFromPtr);
         eventRecord = lib.function("cudaEventRecord", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         eventSynchronize = lib.function("cudaEventSynchronize", intFromPtr);
-        eventElapsedTime = lib.function("cudaEventElapsedTime", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        eventElapsedTime =
+                lib.function("cudaEventElapsedTime", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     }
 
     /** The process's runtime binding; throws NO_LIBRARY when libcudart cannot be loaded. */
@@ -81,7 +108,9 @@ public final class Cudart {
     }
 
     /** Where the runtime was loaded from. */
-    public String source() { return lib.source(); }
+    public String source() {
+        return lib.source();
+    }
 
     /** Throws a {@link CudaException} for a non-zero status of {@code function}. */
     public void check(String function, int status) {
@@ -124,7 +153,9 @@ public final class Cudart {
     }
 
     /** cudaSetDevice. */
-    public void setDevice(int device) { check("cudaSetDevice", setDevice.callInt(device)); }
+    public void setDevice(int device) {
+        check("cudaSetDevice", setDevice.callInt(device));
+    }
 
     /** cudaDeviceGetAttribute. */
     public int deviceAttribute(int attribute, int device) {
@@ -132,13 +163,19 @@ public final class Cudart {
     }
 
     /** cudaRuntimeGetVersion (e.g. 13000). */
-    public int runtimeVersion() { return outInt("cudaRuntimeGetVersion", runtimeGetVersion::callInt); }
+    public int runtimeVersion() {
+        return outInt("cudaRuntimeGetVersion", runtimeGetVersion::callInt);
+    }
 
     /** cudaDriverGetVersion (0 when no driver is installed). */
-    public int driverVersion() { return outInt("cudaDriverGetVersion", driverGetVersion::callInt); }
+    public int driverVersion() {
+        return outInt("cudaDriverGetVersion", driverGetVersion::callInt);
+    }
 
     /** cudaDeviceSynchronize. */
-    public void deviceSynchronize() { check("cudaDeviceSynchronize", deviceSynchronize.callInt()); }
+    public void deviceSynchronize() {
+        check("cudaDeviceSynchronize", deviceSynchronize.callInt());
+    }
 
     /** cudaMallocAsync: {@code bytes} of device memory ordered on {@code stream}. */
     public MemorySegment mallocAsync(long bytes, MemorySegment stream) {
@@ -151,13 +188,18 @@ public final class Cudart {
     }
 
     /** cudaMallocHost: page-locked host memory. */
-    public MemorySegment mallocHost(long bytes) { return outPtr("cudaMallocHost", p -> mallocHost.callInt(p, bytes)); }
+    public MemorySegment mallocHost(long bytes) {
+        return outPtr("cudaMallocHost", p -> mallocHost.callInt(p, bytes));
+    }
 
     /** cudaFreeHost. */
-    public void freeHost(MemorySegment hostPtr) { check("cudaFreeHost", freeHost.callInt(hostPtr)); }
+    public void freeHost(MemorySegment hostPtr) {
+        check("cudaFreeHost", freeHost.callInt(hostPtr));
+    }
 
     /** cudaMemcpyAsync. */
-    public void memcpyAsync(MemorySegment dst, MemorySegment src, long bytes, CudaMemcpyKind kind, MemorySegment stream) {
+    public void memcpyAsync(
+            MemorySegment dst, MemorySegment src, long bytes, CudaMemcpyKind kind, MemorySegment stream) {
         check("cudaMemcpyAsync", memcpyAsync.callInt(dst, src, bytes, kind.code(), stream));
     }
 
@@ -167,25 +209,39 @@ public final class Cudart {
     }
 
     /** cudaStreamCreate. */
-    public MemorySegment streamCreate() { return outPtr("cudaStreamCreate", streamCreate::callInt); }
+    public MemorySegment streamCreate() {
+        return outPtr("cudaStreamCreate", streamCreate::callInt);
+    }
 
     /** cudaStreamDestroy. */
-    public void streamDestroy(MemorySegment stream) { check("cudaStreamDestroy", streamDestroy.callInt(stream)); }
+    public void streamDestroy(MemorySegment stream) {
+        check("cudaStreamDestroy", streamDestroy.callInt(stream));
+    }
 
     /** cudaStreamSynchronize. */
-    public void streamSynchronize(MemorySegment stream) { check("cudaStreamSynchronize", streamSynchronize.callInt(stream)); }
+    public void streamSynchronize(MemorySegment stream) {
+        check("cudaStreamSynchronize", streamSynchronize.callInt(stream));
+    }
 
     /** cudaEventCreate. */
-    public MemorySegment eventCreate() { return outPtr("cudaEventCreate", eventCreate::callInt); }
+    public MemorySegment eventCreate() {
+        return outPtr("cudaEventCreate", eventCreate::callInt);
+    }
 
     /** cudaEventDestroy. */
-    public void eventDestroy(MemorySegment event) { check("cudaEventDestroy", eventDestroy.callInt(event)); }
+    public void eventDestroy(MemorySegment event) {
+        check("cudaEventDestroy", eventDestroy.callInt(event));
+    }
 
     /** cudaEventRecord. */
-    public void eventRecord(MemorySegment event, MemorySegment stream) { check("cudaEventRecord", eventRecord.callInt(event, stream)); }
+    public void eventRecord(MemorySegment event, MemorySegment stream) {
+        check("cudaEventRecord", eventRecord.callInt(event, stream));
+    }
 
     /** cudaEventSynchronize. */
-    public void eventSynchronize(MemorySegment event) { check("cudaEventSynchronize", eventSynchronize.callInt(event)); }
+    public void eventSynchronize(MemorySegment event) {
+        check("cudaEventSynchronize", eventSynchronize.callInt(event));
+    }
 
     /** cudaEventElapsedTime in milliseconds. */
     public float eventElapsedMillis(MemorySegment start, MemorySegment end) {
@@ -196,7 +252,9 @@ public final class Cudart {
         }
     }
 
-    interface Call { int apply(MemorySegment out); }
+    interface Call {
+        int apply(MemorySegment out);
+    }
 
     int outInt(String function, Call call) {
         try (Arena a = Arena.ofConfined()) {

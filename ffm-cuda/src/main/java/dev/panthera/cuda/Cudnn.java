@@ -28,8 +28,15 @@ public final class Cudnn {
 
     private static volatile Cudnn instance;
 
-    final NativeFunction create, destroy, setStream, getErrorString, getVersion, createTensorDescriptor,
-            setTensor4dDescriptorEx, destroyTensorDescriptor, softmaxForward;
+    final NativeFunction create,
+            destroy,
+            setStream,
+            getErrorString,
+            getVersion,
+            createTensorDescriptor,
+            setTensor4dDescriptorEx,
+            destroyTensorDescriptor,
+            softmaxForward;
 
     Cudnn(NativeLibrary lib) {
         create = lib.function("cudnnCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -38,11 +45,17 @@ public final class Cudnn {
         getErrorString = lib.function("cudnnGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         getVersion = lib.function("cudnnGetVersion", FunctionDescriptor.of(JAVA_LONG));
         createTensorDescriptor = lib.function("cudnnCreateTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        setTensor4dDescriptorEx = lib.function("cudnnSetTensor4dDescriptorEx", FunctionDescriptor.of(JAVA_INT, ADDRESS,
-                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-        destroyTensorDescriptor = lib.function("cudnnDestroyTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        softmaxForward = lib.function("cudnnSoftmaxForward", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
-                ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        setTensor4dDescriptorEx = lib.function(
+                "cudnnSetTensor4dDescriptorEx",
+                FunctionDescriptor.of(
+                        JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                        JAVA_INT, JAVA_INT));
+        destroyTensorDescriptor =
+                lib.function("cudnnDestroyTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        softmaxForward = lib.function(
+                "cudnnSoftmaxForward",
+                FunctionDescriptor.of(
+                        JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     }
 
     /** The process's cuDNN binding; throws NO_LIBRARY when libcudnn cannot be loaded. */
@@ -70,7 +83,9 @@ public final class Cudnn {
     }
 
     /** cudnnGetVersion (e.g. 91000). */
-    public long version() { return (Long) getVersion.call(); }
+    public long version() {
+        return (Long) getVersion.call();
+    }
 
     /** cudnnCreate. */
     public MemorySegment createHandle() {
@@ -82,29 +97,51 @@ public final class Cudnn {
     }
 
     /** cudnnDestroy. */
-    public void destroyHandle(MemorySegment handle) { check("cudnnDestroy", destroy.callInt(handle)); }
+    public void destroyHandle(MemorySegment handle) {
+        check("cudnnDestroy", destroy.callInt(handle));
+    }
 
     /** cudnnSetStream. */
-    public void setStream(MemorySegment handle, MemorySegment stream) { check("cudnnSetStream", setStream.callInt(handle, stream)); }
+    public void setStream(MemorySegment handle, MemorySegment stream) {
+        check("cudnnSetStream", setStream.callInt(handle, stream));
+    }
 
     /**
      * Softmax over the middle dimension of a contiguous [outer, n, inner] tensor: cuDNN sees NCHW with N = outer,
      * C = n, H = inner, W = 1 and CHANNEL mode. {@code x} and {@code y} are device pointers.
      */
-    public void softmax(MemorySegment handle, CudnnDataType type, int outer, int n, int inner, boolean log,
-                        MemorySegment x, MemorySegment y) {
+    public void softmax(
+            MemorySegment handle,
+            CudnnDataType type,
+            int outer,
+            int n,
+            int inner,
+            boolean log,
+            MemorySegment x,
+            MemorySegment y) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment descP = a.allocate(ADDRESS);
             check("cudnnCreateTensorDescriptor", createTensorDescriptor.callInt(descP));
             MemorySegment desc = descP.get(ADDRESS, 0);
             try {
-                check("cudnnSetTensor4dDescriptorEx", setTensor4dDescriptorEx.callInt(desc, type.code(), outer, n, inner, 1,
-                        n * inner, inner, 1, 1));
+                check(
+                        "cudnnSetTensor4dDescriptorEx",
+                        setTensor4dDescriptorEx.callInt(desc, type.code(), outer, n, inner, 1, n * inner, inner, 1, 1));
                 boolean dbl = type == CudnnDataType.DOUBLE;
                 MemorySegment one = dbl ? a.allocateFrom(JAVA_DOUBLE, 1.0) : a.allocateFrom(JAVA_FLOAT, 1f);
                 MemorySegment zero = dbl ? a.allocateFrom(JAVA_DOUBLE, 0.0) : a.allocateFrom(JAVA_FLOAT, 0f);
-                check("cudnnSoftmaxForward", softmaxForward.callInt(handle, log ? SOFTMAX_LOG : SOFTMAX_ACCURATE,
-                        SOFTMAX_MODE_CHANNEL, one, desc, x, zero, desc, y));
+                check(
+                        "cudnnSoftmaxForward",
+                        softmaxForward.callInt(
+                                handle,
+                                log ? SOFTMAX_LOG : SOFTMAX_ACCURATE,
+                                SOFTMAX_MODE_CHANNEL,
+                                one,
+                                desc,
+                                x,
+                                zero,
+                                desc,
+                                y));
             } finally {
                 destroyTensorDescriptor.callInt(desc);
             }

@@ -26,12 +26,19 @@ public enum CudnnDataType {
     private final String cName;
     private final int code;
 
-    CudnnDataType(String cName, int code) { this.cName = cName; this.code = code; }
+    CudnnDataType(String cName, int code) {
+        this.cName = cName;
+        this.code = code;
+    }
 
     /** The header's spelling. */
-    public String cName() { return cName; }
+    public String cName() {
+        return cName;
+    }
     /** The C value. */
-    public int code() { return code; }
+    public int code() {
+        return code;
+    }
 
     /** The cuDNN type of a floating Panthera dtype. */
     public static CudnnDataType of(DType dtype) {

@@ -13,8 +13,15 @@ public interface DeviceAllocator {
     /** cudaMallocAsync / cudaFreeAsync ordered on {@code stream}. */
     static DeviceAllocator onStream(CudaStream stream) {
         return new DeviceAllocator() {
-            @Override public MemorySegment allocate(long bytes) { return Cudart.get().mallocAsync(Math.max(1, bytes), stream.handle()); }
-            @Override public void free(MemorySegment pointer) { Cudart.get().freeAsync(pointer, stream.handle()); }
+            @Override
+            public MemorySegment allocate(long bytes) {
+                return Cudart.get().mallocAsync(Math.max(1, bytes), stream.handle());
+            }
+
+            @Override
+            public void free(MemorySegment pointer) {
+                Cudart.get().freeAsync(pointer, stream.handle());
+            }
         };
     }
 }

@@ -18,15 +18,23 @@ public final class DeviceBuffer implements AutoCloseable {
     }
 
     /** Size in bytes. */
-    public long byteSize() { return byteSize; }
+    public long byteSize() {
+        return byteSize;
+    }
 
     /** Whether the memory is still allocated. */
-    public synchronized boolean isAlive() { return pointer != null; }
+    public synchronized boolean isAlive() {
+        return pointer != null;
+    }
 
     /** The device address; throws once the buffer or its owner is closed. */
     public synchronized MemorySegment pointer() {
         if (pointer == null) {
-            throw new CudaException("panthera", "DeviceBuffer.pointer", CudaException.CLOSED, "CLOSED",
+            throw new CudaException(
+                    "panthera",
+                    "DeviceBuffer.pointer",
+                    CudaException.CLOSED,
+                    "CLOSED",
                     "device buffer of " + byteSize + " bytes used after it (or its DeviceMemory owner) was closed");
         }
         return pointer;

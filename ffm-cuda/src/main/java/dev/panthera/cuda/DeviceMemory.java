@@ -16,14 +16,20 @@ public final class DeviceMemory implements AutoCloseable {
     private boolean closed;
 
     /** An owner allocating through {@code allocator}. */
-    public DeviceMemory(DeviceAllocator allocator) { this.allocator = allocator; }
+    public DeviceMemory(DeviceAllocator allocator) {
+        this.allocator = allocator;
+    }
 
     /** An owner allocating with cudaMallocAsync on {@code stream}. */
-    public static DeviceMemory onStream(CudaStream stream) { return new DeviceMemory(DeviceAllocator.onStream(stream)); }
+    public static DeviceMemory onStream(CudaStream stream) {
+        return new DeviceMemory(DeviceAllocator.onStream(stream));
+    }
 
     /** A new buffer of {@code bytes} (contents undefined). */
     public synchronized DeviceBuffer allocate(long bytes) {
-        if (closed) throw new CudaException("panthera", "DeviceMemory.allocate", CudaException.CLOSED, "CLOSED", "owner is closed");
+        if (closed)
+            throw new CudaException(
+                    "panthera", "DeviceMemory.allocate", CudaException.CLOSED, "CLOSED", "owner is closed");
         if (bytes < 0) throw new IllegalArgumentException("DeviceMemory.allocate: negative size " + bytes);
         DeviceBuffer b = new DeviceBuffer(this, allocator.allocate(bytes), bytes);
         live.add(b);
@@ -31,7 +37,9 @@ public final class DeviceMemory implements AutoCloseable {
     }
 
     /** How many buffers are still allocated. */
-    public synchronized int liveCount() { return live.size(); }
+    public synchronized int liveCount() {
+        return live.size();
+    }
 
     void release(DeviceBuffer buffer, java.lang.foreign.MemorySegment pointer) {
         synchronized (this) {

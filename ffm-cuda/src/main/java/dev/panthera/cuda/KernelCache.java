@@ -129,7 +129,10 @@ public final class KernelCache {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
-            LOG.warn("could not write kernel cache entry {} ({}); the kernel will be recompiled next time", file, e.toString());
+            LOG.warn(
+                    "could not write kernel cache entry {} ({}); the kernel will be recompiled next time",
+                    file,
+                    e.toString());
         }
     }
 

@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
 /** The CUDA C kernel sources shipped as resources under {@code dev/panthera/cuda/kernels/}. */
 public final class KernelSources {
     /** Kernel families, one .cu file each. */
-    public static final List<String> FAMILIES = List.of("elementwise", "reductions", "norms", "softmax", "rope", "embedding", "indexing", "attention");
+    public static final List<String> FAMILIES =
+            List.of("elementwise", "reductions", "norms", "softmax", "rope", "embedding", "indexing", "attention");
 
     private static final Pattern ENTRY = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(");
 
@@ -20,7 +21,8 @@ public final class KernelSources {
 
     /** The complete source of {@code family}: common.cuh followed by the family's .cu. */
     public static String source(String family) {
-        if (!FAMILIES.contains(family)) throw new IllegalArgumentException("KernelSources: unknown family " + family + ", known " + FAMILIES);
+        if (!FAMILIES.contains(family))
+            throw new IllegalArgumentException("KernelSources: unknown family " + family + ", known " + FAMILIES);
         return resource("common.cuh") + "\n" + resource(family + ".cu");
     }
 
@@ -34,7 +36,8 @@ public final class KernelSources {
 
     private static String resource(String name) {
         try (InputStream in = KernelSources.class.getResourceAsStream("kernels/" + name)) {
-            if (in == null) throw new IllegalStateException("missing kernel resource dev/panthera/cuda/kernels/" + name);
+            if (in == null)
+                throw new IllegalStateException("missing kernel resource dev/panthera/cuda/kernels/" + name);
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -30,20 +30,27 @@ public final class LibraryLocator {
     private LibraryLocator() {}
 
     /** What discovery reads: properties, environment variables, and the roots standing for / and the home folder. */
-    public record Environment(Map<String, String> properties, Map<String, String> variables, Path usrLocal, Path usr,
-                              Path home) {
+    public record Environment(
+            Map<String, String> properties, Map<String, String> variables, Path usrLocal, Path usr, Path home) {
         /** The real JVM and machine. */
         public static Environment system() {
             Map<String, String> props = new java.util.HashMap<>();
             for (String name : System.getProperties().stringPropertyNames()) props.put(name, System.getProperty(name));
-            return new Environment(props, System.getenv(), Path.of("/usr/local"), Path.of("/usr"),
+            return new Environment(
+                    props,
+                    System.getenv(),
+                    Path.of("/usr/local"),
+                    Path.of("/usr"),
                     Path.of(System.getProperty("user.home", "/root")));
         }
     }
 
     /** One place to try: an absolute file, or a bare soname for the dynamic loader. */
     public record Candidate(String target, boolean bareSoname, String origin) {
-        @Override public String toString() { return target + " (" + origin + ")"; }
+        @Override
+        public String toString() {
+            return target + " (" + origin + ")";
+        }
     }
 
     /** The candidates for {@code lib}, in the order they are tried. */
@@ -51,16 +58,19 @@ public final class LibraryLocator {
         Set<String> seen = new LinkedHashSet<>();
         List<Candidate> out = new ArrayList<>();
         String prop = env.properties().get(lib.propertyName());
-        if (prop != null && !prop.isBlank()) add(out, seen, new Candidate(prop, false, "system property " + lib.propertyName()));
+        if (prop != null && !prop.isBlank())
+            add(out, seen, new Candidate(prop, false, "system property " + lib.propertyName()));
         String var = env.variables().get(lib.environmentName());
-        if (var != null && !var.isBlank()) add(out, seen, new Candidate(var, false, "environment " + lib.environmentName()));
+        if (var != null && !var.isBlank())
+            add(out, seen, new Candidate(var, false, "environment " + lib.environmentName()));
         for (String soname : lib.sonames()) add(out, seen, new Candidate(soname, true, "dynamic loader"));
         for (String home : new String[] {"CUDA_HOME", "CUDA_PATH"}) {
             String dir = env.variables().get(home);
             if (dir == null || dir.isBlank()) continue;
             for (String sub : new String[] {"lib64", "lib"}) addFiles(out, seen, lib, Path.of(dir, sub), "$" + home);
         }
-        for (Path cudaDir : usrLocalCudaDirs(env.usrLocal())) addFiles(out, seen, lib, cudaDir.resolve("lib64"), cudaDir.toString());
+        for (Path cudaDir : usrLocalCudaDirs(env.usrLocal()))
+            addFiles(out, seen, lib, cudaDir.resolve("lib64"), cudaDir.toString());
         for (Path site : sitePackages(env)) {
             for (String sub : lib.pythonSubdirs()) addFiles(out, seen, lib, site.resolve(sub), "python " + site);
         }
@@ -74,7 +84,8 @@ public final class LibraryLocator {
     private static void addFiles(List<Candidate> out, Set<String> seen, CudaLibrary lib, Path dir, String origin) {
         for (String soname : lib.sonames()) {
             Path file = dir.resolve(soname);
-            if (Files.exists(file)) add(out, seen, new Candidate(file.toAbsolutePath().normalize().toString(), false, origin));
+            if (Files.exists(file))
+                add(out, seen, new Candidate(file.toAbsolutePath().normalize().toString(), false, origin));
         }
     }
 
@@ -86,7 +97,9 @@ public final class LibraryLocator {
         if (Files.isDirectory(plain)) dirs.add(plain);
         try (Stream<Path> s = Files.list(usrLocal)) {
             s.filter(p -> p.getFileName().toString().startsWith("cuda-") && Files.isDirectory(p))
-                    .sorted(Comparator.comparing((Path p) -> versionKey(p.getFileName().toString().substring(5))).reversed())
+                    .sorted(Comparator.comparing((Path p) ->
+                                    versionKey(p.getFileName().toString().substring(5)))
+                            .reversed())
                     .forEach(dirs::add);
         } catch (IOException ignored) {
             // unreadable folder: nothing to add
@@ -98,7 +111,11 @@ public final class LibraryLocator {
         StringBuilder key = new StringBuilder();
         for (String part : version.split("\\.")) {
             String digits = part.replaceAll("\\D", "");
-            key.append(String.format("%06d", digits.isEmpty() ? 0 : Math.min(999_999, Long.parseLong(digits.substring(0, Math.min(6, digits.length()))))));
+            key.append(String.format(
+                    "%06d",
+                    digits.isEmpty()
+                            ? 0
+                            : Math.min(999_999, Long.parseLong(digits.substring(0, Math.min(6, digits.length()))))));
         }
         return key.toString();
     }
@@ -107,7 +124,8 @@ public final class LibraryLocator {
     static List<Path> sitePackages(Environment env) {
         List<Path> out = new ArrayList<>();
         String explicit = env.variables().get("PANTHERA_PYTHON_SITE_PACKAGES");
-        if (explicit != null) for (String p : explicit.split(java.io.File.pathSeparator)) if (!p.isBlank()) out.add(Path.of(p));
+        if (explicit != null)
+            for (String p : explicit.split(java.io.File.pathSeparator)) if (!p.isBlank()) out.add(Path.of(p));
         List<Path> prefixes = new ArrayList<>();
         for (String var : new String[] {"VIRTUAL_ENV", "CONDA_PREFIX"}) {
             String v = env.variables().get(var);
@@ -120,12 +138,14 @@ public final class LibraryLocator {
             Path lib = prefix.resolve("lib");
             if (!Files.isDirectory(lib)) continue;
             try (Stream<Path> s = Files.list(lib)) {
-                s.filter(p -> p.getFileName().toString().startsWith("python3")).sorted(Comparator.reverseOrder()).forEach(py -> {
-                    for (String kind : new String[] {"site-packages", "dist-packages"}) {
-                        Path sp = py.resolve(kind);
-                        if (Files.isDirectory(sp)) out.add(sp);
-                    }
-                });
+                s.filter(p -> p.getFileName().toString().startsWith("python3"))
+                        .sorted(Comparator.reverseOrder())
+                        .forEach(py -> {
+                            for (String kind : new String[] {"site-packages", "dist-packages"}) {
+                                Path sp = py.resolve(kind);
+                                if (Files.isDirectory(sp)) out.add(sp);
+                            }
+                        });
             } catch (IOException ignored) {
                 // unreadable: skip
             }

@@ -22,7 +22,9 @@ public final class NativeFunction {
     }
 
     /** The exported C name. */
-    public String name() { return name; }
+    public String name() {
+        return name;
+    }
 
     /** Whether the library exports the symbol (binds it as a side effect). */
     public boolean isPresent() {
@@ -36,9 +38,14 @@ public final class NativeFunction {
             synchronized (this) {
                 h = handle;
                 if (h == null) {
-                    MemorySegment address = library.lookup().find(name).orElseThrow(() -> new CudaException(
-                            library.library().shortName(), name, CudaException.SYMBOL_NOT_FOUND, "SYMBOL_NOT_FOUND",
-                            "symbol " + name + " is not exported by " + library.source()));
+                    MemorySegment address = library.lookup()
+                            .find(name)
+                            .orElseThrow(() -> new CudaException(
+                                    library.library().shortName(),
+                                    name,
+                                    CudaException.SYMBOL_NOT_FOUND,
+                                    "SYMBOL_NOT_FOUND",
+                                    "symbol " + name + " is not exported by " + library.source()));
                     h = Linker.nativeLinker().downcallHandle(address, descriptor);
                     handle = h;
                 }
@@ -60,5 +67,7 @@ public final class NativeFunction {
     }
 
     /** Calls a function returning a C int status. */
-    public int callInt(Object... args) { return (Integer) call(args); }
+    public int callInt(Object... args) {
+        return (Integer) call(args);
+    }
 }

@@ -20,12 +20,18 @@ public final class NativeLibrary {
     }
 
     /** Which library this is. */
-    public CudaLibrary library() { return library; }
+    public CudaLibrary library() {
+        return library;
+    }
 
     /** The file or soname it was opened from. */
-    public String source() { return source; }
+    public String source() {
+        return source;
+    }
 
-    SymbolLookup lookup() { return lookup; }
+    SymbolLookup lookup() {
+        return lookup;
+    }
 
     /** A function bound on first call. */
     public NativeFunction function(String name, FunctionDescriptor descriptor) {
@@ -40,15 +46,22 @@ public final class NativeLibrary {
         List<String> failures = new ArrayList<>();
         for (LibraryLocator.Candidate c : LibraryLocator.candidates(lib, env)) {
             try {
-                SymbolLookup lookup = c.bareSoname() ? SymbolLookup.libraryLookup(c.target(), arena)
+                SymbolLookup lookup = c.bareSoname()
+                        ? SymbolLookup.libraryLookup(c.target(), arena)
                         : SymbolLookup.libraryLookup(Path.of(c.target()), arena);
                 return new NativeLibrary(lib, c.target(), lookup);
             } catch (IllegalArgumentException | IllegalCallerException e) {
                 failures.add(c + ": " + e.getMessage());
             }
         }
-        throw new CudaException(lib.shortName(), "load", CudaException.NO_LIBRARY, "NO_LIBRARY",
-                "could not load " + lib.sonames() + "; tried " + (failures.isEmpty() ? "nothing" : String.join("; ", failures))
-                        + ". Set -D" + lib.propertyName() + "=/path/to/" + lib.sonames().getFirst() + " or " + lib.environmentName());
+        throw new CudaException(
+                lib.shortName(),
+                "load",
+                CudaException.NO_LIBRARY,
+                "NO_LIBRARY",
+                "could not load " + lib.sonames() + "; tried "
+                        + (failures.isEmpty() ? "nothing" : String.join("; ", failures)) + ". Set -D"
+                        + lib.propertyName() + "=/path/to/" + lib.sonames().getFirst() + " or "
+                        + lib.environmentName());
     }
 }

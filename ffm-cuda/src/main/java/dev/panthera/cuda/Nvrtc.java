@@ -13,15 +13,26 @@ import java.util.List;
 public final class Nvrtc {
     private static volatile Nvrtc instance;
 
-    final NativeFunction version, createProgram, destroyProgram, compileProgram, getProgramLogSize, getProgramLog,
-            getCubinSize, getCubin, getPtxSize, getPtx, getErrorString;
+    final NativeFunction version,
+            createProgram,
+            destroyProgram,
+            compileProgram,
+            getProgramLogSize,
+            getProgramLog,
+            getCubinSize,
+            getCubin,
+            getPtxSize,
+            getPtx,
+            getErrorString;
 
     Nvrtc(NativeLibrary lib) {
         version = lib.function("nvrtcVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        createProgram = lib.function("nvrtcCreateProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS,
-                JAVA_INT, ADDRESS, ADDRESS));
+        createProgram = lib.function(
+                "nvrtcCreateProgram",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
         destroyProgram = lib.function("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        compileProgram = lib.function("nvrtcCompileProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        compileProgram =
+                lib.function("nvrtcCompileProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
         getProgramLogSize = lib.function("nvrtcGetProgramLogSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         getProgramLog = lib.function("nvrtcGetProgramLog", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         getCubinSize = lib.function("nvrtcGetCUBINSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
@@ -72,8 +83,16 @@ public final class Nvrtc {
     public byte[] compile(String name, String source, List<String> options, boolean ptx) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment progP = a.allocate(ADDRESS);
-            check("nvrtcCreateProgram", createProgram.callInt(progP, a.allocateFrom(source), a.allocateFrom(name), 0,
-                    MemorySegment.NULL, MemorySegment.NULL), null);
+            check(
+                    "nvrtcCreateProgram",
+                    createProgram.callInt(
+                            progP,
+                            a.allocateFrom(source),
+                            a.allocateFrom(name),
+                            0,
+                            MemorySegment.NULL,
+                            MemorySegment.NULL),
+                    null);
             MemorySegment prog = progP.get(ADDRESS, 0);
             try {
                 MemorySegment opts = a.allocate(ADDRESS, Math.max(1, options.size()));
@@ -81,7 +100,10 @@ public final class Nvrtc {
                 int status = compileProgram.callInt(prog, options.size(), opts);
                 if (status != 0) check("nvrtcCompileProgram", status, log(a, prog));
                 MemorySegment sizeP = a.allocate(JAVA_LONG);
-                check(ptx ? "nvrtcGetPTXSize" : "nvrtcGetCUBINSize", (ptx ? getPtxSize : getCubinSize).callInt(prog, sizeP), null);
+                check(
+                        ptx ? "nvrtcGetPTXSize" : "nvrtcGetCUBINSize",
+                        (ptx ? getPtxSize : getCubinSize).callInt(prog, sizeP),
+                        null);
                 long size = sizeP.get(JAVA_LONG, 0);
                 MemorySegment out = a.allocate(Math.max(1, size));
                 check(ptx ? "nvrtcGetPTX" : "nvrtcGetCUBIN", (ptx ? getPtx : getCubin).callInt(prog, out), null);

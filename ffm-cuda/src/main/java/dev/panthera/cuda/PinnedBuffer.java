@@ -25,7 +25,9 @@ public final class PinnedBuffer implements AutoCloseable {
     }
 
     /** The host segment (valid until close). */
-    public MemorySegment segment() { return segment; }
+    public MemorySegment segment() {
+        return segment;
+    }
 
     @Override
     public void close() {

@@ -9,12 +9,16 @@ import org.junit.jupiter.api.Test;
 
 /** The real runtime on this machine: loads, names errors itself, and reports NO_DRIVER where there is no driver. */
 class CudartProbeTest {
-    private static boolean cudartPresent() { return CudaLibraries.isLoadable(CudaLibrary.CUDART); }
+    private static boolean cudartPresent() {
+        return CudaLibraries.isLoadable(CudaLibrary.CUDART);
+    }
 
     @Test
     void probeReportsNoDriverOnAMachineWithoutADriver() {
         assumeTrue(cudartPresent(), "libcudart.so.13/12 not found: the NO_DRIVER probe needs the CUDA runtime");
-        assumeTrue(!CudaLibraries.isLoadable(CudaLibrary.DRIVER), "a driver (libcuda.so.1) is installed: this test is for CPU machines");
+        assumeTrue(
+                !CudaLibraries.isLoadable(CudaLibrary.DRIVER),
+                "a driver (libcuda.so.1) is installed: this test is for CPU machines");
         CudaProbe.Result r = CudaProbe.probe();
         assertEquals(CudaProbe.Status.NO_DRIVER, r.status(), r.reason());
         // cudaGetDeviceCount returns cudaErrorInsufficientDriver (35) there, as REFERENCES.md records
@@ -54,16 +58,24 @@ class CudartProbeTest {
         CudaException e = assertThrows(CudaException.class, f::callInt);
         assertEquals(CudaException.SYMBOL_NOT_FOUND, e.code());
         assertTrue(e.getMessage().contains("cudaNoSuchFunction_v9"), e.getMessage());
-        assertTrue(lib.function("cudaMallocAsync", FunctionDescriptor.of(ValueLayout.JAVA_INT)).isPresent());
+        assertTrue(lib.function("cudaMallocAsync", FunctionDescriptor.of(ValueLayout.JAVA_INT))
+                .isPresent());
     }
 
     @Test
     void classifyMapsEveryStatusToAVerdict() {
         assertEquals(CudaProbe.Status.OK, CudaProbe.classify(0, 2, "x", null).status());
-        assertEquals(CudaProbe.Status.NO_DEVICE, CudaProbe.classify(0, 0, "x", null).status());
-        assertEquals(CudaProbe.Status.NO_DEVICE, CudaProbe.classify(100, 0, "x", "no device").status());
-        assertEquals(CudaProbe.Status.NO_DRIVER, CudaProbe.classify(35, 0, "x", "insufficient").status());
-        assertEquals(CudaProbe.Status.NO_DRIVER, CudaProbe.classify(34, 0, "x", "stub").status());
+        assertEquals(
+                CudaProbe.Status.NO_DEVICE, CudaProbe.classify(0, 0, "x", null).status());
+        assertEquals(
+                CudaProbe.Status.NO_DEVICE,
+                CudaProbe.classify(100, 0, "x", "no device").status());
+        assertEquals(
+                CudaProbe.Status.NO_DRIVER,
+                CudaProbe.classify(35, 0, "x", "insufficient").status());
+        assertEquals(
+                CudaProbe.Status.NO_DRIVER,
+                CudaProbe.classify(34, 0, "x", "stub").status());
     }
 
     @Test
@@ -71,6 +83,8 @@ class CudartProbeTest {
         assumeTrue(!CudaLibraries.isLoadable(CudaLibrary.CUBLAS), "cuBLAS is installed here");
         CudaException e = assertThrows(CudaException.class, Cublas::get);
         assertEquals(CudaException.NO_LIBRARY, e.code());
-        assertTrue(e.getMessage().contains("libcublas.so.13") && e.getMessage().contains("panthera.cuda.cublas.path"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("libcublas.so.13") && e.getMessage().contains("panthera.cuda.cublas.path"),
+                e.getMessage());
     }
 }

@@ -12,8 +12,17 @@ class DeviceMemoryTest {
     final List<Long> freed = new ArrayList<>();
     long next = 0x1000;
     final DeviceAllocator fake = new DeviceAllocator() {
-        @Override public MemorySegment allocate(long bytes) { long a = next; next += Math.max(bytes, 1) + 256; return MemorySegment.ofAddress(a); }
-        @Override public void free(MemorySegment p) { freed.add(p.address()); }
+        @Override
+        public MemorySegment allocate(long bytes) {
+            long a = next;
+            next += Math.max(bytes, 1) + 256;
+            return MemorySegment.ofAddress(a);
+        }
+
+        @Override
+        public void free(MemorySegment p) {
+            freed.add(p.address());
+        }
     };
 
     @Test
@@ -41,7 +50,9 @@ class DeviceMemoryTest {
     void allocatingFromAClosedOwnerThrows() {
         DeviceMemory mem = new DeviceMemory(fake);
         mem.close();
-        assertEquals(CudaException.CLOSED, assertThrows(CudaException.class, () -> mem.allocate(8)).code());
+        assertEquals(
+                CudaException.CLOSED,
+                assertThrows(CudaException.class, () -> mem.allocate(8)).code());
     }
 
     @Test

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
  */
 class ErrorMappingTest {
     private static NativeLibrary cudart() {
-        assumeTrue(CudaLibraries.isLoadable(CudaLibrary.CUDART), "libcudart not found: bindings cannot be built over it");
+        assumeTrue(
+                CudaLibraries.isLoadable(CudaLibrary.CUDART), "libcudart not found: bindings cannot be built over it");
         return CudaLibraries.get(CudaLibrary.CUDART);
     }
 
@@ -23,28 +24,34 @@ class ErrorMappingTest {
         assertEquals("cublasGemmEx", e.function());
         assertEquals(15, e.code());
         assertEquals("CUBLAS_STATUS_NOT_SUPPORTED", e.codeName());
-        assertTrue(e.getMessage().contains("cublasGemmEx") && e.getMessage().contains("CUBLAS_STATUS_NOT_SUPPORTED"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("cublasGemmEx") && e.getMessage().contains("CUBLAS_STATUS_NOT_SUPPORTED"),
+                e.getMessage());
         assertDoesNotThrow(() -> new Cublas(cudart()).check("cublasGemmEx", 0));
     }
 
     @Test
     void cudnnStatus() {
-        CudaException e = assertThrows(CudaException.class, () -> new Cudnn(cudart()).check("cudnnSoftmaxForward", 2000));
+        CudaException e =
+                assertThrows(CudaException.class, () -> new Cudnn(cudart()).check("cudnnSoftmaxForward", 2000));
         assertEquals("CUDNN_STATUS_BAD_PARAM", e.codeName());
         assertEquals("cudnnSoftmaxForward", e.function());
     }
 
     @Test
     void nvrtcStatusCarriesTheCompileLog() {
-        CudaException e = assertThrows(CudaException.class,
-                () -> new Nvrtc(cudart()).check("nvrtcCompileProgram", 6, "kernel.cu(3): error: identifier \"x\" is undefined"));
+        CudaException e = assertThrows(
+                CudaException.class,
+                () -> new Nvrtc(cudart())
+                        .check("nvrtcCompileProgram", 6, "kernel.cu(3): error: identifier \"x\" is undefined"));
         assertEquals("NVRTC_ERROR_COMPILATION", e.codeName());
         assertTrue(e.getMessage().contains("identifier \"x\" is undefined"), e.getMessage());
     }
 
     @Test
     void driverStatus() {
-        CudaException e = assertThrows(CudaException.class, () -> new CudaDriver(cudart()).check("cuLaunchKernel", 700));
+        CudaException e =
+                assertThrows(CudaException.class, () -> new CudaDriver(cudart()).check("cuLaunchKernel", 700));
         assertEquals("CUDA_ERROR_ILLEGAL_ADDRESS", e.codeName());
         assertEquals("cuda", e.library());
     }

@@ -17,8 +17,10 @@ import org.junit.jupiter.api.Test;
  * cudnn_graph.h are not installed on the CPU machines; the numbers below are copied from those headers).
  */
 class HeaderConstantsTest {
-    private static final Path INCLUDE = Path.of(System.getenv().getOrDefault("CUDA_HOME", "/usr/local/cuda"), "include");
-    private static final Pattern ENUM_LINE = Pattern.compile("^\\s*([A-Za-z_][A-Za-z0-9_]*)\\s*=\\s*(-?(?:0x)?[0-9A-Fa-f]+)\\s*,?", Pattern.MULTILINE);
+    private static final Path INCLUDE =
+            Path.of(System.getenv().getOrDefault("CUDA_HOME", "/usr/local/cuda"), "include");
+    private static final Pattern ENUM_LINE =
+            Pattern.compile("^\\s*([A-Za-z_][A-Za-z0-9_]*)\\s*=\\s*(-?(?:0x)?[0-9A-Fa-f]+)\\s*,?", Pattern.MULTILINE);
 
     private static Map<String, Integer> header(String file) throws Exception {
         Path p = INCLUDE.resolve(file);
@@ -28,7 +30,8 @@ class HeaderConstantsTest {
         while (m.find()) {
             String v = m.group(2);
             try {
-                out.putIfAbsent(m.group(1), v.startsWith("0x") ? Integer.parseInt(v.substring(2), 16) : Integer.parseInt(v));
+                out.putIfAbsent(
+                        m.group(1), v.startsWith("0x") ? Integer.parseInt(v.substring(2), 16) : Integer.parseInt(v));
             } catch (NumberFormatException ignored) {
                 // not an int enumerator
             }

@@ -12,7 +12,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The on-disk kernel cache with a fake compiler that counts its calls. */
 class KernelCacheTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     final AtomicInteger compiles = new AtomicInteger();
     final KernelCache.Compiler fake = (name, src, opts, arch) -> {
         compiles.incrementAndGet();
@@ -83,9 +85,13 @@ class KernelCacheTest {
 
     @Test
     void compileErrorsPropagateAndNothingIsCached() {
-        KernelCache c = new KernelCache(dir, (n, s, o, a) -> {
-            throw new CudaException("nvrtc", "nvrtcCompileProgram", 6, "NVRTC_ERROR_COMPILATION", "error: expected ';'");
-        }, "13.0");
+        KernelCache c = new KernelCache(
+                dir,
+                (n, s, o, a) -> {
+                    throw new CudaException(
+                            "nvrtc", "nvrtcCompileProgram", 6, "NVRTC_ERROR_COMPILATION", "error: expected ';'");
+                },
+                "13.0");
         CudaException e = assertThrows(CudaException.class, () -> c.get("k", "bad", List.of(), "sm_90"));
         assertTrue(e.getMessage().contains("expected ';'"));
         assertFalse(Files.exists(c.entryPath("bad", List.of(), "sm_90")));

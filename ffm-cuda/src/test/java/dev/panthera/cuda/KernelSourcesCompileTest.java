@@ -16,13 +16,19 @@ import org.junit.jupiter.params.provider.MethodSource;
  * system headers, and defines the entry points the backend launches. Skipped with a message where nvcc is absent.
  */
 class KernelSourcesCompileTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
-    static List<String> families() { return KernelSources.FAMILIES; }
+    static List<String> families() {
+        return KernelSources.FAMILIES;
+    }
 
     private static String nvcc() {
-        for (String c : new String[] {System.getenv("CUDA_HOME") == null ? null : System.getenv("CUDA_HOME") + "/bin/nvcc",
-                "/usr/local/cuda/bin/nvcc", "/usr/local/bin/nvcc"}) {
+        for (String c : new String[] {
+            System.getenv("CUDA_HOME") == null ? null : System.getenv("CUDA_HOME") + "/bin/nvcc",
+            "/usr/local/cuda/bin/nvcc",
+            "/usr/local/bin/nvcc"
+        }) {
             if (c != null && Files.isExecutable(Path.of(c))) return c;
         }
         return null;
@@ -32,11 +38,14 @@ class KernelSourcesCompileTest {
     @MethodSource("families")
     void compilesToPtxWithItsEntryPoints(String family) throws Exception {
         String nvcc = nvcc();
-        assumeTrue(nvcc != null, "nvcc not found in $CUDA_HOME/bin, /usr/local/cuda/bin or /usr/local/bin: kernel compile check skipped");
+        assumeTrue(
+                nvcc != null,
+                "nvcc not found in $CUDA_HOME/bin, /usr/local/cuda/bin or /usr/local/bin: kernel compile check skipped");
         Path src = Files.writeString(dir.resolve(family + ".cu"), KernelSources.source(family));
         Path ptx = dir.resolve(family + ".ptx");
         Process p = new ProcessBuilder(nvcc, "--ptx", "-arch=sm_80", "-o", ptx.toString(), src.toString())
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc timed out");
         assertEquals(0, p.exitValue(), "nvcc failed on " + family + ":\n" + out);

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Discovery order over fake folders (files that exist but are not libraries). */
 class LibraryLocatorTest {
-    @TempDir Path root;
+    @TempDir
+    Path root;
 
     private Path touch(String rel) throws Exception {
         Path p = root.resolve(rel);
@@ -22,7 +23,8 @@ class LibraryLocatorTest {
     }
 
     private LibraryLocator.Environment env(Map<String, String> props, Map<String, String> vars) {
-        return new LibraryLocator.Environment(props, vars, root.resolve("usr/local"), root.resolve("usr"), root.resolve("home"));
+        return new LibraryLocator.Environment(
+                props, vars, root.resolve("usr/local"), root.resolve("usr"), root.resolve("home"));
     }
 
     private static List<String> targets(List<LibraryLocator.Candidate> cs) {
@@ -43,13 +45,33 @@ class LibraryLocatorTest {
         Files.createDirectories(root.resolve("usr/lib/python3.13/dist-packages/nvidia/cu13/lib"));
         Path system313 = touch("usr/lib/python3.13/dist-packages/nvidia/cu13/lib/libcublas.so.13");
 
-        var cs = LibraryLocator.candidates(CudaLibrary.CUBLAS, env(
-                Map.of("panthera.cuda.cublas.path", explicit.toString()),
-                Map.of("PANTHERA_CUDA_CUBLAS", "/env/libcublas.so.13", "CUDA_HOME", root.resolve("opt/cuda").toString(),
-                        "VIRTUAL_ENV", root.resolve("venv").toString())));
-        assertEquals(List.of(explicit.toString(), "/env/libcublas.so.13", "libcublas.so.13", "libcublas.so.12",
-                cudaHome.toString(), usrLocal.toString(), v130.toString(), v1210.toString(), v129.toString(),
-                venv.toString(), user.toString(), system313.toString(), system.toString()), targets(cs));
+        var cs = LibraryLocator.candidates(
+                CudaLibrary.CUBLAS,
+                env(
+                        Map.of("panthera.cuda.cublas.path", explicit.toString()),
+                        Map.of(
+                                "PANTHERA_CUDA_CUBLAS",
+                                "/env/libcublas.so.13",
+                                "CUDA_HOME",
+                                root.resolve("opt/cuda").toString(),
+                                "VIRTUAL_ENV",
+                                root.resolve("venv").toString())));
+        assertEquals(
+                List.of(
+                        explicit.toString(),
+                        "/env/libcublas.so.13",
+                        "libcublas.so.13",
+                        "libcublas.so.12",
+                        cudaHome.toString(),
+                        usrLocal.toString(),
+                        v130.toString(),
+                        v1210.toString(),
+                        v129.toString(),
+                        venv.toString(),
+                        user.toString(),
+                        system313.toString(),
+                        system.toString()),
+                targets(cs));
         assertTrue(cs.get(2).bareSoname());
         assertFalse(cs.get(0).bareSoname());
         assertTrue(cs.get(0).origin().contains("panthera.cuda.cublas.path"));
@@ -67,8 +89,13 @@ class LibraryLocatorTest {
     void explicitSitePackagesVariableComesFirstAmongPythonFolders() throws Exception {
         Path a = touch("custom/nvidia/cu13/lib/libnvrtc.so.13");
         Path b = touch("usr/local/lib/python3.12/site-packages/nvidia/cu13/lib/libnvrtc.so.13");
-        var cs = LibraryLocator.candidates(CudaLibrary.NVRTC, env(Map.of(),
-                Map.of("PANTHERA_PYTHON_SITE_PACKAGES", root.resolve("custom").toString())));
+        var cs = LibraryLocator.candidates(
+                CudaLibrary.NVRTC,
+                env(
+                        Map.of(),
+                        Map.of(
+                                "PANTHERA_PYTHON_SITE_PACKAGES",
+                                root.resolve("custom").toString())));
         assertEquals(List.of("libnvrtc.so.13", "libnvrtc.so.12", a.toString(), b.toString()), targets(cs));
     }
 
@@ -77,7 +104,8 @@ class LibraryLocatorTest {
         Path fake = touch("fake/libcudnn.so.9");
         var env = env(Map.of("panthera.cuda.cudnn.path", fake.toString()), Map.of());
         try (Arena arena = Arena.ofConfined()) {
-            CudaException e = assertThrows(CudaException.class, () -> NativeLibrary.load(CudaLibrary.CUDNN, env, arena));
+            CudaException e =
+                    assertThrows(CudaException.class, () -> NativeLibrary.load(CudaLibrary.CUDNN, env, arena));
             assertEquals(CudaException.NO_LIBRARY, e.code());
             assertTrue(e.getMessage().contains(fake.toString()), e.getMessage());
             assertTrue(e.getMessage().contains("libcudnn.so.9 (dynamic loader)"), e.getMessage());
@@ -89,8 +117,12 @@ class LibraryLocatorTest {
         Path real = Path.of("/usr/local/cuda/lib64/libcudart.so.13");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(real), "needs " + real + " (CUDA 13 toolkit)");
         Path fake = touch("fake/libcudart.so.13");
-        var env = new LibraryLocator.Environment(Map.of("panthera.cuda.cudart.path", fake.toString()),
-                Map.of(), root.resolve("nothing"), root.resolve("nothing"), root.resolve("nothing"));
+        var env = new LibraryLocator.Environment(
+                Map.of("panthera.cuda.cudart.path", fake.toString()),
+                Map.of(),
+                root.resolve("nothing"),
+                root.resolve("nothing"),
+                root.resolve("nothing"));
         try (Arena arena = Arena.ofConfined()) {
             NativeLibrary lib = NativeLibrary.load(CudaLibrary.CUDART, env, arena);
             assertEquals("libcudart.so.13", lib.source());

@@ -28,7 +28,9 @@ import org.openjdk.jmh.infra.Blackhole;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx6g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx6g"})
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class AttentionBench {
@@ -50,7 +52,9 @@ public class AttentionBench {
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() { scope.close(); }
+    public void tearDown() {
+        scope.close();
+    }
 
     @Benchmark
     public void fused(Blackhole bh) {
@@ -66,8 +70,13 @@ public class AttentionBench {
             Tensor kk = k.unsqueeze(2).expand(1, HKV, HQ / HKV, lk, D).reshape(1, HQ, lk, D);
             Tensor vv = v.unsqueeze(2).expand(1, HKV, HQ / HKV, lk, D).reshape(1, HQ, lk, D);
             Tensor scores = q.matmul(kk.transpose(-1, -2)).mul(0.125);
-            Tensor mask = Tensor.arange(lk).reshape(1, lk).gt(Tensor.arange(lq).reshape(lq, 1).add(lk - lq));
-            bh.consume(scores.maskedFill(mask, Double.NEGATIVE_INFINITY).softmax(-1).matmul(vv).get(0, 0, 0, 0));
+            Tensor mask = Tensor.arange(lk)
+                    .reshape(1, lk)
+                    .gt(Tensor.arange(lq).reshape(lq, 1).add(lk - lq));
+            bh.consume(scores.maskedFill(mask, Double.NEGATIVE_INFINITY)
+                    .softmax(-1)
+                    .matmul(vv)
+                    .get(0, 0, 0, 0));
         }
     }
 }

@@ -44,7 +44,13 @@ public final class BenchReport {
                     p.nextToken();
                     switch (f) {
                         case "benchmark" -> bench = p.getText();
-                        case "params" -> { while (p.nextToken() == JsonToken.FIELD_NAME) { String k = p.currentName(); p.nextToken(); params.put(k, p.getText()); } }
+                        case "params" -> {
+                            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                                String k = p.currentName();
+                                p.nextToken();
+                                params.put(k, p.getText());
+                            }
+                        }
                         case "primaryMetric" -> {
                             while (p.nextToken() == JsonToken.FIELD_NAME) {
                                 String k = p.currentName();
@@ -58,7 +64,8 @@ public final class BenchReport {
                     }
                 }
                 if (!unit.equals("ms/op")) throw new IOException("expected ms/op, got " + unit + " for " + bench);
-                out.add(new Row(bench.substring(bench.lastIndexOf('.', bench.lastIndexOf('.') - 1) + 1), params, score));
+                out.add(new Row(
+                        bench.substring(bench.lastIndexOf('.', bench.lastIndexOf('.') - 1) + 1), params, score));
             }
         }
         return out;
@@ -66,7 +73,9 @@ public final class BenchReport {
 
     private static Double find(List<Row> rows, String bench, String shape, String threads) {
         for (Row r : rows) {
-            if (r.benchmark().equals(bench) && (shape == null || shape.equals(r.params().get("shape"))) && threads.equals(r.params().get("threads"))) {
+            if (r.benchmark().equals(bench)
+                    && (shape == null || shape.equals(r.params().get("shape")))
+                    && threads.equals(r.params().get("threads"))) {
                 return r.scoreMs();
             }
         }
@@ -75,7 +84,8 @@ public final class BenchReport {
 
     static String gemmTable(List<Row> rows) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| M×N×K | threads | Panthera GFLOP/s | OpenBLAS GFLOP/s | Panthera / OpenBLAS | FMA peak GFLOP/s | Panthera / peak |\n|---|---|---|---|---|---|---|\n");
+        sb.append(
+                "| M×N×K | threads | Panthera GFLOP/s | OpenBLAS GFLOP/s | Panthera / OpenBLAS | FMA peak GFLOP/s | Panthera / peak |\n|---|---|---|---|---|---|---|\n");
         List<String> seen = new ArrayList<>();
         for (Row r : rows) {
             if (!r.benchmark().startsWith("GemmBench")) continue;
@@ -90,13 +100,23 @@ public final class BenchReport {
             Double peakMs = null;
             for (Row q : rows) if (q.benchmark().equals("FmaPeakBench.peak" + th)) peakMs = q.scoreMs();
             double peak = peakMs == null ? Double.NaN : FmaPeakBench.flops(Integer.parseInt(th)) / (peakMs * 1e6);
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2f | %.1f | %.2f |%n", shape.replace("x", "×"), th, pg, og, pg / og, peak, pg / peak));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %.1f | %.1f | %.2f | %.1f | %.2f |%n",
+                    shape.replace("x", "×"),
+                    th,
+                    pg,
+                    og,
+                    pg / og,
+                    peak,
+                    pg / peak));
         }
         return sb.toString();
     }
 
     static String attentionTable(List<Row> rows) {
-        StringBuilder sb = new StringBuilder("| attention (8 q heads, 2 kv heads, d 64, causal) | fused ms | fused GFLOP/s | composed ms | fused / composed speed-up |\n|---|---|---|---|---|\n");
+        StringBuilder sb = new StringBuilder(
+                "| attention (8 q heads, 2 kv heads, d 64, causal) | fused ms | fused GFLOP/s | composed ms | fused / composed speed-up |\n|---|---|---|---|---|\n");
         for (String mode : new String[] {"prefill-128", "prefill-512", "prefill-2048", "decode-2048"}) {
             Double f = null, c = null;
             for (Row r : rows) {
@@ -107,8 +127,14 @@ public final class BenchReport {
             if (f == null) continue;
             long lk = Long.parseLong(mode.substring(mode.indexOf('-') + 1)), lq = mode.startsWith("decode") ? 1 : lk;
             double flops = 4.0 * AttentionBench.HQ * lq * lk * AttentionBench.D * (lq == lk ? 0.5 : 1);
-            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.1f | %s | %s |%n", mode, f, flops / (f * 1e6),
-                    c == null ? "–" : String.format(Locale.ROOT, "%.2f", c), c == null ? "–" : String.format(Locale.ROOT, "%.1f×", c / f)));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %.2f | %.1f | %s | %s |%n",
+                    mode,
+                    f,
+                    flops / (f * 1e6),
+                    c == null ? "–" : String.format(Locale.ROOT, "%.2f", c),
+                    c == null ? "–" : String.format(Locale.ROOT, "%.1f×", c / f)));
         }
         return sb.toString();
     }
@@ -137,7 +163,8 @@ public final class BenchReport {
     }
 
     private static String ratioTable(List<Row> rows, String anchor, Map<String, Double> bytes) {
-        StringBuilder sb = new StringBuilder("| kernel | threads | GB/s | streaming read GB/s (anchor) | ratio |\n|---|---|---|---|---|\n");
+        StringBuilder sb = new StringBuilder(
+                "| kernel | threads | GB/s | streaming read GB/s (anchor) | ratio |\n|---|---|---|---|---|\n");
         for (String th : new String[] {"1", "2"}) {
             Double stream = find(rows, anchor, null, th);
             if (stream == null) continue;
@@ -146,7 +173,14 @@ public final class BenchReport {
                 Double ms = find(rows, e.getKey(), null, th);
                 if (ms == null) continue;
                 double g = e.getValue() / (ms * 1e6);
-                sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2f |%n", e.getKey().substring(e.getKey().indexOf('.') + 1), th, g, sg, g / sg));
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "| %s | %s | %.1f | %.1f | %.2f |%n",
+                        e.getKey().substring(e.getKey().indexOf('.') + 1),
+                        th,
+                        g,
+                        sg,
+                        g / sg));
             }
         }
         return sb.toString();

@@ -28,12 +28,23 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 3)
 public class GemmBench {
-    @Param({"256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x4096x4096",
-            "1x4096x4096", "16x4096x4096", "128x11008x4096", "512x3072x768"})
+    @Param({
+        "256x256x256",
+        "512x512x512",
+        "1024x1024x1024",
+        "2048x2048x2048",
+        "4096x4096x4096",
+        "1x4096x4096",
+        "16x4096x4096",
+        "128x11008x4096",
+        "512x3072x768"
+    })
     public String shape;
 
     @Param({"1", "2"})
@@ -59,12 +70,15 @@ public class GemmBench {
 
     private static MemorySegment fill(MemorySegment s, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        for (long i = 0; i < s.byteSize() / 4; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (r.nextDouble() - 0.5));
+        for (long i = 0; i < s.byteSize() / 4; i++)
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (r.nextDouble() - 0.5));
         return s;
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() { arena.close(); }
+    public void tearDown() {
+        arena.close();
+    }
 
     @Benchmark
     public MemorySegment panthera() {

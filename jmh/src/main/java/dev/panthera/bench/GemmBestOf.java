@@ -25,18 +25,30 @@ public final class GemmBestOf {
             return;
         }
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
-        String[] shapes = args.length > 1 ? Arrays.copyOfRange(args, 1, args.length)
-                : new String[] {"256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x4096x4096",
-                                "1x4096x4096", "16x4096x4096", "128x11008x4096", "512x3072x768"};
+        String[] shapes = args.length > 1
+                ? Arrays.copyOfRange(args, 1, args.length)
+                : new String[] {
+                    "256x256x256",
+                    "512x512x512",
+                    "1024x1024x1024",
+                    "2048x2048x2048",
+                    "4096x4096x4096",
+                    "1x4096x4096",
+                    "16x4096x4096",
+                    "128x11008x4096",
+                    "512x3072x768"
+                };
         Sgemm.setThreads(threads);
         OpenBlas.setThreads(threads);
-        System.out.println("| M×N×K | threads | Panthera best GFLOP/s | OpenBLAS best GFLOP/s | ratio (best) | ratio (median) | runs |");
+        System.out.println(
+                "| M×N×K | threads | Panthera best GFLOP/s | OpenBLAS best GFLOP/s | ratio (best) | ratio (median) | runs |");
         System.out.println("|---|---|---|---|---|---|---|");
         for (String shape : shapes) {
             String[] p = shape.split("x");
             int m = Integer.parseInt(p[0]), n = Integer.parseInt(p[1]), k = Integer.parseInt(p[2]);
             try (Arena arena = Arena.ofShared()) {
-                MemorySegment a = fill(arena.allocate((long) m * k * 4, 64), 1), b = fill(arena.allocate((long) k * n * 4, 64), 2);
+                MemorySegment a = fill(arena.allocate((long) m * k * 4, 64), 1),
+                        b = fill(arena.allocate((long) k * n * 4, 64), 2);
                 MemorySegment c = arena.allocate((long) m * n * 4, 64);
                 double flops = 2.0 * m * n * k;
                 int runs = (int) Math.max(5, Math.min(400, 3e10 / flops));
@@ -57,15 +69,24 @@ public final class GemmBestOf {
                 }
                 Arrays.sort(tp);
                 Arrays.sort(to);
-                System.out.println(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.2f | %.2f | %d |", shape.replace("x", "×"), threads,
-                        flops / tp[0], flops / to[0], (double) to[0] / tp[0], (double) to[runs / 2] / tp[runs / 2], runs));
+                System.out.println(String.format(
+                        Locale.ROOT,
+                        "| %s | %d | %.1f | %.1f | %.2f | %.2f | %d |",
+                        shape.replace("x", "×"),
+                        threads,
+                        flops / tp[0],
+                        flops / to[0],
+                        (double) to[0] / tp[0],
+                        (double) to[runs / 2] / tp[runs / 2],
+                        runs));
             }
         }
     }
 
     private static MemorySegment fill(MemorySegment s, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        for (long i = 0; i < s.byteSize() / 4; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (r.nextDouble() - 0.5));
+        for (long i = 0; i < s.byteSize() / 4; i++)
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (r.nextDouble() - 0.5));
         return s;
     }
 }

@@ -30,7 +30,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class MixedGemvBench {
@@ -53,7 +55,7 @@ public class MixedGemvBench {
         for (long i = 0; i < (long) N * N; i++) {
             float v = (float) (r.nextDouble() - 0.5);
             w32.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
-            w16.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16(v));   // also a valid (different) BF16 pattern
+            w16.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16(v)); // also a valid (different) BF16 pattern
         }
         x = arena.allocate(N * 4L, 64);
         for (int i = 0; i < N; i++) x.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (r.nextDouble() - 0.5));

@@ -29,27 +29,52 @@ public final class OpenBlas {
                 "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
                 "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
                 "/usr/lib/x86_64-linux-gnu/libopenblas.so");
-        for (String c : candidates) if (!c.isEmpty() && Files.exists(Path.of(c))) { found = c; break; }
+        for (String c : candidates)
+            if (!c.isEmpty() && Files.exists(Path.of(c))) {
+                found = c;
+                break;
+            }
         MethodHandle sgemm = null, threads = null;
         if (found != null) {
-            SymbolLookup lib = SymbolLookup.libraryLookup(Path.of(found), Arena.global());   // process-lifetime anchor library
+            SymbolLookup lib =
+                    SymbolLookup.libraryLookup(Path.of(found), Arena.global()); // process-lifetime anchor library
             Linker linker = Linker.nativeLinker();
             ValueLayout.OfInt I = ValueLayout.JAVA_INT;
             ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-            sgemm = linker.downcallHandle(lib.find("cblas_sgemm").orElseThrow(), FunctionDescriptor.ofVoid(
-                    I, I, I, I, I, I, F, ValueLayout.ADDRESS, I, ValueLayout.ADDRESS, I, F, ValueLayout.ADDRESS, I));
-            threads = linker.downcallHandle(lib.find("openblas_set_num_threads").orElseThrow(), FunctionDescriptor.ofVoid(I));
+            sgemm = linker.downcallHandle(
+                    lib.find("cblas_sgemm").orElseThrow(),
+                    FunctionDescriptor.ofVoid(
+                            I,
+                            I,
+                            I,
+                            I,
+                            I,
+                            I,
+                            F,
+                            ValueLayout.ADDRESS,
+                            I,
+                            ValueLayout.ADDRESS,
+                            I,
+                            F,
+                            ValueLayout.ADDRESS,
+                            I));
+            threads = linker.downcallHandle(
+                    lib.find("openblas_set_num_threads").orElseThrow(), FunctionDescriptor.ofVoid(I));
         }
         WHERE = found;
         SGEMM = sgemm;
         SET_THREADS = threads;
     }
 
-    public static boolean available() { return SGEMM != null; }
+    public static boolean available() {
+        return SGEMM != null;
+    }
 
     /** Where the library was found, or a message saying how to get it. */
     public static String where() {
-        return WHERE != null ? WHERE : "libopenblas not found: install Debian's libopenblas-dev (jmh/bench-gemm.sh does) or pass -Dpanthera.openblas=PATH";
+        return WHERE != null
+                ? WHERE
+                : "libopenblas not found: install Debian's libopenblas-dev (jmh/bench-gemm.sh does) or pass -Dpanthera.openblas=PATH";
     }
 
     public static void setThreads(int n) {
@@ -61,10 +86,36 @@ public final class OpenBlas {
     }
 
     /** Row-major C = alpha·op(A)·op(B) + beta·C on native segments. */
-    public static void sgemm(boolean ta, boolean tb, int m, int n, int k, float alpha, MemorySegment a, int lda,
-                             MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+    public static void sgemm(
+            boolean ta,
+            boolean tb,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            MemorySegment a,
+            int lda,
+            MemorySegment b,
+            int ldb,
+            float beta,
+            MemorySegment c,
+            int ldc) {
         try {
-            SGEMM.invokeExact(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            SGEMM.invokeExact(
+                    ROW_MAJOR,
+                    ta ? TRANS : NO_TRANS,
+                    tb ? TRANS : NO_TRANS,
+                    m,
+                    n,
+                    k,
+                    alpha,
+                    a,
+                    lda,
+                    b,
+                    ldb,
+                    beta,
+                    c,
+                    ldc);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

@@ -31,7 +31,9 @@ import org.openjdk.jmh.infra.Blackhole;
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class ReferenceBaselineBench {
@@ -67,7 +69,7 @@ public class ReferenceBaselineBench {
 
     @Benchmark
     public void referenceMatmul(Blackhole bh) {
-        try (var s = MemoryScope.open()) {   // the result is freed at once: no GC pressure in the measurement
+        try (var s = MemoryScope.open()) { // the result is freed at once: no GC pressure in the measurement
             bh.consume(a.matmul(b).get(0, 0));
         }
     }

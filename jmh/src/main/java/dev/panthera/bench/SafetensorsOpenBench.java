@@ -4,7 +4,6 @@ import dev.panthera.models.io.SafetensorsFile;
 import dev.panthera.models.io.SafetensorsWriter;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
@@ -17,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -40,7 +38,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class SafetensorsOpenBench {
@@ -57,14 +57,17 @@ public class SafetensorsOpenBench {
     public void setup() throws IOException {
         dir = Files.createTempDirectory("st-open");
         file = dir.resolve("model.safetensors");
-        long perTensor = ((long) mib << 20) / TENSORS / 4;          // floats per tensor
+        long perTensor = ((long) mib << 20) / TENSORS / 4; // floats per tensor
         // one tensor's worth of distinct floats, shared by all 64 entries so setup never holds 1 GiB on the heap
         byte[] chunk = new byte[(int) (perTensor * 4)];
         ByteBuffer bb = ByteBuffer.wrap(chunk).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < chunk.length / 4; i++) bb.putFloat(4 * i, i);
         List<SafetensorsWriter.Item> real = new ArrayList<>();
         for (int i = 0; i < TENSORS; i++) {
-            real.add(new SafetensorsWriter.Item("model.layers." + i + ".weight", DType.F32, new long[] {perTensor / 256, 256},
+            real.add(new SafetensorsWriter.Item(
+                    "model.layers." + i + ".weight",
+                    DType.F32,
+                    new long[] {perTensor / 256, 256},
                     MemorySegment.ofArray(chunk)));
         }
         try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {

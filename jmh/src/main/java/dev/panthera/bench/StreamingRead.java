@@ -17,6 +17,7 @@ final class StreamingRead {
 
     /** Bytes the anchor reads: 256 MiB, far past the 32 MiB L3. */
     static final long BYTES = 256L << 20;
+
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
     /** The anchor's buffer in {@code arena}, every page touched so the first measured pass does not fault it in. */
@@ -28,12 +29,18 @@ final class StreamingRead {
 
     static double sum(ForkJoinPool pool, MemorySegment big, int threads) throws Exception {
         long chunk = big.byteSize() / threads;
-        return pool.submit(() -> IntStream.range(0, threads).parallel()
-                .mapToDouble(t -> sumRange(big, t * chunk, (t + 1) * chunk)).sum()).get();
+        return pool.submit(() -> IntStream.range(0, threads)
+                        .parallel()
+                        .mapToDouble(t -> sumRange(big, t * chunk, (t + 1) * chunk))
+                        .sum())
+                .get();
     }
 
     private static float sumRange(MemorySegment s, long from, long to) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
         ByteOrder no = ByteOrder.nativeOrder();
         for (long o = from; o < to; o += 128) {
             a0 = a0.add(FloatVector.fromMemorySegment(F, s, o, no));

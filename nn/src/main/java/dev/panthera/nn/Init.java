@@ -28,8 +28,12 @@ public final class Init {
     }
 
     /** Zeros, GC-managed. */
-    public static Tensor zeros(long... shape) { return MemoryScope.unscoped(() -> Tensor.zeros(shape)); }
+    public static Tensor zeros(long... shape) {
+        return MemoryScope.unscoped(() -> Tensor.zeros(shape));
+    }
 
     /** Ones, GC-managed. */
-    public static Tensor ones(long... shape) { return MemoryScope.unscoped(() -> Tensor.ones(shape)); }
+    public static Tensor ones(long... shape) {
+        return MemoryScope.unscoped(() -> Tensor.ones(shape));
+    }
 }

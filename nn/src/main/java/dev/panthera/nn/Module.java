@@ -45,7 +45,9 @@ public abstract class Module {
 
     /** Replaces the child at {@code name}, which must exist (used by LoRA to wrap layers in place). */
     public void replaceChild(String name, Module child) {
-        if (!children.containsKey(name)) throw new IllegalArgumentException("replaceChild: " + getClass().getSimpleName() + " has no child '" + name + "'; children: " + children.keySet());
+        if (!children.containsKey(name))
+            throw new IllegalArgumentException("replaceChild: " + getClass().getSimpleName() + " has no child '" + name
+                    + "'; children: " + children.keySet());
         children.put(name, child);
         onChildReplaced(name, child);
     }
@@ -54,14 +56,20 @@ public abstract class Module {
     protected void onChildReplaced(String name, Module child) {}
 
     private static void checkName(String name) {
-        if (name == null || name.isEmpty() || name.contains(".")) throw new IllegalArgumentException("module member name must be non-empty and contain no '.', got '" + name + "'");
+        if (name == null || name.isEmpty() || name.contains("."))
+            throw new IllegalArgumentException(
+                    "module member name must be non-empty and contain no '.', got '" + name + "'");
     }
 
     /** Makes a parameter-sized tensor GC-managed even when called inside a scope. */
-    protected static Tensor persistent(Supplier<Tensor> make) { return MemoryScope.unscoped(make); }
+    protected static Tensor persistent(Supplier<Tensor> make) {
+        return MemoryScope.unscoped(make);
+    }
 
     /** Direct children, in registration order. */
-    public Map<String, Module> children() { return java.util.Collections.unmodifiableMap(children); }
+    public Map<String, Module> children() {
+        return java.util.Collections.unmodifiableMap(children);
+    }
 
     /** Every module in the tree with its dotted path ("" for this one), parents first. */
     public Map<String, Module> namedModules() {
@@ -101,25 +109,42 @@ public abstract class Module {
     }
 
     /** Total number of parameter elements. */
-    public long parameterCount() { return namedParameters().values().stream().mapToLong(Tensor::numel).sum(); }
+    public long parameterCount() {
+        return namedParameters().values().stream().mapToLong(Tensor::numel).sum();
+    }
 
     /** Number of elements in parameters that require grad. */
-    public long trainableParameterCount() { return trainableParameters().stream().mapToLong(Tensor::numel).sum(); }
+    public long trainableParameterCount() {
+        return trainableParameters().stream().mapToLong(Tensor::numel).sum();
+    }
 
     /** Stops gradients for every parameter in this subtree. */
-    public Module freeze() { for (Tensor t : namedParameters().values()) t.requiresGrad(false); return this; }
+    public Module freeze() {
+        for (Tensor t : namedParameters().values()) t.requiresGrad(false);
+        return this;
+    }
 
     /** Makes every parameter in this subtree trainable again. */
-    public Module unfreeze() { for (Tensor t : namedParameters().values()) t.requiresGrad(true); return this; }
+    public Module unfreeze() {
+        for (Tensor t : namedParameters().values()) t.requiresGrad(true);
+        return this;
+    }
 
     /** Sets training mode (dropout active) on this subtree. */
-    public Module train(boolean on) { for (Module m : namedModules().values()) m.training = on; return this; }
+    public Module train(boolean on) {
+        for (Module m : namedModules().values()) m.training = on;
+        return this;
+    }
 
     /** Sets evaluation mode on this subtree. */
-    public Module eval() { return train(false); }
+    public Module eval() {
+        return train(false);
+    }
 
     /** Whether this module is in training mode. */
-    public boolean isTraining() { return training; }
+    public boolean isTraining() {
+        return training;
+    }
 
     /** Parameters then buffers by dotted name; the tensors are the live ones (not copies). */
     public Map<String, Tensor> stateDict() {
@@ -142,11 +167,14 @@ public abstract class Module {
         for (var e : own.entrySet()) {
             Tensor src = state.get(e.getKey());
             if (src == null) missing.add(e.getKey());
-            else if (!src.shape().equals(e.getValue().shape())) mismatched.add(e.getKey() + ": checkpoint " + src.shape() + " vs model " + e.getValue().shape());
+            else if (!src.shape().equals(e.getValue().shape()))
+                mismatched.add(e.getKey() + ": checkpoint " + src.shape() + " vs model "
+                        + e.getValue().shape());
         }
         for (String k : state.keySet()) if (!own.containsKey(k)) unexpected.add(k);
         if (!mismatched.isEmpty() || (strict && (!missing.isEmpty() || !unexpected.isEmpty()))) {
-            throw new IllegalArgumentException("loadStateDict: error(s) loading state dict for " + getClass().getSimpleName()
+            throw new IllegalArgumentException("loadStateDict: error(s) loading state dict for "
+                    + getClass().getSimpleName()
                     + (missing.isEmpty() ? "" : "\n  missing keys: " + missing)
                     + (unexpected.isEmpty() ? "" : "\n  unexpected keys: " + unexpected)
                     + (mismatched.isEmpty() ? "" : "\n  size mismatch: " + mismatched));
@@ -162,7 +190,8 @@ public abstract class Module {
 
     /** Applies this module to one input; layers with a single input override it. */
     public Tensor forward(Tensor x) {
-        throw new UnsupportedOperationException(getClass().getSimpleName() + ".forward(Tensor) is not defined; use its typed forward");
+        throw new UnsupportedOperationException(
+                getClass().getSimpleName() + ".forward(Tensor) is not defined; use its typed forward");
     }
 
     /** Runs the child registered as {@code name} (whatever currently sits there, e.g. a LoRA wrapper) on {@code x}. */
@@ -173,7 +202,11 @@ public abstract class Module {
     }
 
     /** The child registered as {@code name}, or null. */
-    public Module child(String name) { return children.get(name); }
+    public Module child(String name) {
+        return children.get(name);
+    }
 
-    static String join(String prefix, String name) { return prefix.isEmpty() ? name : prefix + "." + name; }
+    static String join(String prefix, String name) {
+        return prefix.isEmpty() ? name : prefix + "." + name;
+    }
 }

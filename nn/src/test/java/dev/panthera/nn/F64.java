@@ -15,11 +15,12 @@ public final class F64 {
     /** y[n][o] = Σ_i x[n][i]·w[o][i] (+ b[o]). */
     public static double[] linear(double[] x, int n, int in, double[] w, int out, double[] b) {
         double[] y = new double[n * out];
-        for (int r = 0; r < n; r++) for (int o = 0; o < out; o++) {
-            double s = b == null ? 0 : b[o];
-            for (int i = 0; i < in; i++) s += x[r * in + i] * w[o * in + i];
-            y[r * out + o] = s;
-        }
+        for (int r = 0; r < n; r++)
+            for (int o = 0; o < out; o++) {
+                double s = b == null ? 0 : b[o];
+                for (int i = 0; i < in; i++) s += x[r * in + i] * w[o * in + i];
+                y[r * out + o] = s;
+            }
         return y;
     }
 
@@ -29,7 +30,8 @@ public final class F64 {
         for (int i = 0; i < expected.length; i++) {
             double tol = atol + rtol * Math.abs(expected[i]);
             if (!(Math.abs(expected[i] - actual[i]) <= tol)) {
-                throw new AssertionError(what + ": element " + i + " expected " + expected[i] + " got " + actual[i] + " (tol " + tol + ")");
+                throw new AssertionError(what + ": element " + i + " expected " + expected[i] + " got " + actual[i]
+                        + " (tol " + tol + ")");
             }
         }
     }

@@ -14,14 +14,19 @@ import org.junit.jupiter.api.Test;
 class LayersTest {
 
     @Property(tries = 20)
-    void linearMatchesLoop(@ForAll @IntRange(min = 1, max = 7) int n, @ForAll @IntRange(min = 1, max = 13) int in,
-                           @ForAll @IntRange(min = 1, max = 11) int out, @ForAll boolean bias, @ForAll long seed) {
+    void linearMatchesLoop(
+            @ForAll @IntRange(min = 1, max = 7) int n,
+            @ForAll @IntRange(min = 1, max = 13) int in,
+            @ForAll @IntRange(min = 1, max = 11) int out,
+            @ForAll boolean bias,
+            @ForAll long seed) {
         Linear l = new Linear(in, out, bias, new SplittableRandom(seed));
         Tensor x = Tensor.randn(Shape.of(n, in), seed + 1);
         double[] w = F64.d(l.weight().toFloatArray());
         double bound = 1 / Math.sqrt(in);
         for (double v : w) assertTrue(Math.abs(v) <= bound, "nn.Linear init bound 1/sqrt(in)");
-        double[] y = F64.linear(F64.d(x.toFloatArray()), n, in, w, out, bias ? F64.d(l.bias().toFloatArray()) : null);
+        double[] y = F64.linear(
+                F64.d(x.toFloatArray()), n, in, w, out, bias ? F64.d(l.bias().toFloatArray()) : null);
         F64.close(y, l.forward(x).toFloatArray(), 1e-5, 1e-5, "linear");
         // a non-contiguous input (transposed view) gives the same result
         Tensor xt = x.t().contiguous().t();
@@ -31,12 +36,13 @@ class LayersTest {
     /** run.c: for i in 0..d step 2, angle = pos / 10000^(i/d); (v0, v1) -> (v0 cos - v1 sin, v0 sin + v1 cos). */
     static double[] ropeInterleaved(double[] x, int t, int d, int start) {
         double[] o = x.clone();
-        for (int p = 0; p < t; p++) for (int i = 0; i < d; i += 2) {
-            double a = (start + p) / Math.pow(10000, (double) i / d);
-            double v0 = x[p * d + i], v1 = x[p * d + i + 1];
-            o[p * d + i] = v0 * Math.cos(a) - v1 * Math.sin(a);
-            o[p * d + i + 1] = v0 * Math.sin(a) + v1 * Math.cos(a);
-        }
+        for (int p = 0; p < t; p++)
+            for (int i = 0; i < d; i += 2) {
+                double a = (start + p) / Math.pow(10000, (double) i / d);
+                double v0 = x[p * d + i], v1 = x[p * d + i + 1];
+                o[p * d + i] = v0 * Math.cos(a) - v1 * Math.sin(a);
+                o[p * d + i + 1] = v0 * Math.sin(a) + v1 * Math.cos(a);
+            }
         return o;
     }
 
@@ -44,24 +50,29 @@ class LayersTest {
     static double[] ropeHalf(double[] x, int t, int d, int start) {
         double[] o = new double[x.length];
         int h = d / 2;
-        for (int p = 0; p < t; p++) for (int i = 0; i < d; i++) {
-            int j = i % h;
-            double a = (start + p) / Math.pow(10000, 2.0 * j / d);
-            double rot = i < h ? -x[p * d + i + h] : x[p * d + i - h];
-            o[p * d + i] = x[p * d + i] * Math.cos(a) + rot * Math.sin(a);
-        }
+        for (int p = 0; p < t; p++)
+            for (int i = 0; i < d; i++) {
+                int j = i % h;
+                double a = (start + p) / Math.pow(10000, 2.0 * j / d);
+                double rot = i < h ? -x[p * d + i + h] : x[p * d + i - h];
+                o[p * d + i] = x[p * d + i] * Math.cos(a) + rot * Math.sin(a);
+            }
         return o;
     }
 
     @Property(tries = 20)
-    void ropeMatchesBothReferenceLayouts(@ForAll @IntRange(min = 1, max = 9) int t, @ForAll @IntRange(min = 1, max = 6) int halfD,
-                                         @ForAll @IntRange(min = 0, max = 20) int start, @ForAll long seed) {
+    void ropeMatchesBothReferenceLayouts(
+            @ForAll @IntRange(min = 1, max = 9) int t,
+            @ForAll @IntRange(min = 1, max = 6) int halfD,
+            @ForAll @IntRange(min = 0, max = 20) int start,
+            @ForAll long seed) {
         int d = 2 * halfD;
         Tensor x = Tensor.randn(Shape.of(t, d), seed);
         double[] xd = F64.d(x.toFloatArray());
         Rope inter = new Rope(d, 32, 10000, Rope.Layout.INTERLEAVED);
         Rope half = new Rope(d, 32, 10000, Rope.Layout.HALF);
-        F64.close(ropeInterleaved(xd, t, d, start), inter.apply(x, start).toFloatArray(), 2e-5, 1e-5, "rope interleaved");
+        F64.close(
+                ropeInterleaved(xd, t, d, start), inter.apply(x, start).toFloatArray(), 2e-5, 1e-5, "rope interleaved");
         F64.close(ropeHalf(xd, t, d, start), half.apply(x, start).toFloatArray(), 2e-5, 1e-5, "rope half");
     }
 
@@ -76,47 +87,58 @@ class LayersTest {
     }
 
     /** Causal GQA attention in float64: head h uses kv head h / (H/KV). */
-    static double[] attentionOracle(Attention a, double[] x, int b, int t, int dim, int heads, int kv, Rope.Layout layout) {
+    static double[] attentionOracle(
+            Attention a, double[] x, int b, int t, int dim, int heads, int kv, Rope.Layout layout) {
         var p = a.namedParameters();
         int hd = dim / heads;
         double[] q = F64.linear(x, b * t, dim, F64.d(p.get("q_proj.weight").toFloatArray()), heads * hd, null);
         double[] k = F64.linear(x, b * t, dim, F64.d(p.get("k_proj.weight").toFloatArray()), kv * hd, null);
         double[] v = F64.linear(x, b * t, dim, F64.d(p.get("v_proj.weight").toFloatArray()), kv * hd, null);
         double[] ctx = new double[b * t * heads * hd];
-        for (int bi = 0; bi < b; bi++) for (int h = 0; h < heads; h++) {
-            int g = h / (heads / kv);
-            double[] qh = new double[t * hd], kh = new double[t * hd];
-            for (int i = 0; i < t; i++) for (int e = 0; e < hd; e++) {
-                qh[i * hd + e] = q[(bi * t + i) * heads * hd + h * hd + e];
-                kh[i * hd + e] = k[(bi * t + i) * kv * hd + g * hd + e];
-            }
-            qh = layout == Rope.Layout.HALF ? ropeHalf(qh, t, hd, 0) : ropeInterleaved(qh, t, hd, 0);
-            kh = layout == Rope.Layout.HALF ? ropeHalf(kh, t, hd, 0) : ropeInterleaved(kh, t, hd, 0);
-            for (int i = 0; i < t; i++) {
-                double[] s = new double[i + 1];
-                double mx = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j <= i; j++) {
-                    double acc = 0;
-                    for (int e = 0; e < hd; e++) acc += qh[i * hd + e] * kh[j * hd + e];
-                    s[j] = acc / Math.sqrt(hd);
-                    mx = Math.max(mx, s[j]);
+        for (int bi = 0; bi < b; bi++)
+            for (int h = 0; h < heads; h++) {
+                int g = h / (heads / kv);
+                double[] qh = new double[t * hd], kh = new double[t * hd];
+                for (int i = 0; i < t; i++)
+                    for (int e = 0; e < hd; e++) {
+                        qh[i * hd + e] = q[(bi * t + i) * heads * hd + h * hd + e];
+                        kh[i * hd + e] = k[(bi * t + i) * kv * hd + g * hd + e];
+                    }
+                qh = layout == Rope.Layout.HALF ? ropeHalf(qh, t, hd, 0) : ropeInterleaved(qh, t, hd, 0);
+                kh = layout == Rope.Layout.HALF ? ropeHalf(kh, t, hd, 0) : ropeInterleaved(kh, t, hd, 0);
+                for (int i = 0; i < t; i++) {
+                    double[] s = new double[i + 1];
+                    double mx = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j <= i; j++) {
+                        double acc = 0;
+                        for (int e = 0; e < hd; e++) acc += qh[i * hd + e] * kh[j * hd + e];
+                        s[j] = acc / Math.sqrt(hd);
+                        mx = Math.max(mx, s[j]);
+                    }
+                    double z = 0;
+                    for (int j = 0; j <= i; j++) {
+                        s[j] = Math.exp(s[j] - mx);
+                        z += s[j];
+                    }
+                    for (int e = 0; e < hd; e++) {
+                        double acc = 0;
+                        for (int j = 0; j <= i; j++) acc += s[j] / z * v[(bi * t + j) * kv * hd + g * hd + e];
+                        ctx[(bi * t + i) * heads * hd + h * hd + e] = acc;
+                    }
                 }
-                double z = 0;
-                for (int j = 0; j <= i; j++) { s[j] = Math.exp(s[j] - mx); z += s[j]; }
-                for (int e = 0; e < hd; e++) {
-                    double acc = 0;
-                    for (int j = 0; j <= i; j++) acc += s[j] / z * v[(bi * t + j) * kv * hd + g * hd + e];
-                    ctx[(bi * t + i) * heads * hd + h * hd + e] = acc;
-                }
             }
-        }
         return F64.linear(ctx, b * t, heads * hd, F64.d(p.get("o_proj.weight").toFloatArray()), dim, null);
     }
 
     @Property(tries = 12)
-    void gqaAttentionMatchesLoop(@ForAll @IntRange(min = 1, max = 2) int b, @ForAll @IntRange(min = 1, max = 7) int t,
-                                 @ForAll @IntRange(min = 1, max = 2) int kv, @ForAll @IntRange(min = 1, max = 3) int groups,
-                                 @ForAll @IntRange(min = 1, max = 2) int halfHd, @ForAll boolean interleaved, @ForAll long seed) {
+    void gqaAttentionMatchesLoop(
+            @ForAll @IntRange(min = 1, max = 2) int b,
+            @ForAll @IntRange(min = 1, max = 7) int t,
+            @ForAll @IntRange(min = 1, max = 2) int kv,
+            @ForAll @IntRange(min = 1, max = 3) int groups,
+            @ForAll @IntRange(min = 1, max = 2) int halfHd,
+            @ForAll boolean interleaved,
+            @ForAll long seed) {
         int heads = kv * groups, hd = 2 * halfHd, dim = heads * hd;
         Rope.Layout layout = interleaved ? Rope.Layout.INTERLEAVED : Rope.Layout.HALF;
         Attention a = new Attention(dim, heads, kv, new Rope(hd, 16, 10000, layout), false, new SplittableRandom(seed));
@@ -131,28 +153,45 @@ class LayersTest {
      * row 2i+1 = old row i + d/2 within each head, since q·k is unchanged when both are permuted alike.
      */
     @Property(tries = 8)
-    void ropeLayoutsAgreeAfterTheRowPermutation(@ForAll @IntRange(min = 1, max = 3) int heads, @ForAll @IntRange(min = 1, max = 3) int halfHd,
-                                               @ForAll @IntRange(min = 1, max = 6) int t, @ForAll long seed) {
+    void ropeLayoutsAgreeAfterTheRowPermutation(
+            @ForAll @IntRange(min = 1, max = 3) int heads,
+            @ForAll @IntRange(min = 1, max = 3) int halfHd,
+            @ForAll @IntRange(min = 1, max = 6) int t,
+            @ForAll long seed) {
         int hd = 2 * halfHd, dim = heads * hd;
-        Attention half = new Attention(dim, heads, heads, new Rope(hd, 16, 10000, Rope.Layout.HALF), false, new SplittableRandom(seed));
-        Attention inter = new Attention(dim, heads, heads, new Rope(hd, 16, 10000, Rope.Layout.INTERLEAVED), false, new SplittableRandom(seed + 1));
+        Attention half = new Attention(
+                dim, heads, heads, new Rope(hd, 16, 10000, Rope.Layout.HALF), false, new SplittableRandom(seed));
+        Attention inter = new Attention(
+                dim,
+                heads,
+                heads,
+                new Rope(hd, 16, 10000, Rope.Layout.INTERLEAVED),
+                false,
+                new SplittableRandom(seed + 1));
         var hp = half.namedParameters();
         var ip = inter.namedParameters();
         Grad.off(() -> {
             for (String k : java.util.List.of("q_proj.weight", "k_proj.weight")) {
                 float[] w = hp.get(k).toFloatArray();
                 float[] out = new float[w.length];
-                for (int h = 0; h < heads; h++) for (int i = 0; i < halfHd; i++) for (int c = 0; c < dim; c++) {
-                    out[(h * hd + 2 * i) * dim + c] = w[(h * hd + i) * dim + c];
-                    out[(h * hd + 2 * i + 1) * dim + c] = w[(h * hd + i + halfHd) * dim + c];
-                }
+                for (int h = 0; h < heads; h++)
+                    for (int i = 0; i < halfHd; i++)
+                        for (int c = 0; c < dim; c++) {
+                            out[(h * hd + 2 * i) * dim + c] = w[(h * hd + i) * dim + c];
+                            out[(h * hd + 2 * i + 1) * dim + c] = w[(h * hd + i + halfHd) * dim + c];
+                        }
                 ip.get(k).copy_(Tensor.of(out, dim, dim));
             }
             ip.get("v_proj.weight").copy_(hp.get("v_proj.weight"));
             ip.get("o_proj.weight").copy_(hp.get("o_proj.weight"));
         });
         Tensor x = Tensor.randn(Shape.of(1, t, dim), seed + 2);
-        F64.close(F64.d(half.forward(x).toFloatArray()), inter.forward(x).toFloatArray(), 1e-5, 1e-4, "HF layout vs permuted llama.cpp layout");
+        F64.close(
+                F64.d(half.forward(x).toFloatArray()),
+                inter.forward(x).toFloatArray(),
+                1e-5,
+                1e-4,
+                "HF layout vs permuted llama.cpp layout");
     }
 
     @Test
@@ -164,10 +203,16 @@ class LayersTest {
         Grad.off(() -> {
             // prefill 3 tokens, then one at a time
             Tensor pre = m.forward(Tensor.of(new long[] {3, 1, 4}, 1, 3), 0, cache);
-            F64.close(F64.d(full.narrow(1, 0, 3).contiguous().toFloatArray()), pre.toFloatArray(), 1e-5, 1e-5, "prefill");
+            F64.close(
+                    F64.d(full.narrow(1, 0, 3).contiguous().toFloatArray()), pre.toFloatArray(), 1e-5, 1e-5, "prefill");
             for (int i = 3; i < ids.length; i++) {
                 Tensor step = m.forward(Tensor.of(new long[] {ids[i]}, 1, 1), i, cache);
-                F64.close(F64.d(full.narrow(1, i, 1).contiguous().toFloatArray()), step.toFloatArray(), 1e-5, 1e-4, "decode step " + i);
+                F64.close(
+                        F64.d(full.narrow(1, i, 1).contiguous().toFloatArray()),
+                        step.toFloatArray(),
+                        1e-5,
+                        1e-4,
+                        "decode step " + i);
             }
         });
         assertEquals(ids.length, cache.length(0));
@@ -176,8 +221,14 @@ class LayersTest {
     @Test
     void laterTokensDoNotChangeEarlierLogits() {
         CausalLm m = ModuleTest.tiny(4);
-        float[] a = m.forward(Tensor.of(new long[] {1, 2, 3, 4}, 1, 4)).narrow(1, 0, 3).contiguous().toFloatArray();
-        float[] b = m.forward(Tensor.of(new long[] {1, 2, 3, 9}, 1, 4)).narrow(1, 0, 3).contiguous().toFloatArray();
+        float[] a = m.forward(Tensor.of(new long[] {1, 2, 3, 4}, 1, 4))
+                .narrow(1, 0, 3)
+                .contiguous()
+                .toFloatArray();
+        float[] b = m.forward(Tensor.of(new long[] {1, 2, 3, 9}, 1, 4))
+                .narrow(1, 0, 3)
+                .contiguous()
+                .toFloatArray();
         assertArrayEquals(a, b);
     }
 
@@ -190,7 +241,12 @@ class LayersTest {
         double[] g = F64.linear(xd, 3, 5, F64.d(p.get("gate_proj.weight").toFloatArray()), 7, null);
         double[] u = F64.linear(xd, 3, 5, F64.d(p.get("up_proj.weight").toFloatArray()), 7, null);
         for (int i = 0; i < g.length; i++) g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
-        F64.close(F64.linear(g, 3, 7, F64.d(p.get("down_proj.weight").toFloatArray()), 5, null), s.forward(x).toFloatArray(), 1e-5, 1e-5, "swiglu");
+        F64.close(
+                F64.linear(g, 3, 7, F64.d(p.get("down_proj.weight").toFloatArray()), 5, null),
+                s.forward(x).toFloatArray(),
+                1e-5,
+                1e-5,
+                "swiglu");
     }
 
     @Test
@@ -198,9 +254,26 @@ class LayersTest {
         Mlp m = new Mlp(4, 6, true, new SplittableRandom(1));
         Tensor x = Tensor.randn(Shape.of(2, 4), 3);
         var p = m.namedParameters();
-        double[] h = F64.linear(F64.d(x.toFloatArray()), 2, 4, F64.d(p.get("fc1.weight").toFloatArray()), 6, F64.d(p.get("fc1.bias").toFloatArray()));
+        double[] h = F64.linear(
+                F64.d(x.toFloatArray()),
+                2,
+                4,
+                F64.d(p.get("fc1.weight").toFloatArray()),
+                6,
+                F64.d(p.get("fc1.bias").toFloatArray()));
         for (int i = 0; i < h.length; i++) h[i] = 0.5 * h[i] * (1 + erf(h[i] / Math.sqrt(2)));
-        F64.close(F64.linear(h, 2, 6, F64.d(p.get("fc2.weight").toFloatArray()), 4, F64.d(p.get("fc2.bias").toFloatArray())), m.forward(x).toFloatArray(), 1e-5, 1e-5, "mlp");
+        F64.close(
+                F64.linear(
+                        h,
+                        2,
+                        6,
+                        F64.d(p.get("fc2.weight").toFloatArray()),
+                        4,
+                        F64.d(p.get("fc2.bias").toFloatArray())),
+                m.forward(x).toFloatArray(),
+                1e-5,
+                1e-5,
+                "mlp");
     }
 
     /** erf by its Maclaurin series (|x| small here) — independent of the library's implementation. */
@@ -255,7 +328,8 @@ class LayersTest {
         for (int r = 0; r < 3; r++) {
             double mean = 0, var = 0;
             for (int i = 0; i < 5; i++) mean += xd[r * 5 + i] / 5;
-            for (int i = 0; i < 5; i++) var += (xd[r * 5 + i] - mean) * (xd[r * 5 + i] - mean) / 5; // biased, as PyTorch
+            for (int i = 0; i < 5; i++)
+                var += (xd[r * 5 + i] - mean) * (xd[r * 5 + i] - mean) / 5; // biased, as PyTorch
             for (int i = 0; i < 5; i++) y[r * 5 + i] = (xd[r * 5 + i] - mean) / Math.sqrt(var + 1e-5) * w[i] + b[i];
         }
         F64.close(y, n.forward(x).toFloatArray(), 1e-5, 1e-5, "layernorm");
@@ -266,7 +340,8 @@ class LayersTest {
         Linear l = new Linear(3, 2, true, new SplittableRandom(1));
         var e = assertThrows(IllegalArgumentException.class, () -> l.forward(Tensor.zeros(2, 4)));
         assertTrue(e.getMessage().contains("Linear") && e.getMessage().contains("[2, 4]"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new Attention(6, 4, 3, null, false, new SplittableRandom(1)));
+        assertThrows(
+                IllegalArgumentException.class, () -> new Attention(6, 4, 3, null, false, new SplittableRandom(1)));
         Embedding emb = new Embedding(5, 2, new SplittableRandom(1));
         assertThrows(IndexOutOfBoundsException.class, () -> emb.forward(Tensor.of(new long[] {5}, 1)));
     }

@@ -23,7 +23,9 @@ class LomoScheduleTest {
         for (Tensor p : m.namedParameters().values()) sizes.add(p.numel() * 4);
         sizes.sort(java.util.Comparator.reverseOrder());
         long total = sizes.stream().mapToLong(Long::longValue).sum();
-        assertTrue(peak <= sizes.get(0) + sizes.get(1), "peak pending leaf gradients " + peak + " B exceeds the two largest parameters " + sizes.subList(0, 2));
+        assertTrue(
+                peak <= sizes.get(0) + sizes.get(1),
+                "peak pending leaf gradients " + peak + " B exceeds the two largest parameters " + sizes.subList(0, 2));
         assertTrue(peak < total / 4, "peak " + peak + " of " + total);
         // the hook updates every parameter and leaves no grad behind
         Lomo lomo = new Lomo(m.trainableParameters(), 0.01);

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.Test;
 class LoraPropertiesTest {
 
     static CausalLm model(long seed, int dim, int heads, int kv) {
-        return new CausalLm(new DecoderConfig(dim, dim + 3, heads, kv, 13, 2, 16, 1e-5, 10000, dev.panthera.nn.layers.Rope.Layout.HALF), new SplittableRandom(seed));
+        return new CausalLm(
+                new DecoderConfig(
+                        dim, dim + 3, heads, kv, 13, 2, 16, 1e-5, 10000, dev.panthera.nn.layers.Rope.Layout.HALF),
+                new SplittableRandom(seed));
     }
 
     static Tensor ids(long seed, int t) {
@@ -53,8 +56,11 @@ class LoraPropertiesTest {
     }
 
     @Property(tries = 12)
-    void zeroBLeavesOutputExactlyEqual(@ForAll @IntRange(min = 1, max = 4) int r, @ForAll @IntRange(min = 0, max = 2) int targets,
-                                       @ForAll boolean rs, @ForAll long seed) {
+    void zeroBLeavesOutputExactlyEqual(
+            @ForAll @IntRange(min = 1, max = 4) int r,
+            @ForAll @IntRange(min = 0, max = 2) int targets,
+            @ForAll boolean rs,
+            @ForAll long seed) {
         CausalLm m = model(seed, 8, 2, 1);
         Tensor x = ids(seed, 5);
         float[] base = m.forward(x).toFloatArray();
@@ -64,25 +70,34 @@ class LoraPropertiesTest {
     }
 
     @Property(tries = 12)
-    void mergedEqualsUnmergedAndUnmergeRestores(@ForAll @IntRange(min = 1, max = 4) int r, @ForAll @IntRange(min = 0, max = 2) int targets,
-                                                @ForAll boolean rs, @ForAll long seed) {
+    void mergedEqualsUnmergedAndUnmergeRestores(
+            @ForAll @IntRange(min = 1, max = 4) int r,
+            @ForAll @IntRange(min = 0, max = 2) int targets,
+            @ForAll boolean rs,
+            @ForAll long seed) {
         CausalLm m = model(seed, 8, 2, 2);
         Tensor x = ids(seed + 1, 4);
         Lora.apply(m, config(r, targets, rs, seed), "default");
         randomizeB(m, "default", seed);
         Map<String, float[]> before = new java.util.HashMap<>();
-        for (var e : Lora.layers(m).entrySet()) before.put(e.getKey(), e.getValue().base().weight().toFloatArray());
+        for (var e : Lora.layers(m).entrySet())
+            before.put(e.getKey(), e.getValue().base().weight().toFloatArray());
         float[] unmerged = m.forward(x).toFloatArray();
         Lora.merge(m);
         float[] merged = m.forward(x).toFloatArray();
         double maxAbs = 0;
         for (float v : unmerged) maxAbs = Math.max(maxAbs, Math.abs(v));
         for (int i = 0; i < merged.length; i++) {
-            assertEquals(unmerged[i], merged[i], 1e-5 * maxAbs, "merged vs unmerged, element " + i + " (1e-5 relative to the largest logit)");
+            assertEquals(
+                    unmerged[i],
+                    merged[i],
+                    1e-5 * maxAbs,
+                    "merged vs unmerged, element " + i + " (1e-5 relative to the largest logit)");
         }
         Lora.unmerge(m);
         for (var e : Lora.layers(m).entrySet()) {
-            float[] w0 = before.get(e.getKey()), w1 = e.getValue().base().weight().toFloatArray();
+            float[] w0 = before.get(e.getKey()),
+                    w1 = e.getValue().base().weight().toFloatArray();
             float[] d = e.getValue().delta("default").toFloatArray();
             for (int i = 0; i < w0.length; i++) {
                 // W + Δ − Δ in float32 is within one rounding of |W| + |Δ| per operation
@@ -93,14 +108,18 @@ class LoraPropertiesTest {
     }
 
     @Property(tries = 8)
-    void onlyAdapterParametersReceiveGradients(@ForAll @IntRange(min = 1, max = 3) int r, @ForAll @IntRange(min = 0, max = 2) int targets, @ForAll long seed) {
+    void onlyAdapterParametersReceiveGradients(
+            @ForAll @IntRange(min = 1, max = 3) int r,
+            @ForAll @IntRange(min = 0, max = 2) int targets,
+            @ForAll long seed) {
         CausalLm m = model(seed, 8, 2, 1);
         Lora.apply(m, config(r, targets, false, seed), "default");
         randomizeB(m, "default", seed);
         Tensor x = ids(seed, 4);
         Losses.crossEntropy(m.forward(x), ids(seed + 3, 4)).backward();
         for (var e : m.namedParameters().entrySet()) {
-            boolean adapter = e.getKey().contains(".lora_A.default.") || e.getKey().contains(".lora_B.default.");
+            boolean adapter =
+                    e.getKey().contains(".lora_A.default.") || e.getKey().contains(".lora_B.default.");
             assertEquals(adapter, e.getValue().requiresGrad(), e.getKey());
             if (adapter) assertNotNull(e.getValue().grad(), e.getKey() + " should have a gradient");
             else assertNull(e.getValue().grad(), e.getKey() + " is frozen and must get no gradient");
@@ -108,8 +127,12 @@ class LoraPropertiesTest {
     }
 
     @Property(tries = 6)
-    void adapterFileRoundTrips(@ForAll @IntRange(min = 1, max = 4) int r, @ForAll @IntRange(min = 0, max = 2) int targets,
-                               @ForAll boolean rs, @ForAll long seed) throws Exception {
+    void adapterFileRoundTrips(
+            @ForAll @IntRange(min = 1, max = 4) int r,
+            @ForAll @IntRange(min = 0, max = 2) int targets,
+            @ForAll boolean rs,
+            @ForAll long seed)
+            throws Exception {
         CausalLm a = model(seed, 8, 2, 1), b = model(seed, 8, 2, 1);
         LoraConfig c = config(r, targets, rs, seed);
         Lora.apply(a, c, "default");
@@ -122,11 +145,13 @@ class LoraPropertiesTest {
             assertEquals(c.scaling(), back.scaling(), 1e-12);
             Map<String, Tensor> sa = Lora.adapterStateDict(a, "default"), sb = Lora.adapterStateDict(b, "default");
             assertEquals(sa.keySet(), sb.keySet());
-            for (String k : sa.keySet()) assertArrayEquals(sa.get(k).toFloatArray(), sb.get(k).toFloatArray(), k);
+            for (String k : sa.keySet())
+                assertArrayEquals(sa.get(k).toFloatArray(), sb.get(k).toFloatArray(), k);
             Tensor x = ids(seed, 3);
             assertArrayEquals(a.forward(x).toFloatArray(), b.forward(x).toFloatArray());
         } finally {
-            for (Path p : List.of(dir.resolve(AdapterFiles.WEIGHTS), dir.resolve(AdapterFiles.CONFIG), dir)) Files.deleteIfExists(p);
+            for (Path p : List.of(dir.resolve(AdapterFiles.WEIGHTS), dir.resolve(AdapterFiles.CONFIG), dir))
+                Files.deleteIfExists(p);
         }
     }
 
@@ -140,20 +165,26 @@ class LoraPropertiesTest {
         Tensor b = sd.get("base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight");
         assertEquals(Shape.of(4, 8), a.shape());
         assertEquals(Shape.of(4, 4), b.shape()); // v_proj out = kvHeads·headDim = 4
-        for (float v : a.toFloatArray()) assertTrue(Math.abs(v) <= 1 / Math.sqrt(8), "kaiming_uniform(a=√5): bound 1/√fan_in");
+        for (float v : a.toFloatArray())
+            assertTrue(Math.abs(v) <= 1 / Math.sqrt(8), "kaiming_uniform(a=√5): bound 1/√fan_in");
         for (float v : b.toFloatArray()) assertEquals(0f, v);
         // the model's own state dict keeps peft's in-memory layout
         assertTrue(m.stateDict().containsKey("model.layers.1.self_attn.q_proj.base_layer.weight"));
         assertTrue(m.stateDict().containsKey("model.layers.1.self_attn.q_proj.lora_A.default.weight"));
         assertEquals(2.0, Lora.layers(m).values().iterator().next().scaling("default"));
-        assertEquals(4.0, LoraConfig.of(4, 8, 0, List.of("q_proj")).withRsLora(true).scaling());
+        assertEquals(
+                4.0, LoraConfig.of(4, 8, 0, List.of("q_proj")).withRsLora(true).scaling());
         // all-linear skips lm_head
         CausalLm all = model(1, 8, 2, 1);
         List<String> adapted = Lora.apply(all, LoraConfig.of(2, 4, 0, List.of(LoraConfig.ALL_LINEAR)), "x");
         assertEquals(14, adapted.size());
         assertFalse(adapted.contains("lm_head"));
         long trainable = all.trainableParameterCount();
-        assertEquals(Lora.adapterStateDict(all, "x").values().stream().mapToLong(Tensor::numel).sum(), trainable);
+        assertEquals(
+                Lora.adapterStateDict(all, "x").values().stream()
+                        .mapToLong(Tensor::numel)
+                        .sum(),
+                trainable);
     }
 
     @Test
@@ -166,7 +197,8 @@ class LoraPropertiesTest {
         float[] withOne = m.forward(x).toFloatArray();
         Lora.apply(m, LoraConfig.of(3, 3, 0, List.of("q_proj", "o_proj")).withSeed(2), "two");
         assertArrayEquals(base, m.forward(x).toFloatArray(), "'two' is active and its B is zero");
-        for (var e : m.namedParameters().entrySet()) assertEquals(e.getKey().contains(".two."), e.getValue().requiresGrad(), e.getKey());
+        for (var e : m.namedParameters().entrySet())
+            assertEquals(e.getKey().contains(".two."), e.getValue().requiresGrad(), e.getKey());
         Lora.setActive(m, "one");
         assertArrayEquals(withOne, m.forward(x).toFloatArray());
         Lora.merge(m);
@@ -188,26 +220,37 @@ class LoraPropertiesTest {
         try {
             AdapterFiles.save(dir, m, "default", c);
             String json = Files.readString(dir.resolve(AdapterFiles.CONFIG));
-            for (String field : List.of("\"peft_type\" : \"LORA\"", "\"r\" : 4", "\"lora_alpha\" : 8.0", "\"use_rslora\" : true", "\"q_proj\", \"v_proj\"")) {
+            for (String field : List.of(
+                    "\"peft_type\" : \"LORA\"",
+                    "\"r\" : 4",
+                    "\"lora_alpha\" : 8.0",
+                    "\"use_rslora\" : true",
+                    "\"q_proj\", \"v_proj\"")) {
                 assertTrue(json.contains(field), field + " in " + json);
             }
             // a file from a model with different shapes is rejected with the key named
             CausalLm other = model(1, 12, 2, 1);
             var e = assertThrows(java.io.IOException.class, () -> AdapterFiles.load(dir, other, "default"));
-            assertTrue(e.getMessage().contains("size mismatch base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"), e.getMessage());
+            assertTrue(
+                    e.getMessage()
+                            .contains("size mismatch base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"),
+                    e.getMessage());
             Files.writeString(dir.resolve(AdapterFiles.CONFIG), "{\"r\": 4, \"target_modules\": [\"q_proj\"");
             assertThrows(java.io.IOException.class, () -> AdapterFiles.load(dir, model(1, 8, 2, 1), "default"));
             Files.writeString(dir.resolve(AdapterFiles.CONFIG), "{\"r\": 4, \"target_modules\": [\"q_proj\"]}");
             var e2 = assertThrows(java.io.IOException.class, () -> AdapterFiles.readConfig(dir));
             assertTrue(e2.getMessage().contains("lora_alpha"), e2.getMessage());
         } finally {
-            for (Path p : List.of(dir.resolve(AdapterFiles.WEIGHTS), dir.resolve(AdapterFiles.CONFIG), dir)) Files.deleteIfExists(p);
+            for (Path p : List.of(dir.resolve(AdapterFiles.WEIGHTS), dir.resolve(AdapterFiles.CONFIG), dir))
+                Files.deleteIfExists(p);
         }
     }
 
     @Test
     void noMatchingTargetFailsClearly() {
-        var e = assertThrows(IllegalArgumentException.class, () -> Lora.apply(model(1, 8, 2, 1), LoraConfig.of(2, 4, 0, List.of("query")), "d"));
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Lora.apply(model(1, 8, 2, 1), LoraConfig.of(2, 4, 0, List.of("query")), "d"));
         assertTrue(e.getMessage().contains("no Linear layer matched"), e.getMessage());
     }
 
@@ -225,7 +268,10 @@ class LoraPropertiesTest {
     }
 
     @Property(tries = 6)
-    void llamaAdapterStartsExactlyAtTheBase(@ForAll @IntRange(min = 1, max = 2) int layers, @ForAll @IntRange(min = 1, max = 5) int len, @ForAll long seed) {
+    void llamaAdapterStartsExactlyAtTheBase(
+            @ForAll @IntRange(min = 1, max = 2) int layers,
+            @ForAll @IntRange(min = 1, max = 5) int len,
+            @ForAll long seed) {
         CausalLm m = model(seed, 8, 2, 1);
         Tensor x = ids(seed, 5);
         float[] base = m.forward(x).toFloatArray();
@@ -234,7 +280,8 @@ class LoraPropertiesTest {
         assertEquals(layers * (len * 8L + 1), m.trainableParameterCount());
         Losses.crossEntropy(m.forward(x), ids(seed + 1, 5)).backward();
         for (var e : m.namedParameters().entrySet()) {
-            boolean adapter = e.getKey().endsWith("adaption_prompt") || e.getKey().endsWith("adaption_gate");
+            boolean adapter =
+                    e.getKey().endsWith("adaption_prompt") || e.getKey().endsWith("adaption_gate");
             assertEquals(adapter, e.getValue().grad() != null, e.getKey());
         }
         // the gate's gradient is non-zero, so training moves the model away from the base

@@ -39,15 +39,21 @@ class LossesTest {
     }
 
     @Property(tries = 25)
-    void crossEntropyMatchesPyTorchDefinition(@ForAll @IntRange(min = 1, max = 9) int n, @ForAll @IntRange(min = 2, max = 11) int c,
-                                              @ForAll @DoubleRange(min = 0, max = 0.5) double eps, @ForAll long seed) {
+    void crossEntropyMatchesPyTorchDefinition(
+            @ForAll @IntRange(min = 1, max = 9) int n,
+            @ForAll @IntRange(min = 2, max = 11) int c,
+            @ForAll @DoubleRange(min = 0, max = 0.5) double eps,
+            @ForAll long seed) {
         Tensor logits = Tensor.randn(Shape.of(n, c), seed).mul(3);
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         long[] y = new long[n];
         for (int i = 0; i < n; i++) y[i] = r.nextInt(c);
         if (n > 1) y[r.nextInt(n)] = -100;
         double expected = crossEntropy(F64.d(logits.toFloatArray()), y, c, -100, eps);
-        assertEquals(expected, Losses.crossEntropy(logits, Tensor.of(y, n), -100, eps).item(), 1e-5 * Math.max(1, Math.abs(expected)));
+        assertEquals(
+                expected,
+                Losses.crossEntropy(logits, Tensor.of(y, n), -100, eps).item(),
+                1e-5 * Math.max(1, Math.abs(expected)));
     }
 
     @Test
@@ -71,9 +77,12 @@ class LossesTest {
         long[] y = {0, 1, 2, 3, 4, -100};
         double expected = crossEntropy(F64.d(logits.toFloatArray()), y, 5, -100, 0);
         assertEquals(expected, Losses.crossEntropy(logits, Tensor.of(y, 2, 3)).item(), 1e-5);
-        var e = assertThrows(IndexOutOfBoundsException.class, () -> Losses.crossEntropy(logits, Tensor.of(new long[] {0, 1, 5, 0, 0, 0}, 2, 3)));
+        var e = assertThrows(
+                IndexOutOfBoundsException.class,
+                () -> Losses.crossEntropy(logits, Tensor.of(new long[] {0, 1, 5, 0, 0, 0}, 2, 3)));
         assertTrue(e.getMessage().contains("target 5"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> Losses.crossEntropy(logits, Tensor.of(new long[] {0, 1}, 2)));
+        assertThrows(
+                IllegalArgumentException.class, () -> Losses.crossEntropy(logits, Tensor.of(new long[] {0, 1}, 2)));
     }
 
     @Test
@@ -84,9 +93,13 @@ class LossesTest {
     }
 
     @Property(tries = 20)
-    void distillationLossesMatchLoops(@ForAll @IntRange(min = 1, max = 5) int n, @ForAll @IntRange(min = 2, max = 7) int c,
-                                      @ForAll @DoubleRange(min = 0.5, max = 4) double temp, @ForAll long seed) {
-        Tensor s = Tensor.randn(Shape.of(n, c), seed), t = Tensor.randn(Shape.of(n, c), seed + 1).mul(2);
+    void distillationLossesMatchLoops(
+            @ForAll @IntRange(min = 1, max = 5) int n,
+            @ForAll @IntRange(min = 2, max = 7) int c,
+            @ForAll @DoubleRange(min = 0.5, max = 4) double temp,
+            @ForAll long seed) {
+        Tensor s = Tensor.randn(Shape.of(n, c), seed),
+                t = Tensor.randn(Shape.of(n, c), seed + 1).mul(2);
         double[] sd = F64.d(s.toFloatArray()), td = F64.d(t.toFloatArray());
         double soft = 0, kl = 0;
         for (int r = 0; r < n; r++) {
@@ -116,7 +129,8 @@ class LossesTest {
     void tinyBertHiddenStateLossProjectsTheStudent() {
         var proj = new dev.panthera.nn.layers.Linear(2, 3, false, new java.util.SplittableRandom(1));
         Tensor hs = Tensor.randn(Shape.of(4, 2), 1), ht = Tensor.randn(Shape.of(4, 3), 2);
-        double[] p = F64.linear(F64.d(hs.toFloatArray()), 4, 2, F64.d(proj.weight().toFloatArray()), 3, null);
+        double[] p =
+                F64.linear(F64.d(hs.toFloatArray()), 4, 2, F64.d(proj.weight().toFloatArray()), 3, null);
         double[] tt = F64.d(ht.toFloatArray());
         double e = 0;
         for (int i = 0; i < 12; i++) e += (p[i] - tt[i]) * (p[i] - tt[i]) / 12;

@@ -19,7 +19,10 @@ class ModuleTest {
 
     @org.junit.jupiter.api.BeforeAll
     static void sayWhichBackend() {
-        System.out.println("nn tests run on " + dev.panthera.tensor.Backends.forDevice(dev.panthera.tensor.Device.CPU).getClass().getSimpleName());
+        System.out.println("nn tests run on "
+                + dev.panthera.tensor.Backends.forDevice(dev.panthera.tensor.Device.CPU)
+                        .getClass()
+                        .getSimpleName());
     }
 
     @Test
@@ -28,15 +31,23 @@ class ModuleTest {
         List<String> expected = List.of(
                 "model.embed_tokens.weight",
                 "model.layers.0.input_layernorm.weight",
-                "model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight",
-                "model.layers.0.self_attn.v_proj.weight", "model.layers.0.self_attn.o_proj.weight",
+                "model.layers.0.self_attn.q_proj.weight",
+                "model.layers.0.self_attn.k_proj.weight",
+                "model.layers.0.self_attn.v_proj.weight",
+                "model.layers.0.self_attn.o_proj.weight",
                 "model.layers.0.post_attention_layernorm.weight",
-                "model.layers.0.mlp.gate_proj.weight", "model.layers.0.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight",
+                "model.layers.0.mlp.gate_proj.weight",
+                "model.layers.0.mlp.up_proj.weight",
+                "model.layers.0.mlp.down_proj.weight",
                 "model.layers.1.input_layernorm.weight");
         assertEquals(expected, sd.keySet().stream().limit(expected.size()).toList());
         assertTrue(sd.containsKey("model.norm.weight"));
         assertTrue(sd.containsKey("lm_head.weight"));
-        assertEquals(List.of(4L, 8L), List.of(sd.get("model.layers.0.self_attn.k_proj.weight").dims()[0], sd.get("model.layers.0.self_attn.k_proj.weight").dims()[1]));
+        assertEquals(
+                List.of(4L, 8L),
+                List.of(
+                        sd.get("model.layers.0.self_attn.k_proj.weight").dims()[0],
+                        sd.get("model.layers.0.self_attn.k_proj.weight").dims()[1]));
     }
 
     @Test
@@ -70,7 +81,8 @@ class ModuleTest {
     void loadStateDictCopiesValues() {
         CausalLm a = tiny(1), b = tiny(2);
         Tensor ids = Tensor.of(new long[] {1, 2, 3}, 1, 3);
-        assertFalse(java.util.Arrays.equals(a.forward(ids).toFloatArray(), b.forward(ids).toFloatArray()));
+        assertFalse(java.util.Arrays.equals(
+                a.forward(ids).toFloatArray(), b.forward(ids).toFloatArray()));
         assertTrue(b.loadStateDict(a.stateDict(), true).isEmpty());
         assertArrayEquals(a.forward(ids).toFloatArray(), b.forward(ids).toFloatArray());
     }
@@ -89,7 +101,8 @@ class ModuleTest {
         assertEquals(2, m.parameterCount());
         assertFalse(m.namedBuffers().get("running_mean").requiresGrad());
         m.loadStateDict(Map.of("w", Tensor.of(3f, 4f), "running_mean", Tensor.of(0.5f, 0.25f)), true);
-        assertArrayEquals(new float[] {0.5f, 0.25f}, m.namedBuffers().get("running_mean").toFloatArray());
+        assertArrayEquals(
+                new float[] {0.5f, 0.25f}, m.namedBuffers().get("running_mean").toFloatArray());
         assertArrayEquals(new float[] {3f, 4f}, m.namedParameters().get("w").toFloatArray());
         assertTrue(m.namedParameters().get("w").requiresGrad(), "loading keeps a parameter trainable");
     }

@@ -3,7 +3,6 @@ package dev.panthera.nn;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panthera.nn.layers.CausalLm;
-import dev.panthera.nn.layers.DecoderConfig;
 import dev.panthera.nn.layers.Linear;
 import dev.panthera.nn.loss.Losses;
 import dev.panthera.nn.optim.*;
@@ -20,7 +19,11 @@ class OptimizersTest {
     static final double[] P0 = {0.5, -1.0, 2.0, 0.25};
     static final double[][] GRADS = {{0.1, -0.2, 0.3, 0.05}, {-0.3, 0.1, 0.2, 0.4}, {0.05, 0.05, -0.1, 0.2}};
 
-    static Tensor param() { return Tensor.of(new double[] {P0[0], P0[1], P0[2], P0[3]}, 2, 2).to(dev.panthera.tensor.DType.F32).requiresGrad(true); }
+    static Tensor param() {
+        return Tensor.of(new double[] {P0[0], P0[1], P0[2], P0[3]}, 2, 2)
+                .to(dev.panthera.tensor.DType.F32)
+                .requiresGrad(true);
+    }
 
     static void run(Optimizer opt, Tensor p) {
         for (double[] g : GRADS) {
@@ -104,39 +107,46 @@ class OptimizersTest {
     /** (G Gᵀ)^(-1/2) G by a Jacobi eigendecomposition of G Gᵀ in float64: an oracle independent of Newton–Schulz. */
     static double[] whitenOracle(double[] g, int m, int n) {
         double[] a = new double[m * m];
-        for (int i = 0; i < m; i++) for (int j = 0; j < m; j++) for (int k = 0; k < n; k++) a[i * m + j] += g[i * n + k] * g[j * n + k];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++) for (int k = 0; k < n; k++) a[i * m + j] += g[i * n + k] * g[j * n + k];
         double[] vecs = new double[m * m];
         for (int i = 0; i < m; i++) vecs[i * m + i] = 1;
-        for (int sweep = 0; sweep < 100; sweep++) for (int p = 0; p < m; p++) for (int q = p + 1; q < m; q++) {
-            if (Math.abs(a[p * m + q]) < 1e-300) continue;
-            double theta = (a[q * m + q] - a[p * m + p]) / (2 * a[p * m + q]);
-            double t = Math.signum(theta) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-            if (theta == 0) t = 1;
-            double c = 1 / Math.sqrt(t * t + 1), s = t * c;
-            for (int k = 0; k < m; k++) { // A ← Jᵀ A J
-                double akp = a[k * m + p], akq = a[k * m + q];
-                a[k * m + p] = c * akp - s * akq;
-                a[k * m + q] = s * akp + c * akq;
-            }
-            for (int k = 0; k < m; k++) {
-                double apk = a[p * m + k], aqk = a[q * m + k];
-                a[p * m + k] = c * apk - s * aqk;
-                a[q * m + k] = s * apk + c * aqk;
-            }
-            for (int k = 0; k < m; k++) {
-                double vkp = vecs[k * m + p], vkq = vecs[k * m + q];
-                vecs[k * m + p] = c * vkp - s * vkq;
-                vecs[k * m + q] = s * vkp + c * vkq;
-            }
-        }
+        for (int sweep = 0; sweep < 100; sweep++)
+            for (int p = 0; p < m; p++)
+                for (int q = p + 1; q < m; q++) {
+                    if (Math.abs(a[p * m + q]) < 1e-300) continue;
+                    double theta = (a[q * m + q] - a[p * m + p]) / (2 * a[p * m + q]);
+                    double t = Math.signum(theta) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+                    if (theta == 0) t = 1;
+                    double c = 1 / Math.sqrt(t * t + 1), s = t * c;
+                    for (int k = 0; k < m; k++) { // A ← Jᵀ A J
+                        double akp = a[k * m + p], akq = a[k * m + q];
+                        a[k * m + p] = c * akp - s * akq;
+                        a[k * m + q] = s * akp + c * akq;
+                    }
+                    for (int k = 0; k < m; k++) {
+                        double apk = a[p * m + k], aqk = a[q * m + k];
+                        a[p * m + k] = c * apk - s * aqk;
+                        a[q * m + k] = s * apk + c * aqk;
+                    }
+                    for (int k = 0; k < m; k++) {
+                        double vkp = vecs[k * m + p], vkq = vecs[k * m + q];
+                        vecs[k * m + p] = c * vkp - s * vkq;
+                        vecs[k * m + q] = s * vkp + c * vkq;
+                    }
+                }
         double[] inv = new double[m * m]; // V diag(λ^-1/2) Vᵀ
         double top = 0;
         for (int k = 0; k < m; k++) top = Math.max(top, a[k * m + k]);
-        for (int i = 0; i < m; i++) for (int j = 0; j < m; j++) for (int k = 0; k < m; k++) {
-            if (a[k * m + k] > 1e-9 * top) inv[i * m + j] += vecs[i * m + k] * vecs[j * m + k] / Math.sqrt(a[k * m + k]); // pseudo-inverse
-        }
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++)
+                for (int k = 0; k < m; k++) {
+                    if (a[k * m + k] > 1e-9 * top)
+                        inv[i * m + j] += vecs[i * m + k] * vecs[j * m + k] / Math.sqrt(a[k * m + k]); // pseudo-inverse
+                }
         double[] out = new double[m * n];
-        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) for (int k = 0; k < m; k++) out[i * n + j] += inv[i * m + k] * g[k * n + j];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) for (int k = 0; k < m; k++) out[i * n + j] += inv[i * m + k] * g[k * n + j];
         return out;
     }
 
@@ -177,13 +187,26 @@ class OptimizersTest {
         // vectors: g / rms(g)
         Tensor v = Tensor.of(1f, -2f, 2f);
         double rms = Math.sqrt(3);
-        F64.close(new double[] {1 / rms, -2 / rms, 2 / rms}, swan.direction(v).toFloatArray(), 1e-6, 1e-6, "swan vector fallback");
+        F64.close(
+                new double[] {1 / rms, -2 / rms, 2 / rms},
+                swan.direction(v).toFloatArray(),
+                1e-6,
+                1e-6,
+                "swan vector fallback");
         // the paper's optional rescaling: the whitened update gets the Frobenius norm of the normalised gradient
         double nn = 0, nw = 0;
-        for (int i = 0; i < norm.length; i++) { nn += norm[i] * norm[i]; nw += white[i] * white[i]; }
+        for (int i = 0; i < norm.length; i++) {
+            nn += norm[i] * norm[i];
+            nw += white[i] * white[i];
+        }
         double[] scaled = white.clone();
         for (int i = 0; i < scaled.length; i++) scaled[i] *= Math.sqrt(nn / nw);
-        F64.close(scaled, new Swan(List.of(p), 0.05, 30, 1e-8, true).direction(g).toFloatArray(), 1e-4, 1e-4, "swan rescaled");
+        F64.close(
+                scaled,
+                new Swan(List.of(p), 0.05, 30, 1e-8, true).direction(g).toFloatArray(),
+                1e-4,
+                1e-4,
+                "swan rescaled");
     }
 
     @Test
@@ -208,7 +231,8 @@ class OptimizersTest {
     }
 
     /** Trains with {@code make}'s optimizer; returns {first loss, last loss}. */
-    static double[] train(Function<List<Tensor>, Object> make, Function<Integer, Tensor> lossAt, List<Tensor> params, int steps) {
+    static double[] train(
+            Function<List<Tensor>, Object> make, Function<Integer, Tensor> lossAt, List<Tensor> params, int steps) {
         Object opt = make.apply(params);
         double first = Double.NaN, last = Double.NaN;
         for (int s = 0; s < steps; s++) {
@@ -242,7 +266,8 @@ class OptimizersTest {
         Tensor y = x.matmul(wTrue);
         for (int k = 0; k < OPTIMIZERS.size(); k++) {
             Linear model = new Linear(6, 2, true, new SplittableRandom(3));
-            double[] fl = train(OPTIMIZERS.get(k), s -> Losses.mse(model.forward(x), y), model.trainableParameters(), 60);
+            double[] fl =
+                    train(OPTIMIZERS.get(k), s -> Losses.mse(model.forward(x), y), model.trainableParameters(), 60);
             assertTrue(fl[1] < 0.5 * fl[0], "optimizer " + k + ": loss " + fl[0] + " -> " + fl[1]);
         }
     }
@@ -256,7 +281,8 @@ class OptimizersTest {
         Tensor target = Tensor.of(ids, 2, 12).narrow(1, 1, 11).contiguous();
         for (int k = 0; k < OPTIMIZERS.size(); k++) {
             CausalLm lm = ModuleTest.tiny(5);
-            double[] fl = train(OPTIMIZERS.get(k), s -> Losses.crossEntropy(lm.forward(in), target), lm.trainableParameters(), 25);
+            double[] fl = train(
+                    OPTIMIZERS.get(k), s -> Losses.crossEntropy(lm.forward(in), target), lm.trainableParameters(), 25);
             assertTrue(fl[1] < 0.7 * fl[0], "optimizer " + k + ": LM loss " + fl[0] + " -> " + fl[1]);
         }
     }

@@ -32,8 +32,9 @@ class SafeTensorsTest {
     void readsAHandWrittenFile() throws IOException {
         ByteBuffer d = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
         d.putFloat(1).putFloat(-2).putFloat(3.5f).putFloat(4).putDouble(0.25);
-        String json = "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
-                + "\"s\":{\"dtype\":\"F64\",\"shape\":[],\"data_offsets\":[16,24]}}";
+        String json =
+                "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+                        + "\"s\":{\"dtype\":\"F64\",\"shape\":[],\"data_offsets\":[16,24]}}";
         var c = SafeTensors.parse(handMade(json, d.array()), "hand");
         assertEquals(Map.of("format", "pt"), c.metadata());
         assertArrayEquals(new float[] {1, -2, 3.5f, 4}, c.tensors().get("w").toFloatArray());
@@ -49,23 +50,28 @@ class SafeTensorsTest {
      * (The other direction was checked by hand: that package's {@code safe_open} reads files written by
      * {@link SafeTensors#write} with the same keys, dtypes, shapes, values and metadata.)
      */
-    static final String REFERENCE_FILE = "yAAAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmb3JtYXQiOiJwdCJ9LCJkIjp7ImR0eXBlIjoiRjY0Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMCwxNl19LCJ3Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyLDNdLCJkYXRhX29mZnNldHMiOlsxNiw0MF19LCJoIjp7ImR0eXBlIjoiRjE2Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbNDAsNDRdfX0gIAAAAAAAAPQ/AAAAAAAADMAAAAAAq6qqPquqKj8AAIA/q6qqP1VV1T9mLgBA";
+    static final String REFERENCE_FILE =
+            "yAAAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmb3JtYXQiOiJwdCJ9LCJkIjp7ImR0eXBlIjoiRjY0Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMCwxNl19LCJ3Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyLDNdLCJkYXRhX29mZnNldHMiOlsxNiw0MF19LCJoIjp7ImR0eXBlIjoiRjE2Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbNDAsNDRdfX0gIAAAAAAAAPQ/AAAAAAAADMAAAAAAq6qqPquqKj8AAIA/q6qqP1VV1T9mLgBA";
 
     @Test
     void readsAFileWrittenByTheReferenceImplementation() throws IOException {
         var c = SafeTensors.parse(java.util.Base64.getDecoder().decode(REFERENCE_FILE), "python-safetensors");
         assertEquals(Map.of("format", "pt"), c.metadata());
         assertEquals(Shape.of(2, 3), c.tensors().get("w").shape());
-        assertArrayEquals(new float[] {0, 1 / 3f, 2 / 3f, 1, 4 / 3f, 5 / 3f}, c.tensors().get("w").toFloatArray());
+        assertArrayEquals(
+                new float[] {0, 1 / 3f, 2 / 3f, 1, 4 / 3f, 5 / 3f},
+                c.tensors().get("w").toFloatArray());
         assertArrayEquals(new double[] {1.25, -3.5}, c.tensors().get("d").toDoubleArray());
         assertEquals(DType.F16, c.tensors().get("h").dtype());
-        assertArrayEquals(new float[] {(float) Float.float16ToFloat(Float.floatToFloat16(0.1f)), 2f}, c.tensors().get("h").toFloatArray());
+        assertArrayEquals(
+                new float[] {(float) Float.float16ToFloat(Float.floatToFloat16(0.1f)), 2f},
+                c.tensors().get("h").toFloatArray());
     }
 
     @Test
     void roundTripsDtypesAndViews() throws IOException {
         Map<String, Tensor> m = new LinkedHashMap<>();
-        m.put("a", Tensor.randn(Shape.of(3, 5), 1).t());       // non-contiguous view
+        m.put("a", Tensor.randn(Shape.of(3, 5), 1).t()); // non-contiguous view
         m.put("b", Tensor.randn(Shape.of(7), 2).to(DType.BF16));
         m.put("c", Tensor.randn(Shape.of(2, 1, 3), 3).to(DType.F16));
         m.put("e", Tensor.zeros(0, 4));
@@ -91,15 +97,17 @@ class SafeTensorsTest {
     void rejectsInconsistentHeaders() {
         byte[] data = new byte[16];
         String[] bad = {
-            "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}",   // too few bytes for the shape
-            "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[4,20]}}",   // past the end
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}", // too few bytes for the shape
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[4,20]}}", // past the end
             "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"v\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", // overlap
-            "{\"w\":{\"dtype\":\"I4\",\"shape\":[2],\"data_offsets\":[0,1]}}",       // unknown dtype
-            "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",     // negative dimension
-            "{\"w\":{\"dtype\":\"F32\",\"shape\":[4]}}",                             // no offsets
-            "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,16]}}", // overflowing numel
-            "{\"w\":{\"dtype\":\"F64\",\"shape\":[2305843009213693952],\"data_offsets\":[0,16]}}", // numel fits, bytes overflow
-            "{\"w\":",                                                              // truncated JSON
+            "{\"w\":{\"dtype\":\"I4\",\"shape\":[2],\"data_offsets\":[0,1]}}", // unknown dtype
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", // negative dimension
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[4]}}", // no offsets
+            "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,16]}}", // overflowing
+            // numel
+            "{\"w\":{\"dtype\":\"F64\",\"shape\":[2305843009213693952],\"data_offsets\":[0,16]}}", // numel fits, bytes
+            // overflow
+            "{\"w\":", // truncated JSON
         };
         for (String json : bad) {
             assertThrows(IOException.class, () -> SafeTensors.parse(handMade(json, data), "bad"), json);
@@ -113,7 +121,11 @@ class SafeTensorsTest {
 
     /** Random corruption of a valid file: the reader returns or throws IOException, never anything else. */
     @Property(tries = 300)
-    void survivesFuzzedInput(@ForAll @IntRange(min = 0, max = 400) int pos, @ForAll byte value, @ForAll @IntRange(min = 0, max = 300) int cut) throws IOException {
+    void survivesFuzzedInput(
+            @ForAll @IntRange(min = 0, max = 400) int pos,
+            @ForAll byte value,
+            @ForAll @IntRange(min = 0, max = 300) int cut)
+            throws IOException {
         Map<String, Tensor> m = new LinkedHashMap<>();
         m.put("base_model.model.x.lora_A.weight", Tensor.randn(Shape.of(2, 3), 1));
         m.put("base_model.model.x.lora_B.weight", Tensor.zeros(4, 2));

@@ -28,32 +28,85 @@ final class AttentionKernels {
 
     /** Element offsets and strides of a [B, H, L, D] view whose last stride is 1. */
     record View4(MemorySegment seg, long offset, long sb, long sh, long sl) {
-        long row(long b, long h, long l) { return offset + b * sb + h * sh + l * sl; }
+        long row(long b, long h, long l) {
+            return offset + b * sb + h * sh + l * sl;
+        }
     }
 
     /** Queries and keys per block of the blocked path; a single query (decode) takes longer key blocks. */
     static final int BQ = 64, BK = 64, BK_DECODE = 512;
+
     private static final GemmConfig ONE_THREAD = GemmConfig.of(1);
 
-    static void attention(View4 q, View4 k, View4 v, View4 o, int batch, int hq, int hkv, int lq, int lk, int d, int dv,
-                          boolean causal, float scale) {
+    static void attention(
+            View4 q,
+            View4 k,
+            View4 v,
+            View4 o,
+            int batch,
+            int hq,
+            int hkv,
+            int lq,
+            int lk,
+            int d,
+            int dv,
+            boolean causal,
+            float scale) {
         int group = hq / hkv;
         boolean blocked = gemmable(q, lq, d) && gemmable(k, lk, d) && gemmable(v, lk, dv) && gemmable(o, lq, dv);
-        if (blocked && lq == 1 && group > 1 && q.sh() >= d && o.sh() >= dv && q.sh() <= Integer.MAX_VALUE && o.sh() <= Integer.MAX_VALUE) {
+        if (blocked
+                && lq == 1
+                && group > 1
+                && q.sh() >= d
+                && o.sh() >= dv
+                && q.sh() <= Integer.MAX_VALUE
+                && o.sh() <= Integer.MAX_VALUE) {
             // decode with GQA: the query heads that share a kv head are the rows of one block, so each cached key
             // and value is read once per kv head instead of once per query head
             IntStream.range(0, batch * hkv).parallel().forEach(bk -> {
                 int b = bk / hkv, kh = bk % hkv;
-                blocked(q.seg(), q.row(b, kh * group, 0), (int) q.sh(), o.seg(), o.row(b, kh * group, 0), (int) o.sh(), group,
-                        k, v, b, kh, lk, d, dv, causal ? lk : -1, 0, scale);
+                blocked(
+                        q.seg(),
+                        q.row(b, kh * group, 0),
+                        (int) q.sh(),
+                        o.seg(),
+                        o.row(b, kh * group, 0),
+                        (int) o.sh(),
+                        group,
+                        k,
+                        v,
+                        b,
+                        kh,
+                        lk,
+                        d,
+                        dv,
+                        causal ? lk : -1,
+                        0,
+                        scale);
             });
             return;
         }
         IntStream.range(0, batch * hq).parallel().forEach(bh -> {
             int b = bh / hq, h = bh % hq, kh = h / group;
             if (blocked) {
-                blocked(q.seg(), q.row(b, h, 0), ld(q, d), o.seg(), o.row(b, h, 0), ld(o, dv), lq, k, v, b, kh, lk, d, dv,
-                        causal ? lk - lq + 1 : -1, 1, scale);
+                blocked(
+                        q.seg(),
+                        q.row(b, h, 0),
+                        ld(q, d),
+                        o.seg(),
+                        o.row(b, h, 0),
+                        ld(o, dv),
+                        lq,
+                        k,
+                        v,
+                        b,
+                        kh,
+                        lk,
+                        d,
+                        dv,
+                        causal ? lk - lq + 1 : -1,
+                        1,
+                        scale);
             } else {
                 rowwiseHead(q, k, v, o, b, h, kh, lq, lk, d, dv, causal, scale);
             }
@@ -66,7 +119,9 @@ final class AttentionKernels {
     }
 
     /** The leading dimension to hand GEMM for a gemmable view. */
-    private static int ld(View4 x, int cols) { return x.sl() >= cols ? (int) x.sl() : Math.max(1, cols); }
+    private static int ld(View4 x, int cols) {
+        return x.sl() >= cols ? (int) x.sl() : Math.max(1, cols);
+    }
 
     /**
      * Attention for {@code rows} query rows (row r at {@code qOff + r·qLd}, its output at {@code oOff + r·oLd}) against
@@ -77,12 +132,28 @@ final class AttentionKernels {
      * {@code visible0 ≥ 0} (causal), all keys otherwise; key blocks past what the block's last row sees are skipped.
      * Memory: one score block and one accumulator block per task, whatever the length.
      */
-    private static void blocked(MemorySegment qs, long qOff, int qLd, MemorySegment os, long oOff, int oLd, int rows,
-                                View4 k, View4 v, int b, int kh, int lk, int d, int dv, long visible0, int step, float scale) {
+    private static void blocked(
+            MemorySegment qs,
+            long qOff,
+            int qLd,
+            MemorySegment os,
+            long oOff,
+            int oLd,
+            int rows,
+            View4 k,
+            View4 v,
+            int b,
+            int kh,
+            int lk,
+            int d,
+            int dv,
+            long visible0,
+            int step,
+            float scale) {
         int bkMax = rows == 1 || step == 0 ? BK_DECODE : BK;
         float[] max = new float[BQ], denom = new float[BQ];
         try (Arena arena = Arena.ofConfined()) {
-            int bqMax = Math.min(BQ, rows);   // scratch sized to the blocks this call uses (decode: a few rows)
+            int bqMax = Math.min(BQ, rows); // scratch sized to the blocks this call uses (decode: a few rows)
             MemorySegment s = arena.allocate((long) bqMax * bkMax * 4, 64);
             MemorySegment acc = arena.allocate((long) bqMax * Math.max(1, dv) * 4, 64);
             for (int i0 = 0; i0 < rows; i0 += BQ) {
@@ -90,32 +161,69 @@ final class AttentionKernels {
                 java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
                 java.util.Arrays.fill(denom, 0);
                 acc.fill((byte) 0);
-                int seen = visible0 < 0 ? lk : Math.clamp(visible0 + (long) (i0 + bq - 1) * step, 0, lk);   // the block's last row
+                int seen = visible0 < 0
+                        ? lk
+                        : Math.clamp(visible0 + (long) (i0 + bq - 1) * step, 0, lk); // the block's last row
                 for (int j0 = 0; j0 < seen; j0 += bkMax) {
                     int bk = Math.min(bkMax, seen - j0);
-                    Sgemm.sgemm(ONE_THREAD, false, true, bq, bk, d, scale, qs, qOff + (long) i0 * qLd, qLd,
-                            k.seg(), k.row(b, kh, j0), ld(k, d), 0f, s, 0, bk);
+                    Sgemm.sgemm(
+                            ONE_THREAD,
+                            false,
+                            true,
+                            bq,
+                            bk,
+                            d,
+                            scale,
+                            qs,
+                            qOff + (long) i0 * qLd,
+                            qLd,
+                            k.seg(),
+                            k.row(b, kh, j0),
+                            ld(k, d),
+                            0f,
+                            s,
+                            0,
+                            bk);
                     for (int r = 0; r < bq; r++) {
                         int visible = visible0 < 0 ? lk : Math.clamp(visible0 + (long) (i0 + r) * step, 0, lk);
-                        int n = Math.clamp((long) visible - j0, 0, bk);   // this row's unmasked scores in the block
+                        int n = Math.clamp((long) visible - j0, 0, bk); // this row's unmasked scores in the block
                         long row = (long) r * bk;
-                        float m = n == 0 ? Float.NEGATIVE_INFINITY : Math.max(max[r], FloatKernels.extremeRow(s, row, n, true));
-                        if (m == Float.NEGATIVE_INFINITY) {   // nothing visible yet: P is 0, the row stays empty
+                        float m = n == 0
+                                ? Float.NEGATIVE_INFINITY
+                                : Math.max(max[r], FloatKernels.extremeRow(s, row, n, true));
+                        if (m == Float.NEGATIVE_INFINITY) { // nothing visible yet: P is 0, the row stays empty
                             s.asSlice(row * 4, (long) bk * 4).fill((byte) 0);
                             continue;
                         }
                         float c = max[r] == Float.NEGATIVE_INFINITY ? 0 : (float) Math.exp(max[r] - m);
                         float sum = expShiftedRow(s, row, n, m);
-                        if (n < bk) s.asSlice((row + n) * 4, (long) (bk - n) * 4).fill((byte) 0);
+                        if (n < bk)
+                            s.asSlice((row + n) * 4, (long) (bk - n) * 4).fill((byte) 0);
                         denom[r] = denom[r] * c + sum;
                         if (c != 1f) scaleRow(acc, (long) r * dv, dv, c);
                         max[r] = m;
                     }
-                    Sgemm.sgemm(ONE_THREAD, false, false, bq, dv, bk, 1f, s, 0, bk, v.seg(), v.row(b, kh, j0), ld(v, dv),
-                            1f, acc, 0, Math.max(1, dv));
+                    Sgemm.sgemm(
+                            ONE_THREAD,
+                            false,
+                            false,
+                            bq,
+                            dv,
+                            bk,
+                            1f,
+                            s,
+                            0,
+                            bk,
+                            v.seg(),
+                            v.row(b, kh, j0),
+                            ld(v, dv),
+                            1f,
+                            acc,
+                            0,
+                            Math.max(1, dv));
                 }
                 for (int r = 0; r < bq; r++) {
-                    float inv = 1f / denom[r];   // no visible key gives 0·∞ = NaN, like softmax over an empty row
+                    float inv = 1f / denom[r]; // no visible key gives 0·∞ = NaN, like softmax over an empty row
                     long oRow = oOff + (long) (i0 + r) * oLd, aRow = (long) r * dv;
                     for (int e = 0; e < dv; e++) os.setAtIndex(FL, oRow + e, acc.getAtIndex(FL, aRow + e) * inv);
                 }
@@ -128,7 +236,8 @@ final class AttentionKernels {
         FloatVector mv = FloatVector.broadcast(F, m), sum = FloatVector.zero(F);
         int i = 0;
         for (; i + F.length() <= n; i += F.length()) {
-            FloatVector e = FloatKernels.exp(FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO).sub(mv));
+            FloatVector e = FloatKernels.exp(
+                    FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO).sub(mv));
             sum = sum.add(e);
             e.intoMemorySegment(s, (o + i) * 4, NO);
         }
@@ -150,8 +259,20 @@ final class AttentionKernels {
     }
 
     /** One (batch, head) pair one query row at a time: views whose rows overlap (stride 0, say) cannot be GEMM operands. */
-    private static void rowwiseHead(View4 q, View4 k, View4 v, View4 o, int b, int h, int kh, int lq, int lk, int d, int dv,
-                                    boolean causal, float scale) {
+    private static void rowwiseHead(
+            View4 q,
+            View4 k,
+            View4 v,
+            View4 o,
+            int b,
+            int h,
+            int kh,
+            int lq,
+            int lk,
+            int d,
+            int dv,
+            boolean causal,
+            float scale) {
         float[] acc = new float[dv];
         for (int i = 0; i < lq; i++) {
             int visible = causal ? Math.clamp((long) i + lk - lq + 1, 0, lk) : lk;
@@ -160,7 +281,7 @@ final class AttentionKernels {
             java.util.Arrays.fill(acc, 0);
             for (int j = 0; j < visible; j++) {
                 float s = dot(q.seg(), qRow, k.seg(), k.row(b, kh, j), d) * scale;
-                if (s > max) {   // rescale what was accumulated under the old maximum
+                if (s > max) { // rescale what was accumulated under the old maximum
                     float c = max == Float.NEGATIVE_INFINITY ? 0 : (float) Math.exp(max - s);
                     denom *= c;
                     scale(acc, c);
@@ -171,7 +292,7 @@ final class AttentionKernels {
                 axpy(p, v.seg(), v.row(b, kh, j), acc);
             }
             long oRow = o.row(b, h, i);
-            float inv = 1f / denom;   // visible == 0 gives NaN, like softmax over an empty row
+            float inv = 1f / denom; // visible == 0 gives NaN, like softmax over an empty row
             for (int e = 0; e < dv; e++) o.seg().setAtIndex(FL, oRow + e, acc[e] * inv);
         }
     }
@@ -180,7 +301,8 @@ final class AttentionKernels {
         FloatVector s = FloatVector.zero(F);
         int i = 0;
         for (; i + F.length() <= n; i += F.length()) {
-            s = FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO).fma(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO), s);
+            s = FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                    .fma(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO), s);
         }
         float r = s.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) r += a.getAtIndex(FL, ao + i) * b.getAtIndex(FL, bo + i);
@@ -189,7 +311,8 @@ final class AttentionKernels {
 
     private static void scale(float[] acc, float c) {
         int i = 0;
-        for (; i + F.length() <= acc.length; i += F.length()) FloatVector.fromArray(F, acc, i).mul(c).intoArray(acc, i);
+        for (; i + F.length() <= acc.length; i += F.length())
+            FloatVector.fromArray(F, acc, i).mul(c).intoArray(acc, i);
         for (; i < acc.length; i++) acc[i] *= c;
     }
 
@@ -197,13 +320,15 @@ final class AttentionKernels {
         int n = acc.length, i = 0;
         FloatVector pv = FloatVector.broadcast(F, p);
         for (; i + F.length() <= n; i += F.length()) {
-            pv.fma(FloatVector.fromMemorySegment(F, v, (vo + i) * 4, NO), FloatVector.fromArray(F, acc, i)).intoArray(acc, i);
+            pv.fma(FloatVector.fromMemorySegment(F, v, (vo + i) * 4, NO), FloatVector.fromArray(F, acc, i))
+                    .intoArray(acc, i);
         }
         for (; i < n; i++) acc[i] += p * v.getAtIndex(FL, vo + i);
     }
 
     /** Lane i takes lane i ^ 1 (swaps each pair), and lane i/2 of the low or the high half (repeats each element twice). */
     private static final VectorShuffle<Float> SWAP_PAIRS = VectorShuffle.fromOp(F, i -> i ^ 1);
+
     private static final VectorShuffle<Float> REPEAT_LOW = VectorShuffle.fromOp(F, i -> i / 2);
     private static final VectorShuffle<Float> REPEAT_HIGH = VectorShuffle.fromOp(F, i -> F.length() / 2 + i / 2);
     /** −1 on even lanes, +1 on odd: (a, b)·c + (b, a)·(−s, s) = (a·c − b·s, b·c + a·s). */
@@ -220,17 +345,32 @@ final class AttentionKernels {
      * pairs (a, b): a vector of pairs times the cos values repeated pairwise, plus the pair-swapped vector times the
      * sin values repeated pairwise with alternating sign, two vectors of pairs per vector of cos/sin values.
      */
-    static void ropeRow(MemorySegment x, long xo, MemorySegment cos, long co, MemorySegment sin, long so,
-                        MemorySegment dst, long dO, int d, boolean interleaved) {
+    static void ropeRow(
+            MemorySegment x,
+            long xo,
+            MemorySegment cos,
+            long co,
+            MemorySegment sin,
+            long so,
+            MemorySegment dst,
+            long dO,
+            int d,
+            boolean interleaved) {
         int half = d / 2;
         if (interleaved) {
-            int L = F.length(), i = 0;   // i counts pairs; one vector of cos/sin covers L pairs = two vectors of x
+            int L = F.length(), i = 0; // i counts pairs; one vector of cos/sin covers L pairs = two vectors of x
             for (; i + L <= half; i += L) {
-                FloatVector c = FloatVector.fromMemorySegment(F, cos, (co + i) * 4, NO), sn = FloatVector.fromMemorySegment(F, sin, (so + i) * 4, NO);
+                FloatVector c = FloatVector.fromMemorySegment(F, cos, (co + i) * 4, NO),
+                        sn = FloatVector.fromMemorySegment(F, sin, (so + i) * 4, NO);
                 long at = xo + 2L * i, to = dO + 2L * i;
-                FloatVector lo = FloatVector.fromMemorySegment(F, x, at * 4, NO), hi = FloatVector.fromMemorySegment(F, x, (at + L) * 4, NO);
-                FloatVector loOut = lo.mul(c.rearrange(REPEAT_LOW)).add(lo.rearrange(SWAP_PAIRS).mul(sn.rearrange(REPEAT_LOW).mul(ALTERNATE_SIGN)));
-                FloatVector hiOut = hi.mul(c.rearrange(REPEAT_HIGH)).add(hi.rearrange(SWAP_PAIRS).mul(sn.rearrange(REPEAT_HIGH).mul(ALTERNATE_SIGN)));
+                FloatVector lo = FloatVector.fromMemorySegment(F, x, at * 4, NO),
+                        hi = FloatVector.fromMemorySegment(F, x, (at + L) * 4, NO);
+                FloatVector loOut = lo.mul(c.rearrange(REPEAT_LOW))
+                        .add(lo.rearrange(SWAP_PAIRS)
+                                .mul(sn.rearrange(REPEAT_LOW).mul(ALTERNATE_SIGN)));
+                FloatVector hiOut = hi.mul(c.rearrange(REPEAT_HIGH))
+                        .add(hi.rearrange(SWAP_PAIRS)
+                                .mul(sn.rearrange(REPEAT_HIGH).mul(ALTERNATE_SIGN)));
                 loOut.intoMemorySegment(dst, to * 4, NO);
                 hiOut.intoMemorySegment(dst, (to + L) * 4, NO);
             }

@@ -23,7 +23,8 @@ final class Conversions {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));
+    private static final VectorSpecies<Short> S =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     /** dst[i] = float(src_bf16[i]) for n elements; offsets in elements. */
@@ -36,7 +37,10 @@ final class Conversions {
         }
         for (; i < n; i++) {
             short b = src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, so + i);
-            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, dev.panthera.tensor.FloatConversions.bf16ToFloat(b));
+            dst.setAtIndex(
+                    java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED,
+                    dO + i,
+                    dev.panthera.tensor.FloatConversions.bf16ToFloat(b));
         }
     }
 
@@ -44,7 +48,8 @@ final class Conversions {
     static void f32ToBf16(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
         int i = 0;
         for (; i + F.length() <= n; i += F.length()) {
-            IntVector bits = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO).reinterpretAsInts();
+            IntVector bits =
+                    FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO).reinterpretAsInts();
             IntVector lsb = bits.lanewise(VectorOperators.LSHR, 16).and(1);
             IntVector rounded = bits.add(0x7FFF).add(lsb).lanewise(VectorOperators.LSHR, 16);
             VectorMask<Integer> nan = bits.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
@@ -54,14 +59,19 @@ final class Conversions {
         }
         for (; i < n; i++) {
             float f = src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i);
-            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, dO + i, dev.panthera.tensor.FloatConversions.floatToBf16(f));
+            dst.setAtIndex(
+                    java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED,
+                    dO + i,
+                    dev.panthera.tensor.FloatConversions.floatToBf16(f));
         }
     }
 
     /** dst[i] = float(src_f16[i]) for n elements, exact; offsets in elements. */
     static void f16ToF32(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
         for (int i = 0; i < n; i++) {
-            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i,
+            dst.setAtIndex(
+                    java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED,
+                    dO + i,
                     Float.float16ToFloat(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, so + i)));
         }
     }
@@ -69,24 +79,31 @@ final class Conversions {
     /** dst_f16[i] = src[i] rounded to nearest even (overflow to ±inf), as {@link Float#floatToFloat16}. */
     static void f32ToF16(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
         for (int i = 0; i < n; i++) {
-            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, dO + i,
+            dst.setAtIndex(
+                    java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED,
+                    dO + i,
                     Float.floatToFloat16(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i)));
         }
     }
 
     private static final VectorSpecies<Double> D = jdk.incubator.vector.DoubleVector.SPECIES_PREFERRED;
     /** Floats with the double species' lane count (half its bits). */
-    private static final VectorSpecies<Float> FD = VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));
+    private static final VectorSpecies<Float> FD =
+            VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));
 
     /** dst_f64[i] = src_f32[i], exact (F2D lane by lane). */
     static void f32ToF64(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
         int i = 0;
         for (int bound = n - n % D.length(); i < bound; i += D.length()) {
-            FloatVector.fromMemorySegment(FD, src, (so + i) * 4, NO).convertShape(VectorOperators.F2D, D, 0)
+            FloatVector.fromMemorySegment(FD, src, (so + i) * 4, NO)
+                    .convertShape(VectorOperators.F2D, D, 0)
                     .intoMemorySegment(dst, (dO + i) * 8, NO);
         }
         for (; i < n; i++) {
-            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, dO + i, src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i));
+            dst.setAtIndex(
+                    java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED,
+                    dO + i,
+                    src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i));
         }
     }
 
@@ -94,11 +111,13 @@ final class Conversions {
     static void f64ToF32(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
         int i = 0;
         for (int bound = n - n % D.length(); i < bound; i += D.length()) {
-            jdk.incubator.vector.DoubleVector.fromMemorySegment(D, src, (so + i) * 8, NO).convertShape(VectorOperators.D2F, FD, 0)
+            jdk.incubator.vector.DoubleVector.fromMemorySegment(D, src, (so + i) * 8, NO)
+                    .convertShape(VectorOperators.D2F, FD, 0)
                     .intoMemorySegment(dst, (dO + i) * 4, NO);
         }
         for (; i < n; i++) {
-            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, (float) src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, so + i));
+            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, (float)
+                    src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, so + i));
         }
     }
 }

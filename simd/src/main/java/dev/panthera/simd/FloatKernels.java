@@ -20,20 +20,35 @@ final class FloatKernels {
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     // erfc by the Chebyshev fit of Numerical Recipes' erfcc (fractional error < 1.2e-7 for z ≥ 0):
-    // erfc(z) = t·exp(−z² − 1.26551223 + t·(1.00002368 + t·(0.37409196 + ...))), t = 1/(1 + z/2); erfc(−z) = 2 − erfc(z).
+    // erfc(z) = t·exp(−z² − 1.26551223 + t·(1.00002368 + t·(0.37409196 + ...))), t = 1/(1 + z/2); erfc(−z) = 2 −
+    // erfc(z).
     // Relative accuracy in both tails is what GELU needs: x·Φ(x) = x·erfc(−x/√2)/2 is tiny for x ≪ 0.
-    private static final float[] ERFC = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f,
-            0.27886807f, -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
+    private static final float[] ERFC = {
+        -1.26551223f,
+        1.00002368f,
+        0.37409196f,
+        0.09678418f,
+        -0.18628806f,
+        0.27886807f,
+        -1.13520398f,
+        1.48851587f,
+        -0.82215223f,
+        0.17087277f
+    };
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2)), SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
     /**
      * e^x per lane through the Vector API's EXP, which the JDK backs with its SVML stubs on x86 (measured here twice
      * as fast as a Cephes-style polynomial with bit-built 2^n); accuracy is pinned by VectorMathTest.
      */
-    static FloatVector exp(FloatVector x) { return x.lanewise(VectorOperators.EXP); }
+    static FloatVector exp(FloatVector x) {
+        return x.lanewise(VectorOperators.EXP);
+    }
 
     /** tanh per lane (the Vector API's TANH). */
-    static FloatVector tanh(FloatVector x) { return x.lanewise(VectorOperators.TANH); }
+    static FloatVector tanh(FloatVector x) {
+        return x.lanewise(VectorOperators.TANH);
+    }
 
     static FloatVector load(MemorySegment s, long elem, int i, int n) {
         if (i + F.length() <= n) return FloatVector.fromMemorySegment(F, s, (elem + i) * 4, NO);
@@ -46,7 +61,9 @@ final class FloatKernels {
     }
 
     static FloatVector operand(MemorySegment s, long elem, int stride, int i, int n) {
-        return stride == 0 ? FloatVector.broadcast(F, s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, elem)) : load(s, elem, i, n);
+        return stride == 0
+                ? FloatVector.broadcast(F, s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, elem))
+                : load(s, elem, i, n);
     }
 
     static FloatVector unary(UnaryOp op, FloatVector x) {
@@ -59,7 +76,7 @@ final class FloatKernels {
             case ABS -> x.abs();
             case TANH -> tanh(x);
             case SIGMOID -> sigmoid(x);
-            case RELU -> x.blend(FloatVector.zero(F), x.compare(VectorOperators.LT, 0f));   // NaN stays NaN
+            case RELU -> x.blend(FloatVector.zero(F), x.compare(VectorOperators.LT, 0f)); // NaN stays NaN
             case GELU_ERF -> x.mul(0.5f).mul(erfc(x.mul(-INV_SQRT2)));
             case GELU_TANH -> {
                 FloatVector inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
@@ -68,7 +85,9 @@ final class FloatKernels {
             case SILU -> x.mul(sigmoid(x));
             case SIGN -> {
                 FloatVector one = FloatVector.broadcast(F, 1f);
-                FloatVector s = FloatVector.zero(F).blend(one, x.compare(VectorOperators.GT, 0f)).blend(one.neg(), x.compare(VectorOperators.LT, 0f));
+                FloatVector s = FloatVector.zero(F)
+                        .blend(one, x.compare(VectorOperators.GT, 0f))
+                        .blend(one.neg(), x.compare(VectorOperators.LT, 0f));
                 yield s.blend(x, x.test(VectorOperators.IS_NAN));
             }
         };
@@ -89,7 +108,9 @@ final class FloatKernels {
     }
 
     /** erf = 1 − erfc. */
-    static FloatVector erf(FloatVector x) { return FloatVector.broadcast(F, 1f).sub(erfc(x)); }
+    static FloatVector erf(FloatVector x) {
+        return FloatVector.broadcast(F, 1f).sub(erfc(x));
+    }
 
     static FloatVector binary(BinaryOp op, FloatVector a, FloatVector b) {
         return switch (op) {
@@ -100,7 +121,8 @@ final class FloatKernels {
             case POW -> a.lanewise(VectorOperators.POW, b);
             case MAXIMUM -> nanIfEither(a, b, a.max(b));
             case MINIMUM -> nanIfEither(a, b, a.min(b));
-            case EQ, NE, LT, LE, GT, GE -> throw new IllegalArgumentException("comparison " + op + " is not a float result");
+            case EQ, NE, LT, LE, GT, GE ->
+                throw new IllegalArgumentException("comparison " + op + " is not a float result");
         };
     }
 
@@ -115,8 +137,17 @@ final class FloatKernels {
     }
 
     /** dst[i] = a[i·sa] op b[i·sb] with sa, sb ∈ {0, 1}. */
-    static void binaryRow(BinaryOp op, MemorySegment a, long ao, int sa, MemorySegment b, long bo, int sb,
-                          MemorySegment dst, long dO, int n) {
+    static void binaryRow(
+            BinaryOp op,
+            MemorySegment a,
+            long ao,
+            int sa,
+            MemorySegment b,
+            long bo,
+            int sb,
+            MemorySegment dst,
+            long dO,
+            int n) {
         for (int i = 0; i < n; i += F.length()) {
             store(binary(op, operand(a, ao, sa, i, n), operand(b, bo, sb, i, n)), dst, dO, i, n);
         }
@@ -125,7 +156,8 @@ final class FloatKernels {
     static float sumRow(MemorySegment s, long o, int n) {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
-        for (; i + F.length() <= n; i += F.length()) acc = acc.add(FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO));
+        for (; i + F.length() <= n; i += F.length())
+            acc = acc.add(FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO));
         float r = acc.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) r += s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, o + i);
         return r;
@@ -170,18 +202,20 @@ final class FloatKernels {
     /** Softmax (or log-softmax) of a contiguous row into a contiguous row. */
     static void softmaxRow(MemorySegment src, long so, MemorySegment dst, long dO, int n, boolean log) {
         float max = extremeRow(src, so, n, true);
-        if (max == Float.NEGATIVE_INFINITY) max = 0;   // an all -inf row gives NaN, as in PyTorch
+        if (max == Float.NEGATIVE_INFINITY) max = 0; // an all -inf row gives NaN, as in PyTorch
         FloatVector mv = FloatVector.broadcast(F, max);
         FloatVector acc = FloatVector.zero(F);
         float tail = 0;
         int i = 0;
         for (; i + F.length() <= n; i += F.length()) {
-            FloatVector e = exp(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO).sub(mv));
+            FloatVector e =
+                    exp(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO).sub(mv));
             acc = acc.add(e);
             if (!log) e.intoMemorySegment(dst, (dO + i) * 4, NO);
         }
         for (; i < n; i++) {
-            float e = (float) Math.exp(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i) - max);
+            float e =
+                    (float) Math.exp(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i) - max);
             tail += e;
             if (!log) dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, e);
         }
@@ -201,8 +235,18 @@ final class FloatKernels {
      * softmax, computed for a vector of columns at a time. {@code mx} and {@code sm} are scratch of at least n
      * floats. As in {@link #softmaxRow}, a column whose maximum is −∞ uses 0 instead (an all −∞ column gives NaN).
      */
-    static void softmaxColumns(MemorySegment src, long so, long ss, MemorySegment dst, long dO, long ds, int len, int n,
-                               boolean log, float[] mx, float[] sm) {
+    static void softmaxColumns(
+            MemorySegment src,
+            long so,
+            long ss,
+            MemorySegment dst,
+            long dO,
+            long ds,
+            int len,
+            int n,
+            boolean log,
+            float[] mx,
+            float[] sm) {
         int L = F.length(), bound = F.loopBound(n);
         java.util.Arrays.fill(mx, 0, n, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(sm, 0, n, 0f);
@@ -210,21 +254,26 @@ final class FloatKernels {
             long row = so + j * ss;
             int i = 0;
             for (; i < bound; i += L) {
-                FloatVector.fromArray(F, mx, i).lanewise(VectorOperators.MAX, FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO)).intoArray(mx, i);
+                FloatVector.fromArray(F, mx, i)
+                        .lanewise(VectorOperators.MAX, FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO))
+                        .intoArray(mx, i);
             }
-            for (; i < n; i++) mx[i] = Math.max(mx[i], src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i));
+            for (; i < n; i++)
+                mx[i] = Math.max(mx[i], src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i));
         }
         for (int i = 0; i < n; i++) if (mx[i] == Float.NEGATIVE_INFINITY) mx[i] = 0;
         for (int j = 0; j < len; j++) {
             long row = so + j * ss, out = dO + j * ds;
             int i = 0;
             for (; i < bound; i += L) {
-                FloatVector e = exp(FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO).sub(FloatVector.fromArray(F, mx, i)));
+                FloatVector e = exp(
+                        FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO).sub(FloatVector.fromArray(F, mx, i)));
                 FloatVector.fromArray(F, sm, i).add(e).intoArray(sm, i);
                 if (!log) e.intoMemorySegment(dst, (out + i) * 4, NO);
             }
             for (; i < n; i++) {
-                float e = (float) Math.exp(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i) - mx[i]);
+                float e = (float)
+                        Math.exp(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i) - mx[i]);
                 sm[i] += e;
                 if (!log) dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + i, e);
             }
@@ -239,12 +288,15 @@ final class FloatKernels {
             int i = 0;
             for (; i < bound; i += L) {
                 FloatVector v = log
-                        ? FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO).sub(FloatVector.fromArray(F, mx, i))
-                        : FloatVector.fromMemorySegment(F, dst, (out + i) * 4, NO).mul(FloatVector.fromArray(F, sm, i));
+                        ? FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO)
+                                .sub(FloatVector.fromArray(F, mx, i))
+                        : FloatVector.fromMemorySegment(F, dst, (out + i) * 4, NO)
+                                .mul(FloatVector.fromArray(F, sm, i));
                 v.intoMemorySegment(dst, (out + i) * 4, NO);
             }
             for (; i < n; i++) {
-                float v = log ? src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i) - mx[i]
+                float v = log
+                        ? src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i) - mx[i]
                         : dst.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + i) * sm[i];
                 dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + i, v);
             }
@@ -252,8 +304,18 @@ final class FloatKernels {
     }
 
     /** Layer norm (rms = false) or RMS norm of a contiguous row; weight/bias rows may be null. */
-    static void normRow(MemorySegment x, long xo, MemorySegment w, long wo, MemorySegment b, long bo, float eps,
-                        MemorySegment dst, long dO, int n, boolean rms) {
+    static void normRow(
+            MemorySegment x,
+            long xo,
+            MemorySegment w,
+            long wo,
+            MemorySegment b,
+            long bo,
+            float eps,
+            MemorySegment dst,
+            long dO,
+            int n,
+            boolean rms) {
         float mean = rms ? 0 : sumRow(x, xo, n) / n;
         FloatVector mv = FloatVector.broadcast(F, mean);
         float inv = (float) (1.0 / Math.sqrt(sumSquaredDeviation(x, xo, n, mean) / n + eps));

@@ -28,11 +28,14 @@ import java.util.concurrent.Executor;
  */
 public record GemmConfig(int threads, Executor executor) {
     public GemmConfig {
-        if (threads < 1) throw new IllegalArgumentException("GemmConfig: thread count must be at least 1, got " + threads);
+        if (threads < 1)
+            throw new IllegalArgumentException("GemmConfig: thread count must be at least 1, got " + threads);
     }
 
     /** {@code threads} ranges on GEMM's own pool. */
-    public static GemmConfig of(int threads) { return new GemmConfig(threads, null); }
+    public static GemmConfig of(int threads) {
+        return new GemmConfig(threads, null);
+    }
 
     /** {@code threads} ranges, those after the first on {@code executor}. */
     public static GemmConfig on(Executor executor, int threads) {
@@ -58,7 +61,9 @@ public record GemmConfig(int threads, Executor executor) {
         boolean[] closed = {false};
         return () -> {
             if (closed[0]) return;
-            if (Thread.currentThread() != owner) throw new IllegalStateException("GemmConfig scope closed on " + Thread.currentThread().getName() + ", opened on " + owner.getName());
+            if (Thread.currentThread() != owner)
+                throw new IllegalStateException("GemmConfig scope closed on "
+                        + Thread.currentThread().getName() + ", opened on " + owner.getName());
             if (stack.peek() != this) throw new IllegalStateException("GemmConfig scopes closed out of order");
             stack.pop();
             closed[0] = true;

@@ -50,12 +50,17 @@ final class HalfDots {
      * activation vector is loaded once for both rows, and the two rows are two streams from memory.
      */
     static boolean dot2(float[] x, int x0, MemorySegment w, long r0, long r1, int n, float[] out) {
-        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), t0 = FloatVector.zero(F), t1 = FloatVector.zero(F);
+        FloatVector s0 = FloatVector.zero(F),
+                s1 = FloatVector.zero(F),
+                t0 = FloatVector.zero(F),
+                t1 = FloatVector.zero(F);
         IntVector flag = IntVector.zero(I);
         int p = 0;
         for (; p + BLOCK <= n; p += BLOCK) {
-            IntVector v = IntVector.fromMemorySegment(I, w, (r0 + p) * 2, NO), u = IntVector.fromMemorySegment(I, w, (r1 + p) * 2, NO);
-            flag = flag.or(v.and(0x7C007C00).add(0x04000400)).or(u.and(0x7C007C00).add(0x04000400));
+            IntVector v = IntVector.fromMemorySegment(I, w, (r0 + p) * 2, NO),
+                    u = IntVector.fromMemorySegment(I, w, (r1 + p) * 2, NO);
+            flag = flag.or(v.and(0x7C007C00).add(0x04000400))
+                    .or(u.and(0x7C007C00).add(0x04000400));
             FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + 8);
             s0 = xe.fma(low(v), s0);
             s1 = xo.fma(high(v), s1);
@@ -65,8 +70,10 @@ final class HalfDots {
         if (!flag.and(0x80008000).compare(VectorOperators.EQ, 0).allTrue()) return false;
         float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
         for (; p < n; p++) {
-            d0 += x[x0 + p] * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p));
-            d1 += x[x0 + p] * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r1 + p));
+            d0 += x[x0 + p]
+                    * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p));
+            d1 += x[x0 + p]
+                    * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r1 + p));
         }
         out[0] = d0;
         out[1] = d1;
@@ -75,28 +82,51 @@ final class HalfDots {
 
     /** {@link #dot2} for BF16 rows (a shift or a mask per half; every BF16 pattern converts, so it always succeeds). */
     static void dot2Bf16(float[] x, int x0, MemorySegment w, long r0, long r1, int n, float[] out) {
-        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), t0 = FloatVector.zero(F), t1 = FloatVector.zero(F);
+        FloatVector s0 = FloatVector.zero(F),
+                s1 = FloatVector.zero(F),
+                t0 = FloatVector.zero(F),
+                t1 = FloatVector.zero(F);
         int p = 0;
-        for (; p + 2 * BLOCK <= n; p += 2 * BLOCK) {   // two blocks per row per step: 128 bytes of weights
-            IntVector v = IntVector.fromMemorySegment(I, w, (r0 + p) * 2, NO), u = IntVector.fromMemorySegment(I, w, (r1 + p) * 2, NO);
-            IntVector v2 = IntVector.fromMemorySegment(I, w, (r0 + p + BLOCK) * 2, NO), u2 = IntVector.fromMemorySegment(I, w, (r1 + p + BLOCK) * 2, NO);
+        for (; p + 2 * BLOCK <= n; p += 2 * BLOCK) { // two blocks per row per step: 128 bytes of weights
+            IntVector v = IntVector.fromMemorySegment(I, w, (r0 + p) * 2, NO),
+                    u = IntVector.fromMemorySegment(I, w, (r1 + p) * 2, NO);
+            IntVector v2 = IntVector.fromMemorySegment(I, w, (r0 + p + BLOCK) * 2, NO),
+                    u2 = IntVector.fromMemorySegment(I, w, (r1 + p + BLOCK) * 2, NO);
             FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + 8);
-            s0 = xo.fma(v.and(0xFFFF0000).reinterpretAsFloats(), xe.fma(v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0));
-            t0 = xo.fma(u.and(0xFFFF0000).reinterpretAsFloats(), xe.fma(u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t0));
-            FloatVector ye = FloatVector.fromArray(F, x, x0 + p + BLOCK), yo = FloatVector.fromArray(F, x, x0 + p + BLOCK + 8);
-            s1 = yo.fma(v2.and(0xFFFF0000).reinterpretAsFloats(), ye.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1));
-            t1 = yo.fma(u2.and(0xFFFF0000).reinterpretAsFloats(), ye.fma(u2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t1));
+            s0 = xo.fma(
+                    v.and(0xFFFF0000).reinterpretAsFloats(),
+                    xe.fma(v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0));
+            t0 = xo.fma(
+                    u.and(0xFFFF0000).reinterpretAsFloats(),
+                    xe.fma(u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t0));
+            FloatVector ye = FloatVector.fromArray(F, x, x0 + p + BLOCK),
+                    yo = FloatVector.fromArray(F, x, x0 + p + BLOCK + 8);
+            s1 = yo.fma(
+                    v2.and(0xFFFF0000).reinterpretAsFloats(),
+                    ye.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1));
+            t1 = yo.fma(
+                    u2.and(0xFFFF0000).reinterpretAsFloats(),
+                    ye.fma(u2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t1));
         }
         for (; p + BLOCK <= n; p += BLOCK) {
-            IntVector v = IntVector.fromMemorySegment(I, w, (r0 + p) * 2, NO), u = IntVector.fromMemorySegment(I, w, (r1 + p) * 2, NO);
+            IntVector v = IntVector.fromMemorySegment(I, w, (r0 + p) * 2, NO),
+                    u = IntVector.fromMemorySegment(I, w, (r1 + p) * 2, NO);
             FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + 8);
-            s0 = xo.fma(v.and(0xFFFF0000).reinterpretAsFloats(), xe.fma(v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0));
-            t0 = xo.fma(u.and(0xFFFF0000).reinterpretAsFloats(), xe.fma(u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t0));
+            s0 = xo.fma(
+                    v.and(0xFFFF0000).reinterpretAsFloats(),
+                    xe.fma(v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0));
+            t0 = xo.fma(
+                    u.and(0xFFFF0000).reinterpretAsFloats(),
+                    xe.fma(u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t0));
         }
         float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
         for (; p < n; p++) {
-            d0 += x[x0 + p] * Float.intBitsToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p) << 16);
-            d1 += x[x0 + p] * Float.intBitsToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r1 + p) << 16);
+            d0 += x[x0 + p]
+                    * Float.intBitsToFloat(
+                            w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p) << 16);
+            d1 += x[x0 + p]
+                    * Float.intBitsToFloat(
+                            w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r1 + p) << 16);
         }
         out[0] = d0;
         out[1] = d1;
@@ -104,11 +134,18 @@ final class HalfDots {
 
     /** The even-indexed halves (low 16 bits of each lane) as floats; not for exponent 31. */
     static FloatVector low(IntVector v) {
-        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
+        return v.lanewise(VectorOperators.LSHL, 16)
+                .lanewise(VectorOperators.ASHR, 3)
+                .and(0x8FFFE000)
+                .reinterpretAsFloats()
+                .mul(0x1p112f);
     }
 
     /** The odd-indexed halves (high 16 bits of each lane) as floats; not for exponent 31. */
     static FloatVector high(IntVector v) {
-        return v.lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
+        return v.lanewise(VectorOperators.ASHR, 3)
+                .and(0x8FFFE000)
+                .reinterpretAsFloats()
+                .mul(0x1p112f);
     }
 }

@@ -29,17 +29,23 @@ final class IndexKernels {
      * Bytes with the float species' lane count (64 bits for 8 floats), for BOOL masks; null where no such shape exists
      * (a 4-lane float species would need 32-bit byte vectors), and then the row kernels run their scalar loops only.
      */
-    private static final VectorSpecies<Byte> B = F.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
+    private static final VectorSpecies<Byte> B =
+            F.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
+
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     /** Floats with the double species' lane count, widened lane for lane by F2D. */
-    private static final VectorSpecies<Float> FD = VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));
+    private static final VectorSpecies<Float> FD =
+            VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));
+
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
 
     /** Elements done by the vector loop of a mask kernel (0 when there is no byte species). */
-    private static int maskBound(int n) { return B == null ? 0 : F.loopBound(n); }
+    private static int maskBound(int n) {
+        return B == null ? 0 : F.loopBound(n);
+    }
 
     // ------------------------------------------------------------------------------------------------ fill
 
@@ -67,8 +73,17 @@ final class IndexKernels {
      * dst[i] = a[i·sa] op b[i·sb] ? 1 : 0 as BOOL bytes, sa, sb ∈ {0, 1}, with Java's float comparisons (every
      * comparison with NaN is false except NE, which is true), as the reference's double comparisons of the same values.
      */
-    static void compareRow(BinaryOp op, MemorySegment a, long ao, int sa, MemorySegment b, long bo, int sb,
-                           MemorySegment dst, long dO, int n) {
+    static void compareRow(
+            BinaryOp op,
+            MemorySegment a,
+            long ao,
+            int sa,
+            MemorySegment b,
+            long bo,
+            int sb,
+            MemorySegment dst,
+            long dO,
+            int n) {
         VectorOperators.Comparison cmp = switch (op) {
             case EQ -> VectorOperators.EQ;
             case NE -> VectorOperators.NE;
@@ -82,7 +97,8 @@ final class IndexKernels {
         if (B != null) {
             ByteVector zero = ByteVector.zero(B), one = ByteVector.broadcast(B, (byte) 1);
             for (int bound = maskBound(n); i < bound; i += F.length()) {
-                VectorMask<Float> m = FloatKernels.operand(a, ao, sa, i, n).compare(cmp, FloatKernels.operand(b, bo, sb, i, n));
+                VectorMask<Float> m =
+                        FloatKernels.operand(a, ao, sa, i, n).compare(cmp, FloatKernels.operand(b, bo, sb, i, n));
                 zero.blend(one, m.cast(B)).intoMemorySegment(dst, dO + i, NO);
             }
         }
@@ -106,8 +122,19 @@ final class IndexKernels {
      * one operand's row. (No vector local is ever null: C2 in JDK 25 reached a Halt node in an earlier version that
      * hoisted broadcasts into nullable locals.)
      */
-    static void whereRow(MemorySegment c, long co, int sc, MemorySegment a, long ao, int sa, MemorySegment b, long bo, int sb,
-                         MemorySegment dst, long dO, int n) {
+    static void whereRow(
+            MemorySegment c,
+            long co,
+            int sc,
+            MemorySegment a,
+            long ao,
+            int sa,
+            MemorySegment b,
+            long bo,
+            int sb,
+            MemorySegment dst,
+            long dO,
+            int n) {
         if (sc == 0) {
             boolean take = c.get(ValueLayout.JAVA_BYTE, co) != 0;
             copyRow(take ? a : b, take ? ao : bo, take ? sa : sb, dst, dO, n);
@@ -116,19 +143,24 @@ final class IndexKernels {
         int i = 0;
         if (B != null) {
             for (int bound = maskBound(n); i < bound; i += F.length()) {
-                VectorMask<Integer> take = ByteVector.fromMemorySegment(B, c, co + i, NO).compare(VectorOperators.NE, (byte) 0).cast(I);
+                VectorMask<Integer> take = ByteVector.fromMemorySegment(B, c, co + i, NO)
+                        .compare(VectorOperators.NE, (byte) 0)
+                        .cast(I);
                 operand(b, bo, sb, i).blend(operand(a, ao, sa, i), take).intoMemorySegment(dst, (dO + i) * 4, NO);
             }
         }
         for (; i < n; i++) {
             boolean take = c.get(ValueLayout.JAVA_BYTE, co + i) != 0;
-            dst.setAtIndex(I32, dO + i, take ? a.getAtIndex(I32, ao + (long) i * sa) : b.getAtIndex(I32, bo + (long) i * sb));
+            dst.setAtIndex(
+                    I32, dO + i, take ? a.getAtIndex(I32, ao + (long) i * sa) : b.getAtIndex(I32, bo + (long) i * sb));
         }
     }
 
     /** Lanes i.. of a 4-byte row with stride 1, or its first element broadcast for stride 0 (a full vector must fit). */
     private static IntVector operand(MemorySegment s, long o, int stride, int i) {
-        return stride == 0 ? IntVector.broadcast(I, s.getAtIndex(I32, o)) : IntVector.fromMemorySegment(I, s, (o + i) * 4, NO);
+        return stride == 0
+                ? IntVector.broadcast(I, s.getAtIndex(I32, o))
+                : IntVector.fromMemorySegment(I, s, (o + i) * 4, NO);
     }
 
     /** dst[0 .. n) = src row of 4-byte elements (stride 1) or its first element repeated (stride 0). */
@@ -183,7 +215,8 @@ final class IndexKernels {
     }
 
     private static DoubleVector widen(MemorySegment s, long elem) {
-        return (DoubleVector) FloatVector.fromMemorySegment(FD, s, elem * 4, NO).convertShape(VectorOperators.F2D, D, 0);
+        return (DoubleVector)
+                FloatVector.fromMemorySegment(FD, s, elem * 4, NO).convertShape(VectorOperators.F2D, D, 0);
     }
 
     // ------------------------------------------------------------------------------------------------ gather, scatter
@@ -210,8 +243,20 @@ final class IndexKernels {
      * One gather row of n elements of {@code width} bytes (4 or 8): dst[j·ds] = src[idx[j·is]·ss], each index checked
      * against {@code bound} in order, as the reference does.
      */
-    static void gatherRow(int width, MemorySegment src, long so, long ss, long bound, MemorySegment idx, boolean i64, long io, long is,
-                          MemorySegment dst, long dO, long ds, long n) {
+    static void gatherRow(
+            int width,
+            MemorySegment src,
+            long so,
+            long ss,
+            long bound,
+            MemorySegment idx,
+            boolean i64,
+            long io,
+            long is,
+            MemorySegment dst,
+            long dO,
+            long ds,
+            long n) {
         if (width == 4) {
             for (long j = 0; j < n; j++) {
                 long v = checkedIndex(idx, i64, io + j * is, bound, "gather");
@@ -230,8 +275,19 @@ final class IndexKernels {
      * is reached (so an exception leaves the earlier additions done, as in the reference). A float add equals the
      * reference's double add rounded to float: double has more than 2·24 + 2 bits, so the double rounding is innocuous.
      */
-    static void scatterAddRow(MemorySegment dst, long dO, long ds, long bound, MemorySegment idx, boolean i64, long io, long is,
-                              MemorySegment src, long so, long ss, long n) {
+    static void scatterAddRow(
+            MemorySegment dst,
+            long dO,
+            long ds,
+            long bound,
+            MemorySegment idx,
+            boolean i64,
+            long io,
+            long is,
+            MemorySegment src,
+            long so,
+            long ss,
+            long n) {
         for (long j = 0; j < n; j++) {
             long at = dO + checkedIndex(idx, i64, io + j * is, bound, "scatterAdd") * ds;
             dst.setAtIndex(F32, at, dst.getAtIndex(F32, at) + src.getAtIndex(F32, so + j * ss));

@@ -27,21 +27,64 @@ public final class MixedGemm {
      * @throws IllegalArgumentException for a negative size or a leading dimension below the row length
      * @throws IndexOutOfBoundsException when an operand reaches past its segment (checked before any access)
      */
-    public static void gemm(Weights type, boolean transA, boolean transW, int m, int n, int k, float alpha,
-                            MemorySegment a, long aOff, int lda, MemorySegment w, long wOff, int ldw,
-                            float beta, MemorySegment c, long cOff, int ldc) {
+    public static void gemm(
+            Weights type,
+            boolean transA,
+            boolean transW,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            MemorySegment w,
+            long wOff,
+            int ldw,
+            float beta,
+            MemorySegment c,
+            long cOff,
+            int ldc) {
         Objects.requireNonNull(type, "mixed gemm: weight type");
         int kind = type == Weights.BF16 ? WeightLoads.BF16 : WeightLoads.F16;
-        Sgemm.gemm(GemmConfig.current(), "mixed gemm (" + type + " weights)", kind, transA, transW, m, n, k, alpha, a, aOff, lda, w, wOff, ldw,
-                beta, c, cOff, ldc);
+        Sgemm.gemm(
+                GemmConfig.current(),
+                "mixed gemm (" + type + " weights)",
+                kind,
+                transA,
+                transW,
+                m,
+                n,
+                k,
+                alpha,
+                a,
+                aOff,
+                lda,
+                w,
+                wOff,
+                ldw,
+                beta,
+                c,
+                cOff,
+                ldc);
     }
 
     /**
      * Matrix–vector product {@code y = x·op(W)}: x holds K floats, y receives N floats, op(W) is K×N. With
      * {@code transW} W is stored [N, K] (one row per output, as a {@code Linear} layer keeps it).
      */
-    public static void gemv(Weights type, boolean transW, int n, int k, MemorySegment x, long xOff,
-                            MemorySegment w, long wOff, int ldw, MemorySegment y, long yOff) {
+    public static void gemv(
+            Weights type,
+            boolean transW,
+            int n,
+            int k,
+            MemorySegment x,
+            long xOff,
+            MemorySegment w,
+            long wOff,
+            int ldw,
+            MemorySegment y,
+            long yOff) {
         gemm(type, false, transW, 1, n, k, 1f, x, xOff, Math.max(1, k), w, wOff, ldw, 0f, y, yOff, Math.max(1, n));
     }
 }

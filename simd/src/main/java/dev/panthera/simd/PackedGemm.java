@@ -20,7 +20,9 @@ final class PackedGemm {
      * The micro-kernel's vectors: 512 bits where the preferred species is that wide (AVX-512, with 32 vector
      * registers), else 256. NR is two vectors wide, so the 6×NR tile is 12 accumulators either way.
      */
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    static final VectorSpecies<Float> F =
+            FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+
     private static final int V = F.length();
     /**
      * Block sizes. 256-bit (AVX2, Zen 3: 32 KiB L1, 512 KiB L2): KC 256, MC 96, NC 4096 — a B sliver (16 KiB) in L1,
@@ -30,6 +32,7 @@ final class PackedGemm {
      * 4096; BENCHMARKS.md).
      */
     static final int MR = 6, NR = 2 * V, KC = V == 16 ? 1024 : 256, MC = 96, NC = V == 16 ? 1024 : 4096;
+
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
@@ -41,9 +44,26 @@ final class PackedGemm {
     }
 
     /** C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1. */
-    static void gemm(int kind, boolean ta, boolean tb, int i0, int i1, int j0, int j1, int k, float alpha,
-                     MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                     MemorySegment c, long cOff, int ldc, Buffers buf) {
+    static void gemm(
+            int kind,
+            boolean ta,
+            boolean tb,
+            int i0,
+            int i1,
+            int j0,
+            int j1,
+            int k,
+            float alpha,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            MemorySegment c,
+            long cOff,
+            int ldc,
+            Buffers buf) {
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
@@ -66,7 +86,8 @@ final class PackedGemm {
     }
 
     /** B[pc:pc+kc, jc:jc+nc] into NR-wide slivers: sliver s holds, for each p, NR consecutive columns (zero padded). */
-    private static void packB(int kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
+    private static void packB(
+            int kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
         if (!tb && kind != WeightLoads.F16) {
             // groups of 8 full slivers, row by row: 512 contiguous bytes of each B row per step instead of 64
             int full = nc / NR * NR;
@@ -76,7 +97,8 @@ final class PackedGemm {
                     long row = bOff + (long) (pc + p) * ldb + jc;
                     for (int js = g; js < ge; js += NR) {
                         int o = js * kc + p * NR;
-                        for (int q = 0; q < NR; q += 8) WeightLoads.load(kind, b, row + js + q).intoArray(out, o + q);
+                        for (int q = 0; q < NR; q += 8)
+                            WeightLoads.load(kind, b, row + js + q).intoArray(out, o + q);
                     }
                 }
             }
@@ -87,7 +109,18 @@ final class PackedGemm {
     }
 
     /** Slivers from column js0 to nc of the panel, one sliver at a time. */
-    private static void packSlivers(int kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int js0, int nc, float[] out) {
+    private static void packSlivers(
+            int kind,
+            boolean tb,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            int pc,
+            int kc,
+            int jc,
+            int js0,
+            int nc,
+            float[] out) {
         for (int js = js0; js < nc; js += NR) {
             int w = Math.min(NR, nc - js);
             int base = js * kc;
@@ -98,19 +131,23 @@ final class PackedGemm {
                     if (w == NR && kind == WeightLoads.F16) {
                         WeightLoads.toFloats(kind, b, row, NR, out, o);
                     } else if (w == NR) {
-                        for (int q = 0; q < NR; q += 8) WeightLoads.load(kind, b, row + q).intoArray(out, o + q);
+                        for (int q = 0; q < NR; q += 8)
+                            WeightLoads.load(kind, b, row + q).intoArray(out, o + q);
                     } else {
                         for (int j = 0; j < NR; j++) out[o + j] = j < w ? WeightLoads.load1(kind, b, row + j) : 0f;
                     }
                 } else {
-                    for (int j = 0; j < NR; j++) out[o + j] = j < w ? WeightLoads.load1(kind, b, bOff + (long) (jc + js + j) * ldb + pc + p) : 0f;
+                    for (int j = 0; j < NR; j++)
+                        out[o + j] =
+                                j < w ? WeightLoads.load1(kind, b, bOff + (long) (jc + js + j) * ldb + pc + p) : 0f;
                 }
             }
         }
     }
 
     /** alpha·A[ic:ic+mc, pc:pc+kc] into MR-row slivers: sliver s holds, for each p, MR consecutive rows (zero padded). */
-    private static void packA(boolean ta, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float alpha, float[] out) {
+    private static void packA(
+            boolean ta, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float alpha, float[] out) {
         for (int is = 0; is < mc; is += MR) {
             int h = Math.min(MR, mc - is);
             int base = is * kc;
@@ -124,39 +161,75 @@ final class PackedGemm {
                     long row = aOff + (long) i * lda + pc;
                     for (int p = 0; p < kc; p++) out[base + p * MR + r] = alpha * a.getAtIndex(FL, row + p);
                 } else {
-                    for (int p = 0; p < kc; p++) out[base + p * MR + r] = alpha * a.getAtIndex(FL, aOff + (long) (pc + p) * lda + i);
+                    for (int p = 0; p < kc; p++)
+                        out[base + p * MR + r] = alpha * a.getAtIndex(FL, aOff + (long) (pc + p) * lda + i);
                 }
             }
         }
     }
 
     /** The 6×16 micro-kernel: C tile += Ap(6×kc) · Bp(kc×16); partial tiles go through a scratch tile. */
-    private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, MemorySegment c, long cTile, int ldc,
-                               int mr, int nr, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F), c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+    private static void kernel(
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            MemorySegment c,
+            long cTile,
+            int ldc,
+            int mr,
+            int nr,
+            float[] tile) {
+        FloatVector c00 = FloatVector.zero(F),
+                c01 = FloatVector.zero(F),
+                c10 = FloatVector.zero(F),
+                c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F),
+                c21 = FloatVector.zero(F),
+                c30 = FloatVector.zero(F),
+                c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F),
+                c41 = FloatVector.zero(F),
+                c50 = FloatVector.zero(F),
+                c51 = FloatVector.zero(F);
         for (int p = 0; p < kc; p++) {
-            FloatVector b0 = FloatVector.fromArray(F, bp, bo + p * NR), b1 = FloatVector.fromArray(F, bp, bo + p * NR + V);
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo + p * NR),
+                    b1 = FloatVector.fromArray(F, bp, bo + p * NR + V);
             int a = ao + p * MR;
             FloatVector x = FloatVector.broadcast(F, ap[a]);
-            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
             x = FloatVector.broadcast(F, ap[a + 1]);
-            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
             x = FloatVector.broadcast(F, ap[a + 2]);
-            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
             x = FloatVector.broadcast(F, ap[a + 3]);
-            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
             x = FloatVector.broadcast(F, ap[a + 4]);
-            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
             x = FloatVector.broadcast(F, ap[a + 5]);
-            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
         }
         // The accumulators leave through the scratch tile: calls taking vectors would box them once the kernel is
         // past C2's inlining budget, so the C update is a separate method over plain arrays.
-        c00.intoArray(tile, 0); c01.intoArray(tile, V); c10.intoArray(tile, NR); c11.intoArray(tile, NR + V);
-        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + V); c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + V);
-        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + V); c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + V);
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, V);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + V);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + V);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + V);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + V);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + V);
         addTile(tile, c, cTile, ldc, mr, nr);
     }
 
@@ -165,8 +238,12 @@ final class PackedGemm {
         if (nr == NR) {
             for (int i = 0; i < mr; i++) {
                 long row = (cTile + (long) i * ldc) * 4;
-                FloatVector.fromMemorySegment(F, c, row, NO).add(FloatVector.fromArray(F, tile, i * NR)).intoMemorySegment(c, row, NO);
-                FloatVector.fromMemorySegment(F, c, row + V * 4L, NO).add(FloatVector.fromArray(F, tile, i * NR + V)).intoMemorySegment(c, row + V * 4L, NO);
+                FloatVector.fromMemorySegment(F, c, row, NO)
+                        .add(FloatVector.fromArray(F, tile, i * NR))
+                        .intoMemorySegment(c, row, NO);
+                FloatVector.fromMemorySegment(F, c, row + V * 4L, NO)
+                        .add(FloatVector.fromArray(F, tile, i * NR + V))
+                        .intoMemorySegment(c, row + V * 4L, NO);
             }
             return;
         }

@@ -9,7 +9,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -44,7 +43,9 @@ public final class Sgemm {
     }
 
     /** The thread count GEMM may use. */
-    public static int threads() { return threads; }
+    public static int threads() {
+        return threads;
+    }
 
     private static synchronized ForkJoinPool pool() {
         if (pool == null) pool = new ForkJoinPool(threads);
@@ -58,17 +59,65 @@ public final class Sgemm {
      * @throws IllegalArgumentException for a negative size or a leading dimension below the row length
      * @throws IndexOutOfBoundsException when an operand reaches past its segment (checked before any access)
      */
-    public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                             MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                             float beta, MemorySegment c, long cOff, int ldc) {
+    public static void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            float beta,
+            MemorySegment c,
+            long cOff,
+            int ldc) {
         sgemm(GemmConfig.current(), transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
     /** {@link #sgemm(boolean, boolean, int, int, int, float, MemorySegment, long, int, MemorySegment, long, int, float, MemorySegment, long, int) sgemm} run as {@code config} says. */
-    public static void sgemm(GemmConfig config, boolean transA, boolean transB, int m, int n, int k, float alpha,
-                             MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                             float beta, MemorySegment c, long cOff, int ldc) {
-        gemm(config, "sgemm", WeightLoads.F32, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    public static void sgemm(
+            GemmConfig config,
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            float beta,
+            MemorySegment c,
+            long cOff,
+            int ldc) {
+        gemm(
+                config,
+                "sgemm",
+                WeightLoads.F32,
+                transA,
+                transB,
+                m,
+                n,
+                k,
+                alpha,
+                a,
+                aOff,
+                lda,
+                b,
+                bOff,
+                ldb,
+                beta,
+                c,
+                cOff,
+                ldc);
     }
 
     /**
@@ -76,29 +125,84 @@ public final class Sgemm {
      * {@code b·strideB}, {@code b·strideC} elements after the given offsets (a stride of 0 shares an operand, e.g. one
      * weight matrix for every batch entry). Each product uses the thread pool in turn.
      */
-    public static void sgemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
-                                    MemorySegment a, long aOff, int lda, long strideA,
-                                    MemorySegment b, long bOff, int ldb, long strideB,
-                                    float beta, MemorySegment c, long cOff, int ldc, long strideC) {
+    public static void sgemmBatched(
+            int batch,
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            long strideA,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            long strideB,
+            float beta,
+            MemorySegment c,
+            long cOff,
+            int ldc,
+            long strideC) {
         if (batch < 0 || strideA < 0 || strideB < 0 || strideC < 0) {
-            throw new IllegalArgumentException("sgemmBatched: batch " + batch + " and strides " + strideA + ", " + strideB + ", " + strideC + " must not be negative");
+            throw new IllegalArgumentException("sgemmBatched: batch " + batch + " and strides " + strideA + ", "
+                    + strideB + ", " + strideC + " must not be negative");
         }
         if (batch > 0 && strideC < (long) (m - 1) * ldc + n && batch > 1 && m > 0 && n > 0) {
-            throw new IllegalArgumentException("sgemmBatched: C stride " + strideC + " makes the " + m + " x " + n + " outputs (ld " + ldc + ") overlap");
+            throw new IllegalArgumentException("sgemmBatched: C stride " + strideC + " makes the " + m + " x " + n
+                    + " outputs (ld " + ldc + ") overlap");
         }
         GemmConfig config = GemmConfig.current();
         for (int i = 0; i < batch; i++) {
-            gemm(config, "sgemmBatched[" + i + "]", WeightLoads.F32, transA, transB, m, n, k, alpha, a, aOff + i * strideA, lda,
-                    b, bOff + i * strideB, ldb, beta, c, cOff + i * strideC, ldc);
+            gemm(
+                    config,
+                    "sgemmBatched[" + i + "]",
+                    WeightLoads.F32,
+                    transA,
+                    transB,
+                    m,
+                    n,
+                    k,
+                    alpha,
+                    a,
+                    aOff + i * strideA,
+                    lda,
+                    b,
+                    bOff + i * strideB,
+                    ldb,
+                    beta,
+                    c,
+                    cOff + i * strideC,
+                    ldc);
         }
     }
 
     /** The driver for every B storage kind: checks, scales C by beta, then picks the skinny or packed path. */
-    static void gemm(GemmConfig config, String op, int kind, boolean transA, boolean transB, int m, int n, int k, float alpha,
-                     MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                     float beta, MemorySegment c, long cOff, int ldc) {
+    static void gemm(
+            GemmConfig config,
+            String op,
+            int kind,
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            float beta,
+            MemorySegment c,
+            long cOff,
+            int ldc) {
         java.util.Objects.requireNonNull(config, op + ": config");
-        if (m < 0 || n < 0 || k < 0) throw new IllegalArgumentException(op + ": negative size m=" + m + " n=" + n + " k=" + k);
+        if (m < 0 || n < 0 || k < 0)
+            throw new IllegalArgumentException(op + ": negative size m=" + m + " n=" + n + " k=" + k);
         if (m == 0 || n == 0) return;
         checkBounds(op, "A", a, aOff, transA ? k : m, transA ? m : k, lda, 4);
         checkBounds(op, "B", b, bOff, transB ? n : k, transB ? k : n, ldb, WeightLoads.bytes(kind));
@@ -108,26 +212,82 @@ public final class Sgemm {
         int t = config.threads();
         java.util.concurrent.Executor ex = config.executor();
         long flops = 2L * m * n * k;
-        if (flops < 2_000_000L) t = 1;   // a small product is over before a second thread would start
-        if (t > 1 && !(shareable(a) && shareable(b) && shareable(c))) t = 1;   // a confined arena's memory stays on its thread
+        if (flops < 2_000_000L) t = 1; // a small product is over before a second thread would start
+        if (t > 1 && !(shareable(a) && shareable(b) && shareable(c)))
+            t = 1; // a confined arena's memory stays on its thread
         if (m < SKINNY_M) {
             int tt = Math.min(t, Math.max(1, n / 64));
-            split(ex, tt, n, (j0, j1) -> SkinnyGemm.gemm(kind, transA, transB, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc));
+            split(
+                    ex,
+                    tt,
+                    n,
+                    (j0, j1) -> SkinnyGemm.gemm(
+                            kind, transA, transB, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc));
         } else if (n >= m || n >= 64L * t) {
             int tt = Math.min(t, Math.max(1, n / PackedGemm.NR));
-            split(ex, tt, n, (j0, j1) -> PackedGemm.gemm(kind, transA, transB, 0, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
+            split(
+                    ex,
+                    tt,
+                    n,
+                    (j0, j1) -> PackedGemm.gemm(
+                            kind,
+                            transA,
+                            transB,
+                            0,
+                            m,
+                            j0,
+                            j1,
+                            k,
+                            alpha,
+                            a,
+                            aOff,
+                            lda,
+                            b,
+                            bOff,
+                            ldb,
+                            c,
+                            cOff,
+                            ldc,
+                            BUFFERS.get()));
         } else {
             int tt = Math.min(t, Math.max(1, m / PackedGemm.MR));
-            split(ex, tt, m, (i0, i1) -> PackedGemm.gemm(kind, transA, transB, i0, i1, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, BUFFERS.get()));
+            split(
+                    ex,
+                    tt,
+                    m,
+                    (i0, i1) -> PackedGemm.gemm(
+                            kind,
+                            transA,
+                            transB,
+                            i0,
+                            i1,
+                            0,
+                            n,
+                            k,
+                            alpha,
+                            a,
+                            aOff,
+                            lda,
+                            b,
+                            bOff,
+                            ldb,
+                            c,
+                            cOff,
+                            ldc,
+                            BUFFERS.get()));
         }
     }
 
     /** An unstarted thread: a segment accessible by it is accessible by any pool thread (shared, auto, global, heap). */
-    private static final Thread PROBE = new Thread(() -> { });
+    private static final Thread PROBE = new Thread(() -> {});
 
-    private static boolean shareable(MemorySegment s) { return s.isAccessibleBy(PROBE); }
+    private static boolean shareable(MemorySegment s) {
+        return s.isAccessibleBy(PROBE);
+    }
 
-    private interface Range { void run(int from, int to); }
+    private interface Range {
+        void run(int from, int to);
+    }
 
     /**
      * Runs [0, total) in {@code parts} contiguous ranges (multiples of 16 where possible): the first on this thread,
@@ -143,12 +303,13 @@ public final class Sgemm {
         java.util.concurrent.Executor p = executor != null ? executor : pool();
         for (int from = chunk; from < total; from += chunk) {
             int f = from, to = Math.min(total, from + chunk);
-            java.util.concurrent.FutureTask<Void> task = new java.util.concurrent.FutureTask<>(() -> r.run(f, to), null);
+            java.util.concurrent.FutureTask<Void> task =
+                    new java.util.concurrent.FutureTask<>(() -> r.run(f, to), null);
             try {
                 p.execute(task);
                 fs.add(task);
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                r.run(f, to);   // the pool was shut down meanwhile (setThreads) or refuses work: do the range here
+                r.run(f, to); // the pool was shut down meanwhile (setThreads) or refuses work: do the range here
             }
         }
         r.run(0, Math.min(chunk, total));
@@ -163,11 +324,15 @@ public final class Sgemm {
         }
     }
 
-    private static void checkBounds(String op, String what, MemorySegment s, long off, int rows, int cols, int ld, int bytes) {
-        if (ld < Math.max(1, cols)) throw new IllegalArgumentException(op + ": leading dimension of " + what + " is " + ld + ", less than its " + cols + " columns");
+    private static void checkBounds(
+            String op, String what, MemorySegment s, long off, int rows, int cols, int ld, int bytes) {
+        if (ld < Math.max(1, cols))
+            throw new IllegalArgumentException(
+                    op + ": leading dimension of " + what + " is " + ld + ", less than its " + cols + " columns");
         long last = off + (long) (rows - 1) * ld + cols;
         if (off < 0 || (rows > 0 && cols > 0 && last * bytes > s.byteSize())) {
-            throw new IndexOutOfBoundsException(op + ": " + what + " [" + rows + " x " + cols + ", ld " + ld + ", offset " + off + "] reaches past its segment of " + s.byteSize() + " bytes");
+            throw new IndexOutOfBoundsException(op + ": " + what + " [" + rows + " x " + cols + ", ld " + ld
+                    + ", offset " + off + "] reaches past its segment of " + s.byteSize() + " bytes");
         }
     }
 
@@ -177,7 +342,9 @@ public final class Sgemm {
             long row = cOff + (long) i * ldc;
             int j = 0;
             for (; j + F.length() <= n; j += F.length()) {
-                FloatVector v = beta == 0 ? FloatVector.zero(F) : FloatVector.fromMemorySegment(F, c, (row + j) * 4, NO).mul(beta);
+                FloatVector v = beta == 0
+                        ? FloatVector.zero(F)
+                        : FloatVector.fromMemorySegment(F, c, (row + j) * 4, NO).mul(beta);
                 v.intoMemorySegment(c, (row + j) * 4, NO);
             }
             for (; j < n; j++) c.setAtIndex(FL, row + j, beta == 0 ? 0f : beta * c.getAtIndex(FL, row + j));

@@ -35,15 +35,34 @@ import java.lang.foreign.MemorySegment;
 public final class SimdBackend implements Backend {
     private static final Backend REF = ReferenceBackend.INSTANCE;
 
-    @Override public String name() { return "simd"; }
-    @Override public Device device() { return Device.CPU; }
-    @Override public Storage allocate(DType dtype, long numel, Arena owner) { return Storage.allocate(dtype, numel, owner); }
+    @Override
+    public String name() {
+        return "simd";
+    }
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    public Storage allocate(DType dtype, long numel, Arena owner) {
+        return Storage.allocate(dtype, numel, owner);
+    }
 
     /** Row starts: the layout without its last dimension. */
-    private static Layout rows(Layout l) { return l.leading(l.rank() - 1); }
+    private static Layout rows(Layout l) {
+        return l.leading(l.rank() - 1);
+    }
 
-    private static long lastStride(Layout l) { return l.rank() == 0 ? 1 : l.stride(l.rank() - 1); }
-    private static int rowLength(Layout l) { return l.rank() == 0 ? 1 : Math.toIntExact(l.shape().dim(l.rank() - 1)); }
+    private static long lastStride(Layout l) {
+        return l.rank() == 0 ? 1 : l.stride(l.rank() - 1);
+    }
+
+    private static int rowLength(Layout l) {
+        return l.rank() == 0 ? 1 : Math.toIntExact(l.shape().dim(l.rank() - 1));
+    }
+
     private static boolean f32(Storage... s) {
         for (Storage x : s) if (x.dtype() != DType.F32) return false;
         return true;
@@ -104,7 +123,8 @@ public final class SimdBackend implements Backend {
         MemorySegment s = dst.segment();
         int w = t.byteSize();
         long n = dense ? dl.numel() : rowLength(dl);
-        StridedCursor cr = new StridedCursor(dense ? new Layout(dev.panthera.tensor.Shape.scalar(), new long[0], dl.offset()) : rows(dl));
+        StridedCursor cr = new StridedCursor(
+                dense ? new Layout(dev.panthera.tensor.Shape.scalar(), new long[0], dl.offset()) : rows(dl));
         for (long r = 0, rowsN = dense ? 1 : dl.numel() / n; r < rowsN; r++) {
             long o = cr.next();
             if (zero) {
@@ -145,15 +165,29 @@ public final class SimdBackend implements Backend {
         boolean rowsOk = dl.rank() > 0 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1) && lastStride(dl) == 1;
         if (op.isComparison() && rowsOk && f32(a, b) && dst.dtype() == DType.BOOL) {
             int n = rowLength(dl);
-            StridedCursor ca = new StridedCursor(rows(al)), cb = new StridedCursor(rows(bl)), cd = new StridedCursor(rows(dl));
+            StridedCursor ca = new StridedCursor(rows(al)),
+                    cb = new StridedCursor(rows(bl)),
+                    cd = new StridedCursor(rows(dl));
             for (long r = 0, rowsN = n == 0 ? 0 : dl.numel() / n; r < rowsN; r++) {
-                IndexKernels.compareRow(op, a.segment(), ca.next(), (int) sa, b.segment(), cb.next(), (int) sb, dst.segment(), cd.next(), n);
+                IndexKernels.compareRow(
+                        op,
+                        a.segment(),
+                        ca.next(),
+                        (int) sa,
+                        b.segment(),
+                        cb.next(),
+                        (int) sb,
+                        dst.segment(),
+                        cd.next(),
+                        n);
             }
             return;
         }
         if (!op.isComparison() && f32(a, b, dst) && dl.rank() > 0 && !rowsOk) {
             try (Arena tmp = Arena.ofConfined()) {
-                Strided x = Strided.dense(a, al, tmp, true), y = Strided.dense(b, bl, tmp, true), out = Strided.output(dst, dl, tmp);
+                Strided x = Strided.dense(a, al, tmp, true),
+                        y = Strided.dense(b, bl, tmp, true),
+                        out = Strided.output(dst, dl, tmp);
                 binary(op, x.storage(), x.layout(), y.storage(), y.layout(), out.storage(), out.layout());
                 out.copyOut(dst, dl);
             }
@@ -164,9 +198,21 @@ public final class SimdBackend implements Backend {
             return;
         }
         int n = rowLength(dl);
-        StridedCursor ca = new StridedCursor(rows(al)), cb = new StridedCursor(rows(bl)), cd = new StridedCursor(rows(dl));
+        StridedCursor ca = new StridedCursor(rows(al)),
+                cb = new StridedCursor(rows(bl)),
+                cd = new StridedCursor(rows(dl));
         for (long r = 0, rowsN = n == 0 ? 0 : dl.numel() / n; r < rowsN; r++) {
-            FloatKernels.binaryRow(op, a.segment(), ca.next(), (int) sa, b.segment(), cb.next(), (int) sb, dst.segment(), cd.next(), n);
+            FloatKernels.binaryRow(
+                    op,
+                    a.segment(),
+                    ca.next(),
+                    (int) sa,
+                    b.segment(),
+                    cb.next(),
+                    (int) sb,
+                    dst.segment(),
+                    cd.next(),
+                    n);
         }
     }
 
@@ -189,12 +235,21 @@ public final class SimdBackend implements Backend {
             return;
         }
         boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
-        if (arg && lastOnly && src.dtype() == DType.F32 && dst.dtype() == DType.I64 && lastStride(sl) == 1 && rowLength(sl) > 0) {
+        if (arg
+                && lastOnly
+                && src.dtype() == DType.F32
+                && dst.dtype() == DType.I64
+                && lastStride(sl) == 1
+                && rowLength(sl) > 0) {
             int n = rowLength(sl);
             StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
             for (long r = 0, rowsN = sl.numel() / n; r < rowsN; r++) {
                 long so = cs.next(), dO = cd.next();
-                dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, dO, IndexKernels.argExtremeRow(src.segment(), so, n, op == ReduceOp.ARGMAX));
+                dst.segment()
+                        .setAtIndex(
+                                java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED,
+                                dO,
+                                IndexKernels.argExtremeRow(src.segment(), so, n, op == ReduceOp.ARGMAX));
             }
             return;
         }
@@ -202,7 +257,10 @@ public final class SimdBackend implements Backend {
             reduceRows(op, src, sl, dims, dst, dl);
             return;
         }
-        if (!lastOnly || !f32(src, dst) || lastStride(sl) != 1 || (op != ReduceOp.SUM && op != ReduceOp.MAX && op != ReduceOp.MIN)) {
+        if (!lastOnly
+                || !f32(src, dst)
+                || lastStride(sl) != 1
+                || (op != ReduceOp.SUM && op != ReduceOp.MAX && op != ReduceOp.MIN)) {
             REF.reduce(op, src, sl, dims, dst, dl);
             return;
         }
@@ -210,7 +268,9 @@ public final class SimdBackend implements Backend {
         StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
         for (long r = 0, rowsN = sl.numel() / Math.max(n, 1); r < rowsN && n > 0; r++) {
             long so = cs.next(), dO = cd.next();
-            float v = op == ReduceOp.SUM ? FloatKernels.sumRow(src.segment(), so, n) : FloatKernels.extremeRow(src.segment(), so, n, op == ReduceOp.MAX);
+            float v = op == ReduceOp.SUM
+                    ? FloatKernels.sumRow(src.segment(), so, n)
+                    : FloatKernels.extremeRow(src.segment(), so, n, op == ReduceOp.MAX);
             dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO, v);
         }
     }
@@ -222,7 +282,8 @@ public final class SimdBackend implements Backend {
      */
     private static void reduceLeading(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
         int n = rowLength(sl);
-        if (op != ReduceOp.SUM) REF.fill(dst, dl, op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
+        if (op != ReduceOp.SUM)
+            REF.fill(dst, dl, op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
         BinaryOp combine = switch (op) {
             case MAX -> BinaryOp.MAXIMUM;
             case MIN -> BinaryOp.MINIMUM;
@@ -247,7 +308,10 @@ public final class SimdBackend implements Backend {
     private static void reduceRows(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
         int rank = sl.rank(), n = rowLength(sl);
         long[] ordinal = new long[rank];
-        for (int i = rank - 1, acc = 1; i >= 0; i--) { ordinal[i] = acc; acc = Math.multiplyExact(acc, Math.toIntExact(dl.shape().dim(i))); }
+        for (int i = rank - 1, acc = 1; i >= 0; i--) {
+            ordinal[i] = acc;
+            acc = Math.multiplyExact(acc, Math.toIntExact(dl.shape().dim(i)));
+        }
         for (int d : dims) ordinal[d] = 0;
         double[] out = new double[Math.toIntExact(dl.numel())];
         boolean max = op == ReduceOp.MAX;
@@ -262,11 +326,14 @@ public final class SimdBackend implements Backend {
                 out[o] += IndexKernels.sumRow(s, so, n);
             } else {
                 double x = FloatKernels.extremeRow(s, so, n, max);
-                out[o] = Double.isNaN(out[o]) || Double.isNaN(x) ? Double.NaN : max ? Math.max(out[o], x) : Math.min(out[o], x);
+                out[o] = Double.isNaN(out[o]) || Double.isNaN(x)
+                        ? Double.NaN
+                        : max ? Math.max(out[o], x) : Math.min(out[o], x);
             }
         }
         StridedCursor cd = new StridedCursor(dl);
-        for (double v : out) dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, cd.next(), (float) v);
+        for (double v : out)
+            dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, cd.next(), (float) v);
     }
 
     @Override
@@ -276,17 +343,34 @@ public final class SimdBackend implements Backend {
             REF.matmul(a, al, b, bl, dst, dl);
             return;
         }
-        int m = Math.toIntExact(al.shape().dim(r - 2)), k = Math.toIntExact(al.shape().dim(r - 1)), n = Math.toIntExact(bl.shape().dim(r - 1));
+        int m = Math.toIntExact(al.shape().dim(r - 2)),
+                k = Math.toIntExact(al.shape().dim(r - 1)),
+                n = Math.toIntExact(bl.shape().dim(r - 1));
         Operand pa = Operand.of(al, m, k), pb = Operand.of(bl, k, n);
-        if (pa == null || pb == null) {   // neither row- nor column-major in the last two dims
+        if (pa == null || pb == null) { // neither row- nor column-major in the last two dims
             REF.matmul(a, al, b, bl, dst, dl);
             return;
         }
         Layout ba = batch(al), bb = batch(bl), bd = batch(dl);
         StridedCursor ca = new StridedCursor(ba), cb = new StridedCursor(bb), cd = new StridedCursor(bd);
         for (long i = 0, nb = bd.numel(); i < nb; i++) {
-            Sgemm.sgemm(pa.trans, pb.trans, m, n, k, 1f, a.segment(), ca.next(), pa.ld, b.segment(), cb.next(), pb.ld,
-                    0f, dst.segment(), cd.next(), n);
+            Sgemm.sgemm(
+                    pa.trans,
+                    pb.trans,
+                    m,
+                    n,
+                    k,
+                    1f,
+                    a.segment(),
+                    ca.next(),
+                    pa.ld,
+                    b.segment(),
+                    cb.next(),
+                    pb.ld,
+                    0f,
+                    dst.segment(),
+                    cd.next(),
+                    n);
         }
     }
 
@@ -301,11 +385,13 @@ public final class SimdBackend implements Backend {
             if ((rows == 1 || sr == 1) && (cols == 1 || sc >= Math.max(rows, 1))) {
                 return new Operand(true, Math.toIntExact(cols == 1 ? Math.max(rows, 1) : sc));
             }
-            return null;   // broadcast (stride 0) or otherwise strided: not a BLAS matrix
+            return null; // broadcast (stride 0) or otherwise strided: not a BLAS matrix
         }
     }
 
-    private static Layout batch(Layout l) { return l.leading(l.rank() - 2); }
+    private static Layout batch(Layout l) {
+        return l.leading(l.rank() - 2);
+    }
 
     @Override
     public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
@@ -321,9 +407,21 @@ public final class SimdBackend implements Backend {
             // along a leading dim: the rows that differ only in that index, a vector of columns at a time
             int n = rowLength(sl), len = Math.toIntExact(sl.shape().dim(dim));
             float[] mx = new float[n], sm = new float[n];
-            StridedCursor cs = new StridedCursor(rows(sl.select(dim, 0))), cd = new StridedCursor(rows(dl.select(dim, 0)));
+            StridedCursor cs = new StridedCursor(rows(sl.select(dim, 0))),
+                    cd = new StridedCursor(rows(dl.select(dim, 0)));
             for (long g = 0, groups = sl.numel() / ((long) n * len); g < groups; g++) {
-                FloatKernels.softmaxColumns(src.segment(), cs.next(), sl.stride(dim), dst.segment(), cd.next(), dl.stride(dim), len, n, log, mx, sm);
+                FloatKernels.softmaxColumns(
+                        src.segment(),
+                        cs.next(),
+                        sl.stride(dim),
+                        dst.segment(),
+                        cd.next(),
+                        dl.stride(dim),
+                        len,
+                        n,
+                        log,
+                        mx,
+                        sm);
             }
             return;
         }
@@ -339,7 +437,8 @@ public final class SimdBackend implements Backend {
     }
 
     @Override
-    public void layerNorm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
+    public void layerNorm(
+            Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
         norm(x, xl, w, wl, b, bl, eps, dst, dl, false);
     }
 
@@ -348,7 +447,17 @@ public final class SimdBackend implements Backend {
         norm(x, xl, w, wl, null, null, eps, dst, dl, true);
     }
 
-    private void norm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl, boolean rms) {
+    private void norm(
+            Storage x,
+            Layout xl,
+            Storage w,
+            Layout wl,
+            Storage b,
+            Layout bl,
+            double eps,
+            Storage dst,
+            Layout dl,
+            boolean rms) {
         if (f32(x, dst) && xl.rank() > 0 && (lastStride(xl) != 1 || lastStride(dl) != 1)) {
             try (Arena tmp = Arena.ofConfined()) {
                 Strided in = Strided.dense(x, xl, tmp, false), out = Strided.output(dst, dl, tmp);
@@ -357,24 +466,50 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
-        boolean ok = f32(x, dst) && lastStride(xl) == 1 && lastStride(dl) == 1
+        boolean ok = f32(x, dst)
+                && lastStride(xl) == 1
+                && lastStride(dl) == 1
                 && (w == null || (w.dtype() == DType.F32 && wl.stride(0) == 1))
                 && (b == null || (b.dtype() == DType.F32 && bl.stride(0) == 1));
         if (!ok) {
-            if (rms) REF.rmsNorm(x, xl, w, wl, eps, dst, dl); else REF.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
+            if (rms) REF.rmsNorm(x, xl, w, wl, eps, dst, dl);
+            else REF.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
             return;
         }
         int n = rowLength(xl);
         StridedCursor cx = new StridedCursor(rows(xl)), cd = new StridedCursor(rows(dl));
         for (long r = 0, rowsN = n == 0 ? 0 : xl.numel() / n; r < rowsN; r++) {
-            FloatKernels.normRow(x.segment(), cx.next(), w == null ? null : w.segment(), w == null ? 0 : wl.offset(),
-                    b == null ? null : b.segment(), b == null ? 0 : bl.offset(), (float) eps, dst.segment(), cd.next(), n, rms);
+            FloatKernels.normRow(
+                    x.segment(),
+                    cx.next(),
+                    w == null ? null : w.segment(),
+                    w == null ? 0 : wl.offset(),
+                    b == null ? null : b.segment(),
+                    b == null ? 0 : bl.offset(),
+                    (float) eps,
+                    dst.segment(),
+                    cd.next(),
+                    n,
+                    rms);
         }
     }
 
     @Override
-    public void rope(Storage x, Layout xl, Storage cos, Layout cl, Storage sin, Layout sl, boolean interleaved, Storage dst, Layout dl) {
-        if (!f32(x, cos, sin, dst) || lastStride(xl) != 1 || lastStride(dl) != 1 || !cl.isContiguous() || !sl.isContiguous()) {
+    public void rope(
+            Storage x,
+            Layout xl,
+            Storage cos,
+            Layout cl,
+            Storage sin,
+            Layout sl,
+            boolean interleaved,
+            Storage dst,
+            Layout dl) {
+        if (!f32(x, cos, sin, dst)
+                || lastStride(xl) != 1
+                || lastStride(dl) != 1
+                || !cl.isContiguous()
+                || !sl.isContiguous()) {
             REF.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
             return;
         }
@@ -382,22 +517,55 @@ public final class SimdBackend implements Backend {
         long seq = xl.shape().dim(r - 2), half = d / 2;
         StridedCursor cx = new StridedCursor(rows(xl)), cd = new StridedCursor(rows(dl));
         for (long row = 0, n = xl.numel() / Math.max(d, 1); row < n && d > 0; row++) {
-            long p = row % seq;   // rows run over [..., seq] in row-major order
-            AttentionKernels.ropeRow(x.segment(), cx.next(), cos.segment(), cl.offset() + p * half, sin.segment(), sl.offset() + p * half,
-                    dst.segment(), cd.next(), d, interleaved);
+            long p = row % seq; // rows run over [..., seq] in row-major order
+            AttentionKernels.ropeRow(
+                    x.segment(),
+                    cx.next(),
+                    cos.segment(),
+                    cl.offset() + p * half,
+                    sin.segment(),
+                    sl.offset() + p * half,
+                    dst.segment(),
+                    cd.next(),
+                    d,
+                    interleaved);
         }
     }
 
     @Override
-    public void attention(Storage q, Layout ql, Storage k, Layout kl, Storage v, Layout vl, boolean causal, double scale, Storage dst, Layout dl) {
-        if (!f32(q, k, v, dst) || lastStride(ql) != 1 || lastStride(kl) != 1 || lastStride(vl) != 1 || lastStride(dl) != 1) {
+    public void attention(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            boolean causal,
+            double scale,
+            Storage dst,
+            Layout dl) {
+        if (!f32(q, k, v, dst)
+                || lastStride(ql) != 1
+                || lastStride(kl) != 1
+                || lastStride(vl) != 1
+                || lastStride(dl) != 1) {
             REF.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
             return;
         }
-        AttentionKernels.attention(view(q, ql), view(k, kl), view(v, vl), view(dst, dl),
-                Math.toIntExact(ql.shape().dim(0)), Math.toIntExact(ql.shape().dim(1)), Math.toIntExact(kl.shape().dim(1)),
-                Math.toIntExact(ql.shape().dim(2)), Math.toIntExact(kl.shape().dim(2)), Math.toIntExact(ql.shape().dim(3)),
-                Math.toIntExact(vl.shape().dim(3)), causal, (float) scale);
+        AttentionKernels.attention(
+                view(q, ql),
+                view(k, kl),
+                view(v, vl),
+                view(dst, dl),
+                Math.toIntExact(ql.shape().dim(0)),
+                Math.toIntExact(ql.shape().dim(1)),
+                Math.toIntExact(kl.shape().dim(1)),
+                Math.toIntExact(ql.shape().dim(2)),
+                Math.toIntExact(kl.shape().dim(2)),
+                Math.toIntExact(ql.shape().dim(3)),
+                Math.toIntExact(vl.shape().dim(3)),
+                causal,
+                (float) scale);
     }
 
     private static AttentionKernels.View4 view(Storage s, Layout l) {
@@ -415,12 +583,17 @@ public final class SimdBackend implements Backend {
         StridedCursor ci = new StridedCursor(il);
         for (long k = 0, m = il.numel(); k < m; k++) {
             long row = dev.panthera.tensor.spi.Elements.getLong(i.segment(), i.dtype(), ci.next());
-            if (row < 0 || row >= rows) throw new IndexOutOfBoundsException("indexSelect: index " + row + " is out of bounds for dimension of size " + rows);
-            MemorySegment.copy(s.segment(), (sl.offset() + row * sl.stride(0)) * w, d.segment(), (dl.offset() + k * n) * w, n * w);
+            if (row < 0 || row >= rows)
+                throw new IndexOutOfBoundsException(
+                        "indexSelect: index " + row + " is out of bounds for dimension of size " + rows);
+            MemorySegment.copy(
+                    s.segment(), (sl.offset() + row * sl.stride(0)) * w, d.segment(), (dl.offset() + k * n) * w, n * w);
         }
     }
 
-    private static boolean intIndex(Storage i) { return i.dtype() == DType.I64 || i.dtype() == DType.I32; }
+    private static boolean intIndex(Storage i) {
+        return i.dtype() == DType.I64 || i.dtype() == DType.I32;
+    }
 
     /** True when dims 1.. of {@code l} are one dense block (each dim-0 slice is a contiguous row). */
     private static boolean denseRows(Layout l) {
@@ -440,16 +613,24 @@ public final class SimdBackend implements Backend {
      */
     @Override
     public void indexAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
-        if (dim != 0 || !f32(d, s) || !intIndex(i) || il.rank() != 1 || dl.rank() == 0 || !denseRows(dl) || !denseRows(sl)
+        if (dim != 0
+                || !f32(d, s)
+                || !intIndex(i)
+                || il.rank() != 1
+                || dl.rank() == 0
+                || !denseRows(dl)
+                || !denseRows(sl)
                 || dl.numel() / Math.max(dl.shape().dim(0), 1) > Integer.MAX_VALUE) {
             REF.indexAdd(d, dl, dim, i, il, s, sl);
             return;
         }
         long bound = dl.shape().dim(0);
-        int n = Math.toIntExact(sl.shape().dim(0) == 0 ? 0 : sl.numel() / sl.shape().dim(0));
+        int n = Math.toIntExact(
+                sl.shape().dim(0) == 0 ? 0 : sl.numel() / sl.shape().dim(0));
         long[] picked = new long[Math.toIntExact(il.numel())];
         boolean i64 = i.dtype() == DType.I64;
-        for (int k = 0; k < picked.length; k++) picked[k] = IndexKernels.checkedIndex(i.segment(), i64, il.offset() + k * il.stride(0), bound, "indexAdd");
+        for (int k = 0; k < picked.length; k++)
+            picked[k] = IndexKernels.checkedIndex(i.segment(), i64, il.offset() + k * il.stride(0), bound, "indexAdd");
         for (int k = 0; k < picked.length && n > 0; k++) {
             long dO = dl.offset() + picked[k] * dl.stride(0), so = sl.offset() + k * sl.stride(0);
             FloatKernels.binaryRow(BinaryOp.ADD, d.segment(), dO, 1, s.segment(), so, 1, d.segment(), dO, n);
@@ -469,10 +650,24 @@ public final class SimdBackend implements Backend {
         }
         long n = il.shape().dim(last), bound = sl.shape().dim(last);
         Layout srcRows = rows(new Layout(il.shape(), sl.strides(), sl.offset())), idxRows = rows(il);
-        StridedCursor cs = new StridedCursor(srcRows), ci = new StridedCursor(idxRows), cd = new StridedCursor(rows(dl));
+        StridedCursor cs = new StridedCursor(srcRows),
+                ci = new StridedCursor(idxRows),
+                cd = new StridedCursor(rows(dl));
         for (long r = 0, rowsN = idxRows.numel(); r < rowsN; r++) {
-            IndexKernels.gatherRow(w, s.segment(), cs.next(), sl.stride(last), bound, i.segment(), i.dtype() == DType.I64, ci.next(), il.stride(last),
-                    d.segment(), cd.next(), dl.stride(last), n);
+            IndexKernels.gatherRow(
+                    w,
+                    s.segment(),
+                    cs.next(),
+                    sl.stride(last),
+                    bound,
+                    i.segment(),
+                    i.dtype() == DType.I64,
+                    ci.next(),
+                    il.stride(last),
+                    d.segment(),
+                    cd.next(),
+                    dl.stride(last),
+                    n);
         }
     }
 
@@ -489,10 +684,23 @@ public final class SimdBackend implements Backend {
         }
         long n = il.shape().dim(last), bound = dl.shape().dim(last);
         Layout dstRows = rows(new Layout(il.shape(), dl.strides(), dl.offset())), idxRows = rows(il);
-        StridedCursor cd = new StridedCursor(dstRows), ci = new StridedCursor(idxRows), cs = new StridedCursor(rows(sl));
+        StridedCursor cd = new StridedCursor(dstRows),
+                ci = new StridedCursor(idxRows),
+                cs = new StridedCursor(rows(sl));
         for (long r = 0, rowsN = idxRows.numel(); r < rowsN; r++) {
-            IndexKernels.scatterAddRow(d.segment(), cd.next(), dl.stride(last), bound, i.segment(), i.dtype() == DType.I64, ci.next(), il.stride(last),
-                    s.segment(), cs.next(), sl.stride(last), n);
+            IndexKernels.scatterAddRow(
+                    d.segment(),
+                    cd.next(),
+                    dl.stride(last),
+                    bound,
+                    i.segment(),
+                    i.dtype() == DType.I64,
+                    ci.next(),
+                    il.stride(last),
+                    s.segment(),
+                    cs.next(),
+                    sl.stride(last),
+                    n);
         }
     }
 
@@ -504,17 +712,38 @@ public final class SimdBackend implements Backend {
     public void where(Storage c, Layout cl, Storage a, Layout al, Storage b, Layout bl, Storage d, Layout dl) {
         long sc = lastStride(cl), sa = lastStride(al), sb = lastStride(bl);
         DType t = d.dtype();
-        boolean ok = c.dtype() == DType.BOOL && (t == DType.F32 || t == DType.I32) && a.dtype() == t && b.dtype() == t
-                && dl.rank() > 0 && lastStride(dl) == 1 && (sc == 0 || sc == 1) && (sa == 0 || sa == 1) && (sb == 0 || sb == 1);
+        boolean ok = c.dtype() == DType.BOOL
+                && (t == DType.F32 || t == DType.I32)
+                && a.dtype() == t
+                && b.dtype() == t
+                && dl.rank() > 0
+                && lastStride(dl) == 1
+                && (sc == 0 || sc == 1)
+                && (sa == 0 || sa == 1)
+                && (sb == 0 || sb == 1);
         if (!ok) {
             REF.where(c, cl, a, al, b, bl, d, dl);
             return;
         }
         int n = rowLength(dl);
-        StridedCursor cc = new StridedCursor(rows(cl)), ca = new StridedCursor(rows(al)), cb = new StridedCursor(rows(bl)), cd = new StridedCursor(rows(dl));
+        StridedCursor cc = new StridedCursor(rows(cl)),
+                ca = new StridedCursor(rows(al)),
+                cb = new StridedCursor(rows(bl)),
+                cd = new StridedCursor(rows(dl));
         for (long r = 0, rowsN = n == 0 ? 0 : dl.numel() / n; r < rowsN; r++) {
-            IndexKernels.whereRow(c.segment(), cc.next(), (int) sc, a.segment(), ca.next(), (int) sa, b.segment(), cb.next(), (int) sb,
-                    d.segment(), cd.next(), n);
+            IndexKernels.whereRow(
+                    c.segment(),
+                    cc.next(),
+                    (int) sc,
+                    a.segment(),
+                    ca.next(),
+                    (int) sa,
+                    b.segment(),
+                    cb.next(),
+                    (int) sb,
+                    d.segment(),
+                    cd.next(),
+                    n);
         }
     }
 }

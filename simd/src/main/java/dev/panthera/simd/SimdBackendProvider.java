@@ -14,19 +14,34 @@ import org.slf4j.LoggerFactory;
 public final class SimdBackendProvider implements BackendProvider {
     private static final Logger LOG = LoggerFactory.getLogger(SimdBackendProvider.class);
 
-    @Override public String name() { return "simd"; }
-    @Override public int priority() { return 10; }
-    @Override public Device.Kind deviceKind() { return Device.Kind.CPU; }
+    @Override
+    public String name() {
+        return "simd";
+    }
+
+    @Override
+    public int priority() {
+        return 10;
+    }
+
+    @Override
+    public Device.Kind deviceKind() {
+        return Device.Kind.CPU;
+    }
 
     @Override
     public boolean isAvailable() {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            LOG.warn("Panthera's SIMD backend is off: the Vector API module is not loaded. Start the JVM with "
-                    + "--add-modules jdk.incubator.vector to enable it; the scalar reference backend is used meanwhile.");
+            LOG.warn(
+                    "Panthera's SIMD backend is off: the Vector API module is not loaded. Start the JVM with "
+                            + "--add-modules jdk.incubator.vector to enable it; the scalar reference backend is used meanwhile.");
             return false;
         }
         return true;
     }
 
-    @Override public Backend create(Device device) { return new SimdBackend(); }
+    @Override
+    public Backend create(Device device) {
+        return new SimdBackend();
+    }
 }

@@ -29,20 +29,37 @@ final class SkinnyGemm {
      * weights) two B rows per pass, rows j and j + N/2. alpha is applied once to the finished sums, which are then
      * added to C.
      */
-    static void gemm(int kind, boolean ta, boolean tb, int m, int j0, int j1, int k, float alpha,
-                     MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                     MemorySegment c, long cOff, int ldc) {
+    static void gemm(
+            int kind,
+            boolean ta,
+            boolean tb,
+            int m,
+            int j0,
+            int j1,
+            int k,
+            float alpha,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            MemorySegment c,
+            long cOff,
+            int ldc) {
         int w = j1 - j0, L = F.length();
         float[] av = new float[m * k];
         for (int i = 0; i < m; i++) {
-            for (int p = 0; p < k; p++) av[i * k + p] = a.getAtIndex(FL, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
+            for (int p = 0; p < k; p++)
+                av[i * k + p] = a.getAtIndex(FL, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
         }
         float[] acc = new float[m * w];
         if (!tb) {
             // columns in chunks whose accumulators and the B row pieces of a step stay in L1
             int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~15);
             for (int jc = 0; jc < w; jc += jb) {
-                if (kind != WeightLoads.F32) stream16(kind == WeightLoads.F16, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+                if (kind != WeightLoads.F32)
+                    stream16(kind == WeightLoads.F16, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
                 else stream(m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
             }
         } else {
@@ -54,8 +71,8 @@ final class SkinnyGemm {
     }
 
     /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, F32 B, eight rows per step (then four, then one). */
-    private static void stream(int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
-                               MemorySegment b, long bOff, int ldb) {
+    private static void stream(
+            int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc, MemorySegment b, long bOff, int ldb) {
         int L = F.length(), kind = WeightLoads.F32;
         int p = 0;
         for (; p + 8 <= k; p += 8) {
@@ -79,8 +96,10 @@ final class SkinnyGemm {
                     s.intoArray(acc, ci + j);
                 }
                 for (; j < je; j++) {
-                    acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j) + x1 * WeightLoads.load1(kind, b, r1 + j)
-                            + x2 * WeightLoads.load1(kind, b, r2 + j) + x3 * WeightLoads.load1(kind, b, r3 + j);
+                    acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j)
+                            + x1 * WeightLoads.load1(kind, b, r1 + j)
+                            + x2 * WeightLoads.load1(kind, b, r2 + j)
+                            + x3 * WeightLoads.load1(kind, b, r3 + j);
                 }
             }
         }
@@ -91,7 +110,8 @@ final class SkinnyGemm {
                 FloatVector v0 = FloatVector.broadcast(F, x0);
                 int ci = i * w, j = jc;
                 for (; j + L <= je; j += L) {
-                    v0.fma(WeightLoads.load(kind, b, r0 + j), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
+                    v0.fma(WeightLoads.load(kind, b, r0 + j), FloatVector.fromArray(F, acc, ci + j))
+                            .intoArray(acc, ci + j);
                 }
                 for (; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j);
             }
@@ -99,7 +119,8 @@ final class SkinnyGemm {
     }
 
     /** acc[ci + jc .. ci + je) += Σ_{t<8} av[ai + t]·B row (r0 + t·ldb), F32 (eight rows per pass over acc). */
-    private static void rows8(float[] av, int ai, float[] acc, int ci, int jc, int je, MemorySegment b, long r0, int ldb) {
+    private static void rows8(
+            float[] av, int ai, float[] acc, int ci, int jc, int je, MemorySegment b, long r0, int ldb) {
         int L = F.length();
         FloatVector v0 = FloatVector.broadcast(F, av[ai]), v1 = FloatVector.broadcast(F, av[ai + 1]);
         FloatVector v2 = FloatVector.broadcast(F, av[ai + 2]), v3 = FloatVector.broadcast(F, av[ai + 3]);
@@ -135,8 +156,19 @@ final class SkinnyGemm {
      * one at a time. F16 rows holding inf or NaN (which the register conversion does not cover) are found by a check
      * before each step and taken one element at a time with the exact conversion. The last k mod 8 rows go one at a time.
      */
-    private static void stream16(boolean half, int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc,
-                                 MemorySegment b, long bOff, int ldb) {
+    private static void stream16(
+            boolean half,
+            int m,
+            int j0,
+            int w,
+            int jc,
+            int je,
+            int k,
+            float[] av,
+            float[] acc,
+            MemorySegment b,
+            long bOff,
+            int ldb) {
         int kind = half ? WeightLoads.F16 : WeightLoads.BF16;
         int full = jc + (je - jc) / 16 * 16;
         int p = 0;
@@ -173,8 +205,10 @@ final class SkinnyGemm {
                 int ci = i * w;
                 for (int j = jc; j < full; j += 16) {
                     IntVector b0 = IntVector.fromMemorySegment(I, b, (r0 + j) * 2, NO);
-                    v0.fma(half ? HalfDots.low(b0) : bf16Even(b0), FloatVector.fromArray(F, acc, ci + j)).intoArray(acc, ci + j);
-                    v0.fma(half ? HalfDots.high(b0) : bf16Odd(b0), FloatVector.fromArray(F, acc, ci + j + 8)).intoArray(acc, ci + j + 8);
+                    v0.fma(half ? HalfDots.low(b0) : bf16Even(b0), FloatVector.fromArray(F, acc, ci + j))
+                            .intoArray(acc, ci + j);
+                    v0.fma(half ? HalfDots.high(b0) : bf16Odd(b0), FloatVector.fromArray(F, acc, ci + j + 8))
+                            .intoArray(acc, ci + j + 8);
                 }
                 for (int j = full; j < je; j++) acc[ci + j] += x0 * WeightLoads.load1(kind, b, r0 + j);
             }
@@ -195,14 +229,16 @@ final class SkinnyGemm {
     private static boolean special(MemorySegment b, long row, int jc, int full) {
         IntVector flag = IntVector.zero(I);
         for (int j = jc; j < full; j += 16) {
-            flag = flag.or(IntVector.fromMemorySegment(I, b, (row + j) * 2, NO).and(0x7C007C00).add(0x04000400));
+            flag = flag.or(IntVector.fromMemorySegment(I, b, (row + j) * 2, NO)
+                    .and(0x7C007C00)
+                    .add(0x04000400));
         }
         return !flag.and(0x80008000).compare(VectorOperators.EQ, 0).allTrue();
     }
 
     /** One F16 B row p added into the block-permuted accumulators element by element, with the exact conversion. */
-    private static void exactRow(int m, int w, int jc, int je, int full, int k, int p, float[] av, float[] acc,
-                                 MemorySegment b, long row) {
+    private static void exactRow(
+            int m, int w, int jc, int je, int full, int k, int p, float[] av, float[] acc, MemorySegment b, long row) {
         for (int i = 0; i < m; i++) {
             float x = av[i * k + p];
             int ci = i * w;
@@ -221,7 +257,8 @@ final class SkinnyGemm {
      * acc[ci + jc .. ci + full) (block-permuted: 8 even then 8 odd columns per 16) += Σ_{q<8} av[ai + q]·B row
      * (r0 + q·ldb), BF16; the accumulators are loaded once per eight rows.
      */
-    private static void blocks8Bf16(float[] av, int ai, float[] acc, int ci, int jc, int full, MemorySegment b, long r0, int ldb) {
+    private static void blocks8Bf16(
+            float[] av, int ai, float[] acc, int ci, int jc, int full, MemorySegment b, long r0, int ldb) {
         long st = (long) ldb * 2;
         for (int j = jc; j < full; j += 16) {
             long at = (r0 + j) * 2;
@@ -238,7 +275,8 @@ final class SkinnyGemm {
     }
 
     /** {@link #blocks8Bf16} for eight F16 rows free of inf and NaN. */
-    private static void blocks8F16(float[] av, int ai, float[] acc, int ci, int jc, int full, MemorySegment b, long r0, int ldb) {
+    private static void blocks8F16(
+            float[] av, int ai, float[] acc, int ci, int jc, int full, MemorySegment b, long r0, int ldb) {
         long st = (long) ldb * 2;
         for (int j = jc; j < full; j += 16) {
             long at = (r0 + j) * 2;
@@ -255,14 +293,29 @@ final class SkinnyGemm {
     }
 
     /** The BF16 values in the low halves of the lanes (the even columns of a 16-column block) as floats. */
-    private static FloatVector bf16Even(IntVector v) { return v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(); }
+    private static FloatVector bf16Even(IntVector v) {
+        return v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
 
     /** The BF16 values in the high halves of the lanes (the odd columns) as floats. */
-    private static FloatVector bf16Odd(IntVector v) { return v.and(0xFFFF0000).reinterpretAsFloats(); }
+    private static FloatVector bf16Odd(IntVector v) {
+        return v.and(0xFFFF0000).reinterpretAsFloats();
+    }
 
     /** acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] (B stored transposed: one row per output column). */
-    private static void dots(int kind, int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
-                             MemorySegment b, long bOff, int ldb) {
+    private static void dots(
+            int kind,
+            int m,
+            int j0,
+            int w,
+            int pc,
+            int pe,
+            int k,
+            float[] av,
+            float[] acc,
+            MemorySegment b,
+            long bOff,
+            int ldb) {
         if (kind != WeightLoads.F32) {
             dots16(kind == WeightLoads.F16, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb);
             return;
@@ -294,8 +347,19 @@ final class SkinnyGemm {
      * two halves per int lane and takes two B rows (outputs) per pass; an F16 pair holding inf or NaN (HalfDots says
      * so) is summed again with the exact scalar conversion.
      */
-    private static void dots16(boolean half, int m, int j0, int w, int pc, int pe, int k, float[] av, float[] acc,
-                               MemorySegment b, long bOff, int ldb) {
+    private static void dots16(
+            boolean half,
+            int m,
+            int j0,
+            int w,
+            int pc,
+            int pe,
+            int k,
+            float[] av,
+            float[] acc,
+            MemorySegment b,
+            long bOff,
+            int ldb) {
         int len = pe - pc, kind = half ? WeightLoads.F16 : WeightLoads.BF16;
         float[] split = new float[m * len], pair = new float[2];
         for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len);
@@ -303,7 +367,7 @@ final class SkinnyGemm {
         // (8 KiB apart for K = 4096: 17.8 against 12.5 GB/s measured on the Zen 4 of BENCHMARKS.md)
         int half2 = (w + 1) / 2;
         for (int j = 0; j < half2; j++) {
-            int j1 = j + half2 < w ? j + half2 : j;   // an odd middle column pairs with itself
+            int j1 = j + half2 < w ? j + half2 : j; // an odd middle column pairs with itself
             long row0 = bOff + (long) (j0 + j) * ldb + pc, row1 = bOff + (long) (j0 + j1) * ldb + pc;
             for (int i = 0; i < m; i++) {
                 boolean ok = true;
@@ -327,7 +391,10 @@ final class SkinnyGemm {
     /** The one A row (from av[0]) against F32 B rows r0 and r1 over [pc, pe): out[0], out[1]. */
     private static void dotRows2(float[] av, MemorySegment b, long r0, long r1, int pc, int pe, float[] out) {
         int L = F.length();
-        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), t0 = FloatVector.zero(F), t1 = FloatVector.zero(F);
+        FloatVector s0 = FloatVector.zero(F),
+                s1 = FloatVector.zero(F),
+                t0 = FloatVector.zero(F),
+                t1 = FloatVector.zero(F);
         int p = pc;
         for (; p + 2 * L <= pe; p += 2 * L) {
             FloatVector x = FloatVector.fromArray(F, av, p), y = FloatVector.fromArray(F, av, p + L);
@@ -346,10 +413,23 @@ final class SkinnyGemm {
     }
 
     /** Rows a0 and a0 + k of A against one B row, four independent FMA chains, each B vector loaded once. */
-    private static void dot2(int kind, float[] av, int a0, int k, MemorySegment b, long bRow, int pc, int pe,
-                             float[] acc, int o0, int o1) {
+    private static void dot2(
+            int kind,
+            float[] av,
+            int a0,
+            int k,
+            MemorySegment b,
+            long bRow,
+            int pc,
+            int pe,
+            float[] acc,
+            int o0,
+            int o1) {
         int L = F.length(), a1 = a0 + k;
-        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), t0 = FloatVector.zero(F), t1 = FloatVector.zero(F);
+        FloatVector s0 = FloatVector.zero(F),
+                s1 = FloatVector.zero(F),
+                t0 = FloatVector.zero(F),
+                t1 = FloatVector.zero(F);
         int p = pc;
         for (; p + 2 * L <= pe; p += 2 * L) {
             FloatVector x = WeightLoads.load(kind, b, bRow + p), y = WeightLoads.load(kind, b, bRow + p + L);
@@ -371,7 +451,10 @@ final class SkinnyGemm {
     /** One row of A against one B row: four independent FMA chains over 32 floats per step. */
     private static float dot1(int kind, float[] av, int a0, MemorySegment b, long bRow, int pc, int pe) {
         int L = F.length();
-        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+        FloatVector s0 = FloatVector.zero(F),
+                s1 = FloatVector.zero(F),
+                s2 = FloatVector.zero(F),
+                s3 = FloatVector.zero(F);
         int p = pc;
         for (; p + 4 * L <= pe; p += 4 * L) {
             s0 = FloatVector.fromArray(F, av, a0 + p).fma(WeightLoads.load(kind, b, bRow + p), s0);
@@ -391,7 +474,8 @@ final class SkinnyGemm {
             long cRow = cOff + (long) i * ldc;
             int ci = i * w, j = 0;
             for (; j + L <= w; j += L) {
-                FloatVector.fromArray(F, acc, ci + j).fma(FloatVector.broadcast(F, alpha), FloatVector.fromMemorySegment(F, c, (cRow + j) * 4, NO))
+                FloatVector.fromArray(F, acc, ci + j)
+                        .fma(FloatVector.broadcast(F, alpha), FloatVector.fromMemorySegment(F, c, (cRow + j) * 4, NO))
                         .intoMemorySegment(c, (cRow + j) * 4, NO);
             }
             for (; j < w; j++) c.setAtIndex(FL, cRow + j, c.getAtIndex(FL, cRow + j) + alpha * acc[ci + j]);

@@ -21,9 +21,13 @@ import java.lang.foreign.ValueLayout;
 record Strided(Storage storage, Layout layout, boolean temp) {
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    private static long lastStride(Layout l) { return l.rank() == 0 ? 1 : l.stride(l.rank() - 1); }
+    private static long lastStride(Layout l) {
+        return l.rank() == 0 ? 1 : l.stride(l.rank() - 1);
+    }
 
-    private static int rowLength(Layout l) { return l.rank() == 0 ? 1 : Math.toIntExact(l.shape().dim(l.rank() - 1)); }
+    private static int rowLength(Layout l) {
+        return l.rank() == 0 ? 1 : Math.toIntExact(l.shape().dim(l.rank() - 1));
+    }
 
     /**
      * {@code s} itself when its last stride is 1 (or 0 with {@code broadcastOk}, for operands the kernels broadcast),

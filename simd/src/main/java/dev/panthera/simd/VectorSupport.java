@@ -11,5 +11,7 @@ public final class VectorSupport {
     public static final VectorSpecies<Float> FLOAT = FloatVector.SPECIES_PREFERRED;
 
     /** Float lanes per preferred vector. */
-    public static int floatLanes() { return FLOAT.length(); }
+    public static int floatLanes() {
+        return FLOAT.length();
+    }
 }

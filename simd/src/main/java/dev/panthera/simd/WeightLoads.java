@@ -6,7 +6,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -35,7 +34,9 @@ final class WeightLoads {
     private static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     /** Bytes per element of a storage kind. */
-    static int bytes(int kind) { return kind == F32 ? 4 : 2; }
+    static int bytes(int kind) {
+        return kind == F32 ? 4 : 2;
+    }
 
     /**
      * Eight consecutive elements from element index {@code idx}, as floats. Kept as a small dispatcher over small
@@ -48,24 +49,28 @@ final class WeightLoads {
     }
 
     private static FloatVector bf16(MemorySegment s, long idx) {
-        IntVector bits = (IntVector) ShortVector.fromMemorySegment(S, s, idx * 2, NO).convertShape(VectorOperators.S2I, I, 0);
+        IntVector bits =
+                (IntVector) ShortVector.fromMemorySegment(S, s, idx * 2, NO).convertShape(VectorOperators.S2I, I, 0);
         return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     private static FloatVector f16(MemorySegment s, long idx) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, idx * 2, NO).convertShape(VectorOperators.S2I, I, 0);
+        IntVector h =
+                (IntVector) ShortVector.fromMemorySegment(S, s, idx * 2, NO).convertShape(VectorOperators.S2I, I, 0);
         IntVector em = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
         FloatVector fin = em.reinterpretAsFloats().mul(0x1p112f);
         // exponent 31 (inf, NaN): all-ones float exponent, mantissa kept, quiet bit set when the mantissa is not 0
         IntVector quiet = h.and(0x03FF).add(0x03FF).and(0x0400).lanewise(VectorOperators.LSHL, 12);
         FloatVector special = em.or(0x7F800000).or(quiet).reinterpretAsFloats();
         FloatVector mag = fin.blend(special, fin.compare(VectorOperators.GE, 65536f));
-        return mag.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        return mag.reinterpretAsInts()
+                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
+                .reinterpretAsFloats();
     }
 
     /** out[o .. o + n) = n elements from element index {@code idx}, as floats. */
     static void toFloats(int kind, MemorySegment s, long idx, int n, float[] out, int o) {
-        if (kind == F16) {   // Float.float16ToFloat is a C2 intrinsic (vcvtph2ps with F16C)
+        if (kind == F16) { // Float.float16ToFloat is a C2 intrinsic (vcvtph2ps with F16C)
             for (int i = 0; i < n; i++) out[o + i] = Float.float16ToFloat(s.getAtIndex(SH, idx + i));
             return;
         }

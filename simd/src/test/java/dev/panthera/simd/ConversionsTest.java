@@ -25,7 +25,8 @@ class ConversionsTest {
         for (int i = 0; i < n; i++) h.storage().segment().setAtIndex(ValueLayout.JAVA_SHORT, i, (short) i);
         try (var use = Backends.use(new SimdBackend())) {
             float[] f = h.to(DType.F32).toFloatArray();
-            for (int i = 0; i < n; i++) assertEquals(wantBits.applyAsInt((short) i), Float.floatToRawIntBits(f[i]), type + " pattern " + i);
+            for (int i = 0; i < n; i++)
+                assertEquals(wantBits.applyAsInt((short) i), Float.floatToRawIntBits(f[i]), type + " pattern " + i);
         }
     }
 
@@ -44,7 +45,7 @@ class ConversionsTest {
         Random r = new Random(9);
         int n = 200_003;
         float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = Float.intBitsToFloat(r.nextInt());   // every class: NaN, Inf, subnormal, ties
+        for (int i = 0; i < n; i++) v[i] = Float.intBitsToFloat(r.nextInt()); // every class: NaN, Inf, subnormal, ties
         v[0] = Float.MAX_VALUE;
         v[1] = Float.intBitsToFloat(0x3F808000);
         v[2] = Float.intBitsToFloat(0x3F818000);
@@ -52,7 +53,10 @@ class ConversionsTest {
         try (var use = Backends.use(new SimdBackend())) {
             Tensor b = t.to(DType.BF16);
             for (int i = 0; i < n; i++) {
-                assertEquals(FloatConversions.floatToBf16(v[i]), b.storage().segment().getAtIndex(ValueLayout.JAVA_SHORT, i), "bf16 of bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
+                assertEquals(
+                        FloatConversions.floatToBf16(v[i]),
+                        b.storage().segment().getAtIndex(ValueLayout.JAVA_SHORT, i),
+                        "bf16 of bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
             }
         }
     }
@@ -64,17 +68,23 @@ class ConversionsTest {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             // random bits cover NaN, Inf and overflow; the second half stays near F16's range (exponents 2^-26..2^17)
-            v[i] = i % 2 == 0 ? Float.intBitsToFloat(r.nextInt()) : Float.intBitsToFloat((r.nextInt(44) + 101) << 23 | r.nextInt(1 << 23) | (r.nextBoolean() ? 0x80000000 : 0));
+            v[i] = i % 2 == 0
+                    ? Float.intBitsToFloat(r.nextInt())
+                    : Float.intBitsToFloat(
+                            (r.nextInt(44) + 101) << 23 | r.nextInt(1 << 23) | (r.nextBoolean() ? 0x80000000 : 0));
         }
         v[0] = 65504f;
-        v[1] = 65520f;                  // rounds to inf
-        v[2] = Math.scalb(1f, -25);     // half the smallest subnormal: ties to even (0)
-        v[3] = Math.scalb(3f, -25);     // 1.5 × the smallest subnormal: ties to even (2 × it)
+        v[1] = 65520f; // rounds to inf
+        v[2] = Math.scalb(1f, -25); // half the smallest subnormal: ties to even (0)
+        v[3] = Math.scalb(3f, -25); // 1.5 × the smallest subnormal: ties to even (2 × it)
         Tensor t = Tensor.of(v, n);
         try (var use = Backends.use(new SimdBackend())) {
             Tensor h = t.to(DType.F16);
             for (int i = 0; i < n; i++) {
-                assertEquals(Float.floatToFloat16(v[i]), h.storage().segment().getAtIndex(ValueLayout.JAVA_SHORT, i), "f16 of bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
+                assertEquals(
+                        Float.floatToFloat16(v[i]),
+                        h.storage().segment().getAtIndex(ValueLayout.JAVA_SHORT, i),
+                        "f16 of bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
             }
         }
     }
@@ -88,16 +98,28 @@ class ConversionsTest {
         double[] d = new double[n];
         for (int i = 0; i < n; i++) {
             v[i] = Float.intBitsToFloat(r.nextInt());
-            d[i] = i % 3 == 0 ? Double.longBitsToDouble(r.nextLong()) : r.nextGaussian() * Math.pow(2, r.nextInt(300) - 150);
+            d[i] = i % 3 == 0
+                    ? Double.longBitsToDouble(r.nextLong())
+                    : r.nextGaussian() * Math.pow(2, r.nextInt(300) - 150);
         }
         try (var use = Backends.use(new SimdBackend())) {
             double[] wide = Tensor.of(v, n).to(DType.F64).toDoubleArray();
             float[] narrow = Tensor.of(d, n).to(DType.F32).toFloatArray();
             for (int i = 0; i < n; i++) {
-                if (Float.isNaN(v[i])) assertEquals(true, Double.isNaN(wide[i]), "F64 of NaN bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
-                else assertEquals(Double.doubleToRawLongBits(v[i]), Double.doubleToRawLongBits(wide[i]), "F64 of " + v[i]);
+                if (Float.isNaN(v[i]))
+                    assertEquals(
+                            true,
+                            Double.isNaN(wide[i]),
+                            "F64 of NaN bits " + Integer.toHexString(Float.floatToRawIntBits(v[i])));
+                else
+                    assertEquals(
+                            Double.doubleToRawLongBits(v[i]), Double.doubleToRawLongBits(wide[i]), "F64 of " + v[i]);
                 if (Double.isNaN(d[i])) assertEquals(true, Float.isNaN(narrow[i]), "F32 of a NaN");
-                else assertEquals(Float.floatToRawIntBits((float) d[i]), Float.floatToRawIntBits(narrow[i]), "F32 of " + d[i]);
+                else
+                    assertEquals(
+                            Float.floatToRawIntBits((float) d[i]),
+                            Float.floatToRawIntBits(narrow[i]),
+                            "F32 of " + d[i]);
             }
         }
     }

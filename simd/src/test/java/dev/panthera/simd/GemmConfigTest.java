@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * single-threaded product is itself checked against float64 in {@link SgemmTest}).
  */
 class GemmConfigTest {
-    private static final int M = 96, N = 256, K = 300;   // 2·M·N·K ≈ 15 MFLOP: above the single-thread cut-off
+    private static final int M = 96, N = 256, K = 300; // 2·M·N·K ≈ 15 MFLOP: above the single-thread cut-off
 
     private static MemorySegment random(Arena arena, long n, Random r) {
         MemorySegment s = arena.allocate(n * 4, 64);
@@ -54,7 +54,9 @@ class GemmConfigTest {
             Sgemm.sgemm(GemmConfig.of(1), false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, one, 0, N);
             Sgemm.sgemm(GemmConfig.on(counting, 4), false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, four, 0, N);
             assertEquals(3, submitted.get(), "4 ranges: the caller runs one, the executor three");
-            assertTrue(threads.stream().allMatch(t -> t.startsWith("pool-")), "ranges ran on the executor's threads: " + threads);
+            assertTrue(
+                    threads.stream().allMatch(t -> t.startsWith("pool-")),
+                    "ranges ran on the executor's threads: " + threads);
             assertEquals(-1, one.mismatch(four), "same columns, same kernel: bit-identical");
         } finally {
             pool.shutdownNow();
@@ -121,7 +123,9 @@ class GemmConfigTest {
         assertEquals(Sgemm.threads(), GemmConfig.current().threads());
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = arena.allocate(4);
-            assertThrows(NullPointerException.class, () -> Sgemm.sgemm(null, false, false, 1, 1, 1, 1f, s, 0, 1, s, 0, 1, 0f, s, 0, 1));
+            assertThrows(
+                    NullPointerException.class,
+                    () -> Sgemm.sgemm(null, false, false, 1, 1, 1, 1f, s, 0, 1, s, 0, 1, 0f, s, 0, 1));
         }
     }
 }

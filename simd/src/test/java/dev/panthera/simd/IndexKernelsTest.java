@@ -63,7 +63,8 @@ class IndexKernelsTest {
                 case 1 -> TIES[r.nextInt(TIES.length)];
                 case 2 -> {
                     double u = r.nextDouble();
-                    if (u < nanRate) yield r.nextBoolean() ? Float.NaN : Float.intBitsToFloat(0xffc01234);   // payload, negative
+                    if (u < nanRate)
+                        yield r.nextBoolean() ? Float.NaN : Float.intBitsToFloat(0xffc01234); // payload, negative
                     if (u < nanRate + 0.03) yield INFS[r.nextInt(2)];
                     yield r.nextInt(10) == 0 ? TIES[r.nextInt(TIES.length)] : (float) r.nextGaussian();
                 }
@@ -113,7 +114,9 @@ class IndexKernelsTest {
                 phys[d] = shape[d] + 3;
                 l = Layout.contiguous(Shape.of(phys)).narrow(d, 2, shape[d]);
             }
-            case 4 -> l = new Layout(Shape.of(shape), Layout.contiguous(Shape.of(shape)).strides(), 5);
+            case 4 ->
+                l = new Layout(
+                        Shape.of(shape), Layout.contiguous(Shape.of(shape)).strides(), 5);
             case 5, 6 -> {
                 int b = kind == 5 ? d : rank - 1;
                 phys[b] = 1;
@@ -124,16 +127,19 @@ class IndexKernelsTest {
             default -> l = Layout.contiguous(Shape.of(shape));
         }
         Gen g = gen == null ? new Gen(0, 0) : gen;
-        long size = Math.max(l.span()[1] + 1, 1) + 3;   // slack after the view: writes there must not happen
+        long size = Math.max(l.span()[1] + 1, 1) + 3; // slack after the view: writes there must not happen
         Storage s = Storage.allocate(t, size, Arena.ofAuto());
         MemorySegment m = s.segment();
         for (long i = 0; i < size; i++) {
             switch (t) {
                 case F32 -> m.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, g.next(r));
                 case F64 -> m.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i, g.next(r));
-                case BOOL -> m.set(ValueLayout.JAVA_BYTE, i, (byte) (r.nextInt(8) == 0 ? new int[] {2, -1, 64}[r.nextInt(3)] : r.nextInt(2)));
+                case BOOL ->
+                    m.set(ValueLayout.JAVA_BYTE, i, (byte)
+                            (r.nextInt(8) == 0 ? new int[] {2, -1, 64}[r.nextInt(3)] : r.nextInt(2)));
                 default -> {
-                    for (int k = 0; k < t.byteSize(); k++) m.set(ValueLayout.JAVA_BYTE, i * t.byteSize() + k, (byte) r.nextInt());
+                    for (int k = 0; k < t.byteSize(); k++)
+                        m.set(ValueLayout.JAVA_BYTE, i * t.byteSize() + k, (byte) r.nextInt());
                 }
             }
         }
@@ -157,7 +163,8 @@ class IndexKernelsTest {
     private static boolean maybeBreak(Random r, View idx, long bound) {
         if (idx.l().numel() == 0 || r.nextInt(4) != 0) return false;
         long[] pos = new long[idx.l().rank()];
-        for (int i = 0; i < pos.length; i++) pos[i] = (long) (r.nextDouble() * idx.l().shape().dim(i));
+        for (int i = 0; i < pos.length; i++)
+            pos[i] = (long) (r.nextDouble() * idx.l().shape().dim(i));
         long bad = switch (r.nextInt(4)) {
             case 0 -> -1;
             case 1 -> bound;
@@ -191,15 +198,20 @@ class IndexKernelsTest {
      * IndexOutOfBoundsException (message included) when {@code expectThrow}, neither otherwise; then the destination
      * storages must agree bit for bit (NaN meets any NaN).
      */
-    private static void agree(String what, View dst, boolean expectThrow, java.util.function.BiConsumer<Backend, View> op) {
+    private static void agree(
+            String what, View dst, boolean expectThrow, java.util.function.BiConsumer<Backend, View> op) {
         View want = dst.copy(), got = dst.copy();
         Throwable e1 = thrown(() -> op.accept(REF, want)), e2 = thrown(() -> op.accept(SIMD, got));
         if (expectThrow) {
-            if (!(e1 instanceof IndexOutOfBoundsException) || e2 == null || e1.getClass() != e2.getClass() || !Objects.equals(e1.getMessage(), e2.getMessage())) {
+            if (!(e1 instanceof IndexOutOfBoundsException)
+                    || e2 == null
+                    || e1.getClass() != e2.getClass()
+                    || !Objects.equals(e1.getMessage(), e2.getMessage())) {
                 throw new AssertionError(what + ": reference threw " + e1 + ", simd threw " + e2, e2);
             }
         } else if (e1 != null || e2 != null) {
-            throw new AssertionError(what + ": unexpected exception, reference " + e1 + ", simd " + e2, e2 != null ? e2 : e1);
+            throw new AssertionError(
+                    what + ": unexpected exception, reference " + e1 + ", simd " + e2, e2 != null ? e2 : e1);
         }
         sameBits(what, want.s(), got.s());
     }
@@ -209,14 +221,17 @@ class IndexKernelsTest {
         int w = t.byteSize();
         for (long i = 0; i < want.numel(); i++) {
             if (t == DType.F32) {
-                float e = want.segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i), g = got.segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
-                if (Float.floatToRawIntBits(e) == Float.floatToRawIntBits(g) || (Float.isNaN(e) && Float.isNaN(g))) continue;
+                float e = want.segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i),
+                        g = got.segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+                if (Float.floatToRawIntBits(e) == Float.floatToRawIntBits(g) || (Float.isNaN(e) && Float.isNaN(g)))
+                    continue;
                 throw new AssertionError(what + ": storage element " + i + " expected " + e + " but was " + g);
             }
             long off = i * w;
             if (MemorySegment.mismatch(want.segment(), off, off + w, got.segment(), off, off + w) != -1) {
                 throw new AssertionError(what + ": storage element " + i + " of " + t + " differs: expected "
-                        + dev.panthera.tensor.spi.Elements.get(want.segment(), t, i) + " but was " + dev.panthera.tensor.spi.Elements.get(got.segment(), t, i));
+                        + dev.panthera.tensor.spi.Elements.get(want.segment(), t, i) + " but was "
+                        + dev.panthera.tensor.spi.Elements.get(got.segment(), t, i));
             }
         }
     }
@@ -242,12 +257,17 @@ class IndexKernelsTest {
     @Property(tries = 300)
     void comparisonsAgree(@ForAll long seed) {
         Random r = new Random(seed);
-        BinaryOp op = new BinaryOp[] {BinaryOp.EQ, BinaryOp.NE, BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE}[r.nextInt(6)];
+        BinaryOp op = new BinaryOp[] {BinaryOp.EQ, BinaryOp.NE, BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE}
+                [r.nextInt(6)];
         long[] shape = shape(r, 0, 4, 6000);
         Gen gen = Gen.random(r);
         View a = view(r, shape, DType.F32, gen, true), b = view(r, shape, DType.F32, gen, true);
         View dst = view(r, shape, DType.BOOL, null, false);
-        agree(describe(op.name(), a, b, dst), dst, false, (be, d) -> be.binary(op, a.s(), a.l(), b.s(), b.l(), d.s(), d.l()));
+        agree(
+                describe(op.name(), a, b, dst),
+                dst,
+                false,
+                (be, d) -> be.binary(op, a.s(), a.l(), b.s(), b.l(), d.s(), d.l()));
     }
 
     @Property(tries = 300)
@@ -256,9 +276,15 @@ class IndexKernelsTest {
         DType t = r.nextInt(4) == 0 ? DType.I32 : DType.F32;
         long[] shape = shape(r, 0, 4, 6000);
         Gen gen = Gen.random(r);
-        View c = view(r, shape, DType.BOOL, null, true), a = view(r, shape, t, gen, true), b = view(r, shape, t, gen, true);
+        View c = view(r, shape, DType.BOOL, null, true),
+                a = view(r, shape, t, gen, true),
+                b = view(r, shape, t, gen, true);
         View dst = view(r, shape, t, gen, false);
-        agree(describe("where", c, a, b, dst), dst, false, (be, d) -> be.where(c.s(), c.l(), a.s(), a.l(), b.s(), b.l(), d.s(), d.l()));
+        agree(
+                describe("where", c, a, b, dst),
+                dst,
+                false,
+                (be, d) -> be.where(c.s(), c.l(), a.s(), a.l(), b.s(), b.l(), d.s(), d.l()));
     }
 
     @Property(tries = 300)
@@ -269,7 +295,11 @@ class IndexKernelsTest {
         int dim = r.nextInt(5) == 0 ? r.nextInt(shape.length) : shape.length - 1;
         View src = view(r, shape, DType.F32, Gen.random(r), true);
         View dst = view(r, reduced(shape, new int[] {dim}), DType.I64, null, false);
-        agree(describe(op + " dim " + dim, src, dst), dst, false, (b, d) -> b.reduce(op, src.s(), src.l(), new int[] {dim}, d.s(), d.l()));
+        agree(
+                describe(op + " dim " + dim, src, dst),
+                dst,
+                false,
+                (b, d) -> b.reduce(op, src.s(), src.l(), new int[] {dim}, d.s(), d.l()));
     }
 
     @Property(tries = 300)
@@ -280,7 +310,11 @@ class IndexKernelsTest {
         int[] dims = severalDims(r, shape.length);
         View src = view(r, shape, DType.F32, Gen.random(r), true);
         View dst = view(r, reduced(shape, dims), DType.F32, null, false);
-        agree(describe(op + " dims " + Arrays.toString(dims), src, dst), dst, false, (b, d) -> b.reduce(op, src.s(), src.l(), dims, d.s(), d.l()));
+        agree(
+                describe(op + " dims " + Arrays.toString(dims), src, dst),
+                dst,
+                false,
+                (b, d) -> b.reduce(op, src.s(), src.l(), dims, d.s(), d.l()));
     }
 
     /** The last dim and a random non-empty subset of the others (sometimes all), ascending. */
@@ -306,9 +340,16 @@ class IndexKernelsTest {
         SIMD.reduce(ReduceOp.SUM, src.s(), src.l(), dims, got.s(), got.l());
         // Σ|x| per output element (row-major over the output shape), by the reference
         int outputs = Math.toIntExact(dst.l().numel());
-        Storage absSrc = Storage.allocate(DType.F32, src.s().numel(), Arena.ofAuto()), absF32 = Storage.allocate(DType.F32, outputs, Arena.ofAuto());
+        Storage absSrc = Storage.allocate(DType.F32, src.s().numel(), Arena.ofAuto()),
+                absF32 = Storage.allocate(DType.F32, outputs, Arena.ofAuto());
         REF.unary(dev.panthera.tensor.UnaryOp.ABS, src.s(), src.l(), absSrc, src.l());
-        REF.reduce(ReduceOp.SUM, absSrc, src.l(), dims, absF32, Layout.contiguous(dst.l().shape()));
+        REF.reduce(
+                ReduceOp.SUM,
+                absSrc,
+                src.l(),
+                dims,
+                absF32,
+                Layout.contiguous(dst.l().shape()));
         long n = src.l().numel() / Math.max(dst.l().numel(), 1);
         String what = describe("SUM dims " + Arrays.toString(dims), src, dst);
         // outside the view the storages must agree bit for bit; inside, within the bound
@@ -317,13 +358,17 @@ class IndexKernelsTest {
         for (int o = 0; o < outputs; o++) {
             long at = cd.next();
             inView[(int) at] = true;
-            float e = want.s().segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at), g = got.s().segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
-            double sumAbs = absF32.segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, o) * (1 + 1e-6);   // Σ|x| rounded to float, rounded up
+            float e = want.s().segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at),
+                    g = got.s().segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
+            double sumAbs = absF32.segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, o)
+                    * (1 + 1e-6); // Σ|x| rounded to float, rounded up
             double bound = 2.0 * Math.max(n - 1, 0) * 0x1p-53 * sumAbs + Math.ulp(Math.max(Math.abs(e), Math.abs(g)));
             boolean ok = Float.isFinite(e) || Float.isFinite(g)
                     ? Float.isFinite(e) && Float.isFinite(g) && Math.abs((double) e - g) <= bound
                     : (Float.isNaN(e) && Float.isNaN(g)) || e == g;
-            if (!ok) throw new AssertionError(what + ": output " + o + " expected " + e + " but was " + g + " (bound " + bound + ", n " + n + ")");
+            if (!ok)
+                throw new AssertionError(what + ": output " + o + " expected " + e + " but was " + g + " (bound "
+                        + bound + ", n " + n + ")");
         }
         for (int i = 0; i < inView.length; i++) {
             if (inView[i]) continue;
@@ -341,12 +386,17 @@ class IndexKernelsTest {
         long[] shape = shape(r, 1, 4, 4000);
         int dim = r.nextInt(5) == 0 ? r.nextInt(shape.length) : shape.length - 1;
         long[] ishape = shape.clone();
-        for (int i = 0; i < ishape.length; i++) ishape[i] = i == dim ? SIZES[r.nextInt(SIZES.length)] : 1 + (long) (r.nextDouble() * shape[i]);
+        for (int i = 0; i < ishape.length; i++)
+            ishape[i] = i == dim ? SIZES[r.nextInt(SIZES.length)] : 1 + (long) (r.nextDouble() * shape[i]);
         View src = view(r, shape, t, Gen.random(r), true);
         View idx = index(r, ishape, shape[dim], true);
         boolean broken = maybeBreak(r, idx, shape[dim]);
         View dst = view(r, ishape, t, Gen.random(r), false);
-        agree(describe("gather dim " + dim, src, idx, dst), dst, broken, (b, d) -> b.gather(src.s(), src.l(), dim, idx.s(), idx.l(), d.s(), d.l()));
+        agree(
+                describe("gather dim " + dim, src, idx, dst),
+                dst,
+                broken,
+                (b, d) -> b.gather(src.s(), src.l(), dim, idx.s(), idx.l(), d.s(), d.l()));
     }
 
     @Property(tries = 300)
@@ -356,13 +406,18 @@ class IndexKernelsTest {
         long[] shape = shape(r, 1, 4, 4000);
         int dim = r.nextInt(5) == 0 ? r.nextInt(shape.length) : shape.length - 1;
         long[] ishape = shape.clone();
-        for (int i = 0; i < ishape.length; i++) ishape[i] = i == dim ? SIZES[r.nextInt(SIZES.length)] : 1 + (long) (r.nextDouble() * shape[i]);
+        for (int i = 0; i < ishape.length; i++)
+            ishape[i] = i == dim ? SIZES[r.nextInt(SIZES.length)] : 1 + (long) (r.nextDouble() * shape[i]);
         Gen gen = Gen.random(r);
         View dst = view(r, shape, t, gen, false);
         View idx = index(r, ishape, shape[dim], true);
         boolean broken = maybeBreak(r, idx, shape[dim]);
         View src = view(r, ishape, t, gen, true);
-        agree(describe("scatterAdd dim " + dim, dst, idx, src), dst, broken, (b, d) -> b.scatterAdd(d.s(), d.l(), dim, idx.s(), idx.l(), src.s(), src.l()));
+        agree(
+                describe("scatterAdd dim " + dim, dst, idx, src),
+                dst,
+                broken,
+                (b, d) -> b.scatterAdd(d.s(), d.l(), dim, idx.s(), idx.l(), src.s(), src.l()));
     }
 
     @Property(tries = 300)
@@ -378,6 +433,10 @@ class IndexKernelsTest {
         View idx = index(r, new long[] {count}, shape[dim], true);
         boolean broken = maybeBreak(r, idx, shape[dim]);
         View src = view(r, sshape, DType.F32, gen, true);
-        agree(describe("indexAdd dim " + dim, dst, idx, src), dst, broken, (b, d) -> b.indexAdd(d.s(), d.l(), dim, idx.s(), idx.l(), src.s(), src.l()));
+        agree(
+                describe("indexAdd dim " + dim, dst, idx, src),
+                dst,
+                broken,
+                (b, d) -> b.indexAdd(d.s(), d.l(), dim, idx.s(), idx.l(), src.s(), src.l()));
     }
 }

@@ -33,7 +33,8 @@ class MixedGemmTest {
                 for (int l = 0; l < 8; l++) {
                     float want = Float.float16ToFloat((short) (i + l));
                     if (Float.floatToRawIntBits(want) != Float.floatToRawIntBits(out[l])) {
-                        throw new AssertionError("F16 0x" + Integer.toHexString(i + l) + ": expected " + want + " but was " + out[l]);
+                        throw new AssertionError(
+                                "F16 0x" + Integer.toHexString(i + l) + ": expected " + want + " but was " + out[l]);
                     }
                 }
                 WeightLoads.load(WeightLoads.BF16, h, i).intoArray(out, 0);
@@ -69,7 +70,8 @@ class MixedGemmTest {
         try (Arena arena = threads == 2 ? Arena.ofShared() : Arena.ofConfined()) {
             int aRows = ta ? k : m, wRows = tw ? n : k;
             MemorySegment a = arena.allocate((aOff + (long) aRows * lda) * 4, 64);
-            for (long i = 0; i < a.byteSize() / 4; i++) a.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+            for (long i = 0; i < a.byteSize() / 4; i++)
+                a.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
             long wLen = wOff + (long) wRows * ldw;
             MemorySegment w = arena.allocate(wLen * 2, 64);
             double[] wd = new double[(int) wLen];
@@ -77,17 +79,21 @@ class MixedGemmTest {
                 float g = (float) (r.nextGaussian() * 0.1);
                 short bits = type == MixedGemm.Weights.BF16 ? FloatConversions.floatToBf16(g) : Float.floatToFloat16(g);
                 w.setAtIndex(ValueLayout.JAVA_SHORT, i, bits);
-                wd[i] = type == MixedGemm.Weights.BF16 ? FloatConversions.bf16ToFloat(bits) : Float.float16ToFloat(bits);
+                wd[i] = type == MixedGemm.Weights.BF16
+                        ? FloatConversions.bf16ToFloat(bits)
+                        : Float.float16ToFloat(bits);
             }
             MemorySegment c = arena.allocate((cOff + (long) m * ldc) * 4, 64);
-            for (long i = 0; i < c.byteSize() / 4; i++) c.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+            for (long i = 0; i < c.byteSize() / 4; i++)
+                c.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
             float[] c0 = c.toArray(ValueLayout.JAVA_FLOAT);
             MixedGemm.gemm(type, ta, tw, m, n, k, alpha, a, aOff, lda, w, wOff, ldw, beta, c, cOff, ldc);
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     double s = 0, mag = 0;
                     for (int p = 0; p < k; p++) {
-                        double av = a.getAtIndex(ValueLayout.JAVA_FLOAT, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
+                        double av = a.getAtIndex(
+                                ValueLayout.JAVA_FLOAT, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
                         double wv = wd[(int) (wOff + (tw ? (long) j * ldw + p : (long) p * ldw + j))];
                         s += av * wv;
                         mag += Math.abs(av * wv);
@@ -95,10 +101,14 @@ class MixedGemmTest {
                     double old = c0[(int) (cOff + (long) i * ldc + j)];
                     double want = alpha * s + (beta == 0 ? 0 : beta * old);
                     double got = c.getAtIndex(ValueLayout.JAVA_FLOAT, cOff + (long) i * ldc + j);
-                    double tol = 2 * Math.sqrt(k) * EPS * Math.abs(alpha) * mag + EPS * Math.abs(beta * old) + EPS * Math.abs(want) + 1e-30;
+                    double tol = 2 * Math.sqrt(k) * EPS * Math.abs(alpha) * mag
+                            + EPS * Math.abs(beta * old)
+                            + EPS * Math.abs(want)
+                            + 1e-30;
                     if (!(Math.abs(got - want) <= tol)) {
-                        throw new AssertionError(type + " C[" + i + "][" + j + "] of " + m + "x" + n + "x" + k + (ta ? " Aᵀ" : "") + (tw ? " Wᵀ" : "")
-                                + ": expected " + want + " but was " + got + " (tolerance " + tol + ")");
+                        throw new AssertionError(type + " C[" + i + "][" + j + "] of " + m + "x" + n + "x" + k
+                                + (ta ? " Aᵀ" : "") + (tw ? " Wᵀ" : "") + ": expected " + want + " but was " + got
+                                + " (tolerance " + tol + ")");
                     }
                 }
             }
@@ -121,26 +131,62 @@ class MixedGemmTest {
         int m = r.nextInt(4) == 0 ? 8 + r.nextInt(9) : 1 + r.nextInt(7), n = 1 + r.nextInt(40), k = 1 + r.nextInt(300);
         boolean tw = r.nextBoolean();
         short[] specials = type == MixedGemm.Weights.F16
-                ? new short[] {0, (short) 0x8000, 1, (short) 0x8001, 0x03FF, 0x0400, 0x7BFF, (short) 0xFBFF, 0x7C00, (short) 0xFC00, 0x7E00, 0x7C01, (short) 0xFE00}
-                : new short[] {0, (short) 0x8000, 1, (short) 0x8001, 0x007F, 0x0080, 0x7F7F, (short) 0xFF7F, 0x7F80, (short) 0xFF80, 0x7FC0, 0x7F81};
+                ? new short[] {
+                    0,
+                    (short) 0x8000,
+                    1,
+                    (short) 0x8001,
+                    0x03FF,
+                    0x0400,
+                    0x7BFF,
+                    (short) 0xFBFF,
+                    0x7C00,
+                    (short) 0xFC00,
+                    0x7E00,
+                    0x7C01,
+                    (short) 0xFE00
+                }
+                : new short[] {
+                    0,
+                    (short) 0x8000,
+                    1,
+                    (short) 0x8001,
+                    0x007F,
+                    0x0080,
+                    0x7F7F,
+                    (short) 0xFF7F,
+                    0x7F80,
+                    (short) 0xFF80,
+                    0x7FC0,
+                    0x7F81
+                };
         double specialRate = new double[] {0, 0.001, 0.05}[r.nextInt(3)];
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = arena.allocate((long) m * k * 4), w = arena.allocate((long) n * k * 2), c = arena.allocate((long) m * n * 4);
+            MemorySegment a = arena.allocate((long) m * k * 4),
+                    w = arena.allocate((long) n * k * 2),
+                    c = arena.allocate((long) m * n * 4);
             for (long i = 0; i < (long) m * k; i++) a.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
             double[] wd = new double[n * k];
             for (int i = 0; i < n * k; i++) {
-                short bits = r.nextDouble() < specialRate ? specials[r.nextInt(specials.length)]
-                        : r.nextInt(10) == 0 ? specials[r.nextInt(6)]   // zeros and subnormals are common in real weights
-                        : type == MixedGemm.Weights.BF16 ? FloatConversions.floatToBf16((float) r.nextGaussian()) : Float.floatToFloat16((float) r.nextGaussian());
+                short bits = r.nextDouble() < specialRate
+                        ? specials[r.nextInt(specials.length)]
+                        : r.nextInt(10) == 0
+                                ? specials[r.nextInt(6)] // zeros and subnormals are common in real weights
+                                : type == MixedGemm.Weights.BF16
+                                        ? FloatConversions.floatToBf16((float) r.nextGaussian())
+                                        : Float.floatToFloat16((float) r.nextGaussian());
                 w.setAtIndex(ValueLayout.JAVA_SHORT, i, bits);
-                wd[i] = type == MixedGemm.Weights.BF16 ? FloatConversions.bf16ToFloat(bits) : Float.float16ToFloat(bits);
+                wd[i] = type == MixedGemm.Weights.BF16
+                        ? FloatConversions.bf16ToFloat(bits)
+                        : Float.float16ToFloat(bits);
             }
             MixedGemm.gemm(type, false, tw, m, n, k, 1f, a, 0, k, w, 0, tw ? k : n, 0f, c, 0, n);
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     double s = 0, mag = 0;
                     for (int p = 0; p < k; p++) {
-                        double t = a.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * k + p) * wd[tw ? j * k + p : p * n + j];
+                        double t =
+                                a.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * k + p) * wd[tw ? j * k + p : p * n + j];
                         s += t;
                         mag += Math.abs(t);
                     }
@@ -161,7 +207,8 @@ class MixedGemmTest {
     private static double finiteMag(MemorySegment a, int i, int k, double[] wd, boolean tw, int j, int n) {
         double mag = 0;
         for (int p = 0; p < k; p++) {
-            double t = Math.abs(a.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * k + p) * wd[tw ? j * k + p : p * n + j]);
+            double t =
+                    Math.abs(a.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * k + p) * wd[tw ? j * k + p : p * n + j]);
             if (Double.isFinite(t)) mag += t;
         }
         return mag;
@@ -175,12 +222,14 @@ class MixedGemmTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment x = arena.allocate(k * 4L), w = arena.allocate((long) n * k * 2), y = arena.allocate(n * 4L);
             for (int p = 0; p < k; p++) x.setAtIndex(ValueLayout.JAVA_FLOAT, p, (float) r.nextGaussian());
-            for (long i = 0; i < (long) n * k; i++) w.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16((float) r.nextGaussian()));
+            for (long i = 0; i < (long) n * k; i++)
+                w.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16((float) r.nextGaussian()));
             MixedGemm.gemv(MixedGemm.Weights.F16, true, n, k, x, 0, w, 0, k, y, 0);
             for (int j = 0; j < n; j++) {
                 double s = 0, mag = 0;
                 for (int p = 0; p < k; p++) {
-                    double t = x.getAtIndex(ValueLayout.JAVA_FLOAT, p) * (double) Float.float16ToFloat(w.getAtIndex(ValueLayout.JAVA_SHORT, (long) j * k + p));
+                    double t = x.getAtIndex(ValueLayout.JAVA_FLOAT, p)
+                            * (double) Float.float16ToFloat(w.getAtIndex(ValueLayout.JAVA_SHORT, (long) j * k + p));
                     s += t;
                     mag += Math.abs(t);
                 }
@@ -194,24 +243,35 @@ class MixedGemmTest {
         int batch = 3, m = 5, n = 11, k = 9;
         Random r = new Random(11);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = arena.allocate((long) batch * m * k * 4), b = arena.allocate((long) k * n * 4), c = arena.allocate((long) batch * m * n * 4);
-            for (long i = 0; i < a.byteSize() / 4; i++) a.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
-            for (long i = 0; i < b.byteSize() / 4; i++) b.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
-            Sgemm.sgemmBatched(batch, false, false, m, n, k, 1f, a, 0, k, (long) m * k, b, 0, n, 0, 0f, c, 0, n, (long) m * n);
+            MemorySegment a = arena.allocate((long) batch * m * k * 4),
+                    b = arena.allocate((long) k * n * 4),
+                    c = arena.allocate((long) batch * m * n * 4);
+            for (long i = 0; i < a.byteSize() / 4; i++)
+                a.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+            for (long i = 0; i < b.byteSize() / 4; i++)
+                b.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+            Sgemm.sgemmBatched(
+                    batch, false, false, m, n, k, 1f, a, 0, k, (long) m * k, b, 0, n, 0, 0f, c, 0, n, (long) m * n);
             for (int q = 0; q < batch; q++) {
                 for (int i = 0; i < m; i++) {
                     for (int j = 0; j < n; j++) {
                         double s = 0, mag = 0;
                         for (int p = 0; p < k; p++) {
-                            double t = a.getAtIndex(ValueLayout.JAVA_FLOAT, (long) q * m * k + (long) i * k + p) * (double) b.getAtIndex(ValueLayout.JAVA_FLOAT, (long) p * n + j);
+                            double t = a.getAtIndex(ValueLayout.JAVA_FLOAT, (long) q * m * k + (long) i * k + p)
+                                    * (double) b.getAtIndex(ValueLayout.JAVA_FLOAT, (long) p * n + j);
                             s += t;
                             mag += Math.abs(t);
                         }
-                        assertEquals(s, c.getAtIndex(ValueLayout.JAVA_FLOAT, (long) q * m * n + (long) i * n + j), 2 * Math.sqrt(k) * EPS * mag + 1e-30);
+                        assertEquals(
+                                s,
+                                c.getAtIndex(ValueLayout.JAVA_FLOAT, (long) q * m * n + (long) i * n + j),
+                                2 * Math.sqrt(k) * EPS * mag + 1e-30);
                     }
                 }
             }
-            assertThrows(IllegalArgumentException.class, () -> Sgemm.sgemmBatched(2, false, false, m, n, k, 1f, a, 0, k, 0, b, 0, n, 0, 0f, c, 0, n, 1));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> Sgemm.sgemmBatched(2, false, false, m, n, k, 1f, a, 0, k, 0, b, 0, n, 0, 0f, c, 0, n, 1));
         }
     }
 
@@ -219,7 +279,8 @@ class MixedGemmTest {
     void weightsPastTheirSegmentAreRejected() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment x = arena.allocate(8 * 4), w = arena.allocate(8 * 8 * 2 - 2), y = arena.allocate(8 * 4);
-            IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class,
+            IndexOutOfBoundsException e = assertThrows(
+                    IndexOutOfBoundsException.class,
                     () -> MixedGemm.gemv(MixedGemm.Weights.BF16, true, 8, 8, x, 0, w, 0, 8, y, 0));
             assert e.getMessage().contains("BF16") : e.getMessage();
         }

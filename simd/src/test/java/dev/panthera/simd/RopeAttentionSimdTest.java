@@ -16,14 +16,16 @@ import net.jqwik.api.Property;
  */
 class RopeAttentionSimdTest {
 
-    private static double[] on(dev.panthera.tensor.spi.Backend b, java.util.function.Supplier<Tensor> f) throws Exception {
+    private static double[] on(dev.panthera.tensor.spi.Backend b, java.util.function.Supplier<Tensor> f)
+            throws Exception {
         try (var use = Backends.use(b)) {
             return f.get().toDoubleArray();
         }
     }
 
     private static void close(double[] want, double[] got, String what) {
-        if (want.length != got.length) throw new AssertionError(what + ": lengths " + want.length + " vs " + got.length);
+        if (want.length != got.length)
+            throw new AssertionError(what + ": lengths " + want.length + " vs " + got.length);
         for (int i = 0; i < want.length; i++) {
             if (!(Math.abs(want[i] - got[i]) <= 2e-6 + 2e-5 * Math.abs(want[i]))) {
                 throw new AssertionError(what + ": element " + i + " expected " + want[i] + " but was " + got[i]);
@@ -40,7 +42,7 @@ class RopeAttentionSimdTest {
         long lq = switch (r.nextInt(3)) {
             case 0 -> lk;
             case 1 -> 1 + r.nextInt((int) Math.min(lk, 5));
-            default -> 1 + r.nextInt((int) lk);   // a prefill chunk after a cached prefix: causal rows offset by lk − lq
+            default -> 1 + r.nextInt((int) lk); // a prefill chunk after a cached prefix: causal rows offset by lk − lq
         };
         long hkv = 1 + r.nextInt(2), group = 1 + r.nextInt(3), d = new long[] {1, 3, 8, 13, 64}[r.nextInt(5)];
         boolean causal = r.nextBoolean();
@@ -48,7 +50,8 @@ class RopeAttentionSimdTest {
         Tensor k = BackendConformance.randomView(r, new long[] {1, hkv, lk, d}, DType.F32);
         Tensor v = BackendConformance.randomView(r, new long[] {1, hkv, lk, d}, DType.F32);
         double scale = 1 / Math.sqrt(d);
-        close(on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, causal, scale)),
+        close(
+                on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, causal, scale)),
                 on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, causal, scale)),
                 "attention lq=" + lq + " lk=" + lk + " d=" + d + " group=" + group + " causal=" + causal);
     }
@@ -63,23 +66,32 @@ class RopeAttentionSimdTest {
         Random r = new Random(seed);
         int[] lens = {1, 3, 17, 64, 65, 200};
         long lk = lens[r.nextInt(lens.length)], lq = 1 + r.nextInt((int) lk);
-        long hkv = 1 + r.nextInt(2), group = 1 + r.nextInt(3), hq = hkv * group, d = new long[] {1, 5, 16, 64}[r.nextInt(4)];
+        long hkv = 1 + r.nextInt(2),
+                group = 1 + r.nextInt(3),
+                hq = hkv * group,
+                d = new long[] {1, 5, 16, 64}[r.nextInt(4)];
         boolean causal = r.nextBoolean();
         double scale = 1 / Math.sqrt(d);
-        Tensor q = Tensor.randn(Shape.of(1, hq, lq, d), r.nextLong()), k = Tensor.randn(Shape.of(1, hkv, lk, d), r.nextLong());
+        Tensor q = Tensor.randn(Shape.of(1, hq, lq, d), r.nextLong()),
+                k = Tensor.randn(Shape.of(1, hkv, lk, d), r.nextLong());
         Tensor v = Tensor.randn(Shape.of(1, hkv, lk, d), r.nextLong());
         double[] composed = on(ReferenceBackend.INSTANCE, () -> {
             Tensor kk = k.unsqueeze(2).expand(1, hkv, group, lk, d).reshape(1, hq, lk, d);
             Tensor vv = v.unsqueeze(2).expand(1, hkv, group, lk, d).reshape(1, hq, lk, d);
             Tensor scores = q.matmul(kk.transpose(-1, -2)).mul(scale);
             if (causal) {
-                Tensor hidden = Tensor.arange(lk).reshape(1, lk).gt(Tensor.arange(lq).reshape(lq, 1).add(lk - lq));
+                Tensor hidden = Tensor.arange(lk)
+                        .reshape(1, lk)
+                        .gt(Tensor.arange(lq).reshape(lq, 1).add(lk - lq));
                 scores = scores.maskedFill(hidden, Double.NEGATIVE_INFINITY);
             }
             return scores.softmax(-1).matmul(vv);
         });
-        close(composed, on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, causal, scale)),
-                "attention vs composition lq=" + lq + " lk=" + lk + " d=" + d + " group=" + group + " causal=" + causal);
+        close(
+                composed,
+                on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, causal, scale)),
+                "attention vs composition lq=" + lq + " lk=" + lk + " d=" + d + " group=" + group + " causal="
+                        + causal);
     }
 
     /**
@@ -92,7 +104,8 @@ class RopeAttentionSimdTest {
             for (boolean causal : new boolean[] {false, true}) {
                 Tensor q = Tensor.randn(Shape.of(2, 8, 1, 64), lk), k = Tensor.randn(Shape.of(2, 2, lk, 64), lk + 1);
                 Tensor v = Tensor.randn(Shape.of(2, 2, lk, 48), lk + 2);
-                close(on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, causal, 0.125)),
+                close(
+                        on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, causal, 0.125)),
                         on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, causal, 0.125)),
                         "grouped decode lk=" + lk + " causal=" + causal);
             }
@@ -103,11 +116,16 @@ class RopeAttentionSimdTest {
     void ropeAgreesWithTheReference(@ForAll long seed) throws Exception {
         Random r = new Random(seed);
         long seq = 1 + r.nextInt(9), heads = 1 + r.nextInt(3);
-        long dim = r.nextInt(4) == 0 ? new long[] {64, 128, 96}[r.nextInt(3)] : 2L * (1 + r.nextInt(40));   // head sizes and odd pair counts
+        long dim = r.nextInt(4) == 0
+                ? new long[] {64, 128, 96}[r.nextInt(3)]
+                : 2L * (1 + r.nextInt(40)); // head sizes and odd pair counts
         boolean interleaved = r.nextBoolean();
         Tensor x = BackendConformance.randomView(r, new long[] {heads, seq, dim}, DType.F32);
-        Tensor cos = Tensor.randn(Shape.of(seq, dim / 2), r.nextLong()), sin = Tensor.randn(Shape.of(seq, dim / 2), r.nextLong());
-        close(on(ReferenceBackend.INSTANCE, () -> x.rope(cos, sin, interleaved)),
-                on(new SimdBackend(), () -> x.rope(cos, sin, interleaved)), "rope interleaved=" + interleaved);
+        Tensor cos = Tensor.randn(Shape.of(seq, dim / 2), r.nextLong()),
+                sin = Tensor.randn(Shape.of(seq, dim / 2), r.nextLong());
+        close(
+                on(ReferenceBackend.INSTANCE, () -> x.rope(cos, sin, interleaved)),
+                on(new SimdBackend(), () -> x.rope(cos, sin, interleaved)),
+                "rope interleaved=" + interleaved);
     }
 }

@@ -37,14 +37,19 @@ class SgemmTest {
      */
     @Test
     void reportsTheKernelItTests() {
-        System.out.println("SgemmTest: micro-kernel " + PackedGemm.MR + "x" + PackedGemm.NR + ", KC " + PackedGemm.KC + ", MC " + PackedGemm.MC
-                + ", NC " + PackedGemm.NC + " (" + PackedGemm.F.vectorBitSize() + "-bit vectors)");
+        System.out.println("SgemmTest: micro-kernel " + PackedGemm.MR + "x" + PackedGemm.NR + ", KC " + PackedGemm.KC
+                + ", MC " + PackedGemm.MC + ", NC " + PackedGemm.NC + " (" + PackedGemm.F.vectorBitSize()
+                + "-bit vectors)");
     }
 
     @Property(tries = 6)
     void severalBlocksOfK(@ForAll long seed) {
         Random r = new Random(seed);
-        check(r, PackedGemm.MC + 1 + r.nextInt(20), PackedGemm.NR + 1 + r.nextInt(40), PackedGemm.KC + 1 + r.nextInt(PackedGemm.KC + 50));
+        check(
+                r,
+                PackedGemm.MC + 1 + r.nextInt(20),
+                PackedGemm.NR + 1 + r.nextInt(40),
+                PackedGemm.KC + 1 + r.nextInt(PackedGemm.KC + 50));
     }
 
     private static void check(Random r, int m, int n, int k) {
@@ -57,7 +62,8 @@ class SgemmTest {
         // two threads need memory other threads may touch; a confined arena must still work (on the caller's thread)
         try (Arena arena = threads == 2 && r.nextInt(4) != 0 ? Arena.ofShared() : Arena.ofConfined()) {
             int aRows = ta ? k : m, bRows = tb ? n : k;
-            MemorySegment a = random(arena, aOff + (long) aRows * lda, r), b = random(arena, bOff + (long) bRows * ldb, r);
+            MemorySegment a = random(arena, aOff + (long) aRows * lda, r),
+                    b = random(arena, bOff + (long) bRows * ldb, r);
             MemorySegment c = random(arena, cOff + (long) m * ldc, r);
             float[] c0 = c.toArray(ValueLayout.JAVA_FLOAT);
             Sgemm.sgemm(ta, tb, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
@@ -66,8 +72,10 @@ class SgemmTest {
                 for (int j = 0; j < n; j++) {
                     double s = 0, mag = 0;
                     for (int p = 0; p < k; p++) {
-                        double av = a.getAtIndex(ValueLayout.JAVA_FLOAT, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
-                        double bv = b.getAtIndex(ValueLayout.JAVA_FLOAT, bOff + (tb ? (long) j * ldb + p : (long) p * ldb + j));
+                        double av = a.getAtIndex(
+                                ValueLayout.JAVA_FLOAT, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
+                        double bv = b.getAtIndex(
+                                ValueLayout.JAVA_FLOAT, bOff + (tb ? (long) j * ldb + p : (long) p * ldb + j));
                         s += av * bv;
                         mag += Math.abs(av * bv);
                     }
@@ -76,14 +84,16 @@ class SgemmTest {
                     double got = c.getAtIndex(ValueLayout.JAVA_FLOAT, cOff + (long) i * ldc + j);
                     double tol = 2 * Math.sqrt(k) * eps * Math.abs(alpha) * mag + eps * Math.abs(beta * old) + 1e-30;
                     if (Math.abs(got - want) > tol + eps * Math.abs(want)) {
-                        throw new AssertionError("C[" + i + "][" + j + "] of " + m + "x" + n + "x" + k + (ta ? " Aᵀ" : "") + (tb ? " Bᵀ" : "")
-                                + " alpha " + alpha + " beta " + beta + ": expected " + want + " but was " + got + " (tolerance " + tol + ")");
+                        throw new AssertionError("C[" + i + "][" + j + "] of " + m + "x" + n + "x" + k
+                                + (ta ? " Aᵀ" : "") + (tb ? " Bᵀ" : "") + " alpha " + alpha + " beta " + beta
+                                + ": expected " + want + " but was " + got + " (tolerance " + tol + ")");
                     }
                 }
             }
             // nothing outside C's rows was written
             for (long x = 0; x < cOff; x++) {
-                if (c.getAtIndex(ValueLayout.JAVA_FLOAT, x) != c0[(int) x]) throw new AssertionError("wrote before C's offset at " + x);
+                if (c.getAtIndex(ValueLayout.JAVA_FLOAT, x) != c0[(int) x])
+                    throw new AssertionError("wrote before C's offset at " + x);
             }
         } finally {
             Sgemm.setThreads(Math.max(1, Runtime.getRuntime().availableProcessors()));
@@ -106,7 +116,8 @@ class SgemmTest {
             MemorySegment want = arena.allocate((long) m * n * 4, 64);
             Sgemm.setThreads(1);
             Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, want, 0, n);
-            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             Thread[] callers = new Thread[3];
             for (int t = 0; t < callers.length; t++) {
                 callers[t] = new Thread(() -> {
@@ -114,7 +125,9 @@ class SgemmTest {
                         MemorySegment c = arena.allocate((long) m * n * 4, 64);
                         for (int it = 0; it < 40; it++) {
                             Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
-                            if (c.mismatch(want) != -1) throw new AssertionError("result differs from the 1-thread product at byte " + c.mismatch(want));
+                            if (c.mismatch(want) != -1)
+                                throw new AssertionError(
+                                        "result differs from the 1-thread product at byte " + c.mismatch(want));
                         }
                     } catch (Throwable e) {
                         failure.compareAndSet(null, e);
@@ -134,9 +147,15 @@ class SgemmTest {
     void badArgumentsAreRejectedBeforeAnyRead() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = arena.allocate(16 * 4);
-            assertThrows(IndexOutOfBoundsException.class, () -> Sgemm.sgemm(false, false, 4, 4, 4, 1f, s, 0, 4, s, 8, 4, 0f, s, 0, 4));
-            assertThrows(IllegalArgumentException.class, () -> Sgemm.sgemm(false, false, 4, 4, 4, 1f, s, 0, 3, s, 0, 4, 0f, s, 0, 4));
-            assertThrows(IllegalArgumentException.class, () -> Sgemm.sgemm(false, false, -1, 4, 4, 1f, s, 0, 4, s, 0, 4, 0f, s, 0, 4));
+            assertThrows(
+                    IndexOutOfBoundsException.class,
+                    () -> Sgemm.sgemm(false, false, 4, 4, 4, 1f, s, 0, 4, s, 8, 4, 0f, s, 0, 4));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> Sgemm.sgemm(false, false, 4, 4, 4, 1f, s, 0, 3, s, 0, 4, 0f, s, 0, 4));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> Sgemm.sgemm(false, false, -1, 4, 4, 1f, s, 0, 4, s, 0, 4, 0f, s, 0, 4));
         }
     }
 }

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.tensor.Backends;
-import dev.panthera.tensor.conformance.BackendConformance;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
+import dev.panthera.tensor.conformance.BackendConformance;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import org.junit.jupiter.api.Test;

@@ -35,9 +35,18 @@ class StridedPathTest {
     private static View view(Random r, int rows, int cols, int kind, Arena arena) {
         return switch (kind) {
             case 0 -> new View(filled(r, (long) rows * cols, arena), Layout.contiguous(Shape.of(rows, cols)));
-            case 1 -> new View(filled(r, (long) rows * cols, arena), new Layout(Shape.of(rows, cols), new long[] {1, rows}, 0));
-            case 2 -> new View(filled(r, (long) rows * cols * 2 + 1, arena), new Layout(Shape.of(rows, cols), new long[] {2L * cols, 2}, 1));
-            default -> new View(filled(r, (long) rows * (cols + 3) * 3, arena), new Layout(Shape.of(rows, cols), new long[] {3L * (cols + 3), 3}, 2));
+            case 1 ->
+                new View(
+                        filled(r, (long) rows * cols, arena),
+                        new Layout(Shape.of(rows, cols), new long[] {1, rows}, 0));
+            case 2 ->
+                new View(
+                        filled(r, (long) rows * cols * 2 + 1, arena),
+                        new Layout(Shape.of(rows, cols), new long[] {2L * cols, 2}, 1));
+            default ->
+                new View(
+                        filled(r, (long) rows * (cols + 3) * 3, arena),
+                        new Layout(Shape.of(rows, cols), new long[] {3L * (cols + 3), 3}, 2));
         };
     }
 
@@ -58,10 +67,14 @@ class StridedPathTest {
         dev.panthera.tensor.spi.StridedCursor c = new dev.panthera.tensor.spi.StridedCursor(view);
         for (long i = 0; i < view.numel(); i++) inView[(int) c.next()] = true;
         for (int i = 0; i < inView.length; i++) {
-            float w = want.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i), g = got.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i);
-            boolean ok = inView[i] ? w == g || Math.abs(w - g) <= 2e-6 + 2e-5 * Math.abs(w) || (Float.isNaN(w) && Float.isNaN(g))
+            float w = want.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i),
+                    g = got.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            boolean ok = inView[i]
+                    ? w == g || Math.abs(w - g) <= 2e-6 + 2e-5 * Math.abs(w) || (Float.isNaN(w) && Float.isNaN(g))
                     : Float.floatToRawIntBits(w) == Float.floatToRawIntBits(g);
-            if (!ok) throw new AssertionError(what + ": element " + i + (inView[i] ? "" : " (outside the view)") + " expected " + w + " but was " + g);
+            if (!ok)
+                throw new AssertionError(what + ": element " + i + (inView[i] ? "" : " (outside the view)")
+                        + " expected " + w + " but was " + g);
         }
     }
 
@@ -84,7 +97,7 @@ class StridedPathTest {
                     REF.binary(BinaryOp.SUB, x.s(), x.l(), y.s(), y.l(), want, out.l());
                     SIMD.binary(BinaryOp.SUB, x.s(), x.l(), y.s(), y.l(), got, out.l());
                 }
-                case 2 -> {   // y's first row broadcast over the rows
+                case 2 -> { // y's first row broadcast over the rows
                     Layout row = new Layout(Shape.of(rows, cols), new long[] {0, y.l().stride(1)}, y.l().offset());
                     REF.binary(BinaryOp.MUL, x.s(), x.l(), y.s(), row, want, out.l());
                     SIMD.binary(BinaryOp.MUL, x.s(), x.l(), y.s(), row, got, out.l());
@@ -98,9 +111,12 @@ class StridedPathTest {
                     REF.rmsNorm(x.s(), x.l(), null, null, 1e-6, want, out.l());
                     SIMD.rmsNorm(x.s(), x.l(), null, null, 1e-6, got, out.l());
                 }
-                default -> {   // a reduction over the last dim of a strided input into a column of the output
+                default -> { // a reduction over the last dim of a strided input into a column of the output
                     ReduceOp rop = new ReduceOp[] {ReduceOp.SUM, ReduceOp.MAX, ReduceOp.MIN}[r.nextInt(3)];
-                    Layout col = new Layout(Shape.of(rows, 1), new long[] {out.l().stride(0), 1}, out.l().offset());   // keepdim, as the SPI passes it
+                    Layout col = new Layout(
+                            Shape.of(rows, 1),
+                            new long[] {out.l().stride(0), 1},
+                            out.l().offset()); // keepdim, as the SPI passes it
                     REF.reduce(rop, x.s(), x.l(), new int[] {1}, want, col);
                     SIMD.reduce(rop, x.s(), x.l(), new int[] {1}, got, col);
                     what += " " + rop;
@@ -120,8 +136,10 @@ class StridedPathTest {
     @org.junit.jupiter.api.Test
     void leadingDimSoftmaxEdgeColumns() {
         float ninf = Float.NEGATIVE_INFINITY;
-        float[][] cols = {{ninf, ninf, ninf}, {ninf, 1f, 2f}, {Float.NaN, 0f, 1f}, {Float.POSITIVE_INFINITY, 0f, 1f}, {3f, -3f, 0.5f}};
-        int rows = 3, n = 21;   // 21 columns: a vector body and a tail for 8 and 16 lanes
+        float[][] cols = {
+            {ninf, ninf, ninf}, {ninf, 1f, 2f}, {Float.NaN, 0f, 1f}, {Float.POSITIVE_INFINITY, 0f, 1f}, {3f, -3f, 0.5f}
+        };
+        int rows = 3, n = 21; // 21 columns: a vector body and a tail for 8 and 16 lanes
         try (Arena arena = Arena.ofConfined()) {
             Storage x = Storage.allocate(DType.F32, (long) rows * n, arena);
             Random r = new Random(4);
@@ -133,7 +151,8 @@ class StridedPathTest {
             }
             Layout l = Layout.contiguous(Shape.of(rows, n));
             for (boolean log : new boolean[] {false, true}) {
-                Storage want = Storage.allocate(DType.F32, (long) rows * n, arena), got = Storage.allocate(DType.F32, (long) rows * n, arena);
+                Storage want = Storage.allocate(DType.F32, (long) rows * n, arena),
+                        got = Storage.allocate(DType.F32, (long) rows * n, arena);
                 REF.softmax(x, l, 0, log, want, l);
                 SIMD.softmax(x, l, 0, log, got, l);
                 same(want, got, l, "softmax along dim 0, log=" + log);

@@ -11,13 +11,17 @@ import org.junit.jupiter.api.Test;
 
 /** The vector exp/tanh/erf against java.lang.Math in double (the independent oracle). */
 class VectorMathTest {
-    private static float lane0(FloatVector v) { return v.lane(0); }
+    private static float lane0(FloatVector v) {
+        return v.lane(0);
+    }
 
     @Property(tries = 3000)
     void expIsWithinTwoUlps(@ForAll @FloatRange(min = -87.3f, max = 88.3f) float x) {
         float got = lane0(FloatKernels.exp(FloatVector.broadcast(FloatKernels.F, x)));
         double want = Math.exp(x);
-        assertTrue(Math.abs(got - want) <= 2 * Math.ulp((float) want), "exp(" + x + ") = " + got + ", Math.exp gives " + want);
+        assertTrue(
+                Math.abs(got - want) <= 2 * Math.ulp((float) want),
+                "exp(" + x + ") = " + got + ", Math.exp gives " + want);
     }
 
     @Test
@@ -25,7 +29,10 @@ class VectorMathTest {
         float[] in = {Float.NEGATIVE_INFINITY, -1000f, Float.POSITIVE_INFINITY, 1000f, Float.NaN, 0f};
         float[] want = {0f, 0f, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, 1f};
         for (int i = 0; i < in.length; i++) {
-            assertEquals(want[i], lane0(FloatKernels.exp(FloatVector.broadcast(FloatKernels.F, in[i]))), "exp(" + in[i] + ")");
+            assertEquals(
+                    want[i],
+                    lane0(FloatKernels.exp(FloatVector.broadcast(FloatKernels.F, in[i]))),
+                    "exp(" + in[i] + ")");
         }
     }
 
@@ -52,16 +59,19 @@ class VectorMathTest {
         }
         int n = 4000;
         double h = x / n, s = 0;
-        for (int i = 0; i <= n; i++) s += (i == 0 || i == n ? 1 : i % 2 == 1 ? 4 : 2) * Math.exp(-(i * h) * (i * h) / 2);
+        for (int i = 0; i <= n; i++)
+            s += (i == 0 || i == n ? 1 : i % 2 == 1 ? 4 : 2) * Math.exp(-(i * h) * (i * h) / 2);
         return 0.5 + s * h / 3 / Math.sqrt(2 * Math.PI);
     }
 
     @Property(tries = 2000)
     void geluIsRelativelyAccurateInBothTails(@ForAll @FloatRange(min = -9f, max = 9f) float x) {
-        float got = FloatKernels.unary(dev.panthera.tensor.UnaryOp.GELU_ERF, FloatVector.broadcast(FloatKernels.F, x)).lane(0);
+        float got = FloatKernels.unary(dev.panthera.tensor.UnaryOp.GELU_ERF, FloatVector.broadcast(FloatKernels.F, x))
+                .lane(0);
         double want = x * normalCdf(x);
         // the fit's 1.2e-7, plus exp's argument conditioning: z² = x²/2 is rounded in float (relative ulp), which moves
-        // exp(−z²) by z²·ulp relative; a few more roundings: bound 1.2e-7 + 4·(1 + x²/2)·ulp(1f), plus the float's own ulp
+        // exp(−z²) by z²·ulp relative; a few more roundings: bound 1.2e-7 + 4·(1 + x²/2)·ulp(1f), plus the float's own
+        // ulp
         double rel = 1.2e-7 + 4 * (1 + x * x / 2.0) * Math.ulp(1f);
         assertEquals(want, got, rel * Math.abs(want) + Math.ulp((float) want), "gelu(" + x + ")");
     }

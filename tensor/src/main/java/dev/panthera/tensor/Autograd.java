@@ -23,7 +23,9 @@ public final class Autograd {
     }
 
     /** Whether ops on this thread record the graph. */
-    public static boolean isGradEnabled() { return DISABLED.get()[0] == 0; }
+    public static boolean isGradEnabled() {
+        return DISABLED.get()[0] == 0;
+    }
 
     /** Disables graph recording on this thread until the handle is closed: {@code try (var ng = Autograd.noGrad()) {...}}. */
     public static Handle noGrad() {
@@ -31,7 +33,14 @@ public final class Autograd {
         c[0]++;
         return new Handle() {
             private boolean done;
-            @Override public void close() { if (!done) { done = true; c[0]--; } }
+
+            @Override
+            public void close() {
+                if (!done) {
+                    done = true;
+                    c[0]--;
+                }
+            }
         };
     }
 
@@ -47,10 +56,12 @@ public final class Autograd {
      */
     public static void backward(Tensor root, Tensor grad, LeafHook hook) {
         if (!root.requiresGrad()) {
-            throw new IllegalStateException("backward: tensor " + root.describe() + " does not require grad and has no grad_fn");
+            throw new IllegalStateException(
+                    "backward: tensor " + root.describe() + " does not require grad and has no grad_fn");
         }
         if (!grad.shape().equals(root.shape())) {
-            throw new IllegalArgumentException("backward: gradient shape " + grad.shape() + " does not match tensor shape " + root.shape());
+            throw new IllegalArgumentException(
+                    "backward: gradient shape " + grad.shape() + " does not match tensor shape " + root.shape());
         }
         List<Tensor> order = topologicalOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();

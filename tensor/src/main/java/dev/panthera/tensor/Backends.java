@@ -24,7 +24,7 @@ public final class Backends {
 
     private Backends() {}
 
-    private static final class Providers {   // lazy holder: discovery runs once, on first use
+    private static final class Providers { // lazy holder: discovery runs once, on first use
         static final List<BackendProvider> ALL = discover();
 
         private static List<BackendProvider> discover() {
@@ -33,7 +33,10 @@ public final class Backends {
                 try {
                     if (p.isAvailable()) found.add(p);
                 } catch (RuntimeException | LinkageError e) {
-                    LOG.warn("backend provider {} failed its availability check and is skipped: {}", p.name(), e.toString());
+                    LOG.warn(
+                            "backend provider {} failed its availability check and is skipped: {}",
+                            p.name(),
+                            e.toString());
                 }
             }
             found.sort(Comparator.comparingInt(BackendProvider::priority).reversed());
@@ -70,7 +73,8 @@ public final class Backends {
         for (BackendProvider p : Providers.ALL) {
             if (p.name().equals(name) && p.deviceKind() == device.kind()) return p.create(device);
         }
-        throw new IllegalArgumentException("no backend named '" + name + "' for " + device + "; available: " + available());
+        throw new IllegalArgumentException(
+                "no backend named '" + name + "' for " + device + "; available: " + available());
     }
 
     /** Runs this thread's ops on {@code backend} until the returned handle is closed. */
@@ -78,7 +82,8 @@ public final class Backends {
         Backend previous = OVERRIDE.get();
         OVERRIDE.set(backend);
         return () -> {
-            if (previous == null) OVERRIDE.remove(); else OVERRIDE.set(previous);
+            if (previous == null) OVERRIDE.remove();
+            else OVERRIDE.set(previous);
         };
     }
 }

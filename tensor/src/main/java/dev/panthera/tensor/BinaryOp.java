@@ -2,8 +2,19 @@ package dev.panthera.tensor;
 
 /** Elementwise functions of two broadcast tensors. Comparisons produce {@link DType#BOOL}. */
 public enum BinaryOp {
-    ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM,
-    EQ, NE, LT, LE, GT, GE;
+    ADD,
+    SUB,
+    MUL,
+    DIV,
+    POW,
+    MAXIMUM,
+    MINIMUM,
+    EQ,
+    NE,
+    LT,
+    LE,
+    GT,
+    GE;
 
     /** True for the comparisons. */
     public boolean isComparison() {

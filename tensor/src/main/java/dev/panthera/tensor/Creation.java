@@ -10,18 +10,22 @@ import java.util.random.RandomGenerator;
 final class Creation {
     private Creation() {}
 
-    static Tensor full(DType dtype, double value, Shape shape) { return full(dtype, value, shape, Device.CPU); }
+    static Tensor full(DType dtype, double value, Shape shape) {
+        return full(dtype, value, shape, Device.CPU);
+    }
 
     static Tensor full(DType dtype, double value, Shape shape, Device device) {
         Tensor t = Tensor.empty(dtype, shape, device);
-        if (value != 0 || Double.doubleToRawLongBits(value) != 0) t.fill_(value);   // -0.0 is not the zero fill
+        if (value != 0 || Double.doubleToRawLongBits(value) != 0) t.fill_(value); // -0.0 is not the zero fill
         return t;
     }
 
     static Tensor arange(double start, double end, double step) {
-        if (step == 0 || Double.isNaN(step)) throw new IllegalArgumentException("arange: step must be non-zero, got " + step);
+        if (step == 0 || Double.isNaN(step))
+            throw new IllegalArgumentException("arange: step must be non-zero, got " + step);
         double span = Math.ceil((end - start) / step);
-        if (Double.isNaN(span) || span > Integer.MAX_VALUE * 64.0) throw new IllegalArgumentException("arange: bad range " + start + ".." + end + " step " + step);
+        if (Double.isNaN(span) || span > Integer.MAX_VALUE * 64.0)
+            throw new IllegalArgumentException("arange: bad range " + start + ".." + end + " step " + step);
         long n = Math.max(0, (long) span);
         boolean integral = start == Math.rint(start) && end == Math.rint(end) && step == Math.rint(step);
         Tensor t = Tensor.zeros(integral ? DType.I64 : DType.F32, Shape.of(n));
@@ -34,13 +38,16 @@ final class Creation {
     }
 
     static Tensor linspace(double start, double end, int steps) {
-        if (steps < 0) throw new IllegalArgumentException("linspace: number of steps must be non-negative, got " + steps);
+        if (steps < 0)
+            throw new IllegalArgumentException("linspace: number of steps must be non-negative, got " + steps);
         Tensor t = Tensor.zeros(DType.F32, Shape.of(steps));
         double step = steps > 1 ? (end - start) / (steps - 1) : 0;
         MemorySegment s = t.storage().segment();
         for (int i = 0; i < steps; i++) {
             // PyTorch fills the second half from the end, so the last value is exactly `end`
-            double v = steps == 1 ? start : i < steps / 2 ? start + step * i : end - step * (steps - 1 - i);   // one step: start, as PyTorch
+            double v = steps == 1
+                    ? start
+                    : i < steps / 2 ? start + step * i : end - step * (steps - 1 - i); // one step: start, as PyTorch
             Elements.set(s, DType.F32, i, v);
         }
         return t;
@@ -67,7 +74,8 @@ final class Creation {
 
     private static Shape checked(String what, long length, long... shape) {
         Shape s = shape.length == 0 ? Shape.of(length) : Shape.of(shape);
-        if (s.numel() != length) throw new IllegalArgumentException("of: " + length + " " + what + " values cannot fill shape " + s);
+        if (s.numel() != length)
+            throw new IllegalArgumentException("of: " + length + " " + what + " values cannot fill shape " + s);
         return s;
     }
 
@@ -97,7 +105,8 @@ final class Creation {
 
     static Tensor fromArray(boolean[] data, long... shape) {
         Tensor t = Tensor.zeros(DType.BOOL, checked("boolean", data.length, shape));
-        for (int i = 0; i < data.length; i++) t.storage().segment().set(ValueLayout.JAVA_BYTE, i, (byte) (data[i] ? 1 : 0));
+        for (int i = 0; i < data.length; i++)
+            t.storage().segment().set(ValueLayout.JAVA_BYTE, i, (byte) (data[i] ? 1 : 0));
         return t;
     }
 
@@ -105,14 +114,18 @@ final class Creation {
         int cols = rows.length == 0 ? 0 : rows[0].length;
         float[] flat = new float[Math.multiplyExact(rows.length, cols)];
         for (int i = 0; i < rows.length; i++) {
-            if (rows[i].length != cols) throw new IllegalArgumentException("of: row " + i + " has " + rows[i].length + " values, row 0 has " + cols);
+            if (rows[i].length != cols)
+                throw new IllegalArgumentException(
+                        "of: row " + i + " has " + rows[i].length + " values, row 0 has " + cols);
             System.arraycopy(rows[i], 0, flat, i * cols, cols);
         }
         return fromArray(flat, rows.length, cols);
     }
 
     private static int arrayLength(Tensor t) {
-        if (t.numel() > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("to array: tensor " + t.describe() + " has too many elements for a Java array");
+        if (t.numel() > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException(
+                    "to array: tensor " + t.describe() + " has too many elements for a Java array");
         t.checkAlive("to array");
         return (int) t.numel();
     }
@@ -120,11 +133,18 @@ final class Creation {
     static float[] toFloatArray(Tensor t) {
         float[] out = new float[arrayLength(t)];
         if (t.dtype() == DType.F32 && t.isContiguous()) {
-            MemorySegment.copy(t.storage().segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, t.layout().offset() * 4, out, 0, out.length);
+            MemorySegment.copy(
+                    t.storage().segment(),
+                    ValueLayout.JAVA_FLOAT_UNALIGNED,
+                    t.layout().offset() * 4,
+                    out,
+                    0,
+                    out.length);
             return out;
         }
         StridedCursor c = new StridedCursor(t.layout());
-        for (int i = 0; i < out.length; i++) out[i] = (float) Elements.get(t.storage().segment(), t.dtype(), c.next());
+        for (int i = 0; i < out.length; i++)
+            out[i] = (float) Elements.get(t.storage().segment(), t.dtype(), c.next());
         return out;
     }
 
@@ -138,7 +158,8 @@ final class Creation {
     static long[] toLongArray(Tensor t) {
         long[] out = new long[arrayLength(t)];
         StridedCursor c = new StridedCursor(t.layout());
-        for (int i = 0; i < out.length; i++) out[i] = Elements.getLong(t.storage().segment(), t.dtype(), c.next());
+        for (int i = 0; i < out.length; i++)
+            out[i] = Elements.getLong(t.storage().segment(), t.dtype(), c.next());
         return out;
     }
 }

@@ -30,16 +30,24 @@ public enum DType {
     }
 
     /** A stable numeric id for this type. */
-    public int id() { return id; }
+    public int id() {
+        return id;
+    }
 
     /** Bytes per element. */
-    public int byteSize() { return byteSize; }
+    public int byteSize() {
+        return byteSize;
+    }
 
     /** True for F32, F64, F16 and BF16. */
-    public boolean isFloatingPoint() { return floating; }
+    public boolean isFloatingPoint() {
+        return floating;
+    }
 
     /** True for the integer types (not BOOL). */
-    public boolean isInteger() { return !floating && this != BOOL; }
+    public boolean isInteger() {
+        return !floating && this != BOOL;
+    }
 
     /** The type with the given {@link #id()}. */
     public static DType ofId(int id) {

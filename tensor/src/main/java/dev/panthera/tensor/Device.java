@@ -3,7 +3,10 @@ package dev.panthera.tensor;
 /** Where a tensor's memory lives. */
 public record Device(Kind kind, int index) {
     /** Device families. */
-    public enum Kind { CPU, CUDA }
+    public enum Kind {
+        CPU,
+        CUDA
+    }
 
     /** The host. */
     public static final Device CPU = new Device(Kind.CPU, 0);
@@ -14,7 +17,12 @@ public record Device(Kind kind, int index) {
     }
 
     /** The CUDA device with the given ordinal. */
-    public static Device cuda(int index) { return new Device(Kind.CUDA, index); }
+    public static Device cuda(int index) {
+        return new Device(Kind.CUDA, index);
+    }
 
-    @Override public String toString() { return kind == Kind.CPU ? "cpu" : "cuda:" + index; }
+    @Override
+    public String toString() {
+        return kind == Kind.CPU ? "cpu" : "cuda:" + index;
+    }
 }

@@ -27,13 +27,24 @@ final class Fused {
         Shape want = Shape.of(seq, d / 2);
         if (d % 2 != 0) throw new IllegalArgumentException("rope: head dimension must be even, got " + x.shape());
         if (!cos.shape().equals(want) || !sin.shape().equals(want)) {
-            throw new IllegalArgumentException("rope: cos " + cos.shape() + " and sin " + sin.shape() + " must be " + want + " for input " + x.shape());
+            throw new IllegalArgumentException("rope: cos " + cos.shape() + " and sin " + sin.shape() + " must be "
+                    + want + " for input " + x.shape());
         }
         Tensor xf = Ops.floatLike(x);
         Tensor c = cos.to(xf.dtype()), s = sin.to(xf.dtype());
         if (recording(xf, c, s)) return composedRope(xf, c, s, interleaved);
         Tensor out = Ops.alloc(xf.dtype(), xf.shape(), xf.device());
-        xf.backend().rope(xf.storage(), xf.layout(), c.storage(), c.layout(), s.storage(), s.layout(), interleaved, out.storage(), out.layout());
+        xf.backend()
+                .rope(
+                        xf.storage(),
+                        xf.layout(),
+                        c.storage(),
+                        c.layout(),
+                        s.storage(),
+                        s.layout(),
+                        interleaved,
+                        out.storage(),
+                        out.layout());
         return out;
     }
 
@@ -63,13 +74,21 @@ final class Fused {
         Ops.sameDevice("scaledDotProductAttention", q, k);
         Ops.sameDevice("scaledDotProductAttention", q, v);
         if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
-            throw new IllegalArgumentException("scaledDotProductAttention: q, k, v must be [batch, heads, seq, dim], got " + q.shape() + ", " + k.shape() + ", " + v.shape());
+            throw new IllegalArgumentException(
+                    "scaledDotProductAttention: q, k, v must be [batch, heads, seq, dim], got " + q.shape() + ", "
+                            + k.shape() + ", " + v.shape());
         }
         long hq = q.size(1), hkv = k.size(1);
-        if (k.size(0) != q.size(0) || v.size(0) != q.size(0) || v.size(1) != hkv || k.size(2) != v.size(2) || k.size(3) != q.size(3)
-                || hkv == 0 || hq % hkv != 0) {
-            throw new IllegalArgumentException("scaledDotProductAttention: incompatible q " + q.shape() + ", k " + k.shape() + ", v " + v.shape()
-                    + " (need equal batch, kv heads dividing query heads, equal key/value lengths and q/k head dims)");
+        if (k.size(0) != q.size(0)
+                || v.size(0) != q.size(0)
+                || v.size(1) != hkv
+                || k.size(2) != v.size(2)
+                || k.size(3) != q.size(3)
+                || hkv == 0
+                || hq % hkv != 0) {
+            throw new IllegalArgumentException(
+                    "scaledDotProductAttention: incompatible q " + q.shape() + ", k " + k.shape() + ", v " + v.shape()
+                            + " (need equal batch, kv heads dividing query heads, equal key/value lengths and q/k head dims)");
         }
         DType t = Ops.promote(Ops.promote(q.dtype(), k.dtype()), v.dtype());
         if (!t.isFloatingPoint()) t = DType.F32;
@@ -77,13 +96,24 @@ final class Fused {
         if (recording(qq, kk, vv)) return composedAttention(qq, kk, vv, causal, scale);
         long[] out = {q.size(0), hq, q.size(2), v.size(3)};
         Tensor o = Ops.alloc(t, Shape.of(out), q.device());
-        qq.backend().attention(qq.storage(), qq.layout(), kk.storage(), kk.layout(), vv.storage(), vv.layout(), causal, scale, o.storage(), o.layout());
+        qq.backend()
+                .attention(
+                        qq.storage(),
+                        qq.layout(),
+                        kk.storage(),
+                        kk.layout(),
+                        vv.storage(),
+                        vv.layout(),
+                        causal,
+                        scale,
+                        o.storage(),
+                        o.layout());
         return o;
     }
 
     static Tensor composedAttention(Tensor q, Tensor k, Tensor v, boolean causal, double scale) {
         long b = q.size(0), hq = q.size(1), lq = q.size(2), hkv = k.size(1), lk = k.size(2), group = hq / hkv;
-        if (group > 1) {   // grouped-query attention: each kv head serves `group` query heads
+        if (group > 1) { // grouped-query attention: each kv head serves `group` query heads
             k = k.unsqueeze(2).expand(b, hkv, group, lk, k.size(3)).reshape(b, hq, lk, k.size(3));
             v = v.unsqueeze(2).expand(b, hkv, group, lk, v.size(3)).reshape(b, hq, lk, v.size(3));
         }

@@ -15,18 +15,23 @@ final class Gradients {
             case Op.Unary u -> new Tensor[] {unary(u.op(), u.x(), g)};
             case Op.Binary b -> binary(b, g);
             case Op.Reduce r -> new Tensor[] {reduce(r, g, out)};
-            case Op.MatMul m -> new Tensor[] {
-                m.a().requiresGrad() ? g.matmul(m.b().transpose(-1, -2)) : null,
-                m.b().requiresGrad() ? m.a().transpose(-1, -2).matmul(g) : null};
-            case Op.Softmax s -> new Tensor[] {s.log()
-                    ? g.sub(out.exp().mul(g.sum(new int[] {s.dim()}, true)))
-                    : out.mul(g.sub(g.mul(out).sum(new int[] {s.dim()}, true)))};
+            case Op.MatMul m ->
+                new Tensor[] {
+                    m.a().requiresGrad() ? g.matmul(m.b().transpose(-1, -2)) : null,
+                    m.b().requiresGrad() ? m.a().transpose(-1, -2).matmul(g) : null
+                };
+            case Op.Softmax s ->
+                new Tensor[] {
+                    s.log()
+                            ? g.sub(out.exp().mul(g.sum(new int[] {s.dim()}, true)))
+                            : out.mul(g.sub(g.mul(out).sum(new int[] {s.dim()}, true)))
+                };
             case Op.LayerNorm ln -> layerNorm(ln, g);
             case Op.RmsNorm rn -> rmsNorm(rn, g);
-            case Op.IndexSelect is -> new Tensor[] {
-                Tensor.zeros(is.x().dtype(), is.x().shape()).indexAdd(is.dim(), is.index(), g)};
-            case Op.Gather ga -> new Tensor[] {
-                Tensor.zeros(ga.x().dtype(), ga.x().shape()).scatterAdd(ga.dim(), ga.index(), g)};
+            case Op.IndexSelect is ->
+                new Tensor[] {Tensor.zeros(is.x().dtype(), is.x().shape()).indexAdd(is.dim(), is.index(), g)};
+            case Op.Gather ga ->
+                new Tensor[] {Tensor.zeros(ga.x().dtype(), ga.x().shape()).scatterAdd(ga.dim(), ga.index(), g)};
             case Op.Where w -> {
                 Tensor zero = Tensor.zeros(g.dtype(), Shape.scalar());
                 yield new Tensor[] {Tensor.where(w.condition(), g, zero), Tensor.where(w.condition(), zero, g)};
@@ -35,7 +40,8 @@ final class Gradients {
             case Op.Permute p -> new Tensor[] {g.permute(inverse(p.perm()))};
             case Op.Slice s -> {
                 Tensor z = Tensor.zeros(g.dtype(), s.x().shape());
-                z.slice(s.dim(), s.start(), s.start() + s.length() * s.step(), s.step()).copy_(g);
+                z.slice(s.dim(), s.start(), s.start() + s.length() * s.step(), s.step())
+                        .copy_(g);
                 yield new Tensor[] {z};
             }
             case Op.Select s -> {
@@ -65,7 +71,8 @@ final class Gradients {
             case RELU -> g.mul(x.gt(0).to(g.dtype()));
             case GELU_ERF -> {
                 // d/dx x·Φ(x) = Φ(x) + x·φ(x); Φ(x) = gelu(x)/x away from 0 and 1/2 at 0
-                Tensor phiCdf = Tensor.where(x.eq(0), Tensor.full(g.dtype(), 0.5), x.gelu().div(x));
+                Tensor phiCdf = Tensor.where(
+                        x.eq(0), Tensor.full(g.dtype(), 0.5), x.gelu().div(x));
                 Tensor pdf = x.mul(x).mul(-0.5).exp().mul(INV_SQRT_2PI);
                 yield g.mul(phiCdf.add(x.mul(pdf)));
             }
@@ -73,7 +80,9 @@ final class Gradients {
                 Tensor x2 = x.mul(x);
                 Tensor t = x.add(x2.mul(x).mul(0.044715)).mul(SQRT_2_OVER_PI).tanh();
                 Tensor du = x2.mul(3 * 0.044715).add(1).mul(SQRT_2_OVER_PI);
-                Tensor d = t.add(1).mul(0.5).add(x.mul(0.5).mul(t.mul(t).neg().add(1)).mul(du));
+                Tensor d = t.add(1)
+                        .mul(0.5)
+                        .add(x.mul(0.5).mul(t.mul(t).neg().add(1)).mul(du));
                 yield g.mul(d);
             }
             case SILU -> {
@@ -93,11 +102,16 @@ final class Gradients {
             case MUL -> new Tensor[] {gx ? g.mul(y) : null, gy ? g.mul(x) : null};
             case DIV -> new Tensor[] {gx ? g.div(y) : null, gy ? g.neg().mul(x).div(y.mul(y)) : null};
             case POW -> {
-                // PyTorch's masks: d/dx is 0 where y == 0 (else 0·0^-1 = NaN), d/dy is 0 where x == 0 and y >= 0 (else 0·log 0)
+                // PyTorch's masks: d/dx is 0 where y == 0 (else 0·0^-1 = NaN), d/dy is 0 where x == 0 and y >= 0 (else
+                // 0·log 0)
                 Tensor zero = Tensor.zeros(g.dtype(), Shape.scalar());
                 yield new Tensor[] {
                     gx ? Tensor.where(y.eq(0), zero, g.mul(y).mul(x.pow(y.sub(1)))) : null,
-                    gy ? Tensor.where(x.eq(0).mul(y.ge(0)), zero, g.mul(x.pow(y)).mul(x.log())) : null};
+                    gy
+                            ? Tensor.where(
+                                    x.eq(0).mul(y.ge(0)), zero, g.mul(x.pow(y)).mul(x.log()))
+                            : null
+                };
             }
             case MAXIMUM, MINIMUM -> {
                 Tensor win = b.op() == BinaryOp.MAXIMUM ? x.gt(y) : x.lt(y);
@@ -135,10 +149,17 @@ final class Gradients {
         Tensor rstd = xc.mul(xc).mean(new int[] {-1}, true).add(ln.eps()).rsqrt();
         Tensor xhat = xc.mul(rstd);
         Tensor gxhat = ln.weight() == null ? g : g.mul(ln.weight());
-        Tensor gx = gxhat.sub(gxhat.mean(new int[] {-1}, true)).sub(xhat.mul(gxhat.mul(xhat).mean(new int[] {-1}, true))).mul(rstd);
+        Tensor gx = gxhat.sub(gxhat.mean(new int[] {-1}, true))
+                .sub(xhat.mul(gxhat.mul(xhat).mean(new int[] {-1}, true)))
+                .mul(rstd);
         Tensor gw = ln.weight() == null ? null : sumTo(g.mul(xhat), ln.weight().shape());
         Tensor gb = ln.bias() == null ? null : sumTo(g, ln.bias().shape());
-        return compact(gx, ln.weight() == null ? null : gw, ln.bias() == null ? null : gb, ln.weight() != null, ln.bias() != null);
+        return compact(
+                gx,
+                ln.weight() == null ? null : gw,
+                ln.bias() == null ? null : gb,
+                ln.weight() != null,
+                ln.bias() != null);
     }
 
     private static Tensor[] rmsNorm(Op.RmsNorm rn, Tensor g) {
@@ -179,12 +200,15 @@ final class Gradients {
     /** Sums a broadcast gradient back to {@code target} (the shape before broadcasting). */
     static Tensor sumTo(Tensor g, Shape target) {
         int lead = g.rank() - target.rank();
-        if (lead < 0) throw new IllegalArgumentException("sumTo: gradient " + g.shape() + " smaller than target " + target);
+        if (lead < 0)
+            throw new IllegalArgumentException("sumTo: gradient " + g.shape() + " smaller than target " + target);
         java.util.ArrayList<Integer> dims = new java.util.ArrayList<>();
         for (int i = 0; i < g.rank(); i++) {
             if (i < lead || (target.dim(i - lead) == 1 && g.shape().dim(i) != 1)) dims.add(i);
         }
-        Tensor s = dims.isEmpty() ? g : g.sum(dims.stream().mapToInt(Integer::intValue).toArray(), true);
+        Tensor s = dims.isEmpty()
+                ? g
+                : g.sum(dims.stream().mapToInt(Integer::intValue).toArray(), true);
         return s.reshape(target.toArray());
     }
 }

@@ -37,12 +37,29 @@ public final class Layout {
         return s;
     }
 
-    public Shape shape() { return shape; }
-    public int rank() { return shape.rank(); }
-    public long[] strides() { return strides.clone(); }
-    public long stride(int dim) { return strides[Shape.normalize(dim, rank(), "stride")]; }
-    public long offset() { return offset; }
-    public long numel() { return shape.numel(); }
+    public Shape shape() {
+        return shape;
+    }
+
+    public int rank() {
+        return shape.rank();
+    }
+
+    public long[] strides() {
+        return strides.clone();
+    }
+
+    public long stride(int dim) {
+        return strides[Shape.normalize(dim, rank(), "stride")];
+    }
+
+    public long offset() {
+        return offset;
+    }
+
+    public long numel() {
+        return shape.numel();
+    }
 
     /** True when elements are row-major and dense (size-1 dimensions may have any stride). */
     public boolean isContiguous() {
@@ -61,18 +78,22 @@ public final class Layout {
         long lo = offset, hi = offset;
         for (int i = 0; i < rank(); i++) {
             long ext = (shape.dim(i) - 1) * strides[i];
-            if (ext >= 0) hi += ext; else lo += ext;
+            if (ext >= 0) hi += ext;
+            else lo += ext;
         }
         return new long[] {lo, hi};
     }
 
     /** Storage index of the element at the given multi-index. */
     public long indexOf(long... idx) {
-        if (idx.length != rank()) throw new IllegalArgumentException("index of rank " + idx.length + " for shape " + shape);
+        if (idx.length != rank())
+            throw new IllegalArgumentException("index of rank " + idx.length + " for shape " + shape);
         long o = offset;
         for (int i = 0; i < idx.length; i++) {
             long d = shape.dim(i);
-            if (idx[i] < 0 || idx[i] >= d) throw new IndexOutOfBoundsException("index " + Arrays.toString(idx) + " out of bounds for shape " + shape);
+            if (idx[i] < 0 || idx[i] >= d)
+                throw new IndexOutOfBoundsException(
+                        "index " + Arrays.toString(idx) + " out of bounds for shape " + shape);
             o += idx[i] * strides[i];
         }
         return o;
@@ -83,21 +104,28 @@ public final class Layout {
      * sub-block (a row for {@code rank-1}, a matrix for {@code rank-2}) of this layout starts.
      */
     public Layout leading(int dims) {
-        if (dims < 0 || dims > rank()) throw new IllegalArgumentException("leading: " + dims + " dims of a rank-" + rank() + " layout");
+        if (dims < 0 || dims > rank())
+            throw new IllegalArgumentException("leading: " + dims + " dims of a rank-" + rank() + " layout");
         long[] d = new long[dims], s = new long[dims];
-        for (int i = 0; i < dims; i++) { d[i] = shape.dim(i); s[i] = strides[i]; }
+        for (int i = 0; i < dims; i++) {
+            d[i] = shape.dim(i);
+            s[i] = strides[i];
+        }
         return new Layout(Shape.of(d), s, offset);
     }
 
     /** Dimensions reordered: result dim i is this layout's dim {@code perm[i]}. */
     public Layout permute(int... perm) {
         int r = rank();
-        if (perm.length != r) throw new IllegalArgumentException("permute: " + perm.length + " dims given for shape " + shape);
+        if (perm.length != r)
+            throw new IllegalArgumentException("permute: " + perm.length + " dims given for shape " + shape);
         boolean[] seen = new boolean[r];
         long[] d = new long[r], s = new long[r];
         for (int i = 0; i < r; i++) {
             int p = Shape.normalize(perm[i], r, "permute");
-            if (seen[p]) throw new IllegalArgumentException("permute: dimension " + p + " repeated in " + Arrays.toString(perm) + " for shape " + shape);
+            if (seen[p])
+                throw new IllegalArgumentException(
+                        "permute: dimension " + p + " repeated in " + Arrays.toString(perm) + " for shape " + shape);
             seen[p] = true;
             d[i] = shape.dim(p);
             s[i] = strides[p];
@@ -138,7 +166,8 @@ public final class Layout {
         int d = Shape.normalize(dim, rank(), "narrow");
         long n = shape.dim(d);
         if (start < 0 || length < 0 || start + length > n) {
-            throw new IndexOutOfBoundsException("narrow: start " + start + " length " + length + " out of range for dimension " + d + " of shape " + shape);
+            throw new IndexOutOfBoundsException("narrow: start " + start + " length " + length
+                    + " out of range for dimension " + d + " of shape " + shape);
         }
         long[] dims = shape.toArray();
         dims[d] = length;
@@ -150,7 +179,9 @@ public final class Layout {
         int d = Shape.normalize(dim, rank(), "select");
         long n = shape.dim(d);
         long i = index < 0 ? index + n : index;
-        if (i < 0 || i >= n) throw new IndexOutOfBoundsException("select: index " + index + " out of range for dimension " + d + " of shape " + shape);
+        if (i < 0 || i >= n)
+            throw new IndexOutOfBoundsException(
+                    "select: index " + index + " out of range for dimension " + d + " of shape " + shape);
         long[] dims = new long[rank() - 1], s = new long[rank() - 1];
         for (int k = 0, j = 0; k < rank(); k++) {
             if (k == d) continue;
@@ -164,7 +195,8 @@ public final class Layout {
     public Layout unsqueeze(int dim) {
         int r = rank();
         int d = dim < 0 ? dim + r + 1 : dim;
-        if (d < 0 || d > r) throw new IndexOutOfBoundsException("unsqueeze: dimension " + dim + " out of range for rank " + r);
+        if (d < 0 || d > r)
+            throw new IndexOutOfBoundsException("unsqueeze: dimension " + dim + " out of range for rank " + r);
         long[] dims = new long[r + 1], s = new long[r + 1];
         for (int k = 0, j = 0; k <= r; k++) {
             if (k == d) {
@@ -184,11 +216,16 @@ public final class Layout {
         if (lead < 0) throw new IllegalArgumentException(op + ": cannot expand shape " + shape + " to " + target);
         long[] s = new long[r];
         for (int i = 0; i < r; i++) {
-            if (i < lead) { s[i] = 0; continue; }
+            if (i < lead) {
+                s[i] = 0;
+                continue;
+            }
             long have = shape.dim(i - lead), want = target.dim(i);
             if (have == want) s[i] = strides[i - lead];
             else if (have == 1) s[i] = 0;
-            else throw new IllegalArgumentException(op + ": cannot expand shape " + shape + " to " + target + " (dimension " + i + ": " + have + " vs " + want + ")");
+            else
+                throw new IllegalArgumentException(op + ": cannot expand shape " + shape + " to " + target
+                        + " (dimension " + i + ": " + have + " vs " + want + ")");
         }
         return new Layout(target, s, offset);
     }
@@ -199,7 +236,8 @@ public final class Layout {
      */
     public Layout reshapeView(Shape target) {
         if (target.numel() != numel()) {
-            throw new IllegalArgumentException("reshape: shape " + shape + " (" + numel() + " elements) cannot become " + target);
+            throw new IllegalArgumentException(
+                    "reshape: shape " + shape + " (" + numel() + " elements) cannot become " + target);
         }
         if (isContiguous()) return new Layout(target, contiguousStrides(target), offset);
         // walk groups of old dims that merge into groups of new dims (PyTorch's computeStride)
@@ -228,9 +266,21 @@ public final class Layout {
         return new Layout(target, newS, offset);
     }
 
-    @Override public boolean equals(Object o) {
-        return o instanceof Layout l && l.shape.equals(shape) && Arrays.equals(l.strides, strides) && l.offset == offset;
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Layout l
+                && l.shape.equals(shape)
+                && Arrays.equals(l.strides, strides)
+                && l.offset == offset;
     }
-    @Override public int hashCode() { return shape.hashCode() * 31 + Arrays.hashCode(strides) + Long.hashCode(offset); }
-    @Override public String toString() { return "Layout" + shape + " strides=" + Arrays.toString(strides) + " offset=" + offset; }
+
+    @Override
+    public int hashCode() {
+        return shape.hashCode() * 31 + Arrays.hashCode(strides) + Long.hashCode(offset);
+    }
+
+    @Override
+    public String toString() {
+        return "Layout" + shape + " strides=" + Arrays.toString(strides) + " offset=" + offset;
+    }
 }

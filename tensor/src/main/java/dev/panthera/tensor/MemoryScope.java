@@ -28,7 +28,9 @@ public final class MemoryScope implements AutoCloseable {
     private final Thread thread = Thread.currentThread();
     private boolean closed;
 
-    private MemoryScope(MemoryScope parent) { this.parent = parent; }
+    private MemoryScope(MemoryScope parent) {
+        this.parent = parent;
+    }
 
     /** Opens a scope on this thread, nested in the current one if any. */
     public static MemoryScope open() {
@@ -39,7 +41,9 @@ public final class MemoryScope implements AutoCloseable {
     }
 
     /** The innermost open scope of this thread, or null. */
-    public static MemoryScope current() { return STACK.get().peek(); }
+    public static MemoryScope current() {
+        return STACK.get().peek();
+    }
 
     private static final ThreadLocal<int[]> UNSCOPED = ThreadLocal.withInitial(() -> new int[1]);
 
@@ -87,9 +91,11 @@ public final class MemoryScope implements AutoCloseable {
     @Override
     public void close() {
         if (closed) return;
-        if (Thread.currentThread() != thread) throw new IllegalStateException("MemoryScope closed from another thread than the one that opened it");
+        if (Thread.currentThread() != thread)
+            throw new IllegalStateException("MemoryScope closed from another thread than the one that opened it");
         Deque<MemoryScope> stack = STACK.get();
-        if (stack.peek() != this) throw new IllegalStateException("MemoryScope: an inner scope is still open; close scopes innermost first");
+        if (stack.peek() != this)
+            throw new IllegalStateException("MemoryScope: an inner scope is still open; close scopes innermost first");
         stack.pop();
         closed = true;
         arena.close();

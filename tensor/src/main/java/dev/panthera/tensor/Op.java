@@ -12,61 +12,105 @@ public sealed interface Op {
     List<Tensor> inputs();
 
     record Unary(UnaryOp op, Tensor x) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
+
     record Binary(BinaryOp op, Tensor a, Tensor b) implements Op {
-        public List<Tensor> inputs() { return List.of(a, b); }
+        public List<Tensor> inputs() {
+            return List.of(a, b);
+        }
     }
     /** SUM, MAX or MIN over {@code dims}. */
     record Reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
     /** Batched matmul of rank ≥ 2 operands whose batch dims already agree. */
     record MatMul(Tensor a, Tensor b) implements Op {
-        public List<Tensor> inputs() { return List.of(a, b); }
+        public List<Tensor> inputs() {
+            return List.of(a, b);
+        }
     }
+
     record Softmax(Tensor x, int dim, boolean log) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
     /** Normalisation over the last dimension; weight and bias may be null. */
     record LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps) implements Op {
-        public List<Tensor> inputs() { return nonNull(x, weight, bias); }
+        public List<Tensor> inputs() {
+            return nonNull(x, weight, bias);
+        }
     }
+
     record RmsNorm(Tensor x, Tensor weight, double eps) implements Op {
-        public List<Tensor> inputs() { return nonNull(x, weight); }
+        public List<Tensor> inputs() {
+            return nonNull(x, weight);
+        }
     }
+
     record IndexSelect(Tensor x, int dim, Tensor index) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
+
     record Gather(Tensor x, int dim, Tensor index) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
+
     record Where(Tensor condition, Tensor a, Tensor b) implements Op {
-        public List<Tensor> inputs() { return List.of(a, b); }
+        public List<Tensor> inputs() {
+            return List.of(a, b);
+        }
     }
     /** Any view or copy with the same elements in a new shape (reshape, view, squeeze, unsqueeze, flatten). */
     record Reshape(Tensor x) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
+
     record Permute(Tensor x, int[] perm) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
     /** Elements start, start+step, ... along dim (narrow, slice). */
     record Slice(Tensor x, int dim, long start, long length, long step) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
+
     record Select(Tensor x, int dim, long index) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
+
     record Expand(Tensor x) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
     /** contiguous() or a dtype conversion: the same values (up to rounding) in new memory. */
     record Copy(Tensor x) implements Op {
-        public List<Tensor> inputs() { return List.of(x); }
+        public List<Tensor> inputs() {
+            return List.of(x);
+        }
     }
+
     record Cat(List<Tensor> xs, int dim) implements Op {
-        public List<Tensor> inputs() { return xs; }
+        public List<Tensor> inputs() {
+            return xs;
+        }
     }
 
     private static List<Tensor> nonNull(Tensor... ts) {

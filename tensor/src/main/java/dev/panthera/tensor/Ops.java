@@ -14,7 +14,8 @@ final class Ops {
 
     static void sameDevice(String op, Tensor a, Tensor b) {
         if (!a.device().equals(b.device())) {
-            throw new IllegalArgumentException(op + ": tensors on different devices: " + a.shape() + " on " + a.device() + " and " + b.shape() + " on " + b.device());
+            throw new IllegalArgumentException(op + ": tensors on different devices: " + a.shape() + " on " + a.device()
+                    + " and " + b.shape() + " on " + b.device());
         }
     }
 
@@ -25,13 +26,13 @@ final class Ops {
             if (!b.isFloatingPoint()) return a;
             if (!a.isFloatingPoint()) return b;
             if (a == DType.F64 || b == DType.F64) return DType.F64;
-            return DType.F32;   // F32 with a 16-bit type, or F16 with BF16
+            return DType.F32; // F32 with a 16-bit type, or F16 with BF16
         }
         if (a == DType.BOOL) return b;
         if (b == DType.BOOL) return a;
         if (a == DType.I64 || b == DType.I64) return DType.I64;
         if (a == DType.I32 || b == DType.I32) return DType.I32;
-        return DType.I32;   // I8 with U8: PyTorch gives I16, which we do not have
+        return DType.I32; // I8 with U8: PyTorch gives I16, which we do not have
     }
 
     /** A rank-0 tensor holding v in t's dtype (PyTorch's wrapped-number rule: the scalar adopts the tensor's type). */
@@ -43,9 +44,13 @@ final class Ops {
     }
 
     /** t itself when floating point, else t converted to F32. */
-    static Tensor floatLike(Tensor t) { return t.dtype().isFloatingPoint() ? t : t.to(DType.F32); }
+    static Tensor floatLike(Tensor t) {
+        return t.dtype().isFloatingPoint() ? t : t.to(DType.F32);
+    }
 
-    static Tensor alloc(DType dtype, Shape shape, Device device) { return Tensor.empty(dtype, shape, device); }
+    static Tensor alloc(DType dtype, Shape shape, Device device) {
+        return Tensor.empty(dtype, shape, device);
+    }
 
     static Tensor copy(Tensor t, DType dtype) {
         t.checkAlive("copy");
@@ -57,7 +62,8 @@ final class Ops {
     static Tensor unary(UnaryOp op, Tensor x) {
         x.checkAlive(opName(op));
         if (x.dtype() == DType.BOOL && op != UnaryOp.NEG) x = x.to(DType.I64);
-        if (op == UnaryOp.NEG && x.dtype() == DType.BOOL) throw new IllegalArgumentException("neg: not defined for BOOL tensors " + x.shape());
+        if (op == UnaryOp.NEG && x.dtype() == DType.BOOL)
+            throw new IllegalArgumentException("neg: not defined for BOOL tensors " + x.shape());
         Tensor in = op.needsFloat() ? floatLike(x) : x;
         Tensor out = alloc(in.dtype(), in.shape(), in.device());
         in.backend().unary(op, in.storage(), in.layout(), out.storage(), out.layout());
@@ -75,8 +81,15 @@ final class Ops {
         if (t == DType.BOOL && !op.isComparison()) t = DType.I64;
         Tensor x = a.to(t), y = b.to(t);
         Tensor out = alloc(op.isComparison() ? DType.BOOL : t, shape, a.device());
-        x.backend().binary(op, x.storage(), x.layout().expand(name, shape), y.storage(), y.layout().expand(name, shape),
-                out.storage(), out.layout());
+        x.backend()
+                .binary(
+                        op,
+                        x.storage(),
+                        x.layout().expand(name, shape),
+                        y.storage(),
+                        y.layout().expand(name, shape),
+                        out.storage(),
+                        out.layout());
         if (op.isComparison()) return out;
         return out.record(new Op.Binary(op, x, y));
     }
@@ -85,13 +98,14 @@ final class Ops {
         String name = op.name().toLowerCase();
         x.checkAlive(name);
         int[] d = Views.normalizeDims(name, dims, x.rank());
-        if (x.rank() == 0) {   // reducing a scalar over dim 0/-1 is the identity (PyTorch)
+        if (x.rank() == 0) { // reducing a scalar over dim 0/-1 is the identity (PyTorch)
             d = new int[0];
         }
         long[] keep = x.dims();
         for (int i : d) {
             if (keep[i] == 0 && op != ReduceOp.SUM) {
-                throw new IllegalArgumentException(name + ": cannot reduce over a zero-size dimension " + i + " of shape " + x.shape());
+                throw new IllegalArgumentException(
+                        name + ": cannot reduce over a zero-size dimension " + i + " of shape " + x.shape());
             }
             keep[i] = 1;
         }
@@ -108,7 +122,10 @@ final class Ops {
         if (!keepdim && d.length > 0) {
             long[] squeezed = new long[keep.length - d.length];
             for (int i = 0, j = 0, k = 0; i < keep.length; i++) {
-                if (k < d.length && d[k] == i) { k++; continue; }
+                if (k < d.length && d[k] == i) {
+                    k++;
+                    continue;
+                }
                 squeezed[j++] = keep[i];
             }
             r = new Tensor(out.storage(), Layout.contiguous(Shape.of(squeezed)));
@@ -121,7 +138,8 @@ final class Ops {
         b.checkAlive("matmul");
         sameDevice("matmul", a, b);
         if (a.rank() == 0 || b.rank() == 0) {
-            throw new IllegalArgumentException("matmul: both arguments need at least 1 dimension, got " + a.shape() + " and " + b.shape());
+            throw new IllegalArgumentException(
+                    "matmul: both arguments need at least 1 dimension, got " + a.shape() + " and " + b.shape());
         }
         DType t = promote(a.dtype(), b.dtype());
         if (!t.isFloatingPoint()) t = DType.F32;
@@ -131,20 +149,25 @@ final class Ops {
         if (vecB) y = y.unsqueeze(1);
         long k = x.size(-1);
         if (y.size(-2) != k) {
-            throw new IllegalArgumentException("matmul: shapes " + a.shape() + " and " + b.shape() + " cannot be multiplied (" + k + " vs " + y.size(-2) + ")");
+            throw new IllegalArgumentException("matmul: shapes " + a.shape() + " and " + b.shape()
+                    + " cannot be multiplied (" + k + " vs " + y.size(-2) + ")");
         }
         long[] ab = Arrays.copyOf(x.dims(), x.rank() - 2), bb = Arrays.copyOf(y.dims(), y.rank() - 2);
         Shape batch;
         try {
             batch = Shape.broadcast("matmul", Shape.of(ab), Shape.of(bb));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("matmul: batch dimensions of " + a.shape() + " and " + b.shape() + " cannot be broadcast (" + Shape.of(ab) + " vs " + Shape.of(bb) + ")");
+            throw new IllegalArgumentException("matmul: batch dimensions of " + a.shape() + " and " + b.shape()
+                    + " cannot be broadcast (" + Shape.of(ab) + " vs " + Shape.of(bb) + ")");
         }
         long m = x.size(-2), n = y.size(-1);
         long[] xs = Arrays.copyOf(batch.toArray(), batch.rank() + 2), ys = xs.clone(), os = xs.clone();
-        xs[batch.rank()] = m; xs[batch.rank() + 1] = k;
-        ys[batch.rank()] = k; ys[batch.rank() + 1] = n;
-        os[batch.rank()] = m; os[batch.rank() + 1] = n;
+        xs[batch.rank()] = m;
+        xs[batch.rank() + 1] = k;
+        ys[batch.rank()] = k;
+        ys[batch.rank() + 1] = n;
+        os[batch.rank()] = m;
+        os[batch.rank() + 1] = n;
         x = x.expand(xs);
         y = y.expand(ys);
         Tensor out = alloc(t, Shape.of(os), a.device());
@@ -172,38 +195,59 @@ final class Ops {
         p.checkAlive(op);
         sameDevice(op, x, p);
         if (p.rank() != 1 || p.size(0) != x.size(-1)) {
-            throw new IllegalArgumentException(op + ": " + what + " of shape " + p.shape() + " does not match the last dimension of input " + x.shape());
+            throw new IllegalArgumentException(op + ": " + what + " of shape " + p.shape()
+                    + " does not match the last dimension of input " + x.shape());
         }
     }
 
     static Tensor layerNorm(Tensor x, Tensor w, Tensor b, double eps) {
         x.checkAlive("layerNorm");
-        if (x.rank() == 0) throw new IllegalArgumentException("layerNorm: input must have at least 1 dimension, got " + x.shape());
+        if (x.rank() == 0)
+            throw new IllegalArgumentException("layerNorm: input must have at least 1 dimension, got " + x.shape());
         checkNormParam("layerNorm", x, w, "weight");
         checkNormParam("layerNorm", x, b, "bias");
         Tensor in = floatLike(x);
         Tensor ww = w == null ? null : w.to(in.dtype()), bb = b == null ? null : b.to(in.dtype());
         Tensor out = alloc(in.dtype(), in.shape(), in.device());
-        in.backend().layerNorm(in.storage(), in.layout(), ww == null ? null : ww.storage(), ww == null ? null : ww.layout(),
-                bb == null ? null : bb.storage(), bb == null ? null : bb.layout(), eps, out.storage(), out.layout());
+        in.backend()
+                .layerNorm(
+                        in.storage(),
+                        in.layout(),
+                        ww == null ? null : ww.storage(),
+                        ww == null ? null : ww.layout(),
+                        bb == null ? null : bb.storage(),
+                        bb == null ? null : bb.layout(),
+                        eps,
+                        out.storage(),
+                        out.layout());
         return out.record(new Op.LayerNorm(in, ww, bb, eps));
     }
 
     static Tensor rmsNorm(Tensor x, Tensor w, double eps) {
         x.checkAlive("rmsNorm");
-        if (x.rank() == 0) throw new IllegalArgumentException("rmsNorm: input must have at least 1 dimension, got " + x.shape());
+        if (x.rank() == 0)
+            throw new IllegalArgumentException("rmsNorm: input must have at least 1 dimension, got " + x.shape());
         checkNormParam("rmsNorm", x, w, "weight");
         Tensor in = floatLike(x);
         Tensor ww = w == null ? null : w.to(in.dtype());
         Tensor out = alloc(in.dtype(), in.shape(), in.device());
-        in.backend().rmsNorm(in.storage(), in.layout(), ww == null ? null : ww.storage(), ww == null ? null : ww.layout(), eps, out.storage(), out.layout());
+        in.backend()
+                .rmsNorm(
+                        in.storage(),
+                        in.layout(),
+                        ww == null ? null : ww.storage(),
+                        ww == null ? null : ww.layout(),
+                        eps,
+                        out.storage(),
+                        out.layout());
         return out.record(new Op.RmsNorm(in, ww, eps));
     }
 
     private static void checkIndex(String op, Tensor index) {
         index.checkAlive(op);
         if (index.dtype() != DType.I32 && index.dtype() != DType.I64) {
-            throw new IllegalArgumentException(op + ": index must be I32 or I64, got " + index.dtype() + " " + index.shape());
+            throw new IllegalArgumentException(
+                    op + ": index must be I32 or I64, got " + index.dtype() + " " + index.shape());
         }
     }
 
@@ -211,7 +255,8 @@ final class Ops {
         x.checkAlive("indexSelect");
         checkIndex("indexSelect", index);
         sameDevice("indexSelect", x, index);
-        if (index.rank() > 1) throw new IllegalArgumentException("indexSelect: index must be 0-D or 1-D, got " + index.shape());
+        if (index.rank() > 1)
+            throw new IllegalArgumentException("indexSelect: index must be 0-D or 1-D, got " + index.shape());
         int d = Shape.normalize(dim, x.rank(), "indexSelect");
         Tensor idx = index.reshape(-1);
         long[] shape = x.dims();
@@ -226,10 +271,13 @@ final class Ops {
         checkIndex("gather", index);
         sameDevice("gather", x, index);
         int d = Shape.normalize(dim, x.rank(), "gather");
-        if (index.rank() != x.rank()) throw new IllegalArgumentException("gather: index " + index.shape() + " must have the rank of input " + x.shape());
+        if (index.rank() != x.rank())
+            throw new IllegalArgumentException(
+                    "gather: index " + index.shape() + " must have the rank of input " + x.shape());
         for (int i = 0; i < x.rank(); i++) {
             if (i != d && index.size(i) > x.size(i)) {
-                throw new IllegalArgumentException("gather: index " + index.shape() + " is larger than input " + x.shape() + " in dimension " + i);
+                throw new IllegalArgumentException(
+                        "gather: index " + index.shape() + " is larger than input " + x.shape() + " in dimension " + i);
             }
         }
         Tensor out = alloc(x.dtype(), index.shape(), x.device());
@@ -246,10 +294,12 @@ final class Ops {
         long[] want = x.dims();
         want[d] = idx.numel();
         if (!src.shape().equals(Shape.of(want))) {
-            throw new IllegalArgumentException("indexAdd: source " + src.shape() + " must have shape " + Shape.of(want) + " for input " + x.shape() + " and index " + index.shape());
+            throw new IllegalArgumentException("indexAdd: source " + src.shape() + " must have shape " + Shape.of(want)
+                    + " for input " + x.shape() + " and index " + index.shape());
         }
         if (src.requiresGrad() && Autograd.isGradEnabled() || x.requiresGrad() && Autograd.isGradEnabled()) {
-            throw new UnsupportedOperationException("indexAdd: gradient not supported (used by autograd internally); input " + x.shape());
+            throw new UnsupportedOperationException(
+                    "indexAdd: gradient not supported (used by autograd internally); input " + x.shape());
         }
         Tensor out = copy(x, x.dtype());
         Tensor s = src.to(x.dtype());
@@ -263,14 +313,17 @@ final class Ops {
         checkIndex("scatterAdd", index);
         int d = Shape.normalize(dim, x.rank(), "scatterAdd");
         if (index.rank() != x.rank() || !src.shape().equals(index.shape())) {
-            throw new IllegalArgumentException("scatterAdd: index " + index.shape() + " and source " + src.shape() + " must agree and have the rank of input " + x.shape());
+            throw new IllegalArgumentException("scatterAdd: index " + index.shape() + " and source " + src.shape()
+                    + " must agree and have the rank of input " + x.shape());
         }
         if (src.requiresGrad() && Autograd.isGradEnabled() || x.requiresGrad() && Autograd.isGradEnabled()) {
-            throw new UnsupportedOperationException("scatterAdd: gradient not supported (used by autograd internally); input " + x.shape());
+            throw new UnsupportedOperationException(
+                    "scatterAdd: gradient not supported (used by autograd internally); input " + x.shape());
         }
         Tensor out = copy(x, x.dtype());
         Tensor s = src.to(x.dtype());
-        x.backend().scatterAdd(out.storage(), out.layout(), d, index.storage(), index.layout(), s.storage(), s.layout());
+        x.backend()
+                .scatterAdd(out.storage(), out.layout(), d, index.storage(), index.layout(), s.storage(), s.layout());
         return out;
     }
 
@@ -285,25 +338,38 @@ final class Ops {
         Tensor cc = c.dtype() == DType.BOOL ? c : c.ne(0);
         Tensor x = a.to(t), y = b.to(t);
         Tensor out = alloc(t, s, a.device());
-        x.backend().where(cc.storage(), cc.layout().expand("where", s), x.storage(), x.layout().expand("where", s),
-                y.storage(), y.layout().expand("where", s), out.storage(), out.layout());
+        x.backend()
+                .where(
+                        cc.storage(),
+                        cc.layout().expand("where", s),
+                        x.storage(),
+                        x.layout().expand("where", s),
+                        y.storage(),
+                        y.layout().expand("where", s),
+                        out.storage(),
+                        out.layout());
         return out.record(new Op.Where(cc.expand(s.toArray()), x.expand(s.toArray()), y.expand(s.toArray())));
     }
 
     static Tensor cat(List<Tensor> ts, int dim) {
         if (ts.isEmpty()) throw new IllegalArgumentException("cat: expects a non-empty list of tensors");
         Tensor first = ts.get(0);
-        if (first.rank() == 0) throw new IllegalArgumentException("cat: zero-dimensional tensor " + first.shape() + " cannot be concatenated; use stack");
+        if (first.rank() == 0)
+            throw new IllegalArgumentException(
+                    "cat: zero-dimensional tensor " + first.shape() + " cannot be concatenated; use stack");
         int d = Shape.normalize(dim, first.rank(), "cat");
         DType t = first.dtype();
         long total = 0;
         for (Tensor x : ts) {
             x.checkAlive("cat");
             sameDevice("cat", first, x);
-            if (x.rank() != first.rank()) throw new IllegalArgumentException("cat: tensors of rank " + first.rank() + " and " + x.rank() + ": " + first.shape() + " and " + x.shape());
+            if (x.rank() != first.rank())
+                throw new IllegalArgumentException("cat: tensors of rank " + first.rank() + " and " + x.rank() + ": "
+                        + first.shape() + " and " + x.shape());
             for (int i = 0; i < x.rank(); i++) {
                 if (i != d && x.size(i) != first.size(i)) {
-                    throw new IllegalArgumentException("cat: shapes " + first.shape() + " and " + x.shape() + " differ in dimension " + i + " (concatenating along " + d + ")");
+                    throw new IllegalArgumentException("cat: shapes " + first.shape() + " and " + x.shape()
+                            + " differ in dimension " + i + " (concatenating along " + d + ")");
                 }
             }
             t = promote(t, x.dtype());

@@ -6,18 +6,23 @@ import java.util.Arrays;
 public final class Shape {
     private final long[] dims;
 
-    private Shape(long[] dims) { this.dims = dims; }
+    private Shape(long[] dims) {
+        this.dims = dims;
+    }
 
     /** A shape with the given dimensions; each must be {@code >= 0}. */
     public static Shape of(long... dims) {
         long[] d = dims.clone();
         long n = 1;
         for (int i = 0; i < d.length; i++) {
-            if (d[i] < 0) throw new IllegalArgumentException("Shape: negative dimension " + d[i] + " at index " + i + " in " + Arrays.toString(d));
+            if (d[i] < 0)
+                throw new IllegalArgumentException(
+                        "Shape: negative dimension " + d[i] + " at index " + i + " in " + Arrays.toString(d));
             try {
                 n = Math.multiplyExact(n, Math.max(d[i], 1));
             } catch (ArithmeticException e) {
-                throw new IllegalArgumentException("Shape: " + Arrays.toString(d) + " has more elements than a long can count");
+                throw new IllegalArgumentException(
+                        "Shape: " + Arrays.toString(d) + " has more elements than a long can count");
             }
         }
         return new Shape(d);
@@ -31,18 +36,26 @@ public final class Shape {
     }
 
     /** The rank-0 shape of a scalar. */
-    public static Shape scalar() { return new Shape(new long[0]); }
+    public static Shape scalar() {
+        return new Shape(new long[0]);
+    }
 
-    public int rank() { return dims.length; }
+    public int rank() {
+        return dims.length;
+    }
 
     /** Dimension {@code i}; negative {@code i} counts from the end as in PyTorch. */
     public long dim(int i) {
-        if (dims.length == 0) throw new IndexOutOfBoundsException("dim: dimension " + i + " requested of a scalar (rank 0), which has none");
+        if (dims.length == 0)
+            throw new IndexOutOfBoundsException(
+                    "dim: dimension " + i + " requested of a scalar (rank 0), which has none");
         return dims[normalize(i, dims.length, "dim")];
     }
 
     /** A copy of the dimensions. */
-    public long[] toArray() { return dims.clone(); }
+    public long[] toArray() {
+        return dims.clone();
+    }
 
     /** The number of elements (1 for a scalar). */
     public long numel() {
@@ -69,18 +82,31 @@ public final class Shape {
             long da = i < r - a.rank() ? 1 : a.dims[i - (r - a.rank())];
             long db = i < r - b.rank() ? 1 : b.dims[i - (r - b.rank())];
             if (da != db && da != 1 && db != 1) {
-                throw new IllegalArgumentException(op + ": shapes " + a + " and " + b + " cannot be broadcast (dimension " + i + ": " + da + " vs " + db + ")");
+                throw new IllegalArgumentException(op + ": shapes " + a + " and " + b
+                        + " cannot be broadcast (dimension " + i + ": " + da + " vs " + db + ")");
             }
             out[i] = da == 1 ? db : da;
         }
         return new Shape(out);
     }
 
-    @Override public boolean equals(Object o) { return o instanceof Shape s && Arrays.equals(dims, s.dims); }
-    @Override public int hashCode() { return Arrays.hashCode(dims); }
-    @Override public String toString() {
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Shape s && Arrays.equals(dims, s.dims);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(dims);
+    }
+
+    @Override
+    public String toString() {
         StringBuilder sb = new StringBuilder("[");
-        for (int i = 0; i < dims.length; i++) { if (i > 0) sb.append(", "); sb.append(dims[i]); }
+        for (int i = 0; i < dims.length; i++) {
+            if (i > 0) sb.append(", ");
+            sb.append(dims[i]);
+        }
         return sb.append(']').toString();
     }
 }

@@ -27,7 +27,8 @@ public class Storage {
         if (numel < 0) throw new IllegalArgumentException("Storage: negative element count " + numel);
         long bytes = Math.multiplyExact(numel, (long) dtype.byteSize());
         if (segment != null && segment.byteSize() < bytes) {
-            throw new IllegalArgumentException("Storage: segment of " + segment.byteSize() + " bytes cannot hold " + numel + " " + dtype + " elements");
+            throw new IllegalArgumentException("Storage: segment of " + segment.byteSize() + " bytes cannot hold "
+                    + numel + " " + dtype + " elements");
         }
         this.dtype = dtype;
         this.device = device;
@@ -42,10 +43,21 @@ public class Storage {
         return new Storage(arena.allocate(Math.max(bytes, 1), ALIGNMENT), dtype, numel, arena);
     }
 
-    public DType dtype() { return dtype; }
-    public Device device() { return device; }
-    public long numel() { return numel; }
-    public long byteSize() { return numel * dtype.byteSize(); }
+    public DType dtype() {
+        return dtype;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public long numel() {
+        return numel;
+    }
+
+    public long byteSize() {
+        return numel * dtype.byteSize();
+    }
 
     /** The CPU segment. Throws for storage that lives on another device. */
     public MemorySegment segment() {
@@ -54,8 +66,12 @@ public class Storage {
     }
 
     /** Whatever keeps this storage's memory alive (an arena, a mapped file); may be null. */
-    public Object owner() { return owner; }
+    public Object owner() {
+        return owner;
+    }
 
     /** False once the memory was released (its scope closed). */
-    public boolean isAlive() { return segment == null || segment.scope().isAlive(); }
+    public boolean isAlive() {
+        return segment == null || segment.scope().isAlive();
+    }
 }

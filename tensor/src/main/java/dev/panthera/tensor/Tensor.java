@@ -32,7 +32,8 @@ public final class Tensor {
     Tensor(Storage storage, Layout layout) {
         long[] span = layout.span();
         if (span[1] >= storage.numel()) {
-            throw new IllegalArgumentException("layout " + layout + " reaches element " + span[1] + " of a storage of " + storage.numel());
+            throw new IllegalArgumentException(
+                    "layout " + layout + " reaches element " + span[1] + " of a storage of " + storage.numel());
         }
         this.storage = storage;
         this.layout = layout;
@@ -41,45 +42,85 @@ public final class Tensor {
     // ---------------------------------------------------------------- creation (see Creation for the work)
 
     /** A tensor of zeros. */
-    public static Tensor zeros(DType dtype, Shape shape) { return empty(dtype, shape, Device.CPU); }
+    public static Tensor zeros(DType dtype, Shape shape) {
+        return empty(dtype, shape, Device.CPU);
+    }
     /** F32 zeros. */
-    public static Tensor zeros(long... shape) { return zeros(DType.F32, Shape.of(shape)); }
+    public static Tensor zeros(long... shape) {
+        return zeros(DType.F32, Shape.of(shape));
+    }
     /** F32 ones. */
-    public static Tensor ones(long... shape) { return full(DType.F32, 1.0, shape); }
+    public static Tensor ones(long... shape) {
+        return full(DType.F32, 1.0, shape);
+    }
     /** Every element {@code value}. */
-    public static Tensor full(DType dtype, double value, long... shape) { return Creation.full(dtype, value, Shape.of(shape)); }
+    public static Tensor full(DType dtype, double value, long... shape) {
+        return Creation.full(dtype, value, Shape.of(shape));
+    }
     /** A rank-0 F32 tensor. */
-    public static Tensor scalar(double value) { return full(DType.F32, value); }
+    public static Tensor scalar(double value) {
+        return full(DType.F32, value);
+    }
     /** {@code start, start+step, ...} below {@code end}, as F32 when any bound is fractional, else I64. */
-    public static Tensor arange(double start, double end, double step) { return Creation.arange(start, end, step); }
+    public static Tensor arange(double start, double end, double step) {
+        return Creation.arange(start, end, step);
+    }
     /** {@code 0, 1, ..., end-1} as I64. */
-    public static Tensor arange(long end) { return Creation.arange(0, end, 1); }
+    public static Tensor arange(long end) {
+        return Creation.arange(0, end, 1);
+    }
     /** {@code steps} evenly spaced F32 values from start to end inclusive. */
-    public static Tensor linspace(double start, double end, int steps) { return Creation.linspace(start, end, steps); }
+    public static Tensor linspace(double start, double end, int steps) {
+        return Creation.linspace(start, end, steps);
+    }
     /** The n×n F32 identity. */
-    public static Tensor eye(long n) { return Creation.eye(n); }
+    public static Tensor eye(long n) {
+        return Creation.eye(n);
+    }
     /** Uniform [0, 1) F32 values from a seeded generator: the same seed gives the same tensor. */
-    public static Tensor rand(Shape shape, long seed) { return Creation.rand(seeded(seed), shape, false); }
+    public static Tensor rand(Shape shape, long seed) {
+        return Creation.rand(seeded(seed), shape, false);
+    }
     /** Standard normal F32 values from a seeded generator: the same seed gives the same tensor. */
-    public static Tensor randn(Shape shape, long seed) { return Creation.rand(seeded(seed), shape, true); }
+    public static Tensor randn(Shape shape, long seed) {
+        return Creation.rand(seeded(seed), shape, true);
+    }
     /** Uniform [0, 1) values drawn from {@code rng}. */
-    public static Tensor rand(RandomGenerator rng, long... shape) { return Creation.rand(rng, Shape.of(shape), false); }
+    public static Tensor rand(RandomGenerator rng, long... shape) {
+        return Creation.rand(rng, Shape.of(shape), false);
+    }
     /** Standard normal values drawn from {@code rng}. */
-    public static Tensor randn(RandomGenerator rng, long... shape) { return Creation.rand(rng, Shape.of(shape), true); }
+    public static Tensor randn(RandomGenerator rng, long... shape) {
+        return Creation.rand(rng, Shape.of(shape), true);
+    }
     /** An F32 tensor copied from {@code data} in row-major order. */
-    public static Tensor of(float[] data, long... shape) { return Creation.fromArray(data, shape); }
+    public static Tensor of(float[] data, long... shape) {
+        return Creation.fromArray(data, shape);
+    }
     /** An F64 tensor copied from {@code data}. */
-    public static Tensor of(double[] data, long... shape) { return Creation.fromArray(data, shape); }
+    public static Tensor of(double[] data, long... shape) {
+        return Creation.fromArray(data, shape);
+    }
     /** An I64 tensor copied from {@code data}. */
-    public static Tensor of(long[] data, long... shape) { return Creation.fromArray(data, shape); }
+    public static Tensor of(long[] data, long... shape) {
+        return Creation.fromArray(data, shape);
+    }
     /** An I32 tensor copied from {@code data}. */
-    public static Tensor of(int[] data, long... shape) { return Creation.fromArray(data, shape); }
+    public static Tensor of(int[] data, long... shape) {
+        return Creation.fromArray(data, shape);
+    }
     /** A BOOL tensor copied from {@code data}. */
-    public static Tensor of(boolean[] data, long... shape) { return Creation.fromArray(data, shape); }
+    public static Tensor of(boolean[] data, long... shape) {
+        return Creation.fromArray(data, shape);
+    }
     /** A 1-D F32 tensor of the given values. */
-    public static Tensor of(float... data) { return Creation.fromArray(data, data.length); }
+    public static Tensor of(float... data) {
+        return Creation.fromArray(data, data.length);
+    }
     /** A 2-D F32 tensor from rows of equal length. */
-    public static Tensor of(float[][] rows) { return Creation.fromRows(rows); }
+    public static Tensor of(float[][] rows) {
+        return Creation.fromRows(rows);
+    }
 
     /**
      * A zero-copy, row-major tensor over {@code data}. The caller owns the segment's lifetime (its arena, a mapped
@@ -88,7 +129,8 @@ public final class Tensor {
     public static Tensor fromSegment(MemorySegment data, DType dtype, Shape shape) {
         long need = Math.multiplyExact(shape.numel(), (long) dtype.byteSize());
         if (data.byteSize() < need) {
-            throw new IllegalArgumentException("fromSegment: " + data.byteSize() + " bytes cannot hold " + dtype + " " + shape + " (" + need + " bytes)");
+            throw new IllegalArgumentException("fromSegment: " + data.byteSize() + " bytes cannot hold " + dtype + " "
+                    + shape + " (" + need + " bytes)");
         }
         return new Tensor(new Storage(data, dtype, shape.numel(), data), Layout.contiguous(shape));
     }
@@ -99,7 +141,9 @@ public final class Tensor {
         return new Tensor(be.allocate(dtype, shape.numel(), MemoryScope.allocationArena()), Layout.contiguous(shape));
     }
 
-    private static RandomGenerator seeded(long seed) { return new java.util.SplittableRandom(seed); }
+    private static RandomGenerator seeded(long seed) {
+        return new java.util.SplittableRandom(seed);
+    }
 
     /** A contiguous copy of t in {@code arena}, with no graph (used by {@link MemoryScope#keep}). */
     static Tensor copyInto(Tensor t, Arena arena) {
@@ -113,65 +157,124 @@ public final class Tensor {
 
     // ---------------------------------------------------------------- metadata
 
-    public Shape shape() { return layout.shape(); }
-    public long[] dims() { return layout.shape().toArray(); }
-    public int rank() { return layout.rank(); }
-    public long numel() { return layout.numel(); }
-    public long size(int dim) { return layout.shape().dim(dim); }
-    public DType dtype() { return storage.dtype(); }
-    public Device device() { return storage.device(); }
-    public Layout layout() { return layout; }
-    public Storage storage() { return storage; }
-    public boolean isContiguous() { return layout.isContiguous(); }
+    public Shape shape() {
+        return layout.shape();
+    }
+
+    public long[] dims() {
+        return layout.shape().toArray();
+    }
+
+    public int rank() {
+        return layout.rank();
+    }
+
+    public long numel() {
+        return layout.numel();
+    }
+
+    public long size(int dim) {
+        return layout.shape().dim(dim);
+    }
+
+    public DType dtype() {
+        return storage.dtype();
+    }
+
+    public Device device() {
+        return storage.device();
+    }
+
+    public Layout layout() {
+        return layout;
+    }
+
+    public Storage storage() {
+        return storage;
+    }
+
+    public boolean isContiguous() {
+        return layout.isContiguous();
+    }
 
     /** A name used in error messages and {@code toString}; default {@code tensor#<id>}. */
-    public String name() { return name == null ? "tensor#" + id : name; }
-    public Tensor name(String name) { this.name = name; return this; }
+    public String name() {
+        return name == null ? "tensor#" + id : name;
+    }
+
+    public Tensor name(String name) {
+        this.name = name;
+        return this;
+    }
 
     /** Name, shape and dtype, for messages. */
-    public String describe() { return "'" + name() + "' " + shape() + " " + dtype(); }
+    public String describe() {
+        return "'" + name() + "' " + shape() + " " + dtype();
+    }
 
-    Backend backend() { return Backends.forDevice(device()); }
+    Backend backend() {
+        return Backends.forDevice(device());
+    }
 
     /** Throws IllegalStateException naming this tensor when its memory was freed. */
     void checkAlive(String op) {
         if (!storage.isAlive()) {
-            throw new IllegalStateException(op + ": tensor " + describe() + " was used after its memory was freed (its MemoryScope closed)");
+            throw new IllegalStateException(
+                    op + ": tensor " + describe() + " was used after its memory was freed (its MemoryScope closed)");
         }
     }
 
     // ---------------------------------------------------------------- autograd
 
-    public boolean requiresGrad() { return requiresGrad; }
+    public boolean requiresGrad() {
+        return requiresGrad;
+    }
 
     /** Marks a leaf as requiring grad (returns this). Only floating-point tensors can require grad. */
     public Tensor requiresGrad(boolean on) {
-        if (on && !dtype().isFloatingPoint()) throw new IllegalArgumentException("requiresGrad: only floating-point tensors can require grad, got " + describe());
-        if (!on && gradFn != null) throw new IllegalStateException("requiresGrad(false) on non-leaf " + describe() + "; use detach()");
+        if (on && !dtype().isFloatingPoint())
+            throw new IllegalArgumentException(
+                    "requiresGrad: only floating-point tensors can require grad, got " + describe());
+        if (!on && gradFn != null)
+            throw new IllegalStateException("requiresGrad(false) on non-leaf " + describe() + "; use detach()");
         this.requiresGrad = on;
         return this;
     }
 
     /** The accumulated gradient of a leaf, or null. */
-    public Tensor grad() { return grad; }
+    public Tensor grad() {
+        return grad;
+    }
     /** Clears the accumulated gradient. */
-    public void zeroGrad() { grad = null; }
+    public void zeroGrad() {
+        grad = null;
+    }
     /** Replaces the accumulated gradient (for optimizers and hooks). */
-    public void setGrad(Tensor g) { grad = g; }
+    public void setGrad(Tensor g) {
+        grad = g;
+    }
     /** The op that produced this tensor, or null for a leaf. */
-    public Op gradFn() { return gradFn; }
+    public Op gradFn() {
+        return gradFn;
+    }
 
     /** The same data without the graph (a view sharing storage; does not require grad). */
-    public Tensor detach() { return new Tensor(storage, layout).name(name); }
+    public Tensor detach() {
+        return new Tensor(storage, layout).name(name);
+    }
 
     /** Backward from a scalar with gradient 1. */
     public void backward() {
-        if (numel() != 1) throw new IllegalStateException("backward: grad can be implicitly created only for scalar outputs; " + describe() + " has " + numel() + " elements");
+        if (numel() != 1)
+            throw new IllegalStateException("backward: grad can be implicitly created only for scalar outputs; "
+                    + describe() + " has " + numel() + " elements");
         Autograd.backward(this, Tensor.full(dtype(), 1.0, dims()));
     }
 
     /** Backward with an explicit upstream gradient of this tensor's shape. */
-    public void backward(Tensor gradient) { Autograd.backward(this, gradient); }
+    public void backward(Tensor gradient) {
+        Autograd.backward(this, gradient);
+    }
 
     /**
      * Adds {@code g} into this leaf's gradient. The gradient buffer is GC-managed (made with
@@ -189,7 +292,11 @@ public final class Tensor {
     Tensor record(Op op) {
         if (!Autograd.isGradEnabled() || !dtype().isFloatingPoint()) return this;
         for (Tensor in : op.inputs()) {
-            if (in.requiresGrad) { requiresGrad = true; gradFn = op; break; }
+            if (in.requiresGrad) {
+                requiresGrad = true;
+                gradFn = op;
+                break;
+            }
         }
         return this;
     }
@@ -206,7 +313,9 @@ public final class Tensor {
     public Tensor view(long... shape) {
         Shape s = Views.inferShape("view", shape(), shape);
         Layout l = layout.reshapeView(s);
-        if (l == null) throw new IllegalArgumentException("view: shape " + shape() + " with strides " + Arrays.toString(layout.strides()) + " cannot be viewed as " + s + "; use reshape");
+        if (l == null)
+            throw new IllegalArgumentException("view: shape " + shape() + " with strides "
+                    + Arrays.toString(layout.strides()) + " cannot be viewed as " + s + "; use reshape");
         return view(l, new Op.Reshape(this));
     }
 
@@ -219,9 +328,13 @@ public final class Tensor {
     }
 
     /** All dimensions flattened into one. */
-    public Tensor flatten() { return reshape(-1); }
+    public Tensor flatten() {
+        return reshape(-1);
+    }
     /** Dimensions reordered. */
-    public Tensor permute(int... perm) { return view(layout.permute(perm), new Op.Permute(this, perm.clone())); }
+    public Tensor permute(int... perm) {
+        return view(layout.permute(perm), new Op.Permute(this, perm.clone()));
+    }
     /** Dimensions a and b swapped. */
     public Tensor transpose(int a, int b) {
         int[] perm = Views.swapPerm(rank(), a, b);
@@ -229,7 +342,8 @@ public final class Tensor {
     }
     /** The transpose of a 2-D tensor (1-D and 0-D tensors are returned as they are). */
     public Tensor t() {
-        if (rank() > 2) throw new IllegalArgumentException("t: expects a tensor of at most 2 dimensions, got " + shape());
+        if (rank() > 2)
+            throw new IllegalArgumentException("t: expects a tensor of at most 2 dimensions, got " + shape());
         return rank() < 2 ? this : transpose(0, 1);
     }
     /** {@code length} elements from {@code start} along {@code dim}. */
@@ -257,7 +371,9 @@ public final class Tensor {
         int lead = target.length - rank();
         for (int i = 0; i < target.length; i++) {
             if (target[i] == -1) {
-                if (i < lead) throw new IllegalArgumentException("expand: -1 not allowed for a new leading dimension, shape " + shape() + " to " + Arrays.toString(shape));
+                if (i < lead)
+                    throw new IllegalArgumentException("expand: -1 not allowed for a new leading dimension, shape "
+                            + shape() + " to " + Arrays.toString(shape));
                 target[i] = size(i - lead);
             }
         }
@@ -277,13 +393,19 @@ public final class Tensor {
         return view(layout.select(d, 0), new Op.Reshape(this));
     }
     /** A size-1 dimension inserted at {@code dim}. */
-    public Tensor unsqueeze(int dim) { return view(layout.unsqueeze(dim), new Op.Reshape(this)); }
+    public Tensor unsqueeze(int dim) {
+        return view(layout.unsqueeze(dim), new Op.Reshape(this));
+    }
 
     /** This tensor if contiguous, else a contiguous copy. */
-    public Tensor contiguous() { return isContiguous() ? this : Ops.copy(this, dtype()).record(new Op.Copy(this)); }
+    public Tensor contiguous() {
+        return isContiguous() ? this : Ops.copy(this, dtype()).record(new Op.Copy(this));
+    }
 
     /** A converted copy (this tensor when the dtype already matches). */
-    public Tensor to(DType dtype) { return dtype == dtype() ? this : Ops.copy(this, dtype).record(new Op.Copy(this)); }
+    public Tensor to(DType dtype) {
+        return dtype == dtype() ? this : Ops.copy(this, dtype).record(new Op.Copy(this));
+    }
 
     /**
      * This tensor on {@code device} (this tensor when it is already there): a contiguous copy made by the non-CPU
@@ -294,13 +416,16 @@ public final class Tensor {
         checkAlive("to");
         Backend target = Backends.forDevice(device);
         Backend mover = device.kind() != Device.Kind.CPU ? target : backend();
-        Tensor out = new Tensor(target.allocate(dtype(), numel(), MemoryScope.allocationArena()), Layout.contiguous(shape()));
+        Tensor out = new Tensor(
+                target.allocate(dtype(), numel(), MemoryScope.allocationArena()), Layout.contiguous(shape()));
         mover.copy(storage, layout, out.storage, out.layout);
         return out.record(new Op.Copy(this));
     }
 
     /** A contiguous copy that does not share storage. */
-    public Tensor copy() { return Ops.copy(this, dtype()).record(new Op.Copy(this)); }
+    public Tensor copy() {
+        return Ops.copy(this, dtype()).record(new Op.Copy(this));
+    }
 
     /**
      * Writes {@code src} (broadcast to this shape, converted to this dtype) into this tensor's elements in place.
@@ -310,7 +435,8 @@ public final class Tensor {
         checkAlive("copy_");
         src.checkAlive("copy_");
         if (requiresGrad && gradFn == null && Autograd.isGradEnabled()) {
-            throw new IllegalStateException("copy_: a leaf that requires grad is being modified in place; use Autograd.noGrad()");
+            throw new IllegalStateException(
+                    "copy_: a leaf that requires grad is being modified in place; use Autograd.noGrad()");
         }
         Ops.sameDevice("copy_", this, src);
         Layout sl = src.layout.expand("copy_", shape());
@@ -340,80 +466,238 @@ public final class Tensor {
 
     // ---------------------------------------------------------------- elementwise
 
-    public Tensor add(Tensor o) { return Ops.binary(BinaryOp.ADD, this, o); }
-    public Tensor sub(Tensor o) { return Ops.binary(BinaryOp.SUB, this, o); }
-    public Tensor mul(Tensor o) { return Ops.binary(BinaryOp.MUL, this, o); }
-    public Tensor div(Tensor o) { return Ops.binary(BinaryOp.DIV, this, o); }
-    public Tensor pow(Tensor o) { return Ops.binary(BinaryOp.POW, this, o); }
-    public Tensor maximum(Tensor o) { return Ops.binary(BinaryOp.MAXIMUM, this, o); }
-    public Tensor minimum(Tensor o) { return Ops.binary(BinaryOp.MINIMUM, this, o); }
-    public Tensor add(double v) { return Ops.binary(BinaryOp.ADD, this, Ops.scalarLike(this, v)); }
-    public Tensor sub(double v) { return Ops.binary(BinaryOp.SUB, this, Ops.scalarLike(this, v)); }
-    public Tensor mul(double v) { return Ops.binary(BinaryOp.MUL, this, Ops.scalarLike(this, v)); }
-    public Tensor div(double v) { return Ops.binary(BinaryOp.DIV, this, Ops.scalarLike(this, v)); }
-    public Tensor pow(double v) { return Ops.binary(BinaryOp.POW, this, Ops.scalarLike(this, v)); }
-    public Tensor eq(Tensor o) { return Ops.binary(BinaryOp.EQ, this, o); }
-    public Tensor ne(Tensor o) { return Ops.binary(BinaryOp.NE, this, o); }
-    public Tensor lt(Tensor o) { return Ops.binary(BinaryOp.LT, this, o); }
-    public Tensor le(Tensor o) { return Ops.binary(BinaryOp.LE, this, o); }
-    public Tensor gt(Tensor o) { return Ops.binary(BinaryOp.GT, this, o); }
-    public Tensor ge(Tensor o) { return Ops.binary(BinaryOp.GE, this, o); }
-    public Tensor eq(double v) { return eq(Ops.scalarLike(this, v)); }
-    public Tensor ne(double v) { return ne(Ops.scalarLike(this, v)); }
-    public Tensor lt(double v) { return lt(Ops.scalarLike(this, v)); }
-    public Tensor le(double v) { return le(Ops.scalarLike(this, v)); }
-    public Tensor gt(double v) { return gt(Ops.scalarLike(this, v)); }
-    public Tensor ge(double v) { return ge(Ops.scalarLike(this, v)); }
+    public Tensor add(Tensor o) {
+        return Ops.binary(BinaryOp.ADD, this, o);
+    }
 
-    public Tensor neg() { return Ops.unary(UnaryOp.NEG, this); }
-    public Tensor exp() { return Ops.unary(UnaryOp.EXP, this); }
-    public Tensor log() { return Ops.unary(UnaryOp.LOG, this); }
-    public Tensor sqrt() { return Ops.unary(UnaryOp.SQRT, this); }
-    public Tensor rsqrt() { return Ops.unary(UnaryOp.RSQRT, this); }
-    public Tensor abs() { return Ops.unary(UnaryOp.ABS, this); }
-    public Tensor tanh() { return Ops.unary(UnaryOp.TANH, this); }
-    public Tensor sigmoid() { return Ops.unary(UnaryOp.SIGMOID, this); }
-    public Tensor relu() { return Ops.unary(UnaryOp.RELU, this); }
-    public Tensor sign() { return Ops.unary(UnaryOp.SIGN, this); }
+    public Tensor sub(Tensor o) {
+        return Ops.binary(BinaryOp.SUB, this, o);
+    }
+
+    public Tensor mul(Tensor o) {
+        return Ops.binary(BinaryOp.MUL, this, o);
+    }
+
+    public Tensor div(Tensor o) {
+        return Ops.binary(BinaryOp.DIV, this, o);
+    }
+
+    public Tensor pow(Tensor o) {
+        return Ops.binary(BinaryOp.POW, this, o);
+    }
+
+    public Tensor maximum(Tensor o) {
+        return Ops.binary(BinaryOp.MAXIMUM, this, o);
+    }
+
+    public Tensor minimum(Tensor o) {
+        return Ops.binary(BinaryOp.MINIMUM, this, o);
+    }
+
+    public Tensor add(double v) {
+        return Ops.binary(BinaryOp.ADD, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor sub(double v) {
+        return Ops.binary(BinaryOp.SUB, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor mul(double v) {
+        return Ops.binary(BinaryOp.MUL, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor div(double v) {
+        return Ops.binary(BinaryOp.DIV, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor pow(double v) {
+        return Ops.binary(BinaryOp.POW, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor eq(Tensor o) {
+        return Ops.binary(BinaryOp.EQ, this, o);
+    }
+
+    public Tensor ne(Tensor o) {
+        return Ops.binary(BinaryOp.NE, this, o);
+    }
+
+    public Tensor lt(Tensor o) {
+        return Ops.binary(BinaryOp.LT, this, o);
+    }
+
+    public Tensor le(Tensor o) {
+        return Ops.binary(BinaryOp.LE, this, o);
+    }
+
+    public Tensor gt(Tensor o) {
+        return Ops.binary(BinaryOp.GT, this, o);
+    }
+
+    public Tensor ge(Tensor o) {
+        return Ops.binary(BinaryOp.GE, this, o);
+    }
+
+    public Tensor eq(double v) {
+        return eq(Ops.scalarLike(this, v));
+    }
+
+    public Tensor ne(double v) {
+        return ne(Ops.scalarLike(this, v));
+    }
+
+    public Tensor lt(double v) {
+        return lt(Ops.scalarLike(this, v));
+    }
+
+    public Tensor le(double v) {
+        return le(Ops.scalarLike(this, v));
+    }
+
+    public Tensor gt(double v) {
+        return gt(Ops.scalarLike(this, v));
+    }
+
+    public Tensor ge(double v) {
+        return ge(Ops.scalarLike(this, v));
+    }
+
+    public Tensor neg() {
+        return Ops.unary(UnaryOp.NEG, this);
+    }
+
+    public Tensor exp() {
+        return Ops.unary(UnaryOp.EXP, this);
+    }
+
+    public Tensor log() {
+        return Ops.unary(UnaryOp.LOG, this);
+    }
+
+    public Tensor sqrt() {
+        return Ops.unary(UnaryOp.SQRT, this);
+    }
+
+    public Tensor rsqrt() {
+        return Ops.unary(UnaryOp.RSQRT, this);
+    }
+
+    public Tensor abs() {
+        return Ops.unary(UnaryOp.ABS, this);
+    }
+
+    public Tensor tanh() {
+        return Ops.unary(UnaryOp.TANH, this);
+    }
+
+    public Tensor sigmoid() {
+        return Ops.unary(UnaryOp.SIGMOID, this);
+    }
+
+    public Tensor relu() {
+        return Ops.unary(UnaryOp.RELU, this);
+    }
+
+    public Tensor sign() {
+        return Ops.unary(UnaryOp.SIGN, this);
+    }
     /** GELU with the exact erf (PyTorch's default). */
-    public Tensor gelu() { return Ops.unary(UnaryOp.GELU_ERF, this); }
+    public Tensor gelu() {
+        return Ops.unary(UnaryOp.GELU_ERF, this);
+    }
     /** GELU's tanh approximation (PyTorch's {@code approximate="tanh"}, GPT-2's "gelu_new"). */
-    public Tensor geluTanh() { return Ops.unary(UnaryOp.GELU_TANH, this); }
-    public Tensor silu() { return Ops.unary(UnaryOp.SILU, this); }
+    public Tensor geluTanh() {
+        return Ops.unary(UnaryOp.GELU_TANH, this);
+    }
+
+    public Tensor silu() {
+        return Ops.unary(UnaryOp.SILU, this);
+    }
     /** 1/x. */
-    public Tensor reciprocal() { return Ops.binary(BinaryOp.DIV, Ops.scalarLike(Ops.floatLike(this), 1.0), this); }
+    public Tensor reciprocal() {
+        return Ops.binary(BinaryOp.DIV, Ops.scalarLike(Ops.floatLike(this), 1.0), this);
+    }
     /** Elements where {@code mask} is true replaced by {@code value} converted to this dtype (mask broadcasts). */
-    public Tensor maskedFill(Tensor mask, double value) { return where(mask, Creation.full(dtype(), value, Shape.scalar(), device()), this); }
+    public Tensor maskedFill(Tensor mask, double value) {
+        return where(mask, Creation.full(dtype(), value, Shape.scalar(), device()), this);
+    }
 
     /** {@code condition ? a : b} elementwise, broadcasting all three. */
-    public static Tensor where(Tensor condition, Tensor a, Tensor b) { return Ops.where(condition, a, b); }
+    public static Tensor where(Tensor condition, Tensor a, Tensor b) {
+        return Ops.where(condition, a, b);
+    }
 
     // ---------------------------------------------------------------- reductions
 
     /** The sum of all elements (rank 0). */
-    public Tensor sum() { return sum(Views.allDims(rank()), false); }
-    public Tensor sum(int dim) { return sum(new int[] {dim}, false); }
-    public Tensor sum(int[] dims, boolean keepdim) { return Ops.reduce(ReduceOp.SUM, this, dims, keepdim); }
-    public Tensor mean() { return mean(Views.allDims(rank()), false); }
-    public Tensor mean(int dim) { return mean(new int[] {dim}, false); }
+    public Tensor sum() {
+        return sum(Views.allDims(rank()), false);
+    }
+
+    public Tensor sum(int dim) {
+        return sum(new int[] {dim}, false);
+    }
+
+    public Tensor sum(int[] dims, boolean keepdim) {
+        return Ops.reduce(ReduceOp.SUM, this, dims, keepdim);
+    }
+
+    public Tensor mean() {
+        return mean(Views.allDims(rank()), false);
+    }
+
+    public Tensor mean(int dim) {
+        return mean(new int[] {dim}, false);
+    }
+
     public Tensor mean(int[] dims, boolean keepdim) {
         long n = Views.countOver(shape(), dims, "mean");
         return Ops.floatLike(this).sum(dims, keepdim).div((double) n);
     }
     /** The largest element (rank 0); NaN if any is NaN. */
-    public Tensor max() { return max(Views.allDims(rank()), false); }
-    public Tensor max(int dim) { return max(new int[] {dim}, false); }
-    public Tensor max(int[] dims, boolean keepdim) { return Ops.reduce(ReduceOp.MAX, this, dims, keepdim); }
-    public Tensor min() { return min(Views.allDims(rank()), false); }
-    public Tensor min(int dim) { return min(new int[] {dim}, false); }
-    public Tensor min(int[] dims, boolean keepdim) { return Ops.reduce(ReduceOp.MIN, this, dims, keepdim); }
+    public Tensor max() {
+        return max(Views.allDims(rank()), false);
+    }
+
+    public Tensor max(int dim) {
+        return max(new int[] {dim}, false);
+    }
+
+    public Tensor max(int[] dims, boolean keepdim) {
+        return Ops.reduce(ReduceOp.MAX, this, dims, keepdim);
+    }
+
+    public Tensor min() {
+        return min(Views.allDims(rank()), false);
+    }
+
+    public Tensor min(int dim) {
+        return min(new int[] {dim}, false);
+    }
+
+    public Tensor min(int[] dims, boolean keepdim) {
+        return Ops.reduce(ReduceOp.MIN, this, dims, keepdim);
+    }
     /** The flat index of the largest element (I64, rank 0). */
-    public Tensor argmax() { return flatten().argmax(0, false); }
-    public Tensor argmax(int dim, boolean keepdim) { return Ops.reduce(ReduceOp.ARGMAX, this, new int[] {dim}, keepdim); }
-    public Tensor argmin() { return flatten().argmin(0, false); }
-    public Tensor argmin(int dim, boolean keepdim) { return Ops.reduce(ReduceOp.ARGMIN, this, new int[] {dim}, keepdim); }
+    public Tensor argmax() {
+        return flatten().argmax(0, false);
+    }
+
+    public Tensor argmax(int dim, boolean keepdim) {
+        return Ops.reduce(ReduceOp.ARGMAX, this, new int[] {dim}, keepdim);
+    }
+
+    public Tensor argmin() {
+        return flatten().argmin(0, false);
+    }
+
+    public Tensor argmin(int dim, boolean keepdim) {
+        return Ops.reduce(ReduceOp.ARGMIN, this, new int[] {dim}, keepdim);
+    }
     /** The unbiased variance of all elements (correction 1, PyTorch's default). */
-    public Tensor var() { return var(Views.allDims(rank()), 1, false); }
+    public Tensor var() {
+        return var(Views.allDims(rank()), 1, false);
+    }
     /** Variance over {@code dims} with Bessel's {@code correction} (0 = population, 1 = sample). */
     public Tensor var(int[] dims, int correction, boolean keepdim) {
         long n = Views.countOver(shape(), dims, "var");
@@ -425,18 +709,29 @@ public final class Tensor {
     // ---------------------------------------------------------------- linear algebra and nn primitives
 
     /** torch.matmul: 1-D operands are promoted and squeezed; batch dimensions broadcast. */
-    public Tensor matmul(Tensor other) { return Ops.matmul(this, other); }
+    public Tensor matmul(Tensor other) {
+        return Ops.matmul(this, other);
+    }
     /** Softmax along {@code dim}. */
-    public Tensor softmax(int dim) { return Ops.softmax(this, dim, false); }
+    public Tensor softmax(int dim) {
+        return Ops.softmax(this, dim, false);
+    }
     /** Log-softmax along {@code dim}. */
-    public Tensor logSoftmax(int dim) { return Ops.softmax(this, dim, true); }
+    public Tensor logSoftmax(int dim) {
+        return Ops.softmax(this, dim, true);
+    }
     /** Layer norm over the last dimension (weight and bias may be null). */
-    public Tensor layerNorm(Tensor weight, Tensor bias, double eps) { return Ops.layerNorm(this, weight, bias, eps); }
+    public Tensor layerNorm(Tensor weight, Tensor bias, double eps) {
+        return Ops.layerNorm(this, weight, bias, eps);
+    }
     /** RMS norm over the last dimension (weight may be null). */
-    public Tensor rmsNorm(Tensor weight, double eps) { return Ops.rmsNorm(this, weight, eps); }
+    public Tensor rmsNorm(Tensor weight, double eps) {
+        return Ops.rmsNorm(this, weight, eps);
+    }
     /** Rows of {@code weight} [vocab, dim] picked by integer {@code ids} of any shape: result ids.shape + [dim]. */
     public static Tensor embedding(Tensor weight, Tensor ids) {
-        if (weight.rank() != 2) throw new IllegalArgumentException("embedding: weight must be 2-D [num, dim], got " + weight.shape());
+        if (weight.rank() != 2)
+            throw new IllegalArgumentException("embedding: weight must be 2-D [num, dim], got " + weight.shape());
         long[] out = Arrays.copyOf(ids.dims(), ids.rank() + 1);
         out[ids.rank()] = weight.size(1);
         return weight.indexSelect(0, ids.flatten()).reshape(out);
@@ -446,7 +741,9 @@ public final class Tensor {
      * {@code interleaved}: rotate pairs (x[2i], x[2i+1]) (llama2.c, GGUF llama); else halves (x[i], x[i+dim/2])
      * (HuggingFace Llama).
      */
-    public Tensor rope(Tensor cos, Tensor sin, boolean interleaved) { return Fused.rope(this, cos, sin, interleaved); }
+    public Tensor rope(Tensor cos, Tensor sin, boolean interleaved) {
+        return Fused.rope(this, cos, sin, interleaved);
+    }
 
     /**
      * softmax(q·kᵀ·scale [+ causal mask])·v for q [B, Hq, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv]; Hkv may divide
@@ -458,22 +755,34 @@ public final class Tensor {
     }
 
     /** Entries along {@code dim} picked by the 1-D integer {@code index}. */
-    public Tensor indexSelect(int dim, Tensor index) { return Ops.indexSelect(this, dim, index); }
+    public Tensor indexSelect(int dim, Tensor index) {
+        return Ops.indexSelect(this, dim, index);
+    }
     /** torch.gather along {@code dim}. */
-    public Tensor gather(int dim, Tensor index) { return Ops.gather(this, dim, index); }
+    public Tensor gather(int dim, Tensor index) {
+        return Ops.gather(this, dim, index);
+    }
     /** A copy with {@code src} rows added at {@code index} along {@code dim} (torch.index_add, out of place). */
-    public Tensor indexAdd(int dim, Tensor index, Tensor src) { return Ops.indexAdd(this, dim, index, src); }
+    public Tensor indexAdd(int dim, Tensor index, Tensor src) {
+        return Ops.indexAdd(this, dim, index, src);
+    }
     /** A copy with {@code src} added at {@code index} along {@code dim} (torch.scatter_add, out of place). */
-    public Tensor scatterAdd(int dim, Tensor index, Tensor src) { return Ops.scatterAdd(this, dim, index, src); }
+    public Tensor scatterAdd(int dim, Tensor index, Tensor src) {
+        return Ops.scatterAdd(this, dim, index, src);
+    }
 
     /** Concatenation along {@code dim}. */
-    public static Tensor cat(List<Tensor> tensors, int dim) { return Ops.cat(tensors, dim); }
+    public static Tensor cat(List<Tensor> tensors, int dim) {
+        return Ops.cat(tensors, dim);
+    }
     /** Stacks equal-shaped tensors along a new dimension {@code dim}. */
     public static Tensor stack(List<Tensor> tensors, int dim) {
         if (tensors.isEmpty()) throw new IllegalArgumentException("stack: expects a non-empty list");
         List<Tensor> u = new ArrayList<>();
         for (Tensor t : tensors) {
-            if (!t.shape().equals(tensors.get(0).shape())) throw new IllegalArgumentException("stack: shapes " + tensors.get(0).shape() + " and " + t.shape() + " differ");
+            if (!t.shape().equals(tensors.get(0).shape()))
+                throw new IllegalArgumentException(
+                        "stack: shapes " + tensors.get(0).shape() + " and " + t.shape() + " differ");
             u.add(t.unsqueeze(dim));
         }
         return cat(u, dim);
@@ -496,16 +805,25 @@ public final class Tensor {
     // ---------------------------------------------------------------- back to Java
 
     /** Row-major values as floats (converted from any dtype). */
-    public float[] toFloatArray() { return Creation.toFloatArray(this); }
+    public float[] toFloatArray() {
+        return Creation.toFloatArray(this);
+    }
     /** Row-major values as doubles. */
-    public double[] toDoubleArray() { return Creation.toDoubleArray(this); }
+    public double[] toDoubleArray() {
+        return Creation.toDoubleArray(this);
+    }
     /** Row-major values as longs (integers exact; floats cast). */
-    public long[] toLongArray() { return Creation.toLongArray(this); }
+    public long[] toLongArray() {
+        return Creation.toLongArray(this);
+    }
     /** Row-major values as ints. */
-    public int[] toIntArray() { return Arrays.stream(toLongArray()).mapToInt(v -> (int) v).toArray(); }
+    public int[] toIntArray() {
+        return Arrays.stream(toLongArray()).mapToInt(v -> (int) v).toArray();
+    }
     /** The value of a one-element tensor. */
     public double item() {
-        if (numel() != 1) throw new IllegalArgumentException("item: tensor " + describe() + " has " + numel() + " elements, not 1");
+        if (numel() != 1)
+            throw new IllegalArgumentException("item: tensor " + describe() + " has " + numel() + " elements, not 1");
         checkAlive("item");
         return Elements.get(storage.segment(), dtype(), layout.offset());
     }
@@ -516,5 +834,8 @@ public final class Tensor {
     }
 
     /** Like PyTorch: {@code tensor([[1., 2.], [3., 4.]], shape=[2, 2])}, long tensors elided. */
-    @Override public String toString() { return TensorFormat.format(this); }
+    @Override
+    public String toString() {
+        return TensorFormat.format(this);
+    }
 }

@@ -10,24 +10,35 @@ final class TensorFormat {
     static final int EDGE = 3;
 
     static String format(Tensor t) {
-        if (!t.storage().isAlive()) return "tensor(<freed>, name=" + t.name() + ", shape=" + t.shape() + ", dtype=" + t.dtype() + ")";
-        if (t.device().kind() != Device.Kind.CPU) return "tensor(<on " + t.device() + ">, shape=" + t.shape() + ", dtype=" + t.dtype() + ")";
+        if (!t.storage().isAlive())
+            return "tensor(<freed>, name=" + t.name() + ", shape=" + t.shape() + ", dtype=" + t.dtype() + ")";
+        if (t.device().kind() != Device.Kind.CPU)
+            return "tensor(<on " + t.device() + ">, shape=" + t.shape() + ", dtype=" + t.dtype() + ")";
         boolean elide = t.numel() > THRESHOLD;
         double[] vals = visibleValues(t, elide);
         String fmt = chooseFormat(t.dtype(), vals);
         int width = 0;
-        for (double v : vals) width = Math.max(width, fmtValue(fmt, t.dtype(), v).length());
+        for (double v : vals)
+            width = Math.max(width, fmtValue(fmt, t.dtype(), v).length());
         StringBuilder sb = new StringBuilder("tensor(");
         long[] idx = new long[t.rank()];
         render(t, 0, idx, elide, fmt, width, sb, "tensor(".length());
         sb.append(", shape=").append(t.shape());
         if (t.dtype() != DType.F32) sb.append(", dtype=").append(t.dtype());
-        if (t.requiresGrad()) sb.append(t.gradFn() == null ? ", requiresGrad=true" : ", gradFn=" + t.gradFn().getClass().getSimpleName());
+        if (t.requiresGrad())
+            sb.append(
+                    t.gradFn() == null
+                            ? ", requiresGrad=true"
+                            : ", gradFn=" + t.gradFn().getClass().getSimpleName());
         return sb.append(')').toString();
     }
 
-    private static void render(Tensor t, int dim, long[] idx, boolean elide, String fmt, int width, StringBuilder sb, int indent) {
-        if (t.rank() == 0) { sb.append(fmtValue(fmt, t.dtype(), t.item())); return; }
+    private static void render(
+            Tensor t, int dim, long[] idx, boolean elide, String fmt, int width, StringBuilder sb, int indent) {
+        if (t.rank() == 0) {
+            sb.append(fmtValue(fmt, t.dtype(), t.item()));
+            return;
+        }
         long n = t.size(dim);
         sb.append('[');
         for (long i = 0; i < n; i++) {
@@ -63,7 +74,8 @@ final class TensorFormat {
         for (long i = 0; i < n; i++) {
             if (n > 2 * EDGE && i == EDGE) i = n - EDGE;
             idx[dim] = i;
-            if (dim == t.rank() - 1) out.add(t.get(idx)); else collect(t, dim + 1, idx, out);
+            if (dim == t.rank() - 1) out.add(t.get(idx));
+            else collect(t, dim + 1, idx, out);
         }
     }
 
@@ -79,7 +91,8 @@ final class TensorFormat {
             if (a > 0) minAbs = Math.min(minAbs, a);
         }
         if (allInt && maxAbs < 1e8) return "int-float";
-        if (maxAbs >= 1e8 || (minAbs < 1e-4 && minAbs != Double.MAX_VALUE) || (maxAbs / minAbs > 1000 && minAbs < 1e-3)) return "sci";
+        if (maxAbs >= 1e8 || (minAbs < 1e-4 && minAbs != Double.MAX_VALUE) || (maxAbs / minAbs > 1000 && minAbs < 1e-3))
+            return "sci";
         return "fixed";
     }
 

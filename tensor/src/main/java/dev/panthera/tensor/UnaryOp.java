@@ -2,7 +2,15 @@ package dev.panthera.tensor;
 
 /** Elementwise functions of one tensor. Each backend implements all of them; gradients live in {@code Autograd}. */
 public enum UnaryOp {
-    NEG, EXP, LOG, SQRT, RSQRT, ABS, TANH, SIGMOID, RELU,
+    NEG,
+    EXP,
+    LOG,
+    SQRT,
+    RSQRT,
+    ABS,
+    TANH,
+    SIGMOID,
+    RELU,
     /** GELU with the exact erf: x·Φ(x). */
     GELU_ERF,
     /** GELU's tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */

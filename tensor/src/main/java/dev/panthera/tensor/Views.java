@@ -13,23 +13,28 @@ final class Views {
         long known = 1;
         for (int i = 0; i < d.length; i++) {
             if (d[i] == -1) {
-                if (infer >= 0) throw new IllegalArgumentException(op + ": only one dimension can be -1, got " + Arrays.toString(requested));
+                if (infer >= 0)
+                    throw new IllegalArgumentException(
+                            op + ": only one dimension can be -1, got " + Arrays.toString(requested));
                 infer = i;
             } else if (d[i] < 0) {
-                throw new IllegalArgumentException(op + ": invalid dimension " + d[i] + " in " + Arrays.toString(requested));
+                throw new IllegalArgumentException(
+                        op + ": invalid dimension " + d[i] + " in " + Arrays.toString(requested));
             } else {
                 known *= d[i];
             }
         }
         if (infer >= 0) {
             if (known == 0 || from.numel() % known != 0) {
-                throw new IllegalArgumentException(op + ": shape " + from + " cannot be reshaped to " + Arrays.toString(requested));
+                throw new IllegalArgumentException(
+                        op + ": shape " + from + " cannot be reshaped to " + Arrays.toString(requested));
             }
             d[infer] = from.numel() / known;
         }
         Shape s = Shape.of(d);
         if (s.numel() != from.numel()) {
-            throw new IllegalArgumentException(op + ": shape " + from + " (" + from.numel() + " elements) cannot be reshaped to " + s + " (" + s.numel() + " elements)");
+            throw new IllegalArgumentException(op + ": shape " + from + " (" + from.numel()
+                    + " elements) cannot be reshaped to " + s + " (" + s.numel() + " elements)");
         }
         return s;
     }
@@ -55,7 +60,9 @@ final class Views {
         for (int i = 0; i < dims.length; i++) d[i] = Shape.normalize(dims[i], rank, op);
         Arrays.sort(d);
         for (int i = 1; i < d.length; i++) {
-            if (d[i] == d[i - 1]) throw new IllegalArgumentException(op + ": dimension " + d[i] + " appears twice in " + Arrays.toString(dims));
+            if (d[i] == d[i - 1])
+                throw new IllegalArgumentException(
+                        op + ": dimension " + d[i] + " appears twice in " + Arrays.toString(dims));
         }
         return d;
     }
@@ -64,7 +71,7 @@ final class Views {
     static long countOver(Shape s, int[] dims, String op) {
         long n = 1;
         int[] d = normalizeDims(op, dims, s.rank());
-        if (s.rank() == 0) return 1;   // a scalar reduced over dim 0/-1 is itself (PyTorch)
+        if (s.rank() == 0) return 1; // a scalar reduced over dim 0/-1 is itself (PyTorch)
         for (int i : d) n *= s.dim(i);
         return n;
     }

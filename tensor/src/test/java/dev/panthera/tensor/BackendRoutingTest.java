@@ -24,21 +24,22 @@ import org.junit.jupiter.api.Test;
 class BackendRoutingTest {
 
     private static Backend spy(List<String> calls) {
-        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
-            if (m.getDeclaringClass() == Object.class) {
-                return switch (m.getName()) {
-                    case "hashCode" -> System.identityHashCode(p);
-                    case "equals" -> p == args[0];
-                    default -> "spy";
-                };
-            }
-            if (!m.getName().equals("name") && !m.getName().equals("device")) calls.add(m.getName());
-            try {
-                return m.invoke(ReferenceBackend.INSTANCE, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        });
+        return (Backend) Proxy.newProxyInstance(
+                Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
+                    if (m.getDeclaringClass() == Object.class) {
+                        return switch (m.getName()) {
+                            case "hashCode" -> System.identityHashCode(p);
+                            case "equals" -> p == args[0];
+                            default -> "spy";
+                        };
+                    }
+                    if (!m.getName().equals("name") && !m.getName().equals("device")) calls.add(m.getName());
+                    try {
+                        return m.invoke(ReferenceBackend.INSTANCE, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
     }
 
     @Test
@@ -53,7 +54,8 @@ class BackendRoutingTest {
         }
         assertTrue(calls.containsAll(List.of("allocate", "matmul", "softmax", "reduce", "binary")), calls.toString());
         // same numbers as on the default backend
-        assertArrayEquals(a.matmul(a.t()).softmax(-1).sum(new int[] {0}, false).add(1).toFloatArray(), y.toFloatArray());
+        assertArrayEquals(
+                a.matmul(a.t()).softmax(-1).sum(new int[] {0}, false).add(1).toFloatArray(), y.toFloatArray());
         int before = calls.size();
         a.exp();
         assertEquals(before, calls.size(), "after close, ops no longer reach the spy");
@@ -67,7 +69,9 @@ class BackendRoutingTest {
         try (var use = Backends.use(spy(calls))) {
             w.mul(w).exp().sum().backward();
         }
-        assertTrue(calls.stream().filter(c -> c.equals("binary")).count() >= 3, "forward mul plus backward mul/add: " + calls);
+        assertTrue(
+                calls.stream().filter(c -> c.equals("binary")).count() >= 3,
+                "forward mul plus backward mul/add: " + calls);
         double[] g = w.grad().toDoubleArray();
         for (int i = 0; i < 3; i++) {
             double x = new double[] {0.5, -1, 2}[i];
@@ -77,7 +81,9 @@ class BackendRoutingTest {
 
     @Test
     void handlesNestAndStayOnTheirThread() throws Exception {
-        List<String> outer = new CopyOnWriteArrayList<>(), inner = new CopyOnWriteArrayList<>(), other = new CopyOnWriteArrayList<>();
+        List<String> outer = new CopyOnWriteArrayList<>(),
+                inner = new CopyOnWriteArrayList<>(),
+                other = new CopyOnWriteArrayList<>();
         Backend so = spy(outer), si = spy(inner);
         AtomicReference<Backend> seenElsewhere = new AtomicReference<>();
         try (var u1 = Backends.use(so)) {
@@ -99,17 +105,23 @@ class BackendRoutingTest {
         }
         assertTrue(inner.contains("unary") && outer.contains("unary"), "inner " + inner + " outer " + outer);
         assertTrue(other.contains("unary"), "the other thread's own override worked: " + other);
-        assertTrue(seenElsewhere.get() != so && seenElsewhere.get() != si, "another thread does not inherit this thread's override");
+        assertTrue(
+                seenElsewhere.get() != so && seenElsewhere.get() != si,
+                "another thread does not inherit this thread's override");
     }
 
     @Test
     void noBackendForADeviceWithoutProviderIsAClearError() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.named("no-such-backend", Device.CPU));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Backends.named("no-such-backend", Device.CPU));
         assertTrue(e.getMessage().contains("no-such-backend") && e.getMessage().contains("reference"), e.getMessage());
         assertTrue(Backends.available().contains("reference (CPU)"));
         assertSame(ReferenceBackend.INSTANCE, Backends.named("reference", Device.CPU));
         // the tensor module ships no CUDA provider: asking for that device names what is available
-        IllegalArgumentException cuda = assertThrows(IllegalArgumentException.class, () -> Backends.forDevice(Device.cuda(0)));
-        assertTrue(cuda.getMessage().contains("cuda:0") && cuda.getMessage().contains("reference (CPU)"), cuda.getMessage());
+        IllegalArgumentException cuda =
+                assertThrows(IllegalArgumentException.class, () -> Backends.forDevice(Device.cuda(0)));
+        assertTrue(
+                cuda.getMessage().contains("cuda:0") && cuda.getMessage().contains("reference (CPU)"),
+                cuda.getMessage());
     }
 }

@@ -58,8 +58,16 @@ class BadInputTest {
         mismatch("gather", "[4]", "[2, 3]", () -> a23.gather(1, Tensor.of(new long[] {0, 0, 0, 0}, 4)));
         mismatch("gather", "[2, 5]", "[2, 3]", () -> a23.gather(0, Tensor.zeros(DType.I64, Shape.of(2, 5))));
         mismatch("indexSelect", "F32", "[2]", () -> a23.indexSelect(0, Tensor.zeros(2)));
-        mismatch("indexAdd", "[5, 3]", "[2, 3]", () -> a23.indexAdd(0, Tensor.of(new long[] {0, 1}, 2), Tensor.zeros(5, 3)));
-        mismatch("scatterAdd", "[2, 2]", "[2, 3]", () -> a23.scatterAdd(1, Tensor.zeros(DType.I64, Shape.of(2, 2)), a23));
+        mismatch(
+                "indexAdd",
+                "[5, 3]",
+                "[2, 3]",
+                () -> a23.indexAdd(0, Tensor.of(new long[] {0, 1}, 2), Tensor.zeros(5, 3)));
+        mismatch(
+                "scatterAdd",
+                "[2, 2]",
+                "[2, 3]",
+                () -> a23.scatterAdd(1, Tensor.zeros(DType.I64, Shape.of(2, 2)), a23));
     }
 
     @Test
@@ -75,7 +83,11 @@ class BadInputTest {
 
     @Test
     void dtypeAndDeviceRules() {
-        mismatch("requiresGrad", "[2]", "I64", () -> Tensor.of(new long[] {1, 2}, 2).requiresGrad(true));
+        mismatch(
+                "requiresGrad",
+                "[2]",
+                "I64",
+                () -> Tensor.of(new long[] {1, 2}, 2).requiresGrad(true));
         mismatch("item", "[2, 3]", "6", () -> a23.item());
         Tensor onGpu = new Tensor(new FakeDeviceStorage(), Layout.contiguous(Shape.of(2, 3)));
         mismatch("add", "cpu", "cuda:0", () -> a23.add(onGpu));
@@ -84,12 +96,18 @@ class BadInputTest {
 
     /** Storage that claims to live on a GPU, to check the device rule without one. */
     private static final class FakeDeviceStorage extends Storage {
-        FakeDeviceStorage() { super(null, DType.F32, Device.cuda(0), 6, null); }
+        FakeDeviceStorage() {
+            super(null, DType.F32, Device.cuda(0), 6, null);
+        }
     }
 
     @Test
     void moreShapeAndArgumentErrors() {
-        mismatch("backward", "[2]", "[3]", () -> Tensor.ones(3).requiresGrad(true).mul(2).backward(Tensor.ones(2)));
+        mismatch(
+                "backward",
+                "[2]",
+                "[3]",
+                () -> Tensor.ones(3).requiresGrad(true).mul(2).backward(Tensor.ones(2)));
         mismatch("where", "[4]", "[2, 3]", () -> Tensor.where(a4.gt(0), a23, a23));
         mismatch("indexSelect", "[2, 2]", "", () -> a23.indexSelect(0, Tensor.of(new long[] {0, 1, 1, 0}, 2, 2)));
         mismatch("gather", "[1]", "[2, 3]", () -> a23.gather(0, Tensor.of(new long[] {0}, 1)));
@@ -98,7 +116,11 @@ class BadInputTest {
         mismatch("expand", "[3]", "[-1, 3]", () -> Tensor.ones(3).expand(-1, 3));
         mismatch("reshape", "[-1, -1]", "", () -> a23.reshape(-1, -1));
         mismatch("sum", "[0, 0]", "", () -> a23.sum(new int[] {0, 0}, false));
-        mismatch("scatterAdd", "[2, 3]", "[1, 3]", () -> a23.scatterAdd(0, Tensor.zeros(DType.I64, Shape.of(2, 3)), Tensor.zeros(1, 3)));
+        mismatch(
+                "scatterAdd",
+                "[2, 3]",
+                "[1, 3]",
+                () -> a23.scatterAdd(0, Tensor.zeros(DType.I64, Shape.of(2, 3)), Tensor.zeros(1, 3)));
         mismatch("Shape", "1099511627776", "", () -> Shape.of(1L << 40, 1L << 40));
         assertThrows(IllegalArgumentException.class, () -> Tensor.stack(List.of(), 0));
         assertThrows(IllegalArgumentException.class, () -> a23.split(0, 0));
@@ -119,12 +141,15 @@ class BadInputTest {
         assertThrows(IndexOutOfBoundsException.class, () -> a23.transpose(0, 5));
         assertThrows(IndexOutOfBoundsException.class, () -> a23.get(2, 0));
         assertThrows(IndexOutOfBoundsException.class, () -> a23.unsqueeze(4));
-        IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class,
-                () -> Tensor.embedding(a32, Tensor.of(new long[] {0, 3}, 2)));
+        IndexOutOfBoundsException e = assertThrows(
+                IndexOutOfBoundsException.class, () -> Tensor.embedding(a32, Tensor.of(new long[] {0, 3}, 2)));
         assertTrue(e.getMessage().contains("3") && e.getMessage().contains("indexSelect"), e.getMessage());
         assertThrows(IndexOutOfBoundsException.class, () -> a23.indexSelect(1, Tensor.of(new long[] {-1}, 1)));
-        assertThrows(IndexOutOfBoundsException.class, () -> a23.gather(1, Tensor.of(new long[] {0, 1, 3, 0, 0, 0}, 2, 3)));
-        assertThrows(IndexOutOfBoundsException.class, () -> a23.indexAdd(0, Tensor.of(new long[] {2}, 1), Tensor.zeros(1, 3)));
+        assertThrows(
+                IndexOutOfBoundsException.class, () -> a23.gather(1, Tensor.of(new long[] {0, 1, 3, 0, 0, 0}, 2, 3)));
+        assertThrows(
+                IndexOutOfBoundsException.class,
+                () -> a23.indexAdd(0, Tensor.of(new long[] {2}, 1), Tensor.zeros(1, 3)));
     }
 
     @Test
@@ -161,8 +186,13 @@ class BadInputTest {
         assertTrue(Float.isNaN(Tensor.of(-1f).sqrt().toFloatArray()[0]));
         assertEquals(0.0, Tensor.of(nan).eq(Tensor.of(nan)).item(), "NaN != NaN");
         assertEquals(1.0, Tensor.of(nan).ne(Tensor.of(nan)).item(), "NaN != NaN is true");
-        assertEquals(0.0, Tensor.of(nan).lt(Tensor.of(1f)).item() + Tensor.of(nan).ge(Tensor.of(1f)).item(), "NaN is unordered");
-        // elementwise maximum/minimum propagate NaN from either side (torch.maximum), unlike Math.max's order-dependence
+        assertEquals(
+                0.0,
+                Tensor.of(nan).lt(Tensor.of(1f)).item()
+                        + Tensor.of(nan).ge(Tensor.of(1f)).item(),
+                "NaN is unordered");
+        // elementwise maximum/minimum propagate NaN from either side (torch.maximum), unlike Math.max's
+        // order-dependence
         float[] mx = Tensor.of(nan, 1f, 2f).maximum(Tensor.of(0f, nan, 1f)).toFloatArray();
         assertTrue(Float.isNaN(mx[0]) && Float.isNaN(mx[1]) && mx[2] == 2f);
         float[] mn = Tensor.of(nan, 1f, 2f).minimum(Tensor.of(0f, nan, 1f)).toFloatArray();
@@ -174,12 +204,17 @@ class BadInputTest {
         assertEquals(-inf, ls[0]);
         assertEquals(0f, ls[1]);
         // integer true division by zero follows float rules
-        float[] q = Tensor.of(new int[] {1, 0, -1}, 3).div(Tensor.of(new int[] {0, 0, 0}, 3)).toFloatArray();
+        float[] q = Tensor.of(new int[] {1, 0, -1}, 3)
+                .div(Tensor.of(new int[] {0, 0, 0}, 3))
+                .toFloatArray();
         assertEquals(inf, q[0]);
         assertTrue(Float.isNaN(q[1]));
         assertEquals(-inf, q[2]);
         assertTrue(Double.isNaN(Tensor.of(-8f).pow(1.0 / 3).item()), "a negative base to a fractional power is NaN");
         assertEquals(inf, Tensor.of(0f).rsqrt().item(), "rsqrt(0) = +inf");
-        assertEquals(0f, Tensor.of(5f, 5f, 5f).layerNorm(null, null, 1e-5).toFloatArray()[0], "a constant row normalises to 0, eps keeps it finite");
+        assertEquals(
+                0f,
+                Tensor.of(5f, 5f, 5f).layerNorm(null, null, 1e-5).toFloatArray()[0],
+                "a constant row normalises to 0, eps keeps it finite");
     }
 }

@@ -34,7 +34,8 @@ class DTypeConversionTest {
 
     private static short[] rawShorts(Tensor t) {
         short[] out = new short[(int) t.numel()];
-        for (int i = 0; i < out.length; i++) out[i] = t.storage().segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i);
+        for (int i = 0; i < out.length; i++)
+            out[i] = t.storage().segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i);
         return out;
     }
 
@@ -63,7 +64,11 @@ class DTypeConversionTest {
         for (int i = 0; i < all.length; i++) {
             float want = Float.float16ToFloat(all[i]);
             if (Float.isNaN(want)) assertTrue(Float.isNaN(f[i]));
-            else assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(f[i]), "pattern " + Integer.toHexString(i & 0xFFFF));
+            else
+                assertEquals(
+                        Float.floatToRawIntBits(want),
+                        Float.floatToRawIntBits(f[i]),
+                        "pattern " + Integer.toHexString(i & 0xFFFF));
         }
         short[] back = rawShorts(h.to(DType.F32).to(DType.F16));
         for (int i = 0; i < all.length; i++) {
@@ -77,14 +82,16 @@ class DTypeConversionTest {
         if (Float.isNaN(f)) return (short) 0x7FC0;
         if (Float.isInfinite(f)) return (short) (Float.floatToRawIntBits(f) >>> 16);
         int bits = Float.floatToRawIntBits(f);
-        int down = bits & 0xFFFF0000;            // truncation toward zero in magnitude
-        int up = down + 0x10000;                  // next magnitude (may become Inf: fine, that is the next value)
+        int down = bits & 0xFFFF0000; // truncation toward zero in magnitude
+        int up = down + 0x10000; // next magnitude (may become Inf: fine, that is the next value)
         BigDecimal x = new BigDecimal(f);
-        BigDecimal dDown = x.subtract(new BigDecimal(Float.intBitsToFloat(down))).abs();
+        BigDecimal dDown =
+                x.subtract(new BigDecimal(Float.intBitsToFloat(down))).abs();
         float upF = Float.intBitsToFloat(up);
         BigDecimal dUp;
         if (Float.isInfinite(upF)) {
-            // beyond the largest finite BF16, IEEE rounds to Inf at the midpoint max + ulp/2; the "value" of Inf is max + ulp
+            // beyond the largest finite BF16, IEEE rounds to Inf at the midpoint max + ulp/2; the "value" of Inf is max
+            // + ulp
             BigDecimal max = new BigDecimal(Float.intBitsToFloat(down));
             BigDecimal ulp = new BigDecimal(Math.ulp(Float.intBitsToFloat(down)) * 65536.0);
             dUp = max.abs().add(ulp).subtract(x.abs()).abs();
@@ -104,19 +111,27 @@ class DTypeConversionTest {
             assertTrue(Float.isNaN(FloatConversions.bf16ToFloat(got)));
             return;
         }
-        assertEquals(bf16Oracle(f), got, "bf16 of " + f + " (0x" + Integer.toHexString(Float.floatToRawIntBits(f)) + ")");
+        assertEquals(
+                bf16Oracle(f), got, "bf16 of " + f + " (0x" + Integer.toHexString(Float.floatToRawIntBits(f)) + ")");
     }
 
     @Test
     void bf16EdgeCases() {
         float[] cases = {
-            0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE, -Float.MAX_VALUE,
-            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
-            Float.intBitsToFloat(0x3F808000),   // exactly halfway, even below: stays 0x3F80
-            Float.intBitsToFloat(0x3F818000),   // exactly halfway, odd below: rounds up to 0x3F82
-            Float.intBitsToFloat(0x3F808001),   // just above halfway: up
-            Float.intBitsToFloat(0x7F7F8000),   // halfway between max finite BF16 and Inf: ties to even → Inf
-            Float.intBitsToFloat(0x007FFFFF),   // largest subnormal
+            0f,
+            -0f,
+            Float.MIN_VALUE,
+            -Float.MIN_VALUE,
+            Float.MIN_NORMAL,
+            Float.MAX_VALUE,
+            -Float.MAX_VALUE,
+            Float.POSITIVE_INFINITY,
+            Float.NEGATIVE_INFINITY,
+            Float.intBitsToFloat(0x3F808000), // exactly halfway, even below: stays 0x3F80
+            Float.intBitsToFloat(0x3F818000), // exactly halfway, odd below: rounds up to 0x3F82
+            Float.intBitsToFloat(0x3F808001), // just above halfway: up
+            Float.intBitsToFloat(0x7F7F8000), // halfway between max finite BF16 and Inf: ties to even → Inf
+            Float.intBitsToFloat(0x007FFFFF), // largest subnormal
         };
         for (float f : cases) {
             assertEquals(bf16Oracle(f), rawShorts(Tensor.of(new float[] {f}, 1).to(DType.BF16))[0], "bf16 of " + f);
@@ -155,7 +170,10 @@ class DTypeConversionTest {
             assertEquals(((int) vals[i]) & 0xFF, u8[i], "U8 of " + vals[i]);
         }
         long[] big = {Long.MAX_VALUE, Long.MIN_VALUE, (1L << 53) + 1};
-        assertEquals((1L << 53) + 1, Tensor.of(big, 3).add(Tensor.of(new long[] {0, 0, 0}, 3)).toLongArray()[2], "I64 arithmetic is exact");
+        assertEquals(
+                (1L << 53) + 1,
+                Tensor.of(big, 3).add(Tensor.of(new long[] {0, 0, 0}, 3)).toLongArray()[2],
+                "I64 arithmetic is exact");
         float[] fromInt = Tensor.of(new int[] {-3, 0, 7}, 3).to(DType.F32).toFloatArray();
         assertEquals(-3f, fromInt[0]);
         assertEquals(7f, fromInt[2]);

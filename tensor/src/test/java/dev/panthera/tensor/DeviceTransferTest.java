@@ -16,7 +16,8 @@ class DeviceTransferTest {
 
     @Test
     void aDeviceWithoutABackendIsAClearError() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tensor.ones(3).to(Device.cuda(0)));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Tensor.ones(3).to(Device.cuda(0)));
         assertTrue(e.getMessage().contains("cuda:0"), e.getMessage());
     }
 }

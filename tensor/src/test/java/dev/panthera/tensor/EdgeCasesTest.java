@@ -31,7 +31,8 @@ class EdgeCasesTest {
         assertArrayEquals(new long[] {1}, s.unsqueeze(0).dims());
         assertArrayEquals(new long[] {2}, Tensor.stack(List.of(s, s), 0).dims(), "stack of scalars is 1-D");
         assertEquals(6.0, s.mul(2).item(), "scalar arithmetic");
-        assertThrows(IllegalArgumentException.class, () -> s.matmul(Tensor.of(2f)), "matmul needs at least 1-D operands");
+        assertThrows(
+                IllegalArgumentException.class, () -> s.matmul(Tensor.of(2f)), "matmul needs at least 1-D operands");
     }
 
     @Test
@@ -58,8 +59,12 @@ class EdgeCasesTest {
         assertArrayEquals(new long[] {0}, e.sum(1).dims());
         assertArrayEquals(new long[] {0, 3}, e.softmax(0).dims());
         assertArrayEquals(new long[] {0, 5}, e.matmul(Tensor.zeros(3, 5)).dims());
-        assertArrayEquals(new float[] {0, 0, 0, 0}, Tensor.zeros(2, 0).matmul(Tensor.zeros(0, 2)).toFloatArray(), "k = 0 gives zeros");
-        assertArrayEquals(new long[] {2, 3}, Tensor.cat(List.of(e, Tensor.ones(2, 3)), 0).dims());
+        assertArrayEquals(
+                new float[] {0, 0, 0, 0},
+                Tensor.zeros(2, 0).matmul(Tensor.zeros(0, 2)).toFloatArray(),
+                "k = 0 gives zeros");
+        assertArrayEquals(
+                new long[] {2, 3}, Tensor.cat(List.of(e, Tensor.ones(2, 3)), 0).dims());
         assertEquals(0, Tensor.arange(5).slice(0, 3, 3, 1).numel());
         assertEquals(0, Tensor.linspace(0, 1, 0).numel());
     }
@@ -81,8 +86,16 @@ class EdgeCasesTest {
         // a generator whose doubles sit in [1 - 2^-25, 1): every one of them rounds to 1.0f as a float
         java.util.random.RandomGenerator nearOne = new java.util.random.RandomGenerator() {
             private long k;
-            @Override public long nextLong() { return k++; }
-            @Override public double nextDouble() { return 1.0 - 0x1p-26 * (1 + (k++ % 3)) / 4; }
+
+            @Override
+            public long nextLong() {
+                return k++;
+            }
+
+            @Override
+            public double nextDouble() {
+                return 1.0 - 0x1p-26 * (1 + (k++ % 3)) / 4;
+            }
         };
         for (float v : Tensor.rand(nearOne, 16).toFloatArray()) {
             assertTrue(v < 1f && v >= 0f, "rand must be in [0, 1), got " + v);
@@ -93,10 +106,18 @@ class EdgeCasesTest {
     @Test
     void negativeZeroIsKeptByFactoriesAndScalarOperands() {
         // IEEE: 1/-0 = -inf, -0 + -0 = -0; a factory that drops the sign of zero changes both
-        assertEquals(Double.NEGATIVE_INFINITY, Tensor.of(1f).div(Tensor.full(DType.F32, -0.0, 1)).item());
-        assertEquals(Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits(Tensor.of(-0f).add(-0.0).item()));
-        assertEquals(Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits(Tensor.of(2f).mul(-0.0).item()));
-        assertEquals(Double.doubleToRawLongBits(0.0), Double.doubleToRawLongBits(Tensor.zeros(1).item()));
+        assertEquals(
+                Double.NEGATIVE_INFINITY,
+                Tensor.of(1f).div(Tensor.full(DType.F32, -0.0, 1)).item());
+        assertEquals(
+                Double.doubleToRawLongBits(-0.0),
+                Double.doubleToRawLongBits(Tensor.of(-0f).add(-0.0).item()));
+        assertEquals(
+                Double.doubleToRawLongBits(-0.0),
+                Double.doubleToRawLongBits(Tensor.of(2f).mul(-0.0).item()));
+        assertEquals(
+                Double.doubleToRawLongBits(0.0),
+                Double.doubleToRawLongBits(Tensor.zeros(1).item()));
     }
 
     @Test
@@ -107,8 +128,10 @@ class EdgeCasesTest {
             for (int i = 0; i < 6; i++) seg.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4L, i + 0.5f);
             Tensor x = Tensor.fromSegment(seg, DType.F32, Shape.of(2, 3));
             assertArrayEquals(new float[] {0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f}, x.toFloatArray());
-            assertArrayEquals(new float[] {1.5f, 2.5f, 3.5f, 4.5f, 5.5f, 6.5f}, x.add(1).toFloatArray());
-            assertArrayEquals(new double[] {0.5, 1.5, 2.5, 3.5, 4.5, 5.5}, x.to(DType.F64).toDoubleArray());
+            assertArrayEquals(
+                    new float[] {1.5f, 2.5f, 3.5f, 4.5f, 5.5f, 6.5f}, x.add(1).toFloatArray());
+            assertArrayEquals(
+                    new double[] {0.5, 1.5, 2.5, 3.5, 4.5, 5.5}, x.to(DType.F64).toDoubleArray());
             assertEquals(0.5 * 3.5 + 1.5 * 4.5 + 2.5 * 5.5, x.matmul(x.t()).get(0, 1), 1e-6);
         }
     }
@@ -120,13 +143,16 @@ class EdgeCasesTest {
         assertEquals(DType.I64, ints.dtype());
         assertArrayEquals(new long[] {7, 1, 7}, ints.toLongArray());
         // PyTorch casts the value to the tensor's type: 0.5 into a long tensor is 0
-        assertArrayEquals(new long[] {0, 1, 0}, Tensor.arange(3).maskedFill(mask, 0.5).toLongArray());
+        assertArrayEquals(
+                new long[] {0, 1, 0}, Tensor.arange(3).maskedFill(mask, 0.5).toLongArray());
         Tensor halves = Tensor.ones(3).to(DType.BF16).maskedFill(mask, Double.NEGATIVE_INFINITY);
         assertEquals(DType.BF16, halves.dtype());
         assertArrayEquals(new float[] {Float.NEGATIVE_INFINITY, 1, Float.NEGATIVE_INFINITY}, halves.toFloatArray());
         // a mask that broadcasts: a causal mask over rows
         Tensor causal = Tensor.arange(3).unsqueeze(0).gt(Tensor.arange(3).unsqueeze(1));
-        assertArrayEquals(new float[] {1, 0, 0, 1, 1, 0, 1, 1, 1}, Tensor.ones(3, 3).maskedFill(causal, 0).toFloatArray());
+        assertArrayEquals(
+                new float[] {1, 0, 0, 1, 1, 0, 1, 1, 1},
+                Tensor.ones(3, 3).maskedFill(causal, 0).toFloatArray());
     }
 
     @Test
@@ -156,7 +182,8 @@ class EdgeCasesTest {
         x.zeroGrad();
         x.abs().sum().backward();
         assertArrayEquals(new double[] {0, 0, 0}, x.grad().toDoubleArray());
-        Tensor a = Tensor.of(new double[] {1, 2}, 2).requiresGrad(true), b = Tensor.of(new double[] {1, 3}, 2).requiresGrad(true);
+        Tensor a = Tensor.of(new double[] {1, 2}, 2).requiresGrad(true),
+                b = Tensor.of(new double[] {1, 3}, 2).requiresGrad(true);
         a.maximum(b).sum().backward();
         assertArrayEquals(new double[] {0.5, 0}, a.grad().toDoubleArray());
         assertArrayEquals(new double[] {0.5, 1}, b.grad().toDoubleArray());
@@ -177,10 +204,16 @@ class EdgeCasesTest {
         }
         assertTrue(Autograd.isGradEnabled());
         Tensor y = w.mul(2);
-        assertThrows(IllegalStateException.class, () -> y.requiresGrad(false), "a non-leaf cannot drop requiresGrad; use detach");
-        assertThrows(IllegalStateException.class, () -> w.copy_(Tensor.zeros(DType.F64, Shape.of(2))), "in-place write to a leaf");
+        assertThrows(
+                IllegalStateException.class,
+                () -> y.requiresGrad(false),
+                "a non-leaf cannot drop requiresGrad; use detach");
+        assertThrows(
+                IllegalStateException.class,
+                () -> w.copy_(Tensor.zeros(DType.F64, Shape.of(2))),
+                "in-place write to a leaf");
         try (var ng = Autograd.noGrad()) {
-            w.copy_(Tensor.of(new double[] {5, 6}, 2));   // allowed without recording (an optimizer step)
+            w.copy_(Tensor.of(new double[] {5, 6}, 2)); // allowed without recording (an optimizer step)
         }
         assertArrayEquals(new double[] {5, 6}, w.toDoubleArray());
         assertThrows(IllegalArgumentException.class, () -> Tensor.arange(3).requiresGrad(true));

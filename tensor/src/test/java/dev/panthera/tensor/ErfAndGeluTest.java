@@ -58,7 +58,9 @@ class ErfAndGeluTest {
     void continuousAcrossTheSeriesAndContinuedFractionSeam() {
         // the implementation switches method at |x| = 2.5 and saturates past 6: no jump at either
         for (double seam : new double[] {2.5, 6.0}) {
-            double below = Scalars.erf(Math.nextDown(seam)), at = Scalars.erf(seam), above = Scalars.erf(Math.nextUp(seam));
+            double below = Scalars.erf(Math.nextDown(seam)),
+                    at = Scalars.erf(seam),
+                    above = Scalars.erf(Math.nextUp(seam));
             assertTrue(below <= at && at <= above, "monotone at " + seam);
             assertEquals(at, below, 1e-15, "continuous at " + seam);
             assertEquals(erfBySimpson(seam), at, 2e-14);
@@ -73,11 +75,18 @@ class ErfAndGeluTest {
 
     @Test
     void geluAtKnownNormalCdfValues() {
-        // gelu(x) = x·Φ(x); Φ(1) = 0.8413447460685429, Φ(2) = 0.9772498680518208, Φ(-1) = 1 - Φ(1), Φ(0.5) = 0.6914624612740131
+        // gelu(x) = x·Φ(x); Φ(1) = 0.8413447460685429, Φ(2) = 0.9772498680518208, Φ(-1) = 1 - Φ(1), Φ(0.5) =
+        // 0.6914624612740131
         Tensor x = Tensor.of(new double[] {1, 2, -1, 0.5, 0, -2}, 6);
         double[] got = x.gelu().toDoubleArray();
-        double[] want = {0.8413447460685429, 2 * 0.9772498680518208, -(1 - 0.8413447460685429), 0.5 * 0.6914624612740131, 0,
-                         -2 * (1 - 0.9772498680518208)};
+        double[] want = {
+            0.8413447460685429,
+            2 * 0.9772498680518208,
+            -(1 - 0.8413447460685429),
+            0.5 * 0.6914624612740131,
+            0,
+            -2 * (1 - 0.9772498680518208)
+        };
         for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-15, "gelu(" + x.get(i) + ")");
         // the tanh form differs from the exact one by less than 1e-3 everywhere on [-6, 6] (Hendrycks & Gimpel)
         Tensor grid = Tensor.linspace(-6, 6, 1201).to(DType.F64);

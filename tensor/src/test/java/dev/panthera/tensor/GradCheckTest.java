@@ -29,7 +29,8 @@ class GradCheckTest {
     /** Checks d(sum(f(xs)·w))/dxs for a fixed random w against central differences. */
     static void check(String what, Random r, Function<Tensor[], Tensor> f, long[]... shapes) {
         Tensor[] xs = new Tensor[shapes.length];
-        for (int k = 0; k < shapes.length; k++) xs[k] = TT.normal(r, shapes[k], DType.F64).requiresGrad(true);
+        for (int k = 0; k < shapes.length; k++)
+            xs[k] = TT.normal(r, shapes[k], DType.F64).requiresGrad(true);
         Tensor out = f.apply(xs);
         Tensor w = TT.normal(r, out.dims(), DType.F64);
         out.mul(w).sum().backward();
@@ -41,13 +42,15 @@ class GradCheckTest {
                 double lp = evaluate(f, xs, k, base, i, H, w), lm = evaluate(f, xs, k, base, i, -H, w);
                 double numeric = (lp - lm) / (2 * H);
                 if (Math.abs(numeric - analytic[i]) > TOL * Math.max(1, Math.abs(numeric))) {
-                    fail(what + ": d/dx" + k + "[" + i + "] numeric " + numeric + " analytic " + analytic[i] + " (input shapes " + describe(shapes) + ")");
+                    fail(what + ": d/dx" + k + "[" + i + "] numeric " + numeric + " analytic " + analytic[i]
+                            + " (input shapes " + describe(shapes) + ")");
                 }
             }
         }
     }
 
-    private static double evaluate(Function<Tensor[], Tensor> f, Tensor[] xs, int k, double[] base, int i, double h, Tensor w) {
+    private static double evaluate(
+            Function<Tensor[], Tensor> f, Tensor[] xs, int k, double[] base, int i, double h, Tensor w) {
         Tensor[] in = new Tensor[xs.length];
         for (int j = 0; j < xs.length; j++) in[j] = xs[j].detach();
         double[] p = base.clone();
@@ -151,7 +154,7 @@ class GradCheckTest {
         check("logSoftmax", r, x -> x[0].logSoftmax(d), s);
         long last = s[s.length - 1];
         long[] v = {last};
-        if (last > 1) {   // a row of one element normalises to 0 with a zero gradient: not informative
+        if (last > 1) { // a row of one element normalises to 0 with a zero gradient: not informative
             check("layerNorm w b", r, x -> x[0].layerNorm(x[1], x[2], 1e-5), s, v, v);
             check("layerNorm plain", r, x -> x[0].layerNorm(null, null, 1e-5), s);
             check("layerNorm bias only", r, x -> x[0].layerNorm(null, x[1], 1e-5), s, v);
@@ -165,7 +168,7 @@ class GradCheckTest {
         Random r = new Random(seed);
         long vocab = 1 + r.nextInt(5), dim = 1 + r.nextInt(4);
         long[] ids = new long[1 + r.nextInt(6)];
-        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt((int) vocab);   // repeats accumulate
+        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt((int) vocab); // repeats accumulate
         Tensor idT = Tensor.of(ids, ids.length);
         check("embedding", r, x -> Tensor.embedding(x[0], idT.reshape(1, ids.length)), new long[] {vocab, dim});
         long[] cols = new long[1 + r.nextInt(5)];
@@ -187,7 +190,11 @@ class GradCheckTest {
         long a = 1 + r.nextInt(3), b = 2 + r.nextInt(3), c = 1 + r.nextInt(3);
         long[] s = {a, b, c};
         check("reshape", r, x -> x[0].reshape(c, -1), s);
-        check("reshape of a permuted view (copies)", r, x -> x[0].permute(2, 0, 1).reshape(-1), s);
+        check(
+                "reshape of a permuted view (copies)",
+                r,
+                x -> x[0].permute(2, 0, 1).reshape(-1),
+                s);
         check("permute", r, x -> x[0].permute(1, 2, 0), s);
         check("transpose", r, x -> x[0].transpose(0, 2), s);
         check("narrow", r, x -> x[0].narrow(1, 1, b - 1), s);
@@ -244,10 +251,12 @@ class GradCheckTest {
             assertNull(y.gradFn());
         }
         assertTrue(x.mul(2).requiresGrad());
-        Tensor z = x.mul(d).sum();   // d is a constant
+        Tensor z = x.mul(d).sum(); // d is a constant
         z.backward();
         assertArrayEquals(new double[] {1, 2}, x.grad().toDoubleArray());
-        assertThrows(IllegalStateException.class, () -> Tensor.of(new double[] {1}, 1).sum().backward());
+        assertThrows(
+                IllegalStateException.class,
+                () -> Tensor.of(new double[] {1}, 1).sum().backward());
         assertThrows(IllegalStateException.class, () -> x.mul(2).backward(), "non-scalar without an explicit gradient");
     }
 

@@ -18,41 +18,66 @@ import org.junit.jupiter.api.Test;
  */
 class HalfPrecisionTest {
 
-    private static short bits(Tensor t, int i) { return t.storage().segment().getAtIndex(ValueLayout.JAVA_SHORT, i); }
+    private static short bits(Tensor t, int i) {
+        return t.storage().segment().getAtIndex(ValueLayout.JAVA_SHORT, i);
+    }
 
     @Test
     void f16EdgeCasesMatchTheJdk() {
         float[] cases = {
-            0f, -0f, 65504f, -65504f,                      // largest finite half
-            65519.996f, 65520f, -65520f,                   // just below / exactly at the overflow midpoint (ties to Inf)
-            Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
-            0x1p-24f, 0x1p-25f, 0x1.8p-25f, 0x1p-26f,      // smallest subnormal, its half (tie to 0), above the tie, below
-            0x1.ffcp-15f, 0x1p-14f,                        // around the subnormal/normal boundary
-            0x1.004p0f, 0x1.002p0f, 0x1.006p0f,            // 1 + ulp, 1 + ulp/2 (tie to even: 1), 1 + 3ulp/2 (tie to even: up)
-            -0x1.002p0f, Float.MIN_VALUE, -Float.MIN_VALUE,
+            0f,
+            -0f,
+            65504f,
+            -65504f, // largest finite half
+            65519.996f,
+            65520f,
+            -65520f, // just below / exactly at the overflow midpoint (ties to Inf)
+            Float.MAX_VALUE,
+            Float.POSITIVE_INFINITY,
+            Float.NEGATIVE_INFINITY,
+            0x1p-24f,
+            0x1p-25f,
+            0x1.8p-25f,
+            0x1p-26f, // smallest subnormal, its half (tie to 0), above the tie, below
+            0x1.ffcp-15f,
+            0x1p-14f, // around the subnormal/normal boundary
+            0x1.004p0f,
+            0x1.002p0f,
+            0x1.006p0f, // 1 + ulp, 1 + ulp/2 (tie to even: 1), 1 + 3ulp/2 (tie to even: up)
+            -0x1.002p0f,
+            Float.MIN_VALUE,
+            -Float.MIN_VALUE,
         };
         Tensor t = Tensor.of(cases).to(DType.F16);
         for (int i = 0; i < cases.length; i++) {
-            assertEquals(Float.floatToFloat16(cases[i]), bits(t, i), "f16 of " + cases[i] + " (" + Float.toHexString(cases[i]) + ")");
+            assertEquals(
+                    Float.floatToFloat16(cases[i]),
+                    bits(t, i),
+                    "f16 of " + cases[i] + " (" + Float.toHexString(cases[i]) + ")");
         }
-        assertEquals((short) 0x7C00, Float.floatToFloat16(65520f), "the oracle itself: 65520 is the tie that rounds to Inf");
+        assertEquals(
+                (short) 0x7C00, Float.floatToFloat16(65520f), "the oracle itself: 65520 is the tie that rounds to Inf");
         assertEquals((short) 0x8000, bits(t, 1), "-0 keeps its sign");
     }
 
     @Test
     void bf16NaNsStayNaNsWithTheirSignAndInfinitiesStayInfinite() {
         float[] nans = {
-            Float.intBitsToFloat(0x7F800001),   // signalling NaN whose payload sits only in the bits BF16 drops
-            Float.intBitsToFloat(0xFF800001),   // the same, negative
-            Float.intBitsToFloat(0x7FC00000), Float.intBitsToFloat(0x7FFFFFFF),
+            Float.intBitsToFloat(0x7F800001), // signalling NaN whose payload sits only in the bits BF16 drops
+            Float.intBitsToFloat(0xFF800001), // the same, negative
+            Float.intBitsToFloat(0x7FC00000),
+            Float.intBitsToFloat(0x7FFFFFFF),
         };
         Tensor t = Tensor.of(nans).to(DType.BF16);
         for (int i = 0; i < nans.length; i++) {
             short b = bits(t, i);
-            assertTrue(Float.isNaN(FloatConversions.bf16ToFloat(b)), "NaN must not round to Inf: " + Integer.toHexString(b & 0xFFFF));
+            assertTrue(
+                    Float.isNaN(FloatConversions.bf16ToFloat(b)),
+                    "NaN must not round to Inf: " + Integer.toHexString(b & 0xFFFF));
             assertEquals(Float.floatToRawIntBits(nans[i]) < 0, b < 0, "sign kept");
         }
-        Tensor inf = Tensor.of(Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f).to(DType.BF16);
+        Tensor inf =
+                Tensor.of(Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f).to(DType.BF16);
         assertEquals((short) 0x7F80, bits(inf, 0));
         assertEquals((short) 0xFF80, bits(inf, 1));
         assertEquals((short) 0x8000, bits(inf, 2));
@@ -105,7 +130,7 @@ class HalfPrecisionTest {
             default -> a.sub(b);
         };
         assertEquals(t, y.dtype(), "16-bit in, 16-bit out");
-        Tensor denominators = b.abs().add(0.5);   // |z| + 0.5 is itself rounded to the format first
+        Tensor denominators = b.abs().add(0.5); // |z| + 0.5 is itself rounded to the format first
         long[] out = y.dims();
         for (long[] i : TT.indices(out)) {
             double x = which >= 3 && which <= 4 ? a.get(i) : a.get(TT.broadcastIndex(a.dims(), i));
@@ -113,16 +138,17 @@ class HalfPrecisionTest {
             double exact = switch (which) {
                 case 0 -> x + z;
                 case 1 -> x * z;
-                case 2 -> Double.NaN;   // set below from the rounded denominator
+                case 2 -> Double.NaN; // set below from the rounded denominator
                 case 3 -> Math.exp(x);
                 case 4 -> Math.tanh(x);
                 default -> x - z;
             };
             if (which == 2) exact = x / denominators.get(TT.broadcastIndex(b.dims(), i));
             double got = y.get(i);
-            if (Double.isInfinite(got) && Math.abs(exact) > 60000) continue;   // F16 overflow of exp is correct rounding
+            if (Double.isInfinite(got) && Math.abs(exact) > 60000) continue; // F16 overflow of exp is correct rounding
             // one rounding of the exact value, plus at most one F32 rounding before it (2^-24 relative)
-            assertTrue(Math.abs(got - exact) <= halfUlp(t, exact) + Math.abs(exact) * 0x1p-24,
+            assertTrue(
+                    Math.abs(got - exact) <= halfUlp(t, exact) + Math.abs(exact) * 0x1p-24,
                     t + " op " + which + ": " + got + " vs exact " + exact);
         }
     }

@@ -19,19 +19,19 @@ class IndexingLayoutsTest {
     static Tensor randomIndex(Random r, long[] shape, long bound) {
         long n = Shape.of(shape).numel();
         int kind = r.nextInt(4);
-        if (kind == 1 && shape.length == 2) {   // stored transposed
+        if (kind == 1 && shape.length == 2) { // stored transposed
             long[] v = new long[(int) n];
             for (int i = 0; i < v.length; i++) v[i] = r.nextInt((int) bound);
             return Tensor.of(v, shape[1], shape[0]).t();
         }
-        if (kind == 2 && shape.length >= 1) {   // every other element of a longer tensor
+        if (kind == 2 && shape.length >= 1) { // every other element of a longer tensor
             long[] big = shape.clone();
             big[0] *= 2;
             long[] v = new long[(int) (2 * n)];
             for (int i = 0; i < v.length; i++) v[i] = r.nextInt((int) bound);
             return Tensor.of(v, big).slice(0, 0, big[0], 2);
         }
-        if (kind == 3 && shape.length >= 1 && shape[0] > 1) {   // one row repeated with stride 0
+        if (kind == 3 && shape.length >= 1 && shape[0] > 1) { // one row repeated with stride 0
             long[] row = shape.clone();
             row[0] = 1;
             long[] v = new long[(int) Shape.of(row).numel()];
@@ -114,13 +114,16 @@ class IndexingLayoutsTest {
         Tensor x = TT.random(r, shape, t);
         int rank = shape.length;
         Tensor cond = switch (r.nextInt(3)) {
-            case 0 -> {   // a BOOL tensor stored with its dims reversed, viewed back (non-contiguous)
+            case 0 -> { // a BOOL tensor stored with its dims reversed, viewed back (non-contiguous)
                 long[] rev = new long[rank];
                 int[] perm = new int[rank];
-                for (int i = 0; i < rank; i++) { rev[i] = shape[rank - 1 - i]; perm[i] = rank - 1 - i; }
+                for (int i = 0; i < rank; i++) {
+                    rev[i] = shape[rank - 1 - i];
+                    perm[i] = rank - 1 - i;
+                }
                 yield TT.random(r, rev, DType.F64).gt(0).permute(perm);
             }
-            case 1 -> {   // a BOOL tensor with size-1 dims expanded (stride 0)
+            case 1 -> { // a BOOL tensor with size-1 dims expanded (stride 0)
                 long[] small = shape.clone();
                 for (int i = 0; i < rank; i++) if (r.nextBoolean()) small[i] = 1;
                 yield TT.random(r, small, DType.F64).gt(0).expand(shape);
@@ -144,9 +147,16 @@ class IndexingLayoutsTest {
         for (long[] i : TT.indices(shape)) {
             long[] j = i.clone();
             double sq = 0;
-            for (long k = 0; k < d; k++) { j[j.length - 1] = k; sq += x.get(j) * x.get(j); }
+            for (long k = 0; k < d; k++) {
+                j[j.length - 1] = k;
+                sq += x.get(j) * x.get(j);
+            }
             double want = x.get(i) / Math.sqrt(sq / d + 1e-6) * wBig.get(2 * i[i.length - 1] + 1);
-            assertEquals(want, y.get(i), (t == DType.F64 ? 1e-12 : 2e-6) * (1 + Math.abs(want)), "rmsNorm with stepped weight");
+            assertEquals(
+                    want,
+                    y.get(i),
+                    (t == DType.F64 ? 1e-12 : 2e-6) * (1 + Math.abs(want)),
+                    "rmsNorm with stepped weight");
         }
     }
 
@@ -160,7 +170,7 @@ class IndexingLayoutsTest {
         Tensor src = base.narrow(0, r.nextInt(3), n).narrow(1, r.nextInt(3), m);
         Tensor dst = base.narrow(0, r.nextInt(3), n).narrow(1, r.nextInt(3), m);
         if (n == m && r.nextBoolean()) src = src.t();
-        double[] srcValues = TT.values(src);   // read before the write
+        double[] srcValues = TT.values(src); // read before the write
         long[][] dstIdx = TT.indices(dst.dims());
         long[] at = new long[dstIdx.length];
         for (int i = 0; i < at.length; i++) at[i] = dst.layout().indexOf(dstIdx[i]);
@@ -175,12 +185,14 @@ class IndexingLayoutsTest {
         Random r = new Random(seed);
         long rows = TT.SIZES[r.nextInt(TT.SIZES.length)], cols = TT.SIZES[r.nextInt(TT.SIZES.length)];
         Tensor base = Tensor.zeros(DType.F64, Shape.of(cols, 2 * rows));
-        Tensor dst = base.slice(1, 1, 2 * rows, 2).t();   // [rows, cols], strided both ways
-        Tensor src = TT.random(r, r.nextBoolean() ? new long[] {rows, cols} : new long[] {cols}, DType.F32);   // may broadcast
+        Tensor dst = base.slice(1, 1, 2 * rows, 2).t(); // [rows, cols], strided both ways
+        Tensor src =
+                TT.random(r, r.nextBoolean() ? new long[] {rows, cols} : new long[] {cols}, DType.F32); // may broadcast
         dst.copy_(src);
         for (long[] i : TT.indices(new long[] {rows, cols})) {
             double want = src.rank() == 1 ? src.get(i[1]) : src.get(i);
-            assertEquals((float) want, base.get(i[1], 2 * i[0] + 1), 0.0, "written through the view, converted from F32");
+            assertEquals(
+                    (float) want, base.get(i[1], 2 * i[0] + 1), 0.0, "written through the view, converted from F32");
             assertEquals(0.0, base.get(i[1], 2 * i[0]), 0.0, "the skipped elements stay untouched");
         }
         dst.fill_(-1);

@@ -32,17 +32,27 @@ class IntegerOpsTest {
         Random r = new Random(seed);
         int n = 1 + r.nextInt(9);
         long[] a = new long[n], b = new long[n];
-        for (int i = 0; i < n; i++) { a[i] = interesting(r); b[i] = interesting(r); }
+        for (int i = 0; i < n; i++) {
+            a[i] = interesting(r);
+            b[i] = interesting(r);
+        }
         Tensor ta = Tensor.of(a, n), tb = Tensor.of(b, n);
-        if (r.nextBoolean()) {   // a stepped, non-contiguous view of the same values
+        if (r.nextBoolean()) { // a stepped, non-contiguous view of the same values
             long[] twice = new long[2 * n];
             for (int i = 0; i < n; i++) twice[2 * i + 1] = b[i];
             tb = Tensor.of(twice, 2 * n).slice(0, 1, 2 * n, 2);
         }
-        long[] add = ta.add(tb).toLongArray(), sub = ta.sub(tb).toLongArray(), mul = ta.mul(tb).toLongArray();
+        long[] add = ta.add(tb).toLongArray(),
+                sub = ta.sub(tb).toLongArray(),
+                mul = ta.mul(tb).toLongArray();
         long[] max = ta.maximum(tb).toLongArray(), min = ta.minimum(tb).toLongArray();
-        long[] lt = ta.lt(tb).toLongArray(), eq = ta.eq(tb).toLongArray(), ge = ta.ge(tb).toLongArray();
-        long[] neg = ta.neg().toLongArray(), abs = ta.abs().toLongArray(), relu = ta.relu().toLongArray(), sign = ta.sign().toLongArray();
+        long[] lt = ta.lt(tb).toLongArray(),
+                eq = ta.eq(tb).toLongArray(),
+                ge = ta.ge(tb).toLongArray();
+        long[] neg = ta.neg().toLongArray(),
+                abs = ta.abs().toLongArray(),
+                relu = ta.relu().toLongArray(),
+                sign = ta.sign().toLongArray();
         for (int i = 0; i < n; i++) {
             String at = "a=" + a[i] + " b=" + b[i];
             assertEquals(a[i] + b[i], add[i], "add " + at);
@@ -69,18 +79,25 @@ class IntegerOpsTest {
         long[] v = new long[rows * cols];
         for (int i = 0; i < v.length; i++) v[i] = r.nextInt(3) == 0 ? r.nextInt(100) : (1L << 53) + r.nextInt(5);
         Tensor x = Tensor.of(v, rows, cols);
-        if (r.nextBoolean()) x = Tensor.of(transpose(v, rows, cols), cols, rows).t();   // same values, transposed storage
+        if (r.nextBoolean()) x = Tensor.of(transpose(v, rows, cols), cols, rows).t(); // same values, transposed storage
         long[] sum = x.sum(new int[] {1}, false).toLongArray();
         long[] max = x.max(1).toLongArray(), min = x.min(1).toLongArray();
-        long[] amax = x.argmax(1, false).toLongArray(), amin = x.argmin(1, false).toLongArray();
+        long[] amax = x.argmax(1, false).toLongArray(),
+                amin = x.argmin(1, false).toLongArray();
         for (int i = 0; i < rows; i++) {
             long s = 0, mx = Long.MIN_VALUE, mn = Long.MAX_VALUE;
             int ax = -1, an = -1;
             for (int j = 0; j < cols; j++) {
                 long e = v[i * cols + j];
                 s += e;
-                if (ax < 0 || e > mx) { mx = e; ax = j; }   // first occurrence wins
-                if (an < 0 || e < mn) { mn = e; an = j; }
+                if (ax < 0 || e > mx) {
+                    mx = e;
+                    ax = j;
+                } // first occurrence wins
+                if (an < 0 || e < mn) {
+                    mn = e;
+                    an = j;
+                }
             }
             assertEquals(s, sum[i], "sum of row " + i);
             assertEquals(mx, max[i], "max of row " + i);
@@ -110,7 +127,10 @@ class IntegerOpsTest {
             b[i] = r.nextBoolean() ? r.nextInt() : r.nextInt(5) - 2;
         }
         Tensor ta = Tensor.of(a, n), tb = Tensor.of(b, n);
-        long[] add = ta.add(tb).toLongArray(), sub = ta.sub(tb).toLongArray(), mul = ta.mul(tb).toLongArray(), neg = ta.neg().toLongArray();
+        long[] add = ta.add(tb).toLongArray(),
+                sub = ta.sub(tb).toLongArray(),
+                mul = ta.mul(tb).toLongArray(),
+                neg = ta.neg().toLongArray();
         for (int i = 0; i < n; i++) {
             assertEquals(a[i] + b[i], add[i], "I32 add wraps: " + a[i] + " + " + b[i]);
             assertEquals(a[i] - b[i], sub[i], "I32 sub wraps");
@@ -134,23 +154,38 @@ class IntegerOpsTest {
     @Property(tries = 300)
     void integerToFloatIsAJavaCast(@ForAll long v) {
         Tensor t = Tensor.of(new long[] {v}, 1);
-        assertEquals(Float.floatToRawIntBits((float) v), Float.floatToRawIntBits(t.to(DType.F32).toFloatArray()[0]), "(float) " + v);
+        assertEquals(
+                Float.floatToRawIntBits((float) v),
+                Float.floatToRawIntBits(t.to(DType.F32).toFloatArray()[0]),
+                "(float) " + v);
         assertEquals((double) v, t.to(DType.F64).toDoubleArray()[0], 0.0, "(double) " + v);
         int iv = (int) v;
         Tensor ti = Tensor.of(new int[] {iv}, 1);
-        assertEquals(Float.floatToRawIntBits((float) iv), Float.floatToRawIntBits(ti.to(DType.F32).toFloatArray()[0]), "(float) " + iv);
+        assertEquals(
+                Float.floatToRawIntBits((float) iv),
+                Float.floatToRawIntBits(ti.to(DType.F32).toFloatArray()[0]),
+                "(float) " + iv);
         // mixing with a float tensor promotes through the same conversion
         assertEquals((float) v + 0f, t.add(Tensor.of(0f)).toFloatArray()[0], 0f);
     }
 
     @Test
     void doubleRoundingCasesThatAJavaCastAvoids() {
-        // 2^62 + 2^38 + 1 is just above the midpoint of two floats; via double it lands on the midpoint and rounds to even
-        long[] v = {(1L << 62) + (1L << 38) + 1, -((1L << 62) + (1L << 38) + 1), (1L << 53) + 1, Long.MAX_VALUE, Long.MIN_VALUE};
+        // 2^62 + 2^38 + 1 is just above the midpoint of two floats; via double it lands on the midpoint and rounds to
+        // even
+        long[] v = {
+            (1L << 62) + (1L << 38) + 1, -((1L << 62) + (1L << 38) + 1), (1L << 53) + 1, Long.MAX_VALUE, Long.MIN_VALUE
+        };
         float[] got = Tensor.of(v, v.length).to(DType.F32).toFloatArray();
         for (int i = 0; i < v.length; i++) assertEquals((float) v[i], got[i], 0f, "(float) " + v[i]);
-        assertEquals(Float.floatToFloat16((float) 70000L), Tensor.of(new long[] {70000}, 1).to(DType.F16).storage().segment()
-                .getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, 0), "I64 → F16 through the F32 value (here +Inf)");
+        assertEquals(
+                Float.floatToFloat16((float) 70000L),
+                Tensor.of(new long[] {70000}, 1)
+                        .to(DType.F16)
+                        .storage()
+                        .segment()
+                        .getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, 0),
+                "I64 → F16 through the F32 value (here +Inf)");
     }
 
     @Test
@@ -158,11 +193,13 @@ class IntegerOpsTest {
         float[] f = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 3e9f, -3e9f, 2.9f, -2.9f, 300.7f};
         Tensor t = Tensor.of(f);
         long[] i64 = t.to(DType.I64).toLongArray(), i32 = t.to(DType.I32).toLongArray();
-        long[] i8 = t.to(DType.I8).toLongArray(), u8 = t.to(DType.U8).toLongArray(), bool = t.to(DType.BOOL).toLongArray();
+        long[] i8 = t.to(DType.I8).toLongArray(),
+                u8 = t.to(DType.U8).toLongArray(),
+                bool = t.to(DType.BOOL).toLongArray();
         for (int i = 0; i < f.length; i++) {
             assertEquals((long) f[i], i64[i], "(long) " + f[i]);
             assertEquals((int) f[i], i32[i], "(int) " + f[i]);
-            assertEquals((byte) f[i], i8[i], "(byte) " + f[i]);   // JLS 5.1.3: float → int → byte
+            assertEquals((byte) f[i], i8[i], "(byte) " + f[i]); // JLS 5.1.3: float → int → byte
             assertEquals(((int) f[i]) & 0xFF, u8[i], "U8 keeps the low 8 bits of (int) " + f[i]);
             assertEquals(f[i] != 0 ? 1 : 0, bool[i], "BOOL is non-zero (NaN is true, as in PyTorch)");
         }

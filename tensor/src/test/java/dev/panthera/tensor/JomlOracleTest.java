@@ -59,7 +59,8 @@ class JomlOracleTest {
         Tensor ta = Tensor.of(a, 4, 4), tb = Tensor.of(b, 4, 4), tc = Tensor.of(c, 4, 4);
         assertSame(rowMajor(joml4(a).mul(joml4(b), new Matrix4f())), ta.matmul(tb), "A·B");
         assertSame(rowMajor(joml4(a).transpose(new Matrix4f())), ta.t().contiguous(), "Aᵀ");
-        Matrix4f abtc = joml4(a).mul(joml4(b).transpose(new Matrix4f()), new Matrix4f()).mul(joml4(c));
+        Matrix4f abtc =
+                joml4(a).mul(joml4(b).transpose(new Matrix4f()), new Matrix4f()).mul(joml4(c));
         assertSame(rowMajor(abtc), ta.matmul(tb.t()).matmul(tc), "A·Bᵀ·C");
         Matrix4f atb = joml4(a).transpose(new Matrix4f()).mul(joml4(b));
         assertSame(rowMajor(atb), ta.transpose(0, 1).matmul(tb), "Aᵀ·B");
@@ -75,7 +76,8 @@ class JomlOracleTest {
         Matrix3f btat = joml3(b).transpose(new Matrix3f()).mul(joml3(a).transpose(new Matrix3f()));
         assertSame(rowMajor(btat), ta.matmul(tb).t(), "(A·B)ᵀ = Bᵀ·Aᵀ");
         // matrix · vector against JOML's transform
-        org.joml.Vector3f v = new org.joml.Vector3f((float) r.nextGaussian(), (float) r.nextGaussian(), (float) r.nextGaussian());
+        org.joml.Vector3f v =
+                new org.joml.Vector3f((float) r.nextGaussian(), (float) r.nextGaussian(), (float) r.nextGaussian());
         org.joml.Vector3f jv = joml3(a).transform(new org.joml.Vector3f(v));
         assertSame(new float[] {jv.x, jv.y, jv.z}, ta.matmul(Tensor.of(v.x, v.y, v.z)), "A·v");
     }

@@ -33,7 +33,7 @@ class MemoryScopeTest {
         Tensor kept;
         try (var outer = MemoryScope.open()) {
             try (var inner = MemoryScope.open()) {
-                Tensor t = Tensor.arange(0, 6, 1).reshape(2, 3).t();   // a view: keep makes it contiguous
+                Tensor t = Tensor.arange(0, 6, 1).reshape(2, 3).t(); // a view: keep makes it contiguous
                 kept = inner.keep(t);
             }
             assertArrayEquals(new long[] {0, 3, 1, 4, 2, 5}, kept.toLongArray(), "alive in the outer scope");
@@ -80,7 +80,7 @@ class MemoryScopeTest {
         other.start();
         other.join();
         outer.close();
-        outer.close();   // idempotent
+        outer.close(); // idempotent
     }
 
     @Test

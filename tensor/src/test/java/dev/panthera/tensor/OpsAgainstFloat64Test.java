@@ -19,9 +19,13 @@ import net.jqwik.api.Property;
 class OpsAgainstFloat64Test {
     private static final UnaryOp[] UNARY = UnaryOp.values();
 
-    private static double tol(DType t) { return t == DType.F64 ? 1e-12 : 2e-6; }
+    private static double tol(DType t) {
+        return t == DType.F64 ? 1e-12 : 2e-6;
+    }
 
-    private static DType floatType(Random r) { return r.nextBoolean() ? DType.F64 : DType.F32; }
+    private static DType floatType(Random r) {
+        return r.nextBoolean() ? DType.F64 : DType.F32;
+    }
 
     // ---------------------------------------------------------------- elementwise
 
@@ -62,36 +66,71 @@ class OpsAgainstFloat64Test {
         DType t = floatType(r);
         long[] shape = TT.randomShape(r, 0, 4);
         Tensor x = TT.random(r, shape, t);
-        if (op == UnaryOp.LOG || op == UnaryOp.SQRT || op == UnaryOp.RSQRT) x = x.abs().add(0.1);
+        if (op == UnaryOp.LOG || op == UnaryOp.SQRT || op == UnaryOp.RSQRT)
+            x = x.abs().add(0.1);
         Tensor y = switch (op) {
-            case NEG -> x.neg(); case EXP -> x.exp(); case LOG -> x.log(); case SQRT -> x.sqrt(); case RSQRT -> x.rsqrt();
-            case ABS -> x.abs(); case TANH -> x.tanh(); case SIGMOID -> x.sigmoid(); case RELU -> x.relu();
-            case GELU_ERF -> x.gelu(); case GELU_TANH -> x.geluTanh(); case SILU -> x.silu(); case SIGN -> x.sign();
+            case NEG -> x.neg();
+            case EXP -> x.exp();
+            case LOG -> x.log();
+            case SQRT -> x.sqrt();
+            case RSQRT -> x.rsqrt();
+            case ABS -> x.abs();
+            case TANH -> x.tanh();
+            case SIGMOID -> x.sigmoid();
+            case RELU -> x.relu();
+            case GELU_ERF -> x.gelu();
+            case GELU_TANH -> x.geluTanh();
+            case SILU -> x.silu();
+            case SIGN -> x.sign();
         };
         double[] in = TT.values(x), out = TT.values(y);
         double[] exp = new double[in.length];
         for (int i = 0; i < in.length; i++) exp[i] = unaryRef(op, in[i]);
         if (t == DType.F32) for (int i = 0; i < exp.length; i++) exp[i] = (float) exp[i];
         // GELU_ERF's reference is a quadrature good to ~1e-13
-        TT.assertClose(exp, out, op == UnaryOp.GELU_ERF ? Math.max(tol(t), 1e-11) : tol(t), t == DType.F32 ? 1e-7 : 1e-13, op + " " + Arrays.toString(shape));
+        TT.assertClose(
+                exp,
+                out,
+                op == UnaryOp.GELU_ERF ? Math.max(tol(t), 1e-11) : tol(t),
+                t == DType.F32 ? 1e-7 : 1e-13,
+                op + " " + Arrays.toString(shape));
         assertEquals(Shape.of(shape), y.shape());
         assertEquals(t, y.dtype());
     }
 
     static double binaryRef(BinaryOp op, double a, double b) {
         return switch (op) {
-            case ADD -> a + b; case SUB -> a - b; case MUL -> a * b; case DIV -> a / b; case POW -> Math.pow(a, b);
-            case MAXIMUM -> Math.max(a, b); case MINIMUM -> Math.min(a, b);
-            case EQ -> a == b ? 1 : 0; case NE -> a != b ? 1 : 0; case LT -> a < b ? 1 : 0;
-            case LE -> a <= b ? 1 : 0; case GT -> a > b ? 1 : 0; case GE -> a >= b ? 1 : 0;
+            case ADD -> a + b;
+            case SUB -> a - b;
+            case MUL -> a * b;
+            case DIV -> a / b;
+            case POW -> Math.pow(a, b);
+            case MAXIMUM -> Math.max(a, b);
+            case MINIMUM -> Math.min(a, b);
+            case EQ -> a == b ? 1 : 0;
+            case NE -> a != b ? 1 : 0;
+            case LT -> a < b ? 1 : 0;
+            case LE -> a <= b ? 1 : 0;
+            case GT -> a > b ? 1 : 0;
+            case GE -> a >= b ? 1 : 0;
         };
     }
 
     static Tensor apply(BinaryOp op, Tensor a, Tensor b) {
         return switch (op) {
-            case ADD -> a.add(b); case SUB -> a.sub(b); case MUL -> a.mul(b); case DIV -> a.div(b); case POW -> a.pow(b);
-            case MAXIMUM -> a.maximum(b); case MINIMUM -> a.minimum(b);
-            case EQ -> a.eq(b); case NE -> a.ne(b); case LT -> a.lt(b); case LE -> a.le(b); case GT -> a.gt(b); case GE -> a.ge(b);
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+            case POW -> a.pow(b);
+            case MAXIMUM -> a.maximum(b);
+            case MINIMUM -> a.minimum(b);
+            case EQ -> a.eq(b);
+            case NE -> a.ne(b);
+            case LT -> a.lt(b);
+            case LE -> a.le(b);
+            case GT -> a.gt(b);
+            case GE -> a.ge(b);
         };
     }
 
@@ -114,7 +153,8 @@ class OpsAgainstFloat64Test {
         long[][] sh = broadcastPair(r);
         Tensor a = TT.random(r, sh[0], t), b = TT.random(r, sh[1], t);
         if (op == BinaryOp.POW) a = a.abs().add(0.5);
-        if (op.isComparison() && r.nextBoolean()) b = a.reshape(sh[0]).detach().contiguous();   // equal values exercise EQ/LE/GE
+        if (op.isComparison() && r.nextBoolean())
+            b = a.reshape(sh[0]).detach().contiguous(); // equal values exercise EQ/LE/GE
         long[] sb = b.dims();
         Tensor y = apply(op, a, b);
         long[] out = Shape.broadcast("test", a.shape(), b.shape()).toArray();
@@ -176,10 +216,22 @@ class OpsAgainstFloat64Test {
         Tensor y;
         double[] exp = new double[cells];
         switch (which) {
-            case 0 -> { y = x.sum(dims, keep); exp = sum; }
-            case 1 -> { y = x.mean(dims, keep); for (int c = 0; c < cells; c++) exp[c] = sum[c] / count; }
-            case 2 -> { y = x.max(dims, keep); exp = max; }
-            case 3 -> { y = x.min(dims, keep); exp = min; }
+            case 0 -> {
+                y = x.sum(dims, keep);
+                exp = sum;
+            }
+            case 1 -> {
+                y = x.mean(dims, keep);
+                for (int c = 0; c < cells; c++) exp[c] = sum[c] / count;
+            }
+            case 2 -> {
+                y = x.max(dims, keep);
+                exp = max;
+            }
+            case 3 -> {
+                y = x.min(dims, keep);
+                exp = min;
+            }
             default -> {
                 int corr = r.nextInt(2);
                 y = x.var(dims, corr, keep);
@@ -189,7 +241,12 @@ class OpsAgainstFloat64Test {
         if (t == DType.F32) for (int c = 0; c < cells; c++) exp[c] = (float) exp[c];
         long[] expShape = keep ? outKeep : squeezeReduced(shape, reduced);
         assertArrayEquals(expShape, y.dims(), "reduction shape");
-        TT.assertClose(exp, TT.values(y), t == DType.F64 ? 1e-11 : 1e-5, 1e-6, "reduction " + which + " over " + Arrays.toString(dims) + " of " + Arrays.toString(shape));
+        TT.assertClose(
+                exp,
+                TT.values(y),
+                t == DType.F64 ? 1e-11 : 1e-5,
+                1e-6,
+                "reduction " + which + " over " + Arrays.toString(dims) + " of " + Arrays.toString(shape));
     }
 
     static long[] squeezeReduced(long[] shape, boolean[] reduced) {
@@ -204,7 +261,12 @@ class OpsAgainstFloat64Test {
         long[] shape = TT.randomShape(r, 1, 3);
         int dim = r.nextInt(shape.length);
         // small integer values make ties likely: the first occurrence must win
-        Tensor x = TT.random(r, shape, DType.F64).mul(2).relu().add(0.5).to(DType.I64).to(DType.F32);
+        Tensor x = TT.random(r, shape, DType.F64)
+                .mul(2)
+                .relu()
+                .add(0.5)
+                .to(DType.I64)
+                .to(DType.F32);
         boolean keep = r.nextBoolean();
         Tensor amax = x.argmax(dim, keep), amin = x.argmin(dim, keep);
         assertEquals(DType.I64, amax.dtype());
@@ -216,8 +278,10 @@ class OpsAgainstFloat64Test {
             for (long k = 0; k < shape[dim]; k++) {
                 i[dim] = k;
                 double v = x.get(i);
-                i[dim] = bestMax; if (v > x.get(i)) bestMax = k;
-                i[dim] = bestMin; if (v < x.get(i)) bestMin = k;
+                i[dim] = bestMax;
+                if (v > x.get(i)) bestMax = k;
+                i[dim] = bestMin;
+                if (v < x.get(i)) bestMin = k;
             }
             long[] at = keep ? o : squeezeOne(o, dim);
             assertEquals(bestMax, (long) amax.get(at));
@@ -242,16 +306,36 @@ class OpsAgainstFloat64Test {
     void matmulFollowsTorchMatmulSemantics(@ForAll long seed) {
         Random r = new Random(seed);
         DType t = floatType(r);
-        long m = TT.SIZES[r.nextInt(TT.SIZES.length)], k = TT.SIZES[r.nextInt(TT.SIZES.length)], n = TT.SIZES[r.nextInt(TT.SIZES.length)];
+        long m = TT.SIZES[r.nextInt(TT.SIZES.length)],
+                k = TT.SIZES[r.nextInt(TT.SIZES.length)],
+                n = TT.SIZES[r.nextInt(TT.SIZES.length)];
         int caseKind = r.nextInt(6);
         long[] sa, sb;
         switch (caseKind) {
-            case 0 -> { sa = new long[] {k}; sb = new long[] {k}; }                 // dot
-            case 1 -> { sa = new long[] {k}; sb = new long[] {k, n}; }              // vector·matrix
-            case 2 -> { sa = new long[] {m, k}; sb = new long[] {k}; }              // matrix·vector
-            case 3 -> { sa = new long[] {m, k}; sb = new long[] {k, n}; }
-            case 4 -> { sa = new long[] {3, 1, m, k}; sb = new long[] {2, k, n}; }  // broadcast batch dims
-            default -> { sa = new long[] {2, m, k}; sb = new long[] {k}; }          // batched matrix·vector
+            case 0 -> {
+                sa = new long[] {k};
+                sb = new long[] {k};
+            } // dot
+            case 1 -> {
+                sa = new long[] {k};
+                sb = new long[] {k, n};
+            } // vector·matrix
+            case 2 -> {
+                sa = new long[] {m, k};
+                sb = new long[] {k};
+            } // matrix·vector
+            case 3 -> {
+                sa = new long[] {m, k};
+                sb = new long[] {k, n};
+            }
+            case 4 -> {
+                sa = new long[] {3, 1, m, k};
+                sb = new long[] {2, k, n};
+            } // broadcast batch dims
+            default -> {
+                sa = new long[] {2, m, k};
+                sb = new long[] {k};
+            } // batched matrix·vector
         }
         Tensor a = TT.random(r, sa, t), b = TT.random(r, sb, t);
         Tensor y = a.matmul(b);
@@ -267,7 +351,8 @@ class OpsAgainstFloat64Test {
                 for (long j = 0; j < nn; j++) {
                     double s = 0;
                     for (long p = 0; p < k; p++) {
-                        long[] ia = concat(TT.broadcastIndex(ba, bi), i, p), ib = concat(TT.broadcastIndex(bb, bi), p, j);
+                        long[] ia = concat(TT.broadcastIndex(ba, bi), i, p),
+                                ib = concat(TT.broadcastIndex(bb, bi), p, j);
                         double av = sa.length == 1 ? a.get(p) : a.get(ia);
                         double bv = sb.length == 1 ? b.get(p) : b.get(ib);
                         s += av * bv;
@@ -280,7 +365,10 @@ class OpsAgainstFloat64Test {
         for (long d : batch) es.add(d);
         if (sa.length > 1) es.add(mm);
         if (sb.length > 1) es.add(nn);
-        assertArrayEquals(es.stream().mapToLong(Long::longValue).toArray(), y.dims(), "matmul shape for " + Arrays.toString(sa) + " @ " + Arrays.toString(sb));
+        assertArrayEquals(
+                es.stream().mapToLong(Long::longValue).toArray(),
+                y.dims(),
+                "matmul shape for " + Arrays.toString(sa) + " @ " + Arrays.toString(sb));
         double[] e = exp.stream().mapToDouble(Double::doubleValue).toArray();
         TT.assertClose(e, TT.values(y), t == DType.F64 ? 1e-11 : 1e-5, t == DType.F64 ? 1e-12 : 1e-5, "matmul");
     }
@@ -308,11 +396,19 @@ class OpsAgainstFloat64Test {
         for (int c = 0; c < ix.length; c++) {
             long[] i = ix[c].clone();
             double denom = 0;
-            for (long k = 0; k < shape[dim]; k++) { i[dim] = k; denom += Math.exp(x.get(i)); }
+            for (long k = 0; k < shape[dim]; k++) {
+                i[dim] = k;
+                denom += Math.exp(x.get(i));
+            }
             double v = x.get(ix[c]);
             exp[c] = log ? v - Math.log(denom) : Math.exp(v) / denom;
         }
-        TT.assertClose(exp, TT.values(y), t == DType.F64 ? 1e-12 : 1e-6, t == DType.F64 ? 1e-14 : 1e-6, (log ? "logSoftmax" : "softmax") + " dim " + dim);
+        TT.assertClose(
+                exp,
+                TT.values(y),
+                t == DType.F64 ? 1e-12 : 1e-6,
+                t == DType.F64 ? 1e-14 : 1e-6,
+                (log ? "logSoftmax" : "softmax") + " dim " + dim);
     }
 
     @Property(tries = 100)
@@ -332,9 +428,15 @@ class OpsAgainstFloat64Test {
         for (int c = 0; c < ix.length; c++) {
             long[] i = ix[c].clone();
             double mean = 0, sq = 0;
-            for (long k = 0; k < d; k++) { i[i.length - 1] = k; mean += x.get(i); }
+            for (long k = 0; k < d; k++) {
+                i[i.length - 1] = k;
+                mean += x.get(i);
+            }
             mean = rms ? 0 : mean / d;
-            for (long k = 0; k < d; k++) { i[i.length - 1] = k; sq += (x.get(i) - mean) * (x.get(i) - mean); }
+            for (long k = 0; k < d; k++) {
+                i[i.length - 1] = k;
+                sq += (x.get(i) - mean) * (x.get(i) - mean);
+            }
             long last = ix[c][ix[c].length - 1];
             double v = (x.get(ix[c]) - mean) / Math.sqrt(sq / d + eps);
             if (w != null) v *= w.get(last);
@@ -363,7 +465,8 @@ class OpsAgainstFloat64Test {
         assertArrayEquals(es, e.dims());
         double[] got = TT.values(e);
         for (int i = 0; i < ids.length; i++) {
-            for (int j = 0; j < dim; j++) assertEquals(w.get(ids[i], j), got[(int) (i * dim + j)], 0.0, "embedding row " + ids[i]);
+            for (int j = 0; j < dim; j++)
+                assertEquals(w.get(ids[i], j), got[(int) (i * dim + j)], 0.0, "embedding row " + ids[i]);
         }
 
         // gather along a random dim of a random 2-3D tensor

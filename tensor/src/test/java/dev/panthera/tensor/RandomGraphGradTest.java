@@ -21,7 +21,7 @@ class RandomGraphGradTest {
 
     private static List<Step> steps(Random r, long[] shape, int count) {
         List<Step> out = new ArrayList<>();
-        long[] s = shape.clone();   // tracks the current shape; every step keeps it (or restores it)
+        long[] s = shape.clone(); // tracks the current shape; every step keeps it (or restores it)
         int rank = s.length;
         for (int i = 0; i < count; i++) {
             int d = r.nextInt(rank);
@@ -34,27 +34,51 @@ class RandomGraphGradTest {
                 case 4 -> out.add(new Step("mul leaf b", (x, l) -> x.mul(l[1])));
                 case 5 -> out.add(new Step("sub leaf b", (x, l) -> x.sub(l[1].exp())));
                 case 6 -> {
-                    if (rank < 2) { i--; continue; }
+                    if (rank < 2) {
+                        i--;
+                        continue;
+                    }
                     int a = r.nextInt(rank), b = r.nextInt(rank);
                     // transpose, work on the transposed view, transpose back
-                    out.add(new Step("transposed exp(0.3x)", (x, l) -> x.transpose(a, b).mul(0.3).exp().transpose(a, b)));
+                    out.add(new Step(
+                            "transposed exp(0.3x)",
+                            (x, l) -> x.transpose(a, b).mul(0.3).exp().transpose(a, b)));
                 }
                 case 7 -> {
                     long n = s[d];
-                    if (n < 2) { i--; continue; }
+                    if (n < 2) {
+                        i--;
+                        continue;
+                    }
                     // stepped slice, then cat the two interleaved halves back: same shape, reordered
-                    out.add(new Step("slice step 2 + cat dim " + d, (x, l) -> Tensor.cat(List.of(x.slice(d, 0, n, 2), x.slice(d, 1, n, 2)), d)));
+                    out.add(new Step(
+                            "slice step 2 + cat dim " + d,
+                            (x, l) -> Tensor.cat(List.of(x.slice(d, 0, n, 2), x.slice(d, 1, n, 2)), d)));
                 }
-                case 8 -> out.add(new Step("reshape round trip", (x, l) -> x.reshape(-1).mul(x.reshape(-1).tanh()).reshape(x.dims())));
-                case 9 -> out.add(new Step("expand + sum(0)", (x, l) -> x.unsqueeze(0).expand(prepend(3, x.dims())).mul(0.5).sum(new int[] {0}, false)));
-                case 10 -> out.add(new Step("x - mean(dim " + d + ", keepdim)", (x, l) -> x.sub(x.mean(new int[] {d}, true))));
-                case 11 -> out.add(r.nextBoolean()
-                        ? new Step("softmax dim " + d, (x, l) -> x.softmax(d))
-                        : new Step("logSoftmax dim " + d, (x, l) -> x.logSoftmax(d)));
-                case 12 -> out.add(s[rank - 1] >= 2 && r.nextBoolean()
-                        ? new Step("layerNorm", (x, l) -> x.layerNorm(null, null, 1e-5))
-                        : new Step("rmsNorm", (x, l) -> x.rmsNorm(null, 1e-5)));
-                default -> out.add(new Step("matmul leaf c", (x, l) -> x.matmul(l[2])));   // c is [last, last]
+                case 8 ->
+                    out.add(new Step(
+                            "reshape round trip",
+                            (x, l) -> x.reshape(-1).mul(x.reshape(-1).tanh()).reshape(x.dims())));
+                case 9 ->
+                    out.add(new Step(
+                            "expand + sum(0)",
+                            (x, l) -> x.unsqueeze(0)
+                                    .expand(prepend(3, x.dims()))
+                                    .mul(0.5)
+                                    .sum(new int[] {0}, false)));
+                case 10 ->
+                    out.add(new Step("x - mean(dim " + d + ", keepdim)", (x, l) -> x.sub(x.mean(new int[] {d}, true))));
+                case 11 ->
+                    out.add(
+                            r.nextBoolean()
+                                    ? new Step("softmax dim " + d, (x, l) -> x.softmax(d))
+                                    : new Step("logSoftmax dim " + d, (x, l) -> x.logSoftmax(d)));
+                case 12 ->
+                    out.add(
+                            s[rank - 1] >= 2 && r.nextBoolean()
+                                    ? new Step("layerNorm", (x, l) -> x.layerNorm(null, null, 1e-5))
+                                    : new Step("rmsNorm", (x, l) -> x.rmsNorm(null, 1e-5)));
+                default -> out.add(new Step("matmul leaf c", (x, l) -> x.matmul(l[2]))); // c is [last, last]
             }
         }
         return out;

@@ -57,33 +57,46 @@ class RopeAttentionTest {
         int hkv = (int) k.size(1), lk = (int) k.size(2), dv = (int) v.size(3);
         double[] out = new double[b * hq * lq * dv];
         int o = 0;
-        for (int bi = 0; bi < b; bi++) for (int h = 0; h < hq; h++) for (int i = 0; i < lq; i++) {
-            int kh = h / (hq / hkv);
-            double[] w = new double[lk];
-            double max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < lk; j++) {
-                if (causal && j > i + lk - lq) { w[j] = Double.NEGATIVE_INFINITY; continue; }
-                double s = 0;
-                for (int e = 0; e < d; e++) s += q.get(bi, h, i, e) * k.get(bi, kh, j, e);
-                w[j] = s * scale;
-                max = Math.max(max, w[j]);
-            }
-            double sum = 0;
-            for (int j = 0; j < lk; j++) { w[j] = Math.exp(w[j] - max); sum += w[j]; }
-            for (int e = 0; e < dv; e++) {
-                double acc = 0;
-                for (int j = 0; j < lk; j++) acc += w[j] * v.get(bi, kh, j, e);
-                out[o++] = acc / sum;
-            }
-        }
+        for (int bi = 0; bi < b; bi++)
+            for (int h = 0; h < hq; h++)
+                for (int i = 0; i < lq; i++) {
+                    int kh = h / (hq / hkv);
+                    double[] w = new double[lk];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < lk; j++) {
+                        if (causal && j > i + lk - lq) {
+                            w[j] = Double.NEGATIVE_INFINITY;
+                            continue;
+                        }
+                        double s = 0;
+                        for (int e = 0; e < d; e++) s += q.get(bi, h, i, e) * k.get(bi, kh, j, e);
+                        w[j] = s * scale;
+                        max = Math.max(max, w[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < lk; j++) {
+                        w[j] = Math.exp(w[j] - max);
+                        sum += w[j];
+                    }
+                    for (int e = 0; e < dv; e++) {
+                        double acc = 0;
+                        for (int j = 0; j < lk; j++) acc += w[j] * v.get(bi, kh, j, e);
+                        out[o++] = acc / sum;
+                    }
+                }
         return out;
     }
 
     @Property(tries = 60)
     void attentionMatchesTheDefinition(@ForAll long seed) {
         Random r = new Random(seed);
-        long b = 1 + r.nextInt(2), hkv = 1 + r.nextInt(2), group = 1 + r.nextInt(3), lk = 1 + r.nextInt(7), d = 1 + r.nextInt(6), dv = 1 + r.nextInt(5);
-        long lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk);   // prefill, or the last few positions (decode)
+        long b = 1 + r.nextInt(2),
+                hkv = 1 + r.nextInt(2),
+                group = 1 + r.nextInt(3),
+                lk = 1 + r.nextInt(7),
+                d = 1 + r.nextInt(6),
+                dv = 1 + r.nextInt(5);
+        long lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk); // prefill, or the last few positions (decode)
         boolean causal = r.nextBoolean();
         Tensor q = TT.random(r, new long[] {b, hkv * group, lq, d}, DType.F64);
         Tensor k = TT.random(r, new long[] {b, hkv, lk, d}, DType.F64);
@@ -93,7 +106,8 @@ class RopeAttentionTest {
         assertArrayEquals(new long[] {b, hkv * group, lq, dv}, fused.dims());
         double[] want = attentionLoop(q, k, v, causal, scale);
         TT.assertClose(want, TT.values(fused), 1e-11, 1e-12, "fused attention");
-        TT.assertClose(want, TT.values(Fused.composedAttention(q, k, v, causal, scale)), 1e-11, 1e-12, "composed attention");
+        TT.assertClose(
+                want, TT.values(Fused.composedAttention(q, k, v, causal, scale)), 1e-11, 1e-12, "composed attention");
     }
 
     @Property(tries = 15)
@@ -101,8 +115,13 @@ class RopeAttentionTest {
         Random r = new Random(seed);
         long lk = 1 + r.nextInt(4), lq = 1 + r.nextInt((int) lk);
         boolean causal = r.nextBoolean(), interleaved = r.nextBoolean();
-        GradCheckTest.check("attention", r, x -> Tensor.scaledDotProductAttention(x[0], x[1], x[2], causal, 0.7),
-                new long[] {1, 2, lq, 3}, new long[] {1, 1, lk, 3}, new long[] {1, 1, lk, 2});
+        GradCheckTest.check(
+                "attention",
+                r,
+                x -> Tensor.scaledDotProductAttention(x[0], x[1], x[2], causal, 0.7),
+                new long[] {1, 2, lq, 3},
+                new long[] {1, 1, lk, 3},
+                new long[] {1, 1, lk, 2});
         Tensor[] cs = tables(3, 4);
         GradCheckTest.check("rope", r, x -> x[0].rope(cs[0], cs[1], interleaved), new long[] {2, 3, 4});
     }
@@ -113,7 +132,11 @@ class RopeAttentionTest {
         assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(3, 5).rope(cs[0], cs[1], true));
         assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(2, 4).rope(cs[0], cs[1], true));
         Tensor q = Tensor.zeros(1, 3, 2, 4), k = Tensor.zeros(1, 2, 2, 4);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tensor.scaledDotProductAttention(q, k, k, false, 1));
-        assertEquals(true, e.getMessage().contains("[1, 3, 2, 4]") && e.getMessage().contains("[1, 2, 2, 4]"), e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Tensor.scaledDotProductAttention(q, k, k, false, 1));
+        assertEquals(
+                true,
+                e.getMessage().contains("[1, 3, 2, 4]") && e.getMessage().contains("[1, 2, 2, 4]"),
+                e.getMessage());
     }
 }

@@ -55,7 +55,7 @@ final class TT {
         int rank = shape.length;
         Tensor base;
         switch (kind) {
-            case 1 -> {   // permuted storage, permuted back
+            case 1 -> { // permuted storage, permuted back
                 if (rank < 2) return random(r, shape, dtype, 0);
                 int[] perm = shuffled(r, rank);
                 long[] stored = new long[rank];
@@ -64,24 +64,28 @@ final class TT {
                 for (int i = 0; i < rank; i++) inv[perm[i]] = i;
                 base = normal(r, stored, dtype).permute(inv);
             }
-            case 2 -> {   // every other element along one dim
+            case 2 -> { // every other element along one dim
                 if (rank == 0) return random(r, shape, dtype, 0);
                 int d = r.nextInt(rank);
                 long[] bigger = shape.clone();
                 bigger[d] = shape[d] * 2;
                 base = normal(r, bigger, dtype).slice(d, 1, bigger[d], 2);
             }
-            case 3 -> {   // offset view
+            case 3 -> { // offset view
                 if (rank == 0) return random(r, shape, dtype, 0);
                 int d = r.nextInt(rank);
                 long[] bigger = shape.clone();
                 bigger[d] = shape[d] + 3;
                 base = normal(r, bigger, dtype).narrow(d, 2, shape[d]);
             }
-            case 4 -> {   // broadcast: stride 0 along size-... dims; values repeat
+            case 4 -> { // broadcast: stride 0 along size-... dims; values repeat
                 long[] small = shape.clone();
                 boolean any = false;
-                for (int i = 0; i < rank; i++) if (shape[i] > 1 && r.nextBoolean()) { small[i] = 1; any = true; }
+                for (int i = 0; i < rank; i++)
+                    if (shape[i] > 1 && r.nextBoolean()) {
+                        small[i] = 1;
+                        any = true;
+                    }
                 if (!any) return random(r, shape, dtype, 0);
                 base = normal(r, small, dtype).expand(shape);
             }
@@ -118,7 +122,8 @@ final class TT {
             if (Double.isNaN(e) && Double.isNaN(a)) continue;
             if (e == a) continue;
             if (!(Math.abs(e - a) <= atol + rtol * Math.abs(e))) {
-                fail(what + ": element " + i + " expected " + e + " but was " + a + " (rtol " + rtol + ", atol " + atol + ")");
+                fail(what + ": element " + i + " expected " + e + " but was " + a + " (rtol " + rtol + ", atol " + atol
+                        + ")");
             }
         }
     }

@@ -22,7 +22,8 @@ class UseAfterFreeTest {
 
     private static void freedAccess(String what, String name, Executable call) {
         IllegalStateException e = assertThrows(IllegalStateException.class, call, what);
-        assertTrue(e.getMessage().contains("'" + name + "'"), what + ": the message names the tensor: " + e.getMessage());
+        assertTrue(
+                e.getMessage().contains("'" + name + "'"), what + ": the message names the tensor: " + e.getMessage());
     }
 
     @Test
@@ -30,7 +31,7 @@ class UseAfterFreeTest {
         Tensor dead, deadView, deadIndex, deadMask;
         try (var scope = MemoryScope.open()) {
             dead = Tensor.ones(2, 3).mul(2).name("acts");
-            deadView = dead.t().name("actsT");   // a view made while alive shares the storage that will be freed
+            deadView = dead.t().name("actsT"); // a view made while alive shares the storage that will be freed
             deadIndex = Tensor.of(new long[] {0, 1}, 2).name("ids");
             deadMask = Tensor.ones(2, 3).gt(0).name("mask");
         }
@@ -63,7 +64,8 @@ class UseAfterFreeTest {
         unaryUses.put("toLongArray", Tensor::toLongArray);
         unaryUses.put("get", t -> t.get(0, 0));
         unaryUses.put("item", t -> t.select(0, 0).select(0, 0).item());
-        for (var e : unaryUses.entrySet()) freedAccess(e.getKey(), "acts", () -> e.getValue().apply(dead));
+        for (var e : unaryUses.entrySet())
+            freedAccess(e.getKey(), "acts", () -> e.getValue().apply(dead));
         freedAccess("a view made before the close", "actsT", () -> deadView.toFloatArray());
         freedAccess("index", "ids", () -> live.indexSelect(0, deadIndex));
         freedAccess("gather index", "ids", () -> live.gather(1, deadIndex.reshape(2, 1)));
@@ -79,7 +81,7 @@ class UseAfterFreeTest {
         Tensor w = Tensor.ones(3).requiresGrad(true);
         Tensor loss;
         try (var scope = MemoryScope.open()) {
-            loss = w.mul(w).exp().sum();   // intermediates live in the scope
+            loss = w.mul(w).exp().sum(); // intermediates live in the scope
         }
         assertThrows(IllegalStateException.class, loss::backward);
         assertTrue(w.storage().isAlive(), "the leaf was made outside the scope and is unaffected");
@@ -93,15 +95,17 @@ class UseAfterFreeTest {
         assertThrows(IllegalStateException.class, () -> scope.keep(t));
         assertThrows(IllegalStateException.class, scope::arena);
         assertFalse(t.storage().isAlive());
-        scope.close();   // closing twice is harmless
+        scope.close(); // closing twice is harmless
     }
 
     @Test
     void keepPreservesValuesDtypeAndRequiresGrad() {
         Tensor kept;
         try (var scope = MemoryScope.open()) {
-            Tensor x = Tensor.of(new double[] {1, 2, 3, 4, 5, 6}, 2, 3).name("logits").requiresGrad(true);
-            kept = scope.keep(x.slice(1, 0, 3, 2));   // a strided view: the kept copy is contiguous
+            Tensor x = Tensor.of(new double[] {1, 2, 3, 4, 5, 6}, 2, 3)
+                    .name("logits")
+                    .requiresGrad(true);
+            kept = scope.keep(x.slice(1, 0, 3, 2)); // a strided view: the kept copy is contiguous
         }
         assertTrue(kept.storage().isAlive());
         assertTrue(kept.isContiguous());

@@ -39,7 +39,10 @@ class ViewRuleOracleTest {
         long[][] ix = TT.indices(target);
         long[] strides = new long[target.length];
         for (int j = 0; j < target.length; j++) {
-            if (target[j] == 1) { strides[j] = 0; continue; }
+            if (target[j] == 1) {
+                strides[j] = 0;
+                continue;
+            }
             long[] unit = new long[target.length];
             unit[j] = 1;
             strides[j] = pos[TT.flat(target, unit)] - pos[0];
@@ -55,7 +58,11 @@ class ViewRuleOracleTest {
     private static long[] randomFactorisation(Random r, long n) {
         List<Long> f = new ArrayList<>();
         long m = n;
-        for (long p = 2; p <= m; p++) while (m % p == 0) { f.add(p); m /= p; }
+        for (long p = 2; p <= m; p++)
+            while (m % p == 0) {
+                f.add(p);
+                m /= p;
+            }
         Collections.shuffle(f, r);
         long[] target = new long[1 + r.nextInt(4)];
         Arrays.fill(target, 1);
@@ -66,7 +73,7 @@ class ViewRuleOracleTest {
     /** Layouts of every kind views produce: permuted, stepped, narrowed, expanded, unsqueezed, and compositions. */
     private static Tensor randomView(Random r, long[] shape) {
         Tensor t = TT.random(r, shape, DType.F32);
-        if (r.nextInt(3) == 0 && shape.length >= 2) {   // a second view on top of the first
+        if (r.nextInt(3) == 0 && shape.length >= 2) { // a second view on top of the first
             int a = r.nextInt(shape.length), b = r.nextInt(shape.length);
             t = t.transpose(a, b);
         }
@@ -75,7 +82,7 @@ class ViewRuleOracleTest {
     }
 
     @Property(tries = 400)
-    @StatisticsReport(StatisticsReport.StatisticsReportMode.OFF)   // coverage is still checked; the table is noise
+    @StatisticsReport(StatisticsReport.StatisticsReportMode.OFF) // coverage is still checked; the table is noise
     void reshapeIsAViewExactlyWhenAffineStridesExist(@ForAll long seed) {
         Random r = new Random(seed);
         long[] shape = TT.randomShape(r, 1, 4);
@@ -87,10 +94,11 @@ class ViewRuleOracleTest {
         Layout got = v.layout().reshapeView(Shape.of(target));
         String what = v.layout() + " → " + Arrays.toString(target);
         Statistics.collect(want == null ? "needs a copy" : v.isContiguous() ? "contiguous view" : "strided view");
-        Statistics.coverage(c -> {   // all three outcomes are exercised, so the property is not vacuous
-            c.check("needs a copy").percentage(p -> p > 10);
-            c.check("strided view").percentage(p -> p > 10);
-        });
+        Statistics.coverage(
+                c -> { // all three outcomes are exercised, so the property is not vacuous
+                    c.check("needs a copy").percentage(p -> p > 10);
+                    c.check("strided view").percentage(p -> p > 10);
+                });
         if (want == null) {
             assertNull(got, "no affine strides exist, yet a view was made: " + what);
             return;
@@ -104,10 +112,12 @@ class ViewRuleOracleTest {
 
     @Test
     void expandedDimsCanBeSplitButNotMergedWithRealOnes() {
-        Tensor row = Tensor.of(1f, 2f, 3f).reshape(1, 3).expand(4, 3);   // strides [0, 1]
+        Tensor row = Tensor.of(1f, 2f, 3f).reshape(1, 3).expand(4, 3); // strides [0, 1]
         assertArrayEquals(new long[] {0, 0, 1}, row.view(2, 2, 3).layout().strides(), "splitting a stride-0 dim");
         assertNull(row.layout().reshapeView(Shape.of(12)), "merging a stride-0 dim with a real one needs a copy");
         assertEquals(12, row.reshape(12).numel());
-        assertArrayEquals(new float[] {1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3}, row.reshape(12).toFloatArray());
+        assertArrayEquals(
+                new float[] {1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3},
+                row.reshape(12).toFloatArray());
     }
 }

@@ -49,12 +49,16 @@ class ViewsTest {
         // a random factorisation of n
         List<Long> f = new ArrayList<>();
         long m = n;
-        for (long p = 2; p <= m; p++) while (m % p == 0) { f.add(p); m /= p; }
+        for (long p = 2; p <= m; p++)
+            while (m % p == 0) {
+                f.add(p);
+                m /= p;
+            }
         Collections.shuffle(f, r);
         long[] target = new long[1 + r.nextInt(4)];
         Arrays.fill(target, 1);
         for (long p : f) target[r.nextInt(target.length)] *= p;
-        double[] expected = TT.values(v);   // row-major values through get(): the meaning of reshape
+        double[] expected = TT.values(v); // row-major values through get(): the meaning of reshape
         Tensor y = v.reshape(target);
         assertArrayEquals(target, y.dims());
         assertArrayEquals(expected, TT.values(y), "reshape keeps row-major order");
@@ -92,7 +96,8 @@ class ViewsTest {
         assertSame(x.storage(), e.storage());
         for (int i = 0; i < target.length; i++) {
             int si = i - drop;
-            if (si < 0 || (src[si] == 1 && target[i] != 1)) assertEquals(0, e.layout().stride(i), "broadcast dim " + i + " has stride 0");
+            if (si < 0 || (src[si] == 1 && target[i] != 1))
+                assertEquals(0, e.layout().stride(i), "broadcast dim " + i + " has stride 0");
         }
         for (long[] i : TT.indices(target)) assertEquals(x.get(TT.broadcastIndex(src, i)), e.get(i), 0.0);
     }
@@ -100,10 +105,19 @@ class ViewsTest {
     @Test
     void narrowSliceSelectAndTheirBounds() {
         Tensor x = Tensor.arange(0, 24, 1).reshape(2, 3, 4);
-        assertArrayEquals(new long[] {1, 2, 5, 6, 9, 10, 13, 14, 17, 18, 21, 22}, x.narrow(2, 1, 2).toLongArray());
-        assertArrayEquals(new long[] {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23}, x.slice(-1, 1, 4, 2).toLongArray());
-        assertArrayEquals(new long[] {3, 7, 11, 15, 19, 23}, x.slice(2, -1, 4, 1).toLongArray(), "negative start counts from the end");
-        assertArrayEquals(new long[] {12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}, x.select(0, -1).toLongArray());
+        assertArrayEquals(
+                new long[] {1, 2, 5, 6, 9, 10, 13, 14, 17, 18, 21, 22},
+                x.narrow(2, 1, 2).toLongArray());
+        assertArrayEquals(
+                new long[] {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23},
+                x.slice(-1, 1, 4, 2).toLongArray());
+        assertArrayEquals(
+                new long[] {3, 7, 11, 15, 19, 23},
+                x.slice(2, -1, 4, 1).toLongArray(),
+                "negative start counts from the end");
+        assertArrayEquals(
+                new long[] {12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23},
+                x.select(0, -1).toLongArray());
         assertEquals(0, x.slice(1, 5, 9, 1).numel(), "slices clamp like Python");
         assertThrows(IndexOutOfBoundsException.class, () -> x.narrow(1, 2, 2));
         assertThrows(IndexOutOfBoundsException.class, () -> x.select(0, 2));

@@ -1,8 +1,8 @@
 package dev.panthera.cuda.backend;
 
+import dev.panthera.cuda.Cublas;
 import dev.panthera.cuda.CublasComputeType;
 import dev.panthera.cuda.CublasOperation;
-import dev.panthera.cuda.Cublas;
 import dev.panthera.cuda.CudaDataType;
 import dev.panthera.cuda.CudaDevice;
 import dev.panthera.cuda.CudaException;
@@ -42,7 +42,7 @@ public final class CudaBackend implements Backend {
     private final CudaDevice cuda;
     private final CudaStream stream;
     private final MemorySegment cublasHandle;
-    private final MemorySegment cudnnHandle;      // NULL when cuDNN is absent
+    private final MemorySegment cudnnHandle; // NULL when cuDNN is absent
     private final KernelModules kernels;
     private final boolean tf32;
     private volatile String failure;
@@ -51,11 +51,14 @@ public final class CudaBackend implements Backend {
      * Opens {@code device} (which must be a CUDA device) with its own stream and library handles; F32 matmul uses
      * TF32 tensor cores only when the system property {@code panthera.cuda.tf32} is true.
      */
-    public CudaBackend(Device device) { this(device, Boolean.getBoolean("panthera.cuda.tf32")); }
+    public CudaBackend(Device device) {
+        this(device, Boolean.getBoolean("panthera.cuda.tf32"));
+    }
 
     /** As {@link #CudaBackend(Device)}, with F32 matmul on TF32 tensor cores when {@code allowTf32}. */
     public CudaBackend(Device device, boolean allowTf32) {
-        if (device.kind() != Device.Kind.CUDA) throw new IllegalArgumentException("CudaBackend: not a CUDA device: " + device);
+        if (device.kind() != Device.Kind.CUDA)
+            throw new IllegalArgumentException("CudaBackend: not a CUDA device: " + device);
         this.device = device;
         this.cuda = CudaDevice.open(device.index());
         this.stream = CudaStream.create();
@@ -72,22 +75,43 @@ public final class CudaBackend implements Backend {
         this.tf32 = allowTf32;
     }
 
-    @Override public String name() { return "cuda"; }
-    @Override public Device device() { return device; }
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public Device device() {
+        return device;
+    }
 
     /** The device's properties. */
-    public CudaDevice cudaDevice() { return cuda; }
+    public CudaDevice cudaDevice() {
+        return cuda;
+    }
 
     /** Waits for all queued work; device-side faults surface here. */
-    public void synchronize() { guard(() -> { stream.synchronize(); return null; }); }
+    public void synchronize() {
+        guard(() -> {
+            stream.synchronize();
+            return null;
+        });
+    }
 
     /** Null while healthy; otherwise the message of the fault that stopped this backend. */
-    public String failure() { return failure; }
+    public String failure() {
+        return failure;
+    }
 
     private <T> T guard(Supplier<T> body) {
         String f = failure;
-        if (f != null) throw new CudaException("panthera", "CudaBackend", CudaException.CLOSED, "BACKEND_FAILED",
-                "the CUDA backend on " + device + " failed earlier and cannot continue: " + f);
+        if (f != null)
+            throw new CudaException(
+                    "panthera",
+                    "CudaBackend",
+                    CudaException.CLOSED,
+                    "BACKEND_FAILED",
+                    "the CUDA backend on " + device + " failed earlier and cannot continue: " + f);
         try {
             cuda.makeCurrent();
             return body.get();
@@ -104,13 +128,18 @@ public final class CudaBackend implements Backend {
     static boolean isDeviceFault(CudaException e) {
         return switch (e.library()) {
             case "cudart", "cuda" -> e.code() == 700 || e.code() == 719 || e.code() == 710 || e.code() == 999;
-            case "cublas" -> e.code() == 13;    // CUBLAS_STATUS_EXECUTION_FAILED
-            case "cudnn" -> e.code() == 5000;   // CUDNN_STATUS_EXECUTION_FAILED
+            case "cublas" -> e.code() == 13; // CUBLAS_STATUS_EXECUTION_FAILED
+            case "cudnn" -> e.code() == 5000; // CUDNN_STATUS_EXECUTION_FAILED
             default -> false;
         };
     }
 
-    private void run(Runnable r) { guard(() -> { r.run(); return null; }); }
+    private void run(Runnable r) {
+        guard(() -> {
+            r.run();
+            return null;
+        });
+    }
 
     // ---- memory -------------------------------------------------------------------------------------------------
 
@@ -122,7 +151,8 @@ public final class CudaBackend implements Backend {
             MemorySegment raw = rt.mallocAsync(bytes, stream.handle());
             rt.memsetAsync(raw, 0, bytes, stream.handle());
             MemorySegment stream0 = stream.handle();
-            MemorySegment owned = raw.reinterpret(bytes, owner, p -> rt.freeAsync(MemorySegment.ofAddress(p.address()), stream0));
+            MemorySegment owned =
+                    raw.reinterpret(bytes, owner, p -> rt.freeAsync(MemorySegment.ofAddress(p.address()), stream0));
             return new CudaStorage(owned, dtype, device, numel, owner);
         });
     }
@@ -140,7 +170,9 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private static int grid(long n) { return (int) Math.min(65_535L * 8, Math.max(1, (n + BLOCK - 1) / BLOCK)); }
+    private static int grid(long n) {
+        return (int) Math.min(65_535L * 8, Math.max(1, (n + BLOCK - 1) / BLOCK));
+    }
 
     /** A contiguous device copy of (s, layout) in {@code scratch}, or s itself at its offset when already contiguous. */
     private MemorySegment contiguous(CudaStorage s, Layout layout, Arena scratch) {
@@ -153,8 +185,19 @@ public final class CudaBackend implements Backend {
     private void copyStrided(CudaStorage src, Layout sl, CudaStorage dst, Layout dl, Arena a) {
         long n = sl.numel();
         if (n == 0) return;
-        kernels.launch("elementwise", "copy_strided", grid(n), BLOCK, 0, stream.handle(), src.dtype().byteSize(),
-                StridedArg.of(a, sl), src.pointer(0), StridedArg.of(a, dl), dst.pointer(0), n);
+        kernels.launch(
+                "elementwise",
+                "copy_strided",
+                grid(n),
+                BLOCK,
+                0,
+                stream.handle(),
+                src.dtype().byteSize(),
+                StridedArg.of(a, sl),
+                src.pointer(0),
+                StridedArg.of(a, dl),
+                dst.pointer(0),
+                n);
     }
 
     @Override
@@ -167,12 +210,25 @@ public final class CudaBackend implements Backend {
                         copyStrided((CudaStorage) src, sl, (CudaStorage) dst, dl, a);
                     } else if (floatCode(src.dtype()) >= 0 && floatCode(dst.dtype()) >= 0) {
                         long n = sl.numel();
-                        if (n > 0) kernels.launch("elementwise", "convert_float", grid(n), BLOCK, 0, stream.handle(),
-                                floatCode(src.dtype()), StridedArg.of(a, sl), ((CudaStorage) src).pointer(0),
-                                floatCode(dst.dtype()), StridedArg.of(a, dl), ((CudaStorage) dst).pointer(0), n);
+                        if (n > 0)
+                            kernels.launch(
+                                    "elementwise",
+                                    "convert_float",
+                                    grid(n),
+                                    BLOCK,
+                                    0,
+                                    stream.handle(),
+                                    floatCode(src.dtype()),
+                                    StridedArg.of(a, sl),
+                                    ((CudaStorage) src).pointer(0),
+                                    floatCode(dst.dtype()),
+                                    StridedArg.of(a, dl),
+                                    ((CudaStorage) dst).pointer(0),
+                                    n);
                     } else {
-                        throw new UnsupportedOperationException("cuda copy: on-device conversion " + src.dtype() + " -> "
-                                + dst.dtype() + " is not implemented (float types convert among themselves; copy through the host otherwise)");
+                        throw new UnsupportedOperationException(
+                                "cuda copy: on-device conversion " + src.dtype() + " -> " + dst.dtype()
+                                        + " is not implemented (float types convert among themselves; copy through the host otherwise)");
                     }
                 } else if (!srcDev && dstDev) {
                     // host side: gather and convert to a contiguous host buffer of dst's dtype, then one H2D copy
@@ -181,10 +237,22 @@ public final class CudaBackend implements Backend {
                     ReferenceBackend.INSTANCE.copy(src, sl, host, cl);
                     long bytes = sl.numel() * dst.dtype().byteSize();
                     if (dl.isContiguous()) {
-                        Cudart.get().memcpyAsync(((CudaStorage) dst).pointer(dl.offset()), host.segment(), bytes, CudaMemcpyKind.HOST_TO_DEVICE, stream.handle());
+                        Cudart.get()
+                                .memcpyAsync(
+                                        ((CudaStorage) dst).pointer(dl.offset()),
+                                        host.segment(),
+                                        bytes,
+                                        CudaMemcpyKind.HOST_TO_DEVICE,
+                                        stream.handle());
                     } else {
                         CudaStorage tmp = (CudaStorage) allocate(dst.dtype(), sl.numel(), a);
-                        Cudart.get().memcpyAsync(tmp.pointer(0), host.segment(), bytes, CudaMemcpyKind.HOST_TO_DEVICE, stream.handle());
+                        Cudart.get()
+                                .memcpyAsync(
+                                        tmp.pointer(0),
+                                        host.segment(),
+                                        bytes,
+                                        CudaMemcpyKind.HOST_TO_DEVICE,
+                                        stream.handle());
                         copyStrided(tmp, cl, (CudaStorage) dst, dl, a);
                     }
                     stream.synchronize(); // the host buffer dies with this arena
@@ -192,7 +260,13 @@ public final class CudaBackend implements Backend {
                     CudaStorage s = (CudaStorage) src;
                     MemorySegment p = contiguous(s, sl, a);
                     Storage host = Storage.allocate(src.dtype(), sl.numel(), a);
-                    Cudart.get().memcpyAsync(host.segment(), p, sl.numel() * src.dtype().byteSize(), CudaMemcpyKind.DEVICE_TO_HOST, stream.handle());
+                    Cudart.get()
+                            .memcpyAsync(
+                                    host.segment(),
+                                    p,
+                                    sl.numel() * src.dtype().byteSize(),
+                                    CudaMemcpyKind.DEVICE_TO_HOST,
+                                    stream.handle());
                     stream.synchronize();
                     ReferenceBackend.INSTANCE.copy(host, Layout.contiguous(sl.shape()), dst, dl);
                 } else {
@@ -219,8 +293,18 @@ public final class CudaBackend implements Backend {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
-                if (n > 0) kernels.launch("elementwise", "fill_f32", grid(n), BLOCK, 0, stream.handle(),
-                        StridedArg.of(a, dl), dev(dst, "fill").pointer(0), (float) value, n);
+                if (n > 0)
+                    kernels.launch(
+                            "elementwise",
+                            "fill_f32",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            StridedArg.of(a, dl),
+                            dev(dst, "fill").pointer(0),
+                            (float) value,
+                            n);
             }
         });
     }
@@ -231,8 +315,20 @@ public final class CudaBackend implements Backend {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
-                if (n > 0) kernels.launch("elementwise", "unary_f32", grid(n), BLOCK, 0, stream.handle(), op.ordinal(),
-                        StridedArg.of(a, sl), dev(src, "unary").pointer(0), StridedArg.of(a, dl), dev(dst, "unary").pointer(0), n);
+                if (n > 0)
+                    kernels.launch(
+                            "elementwise",
+                            "unary_f32",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            op.ordinal(),
+                            StridedArg.of(a, sl),
+                            dev(src, "unary").pointer(0),
+                            StridedArg.of(a, dl),
+                            dev(dst, "unary").pointer(0),
+                            n);
             }
         });
     }
@@ -244,9 +340,22 @@ public final class CudaBackend implements Backend {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
-                if (n > 0) kernels.launch("elementwise", op.isComparison() ? "compare_f32" : "binary_f32", grid(n), BLOCK, 0,
-                        stream.handle(), op.ordinal(), StridedArg.of(a, xl), dev(x, "binary").pointer(0),
-                        StridedArg.of(a, yl), dev(y, "binary").pointer(0), StridedArg.of(a, dl), dev(dst, "binary").pointer(0), n);
+                if (n > 0)
+                    kernels.launch(
+                            "elementwise",
+                            op.isComparison() ? "compare_f32" : "binary_f32",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            op.ordinal(),
+                            StridedArg.of(a, xl),
+                            dev(x, "binary").pointer(0),
+                            StridedArg.of(a, yl),
+                            dev(y, "binary").pointer(0),
+                            StridedArg.of(a, dl),
+                            dev(dst, "binary").pointer(0),
+                            n);
             }
         });
     }
@@ -267,16 +376,30 @@ public final class CudaBackend implements Backend {
                     iShape[d] = reduced[d] ? shape[d] : 1;
                     iStr[d] = reduced[d] ? strides[d] : 0;
                 }
-                Layout outer = new Layout(Shape.of(oShape), oStr, sl.offset()), inner = new Layout(Shape.of(iShape), iStr, 0);
+                Layout outer = new Layout(Shape.of(oShape), oStr, sl.offset()),
+                        inner = new Layout(Shape.of(iShape), iStr, 0);
                 long nOut = outer.numel(), nInner = inner.numel();
                 if (nOut == 0) return;
                 if (nInner == 0 && op != ReduceOp.SUM) {
-                    throw new IllegalArgumentException("cuda reduce " + op + ": empty reduction over dims " + Arrays.toString(dims) + " of " + sl.shape());
+                    throw new IllegalArgumentException("cuda reduce " + op + ": empty reduction over dims "
+                            + Arrays.toString(dims) + " of " + sl.shape());
                 }
                 int shared = BLOCK * 4 + BLOCK * 8 + 8;
-                kernels.launch("reductions", "reduce_f32", (int) Math.min(nOut, 1 << 20), BLOCK, shared, stream.handle(),
-                        op.ordinal(), StridedArg.of(a, outer), StridedArg.of(a, inner), dev(src, "reduce").pointer(0),
-                        StridedArg.of(a, dl), dev(dst, "reduce").pointer(0), nOut, nInner);
+                kernels.launch(
+                        "reductions",
+                        "reduce_f32",
+                        (int) Math.min(nOut, 1 << 20),
+                        BLOCK,
+                        shared,
+                        stream.handle(),
+                        op.ordinal(),
+                        StridedArg.of(a, outer),
+                        StridedArg.of(a, inner),
+                        dev(src, "reduce").pointer(0),
+                        StridedArg.of(a, dl),
+                        dev(dst, "reduce").pointer(0),
+                        nOut,
+                        nInner);
             }
         });
     }
@@ -291,10 +414,21 @@ public final class CudaBackend implements Backend {
     }
 
     // package-private helpers for Gemm
-    MemorySegment contiguousFor(CudaStorage s, Layout l, Arena a) { return contiguous(s, l, a); }
-    MemorySegment cublasHandle() { return cublasHandle; }
-    MemorySegment streamHandle() { return stream.handle(); }
-    boolean tf32() { return tf32; }
+    MemorySegment contiguousFor(CudaStorage s, Layout l, Arena a) {
+        return contiguous(s, l, a);
+    }
+
+    MemorySegment cublasHandle() {
+        return cublasHandle;
+    }
+
+    MemorySegment streamHandle() {
+        return stream.handle();
+    }
+
+    boolean tf32() {
+        return tf32;
+    }
 
     @Override
     public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
@@ -312,20 +446,42 @@ public final class CudaBackend implements Backend {
                 CudaStorage target = direct ? out : (CudaStorage) allocate(dst.dtype(), dl.numel(), a);
                 MemorySegment y = target.pointer(direct ? dl.offset() : 0);
                 if (!cudnnHandle.equals(MemorySegment.NULL) && outer * n * inner < Integer.MAX_VALUE) {
-                    Cudnn.get().softmax(cudnnHandle, CudnnDataType.of(src.dtype()), (int) outer, (int) n, (int) inner, log, x, y);
+                    Cudnn.get()
+                            .softmax(
+                                    cudnnHandle,
+                                    CudnnDataType.of(src.dtype()),
+                                    (int) outer,
+                                    (int) n,
+                                    (int) inner,
+                                    log,
+                                    x,
+                                    y);
                 } else if (inner == 1 && src.dtype() == DType.F32) {
-                    kernels.launch("softmax", "softmax_f32", (int) Math.min(outer, 1 << 20), BLOCK, BLOCK * 4, stream.handle(),
-                            x, y, outer, (int) n, log ? 1 : 0);
+                    kernels.launch(
+                            "softmax",
+                            "softmax_f32",
+                            (int) Math.min(outer, 1 << 20),
+                            BLOCK,
+                            BLOCK * 4,
+                            stream.handle(),
+                            x,
+                            y,
+                            outer,
+                            (int) n,
+                            log ? 1 : 0);
                 } else {
-                    throw new UnsupportedOperationException("cuda softmax: without cuDNN only F32 over the last dim is supported (dim "
-                            + d + " of " + sl.shape() + ", " + src.dtype() + ")");
+                    throw new UnsupportedOperationException(
+                            "cuda softmax: without cuDNN only F32 over the last dim is supported (dim " + d + " of "
+                                    + sl.shape() + ", " + src.dtype() + ")");
                 }
                 if (!direct) copyStrided(target, Layout.contiguous(dl.shape()), out, dl, a);
             }
         });
     }
 
-    private interface RowKernel { void launch(MemorySegment x, MemorySegment y, long rows, int dim, Arena a); }
+    private interface RowKernel {
+        void launch(MemorySegment x, MemorySegment y, long rows, int dim, Arena a);
+    }
 
     private void rowwise(String op, Storage src, Layout sl, Storage dst, Layout dl, RowKernel k) {
         requireF32(op, src, dst);
@@ -351,37 +507,101 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void layerNorm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
-        rowwise("layerNorm", x, xl, dst, dl, (xp, yp, rows, dim, a) -> kernels.launch("norms", "layer_norm_f32",
-                (int) Math.min(rows, 1 << 20), BLOCK, BLOCK * 4, stream.handle(), xp, optional(w, wl, a, "layerNorm"),
-                optional(b, bl, a, "layerNorm"), yp, rows, dim, (float) eps));
+    public void layerNorm(
+            Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
+        rowwise(
+                "layerNorm",
+                x,
+                xl,
+                dst,
+                dl,
+                (xp, yp, rows, dim, a) -> kernels.launch(
+                        "norms",
+                        "layer_norm_f32",
+                        (int) Math.min(rows, 1 << 20),
+                        BLOCK,
+                        BLOCK * 4,
+                        stream.handle(),
+                        xp,
+                        optional(w, wl, a, "layerNorm"),
+                        optional(b, bl, a, "layerNorm"),
+                        yp,
+                        rows,
+                        dim,
+                        (float) eps));
     }
 
     @Override
     public void rmsNorm(Storage x, Layout xl, Storage w, Layout wl, double eps, Storage dst, Layout dl) {
-        rowwise("rmsNorm", x, xl, dst, dl, (xp, yp, rows, dim, a) -> kernels.launch("norms", "rms_norm_f32",
-                (int) Math.min(rows, 1 << 20), BLOCK, BLOCK * 4, stream.handle(), xp, optional(w, wl, a, "rmsNorm"), yp, rows, dim, (float) eps));
+        rowwise(
+                "rmsNorm",
+                x,
+                xl,
+                dst,
+                dl,
+                (xp, yp, rows, dim, a) -> kernels.launch(
+                        "norms",
+                        "rms_norm_f32",
+                        (int) Math.min(rows, 1 << 20),
+                        BLOCK,
+                        BLOCK * 4,
+                        stream.handle(),
+                        xp,
+                        optional(w, wl, a, "rmsNorm"),
+                        yp,
+                        rows,
+                        dim,
+                        (float) eps));
     }
 
     @Override
     public void indexSelect(Storage src, Layout sl, int dim, Storage index, Layout il, Storage dst, Layout dl) {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
-                Embedding.run(this, kernels, stream, a, dev(src, "indexSelect"), sl, dim, dev(index, "indexSelect"), il,
-                        dev(dst, "indexSelect"), dl);
+                Embedding.run(
+                        this,
+                        kernels,
+                        stream,
+                        a,
+                        dev(src, "indexSelect"),
+                        sl,
+                        dim,
+                        dev(index, "indexSelect"),
+                        il,
+                        dev(dst, "indexSelect"),
+                        dl);
             }
         });
     }
 
-    Storage scratch(DType dtype, long numel, Arena a) { return allocate(dtype, numel, a); }
-    void stridedCopy(CudaStorage s, Layout sl, CudaStorage d, Layout dl, Arena a) { copyStrided(s, sl, d, dl, a); }
+    Storage scratch(DType dtype, long numel, Arena a) {
+        return allocate(dtype, numel, a);
+    }
+
+    void stridedCopy(CudaStorage s, Layout sl, CudaStorage d, Layout dl, Arena a) {
+        copyStrided(s, sl, d, dl, a);
+    }
 
     @Override
     public void indexAdd(Storage dst, Layout dl, int dim, Storage index, Layout il, Storage src, Layout sl) {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
-                Indexing.run(this, kernels, stream, a, "indexAdd", "index_add_f32", dim, dev(dst, "indexAdd"), dl,
-                        dev(index, "indexAdd"), il, dev(src, "indexAdd"), sl, sl, dl);
+                Indexing.run(
+                        this,
+                        kernels,
+                        stream,
+                        a,
+                        "indexAdd",
+                        "index_add_f32",
+                        dim,
+                        dev(dst, "indexAdd"),
+                        dl,
+                        dev(index, "indexAdd"),
+                        il,
+                        dev(src, "indexAdd"),
+                        sl,
+                        sl,
+                        dl);
             }
         });
     }
@@ -390,8 +610,22 @@ public final class CudaBackend implements Backend {
     public void gather(Storage src, Layout sl, int dim, Storage index, Layout il, Storage dst, Layout dl) {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
-                Indexing.run(this, kernels, stream, a, "gather", "gather_f32", dim, dev(src, "gather"), sl,
-                        dev(index, "gather"), il, dev(dst, "gather"), dl, il, sl);
+                Indexing.run(
+                        this,
+                        kernels,
+                        stream,
+                        a,
+                        "gather",
+                        "gather_f32",
+                        dim,
+                        dev(src, "gather"),
+                        sl,
+                        dev(index, "gather"),
+                        il,
+                        dev(dst, "gather"),
+                        dl,
+                        il,
+                        sl);
             }
         });
     }
@@ -400,46 +634,112 @@ public final class CudaBackend implements Backend {
     public void scatterAdd(Storage dst, Layout dl, int dim, Storage index, Layout il, Storage src, Layout sl) {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
-                Indexing.run(this, kernels, stream, a, "scatterAdd", "scatter_add_f32", dim, dev(dst, "scatterAdd"), dl,
-                        dev(index, "scatterAdd"), il, dev(src, "scatterAdd"), sl, sl, dl);
+                Indexing.run(
+                        this,
+                        kernels,
+                        stream,
+                        a,
+                        "scatterAdd",
+                        "scatter_add_f32",
+                        dim,
+                        dev(dst, "scatterAdd"),
+                        dl,
+                        dev(index, "scatterAdd"),
+                        il,
+                        dev(src, "scatterAdd"),
+                        sl,
+                        sl,
+                        dl);
             }
         });
     }
 
     @Override
-    public void rope(Storage x, Layout xl, Storage cos, Layout cl, Storage sin, Layout snl, boolean interleaved, Storage dst, Layout dl) {
+    public void rope(
+            Storage x,
+            Layout xl,
+            Storage cos,
+            Layout cl,
+            Storage sin,
+            Layout snl,
+            boolean interleaved,
+            Storage dst,
+            Layout dl) {
         requireF32("rope", x, cos, sin, dst);
         rowwise("rope", x, xl, dst, dl, (xp, yp, rows, d, a) -> {
             int seq = (int) xl.shape().dim(xl.rank() - 2);
             long outerRows = rows / seq;
             long pairs = rows * (d / 2);
-            kernels.launch("rope", "rope_f32", grid(pairs), BLOCK, 0, stream.handle(), xp, contiguous(dev(cos, "rope"), cl, a),
-                    contiguous(dev(sin, "rope"), snl, a), yp, outerRows, seq, d, interleaved ? 1 : 0);
+            kernels.launch(
+                    "rope",
+                    "rope_f32",
+                    grid(pairs),
+                    BLOCK,
+                    0,
+                    stream.handle(),
+                    xp,
+                    contiguous(dev(cos, "rope"), cl, a),
+                    contiguous(dev(sin, "rope"), snl, a),
+                    yp,
+                    outerRows,
+                    seq,
+                    d,
+                    interleaved ? 1 : 0);
         });
     }
 
     @Override
-    public void attention(Storage q, Layout ql, Storage k, Layout kl, Storage v, Layout vl, boolean causal, double scale,
-                          Storage dst, Layout dl) {
+    public void attention(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            boolean causal,
+            double scale,
+            Storage dst,
+            Layout dl) {
         requireF32("attention", q, k, v, dst);
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
-                int bsz = (int) ql.shape().dim(0), hq = (int) ql.shape().dim(1), lq = (int) ql.shape().dim(2), d = (int) ql.shape().dim(3);
-                int hkv = (int) kl.shape().dim(1), lk = (int) kl.shape().dim(2), dv = (int) vl.shape().dim(3);
+                int bsz = (int) ql.shape().dim(0),
+                        hq = (int) ql.shape().dim(1),
+                        lq = (int) ql.shape().dim(2),
+                        d = (int) ql.shape().dim(3);
+                int hkv = (int) kl.shape().dim(1),
+                        lk = (int) kl.shape().dim(2),
+                        dv = (int) vl.shape().dim(3);
                 long rows = (long) bsz * hq * lq;
                 if (rows == 0) return;
                 long shared = 4L * (lk + BLOCK);
                 if (shared > 48 * 1024) {
-                    throw new UnsupportedOperationException("cuda attention: " + lk + " keys exceed the kernel's shared-memory row (max "
-                            + (48 * 1024 / 4 - BLOCK) + ")");
+                    throw new UnsupportedOperationException("cuda attention: " + lk
+                            + " keys exceed the kernel's shared-memory row (max " + (48 * 1024 / 4 - BLOCK) + ")");
                 }
                 CudaStorage out = dev(dst, "attention");
                 boolean direct = dl.isContiguous();
                 CudaStorage target = direct ? out : (CudaStorage) allocate(DType.F32, dl.numel(), a);
-                kernels.launch("attention", "attention_f32", (int) Math.min(rows, 1 << 20), BLOCK, (int) shared, stream.handle(),
-                        contiguous(dev(q, "attention"), ql, a), contiguous(dev(k, "attention"), kl, a),
-                        contiguous(dev(v, "attention"), vl, a), target.pointer(direct ? dl.offset() : 0),
-                        bsz, hq, hkv, lq, lk, d, dv, causal ? 1 : 0, (float) scale);
+                kernels.launch(
+                        "attention",
+                        "attention_f32",
+                        (int) Math.min(rows, 1 << 20),
+                        BLOCK,
+                        (int) shared,
+                        stream.handle(),
+                        contiguous(dev(q, "attention"), ql, a),
+                        contiguous(dev(k, "attention"), kl, a),
+                        contiguous(dev(v, "attention"), vl, a),
+                        target.pointer(direct ? dl.offset() : 0),
+                        bsz,
+                        hq,
+                        hkv,
+                        lq,
+                        lk,
+                        d,
+                        dv,
+                        causal ? 1 : 0,
+                        (float) scale);
                 if (!direct) copyStrided(target, Layout.contiguous(dl.shape()), out, dl, a);
             }
         });
@@ -451,9 +751,23 @@ public final class CudaBackend implements Backend {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
-                if (n > 0) kernels.launch("elementwise", "where_f32", grid(n), BLOCK, 0, stream.handle(),
-                        StridedArg.of(a, cl), dev(c, "where").pointer(0), StridedArg.of(a, xl), dev(x, "where").pointer(0),
-                        StridedArg.of(a, yl), dev(y, "where").pointer(0), StridedArg.of(a, dl), dev(dst, "where").pointer(0), n);
+                if (n > 0)
+                    kernels.launch(
+                            "elementwise",
+                            "where_f32",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            StridedArg.of(a, cl),
+                            dev(c, "where").pointer(0),
+                            StridedArg.of(a, xl),
+                            dev(x, "where").pointer(0),
+                            StridedArg.of(a, yl),
+                            dev(y, "where").pointer(0),
+                            StridedArg.of(a, dl),
+                            dev(dst, "where").pointer(0),
+                            n);
             }
         });
     }
@@ -462,7 +776,8 @@ public final class CudaBackend implements Backend {
     static CudaDataType gemmType(DType t) {
         return switch (t) {
             case F32, F16, BF16 -> CudaDataType.of(t);
-            default -> throw new UnsupportedOperationException("cuda matmul: cuBLAS path takes F32, F16 or BF16, got " + t);
+            default ->
+                throw new UnsupportedOperationException("cuda matmul: cuBLAS path takes F32, F16 or BF16, got " + t);
         };
     }
 
@@ -470,5 +785,7 @@ public final class CudaBackend implements Backend {
         return t == DType.F32 && tf32 ? CublasComputeType.COMPUTE_32F_FAST_TF32 : CublasComputeType.COMPUTE_32F;
     }
 
-    static CublasOperation op(boolean transposed) { return transposed ? CublasOperation.T : CublasOperation.N; }
+    static CublasOperation op(boolean transposed) {
+        return transposed ? CublasOperation.T : CublasOperation.N;
+    }
 }

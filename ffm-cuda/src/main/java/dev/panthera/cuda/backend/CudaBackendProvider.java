@@ -13,9 +13,20 @@ import org.slf4j.LoggerFactory;
 public final class CudaBackendProvider implements BackendProvider {
     private static final Logger LOG = LoggerFactory.getLogger(CudaBackendProvider.class);
 
-    @Override public String name() { return "cuda"; }
-    @Override public int priority() { return 10; }
-    @Override public Device.Kind deviceKind() { return Device.Kind.CUDA; }
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public int priority() {
+        return 10;
+    }
+
+    @Override
+    public Device.Kind deviceKind() {
+        return Device.Kind.CUDA;
+    }
 
     @Override
     public boolean isAvailable() {
@@ -27,7 +38,11 @@ public final class CudaBackendProvider implements BackendProvider {
             }
             for (CudaLibrary lib : new CudaLibrary[] {CudaLibrary.CUBLAS, CudaLibrary.NVRTC, CudaLibrary.DRIVER}) {
                 if (!CudaLibraries.isLoadable(lib)) {
-                    LOG.warn("CUDA backend unavailable: {} not found (set -D{} or {})", lib.sonames(), lib.propertyName(), lib.environmentName());
+                    LOG.warn(
+                            "CUDA backend unavailable: {} not found (set -D{} or {})",
+                            lib.sonames(),
+                            lib.propertyName(),
+                            lib.environmentName());
                     return false;
                 }
             }
@@ -39,5 +54,7 @@ public final class CudaBackendProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create(Device device) { return new CudaBackend(device); }
+    public Backend create(Device device) {
+        return new CudaBackend(device);
+    }
 }

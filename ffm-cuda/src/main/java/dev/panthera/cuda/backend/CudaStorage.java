@@ -20,14 +20,18 @@ public final class CudaStorage extends Storage {
     /** The device address of element {@code elementOffset}; throws once the owner closed. */
     public MemorySegment pointer(long elementOffset) {
         if (!devicePointer.scope().isAlive()) {
-            throw new IllegalStateException("CUDA storage of " + numel() + " " + dtype() + " on " + device() + " used after its scope closed");
+            throw new IllegalStateException(
+                    "CUDA storage of " + numel() + " " + dtype() + " on " + device() + " used after its scope closed");
         }
         if (elementOffset < 0 || elementOffset > numel()) {
-            throw new IndexOutOfBoundsException("CUDA storage: element offset " + elementOffset + " outside " + numel());
+            throw new IndexOutOfBoundsException(
+                    "CUDA storage: element offset " + elementOffset + " outside " + numel());
         }
         return MemorySegment.ofAddress(devicePointer.address() + elementOffset * dtype().byteSize());
     }
 
     @Override
-    public boolean isAlive() { return devicePointer.scope().isAlive(); }
+    public boolean isAlive() {
+        return devicePointer.scope().isAlive();
+    }
 }

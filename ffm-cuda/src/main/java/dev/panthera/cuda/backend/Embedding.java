@@ -14,10 +14,22 @@ import java.lang.foreign.ValueLayout;
 final class Embedding {
     private Embedding() {}
 
-    static void run(CudaBackend be, KernelModules kernels, CudaStream stream, Arena a, CudaStorage src, Layout sl, int dim,
-                    CudaStorage index, Layout il, CudaStorage dst, Layout dl) {
+    static void run(
+            CudaBackend be,
+            KernelModules kernels,
+            CudaStream stream,
+            Arena a,
+            CudaStorage src,
+            Layout sl,
+            int dim,
+            CudaStorage index,
+            Layout il,
+            CudaStorage dst,
+            Layout dl) {
         int d = Shape.normalize(dim, sl.rank(), "indexSelect");
-        if (d != 0) throw new UnsupportedOperationException("cuda indexSelect: only dim 0 (embedding lookup) is implemented, got dim " + dim);
+        if (d != 0)
+            throw new UnsupportedOperationException(
+                    "cuda indexSelect: only dim 0 (embedding lookup) is implemented, got dim " + dim);
         if (index.dtype() != DType.I64 && index.dtype() != DType.I32) {
             throw new IllegalArgumentException("cuda indexSelect: index must be I32 or I64, got " + index.dtype());
         }
@@ -29,14 +41,27 @@ final class Embedding {
         boolean direct = dl.isContiguous();
         CudaStorage target = direct ? dst : (CudaStorage) be.scratch(dst.dtype(), dl.numel(), a);
         CudaStorage bad = (CudaStorage) be.scratch(DType.I64, 1, a);
-        kernels.launch("embedding", index.dtype() == DType.I64 ? "embedding_i64" : "embedding_i32", (int) Math.min(nIndex, 1 << 20),
-                128, 0, stream.handle(), table, idx, target.pointer(direct ? dl.offset() : 0), nIndex, rowBytes, vocab, bad.pointer(0));
+        kernels.launch(
+                "embedding",
+                index.dtype() == DType.I64 ? "embedding_i64" : "embedding_i32",
+                (int) Math.min(nIndex, 1 << 20),
+                128,
+                0,
+                stream.handle(),
+                table,
+                idx,
+                target.pointer(direct ? dl.offset() : 0),
+                nIndex,
+                rowBytes,
+                vocab,
+                bad.pointer(0));
         MemorySegment flag = a.allocate(ValueLayout.JAVA_LONG);
         Cudart.get().memcpyAsync(flag, bad.pointer(0), 8, CudaMemcpyKind.DEVICE_TO_HOST, stream.handle());
         stream.synchronize();
         long b = flag.get(ValueLayout.JAVA_LONG, 0);
         if (b != 0) {
-            throw new IndexOutOfBoundsException("cuda indexSelect: index at position " + (b - 1) + " is outside [0, " + vocab + ") for " + sl.shape());
+            throw new IndexOutOfBoundsException("cuda indexSelect: index at position " + (b - 1) + " is outside [0, "
+                    + vocab + ") for " + sl.shape());
         }
         if (!direct) be.stridedCopy(target, Layout.contiguous(dl.shape()), dst, dl, a);
     }

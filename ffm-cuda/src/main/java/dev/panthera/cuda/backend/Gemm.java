@@ -38,7 +38,11 @@ final class Gemm {
         }
         Long batchStride = batchStride(l);
         if (batchStride == null || ld > Integer.MAX_VALUE) return null;
-        return new Operand(base == null ? null : MemorySegment.ofAddress(base.address() + elementOffset), transposed, ld, batchStride);
+        return new Operand(
+                base == null ? null : MemorySegment.ofAddress(base.address() + elementOffset),
+                transposed,
+                ld,
+                batchStride);
     }
 
     /** The single stride that walks all batch dims in order, 0 when they broadcast, null when none exists. */
@@ -68,18 +72,23 @@ final class Gemm {
         return b;
     }
 
-    static void run(CudaBackend be, Arena a, CudaStorage x, Layout xl, CudaStorage y, Layout yl, CudaStorage dst, Layout dl) {
+    static void run(
+            CudaBackend be, Arena a, CudaStorage x, Layout xl, CudaStorage y, Layout yl, CudaStorage dst, Layout dl) {
         DType t = dst.dtype();
         if (x.dtype() != t || y.dtype() != t) {
-            throw new IllegalArgumentException("cuda matmul: dtypes differ: " + x.dtype() + " · " + y.dtype() + " -> " + t);
+            throw new IllegalArgumentException(
+                    "cuda matmul: dtypes differ: " + x.dtype() + " · " + y.dtype() + " -> " + t);
         }
         CudaDataType type = CudaBackend.gemmType(t);
         int r = xl.rank();
-        long m = xl.shape().dim(r - 2), k = xl.shape().dim(r - 1), n = yl.shape().dim(r - 1);
+        long m = xl.shape().dim(r - 2),
+                k = xl.shape().dim(r - 1),
+                n = yl.shape().dim(r - 1);
         long batch = batchCount(dl);
         if (m == 0 || n == 0 || batch == 0) return;
         if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE || batch > Integer.MAX_VALUE) {
-            throw new UnsupportedOperationException("cuda matmul: dimensions beyond int range: " + xl.shape() + " · " + yl.shape());
+            throw new UnsupportedOperationException(
+                    "cuda matmul: dimensions beyond int range: " + xl.shape() + " · " + yl.shape());
         }
         Operand pa = plan(x.pointer(0), xl, xl.offset());
         if (pa == null) pa = plan(be.contiguousFor(x, xl, a), Layout.contiguous(xl.shape()), 0);
@@ -95,13 +104,51 @@ final class Gemm {
             int algo = Cublas.GEMM_DEFAULT;
             var compute = CudaBackend.computeType(t, be.tf32());
             if (batch == 1) {
-                cublas.gemmEx(be.cublasHandle(), CudaBackend.op(pb.transposed()), CudaBackend.op(pa.transposed()), (int) n, (int) m,
-                        (int) k, 1f, pb.pointer(), type, (int) pb.ld(), pa.pointer(), type, (int) pa.ld(), 0f, c, type, (int) n,
-                        compute, algo);
+                cublas.gemmEx(
+                        be.cublasHandle(),
+                        CudaBackend.op(pb.transposed()),
+                        CudaBackend.op(pa.transposed()),
+                        (int) n,
+                        (int) m,
+                        (int) k,
+                        1f,
+                        pb.pointer(),
+                        type,
+                        (int) pb.ld(),
+                        pa.pointer(),
+                        type,
+                        (int) pa.ld(),
+                        0f,
+                        c,
+                        type,
+                        (int) n,
+                        compute,
+                        algo);
             } else {
-                cublas.gemmStridedBatchedEx(be.cublasHandle(), CudaBackend.op(pb.transposed()), CudaBackend.op(pa.transposed()),
-                        (int) n, (int) m, (int) k, 1f, pb.pointer(), type, (int) pb.ld(), pb.batchStride(), pa.pointer(), type,
-                        (int) pa.ld(), pa.batchStride(), 0f, c, type, (int) n, m * n, (int) batch, compute, algo);
+                cublas.gemmStridedBatchedEx(
+                        be.cublasHandle(),
+                        CudaBackend.op(pb.transposed()),
+                        CudaBackend.op(pa.transposed()),
+                        (int) n,
+                        (int) m,
+                        (int) k,
+                        1f,
+                        pb.pointer(),
+                        type,
+                        (int) pb.ld(),
+                        pb.batchStride(),
+                        pa.pointer(),
+                        type,
+                        (int) pa.ld(),
+                        pa.batchStride(),
+                        0f,
+                        c,
+                        type,
+                        (int) n,
+                        m * n,
+                        (int) batch,
+                        compute,
+                        algo);
             }
         }
         if (!direct) be.stridedCopy(target, Layout.contiguous(dl.shape()), dst, dl, a);

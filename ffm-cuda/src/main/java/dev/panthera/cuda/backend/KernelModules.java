@@ -25,8 +25,10 @@ final class KernelModules {
     KernelModules(CudaDevice device) {
         this.device = device;
         Nvrtc nvrtc = Nvrtc.get();
-        this.cache = new KernelCache(KernelCache.defaultDirectory(),
-                (name, src, opts, arch) -> nvrtc.compile(name, src, opts, false), "nvrtc-" + nvrtc.versionString());
+        this.cache = new KernelCache(
+                KernelCache.defaultDirectory(),
+                (name, src, opts, arch) -> nvrtc.compile(name, src, opts, false),
+                "nvrtc-" + nvrtc.versionString());
     }
 
     synchronized MemorySegment function(String family, String kernel) {
@@ -36,8 +38,11 @@ final class KernelModules {
             MemorySegment module = modules.get(family);
             if (module == null) {
                 String arch = device.arch();
-                byte[] cubin = cache.get(family + ".cu", KernelSources.source(family),
-                        List.of("--gpu-architecture=" + arch, "-default-device"), arch);
+                byte[] cubin = cache.get(
+                        family + ".cu",
+                        KernelSources.source(family),
+                        List.of("--gpu-architecture=" + arch, "-default-device"),
+                        arch);
                 module = CudaDriver.get().loadModule(cubin);
                 modules.put(family, module);
             }
@@ -51,7 +56,8 @@ final class KernelModules {
      * Launches {@code kernel} with {@code args}: Integer, Long, Float, or a MemorySegment that is either a device
      * pointer (zero length) or a by-value struct (non-zero length, its bytes passed).
      */
-    void launch(String family, String kernel, int grid, int block, int sharedBytes, MemorySegment stream, Object... args) {
+    void launch(
+            String family, String kernel, int grid, int block, int sharedBytes, MemorySegment stream, Object... args) {
         MemorySegment f = function(family, kernel);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(ValueLayout.ADDRESS, Math.max(1, args.length));
@@ -62,7 +68,8 @@ final class KernelModules {
                     case Float v -> a.allocateFrom(ValueLayout.JAVA_FLOAT, v);
                     case MemorySegment s when s.byteSize() > 0 -> s;
                     case MemorySegment s -> a.allocateFrom(ValueLayout.ADDRESS, s);
-                    default -> throw new IllegalArgumentException("kernel " + kernel + ": unsupported argument " + args[i]);
+                    default ->
+                        throw new IllegalArgumentException("kernel " + kernel + ": unsupported argument " + args[i]);
                 };
                 params.setAtIndex(ValueLayout.ADDRESS, i, slot);
             }

@@ -16,7 +16,8 @@ final class StridedArg {
     static MemorySegment of(Arena arena, Layout layout) {
         int rank = layout.rank();
         if (rank > MAX_RANK) {
-            throw new UnsupportedOperationException("cuda backend: rank " + rank + " exceeds the kernels' limit of " + MAX_RANK + " (" + layout + ")");
+            throw new UnsupportedOperationException(
+                    "cuda backend: rank " + rank + " exceeds the kernels' limit of " + MAX_RANK + " (" + layout + ")");
         }
         MemorySegment s = arena.allocate(BYTES, 8);
         s.set(ValueLayout.JAVA_INT, 0, rank);

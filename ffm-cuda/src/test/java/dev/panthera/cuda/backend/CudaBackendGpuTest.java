@@ -73,9 +73,13 @@ class CudaBackendGpuTest {
         assertEquals(expected.length, actual.length, what);
         for (int i = 0; i < expected.length; i++) {
             double e = expected[i], g = actual[i];
-            if (Double.isNaN(e)) { assertTrue(Double.isNaN(g), what + " [" + i + "] expected NaN got " + g); continue; }
-            if (e == g) continue;   // exact, including infinities
-            assertTrue(Math.abs(e - g) <= atol + rtol * Math.abs(e), what + " [" + i + "]: expected " + e + " got " + g);
+            if (Double.isNaN(e)) {
+                assertTrue(Double.isNaN(g), what + " [" + i + "] expected NaN got " + g);
+                continue;
+            }
+            if (e == g) continue; // exact, including infinities
+            assertTrue(
+                    Math.abs(e - g) <= atol + rtol * Math.abs(e), what + " [" + i + "]: expected " + e + " got " + g);
         }
     }
 
@@ -83,7 +87,7 @@ class CudaBackendGpuTest {
     void unaryAndBinaryOnStridedViews() {
         try (Arena a = Arena.ofConfined()) {
             Layout base = Layout.contiguous(Shape.of(7, 13));
-            Layout view = base.transpose(0, 1);           // 13 x 7, non-contiguous
+            Layout view = base.transpose(0, 1); // 13 x 7, non-contiguous
             Storage hx = randomHost(a, DType.F32, 91, 1), hy = randomHost(a, DType.F32, 91, 2);
             Storage dx = up(a, hx), dy = up(a, hy);
             for (UnaryOp op : UnaryOp.values()) {
@@ -134,10 +138,13 @@ class CudaBackendGpuTest {
         CudaBackend tf32 = new CudaBackend(Device.cuda(0), true);
         try (Arena a = Arena.ofConfined()) {
             int m = 96, k = 257, n = 80;
-            Layout al = Layout.contiguous(Shape.of(m, k)), bl = Layout.contiguous(Shape.of(k, n)), cl = Layout.contiguous(Shape.of(m, n));
+            Layout al = Layout.contiguous(Shape.of(m, k)),
+                    bl = Layout.contiguous(Shape.of(k, n)),
+                    cl = Layout.contiguous(Shape.of(m, n));
             Storage ha = randomHost(a, DType.F32, al.numel(), 21), hb = randomHost(a, DType.F32, bl.numel(), 22);
             Storage hc = Storage.allocate(DType.F32, cl.numel(), a), bound = Storage.allocate(DType.F32, cl.numel(), a);
-            Storage absA = Storage.allocate(DType.F32, al.numel(), a), absB = Storage.allocate(DType.F32, bl.numel(), a);
+            Storage absA = Storage.allocate(DType.F32, al.numel(), a),
+                    absB = Storage.allocate(DType.F32, bl.numel(), a);
             REF.matmul(ha, al, hb, bl, hc, cl);
             REF.unary(UnaryOp.ABS, ha, al, absA, al);
             REF.unary(UnaryOp.ABS, hb, bl, absB, bl);
@@ -153,24 +160,33 @@ class CudaBackendGpuTest {
             double worst = 0;
             for (int i = 0; i < e.length; i++) {
                 double err = Math.abs(e[i] - g[i]);
-                assertTrue(err <= Math.scalb(bd[i], -9) + 1e-6, "tf32 [" + i + "]: |err| " + err + " > 2^-9 * " + bd[i]);
+                assertTrue(
+                        err <= Math.scalb(bd[i], -9) + 1e-6, "tf32 [" + i + "]: |err| " + err + " > 2^-9 * " + bd[i]);
                 worst = Math.max(worst, err / bd[i]);
             }
             // cuBLAS may, but need not, use TF32 under COMPUTE_32F_FAST_TF32: report which happened
-            System.out.println("tf32 GEMM worst |err| / (|A||B|) = " + worst + (worst > 1e-7 ? " (reduced precision used)" : " (F32-exact: TF32 not used)"));
+            System.out.println("tf32 GEMM worst |err| / (|A||B|) = " + worst
+                    + (worst > 1e-7 ? " (reduced precision used)" : " (F32-exact: TF32 not used)"));
         }
     }
 
     void matmulCase(DType t, int b, int m, int k, int n, boolean transposeB, double rtol) {
         try (Arena a = Arena.ofConfined()) {
             Layout al = Layout.contiguous(Shape.of(b, m, k));
-            Layout bl = transposeB ? Layout.contiguous(Shape.of(b, n, k)).transpose(1, 2) : Layout.contiguous(Shape.of(b, k, n));
+            Layout bl = transposeB
+                    ? Layout.contiguous(Shape.of(b, n, k)).transpose(1, 2)
+                    : Layout.contiguous(Shape.of(b, k, n));
             Layout cl = Layout.contiguous(Shape.of(b, m, n));
             Storage ha = randomHost(a, t, al.numel(), 4), hb = randomHost(a, t, (long) b * k * n, 5);
             Storage hc = Storage.allocate(t, cl.numel(), a), dc = gpu.allocate(t, cl.numel(), a);
             REF.matmul(ha, al, hb, bl, hc, cl);
             gpu.matmul(up(a, ha), al, up(a, hb), bl, dc, cl);
-            close(host(a, hc, cl), down(a, dc, cl), rtol, rtol * Math.sqrt(k), t + " matmul " + b + "x" + m + "x" + k + "x" + n);
+            close(
+                    host(a, hc, cl),
+                    down(a, dc, cl),
+                    rtol,
+                    rtol * Math.sqrt(k),
+                    t + " matmul " + b + "x" + m + "x" + k + "x" + n);
         }
     }
 
@@ -207,7 +223,9 @@ class CudaBackendGpuTest {
             close(host(a, hd, l), down(a, dd, l), 1e-5, 1e-5, "layerNorm");
 
             Layout xl = Layout.contiguous(Shape.of(2, 3, 5, 8)), cs = Layout.contiguous(Shape.of(5, 4));
-            Storage hq = randomHost(a, DType.F32, xl.numel(), 9), hcos = randomHost(a, DType.F32, 20, 10), hsin = randomHost(a, DType.F32, 20, 11);
+            Storage hq = randomHost(a, DType.F32, xl.numel(), 9),
+                    hcos = randomHost(a, DType.F32, 20, 10),
+                    hsin = randomHost(a, DType.F32, 20, 11);
             for (boolean inter : new boolean[] {true, false}) {
                 Storage ho = Storage.allocate(DType.F32, xl.numel(), a), dout = gpu.allocate(DType.F32, xl.numel(), a);
                 REF.rope(hq, xl, hcos, cs, hsin, cs, inter, ho, xl);
@@ -216,7 +234,9 @@ class CudaBackendGpuTest {
             }
 
             Layout ql = Layout.contiguous(Shape.of(2, 4, 3, 8)), kl = Layout.contiguous(Shape.of(2, 2, 7, 8));
-            Storage q = randomHost(a, DType.F32, ql.numel(), 12), k = randomHost(a, DType.F32, kl.numel(), 13), v = randomHost(a, DType.F32, kl.numel(), 14);
+            Storage q = randomHost(a, DType.F32, ql.numel(), 12),
+                    k = randomHost(a, DType.F32, kl.numel(), 13),
+                    v = randomHost(a, DType.F32, kl.numel(), 14);
             for (boolean causal : new boolean[] {false, true}) {
                 Storage ho = Storage.allocate(DType.F32, ql.numel(), a), dout = gpu.allocate(DType.F32, ql.numel(), a);
                 REF.attention(q, ql, k, kl, v, kl, causal, 0.35, ho, ql);
@@ -224,7 +244,9 @@ class CudaBackendGpuTest {
                 close(host(a, ho, ql), down(a, dout, ql), 1e-5, 1e-6, "attention causal=" + causal);
             }
 
-            Layout tl = Layout.contiguous(Shape.of(10, 6)), il = Layout.contiguous(Shape.of(4)), ol = Layout.contiguous(Shape.of(4, 6));
+            Layout tl = Layout.contiguous(Shape.of(10, 6)),
+                    il = Layout.contiguous(Shape.of(4)),
+                    ol = Layout.contiguous(Shape.of(4, 6));
             Storage table = randomHost(a, DType.F32, 60, 15), idx = Storage.allocate(DType.I64, 4, a);
             long[] ids = {3, 0, 9, 3};
             for (int i = 0; i < 4; i++) idx.segment().setAtIndex(ValueLayout.JAVA_LONG, i, ids[i]);
@@ -235,7 +257,8 @@ class CudaBackendGpuTest {
             close(host(a, ho, ol), down(a, dout, ol), 0, 0, "embedding");
             idx.segment().setAtIndex(ValueLayout.JAVA_LONG, 2, 10);
             Storage badIdx = up(a, idx);
-            assertThrows(IndexOutOfBoundsException.class, () -> gpu.indexSelect(up(a, table), tl, 0, badIdx, il, dout, ol));
+            assertThrows(
+                    IndexOutOfBoundsException.class, () -> gpu.indexSelect(up(a, table), tl, 0, badIdx, il, dout, ol));
             assertNull(gpu.failure(), "a bad index is the caller's error, not a device fault");
         }
     }
@@ -281,22 +304,27 @@ class CudaBackendGpuTest {
             Layout l = Layout.contiguous(Shape.of(257));
             Storage f64 = Storage.allocate(DType.F64, 257, a);
             Random r = new Random(41);
-            for (int i = 0; i < 257; i++) f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, i, r.nextGaussian() * Math.pow(10, r.nextInt(13) - 6));
+            for (int i = 0; i < 257; i++)
+                f64.segment()
+                        .setAtIndex(ValueLayout.JAVA_DOUBLE, i, r.nextGaussian() * Math.pow(10, r.nextInt(13) - 6));
             f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 0, Double.NaN);
             f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 1, Double.POSITIVE_INFINITY);
             f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 2, -0.0);
-            f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 3, 1e6);   // beyond F16's range -> inf
+            f64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 3, 1e6); // beyond F16's range -> inf
             DType[] types = {DType.F64, DType.F32, DType.F16, DType.BF16};
             for (DType from : types) {
                 Storage hs = Storage.allocate(from, 257, a);
                 REF.copy(f64, l, hs, l);
                 Storage ds = up(a, hs);
                 for (DType to : types) {
-                    Storage hd = Storage.allocate(to, 257, a), dd = gpu.allocate(to, 257, a), back = Storage.allocate(to, 257, a);
+                    Storage hd = Storage.allocate(to, 257, a),
+                            dd = gpu.allocate(to, 257, a),
+                            back = Storage.allocate(to, 257, a);
                     REF.copy(hs, l, hd, l);
                     gpu.copy(ds, l, dd, l);
                     gpu.copy(dd, l, back, l);
-                    // exact values (NaN payloads may differ between the JVM's and PTX's conversions, so NaN is compared as NaN)
+                    // exact values (NaN payloads may differ between the JVM's and PTX's conversions, so NaN is compared
+                    // as NaN)
                     close(host(a, hd, l), host(a, back, l), 0, 0, from + " -> " + to);
                 }
             }

@@ -13,14 +13,14 @@ class DeviceFaultTest {
 
     @Test
     void stickyFaultsPoisonTheBackendOrdinaryErrorsDoNot() {
-        assertTrue(fault("cudart", 700));   // cudaErrorIllegalAddress
-        assertTrue(fault("cuda", 719));     // CUDA_ERROR_LAUNCH_FAILED
-        assertTrue(fault("cudart", 710));   // cudaErrorAssert
-        assertTrue(fault("cublas", 13));    // CUBLAS_STATUS_EXECUTION_FAILED
-        assertTrue(fault("cudnn", 5000));   // CUDNN_STATUS_EXECUTION_FAILED
-        assertFalse(fault("cudart", 2));    // out of memory: the caller may free and retry
-        assertFalse(fault("cublas", 15));   // not supported
-        assertFalse(fault("cublas", 700));  // 700 means nothing to cuBLAS
-        assertFalse(fault("nvrtc", 6));     // a compile error
+        assertTrue(fault("cudart", 700)); // cudaErrorIllegalAddress
+        assertTrue(fault("cuda", 719)); // CUDA_ERROR_LAUNCH_FAILED
+        assertTrue(fault("cudart", 710)); // cudaErrorAssert
+        assertTrue(fault("cublas", 13)); // CUBLAS_STATUS_EXECUTION_FAILED
+        assertTrue(fault("cudnn", 5000)); // CUDNN_STATUS_EXECUTION_FAILED
+        assertFalse(fault("cudart", 2)); // out of memory: the caller may free and retry
+        assertFalse(fault("cublas", 15)); // not supported
+        assertFalse(fault("cublas", 700)); // 700 means nothing to cuBLAS
+        assertFalse(fault("nvrtc", 6)); // a compile error
     }
 }

@@ -8,8 +8,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.statistics.Statistics;
 
 /**
  * Whatever the view (transposes, narrows, step slices, permuted or broadcast batch dims, sizes 1 and primes),
@@ -39,7 +39,7 @@ class GemmPlanPropertyTest {
         if (l.rank() >= 4 && r.nextBoolean()) l = l.transpose(0, 1);
         if (l.rank() >= 3 && r.nextInt(4) == 0) {
             long[] st = l.strides();
-            st[0] = 0;   // broadcast the leading batch dim
+            st[0] = 0; // broadcast the leading batch dim
             l = new Layout(l.shape(), st, l.offset());
         }
         return l;
@@ -50,14 +50,19 @@ class GemmPlanPropertyTest {
         Layout l = randomView(new Random(seed));
         Gemm.Operand o = Gemm.plan(MemorySegment.ofAddress(0), l, l.offset());
         Statistics.label("plan").collect(o == null ? "copied" : o.transposed() ? "planned T" : "planned N");
-        Statistics.label("batch").collect(Gemm.batchCount(l) > 1 ? (o != null && o.batchStride() == 0 ? "broadcast" : "batched") : "single");
+        Statistics.label("batch")
+                .collect(
+                        Gemm.batchCount(l) > 1
+                                ? (o != null && o.batchStride() == 0 ? "broadcast" : "batched")
+                                : "single");
         Statistics.label("plan").coverage(c -> {
             c.check("planned N").percentage(p -> p > 20);
             c.check("planned T").percentage(p -> p > 10);
             c.check("copied").count(n -> n > 0);
         });
         Statistics.label("batch").coverage(c -> c.check("broadcast").count(n -> n > 0));
-        if (o == null) return; // the backend copies such operands contiguous first; the contiguous copy is always plannable
+        if (o == null)
+            return; // the backend copies such operands contiguous first; the contiguous copy is always plannable
         int r = l.rank();
         long rows = l.shape().dim(r - 2), cols = l.shape().dim(r - 1), batch = Gemm.batchCount(l);
         long[] idx = new long[r];
@@ -72,12 +77,15 @@ class GemmPlanPropertyTest {
                     idx[r - 2] = i;
                     idx[r - 1] = j;
                     long expected = l.indexOf(idx);
-                    long cublas = o.pointer().address() + b * o.batchStride() + (o.transposed() ? i + j * o.ld() : i * o.ld() + j);
+                    long cublas = o.pointer().address()
+                            + b * o.batchStride()
+                            + (o.transposed() ? i + j * o.ld() : i * o.ld() + j);
                     assertEquals(expected, cublas, l + " element b=" + b + " i=" + i + " j=" + j + " plan " + o);
                 }
             }
         }
-        assertTrue(o.ld() >= Math.max(1, o.transposed() ? rows : cols), "ld below cuBLAS's minimum: " + o + " for " + l);
+        assertTrue(
+                o.ld() >= Math.max(1, o.transposed() ? rows : cols), "ld below cuBLAS's minimum: " + o + " for " + l);
     }
 
     @Property(tries = 100)
@@ -85,6 +93,7 @@ class GemmPlanPropertyTest {
         Layout l = Layout.contiguous(randomView(new Random(seed)).shape());
         Gemm.Operand o = Gemm.plan(MemorySegment.ofAddress(0), l, 0);
         assertNotNull(o, l.toString());
-        assertFalse(o.transposed() && l.shape().dim(l.rank() - 2) > 1 && l.shape().dim(l.rank() - 1) > 1);
+        assertFalse(
+                o.transposed() && l.shape().dim(l.rank() - 2) > 1 && l.shape().dim(l.rank() - 1) > 1);
     }
 }

@@ -84,7 +84,8 @@ class GemmPlanTest {
 
     @Test
     void providerSaysUnavailableWithoutThrowingOnAGpuLessMachine() {
-        org.junit.jupiter.api.Assumptions.assumeFalse(dev.panthera.cuda.CudaProbe.probe().ok(), "a GPU is present");
+        org.junit.jupiter.api.Assumptions.assumeFalse(
+                dev.panthera.cuda.CudaProbe.probe().ok(), "a GPU is present");
         assertFalse(new CudaBackendProvider().isAvailable());
     }
 }

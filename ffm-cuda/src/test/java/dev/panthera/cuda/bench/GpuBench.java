@@ -1,8 +1,8 @@
 package dev.panthera.cuda.bench;
 
+import dev.panthera.cuda.Cublas;
 import dev.panthera.cuda.CublasComputeType;
 import dev.panthera.cuda.CublasOperation;
-import dev.panthera.cuda.Cublas;
 import dev.panthera.cuda.CudaDataType;
 import dev.panthera.cuda.CudaDevice;
 import dev.panthera.cuda.CudaEvent;
@@ -31,13 +31,17 @@ public final class GpuBench {
             System.out.println("GpuBench: no GPU (" + probe.status() + ": " + probe.reason() + ")");
             System.exit(2);
         }
-        int[] sizes = args.length == 0 ? new int[] {4096, 8192} : java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+        int[] sizes = args.length == 0
+                ? new int[] {4096, 8192}
+                : java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
         CudaDevice dev = CudaDevice.open(0);
         System.out.println("device 0: " + dev.arch() + ", " + dev.multiprocessors() + " SMs");
         Cudart rt = Cudart.get();
         Cublas cublas = Cublas.get();
-        try (CudaStream stream = CudaStream.create(); DeviceMemory mem = DeviceMemory.onStream(stream);
-             CudaEvent start = CudaEvent.create(); CudaEvent stop = CudaEvent.create()) {
+        try (CudaStream stream = CudaStream.create();
+                DeviceMemory mem = DeviceMemory.onStream(stream);
+                CudaEvent start = CudaEvent.create();
+                CudaEvent stop = CudaEvent.create()) {
             MemorySegment handle = cublas.createHandle();
             cublas.setStream(handle, stream.handle());
             for (int n : sizes) {
@@ -49,9 +53,28 @@ public final class GpuBench {
                     fillRandom(stream, a, bytes, bf16, 1);
                     fillRandom(stream, b, bytes, bf16, 2);
                     CudaDataType t = bf16 ? CudaDataType.R_16BF : CudaDataType.R_32F;
-                    CublasComputeType ct = bf16 ? CublasComputeType.COMPUTE_32F : CublasComputeType.COMPUTE_32F_FAST_TF32;
-                    Runnable gemm = () -> cublas.gemmEx(handle, CublasOperation.N, CublasOperation.N, n, n, n, 1f,
-                            a.pointer(), t, n, b.pointer(), t, n, 0f, c.pointer(), t, n, ct, Cublas.GEMM_DEFAULT);
+                    CublasComputeType ct =
+                            bf16 ? CublasComputeType.COMPUTE_32F : CublasComputeType.COMPUTE_32F_FAST_TF32;
+                    Runnable gemm = () -> cublas.gemmEx(
+                            handle,
+                            CublasOperation.N,
+                            CublasOperation.N,
+                            n,
+                            n,
+                            n,
+                            1f,
+                            a.pointer(),
+                            t,
+                            n,
+                            b.pointer(),
+                            t,
+                            n,
+                            0f,
+                            c.pointer(),
+                            t,
+                            n,
+                            ct,
+                            Cublas.GEMM_DEFAULT);
                     for (int i = 0; i < 3; i++) gemm.run();
                     stream.synchronize();
                     int iters = n >= 8192 ? 10 : 30;
@@ -60,7 +83,9 @@ public final class GpuBench {
                     stop.record(stream);
                     stop.synchronize();
                     double seconds = stop.millisSince(start) / 1e3 / iters;
-                    System.out.printf("panthera gemm %s %d: %.1f TFLOP/s (%.3f ms)%n", mode, n, 2.0 * n * n * n / seconds / 1e12, seconds * 1e3);
+                    System.out.printf(
+                            "panthera gemm %s %d: %.1f TFLOP/s (%.3f ms)%n",
+                            mode, n, 2.0 * n * n * n / seconds / 1e12, seconds * 1e3);
                     a.close();
                     b.close();
                     c.close();
@@ -69,7 +94,8 @@ public final class GpuBench {
             long bytes = 256L << 20;
             try (PinnedBuffer host = PinnedBuffer.allocate(bytes)) {
                 DeviceBuffer d = mem.allocate(bytes);
-                for (CudaMemcpyKind kind : new CudaMemcpyKind[] {CudaMemcpyKind.HOST_TO_DEVICE, CudaMemcpyKind.DEVICE_TO_HOST}) {
+                for (CudaMemcpyKind kind :
+                        new CudaMemcpyKind[] {CudaMemcpyKind.HOST_TO_DEVICE, CudaMemcpyKind.DEVICE_TO_HOST}) {
                     Runnable copy = kind == CudaMemcpyKind.HOST_TO_DEVICE
                             ? () -> rt.memcpyAsync(d.pointer(), host.segment(), bytes, kind, stream.handle())
                             : () -> rt.memcpyAsync(host.segment(), d.pointer(), bytes, kind, stream.handle());
@@ -80,7 +106,9 @@ public final class GpuBench {
                     stop.record(stream);
                     stop.synchronize();
                     double seconds = stop.millisSince(start) / 1e3 / 10;
-                    System.out.printf("panthera copy %s 256MiB pinned: %.1f GB/s%n", kind == CudaMemcpyKind.HOST_TO_DEVICE ? "h2d" : "d2h", bytes / seconds / 1e9);
+                    System.out.printf(
+                            "panthera copy %s 256MiB pinned: %.1f GB/s%n",
+                            kind == CudaMemcpyKind.HOST_TO_DEVICE ? "h2d" : "d2h", bytes / seconds / 1e9);
                 }
             }
             cublas.destroyHandle(handle);

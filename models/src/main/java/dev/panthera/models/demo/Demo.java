@@ -15,13 +15,14 @@ public final class Demo {
 
     public static void main(String[] args) throws Exception {
         System.out.println("Panthera demo — backends: " + Backends.available());
-        try (var scope = MemoryScope.open()) {   // every tensor below is freed when this block ends
+        try (var scope = MemoryScope.open()) { // every tensor below is freed when this block ends
             Tensor a = Tensor.of(new float[][] {{1, 2, 3}, {4, 5, 6}});
             System.out.println("\na =\n" + a);
 
             Tensor bias = Tensor.of(10f, 20f, 30f);
             System.out.println("\na + [10, 20, 30]  (broadcast over rows) =\n" + a.add(bias));
-            System.out.println("\na * [[2], [-1]]  (broadcast over columns) =\n" + a.mul(Tensor.of(new float[] {2, -1}, 2, 1)));
+            System.out.println(
+                    "\na * [[2], [-1]]  (broadcast over columns) =\n" + a.mul(Tensor.of(new float[] {2, -1}, 2, 1)));
 
             Tensor b = Tensor.arange(0, 6, 1).reshape(3, 2).to(dev.panthera.tensor.DType.F32);
             System.out.println("\nb = arange(6).reshape(3, 2) =\n" + b);

@@ -28,34 +28,69 @@ final class Cursor {
         this.pos = pos;
     }
 
-    long remaining() { return seg.byteSize() - pos; }
+    long remaining() {
+        return seg.byteSize() - pos;
+    }
 
-    ModelFormatException error(String field, String detail) { return new ModelFormatException(format, field, detail); }
+    ModelFormatException error(String field, String detail) {
+        return new ModelFormatException(format, field, detail);
+    }
 
     void need(long n, String field) throws ModelFormatException {
         if (n < 0 || n > remaining()) {
-            throw error(field, "needs " + (n < 0 ? Long.toUnsignedString(n) : n) + " bytes at offset " + pos + " but only "
-                    + remaining() + " remain (file truncated or length field wrong)");
+            throw error(
+                    field,
+                    "needs " + (n < 0 ? Long.toUnsignedString(n) : n) + " bytes at offset " + pos + " but only "
+                            + remaining() + " remain (file truncated or length field wrong)");
         }
     }
 
-    int u8(String field) throws ModelFormatException { need(1, field); return seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF; }
+    int u8(String field) throws ModelFormatException {
+        need(1, field);
+        return seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF;
+    }
 
-    short i16(String field) throws ModelFormatException { need(2, field); short v = seg.get(I16, pos); pos += 2; return v; }
+    short i16(String field) throws ModelFormatException {
+        need(2, field);
+        short v = seg.get(I16, pos);
+        pos += 2;
+        return v;
+    }
 
-    int i32(String field) throws ModelFormatException { need(4, field); int v = seg.get(I32, pos); pos += 4; return v; }
+    int i32(String field) throws ModelFormatException {
+        need(4, field);
+        int v = seg.get(I32, pos);
+        pos += 4;
+        return v;
+    }
 
-    long i64(String field) throws ModelFormatException { need(8, field); long v = seg.get(I64, pos); pos += 8; return v; }
+    long i64(String field) throws ModelFormatException {
+        need(8, field);
+        long v = seg.get(I64, pos);
+        pos += 8;
+        return v;
+    }
 
-    float f32(String field) throws ModelFormatException { need(4, field); float v = seg.get(F32, pos); pos += 4; return v; }
+    float f32(String field) throws ModelFormatException {
+        need(4, field);
+        float v = seg.get(F32, pos);
+        pos += 4;
+        return v;
+    }
 
-    double f64(String field) throws ModelFormatException { need(8, field); double v = seg.get(F64, pos); pos += 8; return v; }
+    double f64(String field) throws ModelFormatException {
+        need(8, field);
+        double v = seg.get(F64, pos);
+        pos += 8;
+        return v;
+    }
 
     /** A non-negative u64 count or size that must fit in the bytes left when each item takes {@code minItemBytes}. */
     long count(String field, long minItemBytes) throws ModelFormatException {
         long n = i64(field);
         if (n < 0 || (minItemBytes > 0 && n > remaining() / minItemBytes)) {
-            throw error(field, "count " + Long.toUnsignedString(n) + " cannot fit in the " + remaining() + " bytes left");
+            throw error(
+                    field, "count " + Long.toUnsignedString(n) + " cannot fit in the " + remaining() + " bytes left");
         }
         return n;
     }
@@ -71,8 +106,12 @@ final class Cursor {
 
     static String decodeUtf8(String format, String field, byte[] b) throws ModelFormatException {
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(b)).toString();
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(b))
+                    .toString();
         } catch (CharacterCodingException e) {
             throw new ModelFormatException(format, field, "invalid UTF-8", e);
         }

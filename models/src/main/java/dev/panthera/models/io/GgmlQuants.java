@@ -14,9 +14,13 @@ public final class GgmlQuants {
 
     private static final ValueLayout.OfFloat OUT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    private static float f16(MemorySegment s, long at) { return Float.float16ToFloat(s.get(Cursor.I16, at)); }
+    private static float f16(MemorySegment s, long at) {
+        return Float.float16ToFloat(s.get(Cursor.I16, at));
+    }
 
-    private static int u8(MemorySegment s, long at) { return s.get(ValueLayout.JAVA_BYTE, at) & 0xFF; }
+    private static int u8(MemorySegment s, long at) {
+        return s.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
+    }
 
     /**
      * Converts {@code n} weights of {@code type} in {@code src} (little-endian blocks) to floats in {@code dst}
@@ -24,24 +28,43 @@ public final class GgmlQuants {
      */
     public static void dequantize(GgmlType type, MemorySegment src, MemorySegment dst, long n) {
         if (n % type.blockSize() != 0 || src.byteSize() < type.bytesFor(n) || dst.byteSize() < n * 4) {
-            throw new IllegalArgumentException("dequantize " + type + ": " + n + " weights need " + type.bytesFor(n)
-                    + " source bytes (have " + src.byteSize() + ") and " + n * 4 + " destination bytes (have " + dst.byteSize() + ")");
+            throw new IllegalArgumentException(
+                    "dequantize " + type + ": " + n + " weights need " + type.bytesFor(n) + " source bytes (have "
+                            + src.byteSize() + ") and " + n * 4 + " destination bytes (have " + dst.byteSize() + ")");
         }
         long blocks = n / type.blockSize();
         switch (type) {
-            case F32 -> { for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.F32, 4 * i)); }
-            case F16 -> { for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, f16(src, 2 * i)); }
-            case BF16 -> { for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, Float.intBitsToFloat((src.get(Cursor.I16, 2 * i) & 0xFFFF) << 16)); }
-            case F64 -> { for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, (float) src.get(Cursor.F64, 8 * i)); }
-            case I8 -> { for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(ValueLayout.JAVA_BYTE, i)); }
-            case I16 -> { for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.I16, 2 * i)); }
-            case I32 -> { for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.I32, 4 * i)); }
-            case I64 -> { for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.I64, 8 * i)); }
+            case F32 -> {
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.F32, 4 * i));
+            }
+            case F16 -> {
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, f16(src, 2 * i));
+            }
+            case BF16 -> {
+                for (long i = 0; i < n; i++)
+                    dst.set(OUT, 4 * i, Float.intBitsToFloat((src.get(Cursor.I16, 2 * i) & 0xFFFF) << 16));
+            }
+            case F64 -> {
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, (float) src.get(Cursor.F64, 8 * i));
+            }
+            case I8 -> {
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(ValueLayout.JAVA_BYTE, i));
+            }
+            case I16 -> {
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.I16, 2 * i));
+            }
+            case I32 -> {
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.I32, 4 * i));
+            }
+            case I64 -> {
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.I64, 8 * i));
+            }
             case Q8_0 -> {
                 for (long b = 0; b < blocks; b++) {
                     long s = b * 34, o = b * 32 * 4;
                     float d = f16(src, s);
-                    for (int j = 0; j < 32; j++) dst.set(OUT, o + 4L * j, src.get(ValueLayout.JAVA_BYTE, s + 2 + j) * d);
+                    for (int j = 0; j < 32; j++)
+                        dst.set(OUT, o + 4L * j, src.get(ValueLayout.JAVA_BYTE, s + 2 + j) * d);
                 }
             }
             case Q4_0 -> {
@@ -66,8 +89,12 @@ public final class GgmlQuants {
                     }
                 }
             }
-            case Q4_K -> { for (long b = 0; b < blocks; b++) q4k(src, b * 144, dst, b * 256 * 4); }
-            case Q6_K -> { for (long b = 0; b < blocks; b++) q6k(src, b * 210, dst, b * 256 * 4); }
+            case Q4_K -> {
+                for (long b = 0; b < blocks; b++) q4k(src, b * 144, dst, b * 256 * 4);
+            }
+            case Q6_K -> {
+                for (long b = 0; b < blocks; b++) q6k(src, b * 210, dst, b * 256 * 4);
+            }
         }
     }
 
@@ -82,7 +109,7 @@ public final class GgmlQuants {
     private static void q4k(MemorySegment src, long s, MemorySegment dst, long o) {
         float d = f16(src, s), dmin = f16(src, s + 2);
         long scales = s + 4, qs = s + 16;
-        for (int chunk = 0; chunk < 4; chunk++) {          // 64 weights per chunk: 32 low nibbles, 32 high nibbles
+        for (int chunk = 0; chunk < 4; chunk++) { // 64 weights per chunk: 32 low nibbles, 32 high nibbles
             int[] sm1 = scaleMinK4(src, scales, 2 * chunk), sm2 = scaleMinK4(src, scales, 2 * chunk + 1);
             float d1 = d * sm1[0], m1 = dmin * sm1[1], d2 = d * sm2[0], m2 = dmin * sm2[1];
             for (int l = 0; l < 32; l++) {
@@ -95,7 +122,7 @@ public final class GgmlQuants {
 
     private static void q6k(MemorySegment src, long s, MemorySegment dst, long o) {
         float d = f16(src, s + 208);
-        for (int half = 0; half < 2; half++) {              // 128 weights per half
+        for (int half = 0; half < 2; half++) { // 128 weights per half
             long ql = s + 64L * half, qh = s + 128 + 32L * half, sc = s + 192 + 8L * half;
             long y = o + 4L * 128 * half;
             for (int l = 0; l < 32; l++) {
@@ -124,13 +151,18 @@ public final class GgmlQuants {
      */
     public static byte[] quantize(GgmlType type, float[] x) {
         if (x.length % type.blockSize() != 0) {
-            throw new IllegalArgumentException("quantize " + type + ": " + x.length + " weights is not a multiple of " + type.blockSize());
+            throw new IllegalArgumentException(
+                    "quantize " + type + ": " + x.length + " weights is not a multiple of " + type.blockSize());
         }
         byte[] out = new byte[Math.toIntExact(type.bytesFor(x.length))];
         MemorySegment o = MemorySegment.ofArray(out);
         switch (type) {
-            case F32 -> { for (int i = 0; i < x.length; i++) o.set(Cursor.F32, 4L * i, x[i]); }
-            case F16 -> { for (int i = 0; i < x.length; i++) o.set(Cursor.I16, 2L * i, Float.floatToFloat16(x[i])); }
+            case F32 -> {
+                for (int i = 0; i < x.length; i++) o.set(Cursor.F32, 4L * i, x[i]);
+            }
+            case F16 -> {
+                for (int i = 0; i < x.length; i++) o.set(Cursor.I16, 2L * i, Float.floatToFloat16(x[i]));
+            }
             case Q8_0 -> {
                 for (int b = 0; b < x.length / 32; b++) {
                     float amax = 0;
@@ -145,7 +177,10 @@ public final class GgmlQuants {
                     float amax = 0, max = 0;
                     for (int j = 0; j < 32; j++) {
                         float v = x[32 * b + j];
-                        if (amax < Math.abs(v)) { amax = Math.abs(v); max = v; }
+                        if (amax < Math.abs(v)) {
+                            amax = Math.abs(v);
+                            max = v;
+                        }
                     }
                     float d = max / -8f, id = d != 0 ? 1f / d : 0f;
                     o.set(Cursor.I16, 18L * b, Float.floatToFloat16(d));
@@ -156,7 +191,9 @@ public final class GgmlQuants {
                     }
                 }
             }
-            default -> throw new IllegalArgumentException("quantize: writing " + type + " is not supported (F32, F16, Q8_0, Q4_0)");
+            default ->
+                throw new IllegalArgumentException(
+                        "quantize: writing " + type + " is not supported (F32, F16, Q8_0, Q4_0)");
         }
         return out;
     }

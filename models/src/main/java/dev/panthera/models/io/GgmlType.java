@@ -1,10 +1,10 @@
 package dev.panthera.models.io;
 
-import java.lang.foreign.MemoryLayout;
-import java.lang.foreign.ValueLayout;
-
 import static java.lang.foreign.MemoryLayout.sequenceLayout;
 import static java.lang.foreign.MemoryLayout.structLayout;
+
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.ValueLayout;
 
 /**
  * GGML tensor types this package reads, with their numeric ids from ggml.h (explicit numbers, never ordinals), the
@@ -15,19 +15,50 @@ public enum GgmlType {
     F32(0, 1, 4, ValueLayout.JAVA_FLOAT),
     F16(1, 1, 2, ValueLayout.JAVA_SHORT),
     /** 32 weights: fp16 d, 16 bytes of 4-bit q; x = (q - 8)·d. */
-    Q4_0(2, 32, 18, structLayout(ValueLayout.JAVA_SHORT.withName("d"), sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("qs"))),
+    Q4_0(
+            2,
+            32,
+            18,
+            structLayout(
+                    ValueLayout.JAVA_SHORT.withName("d"),
+                    sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("qs"))),
     /** 32 weights: fp16 d, fp16 m, 16 bytes of 4-bit q; x = q·d + m. */
-    Q4_1(3, 32, 20, structLayout(ValueLayout.JAVA_SHORT.withName("d"), ValueLayout.JAVA_SHORT.withName("m"),
-            sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("qs"))),
+    Q4_1(
+            3,
+            32,
+            20,
+            structLayout(
+                    ValueLayout.JAVA_SHORT.withName("d"),
+                    ValueLayout.JAVA_SHORT.withName("m"),
+                    sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("qs"))),
     /** 32 weights: fp16 d, 32 int8 q; x = q·d. */
-    Q8_0(8, 32, 34, structLayout(ValueLayout.JAVA_SHORT.withName("d"), sequenceLayout(32, ValueLayout.JAVA_BYTE).withName("qs"))),
+    Q8_0(
+            8,
+            32,
+            34,
+            structLayout(
+                    ValueLayout.JAVA_SHORT.withName("d"),
+                    sequenceLayout(32, ValueLayout.JAVA_BYTE).withName("qs"))),
     /** 256 weights: fp16 d, fp16 dmin, 12 bytes of packed 6-bit scales and mins, 128 bytes of 4-bit q. */
-    Q4_K(12, 256, 144, structLayout(ValueLayout.JAVA_SHORT.withName("d"), ValueLayout.JAVA_SHORT.withName("dmin"),
-            sequenceLayout(12, ValueLayout.JAVA_BYTE).withName("scales"), sequenceLayout(128, ValueLayout.JAVA_BYTE).withName("qs"))),
+    Q4_K(
+            12,
+            256,
+            144,
+            structLayout(
+                    ValueLayout.JAVA_SHORT.withName("d"),
+                    ValueLayout.JAVA_SHORT.withName("dmin"),
+                    sequenceLayout(12, ValueLayout.JAVA_BYTE).withName("scales"),
+                    sequenceLayout(128, ValueLayout.JAVA_BYTE).withName("qs"))),
     /** 256 weights: 128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales, fp16 d. */
-    Q6_K(14, 256, 210, structLayout(sequenceLayout(128, ValueLayout.JAVA_BYTE).withName("ql"),
-            sequenceLayout(64, ValueLayout.JAVA_BYTE).withName("qh"), sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("scales"),
-            ValueLayout.JAVA_SHORT.withName("d"))),
+    Q6_K(
+            14,
+            256,
+            210,
+            structLayout(
+                    sequenceLayout(128, ValueLayout.JAVA_BYTE).withName("ql"),
+                    sequenceLayout(64, ValueLayout.JAVA_BYTE).withName("qh"),
+                    sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("scales"),
+                    ValueLayout.JAVA_SHORT.withName("d"))),
     I8(24, 1, 1, ValueLayout.JAVA_BYTE),
     I16(25, 1, 2, ValueLayout.JAVA_SHORT),
     I32(26, 1, 4, ValueLayout.JAVA_INT),
@@ -48,19 +79,29 @@ public enum GgmlType {
     }
 
     /** The id stored in GGUF tensor infos ({@code enum ggml_type}). */
-    public int id() { return id; }
+    public int id() {
+        return id;
+    }
 
     /** Weights per block (1 for plain types). */
-    public int blockSize() { return blockSize; }
+    public int blockSize() {
+        return blockSize;
+    }
 
     /** Bytes per block. */
-    public int typeSize() { return typeSize; }
+    public int typeSize() {
+        return typeSize;
+    }
 
     /** The layout of one block (unaligned, little-endian in the file). */
-    public MemoryLayout blockLayout() { return blockLayout; }
+    public MemoryLayout blockLayout() {
+        return blockLayout;
+    }
 
     /** True for the block-quantized types. */
-    public boolean isQuantized() { return blockSize > 1; }
+    public boolean isQuantized() {
+        return blockSize > 1;
+    }
 
     /** The type with ggml id {@code id}, or null if this package does not know it. */
     public static GgmlType byId(long id) {
@@ -69,5 +110,7 @@ public enum GgmlType {
     }
 
     /** Bytes for {@code n} weights ({@code n} a multiple of the block size). */
-    public long bytesFor(long n) { return n / blockSize * typeSize; }
+    public long bytesFor(long n) {
+        return n / blockSize * typeSize;
+    }
 }

@@ -3,7 +3,6 @@ package dev.panthera.models.io;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,6 +25,7 @@ public final class GgufFile implements Weights {
     public static final int MAGIC = 0x46554747;
     /** Default data alignment when {@code general.alignment} is absent. */
     public static final int DEFAULT_ALIGNMENT = 32;
+
     static final int MAX_DIMS = 4;
     static final int MAX_ARRAY_DEPTH = 4;
     static final long MAX_STRING = 1 << 24;
@@ -48,7 +48,9 @@ public final class GgufFile implements Weights {
         }
 
         /** Number of weights. */
-        public long numel() { return Arrays.stream(dims).reduce(1, (a, b) -> a * b); }
+        public long numel() {
+            return Arrays.stream(dims).reduce(1, (a, b) -> a * b);
+        }
     }
 
     private final Arena arena;
@@ -61,8 +63,14 @@ public final class GgufFile implements Weights {
     private final List<String> names;
     private final Map<String, MemorySegment> dequantized = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private GgufFile(Arena arena, MemorySegment file, int version, long alignment, long dataOffset,
-                     Map<String, GgufValue> metadata, Map<String, TensorInfo> tensors) {
+    private GgufFile(
+            Arena arena,
+            MemorySegment file,
+            int version,
+            long alignment,
+            long dataOffset,
+            Map<String, GgufValue> metadata,
+            Map<String, TensorInfo> tensors) {
         this.arena = arena;
         this.version = version;
         this.alignment = alignment;
@@ -108,45 +116,62 @@ public final class GgufFile implements Weights {
         for (long i = 0; i < nTensors; i++) {
             String name = string(c, "tensor #" + i + " name");
             int nDims = c.i32("tensor '" + name + "' n_dims");
-            if (nDims < 1 || nDims > MAX_DIMS) throw c.error("tensor '" + name + "' n_dims", nDims + " outside [1, " + MAX_DIMS + "]");
+            if (nDims < 1 || nDims > MAX_DIMS)
+                throw c.error("tensor '" + name + "' n_dims", nDims + " outside [1, " + MAX_DIMS + "]");
             long[] dims = new long[nDims];
             long numel = 1;
             for (int d = 0; d < nDims; d++) {
                 dims[d] = c.i64("tensor '" + name + "' ne[" + d + "]");
-                if (dims[d] < 0) throw c.error("tensor '" + name + "' ne[" + d + "]", Long.toUnsignedString(dims[d]) + " is negative or too large");
+                if (dims[d] < 0)
+                    throw c.error(
+                            "tensor '" + name + "' ne[" + d + "]",
+                            Long.toUnsignedString(dims[d]) + " is negative or too large");
                 numel = SafetensorsFile.mulOrMax(numel, dims[d]);
             }
             int typeId = c.i32("tensor '" + name + "' type");
             GgmlType type = GgmlType.byId(typeId);
             if (type == null) throw c.error("tensor '" + name + "' type", "unknown or unsupported ggml type " + typeId);
             if (dims[0] % type.blockSize() != 0) {
-                throw c.error("tensor '" + name + "' ne[0]", dims[0] + " is not a multiple of " + type + "'s block size " + type.blockSize());
+                throw c.error(
+                        "tensor '" + name + "' ne[0]",
+                        dims[0] + " is not a multiple of " + type + "'s block size " + type.blockSize());
             }
-            if (numel == Long.MAX_VALUE) throw c.error("tensor '" + name + "' dims", Arrays.toString(dims) + " overflow");
+            if (numel == Long.MAX_VALUE)
+                throw c.error("tensor '" + name + "' dims", Arrays.toString(dims) + " overflow");
             long offset = c.i64("tensor '" + name + "' offset");
             if (offset < 0 || offset % alignment != 0) {
-                throw c.error("tensor '" + name + "' offset", Long.toUnsignedString(offset) + " is not a multiple of alignment " + alignment);
+                throw c.error(
+                        "tensor '" + name + "' offset",
+                        Long.toUnsignedString(offset) + " is not a multiple of alignment " + alignment);
             }
-            TensorInfo info = new TensorInfo(name, type, dims, offset, SafetensorsFile.mulOrMax(numel / type.blockSize(), type.typeSize()));
+            TensorInfo info = new TensorInfo(
+                    name, type, dims, offset, SafetensorsFile.mulOrMax(numel / type.blockSize(), type.typeSize()));
             if (byName.put(name, info) != null) throw c.error("tensor '" + name + "'", "duplicate tensor name");
             infos.add(info);
         }
         long dataOffset = c.pos + (alignment - c.pos % alignment) % alignment;
         if (dataOffset > file.byteSize() && nTensors > 0) {
-            throw c.error("data section", "starts at " + dataOffset + " beyond the end of the " + file.byteSize() + "-byte file");
+            throw c.error(
+                    "data section",
+                    "starts at " + dataOffset + " beyond the end of the " + file.byteSize() + "-byte file");
         }
         long dataSize = Math.max(0, file.byteSize() - dataOffset);
         infos.sort(Comparator.comparingLong(TensorInfo::offset));
         long end = 0;
         for (TensorInfo t : infos) {
-            if (t.offset() < end) throw c.error("tensor '" + t.name() + "' offset", t.offset() + " overlaps the previous tensor ending at " + end);
+            if (t.offset() < end)
+                throw c.error(
+                        "tensor '" + t.name() + "' offset",
+                        t.offset() + " overlaps the previous tensor ending at " + end);
             if (t.byteSize() > dataSize - t.offset()) {
-                throw c.error("tensor '" + t.name() + "' size", t.offset() + " + " + t.byteSize() + " bytes exceeds the data section of " + dataSize + " bytes");
+                throw c.error(
+                        "tensor '" + t.name() + "' size",
+                        t.offset() + " + " + t.byteSize() + " bytes exceeds the data section of " + dataSize
+                                + " bytes");
             }
             end = t.offset() + t.byteSize();
         }
-        return new GgufFile(arena, file, version, alignment,
-                Math.min(dataOffset, file.byteSize()), kv, byName);
+        return new GgufFile(arena, file, version, alignment, Math.min(dataOffset, file.byteSize()), kv, byName);
     }
 
     private static String string(Cursor c, String field) throws ModelFormatException {
@@ -155,7 +180,8 @@ public final class GgufFile implements Weights {
         return c.utf8(n, field);
     }
 
-    private static GgufValue value(Cursor c, int type, String key, int depth, long[] budget) throws ModelFormatException {
+    private static GgufValue value(Cursor c, int type, String key, int depth, long[] budget)
+            throws ModelFormatException {
         String f = "metadata '" + key + "'";
         return switch (type) {
             case GgufValue.UINT8 -> new GgufValue.U8(c.u8(f));
@@ -186,7 +212,10 @@ public final class GgufFile implements Weights {
                     default -> throw c.error(f + " element type", "unknown gguf type " + et);
                 };
                 long n = c.count(f + " array length", min);
-                if (n > budget[0]) throw c.error(f + " array length", n + " values exceed the file's metadata limit of " + MAX_METADATA_VALUES);
+                if (n > budget[0])
+                    throw c.error(
+                            f + " array length",
+                            n + " values exceed the file's metadata limit of " + MAX_METADATA_VALUES);
                 budget[0] -= n;
                 List<GgufValue> vs = new ArrayList<>((int) Math.min(n, 1 << 20));
                 for (long i = 0; i < n; i++) vs.add(value(c, et, key, depth + 1, budget));
@@ -197,19 +226,29 @@ public final class GgufFile implements Weights {
     }
 
     /** GGUF version (2 or 3). */
-    public int version() { return version; }
+    public int version() {
+        return version;
+    }
 
     /** Data alignment in bytes. */
-    public long alignment() { return alignment; }
+    public long alignment() {
+        return alignment;
+    }
 
     /** File offset of the data section. */
-    public long dataOffset() { return dataOffset; }
+    public long dataOffset() {
+        return dataOffset;
+    }
 
     /** Metadata in file order. */
-    public Map<String, GgufValue> metadata() { return metadata; }
+    public Map<String, GgufValue> metadata() {
+        return metadata;
+    }
 
     /** Tensor infos in file (header) order. */
-    public List<TensorInfo> tensorInfos() { return List.copyOf(tensors.values()); }
+    public List<TensorInfo> tensorInfos() {
+        return List.copyOf(tensors.values());
+    }
 
     /** The info for {@code name}. */
     public TensorInfo info(String name) {
@@ -227,15 +266,27 @@ public final class GgufFile implements Weights {
     /** {@code name} converted to F32 values on the heap (at most 2^31 - 1 weights). */
     public float[] dequantize(String name) {
         TensorInfo t = info(name);
-        if (t.numel() > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("gguf: '" + name + "' is too large for a float[]");
+        if (t.numel() > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("gguf: '" + name + "' is too large for a float[]");
         float[] out = new float[(int) t.numel()];
         GgmlQuants.dequantize(t.type(), rawBlocks(name), MemorySegment.ofArray(out), t.numel());
         return out;
     }
 
-    @Override public List<String> names() { return names; }
-    @Override public boolean contains(String name) { return tensors.containsKey(name); }
-    @Override public long[] shape(String name) { return info(name).shape(); }
+    @Override
+    public List<String> names() {
+        return names;
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return tensors.containsKey(name);
+    }
+
+    @Override
+    public long[] shape(String name) {
+        return info(name).shape();
+    }
 
     /**
      * F32/F16/BF16/I8/I32/I64/F64 tensors zero-copy; quantized ones dequantized to F32 once (on first request, then
@@ -255,8 +306,11 @@ public final class GgufFile implements Weights {
             default -> null;
         };
         Shape shape = Shape.of(t.shape());
-        if (dtype != null) return Tensor.fromSegment(Mapped.aligned(rawBlocks(name), dtype.byteSize(), arena), dtype, shape).name(name);
-        if (t.type() == GgmlType.I16) throw new IllegalArgumentException("gguf: '" + name + "' is I16, which has no tensor dtype; use rawBlocks");
+        if (dtype != null)
+            return Tensor.fromSegment(Mapped.aligned(rawBlocks(name), dtype.byteSize(), arena), dtype, shape)
+                    .name(name);
+        if (t.type() == GgmlType.I16)
+            throw new IllegalArgumentException("gguf: '" + name + "' is I16, which has no tensor dtype; use rawBlocks");
         MemorySegment out = dequantized.computeIfAbsent(name, n -> {
             MemorySegment f = arena.allocate(t.numel() * 4, 64);
             GgmlQuants.dequantize(t.type(), rawBlocks(n), f, t.numel());
@@ -265,6 +319,8 @@ public final class GgufFile implements Weights {
         return Tensor.fromSegment(out, DType.F32, shape).name(name);
     }
 
-    @Override public void close() { arena.close(); }
-
+    @Override
+    public void close() {
+        arena.close();
+    }
 }

@@ -8,34 +8,108 @@ import java.util.List;
  */
 public sealed interface GgufValue {
     /** GGUF value type ids ({@code enum gguf_type}). */
-    int UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7, STRING = 8, ARRAY = 9,
-            UINT64 = 10, INT64 = 11, FLOAT64 = 12;
+    int UINT8 = 0,
+            INT8 = 1,
+            UINT16 = 2,
+            INT16 = 3,
+            UINT32 = 4,
+            INT32 = 5,
+            FLOAT32 = 6,
+            BOOL = 7,
+            STRING = 8,
+            ARRAY = 9,
+            UINT64 = 10,
+            INT64 = 11,
+            FLOAT64 = 12;
 
     /** This value's GGUF type id. */
     int typeId();
 
-    record U8(int value) implements GgufValue { public int typeId() { return UINT8; } }
-    record I8(byte value) implements GgufValue { public int typeId() { return INT8; } }
-    record U16(int value) implements GgufValue { public int typeId() { return UINT16; } }
-    record I16(short value) implements GgufValue { public int typeId() { return INT16; } }
-    record U32(long value) implements GgufValue { public int typeId() { return UINT32; } }
-    record I32(int value) implements GgufValue { public int typeId() { return INT32; } }
-    record F32(float value) implements GgufValue { public int typeId() { return FLOAT32; } }
-    record Bool(boolean value) implements GgufValue { public int typeId() { return BOOL; } }
-    record Str(String value) implements GgufValue { public int typeId() { return STRING; } }
-    record U64(long value) implements GgufValue { public int typeId() { return UINT64; } }
-    record I64(long value) implements GgufValue { public int typeId() { return INT64; } }
-    record F64(double value) implements GgufValue { public int typeId() { return FLOAT64; } }
+    record U8(int value) implements GgufValue {
+        public int typeId() {
+            return UINT8;
+        }
+    }
+
+    record I8(byte value) implements GgufValue {
+        public int typeId() {
+            return INT8;
+        }
+    }
+
+    record U16(int value) implements GgufValue {
+        public int typeId() {
+            return UINT16;
+        }
+    }
+
+    record I16(short value) implements GgufValue {
+        public int typeId() {
+            return INT16;
+        }
+    }
+
+    record U32(long value) implements GgufValue {
+        public int typeId() {
+            return UINT32;
+        }
+    }
+
+    record I32(int value) implements GgufValue {
+        public int typeId() {
+            return INT32;
+        }
+    }
+
+    record F32(float value) implements GgufValue {
+        public int typeId() {
+            return FLOAT32;
+        }
+    }
+
+    record Bool(boolean value) implements GgufValue {
+        public int typeId() {
+            return BOOL;
+        }
+    }
+
+    record Str(String value) implements GgufValue {
+        public int typeId() {
+            return STRING;
+        }
+    }
+
+    record U64(long value) implements GgufValue {
+        public int typeId() {
+            return UINT64;
+        }
+    }
+
+    record I64(long value) implements GgufValue {
+        public int typeId() {
+            return INT64;
+        }
+    }
+
+    record F64(double value) implements GgufValue {
+        public int typeId() {
+            return FLOAT64;
+        }
+    }
 
     /** An array whose elements all have GGUF type {@code elementType} (nested arrays allowed). */
     record Array(int elementType, List<GgufValue> values) implements GgufValue {
         public Array {
             values = List.copyOf(values);
             for (GgufValue v : values) {
-                if (v.typeId() != elementType) throw new IllegalArgumentException("gguf array of type " + elementType + " holds a " + v);
+                if (v.typeId() != elementType)
+                    throw new IllegalArgumentException("gguf array of type " + elementType + " holds a " + v);
             }
         }
-        public int typeId() { return ARRAY; }
+
+        public int typeId() {
+            return ARRAY;
+        }
     }
 
     /** Integer-typed values as a long (unsigned ones zero-extended); otherwise IllegalStateException naming the type. */

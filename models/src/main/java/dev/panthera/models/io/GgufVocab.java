@@ -1,7 +1,6 @@
 package dev.panthera.models.io;
 
 import dev.panthera.models.tokenizer.Tokenizer;
-
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -45,16 +44,19 @@ public final class GgufVocab {
         }
         int bos = id(kv, "tokenizer.ggml.bos_token_id");
         int eos = id(kv, "tokenizer.ggml.eos_token_id");
-        boolean addBos = kv.get("tokenizer.ggml.add_bos_token") instanceof GgufValue.Bool b ? b.value() : model.equals("llama");
+        boolean addBos =
+                kv.get("tokenizer.ggml.add_bos_token") instanceof GgufValue.Bool b ? b.value() : model.equals("llama");
         return Tokenizer.fromGgufVocab(model, tokens, scores, types, merges, addBos ? bos : -1, eos);
     }
 
     private static String string(Map<String, GgufValue> kv, String key) throws ModelFormatException {
-        if (!(kv.get(key) instanceof GgufValue.Str s)) throw new ModelFormatException("gguf", key, "missing or not a string");
+        if (!(kv.get(key) instanceof GgufValue.Str s))
+            throw new ModelFormatException("gguf", key, "missing or not a string");
         return s.value();
     }
 
-    private static List<GgufValue> array(Map<String, GgufValue> kv, String key, int type, boolean required) throws ModelFormatException {
+    private static List<GgufValue> array(Map<String, GgufValue> kv, String key, int type, boolean required)
+            throws ModelFormatException {
         GgufValue v = kv.get(key);
         if (v == null && !required) return null;
         if (!(v instanceof GgufValue.Array a) || a.elementType() != type) {
@@ -71,7 +73,8 @@ public final class GgufVocab {
             case GgufValue.I32 i -> i.value();
             default -> throw new ModelFormatException("gguf", key, "expected a u32 token id, found " + v);
         };
-        if (id < 0 || id > Integer.MAX_VALUE) throw new ModelFormatException("gguf", key, "token id " + id + " out of range");
+        if (id < 0 || id > Integer.MAX_VALUE)
+            throw new ModelFormatException("gguf", key, "token id " + id + " out of range");
         return (int) id;
     }
 }

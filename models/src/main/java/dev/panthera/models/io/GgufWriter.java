@@ -31,13 +31,19 @@ public final class GgufWriter {
     }
 
     /** Convenience: a string value. */
-    public GgufWriter put(String key, String value) { return put(key, new GgufValue.Str(value)); }
+    public GgufWriter put(String key, String value) {
+        return put(key, new GgufValue.Str(value));
+    }
 
     /** Convenience: a u32 value. */
-    public GgufWriter putU32(String key, long value) { return put(key, new GgufValue.U32(value)); }
+    public GgufWriter putU32(String key, long value) {
+        return put(key, new GgufValue.U32(value));
+    }
 
     /** Convenience: an f32 value. */
-    public GgufWriter put(String key, float value) { return put(key, new GgufValue.F32(value)); }
+    public GgufWriter put(String key, float value) {
+        return put(key, new GgufValue.F32(value));
+    }
 
     /**
      * Adds tensor {@code name} of row-major {@code shape} (outermost first) quantized from {@code values} to
@@ -54,13 +60,16 @@ public final class GgufWriter {
         for (long d : shape) n = Math.multiplyExact(n, d);
         long[] dims = dims(name, type, shape, n);
         if (type.bytesFor(n) != bytes.length) {
-            throw new IllegalArgumentException("gguf write: '" + name + "' " + type + " needs " + type.bytesFor(n) + " bytes, got " + bytes.length);
+            throw new IllegalArgumentException("gguf write: '" + name + "' " + type + " needs " + type.bytesFor(n)
+                    + " bytes, got " + bytes.length);
         }
         return add(name, type, dims, bytes.clone());
     }
 
     private GgufWriter add(String name, GgmlType type, long[] dims, byte[] bytes) {
-        for (Pending p : tensors) if (p.name().equals(name)) throw new IllegalArgumentException("gguf write: duplicate tensor '" + name + "'");
+        for (Pending p : tensors)
+            if (p.name().equals(name))
+                throw new IllegalArgumentException("gguf write: duplicate tensor '" + name + "'");
         tensors.add(new Pending(name, type, dims, bytes));
         return this;
     }
@@ -75,9 +84,12 @@ public final class GgufWriter {
             dims[i] = shape[shape.length - 1 - i];
             n = Math.multiplyExact(n, shape[i]);
         }
-        if (n != count) throw new IllegalArgumentException("gguf write: '" + name + "' shape " + java.util.Arrays.toString(shape) + " holds " + n + " values, got " + count);
+        if (n != count)
+            throw new IllegalArgumentException("gguf write: '" + name + "' shape " + java.util.Arrays.toString(shape)
+                    + " holds " + n + " values, got " + count);
         if (dims[0] % type.blockSize() != 0) {
-            throw new IllegalArgumentException("gguf write: '" + name + "' innermost dim " + dims[0] + " is not a multiple of " + type + " block size " + type.blockSize());
+            throw new IllegalArgumentException("gguf write: '" + name + "' innermost dim " + dims[0]
+                    + " is not a multiple of " + type + " block size " + type.blockSize());
         }
         return dims;
     }
@@ -91,8 +103,10 @@ public final class GgufWriter {
 
     /** Writes the file to {@code out} (not closed). */
     public void write(OutputStream out) throws IOException {
-        long alignment = metadata.get("general.alignment") instanceof GgufValue.U32 u ? u.value() : GgufFile.DEFAULT_ALIGNMENT;
-        if (alignment <= 0 || Long.bitCount(alignment) != 1) throw new IllegalArgumentException("gguf write: general.alignment must be a power of two");
+        long alignment =
+                metadata.get("general.alignment") instanceof GgufValue.U32 u ? u.value() : GgufFile.DEFAULT_ALIGNMENT;
+        if (alignment <= 0 || Long.bitCount(alignment) != 1)
+            throw new IllegalArgumentException("gguf write: general.alignment must be a power of two");
         Le h = new Le();
         h.i32(GgufFile.MAGIC).i32(3).i64(tensors.size()).i64(metadata.size());
         for (var e : metadata.entrySet()) {
@@ -114,7 +128,9 @@ public final class GgufWriter {
         }
     }
 
-    private static long pad(long n, long a) { return (n + a - 1) / a * a; }
+    private static long pad(long n, long a) {
+        return (n + a - 1) / a * a;
+    }
 
     private static void value(Le h, GgufValue v) {
         switch (v) {
@@ -140,11 +156,43 @@ public final class GgufWriter {
     /** A little-endian byte builder. */
     private static final class Le extends ByteArrayOutputStream {
         private final ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        Le u8(int v) { write(v); return this; }
-        Le i16(int v) { b.clear(); b.putShort((short) v); write(b.array(), 0, 2); return this; }
-        Le i32(int v) { b.clear(); b.putInt(v); write(b.array(), 0, 4); return this; }
-        Le i64(long v) { b.clear(); b.putLong(v); write(b.array(), 0, 8); return this; }
-        Le str(String s) { byte[] u = s.getBytes(StandardCharsets.UTF_8); i64(u.length); write(u, 0, u.length); return this; }
-        Le zeros(long n) { for (long i = 0; i < n; i++) write(0); return this; }
+
+        Le u8(int v) {
+            write(v);
+            return this;
+        }
+
+        Le i16(int v) {
+            b.clear();
+            b.putShort((short) v);
+            write(b.array(), 0, 2);
+            return this;
+        }
+
+        Le i32(int v) {
+            b.clear();
+            b.putInt(v);
+            write(b.array(), 0, 4);
+            return this;
+        }
+
+        Le i64(long v) {
+            b.clear();
+            b.putLong(v);
+            write(b.array(), 0, 8);
+            return this;
+        }
+
+        Le str(String s) {
+            byte[] u = s.getBytes(StandardCharsets.UTF_8);
+            i64(u.length);
+            write(u, 0, u.length);
+            return this;
+        }
+
+        Le zeros(long n) {
+            for (long i = 0; i < n; i++) write(0);
+            return this;
+        }
     }
 }

@@ -3,7 +3,6 @@ package dev.panthera.models.io;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -22,9 +21,19 @@ import java.util.Map;
  */
 public final class Llama2cCheckpoint implements Weights {
     /** The header: a shared classifier when {@code sharedClassifier}. */
-    public record Config(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize, int seqLen, boolean sharedClassifier) {
+    public record Config(
+            int dim,
+            int hiddenDim,
+            int nLayers,
+            int nHeads,
+            int nKvHeads,
+            int vocabSize,
+            int seqLen,
+            boolean sharedClassifier) {
         /** dim / n_heads. */
-        public int headSize() { return dim / nHeads; }
+        public int headSize() {
+            return dim / nHeads;
+        }
     }
 
     private record Slot(long offset, long[] shape) {}
@@ -57,25 +66,54 @@ public final class Llama2cCheckpoint implements Weights {
         check(c, hidden > 0, "hidden_dim", hidden + " must be positive");
         check(c, layers > 0, "n_layers", layers + " must be positive");
         check(c, heads > 0 && dim % heads == 0, "n_heads", heads + " must be positive and divide dim " + dim);
-        check(c, kvHeads > 0 && heads % kvHeads == 0, "n_kv_heads", kvHeads + " must be positive and divide n_heads " + heads);
+        check(
+                c,
+                kvHeads > 0 && heads % kvHeads == 0,
+                "n_kv_heads",
+                kvHeads + " must be positive and divide n_heads " + heads);
         check(c, vocab != 0 && vocab != Integer.MIN_VALUE, "vocab_size", vocab + " must be non-zero");
         check(c, seqLen > 0, "seq_len", seqLen + " must be positive");
         int hs = dim / heads;
         check(c, hs % 2 == 0, "n_heads", "head size " + hs + " must be even");
         Config cfg = new Config(dim, hidden, layers, heads, kvHeads, Math.abs(vocab), seqLen, vocab > 0);
         long v = cfg.vocabSize(), kv = (long) kvHeads * hs;
-        long perLayer = sum(mul(2, dim), mul(heads, mul(hs, dim)), mul(2, mul(kv, dim)), mul(dim, mul(heads, hs)), mul(3, mul(hidden, dim)));
-        long total = mul(4, sum(7, mul(v, dim), mul(layers, perLayer), dim, mul(seqLen, hs), cfg.sharedClassifier() ? 0 : mul(v, dim)));
+        long perLayer = sum(
+                mul(2, dim),
+                mul(heads, mul(hs, dim)),
+                mul(2, mul(kv, dim)),
+                mul(dim, mul(heads, hs)),
+                mul(3, mul(hidden, dim)));
+        long total = mul(
+                4,
+                sum(
+                        7,
+                        mul(v, dim),
+                        mul(layers, perLayer),
+                        dim,
+                        mul(seqLen, hs),
+                        cfg.sharedClassifier() ? 0 : mul(v, dim)));
         if (total > file.byteSize()) {
-            throw c.error("weights", "the header " + cfg + " needs " + (total == Long.MAX_VALUE ? "more than 2^63" : Long.toString(total))
-                    + " bytes but the file has " + file.byteSize());
+            throw c.error(
+                    "weights",
+                    "the header " + cfg + " needs "
+                            + (total == Long.MAX_VALUE ? "more than 2^63" : Long.toString(total))
+                            + " bytes but the file has " + file.byteSize());
         }
         Map<String, Slot> slots = new LinkedHashMap<>();
         long[] at = {28};
         String p = "model.layers.";
         add(slots, at, "model.embed_tokens.weight", v, dim);
-        for (String[] w : new String[][] {{"input_layernorm"}, {"self_attn.q_proj"}, {"self_attn.k_proj"}, {"self_attn.v_proj"},
-                {"self_attn.o_proj"}, {"post_attention_layernorm"}, {"mlp.gate_proj"}, {"mlp.down_proj"}, {"mlp.up_proj"}}) {
+        for (String[] w : new String[][] {
+            {"input_layernorm"},
+            {"self_attn.q_proj"},
+            {"self_attn.k_proj"},
+            {"self_attn.v_proj"},
+            {"self_attn.o_proj"},
+            {"post_attention_layernorm"},
+            {"mlp.gate_proj"},
+            {"mlp.down_proj"},
+            {"mlp.up_proj"}
+        }) {
             for (int l = 0; l < layers; l++) {
                 String n = p + l + "." + w[0] + ".weight";
                 switch (w[0]) {
@@ -89,20 +127,23 @@ public final class Llama2cCheckpoint implements Weights {
             }
         }
         add(slots, at, "model.norm.weight", dim);
-        at[0] += 4L * seqLen * hs;                         // freq_cis_real and freq_cis_imag: seq_len * head_size / 2 each
+        at[0] += 4L * seqLen * hs; // freq_cis_real and freq_cis_imag: seq_len * head_size / 2 each
         if (cfg.sharedClassifier()) {
             slots.put("lm_head.weight", slots.get("model.embed_tokens.weight"));
         } else {
             add(slots, at, "lm_head.weight", v, dim);
         }
         if (at[0] > file.byteSize()) {
-            throw c.error("weights", "the header " + cfg + " needs " + at[0] + " bytes but the file has " + file.byteSize());
+            throw c.error(
+                    "weights", "the header " + cfg + " needs " + at[0] + " bytes but the file has " + file.byteSize());
         }
         return new Llama2cCheckpoint(arena, file, cfg, slots);
     }
 
     /** Saturating product of two non-negative longs. */
-    private static long mul(long a, long b) { return SafetensorsFile.mulOrMax(a, b); }
+    private static long mul(long a, long b) {
+        return SafetensorsFile.mulOrMax(a, b);
+    }
 
     /** Saturating sum of non-negative longs. */
     private static long sum(long... terms) {
@@ -117,16 +158,25 @@ public final class Llama2cCheckpoint implements Weights {
 
     private static void add(Map<String, Slot> slots, long[] at, String name, long... shape) {
         long n = 4;
-        for (long d : shape) n = Math.multiplyExact(n, d);     // header fields are ints: products stay far below 2^63
+        for (long d : shape) n = Math.multiplyExact(n, d); // header fields are ints: products stay far below 2^63
         slots.put(name, new Slot(at[0], shape));
         at[0] = Math.addExact(at[0], n);
     }
 
     /** The header. */
-    public Config config() { return config; }
+    public Config config() {
+        return config;
+    }
 
-    @Override public List<String> names() { return names; }
-    @Override public boolean contains(String name) { return slots.containsKey(name); }
+    @Override
+    public List<String> names() {
+        return names;
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return slots.containsKey(name);
+    }
 
     private Slot slot(String name) {
         Slot s = slots.get(name);
@@ -134,7 +184,10 @@ public final class Llama2cCheckpoint implements Weights {
         return s;
     }
 
-    @Override public long[] shape(String name) { return slot(name).shape().clone(); }
+    @Override
+    public long[] shape(String name) {
+        return slot(name).shape().clone();
+    }
 
     @Override
     public Tensor tensor(String name) {
@@ -144,5 +197,8 @@ public final class Llama2cCheckpoint implements Weights {
         return Tensor.fromSegment(bytes, DType.F32, shape).name(name);
     }
 
-    @Override public void close() { arena.close(); }
+    @Override
+    public void close() {
+        arena.close();
+    }
 }

@@ -25,25 +25,35 @@ public final class Llama2cToGguf {
         String[] pieces = new String[v];
         float[] scores = new float[v];
         for (int i = 0; i < v; i++) {
-            pieces[i] = i == 0 ? "<unk>" : i == 1 ? "<s>" : i == 2 ? "</s>" : i < 259 ? String.format("<0x%02X>", i - 3) : "\u2581t" + i;
+            pieces[i] = i == 0
+                    ? "<unk>"
+                    : i == 1 ? "<s>" : i == 2 ? "</s>" : i < 259 ? String.format("<0x%02X>", i - 3) : "\u2581t" + i;
             scores[i] = i < 259 ? 0 : -i;
         }
         convert(c, type, pieces, scores, out);
     }
 
     /** Writes {@code c} to {@code out} with vocabulary {@code pieces} ("▁" for spaces) and their {@code scores}. */
-    public static void convert(Llama2cCheckpoint c, GgmlType type, String[] pieces, float[] scores, Path out) throws IOException {
+    public static void convert(Llama2cCheckpoint c, GgmlType type, String[] pieces, float[] scores, Path out)
+            throws IOException {
         Llama2cCheckpoint.Config cfg = c.config();
         if (pieces.length != cfg.vocabSize() || scores.length != cfg.vocabSize()) {
-            throw new IllegalArgumentException("llama2c → gguf: vocabulary of " + pieces.length + " pieces / " + scores.length
-                    + " scores for a model with vocab_size " + cfg.vocabSize());
+            throw new IllegalArgumentException("llama2c → gguf: vocabulary of " + pieces.length + " pieces / "
+                    + scores.length + " scores for a model with vocab_size " + cfg.vocabSize());
         }
-        GgufWriter w = new GgufWriter().put("general.architecture", "llama").put("general.name", "llama2.c checkpoint")
-                .putU32("llama.context_length", cfg.seqLen()).putU32("llama.embedding_length", cfg.dim())
-                .putU32("llama.block_count", cfg.nLayers()).putU32("llama.feed_forward_length", cfg.hiddenDim())
-                .putU32("llama.rope.dimension_count", cfg.headSize()).putU32("llama.attention.head_count", cfg.nHeads())
-                .putU32("llama.attention.head_count_kv", cfg.nKvHeads()).put("llama.attention.layer_norm_rms_epsilon", 1e-5f)
-                .put("llama.rope.freq_base", 10000f).put("tokenizer.ggml.model", "llama");
+        GgufWriter w = new GgufWriter()
+                .put("general.architecture", "llama")
+                .put("general.name", "llama2.c checkpoint")
+                .putU32("llama.context_length", cfg.seqLen())
+                .putU32("llama.embedding_length", cfg.dim())
+                .putU32("llama.block_count", cfg.nLayers())
+                .putU32("llama.feed_forward_length", cfg.hiddenDim())
+                .putU32("llama.rope.dimension_count", cfg.headSize())
+                .putU32("llama.attention.head_count", cfg.nHeads())
+                .putU32("llama.attention.head_count_kv", cfg.nKvHeads())
+                .put("llama.attention.layer_norm_rms_epsilon", 1e-5f)
+                .put("llama.rope.freq_base", 10000f)
+                .put("tokenizer.ggml.model", "llama");
         List<GgufValue> tok = new ArrayList<>(), sc = new ArrayList<>(), types = new ArrayList<>();
         for (int i = 0; i < pieces.length; i++) {
             tok.add(new GgufValue.Str(pieces[i]));
@@ -54,7 +64,9 @@ public final class Llama2cToGguf {
         w.put("tokenizer.ggml.tokens", new GgufValue.Array(GgufValue.STRING, tok))
                 .put("tokenizer.ggml.scores", new GgufValue.Array(GgufValue.FLOAT32, sc))
                 .put("tokenizer.ggml.token_type", new GgufValue.Array(GgufValue.INT32, types))
-                .putU32("tokenizer.ggml.unknown_token_id", 0).putU32("tokenizer.ggml.bos_token_id", 1).putU32("tokenizer.ggml.eos_token_id", 2);
+                .putU32("tokenizer.ggml.unknown_token_id", 0)
+                .putU32("tokenizer.ggml.bos_token_id", 1)
+                .putU32("tokenizer.ggml.eos_token_id", 2);
         matrix(w, c, "model.embed_tokens.weight", "token_embd.weight", type);
         for (int l = 0; l < cfg.nLayers(); l++) {
             String p = "model.layers." + l + ".", q = "blk." + l + ".";

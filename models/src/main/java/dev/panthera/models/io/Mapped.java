@@ -15,7 +15,7 @@ final class Mapped {
     static MemorySegment map(Path path, Arena arena) throws IOException {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            if (size == 0) return arena.allocate(0);          // mapping zero bytes is not allowed; nothing to read anyway
+            if (size == 0) return arena.allocate(0); // mapping zero bytes is not allowed; nothing to read anyway
             return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
         }
     }

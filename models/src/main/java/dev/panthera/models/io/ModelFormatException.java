@@ -26,8 +26,12 @@ public final class ModelFormatException extends IOException {
     }
 
     /** The format whose reader failed. */
-    public String format() { return format; }
+    public String format() {
+        return format;
+    }
 
     /** The header field (or tensor name) that was wrong. */
-    public String field() { return field; }
+    public String field() {
+        return field;
+    }
 }

@@ -3,7 +3,6 @@ package dev.panthera.models.io;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -35,7 +34,8 @@ public final class OnnxWeights implements Weights {
      * One initializer: its values are {@code [start, end)} of the file in field {@code field}'s encoding, or, when the
      * writer used the unpacked encoding of a repeated field, {@code unpacked} (raw bits: float/double bits or varints).
      */
-    public record Initializer(String name, int dataType, long[] dims, long start, long end, int field, long count, long[] unpacked) {}
+    public record Initializer(
+            String name, int dataType, long[] dims, long start, long end, int field, long count, long[] unpacked) {}
 
     /** One graph node (the fields this reader keeps). */
     public record Node(String name, String opType, List<String> inputs, List<String> outputs) {}
@@ -60,10 +60,14 @@ public final class OnnxWeights implements Weights {
         this.nodes = List.copyOf(nodes);
         Map<String, String> hf = new LinkedHashMap<>();
         for (Node n : nodes) {
-            if (!n.opType().equals("MatMul") || !n.name().startsWith("/") || !n.name().endsWith("/MatMul")) continue;
+            if (!n.opType().equals("MatMul")
+                    || !n.name().startsWith("/")
+                    || !n.name().endsWith("/MatMul")) continue;
             for (String in : n.inputs()) {
                 if (in.startsWith("onnx::") && inits.containsKey(in)) {
-                    String base = n.name().substring(1, n.name().length() - "/MatMul".length()).replace('/', '.');
+                    String base = n.name()
+                            .substring(1, n.name().length() - "/MatMul".length())
+                            .replace('/', '.');
                     hf.putIfAbsent(base + ".weight", in);
                 }
             }
@@ -103,10 +107,13 @@ public final class OnnxWeights implements Weights {
         return new OnnxWeights(arena, file, inits, nodes);
     }
 
-    private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> nodes, long[] budget) throws ModelFormatException {
+    private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> nodes, long[] budget)
+            throws ModelFormatException {
         while (g.next()) {
             if (g.field == 1 || g.field == 5) {
-                if (--budget[0] < 0) throw g.error(g.field == 1 ? "node" : "initializer", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
+                if (--budget[0] < 0)
+                    throw g.error(
+                            g.field == 1 ? "node" : "initializer", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
                 long n = g.length(g.field == 1 ? "node" : "initializer");
                 Protobuf m = new Protobuf(g.seg, g.pos, g.pos + n, g.field == 1 ? "NodeProto" : "TensorProto");
                 if (g.field == 1) {
@@ -116,7 +123,8 @@ public final class OnnxWeights implements Weights {
                     nodes.add(node);
                 } else {
                     Initializer t = tensor(m);
-                    if (inits.put(t.name(), t) != null) throw m.error("name", "duplicate initializer '" + t.name() + "'");
+                    if (inits.put(t.name(), t) != null)
+                        throw m.error("name", "duplicate initializer '" + t.name() + "'");
                 }
                 g.pos += n;
             } else {
@@ -150,18 +158,26 @@ public final class OnnxWeights implements Weights {
         int nUnpacked = 0;
         while (m.next()) {
             if ((m.field == 4 || m.field == 5 || m.field == 7 || m.field == 10) && m.wire != Protobuf.LEN) {
-                // a repeated scalar written unpacked: one tag per value (legal protobuf, though ONNX declares them packed)
+                // a repeated scalar written unpacked: one tag per value (legal protobuf, though ONNX declares them
+                // packed)
                 if (dataField != 0 && (dataField != m.field || unpacked == null)) {
                     throw m.error("data", "more than one data field (" + dataField + " and " + m.field + ")");
                 }
                 int want = m.field == 4 ? Protobuf.I32 : m.field == 10 ? Protobuf.I64 : Protobuf.VARINT;
-                if (m.wire != want) throw m.error("field " + m.field, "wire type " + m.wire + " where " + want + " was expected");
+                if (m.wire != want)
+                    throw m.error("field " + m.field, "wire type " + m.wire + " where " + want + " was expected");
                 dataField = m.field;
                 if (unpacked == null) unpacked = new long[16];
                 if (nUnpacked == unpacked.length) unpacked = java.util.Arrays.copyOf(unpacked, nUnpacked * 2);
                 unpacked[nUnpacked++] = switch (want) {
-                    case Protobuf.I32 -> { m.fixed(4); yield m.seg.get(Cursor.I32, m.pos - 4) & 0xFFFFFFFFL; }
-                    case Protobuf.I64 -> { m.fixed(8); yield m.seg.get(Cursor.I64, m.pos - 8); }
+                    case Protobuf.I32 -> {
+                        m.fixed(4);
+                        yield m.seg.get(Cursor.I32, m.pos - 4) & 0xFFFFFFFFL;
+                    }
+                    case Protobuf.I64 -> {
+                        m.fixed(8);
+                        yield m.seg.get(Cursor.I64, m.pos - 8);
+                    }
                     default -> m.varint("field " + m.field);
                 };
                 count = nUnpacked;
@@ -182,10 +198,12 @@ public final class OnnxWeights implements Weights {
                 case 8 -> name = m.string("name");
                 case 3 -> throw m.error("segment", "segmented tensors are not supported");
                 case 14 -> {
-                    if (m.varint("data_location") == 1) throw m.error("data_location", "external data is not supported");
+                    if (m.varint("data_location") == 1)
+                        throw m.error("data_location", "external data is not supported");
                 }
                 case 4, 5, 7, 9, 10 -> {
-                    if (dataField != 0) throw m.error("data", "more than one data field (" + dataField + " and " + m.field + ")");
+                    if (dataField != 0)
+                        throw m.error("data", "more than one data field (" + dataField + " and " + m.field + ")");
                     dataField = m.field;
                     long n = m.length("field " + m.field);
                     start = m.pos;
@@ -197,7 +215,8 @@ public final class OnnxWeights implements Weights {
                         case 5, 7 -> m.countVarints(start, end, "field " + dataField);
                         default -> n;
                     };
-                    if (count < 0) throw m.error("field " + dataField, "packed length " + n + " is not a whole number of values");
+                    if (count < 0)
+                        throw m.error("field " + dataField, "packed length " + n + " is not a whole number of values");
                 }
                 default -> m.skip();
             }
@@ -224,10 +243,19 @@ public final class OnnxWeights implements Weights {
         };
         if (!fieldOk) throw m.error(name, "data field " + dataField + " does not hold " + dtype);
         if (count != expected) {
-            throw m.error(name, dtype + " " + java.util.Arrays.toString(dims) + " needs " + expected + (dataField == 9 ? " bytes" : " values")
-                    + " but the data has " + count);
+            throw m.error(
+                    name,
+                    dtype + " " + java.util.Arrays.toString(dims) + " needs " + expected
+                            + (dataField == 9 ? " bytes" : " values") + " but the data has " + count);
         }
-        return new Initializer(name, dataType, dims, start, end, dataField, count,
+        return new Initializer(
+                name,
+                dataType,
+                dims,
+                start,
+                end,
+                dataField,
+                count,
                 unpacked == null ? null : java.util.Arrays.copyOf(unpacked, nUnpacked));
     }
 
@@ -253,16 +281,24 @@ public final class OnnxWeights implements Weights {
     }
 
     /** Graph nodes in file order. */
-    public List<Node> nodes() { return nodes; }
+    public List<Node> nodes() {
+        return nodes;
+    }
 
     /** Initializers under their ONNX names, in file order. */
-    public Map<String, Initializer> initializers() { return inits; }
+    public Map<String, Initializer> initializers() {
+        return inits;
+    }
 
     /** HuggingFace name → anonymous ONNX name for the MatMul weights that were renamed. */
-    public Map<String, String> hfNames() { return hfToOnnx; }
+    public Map<String, String> hfNames() {
+        return hfToOnnx;
+    }
 
     /** True when {@code name} is a renamed MatMul weight, stored [in, out] (transposed relative to HuggingFace). */
-    public boolean isTransposed(String name) { return hfToOnnx.containsKey(name); }
+    public boolean isTransposed(String name) {
+        return hfToOnnx.containsKey(name);
+    }
 
     private Initializer init(String name) {
         Initializer i = inits.get(hfToOnnx.getOrDefault(name, name));
@@ -270,9 +306,20 @@ public final class OnnxWeights implements Weights {
         return i;
     }
 
-    @Override public List<String> names() { return names; }
-    @Override public boolean contains(String name) { return hfToOnnx.containsKey(name) || inits.containsKey(name); }
-    @Override public long[] shape(String name) { return init(name).dims().clone(); }
+    @Override
+    public List<String> names() {
+        return names;
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return hfToOnnx.containsKey(name) || inits.containsKey(name);
+    }
+
+    @Override
+    public long[] shape(String name) {
+        return init(name).dims().clone();
+    }
 
     @Override
     public Tensor tensor(String name) {
@@ -281,14 +328,16 @@ public final class OnnxWeights implements Weights {
         try {
             dtype = dtype(i.dataType(), null, i.name());
         } catch (ModelFormatException e) {
-            throw new IllegalStateException(e);   // checked at parse time
+            throw new IllegalStateException(e); // checked at parse time
         }
         Shape shape = Shape.of(i.dims());
         MemorySegment src = file.asSlice(i.start(), i.end() - i.start());
-        MemorySegment data = i.unpacked() != null ? fromUnpacked(i, dtype) : switch (i.field()) {
-            case 9, 4, 10 -> Mapped.aligned(src, dtype.byteSize(), arena);
-            default -> decodeVarints(i, dtype);
-        };
+        MemorySegment data = i.unpacked() != null
+                ? fromUnpacked(i, dtype)
+                : switch (i.field()) {
+                    case 9, 4, 10 -> Mapped.aligned(src, dtype.byteSize(), arena);
+                    default -> decodeVarints(i, dtype);
+                };
         return Tensor.fromSegment(data, dtype, shape).name(name);
     }
 
@@ -327,5 +376,8 @@ public final class OnnxWeights implements Weights {
         return out;
     }
 
-    @Override public void close() { arena.close(); }
+    @Override
+    public void close() {
+        arena.close();
+    }
 }

@@ -25,7 +25,9 @@ final class Protobuf {
         this.what = what;
     }
 
-    ModelFormatException error(String field, String detail) { return new ModelFormatException("onnx", what + "." + field, detail); }
+    ModelFormatException error(String field, String detail) {
+        return new ModelFormatException("onnx", what + "." + field, detail);
+    }
 
     /** Advances to the next field; false at the end of the range. */
     boolean next() throws ModelFormatException {
@@ -34,7 +36,8 @@ final class Protobuf {
         field = (int) (tag >>> 3);
         wire = (int) (tag & 7);
         if (tag >>> 3 > 0x1FFFFFFF || field == 0) throw error("tag", "field number " + (tag >>> 3) + " is invalid");
-        if (wire != VARINT && wire != I64 && wire != LEN && wire != I32) throw error("tag", "field " + field + " has unsupported wire type " + wire);
+        if (wire != VARINT && wire != I64 && wire != LEN && wire != I32)
+            throw error("tag", "field " + field + " has unsupported wire type " + wire);
         return true;
     }
 
@@ -53,7 +56,8 @@ final class Protobuf {
     long length(String name) throws ModelFormatException {
         if (wire != LEN) throw error(name, "expected a length-delimited field, wire type " + wire);
         long n = varint(name + " length");
-        if (n < 0 || n > end - pos) throw error(name, "length " + Long.toUnsignedString(n) + " exceeds the " + (end - pos) + " bytes left");
+        if (n < 0 || n > end - pos)
+            throw error(name, "length " + Long.toUnsignedString(n) + " exceeds the " + (end - pos) + " bytes left");
         return n;
     }
 
@@ -72,7 +76,8 @@ final class Protobuf {
             case I64 -> fixed(8);
             case I32 -> fixed(4);
             default -> {
-                long n = length("field " + field);   // read the length before adding: pos += length() would lose the varint
+                long n = length(
+                        "field " + field); // read the length before adding: pos += length() would lose the varint
                 pos += n;
             }
         }

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,14 +32,21 @@ public final class SafetensorsFile implements Weights {
     public static final long MAX_HEADER_BYTES = 100L << 20;
 
     static final JsonFactory JSON = JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).maxStringLength(1 << 20)
-                    .maxNumberLength(24).maxNameLength(1 << 16).build())
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(8)
+                    .maxStringLength(1 << 20)
+                    .maxNumberLength(24)
+                    .maxNameLength(1 << 16)
+                    .build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
 
     /** One tensor's header entry; {@code begin}/{@code end} are offsets into the data section. */
     public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
         /** Bytes of data. */
-        public long byteSize() { return end - begin; }
+        public long byteSize() {
+            return end - begin;
+        }
     }
 
     private final Arena arena;
@@ -50,7 +56,8 @@ public final class SafetensorsFile implements Weights {
     private final List<String> names;
     private final long headerLength;
 
-    private SafetensorsFile(Arena arena, MemorySegment file, long headerLength, Map<String, String> metadata, List<Entry> sorted) {
+    private SafetensorsFile(
+            Arena arena, MemorySegment file, long headerLength, Map<String, String> metadata, List<Entry> sorted) {
         this.arena = arena;
         this.headerLength = headerLength;
         this.data = file.asSlice(8 + headerLength);
@@ -74,8 +81,10 @@ public final class SafetensorsFile implements Weights {
         Cursor c = new Cursor("safetensors", file, 0);
         long n = c.i64("header length");
         if (n < 2 || n > MAX_HEADER_BYTES || n > c.remaining()) {
-            throw c.error("header length", Long.toUnsignedString(n) + " is outside [2, min(" + MAX_HEADER_BYTES + ", "
-                    + c.remaining() + " bytes left in the file)]");
+            throw c.error(
+                    "header length",
+                    Long.toUnsignedString(n) + " is outside [2, min(" + MAX_HEADER_BYTES + ", " + c.remaining()
+                            + " bytes left in the file)]");
         }
         byte[] header = file.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
         Cursor.decodeUtf8("safetensors", "header", header);
@@ -109,18 +118,23 @@ public final class SafetensorsFile implements Weights {
         long at = 0;
         for (Entry e : list) {
             if (e.begin() != at) {
-                throw new ModelFormatException("safetensors", e.name() + ".data_offsets", "begins at " + e.begin()
-                        + " but the previous tensor ends at " + at + " (tensors must tile the data section without gaps or overlap)");
+                throw new ModelFormatException(
+                        "safetensors",
+                        e.name() + ".data_offsets",
+                        "begins at " + e.begin() + " but the previous tensor ends at " + at
+                                + " (tensors must tile the data section without gaps or overlap)");
             }
             if (e.end() > dataSize) {
-                throw new ModelFormatException("safetensors", e.name() + ".data_offsets", "ends at " + e.end()
-                        + " beyond the data section of " + dataSize + " bytes");
+                throw new ModelFormatException(
+                        "safetensors",
+                        e.name() + ".data_offsets",
+                        "ends at " + e.end() + " beyond the data section of " + dataSize + " bytes");
             }
             at = e.end();
         }
         if (at != dataSize) {
-            throw new ModelFormatException("safetensors", "data_offsets", "tensors cover " + at + " of the " + dataSize
-                    + " data bytes");
+            throw new ModelFormatException(
+                    "safetensors", "data_offsets", "tensors cover " + at + " of the " + dataSize + " data bytes");
         }
         return new SafetensorsFile(arena, file, n, metadata, list);
     }
@@ -146,16 +160,21 @@ public final class SafetensorsFile implements Weights {
             throw new ModelFormatException("safetensors", name, "needs dtype, shape and data_offsets");
         }
         if (offsets[0] > offsets[1]) {
-            throw new ModelFormatException("safetensors", name + ".data_offsets", "begin " + offsets[0] + " > end " + offsets[1]);
+            throw new ModelFormatException(
+                    "safetensors", name + ".data_offsets", "begin " + offsets[0] + " > end " + offsets[1]);
         }
         long bytes = dtype.byteSize();
         for (long d : shape) {
             bytes = mulOrMax(bytes, d);
         }
         if (bytes != offsets[1] - offsets[0]) {
-            throw new ModelFormatException("safetensors", name, dtype + " " + java.util.Arrays.toString(shape) + " needs "
-                    + (bytes == Long.MAX_VALUE ? "more than 2^63" : Long.toString(bytes)) + " bytes but data_offsets span "
-                    + (offsets[1] - offsets[0]));
+            throw new ModelFormatException(
+                    "safetensors",
+                    name,
+                    dtype + " " + java.util.Arrays.toString(shape) + " needs "
+                            + (bytes == Long.MAX_VALUE ? "more than 2^63" : Long.toString(bytes))
+                            + " bytes but data_offsets span "
+                            + (offsets[1] - offsets[0]));
         }
         return new Entry(name, dtype, shape, offsets[0], offsets[1]);
     }
@@ -171,14 +190,18 @@ public final class SafetensorsFile implements Weights {
         int n = 0;
         JsonToken t;
         while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-            if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER || p.getLongValue() < 0) {
-                throw new ModelFormatException("safetensors", field, "expects non-negative integers, found " + p.getText());
+            if (t != JsonToken.VALUE_NUMBER_INT
+                    || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                    || p.getLongValue() < 0) {
+                throw new ModelFormatException(
+                        "safetensors", field, "expects non-negative integers, found " + p.getText());
             }
             if (n == 64) throw new ModelFormatException("safetensors", field, "more than 64 entries");
             if (n == out.length) out = java.util.Arrays.copyOf(out, n * 2);
             out[n++] = p.getLongValue();
         }
-        if (exact >= 0 && n != exact) throw new ModelFormatException("safetensors", field, "expects " + exact + " integers, found " + n);
+        if (exact >= 0 && n != exact)
+            throw new ModelFormatException("safetensors", field, "expects " + exact + " integers, found " + n);
         return java.util.Arrays.copyOf(out, n);
     }
 
@@ -202,10 +225,14 @@ public final class SafetensorsFile implements Weights {
     }
 
     /** The {@code __metadata__} map in file order (empty if absent). */
-    public Map<String, String> metadata() { return metadata; }
+    public Map<String, String> metadata() {
+        return metadata;
+    }
 
     /** Header entries in data-offset order. */
-    public List<Entry> entries() { return List.copyOf(entries.values()); }
+    public List<Entry> entries() {
+        return List.copyOf(entries.values());
+    }
 
     /** The entry for {@code name}. */
     public Entry entry(String name) {
@@ -215,7 +242,9 @@ public final class SafetensorsFile implements Weights {
     }
 
     /** The header's length in bytes (without the 8-byte length prefix). */
-    public long headerLength() { return headerLength; }
+    public long headerLength() {
+        return headerLength;
+    }
 
     /** The raw bytes of {@code name}: a zero-copy slice of the mapping. */
     public MemorySegment bytes(String name) {
@@ -223,11 +252,20 @@ public final class SafetensorsFile implements Weights {
         return data.asSlice(e.begin(), e.byteSize());
     }
 
-    @Override public List<String> names() { return names; }
+    @Override
+    public List<String> names() {
+        return names;
+    }
 
-    @Override public boolean contains(String name) { return entries.containsKey(name); }
+    @Override
+    public boolean contains(String name) {
+        return entries.containsKey(name);
+    }
 
-    @Override public long[] shape(String name) { return entry(name).shape().clone(); }
+    @Override
+    public long[] shape(String name) {
+        return entry(name).shape().clone();
+    }
 
     @Override
     public Tensor tensor(String name) {
@@ -236,5 +274,8 @@ public final class SafetensorsFile implements Weights {
         return Tensor.fromSegment(s, e.dtype(), Shape.of(e.shape())).name(name);
     }
 
-    @Override public void close() { arena.close(); }
+    @Override
+    public void close() {
+        arena.close();
+    }
 }

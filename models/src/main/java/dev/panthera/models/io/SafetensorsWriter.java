@@ -2,7 +2,6 @@ package dev.panthera.models.io;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.panthera.tensor.DType;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -32,8 +31,8 @@ public final class SafetensorsWriter {
          */
         public static Item of(String name, dev.panthera.tensor.Tensor t) {
             if (!t.isContiguous()) {
-                throw new IllegalArgumentException("safetensors write: '" + name + "' is a non-contiguous view " + t.shape()
-                        + "; call contiguous() first");
+                throw new IllegalArgumentException("safetensors write: '" + name + "' is a non-contiguous view "
+                        + t.shape() + "; call contiguous() first");
             }
             if (java.nio.ByteOrder.nativeOrder() != java.nio.ByteOrder.LITTLE_ENDIAN) {
                 throw new UnsupportedOperationException("safetensors write: big-endian platforms are not supported");
@@ -65,14 +64,17 @@ public final class SafetensorsWriter {
             for (Item it : items) {
                 long need = it.dtype().byteSize();
                 for (long d : it.shape()) {
-                    if (d < 0) throw new IllegalArgumentException("safetensors write: '" + it.name() + "' has a negative dim");
+                    if (d < 0)
+                        throw new IllegalArgumentException("safetensors write: '" + it.name() + "' has a negative dim");
                     need = Math.multiplyExact(need, d);
                 }
                 if (need != it.bytes().byteSize()) {
                     throw new IllegalArgumentException("safetensors write: '" + it.name() + "' " + it.dtype() + " "
-                            + java.util.Arrays.toString(it.shape()) + " needs " + need + " bytes, got " + it.bytes().byteSize());
+                            + java.util.Arrays.toString(it.shape()) + " needs " + need + " bytes, got "
+                            + it.bytes().byteSize());
                 }
-                if (it.name().equals("__metadata__")) throw new IllegalArgumentException("safetensors write: reserved name __metadata__");
+                if (it.name().equals("__metadata__"))
+                    throw new IllegalArgumentException("safetensors write: reserved name __metadata__");
                 g.writeObjectFieldStart(it.name());
                 g.writeStringField("dtype", it.dtype().name());
                 g.writeArrayFieldStart("shape");
@@ -89,7 +91,10 @@ public final class SafetensorsWriter {
         }
         int pad = (8 - json.size() % 8) % 8;
         for (int i = 0; i < pad; i++) json.write(' ');
-        out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.size()).array());
+        out.write(ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(json.size())
+                .array());
         json.writeTo(out);
         byte[] buf = new byte[1 << 16];
         for (Item it : items) {

@@ -3,7 +3,6 @@ package dev.panthera.models.io;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.panthera.tensor.Tensor;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +24,8 @@ public final class ShardedSafetensors implements Weights {
     private final Map<String, String> metadata;
     private final List<String> names;
 
-    private ShardedSafetensors(Map<String, SafetensorsFile> shards, Map<String, SafetensorsFile> byTensor, Map<String, String> metadata) {
+    private ShardedSafetensors(
+            Map<String, SafetensorsFile> shards, Map<String, SafetensorsFile> byTensor, Map<String, String> metadata) {
         this.shards = shards;
         this.byTensor = byTensor;
         this.metadata = Collections.unmodifiableMap(metadata);
@@ -36,12 +36,14 @@ public final class ShardedSafetensors implements Weights {
     public static ShardedSafetensors open(Path index) throws IOException {
         byte[] json = Files.readAllBytes(index);
         if (json.length > SafetensorsFile.MAX_HEADER_BYTES) {
-            throw new ModelFormatException("safetensors-index", "file", json.length + " bytes is too large for an index");
+            throw new ModelFormatException(
+                    "safetensors-index", "file", json.length + " bytes is too large for an index");
         }
         Map<String, String> metadata = new LinkedHashMap<>();
         Map<String, String> weightMap = new LinkedHashMap<>();
         try (JsonParser p = SafetensorsFile.JSON.createParser(json)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) throw new ModelFormatException("safetensors-index", "root", "not a JSON object");
+            if (p.nextToken() != JsonToken.START_OBJECT)
+                throw new ModelFormatException("safetensors-index", "root", "not a JSON object");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String key = p.currentName();
                 JsonToken t = p.nextToken();
@@ -50,7 +52,9 @@ public final class ShardedSafetensors implements Weights {
                         String k = p.currentName();
                         JsonToken v = p.nextToken();
                         if (key.equals("weight_map")) {
-                            if (v != JsonToken.VALUE_STRING) throw new ModelFormatException("safetensors-index", "weight_map." + k, "expects a file name");
+                            if (v != JsonToken.VALUE_STRING)
+                                throw new ModelFormatException(
+                                        "safetensors-index", "weight_map." + k, "expects a file name");
                             weightMap.put(k, p.getText());
                         } else if (v.isScalarValue()) {
                             metadata.put(k, p.getText());
@@ -74,8 +78,15 @@ public final class ShardedSafetensors implements Weights {
         try {
             for (var e : weightMap.entrySet()) {
                 String file = e.getValue();
-                if (file.isEmpty() || file.contains("/") || file.contains("\\") || file.equals("..") || file.equals(".")) {
-                    throw new ModelFormatException("safetensors-index", "weight_map." + e.getKey(), "shard '" + file + "' is not a plain file name");
+                if (file.isEmpty()
+                        || file.contains("/")
+                        || file.contains("\\")
+                        || file.equals("..")
+                        || file.equals(".")) {
+                    throw new ModelFormatException(
+                            "safetensors-index",
+                            "weight_map." + e.getKey(),
+                            "shard '" + file + "' is not a plain file name");
                 }
                 SafetensorsFile shard = shards.get(file);
                 if (shard == null) {
@@ -83,7 +94,8 @@ public final class ShardedSafetensors implements Weights {
                     shards.put(file, shard);
                 }
                 if (!shard.contains(e.getKey())) {
-                    throw new ModelFormatException("safetensors-index", "weight_map." + e.getKey(), "not present in shard " + file);
+                    throw new ModelFormatException(
+                            "safetensors-index", "weight_map." + e.getKey(), "not present in shard " + file);
                 }
                 byTensor.put(e.getKey(), shard);
             }
@@ -95,10 +107,14 @@ public final class ShardedSafetensors implements Weights {
     }
 
     /** The index's {@code metadata} scalars as text (e.g. {@code total_size}). */
-    public Map<String, String> metadata() { return metadata; }
+    public Map<String, String> metadata() {
+        return metadata;
+    }
 
     /** Shard file names in first-use order. */
-    public List<String> shardNames() { return new ArrayList<>(shards.keySet()); }
+    public List<String> shardNames() {
+        return new ArrayList<>(shards.keySet());
+    }
 
     private SafetensorsFile shard(String name) {
         SafetensorsFile f = byTensor.get(name);
@@ -106,9 +122,28 @@ public final class ShardedSafetensors implements Weights {
         return f;
     }
 
-    @Override public List<String> names() { return names; }
-    @Override public boolean contains(String name) { return byTensor.containsKey(name); }
-    @Override public long[] shape(String name) { return shard(name).shape(name); }
-    @Override public Tensor tensor(String name) { return shard(name).tensor(name); }
-    @Override public void close() { shards.values().forEach(SafetensorsFile::close); }
+    @Override
+    public List<String> names() {
+        return names;
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return byTensor.containsKey(name);
+    }
+
+    @Override
+    public long[] shape(String name) {
+        return shard(name).shape(name);
+    }
+
+    @Override
+    public Tensor tensor(String name) {
+        return shard(name).tensor(name);
+    }
+
+    @Override
+    public void close() {
+        shards.values().forEach(SafetensorsFile::close);
+    }
 }

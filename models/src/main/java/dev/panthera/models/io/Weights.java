@@ -1,7 +1,6 @@
 package dev.panthera.models.io;
 
 import dev.panthera.tensor.Tensor;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +18,9 @@ public interface Weights extends AutoCloseable {
     List<String> names();
 
     /** True when {@code name} is in this checkpoint. */
-    default boolean contains(String name) { return names().contains(name); }
+    default boolean contains(String name) {
+        return names().contains(name);
+    }
 
     /** The row-major shape of {@code name} (outermost dimension first). */
     long[] shape(String name);
@@ -45,7 +46,11 @@ public interface Weights extends AutoCloseable {
         if (file.endsWith(".index.json")) return ShardedSafetensors.open(path);
         byte[] magic = new byte[4];
         try (var in = Files.newInputStream(path)) {
-            if (in.readNBytes(magic, 0, 4) == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F') {
+            if (in.readNBytes(magic, 0, 4) == 4
+                    && magic[0] == 'G'
+                    && magic[1] == 'G'
+                    && magic[2] == 'U'
+                    && magic[3] == 'F') {
                 return GgufFile.open(path);
             }
         }
@@ -56,7 +61,7 @@ public interface Weights extends AutoCloseable {
 
     /** The message for a missing name: shows up to five names that do exist. */
     static IllegalArgumentException missing(String format, String name, List<String> names) {
-        return new IllegalArgumentException(format + ": no tensor named '" + name + "' (" + names.size() + " tensors, e.g. "
-                + names.subList(0, Math.min(5, names.size())) + ")");
+        return new IllegalArgumentException(format + ": no tensor named '" + name + "' (" + names.size()
+                + " tensors, e.g. " + names.subList(0, Math.min(5, names.size())) + ")");
     }
 }

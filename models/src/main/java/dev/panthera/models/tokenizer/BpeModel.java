@@ -14,11 +14,13 @@ import java.util.concurrent.ConcurrentHashMap;
 final class BpeModel implements Model {
     /** Words up to this many chars are cached (word-level pieces repeat; whole sentences do not). */
     private static final int CACHE_WORD_LENGTH = 64;
+
     private static final int CACHE_LIMIT = 100_000;
 
     private final Vocab vocab;
     /** (left id, right id) → (rank &lt;&lt; 32 | merged id). */
     private final LongLongMap merges;
+
     private final int unkId;
     private final boolean fuseUnk;
     private final boolean byteFallback;
@@ -32,8 +34,17 @@ final class BpeModel implements Model {
      * @param merges pairs in rank order; each pair and its concatenation must be in the vocabulary
      * @param unk the unknown token or {@code null}
      */
-    BpeModel(Vocab vocab, List<String[]> merges, String unk, boolean fuseUnk, boolean byteFallback,
-             boolean ignoreMerges, String prefix, String suffix, String field) throws TokenizerFormatException {
+    BpeModel(
+            Vocab vocab,
+            List<String[]> merges,
+            String unk,
+            boolean fuseUnk,
+            boolean byteFallback,
+            boolean ignoreMerges,
+            String prefix,
+            String suffix,
+            String field)
+            throws TokenizerFormatException {
         this.vocab = vocab;
         this.fuseUnk = fuseUnk;
         this.byteFallback = byteFallback;
@@ -42,7 +53,8 @@ final class BpeModel implements Model {
         this.suffix = suffix == null ? "" : suffix;
         if (unk != null) {
             unkId = vocab.id(unk);
-            if (unkId < 0) throw new TokenizerFormatException(field + ".unk_token", "'" + unk + "' is not in the vocabulary");
+            if (unkId < 0)
+                throw new TokenizerFormatException(field + ".unk_token", "'" + unk + "' is not in the vocabulary");
         } else {
             unkId = -1;
         }
@@ -54,7 +66,8 @@ final class BpeModel implements Model {
             int ia = vocab.id(a), ib = vocab.id(b);
             if (ia < 0) throw new TokenizerFormatException(f, "'" + a + "' is not in the vocabulary");
             if (ib < 0) throw new TokenizerFormatException(f, "'" + b + "' is not in the vocabulary");
-            String merged = !this.prefix.isEmpty() && b.startsWith(this.prefix) ? a + b.substring(this.prefix.length()) : a + b;
+            String merged =
+                    !this.prefix.isEmpty() && b.startsWith(this.prefix) ? a + b.substring(this.prefix.length()) : a + b;
             int im = vocab.id(merged);
             if (im < 0) throw new TokenizerFormatException(f, "merged token '" + merged + "' is not in the vocabulary");
             this.merges.putIfAbsent(LongLongMap.pair(ia, ib), ((long) r << 32) | im);

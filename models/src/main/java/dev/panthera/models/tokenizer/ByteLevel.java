@@ -50,7 +50,8 @@ final class ByteLevel {
         if (CharClass.isWhitespace(c)) return 0;
         if (Character.isLetter(c)) return 1;
         int t = Character.getType(c);
-        if (t == Character.DECIMAL_DIGIT_NUMBER || t == Character.LETTER_NUMBER || t == Character.OTHER_NUMBER) return 2;
+        if (t == Character.DECIMAL_DIGIT_NUMBER || t == Character.LETTER_NUMBER || t == Character.OTHER_NUMBER)
+            return 2;
         return 3;
     }
 

@@ -27,9 +27,17 @@ sealed interface Decoder {
     /** WordPiece: drop the continuation prefix, put a space before other pieces, optionally clean up. */
     record WordPiece(String prefix, boolean cleanup) implements Decoder {
         static String clean(String s) {
-            return s.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",")
-                    .replace(" ' ", "'").replace(" n't", "n't").replace(" 'm", "'m").replace(" do not", " don't")
-                    .replace(" 's", "'s").replace(" 've", "'ve").replace(" 're", "'re");
+            return s.replace(" .", ".")
+                    .replace(" ?", "?")
+                    .replace(" !", "!")
+                    .replace(" ,", ",")
+                    .replace(" ' ", "'")
+                    .replace(" n't", "n't")
+                    .replace(" 'm", "'m")
+                    .replace(" do not", " don't")
+                    .replace(" 's", "'s")
+                    .replace(" 've", "'ve")
+                    .replace(" 're", "'re");
         }
 
         @Override
@@ -84,8 +92,12 @@ sealed interface Decoder {
             byte[] bytes = pending.toByteArray();
             pending.reset();
             try {
-                out.add(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString());
+                out.add(StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(bytes))
+                        .toString());
             } catch (CharacterCodingException e) {
                 for (int i = 0; i < bytes.length; i++) out.add("\uFFFD");
             }
@@ -144,16 +156,22 @@ sealed interface Decoder {
         return switch (type) {
             case "ByteLevel" -> new ByteLevelDecoder();
             case "WordPiece" -> new WordPiece(n.optStr("prefix", "##"), n.optBool("cleanup", true));
-            case "Replace" -> new Replace(Normalizer.pattern(n.get("pattern")), n.get("content").str());
+            case "Replace" ->
+                new Replace(
+                        Normalizer.pattern(n.get("pattern")), n.get("content").str());
             case "ByteFallback" -> new ByteFallback();
             case "Fuse" -> new Fuse();
             case "Strip" -> {
                 String c = n.get("content").str();
                 if (c.length() != 1) throw n.get("content").error("expected one character");
-                yield new Strip(c.charAt(0), n.optInt("start", 0, Integer.MAX_VALUE, 0), n.optInt("stop", 0, Integer.MAX_VALUE, 0));
+                yield new Strip(
+                        c.charAt(0),
+                        n.optInt("start", 0, Integer.MAX_VALUE, 0),
+                        n.optInt("stop", 0, Integer.MAX_VALUE, 0));
             }
             case "Metaspace" -> {
-                String scheme = n.has("prepend_scheme") ? n.get("prepend_scheme").str()
+                String scheme = n.has("prepend_scheme")
+                        ? n.get("prepend_scheme").str()
                         : n.optBool("add_prefix_space", true) ? "always" : "never";
                 String rep = n.get("replacement").str();
                 if (rep.isEmpty()) throw n.get("replacement").error("empty replacement");

@@ -21,7 +21,8 @@ final class HuggingFaceJson {
             for (JsonTree.Node t : at.array()) {
                 String content = t.get("content").str();
                 if (content.isEmpty()) throw t.get("content").error("empty added token");
-                added.add(new Tokenizer.AddedToken(content, t.get("id").integer(0, limit - 1), t.optBool("special", false)));
+                added.add(new Tokenizer.AddedToken(
+                        content, t.get("id").integer(0, limit - 1), t.optBool("special", false)));
             }
         }
         int size = model.size();
@@ -29,16 +30,22 @@ final class HuggingFaceJson {
         int padId = 0;
         JsonTree.Node pad = root.opt("padding");
         if (pad != null) padId = pad.optInt("pad_id", 0, size - 1, 0);
-        return new Tokenizer(Normalizer.fromJson(root.opt("normalizer")), PreTokenizer.fromJson(root.opt("pre_tokenizer")),
-                model, PostProcessor.fromJson(root.opt("post_processor"), size), Decoder.fromJson(root.opt("decoder")),
-                added, padId);
+        return new Tokenizer(
+                Normalizer.fromJson(root.opt("normalizer")),
+                PreTokenizer.fromJson(root.opt("pre_tokenizer")),
+                model,
+                PostProcessor.fromJson(root.opt("post_processor"), size),
+                Decoder.fromJson(root.opt("decoder")),
+                added,
+                padId);
     }
 
     private static Vocab vocab(JsonTree.Node v) throws TokenizerFormatException {
         List<Map.Entry<String, Integer>> entries = new ArrayList<>();
         List<Map.Entry<String, JsonTree.Node>> members = v.entries();
         int limit = 2 * members.size() + 1024;
-        for (Map.Entry<String, JsonTree.Node> e : members) entries.add(Map.entry(e.getKey(), e.getValue().integer(0, limit - 1)));
+        for (Map.Entry<String, JsonTree.Node> e : members)
+            entries.add(Map.entry(e.getKey(), e.getValue().integer(0, limit - 1)));
         return Vocab.of(entries, v.path());
     }
 
@@ -64,14 +71,24 @@ final class HuggingFaceJson {
                         }
                     }
                 }
-                return new BpeModel(vocab(m.get("vocab")), merges, m.optStr("unk_token", null), m.optBool("fuse_unk", false),
-                        m.optBool("byte_fallback", false), m.optBool("ignore_merges", false),
-                        m.optStr("continuing_subword_prefix", null), m.optStr("end_of_word_suffix", null), m.path());
+                return new BpeModel(
+                        vocab(m.get("vocab")),
+                        merges,
+                        m.optStr("unk_token", null),
+                        m.optBool("fuse_unk", false),
+                        m.optBool("byte_fallback", false),
+                        m.optBool("ignore_merges", false),
+                        m.optStr("continuing_subword_prefix", null),
+                        m.optStr("end_of_word_suffix", null),
+                        m.path());
             }
             case "WordPiece":
-                return new WordPieceModel(vocab(m.get("vocab")), m.optStr("unk_token", "[UNK]"),
+                return new WordPieceModel(
+                        vocab(m.get("vocab")),
+                        m.optStr("unk_token", "[UNK]"),
                         m.optStr("continuing_subword_prefix", "##"),
-                        m.optInt("max_input_chars_per_word", 0, Integer.MAX_VALUE, 100), m.path());
+                        m.optInt("max_input_chars_per_word", 0, Integer.MAX_VALUE, 100),
+                        m.path());
             default:
                 throw m.get("type").error("unsupported model type '" + type + "'");
         }

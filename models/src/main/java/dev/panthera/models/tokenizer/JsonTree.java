@@ -22,6 +22,7 @@ import java.util.Map;
 final class JsonTree {
     /** Deepest nesting a tokenizer.json needs is about 8; 64 leaves room and stops stack-exhaustion attacks. */
     static final int MAX_DEPTH = 64;
+
     static final int MAX_STRING = 1 << 20;
     static final long MAX_DOCUMENT = 1L << 30;
     /** Total number of JSON values in one document: bounds the memory a file can make us allocate. */
@@ -30,8 +31,12 @@ final class JsonTree {
     private static final Object NULL = new Object();
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder()
-                    .maxNestingDepth(MAX_DEPTH).maxStringLength(MAX_STRING).maxNumberLength(64)
-                    .maxNameLength(MAX_STRING).maxDocumentLength(MAX_DOCUMENT).build())
+                    .maxNestingDepth(MAX_DEPTH)
+                    .maxStringLength(MAX_STRING)
+                    .maxNumberLength(64)
+                    .maxNameLength(MAX_STRING)
+                    .maxDocumentLength(MAX_DOCUMENT)
+                    .build())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
 
@@ -43,11 +48,17 @@ final class JsonTree {
             int[] budget = {MAX_VALUES};
             if (p.nextToken() == null) throw new TokenizerFormatException(root, "empty document");
             Object v = read(p, budget, root);
-            if (p.nextToken() != null) throw new TokenizerFormatException(root, "trailing content after the JSON value");
+            if (p.nextToken() != null)
+                throw new TokenizerFormatException(root, "trailing content after the JSON value");
             return new Node(root, v);
         } catch (JsonProcessingException e) {
             String where = e instanceof com.fasterxml.jackson.core.JsonParseException jp && jp.getProcessor() != null
-                    ? root + jp.getProcessor().getParsingContext().pathAsPointer().toString() : root;
+                    ? root
+                            + jp.getProcessor()
+                                    .getParsingContext()
+                                    .pathAsPointer()
+                                    .toString()
+                    : root;
             throw new TokenizerFormatException(where, "malformed JSON: " + e.getOriginalMessage(), e);
         } catch (CharConversionException e) {
             throw new TokenizerFormatException(root, "malformed UTF-8: " + e.getMessage(), e);
@@ -72,21 +83,42 @@ final class JsonTree {
                 while (p.nextToken() != JsonToken.END_ARRAY) l.add(read(p, budget, root));
                 return l;
             }
-            case VALUE_STRING -> { return p.getText(); }
-            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> { return p.getDoubleValue(); }
-            case VALUE_TRUE -> { return Boolean.TRUE; }
-            case VALUE_FALSE -> { return Boolean.FALSE; }
-            case VALUE_NULL -> { return NULL; }
+            case VALUE_STRING -> {
+                return p.getText();
+            }
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
+                return p.getDoubleValue();
+            }
+            case VALUE_TRUE -> {
+                return Boolean.TRUE;
+            }
+            case VALUE_FALSE -> {
+                return Boolean.FALSE;
+            }
+            case VALUE_NULL -> {
+                return NULL;
+            }
             default -> throw new TokenizerFormatException(root, "unexpected JSON token " + t);
         }
     }
 
     /** A value in the tree with the path that names it in error messages. */
     record Node(String path, Object value) {
-        boolean isNull() { return value == NULL; }
-        boolean isObject() { return value instanceof Map; }
-        boolean isArray() { return value instanceof List; }
-        boolean isString() { return value instanceof String; }
+        boolean isNull() {
+            return value == NULL;
+        }
+
+        boolean isObject() {
+            return value instanceof Map;
+        }
+
+        boolean isArray() {
+            return value instanceof List;
+        }
+
+        boolean isString() {
+            return value instanceof String;
+        }
 
         TokenizerFormatException error(String message) {
             return new TokenizerFormatException(path, message);

@@ -9,11 +9,17 @@ sealed interface Model permits BpeModel, ScoreBpeModel, WordPieceModel {
     Vocab vocab();
 
     /** @return the id of {@code token}, or -1 */
-    default int tokenToId(String token) { return vocab().id(token); }
+    default int tokenToId(String token) {
+        return vocab().id(token);
+    }
 
     /** @return the text of {@code id}, or {@code null} when the model has no such id */
-    default String idToToken(int id) { return vocab().token(id); }
+    default String idToToken(int id) {
+        return vocab().token(id);
+    }
 
     /** @return one more than the largest id of the model */
-    default int size() { return vocab().tokens.length; }
+    default int size() {
+        return vocab().tokens.length;
+    }
 }

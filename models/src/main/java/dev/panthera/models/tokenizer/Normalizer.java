@@ -12,7 +12,8 @@ sealed interface Normalizer {
     String normalize(String s);
 
     /** BERT's: drop control characters, whitespace to ' ', space around CJK ideographs, strip accents, lowercase. */
-    record Bert(boolean cleanText, boolean chineseChars, boolean stripAccents, boolean lowercase) implements Normalizer {
+    record Bert(boolean cleanText, boolean chineseChars, boolean stripAccents, boolean lowercase)
+            implements Normalizer {
         @Override
         public String normalize(String s) {
             StringBuilder b = new StringBuilder(s.length() + 8);
@@ -21,7 +22,8 @@ sealed interface Normalizer {
                     if (c == 0 || c == 0xfffd || CharClass.isControl(c)) return;
                     if (CharClass.isWhitespace(c)) c = ' ';
                 }
-                if (chineseChars && CharClass.isCjk(c)) b.append(' ').appendCodePoint(c).append(' ');
+                if (chineseChars && CharClass.isCjk(c))
+                    b.append(' ').appendCodePoint(c).append(' ');
                 else b.appendCodePoint(c);
             });
             String out = b.toString();
@@ -55,7 +57,9 @@ sealed interface Normalizer {
         static String strip(String s) {
             String d = java.text.Normalizer.normalize(s, Form.NFD);
             StringBuilder b = new StringBuilder(d.length());
-            d.codePoints().filter(c -> Character.getType(c) != Character.NON_SPACING_MARK).forEach(b::appendCodePoint);
+            d.codePoints()
+                    .filter(c -> Character.getType(c) != Character.NON_SPACING_MARK)
+                    .forEach(b::appendCodePoint);
             return b.toString();
         }
 
@@ -94,8 +98,10 @@ sealed interface Normalizer {
         @Override
         public String normalize(String s) {
             int a = 0, b = s.length();
-            while (left && a < b && CharClass.isWhitespace(s.codePointAt(a))) a += Character.charCount(s.codePointAt(a));
-            while (right && b > a && CharClass.isWhitespace(s.codePointBefore(b))) b -= Character.charCount(s.codePointBefore(b));
+            while (left && a < b && CharClass.isWhitespace(s.codePointAt(a)))
+                a += Character.charCount(s.codePointAt(a));
+            while (right && b > a && CharClass.isWhitespace(s.codePointBefore(b)))
+                b -= Character.charCount(s.codePointBefore(b));
             return s.substring(a, b);
         }
     }
@@ -129,8 +135,11 @@ sealed interface Normalizer {
             case "BertNormalizer" -> {
                 boolean lower = n.optBool("lowercase", true);
                 JsonTree.Node sa = n.opt("strip_accents");
-                yield new Bert(n.optBool("clean_text", true), n.optBool("handle_chinese_chars", true),
-                        sa == null ? lower : sa.bool(), lower);
+                yield new Bert(
+                        n.optBool("clean_text", true),
+                        n.optBool("handle_chinese_chars", true),
+                        sa == null ? lower : sa.bool(),
+                        lower);
             }
             case "Lowercase" -> new Lowercase();
             case "StripAccents" -> new StripAccents();
@@ -139,7 +148,8 @@ sealed interface Normalizer {
             case "NFKC" -> new Unicode(Form.NFKC);
             case "NFKD" -> new Unicode(Form.NFKD);
             case "Prepend" -> new Prepend(n.get("prepend").str());
-            case "Replace" -> new Replace(pattern(n.get("pattern")), n.get("content").str());
+            case "Replace" ->
+                new Replace(pattern(n.get("pattern")), n.get("content").str());
             case "Strip" -> new Strip(n.optBool("strip_left", true), n.optBool("strip_right", true));
             case "Sequence" -> {
                 List<JsonTree.Node> items = n.get("normalizers").array();

@@ -56,18 +56,21 @@ sealed interface PostProcessor {
                 for (JsonTree.Node item : n.get("single").array()) {
                     if (item.has("Sequence")) {
                         String id = item.get("Sequence").get("id").str();
-                        if (!id.equals("A") || seenA) throw item.get("Sequence").get("id").error("expected one sequence A");
+                        if (!id.equals("A") || seenA)
+                            throw item.get("Sequence").get("id").error("expected one sequence A");
                         seenA = true;
                     } else {
                         JsonTree.Node st = item.get("SpecialToken");
                         String name = st.get("id").str();
                         JsonTree.Node def = specials.opt(name);
                         if (def == null) throw new TokenizerFormatException(specials.path() + "." + name, "missing");
-                        for (JsonTree.Node idn : def.get("ids").array()) (seenA ? after : before).add(idn.integer(0, limit - 1));
+                        for (JsonTree.Node idn : def.get("ids").array())
+                            (seenA ? after : before).add(idn.integer(0, limit - 1));
                     }
                 }
                 if (!seenA) throw n.get("single").error("template has no sequence A");
-                return new Template(before.stream().mapToInt(Integer::intValue).toArray(),
+                return new Template(
+                        before.stream().mapToInt(Integer::intValue).toArray(),
                         after.stream().mapToInt(Integer::intValue).toArray());
             }
             case "Sequence": {
@@ -79,7 +82,8 @@ sealed interface PostProcessor {
                         for (int v : t.after) after.add(v);
                     }
                 }
-                return new Template(before.stream().mapToInt(Integer::intValue).toArray(),
+                return new Template(
+                        before.stream().mapToInt(Integer::intValue).toArray(),
                         after.stream().mapToInt(Integer::intValue).toArray());
             }
             default:

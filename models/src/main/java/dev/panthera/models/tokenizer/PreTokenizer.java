@@ -89,19 +89,28 @@ sealed interface PreTokenizer {
                 int[] sp = spans.get(k);
                 boolean match = sp[2] == 1;
                 switch (behavior) {
-                    case "Removed" -> { if (!match) out.add(s.substring(sp[0], sp[1])); }
+                    case "Removed" -> {
+                        if (!match) out.add(s.substring(sp[0], sp[1]));
+                    }
                     case "Isolated" -> out.add(s.substring(sp[0], sp[1]));
                     case "MergedWithPrevious" -> {
-                        if (match && k > 0 && spans.get(k - 1)[2] == 0) out.set(out.size() - 1, s.substring(spans.get(k - 1)[0], sp[1]));
+                        if (match && k > 0 && spans.get(k - 1)[2] == 0)
+                            out.set(out.size() - 1, s.substring(spans.get(k - 1)[0], sp[1]));
                         else out.add(s.substring(sp[0], sp[1]));
                     }
                     case "MergedWithNext" -> {
                         if (match && pendingStart < 0) pendingStart = sp[0];
-                        else if (match) { out.add(s.substring(pendingStart, sp[0])); pendingStart = sp[0]; }
-                        else { out.add(s.substring(pendingStart >= 0 ? pendingStart : sp[0], sp[1])); pendingStart = -1; }
+                        else if (match) {
+                            out.add(s.substring(pendingStart, sp[0]));
+                            pendingStart = sp[0];
+                        } else {
+                            out.add(s.substring(pendingStart >= 0 ? pendingStart : sp[0], sp[1]));
+                            pendingStart = -1;
+                        }
                     }
                     default -> { // Contiguous
-                        if (match && k > 0 && spans.get(k - 1)[2] == 1) out.set(out.size() - 1, s.substring(spans.get(k - 1)[0], sp[1]));
+                        if (match && k > 0 && spans.get(k - 1)[2] == 1)
+                            out.set(out.size() - 1, s.substring(spans.get(k - 1)[0], sp[1]));
                         else out.add(s.substring(sp[0], sp[1]));
                     }
                 }
@@ -141,10 +150,14 @@ sealed interface PreTokenizer {
             case "BertPreTokenizer" -> new Bert();
             case "Whitespace" -> new Split(regex("\\w+|[^\\w\\s]+", n.path()), "Removed", true);
             case "WhitespaceSplit" -> new Split(regex("\\s+", n.path()), "Removed", false);
-            case "Digits" -> new Split(regex(n.optBool("individual_digits", false) ? "\\p{N}" : "\\p{N}+", n.path()),
-                    "Isolated", false);
+            case "Digits" ->
+                new Split(
+                        regex(n.optBool("individual_digits", false) ? "\\p{N}" : "\\p{N}+", n.path()),
+                        "Isolated",
+                        false);
             case "Metaspace" -> {
-                String scheme = n.has("prepend_scheme") ? n.get("prepend_scheme").str()
+                String scheme = n.has("prepend_scheme")
+                        ? n.get("prepend_scheme").str()
                         : n.optBool("add_prefix_space", true) ? "always" : "never";
                 if (!List.of("always", "first", "never").contains(scheme))
                     throw n.get("prepend_scheme").error("expected always, first or never");
@@ -154,11 +167,12 @@ sealed interface PreTokenizer {
             }
             case "Split" -> {
                 JsonTree.Node p = n.get("pattern");
-                Pattern pat = p.has("String") ? Pattern.compile(Pattern.quote(p.get("String").str()))
+                Pattern pat = p.has("String")
+                        ? Pattern.compile(Pattern.quote(p.get("String").str()))
                         : regex(p.get("Regex").str(), p.path() + ".Regex");
                 String beh = n.get("behavior").str();
-                if (!List.of("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous").contains(beh))
-                    throw n.get("behavior").error("unsupported split behavior '" + beh + "'");
+                if (!List.of("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
+                        .contains(beh)) throw n.get("behavior").error("unsupported split behavior '" + beh + "'");
                 yield new Split(pat, beh, n.optBool("invert", false));
             }
             case "Sequence" -> {

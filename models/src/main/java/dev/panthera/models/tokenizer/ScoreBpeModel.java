@@ -13,6 +13,7 @@ final class ScoreBpeModel implements Model {
     private final float[] scores;
     /** (left id, right id) → merged id, for every mergeable token split at every code-point boundary. */
     private final LongLongMap pairs;
+
     private final int unkId;
     private final int[] byteIds = new int[256];
 
@@ -28,8 +29,9 @@ final class ScoreBpeModel implements Model {
         for (int id = 0; id < vocab.tokens.length; id++) {
             String t = vocab.tokens[id];
             if (t == null || !mergeable[id]) continue;
-            for (int k = t.length() > 0 ? Character.charCount(t.codePointAt(0)) : 0; k > 0 && k < t.length();
-                 k += Character.charCount(t.codePointAt(k))) {
+            for (int k = t.length() > 0 ? Character.charCount(t.codePointAt(0)) : 0;
+                    k > 0 && k < t.length();
+                    k += Character.charCount(t.codePointAt(k))) {
                 int a = vocab.id(t.substring(0, k)), b = vocab.id(t.substring(k));
                 if (a >= 0 && b >= 0) pairs.putIfAbsent(LongLongMap.pair(a, b), id);
             }

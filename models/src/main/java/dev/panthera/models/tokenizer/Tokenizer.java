@@ -38,8 +38,14 @@ public final class Tokenizer {
     private final int size;
     private final int padId;
 
-    Tokenizer(Normalizer normalizer, PreTokenizer preTokenizer, Model model, PostProcessor postProcessor,
-              Decoder decoder, List<AddedToken> added, int padId) {
+    Tokenizer(
+            Normalizer normalizer,
+            PreTokenizer preTokenizer,
+            Model model,
+            PostProcessor postProcessor,
+            Decoder decoder,
+            List<AddedToken> added,
+            int padId) {
         this.normalizer = normalizer;
         this.preTokenizer = preTokenizer;
         this.model = model;
@@ -50,7 +56,9 @@ public final class Tokenizer {
             addedById.put(t.id(), t);
             addedByContent.putIfAbsent(t.content(), t);
             if (!t.content().isEmpty())
-                addedByFirstChar.computeIfAbsent(t.content().charAt(0), k -> new ArrayList<>()).add(t);
+                addedByFirstChar
+                        .computeIfAbsent(t.content().charAt(0), k -> new ArrayList<>())
+                        .add(t);
             max = Math.max(max, t.id() + 1);
         }
         for (List<AddedToken> l : addedByFirstChar.values())
@@ -113,8 +121,9 @@ public final class Tokenizer {
      * @param eosId the EOS id (a special token), or -1
      * @throws TokenizerFormatException when the arrays disagree or name tokens outside the vocabulary
      */
-    public static Tokenizer fromGgufVocab(String model, String[] tokens, float[] scores, int[] tokenTypes,
-                                          String[] merges, int bosId, int eosId) throws TokenizerFormatException {
+    public static Tokenizer fromGgufVocab(
+            String model, String[] tokens, float[] scores, int[] tokenTypes, String[] merges, int bosId, int eosId)
+            throws TokenizerFormatException {
         return VocabFiles.gguf(model, tokens, scores, tokenTypes, merges, bosId, eosId);
     }
 
@@ -182,12 +191,14 @@ public final class Tokenizer {
     public BatchEncoding encodeBatch(List<String> texts, boolean padding, int maxLength) {
         int special = postProcessor == null ? 0 : postProcessor.added();
         if (maxLength > 0 && maxLength < special)
-            throw new IllegalArgumentException("encodeBatch: maxLength " + maxLength + " < " + special + " special tokens");
+            throw new IllegalArgumentException(
+                    "encodeBatch: maxLength " + maxLength + " < " + special + " special tokens");
         int[][] ids = new int[texts.size()][];
         int longest = 0;
         for (int r = 0; r < ids.length; r++) {
             int[] content = encodeContent(texts.get(r));
-            if (maxLength > 0 && content.length > maxLength - special) content = Arrays.copyOf(content, maxLength - special);
+            if (maxLength > 0 && content.length > maxLength - special)
+                content = Arrays.copyOf(content, maxLength - special);
             ids[r] = postProcessor == null ? content : postProcessor.process(content);
             longest = Math.max(longest, ids[r].length);
         }
@@ -219,7 +230,8 @@ public final class Tokenizer {
                 continue;
             }
             String t = model.idToToken(id);
-            if (t == null) throw new IllegalArgumentException("decode: id " + id + " is not in the vocabulary of size " + size);
+            if (t == null)
+                throw new IllegalArgumentException("decode: id " + id + " is not in the vocabulary of size " + size);
             tokens.add(t);
         }
         if (decoder == null) return String.join(" ", tokens);

@@ -25,7 +25,8 @@ final class Vocab {
         for (Map.Entry<String, Integer> e : entries) {
             int id = e.getValue();
             if (id < 0 || id >= limit)
-                throw new TokenizerFormatException(field + "." + e.getKey(), "id " + id + " outside [0, " + limit + ")");
+                throw new TokenizerFormatException(
+                        field + "." + e.getKey(), "id " + id + " outside [0, " + limit + ")");
             if (ids.put(e.getKey(), id) != null)
                 throw new TokenizerFormatException(field + "." + e.getKey(), "token listed twice");
             max = Math.max(max, id);
@@ -33,7 +34,8 @@ final class Vocab {
         String[] tokens = new String[max + 1];
         for (Map.Entry<String, Integer> e : ids.entrySet()) {
             if (tokens[e.getValue()] != null)
-                throw new TokenizerFormatException(field + "." + e.getKey(), "id " + e.getValue() + " used by two tokens");
+                throw new TokenizerFormatException(
+                        field + "." + e.getKey(), "id " + e.getValue() + " used by two tokens");
             tokens[e.getValue()] = e.getKey();
         }
         return new Vocab(ids, tokens);

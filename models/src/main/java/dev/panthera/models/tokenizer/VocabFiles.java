@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
 final class VocabFiles {
     /** A vocabulary larger than this is refused before allocation. */
     static final int MAX_TOKENS = 1 << 22;
+
     private static final String SPACE = "\u2581";
 
     private VocabFiles() {}
@@ -39,7 +40,8 @@ final class VocabFiles {
             for (String s; (s = r.readLine()) != null; line++) {
                 if ((line == 0 && s.startsWith("#version")) || s.isEmpty()) continue;
                 String[] p = s.split(" ", -1);
-                if (p.length != 2) throw new TokenizerFormatException("vocab.bpe:line " + (line + 1), "expected 'left right'");
+                if (p.length != 2)
+                    throw new TokenizerFormatException("vocab.bpe:line " + (line + 1), "expected 'left right'");
                 merges.add(p);
             }
         } catch (java.nio.charset.MalformedInputException e) {
@@ -49,14 +51,21 @@ final class VocabFiles {
         List<Tokenizer.AddedToken> added = new ArrayList<>();
         int eot = vocab.id("<|endoftext|>");
         if (eot >= 0) added.add(new Tokenizer.AddedToken("<|endoftext|>", eot, true));
-        return new Tokenizer(null, new PreTokenizer.ByteLevelSplit(false, true), model, null,
-                new Decoder.ByteLevelDecoder(), added, 0);
+        return new Tokenizer(
+                null,
+                new PreTokenizer.ByteLevelSplit(false, true),
+                model,
+                null,
+                new Decoder.ByteLevelDecoder(),
+                added,
+                0);
     }
 
     static Tokenizer llama2c(InputStream raw) throws IOException {
         byte[] all = raw.readNBytes(Integer.MAX_VALUE - 16);
         ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
-        if (b.remaining() < 4) throw new TokenizerFormatException("tokenizer.bin:max_token_length", "file shorter than 4 bytes");
+        if (b.remaining() < 4)
+            throw new TokenizerFormatException("tokenizer.bin:max_token_length", "file shorter than 4 bytes");
         int maxLen = b.getInt();
         if (maxLen <= 0 || maxLen > 1 << 16)
             throw new TokenizerFormatException("tokenizer.bin:max_token_length", "expected 1..65536, got " + maxLen);
@@ -65,11 +74,13 @@ final class VocabFiles {
         var dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT);
         while (b.hasRemaining()) {
             String f = "tokenizer.bin:token[" + tokens.size() + "]";
-            if (tokens.size() >= MAX_TOKENS) throw new TokenizerFormatException(f, "more than " + MAX_TOKENS + " tokens");
+            if (tokens.size() >= MAX_TOKENS)
+                throw new TokenizerFormatException(f, "more than " + MAX_TOKENS + " tokens");
             if (b.remaining() < 8) throw new TokenizerFormatException(f, "truncated score/length");
             float score = b.getFloat();
             int len = b.getInt();
-            if (len < 0 || len > maxLen) throw new TokenizerFormatException(f + ".len", len + " outside [0, " + maxLen + "]");
+            if (len < 0 || len > maxLen)
+                throw new TokenizerFormatException(f + ".len", len + " outside [0, " + maxLen + "]");
             if (b.remaining() < len) throw new TokenizerFormatException(f + ".bytes", "file ends inside the token");
             if (!Float.isFinite(score)) throw new TokenizerFormatException(f + ".score", "not finite: " + score);
             ByteBuffer slice = b.slice(b.position(), len);
@@ -81,13 +92,16 @@ final class VocabFiles {
             }
             scores.add(score);
         }
-        if (tokens.size() < 3) throw new TokenizerFormatException("tokenizer.bin", "fewer than 3 tokens (<unk>, <s>, </s>)");
+        if (tokens.size() < 3)
+            throw new TokenizerFormatException("tokenizer.bin", "fewer than 3 tokens (<unk>, <s>, </s>)");
         String[] t = new String[tokens.size()];
         float[] s = new float[t.length];
         int[] types = new int[t.length];
         for (int i = 0; i < t.length; i++) {
             // llama2.c's export wrote spaces for SentencePiece's "▁" and "\n<s>\n" for BOS/EOS
-            t[i] = i < 3 ? List.of("<unk>", "<s>", "</s>").get(i) : tokens.get(i).replace(" ", SPACE);
+            t[i] = i < 3
+                    ? List.of("<unk>", "<s>", "</s>").get(i)
+                    : tokens.get(i).replace(" ", SPACE);
             s[i] = scores.get(i);
             types[i] = i == 0 ? 2 : i < 3 ? 3 : BYTE_NAME.matcher(t[i]).matches() ? 6 : 1;
         }
@@ -100,20 +114,27 @@ final class VocabFiles {
             throws TokenizerFormatException {
         if (tokens == null) throw new TokenizerFormatException("tokenizer.ggml.tokens", "missing");
         int n = tokens.length;
-        if (n == 0 || n > MAX_TOKENS) throw new TokenizerFormatException("tokenizer.ggml.tokens", "size " + n + " outside [1, " + MAX_TOKENS + "]");
+        if (n == 0 || n > MAX_TOKENS)
+            throw new TokenizerFormatException(
+                    "tokenizer.ggml.tokens", "size " + n + " outside [1, " + MAX_TOKENS + "]");
         if (scores != null && scores.length != n)
-            throw new TokenizerFormatException("tokenizer.ggml.scores", "length " + scores.length + " != " + n + " tokens");
+            throw new TokenizerFormatException(
+                    "tokenizer.ggml.scores", "length " + scores.length + " != " + n + " tokens");
         if (types != null && types.length != n)
-            throw new TokenizerFormatException("tokenizer.ggml.token_type", "length " + types.length + " != " + n + " tokens");
-        if (bos < -1 || bos >= n) throw new TokenizerFormatException("tokenizer.ggml.bos_token_id", bos + " outside the vocabulary");
-        if (eos < -1 || eos >= n) throw new TokenizerFormatException("tokenizer.ggml.eos_token_id", eos + " outside the vocabulary");
+            throw new TokenizerFormatException(
+                    "tokenizer.ggml.token_type", "length " + types.length + " != " + n + " tokens");
+        if (bos < -1 || bos >= n)
+            throw new TokenizerFormatException("tokenizer.ggml.bos_token_id", bos + " outside the vocabulary");
+        if (eos < -1 || eos >= n)
+            throw new TokenizerFormatException("tokenizer.ggml.eos_token_id", eos + " outside the vocabulary");
         List<Tokenizer.AddedToken> added = new ArrayList<>();
         boolean[] mergeable = new boolean[n];
         int unk = -1;
         for (int i = 0; i < n; i++) {
             if (tokens[i] == null) throw new TokenizerFormatException("tokenizer.ggml.tokens[" + i + "]", "null");
             int type = types == null ? 1 : types[i];
-            if (type < 0 || type > 6) throw new TokenizerFormatException("tokenizer.ggml.token_type[" + i + "]", "unknown type " + type);
+            if (type < 0 || type > 6)
+                throw new TokenizerFormatException("tokenizer.ggml.token_type[" + i + "]", "unknown type " + type);
             mergeable[i] = type == 1 || type == 0 || type == 4 || type == 6;
             if (type == 2 && unk < 0) unk = i;
             if ((type == 3 || type == 4 || i == bos || i == eos) && !tokens[i].isEmpty())
@@ -123,17 +144,24 @@ final class VocabFiles {
         PostProcessor post = bos >= 0 ? new PostProcessor.Template(new int[] {bos}, new int[0]) : null;
         switch (model) {
             case "llama": {
-                if (scores == null) throw new TokenizerFormatException("tokenizer.ggml.scores", "missing (needed for llama)");
+                if (scores == null)
+                    throw new TokenizerFormatException("tokenizer.ggml.scores", "missing (needed for llama)");
                 for (int i = 0; i < n; i++)
-                    if (!Float.isFinite(scores[i])) throw new TokenizerFormatException("tokenizer.ggml.scores[" + i + "]", "not finite");
-                Normalizer norm = new Normalizer.Sequence(List.of(new Normalizer.Prepend(SPACE),
+                    if (!Float.isFinite(scores[i]))
+                        throw new TokenizerFormatException("tokenizer.ggml.scores[" + i + "]", "not finite");
+                Normalizer norm = new Normalizer.Sequence(List.of(
+                        new Normalizer.Prepend(SPACE),
                         new Normalizer.Replace(Pattern.compile(" ", Pattern.LITERAL), SPACE)));
-                Decoder dec = new Decoder.Sequence(List.of(new Decoder.Replace(Pattern.compile(SPACE, Pattern.LITERAL), " "),
-                        new Decoder.ByteFallback(), new Decoder.Fuse(), new Decoder.Strip(' ', 1, 0)));
+                Decoder dec = new Decoder.Sequence(List.of(
+                        new Decoder.Replace(Pattern.compile(SPACE, Pattern.LITERAL), " "),
+                        new Decoder.ByteFallback(),
+                        new Decoder.Fuse(),
+                        new Decoder.Strip(' ', 1, 0)));
                 return new Tokenizer(norm, null, new ScoreBpeModel(vocab, scores, mergeable, unk), post, dec, added, 0);
             }
             case "gpt2": {
-                if (merges == null) throw new TokenizerFormatException("tokenizer.ggml.merges", "missing (needed for gpt2)");
+                if (merges == null)
+                    throw new TokenizerFormatException("tokenizer.ggml.merges", "missing (needed for gpt2)");
                 List<String[]> pairs = new ArrayList<>(merges.length);
                 for (int i = 0; i < merges.length; i++) {
                     String s = merges[i];
@@ -143,12 +171,18 @@ final class VocabFiles {
                     pairs.add(new String[] {s.substring(0, sp), s.substring(sp + 1)});
                 }
                 BpeModel bpe = new BpeModel(vocab, pairs, null, false, false, false, null, null, "tokenizer.ggml");
-                return new Tokenizer(null, new PreTokenizer.ByteLevelSplit(false, true), bpe, post,
-                        new Decoder.ByteLevelDecoder(), added, 0);
+                return new Tokenizer(
+                        null,
+                        new PreTokenizer.ByteLevelSplit(false, true),
+                        bpe,
+                        post,
+                        new Decoder.ByteLevelDecoder(),
+                        added,
+                        0);
             }
             default:
-                throw new TokenizerFormatException("tokenizer.ggml.model", "unsupported model '" + model + "' (llama or gpt2)");
+                throw new TokenizerFormatException(
+                        "tokenizer.ggml.model", "unsupported model '" + model + "' (llama or gpt2)");
         }
     }
-
 }

@@ -14,7 +14,8 @@ final class WordPieceModel implements Model {
     WordPieceModel(Vocab vocab, String unk, String prefix, int maxChars, String field) throws TokenizerFormatException {
         this.vocab = vocab;
         this.unkId = vocab.id(unk);
-        if (unkId < 0) throw new TokenizerFormatException(field + ".unk_token", "'" + unk + "' is not in the vocabulary");
+        if (unkId < 0)
+            throw new TokenizerFormatException(field + ".unk_token", "'" + unk + "' is not in the vocabulary");
         this.prefix = prefix;
         this.maxChars = maxChars;
     }

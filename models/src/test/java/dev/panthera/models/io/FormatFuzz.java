@@ -2,7 +2,6 @@ package dev.panthera.models.io;
 
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
-
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -25,7 +24,12 @@ public final class FormatFuzz {
     private FormatFuzz() {}
 
     /** The formats fuzzed. */
-    public enum Format { SAFETENSORS, GGUF, ONNX, LLAMA2C }
+    public enum Format {
+        SAFETENSORS,
+        GGUF,
+        ONNX,
+        LLAMA2C
+    }
 
     /** Outcome counts of a run. */
     public record Counts(long accepted, long rejected) {}
@@ -51,12 +55,23 @@ public final class FormatFuzz {
                 case GGUF -> {
                     float[] v = new float[64];
                     for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i);
-                    GgufWriter w = new GgufWriter().put("general.architecture", "llama").put("llama.rope.freq_base", 10000f)
-                            .put("tokenizer.ggml.tokens", new GgufValue.Array(GgufValue.STRING, List.of(new GgufValue.Str("a"), new GgufValue.Str("b"))))
-                            .put("tokenizer.ggml.scores", new GgufValue.Array(GgufValue.FLOAT32, List.of(new GgufValue.F32(0), new GgufValue.F32(-1))))
-                            .put("n", new GgufValue.U64(7)).put("ok", new GgufValue.Bool(true));
-                    w.tensor("a", GgmlType.F32, new long[] {2, 32}, v).tensor("b", GgmlType.Q8_0, new long[] {2, 32}, v)
-                            .tensor("c", GgmlType.Q4_0, new long[] {64}, v).tensor("d", GgmlType.F16, new long[] {4, 16}, v);
+                    GgufWriter w = new GgufWriter()
+                            .put("general.architecture", "llama")
+                            .put("llama.rope.freq_base", 10000f)
+                            .put(
+                                    "tokenizer.ggml.tokens",
+                                    new GgufValue.Array(
+                                            GgufValue.STRING, List.of(new GgufValue.Str("a"), new GgufValue.Str("b"))))
+                            .put(
+                                    "tokenizer.ggml.scores",
+                                    new GgufValue.Array(
+                                            GgufValue.FLOAT32, List.of(new GgufValue.F32(0), new GgufValue.F32(-1))))
+                            .put("n", new GgufValue.U64(7))
+                            .put("ok", new GgufValue.Bool(true));
+                    w.tensor("a", GgmlType.F32, new long[] {2, 32}, v)
+                            .tensor("b", GgmlType.Q8_0, new long[] {2, 32}, v)
+                            .tensor("c", GgmlType.Q4_0, new long[] {64}, v)
+                            .tensor("d", GgmlType.F16, new long[] {4, 16}, v);
                     ByteArrayOutputStream o = new ByteArrayOutputStream();
                     w.write(o);
                     yield o.toByteArray();
@@ -64,10 +79,24 @@ public final class FormatFuzz {
                 case ONNX -> onnx();
                 case LLAMA2C -> {
                     int dim = 8, hidden = 12, layers = 2, heads = 2, kv = 1, vocab = 16, seq = 4, hs = dim / heads;
-                    long floats = (long) vocab * dim + layers * (2L * dim + (long) dim * dim + 2L * dim * kv * hs + (long) dim * dim + 3L * dim * hidden)
-                            + dim + (long) seq * hs + (long) vocab * dim;
+                    long floats = (long) vocab * dim
+                            + layers
+                                    * (2L * dim
+                                            + (long) dim * dim
+                                            + 2L * dim * kv * hs
+                                            + (long) dim * dim
+                                            + 3L * dim * hidden)
+                            + dim
+                            + (long) seq * hs
+                            + (long) vocab * dim;
                     ByteBuffer b = ByteBuffer.allocate((int) (28 + 4 * floats)).order(ByteOrder.LITTLE_ENDIAN);
-                    b.putInt(dim).putInt(hidden).putInt(layers).putInt(heads).putInt(kv).putInt(-vocab).putInt(seq);
+                    b.putInt(dim)
+                            .putInt(hidden)
+                            .putInt(layers)
+                            .putInt(heads)
+                            .putInt(kv)
+                            .putInt(-vocab)
+                            .putInt(seq);
                     for (int i = 0; i < floats; i++) b.putFloat(i * 0.01f);
                     yield b.array();
                 }
@@ -78,7 +107,10 @@ public final class FormatFuzz {
     }
 
     static void varint(ByteArrayOutputStream o, long v) {
-        while ((v & ~0x7FL) != 0) { o.write((int) (v & 0x7F) | 0x80); v >>>= 7; }
+        while ((v & ~0x7FL) != 0) {
+            o.write((int) (v & 0x7F) | 0x80);
+            v >>>= 7;
+        }
         o.write((int) v);
     }
 
@@ -115,7 +147,12 @@ public final class FormatFuzz {
         ByteArrayOutputStream t2 = new ByteArrayOutputStream();
         len(t2, 1, new byte[] {4});
         num(t2, 2, 1);
-        ByteBuffer fd = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putFloat(1).putFloat(2).putFloat(3).putFloat(4);
+        ByteBuffer fd = ByteBuffer.allocate(16)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putFloat(1)
+                .putFloat(2)
+                .putFloat(3)
+                .putFloat(4);
         len(t2, 4, fd.array());
         len(t2, 8, "encoder.layer.0.attention.self.query.bias".getBytes());
         len(g, 5, t2.toByteArray());
@@ -125,7 +162,7 @@ public final class FormatFuzz {
         len(t3, 7, new byte[] {1, (byte) 0x80, 0x01, 0x7F});
         len(t3, 8, "shape".getBytes());
         len(g, 5, t3.toByteArray());
-        ByteArrayOutputStream t4 = new ByteArrayOutputStream();   // unpacked float_data: one fixed32 tag per value
+        ByteArrayOutputStream t4 = new ByteArrayOutputStream(); // unpacked float_data: one fixed32 tag per value
         num(t4, 1, 2);
         num(t4, 2, 1);
         for (float v : new float[] {0.5f, -1.5f}) {
@@ -142,8 +179,35 @@ public final class FormatFuzz {
         return m.toByteArray();
     }
 
-    private static final long[] BOUNDARY = {0, 1, 2, 3, 4, 7, 8, 31, 32, 63, 64, 127, 128, 255, 256, 0x7FFF, 0xFFFF, 0x7FFFFFFFL,
-            0xFFFFFFFFL, 0x80000000L, 1L << 32, 1L << 40, Long.MAX_VALUE, Long.MIN_VALUE, -1, -2, -8};
+    private static final long[] BOUNDARY = {
+        0,
+        1,
+        2,
+        3,
+        4,
+        7,
+        8,
+        31,
+        32,
+        63,
+        64,
+        127,
+        128,
+        255,
+        256,
+        0x7FFF,
+        0xFFFF,
+        0x7FFFFFFFL,
+        0xFFFFFFFFL,
+        0x80000000L,
+        1L << 32,
+        1L << 40,
+        Long.MAX_VALUE,
+        Long.MIN_VALUE,
+        -1,
+        -2,
+        -8
+    };
 
     /** A mutation of {@code in} chosen by {@code r}: one to four edits. */
     public static byte[] mutate(byte[] in, Random r) {
@@ -151,28 +215,42 @@ public final class FormatFuzz {
         int edits = 1 + r.nextInt(4);
         for (int e = 0; e < edits && b.length > 0; e++) {
             switch (r.nextInt(7)) {
-                case 0 -> { b = b.clone(); int i = r.nextInt(b.length); b[i] ^= (byte) (1 << r.nextInt(8)); }
-                case 1 -> { b = b.clone(); b[r.nextInt(b.length)] = (byte) BOUNDARY[r.nextInt(BOUNDARY.length)]; }
-                case 2, 3 -> {                       // a 4- or 8-byte little-endian length/offset/count field
+                case 0 -> {
+                    b = b.clone();
+                    int i = r.nextInt(b.length);
+                    b[i] ^= (byte) (1 << r.nextInt(8));
+                }
+                case 1 -> {
+                    b = b.clone();
+                    b[r.nextInt(b.length)] = (byte) BOUNDARY[r.nextInt(BOUNDARY.length)];
+                }
+                case 2, 3 -> { // a 4- or 8-byte little-endian length/offset/count field
                     int w = r.nextBoolean() ? 4 : 8;
                     if (b.length < w) break;
                     b = b.clone();
                     int at = r.nextInt(b.length - w + 1);
                     if (r.nextBoolean()) at -= at % w;
-                    long cur = w == 4 ? ByteBuffer.wrap(b, at, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() : ByteBuffer.wrap(b, at, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+                    long cur = w == 4
+                            ? ByteBuffer.wrap(b, at, 4)
+                                    .order(ByteOrder.LITTLE_ENDIAN)
+                                    .getInt()
+                            : ByteBuffer.wrap(b, at, 8)
+                                    .order(ByteOrder.LITTLE_ENDIAN)
+                                    .getLong();
                     long v = r.nextBoolean() ? BOUNDARY[r.nextInt(BOUNDARY.length)] : cur + r.nextInt(65) - 32;
                     ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-                    if (w == 4) bb.putInt(at, (int) v); else bb.putLong(at, v);
+                    if (w == 4) bb.putInt(at, (int) v);
+                    else bb.putLong(at, v);
                 }
                 case 4 -> b = java.util.Arrays.copyOf(b, r.nextInt(b.length));
-                case 5 -> {                          // delete a run of bytes
+                case 5 -> { // delete a run of bytes
                     int at = r.nextInt(b.length), n = Math.min(b.length - at, 1 + r.nextInt(8));
                     byte[] c = new byte[b.length - n];
                     System.arraycopy(b, 0, c, 0, at);
                     System.arraycopy(b, at + n, c, at, b.length - at - n);
                     b = c;
                 }
-                default -> {                         // insert a run of random bytes
+                default -> { // insert a run of random bytes
                     int at = r.nextInt(b.length + 1), n = 1 + r.nextInt(8);
                     byte[] c = new byte[b.length + n];
                     System.arraycopy(b, 0, c, 0, at);
@@ -236,7 +314,8 @@ public final class FormatFuzz {
         for (Format f : Format.values()) {
             long t0 = System.nanoTime();
             Counts c = run(f, 1_000_000L * (f.ordinal() + 1), n);
-            System.out.printf("%-11s %,d inputs: %,d accepted, %,d rejected with ModelFormatException, 0 other outcomes, %.1f s%n",
+            System.out.printf(
+                    "%-11s %,d inputs: %,d accepted, %,d rejected with ModelFormatException, 0 other outcomes, %.1f s%n",
                     f, n, c.accepted(), c.rejected(), (System.nanoTime() - t0) / 1e9);
         }
     }

@@ -1,13 +1,12 @@
 package dev.panthera.models.io;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-
-import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A suite-sized sample of {@link FormatFuzz}: 1,500 mutated files per format. The long run (100,000 per format) is
@@ -19,16 +18,24 @@ class FormatFuzzTest {
     }
 
     @Property(tries = 1500)
-    void safetensors(@ForAll long seed) { check(FormatFuzz.Format.SAFETENSORS, seed); }
+    void safetensors(@ForAll long seed) {
+        check(FormatFuzz.Format.SAFETENSORS, seed);
+    }
 
     @Property(tries = 1500)
-    void gguf(@ForAll long seed) { check(FormatFuzz.Format.GGUF, seed); }
+    void gguf(@ForAll long seed) {
+        check(FormatFuzz.Format.GGUF, seed);
+    }
 
     @Property(tries = 1500)
-    void onnx(@ForAll long seed) { check(FormatFuzz.Format.ONNX, seed); }
+    void onnx(@ForAll long seed) {
+        check(FormatFuzz.Format.ONNX, seed);
+    }
 
     @Property(tries = 1500)
-    void llama2c(@ForAll long seed) { check(FormatFuzz.Format.LLAMA2C, seed); }
+    void llama2c(@ForAll long seed) {
+        check(FormatFuzz.Format.LLAMA2C, seed);
+    }
 
     @Test
     void seedsAreValidAndMutationsAreMostlyRejected() {

@@ -1,10 +1,9 @@
 package dev.panthera.models.io;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -13,8 +12,8 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * GGUF reading and writing. Expected dequantized values come from float64 loops written here from the block
@@ -22,12 +21,18 @@ import static org.junit.jupiter.api.Assertions.*;
  * of the reference quantizers, so the test does not reuse the reader's unpacking).
  */
 class GgufTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static final Random R = new Random(42);
 
-    static short h(double v) { return Float.floatToFloat16((float) v); }
-    static double hf(short s) { return Float.float16ToFloat(s); }
+    static short h(double v) {
+        return Float.floatToFloat16((float) v);
+    }
+
+    static double hf(short s) {
+        return Float.float16ToFloat(s);
+    }
 
     static float[] deq(GgmlType t, byte[] blocks, int n) {
         float[] out = new float[n];
@@ -48,7 +53,8 @@ class GgufTest {
         assertEquals(20, GgmlType.Q4_1.blockLayout().byteSize());
         assertEquals(144, GgmlType.Q4_K.blockLayout().byteSize());
         assertEquals(210, GgmlType.Q6_K.blockLayout().byteSize());
-        for (GgmlType t : GgmlType.values()) assertEquals(t.typeSize(), t.blockLayout().byteSize(), t.name());
+        for (GgmlType t : GgmlType.values())
+            assertEquals(t.typeSize(), t.blockLayout().byteSize(), t.name());
         assertEquals(8, GgmlType.Q8_0.id());
         assertEquals(12, GgmlType.Q4_K.id());
         assertEquals(14, GgmlType.Q6_K.id());
@@ -65,7 +71,9 @@ class GgufTest {
         double[] s8 = new double[32 * blocks], s40 = new double[32 * blocks], s41 = new double[32 * blocks];
         for (int b = 0; b < blocks; b++) {
             short d = h(R.nextGaussian()), m = h(R.nextGaussian());
-            q8.putShort(d); q40.putShort(d); q41.putShort(d).putShort(m);
+            q8.putShort(d);
+            q40.putShort(d);
+            q41.putShort(d).putShort(m);
             int[] q4 = new int[32];
             for (int j = 0; j < 32; j++) {
                 int q = R.nextInt(256) - 128;
@@ -96,8 +104,11 @@ class GgufTest {
         for (int b = 0; b < blocks; b++) {
             short d = h(R.nextDouble()), dmin = h(R.nextDouble());
             int[] sc = new int[8], mn = new int[8];
-            for (int j = 0; j < 8; j++) { sc[j] = R.nextInt(64); mn[j] = R.nextInt(64); }
-            byte[] packed = new byte[12];         // packing of quantize_row_q4_K_ref
+            for (int j = 0; j < 8; j++) {
+                sc[j] = R.nextInt(64);
+                mn[j] = R.nextInt(64);
+            }
+            byte[] packed = new byte[12]; // packing of quantize_row_q4_K_ref
             for (int j = 0; j < 4; j++) {
                 packed[j] = (byte) (sc[j] | (sc[j + 4] >> 4) << 6);
                 packed[j + 4] = (byte) (mn[j] | (mn[j + 4] >> 4) << 6);
@@ -107,9 +118,10 @@ class GgufTest {
             for (int i = 0; i < 256; i++) q[i] = R.nextInt(16);
             buf.putShort(d).putShort(dmin).put(packed);
             // 4 chunks of 64 weights: byte l of chunk c holds weight 64c+l (low nibble) and 64c+32+l (high nibble)
-            for (int c = 0; c < 4; c++) for (int l = 0; l < 32; l++) buf.put((byte) (q[64 * c + l] | q[64 * c + 32 + l] << 4));
+            for (int c = 0; c < 4; c++)
+                for (int l = 0; l < 32; l++) buf.put((byte) (q[64 * c + l] | q[64 * c + 32 + l] << 4));
             for (int i = 0; i < 256; i++) {
-                int sub = i / 32;                  // 8 sub-blocks of 32 weights
+                int sub = i / 32; // 8 sub-blocks of 32 weights
                 want[256 * b + i] = hf(d) * sc[sub] * q[i] - hf(dmin) * mn[sub];
                 scale[256 * b + i] = Math.abs(hf(d) * sc[sub] * q[i]) + Math.abs(hf(dmin) * mn[sub]);
             }
@@ -128,7 +140,7 @@ class GgufTest {
             byte[] sc = new byte[16];
             for (int j = 0; j < 16; j++) sc[j] = (byte) (R.nextInt(256) - 128);
             short d = h(R.nextGaussian() * 0.01);
-            byte[] ql = new byte[128], qh = new byte[64];   // packing of quantize_row_q6_K_ref
+            byte[] ql = new byte[128], qh = new byte[64]; // packing of quantize_row_q6_K_ref
             for (int half = 0; half < 2; half++) {
                 for (int l = 0; l < 32; l++) {
                     int base = 128 * half;
@@ -140,7 +152,7 @@ class GgufTest {
             }
             buf.put(ql).put(qh).put(sc).putShort(d);
             for (int i = 0; i < 256; i++) {
-                want[256 * b + i] = hf(d) * sc[i / 16] * (q[i] - 32);    // 16 sub-blocks of 16 weights
+                want[256 * b + i] = hf(d) * sc[i / 16] * (q[i] - 32); // 16 sub-blocks of 16 weights
                 scale[256 * b + i] = Math.abs(want[256 * b + i]);
             }
         }
@@ -150,21 +162,27 @@ class GgufTest {
     @Test
     void q8_0RoundsHalfAwayFromZeroAsRoundf() {
         float[] x = new float[32];
-        x[0] = 127; x[1] = 62.5f; x[2] = -62.5f; x[3] = 0.5f; x[4] = -0.5f; x[5] = 1.49f;
+        x[0] = 127;
+        x[1] = 62.5f;
+        x[2] = -62.5f;
+        x[3] = 0.5f;
+        x[4] = -0.5f;
+        x[5] = 1.49f;
         byte[] b = GgmlQuants.quantize(GgmlType.Q8_0, x);
-        assertEquals(1.0, hf(ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getShort(0)));   // d = amax / 127
+        assertEquals(1.0, hf(ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getShort(0))); // d = amax / 127
         assertArrayEquals(new byte[] {127, 63, -63, 1, -1, 1, 0}, java.util.Arrays.copyOfRange(b, 2, 9));
-        assertArrayEquals(new byte[34], GgmlQuants.quantize(GgmlType.Q8_0, new float[32]), "all-zero block: d = 0, q = 0");
+        assertArrayEquals(
+                new byte[34], GgmlQuants.quantize(GgmlType.Q8_0, new float[32]), "all-zero block: d = 0, q = 0");
     }
 
     @Test
     void q4_0UsesSignedMaxAndTruncation() {
         float[] x = new float[32];
-        x[0] = -8;         // the value of largest magnitude is negative: d = -8 / -8 = 1
-        x[1] = 0.5f;       // 0.5 + 8.5 = 9   -> 9
-        x[2] = -0.6f;      // -0.6 + 8.5 = 7.9 -> 7 (truncation, not rounding)
-        x[3] = 7.9f;       // 16.4 -> 16 -> min(15, 16) = 15
-        x[16] = 3;         // high nibble of byte 0: 11.5 -> 11
+        x[0] = -8; // the value of largest magnitude is negative: d = -8 / -8 = 1
+        x[1] = 0.5f; // 0.5 + 8.5 = 9   -> 9
+        x[2] = -0.6f; // -0.6 + 8.5 = 7.9 -> 7 (truncation, not rounding)
+        x[3] = 7.9f; // 16.4 -> 16 -> min(15, 16) = 15
+        x[16] = 3; // high nibble of byte 0: 11.5 -> 11
         byte[] b = GgmlQuants.quantize(GgmlType.Q4_0, x);
         assertEquals(1.0, hf(ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getShort(0)));
         assertEquals(0 | 11 << 4, b[2] & 0xFF);
@@ -172,8 +190,12 @@ class GgufTest {
         assertEquals(7 | 8 << 4, b[4] & 0xFF);
         assertEquals(15 | 8 << 4, b[5] & 0xFF);
         float[] y = new float[32];
-        y[0] = 8;          // positive max: d = -1, so q = -x + 8.5
-        assertEquals(-1.0, hf(ByteBuffer.wrap(GgmlQuants.quantize(GgmlType.Q4_0, y)).order(ByteOrder.LITTLE_ENDIAN).getShort(0)));
+        y[0] = 8; // positive max: d = -1, so q = -x + 8.5
+        assertEquals(
+                -1.0,
+                hf(ByteBuffer.wrap(GgmlQuants.quantize(GgmlType.Q4_0, y))
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .getShort(0)));
         assertEquals(0, GgmlQuants.quantize(GgmlType.Q4_0, y)[2] & 0xF);
     }
 
@@ -189,7 +211,8 @@ class GgufTest {
                 double step = t == GgmlType.Q8_0 ? amax / 127 : amax / 8;
                 for (int j = 0; j < 32; j++) {
                     int i = 32 * b + j;
-                    // half a step, plus the fp16 rounding of d times the largest code, plus Q4_0's clamp at 15 (one step)
+                    // half a step, plus the fp16 rounding of d times the largest code, plus Q4_0's clamp at 15 (one
+                    // step)
                     double bound = (t == GgmlType.Q8_0 ? 0.5 : 1.0) * step + 128 * step * 0x1p-11;
                     assertTrue(Math.abs(x[i] - y[i]) <= bound, t + " element " + i + ": " + x[i] + " -> " + y[i]);
                 }
@@ -200,17 +223,34 @@ class GgufTest {
     @Test
     void writesAndReadsEveryValueTypeAndTensorType() throws Exception {
         GgufWriter w = new GgufWriter();
-        w.put("general.architecture", "llama").putU32("general.alignment", 64)
-                .put("u8", new GgufValue.U8(255)).put("i8", new GgufValue.I8((byte) -3)).put("u16", new GgufValue.U16(65535))
-                .put("i16", new GgufValue.I16((short) -300)).put("u32", new GgufValue.U32(4_000_000_000L)).put("i32", new GgufValue.I32(-5))
-                .put("f32", 1.25f).put("b", new GgufValue.Bool(true)).put("u64", new GgufValue.U64(-1L)).put("i64", new GgufValue.I64(Long.MIN_VALUE))
-                .put("f64", new GgufValue.F64(Math.PI)).put("s", "ünïcödé")
-                .put("arr", new GgufValue.Array(GgufValue.STRING, List.of(new GgufValue.Str("a"), new GgufValue.Str(""))))
-                .put("nested", new GgufValue.Array(GgufValue.ARRAY, List.of(new GgufValue.Array(GgufValue.INT32, List.of(new GgufValue.I32(7))))));
+        w.put("general.architecture", "llama")
+                .putU32("general.alignment", 64)
+                .put("u8", new GgufValue.U8(255))
+                .put("i8", new GgufValue.I8((byte) -3))
+                .put("u16", new GgufValue.U16(65535))
+                .put("i16", new GgufValue.I16((short) -300))
+                .put("u32", new GgufValue.U32(4_000_000_000L))
+                .put("i32", new GgufValue.I32(-5))
+                .put("f32", 1.25f)
+                .put("b", new GgufValue.Bool(true))
+                .put("u64", new GgufValue.U64(-1L))
+                .put("i64", new GgufValue.I64(Long.MIN_VALUE))
+                .put("f64", new GgufValue.F64(Math.PI))
+                .put("s", "ünïcödé")
+                .put(
+                        "arr",
+                        new GgufValue.Array(GgufValue.STRING, List.of(new GgufValue.Str("a"), new GgufValue.Str(""))))
+                .put(
+                        "nested",
+                        new GgufValue.Array(
+                                GgufValue.ARRAY,
+                                List.of(new GgufValue.Array(GgufValue.INT32, List.of(new GgufValue.I32(7))))));
         float[] v = new float[64 * 3];
         for (int i = 0; i < v.length; i++) v[i] = (float) R.nextGaussian();
-        w.tensor("f32", GgmlType.F32, new long[] {3, 64}, v).tensor("f16", GgmlType.F16, new long[] {3, 64}, v)
-                .tensor("q8", GgmlType.Q8_0, new long[] {3, 64}, v).tensor("q4", GgmlType.Q4_0, new long[] {3, 64}, v);
+        w.tensor("f32", GgmlType.F32, new long[] {3, 64}, v)
+                .tensor("f16", GgmlType.F16, new long[] {3, 64}, v)
+                .tensor("q8", GgmlType.Q8_0, new long[] {3, 64}, v)
+                .tensor("q4", GgmlType.Q4_0, new long[] {3, 64}, v);
         Path p = dir.resolve("t.gguf");
         w.write(p);
         try (GgufFile f = (GgufFile) Weights.open(p)) {
@@ -224,15 +264,24 @@ class GgufTest {
             assertEquals(Math.PI, f.metadata().get("f64").asDouble());
             assertEquals(new GgufValue.Bool(true), f.metadata().get("b"));
             assertEquals(2, ((GgufValue.Array) f.metadata().get("arr")).values().size());
-            assertEquals(new GgufValue.I32(7), ((GgufValue.Array) ((GgufValue.Array) f.metadata().get("nested")).values().get(0)).values().get(0));
+            assertEquals(
+                    new GgufValue.I32(7),
+                    ((GgufValue.Array) ((GgufValue.Array) f.metadata().get("nested"))
+                                    .values()
+                                    .get(0))
+                            .values()
+                            .get(0));
             assertEquals(List.of("f32", "f16", "q8", "q4"), f.names());
             assertArrayEquals(new long[] {64, 3}, f.info("q8").dims());
             assertArrayEquals(new long[] {3, 64}, f.shape("q8"));
             assertArrayEquals(v, f.tensor("f32").toFloatArray());
             Tensor h16 = f.tensor("f16");
             assertEquals(DType.F16, h16.dtype());
-            for (int i = 0; i < v.length; i++) assertEquals(Float.float16ToFloat(Float.floatToFloat16(v[i])), f.dequantize("f16")[i]);
-            assertArrayEquals(deq(GgmlType.Q8_0, GgmlQuants.quantize(GgmlType.Q8_0, v), v.length), f.tensor("q8").toFloatArray());
+            for (int i = 0; i < v.length; i++)
+                assertEquals(Float.float16ToFloat(Float.floatToFloat16(v[i])), f.dequantize("f16")[i]);
+            assertArrayEquals(
+                    deq(GgmlType.Q8_0, GgmlQuants.quantize(GgmlType.Q8_0, v), v.length),
+                    f.tensor("q8").toFloatArray());
             assertArrayEquals(deq(GgmlType.Q4_0, GgmlQuants.quantize(GgmlType.Q4_0, v), v.length), f.dequantize("q4"));
             assertEquals(3 * 2 * 18, f.rawBlocks("q4").byteSize());
             for (GgufFile.TensorInfo t : f.tensorInfos()) assertEquals(0, t.offset() % 64);
@@ -253,14 +302,16 @@ class GgufTest {
 
     static ModelFormatException reject(byte[] file) {
         try (Arena a = Arena.ofConfined()) {
-            return assertThrows(ModelFormatException.class, () -> GgufFile.parse(MemorySegment.ofArray(file), a).close());
+            return assertThrows(
+                    ModelFormatException.class,
+                    () -> GgufFile.parse(MemorySegment.ofArray(file), a).close());
         }
     }
 
     @Test
     void hostileHeadersNameTheField() throws Exception {
         try (Arena a = Arena.ofConfined()) {
-            GgufFile.parse(MemorySegment.ofArray(minimal(0, 32, 0, 0)), a);       // the valid base case
+            GgufFile.parse(MemorySegment.ofArray(minimal(0, 32, 0, 0)), a); // the valid base case
         }
         assertTrue(reject(minimal(0, 33, 0, 0)).getMessage().contains("size"));
         assertTrue(reject(minimal(0, 32, 32, 0)).getMessage().contains("size"));
@@ -279,20 +330,30 @@ class GgufTest {
         ByteBuffer.wrap(m).order(ByteOrder.LITTLE_ENDIAN).putLong(8, Long.MAX_VALUE);
         assertTrue(reject(m).getMessage().contains("tensor_count"));
         m = minimal(0, 32, 0, 0);
-        ByteBuffer.wrap(m).order(ByteOrder.LITTLE_ENDIAN).putLong(24, 1L << 40);    // name length
+        ByteBuffer.wrap(m).order(ByteOrder.LITTLE_ENDIAN).putLong(24, 1L << 40); // name length
         assertTrue(reject(m).getMessage().contains("name"));
         m = minimal(0, 32, 0, 0);
-        m[32] = (byte) 0xFF;                                                         // name byte: invalid UTF-8
+        m[32] = (byte) 0xFF; // name byte: invalid UTF-8
         assertTrue(reject(m).getMessage().contains("UTF-8"));
         m = minimal(0, 32, 0, 0);
         reject(java.util.Arrays.copyOf(m, 40));
         // an array length within the file's bytes but above the metadata value limit (heap amplification)
-        ByteBuffer big = ByteBuffer.allocate(24 + 8 + 1 + 4 + 4 + 8 + (int) GgufFile.MAX_METADATA_VALUES + 1).order(ByteOrder.LITTLE_ENDIAN);
-        big.putInt(GgufFile.MAGIC).putInt(3).putLong(0).putLong(1).putLong(1).put((byte) 'k').putInt(GgufValue.ARRAY)
-                .putInt(GgufValue.UINT8).putLong(GgufFile.MAX_METADATA_VALUES + 1);
+        ByteBuffer big = ByteBuffer.allocate(24 + 8 + 1 + 4 + 4 + 8 + (int) GgufFile.MAX_METADATA_VALUES + 1)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        big.putInt(GgufFile.MAGIC)
+                .putInt(3)
+                .putLong(0)
+                .putLong(1)
+                .putLong(1)
+                .put((byte) 'k')
+                .putInt(GgufValue.ARRAY)
+                .putInt(GgufValue.UINT8)
+                .putLong(GgufFile.MAX_METADATA_VALUES + 1);
         assertTrue(reject(big.array()).getMessage().contains("metadata limit"));
         // two tensors overlapping
-        GgufWriter w = new GgufWriter().tensor("a", GgmlType.F32, new long[] {32}, new float[32]).tensor("b", GgmlType.F32, new long[] {32}, new float[32]);
+        GgufWriter w = new GgufWriter()
+                .tensor("a", GgmlType.F32, new long[] {32}, new float[32])
+                .tensor("b", GgmlType.F32, new long[] {32}, new float[32]);
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         w.write(o);
         byte[] two = o.toByteArray();

@@ -1,8 +1,9 @@
 package dev.panthera.models.io;
 
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -18,11 +19,9 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * GGUF files written by {@link GgufWriter} are parsed by llama.cpp's own gguf reader (the C API exported by
@@ -31,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * agree with ours. The same converters check our Q4_1/Q4_K/Q6_K dequantizers on random blocks.
  */
 class LlamaCppGgufTest {
-    @TempDir static Path dir;
+    @TempDir
+    static Path dir;
 
     static final Linker LINKER = Linker.nativeLinker();
     static final Arena LIB_ARENA = Arena.ofAuto();
@@ -40,10 +40,13 @@ class LlamaCppGgufTest {
     static synchronized SymbolLookup lib() throws Exception {
         if (lib != null) return lib;
         String res = "de/kherud/llama/Linux/x86_64/libjllama.so";
-        Assumptions.assumeTrue(System.getProperty("os.name").startsWith("Linux") && System.getProperty("os.arch").equals("amd64"),
+        Assumptions.assumeTrue(
+                System.getProperty("os.name").startsWith("Linux")
+                        && System.getProperty("os.arch").equals("amd64"),
                 "skipped: llama.cpp check needs linux x86_64");
         try (InputStream in = LlamaCppGgufTest.class.getClassLoader().getResourceAsStream(res)) {
-            Assumptions.assumeTrue(in != null, "skipped: " + res + " (de.kherud:llama jar) is not on the test class path");
+            Assumptions.assumeTrue(
+                    in != null, "skipped: " + res + " (de.kherud:llama jar) is not on the test class path");
             Path so = Files.createTempDirectory("jllama").resolve("libjllama.so");
             Files.copy(in, so);
             so.toFile().deleteOnExit();
@@ -54,17 +57,28 @@ class LlamaCppGgufTest {
 
     static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) throws Exception {
         MemorySegment addr = lib().find(name).orElseThrow(() -> new AssertionError("libjllama.so lacks " + name));
-        return ret == null ? LINKER.downcallHandle(addr, FunctionDescriptor.ofVoid(args)) : LINKER.downcallHandle(addr, FunctionDescriptor.of(ret, args));
+        return ret == null
+                ? LINKER.downcallHandle(addr, FunctionDescriptor.ofVoid(args))
+                : LINKER.downcallHandle(addr, FunctionDescriptor.of(ret, args));
     }
 
     /** struct ggml_type_traits (ggml.h): type_name, blck_size, blck_size_interleave, type_size, is_quantized, to_float, from_float_ref. */
     static MemorySegment traits(int type) throws Throwable {
-        MemorySegment t = ((MemorySegment) fn("ggml_get_type_traits", ADDRESS, JAVA_INT).invokeExact(type)).reinterpret(56);
+        MemorySegment t =
+                ((MemorySegment) fn("ggml_get_type_traits", ADDRESS, JAVA_INT).invokeExact(type)).reinterpret(56);
         String name = t.get(ADDRESS, 0).reinterpret(64).getString(0);
-        String expect = ((MemorySegment) fn("ggml_type_name", ADDRESS, JAVA_INT).invokeExact(type)).reinterpret(64).getString(0);
+        String expect = ((MemorySegment) fn("ggml_type_name", ADDRESS, JAVA_INT).invokeExact(type))
+                .reinterpret(64)
+                .getString(0);
         assertEquals(expect, name, "struct ggml_type_traits layout check: type_name");
-        assertEquals((long) fn("ggml_blck_size", JAVA_LONG, JAVA_INT).invokeExact(type), t.get(JAVA_LONG, 8), "layout check: blck_size");
-        assertEquals((long) fn("ggml_type_size", JAVA_LONG, JAVA_INT).invokeExact(type), t.get(JAVA_LONG, 24), "layout check: type_size");
+        assertEquals(
+                (long) fn("ggml_blck_size", JAVA_LONG, JAVA_INT).invokeExact(type),
+                t.get(JAVA_LONG, 8),
+                "layout check: blck_size");
+        assertEquals(
+                (long) fn("ggml_type_size", JAVA_LONG, JAVA_INT).invokeExact(type),
+                t.get(JAVA_LONG, 24),
+                "layout check: type_size");
         return t;
     }
 
@@ -91,7 +105,10 @@ class LlamaCppGgufTest {
         shapes.put("blk.0.ffn_up.weight", new long[] {4, 2, 128});
         shapes.put("output_norm.weight", new long[] {64});
         GgmlType[] types = {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.F16, GgmlType.F32};
-        GgufWriter w = new GgufWriter().put("general.architecture", "llama").putU32("llama.block_count", 1).put("general.name", "panthera-test");
+        GgufWriter w = new GgufWriter()
+                .put("general.architecture", "llama")
+                .putU32("llama.block_count", 1)
+                .put("general.name", "panthera-test");
         int k = 0;
         for (var e : shapes.entrySet()) {
             long n = 1;
@@ -104,26 +121,34 @@ class LlamaCppGgufTest {
         w.write(p);
         byte[] file = Files.readAllBytes(p);
 
-        MethodHandle init = fn("gguf_init_from_file", ADDRESS, ADDRESS, MemoryLayout.structLayout(ValueLayout.JAVA_BOOLEAN,
-                MemoryLayout.paddingLayout(7), ADDRESS));
-        try (Arena a = Arena.ofConfined(); GgufFile ours = GgufFile.open(p)) {
+        MethodHandle init = fn(
+                "gguf_init_from_file",
+                ADDRESS,
+                ADDRESS,
+                MemoryLayout.structLayout(ValueLayout.JAVA_BOOLEAN, MemoryLayout.paddingLayout(7), ADDRESS));
+        try (Arena a = Arena.ofConfined();
+                GgufFile ours = GgufFile.open(p)) {
             MemorySegment ctxSlot = a.allocate(ADDRESS);
             MemorySegment params = a.allocate(16, 8);
-            params.set(ValueLayout.JAVA_BOOLEAN, 0, true);          // no_alloc: tensor metadata only
+            params.set(ValueLayout.JAVA_BOOLEAN, 0, true); // no_alloc: tensor metadata only
             params.set(ADDRESS, 8, ctxSlot);
             MemorySegment g = (MemorySegment) init.invokeExact(a.allocateFrom(p.toString()), params);
             assertNotEquals(MemorySegment.NULL, g, "llama.cpp's gguf_init_from_file rejected our file");
             MemorySegment ggml = ctxSlot.get(ADDRESS, 0);
             try {
                 assertEquals(3, (int) fn("gguf_get_version", JAVA_INT, ADDRESS).invokeExact(g));
-                assertEquals(32L, (long) fn("gguf_get_alignment", JAVA_LONG, ADDRESS).invokeExact(g));
-                long key = (long) fn("gguf_find_key", JAVA_LONG, ADDRESS, ADDRESS).invokeExact(g, a.allocateFrom("general.name"));
+                assertEquals(
+                        32L, (long) fn("gguf_get_alignment", JAVA_LONG, ADDRESS).invokeExact(g));
+                long key = (long)
+                        fn("gguf_find_key", JAVA_LONG, ADDRESS, ADDRESS).invokeExact(g, a.allocateFrom("general.name"));
                 assertTrue(key >= 0);
-                MemorySegment s = (MemorySegment) fn("gguf_get_val_str", ADDRESS, ADDRESS, JAVA_LONG).invokeExact(g, key);
+                MemorySegment s = (MemorySegment)
+                        fn("gguf_get_val_str", ADDRESS, ADDRESS, JAVA_LONG).invokeExact(g, key);
                 assertEquals("panthera-test", s.reinterpret(256).getString(0));
                 long nt = (long) fn("gguf_get_n_tensors", JAVA_LONG, ADDRESS).invokeExact(g);
                 assertEquals(shapes.size(), nt);
-                long dataOffset = (long) fn("gguf_get_data_offset", JAVA_LONG, ADDRESS).invokeExact(g);
+                long dataOffset =
+                        (long) fn("gguf_get_data_offset", JAVA_LONG, ADDRESS).invokeExact(g);
                 assertEquals(ours.dataOffset(), dataOffset);
                 MethodHandle name = fn("gguf_get_tensor_name", ADDRESS, ADDRESS, JAVA_LONG);
                 MethodHandle type = fn("gguf_get_tensor_type", JAVA_INT, ADDRESS, JAVA_LONG);
@@ -134,7 +159,9 @@ class LlamaCppGgufTest {
                 MethodHandle ndims = fn("ggml_n_dims", JAVA_INT, ADDRESS);
                 int i = 0;
                 for (var e : shapes.entrySet()) {
-                    String n = ((MemorySegment) name.invokeExact(g, (long) i)).reinterpret(256).getString(0);
+                    String n = ((MemorySegment) name.invokeExact(g, (long) i))
+                            .reinterpret(256)
+                            .getString(0);
                     assertEquals(e.getKey(), n);
                     int t = (int) type.invokeExact(g, (long) i);
                     assertEquals(types[i].id(), t, n);
@@ -144,15 +171,22 @@ class LlamaCppGgufTest {
                     // struct ggml_tensor: enum ggml_type type; (pad); ggml_backend_buffer* buffer; int64_t ne[4]
                     MemorySegment gt = ((MemorySegment) getTensor.invokeExact(ggml, a.allocateFrom(n))).reinterpret(48);
                     assertEquals(t, gt.get(JAVA_INT, 0), "ggml_tensor layout check: type");
-                    long[] ne = {gt.get(JAVA_LONG, 16), gt.get(JAVA_LONG, 24), gt.get(JAVA_LONG, 32), gt.get(JAVA_LONG, 40)};
-                    assertEquals(ne[0] * ne[1] * ne[2] * ne[3], (long) nelements.invokeExact(gt), "ggml_tensor layout check: ne");
+                    long[] ne = {
+                        gt.get(JAVA_LONG, 16), gt.get(JAVA_LONG, 24), gt.get(JAVA_LONG, 32), gt.get(JAVA_LONG, 40)
+                    };
+                    assertEquals(
+                            ne[0] * ne[1] * ne[2] * ne[3],
+                            (long) nelements.invokeExact(gt),
+                            "ggml_tensor layout check: ne");
                     int nd = (int) ndims.invokeExact(gt);
-                    assertArrayEquals(info.dims(), java.util.Arrays.copyOf(ne, Math.max(nd, info.dims().length)), n + " ne");
+                    assertArrayEquals(
+                            info.dims(), java.util.Arrays.copyOf(ne, Math.max(nd, info.dims().length)), n + " ne");
                     long[] rowMajor = e.getValue();
                     assertArrayEquals(rowMajor, info.shape());
-                    byte[] raw = java.util.Arrays.copyOfRange(file, (int) (dataOffset + info.offset()), (int) (dataOffset + info.offset() + info.byteSize()));
+                    byte[] raw = java.util.Arrays.copyOfRange(file, (int) (dataOffset + info.offset()), (int)
+                            (dataOffset + info.offset() + info.byteSize()));
                     float[] theirs = ggmlToFloat(t, raw, (int) info.numel());
-                    if (theirs == null) {      // F32: compare the stored floats
+                    if (theirs == null) { // F32: compare the stored floats
                         theirs = MemorySegment.ofArray(raw).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
                     }
                     assertArrayEquals(theirs, ours.dequantize(n), n + " values");
@@ -160,7 +194,8 @@ class LlamaCppGgufTest {
                 }
             } finally {
                 fn("gguf_free", null, ADDRESS).invokeExact(g);
-                if (!ggml.equals(MemorySegment.NULL)) fn("ggml_free", null, ADDRESS).invokeExact(ggml);
+                if (!ggml.equals(MemorySegment.NULL))
+                    fn("ggml_free", null, ADDRESS).invokeExact(ggml);
             }
         }
     }
@@ -168,18 +203,23 @@ class LlamaCppGgufTest {
     @Test
     void kQuantDequantizersAgreeWithGgml() throws Throwable {
         Random r = new Random(5);
-        for (GgmlType t : new GgmlType[] {GgmlType.Q4_1, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.BF16}) {
+        for (GgmlType t :
+                new GgmlType[] {GgmlType.Q4_1, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.BF16
+                }) {
             int blocks = 40, n = blocks * t.blockSize();
             byte[] raw = new byte[blocks * t.typeSize()];
             r.nextBytes(raw);
             var seg = MemorySegment.ofArray(raw);
-            for (int b = 0; b < blocks; b++) {      // keep the fp16 scales finite: random bits would give inf/NaN
+            for (int b = 0; b < blocks; b++) { // keep the fp16 scales finite: random bits would give inf/NaN
                 long base = (long) b * t.typeSize();
                 switch (t) {
-                    case Q4_1, Q4_K -> { seg.set(Cursor.I16, base, Float.floatToFloat16((float) r.nextGaussian())); seg.set(Cursor.I16, base + 2, Float.floatToFloat16((float) r.nextGaussian())); }
+                    case Q4_1, Q4_K -> {
+                        seg.set(Cursor.I16, base, Float.floatToFloat16((float) r.nextGaussian()));
+                        seg.set(Cursor.I16, base + 2, Float.floatToFloat16((float) r.nextGaussian()));
+                    }
                     case Q6_K -> seg.set(Cursor.I16, base + 208, Float.floatToFloat16((float) r.nextGaussian()));
                     case Q8_0, Q4_0 -> seg.set(Cursor.I16, base, Float.floatToFloat16((float) r.nextGaussian()));
-                    default -> { }
+                    default -> {}
                 }
             }
             float[] theirs = ggmlToFloat(t.id(), raw, n);
@@ -187,7 +227,11 @@ class LlamaCppGgufTest {
             GgmlQuants.dequantize(t, seg, MemorySegment.ofArray(ours), n);
             for (int i = 0; i < n; i++) {
                 // a compiler may fuse ggml's d1*q - m1 into one FMA: allow that single rounding difference
-                assertEquals(theirs[i], ours[i], Math.ulp(Math.abs(theirs[i])) + 1e-6f * Math.abs(theirs[i]) + 1e-30f, t + " element " + i);
+                assertEquals(
+                        theirs[i],
+                        ours[i],
+                        Math.ulp(Math.abs(theirs[i])) + 1e-6f * Math.abs(theirs[i]) + 1e-30f,
+                        t + " element " + i);
             }
         }
     }
@@ -210,16 +254,19 @@ class LlamaCppGgufTest {
     static float[] testValues(Random r, int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * Math.exp(2 * r.nextGaussian()));
-        for (int i = 0; i < 32; i++) x[i] = 0;                     // an all-zero block
-        for (int i = 32; i < 64; i++) x[i] = (i % 8) - 4;          // a block of small integers (Q4_0 max is negative: -4)
-        x[64] = 127; x[65] = 62.5f; x[66] = -62.5f; x[67] = 0.5f;   // Q8_0 ties: d = 1, x/d exactly .5
+        for (int i = 0; i < 32; i++) x[i] = 0; // an all-zero block
+        for (int i = 32; i < 64; i++) x[i] = (i % 8) - 4; // a block of small integers (Q4_0 max is negative: -4)
+        x[64] = 127;
+        x[65] = 62.5f;
+        x[66] = -62.5f;
+        x[67] = 0.5f; // Q8_0 ties: d = 1, x/d exactly .5
         return x;
     }
 
     @Test
     void ourQuantizersProduceGgmlReferenceBytes() throws Throwable {
         float[] x = testValues(new Random(9), 32 * 64);
-        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.F16}) {   // F32 has no converter
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.F16}) { // F32 has no converter
             assertArrayEquals(ggmlFromFloat(t.id(), x), GgmlQuants.quantize(t, x), t + " bytes");
         }
     }
@@ -227,7 +274,10 @@ class LlamaCppGgufTest {
     @Test
     void weReadWhatLlamaCppWrites() throws Throwable {
         Random r = new Random(21);
-        MethodHandle init = fn("ggml_init", ADDRESS, MemoryLayout.structLayout(JAVA_LONG, ADDRESS, ValueLayout.JAVA_BOOLEAN, MemoryLayout.paddingLayout(7)));
+        MethodHandle init = fn(
+                "ggml_init",
+                ADDRESS,
+                MemoryLayout.structLayout(JAVA_LONG, ADDRESS, ValueLayout.JAVA_BOOLEAN, MemoryLayout.paddingLayout(7)));
         MethodHandle newTensor = fn("ggml_new_tensor_2d", ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG);
         MethodHandle getData = fn("ggml_get_data", ADDRESS, ADDRESS);
         MethodHandle setName = fn("ggml_set_name", ADDRESS, ADDRESS, ADDRESS);
@@ -241,33 +291,54 @@ class LlamaCppGgufTest {
             MemorySegment ctx = (MemorySegment) init.invokeExact(params);
             MemorySegment g = (MemorySegment) fn("gguf_init_empty", ADDRESS).invokeExact();
             try {
-                fn("gguf_set_val_u8", null, ADDRESS, ADDRESS, ValueLayout.JAVA_BYTE).invokeExact(g, a.allocateFrom("k.u8"), (byte) 200);
-                fn("gguf_set_val_i8", null, ADDRESS, ADDRESS, ValueLayout.JAVA_BYTE).invokeExact(g, a.allocateFrom("k.i8"), (byte) -7);
-                fn("gguf_set_val_u16", null, ADDRESS, ADDRESS, ValueLayout.JAVA_SHORT).invokeExact(g, a.allocateFrom("k.u16"), (short) 60000);
-                fn("gguf_set_val_i16", null, ADDRESS, ADDRESS, ValueLayout.JAVA_SHORT).invokeExact(g, a.allocateFrom("k.i16"), (short) -300);
-                fn("gguf_set_val_u32", null, ADDRESS, ADDRESS, JAVA_INT).invokeExact(g, a.allocateFrom("k.u32"), (int) 4_000_000_000L);
-                fn("gguf_set_val_i32", null, ADDRESS, ADDRESS, JAVA_INT).invokeExact(g, a.allocateFrom("k.i32"), -123456);
-                fn("gguf_set_val_f32", null, ADDRESS, ADDRESS, ValueLayout.JAVA_FLOAT).invokeExact(g, a.allocateFrom("k.f32"), 0.1f);
+                fn("gguf_set_val_u8", null, ADDRESS, ADDRESS, ValueLayout.JAVA_BYTE)
+                        .invokeExact(g, a.allocateFrom("k.u8"), (byte) 200);
+                fn("gguf_set_val_i8", null, ADDRESS, ADDRESS, ValueLayout.JAVA_BYTE)
+                        .invokeExact(g, a.allocateFrom("k.i8"), (byte) -7);
+                fn("gguf_set_val_u16", null, ADDRESS, ADDRESS, ValueLayout.JAVA_SHORT)
+                        .invokeExact(g, a.allocateFrom("k.u16"), (short) 60000);
+                fn("gguf_set_val_i16", null, ADDRESS, ADDRESS, ValueLayout.JAVA_SHORT)
+                        .invokeExact(g, a.allocateFrom("k.i16"), (short) -300);
+                fn("gguf_set_val_u32", null, ADDRESS, ADDRESS, JAVA_INT)
+                        .invokeExact(g, a.allocateFrom("k.u32"), (int) 4_000_000_000L);
+                fn("gguf_set_val_i32", null, ADDRESS, ADDRESS, JAVA_INT)
+                        .invokeExact(g, a.allocateFrom("k.i32"), -123456);
+                fn("gguf_set_val_f32", null, ADDRESS, ADDRESS, ValueLayout.JAVA_FLOAT)
+                        .invokeExact(g, a.allocateFrom("k.f32"), 0.1f);
                 fn("gguf_set_val_u64", null, ADDRESS, ADDRESS, JAVA_LONG).invokeExact(g, a.allocateFrom("k.u64"), -2L);
-                fn("gguf_set_val_i64", null, ADDRESS, ADDRESS, JAVA_LONG).invokeExact(g, a.allocateFrom("k.i64"), Long.MIN_VALUE + 1);
-                fn("gguf_set_val_f64", null, ADDRESS, ADDRESS, ValueLayout.JAVA_DOUBLE).invokeExact(g, a.allocateFrom("k.f64"), Math.E);
-                fn("gguf_set_val_bool", null, ADDRESS, ADDRESS, ValueLayout.JAVA_BOOLEAN).invokeExact(g, a.allocateFrom("k.bool"), true);
-                fn("gguf_set_val_str", null, ADDRESS, ADDRESS, ADDRESS).invokeExact(g, a.allocateFrom("general.architecture"), a.allocateFrom("llama"));
+                fn("gguf_set_val_i64", null, ADDRESS, ADDRESS, JAVA_LONG)
+                        .invokeExact(g, a.allocateFrom("k.i64"), Long.MIN_VALUE + 1);
+                fn("gguf_set_val_f64", null, ADDRESS, ADDRESS, ValueLayout.JAVA_DOUBLE)
+                        .invokeExact(g, a.allocateFrom("k.f64"), Math.E);
+                fn("gguf_set_val_bool", null, ADDRESS, ADDRESS, ValueLayout.JAVA_BOOLEAN)
+                        .invokeExact(g, a.allocateFrom("k.bool"), true);
+                fn("gguf_set_val_str", null, ADDRESS, ADDRESS, ADDRESS)
+                        .invokeExact(g, a.allocateFrom("general.architecture"), a.allocateFrom("llama"));
                 MemorySegment strs = a.allocate(ADDRESS, 3);
                 String[] sv = {"▁Hello", "", "<0x0A>"};
                 for (int i = 0; i < 3; i++) strs.setAtIndex(ADDRESS, i, a.allocateFrom(sv[i]));
-                fn("gguf_set_arr_str", null, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG).invokeExact(g, a.allocateFrom("k.arr_str"), strs, 3L);
+                fn("gguf_set_arr_str", null, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG)
+                        .invokeExact(g, a.allocateFrom("k.arr_str"), strs, 3L);
                 MemorySegment ints = a.allocateFrom(JAVA_INT, 5, -6, 7);
-                fn("gguf_set_arr_data", null, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG).invokeExact(g, a.allocateFrom("k.arr_i32"), GgufValue.INT32, ints, 3L);
+                fn("gguf_set_arr_data", null, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG)
+                        .invokeExact(g, a.allocateFrom("k.arr_i32"), GgufValue.INT32, ints, 3L);
 
-                Object[][] specs = {{"a.f32", 0, 64L, 3L}, {"b.q8_0", 8, 96L, 2L}, {"c.q4_k", 12, 256L, 2L}, {"d.q6_k", 14, 512L, 1L}, {"e.f16", 1, 32L, 5L}};
+                Object[][] specs = {
+                    {"a.f32", 0, 64L, 3L},
+                    {"b.q8_0", 8, 96L, 2L},
+                    {"c.q4_k", 12, 256L, 2L},
+                    {"d.q6_k", 14, 512L, 1L},
+                    {"e.f16", 1, 32L, 5L}
+                };
                 for (Object[] sp : specs) {
                     String name = (String) sp[0];
                     int type = (int) sp[1];
                     long ne0 = (long) sp[2], ne1 = (long) sp[3];
                     float[] x = testValues(r, (int) Math.max(ne0 * ne1, 128)).clone();
                     x = java.util.Arrays.copyOf(x, (int) (ne0 * ne1));
-                    byte[] bytes = type == 0 ? MemorySegment.ofArray(x).toArray(ValueLayout.JAVA_BYTE) : ggmlFromFloat(type, x);
+                    byte[] bytes = type == 0
+                            ? MemorySegment.ofArray(x).toArray(ValueLayout.JAVA_BYTE)
+                            : ggmlFromFloat(type, x);
                     MemorySegment t = (MemorySegment) newTensor.invokeExact(ctx, type, ne0, ne1);
                     MemorySegment d = ((MemorySegment) getData.invokeExact(t)).reinterpret(bytes.length);
                     d.copyFrom(MemorySegment.ofArray(bytes));
@@ -277,8 +348,9 @@ class LlamaCppGgufTest {
                     ne.put(name, new long[] {ne0, ne1});
                     typeOf.put(name, type);
                 }
-                boolean ok = (boolean) fn("gguf_write_to_file", ValueLayout.JAVA_BOOLEAN, ADDRESS, ADDRESS, ValueLayout.JAVA_BOOLEAN)
-                        .invokeExact(g, a.allocateFrom(p.toString()), false);
+                boolean ok = (boolean)
+                        fn("gguf_write_to_file", ValueLayout.JAVA_BOOLEAN, ADDRESS, ADDRESS, ValueLayout.JAVA_BOOLEAN)
+                                .invokeExact(g, a.allocateFrom(p.toString()), false);
                 assertTrue(ok, "gguf_write_to_file");
             } finally {
                 fn("gguf_free", null, ADDRESS).invokeExact(g);
@@ -299,20 +371,39 @@ class LlamaCppGgufTest {
             assertEquals(new GgufValue.F64(Math.E), m.get("k.f64"));
             assertEquals(new GgufValue.Bool(true), m.get("k.bool"));
             assertEquals("llama", m.get("general.architecture").asString());
-            assertEquals(new GgufValue.Array(GgufValue.STRING, java.util.List.of(new GgufValue.Str("▁Hello"), new GgufValue.Str(""), new GgufValue.Str("<0x0A>"))), m.get("k.arr_str"));
-            assertEquals(new GgufValue.Array(GgufValue.INT32, java.util.List.of(new GgufValue.I32(5), new GgufValue.I32(-6), new GgufValue.I32(7))), m.get("k.arr_i32"));
+            assertEquals(
+                    new GgufValue.Array(
+                            GgufValue.STRING,
+                            java.util.List.of(
+                                    new GgufValue.Str("▁Hello"), new GgufValue.Str(""), new GgufValue.Str("<0x0A>"))),
+                    m.get("k.arr_str"));
+            assertEquals(
+                    new GgufValue.Array(
+                            GgufValue.INT32,
+                            java.util.List.of(new GgufValue.I32(5), new GgufValue.I32(-6), new GgufValue.I32(7))),
+                    m.get("k.arr_i32"));
             assertEquals(java.util.List.copyOf(stored.keySet()), f.names());
             for (String n : stored.keySet()) {
                 GgufFile.TensorInfo info = f.info(n);
                 assertEquals(typeOf.get(n), info.type().id(), n);
-                long[] want = ne.get(n)[1] == 1 ? new long[] {ne.get(n)[0]} : ne.get(n);   // llama.cpp writes n_dims = ggml_n_dims
+                long[] want = ne.get(n)[1] == 1
+                        ? new long[] {ne.get(n)[0]}
+                        : ne.get(n); // llama.cpp writes n_dims = ggml_n_dims
                 assertArrayEquals(want, info.dims(), n);
-                assertArrayEquals(stored.get(n), f.rawBlocks(n).toArray(ValueLayout.JAVA_BYTE), n + " raw bytes at llama.cpp's offset");
+                assertArrayEquals(
+                        stored.get(n),
+                        f.rawBlocks(n).toArray(ValueLayout.JAVA_BYTE),
+                        n + " raw bytes at llama.cpp's offset");
                 float[] theirs = ggmlToFloat(typeOf.get(n), stored.get(n), (int) info.numel());
-                if (theirs == null) theirs = MemorySegment.ofArray(stored.get(n)).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
+                if (theirs == null)
+                    theirs = MemorySegment.ofArray(stored.get(n)).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
                 float[] ours = f.tensor(n).toFloatArray();
                 for (int i = 0; i < ours.length; i++) {
-                    assertEquals(theirs[i], ours[i], Math.ulp(Math.abs(theirs[i])) + 1e-6f * Math.abs(theirs[i]) + 1e-30f, n + " element " + i);
+                    assertEquals(
+                            theirs[i],
+                            ours[i],
+                            Math.ulp(Math.abs(theirs[i])) + 1e-6f * Math.abs(theirs[i]) + 1e-30f,
+                            n + " element " + i);
                 }
             }
         }

@@ -1,16 +1,14 @@
 package dev.panthera.models.io;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaModel;
 import de.kherud.llama.ModelParameters;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * llama.cpp (de.kherud:llama 4.2.0) loads the stories260K checkpoint converted by {@link Llama2cToGguf} (F32, F16,
@@ -20,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * itself, so each layer's attention output is Wo·V).
  */
 class LlamaCppModelTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static double[] rmsnorm(double[] x, float[] w) {
         double ss = 0;
@@ -47,21 +46,38 @@ class LlamaCppModelTest {
         return switch (hf) {
             case "model.embed_tokens.weight", "lm_head.weight" -> "token_embd.weight";
             case "model.norm.weight" -> "output_norm.weight";
-            default -> hf.replace("model.layers.", "blk.").replace("input_layernorm", "attn_norm").replace("self_attn.q_proj", "attn_q")
-                    .replace("self_attn.k_proj", "attn_k").replace("self_attn.v_proj", "attn_v").replace("self_attn.o_proj", "attn_output")
-                    .replace("post_attention_layernorm", "ffn_norm").replace("mlp.gate_proj", "ffn_gate").replace("mlp.down_proj", "ffn_down")
-                    .replace("mlp.up_proj", "ffn_up");
+            default ->
+                hf.replace("model.layers.", "blk.")
+                        .replace("input_layernorm", "attn_norm")
+                        .replace("self_attn.q_proj", "attn_q")
+                        .replace("self_attn.k_proj", "attn_k")
+                        .replace("self_attn.v_proj", "attn_v")
+                        .replace("self_attn.o_proj", "attn_output")
+                        .replace("post_attention_layernorm", "ffn_norm")
+                        .replace("mlp.gate_proj", "ffn_gate")
+                        .replace("mlp.down_proj", "ffn_down")
+                        .replace("mlp.up_proj", "ffn_up");
         };
     }
 
     /** A view of the weights as llama.cpp will see them: read back from the GGUF and dequantized by our reader. */
     static final class FromGguf {
         final GgufFile g;
-        FromGguf(GgufFile g) { this.g = g; }
-        Fetch tensor(String hf) { return new Fetch(g.dequantize(ggufName(hf))); }
+
+        FromGguf(GgufFile g) {
+            this.g = g;
+        }
+
+        Fetch tensor(String hf) {
+            return new Fetch(g.dequantize(ggufName(hf)));
+        }
     }
 
-    record Fetch(float[] v) { float[] toFloatArray() { return v; } }
+    record Fetch(float[] v) {
+        float[] toFloatArray() {
+            return v;
+        }
+    }
 
     static double[] afterBos(Llama2cCheckpoint.Config cfg, FromGguf c) {
         int dim = cfg.dim(), hs = cfg.headSize(), kvDim = cfg.nKvHeads() * hs, group = cfg.nHeads() / cfg.nKvHeads();
@@ -78,14 +94,18 @@ class LlamaCppModelTest {
             }
             double[] o = matvec(c.tensor(p + "self_attn.o_proj.weight").toFloatArray(), att, dim);
             for (int i = 0; i < dim; i++) x[i] += o[i];
-            double[] h2 = rmsnorm(x, c.tensor(p + "post_attention_layernorm.weight").toFloatArray());
+            double[] h2 =
+                    rmsnorm(x, c.tensor(p + "post_attention_layernorm.weight").toFloatArray());
             double[] g = matvec(c.tensor(p + "mlp.gate_proj.weight").toFloatArray(), h2, cfg.hiddenDim());
             double[] u = matvec(c.tensor(p + "mlp.up_proj.weight").toFloatArray(), h2, cfg.hiddenDim());
             for (int i = 0; i < g.length; i++) g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
             double[] d = matvec(c.tensor(p + "mlp.down_proj.weight").toFloatArray(), g, dim);
             for (int i = 0; i < dim; i++) x[i] += d[i];
         }
-        double[] logits = matvec(c.tensor("lm_head.weight").toFloatArray(), rmsnorm(x, c.tensor("model.norm.weight").toFloatArray()), cfg.vocabSize());
+        double[] logits = matvec(
+                c.tensor("lm_head.weight").toFloatArray(),
+                rmsnorm(x, c.tensor("model.norm.weight").toFloatArray()),
+                cfg.vocabSize());
         double max = Double.NEGATIVE_INFINITY, sum = 0;
         for (double z : logits) max = Math.max(max, z);
         for (int i = 0; i < logits.length; i++) sum += (logits[i] = Math.exp(logits[i] - max));
@@ -94,7 +114,9 @@ class LlamaCppModelTest {
     }
 
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0", "Q4_0"})
+    @org.junit.jupiter.params.provider.EnumSource(
+            value = GgmlType.class,
+            names = {"F32", "F16", "Q8_0", "Q4_0"})
     void llamaCppLoadsConvertedStories260K(GgmlType type) throws Exception {
         Path bin = Llama2cCheckpointTest.data("stories260K.bin");
         Assumptions.assumeTrue(Files.exists(bin), "skipped: " + bin.toAbsolutePath() + " is absent");
@@ -114,14 +136,26 @@ class LlamaCppModelTest {
         // second-best probability, so the test says how clear the greedy choice is
         int second = best == 0 ? 1 : 0;
         for (int i = 0; i < want.length; i++) if (i != best && want[i] > want[second]) second = i;
-        assertTrue(want[best] - want[second] > 1e-3, "float64 greedy choice is not clear-cut: " + want[best] + " vs " + want[second]);
-        try (LlamaModel m = new LlamaModel(new ModelParameters().setModel(gguf.toString()).setCtxSize(64).setThreads(1).skipWarmup())) {
+        assertTrue(
+                want[best] - want[second] > 1e-3,
+                "float64 greedy choice is not clear-cut: " + want[best] + " vs " + want[second]);
+        try (LlamaModel m = new LlamaModel(new ModelParameters()
+                .setModel(gguf.toString())
+                .setCtxSize(64)
+                .setThreads(1)
+                .skipWarmup())) {
             // n_probs is not used: de.kherud 4.2.0 aborts the JVM in its JSON code when asked for probabilities here
-            String got = m.complete(new InferenceParameters("").setTemperature(0).setNPredict(1).setSeed(1));
+            String got = m.complete(
+                    new InferenceParameters("").setTemperature(0).setNPredict(1).setSeed(1));
             String expected = m.decode(new int[] {best});
-            System.out.println(type + " after BOS: float64 argmax id " + best + " p=" + want[best] + " (next p=" + want[second] + ") '" + expected + "', llama.cpp '" + got + "'");
-            assertFalse(expected.isEmpty(), "the expected token must have visible text, or the comparison proves nothing");
-            assertEquals(expected, got, type + ": greedy token after BOS (float64 argmax id " + best + ", p = " + want[best] + ")");
+            System.out.println(type + " after BOS: float64 argmax id " + best + " p=" + want[best] + " (next p="
+                    + want[second] + ") '" + expected + "', llama.cpp '" + got + "'");
+            assertFalse(
+                    expected.isEmpty(), "the expected token must have visible text, or the comparison proves nothing");
+            assertEquals(
+                    expected,
+                    got,
+                    type + ": greedy token after BOS (float64 argmax id " + best + ", p = " + want[best] + ")");
         }
     }
 }

@@ -1,13 +1,11 @@
 package dev.panthera.models.io;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.nio.FloatBuffer;
@@ -20,8 +18,9 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real all-MiniLM-L6-v2 ONNX weights (langchain4j jar) read by {@link OnnxWeights}, checked tensor by tensor
@@ -31,11 +30,13 @@ import static org.junit.jupiter.api.Assertions.*;
  * shape and values, which must equal ours bit for bit.
  */
 class OnnxWeightsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static Path resource(String name, Path dir) throws Exception {
         try (InputStream in = OnnxWeightsTest.class.getClassLoader().getResourceAsStream(name)) {
-            Assumptions.assumeTrue(in != null, "skipped: classpath resource " + name + " (langchain4j model jar) is absent");
+            Assumptions.assumeTrue(
+                    in != null, "skipped: classpath resource " + name + " (langchain4j model jar) is absent");
             Path p = dir.resolve(name);
             Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
             return p;
@@ -43,7 +44,10 @@ class OnnxWeightsTest {
     }
 
     static void varint(ByteArrayOutputStream o, long v) {
-        while ((v & ~0x7FL) != 0) { o.write((int) (v & 0x7F) | 0x80); v >>>= 7; }
+        while ((v & ~0x7FL) != 0) {
+            o.write((int) (v & 0x7F) | 0x80);
+            v >>>= 7;
+        }
         o.write((int) v);
     }
 
@@ -53,16 +57,22 @@ class OnnxWeightsTest {
         o.writeBytes(bytes);
     }
 
-    static byte[] str(String s) { return s.getBytes(StandardCharsets.UTF_8); }
+    static byte[] str(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
 
     @Test
     void miniLmInitializersEqualOnnxRuntime() throws Exception {
         Path model = resource("all-minilm-l6-v2.onnx", dir);
         try (OnnxWeights w = OnnxWeights.open(model)) {
-            assertEquals(36, w.hfNames().size(), "6 layers × (q, k, v, attention output, intermediate, output) MatMul weights");
+            assertEquals(
+                    36,
+                    w.hfNames().size(),
+                    "6 layers × (q, k, v, attention output, intermediate, output) MatMul weights");
             assertArrayEquals(new long[] {384, 384}, w.shape("encoder.layer.0.attention.self.query.weight"));
             assertTrue(w.isTransposed("encoder.layer.5.intermediate.dense.weight"));
-            assertArrayEquals(new long[] {384, 1536}, w.shape("encoder.layer.5.intermediate.dense.weight"), "stored [in, out]");
+            assertArrayEquals(
+                    new long[] {384, 1536}, w.shape("encoder.layer.5.intermediate.dense.weight"), "stored [in, out]");
             assertArrayEquals(new long[] {30522, 384}, w.shape("embeddings.word_embeddings.weight"));
             assertTrue(w.contains("encoder.layer.3.output.LayerNorm.bias"));
 
@@ -99,9 +109,9 @@ class OnnxWeightsTest {
                 opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
                 opts.setIntraOpNumThreads(1);
                 try (OrtSession s = env.createSession(bytes.toByteArray(), opts);
-                     OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {{101, 7592, 102}});
-                     OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {{1, 1, 1}});
-                     OnnxTensor types = OnnxTensor.createTensor(env, new long[][] {{0, 0, 0}})) {
+                        OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {{101, 7592, 102}});
+                        OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {{1, 1, 1}});
+                        OnnxTensor types = OnnxTensor.createTensor(env, new long[][] {{0, 0, 0}})) {
                     Map<String, OnnxTensor> in = new HashMap<>();
                     for (String name : s.getInputNames()) {
                         in.put(name, name.contains("mask") ? mask : name.contains("type") ? types : ids);
@@ -124,7 +134,12 @@ class OnnxWeightsTest {
                             } else {
                                 LongBuffer lb = t.getLongBuffer();
                                 for (long i = 0; i < lb.remaining(); i++) {
-                                    assertEquals(lb.get((int) i), ours.storage().segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i), name);
+                                    assertEquals(
+                                            lb.get((int) i),
+                                            ours.storage()
+                                                    .segment()
+                                                    .getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i),
+                                            name);
                                 }
                             }
                             compared++;
@@ -144,15 +159,20 @@ class OnnxWeightsTest {
             OnnxWeights o = (OnnxWeights) w;
             assertEquals(72, o.hfNames().size(), "12 layers × 6 MatMul weights");
             for (int l = 0; l < 12; l++) {
-                for (String m : new String[] {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
+                for (String m : new String[] {
+                    "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"
+                }) {
                     assertArrayEquals(new long[] {384, 384}, w.shape("encoder.layer." + l + "." + m + ".weight"), m);
                 }
                 assertArrayEquals(new long[] {384, 1536}, w.shape("encoder.layer." + l + ".intermediate.dense.weight"));
                 assertArrayEquals(new long[] {1536, 384}, w.shape("encoder.layer." + l + ".output.dense.weight"));
                 assertArrayEquals(new long[] {384}, w.shape("encoder.layer." + l + ".output.LayerNorm.weight"));
             }
-            assertEquals(384 * 1536, w.tensor("encoder.layer.11.output.dense.weight").numel());
-            assertFalse(w.names().stream().anyMatch(n -> n.startsWith("onnx::MatMul")), "every MatMul weight got a HuggingFace name");
+            assertEquals(
+                    384 * 1536, w.tensor("encoder.layer.11.output.dense.weight").numel());
+            assertFalse(
+                    w.names().stream().anyMatch(n -> n.startsWith("onnx::MatMul")),
+                    "every MatMul weight got a HuggingFace name");
         }
     }
 }

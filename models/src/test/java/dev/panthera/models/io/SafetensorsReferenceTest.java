@@ -1,10 +1,8 @@
 package dev.panthera.models.io;
 
-import dev.panthera.tensor.DType;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -17,8 +15,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Against the reference implementation (the Python {@code safetensors} package, Rust core, with numpy), run as a
@@ -26,12 +25,15 @@ import static org.junit.jupiter.api.Assertions.*;
  * written back by our writer byte for byte; a file we write is loaded by it with the same values.
  */
 class SafetensorsReferenceTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static String python(String script) throws Exception {
         Process p;
         try {
-            p = new ProcessBuilder("python3", "-c", script).redirectErrorStream(true).start();
+            p = new ProcessBuilder("python3", "-c", script)
+                    .redirectErrorStream(true)
+                    .start();
         } catch (java.io.IOException e) {
             return null;
         }
@@ -53,7 +55,8 @@ class SafetensorsReferenceTest {
 
     @Test
     void referenceWrittenFileReadsAndRewritesByteForByte() throws Exception {
-        Assumptions.assumeTrue("ok\n".equals(python("import safetensors.numpy, numpy; print('ok')")),
+        Assumptions.assumeTrue(
+                "ok\n".equals(python("import safetensors.numpy, numpy; print('ok')")),
                 "skipped: python3 with the safetensors and numpy packages is not installed");
         Path ref = dir.resolve("ref.safetensors");
         String out = python(GEN.replace("OUT_PATH", ref.toString()));
@@ -81,24 +84,34 @@ class SafetensorsReferenceTest {
             assertEquals(2.5f, f.tensor("s.scalar").toFloatArray()[0]);
             assertArrayEquals(new long[] {0, 3}, f.shape("e.empty"));
             List<SafetensorsWriter.Item> items = new ArrayList<>();
-            for (SafetensorsFile.Entry e : f.entries()) items.add(new SafetensorsWriter.Item(e.name(), e.dtype(), e.shape(), f.bytes(e.name())));
+            for (SafetensorsFile.Entry e : f.entries())
+                items.add(new SafetensorsWriter.Item(e.name(), e.dtype(), e.shape(), f.bytes(e.name())));
             Path ours = dir.resolve("ours.safetensors");
             SafetensorsWriter.write(ours, f.metadata(), items);
-            assertArrayEquals(Files.readAllBytes(ref), Files.readAllBytes(ours), "our writer reproduces the reference file");
+            assertArrayEquals(
+                    Files.readAllBytes(ref), Files.readAllBytes(ours), "our writer reproduces the reference file");
         }
     }
 
     @Test
     void referenceReadsWhatWeWrite() throws Exception {
-        Assumptions.assumeTrue("ok\n".equals(python("import safetensors.numpy, numpy; print('ok')")),
+        Assumptions.assumeTrue(
+                "ok\n".equals(python("import safetensors.numpy, numpy; print('ok')")),
                 "skipped: python3 with the safetensors and numpy packages is not installed");
         Map<String, SafetensorsWriter.Item> items = new LinkedHashMap<>();
         float[] f = new float[10];
         for (int k = 0; k < f.length; k++) f[k] = k * 0.75f - 2;
-        ByteBuffer b = ByteBuffer.allocate(8 * 3).order(ByteOrder.LITTLE_ENDIAN).putLong(-9).putLong(1L << 40).putLong(7);
+        ByteBuffer b = ByteBuffer.allocate(8 * 3)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(-9)
+                .putLong(1L << 40)
+                .putLong(7);
         items.put("a", new SafetensorsWriter.Item("a", DType.F32, new long[] {2, 5}, MemorySegment.ofArray(f)));
         items.put("b", new SafetensorsWriter.Item("b", DType.I64, new long[] {3}, MemorySegment.ofArray(b.array())));
-        items.put("c", new SafetensorsWriter.Item("c", DType.U8, new long[] {1, 1, 2}, MemorySegment.ofArray(new byte[] {3, (byte) 250})));
+        items.put(
+                "c",
+                new SafetensorsWriter.Item(
+                        "c", DType.U8, new long[] {1, 1, 2}, MemorySegment.ofArray(new byte[] {3, (byte) 250})));
         Path p = dir.resolve("ours.safetensors");
         SafetensorsWriter.write(p, Map.of("k", "v"), List.copyOf(items.values()));
         String out = python("""

@@ -1,10 +1,9 @@
 package dev.panthera.models.io;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,11 +18,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SafetensorsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     /** A file written by hand from the format definition (8-byte LE length, JSON, data), independent of the writer. */
     static byte[] handMade(String json, byte[] data) {
@@ -45,8 +45,9 @@ class SafetensorsTest {
         System.arraycopy(floats(1, 2, 3, 4, 5, 6), 0, data, 0, 24);
         ByteBuffer.wrap(data, 24, 8).order(ByteOrder.LITTLE_ENDIAN).putLong(-7L);
         // header length 96 (a multiple of 8) keeps the data 8-aligned in the mapping
-        String json = "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
-                + "\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[24,32]}}";
+        String json =
+                "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+                        + "\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[24,32]}}";
         json = json + " ".repeat((8 - json.length() % 8) % 8);
         Path p = dir.resolve("a.safetensors");
         Files.write(p, handMade(json, data));
@@ -57,18 +58,20 @@ class SafetensorsTest {
             Tensor w = f.tensor("w");
             assertArrayEquals(new long[] {2, 3}, w.dims());
             assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, w.toFloatArray());
-            assertEquals(f.bytes("w").address(), w.storage().segment().address(), "F32 at an aligned offset is not copied");
+            assertEquals(
+                    f.bytes("w").address(), w.storage().segment().address(), "F32 at an aligned offset is not copied");
             assertEquals(DType.I64, f.tensor("i").dtype());
             assertEquals(-7L, f.bytes("i").get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
             held = w;
         }
         Tensor after = held;
-        assertThrows(IllegalStateException.class, after::toFloatArray, "a tensor outlives its mapping only as an error");
+        assertThrows(
+                IllegalStateException.class, after::toFloatArray, "a tensor outlives its mapping only as an error");
     }
 
     @Test
     void unalignedSliceIsCopiedNotMisread() throws Exception {
-        String json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";   // 53 bytes: data at 61
+        String json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}"; // 53 bytes: data at 61
         assertNotEquals(0, (8 + json.length()) % 4);
         Path p = dir.resolve("u.safetensors");
         Files.write(p, handMade(json, floats(1.5f, -2f)));
@@ -84,7 +87,8 @@ class SafetensorsTest {
             long[] shape = {1 + r.nextInt(5), 1 + r.nextInt(7)};
             MemorySegment s = arena.allocate(shape[0] * shape[1] * t.byteSize());
             for (long i = 0; i < s.byteSize(); i++) s.set(ValueLayout.JAVA_BYTE, i, (byte) r.nextInt());
-            if (t == DType.BOOL) for (long i = 0; i < s.byteSize(); i++) s.set(ValueLayout.JAVA_BYTE, i, (byte) (i % 2));
+            if (t == DType.BOOL)
+                for (long i = 0; i < s.byteSize(); i++) s.set(ValueLayout.JAVA_BYTE, i, (byte) (i % 2));
             items.add(new SafetensorsWriter.Item("t" + k++ + "." + t, t, shape, s));
         }
         return items;
@@ -99,13 +103,22 @@ class SafetensorsTest {
             meta.put("note", "quote \" backslash \\ unicode é 猫");
             Path a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
             SafetensorsWriter.write(a, meta, items);
-            assertEquals(0, (Files.readAllBytes(a).length - items.stream().mapToLong(i -> i.bytes().byteSize()).sum()) % 8);
+            assertEquals(
+                    0,
+                    (Files.readAllBytes(a).length
+                                    - items.stream()
+                                            .mapToLong(i -> i.bytes().byteSize())
+                                            .sum())
+                            % 8);
             try (SafetensorsFile f = SafetensorsFile.open(a)) {
                 assertEquals(meta, f.metadata());
                 List<SafetensorsWriter.Item> again = new ArrayList<>();
                 for (SafetensorsFile.Entry e : f.entries()) {
                     again.add(new SafetensorsWriter.Item(e.name(), e.dtype(), e.shape(), f.bytes(e.name())));
-                    SafetensorsWriter.Item orig = items.stream().filter(i -> i.name().equals(e.name())).findFirst().orElseThrow();
+                    SafetensorsWriter.Item orig = items.stream()
+                            .filter(i -> i.name().equals(e.name()))
+                            .findFirst()
+                            .orElseThrow();
                     assertEquals(orig.dtype(), e.dtype());
                     assertArrayEquals(orig.shape(), e.shape());
                     assertEquals(-1, orig.bytes().mismatch(f.bytes(e.name())), e.name());
@@ -121,26 +134,38 @@ class SafetensorsTest {
     void shardedCheckpointThroughIndex() throws Exception {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment x = MemorySegment.ofArray(floats(1, 2)), y = MemorySegment.ofArray(floats(3, 4, 5));
-            SafetensorsWriter.write(dir.resolve("model-00001-of-00002.safetensors"), Map.of(), List.of(new SafetensorsWriter.Item("a", DType.F32, new long[] {2}, x)));
-            SafetensorsWriter.write(dir.resolve("model-00002-of-00002.safetensors"), Map.of(), List.of(new SafetensorsWriter.Item("b", DType.F32, new long[] {3}, y)));
-            Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"metadata\":{\"total_size\":20},\"weight_map\":"
-                    + "{\"a\":\"model-00001-of-00002.safetensors\",\"b\":\"model-00002-of-00002.safetensors\"}}");
+            SafetensorsWriter.write(
+                    dir.resolve("model-00001-of-00002.safetensors"),
+                    Map.of(),
+                    List.of(new SafetensorsWriter.Item("a", DType.F32, new long[] {2}, x)));
+            SafetensorsWriter.write(
+                    dir.resolve("model-00002-of-00002.safetensors"),
+                    Map.of(),
+                    List.of(new SafetensorsWriter.Item("b", DType.F32, new long[] {3}, y)));
+            Files.writeString(
+                    dir.resolve("model.safetensors.index.json"),
+                    "{\"metadata\":{\"total_size\":20},\"weight_map\":"
+                            + "{\"a\":\"model-00001-of-00002.safetensors\",\"b\":\"model-00002-of-00002.safetensors\"}}");
             try (Weights w = Weights.open(dir)) {
                 assertEquals(List.of("a", "b"), w.names());
                 assertArrayEquals(new float[] {3, 4, 5}, w.tensor("b").toFloatArray());
                 assertEquals("20", ((ShardedSafetensors) w).metadata().get("total_size"));
             }
             Files.writeString(dir.resolve("bad.index.json"), "{\"weight_map\":{\"a\":\"../etc/passwd\"}}");
-            var e = assertThrows(ModelFormatException.class, () -> ShardedSafetensors.open(dir.resolve("bad.index.json")));
+            var e = assertThrows(
+                    ModelFormatException.class, () -> ShardedSafetensors.open(dir.resolve("bad.index.json")));
             assertTrue(e.getMessage().contains("weight_map.a"), e.getMessage());
-            Files.writeString(dir.resolve("bad2.index.json"), "{\"weight_map\":{\"c\":\"model-00001-of-00002.safetensors\"}}");
+            Files.writeString(
+                    dir.resolve("bad2.index.json"), "{\"weight_map\":{\"c\":\"model-00001-of-00002.safetensors\"}}");
             assertThrows(ModelFormatException.class, () -> ShardedSafetensors.open(dir.resolve("bad2.index.json")));
         }
     }
 
     static ModelFormatException reject(byte[] file) {
         try (Arena a = Arena.ofConfined()) {
-            return assertThrows(ModelFormatException.class, () -> SafetensorsFile.parse(MemorySegment.ofArray(file), a).close());
+            return assertThrows(
+                    ModelFormatException.class,
+                    () -> SafetensorsFile.parse(MemorySegment.ofArray(file), a).close());
         }
     }
 
@@ -153,20 +178,32 @@ class SafetensorsTest {
         ByteBuffer.wrap(big).order(ByteOrder.LITTLE_ENDIAN).putLong(100L << 30);
         assertTrue(reject(big).getMessage().contains("header length"));
         assertTrue(reject(new byte[5]).getMessage().contains("header length"));
-        assertTrue(reject(handMade(ok.replace("[0,8]", "[0,16]"), d8)).getMessage().contains("w"));
-        assertTrue(reject(handMade(ok.replace("F32", "F8_E4M3"), d8)).getMessage().contains("w.dtype"));
+        assertTrue(
+                reject(handMade(ok.replace("[0,8]", "[0,16]"), d8)).getMessage().contains("w"));
+        assertTrue(
+                reject(handMade(ok.replace("F32", "F8_E4M3"), d8)).getMessage().contains("w.dtype"));
         assertTrue(reject(handMade(ok.replace("[2]", "[-2]"), d8)).getMessage().contains("w.shape"));
-        assertTrue(reject(handMade(ok.replace("[2]", "[4611686018427387904,4]"), d8)).getMessage().contains("w"));
-        assertTrue(reject(handMade(ok.replace("[0,8]", "[8,0]"), d8)).getMessage().contains("data_offsets"));
-        assertTrue(reject(handMade(ok, floats(1, 2, 3))).getMessage().contains("data_offsets"), "trailing bytes not covered");
-        String overlap = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
+        assertTrue(reject(handMade(ok.replace("[2]", "[4611686018427387904,4]"), d8))
+                .getMessage()
+                .contains("w"));
+        assertTrue(
+                reject(handMade(ok.replace("[0,8]", "[8,0]"), d8)).getMessage().contains("data_offsets"));
+        assertTrue(
+                reject(handMade(ok, floats(1, 2, 3))).getMessage().contains("data_offsets"),
+                "trailing bytes not covered");
+        String overlap =
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
         assertTrue(reject(handMade(overlap, d8)).getMessage().contains("data_offsets"));
-        assertTrue(reject(handMade("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", d8)).getMessage().contains("header"));
+        assertTrue(reject(handMade("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", d8))
+                .getMessage()
+                .contains("header"));
         assertTrue(reject(handMade("[1,2]", d8)).getMessage().contains("header"));
         byte[] badUtf8 = handMade("{\"w\u00e9\":1}", d8);
-        badUtf8[10] = (byte) 0xC3; badUtf8[11] = (byte) 0x28;
+        badUtf8[10] = (byte) 0xC3;
+        badUtf8[11] = (byte) 0x28;
         assertTrue(reject(badUtf8).getMessage().contains("UTF-8"));
-        String dup = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
+        String dup =
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
         assertTrue(reject(handMade(dup, d8)).getMessage().contains("header"));
         String deep = "{\"__metadata__\":" + "{\"a\":".repeat(50) + "1" + "}".repeat(51);
         reject(handMade(deep, new byte[0]));
@@ -176,8 +213,13 @@ class SafetensorsTest {
 
     @Test
     void writerRejectsWrongByteCount() {
-        var e = assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(new ByteArrayOutputStream(), Map.of(),
-                List.of(new SafetensorsWriter.Item("w", DType.F32, new long[] {3}, MemorySegment.ofArray(new byte[8])))));
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> SafetensorsWriter.write(
+                        new ByteArrayOutputStream(),
+                        Map.of(),
+                        List.of(new SafetensorsWriter.Item(
+                                "w", DType.F32, new long[] {3}, MemorySegment.ofArray(new byte[8])))));
         assertTrue(e.getMessage().contains("'w'"));
     }
 
@@ -185,7 +227,10 @@ class SafetensorsTest {
     void writesTensorsAndOpensThroughWeights() throws Exception {
         Tensor a = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
         Path p = dir.resolve("t.safetensors");
-        SafetensorsWriter.write(p, Map.of(), List.of(SafetensorsWriter.Item.of("a", a), SafetensorsWriter.Item.of("row", a.select(0, 1))));
+        SafetensorsWriter.write(
+                p,
+                Map.of(),
+                List.of(SafetensorsWriter.Item.of("a", a), SafetensorsWriter.Item.of("row", a.select(0, 1))));
         try (Weights w = Weights.open(p)) {
             assertInstanceOf(SafetensorsFile.class, w);
             assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, w.tensor("a").toFloatArray());

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
  * with GPT-2's regex written as a Split pattern).
  */
 class ComponentParityTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static final List<String> CORPUS = Corpus.lines(3000, 99L);
 
@@ -29,10 +30,14 @@ class ComponentParityTest {
         String normalizer = json.substring(json.indexOf("\"normalizer\""), json.indexOf("\"pre_tokenizer\""));
         String decoder = json.substring(json.indexOf("\"decoder\""), json.indexOf("\"model\""));
         json = json.replace(normalizer, "\"normalizer\": null,\n")
-                .replace("\"pre_tokenizer\": null", "\"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\u2581\", "
-                        + "\"prepend_scheme\": \"first\", \"split\": false}")
-                .replace(decoder, "\"decoder\": {\"type\": \"Metaspace\", \"replacement\": \"\u2581\", \"prepend_scheme\": \"first\", "
-                        + "\"split\": false},\n");
+                .replace(
+                        "\"pre_tokenizer\": null",
+                        "\"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\u2581\", "
+                                + "\"prepend_scheme\": \"first\", \"split\": false}")
+                .replace(
+                        decoder,
+                        "\"decoder\": {\"type\": \"Metaspace\", \"replacement\": \"\u2581\", \"prepend_scheme\": \"first\", "
+                                + "\"split\": false},\n");
         Path p = dir.resolve("metaspace.json");
         Files.writeString(p, json, StandardCharsets.UTF_8);
         Tokenizer ours = Tokenizer.fromHuggingFaceJson(p);
@@ -46,12 +51,15 @@ class ComponentParityTest {
     void splitRegexThenByteLevelMatchesHuggingFace() throws IOException {
         Path gpt2 = TestFiles.gpt2Json(dir);
         String json = Files.readString(gpt2, StandardCharsets.UTF_8);
-        String regex = "'s|'t|'re|'ve|'m|'ll|'d| ?\\\\p{L}+| ?\\\\p{N}+| ?[^\\\\s\\\\p{L}\\\\p{N}]+|\\\\s+(?!\\\\S)|\\\\s+";
+        String regex =
+                "'s|'t|'re|'ve|'m|'ll|'d| ?\\\\p{L}+| ?\\\\p{N}+| ?[^\\\\s\\\\p{L}\\\\p{N}]+|\\\\s+(?!\\\\S)|\\\\s+";
         String pre = "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":true}";
         int at = json.indexOf("\"pre_tokenizer\":") + "\"pre_tokenizer\":".length();
         assertEquals(pre, json.substring(at, at + pre.length()), "layout written by TestFiles.gpt2Json");
-        json = json.substring(0, at) + "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":\""
-                + regex + "\"},\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
+        json = json.substring(0, at)
+                + "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":\""
+                + regex
+                + "\"},\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
                 + "\"trim_offsets\":true,\"use_regex\":false}]}" + json.substring(at + pre.length());
         Path p = dir.resolve("split.json");
         Files.writeString(p, json, StandardCharsets.UTF_8);

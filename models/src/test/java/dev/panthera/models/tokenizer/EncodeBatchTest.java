@@ -22,13 +22,16 @@ import net.jqwik.api.constraints.StringLength;
  */
 class EncodeBatchTest {
     static Tokenizer bert() throws IOException {
-        return Tokenizer.fromHuggingFaceJson(new ByteArrayInputStream(TokenizerFuzzTest.BERT.getBytes(StandardCharsets.UTF_8)));
+        return Tokenizer.fromHuggingFaceJson(
+                new ByteArrayInputStream(TokenizerFuzzTest.BERT.getBytes(StandardCharsets.UTF_8)));
     }
 
     @Property(tries = 200)
-    void rowsAreTruncatedEncodesWithMasks(@ForAll @Size(max = 6) List<@StringLength(max = 30) String> texts,
-                                          @ForAll @IntRange(min = 0, max = 12) int maxLength,
-                                          @ForAll boolean padding) throws IOException {
+    void rowsAreTruncatedEncodesWithMasks(
+            @ForAll @Size(max = 6) List<@StringLength(max = 30) String> texts,
+            @ForAll @IntRange(min = 0, max = 12) int maxLength,
+            @ForAll boolean padding)
+            throws IOException {
         Tokenizer t = bert();
         if (maxLength == 1) maxLength = 2; // one id cannot hold [CLS] and [SEP]: checked below
         BatchEncoding b = t.encodeBatch(texts, padding, maxLength);

@@ -8,11 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
 import net.jqwik.api.constraints.CharRange;
 import net.jqwik.api.constraints.Chars;
 import net.jqwik.api.constraints.StringLength;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
 
 /**
  * jqwik-generated strings (ASCII with controls, Latin-1, general punctuation and spaces, Greek, Cyrillic, CJK,
@@ -71,11 +71,17 @@ class RandomTextParityTest {
     }
 
     @Property(tries = 400)
-    void sameIdsAsHuggingFace(@ForAll @StringLength(max = 40)
-                              @CharRange(from = '\u0000', to = '\u024f') @CharRange(from = '\u2000', to = '\u206f')
-                              @CharRange(from = '\u0370', to = '\u04ff') @CharRange(from = '\u3000', to = '\u30ff')
-                              @CharRange(from = '\u4e00', to = '\u4fff') @CharRange(from = '\uac00', to = '\uac7f')
-                              @Chars({' ', ' ', ' ', '\'', 's', 'e', '\t', '\n'}) String s) {
+    void sameIdsAsHuggingFace(
+            @ForAll
+                    @StringLength(max = 40)
+                    @CharRange(from = '\u0000', to = '\u024f')
+                    @CharRange(from = '\u2000', to = '\u206f')
+                    @CharRange(from = '\u0370', to = '\u04ff')
+                    @CharRange(from = '\u3000', to = '\u30ff')
+                    @CharRange(from = '\u4e00', to = '\u4fff')
+                    @CharRange(from = '\uac00', to = '\uac7f')
+                    @Chars({' ', ' ', ' ', '\'', 's', 'e', '\t', '\n'})
+                    String s) {
         TestFiles.require(TestFiles.GPT2_ENCODER);
         TestFiles.require(TestFiles.LLAMA2_JSON);
         String q = TokenizerParityTest.escape(s);

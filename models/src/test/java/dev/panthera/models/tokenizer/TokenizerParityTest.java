@@ -22,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 class TokenizerParityTest {
     static final int LINES = 10_000;
     static List<String> corpus;
-    @TempDir static Path dir;
+
+    @TempDir
+    static Path dir;
 
     @BeforeAll
     static void corpus() {
@@ -30,8 +32,12 @@ class TokenizerParityTest {
     }
 
     static HuggingFaceTokenizer djl(Path json) throws IOException {
-        return HuggingFaceTokenizer.builder().optTokenizerPath(json).optTruncation(false).optPadding(false)
-                .optAddSpecialTokens(true).build();
+        return HuggingFaceTokenizer.builder()
+                .optTokenizerPath(json)
+                .optTruncation(false)
+                .optPadding(false)
+                .optAddSpecialTokens(true)
+                .build();
     }
 
     static int[] ids(ai.djl.huggingface.tokenizers.Encoding e) {
@@ -47,11 +53,14 @@ class TokenizerParityTest {
             int[] b = ids(ref.encode(line));
             if (!Arrays.equals(a, b)) {
                 mismatches++;
-                if (bad.size() < 5) bad.add(escape(line) + "\n  ours " + Arrays.toString(a) + "\n  hf   " + Arrays.toString(b));
+                if (bad.size() < 5)
+                    bad.add(escape(line) + "\n  ours " + Arrays.toString(a) + "\n  hf   " + Arrays.toString(b));
             }
         }
-        assertEquals(0, mismatches, family + ": " + mismatches + " of " + lines.size() + " lines differ, e.g.\n"
-                + String.join("\n", bad));
+        assertEquals(
+                0,
+                mismatches,
+                family + ": " + mismatches + " of " + lines.size() + " lines differ, e.g.\n" + String.join("\n", bad));
     }
 
     static void sameDecode(String family, Tokenizer ours, HuggingFaceTokenizer ref, List<String> lines) {
@@ -63,7 +72,8 @@ class TokenizerParityTest {
             for (boolean skip : new boolean[] {true, false}) {
                 String a = ours.decode(ids, skip), b = ref.decode(lids, skip);
                 if (!a.equals(b)) {
-                    if (mismatches++ == 0) first = escape(line) + " skip=" + skip + "\n  ours " + escape(a) + "\n  hf   " + escape(b);
+                    if (mismatches++ == 0)
+                        first = escape(line) + " skip=" + skip + "\n  ours " + escape(a) + "\n  hf   " + escape(b);
                 }
             }
         }
@@ -131,13 +141,21 @@ class TokenizerParityTest {
         Tokenizer ours = Tokenizer.fromHuggingFaceJson(json);
         List<String> batch = corpus.subList(0, 64);
         BatchEncoding enc = ours.encodeBatch(batch, true, 16);
-        try (HuggingFaceTokenizer ref = HuggingFaceTokenizer.builder().optTokenizerPath(json).optTruncation(true)
-                .optMaxLength(16).optPadding(true).build()) {
+        try (HuggingFaceTokenizer ref = HuggingFaceTokenizer.builder()
+                .optTokenizerPath(json)
+                .optTruncation(true)
+                .optMaxLength(16)
+                .optPadding(true)
+                .build()) {
             var refEnc = ref.batchEncode(batch);
             for (int i = 0; i < batch.size(); i++) {
                 assertArrayEquals(ids(refEnc[i]), enc.ids()[i], "ids of " + escape(batch.get(i)));
-                assertArrayEquals(Arrays.stream(refEnc[i].getAttentionMask()).mapToInt(Math::toIntExact).toArray(),
-                        enc.attentionMask()[i], "mask of " + escape(batch.get(i)));
+                assertArrayEquals(
+                        Arrays.stream(refEnc[i].getAttentionMask())
+                                .mapToInt(Math::toIntExact)
+                                .toArray(),
+                        enc.attentionMask()[i],
+                        "mask of " + escape(batch.get(i)));
             }
         }
     }

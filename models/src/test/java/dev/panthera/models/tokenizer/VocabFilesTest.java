@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * GGUF "gpt2" path against GPT-2's tokenizer.json.
  */
 class VocabFilesTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void llama2cTokenizerBinMatchesHuggingFaceOnConvertedMerges() throws IOException {
@@ -32,7 +33,10 @@ class VocabFilesTest {
         TestFiles.require(bin);
         Tokenizer ours = Tokenizer.fromLlama2cBin(bin);
         assertEquals(32000, ours.vocabSize());
-        assertArrayEquals(new int[] {1, 15043, 3186}, ours.encode("Hello world"), "Llama 2 ids of \"Hello world\" as HF LlamaTokenizer gives them (▁Hello 15043, ▁world 3186)");
+        assertArrayEquals(
+                new int[] {1, 15043, 3186},
+                ours.encode("Hello world"),
+                "Llama 2 ids of \"Hello world\" as HF LlamaTokenizer gives them (▁Hello 15043, ▁world 3186)");
         List<String> corpus = Corpus.lines(TokenizerParityTest.LINES, 20261123L);
         try (HuggingFaceTokenizer ref = TokenizerParityTest.djl(TestFiles.llama2cJson(dir, bin))) {
             TokenizerParityTest.sameIds("llama2.c tokenizer.bin", ours, ref, corpus);
@@ -55,7 +59,8 @@ class VocabFilesTest {
             tokens.addAll(Arrays.asList(byId));
         }
         String[] merges = Files.readAllLines(TestFiles.GPT2_MERGES, StandardCharsets.UTF_8).stream()
-                .filter(l -> !l.startsWith("#version") && !l.isEmpty()).toArray(String[]::new);
+                .filter(l -> !l.startsWith("#version") && !l.isEmpty())
+                .toArray(String[]::new);
         int[] types = new int[tokens.size()];
         Arrays.fill(types, 1);
         types[50256] = 3;
@@ -87,16 +92,20 @@ class VocabFilesTest {
     @Test
     void ggufArraysThatDisagreeAreRejected() {
         String[] tokens = {"<unk>", "<s>", "</s>", "a"};
-        var e = assertThrows(TokenizerFormatException.class,
+        var e = assertThrows(
+                TokenizerFormatException.class,
                 () -> Tokenizer.fromGgufVocab("llama", tokens, new float[3], null, null, 1, 2));
         assertEquals("tokenizer.ggml.scores", e.field());
-        e = assertThrows(TokenizerFormatException.class,
+        e = assertThrows(
+                TokenizerFormatException.class,
                 () -> Tokenizer.fromGgufVocab("gpt2", tokens, null, null, new String[] {"a b"}, -1, -1));
         assertEquals("tokenizer.ggml.merges[0]", e.field().substring(0, "tokenizer.ggml.merges[0]".length()));
-        e = assertThrows(TokenizerFormatException.class,
+        e = assertThrows(
+                TokenizerFormatException.class,
                 () -> Tokenizer.fromGgufVocab("bert", tokens, null, null, null, -1, -1));
         assertEquals("tokenizer.ggml.model", e.field());
-        e = assertThrows(TokenizerFormatException.class,
+        e = assertThrows(
+                TokenizerFormatException.class,
                 () -> Tokenizer.fromGgufVocab("llama", tokens, new float[4], null, null, 9, 2));
         assertEquals("tokenizer.ggml.bos_token_id", e.field());
     }

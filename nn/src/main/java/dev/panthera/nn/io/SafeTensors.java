@@ -36,7 +36,11 @@ public final class SafeTensors {
     public static final long MAX_HEADER = 100L << 20;
 
     private static final JsonFactory JSON = JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).maxStringLength(1 << 20).maxNumberLength(32).build())
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(8)
+                    .maxStringLength(1 << 20)
+                    .maxNumberLength(32)
+                    .build())
             .build();
 
     /** Writes {@code tensors} (in iteration order) and string {@code metadata} to {@code file}. */
@@ -72,12 +76,14 @@ public final class SafeTensors {
         }
         byte[] h = header.toByteArray();
         int padded = (h.length + 7) / 8 * 8;
-        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(8 + padded + offset)).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer out =
+                ByteBuffer.allocate(Math.toIntExact(8 + padded + offset)).order(ByteOrder.LITTLE_ENDIAN);
         out.putLong(padded);
         out.put(h);
         for (int i = h.length; i < padded; i++) out.put((byte) ' ');
         for (Tensor t : copies) {
-            byte[] data = t.storage().segment().asSlice(0, t.storage().byteSize()).toArray(ValueLayout.JAVA_BYTE);
+            byte[] data =
+                    t.storage().segment().asSlice(0, t.storage().byteSize()).toArray(ValueLayout.JAVA_BYTE);
             out.put(data);
         }
         Files.write(file, out.array());
@@ -87,15 +93,21 @@ public final class SafeTensors {
     public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) {}
 
     /** Reads a whole file; see {@link #parse(byte[], String)}. */
-    public static Contents read(Path file) throws IOException { return parse(Files.readAllBytes(file), file.toString()); }
+    public static Contents read(Path file) throws IOException {
+        return parse(Files.readAllBytes(file), file.toString());
+    }
 
     /** Parses safetensors bytes; {@code source} names the input in errors. Throws IOException for malformed input. */
     public static Contents parse(byte[] bytes, String source) throws IOException {
-        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) throw new IOException("safetensors: big-endian hosts are not supported");
-        if (bytes.length < 8) throw new IOException("safetensors " + source + ": " + bytes.length + " bytes is shorter than the 8-byte header length");
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN)
+            throw new IOException("safetensors: big-endian hosts are not supported");
+        if (bytes.length < 8)
+            throw new IOException(
+                    "safetensors " + source + ": " + bytes.length + " bytes is shorter than the 8-byte header length");
         long n = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         if (n < 2 || n > MAX_HEADER || n > bytes.length - 8) {
-            throw new IOException("safetensors " + source + ": header length " + n + " is invalid for a file of " + bytes.length + " bytes");
+            throw new IOException("safetensors " + source + ": header length " + n + " is invalid for a file of "
+                    + bytes.length + " bytes");
         }
         int dataStart = (int) (8 + n);
         long dataLen = bytes.length - dataStart;
@@ -114,10 +126,12 @@ public final class SafeTensors {
                     }
                     continue;
                 }
-                if (entries.containsKey(name)) throw new IOException("safetensors " + source + ": duplicate tensor '" + name + "'");
+                if (entries.containsKey(name))
+                    throw new IOException("safetensors " + source + ": duplicate tensor '" + name + "'");
                 entries.put(name, entry(p, name, source));
             }
-            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) throw new IOException("safetensors " + source + ": trailing content in header");
+            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null)
+                throw new IOException("safetensors " + source + ": trailing content in header");
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new IOException("safetensors " + source + ": malformed JSON header: " + e.getOriginalMessage(), e);
         }
@@ -131,14 +145,17 @@ public final class SafeTensors {
                 throw new IOException("safetensors " + source + ": tensor '" + e.getKey() + "' byte size overflows");
             }
             if (en.begin < 0 || en.end < en.begin || en.end > dataLen || en.end - en.begin != need) {
-                throw new IOException("safetensors " + source + ": tensor '" + e.getKey() + "' " + en.dtype + " " + Shape.of(en.shape)
-                        + " needs " + need + " bytes but data_offsets are [" + en.begin + ", " + en.end + ") in a data section of " + dataLen);
+                throw new IOException("safetensors " + source + ": tensor '" + e.getKey() + "' " + en.dtype + " "
+                        + Shape.of(en.shape) + " needs " + need + " bytes but data_offsets are [" + en.begin + ", "
+                        + en.end + ") in a data section of " + dataLen);
             }
             if (need > 0) spans.add(new long[] {en.begin, en.end});
         }
         spans.sort((a, b) -> Long.compare(a[0], b[0]));
         for (int i = 1; i < spans.size(); i++) {
-            if (spans.get(i)[0] < spans.get(i - 1)[1]) throw new IOException("safetensors " + source + ": tensor data ranges overlap at byte " + spans.get(i)[0]);
+            if (spans.get(i)[0] < spans.get(i - 1)[1])
+                throw new IOException(
+                        "safetensors " + source + ": tensor data ranges overlap at byte " + spans.get(i)[0]);
         }
         MemorySegment src = MemorySegment.ofArray(bytes);
         Map<String, Tensor> out = new LinkedHashMap<>();
@@ -161,21 +178,29 @@ public final class SafeTensors {
             String f = p.currentName();
             JsonToken v = p.nextToken();
             switch (f) {
-                case "dtype" -> { expect(v, JsonToken.VALUE_STRING, source, name + ".dtype"); dtype = dtype(p.getText(), name, source); }
+                case "dtype" -> {
+                    expect(v, JsonToken.VALUE_STRING, source, name + ".dtype");
+                    dtype = dtype(p.getText(), name, source);
+                }
                 case "shape" -> shape = longs(p, v, source, name + ".shape");
                 case "data_offsets" -> offsets = longs(p, v, source, name + ".data_offsets");
                 default -> p.skipChildren();
             }
         }
         if (dtype == null || shape == null || offsets == null || offsets.length != 2) {
-            throw new IOException("safetensors " + source + ": tensor '" + name + "' needs dtype, shape and two data_offsets");
+            throw new IOException(
+                    "safetensors " + source + ": tensor '" + name + "' needs dtype, shape and two data_offsets");
         }
-        if (shape.length > 8) throw new IOException("safetensors " + source + ": tensor '" + name + "' has rank " + shape.length);
-        for (long d : shape) if (d < 0) throw new IOException("safetensors " + source + ": tensor '" + name + "' has a negative dimension");
+        if (shape.length > 8)
+            throw new IOException("safetensors " + source + ": tensor '" + name + "' has rank " + shape.length);
+        for (long d : shape)
+            if (d < 0)
+                throw new IOException("safetensors " + source + ": tensor '" + name + "' has a negative dimension");
         try {
             Shape.of(shape).numel();
         } catch (RuntimeException e) {
-            throw new IOException("safetensors " + source + ": tensor '" + name + "' shape is invalid: " + e.getMessage());
+            throw new IOException(
+                    "safetensors " + source + ": tensor '" + name + "' shape is invalid: " + e.getMessage());
         }
         return new Entry(dtype, shape, offsets[0], offsets[1]);
     }
@@ -193,7 +218,8 @@ public final class SafeTensors {
     }
 
     private static void expect(JsonToken got, JsonToken want, String source, String what) throws IOException {
-        if (got != want) throw new IOException("safetensors " + source + ": expected " + want + " for " + what + ", found " + got);
+        if (got != want)
+            throw new IOException("safetensors " + source + ": expected " + want + " for " + what + ", found " + got);
     }
 
     private static DType dtype(String code, String name, String source) throws IOException {
@@ -202,7 +228,9 @@ public final class SafeTensors {
             case "F64" -> DType.F64;
             case "F16" -> DType.F16;
             case "BF16" -> DType.BF16;
-            default -> throw new IOException("safetensors " + source + ": tensor '" + name + "' has unsupported dtype " + code);
+            default ->
+                throw new IOException(
+                        "safetensors " + source + ": tensor '" + name + "' has unsupported dtype " + code);
         };
     }
 
@@ -212,7 +240,9 @@ public final class SafeTensors {
             case F64 -> "F64";
             case F16 -> "F16";
             case BF16 -> "BF16";
-            default -> throw new IllegalArgumentException("safetensors: tensor '" + name + "' has dtype " + d + "; adapter files hold floating-point tensors");
+            default ->
+                throw new IllegalArgumentException("safetensors: tensor '" + name + "' has dtype " + d
+                        + "; adapter files hold floating-point tensors");
         };
     }
 }

@@ -18,7 +18,8 @@ public final class Attention extends Module {
 
     public Attention(int dim, int heads, int kvHeads, Rope rope, boolean bias, RandomGenerator rng) {
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || dim % heads != 0) {
-            throw new IllegalArgumentException("Attention: need dim % heads == 0 and heads % kvHeads == 0, got dim=" + dim + " heads=" + heads + " kvHeads=" + kvHeads);
+            throw new IllegalArgumentException("Attention: need dim % heads == 0 and heads % kvHeads == 0, got dim="
+                    + dim + " heads=" + heads + " kvHeads=" + kvHeads);
         }
         this.heads = heads;
         this.kvHeads = kvHeads;
@@ -39,14 +40,17 @@ public final class Attention extends Module {
 
     /** Self-attention over x [B, T, dim] without a cache (positions 0..T-1). */
     @Override
-    public Tensor forward(Tensor x) { return forward(x, 0, null, 0); }
+    public Tensor forward(Tensor x) {
+        return forward(x, 0, null, 0);
+    }
 
     /**
      * x [B, T, dim] at positions start..start+T-1. With a cache, keys and values are appended to slot {@code layer} and
      * attention covers every cached position; {@code start} must equal the cached length.
      */
     public Tensor forward(Tensor x, long start, KvCache cache, int layer) {
-        if (x.rank() != 3) throw new IllegalArgumentException("Attention: input must be [batch, seq, dim], got " + x.shape());
+        if (x.rank() != 3)
+            throw new IllegalArgumentException("Attention: input must be [batch, seq, dim], got " + x.shape());
         long b = x.size(0), t = x.size(1);
         Tensor q = call("q_proj", x).view(b, t, heads, headDim).transpose(1, 2);
         Tensor k = call("k_proj", x).view(b, t, kvHeads, headDim).transpose(1, 2);
@@ -56,7 +60,9 @@ public final class Attention extends Module {
             k = rope.apply(k, start);
         }
         if (cache != null) {
-            if (cache.length(layer) != start) throw new IllegalArgumentException("Attention: start " + start + " but the cache holds " + cache.length(layer) + " positions");
+            if (cache.length(layer) != start)
+                throw new IllegalArgumentException(
+                        "Attention: start " + start + " but the cache holds " + cache.length(layer) + " positions");
             Tensor[] kv = cache.append(layer, k, v);
             k = kv[0];
             v = kv[1];
@@ -66,7 +72,8 @@ public final class Attention extends Module {
         v = repeatKv(v, b, s);
         double scale = 1 / Math.sqrt(headDim);
         Tensor scores = q.matmul(k.transpose(-2, -1)).mul(scale);
-        Tensor att = scores.maskedFill(causalMask(t, s, start), Double.NEGATIVE_INFINITY).softmax(-1);
+        Tensor att = scores.maskedFill(causalMask(t, s, start), Double.NEGATIVE_INFINITY)
+                .softmax(-1);
         Tensor out = att.matmul(v);
         Tensor prompt = namedParameters().get("adaption_prompt");
         if (prompt != null) out = out.add(adapterOutput(q, b));
@@ -77,8 +84,12 @@ public final class Attention extends Module {
         var p = namedParameters();
         Tensor prompt = p.get("adaption_prompt");
         long len = prompt.size(0);
-        Tensor pk = repeatKv(call("k_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len).expand(b, heads, len, headDim);
-        Tensor pv = repeatKv(call("v_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len).expand(b, heads, len, headDim);
+        Tensor pk = repeatKv(
+                        call("k_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len)
+                .expand(b, heads, len, headDim);
+        Tensor pv = repeatKv(
+                        call("v_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len)
+                .expand(b, heads, len, headDim);
         Tensor a = q.matmul(pk.transpose(-2, -1)).mul(1 / Math.sqrt(headDim)).softmax(-1);
         return a.mul(p.get("adaption_gate")).matmul(pv);
     }

@@ -34,22 +34,31 @@ public final class CausalLm extends Module {
         registerModule("lm_head", new Linear(config.dim(), config.vocab(), false, rng));
     }
 
-    public DecoderConfig config() { return config; }
+    public DecoderConfig config() {
+        return config;
+    }
     /** The decoder blocks. */
-    public ModuleList<TransformerBlock> layers() { return body.layers; }
+    public ModuleList<TransformerBlock> layers() {
+        return body.layers;
+    }
 
     /** Logits [B, T, vocab] for integer ids [B, T] at positions 0..T-1. */
     @Override
-    public Tensor forward(Tensor ids) { return forward(ids, 0, null); }
+    public Tensor forward(Tensor ids) {
+        return forward(ids, 0, null);
+    }
 
     /** Logits for ids [B, T] at positions start..; with a cache, earlier positions come from it. */
     public Tensor forward(Tensor ids, long start, KvCache cache) {
-        if (ids.rank() != 2) throw new IllegalArgumentException("CausalLm: ids must be [batch, seq], got " + ids.shape());
+        if (ids.rank() != 2)
+            throw new IllegalArgumentException("CausalLm: ids must be [batch, seq], got " + ids.shape());
         Tensor h = body.child("embed_tokens").forward(ids);
         for (int i = 0; i < body.layers.size(); i++) h = body.layers.get(i).forward(h, start, cache, i);
         return call("lm_head", body.child("norm").forward(h));
     }
 
     /** A fresh cache sized for this model. */
-    public KvCache newCache(long maxLen) { return new KvCache(config.layers(), maxLen); }
+    public KvCache newCache(long maxLen) {
+        return new KvCache(config.layers(), maxLen);
+    }
 }

@@ -1,8 +1,17 @@
 package dev.panthera.nn.layers;
 
 /** Sizes of a LLaMA-style decoder: model width, FFN width, heads, KV heads, vocabulary, depth, context, norm eps, RoPE. */
-public record DecoderConfig(int dim, int hidden, int heads, int kvHeads, int vocab, int layers, int maxSeq,
-                            double normEps, double ropeBase, Rope.Layout ropeLayout) {
+public record DecoderConfig(
+        int dim,
+        int hidden,
+        int heads,
+        int kvHeads,
+        int vocab,
+        int layers,
+        int maxSeq,
+        double normEps,
+        double ropeBase,
+        Rope.Layout ropeLayout) {
     public DecoderConfig {
         if (dim <= 0 || hidden <= 0 || heads <= 0 || kvHeads <= 0 || vocab <= 0 || layers <= 0 || maxSeq <= 0) {
             throw new IllegalArgumentException("DecoderConfig: every size must be positive: " + this);

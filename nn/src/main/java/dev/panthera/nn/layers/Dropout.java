@@ -18,7 +18,9 @@ public final class Dropout extends Module {
         this.rng = new SplittableRandom(seed);
     }
 
-    public double p() { return p; }
+    public double p() {
+        return p;
+    }
 
     @Override
     public Tensor forward(Tensor x) {

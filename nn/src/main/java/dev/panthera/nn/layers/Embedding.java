@@ -14,14 +14,18 @@ public final class Embedding extends Module {
         registerParameter("weight", Init.normal(rng, 1.0, num, dim));
     }
 
-    public Tensor weight() { return namedParameters().get("weight"); }
+    public Tensor weight() {
+        return namedParameters().get("weight");
+    }
 
     /** Rows for {@code ids} (any integer shape): ids.shape + [dim]. Ids out of range fail naming the id. */
     @Override
     public Tensor forward(Tensor ids) {
-        if (ids.dtype().isFloatingPoint()) throw new IllegalArgumentException("Embedding: ids must be integers, got " + ids.describe());
+        if (ids.dtype().isFloatingPoint())
+            throw new IllegalArgumentException("Embedding: ids must be integers, got " + ids.describe());
         for (long id : ids.toLongArray()) {
-            if (id < 0 || id >= num) throw new IndexOutOfBoundsException("Embedding: id " + id + " outside [0, " + num + ")");
+            if (id < 0 || id >= num)
+                throw new IndexOutOfBoundsException("Embedding: id " + id + " outside [0, " + num + ")");
         }
         return Tensor.embedding(weight(), ids);
     }

@@ -21,7 +21,9 @@ public final class KvCache {
     }
 
     /** Positions already cached for {@code layer}. */
-    public long length(int layer) { return lengths[layer]; }
+    public long length(int layer) {
+        return lengths[layer];
+    }
 
     /** Appends k, v [B, KV, T, hd] for {@code layer} and returns views of all cached keys and values [B, KV, S, hd]. */
     public Tensor[] append(int layer, Tensor k, Tensor v) {
@@ -32,7 +34,9 @@ public final class KvCache {
             values[layer] = MemoryScope.unscoped(() -> Tensor.zeros(v.dtype(), dev.panthera.tensor.Shape.of(shape)));
         }
         long at = lengths[layer];
-        if (at + t > maxLen) throw new IllegalStateException("KvCache: layer " + layer + " holds " + at + " positions; " + t + " more exceed max length " + maxLen);
+        if (at + t > maxLen)
+            throw new IllegalStateException("KvCache: layer " + layer + " holds " + at + " positions; " + t
+                    + " more exceed max length " + maxLen);
         keys[layer].narrow(2, at, t).copy_(k.detach());
         values[layer].narrow(2, at, t).copy_(v.detach());
         lengths[layer] = at + t;

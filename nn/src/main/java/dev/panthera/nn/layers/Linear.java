@@ -12,23 +12,35 @@ public final class Linear extends Module {
 
     /** A layer with weight and optional bias drawn as PyTorch does: U(-1/√in, 1/√in). */
     public Linear(long in, long out, boolean bias, RandomGenerator rng) {
-        if (in <= 0 || out <= 0) throw new IllegalArgumentException("Linear: features must be positive, got in=" + in + " out=" + out);
+        if (in <= 0 || out <= 0)
+            throw new IllegalArgumentException("Linear: features must be positive, got in=" + in + " out=" + out);
         this.in = in;
         this.out = out;
         registerParameter("weight", Init.kaimingUniform(rng, Math.sqrt(5), out, in));
         if (bias) registerParameter("bias", Init.uniform(rng, 1 / Math.sqrt(in), out));
     }
 
-    public long inFeatures() { return in; }
-    public long outFeatures() { return out; }
-    public Tensor weight() { return namedParameters().get("weight"); }
+    public long inFeatures() {
+        return in;
+    }
+
+    public long outFeatures() {
+        return out;
+    }
+
+    public Tensor weight() {
+        return namedParameters().get("weight");
+    }
     /** The bias, or null. */
-    public Tensor bias() { return namedParameters().get("bias"); }
+    public Tensor bias() {
+        return namedParameters().get("bias");
+    }
 
     @Override
     public Tensor forward(Tensor x) {
         if (x.rank() == 0 || x.size(-1) != in) {
-            throw new IllegalArgumentException("Linear: input " + x.shape() + " must end in " + in + " features (weight [" + out + ", " + in + "])");
+            throw new IllegalArgumentException("Linear: input " + x.shape() + " must end in " + in
+                    + " features (weight [" + out + ", " + in + "])");
         }
         Tensor y = x.matmul(weight().t());
         Tensor b = bias();

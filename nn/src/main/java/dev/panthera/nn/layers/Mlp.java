@@ -12,5 +12,7 @@ public final class Mlp extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) { return call("fc2", call("fc1", x).gelu()); }
+    public Tensor forward(Tensor x) {
+        return call("fc2", call("fc1", x).gelu());
+    }
 }

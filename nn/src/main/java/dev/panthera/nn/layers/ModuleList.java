@@ -12,7 +12,16 @@ public final class ModuleList<M extends Module> extends Module {
         for (M m : modules) add(m);
     }
 
-    public void add(M m) { registerModule(Integer.toString(items.size()), m); items.add(m); }
-    public M get(int i) { return items.get(i); }
-    public int size() { return items.size(); }
+    public void add(M m) {
+        registerModule(Integer.toString(items.size()), m);
+        items.add(m);
+    }
+
+    public M get(int i) {
+        return items.get(i);
+    }
+
+    public int size() {
+        return items.size();
+    }
 }

@@ -14,5 +14,7 @@ public final class RMSNorm extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) { return x.rmsNorm(namedParameters().get("weight"), eps); }
+    public Tensor forward(Tensor x) {
+        return x.rmsNorm(namedParameters().get("weight"), eps);
+    }
 }

@@ -11,7 +11,10 @@ import java.util.List;
  */
 public final class Rope {
     /** Which elements form a rotated pair. */
-    public enum Layout { INTERLEAVED, HALF }
+    public enum Layout {
+        INTERLEAVED,
+        HALF
+    }
 
     private final Layout layout;
     private final int headDim;
@@ -36,13 +39,19 @@ public final class Rope {
         this.sin = MemoryScope.unscoped(() -> Tensor.of(s, maxPositions, half));
     }
 
-    public Layout layout() { return layout; }
+    public Layout layout() {
+        return layout;
+    }
 
     /** Rotates x [..., T, headDim] whose T positions start at {@code start}. */
     public Tensor apply(Tensor x, long start) {
-        if (x.size(-1) != headDim) throw new IllegalArgumentException("Rope: last dimension of " + x.shape() + " must be the head dimension " + headDim);
+        if (x.size(-1) != headDim)
+            throw new IllegalArgumentException(
+                    "Rope: last dimension of " + x.shape() + " must be the head dimension " + headDim);
         long t = x.size(-2);
-        if (start < 0 || start + t > cos.size(0)) throw new IllegalArgumentException("Rope: positions [" + start + ", " + (start + t) + ") exceed the table of " + cos.size(0));
+        if (start < 0 || start + t > cos.size(0))
+            throw new IllegalArgumentException(
+                    "Rope: positions [" + start + ", " + (start + t) + ") exceed the table of " + cos.size(0));
         Tensor c = cos.narrow(0, start, t).to(x.dtype());
         Tensor s = sin.narrow(0, start, t).to(x.dtype());
         int half = headDim / 2;

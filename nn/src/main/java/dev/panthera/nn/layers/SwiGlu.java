@@ -13,5 +13,7 @@ public final class SwiGlu extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) { return call("down_proj", call("gate_proj", x).silu().mul(call("up_proj", x))); }
+    public Tensor forward(Tensor x) {
+        return call("down_proj", call("gate_proj", x).silu().mul(call("up_proj", x)));
+    }
 }

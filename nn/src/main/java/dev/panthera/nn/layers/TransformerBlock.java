@@ -18,10 +18,14 @@ public final class TransformerBlock extends Module {
         registerModule("mlp", new SwiGlu(c.dim(), c.hidden(), rng));
     }
 
-    public Attention attention() { return attn; }
+    public Attention attention() {
+        return attn;
+    }
 
     @Override
-    public Tensor forward(Tensor x) { return forward(x, 0, null, 0); }
+    public Tensor forward(Tensor x) {
+        return forward(x, 0, null, 0);
+    }
 
     /** One block at positions start.. with an optional cache slot {@code layer}. */
     public Tensor forward(Tensor x, long start, KvCache cache, int layer) {

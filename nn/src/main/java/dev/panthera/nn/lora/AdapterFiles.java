@@ -33,9 +33,11 @@ public final class AdapterFiles {
     public static void save(Path dir, Module model, String name, LoraConfig config) throws IOException {
         Files.createDirectories(dir);
         Map<String, Tensor> weights = Lora.adapterStateDict(model, name);
-        if (weights.isEmpty()) throw new IllegalArgumentException("AdapterFiles.save: the model has no adapter '" + name + "'");
+        if (weights.isEmpty())
+            throw new IllegalArgumentException("AdapterFiles.save: the model has no adapter '" + name + "'");
         SafeTensors.write(dir.resolve(WEIGHTS), weights, Map.of("format", "pt"));
-        try (JsonGenerator g = new JsonFactory().createGenerator(dir.resolve(CONFIG).toFile(), JsonEncoding.UTF8)) {
+        try (JsonGenerator g =
+                new JsonFactory().createGenerator(dir.resolve(CONFIG).toFile(), JsonEncoding.UTF8)) {
             g.useDefaultPrettyPrinter();
             g.writeStartObject();
             g.writeStringField("peft_type", "LORA");
@@ -44,8 +46,10 @@ public final class AdapterFiles {
             g.writeNumberField("lora_dropout", config.dropout());
             g.writeBooleanField("use_rslora", config.useRsLora());
             g.writeStringField("bias", "none");
-            if (config.targetRegex() != null) g.writeStringField("target_modules", config.targetRegex().pattern());
-            else if (config.targetNames().contains(LoraConfig.ALL_LINEAR)) g.writeStringField("target_modules", LoraConfig.ALL_LINEAR);
+            if (config.targetRegex() != null)
+                g.writeStringField("target_modules", config.targetRegex().pattern());
+            else if (config.targetNames().contains(LoraConfig.ALL_LINEAR))
+                g.writeStringField("target_modules", LoraConfig.ALL_LINEAR);
             else {
                 g.writeArrayFieldStart("target_modules");
                 for (String t : new TreeSet<>(config.targetNames())) g.writeString(t);
@@ -80,7 +84,8 @@ public final class AdapterFiles {
                         } else if (v == JsonToken.START_ARRAY) {
                             names = new ArrayList<>();
                             while (p.nextToken() == JsonToken.VALUE_STRING) names.add(p.getText());
-                        } else if (v != JsonToken.VALUE_NULL) throw new IOException(CONFIG + ": target_modules must be a string or a list");
+                        } else if (v != JsonToken.VALUE_NULL)
+                            throw new IOException(CONFIG + ": target_modules must be a string or a list");
                     }
                     default -> p.skipChildren();
                 }
@@ -105,11 +110,15 @@ public final class AdapterFiles {
         for (var e : own.entrySet()) {
             Tensor t = file.get(e.getKey());
             if (t == null) problems.add("missing " + e.getKey());
-            else if (!t.shape().equals(e.getValue().shape())) problems.add("size mismatch " + e.getKey() + ": file " + t.shape() + " vs model " + e.getValue().shape());
+            else if (!t.shape().equals(e.getValue().shape()))
+                problems.add("size mismatch " + e.getKey() + ": file " + t.shape() + " vs model "
+                        + e.getValue().shape());
         }
         for (String k : file.keySet()) if (!own.containsKey(k)) problems.add("unexpected " + k);
         if (!problems.isEmpty()) throw new IOException("AdapterFiles.load " + dir + ": " + problems);
-        Grad.off(() -> { for (var e : own.entrySet()) e.getValue().copy_(file.get(e.getKey())); });
+        Grad.off(() -> {
+            for (var e : own.entrySet()) e.getValue().copy_(file.get(e.getKey()));
+        });
         return config;
     }
 }

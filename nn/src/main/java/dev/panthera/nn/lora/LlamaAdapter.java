@@ -14,8 +14,10 @@ public final class LlamaAdapter {
     /** Freezes {@code model} and adds adaption prompts to its top {@code layers} blocks. */
     public static void apply(CausalLm model, int layers, int length, long seed) {
         int n = model.layers().size();
-        if (layers <= 0 || layers > n) throw new IllegalArgumentException("LlamaAdapter: adapter layers must be in [1, " + n + "], got " + layers);
-        if (length <= 0) throw new IllegalArgumentException("LlamaAdapter: prompt length must be positive, got " + length);
+        if (layers <= 0 || layers > n)
+            throw new IllegalArgumentException("LlamaAdapter: adapter layers must be in [1, " + n + "], got " + layers);
+        if (length <= 0)
+            throw new IllegalArgumentException("LlamaAdapter: prompt length must be positive, got " + length);
         model.freeze();
         SplittableRandom rng = new SplittableRandom(seed);
         for (int i = n - layers; i < n; i++) model.layers().get(i).attention().enableAdaptionPrompt(length, rng);

@@ -37,7 +37,8 @@ public final class Lora {
             lora.addAdapter(name, config, seed + path.hashCode() * 31L);
             done.add(path);
         }
-        if (done.isEmpty()) throw new IllegalArgumentException("Lora.apply: no Linear layer matched the target modules of " + config);
+        if (done.isEmpty())
+            throw new IllegalArgumentException("Lora.apply: no Linear layer matched the target modules of " + config);
         setActive(model, name);
         return done;
     }
@@ -61,10 +62,14 @@ public final class Lora {
     }
 
     /** Merges the active adapter into every base weight. */
-    public static void merge(Module model) { for (LoraLinear l : layers(model).values()) l.merge(); }
+    public static void merge(Module model) {
+        for (LoraLinear l : layers(model).values()) l.merge();
+    }
 
     /** Undoes {@link #merge}. */
-    public static void unmerge(Module model) { for (LoraLinear l : layers(model).values()) l.unmerge(); }
+    public static void unmerge(Module model) {
+        for (LoraLinear l : layers(model).values()) l.unmerge();
+    }
 
     /** peft's merge_and_unload: merges the active adapter and puts the plain base Linear back in place of each wrapper. */
     public static void mergeAndUnload(Module model) {
@@ -81,8 +86,12 @@ public final class Lora {
         for (var e : layers(model).entrySet()) {
             LoraLinear l = e.getValue();
             if (!l.hasAdapter(name)) continue;
-            out.put("base_model.model." + e.getKey() + ".lora_A.weight", l.loraA(name).weight());
-            out.put("base_model.model." + e.getKey() + ".lora_B.weight", l.loraB(name).weight());
+            out.put(
+                    "base_model.model." + e.getKey() + ".lora_A.weight",
+                    l.loraA(name).weight());
+            out.put(
+                    "base_model.model." + e.getKey() + ".lora_B.weight",
+                    l.loraB(name).weight());
         }
         return out;
     }
@@ -97,5 +106,7 @@ public final class Lora {
         return dot < 0 ? model : model.namedModules().get(path.substring(0, dot));
     }
 
-    static String leaf(String path) { return path.substring(path.lastIndexOf('.') + 1); }
+    static String leaf(String path) {
+        return path.substring(path.lastIndexOf('.') + 1);
+    }
 }

@@ -10,15 +10,23 @@ import java.util.regex.Pattern;
  *
  * @param seed seeds the kaiming-uniform draw of A and the dropout masks
  */
-public record LoraConfig(int r, double alpha, double dropout, List<String> targetNames, Pattern targetRegex,
-                         boolean useRsLora, long seed) {
+public record LoraConfig(
+        int r,
+        double alpha,
+        double dropout,
+        List<String> targetNames,
+        Pattern targetRegex,
+        boolean useRsLora,
+        long seed) {
     /** peft's "all-linear" shorthand. */
     public static final String ALL_LINEAR = "all-linear";
 
     public LoraConfig {
         if (r <= 0) throw new IllegalArgumentException("LoraConfig: r must be positive, got " + r);
-        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("LoraConfig: dropout must be in [0, 1), got " + dropout);
-        if ((targetNames == null) == (targetRegex == null)) throw new IllegalArgumentException("LoraConfig: give exactly one of target names or a target regex");
+        if (!(dropout >= 0 && dropout < 1))
+            throw new IllegalArgumentException("LoraConfig: dropout must be in [0, 1), got " + dropout);
+        if ((targetNames == null) == (targetRegex == null))
+            throw new IllegalArgumentException("LoraConfig: give exactly one of target names or a target regex");
         targetNames = targetNames == null ? null : List.copyOf(targetNames);
     }
 
@@ -32,11 +40,18 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         return new LoraConfig(r, alpha, dropout, null, Pattern.compile(regex), false, 0);
     }
 
-    public LoraConfig withRsLora(boolean on) { return new LoraConfig(r, alpha, dropout, targetNames, targetRegex, on, seed); }
-    public LoraConfig withSeed(long s) { return new LoraConfig(r, alpha, dropout, targetNames, targetRegex, useRsLora, s); }
+    public LoraConfig withRsLora(boolean on) {
+        return new LoraConfig(r, alpha, dropout, targetNames, targetRegex, on, seed);
+    }
+
+    public LoraConfig withSeed(long s) {
+        return new LoraConfig(r, alpha, dropout, targetNames, targetRegex, useRsLora, s);
+    }
 
     /** α/r, or α/√r with rsLoRA. */
-    public double scaling() { return useRsLora ? alpha / Math.sqrt(r) : alpha / r; }
+    public double scaling() {
+        return useRsLora ? alpha / Math.sqrt(r) : alpha / r;
+    }
 
     /** Whether the Linear at dotted {@code name} is a target. */
     public boolean matches(String name) {

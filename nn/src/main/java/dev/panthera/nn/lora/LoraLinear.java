@@ -34,7 +34,8 @@ public final class LoraLinear extends Module {
 
     /** Adds adapter {@code name}: A [r, in] kaiming-uniform(a=√5), B [out, r] zeros; it becomes active. */
     public void addAdapter(String name, LoraConfig c, long seed) {
-        if (loraA.contains(name)) throw new IllegalArgumentException("LoraLinear: adapter '" + name + "' already exists");
+        if (loraA.contains(name))
+            throw new IllegalArgumentException("LoraLinear: adapter '" + name + "' already exists");
         SplittableRandom rng = new SplittableRandom(seed);
         Linear a = new Linear(base.inFeatures(), c.r(), false, rng);
         Linear b = new Linear(c.r(), base.outFeatures(), false, rng);
@@ -49,24 +50,47 @@ public final class LoraLinear extends Module {
         active = name;
     }
 
-    public Linear base() { return base; }
-    public String activeAdapter() { return active; }
-    public boolean hasAdapter(String name) { return loraA.contains(name); }
-    public Linear loraA(String name) { return require(name, loraA.get(name)); }
-    public Linear loraB(String name) { return require(name, loraB.get(name)); }
-    public double scaling(String name) { require(name, loraA.get(name)); return scaling.get(name); }
+    public Linear base() {
+        return base;
+    }
+
+    public String activeAdapter() {
+        return active;
+    }
+
+    public boolean hasAdapter(String name) {
+        return loraA.contains(name);
+    }
+
+    public Linear loraA(String name) {
+        return require(name, loraA.get(name));
+    }
+
+    public Linear loraB(String name) {
+        return require(name, loraB.get(name));
+    }
+
+    public double scaling(String name) {
+        require(name, loraA.get(name));
+        return scaling.get(name);
+    }
     /** The adapter currently merged into the base weight, or null. */
-    public String mergedAdapter() { return merged; }
+    public String mergedAdapter() {
+        return merged;
+    }
 
     private <T> T require(String name, T t) {
-        if (t == null) throw new IllegalArgumentException("LoraLinear: no adapter '" + name + "'; adapters: " + scaling.keySet());
+        if (t == null)
+            throw new IllegalArgumentException("LoraLinear: no adapter '" + name + "'; adapters: " + scaling.keySet());
         return t;
     }
 
     /** Makes {@code name} the adapter used by forward. */
     public void setActive(String name) {
         require(name, loraA.get(name));
-        if (merged != null && !merged.equals(name)) throw new IllegalStateException("LoraLinear: adapter '" + merged + "' is merged; unmerge before activating '" + name + "'");
+        if (merged != null && !merged.equals(name))
+            throw new IllegalStateException(
+                    "LoraLinear: adapter '" + merged + "' is merged; unmerge before activating '" + name + "'");
         active = name;
     }
 

@@ -14,7 +14,9 @@ public final class Losses {
     public static final long IGNORE_INDEX = -100;
 
     /** {@link #crossEntropy(Tensor, Tensor, long, double)} with ignore index -100 and no smoothing. */
-    public static Tensor crossEntropy(Tensor logits, Tensor targets) { return crossEntropy(logits, targets, IGNORE_INDEX, 0); }
+    public static Tensor crossEntropy(Tensor logits, Tensor targets) {
+        return crossEntropy(logits, targets, IGNORE_INDEX, 0);
+    }
 
     /**
      * torch.nn.functional.cross_entropy(logits, targets, ignore_index, label_smoothing=ε, reduction="mean"):
@@ -23,13 +25,20 @@ public final class Losses {
      */
     public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, double labelSmoothing) {
         if (logits.rank() < 1 || targets.rank() != logits.rank() - 1) {
-            throw new IllegalArgumentException("crossEntropy: logits [..., C] and targets [...] expected, got " + logits.shape() + " and " + targets.shape());
+            throw new IllegalArgumentException("crossEntropy: logits [..., C] and targets [...] expected, got "
+                    + logits.shape() + " and " + targets.shape());
         }
         for (int d = 0; d < targets.rank(); d++) {
-            if (targets.size(d) != logits.size(d)) throw new IllegalArgumentException("crossEntropy: logits " + logits.shape() + " and targets " + targets.shape() + " differ in leading dimensions");
+            if (targets.size(d) != logits.size(d))
+                throw new IllegalArgumentException("crossEntropy: logits " + logits.shape() + " and targets "
+                        + targets.shape() + " differ in leading dimensions");
         }
-        if (targets.dtype().isFloatingPoint()) throw new IllegalArgumentException("crossEntropy: targets must be integer class ids, got " + targets.describe());
-        if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new IllegalArgumentException("crossEntropy: label smoothing must be in [0, 1], got " + labelSmoothing);
+        if (targets.dtype().isFloatingPoint())
+            throw new IllegalArgumentException(
+                    "crossEntropy: targets must be integer class ids, got " + targets.describe());
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+            throw new IllegalArgumentException(
+                    "crossEntropy: label smoothing must be in [0, 1], got " + labelSmoothing);
         long c = logits.size(-1);
         long[] t = targets.toLongArray();
         long[] safe = new long[t.length];
@@ -37,21 +46,28 @@ public final class Losses {
         int count = 0;
         for (int i = 0; i < t.length; i++) {
             if (t[i] == ignoreIndex) continue;
-            if (t[i] < 0 || t[i] >= c) throw new IndexOutOfBoundsException("crossEntropy: target " + t[i] + " at position " + i + " outside [0, " + c + ")");
+            if (t[i] < 0 || t[i] >= c)
+                throw new IndexOutOfBoundsException(
+                        "crossEntropy: target " + t[i] + " at position " + i + " outside [0, " + c + ")");
             safe[i] = t[i];
             mask[i] = 1;
             count++;
         }
         Tensor logp = logits.reshape(t.length, c).logSoftmax(-1);
-        Tensor nll = logp.gather(1, Tensor.of(safe, t.length, 1)).reshape(t.length).neg();
-        Tensor per = labelSmoothing == 0 ? nll : nll.mul(1 - labelSmoothing).sub(logp.mean(1).mul(labelSmoothing));
+        Tensor nll =
+                logp.gather(1, Tensor.of(safe, t.length, 1)).reshape(t.length).neg();
+        Tensor per = labelSmoothing == 0
+                ? nll
+                : nll.mul(1 - labelSmoothing).sub(logp.mean(1).mul(labelSmoothing));
         Tensor m = Tensor.of(mask, t.length).to(per.dtype());
         return per.mul(m).sum().div(count == 0 ? Double.NaN : count);
     }
 
     /** Mean squared error over all elements (shapes must match). */
     public static Tensor mse(Tensor prediction, Tensor target) {
-        if (!prediction.shape().equals(target.shape())) throw new IllegalArgumentException("mse: shapes " + prediction.shape() + " and " + target.shape() + " differ");
+        if (!prediction.shape().equals(target.shape()))
+            throw new IllegalArgumentException(
+                    "mse: shapes " + prediction.shape() + " and " + target.shape() + " differ");
         Tensor d = prediction.sub(target);
         return d.mul(d).mean();
     }
@@ -99,7 +115,10 @@ public final class Losses {
     }
 
     private static void checkPair(String op, Tensor s, Tensor t, double temperature) {
-        if (!s.shape().equals(t.shape())) throw new IllegalArgumentException(op + ": student " + s.shape() + " and teacher " + t.shape() + " shapes differ");
-        if (!(temperature > 0)) throw new IllegalArgumentException(op + ": temperature must be positive, got " + temperature);
+        if (!s.shape().equals(t.shape()))
+            throw new IllegalArgumentException(
+                    op + ": student " + s.shape() + " and teacher " + t.shape() + " shapes differ");
+        if (!(temperature > 0))
+            throw new IllegalArgumentException(op + ": temperature must be positive, got " + temperature);
     }
 }

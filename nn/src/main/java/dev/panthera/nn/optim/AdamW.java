@@ -18,7 +18,8 @@ public final class AdamW extends Optimizer {
 
     public AdamW(List<Tensor> params, double lr, double beta1, double beta2, double eps, double weightDecay) {
         super(params, lr);
-        if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("AdamW: betas must be in [0, 1), got " + beta1 + ", " + beta2);
+        if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1))
+            throw new IllegalArgumentException("AdamW: betas must be in [0, 1), got " + beta1 + ", " + beta2);
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.eps = eps;
@@ -28,7 +29,9 @@ public final class AdamW extends Optimizer {
     }
 
     /** PyTorch's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
-    public AdamW(List<Tensor> params, double lr) { this(params, lr, 0.9, 0.999, 1e-8, 0.01); }
+    public AdamW(List<Tensor> params, double lr) {
+        this(params, lr, 0.9, 0.999, 1e-8, 0.01);
+    }
 
     @Override
     protected void update(int i, Tensor p, Tensor g, double lr, long t) {
@@ -48,7 +51,8 @@ public final class AdamW extends Optimizer {
     @Override
     public long stateBytes() {
         long n = 0;
-        for (int i = 0; i < m.length; i++) if (m[i] != null) n += m[i].storage().byteSize() + v[i].storage().byteSize();
+        for (int i = 0; i < m.length; i++)
+            if (m[i] != null) n += m[i].storage().byteSize() + v[i].storage().byteSize();
         return n;
     }
 }

@@ -29,11 +29,14 @@ public final class Lomo {
         this.clipValue = clipValue;
     }
 
-    public Lomo(List<Tensor> params, double lr) { this(params, lr, 0, 0); }
+    public Lomo(List<Tensor> params, double lr) {
+        this(params, lr, 0, 0);
+    }
 
     /** Backward from the scalar {@code loss}, updating each parameter as its gradient completes. */
     public void backward(Tensor loss) {
-        if (loss.numel() != 1) throw new IllegalArgumentException("Lomo.backward: loss must be a scalar, got " + loss.shape());
+        if (loss.numel() != 1)
+            throw new IllegalArgumentException("Lomo.backward: loss must be a scalar, got " + loss.shape());
         steps++;
         Autograd.backward(loss, Tensor.full(loss.dtype(), 1.0, loss.dims()), this::onGradient);
     }
@@ -49,8 +52,12 @@ public final class Lomo {
     }
 
     /** The largest single gradient (bytes) delivered to the hook so far: LOMO's gradient footprint. */
-    public long maxGradientBytes() { return maxGradBytes; }
+    public long maxGradientBytes() {
+        return maxGradBytes;
+    }
 
     /** Backward passes run. */
-    public long steps() { return steps; }
+    public long steps() {
+        return steps;
+    }
 }

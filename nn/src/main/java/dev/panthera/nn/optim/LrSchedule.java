@@ -10,7 +10,9 @@ public interface LrSchedule {
     double factor(long step);
 
     /** Always 1. */
-    static LrSchedule constant() { return s -> 1.0; }
+    static LrSchedule constant() {
+        return s -> 1.0;
+    }
 
     /** step/warmup during warm-up, then 1 (HF get_constant_schedule_with_warmup). */
     static LrSchedule linearWarmup(long warmup) {
@@ -22,7 +24,8 @@ public interface LrSchedule {
      * get_cosine_schedule_with_warmup when minRatio = 0); stays at minRatio after.
      */
     static LrSchedule cosine(long warmup, long total, double minRatio) {
-        if (total <= warmup) throw new IllegalArgumentException("cosine schedule: total " + total + " must exceed warm-up " + warmup);
+        if (total <= warmup)
+            throw new IllegalArgumentException("cosine schedule: total " + total + " must exceed warm-up " + warmup);
         return s -> {
             if (s < warmup) return (double) s / Math.max(1, warmup);
             double progress = Math.min(1.0, (double) (s - warmup) / (total - warmup));

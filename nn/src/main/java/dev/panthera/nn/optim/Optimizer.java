@@ -15,20 +15,29 @@ public abstract class Optimizer {
     private long steps;
 
     protected Optimizer(List<Tensor> params, double lr) {
-        if (params.isEmpty()) throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters to optimize");
-        if (!(lr >= 0)) throw new IllegalArgumentException(getClass().getSimpleName() + ": learning rate must be >= 0, got " + lr);
+        if (params.isEmpty())
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters to optimize");
+        if (!(lr >= 0))
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": learning rate must be >= 0, got " + lr);
         this.params = List.copyOf(params);
         this.baseLr = lr;
     }
 
     /** Sets the learning-rate schedule (returns this). */
-    public Optimizer schedule(LrSchedule s) { this.schedule = s; return this; }
+    public Optimizer schedule(LrSchedule s) {
+        this.schedule = s;
+        return this;
+    }
 
     /** The learning rate the next step will use. */
-    public double currentLr() { return baseLr * schedule.factor(steps); }
+    public double currentLr() {
+        return baseLr * schedule.factor(steps);
+    }
 
     /** Steps taken. */
-    public long steps() { return steps; }
+    public long steps() {
+        return steps;
+    }
 
     /** Applies one update to every parameter that has a gradient. */
     public final void step() {
@@ -46,13 +55,17 @@ public abstract class Optimizer {
     protected abstract void update(int index, Tensor p, Tensor grad, double lr, long step);
 
     /** Clears every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */
-    public void zeroGrad() { for (Tensor p : params) p.zeroGrad(); }
+    public void zeroGrad() {
+        for (Tensor p : params) p.zeroGrad();
+    }
 
     /** Bytes of optimizer state currently held (moments, momentum buffers). */
     public abstract long stateBytes();
 
     /** Writes {@code value} into {@code p} in place. */
-    protected static void assign(Tensor p, Tensor value) { p.copy_(value); }
+    protected static void assign(Tensor p, Tensor value) {
+        p.copy_(value);
+    }
 
     /**
      * Scales all gradients so their global L2 norm is at most {@code maxNorm} (torch.nn.utils.clip_grad_norm_: factor
@@ -63,12 +76,15 @@ public abstract class Optimizer {
             double sq = 0;
             for (Tensor p : params) {
                 if (p.grad() == null) continue;
-                double n = p.grad().to(dev.panthera.tensor.DType.F64).pow(2).sum().item();
+                double n =
+                        p.grad().to(dev.panthera.tensor.DType.F64).pow(2).sum().item();
                 sq += n;
             }
             double norm = Math.sqrt(sq);
             double coef = maxNorm / (norm + 1e-6);
-            if (coef < 1) for (Tensor p : params) if (p.grad() != null) p.grad().copy_(p.grad().mul(coef));
+            if (coef < 1)
+                for (Tensor p : params)
+                    if (p.grad() != null) p.grad().copy_(p.grad().mul(coef));
             return norm;
         });
     }

@@ -15,9 +15,11 @@ public final class Sgd extends Optimizer {
     private final boolean nesterov;
     private final Tensor[] buf;
 
-    public Sgd(List<Tensor> params, double lr, double momentum, double dampening, double weightDecay, boolean nesterov) {
+    public Sgd(
+            List<Tensor> params, double lr, double momentum, double dampening, double weightDecay, boolean nesterov) {
         super(params, lr);
-        if (nesterov && (momentum <= 0 || dampening != 0)) throw new IllegalArgumentException("Sgd: Nesterov momentum requires a momentum and zero dampening");
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw new IllegalArgumentException("Sgd: Nesterov momentum requires a momentum and zero dampening");
         this.momentum = momentum;
         this.dampening = dampening;
         this.weightDecay = weightDecay;
@@ -26,7 +28,9 @@ public final class Sgd extends Optimizer {
     }
 
     /** Plain SGD. */
-    public Sgd(List<Tensor> params, double lr) { this(params, lr, 0, 0, 0, false); }
+    public Sgd(List<Tensor> params, double lr) {
+        this(params, lr, 0, 0, 0, false);
+    }
 
     @Override
     protected void update(int i, Tensor p, Tensor grad, double lr, long step) {

@@ -28,13 +28,16 @@ public final class Swan extends Optimizer {
     public Swan(List<Tensor> params, double lr, int iterations, double eps, boolean rescale) {
         super(params, lr);
         this.rescale = rescale;
-        if (iterations < 1) throw new IllegalArgumentException("Swan: Newton–Schulz iterations must be >= 1, got " + iterations);
+        if (iterations < 1)
+            throw new IllegalArgumentException("Swan: Newton–Schulz iterations must be >= 1, got " + iterations);
         this.iterations = iterations;
         this.eps = eps;
     }
 
     /** 10 Newton–Schulz iterations, eps 1e-8, with rescaling. */
-    public Swan(List<Tensor> params, double lr) { this(params, lr, 10, 1e-8, true); }
+    public Swan(List<Tensor> params, double lr) {
+        this(params, lr, 10, 1e-8, true);
+    }
 
     @Override
     protected void update(int i, Tensor p, Tensor grad, double lr, long step) {
@@ -73,5 +76,7 @@ public final class Swan extends Optimizer {
 
     /** Always 0: SWAN keeps no optimizer state. */
     @Override
-    public long stateBytes() { return 0; }
+    public long stateBytes() {
+        return 0;
+    }
 }

@@ -55,5 +55,7 @@ public final class GradientSchedule {
         return peak;
     }
 
-    private static long bytes(Tensor t) { return t.numel() * t.dtype().byteSize(); }
+    private static long bytes(Tensor t) {
+        return t.numel() * t.dtype().byteSize();
+    }
 }

@@ -35,14 +35,25 @@ import java.util.SplittableRandom;
 public final class TrainMemory {
     private TrainMemory() {}
 
-    record Result(String name, long params, long trainable, long grads, long state, double[] losses, double secondsPerStep) {}
+    record Result(
+            String name, long params, long trainable, long grads, long state, double[] losses, double secondsPerStep) {}
 
     public static void main(String[] args) {
         int steps = arg(args, 0, 30), dim = arg(args, 1, 128), layers = arg(args, 2, 4), heads = arg(args, 3, 4);
         int vocab = arg(args, 4, 512), seq = arg(args, 5, 32), batch = arg(args, 6, 4);
         DecoderConfig cfg = DecoderConfig.of(dim, dim * 8 / 3 / 8 * 8, heads, heads, vocab, layers, seq + 1);
-        System.out.printf(Locale.ROOT, "backend %s; model dim %d, ffn %d, %d layers, %d heads, vocab %d; batch %d x seq %d; %d steps%n",
-                Backends.forDevice(dev.panthera.tensor.Device.CPU).getClass().getSimpleName(), cfg.dim(), cfg.hidden(), layers, heads, vocab, batch, seq, steps);
+        System.out.printf(
+                Locale.ROOT,
+                "backend %s; model dim %d, ffn %d, %d layers, %d heads, vocab %d; batch %d x seq %d; %d steps%n",
+                Backends.forDevice(dev.panthera.tensor.Device.CPU).getClass().getSimpleName(),
+                cfg.dim(),
+                cfg.hidden(),
+                layers,
+                heads,
+                vocab,
+                batch,
+                seq,
+                steps);
         long[][] data = corpus(vocab, batch, seq + 1, steps, 1);
         List<Result> results = new ArrayList<>();
         String only = args.length > 7 ? args[7] : "";
@@ -55,11 +66,16 @@ public final class TrainMemory {
         }
         if (pretrained != null) {
             // LoRA fine-tuning of the AdamW-trained model on a different chain (seed 2): all linear layers but lm_head
-            Lora.apply(pretrained, LoraConfig.of(8, 16, 0, List.of(LoraConfig.ALL_LINEAR)).withSeed(3), "default");
-            results.add(run("LoRA r=8 (AdamW)", pretrained, corpus(vocab, batch, seq + 1, steps, 2), batch, seq, steps));
+            Lora.apply(
+                    pretrained,
+                    LoraConfig.of(8, 16, 0, List.of(LoraConfig.ALL_LINEAR)).withSeed(3),
+                    "default");
+            results.add(
+                    run("LoRA r=8 (AdamW)", pretrained, corpus(vocab, batch, seq + 1, steps, 2), batch, seq, steps));
         }
         System.out.println();
-        System.out.println("| optimizer | params (total / trainable) | param bytes | grad bytes (peak) | state bytes | params+grads+state | vs AdamW | loss first → last | s/step |");
+        System.out.println(
+                "| optimizer | params (total / trainable) | param bytes | grad bytes (peak) | state bytes | params+grads+state | vs AdamW | loss first → last | s/step |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
         long adam = 1;
         for (Result r : results) {
@@ -67,14 +83,27 @@ public final class TrainMemory {
             long total = paramBytes + r.grads + r.state;
             if (r.name.equals("AdamW")) adam = total;
             String ratio = adam == 1 ? "n/a" : String.format(Locale.ROOT, "%.2f", (double) total / adam);
-            System.out.printf(Locale.ROOT, "| %s | %,d / %,d | %s | %s | %s | %s | %s | %.3f → %.3f | %.2f |%n", r.name, r.params, r.trainable,
-                    mib(paramBytes), mib(r.grads), mib(r.state), mib(total), ratio, r.losses[0], r.losses[r.losses.length - 1], r.secondsPerStep);
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %,d / %,d | %s | %s | %s | %s | %s | %.3f → %.3f | %.2f |%n",
+                    r.name,
+                    r.params,
+                    r.trainable,
+                    mib(paramBytes),
+                    mib(r.grads),
+                    mib(r.state),
+                    mib(total),
+                    ratio,
+                    r.losses[0],
+                    r.losses[r.losses.length - 1],
+                    r.secondsPerStep);
         }
         System.out.println();
         System.out.println("loss curves (every " + Math.max(1, steps / 10) + " steps):");
         for (Result r : results) {
             StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "  %-18s", r.name));
-            for (int s = 0; s < steps; s += Math.max(1, steps / 10)) sb.append(String.format(Locale.ROOT, " %.3f", r.losses[s]));
+            for (int s = 0; s < steps; s += Math.max(1, steps / 10))
+                sb.append(String.format(Locale.ROOT, " %.3f", r.losses[s]));
             sb.append(String.format(Locale.ROOT, " | last %.3f", r.losses[steps - 1]));
             System.out.println(sb);
         }
@@ -96,7 +125,8 @@ public final class TrainMemory {
         for (int s = 0; s < steps; s++) {
             try (var scope = MemoryScope.open()) {
                 Tensor all = Tensor.of(data[s], batch, seq + 1);
-                Tensor in = all.narrow(1, 0, seq).contiguous(), target = all.narrow(1, 1, seq).contiguous();
+                Tensor in = all.narrow(1, 0, seq).contiguous(),
+                        target = all.narrow(1, 1, seq).contiguous();
                 Tensor loss = Losses.crossEntropy(model.forward(in), target);
                 losses[s] = loss.item();
                 if (opt instanceof Lomo lomo) {
@@ -114,13 +144,16 @@ public final class TrainMemory {
             }
         }
         double sps = (System.nanoTime() - t0) / 1e9 / steps;
-        System.out.printf(Locale.ROOT, "%-18s loss %.3f -> %.3f, %.2f s/step%n", name, losses[0], losses[steps - 1], sps);
-        return new Result(name, model.parameterCount(), model.trainableParameterCount(), peakGrads, peakState, losses, sps);
+        System.out.printf(
+                Locale.ROOT, "%-18s loss %.3f -> %.3f, %.2f s/step%n", name, losses[0], losses[steps - 1], sps);
+        return new Result(
+                name, model.parameterCount(), model.trainableParameterCount(), peakGrads, peakState, losses, sps);
     }
 
     static long gradBytes(Module m) {
         long n = 0;
-        for (Tensor p : m.namedParameters().values()) if (p.grad() != null) n += p.grad().storage().byteSize();
+        for (Tensor p : m.namedParameters().values())
+            if (p.grad() != null) n += p.grad().storage().byteSize();
         return n;
     }
 
@@ -130,17 +163,22 @@ public final class TrainMemory {
         int[][] next = new int[vocab][4];
         for (int v = 0; v < vocab; v++) for (int k = 0; k < 4; k++) next[v][k] = r.nextInt(vocab);
         long[][] out = new long[steps][batch * len];
-        for (int s = 0; s < steps; s++) for (int b = 0; b < batch; b++) {
-            int tok = r.nextInt(vocab);
-            for (int i = 0; i < len; i++) {
-                out[s][b * len + i] = tok;
-                tok = next[tok][r.nextInt(4)];
+        for (int s = 0; s < steps; s++)
+            for (int b = 0; b < batch; b++) {
+                int tok = r.nextInt(vocab);
+                for (int i = 0; i < len; i++) {
+                    out[s][b * len + i] = tok;
+                    tok = next[tok][r.nextInt(4)];
+                }
             }
-        }
         return out;
     }
 
-    static String mib(long bytes) { return String.format(Locale.ROOT, "%.2f MiB", bytes / 1048576.0); }
+    static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.2f MiB", bytes / 1048576.0);
+    }
 
-    static int arg(String[] a, int i, int d) { return a.length > i ? Integer.parseInt(a[i]) : d; }
+    static int arg(String[] a, int i, int d) {
+        return a.length > i ? Integer.parseInt(a[i]) : d;
+    }
 }

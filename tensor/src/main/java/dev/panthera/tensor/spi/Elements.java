@@ -40,7 +40,8 @@ public final class Elements {
             case F64 -> s.setAtIndex(F64, i, v);
             case F16 -> s.setAtIndex(I16, i, FloatConversions.floatToF16((float) v));
             case BF16 -> s.setAtIndex(I16, i, FloatConversions.floatToBf16((float) v));
-            case I8, U8 -> s.set(ValueLayout.JAVA_BYTE, i, (byte) (int) v);   // Java's double → byte cast; U8 keeps the low 8 bits
+            case I8, U8 ->
+                s.set(ValueLayout.JAVA_BYTE, i, (byte) (int) v); // Java's double → byte cast; U8 keeps the low 8 bits
             case BOOL -> s.set(ValueLayout.JAVA_BYTE, i, (byte) (v != 0 ? 1 : 0));
             case I32 -> s.setAtIndex(I32, i, (int) v);
             case I64 -> s.setAtIndex(I64, i, (long) v);

@@ -21,11 +21,20 @@ public final class ReferenceBackend implements Backend {
 
     private ReferenceBackend() {}
 
-    @Override public String name() { return "reference"; }
-    @Override public Device device() { return Device.CPU; }
+    @Override
+    public String name() {
+        return "reference";
+    }
 
     @Override
-    public Storage allocate(DType dtype, long numel, Arena owner) { return Storage.allocate(dtype, numel, owner); }
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    public Storage allocate(DType dtype, long numel, Arena owner) {
+        return Storage.allocate(dtype, numel, owner);
+    }
 
     @Override
     public void copy(Storage src, Layout sl, Storage dst, Layout dl) {
@@ -33,7 +42,7 @@ public final class ReferenceBackend implements Backend {
         DType st = src.dtype(), dt = dst.dtype();
         StridedCursor cs = new StridedCursor(sl), cd = new StridedCursor(dl);
         long n = sl.numel();
-        boolean integral = !st.isFloatingPoint();   // integer sources convert from their exact long value
+        boolean integral = !st.isFloatingPoint(); // integer sources convert from their exact long value
         for (long i = 0; i < n; i++) {
             long si = cs.next(), di = cd.next();
             if (st == dt) {
@@ -56,10 +65,11 @@ public final class ReferenceBackend implements Backend {
     public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
         StridedCursor cs = new StridedCursor(sl), cd = new StridedCursor(dl);
         MemorySegment s = src.segment(), d = dst.segment();
-        boolean exactLong = !src.dtype().isFloatingPoint() && !op.needsFloat();   // neg/abs/relu/sign of integers
+        boolean exactLong = !src.dtype().isFloatingPoint() && !op.needsFloat(); // neg/abs/relu/sign of integers
         for (long i = 0, n = sl.numel(); i < n; i++) {
             if (exactLong) {
-                Elements.setLong(d, dst.dtype(), cd.next(), Scalars.unaryLong(op, Elements.getLong(s, src.dtype(), cs.next())));
+                Elements.setLong(
+                        d, dst.dtype(), cd.next(), Scalars.unaryLong(op, Elements.getLong(s, src.dtype(), cs.next())));
                 continue;
             }
             double x = Elements.get(s, src.dtype(), cs.next());
@@ -87,17 +97,22 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
-        if (!src.dtype().isFloatingPoint()) { reduceExact(op, src, sl, dims, dst, dl); return; }
+        if (!src.dtype().isFloatingPoint()) {
+            reduceExact(op, src, sl, dims, dst, dl);
+            return;
+        }
         Shape shape = sl.shape();
         long outN = dl.numel();
         MemorySegment s = src.segment(), d = dst.segment();
         double[] acc = new double[Math.toIntExact(outN)];
         long[] arg = new long[acc.length];
-        java.util.Arrays.fill(acc, switch (op) {
-            case SUM -> 0.0;
-            case MAX, ARGMAX -> Double.NEGATIVE_INFINITY;
-            case MIN, ARGMIN -> Double.POSITIVE_INFINITY;
-        });
+        java.util.Arrays.fill(
+                acc,
+                switch (op) {
+                    case SUM -> 0.0;
+                    case MAX, ARGMAX -> Double.NEGATIVE_INFINITY;
+                    case MIN, ARGMIN -> Double.POSITIVE_INFINITY;
+                });
         java.util.Arrays.fill(arg, -1);
         // ct maps each source element to the ordinal of its output (row-major over dl's shape)
         StridedCursor cs = new StridedCursor(sl);
@@ -111,9 +126,13 @@ public final class ReferenceBackend implements Backend {
                 case MAX -> acc[o] = Double.isNaN(acc[o]) || Double.isNaN(x) ? Double.NaN : Math.max(acc[o], x);
                 case MIN -> acc[o] = Double.isNaN(acc[o]) || Double.isNaN(x) ? Double.NaN : Math.min(acc[o], x);
                 case ARGMAX, ARGMIN -> {
-                    boolean better = arg[o] < 0 || (!Double.isNaN(acc[o]) && (Double.isNaN(x)
-                            || (op == ReduceOp.ARGMAX ? x > acc[o] : x < acc[o])));
-                    if (better) { acc[o] = x; arg[o] = cs.position(argDim); }
+                    boolean better = arg[o] < 0
+                            || (!Double.isNaN(acc[o])
+                                    && (Double.isNaN(x) || (op == ReduceOp.ARGMAX ? x > acc[o] : x < acc[o])));
+                    if (better) {
+                        acc[o] = x;
+                        arg[o] = cs.position(argDim);
+                    }
                 }
             }
         }
@@ -129,11 +148,13 @@ public final class ReferenceBackend implements Backend {
     private static void reduceExact(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
         long[] acc = new long[Math.toIntExact(dl.numel())];
         long[] arg = new long[acc.length];
-        java.util.Arrays.fill(acc, switch (op) {
-            case SUM -> 0L;
-            case MAX, ARGMAX -> Long.MIN_VALUE;
-            case MIN, ARGMIN -> Long.MAX_VALUE;
-        });
+        java.util.Arrays.fill(
+                acc,
+                switch (op) {
+                    case SUM -> 0L;
+                    case MAX, ARGMAX -> Long.MIN_VALUE;
+                    case MIN, ARGMIN -> Long.MAX_VALUE;
+                });
         java.util.Arrays.fill(arg, -1);
         StridedCursor cs = new StridedCursor(sl);
         StridedCursor ct = new StridedCursor(new Layout(sl.shape(), compactStrides(dl, dims), 0));
@@ -146,13 +167,17 @@ public final class ReferenceBackend implements Backend {
                 case MAX -> acc[o] = Math.max(acc[o], x);
                 case MIN -> acc[o] = Math.min(acc[o], x);
                 case ARGMAX, ARGMIN -> {
-                    if (arg[o] < 0 || (op == ReduceOp.ARGMAX ? x > acc[o] : x < acc[o])) { acc[o] = x; arg[o] = cs.position(argDim); }
+                    if (arg[o] < 0 || (op == ReduceOp.ARGMAX ? x > acc[o] : x < acc[o])) {
+                        acc[o] = x;
+                        arg[o] = cs.position(argDim);
+                    }
                 }
             }
         }
         StridedCursor cd = new StridedCursor(dl);
         boolean isArg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
-        for (int o = 0; o < acc.length; o++) Elements.setLong(dst.segment(), dst.dtype(), cd.next(), isArg ? arg[o] : acc[o]);
+        for (int o = 0; o < acc.length; o++)
+            Elements.setLong(dst.segment(), dst.dtype(), cd.next(), isArg ? arg[o] : acc[o]);
     }
 
     /** Row-major strides of dl's shape with the reduced dims zeroed: maps a source position to an output ordinal. */
@@ -160,7 +185,10 @@ public final class ReferenceBackend implements Backend {
         Shape out = dl.shape();
         long[] s = new long[out.rank()];
         long acc = 1;
-        for (int i = s.length - 1; i >= 0; i--) { s[i] = acc; acc *= out.dim(i); }
+        for (int i = s.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= out.dim(i);
+        }
         for (int d : dims) s[d] = 0;
         return s;
     }
@@ -168,10 +196,14 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void matmul(Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
         int r = al.rank();
-        long m = al.shape().dim(r - 2), k = al.shape().dim(r - 1), n = bl.shape().dim(r - 1);
+        long m = al.shape().dim(r - 2),
+                k = al.shape().dim(r - 1),
+                n = bl.shape().dim(r - 1);
         long sam = al.stride(r - 2), sak = al.stride(r - 1), sbk = bl.stride(r - 2), sbn = bl.stride(r - 1);
         long sdm = dl.stride(r - 2), sdn = dl.stride(r - 1);
-        StridedCursor ca = new StridedCursor(batchOf(al)), cb = new StridedCursor(batchOf(bl)), cd = new StridedCursor(batchOf(dl));
+        StridedCursor ca = new StridedCursor(batchOf(al)),
+                cb = new StridedCursor(batchOf(bl)),
+                cd = new StridedCursor(batchOf(dl));
         long batches = batchOf(dl).numel();
         DType t = a.dtype();
         for (long bt = 0; bt < batches; bt++) {
@@ -180,7 +212,8 @@ public final class ReferenceBackend implements Backend {
                 for (long j = 0; j < n; j++) {
                     double sum = 0;
                     for (long p = 0; p < k; p++) {
-                        sum += Elements.get(a.segment(), t, ao + i * sam + p * sak) * Elements.get(b.segment(), t, bo + p * sbk + j * sbn);
+                        sum += Elements.get(a.segment(), t, ao + i * sam + p * sak)
+                                * Elements.get(b.segment(), t, bo + p * sbk + j * sbn);
                     }
                     Elements.set(dst.segment(), dst.dtype(), dO + i * sdm + j * sdn, sum);
                 }
@@ -189,7 +222,9 @@ public final class ReferenceBackend implements Backend {
     }
 
     /** The layout of the batch dims only (all but the last two), keeping the offset. */
-    static Layout batchOf(Layout l) { return l.leading(l.rank() - 2); }
+    static Layout batchOf(Layout l) {
+        return l.leading(l.rank() - 2);
+    }
 
     /** The layout of all rows of {@code dim}: that dim set to size 1, so each element is the start of one row. */
     static Layout rowsOf(Layout l, int dim) {
@@ -207,8 +242,11 @@ public final class ReferenceBackend implements Backend {
         for (long r = 0, rows = sl.numel() / Math.max(len, 1); r < rows && len > 0; r++) {
             long so = cs.next(), dO = cd.next();
             double max = Double.NEGATIVE_INFINITY;
-            for (int i = 0; i < len; i++) { row[i] = Elements.get(src.segment(), t, so + i * ss); max = Math.max(max, row[i]); }
-            if (Double.isInfinite(max) && max < 0) max = 0;   // an all -inf row gives NaN below, as in PyTorch
+            for (int i = 0; i < len; i++) {
+                row[i] = Elements.get(src.segment(), t, so + i * ss);
+                max = Math.max(max, row[i]);
+            }
+            if (Double.isInfinite(max) && max < 0) max = 0; // an all -inf row gives NaN below, as in PyTorch
             double sum = 0;
             for (int i = 0; i < len; i++) sum += Math.exp(row[i] - max);
             for (int i = 0; i < len; i++) {
@@ -219,7 +257,8 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public void layerNorm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
+    public void layerNorm(
+            Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
         norm(x, xl, w, wl, b, bl, eps, dst, dl, false);
     }
 
@@ -228,8 +267,17 @@ public final class ReferenceBackend implements Backend {
         norm(x, xl, w, wl, null, null, eps, dst, dl, true);
     }
 
-    private static void norm(Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps,
-                             Storage dst, Layout dl, boolean rms) {
+    private static void norm(
+            Storage x,
+            Layout xl,
+            Storage w,
+            Layout wl,
+            Storage b,
+            Layout bl,
+            double eps,
+            Storage dst,
+            Layout dl,
+            boolean rms) {
         int last = xl.rank() - 1;
         long len = xl.shape().dim(last), sx = xl.stride(last), sd = dl.stride(last);
         StridedCursor cx = new StridedCursor(rowsOf(xl, last)), cd = new StridedCursor(rowsOf(dl, last));
@@ -237,7 +285,10 @@ public final class ReferenceBackend implements Backend {
         for (long r = 0, rows = len == 0 ? 0 : xl.numel() / len; r < rows; r++) {
             long xo = cx.next(), dO = cd.next();
             double mean = 0, sq = 0;
-            for (int i = 0; i < len; i++) { row[i] = Elements.get(x.segment(), x.dtype(), xo + i * sx); mean += row[i]; }
+            for (int i = 0; i < len; i++) {
+                row[i] = Elements.get(x.segment(), x.dtype(), xo + i * sx);
+                mean += row[i];
+            }
             mean = rms ? 0 : mean / len;
             for (int i = 0; i < len; i++) sq += (row[i] - mean) * (row[i] - mean);
             double inv = 1.0 / Math.sqrt(sq / len + eps);
@@ -252,7 +303,9 @@ public final class ReferenceBackend implements Backend {
 
     private static long indexAt(Storage index, long at, long bound, String op) {
         long v = Elements.getLong(index.segment(), index.dtype(), at);
-        if (v < 0 || v >= bound) throw new IndexOutOfBoundsException(op + ": index " + v + " is out of bounds for dimension of size " + bound);
+        if (v < 0 || v >= bound)
+            throw new IndexOutOfBoundsException(
+                    op + ": index " + v + " is out of bounds for dimension of size " + bound);
         return v;
     }
 
@@ -311,16 +364,29 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void where(Storage c, Layout cl, Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
-        StridedCursor cc = new StridedCursor(cl), ca = new StridedCursor(al), cb = new StridedCursor(bl), cd = new StridedCursor(dl);
+        StridedCursor cc = new StridedCursor(cl),
+                ca = new StridedCursor(al),
+                cb = new StridedCursor(bl),
+                cd = new StridedCursor(dl);
         for (long i = 0, n = dl.numel(); i < n; i++) {
             long ic = cc.next(), ia = ca.next(), ib = cb.next(), id = cd.next();
             boolean take = Elements.getLong(c.segment(), c.dtype(), ic) != 0;
-            if (take) copyElement(a, ia, dst, id); else copyElement(b, ib, dst, id);
+            if (take) copyElement(a, ia, dst, id);
+            else copyElement(b, ib, dst, id);
         }
     }
 
     @Override
-    public void rope(Storage x, Layout xl, Storage cos, Layout cl, Storage sin, Layout sl, boolean interleaved, Storage dst, Layout dl) {
+    public void rope(
+            Storage x,
+            Layout xl,
+            Storage cos,
+            Layout cl,
+            Storage sin,
+            Layout sl,
+            boolean interleaved,
+            Storage dst,
+            Layout dl) {
         int r = xl.rank();
         long seq = xl.shape().dim(r - 2), d = xl.shape().dim(r - 1), half = d / 2;
         long sx = xl.stride(r - 1), sd = dl.stride(r - 1), sxs = xl.stride(r - 2), sds = dl.stride(r - 2);
@@ -330,8 +396,10 @@ public final class ReferenceBackend implements Backend {
             long xo = cx.next(), dO = cd.next();
             for (long p = 0; p < seq; p++) {
                 for (long i = 0; i < half; i++) {
-                    double c = Elements.get(cos.segment(), cos.dtype(), cl.offset() + p * cl.stride(0) + i * cl.stride(1));
-                    double s = Elements.get(sin.segment(), sin.dtype(), sl.offset() + p * sl.stride(0) + i * sl.stride(1));
+                    double c =
+                            Elements.get(cos.segment(), cos.dtype(), cl.offset() + p * cl.stride(0) + i * cl.stride(1));
+                    double s =
+                            Elements.get(sin.segment(), sin.dtype(), sl.offset() + p * sl.stride(0) + i * sl.stride(1));
                     long ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half;
                     double a = Elements.get(x.segment(), x.dtype(), xo + p * sxs + ia * sx);
                     double b = Elements.get(x.segment(), x.dtype(), xo + p * sxs + ib * sx);
@@ -343,9 +411,21 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public void attention(Storage q, Layout ql, Storage k, Layout kl, Storage v, Layout vl, boolean causal, double scale,
-                          Storage dst, Layout dl) {
-        long b = ql.shape().dim(0), hq = ql.shape().dim(1), lq = ql.shape().dim(2), d = ql.shape().dim(3);
+    public void attention(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            boolean causal,
+            double scale,
+            Storage dst,
+            Layout dl) {
+        long b = ql.shape().dim(0),
+                hq = ql.shape().dim(1),
+                lq = ql.shape().dim(2),
+                d = ql.shape().dim(3);
         long hkv = kl.shape().dim(1), lk = kl.shape().dim(2), dv = vl.shape().dim(3), group = hq / hkv;
         double[] scores = new double[Math.toIntExact(lk)];
         for (long bi = 0; bi < b; bi++) {
@@ -357,17 +437,26 @@ public final class ReferenceBackend implements Backend {
                     for (long j = 0; j < visible; j++) {
                         double s = 0;
                         for (long e = 0; e < d; e++) {
-                            s += Elements.get(q.segment(), q.dtype(), ql.indexOf(bi, h, i, e)) * Elements.get(k.segment(), k.dtype(), kl.indexOf(bi, kh, j, e));
+                            s += Elements.get(q.segment(), q.dtype(), ql.indexOf(bi, h, i, e))
+                                    * Elements.get(k.segment(), k.dtype(), kl.indexOf(bi, kh, j, e));
                         }
                         scores[(int) j] = s * scale;
                         max = Math.max(max, scores[(int) j]);
                     }
                     double sum = 0;
-                    for (long j = 0; j < visible; j++) { scores[(int) j] = Math.exp(scores[(int) j] - max); sum += scores[(int) j]; }
+                    for (long j = 0; j < visible; j++) {
+                        scores[(int) j] = Math.exp(scores[(int) j] - max);
+                        sum += scores[(int) j];
+                    }
                     for (long e = 0; e < dv; e++) {
                         double acc = 0;
-                        for (long j = 0; j < visible; j++) acc += scores[(int) j] * Elements.get(v.segment(), v.dtype(), vl.indexOf(bi, kh, j, e));
-                        Elements.set(dst.segment(), dst.dtype(), dl.indexOf(bi, h, i, e), visible == 0 ? Double.NaN : acc / sum);
+                        for (long j = 0; j < visible; j++)
+                            acc += scores[(int) j] * Elements.get(v.segment(), v.dtype(), vl.indexOf(bi, kh, j, e));
+                        Elements.set(
+                                dst.segment(),
+                                dst.dtype(),
+                                dl.indexOf(bi, h, i, e),
+                                visible == 0 ? Double.NaN : acc / sum);
                     }
                 }
             }
@@ -387,9 +476,17 @@ public final class ReferenceBackend implements Backend {
     private static void addElement(Storage src, long si, Storage dst, long di) {
         DType t = dst.dtype();
         if (t.isFloatingPoint()) {
-            Elements.set(dst.segment(), t, di, Elements.get(dst.segment(), t, di) + Elements.get(src.segment(), src.dtype(), si));
+            Elements.set(
+                    dst.segment(),
+                    t,
+                    di,
+                    Elements.get(dst.segment(), t, di) + Elements.get(src.segment(), src.dtype(), si));
         } else {
-            Elements.setLong(dst.segment(), t, di, Elements.getLong(dst.segment(), t, di) + Elements.getLong(src.segment(), src.dtype(), si));
+            Elements.setLong(
+                    dst.segment(),
+                    t,
+                    di,
+                    Elements.getLong(dst.segment(), t, di) + Elements.getLong(src.segment(), src.dtype(), si));
         }
     }
 }

@@ -22,9 +22,15 @@ public final class StridedCursor {
 
     /** The storage index of the next element; call exactly numel times. */
     public long next() {
-        if (!started) { started = true; return index; }
+        if (!started) {
+            started = true;
+            return index;
+        }
         for (int d = dims.length - 1; d >= 0; d--) {
-            if (++counter[d] < dims[d]) { index += strides[d]; return index; }
+            if (++counter[d] < dims[d]) {
+                index += strides[d];
+                return index;
+            }
             index -= (dims[d] - 1) * strides[d];
             counter[d] = 0;
         }
@@ -32,5 +38,7 @@ public final class StridedCursor {
     }
 
     /** The position of the element last returned by {@link #next()} along dimension {@code d}. */
-    public long position(int d) { return counter[d]; }
+    public long position(int d) {
+        return counter[d];
+    }
 }

@@ -2,7 +2,6 @@ package dev.panthera.tensor.conformance;
 
 import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.DType;
-import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.Backend;
@@ -27,7 +26,9 @@ public final class BackendConformance {
      * ill-conditioned by definition (0 for the rest).
      */
     public record Case(String name, int arity, Function<Tensor[], Tensor> op, double conditionedAtol) {
-        Case(String name, int arity, Function<Tensor[], Tensor> op) { this(name, arity, op, 0); }
+        Case(String name, int arity, Function<Tensor[], Tensor> op) {
+            this(name, arity, op, 0);
+        }
     }
 
     /** The cases every backend must agree on. */
@@ -42,10 +43,18 @@ public final class BackendConformance {
         c.add(new Case("lt", 2, x -> x[0].lt(x[1]).to(x[0].dtype())));
         for (UnaryOp op : UnaryOp.values()) {
             c.add(new Case(op.name(), 1, x -> switch (op) {
-                case NEG -> x[0].neg(); case EXP -> x[0].exp(); case LOG -> x[0].abs().add(0.1).log();
-                case SQRT -> x[0].abs().sqrt(); case RSQRT -> x[0].abs().add(0.1).rsqrt(); case ABS -> x[0].abs();
-                case TANH -> x[0].tanh(); case SIGMOID -> x[0].sigmoid(); case RELU -> x[0].relu();
-                case GELU_ERF -> x[0].gelu(); case GELU_TANH -> x[0].geluTanh(); case SILU -> x[0].silu();
+                case NEG -> x[0].neg();
+                case EXP -> x[0].exp();
+                case LOG -> x[0].abs().add(0.1).log();
+                case SQRT -> x[0].abs().sqrt();
+                case RSQRT -> x[0].abs().add(0.1).rsqrt();
+                case ABS -> x[0].abs();
+                case TANH -> x[0].tanh();
+                case SIGMOID -> x[0].sigmoid();
+                case RELU -> x[0].relu();
+                case GELU_ERF -> x[0].gelu();
+                case GELU_TANH -> x[0].geluTanh();
+                case SILU -> x[0].silu();
                 case SIGN -> x[0].sign();
             }));
         }
@@ -61,16 +70,22 @@ public final class BackendConformance {
         c.add(new Case("logSoftmax last", 1, x -> x[0].logSoftmax(-1)));
         c.add(new Case("logSoftmax first", 1, x -> x[0].logSoftmax(0)));
         c.add(new Case("softmax second", 1, x -> x[0].softmax(1)));
-        // layer norm subtracts the row mean: a float32 mean carries an error of about ε·max|x| (6e-8 · 5 for normal data),
-        // and dividing by sqrt(var + eps) ≥ sqrt(1e-5) ≈ 3.2e-3 amplifies it to ≈ 1e-4 on rows whose values nearly agree
+        // layer norm subtracts the row mean: a float32 mean carries an error of about ε·max|x| (6e-8 · 5 for normal
+        // data),
+        // and dividing by sqrt(var + eps) ≥ sqrt(1e-5) ≈ 3.2e-3 amplifies it to ≈ 1e-4 on rows whose values nearly
+        // agree
         // (PyTorch's float32 layer_norm behaves the same); the float64 reference has no such error.
         c.add(new Case("layerNorm", 1, x -> x[0].layerNorm(null, null, 1e-5), 1e-4));
         c.add(new Case("rmsNorm", 1, x -> x[0].rmsNorm(null, 1e-6)));
         c.add(new Case("matmul xxᵀ", 1, x -> x[0].matmul(x[0].transpose(-1, -2))));
         c.add(new Case("matmul xᵀx", 1, x -> x[0].transpose(-1, -2).matmul(x[0])));
         // torch.matmul broadcasting: [s0, ..., M, K] @ [..., K, M], the second operand's batch shared across dim 0
-        c.add(new Case("matmul broadcast batch", 1, x -> x[0].rank() < 3 ? x[0].matmul(x[0].transpose(-1, -2))
-                : x[0].matmul(x[0].select(0, 0).transpose(-1, -2))));
+        c.add(new Case(
+                "matmul broadcast batch",
+                1,
+                x -> x[0].rank() < 3
+                        ? x[0].matmul(x[0].transpose(-1, -2))
+                        : x[0].matmul(x[0].select(0, 0).transpose(-1, -2))));
         c.add(new Case("contiguous", 1, x -> x[0].contiguous()));
         c.add(new Case("to F16 and back", 1, x -> x[0].to(DType.F16).to(x[0].dtype())));
         c.add(new Case("to BF16 and back", 1, x -> x[0].to(DType.BF16).to(x[0].dtype())));
@@ -86,17 +101,30 @@ public final class BackendConformance {
         c.add(new Case("gt", 2, x -> x[0].gt(x[1]).to(x[0].dtype())));
         c.add(new Case("le broadcast", 2, x -> x[0].le(x[1].select(0, 0)).to(x[0].dtype())));
         c.add(new Case("eq", 2, x -> x[0].eq(x[0].maximum(x[1])).to(x[0].dtype())));
-        c.add(new Case("ne scalar", 1, x -> x[0].ne(x[0].select(-1, 0).unsqueeze(-1)).to(x[0].dtype())));
-        c.add(new Case("where broadcast", 2, x -> Tensor.where(x[1].select(0, 0).lt(0), x[0], x[1].select(-1, 0).unsqueeze(-1))));
-        c.add(new Case("gather last", 1, x -> x[0].gather(-1, lastDimIndex(x[0].dims(), x[0].size(-1) + 2, x[0].size(-1)))));
-        c.add(new Case("scatterAdd last", 2, x -> x[0].scatterAdd(-1, lastDimIndex(x[1].dims(), x[1].size(-1), x[0].size(-1)), x[1])));
+        c.add(new Case(
+                "ne scalar", 1, x -> x[0].ne(x[0].select(-1, 0).unsqueeze(-1)).to(x[0].dtype())));
+        c.add(new Case(
+                "where broadcast",
+                2,
+                x -> Tensor.where(
+                        x[1].select(0, 0).lt(0), x[0], x[1].select(-1, 0).unsqueeze(-1))));
+        c.add(new Case(
+                "gather last", 1, x -> x[0].gather(-1, lastDimIndex(x[0].dims(), x[0].size(-1) + 2, x[0].size(-1)))));
+        c.add(new Case(
+                "scatterAdd last",
+                2,
+                x -> x[0].scatterAdd(-1, lastDimIndex(x[1].dims(), x[1].size(-1), x[0].size(-1)), x[1])));
         c.add(new Case("indexAdd first", 2, x -> x[0].indexAdd(0, rowIndex(x[1].size(0), x[0].size(0)), x[1])));
-        c.add(new Case("full", 1, x -> Tensor.full(x[0].dtype(), 2.5, x[0].dims()).add(x[0])));
-        c.add(new Case("full I32", 1, x -> Tensor.full(DType.I32, 7, x[0].dims()).to(x[0].dtype()).sub(x[0])));
+        c.add(new Case(
+                "full", 1, x -> Tensor.full(x[0].dtype(), 2.5, x[0].dims()).add(x[0])));
+        c.add(new Case(
+                "full I32",
+                1,
+                x -> Tensor.full(DType.I32, 7, x[0].dims()).to(x[0].dtype()).sub(x[0])));
         c.add(new Case("fill_ view", 1, x -> {
             Tensor y = x[0].mul(1.0);
-            y.slice(-1, 1, y.size(-1), 1).fill_(-0.75);   // rows with a dense last dim
-            y.slice(0, 0, y.size(0), 2).fill_(0);          // stepped leading dim
+            y.slice(-1, 1, y.size(-1), 1).fill_(-0.75); // rows with a dense last dim
+            y.slice(0, 0, y.size(0), 2).fill_(0); // stepped leading dim
             return y;
         }));
         return c;
@@ -137,14 +165,18 @@ public final class BackendConformance {
                 for (int k = 0; k < in.length; k++) in[k] = randomView(r, shape, dtype);
                 double[] want = run(ReferenceBackend.INSTANCE, c, in);
                 double[] got = run(backend, c, in);
-                if (want.length != got.length) throw new AssertionError(c.name() + ": " + got.length + " values, reference " + want.length);
+                if (want.length != got.length)
+                    throw new AssertionError(c.name() + ": " + got.length + " values, reference " + want.length);
                 for (int i = 0; i < want.length; i++) {
                     double e = want[i], g = got[i];
                     double at = dtype == DType.F64 ? atol : Math.max(atol, c.conditionedAtol());
-                    boolean ok = (Double.isNaN(e) && Double.isNaN(g)) || e == g || Math.abs(e - g) <= at + rtol * Math.abs(e);
+                    boolean ok = (Double.isNaN(e) && Double.isNaN(g))
+                            || e == g
+                            || Math.abs(e - g) <= at + rtol * Math.abs(e);
                     if (!ok) {
-                        throw new AssertionError(backend.name() + " vs reference, case '" + c.name() + "' on " + Arrays.toString(shape)
-                                + " layouts " + in[0].layout() + ": element " + i + " expected " + e + " but was " + g);
+                        throw new AssertionError(backend.name() + " vs reference, case '" + c.name() + "' on "
+                                + Arrays.toString(shape) + " layouts " + in[0].layout() + ": element " + i
+                                + " expected " + e + " but was " + g);
                     }
                 }
             }
@@ -180,7 +212,9 @@ public final class BackendConformance {
                 big[d] += 3;
                 return Tensor.randn(g, big).to(dtype).narrow(d, 2, shape[d]);
             }
-            default -> { return Tensor.randn(g, shape).to(dtype); }
+            default -> {
+                return Tensor.randn(g, shape).to(dtype);
+            }
         }
     }
 
