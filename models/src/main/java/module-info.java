@@ -9,4 +9,5 @@ module dev.panthera.models {
     exports dev.panthera.models;
     exports dev.panthera.models.tokenizer;
     exports dev.panthera.models.io;
+    exports dev.panthera.models.peft;
 }
