@@ -7,6 +7,7 @@ import dev.panthera.nn.layers.DecoderConfig;
 import dev.panthera.nn.layers.Linear;
 import dev.panthera.nn.lora.*;
 import dev.panthera.nn.loss.Losses;
+import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import java.util.List;
@@ -45,12 +46,12 @@ class LoraPropertiesTest {
     /** Makes B non-zero so the adapter changes the output (as after training). */
     static void randomizeB(Module m, String name, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
-        Grad.off(() -> {
+        try (var _ = Autograd.noGrad()) {
             for (LoraLinear l : Lora.layers(m).values()) {
                 Tensor b = l.loraB(name).weight();
                 b.copy_(Tensor.randn(rng, b.dims()).mul(0.1));
             }
-        });
+        }
     }
 
     @Property(tries = 12)

@@ -124,7 +124,7 @@ public final class AdapterFiles {
             }
             for (String k : file.names()) if (!own.containsKey(k)) problems.add("unexpected " + k);
             if (!problems.isEmpty()) throw new IOException("AdapterFiles.load " + dir + ": " + problems);
-            try (var ng = Autograd.noGrad()) {
+            try (var _ = Autograd.noGrad()) {
                 for (var e : own.entrySet()) e.getValue().copy_(file.tensor(e.getKey()));
             }
         }

@@ -48,7 +48,7 @@ class AdapterFilesTest {
     /** Makes B non-zero so the adapter changes the output (as after training). */
     static void randomizeB(Module m, String name, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
-        try (var ng = Autograd.noGrad()) {
+        try (var _ = Autograd.noGrad()) {
             for (LoraLinear l : Lora.layers(m).values()) {
                 Tensor b = l.loraB(name).weight();
                 b.copy_(Tensor.randn(rng, b.dims()).mul(0.1));
