@@ -1,5 +1,6 @@
 // Elementwise kernels over strided views (F32). Op codes are dev.panthera.tensor.UnaryOp.code() and BinaryOp.code(),
-// one `#define UNARY_<NAME> <code>` / `#define BINARY_<NAME> <code>` per enum constant (OpCodesTest checks them).
+// one `#define UNARY_<NAME> <code>` / `#define BINARY_<NAME> <code>` line per enum constant, in exactly that form, and
+// the op switches use only those names (KernelOpCodesTest parses this file and checks both against the enums).
 #define UNARY_NEG 0
 #define UNARY_EXP 1
 #define UNARY_LOG 2

@@ -1,7 +1,7 @@
 // Reductions (F32). One block per output element; `outer` walks the kept dims of the source, `inner` the reduced
 // dims (offset 0). NaN counts as both the maximum and the minimum; the first occurrence wins, as in PyTorch.
-// Op codes are dev.panthera.tensor.ReduceOp.code(), one `#define REDUCE_<NAME> <code>` per enum constant
-// (OpCodesTest checks them).
+// Op codes are dev.panthera.tensor.ReduceOp.code(), one `#define REDUCE_<NAME> <code>` line per enum constant, in
+// exactly that form, and the code tests `op` only against those names (KernelOpCodesTest checks both).
 #define REDUCE_SUM 0
 #define REDUCE_MAX 1
 #define REDUCE_MIN 2
