@@ -1,12 +1,11 @@
-/** Model definitions, weight formats and tokenizers. */
+/** Weight formats (safetensors, GGUF, ONNX initializers, llama2.c), tokenizers and PEFT adapter files. */
 module dev.panthera.models {
     requires transitive dev.panthera.tensor;
-    requires dev.panthera.nn;
-    requires dev.panthera.quant;
-    requires org.slf4j;
+    requires transitive dev.panthera.nn; // AdapterFiles takes nn's Module and LoraConfig
+    requires transitive dev.panthera.quant; // the GGUF API names GGML types
     requires com.fasterxml.jackson.core;
 
-    exports dev.panthera.models;
-    exports dev.panthera.models.tokenizer;
     exports dev.panthera.models.io;
+    exports dev.panthera.models.peft;
+    exports dev.panthera.models.tokenizer;
 }

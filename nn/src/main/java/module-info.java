@@ -1,13 +1,10 @@
 /** Modules, layers, LoRA and adapters, losses and optimizers. */
 module dev.panthera.nn {
     requires transitive dev.panthera.tensor;
-    requires org.slf4j;
-    requires com.fasterxml.jackson.core;
 
     exports dev.panthera.nn;
     exports dev.panthera.nn.layers;
     exports dev.panthera.nn.loss;
     exports dev.panthera.nn.lora;
     exports dev.panthera.nn.optim;
-    exports dev.panthera.nn.io;
 }

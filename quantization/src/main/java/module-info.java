@@ -1,7 +1,5 @@
-/** int8 / int4 / NF4 formats and quantizers. */
+/** Quantized formats: the NF4 code and GGML's tensor types and block formats. */
 module dev.panthera.quant {
-    requires transitive dev.panthera.tensor;
-    requires org.slf4j;
-
     exports dev.panthera.quant;
+    exports dev.panthera.quant.ggml;
 }

@@ -1,12 +1,12 @@
 package dev.panthera.nn;
 
+import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * A node in a tree of layers with named parameters, buffers and children. Dotted names
@@ -59,11 +59,6 @@ public abstract class Module {
         if (name == null || name.isEmpty() || name.contains("."))
             throw new IllegalArgumentException(
                     "module member name must be non-empty and contain no '.', got '" + name + "'");
-    }
-
-    /** Makes a parameter-sized tensor GC-managed even when called inside a scope. */
-    protected static Tensor persistent(Supplier<Tensor> make) {
-        return MemoryScope.unscoped(make);
     }
 
     /** Direct children, in registration order. */
@@ -179,12 +174,12 @@ public abstract class Module {
                     + (unexpected.isEmpty() ? "" : "\n  unexpected keys: " + unexpected)
                     + (mismatched.isEmpty() ? "" : "\n  size mismatch: " + mismatched));
         }
-        Grad.off(() -> {
+        try (var _ = Autograd.noGrad()) {
             for (var e : own.entrySet()) {
                 Tensor src = state.get(e.getKey());
                 if (src != null) e.getValue().copy_(src);
             }
-        });
+        }
         return missing;
     }
 

@@ -3,6 +3,7 @@ package dev.panthera.nn;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panthera.nn.layers.*;
+import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import java.util.SplittableRandom;
@@ -170,7 +171,7 @@ class LayersTest {
                 new SplittableRandom(seed + 1));
         var hp = half.namedParameters();
         var ip = inter.namedParameters();
-        Grad.off(() -> {
+        try (var _ = Autograd.noGrad()) {
             for (String k : java.util.List.of("q_proj.weight", "k_proj.weight")) {
                 float[] w = hp.get(k).toFloatArray();
                 float[] out = new float[w.length];
@@ -184,7 +185,7 @@ class LayersTest {
             }
             ip.get("v_proj.weight").copy_(hp.get("v_proj.weight"));
             ip.get("o_proj.weight").copy_(hp.get("o_proj.weight"));
-        });
+        }
         Tensor x = Tensor.randn(Shape.of(1, t, dim), seed + 2);
         F64.close(
                 F64.d(half.forward(x).toFloatArray()),
@@ -200,7 +201,7 @@ class LayersTest {
         long[] ids = {3, 1, 4, 1, 5, 9, 2};
         Tensor full = m.forward(Tensor.of(ids, 1, ids.length));
         KvCache cache = m.newCache(16);
-        Grad.off(() -> {
+        try (var _ = Autograd.noGrad()) {
             // prefill 3 tokens, then one at a time
             Tensor pre = m.forward(Tensor.of(new long[] {3, 1, 4}, 1, 3), 0, cache);
             F64.close(
@@ -214,7 +215,7 @@ class LayersTest {
                         1e-4,
                         "decode step " + i);
             }
-        });
+        }
         assertEquals(ids.length, cache.length(0));
     }
 
@@ -318,10 +319,10 @@ class LayersTest {
     @Test
     void layerNormMatchesLoop() {
         LayerNorm n = new LayerNorm(5, 1e-5);
-        Grad.off(() -> {
+        try (var _ = Autograd.noGrad()) {
             n.namedParameters().get("weight").copy_(Tensor.of(1f, 2f, 0.5f, -1f, 3f));
             n.namedParameters().get("bias").copy_(Tensor.of(0.1f, 0f, -0.2f, 0.3f, 0f));
-        });
+        }
         Tensor x = Tensor.randn(Shape.of(3, 5), 4);
         double[] xd = F64.d(x.toFloatArray()), w = {1, 2, 0.5, -1, 3}, b = {0.1, 0, -0.2, 0.3, 0};
         double[] y = new double[15];

@@ -1,45 +1,74 @@
-// Elementwise kernels over strided views (F32). Op codes follow dev.panthera.tensor.UnaryOp / BinaryOp ordinals.
+// Elementwise kernels over strided views (F32). Op codes are dev.panthera.tensor.UnaryOp.code() and BinaryOp.code(),
+// one `#define UNARY_<NAME> <code>` / `#define BINARY_<NAME> <code>` line per enum constant, in exactly that form, and
+// the op switches use only those names (KernelOpCodesTest parses this file and checks both against the enums).
+#define UNARY_NEG 0
+#define UNARY_EXP 1
+#define UNARY_LOG 2
+#define UNARY_SQRT 3
+#define UNARY_RSQRT 4
+#define UNARY_ABS 5
+#define UNARY_TANH 6
+#define UNARY_SIGMOID 7
+#define UNARY_RELU 8
+#define UNARY_GELU_ERF 9
+#define UNARY_GELU_TANH 10
+#define UNARY_SILU 11
+#define UNARY_SIGN 12
+
+#define BINARY_ADD 0
+#define BINARY_SUB 1
+#define BINARY_MUL 2
+#define BINARY_DIV 3
+#define BINARY_POW 4
+#define BINARY_MAXIMUM 5
+#define BINARY_MINIMUM 6
+#define BINARY_EQ 7
+#define BINARY_NE 8
+#define BINARY_LT 9
+#define BINARY_LE 10
+#define BINARY_GT 11
+#define BINARY_GE 12
 
 __device__ float unary_op(int op, float x) {
     switch (op) {
-        case 0: return -x;                                   // NEG
-        case 1: return expf(x);                              // EXP
-        case 2: return logf(x);                              // LOG
-        case 3: return sqrtf(x);                             // SQRT
-        case 4: return rsqrtf(x);                            // RSQRT
-        case 5: return fabsf(x);                             // ABS
-        case 6: return tanhf(x);                             // TANH
-        case 7: return 1.0f / (1.0f + expf(-x));             // SIGMOID
-        case 8: return x > 0.0f ? x : (x == x ? 0.0f : x);   // RELU (NaN stays NaN)
-        case 9: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));                         // GELU_ERF
-        case 10: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x))); // GELU_TANH
-        case 11: return x / (1.0f + expf(-x));               // SILU
-        case 12: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); // SIGN (0 and NaN kept)
+        case UNARY_NEG: return -x;
+        case UNARY_EXP: return expf(x);
+        case UNARY_LOG: return logf(x);
+        case UNARY_SQRT: return sqrtf(x);
+        case UNARY_RSQRT: return rsqrtf(x);
+        case UNARY_ABS: return fabsf(x);
+        case UNARY_TANH: return tanhf(x);
+        case UNARY_SIGMOID: return 1.0f / (1.0f + expf(-x));
+        case UNARY_RELU: return x > 0.0f ? x : (x == x ? 0.0f : x);  // NaN stays NaN
+        case UNARY_GELU_ERF: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+        case UNARY_GELU_TANH: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+        case UNARY_SILU: return x / (1.0f + expf(-x));
+        case UNARY_SIGN: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x);  // 0 and NaN kept
     }
     return __int_as_float(0x7fc00000);
 }
 
 __device__ float binary_op(int op, float a, float b) {
     switch (op) {
-        case 0: return a + b;
-        case 1: return a - b;
-        case 2: return a * b;
-        case 3: return a / b;
-        case 4: return powf(a, b);
-        case 5: return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b); // MAXIMUM propagates NaN
-        case 6: return (a != a || b != b) ? __int_as_float(0x7fc00000) : fminf(a, b);
+        case BINARY_ADD: return a + b;
+        case BINARY_SUB: return a - b;
+        case BINARY_MUL: return a * b;
+        case BINARY_DIV: return a / b;
+        case BINARY_POW: return powf(a, b);
+        case BINARY_MAXIMUM: return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b); // MAXIMUM propagates NaN
+        case BINARY_MINIMUM: return (a != a || b != b) ? __int_as_float(0x7fc00000) : fminf(a, b);
     }
     return __int_as_float(0x7fc00000);
 }
 
 __device__ bool compare_op(int op, float a, float b) {
     switch (op) {
-        case 7: return a == b;
-        case 8: return a != b;
-        case 9: return a < b;
-        case 10: return a <= b;
-        case 11: return a > b;
-        case 12: return a >= b;
+        case BINARY_EQ: return a == b;
+        case BINARY_NE: return a != b;
+        case BINARY_LT: return a < b;
+        case BINARY_LE: return a <= b;
+        case BINARY_GT: return a > b;
+        case BINARY_GE: return a >= b;
     }
     return false;
 }

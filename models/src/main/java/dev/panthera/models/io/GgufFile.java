@@ -1,5 +1,7 @@
 package dev.panthera.models.io;
 
+import dev.panthera.quant.ggml.GgmlQuants;
+import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;

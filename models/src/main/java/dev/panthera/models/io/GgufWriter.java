@@ -1,5 +1,7 @@
 package dev.panthera.models.io;
 
+import dev.panthera.quant.ggml.GgmlQuants;
+import dev.panthera.quant.ggml.GgmlType;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

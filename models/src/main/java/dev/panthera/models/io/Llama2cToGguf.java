@@ -1,5 +1,6 @@
 package dev.panthera.models.io;
 
+import dev.panthera.quant.ggml.GgmlType;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -29,7 +29,6 @@ import java.util.Set;
  * ({@link #isTransposed}).
  */
 public final class OnnxWeights implements Weights {
-    /** One initializer: where its values are and how they are encoded. */
     /**
      * One initializer: its values are {@code [start, end)} of the file in field {@code field}'s encoding, or, when the
      * writer used the unpacked encoding of a repeated field, {@code unpacked} (raw bits: float/double bits or varints).

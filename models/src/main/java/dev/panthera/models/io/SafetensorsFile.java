@@ -270,6 +270,8 @@ public final class SafetensorsFile implements Weights {
     @Override
     public Tensor tensor(String name) {
         Entry e = entry(name);
+        if (java.nio.ByteOrder.nativeOrder() != java.nio.ByteOrder.LITTLE_ENDIAN) // tensors view the file's bytes
+        throw new UnsupportedOperationException("safetensors: big-endian platforms are not supported");
         MemorySegment s = Mapped.aligned(bytes(name), e.dtype().byteSize(), arena);
         return Tensor.fromSegment(s, e.dtype(), Shape.of(e.shape())).name(name);
     }

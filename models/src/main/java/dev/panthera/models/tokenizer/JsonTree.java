@@ -116,10 +116,6 @@ final class JsonTree {
             return value instanceof List;
         }
 
-        boolean isString() {
-            return value instanceof String;
-        }
-
         TokenizerFormatException error(String message) {
             return new TokenizerFormatException(path, message);
         }

@@ -1,5 +1,6 @@
 package dev.panthera.models.io;
 
+import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import java.io.ByteArrayOutputStream;

@@ -3,6 +3,7 @@ package dev.panthera.models.io;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panthera.models.tokenizer.Tokenizer;
+import dev.panthera.quant.ggml.GgmlType;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;

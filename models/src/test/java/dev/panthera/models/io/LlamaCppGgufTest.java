@@ -1,17 +1,18 @@
 package dev.panthera.models.io;
 
+import static dev.panthera.quant.oracle.LlamaCppGgml.fn;
+import static dev.panthera.quant.oracle.LlamaCppGgml.ggmlFromFloat;
+import static dev.panthera.quant.oracle.LlamaCppGgml.ggmlToFloat;
+import static dev.panthera.quant.oracle.LlamaCppGgml.testValues;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.InputStream;
+import dev.panthera.quant.ggml.GgmlType;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
@@ -19,7 +20,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,74 +27,12 @@ import org.junit.jupiter.api.io.TempDir;
  * GGUF files written by {@link GgufWriter} are parsed by llama.cpp's own gguf reader (the C API exported by
  * {@code libjllama.so} in {@code de.kherud:llama:4.2.0}, called through FFM), and ggml's {@code to_float} row
  * converters dequantize the bytes at the offsets llama.cpp reports. Names, types, shapes, metadata and values must
- * agree with ours. The same converters check our Q4_1/Q4_K/Q6_K dequantizers on random blocks.
+ * agree with ours. The bindings come from the quantization module's test jar ({@code LlamaCppGgml}), where
+ * {@code GgmlAgainstLlamaCppTest} checks the block formats themselves against ggml.
  */
 class LlamaCppGgufTest {
     @TempDir
     static Path dir;
-
-    static final Linker LINKER = Linker.nativeLinker();
-    static final Arena LIB_ARENA = Arena.ofAuto();
-    static SymbolLookup lib;
-
-    static synchronized SymbolLookup lib() throws Exception {
-        if (lib != null) return lib;
-        String res = "de/kherud/llama/Linux/x86_64/libjllama.so";
-        Assumptions.assumeTrue(
-                System.getProperty("os.name").startsWith("Linux")
-                        && System.getProperty("os.arch").equals("amd64"),
-                "skipped: llama.cpp check needs linux x86_64");
-        try (InputStream in = LlamaCppGgufTest.class.getClassLoader().getResourceAsStream(res)) {
-            Assumptions.assumeTrue(
-                    in != null, "skipped: " + res + " (de.kherud:llama jar) is not on the test class path");
-            Path so = Files.createTempDirectory("jllama").resolve("libjllama.so");
-            Files.copy(in, so);
-            so.toFile().deleteOnExit();
-            lib = SymbolLookup.libraryLookup(so, LIB_ARENA);
-        }
-        return lib;
-    }
-
-    static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) throws Exception {
-        MemorySegment addr = lib().find(name).orElseThrow(() -> new AssertionError("libjllama.so lacks " + name));
-        return ret == null
-                ? LINKER.downcallHandle(addr, FunctionDescriptor.ofVoid(args))
-                : LINKER.downcallHandle(addr, FunctionDescriptor.of(ret, args));
-    }
-
-    /** struct ggml_type_traits (ggml.h): type_name, blck_size, blck_size_interleave, type_size, is_quantized, to_float, from_float_ref. */
-    static MemorySegment traits(int type) throws Throwable {
-        MemorySegment t =
-                ((MemorySegment) fn("ggml_get_type_traits", ADDRESS, JAVA_INT).invokeExact(type)).reinterpret(56);
-        String name = t.get(ADDRESS, 0).reinterpret(64).getString(0);
-        String expect = ((MemorySegment) fn("ggml_type_name", ADDRESS, JAVA_INT).invokeExact(type))
-                .reinterpret(64)
-                .getString(0);
-        assertEquals(expect, name, "struct ggml_type_traits layout check: type_name");
-        assertEquals(
-                (long) fn("ggml_blck_size", JAVA_LONG, JAVA_INT).invokeExact(type),
-                t.get(JAVA_LONG, 8),
-                "layout check: blck_size");
-        assertEquals(
-                (long) fn("ggml_type_size", JAVA_LONG, JAVA_INT).invokeExact(type),
-                t.get(JAVA_LONG, 24),
-                "layout check: type_size");
-        return t;
-    }
-
-    /** ggml's to_float over {@code n} weights of {@code type}, or null for F32 (which has no converter). */
-    static float[] ggmlToFloat(int type, byte[] raw, int n) throws Throwable {
-        MemorySegment toFloat = traits(type).get(ADDRESS, 40);
-        if (toFloat.equals(MemorySegment.NULL)) return null;
-        MethodHandle h = LINKER.downcallHandle(toFloat, FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG));
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment x = a.allocate(raw.length, 64);
-            x.copyFrom(MemorySegment.ofArray(raw));
-            MemorySegment y = a.allocate(4L * n, 64);
-            h.invokeExact(x, y, (long) n);
-            return y.toArray(ValueLayout.JAVA_FLOAT);
-        }
-    }
 
     @Test
     void llamaCppReadsWhatWeWrite() throws Throwable {
@@ -197,77 +135,6 @@ class LlamaCppGgufTest {
                 if (!ggml.equals(MemorySegment.NULL))
                     fn("ggml_free", null, ADDRESS).invokeExact(ggml);
             }
-        }
-    }
-
-    @Test
-    void kQuantDequantizersAgreeWithGgml() throws Throwable {
-        Random r = new Random(5);
-        for (GgmlType t :
-                new GgmlType[] {GgmlType.Q4_1, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.BF16
-                }) {
-            int blocks = 40, n = blocks * t.blockSize();
-            byte[] raw = new byte[blocks * t.typeSize()];
-            r.nextBytes(raw);
-            var seg = MemorySegment.ofArray(raw);
-            for (int b = 0; b < blocks; b++) { // keep the fp16 scales finite: random bits would give inf/NaN
-                long base = (long) b * t.typeSize();
-                switch (t) {
-                    case Q4_1, Q4_K -> {
-                        seg.set(Cursor.I16, base, Float.floatToFloat16((float) r.nextGaussian()));
-                        seg.set(Cursor.I16, base + 2, Float.floatToFloat16((float) r.nextGaussian()));
-                    }
-                    case Q6_K -> seg.set(Cursor.I16, base + 208, Float.floatToFloat16((float) r.nextGaussian()));
-                    case Q8_0, Q4_0 -> seg.set(Cursor.I16, base, Float.floatToFloat16((float) r.nextGaussian()));
-                    default -> {}
-                }
-            }
-            float[] theirs = ggmlToFloat(t.id(), raw, n);
-            float[] ours = new float[n];
-            GgmlQuants.dequantize(t, seg, MemorySegment.ofArray(ours), n);
-            for (int i = 0; i < n; i++) {
-                // a compiler may fuse ggml's d1*q - m1 into one FMA: allow that single rounding difference
-                assertEquals(
-                        theirs[i],
-                        ours[i],
-                        Math.ulp(Math.abs(theirs[i])) + 1e-6f * Math.abs(theirs[i]) + 1e-30f,
-                        t + " element " + i);
-            }
-        }
-    }
-
-    /** ggml's reference quantizer ({@code from_float_ref} in the type traits) over {@code x}. */
-    static byte[] ggmlFromFloat(int type, float[] x) throws Throwable {
-        MemorySegment tr = traits(type);
-        MemorySegment fromFloat = tr.get(ADDRESS, 48);
-        assertNotEquals(MemorySegment.NULL, fromFloat, "type " + type + " has no from_float_ref");
-        long bytes = x.length / tr.get(JAVA_LONG, 8) * tr.get(JAVA_LONG, 24);
-        MethodHandle h = LINKER.downcallHandle(fromFloat, FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG));
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment in = a.allocateFrom(ValueLayout.JAVA_FLOAT, x);
-            MemorySegment out = a.allocate(bytes, 64);
-            h.invokeExact(in, out, (long) x.length);
-            return out.toArray(ValueLayout.JAVA_BYTE);
-        }
-    }
-
-    static float[] testValues(Random r, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * Math.exp(2 * r.nextGaussian()));
-        for (int i = 0; i < 32; i++) x[i] = 0; // an all-zero block
-        for (int i = 32; i < 64; i++) x[i] = (i % 8) - 4; // a block of small integers (Q4_0 max is negative: -4)
-        x[64] = 127;
-        x[65] = 62.5f;
-        x[66] = -62.5f;
-        x[67] = 0.5f; // Q8_0 ties: d = 1, x/d exactly .5
-        return x;
-    }
-
-    @Test
-    void ourQuantizersProduceGgmlReferenceBytes() throws Throwable {
-        float[] x = testValues(new Random(9), 32 * 64);
-        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.F16}) { // F32 has no converter
-            assertArrayEquals(ggmlFromFloat(t.id(), x), GgmlQuants.quantize(t, x), t + " bytes");
         }
     }
 

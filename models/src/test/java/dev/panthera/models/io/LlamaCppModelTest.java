@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaModel;
 import de.kherud.llama.ModelParameters;
+import dev.panthera.quant.ggml.GgmlType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;

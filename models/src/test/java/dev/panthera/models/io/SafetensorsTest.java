@@ -209,6 +209,41 @@ class SafetensorsTest {
         reject(handMade(deep, new byte[0]));
         byte[] full = handMade(ok, d8);
         reject(java.util.Arrays.copyOf(full, full.length - 1));
+        assertTrue(reject(handMade("{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}", d8))
+                .getMessage()
+                .contains("needs dtype, shape and data_offsets"));
+        // the element count fits in a long, the byte count does not
+        assertTrue(reject(handMade(ok.replace("F32", "F64").replace("[2]", "[2305843009213693952]"), d8))
+                .getMessage()
+                .contains("more than 2^63"));
+    }
+
+    /**
+     * Written by the reference implementation (Python safetensors 0.8.0, numpy 2.4.6):
+     * {@code save_file({"w": np.arange(6, dtype=np.float32).reshape(2,3)/3, "d": np.array([1.25, -3.5]),
+     * "h": np.array([0.1, 2.0], dtype=np.float16)}, "p.safetensors", metadata={"format": "pt"})}, then base64.
+     * Pinned here so the check runs where Python is absent ({@code SafetensorsReferenceTest} runs the package live).
+     */
+    static final String PYTHON_FILE =
+            "yAAAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmb3JtYXQiOiJwdCJ9LCJkIjp7ImR0eXBlIjoiRjY0Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMCwxNl19LCJ3Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyLDNdLCJkYXRhX29mZnNldHMiOlsxNiw0MF19LCJoIjp7ImR0eXBlIjoiRjE2Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbNDAsNDRdfX0gIAAAAAAAAPQ/AAAAAAAADMAAAAAAq6qqPquqKj8AAIA/q6qqP1VV1T9mLgBA";
+
+    @Test
+    void readsAFileWrittenByThePythonPackage() throws Exception {
+        byte[] bytes = java.util.Base64.getDecoder().decode(PYTHON_FILE);
+        Arena a = Arena.ofConfined(); // the file owns it from here and closes it
+        try (SafetensorsFile f = SafetensorsFile.parse(a.allocateFrom(ValueLayout.JAVA_BYTE, bytes), a)) {
+            assertEquals(Map.of("format", "pt"), f.metadata());
+            assertEquals(List.of("d", "w", "h"), f.names());
+            assertArrayEquals(new long[] {2, 3}, f.shape("w"));
+            assertArrayEquals(
+                    new float[] {0, 1 / 3f, 2 / 3f, 1, 4 / 3f, 5 / 3f},
+                    f.tensor("w").toFloatArray());
+            assertArrayEquals(new double[] {1.25, -3.5}, f.tensor("d").toDoubleArray());
+            assertEquals(DType.F16, f.tensor("h").dtype());
+            assertArrayEquals(
+                    new float[] {Float.float16ToFloat(Float.floatToFloat16(0.1f)), 2f},
+                    f.tensor("h").toFloatArray());
+        }
     }
 
     @Test

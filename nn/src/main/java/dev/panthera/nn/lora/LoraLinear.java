@@ -1,11 +1,11 @@
 package dev.panthera.nn.lora;
 
-import dev.panthera.nn.Grad;
 import dev.panthera.nn.Init;
 import dev.panthera.nn.Module;
 import dev.panthera.nn.layers.Dropout;
 import dev.panthera.nn.layers.Linear;
 import dev.panthera.nn.layers.ModuleDict;
+import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -39,10 +39,10 @@ public final class LoraLinear extends Module {
         SplittableRandom rng = new SplittableRandom(seed);
         Linear a = new Linear(base.inFeatures(), c.r(), false, rng);
         Linear b = new Linear(c.r(), base.outFeatures(), false, rng);
-        Grad.off(() -> {
+        try (var _ = Autograd.noGrad()) {
             a.weight().copy_(Init.kaimingUniform(rng, Math.sqrt(5), c.r(), base.inFeatures()));
             b.weight().fill_(0);
-        });
+        }
         loraA.put(name, a);
         loraB.put(name, b);
         dropout.put(name, new Dropout(c.dropout(), rng.nextLong()));
@@ -102,7 +102,9 @@ public final class LoraLinear extends Module {
     /** W += B·A·scaling for the active adapter; forward then uses the base alone. */
     public void merge() {
         if (merged != null) throw new IllegalStateException("LoraLinear: adapter '" + merged + "' is already merged");
-        Grad.off(() -> base.weight().copy_(base.weight().add(delta(active))));
+        try (var _ = Autograd.noGrad()) {
+            base.weight().copy_(base.weight().add(delta(active)));
+        }
         merged = active;
     }
 
@@ -110,7 +112,9 @@ public final class LoraLinear extends Module {
     public void unmerge() {
         if (merged == null) throw new IllegalStateException("LoraLinear: nothing is merged");
         String m = merged;
-        Grad.off(() -> base.weight().copy_(base.weight().sub(delta(m))));
+        try (var _ = Autograd.noGrad()) {
+            base.weight().copy_(base.weight().sub(delta(m)));
+        }
         merged = null;
     }
 

@@ -1,6 +1,6 @@
 package dev.panthera.nn.optim;
 
-import dev.panthera.nn.Grad;
+import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Tensor;
 import java.util.List;
 
@@ -43,12 +43,12 @@ public abstract class Optimizer {
     public final void step() {
         double lr = currentLr();
         steps++;
-        Grad.off(() -> {
+        try (var _ = Autograd.noGrad()) {
             for (int i = 0; i < params.size(); i++) {
                 Tensor p = params.get(i);
                 if (p.grad() != null) update(i, p, p.grad(), lr, steps);
             }
-        });
+        }
     }
 
     /** Updates parameter {@code index} in place given its gradient, the learning rate and the 1-based step count. */
@@ -72,7 +72,7 @@ public abstract class Optimizer {
      * maxNorm/(norm+1e-6) when below 1) and returns the norm before clipping.
      */
     public static double clipGradNorm(List<Tensor> params, double maxNorm) {
-        return Grad.off(() -> {
+        try (var _ = Autograd.noGrad()) {
             double sq = 0;
             for (Tensor p : params) {
                 if (p.grad() == null) continue;
@@ -86,6 +86,6 @@ public abstract class Optimizer {
                 for (Tensor p : params)
                     if (p.grad() != null) p.grad().copy_(p.grad().mul(coef));
             return norm;
-        });
+        }
     }
 }

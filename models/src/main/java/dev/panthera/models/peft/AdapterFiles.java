@@ -1,18 +1,22 @@
-package dev.panthera.nn.lora;
+package dev.panthera.models.peft;
 
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import dev.panthera.nn.Grad;
+import dev.panthera.models.io.SafetensorsFile;
+import dev.panthera.models.io.SafetensorsWriter;
 import dev.panthera.nn.Module;
-import dev.panthera.nn.io.SafeTensors;
+import dev.panthera.nn.lora.Lora;
+import dev.panthera.nn.lora.LoraConfig;
+import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -21,7 +25,9 @@ import java.util.regex.Pattern;
 /**
  * Saves and loads one LoRA adapter alone, as peft's {@code save_pretrained} lays it out: a directory with
  * {@code adapter_model.safetensors} (keys {@code base_model.model.<path>.lora_A.weight} / {@code lora_B.weight}) and
- * {@code adapter_config.json} (peft_type LORA, r, lora_alpha, lora_dropout, target_modules, use_rslora).
+ * {@code adapter_config.json} (peft_type LORA, r, lora_alpha, lora_dropout, target_modules, use_rslora). The weights
+ * go through {@link SafetensorsWriter} and {@link SafetensorsFile}, so an adapter file is held to the same header
+ * checks as any checkpoint.
  */
 public final class AdapterFiles {
     private AdapterFiles() {}
@@ -35,7 +41,10 @@ public final class AdapterFiles {
         Map<String, Tensor> weights = Lora.adapterStateDict(model, name);
         if (weights.isEmpty())
             throw new IllegalArgumentException("AdapterFiles.save: the model has no adapter '" + name + "'");
-        SafeTensors.write(dir.resolve(WEIGHTS), weights, Map.of("format", "pt"));
+        List<SafetensorsWriter.Item> items = new ArrayList<>();
+        for (var e : weights.entrySet())
+            items.add(SafetensorsWriter.Item.of(e.getKey(), e.getValue().contiguous()));
+        SafetensorsWriter.write(dir.resolve(WEIGHTS), Map.of("format", "pt"), items);
         try (JsonGenerator g =
                 new JsonFactory().createGenerator(dir.resolve(CONFIG).toFile(), JsonEncoding.UTF8)) {
             g.useDefaultPrettyPrinter();
@@ -104,21 +113,21 @@ public final class AdapterFiles {
     public static LoraConfig load(Path dir, Module model, String name) throws IOException {
         LoraConfig config = readConfig(dir);
         Lora.apply(model, config, name);
-        Map<String, Tensor> file = SafeTensors.read(dir.resolve(WEIGHTS)).tensors();
         Map<String, Tensor> own = Lora.adapterStateDict(model, name);
-        List<String> problems = new ArrayList<>();
-        for (var e : own.entrySet()) {
-            Tensor t = file.get(e.getKey());
-            if (t == null) problems.add("missing " + e.getKey());
-            else if (!t.shape().equals(e.getValue().shape()))
-                problems.add("size mismatch " + e.getKey() + ": file " + t.shape() + " vs model "
-                        + e.getValue().shape());
+        try (SafetensorsFile file = SafetensorsFile.open(dir.resolve(WEIGHTS))) {
+            List<String> problems = new ArrayList<>();
+            for (var e : own.entrySet()) {
+                if (!file.contains(e.getKey())) problems.add("missing " + e.getKey());
+                else if (!Arrays.equals(file.shape(e.getKey()), e.getValue().dims()))
+                    problems.add("size mismatch " + e.getKey() + ": file " + Arrays.toString(file.shape(e.getKey()))
+                            + " vs model " + e.getValue().shape());
+            }
+            for (String k : file.names()) if (!own.containsKey(k)) problems.add("unexpected " + k);
+            if (!problems.isEmpty()) throw new IOException("AdapterFiles.load " + dir + ": " + problems);
+            try (var _ = Autograd.noGrad()) {
+                for (var e : own.entrySet()) e.getValue().copy_(file.tensor(e.getKey()));
+            }
         }
-        for (String k : file.keySet()) if (!own.containsKey(k)) problems.add("unexpected " + k);
-        if (!problems.isEmpty()) throw new IOException("AdapterFiles.load " + dir + ": " + problems);
-        Grad.off(() -> {
-            for (var e : own.entrySet()) e.getValue().copy_(file.get(e.getKey()));
-        });
         return config;
     }
 }

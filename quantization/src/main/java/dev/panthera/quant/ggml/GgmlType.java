@@ -1,4 +1,4 @@
-package dev.panthera.models.io;
+package dev.panthera.quant.ggml;
 
 import static java.lang.foreign.MemoryLayout.sequenceLayout;
 import static java.lang.foreign.MemoryLayout.structLayout;
@@ -7,7 +7,7 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.ValueLayout;
 
 /**
- * GGML tensor types this package reads, with their numeric ids from ggml.h (explicit numbers, never ordinals), the
+ * GGML tensor types (as GGUF files store them), with their numeric ids from ggml.h (explicit numbers, never ordinals), the
  * number of weights per block and the bytes per block. Quantized block layouts are given as {@link MemoryLayout}s
  * whose byte sizes equal {@link #typeSize()} (checked in a test).
  */

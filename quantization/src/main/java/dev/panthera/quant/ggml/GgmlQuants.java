@@ -1,7 +1,8 @@
-package dev.panthera.models.io;
+package dev.panthera.quant.ggml;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * Scalar conversions between GGML block formats and F32, following the block definitions of ggml-quants.c: the
@@ -14,8 +15,18 @@ public final class GgmlQuants {
 
     private static final ValueLayout.OfFloat OUT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
+    // GGML data is little-endian and blocks are not aligned
+    private static final ValueLayout.OfShort LE_I16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE_I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE_I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat LE_F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble LE_F64 =
+            ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private static float f16(MemorySegment s, long at) {
-        return Float.float16ToFloat(s.get(Cursor.I16, at));
+        return Float.float16ToFloat(s.get(LE_I16, at));
     }
 
     private static int u8(MemorySegment s, long at) {
@@ -35,29 +46,29 @@ public final class GgmlQuants {
         long blocks = n / type.blockSize();
         switch (type) {
             case F32 -> {
-                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.F32, 4 * i));
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(LE_F32, 4 * i));
             }
             case F16 -> {
                 for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, f16(src, 2 * i));
             }
             case BF16 -> {
                 for (long i = 0; i < n; i++)
-                    dst.set(OUT, 4 * i, Float.intBitsToFloat((src.get(Cursor.I16, 2 * i) & 0xFFFF) << 16));
+                    dst.set(OUT, 4 * i, Float.intBitsToFloat((src.get(LE_I16, 2 * i) & 0xFFFF) << 16));
             }
             case F64 -> {
-                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, (float) src.get(Cursor.F64, 8 * i));
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, (float) src.get(LE_F64, 8 * i));
             }
             case I8 -> {
                 for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(ValueLayout.JAVA_BYTE, i));
             }
             case I16 -> {
-                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.I16, 2 * i));
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(LE_I16, 2 * i));
             }
             case I32 -> {
-                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.I32, 4 * i));
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(LE_I32, 4 * i));
             }
             case I64 -> {
-                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(Cursor.I64, 8 * i));
+                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(LE_I64, 8 * i));
             }
             case Q8_0 -> {
                 for (long b = 0; b < blocks; b++) {
@@ -158,17 +169,17 @@ public final class GgmlQuants {
         MemorySegment o = MemorySegment.ofArray(out);
         switch (type) {
             case F32 -> {
-                for (int i = 0; i < x.length; i++) o.set(Cursor.F32, 4L * i, x[i]);
+                for (int i = 0; i < x.length; i++) o.set(LE_F32, 4L * i, x[i]);
             }
             case F16 -> {
-                for (int i = 0; i < x.length; i++) o.set(Cursor.I16, 2L * i, Float.floatToFloat16(x[i]));
+                for (int i = 0; i < x.length; i++) o.set(LE_I16, 2L * i, Float.floatToFloat16(x[i]));
             }
             case Q8_0 -> {
                 for (int b = 0; b < x.length / 32; b++) {
                     float amax = 0;
                     for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[32 * b + j]));
                     float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
-                    o.set(Cursor.I16, 34L * b, Float.floatToFloat16(d));
+                    o.set(LE_I16, 34L * b, Float.floatToFloat16(d));
                     for (int j = 0; j < 32; j++) out[34 * b + 2 + j] = (byte) (int) roundf(x[32 * b + j] * id);
                 }
             }
@@ -183,7 +194,7 @@ public final class GgmlQuants {
                         }
                     }
                     float d = max / -8f, id = d != 0 ? 1f / d : 0f;
-                    o.set(Cursor.I16, 18L * b, Float.floatToFloat16(d));
+                    o.set(LE_I16, 18L * b, Float.floatToFloat16(d));
                     for (int j = 0; j < 16; j++) {
                         int q0 = Math.min(15, (int) (byte) (int) (x[32 * b + j] * id + 8.5f));
                         int q1 = Math.min(15, (int) (byte) (int) (x[32 * b + 16 + j] * id + 8.5f));

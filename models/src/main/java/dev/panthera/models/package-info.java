@@ -1,2 +1,0 @@
-/** Models, weight formats, tokenizers. */
-package dev.panthera.models;
