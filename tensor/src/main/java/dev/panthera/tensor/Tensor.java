@@ -2,7 +2,6 @@ package dev.panthera.tensor;
 
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.Elements;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -132,25 +131,24 @@ public final class Tensor {
             throw new IllegalArgumentException("fromSegment: " + data.byteSize() + " bytes cannot hold " + dtype + " "
                     + shape + " (" + need + " bytes)");
         }
-        return new Tensor(new Storage(data, dtype, shape.numel(), data), Layout.contiguous(shape));
+        return new Tensor(Storage.wrap(data, dtype, shape.numel(), data), Layout.contiguous(shape));
     }
 
     /** Zeros in the current scope on {@code device}. */
     static Tensor empty(DType dtype, Shape shape, Device device) {
         Backend be = Backends.forDevice(device);
-        return new Tensor(be.allocate(dtype, shape.numel(), MemoryScope.allocationArena()), Layout.contiguous(shape));
+        return new Tensor(MemoryScope.allocate(be, dtype, shape.numel()), Layout.contiguous(shape));
     }
 
     private static RandomGenerator seeded(long seed) {
         return new java.util.SplittableRandom(seed);
     }
 
-    /** A contiguous copy of t in {@code arena}, with no graph (used by {@link MemoryScope#keep}). */
-    static Tensor copyInto(Tensor t, Arena arena) {
+    /** A contiguous copy of t into fresh {@code target} storage, with no graph (used by {@link MemoryScope#keep}). */
+    static Tensor copyInto(Tensor t, Storage target) {
         t.checkAlive("keep");
-        Backend be = t.backend();
-        Tensor out = new Tensor(be.allocate(t.dtype(), t.numel(), arena), Layout.contiguous(t.shape()));
-        be.copy(t.storage, t.layout, out.storage, out.layout);
+        Tensor out = new Tensor(target, Layout.contiguous(t.shape()));
+        t.backend().copy(t.storage, t.layout, out.storage, out.layout);
         out.name = t.name;
         return out;
     }
@@ -416,8 +414,7 @@ public final class Tensor {
         checkAlive("to");
         Backend target = Backends.forDevice(device);
         Backend mover = device.kind() != Device.Kind.CPU ? target : backend();
-        Tensor out = new Tensor(
-                target.allocate(dtype(), numel(), MemoryScope.allocationArena()), Layout.contiguous(shape()));
+        Tensor out = new Tensor(MemoryScope.allocate(target, dtype(), numel()), Layout.contiguous(shape()));
         mover.copy(storage, layout, out.storage, out.layout);
         return out.record(new Op.Copy(this));
     }

@@ -4,6 +4,7 @@ import dev.panthera.tensor.BinaryOp;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.MemoryPool;
 import dev.panthera.tensor.ReduceOp;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
@@ -29,6 +30,19 @@ public interface Backend {
 
     /** Zero-filled storage for {@code numel} elements, released when {@code owner} closes. */
     Storage allocate(DType dtype, long numel, Arena owner);
+
+    /** The caching allocator scoped tensors of this device draw from; every CPU backend shares the host pool. */
+    default MemoryPool memoryPool() {
+        return MemoryPool.host();
+    }
+
+    /**
+     * Zero-filled storage for {@code numel} elements over a block of {@link #memoryPool()}; it reports dead (and its
+     * memory may belong to another tensor) once {@code allocation} is released.
+     */
+    default Storage allocate(DType dtype, long numel, MemoryPool.Allocation allocation) {
+        return Storage.pooled(dtype, numel, allocation);
+    }
 
     /** dst = src elementwise; layouts have equal shapes; dtypes may differ (then this converts, see DType docs). */
     void copy(Storage src, Layout srcLayout, Storage dst, Layout dstLayout);
