@@ -282,7 +282,7 @@ public final class Tensor {
         if (grad == null || !grad.storage.isAlive()) {
             grad = MemoryScope.unscoped(() -> Ops.copy(g, dtype()));
         } else {
-            grad.copy_(grad.add(g));
+            grad.add_(g);
         }
     }
 
@@ -459,6 +459,82 @@ public final class Tensor {
         checkAlive("fill_");
         backend().fill(storage, layout, value);
         return this;
+    }
+
+    /** Fills this tensor with zeros in place (not recorded). */
+    public Tensor zero_() {
+        return fill_(0);
+    }
+
+    // ---------------------------------------------------------------- in place (see InPlace for the rules)
+
+    /** this += o in place (o broadcast to this shape; this dtype kept). */
+    public Tensor add_(Tensor o) {
+        return InPlace.binary(BinaryOp.ADD, this, o);
+    }
+    /** this += alpha·o in place, in one pass (PyTorch's {@code add_(other, alpha=)}). */
+    public Tensor add_(Tensor o, double alpha) {
+        return alpha == 1 ? add_(o) : InPlace.update(UpdateOp.ADD_SCALED, "add_", this, o, null, alpha);
+    }
+
+    public Tensor sub_(Tensor o) {
+        return InPlace.binary(BinaryOp.SUB, this, o);
+    }
+    /** this −= alpha·o in place, in one pass. */
+    public Tensor sub_(Tensor o, double alpha) {
+        return alpha == 1 ? sub_(o) : InPlace.update(UpdateOp.ADD_SCALED, "sub_", this, o, null, -alpha);
+    }
+
+    public Tensor mul_(Tensor o) {
+        return InPlace.binary(BinaryOp.MUL, this, o);
+    }
+
+    public Tensor div_(Tensor o) {
+        return InPlace.binary(BinaryOp.DIV, this, o);
+    }
+
+    public Tensor add_(double v) {
+        return InPlace.binary(BinaryOp.ADD, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor sub_(double v) {
+        return InPlace.binary(BinaryOp.SUB, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor mul_(double v) {
+        return InPlace.binary(BinaryOp.MUL, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor div_(double v) {
+        return InPlace.binary(BinaryOp.DIV, this, Ops.scalarLike(this, v));
+    }
+    /** this += value·t1·t2 in place, in one pass. */
+    public Tensor addcmul_(Tensor t1, Tensor t2, double value) {
+        return InPlace.update(UpdateOp.ADDCMUL, "addcmul_", this, t1, t2, value);
+    }
+    /** this += value·t1/t2 in place, in one pass. */
+    public Tensor addcdiv_(Tensor t1, Tensor t2, double value) {
+        return InPlace.update(UpdateOp.ADDCDIV, "addcdiv_", this, t1, t2, value);
+    }
+    /** this += weight·(end − this) in place, in one pass (PyTorch's formula). */
+    public Tensor lerp_(Tensor end, double weight) {
+        return InPlace.update(UpdateOp.LERP, "lerp_", this, end, null, weight);
+    }
+    /** Elements limited to [min, max] in place (an infinite bound is no bound; NaN stays NaN). */
+    public Tensor clamp_(double min, double max) {
+        return InPlace.clamp(this, min, max);
+    }
+
+    public Tensor sqrt_() {
+        return InPlace.unary(UnaryOp.SQRT, this);
+    }
+
+    public Tensor neg_() {
+        return InPlace.unary(UnaryOp.NEG, this);
+    }
+
+    public Tensor exp_() {
+        return InPlace.unary(UnaryOp.EXP, this);
     }
 
     // ---------------------------------------------------------------- elementwise

@@ -122,6 +122,7 @@ class MemoryPoolTest {
             IllegalStateException e = assertThrows(IllegalStateException.class, stale::toFloatArray);
             assertTrue(e.getMessage().contains("'stale'"), e.getMessage());
             assertThrows(IllegalStateException.class, () -> stale.storage().segment());
+            assertThrows(IllegalStateException.class, () -> stale.add_(1));
         }
     }
 
