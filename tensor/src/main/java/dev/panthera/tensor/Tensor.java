@@ -44,6 +44,14 @@ public final class Tensor {
     public static Tensor zeros(DType dtype, Shape shape) {
         return empty(dtype, shape, Device.CPU);
     }
+    /** A tensor of zeros on {@code device}. */
+    public static Tensor zeros(DType dtype, Shape shape, Device device) {
+        return empty(dtype, shape, device);
+    }
+    /** Contiguous zeros of {@code t}'s shape, dtype and device. */
+    public static Tensor zerosLike(Tensor t) {
+        return empty(t.dtype(), t.shape(), t.device());
+    }
     /** F32 zeros. */
     public static Tensor zeros(long... shape) {
         return zeros(DType.F32, Shape.of(shape));
