@@ -56,6 +56,14 @@ public final class Tensor {
     public static Tensor zeros(long... shape) {
         return zeros(DType.F32, Shape.of(shape));
     }
+    /** Every element {@code value}, on {@code device}. */
+    public static Tensor full(DType dtype, double value, Shape shape, Device device) {
+        return Creation.full(dtype, value, shape, device);
+    }
+    /** Ones of {@code t}'s shape, dtype and device. */
+    public static Tensor onesLike(Tensor t) {
+        return Creation.full(t.dtype(), 1.0, t.shape(), t.device());
+    }
     /** F32 ones. */
     public static Tensor ones(long... shape) {
         return full(DType.F32, 1.0, shape);
@@ -274,7 +282,7 @@ public final class Tensor {
         if (numel() != 1)
             throw new IllegalStateException("backward: grad can be implicitly created only for scalar outputs; "
                     + describe() + " has " + numel() + " elements");
-        Autograd.backward(this, Tensor.full(dtype(), 1.0, dims()));
+        Autograd.backward(this, onesLike(this));
     }
 
     /** Backward with an explicit upstream gradient of this tensor's shape. */
@@ -901,17 +909,35 @@ public final class Tensor {
     public int[] toIntArray() {
         return Arrays.stream(toLongArray()).mapToInt(v -> (int) v).toArray();
     }
-    /** The value of a one-element tensor. */
+    /** The value of a one-element tensor (copied from its device). */
     public double item() {
         if (numel() != 1)
             throw new IllegalArgumentException("item: tensor " + describe() + " has " + numel() + " elements, not 1");
-        checkAlive("item");
-        return Elements.get(storage.segment(), dtype(), layout.offset());
+        Tensor h = host("item");
+        return Elements.get(h.storage.segment(), dtype(), h.layout.offset());
     }
     /** The element at {@code index} (one per dimension). */
     public double get(long... index) {
         checkAlive("get");
+        if (device().kind() != Device.Kind.CPU) {
+            layout.indexOf(index); // the bounds check, before any copy
+            Tensor h = host("get");
+            return Elements.get(h.storage.segment(), dtype(), h.layout.indexOf(index));
+        }
         return Elements.get(storage.segment(), dtype(), layout.indexOf(index));
+    }
+
+    /**
+     * This tensor's values where the CPU can read them: itself on the CPU, else a contiguous host copy made by its
+     * backend (not recorded by autograd).
+     */
+    Tensor host(String op) {
+        checkAlive(op);
+        if (device().kind() == Device.Kind.CPU) return this;
+        Storage h = MemoryScope.allocate(Backends.forDevice(Device.CPU), dtype(), numel());
+        Tensor out = new Tensor(h, Layout.contiguous(shape()));
+        backend().copy(storage, layout, h, out.layout);
+        return out;
     }
 
     /** Like PyTorch: {@code tensor([[1., 2.], [3., 4.]], shape=[2, 2])}, long tensors elided. */

@@ -38,7 +38,7 @@ public final class Lomo {
         if (loss.numel() != 1)
             throw new IllegalArgumentException("Lomo.backward: loss must be a scalar, got " + loss.shape());
         steps++;
-        Autograd.backward(loss, Tensor.full(loss.dtype(), 1.0, loss.dims()), this::onGradient);
+        Autograd.backward(loss, Tensor.onesLike(loss), this::onGradient);
     }
 
     private void onGradient(Tensor leaf, Tensor g) {
