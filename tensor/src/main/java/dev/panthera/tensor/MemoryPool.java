@@ -139,7 +139,10 @@ public final class MemoryPool {
                 Long.getLong("panthera.memory.maxCachedBytes", 1L << 30));
     }
 
-    /** The pool every CPU backend draws scoped tensor memory from. */
+    /**
+     * The pool every CPU backend draws scoped tensor memory from. Each block is its own shared arena; the cache holds
+     * at most the system property {@code panthera.memory.maxCachedBytes} (default 1 GiB).
+     */
     public static MemoryPool host() {
         return Host.POOL;
     }

@@ -140,11 +140,18 @@ public final class MemoryScope implements AutoCloseable {
             throw new IllegalStateException("MemoryScope: an inner scope is still open; close scopes innermost first");
         stack.pop();
         closed = true;
+        RuntimeException failure = null; // a block that fails to free must not keep the others from going back
         for (int i = 0; i < count; i++) {
-            owned[i].release();
+            try {
+                owned[i].release();
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+                else failure.addSuppressed(e);
+            }
             owned[i] = null;
         }
         count = 0;
         if (arena != null) arena.close();
+        if (failure != null) throw failure;
     }
 }
