@@ -60,6 +60,11 @@ final class FakeDevice {
             1 << 20);
 
     static Backend backend() {
+        return backend(POOL);
+    }
+
+    /** The stand-in backend drawing scoped memory from {@code pool}. */
+    static Backend backend(MemoryPool pool) {
         return (Backend) Proxy.newProxyInstance(
                 Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (proxy, method, args) -> {
                     switch (method.getName()) {
@@ -68,7 +73,7 @@ final class FakeDevice {
                         case "device":
                             return DEVICE;
                         case "memoryPool":
-                            return POOL;
+                            return pool;
                         case "toString":
                             return "fake-device backend";
                         case "hashCode":

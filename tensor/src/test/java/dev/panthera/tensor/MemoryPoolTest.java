@@ -142,6 +142,33 @@ class MemoryPoolTest {
     }
 
     @Test
+    void aBlockThatFailsToFreeDoesNotKeepTheOthersFromGoingBack() {
+        int[] frees = {0};
+        MemoryPool pool = new MemoryPool(
+                "failing",
+                bytes -> {
+                    Arena a = Arena.ofShared();
+                    return new MemoryPool.Block(a.allocate(bytes, 64), () -> {
+                        a.close();
+                        if (++frees[0] == 1) throw new IllegalStateException("free failed");
+                    });
+                },
+                0); // nothing cached: every release frees its block
+        Tensor[] ts = new Tensor[3];
+        try (Handle h = Backends.use(FakeDevice.backend(pool))) {
+            MemoryScope scope = MemoryScope.open();
+            for (int i = 0; i < 3; i++) ts[i] = Tensor.zeros(DType.F32, Shape.of(4 + i), FakeDevice.DEVICE);
+            assertEquals(3, pool.stats().nativeAllocations());
+            IllegalStateException e = assertThrows(IllegalStateException.class, scope::close);
+            assertEquals("free failed", e.getMessage());
+            assertEquals(null, MemoryScope.current(), "the scope is closed all the same");
+        }
+        assertEquals(3, frees[0], "every block was freed");
+        for (Tensor t : ts) assertFalse(t.storage().isAlive());
+        assertEquals(0, pool.stats().bytesInUse());
+    }
+
+    @Test
     void theScopeArenaIsMadeOnDemandAndClosedWithTheScope() {
         Arena a;
         try (var scope = MemoryScope.open()) {
