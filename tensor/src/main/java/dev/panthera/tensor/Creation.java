@@ -132,6 +132,7 @@ final class Creation {
 
     static float[] toFloatArray(Tensor t) {
         float[] out = new float[arrayLength(t)];
+        t = t.host("toFloatArray");
         if (t.dtype() == DType.F32 && t.isContiguous()) {
             MemorySegment.copy(
                     t.storage().segment(),
@@ -150,6 +151,7 @@ final class Creation {
 
     static double[] toDoubleArray(Tensor t) {
         double[] out = new double[arrayLength(t)];
+        t = t.host("toDoubleArray");
         StridedCursor c = new StridedCursor(t.layout());
         for (int i = 0; i < out.length; i++) out[i] = Elements.get(t.storage().segment(), t.dtype(), c.next());
         return out;
@@ -157,6 +159,7 @@ final class Creation {
 
     static long[] toLongArray(Tensor t) {
         long[] out = new long[arrayLength(t)];
+        t = t.host("toLongArray");
         StridedCursor c = new StridedCursor(t.layout());
         for (int i = 0; i < out.length; i++)
             out[i] = Elements.getLong(t.storage().segment(), t.dtype(), c.next());

@@ -29,23 +29,27 @@ final class Gradients {
             case Op.LayerNorm ln -> layerNorm(ln, g);
             case Op.RmsNorm rn -> rmsNorm(rn, g);
             case Op.IndexSelect is ->
-                new Tensor[] {Tensor.zeros(is.x().dtype(), is.x().shape()).indexAdd(is.dim(), is.index(), g)};
+                new Tensor[] {
+                    Tensor.zeros(is.x().dtype(), is.x().shape(), g.device()).indexAdd(is.dim(), is.index(), g)
+                };
             case Op.Gather ga ->
-                new Tensor[] {Tensor.zeros(ga.x().dtype(), ga.x().shape()).scatterAdd(ga.dim(), ga.index(), g)};
+                new Tensor[] {
+                    Tensor.zeros(ga.x().dtype(), ga.x().shape(), g.device()).scatterAdd(ga.dim(), ga.index(), g)
+                };
             case Op.Where w -> {
-                Tensor zero = Tensor.zeros(g.dtype(), Shape.scalar());
+                Tensor zero = Tensor.zeros(g.dtype(), Shape.scalar(), g.device());
                 yield new Tensor[] {Tensor.where(w.condition(), g, zero), Tensor.where(w.condition(), zero, g)};
             }
             case Op.Reshape r -> new Tensor[] {g.reshape(r.x().shape().toArray())};
             case Op.Permute p -> new Tensor[] {g.permute(inverse(p.perm()))};
             case Op.Slice s -> {
-                Tensor z = Tensor.zeros(g.dtype(), s.x().shape());
+                Tensor z = Tensor.zeros(g.dtype(), s.x().shape(), g.device());
                 z.slice(s.dim(), s.start(), s.start() + s.length() * s.step(), s.step())
                         .copy_(g);
                 yield new Tensor[] {z};
             }
             case Op.Select s -> {
-                Tensor z = Tensor.zeros(g.dtype(), s.x().shape());
+                Tensor z = Tensor.zeros(g.dtype(), s.x().shape(), g.device());
                 z.select(s.dim(), s.index()).copy_(g);
                 yield new Tensor[] {z};
             }
@@ -72,7 +76,9 @@ final class Gradients {
             case GELU_ERF -> {
                 // d/dx x·Φ(x) = Φ(x) + x·φ(x); Φ(x) = gelu(x)/x away from 0 and 1/2 at 0
                 Tensor phiCdf = Tensor.where(
-                        x.eq(0), Tensor.full(g.dtype(), 0.5), x.gelu().div(x));
+                        x.eq(0),
+                        Tensor.full(g.dtype(), 0.5, Shape.scalar(), g.device()),
+                        x.gelu().div(x));
                 Tensor pdf = x.mul(x).mul(-0.5).exp().mul(INV_SQRT_2PI);
                 yield g.mul(phiCdf.add(x.mul(pdf)));
             }
@@ -104,7 +110,7 @@ final class Gradients {
             case POW -> {
                 // PyTorch's masks: d/dx is 0 where y == 0 (else 0·0^-1 = NaN), d/dy is 0 where x == 0 and y >= 0 (else
                 // 0·log 0)
-                Tensor zero = Tensor.zeros(g.dtype(), Shape.scalar());
+                Tensor zero = Tensor.zeros(g.dtype(), Shape.scalar(), g.device());
                 yield new Tensor[] {
                     gx ? Tensor.where(y.eq(0), zero, g.mul(y).mul(x.pow(y.sub(1)))) : null,
                     gy

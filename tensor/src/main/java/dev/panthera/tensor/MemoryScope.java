@@ -1,31 +1,37 @@
 package dev.panthera.tensor;
 
+import dev.panthera.tensor.spi.Backend;
 import java.lang.foreign.Arena;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Deque;
 
 /**
- * Deterministic ownership of native memory. Every tensor created on this thread while the scope is open is allocated
- * in the scope's arena and freed when the scope closes, unless it was moved out with {@link #keep(Tensor)}.
- * Scopes nest; code that opens none gets GC-managed memory.
+ * Deterministic ownership of native memory. Every tensor created on this thread while the scope is open takes a
+ * block from its device's {@link MemoryPool}, and the block goes back to the pool when the scope closes, unless the
+ * tensor was moved out with {@link #keep(Tensor)}. Scopes nest; code that opens none gets GC-managed memory.
  *
  * <pre>{@code
  * Tensor result;
  * try (var scope = MemoryScope.open()) {
  *     Tensor tmp = a.matmul(b).relu();
- *     result = scope.keep(tmp.sum());   // survives; tmp is freed here
+ *     result = scope.keep(tmp.sum());   // survives; tmp's memory is reused by the next scope
  * }
  * }</pre>
  *
- * A tensor used after its scope closed throws {@link IllegalStateException} naming the tensor.
- * Memory is shared-arena memory: backends may read it from worker threads while the scope is open.
+ * A tensor used after its scope closed throws {@link IllegalStateException} naming the tensor: each allocation has
+ * its own liveness flag, which every op checks, so a reused block is never read through a stale tensor. Opening and
+ * closing a scope allocates no native memory. Pooled memory may be read from worker threads while the scope is open.
  */
 public final class MemoryScope implements AutoCloseable {
     private static final ThreadLocal<Deque<MemoryScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
+    private static final ThreadLocal<int[]> UNSCOPED = ThreadLocal.withInitial(() -> new int[1]);
 
-    private final Arena arena = Arena.ofShared();
     private final MemoryScope parent;
     private final Thread thread = Thread.currentThread();
+    private MemoryPool.Allocation[] owned = new MemoryPool.Allocation[16];
+    private int count;
+    private Arena arena; // made on first call to arena()
     private boolean closed;
 
     private MemoryScope(MemoryScope parent) {
@@ -45,12 +51,39 @@ public final class MemoryScope implements AutoCloseable {
         return STACK.get().peek();
     }
 
-    private static final ThreadLocal<int[]> UNSCOPED = ThreadLocal.withInitial(() -> new int[1]);
-
-    /** The arena new storage goes into on this thread: the current scope's, else a GC-managed one. */
-    static Arena allocationArena() {
+    /** The scope new tensors on this thread belong to: the current one unless scopes are suspended; else null. */
+    private static MemoryScope allocating() {
         MemoryScope s = current();
-        return s == null || UNSCOPED.get()[0] > 0 ? Arena.ofAuto() : s.arena;
+        return s == null || UNSCOPED.get()[0] > 0 ? null : s;
+    }
+
+    /** Zero-filled storage from {@code backend} owned by this thread's current scope, or GC-managed outside one. */
+    static Storage allocate(Backend backend, DType dtype, long numel) {
+        return allocateIn(allocating(), backend, dtype, numel);
+    }
+
+    private static Storage allocateIn(MemoryScope s, Backend backend, DType dtype, long numel) {
+        MemoryPool pool = backend.memoryPool();
+        if (s == null) {
+            pool.countGcManaged();
+            return backend.allocate(dtype, numel, Arena.ofAuto());
+        }
+        long bytes = Math.multiplyExact(numel, (long) dtype.byteSize());
+        MemoryPool.Allocation a = pool.allocate(bytes);
+        try {
+            Storage storage = backend.allocate(dtype, numel, a);
+            s.adopt(a);
+            return storage;
+        } catch (RuntimeException | Error e) {
+            a.release();
+            throw e;
+        }
+    }
+
+    private void adopt(MemoryPool.Allocation a) {
+        if (count == owned.length) owned = Arrays.copyOf(owned, count * 2);
+        owned[count++] = a;
+        a.owner(this);
     }
 
     /**
@@ -67,9 +100,13 @@ public final class MemoryScope implements AutoCloseable {
         }
     }
 
-    /** This scope's arena, for callers that allocate their own memory under the same owner. */
+    /**
+     * An arena closed with this scope, for callers that allocate their own memory under the same owner (made on
+     * first use: scopes that never ask for it cost no arena).
+     */
     public Arena arena() {
         if (closed) throw new IllegalStateException("MemoryScope is closed");
+        if (arena == null) arena = Arena.ofShared();
         return arena;
     }
 
@@ -80,14 +117,19 @@ public final class MemoryScope implements AutoCloseable {
      */
     public Tensor keep(Tensor t) {
         if (closed) throw new IllegalStateException("MemoryScope.keep: scope is closed");
-        if (t.storage().owner() != arena) return t;
-        Arena target = parent == null ? Arena.ofAuto() : parent.arena;
-        Tensor copy = Tensor.copyInto(t, target);
+        Object owner = t.storage().owner();
+        if (owner != this && (arena == null || owner != arena)) return t;
+        t.checkAlive("keep");
+        Backend be = Backends.forDevice(t.device());
+        Tensor copy = Tensor.copyInto(t, allocateIn(parent, be, t.dtype(), t.numel()));
         copy.requiresGrad(t.requiresGrad());
         return copy;
     }
 
-    /** Frees every tensor allocated in this scope. Must be called on the thread that opened it, innermost first. */
+    /**
+     * Returns every block allocated in this scope to its pool (and closes {@link #arena()} if it was used). Must be
+     * called on the thread that opened it, innermost first.
+     */
     @Override
     public void close() {
         if (closed) return;
@@ -98,6 +140,18 @@ public final class MemoryScope implements AutoCloseable {
             throw new IllegalStateException("MemoryScope: an inner scope is still open; close scopes innermost first");
         stack.pop();
         closed = true;
-        arena.close();
+        RuntimeException failure = null; // a block that fails to free must not keep the others from going back
+        for (int i = 0; i < count; i++) {
+            try {
+                owned[i].release();
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+                else failure.addSuppressed(e);
+            }
+            owned[i] = null;
+        }
+        count = 0;
+        if (arena != null) arena.close();
+        if (failure != null) throw failure;
     }
 }

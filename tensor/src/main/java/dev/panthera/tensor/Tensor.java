@@ -2,7 +2,6 @@ package dev.panthera.tensor;
 
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.Elements;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,9 +44,25 @@ public final class Tensor {
     public static Tensor zeros(DType dtype, Shape shape) {
         return empty(dtype, shape, Device.CPU);
     }
+    /** A tensor of zeros on {@code device}. */
+    public static Tensor zeros(DType dtype, Shape shape, Device device) {
+        return empty(dtype, shape, device);
+    }
+    /** Contiguous zeros of {@code t}'s shape, dtype and device. */
+    public static Tensor zerosLike(Tensor t) {
+        return empty(t.dtype(), t.shape(), t.device());
+    }
     /** F32 zeros. */
     public static Tensor zeros(long... shape) {
         return zeros(DType.F32, Shape.of(shape));
+    }
+    /** Every element {@code value}, on {@code device}. */
+    public static Tensor full(DType dtype, double value, Shape shape, Device device) {
+        return Creation.full(dtype, value, shape, device);
+    }
+    /** Ones of {@code t}'s shape, dtype and device. */
+    public static Tensor onesLike(Tensor t) {
+        return Creation.full(t.dtype(), 1.0, t.shape(), t.device());
     }
     /** F32 ones. */
     public static Tensor ones(long... shape) {
@@ -132,25 +147,24 @@ public final class Tensor {
             throw new IllegalArgumentException("fromSegment: " + data.byteSize() + " bytes cannot hold " + dtype + " "
                     + shape + " (" + need + " bytes)");
         }
-        return new Tensor(new Storage(data, dtype, shape.numel(), data), Layout.contiguous(shape));
+        return new Tensor(Storage.wrap(data, dtype, shape.numel(), data), Layout.contiguous(shape));
     }
 
     /** Zeros in the current scope on {@code device}. */
     static Tensor empty(DType dtype, Shape shape, Device device) {
         Backend be = Backends.forDevice(device);
-        return new Tensor(be.allocate(dtype, shape.numel(), MemoryScope.allocationArena()), Layout.contiguous(shape));
+        return new Tensor(MemoryScope.allocate(be, dtype, shape.numel()), Layout.contiguous(shape));
     }
 
     private static RandomGenerator seeded(long seed) {
         return new java.util.SplittableRandom(seed);
     }
 
-    /** A contiguous copy of t in {@code arena}, with no graph (used by {@link MemoryScope#keep}). */
-    static Tensor copyInto(Tensor t, Arena arena) {
+    /** A contiguous copy of t into fresh {@code target} storage, with no graph (used by {@link MemoryScope#keep}). */
+    static Tensor copyInto(Tensor t, Storage target) {
         t.checkAlive("keep");
-        Backend be = t.backend();
-        Tensor out = new Tensor(be.allocate(t.dtype(), t.numel(), arena), Layout.contiguous(t.shape()));
-        be.copy(t.storage, t.layout, out.storage, out.layout);
+        Tensor out = new Tensor(target, Layout.contiguous(t.shape()));
+        t.backend().copy(t.storage, t.layout, out.storage, out.layout);
         out.name = t.name;
         return out;
     }
@@ -268,7 +282,7 @@ public final class Tensor {
         if (numel() != 1)
             throw new IllegalStateException("backward: grad can be implicitly created only for scalar outputs; "
                     + describe() + " has " + numel() + " elements");
-        Autograd.backward(this, Tensor.full(dtype(), 1.0, dims()));
+        Autograd.backward(this, onesLike(this));
     }
 
     /** Backward with an explicit upstream gradient of this tensor's shape. */
@@ -284,7 +298,7 @@ public final class Tensor {
         if (grad == null || !grad.storage.isAlive()) {
             grad = MemoryScope.unscoped(() -> Ops.copy(g, dtype()));
         } else {
-            grad.copy_(grad.add(g));
+            grad.add_(g);
         }
     }
 
@@ -416,8 +430,7 @@ public final class Tensor {
         checkAlive("to");
         Backend target = Backends.forDevice(device);
         Backend mover = device.kind() != Device.Kind.CPU ? target : backend();
-        Tensor out = new Tensor(
-                target.allocate(dtype(), numel(), MemoryScope.allocationArena()), Layout.contiguous(shape()));
+        Tensor out = new Tensor(MemoryScope.allocate(target, dtype(), numel()), Layout.contiguous(shape()));
         mover.copy(storage, layout, out.storage, out.layout);
         return out.record(new Op.Copy(this));
     }
@@ -462,6 +475,82 @@ public final class Tensor {
         checkAlive("fill_");
         backend().fill(storage, layout, value);
         return this;
+    }
+
+    /** Fills this tensor with zeros in place (not recorded). */
+    public Tensor zero_() {
+        return fill_(0);
+    }
+
+    // ---------------------------------------------------------------- in place (see InPlace for the rules)
+
+    /** this += o in place (o broadcast to this shape; this dtype kept). */
+    public Tensor add_(Tensor o) {
+        return InPlace.binary(BinaryOp.ADD, this, o);
+    }
+    /** this += alpha·o in place, in one pass (PyTorch's {@code add_(other, alpha=)}). */
+    public Tensor add_(Tensor o, double alpha) {
+        return alpha == 1 ? add_(o) : InPlace.update(UpdateOp.ADD_SCALED, "add_", this, o, null, alpha);
+    }
+
+    public Tensor sub_(Tensor o) {
+        return InPlace.binary(BinaryOp.SUB, this, o);
+    }
+    /** this −= alpha·o in place, in one pass. */
+    public Tensor sub_(Tensor o, double alpha) {
+        return alpha == 1 ? sub_(o) : InPlace.update(UpdateOp.ADD_SCALED, "sub_", this, o, null, -alpha);
+    }
+
+    public Tensor mul_(Tensor o) {
+        return InPlace.binary(BinaryOp.MUL, this, o);
+    }
+
+    public Tensor div_(Tensor o) {
+        return InPlace.binary(BinaryOp.DIV, this, o);
+    }
+
+    public Tensor add_(double v) {
+        return InPlace.binary(BinaryOp.ADD, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor sub_(double v) {
+        return InPlace.binary(BinaryOp.SUB, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor mul_(double v) {
+        return InPlace.binary(BinaryOp.MUL, this, Ops.scalarLike(this, v));
+    }
+
+    public Tensor div_(double v) {
+        return InPlace.binary(BinaryOp.DIV, this, Ops.scalarLike(this, v));
+    }
+    /** this += value·t1·t2 in place, in one pass. */
+    public Tensor addcmul_(Tensor t1, Tensor t2, double value) {
+        return InPlace.update(UpdateOp.ADDCMUL, "addcmul_", this, t1, t2, value);
+    }
+    /** this += value·t1/t2 in place, in one pass. */
+    public Tensor addcdiv_(Tensor t1, Tensor t2, double value) {
+        return InPlace.update(UpdateOp.ADDCDIV, "addcdiv_", this, t1, t2, value);
+    }
+    /** this += weight·(end − this) in place, in one pass (PyTorch's formula). */
+    public Tensor lerp_(Tensor end, double weight) {
+        return InPlace.update(UpdateOp.LERP, "lerp_", this, end, null, weight);
+    }
+    /** Elements limited to [min, max] in place (an infinite bound is no bound; NaN stays NaN). */
+    public Tensor clamp_(double min, double max) {
+        return InPlace.clamp(this, min, max);
+    }
+
+    public Tensor sqrt_() {
+        return InPlace.unary(UnaryOp.SQRT, this);
+    }
+
+    public Tensor neg_() {
+        return InPlace.unary(UnaryOp.NEG, this);
+    }
+
+    public Tensor exp_() {
+        return InPlace.unary(UnaryOp.EXP, this);
     }
 
     // ---------------------------------------------------------------- elementwise
@@ -820,17 +909,35 @@ public final class Tensor {
     public int[] toIntArray() {
         return Arrays.stream(toLongArray()).mapToInt(v -> (int) v).toArray();
     }
-    /** The value of a one-element tensor. */
+    /** The value of a one-element tensor (copied from its device). */
     public double item() {
         if (numel() != 1)
             throw new IllegalArgumentException("item: tensor " + describe() + " has " + numel() + " elements, not 1");
-        checkAlive("item");
-        return Elements.get(storage.segment(), dtype(), layout.offset());
+        Tensor h = host("item");
+        return Elements.get(h.storage.segment(), dtype(), h.layout.offset());
     }
     /** The element at {@code index} (one per dimension). */
     public double get(long... index) {
         checkAlive("get");
+        if (device().kind() != Device.Kind.CPU) {
+            layout.indexOf(index); // the bounds check, before any copy
+            Tensor h = host("get");
+            return Elements.get(h.storage.segment(), dtype(), h.layout.indexOf(index));
+        }
         return Elements.get(storage.segment(), dtype(), layout.indexOf(index));
+    }
+
+    /**
+     * This tensor's values where the CPU can read them: itself on the CPU, else a contiguous host copy made by its
+     * backend (not recorded by autograd).
+     */
+    Tensor host(String op) {
+        checkAlive(op);
+        if (device().kind() == Device.Kind.CPU) return this;
+        Storage h = MemoryScope.allocate(Backends.forDevice(Device.CPU), dtype(), numel());
+        Tensor out = new Tensor(h, Layout.contiguous(shape()));
+        backend().copy(storage, layout, h, out.layout);
+        return out;
     }
 
     /** Like PyTorch: {@code tensor([[1., 2.], [3., 4.]], shape=[2, 2])}, long tensors elided. */

@@ -12,8 +12,8 @@ final class TensorFormat {
     static String format(Tensor t) {
         if (!t.storage().isAlive())
             return "tensor(<freed>, name=" + t.name() + ", shape=" + t.shape() + ", dtype=" + t.dtype() + ")";
-        if (t.device().kind() != Device.Kind.CPU)
-            return "tensor(<on " + t.device() + ">, shape=" + t.shape() + ", dtype=" + t.dtype() + ")";
+        Tensor original = t;
+        t = t.host("toString"); // values of a device tensor are copied to the host first
         boolean elide = t.numel() > THRESHOLD;
         double[] vals = visibleValues(t, elide);
         String fmt = chooseFormat(t.dtype(), vals);
@@ -25,11 +25,12 @@ final class TensorFormat {
         render(t, 0, idx, elide, fmt, width, sb, "tensor(".length());
         sb.append(", shape=").append(t.shape());
         if (t.dtype() != DType.F32) sb.append(", dtype=").append(t.dtype());
-        if (t.requiresGrad())
+        if (original.device().kind() != Device.Kind.CPU) sb.append(", device=").append(original.device());
+        if (original.requiresGrad())
             sb.append(
-                    t.gradFn() == null
+                    original.gradFn() == null
                             ? ", requiresGrad=true"
-                            : ", gradFn=" + t.gradFn().getClass().getSimpleName());
+                            : ", gradFn=" + original.gradFn().getClass().getSimpleName());
         return sb.append(')').toString();
     }
 

@@ -95,9 +95,35 @@ class BadInputTest {
     }
 
     /** Storage that claims to live on a GPU, to check the device rule without one. */
-    private static final class FakeDeviceStorage extends Storage {
-        FakeDeviceStorage() {
-            super(null, DType.F32, Device.cuda(0), 6, null);
+    private static final class FakeDeviceStorage implements Storage {
+        @Override
+        public DType dtype() {
+            return DType.F32;
+        }
+
+        @Override
+        public Device device() {
+            return Device.cuda(0);
+        }
+
+        @Override
+        public long numel() {
+            return 6;
+        }
+
+        @Override
+        public java.lang.foreign.MemorySegment segment() {
+            throw new IllegalStateException("storage on cuda:0 has no host segment");
+        }
+
+        @Override
+        public Object owner() {
+            return null;
+        }
+
+        @Override
+        public boolean isAlive() {
+            return true;
         }
     }
 

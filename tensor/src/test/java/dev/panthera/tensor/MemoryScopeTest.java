@@ -37,7 +37,7 @@ class MemoryScopeTest {
                 kept = inner.keep(t);
             }
             assertArrayEquals(new long[] {0, 3, 1, 4, 2, 5}, kept.toLongArray(), "alive in the outer scope");
-            assertSame(outer.arena(), kept.storage().owner());
+            assertSame(outer, kept.storage().owner());
         }
         assertFalse(kept.storage().isAlive(), "freed with the outer scope");
         Tensor survivor;
@@ -54,7 +54,7 @@ class MemoryScopeTest {
         Tensor state;
         try (var scope = MemoryScope.open()) {
             state = MemoryScope.unscoped(() -> Tensor.zeros(2));
-            assertNotSame(scope.arena(), state.storage().owner());
+            assertNotSame(scope, state.storage().owner());
         }
         assertTrue(state.storage().isAlive());
     }

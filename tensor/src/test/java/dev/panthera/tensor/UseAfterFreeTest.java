@@ -57,6 +57,15 @@ class UseAfterFreeTest {
         unaryUses.put("copy_ into", t -> t.copy_(live));
         unaryUses.put("copy_ from", t -> live.copy_(t));
         unaryUses.put("fill_", t -> t.fill_(1));
+        unaryUses.put("add_ into", t -> t.add_(live));
+        unaryUses.put("add_ from", t -> live.add_(t));
+        unaryUses.put("mul_ scalar", t -> t.mul_(2));
+        unaryUses.put("addcmul_ operand", t -> live.addcmul_(live, t, 0.5));
+        unaryUses.put("addcdiv_ into", t -> t.addcdiv_(live, live, 0.5));
+        unaryUses.put("lerp_ end", t -> live.lerp_(t, 0.5));
+        unaryUses.put("clamp_", t -> t.clamp_(0, 1));
+        unaryUses.put("sqrt_", Tensor::sqrt_);
+        unaryUses.put("zero_", Tensor::zero_);
         unaryUses.put("cat", t -> Tensor.cat(List.of(live, t), 0));
         unaryUses.put("where", t -> Tensor.where(live.gt(0), t, live));
         unaryUses.put("indexSelect", t -> t.indexSelect(0, Tensor.of(new long[] {0}, 1)));

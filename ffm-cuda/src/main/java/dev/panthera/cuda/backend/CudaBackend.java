@@ -17,6 +17,7 @@ import dev.panthera.tensor.BinaryOp;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.MemoryPool;
 import dev.panthera.tensor.ReduceOp;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
@@ -45,6 +46,7 @@ public final class CudaBackend implements Backend {
     private final MemorySegment cudnnHandle; // NULL when cuDNN is absent
     private final KernelModules kernels;
     private final boolean tf32;
+    private final MemoryPool pool;
     private volatile String failure;
 
     /**
@@ -73,6 +75,8 @@ public final class CudaBackend implements Backend {
         this.cudnnHandle = dnn;
         this.kernels = new KernelModules(cuda);
         this.tf32 = allowTf32;
+        this.pool = new MemoryPool(
+                device.toString(), this::deviceBlock, Long.getLong("panthera.cuda.maxCachedBytes", 4L << 30));
     }
 
     @Override
@@ -153,7 +157,33 @@ public final class CudaBackend implements Backend {
             MemorySegment stream0 = stream.handle();
             MemorySegment owned =
                     raw.reinterpret(bytes, owner, p -> rt.freeAsync(MemorySegment.ofAddress(p.address()), stream0));
-            return new CudaStorage(owned, dtype, device, numel, owner);
+            return new CudaStorage(owned, dtype, device, numel, owner, null);
+        });
+    }
+
+    /** This device's caching allocator: blocks from cudaMallocAsync, freed with cudaFreeAsync when trimmed. */
+    @Override
+    public MemoryPool memoryPool() {
+        return pool;
+    }
+
+    @Override
+    public Storage allocate(DType dtype, long numel, MemoryPool.Allocation allocation) {
+        return guard(() -> {
+            long bytes = Math.max(1, Math.multiplyExact(numel, (long) dtype.byteSize()));
+            // blocks are reused in stream order: work queued on the old tensor runs before any on the new one
+            if (allocation.reused()) Cudart.get().memsetAsync(allocation.memory(), 0, bytes, stream.handle());
+            return new CudaStorage(allocation.memory(), dtype, device, numel, null, allocation);
+        });
+    }
+
+    private MemoryPool.Block deviceBlock(long bytes) {
+        return guard(() -> {
+            Cudart rt = Cudart.get();
+            MemorySegment raw = rt.mallocAsync(bytes, stream.handle());
+            rt.memsetAsync(raw, 0, bytes, stream.handle());
+            MemorySegment address = MemorySegment.ofAddress(raw.address());
+            return new MemoryPool.Block(address, () -> run(() -> rt.freeAsync(address, stream.handle())));
         });
     }
 

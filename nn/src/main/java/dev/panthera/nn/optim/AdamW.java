@@ -6,7 +6,9 @@ import java.util.List;
 
 /**
  * torch.optim.AdamW: p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
- * p ← p − lr·(m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε). Two moments per parameter, allocated on first use.
+ * p ← p − lr·(m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε). Two moments per parameter, allocated on first use on the parameter's
+ * device with its dtype. The update runs in place as PyTorch's single-tensor AdamW does (m.lerp_, v.mul_.addcmul_,
+ * p.addcdiv_), with one temporary, the denominator √v/√(1−β2ᵗ) + ε.
  */
 public final class AdamW extends Optimizer {
     private final double beta1;
@@ -36,16 +38,16 @@ public final class AdamW extends Optimizer {
     @Override
     protected void update(int i, Tensor p, Tensor g, double lr, long t) {
         if (m[i] == null) {
-            m[i] = MemoryScope.unscoped(() -> Tensor.zeros(g.dtype(), g.shape()));
-            v[i] = MemoryScope.unscoped(() -> Tensor.zeros(g.dtype(), g.shape()));
+            m[i] = MemoryScope.unscoped(() -> Tensor.zerosLike(p));
+            v[i] = MemoryScope.unscoped(() -> Tensor.zerosLike(p));
         }
-        m[i].copy_(m[i].mul(beta1).add(g.mul(1 - beta1)));
-        v[i].copy_(v[i].mul(beta2).add(g.mul(g).mul(1 - beta2)));
+        if (weightDecay != 0) p.mul_(1 - lr * weightDecay);
+        m[i].lerp_(g, 1 - beta1);
+        v[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
         double bc1 = 1 - Math.pow(beta1, t);
         double bc2 = 1 - Math.pow(beta2, t);
-        Tensor decayed = weightDecay == 0 ? p : p.mul(1 - lr * weightDecay);
-        Tensor denom = v[i].div(bc2).sqrt().add(eps);
-        assign(p, decayed.sub(m[i].div(denom).mul(lr / bc1)));
+        Tensor denom = v[i].sqrt().div_(Math.sqrt(bc2)).add_(eps);
+        p.addcdiv_(m[i], denom, -lr / bc1);
     }
 
     @Override

@@ -38,16 +38,16 @@ public final class Lomo {
         if (loss.numel() != 1)
             throw new IllegalArgumentException("Lomo.backward: loss must be a scalar, got " + loss.shape());
         steps++;
-        Autograd.backward(loss, Tensor.full(loss.dtype(), 1.0, loss.dims()), this::onGradient);
+        Autograd.backward(loss, Tensor.onesLike(loss), this::onGradient);
     }
 
     private void onGradient(Tensor leaf, Tensor g) {
         if (!params.containsKey(leaf)) return; // a leaf this optimizer does not own: its gradient is discarded
         maxGradBytes = Math.max(maxGradBytes, g.storage().byteSize());
-        Tensor d = g;
-        if (clipValue > 0) d = d.maximum(Tensor.full(d.dtype(), -clipValue)).minimum(Tensor.full(d.dtype(), clipValue));
-        if (weightDecay != 0) d = d.add(leaf.mul(weightDecay));
-        leaf.copy_(leaf.sub(d.mul(lr)));
+        // g may be shared with other parts of the graph: clipped into a copy, never in place
+        Tensor d = clipValue > 0 ? g.copy().clamp_(-clipValue, clipValue) : g;
+        if (weightDecay != 0) leaf.mul_(1 - lr * weightDecay); // p − lr·(d + wd·p) = p·(1 − lr·wd) − lr·d
+        leaf.sub_(d, lr);
         leaf.zeroGrad();
     }
 

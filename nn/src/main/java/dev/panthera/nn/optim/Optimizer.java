@@ -5,8 +5,9 @@ import dev.panthera.tensor.Tensor;
 import java.util.List;
 
 /**
- * Updates a list of parameters from their {@code grad()}. Updates run under no-grad and write parameters in place;
- * long-lived state (moments) is GC-managed so it outlives the {@code MemoryScope} a step runs in.
+ * Updates a list of parameters from their {@code grad()}. Updates run under no-grad and write parameters in place
+ * with the in-place tensor ops; long-lived state (moments) is GC-managed, on each parameter's device and in its
+ * dtype, so it outlives the {@code MemoryScope} a step runs in.
  */
 public abstract class Optimizer {
     protected final List<Tensor> params;
@@ -56,16 +57,22 @@ public abstract class Optimizer {
 
     /** Clears every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */
     public void zeroGrad() {
-        for (Tensor p : params) p.zeroGrad();
+        zeroGrad(true);
+    }
+
+    /**
+     * PyTorch's zero_grad(set_to_none): drops the gradients, or with {@code setToNone} false fills them with zeros in
+     * place, so the next backward accumulates into the same buffers and a steady training loop allocates none.
+     */
+    public void zeroGrad(boolean setToNone) {
+        for (Tensor p : params) {
+            if (setToNone || p.grad() == null) p.zeroGrad();
+            else p.grad().zero_();
+        }
     }
 
     /** Bytes of optimizer state currently held (moments, momentum buffers). */
     public abstract long stateBytes();
-
-    /** Writes {@code value} into {@code p} in place. */
-    protected static void assign(Tensor p, Tensor value) {
-        p.copy_(value);
-    }
 
     /**
      * Scales all gradients so their global L2 norm is at most {@code maxNorm} (torch.nn.utils.clip_grad_norm_: factor
@@ -82,9 +89,7 @@ public abstract class Optimizer {
             }
             double norm = Math.sqrt(sq);
             double coef = maxNorm / (norm + 1e-6);
-            if (coef < 1)
-                for (Tensor p : params)
-                    if (p.grad() != null) p.grad().copy_(p.grad().mul(coef));
+            if (coef < 1) for (Tensor p : params) if (p.grad() != null) p.grad().mul_(coef);
             return norm;
         }
     }

@@ -6,7 +6,9 @@ import java.util.List;
 
 /**
  * torch.optim.SGD: g = grad + wd·p; with momentum μ, buf = g on the first step, else μ·buf + (1-dampening)·g; the
- * update direction is g + μ·buf with Nesterov, else buf; p -= lr·direction.
+ * update direction is g + μ·buf with Nesterov, else buf; p -= lr·direction. In place, as PyTorch's SGD: the momentum
+ * buffer (on the parameter's device, in its dtype) is updated with mul_/add_, and the gradient is copied only when
+ * weight decay or Nesterov change it.
  */
 public final class Sgd extends Optimizer {
     private final double momentum;
@@ -34,17 +36,19 @@ public final class Sgd extends Optimizer {
 
     @Override
     protected void update(int i, Tensor p, Tensor grad, double lr, long step) {
-        Tensor g = weightDecay == 0 ? grad : grad.add(p.mul(weightDecay));
+        // g is the gradient itself unless weight decay or Nesterov need a working copy: the gradient is not ours
+        Tensor g = weightDecay == 0 ? grad : grad.copy().add_(p, weightDecay);
         if (momentum != 0) {
             if (buf[i] == null) {
                 Tensor first = g;
                 buf[i] = MemoryScope.unscoped(() -> first.copy());
             } else {
-                buf[i].copy_(buf[i].mul(momentum).add(g.mul(1 - dampening)));
+                buf[i].mul_(momentum).add_(g, 1 - dampening);
             }
-            g = nesterov ? g.add(buf[i].mul(momentum)) : buf[i];
+            if (nesterov) g = (g == grad ? grad.copy() : g).add_(buf[i], momentum);
+            else g = buf[i];
         }
-        assign(p, p.sub(g.mul(lr)));
+        p.sub_(g, lr);
     }
 
     @Override

@@ -41,7 +41,7 @@ public final class Swan extends Optimizer {
 
     @Override
     protected void update(int i, Tensor p, Tensor grad, double lr, long step) {
-        assign(p, p.sub(direction(grad).mul(lr)));
+        p.sub_(direction(grad), lr);
     }
 
     /** The SWAN update direction for one gradient (exposed for tests). */

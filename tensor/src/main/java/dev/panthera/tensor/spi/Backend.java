@@ -4,9 +4,12 @@ import dev.panthera.tensor.BinaryOp;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.MemoryPool;
 import dev.panthera.tensor.ReduceOp;
+import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
+import dev.panthera.tensor.UpdateOp;
 import java.lang.foreign.Arena;
 
 /**
@@ -30,11 +33,67 @@ public interface Backend {
     /** Zero-filled storage for {@code numel} elements, released when {@code owner} closes. */
     Storage allocate(DType dtype, long numel, Arena owner);
 
+    /** The caching allocator scoped tensors of this device draw from; every CPU backend shares the host pool. */
+    default MemoryPool memoryPool() {
+        return MemoryPool.host();
+    }
+
+    /**
+     * Zero-filled storage for {@code numel} elements over a block of {@link #memoryPool()}; it reports dead (and its
+     * memory may belong to another tensor) once {@code allocation} is released.
+     */
+    default Storage allocate(DType dtype, long numel, MemoryPool.Allocation allocation) {
+        return Storage.pooled(dtype, numel, allocation);
+    }
+
     /** dst = src elementwise; layouts have equal shapes; dtypes may differ (then this converts, see DType docs). */
     void copy(Storage src, Layout srcLayout, Storage dst, Layout dstLayout);
 
     /** Every element of the (possibly strided) destination set to {@code value} converted to its dtype. */
     void fill(Storage dst, Layout dstLayout, double value);
+
+    /**
+     * dst ← op(dst, a, b, value) in place ({@link UpdateOp}: x + v·a, x + v·a·b, x + v·a/b, lerp); a and b (null when
+     * the op does not use it) are laid out in dst's shape with dst's floating-point dtype. CPU storage runs
+     * {@link UpdateKernels}; other devices compose {@link #binary} kernels through temporaries unless they override
+     * this.
+     */
+    default void update(
+            UpdateOp op,
+            Storage a,
+            Layout aLayout,
+            Storage b,
+            Layout bLayout,
+            double value,
+            Storage dst,
+            Layout dstLayout) {
+        if (dst.device().kind() == Device.Kind.CPU) {
+            UpdateKernels.run(op, a, aLayout, b, bLayout, value, dst, dstLayout);
+            return;
+        }
+        Shape shape = dstLayout.shape();
+        Layout dense = Layout.contiguous(shape);
+        try (Arena tmp = Arena.ofConfined()) {
+            Storage v = allocate(dst.dtype(), 1, tmp);
+            Layout vl = Layout.contiguous(Shape.scalar()).expand("update", shape);
+            Storage t = allocate(dst.dtype(), shape.numel(), tmp);
+            fill(v, Layout.contiguous(Shape.scalar()), value);
+            switch (op) {
+                case ADD_SCALED -> {
+                    binary(BinaryOp.MUL, a, aLayout, v, vl, t, dense);
+                }
+                case ADDCMUL, ADDCDIV -> {
+                    binary(op == UpdateOp.ADDCMUL ? BinaryOp.MUL : BinaryOp.DIV, a, aLayout, b, bLayout, t, dense);
+                    binary(BinaryOp.MUL, t, dense, v, vl, t, dense);
+                }
+                case LERP -> {
+                    binary(BinaryOp.SUB, a, aLayout, dst, dstLayout, t, dense);
+                    binary(BinaryOp.MUL, t, dense, v, vl, t, dense);
+                }
+            }
+            binary(BinaryOp.ADD, dst, dstLayout, t, dense, dst, dstLayout);
+        }
+    }
 
     /** dst = op(src). Float-only ops receive float dtypes. */
     void unary(UnaryOp op, Storage src, Layout srcLayout, Storage dst, Layout dstLayout);
