@@ -21,8 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class Conversions {
     private Conversions() {}
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = Lanes.F;
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final VectorSpecies<Short> S =
             VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));
     private static final ByteOrder NO = ByteOrder.nativeOrder();
@@ -86,7 +86,7 @@ final class Conversions {
         }
     }
 
-    private static final VectorSpecies<Double> D = jdk.incubator.vector.DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> D = Lanes.D;
     /** Floats with the double species' lane count (half its bits). */
     private static final VectorSpecies<Float> FD =
             VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));

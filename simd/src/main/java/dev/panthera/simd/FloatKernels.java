@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class FloatKernels {
     private FloatKernels() {}
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = Lanes.F;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     // erfc by the Chebyshev fit of Numerical Recipes' erfcc (fractional error < 1.2e-7 for z ≥ 0):

@@ -32,7 +32,7 @@ final class IndexKernels {
     private static final VectorSpecies<Byte> B =
             F.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> D = Lanes.D;
     /** Floats with the double species' lane count, widened lane for lane by F2D. */
     private static final VectorSpecies<Float> FD =
             VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));

@@ -1,5 +1,6 @@
 package dev.panthera.simd;
 
+import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -20,8 +21,7 @@ final class PackedGemm {
      * The micro-kernel's vectors: 512 bits where the preferred species is that wide (AVX-512, with 32 vector
      * registers), else 256. NR is two vectors wide, so the 6×NR tile is 12 accumulators either way.
      */
-    static final VectorSpecies<Float> F =
-            FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    static final VectorSpecies<Float> F = Lanes.PACKED;
 
     private static final int V = F.length();
     /**
@@ -45,7 +45,7 @@ final class PackedGemm {
 
     /** C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1. */
     static void gemm(
-            int kind,
+            DType kind,
             boolean ta,
             boolean tb,
             int i0,
@@ -87,8 +87,8 @@ final class PackedGemm {
 
     /** B[pc:pc+kc, jc:jc+nc] into NR-wide slivers: sliver s holds, for each p, NR consecutive columns (zero padded). */
     private static void packB(
-            int kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
-        if (!tb && kind != WeightLoads.F16) {
+            DType kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
+        if (!tb && kind != DType.F16) {
             // groups of 8 full slivers, row by row: 512 contiguous bytes of each B row per step instead of 64
             int full = nc / NR * NR;
             for (int g = 0; g < full; g += 8 * NR) {
@@ -110,7 +110,7 @@ final class PackedGemm {
 
     /** Slivers from column js0 to nc of the panel, one sliver at a time. */
     private static void packSlivers(
-            int kind,
+            DType kind,
             boolean tb,
             MemorySegment b,
             long bOff,
@@ -128,7 +128,7 @@ final class PackedGemm {
                 int o = base + p * NR;
                 if (!tb) {
                     long row = bOff + (long) (pc + p) * ldb + jc + js;
-                    if (w == NR && kind == WeightLoads.F16) {
+                    if (w == NR && kind == DType.F16) {
                         WeightLoads.toFloats(kind, b, row, NR, out, o);
                     } else if (w == NR) {
                         for (int q = 0; q < NR; q += 8)

@@ -14,26 +14,65 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The Vector API backend. F32 work whose innermost dimension is dense (stride 1, or stride 0 for a broadcast operand)
- * runs row by row on {@link FloatKernels} and {@link IndexKernels}: elementwise ops, comparisons into BOOL,
- * {@code where}, softmax along any dim (a leading dim a vector of columns at a time), norms, SUM/MAX/MIN over any
- * set of dims, argmax/argmin along the last dim; matmul goes to {@link Sgemm}, attention and RoPE to
- * {@link AttentionKernels}. Conversions between F32 and BF16, F16 or F64 run on {@link Conversions}. Gathers and
- * scatter-adds along the last dim, index-adds of dense rows along dim 0 and index-selects of rows run as direct
- * loops over the segments; fills of a dense block or of dense rows are vector stores or byte copies for every dtype.
- * <p>
- * F32 views whose innermost dimension is strided (transposes, stepped or banded columns) take one contiguous copy
- * ({@link Strided}) for elementwise ops, last-dim softmax, norms and reductions: inputs are gathered into a dense
- * temporary, outputs computed into one and scattered into place.
- * <p>
- * Delegated to the reference backend, so this backend is never wrong where it is not fast: other dtypes (except
- * same-dtype copies, the conversions above, fills, index-selects, I32 {@code where} and gathers of 4- or 8-byte
- * elements), comparisons, {@code where} and fills with a strided innermost dimension, softmax over a leading dim of
- * a view whose innermost dimension is strided, argmax/argmin along other dims, gather and scatter-add along other
- * dims, index-add along other dims or onto non-dense rows, and matmuls whose operands are not BLAS matrices.
+ * The Vector API backend. What it serves itself, for every layout (strided, transposed, broadcast, offset views,
+ * rank 0 and size-0 dims), is listed by {@link #claims}; everything else goes to one {@link #fallback()} backend (the
+ * reference), so this backend is never wrong where it is not fast.
+ * <ul>
+ *   <li>F32, BF16 and F16 (all computed in F32, 16-bit results rounded to nearest even on store): unary and binary
+ *       ops (comparisons into BOOL), reductions (SUM/MAX/MIN over any dims, ARGMAX/ARGMIN into I64), softmax and
+ *       log-softmax along any dim, layer and RMS norm, matmul (F32 activations × BF16/F16 weights included, the
+ *       weights widened in registers), RoPE and attention. Dense F32 rows run straight on {@link FloatKernels},
+ *       {@link IndexKernels}, {@link Sgemm} and {@link AttentionKernels}; other dtypes and layouts are widened a row,
+ *       block or head at a time ({@link WidenedOps}, {@link Matmuls}, {@link WidenedAttention}).</li>
+ *   <li>Partly, by layout: copies with dense last dims (same dtype, or F32 to and from BF16, F16, F64), fills of dense
+ *       blocks or rows, index-selects of rows, {@code where} on F32/I32 with dense or broadcast last dims, gathers and
+ *       scatter-adds along the last dim, index-adds of dense F32 rows along dim 0.</li>
+ * </ul>
+ * F64 arithmetic is left to the reference, which computes in double.
  */
 public final class SimdBackend implements Backend {
-    private static final Backend REF = ReferenceBackend.INSTANCE;
+    private final Backend fallback;
+
+    /** The backend, with the reference backend for what it does not serve. */
+    public SimdBackend() {
+        this(ReferenceBackend.INSTANCE);
+    }
+
+    /** The backend with {@code fallback} for what it does not serve (tests pass a counting one). */
+    SimdBackend(Backend fallback) {
+        this.fallback = java.util.Objects.requireNonNull(fallback, "simd backend: fallback");
+    }
+
+    /** Where every op this backend does not serve goes. */
+    Backend fallback() {
+        return fallback;
+    }
+
+    /**
+     * Whether this backend serves the SPI method {@code op} (its Java name) for storages of these dtypes, in argument
+     * order, whatever their layouts: the float ops above for F32/BF16/F16 operands (a BOOL or I64 destination where
+     * the op writes one).
+     */
+    static boolean claims(String op, DType... dtypes) {
+        return switch (op) {
+            case "unary", "binary", "reduce", "matmul", "softmax", "layerNorm", "rmsNorm", "rope", "attention" ->
+                floatClaim(dtypes);
+            default -> false;
+        };
+    }
+
+    private static boolean floatClaim(DType... dtypes) {
+        boolean anyFloat = false;
+        for (DType t : dtypes) {
+            if (t.isFloatingPoint()) {
+                if (!FloatRows.computedInF32(t)) return false;
+                anyFloat = true;
+            } else if (t != DType.BOOL && t != DType.I64) {
+                return false;
+            }
+        }
+        return anyFloat;
+    }
 
     @Override
     public String name() {
@@ -87,7 +126,7 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
-        REF.copy(src, sl, dst, dl);
+        fallback.copy(src, sl, dst, dl);
     }
 
     /** One row of n elements converted from one dtype to another; offsets in elements. */
@@ -117,7 +156,7 @@ public final class SimdBackend implements Backend {
         boolean zero = Double.doubleToRawLongBits(value) == 0 || (!t.isFloatingPoint() && value == 0);
         boolean dense = dl.isContiguous();
         if (dl.numel() == 0 || (!dense && lastStride(dl) != 1)) {
-            REF.fill(dst, dl, value);
+            fallback.fill(dst, dl, value);
             return;
         }
         MemorySegment s = dst.segment();
@@ -140,16 +179,9 @@ public final class SimdBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
-        if (f32(src, dst) && sl.rank() > 0 && (lastStride(sl) != 1 || lastStride(dl) != 1)) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided in = Strided.dense(src, sl, tmp, false), out = Strided.output(dst, dl, tmp);
-                unary(op, in.storage(), in.layout(), out.storage(), out.layout());
-                out.copyOut(dst, dl);
-            }
-            return;
-        }
         if (!f32(src, dst) || sl.rank() == 0 || lastStride(sl) != 1 || lastStride(dl) != 1) {
-            REF.unary(op, src, sl, dst, dl);
+            if (WidenedOps.serves(src.dtype(), dst.dtype())) WidenedOps.unary(op, src, sl, dst, dl);
+            else fallback.unary(op, src, sl, dst, dl);
             return;
         }
         int n = rowLength(sl);
@@ -183,18 +215,11 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
-        if (!op.isComparison() && f32(a, b, dst) && dl.rank() > 0 && !rowsOk) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided x = Strided.dense(a, al, tmp, true),
-                        y = Strided.dense(b, bl, tmp, true),
-                        out = Strided.output(dst, dl, tmp);
-                binary(op, x.storage(), x.layout(), y.storage(), y.layout(), out.storage(), out.layout());
-                out.copyOut(dst, dl);
-            }
-            return;
-        }
         if (op.isComparison() || !f32(a, b, dst) || !rowsOk) {
-            REF.binary(op, a, al, b, bl, dst, dl);
+            boolean floats = WidenedOps.serves(a.dtype(), b.dtype())
+                    && (op.isComparison() ? dst.dtype() == DType.BOOL : WidenedOps.serves(dst.dtype()));
+            if (floats) WidenedOps.binary(op, a, al, b, bl, dst, dl);
+            else fallback.binary(op, a, al, b, bl, dst, dl);
             return;
         }
         int n = rowLength(dl);
@@ -218,11 +243,8 @@ public final class SimdBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
-        if (src.dtype() == DType.F32 && sl.rank() > 0 && lastStride(sl) != 1 && sl.numel() > 0) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided in = Strided.dense(src, sl, tmp, false);
-                reduce(op, in.storage(), in.layout(), dims, dst, dl);
-            }
+        if (sl.rank() == 0 || lastStride(sl) != 1 || !f32(src)) {
+            reduceWidened(op, src, sl, dims, dst, dl);
             return;
         }
         int last = sl.rank() - 1;
@@ -261,7 +283,7 @@ public final class SimdBackend implements Backend {
                 || !f32(src, dst)
                 || lastStride(sl) != 1
                 || (op != ReduceOp.SUM && op != ReduceOp.MAX && op != ReduceOp.MIN)) {
-            REF.reduce(op, src, sl, dims, dst, dl);
+            reduceWidened(op, src, sl, dims, dst, dl);
             return;
         }
         int n = rowLength(sl);
@@ -275,6 +297,13 @@ public final class SimdBackend implements Backend {
         }
     }
 
+    private void reduceWidened(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
+        if (WidenedOps.serves(src.dtype()) && (arg ? dst.dtype() == DType.I64 : WidenedOps.serves(dst.dtype())))
+            WidenedOps.reduce(op, src, sl, dims, dst, dl);
+        else fallback.reduce(op, src, sl, dims, dst, dl);
+    }
+
     /**
      * SUM, MAX or MIN over dims that exclude the last: each source row is combined, as one vector row, into its output
      * row (the output's strides with the reduced dims set to 0 map a source row to it). The output starts at the
@@ -282,8 +311,12 @@ public final class SimdBackend implements Backend {
      */
     private static void reduceLeading(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
         int n = rowLength(sl);
-        if (op != ReduceOp.SUM)
-            REF.fill(dst, dl, op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
+        if (op != ReduceOp.SUM) // dl is contiguous
+        IndexKernels.fillRow(
+                    dst.segment(),
+                    dl.offset(),
+                    dl.numel(),
+                    op == ReduceOp.MAX ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
         BinaryOp combine = switch (op) {
             case MAX -> BinaryOp.MAXIMUM;
             case MIN -> BinaryOp.MINIMUM;
@@ -338,71 +371,12 @@ public final class SimdBackend implements Backend {
 
     @Override
     public void matmul(Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
-        int r = al.rank();
-        if (!f32(a, b, dst) || !dl.isContiguous()) {
-            REF.matmul(a, al, b, bl, dst, dl);
-            return;
-        }
-        int m = Math.toIntExact(al.shape().dim(r - 2)),
-                k = Math.toIntExact(al.shape().dim(r - 1)),
-                n = Math.toIntExact(bl.shape().dim(r - 1));
-        Operand pa = Operand.of(al, m, k), pb = Operand.of(bl, k, n);
-        if (pa == null || pb == null) { // neither row- nor column-major in the last two dims
-            REF.matmul(a, al, b, bl, dst, dl);
-            return;
-        }
-        Layout ba = batch(al), bb = batch(bl), bd = batch(dl);
-        StridedCursor ca = new StridedCursor(ba), cb = new StridedCursor(bb), cd = new StridedCursor(bd);
-        for (long i = 0, nb = bd.numel(); i < nb; i++) {
-            Sgemm.sgemm(
-                    pa.trans,
-                    pb.trans,
-                    m,
-                    n,
-                    k,
-                    1f,
-                    a.segment(),
-                    ca.next(),
-                    pa.ld,
-                    b.segment(),
-                    cb.next(),
-                    pb.ld,
-                    0f,
-                    dst.segment(),
-                    cd.next(),
-                    n);
-        }
-    }
-
-    /** How a [rows, cols] matrix view maps to BLAS arguments. */
-    private record Operand(boolean trans, int ld) {
-        static Operand of(Layout l, int rows, int cols) {
-            int r = l.rank();
-            long sr = l.stride(r - 2), sc = l.stride(r - 1);
-            if ((cols == 1 || sc == 1) && (rows == 1 || sr >= Math.max(cols, 1))) {
-                return new Operand(false, Math.toIntExact(rows == 1 ? Math.max(cols, 1) : sr));
-            }
-            if ((rows == 1 || sr == 1) && (cols == 1 || sc >= Math.max(rows, 1))) {
-                return new Operand(true, Math.toIntExact(cols == 1 ? Math.max(rows, 1) : sc));
-            }
-            return null; // broadcast (stride 0) or otherwise strided: not a BLAS matrix
-        }
-    }
-
-    private static Layout batch(Layout l) {
-        return l.leading(l.rank() - 2);
+        if (WidenedOps.serves(a.dtype(), b.dtype(), dst.dtype())) Matmuls.matmul(a, al, b, bl, dst, dl);
+        else fallback.matmul(a, al, b, bl, dst, dl);
     }
 
     @Override
     public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
-        if (dim == sl.rank() - 1 && f32(src, dst) && (lastStride(sl) != 1 || lastStride(dl) != 1)) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided in = Strided.dense(src, sl, tmp, false), out = Strided.output(dst, dl, tmp);
-                softmax(in.storage(), in.layout(), dim, log, out.storage(), out.layout());
-                out.copyOut(dst, dl);
-            }
-            return;
-        }
         if (dim != sl.rank() - 1 && f32(src, dst) && lastStride(sl) == 1 && lastStride(dl) == 1 && sl.numel() > 0) {
             // along a leading dim: the rows that differ only in that index, a vector of columns at a time
             int n = rowLength(sl), len = Math.toIntExact(sl.shape().dim(dim));
@@ -426,7 +400,8 @@ public final class SimdBackend implements Backend {
             return;
         }
         if (dim != sl.rank() - 1 || !f32(src, dst) || lastStride(sl) != 1 || lastStride(dl) != 1) {
-            REF.softmax(src, sl, dim, log, dst, dl);
+            if (WidenedOps.serves(src.dtype(), dst.dtype())) WidenedOps.softmax(src, sl, dim, log, dst, dl);
+            else fallback.softmax(src, sl, dim, log, dst, dl);
             return;
         }
         int n = rowLength(sl);
@@ -458,22 +433,21 @@ public final class SimdBackend implements Backend {
             Storage dst,
             Layout dl,
             boolean rms) {
-        if (f32(x, dst) && xl.rank() > 0 && (lastStride(xl) != 1 || lastStride(dl) != 1)) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided in = Strided.dense(x, xl, tmp, false), out = Strided.output(dst, dl, tmp);
-                norm(in.storage(), in.layout(), w, wl, b, bl, eps, out.storage(), out.layout(), rms);
-                out.copyOut(dst, dl);
-            }
-            return;
-        }
         boolean ok = f32(x, dst)
                 && lastStride(xl) == 1
                 && lastStride(dl) == 1
                 && (w == null || (w.dtype() == DType.F32 && wl.stride(0) == 1))
                 && (b == null || (b.dtype() == DType.F32 && bl.stride(0) == 1));
+        if (!ok
+                && WidenedOps.serves(x.dtype(), dst.dtype())
+                && (w == null || WidenedOps.serves(w.dtype()))
+                && (b == null || WidenedOps.serves(b.dtype()))) {
+            WidenedOps.norm(x, xl, w, wl, b, bl, eps, dst, dl, rms);
+            return;
+        }
         if (!ok) {
-            if (rms) REF.rmsNorm(x, xl, w, wl, eps, dst, dl);
-            else REF.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
+            if (rms) fallback.rmsNorm(x, xl, w, wl, eps, dst, dl);
+            else fallback.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
             return;
         }
         int n = rowLength(xl);
@@ -510,7 +484,9 @@ public final class SimdBackend implements Backend {
                 || lastStride(dl) != 1
                 || !cl.isContiguous()
                 || !sl.isContiguous()) {
-            REF.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
+            if (WidenedOps.serves(x.dtype(), cos.dtype(), sin.dtype(), dst.dtype()))
+                WidenedAttention.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
+            else fallback.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
             return;
         }
         int r = xl.rank(), d = rowLength(xl);
@@ -549,7 +525,9 @@ public final class SimdBackend implements Backend {
                 || lastStride(kl) != 1
                 || lastStride(vl) != 1
                 || lastStride(dl) != 1) {
-            REF.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+            if (WidenedOps.serves(q.dtype(), k.dtype(), v.dtype(), dst.dtype()))
+                WidenedAttention.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+            else fallback.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
             return;
         }
         AttentionKernels.attention(
@@ -576,7 +554,7 @@ public final class SimdBackend implements Backend {
     @Override
     public void indexSelect(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) {
         if (dim != 0 || sl.rank() != 2 || lastStride(sl) != 1 || !dl.isContiguous()) {
-            REF.indexSelect(s, sl, dim, i, il, d, dl);
+            fallback.indexSelect(s, sl, dim, i, il, d, dl);
             return;
         }
         long rows = sl.shape().dim(0), w = s.dtype().byteSize(), n = sl.shape().dim(1);
@@ -621,7 +599,7 @@ public final class SimdBackend implements Backend {
                 || !denseRows(dl)
                 || !denseRows(sl)
                 || dl.numel() / Math.max(dl.shape().dim(0), 1) > Integer.MAX_VALUE) {
-            REF.indexAdd(d, dl, dim, i, il, s, sl);
+            fallback.indexAdd(d, dl, dim, i, il, s, sl);
             return;
         }
         long bound = dl.shape().dim(0);
@@ -645,7 +623,7 @@ public final class SimdBackend implements Backend {
     public void gather(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) {
         int w = s.dtype().byteSize(), last = sl.rank() - 1;
         if (dim != last || last < 0 || (w != 4 && w != 8) || !intIndex(i)) {
-            REF.gather(s, sl, dim, i, il, d, dl);
+            fallback.gather(s, sl, dim, i, il, d, dl);
             return;
         }
         long n = il.shape().dim(last), bound = sl.shape().dim(last);
@@ -679,7 +657,7 @@ public final class SimdBackend implements Backend {
     public void scatterAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
         int last = dl.rank() - 1;
         if (dim != last || last < 0 || !f32(d, s) || !intIndex(i)) {
-            REF.scatterAdd(d, dl, dim, i, il, s, sl);
+            fallback.scatterAdd(d, dl, dim, i, il, s, sl);
             return;
         }
         long n = il.shape().dim(last), bound = dl.shape().dim(last);
@@ -722,7 +700,7 @@ public final class SimdBackend implements Backend {
                 && (sa == 0 || sa == 1)
                 && (sb == 0 || sb == 1);
         if (!ok) {
-            REF.where(c, cl, a, al, b, bl, d, dl);
+            fallback.where(c, cl, a, al, b, bl, d, dl);
             return;
         }
         int n = rowLength(dl);
