@@ -118,12 +118,22 @@ final class FloatKernels {
             case SUB -> a.sub(b);
             case MUL -> a.mul(b);
             case DIV -> a.div(b);
-            case POW -> a.lanewise(VectorOperators.POW, b);
+            case POW -> pow(a, b);
             case MAXIMUM -> nanIfEither(a, b, a.max(b));
             case MINIMUM -> nanIfEither(a, b, a.min(b));
             case EQ, NE, LT, LE, GT, GE ->
                 throw new IllegalArgumentException("comparison " + op + " is not a float result");
         };
+    }
+
+    /**
+     * Java's {@link Math#pow} rules, which the reference follows: NaN when the exponent is NaN (the Vector API's POW
+     * gives C's pow(1, NaN) = 1), and when the base is NaN and the exponent is not ±0.
+     */
+    private static FloatVector pow(FloatVector a, FloatVector b) {
+        VectorMask<Float> nan = b.test(VectorOperators.IS_NAN)
+                .or(a.test(VectorOperators.IS_NAN).and(b.compare(VectorOperators.NE, 0f)));
+        return a.lanewise(VectorOperators.POW, b).blend(FloatVector.broadcast(F, Float.NaN), nan);
     }
 
     private static FloatVector nanIfEither(FloatVector a, FloatVector b, FloatVector r) {
