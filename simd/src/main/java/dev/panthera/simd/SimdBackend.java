@@ -28,6 +28,7 @@ import java.lang.foreign.MemorySegment;
  *       blocks or rows, index-selects of rows, {@code where} on F32/I32 with dense or broadcast last dims, gathers and
  *       scatter-adds along the last dim, index-adds of dense F32 rows along dim 0.</li>
  * </ul>
+ * I32 and I64 binary ops (not DIV or POW, which have float results) and reductions run on {@link IntOps}.
  * F64 arithmetic is left to the reference, which computes in double.
  */
 public final class SimdBackend implements Backend {
@@ -51,12 +52,12 @@ public final class SimdBackend implements Backend {
     /**
      * Whether this backend serves the SPI method {@code op} (its Java name) for storages of these dtypes, in argument
      * order, whatever their layouts: the float ops above for F32/BF16/F16 operands (a BOOL or I64 destination where
-     * the op writes one).
+     * the op writes one), and the integer ops of {@link IntOps} (binary ops other than DIV and POW).
      */
     static boolean claims(String op, DType... dtypes) {
         return switch (op) {
             case "unary", "binary", "reduce", "matmul", "softmax", "layerNorm", "rmsNorm", "rope", "attention" ->
-                floatClaim(dtypes);
+                floatClaim(dtypes) || IntOps.claims(op, dtypes);
             default -> false;
         };
     }
@@ -219,6 +220,8 @@ public final class SimdBackend implements Backend {
             boolean floats = WidenedOps.serves(a.dtype(), b.dtype())
                     && (op.isComparison() ? dst.dtype() == DType.BOOL : WidenedOps.serves(dst.dtype()));
             if (floats) WidenedOps.binary(op, a, al, b, bl, dst, dl);
+            else if (IntOps.serves(op) && IntOps.claims("binary", a.dtype(), b.dtype(), dst.dtype()))
+                IntOps.binary(op, a, al, b, bl, dst, dl);
             else fallback.binary(op, a, al, b, bl, dst, dl);
             return;
         }
@@ -301,6 +304,7 @@ public final class SimdBackend implements Backend {
         boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
         if (WidenedOps.serves(src.dtype()) && (arg ? dst.dtype() == DType.I64 : WidenedOps.serves(dst.dtype())))
             WidenedOps.reduce(op, src, sl, dims, dst, dl);
+        else if (IntOps.claims("reduce", src.dtype(), dst.dtype())) IntOps.reduce(op, src, sl, dims, dst, dl);
         else fallback.reduce(op, src, sl, dims, dst, dl);
     }
 

@@ -86,6 +86,11 @@ public final class BackendConformance {
                 x -> x[0].rank() < 3
                         ? x[0].matmul(x[0].transpose(-1, -2))
                         : x[0].matmul(x[0].select(0, 0).transpose(-1, -2))));
+        // F32 activations × 16-bit weights: the weight reaches the backend in its own dtype (Backend#matmul)
+        c.add(new Case(
+                "matmul x·bf16(xᵀ)", 1, x -> x[0].matmul(x[0].transpose(-1, -2).to(DType.BF16))));
+        c.add(new Case(
+                "matmul x·f16(xᵀ)", 1, x -> x[0].matmul(x[0].transpose(-1, -2).to(DType.F16))));
         c.add(new Case("contiguous", 1, x -> x[0].contiguous()));
         c.add(new Case("to F16 and back", 1, x -> x[0].to(DType.F16).to(x[0].dtype())));
         c.add(new Case("to BF16 and back", 1, x -> x[0].to(DType.BF16).to(x[0].dtype())));
