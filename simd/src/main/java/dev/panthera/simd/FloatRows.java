@@ -50,6 +50,7 @@ final class FloatRows {
 
     /** scratch[so .. so + n) = the n elements of a {@code t} row from element {@code off}, {@code stride} apart. */
     static void widen(MemorySegment s, DType t, long off, long stride, int n, MemorySegment scratch, long so) {
+        if (n == 0) return; // an empty row may start past the end of an empty storage
         if (stride == 1) {
             switch (t) {
                 case F32 -> MemorySegment.copy(s, off * 4, scratch, so * 4, n * 4L);
@@ -64,6 +65,7 @@ final class FloatRows {
 
     /** The n elements of scratch from {@code so}, rounded to {@code t}, into a row from {@code off}, stride apart. */
     static void narrow(MemorySegment scratch, long so, int n, MemorySegment d, DType t, long off, long stride) {
+        if (n == 0) return;
         if (stride == 1) {
             switch (t) {
                 case F32 -> MemorySegment.copy(scratch, so * 4, d, off * 4, n * 4L);

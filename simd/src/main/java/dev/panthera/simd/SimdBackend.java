@@ -24,9 +24,10 @@ import java.lang.foreign.MemorySegment;
  *       weights widened in registers), RoPE and attention. Dense F32 rows run straight on {@link FloatKernels},
  *       {@link IndexKernels}, {@link Sgemm} and {@link AttentionKernels}; other dtypes and layouts are widened a row,
  *       block or head at a time ({@link WidenedOps}, {@link Matmuls}, {@link WidenedAttention}).</li>
- *   <li>Partly, by layout: copies with dense last dims (same dtype, or F32 to and from BF16, F16, F64), fills of dense
- *       blocks or rows, index-selects of rows, {@code where} on F32/I32 with dense or broadcast last dims, gathers and
- *       scatter-adds along the last dim, index-adds of dense F32 rows along dim 0.</li>
+ *   <li>Copies within one dtype and between F32, BF16 and F16, and index-selects and gathers of every dtype
+ *       (I32/I64 indices) along any dim: row copies where rows are dense, element copies otherwise.</li>
+ *   <li>Partly, by layout: conversions between F32 and F64 with dense last dims, fills of dense blocks or rows, {@code where} on F32/I32 with dense or broadcast last dims, scatter-adds
+ *       along the last dim, index-adds of dense F32 rows along dim 0.</li>
  * </ul>
  * I32 and I64 binary ops (not DIV or POW, which have float results) and reductions run on {@link IntOps}.
  * F64 arithmetic is left to the reference, which computes in double.
@@ -58,6 +59,9 @@ public final class SimdBackend implements Backend {
         return switch (op) {
             case "unary", "binary", "reduce", "matmul", "softmax", "layerNorm", "rmsNorm", "rope", "attention" ->
                 floatClaim(dtypes) || IntOps.claims(op, dtypes);
+            case "copy" -> dtypes.length == 2 && (dtypes[0] == dtypes[1] || FloatRows.computedInF32(dtypes));
+            case "indexSelect", "gather" ->
+                dtypes.length == 3 && dtypes[0] == dtypes[2] && (dtypes[1] == DType.I32 || dtypes[1] == DType.I64);
             default -> false;
         };
     }
@@ -127,7 +131,9 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
-        fallback.copy(src, sl, dst, dl);
+        if (src.dtype() == dst.dtype()) IndexOps.copyElements(src, sl, dst, dl); // bits moved, NaN payloads kept
+        else if (WidenedOps.serves(src.dtype(), dst.dtype())) WidenedOps.convert(src, sl, dst, dl);
+        else fallback.copy(src, sl, dst, dl);
     }
 
     /** One row of n elements converted from one dtype to another; offsets in elements. */
@@ -256,7 +262,7 @@ public final class SimdBackend implements Backend {
         for (int d : dims) if (d == last) keepsLast = false;
         boolean elementwise = op == ReduceOp.SUM || op == ReduceOp.MAX || op == ReduceOp.MIN;
         if (elementwise && keepsLast && last >= 0 && f32(src, dst) && lastStride(sl) == 1 && dl.isContiguous()) {
-            reduceLeading(op, src, sl, dims, dst, dl);
+            DenseReductions.leading(op, src, sl, dims, dst, dl);
             return;
         }
         boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
@@ -279,7 +285,7 @@ public final class SimdBackend implements Backend {
             return;
         }
         if (elementwise && !keepsLast && !lastOnly && f32(src, dst) && lastStride(sl) == 1) {
-            reduceRows(op, src, sl, dims, dst, dl);
+            DenseReductions.acrossRows(op, src, sl, dims, dst, dl);
             return;
         }
         if (!lastOnly
@@ -306,71 +312,6 @@ public final class SimdBackend implements Backend {
             WidenedOps.reduce(op, src, sl, dims, dst, dl);
         else if (IntOps.claims("reduce", src.dtype(), dst.dtype())) IntOps.reduce(op, src, sl, dims, dst, dl);
         else fallback.reduce(op, src, sl, dims, dst, dl);
-    }
-
-    /**
-     * SUM, MAX or MIN over dims that exclude the last: each source row is combined, as one vector row, into its output
-     * row (the output's strides with the reduced dims set to 0 map a source row to it). The output starts at the
-     * operation's identity (0, −∞, +∞); MAXIMUM/MINIMUM propagate NaN as the reference does.
-     */
-    private static void reduceLeading(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
-        int n = rowLength(sl);
-        if (op != ReduceOp.SUM) // dl is contiguous
-        IndexKernels.fillRow(
-                    dst.segment(),
-                    dl.offset(),
-                    dl.numel(),
-                    op == ReduceOp.MAX ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
-        BinaryOp combine = switch (op) {
-            case MAX -> BinaryOp.MAXIMUM;
-            case MIN -> BinaryOp.MINIMUM;
-            default -> BinaryOp.ADD;
-        };
-        long[] ds = dl.strides();
-        for (int d : dims) ds[d] = 0;
-        Layout target = rows(new Layout(sl.shape(), ds, dl.offset()));
-        StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(target);
-        for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
-            long so = cs.next(), dO = cd.next();
-            FloatKernels.binaryRow(combine, dst.segment(), dO, 1, src.segment(), so, 1, dst.segment(), dO, n);
-        }
-    }
-
-    /**
-     * SUM, MAX or MIN over the last dim together with others (everything, for {@code sum()}): each source row is reduced
-     * on its own (a double-accumulated vector sum, or the NaN-aware vector extreme) and the row results are combined in
-     * double, per output element, before one rounding to float, as the reference does. A row's output is found by
-     * row-major ordinals over the output shape with the reduced dims' strides set to 0.
-     */
-    private static void reduceRows(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
-        int rank = sl.rank(), n = rowLength(sl);
-        long[] ordinal = new long[rank];
-        for (int i = rank - 1, acc = 1; i >= 0; i--) {
-            ordinal[i] = acc;
-            acc = Math.multiplyExact(acc, Math.toIntExact(dl.shape().dim(i)));
-        }
-        for (int d : dims) ordinal[d] = 0;
-        double[] out = new double[Math.toIntExact(dl.numel())];
-        boolean max = op == ReduceOp.MAX;
-        if (op != ReduceOp.SUM) java.util.Arrays.fill(out, max ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
-        Layout srcRows = rows(sl);
-        StridedCursor cs = new StridedCursor(srcRows), co = new StridedCursor(rows(new Layout(sl.shape(), ordinal, 0)));
-        MemorySegment s = src.segment();
-        for (long r = 0, rowsN = srcRows.numel(); r < rowsN; r++) {
-            long so = cs.next();
-            int o = (int) co.next();
-            if (op == ReduceOp.SUM) {
-                out[o] += IndexKernels.sumRow(s, so, n);
-            } else {
-                double x = FloatKernels.extremeRow(s, so, n, max);
-                out[o] = Double.isNaN(out[o]) || Double.isNaN(x)
-                        ? Double.NaN
-                        : max ? Math.max(out[o], x) : Math.min(out[o], x);
-            }
-        }
-        StridedCursor cd = new StridedCursor(dl);
-        for (double v : out)
-            dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, cd.next(), (float) v);
     }
 
     @Override
@@ -554,178 +495,28 @@ public final class SimdBackend implements Backend {
         return new AttentionKernels.View4(s.segment(), l.offset(), l.stride(0), l.stride(1), l.stride(2));
     }
 
-    /** Row gathers along dim 0 with a dense last dim (embedding lookups) copy whole rows; the rest goes to the reference. */
     @Override
     public void indexSelect(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) {
-        if (dim != 0 || sl.rank() != 2 || lastStride(sl) != 1 || !dl.isContiguous()) {
-            fallback.indexSelect(s, sl, dim, i, il, d, dl);
-            return;
-        }
-        long rows = sl.shape().dim(0), w = s.dtype().byteSize(), n = sl.shape().dim(1);
-        StridedCursor ci = new StridedCursor(il);
-        for (long k = 0, m = il.numel(); k < m; k++) {
-            long row = dev.panthera.tensor.spi.Elements.getLong(i.segment(), i.dtype(), ci.next());
-            if (row < 0 || row >= rows)
-                throw new IndexOutOfBoundsException(
-                        "indexSelect: index " + row + " is out of bounds for dimension of size " + rows);
-            MemorySegment.copy(
-                    s.segment(), (sl.offset() + row * sl.stride(0)) * w, d.segment(), (dl.offset() + k * n) * w, n * w);
-        }
+        IndexOps.indexSelect(fallback, s, sl, dim, i, il, d, dl);
     }
 
-    private static boolean intIndex(Storage i) {
-        return i.dtype() == DType.I64 || i.dtype() == DType.I32;
-    }
-
-    /** True when dims 1.. of {@code l} are one dense block (each dim-0 slice is a contiguous row). */
-    private static boolean denseRows(Layout l) {
-        long expected = 1;
-        for (int i = l.rank() - 1; i >= 1; i--) {
-            long d = l.shape().dim(i);
-            if (d != 1 && l.stride(i) != expected) return false;
-            expected *= d;
-        }
-        return true;
-    }
-
-    /**
-     * F32 along dim 0 with dense rows (the embedding backward: dst [V, D], src [N, D]) adds whole rows as vectors,
-     * src row k into dst row index[k] in order of k; every index is checked first, as the reference does, so an
-     * out-of-range index leaves dst untouched. Other dims and dtypes go to the reference.
-     */
     @Override
     public void indexAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
-        if (dim != 0
-                || !f32(d, s)
-                || !intIndex(i)
-                || il.rank() != 1
-                || dl.rank() == 0
-                || !denseRows(dl)
-                || !denseRows(sl)
-                || dl.numel() / Math.max(dl.shape().dim(0), 1) > Integer.MAX_VALUE) {
-            fallback.indexAdd(d, dl, dim, i, il, s, sl);
-            return;
-        }
-        long bound = dl.shape().dim(0);
-        int n = Math.toIntExact(
-                sl.shape().dim(0) == 0 ? 0 : sl.numel() / sl.shape().dim(0));
-        long[] picked = new long[Math.toIntExact(il.numel())];
-        boolean i64 = i.dtype() == DType.I64;
-        for (int k = 0; k < picked.length; k++)
-            picked[k] = IndexKernels.checkedIndex(i.segment(), i64, il.offset() + k * il.stride(0), bound, "indexAdd");
-        for (int k = 0; k < picked.length && n > 0; k++) {
-            long dO = dl.offset() + picked[k] * dl.stride(0), so = sl.offset() + k * sl.stride(0);
-            FloatKernels.binaryRow(BinaryOp.ADD, d.segment(), dO, 1, s.segment(), so, 1, d.segment(), dO, n);
-        }
+        IndexOps.indexAdd(fallback, d, dl, dim, i, il, s, sl);
     }
 
-    /**
-     * Along the last dim with an I32/I64 index and 4- or 8-byte elements: direct loops per row over the segments
-     * (any strides), each index checked in row-major order with the reference's exception. Other dims go to it.
-     */
     @Override
     public void gather(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) {
-        int w = s.dtype().byteSize(), last = sl.rank() - 1;
-        if (dim != last || last < 0 || (w != 4 && w != 8) || !intIndex(i)) {
-            fallback.gather(s, sl, dim, i, il, d, dl);
-            return;
-        }
-        long n = il.shape().dim(last), bound = sl.shape().dim(last);
-        Layout srcRows = rows(new Layout(il.shape(), sl.strides(), sl.offset())), idxRows = rows(il);
-        StridedCursor cs = new StridedCursor(srcRows),
-                ci = new StridedCursor(idxRows),
-                cd = new StridedCursor(rows(dl));
-        for (long r = 0, rowsN = idxRows.numel(); r < rowsN; r++) {
-            IndexKernels.gatherRow(
-                    w,
-                    s.segment(),
-                    cs.next(),
-                    sl.stride(last),
-                    bound,
-                    i.segment(),
-                    i.dtype() == DType.I64,
-                    ci.next(),
-                    il.stride(last),
-                    d.segment(),
-                    cd.next(),
-                    dl.stride(last),
-                    n);
-        }
+        IndexOps.gather(fallback, s, sl, dim, i, il, d, dl);
     }
 
-    /**
-     * F32 along the last dim with an I32/I64 index: direct loops per row (any strides), adding in the reference's
-     * order and checking each index as it is reached. Other dims and dtypes go to the reference.
-     */
     @Override
     public void scatterAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
-        int last = dl.rank() - 1;
-        if (dim != last || last < 0 || !f32(d, s) || !intIndex(i)) {
-            fallback.scatterAdd(d, dl, dim, i, il, s, sl);
-            return;
-        }
-        long n = il.shape().dim(last), bound = dl.shape().dim(last);
-        Layout dstRows = rows(new Layout(il.shape(), dl.strides(), dl.offset())), idxRows = rows(il);
-        StridedCursor cd = new StridedCursor(dstRows),
-                ci = new StridedCursor(idxRows),
-                cs = new StridedCursor(rows(sl));
-        for (long r = 0, rowsN = idxRows.numel(); r < rowsN; r++) {
-            IndexKernels.scatterAddRow(
-                    d.segment(),
-                    cd.next(),
-                    dl.stride(last),
-                    bound,
-                    i.segment(),
-                    i.dtype() == DType.I64,
-                    ci.next(),
-                    il.stride(last),
-                    s.segment(),
-                    cs.next(),
-                    sl.stride(last),
-                    n);
-        }
+        IndexOps.scatterAdd(fallback, d, dl, dim, i, il, s, sl);
     }
 
-    /**
-     * BOOL condition with F32 (or I32) operands whose last dims are dense or broadcast (stride 1 or 0) into a dense
-     * last dim: byte masks widened to the element lanes and a blend per vector. Everything else goes to the reference.
-     */
     @Override
     public void where(Storage c, Layout cl, Storage a, Layout al, Storage b, Layout bl, Storage d, Layout dl) {
-        long sc = lastStride(cl), sa = lastStride(al), sb = lastStride(bl);
-        DType t = d.dtype();
-        boolean ok = c.dtype() == DType.BOOL
-                && (t == DType.F32 || t == DType.I32)
-                && a.dtype() == t
-                && b.dtype() == t
-                && dl.rank() > 0
-                && lastStride(dl) == 1
-                && (sc == 0 || sc == 1)
-                && (sa == 0 || sa == 1)
-                && (sb == 0 || sb == 1);
-        if (!ok) {
-            fallback.where(c, cl, a, al, b, bl, d, dl);
-            return;
-        }
-        int n = rowLength(dl);
-        StridedCursor cc = new StridedCursor(rows(cl)),
-                ca = new StridedCursor(rows(al)),
-                cb = new StridedCursor(rows(bl)),
-                cd = new StridedCursor(rows(dl));
-        for (long r = 0, rowsN = n == 0 ? 0 : dl.numel() / n; r < rowsN; r++) {
-            IndexKernels.whereRow(
-                    c.segment(),
-                    cc.next(),
-                    (int) sc,
-                    a.segment(),
-                    ca.next(),
-                    (int) sa,
-                    b.segment(),
-                    cb.next(),
-                    (int) sb,
-                    d.segment(),
-                    cd.next(),
-                    n);
-        }
+        IndexOps.where(fallback, c, cl, a, al, b, bl, d, dl);
     }
 }

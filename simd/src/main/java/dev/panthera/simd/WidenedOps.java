@@ -222,6 +222,22 @@ final class WidenedOps {
         }
     }
 
+    /** dst = src converted between F32, BF16 and F16 (or copied within one), a row at a time through F32. */
+    static void convert(Storage src, Layout sl, Storage dst, Layout dl) {
+        Layout s1 = atLeast1(sl), d1 = atLeast1(dl);
+        int n = rowLength(s1);
+        if (n == 0 || s1.numel() == 0) return;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = scratch(arena, n);
+            StridedCursor cs = new StridedCursor(rows(s1)), cd = new StridedCursor(rows(d1));
+            long ss = lastStride(s1), sd = lastStride(d1);
+            for (long r = 0, rowsN = s1.numel() / n; r < rowsN; r++) {
+                widen(src.segment(), src.dtype(), cs.next(), ss, n, x, 0);
+                narrow(x, 0, n, dst.segment(), dst.dtype(), cd.next(), sd);
+            }
+        }
+    }
+
     /** True when {@code t} is one of the dtypes these paths compute in F32. */
     static boolean serves(DType... t) {
         return FloatRows.computedInF32(t);
