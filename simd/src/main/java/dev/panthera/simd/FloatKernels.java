@@ -38,8 +38,8 @@ final class FloatKernels {
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2)), SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
     /**
-     * e^x per lane through the Vector API's EXP, which the JDK backs with its SVML stubs on x86 (measured here twice
-     * as fast as a Cephes-style polynomial with bit-built 2^n); accuracy is pinned by VectorMathTest.
+     * e^x per lane through the Vector API's EXP, which the JDK backs with its SVML stubs on x86; accuracy is pinned
+     * by VectorMathTest.
      */
     static FloatVector exp(FloatVector x) {
         return x.lanewise(VectorOperators.EXP);

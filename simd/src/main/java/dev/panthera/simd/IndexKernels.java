@@ -119,8 +119,8 @@ final class IndexKernels {
     /**
      * dst[i] = c[i·sc] ≠ 0 ? a[i·sa] : b[i·sb] for 4-byte elements (F32 or I32) moved as bits, with BOOL bytes
      * {@code c} (any non-zero byte is true, as in the reference); sc, sa, sb ∈ {0, 1}. A broadcast condition copies
-     * one operand's row. (No vector local is ever null: C2 in JDK 25 reached a Halt node in an earlier version that
-     * hoisted broadcasts into nullable locals.)
+     * one operand's row. No vector local is ever null: C2 (JDK 25) can reach a Halt node when a broadcast is hoisted
+     * into a nullable local.
      */
     static void whereRow(
             MemorySegment c,

@@ -25,11 +25,10 @@ final class PackedGemm {
 
     private static final int V = F.length();
     /**
-     * Block sizes. 256-bit (AVX2, Zen 3: 32 KiB L1, 512 KiB L2): KC 256, MC 96, NC 4096 — a B sliver (16 KiB) in L1,
-     * the A block (96 KiB) in L2. 512-bit (AVX-512, measured on a Zen 4 with 1 MiB L2): KC 1024, MC 96, NC 1024 —
-     * an A sliver (24 KiB) in L1 and the A block (384 KiB) and a B sliver (128 KiB) in L2; the long K loop halves
-     * the C-tile traffic per flop. Chosen by best-of runs against OpenBLAS (KC 128 to 1024, MC 48 to 240, NC 512 to
-     * 4096; BENCHMARKS.md).
+     * Block sizes. 256-bit (for 32 KiB L1, 512 KiB L2): KC 256, MC 96, NC 4096 — a B sliver (16 KiB) in L1, the A
+     * block (96 KiB) in L2. 512-bit (for 1 MiB L2): KC 1024, MC 96, NC 1024 — an A sliver (24 KiB) in L1 and the A
+     * block (384 KiB) and a B sliver (128 KiB) in L2; the long K loop halves the C-tile traffic per flop. How they
+     * were chosen is in BENCHMARKS.md.
      */
     static final int MR = 6, NR = 2 * V, KC = V == 16 ? 1024 : 256, MC = 96, NC = V == 16 ? 1024 : 4096;
 

@@ -12,8 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * GEMM for M &lt; 8 (decode, a few tokens): B is read once and never packed; A is copied to a small float array.
  * 16-bit weights are widened inside the FMA loops, two halves per int lane (BF16 by a shift or a mask, F16 as
- * {@link HalfDots} does it): a lane-by-lane F16 conversion with inf/NaN selects, inlined into the FMA loops, went past
- * C2's inlining depth and its returned vectors were boxed (hundreds of MB of garbage per GEMV).
+ * {@link HalfDots} does it), which keeps the FMA loops small enough for C2 to inline every vector call; a vector
+ * returned from a call that is not inlined is boxed on the heap.
  */
 final class SkinnyGemm {
     private SkinnyGemm() {}
@@ -250,9 +250,8 @@ final class SkinnyGemm {
         }
     }
 
-    // The block loops are one small method per weight type, the eight rows an inner loop: with both conversions in
-    // one method, or eight rows unrolled, the vector calls inlined into it passed C2's budget and the vectors were
-    // boxed (10× slower).
+    // The block loops are one small method per weight type, the eight rows an inner loop, so that every vector call
+    // in them stays within C2's inlining budget (a vector returned from a call that is not inlined is boxed).
 
     /**
      * acc[ci + jc .. ci + full) (block-permuted: 8 even then 8 odd columns per 16) += Σ_{q<8} av[ai + q]·B row
@@ -365,8 +364,7 @@ final class SkinnyGemm {
         boolean half = kind == DType.F16;
         float[] split = new float[m * len], pair = new float[2];
         for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len);
-        // rows j and j + half go together: two streams far apart read faster here than two neighbouring rows
-        // (8 KiB apart for K = 4096: 17.8 against 12.5 GB/s measured on the Zen 4 of BENCHMARKS.md)
+        // rows j and j + half go together: two streams far apart in memory rather than two neighbouring rows
         int half2 = (w + 1) / 2;
         for (int j = 0; j < half2; j++) {
             int j1 = j + half2 < w ? j + half2 : j; // an odd middle column pairs with itself
