@@ -188,7 +188,8 @@ final class IndexOps {
                 && (sa == 0 || sa == 1)
                 && (sb == 0 || sb == 1);
         if (!ok) {
-            fallback.where(c, cl, a, al, b, bl, d, dl);
+            if (c.dtype() == DType.BOOL && a.dtype() == t && b.dtype() == t) whereElements(c, cl, a, al, b, bl, d, dl);
+            else fallback.where(c, cl, a, al, b, bl, d, dl);
             return;
         }
         int n = rowLength(dl);
@@ -210,6 +211,22 @@ final class IndexOps {
                     d.segment(),
                     cd.next(),
                     n);
+        }
+    }
+
+    /** {@code where} element by element for any one dtype and any layouts: the chosen element's bytes are copied. */
+    private static void whereElements(
+            Storage c, Layout cl, Storage a, Layout al, Storage b, Layout bl, Storage d, Layout dl) {
+        long w = d.dtype().byteSize();
+        StridedCursor cc = new StridedCursor(cl),
+                ca = new StridedCursor(al),
+                cb = new StridedCursor(bl),
+                cd = new StridedCursor(dl);
+        for (long k = 0, n = dl.numel(); k < n; k++) {
+            long ic = cc.next(), ia = ca.next(), ib = cb.next(), id = cd.next();
+            boolean take = c.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, ic) != 0;
+            if (take) MemorySegment.copy(a.segment(), ia * w, d.segment(), id * w, w);
+            else MemorySegment.copy(b.segment(), ib * w, d.segment(), id * w, w);
         }
     }
 

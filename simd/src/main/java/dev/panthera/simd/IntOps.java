@@ -10,6 +10,7 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Layout;
 import dev.panthera.tensor.ReduceOp;
 import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.StridedCursor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -20,7 +21,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * I32 and I64 arithmetic (ADD, SUB, MUL, MAXIMUM, MINIMUM), comparisons into BOOL, and reductions (SUM, MAX, MIN,
+ * I32 and I64 NEG, ABS, RELU and SIGN, arithmetic (ADD, SUB, MUL, MAXIMUM, MINIMUM), comparisons into BOOL, and reductions (SUM, MAX, MIN,
  * ARGMAX, ARGMIN) for any layout, in exact 64-bit lanes as the reference computes them: each row is widened into a
  * long scratch row (I32 sign-extended), combined a vector at a time, and stored back with Java's wrapping narrowing
  * (so I32 results are the low 32 bits, as 32-bit arithmetic gives). DIV and POW (float results) are not served here.
@@ -39,6 +40,7 @@ final class IntOps {
     /** Whether {@code op} (an SPI method name) with storages of these dtypes, in argument order, is served here. */
     static boolean claims(String op, DType... t) {
         return switch (op) {
+            case "unary" -> t.length == 2 && integer(t[0]) && t[1] == t[0];
             case "binary" -> t.length == 3 && integer(t[0]) && t[1] == t[0] && (t[2] == t[0] || t[2] == DType.BOOL);
             case "reduce" -> t.length == 2 && integer(t[0]) && (t[1] == t[0] || t[1] == DType.I64);
             default -> false;
@@ -58,6 +60,36 @@ final class IntOps {
     private static void narrow(long[] in, int n, MemorySegment d, DType t, long off, long stride) {
         if (t == DType.I64) for (int i = 0; i < n; i++) d.setAtIndex(I64, off + i * stride, in[i]);
         else for (int i = 0; i < n; i++) d.setAtIndex(I32, off + i * stride, (int) in[i]);
+    }
+
+    /** dst = op(src) for the integer-valued unary ops (the tensor layer converts integers for the float-only ones). */
+    static void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
+        Layout s1 = atLeast1(sl), d1 = atLeast1(dl);
+        int n = rowLength(s1);
+        if (n == 0 || s1.numel() == 0) return;
+        long[] x = new long[n];
+        StridedCursor cs = new StridedCursor(rows(s1)), cd = new StridedCursor(rows(d1));
+        LongVector zero = LongVector.zero(L), one = LongVector.broadcast(L, 1);
+        for (long r = 0, rowsN = s1.numel() / n; r < rowsN; r++) {
+            widen(src.segment(), src.dtype(), cs.next(), lastStride(s1), n, x);
+            int i = 0;
+            for (int bound = L.loopBound(n); i < bound; i += L.length()) {
+                LongVector v = LongVector.fromArray(L, x, i);
+                LongVector y = switch (op) {
+                    case NEG -> v.neg();
+                    case ABS -> v.abs();
+                    case RELU -> v.max(zero);
+                    case SIGN ->
+                        zero.blend(one, v.compare(VectorOperators.GT, 0))
+                                .blend(one.neg(), v.compare(VectorOperators.LT, 0));
+                    default ->
+                        throw new IllegalArgumentException("integer unary: " + op + " is computed in floating point");
+                };
+                y.intoArray(x, i);
+            }
+            for (; i < n; i++) x[i] = dev.panthera.tensor.spi.Scalars.unaryLong(op, x[i]);
+            narrow(x, n, dst.segment(), dst.dtype(), cd.next(), lastStride(d1));
+        }
     }
 
     static void binary(BinaryOp op, Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {

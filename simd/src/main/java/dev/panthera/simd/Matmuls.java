@@ -55,7 +55,9 @@ final class Matmuls {
         boolean directC = dst.dtype() == DType.F32 && dl.isContiguous();
         Layout ba = batch(al), bb = batch(bl), bd = batch(dl);
         StridedCursor ca = new StridedCursor(ba), cb = new StridedCursor(bb), cd = new StridedCursor(bd);
-        try (Arena arena = Arena.ofConfined()) {
+        boolean scratch = pa == null || pb == null || !directC;
+        // shared scratch, so GEMM may split the product over its threads (it keeps confined memory on one thread)
+        try (Arena arena = scratch ? Arena.ofShared() : Arena.ofConfined()) {
             MemorySegment as = pa == null ? block(arena, m, k) : null,
                     bs = pb == null ? block(arena, k, n) : null,
                     cs = directC ? null : block(arena, m, n);

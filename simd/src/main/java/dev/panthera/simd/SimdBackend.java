@@ -24,12 +24,14 @@ import java.lang.foreign.MemorySegment;
  *       weights widened in registers), RoPE and attention. Dense F32 rows run straight on {@link FloatKernels},
  *       {@link IndexKernels}, {@link Sgemm} and {@link AttentionKernels}; other dtypes and layouts are widened a row,
  *       block or head at a time ({@link WidenedOps}, {@link Matmuls}, {@link WidenedAttention}).</li>
- *   <li>Copies within one dtype and between F32, BF16 and F16, and index-selects and gathers of every dtype
- *       (I32/I64 indices) along any dim: row copies where rows are dense, element copies otherwise.</li>
- *   <li>Partly, by layout: conversions between F32 and F64 with dense last dims, fills of dense blocks or rows, {@code where} on F32/I32 with dense or broadcast last dims, scatter-adds
+ *   <li>Copies within one dtype and between F32, BF16 and F16, index-selects and gathers of every dtype (I32/I64
+ *       indices) along any dim, and {@code where} (BOOL condition) of every dtype: row copies or vector blends where
+ *       rows are dense, element copies otherwise.</li>
+ *   <li>Partly, by layout: conversions between F32 and F64 with dense last dims, fills of dense blocks or rows, scatter-adds
  *       along the last dim, index-adds of dense F32 rows along dim 0.</li>
  * </ul>
- * I32 and I64 binary ops (not DIV or POW, which have float results) and reductions run on {@link IntOps}.
+ * I32 and I64 unary ops that keep integers, binary ops (not DIV or POW, which have float results) and reductions
+ * run on {@link IntOps}.
  * F64 arithmetic is left to the reference, which computes in double.
  */
 public final class SimdBackend implements Backend {
@@ -60,6 +62,8 @@ public final class SimdBackend implements Backend {
             case "unary", "binary", "reduce", "matmul", "softmax", "layerNorm", "rmsNorm", "rope", "attention" ->
                 floatClaim(dtypes) || IntOps.claims(op, dtypes);
             case "copy" -> dtypes.length == 2 && (dtypes[0] == dtypes[1] || FloatRows.computedInF32(dtypes));
+            case "where" ->
+                dtypes.length == 4 && dtypes[0] == DType.BOOL && dtypes[1] == dtypes[3] && dtypes[2] == dtypes[3];
             case "indexSelect", "gather" ->
                 dtypes.length == 3 && dtypes[0] == dtypes[2] && (dtypes[1] == DType.I32 || dtypes[1] == DType.I64);
             default -> false;
@@ -188,6 +192,8 @@ public final class SimdBackend implements Backend {
     public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
         if (!f32(src, dst) || sl.rank() == 0 || lastStride(sl) != 1 || lastStride(dl) != 1) {
             if (WidenedOps.serves(src.dtype(), dst.dtype())) WidenedOps.unary(op, src, sl, dst, dl);
+            else if (!op.needsFloat() && IntOps.claims("unary", src.dtype(), dst.dtype()))
+                IntOps.unary(op, src, sl, dst, dl);
             else fallback.unary(op, src, sl, dst, dl);
             return;
         }

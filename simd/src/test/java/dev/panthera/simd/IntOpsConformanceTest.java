@@ -29,6 +29,10 @@ class IntOpsConformanceTest {
 
     private static final List<Function<Tensor[], Tensor>> CASES = List.of(
             x -> x[0].add(x[1]),
+            x -> x[0].neg(),
+            x -> x[0].abs(),
+            x -> x[0].relu(),
+            x -> x[0].sign(),
             x -> x[0].sub(x[1]),
             x -> x[0].mul(x[1]),
             x -> x[0].maximum(x[1]),
