@@ -326,7 +326,9 @@ final class FloatKernels {
             long dO,
             int n,
             boolean rms) {
-        float mean = rms ? 0 : sumRow(x, xo, n) / n;
+        // the mean from a double-accumulated sum, so it is the float nearest the exact mean: a row of equal values
+        // normalizes to exact zeros, and x − mean is off by at most half an ulp of the mean
+        float mean = rms ? 0 : (float) (IndexKernels.sumRow(x, xo, n) / n);
         FloatVector mv = FloatVector.broadcast(F, mean);
         float inv = (float) (1.0 / Math.sqrt(sumSquaredDeviation(x, xo, n, mean) / n + eps));
         FloatVector iv = FloatVector.broadcast(F, inv);

@@ -84,7 +84,9 @@ final class IndexOps {
                 || !denseRows(dl)
                 || !denseRows(sl)
                 || dl.numel() / Math.max(dl.shape().dim(0), 1) > Integer.MAX_VALUE) {
-            fallback.indexAdd(d, dl, dim, i, il, s, sl);
+            if (intIndex(i) && s.dtype() == d.dtype() && FloatRows.computedInF32(d.dtype()))
+                indexAddRows(d, dl, dim, i, il, s, sl);
+            else fallback.indexAdd(d, dl, dim, i, il, s, sl);
             return;
         }
         long bound = dl.shape().dim(0);
@@ -145,7 +147,9 @@ final class IndexOps {
             Backend fallback, Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
         int last = dl.rank() - 1;
         if (dim != last || last < 0 || !f32(d, s) || !intIndex(i)) {
-            fallback.scatterAdd(d, dl, dim, i, il, s, sl);
+            if (intIndex(i) && s.dtype() == d.dtype() && FloatRows.computedInF32(d.dtype()))
+                scatterAddElements(d, dl, dim, i, il, s, sl);
+            else fallback.scatterAdd(d, dl, dim, i, il, s, sl);
             return;
         }
         long n = il.shape().dim(last), bound = dl.shape().dim(last);
@@ -211,6 +215,54 @@ final class IndexOps {
                     d.segment(),
                     cd.next(),
                     n);
+        }
+    }
+
+    /**
+     * Index-add along any dim for F32, BF16 and F16, any layouts: every index checked first (as the reference does),
+     * then for k in order the source slice k added to the destination slice index[k], a row at a time in F32 (a float
+     * sum of two floats rounds as the reference's double sum rounded to float does).
+     */
+    private static void indexAddRows(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
+        long bound = dl.shape().dim(dim);
+        long[] picked = new long[Math.toIntExact(il.numel())];
+        StridedCursor ci = new StridedCursor(il);
+        for (int k = 0; k < picked.length; k++)
+            picked[k] = IndexKernels.checkedIndex(i.segment(), i.dtype() == DType.I64, ci.next(), bound, "indexAdd");
+        if (picked.length == 0) return;
+        Layout first = FloatRows.atLeast1(sl.select(dim, 0));
+        int n = rowLength(first);
+        if (n == 0 || first.numel() == 0) return;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment x = arena.allocate(n * 4L, 64), y = arena.allocate(n * 4L, 64);
+            for (int k = 0; k < picked.length; k++) {
+                Layout ds = FloatRows.atLeast1(dl.select(dim, picked[k])), ss = FloatRows.atLeast1(sl.select(dim, k));
+                StridedCursor cd = new StridedCursor(rows(ds)), cs = new StridedCursor(rows(ss));
+                for (long r = 0, rowsN = ss.numel() / n; r < rowsN; r++) {
+                    long dO = cd.next();
+                    FloatRows.widen(d.segment(), d.dtype(), dO, lastStride(ds), n, x, 0);
+                    FloatRows.widen(s.segment(), s.dtype(), cs.next(), lastStride(ss), n, y, 0);
+                    FloatKernels.binaryRow(BinaryOp.ADD, x, 0, 1, y, 0, 1, x, 0, n);
+                    FloatRows.narrow(x, 0, n, d.segment(), d.dtype(), dO, lastStride(ds));
+                }
+            }
+        }
+    }
+
+    /** Scatter-add along any dim for F32, BF16 and F16, element by element in the reference's order, in F32. */
+    private static void scatterAddElements(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
+        long bound = dl.shape().dim(dim), step = dl.stride(dim);
+        long[] strides = dl.strides();
+        strides[dim] = 0;
+        StridedCursor cd = new StridedCursor(new Layout(il.shape(), strides, dl.offset())),
+                ci = new StridedCursor(il),
+                cs = new StridedCursor(sl);
+        boolean i64 = i.dtype() == DType.I64;
+        for (long k = 0, n = il.numel(); k < n; k++) {
+            long d0 = cd.next(), at = ci.next(), si = cs.next();
+            long di = d0 + IndexKernels.checkedIndex(i.segment(), i64, at, bound, "scatterAdd") * step;
+            float v = FloatRows.get(d.segment(), d.dtype(), di) + FloatRows.get(s.segment(), s.dtype(), si);
+            FloatRows.set(d.segment(), d.dtype(), di, v);
         }
     }
 

@@ -27,8 +27,9 @@ import java.lang.foreign.MemorySegment;
  *   <li>Copies within one dtype and between F32, BF16 and F16, index-selects and gathers of every dtype (I32/I64
  *       indices) along any dim, and {@code where} (BOOL condition) of every dtype: row copies or vector blends where
  *       rows are dense, element copies otherwise.</li>
- *   <li>Partly, by layout: conversions between F32 and F64 with dense last dims, fills of dense blocks or rows, scatter-adds
- *       along the last dim, index-adds of dense F32 rows along dim 0.</li>
+ *   <li>Fills of every dtype and layout; index-adds and scatter-adds of F32, BF16 and F16 along any dim (vector rows
+ *       where rows are dense F32, rows widened through F32 or element loops otherwise).</li>
+ *   <li>Partly, by layout: conversions between F32 and F64 with dense last dims.</li>
  * </ul>
  * I32 and I64 unary ops that keep integers, binary ops (not DIV or POW, which have float results) and reductions
  * run on {@link IntOps}.
@@ -64,6 +65,12 @@ public final class SimdBackend implements Backend {
             case "copy" -> dtypes.length == 2 && (dtypes[0] == dtypes[1] || FloatRows.computedInF32(dtypes));
             case "where" ->
                 dtypes.length == 4 && dtypes[0] == DType.BOOL && dtypes[1] == dtypes[3] && dtypes[2] == dtypes[3];
+            case "fill" -> true;
+            case "indexAdd", "scatterAdd" ->
+                dtypes.length == 3
+                        && FloatRows.computedInF32(dtypes[0])
+                        && dtypes[2] == dtypes[0]
+                        && (dtypes[1] == DType.I32 || dtypes[1] == DType.I64);
             case "indexSelect", "gather" ->
                 dtypes.length == 3 && dtypes[0] == dtypes[2] && (dtypes[1] == DType.I32 || dtypes[1] == DType.I64);
             default -> false;
@@ -166,8 +173,13 @@ public final class SimdBackend implements Backend {
         DType t = dst.dtype();
         boolean zero = Double.doubleToRawLongBits(value) == 0 || (!t.isFloatingPoint() && value == 0);
         boolean dense = dl.isContiguous();
-        if (dl.numel() == 0 || (!dense && lastStride(dl) != 1)) {
-            fallback.fill(dst, dl, value);
+        if (dl.numel() == 0) return;
+        if (!dense && lastStride(dl) != 1) { // the first element converted as the reference does, its bytes copied
+            StridedCursor c = new StridedCursor(dl);
+            long first = c.next(), w = t.byteSize();
+            dev.panthera.tensor.spi.Elements.set(dst.segment(), t, first, value);
+            for (long k = 1, n = dl.numel(); k < n; k++)
+                MemorySegment.copy(dst.segment(), first * w, dst.segment(), c.next() * w, w);
             return;
         }
         MemorySegment s = dst.segment();
