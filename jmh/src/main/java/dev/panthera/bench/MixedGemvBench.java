@@ -2,6 +2,7 @@ package dev.panthera.bench;
 
 import dev.panthera.simd.MixedGemm;
 import dev.panthera.simd.Sgemm;
+import dev.panthera.tensor.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -89,25 +90,25 @@ public class MixedGemvBench {
 
     @Benchmark
     public MemorySegment bf16Plain() {
-        MixedGemm.gemv(MixedGemm.Weights.BF16, false, N, N, x, 0, w16, 0, N, y, 0);
+        MixedGemm.gemv(DType.BF16, false, N, N, x, 0, w16, 0, N, y, 0);
         return y;
     }
 
     @Benchmark
     public MemorySegment bf16Linear() {
-        MixedGemm.gemv(MixedGemm.Weights.BF16, true, N, N, x, 0, w16, 0, N, y, 0);
+        MixedGemm.gemv(DType.BF16, true, N, N, x, 0, w16, 0, N, y, 0);
         return y;
     }
 
     @Benchmark
     public MemorySegment f16Plain() {
-        MixedGemm.gemv(MixedGemm.Weights.F16, false, N, N, x, 0, w16, 0, N, y, 0);
+        MixedGemm.gemv(DType.F16, false, N, N, x, 0, w16, 0, N, y, 0);
         return y;
     }
 
     @Benchmark
     public MemorySegment f16Linear() {
-        MixedGemm.gemv(MixedGemm.Weights.F16, true, N, N, x, 0, w16, 0, N, y, 0);
+        MixedGemm.gemv(DType.F16, true, N, N, x, 0, w16, 0, N, y, 0);
         return y;
     }
 }

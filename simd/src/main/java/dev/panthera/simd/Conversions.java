@@ -15,14 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  * become the top half); F32 → BF16 rounds to nearest even and keeps NaN a quiet NaN, bit for bit as
  * {@link dev.panthera.tensor.FloatConversions#floatToBf16}. F16 ↔ F32 through {@link Float#float16ToFloat} and
  * {@link Float#floatToFloat16}, which C2 compiles to the F16C instructions (vcvtph2ps / vcvtps2ph) and vectorizes in
- * these plain loops (about 2.4 G elements/s here, the memory's pace); the Vector API has no half-float conversion.
+ * these plain loops; the Vector API has no half-float conversion.
  * F32 ↔ F64 by the Vector API's F2D/D2F lane conversions (exact, and Java's rounding cast).
  */
 final class Conversions {
     private Conversions() {}
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = Lanes.F;
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final VectorSpecies<Short> S =
             VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));
     private static final ByteOrder NO = ByteOrder.nativeOrder();
@@ -86,7 +86,7 @@ final class Conversions {
         }
     }
 
-    private static final VectorSpecies<Double> D = jdk.incubator.vector.DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> D = Lanes.D;
     /** Floats with the double species' lane count (half its bits). */
     private static final VectorSpecies<Float> FD =
             VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));

@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class FloatKernels {
     private FloatKernels() {}
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = Lanes.F;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     // erfc by the Chebyshev fit of Numerical Recipes' erfcc (fractional error < 1.2e-7 for z ≥ 0):
@@ -38,8 +38,8 @@ final class FloatKernels {
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2)), SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
     /**
-     * e^x per lane through the Vector API's EXP, which the JDK backs with its SVML stubs on x86 (measured here twice
-     * as fast as a Cephes-style polynomial with bit-built 2^n); accuracy is pinned by VectorMathTest.
+     * e^x per lane through the Vector API's EXP, which the JDK backs with its SVML stubs on x86; accuracy is pinned
+     * by VectorMathTest.
      */
     static FloatVector exp(FloatVector x) {
         return x.lanewise(VectorOperators.EXP);
@@ -118,12 +118,22 @@ final class FloatKernels {
             case SUB -> a.sub(b);
             case MUL -> a.mul(b);
             case DIV -> a.div(b);
-            case POW -> a.lanewise(VectorOperators.POW, b);
+            case POW -> pow(a, b);
             case MAXIMUM -> nanIfEither(a, b, a.max(b));
             case MINIMUM -> nanIfEither(a, b, a.min(b));
             case EQ, NE, LT, LE, GT, GE ->
                 throw new IllegalArgumentException("comparison " + op + " is not a float result");
         };
+    }
+
+    /**
+     * Java's {@link Math#pow} rules, which the reference follows: NaN when the exponent is NaN (the Vector API's POW
+     * gives C's pow(1, NaN) = 1), and when the base is NaN and the exponent is not ±0.
+     */
+    private static FloatVector pow(FloatVector a, FloatVector b) {
+        VectorMask<Float> nan = b.test(VectorOperators.IS_NAN)
+                .or(a.test(VectorOperators.IS_NAN).and(b.compare(VectorOperators.NE, 0f)));
+        return a.lanewise(VectorOperators.POW, b).blend(FloatVector.broadcast(F, Float.NaN), nan);
     }
 
     private static FloatVector nanIfEither(FloatVector a, FloatVector b, FloatVector r) {
@@ -316,7 +326,9 @@ final class FloatKernels {
             long dO,
             int n,
             boolean rms) {
-        float mean = rms ? 0 : sumRow(x, xo, n) / n;
+        // the mean from a double-accumulated sum, so it is the float nearest the exact mean: a row of equal values
+        // normalizes to exact zeros, and x − mean is off by at most half an ulp of the mean
+        float mean = rms ? 0 : (float) (IndexKernels.sumRow(x, xo, n) / n);
         FloatVector mv = FloatVector.broadcast(F, mean);
         float inv = (float) (1.0 / Math.sqrt(sumSquaredDeviation(x, xo, n, mean) / n + eps));
         FloatVector iv = FloatVector.broadcast(F, inv);

@@ -26,8 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class HalfDots {
     private HalfDots() {}
 
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I = Lanes.I256;
+    private static final VectorSpecies<Float> F = Lanes.F256;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     /** Elements per block: the halves one 8-lane int vector holds. */
     static final int BLOCK = 16;

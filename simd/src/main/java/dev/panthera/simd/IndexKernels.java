@@ -32,7 +32,7 @@ final class IndexKernels {
     private static final VectorSpecies<Byte> B =
             F.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> D = Lanes.D;
     /** Floats with the double species' lane count, widened lane for lane by F2D. */
     private static final VectorSpecies<Float> FD =
             VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));
@@ -119,8 +119,8 @@ final class IndexKernels {
     /**
      * dst[i] = c[i·sc] ≠ 0 ? a[i·sa] : b[i·sb] for 4-byte elements (F32 or I32) moved as bits, with BOOL bytes
      * {@code c} (any non-zero byte is true, as in the reference); sc, sa, sb ∈ {0, 1}. A broadcast condition copies
-     * one operand's row. (No vector local is ever null: C2 in JDK 25 reached a Halt node in an earlier version that
-     * hoisted broadcasts into nullable locals.)
+     * one operand's row. No vector local is ever null: C2 (JDK 25) can reach a Halt node when a broadcast is hoisted
+     * into a nullable local.
      */
     static void whereRow(
             MemorySegment c,

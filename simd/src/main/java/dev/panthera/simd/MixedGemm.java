@@ -1,5 +1,6 @@
 package dev.panthera.simd;
 
+import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -12,14 +13,6 @@ import java.util.Objects;
 public final class MixedGemm {
     private MixedGemm() {}
 
-    /** Storage of the weight operand. */
-    public enum Weights {
-        /** bfloat16: the top 16 bits of an IEEE float. */
-        BF16,
-        /** IEEE 754 binary16. */
-        F16
-    }
-
     /**
      * {@code C = alpha·op(A)·op(W) + beta·C}: op(A) M×K (F32), op(W) K×N (16-bit), C M×N (F32). A PyTorch
      * {@code Linear} weight stored [out, in] is {@code transW = true}.
@@ -28,7 +21,7 @@ public final class MixedGemm {
      * @throws IndexOutOfBoundsException when an operand reaches past its segment (checked before any access)
      */
     public static void gemm(
-            Weights type,
+            DType type,
             boolean transA,
             boolean transW,
             int m,
@@ -46,11 +39,12 @@ public final class MixedGemm {
             long cOff,
             int ldc) {
         Objects.requireNonNull(type, "mixed gemm: weight type");
-        int kind = type == Weights.BF16 ? WeightLoads.BF16 : WeightLoads.F16;
+        if (type != DType.BF16 && type != DType.F16)
+            throw new IllegalArgumentException("mixed gemm: weights must be BF16 or F16, got " + type);
         Sgemm.gemm(
                 GemmConfig.current(),
                 "mixed gemm (" + type + " weights)",
-                kind,
+                type,
                 transA,
                 transW,
                 m,
@@ -74,7 +68,7 @@ public final class MixedGemm {
      * {@code transW} W is stored [N, K] (one row per output, as a {@code Linear} layer keeps it).
      */
     public static void gemv(
-            Weights type,
+            DType type,
             boolean transW,
             int n,
             int k,

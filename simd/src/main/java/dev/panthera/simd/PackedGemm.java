@@ -1,5 +1,6 @@
 package dev.panthera.simd;
 
+import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -20,16 +21,14 @@ final class PackedGemm {
      * The micro-kernel's vectors: 512 bits where the preferred species is that wide (AVX-512, with 32 vector
      * registers), else 256. NR is two vectors wide, so the 6×NR tile is 12 accumulators either way.
      */
-    static final VectorSpecies<Float> F =
-            FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    static final VectorSpecies<Float> F = Lanes.PACKED;
 
     private static final int V = F.length();
     /**
-     * Block sizes. 256-bit (AVX2, Zen 3: 32 KiB L1, 512 KiB L2): KC 256, MC 96, NC 4096 — a B sliver (16 KiB) in L1,
-     * the A block (96 KiB) in L2. 512-bit (AVX-512, measured on a Zen 4 with 1 MiB L2): KC 1024, MC 96, NC 1024 —
-     * an A sliver (24 KiB) in L1 and the A block (384 KiB) and a B sliver (128 KiB) in L2; the long K loop halves
-     * the C-tile traffic per flop. Chosen by best-of runs against OpenBLAS (KC 128 to 1024, MC 48 to 240, NC 512 to
-     * 4096; BENCHMARKS.md).
+     * Block sizes. 256-bit (for 32 KiB L1, 512 KiB L2): KC 256, MC 96, NC 4096 — a B sliver (16 KiB) in L1, the A
+     * block (96 KiB) in L2. 512-bit (for 1 MiB L2): KC 1024, MC 96, NC 1024 — an A sliver (24 KiB) in L1 and the A
+     * block (384 KiB) and a B sliver (128 KiB) in L2; the long K loop halves the C-tile traffic per flop. How they
+     * were chosen is in BENCHMARKS.md.
      */
     static final int MR = 6, NR = 2 * V, KC = V == 16 ? 1024 : 256, MC = 96, NC = V == 16 ? 1024 : 4096;
 
@@ -45,7 +44,7 @@ final class PackedGemm {
 
     /** C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1. */
     static void gemm(
-            int kind,
+            DType kind,
             boolean ta,
             boolean tb,
             int i0,
@@ -87,8 +86,8 @@ final class PackedGemm {
 
     /** B[pc:pc+kc, jc:jc+nc] into NR-wide slivers: sliver s holds, for each p, NR consecutive columns (zero padded). */
     private static void packB(
-            int kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
-        if (!tb && kind != WeightLoads.F16) {
+            DType kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
+        if (!tb && kind != DType.F16) {
             // groups of 8 full slivers, row by row: 512 contiguous bytes of each B row per step instead of 64
             int full = nc / NR * NR;
             for (int g = 0; g < full; g += 8 * NR) {
@@ -110,7 +109,7 @@ final class PackedGemm {
 
     /** Slivers from column js0 to nc of the panel, one sliver at a time. */
     private static void packSlivers(
-            int kind,
+            DType kind,
             boolean tb,
             MemorySegment b,
             long bOff,
@@ -128,7 +127,7 @@ final class PackedGemm {
                 int o = base + p * NR;
                 if (!tb) {
                     long row = bOff + (long) (pc + p) * ldb + jc + js;
-                    if (w == NR && kind == WeightLoads.F16) {
+                    if (w == NR && kind == DType.F16) {
                         WeightLoads.toFloats(kind, b, row, NR, out, o);
                     } else if (w == NR) {
                         for (int q = 0; q < NR; q += 8)

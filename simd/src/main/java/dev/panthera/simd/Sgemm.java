@@ -1,5 +1,6 @@
 package dev.panthera.simd;
 
+import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -23,7 +24,7 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Sgemm {
     private Sgemm() {}
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = Lanes.F256;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final int SKINNY_M = 8;
@@ -99,24 +100,7 @@ public final class Sgemm {
             long cOff,
             int ldc) {
         gemm(
-                config,
-                "sgemm",
-                WeightLoads.F32,
-                transA,
-                transB,
-                m,
-                n,
-                k,
-                alpha,
-                a,
-                aOff,
-                lda,
-                b,
-                bOff,
-                ldb,
-                beta,
-                c,
-                cOff,
+                config, "sgemm", DType.F32, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff,
                 ldc);
     }
 
@@ -159,7 +143,7 @@ public final class Sgemm {
             gemm(
                     config,
                     "sgemmBatched[" + i + "]",
-                    WeightLoads.F32,
+                    DType.F32,
                     transA,
                     transB,
                     m,
@@ -183,7 +167,7 @@ public final class Sgemm {
     static void gemm(
             GemmConfig config,
             String op,
-            int kind,
+            DType kind,
             boolean transA,
             boolean transB,
             int m,
@@ -205,7 +189,7 @@ public final class Sgemm {
             throw new IllegalArgumentException(op + ": negative size m=" + m + " n=" + n + " k=" + k);
         if (m == 0 || n == 0) return;
         checkBounds(op, "A", a, aOff, transA ? k : m, transA ? m : k, lda, 4);
-        checkBounds(op, "B", b, bOff, transB ? n : k, transB ? k : n, ldb, WeightLoads.bytes(kind));
+        checkBounds(op, "B", b, bOff, transB ? n : k, transB ? k : n, ldb, kind.byteSize());
         checkBounds(op, "C", c, cOff, m, n, ldc, 4);
         scale(c, cOff, ldc, m, n, beta);
         if (k == 0 || alpha == 0) return;

@@ -14,26 +14,81 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The Vector API backend. F32 work whose innermost dimension is dense (stride 1, or stride 0 for a broadcast operand)
- * runs row by row on {@link FloatKernels} and {@link IndexKernels}: elementwise ops, comparisons into BOOL,
- * {@code where}, softmax along any dim (a leading dim a vector of columns at a time), norms, SUM/MAX/MIN over any
- * set of dims, argmax/argmin along the last dim; matmul goes to {@link Sgemm}, attention and RoPE to
- * {@link AttentionKernels}. Conversions between F32 and BF16, F16 or F64 run on {@link Conversions}. Gathers and
- * scatter-adds along the last dim, index-adds of dense rows along dim 0 and index-selects of rows run as direct
- * loops over the segments; fills of a dense block or of dense rows are vector stores or byte copies for every dtype.
- * <p>
- * F32 views whose innermost dimension is strided (transposes, stepped or banded columns) take one contiguous copy
- * ({@link Strided}) for elementwise ops, last-dim softmax, norms and reductions: inputs are gathered into a dense
- * temporary, outputs computed into one and scattered into place.
- * <p>
- * Delegated to the reference backend, so this backend is never wrong where it is not fast: other dtypes (except
- * same-dtype copies, the conversions above, fills, index-selects, I32 {@code where} and gathers of 4- or 8-byte
- * elements), comparisons, {@code where} and fills with a strided innermost dimension, softmax over a leading dim of
- * a view whose innermost dimension is strided, argmax/argmin along other dims, gather and scatter-add along other
- * dims, index-add along other dims or onto non-dense rows, and matmuls whose operands are not BLAS matrices.
+ * The Vector API backend. What it serves itself, for every layout (strided, transposed, broadcast, offset views,
+ * rank 0 and size-0 dims), is listed by {@link #claims}; everything else goes to one {@link #fallback()} backend (the
+ * reference), so this backend is never wrong where it is not fast.
+ * <ul>
+ *   <li>F32, BF16 and F16 (all computed in F32, 16-bit results rounded to nearest even on store): unary and binary
+ *       ops (comparisons into BOOL), reductions (SUM/MAX/MIN over any dims, ARGMAX/ARGMIN into I64), softmax and
+ *       log-softmax along any dim, layer and RMS norm, matmul (F32 activations × BF16/F16 weights included, the
+ *       weights widened in registers), RoPE and attention. Dense F32 rows run straight on {@link FloatKernels},
+ *       {@link IndexKernels}, {@link Sgemm} and {@link AttentionKernels}; other dtypes and layouts are widened a row,
+ *       block or head at a time ({@link WidenedOps}, {@link Matmuls}, {@link WidenedAttention}).</li>
+ *   <li>Copies within one dtype and between F32, BF16 and F16, index-selects and gathers of every dtype (I32/I64
+ *       indices) along any dim, and {@code where} (BOOL condition) of every dtype: row copies or vector blends where
+ *       rows are dense, element copies otherwise.</li>
+ *   <li>Fills of every dtype and layout; index-adds and scatter-adds of F32, BF16 and F16 along any dim (vector rows
+ *       where rows are dense F32, rows widened through F32 or element loops otherwise).</li>
+ *   <li>Partly, by layout: conversions between F32 and F64 with dense last dims.</li>
+ * </ul>
+ * I32 and I64 unary ops that keep integers, binary ops (not DIV or POW, which have float results) and reductions
+ * run on {@link IntOps}.
+ * F64 arithmetic is left to the reference, which computes in double.
  */
 public final class SimdBackend implements Backend {
-    private static final Backend REF = ReferenceBackend.INSTANCE;
+    private final Backend fallback;
+
+    /** The backend, with the reference backend for what it does not serve. */
+    public SimdBackend() {
+        this(ReferenceBackend.INSTANCE);
+    }
+
+    /** The backend with {@code fallback} for what it does not serve (tests pass a counting one). */
+    SimdBackend(Backend fallback) {
+        this.fallback = java.util.Objects.requireNonNull(fallback, "simd backend: fallback");
+    }
+
+    /** Where every op this backend does not serve goes. */
+    Backend fallback() {
+        return fallback;
+    }
+
+    /**
+     * Whether this backend serves the SPI method {@code op} (its Java name) for storages of these dtypes, in argument
+     * order, whatever their layouts: the float ops above for F32/BF16/F16 operands (a BOOL or I64 destination where
+     * the op writes one), and the integer ops of {@link IntOps} (binary ops other than DIV and POW).
+     */
+    static boolean claims(String op, DType... dtypes) {
+        return switch (op) {
+            case "unary", "binary", "reduce", "matmul", "softmax", "layerNorm", "rmsNorm", "rope", "attention" ->
+                floatClaim(dtypes) || IntOps.claims(op, dtypes);
+            case "copy" -> dtypes.length == 2 && (dtypes[0] == dtypes[1] || FloatRows.computedInF32(dtypes));
+            case "where" ->
+                dtypes.length == 4 && dtypes[0] == DType.BOOL && dtypes[1] == dtypes[3] && dtypes[2] == dtypes[3];
+            case "fill" -> true;
+            case "indexAdd", "scatterAdd" ->
+                dtypes.length == 3
+                        && FloatRows.computedInF32(dtypes[0])
+                        && dtypes[2] == dtypes[0]
+                        && (dtypes[1] == DType.I32 || dtypes[1] == DType.I64);
+            case "indexSelect", "gather" ->
+                dtypes.length == 3 && dtypes[0] == dtypes[2] && (dtypes[1] == DType.I32 || dtypes[1] == DType.I64);
+            default -> false;
+        };
+    }
+
+    private static boolean floatClaim(DType... dtypes) {
+        boolean anyFloat = false;
+        for (DType t : dtypes) {
+            if (t.isFloatingPoint()) {
+                if (!FloatRows.computedInF32(t)) return false;
+                anyFloat = true;
+            } else if (t != DType.BOOL && t != DType.I64) {
+                return false;
+            }
+        }
+        return anyFloat;
+    }
 
     @Override
     public String name() {
@@ -87,7 +142,9 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
-        REF.copy(src, sl, dst, dl);
+        if (src.dtype() == dst.dtype()) IndexOps.copyElements(src, sl, dst, dl); // bits moved, NaN payloads kept
+        else if (WidenedOps.serves(src.dtype(), dst.dtype())) WidenedOps.convert(src, sl, dst, dl);
+        else fallback.copy(src, sl, dst, dl);
     }
 
     /** One row of n elements converted from one dtype to another; offsets in elements. */
@@ -116,8 +173,13 @@ public final class SimdBackend implements Backend {
         DType t = dst.dtype();
         boolean zero = Double.doubleToRawLongBits(value) == 0 || (!t.isFloatingPoint() && value == 0);
         boolean dense = dl.isContiguous();
-        if (dl.numel() == 0 || (!dense && lastStride(dl) != 1)) {
-            REF.fill(dst, dl, value);
+        if (dl.numel() == 0) return;
+        if (!dense && lastStride(dl) != 1) { // the first element converted as the reference does, its bytes copied
+            StridedCursor c = new StridedCursor(dl);
+            long first = c.next(), w = t.byteSize();
+            dev.panthera.tensor.spi.Elements.set(dst.segment(), t, first, value);
+            for (long k = 1, n = dl.numel(); k < n; k++)
+                MemorySegment.copy(dst.segment(), first * w, dst.segment(), c.next() * w, w);
             return;
         }
         MemorySegment s = dst.segment();
@@ -140,16 +202,11 @@ public final class SimdBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
-        if (f32(src, dst) && sl.rank() > 0 && (lastStride(sl) != 1 || lastStride(dl) != 1)) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided in = Strided.dense(src, sl, tmp, false), out = Strided.output(dst, dl, tmp);
-                unary(op, in.storage(), in.layout(), out.storage(), out.layout());
-                out.copyOut(dst, dl);
-            }
-            return;
-        }
         if (!f32(src, dst) || sl.rank() == 0 || lastStride(sl) != 1 || lastStride(dl) != 1) {
-            REF.unary(op, src, sl, dst, dl);
+            if (WidenedOps.serves(src.dtype(), dst.dtype())) WidenedOps.unary(op, src, sl, dst, dl);
+            else if (!op.needsFloat() && IntOps.claims("unary", src.dtype(), dst.dtype()))
+                IntOps.unary(op, src, sl, dst, dl);
+            else fallback.unary(op, src, sl, dst, dl);
             return;
         }
         int n = rowLength(sl);
@@ -183,18 +240,13 @@ public final class SimdBackend implements Backend {
             }
             return;
         }
-        if (!op.isComparison() && f32(a, b, dst) && dl.rank() > 0 && !rowsOk) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided x = Strided.dense(a, al, tmp, true),
-                        y = Strided.dense(b, bl, tmp, true),
-                        out = Strided.output(dst, dl, tmp);
-                binary(op, x.storage(), x.layout(), y.storage(), y.layout(), out.storage(), out.layout());
-                out.copyOut(dst, dl);
-            }
-            return;
-        }
         if (op.isComparison() || !f32(a, b, dst) || !rowsOk) {
-            REF.binary(op, a, al, b, bl, dst, dl);
+            boolean floats = WidenedOps.serves(a.dtype(), b.dtype())
+                    && (op.isComparison() ? dst.dtype() == DType.BOOL : WidenedOps.serves(dst.dtype()));
+            if (floats) WidenedOps.binary(op, a, al, b, bl, dst, dl);
+            else if (IntOps.serves(op) && IntOps.claims("binary", a.dtype(), b.dtype(), dst.dtype()))
+                IntOps.binary(op, a, al, b, bl, dst, dl);
+            else fallback.binary(op, a, al, b, bl, dst, dl);
             return;
         }
         int n = rowLength(dl);
@@ -218,11 +270,8 @@ public final class SimdBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
-        if (src.dtype() == DType.F32 && sl.rank() > 0 && lastStride(sl) != 1 && sl.numel() > 0) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided in = Strided.dense(src, sl, tmp, false);
-                reduce(op, in.storage(), in.layout(), dims, dst, dl);
-            }
+        if (sl.rank() == 0 || lastStride(sl) != 1 || !f32(src)) {
+            reduceWidened(op, src, sl, dims, dst, dl);
             return;
         }
         int last = sl.rank() - 1;
@@ -231,7 +280,7 @@ public final class SimdBackend implements Backend {
         for (int d : dims) if (d == last) keepsLast = false;
         boolean elementwise = op == ReduceOp.SUM || op == ReduceOp.MAX || op == ReduceOp.MIN;
         if (elementwise && keepsLast && last >= 0 && f32(src, dst) && lastStride(sl) == 1 && dl.isContiguous()) {
-            reduceLeading(op, src, sl, dims, dst, dl);
+            DenseReductions.leading(op, src, sl, dims, dst, dl);
             return;
         }
         boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
@@ -254,14 +303,14 @@ public final class SimdBackend implements Backend {
             return;
         }
         if (elementwise && !keepsLast && !lastOnly && f32(src, dst) && lastStride(sl) == 1) {
-            reduceRows(op, src, sl, dims, dst, dl);
+            DenseReductions.acrossRows(op, src, sl, dims, dst, dl);
             return;
         }
         if (!lastOnly
                 || !f32(src, dst)
                 || lastStride(sl) != 1
                 || (op != ReduceOp.SUM && op != ReduceOp.MAX && op != ReduceOp.MIN)) {
-            REF.reduce(op, src, sl, dims, dst, dl);
+            reduceWidened(op, src, sl, dims, dst, dl);
             return;
         }
         int n = rowLength(sl);
@@ -275,134 +324,22 @@ public final class SimdBackend implements Backend {
         }
     }
 
-    /**
-     * SUM, MAX or MIN over dims that exclude the last: each source row is combined, as one vector row, into its output
-     * row (the output's strides with the reduced dims set to 0 map a source row to it). The output starts at the
-     * operation's identity (0, −∞, +∞); MAXIMUM/MINIMUM propagate NaN as the reference does.
-     */
-    private static void reduceLeading(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
-        int n = rowLength(sl);
-        if (op != ReduceOp.SUM)
-            REF.fill(dst, dl, op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
-        BinaryOp combine = switch (op) {
-            case MAX -> BinaryOp.MAXIMUM;
-            case MIN -> BinaryOp.MINIMUM;
-            default -> BinaryOp.ADD;
-        };
-        long[] ds = dl.strides();
-        for (int d : dims) ds[d] = 0;
-        Layout target = rows(new Layout(sl.shape(), ds, dl.offset()));
-        StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(target);
-        for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
-            long so = cs.next(), dO = cd.next();
-            FloatKernels.binaryRow(combine, dst.segment(), dO, 1, src.segment(), so, 1, dst.segment(), dO, n);
-        }
-    }
-
-    /**
-     * SUM, MAX or MIN over the last dim together with others (everything, for {@code sum()}): each source row is reduced
-     * on its own (a double-accumulated vector sum, or the NaN-aware vector extreme) and the row results are combined in
-     * double, per output element, before one rounding to float, as the reference does. A row's output is found by
-     * row-major ordinals over the output shape with the reduced dims' strides set to 0.
-     */
-    private static void reduceRows(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
-        int rank = sl.rank(), n = rowLength(sl);
-        long[] ordinal = new long[rank];
-        for (int i = rank - 1, acc = 1; i >= 0; i--) {
-            ordinal[i] = acc;
-            acc = Math.multiplyExact(acc, Math.toIntExact(dl.shape().dim(i)));
-        }
-        for (int d : dims) ordinal[d] = 0;
-        double[] out = new double[Math.toIntExact(dl.numel())];
-        boolean max = op == ReduceOp.MAX;
-        if (op != ReduceOp.SUM) java.util.Arrays.fill(out, max ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
-        Layout srcRows = rows(sl);
-        StridedCursor cs = new StridedCursor(srcRows), co = new StridedCursor(rows(new Layout(sl.shape(), ordinal, 0)));
-        MemorySegment s = src.segment();
-        for (long r = 0, rowsN = srcRows.numel(); r < rowsN; r++) {
-            long so = cs.next();
-            int o = (int) co.next();
-            if (op == ReduceOp.SUM) {
-                out[o] += IndexKernels.sumRow(s, so, n);
-            } else {
-                double x = FloatKernels.extremeRow(s, so, n, max);
-                out[o] = Double.isNaN(out[o]) || Double.isNaN(x)
-                        ? Double.NaN
-                        : max ? Math.max(out[o], x) : Math.min(out[o], x);
-            }
-        }
-        StridedCursor cd = new StridedCursor(dl);
-        for (double v : out)
-            dst.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, cd.next(), (float) v);
+    private void reduceWidened(ReduceOp op, Storage src, Layout sl, int[] dims, Storage dst, Layout dl) {
+        boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
+        if (WidenedOps.serves(src.dtype()) && (arg ? dst.dtype() == DType.I64 : WidenedOps.serves(dst.dtype())))
+            WidenedOps.reduce(op, src, sl, dims, dst, dl);
+        else if (IntOps.claims("reduce", src.dtype(), dst.dtype())) IntOps.reduce(op, src, sl, dims, dst, dl);
+        else fallback.reduce(op, src, sl, dims, dst, dl);
     }
 
     @Override
     public void matmul(Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
-        int r = al.rank();
-        if (!f32(a, b, dst) || !dl.isContiguous()) {
-            REF.matmul(a, al, b, bl, dst, dl);
-            return;
-        }
-        int m = Math.toIntExact(al.shape().dim(r - 2)),
-                k = Math.toIntExact(al.shape().dim(r - 1)),
-                n = Math.toIntExact(bl.shape().dim(r - 1));
-        Operand pa = Operand.of(al, m, k), pb = Operand.of(bl, k, n);
-        if (pa == null || pb == null) { // neither row- nor column-major in the last two dims
-            REF.matmul(a, al, b, bl, dst, dl);
-            return;
-        }
-        Layout ba = batch(al), bb = batch(bl), bd = batch(dl);
-        StridedCursor ca = new StridedCursor(ba), cb = new StridedCursor(bb), cd = new StridedCursor(bd);
-        for (long i = 0, nb = bd.numel(); i < nb; i++) {
-            Sgemm.sgemm(
-                    pa.trans,
-                    pb.trans,
-                    m,
-                    n,
-                    k,
-                    1f,
-                    a.segment(),
-                    ca.next(),
-                    pa.ld,
-                    b.segment(),
-                    cb.next(),
-                    pb.ld,
-                    0f,
-                    dst.segment(),
-                    cd.next(),
-                    n);
-        }
-    }
-
-    /** How a [rows, cols] matrix view maps to BLAS arguments. */
-    private record Operand(boolean trans, int ld) {
-        static Operand of(Layout l, int rows, int cols) {
-            int r = l.rank();
-            long sr = l.stride(r - 2), sc = l.stride(r - 1);
-            if ((cols == 1 || sc == 1) && (rows == 1 || sr >= Math.max(cols, 1))) {
-                return new Operand(false, Math.toIntExact(rows == 1 ? Math.max(cols, 1) : sr));
-            }
-            if ((rows == 1 || sr == 1) && (cols == 1 || sc >= Math.max(rows, 1))) {
-                return new Operand(true, Math.toIntExact(cols == 1 ? Math.max(rows, 1) : sc));
-            }
-            return null; // broadcast (stride 0) or otherwise strided: not a BLAS matrix
-        }
-    }
-
-    private static Layout batch(Layout l) {
-        return l.leading(l.rank() - 2);
+        if (WidenedOps.serves(a.dtype(), b.dtype(), dst.dtype())) Matmuls.matmul(a, al, b, bl, dst, dl);
+        else fallback.matmul(a, al, b, bl, dst, dl);
     }
 
     @Override
     public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
-        if (dim == sl.rank() - 1 && f32(src, dst) && (lastStride(sl) != 1 || lastStride(dl) != 1)) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided in = Strided.dense(src, sl, tmp, false), out = Strided.output(dst, dl, tmp);
-                softmax(in.storage(), in.layout(), dim, log, out.storage(), out.layout());
-                out.copyOut(dst, dl);
-            }
-            return;
-        }
         if (dim != sl.rank() - 1 && f32(src, dst) && lastStride(sl) == 1 && lastStride(dl) == 1 && sl.numel() > 0) {
             // along a leading dim: the rows that differ only in that index, a vector of columns at a time
             int n = rowLength(sl), len = Math.toIntExact(sl.shape().dim(dim));
@@ -426,7 +363,8 @@ public final class SimdBackend implements Backend {
             return;
         }
         if (dim != sl.rank() - 1 || !f32(src, dst) || lastStride(sl) != 1 || lastStride(dl) != 1) {
-            REF.softmax(src, sl, dim, log, dst, dl);
+            if (WidenedOps.serves(src.dtype(), dst.dtype())) WidenedOps.softmax(src, sl, dim, log, dst, dl);
+            else fallback.softmax(src, sl, dim, log, dst, dl);
             return;
         }
         int n = rowLength(sl);
@@ -458,22 +396,21 @@ public final class SimdBackend implements Backend {
             Storage dst,
             Layout dl,
             boolean rms) {
-        if (f32(x, dst) && xl.rank() > 0 && (lastStride(xl) != 1 || lastStride(dl) != 1)) {
-            try (Arena tmp = Arena.ofConfined()) {
-                Strided in = Strided.dense(x, xl, tmp, false), out = Strided.output(dst, dl, tmp);
-                norm(in.storage(), in.layout(), w, wl, b, bl, eps, out.storage(), out.layout(), rms);
-                out.copyOut(dst, dl);
-            }
-            return;
-        }
         boolean ok = f32(x, dst)
                 && lastStride(xl) == 1
                 && lastStride(dl) == 1
                 && (w == null || (w.dtype() == DType.F32 && wl.stride(0) == 1))
                 && (b == null || (b.dtype() == DType.F32 && bl.stride(0) == 1));
+        if (!ok
+                && WidenedOps.serves(x.dtype(), dst.dtype())
+                && (w == null || WidenedOps.serves(w.dtype()))
+                && (b == null || WidenedOps.serves(b.dtype()))) {
+            WidenedOps.norm(x, xl, w, wl, b, bl, eps, dst, dl, rms);
+            return;
+        }
         if (!ok) {
-            if (rms) REF.rmsNorm(x, xl, w, wl, eps, dst, dl);
-            else REF.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
+            if (rms) fallback.rmsNorm(x, xl, w, wl, eps, dst, dl);
+            else fallback.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
             return;
         }
         int n = rowLength(xl);
@@ -510,7 +447,9 @@ public final class SimdBackend implements Backend {
                 || lastStride(dl) != 1
                 || !cl.isContiguous()
                 || !sl.isContiguous()) {
-            REF.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
+            if (WidenedOps.serves(x.dtype(), cos.dtype(), sin.dtype(), dst.dtype()))
+                WidenedAttention.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
+            else fallback.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
             return;
         }
         int r = xl.rank(), d = rowLength(xl);
@@ -549,7 +488,9 @@ public final class SimdBackend implements Backend {
                 || lastStride(kl) != 1
                 || lastStride(vl) != 1
                 || lastStride(dl) != 1) {
-            REF.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+            if (WidenedOps.serves(q.dtype(), k.dtype(), v.dtype(), dst.dtype()))
+                WidenedAttention.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+            else fallback.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
             return;
         }
         AttentionKernels.attention(
@@ -572,178 +513,28 @@ public final class SimdBackend implements Backend {
         return new AttentionKernels.View4(s.segment(), l.offset(), l.stride(0), l.stride(1), l.stride(2));
     }
 
-    /** Row gathers along dim 0 with a dense last dim (embedding lookups) copy whole rows; the rest goes to the reference. */
     @Override
     public void indexSelect(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) {
-        if (dim != 0 || sl.rank() != 2 || lastStride(sl) != 1 || !dl.isContiguous()) {
-            REF.indexSelect(s, sl, dim, i, il, d, dl);
-            return;
-        }
-        long rows = sl.shape().dim(0), w = s.dtype().byteSize(), n = sl.shape().dim(1);
-        StridedCursor ci = new StridedCursor(il);
-        for (long k = 0, m = il.numel(); k < m; k++) {
-            long row = dev.panthera.tensor.spi.Elements.getLong(i.segment(), i.dtype(), ci.next());
-            if (row < 0 || row >= rows)
-                throw new IndexOutOfBoundsException(
-                        "indexSelect: index " + row + " is out of bounds for dimension of size " + rows);
-            MemorySegment.copy(
-                    s.segment(), (sl.offset() + row * sl.stride(0)) * w, d.segment(), (dl.offset() + k * n) * w, n * w);
-        }
+        IndexOps.indexSelect(fallback, s, sl, dim, i, il, d, dl);
     }
 
-    private static boolean intIndex(Storage i) {
-        return i.dtype() == DType.I64 || i.dtype() == DType.I32;
-    }
-
-    /** True when dims 1.. of {@code l} are one dense block (each dim-0 slice is a contiguous row). */
-    private static boolean denseRows(Layout l) {
-        long expected = 1;
-        for (int i = l.rank() - 1; i >= 1; i--) {
-            long d = l.shape().dim(i);
-            if (d != 1 && l.stride(i) != expected) return false;
-            expected *= d;
-        }
-        return true;
-    }
-
-    /**
-     * F32 along dim 0 with dense rows (the embedding backward: dst [V, D], src [N, D]) adds whole rows as vectors,
-     * src row k into dst row index[k] in order of k; every index is checked first, as the reference does, so an
-     * out-of-range index leaves dst untouched. Other dims and dtypes go to the reference.
-     */
     @Override
     public void indexAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
-        if (dim != 0
-                || !f32(d, s)
-                || !intIndex(i)
-                || il.rank() != 1
-                || dl.rank() == 0
-                || !denseRows(dl)
-                || !denseRows(sl)
-                || dl.numel() / Math.max(dl.shape().dim(0), 1) > Integer.MAX_VALUE) {
-            REF.indexAdd(d, dl, dim, i, il, s, sl);
-            return;
-        }
-        long bound = dl.shape().dim(0);
-        int n = Math.toIntExact(
-                sl.shape().dim(0) == 0 ? 0 : sl.numel() / sl.shape().dim(0));
-        long[] picked = new long[Math.toIntExact(il.numel())];
-        boolean i64 = i.dtype() == DType.I64;
-        for (int k = 0; k < picked.length; k++)
-            picked[k] = IndexKernels.checkedIndex(i.segment(), i64, il.offset() + k * il.stride(0), bound, "indexAdd");
-        for (int k = 0; k < picked.length && n > 0; k++) {
-            long dO = dl.offset() + picked[k] * dl.stride(0), so = sl.offset() + k * sl.stride(0);
-            FloatKernels.binaryRow(BinaryOp.ADD, d.segment(), dO, 1, s.segment(), so, 1, d.segment(), dO, n);
-        }
+        IndexOps.indexAdd(fallback, d, dl, dim, i, il, s, sl);
     }
 
-    /**
-     * Along the last dim with an I32/I64 index and 4- or 8-byte elements: direct loops per row over the segments
-     * (any strides), each index checked in row-major order with the reference's exception. Other dims go to it.
-     */
     @Override
     public void gather(Storage s, Layout sl, int dim, Storage i, Layout il, Storage d, Layout dl) {
-        int w = s.dtype().byteSize(), last = sl.rank() - 1;
-        if (dim != last || last < 0 || (w != 4 && w != 8) || !intIndex(i)) {
-            REF.gather(s, sl, dim, i, il, d, dl);
-            return;
-        }
-        long n = il.shape().dim(last), bound = sl.shape().dim(last);
-        Layout srcRows = rows(new Layout(il.shape(), sl.strides(), sl.offset())), idxRows = rows(il);
-        StridedCursor cs = new StridedCursor(srcRows),
-                ci = new StridedCursor(idxRows),
-                cd = new StridedCursor(rows(dl));
-        for (long r = 0, rowsN = idxRows.numel(); r < rowsN; r++) {
-            IndexKernels.gatherRow(
-                    w,
-                    s.segment(),
-                    cs.next(),
-                    sl.stride(last),
-                    bound,
-                    i.segment(),
-                    i.dtype() == DType.I64,
-                    ci.next(),
-                    il.stride(last),
-                    d.segment(),
-                    cd.next(),
-                    dl.stride(last),
-                    n);
-        }
+        IndexOps.gather(fallback, s, sl, dim, i, il, d, dl);
     }
 
-    /**
-     * F32 along the last dim with an I32/I64 index: direct loops per row (any strides), adding in the reference's
-     * order and checking each index as it is reached. Other dims and dtypes go to the reference.
-     */
     @Override
     public void scatterAdd(Storage d, Layout dl, int dim, Storage i, Layout il, Storage s, Layout sl) {
-        int last = dl.rank() - 1;
-        if (dim != last || last < 0 || !f32(d, s) || !intIndex(i)) {
-            REF.scatterAdd(d, dl, dim, i, il, s, sl);
-            return;
-        }
-        long n = il.shape().dim(last), bound = dl.shape().dim(last);
-        Layout dstRows = rows(new Layout(il.shape(), dl.strides(), dl.offset())), idxRows = rows(il);
-        StridedCursor cd = new StridedCursor(dstRows),
-                ci = new StridedCursor(idxRows),
-                cs = new StridedCursor(rows(sl));
-        for (long r = 0, rowsN = idxRows.numel(); r < rowsN; r++) {
-            IndexKernels.scatterAddRow(
-                    d.segment(),
-                    cd.next(),
-                    dl.stride(last),
-                    bound,
-                    i.segment(),
-                    i.dtype() == DType.I64,
-                    ci.next(),
-                    il.stride(last),
-                    s.segment(),
-                    cs.next(),
-                    sl.stride(last),
-                    n);
-        }
+        IndexOps.scatterAdd(fallback, d, dl, dim, i, il, s, sl);
     }
 
-    /**
-     * BOOL condition with F32 (or I32) operands whose last dims are dense or broadcast (stride 1 or 0) into a dense
-     * last dim: byte masks widened to the element lanes and a blend per vector. Everything else goes to the reference.
-     */
     @Override
     public void where(Storage c, Layout cl, Storage a, Layout al, Storage b, Layout bl, Storage d, Layout dl) {
-        long sc = lastStride(cl), sa = lastStride(al), sb = lastStride(bl);
-        DType t = d.dtype();
-        boolean ok = c.dtype() == DType.BOOL
-                && (t == DType.F32 || t == DType.I32)
-                && a.dtype() == t
-                && b.dtype() == t
-                && dl.rank() > 0
-                && lastStride(dl) == 1
-                && (sc == 0 || sc == 1)
-                && (sa == 0 || sa == 1)
-                && (sb == 0 || sb == 1);
-        if (!ok) {
-            REF.where(c, cl, a, al, b, bl, d, dl);
-            return;
-        }
-        int n = rowLength(dl);
-        StridedCursor cc = new StridedCursor(rows(cl)),
-                ca = new StridedCursor(rows(al)),
-                cb = new StridedCursor(rows(bl)),
-                cd = new StridedCursor(rows(dl));
-        for (long r = 0, rowsN = n == 0 ? 0 : dl.numel() / n; r < rowsN; r++) {
-            IndexKernels.whereRow(
-                    c.segment(),
-                    cc.next(),
-                    (int) sc,
-                    a.segment(),
-                    ca.next(),
-                    (int) sa,
-                    b.segment(),
-                    cb.next(),
-                    (int) sb,
-                    d.segment(),
-                    cd.next(),
-                    n);
-        }
+        IndexOps.where(fallback, c, cl, a, al, b, bl, d, dl);
     }
 }

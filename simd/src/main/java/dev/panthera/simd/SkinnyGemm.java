@@ -1,5 +1,6 @@
 package dev.panthera.simd;
 
+import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -11,14 +12,14 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * GEMM for M &lt; 8 (decode, a few tokens): B is read once and never packed; A is copied to a small float array.
  * 16-bit weights are widened inside the FMA loops, two halves per int lane (BF16 by a shift or a mask, F16 as
- * {@link HalfDots} does it): a lane-by-lane F16 conversion with inf/NaN selects, inlined into the FMA loops, went past
- * C2's inlining depth and its returned vectors were boxed (hundreds of MB of garbage per GEMV).
+ * {@link HalfDots} does it), which keeps the FMA loops small enough for C2 to inline every vector call; a vector
+ * returned from a call that is not inlined is boxed on the heap.
  */
 final class SkinnyGemm {
     private SkinnyGemm() {}
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = Lanes.F256;
+    private static final VectorSpecies<Integer> I = Lanes.I256;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
@@ -30,7 +31,7 @@ final class SkinnyGemm {
      * added to C.
      */
     static void gemm(
-            int kind,
+            DType kind,
             boolean ta,
             boolean tb,
             int m,
@@ -58,8 +59,7 @@ final class SkinnyGemm {
             // columns in chunks whose accumulators and the B row pieces of a step stay in L1
             int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~15);
             for (int jc = 0; jc < w; jc += jb) {
-                if (kind != WeightLoads.F32)
-                    stream16(kind == WeightLoads.F16, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+                if (kind != DType.F32) stream16(kind, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
                 else stream(m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
             }
         } else {
@@ -73,7 +73,8 @@ final class SkinnyGemm {
     /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, F32 B, eight rows per step (then four, then one). */
     private static void stream(
             int m, int j0, int w, int jc, int je, int k, float[] av, float[] acc, MemorySegment b, long bOff, int ldb) {
-        int L = F.length(), kind = WeightLoads.F32;
+        int L = F.length();
+        DType kind = DType.F32;
         int p = 0;
         for (; p + 8 <= k; p += 8) {
             long r0 = bOff + (long) p * ldb + j0;
@@ -157,7 +158,7 @@ final class SkinnyGemm {
      * before each step and taken one element at a time with the exact conversion. The last k mod 8 rows go one at a time.
      */
     private static void stream16(
-            boolean half,
+            DType kind,
             int m,
             int j0,
             int w,
@@ -169,7 +170,7 @@ final class SkinnyGemm {
             MemorySegment b,
             long bOff,
             int ldb) {
-        int kind = half ? WeightLoads.F16 : WeightLoads.BF16;
+        boolean half = kind == DType.F16;
         int full = jc + (je - jc) / 16 * 16;
         int p = 0;
         for (; p + 8 <= k; p += 8) {
@@ -244,14 +245,13 @@ final class SkinnyGemm {
             int ci = i * w;
             for (int j = jc; j < je; j++) {
                 int t = j - jc, at = j < full ? jc + (t & ~15) + ((t & 1) == 0 ? (t & 15) / 2 : 8 + (t & 15) / 2) : j;
-                acc[ci + at] += x * WeightLoads.load1(WeightLoads.F16, b, row + j);
+                acc[ci + at] += x * WeightLoads.load1(DType.F16, b, row + j);
             }
         }
     }
 
-    // The block loops are one small method per weight type, the eight rows an inner loop: with both conversions in
-    // one method, or eight rows unrolled, the vector calls inlined into it passed C2's budget and the vectors were
-    // boxed (10× slower).
+    // The block loops are one small method per weight type, the eight rows an inner loop, so that every vector call
+    // in them stays within C2's inlining budget (a vector returned from a call that is not inlined is boxed).
 
     /**
      * acc[ci + jc .. ci + full) (block-permuted: 8 even then 8 odd columns per 16) += Σ_{q<8} av[ai + q]·B row
@@ -304,7 +304,7 @@ final class SkinnyGemm {
 
     /** acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] (B stored transposed: one row per output column). */
     private static void dots(
-            int kind,
+            DType kind,
             int m,
             int j0,
             int w,
@@ -316,8 +316,8 @@ final class SkinnyGemm {
             MemorySegment b,
             long bOff,
             int ldb) {
-        if (kind != WeightLoads.F32) {
-            dots16(kind == WeightLoads.F16, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb);
+        if (kind != DType.F32) {
+            dots16(kind, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb);
             return;
         }
         if (m == 1) {
@@ -348,7 +348,7 @@ final class SkinnyGemm {
      * so) is summed again with the exact scalar conversion.
      */
     private static void dots16(
-            boolean half,
+            DType kind,
             int m,
             int j0,
             int w,
@@ -360,11 +360,11 @@ final class SkinnyGemm {
             MemorySegment b,
             long bOff,
             int ldb) {
-        int len = pe - pc, kind = half ? WeightLoads.F16 : WeightLoads.BF16;
+        int len = pe - pc;
+        boolean half = kind == DType.F16;
         float[] split = new float[m * len], pair = new float[2];
         for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len);
-        // rows j and j + half go together: two streams far apart read faster here than two neighbouring rows
-        // (8 KiB apart for K = 4096: 17.8 against 12.5 GB/s measured on the Zen 4 of BENCHMARKS.md)
+        // rows j and j + half go together: two streams far apart in memory rather than two neighbouring rows
         int half2 = (w + 1) / 2;
         for (int j = 0; j < half2; j++) {
             int j1 = j + half2 < w ? j + half2 : j; // an odd middle column pairs with itself
@@ -414,7 +414,7 @@ final class SkinnyGemm {
 
     /** Rows a0 and a0 + k of A against one B row, four independent FMA chains, each B vector loaded once. */
     private static void dot2(
-            int kind,
+            DType kind,
             float[] av,
             int a0,
             int k,
@@ -449,7 +449,7 @@ final class SkinnyGemm {
     }
 
     /** One row of A against one B row: four independent FMA chains over 32 floats per step. */
-    private static float dot1(int kind, float[] av, int a0, MemorySegment b, long bRow, int pc, int pe) {
+    private static float dot1(DType kind, float[] av, int a0, MemorySegment b, long bRow, int pc, int pe) {
         int L = F.length();
         FloatVector s0 = FloatVector.zero(F),
                 s1 = FloatVector.zero(F),

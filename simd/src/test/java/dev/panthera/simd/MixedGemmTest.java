@@ -3,6 +3,7 @@ package dev.panthera.simd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.FloatConversions;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -29,7 +30,7 @@ class MixedGemmTest {
             for (int i = 0; i < 65536; i++) h.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) i);
             float[] out = new float[8];
             for (int i = 0; i < 65536; i += 8) {
-                WeightLoads.load(WeightLoads.F16, h, i).intoArray(out, 0);
+                WeightLoads.toFloats(DType.F16, h, i, 8, out, 0);
                 for (int l = 0; l < 8; l++) {
                     float want = Float.float16ToFloat((short) (i + l));
                     if (Float.floatToRawIntBits(want) != Float.floatToRawIntBits(out[l])) {
@@ -37,7 +38,7 @@ class MixedGemmTest {
                                 "F16 0x" + Integer.toHexString(i + l) + ": expected " + want + " but was " + out[l]);
                     }
                 }
-                WeightLoads.load(WeightLoads.BF16, h, i).intoArray(out, 0);
+                WeightLoads.load(DType.BF16, h, i).intoArray(out, 0);
                 for (int l = 0; l < 8; l++) {
                     float want = FloatConversions.bf16ToFloat((short) (i + l));
                     assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(out[l]), "BF16 bits");
@@ -60,7 +61,7 @@ class MixedGemmTest {
     }
 
     private static void check(Random r, int m, int n, int k) {
-        MixedGemm.Weights type = r.nextBoolean() ? MixedGemm.Weights.BF16 : MixedGemm.Weights.F16;
+        DType type = r.nextBoolean() ? DType.BF16 : DType.F16;
         boolean ta = r.nextBoolean(), tw = r.nextBoolean();
         float alpha = r.nextBoolean() ? 1f : (float) r.nextGaussian(), beta = new float[] {0f, 1f, -0.5f}[r.nextInt(3)];
         int lda = (ta ? m : k) + r.nextInt(3), ldw = (tw ? k : n) + r.nextInt(3), ldc = n + r.nextInt(3);
@@ -77,11 +78,9 @@ class MixedGemmTest {
             double[] wd = new double[(int) wLen];
             for (int i = 0; i < wLen; i++) {
                 float g = (float) (r.nextGaussian() * 0.1);
-                short bits = type == MixedGemm.Weights.BF16 ? FloatConversions.floatToBf16(g) : Float.floatToFloat16(g);
+                short bits = type == DType.BF16 ? FloatConversions.floatToBf16(g) : Float.floatToFloat16(g);
                 w.setAtIndex(ValueLayout.JAVA_SHORT, i, bits);
-                wd[i] = type == MixedGemm.Weights.BF16
-                        ? FloatConversions.bf16ToFloat(bits)
-                        : Float.float16ToFloat(bits);
+                wd[i] = type == DType.BF16 ? FloatConversions.bf16ToFloat(bits) : Float.float16ToFloat(bits);
             }
             MemorySegment c = arena.allocate((cOff + (long) m * ldc) * 4, 64);
             for (long i = 0; i < c.byteSize() / 4; i++)
@@ -127,10 +126,10 @@ class MixedGemmTest {
     @Property(tries = 40)
     void specialWeightValues(@ForAll long seed) {
         Random r = new Random(seed);
-        MixedGemm.Weights type = r.nextBoolean() ? MixedGemm.Weights.BF16 : MixedGemm.Weights.F16;
+        DType type = r.nextBoolean() ? DType.BF16 : DType.F16;
         int m = r.nextInt(4) == 0 ? 8 + r.nextInt(9) : 1 + r.nextInt(7), n = 1 + r.nextInt(40), k = 1 + r.nextInt(300);
         boolean tw = r.nextBoolean();
-        short[] specials = type == MixedGemm.Weights.F16
+        short[] specials = type == DType.F16
                 ? new short[] {
                     0,
                     (short) 0x8000,
@@ -172,13 +171,11 @@ class MixedGemmTest {
                         ? specials[r.nextInt(specials.length)]
                         : r.nextInt(10) == 0
                                 ? specials[r.nextInt(6)] // zeros and subnormals are common in real weights
-                                : type == MixedGemm.Weights.BF16
+                                : type == DType.BF16
                                         ? FloatConversions.floatToBf16((float) r.nextGaussian())
                                         : Float.floatToFloat16((float) r.nextGaussian());
                 w.setAtIndex(ValueLayout.JAVA_SHORT, i, bits);
-                wd[i] = type == MixedGemm.Weights.BF16
-                        ? FloatConversions.bf16ToFloat(bits)
-                        : Float.float16ToFloat(bits);
+                wd[i] = type == DType.BF16 ? FloatConversions.bf16ToFloat(bits) : Float.float16ToFloat(bits);
             }
             MixedGemm.gemm(type, false, tw, m, n, k, 1f, a, 0, k, w, 0, tw ? k : n, 0f, c, 0, n);
             for (int i = 0; i < m; i++) {
@@ -224,7 +221,7 @@ class MixedGemmTest {
             for (int p = 0; p < k; p++) x.setAtIndex(ValueLayout.JAVA_FLOAT, p, (float) r.nextGaussian());
             for (long i = 0; i < (long) n * k; i++)
                 w.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16((float) r.nextGaussian()));
-            MixedGemm.gemv(MixedGemm.Weights.F16, true, n, k, x, 0, w, 0, k, y, 0);
+            MixedGemm.gemv(DType.F16, true, n, k, x, 0, w, 0, k, y, 0);
             for (int j = 0; j < n; j++) {
                 double s = 0, mag = 0;
                 for (int p = 0; p < k; p++) {
@@ -280,8 +277,7 @@ class MixedGemmTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment x = arena.allocate(8 * 4), w = arena.allocate(8 * 8 * 2 - 2), y = arena.allocate(8 * 4);
             IndexOutOfBoundsException e = assertThrows(
-                    IndexOutOfBoundsException.class,
-                    () -> MixedGemm.gemv(MixedGemm.Weights.BF16, true, 8, 8, x, 0, w, 0, 8, y, 0));
+                    IndexOutOfBoundsException.class, () -> MixedGemm.gemv(DType.BF16, true, 8, 8, x, 0, w, 0, 8, y, 0));
             assert e.getMessage().contains("BF16") : e.getMessage();
         }
     }

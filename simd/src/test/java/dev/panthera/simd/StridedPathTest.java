@@ -17,8 +17,8 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 
 /**
- * The one-contiguous-copy path of {@link SimdBackend} ({@link Strided}): F32 inputs and outputs whose last dim is
- * strided — transposed [c, r] views of [r, c] buffers, every other column, a column of a wider buffer — for unary,
+ * The strided paths of {@link SimdBackend} ({@link WidenedOps}, a row widened into dense scratch at a time): F32
+ * inputs and outputs whose last dim is strided — transposed [c, r] views of [r, c] buffers, every other column, a column of a wider buffer — for unary,
  * binary (with a broadcast operand), last-dim softmax, RMS norm and reductions, called through the SPI on raw
  * storages. Expected: {@link ReferenceBackend} on identical inputs into an identical destination buffer, whole
  * buffers compared, so a scatter into the wrong elements (or outside the view) is caught. Tolerance: the conformance

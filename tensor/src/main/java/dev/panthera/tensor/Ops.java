@@ -143,7 +143,10 @@ final class Ops {
         }
         DType t = promote(a.dtype(), b.dtype());
         if (!t.isFloatingPoint()) t = DType.F32;
-        Tensor x = a.to(t), y = b.to(t);
+        Tensor x = a.to(t);
+        // F32 activations × 16-bit weights: the backend widens the weights as it reads them (see Backend#matmul)
+        boolean mixed = t == DType.F32 && (b.dtype() == DType.BF16 || b.dtype() == DType.F16);
+        Tensor y = mixed ? b : b.to(t);
         boolean vecA = x.rank() == 1, vecB = y.rank() == 1;
         if (vecA) x = x.unsqueeze(0);
         if (vecB) y = y.unsqueeze(1);

@@ -436,6 +436,15 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void matmul(Storage x, Layout xl, Storage y, Layout yl, Storage dst, Layout dl) {
+        if (y.dtype() != x.dtype()) { // F32 × BF16/F16 (Backend#matmul): cuBLAS takes one dtype, so widen y first
+            try (Arena a = Arena.ofConfined()) {
+                Layout wide = Layout.contiguous(yl.shape());
+                Storage y32 = allocate(x.dtype(), yl.numel(), a);
+                copy(y, yl, y32, wide);
+                matmul(x, xl, y32, wide, dst, dl);
+            }
+            return;
+        }
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 Gemm.run(this, a, dev(x, "matmul"), xl, dev(y, "matmul"), yl, dev(dst, "matmul"), dl);

@@ -108,7 +108,11 @@ public interface Backend {
      */
     void reduce(ReduceOp op, Storage src, Layout srcLayout, int[] dims, Storage dst, Layout dstLayout);
 
-    /** dst[..., m, n] = Σ_k a[..., m, k]·b[..., k, n]; all rank ≥ 2 with identical batch dims (possibly stride 0). */
+    /**
+     * dst[..., m, n] = Σ_k a[..., m, k]·b[..., k, n]; all rank ≥ 2 with identical batch dims (possibly stride 0).
+     * Either all three share one dtype, or a and dst are F32 and b is BF16 or F16 (activations × 16-bit weights):
+     * then b's elements are widened to F32 as they are read, never converted as a whole.
+     */
     void matmul(Storage a, Layout aLayout, Storage b, Layout bLayout, Storage dst, Layout dstLayout);
 
     /** Softmax (or log-softmax) along {@code dim}. */

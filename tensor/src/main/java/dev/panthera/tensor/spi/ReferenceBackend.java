@@ -213,7 +213,7 @@ public final class ReferenceBackend implements Backend {
                     double sum = 0;
                     for (long p = 0; p < k; p++) {
                         sum += Elements.get(a.segment(), t, ao + i * sam + p * sak)
-                                * Elements.get(b.segment(), t, bo + p * sbk + j * sbn);
+                                * Elements.get(b.segment(), b.dtype(), bo + p * sbk + j * sbn);
                     }
                     Elements.set(dst.segment(), dst.dtype(), dO + i * sdm + j * sdn, sum);
                 }

@@ -86,6 +86,11 @@ public final class BackendConformance {
                 x -> x[0].rank() < 3
                         ? x[0].matmul(x[0].transpose(-1, -2))
                         : x[0].matmul(x[0].select(0, 0).transpose(-1, -2))));
+        // F32 activations × 16-bit weights: the weight reaches the backend in its own dtype (Backend#matmul)
+        c.add(new Case(
+                "matmul x·bf16(xᵀ)", 1, x -> x[0].matmul(x[0].transpose(-1, -2).to(DType.BF16))));
+        c.add(new Case(
+                "matmul x·f16(xᵀ)", 1, x -> x[0].matmul(x[0].transpose(-1, -2).to(DType.F16))));
         c.add(new Case("contiguous", 1, x -> x[0].contiguous()));
         c.add(new Case("to F16 and back", 1, x -> x[0].to(DType.F16).to(x[0].dtype())));
         c.add(new Case("to BF16 and back", 1, x -> x[0].to(DType.BF16).to(x[0].dtype())));
@@ -152,18 +157,54 @@ public final class BackendConformance {
     }
 
     /**
+     * What the inputs hold besides normal values of rank 2..4 in the layouts of {@link #randomView}.
+     *
+     * @param specials   NaN, ±Inf, −0.0 and subnormals (of the dtype) mixed into the data
+     * @param broadcasts views with a stride-0 (expanded) dim among the layouts
+     * @param edgeShapes rank 0 and shapes with a size-0 dim among the shapes; where the reference throws for such
+     *                   a shape, the backend must throw the same exception class
+     */
+    public record Inputs(boolean specials, boolean broadcasts, boolean edgeShapes) {
+        /** Normal values, no broadcast views, no edge shapes. */
+        public static final Inputs NORMAL = new Inputs(false, false, false);
+        /** Everything. */
+        public static final Inputs ALL = new Inputs(true, true, true);
+    }
+
+    /**
      * Compares {@code backend} with the reference on every case over {@code tries} random inputs of rank 2..4;
      * throws AssertionError naming the case, shape, layout and element on the first disagreement beyond
      * {@code rtol}·|expected| + {@code atol}.
      */
     public static void compareAll(Backend backend, long seed, int tries, DType dtype, double rtol, double atol) {
+        compareAll(backend, seed, tries, dtype, rtol, atol, Inputs.NORMAL);
+    }
+
+    /** {@link #compareAll(Backend, long, int, DType, double, double)} over the given kind of inputs. */
+    public static void compareAll(
+            Backend backend, long seed, int tries, DType dtype, double rtol, double atol, Inputs inputs) {
         Random r = new Random(seed);
         for (int t = 0; t < tries; t++) {
-            long[] shape = randomShape(r);
+            long[] shape = inputs.edgeShapes() && r.nextInt(4) == 0 ? edgeShape(r) : randomShape(r);
             for (Case c : cases()) {
                 Tensor[] in = new Tensor[c.arity()];
-                for (int k = 0; k < in.length; k++) in[k] = randomView(r, shape, dtype);
-                double[] want = run(ReferenceBackend.INSTANCE, c, in);
+                for (int k = 0; k < in.length; k++) in[k] = randomView(r, shape, dtype, inputs);
+                double[] want;
+                try {
+                    want = run(ReferenceBackend.INSTANCE, c, in);
+                } catch (RuntimeException refused) {
+                    if (!inputs.edgeShapes()) throw refused;
+                    RuntimeException e = null;
+                    try {
+                        run(backend, c, in);
+                    } catch (RuntimeException thrown) {
+                        e = thrown;
+                    }
+                    if (e == null || e.getClass() != refused.getClass())
+                        throw new AssertionError(backend.name() + " vs reference, case '" + c.name() + "' on "
+                                + Arrays.toString(shape) + ": reference threw " + refused + ", backend " + e);
+                    continue;
+                }
                 double[] got = run(backend, c, in);
                 if (want.length != got.length)
                     throw new AssertionError(c.name() + ": " + got.length + " values, reference " + want.length);
@@ -185,6 +226,14 @@ public final class BackendConformance {
 
     private static final long[] SIZES = {1, 2, 3, 5, 7, 8, 9, 13, 16, 17};
 
+    /** Rank 0, or rank 2..4 with one size-0 dim. */
+    private static long[] edgeShape(Random r) {
+        if (r.nextBoolean()) return new long[0];
+        long[] s = randomShape(r);
+        s[r.nextInt(s.length)] = 0;
+        return s;
+    }
+
     private static long[] randomShape(Random r) {
         long[] s = new long[2 + r.nextInt(3)];
         for (int i = 0; i < s.length; i++) s[i] = SIZES[r.nextInt(SIZES.length)];
@@ -193,9 +242,41 @@ public final class BackendConformance {
 
     /** Normal values of {@code shape} as a contiguous tensor, a permuted view, a stepped slice, or an offset narrow. */
     public static Tensor randomView(Random r, long[] shape, DType dtype) {
+        return randomView(r, shape, dtype, Inputs.NORMAL);
+    }
+
+    /**
+     * Values of {@code shape} (normal, with specials mixed in when asked) as a contiguous tensor, a permuted view, a
+     * stepped slice, an offset narrow, or (when asked) one dim broadcast from size 1.
+     */
+    public static Tensor randomView(Random r, long[] shape, DType dtype, Inputs inputs) {
         java.util.SplittableRandom g = new java.util.SplittableRandom(r.nextLong());
+        if (shape.length == 0) return values(g, shape, dtype, inputs.specials());
         int d = r.nextInt(shape.length);
-        switch (r.nextInt(4)) {
+        int kind = r.nextInt(inputs.broadcasts() ? 5 : 4);
+        if (kind == 4) {
+            long[] one = shape.clone();
+            one[d] = 1;
+            return values(g, one, dtype, inputs.specials()).expand(shape);
+        }
+        if (inputs.specials()) {
+            long[] base = shape.clone();
+            if (kind == 1) {
+                base[0] = shape[shape.length - 1];
+                base[shape.length - 1] = shape[0];
+                return values(g, base, dtype, true).transpose(0, shape.length - 1);
+            }
+            if (kind == 2) {
+                base[d] *= 2;
+                return values(g, base, dtype, true).slice(d, 1, Math.max(1, base[d]), 2);
+            }
+            if (kind == 3) {
+                base[d] += 3;
+                return values(g, base, dtype, true).narrow(d, 2, shape[d]);
+            }
+            return values(g, base, dtype, true);
+        }
+        switch (kind) {
             case 1 -> {
                 long[] t = shape.clone();
                 t[0] = shape[shape.length - 1];
@@ -216,6 +297,22 @@ public final class BackendConformance {
                 return Tensor.randn(g, shape).to(dtype);
             }
         }
+    }
+
+    /**
+     * Normal values, and with {@code specials} about one element in eight replaced by NaN, ±Inf, ±0.0 or a subnormal
+     * of the dtype (F16's subnormals are far above F32's).
+     */
+    private static Tensor values(java.util.SplittableRandom g, long[] shape, DType dtype, boolean specials) {
+        long n = 1;
+        for (long s : shape) n *= s;
+        double[] v = new double[Math.toIntExact(n)];
+        double tiny = dtype == DType.F16 ? 0x1p-20 : dtype == DType.F64 ? 0x1p-1030 : 0x1p-130;
+        double[] special = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, -0.0, 0.0, tiny, -3 * tiny};
+        for (int i = 0; i < v.length; i++) {
+            v[i] = specials && g.nextInt(8) == 0 ? special[g.nextInt(special.length)] : g.nextGaussian();
+        }
+        return Tensor.of(v, shape).to(dtype);
     }
 
     private static double[] run(Backend b, Case c, Tensor[] in) {
