@@ -8,6 +8,7 @@ import dev.panthera.tensor.ReduceOp;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import dev.panthera.tensor.spi.StridedCursor;
 import java.lang.foreign.Arena;
@@ -32,8 +33,13 @@ import java.lang.foreign.MemorySegment;
  * a view whose innermost dimension is strided, argmax/argmin along other dims, gather and scatter-add along other
  * dims, index-add along other dims or onto non-dense rows, and matmuls whose operands are not BLAS matrices.
  */
-public final class SimdBackend implements Backend {
-    private static final Backend REF = ReferenceBackend.INSTANCE;
+public final class SimdBackend implements Backend, FusedKernels {
+    private static final ReferenceBackend REF = ReferenceBackend.INSTANCE;
+
+    @Override
+    public FusedKernels fused() {
+        return this;
+    }
 
     @Override
     public String name() {

@@ -22,6 +22,7 @@ import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -35,7 +36,7 @@ import java.util.function.Supplier;
  * kernels. Kernel ops other than copy and embedding take F32. All work is ordered on one stream; a device-side fault (illegal
  * address, launch failure) puts the backend in a failed state whose message every later call repeats.
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, FusedKernels {
     private static final int BLOCK = 256;
 
     private final Device device;
@@ -73,6 +74,11 @@ public final class CudaBackend implements Backend {
         this.cudnnHandle = dnn;
         this.kernels = new KernelModules(cuda);
         this.tf32 = allowTf32;
+    }
+
+    @Override
+    public FusedKernels fused() {
+        return this;
     }
 
     @Override
