@@ -67,43 +67,28 @@ public final class Attention extends Module {
             k = kv[0];
             v = kv[1];
         }
-        long s = k.size(2);
-        k = repeatKv(k, b, s);
-        v = repeatKv(v, b, s);
-        double scale = 1 / Math.sqrt(headDim);
-        Tensor scores = q.matmul(k.transpose(-2, -1)).mul(scale);
-        Tensor att = scores.maskedFill(causalMask(t, s, start), Double.NEGATIVE_INFINITY)
-                .softmax(-1);
-        Tensor out = att.matmul(v);
+        // queries are the last t of the k.size(2) positions: the fused op's causal rule lets query i see keys
+        // j <= i + start, and reads each kv head for its group of query heads without repeating it
+        Tensor out = Tensor.scaledDotProductAttention(q, k, v, true, 1 / Math.sqrt(headDim));
         Tensor prompt = namedParameters().get("adaption_prompt");
         if (prompt != null) out = out.add(adapterOutput(q, b));
         return call("o_proj", out.transpose(1, 2).reshape(b, t, (long) heads * headDim));
     }
 
+    /** The gated attention of every query over the learnable prompt's keys and values (no causal rule). */
     private Tensor adapterOutput(Tensor q, long b) {
         var p = namedParameters();
         Tensor prompt = p.get("adaption_prompt");
         long len = prompt.size(0);
-        Tensor pk = repeatKv(
-                        call("k_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len)
-                .expand(b, heads, len, headDim);
-        Tensor pv = repeatKv(
-                        call("v_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len)
-                .expand(b, heads, len, headDim);
-        Tensor a = q.matmul(pk.transpose(-2, -1)).mul(1 / Math.sqrt(headDim)).softmax(-1);
-        return a.mul(p.get("adaption_gate")).matmul(pv);
-    }
-
-    private Tensor repeatKv(Tensor kv, long b, long s) {
-        if (kvHeads == heads) return kv;
-        int rep = heads / kvHeads;
-        return kv.unsqueeze(2).expand(b, kvHeads, rep, s, headDim).reshape(b, heads, s, headDim);
-    }
-
-    /** True where key j is after query i (position start+i): those scores are masked. */
-    static Tensor causalMask(long t, long s, long start) {
-        boolean[] m = new boolean[(int) (t * s)];
-        for (int i = 0; i < t; i++) for (int j = 0; j < s; j++) m[(int) (i * s + j)] = j > start + i;
-        return Tensor.of(m, t, s);
+        Tensor pk = call("k_proj", prompt)
+                .view(1, len, kvHeads, headDim)
+                .transpose(1, 2)
+                .expand(b, kvHeads, len, headDim);
+        Tensor pv = call("v_proj", prompt)
+                .view(1, len, kvHeads, headDim)
+                .transpose(1, 2)
+                .expand(b, kvHeads, len, headDim);
+        return Tensor.scaledDotProductAttention(q, pk, pv, false, 1 / Math.sqrt(headDim))
+                .mul(p.get("adaption_gate"));
     }
 }
