@@ -35,10 +35,12 @@ import java.lang.foreign.MemorySegment;
  */
 public final class SimdBackend implements Backend, FusedKernels {
     private static final ReferenceBackend REF = ReferenceBackend.INSTANCE;
+    private final SimdFused fused = new SimdFused(this);
 
+    /** This backend's forward kernels below plus the training kernels of {@link SimdFused}. */
     @Override
     public FusedKernels fused() {
-        return this;
+        return fused;
     }
 
     @Override

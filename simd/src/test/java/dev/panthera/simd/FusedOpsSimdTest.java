@@ -16,8 +16,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The fused ops reach the SIMD backend's kernels with and without gradients recorded (counted by a backend
- * decorator), and their values and gradients on it agree with the reference backend's. F32 inputs of shape
+ * The fused ops reach the SIMD backend's kernels with and without gradients recorded, forward and backward (counted
+ * by a backend decorator), and their values and gradients on it agree with the reference backend's. F32 inputs of shape
  * [2, 3, 5, 6] (q/k/v as the attention layer makes them: a [B, T, H, D] projection transposed). Tolerance: each
  * value passes through at most ~30 float roundings (ε = 6e-8) of sums over at most 30 terms of magnitude up to ~10
  * in these shapes, so the SIMD results stay within 30·30·6e-8·10 ≈ 5e-4 of the reference's float64-rounded ones in
@@ -46,6 +46,19 @@ class FusedOpsSimdTest {
         });
         return m;
     }
+
+    /** The backward kernel each op's gradient runs (RoPE rotates by −θ with its forward kernel; softmax has none). */
+    private static final Map<String, String> BACKWARD = Map.of(
+            "softmax",
+            "",
+            "layerNorm",
+            "normBackward",
+            "rmsNorm",
+            "normBackward",
+            "rope",
+            "rope",
+            "attention",
+            "attentionBackward");
 
     private static Tensor[] run(Backend be, String op, boolean withGrad, long seed) {
         try (var use = Backends.use(be)) {
@@ -82,6 +95,8 @@ class FusedOpsSimdTest {
             CountingBackend c = CountingBackend.of(new SimdBackend());
             Tensor[] got = run(c.backend(), op, withGrad, 42);
             assertTrue(c.count(op) >= 1, op + " did not reach the SIMD kernel (grad " + withGrad + "): " + c);
+            String back = BACKWARD.get(op);
+            if (withGrad && !back.isEmpty()) assertTrue(c.count(back) >= 1, op + " backward kernel did not run: " + c);
             Tensor[] want = run(ReferenceBackend.INSTANCE, op, withGrad, 42);
             String[] names = {"value", "input gradient", "weight gradient"};
             for (int i = 0; i < want.length; i++) close(want[i], got[i], op + " " + names[i]);
