@@ -132,6 +132,31 @@ final class FusedGradKernels {
         });
     }
 
+    /** Only the log-sum-exp of each query row's scores (for an output computed by another kernel). */
+    static void logSumExp(
+            View4 q,
+            View4 k,
+            Mask mask,
+            Rows lse,
+            int batch,
+            int hq,
+            int hkv,
+            int lq,
+            int lk,
+            int d,
+            boolean causal,
+            float scale) {
+        int group = hq / hkv;
+        IntStream.range(0, batch * hq).parallel().forEach(bh -> {
+            int b = bh / hq, h = bh % hq, kh = h / group;
+            float[] s = new float[lk];
+            for (int i = 0; i < lq; i++) {
+                float l = scores(q, k, mask, b, h, kh, i, visible(i, lq, lk, causal), d, scale, s);
+                lse.seg().setAtIndex(FL, lse.at(b, h, i), l);
+            }
+        });
+    }
+
     /**
      * The attention backward into contiguous zero-filled dq, dk, dv. Each (batch, kv head) pair is one task: it
      * alone writes its kv head's dk and dv rows, summing over the query heads of its group, and its heads' dq rows.

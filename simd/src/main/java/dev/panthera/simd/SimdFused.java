@@ -124,6 +124,26 @@ final class SimdFused implements FusedKernels {
             REF.attention(q, ql, k, kl, v, vl, mask, ml, causal, scale, dst, dl, lse, lsel);
             return;
         }
+        if (mask == null) {
+            // the output from the same kernel as without gradients, so recording does not change a single bit of it
+            simd.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+            if (lse != null) {
+                FusedGradKernels.logSumExp(
+                        view(q, ql),
+                        view(k, kl),
+                        null,
+                        rows(lse, lsel),
+                        dim(ql, 0),
+                        dim(ql, 1),
+                        dim(kl, 1),
+                        dim(ql, 2),
+                        dim(kl, 2),
+                        dim(ql, 3),
+                        causal,
+                        (float) scale);
+            }
+            return;
+        }
         FusedGradKernels.attention(
                 view(q, ql),
                 view(k, kl),

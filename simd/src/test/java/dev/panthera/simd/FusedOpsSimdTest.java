@@ -102,4 +102,13 @@ class FusedOpsSimdTest {
             for (int i = 0; i < want.length; i++) close(want[i], got[i], op + " " + names[i]);
         }
     }
+
+    /** Recording gradients picks other kernels for the backward only: each forward value is bit-identical. */
+    @org.junit.jupiter.api.Test
+    void recordingGradientsDoesNotChangeTheValues() {
+        for (String op : ops().keySet()) {
+            Tensor plain = run(new SimdBackend(), op, false, 9)[0], recorded = run(new SimdBackend(), op, true, 9)[0];
+            org.junit.jupiter.api.Assertions.assertArrayEquals(plain.toFloatArray(), recorded.toFloatArray(), op);
+        }
+    }
 }

@@ -49,6 +49,16 @@ public final class Attention extends Module {
      * attention covers every cached position; {@code start} must equal the cached length.
      */
     public Tensor forward(Tensor x, long start, KvCache cache, int layer) {
+        return forward(x, start, cache, layer, null);
+    }
+
+    /**
+     * As {@link #forward(Tensor, long, KvCache, int)} with an attention mask over the S keys (the cached positions
+     * and then these T), on top of the causal rule: BOOL where true lets a key take part, or additive; any shape
+     * that broadcasts to [B, heads, T, S], typically a key padding mask [B, 1, 1, S] for a batch of prompts of
+     * different lengths. A query that sees no key gives NaN, so a padded query should keep at least its own key.
+     */
+    public Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
         if (x.rank() != 3)
             throw new IllegalArgumentException("Attention: input must be [batch, seq, dim], got " + x.shape());
         long b = x.size(0), t = x.size(1);
@@ -67,9 +77,9 @@ public final class Attention extends Module {
             k = kv[0];
             v = kv[1];
         }
-        // queries are the last t of the k.size(2) positions: the fused op's causal rule lets query i see keys
-        // j <= i + start, and reads each kv head for its group of query heads without repeating it
-        Tensor out = Tensor.scaledDotProductAttention(q, k, v, true, 1 / Math.sqrt(headDim));
+        // the queries are the last t of the k.size(2) keys (a cache's positions come first), which is how the fused
+        // op's causal rule aligns them; it reads each kv head for its group of query heads without repeating it
+        Tensor out = Tensor.scaledDotProductAttention(q, k, v, mask, true, 1 / Math.sqrt(headDim));
         Tensor prompt = namedParameters().get("adaption_prompt");
         if (prompt != null) out = out.add(adapterOutput(q, b));
         return call("o_proj", out.transpose(1, 2).reshape(b, t, (long) heads * headDim));
