@@ -37,12 +37,8 @@ final class Composed {
     /** The rotated pairs' first and second elements of x [..., seq, d], each [..., seq, d/2] (views). */
     static Tensor[] pairs(Tensor x, boolean interleaved) {
         long d = x.size(-1);
-        if (!interleaved) return new Tensor[] {x.narrow(-1, 0, d / 2), x.narrow(-1, d / 2, d / 2)};
-        long[] split = java.util.Arrays.copyOf(x.dims(), x.rank() + 1);
-        split[x.rank() - 1] = d / 2;
-        split[x.rank()] = 2;
-        Tensor xp = x.reshape(split);
-        return new Tensor[] {xp.select(-1, 0), xp.select(-1, 1)};
+        if (interleaved) return new Tensor[] {x.slice(-1, 0, d, 2), x.slice(-1, 1, d, 2)};
+        return new Tensor[] {x.narrow(-1, 0, d / 2), x.narrow(-1, d / 2, d / 2)};
     }
 
     /** The inverse of {@link #pairs}: first and second elements [..., seq, d/2] back into [..., seq, d]. */
@@ -54,6 +50,7 @@ final class Composed {
     }
 
     static Tensor rope(Tensor x, Tensor cos, Tensor sin, boolean interleaved) {
+        if (x.numel() == 0) return Ops.alloc(x.dtype(), x.shape(), x.device());
         Tensor[] p = pairs(x, interleaved);
         Tensor a = p[0], b = p[1];
         return unpair(a.mul(cos).sub(b.mul(sin)), a.mul(sin).add(b.mul(cos)), interleaved);
@@ -94,6 +91,9 @@ final class Composed {
     /** softmax(q·kᵀ·scale + mask)·v with grouped-query heads; mask is additive [B, Hq, Lq, Lk] or null. */
     static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
         long b = q.size(0), hq = q.size(1), lq = q.size(2), dv = v.size(3);
+        if (b * hq * lq * dv == 0 || k.size(2) == 0) { // nothing to compute, or rows that see no key: NaN
+            return Creation.full(q.dtype(), k.size(2) == 0 ? Double.NaN : 0, Shape.of(b, hq, lq, dv), q.device());
+        }
         Tensor p = softmax(groupedScores(q, k, mask, causal, scale), -1, false);
         return p.matmul(v.unsqueeze(2)).reshape(b, hq, lq, dv);
     }

@@ -151,6 +151,14 @@ final class FusedGradients {
     /** The backward of {@link FusedKernels#attentionBackward} written with primitive ops on grouped heads. */
     private static Tensor[] composedAttention(Op.Attention a, Tensor g, Tensor out) {
         Tensor q = a.q(), k = a.k(), v = a.v();
+        if (out.numel() == 0
+                || k.size(2) == 0) { // nothing depends on the inputs (a row that sees no key has no gradient)
+            return new Tensor[] {
+                Ops.alloc(q.dtype(), q.shape(), q.device()),
+                Ops.alloc(k.dtype(), k.shape(), k.device()),
+                Ops.alloc(v.dtype(), v.shape(), v.device())
+            };
+        }
         long hkv = k.size(1);
         Tensor p = Composed.softmax(Composed.groupedScores(q, k, a.mask(), a.causal(), a.scale()), -1, false);
         Tensor g5 = Composed.grouped(g, hkv), o5 = Composed.grouped(out, hkv);

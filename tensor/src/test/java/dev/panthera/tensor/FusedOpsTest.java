@@ -175,20 +175,28 @@ class FusedOpsTest {
 
     @Test
     void sizeZeroDimsGiveEmptyResults() {
-        Tensor q = Tensor.zeros(DType.F64, Shape.of(2, 4, 0, 3)), k = Tensor.zeros(DType.F64, Shape.of(2, 2, 5, 3));
-        Tensor v = Tensor.zeros(DType.F64, Shape.of(2, 2, 5, 7));
-        assertArrayEquals(
-                new long[] {2, 4, 0, 7},
-                Tensor.scaledDotProductAttention(q, k, v, true, 1).dims());
-        Tensor empty = Tensor.zeros(DType.F64, Shape.of(0, 6));
-        assertEquals(0, empty.softmax(-1).numel());
-        assertEquals(0, empty.rmsNorm(null, 1e-6).numel());
-        Tensor[] cs = RopeAttentionTest.tables(0, 6);
-        assertEquals(
-                0,
-                Tensor.zeros(DType.F64, Shape.of(2, 0, 6))
-                        .rope(cs[0], cs[1], true)
-                        .numel());
+        for (var be : new dev.panthera.tensor.spi.Backend[] {
+            ReferenceBackend.INSTANCE,
+            CountingBackend.primitivesOf(ReferenceBackend.INSTANCE).backend()
+        }) {
+            try (Handle use = Backends.use(be)) {
+                Tensor q = Tensor.zeros(DType.F64, Shape.of(2, 4, 0, 3)).requiresGrad(true),
+                        k = Tensor.zeros(DType.F64, Shape.of(2, 2, 5, 3));
+                Tensor v = Tensor.zeros(DType.F64, Shape.of(2, 2, 5, 7));
+                Tensor o = Tensor.scaledDotProductAttention(q, k, v, true, 1);
+                assertArrayEquals(new long[] {2, 4, 0, 7}, o.dims(), be.name());
+                o.sum().backward();
+                assertArrayEquals(new long[] {2, 4, 0, 3}, q.grad().dims(), be.name());
+                Tensor empty = Tensor.zeros(DType.F64, Shape.of(0, 6));
+                assertEquals(0, empty.softmax(-1).numel());
+                assertEquals(0, empty.layerNorm(null, null, 1e-5).numel());
+                assertEquals(0, empty.rmsNorm(null, 1e-6).numel());
+                Tensor[] cs = RopeAttentionTest.tables(0, 6);
+                Tensor x = Tensor.zeros(DType.F64, Shape.of(2, 0, 6));
+                assertEquals(0, x.rope(cs[0], cs[1], true).numel());
+                assertEquals(0, x.rope(cs[0], cs[1], false).numel());
+            }
+        }
     }
 
     @Test
