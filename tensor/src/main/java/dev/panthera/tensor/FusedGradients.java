@@ -162,10 +162,15 @@ final class FusedGradients {
         long hkv = k.size(1);
         Tensor p = Composed.softmax(Composed.groupedScores(q, k, a.mask(), a.causal(), a.scale()), -1, false);
         Tensor g5 = Composed.grouped(g, hkv), o5 = Composed.grouped(out, hkv);
+        Tensor delta = g5.mul(o5).sum(new int[] {-1}, true);
+        // a row that sees no key has NaN probabilities and output: it gets no gradient, as in the kernels
+        Tensor zero = Creation.full(p.dtype(), 0, Shape.scalar(), p.device());
+        p = Tensor.where(p.ne(p), zero, p);
+        delta = Tensor.where(delta.ne(delta), zero, delta);
         int[] group = {2};
         Tensor dv = p.transpose(-1, -2).matmul(g5).sum(group, false);
         Tensor dp = g5.matmul(v.unsqueeze(2).transpose(-1, -2));
-        Tensor ds = p.mul(dp.sub(g5.mul(o5).sum(new int[] {-1}, true))).mul(a.scale());
+        Tensor ds = p.mul(dp.sub(delta)).mul(a.scale());
         Tensor dq = ds.matmul(k.unsqueeze(2)).reshape(q.dims());
         Tensor dk = ds.transpose(-1, -2).matmul(Composed.grouped(q, hkv)).sum(group, false);
         return new Tensor[] {dq, dk, dv};

@@ -1,5 +1,7 @@
 package dev.panthera.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.panthera.tensor.conformance.CountingBackend;
@@ -212,6 +214,48 @@ class FusedGradTest {
             long[] s = new long[1 + r.nextInt(3)];
             for (int i = 0; i < s.length; i++) s[i] = 1 + r.nextInt(4);
             return s;
+        }
+    }
+
+    /**
+     * Causal attention with more queries than keys: the first rows see no key, give NaN and get no gradient, with
+     * and without backward kernels; the other rows' gradients agree (same float64 formula in another order, as in
+     * {@link #check}: 1e-9·max(1, |g|)).
+     */
+    @org.junit.jupiter.api.Test
+    void rowsThatSeeNoKeyGetNoGradient() {
+        Random r = new Random(5);
+        double[][] base = {
+            TT.normal(r, new long[] {1, 2, 4, 3}, DType.F64).toDoubleArray(),
+            TT.normal(r, new long[] {1, 1, 2, 3}, DType.F64).toDoubleArray(),
+            TT.normal(r, new long[] {1, 1, 2, 2}, DType.F64).toDoubleArray()
+        };
+        long[][] shapes = {{1, 2, 4, 3}, {1, 1, 2, 3}, {1, 1, 2, 2}};
+        Tensor up = TT.normal(r, new long[] {1, 2, 4, 2}, DType.F64);
+        double[][][] grads = new double[2][][];
+        Backend[] bes = backends();
+        for (int n = 0; n < 2; n++) {
+            try (Handle use = Backends.use(bes[n])) {
+                Tensor[] x = leaves(base, shapes);
+                Tensor o = Tensor.scaledDotProductAttention(x[0], x[1], x[2], true, 0.5);
+                // query i sees keys j <= i + 2 - 4: rows 0 and 1 see none
+                assertTrue(Double.isNaN(o.get(0, 0, 0, 0)) && Double.isNaN(o.get(0, 1, 1, 1)), "rows 0, 1 are NaN");
+                assertTrue(!Double.isNaN(o.get(0, 0, 2, 0)) && !Double.isNaN(o.get(0, 1, 3, 1)), "rows 2, 3 are not");
+                o.backward(up);
+                grads[n] = new double[][] {grad(x[0]), grad(x[1]), grad(x[2])};
+            }
+        }
+        for (int k = 0; k < 3; k++) {
+            for (int i = 0; i < grads[0][k].length; i++) {
+                double a = grads[0][k][i], b = grads[1][k][i];
+                if (!(Double.isFinite(a) && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a)))) {
+                    fail("input " + k + " element " + i + ": kernel " + a + ", composed " + b);
+                }
+            }
+        }
+        for (int i = 0; i < 2 * 2 * 3; i++) { // q rows 0 and 1 of each head
+            int h = i / 6, row = i % 6 / 3;
+            assertEquals(0.0, grads[0][0][h * 12 + row * 3 + i % 3]);
         }
     }
 }

@@ -133,8 +133,8 @@ public interface FusedKernels {
      * {@code lse} [B, Hq, Lq] (as written by the forward) and the output's gradient {@code dOut}. With
      * P = exp(S − lse) for the scores S = q·kᵀ·scale + mask over the visible keys: dV = Pᵀ·dO, dP = dO·Vᵀ,
      * dS = P∘(dP − rowsum(dO∘O)), dQ = scale·dS·K, dK = scale·dSᵀ·Q, where each kv head sums over the query heads
-     * of its group. {@code dq}, {@code dk}, {@code dv} are zero-filled, contiguous, of q's, k's and v's shapes; a
-     * null destination is not wanted.
+     * of its group; a query row that sees no key (lse −∞) contributes nothing. {@code dq}, {@code dk}, {@code dv}
+     * are zero-filled, contiguous, of q's, k's and v's shapes; a null destination is not wanted.
      */
     default void attentionBackward(
             Storage q,
