@@ -8,6 +8,7 @@ import dev.panthera.tensor.ReduceOp;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import dev.panthera.tensor.spi.StridedCursor;
 import java.lang.foreign.Arena;
@@ -35,8 +36,10 @@ import java.lang.foreign.MemorySegment;
  * run on {@link IntOps}.
  * F64 arithmetic is left to the reference, which computes in double.
  */
-public final class SimdBackend implements Backend {
+public final class SimdBackend implements Backend, FusedKernels {
     private final Backend fallback;
+    private final FusedKernels fallbackFused;
+    private final SimdFused fused = new SimdFused(this);
 
     /** The backend, with the reference backend for what it does not serve. */
     public SimdBackend() {
@@ -46,11 +49,24 @@ public final class SimdBackend implements Backend {
     /** The backend with {@code fallback} for what it does not serve (tests pass a counting one). */
     SimdBackend(Backend fallback) {
         this.fallback = java.util.Objects.requireNonNull(fallback, "simd backend: fallback");
+        FusedKernels f = fallback.fused();
+        this.fallbackFused = f != null ? f : ReferenceBackend.INSTANCE;
+    }
+
+    /** This backend's forward kernels below plus the training kernels of {@link SimdFused}. */
+    @Override
+    public FusedKernels fused() {
+        return fused;
     }
 
     /** Where every op this backend does not serve goes. */
     Backend fallback() {
         return fallback;
+    }
+
+    /** Where every fused kernel call this backend does not serve goes: the fallback's fused kernels. */
+    FusedKernels fallbackFused() {
+        return fallbackFused;
     }
 
     /**
@@ -364,7 +380,7 @@ public final class SimdBackend implements Backend {
         }
         if (dim != sl.rank() - 1 || !f32(src, dst) || lastStride(sl) != 1 || lastStride(dl) != 1) {
             if (WidenedOps.serves(src.dtype(), dst.dtype())) WidenedOps.softmax(src, sl, dim, log, dst, dl);
-            else fallback.softmax(src, sl, dim, log, dst, dl);
+            else fallbackFused.softmax(src, sl, dim, log, dst, dl);
             return;
         }
         int n = rowLength(sl);
@@ -409,8 +425,8 @@ public final class SimdBackend implements Backend {
             return;
         }
         if (!ok) {
-            if (rms) fallback.rmsNorm(x, xl, w, wl, eps, dst, dl);
-            else fallback.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
+            if (rms) fallbackFused.rmsNorm(x, xl, w, wl, eps, dst, dl);
+            else fallbackFused.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
             return;
         }
         int n = rowLength(xl);
@@ -449,7 +465,7 @@ public final class SimdBackend implements Backend {
                 || !sl.isContiguous()) {
             if (WidenedOps.serves(x.dtype(), cos.dtype(), sin.dtype(), dst.dtype()))
                 WidenedAttention.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
-            else fallback.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
+            else fallbackFused.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
             return;
         }
         int r = xl.rank(), d = rowLength(xl);
@@ -490,7 +506,7 @@ public final class SimdBackend implements Backend {
                 || lastStride(dl) != 1) {
             if (WidenedOps.serves(q.dtype(), k.dtype(), v.dtype(), dst.dtype()))
                 WidenedAttention.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
-            else fallback.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+            else fallbackFused.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
             return;
         }
         AttentionKernels.attention(

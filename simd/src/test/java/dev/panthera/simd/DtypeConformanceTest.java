@@ -8,8 +8,10 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.conformance.BackendConformance;
 import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,20 +33,33 @@ import org.junit.jupiter.api.Test;
 class DtypeConformanceTest {
     private static final double RTOL = 2e-5, ATOL = 2e-6;
 
-    /** A reference backend that records every call the SIMD backend claims for itself. */
+    /** A reference backend that records every call the SIMD backend claims for itself, fused kernels included. */
     private static Backend counting(List<String> claimedCalls) {
         return (Backend) Proxy.newProxyInstance(
                 Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (proxy, method, args) -> {
-                    List<DType> dtypes = new ArrayList<>();
-                    if (args != null) for (Object a : args) if (a instanceof Storage s) dtypes.add(s.dtype());
-                    if (SimdBackend.claims(method.getName(), dtypes.toArray(DType[]::new)))
-                        claimedCalls.add(method.getName() + dtypes);
-                    try {
-                        return method.invoke(ReferenceBackend.INSTANCE, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
+                    if (method.getName().equals("fused")) return countingFused(claimedCalls);
+                    return countAndInvoke(claimedCalls, ReferenceBackend.INSTANCE, method, args);
                 });
+    }
+
+    private static FusedKernels countingFused(List<String> claimedCalls) {
+        return (FusedKernels) Proxy.newProxyInstance(
+                FusedKernels.class.getClassLoader(),
+                new Class<?>[] {FusedKernels.class},
+                (proxy, method, args) -> countAndInvoke(claimedCalls, ReferenceBackend.INSTANCE, method, args));
+    }
+
+    private static Object countAndInvoke(List<String> claimedCalls, Object target, Method method, Object[] args)
+            throws Throwable {
+        List<DType> dtypes = new ArrayList<>();
+        if (args != null) for (Object a : args) if (a instanceof Storage s) dtypes.add(s.dtype());
+        if (SimdBackend.claims(method.getName(), dtypes.toArray(DType[]::new)))
+            claimedCalls.add(method.getName() + dtypes);
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 
     private static void check(long seed, DType dtype, double rtol, double atol) {

@@ -7,7 +7,6 @@ import dev.panthera.tensor.ReduceOp;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
-import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,7 +25,8 @@ import net.jqwik.api.Property;
  * destination view must be bit-identical (both start from the same fill).
  */
 class StridedPathTest {
-    private static final Backend REF = ReferenceBackend.INSTANCE, SIMD = new SimdBackend();
+    private static final ReferenceBackend REF = ReferenceBackend.INSTANCE;
+    private static final SimdBackend SIMD = new SimdBackend();
     private static final int[] SIZES = {1, 2, 3, 7, 8, 9, 13, 17, 31};
 
     private record View(Storage s, Layout l) {}

@@ -1,20 +1,123 @@
 package dev.panthera.tensor;
 
-import java.util.List;
+import dev.panthera.tensor.spi.FusedKernels;
+import dev.panthera.tensor.spi.FusedKernels.Kernel;
 
 /**
- * Rotary embeddings and scaled dot-product attention. Without gradients they run as one backend kernel (fused: no
- * score matrix is materialised by the SIMD backend); when an input requires grad they are composed from primitive
- * ops, whose gradient rules autograd already has.
+ * The fused ops — softmax and log-softmax, layer norm, RMS norm, RoPE and scaled dot-product attention — each
+ * declared once: checks, then the backend's kernel when {@link FusedKernels#supports} offers it for the dtype, else
+ * the composition from primitives in {@link Composed} (run without recording), and in both cases one {@link Op}
+ * record whose analytic backward is in {@link FusedGradients}. So the kernel runs with and without gradients.
  */
 final class Fused {
     private Fused() {}
 
+    /** The kernels of {@code t}'s backend when they offer {@code kernel} for its dtype, else null. */
+    static FusedKernels kernels(Tensor t, Kernel kernel) {
+        FusedKernels f = t.backend().fused();
+        return f != null && f.supports(kernel, t.dtype()) ? f : null;
+    }
+
     private static boolean recording(Tensor... ts) {
         if (!Autograd.isGradEnabled()) return false;
-        for (Tensor t : ts) if (t.requiresGrad()) return true;
+        for (Tensor t : ts) if (t != null && t.requiresGrad()) return true;
         return false;
     }
+
+    // ---------------------------------------------------------------- softmax
+
+    static Tensor softmax(Tensor x, int dim, boolean log) {
+        String name = log ? "logSoftmax" : "softmax";
+        x.checkAlive(name);
+        Tensor in = Ops.floatLike(x);
+        int d = Shape.normalize(dim, in.rank(), name);
+        if (in.rank() == 0) in = in.reshape(1);
+        Tensor out;
+        FusedKernels f = kernels(in, Kernel.SOFTMAX);
+        if (f != null || in.numel() == 0) {
+            out = Ops.alloc(in.dtype(), in.shape(), in.device());
+            if (in.numel() > 0) f.softmax(in.storage(), in.layout(), d, log, out.storage(), out.layout());
+        } else {
+            try (Handle ng = Autograd.noGrad()) {
+                out = Composed.softmax(in, d, log);
+            }
+        }
+        Tensor r = out.record(new Op.Softmax(in, d, log));
+        return x.rank() == 0 ? r.reshape() : r;
+    }
+
+    // ---------------------------------------------------------------- norms
+
+    private static void checkNormParam(String op, Tensor x, Tensor p, String what) {
+        if (p == null) return;
+        p.checkAlive(op);
+        Ops.sameDevice(op, x, p);
+        if (p.rank() != 1 || p.size(0) != x.size(-1)) {
+            throw new IllegalArgumentException(op + ": " + what + " of shape " + p.shape()
+                    + " does not match the last dimension of input " + x.shape());
+        }
+    }
+
+    private static void checkNormInput(String op, Tensor x) {
+        x.checkAlive(op);
+        if (x.rank() == 0)
+            throw new IllegalArgumentException(op + ": input must have at least 1 dimension, got " + x.shape());
+    }
+
+    static Tensor layerNorm(Tensor x, Tensor w, Tensor b, double eps) {
+        checkNormInput("layerNorm", x);
+        checkNormParam("layerNorm", x, w, "weight");
+        checkNormParam("layerNorm", x, b, "bias");
+        Tensor in = Ops.floatLike(x);
+        Tensor ww = w == null ? null : w.to(in.dtype()), bb = b == null ? null : b.to(in.dtype());
+        Tensor out;
+        FusedKernels f = kernels(in, Kernel.LAYER_NORM);
+        if (f != null) {
+            out = Ops.alloc(in.dtype(), in.shape(), in.device());
+            f.layerNorm(
+                    in.storage(),
+                    in.layout(),
+                    ww == null ? null : ww.storage(),
+                    ww == null ? null : ww.layout(),
+                    bb == null ? null : bb.storage(),
+                    bb == null ? null : bb.layout(),
+                    eps,
+                    out.storage(),
+                    out.layout());
+        } else {
+            try (Handle ng = Autograd.noGrad()) {
+                out = Composed.layerNorm(in, ww, bb, eps);
+            }
+        }
+        return out.record(new Op.LayerNorm(in, ww, bb, eps));
+    }
+
+    static Tensor rmsNorm(Tensor x, Tensor w, double eps) {
+        checkNormInput("rmsNorm", x);
+        checkNormParam("rmsNorm", x, w, "weight");
+        Tensor in = Ops.floatLike(x);
+        Tensor ww = w == null ? null : w.to(in.dtype());
+        Tensor out;
+        FusedKernels f = kernels(in, Kernel.RMS_NORM);
+        if (f != null) {
+            out = Ops.alloc(in.dtype(), in.shape(), in.device());
+            f.rmsNorm(
+                    in.storage(),
+                    in.layout(),
+                    ww == null ? null : ww.storage(),
+                    ww == null ? null : ww.layout(),
+                    eps,
+                    out.storage(),
+                    out.layout());
+        } else {
+            try (Handle ng = Autograd.noGrad()) {
+                out = Composed.rmsNorm(in, ww, eps);
+            }
+        }
+        return out.record(new Op.RmsNorm(in, ww, eps));
+    }
+
+    // ---------------------------------------------------------------- rope
 
     static Tensor rope(Tensor x, Tensor cos, Tensor sin, boolean interleaved) {
         x.checkAlive("rope");
@@ -24,59 +127,51 @@ final class Fused {
         Ops.sameDevice("rope", x, sin);
         if (x.rank() < 2) throw new IllegalArgumentException("rope: input must be [..., seq, dim], got " + x.shape());
         long seq = x.size(-2), d = x.size(-1);
-        Shape want = Shape.of(seq, d / 2);
         if (d % 2 != 0) throw new IllegalArgumentException("rope: head dimension must be even, got " + x.shape());
+        Shape want = Shape.of(seq, d / 2);
         if (!cos.shape().equals(want) || !sin.shape().equals(want)) {
             throw new IllegalArgumentException("rope: cos " + cos.shape() + " and sin " + sin.shape() + " must be "
                     + want + " for input " + x.shape());
         }
         Tensor xf = Ops.floatLike(x);
         Tensor c = cos.to(xf.dtype()), s = sin.to(xf.dtype());
-        if (recording(xf, c, s)) return composedRope(xf, c, s, interleaved);
-        Tensor out = Ops.alloc(xf.dtype(), xf.shape(), xf.device());
-        xf.backend()
-                .rope(
-                        xf.storage(),
-                        xf.layout(),
-                        c.storage(),
-                        c.layout(),
-                        s.storage(),
-                        s.layout(),
-                        interleaved,
-                        out.storage(),
-                        out.layout());
+        return rotate(xf, c, s, interleaved).record(new Op.Rope(xf, c, s, interleaved));
+    }
+
+    /** The rotation itself, unrecorded: the kernel when offered, else the composition (the backward calls it too). */
+    static Tensor rotate(Tensor x, Tensor cos, Tensor sin, boolean interleaved) {
+        FusedKernels f = kernels(x, Kernel.ROPE);
+        if (f == null) {
+            try (Handle ng = Autograd.noGrad()) {
+                return Composed.rope(x, cos, sin, interleaved);
+            }
+        }
+        Tensor out = Ops.alloc(x.dtype(), x.shape(), x.device());
+        if (x.numel() > 0) {
+            f.rope(
+                    x.storage(),
+                    x.layout(),
+                    cos.storage(),
+                    cos.layout(),
+                    sin.storage(),
+                    sin.layout(),
+                    interleaved,
+                    out.storage(),
+                    out.layout());
+        }
         return out;
     }
 
-    /** The composed form, for tests that compare it with the kernel. */
-    static Tensor composedRopeForTest(Tensor x, Tensor cos, Tensor sin, boolean interleaved) {
-        return composedRope(x, cos.to(x.dtype()), sin.to(x.dtype()), interleaved);
-    }
+    // ---------------------------------------------------------------- attention
 
-    private static Tensor composedRope(Tensor x, Tensor cos, Tensor sin, boolean interleaved) {
-        long d = x.size(-1);
-        if (interleaved) {
-            long[] pairs = x.dims();
-            pairs[pairs.length - 1] = d / 2;
-            long[] split = java.util.Arrays.copyOf(pairs, pairs.length + 1);
-            split[pairs.length] = 2;
-            Tensor xp = x.reshape(split);
-            Tensor a = xp.select(-1, 0), b = xp.select(-1, 1);
-            Tensor ra = a.mul(cos).sub(b.mul(sin)), rb = a.mul(sin).add(b.mul(cos));
-            return Tensor.stack(List.of(ra, rb), -1).reshape(x.dims());
-        }
-        Tensor a = x.narrow(-1, 0, d / 2), b = x.narrow(-1, d / 2, d / 2);
-        return Tensor.cat(List.of(a.mul(cos).sub(b.mul(sin)), a.mul(sin).add(b.mul(cos))), -1);
-    }
-
-    static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal, double scale) {
-        for (Tensor t : new Tensor[] {q, k, v}) t.checkAlive("scaledDotProductAttention");
-        Ops.sameDevice("scaledDotProductAttention", q, k);
-        Ops.sameDevice("scaledDotProductAttention", q, v);
+    static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
+        String op = "scaledDotProductAttention";
+        for (Tensor t : new Tensor[] {q, k, v}) t.checkAlive(op);
+        Ops.sameDevice(op, q, k);
+        Ops.sameDevice(op, q, v);
         if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
-            throw new IllegalArgumentException(
-                    "scaledDotProductAttention: q, k, v must be [batch, heads, seq, dim], got " + q.shape() + ", "
-                            + k.shape() + ", " + v.shape());
+            throw new IllegalArgumentException(op + ": q, k, v must be [batch, heads, seq, dim], got " + q.shape()
+                    + ", " + k.shape() + ", " + v.shape());
         }
         long hq = q.size(1), hkv = k.size(1);
         if (k.size(0) != q.size(0)
@@ -86,18 +181,47 @@ final class Fused {
                 || k.size(3) != q.size(3)
                 || hkv == 0
                 || hq % hkv != 0) {
-            throw new IllegalArgumentException(
-                    "scaledDotProductAttention: incompatible q " + q.shape() + ", k " + k.shape() + ", v " + v.shape()
-                            + " (need equal batch, kv heads dividing query heads, equal key/value lengths and q/k head dims)");
+            throw new IllegalArgumentException(op + ": incompatible q " + q.shape() + ", k " + k.shape() + ", v "
+                    + v.shape()
+                    + " (need equal batch, kv heads dividing query heads, equal key/value lengths and q/k head dims)");
         }
         DType t = Ops.promote(Ops.promote(q.dtype(), k.dtype()), v.dtype());
         if (!t.isFloatingPoint()) t = DType.F32;
         Tensor qq = q.to(t), kk = k.to(t), vv = v.to(t);
-        if (recording(qq, kk, vv)) return composedAttention(qq, kk, vv, causal, scale);
-        long[] out = {q.size(0), hq, q.size(2), v.size(3)};
-        Tensor o = Ops.alloc(t, Shape.of(out), q.device());
-        qq.backend()
-                .attention(
+        Shape scores = Shape.of(q.size(0), hq, q.size(2), k.size(2));
+        Tensor m = mask == null ? null : additiveMask(op, mask, t, scores);
+        boolean rec = recording(qq, kk, vv);
+        if (rec && mask != null && mask.requiresGrad()) {
+            throw new IllegalArgumentException(op + ": the mask " + mask.shape() + " requires grad, but attention "
+                    + "gives no gradient to its mask");
+        }
+        Shape outShape = Shape.of(q.size(0), hq, q.size(2), v.size(3));
+        Tensor o, lse = null;
+        FusedKernels f;
+        if ((rec || m != null) && (f = kernels(qq, Kernel.ATTENTION_MASK_LSE)) != null) {
+            o = Ops.alloc(t, outShape, q.device());
+            if (rec) lse = Ops.alloc(lseType(t), Shape.of(q.size(0), hq, q.size(2)), q.device());
+            if (o.numel() > 0) {
+                f.attention(
+                        qq.storage(),
+                        qq.layout(),
+                        kk.storage(),
+                        kk.layout(),
+                        vv.storage(),
+                        vv.layout(),
+                        m == null ? null : m.storage(),
+                        m == null ? null : m.layout(),
+                        causal,
+                        scale,
+                        o.storage(),
+                        o.layout(),
+                        lse == null ? null : lse.storage(),
+                        lse == null ? null : lse.layout());
+            }
+        } else if (m == null && (f = kernels(qq, Kernel.ATTENTION)) != null) {
+            o = Ops.alloc(t, outShape, q.device());
+            if (o.numel() > 0) {
+                f.attention(
                         qq.storage(),
                         qq.layout(),
                         kk.storage(),
@@ -108,21 +232,45 @@ final class Fused {
                         scale,
                         o.storage(),
                         o.layout());
-        return o;
+            }
+        } else {
+            try (Handle ng = Autograd.noGrad()) {
+                o = Composed.attention(qq, kk, vv, m, causal, scale);
+            }
+        }
+        return o.record(new Op.Attention(qq, kk, vv, m, causal, scale, lse));
     }
 
-    static Tensor composedAttention(Tensor q, Tensor k, Tensor v, boolean causal, double scale) {
-        long b = q.size(0), hq = q.size(1), lq = q.size(2), hkv = k.size(1), lk = k.size(2), group = hq / hkv;
-        if (group > 1) { // grouped-query attention: each kv head serves `group` query heads
-            k = k.unsqueeze(2).expand(b, hkv, group, lk, k.size(3)).reshape(b, hq, lk, k.size(3));
-            v = v.unsqueeze(2).expand(b, hkv, group, lk, v.size(3)).reshape(b, hq, lk, v.size(3));
+    /** The dtype attention's log-sum-exp is kept in: F64 for F64 inputs, else F32. */
+    static DType lseType(DType t) {
+        return t == DType.F64 ? DType.F64 : DType.F32;
+    }
+
+    /**
+     * A boolean mask (true: the key takes part, as in PyTorch) or an additive float mask as an additive mask of
+     * dtype {@code t} broadcast to the scores' shape [B, Hq, Lq, Lk].
+     */
+    private static Tensor additiveMask(String op, Tensor mask, DType t, Shape scores) {
+        mask.checkAlive(op);
+        Shape s;
+        try {
+            s = Shape.broadcast(op, mask.shape(), scores);
+        } catch (IllegalArgumentException e) {
+            s = null;
         }
-        Tensor scores = q.matmul(k.transpose(-1, -2)).mul(scale);
-        if (causal) {
-            Tensor i = Tensor.arange(lq).reshape(lq, 1), j = Tensor.arange(lk).reshape(1, lk);
-            Tensor hidden = j.gt(i.add(lk - lq));
-            scores = scores.maskedFill(hidden, Double.NEGATIVE_INFINITY);
+        if (s == null || !s.equals(scores)) {
+            throw new IllegalArgumentException(
+                    op + ": mask " + mask.shape() + " does not broadcast to the scores' shape " + scores);
         }
-        return scores.softmax(-1).matmul(v);
+        Tensor add;
+        try (Handle ng = Autograd.noGrad()) {
+            add = mask.dtype() == DType.BOOL
+                    ? Tensor.where(
+                            mask,
+                            Creation.full(t, 0, Shape.scalar(), mask.device()),
+                            Creation.full(t, Double.NEGATIVE_INFINITY, Shape.scalar(), mask.device()))
+                    : mask.detach().to(t);
+        }
+        return add.expand(scores.toArray());
     }
 }

@@ -20,14 +20,11 @@ final class Gradients {
                     m.a().requiresGrad() ? g.matmul(m.b().transpose(-1, -2)) : null,
                     m.b().requiresGrad() ? m.a().transpose(-1, -2).matmul(g) : null
                 };
-            case Op.Softmax s ->
-                new Tensor[] {
-                    s.log()
-                            ? g.sub(out.exp().mul(g.sum(new int[] {s.dim()}, true)))
-                            : out.mul(g.sub(g.mul(out).sum(new int[] {s.dim()}, true)))
-                };
-            case Op.LayerNorm ln -> layerNorm(ln, g);
-            case Op.RmsNorm rn -> rmsNorm(rn, g);
+            case Op.Softmax s -> new Tensor[] {FusedGradients.softmax(s, g, out)};
+            case Op.LayerNorm ln -> FusedGradients.layerNorm(ln, g);
+            case Op.RmsNorm rn -> FusedGradients.rmsNorm(rn, g);
+            case Op.Rope r -> FusedGradients.rope(r, g);
+            case Op.Attention a -> FusedGradients.attention(a, g, out);
             case Op.IndexSelect is ->
                 new Tensor[] {
                     Tensor.zeros(is.x().dtype(), is.x().shape(), g.device()).indexAdd(is.dim(), is.index(), g)
@@ -146,43 +143,6 @@ final class Gradients {
     private static Tensor unsqueezeAll(Tensor t, int[] sortedDims) {
         for (int d : sortedDims) t = t.unsqueeze(d);
         return t;
-    }
-
-    private static Tensor[] layerNorm(Op.LayerNorm ln, Tensor g) {
-        Tensor x = ln.x();
-        Tensor mu = x.mean(new int[] {-1}, true);
-        Tensor xc = x.sub(mu);
-        Tensor rstd = xc.mul(xc).mean(new int[] {-1}, true).add(ln.eps()).rsqrt();
-        Tensor xhat = xc.mul(rstd);
-        Tensor gxhat = ln.weight() == null ? g : g.mul(ln.weight());
-        Tensor gx = gxhat.sub(gxhat.mean(new int[] {-1}, true))
-                .sub(xhat.mul(gxhat.mul(xhat).mean(new int[] {-1}, true)))
-                .mul(rstd);
-        Tensor gw = ln.weight() == null ? null : sumTo(g.mul(xhat), ln.weight().shape());
-        Tensor gb = ln.bias() == null ? null : sumTo(g, ln.bias().shape());
-        return compact(
-                gx,
-                ln.weight() == null ? null : gw,
-                ln.bias() == null ? null : gb,
-                ln.weight() != null,
-                ln.bias() != null);
-    }
-
-    private static Tensor[] rmsNorm(Op.RmsNorm rn, Tensor g) {
-        Tensor x = rn.x();
-        Tensor r = x.mul(x).mean(new int[] {-1}, true).add(rn.eps()).rsqrt();
-        Tensor gxh = rn.weight() == null ? g : g.mul(rn.weight());
-        Tensor gx = gxh.mul(r).sub(x.mul(r.pow(3)).mul(gxh.mul(x).mean(new int[] {-1}, true)));
-        if (rn.weight() == null) return new Tensor[] {gx};
-        return new Tensor[] {gx, sumTo(g.mul(x).mul(r), rn.weight().shape())};
-    }
-
-    /** Gradient array aligned with {@code Op.inputs()}, which omits null weight/bias. */
-    private static Tensor[] compact(Tensor gx, Tensor gw, Tensor gb, boolean hasW, boolean hasB) {
-        if (hasW && hasB) return new Tensor[] {gx, gw, gb};
-        if (hasW) return new Tensor[] {gx, gw};
-        if (hasB) return new Tensor[] {gx, gb};
-        return new Tensor[] {gx};
     }
 
     private static Tensor[] cat(Op.Cat c, Tensor g) {

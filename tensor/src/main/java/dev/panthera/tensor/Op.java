@@ -53,6 +53,25 @@ public sealed interface Op {
         }
     }
 
+    /** Rotary embedding of x [..., seq, d] by tables cos and sin [seq, d/2] (see {@link Tensor#rope}). */
+    record Rope(Tensor x, Tensor cos, Tensor sin, boolean interleaved) implements Op {
+        public List<Tensor> inputs() {
+            return List.of(x, cos, sin);
+        }
+    }
+
+    /**
+     * Scaled dot-product attention (see {@link Tensor#scaledDotProductAttention}). {@code mask} is the additive mask
+     * broadcast to [B, Hq, Lq, Lk] or null, and gets no gradient; {@code lse} is the per-row log-sum-exp [B, Hq, Lq]
+     * the forward kernel wrote for the backward, or null when it was not asked for.
+     */
+    record Attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale, Tensor lse)
+            implements Op {
+        public List<Tensor> inputs() {
+            return List.of(q, k, v);
+        }
+    }
+
     record IndexSelect(Tensor x, int dim, Tensor index) implements Op {
         public List<Tensor> inputs() {
             return List.of(x);

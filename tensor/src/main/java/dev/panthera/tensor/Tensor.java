@@ -803,19 +803,19 @@ public final class Tensor {
     }
     /** Softmax along {@code dim}. */
     public Tensor softmax(int dim) {
-        return Ops.softmax(this, dim, false);
+        return Fused.softmax(this, dim, false);
     }
     /** Log-softmax along {@code dim}. */
     public Tensor logSoftmax(int dim) {
-        return Ops.softmax(this, dim, true);
+        return Fused.softmax(this, dim, true);
     }
     /** Layer norm over the last dimension (weight and bias may be null). */
     public Tensor layerNorm(Tensor weight, Tensor bias, double eps) {
-        return Ops.layerNorm(this, weight, bias, eps);
+        return Fused.layerNorm(this, weight, bias, eps);
     }
     /** RMS norm over the last dimension (weight may be null). */
     public Tensor rmsNorm(Tensor weight, double eps) {
-        return Ops.rmsNorm(this, weight, eps);
+        return Fused.rmsNorm(this, weight, eps);
     }
     /** Rows of {@code weight} [vocab, dim] picked by integer {@code ids} of any shape: result ids.shape + [dim]. */
     public static Tensor embedding(Tensor weight, Tensor ids) {
@@ -840,7 +840,18 @@ public final class Tensor {
      * j ≤ i + Lk − Lq), which is what decoding against a KV cache needs; for Lq = Lk it is the usual lower triangle.
      */
     public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, boolean causal, double scale) {
-        return Fused.attention(q, k, v, causal, scale);
+        return Fused.attention(q, k, v, null, causal, scale);
+    }
+
+    /**
+     * Attention as {@link #scaledDotProductAttention(Tensor, Tensor, Tensor, boolean, double)} with a mask that
+     * broadcasts to the scores [B, Hq, Lq, Lk] (typically [B, 1, Lq, Lk] or [B, 1, 1, Lk] for padded batches): BOOL
+     * where true lets the key take part (PyTorch's rule), or a float mask added to the scores. The mask gets no
+     * gradient. A query that sees no key (every key masked) gives NaN.
+     */
+    public static Tensor scaledDotProductAttention(
+            Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
+        return Fused.attention(q, k, v, mask, causal, scale);
     }
 
     /** Entries along {@code dim} picked by the 1-D integer {@code index}. */

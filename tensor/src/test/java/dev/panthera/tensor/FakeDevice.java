@@ -1,6 +1,7 @@
 package dev.panthera.tensor;
 
 import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -85,17 +86,29 @@ final class FakeDevice {
                                 return new Hidden(Storage.pooled((DType) args[0], (long) args[1], a));
                             return new Hidden(ReferenceBackend.INSTANCE.allocate(
                                     (DType) args[0], (long) args[1], (Arena) args[2]));
+                        case "fused":
+                            return FUSED;
                         default:
-                            Object[] plain = args == null ? null : args.clone();
-                            if (plain != null)
-                                for (int i = 0; i < plain.length; i++)
-                                    if (plain[i] instanceof Hidden h) plain[i] = h.inner();
-                            try {
-                                return method.invoke(ReferenceBackend.INSTANCE, plain);
-                            } catch (InvocationTargetException e) {
-                                throw e.getCause();
-                            }
+                            return onHidden(method, args);
                     }
                 });
+    }
+
+    /** The reference's fused kernels over the hidden host memory. */
+    private static final FusedKernels FUSED = (FusedKernels) Proxy.newProxyInstance(
+            FusedKernels.class.getClassLoader(),
+            new Class<?>[] {FusedKernels.class},
+            (proxy, method, args) -> onHidden(method, args));
+
+    /** Runs {@code method} on the reference backend with every device storage replaced by its hidden host one. */
+    private static Object onHidden(java.lang.reflect.Method method, Object[] args) throws Throwable {
+        Object[] plain = args == null ? null : args.clone();
+        if (plain != null)
+            for (int i = 0; i < plain.length; i++) if (plain[i] instanceof Hidden h) plain[i] = h.inner();
+        try {
+            return method.invoke(ReferenceBackend.INSTANCE, plain);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 }

@@ -23,6 +23,7 @@ import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.Backend;
+import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -36,7 +37,7 @@ import java.util.function.Supplier;
  * kernels. Kernel ops other than copy and embedding take F32. All work is ordered on one stream; a device-side fault (illegal
  * address, launch failure) puts the backend in a failed state whose message every later call repeats.
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, FusedKernels {
     private static final int BLOCK = 256;
 
     private final Device device;
@@ -77,6 +78,11 @@ public final class CudaBackend implements Backend {
         this.tf32 = allowTf32;
         this.pool = new MemoryPool(
                 device.toString(), this::deviceBlock, Long.getLong("panthera.cuda.maxCachedBytes", 4L << 30));
+    }
+
+    @Override
+    public FusedKernels fused() {
+        return this;
     }
 
     @Override

@@ -49,6 +49,16 @@ public final class Attention extends Module {
      * attention covers every cached position; {@code start} must equal the cached length.
      */
     public Tensor forward(Tensor x, long start, KvCache cache, int layer) {
+        return forward(x, start, cache, layer, null);
+    }
+
+    /**
+     * As {@link #forward(Tensor, long, KvCache, int)} with an attention mask over the S keys (the cached positions
+     * and then these T), on top of the causal rule: BOOL where true lets a key take part, or additive; any shape
+     * that broadcasts to [B, heads, T, S], typically a key padding mask [B, 1, 1, S] for a batch of prompts of
+     * different lengths. A query that sees no key gives NaN, so a padded query should keep at least its own key.
+     */
+    public Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
         if (x.rank() != 3)
             throw new IllegalArgumentException("Attention: input must be [batch, seq, dim], got " + x.shape());
         long b = x.size(0), t = x.size(1);
@@ -67,43 +77,28 @@ public final class Attention extends Module {
             k = kv[0];
             v = kv[1];
         }
-        long s = k.size(2);
-        k = repeatKv(k, b, s);
-        v = repeatKv(v, b, s);
-        double scale = 1 / Math.sqrt(headDim);
-        Tensor scores = q.matmul(k.transpose(-2, -1)).mul(scale);
-        Tensor att = scores.maskedFill(causalMask(t, s, start), Double.NEGATIVE_INFINITY)
-                .softmax(-1);
-        Tensor out = att.matmul(v);
+        // the queries are the last t of the k.size(2) keys (a cache's positions come first), which is how the fused
+        // op's causal rule aligns them; it reads each kv head for its group of query heads without repeating it
+        Tensor out = Tensor.scaledDotProductAttention(q, k, v, mask, true, 1 / Math.sqrt(headDim));
         Tensor prompt = namedParameters().get("adaption_prompt");
         if (prompt != null) out = out.add(adapterOutput(q, b));
         return call("o_proj", out.transpose(1, 2).reshape(b, t, (long) heads * headDim));
     }
 
+    /** The gated attention of every query over the learnable prompt's keys and values (no causal rule). */
     private Tensor adapterOutput(Tensor q, long b) {
         var p = namedParameters();
         Tensor prompt = p.get("adaption_prompt");
         long len = prompt.size(0);
-        Tensor pk = repeatKv(
-                        call("k_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len)
-                .expand(b, heads, len, headDim);
-        Tensor pv = repeatKv(
-                        call("v_proj", prompt).view(1, len, kvHeads, headDim).transpose(1, 2), 1, len)
-                .expand(b, heads, len, headDim);
-        Tensor a = q.matmul(pk.transpose(-2, -1)).mul(1 / Math.sqrt(headDim)).softmax(-1);
-        return a.mul(p.get("adaption_gate")).matmul(pv);
-    }
-
-    private Tensor repeatKv(Tensor kv, long b, long s) {
-        if (kvHeads == heads) return kv;
-        int rep = heads / kvHeads;
-        return kv.unsqueeze(2).expand(b, kvHeads, rep, s, headDim).reshape(b, heads, s, headDim);
-    }
-
-    /** True where key j is after query i (position start+i): those scores are masked. */
-    static Tensor causalMask(long t, long s, long start) {
-        boolean[] m = new boolean[(int) (t * s)];
-        for (int i = 0; i < t; i++) for (int j = 0; j < s; j++) m[(int) (i * s + j)] = j > start + i;
-        return Tensor.of(m, t, s);
+        Tensor pk = call("k_proj", prompt)
+                .view(1, len, kvHeads, headDim)
+                .transpose(1, 2)
+                .expand(b, kvHeads, len, headDim);
+        Tensor pv = call("v_proj", prompt)
+                .view(1, len, kvHeads, headDim)
+                .transpose(1, 2)
+                .expand(b, kvHeads, len, headDim);
+        return Tensor.scaledDotProductAttention(q, pk, pv, false, 1 / Math.sqrt(headDim))
+                .mul(p.get("adaption_gate"));
     }
 }

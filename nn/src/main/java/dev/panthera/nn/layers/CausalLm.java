@@ -50,10 +50,18 @@ public final class CausalLm extends Module {
 
     /** Logits for ids [B, T] at positions start..; with a cache, earlier positions come from it. */
     public Tensor forward(Tensor ids, long start, KvCache cache) {
+        return forward(ids, start, cache, null);
+    }
+
+    /**
+     * As above with an attention mask over the cached and new positions, e.g. a BOOL key padding mask [B, 1, 1, S]
+     * (see {@link Attention#forward(Tensor, long, KvCache, int, Tensor)}).
+     */
+    public Tensor forward(Tensor ids, long start, KvCache cache, Tensor mask) {
         if (ids.rank() != 2)
             throw new IllegalArgumentException("CausalLm: ids must be [batch, seq], got " + ids.shape());
         Tensor h = body.child("embed_tokens").forward(ids);
-        for (int i = 0; i < body.layers.size(); i++) h = body.layers.get(i).forward(h, start, cache, i);
+        for (int i = 0; i < body.layers.size(); i++) h = body.layers.get(i).forward(h, start, cache, i, mask);
         return call("lm_head", body.child("norm").forward(h));
     }
 

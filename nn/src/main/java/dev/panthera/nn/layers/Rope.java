@@ -2,7 +2,6 @@ package dev.panthera.nn.layers;
 
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
-import java.util.List;
 
 /**
  * Rotary position embedding. Frequency i (0 ≤ i < d/2) is base^(-2i/d); position p rotates by angle p·freq_i.
@@ -52,22 +51,6 @@ public final class Rope {
         if (start < 0 || start + t > cos.size(0))
             throw new IllegalArgumentException(
                     "Rope: positions [" + start + ", " + (start + t) + ") exceed the table of " + cos.size(0));
-        Tensor c = cos.narrow(0, start, t).to(x.dtype());
-        Tensor s = sin.narrow(0, start, t).to(x.dtype());
-        int half = headDim / 2;
-        if (layout == Layout.HALF) {
-            Tensor x1 = x.narrow(-1, 0, half);
-            Tensor x2 = x.narrow(-1, half, half);
-            return Tensor.cat(List.of(x1.mul(c).sub(x2.mul(s)), x2.mul(c).add(x1.mul(s))), -1);
-        }
-        long[] pairs = x.dims();
-        long[] shape = java.util.Arrays.copyOf(pairs, pairs.length + 1);
-        shape[pairs.length - 1] = half;
-        shape[pairs.length] = 2;
-        Tensor xp = x.reshape(shape);
-        Tensor x1 = xp.select(-1, 0);
-        Tensor x2 = xp.select(-1, 1);
-        Tensor r = Tensor.stack(List.of(x1.mul(c).sub(x2.mul(s)), x1.mul(s).add(x2.mul(c))), -1);
-        return r.reshape(pairs);
+        return x.rope(cos.narrow(0, start, t), sin.narrow(0, start, t), layout == Layout.INTERLEAVED);
     }
 }

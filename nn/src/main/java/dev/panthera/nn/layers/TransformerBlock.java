@@ -29,7 +29,12 @@ public final class TransformerBlock extends Module {
 
     /** One block at positions start.. with an optional cache slot {@code layer}. */
     public Tensor forward(Tensor x, long start, KvCache cache, int layer) {
-        Tensor h = x.add(attn.forward(call("input_layernorm", x), start, cache, layer));
+        return forward(x, start, cache, layer, null);
+    }
+
+    /** As above with an attention mask (see {@link Attention#forward(Tensor, long, KvCache, int, Tensor)}). */
+    public Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
+        Tensor h = x.add(attn.forward(call("input_layernorm", x), start, cache, layer, mask));
         return h.add(call("mlp", call("post_attention_layernorm", h)));
     }
 }

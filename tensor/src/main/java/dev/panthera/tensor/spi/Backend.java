@@ -21,7 +21,9 @@ import java.lang.foreign.Arena;
  *       unless the method says otherwise);</li>
  *   <li>dtypes already agreed: sources and destination share one dtype except where the method says otherwise.</li>
  * </ul>
- * The scalar {@link ReferenceBackend} is the oracle every other backend is tested against.
+ * Fused kernels (softmax, the norms, RoPE, attention and their backwards) are not part of this contract: a backend
+ * that has them returns them from {@link #fused()}, and tensor composes those ops from these primitives for one that
+ * does not. The scalar {@link ReferenceBackend} is the oracle every other backend is tested against.
  */
 public interface Backend {
     /** A short name ("reference", "simd", "cuda"). */
@@ -115,25 +117,6 @@ public interface Backend {
      */
     void matmul(Storage a, Layout aLayout, Storage b, Layout bLayout, Storage dst, Layout dstLayout);
 
-    /** Softmax (or log-softmax) along {@code dim}. */
-    void softmax(Storage src, Layout srcLayout, int dim, boolean log, Storage dst, Layout dstLayout);
-
-    /** Layer norm over the last dimension; weight and bias are 1-D of that size or null. */
-    void layerNorm(
-            Storage x,
-            Layout xLayout,
-            Storage weight,
-            Layout weightLayout,
-            Storage bias,
-            Layout biasLayout,
-            double eps,
-            Storage dst,
-            Layout dstLayout);
-
-    /** RMS norm over the last dimension: x / sqrt(mean(x²) + eps) · weight (weight may be null). */
-    void rmsNorm(
-            Storage x, Layout xLayout, Storage weight, Layout weightLayout, double eps, Storage dst, Layout dstLayout);
-
     /**
      * dst = src with dimension {@code dim} indexed by the 1-D integer {@code index} (I32 or I64); an index out of
      * range throws IndexOutOfBoundsException.
@@ -153,39 +136,6 @@ public interface Backend {
     void scatterAdd(
             Storage dst, Layout dstLayout, int dim, Storage index, Layout indexLayout, Storage src, Layout srcLayout);
 
-    /**
-     * Rotary position embedding: x [..., seq, d] rotated by angles whose cos and sin are [seq, d/2]. Interleaved
-     * rotates adjacent pairs (x[2i], x[2i+1]) as llama2.c and llama.cpp's llama arch do; otherwise halves
-     * (x[i], x[i+d/2]) as HuggingFace Llama does. Pair (a, b) becomes (a·cos − b·sin, a·sin + b·cos).
-     */
-    void rope(
-            Storage x,
-            Layout xLayout,
-            Storage cos,
-            Layout cosLayout,
-            Storage sin,
-            Layout sinLayout,
-            boolean interleaved,
-            Storage dst,
-            Layout dstLayout);
-
-    /**
-     * Scaled dot-product attention: q [B, Hq, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv] with Hq a multiple of Hkv
-     * (query head h reads kv head h / (Hq/Hkv)), dst [B, Hq, Lq, Dv] = softmax(q·kᵀ·scale + mask)·v. With
-     * {@code causal}, query i sees keys j ≤ i + Lk − Lq (queries are the last Lq positions: decoding against a cache).
-     */
-    void attention(
-            Storage q,
-            Layout qLayout,
-            Storage k,
-            Layout kLayout,
-            Storage v,
-            Layout vLayout,
-            boolean causal,
-            double scale,
-            Storage dst,
-            Layout dstLayout);
-
     /** dst = condition ? a : b; condition is BOOL, all layouts of one shape. */
     void where(
             Storage condition,
@@ -196,4 +146,9 @@ public interface Backend {
             Layout bLayout,
             Storage dst,
             Layout dstLayout);
+
+    /** This backend's fused kernels, or null when it has none (tensor then composes every fused op). */
+    default FusedKernels fused() {
+        return null;
+    }
 }

@@ -15,7 +15,7 @@ import java.lang.foreign.MemorySegment;
  * The scalar oracle: every kernel is a plain loop over strided elements that computes in double precision and
  * rounds once on store. Slow on purpose-free code paths, and the standard every other backend is tested against.
  */
-public final class ReferenceBackend implements Backend {
+public final class ReferenceBackend implements Backend, FusedKernels {
     /** The single instance. */
     public static final ReferenceBackend INSTANCE = new ReferenceBackend();
 
@@ -234,71 +234,49 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
+    public FusedKernels fused() {
+        return this;
+    }
+
+    /** Every kernel for every float dtype: this backend is the oracle the others are tested against. */
+    @Override
+    public boolean supports(Kernel kernel, DType dtype) {
+        return dtype.isFloatingPoint();
+    }
+
+    @Override
     public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
-        long len = sl.shape().dim(dim), ss = sl.stride(dim), sd = dl.stride(dim);
-        StridedCursor cs = new StridedCursor(rowsOf(sl, dim)), cd = new StridedCursor(rowsOf(dl, dim));
-        DType t = src.dtype();
-        double[] row = new double[Math.toIntExact(len)];
-        for (long r = 0, rows = sl.numel() / Math.max(len, 1); r < rows && len > 0; r++) {
-            long so = cs.next(), dO = cd.next();
-            double max = Double.NEGATIVE_INFINITY;
-            for (int i = 0; i < len; i++) {
-                row[i] = Elements.get(src.segment(), t, so + i * ss);
-                max = Math.max(max, row[i]);
-            }
-            if (Double.isInfinite(max) && max < 0) max = 0; // an all -inf row gives NaN below, as in PyTorch
-            double sum = 0;
-            for (int i = 0; i < len; i++) sum += Math.exp(row[i] - max);
-            for (int i = 0; i < len; i++) {
-                double v = log ? row[i] - max - Math.log(sum) : Math.exp(row[i] - max) / sum;
-                Elements.set(dst.segment(), dst.dtype(), dO + i * sd, v);
-            }
-        }
+        ReferenceFused.softmax(src, sl, dim, log, dst, dl);
     }
 
     @Override
     public void layerNorm(
             Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
-        norm(x, xl, w, wl, b, bl, eps, dst, dl, false);
+        ReferenceFused.norm(x, xl, w, wl, b, bl, eps, dst, dl, false);
     }
 
     @Override
     public void rmsNorm(Storage x, Layout xl, Storage w, Layout wl, double eps, Storage dst, Layout dl) {
-        norm(x, xl, w, wl, null, null, eps, dst, dl, true);
+        ReferenceFused.norm(x, xl, w, wl, null, null, eps, dst, dl, true);
     }
 
-    private static void norm(
+    @Override
+    public void normBackward(
             Storage x,
             Layout xl,
             Storage w,
             Layout wl,
-            Storage b,
-            Layout bl,
+            Storage dy,
+            Layout dyl,
             double eps,
-            Storage dst,
-            Layout dl,
-            boolean rms) {
-        int last = xl.rank() - 1;
-        long len = xl.shape().dim(last), sx = xl.stride(last), sd = dl.stride(last);
-        StridedCursor cx = new StridedCursor(rowsOf(xl, last)), cd = new StridedCursor(rowsOf(dl, last));
-        double[] row = new double[Math.toIntExact(len)];
-        for (long r = 0, rows = len == 0 ? 0 : xl.numel() / len; r < rows; r++) {
-            long xo = cx.next(), dO = cd.next();
-            double mean = 0, sq = 0;
-            for (int i = 0; i < len; i++) {
-                row[i] = Elements.get(x.segment(), x.dtype(), xo + i * sx);
-                mean += row[i];
-            }
-            mean = rms ? 0 : mean / len;
-            for (int i = 0; i < len; i++) sq += (row[i] - mean) * (row[i] - mean);
-            double inv = 1.0 / Math.sqrt(sq / len + eps);
-            for (int i = 0; i < len; i++) {
-                double v = (row[i] - mean) * inv;
-                if (w != null) v *= Elements.get(w.segment(), w.dtype(), wl.offset() + i * wl.stride(0));
-                if (b != null) v += Elements.get(b.segment(), b.dtype(), bl.offset() + i * bl.stride(0));
-                Elements.set(dst.segment(), dst.dtype(), dO + i * sd, v);
-            }
-        }
+            boolean rms,
+            Storage dx,
+            Layout dxl,
+            Storage dw,
+            Layout dwl,
+            Storage db,
+            Layout dbl) {
+        ReferenceFused.normBackward(x, xl, w, wl, dy, dyl, eps, rms, dx, dxl, dw, dwl, db, dbl);
     }
 
     private static long indexAt(Storage index, long at, long bound, String op) {
@@ -387,27 +365,7 @@ public final class ReferenceBackend implements Backend {
             boolean interleaved,
             Storage dst,
             Layout dl) {
-        int r = xl.rank();
-        long seq = xl.shape().dim(r - 2), d = xl.shape().dim(r - 1), half = d / 2;
-        long sx = xl.stride(r - 1), sd = dl.stride(r - 1), sxs = xl.stride(r - 2), sds = dl.stride(r - 2);
-        Layout xOuter = rowsOf(rowsOf(xl, r - 1), r - 2), dOuter = rowsOf(rowsOf(dl, r - 1), r - 2);
-        StridedCursor cx = new StridedCursor(xOuter), cd = new StridedCursor(dOuter);
-        for (long o = 0, outer = xOuter.numel(); o < outer; o++) {
-            long xo = cx.next(), dO = cd.next();
-            for (long p = 0; p < seq; p++) {
-                for (long i = 0; i < half; i++) {
-                    double c =
-                            Elements.get(cos.segment(), cos.dtype(), cl.offset() + p * cl.stride(0) + i * cl.stride(1));
-                    double s =
-                            Elements.get(sin.segment(), sin.dtype(), sl.offset() + p * sl.stride(0) + i * sl.stride(1));
-                    long ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half;
-                    double a = Elements.get(x.segment(), x.dtype(), xo + p * sxs + ia * sx);
-                    double b = Elements.get(x.segment(), x.dtype(), xo + p * sxs + ib * sx);
-                    Elements.set(dst.segment(), dst.dtype(), dO + p * sds + ia * sd, a * c - b * s);
-                    Elements.set(dst.segment(), dst.dtype(), dO + p * sds + ib * sd, a * s + b * c);
-                }
-            }
-        }
+        ReferenceFused.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
     }
 
     @Override
@@ -422,45 +380,54 @@ public final class ReferenceBackend implements Backend {
             double scale,
             Storage dst,
             Layout dl) {
-        long b = ql.shape().dim(0),
-                hq = ql.shape().dim(1),
-                lq = ql.shape().dim(2),
-                d = ql.shape().dim(3);
-        long hkv = kl.shape().dim(1), lk = kl.shape().dim(2), dv = vl.shape().dim(3), group = hq / hkv;
-        double[] scores = new double[Math.toIntExact(lk)];
-        for (long bi = 0; bi < b; bi++) {
-            for (long h = 0; h < hq; h++) {
-                long kh = h / group;
-                for (long i = 0; i < lq; i++) {
-                    long visible = causal ? Math.min(lk, i + lk - lq + 1) : lk;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (long j = 0; j < visible; j++) {
-                        double s = 0;
-                        for (long e = 0; e < d; e++) {
-                            s += Elements.get(q.segment(), q.dtype(), ql.indexOf(bi, h, i, e))
-                                    * Elements.get(k.segment(), k.dtype(), kl.indexOf(bi, kh, j, e));
-                        }
-                        scores[(int) j] = s * scale;
-                        max = Math.max(max, scores[(int) j]);
-                    }
-                    double sum = 0;
-                    for (long j = 0; j < visible; j++) {
-                        scores[(int) j] = Math.exp(scores[(int) j] - max);
-                        sum += scores[(int) j];
-                    }
-                    for (long e = 0; e < dv; e++) {
-                        double acc = 0;
-                        for (long j = 0; j < visible; j++)
-                            acc += scores[(int) j] * Elements.get(v.segment(), v.dtype(), vl.indexOf(bi, kh, j, e));
-                        Elements.set(
-                                dst.segment(),
-                                dst.dtype(),
-                                dl.indexOf(bi, h, i, e),
-                                visible == 0 ? Double.NaN : acc / sum);
-                    }
-                }
-            }
-        }
+        ReferenceFused.attention(q, ql, k, kl, v, vl, null, null, causal, scale, dst, dl, null, null);
+    }
+
+    @Override
+    public void attention(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            Storage mask,
+            Layout ml,
+            boolean causal,
+            double scale,
+            Storage dst,
+            Layout dl,
+            Storage lse,
+            Layout lsel) {
+        ReferenceFused.attention(q, ql, k, kl, v, vl, mask, ml, causal, scale, dst, dl, lse, lsel);
+    }
+
+    @Override
+    public void attentionBackward(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            Storage mask,
+            Layout ml,
+            boolean causal,
+            double scale,
+            Storage out,
+            Layout ol,
+            Storage lse,
+            Layout lsel,
+            Storage dOut,
+            Layout dol,
+            Storage dq,
+            Layout dql,
+            Storage dk,
+            Layout dkl,
+            Storage dv,
+            Layout dvl) {
+        ReferenceFused.attentionBackward(
+                q, ql, k, kl, v, vl, mask, ml, causal, scale, out, ol, lse, lsel, dOut, dol, dq, dql, dk, dkl, dv, dvl);
     }
 
     private static long[] withStride(long[] strides, int dim, long value) {

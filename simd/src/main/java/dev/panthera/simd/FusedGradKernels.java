@@ -1,0 +1,282 @@
+package dev.panthera.simd;
+
+import dev.panthera.simd.AttentionKernels.View4;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * F32 kernels for training with unit innermost stride: attention with an additive mask that also writes each query
+ * row's log-sum-exp, the attention backward that recomputes the probabilities from that log-sum-exp
+ * (flash-attention style: no score matrix is kept), and the per-row norm backward. Dot products and row updates run
+ * on {@link FloatVector}; each score's exp in double. Offsets are in elements.
+ */
+final class FusedGradKernels {
+    private FusedGradKernels() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** Element offset and strides of an additive mask broadcast to [B, Hq, Lq, Lk] (any strides, 0 included). */
+    record Mask(MemorySegment seg, long offset, long sb, long sh, long si, long sj) {
+        float at(long b, long h, long i, long j) {
+            return seg.getAtIndex(FL, offset + b * sb + h * sh + i * si + j * sj);
+        }
+    }
+
+    /** Element offset and strides of a [B, Hq, Lq] log-sum-exp. */
+    record Rows(MemorySegment seg, long offset, long sb, long sh, long si) {
+        long at(long b, long h, long i) {
+            return offset + b * sb + h * sh + i * si;
+        }
+    }
+
+    static float dot(MemorySegment a, long ao, MemorySegment b, long bo, int n) {
+        FloatVector s = FloatVector.zero(F);
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            s = FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                    .fma(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO), s);
+        }
+        float r = s.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) r += a.getAtIndex(FL, ao + i) * b.getAtIndex(FL, bo + i);
+        return r;
+    }
+
+    /** acc[0..n) += p·x[xo..xo+n). */
+    private static void axpy(float p, MemorySegment x, long xo, float[] acc, int n) {
+        FloatVector pv = FloatVector.broadcast(F, p);
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            pv.fma(FloatVector.fromMemorySegment(F, x, (xo + i) * 4, NO), FloatVector.fromArray(F, acc, i))
+                    .intoArray(acc, i);
+        }
+        for (; i < n; i++) acc[i] += p * x.getAtIndex(FL, xo + i);
+    }
+
+    /** y[yo..yo+n) += p·x[xo..xo+n), both in memory. */
+    private static void axpy(float p, MemorySegment x, long xo, MemorySegment y, long yo, int n) {
+        FloatVector pv = FloatVector.broadcast(F, p);
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            pv.fma(
+                            FloatVector.fromMemorySegment(F, x, (xo + i) * 4, NO),
+                            FloatVector.fromMemorySegment(F, y, (yo + i) * 4, NO))
+                    .intoMemorySegment(y, (yo + i) * 4, NO);
+        }
+        for (; i < n; i++) y.setAtIndex(FL, yo + i, y.getAtIndex(FL, yo + i) + p * x.getAtIndex(FL, xo + i));
+    }
+
+    /**
+     * The scores q_i·k_j·scale + mask of one query row into {@code s} for its causally visible keys (−∞ where the
+     * mask hides a key); returns their log-sum-exp, −∞ when every key is hidden.
+     */
+    private static float scores(
+            View4 q, View4 k, Mask mask, int b, int h, int kh, int i, int visible, int d, float scale, float[] s) {
+        long qRow = q.row(b, h, i);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < visible; j++) {
+            float add = mask == null ? 0 : mask.at(b, h, i, j);
+            s[j] = add == Float.NEGATIVE_INFINITY ? add : dot(q.seg(), qRow, k.seg(), k.row(b, kh, j), d) * scale + add;
+            max = Math.max(max, s[j]);
+        }
+        if (max == Float.NEGATIVE_INFINITY) return max;
+        double sum = 0;
+        for (int j = 0; j < visible; j++) sum += Math.exp(s[j] - max);
+        return (float) (max + Math.log(sum));
+    }
+
+    private static int visible(int i, int lq, int lk, boolean causal) {
+        return causal ? Math.clamp((long) i + lk - lq + 1, 0, lk) : lk;
+    }
+
+    /** softmax(q·kᵀ·scale + mask)·v one query row at a time, (batch, head) pairs in parallel; lse may be null. */
+    static void attention(
+            View4 q,
+            View4 k,
+            View4 v,
+            Mask mask,
+            View4 o,
+            Rows lse,
+            int batch,
+            int hq,
+            int hkv,
+            int lq,
+            int lk,
+            int d,
+            int dv,
+            boolean causal,
+            float scale) {
+        int group = hq / hkv;
+        IntStream.range(0, batch * hq).parallel().forEach(bh -> {
+            int b = bh / hq, h = bh % hq, kh = h / group;
+            float[] s = new float[lk], acc = new float[dv];
+            for (int i = 0; i < lq; i++) {
+                int visible = visible(i, lq, lk, causal);
+                float l = scores(q, k, mask, b, h, kh, i, visible, d, scale, s);
+                if (lse != null) lse.seg().setAtIndex(FL, lse.at(b, h, i), l);
+                java.util.Arrays.fill(acc, 0);
+                for (int j = 0; j < visible; j++) {
+                    if (s[j] != Float.NEGATIVE_INFINITY)
+                        axpy((float) Math.exp(s[j] - l), v.seg(), v.row(b, kh, j), acc, dv);
+                }
+                long oRow = o.row(b, h, i);
+                boolean none = l == Float.NEGATIVE_INFINITY; // a row that sees no key gives NaN
+                for (int e = 0; e < dv; e++) o.seg().setAtIndex(FL, oRow + e, none ? Float.NaN : acc[e]);
+            }
+        });
+    }
+
+    /** Only the log-sum-exp of each query row's scores (for an output computed by another kernel). */
+    static void logSumExp(
+            View4 q,
+            View4 k,
+            Mask mask,
+            Rows lse,
+            int batch,
+            int hq,
+            int hkv,
+            int lq,
+            int lk,
+            int d,
+            boolean causal,
+            float scale) {
+        int group = hq / hkv;
+        IntStream.range(0, batch * hq).parallel().forEach(bh -> {
+            int b = bh / hq, h = bh % hq, kh = h / group;
+            float[] s = new float[lk];
+            for (int i = 0; i < lq; i++) {
+                float l = scores(q, k, mask, b, h, kh, i, visible(i, lq, lk, causal), d, scale, s);
+                lse.seg().setAtIndex(FL, lse.at(b, h, i), l);
+            }
+        });
+    }
+
+    /**
+     * The attention backward into contiguous zero-filled dq, dk, dv. Each (batch, kv head) pair is one task: it
+     * alone writes its kv head's dk and dv rows, summing over the query heads of its group, and its heads' dq rows.
+     */
+    static void attentionBackward(
+            View4 q,
+            View4 k,
+            View4 v,
+            Mask mask,
+            View4 o,
+            Rows lse,
+            View4 dOut,
+            View4 dq,
+            View4 dk,
+            View4 dv,
+            int batch,
+            int hq,
+            int hkv,
+            int lq,
+            int lk,
+            int d,
+            int dvDim,
+            boolean causal,
+            float scale) {
+        int group = hq / hkv;
+        IntStream.range(0, batch * hkv).parallel().forEach(bk -> {
+            int b = bk / hkv, kh = bk % hkv;
+            float[] s = new float[lk], gq = new float[d];
+            for (int h = kh * group; h < (kh + 1) * group; h++) {
+                for (int i = 0; i < lq; i++) {
+                    float l = lse.seg().getAtIndex(FL, lse.at(b, h, i));
+                    if (l == Float.NEGATIVE_INFINITY) continue; // a row that sees no key has no gradient
+                    int visible = visible(i, lq, lk, causal);
+                    scores(q, k, mask, b, h, kh, i, visible, d, scale, s);
+                    long qRow = q.row(b, h, i), gRow = dOut.row(b, h, i);
+                    float delta = dot(dOut.seg(), gRow, o.seg(), o.row(b, h, i), dvDim);
+                    java.util.Arrays.fill(gq, 0);
+                    for (int j = 0; j < visible; j++) {
+                        if (s[j] == Float.NEGATIVE_INFINITY) continue;
+                        float p = (float) Math.exp(s[j] - l);
+                        float dp = dot(dOut.seg(), gRow, v.seg(), v.row(b, kh, j), dvDim);
+                        float ds = p * (dp - delta) * scale;
+                        axpy(ds, k.seg(), k.row(b, kh, j), gq, d);
+                        axpy(ds, q.seg(), qRow, dk.seg(), dk.row(b, kh, j), d);
+                        axpy(p, dOut.seg(), gRow, dv.seg(), dv.row(b, kh, j), dvDim);
+                    }
+                    long dqRow = dq.row(b, h, i);
+                    for (int e = 0; e < d; e++) dq.seg().setAtIndex(FL, dqRow + e, gq[e]);
+                }
+            }
+        });
+    }
+
+    /**
+     * One row of the norm backward: dx = rstd·(g − mean(g) − x̂·mean(g∘x̂)) with g = dy·w (rms: no mean(g) term,
+     * x̂ = x·rstd); adds dy∘x̂ into gw and dy into gb when they are not null. w may be null.
+     */
+    static void normBackwardRow(
+            MemorySegment x,
+            long xo,
+            MemorySegment w,
+            long wo,
+            MemorySegment dy,
+            long yo,
+            float eps,
+            boolean rms,
+            MemorySegment dx,
+            long dO,
+            int n,
+            float[] gw,
+            float[] gb) {
+        double mean = 0, sq = 0;
+        if (!rms) {
+            for (int i = 0; i < n; i++) mean += x.getAtIndex(FL, xo + i);
+            mean /= n;
+        }
+        for (int i = 0; i < n; i++) {
+            double c = x.getAtIndex(FL, xo + i) - mean;
+            sq += c * c;
+        }
+        float mu = (float) mean, rstd = (float) (1 / Math.sqrt(sq / n + eps));
+        FloatVector muV = FloatVector.broadcast(F, mu), rV = FloatVector.broadcast(F, rstd);
+        FloatVector sumG = FloatVector.zero(F), sumGx = FloatVector.zero(F);
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            FloatVector xh = load(x, xo + i).sub(muV).mul(rV), g = load(dy, yo + i);
+            if (w != null) g = g.mul(load(w, wo + i));
+            sumG = sumG.add(g);
+            sumGx = g.fma(xh, sumGx);
+        }
+        float mg = sumG.reduceLanes(VectorOperators.ADD), mgx = sumGx.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float xh = (x.getAtIndex(FL, xo + i) - mu) * rstd, g = g(dy, yo, w, wo, i);
+            mg += g;
+            mgx += g * xh;
+        }
+        mg = rms ? 0 : mg / n;
+        mgx /= n;
+        FloatVector mgV = FloatVector.broadcast(F, mg), mgxV = FloatVector.broadcast(F, mgx);
+        for (i = 0; i + F.length() <= n; i += F.length()) {
+            FloatVector xh = load(x, xo + i).sub(muV).mul(rV), d = load(dy, yo + i);
+            FloatVector g = w == null ? d : d.mul(load(w, wo + i));
+            g.sub(mgV).sub(xh.mul(mgxV)).mul(rV).intoMemorySegment(dx, (dO + i) * 4, NO);
+            if (gw != null) d.fma(xh, FloatVector.fromArray(F, gw, i)).intoArray(gw, i);
+            if (gb != null) d.add(FloatVector.fromArray(F, gb, i)).intoArray(gb, i);
+        }
+        for (; i < n; i++) {
+            float xh = (x.getAtIndex(FL, xo + i) - mu) * rstd, d = dy.getAtIndex(FL, yo + i);
+            dx.setAtIndex(FL, dO + i, (g(dy, yo, w, wo, i) - mg - xh * mgx) * rstd);
+            if (gw != null) gw[i] += d * xh;
+            if (gb != null) gb[i] += d;
+        }
+    }
+
+    private static float g(MemorySegment dy, long yo, MemorySegment w, long wo, int i) {
+        float d = dy.getAtIndex(FL, yo + i);
+        return w == null ? d : d * w.getAtIndex(FL, wo + i);
+    }
+
+    private static FloatVector load(MemorySegment s, long elem) {
+        return FloatVector.fromMemorySegment(F, s, elem * 4, NO);
+    }
+}

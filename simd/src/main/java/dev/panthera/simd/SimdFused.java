@@ -1,0 +1,271 @@
+package dev.panthera.simd;
+
+import dev.panthera.simd.AttentionKernels.View4;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.spi.FusedKernels;
+import dev.panthera.tensor.spi.StridedCursor;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The SIMD backend's fused kernels: its own forward kernels (softmax, the norms, RoPE, attention) and, for F32,
+ * attention with a mask and log-sum-exp, the attention backward and the norm backward on {@link FusedGradKernels}.
+ * Views whose innermost stride is not 1 go to the backend's fallback (the reference), so these are never wrong where
+ * not fast.
+ */
+final class SimdFused implements FusedKernels {
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private final SimdBackend simd;
+
+    SimdFused(SimdBackend simd) {
+        this.simd = simd;
+    }
+
+    @Override
+    public boolean supports(Kernel kernel, DType dtype) {
+        return switch (kernel) {
+            case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
+            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD -> dtype == DType.F32;
+        };
+    }
+
+    @Override
+    public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
+        simd.softmax(src, sl, dim, log, dst, dl);
+    }
+
+    @Override
+    public void layerNorm(
+            Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
+        simd.layerNorm(x, xl, w, wl, b, bl, eps, dst, dl);
+    }
+
+    @Override
+    public void rmsNorm(Storage x, Layout xl, Storage w, Layout wl, double eps, Storage dst, Layout dl) {
+        simd.rmsNorm(x, xl, w, wl, eps, dst, dl);
+    }
+
+    @Override
+    public void rope(
+            Storage x,
+            Layout xl,
+            Storage cos,
+            Layout cl,
+            Storage sin,
+            Layout sl,
+            boolean interleaved,
+            Storage dst,
+            Layout dl) {
+        simd.rope(x, xl, cos, cl, sin, sl, interleaved, dst, dl);
+    }
+
+    @Override
+    public void attention(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            boolean causal,
+            double scale,
+            Storage dst,
+            Layout dl) {
+        simd.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+    }
+
+    private static boolean denseF32(Storage[] ss, Layout[] ls) {
+        for (int i = 0; i < ss.length; i++) {
+            if (ss[i] == null) continue;
+            if (ss[i].dtype() != DType.F32) return false;
+            Layout l = ls[i];
+            if (l != null
+                    && l.rank() > 0
+                    && l.stride(l.rank() - 1) != 1
+                    && l.shape().dim(l.rank() - 1) > 1) return false;
+        }
+        return true;
+    }
+
+    private static View4 view(Storage s, Layout l) {
+        return new View4(s.segment(), l.offset(), l.stride(0), l.stride(1), l.stride(2));
+    }
+
+    private static FusedGradKernels.Mask mask(Storage m, Layout ml) {
+        if (m == null) return null;
+        return new FusedGradKernels.Mask(
+                m.segment(), ml.offset(), ml.stride(0), ml.stride(1), ml.stride(2), ml.stride(3));
+    }
+
+    private static FusedGradKernels.Rows rows(Storage s, Layout l) {
+        if (s == null) return null;
+        return new FusedGradKernels.Rows(s.segment(), l.offset(), l.stride(0), l.stride(1), l.stride(2));
+    }
+
+    @Override
+    public void attention(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            Storage mask,
+            Layout ml,
+            boolean causal,
+            double scale,
+            Storage dst,
+            Layout dl,
+            Storage lse,
+            Layout lsel) {
+        if (!denseF32(new Storage[] {q, k, v, dst, mask, lse}, new Layout[] {ql, kl, vl, dl, null, null})) {
+            simd.fallbackFused().attention(q, ql, k, kl, v, vl, mask, ml, causal, scale, dst, dl, lse, lsel);
+            return;
+        }
+        if (mask == null) {
+            // the output from the same kernel as without gradients, so recording does not change a single bit of it
+            simd.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+            if (lse != null) {
+                FusedGradKernels.logSumExp(
+                        view(q, ql),
+                        view(k, kl),
+                        null,
+                        rows(lse, lsel),
+                        dim(ql, 0),
+                        dim(ql, 1),
+                        dim(kl, 1),
+                        dim(ql, 2),
+                        dim(kl, 2),
+                        dim(ql, 3),
+                        causal,
+                        (float) scale);
+            }
+            return;
+        }
+        FusedGradKernels.attention(
+                view(q, ql),
+                view(k, kl),
+                view(v, vl),
+                mask(mask, ml),
+                view(dst, dl),
+                rows(lse, lsel),
+                dim(ql, 0),
+                dim(ql, 1),
+                dim(kl, 1),
+                dim(ql, 2),
+                dim(kl, 2),
+                dim(ql, 3),
+                dim(vl, 3),
+                causal,
+                (float) scale);
+    }
+
+    private static int dim(Layout l, int d) {
+        return Math.toIntExact(l.shape().dim(d));
+    }
+
+    @Override
+    public void attentionBackward(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            Storage mask,
+            Layout ml,
+            boolean causal,
+            double scale,
+            Storage out,
+            Layout ol,
+            Storage lse,
+            Layout lsel,
+            Storage dOut,
+            Layout dol,
+            Storage dq,
+            Layout dql,
+            Storage dk,
+            Layout dkl,
+            Storage dv,
+            Layout dvl) {
+        Storage[] all = {q, k, v, out, dOut, dq, dk, dv, mask, lse};
+        Layout[] layouts = {ql, kl, vl, ol, dol, dql, dkl, dvl, null, null};
+        if (!denseF32(all, layouts) || dq == null || dk == null || dv == null) {
+            simd.fallbackFused()
+                    .attentionBackward(
+                            q, ql, k, kl, v, vl, mask, ml, causal, scale, out, ol, lse, lsel, dOut, dol, dq, dql, dk,
+                            dkl, dv, dvl);
+            return;
+        }
+        FusedGradKernels.attentionBackward(
+                view(q, ql),
+                view(k, kl),
+                view(v, vl),
+                mask(mask, ml),
+                view(out, ol),
+                rows(lse, lsel),
+                view(dOut, dol),
+                view(dq, dql),
+                view(dk, dkl),
+                view(dv, dvl),
+                dim(ql, 0),
+                dim(ql, 1),
+                dim(kl, 1),
+                dim(ql, 2),
+                dim(kl, 2),
+                dim(ql, 3),
+                dim(vl, 3),
+                causal,
+                (float) scale);
+    }
+
+    @Override
+    public void normBackward(
+            Storage x,
+            Layout xl,
+            Storage w,
+            Layout wl,
+            Storage dy,
+            Layout dyl,
+            double eps,
+            boolean rms,
+            Storage dx,
+            Layout dxl,
+            Storage dw,
+            Layout dwl,
+            Storage db,
+            Layout dbl) {
+        Storage[] all = {x, w, dy, dx, dw, db};
+        Layout[] layouts = {xl, wl, dyl, dxl, dwl, dbl};
+        if (!denseF32(all, layouts)) {
+            simd.fallbackFused().normBackward(x, xl, w, wl, dy, dyl, eps, rms, dx, dxl, dw, dwl, db, dbl);
+            return;
+        }
+        int last = xl.rank() - 1, n = dim(xl, last);
+        float[] gw = dw == null ? null : new float[n], gb = db == null ? null : new float[n];
+        StridedCursor cx = new StridedCursor(xl.leading(last)),
+                cy = new StridedCursor(dyl.leading(last)),
+                cd = new StridedCursor(dxl.leading(last));
+        for (long r = 0, rows = n == 0 ? 0 : xl.numel() / n; r < rows; r++) {
+            FusedGradKernels.normBackwardRow(
+                    x.segment(),
+                    cx.next(),
+                    w == null ? null : w.segment(),
+                    w == null ? 0 : wl.offset(),
+                    dy.segment(),
+                    cy.next(),
+                    (float) eps,
+                    rms,
+                    dx.segment(),
+                    cd.next(),
+                    n,
+                    gw,
+                    gb);
+        }
+        for (int i = 0; i < n; i++) {
+            if (dw != null) dw.segment().setAtIndex(FL, dwl.offset() + i * dwl.stride(0), gw[i]);
+            if (db != null) db.segment().setAtIndex(FL, dbl.offset() + i * dbl.stride(0), gb[i]);
+        }
+    }
+}

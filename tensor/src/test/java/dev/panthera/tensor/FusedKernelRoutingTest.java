@@ -1,0 +1,90 @@
+package dev.panthera.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panthera.tensor.conformance.CountingBackend;
+import dev.panthera.tensor.spi.ReferenceBackend;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Which kernels a fused op reaches, counted by a backend decorator: on the reference backend each fused op runs its
+ * forward kernel with and without gradients recorded, and its backward kernel (attention, the norms) or its forward
+ * kernel again (RoPE rotates the gradient by −θ) in backward; on a backend without fused kernels none runs and the
+ * ops compose from primitives.
+ */
+class FusedKernelRoutingTest {
+
+    /** Each fused op on F64 inputs x [2, 3, 4, 6] (q, k, v are x viewed as heads), and its forward kernel's name. */
+    static Map<String, Function<Tensor[], Tensor>> ops() {
+        Tensor[] cs = RopeAttentionTest.tables(4, 6);
+        return Map.of(
+                "softmax", x -> x[0].softmax(1).add(x[0].logSoftmax(-1)),
+                "layerNorm", x -> x[0].layerNorm(x[1], x[1], 1e-5),
+                "rmsNorm", x -> x[0].rmsNorm(x[1], 1e-6),
+                "rope", x -> x[0].rope(cs[0], cs[1], true).add(x[0].rope(cs[0], cs[1], false)),
+                "attention",
+                        x -> Tensor.scaledDotProductAttention(
+                                x[0], x[0].narrow(1, 0, 1), x[0].narrow(1, 1, 1), true, 0.4));
+    }
+
+    private static final Map<String, String> BACKWARD = Map.of(
+            "softmax",
+            "",
+            "layerNorm",
+            "normBackward",
+            "rmsNorm",
+            "normBackward",
+            "rope",
+            "rope",
+            "attention",
+            "attentionBackward");
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void theReferenceKernelsRunWithAndWithoutGradients(boolean withGrad) {
+        Random r = new Random(7);
+        for (var op : ops().entrySet()) {
+            Tensor x = TT.normal(r, new long[] {2, 3, 4, 6}, DType.F64).requiresGrad(withGrad);
+            Tensor w = TT.normal(r, new long[] {6}, DType.F64).requiresGrad(withGrad);
+            CountingBackend c = CountingBackend.of(ReferenceBackend.INSTANCE);
+            Tensor y;
+            try (Handle use = Backends.use(c.backend())) {
+                y = op.getValue().apply(new Tensor[] {x, w});
+            }
+            assertTrue(c.count(op.getKey()) >= 1, op.getKey() + " forward kernel did not run: " + c);
+            assertEquals(withGrad, y.requiresGrad(), op.getKey());
+            if (!withGrad) continue;
+            int forward = c.count(op.getKey());
+            c.reset();
+            try (Handle use = Backends.use(c.backend())) {
+                y.sum().backward();
+            }
+            String back = BACKWARD.get(op.getKey());
+            if (!back.isEmpty()) assertTrue(c.count(back) >= 1, op.getKey() + " backward kernel did not run: " + c);
+            assertEquals(0, op.getKey().equals("rope") ? 0 : c.count(op.getKey()), "no forward rerun: " + c);
+            assertTrue(forward > 0 && x.grad() != null, op.getKey());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void withoutFusedKernelsTheOpsCompose(boolean withGrad) {
+        Random r = new Random(11);
+        for (var op : ops().entrySet()) {
+            Tensor x = TT.normal(r, new long[] {2, 3, 4, 6}, DType.F64).requiresGrad(withGrad);
+            Tensor w = TT.normal(r, new long[] {6}, DType.F64).requiresGrad(withGrad);
+            CountingBackend c = CountingBackend.primitivesOf(ReferenceBackend.INSTANCE);
+            try (Handle use = Backends.use(c.backend())) {
+                Tensor y = op.getValue().apply(new Tensor[] {x, w});
+                if (withGrad) y.sum().backward();
+            }
+            assertTrue(c.count("binary") > 0, op.getKey() + " composed from primitives: " + c);
+            if (withGrad) assertTrue(x.grad() != null, op.getKey());
+        }
+    }
+}
