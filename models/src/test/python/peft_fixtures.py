@@ -1,9 +1,10 @@
 """Fixtures for the LoRA adapter-file tests, written by peft itself, and a check that peft loads our files.
 
-    python peft_fixtures.py write models/src/test/resources/peft
+    PYTHONHASHSEED=0 python peft_fixtures.py write models/src/test/resources/peft
         A tiny random LlamaForCausalLM (base.safetensors) and four LoRA adapters saved with peft's save_pretrained:
         plain (q/v, dropout 0.05), patterns (rank_pattern / alpha_pattern), select (exclude_modules,
-        layers_to_transform, gaussian init) and mts (modules_to_save lm_head). expected.safetensors holds the input
+        layers_to_transform, gaussian init), mts (modules_to_save lm_head) and adaption (peft's adaption prompt,
+        LLaMA-Adapter, in both blocks). expected.safetensors holds the input
         ids and the logits of the base and of each adapter, computed by peft in eval mode.
 
     python peft_fixtures.py check models/target/peft-written
@@ -17,7 +18,7 @@ import os
 import sys
 
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import AdaptionPromptConfig, LoraConfig, PeftModel, get_peft_model
 from safetensors.torch import load_file, save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -57,6 +58,8 @@ ADAPTERS = {
         init_lora_weights="gaussian",
     ),
     "mts": dict(r=2, lora_alpha=2, target_modules=["o_proj"], modules_to_save=["lm_head"], use_rslora=True),
+    # LLaMA-Adapter: prompts of 3 vectors in both blocks; the perturbation below opens the zero-initialised gates
+    "adaption": dict(adapter_len=3, adapter_layers=2, task_type="CAUSAL_LM"),
 }
 
 
@@ -79,11 +82,12 @@ def write(out):
     ids = torch.randint(0, CONFIG.vocab_size, (2, 5))
     expected = {"ids": ids, "base": logits(model, ids)}
     for name, kwargs in ADAPTERS.items():
-        peft_model = get_peft_model(base_model(os.path.join(out, "base.safetensors")), LoraConfig(**kwargs))
+        config = AdaptionPromptConfig(**kwargs) if "adapter_len" in kwargs else LoraConfig(**kwargs)
+        peft_model = get_peft_model(base_model(os.path.join(out, "base.safetensors")), config)
         with torch.no_grad():  # as after training: every adapter weight non-zero
             for key, p in peft_model.named_parameters():
                 if p.requires_grad:
-                    p.add_(torch.randn_like(p) * 0.2)
+                    p.add_(torch.randn_like(p) * (2.0 if key.endswith("adaption_gate") else 0.2))
         peft_model.eval()
         expected[name] = logits(peft_model, ids)
         peft_model.save_pretrained(os.path.join(out, name))

@@ -116,9 +116,14 @@ public final class AdapterConfigJson {
         f.put("use_qalora", false);
         f.put("use_rslora", config.useRsLora());
         f.put("velora_config", null);
+        writeObject(file, f);
+    }
+
+    /** Writes {@code fields} (nulls, strings, booleans, numbers, lists and maps) as a pretty-printed JSON object. */
+    static void writeObject(Path file, Map<String, Object> fields) throws IOException {
         try (JsonGenerator g = new JsonFactory().createGenerator(file.toFile(), JsonEncoding.UTF8)) {
             g.useDefaultPrettyPrinter();
-            writeValue(g, f);
+            writeValue(g, fields);
         }
     }
 
@@ -154,16 +159,7 @@ public final class AdapterConfigJson {
 
     /** Reads a LoRA adapter_config.json; fails naming the field for anything malformed or not implemented here. */
     public static LoraConfig read(Path file) throws IOException {
-        Map<String, Object> f;
-        try (JsonParser p = FACTORY.createParser(file.toFile())) {
-            if (p.nextToken() != JsonToken.START_OBJECT) throw bad(file, "expected a JSON object");
-            @SuppressWarnings("unchecked")
-            Map<String, Object> m = (Map<String, Object>) readValue(p);
-            if (p.nextToken() != null) throw bad(file, "trailing content after the JSON object");
-            f = m;
-        } catch (JsonProcessingException e) {
-            throw bad(file, "malformed JSON: " + e.getOriginalMessage());
-        }
+        Map<String, Object> f = readObject(file);
         Object type = f.get("peft_type");
         if (type != null && !"LORA".equals(type)) throw bad(file, "peft_type is " + type + ", expected LORA");
         int r = integer(file, f, "r", 8);
@@ -239,6 +235,19 @@ public final class AdapterConfigJson {
         }
     }
 
+    /** One JSON object; numbers come back as Double, null as null. */
+    static Map<String, Object> readObject(Path file) throws IOException {
+        try (JsonParser p = FACTORY.createParser(file.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) throw bad(file, "expected a JSON object");
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) readValue(p);
+            if (p.nextToken() != null) throw bad(file, "trailing content after the JSON object");
+            return m;
+        } catch (JsonProcessingException e) {
+            throw bad(file, "malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
     private static Object readValue(JsonParser p) throws IOException {
         JsonToken t = p.currentToken();
         switch (t) {
@@ -272,7 +281,7 @@ public final class AdapterConfigJson {
         }
     }
 
-    private static int integer(Path file, Map<String, Object> f, String k, int dflt) throws IOException {
+    static int integer(Path file, Map<String, Object> f, String k, int dflt) throws IOException {
         Object v = f.getOrDefault(k, (double) dflt);
         if (v instanceof Double d) return index(file, d);
         throw bad(file, k + " must be a number, got " + v);
@@ -317,7 +326,7 @@ public final class AdapterConfigJson {
         return out;
     }
 
-    private static IOException bad(Path file, String why) {
+    static IOException bad(Path file, String why) {
         return new IOException(file + ": " + why);
     }
 

@@ -91,6 +91,30 @@ class PeftFixturesTest {
     }
 
     @Test
+    void peftAdaptionPromptLoadsAndGivesPeftsLogits() throws IOException {
+        CausalLm m = base();
+        Tensor x = ids();
+        assertArrayEquals(new int[] {2, 3}, AdaptionPromptFiles.load(FIXTURES.resolve("adaption"), m, false));
+        float[] want = expected().get("adaption");
+        assertFalse(java.util.Arrays.equals(expected().get("base"), want), "the fixture's gates are open");
+        close(want, m.forward(x).toFloatArray(), "adaption prompt logits vs peft");
+        for (Tensor t : m.trainableParameters()) fail("an inference load leaves nothing trainable");
+
+        Path out = WRITTEN.resolve("adaption");
+        AdaptionPromptFiles.save(out, m, new AdapterConfigJson.Info("CAUSAL_LM", null, null));
+        SafetensorsWriter.write(
+                out.resolve("panthera_logits.safetensors"),
+                Map.of("format", "pt"),
+                List.of(SafetensorsWriter.Item.of("ids", x), SafetensorsWriter.Item.of("logits", m.forward(x))));
+        assertEquals(fieldNames(FIXTURES.resolve("adaption")), fieldNames(out));
+        CausalLm again = base();
+        AdaptionPromptFiles.load(out, again, true);
+        assertEquals(2 * (3 * 8 + 1), again.trainableParameterCount());
+        again.eval();
+        assertArrayEquals(m.forward(x).toFloatArray(), again.forward(x).toFloatArray(), "adaption reloaded");
+    }
+
+    @Test
     void patternsGiveEachModuleItsRankAndScaling() throws IOException {
         CausalLm m = base();
         AdapterFiles.load(FIXTURES.resolve("patterns"), m, "default");
