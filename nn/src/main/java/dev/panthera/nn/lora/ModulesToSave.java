@@ -20,7 +20,9 @@ public final class ModulesToSave extends Module {
     private boolean enabled = true;
 
     public ModulesToSave(Module original) {
-        copyOf(original); // fails early for a module kind that cannot be copied
+        if (!(original instanceof Linear || original instanceof Embedding))
+            throw new IllegalArgumentException("modules_to_save: cannot copy a "
+                    + original.getClass().getSimpleName() + "; Linear and Embedding modules are supported");
         this.original = registerModule("original_module", original);
         this.copies = registerModule("modules_to_save", new ModuleDict<>());
     }
