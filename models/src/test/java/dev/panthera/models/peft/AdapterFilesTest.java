@@ -97,7 +97,7 @@ class AdapterFilesTest {
             for (String field : List.of(
                     "\"peft_type\" : \"LORA\"",
                     "\"r\" : 4",
-                    "\"lora_alpha\" : 8.0",
+                    "\"lora_alpha\" : 8",
                     "\"use_rslora\" : true",
                     "\"q_proj\", \"v_proj\"")) {
                 assertTrue(json.contains(field), field + " in " + json);
@@ -111,9 +111,51 @@ class AdapterFilesTest {
                     e.getMessage());
             Files.writeString(dir.resolve(AdapterFiles.CONFIG), "{\"r\": 4, \"target_modules\": [\"q_proj\"");
             assertThrows(java.io.IOException.class, () -> AdapterFiles.load(dir, model(1, 8, 2, 1), "default"));
-            Files.writeString(dir.resolve(AdapterFiles.CONFIG), "{\"r\": 4, \"target_modules\": [\"q_proj\"]}");
+            // peft's defaults fill what a config leaves out: r 8, lora_alpha 8, dropout 0
+            Files.writeString(dir.resolve(AdapterFiles.CONFIG), "{\"target_modules\": [\"q_proj\"]}");
+            LoraConfig d = AdapterFiles.readConfig(dir);
+            assertEquals(8, d.r());
+            assertEquals(8.0, d.alpha());
+            assertEquals(0.0, d.dropout());
+            // a feature this library does not implement is refused, naming it
+            Files.writeString(
+                    dir.resolve(AdapterFiles.CONFIG), "{\"target_modules\": [\"q_proj\"], \"use_dora\": true}");
             var e2 = assertThrows(java.io.IOException.class, () -> AdapterFiles.readConfig(dir));
-            assertTrue(e2.getMessage().contains("lora_alpha"), e2.getMessage());
+            assertTrue(e2.getMessage().contains("use_dora"), e2.getMessage());
+        } finally {
+            for (Path p : List.of(dir.resolve(AdapterFiles.WEIGHTS), dir.resolve(AdapterFiles.CONFIG), dir))
+                Files.deleteIfExists(p);
+        }
+    }
+
+    /** peft's from_pretrained (is_trainable=False) puts the model in eval mode: LoRA dropout is off after loading. */
+    @Test
+    void loadingTurnsDropoutOffAndATrainableLoadKeepsTraining() throws Exception {
+        CausalLm a = model(7, 8, 2, 1);
+        LoraConfig c = LoraConfig.of(4, 8, 0.05, List.of("q_proj", "v_proj")).withSeed(7);
+        Lora.apply(a, c, "default");
+        randomizeB(a, "default", 7);
+        Tensor x = ids(7, 6);
+        a.eval();
+        float[] expected = a.forward(x).toFloatArray();
+        Path dir = Files.createTempDirectory("lora");
+        try {
+            AdapterFiles.save(dir, a, "default", c);
+            CausalLm b = model(7, 8, 2, 1);
+            AdapterFiles.load(dir, b, "default");
+            for (int i = 0; i < 3; i++)
+                assertArrayEquals(expected, b.forward(x).toFloatArray(), "inference after load, call " + i);
+            for (var e : Lora.adapterStateDict(b, "default").entrySet())
+                assertFalse(e.getValue().requiresGrad(), e.getKey() + " is frozen after an inference load");
+
+            CausalLm t = model(7, 8, 2, 1);
+            AdapterFiles.load(dir, t, "default", true);
+            assertTrue(t.isTraining());
+            for (var e : Lora.adapterStateDict(t, "default").entrySet())
+                assertTrue(e.getValue().requiresGrad(), e.getKey() + " trains after a trainable load");
+            assertFalse(java.util.Arrays.equals(expected, t.forward(x).toFloatArray()), "dropout 0.05 is on");
+            t.eval();
+            assertArrayEquals(expected, t.forward(x).toFloatArray());
         } finally {
             for (Path p : List.of(dir.resolve(AdapterFiles.WEIGHTS), dir.resolve(AdapterFiles.CONFIG), dir))
                 Files.deleteIfExists(p);

@@ -31,11 +31,21 @@ public final class Attention extends Module {
         registerModule("o_proj", new Linear((long) heads * headDim, dim, bias, rng));
     }
 
-    /** Adds LLaMA-Adapter parameters: {@code adaption_prompt} [len, dim] ~ N(0, 0.02²) and {@code adaption_gate} [1] = 0. */
+    /**
+     * Adds LLaMA-Adapter parameters as peft's adaption prompt does: {@code adaption_prompt} [1, len, dim] ~ N(0, 1) and
+     * {@code adaption_gate} [1] = 0. Fails if this layer already has a prompt (adding again would re-initialise it).
+     */
     public void enableAdaptionPrompt(int len, RandomGenerator rng) {
+        if (hasAdaptionPrompt())
+            throw new IllegalStateException("Attention: this layer already has an adaption prompt");
         long dim = (long) heads * headDim;
-        registerParameter("adaption_prompt", Init.normal(rng, 0.02, len, dim));
+        registerParameter("adaption_prompt", Init.normal(rng, 1.0, 1, len, dim));
         registerParameter("adaption_gate", Init.zeros(1));
+    }
+
+    /** Whether {@link #enableAdaptionPrompt} has added a prompt to this layer. */
+    public boolean hasAdaptionPrompt() {
+        return namedParameters().containsKey("adaption_prompt");
     }
 
     /** Self-attention over x [B, T, dim] without a cache (positions 0..T-1). */
@@ -89,7 +99,7 @@ public final class Attention extends Module {
     private Tensor adapterOutput(Tensor q, long b) {
         var p = namedParameters();
         Tensor prompt = p.get("adaption_prompt");
-        long len = prompt.size(0);
+        long len = prompt.size(1); // prompt [1, len, dim]
         Tensor pk = call("k_proj", prompt)
                 .view(1, len, kvHeads, headDim)
                 .transpose(1, 2)

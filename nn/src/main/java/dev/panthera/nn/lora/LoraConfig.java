@@ -1,63 +1,141 @@
 package dev.panthera.nn.lora;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * peft's LoraConfig: rank r, lora_alpha, lora_dropout, target modules and rsLoRA. Targets are matched against dotted
- * module names like peft does: a list of names matches a module whose name equals one or ends with "." + one; a
- * regex must match the whole name; {@link #ALL_LINEAR} selects every Linear except the output head {@code lm_head}.
+ * peft's LoraConfig: rank r, lora_alpha, lora_dropout, target modules (see {@link LoraTargets} for the matching
+ * rule), rsLoRA, init_lora_weights, rank_pattern / alpha_pattern and modules_to_save.
  *
- * @param seed seeds the kaiming-uniform draw of A and the dropout masks
+ * <p>{@code rankPattern} and {@code alphaPattern} override r and lora_alpha per module with peft's rule
+ * ({@code get_pattern_key}): the first key, in the map's order, for which {@code (.*\.)?(key)$} matches the dotted module
+ * name from its start; keys are regexes. Scaling is then alpha/r (rsLoRA: alpha/√r) with the overridden values. peft
+ * saves adapter_config.json with sorted keys, so after a save and load the first match is the first in sorted order.
+ *
+ * @param init how A and B start (peft's init_lora_weights)
+ * @param modulesToSave modules trained and saved whole beside the adapter (peft wraps them in a trainable copy)
+ * @param seed seeds the initialisation of A (and B) and the dropout masks
  */
 public record LoraConfig(
         int r,
         double alpha,
         double dropout,
-        List<String> targetNames,
-        Pattern targetRegex,
+        LoraTargets targets,
         boolean useRsLora,
+        InitWeights init,
+        Map<String, Integer> rankPattern,
+        Map<String, Double> alphaPattern,
+        List<String> modulesToSave,
         long seed) {
     /** peft's "all-linear" shorthand. */
-    public static final String ALL_LINEAR = "all-linear";
+    public static final String ALL_LINEAR = LoraTargets.ALL_LINEAR;
+
+    /** peft's init_lora_weights values that this library implements. */
+    public enum InitWeights {
+        /** {@code true}: A kaiming-uniform(a=√5), B zeros; the adapter starts as the identity. */
+        DEFAULT,
+        /** {@code "gaussian"}: A ~ N(0, σ = 1/r), B zeros. */
+        GAUSSIAN,
+        /** {@code false}: A and B both drawn as nn.Linear's default (kaiming-uniform, a=√5); not an identity at start. */
+        RANDOM
+    }
 
     public LoraConfig {
         if (r <= 0) throw new IllegalArgumentException("LoraConfig: r must be positive, got " + r);
         if (!(dropout >= 0 && dropout < 1))
             throw new IllegalArgumentException("LoraConfig: dropout must be in [0, 1), got " + dropout);
-        if ((targetNames == null) == (targetRegex == null))
-            throw new IllegalArgumentException("LoraConfig: give exactly one of target names or a target regex");
-        targetNames = targetNames == null ? null : List.copyOf(targetNames);
+        if (targets == null) throw new IllegalArgumentException("LoraConfig: targets are required");
+        if (init == null) init = InitWeights.DEFAULT;
+        rankPattern = Collections.unmodifiableMap(new LinkedHashMap<>(rankPattern == null ? Map.of() : rankPattern));
+        alphaPattern = Collections.unmodifiableMap(new LinkedHashMap<>(alphaPattern == null ? Map.of() : alphaPattern));
+        for (var e : rankPattern.entrySet())
+            if (e.getValue() <= 0)
+                throw new IllegalArgumentException(
+                        "LoraConfig: rank_pattern '" + e.getKey() + "' must be positive, got " + e.getValue());
+        modulesToSave = modulesToSave == null ? List.of() : List.copyOf(modulesToSave);
     }
 
     /** Targets by module names (or {@code List.of(ALL_LINEAR)}). */
     public static LoraConfig of(int r, double alpha, double dropout, List<String> targets) {
-        return new LoraConfig(r, alpha, dropout, targets, null, false, 0);
+        return new LoraConfig(r, alpha, dropout, LoraTargets.of(targets), false, null, null, null, null, 0);
     }
 
     /** Targets by a regex over full dotted module names. */
     public static LoraConfig regex(int r, double alpha, double dropout, String regex) {
-        return new LoraConfig(r, alpha, dropout, null, Pattern.compile(regex), false, 0);
+        return new LoraConfig(r, alpha, dropout, LoraTargets.regex(regex), false, null, null, null, null, 0);
     }
 
     public LoraConfig withRsLora(boolean on) {
-        return new LoraConfig(r, alpha, dropout, targetNames, targetRegex, on, seed);
+        return new LoraConfig(r, alpha, dropout, targets, on, init, rankPattern, alphaPattern, modulesToSave, seed);
     }
 
     public LoraConfig withSeed(long s) {
-        return new LoraConfig(r, alpha, dropout, targetNames, targetRegex, useRsLora, s);
+        return new LoraConfig(r, alpha, dropout, targets, useRsLora, init, rankPattern, alphaPattern, modulesToSave, s);
     }
 
-    /** α/r, or α/√r with rsLoRA. */
+    public LoraConfig withInit(InitWeights i) {
+        return new LoraConfig(r, alpha, dropout, targets, useRsLora, i, rankPattern, alphaPattern, modulesToSave, seed);
+    }
+
+    public LoraConfig withTargets(LoraTargets t) {
+        return new LoraConfig(r, alpha, dropout, t, useRsLora, init, rankPattern, alphaPattern, modulesToSave, seed);
+    }
+
+    public LoraConfig withPatterns(Map<String, Integer> ranks, Map<String, Double> alphas) {
+        return new LoraConfig(r, alpha, dropout, targets, useRsLora, init, ranks, alphas, modulesToSave, seed);
+    }
+
+    public LoraConfig withModulesToSave(List<String> modules) {
+        return new LoraConfig(r, alpha, dropout, targets, useRsLora, init, rankPattern, alphaPattern, modules, seed);
+    }
+
+    /** The target names, or null when targets are a regex. */
+    public List<String> targetNames() {
+        return targets.names();
+    }
+
+    /** The target regex, or null when targets are names. */
+    public Pattern targetRegex() {
+        return targets.regex();
+    }
+
+    /** α/r, or α/√r with rsLoRA, for a module that no pattern overrides. */
     public double scaling() {
-        return useRsLora ? alpha / Math.sqrt(r) : alpha / r;
+        return scaling(r, alpha);
     }
 
-    /** Whether the Linear at dotted {@code name} is a target. */
+    /** The rank for the module at dotted {@code name}: rank_pattern's matching entry, else r. */
+    public int rankFor(String name) {
+        String key = patternKey(rankPattern.keySet(), name);
+        return key == null ? r : rankPattern.get(key);
+    }
+
+    /** lora_alpha for the module at dotted {@code name}: alpha_pattern's matching entry, else lora_alpha. */
+    public double alphaFor(String name) {
+        String key = patternKey(alphaPattern.keySet(), name);
+        return key == null ? alpha : alphaPattern.get(key);
+    }
+
+    /** The scaling of the module at dotted {@code name}, with both patterns applied. */
+    public double scalingFor(String name) {
+        return scaling(rankFor(name), alphaFor(name));
+    }
+
+    private double scaling(int rank, double a) {
+        return useRsLora ? a / Math.sqrt(rank) : a / rank;
+    }
+
+    private static String patternKey(Iterable<String> keys, String name) {
+        for (String k : keys)
+            if (Pattern.compile("(.*\\.)?(" + k + ")$").matcher(name).lookingAt()) return k;
+        return null;
+    }
+
+    /** Whether the module at dotted {@code name} is a target. */
     public boolean matches(String name) {
-        if (targetRegex != null) return targetRegex.matcher(name).matches();
-        if (targetNames.contains(ALL_LINEAR)) return !name.equals("lm_head") && !name.endsWith(".lm_head");
-        for (String t : targetNames) if (name.equals(t) || name.endsWith("." + t)) return true;
-        return false;
+        return targets.matches(name, modulesToSave);
     }
 }

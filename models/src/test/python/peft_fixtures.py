@@ -1,0 +1,128 @@
+"""Fixtures for the LoRA adapter-file tests, written by peft itself, and a check that peft loads our files.
+
+    PYTHONHASHSEED=0 python peft_fixtures.py write models/src/test/resources/peft
+        A tiny random LlamaForCausalLM (base.safetensors) and four LoRA adapters saved with peft's save_pretrained:
+        plain (q/v, dropout 0.05), patterns (rank_pattern / alpha_pattern), select (exclude_modules,
+        layers_to_transform, gaussian init), mts (modules_to_save lm_head) and adaption (peft's adaption prompt,
+        LLaMA-Adapter, in both blocks). expected.safetensors holds the input
+        ids and the logits of the base and of each adapter, computed by peft in eval mode.
+
+    python peft_fixtures.py check models/target/peft-written
+        For every adapter directory that AdapterFilesPeftTest wrote there (with panthera_logits.safetensors beside
+        it), loads it with PeftModel.from_pretrained onto the fixture base and compares peft's logits with ours.
+
+Needs: pip install torch==2.13.0 transformers peft safetensors (tested with peft 0.21.0, transformers 5.18.0).
+"""
+
+import os
+import sys
+
+import torch
+from peft import AdaptionPromptConfig, LoraConfig, PeftModel, get_peft_model
+from safetensors.torch import load_file, save_file
+from transformers import LlamaConfig, LlamaForCausalLM
+
+# Same shape as the Java tests' CausalLm(DecoderConfig(8, 11, 2, 1, 13, 2, 16, 1e-5, 10000, HALF)).
+CONFIG = LlamaConfig(
+    vocab_size=13,
+    hidden_size=8,
+    intermediate_size=11,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    max_position_embeddings=16,
+    rms_norm_eps=1e-5,
+    rope_theta=10000.0,
+    tie_word_embeddings=False,
+    attention_bias=False,
+    mlp_bias=False,
+)
+
+ADAPTERS = {
+    "plain": dict(r=4, lora_alpha=8, lora_dropout=0.05, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"),
+    "patterns": dict(
+        r=2,
+        lora_alpha=4,
+        target_modules=["q_proj", "v_proj", "o_proj", "down_proj"],
+        # the first key that matches wins: "o_proj" for every o_proj, the layer-1 key only for that down_proj
+        rank_pattern={"o_proj": 3, "layers.1.mlp.down_proj": 1},
+        alpha_pattern={"q_proj": 16, "model.layers.0.self_attn.v_proj": 1, "v_proj": 5},
+    ),
+    "select": dict(
+        r=2,
+        lora_alpha=6,
+        target_modules=["q_proj", "k_proj", "v_proj", "up_proj", "down_proj"],
+        exclude_modules=["k_proj"],
+        layers_to_transform=[1],
+        layers_pattern="layers",
+        init_lora_weights="gaussian",
+    ),
+    "mts": dict(r=2, lora_alpha=2, target_modules=["o_proj"], modules_to_save=["lm_head"], use_rslora=True),
+    # LLaMA-Adapter: prompts of 3 vectors in both blocks; the perturbation below opens the zero-initialised gates
+    "adaption": dict(adapter_len=3, adapter_layers=2, task_type="CAUSAL_LM"),
+}
+
+
+def base_model(path):
+    model = LlamaForCausalLM(CONFIG)
+    model.load_state_dict(load_file(path))
+    return model.eval()
+
+
+def logits(model, ids):
+    with torch.no_grad():
+        return model(input_ids=ids).logits.contiguous()
+
+
+def write(out):
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(20261203)
+    model = LlamaForCausalLM(CONFIG).eval()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(out, "base.safetensors"))
+    ids = torch.randint(0, CONFIG.vocab_size, (2, 5))
+    expected = {"ids": ids, "base": logits(model, ids)}
+    for name, kwargs in ADAPTERS.items():
+        config = AdaptionPromptConfig(**kwargs) if "adapter_len" in kwargs else LoraConfig(**kwargs)
+        peft_model = get_peft_model(base_model(os.path.join(out, "base.safetensors")), config)
+        with torch.no_grad():  # as after training: every adapter weight non-zero
+            for key, p in peft_model.named_parameters():
+                if p.requires_grad:
+                    p.add_(torch.randn_like(p) * (2.0 if key.endswith("adaption_gate") else 0.2))
+        peft_model.eval()
+        expected[name] = logits(peft_model, ids)
+        peft_model.save_pretrained(os.path.join(out, name))
+        again = PeftModel.from_pretrained(base_model(os.path.join(out, "base.safetensors")), os.path.join(out, name))
+        assert torch.equal(logits(again, ids), expected[name]), name
+    save_file(expected, os.path.join(out, "expected.safetensors"))
+    print("wrote", out, sorted(expected))
+
+
+def check(root, fixtures):
+    base = os.path.join(fixtures, "base.safetensors")
+    names = sorted(d for d in os.listdir(root) if os.path.exists(os.path.join(root, d, "panthera_logits.safetensors")))
+    if not names:
+        sys.exit("no adapter directories with panthera_logits.safetensors under " + root)
+    worst = 0.0
+    for name in names:
+        d = os.path.join(root, name)
+        ours = load_file(os.path.join(d, "panthera_logits.safetensors"))
+        model = PeftModel.from_pretrained(base_model(base), d)
+        diff = (logits(model, ours["ids"]) - ours["logits"]).abs().max().item()
+        with model.disable_adapter():
+            adapted = (logits(model, ours["ids"]) - ours["logits"]).abs().max().item()
+        print(f"{name}: peft loaded it; max |peft - panthera| = {diff:.3g} (the adapter moves logits by {adapted:.3g})")
+        worst = max(worst, diff)
+    if worst > 1e-4:
+        sys.exit(f"mismatch {worst}")
+    print(f"{len(names)} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    here = os.path.dirname(os.path.abspath(__file__))
+    fixtures = os.path.join(here, "..", "resources", "peft")
+    if len(sys.argv) == 3 and sys.argv[1] == "write":
+        write(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "check":
+        check(sys.argv[2], fixtures)
+    else:
+        sys.exit(__doc__)
