@@ -59,14 +59,10 @@ public final class OnnxWeights implements Weights {
         this.nodes = List.copyOf(nodes);
         Map<String, String> hf = new LinkedHashMap<>();
         for (Node n : nodes) {
-            if (!n.opType().equals("MatMul")
-                    || !n.name().startsWith("/")
-                    || !n.name().endsWith("/MatMul")) continue;
+            String base = matMulScope(n);
+            if (base == null) continue;
             for (String in : n.inputs()) {
                 if (in.startsWith("onnx::") && inits.containsKey(in)) {
-                    String base = n.name()
-                            .substring(1, n.name().length() - "/MatMul".length())
-                            .replace('/', '.');
                     hf.putIfAbsent(base + ".weight", in);
                 }
             }
@@ -78,6 +74,17 @@ public final class OnnxWeights implements Weights {
         hf.forEach((h, o) -> onnxToHf.put(o, h));
         for (String n : inits.keySet()) all.add(renamed.contains(n) ? onnxToHf.get(n) : n);
         this.names = List.copyOf(all);
+    }
+
+    /**
+     * The module path of a MatMul node named like {@code /encoder/layer.0/attention/self/query/MatMul}, with dots
+     * for slashes ({@code encoder.layer.0.attention.self.query}); null for any other node or an empty path.
+     */
+    private static String matMulScope(Node n) {
+        String name = n.name();
+        if (!n.opType().equals("MatMul") || !name.startsWith("/") || !name.endsWith("/MatMul")) return null;
+        if (name.length() <= 1 + "/MatMul".length()) return null; // "/MatMul", "//MatMul": no module path
+        return name.substring(1, name.length() - "/MatMul".length()).replace('/', '.');
     }
 
     /** Maps {@code path} and reads its graph; the returned object owns the mapping. */
