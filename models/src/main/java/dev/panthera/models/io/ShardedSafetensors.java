@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -90,7 +91,16 @@ public final class ShardedSafetensors implements Weights {
                 }
                 SafetensorsFile shard = shards.get(file);
                 if (shard == null) {
-                    shard = SafetensorsFile.open(dir.resolve(file));
+                    Path shardPath;
+                    try {
+                        shardPath = dir.resolve(file);
+                    } catch (InvalidPathException bad) { // a NUL or a character the file system cannot name
+                        throw new ModelFormatException(
+                                "safetensors-index",
+                                "weight_map." + e.getKey(),
+                                "shard '" + file + "' is not a valid file name: " + bad.getReason());
+                    }
+                    shard = SafetensorsFile.open(shardPath);
                     shards.put(file, shard);
                 }
                 if (!shard.contains(e.getKey())) {

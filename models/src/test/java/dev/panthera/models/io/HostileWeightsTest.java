@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,5 +58,13 @@ class HostileWeightsTest {
                 assertEquals(java.util.List.of("onnx::MatMul_1"), w.names(), name);
             }
         }
+    }
+
+    @Test
+    void shardNameWithNulIsAFormatError() throws Exception {
+        Path index = dir.resolve("model.safetensors.index.json");
+        Files.writeString(index, "{\"weight_map\":{\"a\":\"x\\u0000y.safetensors\"}}");
+        var e = assertThrows(ModelFormatException.class, () -> ShardedSafetensors.open(index));
+        assertTrue(e.getMessage().contains("weight_map.a"), e.getMessage());
     }
 }
