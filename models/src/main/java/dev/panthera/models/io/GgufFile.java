@@ -138,8 +138,7 @@ public final class GgufFile implements Weights {
                         "tensor '" + name + "' ne[0]",
                         dims[0] + " is not a multiple of " + type + "'s block size " + type.blockSize());
             }
-            if (numel == Long.MAX_VALUE)
-                throw c.error("tensor '" + name + "' dims", Arrays.toString(dims) + " overflow");
+            Cursor.checkShape("gguf", "tensor '" + name + "' dims", dims);
             long offset = c.i64("tensor '" + name + "' offset");
             if (offset < 0 || offset % alignment != 0) {
                 throw c.error(

@@ -228,9 +228,9 @@ public final class OnnxWeights implements Weights {
             }
         }
         if (name == null) throw m.error("name", "initializer without a name");
+        Cursor.checkShape("onnx", m.what + "." + name + ".dims", dims);
         long numel = 1;
         for (long d : dims) {
-            if (d < 0) throw m.error(name + ".dims", "negative dimension " + d);
             numel = SafetensorsFile.mulOrMax(numel, d);
         }
         DType dtype = dtype(dataType, m, name);

@@ -163,6 +163,7 @@ public final class SafetensorsFile implements Weights {
             throw new ModelFormatException(
                     "safetensors", name + ".data_offsets", "begin " + offsets[0] + " > end " + offsets[1]);
         }
+        Cursor.checkShape("safetensors", name + ".shape", shape);
         long bytes = dtype.byteSize();
         for (long d : shape) {
             bytes = mulOrMax(bytes, d);

@@ -4,7 +4,10 @@ import static dev.panthera.models.io.FormatFuzz.len;
 import static dev.panthera.models.io.FormatFuzz.num;
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.quant.ggml.GgmlType;
 import java.io.ByteArrayOutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,5 +69,46 @@ class HostileWeightsTest {
         Files.writeString(index, "{\"weight_map\":{\"a\":\"x\\u0000y.safetensors\"}}");
         var e = assertThrows(ModelFormatException.class, () -> ShardedSafetensors.open(index));
         assertTrue(e.getMessage().contains("weight_map.a"), e.getMessage());
+    }
+
+    @Test
+    void shapesWhoseElementCountOverflowAreRejectedAtOpen() throws Exception {
+        String json = "{\"t\":{\"dtype\":\"F32\",\"shape\":[0," + HUGE + "," + HUGE + "],\"data_offsets\":[0,0]}}";
+        var e = SafetensorsTest.reject(SafetensorsTest.handMade(json, new byte[0]));
+        assertTrue(e.getMessage().contains("t.shape"), e.getMessage());
+
+        ByteArrayOutputStream t = new ByteArrayOutputStream();
+        num(t, 1, 0);
+        num(t, 1, HUGE);
+        num(t, 1, HUGE);
+        num(t, 2, 1);
+        len(t, 8, "t".getBytes(StandardCharsets.UTF_8));
+        len(t, 9, new byte[0]);
+        var o = assertThrows(ModelFormatException.class, () -> OnnxWireTest.parse(OnnxWireTest.model(t.toByteArray())));
+        assertTrue(o.getMessage().contains("t.dims"), o.getMessage());
+
+        ByteArrayOutputStream g = new ByteArrayOutputStream();
+        new GgufWriter()
+                .rawTensor("t", GgmlType.F32, new long[] {1, 1, 1}, new byte[4])
+                .write(g);
+        byte[] b = g.toByteArray();
+        // the writer refuses such a shape, so the three dims (ne[0..2]) are patched in place
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int at = indexOfDims(b);
+        bb.putLong(at, 0).putLong(at + 8, HUGE).putLong(at + 16, HUGE);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(b.length);
+            s.copyFrom(MemorySegment.ofArray(b));
+            var gg = assertThrows(ModelFormatException.class, () -> GgufFile.parse(s, Arena.ofConfined()));
+            assertTrue(gg.getMessage().contains("'t'"), gg.getMessage());
+        }
+    }
+
+    /** Offset of ne[0] of the tensor named "t" with three dims in a GGUF image. */
+    private static int indexOfDims(byte[] b) {
+        for (int i = 0; i + 13 < b.length; i++) {
+            if (b[i] == 1 && b[i + 1] == 0 && b[i + 8] == 't' && b[i + 9] == 3 && b[i + 10] == 0) return i + 13;
+        }
+        throw new AssertionError("tensor info not found");
     }
 }
