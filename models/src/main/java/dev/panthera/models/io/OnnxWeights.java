@@ -248,6 +248,14 @@ public final class OnnxWeights implements Weights {
             default -> true;
         };
         if (!fieldOk) throw m.error(name, "data field " + dataField + " does not hold " + dtype);
+        if (dataField == 5) {
+            if (unpacked != null) {
+                for (int k = 0; k < nUnpacked; k++) checkInt32(m, name, dtype, k, unpacked[k]);
+            } else {
+                Protobuf p = new Protobuf(m.seg, start, end, m.what);
+                for (long k = 0; p.pos < end; k++) checkInt32(m, name, dtype, k, p.varint(name));
+            }
+        }
         if (count != expected) {
             throw m.error(
                     name,
@@ -263,6 +271,39 @@ public final class OnnxWeights implements Weights {
                 dataField,
                 count,
                 unpacked == null ? null : java.util.Arrays.copyOf(unpacked, nUnpacked));
+    }
+
+    /**
+     * int32_data holds I32 values, and the bit patterns of narrower types (F16/BF16 as uint16, U8, I8, BOOL): a value
+     * outside the type's range would be silently truncated, so it is an error naming the tensor.
+     */
+    private static void checkInt32(Protobuf m, String name, DType dtype, long k, long v) throws ModelFormatException {
+        long lo, hi;
+        switch (dtype) {
+            case F16, BF16 -> {
+                lo = 0;
+                hi = 0xFFFF;
+            }
+            case U8 -> {
+                lo = 0;
+                hi = 0xFF;
+            }
+            case I8 -> {
+                lo = Byte.MIN_VALUE;
+                hi = Byte.MAX_VALUE;
+            }
+            case BOOL -> {
+                lo = 0;
+                hi = 1;
+            }
+            default -> {
+                lo = Integer.MIN_VALUE;
+                hi = Integer.MAX_VALUE;
+            }
+        }
+        if (v < lo || v > hi)
+            throw m.error(
+                    name + ".int32_data[" + k + "]", v + " is outside " + dtype + "'s range [" + lo + ", " + hi + "]");
     }
 
     private static long[] append(long[] a, long v) {

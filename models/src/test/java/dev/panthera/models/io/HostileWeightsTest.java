@@ -111,4 +111,38 @@ class HostileWeightsTest {
         }
         throw new AssertionError("tensor info not found");
     }
+
+    @Test
+    void int32DataOutOfRangeForItsTypeIsRejected() throws Exception {
+        record Case(int dataType, long value) {}
+        for (Case c : new Case[] {
+            new Case(10, 70_000),
+            new Case(10, -1),
+            new Case(2, 300),
+            new Case(3, 200),
+            new Case(9, 2),
+            new Case(16, 1 << 16)
+        }) {
+            ByteArrayOutputStream t = new ByteArrayOutputStream();
+            num(t, 1, 1);
+            num(t, 2, c.dataType());
+            ByteArrayOutputStream v = new ByteArrayOutputStream();
+            FormatFuzz.varint(v, c.value());
+            len(t, 5, v.toByteArray());
+            len(t, 8, "small".getBytes(StandardCharsets.UTF_8));
+            var e = assertThrows(
+                    ModelFormatException.class,
+                    () -> OnnxWireTest.parse(OnnxWireTest.model(t.toByteArray())),
+                    c.toString());
+            assertTrue(e.getMessage().contains("small"), e.getMessage());
+        }
+        ByteArrayOutputStream ok = new ByteArrayOutputStream();
+        num(ok, 1, 2);
+        num(ok, 2, 10);
+        len(ok, 5, new byte[] {(byte) 0x80, 0x78, (byte) 0xFF, (byte) 0xFF, 0x03}); // 15360 (1.0), 65535
+        len(ok, 8, "half".getBytes(StandardCharsets.UTF_8));
+        try (OnnxWeights w = OnnxWireTest.parse(OnnxWireTest.model(ok.toByteArray()))) {
+            assertEquals(1.0f, w.tensor("half").toFloatArray()[0]);
+        }
+    }
 }
