@@ -193,8 +193,9 @@ public final class OnnxWeights implements Weights {
                 case 1 -> {
                     if (m.wire == Protobuf.LEN) {
                         long n = m.length("dims");
-                        long stop = m.pos + n;
-                        while (m.pos < stop) dims = append(dims, m.varint("dims"));
+                        Protobuf packed = new Protobuf(m.seg, m.pos, m.pos + n, m.what); // no varint past the field
+                        while (packed.pos < packed.end) dims = append(dims, packed.varint("dims"));
+                        m.pos = packed.end;
                     } else {
                         dims = append(dims, m.varint("dims"));
                     }

@@ -145,4 +145,16 @@ class HostileWeightsTest {
             assertEquals(1.0f, w.tensor("half").toFloatArray()[0]);
         }
     }
+
+    @Test
+    void packedVarintMayNotRunPastItsField() {
+        ByteArrayOutputStream t = new ByteArrayOutputStream();
+        // packed dims holding the single byte 0x80: its varint continues into the next byte, outside the field
+        t.writeBytes(new byte[] {0x0A, 0x01, (byte) 0x80, 0x01});
+        num(t, 2, 2);
+        len(t, 8, "d".getBytes(StandardCharsets.UTF_8));
+        len(t, 9, new byte[128]);
+        var e = assertThrows(ModelFormatException.class, () -> OnnxWireTest.parse(OnnxWireTest.model(t.toByteArray())));
+        assertTrue(e.getMessage().contains("dims"), e.getMessage());
+    }
 }
