@@ -13,7 +13,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The initializers (weights) of an ONNX model, read from the protobuf wire format without a protobuf library: only
@@ -25,7 +24,8 @@ import java.util.Set;
  * <p>Exporters from PyTorch name the Linear weights anonymously ({@code onnx::MatMul_1234}). Where such an
  * initializer feeds a MatMul node named like {@code /encoder/layer.0/attention/self/query/MatMul}, it is listed
  * under the HuggingFace name {@code encoder.layer.0.attention.self.query.weight}; both names work in
- * {@link #tensor}. Those tensors are stored [in, out]: the transpose of HuggingFace's Linear.weight
+ * {@link #tensor}; a HuggingFace name that another initializer already has is a {@link ModelFormatException}
+ * naming both, never a silent choice. Those tensors are stored [in, out]: the transpose of HuggingFace's Linear.weight
  * ({@link #isTransposed}).
  */
 public final class OnnxWeights implements Weights {
@@ -52,28 +52,57 @@ public final class OnnxWeights implements Weights {
     private final List<Node> nodes;
     private final List<String> names;
 
-    private OnnxWeights(Arena arena, MemorySegment file, Map<String, Initializer> inits, List<Node> nodes) {
+    private OnnxWeights(
+            Arena arena,
+            MemorySegment file,
+            Map<String, Initializer> inits,
+            List<Node> nodes,
+            Map<String, String> hfToOnnx) {
         this.arena = arena;
         this.file = file;
         this.inits = Collections.unmodifiableMap(inits);
         this.nodes = List.copyOf(nodes);
+        this.hfToOnnx = Collections.unmodifiableMap(hfToOnnx);
+        Map<String, List<String>> onnxToHf = new LinkedHashMap<>();
+        hfToOnnx.forEach(
+                (h, o) -> onnxToHf.computeIfAbsent(o, k -> new ArrayList<>()).add(h));
+        List<String> all = new ArrayList<>();
+        for (String n : inits.keySet()) all.addAll(onnxToHf.getOrDefault(n, List.of(n)));
+        this.names = List.copyOf(all);
+    }
+
+    /**
+     * HuggingFace name → ONNX name of each anonymous MatMul weight. A HuggingFace name that is already an
+     * initializer's name, or that two different initializers would get, is an error naming both: the file then has
+     * two candidates for one weight and either choice could load the wrong numbers. One initializer read by two
+     * MatMul nodes (tied weights) gets both names.
+     */
+    private static Map<String, String> renames(Map<String, Initializer> inits, List<Node> nodes)
+            throws ModelFormatException {
         Map<String, String> hf = new LinkedHashMap<>();
         for (Node n : nodes) {
             String base = matMulScope(n);
             if (base == null) continue;
             for (String in : n.inputs()) {
-                if (in.startsWith("onnx::") && inits.containsKey(in)) {
-                    hf.putIfAbsent(base + ".weight", in);
+                if (!in.startsWith("onnx::") || !inits.containsKey(in)) continue;
+                String h = base + ".weight";
+                if (inits.containsKey(h)) {
+                    throw new ModelFormatException(
+                            "onnx",
+                            "node '" + n.name() + "'",
+                            "MatMul weight '" + in + "' would be listed as '" + h
+                                    + "', the name of another initializer: two candidates for one weight");
+                }
+                String prev = hf.putIfAbsent(h, in);
+                if (prev != null && !prev.equals(in)) {
+                    throw new ModelFormatException(
+                            "onnx",
+                            "node '" + n.name() + "'",
+                            "MatMul weights '" + prev + "' and '" + in + "' would both be listed as '" + h + "'");
                 }
             }
         }
-        this.hfToOnnx = Collections.unmodifiableMap(hf);
-        Set<String> renamed = new java.util.HashSet<>(hf.values());
-        List<String> all = new ArrayList<>();
-        Map<String, String> onnxToHf = new LinkedHashMap<>();
-        hf.forEach((h, o) -> onnxToHf.put(o, h));
-        for (String n : inits.keySet()) all.add(renamed.contains(n) ? onnxToHf.get(n) : n);
-        this.names = List.copyOf(all);
+        return hf;
     }
 
     /**
@@ -110,7 +139,7 @@ public final class OnnxWeights implements Weights {
             }
         }
         if (!graph) throw new ModelFormatException("onnx", "ModelProto.graph", "missing");
-        return new OnnxWeights(arena, file, inits, nodes);
+        return new OnnxWeights(arena, file, inits, nodes, renames(inits, nodes));
     }
 
     private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> nodes, long[] budget)

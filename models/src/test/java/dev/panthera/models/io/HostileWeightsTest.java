@@ -157,4 +157,24 @@ class HostileWeightsTest {
         var e = assertThrows(ModelFormatException.class, () -> OnnxWireTest.parse(OnnxWireTest.model(t.toByteArray())));
         assertTrue(e.getMessage().contains("dims"), e.getMessage());
     }
+
+    @Test
+    void renamedMatMulWeightMayNotShadowAnInitializer() {
+        String hf = "encoder.layer.0.attention.self.query.weight";
+        String node = "/encoder/layer.0/attention/self/query/MatMul";
+        var e = assertThrows(
+                ModelFormatException.class,
+                () -> OnnxWireTest.parse(
+                        graph(new byte[][] {matMul(node, "onnx::MatMul_1")}, floats2(hf), floats2("onnx::MatMul_1"))));
+        assertTrue(e.getMessage().contains(hf) && e.getMessage().contains("onnx::MatMul_1"), e.getMessage());
+        var two = assertThrows(
+                ModelFormatException.class,
+                () -> OnnxWireTest.parse(graph(
+                        new byte[][] {matMul(node, "onnx::MatMul_1"), matMul(node, "onnx::MatMul_2")},
+                        floats2("onnx::MatMul_1"),
+                        floats2("onnx::MatMul_2"))));
+        assertTrue(
+                two.getMessage().contains("onnx::MatMul_1") && two.getMessage().contains("onnx::MatMul_2"),
+                two.getMessage());
+    }
 }
