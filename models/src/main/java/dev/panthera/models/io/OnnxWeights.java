@@ -223,7 +223,10 @@ public final class OnnxWeights implements Weights {
                     if (m.wire == Protobuf.LEN) {
                         long n = m.length("dims");
                         Protobuf packed = new Protobuf(m.seg, m.pos, m.pos + n, m.what); // no varint past the field
-                        while (packed.pos < packed.end) dims = append(dims, packed.varint("dims"));
+                        while (packed.pos < packed.end) {
+                            if (dims.length == 16) throw m.error("dims", "more than 16 dimensions");
+                            dims = append(dims, packed.varint("dims"));
+                        }
                         m.pos = packed.end;
                     } else {
                         dims = append(dims, m.varint("dims"));
