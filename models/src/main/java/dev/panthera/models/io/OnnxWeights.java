@@ -49,19 +49,21 @@ public final class OnnxWeights implements Weights {
     private final MemorySegment file;
     private final Map<String, Initializer> inits;
     private final Map<String, String> hfToOnnx;
-    private final List<Node> nodes;
+    /** The GraphProto byte ranges ({start, end}) of the file, re-read by {@link #nodes()}. */
+    private final List<long[]> graphs;
+
     private final List<String> names;
 
     private OnnxWeights(
             Arena arena,
             MemorySegment file,
             Map<String, Initializer> inits,
-            List<Node> nodes,
+            List<long[]> graphs,
             Map<String, String> hfToOnnx) {
         this.arena = arena;
         this.file = file;
         this.inits = Collections.unmodifiableMap(inits);
-        this.nodes = List.copyOf(nodes);
+        this.graphs = List.copyOf(graphs);
         this.hfToOnnx = Collections.unmodifiableMap(hfToOnnx);
         Map<String, List<String>> onnxToHf = new LinkedHashMap<>();
         hfToOnnx.forEach(
@@ -124,14 +126,16 @@ public final class OnnxWeights implements Weights {
     /** Reads a model in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
     public static OnnxWeights parse(MemorySegment file, Arena arena) throws ModelFormatException {
         Map<String, Initializer> inits = new LinkedHashMap<>();
-        List<Node> nodes = new ArrayList<>();
+        List<Node> matMuls = new ArrayList<>();
+        List<long[]> graphs = new ArrayList<>();
         Protobuf model = new Protobuf(file, 0, file.byteSize(), "ModelProto");
         boolean graph = false;
         long[] budget = {MAX_GRAPH_ENTRIES};
         while (model.next()) {
             if (model.field == 7) {
                 long n = model.length("graph");
-                graph(new Protobuf(file, model.pos, model.pos + n, "GraphProto"), inits, nodes, budget);
+                graph(new Protobuf(file, model.pos, model.pos + n, "GraphProto"), inits, matMuls, budget);
+                graphs.add(new long[] {model.pos, model.pos + n});
                 model.pos += n;
                 graph = true;
             } else {
@@ -139,24 +143,30 @@ public final class OnnxWeights implements Weights {
             }
         }
         if (!graph) throw new ModelFormatException("onnx", "ModelProto.graph", "missing");
-        return new OnnxWeights(arena, file, inits, nodes, renames(inits, nodes));
+        return new OnnxWeights(arena, file, inits, graphs, renames(inits, matMuls));
     }
 
-    private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> nodes, long[] budget)
+    /**
+     * Reads one GraphProto: every initializer, and every node checked; only the MatMul nodes the renaming needs are
+     * kept, so a flood of nodes costs no heap per node.
+     */
+    private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> matMuls, long[] budget)
             throws ModelFormatException {
+        Protobuf nodeReader = new Protobuf(g.seg, 0, 0, "NodeProto"); // reused: a node costs no reader object
         while (g.next()) {
             if (g.field == 1 || g.field == 5) {
                 if (--budget[0] < 0)
                     throw g.error(
                             g.field == 1 ? "node" : "initializer", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
                 long n = g.length(g.field == 1 ? "node" : "initializer");
-                Protobuf m = new Protobuf(g.seg, g.pos, g.pos + n, g.field == 1 ? "NodeProto" : "TensorProto");
                 if (g.field == 1) {
-                    Node node = node(m);
+                    Node node = node(nodeReader.reset(g.pos, g.pos + n));
                     budget[0] -= node.inputs().size() + node.outputs().size();
-                    if (budget[0] < 0) throw m.error("input", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
-                    nodes.add(node);
+                    if (budget[0] < 0)
+                        throw nodeReader.error("input", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
+                    if (matMulScope(node) != null) matMuls.add(node);
                 } else {
+                    Protobuf m = new Protobuf(g.seg, g.pos, g.pos + n, "TensorProto");
                     Initializer t = tensor(m);
                     if (inits.put(t.name(), t) != null)
                         throw m.error("name", "duplicate initializer '" + t.name() + "'");
@@ -168,18 +178,27 @@ public final class OnnxWeights implements Weights {
         }
     }
 
+    private static final Node EMPTY_NODE = new Node("", "", List.of(), List.of());
+
     private static Node node(Protobuf m) throws ModelFormatException {
         String name = "", op = "";
-        List<String> in = new ArrayList<>(), out = new ArrayList<>();
+        List<String> in = List.of(), out = List.of(); // allocated on the first name: an empty node costs nothing
         while (m.next()) {
             switch (m.field) {
-                case 1 -> in.add(m.string("input"));
-                case 2 -> out.add(m.string("output"));
+                case 1 -> {
+                    if (in.isEmpty()) in = new ArrayList<>();
+                    in.add(m.string("input"));
+                }
+                case 2 -> {
+                    if (out.isEmpty()) out = new ArrayList<>();
+                    out.add(m.string("output"));
+                }
                 case 3 -> name = m.string("name");
                 case 4 -> op = m.string("op_type");
                 default -> m.skip();
             }
         }
+        if (name.isEmpty() && op.isEmpty() && in.isEmpty() && out.isEmpty()) return EMPTY_NODE;
         return new Node(name, op, in, out);
     }
 
@@ -360,9 +379,26 @@ public final class OnnxWeights implements Weights {
         };
     }
 
-    /** Graph nodes in file order. */
+    /** Graph nodes in file order, read from the file on each call (they were checked when it was opened). */
     public List<Node> nodes() {
-        return nodes;
+        List<Node> out = new ArrayList<>();
+        try {
+            for (long[] r : graphs) {
+                Protobuf g = new Protobuf(file, r[0], r[1], "GraphProto");
+                while (g.next()) {
+                    if (g.field == 1) {
+                        long n = g.length("node");
+                        out.add(node(new Protobuf(file, g.pos, g.pos + n, "NodeProto")));
+                        g.pos += n;
+                    } else {
+                        g.skip();
+                    }
+                }
+            }
+        } catch (ModelFormatException e) {
+            throw new IllegalStateException(e); // checked at parse time
+        }
+        return Collections.unmodifiableList(out);
     }
 
     /** Initializers under their ONNX names, in file order. */

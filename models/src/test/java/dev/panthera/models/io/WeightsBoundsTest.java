@@ -5,6 +5,8 @@ import static dev.panthera.models.io.FormatFuzz.num;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.ByteArrayOutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,23 +19,22 @@ class WeightsBoundsTest {
     Path dir;
 
     /**
-     * Heap bytes this thread allocates while running {@code r}, from the JDK's per-thread allocation counter
-     * ({@code com.sun.management.ThreadMXBean}, reached reflectively: the tests compile as part of a module that
-     * does not read java.management).
+     * Heap bytes still reachable from what {@code make} returns, measured as used heap after a full collection
+     * (System.gc) before and after: coarse, but the cases here differ by hundreds of MiB.
      */
-    static long allocated(ThrowingRunnable r) throws Exception {
-        Object mx = Class.forName("java.lang.management.ManagementFactory")
-                .getMethod("getThreadMXBean")
-                .invoke(null);
-        var counter = Class.forName("com.sun.management.ThreadMXBean").getMethod("getThreadAllocatedBytes", long.class);
-        long id = Thread.currentThread().threadId();
-        long before = (long) counter.invoke(mx, id);
-        r.run();
-        return (long) counter.invoke(mx, id) - before;
+    static long retained(ThrowingSupplier make) throws Exception {
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        long before = rt.totalMemory() - rt.freeMemory();
+        Object kept = make.get();
+        System.gc();
+        long after = rt.totalMemory() - rt.freeMemory();
+        java.lang.ref.Reference.reachabilityFence(kept);
+        return after - before;
     }
 
-    interface ThrowingRunnable {
-        void run() throws Exception;
+    interface ThrowingSupplier {
+        Object get() throws Exception;
     }
 
     @Test
@@ -49,5 +50,26 @@ class WeightsBoundsTest {
         var e = assertTimeoutPreemptively(
                 Duration.ofSeconds(3), () -> assertThrows(ModelFormatException.class, () -> OnnxWireTest.parse(file)));
         assertTrue(e.getMessage().contains("more than 16 dimensions"), e.getMessage());
+    }
+
+    @Test
+    void emptyOnnxNodesCostNoHeapPerNode() throws Exception {
+        byte[] nodes = new byte[8 << 20]; // 4M empty NodeProto fields (tag 0x0A, length 0)
+        for (int i = 0; i < nodes.length; i += 2) nodes[i] = 0x0A;
+        ByteArrayOutputStream m = new ByteArrayOutputStream();
+        num(m, 1, 7);
+        len(m, 7, nodes);
+        byte[] file = m.toByteArray();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(file.length);
+            s.copyFrom(MemorySegment.ofArray(file));
+            OnnxWeights[] w = new OnnxWeights[1];
+            long bytes = retained(() -> w[0] = OnnxWeights.parse(s, Arena.ofConfined()));
+            try (OnnxWeights onnx = w[0]) {
+                assertTrue(bytes < 32 << 20, "8 MiB of empty nodes hold " + (bytes >> 20) + " MiB of heap");
+                assertEquals(4 << 20, onnx.nodes().size());
+                assertEquals("", onnx.nodes().get(123).name());
+            }
+        }
     }
 }
