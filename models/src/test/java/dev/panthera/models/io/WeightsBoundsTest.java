@@ -5,11 +5,15 @@ import static dev.panthera.models.io.FormatFuzz.num;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.ByteArrayOutputStream;
+import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,6 +74,63 @@ class WeightsBoundsTest {
                 assertEquals(4 << 20, onnx.nodes().size());
                 assertEquals("", onnx.nodes().get(123).name());
             }
+        }
+    }
+
+    @Test
+    void llama2cLayerCountCostsNoHeapPerLayer() throws Exception {
+        // dim 2, hidden 1, 1 head: 104 bytes per layer, so a 312 MB (sparse) file holds 3M layers, 27M tensors
+        int layers = 3_000_000;
+        long bytes = 4L * (7 + 2 + 26L * layers + 2 + 2);
+        Path p = dir.resolve("deep.bin");
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+            ByteBuffer h = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
+            h.putInt(2).putInt(1).putInt(layers).putInt(1).putInt(1).putInt(1).putInt(1);
+            f.write(h.array());
+            f.setLength(bytes);
+        }
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+            Llama2cCheckpoint[] kept = new Llama2cCheckpoint[1];
+            long heap = retained(() -> kept[0] = Llama2cCheckpoint.open(p));
+            assertTrue(heap < 32 << 20, "the open checkpoint holds " + (heap >> 20) + " MiB of heap");
+            try (Llama2cCheckpoint c = kept[0]) {
+                assertEquals(2 + 9L * layers + 1, c.names().size());
+                String last = "model.layers." + (layers - 1) + ".mlp.up_proj.weight";
+                assertEquals(last, c.names().get(1 + 9 * layers - 1));
+                assertArrayEquals(new long[] {1, 2}, c.shape(last));
+                assertArrayEquals(new float[] {0, 0}, c.tensor(last).toFloatArray());
+                assertFalse(c.contains("model.layers." + layers + ".mlp.up_proj.weight"));
+                assertFalse(c.contains("model.layers.01.mlp.up_proj.weight"));
+            }
+        });
+    }
+
+    @Test
+    void llama2cNamesAndOffsetsFollowRunCOrder() throws Exception {
+        byte[] file = FormatFuzz.seed(FormatFuzz.Format.LLAMA2C); // dim 8, hidden 12, 2 layers, 2 heads, 1 kv
+        try (Llama2cCheckpoint c = Llama2cCheckpoint.parse(MemorySegment.ofArray(file), Arena.ofConfined())) {
+            List<String> want = new java.util.ArrayList<>(List.of("model.embed_tokens.weight"));
+            for (String w : List.of(
+                    "input_layernorm",
+                    "self_attn.q_proj",
+                    "self_attn.k_proj",
+                    "self_attn.v_proj",
+                    "self_attn.o_proj",
+                    "post_attention_layernorm",
+                    "mlp.gate_proj",
+                    "mlp.down_proj",
+                    "mlp.up_proj")) for (int l = 0; l < 2; l++) want.add("model.layers." + l + "." + w + ".weight");
+            want.addAll(List.of("model.norm.weight", "lm_head.weight"));
+            assertEquals(want, c.names());
+            // floats are i * 0.01 in file order: each tensor starts where the previous ended
+            long at = 0;
+            for (String n : want.subList(0, want.size() - 1)) {
+                float[] v = c.tensor(n).toFloatArray();
+                assertEquals(at * 0.01f, v[0], 1e-4f, n);
+                at += v.length;
+            }
+            float[] head = c.tensor("lm_head.weight").toFloatArray();
+            assertEquals((at + 16) * 0.01f, head[0], 1e-4f, "classifier after the freq_cis tables");
         }
     }
 }
