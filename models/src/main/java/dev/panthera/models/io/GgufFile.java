@@ -63,6 +63,7 @@ public final class GgufFile implements Weights {
     private final Map<String, GgufValue> metadata;
     private final Map<String, TensorInfo> tensors;
     private final List<String> names;
+    /** Dequantized or aligned copies of tensors, made once per tensor and owned by the arena. */
     private final Map<String, MemorySegment> dequantized = new java.util.concurrent.ConcurrentHashMap<>();
 
     private GgufFile(
@@ -308,7 +309,11 @@ public final class GgufFile implements Weights {
         };
         Shape shape = Shape.of(t.shape());
         if (dtype != null)
-            return Tensor.fromSegment(Mapped.aligned(rawBlocks(name), dtype.byteSize(), arena), dtype, shape)
+            return Tensor.fromSegment(
+                            dequantized.computeIfAbsent(
+                                    name, n -> Mapped.aligned(rawBlocks(n), dtype.byteSize(), arena)),
+                            dtype,
+                            shape)
                     .name(name);
         if (t.type() == GgmlType.I16)
             throw new IllegalArgumentException("gguf: '" + name + "' is I16, which has no tensor dtype; use rawBlocks");

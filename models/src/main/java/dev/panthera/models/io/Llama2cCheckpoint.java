@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.AbstractList;
 import java.util.List;
+import java.util.Map;
 import java.util.RandomAccess;
 
 /**
@@ -42,6 +43,8 @@ public final class Llama2cCheckpoint implements Weights {
     private final MemorySegment file;
     private final Config config;
     private final List<String> names = new Names();
+    /** Tensor data that had to be copied (unaligned) or decoded, made once per tensor and owned by the arena. */
+    private final Map<String, MemorySegment> converted = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Llama2cCheckpoint(Arena arena, MemorySegment file, Config config) {
         this.arena = arena;
@@ -242,7 +245,8 @@ public final class Llama2cCheckpoint implements Weights {
     public Tensor tensor(String name) {
         Slot s = slot(name);
         Shape shape = Shape.of(s.shape());
-        MemorySegment bytes = Mapped.aligned(file.asSlice(s.offset(), shape.numel() * 4), 4, arena);
+        MemorySegment bytes = converted.computeIfAbsent(
+                name, n -> Mapped.aligned(file.asSlice(s.offset(), shape.numel() * 4), 4, arena));
         return Tensor.fromSegment(bytes, DType.F32, shape).name(name);
     }
 

@@ -53,6 +53,8 @@ public final class OnnxWeights implements Weights {
     private final List<long[]> graphs;
 
     private final List<String> names;
+    /** Tensor data that had to be copied (unaligned) or decoded, made once per tensor and owned by the arena. */
+    private final Map<String, MemorySegment> converted = new java.util.concurrent.ConcurrentHashMap<>();
 
     private OnnxWeights(
             Arena arena,
@@ -447,13 +449,15 @@ public final class OnnxWeights implements Weights {
             throw new IllegalStateException(e); // checked at parse time
         }
         Shape shape = Shape.of(i.dims());
-        MemorySegment src = file.asSlice(i.start(), i.end() - i.start());
-        MemorySegment data = i.unpacked() != null
-                ? fromUnpacked(i, dtype)
-                : switch (i.field()) {
-                    case 9, 4, 10 -> Mapped.aligned(src, dtype.byteSize(), arena);
-                    default -> decodeVarints(i, dtype);
-                };
+        MemorySegment data = converted.computeIfAbsent(
+                i.name(),
+                n -> i.unpacked() != null
+                        ? fromUnpacked(i, dtype)
+                        : switch (i.field()) {
+                            case 9, 4, 10 ->
+                                Mapped.aligned(file.asSlice(i.start(), i.end() - i.start()), dtype.byteSize(), arena);
+                            default -> decodeVarints(i, dtype);
+                        });
         return Tensor.fromSegment(data, dtype, shape).name(name);
     }
 

@@ -55,6 +55,8 @@ public final class SafetensorsFile implements Weights {
     private final Map<String, Entry> entries;
     private final List<String> names;
     private final long headerLength;
+    /** Tensor data that had to be copied (unaligned) or decoded, made once per tensor and owned by the arena. */
+    private final Map<String, MemorySegment> converted = new java.util.concurrent.ConcurrentHashMap<>();
 
     private SafetensorsFile(
             Arena arena, MemorySegment file, long headerLength, Map<String, String> metadata, List<Entry> sorted) {
@@ -273,7 +275,8 @@ public final class SafetensorsFile implements Weights {
         Entry e = entry(name);
         if (java.nio.ByteOrder.nativeOrder() != java.nio.ByteOrder.LITTLE_ENDIAN) // tensors view the file's bytes
         throw new UnsupportedOperationException("safetensors: big-endian platforms are not supported");
-        MemorySegment s = Mapped.aligned(bytes(name), e.dtype().byteSize(), arena);
+        MemorySegment s = converted.computeIfAbsent(
+                name, n -> Mapped.aligned(bytes(n), e.dtype().byteSize(), arena));
         return Tensor.fromSegment(s, e.dtype(), Shape.of(e.shape())).name(name);
     }
 

@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -131,6 +132,28 @@ class WeightsBoundsTest {
             }
             float[] head = c.tensor("lm_head.weight").toFloatArray();
             assertEquals((at + 16) * 0.01f, head[0], 1e-4f, "classifier after the freq_cis tables");
+        }
+    }
+
+    @Test
+    void unalignedTensorsAreConvertedOnce() throws Exception {
+        String json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}"; // data at offset 61
+        Path p = dir.resolve("u.safetensors");
+        Files.write(p, SafetensorsTest.handMade(json, SafetensorsTest.floats(1.5f, -2f)));
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            long first = f.tensor("w").storage().segment().address();
+            assertNotEquals(f.bytes("w").address(), first, "an unaligned F32 is copied");
+            assertEquals(first, f.tensor("w").storage().segment().address(), "and copied once");
+        }
+        ByteArrayOutputStream t = new ByteArrayOutputStream(); // int32_data is decoded, also once
+        num(t, 1, 2);
+        num(t, 2, 6);
+        len(t, 5, new byte[] {3, 4});
+        len(t, 8, "ints".getBytes(StandardCharsets.UTF_8));
+        try (OnnxWeights w = OnnxWireTest.parse(OnnxWireTest.model(t.toByteArray()))) {
+            assertEquals(
+                    w.tensor("ints").storage().segment().address(),
+                    w.tensor("ints").storage().segment().address());
         }
     }
 }
