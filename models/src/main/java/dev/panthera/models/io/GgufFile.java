@@ -56,6 +56,7 @@ public final class GgufFile implements Weights {
     }
 
     private final Arena arena;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final MemorySegment data;
     private final int version;
     private final long alignment;
@@ -327,6 +328,6 @@ public final class GgufFile implements Weights {
 
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) arena.close();
     }
 }

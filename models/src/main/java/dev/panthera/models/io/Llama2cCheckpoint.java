@@ -40,6 +40,7 @@ public final class Llama2cCheckpoint implements Weights {
     private record Slot(long offset, long[] shape) {}
 
     private final Arena arena;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final MemorySegment file;
     private final Config config;
     private final List<String> names = new Names();
@@ -252,6 +253,6 @@ public final class Llama2cCheckpoint implements Weights {
 
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) arena.close();
     }
 }

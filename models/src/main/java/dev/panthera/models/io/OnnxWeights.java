@@ -46,6 +46,7 @@ public final class OnnxWeights implements Weights {
     public static final long MAX_GRAPH_ENTRIES = 1 << 22;
 
     private final Arena arena;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final MemorySegment file;
     private final Map<String, Initializer> inits;
     private final Map<String, String> hfToOnnx;
@@ -498,6 +499,6 @@ public final class OnnxWeights implements Weights {
 
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) arena.close();
     }
 }

@@ -50,6 +50,7 @@ public final class SafetensorsFile implements Weights {
     }
 
     private final Arena arena;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final MemorySegment data;
     private final Map<String, String> metadata;
     private final Map<String, Entry> entries;
@@ -282,6 +283,6 @@ public final class SafetensorsFile implements Weights {
 
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) arena.close();
     }
 }

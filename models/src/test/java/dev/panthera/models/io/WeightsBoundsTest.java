@@ -156,4 +156,23 @@ class WeightsBoundsTest {
                     w.tensor("ints").storage().segment().address());
         }
     }
+
+    @Test
+    void closeTwiceIsANoOp() throws Exception {
+        for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
+            byte[] file = FormatFuzz.seed(f);
+            Arena a = Arena.ofConfined(); // owned by the reader, which closes it
+            MemorySegment s = a.allocate(file.length);
+            s.copyFrom(MemorySegment.ofArray(file));
+            Weights w = switch (f) {
+                case SAFETENSORS -> SafetensorsFile.parse(s, a);
+                case GGUF -> GgufFile.parse(s, a);
+                case ONNX -> OnnxWeights.parse(s, a);
+                case LLAMA2C -> Llama2cCheckpoint.parse(s, a);
+            };
+            w.close();
+            assertDoesNotThrow(w::close, f.toString());
+            assertFalse(a.scope().isAlive());
+        }
+    }
 }
