@@ -34,7 +34,13 @@ public final class Tokenizer {
     private final Decoder decoder;
     private final Map<Integer, AddedToken> addedById = new HashMap<>();
     private final Map<String, AddedToken> addedByContent = new HashMap<>();
-    private final Map<Character, List<AddedToken>> addedByFirstChar = new HashMap<>();
+    /**
+     * The added tokens as a trie over their characters: node 0 is the root, {@code addedEdges} maps (node, char) to
+     * the child node, and {@code addedAtNode} holds the token a node spells, or null.
+     */
+    private final LongLongMap addedEdges;
+
+    private final List<AddedToken> addedAtNode = new ArrayList<>();
     private final int size;
     private final int padId;
 
@@ -52,17 +58,27 @@ public final class Tokenizer {
         this.postProcessor = postProcessor;
         this.decoder = decoder;
         int max = model.size();
+        long chars = 0;
+        for (AddedToken t : added) chars += t.content().length();
+        this.addedEdges = new LongLongMap((int) Math.min(chars, 1 << 16)); // grows as needed
+        addedAtNode.add(null);
         for (AddedToken t : added) {
             addedById.put(t.id(), t);
             addedByContent.putIfAbsent(t.content(), t);
-            if (!t.content().isEmpty())
-                addedByFirstChar
-                        .computeIfAbsent(t.content().charAt(0), k -> new ArrayList<>())
-                        .add(t);
+            int node = 0;
+            for (int k = 0; k < t.content().length(); k++) {
+                long edge = LongLongMap.pair(node, t.content().charAt(k));
+                long child = addedEdges.get(edge);
+                if (child < 0) {
+                    child = addedAtNode.size();
+                    addedEdges.putIfAbsent(edge, child);
+                    addedAtNode.add(null);
+                }
+                node = (int) child;
+            }
+            if (node > 0 && addedAtNode.get(node) == null) addedAtNode.set(node, t); // the first of equal contents
             max = Math.max(max, t.id() + 1);
         }
-        for (List<AddedToken> l : addedByFirstChar.values())
-            l.sort((a, b) -> Integer.compare(b.content().length(), a.content().length()));
         this.size = max;
         this.padId = padId;
     }
@@ -164,12 +180,20 @@ public final class Tokenizer {
         return out.toArray();
     }
 
+    /**
+     * The longest added token that starts at {@code i}, or null: a walk down the trie, so the cost per position is
+     * at most the longest token's length, whatever the number of tokens.
+     */
     private AddedToken addedAt(String text, int i) {
-        if (addedByFirstChar.isEmpty()) return null;
-        List<AddedToken> cands = addedByFirstChar.get(text.charAt(i));
-        if (cands == null) return null;
-        for (AddedToken t : cands) if (text.startsWith(t.content(), i)) return t;
-        return null;
+        AddedToken best = null;
+        int node = 0;
+        for (int j = i; j < text.length() && addedAtNode.size() > 1; j++) {
+            long child = addedEdges.get(LongLongMap.pair(node, text.charAt(j)));
+            if (child < 0) break;
+            node = (int) child;
+            if (addedAtNode.get(node) != null) best = addedAtNode.get(node);
+        }
+        return best;
     }
 
     private void encodeSegment(String s, boolean first, List<String> pieces, IntList out) {
