@@ -149,11 +149,14 @@ final class VocabFiles {
                 for (int i = 0; i < n; i++)
                     if (!Float.isFinite(scores[i]))
                         throw new TokenizerFormatException("tokenizer.ggml.scores[" + i + "]", "not finite");
-                Normalizer norm = new Normalizer.Sequence(List.of(
-                        new Normalizer.Prepend(SPACE),
-                        new Normalizer.Replace(Pattern.compile(" ", Pattern.LITERAL), SPACE)));
+                Normalizer norm = new Normalizer.Sequence(
+                        List.of(
+                                new Normalizer.Prepend(SPACE, "normalizer"),
+                                new Normalizer.Replace(
+                                        new BoundedRegex(Pattern.compile(" ", Pattern.LITERAL), "normalizer"), SPACE)),
+                        "normalizer");
                 Decoder dec = new Decoder.Sequence(List.of(
-                        new Decoder.Replace(Pattern.compile(SPACE, Pattern.LITERAL), " "),
+                        new Decoder.Replace(new BoundedRegex(Pattern.compile(SPACE, Pattern.LITERAL), "decoder"), " "),
                         new Decoder.ByteFallback(),
                         new Decoder.Fuse(),
                         new Decoder.Strip(' ', 1, 0)));

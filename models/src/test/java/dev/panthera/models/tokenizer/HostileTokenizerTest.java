@@ -56,4 +56,50 @@ class HostileTokenizerTest {
         assertArrayEquals(new int[] {5 + n, 2}, t.encode("yabb", false));
         assertArrayEquals(new int[] {6 + n, 5 + n}, t.encode("yayab", false));
     }
+
+    @Test
+    void catastrophicSplitPatternIsStoppedByTheStepBudget() throws Exception {
+        // (.*a){12}x needs about n^12 steps on n 'a's without an x: minutes for 40 characters
+        Tokenizer t = load(wordPiece(",\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(.*a){12}x\"},"
+                + "\"behavior\":\"Isolated\",\"invert\":false}"));
+        assertArrayEquals(new int[] {1, 3}, t.encode("aa", false));
+        var e = assertTimeoutPreemptively(
+                Duration.ofSeconds(3),
+                () -> failsNaming("tokenizer.json.pre_tokenizer.pattern.Regex", () -> t.encode("a".repeat(40), false)));
+        assertTrue(e.getMessage().contains("(.*a){12}x"), e.getMessage());
+    }
+
+    @Test
+    void regexStackOverflowNamesThePattern() throws Exception {
+        Tokenizer t = load(wordPiece(",\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(a|b)*\"},"
+                + "\"behavior\":\"Isolated\",\"invert\":false}"));
+        assertArrayEquals(new int[] {1, 4}, t.encode("ab", false));
+        // the engine recurses once per repetition: 300,000 repetitions overflow any default stack
+        failsNaming("tokenizer.json.pre_tokenizer.pattern.Regex", () -> t.encode("ab".repeat(150_000), false));
+        Tokenizer n = load(wordPiece(
+                ",\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"(a|b)*c\"}," + "\"content\":\"\"}"));
+        failsNaming("tokenizer.json.normalizer.pattern.Regex", () -> n.encode("ab".repeat(150_000), false));
+    }
+
+    @Test
+    void normalizersMayNotGrowTheTextWithoutBound() throws Exception {
+        // twelve Replace a -> aaaaaaaa would turn one 'a' into 8^12 (6.9e10) characters
+        String eight = "{\"type\":\"Replace\",\"pattern\":{\"String\":\"a\"},\"content\":\"aaaaaaaa\"}";
+        String chain = ",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":["
+                + String.join(",", java.util.Collections.nCopies(12, eight)) + "]}";
+        Tokenizer t = load(wordPiece(chain));
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(3),
+                () -> failsNaming("tokenizer.json.normalizer.normalizers", () -> t.encode("a", false)));
+        // one Replace with a 1M-character content on a text of 10,000 matches: 10^10 characters
+        String big = ",\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"String\":\"a\"},\"content\":\""
+                + "b".repeat(1_000_000) + "\"}";
+        Tokenizer one = load(wordPiece(big));
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(3),
+                () -> failsNaming("tokenizer.json.normalizer.pattern", () -> one.encode("a".repeat(10_000), false)));
+        // ordinary growth passes: two spaces around each CJK ideograph
+        Tokenizer bert = load(wordPiece(",\"normalizer\":{\"type\":\"BertNormalizer\"}"));
+        assertDoesNotThrow(() -> bert.encode("\u4e2d".repeat(1000), false));
+    }
 }
