@@ -102,4 +102,18 @@ class HostileTokenizerTest {
         Tokenizer bert = load(wordPiece(",\"normalizer\":{\"type\":\"BertNormalizer\"}"));
         assertDoesNotThrow(() -> bert.encode("\u4e2d".repeat(1000), false));
     }
+
+    @Test
+    void llama2cUnknownTokenIsSpecial() throws Exception {
+        Tokenizer t = VocabFiles.llama2c(new ByteArrayInputStream(TokenizerFuzzTest.smallBin()));
+        assertArrayEquals(new int[] {0}, t.encode("<unk>", false), "<unk> in the text is the unknown token");
+        assertEquals("", t.decode(new int[] {0}, true), "and is skipped as a special token");
+        assertEquals("<unk>", t.decode(new int[] {0}, false));
+    }
+
+    /**
+     * One U+FFFD per unpaired surrogate, as Rust's {@code String::from_utf16_lossy} and the WHATWG TextEncoder
+     * (transformers.js) convert such text. DJL is no oracle here: its JNI bridge hands Rust modified UTF-8, which
+     * turns a lone surrogate into three U+FFFD and even a valid pair into six.
+     */
 }
