@@ -115,7 +115,7 @@ public final class Tokenizer {
     /**
      * Loads llama2.c's {@code tokenizer.bin} (int32 max_token_length, then per token float32 score, int32 length,
      * bytes) as a SentencePiece BPE tokenizer that merges by score as llama2.c does; ids 0, 1, 2 are
-     * {@code <unk>}, BOS and EOS. Encoding adds BOS.
+     * the special tokens {@code <unk>}, BOS and EOS. Encoding adds BOS.
      */
     public static Tokenizer fromLlama2cBin(Path tokenizerBin) throws IOException {
         try (InputStream in = Files.newInputStream(tokenizerBin)) {
@@ -158,6 +158,7 @@ public final class Tokenizer {
     }
 
     private int[] encodeContent(String text) {
+        text = replaceLoneSurrogates(text);
         IntList out = new IntList(text.length() / 3 + 4);
         List<String> pieces = new ArrayList<>();
         int segStart = 0;
@@ -184,6 +185,25 @@ public final class Tokenizer {
      * The longest added token that starts at {@code i}, or null: a walk down the trie, so the cost per position is
      * at most the longest token's length, whatever the number of tokens.
      */
+    /**
+     * {@code s} with each unpaired surrogate replaced by U+FFFD. HuggingFace's tokenizers take Rust strings, which
+     * cannot hold one, and receive U+FFFD in its place; encoding it as UTF-8 here would give '?' instead.
+     */
+    static String replaceLoneSurrogates(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!Character.isSurrogate(c)) continue;
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+                continue;
+            }
+            if (b == null) b = new StringBuilder(s);
+            b.setCharAt(i, '\uFFFD');
+        }
+        return b == null ? s : b.toString();
+    }
+
     private AddedToken addedAt(String text, int i) {
         AddedToken best = null;
         int node = 0;

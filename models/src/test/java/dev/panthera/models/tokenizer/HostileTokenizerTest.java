@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -116,4 +117,27 @@ class HostileTokenizerTest {
      * (transformers.js) convert such text. DJL is no oracle here: its JNI bridge hands Rust modified UTF-8, which
      * turns a lone surrogate into three U+FFFD and even a valid pair into six.
      */
+    @Test
+    void loneSurrogatesEncodeAsReplacementCharacter() throws Exception {
+        TestFiles.require(TestFiles.GPT2_ENCODER);
+        Tokenizer gpt2 = Tokenizer.fromHuggingFaceJson(TestFiles.gpt2Json(dir));
+        Path bin = TestFiles.sharedData("llama2-tokenizer.bin");
+        TestFiles.require(bin);
+        Tokenizer llama = Tokenizer.fromLlama2cBin(bin);
+        String[][] cases = {
+            {"a\uD800b", "a\uFFFDb"},
+            {"\uDC00", "\uFFFD"},
+            {"x \uD83D", "x \uFFFD"},
+            {"\uD83D\uDE00\uDE00", "\uD83D\uDE00\uFFFD"}
+        };
+        for (String[] c : cases) {
+            assertArrayEquals(gpt2.encode(c[1]), gpt2.encode(c[0]), "byte-level BPE of " + escape(c[0]));
+            assertArrayEquals(llama.encode(c[1]), llama.encode(c[0]), "byte fallback of " + escape(c[0]));
+        }
+        assertFalse(Arrays.equals(gpt2.encode("a?b"), gpt2.encode("a\uD800b")), "not '?' as String.getBytes gives");
+    }
+
+    static String escape(String s) {
+        return Arrays.toString(s.chars().mapToObj(Integer::toHexString).toArray());
+    }
 }
