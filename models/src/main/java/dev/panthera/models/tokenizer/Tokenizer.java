@@ -22,6 +22,11 @@ import java.util.Map;
  * <p>Added tokens are matched on the raw input text (before normalization), leftmost-longest, and never split;
  * the tokenizer.json {@code truncation} and {@code padding} settings are not applied implicitly: pass them to
  * {@link #encodeBatch}.
+ *
+ * <p>A tokenizer file can be hostile in ways that only show on a text: a regular expression that backtracks
+ * catastrophically or recurses too deeply, a normalizer chain that grows the text without bound. Encoding and
+ * decoding then stop after work linear in the text and throw an {@link java.io.UncheckedIOException} whose cause is
+ * a {@link TokenizerFormatException} naming the component's field.
  */
 public final class Tokenizer {
     /** An added token (special or not) matched in raw text before normalization. */
@@ -151,6 +156,8 @@ public final class Tokenizer {
     /**
      * @param addSpecialTokens whether to apply the post-processor ([CLS]/[SEP], BOS)
      * @return the token ids of {@code text}
+     * @throws java.io.UncheckedIOException wrapping a {@link TokenizerFormatException} when a component of the file
+     *     exceeds its work or growth bound on this text (see the class comment)
      */
     public int[] encode(String text, boolean addSpecialTokens) {
         int[] ids = encodeContent(text);
