@@ -58,6 +58,7 @@ public final class FormatFuzz {
                     for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i);
                     GgufWriter w = new GgufWriter()
                             .put("general.architecture", "llama")
+                            .put("tokenizer.ggml.model", "llama")
                             .put("llama.rope.freq_base", 10000f)
                             .put(
                                     "tokenizer.ggml.tokens",
@@ -279,6 +280,7 @@ public final class FormatFuzz {
                 case LLAMA2C -> Llama2cCheckpoint.parse(seg, Arena.ofConfined());
             };
             try (w) {
+                if (w instanceof GgufFile g) vocab(g);
                 for (String name : w.names()) {
                     Tensor t = w.tensor(name);
                     MemorySegment s = t.storage().segment();
@@ -406,6 +408,22 @@ public final class FormatFuzz {
         m.writeBytes(onnx());
         len(m, 7, graphOf(t.toByteArray()));
         return m.toByteArray();
+    }
+
+    /** The embedded tokenizer of an accepted GGUF file: it builds and encodes, or is rejected as a format error. */
+    private static void vocab(GgufFile g) throws ModelFormatException {
+        dev.panthera.models.tokenizer.Tokenizer t;
+        try {
+            t = GgufVocab.tokenizer(g);
+        } catch (ModelFormatException e) {
+            throw e;
+        } catch (dev.panthera.models.tokenizer.TokenizerFormatException e) {
+            if (!e.field().startsWith("tokenizer.ggml")) throw new AssertionError("field not named: " + e, e);
+            return;
+        } catch (java.io.IOException e) {
+            throw new AssertionError("undocumented " + e, e);
+        }
+        t.decode(t.encode("ab ba"), false);
     }
 
     /** Runs {@code n} mutated inputs of {@code f} from seeds {@code start, start+1, ...}. */
