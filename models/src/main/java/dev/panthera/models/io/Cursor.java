@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * A little-endian reader over a segment that checks every read against the bytes left and reports a short or bad
@@ -93,6 +94,23 @@ final class Cursor {
                     field, "count " + Long.toUnsignedString(n) + " cannot fit in the " + remaining() + " bytes left");
         }
         return n;
+    }
+
+    /**
+     * Checks that a tensor of shape {@code dims} can be made: the product of its dimensions, zeros counted as one as
+     * {@code Shape} and the strides count them, must fit in a long. A file with {@code [0, 2^62, 2^62]} holds no
+     * elements, yet no tensor of that shape exists, so it is rejected when the file is opened.
+     */
+    static void checkShape(String format, String field, long[] dims) throws ModelFormatException {
+        long n = 1;
+        for (long d : dims) {
+            if (d < 0) throw new ModelFormatException(format, field, "negative dimension in " + Arrays.toString(dims));
+            long r = Math.multiplyHigh(n, Math.max(d, 1)) != 0 ? -1 : n * Math.max(d, 1);
+            if (r < 0)
+                throw new ModelFormatException(
+                        format, field, Arrays.toString(dims) + " overflows 2^63 (counting zero dimensions as one)");
+            n = r;
+        }
     }
 
     /** {@code n} bytes as strict UTF-8 (malformed input is an error, not a replacement character). */

@@ -56,6 +56,7 @@ public final class GgufFile implements Weights {
     }
 
     private final Arena arena;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final MemorySegment data;
     private final int version;
     private final long alignment;
@@ -63,6 +64,7 @@ public final class GgufFile implements Weights {
     private final Map<String, GgufValue> metadata;
     private final Map<String, TensorInfo> tensors;
     private final List<String> names;
+    /** Dequantized or aligned copies of tensors, made once per tensor and owned by the arena. */
     private final Map<String, MemorySegment> dequantized = new java.util.concurrent.ConcurrentHashMap<>();
 
     private GgufFile(
@@ -138,8 +140,7 @@ public final class GgufFile implements Weights {
                         "tensor '" + name + "' ne[0]",
                         dims[0] + " is not a multiple of " + type + "'s block size " + type.blockSize());
             }
-            if (numel == Long.MAX_VALUE)
-                throw c.error("tensor '" + name + "' dims", Arrays.toString(dims) + " overflow");
+            Cursor.checkShape("gguf", "tensor '" + name + "' dims", dims);
             long offset = c.i64("tensor '" + name + "' offset");
             if (offset < 0 || offset % alignment != 0) {
                 throw c.error(
@@ -309,7 +310,11 @@ public final class GgufFile implements Weights {
         };
         Shape shape = Shape.of(t.shape());
         if (dtype != null)
-            return Tensor.fromSegment(Mapped.aligned(rawBlocks(name), dtype.byteSize(), arena), dtype, shape)
+            return Tensor.fromSegment(
+                            dequantized.computeIfAbsent(
+                                    name, n -> Mapped.aligned(rawBlocks(n), dtype.byteSize(), arena)),
+                            dtype,
+                            shape)
                     .name(name);
         if (t.type() == GgmlType.I16)
             throw new IllegalArgumentException("gguf: '" + name + "' is I16, which has no tensor dtype; use rawBlocks");
@@ -323,6 +328,6 @@ public final class GgufFile implements Weights {
 
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) arena.close();
     }
 }

@@ -7,9 +7,10 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.AbstractList;
 import java.util.List;
 import java.util.Map;
+import java.util.RandomAccess;
 
 /**
  * A llama2.c checkpoint in {@code run.c}'s layout: seven little-endian int32s (dim, hidden_dim, n_layers, n_heads,
@@ -39,17 +40,17 @@ public final class Llama2cCheckpoint implements Weights {
     private record Slot(long offset, long[] shape) {}
 
     private final Arena arena;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final MemorySegment file;
     private final Config config;
-    private final Map<String, Slot> slots;
-    private final List<String> names;
+    private final List<String> names = new Names();
+    /** Tensor data that had to be copied (unaligned) or decoded, made once per tensor and owned by the arena. */
+    private final Map<String, MemorySegment> converted = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private Llama2cCheckpoint(Arena arena, MemorySegment file, Config config, Map<String, Slot> slots) {
+    private Llama2cCheckpoint(Arena arena, MemorySegment file, Config config) {
         this.arena = arena;
         this.file = file;
         this.config = config;
-        this.slots = slots;
-        this.names = List.copyOf(slots.keySet());
     }
 
     /** Maps {@code path}; the returned object owns the mapping. */
@@ -73,6 +74,7 @@ public final class Llama2cCheckpoint implements Weights {
                 kvHeads + " must be positive and divide n_heads " + heads);
         check(c, vocab != 0 && vocab != Integer.MIN_VALUE, "vocab_size", vocab + " must be non-zero");
         check(c, seqLen > 0, "seq_len", seqLen + " must be positive");
+        check(c, layers <= (Integer.MAX_VALUE - 3) / KINDS.length, "n_layers", layers + " layers are too many to list");
         int hs = dim / heads;
         check(c, hs % 2 == 0, "n_heads", "head size " + hs + " must be even");
         Config cfg = new Config(dim, hidden, layers, heads, kvHeads, Math.abs(vocab), seqLen, vocab > 0);
@@ -99,45 +101,103 @@ public final class Llama2cCheckpoint implements Weights {
                             + (total == Long.MAX_VALUE ? "more than 2^63" : Long.toString(total))
                             + " bytes but the file has " + file.byteSize());
         }
-        Map<String, Slot> slots = new LinkedHashMap<>();
-        long[] at = {28};
-        String p = "model.layers.";
-        add(slots, at, "model.embed_tokens.weight", v, dim);
-        for (String[] w : new String[][] {
-            {"input_layernorm"},
-            {"self_attn.q_proj"},
-            {"self_attn.k_proj"},
-            {"self_attn.v_proj"},
-            {"self_attn.o_proj"},
-            {"post_attention_layernorm"},
-            {"mlp.gate_proj"},
-            {"mlp.down_proj"},
-            {"mlp.up_proj"}
-        }) {
-            for (int l = 0; l < layers; l++) {
-                String n = p + l + "." + w[0] + ".weight";
-                switch (w[0]) {
-                    case "input_layernorm", "post_attention_layernorm" -> add(slots, at, n, dim);
-                    case "self_attn.q_proj" -> add(slots, at, n, (long) heads * hs, dim);
-                    case "self_attn.k_proj", "self_attn.v_proj" -> add(slots, at, n, kv, dim);
-                    case "self_attn.o_proj" -> add(slots, at, n, dim, (long) heads * hs);
-                    case "mlp.gate_proj", "mlp.up_proj" -> add(slots, at, n, hidden, dim);
-                    default -> add(slots, at, n, dim, hidden);
-                }
-            }
+        return new Llama2cCheckpoint(arena, file, cfg);
+    }
+
+    /** The per-layer weights in run.c's order: all layers of one kind, then the next kind. */
+    private static final String[] KINDS = {
+        "input_layernorm",
+        "self_attn.q_proj",
+        "self_attn.k_proj",
+        "self_attn.v_proj",
+        "self_attn.o_proj",
+        "post_attention_layernorm",
+        "mlp.gate_proj",
+        "mlp.down_proj",
+        "mlp.up_proj"
+    };
+
+    private static final String LAYERS = "model.layers.";
+
+    /** The shape of a layer's weight of kind {@code k} (an index into KINDS). */
+    private long[] kindShape(int k) {
+        Config c = config;
+        long q = (long) c.nHeads() * c.headSize(), kv = (long) c.nKvHeads() * c.headSize();
+        return switch (k) {
+            case 0, 5 -> new long[] {c.dim()};
+            case 1 -> new long[] {q, c.dim()};
+            case 2, 3 -> new long[] {kv, c.dim()};
+            case 4 -> new long[] {c.dim(), q};
+            case 6, 8 -> new long[] {c.hiddenDim(), c.dim()};
+            default -> new long[] {c.dim(), c.hiddenDim()};
+        };
+    }
+
+    private static long bytes(long[] shape) {
+        long n = 4;
+        for (long d : shape) n *= d; // parse checked that the whole file's size fits in a long
+        return n;
+    }
+
+    /**
+     * The slot of {@code name}, or null: offsets follow from the header alone, so nothing is stored per layer and a
+     * header with millions of layers costs no heap (parse checked the file holds every byte).
+     */
+    private Slot find(String name) {
+        Config c = config;
+        long[] embed = {c.vocabSize(), c.dim()};
+        long layersStart = 28 + bytes(embed), at = layersStart;
+        if (name.equals("model.embed_tokens.weight")) return new Slot(28, embed);
+        for (int k = 0; k < KINDS.length; k++) at += c.nLayers() * bytes(kindShape(k));
+        if (name.equals("model.norm.weight")) return new Slot(at, new long[] {c.dim()});
+        if (name.equals("lm_head.weight")) {
+            return c.sharedClassifier()
+                    ? new Slot(28, embed)
+                    : new Slot(at + 4L * c.dim() + 4L * c.seqLen() * c.headSize(), embed);
         }
-        add(slots, at, "model.norm.weight", dim);
-        at[0] += 4L * seqLen * hs; // freq_cis_real and freq_cis_imag: seq_len * head_size / 2 each
-        if (cfg.sharedClassifier()) {
-            slots.put("lm_head.weight", slots.get("model.embed_tokens.weight"));
-        } else {
-            add(slots, at, "lm_head.weight", v, dim);
+        if (!name.startsWith(LAYERS) || !name.endsWith(".weight")) return null;
+        int dot = name.indexOf('.', LAYERS.length());
+        if (dot < 0) return null;
+        int layer = layerIndex(name.substring(LAYERS.length(), dot));
+        if (layer < 0 || layer >= c.nLayers()) return null;
+        String kind = name.substring(dot + 1, name.length() - ".weight".length());
+        at = layersStart;
+        for (int k = 0; k < KINDS.length; k++) {
+            long[] shape = kindShape(k);
+            if (KINDS[k].equals(kind)) return new Slot(at + layer * bytes(shape), shape);
+            at += c.nLayers() * bytes(shape);
         }
-        if (at[0] > file.byteSize()) {
-            throw c.error(
-                    "weights", "the header " + cfg + " needs " + at[0] + " bytes but the file has " + file.byteSize());
+        return null;
+    }
+
+    /** A layer number written canonically (digits, no leading zero), or -1. */
+    private static int layerIndex(String s) {
+        if (s.isEmpty() || s.length() > 10 || (s.length() > 1 && s.charAt(0) == '0')) return -1;
+        long v = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch < '0' || ch > '9') return -1;
+            v = v * 10 + (ch - '0');
         }
-        return new Llama2cCheckpoint(arena, file, cfg, slots);
+        return v > Integer.MAX_VALUE ? -1 : (int) v;
+    }
+
+    /** Tensor names in file order, computed on access. */
+    private final class Names extends AbstractList<String> implements RandomAccess {
+        @Override
+        public int size() {
+            return 3 + KINDS.length * config.nLayers();
+        }
+
+        @Override
+        public String get(int i) {
+            int layers = config.nLayers();
+            if (i < 0 || i >= size()) throw new IndexOutOfBoundsException(i);
+            if (i == 0) return "model.embed_tokens.weight";
+            if (i == size() - 2) return "model.norm.weight";
+            if (i == size() - 1) return "lm_head.weight";
+            return LAYERS + (i - 1) % layers + "." + KINDS[(i - 1) / layers] + ".weight";
+        }
     }
 
     /** Saturating product of two non-negative longs. */
@@ -156,13 +216,6 @@ public final class Llama2cCheckpoint implements Weights {
         if (!ok) throw c.error(field, detail);
     }
 
-    private static void add(Map<String, Slot> slots, long[] at, String name, long... shape) {
-        long n = 4;
-        for (long d : shape) n = Math.multiplyExact(n, d); // header fields are ints: products stay far below 2^63
-        slots.put(name, new Slot(at[0], shape));
-        at[0] = Math.addExact(at[0], n);
-    }
-
     /** The header. */
     public Config config() {
         return config;
@@ -175,11 +228,11 @@ public final class Llama2cCheckpoint implements Weights {
 
     @Override
     public boolean contains(String name) {
-        return slots.containsKey(name);
+        return find(name) != null;
     }
 
     private Slot slot(String name) {
-        Slot s = slots.get(name);
+        Slot s = find(name);
         if (s == null) throw Weights.missing("llama2c", name, names);
         return s;
     }
@@ -193,12 +246,13 @@ public final class Llama2cCheckpoint implements Weights {
     public Tensor tensor(String name) {
         Slot s = slot(name);
         Shape shape = Shape.of(s.shape());
-        MemorySegment bytes = Mapped.aligned(file.asSlice(s.offset(), shape.numel() * 4), 4, arena);
+        MemorySegment bytes = converted.computeIfAbsent(
+                name, n -> Mapped.aligned(file.asSlice(s.offset(), shape.numel() * 4), 4, arena));
         return Tensor.fromSegment(bytes, DType.F32, shape).name(name);
     }
 
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) arena.close();
     }
 }

@@ -13,7 +13,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The initializers (weights) of an ONNX model, read from the protobuf wire format without a protobuf library: only
@@ -25,7 +24,8 @@ import java.util.Set;
  * <p>Exporters from PyTorch name the Linear weights anonymously ({@code onnx::MatMul_1234}). Where such an
  * initializer feeds a MatMul node named like {@code /encoder/layer.0/attention/self/query/MatMul}, it is listed
  * under the HuggingFace name {@code encoder.layer.0.attention.self.query.weight}; both names work in
- * {@link #tensor}. Those tensors are stored [in, out]: the transpose of HuggingFace's Linear.weight
+ * {@link #tensor}; a HuggingFace name that another initializer already has is a {@link ModelFormatException}
+ * naming both, never a silent choice. Those tensors are stored [in, out]: the transpose of HuggingFace's Linear.weight
  * ({@link #isTransposed}).
  */
 public final class OnnxWeights implements Weights {
@@ -46,38 +46,79 @@ public final class OnnxWeights implements Weights {
     public static final long MAX_GRAPH_ENTRIES = 1 << 22;
 
     private final Arena arena;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final MemorySegment file;
     private final Map<String, Initializer> inits;
     private final Map<String, String> hfToOnnx;
-    private final List<Node> nodes;
-    private final List<String> names;
+    /** The GraphProto byte ranges ({start, end}) of the file, re-read by {@link #nodes()}. */
+    private final List<long[]> graphs;
 
-    private OnnxWeights(Arena arena, MemorySegment file, Map<String, Initializer> inits, List<Node> nodes) {
+    private final List<String> names;
+    /** Tensor data that had to be copied (unaligned) or decoded, made once per tensor and owned by the arena. */
+    private final Map<String, MemorySegment> converted = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private OnnxWeights(
+            Arena arena,
+            MemorySegment file,
+            Map<String, Initializer> inits,
+            List<long[]> graphs,
+            Map<String, String> hfToOnnx) {
         this.arena = arena;
         this.file = file;
         this.inits = Collections.unmodifiableMap(inits);
-        this.nodes = List.copyOf(nodes);
+        this.graphs = List.copyOf(graphs);
+        this.hfToOnnx = Collections.unmodifiableMap(hfToOnnx);
+        Map<String, List<String>> onnxToHf = new LinkedHashMap<>();
+        hfToOnnx.forEach(
+                (h, o) -> onnxToHf.computeIfAbsent(o, k -> new ArrayList<>()).add(h));
+        List<String> all = new ArrayList<>();
+        for (String n : inits.keySet()) all.addAll(onnxToHf.getOrDefault(n, List.of(n)));
+        this.names = List.copyOf(all);
+    }
+
+    /**
+     * HuggingFace name → ONNX name of each anonymous MatMul weight. A HuggingFace name that is already an
+     * initializer's name, or that two different initializers would get, is an error naming both: the file then has
+     * two candidates for one weight and either choice could load the wrong numbers. One initializer read by two
+     * MatMul nodes (tied weights) gets both names.
+     */
+    private static Map<String, String> renames(Map<String, Initializer> inits, List<Node> nodes)
+            throws ModelFormatException {
         Map<String, String> hf = new LinkedHashMap<>();
         for (Node n : nodes) {
-            if (!n.opType().equals("MatMul")
-                    || !n.name().startsWith("/")
-                    || !n.name().endsWith("/MatMul")) continue;
+            String base = matMulScope(n);
+            if (base == null) continue;
             for (String in : n.inputs()) {
-                if (in.startsWith("onnx::") && inits.containsKey(in)) {
-                    String base = n.name()
-                            .substring(1, n.name().length() - "/MatMul".length())
-                            .replace('/', '.');
-                    hf.putIfAbsent(base + ".weight", in);
+                if (!in.startsWith("onnx::") || !inits.containsKey(in)) continue;
+                String h = base + ".weight";
+                if (inits.containsKey(h)) {
+                    throw new ModelFormatException(
+                            "onnx",
+                            "node '" + n.name() + "'",
+                            "MatMul weight '" + in + "' would be listed as '" + h
+                                    + "', the name of another initializer: two candidates for one weight");
+                }
+                String prev = hf.putIfAbsent(h, in);
+                if (prev != null && !prev.equals(in)) {
+                    throw new ModelFormatException(
+                            "onnx",
+                            "node '" + n.name() + "'",
+                            "MatMul weights '" + prev + "' and '" + in + "' would both be listed as '" + h + "'");
                 }
             }
         }
-        this.hfToOnnx = Collections.unmodifiableMap(hf);
-        Set<String> renamed = new java.util.HashSet<>(hf.values());
-        List<String> all = new ArrayList<>();
-        Map<String, String> onnxToHf = new LinkedHashMap<>();
-        hf.forEach((h, o) -> onnxToHf.put(o, h));
-        for (String n : inits.keySet()) all.add(renamed.contains(n) ? onnxToHf.get(n) : n);
-        this.names = List.copyOf(all);
+        return hf;
+    }
+
+    /**
+     * The module path of a MatMul node named like {@code /encoder/layer.0/attention/self/query/MatMul}, with dots
+     * for slashes ({@code encoder.layer.0.attention.self.query}); null for any other node or an empty path.
+     */
+    private static String matMulScope(Node n) {
+        String name = n.name();
+        if (!n.opType().equals("MatMul") || !name.startsWith("/") || !name.endsWith("/MatMul")) return null;
+        if (name.length() <= 1 + "/MatMul".length()) return null; // "/MatMul", "//MatMul": no module path
+        return name.substring(1, name.length() - "/MatMul".length()).replace('/', '.');
     }
 
     /** Maps {@code path} and reads its graph; the returned object owns the mapping. */
@@ -88,14 +129,16 @@ public final class OnnxWeights implements Weights {
     /** Reads a model in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
     public static OnnxWeights parse(MemorySegment file, Arena arena) throws ModelFormatException {
         Map<String, Initializer> inits = new LinkedHashMap<>();
-        List<Node> nodes = new ArrayList<>();
+        List<Node> matMuls = new ArrayList<>();
+        List<long[]> graphs = new ArrayList<>();
         Protobuf model = new Protobuf(file, 0, file.byteSize(), "ModelProto");
         boolean graph = false;
         long[] budget = {MAX_GRAPH_ENTRIES};
         while (model.next()) {
             if (model.field == 7) {
                 long n = model.length("graph");
-                graph(new Protobuf(file, model.pos, model.pos + n, "GraphProto"), inits, nodes, budget);
+                graph(new Protobuf(file, model.pos, model.pos + n, "GraphProto"), inits, matMuls, budget);
+                graphs.add(new long[] {model.pos, model.pos + n});
                 model.pos += n;
                 graph = true;
             } else {
@@ -103,24 +146,30 @@ public final class OnnxWeights implements Weights {
             }
         }
         if (!graph) throw new ModelFormatException("onnx", "ModelProto.graph", "missing");
-        return new OnnxWeights(arena, file, inits, nodes);
+        return new OnnxWeights(arena, file, inits, graphs, renames(inits, matMuls));
     }
 
-    private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> nodes, long[] budget)
+    /**
+     * Reads one GraphProto: every initializer, and every node checked; only the MatMul nodes the renaming needs are
+     * kept, so a flood of nodes costs no heap per node.
+     */
+    private static void graph(Protobuf g, Map<String, Initializer> inits, List<Node> matMuls, long[] budget)
             throws ModelFormatException {
+        Protobuf nodeReader = new Protobuf(g.seg, 0, 0, "NodeProto"); // reused: a node costs no reader object
         while (g.next()) {
             if (g.field == 1 || g.field == 5) {
                 if (--budget[0] < 0)
                     throw g.error(
                             g.field == 1 ? "node" : "initializer", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
                 long n = g.length(g.field == 1 ? "node" : "initializer");
-                Protobuf m = new Protobuf(g.seg, g.pos, g.pos + n, g.field == 1 ? "NodeProto" : "TensorProto");
                 if (g.field == 1) {
-                    Node node = node(m);
+                    Node node = node(nodeReader.reset(g.pos, g.pos + n));
                     budget[0] -= node.inputs().size() + node.outputs().size();
-                    if (budget[0] < 0) throw m.error("input", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
-                    nodes.add(node);
+                    if (budget[0] < 0)
+                        throw nodeReader.error("input", "more than " + MAX_GRAPH_ENTRIES + " graph entries");
+                    if (matMulScope(node) != null) matMuls.add(node);
                 } else {
+                    Protobuf m = new Protobuf(g.seg, g.pos, g.pos + n, "TensorProto");
                     Initializer t = tensor(m);
                     if (inits.put(t.name(), t) != null)
                         throw m.error("name", "duplicate initializer '" + t.name() + "'");
@@ -132,18 +181,27 @@ public final class OnnxWeights implements Weights {
         }
     }
 
+    private static final Node EMPTY_NODE = new Node("", "", List.of(), List.of());
+
     private static Node node(Protobuf m) throws ModelFormatException {
         String name = "", op = "";
-        List<String> in = new ArrayList<>(), out = new ArrayList<>();
+        List<String> in = List.of(), out = List.of(); // allocated on the first name: an empty node costs nothing
         while (m.next()) {
             switch (m.field) {
-                case 1 -> in.add(m.string("input"));
-                case 2 -> out.add(m.string("output"));
+                case 1 -> {
+                    if (in.isEmpty()) in = new ArrayList<>();
+                    in.add(m.string("input"));
+                }
+                case 2 -> {
+                    if (out.isEmpty()) out = new ArrayList<>();
+                    out.add(m.string("output"));
+                }
                 case 3 -> name = m.string("name");
                 case 4 -> op = m.string("op_type");
                 default -> m.skip();
             }
         }
+        if (name.isEmpty() && op.isEmpty() && in.isEmpty() && out.isEmpty()) return EMPTY_NODE;
         return new Node(name, op, in, out);
     }
 
@@ -186,8 +244,12 @@ public final class OnnxWeights implements Weights {
                 case 1 -> {
                     if (m.wire == Protobuf.LEN) {
                         long n = m.length("dims");
-                        long stop = m.pos + n;
-                        while (m.pos < stop) dims = append(dims, m.varint("dims"));
+                        Protobuf packed = new Protobuf(m.seg, m.pos, m.pos + n, m.what); // no varint past the field
+                        while (packed.pos < packed.end) {
+                            if (dims.length == 16) throw m.error("dims", "more than 16 dimensions");
+                            dims = append(dims, packed.varint("dims"));
+                        }
+                        m.pos = packed.end;
                     } else {
                         dims = append(dims, m.varint("dims"));
                     }
@@ -221,9 +283,9 @@ public final class OnnxWeights implements Weights {
             }
         }
         if (name == null) throw m.error("name", "initializer without a name");
+        Cursor.checkShape("onnx", m.what + "." + name + ".dims", dims);
         long numel = 1;
         for (long d : dims) {
-            if (d < 0) throw m.error(name + ".dims", "negative dimension " + d);
             numel = SafetensorsFile.mulOrMax(numel, d);
         }
         DType dtype = dtype(dataType, m, name);
@@ -241,6 +303,14 @@ public final class OnnxWeights implements Weights {
             default -> true;
         };
         if (!fieldOk) throw m.error(name, "data field " + dataField + " does not hold " + dtype);
+        if (dataField == 5) {
+            if (unpacked != null) {
+                for (int k = 0; k < nUnpacked; k++) checkInt32(m, name, dtype, k, unpacked[k]);
+            } else {
+                Protobuf p = new Protobuf(m.seg, start, end, m.what);
+                for (long k = 0; p.pos < end; k++) checkInt32(m, name, dtype, k, p.varint(name));
+            }
+        }
         if (count != expected) {
             throw m.error(
                     name,
@@ -256,6 +326,39 @@ public final class OnnxWeights implements Weights {
                 dataField,
                 count,
                 unpacked == null ? null : java.util.Arrays.copyOf(unpacked, nUnpacked));
+    }
+
+    /**
+     * int32_data holds I32 values, and the bit patterns of narrower types (F16/BF16 as uint16, U8, I8, BOOL): a value
+     * outside the type's range would be silently truncated, so it is an error naming the tensor.
+     */
+    private static void checkInt32(Protobuf m, String name, DType dtype, long k, long v) throws ModelFormatException {
+        long lo, hi;
+        switch (dtype) {
+            case F16, BF16 -> {
+                lo = 0;
+                hi = 0xFFFF;
+            }
+            case U8 -> {
+                lo = 0;
+                hi = 0xFF;
+            }
+            case I8 -> {
+                lo = Byte.MIN_VALUE;
+                hi = Byte.MAX_VALUE;
+            }
+            case BOOL -> {
+                lo = 0;
+                hi = 1;
+            }
+            default -> {
+                lo = Integer.MIN_VALUE;
+                hi = Integer.MAX_VALUE;
+            }
+        }
+        if (v < lo || v > hi)
+            throw m.error(
+                    name + ".int32_data[" + k + "]", v + " is outside " + dtype + "'s range [" + lo + ", " + hi + "]");
     }
 
     private static long[] append(long[] a, long v) {
@@ -279,9 +382,26 @@ public final class OnnxWeights implements Weights {
         };
     }
 
-    /** Graph nodes in file order. */
+    /** Graph nodes in file order, read from the file on each call (they were checked when it was opened). */
     public List<Node> nodes() {
-        return nodes;
+        List<Node> out = new ArrayList<>();
+        try {
+            for (long[] r : graphs) {
+                Protobuf g = new Protobuf(file, r[0], r[1], "GraphProto");
+                while (g.next()) {
+                    if (g.field == 1) {
+                        long n = g.length("node");
+                        out.add(node(new Protobuf(file, g.pos, g.pos + n, "NodeProto")));
+                        g.pos += n;
+                    } else {
+                        g.skip();
+                    }
+                }
+            }
+        } catch (ModelFormatException e) {
+            throw new IllegalStateException(e); // checked at parse time
+        }
+        return Collections.unmodifiableList(out);
     }
 
     /** Initializers under their ONNX names, in file order. */
@@ -330,13 +450,15 @@ public final class OnnxWeights implements Weights {
             throw new IllegalStateException(e); // checked at parse time
         }
         Shape shape = Shape.of(i.dims());
-        MemorySegment src = file.asSlice(i.start(), i.end() - i.start());
-        MemorySegment data = i.unpacked() != null
-                ? fromUnpacked(i, dtype)
-                : switch (i.field()) {
-                    case 9, 4, 10 -> Mapped.aligned(src, dtype.byteSize(), arena);
-                    default -> decodeVarints(i, dtype);
-                };
+        MemorySegment data = converted.computeIfAbsent(
+                i.name(),
+                n -> i.unpacked() != null
+                        ? fromUnpacked(i, dtype)
+                        : switch (i.field()) {
+                            case 9, 4, 10 ->
+                                Mapped.aligned(file.asSlice(i.start(), i.end() - i.start()), dtype.byteSize(), arena);
+                            default -> decodeVarints(i, dtype);
+                        });
         return Tensor.fromSegment(data, dtype, shape).name(name);
     }
 
@@ -377,6 +499,6 @@ public final class OnnxWeights implements Weights {
 
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) arena.close();
     }
 }

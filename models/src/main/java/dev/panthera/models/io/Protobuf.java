@@ -14,7 +14,7 @@ final class Protobuf {
     final MemorySegment seg;
     final String what;
     long pos;
-    final long end;
+    long end;
     int field;
     int wire;
 
@@ -23,6 +23,13 @@ final class Protobuf {
         this.pos = start;
         this.end = end;
         this.what = what;
+    }
+
+    /** Points this reader at {@code [start, end)} of the same segment, for reading many small messages. */
+    Protobuf reset(long start, long end) {
+        this.pos = start;
+        this.end = end;
+        return this;
     }
 
     ModelFormatException error(String field, String detail) {

@@ -50,11 +50,14 @@ public final class SafetensorsFile implements Weights {
     }
 
     private final Arena arena;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final MemorySegment data;
     private final Map<String, String> metadata;
     private final Map<String, Entry> entries;
     private final List<String> names;
     private final long headerLength;
+    /** Tensor data that had to be copied (unaligned) or decoded, made once per tensor and owned by the arena. */
+    private final Map<String, MemorySegment> converted = new java.util.concurrent.ConcurrentHashMap<>();
 
     private SafetensorsFile(
             Arena arena, MemorySegment file, long headerLength, Map<String, String> metadata, List<Entry> sorted) {
@@ -163,6 +166,7 @@ public final class SafetensorsFile implements Weights {
             throw new ModelFormatException(
                     "safetensors", name + ".data_offsets", "begin " + offsets[0] + " > end " + offsets[1]);
         }
+        Cursor.checkShape("safetensors", name + ".shape", shape);
         long bytes = dtype.byteSize();
         for (long d : shape) {
             bytes = mulOrMax(bytes, d);
@@ -272,12 +276,13 @@ public final class SafetensorsFile implements Weights {
         Entry e = entry(name);
         if (java.nio.ByteOrder.nativeOrder() != java.nio.ByteOrder.LITTLE_ENDIAN) // tensors view the file's bytes
         throw new UnsupportedOperationException("safetensors: big-endian platforms are not supported");
-        MemorySegment s = Mapped.aligned(bytes(name), e.dtype().byteSize(), arena);
+        MemorySegment s = converted.computeIfAbsent(
+                name, n -> Mapped.aligned(bytes(n), e.dtype().byteSize(), arena));
         return Tensor.fromSegment(s, e.dtype(), Shape.of(e.shape())).name(name);
     }
 
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) arena.close();
     }
 }

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -16,7 +18,8 @@ import java.util.Map;
  * A checkpoint split over several safetensors files and described by {@code model.safetensors.index.json}
  * ({@code {"metadata": {...}, "weight_map": {tensor: file}}}). Every shard named is opened (mapped) once; every
  * tensor in the weight map must be in the shard it names, and shard names must be plain file names in the index's
- * folder (no path separators, no "..").
+ * folder (no path separators, no ".."). A shard that is missing or cannot be opened is a {@link ModelFormatException}
+ * naming the weight_map entry.
  */
 public final class ShardedSafetensors implements Weights {
     private final Map<String, SafetensorsFile> shards;
@@ -90,7 +93,24 @@ public final class ShardedSafetensors implements Weights {
                 }
                 SafetensorsFile shard = shards.get(file);
                 if (shard == null) {
-                    shard = SafetensorsFile.open(dir.resolve(file));
+                    Path shardPath;
+                    try {
+                        shardPath = dir.resolve(file);
+                    } catch (InvalidPathException bad) { // a NUL or a character the file system cannot name
+                        throw new ModelFormatException(
+                                "safetensors-index",
+                                "weight_map." + e.getKey(),
+                                "shard '" + file + "' is not a valid file name: " + bad.getReason());
+                    }
+                    try {
+                        shard = SafetensorsFile.open(shardPath);
+                    } catch (FileSystemException missing) { // no such file, a name too long, a directory, ...
+                        throw new ModelFormatException(
+                                "safetensors-index",
+                                "weight_map." + e.getKey(),
+                                "shard '" + file + "' cannot be opened: " + missing.getMessage(),
+                                missing);
+                    }
                     shards.put(file, shard);
                 }
                 if (!shard.contains(e.getKey())) {

@@ -32,7 +32,7 @@ public interface Weights extends AutoCloseable {
      */
     Tensor tensor(String name);
 
-    /** Releases the mapping and every tensor made from it. */
+    /** Releases the mapping and every tensor made from it; closing again does nothing (as MemoryScope.close). */
     @Override
     void close();
 

@@ -7,8 +7,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Decoders of HuggingFace's tokenizer.json: a chain from token strings back to text. */
 sealed interface Decoder {
@@ -53,11 +51,11 @@ sealed interface Decoder {
     }
 
     /** Replaces a pattern in each token. */
-    record Replace(Pattern pattern, String content) implements Decoder {
+    record Replace(BoundedRegex pattern, String content) implements Decoder {
         @Override
         public List<String> decodeChain(List<String> tokens) {
             List<String> out = new ArrayList<>(tokens.size());
-            for (String t : tokens) out.add(pattern.matcher(t).replaceAll(Matcher.quoteReplacement(content)));
+            for (String t : tokens) out.add(pattern.replaceAll(t, content, Normalizer.maxLength(t.length())));
             return out;
         }
     }

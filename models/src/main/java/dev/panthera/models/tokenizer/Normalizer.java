@@ -3,19 +3,33 @@ package dev.panthera.models.tokenizer;
 import java.text.Normalizer.Form;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
-/** Text normalizers of HuggingFace's tokenizer.json ({@code normalizer} field). */
+/**
+ * Text normalizers of HuggingFace's tokenizer.json ({@code normalizer} field). A chain may not grow a text beyond
+ * {@link #maxLength}: past it, normalizing throws an {@link java.io.UncheckedIOException} wrapping a
+ * {@link TokenizerFormatException} naming the component (a Replace whose content is longer than what it replaces,
+ * repeated, could otherwise grow a short text exponentially until the heap is gone).
+ */
 sealed interface Normalizer {
-    String normalize(String s);
+    /** Most characters normalizing a text of {@code n} may produce (Unicode decompositions grow at most 18 times). */
+    static long maxLength(long n) {
+        return 64 * n + 4096;
+    }
+
+    /** {@code s} normalized; the result and every intermediate text have at most {@code maxLength} characters. */
+    String normalize(String s, long maxLength);
+
+    default String normalize(String s) {
+        return normalize(s, maxLength(s.length()));
+    }
 
     /** BERT's: drop control characters, whitespace to ' ', space around CJK ideographs, strip accents, lowercase. */
     record Bert(boolean cleanText, boolean chineseChars, boolean stripAccents, boolean lowercase)
             implements Normalizer {
         @Override
-        public String normalize(String s) {
+        public String normalize(String s, long maxLength) {
             StringBuilder b = new StringBuilder(s.length() + 8);
             s.codePoints().forEach(c -> {
                 if (cleanText) {
@@ -47,7 +61,7 @@ sealed interface Normalizer {
         }
 
         @Override
-        public String normalize(String s) {
+        public String normalize(String s, long maxLength) {
             return lower(s);
         }
     }
@@ -64,7 +78,7 @@ sealed interface Normalizer {
         }
 
         @Override
-        public String normalize(String s) {
+        public String normalize(String s, long maxLength) {
             return strip(s);
         }
     }
@@ -72,31 +86,35 @@ sealed interface Normalizer {
     /** One of the Unicode normal forms. */
     record Unicode(Form form) implements Normalizer {
         @Override
-        public String normalize(String s) {
+        public String normalize(String s, long maxLength) {
             return java.text.Normalizer.normalize(s, form);
         }
     }
 
     /** Prepends a string to non-empty text (Llama 2's "▁"). */
-    record Prepend(String prefix) implements Normalizer {
+    record Prepend(String prefix, String field) implements Normalizer {
         @Override
-        public String normalize(String s) {
-            return s.isEmpty() ? s : prefix + s;
+        public String normalize(String s, long maxLength) {
+            if (s.isEmpty()) return s;
+            if ((long) prefix.length() + s.length() > maxLength)
+                throw BoundedRegex.failure(
+                        field, "prepending " + prefix.length() + " characters grows the text beyond " + maxLength);
+            return prefix + s;
         }
     }
 
     /** Replaces every match of a literal string or a regular expression. */
-    record Replace(Pattern pattern, String content) implements Normalizer {
+    record Replace(BoundedRegex pattern, String content) implements Normalizer {
         @Override
-        public String normalize(String s) {
-            return pattern.matcher(s).replaceAll(Matcher.quoteReplacement(content));
+        public String normalize(String s, long maxLength) {
+            return pattern.replaceAll(s, content, maxLength);
         }
     }
 
     /** Strips white space at the left and/or right. */
     record Strip(boolean left, boolean right) implements Normalizer {
         @Override
-        public String normalize(String s) {
+        public String normalize(String s, long maxLength) {
             int a = 0, b = s.length();
             while (left && a < b && CharClass.isWhitespace(s.codePointAt(a)))
                 a += Character.charCount(s.codePointAt(a));
@@ -106,22 +124,28 @@ sealed interface Normalizer {
         }
     }
 
-    /** Applies normalizers in order. */
-    record Sequence(List<Normalizer> parts) implements Normalizer {
+    /** Applies normalizers in order; {@code field} names the sequence in errors. */
+    record Sequence(List<Normalizer> parts, String field) implements Normalizer {
         @Override
-        public String normalize(String s) {
-            for (Normalizer n : parts) s = n.normalize(s);
+        public String normalize(String s, long maxLength) {
+            for (int i = 0; i < parts.size(); i++) {
+                s = parts.get(i).normalize(s, maxLength);
+                if (s.length() > maxLength)
+                    throw BoundedRegex.failure(
+                            field + "[" + i + "]",
+                            "the text grows to " + s.length() + " characters, beyond " + maxLength);
+            }
             return s;
         }
     }
 
     /** Reads a {@code pattern} object: {"String": literal} or {"Regex": expression}. */
-    static Pattern pattern(JsonTree.Node p) throws TokenizerFormatException {
+    static BoundedRegex pattern(JsonTree.Node p) throws TokenizerFormatException {
         JsonTree.Node lit = p.opt("String");
-        if (lit != null) return Pattern.compile(Pattern.quote(lit.str()));
+        if (lit != null) return new BoundedRegex(Pattern.compile(Pattern.quote(lit.str())), lit.path());
         JsonTree.Node re = p.get("Regex");
         try {
-            return Pattern.compile(re.str(), Pattern.UNICODE_CHARACTER_CLASS);
+            return new BoundedRegex(Pattern.compile(re.str(), Pattern.UNICODE_CHARACTER_CLASS), re.path());
         } catch (PatternSyntaxException e) {
             throw new TokenizerFormatException(re.path(), "bad regular expression: " + e.getDescription());
         }
@@ -147,7 +171,7 @@ sealed interface Normalizer {
             case "NFD" -> new Unicode(Form.NFD);
             case "NFKC" -> new Unicode(Form.NFKC);
             case "NFKD" -> new Unicode(Form.NFKD);
-            case "Prepend" -> new Prepend(n.get("prepend").str());
+            case "Prepend" -> new Prepend(n.get("prepend").str(), n.path());
             case "Replace" ->
                 new Replace(pattern(n.get("pattern")), n.get("content").str());
             case "Strip" -> new Strip(n.optBool("strip_left", true), n.optBool("strip_right", true));
@@ -158,7 +182,7 @@ sealed interface Normalizer {
                     parts[i] = fromJson(items.get(i));
                     if (parts[i] == null) throw items.get(i).error("null normalizer in a sequence");
                 }
-                yield new Sequence(List.of(parts));
+                yield new Sequence(List.of(parts), n.get("normalizers").path());
             }
             default -> throw n.get("type").error("unsupported normalizer type '" + type + "'");
         };

@@ -71,13 +71,13 @@ sealed interface PreTokenizer {
     }
 
     /** Splits on a pattern with HuggingFace's behaviours (Removed, Isolated, MergedWithPrevious/Next, Contiguous). */
-    record Split(Pattern pattern, String behavior, boolean invert) implements PreTokenizer {
+    record Split(BoundedRegex pattern, String behavior, boolean invert) implements PreTokenizer {
         @Override
         public void split(String s, boolean first, List<String> out) {
             List<int[]> spans = new ArrayList<>(); // start, end, isMatch
             Matcher m = pattern.matcher(s);
             int prev = 0;
-            while (m.find()) {
+            while (pattern.find(m)) {
                 if (m.end() == m.start()) continue;
                 if (m.start() > prev) spans.add(new int[] {prev, m.start(), invert ? 1 : 0});
                 spans.add(new int[] {m.start(), m.end(), invert ? 0 : 1});
@@ -133,9 +133,9 @@ sealed interface PreTokenizer {
         }
     }
 
-    private static Pattern regex(String re, String path) throws TokenizerFormatException {
+    private static BoundedRegex regex(String re, String path) throws TokenizerFormatException {
         try {
-            return Pattern.compile(re, Pattern.UNICODE_CHARACTER_CLASS);
+            return new BoundedRegex(Pattern.compile(re, Pattern.UNICODE_CHARACTER_CLASS), path);
         } catch (PatternSyntaxException e) {
             throw new TokenizerFormatException(path, "bad regular expression: " + e.getDescription());
         }
@@ -167,8 +167,9 @@ sealed interface PreTokenizer {
             }
             case "Split" -> {
                 JsonTree.Node p = n.get("pattern");
-                Pattern pat = p.has("String")
-                        ? Pattern.compile(Pattern.quote(p.get("String").str()))
+                BoundedRegex pat = p.has("String")
+                        ? new BoundedRegex(
+                                Pattern.compile(Pattern.quote(p.get("String").str())), p.path() + ".String")
                         : regex(p.get("Regex").str(), p.path() + ".Regex");
                 String beh = n.get("behavior").str();
                 if (!List.of("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")

@@ -22,6 +22,11 @@ import java.util.Map;
  * <p>Added tokens are matched on the raw input text (before normalization), leftmost-longest, and never split;
  * the tokenizer.json {@code truncation} and {@code padding} settings are not applied implicitly: pass them to
  * {@link #encodeBatch}.
+ *
+ * <p>A tokenizer file can be hostile in ways that only show on a text: a regular expression that backtracks
+ * catastrophically or recurses too deeply, a normalizer chain that grows the text without bound. Encoding and
+ * decoding then stop after work linear in the text and throw an {@link java.io.UncheckedIOException} whose cause is
+ * a {@link TokenizerFormatException} naming the component's field.
  */
 public final class Tokenizer {
     /** An added token (special or not) matched in raw text before normalization. */
@@ -34,7 +39,13 @@ public final class Tokenizer {
     private final Decoder decoder;
     private final Map<Integer, AddedToken> addedById = new HashMap<>();
     private final Map<String, AddedToken> addedByContent = new HashMap<>();
-    private final Map<Character, List<AddedToken>> addedByFirstChar = new HashMap<>();
+    /**
+     * The added tokens as a trie over their characters: node 0 is the root, {@code addedEdges} maps (node, char) to
+     * the child node, and {@code addedAtNode} holds the token a node spells, or null.
+     */
+    private final LongLongMap addedEdges;
+
+    private final List<AddedToken> addedAtNode = new ArrayList<>();
     private final int size;
     private final int padId;
 
@@ -52,17 +63,27 @@ public final class Tokenizer {
         this.postProcessor = postProcessor;
         this.decoder = decoder;
         int max = model.size();
+        long chars = 0;
+        for (AddedToken t : added) chars += t.content().length();
+        this.addedEdges = new LongLongMap((int) Math.min(chars, 1 << 16)); // grows as needed
+        addedAtNode.add(null);
         for (AddedToken t : added) {
             addedById.put(t.id(), t);
             addedByContent.putIfAbsent(t.content(), t);
-            if (!t.content().isEmpty())
-                addedByFirstChar
-                        .computeIfAbsent(t.content().charAt(0), k -> new ArrayList<>())
-                        .add(t);
+            int node = 0;
+            for (int k = 0; k < t.content().length(); k++) {
+                long edge = LongLongMap.pair(node, t.content().charAt(k));
+                long child = addedEdges.get(edge);
+                if (child < 0) {
+                    child = addedAtNode.size();
+                    addedEdges.putIfAbsent(edge, child);
+                    addedAtNode.add(null);
+                }
+                node = (int) child;
+            }
+            if (node > 0 && addedAtNode.get(node) == null) addedAtNode.set(node, t); // the first of equal contents
             max = Math.max(max, t.id() + 1);
         }
-        for (List<AddedToken> l : addedByFirstChar.values())
-            l.sort((a, b) -> Integer.compare(b.content().length(), a.content().length()));
         this.size = max;
         this.padId = padId;
     }
@@ -99,7 +120,7 @@ public final class Tokenizer {
     /**
      * Loads llama2.c's {@code tokenizer.bin} (int32 max_token_length, then per token float32 score, int32 length,
      * bytes) as a SentencePiece BPE tokenizer that merges by score as llama2.c does; ids 0, 1, 2 are
-     * {@code <unk>}, BOS and EOS. Encoding adds BOS.
+     * the special tokens {@code <unk>}, BOS and EOS. Encoding adds BOS.
      */
     public static Tokenizer fromLlama2cBin(Path tokenizerBin) throws IOException {
         try (InputStream in = Files.newInputStream(tokenizerBin)) {
@@ -135,6 +156,8 @@ public final class Tokenizer {
     /**
      * @param addSpecialTokens whether to apply the post-processor ([CLS]/[SEP], BOS)
      * @return the token ids of {@code text}
+     * @throws java.io.UncheckedIOException wrapping a {@link TokenizerFormatException} when a component of the file
+     *     exceeds its work or growth bound on this text (see the class comment)
      */
     public int[] encode(String text, boolean addSpecialTokens) {
         int[] ids = encodeContent(text);
@@ -142,6 +165,7 @@ public final class Tokenizer {
     }
 
     private int[] encodeContent(String text) {
+        text = replaceLoneSurrogates(text);
         IntList out = new IntList(text.length() / 3 + 4);
         List<String> pieces = new ArrayList<>();
         int segStart = 0;
@@ -164,12 +188,39 @@ public final class Tokenizer {
         return out.toArray();
     }
 
+    /**
+     * The longest added token that starts at {@code i}, or null: a walk down the trie, so the cost per position is
+     * at most the longest token's length, whatever the number of tokens.
+     */
+    /**
+     * {@code s} with each unpaired surrogate replaced by U+FFFD. HuggingFace's tokenizers take Rust strings, which
+     * cannot hold one, and receive U+FFFD in its place; encoding it as UTF-8 here would give '?' instead.
+     */
+    static String replaceLoneSurrogates(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!Character.isSurrogate(c)) continue;
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+                continue;
+            }
+            if (b == null) b = new StringBuilder(s);
+            b.setCharAt(i, '\uFFFD');
+        }
+        return b == null ? s : b.toString();
+    }
+
     private AddedToken addedAt(String text, int i) {
-        if (addedByFirstChar.isEmpty()) return null;
-        List<AddedToken> cands = addedByFirstChar.get(text.charAt(i));
-        if (cands == null) return null;
-        for (AddedToken t : cands) if (text.startsWith(t.content(), i)) return t;
-        return null;
+        AddedToken best = null;
+        int node = 0;
+        for (int j = i; j < text.length() && addedAtNode.size() > 1; j++) {
+            long child = addedEdges.get(LongLongMap.pair(node, text.charAt(j)));
+            if (child < 0) break;
+            node = (int) child;
+            if (addedAtNode.get(node) != null) best = addedAtNode.get(node);
+        }
+        return best;
     }
 
     private void encodeSegment(String s, boolean first, List<String> pieces, IntList out) {

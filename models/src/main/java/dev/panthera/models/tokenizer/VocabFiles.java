@@ -137,7 +137,9 @@ final class VocabFiles {
                 throw new TokenizerFormatException("tokenizer.ggml.token_type[" + i + "]", "unknown type " + type);
             mergeable[i] = type == 1 || type == 0 || type == 4 || type == 6;
             if (type == 2 && unk < 0) unk = i;
-            if ((type == 3 || type == 4 || i == bos || i == eos) && !tokens[i].isEmpty())
+            // unknown (2), control (3) and user-defined (4) tokens are matched whole in the text, as llama.cpp and
+            // HuggingFace's Llama tokenizers do; all but user-defined ones are special (skipped on decode)
+            if ((type == 2 || type == 3 || type == 4 || i == bos || i == eos) && !tokens[i].isEmpty())
                 added.add(new Tokenizer.AddedToken(tokens[i], i, type != 4));
         }
         Vocab vocab = Vocab.ofArray(tokens);
@@ -149,11 +151,14 @@ final class VocabFiles {
                 for (int i = 0; i < n; i++)
                     if (!Float.isFinite(scores[i]))
                         throw new TokenizerFormatException("tokenizer.ggml.scores[" + i + "]", "not finite");
-                Normalizer norm = new Normalizer.Sequence(List.of(
-                        new Normalizer.Prepend(SPACE),
-                        new Normalizer.Replace(Pattern.compile(" ", Pattern.LITERAL), SPACE)));
+                Normalizer norm = new Normalizer.Sequence(
+                        List.of(
+                                new Normalizer.Prepend(SPACE, "normalizer"),
+                                new Normalizer.Replace(
+                                        new BoundedRegex(Pattern.compile(" ", Pattern.LITERAL), "normalizer"), SPACE)),
+                        "normalizer");
                 Decoder dec = new Decoder.Sequence(List.of(
-                        new Decoder.Replace(Pattern.compile(SPACE, Pattern.LITERAL), " "),
+                        new Decoder.Replace(new BoundedRegex(Pattern.compile(SPACE, Pattern.LITERAL), "decoder"), " "),
                         new Decoder.ByteFallback(),
                         new Decoder.Fuse(),
                         new Decoder.Strip(' ', 1, 0)));

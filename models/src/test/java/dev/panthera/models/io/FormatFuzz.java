@@ -58,6 +58,7 @@ public final class FormatFuzz {
                     for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i);
                     GgufWriter w = new GgufWriter()
                             .put("general.architecture", "llama")
+                            .put("tokenizer.ggml.model", "llama")
                             .put("llama.rope.freq_base", 10000f)
                             .put(
                                     "tokenizer.ggml.tokens",
@@ -279,6 +280,7 @@ public final class FormatFuzz {
                 case LLAMA2C -> Llama2cCheckpoint.parse(seg, Arena.ofConfined());
             };
             try (w) {
+                if (w instanceof GgufFile g) vocab(g);
                 for (String name : w.names()) {
                     Tensor t = w.tensor(name);
                     MemorySegment s = t.storage().segment();
@@ -292,10 +294,136 @@ public final class FormatFuzz {
             }
             return true;
         } catch (ModelFormatException e) {
+            if (!e.format().equals(f.name().toLowerCase(java.util.Locale.ROOT))
+                    || e.field().isEmpty())
+                throw new AssertionError(f + " seed " + seed + ": the error names no format or field: " + e, e);
             return false;
         } catch (Throwable t) {
             throw new AssertionError(f + " seed " + seed + ": " + t, t);
         }
+    }
+
+    /**
+     * The seed file with one name duplicated, which every reader with names must reject: a safetensors header member
+     * repeated, a GGUF tensor renamed to the one before it, an ONNX initializer listed twice (llama2.c files have no
+     * names).
+     */
+    public static byte[] duplicated(Format f) {
+        byte[] b = seed(f);
+        return switch (f) {
+            case SAFETENSORS -> {
+                int n = (int) ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong();
+                String h = new String(b, 8, n, java.nio.charset.StandardCharsets.UTF_8);
+                String first = h.substring(1, h.indexOf("},") + 1); // the first member, an object without nesting
+                yield withHeader(b, n, "{" + first + "," + h.substring(1));
+            }
+            case GGUF -> { // the last one-byte name "b" is the second tensor's: rename it "a"
+                int at = -1;
+                for (int i = 0; i + 8 < b.length; i++)
+                    if (b[i] == 1 && isZero(b, i + 1, 7) && b[i + 8] == 'b') at = i + 8;
+                b[at] = 'a';
+                yield b;
+            }
+            case ONNX -> {
+                ByteArrayOutputStream g = new ByteArrayOutputStream(); // the seed's graph plus its raw_data initializer
+                ByteArrayOutputStream t = new ByteArrayOutputStream();
+                num(t, 1, 1);
+                num(t, 2, 1);
+                len(t, 8, "shape".getBytes());
+                len(t, 9, new byte[4]);
+                byte[] model = onnx();
+                g.writeBytes(model);
+                len(g, 7, graphOf(t.toByteArray()));
+                yield g.toByteArray(); // a second graph field: protobuf merges it, so "shape" appears twice
+            }
+            case LLAMA2C -> throw new IllegalArgumentException("llama2.c files have no names");
+        };
+    }
+
+    private static byte[] graphOf(byte[] initializer) {
+        ByteArrayOutputStream g = new ByteArrayOutputStream();
+        len(g, 5, initializer);
+        return g.toByteArray();
+    }
+
+    private static boolean isZero(byte[] b, int from, int n) {
+        for (int i = from; i < from + n; i++) if (b[i] != 0) return false;
+        return true;
+    }
+
+    private static byte[] withHeader(byte[] file, int oldLength, String header) {
+        byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteBuffer out = ByteBuffer.allocate(file.length - oldLength + h.length).order(ByteOrder.LITTLE_ENDIAN);
+        out.putLong(h.length).put(h).put(file, 8 + oldLength, file.length - 8 - oldLength);
+        return out.array();
+    }
+
+    /** Values a hostile dimension or length takes: each too large for the file it is in. */
+    static final long[] HUGE = {1L << 31, 1L << 32, 1L << 40, 1L << 62, Long.MAX_VALUE, 0xFFFFFFFFL, Integer.MAX_VALUE};
+
+    /**
+     * The seed with one dimension or length set to a huge value, which every reader must reject: a safetensors shape
+     * entry, a GGUF tensor dimension, an ONNX dims varint (re-encoded), a llama2.c header field.
+     */
+    public static byte[] huge(Format f, Random r) {
+        byte[] b = seed(f);
+        long v = HUGE[r.nextInt(HUGE.length)];
+        return switch (f) {
+            case SAFETENSORS -> {
+                int n = (int) ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong();
+                String h = new String(b, 8, n, java.nio.charset.StandardCharsets.UTF_8);
+                List<Integer> shapes = new java.util.ArrayList<>();
+                for (int i = h.indexOf("\"shape\":["); i >= 0; i = h.indexOf("\"shape\":[", i + 1)) shapes.add(i + 9);
+                int at = shapes.get(r.nextInt(shapes.size()));
+                int end = at;
+                while (Character.isDigit(h.charAt(end))) end++;
+                yield withHeader(b, n, h.substring(0, at) + v + h.substring(end));
+            }
+            case GGUF -> { // tensor "a" (the first, [2, 32] F32): ne[0] or ne[1], innermost first
+                int at = -1;
+                for (int i = 0; i + 12 < b.length && at < 0; i++)
+                    if (b[i] == 1 && isZero(b, i + 1, 7) && b[i + 8] == 'a' && b[i + 9] == 2 && isZero(b, i + 10, 3))
+                        at = i + 13;
+                ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(at + 8 * r.nextInt(2), v);
+                yield b;
+            }
+            case ONNX -> onnxWithDims(v);
+            case LLAMA2C -> {
+                ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(4 * r.nextInt(7), (int)
+                        Math.min(v, Integer.MAX_VALUE));
+                yield b;
+            }
+        };
+    }
+
+    /** The ONNX seed with its raw_data initializer's first dimension set to {@code d}. */
+    static byte[] onnxWithDims(long d) {
+        ByteArrayOutputStream t = new ByteArrayOutputStream();
+        num(t, 1, d);
+        num(t, 1, 3);
+        num(t, 2, 1);
+        len(t, 8, "big".getBytes());
+        len(t, 9, new byte[24]);
+        ByteArrayOutputStream m = new ByteArrayOutputStream();
+        m.writeBytes(onnx());
+        len(m, 7, graphOf(t.toByteArray()));
+        return m.toByteArray();
+    }
+
+    /** The embedded tokenizer of an accepted GGUF file: it builds and encodes, or is rejected as a format error. */
+    private static void vocab(GgufFile g) throws ModelFormatException {
+        dev.panthera.models.tokenizer.Tokenizer t;
+        try {
+            t = GgufVocab.tokenizer(g);
+        } catch (ModelFormatException e) {
+            throw e;
+        } catch (dev.panthera.models.tokenizer.TokenizerFormatException e) {
+            if (!e.field().startsWith("tokenizer.ggml")) throw new AssertionError("field not named: " + e, e);
+            return;
+        } catch (java.io.IOException e) {
+            throw new AssertionError("undocumented " + e, e);
+        }
+        t.decode(t.encode("ab ba"), false);
     }
 
     /** Runs {@code n} mutated inputs of {@code f} from seeds {@code start, start+1, ...}. */

@@ -1,5 +1,6 @@
 package dev.panthera.models.io;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -38,10 +39,40 @@ class FormatFuzzTest {
     }
 
     @Test
-    void seedsAreValidAndMutationsAreMostlyRejected() {
+    void seedsAreValidAndMutationsReachBothOutcomes() {
         for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
             FormatFuzz.Counts c = FormatFuzz.run(f, 7, 300);
             assertTrue(c.rejected() > 0, f + ": no mutation was rejected, the fuzzer is not reaching the checks");
+            assertTrue(c.accepted() > 0, f + ": every mutation was rejected, the fuzzer never reaches the tensors");
+        }
+    }
+
+    @Test
+    void everyTruncationIsRejected() {
+        for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
+            byte[] seed = FormatFuzz.seed(f);
+            for (int n = 0; n < seed.length; n++) {
+                assertFalse(
+                        FormatFuzz.check(f, java.util.Arrays.copyOf(seed, n), n),
+                        f + ": the first " + n + " of " + seed.length + " bytes were accepted");
+            }
+        }
+    }
+
+    @Test
+    void duplicatedNamesAreRejected() {
+        for (FormatFuzz.Format f :
+                new FormatFuzz.Format[] {FormatFuzz.Format.SAFETENSORS, FormatFuzz.Format.GGUF, FormatFuzz.Format.ONNX
+                }) {
+            assertFalse(FormatFuzz.check(f, FormatFuzz.duplicated(f), -1), f + ": a duplicated name was accepted");
+        }
+    }
+
+    @Property(tries = 200)
+    void hugeDimensionsAndLengthsAreRejected(@ForAll long seed) {
+        for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
+            byte[] file = FormatFuzz.huge(f, new Random(seed));
+            assertFalse(FormatFuzz.check(f, file, seed), f + " seed " + seed + ": a huge dimension was accepted");
         }
     }
 
