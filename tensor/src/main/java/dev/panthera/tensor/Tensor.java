@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.random.RandomGenerator;
 
@@ -150,6 +151,21 @@ public final class Tensor {
         return new Tensor(Storage.wrap(data, dtype, shape.numel(), data), Layout.contiguous(shape));
     }
 
+    /**
+     * As {@link #fromSegment(MemorySegment, DType, Shape)}, for memory owned by something outside tensor (a mapped
+     * weight file): {@code source} names it (e.g. "safetensors file /models/x.safetensors") in the error a use after
+     * its release throws.
+     */
+    public static Tensor fromSegment(MemorySegment data, DType dtype, Shape shape, String source) {
+        Tensor t = fromSegment(data, dtype, shape);
+        return new Tensor(
+                Storage.wrap(data, dtype, shape.numel(), new ExternalOwner(Objects.requireNonNull(source), data)),
+                t.layout);
+    }
+
+    /** The owner of segment-backed storage that a named source (a file) released; keeps the segment reachable. */
+    private record ExternalOwner(String source, MemorySegment segment) {}
+
     /** Zeros in the current scope on {@code device}. */
     static Tensor empty(DType dtype, Shape shape, Device device) {
         Backend be = Backends.forDevice(device);
@@ -233,8 +249,10 @@ public final class Tensor {
     /** Throws IllegalStateException naming this tensor when its memory was freed. */
     void checkAlive(String op) {
         if (!storage.isAlive()) {
+            String why =
+                    storage.owner() instanceof ExternalOwner o ? o.source() + " was closed" : "its MemoryScope closed";
             throw new IllegalStateException(
-                    op + ": tensor " + describe() + " was used after its memory was freed (its MemoryScope closed)");
+                    op + ": tensor " + describe() + " was used after its memory was freed (" + why + ")");
         }
     }
 

@@ -67,6 +67,9 @@ public final class GgufFile implements Weights {
     /** Dequantized or aligned copies of tensors, made once per tensor and owned by the arena. */
     private final Map<String, MemorySegment> dequantized = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** What this reader was opened from, named when a tensor of it is used after {@link #close()}. */
+    private String source = "gguf image in memory";
+
     private GgufFile(
             Arena arena,
             MemorySegment file,
@@ -87,7 +90,9 @@ public final class GgufFile implements Weights {
 
     /** Maps {@code path} and reads its header; the returned object owns the mapping. */
     public static GgufFile open(Path path) throws IOException {
-        return Mapped.open(path, GgufFile::parse);
+        GgufFile r = Mapped.open(path, GgufFile::parse);
+        r.source = "gguf file " + path;
+        return r;
     }
 
     /** Reads a GGUF image in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
@@ -314,7 +319,8 @@ public final class GgufFile implements Weights {
                             dequantized.computeIfAbsent(
                                     name, n -> Mapped.aligned(rawBlocks(n), dtype.byteSize(), arena)),
                             dtype,
-                            shape)
+                            shape,
+                            source)
                     .name(name);
         if (t.type() == GgmlType.I16)
             throw new IllegalArgumentException("gguf: '" + name + "' is I16, which has no tensor dtype; use rawBlocks");
@@ -323,7 +329,7 @@ public final class GgufFile implements Weights {
             GgmlQuants.dequantize(t.type(), rawBlocks(n), f, t.numel());
             return f;
         });
-        return Tensor.fromSegment(out, DType.F32, shape).name(name);
+        return Tensor.fromSegment(out, DType.F32, shape, source).name(name);
     }
 
     @Override

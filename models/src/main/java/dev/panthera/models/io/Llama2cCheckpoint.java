@@ -47,6 +47,9 @@ public final class Llama2cCheckpoint implements Weights {
     /** Tensor data that had to be copied (unaligned) or decoded, made once per tensor and owned by the arena. */
     private final Map<String, MemorySegment> converted = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** What this reader was opened from, named when a tensor of it is used after {@link #close()}. */
+    private String source = "llama2.c checkpoint image in memory";
+
     private Llama2cCheckpoint(Arena arena, MemorySegment file, Config config) {
         this.arena = arena;
         this.file = file;
@@ -55,7 +58,9 @@ public final class Llama2cCheckpoint implements Weights {
 
     /** Maps {@code path}; the returned object owns the mapping. */
     public static Llama2cCheckpoint open(Path path) throws IOException {
-        return Mapped.open(path, Llama2cCheckpoint::parse);
+        Llama2cCheckpoint r = Mapped.open(path, Llama2cCheckpoint::parse);
+        r.source = "llama2.c checkpoint file " + path;
+        return r;
     }
 
     /** Reads a checkpoint in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
@@ -248,7 +253,7 @@ public final class Llama2cCheckpoint implements Weights {
         Shape shape = Shape.of(s.shape());
         MemorySegment bytes = converted.computeIfAbsent(
                 name, n -> Mapped.aligned(file.asSlice(s.offset(), shape.numel() * 4), 4, arena));
-        return Tensor.fromSegment(bytes, DType.F32, shape).name(name);
+        return Tensor.fromSegment(bytes, DType.F32, shape, source).name(name);
     }
 
     @Override

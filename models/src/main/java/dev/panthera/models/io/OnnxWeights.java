@@ -57,6 +57,9 @@ public final class OnnxWeights implements Weights {
     /** Tensor data that had to be copied (unaligned) or decoded, made once per tensor and owned by the arena. */
     private final Map<String, MemorySegment> converted = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** What this reader was opened from, named when a tensor of it is used after {@link #close()}. */
+    private String source = "onnx image in memory";
+
     private OnnxWeights(
             Arena arena,
             MemorySegment file,
@@ -123,7 +126,9 @@ public final class OnnxWeights implements Weights {
 
     /** Maps {@code path} and reads its graph; the returned object owns the mapping. */
     public static OnnxWeights open(Path path) throws IOException {
-        return Mapped.open(path, OnnxWeights::parse);
+        OnnxWeights r = Mapped.open(path, OnnxWeights::parse);
+        r.source = "onnx file " + path;
+        return r;
     }
 
     /** Reads a model in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
@@ -459,7 +464,7 @@ public final class OnnxWeights implements Weights {
                                 Mapped.aligned(file.asSlice(i.start(), i.end() - i.start()), dtype.byteSize(), arena);
                             default -> decodeVarints(i, dtype);
                         });
-        return Tensor.fromSegment(data, dtype, shape).name(name);
+        return Tensor.fromSegment(data, dtype, shape, source).name(name);
     }
 
     private MemorySegment fromUnpacked(Initializer i, DType dtype) {

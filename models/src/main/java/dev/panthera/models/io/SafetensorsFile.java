@@ -59,6 +59,9 @@ public final class SafetensorsFile implements Weights {
     /** Tensor data that had to be copied (unaligned) or decoded, made once per tensor and owned by the arena. */
     private final Map<String, MemorySegment> converted = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** What this reader was opened from, named when a tensor of it is used after {@link #close()}. */
+    private String source = "safetensors image in memory";
+
     private SafetensorsFile(
             Arena arena, MemorySegment file, long headerLength, Map<String, String> metadata, List<Entry> sorted) {
         this.arena = arena;
@@ -73,7 +76,9 @@ public final class SafetensorsFile implements Weights {
 
     /** Maps {@code path} and reads its header; the returned object owns the mapping. */
     public static SafetensorsFile open(Path path) throws IOException {
-        return Mapped.open(path, SafetensorsFile::parse);
+        SafetensorsFile r = Mapped.open(path, SafetensorsFile::parse);
+        r.source = "safetensors file " + path;
+        return r;
     }
 
     /**
@@ -278,7 +283,7 @@ public final class SafetensorsFile implements Weights {
         throw new UnsupportedOperationException("safetensors: big-endian platforms are not supported");
         MemorySegment s = converted.computeIfAbsent(
                 name, n -> Mapped.aligned(bytes(n), e.dtype().byteSize(), arena));
-        return Tensor.fromSegment(s, e.dtype(), Shape.of(e.shape())).name(name);
+        return Tensor.fromSegment(s, e.dtype(), Shape.of(e.shape()), source).name(name);
     }
 
     @Override
