@@ -80,7 +80,11 @@ final class LlamaLoader {
                         + "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)");
         }
         int dim = j.integer("hidden_size"), heads = j.integer("num_attention_heads");
+        RopeScaling scaling = ropeScaling(j, j.integer("max_position_embeddings"));
+        // linear and dynamic scaling exist to run past the trained length: by their factor
         int maxSeq = j.integer("max_position_embeddings");
+        if (scaling.type() == RopeScaling.Type.LINEAR || scaling.type() == RopeScaling.Type.DYNAMIC)
+            maxSeq = (int) Math.round(maxSeq * scaling.factor());
         int[] bos = j.integers("bos_token_id"), eos = j.integers("eos_token_id");
         return new LlamaConfig(
                 arch,
@@ -94,7 +98,7 @@ final class LlamaLoader {
                 maxSeq,
                 j.number("rms_norm_eps", 1e-6),
                 j.number("rope_theta", ropeParam(j, "rope_theta", 10000)),
-                ropeScaling(j, maxSeq),
+                scaling,
                 false,
                 window,
                 qwen || j.bool("attention_bias", false),
