@@ -7,6 +7,7 @@ module dev.panthera.models {
 
     exports dev.panthera.models.io;
     exports dev.panthera.models.llama;
+    exports dev.panthera.models.cli;
     exports dev.panthera.models.peft;
     exports dev.panthera.models.tokenizer;
 }
