@@ -155,6 +155,12 @@ final class LlamaLoader {
                 double f = num(kv, arch + ".rope.scaling.factor").doubleValue();
                 scaling = new RopeScaling(RopeScaling.Type.LINEAR, f, 1, 4, 0);
             }
+            if (g.contains("rope_freqs.weight")) { // llama3 scaling as llama.cpp's converter stores it
+                float[] f = g.tensor("rope_freqs.weight").toFloatArray();
+                double[] d = new double[f.length];
+                for (int i = 0; i < f.length; i++) d[i] = f[i];
+                scaling = RopeScaling.factors(d);
+            }
             int bos = opt(kv, "tokenizer.ggml.bos_token_id", -1), eos = opt(kv, "tokenizer.ggml.eos_token_id", -1);
             LlamaConfig c = new LlamaConfig(
                     arch,
