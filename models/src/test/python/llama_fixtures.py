@@ -6,6 +6,7 @@ For each case below: a tiny random-initialised checkpoint saved with save_pretra
 model.safetensors, in the case's dtype) and reference.safetensors with
     ids     int64 [T]            a random prompt of T = 40 ids
     logits  float32 [T, vocab]   transformers' logits at every position (the saved folder reloaded in float32)
+    nll     float32 [1]          transformers' causal-LM loss on ids (mean negative log-likelihood of ids[1:])
     greedy  int64 [16]           model.generate(do_sample=False) continuation (KV-cache decode, EOS not special)
 Weights are drawn wider than transformers' init (std 0.25, norms 1 + N(0, 0.1²)) so logits spread over several
 units and a wrong rotation or mask shows.
@@ -70,9 +71,11 @@ def main(out):
         g = torch.Generator().manual_seed(99)
         ids = torch.randint(3, cfg.vocab_size, (40,), generator=g)
         with torch.no_grad():
-            logits = model(ids[None]).logits[0].float()
+            res = model(ids[None], labels=ids[None])
+            logits = res.logits[0].float()
+            nll = res.loss.reshape(1).float()  # mean −log p(ids[i] | ids[:i]) over i ≥ 1
             greedy = model.generate(ids[None], max_new_tokens=16, do_sample=False, pad_token_id=0)[0, 40:]
-        save_file({"ids": ids.contiguous(), "logits": logits.contiguous(), "greedy": greedy.contiguous()},
+        save_file({"ids": ids.contiguous(), "logits": logits.contiguous(), "greedy": greedy.contiguous(), "nll": nll},
                   os.path.join(d, "reference.safetensors"))
         print(name, "max |logit|", float(logits.abs().max()), "greedy", greedy.tolist())
 

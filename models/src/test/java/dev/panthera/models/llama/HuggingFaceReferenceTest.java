@@ -15,7 +15,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Tiny random checkpoints written by HuggingFace transformers ({@code src/test/python/llama_fixtures.py}) load from
- * their folders and give transformers' logits at all 40 prompt positions and its 16 greedy tokens (KV-cache decode):
+ * their folders and give transformers' logits at all 40 prompt positions, its loss (our perplexity API) and its 16
+ * greedy tokens (KV-cache decode):
  * GQA, rope_theta 500000 with llama3 scaling and a tied head in BF16, linear and dynamic scaling, Mistral's sliding
  * window, Qwen2's q/k/v bias in F16.
  *
@@ -51,6 +52,10 @@ class HuggingFaceReferenceTest {
             for (int i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
             System.out.println(name + ": max |logit diff| vs transformers " + worst);
             assertTrue(worst <= TOL, name + ": max |logit diff| " + worst + " > " + TOL);
+            // perplexity API against transformers' causal-LM loss: a log-softmax moves by at most twice the largest
+            // logit error, so the mean NLL agrees within 2·TOL
+            double nll = -Perplexity.score(m, ids).logLikelihood() / (ids.length - 1);
+            assertEquals(ref.tensor("nll").toFloatArray()[0], nll, 2 * TOL, name + ": mean NLL");
             int[] greedy = ints(ref.tensor("greedy"));
             var r = new Generator(m)
                     .generate(ids, SamplingParams.greedy(greedy.length).withIgnoreEos(true), null);
