@@ -73,6 +73,31 @@ class MainTest {
         assertEquals(want, Double.parseDouble(r.out().strip()), 1e-6 * want);
     }
 
+    /** Text mode on stories260K as GGUF (placeholder vocabulary): streamed text, and a prompt over the context. */
+    @Test
+    void textModeAndTooLongPrompt() throws Exception {
+        Path bin = dev.panthera.models.llama.LlamaCppGreedyTest.data("stories260K.bin");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(bin), "skipped: " + bin + " is absent");
+        Path gguf = tmp.resolve("s.gguf");
+        try (var c = dev.panthera.models.io.Llama2cCheckpoint.open(bin)) {
+            dev.panthera.models.io.Llama2cToGguf.convert(c, dev.panthera.quant.ggml.GgmlType.F32, gguf);
+        }
+        Run r = run("generate", gguf.toString(), "--prompt", "Once upon a time", "--max-new-tokens", "8");
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().strip().startsWith("t"), r.out());
+        Run ids = run("generate", gguf.toString(), "--prompt", "Once upon a time", "--max-new-tokens", "8", "--ids");
+        String[] got = ids.out().strip().split(" ");
+        assertEquals(8, got.length);
+        try (LlamaModel m = LlamaModel.load(gguf)) {
+            int[] parsed =
+                    java.util.Arrays.stream(got).mapToInt(Integer::parseInt).toArray();
+            assertEquals(r.out().strip(), m.tokenizer().decode(parsed, true).strip());
+        }
+        Run tooLong = run("generate", gguf.toString(), "--prompt", "x".repeat(600));
+        assertEquals(2, tooLong.rc());
+        assertTrue(tooLong.err().contains("longer than the context"), tooLong.err());
+    }
+
     @Test
     void badInputIsOneLineAndExitCode2() throws Exception {
         Path empty = Files.createDirectory(tmp.resolve("empty"));

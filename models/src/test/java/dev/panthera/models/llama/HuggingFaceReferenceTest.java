@@ -4,10 +4,15 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panthera.models.io.GgufWriter;
 import dev.panthera.models.io.SafetensorsFile;
+import dev.panthera.models.io.SafetensorsWriter;
 import dev.panthera.models.io.Weights;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.Tensor;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -60,6 +65,40 @@ class HuggingFaceReferenceTest {
             var r = new Generator(m)
                     .generate(ids, SamplingParams.greedy(greedy.length).withIgnoreEos(true), null);
             assertArrayEquals(greedy, r.tokens(), name + ": greedy tokens");
+        }
+    }
+
+    /** The same checkpoint split into two shards with model.safetensors.index.json gives the same logits. */
+    @Test
+    void shardedFolderLoads() throws Exception {
+        Path src = fixture("llama3-scaled"), dir = Files.createDirectory(tmp.resolve("sharded"));
+        Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
+        StringBuilder map = new StringBuilder();
+        try (Weights w = SafetensorsFile.open(src.resolve("model.safetensors"))) {
+            List<String> names = w.names();
+            List<SafetensorsWriter.Item> a = new ArrayList<>(), b = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) {
+                String n = names.get(i),
+                        shard = i % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+                (i % 2 == 0 ? a : b).add(SafetensorsWriter.Item.of(n, w.tensor(n)));
+                map.append(map.isEmpty() ? "" : ",")
+                        .append('"')
+                        .append(n)
+                        .append("\":\"")
+                        .append(shard)
+                        .append('"');
+            }
+            SafetensorsWriter.write(dir.resolve("model-00001-of-00002.safetensors"), Map.of(), a);
+            SafetensorsWriter.write(dir.resolve("model-00002-of-00002.safetensors"), Map.of(), b);
+        }
+        Files.writeString(
+                dir.resolve("model.safetensors.index.json"), "{\"metadata\":{},\"weight_map\":{" + map + "}}");
+        int[] ids = {1, 4, 9, 16, 25, 36, 49, 64, 81};
+        try (LlamaModel one = LlamaModel.load(src);
+                LlamaModel two = LlamaModel.load(dir)) {
+            assertArrayEquals(
+                    one.forward(Tensor.of(ids, 1, ids.length)).toFloatArray(),
+                    two.forward(Tensor.of(ids, 1, ids.length)).toFloatArray());
         }
     }
 

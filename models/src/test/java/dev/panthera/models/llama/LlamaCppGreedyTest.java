@@ -20,11 +20,11 @@ import org.junit.jupiter.params.provider.EnumSource;
  * model on that GGUF equal llama.cpp's (de.kherud:llama 4.2.0, temperature 0), compared as llama.cpp's own
  * detokenization of our ids; and the same weights read from the llama2.c file give the GGUF path's logits.
  */
-class LlamaCppGreedyTest {
+public class LlamaCppGreedyTest {
     @TempDir
     Path dir;
 
-    static Path data(String name) {
+    public static Path data(String name) {
         return Path.of("..", "..", "shared", "data", name).toAbsolutePath().normalize();
     }
 
