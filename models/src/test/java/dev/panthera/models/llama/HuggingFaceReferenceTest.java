@@ -7,6 +7,7 @@ import dev.panthera.models.io.SafetensorsFile;
 import dev.panthera.models.io.SafetensorsWriter;
 import dev.panthera.models.io.Weights;
 import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,6 +100,21 @@ class HuggingFaceReferenceTest {
             assertArrayEquals(
                     one.forward(Tensor.of(ids, 1, ids.length)).toFloatArray(),
                     two.forward(Tensor.of(ids, 1, ids.length)).toFloatArray());
+        }
+    }
+
+    /** 16-bit weights are served in their file dtype (the mixed matmul widens them), never as an F32 copy. */
+    @Test
+    void sixteenBitWeightsStayInTheirDtype() throws Exception {
+        String q = "model.layers.0.self_attn.q_proj.weight";
+        try (Weights bf = SafetensorsFile.open(fixture("llama3-scaled").resolve("model.safetensors"));
+                Weights f16 = SafetensorsFile.open(fixture("qwen2-bias").resolve("model.safetensors"))) {
+            assertEquals(
+                    DType.BF16, new LlamaWeights(bf, n -> n).matrix(q, 32, 32).dtype());
+            assertEquals(
+                    DType.F16, new LlamaWeights(f16, n -> n).matrix(q, 32, 32).dtype());
+            var e = assertThrows(IllegalArgumentException.class, () -> new LlamaWeights(bf, n -> n).matrix(q, 32, 16));
+            assertTrue(e.getMessage().contains(q) && e.getMessage().contains("[32, 32]"), e.getMessage());
         }
     }
 
