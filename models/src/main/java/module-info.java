@@ -6,6 +6,8 @@ module dev.panthera.models {
     requires com.fasterxml.jackson.core;
 
     exports dev.panthera.models.io;
+    exports dev.panthera.models.llama;
+    exports dev.panthera.models.cli;
     exports dev.panthera.models.peft;
     exports dev.panthera.models.tokenizer;
 }

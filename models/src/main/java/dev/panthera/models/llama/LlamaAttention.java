@@ -1,0 +1,75 @@
+package dev.panthera.models.llama;
+
+import dev.panthera.nn.layers.KvCache;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Tensor;
+
+/**
+ * Grouped-query self-attention of one Llama layer over weights kept in their file dtype (q_proj, k_proj, v_proj,
+ * o_proj as [out, in]; Qwen2's q/k/v biases converted to F32, a few KiB). RoPE pairs follow the config's layout;
+ * Mistral's sliding window masks keys more than {@code window − 1} positions behind a query.
+ */
+final class LlamaAttention {
+    private final LlamaConfig c;
+    private final RopeTables rope;
+    private final Tensor wq, wk, wv, wo;
+    private final Tensor bq, bk, bv;
+
+    LlamaAttention(LlamaConfig c, RopeTables rope, LlamaWeights w, String prefix) {
+        this.c = c;
+        this.rope = rope;
+        long qDim = (long) c.heads() * c.headDim(), kvDim = (long) c.kvHeads() * c.headDim();
+        wq = w.matrix(prefix + "q_proj.weight", qDim, c.dim());
+        wk = w.matrix(prefix + "k_proj.weight", kvDim, c.dim());
+        wv = w.matrix(prefix + "v_proj.weight", kvDim, c.dim());
+        wo = w.matrix(prefix + "o_proj.weight", c.dim(), qDim);
+        bq = c.qkvBias() ? w.vector(prefix + "q_proj.bias", qDim) : null;
+        bk = c.qkvBias() ? w.vector(prefix + "k_proj.bias", kvDim) : null;
+        bv = c.qkvBias() ? w.vector(prefix + "v_proj.bias", kvDim) : null;
+    }
+
+    static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        Tensor y = x.matmul(w.t());
+        return b == null ? y : y.add(b);
+    }
+
+    /** x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} as in Attention. */
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
+        long b = x.size(0), t = x.size(1);
+        int hd = c.headDim();
+        Tensor q = linear(x, wq, bq).view(b, t, c.heads(), hd).transpose(1, 2);
+        Tensor k = linear(x, wk, bk).view(b, t, c.kvHeads(), hd).transpose(1, 2);
+        Tensor v = linear(x, wv, bv).view(b, t, c.kvHeads(), hd).transpose(1, 2);
+        Tensor[] cs = rope.at(start, t);
+        q = q.rope(cs[0], cs[1], c.interleavedRope());
+        k = k.rope(cs[0], cs[1], c.interleavedRope());
+        if (cache != null) {
+            if (cache.length(layer) != start)
+                throw new IllegalArgumentException(
+                        "attention: start " + start + " but the cache holds " + cache.length(layer) + " positions");
+            Tensor[] kv = cache.append(layer, k, v);
+            k = kv[0];
+            v = kv[1];
+        }
+        Tensor m = windowMask(mask, start, t, k.size(2));
+        Tensor out = Tensor.scaledDotProductAttention(q, k, v, m, true, 1 / Math.sqrt(hd));
+        return linear(out.transpose(1, 2).reshape(b, t, (long) c.heads() * hd), wo, null);
+    }
+
+    /** The caller's mask, and'ed with the sliding window when some key falls outside it. */
+    private Tensor windowMask(Tensor mask, long start, long t, long s) {
+        int w = c.slidingWindow();
+        if (w == 0 || start + t <= w) return mask;
+        boolean[] keep = new boolean[Math.toIntExact(t * s)];
+        long first = s - t; // key index of the first query's own position
+        for (int i = 0; i < t; i++) {
+            for (int j = 0; j < s; j++) keep[(int) (i * s + j)] = first + i - j < w;
+        }
+        Tensor win = Tensor.of(keep, 1, 1, t, s);
+        if (mask == null) return win;
+        if (mask.dtype() != DType.BOOL)
+            throw new IllegalArgumentException(
+                    "attention: a sliding window combines only with a BOOL mask, got " + mask.describe());
+        return Tensor.where(mask, win, Tensor.of(new boolean[] {false}, 1));
+    }
+}

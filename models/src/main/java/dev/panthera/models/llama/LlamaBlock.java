@@ -1,0 +1,26 @@
+package dev.panthera.models.llama;
+
+import dev.panthera.nn.layers.KvCache;
+import dev.panthera.tensor.Tensor;
+
+/** One pre-norm decoder layer: h = x + attn(rms(x)); out = h + mlp(rms(h)). HF names under model.layers.N. */
+final class LlamaBlock {
+    private final double eps;
+    private final Tensor inputNorm, postNorm;
+    private final LlamaAttention attn;
+    private final LlamaMlp mlp;
+
+    LlamaBlock(LlamaConfig c, RopeTables rope, LlamaWeights w, int layer) {
+        String p = "model.layers." + layer + ".";
+        eps = c.normEps();
+        inputNorm = w.vector(p + "input_layernorm.weight", c.dim());
+        postNorm = w.vector(p + "post_attention_layernorm.weight", c.dim());
+        attn = new LlamaAttention(c, rope, w, p + "self_attn.");
+        mlp = new LlamaMlp(c, w, p + "mlp.");
+    }
+
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
+        Tensor h = x.add(attn.forward(x.rmsNorm(inputNorm, eps), start, cache, layer, mask));
+        return h.add(mlp.forward(h.rmsNorm(postNorm, eps)));
+    }
+}

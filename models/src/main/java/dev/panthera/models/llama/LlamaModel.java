@@ -1,0 +1,99 @@
+package dev.panthera.models.llama;
+
+import dev.panthera.models.io.Weights;
+import dev.panthera.models.tokenizer.Tokenizer;
+import dev.panthera.nn.layers.KvCache;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.function.UnaryOperator;
+
+/**
+ * A Llama-family causal LM (Llama 2/3, Mistral, Qwen2) over a mapped checkpoint it owns: the weights stay in the file
+ * (zero-copy where the format allows) until {@link #close()}. {@link #load(Path)} reads a HuggingFace folder, a GGUF
+ * file or a llama2.c checkpoint; {@link #forward} runs a batch of positions against an optional KV cache.
+ */
+public final class LlamaModel implements AutoCloseable {
+    private final LlamaConfig config;
+    private final Weights weights;
+    private final Tokenizer tokenizer;
+    private final Tensor embed, norm, head;
+    private final LlamaBlock[] blocks;
+
+    LlamaModel(LlamaConfig config, Weights weights, UnaryOperator<String> rename, Tokenizer tokenizer) {
+        this.config = config;
+        this.weights = weights;
+        this.tokenizer = tokenizer;
+        LlamaWeights w = new LlamaWeights(weights, rename);
+        try {
+            embed = w.matrix("model.embed_tokens.weight", config.vocab(), config.dim());
+            norm = w.vector("model.norm.weight", config.dim());
+            head = config.tiedEmbeddings() ? embed : w.matrix("lm_head.weight", config.vocab(), config.dim());
+            RopeTables rope = new RopeTables(config);
+            blocks = new LlamaBlock[config.layers()];
+            for (int i = 0; i < blocks.length; i++) blocks[i] = new LlamaBlock(config, rope, w, i);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    /** Loads a HuggingFace folder (config.json + safetensors [+ tokenizer.json]), a GGUF file or a llama2.c file. */
+    public static LlamaModel load(Path path) throws IOException {
+        return LlamaLoader.load(path, null);
+    }
+
+    /** As {@link #load(Path)}; for a llama2.c checkpoint {@code tokenizer} names its tokenizer.bin (or null). */
+    public static LlamaModel load(Path path, Path tokenizer) throws IOException {
+        return LlamaLoader.load(path, tokenizer);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** The tokenizer that came with the checkpoint, or null (a llama2.c file alone). */
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** A cache for {@code batch} sequences of up to {@code maxLen} positions. */
+    public KvCache newCache(long maxLen) {
+        if (maxLen > config.maxSeq())
+            throw new IllegalArgumentException(
+                    "cache of " + maxLen + " positions exceeds the context length " + config.maxSeq());
+        return new KvCache(config.layers(), maxLen);
+    }
+
+    /** Logits [B, T, vocab] (F32) for integer ids [B, T] at positions 0..T-1 without a cache. */
+    public Tensor forward(Tensor ids) {
+        return forward(ids, 0, null, null, false);
+    }
+
+    /**
+     * Logits for ids [B, T] at positions start..start+T-1; with a cache, earlier positions come from it and these are
+     * appended. {@code mask} (BOOL, broadcast to [B, heads, T, S]) restricts keys further, e.g. padding.
+     * With {@code lastOnly} only the last position's logits [B, 1, vocab] are computed.
+     */
+    public Tensor forward(Tensor ids, long start, KvCache cache, Tensor mask, boolean lastOnly) {
+        if (ids.rank() != 2 || ids.dtype().isFloatingPoint())
+            throw new IllegalArgumentException("LlamaModel: ids must be integer [batch, seq], got " + ids.describe());
+        for (long id : ids.toLongArray()) {
+            if (id < 0 || id >= config.vocab())
+                throw new IllegalArgumentException(
+                        "LlamaModel: token id " + id + " outside [0, " + config.vocab() + ")");
+        }
+        long t = ids.size(1);
+        Tensor h = Tensor.embedding(embed, ids);
+        if (h.dtype() != DType.F32) h = h.to(DType.F32);
+        for (int i = 0; i < blocks.length; i++) h = blocks[i].forward(h, start, cache, i, mask);
+        if (lastOnly) h = h.narrow(1, t - 1, 1);
+        return h.rmsNorm(norm, config.normEps()).matmul(head.t());
+    }
+
+    @Override
+    public void close() {
+        weights.close();
+    }
+}

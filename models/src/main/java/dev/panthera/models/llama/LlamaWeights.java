@@ -1,0 +1,71 @@
+package dev.panthera.models.llama;
+
+import dev.panthera.models.io.Weights;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.MemoryScope;
+import dev.panthera.tensor.Tensor;
+import java.util.Arrays;
+import java.util.function.UnaryOperator;
+
+/**
+ * A checkpoint read by HuggingFace names: {@code rename} maps each HF name to the file's own (identity for
+ * safetensors and llama2.c, {@link #ggufName} for GGUF). Matrices keep their file dtype (F32, F16, BF16 run through
+ * the mixed matmul; a quantized GGUF tensor arrives as F32 from the reader); norm weights and biases become F32.
+ * Every shape is checked against the config before use, so a mismatched file fails naming the tensor.
+ */
+final class LlamaWeights {
+    private final Weights w;
+    private final UnaryOperator<String> rename;
+
+    LlamaWeights(Weights w, UnaryOperator<String> rename) {
+        this.w = w;
+        this.rename = rename;
+    }
+
+    boolean contains(String hfName) {
+        return w.contains(rename.apply(hfName));
+    }
+
+    Tensor matrix(String hfName, long rows, long cols) {
+        Tensor t = get(hfName, rows, cols);
+        DType d = t.dtype();
+        return d == DType.F32 || d == DType.F16 || d == DType.BF16 ? t : MemoryScope.unscoped(() -> t.to(DType.F32));
+    }
+
+    Tensor vector(String hfName, long n) {
+        Tensor t = get(hfName, n);
+        return MemoryScope.unscoped(() -> t.to(DType.F32).contiguous());
+    }
+
+    private Tensor get(String hfName, long... shape) {
+        String name = rename.apply(hfName);
+        if (!w.contains(name))
+            throw new IllegalArgumentException(
+                    "checkpoint: missing tensor '" + name + "'" + (name.equals(hfName) ? "" : " (" + hfName + ")"));
+        long[] got = w.shape(name);
+        if (!Arrays.equals(got, shape))
+            throw new IllegalArgumentException("checkpoint: tensor '" + name + "' has shape " + Arrays.toString(got)
+                    + ", the config needs " + Arrays.toString(shape));
+        return w.tensor(name);
+    }
+
+    /** llama.cpp's GGUF name for a HuggingFace Llama tensor name. */
+    static String ggufName(String hf) {
+        return switch (hf) {
+            case "model.embed_tokens.weight" -> "token_embd.weight";
+            case "model.norm.weight" -> "output_norm.weight";
+            case "lm_head.weight" -> "output.weight";
+            default ->
+                hf.replace("model.layers.", "blk.")
+                        .replace("input_layernorm", "attn_norm")
+                        .replace("self_attn.q_proj", "attn_q")
+                        .replace("self_attn.k_proj", "attn_k")
+                        .replace("self_attn.v_proj", "attn_v")
+                        .replace("self_attn.o_proj", "attn_output")
+                        .replace("post_attention_layernorm", "ffn_norm")
+                        .replace("mlp.gate_proj", "ffn_gate")
+                        .replace("mlp.down_proj", "ffn_down")
+                        .replace("mlp.up_proj", "ffn_up");
+        };
+    }
+}

@@ -1,0 +1,124 @@
+package dev.panthera.models.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panthera.models.llama.Generator;
+import dev.panthera.models.llama.LlamaModel;
+import dev.panthera.models.llama.Perplexity;
+import dev.panthera.models.llama.SamplingParams;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The generate/perplexity commands on a transformers fixture: output, the two stderr timing lines, exit codes. */
+class MainTest {
+    @TempDir
+    Path tmp;
+
+    static final Path GQA =
+            Path.of("src", "test", "resources", "llama", "llama-gqa").toAbsolutePath();
+
+    record Run(int rc, String out, String err) {}
+
+    static Run run(String... args) {
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        int rc = Main.run(
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void generateIdsPrintsTheGreedyIdsAndTimingLines() throws Exception {
+        Path dump = tmp.resolve("logits.bin");
+        Run r = run("generate", GQA.toString(), "--ids", "--max-new-tokens", "12", "--dump-logits", dump.toString());
+        assertEquals(0, r.rc(), r.err());
+        int[] want;
+        int vocab;
+        try (LlamaModel m = LlamaModel.load(GQA)) {
+            want = new Generator(m)
+                    .generate(new int[0], SamplingParams.greedy(12), null)
+                    .tokens();
+            vocab = m.config().vocab();
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int id : want) sb.append(sb.isEmpty() ? "" : " ").append(id);
+        assertEquals(sb.toString(), r.out().strip());
+        String[] lines = r.err().strip().split("\n");
+        assertTrue(lines.length >= 2, r.err());
+        assertTrue(lines[lines.length - 2].matches("prefill 1 tokens [0-9.]+ tok/s"), lines[lines.length - 2]);
+        assertTrue(
+                lines[lines.length - 1].matches("decode " + (want.length - 1) + " tokens [0-9.]+ tok/s"),
+                lines[lines.length - 1]);
+        assertEquals((long) want.length * vocab * 4, Files.size(dump));
+    }
+
+    @Test
+    void perplexityMatchesTheApi() throws Exception {
+        int[] ids = {1, 5, 9, 30, 4, 77, 12, 60, 3, 3, 8};
+        Path f = tmp.resolve("ids.txt");
+        Files.writeString(f, "1 5 9 30\n4 77 12 60 3 3 8\n");
+        Run r = run("perplexity", GQA.toString(), "--ids", f.toString());
+        assertEquals(0, r.rc(), r.err());
+        double want;
+        try (LlamaModel m = LlamaModel.load(GQA)) {
+            want = Perplexity.score(m, ids).perplexity();
+        }
+        assertEquals(want, Double.parseDouble(r.out().strip()), 1e-6 * want);
+    }
+
+    /** Text mode on stories260K as GGUF (placeholder vocabulary): streamed text, and a prompt over the context. */
+    @Test
+    void textModeAndTooLongPrompt() throws Exception {
+        Path bin = dev.panthera.models.llama.LlamaCppGreedyTest.data("stories260K.bin");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(bin), "skipped: " + bin + " is absent");
+        Path gguf = tmp.resolve("s.gguf");
+        try (var c = dev.panthera.models.io.Llama2cCheckpoint.open(bin)) {
+            dev.panthera.models.io.Llama2cToGguf.convert(c, dev.panthera.quant.ggml.GgmlType.F32, gguf);
+        }
+        Run r = run("generate", gguf.toString(), "--prompt", "Once upon a time", "--max-new-tokens", "8");
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().strip().startsWith("t"), r.out());
+        Run ids = run("generate", gguf.toString(), "--prompt", "Once upon a time", "--max-new-tokens", "8", "--ids");
+        String[] got = ids.out().strip().split(" ");
+        assertEquals(8, got.length);
+        try (LlamaModel m = LlamaModel.load(gguf)) {
+            int[] parsed =
+                    java.util.Arrays.stream(got).mapToInt(Integer::parseInt).toArray();
+            assertEquals(r.out().strip(), m.tokenizer().decode(parsed, true).strip());
+        }
+        Run tooLong = run("generate", gguf.toString(), "--prompt", "x".repeat(600));
+        assertEquals(2, tooLong.rc());
+        assertTrue(tooLong.err().contains("longer than the context"), tooLong.err());
+    }
+
+    @Test
+    void badInputIsOneLineAndExitCode2() throws Exception {
+        Path empty = Files.createDirectory(tmp.resolve("empty"));
+        Path gpt2 = Files.createDirectory(tmp.resolve("gpt2"));
+        Files.writeString(gpt2.resolve("config.json"), "{\"architectures\": [\"GPT2LMHeadModel\"]}");
+        String[][] cases = {
+            {"generate", tmp.resolve("nope.gguf").toString(), "--ids"},
+            {"generate", empty.toString()},
+            {"generate", gpt2.toString()},
+            {"generate", GQA.toString(), "--ids", "--bogus"},
+            {"generate", GQA.toString(), "--ids", "--top-p", "x"},
+            {"generate", GQA.toString(), "--prompt", "hello"},
+            {"perplexity", GQA.toString()},
+        };
+        String[] expect = {"nope.gguf", "no config.json", "GPT2LMHeadModel", "--bogus", "--top-p", "tokenizer", "--ids"
+        };
+        for (int i = 0; i < cases.length; i++) {
+            Run r = run(cases[i]);
+            assertEquals(2, r.rc(), String.join(" ", cases[i]));
+            assertTrue(r.err().startsWith("error: ") && r.err().contains(expect[i]), r.err());
+            assertFalse(r.err().contains("\tat "), "no stack trace without --verbose: " + r.err());
+        }
+    }
+}
