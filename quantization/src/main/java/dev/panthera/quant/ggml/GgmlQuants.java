@@ -5,10 +5,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Scalar conversions between GGML block formats and F32, following the block definitions of ggml-quants.c: the
- * dequantizers for F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K and Q6_K, and the reference quantizers for Q8_0 and Q4_0
- * (the rounding of {@code quantize_row_q8_0_ref}/{@code quantize_row_q4_0_ref}). F16 rounding is IEEE
- * round-to-nearest-even ({@link Float#floatToFloat16}), as ggml's conversion does.
+ * Scalar conversions between GGML block formats and F32, following the block definitions of ggml-common.h and
+ * ggml-quants.c: dequantizers for F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and the K-quants, and ggml's reference
+ * quantizers ({@code quantize_row_*_ref}) for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K and Q8_K, which give
+ * ggml's bytes. F16 rounding is IEEE round-to-nearest-even ({@link Float#floatToFloat16}), as ggml's conversion does.
  */
 public final class GgmlQuants {
     private GgmlQuants() {}
@@ -214,9 +214,12 @@ public final class GgmlQuants {
                 }
             }
             case Q8_K -> GgmlKQuants.quantizeQ8K(x, o, x.length / 256);
+            case Q4_K -> GgmlKQuantizers.quantizeQ45K(x, o, x.length / 256, 4);
+            case Q5_K -> GgmlKQuantizers.quantizeQ45K(x, o, x.length / 256, 5);
+            case Q6_K -> GgmlKQuantizers.quantizeQ6K(x, o, x.length / 256);
             default ->
                 throw new IllegalArgumentException("quantize: writing " + type
-                        + " is not supported (F32, F16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q8_K)");
+                        + " is not supported (F32, F16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K)");
         }
         return out;
     }
