@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * weight is never expanded to an F32 matrix.
  *
  * <ul>
- *   <li>One activation row (decode): Q8_0 and Q4_0 rows are dotted block by block straight from their bytes
+ *   <li>One activation row (decode): Q8_0, Q4_0, Q4_K and Q6_K rows are dotted block by block from their bytes
  *       ({@link GgmlDot}); other types dequantize one row at a time into a K-float scratch and dot it.
  *   <li>Several rows (prefill): a tile of {@value #TILE} weight rows is dequantized into a small scratch and every
  *       activation row is dotted with it, so each weight row is unpacked once per call, not once per token.
@@ -77,12 +77,15 @@ public final class QuantizedMatmul {
             VectorSpecies<Float> fs, float[] x, int m, QuantizedWeight w, float[] y, int from, int to) {
         int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
         GgmlType t = w.type();
-        if (m == 1 && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0)) {
+        if (m == 1 && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K || t == GgmlType.Q6_K)) {
             long rb = w.rowBytes();
             for (int r = from; r < to; r++) {
-                y[r] = t == GgmlType.Q8_0
-                        ? GgmlDot.dotQ8_0(fs, w.blocks(), r * rb, x, 0, k)
-                        : GgmlDot.dotQ4_0(fs, w.blocks(), r * rb, x, 0, k);
+                y[r] = switch (t) {
+                    case Q8_0 -> GgmlDot.dotQ8_0(fs, w.blocks(), r * rb, x, 0, k);
+                    case Q4_0 -> GgmlDot.dotQ4_0(fs, w.blocks(), r * rb, x, 0, k);
+                    case Q4_K -> GgmlDot.dotQ4_K(fs, w.blocks(), r * rb, x, 0, k);
+                    default -> GgmlDot.dotQ6_K(fs, w.blocks(), r * rb, x, 0, k);
+                };
             }
             return;
         }

@@ -2,6 +2,7 @@ package dev.panthera.quant;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.quant.ggml.GgmlQuants;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -71,8 +72,8 @@ class QuantizedMatmulTest {
 
     /**
      * Checks y against the float64 product of x and the dequantized weight. Bound: the dequantized weights are the
-     * reference decoder's floats (exact products q·d for Q8_0/Q4_0, the same scalar code otherwise), so the only error
-     * is summation. Any order of k fused multiply-adds, plus one scaling FMA per block and the lane reduction, has
+     * reference decoder's floats (exact products q·d for Q8_0/Q4_0, the same scalar code in the tile path; Q6_K's
+     * d·sc·q has one rounding, as a product term does), so the error is summation's. Any order of k fused multiply-adds, plus one scaling FMA per block and the lane reduction, has
      * depth at most k + 2, giving |error| ≤ (k + 2)·2^-24·Σ|x·w| (first order).
      */
     static void check(float[] x, int m, QuantizedWeight w, float[] y, String what) {
@@ -83,12 +84,22 @@ class QuantizedMatmulTest {
                 double s = 0, a = 0;
                 for (int l = 0; l < k; l++) {
                     s += (double) x[i * k + l] * wd[j * k + l];
-                    a += Math.abs((double) x[i * k + l] * wd[j * k + l]);
+                    // the Q4_K decode dot sums d·sc·q·x and dmin·m·x apart, so its terms are as large as
+                    // |x|·(|w| + 2·dmin·m) (|d·sc·q| ≤ |w| + dmin·m); the others sum x·w
+                    a += Math.abs((double) x[i * k + l]) * (Math.abs(wd[j * k + l]) + 2 * q4kMin(w, j, l));
                 }
                 double bound = (k + 2) * 0x1p-24 * a * 1.01 + 1e-30;
                 assertEquals(s, y[i * n + j], bound, what + " y[" + i + ", " + j + "]");
             }
         }
+    }
+
+    /** dmin·m of the sub-block holding weight [row, col] of a Q4_K weight; 0 for other types. */
+    static double q4kMin(QuantizedWeight w, int row, int col) {
+        if (w.type() != GgmlType.Q4_K) return 0;
+        long at = row * w.rowBytes() + 144L * (col / 256);
+        double dmin = Float.float16ToFloat(w.blocks().get(LE16, at + 2));
+        return Math.abs(dmin * GgmlQuants.scaleMinK4(w.blocks(), at + 4, (col % 256) / 32, 1));
     }
 
     @Property(tries = 40)
@@ -118,14 +129,14 @@ class QuantizedMatmulTest {
     }
 
     @Test
-    void decodeDotsOfQ8_0AndQ4_0ReadBlocksInPlaceAtEveryWidth() {
+    void decodeDotsReadBlocksInPlaceAtEveryWidth() {
         Random r = new Random(5);
         try (Arena arena = Arena.ofConfined()) {
-            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
                 for (int kBlocks : new int[] {1, 2, 5}) {
                     for (int n : new int[] {1, 7}) {
-                        QuantizedWeight w = randomWeight(t, n, 32 * kBlocks, r, arena);
-                        float[] x = new float[32 * kBlocks];
+                        QuantizedWeight w = randomWeight(t, n, t.blockSize() * kBlocks, r, arena);
+                        float[] x = new float[t.blockSize() * kBlocks];
                         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
                         for (VectorSpecies<Float> fs : species()) {
                             float[] y = new float[n];

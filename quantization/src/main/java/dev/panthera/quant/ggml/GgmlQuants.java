@@ -131,6 +131,14 @@ public final class GgmlQuants {
         }
     }
 
+    /**
+     * The 6-bit scale ({@code which} 0) or min ({@code which} 1) of sub-block {@code j} (0..7) from the 12 packed bytes
+     * at {@code at} of a Q4_K/Q5_K block ({@code get_scale_min_k4}).
+     */
+    public static int scaleMinK4(MemorySegment s, long at, int j, int which) {
+        return GgmlKQuants.scaleMinK4(s, at, j, which);
+    }
+
     /** C {@code roundf}: halfway cases away from zero. */
     static float roundf(float v) {
         return v < 0 ? -(float) Math.floor(-v + 0.5) : (float) Math.floor(v + 0.5);
