@@ -112,6 +112,24 @@ public record Bnb4Bit(FourBitCode code, int blockSize, long n, byte[] packed, fl
         return (i & 1) == 0 ? by >> 4 : by & 0xF;
     }
 
+    /** Weights [from, from + count) as floats into {@code dst} from {@code at} (code value · block absmax). */
+    public void dequantize(long from, int count, float[] dst, int at) {
+        if (from < 0 || count < 0 || from + count > n) {
+            throw new IndexOutOfBoundsException(
+                    "Bnb4Bit " + code + ": weights [" + from + ", " + (from + count) + ") of " + n);
+        }
+        int b = -1;
+        float a = 0;
+        for (int i = 0; i < count; i++) {
+            long w = from + i;
+            if (w / blockSize != b) {
+                b = (int) (w / blockSize);
+                a = blockAbsmax(b);
+            }
+            dst[at + i] = code.value(index(w)) * a;
+        }
+    }
+
     /** All weights as floats: code value · block absmax (float32, as bitsandbytes' dequantize_4bit). */
     public float[] dequantize() {
         float[] out = new float[Math.toIntExact(n)];

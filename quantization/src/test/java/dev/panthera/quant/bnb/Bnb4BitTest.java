@@ -190,6 +190,40 @@ class Bnb4BitTest {
     }
 
     @Test
+    void matmulReadsThePackedWeightAcrossBlockBoundaries() {
+        // in = 100 is not a multiple of 64: blocks run across rows, as bitsandbytes flattens the weight
+        Random r = new Random(4);
+        int out = 7, in = 100, m = 3;
+        float[] w = new float[out * in], x = new float[m * in];
+        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        for (boolean dq : new boolean[] {false, true}) {
+            Bnb4Bit q = Bnb4Bit.quantize(w, FourBitCode.NF4, 64, dq);
+            float[] wd = q.dequantize();
+            float[] y = dev.panthera.quant.Bnb4Matmul.matmul(dev.panthera.tensor.Tensor.of(x, m, in), q, out, in)
+                    .toFloatArray();
+            for (int i = 0; i < m; i++) {
+                for (int n = 0; n < out; n++) {
+                    double s = 0, a = 0;
+                    for (int k = 0; k < in; k++) {
+                        s += (double) x[i * in + k] * wd[n * in + k];
+                        a += Math.abs((double) x[i * in + k] * wd[n * in + k]);
+                    }
+                    // a float sum of in products in any order: (in + 2)·2^-24·Σ|x·w|
+                    assertEquals(s, y[i * out + n], (in + 2) * 0x1p-24 * a, "y " + i + " " + n);
+                }
+            }
+        }
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> dev.panthera.quant.Bnb4Matmul.matmul(
+                        dev.panthera.tensor.Tensor.of(x, m, in),
+                        Bnb4Bit.quantize(w, FourBitCode.FP4, 64, false),
+                        6,
+                        in));
+    }
+
+    @Test
     void badInputNamesTheProblem() {
         var e = assertThrows(
                 IllegalArgumentException.class,
