@@ -1,5 +1,12 @@
-/** Quantized formats: the NF4 code and GGML's tensor types and block formats. */
+/**
+ * Quantized formats (GGML's tensor types and block formats, bitsandbytes' NF4/FP4, int8), weights that stay
+ * quantized in memory, and the Vector API kernels that multiply by them.
+ */
 module dev.panthera.quant {
+    requires dev.panthera.tensor;
+    requires jdk.incubator.vector;
+
     exports dev.panthera.quant;
+    exports dev.panthera.quant.bnb;
     exports dev.panthera.quant.ggml;
 }

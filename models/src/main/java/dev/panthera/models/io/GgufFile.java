@@ -1,5 +1,6 @@
 package dev.panthera.models.io;
 
+import dev.panthera.quant.QuantizedWeight;
 import dev.panthera.quant.ggml.GgmlQuants;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.DType;
@@ -269,6 +270,19 @@ public final class GgufFile implements Weights {
     public MemorySegment rawBlocks(String name) {
         TensorInfo t = info(name);
         return data.asSlice(t.offset(), t.byteSize());
+    }
+
+    /**
+     * A 2-D tensor kept in its stored blocks (ggml dims [in, out]) as a {@link QuantizedWeight} [out, in] over the
+     * mapping: no copy and no F32 expansion, for {@code QuantizedMatmul}. Valid while this file is open.
+     */
+    public QuantizedWeight quantizedWeight(String name) {
+        TensorInfo t = info(name);
+        if (t.dims().length != 2) {
+            throw new IllegalArgumentException(
+                    "gguf: '" + name + "' has shape " + Arrays.toString(t.shape()) + "; a quantized weight is 2-D");
+        }
+        return new QuantizedWeight(name, t.type(), t.dims()[1], t.dims()[0], rawBlocks(name));
     }
 
     /** {@code name} converted to F32 values on the heap (at most 2^31 - 1 weights). */

@@ -5,10 +5,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Scalar conversions between GGML block formats and F32, following the block definitions of ggml-quants.c: the
- * dequantizers for F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K and Q6_K, and the reference quantizers for Q8_0 and Q4_0
- * (the rounding of {@code quantize_row_q8_0_ref}/{@code quantize_row_q4_0_ref}). F16 rounding is IEEE
- * round-to-nearest-even ({@link Float#floatToFloat16}), as ggml's conversion does.
+ * Scalar conversions between GGML block formats and F32, following the block definitions of ggml-common.h and
+ * ggml-quants.c: dequantizers for F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and the K-quants, and ggml's reference
+ * quantizers ({@code quantize_row_*_ref}) for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K and Q8_K, which give
+ * ggml's bytes. F16 rounding is IEEE round-to-nearest-even ({@link Float#floatToFloat16}), as ggml's conversion does.
  */
 public final class GgmlQuants {
     private GgmlQuants() {}
@@ -100,55 +100,43 @@ public final class GgmlQuants {
                     }
                 }
             }
+            case Q5_0, Q5_1 -> {
+                boolean withMin = type == GgmlType.Q5_1;
+                int ts = type.typeSize(), qh = withMin ? 4 : 2;
+                for (long b = 0; b < blocks; b++) {
+                    long s = b * ts, o = b * 32 * 4;
+                    float d = f16(src, s), m = withMin ? f16(src, s + 2) : 0;
+                    int h = src.get(LE_I32, s + qh), bias = withMin ? 0 : 16;
+                    for (int j = 0; j < 16; j++) {
+                        int q = u8(src, s + qh + 4 + j);
+                        int q0 = ((q & 0xF) | (((h >>> j) & 1) << 4)) - bias;
+                        int q1 = ((q >> 4) | (((h >>> (j + 16)) & 1) << 4)) - bias;
+                        dst.set(OUT, o + 4L * j, q0 * d + m);
+                        dst.set(OUT, o + 4L * (j + 16), q1 * d + m);
+                    }
+                }
+            }
             case Q4_K -> {
-                for (long b = 0; b < blocks; b++) q4k(src, b * 144, dst, b * 256 * 4);
+                for (long b = 0; b < blocks; b++) GgmlKQuants.q4k(src, b * 144, dst, b * 256 * 4);
+            }
+            case Q5_K -> {
+                for (long b = 0; b < blocks; b++) GgmlKQuants.q5k(src, b * 176, dst, b * 256 * 4);
             }
             case Q6_K -> {
-                for (long b = 0; b < blocks; b++) q6k(src, b * 210, dst, b * 256 * 4);
+                for (long b = 0; b < blocks; b++) GgmlKQuants.q6k(src, b * 210, dst, b * 256 * 4);
+            }
+            case Q8_K -> {
+                for (long b = 0; b < blocks; b++) GgmlKQuants.q8k(src, b * 292, dst, b * 256 * 4);
             }
         }
     }
 
-    /** Scale and min number {@code j} (0..7) of a Q4_K block's 12 packed bytes at {@code at}: {scale, min}. */
-    static int[] scaleMinK4(MemorySegment s, long at, int j) {
-        if (j < 4) return new int[] {u8(s, at + j) & 63, u8(s, at + j + 4) & 63};
-        int sc = (u8(s, at + j + 4) & 0xF) | ((u8(s, at + j - 4) >> 6) << 4);
-        int m = (u8(s, at + j + 4) >> 4) | ((u8(s, at + j) >> 6) << 4);
-        return new int[] {sc, m};
-    }
-
-    private static void q4k(MemorySegment src, long s, MemorySegment dst, long o) {
-        float d = f16(src, s), dmin = f16(src, s + 2);
-        long scales = s + 4, qs = s + 16;
-        for (int chunk = 0; chunk < 4; chunk++) { // 64 weights per chunk: 32 low nibbles, 32 high nibbles
-            int[] sm1 = scaleMinK4(src, scales, 2 * chunk), sm2 = scaleMinK4(src, scales, 2 * chunk + 1);
-            float d1 = d * sm1[0], m1 = dmin * sm1[1], d2 = d * sm2[0], m2 = dmin * sm2[1];
-            for (int l = 0; l < 32; l++) {
-                int q = u8(src, qs + 32L * chunk + l);
-                dst.set(OUT, o + 4L * (64 * chunk + l), d1 * (q & 0xF) - m1);
-                dst.set(OUT, o + 4L * (64 * chunk + 32 + l), d2 * (q >> 4) - m2);
-            }
-        }
-    }
-
-    private static void q6k(MemorySegment src, long s, MemorySegment dst, long o) {
-        float d = f16(src, s + 208);
-        for (int half = 0; half < 2; half++) { // 128 weights per half
-            long ql = s + 64L * half, qh = s + 128 + 32L * half, sc = s + 192 + 8L * half;
-            long y = o + 4L * 128 * half;
-            for (int l = 0; l < 32; l++) {
-                int is = l / 16;
-                int h = u8(src, qh + l), a = u8(src, ql + l), b = u8(src, ql + l + 32);
-                int q1 = ((a & 0xF) | ((h & 3) << 4)) - 32;
-                int q2 = ((b & 0xF) | (((h >> 2) & 3) << 4)) - 32;
-                int q3 = ((a >> 4) | (((h >> 4) & 3) << 4)) - 32;
-                int q4 = ((b >> 4) | (((h >> 6) & 3) << 4)) - 32;
-                dst.set(OUT, y + 4L * l, d * src.get(ValueLayout.JAVA_BYTE, sc + is) * q1);
-                dst.set(OUT, y + 4L * (l + 32), d * src.get(ValueLayout.JAVA_BYTE, sc + is + 2) * q2);
-                dst.set(OUT, y + 4L * (l + 64), d * src.get(ValueLayout.JAVA_BYTE, sc + is + 4) * q3);
-                dst.set(OUT, y + 4L * (l + 96), d * src.get(ValueLayout.JAVA_BYTE, sc + is + 6) * q4);
-            }
-        }
+    /**
+     * The 6-bit scale ({@code which} 0) or min ({@code which} 1) of sub-block {@code j} (0..7) from the 12 packed bytes
+     * at {@code at} of a Q4_K/Q5_K block ({@code get_scale_min_k4}).
+     */
+    public static int scaleMinK4(MemorySegment s, long at, int j, int which) {
+        return GgmlKQuants.scaleMinK4(s, at, j, which);
     }
 
     /** C {@code roundf}: halfway cases away from zero. */
@@ -164,6 +152,14 @@ public final class GgmlQuants {
         if (x.length % type.blockSize() != 0) {
             throw new IllegalArgumentException(
                     "quantize " + type + ": " + x.length + " weights is not a multiple of " + type.blockSize());
+        }
+        if (type.isQuantized()) {
+            for (int i = 0; i < x.length; i++) {
+                if (!Float.isFinite(x[i])) {
+                    throw new IllegalArgumentException(
+                            "quantize " + type + ": weight " + i + " of " + x.length + " is " + x[i]);
+                }
+            }
         }
         byte[] out = new byte[Math.toIntExact(type.bytesFor(x.length))];
         MemorySegment o = MemorySegment.ofArray(out);
@@ -202,10 +198,72 @@ public final class GgmlQuants {
                     }
                 }
             }
+            case Q4_1, Q5_1 -> quantizeWithMin(type, x, o);
+            case Q5_0 -> {
+                for (int b = 0; b < x.length / 32; b++) {
+                    float amax = 0, max = 0;
+                    for (int j = 0; j < 32; j++) {
+                        float v = x[32 * b + j];
+                        if (amax < Math.abs(v)) {
+                            amax = Math.abs(v);
+                            max = v;
+                        }
+                    }
+                    float d = max / -16f, id = d != 0 ? 1f / d : 0f;
+                    o.set(LE_I16, 22L * b, Float.floatToFloat16(d));
+                    int qh = 0;
+                    for (int j = 0; j < 16; j++) {
+                        int q0 = Math.min(31, (int) (byte) (int) (x[32 * b + j] * id + 16.5f));
+                        int q1 = Math.min(31, (int) (byte) (int) (x[32 * b + 16 + j] * id + 16.5f));
+                        out[22 * b + 6 + j] = (byte) ((q0 & 0xF) | ((q1 & 0xF) << 4));
+                        qh |= ((q0 >> 4) & 1) << j | ((q1 >> 4) & 1) << (j + 16);
+                    }
+                    o.set(LE_I32, 22L * b + 2, qh);
+                }
+            }
+            case Q8_K -> GgmlKQuants.quantizeQ8K(x, o, x.length / 256);
+            case Q4_K -> GgmlKQuantizers.quantizeQ45K(x, o, x.length / 256, 4);
+            case Q5_K -> GgmlKQuantizers.quantizeQ45K(x, o, x.length / 256, 5);
+            case Q6_K -> GgmlKQuantizers.quantizeQ6K(x, o, x.length / 256);
             default ->
-                throw new IllegalArgumentException(
-                        "quantize: writing " + type + " is not supported (F32, F16, Q8_0, Q4_0)");
+                throw new IllegalArgumentException("quantize: writing " + type
+                        + " is not supported (F32, F16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K)");
         }
         return out;
+    }
+
+    /**
+     * Q4_1 and Q5_1 ({@code quantize_row_q4_1_ref}, {@code quantize_row_q5_1_ref}): d = (max - min)/(2^bits - 1), m =
+     * min, q = (x - min)/d + 0.5 truncated (and clamped to 15 for Q4_1, as ggml does).
+     */
+    private static void quantizeWithMin(GgmlType type, float[] x, MemorySegment o) {
+        boolean five = type == GgmlType.Q5_1;
+        int ts = type.typeSize(), qs = five ? 8 : 4;
+        for (int b = 0; b < x.length / 32; b++) {
+            float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
+            for (int j = 0; j < 32; j++) {
+                min = Math.min(min, x[32 * b + j]);
+                max = Math.max(max, x[32 * b + j]);
+            }
+            float d = (max - min) / (five ? 31 : 15), id = d != 0 ? 1f / d : 0f;
+            long base = (long) ts * b;
+            o.set(LE_I16, base, Float.floatToFloat16(d));
+            o.set(LE_I16, base + 2, Float.floatToFloat16(min));
+            int qh = 0;
+            for (int j = 0; j < 16; j++) {
+                int q0 = (int) (byte) (int) ((x[32 * b + j] - min) * id + 0.5f);
+                int q1 = (int) (byte) (int) ((x[32 * b + 16 + j] - min) * id + 0.5f);
+                if (five) {
+                    q0 &= 0xFF;
+                    q1 &= 0xFF;
+                    qh |= ((q0 >> 4) & 1) << j | ((q1 >> 4) & 1) << (j + 16);
+                } else {
+                    q0 = Math.min(15, q0);
+                    q1 = Math.min(15, q1);
+                }
+                o.set(ValueLayout.JAVA_BYTE, base + qs + j, (byte) ((q0 & 0xF) | ((q1 & 0xF) << 4)));
+            }
+            if (five) o.set(LE_I32, base + 4, qh);
+        }
     }
 }

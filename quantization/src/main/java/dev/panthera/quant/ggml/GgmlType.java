@@ -31,6 +31,25 @@ public enum GgmlType {
                     ValueLayout.JAVA_SHORT.withName("d"),
                     ValueLayout.JAVA_SHORT.withName("m"),
                     sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("qs"))),
+    /** 32 weights: fp16 d, 32 bits of 5th bits, 16 bytes of low nibbles; x = (q - 16)·d. */
+    Q5_0(
+            6,
+            32,
+            22,
+            structLayout(
+                    ValueLayout.JAVA_SHORT.withName("d"),
+                    sequenceLayout(4, ValueLayout.JAVA_BYTE).withName("qh"),
+                    sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("qs"))),
+    /** 32 weights: fp16 d, fp16 m, 32 bits of 5th bits, 16 bytes of low nibbles; x = q·d + m. */
+    Q5_1(
+            7,
+            32,
+            24,
+            structLayout(
+                    ValueLayout.JAVA_SHORT.withName("d"),
+                    ValueLayout.JAVA_SHORT.withName("m"),
+                    sequenceLayout(4, ValueLayout.JAVA_BYTE).withName("qh"),
+                    sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("qs"))),
     /** 32 weights: fp16 d, 32 int8 q; x = q·d. */
     Q8_0(
             8,
@@ -49,6 +68,17 @@ public enum GgmlType {
                     ValueLayout.JAVA_SHORT.withName("dmin"),
                     sequenceLayout(12, ValueLayout.JAVA_BYTE).withName("scales"),
                     sequenceLayout(128, ValueLayout.JAVA_BYTE).withName("qs"))),
+    /** 256 weights: fp16 d, fp16 dmin, 12 bytes of 6-bit scales and mins, 32 bytes of 5th bits, 128 bytes of nibbles. */
+    Q5_K(
+            13,
+            256,
+            176,
+            structLayout(
+                    ValueLayout.JAVA_SHORT.withName("d"),
+                    ValueLayout.JAVA_SHORT.withName("dmin"),
+                    sequenceLayout(12, ValueLayout.JAVA_BYTE).withName("scales"),
+                    sequenceLayout(32, ValueLayout.JAVA_BYTE).withName("qh"),
+                    sequenceLayout(128, ValueLayout.JAVA_BYTE).withName("qs"))),
     /** 256 weights: 128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales, fp16 d. */
     Q6_K(
             14,
@@ -59,6 +89,18 @@ public enum GgmlType {
                     sequenceLayout(64, ValueLayout.JAVA_BYTE).withName("qh"),
                     sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("scales"),
                     ValueLayout.JAVA_SHORT.withName("d"))),
+    /**
+     * 256 weights: fp32 d, 256 int8 q, 16 int16 sums of 16 q each; x = q·d. ggml's activation format for K-quant
+     * dots.
+     */
+    Q8_K(
+            15,
+            256,
+            292,
+            structLayout(
+                    ValueLayout.JAVA_FLOAT_UNALIGNED.withName("d"),
+                    sequenceLayout(256, ValueLayout.JAVA_BYTE).withName("qs"),
+                    sequenceLayout(16, ValueLayout.JAVA_SHORT_UNALIGNED).withName("bsums"))),
     I8(24, 1, 1, ValueLayout.JAVA_BYTE),
     I16(25, 1, 2, ValueLayout.JAVA_SHORT),
     I32(26, 1, 4, ValueLayout.JAVA_INT),

@@ -44,6 +44,14 @@ class GgmlQuantsTest {
         assertEquals(20, GgmlType.Q4_1.blockLayout().byteSize());
         assertEquals(144, GgmlType.Q4_K.blockLayout().byteSize());
         assertEquals(210, GgmlType.Q6_K.blockLayout().byteSize());
+        assertEquals(22, GgmlType.Q5_0.blockLayout().byteSize());
+        assertEquals(24, GgmlType.Q5_1.blockLayout().byteSize());
+        assertEquals(176, GgmlType.Q5_K.blockLayout().byteSize());
+        assertEquals(292, GgmlType.Q8_K.blockLayout().byteSize());
+        assertEquals(6, GgmlType.Q5_0.id());
+        assertEquals(7, GgmlType.Q5_1.id());
+        assertEquals(13, GgmlType.Q5_K.id());
+        assertEquals(15, GgmlType.Q8_K.id());
         for (GgmlType t : GgmlType.values())
             assertEquals(t.typeSize(), t.blockLayout().byteSize(), t.name());
         assertEquals(8, GgmlType.Q8_0.id());
@@ -188,6 +196,18 @@ class GgmlQuantsTest {
                         .order(ByteOrder.LITTLE_ENDIAN)
                         .getShort(0)));
         assertEquals(0, GgmlQuants.quantize(GgmlType.Q4_0, y)[2] & 0xF);
+    }
+
+    @Test
+    void badInputIsRejectedWithTheTypeAndPosition() {
+        float[] x = new float[64];
+        x[40] = Float.NaN;
+        var e = assertThrows(IllegalArgumentException.class, () -> GgmlQuants.quantize(GgmlType.Q5_0, x));
+        assertTrue(e.getMessage().contains("Q5_0") && e.getMessage().contains("weight 40"), e.getMessage());
+        x[40] = Float.POSITIVE_INFINITY;
+        assertThrows(IllegalArgumentException.class, () -> GgmlQuants.quantize(GgmlType.Q8_0, x));
+        var e2 = assertThrows(IllegalArgumentException.class, () -> GgmlQuants.quantize(GgmlType.Q8_K, new float[300]));
+        assertTrue(e2.getMessage().contains("300") && e2.getMessage().contains("256"), e2.getMessage());
     }
 
     @Test

@@ -121,6 +121,32 @@ public final class LlamaCppGgml {
         }
     }
 
+    /**
+     * ggml's exported row dequantizer {@code name} (e.g. {@code dequantize_row_q8_K}, for the types whose traits carry
+     * no converter) over {@code n} weights.
+     */
+    public static float[] ggmlDequantizeRow(String name, byte[] raw, int n) throws Throwable {
+        MethodHandle h = fn(name, null, ADDRESS, ADDRESS, JAVA_LONG);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment x = a.allocate(raw.length, 64);
+            x.copyFrom(MemorySegment.ofArray(raw));
+            MemorySegment y = a.allocate(4L * n, 64);
+            h.invokeExact(x, y, (long) n);
+            return y.toArray(ValueLayout.JAVA_FLOAT);
+        }
+    }
+
+    /** ggml's exported reference quantizer {@code name} (e.g. {@code quantize_row_q8_K_ref}) into {@code bytes}. */
+    public static byte[] ggmlQuantizeRow(String name, float[] x, long bytes) throws Throwable {
+        MethodHandle h = fn(name, null, ADDRESS, ADDRESS, JAVA_LONG);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment in = a.allocateFrom(ValueLayout.JAVA_FLOAT, x);
+            MemorySegment out = a.allocate(bytes, 64);
+            h.invokeExact(in, out, (long) x.length);
+            return out.toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
     public static float[] testValues(Random r, int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * Math.exp(2 * r.nextGaussian()));

@@ -1,0 +1,181 @@
+package dev.panthera.quant;
+
+import dev.panthera.quant.ggml.GgmlQuants;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API dots of an F32 activation row with one quantized weight row, reading the blocks in place: each block's
+ * quants are widened to float lanes in registers (B2F), multiplied into a per-block accumulator, and the block's scale
+ * is applied once per block (or sub-block) with an FMA. Q8_0, Q4_0, Q4_K and Q6_K here; the other types go through a
+ * dequantized tile ({@link QuantizedMatmul}). Float lanes 4, 8 or 16.
+ */
+final class GgmlDot {
+    private GgmlDot() {}
+
+    private static final ValueLayout.OfShort LE_I16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Bytes loaded at a time: as many as float lanes, but at least 8 (the narrowest byte vector). */
+    private static VectorSpecies<Byte> bytesFor(VectorSpecies<Float> fs) {
+        return VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, fs.length() * 8)));
+    }
+
+    /** Σ_k x[xo + k]·w[k] over a Q8_0 row of {@code k} weights at byte {@code ro} of {@code seg}. */
+    static float dotQ8_0(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
+        VectorSpecies<Byte> bs = bytesFor(fs);
+        int lanes = fs.length(), parts = bs.length() / lanes;
+        FloatVector sum = FloatVector.zero(fs);
+        for (int b = 0; b < k / 32; b++) {
+            long at = ro + 34L * b;
+            FloatVector blk = FloatVector.zero(fs);
+            for (int j = 0; j < 32; j += bs.length()) {
+                ByteVector q = ByteVector.fromMemorySegment(bs, seg, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
+                for (int p = 0; p < parts; p++) {
+                    FloatVector qf = (FloatVector) q.convertShape(VectorOperators.B2F, fs, p);
+                    blk = qf.fma(FloatVector.fromArray(fs, x, xo + 32 * b + j + p * lanes), blk);
+                }
+            }
+            float d = Float.float16ToFloat(seg.get(LE_I16, at));
+            sum = blk.fma(FloatVector.broadcast(fs, d), sum);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Σ_k x[xo + k]·w[k] over a Q4_0 row: byte j of a block holds weight j (low nibble) and j + 16 (high). */
+    static float dotQ4_0(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
+        VectorSpecies<Byte> bs = bytesFor(fs);
+        int lanes = fs.length(), parts = bs.length() / lanes;
+        int step = Math.min(16, bs.length());
+        FloatVector sum = FloatVector.zero(fs);
+        for (int b = 0; b < k / 32; b++) {
+            long at = ro + 18L * b;
+            int xb = xo + 32 * b;
+            FloatVector blk = FloatVector.zero(fs);
+            for (int j = 0; j < 16; j += step) {
+                ByteVector q = ByteVector.fromMemorySegment(bs, seg, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
+                ByteVector lo = q.and((byte) 0xF).sub((byte) 8);
+                ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                for (int p = 0; p < parts; p++) {
+                    if (j + p * lanes >= 16) break; // a 16-byte load at 16 lanes holds exactly one block's qs
+                    FloatVector l = (FloatVector) lo.convertShape(VectorOperators.B2F, fs, p);
+                    FloatVector h = (FloatVector) hi.convertShape(VectorOperators.B2F, fs, p);
+                    blk = l.fma(FloatVector.fromArray(fs, x, xb + j + p * lanes), blk);
+                    blk = h.fma(FloatVector.fromArray(fs, x, xb + 16 + j + p * lanes), blk);
+                }
+            }
+            float d = Float.float16ToFloat(seg.get(LE_I16, at));
+            sum = blk.fma(FloatVector.broadcast(fs, d), sum);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static int u8(MemorySegment s, long at) {
+        return s.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
+    }
+
+    /**
+     * Σ_k x[xo + k]·w[k] over a Q4_K row. A sub-block s of 32 weights is d·sc_s·q - dmin·m_s, so its share of the dot
+     * is d·sc_s·Σ q·x - dmin·m_s·Σ x: both sums stay in lanes and join the accumulator with two FMAs per sub-block.
+     */
+    static float dotQ4_K(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
+        VectorSpecies<Byte> bs = bytesFor(fs);
+        int lanes = fs.length(), parts = bs.length() / lanes;
+        FloatVector sum = FloatVector.zero(fs);
+        for (int b = 0; b < k / 256; b++) {
+            long at = ro + 144L * b;
+            float d = Float.float16ToFloat(seg.get(LE_I16, at)), dmin = Float.float16ToFloat(seg.get(LE_I16, at + 2));
+            for (int c = 0; c < 4; c++) { // 32 bytes: low nibbles are sub-block 2c, high nibbles 2c+1
+                int xl = xo + 256 * b + 64 * c, xh = xl + 32;
+                FloatVector qxl = FloatVector.zero(fs), qxh = qxl, sxl = qxl, sxh = qxl;
+                for (int j = 0; j < 32; j += bs.length()) {
+                    ByteVector q =
+                            ByteVector.fromMemorySegment(bs, seg, at + 16 + 32L * c + j, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector lo = q.and((byte) 0xF), hi = q.lanewise(VectorOperators.LSHR, 4);
+                    for (int p = 0; p < parts; p++) {
+                        FloatVector a = FloatVector.fromArray(fs, x, xl + j + p * lanes);
+                        FloatVector h = FloatVector.fromArray(fs, x, xh + j + p * lanes);
+                        qxl = ((FloatVector) lo.convertShape(VectorOperators.B2F, fs, p)).fma(a, qxl);
+                        qxh = ((FloatVector) hi.convertShape(VectorOperators.B2F, fs, p)).fma(h, qxh);
+                        sxl = sxl.add(a);
+                        sxh = sxh.add(h);
+                    }
+                }
+                long sc = at + 4;
+                sum = qxl.fma(FloatVector.broadcast(fs, d * GgmlQuants.scaleMinK4(seg, sc, 2 * c, 0)), sum);
+                sum = sxl.fma(FloatVector.broadcast(fs, -dmin * GgmlQuants.scaleMinK4(seg, sc, 2 * c, 1)), sum);
+                sum = qxh.fma(FloatVector.broadcast(fs, d * GgmlQuants.scaleMinK4(seg, sc, 2 * c + 1, 0)), sum);
+                sum = sxh.fma(FloatVector.broadcast(fs, -dmin * GgmlQuants.scaleMinK4(seg, sc, 2 * c + 1, 1)), sum);
+            }
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Σ_k x[xo + k]·w[k] over a Q6_K row: in each half of 128 weights, byte l of ql/qh gives weights l, l+32, l+64,
+     * l+96 (low 4 bits from ql, 2 high bits from qh, minus 32); a 16-weight sub-block joins with its int8 scale·d.
+     */
+    static float dotQ6_K(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
+        VectorSpecies<Byte> bs = bytesFor(fs);
+        int lanes = fs.length(), parts = bs.length() / lanes, step = Math.min(16, bs.length());
+        FloatVector sum = FloatVector.zero(fs);
+        for (int b = 0; b < k / 256; b++) {
+            long at = ro + 210L * b;
+            float d = Float.float16ToFloat(seg.get(LE_I16, at + 208));
+            for (int half = 0; half < 2; half++) {
+                long ql = at + 64L * half, qh = at + 128 + 32L * half, sc = at + 192 + 8L * half;
+                int xb = xo + 256 * b + 128 * half;
+                for (int l = 0; l < 32; l += step) { // a step never crosses a 16-weight sub-block
+                    ByteVector a = ByteVector.fromMemorySegment(bs, seg, ql + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector c = ByteVector.fromMemorySegment(bs, seg, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector h = ByteVector.fromMemorySegment(bs, seg, qh + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector[] q = {
+                        a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)),
+                        c.and((byte) 0xF)
+                                .or(h.lanewise(VectorOperators.LSHR, 2)
+                                        .and((byte) 3)
+                                        .lanewise(VectorOperators.LSHL, 4)),
+                        a.lanewise(VectorOperators.LSHR, 4)
+                                .or(h.lanewise(VectorOperators.LSHR, 4)
+                                        .and((byte) 3)
+                                        .lanewise(VectorOperators.LSHL, 4)),
+                        c.lanewise(VectorOperators.LSHR, 4)
+                                .or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4))
+                    };
+                    for (int g = 0; g < 4; g++) {
+                        ByteVector qg = q[g].sub((byte) 32);
+                        FloatVector acc = FloatVector.zero(fs);
+                        for (int p = 0; p < parts; p++) {
+                            FloatVector xv = FloatVector.fromArray(fs, x, xb + 32 * g + l + p * lanes);
+                            acc = ((FloatVector) qg.convertShape(VectorOperators.B2F, fs, p)).fma(xv, acc);
+                        }
+                        float s = d * seg.get(ValueLayout.JAVA_BYTE, sc + l / 16 + 2 * g);
+                        sum = acc.fma(FloatVector.broadcast(fs, s), sum);
+                    }
+                }
+            }
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Σ_i a[ao + i]·b[bo + i] for i < n, two vector accumulators and a scalar tail. */
+    static float dot(VectorSpecies<Float> fs, float[] a, int ao, float[] b, int bo, int n) {
+        int lanes = fs.length(), i = 0;
+        FloatVector s0 = FloatVector.zero(fs), s1 = FloatVector.zero(fs);
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
+            s0 = FloatVector.fromArray(fs, a, ao + i).fma(FloatVector.fromArray(fs, b, bo + i), s0);
+            s1 = FloatVector.fromArray(fs, a, ao + i + lanes).fma(FloatVector.fromArray(fs, b, bo + i + lanes), s1);
+        }
+        for (; i + lanes <= n; i += lanes)
+            s0 = FloatVector.fromArray(fs, a, ao + i).fma(FloatVector.fromArray(fs, b, bo + i), s0);
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s = Math.fma(a[ao + i], b[bo + i], s);
+        return s;
+    }
+}

@@ -1,0 +1,208 @@
+package dev.panthera.quant;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panthera.quant.ggml.GgmlQuants;
+import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The quantized matmul against a float64 product of the dequantized weight (the scalar block decoders, themselves
+ * checked against ggml in GgmlAgainstLlamaCppTest), at every vector width this machine has.
+ */
+class QuantizedMatmulTest {
+    static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final GgmlType[] TYPES = {
+        GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1,
+        GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_K, GgmlType.F32
+    };
+
+    static List<VectorSpecies<Float>> species() {
+        List<VectorSpecies<Float>> out = new ArrayList<>();
+        for (int bits = 128; bits <= FloatVector.SPECIES_PREFERRED.vectorBitSize(); bits *= 2)
+            out.add(VectorSpecies.of(float.class, VectorShape.forBitSize(bits)));
+        return out;
+    }
+
+    /** Random blocks of {@code type} whose fp16/fp32 scales are finite (random bits elsewhere: every quant value). */
+    static QuantizedWeight randomWeight(GgmlType type, int out, int in, Random r, Arena arena) {
+        if (type == GgmlType.F32) {
+            float[] w = new float[out * in];
+            for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+            return QuantizedWeight.quantize("w", w, out, in, type, arena);
+        }
+        long bytes = type.bytesFor((long) out * in);
+        byte[] raw = new byte[(int) bytes];
+        r.nextBytes(raw);
+        MemorySegment seg = arena.allocate(Math.max(1, bytes), 64);
+        seg.copyFrom(MemorySegment.ofArray(raw));
+        for (long b = 0; b < (long) out * in / type.blockSize(); b++) {
+            long base = b * type.typeSize();
+            short d = Float.floatToFloat16((float) r.nextGaussian() * 0.1f);
+            short m = Float.floatToFloat16((float) r.nextGaussian() * 0.1f);
+            switch (type) {
+                case Q8_0, Q4_0, Q5_0 -> seg.set(LE16, base, d);
+                case Q4_1, Q5_1, Q4_K, Q5_K -> {
+                    seg.set(LE16, base, d);
+                    seg.set(LE16, base + 2, m);
+                }
+                case Q6_K -> seg.set(LE16, base + 208, d);
+                case Q8_K ->
+                    seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), base, (float)
+                            r.nextGaussian());
+                default -> throw new AssertionError(type);
+            }
+        }
+        return new QuantizedWeight("w", type, out, in, seg);
+    }
+
+    /**
+     * Checks y against the float64 product of x and the dequantized weight. Bound: the dequantized weights are the
+     * reference decoder's floats (exact products q·d for Q8_0/Q4_0, the same scalar code in the tile path; Q6_K's
+     * d·sc·q has one rounding, as a product term does), so the error is summation's. Any order of k fused multiply-adds, plus one scaling FMA per block and the lane reduction, has
+     * depth at most k + 2, giving |error| ≤ (k + 2)·2^-24·Σ|x·w| (first order).
+     */
+    static void check(float[] x, int m, QuantizedWeight w, float[] y, String what) {
+        int n = (int) w.out(), k = (int) w.in();
+        float[] wd = w.dequantize();
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0, a = 0;
+                for (int l = 0; l < k; l++) {
+                    s += (double) x[i * k + l] * wd[j * k + l];
+                    // the Q4_K decode dot sums d·sc·q·x and dmin·m·x apart, so its terms are as large as
+                    // |x|·(|w| + 2·dmin·m) (|d·sc·q| ≤ |w| + dmin·m); the others sum x·w
+                    a += Math.abs((double) x[i * k + l]) * (Math.abs(wd[j * k + l]) + 2 * q4kMin(w, j, l));
+                }
+                double bound = (k + 2) * 0x1p-24 * a * 1.01 + 1e-30;
+                assertEquals(s, y[i * n + j], bound, what + " y[" + i + ", " + j + "]");
+            }
+        }
+    }
+
+    /** dmin·m of the sub-block holding weight [row, col] of a Q4_K weight; 0 for other types. */
+    static double q4kMin(QuantizedWeight w, int row, int col) {
+        if (w.type() != GgmlType.Q4_K) return 0;
+        long at = row * w.rowBytes() + 144L * (col / 256);
+        double dmin = Float.float16ToFloat(w.blocks().get(LE16, at + 2));
+        return Math.abs(dmin * GgmlQuants.scaleMinK4(w.blocks(), at + 4, (col % 256) / 32, 1));
+    }
+
+    @Property(tries = 40)
+    void everyTypeAndWidthAgainstFloat64(
+            @ForAll @IntRange(min = 0, max = 9) int typeIndex,
+            @ForAll @IntRange(min = 0, max = 5) int m,
+            @ForAll @IntRange(min = 0, max = 19) int n,
+            @ForAll @IntRange(min = 0, max = 3) int kBlocks,
+            @ForAll long seed) {
+        GgmlType type = TYPES[typeIndex];
+        // F32 rows take any length: a prime length exercises the scalar tail
+        int k = type == GgmlType.F32 ? 37 * kBlocks + (kBlocks > 0 ? 4 : 1) : kBlocks * type.blockSize();
+        Random r = new Random(seed);
+        try (Arena arena = Arena.ofConfined()) {
+            QuantizedWeight w = randomWeight(type, n, k, r, arena);
+            float[] x = new float[m * k];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            for (VectorSpecies<Float> fs : species()) {
+                float[] y = new float[m * n];
+                QuantizedMatmul.matmul(fs, x, m, w, y);
+                check(x, m, w, y, type + " " + fs.vectorBitSize() + "-bit m=" + m + " n=" + n + " k=" + k);
+            }
+            float[] ref = new float[m * n];
+            QuantizedMatmul.reference(x, m, w, ref);
+            check(x, m, w, ref, type + " scalar reference");
+        }
+    }
+
+    @Test
+    void decodeDotsReadBlocksInPlaceAtEveryWidth() {
+        Random r = new Random(5);
+        try (Arena arena = Arena.ofConfined()) {
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
+                for (int kBlocks : new int[] {1, 2, 5}) {
+                    for (int n : new int[] {1, 7}) {
+                        QuantizedWeight w = randomWeight(t, n, t.blockSize() * kBlocks, r, arena);
+                        float[] x = new float[t.blockSize() * kBlocks];
+                        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                        for (VectorSpecies<Float> fs : species()) {
+                            float[] y = new float[n];
+                            QuantizedMatmul.matmul(fs, x, 1, w, y);
+                            check(x, 1, w, y, t + " decode " + fs.vectorBitSize() + "-bit k=" + x.length);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void largeProductsSplitAcrossThreadsAndTensorsKeepTheirLeadingDims() {
+        Random r = new Random(7);
+        try (Arena arena = Arena.ofShared();
+                Arena confined = Arena.ofConfined()) {
+            // a confined weight stays on this thread; a shared one is split over the pool
+            QuantizedWeight own = randomWeight(GgmlType.Q4_0, 300, 512, r, confined);
+            float[] x1 = new float[4 * 512];
+            for (int i = 0; i < x1.length; i++) x1[i] = (float) r.nextGaussian();
+            float[] y1 = new float[4 * 300];
+            QuantizedMatmul.matmul(x1, 4, own, y1);
+            check(x1, 4, own, y1, "confined");
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q6_K}) {
+                QuantizedWeight w = randomWeight(t, 300, 512, r, arena); // 300·512·m crosses the parallel threshold
+                for (int m : new int[] {1, 17}) {
+                    float[] x = new float[m * 512];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                    float[] y = new float[m * 300];
+                    QuantizedMatmul.matmul(x, m, w, y);
+                    check(x, m, w, y, t + " m=" + m);
+                }
+            }
+            QuantizedWeight w = randomWeight(GgmlType.Q8_0, 5, 64, r, arena);
+            float[] x = new float[2 * 3 * 64];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            Tensor y = QuantizedMatmul.matmul(Tensor.of(x, 2, 3, 64), w);
+            assertArrayEquals(new long[] {2, 3, 5}, y.dims());
+            check(x, 6, w, y.toFloatArray(), "tensor");
+            var e = assertThrows(
+                    IllegalArgumentException.class, () -> QuantizedMatmul.matmul(Tensor.of(new float[63], 1, 63), w));
+            assertTrue(e.getMessage().contains("[5, 64]") && e.getMessage().contains("63"), e.getMessage());
+        }
+    }
+
+    @Test
+    void weightsTheBlockSizeDoesNotDivideAreRejected() {
+        try (Arena arena = Arena.ofConfined()) {
+            var e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> QuantizedWeight.quantize(
+                            "blk.0.ffn_down.weight", new float[4 * 48], 4, 48, GgmlType.Q8_0, arena));
+            assertTrue(
+                    e.getMessage().contains("blk.0.ffn_down.weight")
+                            && e.getMessage().contains("[4, 48]"),
+                    e.getMessage());
+            float[] w = new float[64];
+            w[5] = Float.NaN;
+            var nan = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> QuantizedWeight.quantize("attn_q", w, 2, 32, GgmlType.Q4_0, arena));
+            assertTrue(nan.getMessage().contains("attn_q") && nan.getMessage().contains("weight 5"), nan.getMessage());
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> new QuantizedWeight("short", GgmlType.Q4_K, 2, 256, arena.allocate(144)));
+        }
+    }
+}
