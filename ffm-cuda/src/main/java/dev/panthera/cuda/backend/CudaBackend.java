@@ -132,14 +132,18 @@ public final class CudaBackend implements Backend, FusedKernels {
     }
 
     /**
-     * Whether {@code e} is a sticky device fault that poisons the CUDA context (illegal address, launch failure,
-     * device assert, unknown error; cuBLAS/cuDNN execution failures), after which the backend refuses further work.
+     * Whether {@code e} is a sticky device fault that poisons the CUDA context, after which the backend refuses
+     * further work: cudart and driver codes (shared numbering) 700 illegal address, 702 launch timeout, 710 device
+     * assert, 714 hardware stack error, 715 illegal instruction, 716 misaligned address, 717 invalid address space,
+     * 718 invalid PC, 719 launch failure, 999 unknown; cuBLAS execution failed (13); cuDNN 9 execution failed (5000)
+     * and its sub-codes naming the failing layer beneath it: 5001 CUDA driver, 5002 cuBLAS, 5003 cudart, 5004 cuRAND.
      */
     static boolean isDeviceFault(CudaException e) {
+        int c = e.code();
         return switch (e.library()) {
-            case "cudart", "cuda" -> e.code() == 700 || e.code() == 719 || e.code() == 710 || e.code() == 999;
-            case "cublas" -> e.code() == 13; // CUBLAS_STATUS_EXECUTION_FAILED
-            case "cudnn" -> e.code() == 5000; // CUDNN_STATUS_EXECUTION_FAILED
+            case "cudart", "cuda" -> c == 700 || c == 702 || c == 710 || (c >= 714 && c <= 719) || c == 999;
+            case "cublas" -> c == 13;
+            case "cudnn" -> c >= 5000 && c <= 5004;
             default -> false;
         };
     }
