@@ -28,7 +28,10 @@ import dev.panthera.tensor.spi.ReferenceBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The CUDA backend: matmul through cublasGemmEx / cublasGemmStridedBatchedEx (F32, TF32 when opted in with
@@ -37,7 +40,8 @@ import java.util.function.Supplier;
  * kernels. Kernel ops other than copy and embedding take F32. All work is ordered on one stream; a device-side fault (illegal
  * address, launch failure) puts the backend in a failed state whose message every later call repeats.
  */
-public final class CudaBackend implements Backend, FusedKernels {
+public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
     private static final int BLOCK = 256;
 
     private final Device device;
@@ -48,7 +52,9 @@ public final class CudaBackend implements Backend, FusedKernels {
     private final KernelModules kernels;
     private final boolean tf32;
     private final MemoryPool pool;
+    private final ReleaseChain resources;
     private volatile String failure;
+    private volatile boolean closed;
 
     /**
      * Opens {@code device} (which must be a CUDA device) with its own stream and library handles; F32 matmul uses
@@ -60,24 +66,113 @@ public final class CudaBackend implements Backend, FusedKernels {
 
     /** As {@link #CudaBackend(Device)}, with F32 matmul on TF32 tensor cores when {@code allowTf32}. */
     public CudaBackend(Device device, boolean allowTf32) {
+        this(device, allowTf32, true);
+    }
+
+    /** As {@link #CudaBackend(Device, boolean)}; without {@code useCudnn} softmax always runs on our kernels. */
+    CudaBackend(Device device, boolean allowTf32, boolean useCudnn) {
         if (device.kind() != Device.Kind.CUDA)
             throw new IllegalArgumentException("CudaBackend: not a CUDA device: " + device);
         this.device = device;
         this.cuda = CudaDevice.open(device.index());
-        this.stream = CudaStream.create();
-        Cublas cublas = Cublas.get();
-        this.cublasHandle = cublas.createHandle();
-        cublas.setStream(cublasHandle, stream.handle());
-        MemorySegment dnn = MemorySegment.NULL;
-        if (CudaLibraries.isLoadable(CudaLibrary.CUDNN)) {
-            dnn = Cudnn.get().createHandle();
-            Cudnn.get().setStream(dnn, stream.handle());
+        this.resources = new ReleaseChain("CudaBackend on " + device);
+        try {
+            this.stream = CudaStream.create();
+            resources.add(stream::close);
+            Cublas cublas = Cublas.get();
+            MemorySegment blas = cublas.createHandle();
+            resources.add(() -> cublas.destroyHandle(blas));
+            cublas.setStream(blas, stream.handle());
+            this.cublasHandle = blas;
+            MemorySegment dnn = openCudnn(
+                    useCudnn && CudaLibraries.isLoadable(CudaLibrary.CUDNN),
+                    () -> Cudnn.get().createHandle(),
+                    h -> Cudnn.get().setStream(h, stream.handle()),
+                    h -> Cudnn.get().destroyHandle(h));
+            if (!dnn.equals(MemorySegment.NULL)) resources.add(() -> Cudnn.get().destroyHandle(dnn));
+            this.cudnnHandle = dnn;
+            this.kernels = new KernelModules(cuda);
+            resources.add(kernels::close);
+        } catch (RuntimeException e) {
+            try {
+                resources.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
         }
-        this.cudnnHandle = dnn;
-        this.kernels = new KernelModules(cuda);
         this.tf32 = allowTf32;
         this.pool = new MemoryPool(
                 device.toString(), this::deviceBlock, Long.getLong("panthera.cuda.maxCachedBytes", 4L << 30));
+    }
+
+    /**
+     * Waits for queued work, frees the pool's cached blocks, then unloads the kernel modules and destroys the
+     * cuDNN and cuBLAS handles and the stream. Later calls throw; memory still owned by open arenas or pool scopes
+     * is freed on the default stream when they close. Closing twice does nothing.
+     */
+    @Override
+    public void close() {
+        if (resources.isClosed()) return;
+        RuntimeException first = null;
+        if (failure == null) {
+            try {
+                synchronize();
+                pool.trim();
+            } catch (RuntimeException e) {
+                first = e;
+            }
+        }
+        closed = true;
+        try {
+            cuda.makeCurrent();
+            resources.close();
+        } catch (RuntimeException e) {
+            if (first == null) first = e;
+            else first.addSuppressed(e);
+        }
+        if (first != null) throw first;
+    }
+
+    /** Frees device memory on our stream, or on the default stream once the backend (and its stream) closed. */
+    private void release(MemorySegment address) {
+        cuda.makeCurrent();
+        Cudart.get().freeAsync(address, closed ? MemorySegment.NULL : stream.handle());
+    }
+
+    /**
+     * A cuDNN handle bound to our stream, or NULL when cuDNN is absent. A cuDNN that loads but cannot create or bind
+     * a handle (a missing sub-library, a version mismatch) is logged and left out, so softmax runs on our kernels.
+     */
+    static MemorySegment openCudnn(
+            boolean loadable,
+            Supplier<MemorySegment> create,
+            Consumer<MemorySegment> bindStream,
+            Consumer<MemorySegment> destroy) {
+        if (!loadable) return MemorySegment.NULL;
+        MemorySegment h;
+        try {
+            h = create.get();
+        } catch (CudaException e) {
+            if (isDeviceFault(e)) throw e;
+            LOG.warn("cuDNN loads but cannot create a handle; softmax runs on Panthera's kernels: {}", e.getMessage());
+            return MemorySegment.NULL;
+        }
+        try {
+            bindStream.accept(h);
+            return h;
+        } catch (CudaException e) {
+            try {
+                destroy.accept(h);
+            } catch (CudaException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            if (isDeviceFault(e)) throw e;
+            LOG.warn(
+                    "cuDNN handle cannot take the backend's stream; softmax runs on Panthera's kernels: {}",
+                    e.getMessage());
+            return MemorySegment.NULL;
+        }
     }
 
     @Override
@@ -114,6 +209,13 @@ public final class CudaBackend implements Backend, FusedKernels {
     }
 
     private <T> T guard(Supplier<T> body) {
+        if (closed)
+            throw new CudaException(
+                    "panthera",
+                    "CudaBackend",
+                    CudaException.CLOSED,
+                    "CLOSED",
+                    "the CUDA backend on " + device + " was closed");
         String f = failure;
         if (f != null)
             throw new CudaException(
@@ -164,9 +266,7 @@ public final class CudaBackend implements Backend, FusedKernels {
             Cudart rt = Cudart.get();
             MemorySegment raw = rt.mallocAsync(bytes, stream.handle());
             rt.memsetAsync(raw, 0, bytes, stream.handle());
-            MemorySegment stream0 = stream.handle();
-            MemorySegment owned =
-                    raw.reinterpret(bytes, owner, p -> rt.freeAsync(MemorySegment.ofAddress(p.address()), stream0));
+            MemorySegment owned = raw.reinterpret(bytes, owner, p -> release(MemorySegment.ofAddress(p.address())));
             return new CudaStorage(owned, dtype, device, numel, owner, null);
         });
     }
@@ -193,7 +293,7 @@ public final class CudaBackend implements Backend, FusedKernels {
             MemorySegment raw = rt.mallocAsync(bytes, stream.handle());
             rt.memsetAsync(raw, 0, bytes, stream.handle());
             MemorySegment address = MemorySegment.ofAddress(raw.address());
-            return new MemoryPool.Block(address, () -> run(() -> rt.freeAsync(address, stream.handle())));
+            return new MemoryPool.Block(address, () -> release(address));
         });
     }
 
@@ -494,7 +594,9 @@ public final class CudaBackend implements Backend, FusedKernels {
                 boolean direct = dl.isContiguous();
                 CudaStorage target = direct ? out : (CudaStorage) allocate(dst.dtype(), dl.numel(), a);
                 MemorySegment y = target.pointer(direct ? dl.offset() : 0);
-                if (!cudnnHandle.equals(MemorySegment.NULL) && outer * n * inner < Integer.MAX_VALUE) {
+                SoftmaxPath path = softmaxPath(
+                        !cudnnHandle.equals(MemorySegment.NULL), src.dtype(), outer, n, inner, sl.shape(), d);
+                if (path == SoftmaxPath.CUDNN) {
                     Cudnn.get()
                             .softmax(
                                     cudnnHandle,
@@ -505,7 +607,7 @@ public final class CudaBackend implements Backend, FusedKernels {
                                     log,
                                     x,
                                     y);
-                } else if (inner == 1 && src.dtype() == DType.F32) {
+                } else if (path == SoftmaxPath.KERNEL_F32_LAST) {
                     kernels.launch(
                             "softmax",
                             "softmax_f32",
@@ -519,13 +621,48 @@ public final class CudaBackend implements Backend, FusedKernels {
                             (int) n,
                             log ? 1 : 0);
                 } else {
-                    throw new UnsupportedOperationException(
-                            "cuda softmax: without cuDNN only F32 over the last dim is supported (dim " + d + " of "
-                                    + sl.shape() + ", " + src.dtype() + ")");
+                    kernels.launch(
+                            "softmax",
+                            "softmax_strided",
+                            (int) Math.min(outer * inner, 1 << 20),
+                            BLOCK,
+                            BLOCK * 8,
+                            stream.handle(),
+                            floatCode(src.dtype()),
+                            x,
+                            y,
+                            outer,
+                            (int) n,
+                            inner,
+                            log ? 1 : 0);
                 }
                 if (!direct) copyStrided(target, Layout.contiguous(dl.shape()), out, dl, a);
             }
         });
+    }
+
+    /** Which implementation runs a softmax: cuDNN, or one of our kernels. */
+    enum SoftmaxPath {
+        CUDNN,
+        /** softmax_f32: F32 over the last dim, one block per row. */
+        KERNEL_F32_LAST,
+        /** softmax_strided: any float type, any dim. */
+        KERNEL_STRIDED
+    }
+
+    /** The softmax implementation for an (outer, n, inner) problem of dtype {@code t}; throws when none serves it. */
+    static SoftmaxPath softmaxPath(boolean cudnn, DType t, long outer, long n, long inner, Shape shape, int dim) {
+        if (floatCode(t) < 0) {
+            throw new UnsupportedOperationException("cuda softmax: needs a float dtype (F32, F64, F16, BF16), got " + t
+                    + " (dim " + dim + " of " + shape + ")");
+        }
+        if (cudnn && outer * n * inner < Integer.MAX_VALUE) return SoftmaxPath.CUDNN;
+        if (n > Integer.MAX_VALUE) {
+            throw new UnsupportedOperationException(
+                    "cuda softmax: dim " + dim + " of " + shape + " is longer than the kernels take (2^31 - 1)");
+        }
+        if (inner == 1 && t == DType.F32) return SoftmaxPath.KERNEL_F32_LAST;
+        return SoftmaxPath.KERNEL_STRIDED;
     }
 
     private interface RowKernel {

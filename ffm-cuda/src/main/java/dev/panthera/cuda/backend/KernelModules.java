@@ -21,6 +21,7 @@ final class KernelModules {
     private final KernelCache cache;
     private final Map<String, MemorySegment> modules = new HashMap<>();
     private final Map<String, MemorySegment> functions = new HashMap<>();
+    private boolean closed;
 
     KernelModules(CudaDevice device) {
         this.device = device;
@@ -32,6 +33,7 @@ final class KernelModules {
     }
 
     synchronized MemorySegment function(String family, String kernel) {
+        if (closed) throw new IllegalStateException("CUDA kernel modules used after the backend closed");
         String key = family + "/" + kernel;
         MemorySegment f = functions.get(key);
         if (f == null) {
@@ -75,5 +77,23 @@ final class KernelModules {
             }
             CudaDriver.get().launch(f, Math.max(1, grid), 1, 1, block, 1, 1, sharedBytes, stream, params);
         }
+    }
+
+    /** Unloads every loaded module (cuModuleUnload); later launches throw. */
+    synchronized void close() {
+        if (closed) return;
+        closed = true;
+        functions.clear();
+        RuntimeException first = null;
+        for (MemorySegment m : modules.values()) {
+            try {
+                CudaDriver.get().unloadModule(m);
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+                else first.addSuppressed(e);
+            }
+        }
+        modules.clear();
+        if (first != null) throw first;
     }
 }

@@ -3,6 +3,7 @@ package dev.panthera.cuda.backend;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panthera.cuda.CudaException;
 import dev.panthera.cuda.CudaProbe;
 import dev.panthera.tensor.BinaryOp;
 import dev.panthera.tensor.DType;
@@ -16,6 +17,7 @@ import dev.panthera.tensor.spi.ReferenceBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -37,6 +39,26 @@ class CudaBackendGpuTest {
         assumeTrue(r.ok(), "no usable GPU: " + r.status() + " — " + r.reason());
         assumeTrue(new CudaBackendProvider().isAvailable(), "GPU present but cuBLAS/NVRTC/libcuda missing (see log)");
         gpu = new CudaBackend(Device.cuda(0));
+    }
+
+    @AfterAll
+    static void closeBackend() {
+        if (gpu != null) gpu.close();
+    }
+
+    @Test
+    void closeReleasesTheBackendAndLaterUseThrows() {
+        CudaBackend b = new CudaBackend(Device.cuda(0));
+        try (Arena a = Arena.ofConfined()) {
+            Layout l = Layout.contiguous(Shape.of(16));
+            Storage s = b.allocate(DType.F32, 16, a);
+            b.fill(s, l, 1.5);
+            b.synchronize();
+            b.close();
+            b.close();
+            var e = assertThrows(CudaException.class, () -> b.fill(s, l, 2.0));
+            assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        } // the arena frees its block on the default stream after the backend closed
     }
 
     static Storage randomHost(Arena a, DType t, long n, long seed) {
@@ -135,7 +157,12 @@ class CudaBackendGpuTest {
      */
     @Test
     void tf32MatmulWithinTheMantissaBound() {
-        CudaBackend tf32 = new CudaBackend(Device.cuda(0), true);
+        try (CudaBackend tf32 = new CudaBackend(Device.cuda(0), true)) {
+            tf32MatmulCase(tf32);
+        }
+    }
+
+    void tf32MatmulCase(CudaBackend tf32) {
         try (Arena a = Arena.ofConfined()) {
             int m = 96, k = 257, n = 80;
             Layout al = Layout.contiguous(Shape.of(m, k)),
@@ -197,6 +224,35 @@ class CudaBackendGpuTest {
         matmulCase(DType.F32, 3, 17, 33, 9, true, 1e-4);
         matmulCase(DType.BF16, 2, 64, 128, 32, false, 2e-2);
         matmulCase(DType.F16, 2, 31, 64, 15, true, 5e-3);
+    }
+
+    @Test
+    void softmaxKernelsWithoutCudnnOverEveryDimAndFloatType() {
+        try (CudaBackend plain = new CudaBackend(Device.cuda(0), false, false);
+                Arena a = Arena.ofConfined()) {
+            Layout l = Layout.contiguous(Shape.of(6, 5, 33));
+            for (DType t : new DType[] {DType.F32, DType.F64, DType.F16, DType.BF16}) {
+                Storage hx = randomHost(a, t, l.numel(), 16);
+                Storage dx = plain.allocate(t, l.numel(), a);
+                plain.copy(hx, l, dx, l);
+                double tol = t == DType.BF16 ? 1e-2 : t == DType.F16 ? 1e-3 : 1e-5;
+                for (int dim = 0; dim < 3; dim++) {
+                    for (boolean log : new boolean[] {false, true}) {
+                        Storage hd = Storage.allocate(t, l.numel(), a), dd = plain.allocate(t, l.numel(), a);
+                        REF.softmax(hx, l, dim, log, hd, l);
+                        plain.softmax(dx, l, dim, log, dd, l);
+                        Storage back = Storage.allocate(t, l.numel(), a);
+                        plain.copy(dd, l, back, l);
+                        close(
+                                host(a, hd, l),
+                                host(a, back, l),
+                                tol,
+                                tol,
+                                t + " softmax kernel dim " + dim + " log " + log);
+                    }
+                }
+            }
+        }
     }
 
     @Test
