@@ -9,7 +9,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -41,10 +40,7 @@ final class KernelModules {
             if (module == null) {
                 String arch = device.arch();
                 byte[] cubin = cache.get(
-                        family + ".cu",
-                        KernelSources.source(family),
-                        List.of("--gpu-architecture=" + arch, "-default-device"),
-                        arch);
+                        family + ".cu", KernelSources.source(family), KernelSources.compileOptions(arch), arch);
                 module = CudaDriver.get().loadModule(cubin);
                 modules.put(family, module);
             }
