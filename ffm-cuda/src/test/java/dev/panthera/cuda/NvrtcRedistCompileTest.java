@@ -3,15 +3,10 @@ package dev.panthera.cuda;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.Arena;
-import java.net.URL;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,45 +19,18 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the unpacked folder, so its builtins must come from that folder too (LibraryLocator's companions).
  */
 class NvrtcRedistCompileTest {
-    private static final String PREFIX = "org/bytedeco/cuda/linux-x86_64/";
     private static Arena arena;
     private static Nvrtc nvrtc;
 
-    /** Unpacks NVRTC and its builtins once per build into target/cuda-redist (reused while the sizes match). */
-    static Path unpackNvrtc() throws IOException {
-        Path dir = Path.of("target", "cuda-redist").toAbsolutePath();
-        Files.createDirectories(dir);
-        Path nvrtcFile = null;
-        for (String name : List.of("libnvrtc.so.13", "libnvrtc-builtins.so.13.3")) {
-            URL url = NvrtcRedistCompileTest.class.getClassLoader().getResource(PREFIX + name);
-            assertNotNull(url, "org.bytedeco:cuda-redist on the test classpath has no " + PREFIX + name);
-            Path out = dir.resolve(name);
-            long size = url.openConnection().getContentLengthLong();
-            if (!Files.exists(out) || Files.size(out) != size) {
-                Path tmp = Files.createTempFile(dir, name, ".part");
-                try (InputStream in = url.openStream()) {
-                    Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                }
-                Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            }
-            if (name.startsWith("libnvrtc.so")) nvrtcFile = out;
-        }
-        return nvrtcFile;
-    }
-
     @BeforeAll
     static void load() throws IOException {
-        Path file = unpackNvrtc();
+        Path file = RedistLibraries.unpack("libnvrtc.so.13", "libnvrtc-builtins.so.13.3")
+                .resolve("libnvrtc.so.13");
         assertEquals(
                 List.of(file.resolveSibling("libnvrtc-builtins.so.13.3")),
                 LibraryLocator.companions(CudaLibrary.NVRTC, file));
         arena = Arena.ofShared();
-        Path nothing = file.resolveSibling("none");
-        var env = new LibraryLocator.Environment(
-                Map.of(CudaLibrary.NVRTC.propertyName(), file.toString()), Map.of(), nothing, nothing, nothing);
-        NativeLibrary lib = NativeLibrary.load(CudaLibrary.NVRTC, env, arena);
-        assertEquals(file.toString(), lib.source());
-        nvrtc = new Nvrtc(lib);
+        nvrtc = new Nvrtc(RedistLibraries.open(CudaLibrary.NVRTC, file, arena));
     }
 
     @AfterAll
