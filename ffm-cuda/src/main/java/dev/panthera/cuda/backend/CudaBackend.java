@@ -429,24 +429,40 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
 
     @Override
     public void fill(Storage dst, Layout dl, double value) {
-        requireF32("fill", dst);
+        long bits = fillBits(dst.dtype(), value);
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
                 if (n > 0)
                     kernels.launch(
                             "elementwise",
-                            "fill_f32",
+                            "fill_bits",
                             grid(n),
                             BLOCK,
                             0,
                             stream.handle(),
+                            dst.dtype().byteSize(),
                             StridedArg.of(a, dl),
                             dev(dst, "fill").pointer(0),
-                            (float) value,
+                            bits,
                             n);
             }
         });
+    }
+
+    /**
+     * The bit pattern of {@code value} stored as one element of {@code t}, low bytes first (little-endian, as the
+     * device reads it), exactly as the reference backend converts and stores it.
+     */
+    static long fillBits(DType t, double value) {
+        try (Arena a = Arena.ofConfined()) {
+            Storage one = Storage.allocate(t, 1, a);
+            ReferenceBackend.INSTANCE.fill(one, Layout.contiguous(Shape.of(1)), value);
+            long bits = 0;
+            for (int i = t.byteSize() - 1; i >= 0; i--)
+                bits = (bits << 8) | (one.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 0xFF);
+            return bits;
+        }
     }
 
     @Override
@@ -874,6 +890,22 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
         });
     }
 
+    /** Query rows per attention block, one warp each (ATT_WARPS in attention.cu). */
+    static final int ATTENTION_WARPS = 4;
+
+    /**
+     * Dynamic shared memory of the attention kernel: its warps' query rows, {@code ATTENTION_WARPS * d} floats. The
+     * key length does not count (keys stream through an online softmax); a head dim beyond 48 KiB of rows throws.
+     */
+    static long attentionSharedBytes(long d) {
+        long bytes = 4L * ATTENTION_WARPS * Math.max(1, d);
+        if (bytes > 48 * 1024) {
+            throw new UnsupportedOperationException("cuda attention: head dim " + d + " exceeds the kernel's limit of "
+                    + 48 * 1024 / (4 * ATTENTION_WARPS));
+        }
+        return bytes;
+    }
+
     @Override
     public void attention(
             Storage q,
@@ -898,19 +930,15 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
                         dv = (int) vl.shape().dim(3);
                 long rows = (long) bsz * hq * lq;
                 if (rows == 0) return;
-                long shared = 4L * (lk + BLOCK);
-                if (shared > 48 * 1024) {
-                    throw new UnsupportedOperationException("cuda attention: " + lk
-                            + " keys exceed the kernel's shared-memory row (max " + (48 * 1024 / 4 - BLOCK) + ")");
-                }
+                long shared = attentionSharedBytes(d);
                 CudaStorage out = dev(dst, "attention");
                 boolean direct = dl.isContiguous();
                 CudaStorage target = direct ? out : (CudaStorage) allocate(DType.F32, dl.numel(), a);
                 kernels.launch(
                         "attention",
                         "attention_f32",
-                        (int) Math.min(rows, 1 << 20),
-                        BLOCK,
+                        (int) Math.min((rows + ATTENTION_WARPS - 1) / ATTENTION_WARPS, 1 << 20),
+                        32 * ATTENTION_WARPS,
                         (int) shared,
                         stream.handle(),
                         contiguous(dev(q, "attention"), ql, a),

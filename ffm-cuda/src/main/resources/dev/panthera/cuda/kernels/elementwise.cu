@@ -90,9 +90,17 @@ extern "C" __global__ void compare_f32(int op, Strided as, const float* a, Strid
         c[strided_at(cs, i)] = compare_op(op, a[strided_at(as, i)], b[strided_at(bs, i)]) ? 1 : 0;
 }
 
-extern "C" __global__ void fill_f32(Strided ys, float* y, float v, i64 n) {
-    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x)
-        y[strided_at(ys, i)] = v;
+// Fill for any dtype: the host passes the element's bit pattern (elemBytes 1, 2, 4 or 8, low bytes first).
+extern "C" __global__ void fill_bits(int elemBytes, Strided ys, unsigned char* y, unsigned long long bits, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        i64 d = strided_at(ys, i) * elemBytes;
+        switch (elemBytes) {
+            case 1: y[d] = (unsigned char) bits; break;
+            case 2: *(unsigned short*) (y + d) = (unsigned short) bits; break;
+            case 4: *(unsigned int*) (y + d) = (unsigned int) bits; break;
+            default: *(unsigned long long*) (y + d) = bits; break;
+        }
+    }
 }
 
 // Byte-generic strided copy for any dtype of the given element size (1, 2, 4 or 8 bytes).

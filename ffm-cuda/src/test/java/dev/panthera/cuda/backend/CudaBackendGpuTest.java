@@ -256,6 +256,77 @@ class CudaBackendGpuTest {
     }
 
     @Test
+    void fillWritesEveryDtype() {
+        try (Arena a = Arena.ofConfined()) {
+            Layout l = Layout.contiguous(Shape.of(5, 7)).transpose(0, 1);
+            for (DType t : DType.values()) {
+                double value = t == DType.BOOL ? 1 : t == DType.U8 ? 200 : -3.25;
+                Storage hd = Storage.allocate(t, 35, a), dd = gpu.allocate(t, 35, a);
+                REF.fill(hd, l, value);
+                gpu.fill(dd, l, value);
+                Layout all = Layout.contiguous(Shape.of(35));
+                close(host(a, hd, all), down(a, dd, all), 0, 0, "fill " + t);
+            }
+        }
+    }
+
+    @Test
+    void attentionWithMoreKeysThanAScoreRowCouldHoldAndWideValueHeads() {
+        try (Arena a = Arena.ofConfined()) {
+            int[][] cases = {{1, 2, 1, 3, 20_000, 16, 16}, {1, 4, 2, 5, 70, 8, 300}, {2, 2, 2, 33, 33, 64, 64}};
+            for (int[] c : cases) {
+                Layout ql = Layout.contiguous(Shape.of(c[0], c[1], c[3], c[5])),
+                        kl = Layout.contiguous(Shape.of(c[0], c[2], c[4], c[5])),
+                        vl = Layout.contiguous(Shape.of(c[0], c[2], c[4], c[6])),
+                        ol = Layout.contiguous(Shape.of(c[0], c[1], c[3], c[6]));
+                Storage q = randomHost(a, DType.F32, ql.numel(), 21),
+                        k = randomHost(a, DType.F32, kl.numel(), 22),
+                        v = randomHost(a, DType.F32, vl.numel(), 23);
+                for (boolean causal : new boolean[] {false, true}) {
+                    Storage ho = Storage.allocate(DType.F32, ol.numel(), a),
+                            dout = gpu.allocate(DType.F32, ol.numel(), a);
+                    REF.attention(q, ql, k, kl, v, vl, causal, 0.125, ho, ol);
+                    gpu.attention(up(a, q), ql, up(a, k), kl, up(a, v), vl, causal, 0.125, dout, ol);
+                    close(
+                            host(a, ho, ol),
+                            down(a, dout, ol),
+                            1e-4,
+                            1e-5,
+                            "attention " + java.util.Arrays.toString(c) + " causal=" + causal);
+                }
+            }
+        }
+    }
+
+    @Test
+    void embeddingCopiesRowsOfEveryWidthAndAlignment() {
+        try (Arena a = Arena.ofConfined()) {
+            long[] ids = {3, 0, 9, 3, 7};
+            Storage idx = Storage.allocate(DType.I64, ids.length, a);
+            for (int i = 0; i < ids.length; i++) idx.segment().setAtIndex(ValueLayout.JAVA_LONG, i, ids[i]);
+            Layout il = Layout.contiguous(Shape.of(ids.length));
+            Storage dIdx = up(a, idx);
+            for (DType t : new DType[] {DType.F32, DType.BF16, DType.U8, DType.F64}) {
+                for (int dim : new int[] {1, 3, 4, 5, 8, 33}) {
+                    Layout tl = Layout.contiguous(Shape.of(10, dim)), ol = Layout.contiguous(Shape.of(ids.length, dim));
+                    Storage table = randomHost(a, t, 10L * dim, 24);
+                    Storage ho = Storage.allocate(t, ol.numel(), a), dout = gpu.allocate(t, ol.numel(), a);
+                    REF.indexSelect(table, tl, 0, idx, il, ho, ol);
+                    gpu.indexSelect(up(a, table), tl, 0, dIdx, il, dout, ol);
+                    close(host(a, ho, ol), down(a, dout, ol), 0, 0, "embedding " + t + " dim " + dim);
+                    // an odd offset into the output: the kernel must fall back to narrower words
+                    Layout shifted = Layout.contiguous(Shape.of(ids.length * dim + 1))
+                            .narrow(0, 1, (long) ids.length * dim)
+                            .reshapeView(ol.shape());
+                    Storage wide = gpu.allocate(t, ids.length * dim + 1L, a);
+                    gpu.indexSelect(up(a, table), tl, 0, dIdx, il, wide, shifted);
+                    close(host(a, ho, ol), down(a, wide, shifted), 0, 0, "embedding at offset 1, " + t + " dim " + dim);
+                }
+            }
+        }
+    }
+
+    @Test
     void softmaxNormsRopeAttentionEmbedding() {
         try (Arena a = Arena.ofConfined()) {
             Layout l = Layout.contiguous(Shape.of(6, 5, 33));
