@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * The CUDA backend: matmul through cublasGemmEx / cublasGemmStridedBatchedEx (F32, TF32 when opted in with
  * {@code -Dpanthera.cuda.tf32=true}, F16 and BF16 with F32 accumulation), softmax through cuDNN (an NVRTC kernel
  * when cuDNN is absent), and elementwise ops, reductions, norms, RoPE, embedding and attention through the NVRTC
- * kernels. Kernel ops other than copy and embedding take F32. All work is ordered on one stream; a device-side fault (illegal
+ * kernels. fill, copy and embedding take any dtype, softmax any float type, elementwise ops and norms F32, F16 and
+ * BF16 (computed in float), the other kernels F32. All work is ordered on one stream; a device-side fault (illegal
  * address, launch failure) puts the backend in a failed state whose message every later call repeats.
  */
 public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
@@ -310,6 +311,26 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
         }
     }
 
+    /**
+     * Whether an elementwise or norm op runs on the F32 kernels (every operand F32) rather than the mixed float
+     * kernels (operands among F32, F16 and BF16); throws for any other dtype. Null entries are absent operands.
+     */
+    static boolean allF32(String op, DType... types) {
+        boolean f32 = true;
+        for (DType t : types) {
+            if (t == null) continue;
+            if (t != DType.F32 && t != DType.F16 && t != DType.BF16)
+                throw new UnsupportedOperationException(
+                        "cuda " + op + ": the CUDA kernels take F32, F16 or BF16, got " + t);
+            f32 &= t == DType.F32;
+        }
+        return f32;
+    }
+
+    private static DType dtypeOf(Storage s) {
+        return s == null ? null : s.dtype();
+    }
+
     private static int grid(long n) {
         return (int) Math.min(65_535L * 8, Math.max(1, (n + BLOCK - 1) / BLOCK));
     }
@@ -467,11 +488,12 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
 
     @Override
     public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
-        requireF32("unary " + op, src, dst);
+        boolean f32 = allF32("unary " + op, src.dtype(), dst.dtype());
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
-                if (n > 0)
+                if (n == 0) return;
+                if (f32) {
                     kernels.launch(
                             "elementwise",
                             "unary_f32",
@@ -485,18 +507,35 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
                             StridedArg.of(a, dl),
                             dev(dst, "unary").pointer(0),
                             n);
+                } else {
+                    kernels.launch(
+                            "elementwise",
+                            "unary_float",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            op.code(),
+                            floatCode(src.dtype()),
+                            StridedArg.of(a, sl),
+                            dev(src, "unary").pointer(0),
+                            floatCode(dst.dtype()),
+                            StridedArg.of(a, dl),
+                            dev(dst, "unary").pointer(0),
+                            n);
+                }
             }
         });
     }
 
     @Override
     public void binary(BinaryOp op, Storage x, Layout xl, Storage y, Layout yl, Storage dst, Layout dl) {
-        requireF32("binary " + op, x, y);
-        if (!op.isComparison()) requireF32("binary " + op, dst);
+        boolean f32 = allF32("binary " + op, x.dtype(), y.dtype(), op.isComparison() ? null : dst.dtype());
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
-                if (n > 0)
+                if (n == 0) return;
+                if (f32) {
                     kernels.launch(
                             "elementwise",
                             op.isComparison() ? "compare_f32" : "binary_f32",
@@ -512,6 +551,44 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
                             StridedArg.of(a, dl),
                             dev(dst, "binary").pointer(0),
                             n);
+                } else if (op.isComparison()) {
+                    kernels.launch(
+                            "elementwise",
+                            "compare_float",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            op.code(),
+                            floatCode(x.dtype()),
+                            StridedArg.of(a, xl),
+                            dev(x, "binary").pointer(0),
+                            floatCode(y.dtype()),
+                            StridedArg.of(a, yl),
+                            dev(y, "binary").pointer(0),
+                            StridedArg.of(a, dl),
+                            dev(dst, "binary").pointer(0),
+                            n);
+                } else {
+                    kernels.launch(
+                            "elementwise",
+                            "binary_float",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            op.code(),
+                            floatCode(x.dtype()),
+                            StridedArg.of(a, xl),
+                            dev(x, "binary").pointer(0),
+                            floatCode(y.dtype()),
+                            StridedArg.of(a, yl),
+                            dev(y, "binary").pointer(0),
+                            floatCode(dst.dtype()),
+                            StridedArg.of(a, dl),
+                            dev(dst, "binary").pointer(0),
+                            n);
+                }
             }
         });
     }
@@ -687,6 +764,11 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
 
     private void rowwise(String op, Storage src, Layout sl, Storage dst, Layout dl, RowKernel k) {
         requireF32(op, src, dst);
+        rowwiseAnyFloat(op, src, sl, dst, dl, k);
+    }
+
+    /** As rowwise, for kernels that take each operand's float type themselves. */
+    private void rowwiseAnyFloat(String op, Storage src, Layout sl, Storage dst, Layout dl, RowKernel k) {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 int dim = (int) sl.shape().dim(sl.rank() - 1);
@@ -702,6 +784,10 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
         });
     }
 
+    private MemorySegment optionalAny(Storage s, Layout l, Arena a, String op) {
+        return s == null ? MemorySegment.NULL : contiguous(dev(s, op), l, a);
+    }
+
     private MemorySegment optional(Storage s, Layout l, Arena a, String op) {
         if (s == null) return MemorySegment.NULL;
         requireF32(op, s);
@@ -711,49 +797,101 @@ public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
     @Override
     public void layerNorm(
             Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
-        rowwise(
-                "layerNorm",
-                x,
-                xl,
-                dst,
-                dl,
-                (xp, yp, rows, dim, a) -> kernels.launch(
-                        "norms",
-                        "layer_norm_f32",
-                        (int) Math.min(rows, 1 << 20),
-                        BLOCK,
-                        BLOCK * 4,
-                        stream.handle(),
-                        xp,
-                        optional(w, wl, a, "layerNorm"),
-                        optional(b, bl, a, "layerNorm"),
-                        yp,
-                        rows,
-                        dim,
-                        (float) eps));
+        if (allF32("layerNorm", x.dtype(), dtypeOf(w), dtypeOf(b), dst.dtype())) {
+            rowwise(
+                    "layerNorm",
+                    x,
+                    xl,
+                    dst,
+                    dl,
+                    (xp, yp, rows, dim, a) -> kernels.launch(
+                            "norms",
+                            "layer_norm_f32",
+                            (int) Math.min(rows, 1 << 20),
+                            BLOCK,
+                            BLOCK * 4,
+                            stream.handle(),
+                            xp,
+                            optional(w, wl, a, "layerNorm"),
+                            optional(b, bl, a, "layerNorm"),
+                            yp,
+                            rows,
+                            dim,
+                            (float) eps));
+        } else {
+            rowwiseAnyFloat(
+                    "layerNorm",
+                    x,
+                    xl,
+                    dst,
+                    dl,
+                    (xp, yp, rows, dim, a) -> kernels.launch(
+                            "norms",
+                            "layer_norm_float",
+                            (int) Math.min(rows, 1 << 20),
+                            BLOCK,
+                            BLOCK * 4,
+                            stream.handle(),
+                            floatCode(x.dtype()),
+                            xp,
+                            w == null ? 0 : floatCode(w.dtype()),
+                            optionalAny(w, wl, a, "layerNorm"),
+                            b == null ? 0 : floatCode(b.dtype()),
+                            optionalAny(b, bl, a, "layerNorm"),
+                            floatCode(dst.dtype()),
+                            yp,
+                            rows,
+                            dim,
+                            (float) eps));
+        }
     }
 
     @Override
     public void rmsNorm(Storage x, Layout xl, Storage w, Layout wl, double eps, Storage dst, Layout dl) {
-        rowwise(
-                "rmsNorm",
-                x,
-                xl,
-                dst,
-                dl,
-                (xp, yp, rows, dim, a) -> kernels.launch(
-                        "norms",
-                        "rms_norm_f32",
-                        (int) Math.min(rows, 1 << 20),
-                        BLOCK,
-                        BLOCK * 4,
-                        stream.handle(),
-                        xp,
-                        optional(w, wl, a, "rmsNorm"),
-                        yp,
-                        rows,
-                        dim,
-                        (float) eps));
+        if (allF32("rmsNorm", x.dtype(), dtypeOf(w), dst.dtype())) {
+            rowwise(
+                    "rmsNorm",
+                    x,
+                    xl,
+                    dst,
+                    dl,
+                    (xp, yp, rows, dim, a) -> kernels.launch(
+                            "norms",
+                            "rms_norm_f32",
+                            (int) Math.min(rows, 1 << 20),
+                            BLOCK,
+                            BLOCK * 4,
+                            stream.handle(),
+                            xp,
+                            optional(w, wl, a, "rmsNorm"),
+                            yp,
+                            rows,
+                            dim,
+                            (float) eps));
+        } else {
+            rowwiseAnyFloat(
+                    "rmsNorm",
+                    x,
+                    xl,
+                    dst,
+                    dl,
+                    (xp, yp, rows, dim, a) -> kernels.launch(
+                            "norms",
+                            "rms_norm_float",
+                            (int) Math.min(rows, 1 << 20),
+                            BLOCK,
+                            BLOCK * 4,
+                            stream.handle(),
+                            floatCode(x.dtype()),
+                            xp,
+                            w == null ? 0 : floatCode(w.dtype()),
+                            optionalAny(w, wl, a, "rmsNorm"),
+                            floatCode(dst.dtype()),
+                            yp,
+                            rows,
+                            dim,
+                            (float) eps));
+        }
     }
 
     @Override

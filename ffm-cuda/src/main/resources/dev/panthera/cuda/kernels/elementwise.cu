@@ -1,4 +1,5 @@
-// Elementwise kernels over strided views (F32). Op codes are dev.panthera.tensor.UnaryOp.code() and BinaryOp.code(),
+// Elementwise kernels over strided views: *_f32 for F32, *_float for F16/BF16 mixed with F32 (each operand has its
+// own type code, as in common.cuh; values are computed in float, as the F32 kernels compute them). Op codes are dev.panthera.tensor.UnaryOp.code() and BinaryOp.code(),
 // one `#define UNARY_<NAME> <code>` / `#define BINARY_<NAME> <code>` line per enum constant, in exactly that form, and
 // the op switches use only those names (KernelOpCodesTest parses this file and checks both against the enums).
 #define UNARY_NEG 0
@@ -91,6 +92,28 @@ extern "C" __global__ void compare_f32(int op, Strided as, const float* a, Strid
 }
 
 // Fill for any dtype: the host passes the element's bit pattern (elemBytes 1, 2, 4 or 8, low bytes first).
+extern "C" __global__ void unary_float(int op, int xt, Strided xs, const unsigned char* x, int yt, Strided ys,
+                                        unsigned char* y, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x)
+        store_float_type(y, strided_at(ys, i), yt, unary_op(op, (float) load_float_type(x, strided_at(xs, i), xt)));
+}
+
+extern "C" __global__ void binary_float(int op, int at, Strided as, const unsigned char* a, int bt, Strided bs,
+                                         const unsigned char* b, int ct, Strided cs, unsigned char* c, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        float va = (float) load_float_type(a, strided_at(as, i), at), vb = (float) load_float_type(b, strided_at(bs, i), bt);
+        store_float_type(c, strided_at(cs, i), ct, binary_op(op, va, vb));
+    }
+}
+
+extern "C" __global__ void compare_float(int op, int at, Strided as, const unsigned char* a, int bt, Strided bs,
+                                          const unsigned char* b, Strided cs, unsigned char* c, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        float va = (float) load_float_type(a, strided_at(as, i), at), vb = (float) load_float_type(b, strided_at(bs, i), bt);
+        c[strided_at(cs, i)] = compare_op(op, va, vb) ? 1 : 0;
+    }
+}
+
 extern "C" __global__ void fill_bits(int elemBytes, Strided ys, unsigned char* y, unsigned long long bits, i64 n) {
     for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
         i64 d = strided_at(ys, i) * elemBytes;

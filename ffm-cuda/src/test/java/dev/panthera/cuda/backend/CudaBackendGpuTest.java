@@ -256,6 +256,43 @@ class CudaBackendGpuTest {
     }
 
     @Test
+    void halfPrecisionElementwiseAndNormsMatchTheReference() {
+        try (Arena a = Arena.ofConfined()) {
+            Layout view = Layout.contiguous(Shape.of(7, 13)).transpose(0, 1);
+            Layout out = Layout.contiguous(view.shape());
+            for (DType t : new DType[] {DType.F16, DType.BF16}) {
+                double tol = t == DType.BF16 ? 1e-2 : 2e-3;
+                Storage hx = randomHost(a, t, 91, 31), hy = randomHost(a, t, 91, 32);
+                Storage dx = up(a, hx), dy = up(a, hy);
+                for (UnaryOp op : UnaryOp.values()) {
+                    Storage hd = Storage.allocate(t, 91, a), dd = gpu.allocate(t, 91, a);
+                    REF.unary(op, hx, view, hd, out);
+                    gpu.unary(op, dx, view, dd, out);
+                    close(host(a, hd, out), down(a, dd, out), tol, tol, t + " unary " + op);
+                }
+                for (BinaryOp op : BinaryOp.values()) {
+                    DType dt = op.isComparison() ? DType.BOOL : t;
+                    Storage hd = Storage.allocate(dt, 91, a), dd = gpu.allocate(dt, 91, a);
+                    REF.binary(op, hx, view, hy, view, hd, out);
+                    gpu.binary(op, dx, view, dy, view, dd, out);
+                    close(host(a, hd, out), down(a, dd, out), tol, tol, t + " binary " + op);
+                }
+                Layout l = Layout.contiguous(Shape.of(6, 5, 33)), wl = Layout.contiguous(Shape.of(33));
+                Storage hn = randomHost(a, t, l.numel(), 33),
+                        hw = randomHost(a, t, 33, 34),
+                        hb = randomHost(a, t, 33, 35);
+                Storage hd = Storage.allocate(t, l.numel(), a), dd = gpu.allocate(t, l.numel(), a);
+                REF.rmsNorm(hn, l, hw, wl, 1e-6, hd, l);
+                gpu.rmsNorm(up(a, hn), l, up(a, hw), wl, 1e-6, dd, l);
+                close(host(a, hd, l), down(a, dd, l), tol, tol, t + " rmsNorm");
+                REF.layerNorm(hn, l, hw, wl, hb, wl, 1e-5, hd, l);
+                gpu.layerNorm(up(a, hn), l, up(a, hw), wl, up(a, hb), wl, 1e-5, dd, l);
+                close(host(a, hd, l), down(a, dd, l), tol, tol, t + " layerNorm");
+            }
+        }
+    }
+
+    @Test
     void fillWritesEveryDtype() {
         try (Arena a = Arena.ofConfined()) {
             Layout l = Layout.contiguous(Shape.of(5, 7)).transpose(0, 1);
