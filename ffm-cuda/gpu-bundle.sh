@@ -12,9 +12,10 @@ out="${1:-$here/target/gpu-bundle}"
 junit_version=1.14.1   # JUnit Platform matching JUnit Jupiter 5.14.1 in the parent pom
 
 cd "$root"
-./panthera mvn -q -o -pl ffm-cuda package -DskipTests
-./panthera mvn -q -o -pl ffm-cuda test-compile
-./panthera mvn -q -o -pl ffm-cuda dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$here/target/test-classpath.txt"
+# one reactor run with -am: the tensor jar on the classpath is built from this checkout (each module writes the
+# classpath file in turn; ffm-cuda, built last, leaves its own)
+./panthera mvn -q -o -pl ffm-cuda -am package dependency:build-classpath -DskipTests -Dmdep.includeScope=test \
+  -Dmdep.outputFile="$here/target/test-classpath.txt"
 standalone="$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/$junit_version/junit-platform-console-standalone-$junit_version.jar"
 if [ ! -f "$standalone" ]; then
   ./panthera mvn -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:$junit_version

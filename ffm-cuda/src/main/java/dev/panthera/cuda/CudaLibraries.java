@@ -8,12 +8,15 @@ import java.util.Map;
 /**
  * The process's loaded CUDA libraries. Each is loaded once, after its dependencies (cudart and cuBLASLt before
  * cuBLAS and cuDNN), so a library opened by absolute path finds its dependencies already resident by soname. The
- * libraries stay loaded for the life of the process (their arena is owned here and never handed out); a failed
+ * first toolkit library loaded pins the process to its CUDA major: cudart, cuBLAS, cuBLASLt and NVRTC then load
+ * only that major (one CUDA major per process). The libraries stay loaded for the life of the process (their arena is owned here and never handed out); a failed
  * load is remembered and rethrown with the same message.
  */
 public final class CudaLibraries {
     private static final Arena ARENA = Arena.ofShared();
     private static final Map<CudaLibrary, Object> LOADED = new EnumMap<>(CudaLibrary.class);
+    /** The CUDA major of the first toolkit library loaded (0 before): the others must match it. */
+    private static int cudaMajor;
 
     private CudaLibraries() {}
 
@@ -38,7 +41,10 @@ public final class CudaLibraries {
                         // a missing dependency surfaces when the library itself fails to load
                     }
                 }
-                o = NativeLibrary.load(lib, LibraryLocator.Environment.system(), ARENA);
+                NativeLibrary loaded = NativeLibrary.load(
+                        lib, LibraryLocator.Environment.system(), ARENA, lib.followsCudaMajor() ? cudaMajor : 0);
+                if (lib.followsCudaMajor() && cudaMajor == 0) cudaMajor = LibraryLocator.cudaMajor(loaded.source());
+                o = loaded;
             } catch (CudaException e) {
                 o = e;
             }

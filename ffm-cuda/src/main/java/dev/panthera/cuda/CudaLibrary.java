@@ -52,6 +52,11 @@ public enum CudaLibrary {
         return pythonSubdirs;
     }
 
+    /** Whether this library's soname carries the CUDA toolkit's major (cuDNN and the driver have their own). */
+    public boolean followsCudaMajor() {
+        return this != DRIVER && this != CUDNN;
+    }
+
     /** The system property naming an explicit file for this library: {@code panthera.cuda.<name>.path}. */
     public String propertyName() {
         return "panthera.cuda." + shortName.toLowerCase(Locale.ROOT) + ".path";

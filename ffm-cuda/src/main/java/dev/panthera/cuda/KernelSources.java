@@ -15,6 +15,13 @@ public final class KernelSources {
     public static final List<String> FAMILIES =
             List.of("elementwise", "reductions", "norms", "softmax", "rope", "embedding", "indexing", "attention");
 
+    /**
+     * The GPU architectures the kernels are built for (CUDA 13 supports Turing and newer); CI compiles every family
+     * for each with the real NVRTC.
+     */
+    public static final List<String> TARGET_ARCHS =
+            List.of("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_100", "sm_120");
+
     private static final Pattern ENTRY = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(");
 
     private KernelSources() {}
@@ -24,6 +31,11 @@ public final class KernelSources {
         if (!FAMILIES.contains(family))
             throw new IllegalArgumentException("KernelSources: unknown family " + family + ", known " + FAMILIES);
         return resource("common.cuh") + "\n" + resource(family + ".cu");
+    }
+
+    /** The NVRTC options the backend compiles every family with for {@code arch} (e.g. "sm_90"). */
+    public static List<String> compileOptions(String arch) {
+        return List.of("--gpu-architecture=" + arch, "-default-device");
     }
 
     /** The extern "C" kernels {@code family} defines. */

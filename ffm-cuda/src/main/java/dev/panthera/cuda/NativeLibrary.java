@@ -43,12 +43,32 @@ public final class NativeLibrary {
      * Throws a {@link CudaException} (code {@link CudaException#NO_LIBRARY}) listing every attempt when none loads.
      */
     public static NativeLibrary load(CudaLibrary lib, LibraryLocator.Environment env, Arena arena) {
+        return load(lib, env, arena, 0);
+    }
+
+    /**
+     * As {@link #load(CudaLibrary, LibraryLocator.Environment, Arena)}, trying only sonames of {@code pinnedMajor}
+     * (when non-zero) for libraries that follow the CUDA toolkit's major. A library opened from a file brings its
+     * {@link LibraryLocator#companions companions} from the same folder first.
+     */
+    public static NativeLibrary load(CudaLibrary lib, LibraryLocator.Environment env, Arena arena, int pinnedMajor) {
         List<String> failures = new ArrayList<>();
-        for (LibraryLocator.Candidate c : LibraryLocator.candidates(lib, env)) {
+        for (LibraryLocator.Candidate c : LibraryLocator.candidates(lib, env, pinnedMajor)) {
             try {
-                SymbolLookup lookup = c.bareSoname()
-                        ? SymbolLookup.libraryLookup(c.target(), arena)
-                        : SymbolLookup.libraryLookup(Path.of(c.target()), arena);
+                SymbolLookup lookup;
+                if (c.bareSoname()) {
+                    lookup = SymbolLookup.libraryLookup(c.target(), arena);
+                } else {
+                    Path file = Path.of(c.target());
+                    for (Path companion : LibraryLocator.companions(lib, file)) {
+                        try {
+                            SymbolLookup.libraryLookup(companion, arena);
+                        } catch (IllegalArgumentException e) {
+                            failures.add(companion + " (companion of " + c + "): " + e.getMessage());
+                        }
+                    }
+                    lookup = SymbolLookup.libraryLookup(file, arena);
+                }
                 return new NativeLibrary(lib, c.target(), lookup);
             } catch (IllegalArgumentException | IllegalCallerException e) {
                 failures.add(c + ": " + e.getMessage());

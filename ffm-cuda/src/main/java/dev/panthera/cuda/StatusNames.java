@@ -29,7 +29,13 @@ public final class StatusNames {
             Map.entry(600, "cudaErrorNotReady"),
             Map.entry(700, "cudaErrorIllegalAddress"),
             Map.entry(701, "cudaErrorLaunchOutOfResources"),
+            Map.entry(702, "cudaErrorLaunchTimeout"),
             Map.entry(710, "cudaErrorAssert"),
+            Map.entry(714, "cudaErrorHardwareStackError"),
+            Map.entry(715, "cudaErrorIllegalInstruction"),
+            Map.entry(716, "cudaErrorMisalignedAddress"),
+            Map.entry(717, "cudaErrorInvalidAddressSpace"),
+            Map.entry(718, "cudaErrorInvalidPc"),
             Map.entry(719, "cudaErrorLaunchFailure"),
             Map.entry(801, "cudaErrorNotSupported"),
             Map.entry(803, "cudaErrorSystemDriverMismatch"),
@@ -50,6 +56,13 @@ public final class StatusNames {
             Map.entry(500, "CUDA_ERROR_NOT_FOUND"),
             Map.entry(700, "CUDA_ERROR_ILLEGAL_ADDRESS"),
             Map.entry(701, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES"),
+            Map.entry(702, "CUDA_ERROR_LAUNCH_TIMEOUT"),
+            Map.entry(710, "CUDA_ERROR_ASSERT"),
+            Map.entry(714, "CUDA_ERROR_HARDWARE_STACK_ERROR"),
+            Map.entry(715, "CUDA_ERROR_ILLEGAL_INSTRUCTION"),
+            Map.entry(716, "CUDA_ERROR_MISALIGNED_ADDRESS"),
+            Map.entry(717, "CUDA_ERROR_INVALID_ADDRESS_SPACE"),
+            Map.entry(718, "CUDA_ERROR_INVALID_PC"),
             Map.entry(719, "CUDA_ERROR_LAUNCH_FAILED"),
             Map.entry(999, "CUDA_ERROR_UNKNOWN"));
 
@@ -63,20 +76,30 @@ public final class StatusNames {
 
     /** cudnnStatus_t as renumbered by cuDNN 9 (categories 1000/2000/3000/4000/5000). */
     public static final Map<Integer, String> CUDNN = Map.ofEntries(
-            Map.entry(0, "CUDNN_STATUS_SUCCESS"), Map.entry(1001, "CUDNN_STATUS_NOT_INITIALIZED"),
+            Map.entry(0, "CUDNN_STATUS_SUCCESS"),
+            Map.entry(1001, "CUDNN_STATUS_NOT_INITIALIZED"),
             Map.entry(1002, "CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH"),
-                    Map.entry(1003, "CUDNN_STATUS_SERIALIZATION_VERSION_MISMATCH"),
-            Map.entry(1004, "CUDNN_STATUS_DEPRECATED"), Map.entry(1005, "CUDNN_STATUS_LICENSE_ERROR"),
-            Map.entry(1006, "CUDNN_STATUS_RUNTIME_IN_PROGRESS"), Map.entry(1007, "CUDNN_STATUS_RUNTIME_FP_OVERFLOW"),
-            Map.entry(1008, "CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED"), Map.entry(2000, "CUDNN_STATUS_BAD_PARAM"),
+            Map.entry(1003, "CUDNN_STATUS_SERIALIZATION_VERSION_MISMATCH"),
+            Map.entry(1004, "CUDNN_STATUS_DEPRECATED"),
+            Map.entry(1005, "CUDNN_STATUS_LICENSE_ERROR"),
+            Map.entry(1006, "CUDNN_STATUS_RUNTIME_IN_PROGRESS"),
+            Map.entry(1007, "CUDNN_STATUS_RUNTIME_FP_OVERFLOW"),
+            Map.entry(1008, "CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED"),
+            Map.entry(2000, "CUDNN_STATUS_BAD_PARAM"),
             Map.entry(2002, "CUDNN_STATUS_BAD_PARAM_NULL_POINTER"),
-                    Map.entry(2003, "CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER"),
+            Map.entry(2003, "CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER"),
             Map.entry(2004, "CUDNN_STATUS_BAD_PARAM_NOT_FINALIZED"),
-                    Map.entry(2005, "CUDNN_STATUS_BAD_PARAM_OUT_OF_BOUND"),
+            Map.entry(2005, "CUDNN_STATUS_BAD_PARAM_OUT_OF_BOUND"),
             Map.entry(2006, "CUDNN_STATUS_BAD_PARAM_SIZE_INSUFFICIENT"),
-                    Map.entry(2007, "CUDNN_STATUS_BAD_PARAM_STREAM_MISMATCH"),
-            Map.entry(2008, "CUDNN_STATUS_BAD_PARAM_SHAPE_MISMATCH"), Map.entry(3000, "CUDNN_STATUS_NOT_SUPPORTED"),
-            Map.entry(4000, "CUDNN_STATUS_INTERNAL_ERROR"), Map.entry(5000, "CUDNN_STATUS_EXECUTION_FAILED"));
+            Map.entry(2007, "CUDNN_STATUS_BAD_PARAM_STREAM_MISMATCH"),
+            Map.entry(2008, "CUDNN_STATUS_BAD_PARAM_SHAPE_MISMATCH"),
+            Map.entry(3000, "CUDNN_STATUS_NOT_SUPPORTED"),
+            Map.entry(4000, "CUDNN_STATUS_INTERNAL_ERROR"),
+            Map.entry(5000, "CUDNN_STATUS_EXECUTION_FAILED"),
+            Map.entry(5001, "CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER"),
+            Map.entry(5002, "CUDNN_STATUS_EXECUTION_FAILED_CUBLAS"),
+            Map.entry(5003, "CUDNN_STATUS_EXECUTION_FAILED_CUDART"),
+            Map.entry(5004, "CUDNN_STATUS_EXECUTION_FAILED_CURAND"));
 
     /** nvrtcResult. */
     public static final Map<Integer, String> NVRTC = Map.ofEntries(

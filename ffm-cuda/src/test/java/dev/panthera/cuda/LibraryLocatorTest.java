@@ -32,7 +32,7 @@ class LibraryLocatorTest {
     }
 
     @Test
-    void documentedOrderPropertyEnvSonameCudaHomeUsrLocalPython() throws Exception {
+    void documentedOrderPropertyEnvThenPerMajorSonameCudaHomeUsrLocalPython() throws Exception {
         Path explicit = touch("explicit/libcublas.so.13");
         Path cudaHome = touch("opt/cuda/lib64/libcublas.so.13");
         Path usrLocal = touch("usr/local/cuda/lib64/libcublas.so.13");
@@ -61,16 +61,16 @@ class LibraryLocatorTest {
                         explicit.toString(),
                         "/env/libcublas.so.13",
                         "libcublas.so.13",
-                        "libcublas.so.12",
                         cudaHome.toString(),
                         usrLocal.toString(),
                         v130.toString(),
+                        venv.toString(),
+                        system313.toString(),
+                        system.toString(),
+                        "libcublas.so.12",
                         v1210.toString(),
                         v129.toString(),
-                        venv.toString(),
-                        user.toString(),
-                        system313.toString(),
-                        system.toString()),
+                        user.toString()),
                 targets(cs));
         assertTrue(cs.get(2).bareSoname());
         assertFalse(cs.get(0).bareSoname());
@@ -96,7 +96,54 @@ class LibraryLocatorTest {
                         Map.of(
                                 "PANTHERA_PYTHON_SITE_PACKAGES",
                                 root.resolve("custom").toString())));
-        assertEquals(List.of("libnvrtc.so.13", "libnvrtc.so.12", a.toString(), b.toString()), targets(cs));
+        assertEquals(List.of("libnvrtc.so.13", a.toString(), b.toString(), "libnvrtc.so.12"), targets(cs));
+    }
+
+    @Test
+    void aWheelsCuda13LibraryWinsOverASystemCuda12One() throws Exception {
+        Path wheel = touch("usr/local/lib/python3.12/dist-packages/nvidia/cu13/lib/libcublas.so.13");
+        Path old = touch("usr/local/cuda-12.9/lib64/libcublas.so.12");
+        var cs = LibraryLocator.candidates(CudaLibrary.CUBLAS, env(Map.of(), Map.of()));
+        List<String> t = targets(cs);
+        assertTrue(t.indexOf(wheel.toString()) < t.indexOf("libcublas.so.12"), t.toString());
+        assertTrue(t.indexOf(wheel.toString()) < t.indexOf(old.toString()), t.toString());
+    }
+
+    @Test
+    void oncePinnedToAMajorOnlyThatMajorIsTried() throws Exception {
+        Path wheel12 = touch("usr/local/lib/python3.12/dist-packages/nvidia/cublas/lib/libcublas.so.12");
+        Path wheel13 = touch("usr/local/lib/python3.12/dist-packages/nvidia/cu13/lib/libcublas.so.13");
+        var e = env(Map.of(), Map.of());
+        assertEquals(
+                List.of("libcublas.so.12", wheel12.toString()),
+                targets(LibraryLocator.candidates(CudaLibrary.CUBLAS, e, 12)));
+        assertEquals(
+                List.of("libcublas.so.13", wheel13.toString()),
+                targets(LibraryLocator.candidates(CudaLibrary.CUBLAS, e, 13)));
+        // cuDNN and the driver do not follow the toolkit's major
+        assertEquals(List.of("libcudnn.so.9"), targets(LibraryLocator.candidates(CudaLibrary.CUDNN, e, 12)));
+        assertEquals(List.of("libcuda.so.1"), targets(LibraryLocator.candidates(CudaLibrary.DRIVER, e, 12)));
+    }
+
+    @Test
+    void majorOfASonameOrFile() {
+        assertEquals(13, LibraryLocator.cudaMajor("libcudart.so.13"));
+        assertEquals(12, LibraryLocator.cudaMajor("/x/nvidia/cublas/lib/libcublas.so.12"));
+        assertEquals(13, LibraryLocator.cudaMajor("/x/libnvrtc.so.13.3.1"));
+        assertEquals(0, LibraryLocator.cudaMajor("/x/libcublas.so"));
+    }
+
+    @Test
+    void nvrtcFromAFolderBringsItsBuiltinsOfTheSameMajor() throws Exception {
+        Path nvrtc = touch("wheel/nvidia/cu13/lib/libnvrtc.so.13");
+        Path builtins = touch("wheel/nvidia/cu13/lib/libnvrtc-builtins.so.13.3");
+        touch("wheel/nvidia/cu13/lib/libnvrtc-builtins.so.12.9");
+        touch("wheel/nvidia/cu13/lib/libcublas.so.13");
+        assertEquals(List.of(builtins), LibraryLocator.companions(CudaLibrary.NVRTC, nvrtc));
+        assertEquals(
+                List.of(),
+                LibraryLocator.companions(CudaLibrary.CUBLAS, root.resolve("wheel/nvidia/cu13/lib/libcublas.so.13")));
+        assertEquals(List.of(), LibraryLocator.companions(CudaLibrary.NVRTC, root.resolve("empty/libnvrtc.so.13")));
     }
 
     @Test

@@ -28,16 +28,21 @@ import dev.panthera.tensor.spi.ReferenceBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The CUDA backend: matmul through cublasGemmEx / cublasGemmStridedBatchedEx (F32, TF32 when opted in with
  * {@code -Dpanthera.cuda.tf32=true}, F16 and BF16 with F32 accumulation), softmax through cuDNN (an NVRTC kernel
  * when cuDNN is absent), and elementwise ops, reductions, norms, RoPE, embedding and attention through the NVRTC
- * kernels. Kernel ops other than copy and embedding take F32. All work is ordered on one stream; a device-side fault (illegal
+ * kernels. fill, copy and embedding take any dtype, softmax any float type, elementwise ops and norms F32, F16 and
+ * BF16 (computed in float), the other kernels F32. All work is ordered on one stream; a device-side fault (illegal
  * address, launch failure) puts the backend in a failed state whose message every later call repeats.
  */
-public final class CudaBackend implements Backend, FusedKernels {
+public final class CudaBackend implements Backend, FusedKernels, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
     private static final int BLOCK = 256;
 
     private final Device device;
@@ -48,7 +53,9 @@ public final class CudaBackend implements Backend, FusedKernels {
     private final KernelModules kernels;
     private final boolean tf32;
     private final MemoryPool pool;
+    private final ReleaseChain resources;
     private volatile String failure;
+    private volatile boolean closed;
 
     /**
      * Opens {@code device} (which must be a CUDA device) with its own stream and library handles; F32 matmul uses
@@ -60,24 +67,113 @@ public final class CudaBackend implements Backend, FusedKernels {
 
     /** As {@link #CudaBackend(Device)}, with F32 matmul on TF32 tensor cores when {@code allowTf32}. */
     public CudaBackend(Device device, boolean allowTf32) {
+        this(device, allowTf32, true);
+    }
+
+    /** As {@link #CudaBackend(Device, boolean)}; without {@code useCudnn} softmax always runs on our kernels. */
+    CudaBackend(Device device, boolean allowTf32, boolean useCudnn) {
         if (device.kind() != Device.Kind.CUDA)
             throw new IllegalArgumentException("CudaBackend: not a CUDA device: " + device);
         this.device = device;
         this.cuda = CudaDevice.open(device.index());
-        this.stream = CudaStream.create();
-        Cublas cublas = Cublas.get();
-        this.cublasHandle = cublas.createHandle();
-        cublas.setStream(cublasHandle, stream.handle());
-        MemorySegment dnn = MemorySegment.NULL;
-        if (CudaLibraries.isLoadable(CudaLibrary.CUDNN)) {
-            dnn = Cudnn.get().createHandle();
-            Cudnn.get().setStream(dnn, stream.handle());
+        this.resources = new ReleaseChain("CudaBackend on " + device);
+        try {
+            this.stream = CudaStream.create();
+            resources.add(stream::close);
+            Cublas cublas = Cublas.get();
+            MemorySegment blas = cublas.createHandle();
+            resources.add(() -> cublas.destroyHandle(blas));
+            cublas.setStream(blas, stream.handle());
+            this.cublasHandle = blas;
+            MemorySegment dnn = openCudnn(
+                    useCudnn && CudaLibraries.isLoadable(CudaLibrary.CUDNN),
+                    () -> Cudnn.get().createHandle(),
+                    h -> Cudnn.get().setStream(h, stream.handle()),
+                    h -> Cudnn.get().destroyHandle(h));
+            if (!dnn.equals(MemorySegment.NULL)) resources.add(() -> Cudnn.get().destroyHandle(dnn));
+            this.cudnnHandle = dnn;
+            this.kernels = new KernelModules(cuda);
+            resources.add(kernels::close);
+        } catch (RuntimeException e) {
+            try {
+                resources.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
         }
-        this.cudnnHandle = dnn;
-        this.kernels = new KernelModules(cuda);
         this.tf32 = allowTf32;
         this.pool = new MemoryPool(
                 device.toString(), this::deviceBlock, Long.getLong("panthera.cuda.maxCachedBytes", 4L << 30));
+    }
+
+    /**
+     * Waits for queued work, frees the pool's cached blocks, then unloads the kernel modules and destroys the
+     * cuDNN and cuBLAS handles and the stream. Later calls throw; memory still owned by open arenas or pool scopes
+     * is freed on the default stream when they close. Closing twice does nothing.
+     */
+    @Override
+    public void close() {
+        if (resources.isClosed()) return;
+        RuntimeException first = null;
+        if (failure == null) {
+            try {
+                synchronize();
+                pool.trim();
+            } catch (RuntimeException e) {
+                first = e;
+            }
+        }
+        closed = true;
+        try {
+            cuda.makeCurrent();
+            resources.close();
+        } catch (RuntimeException e) {
+            if (first == null) first = e;
+            else first.addSuppressed(e);
+        }
+        if (first != null) throw first;
+    }
+
+    /** Frees device memory on our stream, or on the default stream once the backend (and its stream) closed. */
+    private void release(MemorySegment address) {
+        cuda.makeCurrent();
+        Cudart.get().freeAsync(address, closed ? MemorySegment.NULL : stream.handle());
+    }
+
+    /**
+     * A cuDNN handle bound to our stream, or NULL when cuDNN is absent. A cuDNN that loads but cannot create or bind
+     * a handle (a missing sub-library, a version mismatch) is logged and left out, so softmax runs on our kernels.
+     */
+    static MemorySegment openCudnn(
+            boolean loadable,
+            Supplier<MemorySegment> create,
+            Consumer<MemorySegment> bindStream,
+            Consumer<MemorySegment> destroy) {
+        if (!loadable) return MemorySegment.NULL;
+        MemorySegment h;
+        try {
+            h = create.get();
+        } catch (CudaException e) {
+            if (isDeviceFault(e)) throw e;
+            LOG.warn("cuDNN loads but cannot create a handle; softmax runs on Panthera's kernels: {}", e.getMessage());
+            return MemorySegment.NULL;
+        }
+        try {
+            bindStream.accept(h);
+            return h;
+        } catch (CudaException e) {
+            try {
+                destroy.accept(h);
+            } catch (CudaException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            if (isDeviceFault(e)) throw e;
+            LOG.warn(
+                    "cuDNN handle cannot take the backend's stream; softmax runs on Panthera's kernels: {}",
+                    e.getMessage());
+            return MemorySegment.NULL;
+        }
     }
 
     @Override
@@ -114,6 +210,13 @@ public final class CudaBackend implements Backend, FusedKernels {
     }
 
     private <T> T guard(Supplier<T> body) {
+        if (closed)
+            throw new CudaException(
+                    "panthera",
+                    "CudaBackend",
+                    CudaException.CLOSED,
+                    "CLOSED",
+                    "the CUDA backend on " + device + " was closed");
         String f = failure;
         if (f != null)
             throw new CudaException(
@@ -132,14 +235,18 @@ public final class CudaBackend implements Backend, FusedKernels {
     }
 
     /**
-     * Whether {@code e} is a sticky device fault that poisons the CUDA context (illegal address, launch failure,
-     * device assert, unknown error; cuBLAS/cuDNN execution failures), after which the backend refuses further work.
+     * Whether {@code e} is a sticky device fault that poisons the CUDA context, after which the backend refuses
+     * further work: cudart and driver codes (shared numbering) 700 illegal address, 702 launch timeout, 710 device
+     * assert, 714 hardware stack error, 715 illegal instruction, 716 misaligned address, 717 invalid address space,
+     * 718 invalid PC, 719 launch failure, 999 unknown; cuBLAS execution failed (13); cuDNN 9 execution failed (5000)
+     * and its sub-codes naming the failing layer beneath it: 5001 CUDA driver, 5002 cuBLAS, 5003 cudart, 5004 cuRAND.
      */
     static boolean isDeviceFault(CudaException e) {
+        int c = e.code();
         return switch (e.library()) {
-            case "cudart", "cuda" -> e.code() == 700 || e.code() == 719 || e.code() == 710 || e.code() == 999;
-            case "cublas" -> e.code() == 13; // CUBLAS_STATUS_EXECUTION_FAILED
-            case "cudnn" -> e.code() == 5000; // CUDNN_STATUS_EXECUTION_FAILED
+            case "cudart", "cuda" -> c == 700 || c == 702 || c == 710 || (c >= 714 && c <= 719) || c == 999;
+            case "cublas" -> c == 13;
+            case "cudnn" -> c >= 5000 && c <= 5004;
             default -> false;
         };
     }
@@ -160,9 +267,7 @@ public final class CudaBackend implements Backend, FusedKernels {
             Cudart rt = Cudart.get();
             MemorySegment raw = rt.mallocAsync(bytes, stream.handle());
             rt.memsetAsync(raw, 0, bytes, stream.handle());
-            MemorySegment stream0 = stream.handle();
-            MemorySegment owned =
-                    raw.reinterpret(bytes, owner, p -> rt.freeAsync(MemorySegment.ofAddress(p.address()), stream0));
+            MemorySegment owned = raw.reinterpret(bytes, owner, p -> release(MemorySegment.ofAddress(p.address())));
             return new CudaStorage(owned, dtype, device, numel, owner, null);
         });
     }
@@ -189,7 +294,7 @@ public final class CudaBackend implements Backend, FusedKernels {
             MemorySegment raw = rt.mallocAsync(bytes, stream.handle());
             rt.memsetAsync(raw, 0, bytes, stream.handle());
             MemorySegment address = MemorySegment.ofAddress(raw.address());
-            return new MemoryPool.Block(address, () -> run(() -> rt.freeAsync(address, stream.handle())));
+            return new MemoryPool.Block(address, () -> release(address));
         });
     }
 
@@ -204,6 +309,26 @@ public final class CudaBackend implements Backend, FusedKernels {
                 throw new UnsupportedOperationException("cuda " + op + ": the CUDA kernels take F32, got " + s.dtype());
             }
         }
+    }
+
+    /**
+     * Whether an elementwise or norm op runs on the F32 kernels (every operand F32) rather than the mixed float
+     * kernels (operands among F32, F16 and BF16); throws for any other dtype. Null entries are absent operands.
+     */
+    static boolean allF32(String op, DType... types) {
+        boolean f32 = true;
+        for (DType t : types) {
+            if (t == null) continue;
+            if (t != DType.F32 && t != DType.F16 && t != DType.BF16)
+                throw new UnsupportedOperationException(
+                        "cuda " + op + ": the CUDA kernels take F32, F16 or BF16, got " + t);
+            f32 &= t == DType.F32;
+        }
+        return f32;
+    }
+
+    private static DType dtypeOf(Storage s) {
+        return s == null ? null : s.dtype();
     }
 
     private static int grid(long n) {
@@ -325,33 +450,50 @@ public final class CudaBackend implements Backend, FusedKernels {
 
     @Override
     public void fill(Storage dst, Layout dl, double value) {
-        requireF32("fill", dst);
+        long bits = fillBits(dst.dtype(), value);
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
                 if (n > 0)
                     kernels.launch(
                             "elementwise",
-                            "fill_f32",
+                            "fill_bits",
                             grid(n),
                             BLOCK,
                             0,
                             stream.handle(),
+                            dst.dtype().byteSize(),
                             StridedArg.of(a, dl),
                             dev(dst, "fill").pointer(0),
-                            (float) value,
+                            bits,
                             n);
             }
         });
     }
 
+    /**
+     * The bit pattern of {@code value} stored as one element of {@code t}, low bytes first (little-endian, as the
+     * device reads it), exactly as the reference backend converts and stores it.
+     */
+    static long fillBits(DType t, double value) {
+        try (Arena a = Arena.ofConfined()) {
+            Storage one = Storage.allocate(t, 1, a);
+            ReferenceBackend.INSTANCE.fill(one, Layout.contiguous(Shape.of(1)), value);
+            long bits = 0;
+            for (int i = t.byteSize() - 1; i >= 0; i--)
+                bits = (bits << 8) | (one.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 0xFF);
+            return bits;
+        }
+    }
+
     @Override
     public void unary(UnaryOp op, Storage src, Layout sl, Storage dst, Layout dl) {
-        requireF32("unary " + op, src, dst);
+        boolean f32 = allF32("unary " + op, src.dtype(), dst.dtype());
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
-                if (n > 0)
+                if (n == 0) return;
+                if (f32) {
                     kernels.launch(
                             "elementwise",
                             "unary_f32",
@@ -365,18 +507,35 @@ public final class CudaBackend implements Backend, FusedKernels {
                             StridedArg.of(a, dl),
                             dev(dst, "unary").pointer(0),
                             n);
+                } else {
+                    kernels.launch(
+                            "elementwise",
+                            "unary_float",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            op.code(),
+                            floatCode(src.dtype()),
+                            StridedArg.of(a, sl),
+                            dev(src, "unary").pointer(0),
+                            floatCode(dst.dtype()),
+                            StridedArg.of(a, dl),
+                            dev(dst, "unary").pointer(0),
+                            n);
+                }
             }
         });
     }
 
     @Override
     public void binary(BinaryOp op, Storage x, Layout xl, Storage y, Layout yl, Storage dst, Layout dl) {
-        requireF32("binary " + op, x, y);
-        if (!op.isComparison()) requireF32("binary " + op, dst);
+        boolean f32 = allF32("binary " + op, x.dtype(), y.dtype(), op.isComparison() ? null : dst.dtype());
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 long n = dl.numel();
-                if (n > 0)
+                if (n == 0) return;
+                if (f32) {
                     kernels.launch(
                             "elementwise",
                             op.isComparison() ? "compare_f32" : "binary_f32",
@@ -392,6 +551,44 @@ public final class CudaBackend implements Backend, FusedKernels {
                             StridedArg.of(a, dl),
                             dev(dst, "binary").pointer(0),
                             n);
+                } else if (op.isComparison()) {
+                    kernels.launch(
+                            "elementwise",
+                            "compare_float",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            op.code(),
+                            floatCode(x.dtype()),
+                            StridedArg.of(a, xl),
+                            dev(x, "binary").pointer(0),
+                            floatCode(y.dtype()),
+                            StridedArg.of(a, yl),
+                            dev(y, "binary").pointer(0),
+                            StridedArg.of(a, dl),
+                            dev(dst, "binary").pointer(0),
+                            n);
+                } else {
+                    kernels.launch(
+                            "elementwise",
+                            "binary_float",
+                            grid(n),
+                            BLOCK,
+                            0,
+                            stream.handle(),
+                            op.code(),
+                            floatCode(x.dtype()),
+                            StridedArg.of(a, xl),
+                            dev(x, "binary").pointer(0),
+                            floatCode(y.dtype()),
+                            StridedArg.of(a, yl),
+                            dev(y, "binary").pointer(0),
+                            floatCode(dst.dtype()),
+                            StridedArg.of(a, dl),
+                            dev(dst, "binary").pointer(0),
+                            n);
+                }
             }
         });
     }
@@ -490,7 +687,9 @@ public final class CudaBackend implements Backend, FusedKernels {
                 boolean direct = dl.isContiguous();
                 CudaStorage target = direct ? out : (CudaStorage) allocate(dst.dtype(), dl.numel(), a);
                 MemorySegment y = target.pointer(direct ? dl.offset() : 0);
-                if (!cudnnHandle.equals(MemorySegment.NULL) && outer * n * inner < Integer.MAX_VALUE) {
+                SoftmaxPath path = softmaxPath(
+                        !cudnnHandle.equals(MemorySegment.NULL), src.dtype(), outer, n, inner, sl.shape(), d);
+                if (path == SoftmaxPath.CUDNN) {
                     Cudnn.get()
                             .softmax(
                                     cudnnHandle,
@@ -501,7 +700,7 @@ public final class CudaBackend implements Backend, FusedKernels {
                                     log,
                                     x,
                                     y);
-                } else if (inner == 1 && src.dtype() == DType.F32) {
+                } else if (path == SoftmaxPath.KERNEL_F32_LAST) {
                     kernels.launch(
                             "softmax",
                             "softmax_f32",
@@ -515,13 +714,48 @@ public final class CudaBackend implements Backend, FusedKernels {
                             (int) n,
                             log ? 1 : 0);
                 } else {
-                    throw new UnsupportedOperationException(
-                            "cuda softmax: without cuDNN only F32 over the last dim is supported (dim " + d + " of "
-                                    + sl.shape() + ", " + src.dtype() + ")");
+                    kernels.launch(
+                            "softmax",
+                            "softmax_strided",
+                            (int) Math.min(outer * inner, 1 << 20),
+                            BLOCK,
+                            BLOCK * 8,
+                            stream.handle(),
+                            floatCode(src.dtype()),
+                            x,
+                            y,
+                            outer,
+                            (int) n,
+                            inner,
+                            log ? 1 : 0);
                 }
                 if (!direct) copyStrided(target, Layout.contiguous(dl.shape()), out, dl, a);
             }
         });
+    }
+
+    /** Which implementation runs a softmax: cuDNN, or one of our kernels. */
+    enum SoftmaxPath {
+        CUDNN,
+        /** softmax_f32: F32 over the last dim, one block per row. */
+        KERNEL_F32_LAST,
+        /** softmax_strided: any float type, any dim. */
+        KERNEL_STRIDED
+    }
+
+    /** The softmax implementation for an (outer, n, inner) problem of dtype {@code t}; throws when none serves it. */
+    static SoftmaxPath softmaxPath(boolean cudnn, DType t, long outer, long n, long inner, Shape shape, int dim) {
+        if (floatCode(t) < 0) {
+            throw new UnsupportedOperationException("cuda softmax: needs a float dtype (F32, F64, F16, BF16), got " + t
+                    + " (dim " + dim + " of " + shape + ")");
+        }
+        if (cudnn && outer * n * inner < Integer.MAX_VALUE) return SoftmaxPath.CUDNN;
+        if (n > Integer.MAX_VALUE) {
+            throw new UnsupportedOperationException(
+                    "cuda softmax: dim " + dim + " of " + shape + " is longer than the kernels take (2^31 - 1)");
+        }
+        if (inner == 1 && t == DType.F32) return SoftmaxPath.KERNEL_F32_LAST;
+        return SoftmaxPath.KERNEL_STRIDED;
     }
 
     private interface RowKernel {
@@ -530,6 +764,11 @@ public final class CudaBackend implements Backend, FusedKernels {
 
     private void rowwise(String op, Storage src, Layout sl, Storage dst, Layout dl, RowKernel k) {
         requireF32(op, src, dst);
+        rowwiseAnyFloat(op, src, sl, dst, dl, k);
+    }
+
+    /** As rowwise, for kernels that take each operand's float type themselves. */
+    private void rowwiseAnyFloat(String op, Storage src, Layout sl, Storage dst, Layout dl, RowKernel k) {
         run(() -> {
             try (Arena a = Arena.ofConfined()) {
                 int dim = (int) sl.shape().dim(sl.rank() - 1);
@@ -545,6 +784,10 @@ public final class CudaBackend implements Backend, FusedKernels {
         });
     }
 
+    private MemorySegment optionalAny(Storage s, Layout l, Arena a, String op) {
+        return s == null ? MemorySegment.NULL : contiguous(dev(s, op), l, a);
+    }
+
     private MemorySegment optional(Storage s, Layout l, Arena a, String op) {
         if (s == null) return MemorySegment.NULL;
         requireF32(op, s);
@@ -554,49 +797,101 @@ public final class CudaBackend implements Backend, FusedKernels {
     @Override
     public void layerNorm(
             Storage x, Layout xl, Storage w, Layout wl, Storage b, Layout bl, double eps, Storage dst, Layout dl) {
-        rowwise(
-                "layerNorm",
-                x,
-                xl,
-                dst,
-                dl,
-                (xp, yp, rows, dim, a) -> kernels.launch(
-                        "norms",
-                        "layer_norm_f32",
-                        (int) Math.min(rows, 1 << 20),
-                        BLOCK,
-                        BLOCK * 4,
-                        stream.handle(),
-                        xp,
-                        optional(w, wl, a, "layerNorm"),
-                        optional(b, bl, a, "layerNorm"),
-                        yp,
-                        rows,
-                        dim,
-                        (float) eps));
+        if (allF32("layerNorm", x.dtype(), dtypeOf(w), dtypeOf(b), dst.dtype())) {
+            rowwise(
+                    "layerNorm",
+                    x,
+                    xl,
+                    dst,
+                    dl,
+                    (xp, yp, rows, dim, a) -> kernels.launch(
+                            "norms",
+                            "layer_norm_f32",
+                            (int) Math.min(rows, 1 << 20),
+                            BLOCK,
+                            BLOCK * 4,
+                            stream.handle(),
+                            xp,
+                            optional(w, wl, a, "layerNorm"),
+                            optional(b, bl, a, "layerNorm"),
+                            yp,
+                            rows,
+                            dim,
+                            (float) eps));
+        } else {
+            rowwiseAnyFloat(
+                    "layerNorm",
+                    x,
+                    xl,
+                    dst,
+                    dl,
+                    (xp, yp, rows, dim, a) -> kernels.launch(
+                            "norms",
+                            "layer_norm_float",
+                            (int) Math.min(rows, 1 << 20),
+                            BLOCK,
+                            BLOCK * 4,
+                            stream.handle(),
+                            floatCode(x.dtype()),
+                            xp,
+                            w == null ? 0 : floatCode(w.dtype()),
+                            optionalAny(w, wl, a, "layerNorm"),
+                            b == null ? 0 : floatCode(b.dtype()),
+                            optionalAny(b, bl, a, "layerNorm"),
+                            floatCode(dst.dtype()),
+                            yp,
+                            rows,
+                            dim,
+                            (float) eps));
+        }
     }
 
     @Override
     public void rmsNorm(Storage x, Layout xl, Storage w, Layout wl, double eps, Storage dst, Layout dl) {
-        rowwise(
-                "rmsNorm",
-                x,
-                xl,
-                dst,
-                dl,
-                (xp, yp, rows, dim, a) -> kernels.launch(
-                        "norms",
-                        "rms_norm_f32",
-                        (int) Math.min(rows, 1 << 20),
-                        BLOCK,
-                        BLOCK * 4,
-                        stream.handle(),
-                        xp,
-                        optional(w, wl, a, "rmsNorm"),
-                        yp,
-                        rows,
-                        dim,
-                        (float) eps));
+        if (allF32("rmsNorm", x.dtype(), dtypeOf(w), dst.dtype())) {
+            rowwise(
+                    "rmsNorm",
+                    x,
+                    xl,
+                    dst,
+                    dl,
+                    (xp, yp, rows, dim, a) -> kernels.launch(
+                            "norms",
+                            "rms_norm_f32",
+                            (int) Math.min(rows, 1 << 20),
+                            BLOCK,
+                            BLOCK * 4,
+                            stream.handle(),
+                            xp,
+                            optional(w, wl, a, "rmsNorm"),
+                            yp,
+                            rows,
+                            dim,
+                            (float) eps));
+        } else {
+            rowwiseAnyFloat(
+                    "rmsNorm",
+                    x,
+                    xl,
+                    dst,
+                    dl,
+                    (xp, yp, rows, dim, a) -> kernels.launch(
+                            "norms",
+                            "rms_norm_float",
+                            (int) Math.min(rows, 1 << 20),
+                            BLOCK,
+                            BLOCK * 4,
+                            stream.handle(),
+                            floatCode(x.dtype()),
+                            xp,
+                            w == null ? 0 : floatCode(w.dtype()),
+                            optionalAny(w, wl, a, "rmsNorm"),
+                            floatCode(dst.dtype()),
+                            yp,
+                            rows,
+                            dim,
+                            (float) eps));
+        }
     }
 
     @Override
@@ -733,6 +1028,22 @@ public final class CudaBackend implements Backend, FusedKernels {
         });
     }
 
+    /** Query rows per attention block, one warp each (ATT_WARPS in attention.cu). */
+    static final int ATTENTION_WARPS = 4;
+
+    /**
+     * Dynamic shared memory of the attention kernel: its warps' query rows, {@code ATTENTION_WARPS * d} floats. The
+     * key length does not count (keys stream through an online softmax); a head dim beyond 48 KiB of rows throws.
+     */
+    static long attentionSharedBytes(long d) {
+        long bytes = 4L * ATTENTION_WARPS * Math.max(1, d);
+        if (bytes > 48 * 1024) {
+            throw new UnsupportedOperationException("cuda attention: head dim " + d + " exceeds the kernel's limit of "
+                    + 48 * 1024 / (4 * ATTENTION_WARPS));
+        }
+        return bytes;
+    }
+
     @Override
     public void attention(
             Storage q,
@@ -757,19 +1068,15 @@ public final class CudaBackend implements Backend, FusedKernels {
                         dv = (int) vl.shape().dim(3);
                 long rows = (long) bsz * hq * lq;
                 if (rows == 0) return;
-                long shared = 4L * (lk + BLOCK);
-                if (shared > 48 * 1024) {
-                    throw new UnsupportedOperationException("cuda attention: " + lk
-                            + " keys exceed the kernel's shared-memory row (max " + (48 * 1024 / 4 - BLOCK) + ")");
-                }
+                long shared = attentionSharedBytes(d);
                 CudaStorage out = dev(dst, "attention");
                 boolean direct = dl.isContiguous();
                 CudaStorage target = direct ? out : (CudaStorage) allocate(DType.F32, dl.numel(), a);
                 kernels.launch(
                         "attention",
                         "attention_f32",
-                        (int) Math.min(rows, 1 << 20),
-                        BLOCK,
+                        (int) Math.min((rows + ATTENTION_WARPS - 1) / ATTENTION_WARPS, 1 << 20),
+                        32 * ATTENTION_WARPS,
                         (int) shared,
                         stream.handle(),
                         contiguous(dev(q, "attention"), ql, a),

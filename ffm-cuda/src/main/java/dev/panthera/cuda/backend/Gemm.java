@@ -20,8 +20,12 @@ final class Gemm {
     /** One matrix operand as cuBLAS sees it. */
     record Operand(MemorySegment pointer, boolean transposed, long ld, long batchStride) {}
 
-    /** How a (rows × cols) batched operand can be passed without a copy, or null when it must be copied. */
-    static Operand plan(MemorySegment base, Layout l, long elementOffset) {
+    /**
+     * How a (rows × cols) batched operand can be passed without a copy, or null when it must be copied.
+     * {@code first} is the device address of the layout's first element (its offset already applied, in bytes);
+     * ld and batch stride are in elements, as cuBLAS takes them.
+     */
+    static Operand plan(MemorySegment first, Layout l) {
         int r = l.rank();
         long rows = l.shape().dim(r - 2), cols = l.shape().dim(r - 1);
         long rs = l.stride(r - 2), cs = l.stride(r - 1);
@@ -38,11 +42,12 @@ final class Gemm {
         }
         Long batchStride = batchStride(l);
         if (batchStride == null || ld > Integer.MAX_VALUE) return null;
-        return new Operand(
-                base == null ? null : MemorySegment.ofAddress(base.address() + elementOffset),
-                transposed,
-                ld,
-                batchStride);
+        return new Operand(first, transposed, ld, batchStride);
+    }
+
+    /** How the view {@code l} of device storage {@code s} goes into cuBLAS without a copy, or null. */
+    static Operand operand(CudaStorage s, Layout l) {
+        return plan(s.pointer(l.offset()), l);
     }
 
     /** The single stride that walks all batch dims in order, 0 when they broadcast, null when none exists. */
@@ -90,10 +95,10 @@ final class Gemm {
             throw new UnsupportedOperationException(
                     "cuda matmul: dimensions beyond int range: " + xl.shape() + " · " + yl.shape());
         }
-        Operand pa = plan(x.pointer(0), xl, xl.offset());
-        if (pa == null) pa = plan(be.contiguousFor(x, xl, a), Layout.contiguous(xl.shape()), 0);
-        Operand pb = plan(y.pointer(0), yl, yl.offset());
-        if (pb == null) pb = plan(be.contiguousFor(y, yl, a), Layout.contiguous(yl.shape()), 0);
+        Operand pa = operand(x, xl);
+        if (pa == null) pa = plan(be.contiguousFor(x, xl, a), Layout.contiguous(xl.shape()));
+        Operand pb = operand(y, yl);
+        if (pb == null) pb = plan(be.contiguousFor(y, yl, a), Layout.contiguous(yl.shape()));
         boolean direct = dl.isContiguous();
         CudaStorage target = direct ? dst : (CudaStorage) be.scratch(t, dl.numel(), a);
         MemorySegment c = target.pointer(direct ? dl.offset() : 0);

@@ -9,7 +9,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -21,6 +20,7 @@ final class KernelModules {
     private final KernelCache cache;
     private final Map<String, MemorySegment> modules = new HashMap<>();
     private final Map<String, MemorySegment> functions = new HashMap<>();
+    private boolean closed;
 
     KernelModules(CudaDevice device) {
         this.device = device;
@@ -32,6 +32,7 @@ final class KernelModules {
     }
 
     synchronized MemorySegment function(String family, String kernel) {
+        if (closed) throw new IllegalStateException("CUDA kernel modules used after the backend closed");
         String key = family + "/" + kernel;
         MemorySegment f = functions.get(key);
         if (f == null) {
@@ -39,10 +40,7 @@ final class KernelModules {
             if (module == null) {
                 String arch = device.arch();
                 byte[] cubin = cache.get(
-                        family + ".cu",
-                        KernelSources.source(family),
-                        List.of("--gpu-architecture=" + arch, "-default-device"),
-                        arch);
+                        family + ".cu", KernelSources.source(family), KernelSources.compileOptions(arch), arch);
                 module = CudaDriver.get().loadModule(cubin);
                 modules.put(family, module);
             }
@@ -75,5 +73,23 @@ final class KernelModules {
             }
             CudaDriver.get().launch(f, Math.max(1, grid), 1, 1, block, 1, 1, sharedBytes, stream, params);
         }
+    }
+
+    /** Unloads every loaded module (cuModuleUnload); later launches throw. */
+    synchronized void close() {
+        if (closed) return;
+        closed = true;
+        functions.clear();
+        RuntimeException first = null;
+        for (MemorySegment m : modules.values()) {
+            try {
+                CudaDriver.get().unloadModule(m);
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+                else first.addSuppressed(e);
+            }
+        }
+        modules.clear();
+        if (first != null) throw first;
     }
 }

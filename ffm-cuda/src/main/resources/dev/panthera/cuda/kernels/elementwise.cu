@@ -1,4 +1,5 @@
-// Elementwise kernels over strided views (F32). Op codes are dev.panthera.tensor.UnaryOp.code() and BinaryOp.code(),
+// Elementwise kernels over strided views: *_f32 for F32, *_float for F16/BF16 mixed with F32 (each operand has its
+// own type code, as in common.cuh; values are computed in float, as the F32 kernels compute them). Op codes are dev.panthera.tensor.UnaryOp.code() and BinaryOp.code(),
 // one `#define UNARY_<NAME> <code>` / `#define BINARY_<NAME> <code>` line per enum constant, in exactly that form, and
 // the op switches use only those names (KernelOpCodesTest parses this file and checks both against the enums).
 #define UNARY_NEG 0
@@ -90,9 +91,39 @@ extern "C" __global__ void compare_f32(int op, Strided as, const float* a, Strid
         c[strided_at(cs, i)] = compare_op(op, a[strided_at(as, i)], b[strided_at(bs, i)]) ? 1 : 0;
 }
 
-extern "C" __global__ void fill_f32(Strided ys, float* y, float v, i64 n) {
+// Fill for any dtype: the host passes the element's bit pattern (elemBytes 1, 2, 4 or 8, low bytes first).
+extern "C" __global__ void unary_float(int op, int xt, Strided xs, const unsigned char* x, int yt, Strided ys,
+                                        unsigned char* y, i64 n) {
     for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x)
-        y[strided_at(ys, i)] = v;
+        store_float_type(y, strided_at(ys, i), yt, unary_op(op, (float) load_float_type(x, strided_at(xs, i), xt)));
+}
+
+extern "C" __global__ void binary_float(int op, int at, Strided as, const unsigned char* a, int bt, Strided bs,
+                                         const unsigned char* b, int ct, Strided cs, unsigned char* c, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        float va = (float) load_float_type(a, strided_at(as, i), at), vb = (float) load_float_type(b, strided_at(bs, i), bt);
+        store_float_type(c, strided_at(cs, i), ct, binary_op(op, va, vb));
+    }
+}
+
+extern "C" __global__ void compare_float(int op, int at, Strided as, const unsigned char* a, int bt, Strided bs,
+                                          const unsigned char* b, Strided cs, unsigned char* c, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        float va = (float) load_float_type(a, strided_at(as, i), at), vb = (float) load_float_type(b, strided_at(bs, i), bt);
+        c[strided_at(cs, i)] = compare_op(op, va, vb) ? 1 : 0;
+    }
+}
+
+extern "C" __global__ void fill_bits(int elemBytes, Strided ys, unsigned char* y, unsigned long long bits, i64 n) {
+    for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        i64 d = strided_at(ys, i) * elemBytes;
+        switch (elemBytes) {
+            case 1: y[d] = (unsigned char) bits; break;
+            case 2: *(unsigned short*) (y + d) = (unsigned short) bits; break;
+            case 4: *(unsigned int*) (y + d) = (unsigned int) bits; break;
+            default: *(unsigned long long*) (y + d) = bits; break;
+        }
+    }
 }
 
 // Byte-generic strided copy for any dtype of the given element size (1, 2, 4 or 8 bytes).
@@ -114,34 +145,7 @@ extern "C" __global__ void where_f32(Strided cs, const unsigned char* cond, Stri
         y[strided_at(ys, i)] = cond[strided_at(cs, i)] ? a[strided_at(as, i)] : b[strided_at(bs, i)];
 }
 
-// Float-type conversion over strided views. Type codes: 0 F32, 1 F64, 2 F16, 3 BF16 (dev.panthera.tensor.DType ids).
-// Values travel as double; narrower targets round the double to float first (as the reference backend does), then
-// F16 by the PTX round-to-nearest-even conversion and BF16 by round-to-nearest-even on the bits, NaN kept quiet.
-__device__ double load_float_type(const unsigned char* p, i64 o, int t) {
-    switch (t) {
-        case 0: return ((const float*) p)[o];
-        case 1: return ((const double*) p)[o];
-        case 2: { unsigned short h = ((const unsigned short*) p)[o]; float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
-        default: return __int_as_float(((unsigned int) ((const unsigned short*) p)[o]) << 16);
-    }
-}
-
-__device__ void store_float_type(unsigned char* p, i64 o, int t, double v) {
-    float f = (float) v;
-    switch (t) {
-        case 0: ((float*) p)[o] = f; break;
-        case 1: ((double*) p)[o] = v; break;
-        case 2: { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); ((unsigned short*) p)[o] = h; break; }
-        default: {
-            unsigned int x = (unsigned int) __float_as_int(f);
-            unsigned short b;
-            if ((x & 0x7FFFFFFFu) > 0x7F800000u) b = (unsigned short) ((x >> 16) | 0x0040u);
-            else b = (unsigned short) ((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
-            ((unsigned short*) p)[o] = b;
-        }
-    }
-}
-
+// Float-type conversion over strided views (load_float_type/store_float_type in common.cuh).
 extern "C" __global__ void convert_float(int srcType, Strided xs, const unsigned char* x, int dstType, Strided ys,
                                          unsigned char* y, i64 n) {
     for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x)

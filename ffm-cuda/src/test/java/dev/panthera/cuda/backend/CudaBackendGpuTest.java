@@ -3,6 +3,7 @@ package dev.panthera.cuda.backend;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panthera.cuda.CudaException;
 import dev.panthera.cuda.CudaProbe;
 import dev.panthera.tensor.BinaryOp;
 import dev.panthera.tensor.DType;
@@ -16,6 +17,7 @@ import dev.panthera.tensor.spi.ReferenceBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -37,6 +39,26 @@ class CudaBackendGpuTest {
         assumeTrue(r.ok(), "no usable GPU: " + r.status() + " — " + r.reason());
         assumeTrue(new CudaBackendProvider().isAvailable(), "GPU present but cuBLAS/NVRTC/libcuda missing (see log)");
         gpu = new CudaBackend(Device.cuda(0));
+    }
+
+    @AfterAll
+    static void closeBackend() {
+        if (gpu != null) gpu.close();
+    }
+
+    @Test
+    void closeReleasesTheBackendAndLaterUseThrows() {
+        CudaBackend b = new CudaBackend(Device.cuda(0));
+        try (Arena a = Arena.ofConfined()) {
+            Layout l = Layout.contiguous(Shape.of(16));
+            Storage s = b.allocate(DType.F32, 16, a);
+            b.fill(s, l, 1.5);
+            b.synchronize();
+            b.close();
+            b.close();
+            var e = assertThrows(CudaException.class, () -> b.fill(s, l, 2.0));
+            assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        } // the arena frees its block on the default stream after the backend closed
     }
 
     static Storage randomHost(Arena a, DType t, long n, long seed) {
@@ -135,7 +157,12 @@ class CudaBackendGpuTest {
      */
     @Test
     void tf32MatmulWithinTheMantissaBound() {
-        CudaBackend tf32 = new CudaBackend(Device.cuda(0), true);
+        try (CudaBackend tf32 = new CudaBackend(Device.cuda(0), true)) {
+            tf32MatmulCase(tf32);
+        }
+    }
+
+    void tf32MatmulCase(CudaBackend tf32) {
         try (Arena a = Arena.ofConfined()) {
             int m = 96, k = 257, n = 80;
             Layout al = Layout.contiguous(Shape.of(m, k)),
@@ -197,6 +224,143 @@ class CudaBackendGpuTest {
         matmulCase(DType.F32, 3, 17, 33, 9, true, 1e-4);
         matmulCase(DType.BF16, 2, 64, 128, 32, false, 2e-2);
         matmulCase(DType.F16, 2, 31, 64, 15, true, 5e-3);
+    }
+
+    @Test
+    void softmaxKernelsWithoutCudnnOverEveryDimAndFloatType() {
+        try (CudaBackend plain = new CudaBackend(Device.cuda(0), false, false);
+                Arena a = Arena.ofConfined()) {
+            Layout l = Layout.contiguous(Shape.of(6, 5, 33));
+            for (DType t : new DType[] {DType.F32, DType.F64, DType.F16, DType.BF16}) {
+                Storage hx = randomHost(a, t, l.numel(), 16);
+                Storage dx = plain.allocate(t, l.numel(), a);
+                plain.copy(hx, l, dx, l);
+                double tol = t == DType.BF16 ? 1e-2 : t == DType.F16 ? 1e-3 : 1e-5;
+                for (int dim = 0; dim < 3; dim++) {
+                    for (boolean log : new boolean[] {false, true}) {
+                        Storage hd = Storage.allocate(t, l.numel(), a), dd = plain.allocate(t, l.numel(), a);
+                        REF.softmax(hx, l, dim, log, hd, l);
+                        plain.softmax(dx, l, dim, log, dd, l);
+                        Storage back = Storage.allocate(t, l.numel(), a);
+                        plain.copy(dd, l, back, l);
+                        close(
+                                host(a, hd, l),
+                                host(a, back, l),
+                                tol,
+                                tol,
+                                t + " softmax kernel dim " + dim + " log " + log);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void halfPrecisionElementwiseAndNormsMatchTheReference() {
+        try (Arena a = Arena.ofConfined()) {
+            Layout view = Layout.contiguous(Shape.of(7, 13)).transpose(0, 1);
+            Layout out = Layout.contiguous(view.shape());
+            for (DType t : new DType[] {DType.F16, DType.BF16}) {
+                double tol = t == DType.BF16 ? 1e-2 : 2e-3;
+                Storage hx = randomHost(a, t, 91, 31), hy = randomHost(a, t, 91, 32);
+                Storage dx = up(a, hx), dy = up(a, hy);
+                for (UnaryOp op : UnaryOp.values()) {
+                    Storage hd = Storage.allocate(t, 91, a), dd = gpu.allocate(t, 91, a);
+                    REF.unary(op, hx, view, hd, out);
+                    gpu.unary(op, dx, view, dd, out);
+                    close(host(a, hd, out), down(a, dd, out), tol, tol, t + " unary " + op);
+                }
+                for (BinaryOp op : BinaryOp.values()) {
+                    DType dt = op.isComparison() ? DType.BOOL : t;
+                    Storage hd = Storage.allocate(dt, 91, a), dd = gpu.allocate(dt, 91, a);
+                    REF.binary(op, hx, view, hy, view, hd, out);
+                    gpu.binary(op, dx, view, dy, view, dd, out);
+                    close(host(a, hd, out), down(a, dd, out), tol, tol, t + " binary " + op);
+                }
+                Layout l = Layout.contiguous(Shape.of(6, 5, 33)), wl = Layout.contiguous(Shape.of(33));
+                Storage hn = randomHost(a, t, l.numel(), 33),
+                        hw = randomHost(a, t, 33, 34),
+                        hb = randomHost(a, t, 33, 35);
+                Storage hd = Storage.allocate(t, l.numel(), a), dd = gpu.allocate(t, l.numel(), a);
+                REF.rmsNorm(hn, l, hw, wl, 1e-6, hd, l);
+                gpu.rmsNorm(up(a, hn), l, up(a, hw), wl, 1e-6, dd, l);
+                close(host(a, hd, l), down(a, dd, l), tol, tol, t + " rmsNorm");
+                REF.layerNorm(hn, l, hw, wl, hb, wl, 1e-5, hd, l);
+                gpu.layerNorm(up(a, hn), l, up(a, hw), wl, up(a, hb), wl, 1e-5, dd, l);
+                close(host(a, hd, l), down(a, dd, l), tol, tol, t + " layerNorm");
+            }
+        }
+    }
+
+    @Test
+    void fillWritesEveryDtype() {
+        try (Arena a = Arena.ofConfined()) {
+            Layout l = Layout.contiguous(Shape.of(5, 7)).transpose(0, 1);
+            for (DType t : DType.values()) {
+                double value = t == DType.BOOL ? 1 : t == DType.U8 ? 200 : -3.25;
+                Storage hd = Storage.allocate(t, 35, a), dd = gpu.allocate(t, 35, a);
+                REF.fill(hd, l, value);
+                gpu.fill(dd, l, value);
+                Layout all = Layout.contiguous(Shape.of(35));
+                close(host(a, hd, all), down(a, dd, all), 0, 0, "fill " + t);
+            }
+        }
+    }
+
+    @Test
+    void attentionWithMoreKeysThanAScoreRowCouldHoldAndWideValueHeads() {
+        try (Arena a = Arena.ofConfined()) {
+            int[][] cases = {{1, 2, 1, 3, 20_000, 16, 16}, {1, 4, 2, 5, 70, 8, 300}, {2, 2, 2, 33, 33, 64, 64}};
+            for (int[] c : cases) {
+                Layout ql = Layout.contiguous(Shape.of(c[0], c[1], c[3], c[5])),
+                        kl = Layout.contiguous(Shape.of(c[0], c[2], c[4], c[5])),
+                        vl = Layout.contiguous(Shape.of(c[0], c[2], c[4], c[6])),
+                        ol = Layout.contiguous(Shape.of(c[0], c[1], c[3], c[6]));
+                Storage q = randomHost(a, DType.F32, ql.numel(), 21),
+                        k = randomHost(a, DType.F32, kl.numel(), 22),
+                        v = randomHost(a, DType.F32, vl.numel(), 23);
+                for (boolean causal : new boolean[] {false, true}) {
+                    Storage ho = Storage.allocate(DType.F32, ol.numel(), a),
+                            dout = gpu.allocate(DType.F32, ol.numel(), a);
+                    REF.attention(q, ql, k, kl, v, vl, causal, 0.125, ho, ol);
+                    gpu.attention(up(a, q), ql, up(a, k), kl, up(a, v), vl, causal, 0.125, dout, ol);
+                    close(
+                            host(a, ho, ol),
+                            down(a, dout, ol),
+                            1e-4,
+                            1e-5,
+                            "attention " + java.util.Arrays.toString(c) + " causal=" + causal);
+                }
+            }
+        }
+    }
+
+    @Test
+    void embeddingCopiesRowsOfEveryWidthAndAlignment() {
+        try (Arena a = Arena.ofConfined()) {
+            long[] ids = {3, 0, 9, 3, 7};
+            Storage idx = Storage.allocate(DType.I64, ids.length, a);
+            for (int i = 0; i < ids.length; i++) idx.segment().setAtIndex(ValueLayout.JAVA_LONG, i, ids[i]);
+            Layout il = Layout.contiguous(Shape.of(ids.length));
+            Storage dIdx = up(a, idx);
+            for (DType t : new DType[] {DType.F32, DType.BF16, DType.U8, DType.F64}) {
+                for (int dim : new int[] {1, 3, 4, 5, 8, 33}) {
+                    Layout tl = Layout.contiguous(Shape.of(10, dim)), ol = Layout.contiguous(Shape.of(ids.length, dim));
+                    Storage table = randomHost(a, t, 10L * dim, 24);
+                    Storage ho = Storage.allocate(t, ol.numel(), a), dout = gpu.allocate(t, ol.numel(), a);
+                    REF.indexSelect(table, tl, 0, idx, il, ho, ol);
+                    gpu.indexSelect(up(a, table), tl, 0, dIdx, il, dout, ol);
+                    close(host(a, ho, ol), down(a, dout, ol), 0, 0, "embedding " + t + " dim " + dim);
+                    // an odd offset into the output: the kernel must fall back to narrower words
+                    Layout shifted = Layout.contiguous(Shape.of(ids.length * dim + 1))
+                            .narrow(0, 1, (long) ids.length * dim)
+                            .reshapeView(ol.shape());
+                    Storage wide = gpu.allocate(t, ids.length * dim + 1L, a);
+                    gpu.indexSelect(up(a, table), tl, 0, dIdx, il, wide, shifted);
+                    close(host(a, ho, ol), down(a, wide, shifted), 0, 0, "embedding at offset 1, " + t + " dim " + dim);
+                }
+            }
+        }
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.panthera.cuda.backend;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Layout;
 import dev.panthera.tensor.Shape;
 import java.lang.foreign.MemorySegment;
@@ -13,11 +14,21 @@ import net.jqwik.api.statistics.Statistics;
 
 /**
  * Whatever the view (transposes, narrows, step slices, permuted or broadcast batch dims, sizes 1 and primes),
- * when {@link Gemm#plan} accepts an operand, the address cuBLAS will read for element (b, i, j) — base + b·batchStride
- * + (N: i·ld + j, T: i + j·ld) — is exactly the layout's own index of that element. Checked for every element.
+ * when {@link Gemm#operand} accepts an operand of a storage at a non-zero device address, the byte address cuBLAS will
+ * read for element (b, i, j) — pointer + size·(b·batchStride + (N: i·ld + j, T: i + j·ld)) — is exactly the storage's
+ * base plus size times the layout's own index of that element. Checked for every element and several element sizes.
  */
 class GemmPlanPropertyTest {
     private static final long[] SIZES = {1, 2, 3, 5, 7, 13};
+    private static final DType[] TYPES = {DType.F32, DType.BF16, DType.F16};
+    private static final long BASE = 0x7f00_0000_0000L;
+
+    /** The largest element index the view reaches (its storage must hold at least this many plus one). */
+    static long maxIndex(Layout l) {
+        long m = l.offset();
+        for (int d = 0; d < l.rank(); d++) m += Math.max(0, l.shape().dim(d) - 1) * Math.abs(l.stride(d));
+        return m;
+    }
 
     static Layout randomView(Random r) {
         int batchRank = r.nextInt(3);
@@ -47,8 +58,12 @@ class GemmPlanPropertyTest {
 
     @Property(tries = 400)
     void acceptedPlansAddressEveryElementExactly(@ForAll @IntRange(min = 0, max = 1_000_000) int seed) {
-        Layout l = randomView(new Random(seed));
-        Gemm.Operand o = Gemm.plan(MemorySegment.ofAddress(0), l, l.offset());
+        Random random = new Random(seed);
+        Layout l = randomView(random);
+        DType t = TYPES[random.nextInt(TYPES.length)];
+        long base = BASE;
+        long size = t.byteSize();
+        Gemm.Operand o = Gemm.operand(GemmPlanTest.fakeStorage(base, t, maxIndex(l) + 1), l);
         Statistics.label("plan").collect(o == null ? "copied" : o.transposed() ? "planned T" : "planned N");
         Statistics.label("batch")
                 .collect(
@@ -76,10 +91,9 @@ class GemmPlanPropertyTest {
                 for (long j = 0; j < cols; j++) {
                     idx[r - 2] = i;
                     idx[r - 1] = j;
-                    long expected = l.indexOf(idx);
+                    long expected = base + size * l.indexOf(idx);
                     long cublas = o.pointer().address()
-                            + b * o.batchStride()
-                            + (o.transposed() ? i + j * o.ld() : i * o.ld() + j);
+                            + size * (b * o.batchStride() + (o.transposed() ? i + j * o.ld() : i * o.ld() + j));
                     assertEquals(expected, cublas, l + " element b=" + b + " i=" + i + " j=" + j + " plan " + o);
                 }
             }
@@ -91,7 +105,7 @@ class GemmPlanPropertyTest {
     @Property(tries = 100)
     void contiguousCopiesAreAlwaysPlannable(@ForAll @IntRange(min = 0, max = 1_000_000) int seed) {
         Layout l = Layout.contiguous(randomView(new Random(seed)).shape());
-        Gemm.Operand o = Gemm.plan(MemorySegment.ofAddress(0), l, 0);
+        Gemm.Operand o = Gemm.plan(MemorySegment.ofAddress(BASE), l);
         assertNotNull(o, l.toString());
         assertFalse(
                 o.transposed() && l.shape().dim(l.rank() - 2) > 1 && l.shape().dim(l.rank() - 1) > 1);

@@ -2,9 +2,12 @@ package dev.panthera.cuda.backend;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Layout;
 import dev.panthera.tensor.Shape;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.Test;
 
@@ -13,7 +16,7 @@ class GemmPlanTest {
     @Test
     void rowMajorOperandGoesInUntransposedWithItsRowStride() {
         Layout l = Layout.contiguous(Shape.of(3, 5));
-        Gemm.Operand o = Gemm.plan(null, l, 0);
+        Gemm.Operand o = Gemm.plan(null, l);
         assertFalse(o.transposed());
         assertEquals(5, o.ld());
         assertEquals(0, o.batchStride());
@@ -22,7 +25,7 @@ class GemmPlanTest {
     @Test
     void transposedViewGoesInTransposedWithoutACopy() {
         Layout t = Layout.contiguous(Shape.of(5, 3)).transpose(0, 1); // 3x5 view, strides (1, 3)
-        Gemm.Operand o = Gemm.plan(null, t, 0);
+        Gemm.Operand o = Gemm.plan(null, t);
         assertTrue(o.transposed());
         assertEquals(3, o.ld());
     }
@@ -30,15 +33,34 @@ class GemmPlanTest {
     @Test
     void narrowedColumnsKeepTheParentRowStride() {
         Layout l = Layout.contiguous(Shape.of(4, 10)).narrow(1, 2, 5);
-        Gemm.Operand o = Gemm.plan(null, l, l.offset());
+        Gemm.Operand o = Gemm.plan(null, l);
         assertFalse(o.transposed());
         assertEquals(10, o.ld());
+    }
+
+    /** A fake device storage at a non-zero address; nothing is dereferenced. */
+    static CudaStorage fakeStorage(long address, DType t, long numel) {
+        return new CudaStorage(MemorySegment.ofAddress(address), t, Device.cuda(0), numel, null, null);
+    }
+
+    @Test
+    void aViewWithAnOffsetPointsAtItsFirstElementInBytes() {
+        long base = 0x10_0000;
+        for (DType t : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            CudaStorage s = fakeStorage(base, t, 4 * 10);
+            Layout narrowed = Layout.contiguous(Shape.of(4, 10)).narrow(1, 3, 5); // offset 3
+            Gemm.Operand o = Gemm.operand(s, narrowed);
+            assertEquals(base + 3L * t.byteSize(), o.pointer().address(), t + " narrow");
+            Layout row = Layout.contiguous(Shape.of(3, 2, 5)).select(0, 2); // one batch: offset 20
+            Gemm.Operand b = Gemm.operand(fakeStorage(base, t, 30), row);
+            assertEquals(base + 20L * t.byteSize(), b.pointer().address(), t + " select");
+        }
     }
 
     @Test
     void stepSlicedColumnsNeedACopy() {
         Layout l = Layout.contiguous(Shape.of(4, 10)).slice(1, 0, 10, 2);
-        assertNull(Gemm.plan(null, l, 0));
+        assertNull(Gemm.plan(null, l));
     }
 
     @Test
@@ -48,7 +70,7 @@ class GemmPlanTest {
         assertEquals(0L, Gemm.batchStride(broadcast));
         Layout permuted = Layout.contiguous(Shape.of(7, 2, 3, 4)).permute(1, 0, 2, 3);
         assertNull(Gemm.batchStride(permuted));
-        assertNull(Gemm.plan(null, permuted, 0));
+        assertNull(Gemm.plan(null, permuted));
         assertEquals(0L, Gemm.batchStride(Layout.contiguous(Shape.of(1, 1, 3, 4))));
         assertEquals(14L * 12, Gemm.batchCount(Layout.contiguous(Shape.of(2, 7, 3, 4))) * 12);
     }
