@@ -1,5 +1,6 @@
 package dev.panthera.simd;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.foreign.Arena;
@@ -32,14 +33,17 @@ class SgemmTest {
     }
 
     /**
-     * Packed shapes past every block edge of this machine's kernel (K over KC, so C is accumulated over several K
-     * blocks; M over MC; N over NR), whichever vector width chose the block sizes.
+     * The block sizes this machine's kernel chose fit its vector width: NR is two vectors of lanes, and the M and N
+     * cache blocks hold whole micro-panels (MC a multiple of MR, NC of NR), so only the matrix edges are partial panels,
+     * which the shapes below cross.
      */
     @Test
-    void reportsTheKernelItTests() {
-        System.out.println("SgemmTest: micro-kernel " + PackedGemm.MR + "x" + PackedGemm.NR + ", KC " + PackedGemm.KC
-                + ", MC " + PackedGemm.MC + ", NC " + PackedGemm.NC + " (" + PackedGemm.F.vectorBitSize()
-                + "-bit vectors)");
+    void blockSizesFitTheVectorWidth() {
+        String kernel = "micro-kernel " + PackedGemm.MR + "x" + PackedGemm.NR + ", KC " + PackedGemm.KC + ", MC "
+                + PackedGemm.MC + ", NC " + PackedGemm.NC + " (" + PackedGemm.F.vectorBitSize() + "-bit vectors)";
+        assertEquals(2 * PackedGemm.F.length(), PackedGemm.NR, kernel);
+        assertEquals(0, PackedGemm.MC % PackedGemm.MR, kernel);
+        assertEquals(0, PackedGemm.NC % PackedGemm.NR, kernel);
     }
 
     @Property(tries = 6)

@@ -21,8 +21,6 @@ import net.jqwik.api.Property;
  * [B, T, H, D] projections).
  */
 class FusedGradTest {
-    private static final double H = 1e-4, EPS = Math.ulp(1.0) / 2;
-
     private static Backend[] backends() {
         return new Backend[] {
             ReferenceBackend.INSTANCE,
@@ -31,16 +29,12 @@ class FusedGradTest {
     }
 
     /**
-     * Checks the gradient of L = Σ w·fused(xs) for leaves of {@code shapes} on every backend.
+     * Checks the gradient of L = Σ w·fused(xs) for leaves of {@code shapes} on every backend: against central
+     * differences through {@link GradCheck} (its derived tolerance), and against the composition's autograd gradient.
      *
-     * <p>Central differences D(h) = (L(x+h) − L(x−h))/2h err by truncation h²·L'''/6 + O(h⁴), estimated per element
-     * as T = |D(2h) − D(h)|/3 (Richardson: D(2h) errs four times as much), and by rounding: each evaluation of L sums
-     * n = numel(out) products whose own computation takes at most ~32 roundings, so |fl(L) − L| ≤ (n + 32)·ε·S with
-     * S = Σ|w·f|, and D(h) carries at most (n + 32)·ε·S/h of it. The tolerance is 4·T plus that rounding bound.
-     *
-     * <p>The composition's autograd gradient computes the same derivative in float64 in another order; both differ
-     * from it by at most (n + 32)·ε·κ·max(1, |g|) with κ ≤ 1/√1e-5 ≈ 316 the largest amplification in these ops
-     * (a norm's 1/√(var + eps)), below 1e-10 for n ≤ 2000: 1e-9·max(1, |g|) bounds it.
+     * <p>The composition's gradient computes the same derivative in float64 in another order; both differ from it by
+     * at most (n + 32)·ε·κ·max(1, |g|) with n = numel(out) ≤ 2000, ε = 2⁻⁵³ and κ ≤ 1/√1e-5 ≈ 316 the largest
+     * amplification in these ops (a norm's 1/√(var + eps)): below 1e-10·max(1, |g|), so 1e-9·max(1, |g|) bounds it.
      */
     static void check(
             String what,
@@ -59,61 +53,33 @@ class FusedGradTest {
                 out.mul(w).sum().backward();
                 Tensor[] ys = leaves(base, shapes);
                 composed.apply(ys).mul(w).sum().backward();
-                double s = out.mul(w).abs().sum().item();
-                double rounding = (out.numel() + 32) * EPS * s / H;
+                double[][] analytic = new double[xs.length][];
                 for (int k = 0; k < xs.length; k++) {
                     double[] g = grad(xs[k]), gc = grad(ys[k]);
                     for (int i = 0; i < g.length; i++) {
-                        String at = what + " on " + be.name() + ": d/dx" + k + "[" + i + "] of " + Shape.of(shapes[k]);
                         if (!(Math.abs(g[i] - gc[i]) <= 1e-9 * Math.max(1, Math.abs(gc[i])))) {
-                            fail(at + ": fused " + g[i] + " but composition " + gc[i]);
-                        }
-                        double d1 = difference(fused, base, shapes, k, i, H, w);
-                        double d2 = difference(fused, base, shapes, k, i, 2 * H, w);
-                        double tol = 4 * Math.abs(d2 - d1) / 3 + rounding;
-                        if (!(Math.abs(g[i] - d1) <= tol)) {
-                            fail(at + ": analytic " + g[i] + " but central difference " + d1 + " (tolerance " + tol
-                                    + ")");
+                            fail(what + " on " + be.name() + ": d/dx" + k + "[" + i + "] of " + Shape.of(shapes[k])
+                                    + ": fused " + g[i] + " but composition " + gc[i] + GradCheck.replay());
                         }
                     }
+                    analytic[k] = g;
                 }
+                GradCheck.assertMatchesDifferences(what + " on " + be.name(), fused, base, shapes, w, analytic);
             }
         }
     }
 
     private static Tensor[] leaves(double[][] values, long[][] shapes) {
-        Tensor[] t = new Tensor[values.length];
-        for (int k = 0; k < t.length; k++)
-            t[k] = Tensor.of(values[k], shapes[k]).requiresGrad(true);
-        return t;
+        return GradCheck.leaves(values, shapes);
     }
 
     private static double[] grad(Tensor leaf) {
-        return leaf.grad() == null
-                ? new double[(int) leaf.numel()]
-                : leaf.grad().toDoubleArray();
-    }
-
-    private static double difference(
-            Function<Tensor[], Tensor> f, double[][] base, long[][] shapes, int k, int i, double h, Tensor w) {
-        double[] l = new double[2];
-        for (int side = 0; side < 2; side++) {
-            Tensor[] in = new Tensor[base.length];
-            for (int j = 0; j < in.length; j++) {
-                double[] v = base[j].clone();
-                if (j == k) v[i] += side == 0 ? h : -h;
-                in[j] = Tensor.of(v, shapes[j]);
-            }
-            try (Handle ng = Autograd.noGrad()) {
-                l[side] = f.apply(in).mul(w).sum().item();
-            }
-        }
-        return (l[0] - l[1]) / (2 * h);
+        return GradCheck.grad(leaf);
     }
 
     @Property(tries = 25)
     void attention(@ForAll long seed) {
-        Random r = new Random(seed);
+        Random r = GradCheck.random(seed);
         long[] groups = {1, 2, 4};
         long b = 1 + r.nextInt(2), hkv = 1 + r.nextInt(2), g = groups[r.nextInt(3)];
         long lk = 1 + r.nextInt(4), lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk), d = 1 + r.nextInt(4);
@@ -149,7 +115,7 @@ class FusedGradTest {
 
     @Property(tries = 25)
     void rope(@ForAll long seed) {
-        Random r = new Random(seed);
+        Random r = GradCheck.random(seed);
         long h = 1 + r.nextInt(3), t = 1 + r.nextInt(4), d = 2 * (1 + r.nextInt(4));
         boolean interleaved = r.nextBoolean();
         Tensor[] cs = RopeAttentionTest.tables(t, d);
@@ -172,7 +138,7 @@ class FusedGradTest {
 
     @Property(tries = 25)
     void norms(@ForAll long seed) {
-        Random r = new Random(seed);
+        Random r = GradCheck.random(seed);
         long rows = 1 + r.nextInt(4), n = TT.SIZES[r.nextInt(TT.SIZES.length - 2)];
         long[] x = {rows, n}, p = {n};
         check(
@@ -201,7 +167,7 @@ class FusedGradTest {
 
     @Property(tries = 25)
     void softmaxAndLogSoftmax(@ForAll long seed) {
-        Random r = new Random(seed);
+        Random r = GradCheck.random(seed);
         long[] shape = GradCheckShapes.small(r);
         int dim = r.nextInt(shape.length);
         check("softmax", r, x -> x[0].softmax(dim), x -> Composed.softmax(x[0], dim, false), shape);

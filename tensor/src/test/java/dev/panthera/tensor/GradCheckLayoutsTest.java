@@ -14,7 +14,7 @@ import net.jqwik.api.Property;
 import org.junit.jupiter.api.Test;
 
 /**
- * More central-difference gradient checks (F64, h = 1e-6, tolerance 1e-6·max(1, |g|), via {@link GradCheckTest#check}):
+ * More central-difference gradient checks (F64, via {@link GradCheck#check} and its derived tolerance):
  * ops fed non-contiguous views of the leaves (transposed, stepped, offset, expanded), the index/axis variants the main
  * property does not draw (dim 0, negative dims, I32 indices, broadcast conditions), 1-D and batched matmul forms, and a
  * small composite network. Plus the leaf-hook contract on a graph with shared subexpressions.
@@ -27,52 +27,51 @@ class GradCheckLayoutsTest {
 
     @Property(tries = 25)
     void opsOnNonContiguousViewsOfLeaves(@ForAll long seed) {
-        Random r = new Random(seed);
+        Random r = GradCheck.random(seed);
         long a = size(r), b = 1 + size(r), c = size(r);
         long[] s = {a, b, c};
         // each op reads its leaf through a transposed / stepped / offset / expanded view
-        GradCheckTest.check("exp of a transpose", r, x -> x[0].transpose(0, 2).exp(), s);
-        GradCheckTest.check(
+        GradCheck.check("exp of a transpose", r, x -> x[0].transpose(0, 2).exp(), s);
+        GradCheck.check(
                 "mul of stepped views", r, x -> x[0].slice(1, 0, b, 2).mul(x[1].slice(1, 1, b + 1, 2)), s, new long[] {
                     a, b + 1, c
                 });
-        GradCheckTest.check(
+        GradCheck.check(
                 "softmax dim 0 of a permute", r, x -> x[0].permute(2, 0, 1).softmax(0), s);
-        GradCheckTest.check(
+        GradCheck.check(
                 "logSoftmax of an offset view", r, x -> x[0].narrow(1, 1, b - 1).logSoftmax(-1), s);
-        GradCheckTest.check(
+        GradCheck.check(
                 "layerNorm of a transpose with weight",
                 r,
                 x -> x[0].transpose(1, 2).layerNorm(x[1], x[2], 1e-5),
                 s,
                 new long[] {b},
                 new long[] {b});
-        GradCheckTest.check(
+        GradCheck.check(
                 "rmsNorm with a stepped weight", r, x -> x[0].rmsNorm(x[1].slice(0, 0, 2 * c, 2), 1e-6), s, new long[] {
                     2 * c
                 });
-        GradCheckTest.check(
+        GradCheck.check(
                 "sum of an expanded leaf",
                 r,
                 x -> x[0].expand(3, a, b, c).mul(x[1]).sum(new int[] {0, 2}, true),
                 s,
                 new long[] {3, 1, 1, c});
-        GradCheckTest.check(
+        GradCheck.check(
                 "matmul of transposed batched operands",
                 r,
                 x -> x[0].transpose(1, 2).matmul(x[1].transpose(1, 2)),
                 s,
                 new long[] {a, 2, b});
-        GradCheckTest.check(
+        GradCheck.check(
                 "var over two dims of a permute", r, x -> x[0].permute(1, 0, 2).var(new int[] {0, 2}, 1, false), s);
-        GradCheckTest.check(
-                "mean over all, keepdim", r, x -> x[0].transpose(0, 1).mean(new int[] {0, 1, 2}, true), s);
-        GradCheckTest.check(
+        GradCheck.check("mean over all, keepdim", r, x -> x[0].transpose(0, 1).mean(new int[] {0, 1, 2}, true), s);
+        GradCheck.check(
                 "max over a negative dim of a stepped view",
                 r,
                 x -> x[0].slice(2, 0, c, 2).max(new int[] {-2}, false),
                 s);
-        GradCheckTest.check(
+        GradCheck.check(
                 "gelu of a reshape that copies",
                 r,
                 x -> x[0].transpose(0, 1).reshape(-1).gelu(),
@@ -81,58 +80,58 @@ class GradCheckLayoutsTest {
 
     @Property(tries = 25)
     void indexAndAxisVariants(@ForAll long seed) {
-        Random r = new Random(seed);
+        Random r = GradCheck.random(seed);
         long n = 2 + r.nextInt(3), d = size(r);
         int[] ids = new int[1 + r.nextInt(5)];
         for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt((int) n); // repeats must accumulate
         Tensor i32 = Tensor.of(ids, ids.length);
-        GradCheckTest.check(
+        GradCheck.check(
                 "indexSelect dim 0, I32 index with repeats", r, x -> x[0].indexSelect(0, i32), new long[] {n, d});
-        GradCheckTest.check(
+        GradCheck.check(
                 "indexSelect dim -1", r, x -> x[0].indexSelect(-1, Tensor.of(new long[] {d - 1, 0}, 2)), new long[] {
                     2, d
                 });
         Tensor ids2 = Tensor.of(new long[] {ids[0], 0, n - 1, ids[ids.length - 1]}, 2, 2);
-        GradCheckTest.check("embedding with 2-D ids", r, x -> Tensor.embedding(x[0], ids2), new long[] {n, d});
+        GradCheck.check("embedding with 2-D ids", r, x -> Tensor.embedding(x[0], ids2), new long[] {n, d});
         // gather along dim 0 with a transposed (non-contiguous) index
         long[] gi = new long[(int) (d * 3)];
         for (int i = 0; i < gi.length; i++) gi[i] = r.nextInt((int) n);
         Tensor gIndex = Tensor.of(gi, d, 3).t(); // [3, d], strides (1, 3)
-        GradCheckTest.check("gather dim 0, transposed index", r, x -> x[0].gather(0, gIndex), new long[] {n, d});
-        GradCheckTest.check(
+        GradCheck.check("gather dim 0, transposed index", r, x -> x[0].gather(0, gIndex), new long[] {n, d});
+        GradCheck.check(
                 "gather dim -1", r, x -> x[0].gather(-1, Tensor.of(new long[] {0, 0, d - 1, 0}, 2, 2)), new long[] {2, d
                 });
-        GradCheckTest.check(
+        GradCheck.check(
                 "where with a broadcast condition",
                 r,
                 x -> Tensor.where(x[0].gt(0), x[0], x[1]),
                 new long[] {3, 1},
                 new long[] {1, 4});
-        GradCheckTest.check(
+        GradCheck.check(
                 "maskedFill with a broadcast mask",
                 r,
                 x -> x[0].maskedFill(Tensor.of(new boolean[] {true, false, true}, 3, 1), -1.5),
                 new long[] {3, d});
-        GradCheckTest.check(
+        GradCheck.check(
                 "select negative index",
                 r,
                 x -> x[0].select(0, -1).mul(x[0].select(1, 0).sum()),
                 new long[] {n, d});
-        GradCheckTest.check("narrow dim 0", r, x -> x[0].narrow(0, 1, n - 1), new long[] {n, d});
-        GradCheckTest.check("slice start 1 step 3", r, x -> x[0].slice(0, 1, 3 * n, 3), new long[] {3 * n, d});
-        GradCheckTest.check(
+        GradCheck.check("narrow dim 0", r, x -> x[0].narrow(0, 1, n - 1), new long[] {n, d});
+        GradCheck.check("slice start 1 step 3", r, x -> x[0].slice(0, 1, 3 * n, 3), new long[] {3 * n, d});
+        GradCheck.check(
                 "stack on the last dim",
                 r,
                 x -> Tensor.stack(List.of(x[0], x[1].exp()), -1),
                 new long[] {n, d},
                 new long[] {n, d});
-        GradCheckTest.check(
+        GradCheck.check(
                 "cat of three along -1",
                 r,
                 x -> Tensor.cat(List.of(x[0], x[1], x[0].mul(2)), -1),
                 new long[] {n, d},
                 new long[] {n, 1});
-        GradCheckTest.check(
+        GradCheck.check(
                 "chunk then recombine",
                 r,
                 x -> {
@@ -142,35 +141,35 @@ class GradCheckLayoutsTest {
                             .mul(ch.get(ch.size() - 1).sum(new int[] {0}, false));
                 },
                 new long[] {n, d});
-        GradCheckTest.check("permute 4-D", r, x -> x[0].permute(3, 1, 0, 2).tanh(), new long[] {2, 1, n, d});
-        GradCheckTest.check(
+        GradCheck.check("permute 4-D", r, x -> x[0].permute(3, 1, 0, 2).tanh(), new long[] {2, 1, n, d});
+        GradCheck.check(
                 "unsqueeze in the middle then expand", r, x -> x[0].unsqueeze(1).expand(n, 3, d), new long[] {n, d});
     }
 
     @Property(tries = 25)
     void matmulForms(@ForAll long seed) {
-        Random r = new Random(seed);
+        Random r = GradCheck.random(seed);
         long b = size(r), m = size(r), k = size(r), n = size(r);
-        GradCheckTest.check("batched · vector", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {k});
-        GradCheckTest.check("vector · batched", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {b, k, n});
-        GradCheckTest.check("same batch 3-D", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {b, k, n});
-        GradCheckTest.check(
+        GradCheck.check("batched · vector", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {k});
+        GradCheck.check("vector · batched", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {b, k, n});
+        GradCheck.check("same batch 3-D", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {b, k, n});
+        GradCheck.check(
                 "3-D · 2-D (shared weight)", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {k, n});
-        GradCheckTest.check(
+        GradCheck.check(
                 "broadcast batch both ways", r, x -> x[0].matmul(x[1]), new long[] {b, 1, m, k}, new long[] {1, 2, k, n
                 });
-        GradCheckTest.check("x·xᵀ (one leaf on both sides)", r, x -> x[0].matmul(x[0].t()), new long[] {m, k});
+        GradCheck.check("x·xᵀ (one leaf on both sides)", r, x -> x[0].matmul(x[0].t()), new long[] {m, k});
     }
 
     @Property(tries = 20)
     void aSmallNetwork(@ForAll long seed) {
-        Random r = new Random(seed);
+        Random r = GradCheck.random(seed);
         long batch = size(r), din = 2 + r.nextInt(3), hidden = 2 + r.nextInt(3), classes = 2 + r.nextInt(2);
         long[] targets = new long[(int) batch];
         for (int i = 0; i < targets.length; i++) targets[i] = r.nextInt((int) classes);
         Tensor t = Tensor.of(targets, batch, 1);
         // cross-entropy of an MLP with layer norm, GELU and a residual-free head: every op in one graph
-        GradCheckTest.check(
+        GradCheck.check(
                 "mlp",
                 r,
                 x -> {

@@ -44,12 +44,46 @@ class JomlOracleTest {
         return v;
     }
 
-    private static void assertSame(float[] joml, Tensor t, String what) {
-        float[] got = t.toFloatArray();
+    /** Row-major |x|·|y| in double, x rows × inner, y inner × cols. */
+    private static double[] absProduct(float[] x, float[] y, int rows, int inner, int cols) {
+        double[] out = new double[rows * cols];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                for (int p = 0; p < inner; p++)
+                    out[i * cols + j] += Math.abs(x[i * inner + p] * (double) y[p * cols + j]);
+        return out;
+    }
+
+    private static float[] transposed(float[] m, int n) {
+        float[] t = new float[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) t[j * n + i] = m[i * n + j];
+        return t;
+    }
+
+    private static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+
+    /**
+     * Both compute in float, in different association orders, with or without FMA. A product whose inner size is k
+     * errs by at most γ_k·(|A|·|B|) elementwise, γ_k = k·u/(1 − k·u), u = 2⁻²⁴ (Higham, Accuracy and Stability,
+     * §3.5); a chain of m products by γ_{m·k}·(|A|·|B|·…) to first order. Two such results differ by at most twice
+     * that: the tolerance is 2·γ_{m·k}·magnitude (a little over the first-order bound for the chains: × 1.01).
+     */
+    private static void assertWithin(float[] joml, Tensor t, double[] magnitude, int roundings, String what) {
+        float[] got = t.contiguous().toFloatArray();
+        double u = Math.ulp(1f) / 2, gamma = roundings * u / (1 - roundings * u);
         for (int i = 0; i < joml.length; i++) {
-            // both compute in float with different association orders: a few ulps of the terms' magnitude
-            assertEquals(joml[i], got[i], 1e-5f * (1 + Math.abs(joml[i])), what + " element " + i);
+            double tol = 2 * gamma * magnitude[i] * 1.01;
+            assertEquals(joml[i], got[i], tol, what + " element " + i);
         }
+    }
+
+    /** Transposes move values: exact. */
+    private static void assertExact(float[] joml, Tensor t, String what) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(joml, t.contiguous().toFloatArray(), what);
     }
 
     @Property(tries = 200)
@@ -57,13 +91,15 @@ class JomlOracleTest {
         Random r = new Random(seed);
         float[] a = randomValues(r, 16), b = randomValues(r, 16), c = randomValues(r, 16);
         Tensor ta = Tensor.of(a, 4, 4), tb = Tensor.of(b, 4, 4), tc = Tensor.of(c, 4, 4);
-        assertSame(rowMajor(joml4(a).mul(joml4(b), new Matrix4f())), ta.matmul(tb), "A·B");
-        assertSame(rowMajor(joml4(a).transpose(new Matrix4f())), ta.t().contiguous(), "Aᵀ");
+        assertWithin(
+                rowMajor(joml4(a).mul(joml4(b), new Matrix4f())), ta.matmul(tb), absProduct(a, b, 4, 4, 4), 4, "A·B");
+        assertExact(rowMajor(joml4(a).transpose(new Matrix4f())), ta.t(), "Aᵀ");
         Matrix4f abtc =
                 joml4(a).mul(joml4(b).transpose(new Matrix4f()), new Matrix4f()).mul(joml4(c));
-        assertSame(rowMajor(abtc), ta.matmul(tb.t()).matmul(tc), "A·Bᵀ·C");
+        double[] abtcMagnitude = absProduct(toFloat(absProduct(a, transposed(b, 4), 4, 4, 4)), c, 4, 4, 4);
+        assertWithin(rowMajor(abtc), ta.matmul(tb.t()).matmul(tc), abtcMagnitude, 8, "A·Bᵀ·C");
         Matrix4f atb = joml4(a).transpose(new Matrix4f()).mul(joml4(b));
-        assertSame(rowMajor(atb), ta.transpose(0, 1).matmul(tb), "Aᵀ·B");
+        assertWithin(rowMajor(atb), ta.transpose(0, 1).matmul(tb), absProduct(transposed(a, 4), b, 4, 4, 4), 4, "Aᵀ·B");
     }
 
     @Property(tries = 200)
@@ -71,14 +107,17 @@ class JomlOracleTest {
         Random r = new Random(seed);
         float[] a = randomValues(r, 9), b = randomValues(r, 9);
         Tensor ta = Tensor.of(a, 3, 3), tb = Tensor.of(b, 3, 3);
-        assertSame(rowMajor(joml3(a).mul(joml3(b), new Matrix3f())), ta.matmul(tb), "A·B");
-        assertSame(rowMajor(joml3(a).transpose(new Matrix3f())), ta.t(), "Aᵀ");
+        assertWithin(
+                rowMajor(joml3(a).mul(joml3(b), new Matrix3f())), ta.matmul(tb), absProduct(a, b, 3, 3, 3), 3, "A·B");
+        assertExact(rowMajor(joml3(a).transpose(new Matrix3f())), ta.t(), "Aᵀ");
         Matrix3f btat = joml3(b).transpose(new Matrix3f()).mul(joml3(a).transpose(new Matrix3f()));
-        assertSame(rowMajor(btat), ta.matmul(tb).t(), "(A·B)ᵀ = Bᵀ·Aᵀ");
+        assertWithin(
+                rowMajor(btat), ta.matmul(tb).t(), absProduct(transposed(b, 3), transposed(a, 3), 3, 3, 3), 3, "Bᵀ·Aᵀ");
         // matrix · vector against JOML's transform
         org.joml.Vector3f v =
                 new org.joml.Vector3f((float) r.nextGaussian(), (float) r.nextGaussian(), (float) r.nextGaussian());
         org.joml.Vector3f jv = joml3(a).transform(new org.joml.Vector3f(v));
-        assertSame(new float[] {jv.x, jv.y, jv.z}, ta.matmul(Tensor.of(v.x, v.y, v.z)), "A·v");
+        float[] vv = {v.x, v.y, v.z};
+        assertWithin(new float[] {jv.x, jv.y, jv.z}, ta.matmul(Tensor.of(vv)), absProduct(a, vv, 3, 3, 1), 3, "A·v");
     }
 }

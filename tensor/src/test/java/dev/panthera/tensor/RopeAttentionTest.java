@@ -112,10 +112,10 @@ class RopeAttentionTest {
 
     @Property(tries = 15)
     void gradientsOfTheFusedOpsMatchFiniteDifferences(@ForAll long seed) {
-        Random r = new Random(seed);
+        Random r = GradCheck.random(seed);
         long lk = 1 + r.nextInt(4), lq = 1 + r.nextInt((int) lk);
         boolean causal = r.nextBoolean(), interleaved = r.nextBoolean();
-        GradCheckTest.check(
+        GradCheck.check(
                 "attention",
                 r,
                 x -> Tensor.scaledDotProductAttention(x[0], x[1], x[2], causal, 0.7),
@@ -123,7 +123,7 @@ class RopeAttentionTest {
                 new long[] {1, 1, lk, 3},
                 new long[] {1, 1, lk, 2});
         Tensor[] cs = tables(3, 4);
-        GradCheckTest.check("rope", r, x -> x[0].rope(cs[0], cs[1], interleaved), new long[] {2, 3, 4});
+        GradCheck.check("rope", r, x -> x[0].rope(cs[0], cs[1], interleaved), new long[] {2, 3, 4});
     }
 
     @Test

@@ -129,6 +129,20 @@ public final class Tokenizer {
     }
 
     /**
+     * Loads a SentencePiece {@code tokenizer.model} (Llama 2, Mistral and other BPE models with byte fallback) as a
+     * tokenizer that merges by score, writes "▁" for spaces with a dummy prefix, and adds the model's BOS on encode.
+     *
+     * @throws TokenizerFormatException when the protobuf is malformed or asks for what this reader does not reproduce
+     *                                  (unigram models, no dummy prefix, whitespace collapsing, a normalization table)
+     */
+    public static Tokenizer fromSentencePieceModel(Path tokenizerModel) throws IOException {
+        long size = Files.size(tokenizerModel);
+        if (size > 1L << 28)
+            throw new TokenizerFormatException("tokenizer.model", "file of " + size + " bytes exceeds 256 MiB");
+        return SentencePieceModel.read(Files.readAllBytes(tokenizerModel));
+    }
+
+    /**
      * Builds a tokenizer from GGUF-style vocabulary arrays ({@code tokenizer.ggml.*}).
      *
      * @param model {@code "llama"} (SentencePiece BPE merged by score, "▁" for spaces, byte fallback) or

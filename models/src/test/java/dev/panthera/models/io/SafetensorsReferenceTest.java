@@ -7,60 +7,39 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Against the reference implementation (the Python {@code safetensors} package, Rust core, with numpy), run as a
- * separate process when it is installed: a file it writes is read here with the values its formulas define, and
- * written back by our writer byte for byte; a file we write is loaded by it with the same values.
+ * Against the reference implementation (the Python {@code safetensors} package, Rust core, with numpy): the files in
+ * resources/safetensors were written by it (models/src/test/python/safetensors_fixtures.py). reference.safetensors is
+ * read here with the values the script's formulas define and written back by our writer byte for byte;
+ * abc.safetensors holds tensors this test builds itself, and our writer must produce exactly its bytes, so the
+ * reference reads what we write.
  */
 class SafetensorsReferenceTest {
     @TempDir
     Path dir;
 
-    static String python(String script) throws Exception {
-        Process p;
-        try {
-            p = new ProcessBuilder("python3", "-c", script)
-                    .redirectErrorStream(true)
-                    .start();
-        } catch (java.io.IOException e) {
-            return null;
+    /** A fixture copied out of the test class path into a file (the reader maps files). */
+    private Path fixture(String name) throws Exception {
+        try (var in = SafetensorsReferenceTest.class.getResourceAsStream("/safetensors/" + name)) {
+            assertNotNull(in, "test resource /safetensors/" + name);
+            Path p = dir.resolve(name);
+            Files.write(p, in.readAllBytes());
+            return p;
         }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) return "FAILED: " + out;
-        return out;
     }
-
-    static final String GEN = """
-            import numpy as np
-            from safetensors.numpy import save_file
-            i = lambda n: np.arange(n)
-            d = {"w.f64": (i(6) * 0.25 - 1).reshape(2, 3).astype(np.float64), "w.f32": (i(12) * 0.5 - 3).reshape(3, 4).astype(np.float32),
-                 "w.f16": (i(5) * 0.125).astype(np.float16), "n.i64": (i(4) * 1000000007 - 5).astype(np.int64),
-                 "n.i32": (i(7) * 3 - 10).astype(np.int32), "n.i8": (i(9) * 29 - 128).astype(np.int8), "n.u8": (i(3) * 100).astype(np.uint8),
-                 "m.bool": (i(5) % 2 == 0), "s.scalar": np.array(2.5, dtype=np.float32), "e.empty": np.zeros((0, 3), dtype=np.float32)}
-            save_file(d, "OUT_PATH", metadata={"format": "np", "note": "ünï"})
-            """;
 
     @Test
     void referenceWrittenFileReadsAndRewritesByteForByte() throws Exception {
-        Assumptions.assumeTrue(
-                "ok\n".equals(python("import safetensors.numpy, numpy; print('ok')")),
-                "skipped: python3 with the safetensors and numpy packages is not installed");
-        Path ref = dir.resolve("ref.safetensors");
-        String out = python(GEN.replace("OUT_PATH", ref.toString()));
-        assertEquals("", out, "reference writer");
+        Path ref = fixture("reference.safetensors");
         try (SafetensorsFile f = SafetensorsFile.open(ref)) {
             assertEquals(Map.of("format", "np", "note", "ünï"), f.metadata());
             assertEquals(DType.F64, f.entry("w.f64").dtype());
@@ -94,10 +73,7 @@ class SafetensorsReferenceTest {
     }
 
     @Test
-    void referenceReadsWhatWeWrite() throws Exception {
-        Assumptions.assumeTrue(
-                "ok\n".equals(python("import safetensors.numpy, numpy; print('ok')")),
-                "skipped: python3 with the safetensors and numpy packages is not installed");
+    void ourWriterProducesTheReferenceBytes() throws Exception {
         Map<String, SafetensorsWriter.Item> items = new LinkedHashMap<>();
         float[] f = new float[10];
         for (int k = 0; k < f.length; k++) f[k] = k * 0.75f - 2;
@@ -113,20 +89,9 @@ class SafetensorsReferenceTest {
                 new SafetensorsWriter.Item(
                         "c", DType.U8, new long[] {1, 1, 2}, MemorySegment.ofArray(new byte[] {3, (byte) 250})));
         Path p = dir.resolve("ours.safetensors");
-        SafetensorsWriter.write(p, Map.of("k", "v"), List.copyOf(items.values()));
-        String out = python("""
-                from safetensors.numpy import load_file
-                from safetensors import safe_open
-                d = load_file("%s")
-                with safe_open("%s", framework="np") as f: m = f.metadata()
-                for k in sorted(d): print(k, d[k].dtype, list(d[k].shape), d[k].reshape(-1).tolist())
-                print(m)
-                """.formatted(p, p));
-        assertEquals("""
-                a float32 [2, 5] [-2.0, -1.25, -0.5, 0.25, 1.0, 1.75, 2.5, 3.25, 4.0, 4.75]
-                b int64 [3] [-9, 1099511627776, 7]
-                c uint8 [1, 1, 2] [3, 250]
-                {'k': 'v'}
-                """, out);
+        // save_file lays tensors out by dtype size, largest first, then by name; our writer keeps the caller's order
+        List<SafetensorsWriter.Item> referenceOrder = List.of(items.get("b"), items.get("a"), items.get("c"));
+        SafetensorsWriter.write(p, Map.of("k", "v"), referenceOrder);
+        assertArrayEquals(Files.readAllBytes(fixture("abc.safetensors")), Files.readAllBytes(p), "reference bytes");
     }
 }

@@ -25,8 +25,8 @@ class ComponentParityTest {
 
     @Test
     void metaspacePreTokenizerAndDecoderMatchHuggingFace() throws IOException {
-        TestFiles.require(TestFiles.LLAMA2_JSON);
-        String json = Files.readString(TestFiles.LLAMA2_JSON, StandardCharsets.UTF_8);
+        TestFiles.require(TestFiles.MISTRAL_JSON);
+        String json = Files.readString(TestFiles.MISTRAL_JSON, StandardCharsets.UTF_8);
         String normalizer = json.substring(json.indexOf("\"normalizer\""), json.indexOf("\"pre_tokenizer\""));
         String decoder = json.substring(json.indexOf("\"decoder\""), json.indexOf("\"model\""));
         json = json.replace(normalizer, "\"normalizer\": null,\n")

@@ -112,12 +112,12 @@ class TokenizerParityTest {
     }
 
     @Test
-    void llama2MatchesHuggingFace() throws IOException {
-        TestFiles.require(TestFiles.LLAMA2_JSON);
-        Tokenizer ours = Tokenizer.fromHuggingFaceJson(TestFiles.LLAMA2_JSON);
-        try (HuggingFaceTokenizer ref = djl(TestFiles.LLAMA2_JSON)) {
-            sameIds("llama2", ours, ref, corpus);
-            sameDecode("llama2", ours, ref, corpus.subList(0, 2000));
+    void mistralMatchesHuggingFace() throws IOException {
+        TestFiles.require(TestFiles.MISTRAL_JSON);
+        Tokenizer ours = Tokenizer.fromHuggingFaceJson(TestFiles.MISTRAL_JSON);
+        try (HuggingFaceTokenizer ref = djl(TestFiles.MISTRAL_JSON)) {
+            sameIds("mistral (npm tokenizer-llama2)", ours, ref, corpus);
+            sameDecode("mistral (npm tokenizer-llama2)", ours, ref, corpus.subList(0, 2000));
         }
         // lossless: the Prepend "▁" normalizer is undone by the decoder's Strip of one leading space
         for (String line : corpus) assertEquals(line, ours.decode(ours.encode(line), true), "round trip");

@@ -81,9 +81,9 @@ class VocabFilesTest {
         assertEquals(1, Arrays.stream(ids).filter(i -> i == 2).count(), "</s> in text is the EOS control token");
         // HuggingFace prefixes "▁" to every text segment, so the segment after </s> gains a space
         assertEquals("Hello world", t.decode(ids, true));
-        TestFiles.require(TestFiles.LLAMA2_JSON);
-        try (HuggingFaceTokenizer ref = TokenizerParityTest.djl(TestFiles.LLAMA2_JSON)) {
-            Tokenizer hfJson = Tokenizer.fromHuggingFaceJson(TestFiles.LLAMA2_JSON);
+        TestFiles.require(TestFiles.MISTRAL_JSON);
+        try (HuggingFaceTokenizer ref = TokenizerParityTest.djl(TestFiles.MISTRAL_JSON)) {
+            Tokenizer hfJson = Tokenizer.fromHuggingFaceJson(TestFiles.MISTRAL_JSON);
             for (String s : List.of("Hello</s>world", "<s>", "a<s>b</s>", " <unk> x", "</s></s>"))
                 assertArrayEquals(TokenizerParityTest.ids(ref.encode(s)), hfJson.encode(s), s);
         }
