@@ -141,14 +141,7 @@ final class IndexKernels {
             return;
         }
         int i = 0;
-        if (B != null) {
-            for (int bound = maskBound(n); i < bound; i += F.length()) {
-                VectorMask<Integer> take = ByteVector.fromMemorySegment(B, c, co + i, NO)
-                        .compare(VectorOperators.NE, (byte) 0)
-                        .cast(I);
-                operand(b, bo, sb, i).blend(operand(a, ao, sa, i), take).intoMemorySegment(dst, (dO + i) * 4, NO);
-            }
-        }
+        if (B != null) i = whereVectors(c, co, a, ao, sa, b, bo, sb, dst, dO, maskBound(n));
         for (; i < n; i++) {
             boolean take = c.get(ValueLayout.JAVA_BYTE, co + i) != 0;
             dst.setAtIndex(
@@ -156,11 +149,54 @@ final class IndexKernels {
         }
     }
 
-    /** Lanes i.. of a 4-byte row with stride 1, or its first element broadcast for stride 0 (a full vector must fit). */
-    private static IntVector operand(MemorySegment s, long o, int stride, int i) {
-        return stride == 0
-                ? IntVector.broadcast(I, s.getAtIndex(I32, o))
-                : IntVector.fromMemorySegment(I, s, (o + i) * 4, NO);
+    /**
+     * The vector part of {@link #whereRow} up to {@code bound}; returns {@code bound}. One loop per stride combination
+     * of the two operands, each without a branch in its body: a stride tested inside the loop lets C2 hoist it as a
+     * profiled loop predicate, which traps and recompiles over and over once other callers change the profile.
+     */
+    private static int whereVectors(
+            MemorySegment c,
+            long co,
+            MemorySegment a,
+            long ao,
+            int sa,
+            MemorySegment b,
+            long bo,
+            int sb,
+            MemorySegment dst,
+            long dO,
+            int bound) {
+        int step = F.length();
+        if (sa == 0 && sb == 0) {
+            IntVector av = IntVector.broadcast(I, a.getAtIndex(I32, ao)),
+                    bv = IntVector.broadcast(I, b.getAtIndex(I32, bo));
+            for (int i = 0; i < bound; i += step)
+                bv.blend(av, taken(c, co + i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+        } else if (sa == 0) {
+            IntVector av = IntVector.broadcast(I, a.getAtIndex(I32, ao));
+            for (int i = 0; i < bound; i += step)
+                IntVector.fromMemorySegment(I, b, (bo + i) * 4, NO)
+                        .blend(av, taken(c, co + i))
+                        .intoMemorySegment(dst, (dO + i) * 4, NO);
+        } else if (sb == 0) {
+            IntVector bv = IntVector.broadcast(I, b.getAtIndex(I32, bo));
+            for (int i = 0; i < bound; i += step)
+                bv.blend(IntVector.fromMemorySegment(I, a, (ao + i) * 4, NO), taken(c, co + i))
+                        .intoMemorySegment(dst, (dO + i) * 4, NO);
+        } else {
+            for (int i = 0; i < bound; i += step)
+                IntVector.fromMemorySegment(I, b, (bo + i) * 4, NO)
+                        .blend(IntVector.fromMemorySegment(I, a, (ao + i) * 4, NO), taken(c, co + i))
+                        .intoMemorySegment(dst, (dO + i) * 4, NO);
+        }
+        return bound;
+    }
+
+    /** The lanes of a BOOL row (bytes from {@code at}) that are non-zero, as an int mask. */
+    private static VectorMask<Integer> taken(MemorySegment c, long at) {
+        return ByteVector.fromMemorySegment(B, c, at, NO)
+                .compare(VectorOperators.NE, (byte) 0)
+                .cast(I);
     }
 
     /** dst[0 .. n) = src row of 4-byte elements (stride 1) or its first element repeated (stride 0). */
