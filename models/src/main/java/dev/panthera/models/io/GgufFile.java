@@ -19,9 +19,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A GGUF (version 2 or 3) file, memory-mapped: typed metadata, tensor infos and the aligned data section. Every
- * count, string length, dimension, type id and offset is checked against the file before use; tensors may not
- * overlap or run past the end. Quantized tensors are available raw ({@link #rawBlocks}) and dequantized to F32.
+ * A GGUF (version 2 or 3) file, memory-mapped or read ({@link LoadMode}): typed metadata, tensor infos and the
+ * aligned data section. Every count, string length, dimension, type id and offset is checked against the file before
+ * use; tensors may not overlap or run past the end. Quantized tensors are available raw ({@link #rawBlocks}) and
+ * dequantized to F32.
  */
 public final class GgufFile implements Weights {
     /** The magic "GGUF" read as a little-endian u32. */
@@ -70,6 +71,8 @@ public final class GgufFile implements Weights {
 
     /** What this reader was opened from, named when a tensor of it is used after {@link #close()}. */
     private String source = "gguf image in memory";
+    /** The mapped file, checked before a tensor of it is handed out; nothing to check for an owned image. */
+    private Mapped.Origin origin = Mapped.Origin.IN_MEMORY;
 
     private GgufFile(
             Arena arena,
@@ -89,11 +92,20 @@ public final class GgufFile implements Weights {
         this.names = List.copyOf(tensors.keySet());
     }
 
-    /** Maps {@code path} and reads its header; the returned object owns the mapping. */
+    /** Maps {@code path} and reads its header; the returned object owns the mapping (see {@link LoadMode#MAP}). */
     public static GgufFile open(Path path) throws IOException {
-        GgufFile r = Mapped.open(path, GgufFile::parse);
-        r.source = "gguf file " + path;
-        return r;
+        return open(path, LoadMode.MAP);
+    }
+
+    /**
+     * Maps or reads {@code path} as {@code mode} says and reads its header; the returned object owns the file
+     * image.
+     */
+    public static GgufFile open(Path path, LoadMode mode) throws IOException {
+        Mapped.Opened<GgufFile> o = Mapped.open(path, mode, "gguf file " + path, GgufFile::parse);
+        o.reader().source = o.origin().source();
+        o.reader().origin = o.origin();
+        return o.reader();
     }
 
     /** Reads a GGUF image in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
@@ -269,6 +281,7 @@ public final class GgufFile implements Weights {
     /** The raw stored bytes (blocks for quantized types): a zero-copy slice of the mapping. */
     public MemorySegment rawBlocks(String name) {
         TensorInfo t = info(name);
+        origin.check(name);
         return data.asSlice(t.offset(), t.byteSize());
     }
 
@@ -291,8 +304,10 @@ public final class GgufFile implements Weights {
         if (t.numel() > Integer.MAX_VALUE - 8)
             throw new IllegalArgumentException("gguf: '" + name + "' is too large for a float[]");
         float[] out = new float[(int) t.numel()];
-        GgmlQuants.dequantize(t.type(), rawBlocks(name), MemorySegment.ofArray(out), t.numel());
-        return out;
+        return origin.read(name, () -> {
+            GgmlQuants.dequantize(t.type(), rawBlocks(name), MemorySegment.ofArray(out), t.numel());
+            return out;
+        });
     }
 
     @Override
@@ -330,19 +345,23 @@ public final class GgufFile implements Weights {
         Shape shape = Shape.of(t.shape());
         if (dtype != null)
             return Tensor.fromSegment(
-                            dequantized.computeIfAbsent(
-                                    name, n -> Mapped.aligned(rawBlocks(n), dtype.byteSize(), arena)),
+                            origin.read(
+                                    name,
+                                    () -> dequantized.computeIfAbsent(
+                                            name, n -> Mapped.aligned(rawBlocks(n), dtype.byteSize(), arena))),
                             dtype,
                             shape,
                             source)
                     .name(name);
         if (t.type() == GgmlType.I16)
             throw new IllegalArgumentException("gguf: '" + name + "' is I16, which has no tensor dtype; use rawBlocks");
-        MemorySegment out = dequantized.computeIfAbsent(name, n -> {
-            MemorySegment f = arena.allocate(t.numel() * 4, 64);
-            GgmlQuants.dequantize(t.type(), rawBlocks(n), f, t.numel());
-            return f;
-        });
+        MemorySegment out = origin.read(
+                name,
+                () -> dequantized.computeIfAbsent(name, n -> {
+                    MemorySegment f = arena.allocate(t.numel() * 4, 64);
+                    GgmlQuants.dequantize(t.type(), rawBlocks(n), f, t.numel());
+                    return f;
+                }));
         return Tensor.fromSegment(out, DType.F32, shape, source).name(name);
     }
 

@@ -49,6 +49,8 @@ public final class Llama2cCheckpoint implements Weights {
 
     /** What this reader was opened from, named when a tensor of it is used after {@link #close()}. */
     private String source = "llama2.c checkpoint image in memory";
+    /** The mapped file, checked before a tensor of it is handed out; nothing to check for an owned image. */
+    private Mapped.Origin origin = Mapped.Origin.IN_MEMORY;
 
     private Llama2cCheckpoint(Arena arena, MemorySegment file, Config config) {
         this.arena = arena;
@@ -56,11 +58,21 @@ public final class Llama2cCheckpoint implements Weights {
         this.config = config;
     }
 
-    /** Maps {@code path}; the returned object owns the mapping. */
+    /** Maps {@code path} and reads its header; the returned object owns the mapping (see {@link LoadMode#MAP}). */
     public static Llama2cCheckpoint open(Path path) throws IOException {
-        Llama2cCheckpoint r = Mapped.open(path, Llama2cCheckpoint::parse);
-        r.source = "llama2.c checkpoint file " + path;
-        return r;
+        return open(path, LoadMode.MAP);
+    }
+
+    /**
+     * Maps or reads {@code path} as {@code mode} says and reads its header; the returned object owns the file
+     * image.
+     */
+    public static Llama2cCheckpoint open(Path path, LoadMode mode) throws IOException {
+        Mapped.Opened<Llama2cCheckpoint> o =
+                Mapped.open(path, mode, "llama2.c checkpoint file " + path, Llama2cCheckpoint::parse);
+        o.reader().source = o.origin().source();
+        o.reader().origin = o.origin();
+        return o.reader();
     }
 
     /** Reads a checkpoint in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
@@ -251,8 +263,10 @@ public final class Llama2cCheckpoint implements Weights {
     public Tensor tensor(String name) {
         Slot s = slot(name);
         Shape shape = Shape.of(s.shape());
-        MemorySegment bytes = converted.computeIfAbsent(
-                name, n -> Mapped.aligned(file.asSlice(s.offset(), shape.numel() * 4), 4, arena));
+        MemorySegment bytes = origin.read(
+                name,
+                () -> converted.computeIfAbsent(
+                        name, n -> Mapped.aligned(file.asSlice(s.offset(), shape.numel() * 4), 4, arena)));
         return Tensor.fromSegment(bytes, DType.F32, shape, source).name(name);
     }
 

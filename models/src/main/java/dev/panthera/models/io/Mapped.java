@@ -1,15 +1,32 @@
 package dev.panthera.models.io;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.function.Supplier;
 
-/** Read-only memory mapping of a whole file into an arena the caller owns, and the aligned-view helper. */
+/**
+ * A whole weight file as one segment in an arena the caller owns, mapped or read ({@link LoadMode}), and the
+ * aligned-view helper.
+ */
 final class Mapped {
     private Mapped() {}
+
+    /**
+     * Alignment of a read file image: a page, as a mapping's start is, so a tensor is a zero-copy view or an aligned
+     * copy in exactly the same cases in both modes.
+     */
+    static final long IMAGE_ALIGNMENT = 4096;
+
+    /** Largest chunk read at once: one ByteBuffer view of the image holds at most 2^31 - 1 bytes. */
+    private static final long READ_CHUNK = 1L << 30;
 
     /** Maps {@code path} read-only into {@code arena}; the mapping is released when the arena closes. */
     static MemorySegment map(Path path, Arena arena) throws IOException {
@@ -20,23 +37,124 @@ final class Mapped {
         }
     }
 
+    /**
+     * Reads all of {@code path} into page-aligned memory of {@code arena}. A file that shrinks while it is read is an
+     * {@link EOFException} naming it; bytes appended meanwhile are not read.
+     */
+    static MemorySegment read(Path path, Arena arena) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = ch.size();
+            MemorySegment image =
+                    arena.allocate(Math.max(1, size), IMAGE_ALIGNMENT).asSlice(0, size);
+            long at = 0;
+            while (at < size) {
+                int n = ch.read(
+                        image.asSlice(at, Math.min(size - at, READ_CHUNK)).asByteBuffer(), at);
+                if (n < 0) {
+                    throw new EOFException(path + ": ended after " + at + " of its " + size
+                            + " bytes while being read (changed by another process?)");
+                }
+                at += n;
+            }
+            return image;
+        }
+    }
+
     /** Parses a file image whose lifetime {@code arena} owns. */
     @FunctionalInterface
     interface Parser<T> {
         T parse(MemorySegment file, Arena arena) throws IOException;
     }
 
+    /** A reader made by {@link #open} and the file it was made from. */
+    record Opened<T>(T reader, Origin origin) {}
+
     /**
-     * Maps {@code path} into a new shared arena and parses it; the result owns the arena. If parsing fails the arena is
-     * closed before the exception propagates, so a rejected file leaves no mapping behind.
+     * Maps or reads {@code path} into a new shared arena and parses it; the reader owns the arena. If parsing fails
+     * the arena is closed before the exception propagates, so a rejected file leaves no mapping or copy behind.
+     * {@code source} names the file in errors ("safetensors file /x/model.safetensors").
      */
-    static <T> T open(Path path, Parser<T> parser) throws IOException {
+    static <T> Opened<T> open(Path path, LoadMode mode, String source, Parser<T> parser) throws IOException {
         Arena arena = Arena.ofShared();
         try {
-            return parser.parse(map(path, arena), arena);
-        } catch (IOException | RuntimeException e) {
+            MemorySegment image;
+            Origin origin;
+            switch (mode) {
+                case MAP -> {
+                    Object key = Files.readAttributes(path, BasicFileAttributes.class)
+                            .fileKey();
+                    image = map(path, arena);
+                    origin = new Origin(source, path, key, image.byteSize());
+                }
+                case READ -> {
+                    image = read(path, arena);
+                    origin = new Origin(source, null, null, image.byteSize());
+                }
+                default -> throw new AssertionError(mode);
+            }
+            try {
+                return new Opened<>(parser.parse(image, arena), origin);
+            } catch (InternalError e) {
+                throw new IOException(origin.faultMessage("its header", e), e);
+            }
+        } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /**
+     * The file a reader's bytes came from. For a mapping it remembers the file's identity and mapped size, so a
+     * reader can refuse to hand out a tensor of a file that another process has since truncated: a page past the new
+     * end cannot be read, and HotSpot turns such a read into an {@link InternalError} only where it can (the
+     * interpreter, C1, plain memory-segment accesses); inside C2-compiled Vector API code the same read can crash the
+     * JVM. A read image ({@code path == null}) belongs to the reader and needs no check.
+     */
+    record Origin(String source, Path path, Object fileKey, long size) {
+        /** An image the caller passed in memory: nothing to check. */
+        static final Origin IN_MEMORY = new Origin("image in memory", null, null, 0);
+
+        /**
+         * Throws an {@link IllegalStateException} naming the file and {@code what} (a tensor name) when the mapped
+         * file is now shorter than its mapping. A file replaced under the same name (a different file key) or removed
+         * does not count: the mapping keeps the old file's pages.
+         */
+        void check(String what) {
+            if (path == null) return;
+            BasicFileAttributes now;
+            try {
+                now = Files.readAttributes(path, BasicFileAttributes.class);
+            } catch (NoSuchFileException gone) {
+                return;
+            } catch (IOException unreadable) {
+                return; // cannot tell; a read of a lost page still faults as InternalError where the JVM allows
+            }
+            if (fileKey != null && !fileKey.equals(now.fileKey())) return;
+            if (now.size() < size) {
+                throw new IllegalStateException(source + ": was truncated from " + size + " to " + now.size()
+                        + " bytes while mapped, so '" + what + "' can no longer be read; reopen it, and open"
+                        + " files that other processes may change with LoadMode.READ");
+            }
+        }
+
+        /**
+         * Checks the file, then runs {@code copy} (a reader's own read of the image), turning HotSpot's
+         * {@link InternalError} for a faulting read of a mapped page into an exception naming the file and
+         * {@code what} (a tensor name).
+         */
+        <T> T read(String what, Supplier<T> copy) {
+            check(what);
+            try {
+                return copy.get();
+            } catch (InternalError e) {
+                throw new IllegalStateException(faultMessage("'" + what + "'", e), e);
+            }
+        }
+
+        String faultMessage(String what, InternalError e) {
+            return source + ": reading " + what + " faulted (" + e.getMessage() + "); the file was probably"
+                    + " truncated or rewritten while mapped; open files that other processes may change with"
+                    + " LoadMode.READ";
         }
     }
 

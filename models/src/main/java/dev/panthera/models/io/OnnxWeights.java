@@ -59,6 +59,8 @@ public final class OnnxWeights implements Weights {
 
     /** What this reader was opened from, named when a tensor of it is used after {@link #close()}. */
     private String source = "onnx image in memory";
+    /** The mapped file, checked before a tensor of it is handed out; nothing to check for an owned image. */
+    private Mapped.Origin origin = Mapped.Origin.IN_MEMORY;
 
     private OnnxWeights(
             Arena arena,
@@ -124,11 +126,20 @@ public final class OnnxWeights implements Weights {
         return name.substring(1, name.length() - "/MatMul".length()).replace('/', '.');
     }
 
-    /** Maps {@code path} and reads its graph; the returned object owns the mapping. */
+    /** Maps {@code path} and reads its graph; the returned object owns the mapping (see {@link LoadMode#MAP}). */
     public static OnnxWeights open(Path path) throws IOException {
-        OnnxWeights r = Mapped.open(path, OnnxWeights::parse);
-        r.source = "onnx file " + path;
-        return r;
+        return open(path, LoadMode.MAP);
+    }
+
+    /**
+     * Maps or reads {@code path} as {@code mode} says and reads its graph; the returned object owns the file
+     * image.
+     */
+    public static OnnxWeights open(Path path, LoadMode mode) throws IOException {
+        Mapped.Opened<OnnxWeights> o = Mapped.open(path, mode, "onnx file " + path, OnnxWeights::parse);
+        o.reader().source = o.origin().source();
+        o.reader().origin = o.origin();
+        return o.reader();
     }
 
     /** Reads a model in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
@@ -389,6 +400,10 @@ public final class OnnxWeights implements Weights {
 
     /** Graph nodes in file order, read from the file on each call (they were checked when it was opened). */
     public List<Node> nodes() {
+        return origin.read("graph nodes", this::readNodes);
+    }
+
+    private List<Node> readNodes() {
         List<Node> out = new ArrayList<>();
         try {
             for (long[] r : graphs) {
@@ -455,15 +470,18 @@ public final class OnnxWeights implements Weights {
             throw new IllegalStateException(e); // checked at parse time
         }
         Shape shape = Shape.of(i.dims());
-        MemorySegment data = converted.computeIfAbsent(
-                i.name(),
-                n -> i.unpacked() != null
-                        ? fromUnpacked(i, dtype)
-                        : switch (i.field()) {
-                            case 9, 4, 10 ->
-                                Mapped.aligned(file.asSlice(i.start(), i.end() - i.start()), dtype.byteSize(), arena);
-                            default -> decodeVarints(i, dtype);
-                        });
+        MemorySegment data = origin.read(
+                name,
+                () -> converted.computeIfAbsent(
+                        i.name(),
+                        n -> i.unpacked() != null
+                                ? fromUnpacked(i, dtype)
+                                : switch (i.field()) {
+                                    case 9, 4, 10 ->
+                                        Mapped.aligned(
+                                                file.asSlice(i.start(), i.end() - i.start()), dtype.byteSize(), arena);
+                                    default -> decodeVarints(i, dtype);
+                                }));
         return Tensor.fromSegment(data, dtype, shape, source).name(name);
     }
 

@@ -22,10 +22,11 @@ import java.util.Map;
 
 /**
  * A safetensors file: an 8-byte little-endian header length, a JSON header, then the tensor bytes. {@link #open}
- * memory-maps the file; tensors are zero-copy slices of that mapping. The header is checked completely before any
- * slice is made: known dtype, non-negative shape, {@code data_offsets} inside the data section, byte size equal to
- * elements × dtype size, and offsets that tile the data section without gap or overlap (as the reference reader
- * requires). Any violation is a {@link ModelFormatException} naming the tensor and field.
+ * memory-maps the file (or reads it, {@link LoadMode}); tensors are zero-copy slices of that image where aligned. The
+ * header is checked completely before any slice is made: known dtype, non-negative shape, {@code data_offsets} inside
+ * the data section, byte size equal to elements × dtype size, and offsets that tile the data section without gap or
+ * overlap (as the reference reader requires). Any violation is a {@link ModelFormatException} naming the tensor and
+ * field.
  */
 public final class SafetensorsFile implements Weights {
     /** Largest header accepted (the reference implementation's limit is 100 MB). */
@@ -61,6 +62,8 @@ public final class SafetensorsFile implements Weights {
 
     /** What this reader was opened from, named when a tensor of it is used after {@link #close()}. */
     private String source = "safetensors image in memory";
+    /** The mapped file, checked before a tensor of it is handed out; nothing to check for an owned image. */
+    private Mapped.Origin origin = Mapped.Origin.IN_MEMORY;
 
     private SafetensorsFile(
             Arena arena, MemorySegment file, long headerLength, Map<String, String> metadata, List<Entry> sorted) {
@@ -74,11 +77,20 @@ public final class SafetensorsFile implements Weights {
         this.names = List.copyOf(m.keySet());
     }
 
-    /** Maps {@code path} and reads its header; the returned object owns the mapping. */
+    /** Maps {@code path} and reads its header; the returned object owns the mapping (see {@link LoadMode#MAP}). */
     public static SafetensorsFile open(Path path) throws IOException {
-        SafetensorsFile r = Mapped.open(path, SafetensorsFile::parse);
-        r.source = "safetensors file " + path;
-        return r;
+        return open(path, LoadMode.MAP);
+    }
+
+    /**
+     * Maps or reads {@code path} as {@code mode} says and reads its header; the returned object owns the file
+     * image.
+     */
+    public static SafetensorsFile open(Path path, LoadMode mode) throws IOException {
+        Mapped.Opened<SafetensorsFile> o = Mapped.open(path, mode, "safetensors file " + path, SafetensorsFile::parse);
+        o.reader().source = o.origin().source();
+        o.reader().origin = o.origin();
+        return o.reader();
     }
 
     /**
@@ -255,9 +267,10 @@ public final class SafetensorsFile implements Weights {
         return headerLength;
     }
 
-    /** The raw bytes of {@code name}: a zero-copy slice of the mapping. */
+    /** The raw bytes of {@code name}: a zero-copy slice of the file image. */
     public MemorySegment bytes(String name) {
         Entry e = entry(name);
+        origin.check(name);
         return data.asSlice(e.begin(), e.byteSize());
     }
 
@@ -281,8 +294,12 @@ public final class SafetensorsFile implements Weights {
         Entry e = entry(name);
         if (java.nio.ByteOrder.nativeOrder() != java.nio.ByteOrder.LITTLE_ENDIAN) // tensors view the file's bytes
         throw new UnsupportedOperationException("safetensors: big-endian platforms are not supported");
-        MemorySegment s = converted.computeIfAbsent(
-                name, n -> Mapped.aligned(bytes(n), e.dtype().byteSize(), arena));
+        MemorySegment s = origin.read(
+                name,
+                () -> converted.computeIfAbsent(
+                        name,
+                        n -> Mapped.aligned(
+                                data.asSlice(e.begin(), e.byteSize()), e.dtype().byteSize(), arena)));
         return Tensor.fromSegment(s, e.dtype(), Shape.of(e.shape()), source).name(name);
     }
 

@@ -16,7 +16,7 @@ import java.util.Map;
 
 /**
  * A checkpoint split over several safetensors files and described by {@code model.safetensors.index.json}
- * ({@code {"metadata": {...}, "weight_map": {tensor: file}}}). Every shard named is opened (mapped) once; every
+ * ({@code {"metadata": {...}, "weight_map": {tensor: file}}}). Every shard named is opened (mapped or read) once; every
  * tensor in the weight map must be in the shard it names, and shard names must be plain file names in the index's
  * folder (no path separators, no ".."). A shard that is missing or cannot be opened is a {@link ModelFormatException}
  * naming the weight_map entry.
@@ -35,8 +35,13 @@ public final class ShardedSafetensors implements Weights {
         this.names = List.copyOf(byTensor.keySet());
     }
 
-    /** Opens the index at {@code index} and maps every shard it names. */
+    /** Opens the index at {@code index} and maps every shard it names ({@link LoadMode#MAP}). */
     public static ShardedSafetensors open(Path index) throws IOException {
+        return open(index, LoadMode.MAP);
+    }
+
+    /** Opens the index at {@code index} and maps or reads every shard it names, as {@code mode} says. */
+    public static ShardedSafetensors open(Path index, LoadMode mode) throws IOException {
         byte[] json = Files.readAllBytes(index);
         if (json.length > SafetensorsFile.MAX_HEADER_BYTES) {
             throw new ModelFormatException(
@@ -103,7 +108,7 @@ public final class ShardedSafetensors implements Weights {
                                 "shard '" + file + "' is not a valid file name: " + bad.getReason());
                     }
                     try {
-                        shard = SafetensorsFile.open(shardPath);
+                        shard = SafetensorsFile.open(shardPath, mode);
                     } catch (FileSystemException missing) { // no such file, a name too long, a directory, ...
                         throw new ModelFormatException(
                                 "safetensors-index",

@@ -7,10 +7,12 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A checkpoint seen as name → tensor, the same way whatever the file format. Tensors are made on request (lazily) and
- * are zero-copy views of the mapped file where the format and alignment allow; otherwise (a quantized GGUF tensor,
- * an unaligned slice) they are converted once into memory owned by this object. Every tensor returned stays valid
- * until {@link #close()}, after which using it fails with an IllegalStateException (never a crash).
+ * A checkpoint seen as name → tensor, the same way whatever the file format. The file is memory-mapped or read into
+ * memory this object owns ({@link LoadMode}). Tensors are made on request (lazily) and are zero-copy views of that
+ * file image where the format and alignment allow; otherwise (a quantized GGUF tensor, an unaligned slice) they are
+ * converted once into memory owned by this object. Every tensor returned stays valid until {@link #close()}, after
+ * which using it fails with an IllegalStateException (never a crash). A mapped file must not be truncated while open
+ * (see {@link LoadMode#MAP}).
  */
 public interface Weights extends AutoCloseable {
 
@@ -36,14 +38,20 @@ public interface Weights extends AutoCloseable {
     @Override
     void close();
 
+    /** {@link #open(Path, LoadMode)} memory-mapping the file ({@link LoadMode#MAP}). */
+    static Weights open(Path path) throws IOException {
+        return open(path, LoadMode.MAP);
+    }
+
     /**
      * Opens {@code path} by its content: a directory or {@code *.index.json} as a sharded safetensors checkpoint,
-     * otherwise by magic bytes (GGUF), suffix ({@code .onnx}, {@code .bin} for llama2.c) or as safetensors.
+     * otherwise by magic bytes (GGUF), suffix ({@code .onnx}, {@code .bin} for llama2.c) or as safetensors. The file
+     * (every shard) is mapped or read as {@code mode} says.
      */
-    static Weights open(Path path) throws IOException {
-        if (Files.isDirectory(path)) return ShardedSafetensors.open(path.resolve("model.safetensors.index.json"));
+    static Weights open(Path path, LoadMode mode) throws IOException {
+        if (Files.isDirectory(path)) return ShardedSafetensors.open(path.resolve("model.safetensors.index.json"), mode);
         String file = path.getFileName().toString();
-        if (file.endsWith(".index.json")) return ShardedSafetensors.open(path);
+        if (file.endsWith(".index.json")) return ShardedSafetensors.open(path, mode);
         byte[] magic = new byte[4];
         try (var in = Files.newInputStream(path)) {
             if (in.readNBytes(magic, 0, 4) == 4
@@ -51,12 +59,12 @@ public interface Weights extends AutoCloseable {
                     && magic[1] == 'G'
                     && magic[2] == 'U'
                     && magic[3] == 'F') {
-                return GgufFile.open(path);
+                return GgufFile.open(path, mode);
             }
         }
-        if (file.endsWith(".onnx")) return OnnxWeights.open(path);
-        if (file.endsWith(".bin")) return Llama2cCheckpoint.open(path);
-        return SafetensorsFile.open(path);
+        if (file.endsWith(".onnx")) return OnnxWeights.open(path, mode);
+        if (file.endsWith(".bin")) return Llama2cCheckpoint.open(path, mode);
+        return SafetensorsFile.open(path, mode);
     }
 
     /** The message for a missing name: shows up to five names that do exist. */

@@ -1,0 +1,174 @@
+package dev.panthera.models.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Tensor;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link LoadMode#READ} gives the same tensors as {@link LoadMode#MAP} and is unaffected by later changes to the file;
+ * a mapped file truncated while open is refused with an exception naming it instead of being read. No test here reads
+ * a truncated mapping: that is what can crash the JVM (see {@link MappedTruncationRepro}).
+ */
+class LoadModeTest {
+    @TempDir
+    Path dir;
+
+    /** The seed file of {@code f} written under a name {@link Weights#open} recognises. */
+    Path write(FormatFuzz.Format f, String stem) throws IOException {
+        String suffix = switch (f) {
+            case SAFETENSORS -> ".safetensors";
+            case GGUF -> ".gguf";
+            case ONNX -> ".onnx";
+            case LLAMA2C -> ".bin";
+        };
+        Path p = dir.resolve(stem + "-" + f.name().toLowerCase() + suffix);
+        Files.write(p, FormatFuzz.seed(f));
+        return p;
+    }
+
+    record Values(DType dtype, long[] shape, double[] values) {}
+
+    static Map<String, Values> values(Weights w) {
+        Map<String, Values> out = new LinkedHashMap<>();
+        for (String n : w.names()) {
+            Tensor t = w.tensor(n);
+            out.put(n, new Values(t.dtype(), t.shape().toArray(), t.toDoubleArray()));
+        }
+        return out;
+    }
+
+    static void assertSame(Map<String, Values> want, Map<String, Values> got, String what) {
+        assertEquals(List.copyOf(want.keySet()), List.copyOf(got.keySet()), what);
+        for (String n : want.keySet()) {
+            Values a = want.get(n), b = got.get(n);
+            assertEquals(a.dtype(), b.dtype(), what + " " + n);
+            assertArrayEquals(a.shape(), b.shape(), what + " " + n);
+            assertArrayEquals(a.values(), b.values(), what + " " + n);
+        }
+    }
+
+    static void truncate(Path p, long size) throws IOException {
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+            ch.truncate(size);
+        }
+    }
+
+    @Test
+    void readModeGivesTheTensorsOfMapMode() throws Exception {
+        for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
+            Path p = write(f, "model");
+            try (Weights mapped = Weights.open(p, LoadMode.MAP);
+                    Weights read = Weights.open(p, LoadMode.READ)) {
+                assertTrue(!mapped.names().isEmpty(), f.toString());
+                assertSame(values(mapped), values(read), f.toString());
+            }
+        }
+    }
+
+    @Test
+    void aFileTruncatedAfterOpeningInReadModeStillReads() throws Exception {
+        for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
+            Path original = write(f, "original");
+            Path victim = write(f, "victim");
+            try (Weights want = Weights.open(original, LoadMode.READ);
+                    Weights read = Weights.open(victim, LoadMode.READ)) {
+                truncate(victim, 0);
+                assertSame(values(want), values(read), f.toString());
+            }
+        }
+    }
+
+    @Test
+    void aMappedFileTruncatedAfterOpeningIsRefusedNamingTheFile() throws Exception {
+        for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
+            Path p = write(f, "model");
+            long size = Files.size(p);
+            try (Weights w = Weights.open(p, LoadMode.MAP)) {
+                String first = w.names().get(0);
+                w.tensor(first); // readable while the file is whole, and then cached
+                truncate(p, size / 2);
+                for (String n : w.names()) {
+                    IllegalStateException e = assertThrows(IllegalStateException.class, () -> w.tensor(n), f + " " + n);
+                    assertTrue(
+                            e.getMessage().contains(p.toString())
+                                    && e.getMessage().contains("truncated from " + size + " to " + size / 2)
+                                    && e.getMessage().contains("'" + n + "'")
+                                    && e.getMessage().contains("LoadMode.READ"),
+                            e.getMessage());
+                }
+            }
+        }
+    }
+
+    @Test
+    void aMappedFileReplacedUnderItsNameStillReads() throws Exception {
+        // the mapping keeps the replaced file's pages, so a new, shorter file under the same name is no truncation
+        Path p = write(FormatFuzz.Format.SAFETENSORS, "model");
+        Path smaller = dir.resolve("smaller");
+        Files.write(smaller, new byte[1]);
+        try (Weights w = Weights.open(p, LoadMode.MAP)) {
+            Map<String, Values> before = values(w);
+            Files.move(smaller, p, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            assertSame(before, values(w), "replaced");
+        }
+    }
+
+    @Test
+    void shardedCheckpointsPassTheModeToEveryShard() throws Exception {
+        Path a = dir.resolve("model-00001-of-00002.safetensors");
+        Path b = dir.resolve("model-00002-of-00002.safetensors");
+        SafetensorsWriter.write(
+                a,
+                Map.of(),
+                List.of(new SafetensorsWriter.Item(
+                        "a", DType.F32, new long[] {2}, MemorySegment.ofArray(new float[] {1, 2}))));
+        SafetensorsWriter.write(
+                b,
+                Map.of(),
+                List.of(new SafetensorsWriter.Item(
+                        "b", DType.F32, new long[] {3}, MemorySegment.ofArray(new float[] {3, 4, 5}))));
+        Files.writeString(dir.resolve("model.safetensors.index.json"), ShardedFuzzTest.INDEX);
+        try (Weights read = Weights.open(dir, LoadMode.READ);
+                Weights mapped = Weights.open(dir, LoadMode.MAP)) {
+            truncate(b, 0);
+            assertArrayEquals(new float[] {1, 2}, read.tensor("a").toFloatArray());
+            assertArrayEquals(new float[] {3, 4, 5}, read.tensor("b").toFloatArray());
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> mapped.tensor("b"));
+            assertTrue(e.getMessage().contains(b.toString()), e.getMessage());
+        }
+    }
+
+    @Test
+    void aFaultInAReadersOwnCopyIsAnExceptionNamingTheFile() {
+        // HotSpot reports a faulting read of a mapped page outside C2 vector code as this InternalError
+        Mapped.Origin origin = new Mapped.Origin("gguf file /models/m.gguf", null, null, 64);
+        InternalError fault = new InternalError("a fault occurred in an unsafe memory access operation");
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> origin.read("blk.0.attn_q.weight", () -> {
+                    throw fault;
+                }));
+        assertTrue(
+                e.getMessage().contains("gguf file /models/m.gguf")
+                        && e.getMessage().contains("'blk.0.attn_q.weight'")
+                        && e.getMessage().contains("LoadMode.READ"),
+                e.getMessage());
+        assertInstanceOf(InternalError.class, e.getCause());
+    }
+}
