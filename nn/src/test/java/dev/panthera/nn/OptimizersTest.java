@@ -6,6 +6,7 @@ import dev.panthera.nn.layers.CausalLm;
 import dev.panthera.nn.layers.Linear;
 import dev.panthera.nn.loss.Losses;
 import dev.panthera.nn.optim.*;
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
@@ -14,7 +15,11 @@ import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
-/** Each optimizer against a float64 step written here from its paper / PyTorch documentation, then on real losses. */
+/**
+ * SGD, AdamW and LOMO step by step against trajectories torch.optim wrote ({@link TorchOptimFixture}); SWAN, which
+ * torch does not have, against a float64 oracle built on an eigendecomposition; then every optimizer driving real
+ * losses down, which checks the wiring (many parameters of every shape, LOMO's backward hook) rather than the values.
+ */
 class OptimizersTest {
     static final double[] P0 = {0.5, -1.0, 2.0, 0.25};
     static final double[][] GRADS = {{0.1, -0.2, 0.3, 0.05}, {-0.3, 0.1, 0.2, 0.4}, {0.05, 0.05, -0.1, 0.2}};
@@ -32,46 +37,145 @@ class OptimizersTest {
         }
     }
 
-    @Test
-    void sgdMomentumNesterovWeightDecay() {
-        for (boolean nesterov : new boolean[] {false, true}) {
-            double lr = 0.1, mu = 0.9, wd = 0.01, damp = 0;
-            double[] p = P0.clone(), buf = null;
-            for (double[] gr : GRADS) {
-                double[] g = new double[4];
-                for (int i = 0; i < 4; i++) g[i] = gr[i] + wd * p[i];
-                if (buf == null) buf = g.clone();
-                else for (int i = 0; i < 4; i++) buf[i] = mu * buf[i] + (1 - damp) * g[i];
-                for (int i = 0; i < 4; i++) p[i] -= lr * (nesterov ? g[i] + mu * buf[i] : buf[i]);
+    /**
+     * Replays a torch.optim fixture through our optimizer with parameters of dtype {@code t}: the same start values, the
+     * same gradient on every step (none where torch had none), and returns every parameter after every step as
+     * [step][parameter]. {@code defaults} builds the optimizer with our short constructor, so that its defaults are
+     * checked against the ones torch filled in. LOMO gets each gradient through its own backward: the loss Σ p·G has
+     * the gradient G exactly (the backward of a sum and a product by a constant multiply by 1 and copy G).
+     */
+    static double[][][] replay(TorchOptimFixture c, DType t, boolean defaults) {
+        List<Tensor> ps = new java.util.ArrayList<>();
+        for (int i = 0; i < c.start().length; i++)
+            ps.add(Tensor.of(c.start()[i], c.shapes()[i]).to(t).requiresGrad(true));
+        Optimizer opt = null;
+        Lomo lomo = null;
+        switch (c.kind()) {
+            case "sgd" ->
+                opt = defaults
+                        ? new Sgd(ps, c.number("lr"))
+                        : new Sgd(
+                                ps,
+                                c.number("lr"),
+                                c.number("momentum"),
+                                c.number("dampening"),
+                                c.number("weight_decay"),
+                                c.flag("nesterov"));
+            case "adamw" -> {
+                double[] betas = c.pair("betas");
+                opt = defaults
+                        ? new AdamW(ps, c.number("lr"))
+                        : new AdamW(ps, c.number("lr"), betas[0], betas[1], c.number("eps"), c.number("weight_decay"));
             }
-            Tensor t = param();
-            Sgd opt = new Sgd(List.of(t), lr, mu, damp, wd, nesterov);
-            run(opt, t);
-            F64.close(p, t.toFloatArray(), 1e-6, 1e-6, "sgd nesterov=" + nesterov);
-            assertEquals(16, opt.stateBytes());
+            case "lomo" -> lomo = new Lomo(ps, c.number("lr"), c.number("weight_decay"), c.number("clip"));
+            default -> throw new IllegalStateException(c + ": unknown optimizer " + c.kind());
         }
+        double[][][] out = new double[c.steps()][ps.size()][];
+        for (int s = 0; s < c.steps(); s++) {
+            Tensor loss = null;
+            for (int i = 0; i < ps.size(); i++) {
+                double[] g = c.grads()[s][i];
+                Tensor p = ps.get(i);
+                if (g == null) p.zeroGrad();
+                else if (lomo == null) p.setGrad(Tensor.of(g, c.shapes()[i]).to(t));
+                else {
+                    Tensor term = p.mul(Tensor.of(g, c.shapes()[i]).to(t)).sum();
+                    loss = loss == null ? term : loss.add(term);
+                }
+            }
+            if (lomo != null) lomo.backward(loss);
+            else opt.step();
+            for (int i = 0; i < ps.size(); i++) out[s][i] = ps.get(i).toDoubleArray();
+        }
+        return out;
+    }
+
+    /** Asserts every element of every parameter after every step within rel·(1 + |torch's value|). */
+    static void assertTrajectory(TorchOptimFixture c, double[][][] got, double rel, String what) {
+        for (int s = 0; s < c.steps(); s++)
+            for (int i = 0; i < got[s].length; i++) {
+                double[] want = c.params()[s][i];
+                assertEquals(want.length, got[s][i].length, c + " parameter " + i);
+                for (int k = 0; k < want.length; k++)
+                    assertEquals(
+                            want[k],
+                            got[s][i][k],
+                            rel * (1 + Math.abs(want[k])),
+                            c + " " + what + ": step " + (s + 1) + ", parameter " + i + ", element " + k);
+            }
+    }
+
+    /*
+     * Tolerances. F64: torch (foreach=False, its single-tensor loop) and we run the same float64 operations, in the
+     * same order except LOMO's decay p·(1 − lr·wd) − lr·g against torch's p − lr·(g + wd·p). A step rounds at most ~8
+     * times quantities bounded by |p| + 1 (lr ≤ 0.1 and the updates here stay below 1), and the moment recurrences carry
+     * earlier errors forward with factors below 1, so 5 steps stay within 5·8·2⁻⁵³·(1 + |p|) ≈ 4.4e-15·(1 + |p|);
+     * 2e-14 leaves a factor 4 for the error sqrt and division pass on. F32: the start values and gradients are
+     * rounded once (2·2⁻²⁴) and every operation rounds at 2⁻²⁴: (2 + 5·8)·2⁻²⁴ ≈ 2.5e-6 relative to 1 + |p| (Adam's
+     * m̂/(√v̂+ε) is scale-free, so rounding g perturbs it by as little); 5e-6 leaves a factor 2.
+     */
+    static final double F64_REL = 2e-14, F32_REL = 5e-6;
+
+    static List<TorchOptimFixture> torchCases(String kind) {
+        List<TorchOptimFixture> cases = TorchOptimFixture.load().stream()
+                .filter(c -> c.kind().equals(kind))
+                .toList();
+        assertFalse(cases.isEmpty(), "no " + kind + " cases in " + TorchOptimFixture.RESOURCE);
+        for (TorchOptimFixture c : cases) {
+            // features torch has and we do not: the fixture must not use them
+            if (c.hyper().containsKey("maximize")) assertFalse(c.flag("maximize"), c + ": maximize");
+            if (c.hyper().containsKey("amsgrad")) assertFalse(c.flag("amsgrad"), c + ": amsgrad");
+        }
+        return cases;
     }
 
     @Test
-    void adamWWithBiasCorrectionAndDecoupledDecay() {
-        double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1;
-        double[] p = P0.clone(), m = new double[4], v = new double[4];
-        int t = 0;
-        for (double[] g : GRADS) {
-            t++;
-            for (int i = 0; i < 4; i++) {
-                p[i] *= 1 - lr * wd;
-                m[i] = b1 * m[i] + (1 - b1) * g[i];
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-                double mh = m[i] / (1 - Math.pow(b1, t)), vh = v[i] / (1 - Math.pow(b2, t));
-                p[i] -= lr * mh / (Math.sqrt(vh) + eps);
-            }
+    void sgdFollowsTorchOptimSgdStepByStep() {
+        // plain, momentum, dampening + weight decay, Nesterov + weight decay, momentum with a parameter that has no
+        // gradient on two steps (its buffer must wait, not decay)
+        for (TorchOptimFixture c : torchCases("sgd")) {
+            assertTrajectory(c, replay(c, DType.F64, false), F64_REL, "F64");
+            assertTrajectory(c, replay(c, DType.F32, false), F32_REL, "F32");
         }
+        TorchOptimFixture plain = torchCases("sgd").getFirst();
+        assertEquals(0.0, plain.number("momentum"), "sgd_plain uses torch's defaults");
+        assertTrajectory(
+                plain, replay(plain, DType.F64, true), F64_REL, "Sgd(params, lr) = torch.optim.SGD(params, lr)");
         Tensor x = param();
-        AdamW opt = new AdamW(List.of(x), lr, b1, b2, eps, wd);
+        Sgd opt = new Sgd(List.of(x), 0.1, 0.9, 0, 0.01, true);
         run(opt, x);
-        F64.close(p, x.toFloatArray(), 1e-6, 1e-6, "adamw");
+        assertEquals(16, opt.stateBytes(), "one F32 momentum buffer of 4 elements");
+    }
+
+    @Test
+    void adamWFollowsTorchOptimAdamWStepByStep() {
+        // torch's defaults, custom betas/eps/decay, β1 = 0 with a large eps and no decay, and parameters that miss
+        // steps (torch counts steps per parameter, so the bias corrections of a parameter that skipped one lag behind)
+        for (TorchOptimFixture c : torchCases("adamw")) {
+            assertTrajectory(c, replay(c, DType.F64, false), F64_REL, "F64");
+            assertTrajectory(c, replay(c, DType.F32, false), F32_REL, "F32");
+        }
+        TorchOptimFixture defaults = torchCases("adamw").getFirst();
+        assertEquals("adamw_defaults", defaults.name());
+        assertTrajectory(
+                defaults,
+                replay(defaults, DType.F64, true),
+                F64_REL,
+                "AdamW(params, lr) = torch.optim.AdamW(params, lr)");
+        Tensor x = param();
+        AdamW opt = new AdamW(List.of(x), 0.01);
+        run(opt, x);
         assertEquals(32, opt.stateBytes(), "two F32 moments of 4 elements");
+    }
+
+    @Test
+    void lomoFollowsSgdOnClampedGradients() {
+        // LOMO's update is SGD without momentum on the element-wise clamped gradient, p ← p − lr·(clamp(g) + wd·p);
+        // the fixture has torch.optim.SGD take that step, and ours gets the raw gradient through its backward hook
+        for (TorchOptimFixture c : torchCases("lomo")) {
+            assertTrajectory(c, replay(c, DType.F64, false), F64_REL, "F64");
+            assertTrajectory(c, replay(c, DType.F32, false), F32_REL, "F32");
+        }
     }
 
     @Test

@@ -8,7 +8,8 @@ import java.util.List;
  * torch.optim.AdamW: p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
  * p ← p − lr·(m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε). Two moments per parameter, allocated on first use on the parameter's
  * device with its dtype. The update runs in place as PyTorch's single-tensor AdamW does (m.lerp_, v.mul_.addcmul_,
- * p.addcdiv_), with one temporary, the denominator √v/√(1−β2ᵗ) + ε.
+ * p.addcdiv_), with one temporary, the denominator √v/√(1−β2ᵗ) + ε. As torch's state["step"], t counts the steps of
+ * each parameter: a parameter without a gradient on some step is skipped, and its bias corrections do not advance.
  */
 public final class AdamW extends Optimizer {
     private final double beta1;
@@ -17,6 +18,7 @@ public final class AdamW extends Optimizer {
     private final double weightDecay;
     private final Tensor[] m;
     private final Tensor[] v;
+    private final long[] t;
 
     public AdamW(List<Tensor> params, double lr, double beta1, double beta2, double eps, double weightDecay) {
         super(params, lr);
@@ -28,6 +30,7 @@ public final class AdamW extends Optimizer {
         this.weightDecay = weightDecay;
         this.m = new Tensor[this.params.size()];
         this.v = new Tensor[this.params.size()];
+        this.t = new long[this.params.size()];
     }
 
     /** PyTorch's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
@@ -36,7 +39,7 @@ public final class AdamW extends Optimizer {
     }
 
     @Override
-    protected void update(int i, Tensor p, Tensor g, double lr, long t) {
+    protected void update(int i, Tensor p, Tensor g, double lr, long step) {
         if (m[i] == null) {
             m[i] = MemoryScope.unscoped(() -> Tensor.zerosLike(p));
             v[i] = MemoryScope.unscoped(() -> Tensor.zerosLike(p));
@@ -44,8 +47,9 @@ public final class AdamW extends Optimizer {
         if (weightDecay != 0) p.mul_(1 - lr * weightDecay);
         m[i].lerp_(g, 1 - beta1);
         v[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
-        double bc1 = 1 - Math.pow(beta1, t);
-        double bc2 = 1 - Math.pow(beta2, t);
+        long n = ++t[i]; // this parameter's own step count, not the optimizer's
+        double bc1 = 1 - Math.pow(beta1, n);
+        double bc2 = 1 - Math.pow(beta2, n);
         Tensor denom = v[i].sqrt().div_(Math.sqrt(bc2)).add_(eps);
         p.addcdiv_(m[i], denom, -lr / bc1);
     }
