@@ -2,6 +2,7 @@ package dev.panthera.nn;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.nn.fixtures.LoraFixtures;
 import dev.panthera.nn.layers.CausalLm;
 import dev.panthera.nn.lora.LlamaAdapter;
 import dev.panthera.tensor.Shape;
@@ -12,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class LlamaAdapterTest {
     @Test
     void promptIsOneByLengthByDimDrawnFromAStandardNormal() {
-        CausalLm m = LoraPropertiesTest.model(3, 64, 4, 2);
+        CausalLm m = LoraFixtures.model(3, 64, 4, 2);
         LlamaAdapter.apply(m, 1, 16, 3);
         Tensor prompt = m.namedParameters().get("model.layers.1.self_attn.adaption_prompt");
         assertEquals(Shape.of(1, 16, 64), prompt.shape());
@@ -36,7 +37,7 @@ class LlamaAdapterTest {
 
     @Test
     void applyingAgainFailsAndKeepsThePrompt() {
-        CausalLm m = LoraPropertiesTest.model(4, 8, 2, 1);
+        CausalLm m = LoraFixtures.model(4, 8, 2, 1);
         LlamaAdapter.apply(m, 2, 3, 4);
         float[] before = m.namedParameters()
                 .get("model.layers.1.self_attn.adaption_prompt")

@@ -2,6 +2,7 @@ package dev.panthera.nn;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.nn.fixtures.LoraFixtures;
 import dev.panthera.nn.layers.CausalLm;
 import dev.panthera.nn.layers.Linear;
 import dev.panthera.nn.lora.Lora;
@@ -26,9 +27,9 @@ class LoraAdaptersTest {
 
     /** Model with adapter "one" (r 2, α 4) on q/v and "two" (r 3, α 9) on o_proj, both with non-zero B. */
     static CausalLm twoAdapters(long seed) {
-        CausalLm m = LoraPropertiesTest.model(seed, 8, 2, 1);
+        CausalLm m = LoraFixtures.model(seed, 8, 2, 1);
         Lora.apply(m, LoraConfig.of(2, 4, 0, QV).withSeed(seed), "one");
-        LoraPropertiesTest.randomizeB(m, "one", seed + 1);
+        LoraFixtures.randomizeB(m, "one", seed + 1);
         Lora.apply(m, LoraConfig.of(3, 9, 0, O).withSeed(seed + 2), "two");
         try (var _ = Autograd.noGrad()) {
             var rng = new java.util.SplittableRandom(seed + 3);
@@ -70,7 +71,7 @@ class LoraAdaptersTest {
 
     /** A plain model (same seed, so same base weights) with the given layer weights loaded. */
     static CausalLm plainWith(long seed, Map<String, Tensor> weights) {
-        CausalLm p = LoraPropertiesTest.model(seed, 8, 2, 1);
+        CausalLm p = LoraFixtures.model(seed, 8, 2, 1);
         Map<String, Tensor> sd = new HashMap<>(p.stateDict());
         sd.putAll(weights);
         p.loadStateDict(sd, true);
@@ -81,7 +82,7 @@ class LoraAdaptersTest {
     void activeAdapterIsSetOnEveryLayerAndLayersWithoutItRunTheirBase() {
         long seed = 41;
         CausalLm m = twoAdapters(seed);
-        Tensor x = LoraPropertiesTest.ids(seed, 5);
+        Tensor x = LoraFixtures.ids(seed, 5);
         // "two" is active after it was added: q/v must run their base, o_proj base + two
         var expectTwo = plainWith(seed, effectiveWeights(m, "two", 9.0 / 3)).forward(x);
         F64.close(F64.d(expectTwo.toFloatArray()), m.forward(x).toFloatArray(), 1e-5, 1e-4, "active two");
@@ -124,10 +125,10 @@ class LoraAdaptersTest {
     void trainingTheActiveAdapterSeesOnlyIt() {
         long seed = 43;
         CausalLm m = twoAdapters(seed);
-        Tensor x = LoraPropertiesTest.ids(seed, 4), y = LoraPropertiesTest.ids(seed + 9, 4);
+        Tensor x = LoraFixtures.ids(seed, 4), y = LoraFixtures.ids(seed + 9, 4);
         Losses.crossEntropy(m.forward(x), y).backward();
         // the same "two" on a model that never had "one": its gradients must be the same
-        CausalLm solo = LoraPropertiesTest.model(seed, 8, 2, 1);
+        CausalLm solo = LoraFixtures.model(seed, 8, 2, 1);
         Lora.apply(solo, LoraConfig.of(3, 9, 0, O).withSeed(seed + 2), "two");
         try (var _ = Autograd.noGrad()) {
             for (var e : Lora.layers(solo).entrySet())

@@ -2,6 +2,7 @@ package dev.panthera.nn;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.nn.fixtures.LoraFixtures;
 import dev.panthera.nn.layers.CausalLm;
 import dev.panthera.nn.layers.Linear;
 import dev.panthera.nn.lora.Lora;
@@ -47,7 +48,7 @@ class LoraConfigTest {
 
     @Test
     void allLinearIgnoresCase() {
-        CausalLm m = LoraPropertiesTest.model(1, 8, 2, 1);
+        CausalLm m = LoraFixtures.model(1, 8, 2, 1);
         List<String> adapted = Lora.apply(m, LoraConfig.of(2, 4, 0, List.of("ALL-Linear")), "x");
         assertEquals(14, adapted.size());
         assertFalse(adapted.contains("lm_head"));
@@ -103,11 +104,11 @@ class LoraConfigTest {
 
     @Test
     void disabledAdaptersRunTheBaseUntilClosed() {
-        CausalLm m = LoraPropertiesTest.model(9, 8, 2, 1);
-        Tensor x = LoraPropertiesTest.ids(9, 5);
+        CausalLm m = LoraFixtures.model(9, 8, 2, 1);
+        Tensor x = LoraFixtures.ids(9, 5);
         float[] base = m.forward(x).toFloatArray();
         Lora.apply(m, LoraConfig.of(2, 4, 0, List.of("q_proj", "o_proj")).withModulesToSave(List.of("lm_head")), "d");
-        LoraPropertiesTest.randomizeB(m, "d", 9);
+        LoraFixtures.randomizeB(m, "d", 9);
         ModulesToSave head = Lora.savedModules(m).get("lm_head");
         try (var _ = Autograd.noGrad()) {
             Tensor w = ((Linear) head.copy("d")).weight();

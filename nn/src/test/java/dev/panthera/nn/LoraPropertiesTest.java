@@ -2,12 +2,11 @@ package dev.panthera.nn;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.nn.fixtures.LoraFixtures;
 import dev.panthera.nn.layers.CausalLm;
-import dev.panthera.nn.layers.DecoderConfig;
 import dev.panthera.nn.layers.Linear;
 import dev.panthera.nn.lora.*;
 import dev.panthera.nn.loss.Losses;
-import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
@@ -25,50 +24,16 @@ import org.junit.jupiter.api.Test;
  */
 class LoraPropertiesTest {
 
-    static CausalLm model(long seed, int dim, int heads, int kv) {
-        return new CausalLm(
-                new DecoderConfig(
-                        dim, dim + 3, heads, kv, 13, 2, 16, 1e-5, 10000, dev.panthera.nn.layers.Rope.Layout.HALF),
-                new SplittableRandom(seed));
-    }
-
-    static Tensor ids(long seed, int t) {
-        SplittableRandom r = new SplittableRandom(seed);
-        long[] x = new long[2 * t];
-        for (int i = 0; i < x.length; i++) x[i] = r.nextInt(13);
-        return Tensor.of(x, 2, t);
-    }
-
-    static LoraConfig config(int r, int targets, boolean rs, long seed) {
-        LoraConfig c = switch (targets) {
-            case 0 -> LoraConfig.of(r, 2.0 * r, 0, List.of("q_proj", "v_proj"));
-            case 1 -> LoraConfig.regex(r, 16, 0, "model\\.layers\\.\\d+\\.(self_attn\\.o_proj|mlp\\.\\w+_proj)");
-            default -> LoraConfig.of(r, 8, 0, List.of(LoraConfig.ALL_LINEAR));
-        };
-        return c.withRsLora(rs).withSeed(seed);
-    }
-
-    /** Makes B non-zero so the adapter changes the output (as after training). */
-    static void randomizeB(Module m, String name, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        try (var _ = Autograd.noGrad()) {
-            for (LoraLinear l : Lora.layers(m).values()) {
-                Tensor b = l.loraB(name).weight();
-                b.copy_(Tensor.randn(rng, b.dims()).mul(0.1));
-            }
-        }
-    }
-
     @Property(tries = 12)
     void zeroBLeavesOutputExactlyEqual(
             @ForAll @IntRange(min = 1, max = 4) int r,
             @ForAll @IntRange(min = 0, max = 2) int targets,
             @ForAll boolean rs,
             @ForAll long seed) {
-        CausalLm m = model(seed, 8, 2, 1);
-        Tensor x = ids(seed, 5);
+        CausalLm m = LoraFixtures.model(seed, 8, 2, 1);
+        Tensor x = LoraFixtures.ids(seed, 5);
         float[] base = m.forward(x).toFloatArray();
-        List<String> adapted = Lora.apply(m, config(r, targets, rs, seed), "default");
+        List<String> adapted = Lora.apply(m, LoraFixtures.config(r, targets, rs, seed), "default");
         assertFalse(adapted.isEmpty());
         assertArrayEquals(base, m.forward(x).toFloatArray(), "LoRA with B = 0 must not change the output at all");
     }
@@ -79,10 +44,10 @@ class LoraPropertiesTest {
             @ForAll @IntRange(min = 0, max = 2) int targets,
             @ForAll boolean rs,
             @ForAll long seed) {
-        CausalLm m = model(seed, 8, 2, 2);
-        Tensor x = ids(seed + 1, 4);
-        Lora.apply(m, config(r, targets, rs, seed), "default");
-        randomizeB(m, "default", seed);
+        CausalLm m = LoraFixtures.model(seed, 8, 2, 2);
+        Tensor x = LoraFixtures.ids(seed + 1, 4);
+        Lora.apply(m, LoraFixtures.config(r, targets, rs, seed), "default");
+        LoraFixtures.randomizeB(m, "default", seed);
         Map<String, float[]> before = new java.util.HashMap<>();
         for (var e : Lora.layers(m).entrySet())
             before.put(e.getKey(), e.getValue().base().weight().toFloatArray());
@@ -357,11 +322,11 @@ class LoraPropertiesTest {
             @ForAll @IntRange(min = 1, max = 3) int r,
             @ForAll @IntRange(min = 0, max = 2) int targets,
             @ForAll long seed) {
-        CausalLm m = model(seed, 8, 2, 1);
-        Lora.apply(m, config(r, targets, false, seed), "default");
-        randomizeB(m, "default", seed);
-        Tensor x = ids(seed, 4);
-        Losses.crossEntropy(m.forward(x), ids(seed + 3, 4)).backward();
+        CausalLm m = LoraFixtures.model(seed, 8, 2, 1);
+        Lora.apply(m, LoraFixtures.config(r, targets, false, seed), "default");
+        LoraFixtures.randomizeB(m, "default", seed);
+        Tensor x = LoraFixtures.ids(seed, 4);
+        Losses.crossEntropy(m.forward(x), LoraFixtures.ids(seed + 3, 4)).backward();
         for (var e : m.namedParameters().entrySet()) {
             boolean adapter =
                     e.getKey().contains(".lora_A.default.") || e.getKey().contains(".lora_B.default.");
@@ -373,7 +338,7 @@ class LoraPropertiesTest {
 
     @Test
     void peftKeyNamesShapesAndInit() {
-        CausalLm m = model(1, 8, 2, 1);
+        CausalLm m = LoraFixtures.model(1, 8, 2, 1);
         Lora.apply(m, LoraConfig.of(4, 8, 0, List.of("q_proj", "v_proj")).withSeed(5), "default");
         Map<String, Tensor> sd = Lora.adapterStateDict(m, "default");
         assertEquals(8, sd.size());
@@ -391,7 +356,7 @@ class LoraPropertiesTest {
         assertEquals(
                 4.0, LoraConfig.of(4, 8, 0, List.of("q_proj")).withRsLora(true).scaling());
         // all-linear skips lm_head
-        CausalLm all = model(1, 8, 2, 1);
+        CausalLm all = LoraFixtures.model(1, 8, 2, 1);
         List<String> adapted = Lora.apply(all, LoraConfig.of(2, 4, 0, List.of(LoraConfig.ALL_LINEAR)), "x");
         assertEquals(14, adapted.size());
         assertFalse(adapted.contains("lm_head"));
@@ -405,11 +370,11 @@ class LoraPropertiesTest {
 
     @Test
     void severalAdaptersOneActiveAndMergeAndUnload() {
-        CausalLm m = model(2, 8, 2, 1);
-        Tensor x = ids(2, 4);
+        CausalLm m = LoraFixtures.model(2, 8, 2, 1);
+        Tensor x = LoraFixtures.ids(2, 4);
         float[] base = m.forward(x).toFloatArray();
         Lora.apply(m, LoraConfig.of(2, 4, 0, List.of("q_proj", "o_proj")).withSeed(1), "one");
-        randomizeB(m, "one", 1);
+        LoraFixtures.randomizeB(m, "one", 1);
         float[] withOne = m.forward(x).toFloatArray();
         Lora.apply(m, LoraConfig.of(3, 3, 0, List.of("q_proj", "o_proj")).withSeed(2), "two");
         assertArrayEquals(base, m.forward(x).toFloatArray(), "'two' is active and its B is zero");
@@ -431,16 +396,16 @@ class LoraPropertiesTest {
     void noMatchingTargetFailsClearly() {
         var e = assertThrows(
                 IllegalArgumentException.class,
-                () -> Lora.apply(model(1, 8, 2, 1), LoraConfig.of(2, 4, 0, List.of("query")), "d"));
+                () -> Lora.apply(LoraFixtures.model(1, 8, 2, 1), LoraConfig.of(2, 4, 0, List.of("query")), "d"));
         assertTrue(e.getMessage().contains("no Linear layer matched"), e.getMessage());
     }
 
     @Test
     void loraDropoutOnlyInTraining() {
-        CausalLm m = model(3, 8, 2, 1);
+        CausalLm m = LoraFixtures.model(3, 8, 2, 1);
         Lora.apply(m, LoraConfig.of(2, 4, 0.5, List.of("q_proj")).withSeed(3), "d");
-        randomizeB(m, "d", 3);
-        Tensor x = ids(3, 4);
+        LoraFixtures.randomizeB(m, "d", 3);
+        Tensor x = LoraFixtures.ids(3, 4);
         m.eval();
         float[] a = m.forward(x).toFloatArray();
         assertArrayEquals(a, m.forward(x).toFloatArray());
@@ -453,13 +418,13 @@ class LoraPropertiesTest {
             @ForAll @IntRange(min = 1, max = 2) int layers,
             @ForAll @IntRange(min = 1, max = 5) int len,
             @ForAll long seed) {
-        CausalLm m = model(seed, 8, 2, 1);
-        Tensor x = ids(seed, 5);
+        CausalLm m = LoraFixtures.model(seed, 8, 2, 1);
+        Tensor x = LoraFixtures.ids(seed, 5);
         float[] base = m.forward(x).toFloatArray();
         LlamaAdapter.apply(m, layers, len, seed);
         assertArrayEquals(base, m.forward(x).toFloatArray(), "zero-initialised gate: output equals the base exactly");
         assertEquals(layers * (len * 8L + 1), m.trainableParameterCount());
-        Losses.crossEntropy(m.forward(x), ids(seed + 1, 5)).backward();
+        Losses.crossEntropy(m.forward(x), LoraFixtures.ids(seed + 1, 5)).backward();
         for (var e : m.namedParameters().entrySet()) {
             boolean adapter =
                     e.getKey().endsWith("adaption_prompt") || e.getKey().endsWith("adaption_gate");

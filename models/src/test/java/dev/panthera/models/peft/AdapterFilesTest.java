@@ -2,59 +2,21 @@ package dev.panthera.models.peft;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.panthera.nn.Module;
+import dev.panthera.nn.fixtures.LoraFixtures;
 import dev.panthera.nn.layers.CausalLm;
-import dev.panthera.nn.layers.DecoderConfig;
-import dev.panthera.nn.layers.Rope;
 import dev.panthera.nn.lora.Lora;
 import dev.panthera.nn.lora.LoraConfig;
-import dev.panthera.nn.lora.LoraLinear;
-import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import net.jqwik.api.*;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /** Adapter directories as peft's {@code save_pretrained} writes them: round trips, config fields, bad files. */
 class AdapterFilesTest {
-
-    static CausalLm model(long seed, int dim, int heads, int kv) {
-        return new CausalLm(
-                new DecoderConfig(dim, dim + 3, heads, kv, 13, 2, 16, 1e-5, 10000, Rope.Layout.HALF),
-                new SplittableRandom(seed));
-    }
-
-    static Tensor ids(long seed, int t) {
-        SplittableRandom r = new SplittableRandom(seed);
-        long[] x = new long[2 * t];
-        for (int i = 0; i < x.length; i++) x[i] = r.nextInt(13);
-        return Tensor.of(x, 2, t);
-    }
-
-    static LoraConfig config(int r, int targets, boolean rs, long seed) {
-        LoraConfig c = switch (targets) {
-            case 0 -> LoraConfig.of(r, 2.0 * r, 0, List.of("q_proj", "v_proj"));
-            case 1 -> LoraConfig.regex(r, 16, 0, "model\\.layers\\.\\d+\\.(self_attn\\.o_proj|mlp\\.\\w+_proj)");
-            default -> LoraConfig.of(r, 8, 0, List.of(LoraConfig.ALL_LINEAR));
-        };
-        return c.withRsLora(rs).withSeed(seed);
-    }
-
-    /** Makes B non-zero so the adapter changes the output (as after training). */
-    static void randomizeB(Module m, String name, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        try (var _ = Autograd.noGrad()) {
-            for (LoraLinear l : Lora.layers(m).values()) {
-                Tensor b = l.loraB(name).weight();
-                b.copy_(Tensor.randn(rng, b.dims()).mul(0.1));
-            }
-        }
-    }
 
     @Property(tries = 6)
     void adapterFileRoundTrips(
@@ -63,10 +25,10 @@ class AdapterFilesTest {
             @ForAll boolean rs,
             @ForAll long seed)
             throws Exception {
-        CausalLm a = model(seed, 8, 2, 1), b = model(seed, 8, 2, 1);
-        LoraConfig c = config(r, targets, rs, seed);
+        CausalLm a = LoraFixtures.model(seed, 8, 2, 1), b = LoraFixtures.model(seed, 8, 2, 1);
+        LoraConfig c = LoraFixtures.config(r, targets, rs, seed);
         Lora.apply(a, c, "default");
-        randomizeB(a, "default", seed);
+        LoraFixtures.randomizeB(a, "default", seed);
         Path dir = Files.createTempDirectory("lora");
         try {
             AdapterFiles.save(dir, a, "default", c);
@@ -77,7 +39,7 @@ class AdapterFilesTest {
             assertEquals(sa.keySet(), sb.keySet());
             for (String k : sa.keySet())
                 assertArrayEquals(sa.get(k).toFloatArray(), sb.get(k).toFloatArray(), k);
-            Tensor x = ids(seed, 3);
+            Tensor x = LoraFixtures.ids(seed, 3);
             assertArrayEquals(a.forward(x).toFloatArray(), b.forward(x).toFloatArray());
         } finally {
             for (Path p : List.of(dir.resolve(AdapterFiles.WEIGHTS), dir.resolve(AdapterFiles.CONFIG), dir))
@@ -87,7 +49,7 @@ class AdapterFilesTest {
 
     @Test
     void adapterConfigIsPeftShapedAndBadFilesFailClearly() throws Exception {
-        CausalLm m = model(1, 8, 2, 1);
+        CausalLm m = LoraFixtures.model(1, 8, 2, 1);
         LoraConfig c = LoraConfig.of(4, 8, 0.05, List.of("v_proj", "q_proj")).withRsLora(true);
         Lora.apply(m, c, "default");
         Path dir = Files.createTempDirectory("lora");
@@ -103,14 +65,15 @@ class AdapterFilesTest {
                 assertTrue(json.contains(field), field + " in " + json);
             }
             // a file from a model with different shapes is rejected with the key named
-            CausalLm other = model(1, 12, 2, 1);
+            CausalLm other = LoraFixtures.model(1, 12, 2, 1);
             var e = assertThrows(java.io.IOException.class, () -> AdapterFiles.load(dir, other, "default"));
             assertTrue(
                     e.getMessage()
                             .contains("size mismatch base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"),
                     e.getMessage());
             Files.writeString(dir.resolve(AdapterFiles.CONFIG), "{\"r\": 4, \"target_modules\": [\"q_proj\"");
-            assertThrows(java.io.IOException.class, () -> AdapterFiles.load(dir, model(1, 8, 2, 1), "default"));
+            assertThrows(
+                    java.io.IOException.class, () -> AdapterFiles.load(dir, LoraFixtures.model(1, 8, 2, 1), "default"));
             // peft's defaults fill what a config leaves out: r 8, lora_alpha 8, dropout 0
             Files.writeString(dir.resolve(AdapterFiles.CONFIG), "{\"target_modules\": [\"q_proj\"]}");
             LoraConfig d = AdapterFiles.readConfig(dir);
@@ -131,24 +94,24 @@ class AdapterFilesTest {
     /** peft's from_pretrained (is_trainable=False) puts the model in eval mode: LoRA dropout is off after loading. */
     @Test
     void loadingTurnsDropoutOffAndATrainableLoadKeepsTraining() throws Exception {
-        CausalLm a = model(7, 8, 2, 1);
+        CausalLm a = LoraFixtures.model(7, 8, 2, 1);
         LoraConfig c = LoraConfig.of(4, 8, 0.05, List.of("q_proj", "v_proj")).withSeed(7);
         Lora.apply(a, c, "default");
-        randomizeB(a, "default", 7);
-        Tensor x = ids(7, 6);
+        LoraFixtures.randomizeB(a, "default", 7);
+        Tensor x = LoraFixtures.ids(7, 6);
         a.eval();
         float[] expected = a.forward(x).toFloatArray();
         Path dir = Files.createTempDirectory("lora");
         try {
             AdapterFiles.save(dir, a, "default", c);
-            CausalLm b = model(7, 8, 2, 1);
+            CausalLm b = LoraFixtures.model(7, 8, 2, 1);
             AdapterFiles.load(dir, b, "default");
             for (int i = 0; i < 3; i++)
                 assertArrayEquals(expected, b.forward(x).toFloatArray(), "inference after load, call " + i);
             for (var e : Lora.adapterStateDict(b, "default").entrySet())
                 assertFalse(e.getValue().requiresGrad(), e.getKey() + " is frozen after an inference load");
 
-            CausalLm t = model(7, 8, 2, 1);
+            CausalLm t = LoraFixtures.model(7, 8, 2, 1);
             AdapterFiles.load(dir, t, "default", true);
             assertTrue(t.isTraining());
             for (var e : Lora.adapterStateDict(t, "default").entrySet())

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panthera.models.io.SafetensorsFile;
 import dev.panthera.models.io.SafetensorsWriter;
+import dev.panthera.nn.fixtures.LoraFixtures;
 import dev.panthera.nn.layers.CausalLm;
 import dev.panthera.nn.lora.Lora;
 import dev.panthera.nn.lora.LoraConfig;
@@ -31,7 +32,7 @@ class PeftFixturesTest {
 
     /** The fixture's random LlamaForCausalLM as our CausalLm (same shape as the script's LlamaConfig). */
     static CausalLm base() throws IOException {
-        CausalLm m = AdapterFilesTest.model(0, 8, 2, 1);
+        CausalLm m = LoraFixtures.model(0, 8, 2, 1);
         try (SafetensorsFile f = SafetensorsFile.open(FIXTURES.resolve("base.safetensors"))) {
             Map<String, Tensor> sd = new HashMap<>();
             for (String k : f.names()) sd.put(k, f.tensor(k));
