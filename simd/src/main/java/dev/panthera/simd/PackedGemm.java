@@ -40,6 +40,7 @@ final class PackedGemm {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * (NC + NR)];
         final float[] tile = new float[MR * NR];
+        final float[] row = new float[Math.max(KC, MC)];
     }
 
     /** C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1. */
@@ -70,7 +71,7 @@ final class PackedGemm {
                 packB(kind, tb, b, bOff, ldb, pc, kc, jc, nc, buf.b);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a);
+                    packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, buf.row);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
@@ -146,22 +147,38 @@ final class PackedGemm {
 
     /** alpha·A[ic:ic+mc, pc:pc+kc] into MR-row slivers: sliver s holds, for each p, MR consecutive rows (zero padded). */
     private static void packA(
-            boolean ta, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float alpha, float[] out) {
-        for (int is = 0; is < mc; is += MR) {
-            int h = Math.min(MR, mc - is);
-            int base = is * kc;
-            for (int r = 0; r < MR; r++) {
-                if (r >= h) {
-                    for (int p = 0; p < kc; p++) out[base + p * MR + r] = 0f;
-                    continue;
+            boolean ta,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            int ic,
+            int mc,
+            int pc,
+            int kc,
+            float alpha,
+            float[] out,
+            float[] row) {
+        // Each stretch of A that is contiguous in memory is copied into the heap in one bulk copy, then scattered
+        // into the MR-interleaved panel: per-element segment reads cost a bounds, alignment and liveness check each.
+        if (!ta) {
+            for (int is = 0; is < mc; is += MR) {
+                int h = Math.min(MR, mc - is), base = is * kc;
+                for (int r = 0; r < MR; r++) {
+                    if (r >= h) {
+                        for (int p = 0, o = base + r; p < kc; p++, o += MR) out[o] = 0f;
+                        continue;
+                    }
+                    MemorySegment.copy(a, FL, (aOff + (long) (ic + is + r) * lda + pc) * Float.BYTES, row, 0, kc);
+                    for (int p = 0, o = base + r; p < kc; p++, o += MR) out[o] = alpha * row[p];
                 }
-                int i = ic + is + r;
-                if (!ta) {
-                    long row = aOff + (long) i * lda + pc;
-                    for (int p = 0; p < kc; p++) out[base + p * MR + r] = alpha * a.getAtIndex(FL, row + p);
-                } else {
-                    for (int p = 0; p < kc; p++)
-                        out[base + p * MR + r] = alpha * a.getAtIndex(FL, aOff + (long) (pc + p) * lda + i);
+            }
+        } else {
+            for (int p = 0; p < kc; p++) {
+                MemorySegment.copy(a, FL, (aOff + (long) (pc + p) * lda + ic) * Float.BYTES, row, 0, mc);
+                for (int is = 0; is < mc; is += MR) {
+                    int h = Math.min(MR, mc - is), o = is * kc + p * MR;
+                    for (int r = 0; r < h; r++) out[o + r] = alpha * row[is + r];
+                    for (int r = h; r < MR; r++) out[o + r] = 0f;
                 }
             }
         }

@@ -15,6 +15,11 @@ public final class UpdateKernels {
     private UpdateKernels() {}
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final int CHUNK = 2048;
+
+    /** Per-thread heap buffers the dense path copies chunks into. */
+    private static final ThreadLocal<float[][]> BUFFERS =
+            ThreadLocal.withInitial(() -> new float[][] {new float[CHUNK], new float[CHUNK], new float[CHUNK]});
 
     /** dst ← op(dst, a, b, value); layouts share dst's shape; b may be null when the op does not use it. */
     public static void run(
@@ -29,12 +34,7 @@ public final class UpdateKernels {
                 && al.isContiguous()
                 && (b == null || (b.dtype() == t && bl.isContiguous()));
         if (dense) {
-            long od = dl.offset(), oa = al.offset(), ob = b == null ? 0 : bl.offset();
-            for (long i = 0; i < n; i++) {
-                double xb = y == null ? 0 : y.getAtIndex(F32, ob + i);
-                double r = op.apply(d.getAtIndex(F32, od + i), x.getAtIndex(F32, oa + i), xb, value);
-                d.setAtIndex(F32, od + i, (float) r);
-            }
+            dense(op, x, al.offset(), y, b == null ? 0 : bl.offset(), value, d, dl.offset(), n);
             return;
         }
         StridedCursor cd = new StridedCursor(dl), ca = new StridedCursor(al);
@@ -44,6 +44,46 @@ public final class UpdateKernels {
             double xb = cb == null ? 0 : Elements.get(y, b.dtype(), cb.next());
             double r = op.apply(Elements.get(d, t, id), Elements.get(x, a.dtype(), ca.next()), xb, value);
             Elements.set(d, t, id, r);
+        }
+    }
+
+    /**
+     * Dense F32: chunks are bulk-copied to the heap and updated by a loop specialised per op (the op's switch out of
+     * the loop, no per-element segment checks); each element is still computed in float64 and rounded once, exactly
+     * as {@link UpdateOp#apply} does.
+     */
+    private static void dense(
+            UpdateOp op,
+            MemorySegment x,
+            long oa,
+            MemorySegment y,
+            long ob,
+            double v,
+            MemorySegment d,
+            long od,
+            long n) {
+        float[][] buf = BUFFERS.get();
+        float[] bd = buf[0], ba = buf[1], bb = buf[2];
+        for (long from = 0; from < n; from += CHUNK) {
+            int len = (int) Math.min(CHUNK, n - from);
+            MemorySegment.copy(d, F32, (od + from) * Float.BYTES, bd, 0, len);
+            MemorySegment.copy(x, F32, (oa + from) * Float.BYTES, ba, 0, len);
+            if (op.usesB()) MemorySegment.copy(y, F32, (ob + from) * Float.BYTES, bb, 0, len);
+            switch (op) {
+                case ADD_SCALED -> {
+                    for (int i = 0; i < len; i++) bd[i] = (float) (bd[i] + v * ba[i]);
+                }
+                case ADDCMUL -> {
+                    for (int i = 0; i < len; i++) bd[i] = (float) (bd[i] + v * ba[i] * bb[i]);
+                }
+                case ADDCDIV -> {
+                    for (int i = 0; i < len; i++) bd[i] = (float) (bd[i] + v * ba[i] / bb[i]);
+                }
+                case LERP -> {
+                    for (int i = 0; i < len; i++) bd[i] = (float) op.apply(bd[i], ba[i], 0, v);
+                }
+            }
+            MemorySegment.copy(bd, 0, d, F32, (od + from) * Float.BYTES, len);
         }
     }
 }
