@@ -1,7 +1,7 @@
 package dev.panthera.models.tokenizer;
 
 /** The vocabulary model of a tokenizer: turns one pre-tokenized piece into ids and maps ids back to token text. */
-sealed interface Model permits BpeModel, ScoreBpeModel, WordPieceModel {
+sealed interface Model permits BpeModel, ScoreBpeModel, UnigramModel, WordPieceModel {
     /** Appends the ids of {@code piece} to {@code out}. */
     void tokenize(String piece, IntList out);
 

@@ -14,16 +14,18 @@ import java.util.List;
  * {@code trainer_spec} (field 2: model_type 3, byte_fallback 35, unk_id 40, bos_id 41, eos_id 42) and
  * {@code normalizer_spec} (field 3: name 1, add_dummy_prefix 3, remove_extra_whitespaces 4). The piece types number
  * as GGUF's token types (1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte), so the vocabulary is built
- * by {@link VocabFiles#gguf} like a GGUF "llama" vocabulary: BPE merged by score, "▁" for spaces, byte fallback.
+ * by {@link VocabFiles#gguf}: BPE models like a GGUF "llama" vocabulary (merged by score, "▁" for spaces, byte
+ * fallback), unigram models (T5, ALBERT) by Viterbi over the piece scores ({@link UnigramModel}); the dummy "▁"
+ * prefix on or off (Gemma has it off).
  *
- * <p>Only what that model reproduces is accepted: BPE (not unigram), a dummy "▁" prefix, no whitespace collapsing and
- * no normalization table; anything else is rejected with the field named, never tokenized differently. Every length
+ * <p>Only what these models reproduce is accepted: no whitespace collapsing and no normalization table (nmt_nfkc and
+ * the like); anything else is rejected with the field named, never tokenized differently. Every length
  * is checked against the bytes that remain before it is read.
  */
 final class SentencePieceModel {
     private SentencePieceModel() {}
 
-    private static final int BPE = 2;
+    private static final int UNIGRAM = 1, BPE = 2;
 
     static Tokenizer read(byte[] bytes) throws TokenizerFormatException {
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -32,7 +34,7 @@ final class SentencePieceModel {
         List<Integer> types = new ArrayList<>();
         int modelType = 1; // proto default: UNIGRAM
         int unk = 0, bos = 1, eos = 2;
-        boolean dummyPrefix = true, collapse = true;
+        boolean dummyPrefix = true, collapse = true, byteFallback = false;
         String normalizer = null;
         while (b.hasRemaining()) {
             long tag = varint(b, "ModelProto");
@@ -45,7 +47,8 @@ final class SentencePieceModel {
                 while (t.hasRemaining()) {
                     long tt = varint(t, "trainer_spec");
                     int f = (int) (tt >>> 3), w = (int) (tt & 7);
-                    if (w == 0 && (f == 3 || f == 40 || f == 41 || f == 42)) {
+                    if (w == 0 && f == 35) byteFallback = varint(t, "trainer_spec.byte_fallback") != 0;
+                    else if (w == 0 && (f == 3 || f == 40 || f == 41 || f == 42)) {
                         long v = varint(t, "trainer_spec." + f);
                         int iv = (int) v; // negative ids (-1: none) arrive as 64-bit two's complement
                         switch (f) {
@@ -69,12 +72,10 @@ final class SentencePieceModel {
             } else skip(b, wire, "ModelProto." + field);
         }
         if (pieces.isEmpty()) throw new TokenizerFormatException("tokenizer.model:pieces", "no pieces");
-        if (modelType != BPE)
+        if (modelType != BPE && modelType != UNIGRAM)
             throw new TokenizerFormatException(
-                    "tokenizer.model:trainer_spec.model_type", "only BPE (2) is supported, got " + modelType);
-        if (!dummyPrefix)
-            throw new TokenizerFormatException(
-                    "tokenizer.model:normalizer_spec.add_dummy_prefix", "false is not supported");
+                    "tokenizer.model:trainer_spec.model_type",
+                    "only UNIGRAM (1) and BPE (2) are supported, got " + modelType);
         if (collapse)
             throw new TokenizerFormatException(
                     "tokenizer.model:normalizer_spec.remove_extra_whitespaces", "true is not supported");
@@ -93,7 +94,8 @@ final class SentencePieceModel {
             s[i] = scores.get(i);
             ty[i] = types.get(i);
         }
-        return VocabFiles.gguf("llama", t, s, ty, null, bos, eos);
+        return VocabFiles.gguf(
+                modelType == BPE ? "llama" : "unigram", t, s, ty, null, bos, eos, dummyPrefix, byteFallback);
     }
 
     private static void readPiece(ByteBuffer p, List<String> pieces, List<Float> scores, List<Integer> types)

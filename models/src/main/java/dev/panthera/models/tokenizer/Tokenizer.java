@@ -129,11 +129,12 @@ public final class Tokenizer {
     }
 
     /**
-     * Loads a SentencePiece {@code tokenizer.model} (Llama 2, Mistral and other BPE models with byte fallback) as a
-     * tokenizer that merges by score, writes "▁" for spaces with a dummy prefix, and adds the model's BOS on encode.
+     * Loads a SentencePiece {@code tokenizer.model}: BPE models merged by score (Llama 2, Mistral, Gemma) or unigram
+     * models segmented by Viterbi (T5, ALBERT), "▁" for spaces with or without the dummy prefix, byte fallback; the
+     * model's BOS is added on encode.
      *
      * @throws TokenizerFormatException when the protobuf is malformed or asks for what this reader does not reproduce
-     *                                  (unigram models, no dummy prefix, whitespace collapsing, a normalization table)
+     *                                  (whitespace collapsing, a normalization table such as nmt_nfkc)
      */
     public static Tokenizer fromSentencePieceModel(Path tokenizerModel) throws IOException {
         long size = Files.size(tokenizerModel);

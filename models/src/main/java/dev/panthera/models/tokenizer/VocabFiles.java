@@ -112,6 +112,25 @@ final class VocabFiles {
 
     static Tokenizer gguf(String model, String[] tokens, float[] scores, int[] types, String[] merges, int bos, int eos)
             throws TokenizerFormatException {
+        return gguf(model, tokens, scores, types, merges, bos, eos, true, true);
+    }
+
+    /**
+     * As above; for the SentencePiece models ({@code "llama"}, {@code "unigram"}) {@code addSpacePrefix} says whether
+     * a "▁" is prepended to the text (SentencePiece's add_dummy_prefix, GGUF's tokenizer.ggml.add_space_prefix; Gemma
+     * has it off) and {@code byteFallback} whether a unigram model spells uncovered text as {@code <0xNN>} tokens.
+     */
+    static Tokenizer gguf(
+            String model,
+            String[] tokens,
+            float[] scores,
+            int[] types,
+            String[] merges,
+            int bos,
+            int eos,
+            boolean addSpacePrefix,
+            boolean byteFallback)
+            throws TokenizerFormatException {
         if (tokens == null) throw new TokenizerFormatException("tokenizer.ggml.tokens", "missing");
         int n = tokens.length;
         if (n == 0 || n > MAX_TOKENS)
@@ -145,24 +164,32 @@ final class VocabFiles {
         Vocab vocab = Vocab.ofArray(tokens);
         PostProcessor post = bos >= 0 ? new PostProcessor.Template(new int[] {bos}, new int[0]) : null;
         switch (model) {
-            case "llama": {
+            case "llama", "unigram": {
                 if (scores == null)
-                    throw new TokenizerFormatException("tokenizer.ggml.scores", "missing (needed for llama)");
+                    throw new TokenizerFormatException("tokenizer.ggml.scores", "missing (needed for " + model + ")");
                 for (int i = 0; i < n; i++)
                     if (!Float.isFinite(scores[i]))
                         throw new TokenizerFormatException("tokenizer.ggml.scores[" + i + "]", "not finite");
-                Normalizer norm = new Normalizer.Sequence(
-                        List.of(
-                                new Normalizer.Prepend(SPACE, "normalizer"),
-                                new Normalizer.Replace(
-                                        new BoundedRegex(Pattern.compile(" ", Pattern.LITERAL), "normalizer"), SPACE)),
-                        "normalizer");
-                Decoder dec = new Decoder.Sequence(List.of(
+                Normalizer spaces = new Normalizer.Replace(
+                        new BoundedRegex(Pattern.compile(" ", Pattern.LITERAL), "normalizer"), SPACE);
+                Normalizer norm = addSpacePrefix
+                        ? new Normalizer.Sequence(
+                                List.of(new Normalizer.Prepend(SPACE, "normalizer"), spaces), "normalizer")
+                        : spaces;
+                List<Decoder> steps = new ArrayList<>(List.of(
                         new Decoder.Replace(new BoundedRegex(Pattern.compile(SPACE, Pattern.LITERAL), "decoder"), " "),
                         new Decoder.ByteFallback(),
-                        new Decoder.Fuse(),
-                        new Decoder.Strip(' ', 1, 0)));
-                return new Tokenizer(norm, null, new ScoreBpeModel(vocab, scores, mergeable, unk), post, dec, added, 0);
+                        new Decoder.Fuse()));
+                if (addSpacePrefix) steps.add(new Decoder.Strip(' ', 1, 0));
+                Decoder dec = new Decoder.Sequence(steps);
+                Model m;
+                if (model.equals("llama")) m = new ScoreBpeModel(vocab, scores, mergeable, unk);
+                else {
+                    int[] ty = new int[n];
+                    for (int i = 0; i < n; i++) ty[i] = types == null ? 1 : types[i];
+                    m = new UnigramModel(vocab, scores, ty, unk, byteFallback);
+                }
+                return new Tokenizer(norm, null, m, post, dec, added, 0);
             }
             case "gpt2": {
                 if (merges == null)
@@ -187,7 +214,7 @@ final class VocabFiles {
             }
             default:
                 throw new TokenizerFormatException(
-                        "tokenizer.ggml.model", "unsupported model '" + model + "' (llama or gpt2)");
+                        "tokenizer.ggml.model", "unsupported model '" + model + "' (llama, unigram or gpt2)");
         }
     }
 }
