@@ -3,6 +3,8 @@ package dev.panthera.bench;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.panthera.bench.kit.BenchResult;
+import dev.panthera.bench.kit.RatioTable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -162,27 +164,12 @@ public final class BenchReport {
         return ratioTable(rows, "MixedGemvBench.streamSum", bytes);
     }
 
+    /** GB/s of each kernel beside {@code anchor}'s streaming read, through the benchmark kit's {@link RatioTable}. */
     private static String ratioTable(List<Row> rows, String anchor, Map<String, Double> bytes) {
-        StringBuilder sb = new StringBuilder(
-                "| kernel | threads | GB/s | streaming read GB/s (anchor) | ratio |\n|---|---|---|---|---|\n");
-        for (String th : new String[] {"1", "2"}) {
-            Double stream = find(rows, anchor, null, th);
-            if (stream == null) continue;
-            double sg = StreamingRead.BYTES / (stream * 1e6);
-            for (Map.Entry<String, Double> e : bytes.entrySet()) {
-                Double ms = find(rows, e.getKey(), null, th);
-                if (ms == null) continue;
-                double g = e.getValue() / (ms * 1e6);
-                sb.append(String.format(
-                        Locale.ROOT,
-                        "| %s | %s | %.1f | %.1f | %.2f |%n",
-                        e.getKey().substring(e.getKey().indexOf('.') + 1),
-                        th,
-                        g,
-                        sg,
-                        g / sg));
-            }
-        }
-        return sb.toString();
+        RatioTable t = RatioTable.of(anchor, "streaming read", "GB/s", r -> StreamingRead.BYTES);
+        for (Map.Entry<String, Double> e : bytes.entrySet()) t.kernel(e.getKey(), e.getValue());
+        List<BenchResult> results = new ArrayList<>();
+        for (Row r : rows) results.add(new BenchResult(r.benchmark(), r.params(), r.scoreMs(), "ms/op"));
+        return t.toMarkdown(results);
     }
 }

@@ -1,21 +1,13 @@
 package dev.panthera.simd;
 
-import dev.panthera.tensor.conformance.AutogradConformance;
 import dev.panthera.tensor.spi.Backend;
-import java.util.List;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
+import dev.panthera.testing.conformance.GradientConformanceSuite;
 
-/** Autograd's shared cases on every backend the ServiceLoader finds with this module present (simd, reference). */
-class AutogradSimdTest {
+/** panthera-testing's gradient suite on the SIMD backend: losses and gradients against the reference in F64. */
+class AutogradSimdTest extends GradientConformanceSuite {
 
-    static List<Backend> backends() {
-        return AutogradConformance.available();
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
-    void gradientsMatchTheReference(Backend backend) {
-        AutogradConformance.check(backend);
+    @Override
+    protected Backend backend() {
+        return new SimdBackend();
     }
 }

@@ -6,10 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Storage;
-import dev.panthera.tensor.conformance.BackendConformance;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.testing.Tolerance;
+import dev.panthera.testing.conformance.BackendConformanceSuite;
+import dev.panthera.testing.conformance.ConformanceInputs;
+import dev.panthera.testing.conformance.ConformanceSample;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
@@ -20,7 +23,7 @@ import net.jqwik.api.Property;
 import org.junit.jupiter.api.Test;
 
 /**
- * The SIMD backend against the reference on the shared conformance cases in F32, F64, BF16 and F16, over contiguous,
+ * The SIMD backend against the reference on panthera-testing's conformance suite in F32, F64, BF16 and F16, over contiguous,
  * transposed, stepped, offset and broadcast views, rank 0 and size-0 dims, with NaN, ±Inf, ±0.0 and subnormals in
  * the data. The backend's fallback is a counting decorator of the reference: any call for a case the backend
  * {@link SimdBackend#claims claims} fails the test, so a claimed case cannot quietly run on the reference.
@@ -30,8 +33,42 @@ import org.junit.jupiter.api.Test;
  * reference's, so the two rounded values are at most one 16-bit ulp apart: 2⁻⁷·|e| for BF16 (8 significant bits),
  * 2⁻¹⁰·|e| for F16 (11), plus F16's subnormal spacing 2⁻²⁴ absolute. F64 is all served by the reference (equal).
  */
-class DtypeConformanceTest {
+class DtypeConformanceTest extends BackendConformanceSuite {
     private static final double RTOL = 2e-5, ATOL = 2e-6;
+
+    @Override
+    protected Backend backend() {
+        return new SimdBackend(counting(new ArrayList<>()));
+    }
+
+    @Override
+    protected Tolerance tolerance(DType dtype) {
+        return switch (dtype) {
+            case BF16 -> Tolerance.of(RTOL + 0x1p-7, ATOL);
+            case F16 -> Tolerance.of(RTOL + 0x1p-10, ATOL + 0x1p-24);
+            case F64 -> Tolerance.of(1e-12, 1e-12);
+            default -> Tolerance.of(RTOL, ATOL);
+        };
+    }
+
+    @Override
+    protected List<DType> dtypes() {
+        return List.of(DType.F32, DType.BF16, DType.F16, DType.F64);
+    }
+
+    @Override
+    protected ConformanceInputs inputs() {
+        return ConformanceInputs.ALL;
+    }
+
+    /** Each sample on a fresh counting fallback: no claimed case may reach it. */
+    @Override
+    @Property(tries = 85)
+    public void agreesWithTheReferenceBackend(@ForAll("conformanceSamples") ConformanceSample sample) {
+        List<String> claimed = new ArrayList<>();
+        check(new SimdBackend(counting(claimed)), sample);
+        assertEquals(List.of(), claimed, "claimed cases answered by the reference");
+    }
 
     /** A reference backend that records every call the SIMD backend claims for itself, fused kernels included. */
     private static Backend counting(List<String> claimedCalls) {
@@ -60,33 +97,6 @@ class DtypeConformanceTest {
         } catch (InvocationTargetException e) {
             throw e.getCause();
         }
-    }
-
-    private static void check(long seed, DType dtype, double rtol, double atol) {
-        List<String> claimed = new ArrayList<>();
-        BackendConformance.compareAll(
-                new SimdBackend(counting(claimed)), seed, 1, dtype, rtol, atol, BackendConformance.Inputs.ALL);
-        assertEquals(List.of(), claimed, "claimed cases answered by the reference");
-    }
-
-    @Property(tries = 25)
-    void f32(@ForAll long seed) {
-        check(seed, DType.F32, RTOL, ATOL);
-    }
-
-    @Property(tries = 25)
-    void bf16(@ForAll long seed) {
-        check(seed, DType.BF16, RTOL + 0x1p-7, ATOL);
-    }
-
-    @Property(tries = 25)
-    void f16(@ForAll long seed) {
-        check(seed, DType.F16, RTOL + 0x1p-10, ATOL + 0x1p-24);
-    }
-
-    @Property(tries = 10)
-    void f64(@ForAll long seed) {
-        check(seed, DType.F64, 1e-12, 1e-12);
     }
 
     @Test

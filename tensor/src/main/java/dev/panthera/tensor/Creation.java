@@ -133,7 +133,8 @@ final class Creation {
     static float[] toFloatArray(Tensor t) {
         float[] out = new float[arrayLength(t)];
         t = t.host("toFloatArray");
-        if (t.dtype() == DType.F32 && t.isContiguous()) {
+        // an empty view may carry an offset past its (empty) storage: nothing to copy, and no copy to bounds-check
+        if (t.dtype() == DType.F32 && t.isContiguous() && out.length > 0) {
             MemorySegment.copy(
                     t.storage().segment(),
                     ValueLayout.JAVA_FLOAT_UNALIGNED,

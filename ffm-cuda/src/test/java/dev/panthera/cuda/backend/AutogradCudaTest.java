@@ -1,38 +1,31 @@
 package dev.panthera.cuda.backend;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
-import dev.panthera.cuda.CudaProbe;
 import dev.panthera.tensor.Device;
-import dev.panthera.tensor.conformance.AutogradConformance;
 import dev.panthera.tensor.spi.Backend;
-import java.util.ArrayList;
-import java.util.List;
+import dev.panthera.testing.conformance.GradientConformanceSuite;
+import net.jqwik.api.lifecycle.AddLifecycleHook;
+import net.jqwik.api.lifecycle.AfterContainer;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Autograd's shared cases on every backend the ServiceLoader finds, the CUDA backend always listed: without a usable
- * GPU its case is skipped by assumption, so the report shows it did not run.
+ * panthera-testing's gradient suite on the CUDA backend (inputs made on the device, gradients read back); without a
+ * usable GPU it is skipped, so the report shows it did not run.
  */
 @Tag("gpu")
-class AutogradCudaTest {
+@net.jqwik.api.Tag("gpu")
+@AddLifecycleHook(SkipWithoutGpu.class)
+class AutogradCudaTest extends GradientConformanceSuite {
+    private static CudaBackend gpu;
 
-    static List<Object> backends() {
-        List<Object> out = new ArrayList<>(AutogradConformance.available());
-        if (out.stream().noneMatch(b -> ((Backend) b).device().kind() == Device.Kind.CUDA)) out.add("cuda");
-        return out;
+    @Override
+    protected synchronized Backend backend() {
+        if (gpu == null) gpu = new CudaBackend(Device.cuda(0));
+        return gpu;
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
-    void gradientsMatchTheReference(Object backend) {
-        if (backend instanceof Backend b) {
-            AutogradConformance.check(b);
-            return;
-        }
-        CudaProbe.Result r = CudaProbe.probe();
-        assumeTrue(false, "no usable GPU: " + r.status() + " — " + r.reason());
+    @AfterContainer
+    static void closeBackend() {
+        if (gpu != null) gpu.close();
+        gpu = null;
     }
 }
