@@ -12,8 +12,9 @@ import java.nio.file.Path;
 /**
  * Finds a BERT checkpoint's config, weights and tokenizer on disk: a HuggingFace folder (config.json,
  * model.safetensors or shards, tokenizer.json or vocab.txt; a sentence-transformers folder's 1_Pooling and
- * Normalize modules set the default pooling), or an ONNX file (config.json and tokenizer.json beside it or one
- * folder up, {@code <name>-tokenizer.json} beside it; without config.json the config comes from the graph).
+ * Normalize modules set the default pooling), or an ONNX file (config.json and tokenizer.json beside it, or in the
+ * folder above an {@code onnx/} folder, {@code <name>-tokenizer.json} beside it; without config.json the config
+ * comes from the graph).
  */
 final class BertLoader {
     private BertLoader() {}
@@ -57,13 +58,13 @@ final class BertLoader {
         OnnxWeights w = OnnxWeights.open(file);
         try {
             Path dir = file.toAbsolutePath().getParent();
-            Path cfg = firstFile(
-                    dir.resolve("config.json"),
-                    dir.getParent() == null ? null : dir.getParent().resolve("config.json"));
+            // HuggingFace repositories keep exports in <model>/onnx/, beside nothing but other exports
+            Path up = dir.getFileName() != null && dir.getFileName().toString().equals("onnx") ? dir.getParent() : null;
+            Path cfg = firstFile(dir.resolve("config.json"), up == null ? null : up.resolve("config.json"));
             BertConfig c = cfg != null ? BertConfig.read(cfg) : OnnxBertConfig.read(w);
             String stem = file.getFileName().toString().replaceFirst("\\.onnx$", "");
             Tokenizer t = tokenizer(dir, dir.resolve(stem + "-tokenizer.json"));
-            if (t == null && dir.getParent() != null) t = tokenizer(dir.getParent(), null);
+            if (t == null && up != null) t = tokenizer(up, null);
             return new BertModel(c, w, t, Pooling.MEAN, false, c.maxPositions());
         } catch (IOException | RuntimeException e) {
             w.close();

@@ -64,7 +64,7 @@ public final class BertModel implements AutoCloseable {
 
     /**
      * Loads a HuggingFace folder (config.json + model.safetensors + tokenizer.json or vocab.txt), an ONNX export
-     * (a {@code .onnx} file; config.json and tokenizer.json beside it or one folder up, else the config is read
+     * (a {@code .onnx} file; config.json and tokenizer.json beside it or above its onnx/ folder, else the config is read
      * from the graph), or one of the names {@link BertModels#names()} resolves to a jar in the local Maven
      * repository.
      */
