@@ -5,6 +5,7 @@ module dev.panthera.models {
     requires transitive dev.panthera.quant; // the GGUF API names GGML types
     requires com.fasterxml.jackson.core;
 
+    exports dev.panthera.models.bert;
     exports dev.panthera.models.io;
     exports dev.panthera.models.llama;
     exports dev.panthera.models.cli;

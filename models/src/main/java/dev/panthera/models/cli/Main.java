@@ -21,7 +21,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The commands behind {@code ./panthera generate} and {@code ./panthera perplexity}. Bad input (a missing file, a
+ * The commands behind {@code ./panthera generate}, {@code ./panthera perplexity} and {@code ./panthera embed}. Bad input (a missing file, a
  * folder without config.json, an unknown architecture, a prompt longer than the context, a bad flag) prints one line
  * on stderr and exits with 2; {@code --verbose} adds the stack trace.
  */
@@ -30,7 +30,8 @@ public final class Main {
 
     static final String USAGE = "usage: generate MODEL [--prompt TEXT] [--max-new-tokens N] [--temperature T]"
             + " [--top-k K] [--top-p P] [--min-p P] [--seed S] [--threads N] [--ids] [--tokenizer FILE]"
-            + " [--dump-logits FILE] [--verbose]\n       perplexity MODEL --ids FILE [--threads N] [--verbose]";
+            + " [--dump-logits FILE] [--verbose]\n       perplexity MODEL --ids FILE [--threads N] [--verbose]"
+            + "\n       embed MODEL [--pooling mean|cls] [--normalize|--no-normalize] [--verbose]   (lines on stdin)";
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -38,6 +39,11 @@ public final class Main {
 
     /** Runs one command; returns the exit code. */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, System.in, out, err);
+    }
+
+    /** Runs one command with {@code in} as its standard input (embed reads lines from it); returns the exit code. */
+    static int run(String[] args, java.io.InputStream in, PrintStream out, PrintStream err) {
         boolean verbose = List.of(args).contains("--verbose");
         try {
             if (args.length == 0) throw new UsageException("no command given\n" + USAGE);
@@ -45,6 +51,7 @@ public final class Main {
             return switch (args[0]) {
                 case "generate" -> generate(Flags.parse(rest, GENERATE_FLAGS, Set.of("--ids", "--verbose")), out, err);
                 case "perplexity" -> perplexity(Flags.parse(rest, PPL_FLAGS, Set.of("--verbose")), out);
+                case "embed" -> Embed.run(Embed.parse(rest), in, out);
                 default -> throw new UsageException("unknown command '" + args[0] + "'\n" + USAGE);
             };
         } catch (UsageException | IllegalArgumentException | IllegalStateException | IOException e) {

@@ -222,7 +222,12 @@ public final class OnnxWeights implements Weights {
     }
 
     private static Initializer tensor(Protobuf m) throws ModelFormatException {
-        String name = null;
+        return tensor(m, null);
+    }
+
+    /** A TensorProto; {@code defaultName} stands for a missing name (a Constant's value need not have one). */
+    private static Initializer tensor(Protobuf m, String defaultName) throws ModelFormatException {
+        String name = defaultName;
         int dataType = 0;
         long[] dims = new long[0];
         long start = 0, end = 0, count = 0;
@@ -424,6 +429,81 @@ public final class OnnxWeights implements Weights {
         return Collections.unmodifiableList(out);
     }
 
+    /**
+     * The value of graph value {@code output}: an initializer of that name, or the tensor a Constant node produces
+     * under that name (its {@code value}, {@code value_float} or {@code value_int} attribute); null when neither
+     * exists. Model loaders use it for numbers that live only in the graph (an attention scale, a LayerNorm epsilon).
+     */
+    public Tensor constant(String output) {
+        if (inits.containsKey(output)) return tensor(output);
+        return origin.read("graph constants", () -> readConstant(output));
+    }
+
+    private Tensor readConstant(String output) {
+        try {
+            for (long[] r : graphs) {
+                Protobuf g = new Protobuf(file, r[0], r[1], "GraphProto");
+                while (g.next()) {
+                    if (g.field != 1) {
+                        g.skip();
+                        continue;
+                    }
+                    long n = g.length("node");
+                    Protobuf m = new Protobuf(file, g.pos, g.pos + n, "NodeProto");
+                    g.pos += n;
+                    Node node = node(new Protobuf(file, m.pos, m.end, "NodeProto"));
+                    if (!node.opType().equals("Constant") || !node.outputs().contains(output)) continue;
+                    while (m.next()) {
+                        if (m.field != 5) {
+                            m.skip();
+                            continue;
+                        }
+                        long an = m.length("attribute");
+                        Tensor t = attributeValue(new Protobuf(file, m.pos, m.pos + an, "AttributeProto"), output);
+                        m.pos += an;
+                        if (t != null) return t;
+                    }
+                    return null;
+                }
+            }
+        } catch (ModelFormatException e) {
+            throw new IllegalArgumentException("onnx: Constant '" + output + "': " + e.getMessage(), e);
+        }
+        return null;
+    }
+
+    /** AttributeProto fields: name (1), f (2), i (3), t (5); null for any other attribute of a Constant. */
+    private Tensor attributeValue(Protobuf a, String output) throws ModelFormatException {
+        String name = "";
+        Float f = null;
+        Long i = null;
+        Initializer t = null;
+        while (a.next()) {
+            switch (a.field) {
+                case 1 -> name = a.string("name");
+                case 2 -> {
+                    if (a.wire != Protobuf.I32) throw a.error("f", "wire type " + a.wire);
+                    a.fixed(4);
+                    f = Float.intBitsToFloat(a.seg.get(Cursor.I32, a.pos - 4));
+                }
+                case 3 -> i = a.varint("i");
+                case 5 -> {
+                    long n = a.length("t");
+                    t = tensor(new Protobuf(a.seg, a.pos, a.pos + n, "TensorProto"), output);
+                    a.pos += n;
+                }
+                default -> a.skip();
+            }
+        }
+        return switch (name) {
+            case "value" ->
+                t == null ? null : materialize(t, "constant:" + output).name(output);
+            case "value_float" -> f == null ? null : Tensor.of(new float[] {f}, new long[0]);
+            case "value_int" -> i == null ? null : Tensor.of(new long[] {i}, new long[0]);
+            default -> null;
+        };
+    }
+
     /** Initializers under their ONNX names, in file order. */
     public Map<String, Initializer> initializers() {
         return inits;
@@ -463,6 +543,11 @@ public final class OnnxWeights implements Weights {
     @Override
     public Tensor tensor(String name) {
         Initializer i = init(name);
+        return materialize(i, i.name()).name(name);
+    }
+
+    /** The tensor of initializer {@code i}; decoded or aligned copies are made once, cached under {@code key}. */
+    private Tensor materialize(Initializer i, String key) {
         DType dtype;
         try {
             dtype = dtype(i.dataType(), null, i.name());
@@ -471,9 +556,9 @@ public final class OnnxWeights implements Weights {
         }
         Shape shape = Shape.of(i.dims());
         MemorySegment data = origin.read(
-                name,
+                key,
                 () -> converted.computeIfAbsent(
-                        i.name(),
+                        key,
                         n -> i.unpacked() != null
                                 ? fromUnpacked(i, dtype)
                                 : switch (i.field()) {
@@ -482,7 +567,7 @@ public final class OnnxWeights implements Weights {
                                                 file.asSlice(i.start(), i.end() - i.start()), dtype.byteSize(), arena);
                                     default -> decodeVarints(i, dtype);
                                 }));
-        return Tensor.fromSegment(data, dtype, shape, source).name(name);
+        return Tensor.fromSegment(data, dtype, shape, source);
     }
 
     private MemorySegment fromUnpacked(Initializer i, DType dtype) {

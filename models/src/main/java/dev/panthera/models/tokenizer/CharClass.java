@@ -13,31 +13,30 @@ final class CharClass {
     }
 
     /**
-     * BERT's control test: categories Cc, Cf, Cs, Co, except tab, newline and carriage return. HuggingFace's
-     * comment says Cn too, but its category tables (the {@code unicode_categories} crate, built from
-     * UnicodeData.txt, which lists no Cn code points) never report Cn, so unassigned code points are kept.
+     * BERT's control test (categories Cc, Cf, Cs, Co except tab, newline and carriage return; NUL and U+FFFD are
+     * removed alongside) as HuggingFace's tables classify code points: their Unicode version predates the JDK's, so
+     * e.g. U+0890 (a format character since Unicode 14) is kept there and here.
      */
     static boolean isControl(int c) {
-        if (c == '\t' || c == '\n' || c == '\r') return false;
-        int t = Character.getType(c);
-        return t == Character.CONTROL
-                || t == Character.FORMAT
-                || t == Character.SURROGATE
-                || t == Character.PRIVATE_USE;
+        return HfCharTables.contains(HfCharTables.BERT_CONTROL, c);
     }
 
-    /** BERT's punctuation: ASCII punctuation or Unicode categories Pc, Pd, Ps, Pe, Pi, Pf, Po. */
+    /**
+     * BERT's punctuation (ASCII punctuation or categories Pc, Pd, Ps, Pe, Pi, Pf, Po) as HuggingFace's tables
+     * classify code points (see {@link HfCharTables}).
+     */
     static boolean isPunctuation(int c) {
-        if (c < 128)
-            return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
-        int t = Character.getType(c);
-        return t == Character.CONNECTOR_PUNCTUATION
-                || t == Character.DASH_PUNCTUATION
-                || t == Character.START_PUNCTUATION
-                || t == Character.END_PUNCTUATION
-                || t == Character.INITIAL_QUOTE_PUNCTUATION
-                || t == Character.FINAL_QUOTE_PUNCTUATION
-                || t == Character.OTHER_PUNCTUATION;
+        return HfCharTables.contains(HfCharTables.BERT_PUNCTUATION, c);
+    }
+
+    /** A nonspacing mark (Mn) by HuggingFace's tables: what BertNormalizer's accent stripping removes after NFD. */
+    static boolean isBertMark(int c) {
+        return HfCharTables.contains(HfCharTables.BERT_MARKS, c);
+    }
+
+    /** A combining mark (Mn, Mc, Me) by HuggingFace's tables: what the StripAccents normalizer removes after NFD. */
+    static boolean isCombiningMark(int c) {
+        return HfCharTables.contains(HfCharTables.COMBINING_MARKS, c);
     }
 
     /** The CJK ideograph blocks BERT puts spaces around. */

@@ -41,7 +41,7 @@ sealed interface Normalizer {
                 else b.appendCodePoint(c);
             });
             String out = b.toString();
-            if (stripAccents) out = StripAccents.strip(out);
+            if (stripAccents) out = StripAccents.strip(out, true);
             if (lowercase) out = Lowercase.lower(out);
             return out;
         }
@@ -66,20 +66,24 @@ sealed interface Normalizer {
         }
     }
 
-    /** NFD, then drop nonspacing marks (Unicode category Mn). */
+    /**
+     * NFD, then drop combining marks. The StripAccents normalizer drops Mn, Mc and Me; BertNormalizer's accent
+     * stripping only Mn. Both classify by HuggingFace's own Unicode tables ({@link CharClass#isCombiningMark},
+     * {@link CharClass#isBertMark}): a mark newer than those tables, such as U+07FD, stays, as it does there.
+     */
     record StripAccents() implements Normalizer {
-        static String strip(String s) {
+        static String strip(String s, boolean bert) {
             String d = java.text.Normalizer.normalize(s, Form.NFD);
             StringBuilder b = new StringBuilder(d.length());
             d.codePoints()
-                    .filter(c -> Character.getType(c) != Character.NON_SPACING_MARK)
+                    .filter(c -> !(bert ? CharClass.isBertMark(c) : CharClass.isCombiningMark(c)))
                     .forEach(b::appendCodePoint);
             return b.toString();
         }
 
         @Override
         public String normalize(String s, long maxLength) {
-            return strip(s);
+            return strip(s, false);
         }
     }
 

@@ -1,0 +1,162 @@
+package dev.panthera.bench;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.panthera.models.bert.BertModel;
+import dev.panthera.models.bert.BertModels;
+import dev.panthera.models.bert.EncoderOutput;
+import dev.panthera.models.bert.Pooling;
+import dev.panthera.models.tokenizer.BatchEncoding;
+import dev.panthera.tensor.MemoryScope;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.ZipFile;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Sentence embeddings with all-MiniLM-L6-v2: one batch of 32 sentences (608 word pieces, padded to 32 × 29) through the
+ * encoder, mean pooling and L2 normalisation, ours beside ONNX Runtime 1.29 (CPU, default session options, its own
+ * thread pool) running the same .onnx file from the langchain4j jar in {@code ~/.m2}. Both start from the same token
+ * ids (tokenization is measured by {@link TokenizerBench}); ORT's pooling is a plain loop over its hidden state.
+ * Setup checks that both give the same embeddings (within 1e-5).
+ *
+ * <pre>./panthera java --add-modules jdk.incubator.vector -jar jmh/target/benchmarks.jar BertEmbedBench -f 1 -wi 2 -i 3</pre>
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 2, time = 3)
+@Measurement(iterations = 3, time = 3)
+public class BertEmbedBench {
+    private static final String[] SUBJECTS = {
+        "The small cat",
+        "A research team at the university",
+        "Our tensor library",
+        "The river near the old mill",
+        "Every morning the baker",
+        "The committee"
+    };
+    private static final String[] PREDICATES = {
+        "sat on the warm windowsill",
+        "published a surprising result about protein folding after years of careful experiments",
+        "runs matrix multiplications with vectorised kernels on the JVM",
+        "flooded the fields again this spring, and the farmers had to wait for weeks before planting",
+        "opens the shop",
+        "postponed the vote on the new budget until the auditors finish their report on last year's spending"
+    };
+
+    private BertModel model;
+    private BatchEncoding batch;
+    private OrtEnvironment env;
+    private OrtSession session;
+    private Map<String, OnnxTensor> inputs;
+    private int hidden;
+
+    /** 32 sentences of different lengths. */
+    static List<String> sentences() {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; out.size() < 32; i++) out.add(SUBJECTS[i % 6] + " " + PREDICATES[(i * 5 + i / 6) % 6] + ".");
+        return out;
+    }
+
+    @Setup(Level.Trial)
+    public void setup() throws IOException, OrtException {
+        model = BertModels.load("all-minilm-l6-v2");
+        hidden = model.config().hidden();
+        batch = model.tokenizer().encodeBatch(sentences(), true, model.maxLength());
+        int b = batch.ids().length, t = batch.ids()[0].length;
+        long[][] ids = new long[b][t], mask = new long[b][t], types = new long[b][t];
+        for (int r = 0; r < b; r++) {
+            for (int j = 0; j < t; j++) {
+                ids[r][j] = batch.ids()[r][j];
+                mask[r][j] = batch.attentionMask()[r][j];
+            }
+        }
+        Path jar = BertModels.jar("all-minilm-l6-v2", BertModels.localRepository());
+        byte[] onnx;
+        try (ZipFile zip = new ZipFile(jar.toFile())) {
+            onnx = zip.getInputStream(
+                            zip.getEntry(BertModels.known("all-minilm-l6-v2").onnxEntry()))
+                    .readAllBytes();
+        }
+        env = OrtEnvironment.getEnvironment();
+        session = env.createSession(onnx, new OrtSession.SessionOptions());
+        OnnxTensor ti = OnnxTensor.createTensor(env, ids),
+                tm = OnnxTensor.createTensor(env, mask),
+                tt = OnnxTensor.createTensor(env, types);
+        inputs = new HashMap<>();
+        for (String n : session.getInputNames()) inputs.put(n, n.contains("mask") ? tm : n.contains("type") ? tt : ti);
+        float[][] a = panthera(), o = onnxRuntime();
+        double worst = 0;
+        for (int r = 0; r < a.length; r++)
+            for (int k = 0; k < hidden; k++) worst = Math.max(worst, Math.abs(a[r][k] - o[r][k]));
+        if (worst > 1e-5) throw new IllegalStateException("embeddings differ from ONNX Runtime by " + worst);
+        System.out.printf("%nbatch %d x %d tokens, max |ours - ORT| %.2g%n", b, t, worst);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws OrtException {
+        for (OnnxTensor t : new java.util.HashSet<>(inputs.values())) t.close();
+        session.close();
+        model.close();
+    }
+
+    @Benchmark
+    public float[][] panthera() {
+        try (var scope = MemoryScope.open()) {
+            EncoderOutput out = model.forward(batch, false, false);
+            float[] flat = Pooling.normalize(Pooling.MEAN.pool(out.lastHiddenState(), out.attentionMask()))
+                    .contiguous()
+                    .toFloatArray();
+            float[][] rows = new float[batch.ids().length][];
+            for (int r = 0; r < rows.length; r++)
+                rows[r] = java.util.Arrays.copyOfRange(flat, r * hidden, (r + 1) * hidden);
+            return rows;
+        }
+    }
+
+    @Benchmark
+    public float[][] onnxRuntime() throws OrtException {
+        int b = batch.ids().length, t = batch.ids()[0].length;
+        try (OrtSession.Result r = session.run(inputs)) {
+            FloatBuffer h = ((OnnxTensor) r.get("last_hidden_state").orElseThrow()).getFloatBuffer();
+            float[][] rows = new float[b][hidden];
+            for (int i = 0; i < b; i++) {
+                int n = 0;
+                double[] sum = new double[hidden];
+                for (int j = 0; j < t; j++) {
+                    if (batch.attentionMask()[i][j] == 0) continue;
+                    n++;
+                    for (int k = 0; k < hidden; k++) sum[k] += h.get((i * t + j) * hidden + k);
+                }
+                double norm = 0;
+                for (int k = 0; k < hidden; k++) norm += (sum[k] / n) * (sum[k] / n);
+                norm = Math.max(Math.sqrt(norm), 1e-12);
+                for (int k = 0; k < hidden; k++) rows[i][k] = (float) (sum[k] / n / norm);
+            }
+            return rows;
+        }
+    }
+}

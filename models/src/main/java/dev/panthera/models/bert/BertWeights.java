@@ -1,0 +1,58 @@
+package dev.panthera.models.bert;
+
+import dev.panthera.models.io.OnnxWeights;
+import dev.panthera.models.io.Weights;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.MemoryScope;
+import dev.panthera.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * A BERT checkpoint read by HuggingFace names ({@code embeddings.word_embeddings.weight},
+ * {@code encoder.layer.0.attention.self.query.weight}, ...), with or without the {@code bert.} prefix that
+ * task heads (BertForMaskedLM, ...) put before them. Linear weights come back as [in, out], ready for
+ * {@code x.matmul(w)}: a HuggingFace [out, in] weight as a transposed view, an ONNX export's anonymous MatMul
+ * initializer (already [in, out]) as it is. Every shape is checked against the config, so a mismatched file fails
+ * naming the tensor.
+ */
+final class BertWeights {
+    private final Weights w;
+    private final String prefix;
+
+    BertWeights(Weights w) {
+        this.w = w;
+        this.prefix =
+                !w.contains("embeddings.word_embeddings.weight") && w.contains("bert.embeddings.word_embeddings.weight")
+                        ? "bert."
+                        : "";
+    }
+
+    /** A linear layer's weight as [in, out]. */
+    Tensor linear(String name, long out, long in) {
+        String n = prefix + name;
+        if (w instanceof OnnxWeights o && o.isTransposed(n)) {
+            return floats(n, in, out);
+        }
+        return floats(n, out, in).t();
+    }
+
+    /** A tensor of exactly {@code shape} as F32. */
+    Tensor floats(String name, long... shape) {
+        String n = name.startsWith(prefix) ? name : prefix + name;
+        if (!w.contains(n))
+            throw new IllegalArgumentException(
+                    "BERT checkpoint: missing tensor '" + n + "' (" + w.names().size() + " tensors, e.g. "
+                            + w.names().subList(0, Math.min(5, w.names().size())) + ")");
+        long[] got = w.shape(n);
+        if (!Arrays.equals(got, shape))
+            throw new IllegalArgumentException("BERT checkpoint: tensor '" + n + "' has shape " + Arrays.toString(got)
+                    + ", the config needs " + Arrays.toString(shape));
+        Tensor t = w.tensor(n);
+        return t.dtype() == DType.F32 ? t : MemoryScope.unscoped(() -> t.to(DType.F32));
+    }
+
+    /** A 1-D tensor (bias, LayerNorm weight) of {@code n} values as F32. */
+    Tensor vector(String name, long n) {
+        return floats(name, n);
+    }
+}
