@@ -12,7 +12,9 @@ import java.util.List;
 /**
  * Writes a HuggingFace GPT-2 fixture folder as a GGUF file the way llama.cpp's convert_hf_to_gguf writes arch gpt2:
  * {@code gpt2.*} metadata, tensors under llama.cpp's names with the Conv1D weights transposed to [out, in], norms and
- * biases in F32, the head left tied (no output.weight). The vocabulary is a byte-level BPE one sized to the fixture:
+ * biases in F32. With {@code headCopy} the tied head is also written as output.weight, a copy of the token embedding
+ * (as llama.cpp's converter does for GPT-2, and as the llama.cpp bundled with de.kherud:llama 4.2.0 requires);
+ * without it the file has no output.weight and the reader must tie the head itself. The vocabulary is a byte-level BPE one sized to the fixture:
  * ids 0..2 are control tokens (pad, BOS, EOS as in the fixture's config), then 'Ġ' (a space in GPT-2's byte-to-unicode
  * map) and the printable ASCII characters '!'..'|', with no merges, so every text over those characters is one token
  * per character.
@@ -33,7 +35,7 @@ final class Gpt2Gguf {
         };
     }
 
-    static void write(Path hfDir, GgmlType type, Path out) throws Exception {
+    static void write(Path hfDir, GgmlType type, Path out, boolean headCopy) throws Exception {
         Gpt2Config c = Gpt2Loader.fromHfConfig(dev.panthera.models.llama.ConfigJson.read(hfDir.resolve("config.json")));
         if (c.vocab() != VOCAB) throw new IllegalArgumentException("fixture vocabulary " + c.vocab() + " != " + VOCAB);
         GgufWriter w = new GgufWriter()
@@ -60,6 +62,7 @@ final class Gpt2Gguf {
             String p = "transformer.";
             matrix(w, hf, p + "wte.weight", "token_embd.weight", type, false);
             matrix(w, hf, p + "wpe.weight", "position_embd.weight", type, false);
+            if (headCopy) matrix(w, hf, p + "wte.weight", "output.weight", type, false);
             vector(w, hf, p + "ln_f.weight", "output_norm.weight");
             vector(w, hf, p + "ln_f.bias", "output_norm.bias");
             for (int l = 0; l < c.layers(); l++) {
