@@ -8,6 +8,8 @@ module dev.panthera.models {
     exports dev.panthera.models.bert;
     exports dev.panthera.models.io;
     exports dev.panthera.models.llama;
+    exports dev.panthera.models.gpt2;
+    exports dev.panthera.models.lm;
     exports dev.panthera.models.cli;
     exports dev.panthera.models.peft;
     exports dev.panthera.models.tokenizer;

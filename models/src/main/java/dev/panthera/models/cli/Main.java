@@ -1,9 +1,10 @@
 package dev.panthera.models.cli;
 
 import dev.panthera.models.llama.Generator;
-import dev.panthera.models.llama.LlamaModel;
 import dev.panthera.models.llama.Perplexity;
 import dev.panthera.models.llama.SamplingParams;
+import dev.panthera.models.lm.LanguageModel;
+import dev.panthera.models.lm.LanguageModels;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -121,13 +122,13 @@ public final class Main {
         }
     }
 
-    private static LlamaModel open(Flags f) throws IOException {
+    private static LanguageModel open(Flags f) throws IOException {
         int threads = f.integer("--threads", 0);
         if (threads < 0) throw new UsageException("--threads must be >= 1, got " + threads);
         if (threads > 0) Threads.set(threads);
         Path model = Path.of(f.model());
         String tok = f.values().get("--tokenizer");
-        return LlamaModel.load(model, tok == null ? null : Path.of(tok));
+        return LanguageModels.load(model, tok == null ? null : Path.of(tok));
     }
 
     static int generate(Flags f, PrintStream out, PrintStream err) throws IOException {
@@ -145,7 +146,7 @@ public final class Main {
                 List.of(),
                 false);
         String dump = f.values().get("--dump-logits");
-        try (LlamaModel m = open(f)) {
+        try (LanguageModel m = open(f)) {
             Generator g = new Generator(m);
             String text = f.values().getOrDefault("--prompt", "");
             if (m.tokenizer() == null && !ids)
@@ -214,7 +215,7 @@ public final class Main {
                 throw new UsageException(idsFile + ": '" + parts[i] + "' is not a token id");
             }
         }
-        try (LlamaModel m = open(f)) {
+        try (LanguageModel m = open(f)) {
             Perplexity.Score s = Perplexity.score(m, ids);
             out.println(String.format(java.util.Locale.ROOT, "%.6f", s.perplexity()));
         }

@@ -1,5 +1,7 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.lm.LanguageModel;
+import dev.panthera.models.lm.LmConfig;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.MemoryScope;
@@ -12,13 +14,15 @@ import java.util.List;
  * longest, so every row's next token sits at the same position and one KV cache serves all rows; a BOOL mask keeps
  * padding out of every real query's keys. RoPE scores depend only on the distance between query and key, so a row
  * shifted right by its padding attends exactly as it would alone (dynamic NTK scaling, which depends on the absolute
- * length, is the exception and is refused). A padded query keeps its own key so that no row of the softmax is empty.
+ * length, is the exception and is refused). A model with absolute learned positions (GPT-2) shifts each row's
+ * positions back by its padding ({@link LanguageModel#forwardLeftPadded}). A padded query keeps its own key so that
+ * no row of the softmax is empty.
  */
 public final class BatchGenerator {
-    private final LlamaModel model;
+    private final LanguageModel model;
 
-    public BatchGenerator(LlamaModel model) {
-        if (model.config().ropeScaling().type() == RopeScaling.Type.DYNAMIC)
+    public BatchGenerator(LanguageModel model) {
+        if (model instanceof LlamaModel l && l.config().ropeScaling().type() == RopeScaling.Type.DYNAMIC)
             throw new IllegalArgumentException(
                     "batched generation: dynamic RoPE scaling depends on each row's length; generate rows one by one");
         this.model = model;
@@ -26,7 +30,7 @@ public final class BatchGenerator {
 
     /** Generated ids per prompt (each non-empty), each row stopping on its own at EOS or a stop token. */
     public List<int[]> generate(List<int[]> prompts, SamplingParams p) {
-        LlamaConfig c = model.config();
+        LmConfig c = model.config();
         int b = prompts.size(), longest = 0;
         if (b == 0) throw new IllegalArgumentException("batched generation: no prompts");
         for (int[] q : prompts) {
@@ -55,7 +59,7 @@ public final class BatchGenerator {
         boolean[] done = new boolean[b];
         KvCache cache = model.newCache(total);
         try (var ng = Autograd.noGrad()) {
-            float[] logits = step(ids, b, longest, 0, cache, prefillMask(pad, longest));
+            float[] logits = step(ids, b, longest, 0, cache, prefillMask(pad, longest), pad);
             for (int pos = longest; pos < total; pos++) {
                 int[] next = new int[b];
                 boolean all = true;
@@ -72,7 +76,7 @@ public final class BatchGenerator {
                     all &= stop;
                 }
                 if (all || pos + 1 == total) break;
-                logits = step(next, b, 1, pos, cache, keyMask(pad, pos + 1));
+                logits = step(next, b, 1, pos, cache, keyMask(pad, pos + 1), pad);
             }
         }
         List<int[]> res = new ArrayList<>();
@@ -81,11 +85,12 @@ public final class BatchGenerator {
         return res;
     }
 
-    private float[] step(int[] ids, int b, int t, long start, KvCache cache, boolean[] mask) {
+    private float[] step(int[] ids, int b, int t, long start, KvCache cache, boolean[] mask, int[] pad) {
         try (var scope = MemoryScope.open()) {
             long s = start + t;
             Tensor m = Tensor.of(mask, b, 1, mask.length / (b * s), s);
-            return model.forward(Tensor.of(ids, b, t), start, cache, m, true).toFloatArray();
+            return model.forwardLeftPadded(Tensor.of(ids, b, t), start, cache, m, true, pad)
+                    .toFloatArray();
         }
     }
 

@@ -16,7 +16,7 @@ import java.util.Map;
  * A HuggingFace config.json as nested maps, lists, strings, numbers, booleans and nulls, read with Jackson's streaming
  * parser under tight limits (a config is a few KiB), with typed getters whose errors name the key and the file.
  */
-final class ConfigJson {
+public final class ConfigJson {
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxNestingDepth(32)
@@ -34,7 +34,7 @@ final class ConfigJson {
         this.root = root;
     }
 
-    static ConfigJson read(Path file) throws IOException {
+    public static ConfigJson read(Path file) throws IOException {
         try (JsonParser p = FACTORY.createParser(Files.newInputStream(file))) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw new IOException(file + ": not a JSON object");
             @SuppressWarnings("unchecked")
@@ -69,16 +69,16 @@ final class ConfigJson {
         };
     }
 
-    Object raw(String key) {
+    public Object raw(String key) {
         return root.get(key);
     }
 
-    boolean has(String key) {
+    public boolean has(String key) {
         return root.get(key) != null;
     }
 
     /** A sub-object, or null when absent or null. */
-    ConfigJson object(String key) {
+    public ConfigJson object(String key) {
         Object v = root.get(key);
         if (v == null) return null;
         if (!(v instanceof Map<?, ?>)) throw error(key, "an object");
@@ -87,31 +87,31 @@ final class ConfigJson {
         return new ConfigJson(file, m);
     }
 
-    int integer(String key) {
+    public int integer(String key) {
         Object v = root.get(key);
         if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) throw error(key, "an integer");
         return Math.toIntExact(n.longValue());
     }
 
-    int integer(String key, int fallback) {
+    public int integer(String key, int fallback) {
         return has(key) ? integer(key) : fallback;
     }
 
-    double number(String key, double fallback) {
+    public double number(String key, double fallback) {
         Object v = root.get(key);
         if (v == null) return fallback;
         if (!(v instanceof Number n)) throw error(key, "a number");
         return n.doubleValue();
     }
 
-    boolean bool(String key, boolean fallback) {
+    public boolean bool(String key, boolean fallback) {
         Object v = root.get(key);
         if (v == null) return fallback;
         if (!(v instanceof Boolean b)) throw error(key, "true or false");
         return b;
     }
 
-    String string(String key, String fallback) {
+    public String string(String key, String fallback) {
         Object v = root.get(key);
         if (v == null) return fallback;
         if (!(v instanceof String s)) throw error(key, "a string");
@@ -119,7 +119,7 @@ final class ConfigJson {
     }
 
     /** An integer or a list of integers (eos_token_id in Llama 3 configs), or empty when absent. */
-    int[] integers(String key) {
+    public int[] integers(String key) {
         Object v = root.get(key);
         if (v == null) return new int[0];
         if (v instanceof Number) return new int[] {integer(key)};

@@ -1,5 +1,7 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.lm.LanguageModel;
+import dev.panthera.models.lm.LmConfig;
 import dev.panthera.models.tokenizer.Tokenizer;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Autograd;
@@ -12,6 +14,11 @@ import java.util.List;
  * Text generation with a KV cache: the whole prompt in one batched forward pass (prefill), then one token per step
  * (decode), each step in its own memory scope so a steady loop reuses pooled blocks. Only the last position's
  * logits are computed. A {@link Listener} sees every step's token, its text and its logits.
+ *
+ * <p>Streamed text never shows a stop string, even one that spans several tokens: the tail of the text that is a
+ * prefix of some stop string (and an incomplete UTF-8 sequence, decoded as U+FFFD) is held back until the next
+ * tokens show it is not, and text from a stop string on is never released. Unless the listener ends generation, the
+ * streamed pieces concatenate to {@link Result#text()}.
  */
 public final class Generator {
     /** One generated token: its index, id, the text it adds (empty without a tokenizer) and its logits. */
@@ -23,27 +30,34 @@ public final class Generator {
         boolean onToken(Step step);
     }
 
-    /** The generated ids, why generation ended, and prefill/decode timings. */
-    public record Result(int[] tokens, int promptTokens, String stopReason, long prefillNanos, long decodeNanos) {
+    /**
+     * The generated ids, their text (empty without a tokenizer; cut before the stop string that ended generation),
+     * why generation ended, and prefill/decode timings.
+     */
+    public record Result(
+            int[] tokens, String text, int promptTokens, String stopReason, long prefillNanos, long decodeNanos) {
         /** Decode steps run (the first token comes from the prefill's logits). */
         public int decodeSteps() {
             return Math.max(0, tokens.length - 1);
         }
     }
 
-    private final LlamaModel model;
+    private final LanguageModel model;
 
-    public Generator(LlamaModel model) {
+    public Generator(LanguageModel model) {
         this.model = model;
     }
 
-    /** Token ids for {@code text}: BOS (when the model has one) then the tokenizer's ids without special tokens. */
+    /**
+     * Token ids for {@code text}: BOS (when the model has one and its prompts start with it) then the tokenizer's
+     * ids without special tokens.
+     */
     public int[] encodePrompt(String text) {
         Tokenizer t = model.tokenizer();
         if (t == null) throw new IllegalStateException("this model has no tokenizer: give token ids instead of text");
         int[] ids = text.isEmpty() ? new int[0] : t.encode(text, false);
         int bos = model.config().bos();
-        if (bos < 0) return ids;
+        if (bos < 0 || !model.config().promptStartsWithBos()) return ids;
         int[] out = new int[ids.length + 1];
         out[0] = bos;
         System.arraycopy(ids, 0, out, 1, ids.length);
@@ -52,7 +66,7 @@ public final class Generator {
 
     /** Generates after {@code prompt} (ids; an empty prompt starts from BOS). {@code listener} may be null. */
     public Result generate(int[] prompt, SamplingParams p, Listener listener) {
-        LlamaConfig c = model.config();
+        LmConfig c = model.config();
         if (prompt.length == 0) {
             if (c.bos() < 0) throw new IllegalArgumentException("empty prompt and the model has no BOS token");
             prompt = new int[] {c.bos()};
@@ -72,6 +86,7 @@ public final class Generator {
         KvCache cache = model.newCache(prompt.length + budget);
         List<Integer> out = new ArrayList<>();
         String text = "", reason = "length";
+        String sent = ""; // the text already given to the listener
         long t0 = System.nanoTime(), prefill = 0;
         try (var ng = Autograd.noGrad()) {
             float[] logits = budget == 0 ? null : step(prompt, 0, cache);
@@ -81,33 +96,64 @@ public final class Generator {
                 int id = sampler.next(logits, seen);
                 seen[id] = true;
                 out.add(id);
+                if (tok != null)
+                    text = tok.decode(out.stream().mapToInt(Integer::intValue).toArray(), true);
+                int stopAt = firstStop(text, p.stopStrings());
+                if (stopAt >= 0) {
+                    text = text.substring(0, stopAt);
+                    reason = "stop string";
+                } else if ((!p.ignoreEos() && c.isEos(id)) || contains(p.stopTokens(), id)) {
+                    reason = "stop token";
+                }
+                boolean last = !reason.equals("length") || out.size() == budget;
+                int upTo = last ? text.length() : safeEnd(text, p.stopStrings());
                 String piece = "";
-                if (tok != null) {
-                    String all =
-                            tok.decode(out.stream().mapToInt(Integer::intValue).toArray(), true);
-                    piece = all.startsWith(text) ? all.substring(text.length()) : all;
-                    text = all;
+                // a decoder whose earlier text changed after release (never with the U+FFFD hold) streams no more
+                if (upTo > sent.length() && text.startsWith(sent)) {
+                    piece = text.substring(sent.length(), upTo);
+                    sent = text.substring(0, upTo);
                 }
                 boolean go = listener == null || listener.onToken(new Step(out.size() - 1, id, piece, logits));
                 if (!go) {
                     reason = "listener";
                     break;
                 }
-                if ((!p.ignoreEos() && c.isEos(id)) || contains(p.stopTokens(), id)) {
-                    reason = "stop token";
-                    break;
-                }
-                if (p.stopStrings().stream().anyMatch(text::contains)) {
-                    reason = "stop string";
-                    break;
-                }
-                if (out.size() == budget) break;
+                if (last) break;
                 logits = step(new int[] {id}, pos++, cache);
             }
         }
         long total = System.nanoTime() - t0;
         int[] ids = out.stream().mapToInt(Integer::intValue).toArray();
-        return new Result(ids, prompt.length, reason, prefill, total - prefill);
+        return new Result(ids, text, prompt.length, reason, prefill, total - prefill);
+    }
+
+    /** Index of the earliest occurrence of any stop string in {@code text}, or −1. */
+    static int firstStop(String text, List<String> stops) {
+        int best = -1;
+        for (String s : stops) {
+            if (s.isEmpty()) continue;
+            int i = text.indexOf(s);
+            if (i >= 0 && (best < 0 || i < best)) best = i;
+        }
+        return best;
+    }
+
+    /**
+     * How much of {@code text} (which contains no stop string) can be released: all but the longest tail that is a
+     * proper prefix of a stop string, and never past a trailing U+FFFD (a multi-byte character still incomplete).
+     */
+    static int safeEnd(String text, List<String> stops) {
+        int end = text.length();
+        for (String s : stops) {
+            for (int k = Math.min(s.length() - 1, text.length()); k > 0; k--) {
+                if (text.endsWith(s.substring(0, k))) {
+                    end = Math.min(end, text.length() - k);
+                    break;
+                }
+            }
+        }
+        while (end > 0 && text.charAt(end - 1) == '\uFFFD') end--;
+        return end;
     }
 
     /** Feeds {@code ids} at positions start.. and returns the last position's logits. */

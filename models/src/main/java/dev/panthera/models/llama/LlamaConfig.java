@@ -1,5 +1,6 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.lm.LmConfig;
 import java.util.Arrays;
 
 /**
@@ -26,7 +27,8 @@ public record LlamaConfig(
         boolean qkvBias,
         boolean tiedEmbeddings,
         int bos,
-        int[] eos) {
+        int[] eos)
+        implements LmConfig {
     public LlamaConfig {
         if (dim <= 0
                 || hidden <= 0
@@ -53,6 +55,7 @@ public record LlamaConfig(
     }
 
     /** Whether {@code id} is one of the end-of-sequence ids. */
+    @Override
     public boolean isEos(int id) {
         for (int e : eos) if (e == id) return true;
         return false;

@@ -1,6 +1,7 @@
 package dev.panthera.models.llama;
 
 import dev.panthera.models.io.Weights;
+import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.models.tokenizer.Tokenizer;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.DType;
@@ -14,7 +15,7 @@ import java.util.function.UnaryOperator;
  * (zero-copy where the format allows) until {@link #close()}. {@link #load(Path)} reads a HuggingFace folder, a GGUF
  * file or a llama2.c checkpoint; {@link #forward} runs a batch of positions against an optional KV cache.
  */
-public final class LlamaModel implements AutoCloseable {
+public final class LlamaModel implements LanguageModel {
     private final LlamaConfig config;
     private final Weights weights;
     private final Tokenizer tokenizer;

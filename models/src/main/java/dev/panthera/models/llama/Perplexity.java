@@ -1,5 +1,6 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
@@ -56,7 +57,7 @@ public final class Perplexity {
      * Compares {@code candidate} with {@code reference} over {@code ids} (both must share the vocabulary); the windows
      * are those of {@link #score}, over the smaller of the two context lengths. Sums run in double.
      */
-    public static Comparison compare(LlamaModel reference, LlamaModel candidate, int[] ids) {
+    public static Comparison compare(LanguageModel reference, LanguageModel candidate, int[] ids) {
         int vocab = reference.config().vocab();
         if (candidate.config().vocab() != vocab)
             throw new IllegalArgumentException("Perplexity.compare: vocabularies differ, " + vocab + " vs "
@@ -105,7 +106,7 @@ public final class Perplexity {
         }
     }
 
-    public static Score score(LlamaModel model, int[] ids) {
+    public static Score score(LanguageModel model, int[] ids) {
         if (ids.length < 2) throw new IllegalArgumentException("perplexity needs at least 2 tokens, got " + ids.length);
         int vocab = model.config().vocab(), window = model.config().maxSeq();
         checkIds(ids, vocab);

@@ -103,16 +103,20 @@ class MainTest {
         Path empty = Files.createDirectory(tmp.resolve("empty"));
         Path gpt2 = Files.createDirectory(tmp.resolve("gpt2"));
         Files.writeString(gpt2.resolve("config.json"), "{\"architectures\": [\"GPT2LMHeadModel\"]}");
+        Path mamba = Files.createDirectory(tmp.resolve("mamba"));
+        Files.writeString(mamba.resolve("config.json"), "{\"architectures\": [\"MambaForCausalLM\"]}");
         String[][] cases = {
             {"generate", tmp.resolve("nope.gguf").toString(), "--ids"},
             {"generate", empty.toString()},
             {"generate", gpt2.toString()},
+            {"generate", mamba.toString()},
             {"generate", GQA.toString(), "--ids", "--bogus"},
             {"generate", GQA.toString(), "--ids", "--top-p", "x"},
             {"generate", GQA.toString(), "--prompt", "hello"},
             {"perplexity", GQA.toString()},
         };
-        String[] expect = {"nope.gguf", "no config.json", "GPT2LMHeadModel", "--bogus", "--top-p", "tokenizer", "--ids"
+        String[] expect = {
+            "nope.gguf", "no config.json", "'n_embd'", "MambaForCausalLM", "--bogus", "--top-p", "tokenizer", "--ids"
         };
         for (int i = 0; i < cases.length; i++) {
             Run r = run(cases[i]);
