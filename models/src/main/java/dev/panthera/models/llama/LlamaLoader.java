@@ -24,10 +24,10 @@ import java.util.function.UnaryOperator;
 final class LlamaLoader {
     private LlamaLoader() {}
 
-    static LlamaModel load(Path path, Path tokenizer) throws IOException {
+    static LlamaModel load(Path path, Path tokenizer, QuantizedWeights quantized) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "no such file or folder");
         if (Files.isDirectory(path)) return huggingFace(path);
-        if (isGguf(path)) return gguf(path);
+        if (isGguf(path)) return gguf(path, quantized);
         if (path.getFileName().toString().endsWith(".bin")) return llama2c(path, tokenizer);
         throw new IllegalArgumentException(path + ": not a model (expected a folder with config.json, a .gguf file or"
                 + " a llama2.c .bin checkpoint)");
@@ -138,7 +138,7 @@ final class LlamaLoader {
 
     // ---- GGUF ----
 
-    static LlamaModel gguf(Path path) throws IOException {
+    static LlamaModel gguf(Path path, QuantizedWeights quantized) throws IOException {
         GgufFile g = GgufFile.open(path);
         try {
             Map<String, GgufValue> kv = g.metadata();
@@ -184,7 +184,7 @@ final class LlamaLoader {
                     bos,
                     eos < 0 ? new int[0] : new int[] {eos});
             Tokenizer t = kv.containsKey("tokenizer.ggml.tokens") ? GgufVocab.tokenizer(g) : null;
-            return new LlamaModel(c, g, LlamaWeights::ggufName, t);
+            return new LlamaModel(c, g, LlamaWeights::ggufName, t, quantized == QuantizedWeights.KEEP);
         } catch (IOException | RuntimeException e) {
             g.close();
             throw e;
