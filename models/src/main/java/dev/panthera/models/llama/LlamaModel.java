@@ -23,20 +23,24 @@ public final class LlamaModel implements AutoCloseable {
     private final LlamaBlock[] blocks;
 
     LlamaModel(LlamaConfig config, Weights weights, UnaryOperator<String> rename, Tokenizer tokenizer) {
-        this(config, weights, rename, tokenizer, false);
+        this(config, weights, rename, tokenizer, false, null);
     }
 
-    /** With {@code keepQuantized}, a GGUF's quantized matrices stay in their blocks (see {@link QuantizedWeights}). */
+    /**
+     * With {@code keepQuantized}, a GGUF's quantized matrices stay in their blocks (see {@link QuantizedWeights});
+     * {@code maker} (or null) builds every layer from float weights instead.
+     */
     LlamaModel(
             LlamaConfig config,
             Weights weights,
             UnaryOperator<String> rename,
             Tokenizer tokenizer,
-            boolean keepQuantized) {
+            boolean keepQuantized,
+            LinearMaker maker) {
         this.config = config;
         this.weights = weights;
         this.tokenizer = tokenizer;
-        LlamaWeights w = new LlamaWeights(weights, rename, keepQuantized);
+        LlamaWeights w = new LlamaWeights(weights, rename, keepQuantized, maker);
         try {
             long v = config.vocab(), d = config.dim();
             embed = w.embedding("model.embed_tokens.weight", v, d);
@@ -53,12 +57,12 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Loads a HuggingFace folder (config.json + safetensors [+ tokenizer.json]), a GGUF file or a llama2.c file. */
     public static LlamaModel load(Path path) throws IOException {
-        return LlamaLoader.load(path, null, QuantizedWeights.KEEP);
+        return LlamaLoader.load(path, null, QuantizedWeights.KEEP, null);
     }
 
     /** As {@link #load(Path)}; for a llama2.c checkpoint {@code tokenizer} names its tokenizer.bin (or null). */
     public static LlamaModel load(Path path, Path tokenizer) throws IOException {
-        return LlamaLoader.load(path, tokenizer, QuantizedWeights.KEEP);
+        return LlamaLoader.load(path, tokenizer, QuantizedWeights.KEEP, null);
     }
 
     /**
@@ -66,7 +70,15 @@ public final class LlamaModel implements AutoCloseable {
      * ({@link QuantizedWeights#KEEP}, the default, as llama.cpp runs them) or are dequantized to F32 at load.
      */
     public static LlamaModel load(Path path, Path tokenizer, QuantizedWeights quantized) throws IOException {
-        return LlamaLoader.load(path, tokenizer, quantized);
+        return LlamaLoader.load(path, tokenizer, quantized, null);
+    }
+
+    /**
+     * As {@link #load(Path, Path)}, every linear map and norm weight built by {@code maker} from the float weights
+     * (quantized GGUF tensors dequantized first): how a model runs in int8, int4, NF4 or SmoothQuant's W8A8.
+     */
+    public static LlamaModel load(Path path, Path tokenizer, LinearMaker maker) throws IOException {
+        return LlamaLoader.load(path, tokenizer, QuantizedWeights.DEQUANTIZE, java.util.Objects.requireNonNull(maker));
     }
 
     public LlamaConfig config() {

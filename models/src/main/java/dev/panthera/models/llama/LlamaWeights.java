@@ -21,15 +21,18 @@ final class LlamaWeights {
     private final Weights w;
     private final UnaryOperator<String> rename;
     private final boolean keepQuantized;
+    private final LinearMaker maker;
 
     LlamaWeights(Weights w, UnaryOperator<String> rename) {
-        this(w, rename, false);
+        this(w, rename, false, null);
     }
 
-    LlamaWeights(Weights w, UnaryOperator<String> rename, boolean keepQuantized) {
+    /** {@code maker} (or null) builds every projection from float weights, overriding {@code keepQuantized}. */
+    LlamaWeights(Weights w, UnaryOperator<String> rename, boolean keepQuantized, LinearMaker maker) {
         this.w = w;
         this.rename = rename;
-        this.keepQuantized = keepQuantized;
+        this.keepQuantized = keepQuantized && maker == null;
+        this.maker = maker;
     }
 
     /** The GGUF file when {@code hfName} is a quantized tensor in it to be kept as blocks; else null. */
@@ -44,6 +47,11 @@ final class LlamaWeights {
     /** The linear map with weight {@code hfName} [rows, cols] and, when {@code biasName} is not null, its bias. */
     Projection projection(String hfName, long rows, long cols, String biasName) {
         Tensor bias = biasName == null ? null : vector(biasName, rows);
+        if (maker != null) {
+            float[] f = matrix(hfName, rows, cols).toFloatArray();
+            var m = maker.linear(hfName, f, Math.toIntExact(rows), Math.toIntExact(cols), bias);
+            if (m != null) return m::forward;
+        }
         GgufFile g = quantizedSource(hfName, rows, cols);
         if (g != null) return Projection.quantized(QuantizedLinear.of(g.quantizedWeight(rename.apply(hfName)), bias));
         return Projection.dense(matrix(hfName, rows, cols), bias);
@@ -68,6 +76,12 @@ final class LlamaWeights {
 
     Tensor vector(String hfName, long n) {
         Tensor t = get(hfName, n);
+        if (maker != null) {
+            float[] v = maker.vector(hfName, t.toFloatArray());
+            if (v.length != n)
+                throw new IllegalArgumentException("LinearMaker: '" + hfName + "' of " + n + " became " + v.length);
+            return MemoryScope.unscoped(() -> Tensor.of(v, n));
+        }
         return MemoryScope.unscoped(() -> t.to(DType.F32).contiguous());
     }
 
