@@ -3,7 +3,8 @@
  * quantized in memory, and the Vector API kernels that multiply by them.
  */
 module dev.panthera.quant {
-    requires dev.panthera.tensor;
+    requires transitive dev.panthera.tensor;
+    requires transitive dev.panthera.nn;
     requires jdk.incubator.vector;
 
     exports dev.panthera.quant;

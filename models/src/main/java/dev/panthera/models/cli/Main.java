@@ -1,10 +1,12 @@
 package dev.panthera.models.cli;
 
 import dev.panthera.models.llama.Generator;
+import dev.panthera.models.llama.GgufConvert;
 import dev.panthera.models.llama.Perplexity;
 import dev.panthera.models.llama.SamplingParams;
 import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.models.lm.LanguageModels;
+import dev.panthera.quant.ggml.GgmlType;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -22,7 +24,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The commands behind {@code ./panthera generate}, {@code ./panthera perplexity} and {@code ./panthera embed}. Bad input (a missing file, a
+ * The commands behind {@code ./panthera generate}, {@code perplexity}, {@code embed} and {@code convert}. Bad input (a missing file, a
  * folder without config.json, an unknown architecture, a prompt longer than the context, a bad flag) prints one line
  * on stderr and exits with 2; {@code --verbose} adds the stack trace.
  */
@@ -32,7 +34,9 @@ public final class Main {
     static final String USAGE = "usage: generate MODEL [--prompt TEXT] [--max-new-tokens N] [--temperature T]"
             + " [--top-k K] [--top-p P] [--min-p P] [--seed S] [--threads N] [--ids] [--tokenizer FILE]"
             + " [--dump-logits FILE] [--verbose]\n       perplexity MODEL --ids FILE [--threads N] [--verbose]"
-            + "\n       embed MODEL [--pooling mean|cls] [--normalize|--no-normalize] [--verbose]   (lines on stdin)";
+            + "\n       embed MODEL [--pooling mean|cls] [--normalize|--no-normalize] [--verbose]   (lines on stdin)"
+            + "\n       convert MODEL OUT.gguf --type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K"
+            + " [--tokenizer FILE] [--verbose]";
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -53,6 +57,7 @@ public final class Main {
                 case "generate" -> generate(Flags.parse(rest, GENERATE_FLAGS, Set.of("--ids", "--verbose")), out, err);
                 case "perplexity" -> perplexity(Flags.parse(rest, PPL_FLAGS, Set.of("--verbose")), out);
                 case "embed" -> Embed.run(Embed.parse(rest), in, out);
+                case "convert" -> convert(rest, out);
                 default -> throw new UsageException("unknown command '" + args[0] + "'\n" + USAGE);
             };
         } catch (UsageException | IllegalArgumentException | IllegalStateException | IOException e) {
@@ -75,6 +80,7 @@ public final class Main {
             "--dump-logits",
             "--tokenizer");
     static final Set<String> PPL_FLAGS = Set.of("--ids", "--threads", "--tokenizer");
+    static final Set<String> CONVERT_FLAGS = Set.of("--type", "--tokenizer");
 
     /** Parsed arguments: one positional MODEL, valued flags and switches. */
     record Flags(String model, Map<String, String> values, Set<String> switches) {
@@ -199,6 +205,39 @@ public final class Main {
         } catch (IOException e) {
             throw new IllegalStateException("--dump-logits: " + e.getMessage(), e);
         }
+    }
+
+    /** {@code convert MODEL OUT.gguf --type T}: the two positionals are taken apart, the flags parsed as usual. */
+    static int convert(String[] args, PrintStream out) throws IOException {
+        List<String> positional = new ArrayList<>(), rest = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (CONVERT_FLAGS.contains(args[i])) {
+                rest.add(args[i]);
+                if (i + 1 < args.length) rest.add(args[++i]);
+            } else if (args[i].startsWith("--")) {
+                rest.add(args[i]);
+            } else {
+                positional.add(args[i]);
+            }
+        }
+        if (positional.size() != 2)
+            throw new UsageException("convert needs MODEL and OUT.gguf, got " + positional.size() + " paths");
+        rest.add(0, positional.get(0));
+        Flags f = Flags.parse(rest.toArray(String[]::new), CONVERT_FLAGS, Set.of("--verbose"));
+        String typeName = f.values().get("--type");
+        if (typeName == null) throw new UsageException("convert needs --type (one of " + GgufConvert.TYPES + ")");
+        GgmlType type = GgufConvert.TYPES.stream()
+                .filter(t -> t.name().equalsIgnoreCase(typeName))
+                .findFirst()
+                .orElseThrow(() -> new UsageException(
+                        "--type " + typeName + " is not written (one of " + GgufConvert.TYPES + ")"));
+        Path target = Path.of(positional.get(1));
+        if (!target.getFileName().toString().endsWith(".gguf"))
+            throw new UsageException("convert writes a .gguf file, got OUT " + target);
+        String tok = f.values().get("--tokenizer");
+        GgufConvert.convert(Path.of(f.model()), tok == null ? null : Path.of(tok), type, target);
+        out.println("wrote " + target + " (" + type + ")");
+        return 0;
     }
 
     static int perplexity(Flags f, PrintStream out) throws IOException {

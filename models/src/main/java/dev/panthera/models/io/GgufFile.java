@@ -310,6 +310,20 @@ public final class GgufFile implements Weights {
         });
     }
 
+    /**
+     * Bytes this reader has allocated beside the file image: the F32 copies of quantized tensors and the aligned
+     * copies of misaligned ones made by {@link #tensor}. A model that keeps its quantized tensors as blocks adds
+     * almost nothing here; one that dequantizes them adds four bytes a weight.
+     */
+    public long convertedBytes() {
+        long n = 0, from = data.address(), to = from + data.byteSize();
+        for (MemorySegment s : dequantized.values()) {
+            boolean inFile = s.address() >= from && s.address() < to; // a zero-copy slice cached by name
+            if (!inFile) n += s.byteSize();
+        }
+        return n;
+    }
+
     @Override
     public List<String> names() {
         return names;

@@ -5,41 +5,32 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 
 /**
- * Grouped-query self-attention of one Llama layer over weights kept in their file dtype (q_proj, k_proj, v_proj,
- * o_proj as [out, in]; Qwen2's q/k/v biases converted to F32, a few KiB). RoPE pairs follow the config's layout;
+ * Grouped-query self-attention of one Llama layer over weights kept in their file dtype or quantized blocks
+ * (q_proj, k_proj, v_proj, o_proj as [out, in], each a {@link Projection}; Qwen2's q/k/v biases converted to F32, a few KiB). RoPE pairs follow the config's layout;
  * Mistral's sliding window masks keys more than {@code window − 1} positions behind a query.
  */
 final class LlamaAttention {
     private final LlamaConfig c;
     private final RopeTables rope;
-    private final Tensor wq, wk, wv, wo;
-    private final Tensor bq, bk, bv;
+    private final Projection wq, wk, wv, wo;
 
     LlamaAttention(LlamaConfig c, RopeTables rope, LlamaWeights w, String prefix) {
         this.c = c;
         this.rope = rope;
         long qDim = (long) c.heads() * c.headDim(), kvDim = (long) c.kvHeads() * c.headDim();
-        wq = w.matrix(prefix + "q_proj.weight", qDim, c.dim());
-        wk = w.matrix(prefix + "k_proj.weight", kvDim, c.dim());
-        wv = w.matrix(prefix + "v_proj.weight", kvDim, c.dim());
-        wo = w.matrix(prefix + "o_proj.weight", c.dim(), qDim);
-        bq = c.qkvBias() ? w.vector(prefix + "q_proj.bias", qDim) : null;
-        bk = c.qkvBias() ? w.vector(prefix + "k_proj.bias", kvDim) : null;
-        bv = c.qkvBias() ? w.vector(prefix + "v_proj.bias", kvDim) : null;
-    }
-
-    static Tensor linear(Tensor x, Tensor w, Tensor b) {
-        Tensor y = x.matmul(w.t());
-        return b == null ? y : y.add(b);
+        wq = w.projection(prefix + "q_proj.weight", qDim, c.dim(), c.qkvBias() ? prefix + "q_proj.bias" : null);
+        wk = w.projection(prefix + "k_proj.weight", kvDim, c.dim(), c.qkvBias() ? prefix + "k_proj.bias" : null);
+        wv = w.projection(prefix + "v_proj.weight", kvDim, c.dim(), c.qkvBias() ? prefix + "v_proj.bias" : null);
+        wo = w.projection(prefix + "o_proj.weight", c.dim(), qDim, null);
     }
 
     /** x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} as in Attention. */
     Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
         long b = x.size(0), t = x.size(1);
         int hd = c.headDim();
-        Tensor q = linear(x, wq, bq).view(b, t, c.heads(), hd).transpose(1, 2);
-        Tensor k = linear(x, wk, bk).view(b, t, c.kvHeads(), hd).transpose(1, 2);
-        Tensor v = linear(x, wv, bv).view(b, t, c.kvHeads(), hd).transpose(1, 2);
+        Tensor q = wq.apply(x).view(b, t, c.heads(), hd).transpose(1, 2);
+        Tensor k = wk.apply(x).view(b, t, c.kvHeads(), hd).transpose(1, 2);
+        Tensor v = wv.apply(x).view(b, t, c.kvHeads(), hd).transpose(1, 2);
         Tensor[] cs = rope.at(start, t);
         q = q.rope(cs[0], cs[1], c.interleavedRope());
         k = k.rope(cs[0], cs[1], c.interleavedRope());
@@ -53,7 +44,7 @@ final class LlamaAttention {
         }
         Tensor m = windowMask(mask, start, t, k.size(2));
         Tensor out = Tensor.scaledDotProductAttention(q, k, v, m, true, 1 / Math.sqrt(hd));
-        return linear(out.transpose(1, 2).reshape(b, t, (long) c.heads() * hd), wo, null);
+        return wo.apply(out.transpose(1, 2).reshape(b, t, (long) c.heads() * hd));
     }
 
     /** The caller's mask, and'ed with the sliding window when some key falls outside it. */

@@ -24,11 +24,12 @@ import java.util.function.UnaryOperator;
 final class LlamaLoader {
     private LlamaLoader() {}
 
-    static LlamaModel load(Path path, Path tokenizer) throws IOException {
+    static LlamaModel load(Path path, Path tokenizer, QuantizedWeights quantized, LinearMaker maker)
+            throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "no such file or folder");
-        if (Files.isDirectory(path)) return huggingFace(path);
-        if (isGguf(path)) return gguf(path);
-        if (path.getFileName().toString().endsWith(".bin")) return llama2c(path, tokenizer);
+        if (Files.isDirectory(path)) return huggingFace(path, maker);
+        if (isGguf(path)) return gguf(path, quantized, maker);
+        if (path.getFileName().toString().endsWith(".bin")) return llama2c(path, tokenizer, maker);
         throw new IllegalArgumentException(path + ": not a model (expected a folder with config.json, a .gguf file or"
                 + " a llama2.c .bin checkpoint)");
     }
@@ -43,7 +44,7 @@ final class LlamaLoader {
 
     // ---- HuggingFace folder ----
 
-    static LlamaModel huggingFace(Path dir) throws IOException {
+    static LlamaModel huggingFace(Path dir, LinearMaker maker) throws IOException {
         Path cfgFile = dir.resolve("config.json");
         if (!Files.isRegularFile(cfgFile)) throw new IllegalArgumentException(dir + ": no config.json in this folder");
         LlamaConfig c = fromHfConfig(ConfigJson.read(cfgFile));
@@ -55,7 +56,7 @@ final class LlamaLoader {
         Path tok = dir.resolve("tokenizer.json");
         try {
             Tokenizer t = Files.isRegularFile(tok) ? Tokenizer.fromHuggingFaceJson(tok) : null;
-            return new LlamaModel(c, w, UnaryOperator.identity(), t);
+            return new LlamaModel(c, w, UnaryOperator.identity(), t, false, maker);
         } catch (IOException | RuntimeException e) {
             w.close();
             throw e;
@@ -138,7 +139,7 @@ final class LlamaLoader {
 
     // ---- GGUF ----
 
-    static LlamaModel gguf(Path path) throws IOException {
+    static LlamaModel gguf(Path path, QuantizedWeights quantized, LinearMaker maker) throws IOException {
         GgufFile g = GgufFile.open(path);
         try {
             Map<String, GgufValue> kv = g.metadata();
@@ -184,7 +185,7 @@ final class LlamaLoader {
                     bos,
                     eos < 0 ? new int[0] : new int[] {eos});
             Tokenizer t = kv.containsKey("tokenizer.ggml.tokens") ? GgufVocab.tokenizer(g) : null;
-            return new LlamaModel(c, g, LlamaWeights::ggufName, t);
+            return new LlamaModel(c, g, LlamaWeights::ggufName, t, quantized == QuantizedWeights.KEEP, maker);
         } catch (IOException | RuntimeException e) {
             g.close();
             throw e;
@@ -219,7 +220,7 @@ final class LlamaLoader {
 
     // ---- llama2.c ----
 
-    static LlamaModel llama2c(Path path, Path tokenizer) throws IOException {
+    static LlamaModel llama2c(Path path, Path tokenizer, LinearMaker maker) throws IOException {
         Llama2cCheckpoint ck = Llama2cCheckpoint.open(path);
         try {
             Llama2cCheckpoint.Config h = ck.config();
@@ -252,7 +253,7 @@ final class LlamaLoader {
                     throw new IllegalArgumentException(tokenizer + ": tokenizer has " + t.vocabSize()
                             + " tokens but the checkpoint's vocabulary is " + h.vocabSize());
             }
-            return new LlamaModel(c, ck, UnaryOperator.identity(), t);
+            return new LlamaModel(c, ck, UnaryOperator.identity(), t, false, maker);
         } catch (IOException | RuntimeException e) {
             ck.close();
             throw e;

@@ -4,7 +4,6 @@ import dev.panthera.models.io.Weights;
 import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.models.tokenizer.Tokenizer;
 import dev.panthera.nn.layers.KvCache;
-import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,18 +18,35 @@ public final class LlamaModel implements LanguageModel {
     private final LlamaConfig config;
     private final Weights weights;
     private final Tokenizer tokenizer;
-    private final Tensor embed, norm, head;
+    private final TokenEmbedding embed;
+    private final Tensor norm;
+    private final Projection head;
     private final LlamaBlock[] blocks;
 
     LlamaModel(LlamaConfig config, Weights weights, UnaryOperator<String> rename, Tokenizer tokenizer) {
+        this(config, weights, rename, tokenizer, false, null);
+    }
+
+    /**
+     * With {@code keepQuantized}, a GGUF's quantized matrices stay in their blocks (see {@link QuantizedWeights});
+     * {@code maker} (or null) builds every layer from float weights instead.
+     */
+    LlamaModel(
+            LlamaConfig config,
+            Weights weights,
+            UnaryOperator<String> rename,
+            Tokenizer tokenizer,
+            boolean keepQuantized,
+            LinearMaker maker) {
         this.config = config;
         this.weights = weights;
         this.tokenizer = tokenizer;
-        LlamaWeights w = new LlamaWeights(weights, rename);
+        LlamaWeights w = new LlamaWeights(weights, rename, keepQuantized, maker);
         try {
-            embed = w.matrix("model.embed_tokens.weight", config.vocab(), config.dim());
+            long v = config.vocab(), d = config.dim();
+            embed = w.embedding("model.embed_tokens.weight", v, d);
             norm = w.vector("model.norm.weight", config.dim());
-            head = config.tiedEmbeddings() ? embed : w.matrix("lm_head.weight", config.vocab(), config.dim());
+            head = w.projection(config.tiedEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight", v, d, null);
             RopeTables rope = new RopeTables(config);
             blocks = new LlamaBlock[config.layers()];
             for (int i = 0; i < blocks.length; i++) blocks[i] = new LlamaBlock(config, rope, w, i);
@@ -42,12 +58,28 @@ public final class LlamaModel implements LanguageModel {
 
     /** Loads a HuggingFace folder (config.json + safetensors [+ tokenizer.json]), a GGUF file or a llama2.c file. */
     public static LlamaModel load(Path path) throws IOException {
-        return LlamaLoader.load(path, null);
+        return LlamaLoader.load(path, null, QuantizedWeights.KEEP, null);
     }
 
     /** As {@link #load(Path)}; for a llama2.c checkpoint {@code tokenizer} names its tokenizer.bin (or null). */
     public static LlamaModel load(Path path, Path tokenizer) throws IOException {
-        return LlamaLoader.load(path, tokenizer);
+        return LlamaLoader.load(path, tokenizer, QuantizedWeights.KEEP, null);
+    }
+
+    /**
+     * As {@link #load(Path, Path)}, choosing whether a GGUF's quantized tensors stay quantized in memory
+     * ({@link QuantizedWeights#KEEP}, the default, as llama.cpp runs them) or are dequantized to F32 at load.
+     */
+    public static LlamaModel load(Path path, Path tokenizer, QuantizedWeights quantized) throws IOException {
+        return LlamaLoader.load(path, tokenizer, quantized, null);
+    }
+
+    /**
+     * As {@link #load(Path, Path)}, every linear map and norm weight built by {@code maker} from the float weights
+     * (quantized GGUF tensors dequantized first): how a model runs in int8, int4, NF4 or SmoothQuant's W8A8.
+     */
+    public static LlamaModel load(Path path, Path tokenizer, LinearMaker maker) throws IOException {
+        return LlamaLoader.load(path, tokenizer, QuantizedWeights.DEQUANTIZE, java.util.Objects.requireNonNull(maker));
     }
 
     public LlamaConfig config() {
@@ -86,11 +118,15 @@ public final class LlamaModel implements LanguageModel {
                         "LlamaModel: token id " + id + " outside [0, " + config.vocab() + ")");
         }
         long t = ids.size(1);
-        Tensor h = Tensor.embedding(embed, ids);
-        if (h.dtype() != DType.F32) h = h.to(DType.F32);
+        Tensor h = embed.lookup(ids);
         for (int i = 0; i < blocks.length; i++) h = blocks[i].forward(h, start, cache, i, mask);
         if (lastOnly) h = h.narrow(1, t - 1, 1);
-        return h.rmsNorm(norm, config.normEps()).matmul(head.t());
+        return head.apply(h.rmsNorm(norm, config.normEps()));
+    }
+
+    /** The checkpoint this model reads (for memory accounting in tests). */
+    Weights weights() {
+        return weights;
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.io.GgufFile;
 import dev.panthera.models.io.Weights;
+import dev.panthera.quant.QuantizedLinear;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
@@ -11,15 +13,55 @@ import java.util.function.UnaryOperator;
  * A checkpoint read by HuggingFace names: {@code rename} maps each HF name to the file's own (identity for
  * safetensors and llama2.c, {@link #ggufName} for GGUF). Matrices keep their file dtype (F32, F16, BF16 run through
  * the mixed matmul; a quantized GGUF tensor arrives as F32 from the reader); norm weights and biases become F32.
- * Every shape is checked against the config before use, so a mismatched file fails naming the tensor.
+ * With {@code keepQuantized}, a GGUF's quantized matrices stay in their blocks ({@link #projection},
+ * {@link #embedding}: no F32 copy is made). Every shape is checked against the config before use, so a mismatched
+ * file fails naming the tensor.
  */
 final class LlamaWeights {
     private final Weights w;
     private final UnaryOperator<String> rename;
+    private final boolean keepQuantized;
+    private final LinearMaker maker;
 
     LlamaWeights(Weights w, UnaryOperator<String> rename) {
+        this(w, rename, false, null);
+    }
+
+    /** {@code maker} (or null) builds every projection from float weights, overriding {@code keepQuantized}. */
+    LlamaWeights(Weights w, UnaryOperator<String> rename, boolean keepQuantized, LinearMaker maker) {
         this.w = w;
         this.rename = rename;
+        this.keepQuantized = keepQuantized && maker == null;
+        this.maker = maker;
+    }
+
+    /** The GGUF file when {@code hfName} is a quantized tensor in it to be kept as blocks; else null. */
+    private GgufFile quantizedSource(String hfName, long rows, long cols) {
+        if (!keepQuantized || !(w instanceof GgufFile g)) return null;
+        String name = rename.apply(hfName);
+        if (!g.contains(name) || !g.info(name).type().isQuantized()) return null;
+        checkShape(hfName, rows, cols);
+        return g;
+    }
+
+    /** The linear map with weight {@code hfName} [rows, cols] and, when {@code biasName} is not null, its bias. */
+    Projection projection(String hfName, long rows, long cols, String biasName) {
+        Tensor bias = biasName == null ? null : vector(biasName, rows);
+        if (maker != null) {
+            float[] f = matrix(hfName, rows, cols).toFloatArray();
+            var m = maker.linear(hfName, f, Math.toIntExact(rows), Math.toIntExact(cols), bias);
+            if (m != null) return m::forward;
+        }
+        GgufFile g = quantizedSource(hfName, rows, cols);
+        if (g != null) return Projection.quantized(QuantizedLinear.of(g.quantizedWeight(rename.apply(hfName)), bias));
+        return Projection.dense(matrix(hfName, rows, cols), bias);
+    }
+
+    /** The token embedding table {@code hfName} [rows, cols]. */
+    TokenEmbedding embedding(String hfName, long rows, long cols) {
+        GgufFile g = quantizedSource(hfName, rows, cols);
+        if (g != null) return TokenEmbedding.quantized(g.quantizedWeight(rename.apply(hfName)));
+        return TokenEmbedding.dense(matrix(hfName, rows, cols));
     }
 
     boolean contains(String hfName) {
@@ -34,10 +76,21 @@ final class LlamaWeights {
 
     Tensor vector(String hfName, long n) {
         Tensor t = get(hfName, n);
+        if (maker != null) {
+            float[] v = maker.vector(hfName, t.toFloatArray());
+            if (v.length != n)
+                throw new IllegalArgumentException("LinearMaker: '" + hfName + "' of " + n + " became " + v.length);
+            return MemoryScope.unscoped(() -> Tensor.of(v, n));
+        }
         return MemoryScope.unscoped(() -> t.to(DType.F32).contiguous());
     }
 
     private Tensor get(String hfName, long... shape) {
+        return w.tensor(checkShape(hfName, shape));
+    }
+
+    /** The file's name for {@code hfName}, after checking that it exists with {@code shape}. */
+    private String checkShape(String hfName, long... shape) {
         String name = rename.apply(hfName);
         if (!w.contains(name))
             throw new IllegalArgumentException(
@@ -46,7 +99,7 @@ final class LlamaWeights {
         if (!Arrays.equals(got, shape))
             throw new IllegalArgumentException("checkpoint: tensor '" + name + "' has shape " + Arrays.toString(got)
                     + ", the config needs " + Arrays.toString(shape));
-        return w.tensor(name);
+        return name;
     }
 
     /** llama.cpp's GGUF name for a HuggingFace Llama tensor name. */

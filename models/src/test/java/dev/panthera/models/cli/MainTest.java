@@ -125,4 +125,53 @@ class MainTest {
             assertFalse(r.err().contains("\tat "), "no stack trace without --verbose: " + r.err());
         }
     }
+
+    /**
+     * convert on the transformers fixture (an HF folder): the F32 GGUF gives the folder's logits (q/k rows permuted
+     * to adjacent pairs reorder each q·k sum only: float rounding, ≪ 1e-4 at these sizes, as in
+     * HuggingFaceReferenceTest), and a Q8_0 GGUF loads with its matrices in Q8_0.
+     */
+    @Test
+    void convertWritesGgufsThatLoad() throws Exception {
+        Path f32 = tmp.resolve("gqa-f32.gguf"), q8 = tmp.resolve("gqa-q8.gguf");
+        Run r = run("convert", GQA.toString(), f32.toString(), "--type", "F32");
+        assertEquals(0, r.rc(), r.err());
+        Run r8 = run("convert", GQA.toString(), "--type", "q8_0", q8.toString());
+        assertEquals(0, r8.rc(), r8.err());
+        int[] ids = {1, 5, 9, 30, 4, 77, 12, 60, 3, 3, 8};
+        try (LlamaModel hf = LlamaModel.load(GQA);
+                LlamaModel g = LlamaModel.load(f32);
+                var file = dev.panthera.models.io.GgufFile.open(q8)) {
+            assertEquals(hf.config().layers(), g.config().layers());
+            assertEquals(hf.config().kvHeads(), g.config().kvHeads());
+            float[] a = hf.forward(dev.panthera.tensor.Tensor.of(ids, 1, ids.length))
+                    .toFloatArray();
+            float[] b =
+                    g.forward(dev.panthera.tensor.Tensor.of(ids, 1, ids.length)).toFloatArray();
+            for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-4, "logit " + i);
+            assertEquals(
+                    dev.panthera.quant.ggml.GgmlType.Q8_0,
+                    file.info("blk.1.ffn_down.weight").type());
+        }
+    }
+
+    @Test
+    void convertBadInputIsOneLineAndExitTwo() {
+        String out = tmp.resolve("o.gguf").toString();
+        String[][] cases = {
+            {"convert", GQA.toString(), out, "--type", "Q3_K"},
+            {"convert", GQA.toString(), out},
+            {"convert", GQA.toString(), "--type", "Q8_0"},
+            {"convert", tmp.resolve("absent").toString(), out, "--type", "Q8_0"},
+            {"convert", GQA.toString(), tmp.resolve("o.bin").toString(), "--type", "F16"},
+            {"convert", GQA.toString(), out, "--type", "F16", "--bogus"}
+        };
+        String[] expect = {"Q3_K", "--type", "MODEL and OUT.gguf", "absent", ".gguf", "--bogus"};
+        for (int i = 0; i < cases.length; i++) {
+            Run r = run(cases[i]);
+            assertEquals(2, r.rc(), String.join(" ", cases[i]));
+            assertTrue(r.err().startsWith("error: ") && r.err().contains(expect[i]), r.err());
+            assertFalse(r.err().contains("\tat "), "no stack trace without --verbose: " + r.err());
+        }
+    }
 }

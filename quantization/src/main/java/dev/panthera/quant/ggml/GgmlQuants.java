@@ -145,7 +145,7 @@ public final class GgmlQuants {
     }
 
     /**
-     * Quantizes {@code x} (length a multiple of the block size) to {@code type} (F32, F16, Q8_0 or Q4_0), returning
+     * Quantizes {@code x} (length a multiple of the block size) to {@code type} (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K or Q8_K), returning
      * the little-endian bytes as stored in GGUF.
      */
     public static byte[] quantize(GgmlType type, float[] x) {
@@ -169,6 +169,9 @@ public final class GgmlQuants {
             }
             case F16 -> {
                 for (int i = 0; i < x.length; i++) o.set(LE_I16, 2L * i, Float.floatToFloat16(x[i]));
+            }
+            case BF16 -> {
+                for (int i = 0; i < x.length; i++) o.set(LE_I16, 2L * i, toBf16(x[i]));
             }
             case Q8_0 -> {
                 for (int b = 0; b < x.length / 32; b++) {
@@ -227,9 +230,19 @@ public final class GgmlQuants {
             case Q6_K -> GgmlKQuantizers.quantizeQ6K(x, o, x.length / 256);
             default ->
                 throw new IllegalArgumentException("quantize: writing " + type
-                        + " is not supported (F32, F16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K)");
+                        + " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K)");
         }
         return out;
+    }
+
+    /**
+     * ggml's {@code ggml_compute_fp32_to_bf16}: the upper 16 bits rounded to nearest even; a NaN stays a (quiet) NaN
+     * rather than rounding into infinity.
+     */
+    static short toBf16(float f) {
+        int u = Float.floatToRawIntBits(f);
+        if ((u & 0x7fffffff) > 0x7f800000) return (short) ((u >>> 16) | 64);
+        return (short) ((u + (0x7fff + ((u >>> 16) & 1))) >>> 16);
     }
 
     /**

@@ -71,9 +71,9 @@ class GgmlAgainstLlamaCppTest {
     @Test
     void ourQuantizersProduceGgmlReferenceBytes() throws Throwable {
         float[] x = testValues(new Random(9), 256 * 8);
-        for (GgmlType t :
-                new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.F16
-                }) { // F32 has no converter
+        for (GgmlType t : new GgmlType[] {
+            GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.F16, GgmlType.BF16
+        }) { // F32 has no converter
             assertArrayEquals(ggmlFromFloat(t.id(), x), GgmlQuants.quantize(t, x), t + " bytes");
         }
         // the K-quants' traits live in ggml's CPU backend: their reference quantizers are called by name

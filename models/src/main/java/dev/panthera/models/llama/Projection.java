@@ -1,0 +1,24 @@
+package dev.panthera.models.llama;
+
+import dev.panthera.quant.QuantizedLinear;
+import dev.panthera.tensor.Tensor;
+
+/**
+ * One linear map of a Llama block, y = x·Wᵀ (+ b), whatever holds W: a dense matrix in its file dtype (F32, F16,
+ * BF16 through the mixed matmul) or quantized blocks read in place ({@link QuantizedLinear}). The blocks call only
+ * this, so how a weight is stored is decided once, at load.
+ */
+interface Projection {
+    /** x [..., in] → [..., out]. */
+    Tensor apply(Tensor x);
+
+    /** A dense weight [out, in] and an optional bias [out]. */
+    static Projection dense(Tensor w, Tensor bias) {
+        return bias == null ? x -> x.matmul(w.t()) : x -> x.matmul(w.t()).add(bias);
+    }
+
+    /** A quantized layer (its own bias included). */
+    static Projection quantized(QuantizedLinear q) {
+        return q::forward;
+    }
+}

@@ -1,0 +1,216 @@
+package dev.panthera.quant;
+
+import dev.panthera.nn.Module;
+import dev.panthera.quant.bnb.Bnb4Bit;
+import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.MemoryScope;
+import dev.panthera.tensor.Tensor;
+import java.util.stream.IntStream;
+
+/**
+ * y = x·Wᵀ + b over a weight that stays quantized: a drop-in for nn's {@code Linear} at inference (same input and
+ * output shapes, optional bias, registered as the buffer {@code bias}), with no trainable weight. The weight is one of
+ * a GGML block format ({@link QuantizedWeight}: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K, or F32/F16),
+ * int8 per output channel ({@link Int8Weight}, weight-only or W8A8), group-wise int4 ({@link Int4Weight}) or
+ * bitsandbytes NF4/FP4 ({@link Bnb4Bit}). The forward pass reads the stored bytes: one activation row (decode) and
+ * many (prefill) both decode at most a tile of weight rows at a time into a small scratch, never an F32 copy of the
+ * matrix. No gradient flows through the weight; an input that requires grad with gradients enabled is rejected.
+ */
+public final class QuantizedLinear extends Module {
+    /** The matrix side: y[m·out + n] = Σ_k x[m·in + k]·W[n, k] for row-major float arrays. */
+    private interface Kernel {
+        void matmul(float[] x, int m, float[] y);
+    }
+
+    /** Decodes weight row {@code r} into {@code dst} from {@code at}. */
+    private interface RowDecoder {
+        void decode(int r, float[] dst, int at);
+    }
+
+    private final String format;
+    private final long in, out, weightBytes;
+    private final Kernel kernel;
+    private final RowDecoder rows;
+
+    private QuantizedLinear(
+            String format, long out, long in, long weightBytes, Kernel kernel, RowDecoder rows, Tensor bias) {
+        if (in <= 0 || out <= 0)
+            throw new IllegalArgumentException(
+                    "QuantizedLinear: features must be positive, got in=" + in + " out=" + out);
+        if (bias != null && (bias.rank() != 1 || bias.size(0) != out))
+            throw new IllegalArgumentException(
+                    "QuantizedLinear " + format + ": bias " + bias.shape() + " for " + out + " output features");
+        this.format = format;
+        this.in = in;
+        this.out = out;
+        this.weightBytes = weightBytes;
+        this.kernel = kernel;
+        this.rows = rows;
+        if (bias != null)
+            registerBuffer("bias", MemoryScope.unscoped(() -> bias.to(DType.F32).contiguous()));
+    }
+
+    /** Over GGML blocks (a GGUF tensor as mapped, or {@link QuantizedWeight#quantize}); {@code bias} may be null. */
+    public static QuantizedLinear of(QuantizedWeight w, Tensor bias) {
+        return new QuantizedLinear(
+                w.type().toString(),
+                w.out(),
+                w.in(),
+                w.out() * w.rowBytes(),
+                (x, m, y) -> QuantizedMatmul.matmul(x, m, w, y),
+                (r, dst, at) -> w.dequantizeRow(r, dst, at),
+                bias);
+    }
+
+    /** Weight-only int8: activations stay float, each weight row widens to float in a scratch row. */
+    public static QuantizedLinear of(Int8Weight w, Tensor bias) {
+        RowDecoder d = (r, dst, at) -> {
+            byte[] q = w.q();
+            float s = w.scale()[r];
+            int base = r * w.in();
+            for (int j = 0; j < w.in(); j++) dst[at + j] = q[base + j] * s;
+        };
+        return new QuantizedLinear(
+                "int8 per channel", w.out(), w.in(), w.q().length + 4L * w.out(), tiled(d, w.out(), w.in()), d, bias);
+    }
+
+    /**
+     * W8A8: activations quantized per token to int8 at call time and multiplied with int32 accumulation
+     * ({@link Int8Matmul}); SmoothQuant's execution.
+     */
+    public static QuantizedLinear w8a8(Int8Weight w, Tensor bias) {
+        RowDecoder d = (r, dst, at) -> {
+            for (int j = 0; j < w.in(); j++) dst[at + j] = w.q()[r * w.in() + j] * w.scale()[r];
+        };
+        return new QuantizedLinear(
+                "int8 W8A8",
+                w.out(),
+                w.in(),
+                w.q().length + 4L * w.out(),
+                (x, m, y) -> Int8Matmul.matmul(jdk.incubator.vector.IntVector.SPECIES_PREFERRED, x, m, w, y),
+                d,
+                bias);
+    }
+
+    /** Group-wise asymmetric int4. */
+    public static QuantizedLinear of(Int4Weight w, Tensor bias) {
+        RowDecoder d = w::dequantizeRow;
+        return new QuantizedLinear(
+                "int4 g" + w.groupSize(),
+                w.out(),
+                w.in(),
+                w.packed().length + 5L * w.scale().length,
+                tiled(d, w.out(), w.in()),
+                d,
+                bias);
+    }
+
+    /** A bitsandbytes NF4/FP4 tensor holding the row-major [out, in] weight (blocks run across rows). */
+    public static QuantizedLinear of(Bnb4Bit w, int out, int in, Tensor bias) {
+        if ((long) out * in != w.n())
+            throw new IllegalArgumentException("QuantizedLinear " + w.code() + ": [" + out + ", " + in + "] needs "
+                    + (long) out * in + " weights, the tensor holds " + w.n());
+        RowDecoder d = (r, dst, at) -> w.dequantize((long) r * in, in, dst, at);
+        return new QuantizedLinear(
+                w.code() + " block " + w.blockSize(), out, in, w.byteSize(), tiled(d, out, in), d, bias);
+    }
+
+    /** Weight rows decoded together: each is decoded once per call and dotted with every activation row. */
+    static final int TILE = 8;
+
+    /** Multiply-adds below which one thread does the whole product. */
+    private static final long PARALLEL_WORK = 1L << 21;
+
+    /** A tile-decoding kernel over {@code d}, output rows split over the common pool for large products. */
+    private static Kernel tiled(RowDecoder d, long outL, long inL) {
+        int n = Math.toIntExact(outL), k = Math.toIntExact(inL);
+        return (x, m, y) -> {
+            int tiles = (n + TILE - 1) / TILE;
+            boolean parallel = (long) m * n * k >= PARALLEL_WORK && tiles > 1;
+            int chunks = parallel ? Math.min(tiles, Runtime.getRuntime().availableProcessors() * 4) : 1;
+            IntStream range = IntStream.range(0, chunks);
+            (parallel ? range.parallel() : range).forEach(c -> {
+                int from = (int) ((long) tiles * c / chunks) * TILE,
+                        to = Math.min(n, (int) ((long) tiles * (c + 1) / chunks) * TILE);
+                float[] tile = new float[TILE * k];
+                for (int r0 = from; r0 < to; r0 += TILE) {
+                    int count = Math.min(TILE, to - r0);
+                    for (int i = 0; i < count; i++) d.decode(r0 + i, tile, i * k);
+                    for (int row = 0; row < m; row++) {
+                        for (int i = 0; i < count; i++)
+                            y[row * n + r0 + i] = GgmlDot.dot(QuantLanes.F, x, row * k, tile, i * k, k);
+                    }
+                }
+            });
+        };
+    }
+
+    public long inFeatures() {
+        return in;
+    }
+
+    public long outFeatures() {
+        return out;
+    }
+
+    /** The format's name, e.g. "Q4_K", "int8 per channel", "NF4 block 64". */
+    public String format() {
+        return format;
+    }
+
+    /** Bytes the quantized weight occupies (blocks, scales, zero points), excluding the bias. */
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    /** The bias (F32), or null. */
+    public Tensor bias() {
+        return namedBuffers().get("bias");
+    }
+
+    /** Weight row {@code r} decoded to floats, for tests, references and calibration. */
+    public float[] dequantizeRow(int r) {
+        if (r < 0 || r >= out)
+            throw new IndexOutOfBoundsException("QuantizedLinear " + format + ": row " + r + " of " + out);
+        float[] dst = new float[Math.toIntExact(in)];
+        rows.decode(r, dst, 0);
+        return dst;
+    }
+
+    /** The whole weight [out, in] decoded to floats: for tests and references, not used by {@link #forward}. */
+    public Tensor dequantizedWeight() {
+        int k = Math.toIntExact(in), n = Math.toIntExact(out);
+        float[] w = new float[Math.multiplyExact(n, k)];
+        for (int r = 0; r < n; r++) rows.decode(r, w, r * k);
+        return Tensor.of(w, out, in);
+    }
+
+    /** y [..., out] = x [..., in]·Wᵀ + b in F32 (x of any float dtype, any strides). */
+    @Override
+    public Tensor forward(Tensor x) {
+        if (x.rank() == 0 || x.size(-1) != in) {
+            throw new IllegalArgumentException("QuantizedLinear: input " + x.shape() + " must end in " + in
+                    + " features (" + format + " weight [" + out + ", " + in + "])");
+        }
+        if (x.requiresGrad() && Autograd.isGradEnabled())
+            throw new IllegalArgumentException("QuantizedLinear " + format + ": input " + x.shape()
+                    + " requires grad, but a quantized layer has no backward; run it under Autograd.noGrad()");
+        long[] dims = x.dims();
+        long m = 1;
+        for (int i = 0; i < dims.length - 1; i++) m = Math.multiplyExact(m, dims[i]);
+        float[] xa = x.toFloatArray();
+        float[] y = new float[Math.toIntExact(Math.multiplyExact(m, out))];
+        if (m > 0) kernel.matmul(xa, Math.toIntExact(m), y);
+        long[] outDims = dims.clone();
+        outDims[outDims.length - 1] = out;
+        Tensor t = Tensor.of(y, outDims);
+        Tensor b = bias();
+        return b == null ? t : t.add(b);
+    }
+
+    @Override
+    public String toString() {
+        return "QuantizedLinear(" + format + ", in=" + in + ", out=" + out + (bias() == null ? "" : ", bias") + ")";
+    }
+}

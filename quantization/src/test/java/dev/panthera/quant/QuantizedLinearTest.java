@@ -1,0 +1,206 @@
+package dev.panthera.quant;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panthera.nn.layers.Linear;
+import dev.panthera.quant.bnb.Bnb4Bit;
+import dev.panthera.quant.bnb.FourBitCode;
+import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+/**
+ * QuantizedLinear over every weight format against a float64 loop over the weight that format's own dequantizer gives
+ * (independent of the layer's kernels), for decode (one row) and prefill (many rows), random shapes with sizes 0 and
+ * 1, primes, row lengths that leave vector tails, strided inputs with leading dims, and a bias.
+ */
+class QuantizedLinearTest {
+    static final GgmlType[] GGML = {
+        GgmlType.Q8_0,
+        GgmlType.Q4_0,
+        GgmlType.Q4_1,
+        GgmlType.Q5_0,
+        GgmlType.Q5_1,
+        GgmlType.Q4_K,
+        GgmlType.Q5_K,
+        GgmlType.Q6_K,
+        GgmlType.Q8_K
+    };
+    /** Formats: the nine GGML types, then int8 per channel, int4 g32/g64/g128, NF4 and FP4 (block 64). */
+    static final int FORMATS = 15; // GGML.length + 6
+
+    record Built(QuantizedLinear layer, float[] w, QuantizedWeight ggml) {}
+
+    static Built build(int format, int out, int in, float[] wf, Tensor bias, Arena arena) {
+        if (format < GGML.length) {
+            QuantizedWeight q = QuantizedWeight.quantize("w", wf, out, in, GGML[format], arena);
+            return new Built(QuantizedLinear.of(q, bias), q.dequantize(), q);
+        }
+        return switch (format - GGML.length) {
+            case 0 -> {
+                Int8Weight q = Int8Weight.quantize("w", wf, out, in);
+                yield new Built(QuantizedLinear.of(q, bias), q.dequantize(), null);
+            }
+            case 1, 2, 3 -> {
+                Int4Weight q = Int4Weight.quantize("w", wf, out, in, 32 << (format - GGML.length - 1));
+                yield new Built(QuantizedLinear.of(q, bias), q.dequantize(), null);
+            }
+            default -> {
+                FourBitCode c = format - GGML.length == 4 ? FourBitCode.NF4 : FourBitCode.FP4;
+                Bnb4Bit q = Bnb4Bit.quantize(wf, c, 64, true);
+                yield new Built(QuantizedLinear.of(q, out, in, bias), q.dequantize(), null);
+            }
+        };
+    }
+
+    /** Row length for {@code format}: whole blocks or groups, or (int8, NF4, FP4) any length, a prime when 'odd'. */
+    static int rowLength(int format, int units, boolean odd) {
+        if (format < GGML.length) return units * GGML[format].blockSize();
+        int f = format - GGML.length;
+        if (f >= 1 && f <= 3) return units * (32 << (f - 1));
+        return odd ? new int[] {1, 3, 37, 101, 263}[units] : 64 * units;
+    }
+
+    /**
+     * |y − y64| bound. The weights each kernel reads are the dequantizer's floats (or, for the block dots, sums that
+     * equal them exactly: q·d products of at most 8 × 11 bits), so the error is the summation's: any order of k fused
+     * multiply-adds plus one scaling FMA per block and the lane reduction has depth at most k + 2, giving ≤ (k + 2)·u·Σ
+     * |x·w| with u = 2^-24 (first order, ×1.01 for the second). Q4_K's dot sums d·sc·q·x and dmin·m·x apart, terms
+     * as large as |x|·(|w| + 2·dmin·m). The bias adds one rounding of the result: u·(|s| + |b|).
+     */
+    static void check(
+            float[] x, int m, int in, int out, float[] w, QuantizedWeight q, float[] b, float[] y, String what) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < out; j++) {
+                double s = 0, a = 0;
+                for (int l = 0; l < in; l++) {
+                    s += (double) x[i * in + l] * w[j * in + l];
+                    double extra = q == null ? 0 : 2 * QuantizedMatmulTest.q4kMin(q, j, l);
+                    a += Math.abs((double) x[i * in + l]) * (Math.abs(w[j * in + l]) + extra);
+                }
+                double bias = b == null ? 0 : b[j];
+                double bound = (in + 2) * 0x1p-24 * a * 1.01 + 0x1p-24 * (Math.abs(s) + Math.abs(bias)) + 1e-30;
+                assertEquals(s + bias, y[i * out + j], bound, what + " y[" + i + ", " + j + "]");
+            }
+        }
+    }
+
+    @Property(tries = 60)
+    void everyFormatAgainstFloat64(
+            @ForAll @IntRange(min = 0, max = 14) int format,
+            @ForAll @IntRange(min = 0, max = 7) int m,
+            @ForAll @IntRange(min = 1, max = 19) int out,
+            @ForAll @IntRange(min = 1, max = 4) int units,
+            @ForAll boolean odd,
+            @ForAll boolean withBias,
+            @ForAll boolean strided,
+            @ForAll long seed) {
+        int in = rowLength(format, units, odd);
+        Random r = new Random(seed);
+        float[] wf = new float[out * in];
+        for (int i = 0; i < wf.length; i++) wf[i] = (float) r.nextGaussian() * 0.05f;
+        float[] b = null;
+        if (withBias) {
+            b = new float[out];
+            for (int i = 0; i < out; i++) b[i] = (float) r.nextGaussian();
+        }
+        try (Arena arena = Arena.ofShared();
+                var ng = Autograd.noGrad()) {
+            Built built = build(format, out, in, wf, b == null ? null : Tensor.of(b, out), arena);
+            float[] x = new float[m * in];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            // a strided input: the transpose of the [in, m] matrix holding x column-wise
+            Tensor xt;
+            if (strided) {
+                float[] cols = new float[in * m];
+                for (int i = 0; i < m; i++) for (int l = 0; l < in; l++) cols[l * m + i] = x[i * in + l];
+                xt = Tensor.of(cols, in, m).t();
+                assertFalse(m > 1 && in > 1 && xt.isContiguous());
+            } else {
+                xt = Tensor.of(x, 1, m, in); // a leading batch dim
+            }
+            Tensor y = built.layer().forward(xt);
+            assertEquals(out, y.size(-1));
+            assertEquals(m * out, y.numel());
+            check(x, m, in, out, built.w(), built.ggml(), b, y.toFloatArray(), built.layer() + " m=" + m);
+        }
+    }
+
+    /** Decode (one row) through the block-reading dots at a realistic width, with every format. */
+    @Test
+    void decodeRowOfEveryFormat() {
+        Random r = new Random(11);
+        int in = 512, out = 67;
+        float[] wf = new float[out * in];
+        for (int i = 0; i < wf.length; i++) wf[i] = (float) r.nextGaussian();
+        float[] x = new float[in];
+        for (int i = 0; i < in; i++) x[i] = (float) r.nextGaussian();
+        try (Arena arena = Arena.ofShared()) {
+            for (int f = 0; f < FORMATS; f++) {
+                Built built = build(f, out, in, wf, null, arena);
+                float[] y = built.layer().forward(Tensor.of(x, in)).toFloatArray();
+                check(
+                        x,
+                        1,
+                        in,
+                        out,
+                        built.w(),
+                        built.ggml(),
+                        null,
+                        y,
+                        built.layer().toString());
+            }
+        }
+    }
+
+    /** W8A8 is exactly Int8Matmul's scalar reference (the same integer sums and final scaling). */
+    @Test
+    void w8a8EqualsTheIntegerReference() {
+        Random r = new Random(3);
+        int out = 13, in = 97, m = 5;
+        float[] wf = new float[out * in], x = new float[m * in];
+        for (int i = 0; i < wf.length; i++) wf[i] = (float) r.nextGaussian();
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        Int8Weight q = Int8Weight.quantize("w", wf, out, in);
+        float[] want = new float[m * out];
+        Int8Matmul.reference(x, m, q, want);
+        assertArrayEquals(
+                want, QuantizedLinear.w8a8(q, null).forward(Tensor.of(x, m, in)).toFloatArray());
+    }
+
+    /** A quantized layer takes what Linear takes and gives Linear's output shape; wrong input names the weight. */
+    @Test
+    void dropInForLinearAndClearErrors() {
+        Random r = new Random(2);
+        Linear lin = new Linear(64, 10, true, r);
+        float[] w = lin.weight().toFloatArray();
+        Int8Weight q = Int8Weight.quantize("w", w, 10, 64);
+        QuantizedLinear ql = QuantizedLinear.of(q, lin.bias());
+        assertEquals(lin.inFeatures(), ql.inFeatures());
+        assertEquals(lin.outFeatures(), ql.outFeatures());
+        assertTrue(ql.trainableParameters().isEmpty());
+        Tensor x = Tensor.of(new float[3 * 2 * 64], 3, 2, 64);
+        try (var ng = Autograd.noGrad()) {
+            assertArrayEquals(lin.forward(x).dims(), ql.forward(x).dims());
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> ql.forward(Tensor.of(new float[63], 63)));
+        assertTrue(e.getMessage().contains("[10, 64]") && e.getMessage().contains("63"), e.getMessage());
+        Tensor g = Tensor.of(new float[64], 64);
+        g.requiresGrad(true);
+        var ge = assertThrows(IllegalArgumentException.class, () -> ql.forward(g));
+        assertTrue(ge.getMessage().contains("no backward"), ge.getMessage());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> QuantizedLinear.of(q, Tensor.of(new float[9], 9)),
+                "a bias of the wrong length");
+        Bnb4Bit nf4 = Bnb4Bit.quantize(w, FourBitCode.NF4, 64, false);
+        var be = assertThrows(IllegalArgumentException.class, () -> QuantizedLinear.of(nf4, 11, 64, null));
+        assertTrue(be.getMessage().contains("[11, 64]"), be.getMessage());
+    }
+}
