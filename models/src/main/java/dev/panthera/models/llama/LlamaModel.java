@@ -17,6 +17,7 @@ import java.util.function.UnaryOperator;
 public final class LlamaModel implements AutoCloseable {
     private final LlamaConfig config;
     private final Weights weights;
+    private final UnaryOperator<String> rename;
     private final Tokenizer tokenizer;
     private final Tensor embed, norm, head;
     private final LlamaBlock[] blocks;
@@ -24,6 +25,7 @@ public final class LlamaModel implements AutoCloseable {
     LlamaModel(LlamaConfig config, Weights weights, UnaryOperator<String> rename, Tokenizer tokenizer) {
         this.config = config;
         this.weights = weights;
+        this.rename = rename;
         this.tokenizer = tokenizer;
         LlamaWeights w = new LlamaWeights(weights, rename);
         try {
@@ -90,6 +92,16 @@ public final class LlamaModel implements AutoCloseable {
         for (int i = 0; i < blocks.length; i++) h = blocks[i].forward(h, start, cache, i, mask);
         if (lastOnly) h = h.narrow(1, t - 1, 1);
         return h.rmsNorm(norm, config.normEps()).matmul(head.t());
+    }
+
+    /** The checkpoint this model reads (for copies with some tensors replaced, see {@link LlamaQuantizer}). */
+    Weights weights() {
+        return weights;
+    }
+
+    /** HF tensor name → the checkpoint's own name. */
+    UnaryOperator<String> rename() {
+        return rename;
     }
 
     @Override
