@@ -10,4 +10,5 @@ module dev.panthera.quant {
     exports dev.panthera.quant;
     exports dev.panthera.quant.bnb;
     exports dev.panthera.quant.ggml;
+    exports dev.panthera.quant.gptq;
 }

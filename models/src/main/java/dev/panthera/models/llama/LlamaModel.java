@@ -17,6 +17,7 @@ import java.util.function.UnaryOperator;
 public final class LlamaModel implements LanguageModel {
     private final LlamaConfig config;
     private final Weights weights;
+    private final UnaryOperator<String> rename;
     private final Tokenizer tokenizer;
     private final TokenEmbedding embed;
     private final Tensor norm;
@@ -40,6 +41,7 @@ public final class LlamaModel implements LanguageModel {
             LinearMaker maker) {
         this.config = config;
         this.weights = weights;
+        this.rename = rename;
         this.tokenizer = tokenizer;
         LlamaWeights w = new LlamaWeights(weights, rename, keepQuantized, maker);
         try {
@@ -127,6 +129,16 @@ public final class LlamaModel implements LanguageModel {
     /** The checkpoint this model reads (for memory accounting in tests). */
     Weights weights() {
         return weights;
+    }
+
+    /** The checkpoint this model reads (for copies with some tensors replaced, see {@link LlamaQuantizer}). */
+    Weights weights() {
+        return weights;
+    }
+
+    /** HF tensor name → the checkpoint's own name. */
+    UnaryOperator<String> rename() {
+        return rename;
     }
 
     @Override
