@@ -4,9 +4,11 @@
  */
 module dev.panthera.quant {
     requires dev.panthera.tensor;
+    requires dev.panthera.nn;
     requires jdk.incubator.vector;
 
     exports dev.panthera.quant;
     exports dev.panthera.quant.bnb;
     exports dev.panthera.quant.ggml;
+    exports dev.panthera.quant.qlora;
 }
