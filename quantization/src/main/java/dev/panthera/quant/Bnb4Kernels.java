@@ -101,7 +101,29 @@ public final class Bnb4Kernels {
         }
     }
 
+    private static final VectorSpecies<Float> S128 = FloatVector.SPECIES_128;
+    private static final VectorSpecies<Float> S256 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S512 = FloatVector.SPECIES_512;
+
+    /**
+     * Dispatches to a loop whose species is a compile-time constant: with a species that is only a parameter, C2
+     * cannot keep the loop-carried accumulator in a register and boxes a vector per iteration.
+     */
     private static float dot(VectorSpecies<Float> fs, float[] x, int xo, float[] row, int n) {
+        if (fs == S512) return dotWith(S512, x, xo, row, n);
+        if (fs == S256) return dotWith(S256, x, xo, row, n);
+        if (fs == S128) return dotWith(S128, x, xo, row, n);
+        return dotWith(fs, x, xo, row, n);
+    }
+
+    private static void axpy(VectorSpecies<Float> fs, float a, float[] row, float[] dst, int at, int n) {
+        if (fs == S512) axpyWith(S512, a, row, dst, at, n);
+        else if (fs == S256) axpyWith(S256, a, row, dst, at, n);
+        else if (fs == S128) axpyWith(S128, a, row, dst, at, n);
+        else axpyWith(fs, a, row, dst, at, n);
+    }
+
+    private static float dotWith(VectorSpecies<Float> fs, float[] x, int xo, float[] row, int n) {
         int lanes = fs.length(), k = 0;
         FloatVector acc = FloatVector.zero(fs);
         for (; k + lanes <= n; k += lanes)
@@ -111,7 +133,7 @@ public final class Bnb4Kernels {
         return s;
     }
 
-    private static void axpy(VectorSpecies<Float> fs, float a, float[] row, float[] dst, int at, int n) {
+    private static void axpyWith(VectorSpecies<Float> fs, float a, float[] row, float[] dst, int at, int n) {
         int lanes = fs.length(), k = 0;
         FloatVector av = FloatVector.broadcast(fs, a);
         for (; k + lanes <= n; k += lanes)
