@@ -9,5 +9,6 @@ module dev.panthera.models {
     exports dev.panthera.models.llama;
     exports dev.panthera.models.cli;
     exports dev.panthera.models.peft;
+    exports dev.panthera.models.qlora;
     exports dev.panthera.models.tokenizer;
 }

@@ -2,7 +2,6 @@ package dev.panthera.quant;
 
 import dev.panthera.quant.bnb.Bnb4Bit;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -128,7 +127,10 @@ public final class Bnb4Kernels {
         FloatVector acc = FloatVector.zero(fs);
         for (; k + lanes <= n; k += lanes)
             acc = FloatVector.fromArray(fs, x, xo + k).fma(FloatVector.fromArray(fs, row, k), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        // lanes summed in a fixed order: reduceLanes(ADD) may associate differently once compiled than when
+        // interpreted, and the same input must give the same bits every time
+        float s = 0;
+        for (int l = 0; l < lanes; l++) s += acc.lane(l);
         for (; k < n; k++) s = Math.fma(x[xo + k], row[k], s);
         return s;
     }
