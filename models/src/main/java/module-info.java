@@ -12,5 +12,6 @@ module dev.panthera.models {
     exports dev.panthera.models.lm;
     exports dev.panthera.models.cli;
     exports dev.panthera.models.peft;
+    exports dev.panthera.models.qlora;
     exports dev.panthera.models.tokenizer;
 }

@@ -11,4 +11,5 @@ module dev.panthera.quant {
     exports dev.panthera.quant.bnb;
     exports dev.panthera.quant.ggml;
     exports dev.panthera.quant.gptq;
+    exports dev.panthera.quant.qlora;
 }

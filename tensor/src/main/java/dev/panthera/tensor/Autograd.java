@@ -44,6 +44,19 @@ public final class Autograd {
         };
     }
 
+    /**
+     * Records {@code result}, computed by the caller from {@code inputs} (typically under {@link #noGrad()}, by a
+     * kernel the tensor layer does not know), as the output of op {@code name} whose input gradients
+     * {@code backward} gives. Returns {@code result} itself, now with the op as its origin when recording is on and an
+     * input requires grad; a result that already has an origin is refused.
+     */
+    public static Tensor custom(String name, Tensor result, List<Tensor> inputs, Op.CustomBackward backward) {
+        if (result.gradFn() != null || result.requiresGrad())
+            throw new IllegalArgumentException("Autograd.custom " + name + ": the result " + result.describe()
+                    + " already belongs to the graph; pass a fresh tensor");
+        return result.record(new Op.Custom(name, List.copyOf(inputs), backward));
+    }
+
     /** Backward from {@code root} with upstream gradient {@code grad}, accumulating into each leaf's {@code grad()}. */
     public static void backward(Tensor root, Tensor grad) {
         backward(root, grad, Tensor::accumulateGrad);

@@ -53,6 +53,7 @@ final class Gradients {
             case Op.Expand e -> new Tensor[] {sumTo(g, e.x().shape())};
             case Op.Copy c -> new Tensor[] {g};
             case Op.Cat c -> cat(c, g);
+            case Op.Custom c -> custom(c, g, out);
         };
     }
 
@@ -143,6 +144,19 @@ final class Gradients {
     private static Tensor unsqueezeAll(Tensor t, int[] sortedDims) {
         for (int d : sortedDims) t = t.unsqueeze(d);
         return t;
+    }
+
+    private static Tensor[] custom(Op.Custom c, Tensor g, Tensor out) {
+        Tensor[] gs = c.backward().gradients(g, out);
+        if (gs == null || gs.length != c.inputs().size())
+            throw new IllegalStateException("backward of custom op " + c.name() + ": expected "
+                    + c.inputs().size() + " gradients, got " + (gs == null ? "null" : gs.length));
+        for (int i = 0; i < gs.length; i++) {
+            if (gs[i] != null && !gs[i].shape().equals(c.inputs().get(i).shape()))
+                throw new IllegalStateException("backward of custom op " + c.name() + ": gradient " + i + " has shape "
+                        + gs[i].shape() + ", input " + c.inputs().get(i).shape());
+        }
+        return gs;
     }
 
     private static Tensor[] cat(Op.Cat c, Tensor g) {

@@ -132,6 +132,20 @@ public sealed interface Op {
         }
     }
 
+    /**
+     * An op computed outside this module (a kernel over a format the tensor layer does not know, such as a packed
+     * 4-bit weight), made with {@link Autograd#custom}: {@code backward} returns the gradient of each input in order
+     * (null where an input gets none).
+     */
+    record Custom(String name, List<Tensor> inputs, CustomBackward backward) implements Op {}
+
+    /** The gradient rule of a {@link Custom} op. */
+    @FunctionalInterface
+    interface CustomBackward {
+        /** Gradients for the op's inputs in order, given the output {@code out} and its gradient {@code grad}. */
+        Tensor[] gradients(Tensor grad, Tensor out);
+    }
+
     private static List<Tensor> nonNull(Tensor... ts) {
         java.util.ArrayList<Tensor> l = new java.util.ArrayList<>();
         for (Tensor t : ts) if (t != null) l.add(t);

@@ -22,8 +22,29 @@ public record Bnb4Bit(FourBitCode code, int blockSize, long n, byte[] packed, fl
      * Double-quantized absmax (QLoRA): the absmax minus their mean {@code offset}, quantized with the 8-bit
      * {@link DynamicMap} in blocks of {@value #NESTED_BLOCK}, each with its own fp32 absmax {@code absmax2}. absmax[i] =
      * code8[q[i]]·absmax2[i / 256] + offset.
+     *
+     * @param code8 the 256-entry 8-bit code a checkpoint carried ({@code nested_quant_map}), or null for
+     *     {@link DynamicMap}: bitsandbytes builds that map with torch at run time, and torch's vectorized
+     *     {@code linspace} can differ from the scalar formula in the last bit, so a file's own table is the one to
+     *     decode it with
      */
-    public record NestedAbsmax(byte[] q, float[] absmax2, float offset) {}
+    public record NestedAbsmax(byte[] q, float[] absmax2, float offset, float[] code8) {
+        public NestedAbsmax {
+            if (code8 != null && code8.length != 256)
+                throw new IllegalArgumentException(
+                        "NestedAbsmax: the 8-bit code has " + code8.length + " values, not 256");
+        }
+
+        /** Double quantization with {@link DynamicMap}. */
+        public NestedAbsmax(byte[] q, float[] absmax2, float offset) {
+            this(q, absmax2, offset, null);
+        }
+
+        /** The value of 8-bit code {@code i}. */
+        public float code(int i) {
+            return code8 == null ? DynamicMap.value(i) : code8[i & 0xFF];
+        }
+    }
 
     public Bnb4Bit {
         if (blockSize <= 0 || (blockSize & 1) != 0) {
@@ -35,9 +56,13 @@ public record Bnb4Bit(FourBitCode code, int blockSize, long n, byte[] packed, fl
             throw new IllegalArgumentException("Bnb4Bit " + code + ": " + n + " weights need " + (n + 1) / 2
                     + " packed bytes (have " + packed.length + ") and exactly one of absmax / nested absmax");
         }
-        if (absmax != null && absmax.length != blocks || nested != null && nested.q.length != blocks) {
+        if (absmax != null && absmax.length != blocks
+                || nested != null
+                        && (nested.q.length != blocks
+                                || nested.absmax2.length != (blocks + NESTED_BLOCK - 1) / NESTED_BLOCK)) {
             throw new IllegalArgumentException("Bnb4Bit " + code + ": " + n + " weights in blocks of " + blockSize
-                    + " need " + blocks + " absmax values");
+                    + " need " + blocks + " absmax values (double quantized: " + blocks + " codes and "
+                    + (blocks + NESTED_BLOCK - 1) / NESTED_BLOCK + " nested absmax)");
         }
     }
 
@@ -103,7 +128,7 @@ public record Bnb4Bit(FourBitCode code, int blockSize, long n, byte[] packed, fl
     /** The absmax of block {@code b} as the dequantizer uses it. */
     public float blockAbsmax(int b) {
         if (absmax != null) return absmax[b];
-        return DynamicMap.value(nested.q[b]) * nested.absmax2[b / NESTED_BLOCK] + nested.offset;
+        return nested.code(nested.q[b]) * nested.absmax2[b / NESTED_BLOCK] + nested.offset;
     }
 
     /** Code index of weight {@code i}. */
