@@ -116,7 +116,7 @@ public final class TrainMemory {
             case "AdamW" -> new AdamW(params, 3e-3);
             case "SGD" -> new Sgd(params, 0.1, 0.9, 0, 0, false);
             case "LOMO" -> new Lomo(params, 0.3);
-            case "SWAN" -> new Swan(params, 3e-3);
+            case "SWAN" -> Swan.forModel(model, 3e-3);
             default -> new AdamW(params, 1e-2, 0.9, 0.999, 1e-8, 0);
         };
         double[] losses = new double[steps];
