@@ -72,6 +72,10 @@ class LomoMemoryTest {
         // the baselines hold every gradient at the step, so their peak is at least the sum of the gradients' blocks
         assertTrue(sgdPeak >= all, "SGD peak " + sgdPeak + " < gradients " + all);
         assertTrue(adamPeak >= all, "AdamW peak " + adamPeak + " < gradients " + all);
+        // each parameter's update runs in its own scope: on top of the gradients, one parameter's temporaries (and
+        // what backward had in flight), not the whole step's
+        assertTrue(sgdPeak <= all + 4 * largest, "SGD peak " + sgdPeak + " for gradients " + all);
+        assertTrue(adamPeak <= all + 4 * largest, "AdamW peak " + adamPeak + " for gradients " + all);
         // LOMO holds one parameter's gradient at a time, plus what is in flight (activation gradients of 16 tokens
         // and one rule's temporaries, each at most a weight's size here): bounded by a few of the largest gradients,
         // far under the sum of all of them (38 parameters)
