@@ -4,8 +4,8 @@
         A tiny random LlamaForCausalLM (base.safetensors) and four LoRA adapters saved with peft's save_pretrained:
         plain (q/v, dropout 0.05), patterns (rank_pattern / alpha_pattern), select (exclude_modules,
         layers_to_transform, gaussian init), mts (modules_to_save lm_head), adaption (peft's adaption prompt,
-        LLaMA-Adapter, in both blocks), dora (use_dora on q/v/down_proj) and ia3 ((IA)^3 on k/v with down_proj as a
-        feed-forward module). expected.safetensors holds the input
+        LLaMA-Adapter, in both blocks), dora (use_dora on q/v/down_proj), ia3 ((IA)^3 on k/v with down_proj as a
+        feed-forward module) and prompt (prompt tuning, 3 virtual tokens). expected.safetensors holds the input
         ids and the logits of the base and of each adapter, computed by peft in eval mode.
 
     python peft_fixtures.py check models/target/peft-written
@@ -19,7 +19,7 @@ import os
 import sys
 
 import torch
-from peft import AdaptionPromptConfig, IA3Config, LoraConfig, PeftModel, get_peft_model
+from peft import AdaptionPromptConfig, IA3Config, LoraConfig, PeftModel, PromptTuningConfig, get_peft_model
 from safetensors.torch import load_file, save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -72,6 +72,8 @@ ADAPTERS = {
     ),
     # (IA)^3 on keys, values and the MLP's down_proj (a feed-forward module: its input is rescaled)
     "ia3": dict(target_modules=["k_proj", "v_proj", "down_proj"], feedforward_modules=["down_proj"], task_type="CAUSAL_LM"),
+    # prompt tuning: 3 virtual tokens before every sequence; logits cover the 3 + 5 positions
+    "prompt": dict(num_virtual_tokens=3, task_type="CAUSAL_LM"),
 }
 
 
@@ -96,6 +98,8 @@ def write(out):
     for name, kwargs in ADAPTERS.items():
         if "adapter_len" in kwargs:
             config = AdaptionPromptConfig(**kwargs)
+        elif "num_virtual_tokens" in kwargs:
+            config = PromptTuningConfig(**kwargs)
         elif "feedforward_modules" in kwargs:
             config = IA3Config(**kwargs)
         else:
@@ -126,7 +130,9 @@ def check(root, fixtures):
         model = PeftModel.from_pretrained(base_model(base), d)
         diff = (logits(model, ours["ids"]) - ours["logits"]).abs().max().item()
         with model.disable_adapter():
-            adapted = (logits(model, ours["ids"]) - ours["logits"]).abs().max().item()
+            plain = logits(model, ours["ids"])
+        # a prompt adds positions: compare the base with the real tokens' logits (the last ones)
+        adapted = (plain - ours["logits"][:, -plain.shape[1] :]).abs().max().item()
         print(f"{name}: peft loaded it; max |peft - panthera| = {diff:.3g} (the adapter moves logits by {adapted:.3g})")
         worst = max(worst, diff)
     if worst > 1e-4:

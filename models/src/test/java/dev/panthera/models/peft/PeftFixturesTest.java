@@ -11,6 +11,7 @@ import dev.panthera.nn.lora.Ia3Config;
 import dev.panthera.nn.lora.Lora;
 import dev.panthera.nn.lora.LoraConfig;
 import dev.panthera.nn.lora.LoraLinear;
+import dev.panthera.nn.lora.PromptTuning;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -141,6 +142,29 @@ class PeftFixturesTest {
         assertEquals(2 * (4 + 4 + 11), again.trainableParameterCount(), "k, v [4, 1] and down_proj [1, 11] per layer");
         again.eval();
         assertArrayEquals(m.forward(x).toFloatArray(), again.forward(x).toFloatArray(), "ia3 reloaded");
+    }
+
+    @Test
+    void peftPromptTuningLoadsAndGivesPeftsLogits() throws IOException {
+        Tensor x = ids();
+        PromptTuning tuned = PromptTuningFiles.load(FIXTURES.resolve("prompt"), base(), false);
+        float[] want = expected().get("prompt");
+        Tensor logits = tuned.forward(x);
+        assertArrayEquals(new long[] {2, 3 + 5, 13}, logits.dims(), "logits cover the 3 virtual and 5 real positions");
+        close(want, logits.toFloatArray(), "prompt tuning logits vs peft");
+        assertEquals(0, tuned.trainableParameterCount(), "an inference load leaves nothing trainable");
+
+        Path out = WRITTEN.resolve("prompt");
+        PromptTuningFiles.save(out, tuned, new AdapterConfigJson.Info("CAUSAL_LM", null, null));
+        SafetensorsWriter.write(
+                out.resolve("panthera_logits.safetensors"),
+                Map.of("format", "pt"),
+                List.of(SafetensorsWriter.Item.of("ids", x), SafetensorsWriter.Item.of("logits", logits)));
+        assertEquals(fieldNames(FIXTURES.resolve("prompt")), fieldNames(out));
+        PromptTuning again = PromptTuningFiles.load(out, base(), true);
+        assertEquals(3 * 8, again.trainableParameterCount(), "only the prompt trains");
+        again.eval();
+        assertArrayEquals(logits.toFloatArray(), again.forward(x).toFloatArray(), "prompt reloaded");
     }
 
     @Test
