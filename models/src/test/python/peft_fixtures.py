@@ -3,8 +3,9 @@
     PYTHONHASHSEED=0 python peft_fixtures.py write models/src/test/resources/peft
         A tiny random LlamaForCausalLM (base.safetensors) and four LoRA adapters saved with peft's save_pretrained:
         plain (q/v, dropout 0.05), patterns (rank_pattern / alpha_pattern), select (exclude_modules,
-        layers_to_transform, gaussian init), mts (modules_to_save lm_head) and adaption (peft's adaption prompt,
-        LLaMA-Adapter, in both blocks). expected.safetensors holds the input
+        layers_to_transform, gaussian init), mts (modules_to_save lm_head), adaption (peft's adaption prompt,
+        LLaMA-Adapter, in both blocks), dora (use_dora on q/v/down_proj), ia3 ((IA)^3 on k/v with down_proj as a
+        feed-forward module) and prompt (prompt tuning, 3 virtual tokens). expected.safetensors holds the input
         ids and the logits of the base and of each adapter, computed by peft in eval mode.
 
     python peft_fixtures.py check models/target/peft-written
@@ -18,7 +19,7 @@ import os
 import sys
 
 import torch
-from peft import AdaptionPromptConfig, LoraConfig, PeftModel, get_peft_model
+from peft import AdaptionPromptConfig, IA3Config, LoraConfig, PeftModel, PromptTuningConfig, get_peft_model
 from safetensors.torch import load_file, save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -60,6 +61,19 @@ ADAPTERS = {
     "mts": dict(r=2, lora_alpha=2, target_modules=["o_proj"], modules_to_save=["lm_head"], use_rslora=True),
     # LLaMA-Adapter: prompts of 3 vectors in both blocks; the perturbation below opens the zero-initialised gates
     "adaption": dict(adapter_len=3, adapter_layers=2, task_type="CAUSAL_LM"),
+    # DoRA on attention and MLP projections, with dropout (off in eval, as peft's from_pretrained leaves it)
+    "dora": dict(
+        r=2,
+        lora_alpha=4,
+        lora_dropout=0.1,
+        target_modules=["q_proj", "v_proj", "down_proj"],
+        use_dora=True,
+        task_type="CAUSAL_LM",
+    ),
+    # (IA)^3 on keys, values and the MLP's down_proj (a feed-forward module: its input is rescaled)
+    "ia3": dict(target_modules=["k_proj", "v_proj", "down_proj"], feedforward_modules=["down_proj"], task_type="CAUSAL_LM"),
+    # prompt tuning: 3 virtual tokens before every sequence; logits cover the 3 + 5 positions
+    "prompt": dict(num_virtual_tokens=3, task_type="CAUSAL_LM"),
 }
 
 
@@ -82,7 +96,14 @@ def write(out):
     ids = torch.randint(0, CONFIG.vocab_size, (2, 5))
     expected = {"ids": ids, "base": logits(model, ids)}
     for name, kwargs in ADAPTERS.items():
-        config = AdaptionPromptConfig(**kwargs) if "adapter_len" in kwargs else LoraConfig(**kwargs)
+        if "adapter_len" in kwargs:
+            config = AdaptionPromptConfig(**kwargs)
+        elif "num_virtual_tokens" in kwargs:
+            config = PromptTuningConfig(**kwargs)
+        elif "feedforward_modules" in kwargs:
+            config = IA3Config(**kwargs)
+        else:
+            config = LoraConfig(**kwargs)
         peft_model = get_peft_model(base_model(os.path.join(out, "base.safetensors")), config)
         with torch.no_grad():  # as after training: every adapter weight non-zero
             for key, p in peft_model.named_parameters():
@@ -109,7 +130,9 @@ def check(root, fixtures):
         model = PeftModel.from_pretrained(base_model(base), d)
         diff = (logits(model, ours["ids"]) - ours["logits"]).abs().max().item()
         with model.disable_adapter():
-            adapted = (logits(model, ours["ids"]) - ours["logits"]).abs().max().item()
+            plain = logits(model, ours["ids"])
+        # a prompt adds positions: compare the base with the real tokens' logits (the last ones)
+        adapted = (plain - ours["logits"][:, -plain.shape[1] :]).abs().max().item()
         print(f"{name}: peft loaded it; max |peft - panthera| = {diff:.3g} (the adapter moves logits by {adapted:.3g})")
         worst = max(worst, diff)
     if worst > 1e-4:

@@ -68,14 +68,7 @@ public final class Autograd {
      * an update and discards the gradient (LOMO) never holds all gradients at once.
      */
     public static void backward(Tensor root, Tensor grad, LeafHook hook) {
-        if (!root.requiresGrad()) {
-            throw new IllegalStateException(
-                    "backward: tensor " + root.describe() + " does not require grad and has no grad_fn");
-        }
-        if (!grad.shape().equals(root.shape())) {
-            throw new IllegalArgumentException(
-                    "backward: gradient shape " + grad.shape() + " does not match tensor shape " + root.shape());
-        }
+        checkRoot("backward", root, grad);
         List<Tensor> order = topologicalOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(root, grad);
@@ -100,6 +93,96 @@ public final class Autograd {
                     grads.merge(in, gk, Tensor::add);
                 }
             }
+        }
+    }
+
+    /**
+     * Backward that gives memory back as it goes, so that training which consumes each gradient at once (LOMO) holds
+     * one parameter's gradient at a time in fact, not only in principle. It runs in the current {@link MemoryScope}
+     * (one must be open). Each op's gradient rule runs in a scope of its own, so its temporaries return to the pool
+     * when the rule returns; the gradients it produces move, without a copy, to the current scope and are released as
+     * soon as every pending use has consumed them. With {@code releaseLeafGradients} a leaf's gradient is released
+     * right after {@code hook} returns (the hook runs in a scope of its own and must not keep the gradient: using it
+     * later is an exception); otherwise the hook may keep it and it lives until the current scope closes. Only memory
+     * this pass allocated is released, never the upstream {@code grad} or tensors of the forward pass.
+     */
+    public static void backwardReleasing(Tensor root, Tensor grad, LeafHook hook, boolean releaseLeafGradients) {
+        checkRoot("backwardReleasing", root, grad);
+        MemoryScope outer = MemoryScope.current();
+        if (outer == null)
+            throw new IllegalStateException("backwardReleasing: needs an open MemoryScope on this thread");
+        List<Tensor> order = topologicalOrder(root);
+        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        // pending uses of each block this pass allocated; a block reaching zero goes back to the pool
+        Map<MemoryPool.Allocation, int[]> uses = new IdentityHashMap<>();
+        Map<MemoryPool.Allocation, Boolean> kept = new IdentityHashMap<>();
+        grads.put(root, grad);
+        try (Handle ng = noGrad()) {
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                Tensor g = grads.remove(t);
+                if (g == null) continue;
+                Op op = t.gradFn();
+                if (op == null) {
+                    if (t.requiresGrad()) {
+                        if (releaseLeafGradients) {
+                            try (MemoryScope hookScope = MemoryScope.open()) {
+                                hook.onGradient(t, g);
+                            }
+                        } else {
+                            hook.onGradient(t, g);
+                            MemoryPool.Allocation a = g.storage().allocation();
+                            if (a != null) kept.put(a, Boolean.TRUE);
+                        }
+                    }
+                    unuse(outer, uses, kept, g);
+                    continue;
+                }
+                try (MemoryScope rule = MemoryScope.open()) {
+                    List<Tensor> inputs = op.inputs();
+                    Tensor[] gs = Gradients.of(op, g, t);
+                    for (int k = 0; k < inputs.size(); k++) {
+                        Tensor in = inputs.get(k);
+                        if (gs[k] == null || !in.requiresGrad()) continue;
+                        Tensor gk = gs[k].shape().equals(in.shape()) ? gs[k] : Gradients.sumTo(gs[k], in.shape());
+                        if (!gk.device().equals(in.device())) gk = gk.to(in.device());
+                        if (gk.dtype() != in.dtype()) gk = gk.to(in.dtype());
+                        Tensor prev = grads.get(in);
+                        Tensor sum = prev == null ? gk : prev.add(gk);
+                        MemoryPool.Allocation a = sum.storage().allocation();
+                        boolean fresh = a != null && a.owner() == rule;
+                        rule.promote(sum);
+                        if (fresh || (a != null && uses.containsKey(a))) uses.computeIfAbsent(a, x -> new int[1])[0]++;
+                        grads.put(in, sum);
+                        if (prev != null) unuse(outer, uses, kept, prev);
+                    }
+                }
+                unuse(outer, uses, kept, g);
+            }
+        }
+    }
+
+    /** Drops one pending use of {@code g}'s block; releases the block when it was the last and no hook kept it. */
+    private static void unuse(
+            MemoryScope outer,
+            Map<MemoryPool.Allocation, int[]> uses,
+            Map<MemoryPool.Allocation, Boolean> kept,
+            Tensor g) {
+        MemoryPool.Allocation a = g.storage().allocation();
+        int[] n = a == null ? null : uses.get(a);
+        if (n == null || --n[0] > 0) return;
+        uses.remove(a);
+        if (!kept.containsKey(a)) outer.release(g);
+    }
+
+    private static void checkRoot(String op, Tensor root, Tensor grad) {
+        if (!root.requiresGrad()) {
+            throw new IllegalStateException(
+                    op + ": tensor " + root.describe() + " does not require grad and has no grad_fn");
+        }
+        if (!grad.shape().equals(root.shape())) {
+            throw new IllegalArgumentException(
+                    op + ": gradient shape " + grad.shape() + " does not match tensor shape " + root.shape());
         }
     }
 

@@ -46,9 +46,14 @@ final class HostStorage implements Storage {
     public MemorySegment segment() {
         if (allocation != null && !allocation.isLive()) {
             throw new IllegalStateException("storage of " + numel + " " + dtype
-                    + " used after its memory went back to the pool (its MemoryScope closed)");
+                    + " used after its memory went back to the pool (its MemoryScope closed or released it)");
         }
         return segment;
+    }
+
+    @Override
+    public MemoryPool.Allocation allocation() {
+        return allocation;
     }
 
     @Override

@@ -271,6 +271,14 @@ public final class MemoryPool {
         gcManagedAllocations++;
     }
 
+    /**
+     * Starts a new peak measurement: the peak becomes the bytes in use now (PyTorch's reset_peak_memory_stats), so
+     * {@link Stats#peakBytesInUse()} read later is the most held at once since this call.
+     */
+    public synchronized void resetPeak() {
+        peakBytesInUse = bytesInUse;
+    }
+
     public synchronized Stats stats() {
         return new Stats(
                 nativeAllocations,

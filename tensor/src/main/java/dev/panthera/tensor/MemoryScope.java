@@ -127,6 +127,52 @@ public final class MemoryScope implements AutoCloseable {
     }
 
     /**
+     * Returns the pooled block under {@code t} to its pool now, before this scope closes (for memory whose last use is
+     * known, such as a gradient consumed by an update). {@code t} and every other tensor over the same storage (its
+     * views) are dead afterwards: using them is an {@link IllegalStateException}. Returns the bytes released; 0, doing
+     * nothing, when this scope does not own {@code t}'s storage or it was already released.
+     */
+    public long release(Tensor t) {
+        if (closed) throw new IllegalStateException("MemoryScope.release: scope is closed");
+        if (Thread.currentThread() != thread)
+            throw new IllegalStateException("MemoryScope.release: called from another thread than the scope's");
+        MemoryPool.Allocation a = t.storage().allocation();
+        if (a == null || a.owner() != this || !a.isLive() || !forget(a)) return 0;
+        a.release();
+        return a.bytes();
+    }
+
+    /**
+     * Moves the pooled block under {@code t} (with every view of it) to the enclosing scope without copying, so it
+     * outlives this scope and is released with, or by, that one. Returns {@code t}. Does nothing when this scope does
+     * not own {@code t}'s storage; throws when there is no enclosing scope.
+     */
+    public Tensor promote(Tensor t) {
+        if (closed) throw new IllegalStateException("MemoryScope.promote: scope is closed");
+        if (Thread.currentThread() != thread)
+            throw new IllegalStateException("MemoryScope.promote: called from another thread than the scope's");
+        MemoryPool.Allocation a = t.storage().allocation();
+        if (a == null || a.owner() != this) return t;
+        if (parent == null)
+            throw new IllegalStateException("MemoryScope.promote: no enclosing scope to move " + t.describe() + " to");
+        t.checkAlive("promote");
+        if (forget(a)) parent.adopt(a);
+        return t;
+    }
+
+    /** Removes {@code a} from the blocks this scope releases on close (searched newest first); false if absent. */
+    private boolean forget(MemoryPool.Allocation a) {
+        for (int i = count - 1; i >= 0; i--) {
+            if (owned[i] == a) {
+                owned[i] = owned[--count];
+                owned[count] = null;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * Returns every block allocated in this scope to its pool (and closes {@link #arena()} if it was used). Must be
      * called on the thread that opened it, innermost first.
      */

@@ -34,6 +34,11 @@ public interface Storage {
     /** False once the memory was released (its scope closed). */
     boolean isAlive();
 
+    /** The pooled block under this storage, or null when its memory is not from a {@link MemoryPool}. */
+    default MemoryPool.Allocation allocation() {
+        return null;
+    }
+
     /** Zero-filled CPU storage in {@code arena}. */
     static Storage allocate(DType dtype, long numel, Arena arena) {
         long bytes = Math.multiplyExact(numel, (long) dtype.byteSize());

@@ -249,8 +249,9 @@ public final class Tensor {
     /** Throws IllegalStateException naming this tensor when its memory was freed. */
     void checkAlive(String op) {
         if (!storage.isAlive()) {
-            String why =
-                    storage.owner() instanceof ExternalOwner o ? o.source() + " was closed" : "its MemoryScope closed";
+            String why = storage.owner() instanceof ExternalOwner o
+                    ? o.source() + " was closed"
+                    : "its MemoryScope closed or released it";
             throw new IllegalStateException(
                     op + ": tensor " + describe() + " was used after its memory was freed (" + why + ")");
         }

@@ -58,6 +58,11 @@ public final class CudaStorage implements Storage {
     }
 
     @Override
+    public MemoryPool.Allocation allocation() {
+        return allocation;
+    }
+
+    @Override
     public Object owner() {
         return allocation != null ? allocation.owner() : owner;
     }

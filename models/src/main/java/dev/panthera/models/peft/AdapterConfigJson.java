@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
 /**
  * peft's {@code adapter_config.json} for LoRA. Writing emits every field peft 0.21 writes, sorted by name as peft does,
  * with peft's defaults for the features this library does not have. Reading maps the fields this library implements and
- * rejects, naming the field, a file that needs a feature it does not implement (DoRA, bias training, fan_in_fan_out,
+ * rejects, naming the field, a file that needs a feature it does not implement (bias training, fan_in_fan_out,
  * …), so such an adapter is never loaded with silently different semantics.
  */
 public final class AdapterConfigJson {
@@ -112,7 +112,7 @@ public final class AdapterConfigJson {
         f.put("task_type", info.taskType());
         f.put("trainable_token_indices", null);
         f.put("use_bdlora", null);
-        f.put("use_dora", false);
+        f.put("use_dora", config.useDora());
         f.put("use_qalora", false);
         f.put("use_rslora", config.useRsLora());
         f.put("velora_config", null);
@@ -166,7 +166,8 @@ public final class AdapterConfigJson {
         double alpha = number(file, f, "lora_alpha", 8);
         double dropout = number(file, f, "lora_dropout", 0);
         boolean rs = bool(file, f, "use_rslora", false);
-        for (String flag : List.of("use_dora", "fan_in_fan_out", "lora_bias", "use_qalora"))
+        boolean dora = bool(file, f, "use_dora", false);
+        for (String flag : List.of("fan_in_fan_out", "lora_bias", "use_qalora"))
             if (bool(file, f, flag, false)) throw unsupported(file, flag + " = true");
         Object bias = f.getOrDefault("bias", "none");
         if (!"none".equals(bias)) throw unsupported(file, "bias = " + bias);
@@ -229,7 +230,7 @@ public final class AdapterConfigJson {
             case Object o -> throw bad(file, "modules_to_save must be a list, got " + o);
         };
         try {
-            return new LoraConfig(r, alpha, dropout, targets, rs, init, ranks, alphas, save, 0);
+            return new LoraConfig(r, alpha, dropout, targets, rs, init, ranks, alphas, save, 0, dora);
         } catch (IllegalArgumentException e) {
             throw bad(file, e.getMessage());
         }

@@ -82,9 +82,9 @@ class AdapterFilesTest {
             assertEquals(0.0, d.dropout());
             // a feature this library does not implement is refused, naming it
             Files.writeString(
-                    dir.resolve(AdapterFiles.CONFIG), "{\"target_modules\": [\"q_proj\"], \"use_dora\": true}");
+                    dir.resolve(AdapterFiles.CONFIG), "{\"target_modules\": [\"q_proj\"], \"lora_bias\": true}");
             var e2 = assertThrows(java.io.IOException.class, () -> AdapterFiles.readConfig(dir));
-            assertTrue(e2.getMessage().contains("use_dora"), e2.getMessage());
+            assertTrue(e2.getMessage().contains("lora_bias"), e2.getMessage());
         } finally {
             for (Path p : List.of(dir.resolve(AdapterFiles.WEIGHTS), dir.resolve(AdapterFiles.CONFIG), dir))
                 Files.deleteIfExists(p);

@@ -6,9 +6,12 @@ import dev.panthera.models.io.SafetensorsFile;
 import dev.panthera.models.io.SafetensorsWriter;
 import dev.panthera.nn.fixtures.LoraFixtures;
 import dev.panthera.nn.layers.CausalLm;
+import dev.panthera.nn.lora.Ia3;
+import dev.panthera.nn.lora.Ia3Config;
 import dev.panthera.nn.lora.Lora;
 import dev.panthera.nn.lora.LoraConfig;
 import dev.panthera.nn.lora.LoraLinear;
+import dev.panthera.nn.lora.PromptTuning;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -68,7 +71,7 @@ class PeftFixturesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"plain", "patterns", "select", "mts"})
+    @ValueSource(strings = {"plain", "patterns", "select", "mts", "dora"})
     void peftAdapterLoadsAndGivesPeftsLogits(String name) throws IOException {
         CausalLm m = base();
         Tensor x = ids();
@@ -113,6 +116,55 @@ class PeftFixturesTest {
         assertEquals(2 * (3 * 8 + 1), again.trainableParameterCount());
         again.eval();
         assertArrayEquals(m.forward(x).toFloatArray(), again.forward(x).toFloatArray(), "adaption reloaded");
+    }
+
+    @Test
+    void peftIa3LoadsAndGivesPeftsLogits() throws IOException {
+        CausalLm m = base();
+        Tensor x = ids();
+        Ia3Config c = Ia3Files.load(FIXTURES.resolve("ia3"), m, "default", false);
+        float[] want = expected().get("ia3");
+        assertFalse(java.util.Arrays.equals(expected().get("base"), want), "the fixture's vectors are not ones");
+        close(want, m.forward(x).toFloatArray(), "ia3 logits vs peft");
+        assertEquals(0, m.trainableParameterCount(), "an inference load leaves nothing trainable");
+        assertTrue(Ia3.layers(m).get("model.layers.0.mlp.down_proj").isFeedforward());
+        assertFalse(Ia3.layers(m).get("model.layers.0.self_attn.k_proj").isFeedforward());
+
+        Path out = WRITTEN.resolve("ia3");
+        Ia3Files.save(out, m, "default", c, new AdapterConfigJson.Info("CAUSAL_LM", null, null));
+        SafetensorsWriter.write(
+                out.resolve("panthera_logits.safetensors"),
+                Map.of("format", "pt"),
+                List.of(SafetensorsWriter.Item.of("ids", x), SafetensorsWriter.Item.of("logits", m.forward(x))));
+        assertEquals(fieldNames(FIXTURES.resolve("ia3")), fieldNames(out));
+        CausalLm again = base();
+        Ia3Files.load(out, again, "default", true);
+        assertEquals(2 * (4 + 4 + 11), again.trainableParameterCount(), "k, v [4, 1] and down_proj [1, 11] per layer");
+        again.eval();
+        assertArrayEquals(m.forward(x).toFloatArray(), again.forward(x).toFloatArray(), "ia3 reloaded");
+    }
+
+    @Test
+    void peftPromptTuningLoadsAndGivesPeftsLogits() throws IOException {
+        Tensor x = ids();
+        PromptTuning tuned = PromptTuningFiles.load(FIXTURES.resolve("prompt"), base(), false);
+        float[] want = expected().get("prompt");
+        Tensor logits = tuned.forward(x);
+        assertArrayEquals(new long[] {2, 3 + 5, 13}, logits.dims(), "logits cover the 3 virtual and 5 real positions");
+        close(want, logits.toFloatArray(), "prompt tuning logits vs peft");
+        assertEquals(0, tuned.trainableParameterCount(), "an inference load leaves nothing trainable");
+
+        Path out = WRITTEN.resolve("prompt");
+        PromptTuningFiles.save(out, tuned, new AdapterConfigJson.Info("CAUSAL_LM", null, null));
+        SafetensorsWriter.write(
+                out.resolve("panthera_logits.safetensors"),
+                Map.of("format", "pt"),
+                List.of(SafetensorsWriter.Item.of("ids", x), SafetensorsWriter.Item.of("logits", logits)));
+        assertEquals(fieldNames(FIXTURES.resolve("prompt")), fieldNames(out));
+        PromptTuning again = PromptTuningFiles.load(out, base(), true);
+        assertEquals(3 * 8, again.trainableParameterCount(), "only the prompt trains");
+        again.eval();
+        assertArrayEquals(logits.toFloatArray(), again.forward(x).toFloatArray(), "prompt reloaded");
     }
 
     @Test

@@ -65,6 +65,19 @@ public final class CausalLm extends Module {
         return call("lm_head", body.child("norm").forward(h));
     }
 
+    /**
+     * Logits [B, T, vocab] for input embeddings [B, T, dim] given in place of token ids, at positions 0..T-1
+     * (HuggingFace's inputs_embeds; prompt tuning prepends learned embeddings this way).
+     */
+    public Tensor forwardEmbeddings(Tensor embeds) {
+        if (embeds.rank() != 3 || embeds.size(2) != config.dim())
+            throw new IllegalArgumentException("CausalLm.forwardEmbeddings: embeddings must be [batch, seq, "
+                    + config.dim() + "], got " + embeds.shape());
+        Tensor h = embeds;
+        for (int i = 0; i < body.layers.size(); i++) h = body.layers.get(i).forward(h, 0, null, i, null);
+        return call("lm_head", body.child("norm").forward(h));
+    }
+
     /** A fresh cache sized for this model. */
     public KvCache newCache(long maxLen) {
         return new KvCache(config.layers(), maxLen);

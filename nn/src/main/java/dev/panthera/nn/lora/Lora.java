@@ -48,6 +48,7 @@ public final class Lora {
                     config.dropout(),
                     config.init(),
                     seed + path.hashCode() * 31L);
+            if (config.useDora()) lora.enableDora(name);
             done.add(path);
         }
         if (done.isEmpty())
@@ -135,6 +136,7 @@ public final class Lora {
             if (trainable && l.hasAdapter(name)) {
                 l.loraA(name).weight().requiresGrad(true);
                 l.loraB(name).weight().requiresGrad(true);
+                if (l.usesDora(name)) l.magnitude(name).requiresGrad(true);
             }
         }
         for (ModulesToSave s : saved.values()) {
@@ -159,6 +161,7 @@ public final class Lora {
             l.setAdaptersEnabled(false);
             l.child("lora_A").freeze();
             l.child("lora_B").freeze();
+            l.child("lora_magnitude_vector").freeze();
         }
         for (ModulesToSave s : savedModules(model).values()) {
             s.setAdaptersEnabled(false);
@@ -225,8 +228,8 @@ public final class Lora {
     }
 
     /**
-     * Adapter {@code name}'s weights under peft's saved key names: {@code base_model.model.<path>.lora_A.weight} and
-     * {@code lora_B.weight}, and for modules_to_save {@code base_model.model.<path>.<parameter>} from its copy.
+     * Adapter {@code name}'s weights under peft's saved key names: {@code base_model.model.<path>.lora_A.weight},
+     * {@code lora_B.weight} and, for DoRA, {@code lora_magnitude_vector}, and for modules_to_save {@code base_model.model.<path>.<parameter>} from its copy.
      */
     public static Map<String, Tensor> adapterStateDict(Module model, String name) {
         Map<String, Tensor> out = new LinkedHashMap<>();
@@ -239,6 +242,8 @@ public final class Lora {
             out.put(
                     "base_model.model." + e.getKey() + ".lora_B.weight",
                     l.loraB(name).weight());
+            if (l.usesDora(name))
+                out.put("base_model.model." + e.getKey() + ".lora_magnitude_vector", l.magnitude(name));
         }
         for (var e : savedModules(model).entrySet()) {
             if (!e.getValue().hasAdapter(name)) continue;

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  * @param init how A and B start (peft's init_lora_weights)
  * @param modulesToSave modules trained and saved whole beside the adapter (peft wraps them in a trainable copy)
  * @param seed seeds the initialisation of A (and B) and the dropout masks
+ * @param useDora peft's use_dora: DoRA (Liu et al., arXiv 2402.09353) adds a learned magnitude per output feature over
+ *     the direction W + scaling·B·A (see {@link LoraLinear})
  */
 public record LoraConfig(
         int r,
@@ -29,7 +31,8 @@ public record LoraConfig(
         Map<String, Integer> rankPattern,
         Map<String, Double> alphaPattern,
         List<String> modulesToSave,
-        long seed) {
+        long seed,
+        boolean useDora) {
     /** peft's "all-linear" shorthand. */
     public static final String ALL_LINEAR = LoraTargets.ALL_LINEAR;
 
@@ -58,6 +61,21 @@ public record LoraConfig(
         modulesToSave = modulesToSave == null ? List.of() : List.copyOf(modulesToSave);
     }
 
+    /** Without DoRA (the record's form before use_dora was added). */
+    public LoraConfig(
+            int r,
+            double alpha,
+            double dropout,
+            LoraTargets targets,
+            boolean useRsLora,
+            InitWeights init,
+            Map<String, Integer> rankPattern,
+            Map<String, Double> alphaPattern,
+            List<String> modulesToSave,
+            long seed) {
+        this(r, alpha, dropout, targets, useRsLora, init, rankPattern, alphaPattern, modulesToSave, seed, false);
+    }
+
     /** Targets by module names (or {@code List.of(ALL_LINEAR)}). */
     public static LoraConfig of(int r, double alpha, double dropout, List<String> targets) {
         return new LoraConfig(r, alpha, dropout, LoraTargets.of(targets), false, null, null, null, null, 0);
@@ -68,28 +86,39 @@ public record LoraConfig(
         return new LoraConfig(r, alpha, dropout, LoraTargets.regex(regex), false, null, null, null, null, 0);
     }
 
+    /** peft's use_dora. */
+    public LoraConfig withDora(boolean on) {
+        return new LoraConfig(
+                r, alpha, dropout, targets, useRsLora, init, rankPattern, alphaPattern, modulesToSave, seed, on);
+    }
+
     public LoraConfig withRsLora(boolean on) {
-        return new LoraConfig(r, alpha, dropout, targets, on, init, rankPattern, alphaPattern, modulesToSave, seed);
+        return new LoraConfig(
+                r, alpha, dropout, targets, on, init, rankPattern, alphaPattern, modulesToSave, seed, useDora);
     }
 
     public LoraConfig withSeed(long s) {
-        return new LoraConfig(r, alpha, dropout, targets, useRsLora, init, rankPattern, alphaPattern, modulesToSave, s);
+        return new LoraConfig(
+                r, alpha, dropout, targets, useRsLora, init, rankPattern, alphaPattern, modulesToSave, s, useDora);
     }
 
     public LoraConfig withInit(InitWeights i) {
-        return new LoraConfig(r, alpha, dropout, targets, useRsLora, i, rankPattern, alphaPattern, modulesToSave, seed);
+        return new LoraConfig(
+                r, alpha, dropout, targets, useRsLora, i, rankPattern, alphaPattern, modulesToSave, seed, useDora);
     }
 
     public LoraConfig withTargets(LoraTargets t) {
-        return new LoraConfig(r, alpha, dropout, t, useRsLora, init, rankPattern, alphaPattern, modulesToSave, seed);
+        return new LoraConfig(
+                r, alpha, dropout, t, useRsLora, init, rankPattern, alphaPattern, modulesToSave, seed, useDora);
     }
 
     public LoraConfig withPatterns(Map<String, Integer> ranks, Map<String, Double> alphas) {
-        return new LoraConfig(r, alpha, dropout, targets, useRsLora, init, ranks, alphas, modulesToSave, seed);
+        return new LoraConfig(r, alpha, dropout, targets, useRsLora, init, ranks, alphas, modulesToSave, seed, useDora);
     }
 
     public LoraConfig withModulesToSave(List<String> modules) {
-        return new LoraConfig(r, alpha, dropout, targets, useRsLora, init, rankPattern, alphaPattern, modules, seed);
+        return new LoraConfig(
+                r, alpha, dropout, targets, useRsLora, init, rankPattern, alphaPattern, modules, seed, useDora);
     }
 
     /** The target names, or null when targets are a regex. */

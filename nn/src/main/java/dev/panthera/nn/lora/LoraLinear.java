@@ -13,15 +13,24 @@ import java.util.SplittableRandom;
 
 /**
  * A Linear with LoRA adapters, laid out as peft's: children {@code base_layer}, {@code lora_A.<adapter>},
- * {@code lora_B.<adapter>}, {@code lora_dropout.<adapter>}. Forward = base(x) + B(A(dropout(x)))·scaling for the active
- * adapter; base(x) alone when this layer has no adapter of the active name (peft: an adapter that targets other
- * modules leaves this one as the base), when adapters are disabled, or while the active adapter is merged.
+ * {@code lora_B.<adapter>}, {@code lora_dropout.<adapter>} and, for DoRA adapters, {@code lora_magnitude_vector.<adapter>}.
+ * Forward = base(x) + B(A(dropout(x)))·scaling for the active adapter; base(x) alone when this layer has no adapter of
+ * the active name (peft: an adapter that targets other modules leaves this one as the base), when adapters are
+ * disabled, or while the active adapter is merged.
+ *
+ * <p>DoRA (Liu et al., arXiv 2402.09353; peft's use_dora) re-normalises the adapted weight per output feature: with
+ * V = W + scaling·B·A and its row norms ‖V‖ treated as constants (detached, as the paper's section 4.3 and peft do),
+ * the layer computes m/‖V‖ ⊙ (x·Wᵀ + scaling·B·A·x) + b, written as peft writes it: base(x) + (m/‖V‖ − 1) ⊙ x·Wᵀ +
+ * m/‖V‖ ⊙ scaling·B(A(dropout(x))), where x·Wᵀ is the base output without bias (recomputed from dropout(x) while
+ * dropout is active in training).
  */
 public final class LoraLinear extends Module {
     private final Linear base;
     private final ModuleDict<Linear> loraA;
     private final ModuleDict<Linear> loraB;
     private final ModuleDict<Dropout> dropout;
+    private final ModuleDict<DoraMagnitude> magnitude;
+    private Tensor mergedNorms; // ‖W + ΔW‖ per row at merge time, for a DoRA adapter: unmerge divides it back out
     private final Map<String, Double> scaling = new LinkedHashMap<>();
     private String active;
     private String merged;
@@ -32,6 +41,35 @@ public final class LoraLinear extends Module {
         this.loraA = registerModule("lora_A", new ModuleDict<>());
         this.loraB = registerModule("lora_B", new ModuleDict<>());
         this.dropout = registerModule("lora_dropout", new ModuleDict<>());
+        this.magnitude = registerModule("lora_magnitude_vector", new ModuleDict<>());
+    }
+
+    /**
+     * Makes adapter {@code name} a DoRA adapter: adds its magnitude, initialised to the row norms of W + scaling·B·A so
+     * that forward is unchanged at this point.
+     */
+    public void enableDora(String name) {
+        require(name, loraA.get(name));
+        if (magnitude.contains(name))
+            throw new IllegalStateException("LoraLinear: adapter '" + name + "' already uses DoRA");
+        if (name.equals(merged))
+            throw new IllegalStateException(
+                    "LoraLinear: adapter '" + name + "' is merged; unmerge before enabling DoRA");
+        Tensor norms;
+        try (var _ = Autograd.noGrad()) {
+            norms = DoraMagnitude.rowNorms(base.weight().add(delta(name)));
+        }
+        magnitude.put(name, new DoraMagnitude(norms));
+    }
+
+    /** Whether adapter {@code name} is a DoRA adapter. */
+    public boolean usesDora(String name) {
+        return magnitude.contains(name);
+    }
+
+    /** DoRA's magnitude [out] for adapter {@code name}. */
+    public Tensor magnitude(String name) {
+        return require(name, magnitude.get(name)).weight();
     }
 
     /** Adds adapter {@code name} with the config's r and scaling (no per-module patterns); it becomes active. */
@@ -149,7 +187,13 @@ public final class LoraLinear extends Module {
         if (merged != null) throw new IllegalStateException("LoraLinear: adapter '" + merged + "' is already merged");
         if (active == null || !hasAdapter(active)) return false;
         try (var _ = Autograd.noGrad()) {
-            base.weight().copy_(base.weight().add(delta(active)));
+            Tensor v = base.weight().add(delta(active));
+            if (usesDora(active)) {
+                // W' = m/‖W + ΔW‖ ⊙ (W + ΔW), row by row (peft's DoRA merge)
+                mergedNorms = DoraMagnitude.rowNorms(v);
+                v = v.mul(magnitude(active).div(mergedNorms).reshape(-1, 1));
+            }
+            base.weight().copy_(v);
         }
         merged = active;
         return true;
@@ -160,16 +204,30 @@ public final class LoraLinear extends Module {
         if (merged == null) throw new IllegalStateException("LoraLinear: nothing is merged");
         String m = merged;
         try (var _ = Autograd.noGrad()) {
-            base.weight().copy_(base.weight().sub(delta(m)));
+            Tensor w = base.weight();
+            if (usesDora(m)) w = w.div(magnitude(m).div(mergedNorms).reshape(-1, 1));
+            base.weight().copy_(w.sub(delta(m)));
         }
         merged = null;
+        mergedNorms = null;
     }
 
     @Override
     public Tensor forward(Tensor x) {
         Tensor y = base.forward(x);
         if (!enabled || active == null || active.equals(merged) || !hasAdapter(active)) return y;
-        Tensor h = loraA.get(active).forward(dropout.get(active).forward(x));
-        return y.add(loraB.get(active).forward(h).mul(scaling.get(active)));
+        Dropout drop = dropout.get(active);
+        Tensor xd = drop.forward(x);
+        Tensor lora = loraB.get(active).forward(loraA.get(active).forward(xd)).mul(scaling.get(active));
+        if (!usesDora(active)) return y.add(lora);
+        Tensor w = base.weight();
+        Tensor baseResult =
+                drop.p() == 0 || !isTraining() ? (base.bias() == null ? y : y.sub(base.bias())) : xd.matmul(w.t());
+        Tensor norms;
+        try (var _ = Autograd.noGrad()) { // detached, as in the paper and peft: no gradient through ‖V‖
+            norms = DoraMagnitude.rowNorms(w.add(delta(active)));
+        }
+        Tensor scale = magnitude(active).div(norms);
+        return y.add(baseResult.mul(scale.sub(1))).add(lora.mul(scale));
     }
 }

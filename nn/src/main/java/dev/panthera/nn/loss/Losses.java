@@ -73,14 +73,15 @@ public final class Losses {
     }
 
     /**
-     * TinyBERT's prediction-layer loss: soft cross-entropy −Σ softmax(z_t/T)·log_softmax(z_s/T) over the last
-     * dimension, averaged over the other positions. The teacher is treated as a constant.
+     * TinyBERT's prediction-layer loss as its task_distill.py defines soft_cross_entropy: the mean over all elements
+     * (positions and classes) of −softmax(z_t/T)·log_softmax(z_s/T), softmaxes over the last dimension; that is the
+     * per-position cross-entropy divided by the number of classes. The teacher is treated as a constant.
      */
     public static Tensor softCrossEntropy(Tensor studentLogits, Tensor teacherLogits, double temperature) {
         checkPair("softCrossEntropy", studentLogits, teacherLogits, temperature);
         Tensor pt = teacherLogits.detach().div(temperature).softmax(-1);
         Tensor ls = studentLogits.div(temperature).logSoftmax(-1);
-        return pt.mul(ls).sum(new int[] {-1}, false).neg().mean();
+        return pt.mul(ls).neg().mean();
     }
 
     /**

@@ -32,4 +32,17 @@ public interface LrSchedule {
             return minRatio + (1 - minRatio) * 0.5 * (1 + Math.cos(Math.PI * progress));
         };
     }
+
+    /**
+     * Linear warm-up then a linear decay from 1 to 0 at {@code total} steps (HF get_linear_schedule_with_warmup);
+     * stays at 0 after.
+     */
+    static LrSchedule linear(long warmup, long total) {
+        if (total <= warmup)
+            throw new IllegalArgumentException("linear schedule: total " + total + " must exceed warm-up " + warmup);
+        return s -> {
+            if (s < warmup) return (double) s / Math.max(1, warmup);
+            return Math.max(0.0, (double) (total - s) / (total - warmup));
+        };
+    }
 }

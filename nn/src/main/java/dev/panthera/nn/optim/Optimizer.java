@@ -1,6 +1,7 @@
 package dev.panthera.nn.optim;
 
 import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
 import java.util.List;
 
@@ -40,14 +41,22 @@ public abstract class Optimizer {
         return steps;
     }
 
-    /** Applies one update to every parameter that has a gradient. */
+    /**
+     * Applies one update to every parameter that has a gradient. Each parameter's update runs in a {@link MemoryScope}
+     * of its own, so its temporaries go back to the pool before the next parameter's update: the step's memory peak is
+     * one parameter's temporaries, not all of them (state that must outlive the step is made with
+     * {@link MemoryScope#unscoped}).
+     */
     public final void step() {
         double lr = currentLr();
         steps++;
         try (var _ = Autograd.noGrad()) {
             for (int i = 0; i < params.size(); i++) {
                 Tensor p = params.get(i);
-                if (p.grad() != null) update(i, p, p.grad(), lr, steps);
+                if (p.grad() == null) continue;
+                try (var perParameter = MemoryScope.open()) {
+                    update(i, p, p.grad(), lr, steps);
+                }
             }
         }
     }

@@ -1,6 +1,5 @@
 package dev.panthera.nn.bench;
 
-import dev.panthera.nn.Module;
 import dev.panthera.nn.layers.CausalLm;
 import dev.panthera.nn.layers.DecoderConfig;
 import dev.panthera.nn.lora.Lora;
@@ -22,9 +21,10 @@ import java.util.SplittableRandom;
 /**
  * Trains the same small LLaMA-style decoder with AdamW, SGD (momentum), LOMO and SWAN, and LoRA (AdamW on the adapter),
  * and prints, per run, the bytes held by parameters, gradients and optimizer state at the step's peak, and the loss
- * curve. Bytes are the storage sizes of the live tensors: for AdamW/SGD/SWAN all gradients exist together after
- * backward, next to the state; for LOMO, the most leaf-gradient bytes that coexist during backward, from
- * {@link GradientSchedule} (a replay of autograd's schedule), which is at least the largest gradient its hook received.
+ * curve. The gradient column is measured, not computed: the host pool's peak bytes in use during backward and update
+ * above the forward's ({@link BackwardPeak}), over the same releasing backward for every optimizer, so it holds the
+ * gradients (all of them for AdamW/SGD/SWAN, one at a time for LOMO), the intermediate gradients in flight and the
+ * update's temporaries. State bytes are the storage sizes of the optimizer's GC-managed moments.
  *
  * <p>Corpus: token streams from a fixed random sparse Markov chain (each token has 4 successors), so the loss can fall
  * from ln(vocab) toward about ln 4. The LoRA run fine-tunes the AdamW-trained model (r=8, α=16, all linear layers but
@@ -75,7 +75,7 @@ public final class TrainMemory {
         }
         System.out.println();
         System.out.println(
-                "| optimizer | params (total / trainable) | param bytes | grad bytes (peak) | state bytes | params+grads+state | vs AdamW | loss first → last | s/step |");
+                "| optimizer | params (total / trainable) | param bytes | backward+update peak (pool) | state bytes | params+peak+state | vs AdamW | loss first → last | s/step |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
         long adam = 1;
         for (Result r : results) {
@@ -116,7 +116,7 @@ public final class TrainMemory {
             case "AdamW" -> new AdamW(params, 3e-3);
             case "SGD" -> new Sgd(params, 0.1, 0.9, 0, 0, false);
             case "LOMO" -> new Lomo(params, 0.3);
-            case "SWAN" -> new Swan(params, 3e-3);
+            case "SWAN" -> Swan.forModel(model, 3e-3);
             default -> new AdamW(params, 1e-2, 0.9, 0.999, 1e-8, 0);
         };
         double[] losses = new double[steps];
@@ -130,15 +130,10 @@ public final class TrainMemory {
                 Tensor loss = Losses.crossEntropy(model.forward(in), target);
                 losses[s] = loss.item();
                 if (opt instanceof Lomo lomo) {
-                    long scheduled = GradientSchedule.peakLeafGradientBytes(loss);
-                    lomo.backward(loss);
-                    peakGrads = Math.max(peakGrads, Math.max(scheduled, lomo.maxGradientBytes()));
+                    peakGrads = Math.max(peakGrads, BackwardPeak.lomo(lomo, loss));
                 } else {
                     Optimizer o = (Optimizer) opt;
-                    o.zeroGrad();
-                    loss.backward();
-                    peakGrads = Math.max(peakGrads, gradBytes(model));
-                    o.step();
+                    peakGrads = Math.max(peakGrads, BackwardPeak.heldGradients(o, loss));
                     peakState = Math.max(peakState, o.stateBytes());
                 }
             }
@@ -148,13 +143,6 @@ public final class TrainMemory {
                 Locale.ROOT, "%-18s loss %.3f -> %.3f, %.2f s/step%n", name, losses[0], losses[steps - 1], sps);
         return new Result(
                 name, model.parameterCount(), model.trainableParameterCount(), peakGrads, peakState, losses, sps);
-    }
-
-    static long gradBytes(Module m) {
-        long n = 0;
-        for (Tensor p : m.namedParameters().values())
-            if (p.grad() != null) n += p.grad().storage().byteSize();
-        return n;
     }
 
     /** batch rows of length len per step from a fixed sparse Markov chain (4 successors per token). */
