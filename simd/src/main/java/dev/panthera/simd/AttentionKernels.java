@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -17,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * streams the keys once (the online softmax of FlashAttention), so memory stays bounded whatever the sequence
  * length: blocks of queries against blocks of keys, the two block products on {@link Sgemm}; a query of length 1
  * against a KV cache is the same loop with longer key blocks. Query heads share kv heads in groups (GQA).
- * Independent (batch, head) pairs run in parallel on the common fork-join pool.
+ * Independent (batch, head) pairs run in parallel on GEMM's threads ({@link Sgemm#forEach}) when the call holds
+ * enough work to pay for the hand-off; a decode step over a short cache stays on the calling thread.
  */
 final class AttentionKernels {
     private AttentionKernels() {}
@@ -53,6 +53,7 @@ final class AttentionKernels {
             boolean causal,
             float scale) {
         int group = hq / hkv;
+        long flops = 2L * batch * hq * lq * lk * (d + dv);
         boolean blocked = gemmable(q, lq, d) && gemmable(k, lk, d) && gemmable(v, lk, dv) && gemmable(o, lq, dv);
         if (blocked
                 && lq == 1
@@ -63,7 +64,7 @@ final class AttentionKernels {
                 && o.sh() <= Integer.MAX_VALUE) {
             // decode with GQA: the query heads that share a kv head are the rows of one block, so each cached key
             // and value is read once per kv head instead of once per query head
-            IntStream.range(0, batch * hkv).parallel().forEach(bk -> {
+            Sgemm.forEach(batch * hkv, flops, bk -> {
                 int b = bk / hkv, kh = bk % hkv;
                 blocked(
                         q.seg(),
@@ -86,7 +87,7 @@ final class AttentionKernels {
             });
             return;
         }
-        IntStream.range(0, batch * hq).parallel().forEach(bh -> {
+        Sgemm.forEach(batch * hq, flops, bh -> {
             int b = bh / hq, h = bh % hq, kh = h / group;
             if (blocked) {
                 blocked(
@@ -374,12 +375,7 @@ final class AttentionKernels {
                 loOut.intoMemorySegment(dst, to * 4, NO);
                 hiOut.intoMemorySegment(dst, (to + L) * 4, NO);
             }
-            for (; i < half; i++) {
-                float c = cos.getAtIndex(FL, co + i), s = sin.getAtIndex(FL, so + i);
-                float a = x.getAtIndex(FL, xo + 2L * i), b = x.getAtIndex(FL, xo + 2L * i + 1);
-                dst.setAtIndex(FL, dO + 2L * i, a * c - b * s);
-                dst.setAtIndex(FL, dO + 2L * i + 1, a * s + b * c);
-            }
+            if (i < half) ropePairs(x, xo, cos, co, sin, so, dst, dO, i, half);
             return;
         }
         for (int i = 0; i < half; i += F.length()) {
@@ -387,6 +383,31 @@ final class AttentionKernels {
             FloatVector c = FloatKernels.load(cos, co, i, half), s = FloatKernels.load(sin, so, i, half);
             FloatKernels.store(a.mul(c).sub(b.mul(s)), dst, dO, i, half);
             FloatKernels.store(a.mul(s).add(b.mul(c)), dst, dO + half, i, half);
+        }
+    }
+
+    /**
+     * The interleaved pairs [from, to) of one row, one at a time: the tail after the vector loop, and the whole row
+     * when a head has fewer pairs than a vector has lanes (stories260K's head size 8). A method of its own so that
+     * C2 compiles it small: inside the vector loop's method a stories260K decode profile showed these accesses not
+     * inlined, the segments' alignment and liveness checks as the top frames.
+     */
+    private static void ropePairs(
+            MemorySegment x,
+            long xo,
+            MemorySegment cos,
+            long co,
+            MemorySegment sin,
+            long so,
+            MemorySegment dst,
+            long dO,
+            int from,
+            int to) {
+        for (int i = from; i < to; i++) {
+            float c = cos.getAtIndex(FL, co + i), s = sin.getAtIndex(FL, so + i);
+            float a = x.getAtIndex(FL, xo + 2L * i), b = x.getAtIndex(FL, xo + 2L * i + 1);
+            dst.setAtIndex(FL, dO + 2L * i, a * c - b * s);
+            dst.setAtIndex(FL, dO + 2L * i + 1, a * s + b * c);
         }
     }
 }
