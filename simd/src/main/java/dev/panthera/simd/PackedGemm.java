@@ -121,25 +121,33 @@ final class PackedGemm {
             int js0,
             int nc,
             float[] out) {
+        float[] line = tb ? new float[kc] : null;
         for (int js = js0; js < nc; js += NR) {
             int w = Math.min(NR, nc - js);
             int base = js * kc;
+            if (tb) {
+                // B row j (a Linear weight's output j) is contiguous over p: read it with vector loads, then
+                // scatter it into the sliver's column j; an element-wise gather across rows cost ~40% of a prefill
+                for (int j = 0; j < NR; j++) {
+                    if (j < w) {
+                        WeightLoads.toFloats(kind, b, bOff + (long) (jc + js + j) * ldb + pc, kc, line, 0);
+                        for (int p = 0; p < kc; p++) out[base + p * NR + j] = line[p];
+                    } else {
+                        for (int p = 0; p < kc; p++) out[base + p * NR + j] = 0f;
+                    }
+                }
+                continue;
+            }
             for (int p = 0; p < kc; p++) {
                 int o = base + p * NR;
-                if (!tb) {
-                    long row = bOff + (long) (pc + p) * ldb + jc + js;
-                    if (w == NR && kind == DType.F16) {
-                        WeightLoads.toFloats(kind, b, row, NR, out, o);
-                    } else if (w == NR) {
-                        for (int q = 0; q < NR; q += 8)
-                            WeightLoads.load(kind, b, row + q).intoArray(out, o + q);
-                    } else {
-                        for (int j = 0; j < NR; j++) out[o + j] = j < w ? WeightLoads.load1(kind, b, row + j) : 0f;
-                    }
+                long row = bOff + (long) (pc + p) * ldb + jc + js;
+                if (w == NR && kind == DType.F16) {
+                    WeightLoads.toFloats(kind, b, row, NR, out, o);
+                } else if (w == NR) {
+                    for (int q = 0; q < NR; q += 8)
+                        WeightLoads.load(kind, b, row + q).intoArray(out, o + q);
                 } else {
-                    for (int j = 0; j < NR; j++)
-                        out[o + j] =
-                                j < w ? WeightLoads.load1(kind, b, bOff + (long) (jc + js + j) * ldb + pc + p) : 0f;
+                    for (int j = 0; j < NR; j++) out[o + j] = j < w ? WeightLoads.load1(kind, b, row + j) : 0f;
                 }
             }
         }

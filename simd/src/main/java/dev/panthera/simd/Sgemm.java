@@ -274,15 +274,44 @@ public final class Sgemm {
     }
 
     /**
+     * The least work, in flops, that a loop hands to a second thread: below it the hand-off (waking a pool thread,
+     * its start-up on a shared core) costs more than the time the second thread would save.
+     */
+    static final long PARALLEL_FLOPS = 2_000_000L;
+
+    /**
+     * Runs {@code body} for every i in [0, n): on this thread alone when {@code flops} (the loop's total work) is
+     * below {@link #PARALLEL_FLOPS} or the current {@link GemmConfig} allows one thread, else in contiguous ranges on
+     * as many threads as that config allows, the first range on this thread. The body must not start a multi-threaded
+     * GEMM itself (its ranges run on the pool it would wait on).
+     */
+    static void forEach(int n, long flops, java.util.function.IntConsumer body) {
+        GemmConfig config = GemmConfig.current();
+        int t = flops < PARALLEL_FLOPS ? 1 : Math.min(config.threads(), n);
+        if (t <= 1) {
+            for (int i = 0; i < n; i++) body.accept(i);
+            return;
+        }
+        split(config.executor(), t, n, 1, (from, to) -> {
+            for (int i = from; i < to; i++) body.accept(i);
+        });
+    }
+
+    /**
      * Runs [0, total) in {@code parts} contiguous ranges (multiples of 16 where possible): the first on this thread,
      * the rest on {@code executor} (null: this class's pool).
      */
     private static void split(java.util.concurrent.Executor executor, int parts, int total, Range r) {
+        split(executor, parts, total, 16, r);
+    }
+
+    /** As {@link #split(java.util.concurrent.Executor, int, int, Range)}, ranges multiples of {@code align}. */
+    private static void split(java.util.concurrent.Executor executor, int parts, int total, int align, Range r) {
         if (parts <= 1) {
             r.run(0, total);
             return;
         }
-        int chunk = ((total + parts - 1) / parts + 15) / 16 * 16;
+        int chunk = ((total + parts - 1) / parts + align - 1) / align * align;
         List<Future<?>> fs = new ArrayList<>();
         java.util.concurrent.Executor p = executor != null ? executor : pool();
         for (int from = chunk; from < total; from += chunk) {

@@ -11,7 +11,6 @@ import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.spi.StridedCursor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.stream.IntStream;
 
 /**
  * RoPE and attention for F32, BF16 and F16 tensors of any layout, computed in F32: RoPE widens one row of x and the
@@ -72,7 +71,8 @@ final class WidenedAttention {
                 dv = Math.toIntExact(vl.shape().dim(3));
         if (dl.numel() == 0) return;
         int group = hq / hkv;
-        IntStream.range(0, batch * hkv).parallel().forEach(bk -> {
+        long flops = 2L * batch * hq * lq * lk * (d + dv);
+        Sgemm.forEach(batch * hkv, flops, bk -> {
             int b = bk / hkv, kh = bk % hkv;
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment ks = block(arena, lk, d), vs = block(arena, lk, dv);

@@ -1,0 +1,95 @@
+package dev.panthera.bench.llama;
+
+import dev.panthera.models.io.Llama2cCheckpoint;
+import dev.panthera.models.io.Llama2cToGguf;
+import dev.panthera.quant.ggml.GgmlType;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * The models the Llama speed benchmarks run: stories260K from the shared data folder, and a random-weight Llama of
+ * the stories110M shape (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000, tied head, context 1024) written as a
+ * llama2.c checkpoint. Both are converted to an F32 GGUF by {@link Llama2cToGguf}, so that Panthera and llama.cpp
+ * read the same weights from the same file. Files go to a temporary folder outside the repository.
+ */
+final class LlamaFixtures {
+    private LlamaFixtures() {}
+
+    /** The GGUF (F32) for {@code model}: "stories260K" or "110M". */
+    static Path gguf(String model) {
+        try {
+            Path dir = Path.of(System.getProperty("java.io.tmpdir"), "panthera-llama-bench");
+            Files.createDirectories(dir);
+            Path gguf = dir.resolve(model + "-f32.gguf");
+            if (Files.exists(gguf)) return gguf;
+            Path bin = switch (model) {
+                case "stories260K" -> stories260K();
+                case "110M" -> random(dir.resolve("110M.bin"), 768, 2048, 12, 12, 12, 32000, 1024);
+                default -> throw new IllegalArgumentException("LlamaFixtures: unknown model " + model);
+            };
+            Path tmp = dir.resolve(model + "-f32.gguf.tmp");
+            try (Llama2cCheckpoint c = Llama2cCheckpoint.open(bin)) {
+                Llama2cToGguf.convert(c, GgmlType.F32, tmp);
+            }
+            Files.move(tmp, gguf);
+            return gguf;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Path stories260K() {
+        Path p = Path.of(System.getProperty("panthera.data", "/work/shared/data"), "stories260K.bin");
+        if (!Files.exists(p))
+            throw new IllegalStateException(
+                    "LlamaFixtures: " + p + " is absent (set -Dpanthera.data to the folder holding stories260K.bin)");
+        return p;
+    }
+
+    /**
+     * A llama2.c checkpoint (7-int header, then the weights in run.c's order) with weights uniform in ±0.05 and norm
+     * weights 1, so activations stay in the range of a trained model's and no kernel meets NaN or denormals.
+     */
+    private static Path random(Path out, int dim, int hidden, int layers, int heads, int kvHeads, int vocab, int seq)
+            throws IOException {
+        if (Files.exists(out)) return out;
+        int hs = dim / heads, kv = kvHeads * hs;
+        SplittableRandom r = new SplittableRandom(110);
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+        try (OutputStream o = Files.newOutputStream(tmp)) {
+            ByteBuffer h = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
+            for (int v : new int[] {dim, hidden, layers, heads, kvHeads, vocab, seq}) h.putInt(v);
+            o.write(h.array());
+            floats(o, r, (long) vocab * dim, false);
+            floats(o, r, (long) layers * dim, true); // rms_att
+            floats(o, r, (long) layers * dim * dim, false); // wq
+            floats(o, r, (long) layers * kv * dim, false); // wk
+            floats(o, r, (long) layers * kv * dim, false); // wv
+            floats(o, r, (long) layers * dim * dim, false); // wo
+            floats(o, r, (long) layers * dim, true); // rms_ffn
+            floats(o, r, 3L * layers * hidden * dim, false); // w1, w2, w3
+            floats(o, r, dim, true); // rms_final
+            floats(o, r, (long) seq * hs, false); // freq_cis_real and _imag (unused)
+        }
+        Files.move(tmp, out);
+        return out;
+    }
+
+    private static void floats(OutputStream o, SplittableRandom r, long n, boolean ones) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        for (long i = 0; i < n; i++) {
+            b.putFloat(ones ? 1f : (float) (r.nextDouble() * 0.1 - 0.05));
+            if (!b.hasRemaining()) {
+                o.write(b.array(), 0, b.position());
+                b.clear();
+            }
+        }
+        o.write(b.array(), 0, b.position());
+    }
+}
