@@ -90,7 +90,8 @@ final class LlamaCalibration {
         Tensor bias = c.qkvBias() && !prefix.endsWith("o_proj") && prefix.contains("self_attn")
                 ? vector(prefix + ".bias")
                 : null;
-        return LlamaAttention.linear(x, weight.apply(prefix + ".weight"), bias);
+        Tensor y = x.matmul(weight.apply(prefix + ".weight").t());
+        return bias == null ? y : y.add(bias);
     }
 
     private Tensor vector(String name) {

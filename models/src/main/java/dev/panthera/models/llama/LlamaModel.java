@@ -126,12 +126,10 @@ public final class LlamaModel implements LanguageModel {
         return head.apply(h.rmsNorm(norm, config.normEps()));
     }
 
-    /** The checkpoint this model reads (for memory accounting in tests). */
-    Weights weights() {
-        return weights;
-    }
-
-    /** The checkpoint this model reads (for copies with some tensors replaced, see {@link LlamaQuantizer}). */
+    /**
+     * The checkpoint this model reads (for memory accounting in tests, and for copies with some tensors replaced, see
+     * {@link LlamaQuantizer}).
+     */
     Weights weights() {
         return weights;
     }
