@@ -70,6 +70,9 @@ class ArbitrariesTest {
             }
         }
         Statistics.label("layout").collect(s.layout());
+        Statistics.label("layout").coverage(c -> {
+            for (LayoutKind k : LayoutKind.values()) c.check(k).count(n -> n > 0);
+        });
     }
 
     @Property(tries = 400)
