@@ -497,7 +497,7 @@ public final class OnnxWeights implements Weights {
         }
         return switch (name) {
             case "value" ->
-                t == null ? null : materialize(t, "constant:" + output).name(output);
+                t == null ? null : materialize(t, "constant:" + output, output).name(output);
             case "value_float" -> f == null ? null : Tensor.of(new float[] {f}, new long[0]);
             case "value_int" -> i == null ? null : Tensor.of(new long[] {i}, new long[0]);
             default -> null;
@@ -543,11 +543,14 @@ public final class OnnxWeights implements Weights {
     @Override
     public Tensor tensor(String name) {
         Initializer i = init(name);
-        return materialize(i, i.name()).name(name);
+        return materialize(i, i.name(), name).name(name);
     }
 
-    /** The tensor of initializer {@code i}; decoded or aligned copies are made once, cached under {@code key}. */
-    private Tensor materialize(Initializer i, String key) {
+    /**
+     * The tensor of initializer {@code i}; decoded or aligned copies are made once, cached under {@code key}.
+     * {@code what} is the name a refused read (file closed or truncated) reports: the one the caller asked for.
+     */
+    private Tensor materialize(Initializer i, String key, String what) {
         DType dtype;
         try {
             dtype = dtype(i.dataType(), null, i.name());
@@ -556,7 +559,7 @@ public final class OnnxWeights implements Weights {
         }
         Shape shape = Shape.of(i.dims());
         MemorySegment data = origin.read(
-                key,
+                what,
                 () -> converted.computeIfAbsent(
                         key,
                         n -> i.unpacked() != null

@@ -167,6 +167,16 @@ class HuggingFaceBertTest {
         assertTrue(e.getMessage().contains("missing 'hidden_size'"), e.getMessage());
     }
 
+    /** A closed model fails with an exception, never a crash or stale numbers. */
+    @Test
+    void useAfterCloseIsAnException() throws Exception {
+        Oracles.require(DIR.resolve("reference.safetensors"));
+        BertModel m = BertModel.load(DIR);
+        m.close();
+        m.close(); // closing again does nothing
+        assertThrows(IllegalStateException.class, () -> m.embed(List.of("The cat sat on the mat.")));
+    }
+
     static int[][] ints(Tensor t) {
         long[] v = t.toLongArray();
         int rows = (int) t.size(0), cols = (int) t.size(1);

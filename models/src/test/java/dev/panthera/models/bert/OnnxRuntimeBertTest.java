@@ -2,16 +2,20 @@ package dev.panthera.models.bert;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.panthera.models.tokenizer.BatchEncoding;
 import dev.panthera.tensor.MemoryScope;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.ZipFile;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -31,6 +35,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * order 1 and averaging over tokens does not grow the error.
  */
 class OnnxRuntimeBertTest {
+    @TempDir
+    Path dir;
+
     static final List<String> SENTENCES = List.of(
             "A cat sat on the warm windowsill.",
             "Stock markets fell sharply on Tuesday after the central bank raised interest rates by half a point,"
@@ -49,6 +56,29 @@ class OnnxRuntimeBertTest {
             assertEquals(12, m.config().heads(), "head count read from the graph's attention scale (√32)");
             assertEquals(1e-12, m.config().layerNormEps(), 1e-18, "LayerNorm epsilon read from the graph");
             BatchEncoding enc = m.tokenizer().encodeBatch(SENTENCES, true, m.maxLength());
+            Path tokJson = dir.resolve("tokenizer.json");
+            try (var in = zip.getInputStream(zip.getEntry(BertModels.known(name).tokenizerEntry()))) {
+                Files.copy(in, tokJson);
+            }
+            try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.builder()
+                    .optTokenizerPath(tokJson)
+                    .optTruncation(false)
+                    .optPadding(false)
+                    .optAddSpecialTokens(true)
+                    .build()) {
+                for (int r = 0; r < SENTENCES.size(); r++) {
+                    long[] want = hf.encode(SENTENCES.get(r)).getIds();
+                    int[] got = java.util.Arrays.copyOf(enc.ids()[r], want.length);
+                    assertArrayEquals(
+                            java.util.Arrays.stream(want)
+                                    .mapToInt(Math::toIntExact)
+                                    .toArray(),
+                            got,
+                            "tokenization of sentence " + r + " equals HuggingFace tokenizers'");
+                    for (int j = want.length; j < enc.ids()[r].length; j++)
+                        assertEquals(0, enc.attentionMask()[r][j], "padding after sentence " + r);
+                }
+            }
             int b = enc.ids().length, t = enc.ids()[0].length, h = m.config().hidden();
             assertTrue(t > 25, "the longest sentence makes real padding: " + t);
 
