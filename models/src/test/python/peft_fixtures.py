@@ -5,7 +5,8 @@
         plain (q/v, dropout 0.05), patterns (rank_pattern / alpha_pattern), select (exclude_modules,
         layers_to_transform, gaussian init), mts (modules_to_save lm_head), adaption (peft's adaption prompt,
         LLaMA-Adapter, in both blocks), dora (use_dora on q/v/down_proj), ia3 ((IA)^3 on k/v with down_proj as a
-        feed-forward module) and prompt (prompt tuning, 3 virtual tokens). expected.safetensors holds the input
+        feed-forward module) prompt (prompt tuning, 3 virtual tokens) and prefix (prefix
+        tuning, 3 virtual tokens). expected.safetensors holds the input
         ids and the logits of the base and of each adapter, computed by peft in eval mode.
 
     python peft_fixtures.py check models/target/peft-written
@@ -19,7 +20,7 @@ import os
 import sys
 
 import torch
-from peft import AdaptionPromptConfig, IA3Config, LoraConfig, PeftModel, PromptTuningConfig, get_peft_model
+from peft import AdaptionPromptConfig, IA3Config, LoraConfig, PeftModel, PrefixTuningConfig, PromptTuningConfig, get_peft_model
 from safetensors.torch import load_file, save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -74,6 +75,8 @@ ADAPTERS = {
     "ia3": dict(target_modules=["k_proj", "v_proj", "down_proj"], feedforward_modules=["down_proj"], task_type="CAUSAL_LM"),
     # prompt tuning: 3 virtual tokens before every sequence; logits cover the 3 + 5 positions
     "prompt": dict(num_virtual_tokens=3, task_type="CAUSAL_LM"),
+    # prefix tuning: 3 prefix keys/values per layer (the grouped-query model has one key/value head)
+    "prefix": dict(num_virtual_tokens=3, prefix_projection=False, task_type="CAUSAL_LM"),
 }
 
 
@@ -98,6 +101,8 @@ def write(out):
     for name, kwargs in ADAPTERS.items():
         if "adapter_len" in kwargs:
             config = AdaptionPromptConfig(**kwargs)
+        elif "prefix_projection" in kwargs:
+            config = PrefixTuningConfig(**kwargs)
         elif "num_virtual_tokens" in kwargs:
             config = PromptTuningConfig(**kwargs)
         elif "feedforward_modules" in kwargs:

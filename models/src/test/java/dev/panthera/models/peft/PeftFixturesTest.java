@@ -11,6 +11,7 @@ import dev.panthera.nn.lora.Ia3Config;
 import dev.panthera.nn.lora.Lora;
 import dev.panthera.nn.lora.LoraConfig;
 import dev.panthera.nn.lora.LoraLinear;
+import dev.panthera.nn.lora.PrefixTuning;
 import dev.panthera.nn.lora.PromptTuning;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
@@ -165,6 +166,31 @@ class PeftFixturesTest {
         assertEquals(3 * 8, again.trainableParameterCount(), "only the prompt trains");
         again.eval();
         assertArrayEquals(logits.toFloatArray(), again.forward(x).toFloatArray(), "prompt reloaded");
+    }
+
+    @Test
+    void peftPrefixTuningLoadsAndGivesPeftsLogits() throws IOException {
+        Tensor x = ids();
+        PrefixTuning tuned = PrefixTuningFiles.load(FIXTURES.resolve("prefix"), base(), false);
+        float[] want = expected().get("prefix");
+        assertFalse(java.util.Arrays.equals(expected().get("base"), want), "the prefix changes the logits");
+        Tensor logits = tuned.forward(x);
+        assertArrayEquals(new long[] {2, 5, 13}, logits.dims(), "logits cover the real tokens only");
+        close(want, logits.toFloatArray(), "prefix tuning logits vs peft");
+        assertEquals(0, tuned.trainableParameterCount(), "an inference load leaves nothing trainable");
+
+        Path out = WRITTEN.resolve("prefix");
+        PrefixTuningFiles.save(out, tuned, new AdapterConfigJson.Info("CAUSAL_LM", null, null));
+        SafetensorsWriter.write(
+                out.resolve("panthera_logits.safetensors"),
+                Map.of("format", "pt"),
+                List.of(SafetensorsWriter.Item.of("ids", x), SafetensorsWriter.Item.of("logits", logits)));
+        assertEquals(fieldNames(FIXTURES.resolve("prefix")), fieldNames(out));
+        PrefixTuning again = PrefixTuningFiles.load(out, base(), true);
+        assertEquals(3 * 2 * 2 * 4, again.trainableParameterCount(), "3 tokens × 2 layers × (key, value) × 4");
+        again.eval();
+        assertArrayEquals(logits.toFloatArray(), again.forward(x).toFloatArray(), "prefix reloaded");
+        close(expected().get("base"), again.base().forward(x).toFloatArray(), "the prefix is removed after forward");
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.panthera.nn.fixtures.LoraFixtures;
 import dev.panthera.nn.layers.CausalLm;
 import dev.panthera.nn.lora.Ia3Config;
 import dev.panthera.nn.lora.LoraConfig;
+import dev.panthera.nn.lora.PrefixTuning;
 import dev.panthera.nn.lora.PromptTuning;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs peft itself as part of the suite, where a Python with peft is present: {@code peft_fixtures.py write} makes a
  * fresh set of peft adapters and reference logits in a temporary directory, we load every LoRA adapter from it and
- * compare logits (LoRA, DoRA, modules_to_save, patterns, (IA)³, prompt tuning), write each back, and {@code peft_fixtures.py check} loads what we wrote with peft's
+ * compare logits (LoRA, DoRA, modules_to_save, patterns, (IA)³, prompt and prefix tuning), write each back, and {@code peft_fixtures.py check} loads what we wrote with peft's
  * {@code PeftModel.from_pretrained} and compares peft's logits with ours (exit status 0 required).
  *
  * <p>The interpreter is {@code PANTHERA_PYTHON} when set, else {@code /work/venv-peft/bin/python} when it exists;
@@ -109,9 +110,20 @@ class PeftPythonCheckTest {
                         Map.of("format", "pt"),
                         List.of(SafetensorsWriter.Item.of("ids", ids), SafetensorsWriter.Item.of("logits", logits)));
             }
+            {
+                PrefixTuning tuned = PrefixTuningFiles.load(fresh.resolve("prefix"), base(fresh), false);
+                Tensor logits = tuned.forward(ids);
+                PeftFixturesTest.close(expected.get("prefix"), logits.toFloatArray(), "prefix (fresh from peft)");
+                Path out = ours.resolve("prefix");
+                PrefixTuningFiles.save(out, tuned, new AdapterConfigJson.Info("CAUSAL_LM", null, null));
+                SafetensorsWriter.write(
+                        out.resolve("panthera_logits.safetensors"),
+                        Map.of("format", "pt"),
+                        List.of(SafetensorsWriter.Item.of("ids", ids), SafetensorsWriter.Item.of("logits", logits)));
+            }
             String report = run(python, tmp, "check", ours.toString());
             System.out.println(report);
-            assertTrue(report.contains((LORA_ADAPTERS.size() + 2) + " passed, 0 failed"), report);
+            assertTrue(report.contains((LORA_ADAPTERS.size() + 3) + " passed, 0 failed"), report);
         } finally {
             try (Stream<Path> all = Files.walk(tmp)) {
                 for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);

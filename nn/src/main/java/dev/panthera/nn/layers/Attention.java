@@ -15,6 +15,8 @@ public final class Attention extends Module {
     private final int kvHeads;
     private final int headDim;
     private final Rope rope;
+    private Tensor prefixKeys; // prefix tuning: [1, kvHeads, V, headDim], seen by every query; null when unset
+    private Tensor prefixValues;
 
     public Attention(int dim, int heads, int kvHeads, Rope rope, boolean bias, RandomGenerator rng) {
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || dim % heads != 0) {
@@ -41,6 +43,30 @@ public final class Attention extends Module {
         long dim = (long) heads * headDim;
         registerParameter("adaption_prompt", Init.normal(rng, 1.0, 1, len, dim));
         registerParameter("adaption_gate", Init.zeros(1));
+    }
+
+    /**
+     * Prefix tuning (Li and Liang, arXiv 2101.00190; peft's PREFIX_TUNING): keys and values [1, kvHeads, V, headDim]
+     * put before this layer's own, as a cache's would be: every query sees them, they are not rotated, and the caller
+     * runs the tokens at positions V.. ({@code start} = V). They may carry a graph (the prefix trains through them).
+     * {@code null, null} removes them. Not combined with a KV cache.
+     */
+    public void setPrefix(Tensor keys, Tensor values) {
+        if (keys == null || values == null) {
+            if (keys != values)
+                throw new IllegalArgumentException("Attention.setPrefix: give both keys and values or neither");
+            prefixKeys = prefixValues = null;
+            return;
+        }
+        if (keys.rank() != 4
+                || keys.size(0) != 1
+                || keys.size(1) != kvHeads
+                || keys.size(3) != headDim
+                || !keys.shape().equals(values.shape()))
+            throw new IllegalArgumentException("Attention.setPrefix: keys and values must both be [1, " + kvHeads
+                    + ", V, " + headDim + "], got " + keys.shape() + " and " + values.shape());
+        prefixKeys = keys;
+        prefixValues = values;
     }
 
     /** Whether {@link #enableAdaptionPrompt} has added a prompt to this layer. */
@@ -86,6 +112,13 @@ public final class Attention extends Module {
             Tensor[] kv = cache.append(layer, k, v);
             k = kv[0];
             v = kv[1];
+        }
+        if (prefixKeys != null) {
+            if (cache != null)
+                throw new IllegalStateException("Attention: a prefix and a KV cache are not supported together");
+            long len = prefixKeys.size(2);
+            k = Tensor.cat(java.util.List.of(prefixKeys.expand(b, kvHeads, len, headDim), k), 2);
+            v = Tensor.cat(java.util.List.of(prefixValues.expand(b, kvHeads, len, headDim), v), 2);
         }
         // the queries are the last t of the k.size(2) keys (a cache's positions come first), which is how the fused
         // op's causal rule aligns them; it reads each kv head for its group of query heads without repeating it

@@ -1,0 +1,69 @@
+package dev.panthera.nn;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panthera.nn.fixtures.LoraFixtures;
+import dev.panthera.nn.layers.CausalLm;
+import dev.panthera.nn.layers.KvCache;
+import dev.panthera.nn.lora.PrefixTuning;
+import dev.panthera.nn.loss.Losses;
+import dev.panthera.nn.optim.AdamW;
+import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.MemoryScope;
+import dev.panthera.tensor.Tensor;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Prefix tuning: the prefix acts exactly as V cached positions (checked against the model's own KV cache filled with
+ * the same keys and values), only the table trains and training it lowers a loss. peft's outputs are checked in models'
+ * PeftFixturesTest.
+ */
+class PrefixTuningTest {
+    @Test
+    void prefixActsAsCachedPositionsAndAloneTrains() {
+        CausalLm base = LoraFixtures.model(3, 8, 2, 1);
+        Tensor ids = LoraFixtures.ids(4, 5);
+        PrefixTuning tuned = new PrefixTuning(base, 3, 9);
+        assertEquals(
+                List.of(3L, 2L * 2 * 4),
+                List.of(tuned.prompt().size(0), tuned.prompt().size(1)));
+        Tensor logits = tuned.forward(ids);
+        // the same prefix put into a KV cache by hand: layer i's keys are entry 2i, its values 2i + 1
+        KvCache cache = base.newCache(16);
+        try (var _ = Autograd.noGrad()) {
+            Tensor kvs = tuned.prompt().reshape(3, 4, 1, 4).permute(1, 2, 0, 3);
+            for (int i = 0; i < 2; i++)
+                cache.append(
+                        i,
+                        kvs.select(0, 2L * i).unsqueeze(0).expand(2, 1, 3, 4).contiguous(),
+                        kvs.select(0, 2L * i + 1)
+                                .unsqueeze(0)
+                                .expand(2, 1, 3, 4)
+                                .contiguous());
+        }
+        float[] viaCache = base.forward(ids, 3, cache).toFloatArray();
+        float[] got = logits.toFloatArray();
+        for (int i = 0; i < got.length; i++) assertEquals(viaCache[i], got[i], 1e-5 * (1 + Math.abs(viaCache[i])));
+        assertEquals(List.of(tuned.prompt()), tuned.trainableParameters());
+
+        Tensor targets = LoraFixtures.ids(5, 5);
+        AdamW opt = new AdamW(tuned.trainableParameters(), 0.05, 0.9, 0.999, 1e-8, 0);
+        double first = 0, last = 0;
+        for (int step = 0; step < 30; step++) {
+            try (var scope = MemoryScope.open()) {
+                Tensor loss = Losses.crossEntropy(tuned.forward(ids), targets);
+                if (step == 0) first = loss.item();
+                last = loss.item();
+                opt.zeroGrad();
+                loss.backward();
+                opt.step();
+            }
+        }
+        assertTrue(last < first - 0.1, "training the prefix lowers the loss: " + first + " -> " + last);
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> base.layers().get(0).attention().setPrefix(Tensor.zeros(1, 2, 3, 4), Tensor.zeros(1, 2, 3, 4)));
+        assertTrue(e.getMessage().contains("setPrefix"), e.getMessage());
+    }
+}
