@@ -16,9 +16,10 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * The main demo ({@code ./panthera demo}), all real computation on the CPU: a small Llama trained from scratch on a
- * built-in text, fine-tuned with LoRA on a second text, saved and reloaded as a HuggingFace folder, quantized, and
- * sampled at each stage with its decode speed; then stories260K when ../shared/data holds it.
+ * The main demo ({@code ./panthera demo}), all real computation on the CPU: semantic search with all-MiniLM-L6-v2; a
+ * small Llama trained from scratch on a built-in text, fine-tuned with LoRA on a second text, saved and reloaded as a
+ * HuggingFace folder, quantized to GGUF block formats, and sampled at each stage with its decode speed; then
+ * stories260K when ../shared/data holds it.
  */
 public final class Demo {
     private Demo() {}
@@ -28,6 +29,7 @@ public final class Demo {
         System.out.println("Panthera demo — backends: " + Backends.available());
         Path work = Files.createTempDirectory("panthera-demo");
         try {
+            Search.run();
             trainAndFineTune(work);
             Stories.run();
         } finally {
@@ -40,11 +42,11 @@ public final class Demo {
 
     static void trainAndFineTune(Path work) throws Exception {
         TinyLlama tl = new TinyLlama();
-        DecoderConfig cfg = DecoderConfig.of(64, 176, 4, 2, tl.vocab(), 3, 128);
+        DecoderConfig cfg = DecoderConfig.of(64, 192, 4, 2, tl.vocab(), 3, 128);
         CausalLm lm = new CausalLm(cfg, new SplittableRandom(2026));
         System.out.printf(
                 Locale.ROOT,
-                "%n1. A small Llama trained from scratch on a built-in story (%d characters, vocabulary %d)%n"
+                "%n2. A small Llama trained from scratch on a built-in story (%d characters, vocabulary %d)%n"
                         + "   dim %d, %d layers, %d heads (%d KV heads, GQA), FFN %d: %,d parameters; AdamW, cosine"
                         + " schedule%n",
                 tl.story.length(),
@@ -75,7 +77,7 @@ public final class Demo {
 
         System.out.printf(
                 Locale.ROOT,
-                "%n2. LoRA fine-tuning on a ship's log (%d characters): r 8, alpha 16 on every projection%n",
+                "%n3. LoRA fine-tuning on a ship's log (%d characters): r 8, alpha 16 on every projection%n",
                 tl.log.length());
         lm.freeze();
         Lora.apply(
@@ -103,5 +105,6 @@ public final class Demo {
             System.out.println("   merged, saved and sampled:");
             tl.sample(after, "Day 11.", 120, 7);
         }
+        Quantize.run(tl, tuned, work);
     }
 }

@@ -25,7 +25,7 @@ final class Stories {
         }
         // its 512-token vocabulary is not published beside it, so the demo works in token ids, as llama2.c's run.c
         // does without tok512.bin
-        System.out.println("\n4. stories260K (llama2.c checkpoint from " + dir + "), greedy from BOS, token ids:");
+        System.out.println("\n5. stories260K (llama2.c checkpoint from " + dir + "), greedy from BOS, token ids:");
         try (LlamaModel m = LlamaModel.load(dir.resolve("stories260K.bin"))) {
             var r = new Generator(m).generate(new int[] {1}, SamplingParams.greedy(200), null);
             StringBuilder ids = new StringBuilder();
