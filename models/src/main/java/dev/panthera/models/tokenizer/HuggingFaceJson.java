@@ -30,11 +30,22 @@ final class HuggingFaceJson {
         int padId = 0;
         JsonTree.Node pad = root.opt("padding");
         if (pad != null) padId = pad.optInt("pad_id", 0, size - 1, 0);
+        PostProcessor post = PostProcessor.fromJson(root.opt("post_processor"), size);
+        if (post instanceof PostProcessor.Template t) {
+            // every id the template inserts must name a token, or decoding what encode returns would fail
+            java.util.Set<Integer> addedIds = new java.util.HashSet<>();
+            for (Tokenizer.AddedToken a : added) addedIds.add(a.id());
+            for (int[] ids : new int[][] {t.before(), t.after()})
+                for (int id : ids)
+                    if (model.idToToken(id) == null && !addedIds.contains(id))
+                        throw root.get("post_processor")
+                                .error("special token id " + id + " is neither in the vocabulary nor an added token");
+        }
         return new Tokenizer(
                 Normalizer.fromJson(root.opt("normalizer")),
                 PreTokenizer.fromJson(root.opt("pre_tokenizer")),
                 model,
-                PostProcessor.fromJson(root.opt("post_processor"), size),
+                post,
                 Decoder.fromJson(root.opt("decoder")),
                 added,
                 padId);

@@ -34,6 +34,24 @@ class HostileTokenizerTest {
         return cause;
     }
 
+    /**
+     * A post-processor id that names no token (here [SEP] = 3 removed from the added tokens and left a hole in the
+     * vocabulary) is refused at load: encode would emit it and decode could not map it back. Found by
+     * TokenizerFuzzTest.mutatedJsonLoadsOrThrowsTheFormatException (jqwik seed -1959372445743867457).
+     */
+    @Test
+    void postProcessorIdsMustNameTokens() {
+        String doc = TokenizerFuzzTest.BERT
+                .replace(",{\"id\":3,\"content\":\"[SEP]\",\"special\":true}", "")
+                .replace("\"[SEP]\":3,", "");
+        assertFalse(doc.contains("\"[SEP]\":3,"), "the mutation must apply");
+        var e = assertThrows(
+                TokenizerFormatException.class,
+                () -> Tokenizer.fromHuggingFaceJson(new ByteArrayInputStream(doc.getBytes(StandardCharsets.UTF_8))));
+        assertTrue(e.getMessage().contains("special token id 3"), e.getMessage());
+        assertTrue(e.field().contains("post_processor"), e.field());
+    }
+
     @Test
     void addedTokenMatchingIsLinearInTheText() throws Exception {
         // 100,000 added tokens starting with 'x': trying each at each position is 10^9 comparisons for this text
