@@ -19,7 +19,7 @@ import java.util.List;
  * map) and the printable ASCII characters '!'..'|', with no merges, so every text over those characters is one token
  * per character.
  */
-final class Gpt2Gguf {
+public final class Gpt2Gguf {
     private Gpt2Gguf() {}
 
     static final int VOCAB = 96;
@@ -35,7 +35,7 @@ final class Gpt2Gguf {
         };
     }
 
-    static void write(Path hfDir, GgmlType type, Path out, boolean headCopy) throws Exception {
+    public static void write(Path hfDir, GgmlType type, Path out, boolean headCopy) throws Exception {
         Gpt2Config c = Gpt2Loader.fromHfConfig(dev.panthera.models.llama.ConfigJson.read(hfDir.resolve("config.json")));
         if (c.vocab() != VOCAB) throw new IllegalArgumentException("fixture vocabulary " + c.vocab() + " != " + VOCAB);
         GgufWriter w = new GgufWriter()
