@@ -25,7 +25,10 @@ public final class Gptq {
         return run(name, w, out, in, h, c, null).weight();
     }
 
-    /** Round-to-nearest on GPTQ's grid: each group's grid from the original weights, every weight rounded alone. */
+    /**
+     * Round-to-nearest on GPTQ's grid: each group's grid from the original weights, every weight rounded alone. Groups
+     * are consecutive columns (act-order needs a Hessian and is ignored here).
+     */
     public static GptqWeight rtn(String name, float[] w, int out, int in, GptqConfig c) {
         return run(name, w, out, in, null, c, null).weight();
     }
