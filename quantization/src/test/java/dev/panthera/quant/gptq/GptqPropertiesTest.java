@@ -51,8 +51,11 @@ class GptqPropertiesTest {
     }
 
     /**
-     * The layer-wise objective ‖WX − ŴX‖² (in H's terms) after GPTQ is below RTN's on inputs with strongly correlated
-     * columns, where compensating a column's error in the others pays; measured for each seed, not averaged.
+     * GPTQ's guarantee is per column (each column's rounding error is optimally spread over the columns not yet
+     * quantized), not per matrix: on a single small matrix it can end slightly above round-to-nearest (2 bits, group
+     * 32, 3 rows, SplitMix64 seed 18: 0.0207 vs 0.0194). What holds, and what the paper reports, is the typical case:
+     * summed over 16 independent matrices with strongly correlated input columns, GPTQ's layer-wise objective
+     * ‖WX − ŴX‖² (in H's terms) is below RTN's.
      */
     @Property(tries = 25)
     void gptqBeatsRoundToNearestOnCorrelatedInputs(
@@ -65,13 +68,16 @@ class GptqPropertiesTest {
         int in = 128;
         GptqConfig c = config(bitsIdx, groupIdx, sym, act);
         SplitMix64 rng = new SplitMix64(seed);
-        float[] w = rng.weights(out, in);
-        float[] x = rng.correlatedInputs(256, in);
-        Hessian h = new Hessian("w", in);
-        h.add(x, 256);
-        double gptq = Gptq.objective(w, Gptq.quantize("w", w, out, in, h, c).dequantize(), out, in, h);
-        double rtn = Gptq.objective(w, Gptq.rtn("w", w, out, in, c).dequantize(), out, in, h);
-        assertTrue(gptq < rtn, "GPTQ " + gptq + " vs RTN " + rtn);
+        double gptq = 0, rtn = 0;
+        for (int m = 0; m < 16; m++) {
+            float[] w = rng.weights(out, in);
+            float[] x = rng.correlatedInputs(256, in);
+            Hessian h = new Hessian("w", in);
+            h.add(x, 256);
+            gptq += Gptq.objective(w, Gptq.quantize("w", w, out, in, h, c).dequantize(), out, in, h);
+            rtn += Gptq.objective(w, Gptq.rtn("w", w, out, in, c).dequantize(), out, in, h);
+        }
+        assertTrue(gptq < rtn, "GPTQ " + gptq + " vs RTN " + rtn + " summed over 16 matrices");
     }
 
     /** The objective computed through H equals 2/n·‖(W − Ŵ)Xᵀ‖² computed directly from X (float64 loops). */
