@@ -1,6 +1,8 @@
 package dev.panthera.quant;
 
 import dev.panthera.quant.bnb.Bnb4Bit;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -13,9 +15,11 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>backward gx [m, in] = g [m, out] · W_dq, an axpy of each decoded weight row into every gradient row.
  * </ul>
  *
- * A weight row is decoded (code value · block absmax, exactly {@link Bnb4Bit#dequantize()}'s floats) into an
- * {@code in}-float scratch and used by all m rows before the next one is decoded, so the whole matrix never exists
- * as floats. Arrays are dense row-major; the caller checks shapes against the layer.
+ * A weight row (or, for the gradient, a column range of it) is decoded (code value · block absmax, exactly
+ * {@link Bnb4Bit#dequantize()}'s floats) into a scratch of at most {@code in} floats and used by all m rows before the
+ * next one is decoded, so the whole matrix never exists as floats. Large products are split over the common
+ * fork-join pool, by weight rows forward and by columns backward, so that every output element is computed by the
+ * same sequence of operations whatever the split. Arrays are dense row-major.
  */
 public final class Bnb4Kernels {
     private Bnb4Kernels() {}
@@ -27,12 +31,23 @@ public final class Bnb4Kernels {
 
     /** As {@link #forward(float[], int, Bnb4Bit, int, int, float[])} with species {@code fs}. */
     public static void forward(VectorSpecies<Float> fs, float[] x, int m, Bnb4Bit w, int out, int in, float[] y) {
+        forward(fs, x, m, w, out, in, y, chunks(m, out, in, out));
+    }
+
+    /**
+     * The forward over {@code parts} ranges of weight rows, run in parallel when more than one: each y element is the
+     * same dot whichever range computes it, so the result does not depend on {@code parts}.
+     */
+    static void forward(VectorSpecies<Float> fs, float[] x, int m, Bnb4Bit w, int out, int in, float[] y, int parts) {
         check("forward", x.length, m, w, out, in, y.length, out);
-        float[] row = new float[in];
-        for (int r = 0; r < out; r++) {
-            decodeRow(w, r, in, row);
-            for (int i = 0; i < m; i++) y[i * out + r] = dot(fs, x, i * in, row, in);
-        }
+        IntStream.range(0, parts).parallel().forEach(p -> {
+            int r0 = (int) ((long) out * p / parts), r1 = (int) ((long) out * (p + 1) / parts);
+            float[] row = new float[in];
+            for (int r = r0; r < r1; r++) {
+                decode(w, (long) r * in, in, row);
+                for (int i = 0; i < m; i++) y[i * out + r] = dot(fs, x, i * in, row, in);
+            }
+        });
     }
 
     /** gx[i·in + k] = Σ_r g[i·out + r]·W[r, k] for i < m, k < in (overwrites gx), with this machine's species. */
@@ -43,16 +58,40 @@ public final class Bnb4Kernels {
     /** As {@link #backwardInput(float[], int, Bnb4Bit, int, int, float[])} with species {@code fs}. */
     public static void backwardInput(
             VectorSpecies<Float> fs, float[] g, int m, Bnb4Bit w, int out, int in, float[] gx) {
+        backwardInput(fs, g, m, w, out, in, gx, chunks(m, out, in, in / 64));
+    }
+
+    /**
+     * The input gradient over {@code parts} ranges of columns, run in parallel when more than one; each range decodes
+     * its columns of every weight row and sums over the rows in the same order, so the result does not depend on
+     * {@code parts}.
+     */
+    static void backwardInput(
+            VectorSpecies<Float> fs, float[] g, int m, Bnb4Bit w, int out, int in, float[] gx, int parts) {
         check("backwardInput", g.length, m, w, out, in, gx.length, in);
         java.util.Arrays.fill(gx, 0, m * in, 0f);
-        float[] row = new float[in];
-        for (int r = 0; r < out; r++) {
-            decodeRow(w, r, in, row);
-            for (int i = 0; i < m; i++) {
-                float a = g[i * out + r];
-                if (a != 0f) axpy(fs, a, row, gx, i * in, in);
+        IntStream.range(0, parts).parallel().forEach(p -> {
+            int k0 = (int) ((long) in * p / parts), k1 = (int) ((long) in * (p + 1) / parts), width = k1 - k0;
+            float[] row = new float[width];
+            for (int r = 0; r < out; r++) {
+                decode(w, (long) r * in + k0, width, row);
+                for (int i = 0; i < m; i++) {
+                    float a = g[i * out + r];
+                    if (a != 0f) axpy(fs, a, row, gx, i * in + k0, width);
+                }
             }
-        }
+        });
+    }
+
+    /** Work below this many multiply-adds runs on the calling thread. */
+    private static final long PARALLEL_MIN = 1L << 20;
+
+    /** How many ranges to split {@code splittable} rows or column groups into: one unless the product is large. */
+    private static int chunks(int m, int out, int in, int splittable) {
+        long work = (long) m * out * in;
+        if (work < PARALLEL_MIN || splittable < 2) return 1;
+        int threads = ForkJoinPool.getCommonPoolParallelism() + 1;
+        return (int) Math.min(splittable, Math.min(4L * threads, work / PARALLEL_MIN + 1));
     }
 
     private static void check(String op, int xLen, int m, Bnb4Bit w, int out, int in, int yLen, int yCols) {
@@ -70,11 +109,11 @@ public final class Bnb4Kernels {
     }
 
     /**
-     * Row {@code r} of the weight into {@code row}: per block segment the block absmax is looked up once (decoding
+     * Weights [from, from + count) into {@code row}: per block segment the block absmax is looked up once (decoding
      * the nested absmax when double quantized) and each nibble's code value is multiplied by it in float32.
      */
-    static void decodeRow(Bnb4Bit w, int r, int in, float[] row) {
-        long from = (long) r * in, to = from + in;
+    static void decode(Bnb4Bit w, long from, int count, float[] row) {
+        long to = from + count;
         int bs = w.blockSize();
         byte[] packed = w.packed();
         var code = w.code();

@@ -85,6 +85,49 @@ class Bnb4KernelsTest {
         }
     }
 
+    /** Large enough to be split: every split gives the bits of the single-range run, which meets the float64 bound. */
+    @Test
+    void splitRunsGiveTheBitsOfTheSingleRangeRun() {
+        Random r = new Random(5);
+        int m = 7, out = 131, in = 1283; // a prime row count, rows that straddle blocks, columns not whole vectors
+        Bnb4Bit w = Bnb4Bit.quantize(randn(r, out * in), FourBitCode.NF4, 64, true);
+        float[] x = randn(r, m * in), g = randn(r, m * out), wd = w.dequantize();
+        VectorSpecies<Float> fs = QuantLanes.F;
+        float[] y1 = new float[m * out], gx1 = new float[m * in];
+        Bnb4Kernels.forward(fs, x, m, w, out, in, y1, 1);
+        Bnb4Kernels.backwardInput(fs, g, m, w, out, in, gx1, 1);
+        for (int parts : new int[] {2, 3, 7, 20}) {
+            float[] y = new float[m * out], gx = new float[m * in];
+            Bnb4Kernels.forward(fs, x, m, w, out, in, y, parts);
+            Bnb4Kernels.backwardInput(fs, g, m, w, out, in, gx, parts);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(y1, y, "forward in " + parts + " parts");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(gx1, gx, "gradient in " + parts + " parts");
+        }
+        float[] y = new float[m * out], gx = new float[m * in];
+        Bnb4Kernels.forward(x, m, w, out, in, y); // the public entry: split by the pool's size
+        Bnb4Kernels.backwardInput(g, m, w, out, in, gx);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(y1, y);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(gx1, gx);
+        for (int i = 0; i < m; i++)
+            for (int o = 0; o < out; o++) {
+                double s = 0, abs = 0;
+                for (int k = 0; k < in; k++) {
+                    s += (double) x[i * in + k] * wd[o * in + k];
+                    abs += Math.abs((double) x[i * in + k] * wd[o * in + k]);
+                }
+                assertTrue(Math.abs(y1[i * out + o] - s) <= gamma(in + 1) * abs, "y " + i + "," + o);
+            }
+        for (int i = 0; i < m; i++)
+            for (int k = 0; k < in; k++) {
+                double s = 0, abs = 0;
+                for (int o = 0; o < out; o++) {
+                    s += (double) g[i * out + o] * wd[o * in + k];
+                    abs += Math.abs((double) g[i * out + o] * wd[o * in + k]);
+                }
+                assertTrue(Math.abs(gx1[i * in + k] - s) <= gamma(out + 1) * abs, "gx " + i + "," + k);
+            }
+    }
+
     @Test
     void shapesThatDoNotFitTheWeightAreNamed() {
         Bnb4Bit w = Bnb4Bit.quantize(new float[12], FourBitCode.NF4, 64, false);

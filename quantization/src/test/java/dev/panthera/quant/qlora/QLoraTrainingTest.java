@@ -78,7 +78,7 @@ class QLoraTrainingTest {
         int[][] next = new int[50][2];
         for (int[] n : next) for (int k = 0; k < 2; k++) n[k] = r.nextInt(50);
         AdamW opt = new AdamW(m.trainableParameters(), 1e-2);
-        int steps = 40, rows = 4, len = 13;
+        int steps = 30, rows = 4, len = 13;
         double first = 0, last = 0;
         for (int s = 0; s < steps; s++) {
             try (var scope = MemoryScope.open()) {
@@ -95,6 +95,7 @@ class QLoraTrainingTest {
             }
         }
         // ln 50 ≈ 3.91 at the start; a chain with 2 successors allows ln 2 ≈ 0.69. Demand a clear fall.
+        System.out.printf("QLoRA training loss %.3f -> %.3f%n", first, last);
         assertTrue(last < first - 0.5, "loss " + first + " -> " + last);
         int i = 0;
         for (Linear4bit l : q.values())
