@@ -52,6 +52,9 @@ public final class QLora {
      * @return the names of the layers adapted
      */
     public static List<String> apply(Module model, LoraConfig config, String name) {
+        if (config.useDora())
+            throw new IllegalArgumentException(
+                    "QLora.apply: DoRA (use_dora) over a 4-bit base is not supported; it would train plain LoRA");
         List<String> done = new ArrayList<>();
         for (var e : new ArrayList<>(model.namedModules().entrySet())) {
             String path = e.getKey();

@@ -2,6 +2,7 @@ package dev.panthera.quant.qlora;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.nn.layers.CausalLm;
@@ -26,6 +27,20 @@ class QLoraTrainingTest {
 
     private static CausalLm model() {
         return new CausalLm(DecoderConfig.of(32, 64, 4, 2, 50, 2, 16), new SplittableRandom(1));
+    }
+
+    @Test
+    void doraOverAFourBitBaseIsRefusedNotSilentlyPlainLora() {
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> QLora.prepare(
+                        model(),
+                        FourBitCode.NF4,
+                        64,
+                        true,
+                        LoraConfig.of(4, 8, 0, List.of("q_proj")).withDora(true),
+                        "default"));
+        assertTrue(e.getMessage().contains("DoRA"), e.getMessage());
     }
 
     @Test
