@@ -7,7 +7,6 @@ import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -84,7 +83,9 @@ public final class Generator {
         Sampler sampler = new Sampler(p);
         Tokenizer tok = model.tokenizer();
         KvCache cache = model.newCache(prompt.length + budget);
-        List<Integer> out = new ArrayList<>();
+        int[] out = new int[Math.max(1, budget)];
+        int n = 0;
+        Detokenizer detok = tok == null ? null : new Detokenizer(tok);
         String text = "", reason = "length";
         String sent = ""; // the text already given to the listener
         long t0 = System.nanoTime(), prefill = 0;
@@ -92,12 +93,11 @@ public final class Generator {
             float[] logits = budget == 0 ? null : step(prompt, 0, cache);
             prefill = System.nanoTime() - t0;
             long pos = prompt.length;
-            while (out.size() < budget) {
+            while (n < budget) {
                 int id = sampler.next(logits, seen);
                 seen[id] = true;
-                out.add(id);
-                if (tok != null)
-                    text = tok.decode(out.stream().mapToInt(Integer::intValue).toArray(), true);
+                out[n++] = id;
+                if (detok != null) text = detok.append(out, n);
                 int stopAt = firstStop(text, p.stopStrings());
                 if (stopAt >= 0) {
                     text = text.substring(0, stopAt);
@@ -105,7 +105,7 @@ public final class Generator {
                 } else if ((!p.ignoreEos() && c.isEos(id)) || contains(p.stopTokens(), id)) {
                     reason = "stop token";
                 }
-                boolean last = !reason.equals("length") || out.size() == budget;
+                boolean last = !reason.equals("length") || n == budget;
                 int upTo = last ? text.length() : safeEnd(text, p.stopStrings());
                 String piece = "";
                 // a decoder whose earlier text changed after release (never with the U+FFFD hold) streams no more
@@ -113,7 +113,7 @@ public final class Generator {
                     piece = text.substring(sent.length(), upTo);
                     sent = text.substring(0, upTo);
                 }
-                boolean go = listener == null || listener.onToken(new Step(out.size() - 1, id, piece, logits));
+                boolean go = listener == null || listener.onToken(new Step(n - 1, id, piece, logits));
                 if (!go) {
                     reason = "listener";
                     break;
@@ -123,7 +123,7 @@ public final class Generator {
             }
         }
         long total = System.nanoTime() - t0;
-        int[] ids = out.stream().mapToInt(Integer::intValue).toArray();
+        int[] ids = java.util.Arrays.copyOf(out, n);
         return new Result(ids, text, prompt.length, reason, prefill, total - prefill);
     }
 

