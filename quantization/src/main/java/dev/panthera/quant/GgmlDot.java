@@ -22,6 +22,20 @@ final class GgmlDot {
     private static final ValueLayout.OfShort LE_I16 =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /**
+     * The species of the preferred width as static finals. The Vector API compiles to vector instructions only when a
+     * kernel's species are compile-time constants; a species passed down as an argument (which C2 does not inline
+     * into a large compiled kernel) leaves every vector boxed on the heap, about 50× slower (Q8_0 GEMV 0.3 vs 17 GB/s
+     * on a Zen 5). So Q8_0 and Q4_0 have kernels written against these constants for the preferred width, and the
+     * species-argument kernels serve the other widths (tests) and the K-quants.
+     */
+    private static final VectorSpecies<Float> F = QuantLanes.F;
+
+    private static final VectorSpecies<Byte> BYTES = bytesFor(F);
+
+    /** Whether a byte vector of the preferred width widens to exactly one float vector (8 or 16 float lanes). */
+    private static final boolean ONE_PART = BYTES.length() == F.length();
+
     /** Bytes loaded at a time: as many as float lanes, but at least 8 (the narrowest byte vector). */
     private static VectorSpecies<Byte> bytesFor(VectorSpecies<Float> fs) {
         return VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, fs.length() * 8)));
@@ -29,7 +43,27 @@ final class GgmlDot {
 
     /** Σ_k x[xo + k]·w[k] over a Q8_0 row of {@code k} weights at byte {@code ro} of {@code seg}. */
     static float dotQ8_0(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
-        VectorSpecies<Byte> bs = bytesFor(fs);
+        return fs == QuantLanes.F && ONE_PART ? q8_0(seg, ro, x, xo, k) : dotQ8_0(fs, bytesFor(fs), seg, ro, x, xo, k);
+    }
+
+    /** dotQ8_0 at the preferred width with the species as constants (see {@link #BYTES}); 8 or 16 float lanes. */
+    private static float q8_0(MemorySegment seg, long ro, float[] x, int xo, int k) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int b = 0; b < k / 32; b++) {
+            long at = ro + 34L * b;
+            FloatVector blk = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += F.length()) {
+                ByteVector q = ByteVector.fromMemorySegment(BYTES, seg, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
+                blk = ((FloatVector) q.castShape(F, 0)).fma(FloatVector.fromArray(F, x, xo + 32 * b + j), blk);
+            }
+            float d = Float.float16ToFloat(seg.get(LE_I16, at));
+            sum = blk.fma(FloatVector.broadcast(F, d), sum);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float dotQ8_0(
+            VectorSpecies<Float> fs, VectorSpecies<Byte> bs, MemorySegment seg, long ro, float[] x, int xo, int k) {
         int lanes = fs.length(), parts = bs.length() / lanes;
         FloatVector sum = FloatVector.zero(fs);
         for (int b = 0; b < k / 32; b++) {
@@ -38,7 +72,7 @@ final class GgmlDot {
             for (int j = 0; j < 32; j += bs.length()) {
                 ByteVector q = ByteVector.fromMemorySegment(bs, seg, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
                 for (int p = 0; p < parts; p++) {
-                    FloatVector qf = (FloatVector) q.convertShape(VectorOperators.B2F, fs, p);
+                    FloatVector qf = (FloatVector) q.castShape(fs, p);
                     blk = qf.fma(FloatVector.fromArray(fs, x, xo + 32 * b + j + p * lanes), blk);
                 }
             }
@@ -50,7 +84,32 @@ final class GgmlDot {
 
     /** Σ_k x[xo + k]·w[k] over a Q4_0 row: byte j of a block holds weight j (low nibble) and j + 16 (high). */
     static float dotQ4_0(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
-        VectorSpecies<Byte> bs = bytesFor(fs);
+        return fs == QuantLanes.F && ONE_PART ? q4_0(seg, ro, x, xo, k) : dotQ4_0(fs, bytesFor(fs), seg, ro, x, xo, k);
+    }
+
+    /** dotQ4_0 at the preferred width with the species as constants (see {@link #BYTES}); 8 or 16 float lanes. */
+    private static float q4_0(MemorySegment seg, long ro, float[] x, int xo, int k) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int b = 0; b < k / 32; b++) {
+            long at = ro + 18L * b;
+            int xb = xo + 32 * b;
+            FloatVector blk = FloatVector.zero(F);
+            for (int j = 0; j < 16; j += F.length()) {
+                ByteVector q = ByteVector.fromMemorySegment(BYTES, seg, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
+                FloatVector l = (FloatVector) q.and((byte) 0xF).sub((byte) 8).castShape(F, 0);
+                FloatVector h = (FloatVector)
+                        q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).castShape(F, 0);
+                blk = l.fma(FloatVector.fromArray(F, x, xb + j), blk);
+                blk = h.fma(FloatVector.fromArray(F, x, xb + 16 + j), blk);
+            }
+            float d = Float.float16ToFloat(seg.get(LE_I16, at));
+            sum = blk.fma(FloatVector.broadcast(F, d), sum);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float dotQ4_0(
+            VectorSpecies<Float> fs, VectorSpecies<Byte> bs, MemorySegment seg, long ro, float[] x, int xo, int k) {
         int lanes = fs.length(), parts = bs.length() / lanes;
         int step = Math.min(16, bs.length());
         FloatVector sum = FloatVector.zero(fs);
@@ -64,8 +123,8 @@ final class GgmlDot {
                 ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
                 for (int p = 0; p < parts; p++) {
                     if (j + p * lanes >= 16) break; // a 16-byte load at 16 lanes holds exactly one block's qs
-                    FloatVector l = (FloatVector) lo.convertShape(VectorOperators.B2F, fs, p);
-                    FloatVector h = (FloatVector) hi.convertShape(VectorOperators.B2F, fs, p);
+                    FloatVector l = (FloatVector) lo.castShape(fs, p);
+                    FloatVector h = (FloatVector) hi.castShape(fs, p);
                     blk = l.fma(FloatVector.fromArray(fs, x, xb + j + p * lanes), blk);
                     blk = h.fma(FloatVector.fromArray(fs, x, xb + 16 + j + p * lanes), blk);
                 }
@@ -85,7 +144,11 @@ final class GgmlDot {
      * is d·sc_s·Σ q·x - dmin·m_s·Σ x: both sums stay in lanes and join the accumulator with two FMAs per sub-block.
      */
     static float dotQ4_K(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
-        VectorSpecies<Byte> bs = bytesFor(fs);
+        return dotQ4_K(fs, bytesFor(fs), seg, ro, x, xo, k);
+    }
+
+    private static float dotQ4_K(
+            VectorSpecies<Float> fs, VectorSpecies<Byte> bs, MemorySegment seg, long ro, float[] x, int xo, int k) {
         int lanes = fs.length(), parts = bs.length() / lanes;
         FloatVector sum = FloatVector.zero(fs);
         for (int b = 0; b < k / 256; b++) {
@@ -101,8 +164,8 @@ final class GgmlDot {
                     for (int p = 0; p < parts; p++) {
                         FloatVector a = FloatVector.fromArray(fs, x, xl + j + p * lanes);
                         FloatVector h = FloatVector.fromArray(fs, x, xh + j + p * lanes);
-                        qxl = ((FloatVector) lo.convertShape(VectorOperators.B2F, fs, p)).fma(a, qxl);
-                        qxh = ((FloatVector) hi.convertShape(VectorOperators.B2F, fs, p)).fma(h, qxh);
+                        qxl = ((FloatVector) lo.castShape(fs, p)).fma(a, qxl);
+                        qxh = ((FloatVector) hi.castShape(fs, p)).fma(h, qxh);
                         sxl = sxl.add(a);
                         sxh = sxh.add(h);
                     }
@@ -122,7 +185,11 @@ final class GgmlDot {
      * l+96 (low 4 bits from ql, 2 high bits from qh, minus 32); a 16-weight sub-block joins with its int8 scale·d.
      */
     static float dotQ6_K(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
-        VectorSpecies<Byte> bs = bytesFor(fs);
+        return dotQ6_K(fs, bytesFor(fs), seg, ro, x, xo, k);
+    }
+
+    private static float dotQ6_K(
+            VectorSpecies<Float> fs, VectorSpecies<Byte> bs, MemorySegment seg, long ro, float[] x, int xo, int k) {
         int lanes = fs.length(), parts = bs.length() / lanes, step = Math.min(16, bs.length());
         FloatVector sum = FloatVector.zero(fs);
         for (int b = 0; b < k / 256; b++) {
@@ -153,7 +220,7 @@ final class GgmlDot {
                         FloatVector acc = FloatVector.zero(fs);
                         for (int p = 0; p < parts; p++) {
                             FloatVector xv = FloatVector.fromArray(fs, x, xb + 32 * g + l + p * lanes);
-                            acc = ((FloatVector) qg.convertShape(VectorOperators.B2F, fs, p)).fma(xv, acc);
+                            acc = ((FloatVector) qg.castShape(fs, p)).fma(xv, acc);
                         }
                         float s = d * seg.get(ValueLayout.JAVA_BYTE, sc + l / 16 + 2 * g);
                         sum = acc.fma(FloatVector.broadcast(fs, s), sum);
@@ -166,6 +233,25 @@ final class GgmlDot {
 
     /** Σ_i a[ao + i]·b[bo + i] for i < n, two vector accumulators and a scalar tail. */
     static float dot(VectorSpecies<Float> fs, float[] a, int ao, float[] b, int bo, int n) {
+        return fs == F ? floatDot(a, ao, b, bo, n) : floatDot(fs, a, ao, b, bo, n);
+    }
+
+    /** {@link #floatDot(VectorSpecies, float[], int, float[], int, int)} with the preferred species as a constant. */
+    private static float floatDot(float[] a, int ao, float[] b, int bo, int n) {
+        int lanes = F.length(), i = 0;
+        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
+            s0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), s0);
+            s1 = FloatVector.fromArray(F, a, ao + i + lanes).fma(FloatVector.fromArray(F, b, bo + i + lanes), s1);
+        }
+        for (; i + lanes <= n; i += lanes)
+            s0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), s0);
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s = Math.fma(a[ao + i], b[bo + i], s);
+        return s;
+    }
+
+    private static float floatDot(VectorSpecies<Float> fs, float[] a, int ao, float[] b, int bo, int n) {
         int lanes = fs.length(), i = 0;
         FloatVector s0 = FloatVector.zero(fs), s1 = FloatVector.zero(fs);
         for (; i + 2 * lanes <= n; i += 2 * lanes) {
