@@ -144,7 +144,7 @@ final class GgmlDot {
      * is d·sc_s·Σ q·x - dmin·m_s·Σ x: both sums stay in lanes and join the accumulator with two FMAs per sub-block.
      */
     static float dotQ4_K(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
-        return dotQ4_K(fs, bytesFor(fs), seg, ro, x, xo, k);
+        return fs == F && ONE_PART ? q4_K(seg, ro, x, xo, k) : dotQ4_K(fs, bytesFor(fs), seg, ro, x, xo, k);
     }
 
     private static float dotQ4_K(
@@ -180,12 +180,45 @@ final class GgmlDot {
         return sum.reduceLanes(VectorOperators.ADD);
     }
 
+    /** dotQ4_K at the preferred width with the species as constants (see {@link #BYTES}); 8 or 16 float lanes. */
+    private static float q4_K(MemorySegment seg, long ro, float[] x, int xo, int k) {
+        int lanes = F.length(), parts = 1;
+        FloatVector sum = FloatVector.zero(F);
+        for (int b = 0; b < k / 256; b++) {
+            long at = ro + 144L * b;
+            float d = Float.float16ToFloat(seg.get(LE_I16, at)), dmin = Float.float16ToFloat(seg.get(LE_I16, at + 2));
+            for (int c = 0; c < 4; c++) { // 32 bytes: low nibbles are sub-block 2c, high nibbles 2c+1
+                int xl = xo + 256 * b + 64 * c, xh = xl + 32;
+                FloatVector qxl = FloatVector.zero(F), qxh = qxl, sxl = qxl, sxh = qxl;
+                for (int j = 0; j < 32; j += BYTES.length()) {
+                    ByteVector q =
+                            ByteVector.fromMemorySegment(BYTES, seg, at + 16 + 32L * c + j, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector lo = q.and((byte) 0xF), hi = q.lanewise(VectorOperators.LSHR, 4);
+                    for (int p = 0; p < parts; p++) {
+                        FloatVector a = FloatVector.fromArray(F, x, xl + j);
+                        FloatVector h = FloatVector.fromArray(F, x, xh + j);
+                        qxl = ((FloatVector) lo.castShape(F, 0)).fma(a, qxl);
+                        qxh = ((FloatVector) hi.castShape(F, 0)).fma(h, qxh);
+                        sxl = sxl.add(a);
+                        sxh = sxh.add(h);
+                    }
+                }
+                long sc = at + 4;
+                sum = qxl.fma(FloatVector.broadcast(F, d * GgmlQuants.scaleMinK4(seg, sc, 2 * c, 0)), sum);
+                sum = sxl.fma(FloatVector.broadcast(F, -dmin * GgmlQuants.scaleMinK4(seg, sc, 2 * c, 1)), sum);
+                sum = qxh.fma(FloatVector.broadcast(F, d * GgmlQuants.scaleMinK4(seg, sc, 2 * c + 1, 0)), sum);
+                sum = sxh.fma(FloatVector.broadcast(F, -dmin * GgmlQuants.scaleMinK4(seg, sc, 2 * c + 1, 1)), sum);
+            }
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
     /**
      * Σ_k x[xo + k]·w[k] over a Q6_K row: in each half of 128 weights, byte l of ql/qh gives weights l, l+32, l+64,
      * l+96 (low 4 bits from ql, 2 high bits from qh, minus 32); a 16-weight sub-block joins with its int8 scale·d.
      */
     static float dotQ6_K(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
-        return dotQ6_K(fs, bytesFor(fs), seg, ro, x, xo, k);
+        return fs == F && ONE_PART ? q6_K(seg, ro, x, xo, k) : dotQ6_K(fs, bytesFor(fs), seg, ro, x, xo, k);
     }
 
     private static float dotQ6_K(
@@ -224,6 +257,49 @@ final class GgmlDot {
                         }
                         float s = d * seg.get(ValueLayout.JAVA_BYTE, sc + l / 16 + 2 * g);
                         sum = acc.fma(FloatVector.broadcast(fs, s), sum);
+                    }
+                }
+            }
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** dotQ6_K at the preferred width with the species as constants (see {@link #BYTES}); 8 or 16 float lanes. */
+    private static float q6_K(MemorySegment seg, long ro, float[] x, int xo, int k) {
+        int lanes = F.length(), parts = 1, step = Math.min(16, BYTES.length());
+        FloatVector sum = FloatVector.zero(F);
+        for (int b = 0; b < k / 256; b++) {
+            long at = ro + 210L * b;
+            float d = Float.float16ToFloat(seg.get(LE_I16, at + 208));
+            for (int half = 0; half < 2; half++) {
+                long ql = at + 64L * half, qh = at + 128 + 32L * half, sc = at + 192 + 8L * half;
+                int xb = xo + 256 * b + 128 * half;
+                for (int l = 0; l < 32; l += step) { // a step never crosses a 16-weight sub-block
+                    ByteVector a = ByteVector.fromMemorySegment(BYTES, seg, ql + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector c = ByteVector.fromMemorySegment(BYTES, seg, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector h = ByteVector.fromMemorySegment(BYTES, seg, qh + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector[] q = {
+                        a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)),
+                        c.and((byte) 0xF)
+                                .or(h.lanewise(VectorOperators.LSHR, 2)
+                                        .and((byte) 3)
+                                        .lanewise(VectorOperators.LSHL, 4)),
+                        a.lanewise(VectorOperators.LSHR, 4)
+                                .or(h.lanewise(VectorOperators.LSHR, 4)
+                                        .and((byte) 3)
+                                        .lanewise(VectorOperators.LSHL, 4)),
+                        c.lanewise(VectorOperators.LSHR, 4)
+                                .or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4))
+                    };
+                    for (int g = 0; g < 4; g++) {
+                        ByteVector qg = q[g].sub((byte) 32);
+                        FloatVector acc = FloatVector.zero(F);
+                        for (int p = 0; p < parts; p++) {
+                            FloatVector xv = FloatVector.fromArray(F, x, xb + 32 * g + l);
+                            acc = ((FloatVector) qg.castShape(F, 0)).fma(xv, acc);
+                        }
+                        float s = d * seg.get(ValueLayout.JAVA_BYTE, sc + l / 16 + 2 * g);
+                        sum = acc.fma(FloatVector.broadcast(F, s), sum);
                     }
                 }
             }
