@@ -1,5 +1,6 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.io.Progress;
 import dev.panthera.models.io.Weights;
 import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.models.tokenizer.Tokenizer;
@@ -51,7 +52,13 @@ public final class LlamaModel implements LanguageModel {
             head = w.projection(config.tiedEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight", v, d, null);
             RopeTables rope = new RopeTables(config);
             blocks = new LlamaBlock[config.layers()];
-            for (int i = 0; i < blocks.length; i++) blocks[i] = new LlamaBlock(config, rope, w, i);
+            // a GGUF dequantized at load or a BF16 checkpoint converted here takes a while per layer on a large model
+            try (Progress bar = Progress.start("loading", blocks.length, "layers")) {
+                for (int i = 0; i < blocks.length; i++) {
+                    blocks[i] = new LlamaBlock(config, rope, w, i);
+                    bar.advance(1);
+                }
+            }
         } catch (RuntimeException e) {
             weights.close();
             throw e;
