@@ -1,6 +1,7 @@
 package dev.panthera.nn.optim;
 
 import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
 import java.util.List;
@@ -83,22 +84,41 @@ public abstract class Optimizer {
     /** Bytes of optimizer state currently held (moments, momentum buffers). */
     public abstract long stateBytes();
 
-    /**
-     * Scales all gradients so their global L2 norm is at most {@code maxNorm} (torch.nn.utils.clip_grad_norm_: factor
-     * maxNorm/(norm+1e-6) when below 1) and returns the norm before clipping.
-     */
+    /** {@link #clipGradNorm(List, double, double, boolean)} with the L2 norm and no error on a non-finite norm. */
     public static double clipGradNorm(List<Tensor> params, double maxNorm) {
+        return clipGradNorm(params, maxNorm, 2, false);
+    }
+
+    /**
+     * torch.nn.utils.clip_grad_norm_: the total {@code normType}-norm of all gradients (p &gt; 0, or
+     * {@link Double#POSITIVE_INFINITY} for the largest magnitude), computed in float64, and every gradient multiplied
+     * by min(1, maxNorm/(norm + 1e-6)); returns the norm before clipping. Parameters without a gradient are skipped.
+     * A NaN or infinite norm throws with {@code errorIfNonfinite}; without it, as torch does, the gradients are still
+     * multiplied by that coefficient (NaN for a NaN norm, 0 for an infinite one, so an infinite entry becomes NaN).
+     */
+    public static double clipGradNorm(List<Tensor> params, double maxNorm, double normType, boolean errorIfNonfinite) {
+        if (!(normType > 0))
+            throw new IllegalArgumentException("clipGradNorm: norm type " + normType + " must be > 0 or infinity");
         try (var _ = Autograd.noGrad()) {
-            double sq = 0;
+            boolean inf = normType == Double.POSITIVE_INFINITY;
+            double acc = 0;
             for (Tensor p : params) {
                 if (p.grad() == null) continue;
-                double n =
-                        p.grad().to(dev.panthera.tensor.DType.F64).pow(2).sum().item();
-                sq += n;
+                Tensor a = p.grad().to(DType.F64).abs();
+                if (inf) {
+                    double m = a.max().item();
+                    acc = Double.isNaN(m) || Double.isNaN(acc) ? Double.NaN : Math.max(acc, m);
+                } else {
+                    acc += (normType == 1 ? a : a.pow(normType)).sum().item();
+                }
             }
-            double norm = Math.sqrt(sq);
-            double coef = maxNorm / (norm + 1e-6);
-            if (coef < 1) for (Tensor p : params) if (p.grad() != null) p.grad().mul_(coef);
+            double norm = inf || normType == 1 ? acc : Math.pow(acc, 1 / normType);
+            if (errorIfNonfinite && !Double.isFinite(norm))
+                throw new IllegalStateException("clipGradNorm: the total " + normType + "-norm of the gradients is "
+                        + norm + " (a gradient holds NaN or infinity)");
+            double coef = Math.min(1.0, maxNorm / (norm + 1e-6));
+            if (!(coef >= 1))
+                for (Tensor p : params) if (p.grad() != null) p.grad().mul_(coef);
             return norm;
         }
     }
