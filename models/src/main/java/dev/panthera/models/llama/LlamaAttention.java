@@ -1,5 +1,6 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.lm.AttentionProbabilities;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
@@ -51,30 +52,9 @@ final class LlamaAttention {
             v = kv[1];
         }
         Tensor m = windowMask(mask, start, t, k.size(2));
-        if (probs != null) probs.add(probabilities(q, k, m, hd));
+        if (probs != null) probs.add(AttentionProbabilities.of(q, k, m, 1 / Math.sqrt(hd)));
         Tensor out = Tensor.scaledDotProductAttention(q, k, v, m, true, 1 / Math.sqrt(hd));
         return wo.apply(out.transpose(1, 2).reshape(b, t, (long) c.heads() * hd));
-    }
-
-    /**
-     * softmax(q·kᵀ/√d) over the keys a query may see (causal from its position, the mask, the window), as HF's eager
-     * attention returns them; each KV head serves heads/kvHeads query heads.
-     */
-    private Tensor probabilities(Tensor q, Tensor k, Tensor mask, int hd) {
-        long b = q.size(0), heads = q.size(1), t = q.size(2), s = k.size(2), kvh = k.size(1);
-        Tensor kr = k.unsqueeze(2).expand(b, kvh, heads / kvh, s, hd).reshape(b, heads, s, hd);
-        Tensor scores = q.matmul(kr.transpose(2, 3)).mul(1 / Math.sqrt(hd));
-        boolean[] hide = new boolean[Math.toIntExact(t * s)];
-        for (int i = 0; i < t; i++) for (int j = 0; j < s; j++) hide[(int) (i * s + j)] = j > s - t + i;
-        Tensor hidden = Tensor.of(hide, 1, 1, t, s);
-        if (mask != null) {
-            Tensor visible = mask.dtype() == DType.BOOL ? mask : null;
-            if (visible == null)
-                throw new IllegalArgumentException(
-                        "attention probabilities: only a BOOL mask is supported, got " + mask.describe());
-            hidden = Tensor.where(visible, hidden, Tensor.of(new boolean[] {true}, 1));
-        }
-        return scores.maskedFill(hidden, Double.NEGATIVE_INFINITY).softmax(-1);
     }
 
     /** The caller's mask, and'ed with the sliding window when some key falls outside it. */

@@ -10,7 +10,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link LlamaModel#forwardWithStates} against transformers' output_hidden_states / output_attentions (eager
- * attention) on the GQA and the sliding-window fixtures, written by models/src/test/python/llama_states_fixtures.py.
+ * attention) on the GQA and the sliding-window fixtures, written by models/src/test/python/states_fixtures.py.
  *
  * <p>Tolerance: HuggingFaceReferenceTest's bound for logits (F32 on both sides, only the summation order differs;
  * 2e-3 over about 20 dependent stages) covers every intermediate hidden state, which passes through fewer stages. A

@@ -1,13 +1,16 @@
-"""Per-layer hidden states and attention probabilities of the Llama-family test checkpoints, as transformers returns
-them with output_hidden_states=True and output_attentions=True (eager attention), for LlamaStatesTest.
+"""Per-layer hidden states and attention probabilities of the Llama-family and GPT-2 test checkpoints, as transformers
+returns them with output_hidden_states=True and output_attentions=True (eager attention), for LlamaStatesTest and
+Gpt2StatesTest.
 
-For each case folder written by llama_fixtures.py, loads the saved model in float32, runs its reference prompt (the
+For each case folder written by llama_fixtures.py or gpt2_fixtures.py, loads the saved model in float32, runs its reference prompt (the
 "ids" of reference.safetensors) and writes states.safetensors beside it:
     hidden.N     float32 [1, T, dim]      N = 0 (embeddings) .. layers (after the final norm)
     attention.N  float32 [1, heads, T, T] N = 0 .. layers − 1
 
-    PYTHONHASHSEED=0 /work/venv-peft/bin/python models/src/test/python/llama_states_fixtures.py \
+    PYTHONHASHSEED=0 /work/venv-peft/bin/python models/src/test/python/states_fixtures.py \
         models/src/test/resources/llama llama-gqa mistral-window
+    PYTHONHASHSEED=0 /work/venv-peft/bin/python models/src/test/python/states_fixtures.py \
+        models/src/test/resources/gpt2 gpt2-f32
 
 Needs: torch, transformers, safetensors (tested with torch 2.13.0, transformers 5.18.0).
 """
