@@ -1,5 +1,6 @@
 package dev.panthera.models.gpt2;
 
+import dev.panthera.models.lm.AttentionProbabilities;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Tensor;
 
@@ -22,6 +23,11 @@ final class Gpt2Attention {
 
     /** x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} restricts keys. */
     Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
+        return forward(x, start, cache, layer, mask, null);
+    }
+
+    /** As above, adding the layer's attention probabilities [B, heads, T, S] to {@code probs} when not null. */
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, java.util.List<Tensor> probs) {
         long b = x.size(0), t = x.size(1), d = c.dim();
         int hd = c.headDim();
         Tensor qkv = x.matmul(wQkv).add(bQkv);
@@ -36,6 +42,7 @@ final class Gpt2Attention {
             k = kv[0];
             v = kv[1];
         }
+        if (probs != null) probs.add(AttentionProbabilities.of(q, k, mask, 1 / Math.sqrt(hd)));
         Tensor out = Tensor.scaledDotProductAttention(q, k, v, mask, true, 1 / Math.sqrt(hd));
         return out.transpose(1, 2).reshape(b, t, d).matmul(wOut).add(bOut);
     }

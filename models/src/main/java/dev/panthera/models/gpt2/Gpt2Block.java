@@ -22,7 +22,12 @@ final class Gpt2Block {
     }
 
     Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
-        Tensor h = x.add(attn.forward(x.layerNorm(ln1w, ln1b, eps), start, cache, layer, mask));
+        return forward(x, start, cache, layer, mask, null);
+    }
+
+    /** As above, adding the layer's attention probabilities to {@code probs} when not null. */
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, java.util.List<Tensor> probs) {
+        Tensor h = x.add(attn.forward(x.layerNorm(ln1w, ln1b, eps), start, cache, layer, mask, probs));
         return h.add(mlp.forward(h.layerNorm(ln2w, ln2b, eps)));
     }
 }

@@ -104,6 +104,46 @@ public final class Gpt2Model implements LanguageModel {
         return h.layerNorm(lnfW, lnfB, config.normEps()).matmul(head.t());
     }
 
+    /**
+     * Logits with every layer's hidden states and attention probabilities, as transformers' GPT-2 returns them with
+     * {@code output_hidden_states} / {@code output_attentions}: the embeddings (token + position), each block's
+     * output, the last one after ln_f (layers + 1 tensors), and [B, heads, T, T] per layer. Positions 0..T−1, no cache.
+     */
+    public Output forwardWithStates(Tensor ids, Tensor mask, boolean hiddenStates, boolean attentions) {
+        if (ids.rank() != 2 || ids.dtype().isFloatingPoint())
+            throw new IllegalArgumentException("Gpt2Model: ids must be integer [batch, seq], got " + ids.describe());
+        long t = ids.size(1);
+        if (t > config.maxSeq())
+            throw new IllegalArgumentException(
+                    "Gpt2Model: " + t + " positions exceed the learned table of " + config.maxSeq());
+        for (long id : ids.toLongArray()) {
+            if (id < 0 || id >= config.vocab())
+                throw new IllegalArgumentException(
+                        "Gpt2Model: token id " + id + " outside [0, " + config.vocab() + ")");
+        }
+        int[] pos = new int[Math.toIntExact(t)];
+        for (int j = 0; j < t; j++) pos[j] = j;
+        Tensor h = Tensor.embedding(wte, ids);
+        if (h.dtype() != DType.F32) h = h.to(DType.F32);
+        Tensor p = Tensor.embedding(wpe, Tensor.of(pos, 1, t));
+        h = h.add(p.dtype() == DType.F32 ? p : p.to(DType.F32));
+        java.util.List<Tensor> states = hiddenStates ? new java.util.ArrayList<>() : null;
+        java.util.List<Tensor> probs = attentions ? new java.util.ArrayList<>() : null;
+        for (int i = 0; i < blocks.length; i++) {
+            if (states != null) states.add(h);
+            h = blocks[i].forward(h, 0, null, i, mask, probs);
+        }
+        Tensor normed = h.layerNorm(lnfW, lnfB, config.normEps());
+        if (states != null) states.add(normed);
+        return new Output(
+                normed.matmul(head.t()),
+                states == null ? java.util.List.of() : java.util.List.copyOf(states),
+                probs == null ? java.util.List.of() : java.util.List.copyOf(probs));
+    }
+
+    /** Logits [B, T, vocab]; hidden states and attention probabilities per layer (empty lists unless asked for). */
+    public record Output(Tensor logits, java.util.List<Tensor> hiddenStates, java.util.List<Tensor> attentions) {}
+
     @Override
     public void close() {
         weights.close();

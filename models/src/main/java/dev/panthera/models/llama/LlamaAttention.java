@@ -1,5 +1,6 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.lm.AttentionProbabilities;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
@@ -26,6 +27,14 @@ final class LlamaAttention {
 
     /** x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} as in Attention. */
     Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
+        return forward(x, start, cache, layer, mask, null);
+    }
+
+    /**
+     * As above; when {@code probs} is not null, the layer's attention probabilities [B, heads, T, S] are added to it
+     * (computed apart from the fused kernel, which never materialises them).
+     */
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, java.util.List<Tensor> probs) {
         long b = x.size(0), t = x.size(1);
         int hd = c.headDim();
         Tensor q = wq.apply(x).view(b, t, c.heads(), hd).transpose(1, 2);
@@ -43,6 +52,7 @@ final class LlamaAttention {
             v = kv[1];
         }
         Tensor m = windowMask(mask, start, t, k.size(2));
+        if (probs != null) probs.add(AttentionProbabilities.of(q, k, m, 1 / Math.sqrt(hd)));
         Tensor out = Tensor.scaledDotProductAttention(q, k, v, m, true, 1 / Math.sqrt(hd));
         return wo.apply(out.transpose(1, 2).reshape(b, t, (long) c.heads() * hd));
     }

@@ -20,7 +20,12 @@ final class LlamaBlock {
     }
 
     Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
-        Tensor h = x.add(attn.forward(x.rmsNorm(inputNorm, eps), start, cache, layer, mask));
+        return forward(x, start, cache, layer, mask, null);
+    }
+
+    /** As above, adding the layer's attention probabilities to {@code probs} when it is not null. */
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, java.util.List<Tensor> probs) {
+        Tensor h = x.add(attn.forward(x.rmsNorm(inputNorm, eps), start, cache, layer, mask, probs));
         return h.add(mlp.forward(h.rmsNorm(postNorm, eps)));
     }
 }

@@ -134,6 +134,38 @@ public final class LlamaModel implements LanguageModel {
     }
 
     /**
+     * Logits with every layer's hidden states and attention probabilities, as transformers returns them with
+     * {@code output_hidden_states} / {@code output_attentions}: hidden states are the embeddings, then each layer's
+     * output, the last one after the final norm (layers + 1 tensors [B, T, dim]); attentions are [B, heads, T, T] per
+     * layer. Positions 0..T−1, no cache; {@code mask} as in {@link #forward(Tensor, long, KvCache, Tensor, boolean)}.
+     */
+    public Output forwardWithStates(Tensor ids, Tensor mask, boolean hiddenStates, boolean attentions) {
+        if (ids.rank() != 2 || ids.dtype().isFloatingPoint())
+            throw new IllegalArgumentException("LlamaModel: ids must be integer [batch, seq], got " + ids.describe());
+        for (long id : ids.toLongArray()) {
+            if (id < 0 || id >= config.vocab())
+                throw new IllegalArgumentException(
+                        "LlamaModel: token id " + id + " outside [0, " + config.vocab() + ")");
+        }
+        java.util.List<Tensor> states = hiddenStates ? new java.util.ArrayList<>() : null;
+        java.util.List<Tensor> probs = attentions ? new java.util.ArrayList<>() : null;
+        Tensor h = embed.lookup(ids);
+        for (int i = 0; i < blocks.length; i++) {
+            if (states != null) states.add(h);
+            h = blocks[i].forward(h, 0, null, i, mask, probs);
+        }
+        Tensor normed = h.rmsNorm(norm, config.normEps());
+        if (states != null) states.add(normed);
+        return new Output(
+                head.apply(normed),
+                states == null ? java.util.List.of() : java.util.List.copyOf(states),
+                probs == null ? java.util.List.of() : java.util.List.copyOf(probs));
+    }
+
+    /** Logits [B, T, vocab]; hidden states and attention probabilities per layer (empty lists unless asked for). */
+    public record Output(Tensor logits, java.util.List<Tensor> hiddenStates, java.util.List<Tensor> attentions) {}
+
+    /**
      * The checkpoint this model reads (for memory accounting in tests, and for copies with some tensors replaced, see
      * {@link LlamaQuantizer}).
      */
