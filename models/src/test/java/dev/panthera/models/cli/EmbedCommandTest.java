@@ -71,7 +71,13 @@ class EmbedCommandTest {
                 boolean norm = Arrays.asList(flags).contains("--normalize");
                 float[][] want = m.embed(lines, cls ? Pooling.CLS : Pooling.MEAN, norm);
                 for (int i = 0; i < out.length; i++) {
-                    assertArrayEquals(want[i], parse(out[i]), String.join(" ", flags) + " line " + i);
+                    // the command batches whatever lines stdin has ready, so a line may be padded to another
+                    // length than here: the GEMMs block and sum differently, and only HuggingFaceBertTest's F32
+                    // bound, 2e-5·max(1, max|x|), is promised, not bit equality
+                    float[] got = parse(out[i]);
+                    double scale = 1;
+                    for (float x : want[i]) scale = Math.max(scale, Math.abs(x));
+                    assertArrayEquals(want[i], got, (float) (2e-5 * scale), String.join(" ", flags) + " line " + i);
                     double n = 0;
                     for (float x : want[i]) n += x * x;
                     if (norm) assertEquals(1, Math.sqrt(n), 1e-6);
