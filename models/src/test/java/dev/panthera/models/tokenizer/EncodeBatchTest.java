@@ -71,16 +71,16 @@ class EncodeBatchTest {
     }
 
     /**
-     * Texts are Latin and CJK, where our encode agrees with HuggingFace's (RandomTextParityTest); on some other code
-     * points the two disagree in encode itself (U+07FD: HuggingFace gives [UNK], we drop it as a combining mark),
-     * which is not what this property is about.
+     * Texts draw from the whole Basic Multilingual Plane except the surrogates (a lone surrogate has no UTF-8 form
+     * to hand to the reference), plus extra spaces, tabs and newlines, so marks, controls and punctuation whose
+     * classes differ between Unicode versions (U+07FD) are in.
      */
     @Property(tries = 200)
     void rowsMatchHuggingFace(
             @ForAll @Size(min = 1, max = 6)
                     List<
-                                    @StringLength(max = 30) @CharRange(from = '\u0000', to = '\u024f')
-                                    @CharRange(from = '\u4e00', to = '\u4fff') @Chars({' ', ' ', '\t', '\n'}) String>
+                                    @StringLength(max = 30) @CharRange(from = '\u0000', to = '\ud7ff')
+                                    @CharRange(from = '\ue000', to = '\uffff') @Chars({' ', ' ', '\t', '\n'}) String>
                             texts,
             @ForAll @IntRange(min = 2, max = 12) int maxLength,
             @ForAll boolean truncate,
