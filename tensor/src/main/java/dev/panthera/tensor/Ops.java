@@ -141,6 +141,16 @@ final class Ops {
             throw new IllegalArgumentException(
                     "matmul: both arguments need at least 1 dimension, got " + a.shape() + " and " + b.shape());
         }
+        if (a.rank() > 2 && b.rank() == 2 && a.size(-1) == b.size(0)) {
+            // [..., M, K] × [K, N] is one [(…·M), K] × [K, N] product: a broadcast batch of GEMMs would pack the same
+            // B once per batch matrix and run each with a small M
+            long[] d = a.dims();
+            long rows = 1;
+            for (int i = 0; i < d.length - 1; i++) rows *= d[i];
+            long[] od = d.clone();
+            od[od.length - 1] = b.size(1);
+            return matmul(a.reshape(rows, d[d.length - 1]), b).reshape(od);
+        }
         DType t = promote(a.dtype(), b.dtype());
         if (!t.isFloatingPoint()) t = DType.F32;
         Tensor x = a.to(t);
