@@ -66,4 +66,37 @@ class PrefixTuningTest {
                 () -> base.layers().get(0).attention().setPrefix(Tensor.zeros(1, 2, 3, 4), Tensor.zeros(1, 2, 3, 4)));
         assertTrue(e.getMessage().contains("setPrefix"), e.getMessage());
     }
+
+    /**
+     * Generation with a KV cache after the prefix: a 3-token prompt, then one token at a time, gives the rows of one
+     * forward over all 5 tokens (the same bound as above: only the GEMM shapes, and so the summation order, differ).
+     */
+    @Test
+    void cachedStepsAfterThePrefixEqualTheFullForward() {
+        CausalLm base = LoraFixtures.model(3, 8, 2, 1);
+        Tensor ids = LoraFixtures.ids(4, 5); // [2, 5]
+        PrefixTuning tuned = new PrefixTuning(base, 3, 9);
+        try (var _ = Autograd.noGrad()) {
+            float[] full = tuned.forward(ids).toFloatArray();
+            long v = full.length / (2 * 5);
+            KvCache cache = base.newCache(16);
+            float[][] steps = new float[5][];
+            Tensor first = tuned.forward(ids.narrow(1, 0, 3).contiguous(), cache);
+            for (int t = 0; t < 3; t++)
+                steps[t] = first.narrow(1, t, 1).contiguous().toFloatArray();
+            for (int t = 3; t < 5; t++)
+                steps[t] =
+                        tuned.forward(ids.narrow(1, t, 1).contiguous(), cache).toFloatArray();
+            assertEquals(5, cache.length(0), "the cache holds the real tokens only");
+            for (int t = 0; t < 5; t++)
+                for (int b = 0; b < 2; b++)
+                    for (int j = 0; j < v; j++) {
+                        float want = full[(int) ((b * 5 + t) * v + j)], got = steps[t][(int) (b * v + j)];
+                        assertEquals(
+                                want, got, 1e-5 * (1 + Math.abs(want)), "row " + b + " position " + t + " id " + j);
+                    }
+            var e = assertThrows(IllegalArgumentException.class, () -> base.forward(ids, 0, cache));
+            assertTrue(e.getMessage().contains("cache holds"), e.getMessage());
+        }
+    }
 }

@@ -49,7 +49,8 @@ public final class Attention extends Module {
      * Prefix tuning (Li and Liang, arXiv 2101.00190; peft's PREFIX_TUNING): keys and values [1, kvHeads, V, headDim]
      * put before this layer's own, as a cache's would be: every query sees them, they are not rotated, and the caller
      * runs the tokens at positions V.. ({@code start} = V). They may carry a graph (the prefix trains through them).
-     * {@code null, null} removes them. Not combined with a KV cache.
+     * {@code null, null} removes them. With a KV cache the cache holds the real tokens only (positions V..) and the
+     * prefix is put before them at every step.
      */
     public void setPrefix(Tensor keys, Tensor values) {
         if (keys == null || values == null) {
@@ -105,18 +106,18 @@ public final class Attention extends Module {
             q = rope.apply(q, start);
             k = rope.apply(k, start);
         }
+        long prefix = prefixKeys == null ? 0 : prefixKeys.size(2);
         if (cache != null) {
-            if (cache.length(layer) != start)
-                throw new IllegalArgumentException(
-                        "Attention: start " + start + " but the cache holds " + cache.length(layer) + " positions");
+            // the cache holds the real tokens only; a prefix takes positions 0..V-1 before them
+            if (cache.length(layer) + prefix != start)
+                throw new IllegalArgumentException("Attention: start " + start + " but the cache holds "
+                        + cache.length(layer) + " positions" + (prefix > 0 ? " after a prefix of " + prefix : ""));
             Tensor[] kv = cache.append(layer, k, v);
             k = kv[0];
             v = kv[1];
         }
         if (prefixKeys != null) {
-            if (cache != null)
-                throw new IllegalStateException("Attention: a prefix and a KV cache are not supported together");
-            long len = prefixKeys.size(2);
+            long len = prefix;
             k = Tensor.cat(java.util.List.of(prefixKeys.expand(b, kvHeads, len, headDim), k), 2);
             v = Tensor.cat(java.util.List.of(prefixValues.expand(b, kvHeads, len, headDim), v), 2);
         }

@@ -58,6 +58,15 @@ public final class PrefixTuning extends Module {
     /** Logits [B, T, vocab] for ids [B, T] after the prefix. */
     @Override
     public Tensor forward(Tensor ids) {
+        return forward(ids, null);
+    }
+
+    /**
+     * Logits for ids [B, T] that follow the prefix and whatever {@code cache} (from {@code base().newCache}) already
+     * holds, appending them to it: generation one token at a time after a prompt, as peft's prefix tuning does with
+     * past_key_values.
+     */
+    public Tensor forward(Tensor ids, dev.panthera.nn.layers.KvCache cache) {
         var c = base.config();
         int layers = c.layers(), kv = c.kvHeads(), hd = c.dim() / c.heads();
         // [V, L·2, kv, hd] → [L·2, kv, V, hd]
@@ -68,7 +77,7 @@ public final class PrefixTuning extends Module {
                         .setPrefix(
                                 kvs.select(0, 2L * i).unsqueeze(0),
                                 kvs.select(0, 2L * i + 1).unsqueeze(0));
-            return base.forward(ids, numVirtualTokens, null);
+            return base.forward(ids, numVirtualTokens + (cache == null ? 0 : cache.length(0)), cache);
         } finally {
             for (int i = 0; i < layers; i++) attention(i).setPrefix(null, null);
         }
