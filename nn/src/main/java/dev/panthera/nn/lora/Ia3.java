@@ -76,4 +76,16 @@ public final class Ia3 {
                         e.getValue().vector(name));
         return out;
     }
+
+    /**
+     * peft's {@code merge_and_unload}: every (IA)³ layer's active adapter folded into its base Linear, which then
+     * replaces the layer; layers without the active adapter become their base unchanged.
+     */
+    public static void mergeAndUnload(Module model) {
+        for (var e : layers(model).entrySet()) {
+            Ia3Linear layer = e.getValue();
+            if (layer.active() != null && layer.hasAdapter(layer.active())) layer.mergeInto(layer.active());
+            Lora.parentOf(model, e.getKey()).replaceChild(Lora.leaf(e.getKey()), layer.base());
+        }
+    }
 }

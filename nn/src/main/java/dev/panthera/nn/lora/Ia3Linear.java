@@ -76,6 +76,26 @@ public final class Ia3Linear extends Module {
         active = name;
     }
 
+    /** The active adapter's name, or null. */
+    public String active() {
+        return active;
+    }
+
+    /**
+     * Folds adapter {@code name}'s vector into the base layer's weights in place, as peft's merge does: W ← l ⊙ W row
+     * by row and b ← l ⊙ b for an output vector, W ← W ⊙ l column by column for a feed-forward (input) vector; then
+     * base(x) computes what this layer computed with the adapter.
+     */
+    public void mergeInto(String name) {
+        Tensor l = vector(name);
+        try (var _ = Autograd.noGrad()) {
+            Tensor w = base.weight();
+            w.copy_(w.mul(l)); // [out, in] ⊙ [out, 1] or [1, in]
+            Tensor b = base.bias();
+            if (!feedforward && b != null) b.copy_(b.mul(l.reshape(base.outFeatures())));
+        }
+    }
+
     public void setAdaptersEnabled(boolean on) {
         enabled = on;
     }
