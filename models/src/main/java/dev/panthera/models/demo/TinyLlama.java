@@ -59,15 +59,15 @@ final class TinyLlama {
     }
 
     /**
-     * Trains on random windows of {@code text} (each row BOS-free, seq + 1 characters) and returns the first and last
-     * losses; the progress bar shows the running loss on a terminal.
+     * Trains on random windows of {@code text} (each row BOS-free, seq + 1 characters) and returns the first loss
+     * and the smoothed last one; the progress bar shows the running loss on a terminal.
      */
     double[] train(CausalLm lm, String text, int steps, int batch, int seq, double lr, long seed, String label) {
         int[] ids = encode(text);
         SplittableRandom r = new SplittableRandom(seed);
         AdamW opt = new AdamW(lm.trainableParameters(), lr, 0.9, 0.99, 1e-8, 0.01);
         opt.schedule(LrSchedule.cosine(steps / 10, steps, 0.1));
-        double first = Double.NaN, last = Double.NaN, smooth = Double.NaN;
+        double first = Double.NaN, smooth = Double.NaN;
         try (Progress bar = Progress.start(label, steps, "steps")) {
             for (int s = 0; s < steps; s++) {
                 long[] rows = new long[batch * (seq + 1)];
@@ -86,7 +86,6 @@ final class TinyLlama {
                     double l = loss.item();
                     if (s == 0) first = l;
                     smooth = Double.isNaN(smooth) ? l : 0.9 * smooth + 0.1 * l;
-                    last = l;
                 }
                 bar.advance(1);
                 bar.status(String.format(Locale.ROOT, "loss %.3f", smooth));

@@ -3,6 +3,7 @@ package dev.panthera.models.gpt2;
 import dev.panthera.models.lm.AttentionProbabilities;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Tensor;
+import java.util.List;
 
 /**
  * Multi-head causal self-attention of one GPT-2 layer: one fused projection c_attn [dim, 3·dim] whose output columns
@@ -21,13 +22,11 @@ final class Gpt2Attention {
         bOut = w.vector(prefix + "c_proj.bias", c.dim());
     }
 
-    /** x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} restricts keys. */
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
-        return forward(x, start, cache, layer, mask, null);
-    }
-
-    /** As above, adding the layer's attention probabilities [B, heads, T, S] to {@code probs} when not null. */
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, java.util.List<Tensor> probs) {
+    /**
+     * x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} restricts keys; the
+     * layer's attention probabilities [B, heads, T, S] go to {@code probs} when not null.
+     */
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
         long b = x.size(0), t = x.size(1), d = c.dim();
         int hd = c.headDim();
         Tensor qkv = x.matmul(wQkv).add(bQkv);

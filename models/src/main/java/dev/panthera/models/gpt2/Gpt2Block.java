@@ -2,6 +2,7 @@ package dev.panthera.models.gpt2;
 
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Tensor;
+import java.util.List;
 
 /** One pre-norm GPT-2 layer: h = x + attn(ln_1(x)); out = h + mlp(ln_2(h)). HF names under h.N. */
 final class Gpt2Block {
@@ -21,12 +22,8 @@ final class Gpt2Block {
         mlp = new Gpt2Mlp(c, w, p + "mlp.");
     }
 
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
-        return forward(x, start, cache, layer, mask, null);
-    }
-
-    /** As above, adding the layer's attention probabilities to {@code probs} when not null. */
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, java.util.List<Tensor> probs) {
+    /** x [B, T, dim] at positions start..; the layer's attention probabilities go to {@code probs} when not null. */
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
         Tensor h = x.add(attn.forward(x.layerNorm(ln1w, ln1b, eps), start, cache, layer, mask, probs));
         return h.add(mlp.forward(h.layerNorm(ln2w, ln2b, eps)));
     }

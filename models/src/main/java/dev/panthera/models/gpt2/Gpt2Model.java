@@ -2,12 +2,15 @@ package dev.panthera.models.gpt2;
 
 import dev.panthera.models.io.Weights;
 import dev.panthera.models.lm.LanguageModel;
+import dev.panthera.models.lm.TokenIds;
 import dev.panthera.models.tokenizer.Tokenizer;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * GPT-2 over a mapped checkpoint it owns: token embedding plus a learned absolute position table, pre-norm blocks
@@ -69,38 +72,12 @@ public final class Gpt2Model implements LanguageModel {
         return forwardLeftPadded(ids, start, cache, mask, lastOnly, null);
     }
 
-    /**
-     * Row r's position j is start + j − leftPad[r]: the learned table is indexed by each row's own positions.
-     * Padding slots (negative positions) take position 0; the caller's mask keeps them out of every real query.
-     */
+    /** Row r of a left-padded batch takes positions start + j − leftPad[r]; padding slots take position 0. */
     @Override
     public Tensor forwardLeftPadded(
             Tensor ids, long start, KvCache cache, Tensor mask, boolean lastOnly, int[] leftPad) {
-        if (ids.rank() != 2 || ids.dtype().isFloatingPoint())
-            throw new IllegalArgumentException("Gpt2Model: ids must be integer [batch, seq], got " + ids.describe());
-        long b = ids.size(0), t = ids.size(1);
-        if (leftPad != null && leftPad.length != b)
-            throw new IllegalArgumentException(
-                    "Gpt2Model: " + leftPad.length + " padding counts for a batch of " + b + " rows");
-        if (start < 0 || start + t > config.maxSeq())
-            throw new IllegalArgumentException("Gpt2Model: positions " + start + ".." + (start + t - 1)
-                    + " outside the learned table of " + config.maxSeq());
-        for (long id : ids.toLongArray()) {
-            if (id < 0 || id >= config.vocab())
-                throw new IllegalArgumentException(
-                        "Gpt2Model: token id " + id + " outside [0, " + config.vocab() + ")");
-        }
-        long rows = leftPad == null ? 1 : b;
-        int[] pos = new int[Math.toIntExact(rows * t)];
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < t; j++)
-                pos[(int) (r * t + j)] = (int) Math.max(0, start + j - (leftPad == null ? 0 : leftPad[r]));
-        Tensor h = Tensor.embedding(wte, ids);
-        if (h.dtype() != DType.F32) h = h.to(DType.F32);
-        Tensor p = Tensor.embedding(wpe, Tensor.of(pos, rows, t));
-        h = h.add(p.dtype() == DType.F32 ? p : p.to(DType.F32));
-        for (int i = 0; i < blocks.length; i++) h = blocks[i].forward(h, start, cache, i, mask);
-        if (lastOnly) h = h.narrow(1, t - 1, 1);
+        Tensor h = blocks(embed(ids, start, leftPad), start, cache, mask, null, null);
+        if (lastOnly) h = h.narrow(1, ids.size(1) - 1, 1);
         return h.layerNorm(lnfW, lnfB, config.normEps()).matmul(head.t());
     }
 
@@ -110,39 +87,53 @@ public final class Gpt2Model implements LanguageModel {
      * output, the last one after ln_f (layers + 1 tensors), and [B, heads, T, T] per layer. Positions 0..T−1, no cache.
      */
     public Output forwardWithStates(Tensor ids, Tensor mask, boolean hiddenStates, boolean attentions) {
-        if (ids.rank() != 2 || ids.dtype().isFloatingPoint())
-            throw new IllegalArgumentException("Gpt2Model: ids must be integer [batch, seq], got " + ids.describe());
-        long t = ids.size(1);
-        if (t > config.maxSeq())
-            throw new IllegalArgumentException(
-                    "Gpt2Model: " + t + " positions exceed the learned table of " + config.maxSeq());
-        for (long id : ids.toLongArray()) {
-            if (id < 0 || id >= config.vocab())
-                throw new IllegalArgumentException(
-                        "Gpt2Model: token id " + id + " outside [0, " + config.vocab() + ")");
-        }
-        int[] pos = new int[Math.toIntExact(t)];
-        for (int j = 0; j < t; j++) pos[j] = j;
-        Tensor h = Tensor.embedding(wte, ids);
-        if (h.dtype() != DType.F32) h = h.to(DType.F32);
-        Tensor p = Tensor.embedding(wpe, Tensor.of(pos, 1, t));
-        h = h.add(p.dtype() == DType.F32 ? p : p.to(DType.F32));
-        java.util.List<Tensor> states = hiddenStates ? new java.util.ArrayList<>() : null;
-        java.util.List<Tensor> probs = attentions ? new java.util.ArrayList<>() : null;
-        for (int i = 0; i < blocks.length; i++) {
-            if (states != null) states.add(h);
-            h = blocks[i].forward(h, 0, null, i, mask, probs);
-        }
-        Tensor normed = h.layerNorm(lnfW, lnfB, config.normEps());
+        List<Tensor> states = hiddenStates ? new ArrayList<>() : null;
+        List<Tensor> probs = attentions ? new ArrayList<>() : null;
+        Tensor normed =
+                blocks(embed(ids, 0, null), 0, null, mask, states, probs).layerNorm(lnfW, lnfB, config.normEps());
         if (states != null) states.add(normed);
         return new Output(
                 normed.matmul(head.t()),
-                states == null ? java.util.List.of() : java.util.List.copyOf(states),
-                probs == null ? java.util.List.of() : java.util.List.copyOf(probs));
+                states == null ? List.of() : List.copyOf(states),
+                probs == null ? List.of() : List.copyOf(probs));
+    }
+
+    /**
+     * Token + position embeddings of ids [B, T] after checking them. Row r's position j is start + j − leftPad[r]: the
+     * learned table is indexed by each row's own positions. Padding slots (negative positions) take position 0; the
+     * caller's mask keeps them out of every real query.
+     */
+    private Tensor embed(Tensor ids, long start, int[] leftPad) {
+        TokenIds.check("Gpt2Model", ids, config.vocab());
+        long b = ids.size(0), t = ids.size(1);
+        if (leftPad != null && leftPad.length != b)
+            throw new IllegalArgumentException(
+                    "Gpt2Model: " + leftPad.length + " padding counts for a batch of " + b + " rows");
+        if (start < 0 || start + t > config.maxSeq())
+            throw new IllegalArgumentException("Gpt2Model: positions " + start + ".." + (start + t - 1)
+                    + " outside the learned table of " + config.maxSeq());
+        long rows = leftPad == null ? 1 : b;
+        int[] pos = new int[Math.toIntExact(rows * t)];
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < t; j++)
+                pos[(int) (r * t + j)] = (int) Math.max(0, start + j - (leftPad == null ? 0 : leftPad[r]));
+        Tensor h = Tensor.embedding(wte, ids);
+        if (h.dtype() != DType.F32) h = h.to(DType.F32);
+        Tensor p = Tensor.embedding(wpe, Tensor.of(pos, rows, t));
+        return h.add(p.dtype() == DType.F32 ? p : p.to(DType.F32));
+    }
+
+    /** Every block over h; each block's input goes to {@code states} and its attention to {@code probs} if not null. */
+    private Tensor blocks(Tensor h, long start, KvCache cache, Tensor mask, List<Tensor> states, List<Tensor> probs) {
+        for (int i = 0; i < blocks.length; i++) {
+            if (states != null) states.add(h);
+            h = blocks[i].forward(h, start, cache, i, mask, probs);
+        }
+        return h;
     }
 
     /** Logits [B, T, vocab]; hidden states and attention probabilities per layer (empty lists unless asked for). */
-    public record Output(Tensor logits, java.util.List<Tensor> hiddenStates, java.util.List<Tensor> attentions) {}
+    public record Output(Tensor logits, List<Tensor> hiddenStates, List<Tensor> attentions) {}
 
     @Override
     public void close() {

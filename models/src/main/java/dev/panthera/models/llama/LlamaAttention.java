@@ -4,6 +4,7 @@ import dev.panthera.models.lm.AttentionProbabilities;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
+import java.util.List;
 
 /**
  * Grouped-query self-attention of one Llama layer over weights kept in their file dtype or quantized blocks
@@ -25,16 +26,12 @@ final class LlamaAttention {
         wo = w.projection(prefix + "o_proj.weight", c.dim(), qDim, null);
     }
 
-    /** x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} as in Attention. */
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
-        return forward(x, start, cache, layer, mask, null);
-    }
-
     /**
-     * As above; when {@code probs} is not null, the layer's attention probabilities [B, heads, T, S] are added to it
-     * (computed apart from the fused kernel, which never materialises them).
+     * x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} as in Attention. When
+     * {@code probs} is not null, the layer's attention probabilities [B, heads, T, S] are added to it (computed apart
+     * from the fused kernel, which never materialises them).
      */
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, java.util.List<Tensor> probs) {
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
         long b = x.size(0), t = x.size(1);
         int hd = c.headDim();
         Tensor q = wq.apply(x).view(b, t, c.heads(), hd).transpose(1, 2);

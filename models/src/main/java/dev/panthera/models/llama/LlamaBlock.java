@@ -2,6 +2,7 @@ package dev.panthera.models.llama;
 
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Tensor;
+import java.util.List;
 
 /** One pre-norm decoder layer: h = x + attn(rms(x)); out = h + mlp(rms(h)). HF names under model.layers.N. */
 final class LlamaBlock {
@@ -19,12 +20,8 @@ final class LlamaBlock {
         mlp = new LlamaMlp(c, w, p + "mlp.");
     }
 
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask) {
-        return forward(x, start, cache, layer, mask, null);
-    }
-
-    /** As above, adding the layer's attention probabilities to {@code probs} when it is not null. */
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, java.util.List<Tensor> probs) {
+    /** x [B, T, dim] at positions start..; the layer's attention probabilities go to {@code probs} when not null. */
+    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
         Tensor h = x.add(attn.forward(x.rmsNorm(inputNorm, eps), start, cache, layer, mask, probs));
         return h.add(mlp.forward(h.rmsNorm(postNorm, eps)));
     }

@@ -3,11 +3,14 @@ package dev.panthera.models.llama;
 import dev.panthera.models.io.Progress;
 import dev.panthera.models.io.Weights;
 import dev.panthera.models.lm.LanguageModel;
+import dev.panthera.models.lm.TokenIds;
 import dev.panthera.models.tokenizer.Tokenizer;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.UnaryOperator;
 
 /**
@@ -119,17 +122,9 @@ public final class LlamaModel implements LanguageModel {
      * With {@code lastOnly} only the last position's logits [B, 1, vocab] are computed.
      */
     public Tensor forward(Tensor ids, long start, KvCache cache, Tensor mask, boolean lastOnly) {
-        if (ids.rank() != 2 || ids.dtype().isFloatingPoint())
-            throw new IllegalArgumentException("LlamaModel: ids must be integer [batch, seq], got " + ids.describe());
-        for (long id : ids.toLongArray()) {
-            if (id < 0 || id >= config.vocab())
-                throw new IllegalArgumentException(
-                        "LlamaModel: token id " + id + " outside [0, " + config.vocab() + ")");
-        }
-        long t = ids.size(1);
-        Tensor h = embed.lookup(ids);
-        for (int i = 0; i < blocks.length; i++) h = blocks[i].forward(h, start, cache, i, mask);
-        if (lastOnly) h = h.narrow(1, t - 1, 1);
+        TokenIds.check("LlamaModel", ids, config.vocab());
+        Tensor h = blocks(embed.lookup(ids), start, cache, mask, null, null);
+        if (lastOnly) h = h.narrow(1, ids.size(1) - 1, 1);
         return head.apply(h.rmsNorm(norm, config.normEps()));
     }
 
@@ -140,30 +135,28 @@ public final class LlamaModel implements LanguageModel {
      * layer. Positions 0..T−1, no cache; {@code mask} as in {@link #forward(Tensor, long, KvCache, Tensor, boolean)}.
      */
     public Output forwardWithStates(Tensor ids, Tensor mask, boolean hiddenStates, boolean attentions) {
-        if (ids.rank() != 2 || ids.dtype().isFloatingPoint())
-            throw new IllegalArgumentException("LlamaModel: ids must be integer [batch, seq], got " + ids.describe());
-        for (long id : ids.toLongArray()) {
-            if (id < 0 || id >= config.vocab())
-                throw new IllegalArgumentException(
-                        "LlamaModel: token id " + id + " outside [0, " + config.vocab() + ")");
-        }
-        java.util.List<Tensor> states = hiddenStates ? new java.util.ArrayList<>() : null;
-        java.util.List<Tensor> probs = attentions ? new java.util.ArrayList<>() : null;
-        Tensor h = embed.lookup(ids);
-        for (int i = 0; i < blocks.length; i++) {
-            if (states != null) states.add(h);
-            h = blocks[i].forward(h, 0, null, i, mask, probs);
-        }
-        Tensor normed = h.rmsNorm(norm, config.normEps());
+        TokenIds.check("LlamaModel", ids, config.vocab());
+        List<Tensor> states = hiddenStates ? new ArrayList<>() : null;
+        List<Tensor> probs = attentions ? new ArrayList<>() : null;
+        Tensor normed = blocks(embed.lookup(ids), 0, null, mask, states, probs).rmsNorm(norm, config.normEps());
         if (states != null) states.add(normed);
         return new Output(
                 head.apply(normed),
-                states == null ? java.util.List.of() : java.util.List.copyOf(states),
-                probs == null ? java.util.List.of() : java.util.List.copyOf(probs));
+                states == null ? List.of() : List.copyOf(states),
+                probs == null ? List.of() : List.copyOf(probs));
+    }
+
+    /** Every block over h; each block's input goes to {@code states} and its attention to {@code probs} if not null. */
+    private Tensor blocks(Tensor h, long start, KvCache cache, Tensor mask, List<Tensor> states, List<Tensor> probs) {
+        for (int i = 0; i < blocks.length; i++) {
+            if (states != null) states.add(h);
+            h = blocks[i].forward(h, start, cache, i, mask, probs);
+        }
+        return h;
     }
 
     /** Logits [B, T, vocab]; hidden states and attention probabilities per layer (empty lists unless asked for). */
-    public record Output(Tensor logits, java.util.List<Tensor> hiddenStates, java.util.List<Tensor> attentions) {}
+    public record Output(Tensor logits, List<Tensor> hiddenStates, List<Tensor> attentions) {}
 
     /**
      * The checkpoint this model reads (for memory accounting in tests, and for copies with some tensors replaced, see

@@ -69,34 +69,48 @@ public final class Perplexity {
                 lpCand = new double[ids.length - 1],
                 kl = new double[ids.length - 1];
         boolean[] same = new boolean[ids.length - 1];
+        windows(ids, window, (from, chunk, in) -> {
+            float[] p = reference.forward(in).logSoftmax(-1).toFloatArray();
+            float[] q = candidate.forward(in).logSoftmax(-1).toFloatArray();
+            for (int i = 0; i + 1 < chunk.length; i++) {
+                int row = i * vocab, at = from + i;
+                lpRef[at] = p[row + chunk[i + 1]];
+                lpCand[at] = q[row + chunk[i + 1]];
+                double d = 0;
+                int argP = 0, argQ = 0;
+                for (int j = 0; j < vocab; j++) {
+                    double lp = p[row + j], lq = q[row + j];
+                    d += Math.exp(lp) * (lp - lq);
+                    if (lp > p[row + argP]) argP = j;
+                    if (lq > q[row + argQ]) argQ = j;
+                }
+                kl[at] = Math.max(0, d); // rounding can leave a tiny negative sum for identical rows
+                same[at] = argP == argQ;
+            }
+        });
+        return new Comparison(new Score(lpRef), new Score(lpCand), kl, same);
+    }
+
+    /** What runs on one window: its first index in the stream, its ids, and those ids as a [1, len] tensor. */
+    private interface Window {
+        void run(int from, int[] chunk, Tensor in);
+    }
+
+    /**
+     * Runs {@code w} over windows of at most {@code window} ids, each from position 0 without gradients in a scope of
+     * its own; consecutive windows overlap by one id so every id after the first is predicted once.
+     */
+    private static void windows(int[] ids, int window, Window w) {
         try (var ng = Autograd.noGrad()) {
             for (int from = 0; from < ids.length - 1; from += window - 1) {
                 int len = Math.min(window, ids.length - from);
                 int[] chunk = new int[len];
                 System.arraycopy(ids, from, chunk, 0, len);
                 try (var scope = MemoryScope.open()) {
-                    Tensor in = Tensor.of(chunk, 1, len);
-                    float[] p = reference.forward(in).logSoftmax(-1).toFloatArray();
-                    float[] q = candidate.forward(in).logSoftmax(-1).toFloatArray();
-                    for (int i = 0; i + 1 < len; i++) {
-                        int row = i * vocab, at = from + i;
-                        lpRef[at] = p[row + chunk[i + 1]];
-                        lpCand[at] = q[row + chunk[i + 1]];
-                        double d = 0;
-                        int argP = 0, argQ = 0;
-                        for (int j = 0; j < vocab; j++) {
-                            double lp = p[row + j], lq = q[row + j];
-                            d += Math.exp(lp) * (lp - lq);
-                            if (lp > p[row + argP]) argP = j;
-                            if (lq > q[row + argQ]) argQ = j;
-                        }
-                        kl[at] = Math.max(0, d); // rounding can leave a tiny negative sum for identical rows
-                        same[at] = argP == argQ;
-                    }
+                    w.run(from, chunk, Tensor.of(chunk, 1, len));
                 }
             }
         }
-        return new Comparison(new Score(lpRef), new Score(lpCand), kl, same);
     }
 
     private static void checkIds(int[] ids, int vocab) {
@@ -111,18 +125,10 @@ public final class Perplexity {
         int vocab = model.config().vocab(), window = model.config().maxSeq();
         checkIds(ids, vocab);
         double[] lp = new double[ids.length - 1];
-        try (var ng = Autograd.noGrad()) {
-            for (int from = 0; from < ids.length - 1; from += window - 1) {
-                int len = Math.min(window, ids.length - from);
-                int[] chunk = new int[len];
-                System.arraycopy(ids, from, chunk, 0, len);
-                try (var scope = MemoryScope.open()) {
-                    Tensor logp = model.forward(Tensor.of(chunk, 1, len)).logSoftmax(-1);
-                    float[] rows = logp.toFloatArray();
-                    for (int i = 0; i + 1 < len; i++) lp[from + i] = rows[i * vocab + chunk[i + 1]];
-                }
-            }
-        }
+        windows(ids, window, (from, chunk, in) -> {
+            float[] rows = model.forward(in).logSoftmax(-1).toFloatArray();
+            for (int i = 0; i + 1 < chunk.length; i++) lp[from + i] = rows[i * vocab + chunk[i + 1]];
+        });
         return new Score(lp);
     }
 }
