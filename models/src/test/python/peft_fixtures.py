@@ -5,9 +5,18 @@
         plain (q/v, dropout 0.05), patterns (rank_pattern / alpha_pattern), select (exclude_modules,
         layers_to_transform, gaussian init), mts (modules_to_save lm_head), adaption (peft's adaption prompt,
         LLaMA-Adapter, in both blocks), dora (use_dora on q/v/down_proj), ia3 ((IA)^3 on k/v with down_proj as a
-        feed-forward module) prompt (prompt tuning, 3 virtual tokens) and prefix (prefix
-        tuning, 3 virtual tokens). expected.safetensors holds the input
-        ids and the logits of the base and of each adapter, computed by peft in eval mode.
+        feed-forward module) prompt (prompt tuning, 3 virtual tokens), prefix (prefix
+        tuning, 3 virtual tokens), ia3x ((IA)^3 with modules_to_save lm_head, exclude_modules and a regex
+        feedforward_modules), prefixproj (prefix tuning with prefix_projection, peft's two-layer MLP).
+        ia3fifo is ia3x's files with fan_in_fan_out set to true, which peft loads as false onto Linear targets.
+        expected.safetensors holds the input ids and the logits of the base and of each adapter, computed by peft in
+        eval mode, and:
+          prefixproj.<param>        the prefix encoder's embedding and MLP (peft saves only their output)
+          prefixproj.grad.<param>   their gradients of mean(logits^2) (the model in eval mode, as for the logits)
+          prompt.pad.ids / .mask / prompt.pad   a batch with right and left padding, its attention mask and the
+                                    prompt-tuned logits peft returns for it (the mask extended by the virtual tokens)
+          prompt.gen.ids / prompt.gen.logits    peft's greedy generate (KV cache) of 4 tokens after 2 prompts with the
+                                    prompt adapter: the prompts followed by the tokens, and each step's logits
 
     python peft_fixtures.py check models/target/peft-written
         For every adapter directory that AdapterFilesPeftTest wrote there (with panthera_logits.safetensors beside
@@ -16,7 +25,9 @@
 Needs: pip install torch==2.13.0 transformers peft safetensors (tested with peft 0.21.0, transformers 5.18.0).
 """
 
+import json
 import os
+import shutil
 import sys
 
 import torch
@@ -77,6 +88,16 @@ ADAPTERS = {
     "prompt": dict(num_virtual_tokens=3, task_type="CAUSAL_LM"),
     # prefix tuning: 3 prefix keys/values per layer (the grouped-query model has one key/value head)
     "prefix": dict(num_virtual_tokens=3, prefix_projection=False, task_type="CAUSAL_LM"),
+    # (IA)^3 with a trained lm_head copy, layer 0's keys left out (a suffix after "."), feed-forward by regex
+    "ia3x": dict(
+        target_modules=["k_proj", "v_proj", "down_proj"],
+        feedforward_modules=r".*mlp\.down_proj",
+        exclude_modules=["layers.0.self_attn.k_proj"],
+        modules_to_save=["lm_head"],
+        task_type="CAUSAL_LM",
+    ),
+    # prefix tuning through peft's PrefixEncoder MLP: embedding [3, 4] -> Linear(4, 6) -> tanh -> Linear(6, 16)
+    "prefixproj": dict(num_virtual_tokens=3, prefix_projection=True, encoder_hidden_size=6, task_type="CAUSAL_LM"),
 }
 
 
@@ -105,7 +126,7 @@ def write(out):
             config = PrefixTuningConfig(**kwargs)
         elif "num_virtual_tokens" in kwargs:
             config = PromptTuningConfig(**kwargs)
-        elif "feedforward_modules" in kwargs:
+        elif "feedforward_modules" in kwargs or name.startswith("ia3"):
             config = IA3Config(**kwargs)
         else:
             config = LoraConfig(**kwargs)
@@ -116,11 +137,60 @@ def write(out):
                     p.add_(torch.randn_like(p) * (2.0 if key.endswith("adaption_gate") else 0.2))
         peft_model.eval()
         expected[name] = logits(peft_model, ids)
+        if name == "prefixproj":
+            encoder = peft_model.prompt_encoder["default"]
+            for key, p in encoder.named_parameters():
+                expected["prefixproj." + key] = p.detach().clone()
+            peft_model.zero_grad()
+            peft_model(input_ids=ids).logits.pow(2).mean().backward()
+            for key, p in encoder.named_parameters():
+                expected["prefixproj.grad." + key] = p.grad.detach().clone()
+        if name == "prompt":
+            expected.update(prompt_extras(peft_model))
         peft_model.save_pretrained(os.path.join(out, name))
         again = PeftModel.from_pretrained(base_model(os.path.join(out, "base.safetensors")), os.path.join(out, name))
-        assert torch.equal(logits(again, ids), expected[name]), name
+        if name == "prefixproj":  # peft reloads the projected prefix as a table: equal up to rounding
+            assert torch.allclose(logits(again, ids), expected[name], atol=1e-5), name
+        else:
+            assert torch.equal(logits(again, ids), expected[name]), name
+    # ia3fifo: ia3x's files with fan_in_fan_out true; peft turns it off again for Linear targets
+    fifo = os.path.join(out, "ia3fifo")
+    os.makedirs(fifo, exist_ok=True)
+    shutil.copy(os.path.join(out, "ia3x", "adapter_model.safetensors"), fifo)
+    with open(os.path.join(out, "ia3x", "adapter_config.json")) as f:
+        cfg = json.load(f)
+    cfg["fan_in_fan_out"] = True
+    with open(os.path.join(fifo, "adapter_config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+    again = PeftModel.from_pretrained(base_model(os.path.join(out, "base.safetensors")), fifo)
+    assert torch.equal(logits(again, ids), expected["ia3x"]), "ia3fifo"
     save_file(expected, os.path.join(out, "expected.safetensors"))
     print("wrote", out, sorted(expected))
+
+
+def prompt_extras(peft_model):
+    """The prompt adapter on a padded batch and in greedy generation with a KV cache."""
+    out = {}
+    pad_ids = torch.tensor([[3, 1, 4, 1, 5, 9], [2, 6, 5, 3, 0, 0], [0, 0, 0, 8, 9, 7]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1]])
+    with torch.no_grad():
+        out["prompt.pad"] = peft_model(input_ids=pad_ids, attention_mask=mask).logits.contiguous()
+    out["prompt.pad.ids"], out["prompt.pad.mask"] = pad_ids, mask
+    prompts = torch.tensor([[7, 2, 11, 4], [1, 12, 0, 6]])
+    with torch.no_grad():
+        g = peft_model.generate(
+            input_ids=prompts,
+            attention_mask=torch.ones_like(prompts),
+            max_new_tokens=4,
+            do_sample=False,
+            use_cache=True,
+            output_logits=True,
+            return_dict_in_generate=True,
+            pad_token_id=0,
+        )
+    out["prompt.gen.ids"] = g.sequences.contiguous()
+    out["prompt.gen.logits"] = torch.stack(g.logits).contiguous()
+    return out
 
 
 def check(root, fixtures):

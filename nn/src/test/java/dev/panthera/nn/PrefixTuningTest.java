@@ -99,4 +99,64 @@ class PrefixTuningTest {
             assertTrue(e.getMessage().contains("cache holds"), e.getMessage());
         }
     }
+
+    /**
+     * prefix_projection: the table is the MLP's output for the virtual tokens, the embedding and the MLP are what
+     * trains (the base stays frozen), and training them lowers a loss. peft's values are checked in models'
+     * PeftPromptOptionsTest.
+     */
+    @Test
+    void projectionTrainsTheEncoderOnly() {
+        CausalLm base = LoraFixtures.model(3, 8, 2, 1);
+        Tensor ids = LoraFixtures.ids(4, 5);
+        PrefixTuning tuned = new PrefixTuning(base, 3, 6, 9);
+        assertTrue(tuned.prefixProjection());
+        var p = tuned.namedParameters();
+        assertEquals(
+                List.of(
+                        "embedding.weight",
+                        "transform.0.weight",
+                        "transform.0.bias",
+                        "transform.2.weight",
+                        "transform.2.bias"),
+                tuned.trainableParameters().stream()
+                        .map(t -> p.entrySet().stream()
+                                .filter(e -> e.getValue() == t)
+                                .findFirst()
+                                .orElseThrow()
+                                .getKey())
+                        .toList());
+        try (var _ = Autograd.noGrad()) {
+            Tensor e = p.get("embedding.weight");
+            Tensor byHand = e.matmul(p.get("transform.0.weight").t())
+                    .add(p.get("transform.0.bias"))
+                    .tanh()
+                    .matmul(p.get("transform.2.weight").t())
+                    .add(p.get("transform.2.bias"));
+            assertArrayEquals(new long[] {3, 2 * 2 * 4}, tuned.prompt().dims());
+            float[] want = byHand.toFloatArray(), got = tuned.prompt().toFloatArray();
+            for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-6 * (1 + Math.abs(want[i])));
+        }
+        Tensor targets = LoraFixtures.ids(5, 5);
+        float[] frozen = base.namedParameters().get("lm_head.weight").toFloatArray();
+        AdamW opt = new AdamW(tuned.trainableParameters(), 0.05, 0.9, 0.999, 1e-8, 0);
+        double first = 0, last = 0;
+        for (int step = 0; step < 30; step++) {
+            try (var scope = MemoryScope.open()) {
+                Tensor loss = Losses.crossEntropy(tuned.forward(ids), targets);
+                if (step == 0) first = loss.item();
+                last = loss.item();
+                opt.zeroGrad();
+                loss.backward();
+                opt.step();
+            }
+        }
+        assertTrue(last < first - 0.1, "training the projection lowers the loss: " + first + " -> " + last);
+        assertArrayEquals(frozen, base.namedParameters().get("lm_head.weight").toFloatArray(), "the base is frozen");
+        PrefixTuning fixed = PrefixTuning.ofTable(base, tuned.prompt().detach(), true, 6);
+        assertEquals(0, fixed.trainableParameterCount(), "a saved projection comes back as a frozen table");
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> PrefixTuning.ofTable(base, Tensor.zeros(3, 15), true, 6));
+        assertTrue(e.getMessage().contains("[3, 16]"), e.getMessage());
+    }
 }

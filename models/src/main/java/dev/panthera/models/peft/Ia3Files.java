@@ -21,11 +21,16 @@ import java.util.TreeSet;
 /**
  * Saves and loads an (IA)³ adapter as peft's {@code save_pretrained} lays it out: {@code adapter_model.safetensors}
  * with {@code base_model.model.<path>.ia3_l} per adapted Linear ([out, 1], or [1, in] for feed-forward modules) and
- * {@code adapter_config.json} with peft_type IA3 and every field peft 0.21 writes for it. Reading refuses, naming the
- * field, what this library does not implement (fan_in_fan_out, modules_to_save, exclude_modules).
+ * {@code adapter_config.json} with peft_type IA3 and every field peft 0.21 writes for it. modules_to_save copies go in
+ * as {@code base_model.model.<path>.<parameter>} (peft's key for a ModulesToSaveWrapper's active copy), exclude_modules
+ * as a list or a regex. {@code fan_in_fan_out = true} is read as peft reads it for a torch.nn.Linear target: with a
+ * warning, as false (it describes [in, out] weights, which no Linear here has), and written back as false, as peft
+ * saves it after that reset.
  */
 public final class Ia3Files {
     private Ia3Files() {}
+
+    private static final System.Logger LOG = System.getLogger(Ia3Files.class.getName());
 
     /** Writes adapter {@code name} of {@code model} with {@code config} into {@code dir} (created if needed). */
     public static void save(Path dir, Module model, String name, Ia3Config config, AdapterConfigJson.Info info)
@@ -41,12 +46,17 @@ public final class Ia3Files {
         Map<String, Object> f = new TreeMap<>();
         f.put("auto_mapping", null);
         f.put("base_model_name_or_path", info.baseModelNameOrPath());
-        f.put("exclude_modules", null);
+        LoraTargets t = config.targets();
+        f.put(
+                "exclude_modules",
+                t.excludeRegex() != null
+                        ? t.excludeRegex().pattern()
+                        : t.excludeNames().isEmpty() ? null : new ArrayList<>(new TreeSet<>(t.excludeNames())));
         f.put("fan_in_fan_out", false);
         f.put("feedforward_modules", targets(config.feedforward()));
         f.put("inference_mode", true);
         f.put("init_ia3_weights", config.initOnes());
-        f.put("modules_to_save", null);
+        f.put("modules_to_save", config.modulesToSave().isEmpty() ? null : config.modulesToSave());
         f.put("peft_type", "IA3");
         f.put("peft_version", AdapterConfigJson.PEFT_FORMAT_VERSION);
         f.put("revision", info.revision());
@@ -65,17 +75,37 @@ public final class Ia3Files {
         Map<String, Object> f = AdapterConfigJson.readObject(cfg);
         if (!"IA3".equals(f.get("peft_type")))
             throw AdapterConfigJson.bad(cfg, "peft_type is " + f.get("peft_type") + ", expected IA3");
-        for (String absent : List.of("modules_to_save", "exclude_modules"))
-            if (f.get(absent) != null)
-                throw AdapterConfigJson.bad(cfg, "not implemented here: " + absent + " = " + f.get(absent));
-        if (Boolean.TRUE.equals(f.get("fan_in_fan_out")))
-            throw AdapterConfigJson.bad(cfg, "not implemented here: fan_in_fan_out = true");
+        Object fifo = f.getOrDefault("fan_in_fan_out", false);
+        if (fifo != null && !(fifo instanceof Boolean))
+            throw AdapterConfigJson.bad(cfg, "fan_in_fan_out must be true or false, got " + fifo);
+        if (Boolean.TRUE.equals(fifo))
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "{0}: fan_in_fan_out is true but the targets are Linear layers ([out, in] weights); reading it as"
+                            + " false, as peft does",
+                    cfg);
         Object init = f.getOrDefault("init_ia3_weights", true);
         if (!(init instanceof Boolean))
             throw AdapterConfigJson.bad(cfg, "init_ia3_weights must be a boolean, got " + init);
         LoraTargets targets = targets(cfg, "target_modules", f.get("target_modules"), false);
         LoraTargets ff = targets(cfg, "feedforward_modules", f.get("feedforward_modules"), true);
-        return new Ia3Config(targets, ff, (Boolean) init);
+        List<String> save = switch (f.get("modules_to_save")) {
+            case null -> List.of();
+            case List<?> l -> names(cfg, "modules_to_save", l);
+            case Object o -> throw AdapterConfigJson.bad(cfg, "modules_to_save must be a list, got " + o);
+        };
+        try {
+            targets = switch (f.get("exclude_modules")) {
+                case null -> targets;
+                case String s -> targets.withExcludeRegex(s);
+                case List<?> l -> targets.withExclude(names(cfg, "exclude_modules", l));
+                case Object o ->
+                    throw AdapterConfigJson.bad(cfg, "exclude_modules must be a string or a list, got " + o);
+            };
+            return new Ia3Config(targets, ff, (Boolean) init, save);
+        } catch (IllegalArgumentException e) {
+            throw AdapterConfigJson.bad(cfg, e.getMessage());
+        }
     }
 
     private static LoraTargets targets(Path cfg, String field, Object v, boolean optional) throws IOException {
@@ -85,15 +115,17 @@ public final class Ia3Files {
                 throw AdapterConfigJson.bad(cfg, "needs " + field);
             }
             case String s -> LoraTargets.regex(s);
-            case List<?> l -> {
-                List<String> names = new ArrayList<>();
-                for (Object o : l)
-                    if (o instanceof String s) names.add(s);
-                    else throw AdapterConfigJson.bad(cfg, field + " holds " + o);
-                yield LoraTargets.of(names);
-            }
+            case List<?> l -> LoraTargets.of(names(cfg, field, l));
             case Object o -> throw AdapterConfigJson.bad(cfg, field + " must be a string or a list, got " + o);
         };
+    }
+
+    private static List<String> names(Path cfg, String field, List<?> l) throws IOException {
+        List<String> names = new ArrayList<>();
+        for (Object o : l)
+            if (o instanceof String s) names.add(s);
+            else throw AdapterConfigJson.bad(cfg, field + " holds " + o);
+        return names;
     }
 
     /**

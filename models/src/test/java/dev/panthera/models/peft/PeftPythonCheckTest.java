@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs peft itself as part of the suite, where a Python with peft is present: {@code peft_fixtures.py write} makes a
  * fresh set of peft adapters and reference logits in a temporary directory, we load every LoRA adapter from it and
- * compare logits (LoRA, DoRA, modules_to_save, patterns, (IA)³, prompt and prefix tuning), write each back, and {@code peft_fixtures.py check} loads what we wrote with peft's
+ * compare logits (LoRA, DoRA, modules_to_save, patterns, (IA)³ with and without modules_to_save / exclude_modules,
+ * prompt tuning, prefix tuning with and without prefix_projection), write each back, and {@code peft_fixtures.py check} loads what we wrote with peft's
  * {@code PeftModel.from_pretrained} and compares peft's logits with ours (exit status 0 required).
  *
  * <p>The interpreter is {@code PANTHERA_PYTHON} when set, else {@code /work/venv-peft/bin/python} when it exists;
@@ -87,12 +88,12 @@ class PeftPythonCheckTest {
                         Map.of("format", "pt"),
                         List.of(SafetensorsWriter.Item.of("ids", ids), SafetensorsWriter.Item.of("logits", logits)));
             }
-            {
+            for (String name : List.of("ia3", "ia3x")) {
                 CausalLm m = base(fresh);
-                Ia3Config c = Ia3Files.load(fresh.resolve("ia3"), m, "default", false);
+                Ia3Config c = Ia3Files.load(fresh.resolve(name), m, "default", false);
                 Tensor logits = m.forward(ids);
-                PeftFixturesTest.close(expected.get("ia3"), logits.toFloatArray(), "ia3 (fresh from peft)");
-                Path out = ours.resolve("ia3");
+                PeftFixturesTest.close(expected.get(name), logits.toFloatArray(), name + " (fresh from peft)");
+                Path out = ours.resolve(name);
                 Ia3Files.save(out, m, "default", c, new AdapterConfigJson.Info("CAUSAL_LM", null, null));
                 SafetensorsWriter.write(
                         out.resolve("panthera_logits.safetensors"),
@@ -110,11 +111,11 @@ class PeftPythonCheckTest {
                         Map.of("format", "pt"),
                         List.of(SafetensorsWriter.Item.of("ids", ids), SafetensorsWriter.Item.of("logits", logits)));
             }
-            {
-                PrefixTuning tuned = PrefixTuningFiles.load(fresh.resolve("prefix"), base(fresh), false);
+            for (String name : List.of("prefix", "prefixproj")) {
+                PrefixTuning tuned = PrefixTuningFiles.load(fresh.resolve(name), base(fresh), false);
                 Tensor logits = tuned.forward(ids);
-                PeftFixturesTest.close(expected.get("prefix"), logits.toFloatArray(), "prefix (fresh from peft)");
-                Path out = ours.resolve("prefix");
+                PeftFixturesTest.close(expected.get(name), logits.toFloatArray(), name + " (fresh from peft)");
+                Path out = ours.resolve(name);
                 PrefixTuningFiles.save(out, tuned, new AdapterConfigJson.Info("CAUSAL_LM", null, null));
                 SafetensorsWriter.write(
                         out.resolve("panthera_logits.safetensors"),
@@ -123,7 +124,8 @@ class PeftPythonCheckTest {
             }
             String report = run(python, tmp, "check", ours.toString());
             System.out.println(report);
-            assertTrue(report.contains((LORA_ADAPTERS.size() + 3) + " passed, 0 failed"), report);
+            // ia3, ia3x, prompt, prefix and prefixproj beside the LoRA adapters
+            assertTrue(report.contains((LORA_ADAPTERS.size() + 5) + " passed, 0 failed"), report);
         } finally {
             try (Stream<Path> all = Files.walk(tmp)) {
                 for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);

@@ -70,11 +70,19 @@ public final class CausalLm extends Module {
      * (HuggingFace's inputs_embeds; prompt tuning prepends learned embeddings this way).
      */
     public Tensor forwardEmbeddings(Tensor embeds) {
+        return forwardEmbeddings(embeds, 0, null, null);
+    }
+
+    /**
+     * As {@link #forwardEmbeddings(Tensor)} at positions start.., with a cache and an attention mask as {@link
+     * #forward(Tensor, long, KvCache, Tensor)} takes them.
+     */
+    public Tensor forwardEmbeddings(Tensor embeds, long start, KvCache cache, Tensor mask) {
         if (embeds.rank() != 3 || embeds.size(2) != config.dim())
             throw new IllegalArgumentException("CausalLm.forwardEmbeddings: embeddings must be [batch, seq, "
                     + config.dim() + "], got " + embeds.shape());
         Tensor h = embeds;
-        for (int i = 0; i < body.layers.size(); i++) h = body.layers.get(i).forward(h, 0, null, i, null);
+        for (int i = 0; i < body.layers.size(); i++) h = body.layers.get(i).forward(h, start, cache, i, mask);
         return call("lm_head", body.child("norm").forward(h));
     }
 

@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * Applies (IA)³ as peft's {@code get_peft_model} does with an {@link Ia3Config}: matching Linear layers are replaced in
- * place by {@link Ia3Linear}, the model is frozen and only the adapter's vectors (and its modules_to_save copies) train.
+ * place by {@link Ia3Linear}, modules_to_save by {@link ModulesToSave}, the model is frozen and only the adapter's
+ * vectors and its modules_to_save copies train.
  */
 public final class Ia3 {
     private Ia3() {}
@@ -22,9 +23,11 @@ public final class Ia3 {
      */
     public static List<String> apply(Module model, Ia3Config config, String name) {
         List<String> done = new ArrayList<>();
+        List<String> wrapped = new ArrayList<>(layers(model).keySet());
+        wrapped.addAll(Lora.savedModules(model).keySet());
         for (var e : new ArrayList<>(model.namedModules().entrySet())) {
             String path = e.getKey();
-            if (path.isEmpty() || !config.matches(path) || path.contains(".base_layer")) continue;
+            if (path.isEmpty() || !config.matches(path) || Lora.insideWrapper(path, wrapped)) continue;
             Ia3Linear layer;
             if (e.getValue() instanceof Ia3Linear l) layer = l;
             else if (e.getValue() instanceof Linear lin) {
@@ -39,10 +42,7 @@ public final class Ia3 {
         }
         if (done.isEmpty())
             throw new IllegalArgumentException("Ia3.apply: no Linear layer matched the target modules of " + config);
-        for (var e : model.namedModules().entrySet())
-            if (config.isFeedforward(e.getKey()) && !config.matches(e.getKey()) && e.getValue() instanceof Linear)
-                throw new IllegalArgumentException(
-                        "Ia3.apply: feedforward module " + e.getKey() + " is not among the target modules");
+        Lora.addModulesToSave(model, config.modulesToSave(), name, "Ia3.apply");
         setActive(model, name, true);
         return done;
     }
@@ -54,7 +54,10 @@ public final class Ia3 {
         return out;
     }
 
-    /** Activates {@code name} on every (IA)³ layer, freezes the model and, with {@code trainable}, unfreezes its vectors. */
+    /**
+     * Activates {@code name} on every (IA)³ layer and modules_to_save wrapper, freezes the model and, with {@code
+     * trainable}, unfreezes its vectors and its modules_to_save copies.
+     */
     public static void setActive(Module model, String name, boolean trainable) {
         Map<String, Ia3Linear> layers = layers(model);
         if (layers.values().stream().noneMatch(l -> l.hasAdapter(name)))
@@ -64,9 +67,16 @@ public final class Ia3 {
             l.setActive(name);
             if (trainable && l.hasAdapter(name)) l.vector(name).requiresGrad(true);
         }
+        for (ModulesToSave s : Lora.savedModules(model).values()) {
+            s.setActive(name);
+            if (trainable && s.hasAdapter(name)) s.copy(name).unfreeze();
+        }
     }
 
-    /** Adapter {@code name}'s vectors under peft's saved key names, {@code base_model.model.<path>.ia3_l}. */
+    /**
+     * Adapter {@code name}'s vectors under peft's saved key names, {@code base_model.model.<path>.ia3_l}, and its
+     * modules_to_save copies as {@code base_model.model.<path>.<parameter>}.
+     */
     public static Map<String, Tensor> adapterStateDict(Module model, String name) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (var e : layers(model).entrySet())
@@ -74,6 +84,11 @@ public final class Ia3 {
                 out.put(
                         "base_model.model." + e.getKey() + ".ia3_l",
                         e.getValue().vector(name));
+        for (var e : Lora.savedModules(model).entrySet()) {
+            if (!e.getValue().hasAdapter(name)) continue;
+            for (var p : e.getValue().copy(name).stateDict().entrySet())
+                out.put("base_model.model." + e.getKey() + "." + p.getKey(), p.getValue());
+        }
         return out;
     }
 
@@ -87,5 +102,8 @@ public final class Ia3 {
             if (layer.active() != null && layer.hasAdapter(layer.active())) layer.mergeInto(layer.active());
             Lora.parentOf(model, e.getKey()).replaceChild(Lora.leaf(e.getKey()), layer.base());
         }
+        for (var e : Lora.savedModules(model).entrySet())
+            Lora.parentOf(model, e.getKey())
+                    .replaceChild(Lora.leaf(e.getKey()), e.getValue().current());
     }
 }

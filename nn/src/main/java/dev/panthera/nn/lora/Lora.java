@@ -53,15 +53,19 @@ public final class Lora {
         }
         if (done.isEmpty())
             throw new IllegalArgumentException("Lora.apply: no Linear layer matched the target modules of " + config);
-        addModulesToSave(model, config.modulesToSave(), name);
+        addModulesToSave(model, config.modulesToSave(), name, "Lora.apply");
         setActive(model, name);
         return done;
     }
 
-    /** peft's rule: every module whose dotted name ends with one of {@code modules} gets a trainable copy. */
-    private static void addModulesToSave(Module model, List<String> modules, String name) {
+    /**
+     * peft's rule ({@code _set_trainable}): every module whose dotted name ends with one of {@code modules} gets a
+     * trainable copy for adapter {@code name}; {@code op} names the caller in the error when none matches.
+     */
+    static void addModulesToSave(Module model, List<String> modules, String name, String op) {
         if (modules.isEmpty()) return;
         List<String> wrapped = new ArrayList<>(layers(model).keySet());
+        wrapped.addAll(Ia3.layers(model).keySet());
         wrapped.addAll(savedModules(model).keySet());
         boolean found = false;
         for (var e : new ArrayList<>(model.namedModules().entrySet())) {
@@ -78,7 +82,7 @@ public final class Lora {
             w.addAdapter(name);
             found = true;
         }
-        if (!found) throw new IllegalArgumentException("Lora.apply: no module matched modules_to_save " + modules);
+        if (!found) throw new IllegalArgumentException(op + ": no module matched modules_to_save " + modules);
     }
 
     /** Every LoRA layer in the model by dotted name. */
@@ -253,7 +257,7 @@ public final class Lora {
         return out;
     }
 
-    private static boolean insideWrapper(String path, List<String> wrapped) {
+    static boolean insideWrapper(String path, List<String> wrapped) {
         for (String w : wrapped) if (path.startsWith(w + ".")) return true;
         return false;
     }

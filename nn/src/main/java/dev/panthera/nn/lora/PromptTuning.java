@@ -3,7 +3,9 @@ package dev.panthera.nn.lora;
 import dev.panthera.nn.Init;
 import dev.panthera.nn.Module;
 import dev.panthera.nn.layers.CausalLm;
+import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import java.util.SplittableRandom;
 
@@ -51,11 +53,57 @@ public final class PromptTuning extends Module {
     /** Logits [B, V + T, vocab] for ids [B, T]: the prompt's positions first. */
     @Override
     public Tensor forward(Tensor ids) {
+        return forward(ids, null, null);
+    }
+
+    /**
+     * Logits for ids [B, T] with peft's attention mask and KV cache handling.
+     *
+     * <p>{@code attentionMask} [B, T'] of 0 (padding) and 1 covers every real token so far (as HuggingFace's
+     * generate grows it): those cached and these T; null means no padding. As peft does, it is extended by V ones for
+     * the virtual tokens, which every position then sees (so a padded row never sees no key). Positions run 0.. over
+     * [prompt; tokens] whatever the padding, as in peft's forward, which ignores position ids.
+     *
+     * <p>With an empty or null {@code cache} the prompt is prepended and the logits cover V + T positions; the cache
+     * (from {@code base().newCache}) then holds them all, and a later call with the next tokens continues after them
+     * (logits for those tokens only): peft's generation, the prompt once, then tokens one at a time.
+     */
+    public Tensor forward(Tensor ids, Tensor attentionMask, KvCache cache) {
         if (ids.rank() != 2)
             throw new IllegalArgumentException("PromptTuning: ids must be [batch, seq], got " + ids.shape());
-        long b = ids.size(0), v = numVirtualTokens(), dim = base.config().dim();
+        long b = ids.size(0),
+                t = ids.size(1),
+                v = numVirtualTokens(),
+                dim = base.config().dim();
+        long cached = cache == null ? 0 : cache.length(0);
+        if (cached > 0 && cached < v)
+            throw new IllegalArgumentException("PromptTuning: the cache holds " + cached + " positions, fewer than the "
+                    + v + " virtual tokens; it was not filled by this prompt");
+        Tensor mask = attentionMask == null ? null : extendedMask(attentionMask, b, cached == 0 ? t : cached - v + t);
+        if (cached > 0) return base.forward(ids, cached, cache, mask);
         Tensor tokens = base.namedModules().get("model.embed_tokens").forward(ids);
         Tensor prompt = prompt().reshape(1, v, dim).expand(b, v, dim);
-        return base.forwardEmbeddings(Tensor.cat(java.util.List.of(prompt, tokens), 1));
+        return base.forwardEmbeddings(Tensor.cat(java.util.List.of(prompt, tokens), 1), 0, cache, mask);
+    }
+
+    /** BOOL [B, 1, 1, V + real]: V trues, then the mask's 1s. */
+    private Tensor extendedMask(Tensor attentionMask, long b, long real) {
+        if (attentionMask.rank() != 2 || attentionMask.size(0) != b || attentionMask.size(1) != real)
+            throw new IllegalArgumentException("PromptTuning: attention mask " + attentionMask.shape() + " must be ["
+                    + b + ", " + real + "]: every real token so far, cached ones included");
+        int v = numVirtualTokens();
+        double[] m = attentionMask.to(DType.F64).contiguous().toDoubleArray();
+        boolean[] keep = new boolean[(int) (b * (v + real))];
+        for (int r = 0; r < b; r++) {
+            for (int j = 0; j < v; j++) keep[(int) (r * (v + real) + j)] = true;
+            for (int j = 0; j < real; j++) {
+                double x = m[(int) (r * real + j)];
+                if (x != 0 && x != 1)
+                    throw new IllegalArgumentException(
+                            "PromptTuning: attention mask row " + r + " holds " + x + " (0 or 1 only)");
+                keep[(int) (r * (v + real) + v + j)] = x == 1;
+            }
+        }
+        return Tensor.of(keep, b, 1, 1, v + real);
     }
 }
