@@ -126,7 +126,7 @@ public final class TinyBertDistill {
         for (int step = 0; step < steps; step++) {
             Batch b = batches.get(step % batches.size());
             try (var scope = MemoryScope.open()) {
-                EncoderOutputs s = BertTeacher.logProbabilities(student.forwardWithIntermediates(b.ids(), b.mask()));
+                EncoderOutputs s = student.forwardWithIntermediates(b.ids(), b.mask());
                 Tensor hidden = distill.hiddenLoss(s, b.teacher()), att = distill.attentionLoss(s, b.teacher());
                 Tensor pred = distill.predictionLoss(s, b.teacher(), temperature);
                 Tensor loss = intermediate ? hidden.add(att) : pred;

@@ -102,6 +102,11 @@ public final class BertModel implements AutoCloseable {
 
     /** {@link #forward(Tensor, Tensor, int[][], boolean, boolean)} of a tokenized batch, token types 0. */
     public EncoderOutput forward(BatchEncoding batch, boolean hiddenStates, boolean attentions) {
+        return forward(batch, hiddenStates, attentions, false);
+    }
+
+    /** {@link #forward(Tensor, Tensor, int[][], boolean, boolean, boolean)} of a tokenized batch, token types 0. */
+    public EncoderOutput forward(BatchEncoding batch, boolean hiddenStates, boolean attentions, boolean scores) {
         int b = batch.ids().length, t = b == 0 ? 0 : batch.ids()[0].length;
         long[] ids = new long[b * t];
         for (int r = 0; r < b; r++) {
@@ -110,7 +115,7 @@ public final class BertModel implements AutoCloseable {
                         + " ids, row 0 has " + t + " (pad the batch)");
             for (int j = 0; j < t; j++) ids[r * t + j] = batch.ids()[r][j];
         }
-        return forward(Tensor.of(ids, b, t), null, batch.attentionMask(), hiddenStates, attentions);
+        return forward(Tensor.of(ids, b, t), null, batch.attentionMask(), hiddenStates, attentions, scores);
     }
 
     /**
@@ -124,6 +129,16 @@ public final class BertModel implements AutoCloseable {
      */
     public EncoderOutput forward(
             Tensor ids, Tensor tokenTypes, int[][] mask, boolean hiddenStates, boolean attentions) {
+        return forward(ids, tokenTypes, mask, hiddenStates, attentions, false);
+    }
+
+    /**
+     * As {@link #forward(Tensor, Tensor, int[][], boolean, boolean)}; with {@code scores} also every layer's attention
+     * scores before the softmax, the padding mask added as transformers' eager attention adds it (see {@link
+     * EncoderOutput#attentionScores}): what TinyBERT's attention loss fits.
+     */
+    public EncoderOutput forward(
+            Tensor ids, Tensor tokenTypes, int[][] mask, boolean hiddenStates, boolean attentions, boolean scores) {
         if (ids.rank() != 2 || ids.dtype().isFloatingPoint())
             throw new IllegalArgumentException("BertModel: ids must be integer [batch, seq], got " + ids.describe());
         long b = ids.size(0), t = ids.size(1);
@@ -149,16 +164,17 @@ public final class BertModel implements AutoCloseable {
             }
         }
         Tensor keepT = Tensor.of(keep, b, 1, 1, t), padT = Tensor.of(pad, b, 1, 1, t);
-        List<Tensor> states = new ArrayList<>(), probs = new ArrayList<>();
+        List<Tensor> states = new ArrayList<>(), probs = new ArrayList<>(), raw = new ArrayList<>();
         Tensor h = embeddings.forward(ids, tokenTypes);
         if (hiddenStates) states.add(h);
-        Tensor[] p = attentions ? new Tensor[1] : null;
+        Tensor[] p = attentions || scores ? new Tensor[2] : null;
         for (BertLayer layer : layers) {
             h = layer.forward(h, keepT, padT, p);
             if (hiddenStates) states.add(h);
             if (attentions) probs.add(p[0]);
+            if (scores) raw.add(p[1]);
         }
-        return new EncoderOutput(h, List.copyOf(states), List.copyOf(probs), m);
+        return new EncoderOutput(h, List.copyOf(states), List.copyOf(probs), m, List.copyOf(raw));
     }
 
     private static void checkRange(String what, Tensor ids, long limit) {

@@ -28,7 +28,11 @@ final class BertSelfAttention {
 
     /**
      * x [B, T, hidden]; {@code keep} BOOL [B, 1, 1, T] (true: a real token) and {@code pad} its negation; {@code probs}, when not null, receives
-     * the attention probabilities [B, heads, T, T] at index 0 (computed explicitly instead of by the fused kernel).
+     * the attention probabilities [B, heads, T, T] at index 0 (computed explicitly instead of by the fused kernel)
+     * and, when it has a second slot, the scores before the softmax at index 1: q·kᵀ/√d plus the additive mask as
+     * transformers' eager attention adds it, torch.finfo(float32).min at padded keys. A score plus that minimum
+     * rounds to the minimum itself in float32 (scores are far below its half-ulp, 2¹⁰³), so those entries are set to
+     * −Float.MAX_VALUE directly.
      */
     Tensor forward(Tensor x, Tensor keep, Tensor pad, Tensor[] probs) {
         long b = x.size(0), t = x.size(1);
@@ -44,6 +48,7 @@ final class BertSelfAttention {
             Tensor scores = q.matmul(k.transpose(2, 3)).mul(scale);
             Tensor p = scores.maskedFill(pad, Double.NEGATIVE_INFINITY).softmax(3);
             probs[0] = p;
+            if (probs.length > 1) probs[1] = scores.maskedFill(pad, -Float.MAX_VALUE);
             ctx = p.matmul(v);
         }
         Tensor out = ctx.transpose(1, 2).reshape(b, t, c.hidden()).matmul(wo).add(bo);

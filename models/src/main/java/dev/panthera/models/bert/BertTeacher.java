@@ -4,8 +4,6 @@ import dev.panthera.models.tokenizer.BatchEncoding;
 import dev.panthera.nn.distill.EncoderOutputs;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Tensor;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -14,11 +12,10 @@ import java.util.SplittableRandom;
  *
  * <ul>
  *   <li>hidden states: {@link BertModel#forward}'s, the embedding output then every layer's;
- *   <li>attention: the log of {@link BertModel#forward}'s attention probabilities, padded keys set to −10000 so that
- *       the attention MSE (which zeroes entries ≤ −100 on both sides) ignores them. TinyBERT fits pre-softmax scores;
- *       log-probabilities are those scores minus each row's log-sum-exp, the one per-row constant the softmax does not
- *       see, so fitting them fits the attention distribution without a free offset. The student's side must be made
- *       the same way: {@link #logProbabilities} maps its scores (padding already at −10000) through log-softmax;
+ *   <li>attention: every layer's scores before the softmax ({@link EncoderOutput#attentionScores}), as TinyBERT's
+ *       task_distill.py takes them: padded keys carry the additive mask (−3.4·10³⁸ here, −10000 in a student built
+ *       as BERT's extended mask), and the attention MSE replaces every entry ≤ −100 by 0 on both sides, so padded keys
+ *       do not count. The student's raw scores are compared with them as they are;
  *   <li>logits: MiniLM has no classifier, so the prediction-layer target is K pseudo-classes, {@code scale} times a
  *       fixed random Gaussian projection [hidden, K] (seeded) of the teacher's L2-normalised mean-pooled sentence
  *       embedding. Its softmax at temperature T is a distribution over K random directions of the sentence
@@ -26,9 +23,6 @@ import java.util.SplittableRandom;
  * </ul>
  */
 public final class BertTeacher {
-    /** Floor on a probability before its log: a real key's probability under it is taken as this (log ≈ −69). */
-    private static final double PROB_FLOOR = 1e-30;
-
     private final BertModel model;
     private final Tensor classifier;
     private final double scale;
@@ -62,23 +56,13 @@ public final class BertTeacher {
     /** The teacher's outputs for a padded batch, computed without gradients. */
     public EncoderOutputs outputs(BatchEncoding batch) {
         try (var _ = Autograd.noGrad()) {
-            EncoderOutput out = model.forward(batch, true, true);
-            Tensor pad = padKeys(batch.attentionMask());
-            List<Tensor> logProbs = new ArrayList<>();
-            for (Tensor p : out.attentions())
-                logProbs.add(
-                        p.maximum(Tensor.full(p.dtype(), PROB_FLOOR, 1)).log().maskedFill(pad, -10000.0));
+            EncoderOutput out = model.forward(batch, true, false, true);
             Tensor pooled = Pooling.normalize(Pooling.MEAN.pool(out.lastHiddenState(), batch.attentionMask()));
             return new EncoderOutputs(
-                    out.hiddenStates(), logProbs, pooled.matmul(classifier).mul(scale));
+                    out.hiddenStates(),
+                    out.attentionScores(),
+                    pooled.matmul(classifier).mul(scale));
         }
-    }
-
-    /** The student's outputs with each layer's attention scores replaced by their log-softmax over the keys. */
-    public static EncoderOutputs logProbabilities(EncoderOutputs student) {
-        List<Tensor> lp = new ArrayList<>();
-        for (Tensor s : student.attentionScores()) lp.add(s.logSoftmax(-1));
-        return new EncoderOutputs(student.hiddenStates(), lp, student.logits());
     }
 
     /** The mask [B][T] (1 = token) as a float [B, T] tensor, the form nn's encoders take. */

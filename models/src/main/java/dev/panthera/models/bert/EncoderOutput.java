@@ -12,6 +12,18 @@ import java.util.List;
  * @param attentions when requested: every layer's attention probabilities [B, heads, T, T] (rows sum to 1, padded
  *     keys get 0); else empty
  * @param attentionMask the [B, T] mask the pass ran with (1 for a real token), as pooling needs it
+ * @param attentionScores when requested: every layer's attention scores before the softmax [B, heads, T, T], the
+ *     additive mask included (torch.finfo(float32).min at padded keys, as transformers' eager attention); else empty
  */
 public record EncoderOutput(
-        Tensor lastHiddenState, List<Tensor> hiddenStates, List<Tensor> attentions, int[][] attentionMask) {}
+        Tensor lastHiddenState,
+        List<Tensor> hiddenStates,
+        List<Tensor> attentions,
+        int[][] attentionMask,
+        List<Tensor> attentionScores) {
+    /** Without attention scores. */
+    public EncoderOutput(
+            Tensor lastHiddenState, List<Tensor> hiddenStates, List<Tensor> attentions, int[][] attentionMask) {
+        this(lastHiddenState, hiddenStates, attentions, attentionMask, List.of());
+    }
+}
