@@ -8,7 +8,8 @@
         feed-forward module) prompt (prompt tuning, 3 virtual tokens), prefix (prefix
         tuning, 3 virtual tokens), ia3x ((IA)^3 with modules_to_save lm_head, exclude_modules and a regex
         feedforward_modules), prefixproj (prefix tuning with prefix_projection, peft's two-layer MLP).
-        ia3fifo is ia3x's files with fan_in_fan_out set to true, which peft loads as false onto Linear targets.
+        ia3fifo and plainfifo are ia3x's and plain's files with fan_in_fan_out set to true, which peft loads as false
+        onto Linear targets.
         expected.safetensors holds the input ids and the logits of the base and of each adapter, computed by peft in
         eval mode, and:
           prefixproj.<param>        the prefix encoder's embedding and MLP (peft saves only their output)
@@ -17,6 +18,8 @@
                                     prompt-tuned logits peft returns for it (the mask extended by the virtual tokens)
           prompt.gen.ids / prompt.gen.logits    peft's greedy generate (KV cache) of 4 tokens after 2 prompts with the
                                     prompt adapter: the prompts followed by the tokens, and each step's logits
+          plain.block0off, ia3x.block1off   the logits with adapters disabled in one decoder block (enable_adapters
+                                    (False) on every tuner layer inside model.layers[i]), the rest adapted
 
     python peft_fixtures.py check models/target/peft-written
         For every adapter directory that AdapterFilesPeftTest wrote there (with panthera_logits.safetensors beside
@@ -32,6 +35,7 @@ import sys
 
 import torch
 from peft import AdaptionPromptConfig, IA3Config, LoraConfig, PeftModel, PrefixTuningConfig, PromptTuningConfig, get_peft_model
+from peft.tuners.tuners_utils import BaseTunerLayer
 from safetensors.torch import load_file, save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -101,6 +105,10 @@ ADAPTERS = {
 }
 
 
+# adapters whose logits are also recorded with one decoder block's adapters disabled
+BLOCK_OFF = {"plain": 0, "ia3x": 1}
+
+
 def base_model(path):
     model = LlamaForCausalLM(CONFIG)
     model.load_state_dict(load_file(path))
@@ -147,23 +155,32 @@ def write(out):
                 expected["prefixproj.grad." + key] = p.grad.detach().clone()
         if name == "prompt":
             expected.update(prompt_extras(peft_model))
+        if name in BLOCK_OFF:
+            i = BLOCK_OFF[name]
+            tuners = [m for m in peft_model.base_model.model.model.layers[i].modules() if isinstance(m, BaseTunerLayer)]
+            for m in tuners:
+                m.enable_adapters(False)
+            expected[f"{name}.block{i}off"] = logits(peft_model, ids)
+            for m in tuners:
+                m.enable_adapters(True)
         peft_model.save_pretrained(os.path.join(out, name))
         again = PeftModel.from_pretrained(base_model(os.path.join(out, "base.safetensors")), os.path.join(out, name))
         if name == "prefixproj":  # peft reloads the projected prefix as a table: equal up to rounding
             assert torch.allclose(logits(again, ids), expected[name], atol=1e-5), name
         else:
             assert torch.equal(logits(again, ids), expected[name]), name
-    # ia3fifo: ia3x's files with fan_in_fan_out true; peft turns it off again for Linear targets
-    fifo = os.path.join(out, "ia3fifo")
-    os.makedirs(fifo, exist_ok=True)
-    shutil.copy(os.path.join(out, "ia3x", "adapter_model.safetensors"), fifo)
-    with open(os.path.join(out, "ia3x", "adapter_config.json")) as f:
-        cfg = json.load(f)
-    cfg["fan_in_fan_out"] = True
-    with open(os.path.join(fifo, "adapter_config.json"), "w") as f:
-        json.dump(cfg, f, indent=2, sort_keys=True)
-    again = PeftModel.from_pretrained(base_model(os.path.join(out, "base.safetensors")), fifo)
-    assert torch.equal(logits(again, ids), expected["ia3x"]), "ia3fifo"
+    # ia3fifo, plainfifo: the files with fan_in_fan_out true; peft turns it off again for Linear targets
+    for src in ("ia3x", "plain"):
+        fifo = os.path.join(out, src.replace("x", "") + "fifo")
+        os.makedirs(fifo, exist_ok=True)
+        shutil.copy(os.path.join(out, src, "adapter_model.safetensors"), fifo)
+        with open(os.path.join(out, src, "adapter_config.json")) as f:
+            cfg = json.load(f)
+        cfg["fan_in_fan_out"] = True
+        with open(os.path.join(fifo, "adapter_config.json"), "w") as f:
+            json.dump(cfg, f, indent=2, sort_keys=True)
+        again = PeftModel.from_pretrained(base_model(os.path.join(out, "base.safetensors")), fifo)
+        assert torch.equal(logits(again, ids), expected[src]), fifo
     save_file(expected, os.path.join(out, "expected.safetensors"))
     print("wrote", out, sorted(expected))
 

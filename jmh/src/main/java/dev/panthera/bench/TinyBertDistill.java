@@ -27,8 +27,9 @@ import java.util.SplittableRandom;
  * MiniLM's WordPiece tokenizer and padded with masks. As TinyBERT: stage 1 fits the intermediate layers (student
  * hidden state m, 0 = embeddings, to teacher hidden state 3m through one learned projection to 384; student layer m's
  * attention to teacher layer 3m + 2), stage 2 the prediction layer (soft cross-entropy at temperature T). Attention is
- * compared as log-probabilities on both sides, and the prediction target is K pseudo-classes from a fixed random
- * projection of the teacher's sentence embedding: see {@link BertTeacher}. The student's vocabulary is the word pieces
+ * compared as scores before the softmax on both sides, as TinyBERT's task_distill.py (masked keys zeroed), and the
+ * prediction target is K pseudo-classes from a fixed random projection of the teacher's sentence embedding: see
+ * {@link BertTeacher}. The student's vocabulary is the word pieces
  * the corpus uses (the teacher's ids mapped to a compact range), which keeps its embedding table small.
  *
  * <p>Prints the loss curve (each component averaged over the steps since the last line) and, on held-out sentences,

@@ -24,11 +24,14 @@ import java.util.regex.Pattern;
 /**
  * peft's {@code adapter_config.json} for LoRA. Writing emits every field peft 0.21 writes, sorted by name as peft does,
  * with peft's defaults for the features this library does not have. Reading maps the fields this library implements and
- * rejects, naming the field, a file that needs a feature it does not implement (bias training, fan_in_fan_out,
- * …), so such an adapter is never loaded with silently different semantics.
+ * rejects, naming the field, a file that needs a feature it does not implement (bias training, …), so such an adapter
+ * is never loaded with silently different semantics. fan_in_fan_out = true is read as peft reads it for Linear targets:
+ * with a warning, as false.
  */
 public final class AdapterConfigJson {
     private AdapterConfigJson() {}
+
+    private static final System.Logger LOG = System.getLogger(AdapterConfigJson.class.getName());
 
     /** The peft version whose adapter_config.json layout this writer follows. */
     public static final String PEFT_FORMAT_VERSION = "0.21.0";
@@ -167,7 +170,14 @@ public final class AdapterConfigJson {
         double dropout = number(file, f, "lora_dropout", 0);
         boolean rs = bool(file, f, "use_rslora", false);
         boolean dora = bool(file, f, "use_dora", false);
-        for (String flag : List.of("fan_in_fan_out", "lora_bias", "use_qalora"))
+        // peft turns fan_in_fan_out off, with a warning, for torch.nn.Linear targets, and every Linear here is one
+        if (bool(file, f, "fan_in_fan_out", false))
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "{0}: fan_in_fan_out is true but the targets are Linear layers ([out, in] weights); reading it as"
+                            + " false, as peft does",
+                    file);
+        for (String flag : List.of("lora_bias", "use_qalora"))
             if (bool(file, f, flag, false)) throw unsupported(file, flag + " = true");
         Object bias = f.getOrDefault("bias", "none");
         if (!"none".equals(bias)) throw unsupported(file, "bias = " + bias);

@@ -150,11 +150,15 @@ public final class Lora {
     }
 
     /**
-     * peft's {@code disable_adapter()}: until the returned handle is closed, every adapted module runs its base alone
-     * (LoRA layers their base Linear, modules_to_save their original) and no adapter weight requires grad; closing
-     * turns adapters back on and restores which parameters required grad. Fails while an adapter is merged.
+     * peft's {@code disable_adapter()}: until the returned handle is closed, every adapted module inside {@code scope}
+     * runs its base alone (LoRA and (IA)³ layers their base Linear, modules_to_save their original) and no adapter
+     * weight there requires grad; closing turns adapters back on and restores which parameters required grad. {@code
+     * scope} is the whole model, or one part of it such as a decoder block ({@code model.layers().get(i)}): then only
+     * that block runs without adapters, as peft's {@code enable_adapters(False)} on the tuner layers inside it. Fails
+     * while an adapter is merged into a layer of the scope.
      */
-    public static Disabled disableAdapters(Module model) {
+    public static Disabled disableAdapters(Module scope) {
+        Module model = scope;
         for (var e : layers(model).entrySet())
             if (e.getValue().mergedAdapter() != null)
                 throw new IllegalStateException("Lora.disableAdapters: adapter '"
@@ -166,6 +170,10 @@ public final class Lora {
             l.child("lora_A").freeze();
             l.child("lora_B").freeze();
             l.child("lora_magnitude_vector").freeze();
+        }
+        for (Ia3Linear l : Ia3.layers(model).values()) {
+            l.setAdaptersEnabled(false);
+            l.child("ia3_l").freeze();
         }
         for (ModulesToSave s : savedModules(model).values()) {
             s.setAdaptersEnabled(false);
@@ -190,6 +198,7 @@ public final class Lora {
             if (closed) return;
             closed = true;
             for (LoraLinear l : layers(model).values()) l.setAdaptersEnabled(true);
+            for (Ia3Linear l : Ia3.layers(model).values()) l.setAdaptersEnabled(true);
             for (ModulesToSave s : savedModules(model).values()) s.setAdaptersEnabled(true);
             for (var e : grads.entrySet()) e.getKey().requiresGrad(e.getValue());
         }
