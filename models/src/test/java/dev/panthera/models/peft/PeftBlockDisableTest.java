@@ -62,4 +62,29 @@ class PeftBlockDisableTest {
         AdapterFiles.load(FIXTURES.resolve("plainfifo"), m, "default");
         close(expected().get("plain"), m.forward(ids()).toFloatArray(), "plainfifo vs peft's plain");
     }
+
+    /**
+     * LLaMA-Adapter under peft's disable_adapter: the plain attention, so transformers' base logits; one block off
+     * leaves the other block's prompt in effect.
+     */
+    @Test
+    void adaptionPromptDisabledGivesTheBaseLogits() throws IOException {
+        CausalLm m = base();
+        Tensor x = ids();
+        AdaptionPromptFiles.load(FIXTURES.resolve("adaption"), m, true);
+        m.eval();
+        long trainable = m.trainableParameterCount();
+        try (var _ = Lora.disableAdapters(m)) {
+            close(expected().get("base"), m.forward(x).toFloatArray(), "adaption prompts disabled vs transformers");
+            assertEquals(0, m.trainableParameterCount());
+        }
+        close(expected().get("adaption"), m.forward(x).toFloatArray(), "adaption enabled again vs peft");
+        assertEquals(trainable, m.trainableParameterCount());
+        try (var _ = Lora.disableAdapters(m.layers().get(0))) {
+            float[] half = m.forward(x).toFloatArray();
+            assertFalse(Arrays.equals(half, expected().get("base"))
+                    || Arrays.equals(half, expected().get("adaption")));
+            assertEquals(trainable / 2, m.trainableParameterCount(), "block 1's prompt and gate still train");
+        }
+    }
 }

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs peft itself as part of the suite, where a Python with peft is present: {@code peft_fixtures.py write} makes a
  * fresh set of peft adapters and reference logits in a temporary directory, we load every LoRA adapter from it and
- * compare logits (LoRA, DoRA, modules_to_save, patterns, (IA)³ with and without modules_to_save / exclude_modules,
+ * compare logits (LoRA, DoRA, modules_to_save, patterns, (IA)³ with and without modules_to_save / exclude_modules, LLaMA-Adapter,
  * prompt tuning, prefix tuning with and without prefix_projection), write each back, and {@code peft_fixtures.py check} loads what we wrote with peft's
  * {@code PeftModel.from_pretrained} and compares peft's logits with ours (exit status 0 required).
  *
@@ -111,6 +111,18 @@ class PeftPythonCheckTest {
                         Map.of("format", "pt"),
                         List.of(SafetensorsWriter.Item.of("ids", ids), SafetensorsWriter.Item.of("logits", logits)));
             }
+            {
+                CausalLm m = base(fresh);
+                AdaptionPromptFiles.load(fresh.resolve("adaption"), m, false);
+                Tensor logits = m.forward(ids);
+                PeftFixturesTest.close(expected.get("adaption"), logits.toFloatArray(), "adaption (fresh from peft)");
+                Path out = ours.resolve("adaption");
+                AdaptionPromptFiles.save(out, m, new AdapterConfigJson.Info("CAUSAL_LM", null, null));
+                SafetensorsWriter.write(
+                        out.resolve("panthera_logits.safetensors"),
+                        Map.of("format", "pt"),
+                        List.of(SafetensorsWriter.Item.of("ids", ids), SafetensorsWriter.Item.of("logits", logits)));
+            }
             for (String name : List.of("prefix", "prefixproj")) {
                 PrefixTuning tuned = PrefixTuningFiles.load(fresh.resolve(name), base(fresh), false);
                 Tensor logits = tuned.forward(ids);
@@ -124,8 +136,8 @@ class PeftPythonCheckTest {
             }
             String report = run(python, tmp, "check", ours.toString());
             System.out.println(report);
-            // ia3, ia3x, prompt, prefix and prefixproj beside the LoRA adapters
-            assertTrue(report.contains((LORA_ADAPTERS.size() + 5) + " passed, 0 failed"), report);
+            // ia3, ia3x, adaption, prompt, prefix and prefixproj beside the LoRA adapters
+            assertTrue(report.contains((LORA_ADAPTERS.size() + 6) + " passed, 0 failed"), report);
         } finally {
             try (Stream<Path> all = Files.walk(tmp)) {
                 for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);

@@ -17,6 +17,7 @@ public final class Attention extends Module {
     private final Rope rope;
     private Tensor prefixKeys; // prefix tuning: [1, kvHeads, V, headDim], seen by every query; null when unset
     private Tensor prefixValues;
+    private boolean adaptionEnabled = true; // off while adapters are disabled (peft's disable_adapter)
 
     public Attention(int dim, int heads, int kvHeads, Rope rope, boolean bias, RandomGenerator rng) {
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || dim % heads != 0) {
@@ -68,6 +69,14 @@ public final class Attention extends Module {
                     + ", V, " + headDim + "], got " + keys.shape() + " and " + values.shape());
         prefixKeys = keys;
         prefixValues = values;
+    }
+
+    /**
+     * Turns the adaption prompt's contribution off or back on (peft's disable_adapter runs the plain attention); the
+     * prompt and gate are kept.
+     */
+    public void setAdaptionPromptEnabled(boolean on) {
+        adaptionEnabled = on;
     }
 
     /** Whether {@link #enableAdaptionPrompt} has added a prompt to this layer. */
@@ -125,7 +134,7 @@ public final class Attention extends Module {
         // op's causal rule aligns them; it reads each kv head for its group of query heads without repeating it
         Tensor out = Tensor.scaledDotProductAttention(q, k, v, mask, true, 1 / Math.sqrt(headDim));
         Tensor prompt = namedParameters().get("adaption_prompt");
-        if (prompt != null) out = out.add(adapterOutput(q, b));
+        if (prompt != null && adaptionEnabled) out = out.add(adapterOutput(q, b));
         return call("o_proj", out.transpose(1, 2).reshape(b, t, (long) heads * headDim));
     }
 

@@ -1,6 +1,7 @@
 package dev.panthera.nn.lora;
 
 import dev.panthera.nn.Module;
+import dev.panthera.nn.layers.Attention;
 import dev.panthera.nn.layers.Linear;
 import dev.panthera.tensor.Tensor;
 import java.util.ArrayList;
@@ -151,7 +152,8 @@ public final class Lora {
 
     /**
      * peft's {@code disable_adapter()}: until the returned handle is closed, every adapted module inside {@code scope}
-     * runs its base alone (LoRA and (IA)³ layers their base Linear, modules_to_save their original) and no adapter
+     * runs its base alone (LoRA and (IA)³ layers their base Linear, modules_to_save their original, attention blocks
+     * without their LLaMA-Adapter prompt) and no adapter
      * weight there requires grad; closing turns adapters back on and restores which parameters required grad. {@code
      * scope} is the whole model, or one part of it such as a decoder block ({@code model.layers().get(i)}): then only
      * that block runs without adapters, as peft's {@code enable_adapters(False)} on the tuner layers inside it. Fails
@@ -179,7 +181,19 @@ public final class Lora {
             s.setAdaptersEnabled(false);
             s.child("modules_to_save").freeze();
         }
+        for (Attention a : adaptionPrompts(model)) {
+            a.setAdaptionPromptEnabled(false);
+            a.namedParameters().get("adaption_prompt").requiresGrad(false);
+            a.namedParameters().get("adaption_gate").requiresGrad(false);
+        }
         return new Disabled(model, grads);
+    }
+
+    private static List<Attention> adaptionPrompts(Module scope) {
+        List<Attention> out = new ArrayList<>();
+        for (Module m : scope.namedModules().values())
+            if (m instanceof Attention a && a.hasAdaptionPrompt()) out.add(a);
+        return out;
     }
 
     /** The scope of {@link #disableAdapters}; {@link #close} enables adapters again. */
@@ -199,6 +213,7 @@ public final class Lora {
             closed = true;
             for (LoraLinear l : layers(model).values()) l.setAdaptersEnabled(true);
             for (Ia3Linear l : Ia3.layers(model).values()) l.setAdaptersEnabled(true);
+            for (Attention a : adaptionPrompts(model)) a.setAdaptionPromptEnabled(true);
             for (ModulesToSave s : savedModules(model).values()) s.setAdaptersEnabled(true);
             for (var e : grads.entrySet()) e.getKey().requiresGrad(e.getValue());
         }
