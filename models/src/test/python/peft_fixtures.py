@@ -18,6 +18,7 @@
                                     prompt-tuned logits peft returns for it (the mask extended by the virtual tokens)
           prompt.gen.ids / prompt.gen.logits    peft's greedy generate (KV cache) of 4 tokens after 2 prompts with the
                                     prompt adapter: the prompts followed by the tokens, and each step's logits
+          prompt.genpad.*                       the same for left-padded prompts of lengths 2 and 4 (.mask: theirs)
           plain.block0off, ia3x.block1off   the logits with adapters disabled in one decoder block (enable_adapters
                                     (False) on every tuner layer inside model.layers[i]), the rest adapted
 
@@ -207,6 +208,24 @@ def prompt_extras(peft_model):
         )
     out["prompt.gen.ids"] = g.sequences.contiguous()
     out["prompt.gen.logits"] = torch.stack(g.logits).contiguous()
+    # prompts of different lengths, left-padded as for generation; peft ignores position ids, so positions count the
+    # padding too
+    left = torch.tensor([[0, 0, 5, 9], [3, 8, 1, 2]])
+    left_mask = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 1]])
+    with torch.no_grad():
+        g = peft_model.generate(
+            input_ids=left,
+            attention_mask=left_mask,
+            max_new_tokens=4,
+            do_sample=False,
+            use_cache=True,
+            output_logits=True,
+            return_dict_in_generate=True,
+            pad_token_id=0,
+        )
+    out["prompt.genpad.mask"] = left_mask
+    out["prompt.genpad.ids"] = g.sequences.contiguous()
+    out["prompt.genpad.logits"] = torch.stack(g.logits).contiguous()
     return out
 
 

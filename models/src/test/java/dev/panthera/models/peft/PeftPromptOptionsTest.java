@@ -141,32 +141,65 @@ class PeftPromptOptionsTest {
     /** The prompt once, then one token at a time with the KV cache: peft's greedy generate, tokens and logits. */
     @Test
     void cachedGreedyGenerationGivesPeftsTokensAndLogits() throws IOException {
-        Map<String, Tensor> ref = fixtureTensors("prompt.gen.ids", "prompt.gen.logits");
-        long[] seq = ref.get("prompt.gen.ids").toLongArray(); // [2, 4 + 4]
-        float[] stepLogits = ref.get("prompt.gen.logits").toFloatArray(); // [4, 2, 13]
+        greedy("prompt.gen", null);
+    }
+
+    /**
+     * The same with left-padded prompts of lengths 2 and 4: the attention mask grows by a 1 per generated token, as
+     * generate grows it, and positions count the padding (peft ignores position ids).
+     */
+    @Test
+    void cachedGreedyGenerationAfterLeftPaddedPromptsGivesPeftsTokensAndLogits() throws IOException {
+        greedy("prompt.genpad", fixtureTensors("prompt.genpad.mask").get("prompt.genpad.mask"));
+    }
+
+    private static void greedy(String key, Tensor promptMask) throws IOException {
+        Map<String, Tensor> ref = fixtureTensors(key + ".ids", key + ".logits");
+        long[] seq = ref.get(key + ".ids").toLongArray(); // [2, 4 + 4]
+        float[] stepLogits = ref.get(key + ".logits").toFloatArray(); // [4, 2, 13]
         PromptTuning tuned = PromptTuningFiles.load(FIXTURES.resolve("prompt"), base(), false);
         KvCache cache = tuned.base().newCache(16);
         long[] prompts = new long[8];
         for (int r = 0; r < 2; r++) System.arraycopy(seq, r * 8, prompts, r * 4, 4);
+        long[] mask = new long[2 * 8];
+        long[] given = promptMask == null ? null : promptMask.toLongArray();
+        for (int r = 0; r < 2; r++)
+            for (int j = 0; j < 8; j++) mask[r * 8 + j] = j < 4 && given != null ? given[r * 4 + j] : 1;
         try (var _ = Autograd.noGrad()) {
-            Tensor logits = tuned.forward(Tensor.of(prompts, 2, 4), null, cache);
+            Tensor logits = tuned.forward(Tensor.of(prompts, 2, 4), maskUpTo(mask, given, 4), cache);
             assertEquals(3 + 4, cache.length(0), "the cache holds the virtual tokens and the prompt");
             for (int step = 0; step < 4; step++) {
-                Tensor last = logits.narrow(1, logits.size(1) - 1, 1).contiguous();
-                float[] got = last.toFloatArray();
+                float[] got =
+                        logits.narrow(1, logits.size(1) - 1, 1).contiguous().toFloatArray();
                 close(
                         Arrays.copyOfRange(stepLogits, step * 26, step * 26 + 26),
                         got,
-                        "step " + step + " logits vs peft's generate");
+                        key + " step " + step + " logits vs peft's generate");
+                // generate's next input is the greedy token until a row has produced the config's eos id (2);
+                // after that the row gets pad_token_id (0), which is what the sequences hold
                 long[] next = new long[2];
                 for (int r = 0; r < 2; r++) {
                     int best = 0;
                     for (int v = 1; v < 13; v++) if (got[r * 13 + v] > got[r * 13 + best]) best = v;
-                    next[r] = best;
-                    assertEquals(seq[r * 8 + 4 + step], best, "row " + r + " token " + step);
+                    next[r] = seq[r * 8 + 4 + step];
+                    if (!finished(seq, r, step)) assertEquals(next[r], best, key + " row " + r + " token " + step);
                 }
-                logits = tuned.forward(Tensor.of(next, 2, 1), null, cache);
+                logits = tuned.forward(Tensor.of(next, 2, 1), maskUpTo(mask, given, 5 + step), cache);
             }
         }
+    }
+
+    /** Whether row {@code r} produced the eos id (LlamaConfig's default, 2) before generated token {@code step}. */
+    private static boolean finished(long[] seq, int r, int step) {
+        for (int j = 0; j < step; j++) if (seq[r * 8 + 4 + j] == 2) return true;
+        return false;
+    }
+
+    /** The first {@code n} columns of the [2, 8] mask, or null without padding. */
+    private static Tensor maskUpTo(long[] mask, long[] given, int n) {
+        if (given == null) return null;
+        long[] out = new long[2 * n];
+        for (int r = 0; r < 2; r++) System.arraycopy(mask, r * 8, out, r * n, n);
+        return Tensor.of(out, 2, n);
     }
 }
