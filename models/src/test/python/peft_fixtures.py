@@ -19,6 +19,7 @@
           prompt.gen.ids / prompt.gen.logits    peft's greedy generate (KV cache) of 4 tokens after 2 prompts with the
                                     prompt adapter: the prompts followed by the tokens, and each step's logits
           prompt.genpad.*                       the same for left-padded prompts of lengths 2 and 4 (.mask: theirs)
+          prefix.pad                            the prefix adapter's logits on prompt.pad's batch and mask
           plain.block0off, ia3x.block1off   the logits with adapters disabled in one decoder block (enable_adapters
                                     (False) on every tuner layer inside model.layers[i]), the rest adapted
 
@@ -106,6 +107,10 @@ ADAPTERS = {
 }
 
 
+# a batch with right and left padding, for prompt and prefix tuning
+PAD_IDS = torch.tensor([[3, 1, 4, 1, 5, 9], [2, 6, 5, 3, 0, 0], [0, 0, 0, 8, 9, 7]])
+PAD_MASK = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1]])
+
 # adapters whose logits are also recorded with one decoder block's adapters disabled
 BLOCK_OFF = {"plain": 0, "ia3x": 1}
 
@@ -156,6 +161,9 @@ def write(out):
                 expected["prefixproj.grad." + key] = p.grad.detach().clone()
         if name == "prompt":
             expected.update(prompt_extras(peft_model))
+        if name == "prefix":
+            with torch.no_grad():
+                expected["prefix.pad"] = peft_model(input_ids=PAD_IDS, attention_mask=PAD_MASK).logits.contiguous()
         if name in BLOCK_OFF:
             i = BLOCK_OFF[name]
             tuners = [m for m in peft_model.base_model.model.model.layers[i].modules() if isinstance(m, BaseTunerLayer)]
@@ -189,11 +197,9 @@ def write(out):
 def prompt_extras(peft_model):
     """The prompt adapter on a padded batch and in greedy generation with a KV cache."""
     out = {}
-    pad_ids = torch.tensor([[3, 1, 4, 1, 5, 9], [2, 6, 5, 3, 0, 0], [0, 0, 0, 8, 9, 7]])
-    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1]])
     with torch.no_grad():
-        out["prompt.pad"] = peft_model(input_ids=pad_ids, attention_mask=mask).logits.contiguous()
-    out["prompt.pad.ids"], out["prompt.pad.mask"] = pad_ids, mask
+        out["prompt.pad"] = peft_model(input_ids=PAD_IDS, attention_mask=PAD_MASK).logits.contiguous()
+    out["prompt.pad.ids"], out["prompt.pad.mask"] = PAD_IDS, PAD_MASK
     prompts = torch.tensor([[7, 2, 11, 4], [1, 12, 0, 6]])
     with torch.no_grad():
         g = peft_model.generate(

@@ -138,6 +138,18 @@ class PeftPromptOptionsTest {
         assertTrue(e.getMessage().contains("attention mask [3, 5]"), e.getMessage());
     }
 
+    /** The same padded batch through prefix tuning: peft extends the mask by ones for the prefix positions. */
+    @Test
+    void paddedBatchGivesPeftsPrefixTuningLogits() throws IOException {
+        Map<String, Tensor> ref = fixtureTensors("prompt.pad.ids", "prompt.pad.mask");
+        PrefixTuning tuned = PrefixTuningFiles.load(FIXTURES.resolve("prefix"), base(), false);
+        Tensor padded = tuned.forward(ref.get("prompt.pad.ids"), ref.get("prompt.pad.mask"), null);
+        assertArrayEquals(new long[] {3, 6, 13}, padded.dims());
+        close(expected().get("prefix.pad"), padded.toFloatArray(), "padded prefix-tuning logits vs peft");
+        float[] unmasked = tuned.forward(ref.get("prompt.pad.ids")).toFloatArray();
+        assertFalse(Arrays.equals(unmasked, padded.toFloatArray()), "the mask changes the padded rows");
+    }
+
     /** The prompt once, then one token at a time with the KV cache: peft's greedy generate, tokens and logits. */
     @Test
     void cachedGreedyGenerationGivesPeftsTokensAndLogits() throws IOException {

@@ -160,6 +160,22 @@ public final class PrefixTuning extends Module {
      * past_key_values.
      */
     public Tensor forward(Tensor ids, KvCache cache) {
+        return forward(ids, null, cache);
+    }
+
+    /**
+     * As {@link #forward(Tensor, KvCache)} with peft's attention mask: {@code attentionMask} [B, T'] of 0 (padding) and
+     * 1 covers every real token so far (those cached and these T; null means no padding) and is extended by V ones for
+     * the prefix, which every position sees.
+     */
+    public Tensor forward(Tensor ids, Tensor attentionMask, KvCache cache) {
+        if (ids.rank() != 2)
+            throw new IllegalArgumentException("PrefixTuning: ids must be [batch, seq], got " + ids.shape());
+        long cached = cache == null ? 0 : cache.length(0);
+        Tensor mask = attentionMask == null
+                ? null
+                : PromptTuning.extendedMask(
+                        "PrefixTuning", attentionMask, ids.size(0), numVirtualTokens, cached + ids.size(1));
         var c = base.config();
         int layers = c.layers(), kv = c.kvHeads(), hd = c.dim() / c.heads();
         // [V, L·2, kv, hd] → [L·2, kv, V, hd]
@@ -170,7 +186,7 @@ public final class PrefixTuning extends Module {
                         .setPrefix(
                                 kvs.select(0, 2L * i).unsqueeze(0),
                                 kvs.select(0, 2L * i + 1).unsqueeze(0));
-            return base.forward(ids, numVirtualTokens + (cache == null ? 0 : cache.length(0)), cache);
+            return base.forward(ids, numVirtualTokens + cached, cache, mask);
         } finally {
             for (int i = 0; i < layers; i++) attention(i).setPrefix(null, null);
         }

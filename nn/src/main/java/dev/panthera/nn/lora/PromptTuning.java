@@ -79,19 +79,23 @@ public final class PromptTuning extends Module {
         if (cached > 0 && cached < v)
             throw new IllegalArgumentException("PromptTuning: the cache holds " + cached + " positions, fewer than the "
                     + v + " virtual tokens; it was not filled by this prompt");
-        Tensor mask = attentionMask == null ? null : extendedMask(attentionMask, b, cached == 0 ? t : cached - v + t);
+        Tensor mask = attentionMask == null
+                ? null
+                : extendedMask("PromptTuning", attentionMask, b, (int) v, cached == 0 ? t : cached - v + t);
         if (cached > 0) return base.forward(ids, cached, cache, mask);
         Tensor tokens = base.namedModules().get("model.embed_tokens").forward(ids);
         Tensor prompt = prompt().reshape(1, v, dim).expand(b, v, dim);
         return base.forwardEmbeddings(Tensor.cat(java.util.List.of(prompt, tokens), 1), 0, cache, mask);
     }
 
-    /** BOOL [B, 1, 1, V + real]: V trues, then the mask's 1s. */
-    private Tensor extendedMask(Tensor attentionMask, long b, long real) {
+    /**
+     * BOOL [B, 1, 1, V + real]: V trues, then the 0/1 {@code attentionMask} [B, real] as booleans (peft's mask
+     * extension for prompt and prefix tuning); {@code op} names the caller in errors.
+     */
+    static Tensor extendedMask(String op, Tensor attentionMask, long b, int v, long real) {
         if (attentionMask.rank() != 2 || attentionMask.size(0) != b || attentionMask.size(1) != real)
-            throw new IllegalArgumentException("PromptTuning: attention mask " + attentionMask.shape() + " must be ["
-                    + b + ", " + real + "]: every real token so far, cached ones included");
-        int v = numVirtualTokens();
+            throw new IllegalArgumentException(op + ": attention mask " + attentionMask.shape() + " must be [" + b
+                    + ", " + real + "]: every real token so far, cached ones included");
         double[] m = attentionMask.to(DType.F64).contiguous().toDoubleArray();
         boolean[] keep = new boolean[(int) (b * (v + real))];
         for (int r = 0; r < b; r++) {
@@ -100,7 +104,7 @@ public final class PromptTuning extends Module {
                 double x = m[(int) (r * real + j)];
                 if (x != 0 && x != 1)
                     throw new IllegalArgumentException(
-                            "PromptTuning: attention mask row " + r + " holds " + x + " (0 or 1 only)");
+                            op + ": attention mask row " + r + " holds " + x + " (0 or 1 only)");
                 keep[(int) (r * (v + real) + v + j)] = x == 1;
             }
         }
