@@ -163,6 +163,24 @@ public final class Tokenizer {
         return VocabFiles.gguf(model, tokens, scores, tokenTypes, merges, bosId, eosId);
     }
 
+    /**
+     * As {@link #fromGgufVocab(String, String[], float[], int[], String[], int, int)}, with GGUF's
+     * {@code tokenizer.ggml.add_space_prefix}: whether a "llama" model puts "▁" before the text (SentencePiece's
+     * add_dummy_prefix; true in the other overload).
+     */
+    public static Tokenizer fromGgufVocab(
+            String model,
+            String[] tokens,
+            float[] scores,
+            int[] tokenTypes,
+            String[] merges,
+            int bosId,
+            int eosId,
+            boolean addSpacePrefix)
+            throws TokenizerFormatException {
+        return VocabFiles.gguf(model, tokens, scores, tokenTypes, merges, bosId, eosId, addSpacePrefix, true);
+    }
+
     /** @return the ids of {@code text} with the post-processor's special tokens */
     public int[] encode(String text) {
         return encode(text, true);
