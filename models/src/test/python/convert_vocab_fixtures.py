@@ -3,13 +3,16 @@
     PYTHONHASHSEED=0 /work/venv-peft/bin/python models/src/test/python/convert_vocab_fixtures.py \
         models/src/test/resources/convert
 
-Two folders, each a tiny random-initialised LlamaForCausalLM saved with save_pretrained (config.json,
-model.safetensors) beside a tokenizer trained here with HuggingFace tokenizers on the text below:
+Three folders, each a tiny random-initialised model saved with save_pretrained (config.json, model.safetensors;
+LlamaForCausalLM, or GPT2LMHeadModel for gpt2-bytelevel) beside a tokenizer trained here with HuggingFace tokenizers
+on the text below:
     bytelevel-bpe   GPT-2-style byte-level BPE (ByteLevel pre-tokenizer with GPT-2's regex and decoder, merges),
                     "<|endoftext|>" as BOS and EOS, no BOS added on encode (GPT-2's convention)
     spm-bpe-json    Llama-2-style SentencePiece BPE written only as tokenizer.json (no tokenizer.model): "▁" for
                     spaces via Prepend + Replace normalizers, byte fallback over <0x00>..<0xFF> at ids 3..258, BOS
                     <s> added by a TemplateProcessing post-processor, the decoder Llama 2's tokenizer.json has
+    gpt2-bytelevel  GPT2LMHeadModel with the bytelevel-bpe tokenizer; reference.safetensors holds ids (int64 [T]) of
+                    the second text and transformers' float32 logits [T, vocab] over them (eager attention)
 and ids.tsv in each: per text "<text as JSON string>\t<ids>", the ids HuggingFace tokenizers gives with its special
 tokens (the oracle the GGUF vocabulary is checked against; decode must give the text back).
 
@@ -22,7 +25,8 @@ import sys
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from safetensors.torch import save_file
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 CORPUS = """Once upon a time, there was a little girl named Lily. She liked to play in the park with her dog.
 One day the sun was hot and the sky was blue. Lily said: "Let's go to the river!" The dog barked twice.
@@ -104,14 +108,34 @@ def spm_bpe_json():
     return fast, tok
 
 
-def save(out, name, fast, tok, bos, eos):
+def save(out, name, fast, tok, bos, eos, gpt2=False):
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     torch.manual_seed(1234)
-    cfg = LlamaConfig(vocab_size=tok.get_vocab_size(), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64, rms_norm_eps=1e-5,
-                      bos_token_id=bos, eos_token_id=eos, tie_word_embeddings=True)
-    LlamaForCausalLM(cfg).save_pretrained(d)
+    if gpt2:
+        cfg = GPT2Config(vocab_size=tok.get_vocab_size(), n_embd=32, n_layer=2, n_head=4, n_positions=64,
+                         activation_function="gelu_new", layer_norm_epsilon=1e-5, bos_token_id=bos, eos_token_id=eos,
+                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+        cfg._attn_implementation = "eager"
+        model = GPT2LMHeadModel(cfg).eval()
+        with torch.no_grad():  # wider than the init, so logits spread over several units
+            for pname, p in model.named_parameters():
+                if pname.endswith(".weight") and p.dim() == 1:
+                    p.copy_(1 + 0.1 * torch.randn_like(p))
+                else:
+                    p.copy_(0.25 * torch.randn_like(p))
+        model.save_pretrained(d)
+        ids = torch.tensor(tok.encode(TEXTS[1]).ids)
+        model = GPT2LMHeadModel.from_pretrained(d, dtype=torch.float32).eval()
+        model.config._attn_implementation = "eager"
+        with torch.no_grad():
+            logits = model(ids[None]).logits[0].float()
+        save_file({"ids": ids.contiguous(), "logits": logits.contiguous()}, os.path.join(d, "reference.safetensors"))
+    else:
+        cfg = LlamaConfig(vocab_size=tok.get_vocab_size(), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                          num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64,
+                          rms_norm_eps=1e-5, bos_token_id=bos, eos_token_id=eos, tie_word_embeddings=True)
+        LlamaForCausalLM(cfg).save_pretrained(d)
     fast.save_pretrained(d)
     with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
         f.write(tok.to_str())  # the tokenizer exactly as trained (save_pretrained may rewrite parts of it)
@@ -131,6 +155,7 @@ def main(out):
     fast, tok = bytelevel_bpe()
     eot = tok.token_to_id("<|endoftext|>")
     save(out, "bytelevel-bpe", fast, tok, eot, eot)
+    save(out, "gpt2-bytelevel", fast, tok, eot, eot, gpt2=True)
     fast, tok = spm_bpe_json()
     save(out, "spm-bpe-json", fast, tok, 1, 2)
 

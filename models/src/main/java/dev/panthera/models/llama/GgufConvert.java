@@ -1,5 +1,6 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.gpt2.Gpt2ToGguf;
 import dev.panthera.models.io.GgufFile;
 import dev.panthera.models.io.GgufValue;
 import dev.panthera.models.io.GgufVocab;
@@ -31,7 +32,7 @@ import java.util.Map;
  * architecture, its tokenizer as llama.cpp's converter writes it ({@link HfVocabulary}; the placeholder vocabulary
  * when the folder has no tokenizer.model or tokenizer.json), linear RoPE scaling as {@code rope.scaling.*} and llama3
  * scaling as the {@code rope_freqs.weight} per-frequency divisors; dynamic (NTK) scaling, which GGUF cannot express,
- * is refused.
+ * is refused. A HuggingFace GPT-2 folder goes through {@link Gpt2ToGguf} (arch gpt2).
  */
 public final class GgufConvert {
     private GgufConvert() {}
@@ -94,7 +95,8 @@ public final class GgufConvert {
             // llama2.c and HuggingFace go through an F32 GGUF beside the output, then the GGUF path
             Path tmp = Files.createTempFile(out.toAbsolutePath().getParent(), ".convert-", ".f32.gguf");
             try {
-                if (Files.isDirectory(model)) fromHuggingFace(model, tmp);
+                if (Files.isDirectory(model) && Gpt2ToGguf.isGpt2(model)) Gpt2ToGguf.write(model, tmp);
+                else if (Files.isDirectory(model)) fromHuggingFace(model, tmp);
                 else if (model.getFileName().toString().endsWith(".bin")) fromLlama2c(model, tokenizer, tmp);
                 else
                     throw new IllegalArgumentException(model + ": not a model (expected a folder with config.json, a"

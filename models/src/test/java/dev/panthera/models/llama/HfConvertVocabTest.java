@@ -4,10 +4,13 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import de.kherud.llama.ModelParameters;
+import dev.panthera.models.gpt2.Gpt2Model;
 import dev.panthera.models.io.GgufFile;
 import dev.panthera.models.io.GgufValue;
 import dev.panthera.models.io.GgufVocab;
+import dev.panthera.models.io.SafetensorsFile;
 import dev.panthera.models.io.SafetensorsWriter;
+import dev.panthera.models.io.Weights;
 import dev.panthera.models.tokenizer.TestFiles;
 import dev.panthera.models.tokenizer.Tokenizer;
 import dev.panthera.quant.ggml.GgmlType;
@@ -33,9 +36,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * (de.kherud:llama 4.2.0) both tokenize the converted file exactly as the folder's HuggingFace tokenizer does.
  *
  * <ul>
- *   <li>bytelevel-bpe and spm-bpe-json (resources/convert, written with transformers and tokenizers by
- *       models/src/test/python/convert_vocab_fixtures.py): a GPT-2-style byte-level BPE tokenizer.json, and a
- *       Llama-2-style byte-fallback BPE given only as tokenizer.json; ids.tsv there holds HuggingFace tokenizers' ids.
+ *   <li>bytelevel-bpe, spm-bpe-json and gpt2-bytelevel (resources/convert, written with transformers and tokenizers
+ *       by models/src/test/python/convert_vocab_fixtures.py): a GPT-2-style byte-level BPE tokenizer.json, a
+ *       Llama-2-style byte-fallback BPE given only as tokenizer.json (both beside Llama weights), and the byte-level
+ *       one beside GPT-2 weights; ids.tsv there holds HuggingFace tokenizers' ids.
  *   <li>the real Llama 2 tokenizer.model (../shared/data) in a folder assembled here with Llama 2's
  *       tokenizer_config.json and random weights; the expected ids are Google sentencepiece's
  *       (resources/sentencepiece/llama2-ids.tsv, llama2_sentencepiece_fixtures.py), which the tokenizer.json
@@ -51,13 +55,42 @@ class HfConvertVocabTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"bytelevel-bpe", "spm-bpe-json"})
+    @ValueSource(strings = {"bytelevel-bpe", "spm-bpe-json", "gpt2-bytelevel"})
     void trainedTokenizersSurviveConversion(String name) throws Exception {
         Path out = tmp.resolve(name + ".gguf");
         GgufConvert.convert(fixture(name), null, GgmlType.F32, out);
         List<Case> cases = cases(Files.readString(fixture(name).resolve("ids.tsv")), -1);
-        String model = name.equals("bytelevel-bpe") ? "gpt2" : "llama";
+        String model = name.equals("spm-bpe-json") ? "llama" : "gpt2";
         check(out, model, cases, name.equals("spm-bpe-json") ? 1 : -1);
+    }
+
+    /**
+     * A GPT-2 folder converts to arch gpt2 (Conv1D weights transposed, the head written out) and gives transformers'
+     * logits over the tokenized second text within 2e-3, the bound Gpt2HuggingFaceTest and
+     * {@link HuggingFaceReferenceTest#TOL} derive for F32 arithmetic in another summation order on 2-layer, 32-wide
+     * models (the same sizes here), on the same weight values.
+     */
+    @Test
+    void gpt2FolderGivesTransformersLogitsAfterConversion() throws Exception {
+        Path dir = fixture("gpt2-bytelevel"), out = tmp.resolve("gpt2.gguf");
+        GgufConvert.convert(dir, null, GgmlType.F32, out);
+        try (Weights ref = SafetensorsFile.open(dir.resolve("reference.safetensors"));
+                Gpt2Model m = Gpt2Model.load(out)) {
+            int[] ids = HuggingFaceReferenceTest.ints(ref.tensor("ids"));
+            assertArrayEquals(
+                    ids,
+                    m.tokenizer()
+                            .encode(cases(Files.readString(dir.resolve("ids.tsv")), -1)
+                                    .get(1)
+                                    .text()));
+            float[] want = ref.tensor("logits").toFloatArray();
+            float[] got = m.forward(Tensor.of(ids, 1, ids.length)).toFloatArray();
+            assertEquals(want.length, got.length);
+            double worst = 0;
+            for (int i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
+            System.out.println("gpt2 via GGUF: max |logit diff| vs transformers " + worst);
+            assertTrue(worst <= HuggingFaceReferenceTest.TOL, "max |logit diff| " + worst);
+        }
     }
 
     @Test
