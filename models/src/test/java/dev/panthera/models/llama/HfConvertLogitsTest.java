@@ -16,19 +16,20 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * RoPE scaling through {@code convert}: transformers' llama3-scaled and linear-scaled checkpoints
- * (llama_fixtures.py) converted to GGUF and read back by our GGUF loader give transformers' logits at all 40 prompt
- * positions (llama3 as llama.cpp's rope_freqs.weight divisors, linear as rope.scaling.type/factor), within
- * {@link HuggingFaceReferenceTest#TOL} (the same F32 arithmetic; the GGUF holds the same weight values in F32, the q/k
- * rows permuted). Dynamic NTK scaling is refused naming the field.
+ * HuggingFace folders through {@code convert}: transformers' checkpoints (llama_fixtures.py) converted to an F32 GGUF
+ * and read back by our GGUF loader give transformers' logits at all 40 prompt positions within
+ * {@link HuggingFaceReferenceTest#TOL} (the same F32 arithmetic on the same weight values): GQA with the q/k rows
+ * permuted to llama.cpp's adjacent pairs, llama3 RoPE scaling as llama.cpp's rope_freqs.weight divisors, linear
+ * scaling as rope.scaling.type/factor, Mistral's sliding window as attention.sliding_window, and Qwen2 (arch qwen2:
+ * q/k/v bias, rows kept in HF's half-split order). Dynamic NTK scaling is refused naming the field.
  */
-class HfConvertRopeTest {
+class HfConvertLogitsTest {
     @TempDir
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama3-scaled", "llama-linear"})
-    void convertedScalingGivesTransformersLogits(String name) throws Exception {
+    @ValueSource(strings = {"llama-gqa", "llama3-scaled", "llama-linear", "mistral-window", "qwen2-bias"})
+    void convertedFolderGivesTransformersLogits(String name) throws Exception {
         Path dir = HuggingFaceReferenceTest.fixture(name), out = tmp.resolve(name + ".gguf");
         GgufConvert.convert(dir, null, GgmlType.F32, out);
         try (GgufFile g = GgufFile.open(out)) {
@@ -36,7 +37,7 @@ class HfConvertRopeTest {
                 assertTrue(g.contains("rope_freqs.weight"), "llama3 scaling is written as rope_freqs");
                 assertEquals(GgmlType.F32, g.info("rope_freqs.weight").type());
                 assertFalse(g.metadata().containsKey("llama.rope.scaling.type"));
-            } else {
+            } else if (name.equals("llama-linear")) {
                 assertFalse(g.contains("rope_freqs.weight"));
                 assertEquals(new GgufValue.Str("linear"), g.metadata().get("llama.rope.scaling.type"));
                 assertEquals(new GgufValue.F32(2f), g.metadata().get("llama.rope.scaling.factor"));
@@ -44,7 +45,11 @@ class HfConvertRopeTest {
         }
         try (Weights ref = SafetensorsFile.open(dir.resolve("reference.safetensors"));
                 LlamaModel m = LlamaModel.load(out)) {
-            RopeScaling.Type want = name.equals("llama3-scaled") ? RopeScaling.Type.FACTORS : RopeScaling.Type.LINEAR;
+            RopeScaling.Type want = switch (name) {
+                case "llama3-scaled" -> RopeScaling.Type.FACTORS;
+                case "llama-linear" -> RopeScaling.Type.LINEAR;
+                default -> RopeScaling.Type.NONE;
+            };
             assertEquals(want, m.config().ropeScaling().type());
             int[] ids = HuggingFaceReferenceTest.ints(ref.tensor("ids"));
             float[] expected = ref.tensor("logits").toFloatArray();
