@@ -3,7 +3,7 @@
     PYTHONHASHSEED=0 /work/venv-peft/bin/python models/src/test/python/convert_vocab_fixtures.py \
         models/src/test/resources/convert
 
-Three folders, each a tiny random-initialised model saved with save_pretrained (config.json, model.safetensors;
+Four folders, each a tiny random-initialised model saved with save_pretrained (config.json, model.safetensors;
 LlamaForCausalLM, or GPT2LMHeadModel for gpt2-bytelevel) beside a tokenizer trained here with HuggingFace tokenizers
 on the text below:
     bytelevel-bpe   GPT-2-style byte-level BPE (ByteLevel pre-tokenizer with GPT-2's regex and decoder, merges),
@@ -11,6 +11,8 @@ on the text below:
     spm-bpe-json    Llama-2-style SentencePiece BPE written only as tokenizer.json (no tokenizer.model): "▁" for
                     spaces via Prepend + Replace normalizers, byte fallback over <0x00>..<0xFF> at ids 3..258, BOS
                     <s> added by a TemplateProcessing post-processor, the decoder Llama 2's tokenizer.json has
+    llama3-bpe      Llama-3-style byte-level BPE: Llama 3's Split regex then ByteLevel without its regex,
+                    ignore_merges, "<|begin_of_text|>" added first by a TemplateProcessing post-processor
     gpt2-bytelevel  GPT2LMHeadModel with the bytelevel-bpe tokenizer; reference.safetensors holds ids (int64 [T]) of
                     the second text and transformers' float32 logits [T, vocab] over them (eager attention)
 and ids.tsv in each: per text "<text as JSON string>\t<ids>", the ids HuggingFace tokenizers gives with its special
@@ -24,7 +26,7 @@ import os
 import sys
 
 import torch
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from safetensors.torch import save_file
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -63,6 +65,27 @@ def bytelevel_bpe():
     tok.train_from_iterator([CORPUS], trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
                                    unk_token="<|endoftext|>")
+    return fast, tok
+
+
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def llama3_bpe():
+    tok = Tokenizer(models.BPE(ignore_merges=True))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3_SPLIT), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=420, special_tokens=["<|begin_of_text|>", "<|end_of_text|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator([CORPUS], trainer)
+    bot = tok.token_to_id("<|begin_of_text|>")
+    tok.post_processor = processors.TemplateProcessing(single="<|begin_of_text|> $A",
+                                                       pair="<|begin_of_text|> $A <|begin_of_text|> $B",
+                                                       special_tokens=[("<|begin_of_text|>", bot)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|begin_of_text|>", eos_token="<|end_of_text|>")
     return fast, tok
 
 
@@ -156,6 +179,8 @@ def main(out):
     eot = tok.token_to_id("<|endoftext|>")
     save(out, "bytelevel-bpe", fast, tok, eot, eot)
     save(out, "gpt2-bytelevel", fast, tok, eot, eot, gpt2=True)
+    fast, tok = llama3_bpe()
+    save(out, "llama3-bpe", fast, tok, tok.token_to_id("<|begin_of_text|>"), tok.token_to_id("<|end_of_text|>"))
     fast, tok = spm_bpe_json()
     save(out, "spm-bpe-json", fast, tok, 1, 2)
 

@@ -10,8 +10,8 @@ import java.util.Map;
 /**
  * The tokenizer embedded in a GGUF file's {@code tokenizer.ggml.*} metadata: {@code model} ("llama" or "gpt2"),
  * {@code tokens}, {@code scores}, {@code token_type}, {@code merges}, {@code bos_token_id}, {@code eos_token_id} and
- * {@code add_bos_token} (absent: true for "llama", false otherwise, as llama.cpp assumes) and {@code add_space_prefix}
- * (absent: true).
+ * {@code add_bos_token} (absent: true for "llama", false otherwise, as llama.cpp assumes), {@code add_space_prefix}
+ * (absent: true) and {@code pre} (a "gpt2" model's split: gpt-2 or llama-bpe; another is refused).
  */
 public final class GgufVocab {
     private GgufVocab() {}
@@ -50,7 +50,8 @@ public final class GgufVocab {
         boolean addBos =
                 kv.get("tokenizer.ggml.add_bos_token") instanceof GgufValue.Bool b ? b.value() : model.equals("llama");
         boolean spacePrefix = !(kv.get("tokenizer.ggml.add_space_prefix") instanceof GgufValue.Bool p) || p.value();
-        return Tokenizer.fromGgufVocab(model, tokens, scores, types, merges, addBos ? bos : -1, eos, spacePrefix);
+        String pre = kv.get("tokenizer.ggml.pre") instanceof GgufValue.Str p ? p.value() : null;
+        return Tokenizer.fromGgufVocab(model, pre, tokens, scores, types, merges, addBos ? bos : -1, eos, spacePrefix);
     }
 
     /**

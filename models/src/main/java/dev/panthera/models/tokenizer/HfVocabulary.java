@@ -25,10 +25,11 @@ import java.util.regex.Pattern;
  *       converter gives every such token the score -1000, which leaves its SentencePiece merge order to position alone;
  *       here the token a merge creates scores minus that merge's rank (the first merge scores highest), the order
  *       HuggingFace applies the merges in, and tokens no merge creates score -1e9.
- *   <li>A {@code tokenizer.json} byte-level BPE (GPT-2 style): model {@code "gpt2"}, pre-tokenizer {@code "gpt-2"}, the
- *       merges as "left right" strings (a space inside a merge list entry written as U+0120, as llama.cpp does), no
- *       scores. Only GPT-2's own split is accepted (a ByteLevel pre-tokenizer with its regex, no normalizer): the GGUF
- *       readers here would tokenize another split differently.
+ *   <li>A {@code tokenizer.json} byte-level BPE: model {@code "gpt2"}, the merges as "left right" strings (a space
+ *       inside a merge list entry written as U+0120, as llama.cpp does), no scores, and pre-tokenizer {@code "gpt-2"}
+ *       (GPT-2's split: a ByteLevel pre-tokenizer with its regex) or {@code "llama-bpe"} (Llama 3's: its Split regex,
+ *       then ByteLevel without one, and ignore_merges). Another split or a normalizer is refused: llama.cpp, which
+ *       picks the split by this name, and the GGUF reader here would tokenize it differently.
  * </ul>
  *
  * Ids below the config's vocab_size that no token fills become {@code [PAD<i>]} of type unused. The BOS, EOS, UNK and
@@ -38,7 +39,7 @@ import java.util.regex.Pattern;
  * BOS and a GPT-2 one does not (HuggingFace's defaults).
  *
  * @param model {@code tokenizer.ggml.model}: "llama" or "gpt2"
- * @param pre {@code tokenizer.ggml.pre}: "default" or "gpt-2"
+ * @param pre {@code tokenizer.ggml.pre}: "default", "gpt-2" or "llama-bpe"
  * @param merges the merges of a "gpt2" model, else null
  * @param scores the scores of a "llama" model, else null
  * @param bos a token id or -1 (likewise eos, unk, pad)
@@ -301,17 +302,16 @@ public record HfVocabulary(
         if (tok.opt("normalizer") != null)
             throw new TokenizerFormatException(
                     "tokenizer.json:normalizer", "a byte-level BPE with a normalizer is not written to GGUF");
-        JsonTree.Node pre = tok.opt("pre_tokenizer");
-        if (pre == null
-                || !pre.optStr("type", "").equals("ByteLevel")
-                || pre.optBool("add_prefix_space", true)
-                || !pre.optBool("use_regex", true))
+        String split = byteLevelSplit(tok.opt("pre_tokenizer"), m.optBool("ignore_merges", false));
+        if (split == null)
             throw new TokenizerFormatException(
                     "tokenizer.json:pre_tokenizer",
-                    "convert writes byte-level BPE with GPT-2's split only (ByteLevel, add_prefix_space false,"
-                            + " use_regex true; GGUF pre 'gpt-2' = " + GPT2_SPLIT + ")");
+                    "convert writes byte-level BPE with GPT-2's split (ByteLevel, add_prefix_space false, use_regex"
+                            + " true: GGUF pre 'gpt-2' = " + GPT2_SPLIT + ") or Llama 3's (Split of its regex,"
+                            + " Isolated, then ByteLevel with use_regex false, model.ignore_merges true: 'llama-bpe')"
+                            + " only");
         Builder b = new Builder("gpt2", n, false);
-        b.pre = "gpt-2";
+        b.pre = split;
         for (var e : m.get("vocab").entries())
             b.set(
                     e.getValue().integer(0, Integer.MAX_VALUE),
@@ -327,6 +327,31 @@ public record HfVocabulary(
             b.merges[i] = merges.get(i)[0].replace(' ', '\u0120') + " " + merges.get(i)[1].replace(' ', '\u0120');
         b.addSpacePrefix = false;
         return b;
+    }
+
+    /** GGUF's name for a byte-level pre-tokenizer ("gpt-2" or "llama-bpe"), or null for another split. */
+    private static String byteLevelSplit(JsonTree.Node pre, boolean ignoreMerges) throws TokenizerFormatException {
+        if (pre == null) return null;
+        String type = pre.optStr("type", "");
+        if (type.equals("ByteLevel"))
+            return !pre.optBool("add_prefix_space", true) && pre.optBool("use_regex", true) && !ignoreMerges
+                    ? "gpt-2"
+                    : null;
+        if (!type.equals("Sequence") || !ignoreMerges) return null;
+        List<JsonTree.Node> steps = pre.get("pretokenizers").array();
+        if (steps.size() != 2) return null;
+        JsonTree.Node split = steps.get(0), bytes = steps.get(1);
+        JsonTree.Node pattern = split.opt("pattern");
+        boolean llama3 = split.optStr("type", "").equals("Split")
+                && pattern != null
+                && pattern.opt("Regex") != null
+                && pattern.get("Regex").str().equals(VocabFiles.LLAMA3_SPLIT)
+                && split.optStr("behavior", "").equals("Isolated")
+                && !split.optBool("invert", false)
+                && bytes.optStr("type", "").equals("ByteLevel")
+                && !bytes.optBool("add_prefix_space", true)
+                && !bytes.optBool("use_regex", true);
+        return llama3 ? "llama-bpe" : null;
     }
 
     /** tokenizer.json merges: "left right" strings or [left, right] pairs. */

@@ -181,6 +181,25 @@ public final class Tokenizer {
         return VocabFiles.gguf(model, tokens, scores, tokenTypes, merges, bosId, eosId, addSpacePrefix, true);
     }
 
+    /**
+     * As {@link #fromGgufVocab(String, String[], float[], int[], String[], int, int, boolean)}, with GGUF's
+     * {@code tokenizer.ggml.pre} (or null): for "gpt2" models "default" / "gpt-2" (GPT-2's split) or "llama-bpe"
+     * (Llama 3's split, whole-word matches before merges); another value is refused.
+     */
+    public static Tokenizer fromGgufVocab(
+            String model,
+            String pre,
+            String[] tokens,
+            float[] scores,
+            int[] tokenTypes,
+            String[] merges,
+            int bosId,
+            int eosId,
+            boolean addSpacePrefix)
+            throws TokenizerFormatException {
+        return VocabFiles.gguf(model, pre, tokens, scores, tokenTypes, merges, bosId, eosId, addSpacePrefix);
+    }
+
     /** @return the ids of {@code text} with the post-processor's special tokens */
     public int[] encode(String text) {
         return encode(text, true);

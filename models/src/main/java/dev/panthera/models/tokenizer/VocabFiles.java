@@ -116,12 +116,70 @@ final class VocabFiles {
     }
 
     /**
+     * Llama 3's split (tokenizer.json's form; llama.cpp spells the case-insensitive contractions as classes), which
+     * GGUF names pre "llama-bpe".
+     */
+    static final String LLAMA3_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
+            + " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+    static Tokenizer gguf(
+            String model,
+            String pre,
+            String[] tokens,
+            float[] scores,
+            int[] types,
+            String[] merges,
+            int bos,
+            int eos,
+            boolean addSpacePrefix)
+            throws TokenizerFormatException {
+        preTokenizer(model, pre); // refuse an unknown split before building anything
+        return gguf(model, pre, tokens, scores, types, merges, bos, eos, addSpacePrefix, true);
+    }
+
+    /**
+     * The byte-level split of GGUF pre-tokenizer {@code pre} for a "gpt2" model: GPT-2's ("default", "gpt-2" or
+     * absent) or Llama 3's ("llama-bpe", whose BPE also takes a whole-word vocabulary match before merging, as
+     * HuggingFace's ignore_merges and llama.cpp do). Another split would tokenize differently, so it is refused.
+     */
+    static PreTokenizer preTokenizer(String model, String pre) throws TokenizerFormatException {
+        if (!model.equals("gpt2") || pre == null || pre.equals("default") || pre.equals("gpt-2"))
+            return new PreTokenizer.ByteLevelSplit(false, true);
+        if (pre.equals("llama-bpe"))
+            return new PreTokenizer.Sequence(List.of(
+                    new PreTokenizer.Split(
+                            new BoundedRegex(
+                                    Pattern.compile(LLAMA3_SPLIT, Pattern.UNICODE_CHARACTER_CLASS),
+                                    "tokenizer.ggml.pre"),
+                            "Isolated",
+                            false),
+                    new PreTokenizer.ByteLevelSplit(false, false)));
+        throw new TokenizerFormatException(
+                "tokenizer.ggml.pre", "unsupported pre-tokenizer '" + pre + "' (default, gpt-2 or llama-bpe)");
+    }
+
+    /**
      * As above; for the SentencePiece models ({@code "llama"}, {@code "unigram"}) {@code addSpacePrefix} says whether
      * a "▁" is prepended to the text (SentencePiece's add_dummy_prefix, GGUF's tokenizer.ggml.add_space_prefix; Gemma
      * has it off) and {@code byteFallback} whether a unigram model spells uncovered text as {@code <0xNN>} tokens.
      */
     static Tokenizer gguf(
             String model,
+            String[] tokens,
+            float[] scores,
+            int[] types,
+            String[] merges,
+            int bos,
+            int eos,
+            boolean addSpacePrefix,
+            boolean byteFallback)
+            throws TokenizerFormatException {
+        return gguf(model, null, tokens, scores, types, merges, bos, eos, addSpacePrefix, byteFallback);
+    }
+
+    private static Tokenizer gguf(
+            String model,
+            String pre,
             String[] tokens,
             float[] scores,
             int[] types,
@@ -202,15 +260,10 @@ final class VocabFiles {
                         throw new TokenizerFormatException("tokenizer.ggml.merges[" + i + "]", "expected 'left right'");
                     pairs.add(new String[] {s.substring(0, sp), s.substring(sp + 1)});
                 }
-                BpeModel bpe = new BpeModel(vocab, pairs, null, false, false, false, null, null, "tokenizer.ggml");
+                boolean llama3 = "llama-bpe".equals(pre);
+                BpeModel bpe = new BpeModel(vocab, pairs, null, false, false, llama3, null, null, "tokenizer.ggml");
                 return new Tokenizer(
-                        null,
-                        new PreTokenizer.ByteLevelSplit(false, true),
-                        bpe,
-                        post,
-                        new Decoder.ByteLevelDecoder(),
-                        added,
-                        0);
+                        null, preTokenizer(model, pre), bpe, post, new Decoder.ByteLevelDecoder(), added, 0);
             }
             default:
                 throw new TokenizerFormatException(

@@ -38,8 +38,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <ul>
  *   <li>bytelevel-bpe, spm-bpe-json and gpt2-bytelevel (resources/convert, written with transformers and tokenizers
  *       by models/src/test/python/convert_vocab_fixtures.py): a GPT-2-style byte-level BPE tokenizer.json, a
- *       Llama-2-style byte-fallback BPE given only as tokenizer.json (both beside Llama weights), and the byte-level
- *       one beside GPT-2 weights; ids.tsv there holds HuggingFace tokenizers' ids.
+ *       Llama-2-style byte-fallback BPE given only as tokenizer.json, a Llama-3-style byte-level BPE (its split regex,
+ *       ignore_merges; GGUF pre "llama-bpe"), all beside Llama weights, and the GPT-2-style one beside GPT-2 weights;
+ *       ids.tsv there holds HuggingFace tokenizers' ids.
  *   <li>the real Llama 2 tokenizer.model (../shared/data) in a folder assembled here with Llama 2's
  *       tokenizer_config.json and random weights; the expected ids are Google sentencepiece's
  *       (resources/sentencepiece/llama2-ids.tsv, llama2_sentencepiece_fixtures.py), which the tokenizer.json
@@ -55,13 +56,35 @@ class HfConvertVocabTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"bytelevel-bpe", "spm-bpe-json", "gpt2-bytelevel"})
+    @ValueSource(strings = {"bytelevel-bpe", "spm-bpe-json", "llama3-bpe", "gpt2-bytelevel"})
     void trainedTokenizersSurviveConversion(String name) throws Exception {
         Path out = tmp.resolve(name + ".gguf");
         GgufConvert.convert(fixture(name), null, GgmlType.F32, out);
         List<Case> cases = cases(Files.readString(fixture(name).resolve("ids.tsv")), -1);
         String model = name.equals("spm-bpe-json") ? "llama" : "gpt2";
-        check(out, model, cases, name.equals("spm-bpe-json") ? 1 : -1);
+        // BOS: <s> (id 1) added by spm-bpe-json's template, <|begin_of_text|> (id 0) by llama3-bpe's
+        int bos = name.equals("spm-bpe-json") ? 1 : name.equals("llama3-bpe") ? 0 : -1;
+        check(out, model, cases, bos);
+        if (name.equals("llama3-bpe"))
+            try (GgufFile g = GgufFile.open(out)) {
+                assertEquals(new GgufValue.Str("llama-bpe"), g.metadata().get("tokenizer.ggml.pre"));
+            }
+    }
+
+    /** A byte-level split the GGUF readers do not know is refused naming the key, not tokenized as GPT-2's. */
+    @Test
+    void unknownPreTokenizerIsRefused() throws Exception {
+        Path out = tmp.resolve("bpe.gguf");
+        GgufConvert.convert(fixture("bytelevel-bpe"), null, GgmlType.F32, out);
+        Map<String, GgufValue> kv;
+        try (GgufFile g = GgufFile.open(out)) {
+            kv = new java.util.HashMap<>(g.metadata());
+        }
+        assertEquals(new GgufValue.Str("gpt-2"), kv.get("tokenizer.ggml.pre"));
+        kv.put("tokenizer.ggml.pre", new GgufValue.Str("falcon"));
+        var e = assertThrows(
+                dev.panthera.models.tokenizer.TokenizerFormatException.class, () -> GgufVocab.tokenizer(kv));
+        assertEquals("tokenizer.ggml.pre", e.field());
     }
 
     /**
