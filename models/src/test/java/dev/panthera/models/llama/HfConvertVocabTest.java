@@ -136,6 +136,11 @@ class HfConvertVocabTest {
             tsv = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         check(out, "llama", cases(tsv, 1), 1);
+        // the folder itself, loaded without converting, takes its tokenizer from tokenizer.model
+        try (LlamaModel m = LlamaModel.load(dir)) {
+            for (Case c : cases(tsv, 1))
+                assertArrayEquals(c.ids(), m.tokenizer().encode(c.text()), c.text());
+        }
         try (GgufFile g = GgufFile.open(out)) {
             List<GgufValue> scores = ((GgufValue.Array) g.metadata().get("tokenizer.ggml.scores")).values();
             // the SentencePiece scores themselves, e.g. "▁t" (id 260) scores -1 in Llama 2's tokenizer.model
