@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * The tokenizer embedded in a GGUF file's {@code tokenizer.ggml.*} metadata: {@code model} ("llama" or "gpt2"),
  * {@code tokens}, {@code scores}, {@code token_type}, {@code merges}, {@code bos_token_id}, {@code eos_token_id} and
- * {@code add_bos_token} (absent: true for "llama", false otherwise, as llama.cpp assumes), {@code add_space_prefix}
+ * {@code add_bos_token} (absent: true for "llama", false otherwise, as llama.cpp assumes), {@code add_eos_token}
+ * (absent: false), {@code add_space_prefix}
  * (absent: true) and {@code pre} (a "gpt2" model's split: gpt-2 or llama-bpe; another is refused).
  */
 public final class GgufVocab {
@@ -51,7 +52,9 @@ public final class GgufVocab {
                 kv.get("tokenizer.ggml.add_bos_token") instanceof GgufValue.Bool b ? b.value() : model.equals("llama");
         boolean spacePrefix = !(kv.get("tokenizer.ggml.add_space_prefix") instanceof GgufValue.Bool p) || p.value();
         String pre = kv.get("tokenizer.ggml.pre") instanceof GgufValue.Str p ? p.value() : null;
-        return Tokenizer.fromGgufVocab(model, pre, tokens, scores, types, merges, addBos ? bos : -1, eos, spacePrefix);
+        boolean addEos = kv.get("tokenizer.ggml.add_eos_token") instanceof GgufValue.Bool e && e.value();
+        return Tokenizer.fromGgufVocab(
+                model, pre, tokens, scores, types, merges, addBos ? bos : -1, eos, addEos, spacePrefix);
     }
 
     /**

@@ -164,27 +164,13 @@ public final class Tokenizer {
     }
 
     /**
-     * As {@link #fromGgufVocab(String, String[], float[], int[], String[], int, int)}, with GGUF's
-     * {@code tokenizer.ggml.add_space_prefix}: whether a "llama" model puts "▁" before the text (SentencePiece's
-     * add_dummy_prefix; true in the other overload).
-     */
-    public static Tokenizer fromGgufVocab(
-            String model,
-            String[] tokens,
-            float[] scores,
-            int[] tokenTypes,
-            String[] merges,
-            int bosId,
-            int eosId,
-            boolean addSpacePrefix)
-            throws TokenizerFormatException {
-        return VocabFiles.gguf(model, tokens, scores, tokenTypes, merges, bosId, eosId, addSpacePrefix, true);
-    }
-
-    /**
-     * As {@link #fromGgufVocab(String, String[], float[], int[], String[], int, int, boolean)}, with GGUF's
-     * {@code tokenizer.ggml.pre} (or null): for "gpt2" models "default" / "gpt-2" (GPT-2's split) or "llama-bpe"
-     * (Llama 3's split, whole-word matches before merges); another value is refused.
+     * As {@link #fromGgufVocab(String, String[], float[], int[], String[], int, int)}, with more of GGUF's keys.
+     *
+     * @param pre {@code tokenizer.ggml.pre} (or null): for "gpt2" models "default" / "gpt-2" (GPT-2's split) or
+     *     "llama-bpe" (Llama 3's split, whole-word matches before merges); another value is refused
+     * @param addEos {@code tokenizer.ggml.add_eos_token}: whether encode appends {@code eosId}
+     * @param addSpacePrefix {@code tokenizer.ggml.add_space_prefix}: whether a "llama" model puts "▁" before the text
+     *     (SentencePiece's add_dummy_prefix; true in the shorter overload)
      */
     public static Tokenizer fromGgufVocab(
             String model,
@@ -195,9 +181,10 @@ public final class Tokenizer {
             String[] merges,
             int bosId,
             int eosId,
+            boolean addEos,
             boolean addSpacePrefix)
             throws TokenizerFormatException {
-        return VocabFiles.gguf(model, pre, tokens, scores, tokenTypes, merges, bosId, eosId, addSpacePrefix);
+        return VocabFiles.gguf(model, pre, tokens, scores, tokenTypes, merges, bosId, eosId, addEos, addSpacePrefix);
     }
 
     /** @return the ids of {@code text} with the post-processor's special tokens */

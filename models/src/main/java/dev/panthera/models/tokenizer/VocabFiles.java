@@ -131,10 +131,11 @@ final class VocabFiles {
             String[] merges,
             int bos,
             int eos,
+            boolean addEos,
             boolean addSpacePrefix)
             throws TokenizerFormatException {
         preTokenizer(model, pre); // refuse an unknown split before building anything
-        return gguf(model, pre, tokens, scores, types, merges, bos, eos, addSpacePrefix, true);
+        return gguf(model, pre, tokens, scores, types, merges, bos, eos, addEos, addSpacePrefix, true);
     }
 
     /**
@@ -174,7 +175,7 @@ final class VocabFiles {
             boolean addSpacePrefix,
             boolean byteFallback)
             throws TokenizerFormatException {
-        return gguf(model, null, tokens, scores, types, merges, bos, eos, addSpacePrefix, byteFallback);
+        return gguf(model, null, tokens, scores, types, merges, bos, eos, false, addSpacePrefix, byteFallback);
     }
 
     private static Tokenizer gguf(
@@ -186,6 +187,7 @@ final class VocabFiles {
             String[] merges,
             int bos,
             int eos,
+            boolean addEos,
             boolean addSpacePrefix,
             boolean byteFallback)
             throws TokenizerFormatException {
@@ -220,7 +222,9 @@ final class VocabFiles {
                 added.add(new Tokenizer.AddedToken(tokens[i], i, type != 4));
         }
         Vocab vocab = Vocab.ofArray(tokens);
-        PostProcessor post = bos >= 0 ? new PostProcessor.Template(new int[] {bos}, new int[0]) : null;
+        int[] before = bos >= 0 ? new int[] {bos} : new int[0],
+                after = addEos && eos >= 0 ? new int[] {eos} : new int[0];
+        PostProcessor post = before.length + after.length > 0 ? new PostProcessor.Template(before, after) : null;
         switch (model) {
             case "llama", "unigram": {
                 if (scores == null)

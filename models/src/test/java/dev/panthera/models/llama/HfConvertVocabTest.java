@@ -71,6 +71,34 @@ class HfConvertVocabTest {
             }
     }
 
+    /**
+     * tokenizer_config.json's add_eos_token reaches the GGUF and our reader appends EOS as HuggingFace's Llama
+     * tokenizers do with it set (expected: the fixture's ids, then &lt;/s&gt;, id 2); add_bos_token false drops BOS.
+     */
+    @Test
+    void addEosAndAddBosFlagsTravel() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("eos"));
+        try (var files = Files.list(fixture("spm-bpe-json"))) {
+            for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        Files.writeString(dir.resolve("tokenizer_config.json"), """
+                {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+                 "add_bos_token": false, "add_eos_token": true}""");
+        Path out = tmp.resolve("eos.gguf");
+        GgufConvert.convert(dir, null, GgmlType.F32, out);
+        Tokenizer ours;
+        try (GgufFile g = GgufFile.open(out)) {
+            assertEquals(new GgufValue.Bool(true), g.metadata().get("tokenizer.ggml.add_eos_token"));
+            assertEquals(new GgufValue.Bool(false), g.metadata().get("tokenizer.ggml.add_bos_token"));
+            ours = GgufVocab.tokenizer(g);
+        }
+        for (Case c : cases(Files.readString(dir.resolve("ids.tsv")), -1)) {
+            int[] want = IntStream.concat(Arrays.stream(c.ids(), 1, c.ids().length), IntStream.of(2))
+                    .toArray();
+            assertArrayEquals(want, ours.encode(c.text()), c.text());
+        }
+    }
+
     /** A byte-level split the GGUF readers do not know is refused naming the key, not tokenized as GPT-2's. */
     @Test
     void unknownPreTokenizerIsRefused() throws Exception {
