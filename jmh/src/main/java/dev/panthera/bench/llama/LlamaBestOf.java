@@ -14,7 +14,8 @@ import java.util.Locale;
  * cache set-up) cancels: decode = (N − 1) / (T(BOS, N tokens) − T(BOS, 1 token)); prefill-128 = 127 / (T(128-token
  * prompt, 1 token) − T(BOS, 1 token)). Usage: {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp
  * jmh/target/benchmarks.jar dev.panthera.bench.llama.LlamaBestOf [rounds] [model:threads ...]} with model
- * stories260K or 110M (default: rounds 7, all four of stories260K:1 stories260K:2 110M:1 110M:2).
+ * stories260K, 110M, 1.1B-F16 or 1.1B-BF16 (TinyLlama's shape; see {@link LlamaFixtures}) (default: rounds 7, all
+ * four of stories260K:1 stories260K:2 110M:1 110M:2).
  */
 public final class LlamaBestOf {
     private LlamaBestOf() {}
@@ -37,8 +38,8 @@ public final class LlamaBestOf {
 
     static void run(String model, int threads, int rounds) {
         Path gguf = LlamaFixtures.gguf(model);
-        boolean small = model.equals("stories260K");
-        int decodeTokens = small ? 256 : 32, context = small ? 512 : 1024;
+        boolean small = model.equals("stories260K"), big = model.startsWith("1.1B");
+        int decodeTokens = small ? 256 : big ? 16 : 32, context = small ? 512 : 1024;
         try (LlamaEngines.LlamaCpp theirs = new LlamaEngines.LlamaCpp(gguf, threads, context);
                 Engine ours = new LlamaEngines.Panthera(gguf, threads)) {
             Prompt one = LlamaEngines.prompt(theirs.model, 1), long128 = LlamaEngines.prompt(theirs.model, 128);

@@ -13,29 +13,39 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * The models the Llama speed benchmarks run: stories260K from the shared data folder, and a random-weight Llama of
- * the stories110M shape (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000, tied head, context 1024) written as a
- * llama2.c checkpoint. Both are converted to an F32 GGUF by {@link Llama2cToGguf}, so that Panthera and llama.cpp
- * read the same weights from the same file. Files go to a temporary folder outside the repository.
+ * The models the Llama speed benchmarks run: stories260K from the shared data folder, a random-weight Llama of the
+ * stories110M shape (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000, tied head, context 1024), and random-weight
+ * Llamas of TinyLlama 1.1B's shape (dim 2048, 22 layers, 32 heads, 4 KV heads, FFN 5632, vocab 32000, tied head,
+ * context 2048), each written as a llama2.c checkpoint. They are converted to a GGUF by {@link Llama2cToGguf} (F32,
+ * or for "1.1B-F16" / "1.1B-BF16" the matrices in that type), so that Panthera and llama.cpp read the same weights
+ * from the same file. Files go to a temporary folder outside the repository; the 1.1B checkpoint takes 4.4 GB there
+ * and each of its GGUFs 2.2 GB, and the conversion holds one GGUF's bytes on the heap (run with -Xmx4g or more).
  */
 final class LlamaFixtures {
     private LlamaFixtures() {}
 
-    /** The GGUF (F32) for {@code model}: "stories260K" or "110M". */
+    /** The GGUF for {@code model}: "stories260K", "110M" (F32), "1.1B-F16" or "1.1B-BF16". */
     static Path gguf(String model) {
         try {
             Path dir = Path.of(System.getProperty("java.io.tmpdir"), "panthera-llama-bench");
             Files.createDirectories(dir);
-            Path gguf = dir.resolve(model + "-f32.gguf");
+            GgmlType type = switch (model) {
+                case "1.1B-F16" -> GgmlType.F16;
+                case "1.1B-BF16" -> GgmlType.BF16;
+                default -> GgmlType.F32;
+            };
+            String file = type == GgmlType.F32 ? model + "-f32.gguf" : model + ".gguf";
+            Path gguf = dir.resolve(file);
             if (Files.exists(gguf)) return gguf;
             Path bin = switch (model) {
                 case "stories260K" -> stories260K();
                 case "110M" -> random(dir.resolve("110M.bin"), 768, 2048, 12, 12, 12, 32000, 1024);
+                case "1.1B-F16", "1.1B-BF16" -> random(dir.resolve("1.1B.bin"), 2048, 5632, 22, 32, 4, 32000, 2048);
                 default -> throw new IllegalArgumentException("LlamaFixtures: unknown model " + model);
             };
-            Path tmp = dir.resolve(model + "-f32.gguf.tmp");
+            Path tmp = dir.resolve(file + ".tmp");
             try (Llama2cCheckpoint c = Llama2cCheckpoint.open(bin)) {
-                Llama2cToGguf.convert(c, GgmlType.F32, tmp);
+                Llama2cToGguf.convert(c, type, tmp);
             }
             Files.move(tmp, gguf);
             return gguf;

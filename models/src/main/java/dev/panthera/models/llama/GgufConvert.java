@@ -1,11 +1,14 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.gpt2.Gpt2ToGguf;
 import dev.panthera.models.io.GgufFile;
 import dev.panthera.models.io.GgufValue;
+import dev.panthera.models.io.GgufVocab;
 import dev.panthera.models.io.GgufWriter;
 import dev.panthera.models.io.Llama2cCheckpoint;
 import dev.panthera.models.io.Llama2cToGguf;
 import dev.panthera.models.io.Weights;
+import dev.panthera.models.tokenizer.HfVocabulary;
 import dev.panthera.quant.ggml.GgmlType;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -26,7 +29,10 @@ import java.util.Map;
  * 32 does not divide); 1-D tensors (norms, biases) stay F32. A GGUF input keeps all its metadata (vocabulary
  * included); a llama2.c input gets its vocabulary from {@code tokenizer} (a llama2.c tokenizer.bin) or a placeholder;
  * a HuggingFace input gets its config as metadata, q/k rows permuted to llama.cpp's adjacent-pair RoPE for the llama
- * architecture, and the placeholder vocabulary (its tokenizer.json is not carried over).
+ * architecture, its tokenizer as llama.cpp's converter writes it ({@link HfVocabulary}; the placeholder vocabulary
+ * when the folder has no tokenizer.model or tokenizer.json), linear RoPE scaling as {@code rope.scaling.*} and llama3
+ * scaling as the {@code rope_freqs.weight} per-frequency divisors; dynamic (NTK) scaling, which GGUF cannot express,
+ * is refused. A HuggingFace GPT-2 folder goes through {@link Gpt2ToGguf} (arch gpt2).
  */
 public final class GgufConvert {
     private GgufConvert() {}
@@ -89,7 +95,8 @@ public final class GgufConvert {
             // llama2.c and HuggingFace go through an F32 GGUF beside the output, then the GGUF path
             Path tmp = Files.createTempFile(out.toAbsolutePath().getParent(), ".convert-", ".f32.gguf");
             try {
-                if (Files.isDirectory(model)) fromHuggingFace(model, tmp);
+                if (Files.isDirectory(model) && Gpt2ToGguf.isGpt2(model)) Gpt2ToGguf.write(model, tmp);
+                else if (Files.isDirectory(model)) fromHuggingFace(model, tmp);
                 else if (model.getFileName().toString().endsWith(".bin")) fromLlama2c(model, tokenizer, tmp);
                 else
                     throw new IllegalArgumentException(model + ": not a model (expected a folder with config.json, a"
@@ -180,9 +187,11 @@ public final class GgufConvert {
         if (!Files.isRegularFile(cfgFile)) throw new IllegalArgumentException(dir + ": no config.json in this folder");
         LlamaConfig c = LlamaLoader.fromHfConfig(ConfigJson.read(cfgFile));
         String arch = c.architecture().startsWith("Qwen2") || c.architecture().equals("qwen2") ? "qwen2" : "llama";
-        if (c.ropeScaling().type() != RopeScaling.Type.NONE && c.ropeScaling().type() != RopeScaling.Type.LINEAR)
-            throw new IllegalArgumentException(
-                    "convert: rope_scaling " + c.ropeScaling().type() + " is not written to GGUF yet");
+        if (c.ropeScaling().type() == RopeScaling.Type.DYNAMIC)
+            throw new IllegalArgumentException(cfgFile + ": rope_scaling.rope_type 'dynamic' (NTK) has no GGUF form:"
+                    + " llama.cpp scales RoPE by type none, linear, yarn or longrope, or by fixed per-frequency factors"
+                    + " (rope_freqs), and dynamic NTK changes the base with the sequence length");
+        HfVocabulary vocab = HfVocabulary.read(dir, c.vocab());
         Path index = dir.resolve("model.safetensors.index.json"), single = dir.resolve("model.safetensors");
         try (Weights w = Weights.open(Files.isRegularFile(index) ? index : single)) {
             GgufWriter g = new GgufWriter()
@@ -204,7 +213,12 @@ public final class GgufConvert {
                         c.ropeScaling().factor());
             }
             if (c.slidingWindow() > 0) g.putU32(arch + ".attention.sliding_window", c.slidingWindow());
-            placeholderVocab(g, c);
+            if (vocab != null) GgufVocab.write(g, vocab);
+            else placeholderVocab(g, c);
+            if (c.ropeScaling().type() == RopeScaling.Type.LLAMA3) {
+                float[] f = c.ropeScaling().llamaCppFreqFactors(c.headDim(), c.ropeTheta());
+                g.tensor("rope_freqs.weight", GgmlType.F32, new long[] {f.length}, f);
+            }
             boolean permute = arch.equals("llama");
             for (String n : w.names()) {
                 if (!n.startsWith("model.") && !n.equals("lm_head.weight")) continue;

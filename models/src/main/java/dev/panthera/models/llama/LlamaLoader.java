@@ -16,7 +16,7 @@ import java.util.function.UnaryOperator;
 
 /**
  * Reads a Llama-family config and its weights from the three layouts: a HuggingFace folder (config.json, one
- * model.safetensors or shards with model.safetensors.index.json, tokenizer.json), a GGUF file (config from the
+ * model.safetensors or shards with model.safetensors.index.json, tokenizer.json or else tokenizer.model), a GGUF file (config from the
  * {@code <arch>.*} metadata, tokenizer from its vocabulary) or a llama2.c checkpoint (header; optional tokenizer.bin).
  * HF checkpoints keep q/k rows in the half-split RoPE order; llama2.c and GGUF's llama arch store adjacent pairs
  * (llama.cpp's converter permutes HF rows), while GGUF's qwen2 arch keeps HF's order (llama.cpp's NEOX rope).
@@ -53,9 +53,12 @@ final class LlamaLoader {
         if (Files.isRegularFile(index)) w = Weights.open(index);
         else if (Files.isRegularFile(single)) w = Weights.open(single);
         else throw new IllegalArgumentException(dir + ": no model.safetensors or model.safetensors.index.json");
-        Path tok = dir.resolve("tokenizer.json");
+        Path tok = dir.resolve("tokenizer.json"), spm = dir.resolve("tokenizer.model");
         try {
-            Tokenizer t = Files.isRegularFile(tok) ? Tokenizer.fromHuggingFaceJson(tok) : null;
+            // tokenizer.json first (what transformers' fast tokenizers read), else a SentencePiece tokenizer.model
+            Tokenizer t = Files.isRegularFile(tok)
+                    ? Tokenizer.fromHuggingFaceJson(tok)
+                    : Files.isRegularFile(spm) ? Tokenizer.fromSentencePieceModel(spm) : null;
             return new LlamaModel(c, w, UnaryOperator.identity(), t, false, maker);
         } catch (IOException | RuntimeException e) {
             w.close();

@@ -68,6 +68,29 @@ public record RopeScaling(
         return inv;
     }
 
+    /**
+     * The llama3 scaling of this record as the per-frequency divisors llama.cpp's convert_hf_to_gguf writes to
+     * {@code rope_freqs.weight}: unscaled frequency θ^(-2i/d) in float32 (as torch computes it there), then 1 above
+     * the high-frequency wavelength bound, {@code factor} below the low one, and 1 / ((1 − s)/factor + s) between.
+     */
+    public float[] llamaCppFreqFactors(int d, double theta) {
+        if (type != Type.LLAMA3)
+            throw new IllegalStateException("rope_freqs are written for llama3 scaling, not " + this);
+        float[] out = new float[d / 2];
+        double lowWavelen = originalMaxPositions / lowFreqFactor, highWavelen = originalMaxPositions / highFreqFactor;
+        for (int i = 0; i < out.length; i++) {
+            float freq = 1f / (float) Math.pow((float) theta, (float) (2 * i) / d);
+            double wavelen = 2 * Math.PI / freq;
+            if (wavelen < highWavelen) out[i] = 1;
+            else if (wavelen > lowWavelen) out[i] = (float) factor;
+            else {
+                double smooth = (originalMaxPositions / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+                out[i] = (float) (1 / ((1 - smooth) / factor + smooth));
+            }
+        }
+        return out;
+    }
+
     @Override
     public double[] freqFactors() {
         return freqFactors == null ? null : freqFactors.clone();

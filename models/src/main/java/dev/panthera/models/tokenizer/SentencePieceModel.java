@@ -27,7 +27,54 @@ final class SentencePieceModel {
 
     private static final int UNIGRAM = 1, BPE = 2;
 
+    /**
+     * The fields of a tokenizer.model that a vocabulary needs, as stored (no support check): pieces with their scores
+     * and types, the trainer's model type and special ids, and the normalizer's settings.
+     */
+    record Proto(
+            String[] pieces,
+            float[] scores,
+            int[] types,
+            int modelType,
+            int unk,
+            int bos,
+            int eos,
+            boolean dummyPrefix,
+            boolean collapse,
+            boolean byteFallback,
+            String normalizer) {
+        boolean bpe() {
+            return modelType == BPE;
+        }
+    }
+
     static Tokenizer read(byte[] bytes) throws TokenizerFormatException {
+        Proto m = parse(bytes);
+        if (m.modelType() != BPE && m.modelType() != UNIGRAM)
+            throw new TokenizerFormatException(
+                    "tokenizer.model:trainer_spec.model_type",
+                    "only UNIGRAM (1) and BPE (2) are supported, got " + m.modelType());
+        if (m.collapse())
+            throw new TokenizerFormatException(
+                    "tokenizer.model:normalizer_spec.remove_extra_whitespaces", "true is not supported");
+        if (m.normalizer() != null && !m.normalizer().equals("identity"))
+            throw new TokenizerFormatException(
+                    "tokenizer.model:normalizer_spec.name",
+                    "only 'identity' is supported, got '" + m.normalizer() + "'");
+        return VocabFiles.gguf(
+                m.bpe() ? "llama" : "unigram",
+                m.pieces(),
+                m.scores(),
+                m.types(),
+                null,
+                m.bos(),
+                m.eos(),
+                m.dummyPrefix(),
+                m.byteFallback());
+    }
+
+    /** Reads the protobuf, checking every length and the special ids against the pieces. */
+    static Proto parse(byte[] bytes) throws TokenizerFormatException {
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         List<String> pieces = new ArrayList<>();
         List<Float> scores = new ArrayList<>();
@@ -72,16 +119,6 @@ final class SentencePieceModel {
             } else skip(b, wire, "ModelProto." + field);
         }
         if (pieces.isEmpty()) throw new TokenizerFormatException("tokenizer.model:pieces", "no pieces");
-        if (modelType != BPE && modelType != UNIGRAM)
-            throw new TokenizerFormatException(
-                    "tokenizer.model:trainer_spec.model_type",
-                    "only UNIGRAM (1) and BPE (2) are supported, got " + modelType);
-        if (collapse)
-            throw new TokenizerFormatException(
-                    "tokenizer.model:normalizer_spec.remove_extra_whitespaces", "true is not supported");
-        if (normalizer != null && !normalizer.equals("identity"))
-            throw new TokenizerFormatException(
-                    "tokenizer.model:normalizer_spec.name", "only 'identity' is supported, got '" + normalizer + "'");
         int n = pieces.size();
         for (int[] id : new int[][] {{unk, 40}, {bos, 41}, {eos, 42}})
             if (id[0] < -1 || id[0] >= n)
@@ -94,8 +131,7 @@ final class SentencePieceModel {
             s[i] = scores.get(i);
             ty[i] = types.get(i);
         }
-        return VocabFiles.gguf(
-                modelType == BPE ? "llama" : "unigram", t, s, ty, null, bos, eos, dummyPrefix, byteFallback);
+        return new Proto(t, s, ty, modelType, unk, bos, eos, dummyPrefix, collapse, byteFallback, normalizer);
     }
 
     private static void readPiece(ByteBuffer p, List<String> pieces, List<Float> scores, List<Integer> types)

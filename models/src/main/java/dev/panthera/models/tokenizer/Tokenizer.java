@@ -163,6 +163,30 @@ public final class Tokenizer {
         return VocabFiles.gguf(model, tokens, scores, tokenTypes, merges, bosId, eosId);
     }
 
+    /**
+     * As {@link #fromGgufVocab(String, String[], float[], int[], String[], int, int)}, with more of GGUF's keys.
+     *
+     * @param pre {@code tokenizer.ggml.pre} (or null): for "gpt2" models "default" / "gpt-2" (GPT-2's split) or
+     *     "llama-bpe" (Llama 3's split, whole-word matches before merges); another value is refused
+     * @param addEos {@code tokenizer.ggml.add_eos_token}: whether encode appends {@code eosId}
+     * @param addSpacePrefix {@code tokenizer.ggml.add_space_prefix}: whether a "llama" model puts "▁" before the text
+     *     (SentencePiece's add_dummy_prefix; true in the shorter overload)
+     */
+    public static Tokenizer fromGgufVocab(
+            String model,
+            String pre,
+            String[] tokens,
+            float[] scores,
+            int[] tokenTypes,
+            String[] merges,
+            int bosId,
+            int eosId,
+            boolean addEos,
+            boolean addSpacePrefix)
+            throws TokenizerFormatException {
+        return VocabFiles.gguf(model, pre, tokens, scores, tokenTypes, merges, bosId, eosId, addEos, addSpacePrefix);
+    }
+
     /** @return the ids of {@code text} with the post-processor's special tokens */
     public int[] encode(String text) {
         return encode(text, true);

@@ -116,6 +116,50 @@ final class VocabFiles {
     }
 
     /**
+     * Llama 3's split (tokenizer.json's form; llama.cpp spells the case-insensitive contractions as classes), which
+     * GGUF names pre "llama-bpe".
+     */
+    static final String LLAMA3_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
+            + " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+    static Tokenizer gguf(
+            String model,
+            String pre,
+            String[] tokens,
+            float[] scores,
+            int[] types,
+            String[] merges,
+            int bos,
+            int eos,
+            boolean addEos,
+            boolean addSpacePrefix)
+            throws TokenizerFormatException {
+        preTokenizer(model, pre); // refuse an unknown split before building anything
+        return gguf(model, pre, tokens, scores, types, merges, bos, eos, addEos, addSpacePrefix, true);
+    }
+
+    /**
+     * The byte-level split of GGUF pre-tokenizer {@code pre} for a "gpt2" model: GPT-2's ("default", "gpt-2" or
+     * absent) or Llama 3's ("llama-bpe", whose BPE also takes a whole-word vocabulary match before merging, as
+     * HuggingFace's ignore_merges and llama.cpp do). Another split would tokenize differently, so it is refused.
+     */
+    static PreTokenizer preTokenizer(String model, String pre) throws TokenizerFormatException {
+        if (!model.equals("gpt2") || pre == null || pre.equals("default") || pre.equals("gpt-2"))
+            return new PreTokenizer.ByteLevelSplit(false, true);
+        if (pre.equals("llama-bpe"))
+            return new PreTokenizer.Sequence(List.of(
+                    new PreTokenizer.Split(
+                            new BoundedRegex(
+                                    Pattern.compile(LLAMA3_SPLIT, Pattern.UNICODE_CHARACTER_CLASS),
+                                    "tokenizer.ggml.pre"),
+                            "Isolated",
+                            false),
+                    new PreTokenizer.ByteLevelSplit(false, false)));
+        throw new TokenizerFormatException(
+                "tokenizer.ggml.pre", "unsupported pre-tokenizer '" + pre + "' (default, gpt-2 or llama-bpe)");
+    }
+
+    /**
      * As above; for the SentencePiece models ({@code "llama"}, {@code "unigram"}) {@code addSpacePrefix} says whether
      * a "▁" is prepended to the text (SentencePiece's add_dummy_prefix, GGUF's tokenizer.ggml.add_space_prefix; Gemma
      * has it off) and {@code byteFallback} whether a unigram model spells uncovered text as {@code <0xNN>} tokens.
@@ -128,6 +172,22 @@ final class VocabFiles {
             String[] merges,
             int bos,
             int eos,
+            boolean addSpacePrefix,
+            boolean byteFallback)
+            throws TokenizerFormatException {
+        return gguf(model, null, tokens, scores, types, merges, bos, eos, false, addSpacePrefix, byteFallback);
+    }
+
+    private static Tokenizer gguf(
+            String model,
+            String pre,
+            String[] tokens,
+            float[] scores,
+            int[] types,
+            String[] merges,
+            int bos,
+            int eos,
+            boolean addEos,
             boolean addSpacePrefix,
             boolean byteFallback)
             throws TokenizerFormatException {
@@ -162,7 +222,9 @@ final class VocabFiles {
                 added.add(new Tokenizer.AddedToken(tokens[i], i, type != 4));
         }
         Vocab vocab = Vocab.ofArray(tokens);
-        PostProcessor post = bos >= 0 ? new PostProcessor.Template(new int[] {bos}, new int[0]) : null;
+        int[] before = bos >= 0 ? new int[] {bos} : new int[0],
+                after = addEos && eos >= 0 ? new int[] {eos} : new int[0];
+        PostProcessor post = before.length + after.length > 0 ? new PostProcessor.Template(before, after) : null;
         switch (model) {
             case "llama", "unigram": {
                 if (scores == null)
@@ -202,15 +264,10 @@ final class VocabFiles {
                         throw new TokenizerFormatException("tokenizer.ggml.merges[" + i + "]", "expected 'left right'");
                     pairs.add(new String[] {s.substring(0, sp), s.substring(sp + 1)});
                 }
-                BpeModel bpe = new BpeModel(vocab, pairs, null, false, false, false, null, null, "tokenizer.ggml");
+                boolean llama3 = "llama-bpe".equals(pre);
+                BpeModel bpe = new BpeModel(vocab, pairs, null, false, false, llama3, null, null, "tokenizer.ggml");
                 return new Tokenizer(
-                        null,
-                        new PreTokenizer.ByteLevelSplit(false, true),
-                        bpe,
-                        post,
-                        new Decoder.ByteLevelDecoder(),
-                        added,
-                        0);
+                        null, preTokenizer(model, pre), bpe, post, new Decoder.ByteLevelDecoder(), added, 0);
             }
             default:
                 throw new TokenizerFormatException(

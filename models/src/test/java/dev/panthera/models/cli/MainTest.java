@@ -164,9 +164,12 @@ class MainTest {
             {"convert", GQA.toString(), "--type", "Q8_0"},
             {"convert", tmp.resolve("absent").toString(), out, "--type", "Q8_0"},
             {"convert", GQA.toString(), tmp.resolve("o.bin").toString(), "--type", "F16"},
-            {"convert", GQA.toString(), out, "--type", "F16", "--bogus"}
+            {"convert", GQA.toString(), out, "--type", "F16", "--bogus"},
+            {"convert", GQA.resolveSibling("llama-dynamic").toString(), out, "--type", "F16"}
         };
-        String[] expect = {"Q3_K", "--type", "MODEL and OUT.gguf", "absent", ".gguf", "--bogus"};
+        String[] expect = {
+            "Q3_K", "--type", "MODEL and OUT.gguf", "absent", ".gguf", "--bogus", "rope_scaling.rope_type 'dynamic'"
+        };
         for (int i = 0; i < cases.length; i++) {
             Run r = run(cases[i]);
             assertEquals(2, r.rc(), String.join(" ", cases[i]));
