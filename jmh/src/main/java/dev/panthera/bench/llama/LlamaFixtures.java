@@ -2,6 +2,7 @@ package dev.panthera.bench.llama;
 
 import dev.panthera.models.io.Llama2cCheckpoint;
 import dev.panthera.models.io.Llama2cToGguf;
+import dev.panthera.models.llama.GgufConvert;
 import dev.panthera.quant.ggml.GgmlType;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -20,9 +21,36 @@ import java.util.SplittableRandom;
  * or for "1.1B-F16" / "1.1B-BF16" the matrices in that type), so that Panthera and llama.cpp read the same weights
  * from the same file. Files go to a temporary folder outside the repository; the 1.1B checkpoint takes 4.4 GB there
  * and each of its GGUFs 2.2 GB, and the conversion holds one GGUF's bytes on the heap (run with -Xmx4g or more).
+ *
+ * <p>Other GGML types are the F32 file converted by {@link GgufConvert} (what {@code ./panthera convert} writes). As a
+ * program it prints the path of each model named, writing it first where absent: {@code LlamaFixtures stories260K 110M
+ * 110M:F16 110M:Q4_K ...} (name:TYPE for a type other than F32).
  */
-final class LlamaFixtures {
+public final class LlamaFixtures {
     private LlamaFixtures() {}
+
+    public static void main(String[] args) {
+        for (String a : args) {
+            String[] p = a.split(":");
+            System.out.println(p.length == 1 ? gguf(p[0]) : gguf(p[0], GgmlType.valueOf(p[1])));
+        }
+    }
+
+    /** The GGUF of {@code model} with its matrices of {@code type}, converted from the F32 one. */
+    static Path gguf(String model, GgmlType type) {
+        Path f32 = gguf(model);
+        if (type == GgmlType.F32) return f32;
+        Path out = f32.resolveSibling(model + "-" + type.name().toLowerCase(java.util.Locale.ROOT) + ".gguf");
+        if (Files.exists(out)) return out;
+        try {
+            Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+            GgufConvert.convert(f32, null, type, tmp);
+            Files.move(tmp, out);
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     /** The GGUF for {@code model}: "stories260K", "110M" (F32), "1.1B-F16" or "1.1B-BF16". */
     static Path gguf(String model) {

@@ -1,0 +1,218 @@
+// A small driver over llama.cpp's public llama.h API, built by build.sh. Two modes:
+//
+//   llama-anchor bench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS]
+//     Throughput measured the way llama.cpp's llama-bench measures it: a test is either prompt processing (pp: the
+//     KV cache cleared, then one llama_decode of N_PROMPT tokens, BOS then random ids; one test per size listed,
+//     all in one context large enough for the largest) or text generation (tg: the
+//     cache cleared, then N_GEN single-token llama_decode calls, the first fed BOS and the rest random ids, so that
+//     no sampling is timed). Each test runs once unmeasured, then REPS times; a repetition's rate is its tokens over
+//     its wall time, and the line gives the mean and sample standard deviation of those rates:
+//       test=pp128 threads=1 reps=5 mean_tok_s=1234.56 sd_tok_s=7.89
+//     Context defaults of this llama.cpp version otherwise (F16 KV cache, flash attention left to "auto").
+//
+//   llama-anchor logits MODEL.gguf --ids "1 2 3" [--gen N] [--out FILE] [-t THREADS]
+//     One llama_decode of the ids with logits requested at every position, then N greedy steps (argmax, lowest
+//     index on ties), each feeding the chosen id and taking that position's logits. FILE receives every position's
+//     logits as little-endian float32, (ids + N) rows of vocab floats; stdout gets the N generated ids on one line.
+//     The KV cache is F32 and flash attention off, so that with an F32 GGUF every product is accumulated in F32.
+#include "llama.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+[[noreturn]] void fail(const std::string & msg) {
+    std::fprintf(stderr, "llama-anchor: %s\n", msg.c_str());
+    std::exit(2);
+}
+
+void quiet_log(ggml_log_level level, const char * text, void *) {
+    if (level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
+}
+
+int int_arg(const std::string & name, const char * value) {
+    char * end = nullptr;
+    long v = std::strtol(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || v < 0 || v > (1L << 30)) fail("bad value for " + name + ": " + value);
+    return (int) v;
+}
+
+struct Session {
+    llama_model * model = nullptr;
+    llama_context * ctx = nullptr;
+    int vocab = 0;
+    llama_token bos = 0;
+
+    Session(const std::string & path, int threads, int n_ctx, int n_batch, bool exact) {
+        llama_model_params mp = llama_model_default_params();
+        mp.n_gpu_layers = 0;
+        model = llama_model_load_from_file(path.c_str(), mp);
+        if (!model) fail("cannot load model " + path);
+        llama_context_params cp = llama_context_default_params();
+        cp.n_ctx = (uint32_t) n_ctx;
+        cp.n_batch = (uint32_t) n_batch;
+        cp.n_ubatch = (uint32_t) std::min(n_batch, 512);
+        cp.n_seq_max = 1;
+        cp.n_threads = threads;
+        cp.n_threads_batch = threads;
+        cp.no_perf = true;
+        if (exact) {
+            cp.type_k = GGML_TYPE_F32;
+            cp.type_v = GGML_TYPE_F32;
+            cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+        }
+        ctx = llama_init_from_model(model, cp);
+        if (!ctx) fail("cannot create a context of " + std::to_string(n_ctx) + " tokens for " + path);
+        const llama_vocab * v = llama_model_get_vocab(model);
+        vocab = llama_vocab_n_tokens(v);
+        bos = llama_vocab_bos(v);
+    }
+
+    ~Session() {
+        llama_free(ctx);
+        llama_model_free(model);
+    }
+
+    void decode(std::vector<llama_token> & tokens, int first_pos, bool all_logits) {
+        llama_batch b = llama_batch_init((int32_t) tokens.size(), 0, 1);
+        for (size_t i = 0; i < tokens.size(); i++) {
+            b.token[i] = tokens[i];
+            b.pos[i] = first_pos + (llama_pos) i;
+            b.n_seq_id[i] = 1;
+            b.seq_id[i][0] = 0;
+            b.logits[i] = all_logits || i + 1 == tokens.size();
+        }
+        b.n_tokens = (int32_t) tokens.size();
+        int32_t rc = llama_decode(ctx, b);
+        llama_batch_free(b);
+        if (rc != 0) fail("llama_decode returned " + std::to_string(rc));
+    }
+};
+
+int bench(const std::string & path, int threads, const std::vector<int> & prompts, int n_gen, int reps) {
+    int max_prompt = 0;
+    for (int p : prompts) max_prompt = std::max(max_prompt, p);
+    if (max_prompt == 0 && n_gen == 0) fail("bench: both -p and -n are 0");
+    int n_ctx = std::max(std::max(max_prompt, n_gen), 16);
+    Session s(path, threads, n_ctx, std::max(max_prompt, 1), false);
+    int n_prompt = 0;
+    std::mt19937 rng(1234);
+    auto random_id = [&] { return (llama_token) (rng() % (uint32_t) s.vocab); };
+    auto run = [&](bool prompt) {
+        llama_memory_clear(llama_get_memory(s.ctx), true);
+        auto t0 = std::chrono::steady_clock::now();
+        if (prompt) {
+            std::vector<llama_token> ids(n_prompt);
+            for (int i = 0; i < n_prompt; i++) ids[i] = i == 0 ? s.bos : random_id();
+            s.decode(ids, 0, false);
+        } else {
+            std::vector<llama_token> one{s.bos};
+            for (int i = 0; i < n_gen; i++) {
+                s.decode(one, i, false);
+                one[0] = random_id();
+            }
+        }
+        llama_synchronize(s.ctx);
+        double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return (prompt ? n_prompt : n_gen) / sec;
+    };
+    std::vector<int> tests(prompts);
+    tests.push_back(-n_gen); // tg, marked by its sign
+    for (int test : tests) {
+        bool prompt = test > 0;
+        if (test == 0) continue;
+        if (prompt) n_prompt = test;
+        run(prompt); // unmeasured warm-up
+        std::vector<double> rates;
+        for (int r = 0; r < reps; r++) rates.push_back(run(prompt));
+        double mean = 0, var = 0;
+        for (double x : rates) mean += x;
+        mean /= rates.size();
+        for (double x : rates) var += (x - mean) * (x - mean);
+        double sd = rates.size() > 1 ? std::sqrt(var / (rates.size() - 1)) : 0.0;
+        std::printf("test=%s%d threads=%d reps=%d mean_tok_s=%.2f sd_tok_s=%.2f\n", prompt ? "pp" : "tg",
+                    prompt ? n_prompt : n_gen, threads, reps, mean, sd);
+        std::fflush(stdout);
+    }
+    return 0;
+}
+
+int logits(const std::string & path, const std::string & ids_text, int n_gen, const std::string & out, int threads) {
+    std::vector<llama_token> ids;
+    std::istringstream in(ids_text);
+    std::string word;
+    while (in >> word) ids.push_back((llama_token) int_arg("--ids", word.c_str()));
+    if (ids.empty()) fail("logits: --ids is empty");
+    int rows = (int) ids.size() + n_gen;
+    Session s(path, threads, rows, (int) ids.size(), true);
+    for (llama_token t : ids)
+        if (t < 0 || t >= s.vocab) fail("logits: id " + std::to_string(t) + " outside the vocabulary of " +
+                                        std::to_string(s.vocab));
+    std::FILE * f = out.empty() ? nullptr : std::fopen(out.c_str(), "wb");
+    if (!out.empty() && !f) fail("cannot write " + out);
+    auto write_row = [&](const float * row) {
+        if (f && std::fwrite(row, sizeof(float), (size_t) s.vocab, f) != (size_t) s.vocab) fail("write failed");
+    };
+    s.decode(ids, 0, true);
+    for (int i = 0; i < (int) ids.size(); i++) write_row(llama_get_logits_ith(s.ctx, i));
+    const float * last = llama_get_logits_ith(s.ctx, -1);
+    std::vector<llama_token> generated;
+    for (int step = 0; step < n_gen; step++) {
+        int best = 0;
+        for (int v = 1; v < s.vocab; v++)
+            if (last[v] > last[best]) best = v;
+        generated.push_back(best);
+        std::vector<llama_token> one{best};
+        s.decode(one, (int) ids.size() + step, true);
+        last = llama_get_logits_ith(s.ctx, -1);
+        write_row(last);
+    }
+    if (f && std::fclose(f) != 0) fail("cannot close " + out);
+    for (size_t i = 0; i < generated.size(); i++) std::printf(i ? " %d" : "%d", generated[i]);
+    std::printf("\n");
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char ** argv) {
+    if (argc < 3) fail("usage: llama-anchor bench|logits MODEL.gguf [options] (see anchor.cpp)");
+    std::string mode = argv[1], path = argv[2], ids, out;
+    int threads = 1, n_gen = 0, reps = 5;
+    std::vector<int> prompts;
+    for (int i = 3; i < argc; i++) {
+        std::string a = argv[i];
+        if (i + 1 >= argc) fail("missing value after " + a);
+        const char * v = argv[++i];
+        if (a == "-t") threads = int_arg(a, v);
+        else if (a == "-p") {
+            std::stringstream list(v);
+            std::string item;
+            while (std::getline(list, item, ',')) prompts.push_back(int_arg(a, item.c_str()));
+        }
+        else if (a == "-n" || a == "--gen") n_gen = int_arg(a, v);
+        else if (a == "-r") reps = int_arg(a, v);
+        else if (a == "--ids") ids = v;
+        else if (a == "--out") out = v;
+        else fail("unknown option " + a);
+    }
+    if (threads < 1) fail("-t must be at least 1");
+    if (reps < 1) fail("-r must be at least 1");
+    llama_log_set(quiet_log, nullptr);
+    llama_backend_init();
+    int rc;
+    if (mode == "bench") rc = bench(path, threads, prompts, n_gen, reps);
+    else if (mode == "logits") rc = logits(path, ids, n_gen, out, threads);
+    else fail("unknown mode " + mode + " (bench or logits)");
+    llama_backend_free();
+    return rc;
+}

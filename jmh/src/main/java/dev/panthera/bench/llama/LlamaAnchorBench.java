@@ -1,0 +1,136 @@
+package dev.panthera.bench.llama;
+
+import dev.panthera.models.llama.LlamaModel;
+import dev.panthera.nn.layers.KvCache;
+import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.MemoryScope;
+import dev.panthera.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * Our Llama measured the way the native llama.cpp anchor's {@code bench} mode (jmh/native/llama-anchor/anchor.cpp)
+ * measures llama.cpp, and printed in its format, so that jmh/bench-vs-llamacpp.sh reads both alike. A test is either
+ * prompt processing (pp: a fresh KV cache, then one forward of N_PROMPT ids, BOS then random ids, logits of the last
+ * position only; one test per size listed) or text generation (tg: a fresh cache, then N_GEN single-token forwards, the first fed BOS and the
+ * rest random ids, each producing the last position's logits; no sampling timed). A repetition's rate is its tokens
+ * over its wall time; the line gives the mean and sample standard deviation of the rates of REPS repetitions:
+ * {@code test=pp128 threads=1 reps=5 mean_tok_s=1234.56 sd_tok_s=7.89}.
+ *
+ * <p>The one difference in method is the warm-up: llama.cpp (compiled ahead of time) runs each test once unmeasured;
+ * here, before any test, the smallest prompt and an 8-token decode alternate unmeasured until {@code --warmup-s}
+ * seconds (default 10) have passed, at least twice, so that the JIT has compiled the kernels (on a loaded machine
+ * that takes many seconds); then each test runs once unmeasured, as llama.cpp's do.
+ *
+ * <p>Usage: {@code LlamaAnchorBench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS] [--warmup-s S]}.
+ */
+public final class LlamaAnchorBench {
+    private LlamaAnchorBench() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1) throw new IllegalArgumentException("usage: LlamaAnchorBench MODEL.gguf [options]");
+        Path model = Path.of(args[0]);
+        int threads = 1, gen = 0, reps = 5;
+        int[] prompts = {};
+        double warmup = 10;
+        for (int i = 1; i < args.length; i += 2) {
+            if (i + 1 >= args.length) throw new IllegalArgumentException("missing value after " + args[i]);
+            String v = args[i + 1];
+            switch (args[i]) {
+                case "-t" -> threads = Integer.parseInt(v);
+                case "-p" ->
+                    prompts = Arrays.stream(v.split(","))
+                            .mapToInt(Integer::parseInt)
+                            .toArray();
+                case "-n" -> gen = Integer.parseInt(v);
+                case "-r" -> reps = Integer.parseInt(v);
+                case "--warmup-s" -> warmup = Double.parseDouble(v);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        int maxPrompt = Arrays.stream(prompts).max().orElse(0);
+        if (threads < 1
+                || reps < 1
+                || gen < 0
+                || maxPrompt + gen == 0
+                || Arrays.stream(prompts).anyMatch(p -> p < 0))
+            throw new IllegalArgumentException("LlamaAnchorBench: need -t ≥ 1, -r ≥ 1 and -p or -n > 0");
+        dev.panthera.simd.Sgemm.setThreads(threads);
+        try (LlamaModel m = LlamaModel.load(model);
+                var ng = Autograd.noGrad()) {
+            int n = gen;
+            Runner r = new Runner(m, Math.max(maxPrompt, n));
+            int first = Arrays.stream(prompts).filter(p -> p > 0).min().orElse(0);
+            long warmEnd = System.nanoTime() + (long) (warmup * 1e9);
+            for (int i = 0; i < 2 || System.nanoTime() < warmEnd; i++) {
+                if (first > 0) r.prompt(first);
+                if (n > 0) r.generate(Math.min(n, 8));
+            }
+            for (int p : prompts) if (p > 0) report("pp", p, threads, reps, () -> r.prompt(p));
+            if (n > 0) report("tg", n, threads, reps, () -> r.generate(n));
+        }
+    }
+
+    private static void report(String kind, int n, int threads, int reps, Runnable test) {
+        test.run(); // unmeasured, as llama.cpp's first run
+        List<Double> rates = new ArrayList<>();
+        for (int i = 0; i < reps; i++) {
+            long t0 = System.nanoTime();
+            test.run();
+            rates.add(n * 1e9 / (System.nanoTime() - t0));
+        }
+        double mean = rates.stream().mapToDouble(Double::doubleValue).average().orElseThrow(), var = 0;
+        for (double x : rates) var += (x - mean) * (x - mean);
+        double sd = reps > 1 ? Math.sqrt(var / (reps - 1)) : 0;
+        System.out.println(String.format(
+                Locale.ROOT,
+                "test=%s%d threads=%d reps=%d mean_tok_s=%.2f sd_tok_s=%.2f",
+                kind,
+                n,
+                threads,
+                reps,
+                mean,
+                sd));
+        System.out.flush();
+    }
+
+    /** The two tests over one model; ids are BOS then uniformly random ids of the vocabulary. */
+    private static final class Runner {
+        private final LlamaModel m;
+        private final int vocab, bos, context;
+        private final SplittableRandom rng = new SplittableRandom(1234);
+
+        Runner(LlamaModel m, int context) {
+            this.m = m;
+            this.vocab = m.config().vocab();
+            this.bos = m.config().bos();
+            this.context = context;
+        }
+
+        void prompt(int n) {
+            KvCache cache = m.newCache(context);
+            int[] ids = new int[n];
+            ids[0] = bos;
+            for (int i = 1; i < n; i++) ids[i] = rng.nextInt(vocab);
+            try (var scope = MemoryScope.open()) {
+                m.forward(Tensor.of(ids, 1, n), 0, cache, null, true).toFloatArray();
+            }
+        }
+
+        void generate(int n) {
+            KvCache cache = m.newCache(context);
+            int id = bos;
+            for (int i = 0; i < n; i++) {
+                try (var scope = MemoryScope.open()) {
+                    m.forward(Tensor.of(new int[] {id}, 1, 1), i, cache, null, true)
+                            .toFloatArray();
+                }
+                id = rng.nextInt(vocab);
+            }
+        }
+    }
+}
