@@ -43,9 +43,9 @@ public final class ConformanceCases {
                 case SIGN -> x[0].sign();
             }));
         }
-        c.add(new ConformanceCase("sum last", 1, x -> x[0].sum(new int[] {-1}, true)));
-        c.add(new ConformanceCase("sum first", 1, x -> x[0].sum(new int[] {0}, false)));
-        c.add(new ConformanceCase("mean all", 1, x -> x[0].mean()));
+        c.add(ConformanceCase.summing("sum last", 1, x -> x[0].sum(new int[] {-1}, true), d -> d[d.length - 1]));
+        c.add(ConformanceCase.summing("sum first", 1, x -> x[0].sum(new int[] {0}, false), d -> d[0]));
+        c.add(ConformanceCase.summing("mean all", 1, x -> x[0].mean(), ConformanceCases::count));
         c.add(new ConformanceCase("max last", 1, x -> x[0].max(-1)));
         c.add(new ConformanceCase("min first", 1, x -> x[0].min(0)));
         c.add(new ConformanceCase("argmax last", 1, x -> x[0].argmax(-1, false).to(DType.F64)));
@@ -62,20 +62,22 @@ public final class ConformanceCases {
         // (PyTorch's float32 layer_norm behaves the same); the float64 reference has no such error.
         c.add(new ConformanceCase("layerNorm", 1, x -> x[0].layerNorm(null, null, 1e-5), 1e-4));
         c.add(new ConformanceCase("rmsNorm", 1, x -> x[0].rmsNorm(null, 1e-6)));
-        c.add(new ConformanceCase("matmul xxᵀ", 1, x -> x[0].matmul(x[0].transpose(-1, -2))));
-        c.add(new ConformanceCase("matmul xᵀx", 1, x -> x[0].transpose(-1, -2).matmul(x[0])));
+        c.add(ConformanceCase.summing("matmul xxᵀ", 1, x -> x[0].matmul(x[0].transpose(-1, -2)), d -> d[d.length - 1]));
+        c.add(ConformanceCase.summing(
+                "matmul xᵀx", 1, x -> x[0].transpose(-1, -2).matmul(x[0]), d -> d[d.length - 2]));
         // torch.matmul broadcasting: [s0, ..., M, K] @ [..., K, M], the second operand's batch shared across dim 0
-        c.add(new ConformanceCase(
+        c.add(ConformanceCase.summing(
                 "matmul broadcast batch",
                 1,
                 x -> x[0].rank() < 3
                         ? x[0].matmul(x[0].transpose(-1, -2))
-                        : x[0].matmul(x[0].select(0, 0).transpose(-1, -2))));
+                        : x[0].matmul(x[0].select(0, 0).transpose(-1, -2)),
+                d -> d[d.length - 1]));
         // F32 activations × 16-bit weights: the weight reaches the backend in its own dtype (Backend#matmul)
-        c.add(new ConformanceCase(
-                "matmul x·bf16(xᵀ)", 1, x -> x[0].matmul(x[0].transpose(-1, -2).to(DType.BF16))));
-        c.add(new ConformanceCase(
-                "matmul x·f16(xᵀ)", 1, x -> x[0].matmul(x[0].transpose(-1, -2).to(DType.F16))));
+        c.add(ConformanceCase.summing(
+                "matmul x·bf16(xᵀ)", 1, x -> x[0].matmul(x[0].transpose(-1, -2).to(DType.BF16)), d -> d[d.length - 1]));
+        c.add(ConformanceCase.summing(
+                "matmul x·f16(xᵀ)", 1, x -> x[0].matmul(x[0].transpose(-1, -2).to(DType.F16)), d -> d[d.length - 1]));
         c.add(new ConformanceCase("contiguous", 1, x -> x[0].contiguous()));
         c.add(new ConformanceCase("to F16 and back", 1, x -> x[0].to(DType.F16).to(x[0].dtype())));
         c.add(new ConformanceCase(
@@ -85,8 +87,10 @@ public final class ConformanceCases {
         c.add(new ConformanceCase("indexSelect", 1, x -> x[0].indexSelect(0, Tensor.of(new long[] {0, 0}, 2))));
         c.add(new ConformanceCase("argmin last", 1, x -> x[0].argmin(-1, false).to(DType.F64)));
         c.add(new ConformanceCase("argmin first", 1, x -> x[0].argmin(0, true).to(DType.F64)));
-        c.add(new ConformanceCase("sum first and last", 1, x -> x[0].sum(new int[] {0, -1}, false)));
-        c.add(new ConformanceCase("mean first and last", 1, x -> x[0].mean(new int[] {0, -1}, true)));
+        c.add(ConformanceCase.summing(
+                "sum first and last", 1, x -> x[0].sum(new int[] {0, -1}, false), d -> d[0] * d[d.length - 1]));
+        c.add(ConformanceCase.summing(
+                "mean first and last", 1, x -> x[0].mean(new int[] {0, -1}, true), d -> d[0] * d[d.length - 1]));
         c.add(new ConformanceCase("max all", 1, x -> x[0].max()));
         c.add(new ConformanceCase("min all", 1, x -> x[0].min()));
         c.add(new ConformanceCase("gt", 2, x -> x[0].gt(x[1]).to(x[0].dtype())));
@@ -142,5 +146,12 @@ public final class ConformanceCases {
         long[] v = new long[Math.toIntExact(count)];
         for (int i = 0; i < v.length; i++) v[i] = (i / 2) % bound;
         return Tensor.of(v, count);
+    }
+
+    /** The number of elements of a tensor of {@code dims}. */
+    private static long count(long[] dims) {
+        long n = 1;
+        for (long d : dims) n *= d;
+        return n;
     }
 }
