@@ -119,7 +119,7 @@ class HalfPrecisionTest {
         Random r = new Random(seed);
         DType t = r.nextBoolean() ? DType.F16 : DType.BF16;
         long[][] sh = OpsAgainstFloat64Test.broadcastPair(r);
-        Tensor a = TT.random(r, sh[0], t), b = TT.random(r, sh[1], t);
+        Tensor a = Seeded.random(r, sh[0], t), b = Seeded.random(r, sh[1], t);
         int which = r.nextInt(6);
         Tensor y = switch (which) {
             case 0 -> a.add(b);
@@ -132,9 +132,9 @@ class HalfPrecisionTest {
         assertEquals(t, y.dtype(), "16-bit in, 16-bit out");
         Tensor denominators = b.abs().add(0.5); // |z| + 0.5 is itself rounded to the format first
         long[] out = y.dims();
-        for (long[] i : TT.indices(out)) {
-            double x = which >= 3 && which <= 4 ? a.get(i) : a.get(TT.broadcastIndex(a.dims(), i));
-            double z = which >= 3 && which <= 4 ? 0 : b.get(TT.broadcastIndex(b.dims(), i));
+        for (long[] i : Oracle.indices(out)) {
+            double x = which >= 3 && which <= 4 ? a.get(i) : a.get(Oracle.broadcastIndex(a.dims(), i));
+            double z = which >= 3 && which <= 4 ? 0 : b.get(Oracle.broadcastIndex(b.dims(), i));
             double exact = switch (which) {
                 case 0 -> x + z;
                 case 1 -> x * z;
@@ -143,7 +143,7 @@ class HalfPrecisionTest {
                 case 4 -> Math.tanh(x);
                 default -> x - z;
             };
-            if (which == 2) exact = x / denominators.get(TT.broadcastIndex(b.dims(), i));
+            if (which == 2) exact = x / denominators.get(Oracle.broadcastIndex(b.dims(), i));
             double got = y.get(i);
             if (Double.isInfinite(got)) {
                 // F16 rounds to Inf from 65520 (the tie above 65504) up; the F32 value it rounds from may sit 2^-24
