@@ -3,12 +3,20 @@ package dev.panthera.tensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.panthera.testing.Shapes;
+import dev.panthera.testing.TensorSpec;
+import dev.panthera.testing.Tensors;
+import dev.panthera.testing.Values;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * Every op against a float64 loop written here, over random shapes (sizes 1, primes, tails) and random layouts
@@ -17,8 +25,6 @@ import net.jqwik.api.Property;
  * absolute (one float rounding of a double result, a little more for exp/log near large values).
  */
 class OpsAgainstFloat64Test {
-    private static final UnaryOp[] UNARY = UnaryOp.values();
-
     private static double tol(DType t) {
         return t == DType.F64 ? 1e-12 : 2e-6;
     }
@@ -59,13 +65,26 @@ class OpsAgainstFloat64Test {
         return 0.5 + s * h / 3 / Math.sqrt(2 * Math.PI);
     }
 
+    /**
+     * F64 or F32 tensors (shrinking toward F64) of rank 0 to 4, sizes 0 to 17 (the kit's edge sizes: 0, 1, primes,
+     * vector-width tails), in every layout the kit draws, with N(0, 1) values.
+     */
+    @Provide
+    Arbitrary<TensorSpec> floatTensors() {
+        return Tensors.of(DType.F64, DType.F32)
+                .withShapes(Shapes.shapes(0, 4, 0, 17, MAX_NUMEL))
+                .withValues(Values.normal())
+                .specs();
+    }
+
+    /** The largest drawn tensor: rank 4 of size 17. */
+    private static final long MAX_NUMEL = 17L * 17 * 17 * 17;
+
     @Property(tries = 120)
-    void unaryOpsMatchFloat64Loop(@ForAll long seed) {
-        Random r = new Random(seed);
-        UnaryOp op = UNARY[r.nextInt(UNARY.length)];
-        DType t = floatType(r);
-        long[] shape = Seeded.shape(r, 0, 4);
-        Tensor x = Seeded.random(r, shape, t);
+    void unaryOpsMatchFloat64Loop(@ForAll UnaryOp op, @ForAll("floatTensors") TensorSpec spec) {
+        DType t = spec.dtype();
+        long[] shape = spec.shape().toArray();
+        Tensor x = spec.tensor();
         if (op == UnaryOp.LOG || op == UnaryOp.SQRT || op == UnaryOp.RSQRT)
             x = x.abs().add(0.1);
         Tensor y = switch (op) {
@@ -145,16 +164,32 @@ class OpsAgainstFloat64Test {
         return r.nextBoolean() ? new long[][] {a, b} : new long[][] {b, a};
     }
 
+    /** An op, two operands that broadcast together (of one float dtype, any layouts), and whether b copies a. */
+    record BinaryCase(BinaryOp op, TensorSpec a, TensorSpec b, boolean bCopiesA) {}
+
+    @Provide
+    Arbitrary<BinaryCase> binaryCases() {
+        return Combinators.combine(
+                        Arbitraries.of(BinaryOp.class),
+                        Arbitraries.of(DType.F64, DType.F32),
+                        Shapes.broadcastablePairs(0, 4),
+                        Arbitraries.of(false, true))
+                .flatAs((op, t, shapes, copy) -> {
+                    Tensors f = Tensors.of(t).withValues(Values.normal());
+                    return Combinators.combine(
+                                    f.specs(shapes.inputs().get(0), t),
+                                    f.specs(shapes.inputs().get(1), t))
+                            .as((a, b) -> new BinaryCase(op, a, b, copy));
+                });
+    }
+
     @Property(tries = 150)
-    void binaryOpsBroadcastLikeAnExplicitLoop(@ForAll long seed) {
-        Random r = new Random(seed);
-        BinaryOp op = BinaryOp.values()[r.nextInt(BinaryOp.values().length)];
-        DType t = floatType(r);
-        long[][] sh = broadcastPair(r);
-        Tensor a = Seeded.random(r, sh[0], t), b = Seeded.random(r, sh[1], t);
+    void binaryOpsBroadcastLikeAnExplicitLoop(@ForAll("binaryCases") BinaryCase c) {
+        BinaryOp op = c.op();
+        DType t = c.a().dtype();
+        Tensor a = c.a().tensor(), b = c.b().tensor();
         if (op == BinaryOp.POW) a = a.abs().add(0.5);
-        if (op.isComparison() && r.nextBoolean())
-            b = a.reshape(sh[0]).detach().contiguous(); // equal values exercise EQ/LE/GE
+        if (op.isComparison() && c.bCopiesA()) b = a.detach().contiguous(); // equal values exercise EQ/LE/GE
         long[] sb = b.dims();
         Tensor y = apply(op, a, b);
         long[] out = Shape.broadcast("test", a.shape(), b.shape()).toArray();
@@ -173,18 +208,55 @@ class OpsAgainstFloat64Test {
 
     // ---------------------------------------------------------------- reductions
 
+    /**
+     * A tensor of rank 1 to 4 (sizes 1 to 17: max and min of nothing are undefined), the dims to reduce (each picked
+     * dim counted from the front or, negative, from the back; the first dim when none is picked), keepdim, which
+     * reduction (sum, mean, max, min, var) and var's correction.
+     */
+    record ReductionCase(TensorSpec x, int[] dims, boolean keep, int which, int correction) {
+        @Override
+        public String toString() {
+            return "reduction " + which + " over " + Arrays.toString(dims) + " keep " + keep + " correction "
+                    + correction + " of " + x;
+        }
+    }
+
+    @Provide
+    Arbitrary<ReductionCase> reductionCases() {
+        return Tensors.of(DType.F64, DType.F32)
+                .withShapes(Shapes.shapes(1, 4, 1, 17, MAX_NUMEL))
+                .withValues(Values.normal())
+                .specs()
+                .flatMap(x -> {
+                    int rank = x.shape().rank();
+                    Arbitrary<List<Boolean>> flags =
+                            Arbitraries.of(false, true).list().ofSize(rank);
+                    return Combinators.combine(
+                                    flags,
+                                    flags,
+                                    Arbitraries.of(false, true),
+                                    Arbitraries.integers().between(0, 4),
+                                    Arbitraries.integers().between(0, 1))
+                            .as((picked, fromBack, keep, which, corr) -> {
+                                List<Integer> dl = new ArrayList<>();
+                                for (int i = 0; i < rank; i++)
+                                    if (picked.get(i)) dl.add(fromBack.get(i) ? i - rank : i);
+                                if (dl.isEmpty()) dl.add(0);
+                                int[] dims =
+                                        dl.stream().mapToInt(Integer::intValue).toArray();
+                                return new ReductionCase(x, dims, keep, which, corr);
+                            });
+                });
+    }
+
     @Property(tries = 150)
-    void reductionsOverAnyDimsWithKeepdim(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = floatType(r);
-        long[] shape = Seeded.shape(r, 1, 4);
-        Tensor x = Seeded.random(r, shape, t);
-        List<Integer> dl = new ArrayList<>();
-        for (int i = 0; i < shape.length; i++) if (r.nextBoolean()) dl.add(r.nextBoolean() ? i : i - shape.length);
-        if (dl.isEmpty()) dl.add(r.nextInt(shape.length));
-        int[] dims = dl.stream().mapToInt(Integer::intValue).toArray();
-        boolean keep = r.nextBoolean();
-        int which = r.nextInt(5);
+    void reductionsOverAnyDimsWithKeepdim(@ForAll("reductionCases") ReductionCase rc) {
+        DType t = rc.x().dtype();
+        long[] shape = rc.x().shape().toArray();
+        Tensor x = rc.x().tensor();
+        int[] dims = rc.dims();
+        boolean keep = rc.keep();
+        int which = rc.which();
         boolean[] reduced = new boolean[shape.length];
         for (int d : dims) reduced[Math.floorMod(d, shape.length)] = true;
         long[] outKeep = shape.clone();
@@ -234,7 +306,7 @@ class OpsAgainstFloat64Test {
                 exp = min;
             }
             default -> {
-                int corr = r.nextInt(2);
+                int corr = rc.correction();
                 y = x.var(dims, corr, keep);
                 for (int c = 0; c < cells; c++) exp[c] = sq[c] / Math.max(count - corr, 0);
             }
