@@ -20,10 +20,12 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -109,22 +111,32 @@ class GradCheckTest {
         assertTrue(e.getMessage().contains("x·detach(x): d/dx0(0)"), e.getMessage());
     }
 
+    /** F64 leaves of rank 1 to 3 with sizes 1 to 4, contiguous, N(0, 1) values. */
+    @Provide
+    Arbitrary<TensorSpec> rank1to3Leaves() {
+        return Tensors.of(DType.F64)
+                .withShapes(Shapes.shapes(1, 3, 1, 4, 64))
+                .withLayouts(LayoutKind.CONTIGUOUS)
+                .withValues(Values.normal())
+                .specs();
+    }
+
     @Property(tries = 40)
-    void reductions(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] s = small(r, 1, 3);
-        int d = r.nextInt(s.length);
-        int[] dims = s.length > 1 && r.nextBoolean() ? new int[] {0, -1} : new int[] {d};
-        if (s.length == 1) dims = new int[] {0};
-        boolean keep = r.nextBoolean();
-        int[] dd = dims;
-        gradCheck("sum", r, x -> x[0].sum(dd, keep), s);
-        gradCheck("sum all", r, x -> x[0].sum(), s);
-        gradCheck("mean", r, x -> x[0].mean(dd, keep), s);
-        gradCheck("max", r, x -> x[0].max(dd, keep), s);
-        gradCheck("min", r, x -> x[0].min(dd, keep), s);
-        gradCheck("var", r, x -> x[0].var(dd, 1, keep), s);
-        gradCheck("var population", r, x -> x[0].var(dd, 0, keep), s);
+    void reductions(
+            @ForAll("rank1to3Leaves") TensorSpec leaf,
+            @ForAll @IntRange(min = 0, max = 2) int pick,
+            @ForAll boolean firstAndLast,
+            @ForAll boolean keep) {
+        Tensor x0 = leaf.tensor();
+        int rank = leaf.shape().rank();
+        int[] dd = rank > 1 && firstAndLast ? new int[] {0, -1} : new int[] {pick % rank};
+        GradCheck.check("sum", x -> x[0].sum(dd, keep), x0);
+        GradCheck.check("sum all", x -> x[0].sum(), x0);
+        GradCheck.check("mean", x -> x[0].mean(dd, keep), x0);
+        GradCheck.check("max", x -> x[0].max(dd, keep), x0);
+        GradCheck.check("min", x -> x[0].min(dd, keep), x0);
+        GradCheck.check("var", x -> x[0].var(dd, 1, keep), x0);
+        GradCheck.check("var population", x -> x[0].var(dd, 0, keep), x0);
     }
 
     @Property(tries = 30)
@@ -139,22 +151,33 @@ class GradCheckTest {
         gradCheck("batched broadcast", r, x -> x[0].matmul(x[1]), new long[] {2, 1, m, k}, new long[] {3, k, n});
     }
 
+    /** Leaves x (rank 1 to 3, sizes 1 to 4) and two vectors w, b of x's last size, as the norms take them. */
+    record NormLeaves(TensorSpec x, TensorSpec w, TensorSpec b) {}
+
+    @Provide
+    Arbitrary<NormLeaves> normLeaves() {
+        return rank1to3Leaves().flatMap(x -> {
+            Arbitrary<TensorSpec> v = Tensors.of(DType.F64)
+                    .withLayouts(LayoutKind.CONTIGUOUS)
+                    .withValues(Values.normal())
+                    .specs(Shape.of(x.shape().dim(x.shape().rank() - 1)), DType.F64);
+            return Combinators.combine(v, v).as((w, b) -> new NormLeaves(x, w, b));
+        });
+    }
+
     @Property(tries = 30)
-    void softmaxAndNorms(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] s = small(r, 1, 3);
-        int d = r.nextInt(s.length);
-        gradCheck("softmax", r, x -> x[0].softmax(d), s);
-        gradCheck("logSoftmax", r, x -> x[0].logSoftmax(d), s);
-        long last = s[s.length - 1];
-        long[] v = {last};
-        if (last > 1) { // a row of one element normalises to 0 with a zero gradient: not informative
-            gradCheck("layerNorm w b", r, x -> x[0].layerNorm(x[1], x[2], 1e-5), s, v, v);
-            gradCheck("layerNorm plain", r, x -> x[0].layerNorm(null, null, 1e-5), s);
-            gradCheck("layerNorm bias only", r, x -> x[0].layerNorm(null, x[1], 1e-5), s, v);
+    void softmaxAndNorms(@ForAll("normLeaves") NormLeaves in, @ForAll @IntRange(min = 0, max = 2) int pick) {
+        Tensor x0 = in.x().tensor(), w = in.w().tensor(), b = in.b().tensor();
+        int d = pick % in.x().shape().rank();
+        GradCheck.check("softmax", x -> x[0].softmax(d), x0);
+        GradCheck.check("logSoftmax", x -> x[0].logSoftmax(d), x0);
+        if (w.numel() > 1) { // a row of one element normalises to 0 with a zero gradient: not informative
+            GradCheck.check("layerNorm w b", x -> x[0].layerNorm(x[1], x[2], 1e-5), x0, w, b);
+            GradCheck.check("layerNorm plain", x -> x[0].layerNorm(null, null, 1e-5), x0);
+            GradCheck.check("layerNorm bias only", x -> x[0].layerNorm(null, x[1], 1e-5), x0, b);
         }
-        gradCheck("rmsNorm w", r, x -> x[0].rmsNorm(x[1], 1e-5), s, v);
-        gradCheck("rmsNorm plain", r, x -> x[0].rmsNorm(null, 1e-5), s);
+        GradCheck.check("rmsNorm w", x -> x[0].rmsNorm(x[1], 1e-5), x0, w);
+        GradCheck.check("rmsNorm plain", x -> x[0].rmsNorm(null, 1e-5), x0);
     }
 
     @Property(tries = 30)
