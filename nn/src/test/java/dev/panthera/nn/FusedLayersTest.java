@@ -9,7 +9,7 @@ import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
-import dev.panthera.tensor.conformance.CountingBackend;
+import dev.panthera.testing.CountingBackend;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;

@@ -32,8 +32,9 @@ import java.util.function.Function;
  * bugs (a missing term, a wrong sign, a reduction over the wrong dim) are of the order of |g| and far above it.
  *
  * <p>Where f is not smooth within 4h of a point (a kink of relu, max, where), D(h), D(2h), D(4h) do not follow
- * D(h) = L' + a·h² and no difference is a reference; such an element is skipped. That test reads the forward only,
- * so it cannot excuse a wrong gradient where f is smooth.
+ * D(h) = L' + a·h² and no difference is a reference; such an element is skipped. So is a point exactly at a kink
+ * (relu or abs at 0, which shrinking reaches), where the forward and backward slopes differ by a constant. Both tests
+ * read the forward only, so they cannot excuse a wrong gradient where f is smooth.
  *
  * <p>Inputs come from the caller (draw them with {@link Tensors}, so jqwik shrinks them); the weights w are N(0, 1)
  * values seeded from the inputs' values, so a replayed sample checks the same L.
@@ -48,8 +49,11 @@ public final class GradCheck {
     /** Roundings per output element (32) times a norm's worst amplification 1/√1e-5 ≈ 316. */
     public static final double DEFAULT_AMPLIFICATION = 32 * 316;
 
-    /** A central difference of Σ w·f and the bound on its rounding. */
-    private record Difference(double value, double tolerance) {}
+    /**
+     * A central difference of Σ w·f, the bound on its rounding, and the second difference S(h) = Σ w·(f₊ − 2f₀ + f₋)/h
+     * (the forward minus the backward difference quotient).
+     */
+    private record Difference(double value, double tolerance, double second) {}
 
     /** Checks d(Σ w·f(xs))/dxs at {@code inputs} (any float dtype; differenced in F64). */
     public static void check(String what, Function<Tensor[], Tensor> f, Tensor... inputs) {
@@ -108,6 +112,11 @@ public final class GradCheck {
                 Difference d4 = differenceAt(f, base, shapes, k, i, 4 * H, w, f0, far, r);
                 double curvature = Math.abs(d4.value() - 5 * d2.value() + 4 * d1.value());
                 if (!(curvature <= d4.tolerance() + 5 * d2.tolerance() + 4 * d1.tolerance())) continue; // not smooth
+                // a kink exactly at x (relu, abs, max at a tie): the one-sided slopes differ by a constant, so
+                // S(h) = F(h) − B(h) stays at the jump for every h, where a smooth f has S(h) = h·L'' + O(h³) and
+                // S(2h) − 2·S(h) = O(h³). Each S carries at most 4× the rounding bound of its D.
+                double kink = Math.abs(d2.second() - 2 * d1.second());
+                if (!(kink <= 4 * d2.tolerance() + 8 * d1.tolerance())) continue; // not differentiable at x
                 throw new AssertionError(what + ": d/dx" + k + Mismatches.index(Shape.of(shapes[k]), i) + " analytic "
                         + g + " but central difference " + d1.value() + " (tolerance " + tol + "; input shapes "
                         + describe(shapes) + ")");
@@ -133,18 +142,19 @@ public final class GradCheck {
             double r) {
         double[] plus = evaluate(f, base, shapes, k, i, h), minus = evaluate(f, base, shapes, k, i, -h);
         if (plus.length != w.length) throw new IllegalStateException("GradCheck: f changed its output size");
-        double sum = 0, scale = 0, terms = 0;
+        double sum = 0, second = 0, scale = 0, terms = 0;
         for (int j = 0; j < w.length; j++) {
             boolean reached =
                     !same(plus[j], f0[j]) || !same(minus[j], f0[j]) || !same(far[j], f0[j]) || Double.isNaN(f0[j]);
             if (!reached) continue;
             double delta = plus[j] - minus[j];
             sum += w[j] * delta;
+            second += w[j] * ((plus[j] - f0[j]) - (f0[j] - minus[j]));
             scale += Math.abs(w[j]) * (Math.abs(plus[j]) + Math.abs(minus[j]) + 2) / 2;
             terms += Math.abs(w[j] * delta);
         }
         double rounding = (r * EPS * scale + w.length * EPS * terms / 2) / h;
-        return new Difference(sum / (2 * h), rounding);
+        return new Difference(sum / (2 * h), rounding, second / h);
     }
 
     private static boolean same(double a, double b) {

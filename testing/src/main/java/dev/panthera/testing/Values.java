@@ -20,13 +20,12 @@ public final class Values {
     /** Decimal places of drawn floats: enough that values are not coarse, few enough to read in a report. */
     private static final int SCALE = 6;
 
-    /** Approximately N(0, 1): a Gaussian over [−6, 6] (six standard deviations each side), shrinking toward 0. */
+    /**
+     * N(0, 1) truncated to [−6, 6] (six standard deviations each side) with six decimals, shrinking toward 0, then
+     * toward whole numbers and halves.
+     */
     public static Arbitrary<Double> normal() {
-        return Arbitraries.doubles()
-                .between(-6, 6)
-                .ofScale(SCALE)
-                .withDistribution(RandomDistribution.gaussian(6))
-                .map(Values::positiveZero);
+        return Arbitraries.fromGenerator(random -> NormalValue.draw(random));
     }
 
     /** Uniform in [lo, hi], shrinking toward the value in range nearest 0. */

@@ -1,4 +1,4 @@
-package dev.panthera.tensor.conformance;
+package dev.panthera.testing;
 
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.FusedKernels;

@@ -46,9 +46,9 @@ class IndexingLayoutsTest {
     @Property(tries = 120)
     void gatherAndIndexSelectWithStridedIndices(@ForAll long seed) {
         Random r = new Random(seed);
-        long[] shape = TT.randomShape(r, 1, 3);
+        long[] shape = Seeded.shape(r, 1, 3);
         int dim = r.nextInt(shape.length);
-        Tensor x = TT.random(r, shape, DType.F64);
+        Tensor x = Seeded.random(r, shape, DType.F64);
         long[] ishape = shape.clone();
         ishape[dim] = 1 + r.nextInt(5);
         for (int i = 0; i < ishape.length; i++) if (i != dim) ishape[i] = 1 + r.nextInt((int) shape[i]);
@@ -56,14 +56,14 @@ class IndexingLayoutsTest {
         if (r.nextBoolean()) index = index.to(DType.I32);
         Tensor g = x.gather(dim - (r.nextBoolean() ? shape.length : 0), index);
         assertArrayEquals(ishape, g.dims());
-        for (long[] i : TT.indices(ishape)) {
+        for (long[] i : Oracle.indices(ishape)) {
             long[] src = i.clone();
             src[dim] = (long) index.get(i);
             assertEquals(x.get(src), g.get(i), 0.0, "gather at " + Arrays.toString(i));
         }
         Tensor ids = randomIndex(r, new long[] {1 + r.nextInt(6)}, shape[dim]);
         Tensor sel = x.indexSelect(dim, ids);
-        for (long[] i : TT.indices(sel.dims())) {
+        for (long[] i : Oracle.indices(sel.dims())) {
             long[] src = i.clone();
             src[dim] = (long) ids.get(i[dim]);
             assertEquals(x.get(src), sel.get(i), 0.0, "indexSelect at " + Arrays.toString(i));
@@ -73,45 +73,45 @@ class IndexingLayoutsTest {
     @Property(tries = 120)
     void indexAddAndScatterAddAccumulateRepeats(@ForAll long seed) {
         Random r = new Random(seed);
-        long[] shape = TT.randomShape(r, 1, 3);
+        long[] shape = Seeded.shape(r, 1, 3);
         for (int i = 0; i < shape.length; i++) shape[i] = Math.min(shape[i], 5);
         int dim = r.nextInt(shape.length);
-        Tensor x = TT.random(r, shape, DType.F64);
+        Tensor x = Seeded.random(r, shape, DType.F64);
         // indexAdd: src rows land on index[i] along dim; repeated ids add up
         Tensor ids = randomIndex(r, new long[] {1 + r.nextInt(6)}, shape[dim]);
         long[] sshape = shape.clone();
         sshape[dim] = ids.numel();
-        Tensor src = TT.random(r, sshape, DType.F64);
+        Tensor src = Seeded.random(r, sshape, DType.F64);
         Tensor y = x.indexAdd(dim, ids, src);
-        double[] want = TT.values(x);
-        for (long[] i : TT.indices(sshape)) {
+        double[] want = Oracle.values(x);
+        for (long[] i : Oracle.indices(sshape)) {
             long[] to = i.clone();
             to[dim] = (long) ids.get(i[dim]);
-            want[TT.flat(shape, to)] += src.get(i);
+            want[Oracle.flat(shape, to)] += src.get(i);
         }
-        TT.assertClose(want, TT.values(y), 1e-15, 1e-15, "indexAdd");
-        assertArrayEquals(TT.values(x), TT.values(x.detach()), "indexAdd is out of place");
+        Oracle.assertClose(want, Oracle.values(y), 1e-15, 1e-15, "indexAdd");
+        assertArrayEquals(Oracle.values(x), Oracle.values(x.detach()), "indexAdd is out of place");
         // scatterAdd: each src element lands at index[i] along dim
         long[] ishape = shape.clone();
         ishape[dim] = 1 + r.nextInt(5);
         Tensor index = randomIndex(r, ishape, shape[dim]);
-        Tensor s2 = TT.random(r, ishape, DType.F64);
+        Tensor s2 = Seeded.random(r, ishape, DType.F64);
         Tensor z = x.scatterAdd(dim, index, s2);
-        double[] want2 = TT.values(x);
-        for (long[] i : TT.indices(ishape)) {
+        double[] want2 = Oracle.values(x);
+        for (long[] i : Oracle.indices(ishape)) {
             long[] to = i.clone();
             to[dim] = (long) index.get(i);
-            want2[TT.flat(shape, to)] += s2.get(i);
+            want2[Oracle.flat(shape, to)] += s2.get(i);
         }
-        TT.assertClose(want2, TT.values(z), 1e-15, 1e-15, "scatterAdd");
+        Oracle.assertClose(want2, Oracle.values(z), 1e-15, 1e-15, "scatterAdd");
     }
 
     @Property(tries = 120)
     void masksConditionsAndWeightsInAnyLayout(@ForAll long seed) {
         Random r = new Random(seed);
         DType t = r.nextBoolean() ? DType.F64 : DType.F32;
-        long[] shape = TT.randomShape(r, 1, 3);
-        Tensor x = TT.random(r, shape, t);
+        long[] shape = Seeded.shape(r, 1, 3);
+        Tensor x = Seeded.random(r, shape, t);
         int rank = shape.length;
         Tensor cond = switch (r.nextInt(3)) {
             case 0 -> { // a BOOL tensor stored with its dims reversed, viewed back (non-contiguous)
@@ -121,30 +121,30 @@ class IndexingLayoutsTest {
                     rev[i] = shape[rank - 1 - i];
                     perm[i] = rank - 1 - i;
                 }
-                yield TT.random(r, rev, DType.F64).gt(0).permute(perm);
+                yield Seeded.random(r, rev, DType.F64).gt(0).permute(perm);
             }
             case 1 -> { // a BOOL tensor with size-1 dims expanded (stride 0)
                 long[] small = shape.clone();
                 for (int i = 0; i < rank; i++) if (r.nextBoolean()) small[i] = 1;
-                yield TT.random(r, small, DType.F64).gt(0).expand(shape);
+                yield Seeded.random(r, small, DType.F64).gt(0).expand(shape);
             }
-            default -> TT.random(r, shape, DType.F64).gt(0);
+            default -> Seeded.random(r, shape, DType.F64).gt(0);
         };
-        Tensor other = TT.random(r, shape, t);
+        Tensor other = Seeded.random(r, shape, t);
         Tensor w = Tensor.where(cond, x, other), m = x.maskedFill(cond, 2.5);
-        for (long[] i : TT.indices(shape)) {
+        for (long[] i : Oracle.indices(shape)) {
             boolean c = cond.get(i) != 0;
             assertEquals(c ? x.get(i) : other.get(i), w.get(i), 0.0, "where");
             assertEquals(c ? 2.5 : x.get(i), m.get(i), 0.0, "maskedFill");
         }
         // a non-BOOL condition means "non-zero"
         Tensor numeric = cond.to(DType.F32).mul(3);
-        assertArrayEquals(TT.values(w), TT.values(Tensor.where(numeric, x, other)));
+        assertArrayEquals(Oracle.values(w), Oracle.values(Tensor.where(numeric, x, other)));
         // norm weights read through a stepped view
         long d = shape[shape.length - 1];
-        Tensor wBig = TT.normal(r, new long[] {2 * d}, t), weight = wBig.slice(0, 1, 2 * d, 2);
+        Tensor wBig = Seeded.normal(r, new long[] {2 * d}, t), weight = wBig.slice(0, 1, 2 * d, 2);
         Tensor y = x.rmsNorm(weight, 1e-6);
-        for (long[] i : TT.indices(shape)) {
+        for (long[] i : Oracle.indices(shape)) {
             long[] j = i.clone();
             double sq = 0;
             for (long k = 0; k < d; k++) {
@@ -170,8 +170,8 @@ class IndexingLayoutsTest {
         Tensor src = base.narrow(0, r.nextInt(3), n).narrow(1, r.nextInt(3), m);
         Tensor dst = base.narrow(0, r.nextInt(3), n).narrow(1, r.nextInt(3), m);
         if (n == m && r.nextBoolean()) src = src.t();
-        double[] srcValues = TT.values(src); // read before the write
-        long[][] dstIdx = TT.indices(dst.dims());
+        double[] srcValues = Oracle.values(src); // read before the write
+        long[][] dstIdx = Oracle.indices(dst.dims());
         long[] at = new long[dstIdx.length];
         for (int i = 0; i < at.length; i++) at[i] = dst.layout().indexOf(dstIdx[i]);
         dst.copy_(src);
@@ -183,13 +183,13 @@ class IndexingLayoutsTest {
     @Property(tries = 120)
     void inPlaceWritesIntoStridedDestinations(@ForAll long seed) {
         Random r = new Random(seed);
-        long rows = TT.SIZES[r.nextInt(TT.SIZES.length)], cols = TT.SIZES[r.nextInt(TT.SIZES.length)];
+        long rows = Seeded.size(r, 17), cols = Seeded.size(r, 17);
         Tensor base = Tensor.zeros(DType.F64, Shape.of(cols, 2 * rows));
         Tensor dst = base.slice(1, 1, 2 * rows, 2).t(); // [rows, cols], strided both ways
-        Tensor src =
-                TT.random(r, r.nextBoolean() ? new long[] {rows, cols} : new long[] {cols}, DType.F32); // may broadcast
+        Tensor src = Seeded.random(
+                r, r.nextBoolean() ? new long[] {rows, cols} : new long[] {cols}, DType.F32); // may broadcast
         dst.copy_(src);
-        for (long[] i : TT.indices(new long[] {rows, cols})) {
+        for (long[] i : Oracle.indices(new long[] {rows, cols})) {
             double want = src.rank() == 1 ? src.get(i[1]) : src.get(i);
             assertEquals(
                     (float) want, base.get(i[1], 2 * i[0] + 1), 0.0, "written through the view, converted from F32");

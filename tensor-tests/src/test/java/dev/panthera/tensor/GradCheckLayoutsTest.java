@@ -27,51 +27,51 @@ class GradCheckLayoutsTest {
 
     @Property(tries = 25)
     void opsOnNonContiguousViewsOfLeaves(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
+        Random r = new Random(seed);
         long a = size(r), b = 1 + size(r), c = size(r);
         long[] s = {a, b, c};
         // each op reads its leaf through a transposed / stepped / offset / expanded view
-        GradCheck.check("exp of a transpose", r, x -> x[0].transpose(0, 2).exp(), s);
-        GradCheck.check(
+        Seeded.gradCheck("exp of a transpose", r, x -> x[0].transpose(0, 2).exp(), s);
+        Seeded.gradCheck(
                 "mul of stepped views", r, x -> x[0].slice(1, 0, b, 2).mul(x[1].slice(1, 1, b + 1, 2)), s, new long[] {
                     a, b + 1, c
                 });
-        GradCheck.check(
+        Seeded.gradCheck(
                 "softmax dim 0 of a permute", r, x -> x[0].permute(2, 0, 1).softmax(0), s);
-        GradCheck.check(
+        Seeded.gradCheck(
                 "logSoftmax of an offset view", r, x -> x[0].narrow(1, 1, b - 1).logSoftmax(-1), s);
-        GradCheck.check(
+        Seeded.gradCheck(
                 "layerNorm of a transpose with weight",
                 r,
                 x -> x[0].transpose(1, 2).layerNorm(x[1], x[2], 1e-5),
                 s,
                 new long[] {b},
                 new long[] {b});
-        GradCheck.check(
+        Seeded.gradCheck(
                 "rmsNorm with a stepped weight", r, x -> x[0].rmsNorm(x[1].slice(0, 0, 2 * c, 2), 1e-6), s, new long[] {
                     2 * c
                 });
-        GradCheck.check(
+        Seeded.gradCheck(
                 "sum of an expanded leaf",
                 r,
                 x -> x[0].expand(3, a, b, c).mul(x[1]).sum(new int[] {0, 2}, true),
                 s,
                 new long[] {3, 1, 1, c});
-        GradCheck.check(
+        Seeded.gradCheck(
                 "matmul of transposed batched operands",
                 r,
                 x -> x[0].transpose(1, 2).matmul(x[1].transpose(1, 2)),
                 s,
                 new long[] {a, 2, b});
-        GradCheck.check(
+        Seeded.gradCheck(
                 "var over two dims of a permute", r, x -> x[0].permute(1, 0, 2).var(new int[] {0, 2}, 1, false), s);
-        GradCheck.check("mean over all, keepdim", r, x -> x[0].transpose(0, 1).mean(new int[] {0, 1, 2}, true), s);
-        GradCheck.check(
+        Seeded.gradCheck("mean over all, keepdim", r, x -> x[0].transpose(0, 1).mean(new int[] {0, 1, 2}, true), s);
+        Seeded.gradCheck(
                 "max over a negative dim of a stepped view",
                 r,
                 x -> x[0].slice(2, 0, c, 2).max(new int[] {-2}, false),
                 s);
-        GradCheck.check(
+        Seeded.gradCheck(
                 "gelu of a reshape that copies",
                 r,
                 x -> x[0].transpose(0, 1).reshape(-1).gelu(),
@@ -80,58 +80,58 @@ class GradCheckLayoutsTest {
 
     @Property(tries = 25)
     void indexAndAxisVariants(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
+        Random r = new Random(seed);
         long n = 2 + r.nextInt(3), d = size(r);
         int[] ids = new int[1 + r.nextInt(5)];
         for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt((int) n); // repeats must accumulate
         Tensor i32 = Tensor.of(ids, ids.length);
-        GradCheck.check(
+        Seeded.gradCheck(
                 "indexSelect dim 0, I32 index with repeats", r, x -> x[0].indexSelect(0, i32), new long[] {n, d});
-        GradCheck.check(
+        Seeded.gradCheck(
                 "indexSelect dim -1", r, x -> x[0].indexSelect(-1, Tensor.of(new long[] {d - 1, 0}, 2)), new long[] {
                     2, d
                 });
         Tensor ids2 = Tensor.of(new long[] {ids[0], 0, n - 1, ids[ids.length - 1]}, 2, 2);
-        GradCheck.check("embedding with 2-D ids", r, x -> Tensor.embedding(x[0], ids2), new long[] {n, d});
+        Seeded.gradCheck("embedding with 2-D ids", r, x -> Tensor.embedding(x[0], ids2), new long[] {n, d});
         // gather along dim 0 with a transposed (non-contiguous) index
         long[] gi = new long[(int) (d * 3)];
         for (int i = 0; i < gi.length; i++) gi[i] = r.nextInt((int) n);
         Tensor gIndex = Tensor.of(gi, d, 3).t(); // [3, d], strides (1, 3)
-        GradCheck.check("gather dim 0, transposed index", r, x -> x[0].gather(0, gIndex), new long[] {n, d});
-        GradCheck.check(
+        Seeded.gradCheck("gather dim 0, transposed index", r, x -> x[0].gather(0, gIndex), new long[] {n, d});
+        Seeded.gradCheck(
                 "gather dim -1", r, x -> x[0].gather(-1, Tensor.of(new long[] {0, 0, d - 1, 0}, 2, 2)), new long[] {2, d
                 });
-        GradCheck.check(
+        Seeded.gradCheck(
                 "where with a broadcast condition",
                 r,
                 x -> Tensor.where(x[0].gt(0), x[0], x[1]),
                 new long[] {3, 1},
                 new long[] {1, 4});
-        GradCheck.check(
+        Seeded.gradCheck(
                 "maskedFill with a broadcast mask",
                 r,
                 x -> x[0].maskedFill(Tensor.of(new boolean[] {true, false, true}, 3, 1), -1.5),
                 new long[] {3, d});
-        GradCheck.check(
+        Seeded.gradCheck(
                 "select negative index",
                 r,
                 x -> x[0].select(0, -1).mul(x[0].select(1, 0).sum()),
                 new long[] {n, d});
-        GradCheck.check("narrow dim 0", r, x -> x[0].narrow(0, 1, n - 1), new long[] {n, d});
-        GradCheck.check("slice start 1 step 3", r, x -> x[0].slice(0, 1, 3 * n, 3), new long[] {3 * n, d});
-        GradCheck.check(
+        Seeded.gradCheck("narrow dim 0", r, x -> x[0].narrow(0, 1, n - 1), new long[] {n, d});
+        Seeded.gradCheck("slice start 1 step 3", r, x -> x[0].slice(0, 1, 3 * n, 3), new long[] {3 * n, d});
+        Seeded.gradCheck(
                 "stack on the last dim",
                 r,
                 x -> Tensor.stack(List.of(x[0], x[1].exp()), -1),
                 new long[] {n, d},
                 new long[] {n, d});
-        GradCheck.check(
+        Seeded.gradCheck(
                 "cat of three along -1",
                 r,
                 x -> Tensor.cat(List.of(x[0], x[1], x[0].mul(2)), -1),
                 new long[] {n, d},
                 new long[] {n, 1});
-        GradCheck.check(
+        Seeded.gradCheck(
                 "chunk then recombine",
                 r,
                 x -> {
@@ -141,35 +141,35 @@ class GradCheckLayoutsTest {
                             .mul(ch.get(ch.size() - 1).sum(new int[] {0}, false));
                 },
                 new long[] {n, d});
-        GradCheck.check("permute 4-D", r, x -> x[0].permute(3, 1, 0, 2).tanh(), new long[] {2, 1, n, d});
-        GradCheck.check(
+        Seeded.gradCheck("permute 4-D", r, x -> x[0].permute(3, 1, 0, 2).tanh(), new long[] {2, 1, n, d});
+        Seeded.gradCheck(
                 "unsqueeze in the middle then expand", r, x -> x[0].unsqueeze(1).expand(n, 3, d), new long[] {n, d});
     }
 
     @Property(tries = 25)
     void matmulForms(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
+        Random r = new Random(seed);
         long b = size(r), m = size(r), k = size(r), n = size(r);
-        GradCheck.check("batched · vector", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {k});
-        GradCheck.check("vector · batched", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {b, k, n});
-        GradCheck.check("same batch 3-D", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {b, k, n});
-        GradCheck.check(
+        Seeded.gradCheck("batched · vector", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {k});
+        Seeded.gradCheck("vector · batched", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {b, k, n});
+        Seeded.gradCheck("same batch 3-D", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {b, k, n});
+        Seeded.gradCheck(
                 "3-D · 2-D (shared weight)", r, x -> x[0].matmul(x[1]), new long[] {b, m, k}, new long[] {k, n});
-        GradCheck.check(
+        Seeded.gradCheck(
                 "broadcast batch both ways", r, x -> x[0].matmul(x[1]), new long[] {b, 1, m, k}, new long[] {1, 2, k, n
                 });
-        GradCheck.check("x·xᵀ (one leaf on both sides)", r, x -> x[0].matmul(x[0].t()), new long[] {m, k});
+        Seeded.gradCheck("x·xᵀ (one leaf on both sides)", r, x -> x[0].matmul(x[0].t()), new long[] {m, k});
     }
 
     @Property(tries = 20)
     void aSmallNetwork(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
+        Random r = new Random(seed);
         long batch = size(r), din = 2 + r.nextInt(3), hidden = 2 + r.nextInt(3), classes = 2 + r.nextInt(2);
         long[] targets = new long[(int) batch];
         for (int i = 0; i < targets.length; i++) targets[i] = r.nextInt((int) classes);
         Tensor t = Tensor.of(targets, batch, 1);
         // cross-entropy of an MLP with layer norm, GELU and a residual-free head: every op in one graph
-        GradCheck.check(
+        Seeded.gradCheck(
                 "mlp",
                 r,
                 x -> {

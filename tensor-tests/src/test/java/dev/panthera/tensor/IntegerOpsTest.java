@@ -3,9 +3,16 @@ package dev.panthera.tensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.List;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
+import net.jqwik.api.From;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,28 +23,34 @@ import org.junit.jupiter.api.Test;
  */
 class IntegerOpsTest {
 
-    /** Values that exercise exactness: near ±2^53, ±2^62, the extremes, and small ones. */
-    private static long interesting(Random r) {
-        return switch (r.nextInt(5)) {
-            case 0 -> (1L << 53) + r.nextInt(7) - 3;
-            case 1 -> (r.nextBoolean() ? 1 : -1) * ((1L << 62) + r.nextInt(1 << 20));
-            case 2 -> r.nextBoolean() ? Long.MAX_VALUE - r.nextInt(3) : Long.MIN_VALUE + r.nextInt(3);
-            case 3 -> r.nextLong();
-            default -> r.nextInt(21) - 10;
-        };
+    /**
+     * Values that exercise exactness: small ones, near 2^53, near ±2^62, near the extremes, and any long (shrinking
+     * toward the small ones).
+     */
+    @Provide
+    Arbitrary<Long> interestingLongs() {
+        return Arbitraries.oneOf(
+                Arbitraries.longs().between(-10, 10),
+                Arbitraries.longs().between(-3, 3).map(d -> (1L << 53) + d),
+                Combinators.combine(Arbitraries.of(1L, -1L), Arbitraries.longs().between(0, (1 << 20) - 1))
+                        .as((sign, d) -> sign * ((1L << 62) + d)),
+                Arbitraries.longs().between(0, 2).flatMap(d -> Arbitraries.of(Long.MAX_VALUE - d, Long.MIN_VALUE + d)),
+                Arbitraries.longs());
     }
 
     @Property(tries = 150)
-    void i64ElementwiseIsExactJavaLongArithmetic(@ForAll long seed) {
-        Random r = new Random(seed);
-        int n = 1 + r.nextInt(9);
+    void i64ElementwiseIsExactJavaLongArithmetic(
+            @ForAll @Size(min = 1, max = 9) List<@From("interestingLongs") Long> as,
+            @ForAll @Size(min = 1, max = 9) List<@From("interestingLongs") Long> bs,
+            @ForAll boolean steppedB) {
+        int n = Math.min(as.size(), bs.size());
         long[] a = new long[n], b = new long[n];
         for (int i = 0; i < n; i++) {
-            a[i] = interesting(r);
-            b[i] = interesting(r);
+            a[i] = as.get(i);
+            b[i] = bs.get(i);
         }
         Tensor ta = Tensor.of(a, n), tb = Tensor.of(b, n);
-        if (r.nextBoolean()) { // a stepped, non-contiguous view of the same values
+        if (steppedB) { // a stepped, non-contiguous view of the same values
             long[] twice = new long[2 * n];
             for (int i = 0; i < n; i++) twice[2 * i + 1] = b[i];
             tb = Tensor.of(twice, 2 * n).slice(0, 1, 2 * n, 2);

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panthera.tensor.conformance.AutogradConformance;
 import dev.panthera.tensor.spi.Backend;
+import dev.panthera.testing.conformance.GradientConformanceSuite;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,13 +19,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 class AutogradOnEveryBackendTest {
 
     static Stream<Backend> backends() {
-        return Stream.concat(AutogradConformance.available().stream(), Stream.of(FakeDevice.backend()));
+        return Stream.concat(GradientConformanceSuite.available().stream(), Stream.of(FakeDevice.backend()));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void gradientsMatchTheReference(Backend backend) {
-        AutogradConformance.check(backend);
+        GradientConformanceSuite.check(backend);
     }
 
     @Test

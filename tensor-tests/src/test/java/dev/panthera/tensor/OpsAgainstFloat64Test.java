@@ -3,12 +3,20 @@ package dev.panthera.tensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.panthera.testing.Shapes;
+import dev.panthera.testing.TensorSpec;
+import dev.panthera.testing.Tensors;
+import dev.panthera.testing.Values;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * Every op against a float64 loop written here, over random shapes (sizes 1, primes, tails) and random layouts
@@ -17,8 +25,6 @@ import net.jqwik.api.Property;
  * absolute (one float rounding of a double result, a little more for exp/log near large values).
  */
 class OpsAgainstFloat64Test {
-    private static final UnaryOp[] UNARY = UnaryOp.values();
-
     private static double tol(DType t) {
         return t == DType.F64 ? 1e-12 : 2e-6;
     }
@@ -59,13 +65,26 @@ class OpsAgainstFloat64Test {
         return 0.5 + s * h / 3 / Math.sqrt(2 * Math.PI);
     }
 
+    /**
+     * F64 or F32 tensors (shrinking toward F64) of rank 0 to 4, sizes 0 to 17 (the kit's edge sizes: 0, 1, primes,
+     * vector-width tails), in every layout the kit draws, with N(0, 1) values.
+     */
+    @Provide
+    Arbitrary<TensorSpec> floatTensors() {
+        return Tensors.of(DType.F64, DType.F32)
+                .withShapes(Shapes.shapes(0, 4, 0, 17, MAX_NUMEL))
+                .withValues(Values.normal())
+                .specs();
+    }
+
+    /** The largest drawn tensor: rank 4 of size 17. */
+    private static final long MAX_NUMEL = 17L * 17 * 17 * 17;
+
     @Property(tries = 120)
-    void unaryOpsMatchFloat64Loop(@ForAll long seed) {
-        Random r = new Random(seed);
-        UnaryOp op = UNARY[r.nextInt(UNARY.length)];
-        DType t = floatType(r);
-        long[] shape = TT.randomShape(r, 0, 4);
-        Tensor x = TT.random(r, shape, t);
+    void unaryOpsMatchFloat64Loop(@ForAll UnaryOp op, @ForAll("floatTensors") TensorSpec spec) {
+        DType t = spec.dtype();
+        long[] shape = spec.shape().toArray();
+        Tensor x = spec.tensor();
         if (op == UnaryOp.LOG || op == UnaryOp.SQRT || op == UnaryOp.RSQRT)
             x = x.abs().add(0.1);
         Tensor y = switch (op) {
@@ -83,12 +102,12 @@ class OpsAgainstFloat64Test {
             case SILU -> x.silu();
             case SIGN -> x.sign();
         };
-        double[] in = TT.values(x), out = TT.values(y);
+        double[] in = Oracle.values(x), out = Oracle.values(y);
         double[] exp = new double[in.length];
         for (int i = 0; i < in.length; i++) exp[i] = unaryRef(op, in[i]);
         if (t == DType.F32) for (int i = 0; i < exp.length; i++) exp[i] = (float) exp[i];
         // GELU_ERF's reference is a quadrature good to ~1e-13
-        TT.assertClose(
+        Oracle.assertClose(
                 exp,
                 out,
                 op == UnaryOp.GELU_ERF ? Math.max(tol(t), 1e-11) : tol(t),
@@ -136,7 +155,7 @@ class OpsAgainstFloat64Test {
 
     /** Two shapes that broadcast: b drops leading dims and sets some dims to 1, or a does. */
     static long[][] broadcastPair(Random r) {
-        long[] out = TT.randomShape(r, 0, 4);
+        long[] out = Seeded.shape(r, 0, 4);
         long[] a = out.clone();
         int drop = out.length == 0 ? 0 : r.nextInt(out.length + 1);
         long[] b = Arrays.copyOfRange(out, drop, out.length);
@@ -145,45 +164,99 @@ class OpsAgainstFloat64Test {
         return r.nextBoolean() ? new long[][] {a, b} : new long[][] {b, a};
     }
 
+    /** An op, two operands that broadcast together (of one float dtype, any layouts), and whether b copies a. */
+    record BinaryCase(BinaryOp op, TensorSpec a, TensorSpec b, boolean bCopiesA) {}
+
+    @Provide
+    Arbitrary<BinaryCase> binaryCases() {
+        return Combinators.combine(
+                        Arbitraries.of(BinaryOp.class),
+                        Arbitraries.of(DType.F64, DType.F32),
+                        Shapes.broadcastablePairs(0, 4),
+                        Arbitraries.of(false, true))
+                .flatAs((op, t, shapes, copy) -> {
+                    Tensors f = Tensors.of(t).withValues(Values.normal());
+                    return Combinators.combine(
+                                    f.specs(shapes.inputs().get(0), t),
+                                    f.specs(shapes.inputs().get(1), t))
+                            .as((a, b) -> new BinaryCase(op, a, b, copy));
+                });
+    }
+
     @Property(tries = 150)
-    void binaryOpsBroadcastLikeAnExplicitLoop(@ForAll long seed) {
-        Random r = new Random(seed);
-        BinaryOp op = BinaryOp.values()[r.nextInt(BinaryOp.values().length)];
-        DType t = floatType(r);
-        long[][] sh = broadcastPair(r);
-        Tensor a = TT.random(r, sh[0], t), b = TT.random(r, sh[1], t);
+    void binaryOpsBroadcastLikeAnExplicitLoop(@ForAll("binaryCases") BinaryCase c) {
+        BinaryOp op = c.op();
+        DType t = c.a().dtype();
+        Tensor a = c.a().tensor(), b = c.b().tensor();
         if (op == BinaryOp.POW) a = a.abs().add(0.5);
-        if (op.isComparison() && r.nextBoolean())
-            b = a.reshape(sh[0]).detach().contiguous(); // equal values exercise EQ/LE/GE
+        if (op.isComparison() && c.bCopiesA()) b = a.detach().contiguous(); // equal values exercise EQ/LE/GE
         long[] sb = b.dims();
         Tensor y = apply(op, a, b);
         long[] out = Shape.broadcast("test", a.shape(), b.shape()).toArray();
         assertArrayEquals(out, y.dims());
-        long[][] ix = TT.indices(out);
+        long[][] ix = Oracle.indices(out);
         double[] exp = new double[ix.length];
         for (int i = 0; i < ix.length; i++) {
-            double x = a.get(TT.broadcastIndex(a.dims(), ix[i])), z = b.get(TT.broadcastIndex(sb, ix[i]));
+            double x = a.get(Oracle.broadcastIndex(a.dims(), ix[i])), z = b.get(Oracle.broadcastIndex(sb, ix[i]));
             exp[i] = binaryRef(op, x, z);
             if (t == DType.F32 && !op.isComparison()) exp[i] = (float) exp[i];
         }
-        TT.assertClose(exp, TT.values(y), op.isComparison() ? 0 : tol(t), 0, op + " " + a.shape() + " " + b.shape());
+        Oracle.assertClose(
+                exp, Oracle.values(y), op.isComparison() ? 0 : tol(t), 0, op + " " + a.shape() + " " + b.shape());
         assertEquals(op.isComparison() ? DType.BOOL : t, y.dtype());
     }
 
     // ---------------------------------------------------------------- reductions
 
+    /**
+     * A tensor of rank 1 to 4 (sizes 1 to 17: max and min of nothing are undefined), the dims to reduce (each picked
+     * dim counted from the front or, negative, from the back; the first dim when none is picked), keepdim, which
+     * reduction (sum, mean, max, min, var) and var's correction.
+     */
+    record ReductionCase(TensorSpec x, int[] dims, boolean keep, int which, int correction) {
+        @Override
+        public String toString() {
+            return "reduction " + which + " over " + Arrays.toString(dims) + " keep " + keep + " correction "
+                    + correction + " of " + x;
+        }
+    }
+
+    @Provide
+    Arbitrary<ReductionCase> reductionCases() {
+        return Tensors.of(DType.F64, DType.F32)
+                .withShapes(Shapes.shapes(1, 4, 1, 17, MAX_NUMEL))
+                .withValues(Values.normal())
+                .specs()
+                .flatMap(x -> {
+                    int rank = x.shape().rank();
+                    Arbitrary<List<Boolean>> flags =
+                            Arbitraries.of(false, true).list().ofSize(rank);
+                    return Combinators.combine(
+                                    flags,
+                                    flags,
+                                    Arbitraries.of(false, true),
+                                    Arbitraries.integers().between(0, 4),
+                                    Arbitraries.integers().between(0, 1))
+                            .as((picked, fromBack, keep, which, corr) -> {
+                                List<Integer> dl = new ArrayList<>();
+                                for (int i = 0; i < rank; i++)
+                                    if (picked.get(i)) dl.add(fromBack.get(i) ? i - rank : i);
+                                if (dl.isEmpty()) dl.add(0);
+                                int[] dims =
+                                        dl.stream().mapToInt(Integer::intValue).toArray();
+                                return new ReductionCase(x, dims, keep, which, corr);
+                            });
+                });
+    }
+
     @Property(tries = 150)
-    void reductionsOverAnyDimsWithKeepdim(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = floatType(r);
-        long[] shape = TT.randomShape(r, 1, 4);
-        Tensor x = TT.random(r, shape, t);
-        List<Integer> dl = new ArrayList<>();
-        for (int i = 0; i < shape.length; i++) if (r.nextBoolean()) dl.add(r.nextBoolean() ? i : i - shape.length);
-        if (dl.isEmpty()) dl.add(r.nextInt(shape.length));
-        int[] dims = dl.stream().mapToInt(Integer::intValue).toArray();
-        boolean keep = r.nextBoolean();
-        int which = r.nextInt(5);
+    void reductionsOverAnyDimsWithKeepdim(@ForAll("reductionCases") ReductionCase rc) {
+        DType t = rc.x().dtype();
+        long[] shape = rc.x().shape().toArray();
+        Tensor x = rc.x().tensor();
+        int[] dims = rc.dims();
+        boolean keep = rc.keep();
+        int which = rc.which();
         boolean[] reduced = new boolean[shape.length];
         for (int d : dims) reduced[Math.floorMod(d, shape.length)] = true;
         long[] outKeep = shape.clone();
@@ -196,11 +269,11 @@ class OpsAgainstFloat64Test {
         double[] sum = new double[cells], max = new double[cells], min = new double[cells], sq = new double[cells];
         Arrays.fill(max, Double.NEGATIVE_INFINITY);
         Arrays.fill(min, Double.POSITIVE_INFINITY);
-        long[][] ix = TT.indices(shape);
+        long[][] ix = Oracle.indices(shape);
         for (long[] i : ix) {
             long[] o = i.clone();
             for (int d = 0; d < o.length; d++) if (reduced[d]) o[d] = 0;
-            int c = TT.flat(outKeep, o);
+            int c = Oracle.flat(outKeep, o);
             double v = x.get(i);
             sum[c] += v;
             max[c] = Math.max(max[c], v);
@@ -209,7 +282,7 @@ class OpsAgainstFloat64Test {
         for (long[] i : ix) {
             long[] o = i.clone();
             for (int d = 0; d < o.length; d++) if (reduced[d]) o[d] = 0;
-            int c = TT.flat(outKeep, o);
+            int c = Oracle.flat(outKeep, o);
             double dv = x.get(i) - sum[c] / count;
             sq[c] += dv * dv;
         }
@@ -233,7 +306,7 @@ class OpsAgainstFloat64Test {
                 exp = min;
             }
             default -> {
-                int corr = r.nextInt(2);
+                int corr = rc.correction();
                 y = x.var(dims, corr, keep);
                 for (int c = 0; c < cells; c++) exp[c] = sq[c] / Math.max(count - corr, 0);
             }
@@ -241,9 +314,9 @@ class OpsAgainstFloat64Test {
         if (t == DType.F32) for (int c = 0; c < cells; c++) exp[c] = (float) exp[c];
         long[] expShape = keep ? outKeep : squeezeReduced(shape, reduced);
         assertArrayEquals(expShape, y.dims(), "reduction shape");
-        TT.assertClose(
+        Oracle.assertClose(
                 exp,
-                TT.values(y),
+                Oracle.values(y),
                 t == DType.F64 ? 1e-11 : 1e-5,
                 1e-6,
                 "reduction " + which + " over " + Arrays.toString(dims) + " of " + Arrays.toString(shape));
@@ -258,10 +331,10 @@ class OpsAgainstFloat64Test {
     @Property(tries = 100)
     void argmaxAndArgminPickTheFirstExtreme(@ForAll long seed) {
         Random r = new Random(seed);
-        long[] shape = TT.randomShape(r, 1, 3);
+        long[] shape = Seeded.shape(r, 1, 3);
         int dim = r.nextInt(shape.length);
         // small integer values make ties likely: the first occurrence must win
-        Tensor x = TT.random(r, shape, DType.F64)
+        Tensor x = Seeded.random(r, shape, DType.F64)
                 .mul(2)
                 .relu()
                 .add(0.5)
@@ -272,7 +345,7 @@ class OpsAgainstFloat64Test {
         assertEquals(DType.I64, amax.dtype());
         long[] outKeep = shape.clone();
         outKeep[dim] = 1;
-        for (long[] o : TT.indices(outKeep)) {
+        for (long[] o : Oracle.indices(outKeep)) {
             long bestMax = 0, bestMin = 0;
             long[] i = o.clone();
             for (long k = 0; k < shape[dim]; k++) {
@@ -288,7 +361,7 @@ class OpsAgainstFloat64Test {
             assertEquals(bestMin, (long) amin.get(at));
         }
         // flat argmax
-        double[] all = TT.values(x);
+        double[] all = Oracle.values(x);
         int best = 0;
         for (int k = 1; k < all.length; k++) if (all[k] > all[best]) best = k;
         assertEquals(best, (long) x.argmax().item());
@@ -306,9 +379,7 @@ class OpsAgainstFloat64Test {
     void matmulFollowsTorchMatmulSemantics(@ForAll long seed) {
         Random r = new Random(seed);
         DType t = floatType(r);
-        long m = TT.SIZES[r.nextInt(TT.SIZES.length)],
-                k = TT.SIZES[r.nextInt(TT.SIZES.length)],
-                n = TT.SIZES[r.nextInt(TT.SIZES.length)];
+        long m = Seeded.size(r, 17), k = Seeded.size(r, 17), n = Seeded.size(r, 17);
         int caseKind = r.nextInt(6);
         long[] sa, sb;
         switch (caseKind) {
@@ -337,7 +408,7 @@ class OpsAgainstFloat64Test {
                 sb = new long[] {k};
             } // batched matrix·vector
         }
-        Tensor a = TT.random(r, sa, t), b = TT.random(r, sb, t);
+        Tensor a = Seeded.random(r, sa, t), b = Seeded.random(r, sb, t);
         Tensor y = a.matmul(b);
         // expected: promote like torch.matmul, loop, then squeeze
         long[] a2 = sa.length == 1 ? new long[] {1, sa[0]} : sa;
@@ -346,13 +417,13 @@ class OpsAgainstFloat64Test {
         long[] batch = Shape.broadcast("test", Shape.of(ba), Shape.of(bb)).toArray();
         long mm = a2[a2.length - 2], nn = b2[b2.length - 1];
         List<Double> exp = new ArrayList<>();
-        for (long[] bi : TT.indices(batch)) {
+        for (long[] bi : Oracle.indices(batch)) {
             for (long i = 0; i < mm; i++) {
                 for (long j = 0; j < nn; j++) {
                     double s = 0;
                     for (long p = 0; p < k; p++) {
-                        long[] ia = concat(TT.broadcastIndex(ba, bi), i, p),
-                                ib = concat(TT.broadcastIndex(bb, bi), p, j);
+                        long[] ia = concat(Oracle.broadcastIndex(ba, bi), i, p),
+                                ib = concat(Oracle.broadcastIndex(bb, bi), p, j);
                         double av = sa.length == 1 ? a.get(p) : a.get(ia);
                         double bv = sb.length == 1 ? b.get(p) : b.get(ib);
                         s += av * bv;
@@ -370,7 +441,7 @@ class OpsAgainstFloat64Test {
                 y.dims(),
                 "matmul shape for " + Arrays.toString(sa) + " @ " + Arrays.toString(sb));
         double[] e = exp.stream().mapToDouble(Double::doubleValue).toArray();
-        TT.assertClose(e, TT.values(y), t == DType.F64 ? 1e-11 : 1e-5, t == DType.F64 ? 1e-12 : 1e-5, "matmul");
+        Oracle.assertClose(e, Oracle.values(y), t == DType.F64 ? 1e-11 : 1e-5, t == DType.F64 ? 1e-12 : 1e-5, "matmul");
     }
 
     static long[] concat(long[] head, long i, long j) {
@@ -386,13 +457,13 @@ class OpsAgainstFloat64Test {
     void softmaxAndLogSoftmaxAlongAnyDim(@ForAll long seed) {
         Random r = new Random(seed);
         DType t = floatType(r);
-        long[] shape = TT.randomShape(r, 1, 4);
+        long[] shape = Seeded.shape(r, 1, 4);
         int dim = r.nextInt(shape.length);
-        Tensor x = TT.random(r, shape, t).mul(3);
+        Tensor x = Seeded.random(r, shape, t).mul(3);
         boolean log = r.nextBoolean();
         Tensor y = log ? x.logSoftmax(dim - (r.nextBoolean() ? shape.length : 0)) : x.softmax(dim);
         double[] exp = new double[(int) Shape.of(shape).numel()];
-        long[][] ix = TT.indices(shape);
+        long[][] ix = Oracle.indices(shape);
         for (int c = 0; c < ix.length; c++) {
             long[] i = ix[c].clone();
             double denom = 0;
@@ -403,9 +474,9 @@ class OpsAgainstFloat64Test {
             double v = x.get(ix[c]);
             exp[c] = log ? v - Math.log(denom) : Math.exp(v) / denom;
         }
-        TT.assertClose(
+        Oracle.assertClose(
                 exp,
-                TT.values(y),
+                Oracle.values(y),
                 t == DType.F64 ? 1e-12 : 1e-6,
                 t == DType.F64 ? 1e-14 : 1e-6,
                 (log ? "logSoftmax" : "softmax") + " dim " + dim);
@@ -415,15 +486,15 @@ class OpsAgainstFloat64Test {
     void layerNormAndRmsNormOverTheLastDim(@ForAll long seed) {
         Random r = new Random(seed);
         DType t = floatType(r);
-        long[] shape = TT.randomShape(r, 1, 3);
+        long[] shape = Seeded.shape(r, 1, 3);
         long d = shape[shape.length - 1];
-        Tensor x = TT.random(r, shape, t);
-        Tensor w = r.nextBoolean() ? TT.random(r, new long[] {d}, t) : null;
-        Tensor b = r.nextBoolean() ? TT.random(r, new long[] {d}, t) : null;
+        Tensor x = Seeded.random(r, shape, t);
+        Tensor w = r.nextBoolean() ? Seeded.random(r, new long[] {d}, t) : null;
+        Tensor b = r.nextBoolean() ? Seeded.random(r, new long[] {d}, t) : null;
         double eps = 1e-5;
         boolean rms = r.nextBoolean();
         Tensor y = rms ? x.rmsNorm(w, eps) : x.layerNorm(w, b, eps);
-        long[][] ix = TT.indices(shape);
+        long[][] ix = Oracle.indices(shape);
         double[] exp = new double[ix.length];
         for (int c = 0; c < ix.length; c++) {
             long[] i = ix[c].clone();
@@ -443,7 +514,7 @@ class OpsAgainstFloat64Test {
             if (b != null && !rms) v += b.get(last);
             exp[c] = v;
         }
-        TT.assertClose(exp, TT.values(y), t == DType.F64 ? 1e-11 : 1e-5, 1e-6, rms ? "rmsNorm" : "layerNorm");
+        Oracle.assertClose(exp, Oracle.values(y), t == DType.F64 ? 1e-11 : 1e-5, 1e-6, rms ? "rmsNorm" : "layerNorm");
     }
 
     // ---------------------------------------------------------------- indexing
@@ -452,9 +523,9 @@ class OpsAgainstFloat64Test {
     void embeddingIndexSelectGatherAndWhere(@ForAll long seed) {
         Random r = new Random(seed);
         DType t = floatType(r);
-        long vocab = 1 + r.nextInt(11), dim = TT.SIZES[r.nextInt(TT.SIZES.length)];
-        Tensor w = TT.random(r, new long[] {vocab, dim}, t);
-        long[] idShape = TT.randomShape(r, 0, 2);
+        long vocab = 1 + r.nextInt(11), dim = Seeded.size(r, 17);
+        Tensor w = Seeded.random(r, new long[] {vocab, dim}, t);
+        long[] idShape = Seeded.shape(r, 0, 2);
         long[] ids = new long[(int) Shape.of(idShape).numel()];
         for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt((int) vocab);
         Tensor idT = Tensor.of(ids, idShape.length == 0 ? new long[0] : idShape);
@@ -463,22 +534,22 @@ class OpsAgainstFloat64Test {
         long[] es = Arrays.copyOf(idShape, idShape.length + 1);
         es[idShape.length] = dim;
         assertArrayEquals(es, e.dims());
-        double[] got = TT.values(e);
+        double[] got = Oracle.values(e);
         for (int i = 0; i < ids.length; i++) {
             for (int j = 0; j < dim; j++)
                 assertEquals(w.get(ids[i], j), got[(int) (i * dim + j)], 0.0, "embedding row " + ids[i]);
         }
 
         // gather along a random dim of a random 2-3D tensor
-        long[] shape = TT.randomShape(r, 1, 3);
+        long[] shape = Seeded.shape(r, 1, 3);
         int gd = r.nextInt(shape.length);
-        Tensor x = TT.random(r, shape, t);
+        Tensor x = Seeded.random(r, shape, t);
         long[] ishape = shape.clone();
         ishape[gd] = 1 + r.nextInt(4);
         long[] gi = new long[(int) Shape.of(ishape).numel()];
         for (int i = 0; i < gi.length; i++) gi[i] = r.nextInt((int) shape[gd]);
         Tensor g = x.gather(gd, Tensor.of(gi, ishape));
-        long[][] ix = TT.indices(ishape);
+        long[][] ix = Oracle.indices(ishape);
         for (int c = 0; c < ix.length; c++) {
             long[] src = ix[c].clone();
             src[gd] = gi[c];
@@ -487,16 +558,16 @@ class OpsAgainstFloat64Test {
 
         // where with broadcasting, and maskedFill
         long[][] sh = broadcastPair(r);
-        Tensor a = TT.random(r, sh[0], t), b = TT.random(r, sh[1], t);
+        Tensor a = Seeded.random(r, sh[0], t), b = Seeded.random(r, sh[1], t);
         Tensor cond = a.gt(0);
         Tensor wv = Tensor.where(cond, a, b);
         long[] out = Shape.broadcast("test", a.shape(), b.shape()).toArray();
-        for (long[] i : TT.indices(out)) {
-            double av = a.get(TT.broadcastIndex(a.dims(), i)), bv = b.get(TT.broadcastIndex(b.dims(), i));
+        for (long[] i : Oracle.indices(out)) {
+            double av = a.get(Oracle.broadcastIndex(a.dims(), i)), bv = b.get(Oracle.broadcastIndex(b.dims(), i));
             assertEquals(av > 0 ? av : bv, wv.get(i), 0.0, "where");
         }
         Tensor mf = a.maskedFill(cond, -7);
-        double[] av = TT.values(a), mv = TT.values(mf);
+        double[] av = Oracle.values(a), mv = Oracle.values(mf);
         for (int i = 0; i < av.length; i++) assertEquals(av[i] > 0 ? -7 : av[i], mv[i], 0.0, "maskedFill");
     }
 
@@ -504,19 +575,19 @@ class OpsAgainstFloat64Test {
     void catStackSplitChunk(@ForAll long seed) {
         Random r = new Random(seed);
         DType t = floatType(r);
-        long[] shape = TT.randomShape(r, 1, 3);
+        long[] shape = Seeded.shape(r, 1, 3);
         int dim = r.nextInt(shape.length);
         int parts = 1 + r.nextInt(3);
         List<Tensor> xs = new ArrayList<>();
         for (int p = 0; p < parts; p++) {
             long[] s = shape.clone();
             s[dim] = 1 + r.nextInt(4);
-            xs.add(TT.random(r, s, t));
+            xs.add(Seeded.random(r, s, t));
         }
         Tensor c = Tensor.cat(xs, dim);
         long at = 0;
         for (Tensor x : xs) {
-            for (long[] i : TT.indices(x.dims())) {
+            for (long[] i : Oracle.indices(x.dims())) {
                 long[] j = i.clone();
                 j[dim] += at;
                 assertEquals(x.get(i), c.get(j), 0.0, "cat");
@@ -525,32 +596,32 @@ class OpsAgainstFloat64Test {
         }
         // split and chunk are views that cat back to the original
         long size = 1 + r.nextInt(3);
-        assertArrayEquals(TT.values(c), TT.values(Tensor.cat(c.split(size, dim), dim)), "split/cat round trip");
+        assertArrayEquals(Oracle.values(c), Oracle.values(Tensor.cat(c.split(size, dim), dim)), "split/cat round trip");
         List<Tensor> ch = c.chunk(1 + r.nextInt(4), dim);
-        assertArrayEquals(TT.values(c), TT.values(Tensor.cat(ch, dim)), "chunk/cat round trip");
+        assertArrayEquals(Oracle.values(c), Oracle.values(Tensor.cat(ch, dim)), "chunk/cat round trip");
         for (Tensor part : ch) assertEquals(c.storage(), part.storage(), "chunks are views");
         // stack = unsqueeze + cat
         List<Tensor> same = List.of(xs.get(0), xs.get(0).mul(2));
         int sd = r.nextInt(shape.length + 1);
         Tensor st = Tensor.stack(same, sd);
         assertEquals(2, st.size(sd));
-        assertArrayEquals(TT.values(xs.get(0)), TT.values(st.select(sd, 0)));
-        assertArrayEquals(TT.values(xs.get(0).mul(2)), TT.values(st.select(sd, 1)));
+        assertArrayEquals(Oracle.values(xs.get(0)), Oracle.values(st.select(sd, 0)));
+        assertArrayEquals(Oracle.values(xs.get(0).mul(2)), Oracle.values(st.select(sd, 1)));
     }
 
     @Property(tries = 60)
     void indexSelectAlongAnyDim(@ForAll long seed) {
         Random r = new Random(seed);
-        long[] shape = TT.randomShape(r, 1, 3);
+        long[] shape = Seeded.shape(r, 1, 3);
         int dim = r.nextInt(shape.length);
-        Tensor x = TT.random(r, shape, DType.F64);
+        Tensor x = Seeded.random(r, shape, DType.F64);
         long[] idx = new long[1 + r.nextInt(5)];
         for (int i = 0; i < idx.length; i++) idx[i] = r.nextInt((int) shape[dim]);
         Tensor y = x.indexSelect(dim, Tensor.of(idx, idx.length));
         long[] ys = shape.clone();
         ys[dim] = idx.length;
         assertArrayEquals(ys, y.dims());
-        for (long[] i : TT.indices(ys)) {
+        for (long[] i : Oracle.indices(ys)) {
             long[] s = i.clone();
             s[dim] = idx[(int) i[dim]];
             assertEquals(x.get(s), y.get(i), 0.0);

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panthera.tensor.conformance.CountingBackend;
 import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.testing.CountingBackend;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -27,8 +27,8 @@ class FusedOpsTest {
     /** A [b, h, t, d] tensor laid out as the attention layer makes it: [b, t, h, d] transposed, or a plain view. */
     static Tensor heads(Random r, long b, long h, long t, long d) {
         if (r.nextBoolean())
-            return TT.normal(r, new long[] {b, t, h, d}, DType.F64).transpose(1, 2);
-        return TT.random(r, new long[] {b, h, t, d}, DType.F64);
+            return Seeded.normal(r, new long[] {b, t, h, d}, DType.F64).transpose(1, 2);
+        return Seeded.random(r, new long[] {b, h, t, d}, DType.F64);
     }
 
     /** A random attention problem: q, k, v, a mask (BOOL padding, additive, or none), causal or not, 1/√d. */
@@ -36,13 +36,15 @@ class FusedOpsTest {
         static Problem random(Random r, boolean withMask) {
             long[] groups = {1, 2, 4};
             long b = 1 + r.nextInt(2), hkv = 1 + r.nextInt(2), group = groups[r.nextInt(3)];
-            long lk = TT.SIZES[r.nextInt(7)], d = TT.SIZES[r.nextInt(TT.SIZES.length)], dv = 1 + r.nextInt(9);
+            long lk = Seeded.size(r, 8), d = Seeded.size(r, 17), dv = 1 + r.nextInt(9);
             long lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk); // prefill, or the last few positions
             boolean causal = r.nextBoolean();
             Tensor q = heads(r, b, hkv * group, lq, d), k = heads(r, b, hkv, lk, d), v = heads(r, b, hkv, lk, dv);
             Tensor mask = null;
             if (withMask)
-                mask = r.nextBoolean() ? paddingMask(r, b, lq, lk) : TT.normal(r, new long[] {b, 1, lq, lk}, DType.F64);
+                mask = r.nextBoolean()
+                        ? paddingMask(r, b, lq, lk)
+                        : Seeded.normal(r, new long[] {b, 1, lq, lk}, DType.F64);
             return new Problem(q, k, v, mask, causal, 1 / Math.sqrt(d));
         }
 
@@ -86,16 +88,16 @@ class FusedOpsTest {
         Problem p = Problem.random(r, r.nextInt(3) == 0);
         Tensor fused = p.fused();
         assertArrayEquals(new long[] {p.q().size(0), p.q().size(1), p.q().size(2), p.v().size(3)}, fused.dims());
-        TT.assertClose(
-                TT.values(p.composed()),
-                TT.values(fused),
+        Oracle.assertClose(
+                Oracle.values(p.composed()),
+                Oracle.values(fused),
                 TOL,
                 TOL,
                 "attention " + p.q().shape() + " " + p.k().shape());
         if (p.mask() == null) {
-            TT.assertClose(
+            Oracle.assertClose(
                     RopeAttentionTest.attentionLoop(p.q(), p.k(), p.v(), p.causal(), p.scale()),
-                    TT.values(fused),
+                    Oracle.values(fused),
                     TOL,
                     TOL,
                     "attention vs the float64 loop");
@@ -107,19 +109,20 @@ class FusedOpsTest {
         // the same public ops on a backend that offers no fused kernels take the composition path in Fused
         Random r = new Random(seed);
         Problem p = Problem.random(r, r.nextBoolean());
-        long[] shape = TT.randomShape(r, 1, 3);
-        Tensor x = TT.random(r, shape, DType.F64), w = TT.normal(r, new long[] {shape[shape.length - 1]}, DType.F64);
+        long[] shape = Seeded.shape(r, 1, 3);
+        Tensor x = Seeded.random(r, shape, DType.F64),
+                w = Seeded.normal(r, new long[] {shape[shape.length - 1]}, DType.F64);
         int dim = r.nextInt(shape.length);
         Tensor[] cs = RopeAttentionTest.tables(3, 6);
-        Tensor xr = TT.random(r, new long[] {2, 3, 6}, DType.F64);
+        Tensor xr = Seeded.random(r, new long[] {2, 3, 6}, DType.F64);
         boolean interleaved = r.nextBoolean();
         java.util.function.Supplier<double[][]> all = () -> new double[][] {
-            TT.values(p.fused()),
-            TT.values(x.softmax(dim)),
-            TT.values(x.logSoftmax(dim)),
-            TT.values(x.layerNorm(w, w.mul(0.5), 1e-5)),
-            TT.values(x.rmsNorm(w, 1e-6)),
-            TT.values(xr.rope(cs[0], cs[1], interleaved))
+            Oracle.values(p.fused()),
+            Oracle.values(x.softmax(dim)),
+            Oracle.values(x.logSoftmax(dim)),
+            Oracle.values(x.layerNorm(w, w.mul(0.5), 1e-5)),
+            Oracle.values(x.rmsNorm(w, 1e-6)),
+            Oracle.values(xr.rope(cs[0], cs[1], interleaved))
         };
         double[][] kernels = all.get();
         CountingBackend none = CountingBackend.primitivesOf(ReferenceBackend.INSTANCE);
@@ -127,21 +130,21 @@ class FusedOpsTest {
         try (Handle use = Backends.use(none.backend())) {
             composed = all.get();
         }
-        for (int i = 0; i < kernels.length; i++) TT.assertClose(kernels[i], composed[i], TOL, TOL, "op " + i);
+        for (int i = 0; i < kernels.length; i++) Oracle.assertClose(kernels[i], composed[i], TOL, TOL, "op " + i);
     }
 
     @Property(tries = 40)
     void ropeKernelMatchesItsCompositionOnViews(@ForAll long seed) {
         Random r = new Random(seed);
-        long b = 1 + r.nextInt(2), h = TT.SIZES[r.nextInt(6)], t = TT.SIZES[r.nextInt(TT.SIZES.length)];
-        long d = 2 * TT.SIZES[r.nextInt(TT.SIZES.length)];
+        long b = 1 + r.nextInt(2), h = Seeded.size(r, 7), t = Seeded.size(r, 17);
+        long d = 2 * Seeded.size(r, 17);
         Tensor x = heads(r, b, h, t, d);
         Tensor[] cs = RopeAttentionTest.tables(t + 3, d);
         Tensor c = cs[0].narrow(0, 3, t), s = cs[1].narrow(0, 3, t); // table rows for positions 3.. (a cache)
         for (boolean interleaved : new boolean[] {true, false}) {
-            TT.assertClose(
-                    TT.values(Composed.rope(x, c, s, interleaved)),
-                    TT.values(x.rope(c, s, interleaved)),
+            Oracle.assertClose(
+                    Oracle.values(Composed.rope(x, c, s, interleaved)),
+                    Oracle.values(x.rope(c, s, interleaved)),
                     TOL,
                     TOL,
                     "rope " + x.shape() + (interleaved ? " interleaved" : " half"));
@@ -151,26 +154,33 @@ class FusedOpsTest {
     @Property(tries = 40)
     void normAndSoftmaxKernelsMatchTheirCompositions(@ForAll long seed) {
         Random r = new Random(seed);
-        long[] shape = TT.randomShape(r, 1, 4);
-        Tensor x = TT.random(r, shape, DType.F64);
+        long[] shape = Seeded.shape(r, 1, 4);
+        Tensor x = Seeded.random(r, shape, DType.F64);
         long n = shape[shape.length - 1];
-        Tensor w = TT.random(r, new long[] {n}, DType.F64), bias = TT.random(r, new long[] {n}, DType.F64);
+        Tensor w = Seeded.random(r, new long[] {n}, DType.F64), bias = Seeded.random(r, new long[] {n}, DType.F64);
         int dim = r.nextInt(shape.length);
-        TT.assertClose(TT.values(Composed.softmax(x, dim, false)), TT.values(x.softmax(dim)), TOL, TOL, "softmax");
-        TT.assertClose(TT.values(Composed.softmax(x, dim, true)), TT.values(x.logSoftmax(dim)), TOL, TOL, "logSoftmax");
-        TT.assertClose(
-                TT.values(Composed.layerNorm(x, w, bias, 1e-5)),
-                TT.values(x.layerNorm(w, bias, 1e-5)),
+        Oracle.assertClose(
+                Oracle.values(Composed.softmax(x, dim, false)), Oracle.values(x.softmax(dim)), TOL, TOL, "softmax");
+        Oracle.assertClose(
+                Oracle.values(Composed.softmax(x, dim, true)),
+                Oracle.values(x.logSoftmax(dim)),
+                TOL,
+                TOL,
+                "logSoftmax");
+        Oracle.assertClose(
+                Oracle.values(Composed.layerNorm(x, w, bias, 1e-5)),
+                Oracle.values(x.layerNorm(w, bias, 1e-5)),
                 TOL,
                 TOL,
                 "layerNorm");
-        TT.assertClose(
-                TT.values(Composed.layerNorm(x, null, null, 1e-5)),
-                TT.values(x.layerNorm(null, null, 1e-5)),
+        Oracle.assertClose(
+                Oracle.values(Composed.layerNorm(x, null, null, 1e-5)),
+                Oracle.values(x.layerNorm(null, null, 1e-5)),
                 TOL,
                 TOL,
                 "layerNorm");
-        TT.assertClose(TT.values(Composed.rmsNorm(x, w, 1e-6)), TT.values(x.rmsNorm(w, 1e-6)), TOL, TOL, "rmsNorm");
+        Oracle.assertClose(
+                Oracle.values(Composed.rmsNorm(x, w, 1e-6)), Oracle.values(x.rmsNorm(w, 1e-6)), TOL, TOL, "rmsNorm");
     }
 
     @Test

@@ -3,13 +3,13 @@ package dev.panthera.tensor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panthera.tensor.conformance.CountingBackend;
 import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.testing.CountingBackend;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
 
 /**
  * Which kernels a fused op reaches, counted by a backend decorator: on the reference backend each fused op runs its
@@ -44,13 +44,12 @@ class FusedKernelRoutingTest {
             "attention",
             "attentionBackward");
 
-    @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void theReferenceKernelsRunWithAndWithoutGradients(boolean withGrad) {
+    @Property
+    void theReferenceKernelsRunWithAndWithoutGradients(@ForAll boolean withGrad) {
         Random r = new Random(7);
         for (var op : ops().entrySet()) {
-            Tensor x = TT.normal(r, new long[] {2, 3, 4, 6}, DType.F64).requiresGrad(withGrad);
-            Tensor w = TT.normal(r, new long[] {6}, DType.F64).requiresGrad(withGrad);
+            Tensor x = Seeded.normal(r, new long[] {2, 3, 4, 6}, DType.F64).requiresGrad(withGrad);
+            Tensor w = Seeded.normal(r, new long[] {6}, DType.F64).requiresGrad(withGrad);
             CountingBackend c = CountingBackend.of(ReferenceBackend.INSTANCE);
             Tensor y;
             try (Handle use = Backends.use(c.backend())) {
@@ -71,13 +70,12 @@ class FusedKernelRoutingTest {
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void withoutFusedKernelsTheOpsCompose(boolean withGrad) {
+    @Property
+    void withoutFusedKernelsTheOpsCompose(@ForAll boolean withGrad) {
         Random r = new Random(11);
         for (var op : ops().entrySet()) {
-            Tensor x = TT.normal(r, new long[] {2, 3, 4, 6}, DType.F64).requiresGrad(withGrad);
-            Tensor w = TT.normal(r, new long[] {6}, DType.F64).requiresGrad(withGrad);
+            Tensor x = Seeded.normal(r, new long[] {2, 3, 4, 6}, DType.F64).requiresGrad(withGrad);
+            Tensor w = Seeded.normal(r, new long[] {6}, DType.F64).requiresGrad(withGrad);
             CountingBackend c = CountingBackend.primitivesOf(ReferenceBackend.INSTANCE);
             try (Handle use = Backends.use(c.backend())) {
                 Tensor y = op.getValue().apply(new Tensor[] {x, w});

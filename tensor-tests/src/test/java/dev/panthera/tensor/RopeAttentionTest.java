@@ -33,7 +33,7 @@ class RopeAttentionTest {
         Random r = new Random(seed);
         long heads = 1 + r.nextInt(3), seq = 1 + r.nextInt(6), dim = 2L * (1 + r.nextInt(5));
         boolean interleaved = r.nextBoolean();
-        Tensor x = TT.random(r, new long[] {heads, seq, dim}, DType.F64);
+        Tensor x = Seeded.random(r, new long[] {heads, seq, dim}, DType.F64);
         Tensor[] cs = tables(seq, dim);
         Tensor y = x.rope(cs[0], cs[1], interleaved);
         for (long h = 0; h < heads; h++) {
@@ -48,7 +48,7 @@ class RopeAttentionTest {
             }
         }
         Tensor composed = Composed.rope(x, cs[0], cs[1], interleaved);
-        assertArrayEquals(TT.values(y), TT.values(composed), 1e-12);
+        assertArrayEquals(Oracle.values(y), Oracle.values(composed), 1e-12);
     }
 
     /** softmax(q·kᵀ·scale + mask)·v in float64 loops, GQA by h / (Hq/Hkv), queries aligned to the end of the keys. */
@@ -98,24 +98,28 @@ class RopeAttentionTest {
                 dv = 1 + r.nextInt(5);
         long lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk); // prefill, or the last few positions (decode)
         boolean causal = r.nextBoolean();
-        Tensor q = TT.random(r, new long[] {b, hkv * group, lq, d}, DType.F64);
-        Tensor k = TT.random(r, new long[] {b, hkv, lk, d}, DType.F64);
-        Tensor v = TT.random(r, new long[] {b, hkv, lk, dv}, DType.F64);
+        Tensor q = Seeded.random(r, new long[] {b, hkv * group, lq, d}, DType.F64);
+        Tensor k = Seeded.random(r, new long[] {b, hkv, lk, d}, DType.F64);
+        Tensor v = Seeded.random(r, new long[] {b, hkv, lk, dv}, DType.F64);
         double scale = 1 / Math.sqrt(d);
         Tensor fused = Tensor.scaledDotProductAttention(q, k, v, causal, scale);
         assertArrayEquals(new long[] {b, hkv * group, lq, dv}, fused.dims());
         double[] want = attentionLoop(q, k, v, causal, scale);
-        TT.assertClose(want, TT.values(fused), 1e-11, 1e-12, "fused attention");
-        TT.assertClose(
-                want, TT.values(Composed.attention(q, k, v, null, causal, scale)), 1e-11, 1e-12, "composed attention");
+        Oracle.assertClose(want, Oracle.values(fused), 1e-11, 1e-12, "fused attention");
+        Oracle.assertClose(
+                want,
+                Oracle.values(Composed.attention(q, k, v, null, causal, scale)),
+                1e-11,
+                1e-12,
+                "composed attention");
     }
 
     @Property(tries = 15)
     void gradientsOfTheFusedOpsMatchFiniteDifferences(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
+        Random r = new Random(seed);
         long lk = 1 + r.nextInt(4), lq = 1 + r.nextInt((int) lk);
         boolean causal = r.nextBoolean(), interleaved = r.nextBoolean();
-        GradCheck.check(
+        Seeded.gradCheck(
                 "attention",
                 r,
                 x -> Tensor.scaledDotProductAttention(x[0], x[1], x[2], causal, 0.7),
@@ -123,7 +127,7 @@ class RopeAttentionTest {
                 new long[] {1, 1, lk, 3},
                 new long[] {1, 1, lk, 2});
         Tensor[] cs = tables(3, 4);
-        GradCheck.check("rope", r, x -> x[0].rope(cs[0], cs[1], interleaved), new long[] {2, 3, 4});
+        Seeded.gradCheck("rope", r, x -> x[0].rope(cs[0], cs[1], interleaved), new long[] {2, 3, 4});
     }
 
     @Test

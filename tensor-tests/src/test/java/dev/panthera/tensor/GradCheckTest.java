@@ -1,6 +1,6 @@
 package dev.panthera.tensor;
 
-import static dev.panthera.tensor.GradCheck.check;
+import static dev.panthera.tensor.Seeded.gradCheck;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,14 +8,24 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panthera.testing.GradCheck;
+import dev.panthera.testing.LayoutKind;
+import dev.panthera.testing.Shapes;
+import dev.panthera.testing.TensorSpec;
+import dev.panthera.testing.Tensors;
+import dev.panthera.testing.Values;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,10 +42,19 @@ class GradCheckTest {
         return s;
     }
 
+    /** F64 tensors of rank 0 to 3 with sizes 1 to 4 and N(0, 1) values, contiguous (the leaves of a check). */
+    @Provide
+    Arbitrary<TensorSpec> smallLeaves() {
+        return Tensors.of(DType.F64)
+                .withShapes(Shapes.shapes(0, 3, 1, 4, 64))
+                .withLayouts(LayoutKind.CONTIGUOUS)
+                .withValues(Values.normal())
+                .specs();
+    }
+
     @Property(tries = 40)
-    void unaryOps(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
-        long[] s = small(r, 0, 3);
+    void unaryOps(@ForAll("smallLeaves") TensorSpec leaf) {
+        Tensor x0 = leaf.tensor();
         for (UnaryOp op : UnaryOp.values()) {
             Function<Tensor[], Tensor> f = switch (op) {
                 case NEG -> x -> x[0].neg();
@@ -52,26 +71,26 @@ class GradCheckTest {
                 case SILU -> x -> x[0].silu();
                 case SIGN -> x -> x[0].sign().add(x[0]);
             };
-            check(op.name(), r, f, s);
+            GradCheck.check(op.name(), f, x0);
         }
-        check("reciprocal", r, x -> x[0].mul(x[0]).add(0.5).reciprocal(), s);
+        GradCheck.check("reciprocal", x -> x[0].mul(x[0]).add(0.5).reciprocal(), x0);
     }
 
     @Property(tries = 40)
     void binaryOpsWithBroadcasting(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
+        Random r = new Random(seed);
         long[][] sh = OpsAgainstFloat64Test.broadcastPair(r);
         for (int i = 0; i < sh.length; i++) for (int j = 0; j < sh[i].length; j++) sh[i][j] = Math.min(sh[i][j], 4);
         long[] a = sh[0], b = sh[1];
-        check("add", r, x -> x[0].add(x[1]), a, b);
-        check("sub", r, x -> x[0].sub(x[1]), a, b);
-        check("mul", r, x -> x[0].mul(x[1]), a, b);
-        check("div", r, x -> x[0].div(x[1].mul(x[1]).add(0.5)), a, b);
-        check("pow", r, x -> x[0].mul(x[0]).add(0.5).pow(x[1]), a, b);
-        check("pow scalar", r, x -> x[0].pow(3), a);
-        check("maximum", r, x -> x[0].maximum(x[1]), a, b);
-        check("minimum", r, x -> x[0].minimum(x[1]), a, b);
-        check("scalar ops", r, x -> x[0].add(2).sub(1).mul(3).div(4), a);
+        gradCheck("add", r, x -> x[0].add(x[1]), a, b);
+        gradCheck("sub", r, x -> x[0].sub(x[1]), a, b);
+        gradCheck("mul", r, x -> x[0].mul(x[1]), a, b);
+        gradCheck("div", r, x -> x[0].div(x[1].mul(x[1]).add(0.5)), a, b);
+        gradCheck("pow", r, x -> x[0].mul(x[0]).add(0.5).pow(x[1]), a, b);
+        gradCheck("pow scalar", r, x -> x[0].pow(3), a);
+        gradCheck("maximum", r, x -> x[0].maximum(x[1]), a, b);
+        gradCheck("minimum", r, x -> x[0].minimum(x[1]), a, b);
+        gradCheck("scalar ops", r, x -> x[0].add(2).sub(1).mul(3).div(4), a);
     }
 
     /**
@@ -84,110 +103,129 @@ class GradCheckTest {
     }
 
     /** The checker can fail: x·detach(x) has analytic gradient x where the true derivative of x² is 2x. */
-    @Test
+    @Example
     void aWrongGradientIsRejected() {
         AssertionError e = assertThrows(
                 AssertionError.class,
-                () -> check("x·detach(x)", GradCheck.random(7), x -> x[0].mul(x[0].detach()), new long[] {3}));
-        assertTrue(e.getMessage().contains("x·detach(x): d/dx0[0]"), e.getMessage());
-        assertTrue(e.getMessage().contains("-Dpanthera.seed=7"), e.getMessage());
-        assertTrue(e.getMessage().contains("GradCheckTest#aWrongGradientIsRejected"), e.getMessage());
+                () -> gradCheck("x·detach(x)", new Random(7), x -> x[0].mul(x[0].detach()), new long[] {3}));
+        assertTrue(e.getMessage().contains("x·detach(x): d/dx0(0)"), e.getMessage());
+    }
+
+    /** F64 leaves of rank 1 to 3 with sizes 1 to 4, contiguous, N(0, 1) values. */
+    @Provide
+    Arbitrary<TensorSpec> rank1to3Leaves() {
+        return Tensors.of(DType.F64)
+                .withShapes(Shapes.shapes(1, 3, 1, 4, 64))
+                .withLayouts(LayoutKind.CONTIGUOUS)
+                .withValues(Values.normal())
+                .specs();
     }
 
     @Property(tries = 40)
-    void reductions(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
-        long[] s = small(r, 1, 3);
-        int d = r.nextInt(s.length);
-        int[] dims = s.length > 1 && r.nextBoolean() ? new int[] {0, -1} : new int[] {d};
-        if (s.length == 1) dims = new int[] {0};
-        boolean keep = r.nextBoolean();
-        int[] dd = dims;
-        check("sum", r, x -> x[0].sum(dd, keep), s);
-        check("sum all", r, x -> x[0].sum(), s);
-        check("mean", r, x -> x[0].mean(dd, keep), s);
-        check("max", r, x -> x[0].max(dd, keep), s);
-        check("min", r, x -> x[0].min(dd, keep), s);
-        check("var", r, x -> x[0].var(dd, 1, keep), s);
-        check("var population", r, x -> x[0].var(dd, 0, keep), s);
+    void reductions(
+            @ForAll("rank1to3Leaves") TensorSpec leaf,
+            @ForAll @IntRange(min = 0, max = 2) int pick,
+            @ForAll boolean firstAndLast,
+            @ForAll boolean keep) {
+        Tensor x0 = leaf.tensor();
+        int rank = leaf.shape().rank();
+        int[] dd = rank > 1 && firstAndLast ? new int[] {0, -1} : new int[] {pick % rank};
+        GradCheck.check("sum", x -> x[0].sum(dd, keep), x0);
+        GradCheck.check("sum all", x -> x[0].sum(), x0);
+        GradCheck.check("mean", x -> x[0].mean(dd, keep), x0);
+        GradCheck.check("max", x -> x[0].max(dd, keep), x0);
+        GradCheck.check("min", x -> x[0].min(dd, keep), x0);
+        GradCheck.check("var", x -> x[0].var(dd, 1, keep), x0);
+        GradCheck.check("var population", x -> x[0].var(dd, 0, keep), x0);
     }
 
     @Property(tries = 30)
     void matmul(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
+        Random r = new Random(seed);
         long m = 1 + r.nextInt(3), k = 1 + r.nextInt(4), n = 1 + r.nextInt(3);
-        check("matmul 2d", r, x -> x[0].matmul(x[1]), new long[] {m, k}, new long[] {k, n});
-        check("matmul transposed operand", r, x -> x[0].matmul(x[1].t()), new long[] {m, k}, new long[] {n, k});
-        check("matmul 1d·2d", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {k, n});
-        check("matmul 2d·1d", r, x -> x[0].matmul(x[1]), new long[] {m, k}, new long[] {k});
-        check("dot", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {k});
-        check("batched broadcast", r, x -> x[0].matmul(x[1]), new long[] {2, 1, m, k}, new long[] {3, k, n});
+        gradCheck("matmul 2d", r, x -> x[0].matmul(x[1]), new long[] {m, k}, new long[] {k, n});
+        gradCheck("matmul transposed operand", r, x -> x[0].matmul(x[1].t()), new long[] {m, k}, new long[] {n, k});
+        gradCheck("matmul 1d·2d", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {k, n});
+        gradCheck("matmul 2d·1d", r, x -> x[0].matmul(x[1]), new long[] {m, k}, new long[] {k});
+        gradCheck("dot", r, x -> x[0].matmul(x[1]), new long[] {k}, new long[] {k});
+        gradCheck("batched broadcast", r, x -> x[0].matmul(x[1]), new long[] {2, 1, m, k}, new long[] {3, k, n});
+    }
+
+    /** Leaves x (rank 1 to 3, sizes 1 to 4) and two vectors w, b of x's last size, as the norms take them. */
+    record NormLeaves(TensorSpec x, TensorSpec w, TensorSpec b) {}
+
+    @Provide
+    Arbitrary<NormLeaves> normLeaves() {
+        return rank1to3Leaves().flatMap(x -> {
+            Arbitrary<TensorSpec> v = Tensors.of(DType.F64)
+                    .withLayouts(LayoutKind.CONTIGUOUS)
+                    .withValues(Values.normal())
+                    .specs(Shape.of(x.shape().dim(x.shape().rank() - 1)), DType.F64);
+            return Combinators.combine(v, v).as((w, b) -> new NormLeaves(x, w, b));
+        });
     }
 
     @Property(tries = 30)
-    void softmaxAndNorms(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
-        long[] s = small(r, 1, 3);
-        int d = r.nextInt(s.length);
-        check("softmax", r, x -> x[0].softmax(d), s);
-        check("logSoftmax", r, x -> x[0].logSoftmax(d), s);
-        long last = s[s.length - 1];
-        long[] v = {last};
-        if (last > 1) { // a row of one element normalises to 0 with a zero gradient: not informative
-            check("layerNorm w b", r, x -> x[0].layerNorm(x[1], x[2], 1e-5), s, v, v);
-            check("layerNorm plain", r, x -> x[0].layerNorm(null, null, 1e-5), s);
-            check("layerNorm bias only", r, x -> x[0].layerNorm(null, x[1], 1e-5), s, v);
+    void softmaxAndNorms(@ForAll("normLeaves") NormLeaves in, @ForAll @IntRange(min = 0, max = 2) int pick) {
+        Tensor x0 = in.x().tensor(), w = in.w().tensor(), b = in.b().tensor();
+        int d = pick % in.x().shape().rank();
+        GradCheck.check("softmax", x -> x[0].softmax(d), x0);
+        GradCheck.check("logSoftmax", x -> x[0].logSoftmax(d), x0);
+        if (w.numel() > 1) { // a row of one element normalises to 0 with a zero gradient: not informative
+            GradCheck.check("layerNorm w b", x -> x[0].layerNorm(x[1], x[2], 1e-5), x0, w, b);
+            GradCheck.check("layerNorm plain", x -> x[0].layerNorm(null, null, 1e-5), x0);
+            GradCheck.check("layerNorm bias only", x -> x[0].layerNorm(null, x[1], 1e-5), x0, b);
         }
-        check("rmsNorm w", r, x -> x[0].rmsNorm(x[1], 1e-5), s, v);
-        check("rmsNorm plain", r, x -> x[0].rmsNorm(null, 1e-5), s);
+        GradCheck.check("rmsNorm w", x -> x[0].rmsNorm(x[1], 1e-5), x0, w);
+        GradCheck.check("rmsNorm plain", x -> x[0].rmsNorm(null, 1e-5), x0);
     }
 
     @Property(tries = 30)
     void indexingOps(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
+        Random r = new Random(seed);
         long vocab = 1 + r.nextInt(5), dim = 1 + r.nextInt(4);
         long[] ids = new long[1 + r.nextInt(6)];
         for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt((int) vocab); // repeats accumulate
         Tensor idT = Tensor.of(ids, ids.length);
-        check("embedding", r, x -> Tensor.embedding(x[0], idT.reshape(1, ids.length)), new long[] {vocab, dim});
+        gradCheck("embedding", r, x -> Tensor.embedding(x[0], idT.reshape(1, ids.length)), new long[] {vocab, dim});
         long[] cols = new long[1 + r.nextInt(5)];
         for (int i = 0; i < cols.length; i++) cols[i] = r.nextInt((int) dim);
         Tensor colT = Tensor.of(cols, cols.length);
-        check("indexSelect dim 1", r, x -> x[0].indexSelect(1, colT), new long[] {2, dim});
+        gradCheck("indexSelect dim 1", r, x -> x[0].indexSelect(1, colT), new long[] {2, dim});
         long[] s = {2 + r.nextInt(2), 3};
         long[] gi = new long[6];
         for (int i = 0; i < gi.length; i++) gi[i] = r.nextInt(3);
         Tensor g = Tensor.of(gi, 2, 3);
-        check("gather", r, x -> x[0].gather(1, g), s);
-        check("where", r, x -> Tensor.where(x[0].gt(0), x[0].mul(2), x[1]), new long[] {3, 2}, new long[] {2});
-        check("maskedFill", r, x -> x[0].maskedFill(x[0].lt(0), 0.25), new long[] {4});
+        gradCheck("gather", r, x -> x[0].gather(1, g), s);
+        gradCheck("where", r, x -> Tensor.where(x[0].gt(0), x[0].mul(2), x[1]), new long[] {3, 2}, new long[] {2});
+        gradCheck("maskedFill", r, x -> x[0].maskedFill(x[0].lt(0), 0.25), new long[] {4});
     }
 
     @Property(tries = 30)
     void views(@ForAll long seed) {
-        Random r = GradCheck.random(seed);
+        Random r = new Random(seed);
         long a = 1 + r.nextInt(3), b = 2 + r.nextInt(3), c = 1 + r.nextInt(3);
         long[] s = {a, b, c};
-        check("reshape", r, x -> x[0].reshape(c, -1), s);
-        check(
+        gradCheck("reshape", r, x -> x[0].reshape(c, -1), s);
+        gradCheck(
                 "reshape of a permuted view (copies)",
                 r,
                 x -> x[0].permute(2, 0, 1).reshape(-1),
                 s);
-        check("permute", r, x -> x[0].permute(1, 2, 0), s);
-        check("transpose", r, x -> x[0].transpose(0, 2), s);
-        check("narrow", r, x -> x[0].narrow(1, 1, b - 1), s);
-        check("slice with step", r, x -> x[0].slice(1, 0, b, 2), s);
-        check("select", r, x -> x[0].select(1, b - 1), s);
-        check("expand", r, x -> x[0].expand(2, a, b, c), s);
-        check("expand size-1 dim", r, x -> x[0].expand(3, 4), new long[] {3, 1});
-        check("squeeze/unsqueeze", r, x -> x[0].unsqueeze(1).squeeze(1).unsqueeze(-1), s);
-        check("squeeze all", r, x -> x[0].squeeze(), new long[] {1, b, 1});
-        check("contiguous of a transpose", r, x -> x[0].transpose(0, 1).contiguous(), s);
-        check("flatten", r, x -> x[0].flatten(), s);
-        check("cat", r, x -> Tensor.cat(List.of(x[0], x[1].mul(2)), 1), s, new long[] {a, 2, c});
-        check("stack", r, x -> Tensor.stack(List.of(x[0], x[1]), 0), s, s);
-        check("split + cat", r, x -> Tensor.cat(x[0].split(1, 1), 2), s);
+        gradCheck("permute", r, x -> x[0].permute(1, 2, 0), s);
+        gradCheck("transpose", r, x -> x[0].transpose(0, 2), s);
+        gradCheck("narrow", r, x -> x[0].narrow(1, 1, b - 1), s);
+        gradCheck("slice with step", r, x -> x[0].slice(1, 0, b, 2), s);
+        gradCheck("select", r, x -> x[0].select(1, b - 1), s);
+        gradCheck("expand", r, x -> x[0].expand(2, a, b, c), s);
+        gradCheck("expand size-1 dim", r, x -> x[0].expand(3, 4), new long[] {3, 1});
+        gradCheck("squeeze/unsqueeze", r, x -> x[0].unsqueeze(1).squeeze(1).unsqueeze(-1), s);
+        gradCheck("squeeze all", r, x -> x[0].squeeze(), new long[] {1, b, 1});
+        gradCheck("contiguous of a transpose", r, x -> x[0].transpose(0, 1).contiguous(), s);
+        gradCheck("flatten", r, x -> x[0].flatten(), s);
+        gradCheck("cat", r, x -> Tensor.cat(List.of(x[0], x[1].mul(2)), 1), s, new long[] {a, 2, c});
+        gradCheck("stack", r, x -> Tensor.stack(List.of(x[0], x[1]), 0), s, s);
+        gradCheck("split + cat", r, x -> Tensor.cat(x[0].split(1, 1), 2), s);
     }
 
     @Test

@@ -27,7 +27,7 @@ class ViewRuleOracleTest {
 
     /** Storage index of every element of l, in row-major order (independent of StridedCursor). */
     private static long[] storageIndices(Layout l) {
-        long[][] ix = TT.indices(l.shape().toArray());
+        long[][] ix = Oracle.indices(l.shape().toArray());
         long[] out = new long[ix.length];
         for (int i = 0; i < ix.length; i++) out[i] = l.indexOf(ix[i]);
         return out;
@@ -36,7 +36,7 @@ class ViewRuleOracleTest {
     /** The affine strides for target over the given storage indices, or null when none exist. */
     static long[] oracleStrides(long[] pos, long[] target) {
         if (pos.length == 0) return Layout.contiguous(Shape.of(target)).strides();
-        long[][] ix = TT.indices(target);
+        long[][] ix = Oracle.indices(target);
         long[] strides = new long[target.length];
         for (int j = 0; j < target.length; j++) {
             if (target[j] == 1) {
@@ -45,7 +45,7 @@ class ViewRuleOracleTest {
             }
             long[] unit = new long[target.length];
             unit[j] = 1;
-            strides[j] = pos[TT.flat(target, unit)] - pos[0];
+            strides[j] = pos[Oracle.flat(target, unit)] - pos[0];
         }
         for (int k = 0; k < ix.length; k++) {
             long p = pos[0];
@@ -72,7 +72,7 @@ class ViewRuleOracleTest {
 
     /** Layouts of every kind views produce: permuted, stepped, narrowed, expanded, unsqueezed, and compositions. */
     private static Tensor randomView(Random r, long[] shape) {
-        Tensor t = TT.random(r, shape, DType.F32);
+        Tensor t = Seeded.random(r, shape, DType.F32);
         if (r.nextInt(3) == 0 && shape.length >= 2) { // a second view on top of the first
             int a = r.nextInt(shape.length), b = r.nextInt(shape.length);
             t = t.transpose(a, b);
@@ -85,7 +85,7 @@ class ViewRuleOracleTest {
     @StatisticsReport(StatisticsReport.StatisticsReportMode.OFF) // coverage is still checked; the table is noise
     void reshapeIsAViewExactlyWhenAffineStridesExist(@ForAll long seed) {
         Random r = new Random(seed);
-        long[] shape = TT.randomShape(r, 1, 4);
+        long[] shape = Seeded.shape(r, 1, 4);
         for (int i = 0; i < shape.length; i++) shape[i] = Math.min(shape[i], 6);
         Tensor v = randomView(r, shape);
         long[] target = randomFactorisation(r, v.numel());

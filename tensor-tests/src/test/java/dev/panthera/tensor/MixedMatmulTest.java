@@ -5,13 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.testing.Values;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * F32 activations × BF16/F16 weights: the weight reaches the backend's matmul in its own dtype (no conversion of the
@@ -43,14 +47,49 @@ class MixedMatmulTest {
                 : FloatConversions.f16ToFloat(FloatConversions.floatToF16(v));
     }
 
+    /** A weight dtype and the F32 values of x [m, k] and w [k, n], as drawn. */
+    record Case(DType weightType, int m, int k, int n, float[] a, float[] w) {
+        @Override
+        public String toString() {
+            return weightType + " x[" + m + ", " + k + "] " + java.util.Arrays.toString(a) + " w[" + k + ", " + n + "] "
+                    + java.util.Arrays.toString(w);
+        }
+    }
+
+    /** Sizes m in [1, maxM], k in [1, maxK], n in [1, maxN]; N(0, 1) values (six decimals, rounded to F32). */
+    static Arbitrary<Case> cases(int maxM, int maxK, int maxN) {
+        return Combinators.combine(
+                        Arbitraries.of(DType.BF16, DType.F16),
+                        Arbitraries.integers().between(1, maxM),
+                        Arbitraries.integers().between(1, maxK),
+                        Arbitraries.integers().between(1, maxN))
+                .flatAs((wt, m, k, n) -> Combinators.combine(
+                                Values.normal().list().ofSize(m * k),
+                                Values.normal().list().ofSize(k * n))
+                        .as((a, w) -> new Case(wt, m, k, n, floats(a), floats(w))));
+    }
+
+    private static float[] floats(List<Double> v) {
+        float[] f = new float[v.size()];
+        for (int i = 0; i < f.length; i++) f[i] = v.get(i).floatValue();
+        return f;
+    }
+
+    @Provide
+    Arbitrary<Case> products() {
+        return cases(5, 19, 11);
+    }
+
+    @Provide
+    Arbitrary<Case> gradients() {
+        return cases(4, 9, 7);
+    }
+
     @Property(tries = 30)
-    void weightIsNotConvertedAndTheProductIsExact(@ForAll long seed) throws Exception {
-        Random r = new Random(seed);
-        DType wt = r.nextBoolean() ? DType.BF16 : DType.F16;
-        int m = 1 + r.nextInt(5), k = 1 + r.nextInt(19), n = 1 + r.nextInt(11);
-        float[] a = new float[m * k], w = new float[k * n];
-        for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
-        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+    void weightIsNotConvertedAndTheProductIsExact(@ForAll("products") Case drawn) throws Exception {
+        DType wt = drawn.weightType();
+        int m = drawn.m(), k = drawn.k(), n = drawn.n();
+        float[] a = drawn.a(), w = drawn.w();
         Tensor x = Tensor.of(a, m, k), weight = Tensor.of(w, k, n).to(wt);
         List<String> calls = new CopyOnWriteArrayList<>();
         float[] got;
@@ -69,13 +108,10 @@ class MixedMatmulTest {
     }
 
     @Property(tries = 15)
-    void theWeightGradientKeepsTheWeightDtype(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType wt = r.nextBoolean() ? DType.BF16 : DType.F16;
-        int m = 1 + r.nextInt(4), k = 1 + r.nextInt(9), n = 1 + r.nextInt(7);
-        float[] a = new float[m * k], w = new float[k * n];
-        for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
-        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+    void theWeightGradientKeepsTheWeightDtype(@ForAll("gradients") Case drawn) {
+        DType wt = drawn.weightType();
+        int m = drawn.m(), k = drawn.k(), n = drawn.n();
+        float[] a = drawn.a(), w = drawn.w();
         Tensor x = Tensor.of(a, m, k), weight = Tensor.of(w, k, n).to(wt).requiresGrad(true);
         x.matmul(weight).sum().backward();
         Tensor g = weight.grad();

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import java.util.function.DoubleBinaryOperator;
+import net.jqwik.api.Example;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -27,15 +28,15 @@ class InPlaceOpsTest {
                 for (int i = 0; i < rank; i++) rev[i] = shape[rank - 1 - i];
                 int[] perm = new int[rank];
                 for (int i = 0; i < rank; i++) perm[i] = rank - 1 - i;
-                return TT.normal(r, rev, dtype).permute(perm);
+                return Seeded.normal(r, rev, dtype).permute(perm);
             }
             case 2 -> {
                 long[] bigger = shape.clone();
                 bigger[0] += 2;
-                return TT.normal(r, bigger, dtype).narrow(0, 1, shape[0]);
+                return Seeded.normal(r, bigger, dtype).narrow(0, 1, shape[0]);
             }
             default -> {
-                return TT.normal(r, shape, dtype);
+                return Seeded.normal(r, shape, dtype);
             }
         }
     }
@@ -50,24 +51,25 @@ class InPlaceOpsTest {
 
     private static double[] ref(double[] x, long[] shape, Tensor o, DoubleBinaryOperator f) {
         double[] out = new double[x.length];
-        long[][] ix = TT.indices(shape);
-        for (int i = 0; i < x.length; i++) out[i] = f.applyAsDouble(x[i], o.get(TT.broadcastIndex(o.dims(), ix[i])));
+        long[][] ix = Oracle.indices(shape);
+        for (int i = 0; i < x.length; i++)
+            out[i] = f.applyAsDouble(x[i], o.get(Oracle.broadcastIndex(o.dims(), ix[i])));
         return out;
     }
 
-    @Test
+    @Example
     void arithmeticMatchesTheOutOfPlaceOpAndAFloat64Loop() {
         Random r = new Random(11);
         String[] names = {"add_", "sub_", "mul_", "div_"};
         DoubleBinaryOperator[] fs = {(a, b) -> a + b, (a, b) -> a - b, (a, b) -> a * b, (a, b) -> a / b};
         for (int c = 0; c < CASES; c++) {
             DType t = r.nextBoolean() ? DType.F32 : DType.F64;
-            long[] shape = TT.randomShape(r, 0, 3);
+            long[] shape = Seeded.shape(r, 0, 3);
             Tensor self = writable(r, shape, t);
-            Tensor other = TT.random(r, broadcastable(r, shape), t);
+            Tensor other = Seeded.random(r, broadcastable(r, shape), t);
             int k = r.nextInt(4);
             Tensor before = self.copy();
-            double[] x = TT.values(self);
+            double[] x = Oracle.values(self);
             Tensor expected = switch (k) {
                 case 0 -> before.add(other);
                 case 1 -> before.sub(other);
@@ -82,8 +84,8 @@ class InPlaceOpsTest {
             };
             String what = names[k] + " " + t + " " + self.layout() + " with " + other.shape();
             assertSame(self, got, what + ": returns self");
-            assertArrayEquals(TT.values(expected), TT.values(self), what + ": as the out-of-place op");
-            TT.assertClose(ref(x, shape, other, fs[k]), TT.values(self), t == DType.F32 ? 1.2e-7 : 0, 0, what);
+            assertArrayEquals(Oracle.values(expected), Oracle.values(self), what + ": as the out-of-place op");
+            Oracle.assertClose(ref(x, shape, other, fs[k]), Oracle.values(self), t == DType.F32 ? 1.2e-7 : 0, 0, what);
         }
     }
 
@@ -107,21 +109,22 @@ class InPlaceOpsTest {
         assertEquals(DType.I64, ints.dtype());
     }
 
-    @Test
+    @Example
     void fusedUpdatesMatchFloat64Loops() {
         Random r = new Random(12);
         for (int c = 0; c < CASES; c++) {
             DType t = r.nextBoolean() ? DType.F32 : DType.F64;
-            long[] shape = TT.randomShape(r, 1, 3);
+            long[] shape = Seeded.shape(r, 1, 3);
             Tensor self = writable(r, shape, t);
-            Tensor a = TT.random(r, broadcastable(r, shape), t), b = TT.random(r, broadcastable(r, shape), t);
+            Tensor a = Seeded.random(r, broadcastable(r, shape), t), b = Seeded.random(r, broadcastable(r, shape), t);
             double v = r.nextGaussian();
             int k = r.nextInt(4);
-            double[] x = TT.values(self);
-            long[][] ix = TT.indices(shape);
+            double[] x = Oracle.values(self);
+            long[][] ix = Oracle.indices(shape);
             double[] want = new double[x.length];
             for (int i = 0; i < x.length; i++) {
-                double ai = a.get(TT.broadcastIndex(a.dims(), ix[i])), bi = b.get(TT.broadcastIndex(b.dims(), ix[i]));
+                double ai = a.get(Oracle.broadcastIndex(a.dims(), ix[i])),
+                        bi = b.get(Oracle.broadcastIndex(b.dims(), ix[i]));
                 want[i] = switch (k) {
                     case 0 -> x[i] + v * ai;
                     case 1 -> x[i] + v * ai * bi;
@@ -136,7 +139,7 @@ class InPlaceOpsTest {
                 default -> self.lerp_(a, v);
             }
             // one rounding of the float64 result to the tensor's dtype
-            TT.assertClose(want, TT.values(self), t == DType.F32 ? 6e-8 : 1e-15, 0, "update " + k + " " + t);
+            Oracle.assertClose(want, Oracle.values(self), t == DType.F32 ? 6e-8 : 1e-15, 0, "update " + k + " " + t);
         }
     }
 

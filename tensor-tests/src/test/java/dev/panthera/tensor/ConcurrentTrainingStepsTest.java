@@ -12,7 +12,7 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.Test;
+import net.jqwik.api.Example;
 
 /**
  * Several threads running forward and backward on one small network whose weights they share read-only: each
@@ -38,19 +38,19 @@ class ConcurrentTrainingStepsTest {
         }
     }
 
-    @Test
+    @Example
     void threadsSharingWeightsGetTheSingleThreadResults() throws Exception {
         Random r = new Random(11);
         long din = 24, hidden = 40, classes = 10, batch = 8;
         Tensor[] weights = {
-            TT.normal(r, new long[] {din, hidden}, DType.F32).requiresGrad(true),
-            TT.normal(r, new long[] {hidden, classes}, DType.F32).requiresGrad(true),
-            TT.normal(r, new long[] {classes}, DType.F32).requiresGrad(true),
-            TT.normal(r, new long[] {din}, DType.F32).requiresGrad(true)
+            Seeded.normal(r, new long[] {din, hidden}, DType.F32).requiresGrad(true),
+            Seeded.normal(r, new long[] {hidden, classes}, DType.F32).requiresGrad(true),
+            Seeded.normal(r, new long[] {classes}, DType.F32).requiresGrad(true),
+            Seeded.normal(r, new long[] {din}, DType.F32).requiresGrad(true)
         };
         List<Tensor> xs = new ArrayList<>(), ts = new ArrayList<>();
         for (int i = 0; i < INPUTS; i++) {
-            xs.add(TT.normal(r, new long[] {batch, din}, DType.F32));
+            xs.add(Seeded.normal(r, new long[] {batch, din}, DType.F32));
             long[] t = new long[(int) batch];
             for (int j = 0; j < t.length; j++) t[j] = r.nextInt((int) classes);
             ts.add(Tensor.of(t, batch, 1));
