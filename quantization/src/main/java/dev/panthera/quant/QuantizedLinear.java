@@ -2,6 +2,8 @@ package dev.panthera.quant;
 
 import dev.panthera.nn.Module;
 import dev.panthera.quant.bnb.Bnb4Bit;
+import dev.panthera.quant.gptq.GptqInt4;
+import dev.panthera.quant.gptq.GwqInt4;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
@@ -114,6 +116,34 @@ public final class QuantizedLinear extends Module {
         RowDecoder d = (r, dst, at) -> w.dequantize((long) r * in, in, dst, at);
         return new QuantizedLinear(
                 w.code() + " block " + w.blockSize(), out, in, w.byteSize(), tiled(d, out, in), d, bias);
+    }
+
+    /**
+     * A 4-bit GPTQ weight as transformers' checkpoint stores it (qweight / qzeros / scales / g_idx, act-order or not),
+     * multiplied from those arrays by {@link GptqMatmul}.
+     */
+    public static QuantizedLinear of(GptqInt4 w, Tensor bias) {
+        return new QuantizedLinear(
+                "GPTQ int4 group " + w.groupSize(),
+                w.out(),
+                w.in(),
+                w.byteSize(),
+                (x, m, y) -> GptqMatmul.matmul(x, m, w, y),
+                w::dequantizeRow,
+                bias);
+    }
+
+    /** GWQ: the 4-bit GPTQ kernel, then the sparse float16 outliers (index and value, 6 bytes each). */
+    public static QuantizedLinear of(GwqInt4 w, Tensor bias) {
+        float[] deltas = w.deltas();
+        return new QuantizedLinear(
+                "GWQ int4 group " + w.dense().groupSize() + " + " + w.outlierIndex().length + " outliers",
+                w.dense().out(),
+                w.dense().in(),
+                w.dense().byteSize() + 6L * w.outlierIndex().length,
+                (x, m, y) -> GptqMatmul.matmul(x, m, w, deltas, y),
+                w::dequantizeRow,
+                bias);
     }
 
     /** Weight rows decoded together: each is decoded once per call and dotted with every activation row. */
