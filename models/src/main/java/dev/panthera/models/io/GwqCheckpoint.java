@@ -130,6 +130,10 @@ public final class GwqCheckpoint {
         if (idx.length != val.length)
             throw new ModelFormatException(
                     "GWQ", p + ".outlier_val", val.length + " values for " + idx.length + " positions (outlier_idx)");
+        for (int i = 0; i < val.length; i++) {
+            if (!Float.isFinite(val[i]))
+                throw new ModelFormatException("GWQ", p + ".outlier_val", "value [" + i + "] is " + val[i]);
+        }
         try {
             return new Layer(new GwqWeight(dense.weight(), idx, val), dense.bias());
         } catch (IllegalArgumentException e) {
