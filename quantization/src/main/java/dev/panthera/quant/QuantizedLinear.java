@@ -14,8 +14,9 @@ import java.util.stream.IntStream;
  * y = x·Wᵀ + b over a weight that stays quantized: a drop-in for nn's {@code Linear} at inference (same input and
  * output shapes, optional bias, registered as the buffer {@code bias}), with no trainable weight. The weight is one of
  * a GGML block format ({@link QuantizedWeight}: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K, or F32/F16),
- * int8 per output channel ({@link Int8Weight}, weight-only or W8A8), group-wise int4 ({@link Int4Weight}) or
- * bitsandbytes NF4/FP4 ({@link Bnb4Bit}). The forward pass reads the stored bytes: one activation row (decode) and
+ * int8 per output channel ({@link Int8Weight}, weight-only or W8A8), group-wise int4 ({@link Int4Weight}),
+ * bitsandbytes NF4/FP4 ({@link Bnb4Bit}) or a 4-bit GPTQ/GWQ checkpoint's arrays ({@link GptqInt4}, {@link GwqInt4},
+ * multiplied by {@link GptqMatmul} without decoding rows). The forward pass reads the stored bytes: one activation row (decode) and
  * many (prefill) both decode at most a tile of weight rows at a time into a small scratch, never an F32 copy of the
  * matrix. No gradient flows through the weight; an input that requires grad with gradients enabled is rejected.
  */
