@@ -2,8 +2,10 @@ package dev.panthera.models.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.models.llama.Generator;
 import dev.panthera.models.llama.LlamaModel;
 import dev.panthera.models.llama.QuantizedCheckpoint;
+import dev.panthera.models.llama.SamplingParams;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -36,8 +38,18 @@ class ConvertQuantizedCommandTest {
                             "--act-order");
             assertEquals(0, r.rc(), r.err());
             assertTrue(r.out().contains("wrote " + out), r.out());
+            // the other commands open the folder too, its layers kept quantized: generate's greedy ids are the
+            // loaded quantized model's
+            var g = MainTest.run("generate", out.toString(), "--ids", "--max-new-tokens", "4");
+            assertEquals(0, g.rc(), g.err());
             try (LlamaModel m = QuantizedCheckpoint.load(out)) {
                 assertEquals(96, m.config().vocab());
+                int[] want = new Generator(m)
+                        .generate(new int[0], SamplingParams.greedy(4), null)
+                        .tokens();
+                StringBuilder sb = new StringBuilder();
+                for (int id : want) sb.append(sb.isEmpty() ? "" : " ").append(id);
+                assertEquals(sb.toString(), g.out().trim(), type);
             }
         }
     }
