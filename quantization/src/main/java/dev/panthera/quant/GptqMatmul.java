@@ -84,8 +84,13 @@ public final class GptqMatmul {
             }
             for (; n + lanes <= to; n += lanes) {
                 int r = 0;
-                for (; r + 4 <= m; r += 4) block4(fs, is, x, r, w, y, n, zMap, zShift);
-                for (; r < m; r++) block1(fs, is, x, r, w, y, n, zMap, zShift);
+                if (fs == FS) {
+                    for (; r + 4 <= m; r += 4) block4P(x, r, w, y, n, zMap, zShift);
+                    for (; r < m; r++) block1P(x, r, w, y, n, zMap, zShift);
+                } else {
+                    for (; r + 4 <= m; r += 4) block4(fs, is, x, r, w, y, n, zMap, zShift);
+                    for (; r < m; r++) block1(fs, is, x, r, w, y, n, zMap, zShift);
+                }
             }
         }
         for (; n < to; n++) scalarColumn(x, m, w, y, n);
@@ -188,5 +193,76 @@ public final class GptqMatmul {
             }
             y[r * out + n] = acc;
         }
+    }
+
+    // The same kernels with the species as static final constants: passed as arguments, a species C2 cannot see as a
+    // constant makes every vector operation allocate (boxed vectors); the preferred width, the production path, takes
+    // these.
+    private static final VectorSpecies<Float> FS = QuantLanes.F;
+    private static final VectorSpecies<Integer> IS = FS.withLanes(int.class);
+
+    private static FloatVector zerosP(GptqInt4 w, int g, int n, int[] zMap, int[] zShift) {
+        int base = g * (w.out() >>> 3) + (n >>> 3);
+        // lanes below 8 read within one word: the lane's nibble is at 4·((n + i) mod 8)
+        IntVector shift = IntVector.fromArray(IS, zShift, 0);
+        if (IS.length() < 8) shift = shift.add((n & 7) << 2);
+        IntVector words = IntVector.fromArray(IS, w.qzeros(), base, zMap, 0);
+        return (FloatVector)
+                words.lanewise(VectorOperators.LSHR, shift).and(15).add(1).convert(VectorOperators.I2F, 0);
+    }
+
+    private static void block1P(float[] x, int r, GptqInt4 w, float[] y, int n, int[] zMap, int[] zShift) {
+        int out = w.out(), in = w.in();
+        int[] qw = w.qweight(), gIdx = w.gIdx();
+        float[] scales = w.scales();
+        FloatVector acc = FloatVector.zero(FS), s = null, z = null;
+        int lastG = -1, xr = r * in;
+        for (int p = 0; p < in >>> 3; p++) {
+            IntVector word = IntVector.fromArray(IS, qw, p * out + n);
+            for (int j = 0; j < 8; j++) {
+                int k = (p << 3) + j, g = gIdx[k];
+                if (g != lastG) {
+                    s = FloatVector.fromArray(FS, scales, g * out + n);
+                    z = zerosP(w, g, n, zMap, zShift);
+                    lastG = g;
+                }
+                FloatVector q = (FloatVector)
+                        word.lanewise(VectorOperators.LSHR, j << 2).and(15).convert(VectorOperators.I2F, 0);
+                acc = q.sub(z).mul(s).fma(FloatVector.broadcast(FS, x[xr + k]), acc);
+            }
+        }
+        acc.intoArray(y, r * out + n);
+    }
+
+    private static void block4P(float[] x, int r, GptqInt4 w, float[] y, int n, int[] zMap, int[] zShift) {
+        int out = w.out(), in = w.in();
+        int[] qw = w.qweight(), gIdx = w.gIdx();
+        float[] scales = w.scales();
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0, s = null, z = null;
+        int lastG = -1, x0 = r * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
+        for (int p = 0; p < in >>> 3; p++) {
+            IntVector word = IntVector.fromArray(IS, qw, p * out + n);
+            for (int j = 0; j < 8; j++) {
+                int k = (p << 3) + j, g = gIdx[k];
+                if (g != lastG) {
+                    s = FloatVector.fromArray(FS, scales, g * out + n);
+                    z = zerosP(w, g, n, zMap, zShift);
+                    lastG = g;
+                }
+                FloatVector d = ((FloatVector) word.lanewise(VectorOperators.LSHR, j << 2)
+                                .and(15)
+                                .convert(VectorOperators.I2F, 0))
+                        .sub(z)
+                        .mul(s);
+                a0 = d.fma(FloatVector.broadcast(FS, x[x0 + k]), a0);
+                a1 = d.fma(FloatVector.broadcast(FS, x[x1 + k]), a1);
+                a2 = d.fma(FloatVector.broadcast(FS, x[x2 + k]), a2);
+                a3 = d.fma(FloatVector.broadcast(FS, x[x3 + k]), a3);
+            }
+        }
+        a0.intoArray(y, r * out + n);
+        a1.intoArray(y, (r + 1) * out + n);
+        a2.intoArray(y, (r + 2) * out + n);
+        a3.intoArray(y, (r + 3) * out + n);
     }
 }

@@ -131,6 +131,10 @@ class GptqMatmulTest {
             GptqMatmul.matmul(fs, x, m, packed, y);
             assertClose(y, o, in, 0, fs + " [" + out + ", " + in + "] g" + gs + (actOrder ? " act" : "") + " m=" + m);
         }
+        // the production entry: the preferred width through the constant-species kernels
+        float[] y = new float[m * out];
+        GptqMatmul.matmul(x, m, packed, y);
+        assertClose(y, o, in, 0, "preferred [" + out + ", " + in + "] g" + gs + (actOrder ? " act" : "") + " m=" + m);
     }
 
     @Property(tries = 30)
