@@ -2,6 +2,8 @@ package dev.panthera.quant;
 
 import dev.panthera.nn.Module;
 import dev.panthera.quant.bnb.Bnb4Bit;
+import dev.panthera.quant.gptq.GptqInt4;
+import dev.panthera.quant.gptq.GwqInt4;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
@@ -12,8 +14,9 @@ import java.util.stream.IntStream;
  * y = x·Wᵀ + b over a weight that stays quantized: a drop-in for nn's {@code Linear} at inference (same input and
  * output shapes, optional bias, registered as the buffer {@code bias}), with no trainable weight. The weight is one of
  * a GGML block format ({@link QuantizedWeight}: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K, or F32/F16),
- * int8 per output channel ({@link Int8Weight}, weight-only or W8A8), group-wise int4 ({@link Int4Weight}) or
- * bitsandbytes NF4/FP4 ({@link Bnb4Bit}). The forward pass reads the stored bytes: one activation row (decode) and
+ * int8 per output channel ({@link Int8Weight}, weight-only or W8A8), group-wise int4 ({@link Int4Weight}),
+ * bitsandbytes NF4/FP4 ({@link Bnb4Bit}) or a 4-bit GPTQ/GWQ checkpoint's arrays ({@link GptqInt4}, {@link GwqInt4},
+ * multiplied by {@link GptqMatmul} without decoding rows). The forward pass reads the stored bytes: one activation row (decode) and
  * many (prefill) both decode at most a tile of weight rows at a time into a small scratch, never an F32 copy of the
  * matrix. No gradient flows through the weight; an input that requires grad with gradients enabled is rejected.
  */
@@ -114,6 +117,34 @@ public final class QuantizedLinear extends Module {
         RowDecoder d = (r, dst, at) -> w.dequantize((long) r * in, in, dst, at);
         return new QuantizedLinear(
                 w.code() + " block " + w.blockSize(), out, in, w.byteSize(), tiled(d, out, in), d, bias);
+    }
+
+    /**
+     * A 4-bit GPTQ weight as transformers' checkpoint stores it (qweight / qzeros / scales / g_idx, act-order or not),
+     * multiplied from those arrays by {@link GptqMatmul}.
+     */
+    public static QuantizedLinear of(GptqInt4 w, Tensor bias) {
+        return new QuantizedLinear(
+                "GPTQ int4 group " + w.groupSize(),
+                w.out(),
+                w.in(),
+                w.byteSize(),
+                (x, m, y) -> GptqMatmul.matmul(x, m, w, y),
+                w::dequantizeRow,
+                bias);
+    }
+
+    /** GWQ: the 4-bit GPTQ kernel, then the sparse float16 outliers (index and value, 6 bytes each). */
+    public static QuantizedLinear of(GwqInt4 w, Tensor bias) {
+        float[] deltas = w.deltas();
+        return new QuantizedLinear(
+                "GWQ int4 group " + w.dense().groupSize() + " + " + w.outlierIndex().length + " outliers",
+                w.dense().out(),
+                w.dense().in(),
+                w.dense().byteSize() + 6L * w.outlierIndex().length,
+                (x, m, y) -> GptqMatmul.matmul(x, m, w, deltas, y),
+                w::dequantizeRow,
+                bias);
     }
 
     /** Weight rows decoded together: each is decoded once per call and dotted with every activation row. */

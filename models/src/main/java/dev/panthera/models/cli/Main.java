@@ -3,6 +3,7 @@ package dev.panthera.models.cli;
 import dev.panthera.models.llama.Generator;
 import dev.panthera.models.llama.GgufConvert;
 import dev.panthera.models.llama.Perplexity;
+import dev.panthera.models.llama.QuantizedConvert;
 import dev.panthera.models.llama.SamplingParams;
 import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.models.lm.LanguageModels;
@@ -36,7 +37,9 @@ public final class Main {
             + " [--dump-logits FILE] [--verbose]\n       perplexity MODEL --ids FILE [--threads N] [--verbose]"
             + "\n       embed MODEL [--pooling mean|cls] [--normalize|--no-normalize] [--verbose]   (lines on stdin)"
             + "\n       convert MODEL OUT.gguf --type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K"
-            + " [--tokenizer FILE] [--verbose]";
+            + " [--tokenizer FILE] [--verbose]"
+            + "\n       convert HF_FOLDER OUT_FOLDER --type nf4|gptq|gwq [--calibration FILE] [--calibration-length N]"
+            + " [--bits N] [--group-size N] [--act-order] [--outliers FRACTION] [--verbose]";
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -80,7 +83,8 @@ public final class Main {
             "--dump-logits",
             "--tokenizer");
     static final Set<String> PPL_FLAGS = Set.of("--ids", "--threads", "--tokenizer");
-    static final Set<String> CONVERT_FLAGS = Set.of("--type", "--tokenizer");
+    static final Set<String> CONVERT_FLAGS = Set.of(
+            "--type", "--tokenizer", "--calibration", "--calibration-length", "--bits", "--group-size", "--outliers");
 
     /** Parsed arguments: one positional MODEL, valued flags and switches. */
     record Flags(String model, Map<String, String> values, Set<String> switches) {
@@ -223,14 +227,22 @@ public final class Main {
         if (positional.size() != 2)
             throw new UsageException("convert needs MODEL and OUT.gguf, got " + positional.size() + " paths");
         rest.add(0, positional.get(0));
-        Flags f = Flags.parse(rest.toArray(String[]::new), CONVERT_FLAGS, Set.of("--verbose"));
+        Flags f = Flags.parse(rest.toArray(String[]::new), CONVERT_FLAGS, Set.of("--verbose", "--act-order"));
         String typeName = f.values().get("--type");
         if (typeName == null) throw new UsageException("convert needs --type (one of " + GgufConvert.TYPES + ")");
+        for (QuantizedConvert.Kind k : QuantizedConvert.Kind.values()) {
+            if (k.name().equalsIgnoreCase(typeName))
+                return QuantizedConvertCommand.run(f, k, Path.of(positional.get(1)), out);
+        }
+        for (String flag :
+                List.of("--calibration", "--calibration-length", "--bits", "--group-size", "--outliers", "--act-order"))
+            if (f.values().containsKey(flag) || f.switches().contains(flag))
+                throw new UsageException(flag + " applies to --type nf4, gptq or gwq, not " + typeName);
         GgmlType type = GgufConvert.TYPES.stream()
                 .filter(t -> t.name().equalsIgnoreCase(typeName))
                 .findFirst()
                 .orElseThrow(() -> new UsageException(
-                        "--type " + typeName + " is not written (one of " + GgufConvert.TYPES + ")"));
+                        "--type " + typeName + " is not written (one of " + GgufConvert.TYPES + ", nf4, gptq, gwq)"));
         Path target = Path.of(positional.get(1));
         if (!target.getFileName().toString().endsWith(".gguf"))
             throw new UsageException("convert writes a .gguf file, got OUT " + target);

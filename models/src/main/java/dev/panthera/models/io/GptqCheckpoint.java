@@ -64,8 +64,11 @@ public final class GptqCheckpoint {
     /** A quantized linear layer as the checkpoint holds it. */
     public record Linear(GptqWeight weight, float[] bias) {}
 
-    /** Reads {@code quantization_config} from a config.json; anything but GPTQ v1 is refused by name. */
-    public static QuantConfig readConfig(Path configJson) throws IOException {
+    /**
+     * The scalar fields (integers as Long, other numbers as Double, booleans, strings; nested values skipped) of a config.json's
+     * {@code quantization_config}; absent, a {@link ModelFormatException} naming it.
+     */
+    public static Map<String, Object> quantizationConfig(Path configJson) throws IOException {
         Map<String, Object> q = null;
         try (JsonParser p = new JsonFactory().createParser(Files.readAllBytes(configJson))) {
             if (p.nextToken() != JsonToken.START_OBJECT)
@@ -80,6 +83,7 @@ public final class GptqCheckpoint {
                         JsonToken v = p.nextToken();
                         switch (v) {
                             case VALUE_NUMBER_INT -> q.put(k, p.getLongValue());
+                            case VALUE_NUMBER_FLOAT -> q.put(k, p.getDoubleValue());
                             case VALUE_TRUE, VALUE_FALSE -> q.put(k, v == JsonToken.VALUE_TRUE);
                             case VALUE_STRING -> q.put(k, p.getText());
                             default -> p.skipChildren();
@@ -91,6 +95,12 @@ public final class GptqCheckpoint {
             }
         }
         if (q == null) throw new ModelFormatException("config.json", "quantization_config", "absent");
+        return q;
+    }
+
+    /** Reads {@code quantization_config} from a config.json; anything but GPTQ v1 is refused by name. */
+    public static QuantConfig readConfig(Path configJson) throws IOException {
+        Map<String, Object> q = quantizationConfig(configJson);
         if (!"gptq".equals(q.get("quant_method")))
             throw new ModelFormatException(
                     "config.json", "quantization_config.quant_method", "'" + q.get("quant_method") + "', not 'gptq'");
@@ -114,44 +124,49 @@ public final class GptqCheckpoint {
         for (String name : file.names()) {
             if (!name.endsWith(".qweight")) continue;
             String p = name.substring(0, name.length() - ".qweight".length());
-            int[] qweight = ints(file, p + ".qweight", 2);
-            int[] qzeros = ints(file, p + ".qzeros", 2);
-            int[] gIdx = ints(file, p + ".g_idx", 1);
-            long[] ss = shape(file, p + ".scales", DType.F16, 2);
-            float[] scales = halves(file, p + ".scales");
-            int outF = Math.toIntExact(ss[1]), inF = gIdx.length;
-            long[] qs = file.shape(p + ".qweight");
-            if (qs[1] != outF || qs[0] * 32 != (long) inF * c.bits())
-                throw new ModelFormatException(
-                        "GPTQ",
-                        p + ".qweight",
-                        "shape " + Arrays.toString(qs) + " does not fit " + inF + " inputs (g_idx) and " + outF
-                                + " outputs (scales) at " + c.bits() + " bits");
-            if (ss[0] != GptqWeight.groups(inF, c.groupSize()))
-                throw new ModelFormatException(
-                        "GPTQ",
-                        p + ".scales",
-                        ss[0] + " groups, but " + inF + " inputs in groups" + " of " + c.groupSize() + " make "
-                                + GptqWeight.groups(inF, c.groupSize()));
-            float[] bias = null;
-            if (file.contains(p + ".bias")) {
-                long[] bs = file.shape(p + ".bias");
-                if (bs.length != 1 || bs[0] != outF)
-                    throw new ModelFormatException(
-                            "GPTQ", p + ".bias", "shape " + Arrays.toString(bs) + ", [" + outF + "] expected");
-                bias = file.entry(p + ".bias").dtype() == DType.F16
-                        ? halves(file, p + ".bias")
-                        : file.tensor(p + ".bias").to(DType.F32).toFloatArray();
-            }
-            GptqWeight w;
-            try {
-                w = GptqPacking.fromV1(p, outF, inF, c.bits(), c.groupSize(), c.sym(), qweight, qzeros, scales, gIdx);
-            } catch (IllegalArgumentException e) {
-                throw new ModelFormatException("GPTQ", p, e.getMessage());
-            }
-            out.put(p, new Linear(w, bias));
+            out.put(p, readLayer(file, p, c));
         }
         return out;
+    }
+
+    /** The layer {@code p} ({@code p.qweight}, {@code p.qzeros}, {@code p.scales}, {@code p.g_idx}, {@code p.bias}). */
+    public static Linear readLayer(SafetensorsFile file, String p, QuantConfig c) throws ModelFormatException {
+        int[] qweight = ints(file, p + ".qweight", 2);
+        int[] qzeros = ints(file, p + ".qzeros", 2);
+        int[] gIdx = ints(file, p + ".g_idx", 1);
+        long[] ss = shape(file, p + ".scales", DType.F16, 2);
+        float[] scales = halves(file, p + ".scales");
+        int outF = Math.toIntExact(ss[1]), inF = gIdx.length;
+        long[] qs = file.shape(p + ".qweight");
+        if (qs[1] != outF || qs[0] * 32 != (long) inF * c.bits())
+            throw new ModelFormatException(
+                    "GPTQ",
+                    p + ".qweight",
+                    "shape " + Arrays.toString(qs) + " does not fit " + inF + " inputs (g_idx) and " + outF
+                            + " outputs (scales) at " + c.bits() + " bits");
+        if (ss[0] != GptqWeight.groups(inF, c.groupSize()))
+            throw new ModelFormatException(
+                    "GPTQ",
+                    p + ".scales",
+                    ss[0] + " groups, but " + inF + " inputs in groups" + " of " + c.groupSize() + " make "
+                            + GptqWeight.groups(inF, c.groupSize()));
+        float[] bias = null;
+        if (file.contains(p + ".bias")) {
+            long[] bs = file.shape(p + ".bias");
+            if (bs.length != 1 || bs[0] != outF)
+                throw new ModelFormatException(
+                        "GPTQ", p + ".bias", "shape " + Arrays.toString(bs) + ", [" + outF + "] expected");
+            bias = file.entry(p + ".bias").dtype() == DType.F16
+                    ? halves(file, p + ".bias")
+                    : file.tensor(p + ".bias").to(DType.F32).toFloatArray();
+        }
+        GptqWeight w;
+        try {
+            w = GptqPacking.fromV1(p, outF, inF, c.bits(), c.groupSize(), c.sym(), qweight, qzeros, scales, gIdx);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException("GPTQ", p, e.getMessage());
+        }
+        return new Linear(w, bias);
     }
 
     /**
@@ -161,29 +176,33 @@ public final class GptqCheckpoint {
     public static void write(Path path, QuantConfig c, Map<String, Linear> layers, List<SafetensorsWriter.Item> others)
             throws IOException {
         List<SafetensorsWriter.Item> items = new ArrayList<>(others);
-        for (var e : layers.entrySet()) {
-            String p = e.getKey();
-            GptqWeight w = e.getValue().weight();
-            if (w.bits() != c.bits() || w.groupSize() != c.groupSize() || w.sym() != c.sym())
-                throw new IllegalArgumentException("GPTQ checkpoint: layer " + p + " is " + w + ", the config says "
-                        + c.bits() + " bits, group " + c.groupSize() + (c.sym() ? ", sym" : ", asym"));
-            int[] qweight = GptqPacking.qweight(w), qzeros = GptqPacking.qzerosV1(w);
-            items.add(new SafetensorsWriter.Item(
-                    p + ".qweight", DType.I32, new long[] {(long) w.in() * w.bits() / 32, w.out()}, seg(qweight)));
-            items.add(new SafetensorsWriter.Item(
-                    p + ".qzeros", DType.I32, new long[] {w.groups(), (long) w.out() * w.bits() / 32}, seg(qzeros)));
-            items.add(new SafetensorsWriter.Item(
-                    p + ".scales", DType.F16, new long[] {w.groups(), w.out()}, halfSeg(w.scales())));
-            items.add(new SafetensorsWriter.Item(p + ".g_idx", DType.I32, new long[] {w.in()}, seg(w.gIdx())));
-            float[] bias = e.getValue().bias();
-            if (bias != null) {
-                if (bias.length != w.out())
-                    throw new IllegalArgumentException("GPTQ checkpoint: bias of " + p + " has " + bias.length
-                            + " values for " + w.out() + " outputs");
-                items.add(new SafetensorsWriter.Item(p + ".bias", DType.F16, new long[] {w.out()}, halfSeg(bias)));
-            }
-        }
+        for (var e : layers.entrySet()) items.addAll(items(e.getKey(), e.getValue(), c));
         SafetensorsWriter.write(path, Map.of("format", "pt"), items);
+    }
+
+    /** The tensors of layer {@code p} in this layout. */
+    public static List<SafetensorsWriter.Item> items(String p, Linear layer, QuantConfig c) {
+        List<SafetensorsWriter.Item> items = new ArrayList<>();
+        GptqWeight w = layer.weight();
+        if (w.bits() != c.bits() || w.groupSize() != c.groupSize() || w.sym() != c.sym())
+            throw new IllegalArgumentException("GPTQ checkpoint: layer " + p + " is " + w + ", the config says "
+                    + c.bits() + " bits, group " + c.groupSize() + (c.sym() ? ", sym" : ", asym"));
+        int[] qweight = GptqPacking.qweight(w), qzeros = GptqPacking.qzerosV1(w);
+        items.add(new SafetensorsWriter.Item(
+                p + ".qweight", DType.I32, new long[] {(long) w.in() * w.bits() / 32, w.out()}, seg(qweight)));
+        items.add(new SafetensorsWriter.Item(
+                p + ".qzeros", DType.I32, new long[] {w.groups(), (long) w.out() * w.bits() / 32}, seg(qzeros)));
+        items.add(new SafetensorsWriter.Item(
+                p + ".scales", DType.F16, new long[] {w.groups(), w.out()}, halfSeg(w.scales())));
+        items.add(new SafetensorsWriter.Item(p + ".g_idx", DType.I32, new long[] {w.in()}, seg(w.gIdx())));
+        float[] bias = layer.bias();
+        if (bias != null) {
+            if (bias.length != w.out())
+                throw new IllegalArgumentException("GPTQ checkpoint: bias of " + p + " has " + bias.length
+                        + " values for " + w.out() + " outputs");
+            items.add(new SafetensorsWriter.Item(p + ".bias", DType.F16, new long[] {w.out()}, halfSeg(bias)));
+        }
+        return items;
     }
 
     private static long[] shape(SafetensorsFile f, String name, DType dtype, int rank) throws ModelFormatException {
@@ -197,7 +216,7 @@ public final class GptqCheckpoint {
         return e.shape();
     }
 
-    private static int[] ints(SafetensorsFile f, String name, int rank) throws ModelFormatException {
+    static int[] ints(SafetensorsFile f, String name, int rank) throws ModelFormatException {
         shape(f, name, DType.I32, rank);
         MemorySegment s = f.bytes(name);
         int[] v = new int[Math.toIntExact(s.byteSize() / 4)];
@@ -205,20 +224,20 @@ public final class GptqCheckpoint {
         return v;
     }
 
-    private static float[] halves(SafetensorsFile f, String name) {
+    static float[] halves(SafetensorsFile f, String name) {
         MemorySegment s = f.bytes(name);
         float[] v = new float[Math.toIntExact(s.byteSize() / 2)];
         for (int i = 0; i < v.length; i++) v[i] = Float.float16ToFloat(s.get(F16, 2L * i));
         return v;
     }
 
-    private static MemorySegment seg(int[] v) {
+    static MemorySegment seg(int[] v) {
         MemorySegment s = MemorySegment.ofArray(new byte[v.length * 4]);
         for (int i = 0; i < v.length; i++) s.set(I32, 4L * i, v[i]);
         return s;
     }
 
-    private static MemorySegment halfSeg(float[] v) {
+    static MemorySegment halfSeg(float[] v) {
         MemorySegment s = MemorySegment.ofArray(new byte[v.length * 2]);
         for (int i = 0; i < v.length; i++) {
             short h = Float.floatToFloat16(v[i]);

@@ -17,6 +17,15 @@ public interface LinearMaker {
      */
     Module linear(String name, float[] w, int out, int in, Tensor bias);
 
+    /**
+     * The layer for weight {@code name} [out, in] when the checkpoint holds it in a quantized layout of its own (a GPTQ
+     * qweight, a bitsandbytes 4-bit weight, a GWQ layer) and has no float {@code name} to read; null (the default)
+     * reads the float weight and goes through {@link #linear}.
+     */
+    default Module stored(String name, int out, int in, Tensor bias) {
+        return null;
+    }
+
     /** A norm weight or bias ({@code model.layers.0.input_layernorm.weight}, ...) as the model will use it. */
     default float[] vector(String name, float[] v) {
         return v;

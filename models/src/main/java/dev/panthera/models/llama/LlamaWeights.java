@@ -48,6 +48,8 @@ final class LlamaWeights {
     Projection projection(String hfName, long rows, long cols, String biasName) {
         Tensor bias = biasName == null ? null : vector(biasName, rows);
         if (maker != null) {
+            var stored = maker.stored(hfName, Math.toIntExact(rows), Math.toIntExact(cols), bias);
+            if (stored != null) return stored::forward;
             float[] f = matrix(hfName, rows, cols).toFloatArray();
             var m = maker.linear(hfName, f, Math.toIntExact(rows), Math.toIntExact(cols), bias);
             if (m != null) return m::forward;

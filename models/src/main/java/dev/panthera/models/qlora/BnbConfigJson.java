@@ -130,28 +130,34 @@ public final class BnbConfigJson {
             g.writeBooleanField("attention_bias", false);
             g.writeBooleanField("mlp_bias", false);
             g.writeStringField("hidden_act", "silu");
-            g.writeObjectFieldStart("quantization_config");
-            g.writeStringField("quant_method", "bitsandbytes");
-            g.writeBooleanField("_load_in_8bit", false);
-            g.writeBooleanField("_load_in_4bit", true);
-            g.writeNumberField("llm_int8_threshold", 6.0);
-            if (q.skipModules() == null) g.writeNullField("llm_int8_skip_modules");
-            else {
-                g.writeArrayFieldStart("llm_int8_skip_modules");
-                for (String s : q.skipModules()) g.writeString(s);
-                g.writeEndArray();
-            }
-            g.writeBooleanField("llm_int8_enable_fp32_cpu_offload", false);
-            g.writeBooleanField("llm_int8_has_fp16_weight", false);
-            g.writeStringField("bnb_4bit_quant_type", q.quantType());
-            g.writeBooleanField("bnb_4bit_use_double_quant", q.doubleQuant());
-            g.writeStringField("bnb_4bit_compute_dtype", q.computeDtype());
-            g.writeStringField("bnb_4bit_quant_storage", q.quantStorage());
-            g.writeBooleanField("load_in_4bit", true);
-            g.writeBooleanField("load_in_8bit", false);
-            g.writeEndObject();
+            g.writeFieldName("quantization_config");
+            writeQuantization(g, q);
             g.writeEndObject();
         }
+    }
+
+    /** {@code q} as the quantization_config object transformers' {@code BitsAndBytesConfig.to_dict()} writes. */
+    public static void writeQuantization(JsonGenerator g, Quantization q) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("quant_method", "bitsandbytes");
+        g.writeBooleanField("_load_in_8bit", false);
+        g.writeBooleanField("_load_in_4bit", true);
+        g.writeNumberField("llm_int8_threshold", 6.0);
+        if (q.skipModules() == null) g.writeNullField("llm_int8_skip_modules");
+        else {
+            g.writeArrayFieldStart("llm_int8_skip_modules");
+            for (String s : q.skipModules()) g.writeString(s);
+            g.writeEndArray();
+        }
+        g.writeBooleanField("llm_int8_enable_fp32_cpu_offload", false);
+        g.writeBooleanField("llm_int8_has_fp16_weight", false);
+        g.writeStringField("bnb_4bit_quant_type", q.quantType());
+        g.writeBooleanField("bnb_4bit_use_double_quant", q.doubleQuant());
+        g.writeStringField("bnb_4bit_compute_dtype", q.computeDtype());
+        g.writeStringField("bnb_4bit_quant_storage", q.quantStorage());
+        g.writeBooleanField("load_in_4bit", true);
+        g.writeBooleanField("load_in_8bit", false);
+        g.writeEndObject();
     }
 
     private static Map<String, Object> flat(JsonParser p) throws IOException {

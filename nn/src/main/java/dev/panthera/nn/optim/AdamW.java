@@ -20,8 +20,35 @@ public final class AdamW extends Optimizer {
     private final Tensor[] v;
     private final long[] t;
 
+    private final StateAllocator state;
+
+    /** Where the moments live: a zeroed tensor with a parameter's shape and dtype, kept until the optimizer is dropped. */
+    @FunctionalInterface
+    public interface StateAllocator {
+        Tensor zerosLike(Tensor param);
+    }
+
+    /** The moments in the parameter's device pool (GC-managed), as torch keeps them. */
+    public static final StateAllocator IN_MEMORY = p -> MemoryScope.unscoped(() -> Tensor.zerosLike(p));
+
     public AdamW(List<Tensor> params, double lr, double beta1, double beta2, double eps, double weightDecay) {
+        this(params, lr, beta1, beta2, eps, weightDecay, IN_MEMORY);
+    }
+
+    /**
+     * With the moments made by {@code state}: {@link PagedState} keeps them in memory-mapped files the OS can page
+     * out (bitsandbytes' paged AdamW, on the CPU). The update is the same arithmetic on whatever memory holds them.
+     */
+    public AdamW(
+            List<Tensor> params,
+            double lr,
+            double beta1,
+            double beta2,
+            double eps,
+            double weightDecay,
+            StateAllocator state) {
         super(params, lr);
+        this.state = java.util.Objects.requireNonNull(state, "AdamW: state allocator");
         if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1))
             throw new IllegalArgumentException("AdamW: betas must be in [0, 1), got " + beta1 + ", " + beta2);
         this.beta1 = beta1;
@@ -41,8 +68,8 @@ public final class AdamW extends Optimizer {
     @Override
     protected void update(int i, Tensor p, Tensor g, double lr, long step) {
         if (m[i] == null) {
-            m[i] = MemoryScope.unscoped(() -> Tensor.zerosLike(p));
-            v[i] = MemoryScope.unscoped(() -> Tensor.zerosLike(p));
+            m[i] = state.zerosLike(p);
+            v[i] = state.zerosLike(p);
         }
         if (weightDecay != 0) p.mul_(1 - lr * weightDecay);
         m[i].lerp_(g, 1 - beta1);

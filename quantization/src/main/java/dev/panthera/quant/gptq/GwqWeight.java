@@ -16,9 +16,9 @@ public record GwqWeight(GptqWeight dense, int[] outlierIndex, float[] outlierVal
                 throw new IllegalArgumentException("GwqWeight " + dense.name() + ": outlier position " + outlierIndex[i]
                         + " is outside [0, " + n + ") or out of ascending order");
             float v = outlierValue[i];
-            if (Float.float16ToFloat(Float.floatToFloat16(v)) != v)
+            if (!Float.isFinite(v) || Float.float16ToFloat(Float.floatToFloat16(v)) != v)
                 throw new IllegalArgumentException(
-                        "GwqWeight " + dense.name() + ": outlier value " + v + " is not a float16 value");
+                        "GwqWeight " + dense.name() + ": outlier value " + v + " is not a finite float16 value");
         }
     }
 
