@@ -24,7 +24,8 @@ import java.util.SplittableRandom;
  * each, 6 · parameters · tokens / step time over that SGEMM rate.
  *
  * <p>PyTorch runs in a child process, {@code $PANTHERA_PYTHON} or {@code /work/venv-peft/bin/python}, told its thread
- * count with torch.set_num_threads; where neither starts, its columns say so and ours are still measured.
+ * count with torch.set_num_threads, in this process's environment (so OMP_WAIT_POLICY and the like pass through);
+ * where neither starts, its columns say so and ours are still measured.
  *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp
  * jmh/target/benchmarks.jar dev.panthera.bench.train.TrainStepBestOf [rounds] [threads,...] [dim ffn layers heads
@@ -87,9 +88,10 @@ public final class TrainStepBestOf {
             int g = 512;
             MemorySegment a = fill(arena.allocate(4L * g * g, 64), 1), b = fill(arena.allocate(4L * g * g, 64), 2);
             MemorySegment c = arena.allocate(4L * g * g, 64);
-            // warm-up: both engines and the GEMM for a few seconds each
-            long warmEnd = System.nanoTime() + 6_000_000_000L;
-            while (System.nanoTime() < warmEnd) {
+            // warm-up: at least 40 steps and 10 s, so that C2 has compiled the step even when the JIT's own threads
+            // share the cores with other work (a time limit alone left the first thread count half-interpreted)
+            long warmEnd = System.nanoTime() + 10_000_000_000L;
+            for (int w = 0; w < 40 || System.nanoTime() < warmEnd; w++) {
                 step(model, opt, ids, s);
                 Sgemm.sgemm(false, false, g, g, g, 1f, a, 0, g, b, 0, g, 0f, c, 0, g);
             }
