@@ -5,8 +5,9 @@ LlamaForCausalLM (untied lm_head, no biases, RMSNorm eps 1e-5, RoPE base 10000, 
 torch.optim.AdamW (lr 3e-3, betas 0.9/0.999, eps 1e-8, weight decay 0.01: PyTorch's defaults but the rate), then
 serves timing requests on stdin so the Java runner can alternate its own steps with these in one run:
 
-    run K   -> K steps (zero_grad, forward, cross-entropy over every position, backward, optimizer step), then one
-               line "times s1 s2 ... sK" with each step's wall time in seconds (time.perf_counter)
+    run K   -> K steps (zero_grad, forward, cross-entropy over every position, backward, optimizer step), then the
+               line "times s1 s2 ... sK" with each step's wall time in seconds (time.perf_counter) and the line
+               "cpu c1 ... cK" with the CPU time this process used in each step, all its threads (time.process_time)
     quit    -> exits
 
 It prints "ready params=N threads=T torch=V transformers=V" once the model is built. Tokens are drawn at random
@@ -81,12 +82,14 @@ def main():
         if cmd[0] == "quit":
             break
         if cmd[0] == "run":
-            times = []
+            times, cpu = [], []
             for _ in range(int(cmd[1])):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 step()
                 times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
             print("times " + " ".join(f"{t:.6f}" for t in times), flush=True)
+            print("cpu " + " ".join(f"{t:.6f}" for t in cpu), flush=True)
 
 
 if __name__ == "__main__":

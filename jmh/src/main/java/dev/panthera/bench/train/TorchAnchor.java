@@ -85,13 +85,20 @@ final class TorchAnchor implements AutoCloseable {
         return why;
     }
 
-    /** Runs {@code steps} PyTorch steps and returns each one's wall time in seconds. */
-    double[] run(int steps) throws IOException {
+    /**
+     * Runs {@code steps} PyTorch steps and returns each one's wall time and the CPU time its process used in it
+     * (all threads), in seconds: {wall[], cpu[]}.
+     */
+    double[][] run(int steps) throws IOException {
         in.println("run " + steps);
+        return new double[][] {times("times ", steps), times("cpu ", steps)};
+    }
+
+    private double[] times(String tag, int steps) throws IOException {
         String line = out.readLine();
-        if (line == null || !line.startsWith("times "))
-            throw new IOException("PyTorch anchor: expected step times, got " + line);
-        String[] f = line.substring(6).trim().split(" ");
+        if (line == null || !line.startsWith(tag))
+            throw new IOException("PyTorch anchor: expected '" + tag.trim() + "' step times, got " + line);
+        String[] f = line.substring(tag.length()).trim().split(" ");
         if (f.length != steps)
             throw new IOException("PyTorch anchor: asked for " + steps + " steps, got " + f.length + " times");
         double[] t = new double[steps];

@@ -20,8 +20,10 @@ import java.util.SplittableRandom;
  * {@code jmh/src/main/python/train_step_anchor.py}), alternating in one run on a machine shared with other work:
  * per round, {@code steps} of ours, {@code steps} of PyTorch's, and an SGEMM of 512×512×512 on our {@link Sgemm} at
  * the same thread count. The table gives, per thread count, the best and the median step time of each, their ratio
- * (PyTorch's time over ours: above 1 means ours is faster), the best SGEMM rate, and the model-FLOPs utilisation of
- * each, 6 · parameters · tokens / step time over that SGEMM rate.
+ * (PyTorch's time over ours: above 1 means ours is faster), the median CPU time each process used per step (all its
+ * threads: on a machine shared with other work the figure that depends least on how much of a core the scheduler
+ * gave) and its ratio, the best SGEMM rate, and the model-FLOPs utilisation of each, 6 · parameters · tokens / best
+ * step time over that SGEMM rate.
  *
  * <p>PyTorch runs in a child process, {@code $PANTHERA_PYTHON} or {@code /work/venv-peft/bin/python}, told its thread
  * count with torch.set_num_threads, in this process's environment (so OMP_WAIT_POLICY and the like pass through);
@@ -33,6 +35,9 @@ import java.util.SplittableRandom;
  */
 public final class TrainStepBestOf {
     private TrainStepBestOf() {}
+
+    private static final com.sun.management.OperatingSystemMXBean OS = (com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean();
 
     /** Model and batch sizes. */
     record Shape(int dim, int ffn, int layers, int heads, int vocab, int seq, int batch) {}
@@ -65,8 +70,9 @@ public final class TrainStepBestOf {
                 rounds);
         StringBuilder table = new StringBuilder();
         table.append("| threads | Panthera best s/step | PyTorch best s/step | ratio (best) | Panthera median "
-                + "| PyTorch median | ratio (median) | SGEMM best GFLOP/s | MFU Panthera (best) | MFU PyTorch (best) "
-                + "| rounds |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| PyTorch median | ratio (median) | Panthera CPU s/step (median) | PyTorch CPU s/step (median) "
+                + "| ratio (CPU) | SGEMM best GFLOP/s | MFU Panthera (best) | MFU PyTorch (best) | rounds |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (int t : threads) table.append(run(s, t, rounds)).append('\n');
         System.out.println();
         System.out.print(table);
@@ -97,15 +103,21 @@ public final class TrainStepBestOf {
             }
             if (torch.available()) torch.run(steps * 3);
             double[] ours = new double[rounds * steps], theirs = new double[rounds * steps];
+            double[] oursCpu = new double[rounds * steps], theirsCpu = new double[rounds * steps];
             double[] gemm = new double[rounds];
             Arrays.fill(theirs, Double.NaN);
             for (int r = 0; r < rounds; r++) {
                 for (int i = 0; i < steps; i++) {
-                    long t0 = System.nanoTime();
+                    long t0 = System.nanoTime(), c0 = OS.getProcessCpuTime();
                     step(model, opt, ids, s);
                     ours[r * steps + i] = (System.nanoTime() - t0) / 1e9;
+                    oursCpu[r * steps + i] = (OS.getProcessCpuTime() - c0) / 1e9;
                 }
-                if (torch.available()) System.arraycopy(torch.run(steps), 0, theirs, r * steps, steps);
+                if (torch.available()) {
+                    double[][] t = torch.run(steps);
+                    System.arraycopy(t[0], 0, theirs, r * steps, steps);
+                    System.arraycopy(t[1], 0, theirsCpu, r * steps, steps);
+                }
                 double bestGemm = Double.MAX_VALUE;
                 for (int i = 0; i < 5; i++) {
                     long t0 = System.nanoTime();
@@ -124,16 +136,20 @@ public final class TrainStepBestOf {
             }
             Arrays.sort(ours);
             Arrays.sort(theirs);
+            Arrays.sort(oursCpu);
+            Arrays.sort(theirsCpu);
+            double oc = oursCpu[oursCpu.length / 2], tc = theirsCpu[theirsCpu.length / 2];
             double sgemm = Arrays.stream(gemm).max().orElseThrow();
             double ob = ours[0], om = ours[ours.length / 2];
             if (!torch.available()) {
                 return String.format(
                         Locale.ROOT,
-                        "| %d | %.4f | %s | | %.4f | | | %.1f | %.1f%% | | %d |",
+                        "| %d | %.4f | %s | | %.4f | | | %.4f | | | %.1f | %.1f%% | | %d |",
                         threads,
                         ob,
                         torch.why(),
                         om,
+                        oc,
                         sgemm,
                         100 * flopsPerStep / ob / 1e9 / sgemm,
                         rounds);
@@ -141,7 +157,7 @@ public final class TrainStepBestOf {
             double tb = theirs[0], tm = theirs[theirs.length / 2];
             return String.format(
                     Locale.ROOT,
-                    "| %d | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %.1f | %.1f%% | %.1f%% | %d |",
+                    "| %d | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %.1f | %.1f%% | %.1f%% | %d |",
                     threads,
                     ob,
                     tb,
@@ -149,6 +165,9 @@ public final class TrainStepBestOf {
                     om,
                     tm,
                     tm / om,
+                    oc,
+                    tc,
+                    tc / oc,
                     sgemm,
                     100 * flopsPerStep / ob / 1e9 / sgemm,
                     100 * flopsPerStep / tb / 1e9 / sgemm,
