@@ -226,7 +226,8 @@ final class AttentionKernels {
                 for (int r = 0; r < bq; r++) {
                     float inv = 1f / denom[r]; // no visible key gives 0·∞ = NaN, like softmax over an empty row
                     long oRow = oOff + (long) (i0 + r) * oLd, aRow = (long) r * dv;
-                    for (int e = 0; e < dv; e++) os.setAtIndex(FL, oRow + e, acc.getAtIndex(FL, aRow + e) * inv);
+                    for (int e = 0; e < dv; e += FloatKernels.F.length())
+                        FloatKernels.store(FloatKernels.load(acc, aRow, e, dv).mul(inv), os, oRow, e, dv);
                 }
             }
         }

@@ -141,9 +141,36 @@ final class FloatKernels {
         return r.blend(FloatVector.broadcast(F, Float.NaN), nan);
     }
 
-    /** dst[i] = op(src[i]) for a row of n. */
+    /**
+     * dst[i] = op(src[i]) for a row of n. The ops training runs most have a loop of their own with the vector op
+     * written in it: through {@link #unary}, which C2 compiles apart once it is large, the vector reaches the store
+     * as an object of unknown class, and the store then takes the Vector API's scalar fallback.
+     */
     static void unaryRow(UnaryOp op, MemorySegment src, long so, MemorySegment dst, long dO, int n) {
-        for (int i = 0; i < n; i += F.length()) store(unary(op, load(src, so, i, n)), dst, dO, i, n);
+        int w = F.length();
+        switch (op) {
+            case NEG -> {
+                for (int i = 0; i < n; i += w) store(load(src, so, i, n).neg(), dst, dO, i, n);
+            }
+            case SQRT -> {
+                for (int i = 0; i < n; i += w) store(load(src, so, i, n).sqrt(), dst, dO, i, n);
+            }
+            case EXP -> {
+                for (int i = 0; i < n; i += w) store(exp(load(src, so, i, n)), dst, dO, i, n);
+            }
+            case SIGMOID -> {
+                for (int i = 0; i < n; i += w) store(sigmoid(load(src, so, i, n)), dst, dO, i, n);
+            }
+            case SILU -> {
+                for (int i = 0; i < n; i += w) {
+                    FloatVector x = load(src, so, i, n);
+                    store(x.mul(sigmoid(x)), dst, dO, i, n);
+                }
+            }
+            default -> {
+                for (int i = 0; i < n; i += w) store(unary(op, load(src, so, i, n)), dst, dO, i, n);
+            }
+        }
     }
 
     /** dst[i] = a[i·sa] op b[i·sb] with sa, sb ∈ {0, 1}. */
@@ -158,8 +185,42 @@ final class FloatKernels {
             MemorySegment dst,
             long dO,
             int n) {
-        for (int i = 0; i < n; i += F.length()) {
-            store(binary(op, operand(a, ao, sa, i, n), operand(b, bo, sb, i, n)), dst, dO, i, n);
+        if (n <= 0) return;
+        // a broadcast operand is read once per row, not once per vector (a scalar read of a segment checks its
+        // session on every call); the four arithmetic ops have loops of their own, for the reason unaryRow gives
+        FloatVector ba = sa == 0 ? operand(a, ao, 0, 0, n) : null, bb = sb == 0 ? operand(b, bo, 0, 0, n) : null;
+        int w = F.length();
+        switch (op) {
+            case ADD -> {
+                for (int i = 0; i < n; i += w) {
+                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
+                    store(x.add(y), dst, dO, i, n);
+                }
+            }
+            case SUB -> {
+                for (int i = 0; i < n; i += w) {
+                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
+                    store(x.sub(y), dst, dO, i, n);
+                }
+            }
+            case MUL -> {
+                for (int i = 0; i < n; i += w) {
+                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
+                    store(x.mul(y), dst, dO, i, n);
+                }
+            }
+            case DIV -> {
+                for (int i = 0; i < n; i += w) {
+                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
+                    store(x.div(y), dst, dO, i, n);
+                }
+            }
+            default -> {
+                for (int i = 0; i < n; i += w) {
+                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
+                    store(binary(op, x, y), dst, dO, i, n);
+                }
+            }
         }
     }
 

@@ -4,7 +4,6 @@ import dev.panthera.simd.AttentionKernels.View4;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -113,7 +112,7 @@ final class FusedGradKernels {
             boolean causal,
             float scale) {
         int group = hq / hkv;
-        IntStream.range(0, batch * hq).parallel().forEach(bh -> {
+        Sgemm.forEach(batch * hq, 4L * batch * hq * lq * lk * Math.max(d, dv), bh -> {
             int b = bh / hq, h = bh % hq, kh = h / group;
             float[] s = new float[lk], acc = new float[dv];
             for (int i = 0; i < lq; i++) {
@@ -147,7 +146,7 @@ final class FusedGradKernels {
             boolean causal,
             float scale) {
         int group = hq / hkv;
-        IntStream.range(0, batch * hq).parallel().forEach(bh -> {
+        Sgemm.forEach(batch * hq, 2L * batch * hq * lq * lk * d, bh -> {
             int b = bh / hq, h = bh % hq, kh = h / group;
             float[] s = new float[lk];
             for (int i = 0; i < lq; i++) {
@@ -182,7 +181,7 @@ final class FusedGradKernels {
             boolean causal,
             float scale) {
         int group = hq / hkv;
-        IntStream.range(0, batch * hkv).parallel().forEach(bk -> {
+        Sgemm.forEach(batch * hkv, 8L * batch * hq * lq * lk * Math.max(d, dvDim), bk -> {
             int b = bk / hkv, kh = bk % hkv;
             float[] s = new float[lk], gq = new float[d];
             for (int h = kh * group; h < (kh + 1) * group; h++) {

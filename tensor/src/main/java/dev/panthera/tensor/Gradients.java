@@ -18,7 +18,7 @@ final class Gradients {
             case Op.MatMul m ->
                 new Tensor[] {
                     m.a().requiresGrad() ? g.matmul(m.b().transpose(-1, -2)) : null,
-                    m.b().requiresGrad() ? m.a().transpose(-1, -2).matmul(g) : null
+                    m.b().requiresGrad() ? matmulGradB(m.a(), m.b(), g) : null
                 };
             case Op.Softmax s -> new Tensor[] {FusedGradients.softmax(s, g, out)};
             case Op.LayerNorm ln -> FusedGradients.layerNorm(ln, g);
@@ -55,6 +55,23 @@ final class Gradients {
             case Op.Cat c -> cat(c, g);
             case Op.Custom c -> custom(c, g, out);
         };
+    }
+
+    /**
+     * dL/dB = Aᵀ·G, laid out as B is: when B is a transposed view of a row-major matrix (a Linear layer's Wᵀ), the
+     * product is computed as (Gᵀ·A)ᵀ, the same GEMM with its operands swapped, so that the transpose's own gradient
+     * rule hands W a row-major gradient instead of a transposed view (which every later elementwise pass, the
+     * optimizer's included, would walk with strides).
+     */
+    private static Tensor matmulGradB(Tensor a, Tensor b, Tensor g) {
+        int r = b.rank();
+        boolean transposed = r >= 2
+                && b.size(-1) > 1
+                && b.size(-2) > 1
+                && b.layout().stride(r - 2) == 1
+                && b.layout().stride(r - 1) == b.size(-2);
+        if (transposed) return g.transpose(-1, -2).matmul(a).transpose(-1, -2);
+        return a.transpose(-1, -2).matmul(g);
     }
 
     private static Tensor unary(UnaryOp op, Tensor x, Tensor g) {

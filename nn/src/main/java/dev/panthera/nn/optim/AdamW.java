@@ -10,6 +10,7 @@ import java.util.List;
  * device with its dtype. The update runs in place as PyTorch's single-tensor AdamW does (m.lerp_, v.mul_.addcmul_,
  * p.addcdiv_), with one temporary, the denominator √v/√(1−β2ᵗ) + ε. As torch's state["step"], t counts the steps of
  * each parameter: a parameter without a gradient on some step is skipped, and its bias corrections do not advance.
+ * Dense F32 host tensors take {@link AdamWKernel}, which does the same update, with the same roundings, in one pass.
  */
 public final class AdamW extends Optimizer {
     private final double beta1;
@@ -71,12 +72,17 @@ public final class AdamW extends Optimizer {
             m[i] = state.zerosLike(p);
             v[i] = state.zerosLike(p);
         }
-        if (weightDecay != 0) p.mul_(1 - lr * weightDecay);
-        m[i].lerp_(g, 1 - beta1);
-        v[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
         long n = ++t[i]; // this parameter's own step count, not the optimizer's
         double bc1 = 1 - Math.pow(beta1, n);
         double bc2 = 1 - Math.pow(beta2, n);
+        if (AdamWKernel.applies(p, g, m[i], v[i])) { // dense F32 on the host: the same update in one pass
+            double decay = weightDecay != 0 ? 1 - lr * weightDecay : 1;
+            AdamWKernel.step(p, g, m[i], v[i], decay, 1 - beta1, beta2, 1 - beta2, Math.sqrt(bc2), eps, -lr / bc1);
+            return;
+        }
+        if (weightDecay != 0) p.mul_(1 - lr * weightDecay);
+        m[i].lerp_(g, 1 - beta1);
+        v[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
         Tensor denom = v[i].sqrt().div_(Math.sqrt(bc2)).add_(eps);
         p.addcdiv_(m[i], denom, -lr / bc1);
     }

@@ -80,7 +80,13 @@ public final class UpdateKernels {
                     for (int i = 0; i < len; i++) bd[i] = (float) (bd[i] + v * ba[i] / bb[i]);
                 }
                 case LERP -> {
-                    for (int i = 0; i < len; i++) bd[i] = (float) op.apply(bd[i], ba[i], 0, v);
+                    // UpdateOp.LERP's two forms with the choice between them, which depends on v only, out of the loop
+                    if (Math.abs(v) < 0.5) {
+                        for (int i = 0; i < len; i++) bd[i] = (float) (bd[i] + v * ((double) ba[i] - bd[i]));
+                    } else {
+                        double w = 1 - v;
+                        for (int i = 0; i < len; i++) bd[i] = (float) (ba[i] - ((double) ba[i] - bd[i]) * w);
+                    }
                 }
             }
             MemorySegment.copy(bd, 0, d, F32, (od + from) * Float.BYTES, len);

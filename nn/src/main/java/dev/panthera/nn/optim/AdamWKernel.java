@@ -1,0 +1,92 @@
+package dev.panthera.nn.optim;
+
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Device;
+import dev.panthera.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * {@link AdamW}'s update of one parameter in a single pass over p, g, m and v when all four are dense F32 tensors in
+ * host memory, instead of the eight passes (and one temporary) of the tensor-op sequence. Every element goes through
+ * the same roundings as that sequence, in the same order, so the two give the same bits:
+ *
+ * <ol>
+ *   <li>p ← p ·f (1 − lr·wd) (F32 product with the factor rounded to F32, as {@code p.mul_(factor)});
+ *   <li>m ← lerp(m, g, 1 − β1) in float64, rounded once ({@code m.lerp_});
+ *   <li>v ← v ·f β2 (F32), then v ← v + (1 − β2)·g·g in float64, rounded once ({@code v.mul_.addcmul_});
+ *   <li>d ← √v (F32), d ← d /f √bc2, d ← d +f ε (F32 with the scalars rounded to F32: {@code sqrt().div_().add_()});
+ *   <li>p ← p + (−lr/bc1)·m/d in float64, rounded once ({@code p.addcdiv_}).
+ * </ol>
+ *
+ * Elements are copied to the heap a chunk at a time, so the loop reads arrays instead of checking a segment's session
+ * on each access. Any other case (another dtype or device, a strided view, a gradient in the parameter's own
+ * storage) is left to the tensor ops.
+ */
+final class AdamWKernel {
+    private AdamWKernel() {}
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final int CHUNK = 2048;
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][CHUNK]);
+
+    /** Whether {@link #step} applies to these tensors. */
+    static boolean applies(Tensor p, Tensor g, Tensor m, Tensor v) {
+        for (Tensor t : new Tensor[] {p, g, m, v}) {
+            if (t.dtype() != DType.F32 || t.device().kind() != Device.Kind.CPU || !t.isContiguous()) return false;
+            if (!t.shape().equals(p.shape())) return false;
+        }
+        return g.storage() != p.storage() && g.storage() != m.storage() && g.storage() != v.storage();
+    }
+
+    /**
+     * One update, in place, of p, m and v from g (see the class comment): {@code decay} = 1 − lr·wd, {@code w1} =
+     * 1 − β1, {@code w2} = 1 − β2, {@code rootBc2} = √(1 − β2ᵗ), {@code stepSize} = −lr/(1 − β1ᵗ).
+     */
+    static void step(
+            Tensor p,
+            Tensor g,
+            Tensor m,
+            Tensor v,
+            double decay,
+            double w1,
+            double beta2,
+            double w2,
+            double rootBc2,
+            double eps,
+            double stepSize) {
+        long n = p.numel();
+        MemorySegment sp = p.storage().segment(), sg = g.storage().segment();
+        MemorySegment sm = m.storage().segment(), sv = v.storage().segment();
+        long op = p.layout().offset(),
+                og = g.layout().offset(),
+                om = m.layout().offset(),
+                ov = v.layout().offset();
+        float decayF = (float) decay, beta2F = (float) beta2, rootBc2F = (float) rootBc2, epsF = (float) eps;
+        boolean decays = decay != 1, nearM = Math.abs(w1) < 0.5;
+        double w1c = 1 - w1;
+        float[][] buf = BUFFERS.get();
+        float[] bp = buf[0], bg = buf[1], bm = buf[2], bv = buf[3];
+        for (long from = 0; from < n; from += CHUNK) {
+            int len = (int) Math.min(CHUNK, n - from);
+            MemorySegment.copy(sp, F32, (op + from) * Float.BYTES, bp, 0, len);
+            MemorySegment.copy(sg, F32, (og + from) * Float.BYTES, bg, 0, len);
+            MemorySegment.copy(sm, F32, (om + from) * Float.BYTES, bm, 0, len);
+            MemorySegment.copy(sv, F32, (ov + from) * Float.BYTES, bv, 0, len);
+            for (int i = 0; i < len; i++) {
+                float x = decays ? bp[i] * decayF : bp[i];
+                float gi = bg[i];
+                double mi = bm[i];
+                float mNew = (float) (nearM ? mi + w1 * (gi - mi) : gi - (gi - mi) * w1c);
+                float vNew = (float) ((double) (bv[i] * beta2F) + w2 * gi * gi);
+                float d = (float) Math.sqrt(vNew) / rootBc2F + epsF;
+                bp[i] = (float) (x + stepSize * mNew / d);
+                bm[i] = mNew;
+                bv[i] = vNew;
+            }
+            MemorySegment.copy(bp, 0, sp, F32, (op + from) * Float.BYTES, len);
+            MemorySegment.copy(bm, 0, sm, F32, (om + from) * Float.BYTES, len);
+            MemorySegment.copy(bv, 0, sv, F32, (ov + from) * Float.BYTES, len);
+        }
+    }
+}

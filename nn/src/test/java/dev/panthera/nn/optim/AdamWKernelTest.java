@@ -1,0 +1,119 @@
+package dev.panthera.nn.optim;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Tensor;
+import java.util.List;
+import java.util.SplittableRandom;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.DoubleRange;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Scale;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The one-pass AdamW update against the tensor-op sequence it replaces ({@code p.mul_}, {@code m.lerp_},
+ * {@code v.mul_.addcmul_}, {@code v.sqrt().div_().add_()}, {@code p.addcdiv_}), run here on the same inputs: both
+ * round every element at the same points, so the results must agree bit for bit. The op sequence itself is checked
+ * against torch.optim.AdamW by OptimizersTest.
+ */
+class AdamWKernelTest {
+
+    /** The op sequence AdamW ran before the fused kernel, on copies of the state. */
+    private static Tensor[] composed(
+            Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long t) {
+        try (var _ = Autograd.noGrad()) {
+            p = p.copy();
+            m = m.copy();
+            v = v.copy();
+            if (wd != 0) p.mul_(1 - lr * wd);
+            m.lerp_(g, 1 - b1);
+            v.mul_(b2).addcmul_(g, g, 1 - b2);
+            double bc1 = 1 - Math.pow(b1, t), bc2 = 1 - Math.pow(b2, t);
+            Tensor denom = v.sqrt().div_(Math.sqrt(bc2)).add_(eps);
+            p.addcdiv_(m, denom, -lr / bc1);
+            return new Tensor[] {p, m, v};
+        }
+    }
+
+    private static Tensor[] fused(
+            Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long t) {
+        p = p.copy();
+        m = m.copy();
+        v = v.copy();
+        assertTrue(AdamWKernel.applies(p, g, m, v));
+        double bc1 = 1 - Math.pow(b1, t), bc2 = 1 - Math.pow(b2, t);
+        AdamWKernel.step(p, g, m, v, wd != 0 ? 1 - lr * wd : 1, 1 - b1, b2, 1 - b2, Math.sqrt(bc2), eps, -lr / bc1);
+        return new Tensor[] {p, m, v};
+    }
+
+    /**
+     * Sizes 0, 1, primes and lengths around the chunk of 2048 elements; β1 on both sides of 0.5 (lerp's two forms);
+     * the parameter as an offset view into a larger buffer; a later step t.
+     */
+    @Property(tries = 60)
+    void oneSweepEqualsTheOpSequenceBitForBit(
+            @ForAll("sizes") int n,
+            @ForAll @Scale(12) @DoubleRange(min = 1e-4, max = 0.1) double lr,
+            @ForAll @Scale(12) @DoubleRange(min = 0, max = 0.99) double b1,
+            @ForAll @Scale(12) @DoubleRange(min = 0.9, max = 0.9999) double b2,
+            @ForAll @Scale(12) @DoubleRange(min = 1e-10, max = 1e-3) double eps,
+            @ForAll @Scale(12) @DoubleRange(min = 0, max = 0.2) double wd,
+            @ForAll @IntRange(min = 1, max = 500) int t,
+            @ForAll @IntRange(min = 0, max = 5) int offset,
+            @ForAll long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        Tensor p = Tensor.randn(Shape.of(n + offset), r.nextLong()).narrow(0, offset, n);
+        Tensor g = Tensor.randn(Shape.of(n), r.nextLong()).mul(0.1);
+        Tensor m = Tensor.randn(Shape.of(n), r.nextLong()).mul(0.01);
+        Tensor v = Tensor.randn(Shape.of(n), r.nextLong()).abs().mul(0.001);
+        Tensor[] want = composed(p, g, m, v, lr, b1, b2, eps, wd, t);
+        Tensor[] got = fused(p, g, m, v, lr, b1, b2, eps, wd, t);
+        for (int i = 0; i < 3; i++)
+            assertArrayEquals(
+                    want[i].toFloatArray(),
+                    got[i].toFloatArray(),
+                    0f,
+                    List.of("p", "m", "v").get(i));
+    }
+
+    @net.jqwik.api.Provide
+    net.jqwik.api.Arbitrary<Integer> sizes() {
+        return net.jqwik.api.Arbitraries.oneOf(
+                net.jqwik.api.Arbitraries.of(0, 1, 2, 3, 7, 13, 15, 16, 17, 31, 33, 2047, 2048, 2049, 4099),
+                net.jqwik.api.Arbitraries.integers().between(0, 5000));
+    }
+
+    @Test
+    void leavesStridedOtherDtypesAndAliasedGradientsToTheOps() {
+        Tensor w = Tensor.randn(Shape.of(3, 5), 1), g = Tensor.randn(Shape.of(3, 5), 2);
+        Tensor m = Tensor.zerosLike(w), v = Tensor.zerosLike(w);
+        assertTrue(AdamWKernel.applies(w, g, m, v));
+        assertFalse(AdamWKernel.applies(w, g.t().contiguous().t(), m, v), "a transposed gradient");
+        assertFalse(AdamWKernel.applies(w.to(DType.F64), g.to(DType.F64), m.to(DType.F64), v.to(DType.F64)), "F64");
+        assertFalse(AdamWKernel.applies(w, w, m, v), "the gradient in the parameter's storage");
+        assertFalse(AdamWKernel.applies(w, g.reshape(5, 3), m, v), "another shape");
+    }
+
+    /** AdamW takes both paths and they agree: a transposed-view gradient goes through the ops, a dense one fused. */
+    @Test
+    void adamWGivesTheSameStepOnEitherPath() {
+        Tensor a = Tensor.randn(Shape.of(7, 11), 3).requiresGrad(true);
+        Tensor b = Tensor.randn(Shape.of(7, 11), 3).requiresGrad(true);
+        AdamW oa = new AdamW(List.of(a), 1e-2), ob = new AdamW(List.of(b), 1e-2);
+        for (int s = 0; s < 3; s++) {
+            Tensor g = Tensor.randn(Shape.of(11, 7), 10 + s);
+            a.setGrad(g.t().contiguous()); // dense: the fused kernel
+            b.setGrad(g.t()); // a transposed view: the op sequence
+            oa.step();
+            ob.step();
+            assertArrayEquals(b.toFloatArray(), a.toFloatArray(), 0f, "step " + s);
+        }
+    }
+}
