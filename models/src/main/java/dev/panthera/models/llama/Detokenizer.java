@@ -9,7 +9,10 @@ import java.util.Arrays;
  * of n tokens costs O(n) decoding, not O(n²). The window's context makes decoders that look at neighbours (a leading
  * space stripped at the start, byte fallback, word-piece joining) decode the new tokens as the full sequence would: the
  * new text is the window's decoding minus the context's. Text ending in U+FFFD (a multi-byte character still
- * incomplete) is held back until the next token completes it.
+ * incomplete) is held back until the next token completes it, and so is text ending in a byte-fallback piece
+ * ({@code <0xNN>}): a run of those is decoded as one group, one U+FFFD per byte when the group is not valid UTF-8, so
+ * a later byte can replace text the run already gave (a space byte followed by a stray continuation byte decodes to
+ * two U+FFFD, not a space and one). Releases therefore fall only after a token that ends such a run.
  */
 final class Detokenizer {
     private final Tokenizer tok;
@@ -30,10 +33,15 @@ final class Detokenizer {
         // a decoder that rewrote the context's text cannot be read incrementally: decode everything (rare)
         if (!now.startsWith(before)) return tok.decode(Arrays.copyOf(ids, n), true);
         String tail = now.substring(before.length());
-        if (tail.isEmpty() || tail.endsWith("\uFFFD")) return text + tail;
+        if (tail.isEmpty() || tail.endsWith("\uFFFD") || isBytePiece(ids[n - 1])) return text + tail;
         text.append(tail);
         prefix = read;
         read = n;
         return text.toString();
+    }
+
+    private boolean isBytePiece(int id) {
+        String t = tok.idToToken(id);
+        return t != null && t.length() == 6 && t.startsWith("<0x") && t.charAt(5) == '>';
     }
 }

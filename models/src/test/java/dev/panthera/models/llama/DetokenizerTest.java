@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -34,6 +35,23 @@ class DetokenizerTest {
                 assertEquals(whole, d.append(ids, n), "after " + n + " tokens of " + Arrays.toString(ids));
             }
         }
+    }
+
+    /**
+     * Llama 2's vocabulary: "Repub" then the byte pieces {@code <0x20>} and {@code <0x9A>}. The run of two bytes is not
+     * valid UTF-8, so the whole decoding (HuggingFace's byte fallback) gives two U+FFFD and no space; the space the
+     * first byte gave on its own must not have been released. Found by the property above (seed 229032, length 22).
+     */
+    @Example
+    void aByteRunThatTurnsInvalidReplacesTheTextItGaveBefore() throws Exception {
+        Tokenizer t = tokenizers()[0];
+        int[] ids = {12804, 35, 157};
+        assertEquals("<0x20>", t.idToToken(35));
+        assertEquals("<0x9A>", t.idToToken(157));
+        Detokenizer d = new Detokenizer(t);
+        for (int n = 1; n <= ids.length; n++)
+            assertEquals(t.decode(Arrays.copyOf(ids, n), true), d.append(ids, n), "after " + n + " tokens");
+        assertEquals("Repub\uFFFD\uFFFD", d.append(ids, ids.length).stripLeading());
     }
 
     private static Tokenizer[] loaded;
