@@ -18,6 +18,7 @@ final class FloatKernels {
 
     static final VectorSpecies<Float> F = Lanes.F;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
+    private static final java.lang.foreign.ValueLayout.OfFloat FL = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     // erfc by the Chebyshev fit of Numerical Recipes' erfcc (fractional error < 1.2e-7 for z ≥ 0):
     // erfc(z) = t·exp(−z² − 1.26551223 + t·(1.00002368 + t·(0.37409196 + ...))), t = 1/(1 + z/2); erfc(−z) = 2 −
@@ -158,9 +159,68 @@ final class FloatKernels {
             MemorySegment dst,
             long dO,
             int n) {
+        if (sa == 1 && (op == BinaryOp.ADD || op == BinaryOp.SUB || op == BinaryOp.MUL)) {
+            arithmeticRow(op, a, ao, b, bo, sb, dst, dO, n);
+            return;
+        }
         for (int i = 0; i < n; i += F.length()) {
             store(binary(op, operand(a, ao, sa, i, n), operand(b, bo, sb, i, n)), dst, dO, i, n);
         }
+    }
+
+    /**
+     * dst[i] = a[i] op b[i·sb] for op ADD, SUB or MUL, sb ∈ {0, 1}: the bias adds, residual adds and scalings of a
+     * forward pass. One small loop per op and operand kind, the broadcast operand loaded once, so C2 compiles each to
+     * plain vector code (the general loop above goes through the whole op switch per vector); the tail runs scalar.
+     */
+    private static void arithmeticRow(
+            BinaryOp op,
+            MemorySegment a,
+            long ao,
+            MemorySegment b,
+            long bo,
+            int sb,
+            MemorySegment dst,
+            long dO,
+            int n) {
+        int i = 0, L = F.length();
+        if (sb == 0) {
+            float c = b.getAtIndex(FL, bo);
+            FloatVector cv = FloatVector.broadcast(F, c);
+            switch (op) {
+                case ADD -> {
+                    for (; i + L <= n; i += L) ld(a, ao + i).add(cv).intoMemorySegment(dst, (dO + i) * 4, NO);
+                    for (; i < n; i++) dst.setAtIndex(FL, dO + i, a.getAtIndex(FL, ao + i) + c);
+                }
+                case SUB -> {
+                    for (; i + L <= n; i += L) ld(a, ao + i).sub(cv).intoMemorySegment(dst, (dO + i) * 4, NO);
+                    for (; i < n; i++) dst.setAtIndex(FL, dO + i, a.getAtIndex(FL, ao + i) - c);
+                }
+                default -> {
+                    for (; i + L <= n; i += L) ld(a, ao + i).mul(cv).intoMemorySegment(dst, (dO + i) * 4, NO);
+                    for (; i < n; i++) dst.setAtIndex(FL, dO + i, a.getAtIndex(FL, ao + i) * c);
+                }
+            }
+            return;
+        }
+        switch (op) {
+            case ADD -> {
+                for (; i + L <= n; i += L) ld(a, ao + i).add(ld(b, bo + i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < n; i++) dst.setAtIndex(FL, dO + i, a.getAtIndex(FL, ao + i) + b.getAtIndex(FL, bo + i));
+            }
+            case SUB -> {
+                for (; i + L <= n; i += L) ld(a, ao + i).sub(ld(b, bo + i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < n; i++) dst.setAtIndex(FL, dO + i, a.getAtIndex(FL, ao + i) - b.getAtIndex(FL, bo + i));
+            }
+            default -> {
+                for (; i + L <= n; i += L) ld(a, ao + i).mul(ld(b, bo + i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < n; i++) dst.setAtIndex(FL, dO + i, a.getAtIndex(FL, ao + i) * b.getAtIndex(FL, bo + i));
+            }
+        }
+    }
+
+    private static FloatVector ld(MemorySegment s, long elem) {
+        return FloatVector.fromMemorySegment(F, s, elem * 4, NO);
     }
 
     static float sumRow(MemorySegment s, long o, int n) {

@@ -513,6 +513,7 @@ public final class SimdBackend implements Backend, FusedKernels {
                 view(q, ql),
                 view(k, kl),
                 view(v, vl),
+                null,
                 view(dst, dl),
                 Math.toIntExact(ql.shape().dim(0)),
                 Math.toIntExact(ql.shape().dim(1)),
