@@ -8,8 +8,8 @@ import java.lang.foreign.MemorySegment;
  * The row loop of the row-wise kernels (unary ops, the norms): each row of a [rows, n] walk handed its row starts in
  * two layouts, the rows split over GEMM's threads ({@link Sgemm#forEach}) when the whole loop holds enough work to pay
  * for the hand-off and every segment may be read from another thread, else on the calling thread. Rows are
- * independent and each is computed by the same code whichever thread runs it, so the result does not depend on the
- * split.
+ * independent and each is computed by the same code whichever thread runs it; only the Vector API's transcendental
+ * functions (EXP, TANH) may round an ulp differently on a thread whose copy of the kernel is not yet JIT-compiled.
  */
 final class RowLoop {
     private RowLoop() {}
