@@ -9,6 +9,7 @@ import dev.panthera.models.bert.BertModels;
 import dev.panthera.models.bert.EncoderOutput;
 import dev.panthera.models.bert.Pooling;
 import dev.panthera.models.tokenizer.BatchEncoding;
+import dev.panthera.simd.Sgemm;
 import dev.panthera.tensor.MemoryScope;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -26,6 +27,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -33,11 +35,14 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Sentence embeddings with all-MiniLM-L6-v2: one batch of 32 sentences (608 word pieces, padded to 32 × 29) through the
- * encoder, mean pooling and L2 normalisation, ours beside ONNX Runtime 1.29 (CPU, default session options, its own
- * thread pool) running the same .onnx file from the langchain4j jar in {@code ~/.m2}. Both start from the same token
- * ids (tokenization is measured by {@link TokenizerBench}); ORT's pooling is a plain loop over its hidden state.
- * Setup checks that both give the same embeddings (within 1e-5).
+ * Sentence embeddings with all-MiniLM-L6-v2 and bge-small-en-v1.5: encoder, mean pooling and L2 normalisation, ours
+ * beside ONNX Runtime 1.29 (CPU) running the same .onnx file from the langchain4j jar in {@code ~/.m2}, both on
+ * {@code threads} threads (ours: {@link Sgemm#setThreads}; ORT: intra-op threads, one inter-op thread). Shapes:
+ * {@code 1x128} and {@code 8x128} (texts truncated to 128 word pieces, no padding) and {@code 32x29} (32 sentences of
+ * different lengths, 608 word pieces padded to 32 × 29). Both start from the same token ids (tokenization is
+ * measured by {@link TokenizerBench}); ORT's pooling is a plain loop over its hidden state. Setup checks that both
+ * give the same embeddings (within 1e-5, unit vectors in F32 after six or twelve layers: a few ulps of 1 per layer).
+ * JMH runs every (model, shape, threads) pair of ours and ORT's in one run, one after the other.
  *
  * <pre>./panthera java --add-modules jdk.incubator.vector -jar jmh/target/benchmarks.jar BertEmbedBench -f 1 -wi 2 -i 3</pre>
  */
@@ -47,8 +52,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(
         value = 1,
         jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
-@Warmup(iterations = 2, time = 3)
-@Measurement(iterations = 3, time = 3)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 2)
 public class BertEmbedBench {
     private static final String[] SUBJECTS = {
         "The small cat",
@@ -67,12 +72,36 @@ public class BertEmbedBench {
         "postponed the vote on the new budget until the auditors finish their report on last year's spending"
     };
 
+    @Param({"all-minilm-l6-v2", "bge-small-en-v1.5"})
+    public String modelName;
+
+    @Param({"1x128", "8x128", "32x29"})
+    public String shape;
+
+    @Param({"1", "2"})
+    public int threads;
+
     private BertModel model;
     private BatchEncoding batch;
     private OrtEnvironment env;
     private OrtSession session;
     private Map<String, OnnxTensor> inputs;
     private int hidden;
+
+    /** {@code rows} texts long enough to fill 128 word pieces each, different in every row. */
+    static List<String> longTexts(int rows) {
+        List<String> out = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            StringBuilder s = new StringBuilder();
+            for (int i = r; s.length() < 2000; i++)
+                s.append(SUBJECTS[i % 6])
+                        .append(' ')
+                        .append(PREDICATES[(i * 5 + r) % 6])
+                        .append(". ");
+            out.add(s.toString());
+        }
+        return out;
+    }
 
     /** 32 sentences of different lengths. */
     static List<String> sentences() {
@@ -83,10 +112,18 @@ public class BertEmbedBench {
 
     @Setup(Level.Trial)
     public void setup() throws IOException, OrtException {
-        model = BertModels.load("all-minilm-l6-v2");
+        Sgemm.setThreads(threads);
+        model = BertModels.load(modelName);
         hidden = model.config().hidden();
-        batch = model.tokenizer().encodeBatch(sentences(), true, model.maxLength());
+        batch = switch (shape) {
+            case "1x128" -> model.tokenizer().encodeBatch(longTexts(1), true, 128);
+            case "8x128" -> model.tokenizer().encodeBatch(longTexts(8), true, 128);
+            case "32x29" -> model.tokenizer().encodeBatch(sentences(), true, model.maxLength());
+            default -> throw new IllegalArgumentException("BertEmbedBench: unknown shape " + shape);
+        };
         int b = batch.ids().length, t = batch.ids()[0].length;
+        if (!shape.equals(b + "x" + t))
+            throw new IllegalStateException("BertEmbedBench: shape " + shape + " tokenized to " + b + "x" + t);
         long[][] ids = new long[b][t], mask = new long[b][t], types = new long[b][t];
         for (int r = 0; r < b; r++) {
             for (int j = 0; j < t; j++) {
@@ -94,15 +131,19 @@ public class BertEmbedBench {
                 mask[r][j] = batch.attentionMask()[r][j];
             }
         }
-        Path jar = BertModels.jar("all-minilm-l6-v2", BertModels.localRepository());
+        Path jar = BertModels.jar(modelName, BertModels.localRepository());
         byte[] onnx;
         try (ZipFile zip = new ZipFile(jar.toFile())) {
-            onnx = zip.getInputStream(
-                            zip.getEntry(BertModels.known("all-minilm-l6-v2").onnxEntry()))
+            onnx = zip.getInputStream(zip.getEntry(BertModels.known(modelName).onnxEntry()))
                     .readAllBytes();
         }
         env = OrtEnvironment.getEnvironment();
-        session = env.createSession(onnx, new OrtSession.SessionOptions());
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(threads);
+            options.setInterOpNumThreads(1);
+            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            session = env.createSession(onnx, options);
+        }
         OnnxTensor ti = OnnxTensor.createTensor(env, ids),
                 tm = OnnxTensor.createTensor(env, mask),
                 tt = OnnxTensor.createTensor(env, types);
@@ -113,7 +154,8 @@ public class BertEmbedBench {
         for (int r = 0; r < a.length; r++)
             for (int k = 0; k < hidden; k++) worst = Math.max(worst, Math.abs(a[r][k] - o[r][k]));
         if (worst > 1e-5) throw new IllegalStateException("embeddings differ from ONNX Runtime by " + worst);
-        System.out.printf("%nbatch %d x %d tokens, max |ours - ORT| %.2g%n", b, t, worst);
+        System.out.printf(
+                "%n%s batch %d x %d tokens, %d threads, max |ours - ORT| %.2g%n", modelName, b, t, threads, worst);
     }
 
     @TearDown(Level.Trial)

@@ -42,6 +42,7 @@ final class AttentionKernels {
             View4 q,
             View4 k,
             View4 v,
+            FusedGradKernels.Mask mask,
             View4 o,
             int batch,
             int hq,
@@ -76,8 +77,10 @@ final class AttentionKernels {
                         group,
                         k,
                         v,
+                        mask,
                         b,
                         kh,
+                        kh * group,
                         lk,
                         d,
                         dv,
@@ -100,8 +103,10 @@ final class AttentionKernels {
                         lq,
                         k,
                         v,
+                        mask,
                         b,
                         kh,
+                        h,
                         lk,
                         d,
                         dv,
@@ -109,7 +114,7 @@ final class AttentionKernels {
                         1,
                         scale);
             } else {
-                rowwiseHead(q, k, v, o, b, h, kh, lq, lk, d, dv, causal, scale);
+                rowwiseHead(q, k, v, mask, o, b, h, kh, lq, lk, d, dv, causal, scale);
             }
         });
     }
@@ -131,6 +136,9 @@ final class AttentionKernels {
      * mask and the online-softmax update per row (new running maximum, rescale of the denominator and of the output
      * accumulator, P = exp(S − max) in place), then O += P·V (SGEMM). Row r sees keys [0, visible0 + r·step) when
      * {@code visible0 ≥ 0} (causal), all keys otherwise; key blocks past what the block's last row sees are skipped.
+     * An additive mask, when not null, is added to each row's scores before the softmax update (−∞ hides a key, so a
+     * padded key gets weight exactly 0). Row r is query (head h, position i0 + r) when {@code step} is 1, and query
+     * (head h + r, position 0) when {@code step} is 0 (the GQA decode rows are the heads of one kv head).
      * Memory: one score block and one accumulator block per task, whatever the length.
      */
     private static void blocked(
@@ -143,8 +151,10 @@ final class AttentionKernels {
             int rows,
             View4 k,
             View4 v,
+            FusedGradKernels.Mask mask,
             int b,
             int kh,
+            int h,
             int lk,
             int d,
             int dv,
@@ -189,6 +199,15 @@ final class AttentionKernels {
                         int visible = visible0 < 0 ? lk : Math.clamp(visible0 + (long) (i0 + r) * step, 0, lk);
                         int n = Math.clamp((long) visible - j0, 0, bk); // this row's unmasked scores in the block
                         long row = (long) r * bk;
+                        if (mask != null && n > 0) {
+                            long mRow = step == 0
+                                    ? mask.offset() + b * mask.sb() + (long) (h + i0 + r) * mask.sh()
+                                    : mask.offset()
+                                            + b * mask.sb()
+                                            + (long) h * mask.sh()
+                                            + (long) (i0 + r) * mask.si();
+                            addMaskRow(s, row, n, mask.seg(), mRow + j0 * mask.sj(), mask.sj());
+                        }
                         float m = n == 0
                                 ? Float.NEGATIVE_INFINITY
                                 : Math.max(max[r], FloatKernels.extremeRow(s, row, n, true));
@@ -233,6 +252,19 @@ final class AttentionKernels {
         }
     }
 
+    /** s[o + i] += m[mo + i·sj] for i &lt; n: a vector add when the mask row is dense, a strided loop otherwise. */
+    private static void addMaskRow(MemorySegment s, long o, int n, MemorySegment m, long mo, long sj) {
+        int i = 0;
+        if (sj == 1) {
+            for (; i + F.length() <= n; i += F.length()) {
+                FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO)
+                        .add(FloatVector.fromMemorySegment(F, m, (mo + i) * 4, NO))
+                        .intoMemorySegment(s, (o + i) * 4, NO);
+            }
+        }
+        for (; i < n; i++) s.setAtIndex(FL, o + i, s.getAtIndex(FL, o + i) + m.getAtIndex(FL, mo + i * sj));
+    }
+
     /** s[o + i] = e^(s[o + i] − m) for i &lt; n, returning their sum. */
     private static float expShiftedRow(MemorySegment s, long o, int n, float m) {
         FloatVector mv = FloatVector.broadcast(F, m), sum = FloatVector.zero(F);
@@ -260,11 +292,15 @@ final class AttentionKernels {
         for (; i < n; i++) s.setAtIndex(FL, o + i, s.getAtIndex(FL, o + i) * c);
     }
 
-    /** One (batch, head) pair one query row at a time: views whose rows overlap (stride 0, say) cannot be GEMM operands. */
+    /**
+     * One (batch, head) pair one query row at a time, the additive mask (if any) added to each score: views whose rows
+     * overlap (stride 0, say) cannot be GEMM operands.
+     */
     private static void rowwiseHead(
             View4 q,
             View4 k,
             View4 v,
+            FusedGradKernels.Mask mask,
             View4 o,
             int b,
             int h,
@@ -283,6 +319,8 @@ final class AttentionKernels {
             java.util.Arrays.fill(acc, 0);
             for (int j = 0; j < visible; j++) {
                 float s = dot(q.seg(), qRow, k.seg(), k.row(b, kh, j), d) * scale;
+                if (mask != null) s += mask.at(b, h, i, j);
+                if (s == Float.NEGATIVE_INFINITY) continue; // a hidden key: weight 0 (and no e^(−∞ + ∞) = NaN)
                 if (s > max) { // rescale what was accumulated under the old maximum
                     float c = max == Float.NEGATIVE_INFINITY ? 0 : (float) Math.exp(max - s);
                     denom *= c;

@@ -143,6 +143,26 @@ final class SimdFused implements FusedKernels {
             }
             return;
         }
+        if (lse == null) {
+            // inference with a mask (padding, say): the blocked kernel of the unmasked path, the mask added to each
+            // block of scores
+            AttentionKernels.attention(
+                    view(q, ql),
+                    view(k, kl),
+                    view(v, vl),
+                    mask(mask, ml),
+                    view(dst, dl),
+                    dim(ql, 0),
+                    dim(ql, 1),
+                    dim(kl, 1),
+                    dim(ql, 2),
+                    dim(kl, 2),
+                    dim(ql, 3),
+                    dim(vl, 3),
+                    causal,
+                    (float) scale);
+            return;
+        }
         FusedGradKernels.attention(
                 view(q, ql),
                 view(k, kl),

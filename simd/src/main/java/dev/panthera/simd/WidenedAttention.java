@@ -85,6 +85,7 @@ final class WidenedAttention {
                             dense(qs, lq, d),
                             dense(ks, lk, d),
                             dense(vs, lk, dv),
+                            null,
                             dense(os, lq, dv),
                             1,
                             1,

@@ -111,6 +111,76 @@ class RopeAttentionSimdTest {
     }
 
     /**
+     * Inference attention with a mask (no gradient recorded, so the blocked kernel with the mask added to each block
+     * of scores): BOOL key padding [B, 1, 1, Lk] as BERT passes it, BOOL [B, 1, Lq, Lk], and additive float masks per
+     * head with some −∞ entries, on views (transposed projections, strided, expanded), lengths around the 64-key
+     * blocks, GQA groups, causal or not. Every query row keeps key 0 visible, so no row is empty. Same tolerance as
+     * the unmasked kernel: the mask only adds exact values (0 or −∞) or one rounding per score.
+     */
+    @Property(tries = 40)
+    void maskedAttentionAgreesWithTheReference(@ForAll long seed) throws Exception {
+        Random r = new Random(seed);
+        int[] lens = {1, 2, 7, 17, 31, 63, 64, 65, 130};
+        long b = 1 + r.nextInt(3), lk = lens[r.nextInt(lens.length)];
+        long lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk);
+        long hkv = 1 + r.nextInt(2), group = 1 + r.nextInt(3), hq = hkv * group;
+        long d = new long[] {1, 3, 8, 13, 32, 64}[r.nextInt(6)];
+        boolean causal = r.nextBoolean();
+        Tensor q = BackendConformance.randomView(r, new long[] {b, hq, lq, d}, DType.F32);
+        Tensor k = BackendConformance.randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
+        Tensor v = BackendConformance.randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
+        Tensor mask;
+        String kind;
+        switch (r.nextInt(3)) {
+            case 0 -> {
+                boolean[] keep = new boolean[(int) (b * lk)];
+                for (int bi = 0; bi < b; bi++) {
+                    int len = 1 + r.nextInt((int) lk);
+                    for (int j = 0; j < len; j++) keep[(int) (bi * lk + j)] = true;
+                }
+                mask = Tensor.of(keep, b, 1, 1, lk);
+                kind = "key padding";
+            }
+            case 1 -> {
+                boolean[] keep = new boolean[(int) (b * lq * lk)];
+                for (int i = 0; i < keep.length; i++) keep[i] = i % lk == 0 || r.nextInt(4) != 0;
+                mask = Tensor.of(keep, b, 1, lq, lk);
+                kind = "bool per query";
+            }
+            default -> {
+                float[] add = new float[(int) (b * hq * lq * lk)];
+                for (int i = 0; i < add.length; i++)
+                    add[i] = i % lk != 0 && r.nextInt(5) == 0 ? Float.NEGATIVE_INFINITY : (float) r.nextGaussian();
+                mask = Tensor.of(add, b, hq, lq, lk);
+                kind = "additive per head";
+            }
+        }
+        double scale = 1 / Math.sqrt(d);
+        Tensor m = mask;
+        close(
+                on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, m, causal, scale)),
+                on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, m, causal, scale)),
+                "masked attention (" + kind + ") b=" + b + " lq=" + lq + " lk=" + lk + " d=" + d + " group=" + group
+                        + " causal=" + causal);
+    }
+
+    /** The grouped decode path (one query row per head, heads of a group as one block) with a key-padding mask. */
+    @org.junit.jupiter.api.Test
+    void groupedDecodeWithPaddingAgreesWithTheReference() throws Exception {
+        for (long lk : new long[] {1, 7, 515}) {
+            Tensor q = Tensor.randn(Shape.of(2, 8, 1, 64), lk), k = Tensor.randn(Shape.of(2, 2, lk, 64), lk + 1);
+            Tensor v = Tensor.randn(Shape.of(2, 2, lk, 48), lk + 2);
+            boolean[] keep = new boolean[(int) (2 * lk)];
+            for (int j = 0; j < keep.length; j++) keep[j] = j % lk < Math.max(1, lk / (1 + j / lk));
+            Tensor mask = Tensor.of(keep, 2, 1, 1, lk);
+            close(
+                    on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, mask, false, 0.125)),
+                    on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, mask, false, 0.125)),
+                    "grouped decode with padding lk=" + lk);
+        }
+    }
+
+    /**
      * Decoding with grouped-query attention on contiguous tensors (the KV-cache case): one query row per head, the
      * query heads of a group answered together against their kv head, across key-block edges (512 keys per block).
      */

@@ -2,7 +2,9 @@ package dev.panthera.models.llama;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.models.tokenizer.TestFiles;
 import dev.panthera.tensor.MemoryPool;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -16,7 +18,19 @@ import org.junit.jupiter.api.Test;
 class DecodeAllocationTest {
     @Test
     void decodeStepsAllocateNoNativeMemoryAfterWarmUp() throws Exception {
-        try (LlamaModel m = LlamaModel.load(GeneratorTest.GQA)) {
+        assertSteadyDecode(GeneratorTest.GQA);
+    }
+
+    /** The same for stories260K (llama2.c checkpoint in the shared data folder): the model of the decode benchmarks. */
+    @Test
+    void stories260KDecodeStepsAllocateNoNativeMemoryAfterWarmUp() throws Exception {
+        Path bin = TestFiles.sharedData("stories260K.bin");
+        TestFiles.require(bin);
+        assertSteadyDecode(bin);
+    }
+
+    private static void assertSteadyDecode(Path model) throws Exception {
+        try (LlamaModel m = LlamaModel.load(model)) {
             int steps = Math.min(40, m.config().maxSeq() - GeneratorTest.PROMPT.length - 1), warm = 4;
             List<MemoryPool.Stats> at = new ArrayList<>();
             new Generator(m)
