@@ -126,9 +126,9 @@ class RopeAttentionSimdTest {
         long hkv = 1 + r.nextInt(2), group = 1 + r.nextInt(3), hq = hkv * group;
         long d = new long[] {1, 3, 8, 13, 32, 64}[r.nextInt(6)];
         boolean causal = r.nextBoolean();
-        Tensor q = BackendConformance.randomView(r, new long[] {b, hq, lq, d}, DType.F32);
-        Tensor k = BackendConformance.randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
-        Tensor v = BackendConformance.randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
+        Tensor q = randomView(r, new long[] {b, hq, lq, d}, DType.F32);
+        Tensor k = randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
+        Tensor v = randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
         Tensor mask;
         String kind;
         switch (r.nextInt(3)) {
