@@ -15,12 +15,11 @@ import net.jqwik.api.Property;
  * Row-wise kernels (GELU, tanh, exp, layer norm, RMS norm) on shapes large enough for {@link RowLoop} to split the
  * rows over two GEMM threads ([rows, n] up to 1031 × 1537, the BERT intermediate shape among them) as well as 0, 1,
  * primes and views (transposed, stepped, offset; when the innermost stride is not 1 the strided path runs instead).
- * Two checks: both agree with the reference backend's float64 kernels within the conformance tolerance (2e-5
- * relative + 2e-6 absolute, as SimdBackendConformanceTest derives it for these kernels), and for the norms, built
- * from correctly rounded operations only, the two-thread result equals the one-thread result bit for bit. The
- * transcendental ops are not held to that: the Vector API's EXP and TANH give results an ulp apart depending on
- * whether the calling code is JIT-compiled yet (the intrinsic or the per-lane Java fallback), which is a property of
- * the thread's warm-up, not of the split.
+ * Both the one-thread and the two-thread result agree with the reference backend's float64 kernels within the
+ * conformance tolerance (2e-5 relative + 2e-6 absolute, as SimdBackendConformanceTest derives it for these kernels); a
+ * row computed at another row's offset, or left unwritten, is far outside it. The two results are not compared bit for
+ * bit: the same kernel may run JIT-compiled on one thread and not yet on the other, and the Vector API's fallback and
+ * its intrinsics differ in the last ulp (EXP and TANH, and the lane order of reduceLanes(ADD) in the norms' row sums).
  */
 class RowLoopTest {
     private static final long[] ROWS = {0, 1, 2, 7, 31, 700, 1031}, COLS = {1, 3, 16, 17, 384, 1537};
@@ -55,9 +54,6 @@ class RowLoopTest {
         double[] one = on(simd, 1, x, op), two = on(simd, 2, x, op), want = on(ReferenceBackend.INSTANCE, 1, x, op);
         String what = name + " [" + rows + ", " + n + "]";
         for (int i = 0; i < want.length; i++) {
-            if (kind >= 3 && Double.doubleToRawLongBits(one[i]) != Double.doubleToRawLongBits(two[i]))
-                throw new AssertionError(
-                        what + ": element " + i + " is " + one[i] + " on one thread, " + two[i] + " on two");
             for (double[] got : new double[][] {one, two}) {
                 if (!(Math.abs(want[i] - got[i]) <= 2e-6 + 2e-5 * Math.abs(want[i])))
                     throw new AssertionError(what + ": element " + i + " expected " + want[i] + " but was " + got[i]
