@@ -1,8 +1,9 @@
 package dev.panthera.quant;
 
 import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.simd.Sgemm;
 import dev.panthera.tensor.Tensor;
-import java.util.stream.IntStream;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -10,14 +11,16 @@ import jdk.incubator.vector.VectorSpecies;
  * weight is never expanded to an F32 matrix.
  *
  * <ul>
- *   <li>One activation row (decode): Q8_0, Q4_0, Q4_K and Q6_K rows are dotted block by block from their bytes
- *       ({@link GgmlDot}); other types dequantize one row at a time into a K-float scratch and dot it.
+ *   <li>One activation row (decode): rows of every GGML block type are dotted block by block from their bytes
+ *       ({@link GgmlDot} for Q8_0 and Q4_0, {@link BlockDot} for Q4_1, Q5_0 and Q5_1, {@link KQuantDot} for the
+ *       K-quants); F32/F16/BF16 rows are dequantized a tile at a time.
  *   <li>Several rows (prefill): a tile of {@value #TILE} weight rows is dequantized into a small scratch and every
  *       activation row is dotted with it, so each weight row is unpacked once per call, not once per token.
  * </ul>
  *
- * Large products split the output rows over the common fork-join pool, when the weight's memory may be read from
- * other threads (a shared, global or automatic arena; a confined arena's weight runs on the calling thread).
+ * Large products split the output rows over GEMM's threads ({@link Sgemm#parallelRanges}: the thread count of the
+ * current {@code GemmConfig} or {@link Sgemm#setThreads}, as for an F32 matmul), when the weight's memory may be read
+ * from other threads (a shared, global or automatic arena; a confined arena's weight runs on the calling thread).
  */
 public final class QuantizedMatmul {
     private QuantizedMatmul() {}
@@ -27,9 +30,6 @@ public final class QuantizedMatmul {
 
     /** Stands for "some other thread" when asking whether a segment is confined to its owner. */
     private static final Thread OTHER = Thread.ofVirtual().unstarted(() -> {});
-
-    /** Multiply-adds below which one thread does the whole product. */
-    private static final long PARALLEL_WORK = 1L << 21;
 
     /** y [..., out] = x [..., in] · Wᵀ, in F32 (x is read as F32 whatever its dtype). */
     public static Tensor matmul(Tensor x, QuantizedWeight w) {
@@ -60,31 +60,51 @@ public final class QuantizedMatmul {
                     + " [" + n + ", " + k + "]ᵀ need " + (long) m * k + " inputs (have " + x.length + ") and "
                     + (long) m * n + " outputs (have " + y.length + ")");
         }
-        int tiles = (n + TILE - 1) / TILE;
-        boolean parallel =
-                (long) m * n * k >= PARALLEL_WORK && tiles > 1 && w.blocks().isAccessibleBy(OTHER);
-        int chunks = parallel ? Math.min(tiles, Runtime.getRuntime().availableProcessors() * 4) : 1;
-        IntStream range = IntStream.range(0, chunks);
-        (parallel ? range.parallel() : range).forEach(c -> {
-            int from = (int) ((long) tiles * c / chunks) * TILE,
-                    to = Math.min(n, (int) ((long) tiles * (c + 1) / chunks) * TILE);
-            rows(fs, x, m, w, y, from, to);
-        });
+        float[] xs = m == 1 && needsGroupSums(w.type()) ? KQuantDot.groupSums(x, 0, k) : null;
+        long flops = 2L * m * n * k;
+        if (!w.blocks().isAccessibleBy(OTHER)) {
+            rows(fs, x, xs, m, w, y, 0, n); // a confined weight is read on its owner thread only
+            return;
+        }
+        // output rows split over GEMM's threads as the F32 GEMV is (GemmConfig / Sgemm.setThreads), in whole tiles
+        Sgemm.parallelRanges(n, flops, TILE, (from, to) -> rows(fs, x, xs, m, w, y, from, to));
     }
 
-    /** Output columns [from, to) of every activation row. */
+    /** Whether one activation row runs through a block-dot kernel that reads {@code t}'s blocks in place. */
+    static boolean hasDot(GgmlType t) {
+        return switch (t) {
+            case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K -> true;
+            default -> false;
+        };
+    }
+
+    /** Whether {@code t}'s dot needs the activation's 32-element sums (the formats with a min). */
+    private static boolean needsGroupSums(GgmlType t) {
+        return t == GgmlType.Q4_1 || t == GgmlType.Q5_1 || t == GgmlType.Q4_K || t == GgmlType.Q5_K;
+    }
+
+    /** Output columns [from, to) of every activation row; {@code xs} the group sums of a single row, or null. */
     private static void rows(
-            VectorSpecies<Float> fs, float[] x, int m, QuantizedWeight w, float[] y, int from, int to) {
+            VectorSpecies<Float> fs, float[] x, float[] xs, int m, QuantizedWeight w, float[] y, int from, int to) {
         int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
         GgmlType t = w.type();
-        if (m == 1 && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K || t == GgmlType.Q6_K)) {
+        if (m == 1 && hasDot(t)) {
             long rb = w.rowBytes();
+            MemorySegment seg = w.blocks();
+            // Q8_0 and Q4_0 also run at a species other than the preferred one (tests); the others always run at
+            // QuantLanes.F, whose width tests set with panthera.simd.bits
             for (int r = from; r < to; r++) {
+                long ro = r * rb;
                 y[r] = switch (t) {
-                    case Q8_0 -> GgmlDot.dotQ8_0(fs, w.blocks(), r * rb, x, 0, k);
-                    case Q4_0 -> GgmlDot.dotQ4_0(fs, w.blocks(), r * rb, x, 0, k);
-                    case Q4_K -> GgmlDot.dotQ4_K(fs, w.blocks(), r * rb, x, 0, k);
-                    default -> GgmlDot.dotQ6_K(fs, w.blocks(), r * rb, x, 0, k);
+                    case Q8_0 -> GgmlDot.dotQ8_0(fs, seg, ro, x, 0, k);
+                    case Q4_0 -> GgmlDot.dotQ4_0(fs, seg, ro, x, 0, k);
+                    case Q4_1 -> BlockDot.q4_1(seg, ro, x, 0, xs, 0, k);
+                    case Q5_0 -> BlockDot.q5_0(seg, ro, x, 0, k);
+                    case Q5_1 -> BlockDot.q5_1(seg, ro, x, 0, xs, 0, k);
+                    case Q4_K -> KQuantDot.q4K(seg, ro, x, 0, xs, 0, k);
+                    case Q5_K -> KQuantDot.q5K(seg, ro, x, 0, xs, 0, k);
+                    case Q6_K -> KQuantDot.q6K(seg, ro, x, 0, k);
+                    default -> KQuantDot.q8K(seg, ro, x, 0, k);
                 };
             }
             return;

@@ -2,7 +2,6 @@ package dev.panthera.quant;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.panthera.quant.ggml.GgmlQuants;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -84,8 +83,8 @@ class QuantizedMatmulTest {
                 double s = 0, a = 0;
                 for (int l = 0; l < k; l++) {
                     s += (double) x[i * k + l] * wd[j * k + l];
-                    // the Q4_K decode dot sums d·sc·q·x and dmin·m·x apart, so its terms are as large as
-                    // |x|·(|w| + 2·dmin·m) (|d·sc·q| ≤ |w| + dmin·m); the others sum x·w
+                    // the decode dots of the formats with a min (Q4_1, Q5_1, Q4_K, Q5_K) sum d·sc·q·x and μ·x apart, so
+                    // their terms are as large as |x|·(|w| + 2μ) (|d·sc·q| ≤ |w| + μ); the others sum x·w
                     a += Math.abs((double) x[i * k + l]) * (Math.abs(wd[j * k + l]) + 2 * q4kMin(w, j, l));
                 }
                 double bound = (k + 2) * 0x1p-24 * a * 1.01 + 1e-30;
@@ -94,12 +93,9 @@ class QuantizedMatmulTest {
         }
     }
 
-    /** dmin·m of the sub-block holding weight [row, col] of a Q4_K weight; 0 for other types. */
+    /** The min term of weight [row, col] for the formats with one (see {@link BlockDotKernelsTest#minTerm}); else 0. */
     static double q4kMin(QuantizedWeight w, int row, int col) {
-        if (w.type() != GgmlType.Q4_K) return 0;
-        long at = row * w.rowBytes() + 144L * (col / 256);
-        double dmin = Float.float16ToFloat(w.blocks().get(LE16, at + 2));
-        return Math.abs(dmin * GgmlQuants.scaleMinK4(w.blocks(), at + 4, (col % 256) / 32, 1));
+        return BlockDotKernelsTest.minTerm(w, row, col);
     }
 
     @Property(tries = 40)
