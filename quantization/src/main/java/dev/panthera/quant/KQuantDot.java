@@ -202,4 +202,87 @@ final class KQuantDot {
         }
         return s0.add(s1).reduceLanes(VectorOperators.ADD);
     }
+
+    /**
+     * Dequantizes {@code k} weights of a Q4_K row at byte {@code ro} to floats at byte {@code at} of {@code dst} (native
+     * order), with the scalar decoder's arithmetic (d·sc, dmin·m, then (d·sc)·q - dmin·m, two roundings), so the floats
+     * are the reference decoder's bit for bit.
+     */
+    static void dequantQ4K(MemorySegment seg, long ro, int k, MemorySegment dst, long at) {
+        for (int b = 0; b < k / 256; b++) {
+            long bo = ro + 144L * b, o = at + 1024L * b;
+            float d = Float.float16ToFloat(seg.get(LE_I16, bo)), dmin = Float.float16ToFloat(seg.get(LE_I16, bo + 2));
+            long lo = seg.get(LE_I64, bo + 4);
+            int a = (int) lo, c4 = (int) (lo >>> 32), hi = seg.get(LE_I32, bo + 12);
+            int sc03 = a & 0x3F3F3F3F, m03 = c4 & 0x3F3F3F3F;
+            int sc47 = (hi & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
+            int m47 = ((hi >>> 4) & 0x0F0F0F0F) | ((c4 >>> 2) & 0x30303030);
+            for (int ch = 0; ch < 4; ch++) {
+                int sw = ch < 2 ? sc03 : sc47, mw = ch < 2 ? m03 : m47;
+                FloatVector d1 = FloatVector.broadcast(F, d * byteOf(sw, (2 * ch) & 3));
+                FloatVector m1 = FloatVector.broadcast(F, dmin * byteOf(mw, (2 * ch) & 3));
+                FloatVector d2 = FloatVector.broadcast(F, d * byteOf(sw, (2 * ch + 1) & 3));
+                FloatVector m2 = FloatVector.broadcast(F, dmin * byteOf(mw, (2 * ch + 1) & 3));
+                for (int j = 0; j < 32; j += L) {
+                    IntVector q = ints(seg, bo + 16 + 32L * ch + j);
+                    FloatVector fl = (FloatVector) q.and(15).convert(VectorOperators.I2F, 0);
+                    FloatVector fh = (FloatVector)
+                            q.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
+                    long y = o + 4L * (64 * ch + j);
+                    d1.mul(fl).sub(m1).intoMemorySegment(dst, y, ByteOrder.nativeOrder());
+                    d2.mul(fh).sub(m2).intoMemorySegment(dst, y + 128, ByteOrder.nativeOrder());
+                }
+            }
+        }
+    }
+
+    /** Dequantizes a Q6_K row as {@link #dequantQ4K} does: (d·sc)·(q - 32), the scalar decoder's arithmetic. */
+    static void dequantQ6K(MemorySegment seg, long ro, int k, MemorySegment dst, long at) {
+        for (int b = 0; b < k / 256; b++) {
+            long bo = ro + 210L * b;
+            float d = Float.float16ToFloat(seg.get(LE_I16, bo + 208));
+            for (int half = 0; half < 2; half++) {
+                long ql = bo + 64L * half, qh = bo + 128 + 32L * half, sc = bo + 192 + 8L * half;
+                long o = at + 1024L * b + 512L * half;
+                for (int l = 0; l < 32; l += L) {
+                    int is = l / 16;
+                    IntVector a = ints(seg, ql + l), c = ints(seg, ql + 32 + l), h = ints(seg, qh + l);
+                    IntVector q1 =
+                            a.and(15).or(h.lanewise(VectorOperators.LSHL, 4).and(0x30));
+                    IntVector q2 =
+                            c.and(15).or(h.lanewise(VectorOperators.LSHL, 2).and(0x30));
+                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(15).or(h.and(0x30));
+                    IntVector q4 = c.lanewise(VectorOperators.LSHR, 4)
+                            .and(15)
+                            .or(h.lanewise(VectorOperators.LSHR, 2).and(0x30));
+                    long y = o + 4L * l;
+                    FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, sc + is))
+                            .mul((FloatVector) q1.sub(32).convert(VectorOperators.I2F, 0))
+                            .intoMemorySegment(dst, y, ByteOrder.nativeOrder());
+                    FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, sc + is + 2))
+                            .mul((FloatVector) q2.sub(32).convert(VectorOperators.I2F, 0))
+                            .intoMemorySegment(dst, y + 128, ByteOrder.nativeOrder());
+                    FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, sc + is + 4))
+                            .mul((FloatVector) q3.sub(32).convert(VectorOperators.I2F, 0))
+                            .intoMemorySegment(dst, y + 256, ByteOrder.nativeOrder());
+                    FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, sc + is + 6))
+                            .mul((FloatVector) q4.sub(32).convert(VectorOperators.I2F, 0))
+                            .intoMemorySegment(dst, y + 384, ByteOrder.nativeOrder());
+                }
+            }
+        }
+    }
+
+    /** Dequantizes a Q8_0 row as {@link #dequantQ4K} does: q·d, the scalar decoder's arithmetic. */
+    static void dequantQ8_0(MemorySegment seg, long ro, int k, MemorySegment dst, long at) {
+        for (int b = 0; b < k / 32; b++) {
+            long bo = ro + 34L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, bo)));
+            for (int j = 0; j < 32; j += L) {
+                ((FloatVector) ints(seg, bo + 2 + j).convert(VectorOperators.I2F, 0))
+                        .mul(d)
+                        .intoMemorySegment(dst, at + 128L * b + 4L * j, ByteOrder.nativeOrder());
+            }
+        }
+    }
 }

@@ -147,6 +147,32 @@ class BlockDotKernelsTest {
         assertEquals(expected / 32, KQuantDot.lanes());
     }
 
+    /** The prefill panels' Vector API decoders give the scalar reference decoder's floats exactly, as documented. */
+    @Property(tries = 30)
+    void vectorDequantizersGiveTheScalarDecodersFloats(
+            @ForAll @IntRange(min = 0, max = 2) int typeIndex,
+            @ForAll @IntRange(min = 1, max = 5) int kBlocks,
+            @ForAll long seed) {
+        GgmlType type = new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0}[typeIndex];
+        int k = kBlocks * type.blockSize(), n = 3;
+        Random r = new Random(seed);
+        try (Arena arena = Arena.ofConfined()) {
+            QuantizedWeight w = randomWeight(type, n, k, r, arena);
+            MemorySegment dst = arena.allocate(4L * k, 64);
+            for (int row = 0; row < n; row++) {
+                long ro = row * w.rowBytes();
+                switch (type) {
+                    case Q4_K -> KQuantDot.dequantQ4K(w.blocks(), ro, k, dst, 0);
+                    case Q6_K -> KQuantDot.dequantQ6K(w.blocks(), ro, k, dst, 0);
+                    default -> KQuantDot.dequantQ8_0(w.blocks(), ro, k, dst, 0);
+                }
+                float[] expected = new float[k];
+                w.dequantizeRow(row, expected, 0);
+                assertArrayEquals(expected, dst.toArray(ValueLayout.JAVA_FLOAT), type + " row " + row + " k=" + k);
+            }
+        }
+    }
+
     @Test
     void rowsSplitOverThreadsGiveTheSameDots() {
         Random r = new Random(11);

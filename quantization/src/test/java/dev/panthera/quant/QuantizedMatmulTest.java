@@ -124,6 +124,33 @@ class QuantizedMatmulTest {
         }
     }
 
+    /**
+     * The prefill path (at least {@link QuantizedMatmul#DOTS_BELOW_M} activation rows: dequantized panels through
+     * SGEMM) for every type, with row counts that are no multiple of a panel and reduction lengths up to several
+     * panels' worth; same float64 oracle and bound as {@link #check} (SGEMM sums the reference decoder's own floats).
+     */
+    @Property(tries = 30)
+    void prefillPanelsAgainstFloat64(
+            @ForAll @IntRange(min = 0, max = 9) int typeIndex,
+            @ForAll @IntRange(min = 0, max = 3) int mIndex,
+            @ForAll @IntRange(min = 1, max = 150) int n,
+            @ForAll @IntRange(min = 1, max = 4) int kBlocks,
+            @ForAll long seed) {
+        GgmlType type = TYPES[typeIndex];
+        int m = new int[] {QuantizedMatmul.DOTS_BELOW_M, 9, 17, 33}[mIndex];
+        int k = type == GgmlType.F32 ? 37 * kBlocks + 4 : kBlocks * type.blockSize();
+        Random r = new Random(seed);
+        try (Arena arena = Arena.ofShared()) {
+            QuantizedWeight w = randomWeight(type, n, k, r, arena);
+            float[] x = new float[m * k];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            float[] y = new float[m * n];
+            java.util.Arrays.fill(y, Float.NaN); // every output must be written
+            QuantizedMatmul.matmul(x, m, w, y);
+            check(x, m, w, y, type + " prefill m=" + m + " n=" + n + " k=" + k);
+        }
+    }
+
     @Test
     void decodeDotsReadBlocksInPlaceAtEveryWidth() {
         Random r = new Random(5);
