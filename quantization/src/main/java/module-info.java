@@ -5,6 +5,7 @@
 module dev.panthera.quant {
     requires transitive dev.panthera.tensor;
     requires transitive dev.panthera.nn;
+    requires dev.panthera.simd;
     requires jdk.incubator.vector;
 
     exports dev.panthera.quant;

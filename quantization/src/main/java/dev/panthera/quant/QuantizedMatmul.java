@@ -1,8 +1,13 @@
 package dev.panthera.quant;
 
+import dev.panthera.quant.ggml.GgmlQuants;
 import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.simd.GemmConfig;
+import dev.panthera.simd.Sgemm;
 import dev.panthera.tensor.Tensor;
-import java.util.stream.IntStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -10,26 +15,26 @@ import jdk.incubator.vector.VectorSpecies;
  * weight is never expanded to an F32 matrix.
  *
  * <ul>
- *   <li>One activation row (decode): Q8_0, Q4_0, Q4_K and Q6_K rows are dotted block by block from their bytes
- *       ({@link GgmlDot}); other types dequantize one row at a time into a K-float scratch and dot it.
- *   <li>Several rows (prefill): a tile of {@value #TILE} weight rows is dequantized into a small scratch and every
- *       activation row is dotted with it, so each weight row is unpacked once per call, not once per token.
+ *   <li>Fewer than {@value #DOTS_BELOW_M} activation rows (decode): rows of every GGML block type are dotted block by
+ *       block from their bytes ({@link GgmlDot} for Q8_0 and Q4_0, {@link BlockDot} for Q4_1, Q5_0 and Q5_1,
+ *       {@link KQuantDot} for the K-quants), each weight row against every activation row while it is in L1.
+ *   <li>More rows (prefill), and F32/F16/BF16 weights: a panel of weight rows ({@link #panelRows}) is dequantized
+ *       into a small reused buffer and multiplied by SGEMM's packed kernel, so each weight row is unpacked once per
+ *       call, not once per token, and no F32 copy of the whole matrix exists.
  * </ul>
  *
- * Large products split the output rows over the common fork-join pool, when the weight's memory may be read from
- * other threads (a shared, global or automatic arena; a confined arena's weight runs on the calling thread).
+ * Large products split the output rows over GEMM's threads ({@link Sgemm#parallelRanges}: the thread count of the
+ * current {@code GemmConfig} or {@link Sgemm#setThreads}, as for an F32 matmul), when the weight's memory may be read
+ * from other threads (a shared, global or automatic arena; a confined arena's weight runs on the calling thread).
  */
 public final class QuantizedMatmul {
     private QuantizedMatmul() {}
 
-    /** Weight rows dequantized together in the prefill path. */
+    /** Ranges of output rows handed to threads are multiples of this. */
     static final int TILE = 8;
 
     /** Stands for "some other thread" when asking whether a segment is confined to its owner. */
     private static final Thread OTHER = Thread.ofVirtual().unstarted(() -> {});
-
-    /** Multiply-adds below which one thread does the whole product. */
-    private static final long PARALLEL_WORK = 1L << 21;
 
     /** y [..., out] = x [..., in] · Wᵀ, in F32 (x is read as F32 whatever its dtype). */
     public static Tensor matmul(Tensor x, QuantizedWeight w) {
@@ -60,42 +65,132 @@ public final class QuantizedMatmul {
                     + " [" + n + ", " + k + "]ᵀ need " + (long) m * k + " inputs (have " + x.length + ") and "
                     + (long) m * n + " outputs (have " + y.length + ")");
         }
-        int tiles = (n + TILE - 1) / TILE;
-        boolean parallel =
-                (long) m * n * k >= PARALLEL_WORK && tiles > 1 && w.blocks().isAccessibleBy(OTHER);
-        int chunks = parallel ? Math.min(tiles, Runtime.getRuntime().availableProcessors() * 4) : 1;
-        IntStream range = IntStream.range(0, chunks);
-        (parallel ? range.parallel() : range).forEach(c -> {
-            int from = (int) ((long) tiles * c / chunks) * TILE,
-                    to = Math.min(n, (int) ((long) tiles * (c + 1) / chunks) * TILE);
-            rows(fs, x, m, w, y, from, to);
-        });
-    }
-
-    /** Output columns [from, to) of every activation row. */
-    private static void rows(
-            VectorSpecies<Float> fs, float[] x, int m, QuantizedWeight w, float[] y, int from, int to) {
-        int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
-        GgmlType t = w.type();
-        if (m == 1 && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K || t == GgmlType.Q6_K)) {
-            long rb = w.rowBytes();
-            for (int r = from; r < to; r++) {
-                y[r] = switch (t) {
-                    case Q8_0 -> GgmlDot.dotQ8_0(fs, w.blocks(), r * rb, x, 0, k);
-                    case Q4_0 -> GgmlDot.dotQ4_0(fs, w.blocks(), r * rb, x, 0, k);
-                    case Q4_K -> GgmlDot.dotQ4_K(fs, w.blocks(), r * rb, x, 0, k);
-                    default -> GgmlDot.dotQ6_K(fs, w.blocks(), r * rb, x, 0, k);
-                };
-            }
+        if (m == 0 || n == 0) return;
+        float[] xs = m < DOTS_BELOW_M && needsGroupSums(w.type()) ? groupSums(x, m, k) : null;
+        long flops = 2L * m * n * k;
+        if (!w.blocks().isAccessibleBy(OTHER)) {
+            rows(fs, x, xs, m, w, y, 0, n); // a confined weight is read on its owner thread only
             return;
         }
-        float[] tile = new float[TILE * k];
-        for (int r0 = from; r0 < to; r0 += TILE) {
-            int rows = Math.min(TILE, to - r0);
-            for (int i = 0; i < rows; i++) w.dequantizeRow(r0 + i, tile, i * k);
-            for (int row = 0; row < m; row++) {
-                for (int i = 0; i < rows; i++) y[row * n + r0 + i] = GgmlDot.dot(fs, x, row * k, tile, i * k, k);
+        // output rows split over GEMM's threads as the F32 GEMV is (GemmConfig / Sgemm.setThreads), in whole tiles
+        Sgemm.parallelRanges(n, flops, TILE, (from, to) -> rows(fs, x, xs, m, w, y, from, to));
+    }
+
+    /** The 32-element sums of each of the m activation rows, row after row. */
+    private static float[] groupSums(float[] x, int m, int k) {
+        float[] xs = new float[m * (k / 32)];
+        for (int i = 0; i < m; i++) System.arraycopy(KQuantDot.groupSums(x, i * k, k), 0, xs, i * (k / 32), k / 32);
+        return xs;
+    }
+
+    /** Whether one activation row runs through a block-dot kernel that reads {@code t}'s blocks in place. */
+    static boolean hasDot(GgmlType t) {
+        return switch (t) {
+            case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K -> true;
+            default -> false;
+        };
+    }
+
+    /** Whether {@code t}'s dot needs the activation's 32-element sums (the formats with a min). */
+    private static boolean needsGroupSums(GgmlType t) {
+        return t == GgmlType.Q4_1 || t == GgmlType.Q5_1 || t == GgmlType.Q4_K || t == GgmlType.Q5_K;
+    }
+
+    /**
+     * Output columns [from, to) of every activation row. Below {@value #DOTS_BELOW_M} activation rows (decode, a
+     * short prefill) each weight row is dotted with every activation row by the block-dot kernels while it sits in
+     * L1, so the weight streams from memory once; from there on (and for F32/F16/BF16 weights) a panel of weight
+     * rows is dequantized once into a small buffer and multiplied by SGEMM, whose packed micro-kernel then does the
+     * work. {@code xs} holds the activation rows' 32-element sums for the formats with a min, else null.
+     */
+    private static void rows(
+            VectorSpecies<Float> fs, float[] x, float[] xs, int m, QuantizedWeight w, float[] y, int from, int to) {
+        if (m < DOTS_BELOW_M && hasDot(w.type())) dots(fs, x, xs, m, w, y, from, to);
+        else panels(x, m, w, y, from, to);
+    }
+
+    /** Activation rows below which the block dots beat a dequantized panel through SGEMM (measured, see BENCHMARKS.md). */
+    static final int DOTS_BELOW_M = 8;
+
+    static void dots(
+            VectorSpecies<Float> fs, float[] x, float[] xs, int m, QuantizedWeight w, float[] y, int from, int to) {
+        int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in()), g = k / 32;
+        GgmlType t = w.type();
+        long rb = w.rowBytes();
+        MemorySegment seg = w.blocks();
+        // Q8_0 and Q4_0 also run at a species other than the preferred one (tests); the others always run at
+        // QuantLanes.F, whose width tests set with panthera.simd.bits
+        for (int r = from; r < to; r++) {
+            long ro = r * rb;
+            for (int i = 0; i < m; i++) {
+                int xo = i * k, so = i * g;
+                y[i * n + r] = switch (t) {
+                    case Q8_0 -> GgmlDot.dotQ8_0(fs, seg, ro, x, xo, k);
+                    case Q4_0 -> GgmlDot.dotQ4_0(fs, seg, ro, x, xo, k);
+                    case Q4_1 -> BlockDot.q4_1(seg, ro, x, xo, xs, so, k);
+                    case Q5_0 -> BlockDot.q5_0(seg, ro, x, xo, k);
+                    case Q5_1 -> BlockDot.q5_1(seg, ro, x, xo, xs, so, k);
+                    case Q4_K -> KQuantDot.q4K(seg, ro, x, xo, xs, so, k);
+                    case Q5_K -> KQuantDot.q5K(seg, ro, x, xo, xs, so, k);
+                    case Q6_K -> KQuantDot.q6K(seg, ro, x, xo, k);
+                    default -> KQuantDot.q8K(seg, ro, x, xo, k);
+                };
             }
+        }
+    }
+
+    /** Weight rows dequantized at a time in the panel path: about 256 KiB of floats, 8 to 128 rows. */
+    static int panelRows(int k) {
+        return Math.max(TILE, Math.min(128, (1 << 16) / Math.max(1, k)) / TILE * TILE);
+    }
+
+    /**
+     * Columns [from, to) through dequantized panels: weight rows [r0, r0 + p) decoded by the scalar block decoder into
+     * a buffer of p·k floats, then y[:, r0 .. r0 + p) = x·panelᵀ by SGEMM on this thread. The buffers are native (the
+     * Vector API reads heap memory only from byte arrays) and live in a confined arena for this range.
+     */
+    static void panels(float[] x, int m, QuantizedWeight w, float[] y, int from, int to) {
+        int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in()), p = panelRows(k);
+        if (from >= to || k == 0) {
+            for (int i = 0; i < m; i++) java.util.Arrays.fill(y, i * n + from, i * n + to, 0f);
+            return;
+        }
+        long rb = w.rowBytes();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment xm = arena.allocate(4L * m * k, 64);
+            MemorySegment.copy(x, 0, xm, ValueLayout.JAVA_FLOAT, 0, m * k);
+            MemorySegment panel = arena.allocate(4L * p * k, 64), yp = arena.allocate(4L * m * p, 64);
+            GemmConfig one = GemmConfig.of(1); // already inside one of GEMM's ranges: no nested split
+            for (int r0 = from; r0 < to; r0 += p) {
+                int rows = Math.min(p, to - r0);
+                dequantize(w, r0, rows, panel);
+                Sgemm.sgemm(one, false, true, m, rows, k, 1f, xm, 0, k, panel, 0, k, 0f, yp, 0, rows);
+                for (int i = 0; i < m; i++)
+                    MemorySegment.copy(yp, ValueLayout.JAVA_FLOAT, 4L * i * rows, y, i * n + r0, rows);
+            }
+        }
+    }
+
+    /**
+     * Weight rows [r0, r0 + rows) as floats into {@code panel}: Q4_K, Q6_K and Q8_0 (the types of llama.cpp's Q4_K_M
+     * and Q8_0 files) by Vector API decoders that give the scalar decoder's floats, the other types by the scalar
+     * decoder.
+     */
+    private static void dequantize(QuantizedWeight w, int r0, int rows, MemorySegment panel) {
+        int k = Math.toIntExact(w.in());
+        long rb = w.rowBytes();
+        MemorySegment seg = w.blocks();
+        switch (w.type()) {
+            case Q4_K -> {
+                for (int i = 0; i < rows; i++) KQuantDot.dequantQ4K(seg, (r0 + i) * rb, k, panel, 4L * i * k);
+            }
+            case Q6_K -> {
+                for (int i = 0; i < rows; i++) KQuantDot.dequantQ6K(seg, (r0 + i) * rb, k, panel, 4L * i * k);
+            }
+            case Q8_0 -> {
+                for (int i = 0; i < rows; i++) KQuantDot.dequantQ8_0(seg, (r0 + i) * rb, k, panel, 4L * i * k);
+            }
+            default -> GgmlQuants.dequantize(w.type(), seg.asSlice(r0 * rb, rows * rb), panel, (long) rows * k);
         }
     }
 

@@ -2,7 +2,6 @@ package dev.panthera.quant;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.panthera.quant.ggml.GgmlQuants;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -84,8 +83,8 @@ class QuantizedMatmulTest {
                 double s = 0, a = 0;
                 for (int l = 0; l < k; l++) {
                     s += (double) x[i * k + l] * wd[j * k + l];
-                    // the Q4_K decode dot sums d·sc·q·x and dmin·m·x apart, so its terms are as large as
-                    // |x|·(|w| + 2·dmin·m) (|d·sc·q| ≤ |w| + dmin·m); the others sum x·w
+                    // the decode dots of the formats with a min (Q4_1, Q5_1, Q4_K, Q5_K) sum d·sc·q·x and μ·x apart, so
+                    // their terms are as large as |x|·(|w| + 2μ) (|d·sc·q| ≤ |w| + μ); the others sum x·w
                     a += Math.abs((double) x[i * k + l]) * (Math.abs(wd[j * k + l]) + 2 * q4kMin(w, j, l));
                 }
                 double bound = (k + 2) * 0x1p-24 * a * 1.01 + 1e-30;
@@ -94,12 +93,9 @@ class QuantizedMatmulTest {
         }
     }
 
-    /** dmin·m of the sub-block holding weight [row, col] of a Q4_K weight; 0 for other types. */
+    /** The min term of weight [row, col] for the formats with one (see {@link BlockDotKernelsTest#minTerm}); else 0. */
     static double q4kMin(QuantizedWeight w, int row, int col) {
-        if (w.type() != GgmlType.Q4_K) return 0;
-        long at = row * w.rowBytes() + 144L * (col / 256);
-        double dmin = Float.float16ToFloat(w.blocks().get(LE16, at + 2));
-        return Math.abs(dmin * GgmlQuants.scaleMinK4(w.blocks(), at + 4, (col % 256) / 32, 1));
+        return BlockDotKernelsTest.minTerm(w, row, col);
     }
 
     @Property(tries = 40)
@@ -125,6 +121,33 @@ class QuantizedMatmulTest {
             float[] ref = new float[m * n];
             QuantizedMatmul.reference(x, m, w, ref);
             check(x, m, w, ref, type + " scalar reference");
+        }
+    }
+
+    /**
+     * The prefill path (at least {@link QuantizedMatmul#DOTS_BELOW_M} activation rows: dequantized panels through
+     * SGEMM) for every type, with row counts that are no multiple of a panel and reduction lengths up to several
+     * panels' worth; same float64 oracle and bound as {@link #check} (SGEMM sums the reference decoder's own floats).
+     */
+    @Property(tries = 30)
+    void prefillPanelsAgainstFloat64(
+            @ForAll @IntRange(min = 0, max = 9) int typeIndex,
+            @ForAll @IntRange(min = 0, max = 3) int mIndex,
+            @ForAll @IntRange(min = 1, max = 150) int n,
+            @ForAll @IntRange(min = 1, max = 4) int kBlocks,
+            @ForAll long seed) {
+        GgmlType type = TYPES[typeIndex];
+        int m = new int[] {QuantizedMatmul.DOTS_BELOW_M, 9, 17, 33}[mIndex];
+        int k = type == GgmlType.F32 ? 37 * kBlocks + 4 : kBlocks * type.blockSize();
+        Random r = new Random(seed);
+        try (Arena arena = Arena.ofShared()) {
+            QuantizedWeight w = randomWeight(type, n, k, r, arena);
+            float[] x = new float[m * k];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            float[] y = new float[m * n];
+            java.util.Arrays.fill(y, Float.NaN); // every output must be written
+            QuantizedMatmul.matmul(x, m, w, y);
+            check(x, m, w, y, type + " prefill m=" + m + " n=" + n + " k=" + k);
         }
     }
 

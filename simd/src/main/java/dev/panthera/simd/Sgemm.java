@@ -269,8 +269,24 @@ public final class Sgemm {
         return s.isAccessibleBy(PROBE);
     }
 
-    private interface Range {
+    /** A loop body over the index range [from, to). */
+    public interface Range {
         void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code body} over [0, total) in contiguous ranges (multiples of {@code align} where possible) on the
+     * threads GEMM would use: as many as the current {@link GemmConfig} allows, the first range on this thread, the
+     * rest on that config's executor or GEMM's own pool; on this thread alone when {@code flops} (the loop's total
+     * work) is below the threshold GEMM itself splits at. For kernels outside this module that should share GEMM's
+     * threads (the quantized GEMV). The body must not start a multi-threaded GEMM itself.
+     */
+    public static void parallelRanges(int total, long flops, int align, Range body) {
+        if (total < 0 || align < 1)
+            throw new IllegalArgumentException("parallelRanges: total " + total + ", align " + align);
+        GemmConfig config = GemmConfig.current();
+        int parts = flops < PARALLEL_FLOPS ? 1 : Math.min(config.threads(), Math.max(1, total / align));
+        split(config.executor(), parts, total, align, body);
     }
 
     /**
