@@ -35,6 +35,15 @@ public final class Gpt2Gguf {
         };
     }
 
+    /**
+     * Writes {@code HF_DIR} as a gpt2 GGUF with the head copied: {@code Gpt2Gguf HF_DIR F32|F16 OUT.gguf} (used by
+     * models/src/test/gpt2-llamacpp-logits.sh).
+     */
+    public static void main(String[] args) throws Exception {
+        if (args.length != 3) throw new IllegalArgumentException("usage: Gpt2Gguf HF_DIR F32|F16 OUT.gguf");
+        write(Path.of(args[0]), GgmlType.valueOf(args[1]), Path.of(args[2]), true);
+    }
+
     public static void write(Path hfDir, GgmlType type, Path out, boolean headCopy) throws Exception {
         Gpt2Config c = Gpt2Loader.fromHfConfig(dev.panthera.models.llama.ConfigJson.read(hfDir.resolve("config.json")));
         if (c.vocab() != VOCAB) throw new IllegalArgumentException("fixture vocabulary " + c.vocab() + " != " + VOCAB);
