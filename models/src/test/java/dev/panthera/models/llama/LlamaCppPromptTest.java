@@ -111,6 +111,12 @@ class LlamaCppPromptTest {
 
     /** A random Llama as GGUF with the placeholder vocabulary Llama2cToGguf writes (bytes, then "▁tN" pieces). */
     static void writeRandom(Path out, String kind, GgmlType type) throws Exception {
+        writeRandom(out, kind, type, VOCAB);
+    }
+
+    /** As {@link #writeRandom(Path, String, GgmlType)} with {@code vocab} ids (at least 260: controls, bytes, one piece). */
+    static void writeRandom(Path out, String kind, GgmlType type, int vocab) throws Exception {
+        if (vocab < 260) throw new IllegalArgumentException("writeRandom: vocab " + vocab + " < 260");
         double theta = kind.equals("gqa") ? 10000 : 500000;
         GgufWriter w = new GgufWriter()
                 .put("general.architecture", "llama")
@@ -125,7 +131,7 @@ class LlamaCppPromptTest {
                 .put("llama.rope.freq_base", (float) theta)
                 .put("tokenizer.ggml.model", "llama");
         List<GgufValue> tok = new ArrayList<>(), sc = new ArrayList<>(), types = new ArrayList<>();
-        for (int i = 0; i < VOCAB; i++) {
+        for (int i = 0; i < vocab; i++) {
             String p = i == 0
                     ? "<unk>"
                     : i == 1 ? "<s>" : i == 2 ? "</s>" : i < 259 ? String.format("<0x%02X>", i - 3) : "\u2581t" + i;
@@ -140,9 +146,9 @@ class LlamaCppPromptTest {
                 .putU32("tokenizer.ggml.bos_token_id", 1)
                 .putU32("tokenizer.ggml.eos_token_id", 2);
         Random r = new Random(kind.hashCode());
-        w.tensor("token_embd.weight", type, new long[] {VOCAB, DIM}, gauss(r, VOCAB * DIM, 0.5, 0));
+        w.tensor("token_embd.weight", type, new long[] {vocab, DIM}, gauss(r, vocab * DIM, 0.5, 0));
         w.tensor("output_norm.weight", GgmlType.F32, new long[] {DIM}, gauss(r, DIM, 0.1, 1));
-        w.tensor("output.weight", type, new long[] {VOCAB, DIM}, gauss(r, VOCAB * DIM, 0.25, 0));
+        w.tensor("output.weight", type, new long[] {vocab, DIM}, gauss(r, vocab * DIM, 0.25, 0));
         int kv = KV_HEADS * DIM / HEADS;
         for (int l = 0; l < LAYERS; l++) {
             String p = "blk." + l + ".";
