@@ -5,9 +5,6 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.ReferenceBackend;
-import dev.panthera.testing.LayoutKind;
-import dev.panthera.testing.Tensors;
-import dev.panthera.testing.Values;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -17,21 +14,6 @@ import net.jqwik.api.Property;
  * kernels. Tolerance: F32 accumulation over up to 64 dims and 300 keys, with exp in float: 2e-5 relative + 2e-6.
  */
 class RopeAttentionSimdTest {
-    /**
-     * N(0, 1) values of {@code shape} as panthera-testing draws them (contiguous, transposed, stepped or offset),
-     * sampled from the property's seed.
-     */
-    static Tensor randomView(Random r, long[] shape, DType dtype) {
-        return Tensors.of(dtype)
-                .withLayouts(LayoutKind.CONTIGUOUS, LayoutKind.TRANSPOSED, LayoutKind.STEPPED, LayoutKind.OFFSET)
-                .withValues(Values.normal())
-                .specs(Shape.of(shape), dtype)
-                .generator(1000)
-                .next(r)
-                .value()
-                .tensor();
-    }
-
     private static double[] on(dev.panthera.tensor.spi.Backend b, java.util.function.Supplier<Tensor> f)
             throws Exception {
         try (var use = Backends.use(b)) {
@@ -62,9 +44,9 @@ class RopeAttentionSimdTest {
         };
         long hkv = 1 + r.nextInt(2), group = 1 + r.nextInt(3), d = new long[] {1, 3, 8, 13, 64}[r.nextInt(5)];
         boolean causal = r.nextBoolean();
-        Tensor q = randomView(r, new long[] {1, hkv * group, lq, d}, DType.F32);
-        Tensor k = randomView(r, new long[] {1, hkv, lk, d}, DType.F32);
-        Tensor v = randomView(r, new long[] {1, hkv, lk, d}, DType.F32);
+        Tensor q = SeededViews.randomView(r, new long[] {1, hkv * group, lq, d}, DType.F32);
+        Tensor k = SeededViews.randomView(r, new long[] {1, hkv, lk, d}, DType.F32);
+        Tensor v = SeededViews.randomView(r, new long[] {1, hkv, lk, d}, DType.F32);
         double scale = 1 / Math.sqrt(d);
         close(
                 on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, causal, scale)),
@@ -126,9 +108,9 @@ class RopeAttentionSimdTest {
         long hkv = 1 + r.nextInt(2), group = 1 + r.nextInt(3), hq = hkv * group;
         long d = new long[] {1, 3, 8, 13, 32, 64}[r.nextInt(6)];
         boolean causal = r.nextBoolean();
-        Tensor q = randomView(r, new long[] {b, hq, lq, d}, DType.F32);
-        Tensor k = randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
-        Tensor v = randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
+        Tensor q = SeededViews.randomView(r, new long[] {b, hq, lq, d}, DType.F32);
+        Tensor k = SeededViews.randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
+        Tensor v = SeededViews.randomView(r, new long[] {b, hkv, lk, d}, DType.F32);
         Tensor mask;
         String kind;
         switch (r.nextInt(3)) {
@@ -206,7 +188,7 @@ class RopeAttentionSimdTest {
                 ? new long[] {64, 128, 96}[r.nextInt(3)]
                 : 2L * (1 + r.nextInt(40)); // head sizes and odd pair counts
         boolean interleaved = r.nextBoolean();
-        Tensor x = randomView(r, new long[] {heads, seq, dim}, DType.F32);
+        Tensor x = SeededViews.randomView(r, new long[] {heads, seq, dim}, DType.F32);
         Tensor cos = Tensor.randn(Shape.of(seq, dim / 2), r.nextLong()),
                 sin = Tensor.randn(Shape.of(seq, dim / 2), r.nextLong());
         close(

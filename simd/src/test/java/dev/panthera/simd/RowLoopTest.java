@@ -39,7 +39,7 @@ class RowLoopTest {
         long rows = ROWS[r.nextInt(ROWS.length)], n = COLS[r.nextInt(COLS.length)];
         Tensor x = r.nextBoolean()
                 ? Tensor.randn(Shape.of(rows, n), r.nextLong())
-                : RopeAttentionSimdTest.randomView(r, new long[] {rows, n}, DType.F32);
+                : SeededViews.randomView(r, new long[] {rows, n}, DType.F32);
         Tensor w = Tensor.randn(Shape.of(n), r.nextLong()), b = Tensor.randn(Shape.of(n), r.nextLong());
         int kind = r.nextInt(5);
         String name = new String[] {"gelu", "tanh", "exp", "layerNorm", "rmsNorm"}[kind];

@@ -6,9 +6,6 @@ import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
-import dev.panthera.testing.LayoutKind;
-import dev.panthera.testing.Tensors;
-import dev.panthera.testing.Values;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -22,27 +19,12 @@ import net.jqwik.api.Property;
  * float64 result; gradients go through two such stages (dP, then dS·K): 2e-4·max(1, |expected|).
  */
 class TrainingKernelsSimdTest {
-    /**
-     * N(0, 1) values of {@code shape} as panthera-testing draws them (contiguous, transposed, stepped or offset),
-     * sampled from the property's seed.
-     */
-    static Tensor randomView(Random r, long[] shape, DType dtype) {
-        return Tensors.of(dtype)
-                .withLayouts(LayoutKind.CONTIGUOUS, LayoutKind.TRANSPOSED, LayoutKind.STEPPED, LayoutKind.OFFSET)
-                .withValues(Values.normal())
-                .specs(Shape.of(shape), dtype)
-                .generator(1000)
-                .next(r)
-                .value()
-                .tensor();
-    }
-
     private static final double TOL = 2e-4;
 
     private static Tensor heads(Random r, long b, long h, long t, long d) {
         if (r.nextBoolean())
             return Tensor.randn(Shape.of(b, t, h, d), r.nextLong()).transpose(1, 2);
-        return randomView(r, new long[] {b, h, t, d}, DType.F32);
+        return SeededViews.randomView(r, new long[] {b, h, t, d}, DType.F32);
     }
 
     private static double[][] run(Backend be, Tensor[] in, Tensor mask, boolean causal, double scale, Tensor w) {
@@ -114,7 +96,7 @@ class TrainingKernelsSimdTest {
         Random r = new Random(seed);
         long[] sizes = {1, 2, 7, 8, 9, 17, 64, 100};
         long rows = 1 + r.nextInt(6), n = sizes[r.nextInt(sizes.length)];
-        Tensor x = randomView(r, new long[] {rows, n}, DType.F32);
+        Tensor x = SeededViews.randomView(r, new long[] {rows, n}, DType.F32);
         Tensor wt = Tensor.randn(Shape.of(n), r.nextLong()), bias = Tensor.randn(Shape.of(n), r.nextLong());
         Tensor up = Tensor.randn(Shape.of(rows, n), r.nextLong());
         boolean rms = r.nextBoolean(), affine = r.nextBoolean();
