@@ -89,42 +89,10 @@ class BadInputTest {
                 "I64",
                 () -> Tensor.of(new long[] {1, 2}, 2).requiresGrad(true));
         mismatch("item", "[2, 3]", "6", () -> a23.item());
-        Tensor onGpu = new Tensor(new FakeDeviceStorage(), Layout.contiguous(Shape.of(2, 3)));
+        Tensor onGpu =
+                new Tensor(new FakeDevice.Hidden(Tensor.zeros(2, 3).storage()), Layout.contiguous(Shape.of(2, 3)));
         mismatch("add", "cpu", "cuda:0", () -> a23.add(onGpu));
         mismatch("matmul", "cpu", "cuda:0", () -> a32.matmul(onGpu));
-    }
-
-    /** Storage that claims to live on a GPU, to check the device rule without one. */
-    private static final class FakeDeviceStorage implements Storage {
-        @Override
-        public DType dtype() {
-            return DType.F32;
-        }
-
-        @Override
-        public Device device() {
-            return Device.cuda(0);
-        }
-
-        @Override
-        public long numel() {
-            return 6;
-        }
-
-        @Override
-        public java.lang.foreign.MemorySegment segment() {
-            throw new IllegalStateException("storage on cuda:0 has no host segment");
-        }
-
-        @Override
-        public Object owner() {
-            return null;
-        }
-
-        @Override
-        public boolean isAlive() {
-            return true;
-        }
     }
 
     @Test
