@@ -1,12 +1,9 @@
 package dev.panthera.bench;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import dev.panthera.bench.kit.BenchResult;
+import dev.panthera.bench.kit.BenchResults;
 import dev.panthera.bench.kit.RatioTable;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,43 +29,13 @@ public final class BenchReport {
         System.out.println(attentionTable(rows));
     }
 
+    /** The file's results (BenchResults reads JMH's JSON), each checked to be in ms/op. */
     static List<Row> read(Path file) throws IOException {
         List<Row> out = new ArrayList<>();
-        try (JsonParser p = new JsonFactory().createParser(Files.newInputStream(file))) {
-            if (p.nextToken() != JsonToken.START_ARRAY) throw new IOException("not a JMH JSON array: " + file);
-            while (p.nextToken() == JsonToken.START_OBJECT) {
-                String bench = null;
-                Map<String, String> params = new LinkedHashMap<>();
-                double score = Double.NaN;
-                String unit = "";
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String f = p.currentName();
-                    p.nextToken();
-                    switch (f) {
-                        case "benchmark" -> bench = p.getText();
-                        case "params" -> {
-                            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                                String k = p.currentName();
-                                p.nextToken();
-                                params.put(k, p.getText());
-                            }
-                        }
-                        case "primaryMetric" -> {
-                            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                                String k = p.currentName();
-                                p.nextToken();
-                                if (k.equals("score")) score = p.getDoubleValue();
-                                else if (k.equals("scoreUnit")) unit = p.getText();
-                                else p.skipChildren();
-                            }
-                        }
-                        default -> p.skipChildren();
-                    }
-                }
-                if (!unit.equals("ms/op")) throw new IOException("expected ms/op, got " + unit + " for " + bench);
-                out.add(new Row(
-                        bench.substring(bench.lastIndexOf('.', bench.lastIndexOf('.') - 1) + 1), params, score));
-            }
+        for (BenchResult r : BenchResults.fromJson(file)) {
+            if (!r.unit().equals("ms/op"))
+                throw new IOException("expected ms/op, got " + r.unit() + " for " + r.benchmark());
+            out.add(new Row(r.benchmark(), r.params(), r.score()));
         }
         return out;
     }
