@@ -85,26 +85,37 @@ public final class LoraLinear extends Module {
         if (loraA.contains(name))
             throw new IllegalArgumentException("LoraLinear: adapter '" + name + "' already exists");
         SplittableRandom rng = new SplittableRandom(seed);
-        Linear a = new Linear(base.inFeatures(), r, false, rng);
-        Linear b = new Linear(r, base.outFeatures(), false, rng);
-        try (var _ = Autograd.noGrad()) {
-            switch (init) {
-                case DEFAULT -> {
-                    a.weight().copy_(Init.kaimingUniform(rng, Math.sqrt(5), r, base.inFeatures()));
-                    b.weight().fill_(0);
-                }
-                case GAUSSIAN -> {
-                    a.weight().copy_(Init.normal(rng, 1.0 / r, r, base.inFeatures()));
-                    b.weight().fill_(0);
-                }
-                case RANDOM -> {} // both keep nn.Linear's kaiming-uniform draw from the constructor
-            }
-        }
+        Linear[] ab = LoraLinear.newAdapterPair(base.inFeatures(), base.outFeatures(), r, init, rng);
+        Linear a = ab[0], b = ab[1];
         loraA.put(name, a);
         loraB.put(name, b);
         dropout.put(name, new Dropout(p, rng.nextLong()));
         scaling.put(name, scale);
         active = name;
+    }
+
+    /**
+     * A [r, in] and B [out, r] of a new adapter, drawn from {@code rng} and initialised as {@code init} says (peft's
+     * init_lora_weights: by default A kaiming-uniform(a=√5) and B zeros; "gaussian" A ~ N(0, 1/r), B zeros; random:
+     * both keep nn.Linear's kaiming-uniform draw). QLoraLinear makes its adapters here too.
+     */
+    public static Linear[] newAdapterPair(long in, long out, int r, LoraConfig.InitWeights init, SplittableRandom rng) {
+        Linear a = new Linear(in, r, false, rng);
+        Linear b = new Linear(r, out, false, rng);
+        try (var _ = Autograd.noGrad()) {
+            switch (init) {
+                case DEFAULT -> {
+                    a.weight().copy_(Init.kaimingUniform(rng, Math.sqrt(5), r, in));
+                    b.weight().fill_(0);
+                }
+                case GAUSSIAN -> {
+                    a.weight().copy_(Init.normal(rng, 1.0 / r, r, in));
+                    b.weight().fill_(0);
+                }
+                case RANDOM -> {}
+            }
+        }
+        return new Linear[] {a, b};
     }
 
     public Linear base() {

@@ -1,11 +1,11 @@
 package dev.panthera.quant.qlora;
 
-import dev.panthera.nn.Init;
 import dev.panthera.nn.Module;
 import dev.panthera.nn.layers.Dropout;
 import dev.panthera.nn.layers.Linear;
 import dev.panthera.nn.layers.ModuleDict;
 import dev.panthera.nn.lora.LoraConfig;
+import dev.panthera.nn.lora.LoraLinear;
 import dev.panthera.quant.bnb.Bnb4Bit;
 import dev.panthera.quant.bnb.FourBitCode;
 import dev.panthera.tensor.Autograd;
@@ -45,21 +45,8 @@ public final class QLoraLinear extends Module {
             throw new IllegalArgumentException("QLoraLinear: adapter '" + name + "' already exists");
         if (r <= 0) throw new IllegalArgumentException("QLoraLinear: adapter '" + name + "' rank must be positive");
         SplittableRandom rng = new SplittableRandom(seed);
-        Linear a = new Linear(base.inFeatures(), r, false, rng);
-        Linear b = new Linear(r, base.outFeatures(), false, rng);
-        try (var _ = Autograd.noGrad()) {
-            switch (init) {
-                case DEFAULT -> {
-                    a.weight().copy_(Init.kaimingUniform(rng, Math.sqrt(5), r, base.inFeatures()));
-                    b.weight().fill_(0);
-                }
-                case GAUSSIAN -> {
-                    a.weight().copy_(Init.normal(rng, 1.0 / r, r, base.inFeatures()));
-                    b.weight().fill_(0);
-                }
-                case RANDOM -> {} // both keep nn.Linear's kaiming-uniform draw
-            }
-        }
+        Linear[] ab = LoraLinear.newAdapterPair(base.inFeatures(), base.outFeatures(), r, init, rng);
+        Linear a = ab[0], b = ab[1];
         loraA.put(name, a);
         loraB.put(name, b);
         dropout.put(name, new Dropout(p, rng.nextLong()));
