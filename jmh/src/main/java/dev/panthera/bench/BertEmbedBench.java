@@ -84,7 +84,7 @@ public class BertEmbedBench {
     private BertModel model;
     private BatchEncoding batch;
     private OrtEnvironment env;
-    private OrtSession session;
+    private OrtSession ort;
     private Map<String, OnnxTensor> inputs;
     private int hidden;
 
@@ -142,13 +142,13 @@ public class BertEmbedBench {
             options.setIntraOpNumThreads(threads);
             options.setInterOpNumThreads(1);
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            session = env.createSession(onnx, options);
+            ort = env.createSession(onnx, options);
         }
         OnnxTensor ti = OnnxTensor.createTensor(env, ids),
                 tm = OnnxTensor.createTensor(env, mask),
                 tt = OnnxTensor.createTensor(env, types);
         inputs = new HashMap<>();
-        for (String n : session.getInputNames()) inputs.put(n, n.contains("mask") ? tm : n.contains("type") ? tt : ti);
+        for (String n : ort.getInputNames()) inputs.put(n, n.contains("mask") ? tm : n.contains("type") ? tt : ti);
         float[][] a = panthera(), o = onnxRuntime();
         double worst = 0;
         for (int r = 0; r < a.length; r++)
@@ -161,7 +161,7 @@ public class BertEmbedBench {
     @TearDown(Level.Trial)
     public void tearDown() throws OrtException {
         for (OnnxTensor t : new java.util.HashSet<>(inputs.values())) t.close();
-        session.close();
+        ort.close();
         model.close();
     }
 
@@ -182,7 +182,7 @@ public class BertEmbedBench {
     @Benchmark
     public float[][] onnxRuntime() throws OrtException {
         int b = batch.ids().length, t = batch.ids()[0].length;
-        try (OrtSession.Result r = session.run(inputs)) {
+        try (OrtSession.Result r = ort.run(inputs)) {
             FloatBuffer h = ((OnnxTensor) r.get("last_hidden_state").orElseThrow()).getFloatBuffer();
             float[][] rows = new float[b][hidden];
             for (int i = 0; i < b; i++) {

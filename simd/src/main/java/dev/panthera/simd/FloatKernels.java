@@ -186,8 +186,8 @@ final class FloatKernels {
             long dO,
             int n) {
         if (n <= 0) return;
-        // a broadcast operand is read once per row, not once per vector (a scalar read of a segment checks its
-        // session on every call); the four arithmetic ops have loops of their own, for the reason unaryRow gives
+        // a broadcast operand is read once per row, not once per vector (a scalar read of a segment checks that its
+        // scope is alive on every call); the four arithmetic ops have loops of their own, for the reason unaryRow gives
         FloatVector ba = sa == 0 ? operand(a, ao, 0, 0, n) : null, bb = sb == 0 ? operand(b, bo, 0, 0, n) : null;
         int w = F.length();
         switch (op) {

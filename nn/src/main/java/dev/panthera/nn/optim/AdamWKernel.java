@@ -19,7 +19,7 @@ import java.lang.foreign.ValueLayout;
  *   <li>p ← p + (−lr/bc1)·m/d in float64, rounded once ({@code p.addcdiv_}).
  * </ol>
  *
- * Elements are copied to the heap a chunk at a time, so the loop reads arrays instead of checking a segment's session
+ * Elements are copied to the heap a chunk at a time, so the loop reads arrays instead of checking a segment's scope (is it still alive, is this thread allowed)
  * on each access. Any other case (another dtype or device, a strided view, a gradient in the parameter's own
  * storage) is left to the tensor ops.
  */
