@@ -121,6 +121,11 @@ public final class SimdBackend implements Backend, FusedKernels {
         return Storage.allocate(dtype, numel, owner);
     }
 
+    @Override
+    public Storage allocateGcManaged(DType dtype, long numel) {
+        return Storage.gcManaged(dtype, numel);
+    }
+
     /** Row starts: the layout without its last dimension. */
     private static Layout rows(Layout l) {
         return l.leading(l.rank() - 1);

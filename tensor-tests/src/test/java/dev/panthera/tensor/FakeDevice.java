@@ -86,6 +86,9 @@ final class FakeDevice {
                                 return new Hidden(Storage.pooled((DType) args[0], (long) args[1], a));
                             return new Hidden(ReferenceBackend.INSTANCE.allocate(
                                     (DType) args[0], (long) args[1], (Arena) args[2]));
+                        case "allocateGcManaged":
+                            return new Hidden(
+                                    ReferenceBackend.INSTANCE.allocateGcManaged((DType) args[0], (long) args[1]));
                         case "fused":
                             return FUSED;
                         default:

@@ -66,7 +66,7 @@ public final class MemoryScope implements AutoCloseable {
         MemoryPool pool = backend.memoryPool();
         if (s == null) {
             pool.countGcManaged();
-            return backend.allocate(dtype, numel, Arena.ofAuto());
+            return backend.allocateGcManaged(dtype, numel);
         }
         long bytes = Math.multiplyExact(numel, (long) dtype.byteSize());
         MemoryPool.Allocation a = pool.allocate(bytes);

@@ -338,8 +338,24 @@ final class Ops {
         return out.record(new Op.Cat(List.copyOf(inputs), d));
     }
 
+    /** An op's name in error messages: the enum constant in camel case ("ADD" -> "add", "WHERE_SELF" -> "whereSelf"). */
     static String opName(Enum<?> op) {
-        String s = op.name().toLowerCase();
+        return OP_NAMES.get(op.getDeclaringClass())[op.ordinal()];
+    }
+
+    /** The names of each op enum's constants, made once per enum: every op call reports its name to its checks. */
+    private static final ClassValue<String[]> OP_NAMES = new ClassValue<>() {
+        @Override
+        protected String[] computeValue(Class<?> type) {
+            Object[] constants = type.getEnumConstants();
+            String[] names = new String[constants.length];
+            for (int i = 0; i < names.length; i++) names[i] = camelCase(((Enum<?>) constants[i]).name());
+            return names;
+        }
+    };
+
+    private static String camelCase(String constant) {
+        String s = constant.toLowerCase(java.util.Locale.ROOT);
         int u = s.indexOf('_');
         return u < 0 ? s : s.substring(0, u) + Character.toUpperCase(s.charAt(u + 1)) + s.substring(u + 2);
     }

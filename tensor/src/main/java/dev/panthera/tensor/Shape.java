@@ -6,8 +6,14 @@ import java.util.Arrays;
 public final class Shape {
     private final long[] dims;
 
+    /** The product of the dimensions, computed once: every op asks for it, often several times. */
+    private final long numel;
+
     private Shape(long[] dims) {
         this.dims = dims;
+        long n = 1;
+        for (long d : dims) n *= d;
+        this.numel = n;
     }
 
     /** A shape with the given dimensions; each must be {@code >= 0}. */
@@ -59,9 +65,7 @@ public final class Shape {
 
     /** The number of elements (1 for a scalar). */
     public long numel() {
-        long n = 1;
-        for (long d : dims) n *= d;
-        return n;
+        return numel;
     }
 
     /** Resolves a possibly-negative dimension index against {@code rank}. */

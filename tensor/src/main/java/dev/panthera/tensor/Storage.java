@@ -45,6 +45,14 @@ public interface Storage {
         return new HostStorage(arena.allocate(Math.max(bytes, 1), ALIGNMENT), dtype, numel, arena, null);
     }
 
+    /**
+     * Zero-filled CPU storage released by the garbage collector: small blocks (up to 512 bytes) are slices of a
+     * per-thread slab, larger ones have an automatic arena of their own.
+     */
+    static Storage gcManaged(DType dtype, long numel) {
+        return SmallBlocks.allocate(dtype, numel);
+    }
+
     /** CPU storage over an existing segment (for example a slice of a memory-mapped file); {@code owner} keeps it. */
     static Storage wrap(MemorySegment segment, DType dtype, long numel, Object owner) {
         return new HostStorage(segment, dtype, numel, owner, null);

@@ -35,6 +35,15 @@ public interface Backend {
     /** Zero-filled storage for {@code numel} elements, released when {@code owner} closes. */
     Storage allocate(DType dtype, long numel, Arena owner);
 
+    /**
+     * Zero-filled storage for a tensor made outside any {@link dev.panthera.tensor.MemoryScope}, released by the
+     * garbage collector once unreachable. CPU backends serve small ones from per-thread slabs
+     * ({@link Storage#gcManaged}).
+     */
+    default Storage allocateGcManaged(DType dtype, long numel) {
+        return allocate(dtype, numel, Arena.ofAuto());
+    }
+
     /** The caching allocator scoped tensors of this device draw from; every CPU backend shares the host pool. */
     default MemoryPool memoryPool() {
         return MemoryPool.host();

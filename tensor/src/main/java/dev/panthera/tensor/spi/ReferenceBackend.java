@@ -37,6 +37,11 @@ public final class ReferenceBackend implements Backend, FusedKernels {
     }
 
     @Override
+    public Storage allocateGcManaged(DType dtype, long numel) {
+        return Storage.gcManaged(dtype, numel);
+    }
+
+    @Override
     public void copy(Storage src, Layout sl, Storage dst, Layout dl) {
         MemorySegment s = src.segment(), d = dst.segment();
         DType st = src.dtype(), dt = dst.dtype();
