@@ -23,7 +23,7 @@ import net.jqwik.api.Provide;
 class RandomGraphGradTest {
 
     /** One step: a description and a function of (current value, leaves). */
-    private record Step(String name, BiFunction<Tensor, Tensor[], Tensor> f) {
+    record Step(String name, BiFunction<Tensor, Tensor[], Tensor> f) {
         @Override
         public String toString() {
             return name;
@@ -115,10 +115,9 @@ class RandomGraphGradTest {
      * x of rank 1 to 3 with sizes 1 to 3; b drops some leading dims of x and sets others to 1; a chain of 4 to 8 steps
      * drawn as a list, so a failure shrinks toward a shorter chain of simpler steps.
      */
-    @Provide
-    Arbitrary<GradChecks> graphs() {
+    static Arbitrary<Graph> drawGraphs() {
         Arbitrary<long[]> shapes = Shapes.shapes(1, 3, 1, 3, 27).map(Shape::toArray);
-        Arbitrary<Graph> graphs = shapes.flatMap(shape -> {
+        return shapes.flatMap(shape -> {
             int rank = shape.length;
             Arbitrary<long[]> bShapes = Combinators.combine(
                             Arbitraries.integers().between(0, rank - 1),
@@ -131,7 +130,11 @@ class RandomGraphGradTest {
             return Combinators.combine(bShapes, steps(shape).list().ofMinSize(4).ofMaxSize(8))
                     .as((b, chain) -> new Graph(shape, b, chain));
         });
-        return GradChecks.of(graphs, g -> {
+    }
+
+    @Provide
+    Arbitrary<GradChecks> graphs() {
+        return GradChecks.of(drawGraphs(), g -> {
             long last = g.shape()[g.shape().length - 1];
             StringBuilder name = new StringBuilder();
             for (Step st : g.chain()) name.append(st.name()).append(" → ");
