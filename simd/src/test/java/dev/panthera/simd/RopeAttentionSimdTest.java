@@ -5,6 +5,7 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.TensorSpec;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
@@ -81,13 +82,14 @@ class RopeAttentionSimdTest {
      */
     @Provide
     Arbitrary<Qkv> unmasked() {
-        return sizes(
+        return SizesFirst.flatMap(
+                sizes(
                         Arbitraries.just(1L),
                         new long[] {1, 2, 7, 17, 63, 64, 65, 130, 300, 515},
                         lk -> Arbitraries.oneOf(
                                 Arbitraries.just(lk), Draws.between(1, Math.min(lk, 5)), Draws.between(1, lk)),
-                        new long[] {1, 3, 8, 13, 64})
-                .flatMap(s -> Qkv.draw(s, shape -> Draws.views(DType.F32, shape)));
+                        new long[] {1, 3, 8, 13, 64}),
+                s -> Qkv.draw(s, shape -> Draws.views(DType.F32, shape)));
     }
 
     @Property(tries = 40, edgeCases = EdgeCasesMode.NONE) // see the class comment
@@ -111,10 +113,11 @@ class RopeAttentionSimdTest {
     /** lk around the 64-key blocks, lq in [1, lk], contiguous q, k, v. */
     @Provide
     Arbitrary<Qkv> contiguousQkv() {
-        return sizes(Arbitraries.just(1L), new long[] {1, 3, 17, 64, 65, 200}, lk -> Draws.between(1, lk), new long[] {
+        return SizesFirst.flatMap(
+                sizes(Arbitraries.just(1L), new long[] {1, 3, 17, 64, 65, 200}, lk -> Draws.between(1, lk), new long[] {
                     1, 5, 16, 64
-                })
-                .flatMap(s -> Qkv.draw(s, shape -> Draws.contiguous(DType.F32, shape)));
+                }),
+                s -> Qkv.draw(s, shape -> Draws.contiguous(DType.F32, shape)));
     }
 
     @Property(tries = 25, edgeCases = EdgeCasesMode.NONE) // see the class comment
@@ -210,12 +213,13 @@ class RopeAttentionSimdTest {
     /** b in [1, 3], lk around the 64-key blocks, lq = lk or in [1, lk], d from 1 to 64. */
     @Provide
     Arbitrary<MaskedCase> masked() {
-        return sizes(
+        return SizesFirst.flatMap(
+                sizes(
                         Draws.between(1, 3),
                         new long[] {1, 2, 7, 17, 31, 63, 64, 65, 130},
                         lk -> Arbitraries.oneOf(Arbitraries.just(lk), Draws.between(1, lk)),
-                        new long[] {1, 3, 8, 13, 32, 64})
-                .flatMap(s -> Combinators.combine(Qkv.draw(s, shape -> Draws.views(DType.F32, shape)), Mask.draw(s))
+                        new long[] {1, 3, 8, 13, 32, 64}),
+                s -> Combinators.combine(Qkv.draw(s, shape -> Draws.views(DType.F32, shape)), Mask.draw(s))
                         .as(MaskedCase::new));
     }
 

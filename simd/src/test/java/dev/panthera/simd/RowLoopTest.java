@@ -5,6 +5,7 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.TensorSpec;
 import java.util.function.Function;
 import net.jqwik.api.Arbitraries;
@@ -14,6 +15,7 @@ import net.jqwik.api.EdgeCasesMode;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 
 /**
  * Row-wise kernels (GELU, tanh, exp, layer norm, RMS norm) on shapes large enough for {@link RowLoop} to split the
@@ -42,13 +44,18 @@ class RowLoopTest {
 
     @Provide
     Arbitrary<Case> cases() {
-        return Combinators.combine(Draws.oneOf(ROWS), Draws.oneOf(COLS), Arbitraries.of(true, false))
-                .flatAs((rows, n, contiguous) -> Combinators.combine(
-                                contiguous ? Draws.contiguous(DType.F32, rows, n) : Draws.views(DType.F32, rows, n),
-                                Draws.contiguous(DType.F32, n),
-                                Draws.contiguous(DType.F32, n),
-                                Arbitraries.integers().between(0, 4))
-                        .as(Case::new));
+        Arbitrary<Tuple.Tuple3<Long, Long, Boolean>> sizes = Combinators.combine(
+                        Draws.oneOf(ROWS), Draws.oneOf(COLS), Arbitraries.of(true, false))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            long rows = t.get1(), n = t.get2();
+            return Combinators.combine(
+                            t.get3() ? Draws.contiguous(DType.F32, rows, n) : Draws.views(DType.F32, rows, n),
+                            Draws.contiguous(DType.F32, n),
+                            Draws.contiguous(DType.F32, n),
+                            Arbitraries.integers().between(0, 4))
+                    .as(Case::new);
+        });
     }
 
     // no edge-case mixing: it would draw the largest shape (1031 × 1537) in several of the 30 tries; the size lists

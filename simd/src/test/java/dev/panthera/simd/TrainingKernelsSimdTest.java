@@ -5,6 +5,7 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.TensorSpec;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
@@ -90,7 +91,7 @@ class TrainingKernelsSimdTest {
                 .flatAs((b, hkv, g, lk, d, dv, causal) -> Combinators.combine(
                                 Arbitraries.of(true, false), Draws.between(1, lk))
                         .as((prefill, lq) -> new Sizes(b, hkv, g, prefill ? lk : lq, lk, d, dv, causal)));
-        return sizes.flatMap(s -> {
+        return SizesFirst.flatMap(sizes, s -> {
             long hq = s.hkv() * s.g();
             Arbitrary<List<Heads>> qkv = Draws.all(List.of(
                     Heads.draw(s.b(), hq, s.lq(), s.d()),
@@ -148,12 +149,14 @@ class TrainingKernelsSimdTest {
 
     @Provide
     Arbitrary<NormCase> normCases() {
-        return Combinators.combine(Draws.between(1, 6), Draws.oneOf(1, 2, 7, 8, 9, 17, 64, 100))
-                .flatAs((rows, n) -> Combinators.combine(
-                                Draws.views(DType.F32, rows, n),
-                                Draws.contiguous(DType.F32, n),
-                                Draws.contiguous(DType.F32, n),
-                                Draws.contiguous(DType.F32, rows, n),
+        return SizesFirst.flatMap(
+                Combinators.combine(Draws.between(1, 6), Draws.oneOf(1, 2, 7, 8, 9, 17, 64, 100))
+                        .as(List::of),
+                sizes -> Combinators.combine(
+                                Draws.views(DType.F32, sizes.get(0), sizes.get(1)),
+                                Draws.contiguous(DType.F32, sizes.get(1)),
+                                Draws.contiguous(DType.F32, sizes.get(1)),
+                                Draws.contiguous(DType.F32, sizes.get(0), sizes.get(1)),
                                 Arbitraries.of(false, true),
                                 Arbitraries.of(false, true))
                         .as(NormCase::new));

@@ -9,6 +9,7 @@ import dev.panthera.tensor.spi.ReferenceBackend;
 import dev.panthera.testing.CountingBackend;
 import dev.panthera.testing.GradCheck;
 import dev.panthera.testing.Shapes;
+import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.TensorSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,7 +52,7 @@ class FusedGradTest {
     record Case(Object params, List<FusedCheck> checks, List<List<TensorSpec>> leaves, List<List<TensorSpec>> ws) {
         static <P> Arbitrary<Case> of(Arbitrary<P> params, Function<P, List<FusedCheck>> make) {
             int backends = backends().length;
-            return params.flatMap(p -> {
+            return SizesFirst.flatMap(params, p -> {
                 List<FusedCheck> checks = make.apply(p);
                 List<Arbitrary<List<TensorSpec>>> leaves = new ArrayList<>(), ws = new ArrayList<>();
                 for (FusedCheck c : checks) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.tensor.spi.ReferenceBackend;
 import dev.panthera.testing.CountingBackend;
+import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.TensorSpec;
 import java.util.Arrays;
 import net.jqwik.api.Arbitraries;
@@ -117,14 +118,16 @@ class FusedOpsTest {
          * in noneWeight + 2.
          */
         static Arbitrary<Problem> draw(int noneWeight) {
-            return AttentionSizes.draw(
-                            Cases.between(1, 2),
-                            Cases.between(1, 2),
-                            Cases.oneOf(1, 2, 4),
-                            Cases.size(8),
-                            Cases.size(17),
-                            Cases.between(1, 9))
-                    .flatMap(s -> Combinators.combine(
+            Arbitrary<AttentionSizes> sizes = AttentionSizes.draw(
+                    Cases.between(1, 2),
+                    Cases.between(1, 2),
+                    Cases.oneOf(1, 2, 4),
+                    Cases.size(8),
+                    Cases.size(17),
+                    Cases.between(1, 9));
+            return SizesFirst.flatMap(
+                    sizes,
+                    s -> Combinators.combine(
                                     Heads.draw(s.b(), s.hq(), s.lq(), s.d()),
                                     Heads.draw(s.b(), s.hkv(), s.lk(), s.d()),
                                     Heads.draw(s.b(), s.hkv(), s.lk(), s.dv()),

@@ -1,6 +1,7 @@
 package dev.panthera.tensor;
 
 import dev.panthera.testing.GradCheck;
+import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.TensorSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,8 +12,8 @@ import net.jqwik.api.Arbitrary;
 /**
  * A list of gradient checks ({@link GradCheck#check}, its derived tolerance) whose leaves jqwik draws: parameters
  * (sizes, choices) are drawn first, the checks follow from them, and each check gets its own N(0, 1) F64 contiguous
- * leaves of the shapes it names. A failure shrinks the parameters toward small sizes and the leaves' values toward 0,
- * and reports both.
+ * leaves of the shapes it names. A failure shrinks the parameters toward small sizes first ({@link SizesFirst}), then
+ * the leaves' values toward 0, and reports both.
  *
  * @param params what the checks were made from, as drawn
  * @param checks the checks, in order
@@ -25,7 +26,7 @@ record GradChecks(Object params, List<Check> checks, List<List<TensorSpec>> leav
 
     /** The checks {@code make} gives for drawn {@code params}, with their leaves drawn too. */
     static <P> Arbitrary<GradChecks> of(Arbitrary<P> params, Function<P, List<Check>> make) {
-        return params.flatMap(p -> {
+        return SizesFirst.flatMap(params, p -> {
             List<Check> checks = make.apply(p);
             List<Arbitrary<List<TensorSpec>>> each = new ArrayList<>();
             for (Check c : checks) {
