@@ -2,13 +2,18 @@ package dev.panthera.simd;
 
 import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.DType;
-import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
-import java.util.Random;
+import dev.panthera.testing.SizesFirst;
+import dev.panthera.testing.TensorSpec;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * The SIMD training kernels ({@link FusedGradKernels}: attention with mask and log-sum-exp, its backward, the norm
@@ -21,10 +26,20 @@ import net.jqwik.api.Property;
 class TrainingKernelsSimdTest {
     private static final double TOL = 2e-4;
 
-    private static Tensor heads(Random r, long b, long h, long t, long d) {
-        if (r.nextBoolean())
-            return Tensor.randn(Shape.of(b, t, h, d), r.nextLong()).transpose(1, 2);
-        return SeededViews.randomView(r, new long[] {b, h, t, d}, DType.F32);
+    /**
+     * A [b, h, t, d] input as the attention layer makes it: a contiguous [b, t, h, d] projection transposed to
+     * [b, h, t, d] ({@code projected}), or a [b, h, t, d] view the kit draws.
+     */
+    record Heads(boolean projected, TensorSpec spec) {
+        static Arbitrary<Heads> draw(long b, long h, long t, long d) {
+            return Arbitraries.of(true, false)
+                    .flatMap(p -> (p ? Draws.contiguous(DType.F32, b, t, h, d) : Draws.views(DType.F32, b, h, t, d))
+                            .map(s -> new Heads(p, s)));
+        }
+
+        Tensor tensor() {
+            return projected ? spec.tensor().transpose(1, 2) : spec.tensor();
+        }
     }
 
     private static double[][] run(Backend be, Tensor[] in, Tensor mask, boolean causal, double scale, Tensor w) {
@@ -52,21 +67,59 @@ class TrainingKernelsSimdTest {
         }
     }
 
+    /** b, hkv in [1, 2], groups 1, 2 or 4, lk in [1, 20], lq = lk or in [1, lk], d and dv around the vector width. */
+    record Sizes(long b, long hkv, long g, long lq, long lk, long d, long dv, boolean causal) {}
+
+    /**
+     * The sizes, q, k, v, the mask (0 none, 1 BOOL padding from one pad count per batch row, 2 additive), and the
+     * upstream gradient w.
+     */
+    record AttentionCase(
+            Sizes s, Heads q, Heads k, Heads v, int maskKind, long[] pads, TensorSpec additive, TensorSpec w) {}
+
+    @Provide
+    Arbitrary<AttentionCase> attentionCases() {
+        long[] dims = {1, 3, 8, 9, 16, 17, 33};
+        Arbitrary<Sizes> sizes = Combinators.combine(
+                        Draws.between(1, 2),
+                        Draws.between(1, 2),
+                        Draws.oneOf(1, 2, 4),
+                        Draws.between(1, 20),
+                        Draws.oneOf(dims),
+                        Draws.oneOf(dims),
+                        Arbitraries.of(false, true))
+                .flatAs((b, hkv, g, lk, d, dv, causal) -> Combinators.combine(
+                                Arbitraries.of(true, false), Draws.between(1, lk))
+                        .as((prefill, lq) -> new Sizes(b, hkv, g, prefill ? lk : lq, lk, d, dv, causal)));
+        return SizesFirst.flatMap(sizes, s -> {
+            long hq = s.hkv() * s.g();
+            Arbitrary<List<Heads>> qkv = Draws.all(List.of(
+                    Heads.draw(s.b(), hq, s.lq(), s.d()),
+                    Heads.draw(s.b(), s.hkv(), s.lk(), s.d()),
+                    Heads.draw(s.b(), s.hkv(), s.lk(), s.dv())));
+            return Combinators.combine(
+                            qkv,
+                            Arbitraries.integers().between(0, 2),
+                            Draws.indices((int) s.b(), s.lk()),
+                            Draws.contiguous(DType.F32, s.b(), 1, s.lq(), s.lk()),
+                            Draws.contiguous(DType.F32, s.b(), hq, s.lq(), s.dv()))
+                    .as((h, kind, pads, add, w) ->
+                            new AttentionCase(s, h.get(0), h.get(1), h.get(2), kind, pads, add, w));
+        });
+    }
+
     @Property(tries = 40)
-    void attentionForwardAndBackwardAgreeWithTheReference(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] groups = {1, 2, 4}, dims = {1, 3, 8, 9, 16, 17, 33};
-        long b = 1 + r.nextInt(2), hkv = 1 + r.nextInt(2), g = groups[r.nextInt(3)];
-        long lk = 1 + r.nextInt(20), lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk);
-        long d = dims[r.nextInt(dims.length)], dv = dims[r.nextInt(dims.length)];
-        boolean causal = r.nextBoolean();
-        Tensor[] in = {heads(r, b, hkv * g, lq, d), heads(r, b, hkv, lk, d), heads(r, b, hkv, lk, dv)};
-        Tensor mask = switch (r.nextInt(3)) {
+    void attentionForwardAndBackwardAgreeWithTheReference(@ForAll("attentionCases") AttentionCase c) {
+        Sizes s = c.s();
+        long b = s.b(), hkv = s.hkv(), g = s.g(), lq = s.lq(), lk = s.lk(), d = s.d(), dv = s.dv();
+        boolean causal = s.causal();
+        Tensor[] in = {c.q().tensor(), c.k().tensor(), c.v().tensor()};
+        Tensor mask = switch (c.maskKind()) {
             case 0 -> null;
-            case 1 -> padding(r, b, lq, lk);
-            default -> Tensor.randn(Shape.of(b, 1, lq, lk), r.nextLong());
+            case 1 -> padding(c.pads(), b, lq, lk);
+            default -> c.additive().tensor();
         };
-        Tensor w = Tensor.randn(Shape.of(b, hkv * g, lq, dv), r.nextLong());
+        Tensor w = c.w().tensor();
         double scale = 1 / Math.sqrt(d);
         double[][] want = run(ReferenceBackend.INSTANCE, in, mask, causal, scale, w);
         double[][] got = run(new SimdBackend(), in, mask, causal, scale, w);
@@ -80,26 +133,42 @@ class TrainingKernelsSimdTest {
         }
     }
 
-    /** BOOL [b, 1, lq, lk]: each batch row hides a random count of leading keys, never a query's own position. */
-    private static Tensor padding(Random r, long b, long lq, long lk) {
+    /** BOOL [b, 1, lq, lk]: batch row bi hides its first pads[bi] keys (< lk), never a query's own position. */
+    private static Tensor padding(long[] pads, long b, long lq, long lk) {
         boolean[] m = new boolean[(int) (b * lq * lk)];
         for (int bi = 0; bi < b; bi++) {
-            int pad = r.nextInt((int) lk);
+            long pad = pads[bi];
             for (int i = 0; i < lq; i++)
                 for (int j = 0; j < lk; j++) m[(int) ((bi * lq + i) * lk + j)] = j >= pad || j == i + lk - lq;
         }
         return Tensor.of(m, b, 1, lq, lk);
     }
 
+    /** x [rows, n] as a view (rows in [1, 6], n around the vector width), weight, bias, upstream gradient, the norm. */
+    record NormCase(TensorSpec x, TensorSpec wt, TensorSpec bias, TensorSpec up, boolean rms, boolean affine) {}
+
+    @Provide
+    Arbitrary<NormCase> normCases() {
+        return SizesFirst.flatMap(
+                Combinators.combine(Draws.between(1, 6), Draws.oneOf(1, 2, 7, 8, 9, 17, 64, 100))
+                        .as(List::of),
+                sizes -> Combinators.combine(
+                                Draws.views(DType.F32, sizes.get(0), sizes.get(1)),
+                                Draws.contiguous(DType.F32, sizes.get(1)),
+                                Draws.contiguous(DType.F32, sizes.get(1)),
+                                Draws.contiguous(DType.F32, sizes.get(0), sizes.get(1)),
+                                Arbitraries.of(false, true),
+                                Arbitraries.of(false, true))
+                        .as(NormCase::new));
+    }
+
     @Property(tries = 40)
-    void normBackwardAgreesWithTheReference(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] sizes = {1, 2, 7, 8, 9, 17, 64, 100};
-        long rows = 1 + r.nextInt(6), n = sizes[r.nextInt(sizes.length)];
-        Tensor x = SeededViews.randomView(r, new long[] {rows, n}, DType.F32);
-        Tensor wt = Tensor.randn(Shape.of(n), r.nextLong()), bias = Tensor.randn(Shape.of(n), r.nextLong());
-        Tensor up = Tensor.randn(Shape.of(rows, n), r.nextLong());
-        boolean rms = r.nextBoolean(), affine = r.nextBoolean();
+    void normBackwardAgreesWithTheReference(@ForAll("normCases") NormCase c) {
+        long rows = c.x().shape().dim(0), n = c.x().shape().dim(1);
+        Tensor x = c.x().tensor();
+        Tensor wt = c.wt().tensor(), bias = c.bias().tensor();
+        Tensor up = c.up().tensor();
+        boolean rms = c.rms(), affine = c.affine();
         double[][] want = norm(ReferenceBackend.INSTANCE, x, wt, bias, up, rms, affine);
         double[][] got = norm(new SimdBackend(), x, wt, bias, up, rms, affine);
         for (int i = 0; i < want.length; i++)

@@ -4,15 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panthera.testing.TensorSpec;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import net.jqwik.api.Example;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * Several threads running forward and backward on one small network whose weights they share read-only: each
@@ -38,22 +44,49 @@ class ConcurrentTrainingStepsTest {
         }
     }
 
-    @Example
-    void threadsSharingWeightsGetTheSingleThreadResults() throws Exception {
-        Random r = new Random(11);
-        long din = 24, hidden = 40, classes = 10, batch = 8;
-        Tensor[] weights = {
-            Seeded.normal(r, new long[] {din, hidden}, DType.F32).requiresGrad(true),
-            Seeded.normal(r, new long[] {hidden, classes}, DType.F32).requiresGrad(true),
-            Seeded.normal(r, new long[] {classes}, DType.F32).requiresGrad(true),
-            Seeded.normal(r, new long[] {din}, DType.F32).requiresGrad(true)
-        };
+    private static final long DIN = 24, HIDDEN = 40, CLASSES = 10, BATCH = 8;
+
+    /** One input batch: x [batch, din] and a target class per row. */
+    record Input(TensorSpec x, long[] targets) {
+        @Override
+        public String toString() {
+            return "x " + x + ", targets " + Arrays.toString(targets);
+        }
+    }
+
+    /**
+     * The shared weights (N(0, 1) F32), the inputs, and the order each round submits them in: a permutation of the
+     * inputs per round, drawn as a list so a failing interleaving shrinks toward submission in input order.
+     */
+    record Run(List<TensorSpec> weights, List<Input> inputs, List<List<Integer>> schedule) {}
+
+    @Provide
+    Arbitrary<Run> runs() {
+        Arbitrary<List<TensorSpec>> weights = Cases.all(List.of(
+                Cases.contiguous(DType.F32, DIN, HIDDEN),
+                Cases.contiguous(DType.F32, HIDDEN, CLASSES),
+                Cases.contiguous(DType.F32, CLASSES),
+                Cases.contiguous(DType.F32, DIN)));
+        Arbitrary<Input> input = Combinators.combine(
+                        Cases.contiguous(DType.F32, BATCH, DIN), Cases.indices((int) BATCH, CLASSES))
+                .as(Input::new);
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < INPUTS; i++) order.add(i);
+        Arbitrary<List<List<Integer>>> schedule =
+                Arbitraries.shuffle(order).list().ofSize(ROUNDS);
+        return Combinators.combine(weights, input.list().ofSize(INPUTS), schedule)
+                .as(Run::new);
+    }
+
+    @Property(tries = 3)
+    void threadsSharingWeightsGetTheSingleThreadResults(@ForAll("runs") Run run) throws Exception {
+        Tensor[] weights = new Tensor[run.weights().size()];
+        for (int w = 0; w < weights.length; w++)
+            weights[w] = run.weights().get(w).tensor().requiresGrad(true);
         List<Tensor> xs = new ArrayList<>(), ts = new ArrayList<>();
-        for (int i = 0; i < INPUTS; i++) {
-            xs.add(Seeded.normal(r, new long[] {batch, din}, DType.F32));
-            long[] t = new long[(int) batch];
-            for (int j = 0; j < t.length; j++) t[j] = r.nextInt((int) classes);
-            ts.add(Tensor.of(t, batch, 1));
+        for (Input in : run.inputs()) {
+            xs.add(in.x().tensor());
+            ts.add(Tensor.of(in.targets(), BATCH, 1));
         }
         Result[] single = new Result[INPUTS];
         for (int i = 0; i < INPUTS; i++) {
@@ -68,12 +101,13 @@ class ConcurrentTrainingStepsTest {
         try {
             for (int round = 0; round < ROUNDS; round++) {
                 List<Future<Result>> futures = new ArrayList<>();
+                List<Integer> order = run.schedule().get(round); // a different interleaving each round
                 for (int i = 0; i < INPUTS; i++) {
-                    int k = (i * 7 + round) % INPUTS; // a different interleaving each round
+                    int k = order.get(i);
                     futures.add(pool.submit(() -> step(weights, xs.get(k), ts.get(k))));
                 }
                 for (int i = 0; i < INPUTS; i++) {
-                    int k = (i * 7 + round) % INPUTS;
+                    int k = order.get(i);
                     Result got = futures.get(i).get();
                     assertEquals(single[k].loss(), got.loss(), 0.0, "loss of input " + k + ", round " + round);
                     for (int w = 0; w < weights.length; w++)

@@ -8,10 +8,18 @@ import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import dev.panthera.testing.CountingBackend;
 import dev.panthera.testing.GradCheck;
-import java.util.Random;
+import dev.panthera.testing.Shapes;
+import dev.panthera.testing.SizesFirst;
+import dev.panthera.testing.TensorSpec;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * Each fused op's analytic backward (Gradients → FusedGradients) in F64 against two independent sources: central
@@ -30,40 +38,83 @@ class FusedGradTest {
     }
 
     /**
-     * Checks the gradient of L = Σ w·fused(xs) for leaves of {@code shapes} on every backend: against central
-     * differences through panthera-testing's {@link GradCheck} (its derived tolerance), and against the composition's
-     * autograd gradient for a random w.
+     * One check: the gradient of L = Σ w·fused(xs) for leaves of {@code shapes}, the composition it must agree with,
+     * and the shape of the output (so w, a random weight per backend, is drawn with the leaves).
+     */
+    record FusedCheck(
+            String what,
+            Function<Tensor[], Tensor> fused,
+            Function<Tensor[], Tensor> composed,
+            long[] out,
+            long[]... shapes) {}
+
+    /** Checks drawn from parameters, with their N(0, 1) F64 leaves and one N(0, 1) w per backend. */
+    record Case(Object params, List<FusedCheck> checks, List<List<TensorSpec>> leaves, List<List<TensorSpec>> ws) {
+        static <P> Arbitrary<Case> of(Arbitrary<P> params, Function<P, List<FusedCheck>> make) {
+            int backends = backends().length;
+            return SizesFirst.flatMap(params, p -> {
+                List<FusedCheck> checks = make.apply(p);
+                List<Arbitrary<List<TensorSpec>>> leaves = new ArrayList<>(), ws = new ArrayList<>();
+                for (FusedCheck c : checks) {
+                    List<Arbitrary<TensorSpec>> l = new ArrayList<>(), w = new ArrayList<>();
+                    for (long[] sh : c.shapes()) l.add(Cases.contiguous(DType.F64, sh));
+                    for (int b = 0; b < backends; b++) w.add(Cases.contiguous(DType.F64, c.out()));
+                    leaves.add(Cases.all(l));
+                    ws.add(Cases.all(w));
+                }
+                return Combinators.combine(Cases.all(leaves), Cases.all(ws)).as((l, w) -> new Case(p, checks, l, w));
+            });
+        }
+
+        void run() {
+            for (int i = 0; i < checks.size(); i++) check(checks.get(i), leaves.get(i), ws.get(i));
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder s = new StringBuilder("params ").append(params);
+            for (int i = 0; i < checks.size(); i++)
+                s.append("\n  ")
+                        .append(checks.get(i).what())
+                        .append(": leaves ")
+                        .append(leaves.get(i))
+                        .append(", w ")
+                        .append(ws.get(i));
+            return s.toString();
+        }
+    }
+
+    /**
+     * Checks the gradient of L = Σ w·fused(xs) on every backend: against central differences through
+     * panthera-testing's {@link GradCheck} (its derived tolerance), and against the composition's autograd gradient
+     * for the drawn w.
      *
      * <p>The composition's gradient computes the same derivative in float64 in another order; both differ from it by
      * at most (n + 32)·ε·κ·max(1, |g|) with n = numel(out) ≤ 2000, ε = 2⁻⁵³ and κ ≤ 1/√1e-5 ≈ 316 the largest
      * amplification in these ops (a norm's 1/√(var + eps)): below 1e-10·max(1, |g|), so 1e-9·max(1, |g|) bounds it.
      */
-    static void check(
-            String what,
-            Random r,
-            Function<Tensor[], Tensor> fused,
-            Function<Tensor[], Tensor> composed,
-            long[]... shapes) {
-        Tensor[] base = new Tensor[shapes.length];
-        for (int k = 0; k < shapes.length; k++) base[k] = Seeded.normal(r, shapes[k], DType.F64);
-        for (Backend be : backends()) {
+    static void check(FusedCheck c, List<TensorSpec> leafSpecs, List<TensorSpec> wSpecs) {
+        Tensor[] base = Cases.tensors(leafSpecs);
+        Backend[] bes = backends();
+        for (int n = 0; n < bes.length; n++) {
+            Backend be = bes[n];
             try (Handle use = Backends.use(be)) {
                 Tensor[] xs = leaves(base);
-                Tensor out = fused.apply(xs);
-                Tensor w = Seeded.normal(r, out.dims(), DType.F64);
+                Tensor out = c.fused().apply(xs);
+                Tensor w = wSpecs.get(n).tensor();
                 out.mul(w).sum().backward();
                 Tensor[] ys = leaves(base);
-                composed.apply(ys).mul(w).sum().backward();
+                c.composed().apply(ys).mul(w).sum().backward();
                 for (int k = 0; k < xs.length; k++) {
                     double[] g = grad(xs[k]), gc = grad(ys[k]);
                     for (int i = 0; i < g.length; i++) {
                         if (!(Math.abs(g[i] - gc[i]) <= 1e-9 * Math.max(1, Math.abs(gc[i])))) {
-                            fail(what + " on " + be.name() + ": d/dx" + k + "[" + i + "] of " + Shape.of(shapes[k])
-                                    + ": fused " + g[i] + " but composition " + gc[i]);
+                            fail(c.what() + " on " + be.name() + ": d/dx" + k + "[" + i + "] of "
+                                    + Shape.of(c.shapes()[k]) + ": fused " + g[i] + " but composition " + gc[i]);
                         }
                     }
                 }
-                GradCheck.check(what + " on " + be.name(), fused, base);
+                GradCheck.check(c.what() + " on " + be.name(), c.fused(), base);
             }
         }
     }
@@ -82,110 +133,157 @@ class FusedGradTest {
                 : leaf.grad().toDoubleArray();
     }
 
-    @Property(tries = 25)
-    void attention(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] groups = {1, 2, 4};
-        long b = 1 + r.nextInt(2), hkv = 1 + r.nextInt(2), g = groups[r.nextInt(3)];
-        long lk = 1 + r.nextInt(4), lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk), d = 1 + r.nextInt(4);
-        long dv = 1 + r.nextInt(3);
-        boolean causal = r.nextBoolean();
-        double scale = 1 / Math.sqrt(d);
-        Tensor mask = switch (r.nextInt(3)) {
-            case 0 -> null;
-            case 1 -> FusedOpsTest.paddingMask(r, b, lq, lk);
-            default -> Seeded.normal(r, new long[] {b, 1, lq, lk}, DType.F64);
-        };
-        Tensor additive = mask == null
-                ? null
-                : (mask.dtype() == DType.BOOL
-                                ? Tensor.where(
-                                        mask,
-                                        Tensor.zeros(DType.F64, Shape.scalar()),
-                                        Tensor.full(DType.F64, Double.NEGATIVE_INFINITY))
-                                : mask)
-                        .expand(b, hkv * g, lq, lk);
-        // leaves are [B, T, H, D] projections; attention sees them transposed, as the layer passes them
-        check(
-                "attention",
-                r,
-                x -> Tensor.scaledDotProductAttention(
-                        x[0].transpose(1, 2), x[1].transpose(1, 2), x[2].transpose(1, 2), mask, causal, scale),
-                x -> Composed.attention(
-                        x[0].transpose(1, 2), x[1].transpose(1, 2), x[2].transpose(1, 2), additive, causal, scale),
-                new long[] {b, lq, hkv * g, d},
-                new long[] {b, lk, hkv, d},
-                new long[] {b, lk, hkv, dv});
+    /** b, hkv in [1, 2], groups 1, 2 or 4, lk in [1, 4], d in [1, 4], dv in [1, 3]; and a mask, none one time in three. */
+    record AttentionParams(AttentionSizes s, FusedOpsTest.Mask mask) {}
+
+    @Provide
+    Arbitrary<Case> attentionCases() {
+        Arbitrary<AttentionParams> params = AttentionSizes.draw(
+                        Cases.between(1, 2),
+                        Cases.between(1, 2),
+                        Cases.oneOf(1, 2, 4),
+                        Cases.between(1, 4),
+                        Cases.between(1, 4),
+                        Cases.between(1, 3))
+                .flatMap(s -> FusedOpsTest.Mask.draw(s, 1).map(m -> new AttentionParams(s, m)));
+        return Case.of(params, p -> {
+            AttentionSizes s = p.s();
+            long b = s.b(), hq = s.hq(), lq = s.lq(), lk = s.lk();
+            boolean causal = s.causal();
+            double scale = 1 / Math.sqrt(s.d());
+            Tensor mask = p.mask().tensor(s);
+            Tensor additive = mask == null
+                    ? null
+                    : (mask.dtype() == DType.BOOL
+                                    ? Tensor.where(
+                                            mask,
+                                            Tensor.zeros(DType.F64, Shape.scalar()),
+                                            Tensor.full(DType.F64, Double.NEGATIVE_INFINITY))
+                                    : mask)
+                            .expand(b, hq, lq, lk);
+            // leaves are [B, T, H, D] projections; attention sees them transposed, as the layer passes them
+            return List.of(new FusedCheck(
+                    "attention",
+                    x -> Tensor.scaledDotProductAttention(
+                            x[0].transpose(1, 2), x[1].transpose(1, 2), x[2].transpose(1, 2), mask, causal, scale),
+                    x -> Composed.attention(
+                            x[0].transpose(1, 2), x[1].transpose(1, 2), x[2].transpose(1, 2), additive, causal, scale),
+                    new long[] {b, hq, lq, s.dv()},
+                    new long[] {b, lq, hq, s.d()},
+                    new long[] {b, lk, s.hkv(), s.d()},
+                    new long[] {b, lk, s.hkv(), s.dv()}));
+        });
     }
 
     @Property(tries = 25)
-    void rope(@ForAll long seed) {
-        Random r = new Random(seed);
-        long h = 1 + r.nextInt(3), t = 1 + r.nextInt(4), d = 2 * (1 + r.nextInt(4));
-        boolean interleaved = r.nextBoolean();
-        Tensor[] cs = RopeAttentionTest.tables(t, d);
-        check(
-                "rope " + (interleaved ? "interleaved" : "half"),
-                r,
-                x -> x[0].transpose(0, 1).rope(cs[0], cs[1], interleaved),
-                x -> Composed.rope(x[0].transpose(0, 1), cs[0], cs[1], interleaved),
-                new long[] {t, h, d});
-        // the tables too (learned or perturbed angles): dcos and dsin sum over the heads
-        check(
-                "rope tables",
-                r,
-                x -> x[0].rope(x[1], x[2], interleaved),
-                x -> Composed.rope(x[0], x[1], x[2], interleaved),
-                new long[] {h, t, d},
-                new long[] {t, d / 2},
-                new long[] {t, d / 2});
+    void attention(@ForAll("attentionCases") Case c) {
+        c.run();
+    }
+
+    /** h in [1, 3], t in [1, 4], an even d in [2, 8], interleaved or half-split pairs. */
+    @Provide
+    Arbitrary<Case> ropeCases() {
+        return Case.of(
+                Combinators.combine(
+                                Cases.between(1, 3),
+                                Cases.between(1, 4),
+                                Cases.between(1, 4),
+                                Arbitraries.of(false, true))
+                        .as(List::<Object>of),
+                p -> {
+                    long h = (Long) p.get(0), t = (Long) p.get(1), d = 2 * (Long) p.get(2);
+                    boolean interleaved = (Boolean) p.get(3);
+                    Tensor[] cs = RopeAttentionTest.tables(t, d);
+                    return List.of(
+                            new FusedCheck(
+                                    "rope " + (interleaved ? "interleaved" : "half"),
+                                    x -> x[0].transpose(0, 1).rope(cs[0], cs[1], interleaved),
+                                    x -> Composed.rope(x[0].transpose(0, 1), cs[0], cs[1], interleaved),
+                                    new long[] {h, t, d},
+                                    new long[] {t, h, d}),
+                            // the tables too (learned or perturbed angles): dcos and dsin sum over the heads
+                            new FusedCheck(
+                                    "rope tables",
+                                    x -> x[0].rope(x[1], x[2], interleaved),
+                                    x -> Composed.rope(x[0], x[1], x[2], interleaved),
+                                    new long[] {h, t, d},
+                                    new long[] {h, t, d},
+                                    new long[] {t, d / 2},
+                                    new long[] {t, d / 2}));
+                });
     }
 
     @Property(tries = 25)
-    void norms(@ForAll long seed) {
-        Random r = new Random(seed);
-        long rows = 1 + r.nextInt(4), n = Seeded.size(r, 13);
-        long[] x = {rows, n}, p = {n};
-        check(
-                "layerNorm",
-                r,
-                v -> v[0].layerNorm(v[1], v[2], 1e-5),
-                v -> Composed.layerNorm(v[0], v[1], v[2], 1e-5),
-                x,
-                p,
-                p);
-        check(
-                "layerNorm no affine",
-                r,
-                v -> v[0].layerNorm(null, null, 1e-5),
-                v -> Composed.layerNorm(v[0], null, null, 1e-5),
-                x);
-        check(
-                "rmsNorm",
-                r,
-                v -> v[0].t().rmsNorm(v[1], 1e-6),
-                v -> Composed.rmsNorm(v[0].t(), v[1], 1e-6),
-                new long[] {n, rows},
-                new long[] {n});
-        check("rmsNorm no weight", r, v -> v[0].rmsNorm(null, 1e-6), v -> Composed.rmsNorm(v[0], null, 1e-6), x);
+    void rope(@ForAll("ropeCases") Case c) {
+        c.run();
+    }
+
+    /** rows in [1, 4] and a row length n up to 13. */
+    @Provide
+    Arbitrary<Case> normCases() {
+        return Case.of(Combinators.combine(Cases.between(1, 4), Cases.size(13)).as(List::of), p -> {
+            long rows = p.get(0), n = p.get(1);
+            long[] x = {rows, n}, q = {n};
+            return List.of(
+                    new FusedCheck(
+                            "layerNorm",
+                            v -> v[0].layerNorm(v[1], v[2], 1e-5),
+                            v -> Composed.layerNorm(v[0], v[1], v[2], 1e-5),
+                            x,
+                            x,
+                            q,
+                            q),
+                    new FusedCheck(
+                            "layerNorm no affine",
+                            v -> v[0].layerNorm(null, null, 1e-5),
+                            v -> Composed.layerNorm(v[0], null, null, 1e-5),
+                            x,
+                            x),
+                    new FusedCheck(
+                            "rmsNorm",
+                            v -> v[0].t().rmsNorm(v[1], 1e-6),
+                            v -> Composed.rmsNorm(v[0].t(), v[1], 1e-6),
+                            x,
+                            new long[] {n, rows},
+                            new long[] {n}),
+                    new FusedCheck(
+                            "rmsNorm no weight",
+                            v -> v[0].rmsNorm(null, 1e-6),
+                            v -> Composed.rmsNorm(v[0], null, 1e-6),
+                            x,
+                            x));
+        });
     }
 
     @Property(tries = 25)
-    void softmaxAndLogSoftmax(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] shape = GradCheckShapes.small(r);
-        int dim = r.nextInt(shape.length);
-        check("softmax", r, x -> x[0].softmax(dim), x -> Composed.softmax(x[0], dim, false), shape);
-        check("logSoftmax", r, x -> x[0].logSoftmax(dim), x -> Composed.softmax(x[0], dim, true), shape);
+    void norms(@ForAll("normCases") Case c) {
+        c.run();
     }
 
-    /** Small random shapes of rank 1 to 3 with sizes 1 to 4. */
-    private static final class GradCheckShapes {
-        static long[] small(Random r) {
-            long[] s = new long[1 + r.nextInt(3)];
-            for (int i = 0; i < s.length; i++) s[i] = 1 + r.nextInt(4);
-            return s;
-        }
+    /** A shape of rank 1 to 3 with sizes 1 to 4, and a dim of it. */
+    @Provide
+    Arbitrary<Case> softmaxCases() {
+        Arbitrary<long[]> shapes = Shapes.shapes(1, 3, 1, 4, 64).map(Shape::toArray);
+        Arbitrary<List<Object>> params =
+                shapes.flatMap(sh -> Cases.choice(sh.length).map(d -> List.<Object>of(sh, d)));
+        return Case.of(params, p -> {
+            long[] shape = (long[]) p.get(0);
+            int dim = (Integer) p.get(1);
+            return List.of(
+                    new FusedCheck(
+                            "softmax", x -> x[0].softmax(dim), x -> Composed.softmax(x[0], dim, false), shape, shape),
+                    new FusedCheck(
+                            "logSoftmax",
+                            x -> x[0].logSoftmax(dim),
+                            x -> Composed.softmax(x[0], dim, true),
+                            shape,
+                            shape));
+        });
+    }
+
+    @Property(tries = 25)
+    void softmaxAndLogSoftmax(@ForAll("softmaxCases") Case c) {
+        c.run();
     }
 
     /**
@@ -193,15 +291,23 @@ class FusedGradTest {
      * and without backward kernels; the other rows' gradients agree (same float64 formula in another order, as in
      * {@link #check}: 1e-9·max(1, |g|)).
      */
-    @net.jqwik.api.Example
-    void rowsThatSeeNoKeyGetNoGradient() {
-        Random r = new Random(5);
-        Tensor[] base = {
-            Seeded.normal(r, new long[] {1, 2, 4, 3}, DType.F64),
-            Seeded.normal(r, new long[] {1, 1, 2, 3}, DType.F64),
-            Seeded.normal(r, new long[] {1, 1, 2, 2}, DType.F64)
-        };
-        Tensor up = Seeded.normal(r, new long[] {1, 2, 4, 2}, DType.F64);
+    /** Four q rows, two keys of dim 3, values of dim 2 (one head), and the upstream gradient, all N(0, 1). */
+    record NoKeyInputs(TensorSpec q, TensorSpec k, TensorSpec v, TensorSpec up) {}
+
+    @Provide
+    Arbitrary<NoKeyInputs> noKeyInputs() {
+        return Combinators.combine(
+                        Cases.contiguous(DType.F64, 1, 2, 4, 3),
+                        Cases.contiguous(DType.F64, 1, 1, 2, 3),
+                        Cases.contiguous(DType.F64, 1, 1, 2, 2),
+                        Cases.contiguous(DType.F64, 1, 2, 4, 2))
+                .as(NoKeyInputs::new);
+    }
+
+    @Property(tries = 5)
+    void rowsThatSeeNoKeyGetNoGradient(@ForAll("noKeyInputs") NoKeyInputs in) {
+        Tensor[] base = {in.q().tensor(), in.k().tensor(), in.v().tensor()};
+        Tensor up = in.up().tensor();
         double[][][] grads = new double[2][][];
         Backend[] bes = backends();
         for (int n = 0; n < 2; n++) {

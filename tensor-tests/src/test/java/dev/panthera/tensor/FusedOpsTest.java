@@ -7,9 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.tensor.spi.ReferenceBackend;
 import dev.panthera.testing.CountingBackend;
-import java.util.Random;
+import dev.panthera.testing.SizesFirst;
+import dev.panthera.testing.TensorSpec;
+import java.util.Arrays;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,28 +31,132 @@ import org.junit.jupiter.api.Test;
 class FusedOpsTest {
     private static final double TOL = 1e-12;
 
-    /** A [b, h, t, d] tensor laid out as the attention layer makes it: [b, t, h, d] transposed, or a plain view. */
-    static Tensor heads(Random r, long b, long h, long t, long d) {
-        if (r.nextBoolean())
-            return Seeded.normal(r, new long[] {b, t, h, d}, DType.F64).transpose(1, 2);
-        return Seeded.random(r, new long[] {b, h, t, d}, DType.F64);
+    /**
+     * A [b, h, t, d] tensor laid out as the attention layer makes it: a contiguous [b, t, h, d] transposed to
+     * [b, h, t, d] ({@code projected}), or a plain [b, h, t, d] in any layout the kit draws.
+     */
+    record Heads(boolean projected, TensorSpec spec) {
+        static Arbitrary<Heads> draw(long b, long h, long t, long d) {
+            return Arbitraries.of(true, false)
+                    .flatMap(projected -> (projected
+                                    ? Cases.contiguous(DType.F64, b, t, h, d)
+                                    : Cases.anyLayout(DType.F64, b, h, t, d))
+                            .map(s -> new Heads(projected, s)));
+        }
+
+        Tensor tensor() {
+            return projected ? spec.tensor().transpose(1, 2) : spec.tensor();
+        }
+
+        @Override
+        public String toString() {
+            return (projected ? "[b, t, h, d] transposed: " : "") + spec;
+        }
+    }
+
+    /**
+     * An attention mask: none, a BOOL padding mask from one pad count per batch row ({@link #paddingMask}), or an
+     * additive F64 [b, 1, lq, lk] mask of N(0, 1) values.
+     */
+    record Mask(int kind, long[] pads, TensorSpec additive) {
+        static final int NONE = 0, PADDING = 1, ADDITIVE = 2;
+
+        /** No mask {@code noneWeight} times in noneWeight + 2, else padding or additive equally (shrinks to none). */
+        static Arbitrary<Mask> draw(AttentionSizes s, int noneWeight) {
+            return Arbitraries.frequencyOf(
+                    Tuple.of(noneWeight, Arbitraries.just(new Mask(NONE, null, null))),
+                    Tuple.of(1, Cases.indices((int) s.b(), s.lk()).map(p -> new Mask(PADDING, p, null))),
+                    Tuple.of(
+                            1,
+                            Cases.contiguous(DType.F64, s.b(), 1, s.lq(), s.lk())
+                                    .map(a -> new Mask(ADDITIVE, null, a))));
+        }
+
+        Tensor tensor(AttentionSizes s) {
+            return switch (kind) {
+                case PADDING -> paddingMask(pads, s.b(), s.lq(), s.lk());
+                case ADDITIVE -> additive.tensor();
+                default -> null;
+            };
+        }
+
+        @Override
+        public String toString() {
+            return switch (kind) {
+                case PADDING -> "padding " + Arrays.toString(pads);
+                case ADDITIVE -> "additive " + additive;
+                default -> "no mask";
+            };
+        }
     }
 
     /** A random attention problem: q, k, v, a mask (BOOL padding, additive, or none), causal or not, 1/√d. */
-    record Problem(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
-        static Problem random(Random r, boolean withMask) {
-            long[] groups = {1, 2, 4};
-            long b = 1 + r.nextInt(2), hkv = 1 + r.nextInt(2), group = groups[r.nextInt(3)];
-            long lk = Seeded.size(r, 8), d = Seeded.size(r, 17), dv = 1 + r.nextInt(9);
-            long lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk); // prefill, or the last few positions
-            boolean causal = r.nextBoolean();
-            Tensor q = heads(r, b, hkv * group, lq, d), k = heads(r, b, hkv, lk, d), v = heads(r, b, hkv, lk, dv);
-            Tensor mask = null;
-            if (withMask)
-                mask = r.nextBoolean()
-                        ? paddingMask(r, b, lq, lk)
-                        : Seeded.normal(r, new long[] {b, 1, lq, lk}, DType.F64);
-            return new Problem(q, k, v, mask, causal, 1 / Math.sqrt(d));
+    static final class Problem {
+        final AttentionSizes sizes;
+        final Heads qs, ks, vs;
+        final Mask maskSpec;
+        final Tensor q, k, v, mask;
+        final boolean causal;
+        final double scale;
+
+        Problem(AttentionSizes sizes, Heads q, Heads k, Heads v, Mask mask) {
+            this.sizes = sizes;
+            this.qs = q;
+            this.ks = k;
+            this.vs = v;
+            this.maskSpec = mask;
+            this.q = q.tensor();
+            this.k = k.tensor();
+            this.v = v.tensor();
+            this.mask = mask.tensor(sizes);
+            this.causal = sizes.causal();
+            this.scale = 1 / Math.sqrt(sizes.d());
+        }
+
+        /**
+         * b, hkv in [1, 2], groups 1, 2 or 4, lk up to 8, d up to 17, dv in [1, 9]; no mask {@code noneWeight} times
+         * in noneWeight + 2.
+         */
+        static Arbitrary<Problem> draw(int noneWeight) {
+            Arbitrary<AttentionSizes> sizes = AttentionSizes.draw(
+                    Cases.between(1, 2),
+                    Cases.between(1, 2),
+                    Cases.oneOf(1, 2, 4),
+                    Cases.size(8),
+                    Cases.size(17),
+                    Cases.between(1, 9));
+            return SizesFirst.flatMap(
+                    sizes,
+                    s -> Combinators.combine(
+                                    Heads.draw(s.b(), s.hq(), s.lq(), s.d()),
+                                    Heads.draw(s.b(), s.hkv(), s.lk(), s.d()),
+                                    Heads.draw(s.b(), s.hkv(), s.lk(), s.dv()),
+                                    Mask.draw(s, noneWeight))
+                            .as((q, k, v, m) -> new Problem(s, q, k, v, m)));
+        }
+
+        Tensor q() {
+            return q;
+        }
+
+        Tensor k() {
+            return k;
+        }
+
+        Tensor v() {
+            return v;
+        }
+
+        Tensor mask() {
+            return mask;
+        }
+
+        boolean causal() {
+            return causal;
+        }
+
+        double scale() {
+            return scale;
         }
 
         Tensor fused() {
@@ -66,26 +177,34 @@ class FusedOpsTest {
             }
             return Composed.attention(q, k, v, add, causal, scale);
         }
+
+        @Override
+        public String toString() {
+            return sizes + "\n  q " + qs + "\n  k " + ks + "\n  v " + vs + "\n  " + maskSpec;
+        }
     }
 
     /**
-     * A BOOL [b, 1, lq, lk] padding mask: each batch row hides a random number of leading keys (left padding) but
+     * A BOOL [b, 1, lq, lk] padding mask: batch row bi hides its first pads[bi] keys (left padding, pads[bi] < lk) but
      * every query (the last lq positions) keeps its own position's key, so no query loses every key.
      */
-    static Tensor paddingMask(Random r, long b, long lq, long lk) {
+    static Tensor paddingMask(long[] pads, long b, long lq, long lk) {
         boolean[] m = new boolean[(int) (b * lq * lk)];
         for (int bi = 0; bi < b; bi++) {
-            int pad = r.nextInt((int) lk);
+            long pad = pads[bi];
             for (int i = 0; i < lq; i++)
                 for (int j = 0; j < lk; j++) m[(int) ((bi * lq + i) * lk + j)] = j >= pad || j == i + lk - lq;
         }
         return Tensor.of(m, b, 1, lq, lk);
     }
 
+    @Provide
+    Arbitrary<Problem> problemsMaskedOneInThree() {
+        return Problem.draw(4);
+    }
+
     @Property(tries = 80)
-    void attentionKernelMatchesItsComposition(@ForAll long seed) {
-        Random r = new Random(seed);
-        Problem p = Problem.random(r, r.nextInt(3) == 0);
+    void attentionKernelMatchesItsComposition(@ForAll("problemsMaskedOneInThree") Problem p) {
         Tensor fused = p.fused();
         assertArrayEquals(new long[] {p.q().size(0), p.q().size(1), p.q().size(2), p.v().size(3)}, fused.dims());
         Oracle.assertClose(
@@ -104,18 +223,31 @@ class FusedOpsTest {
         }
     }
 
+    /** Inputs of every fused op: an attention problem (masked half the time), x and its norm weight w, a dim, RoPE's xr. */
+    record AllOps(Problem p, TensorSpec x, TensorSpec w, int dim, TensorSpec xr, boolean interleaved) {}
+
+    @Provide
+    Arbitrary<AllOps> allOps() {
+        Arbitrary<AllOps> rest = Cases.shape(1, 3)
+                .flatMap(shape -> Combinators.combine(
+                                Cases.anyLayout(DType.F64, shape),
+                                Cases.contiguous(DType.F64, shape[shape.length - 1]),
+                                Cases.choice(shape.length),
+                                Cases.anyLayout(DType.F64, 2, 3, 6),
+                                Arbitraries.of(false, true))
+                        .as((x, w, dim, xr, il) -> new AllOps(null, x, w, dim, xr, il)));
+        return Combinators.combine(Problem.draw(2), rest)
+                .as((p, o) -> new AllOps(p, o.x(), o.w(), o.dim(), o.xr(), o.interleaved()));
+    }
+
     @Property(tries = 40)
-    void everyFusedOpMatchesItsCompositionWithoutFusedKernels(@ForAll long seed) {
+    void everyFusedOpMatchesItsCompositionWithoutFusedKernels(@ForAll("allOps") AllOps in) {
         // the same public ops on a backend that offers no fused kernels take the composition path in Fused
-        Random r = new Random(seed);
-        Problem p = Problem.random(r, r.nextBoolean());
-        long[] shape = Seeded.shape(r, 1, 3);
-        Tensor x = Seeded.random(r, shape, DType.F64),
-                w = Seeded.normal(r, new long[] {shape[shape.length - 1]}, DType.F64);
-        int dim = r.nextInt(shape.length);
+        Problem p = in.p();
+        Tensor x = in.x().tensor(), w = in.w().tensor(), xr = in.xr().tensor();
+        int dim = in.dim();
+        boolean interleaved = in.interleaved();
         Tensor[] cs = RopeAttentionTest.tables(3, 6);
-        Tensor xr = Seeded.random(r, new long[] {2, 3, 6}, DType.F64);
-        boolean interleaved = r.nextBoolean();
         java.util.function.Supplier<double[][]> all = () -> new double[][] {
             Oracle.values(p.fused()),
             Oracle.values(x.softmax(dim)),
@@ -133,12 +265,17 @@ class FusedOpsTest {
         for (int i = 0; i < kernels.length; i++) Oracle.assertClose(kernels[i], composed[i], TOL, TOL, "op " + i);
     }
 
+    /** b in [1, 2], h up to 7, t up to 17, an even d up to 34, and x as the layer makes it. */
+    @Provide
+    Arbitrary<Heads> ropeInputs() {
+        return Combinators.combine(Cases.between(1, 2), Cases.size(7), Cases.size(17), Cases.size(17))
+                .flatAs((b, h, t, half) -> Heads.draw(b, h, t, 2 * half));
+    }
+
     @Property(tries = 40)
-    void ropeKernelMatchesItsCompositionOnViews(@ForAll long seed) {
-        Random r = new Random(seed);
-        long b = 1 + r.nextInt(2), h = Seeded.size(r, 7), t = Seeded.size(r, 17);
-        long d = 2 * Seeded.size(r, 17);
-        Tensor x = heads(r, b, h, t, d);
+    void ropeKernelMatchesItsCompositionOnViews(@ForAll("ropeInputs") Heads in) {
+        Tensor x = in.tensor();
+        long t = x.size(2), d = x.size(3);
         Tensor[] cs = RopeAttentionTest.tables(t + 3, d);
         Tensor c = cs[0].narrow(0, 3, t), s = cs[1].narrow(0, 3, t); // table rows for positions 3.. (a cache)
         for (boolean interleaved : new boolean[] {true, false}) {
@@ -151,14 +288,26 @@ class FusedOpsTest {
         }
     }
 
+    /** x of rank 1 to 4 in any layout, weight and bias of its last size in any layout, a dim of x. */
+    record NormInputs(TensorSpec x, TensorSpec w, TensorSpec bias, int dim) {}
+
+    @Provide
+    Arbitrary<NormInputs> normInputs() {
+        return Cases.shape(1, 4).flatMap(shape -> {
+            long n = shape[shape.length - 1];
+            return Combinators.combine(
+                            Cases.anyLayout(DType.F64, shape),
+                            Cases.anyLayout(DType.F64, n),
+                            Cases.anyLayout(DType.F64, n),
+                            Cases.choice(shape.length))
+                    .as(NormInputs::new);
+        });
+    }
+
     @Property(tries = 40)
-    void normAndSoftmaxKernelsMatchTheirCompositions(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] shape = Seeded.shape(r, 1, 4);
-        Tensor x = Seeded.random(r, shape, DType.F64);
-        long n = shape[shape.length - 1];
-        Tensor w = Seeded.random(r, new long[] {n}, DType.F64), bias = Seeded.random(r, new long[] {n}, DType.F64);
-        int dim = r.nextInt(shape.length);
+    void normAndSoftmaxKernelsMatchTheirCompositions(@ForAll("normInputs") NormInputs in) {
+        Tensor x = in.x().tensor(), w = in.w().tensor(), bias = in.bias().tensor();
+        int dim = in.dim();
         Oracle.assertClose(
                 Oracle.values(Composed.softmax(x, dim, false)), Oracle.values(x.softmax(dim)), TOL, TOL, "softmax");
         Oracle.assertClose(

@@ -6,9 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Random;
+import dev.panthera.testing.TensorSpec;
+import dev.panthera.testing.Values;
 import java.util.function.DoubleBinaryOperator;
-import net.jqwik.api.Example;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -17,36 +24,74 @@ import org.junit.jupiter.api.function.Executable;
  * here, with self in contiguous and strided layouts and the other operand broadcast into self's shape.
  */
 class InPlaceOpsTest {
-    private static final int CASES = 60;
+    /**
+     * A writable tensor: its values drawn contiguous, then viewed as it is (kind 0), permuted back from a storage with
+     * the dims reversed (kind 1, a transposed view) or narrowed from a storage two rows longer (kind 2, an offset view).
+     */
+    record Writable(int kind, TensorSpec storage) {
+        /** Writable tensors of {@code shape} in one of the three kinds (rank 0 only contiguous), shrinking to kind 0. */
+        static Arbitrary<Writable> draw(long[] shape, DType dtype) {
+            int rank = shape.length;
+            return (rank == 0 ? Arbitraries.just(0) : Cases.choice(3)).flatMap(kind -> {
+                long[] s = shape.clone();
+                if (kind == 1) for (int i = 0; i < rank; i++) s[i] = shape[rank - 1 - i];
+                if (kind == 2) s[0] += 2;
+                return Cases.contiguous(dtype, s).map(v -> new Writable(kind, v));
+            });
+        }
 
-    /** A writable tensor of {@code shape}: contiguous, a transposed view, or a narrowed (offset) view. */
-    private static Tensor writable(Random r, long[] shape, DType dtype) {
-        int rank = shape.length;
-        switch (rank == 0 ? 0 : r.nextInt(3)) {
-            case 1 -> {
-                long[] rev = new long[rank];
-                for (int i = 0; i < rank; i++) rev[i] = shape[rank - 1 - i];
-                int[] perm = new int[rank];
-                for (int i = 0; i < rank; i++) perm[i] = rank - 1 - i;
-                return Seeded.normal(r, rev, dtype).permute(perm);
-            }
-            case 2 -> {
-                long[] bigger = shape.clone();
-                bigger[0] += 2;
-                return Seeded.normal(r, bigger, dtype).narrow(0, 1, shape[0]);
-            }
-            default -> {
-                return Seeded.normal(r, shape, dtype);
-            }
+        Tensor tensor() {
+            Tensor t = storage.tensor();
+            int rank = t.rank();
+            return switch (kind) {
+                case 1 -> {
+                    int[] perm = new int[rank];
+                    for (int i = 0; i < rank; i++) perm[i] = rank - 1 - i;
+                    yield t.permute(perm);
+                }
+                case 2 -> t.narrow(0, 1, t.size(0) - 2);
+                default -> t;
+            };
         }
     }
 
-    /** A shape that broadcasts into {@code shape}: a suffix of it with some dimensions set to 1. */
-    private static long[] broadcastable(Random r, long[] shape) {
-        int drop = r.nextInt(shape.length + 1);
-        long[] s = java.util.Arrays.copyOfRange(shape, drop, shape.length);
-        for (int i = 0; i < s.length; i++) if (r.nextInt(3) == 0) s[i] = 1;
-        return s;
+    /** A tensor of a shape that broadcasts into {@code shape} (a suffix of it with some dims 1), in any layout. */
+    private static Arbitrary<TensorSpec> broadcastable(long[] shape, DType dtype) {
+        return Combinators.combine(
+                        Arbitraries.integers().between(0, shape.length),
+                        Arbitraries.frequencyOf(
+                                        Tuple.of(2, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true)))
+                                .list()
+                                .ofSize(shape.length))
+                .flatAs((drop, ones) -> {
+                    long[] s = java.util.Arrays.copyOfRange(shape, drop, shape.length);
+                    for (int i = 0; i < s.length; i++) if (ones.get(drop + i)) s[i] = 1;
+                    return Cases.anyLayout(dtype, s);
+                });
+    }
+
+    /** self (writable) and up to two operands broadcasting into it, of one dtype; an op index and a scalar. */
+    record InPlaceCase(Writable self, TensorSpec a, TensorSpec b, int k, double v) {}
+
+    static Arbitrary<InPlaceCase> cases(int minRank) {
+        return Combinators.combine(Arbitraries.of(DType.F32, DType.F64), Cases.shape(minRank, 3))
+                .flatAs((t, shape) -> Combinators.combine(
+                                Writable.draw(shape, t),
+                                broadcastable(shape, t),
+                                broadcastable(shape, t),
+                                Cases.choice(4),
+                                Values.normal())
+                        .as(InPlaceCase::new));
+    }
+
+    @Provide
+    Arbitrary<InPlaceCase> rank0to3() {
+        return cases(0);
+    }
+
+    @Provide
+    Arbitrary<InPlaceCase> rank1to3() {
+        return cases(1);
     }
 
     private static double[] ref(double[] x, long[] shape, Tensor o, DoubleBinaryOperator f) {
@@ -57,36 +102,33 @@ class InPlaceOpsTest {
         return out;
     }
 
-    @Example
-    void arithmeticMatchesTheOutOfPlaceOpAndAFloat64Loop() {
-        Random r = new Random(11);
+    @Property(tries = 60)
+    void arithmeticMatchesTheOutOfPlaceOpAndAFloat64Loop(@ForAll("rank0to3") InPlaceCase c) {
         String[] names = {"add_", "sub_", "mul_", "div_"};
         DoubleBinaryOperator[] fs = {(a, b) -> a + b, (a, b) -> a - b, (a, b) -> a * b, (a, b) -> a / b};
-        for (int c = 0; c < CASES; c++) {
-            DType t = r.nextBoolean() ? DType.F32 : DType.F64;
-            long[] shape = Seeded.shape(r, 0, 3);
-            Tensor self = writable(r, shape, t);
-            Tensor other = Seeded.random(r, broadcastable(r, shape), t);
-            int k = r.nextInt(4);
-            Tensor before = self.copy();
-            double[] x = Oracle.values(self);
-            Tensor expected = switch (k) {
-                case 0 -> before.add(other);
-                case 1 -> before.sub(other);
-                case 2 -> before.mul(other);
-                default -> before.div(other);
-            };
-            Tensor got = switch (k) {
-                case 0 -> self.add_(other);
-                case 1 -> self.sub_(other);
-                case 2 -> self.mul_(other);
-                default -> self.div_(other);
-            };
-            String what = names[k] + " " + t + " " + self.layout() + " with " + other.shape();
-            assertSame(self, got, what + ": returns self");
-            assertArrayEquals(Oracle.values(expected), Oracle.values(self), what + ": as the out-of-place op");
-            Oracle.assertClose(ref(x, shape, other, fs[k]), Oracle.values(self), t == DType.F32 ? 1.2e-7 : 0, 0, what);
-        }
+        DType t = c.a().dtype();
+        Tensor self = c.self().tensor();
+        long[] shape = self.dims();
+        Tensor other = c.a().tensor();
+        int k = c.k();
+        Tensor before = self.copy();
+        double[] x = Oracle.values(self);
+        Tensor expected = switch (k) {
+            case 0 -> before.add(other);
+            case 1 -> before.sub(other);
+            case 2 -> before.mul(other);
+            default -> before.div(other);
+        };
+        Tensor got = switch (k) {
+            case 0 -> self.add_(other);
+            case 1 -> self.sub_(other);
+            case 2 -> self.mul_(other);
+            default -> self.div_(other);
+        };
+        String what = names[k] + " " + t + " " + self.layout() + " with " + other.shape();
+        assertSame(self, got, what + ": returns self");
+        assertArrayEquals(Oracle.values(expected), Oracle.values(self), what + ": as the out-of-place op");
+        Oracle.assertClose(ref(x, shape, other, fs[k]), Oracle.values(self), t == DType.F32 ? 1.2e-7 : 0, 0, what);
     }
 
     @Test
@@ -109,38 +151,35 @@ class InPlaceOpsTest {
         assertEquals(DType.I64, ints.dtype());
     }
 
-    @Example
-    void fusedUpdatesMatchFloat64Loops() {
-        Random r = new Random(12);
-        for (int c = 0; c < CASES; c++) {
-            DType t = r.nextBoolean() ? DType.F32 : DType.F64;
-            long[] shape = Seeded.shape(r, 1, 3);
-            Tensor self = writable(r, shape, t);
-            Tensor a = Seeded.random(r, broadcastable(r, shape), t), b = Seeded.random(r, broadcastable(r, shape), t);
-            double v = r.nextGaussian();
-            int k = r.nextInt(4);
-            double[] x = Oracle.values(self);
-            long[][] ix = Oracle.indices(shape);
-            double[] want = new double[x.length];
-            for (int i = 0; i < x.length; i++) {
-                double ai = a.get(Oracle.broadcastIndex(a.dims(), ix[i])),
-                        bi = b.get(Oracle.broadcastIndex(b.dims(), ix[i]));
-                want[i] = switch (k) {
-                    case 0 -> x[i] + v * ai;
-                    case 1 -> x[i] + v * ai * bi;
-                    case 2 -> x[i] + v * ai / bi;
-                    default -> Math.abs(v) < 0.5 ? x[i] + v * (ai - x[i]) : ai - (ai - x[i]) * (1 - v);
-                };
-            }
-            switch (k) {
-                case 0 -> self.add_(a, v);
-                case 1 -> self.addcmul_(a, b, v);
-                case 2 -> self.addcdiv_(a, b, v);
-                default -> self.lerp_(a, v);
-            }
-            // one rounding of the float64 result to the tensor's dtype
-            Oracle.assertClose(want, Oracle.values(self), t == DType.F32 ? 6e-8 : 1e-15, 0, "update " + k + " " + t);
+    @Property(tries = 60)
+    void fusedUpdatesMatchFloat64Loops(@ForAll("rank1to3") InPlaceCase c) {
+        DType t = c.a().dtype();
+        Tensor self = c.self().tensor();
+        long[] shape = self.dims();
+        Tensor a = c.a().tensor(), b = c.b().tensor();
+        double v = c.v();
+        int k = c.k();
+        double[] x = Oracle.values(self);
+        long[][] ix = Oracle.indices(shape);
+        double[] want = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            double ai = a.get(Oracle.broadcastIndex(a.dims(), ix[i])),
+                    bi = b.get(Oracle.broadcastIndex(b.dims(), ix[i]));
+            want[i] = switch (k) {
+                case 0 -> x[i] + v * ai;
+                case 1 -> x[i] + v * ai * bi;
+                case 2 -> x[i] + v * ai / bi;
+                default -> Math.abs(v) < 0.5 ? x[i] + v * (ai - x[i]) : ai - (ai - x[i]) * (1 - v);
+            };
         }
+        switch (k) {
+            case 0 -> self.add_(a, v);
+            case 1 -> self.addcmul_(a, b, v);
+            case 2 -> self.addcdiv_(a, b, v);
+            default -> self.lerp_(a, v);
+        }
+        // one rounding of the float64 result to the tensor's dtype
+        Oracle.assertClose(want, Oracle.values(self), t == DType.F32 ? 6e-8 : 1e-15, 0, "update " + k + " " + t);
     }
 
     @Test

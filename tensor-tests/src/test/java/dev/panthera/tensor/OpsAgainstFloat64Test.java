@@ -10,7 +10,6 @@ import dev.panthera.testing.Values;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -29,8 +28,9 @@ class OpsAgainstFloat64Test {
         return t == DType.F64 ? 1e-12 : 2e-6;
     }
 
-    private static DType floatType(Random r) {
-        return r.nextBoolean() ? DType.F64 : DType.F32;
+    /** F64 or F32, shrinking toward F64. */
+    static Arbitrary<DType> floatTypes() {
+        return Arbitraries.of(DType.F64, DType.F32);
     }
 
     // ---------------------------------------------------------------- elementwise
@@ -151,17 +151,6 @@ class OpsAgainstFloat64Test {
             case GT -> a.gt(b);
             case GE -> a.ge(b);
         };
-    }
-
-    /** Two shapes that broadcast: b drops leading dims and sets some dims to 1, or a does. */
-    static long[][] broadcastPair(Random r) {
-        long[] out = Seeded.shape(r, 0, 4);
-        long[] a = out.clone();
-        int drop = out.length == 0 ? 0 : r.nextInt(out.length + 1);
-        long[] b = Arrays.copyOfRange(out, drop, out.length);
-        for (int i = 0; i < b.length; i++) if (r.nextInt(3) == 0) b[i] = 1;
-        for (int i = 0; i < a.length; i++) if (r.nextInt(4) == 0) a[i] = 1;
-        return r.nextBoolean() ? new long[][] {a, b} : new long[][] {b, a};
     }
 
     /** An op, two operands that broadcast together (of one float dtype, any layouts), and whether b copies a. */
@@ -328,19 +317,28 @@ class OpsAgainstFloat64Test {
         return l.stream().mapToLong(Long::longValue).toArray();
     }
 
+    /** An F64 tensor of rank 1 to 3 in any layout, a dim of it, and keepdim or not. */
+    record DimCase(TensorSpec x, int dim, boolean keep) {}
+
+    static Arbitrary<DimCase> dimCases(Arbitrary<DType> types, int minRank, int maxRank) {
+        return Combinators.combine(types, Cases.shape(minRank, maxRank))
+                .flatAs((t, shape) -> Combinators.combine(
+                                Cases.anyLayout(t, shape), Cases.choice(shape.length), Arbitraries.of(false, true))
+                        .as(DimCase::new));
+    }
+
+    @Provide
+    Arbitrary<DimCase> argCases() {
+        return dimCases(Arbitraries.just(DType.F64), 1, 3);
+    }
+
     @Property(tries = 100)
-    void argmaxAndArgminPickTheFirstExtreme(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] shape = Seeded.shape(r, 1, 3);
-        int dim = r.nextInt(shape.length);
+    void argmaxAndArgminPickTheFirstExtreme(@ForAll("argCases") DimCase c) {
+        long[] shape = c.x().shape().toArray();
+        int dim = c.dim();
         // small integer values make ties likely: the first occurrence must win
-        Tensor x = Seeded.random(r, shape, DType.F64)
-                .mul(2)
-                .relu()
-                .add(0.5)
-                .to(DType.I64)
-                .to(DType.F32);
-        boolean keep = r.nextBoolean();
+        Tensor x = c.x().tensor().mul(2).relu().add(0.5).to(DType.I64).to(DType.F32);
+        boolean keep = c.keep();
         Tensor amax = x.argmax(dim, keep), amin = x.argmin(dim, keep);
         assertEquals(DType.I64, amax.dtype());
         long[] outKeep = shape.clone();
@@ -375,12 +373,8 @@ class OpsAgainstFloat64Test {
 
     // ---------------------------------------------------------------- matmul
 
-    @Property(tries = 120)
-    void matmulFollowsTorchMatmulSemantics(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = floatType(r);
-        long m = Seeded.size(r, 17), k = Seeded.size(r, 17), n = Seeded.size(r, 17);
-        int caseKind = r.nextInt(6);
+    /** The operand shapes of each matmul form for sizes m, k, n. */
+    static long[][] matmulShapes(int caseKind, long m, long k, long n) {
         long[] sa, sb;
         switch (caseKind) {
             case 0 -> {
@@ -408,7 +402,28 @@ class OpsAgainstFloat64Test {
                 sb = new long[] {k};
             } // batched matrix·vector
         }
-        Tensor a = Seeded.random(r, sa, t), b = Seeded.random(r, sb, t);
+        return new long[][] {sa, sb};
+    }
+
+    /** Operands of one float dtype in any layout, of one of six matmul forms for sizes m, k, n up to 17. */
+    record MatmulCase(TensorSpec a, TensorSpec b) {}
+
+    @Provide
+    Arbitrary<MatmulCase> matmulCases() {
+        return Combinators.combine(floatTypes(), Cases.size(17), Cases.size(17), Cases.size(17), Cases.choice(6))
+                .flatAs((t, m, k, n, kind) -> {
+                    long[][] sh = matmulShapes(kind, m, k, n);
+                    return Combinators.combine(Cases.anyLayout(t, sh[0]), Cases.anyLayout(t, sh[1]))
+                            .as(MatmulCase::new);
+                });
+    }
+
+    @Property(tries = 120)
+    void matmulFollowsTorchMatmulSemantics(@ForAll("matmulCases") MatmulCase c) {
+        DType t = c.a().dtype();
+        long[] sa = c.a().shape().toArray(), sb = c.b().shape().toArray();
+        long k = sa[sa.length - 1];
+        Tensor a = c.a().tensor(), b = c.b().tensor();
         Tensor y = a.matmul(b);
         // expected: promote like torch.matmul, loop, then squeeze
         long[] a2 = sa.length == 1 ? new long[] {1, sa[0]} : sa;
@@ -453,15 +468,19 @@ class OpsAgainstFloat64Test {
 
     // ---------------------------------------------------------------- softmax and norms
 
+    @Provide
+    Arbitrary<DimCase> softmaxCases() {
+        return dimCases(floatTypes(), 1, 4);
+    }
+
     @Property(tries = 100)
-    void softmaxAndLogSoftmaxAlongAnyDim(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = floatType(r);
-        long[] shape = Seeded.shape(r, 1, 4);
-        int dim = r.nextInt(shape.length);
-        Tensor x = Seeded.random(r, shape, t).mul(3);
-        boolean log = r.nextBoolean();
-        Tensor y = log ? x.logSoftmax(dim - (r.nextBoolean() ? shape.length : 0)) : x.softmax(dim);
+    void softmaxAndLogSoftmaxAlongAnyDim(
+            @ForAll("softmaxCases") DimCase in, @ForAll boolean log, @ForAll boolean negative) {
+        DType t = in.x().dtype();
+        long[] shape = in.x().shape().toArray();
+        int dim = in.dim();
+        Tensor x = in.x().tensor().mul(3);
+        Tensor y = log ? x.logSoftmax(dim - (negative ? shape.length : 0)) : x.softmax(dim);
         double[] exp = new double[(int) Shape.of(shape).numel()];
         long[][] ix = Oracle.indices(shape);
         for (int c = 0; c < ix.length; c++) {
@@ -482,17 +501,30 @@ class OpsAgainstFloat64Test {
                 (log ? "logSoftmax" : "softmax") + " dim " + dim);
     }
 
+    /** x of rank 1 to 3 in F64 or F32, any layout; a weight and a bias of its last size, each used or not (null). */
+    record NormCase(TensorSpec x, TensorSpec w, TensorSpec b, boolean withW, boolean withB, boolean rms) {}
+
+    @Provide
+    Arbitrary<NormCase> normCases() {
+        return Combinators.combine(floatTypes(), Cases.shape(1, 3)).flatAs((t, shape) -> {
+            long d = shape[shape.length - 1];
+            Arbitrary<Boolean> flag = Arbitraries.of(false, true);
+            return Combinators.combine(
+                            Cases.anyLayout(t, shape), Cases.anyLayout(t, d), Cases.anyLayout(t, d), flag, flag, flag)
+                    .as(NormCase::new);
+        });
+    }
+
     @Property(tries = 100)
-    void layerNormAndRmsNormOverTheLastDim(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = floatType(r);
-        long[] shape = Seeded.shape(r, 1, 3);
+    void layerNormAndRmsNormOverTheLastDim(@ForAll("normCases") NormCase in) {
+        DType t = in.x().dtype();
+        long[] shape = in.x().shape().toArray();
         long d = shape[shape.length - 1];
-        Tensor x = Seeded.random(r, shape, t);
-        Tensor w = r.nextBoolean() ? Seeded.random(r, new long[] {d}, t) : null;
-        Tensor b = r.nextBoolean() ? Seeded.random(r, new long[] {d}, t) : null;
+        Tensor x = in.x().tensor();
+        Tensor w = in.withW() ? in.w().tensor() : null;
+        Tensor b = in.withB() ? in.b().tensor() : null;
         double eps = 1e-5;
-        boolean rms = r.nextBoolean();
+        boolean rms = in.rms();
         Tensor y = rms ? x.rmsNorm(w, eps) : x.layerNorm(w, b, eps);
         long[][] ix = Oracle.indices(shape);
         double[] exp = new double[ix.length];
@@ -515,116 +547,5 @@ class OpsAgainstFloat64Test {
             exp[c] = v;
         }
         Oracle.assertClose(exp, Oracle.values(y), t == DType.F64 ? 1e-11 : 1e-5, 1e-6, rms ? "rmsNorm" : "layerNorm");
-    }
-
-    // ---------------------------------------------------------------- indexing
-
-    @Property(tries = 100)
-    void embeddingIndexSelectGatherAndWhere(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = floatType(r);
-        long vocab = 1 + r.nextInt(11), dim = Seeded.size(r, 17);
-        Tensor w = Seeded.random(r, new long[] {vocab, dim}, t);
-        long[] idShape = Seeded.shape(r, 0, 2);
-        long[] ids = new long[(int) Shape.of(idShape).numel()];
-        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt((int) vocab);
-        Tensor idT = Tensor.of(ids, idShape.length == 0 ? new long[0] : idShape);
-        if (idShape.length == 0) idT = idT.reshape();
-        Tensor e = Tensor.embedding(w, r.nextBoolean() ? idT : idT.to(DType.I32));
-        long[] es = Arrays.copyOf(idShape, idShape.length + 1);
-        es[idShape.length] = dim;
-        assertArrayEquals(es, e.dims());
-        double[] got = Oracle.values(e);
-        for (int i = 0; i < ids.length; i++) {
-            for (int j = 0; j < dim; j++)
-                assertEquals(w.get(ids[i], j), got[(int) (i * dim + j)], 0.0, "embedding row " + ids[i]);
-        }
-
-        // gather along a random dim of a random 2-3D tensor
-        long[] shape = Seeded.shape(r, 1, 3);
-        int gd = r.nextInt(shape.length);
-        Tensor x = Seeded.random(r, shape, t);
-        long[] ishape = shape.clone();
-        ishape[gd] = 1 + r.nextInt(4);
-        long[] gi = new long[(int) Shape.of(ishape).numel()];
-        for (int i = 0; i < gi.length; i++) gi[i] = r.nextInt((int) shape[gd]);
-        Tensor g = x.gather(gd, Tensor.of(gi, ishape));
-        long[][] ix = Oracle.indices(ishape);
-        for (int c = 0; c < ix.length; c++) {
-            long[] src = ix[c].clone();
-            src[gd] = gi[c];
-            assertEquals(x.get(src), g.get(ix[c]), 0.0, "gather");
-        }
-
-        // where with broadcasting, and maskedFill
-        long[][] sh = broadcastPair(r);
-        Tensor a = Seeded.random(r, sh[0], t), b = Seeded.random(r, sh[1], t);
-        Tensor cond = a.gt(0);
-        Tensor wv = Tensor.where(cond, a, b);
-        long[] out = Shape.broadcast("test", a.shape(), b.shape()).toArray();
-        for (long[] i : Oracle.indices(out)) {
-            double av = a.get(Oracle.broadcastIndex(a.dims(), i)), bv = b.get(Oracle.broadcastIndex(b.dims(), i));
-            assertEquals(av > 0 ? av : bv, wv.get(i), 0.0, "where");
-        }
-        Tensor mf = a.maskedFill(cond, -7);
-        double[] av = Oracle.values(a), mv = Oracle.values(mf);
-        for (int i = 0; i < av.length; i++) assertEquals(av[i] > 0 ? -7 : av[i], mv[i], 0.0, "maskedFill");
-    }
-
-    @Property(tries = 80)
-    void catStackSplitChunk(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = floatType(r);
-        long[] shape = Seeded.shape(r, 1, 3);
-        int dim = r.nextInt(shape.length);
-        int parts = 1 + r.nextInt(3);
-        List<Tensor> xs = new ArrayList<>();
-        for (int p = 0; p < parts; p++) {
-            long[] s = shape.clone();
-            s[dim] = 1 + r.nextInt(4);
-            xs.add(Seeded.random(r, s, t));
-        }
-        Tensor c = Tensor.cat(xs, dim);
-        long at = 0;
-        for (Tensor x : xs) {
-            for (long[] i : Oracle.indices(x.dims())) {
-                long[] j = i.clone();
-                j[dim] += at;
-                assertEquals(x.get(i), c.get(j), 0.0, "cat");
-            }
-            at += x.size(dim);
-        }
-        // split and chunk are views that cat back to the original
-        long size = 1 + r.nextInt(3);
-        assertArrayEquals(Oracle.values(c), Oracle.values(Tensor.cat(c.split(size, dim), dim)), "split/cat round trip");
-        List<Tensor> ch = c.chunk(1 + r.nextInt(4), dim);
-        assertArrayEquals(Oracle.values(c), Oracle.values(Tensor.cat(ch, dim)), "chunk/cat round trip");
-        for (Tensor part : ch) assertEquals(c.storage(), part.storage(), "chunks are views");
-        // stack = unsqueeze + cat
-        List<Tensor> same = List.of(xs.get(0), xs.get(0).mul(2));
-        int sd = r.nextInt(shape.length + 1);
-        Tensor st = Tensor.stack(same, sd);
-        assertEquals(2, st.size(sd));
-        assertArrayEquals(Oracle.values(xs.get(0)), Oracle.values(st.select(sd, 0)));
-        assertArrayEquals(Oracle.values(xs.get(0).mul(2)), Oracle.values(st.select(sd, 1)));
-    }
-
-    @Property(tries = 60)
-    void indexSelectAlongAnyDim(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] shape = Seeded.shape(r, 1, 3);
-        int dim = r.nextInt(shape.length);
-        Tensor x = Seeded.random(r, shape, DType.F64);
-        long[] idx = new long[1 + r.nextInt(5)];
-        for (int i = 0; i < idx.length; i++) idx[i] = r.nextInt((int) shape[dim]);
-        Tensor y = x.indexSelect(dim, Tensor.of(idx, idx.length));
-        long[] ys = shape.clone();
-        ys[dim] = idx.length;
-        assertArrayEquals(ys, y.dims());
-        for (long[] i : Oracle.indices(ys)) {
-            long[] s = i.clone();
-            s[dim] = idx[(int) i[dim]];
-            assertEquals(x.get(s), y.get(i), 0.0);
-        }
     }
 }

@@ -1,11 +1,17 @@
 package dev.panthera.tensor;
 
+import dev.panthera.testing.Shapes;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * Gradients of random compositions: chains of 4–8 ops drawn from unary functions, broadcast binary ops with a second
@@ -17,71 +23,77 @@ import net.jqwik.api.Property;
 class RandomGraphGradTest {
 
     /** One step: a description and a function of (current value, leaves). */
-    private record Step(String name, java.util.function.BiFunction<Tensor, Tensor[], Tensor> f) {}
-
-    private static List<Step> steps(Random r, long[] shape, int count) {
-        List<Step> out = new ArrayList<>();
-        long[] s = shape.clone(); // tracks the current shape; every step keeps it (or restores it)
-        int rank = s.length;
-        for (int i = 0; i < count; i++) {
-            int d = r.nextInt(rank);
-            int kind = r.nextInt(14);
-            switch (kind) {
-                case 0 -> out.add(new Step("tanh", (x, l) -> x.tanh()));
-                case 1 -> out.add(new Step("sigmoid·2", (x, l) -> x.sigmoid().mul(2)));
-                case 2 -> out.add(new Step("silu", (x, l) -> x.silu()));
-                case 3 -> out.add(new Step("gelu", (x, l) -> x.gelu()));
-                case 4 -> out.add(new Step("mul leaf b", (x, l) -> x.mul(l[1])));
-                case 5 -> out.add(new Step("sub leaf b", (x, l) -> x.sub(l[1].exp())));
-                case 6 -> {
-                    if (rank < 2) {
-                        i--;
-                        continue;
-                    }
-                    int a = r.nextInt(rank), b = r.nextInt(rank);
-                    // transpose, work on the transposed view, transpose back
-                    out.add(new Step(
-                            "transposed exp(0.3x)",
-                            (x, l) -> x.transpose(a, b).mul(0.3).exp().transpose(a, b)));
-                }
-                case 7 -> {
-                    long n = s[d];
-                    if (n < 2) {
-                        i--;
-                        continue;
-                    }
-                    // stepped slice, then cat the two interleaved halves back: same shape, reordered
-                    out.add(new Step(
-                            "slice step 2 + cat dim " + d,
-                            (x, l) -> Tensor.cat(List.of(x.slice(d, 0, n, 2), x.slice(d, 1, n, 2)), d)));
-                }
-                case 8 ->
-                    out.add(new Step(
-                            "reshape round trip",
-                            (x, l) -> x.reshape(-1).mul(x.reshape(-1).tanh()).reshape(x.dims())));
-                case 9 ->
-                    out.add(new Step(
-                            "expand + sum(0)",
-                            (x, l) -> x.unsqueeze(0)
-                                    .expand(prepend(3, x.dims()))
-                                    .mul(0.5)
-                                    .sum(new int[] {0}, false)));
-                case 10 ->
-                    out.add(new Step("x - mean(dim " + d + ", keepdim)", (x, l) -> x.sub(x.mean(new int[] {d}, true))));
-                case 11 ->
-                    out.add(
-                            r.nextBoolean()
-                                    ? new Step("softmax dim " + d, (x, l) -> x.softmax(d))
-                                    : new Step("logSoftmax dim " + d, (x, l) -> x.logSoftmax(d)));
-                case 12 ->
-                    out.add(
-                            s[rank - 1] >= 2 && r.nextBoolean()
-                                    ? new Step("layerNorm", (x, l) -> x.layerNorm(null, null, 1e-5))
-                                    : new Step("rmsNorm", (x, l) -> x.rmsNorm(null, 1e-5)));
-                default -> out.add(new Step("matmul leaf c", (x, l) -> x.matmul(l[2]))); // c is [last, last]
-            }
+    record Step(String name, BiFunction<Tensor, Tensor[], Tensor> f) {
+        @Override
+        public String toString() {
+            return name;
         }
-        return out;
+    }
+
+    /**
+     * The step of {@code kind} (0 to 13) on a value of {@code shape}: d is a dim (for kind 7 one of size ≥ 2), a and b
+     * dims to transpose (kind 6, rank ≥ 2), alt picks the variant of kinds 11 and 12. Every step keeps the shape (or
+     * restores it).
+     */
+    private static Step step(long[] s, int kind, int d, int a, int b, boolean alt) {
+        int rank = s.length;
+        return switch (kind) {
+            case 0 -> new Step("tanh", (x, l) -> x.tanh());
+            case 1 -> new Step("sigmoid·2", (x, l) -> x.sigmoid().mul(2));
+            case 2 -> new Step("silu", (x, l) -> x.silu());
+            case 3 -> new Step("gelu", (x, l) -> x.gelu());
+            case 4 -> new Step("mul leaf b", (x, l) -> x.mul(l[1]));
+            case 5 -> new Step("sub leaf b", (x, l) -> x.sub(l[1].exp()));
+            // transpose, work on the transposed view, transpose back
+            case 6 ->
+                new Step(
+                        "transposed(" + a + ", " + b + ") exp(0.3x)",
+                        (x, l) -> x.transpose(a, b).mul(0.3).exp().transpose(a, b));
+            case 7 -> {
+                long n = s[d];
+                // stepped slice, then cat the two interleaved halves back: same shape, reordered
+                yield new Step(
+                        "slice step 2 + cat dim " + d,
+                        (x, l) -> Tensor.cat(List.of(x.slice(d, 0, n, 2), x.slice(d, 1, n, 2)), d));
+            }
+            case 8 ->
+                new Step(
+                        "reshape round trip",
+                        (x, l) -> x.reshape(-1).mul(x.reshape(-1).tanh()).reshape(x.dims()));
+            case 9 ->
+                new Step(
+                        "expand + sum(0)",
+                        (x, l) -> x.unsqueeze(0)
+                                .expand(prepend(3, x.dims()))
+                                .mul(0.5)
+                                .sum(new int[] {0}, false));
+            case 10 -> new Step("x - mean(dim " + d + ", keepdim)", (x, l) -> x.sub(x.mean(new int[] {d}, true)));
+            case 11 ->
+                alt
+                        ? new Step("softmax dim " + d, (x, l) -> x.softmax(d))
+                        : new Step("logSoftmax dim " + d, (x, l) -> x.logSoftmax(d));
+            case 12 ->
+                s[rank - 1] >= 2 && alt
+                        ? new Step("layerNorm", (x, l) -> x.layerNorm(null, null, 1e-5))
+                        : new Step("rmsNorm", (x, l) -> x.rmsNorm(null, 1e-5));
+            default -> new Step("matmul leaf c", (x, l) -> x.matmul(l[2])); // c is [last, last]
+        };
+    }
+
+    /**
+     * One step valid on {@code shape}: a kind among those the shape allows (a transpose needs rank 2, a stepped slice
+     * a dim of size 2 or more), shrinking toward tanh and dim 0.
+     */
+    private static Arbitrary<Step> steps(long[] shape) {
+        int rank = shape.length;
+        List<Integer> kinds = new ArrayList<>(), wide = new ArrayList<>();
+        for (int d = 0; d < rank; d++) if (shape[d] >= 2) wide.add(d);
+        for (int k = 0; k < 14; k++) if ((k != 6 || rank >= 2) && (k != 7 || !wide.isEmpty())) kinds.add(k);
+        return Arbitraries.of(kinds).flatMap(kind -> {
+            Arbitrary<Integer> dims = kind == 7 ? Arbitraries.of(wide) : Cases.choice(rank);
+            return Combinators.combine(dims, Cases.choice(rank), Cases.choice(rank), Arbitraries.of(false, true))
+                    .as((d, a, b, alt) -> step(shape, kind, d, a, b, alt));
+        });
     }
 
     private static long[] prepend(long n, long[] dims) {
@@ -91,24 +103,52 @@ class RandomGraphGradTest {
         return out;
     }
 
+    /** The leaf shapes (x, and b which broadcasts against x) and the chain of steps applied to x. */
+    record Graph(long[] shape, long[] bShape, List<Step> chain) {
+        @Override
+        public String toString() {
+            return "x " + Arrays.toString(shape) + ", b " + Arrays.toString(bShape) + ": " + chain;
+        }
+    }
+
+    /**
+     * x of rank 1 to 3 with sizes 1 to 3; b drops some leading dims of x and sets others to 1; a chain of 4 to 8 steps
+     * drawn as a list, so a failure shrinks toward a shorter chain of simpler steps.
+     */
+    static Arbitrary<Graph> drawGraphs() {
+        Arbitrary<long[]> shapes = Shapes.shapes(1, 3, 1, 3, 27).map(Shape::toArray);
+        return shapes.flatMap(shape -> {
+            int rank = shape.length;
+            Arbitrary<long[]> bShapes = Combinators.combine(
+                            Arbitraries.integers().between(0, rank - 1),
+                            Arbitraries.of(false, true).list().ofSize(rank))
+                    .as((drop, ones) -> {
+                        long[] b = Arrays.copyOfRange(shape, drop, rank);
+                        for (int i = 0; i < b.length; i++) if (ones.get(drop + i)) b[i] = 1;
+                        return b;
+                    });
+            return Combinators.combine(bShapes, steps(shape).list().ofMinSize(4).ofMaxSize(8))
+                    .as((b, chain) -> new Graph(shape, b, chain));
+        });
+    }
+
+    @Provide
+    Arbitrary<GradChecks> graphs() {
+        return GradChecks.of(drawGraphs(), g -> {
+            long last = g.shape()[g.shape().length - 1];
+            StringBuilder name = new StringBuilder();
+            for (Step st : g.chain()) name.append(st.name()).append(" → ");
+            Function<Tensor[], Tensor> f = l -> {
+                Tensor x = l[0];
+                for (Step st : g.chain()) x = st.f().apply(x, l);
+                return x;
+            };
+            return List.of(new GradChecks.Check(name.toString(), f, g.shape(), g.bShape(), new long[] {last, last}));
+        });
+    }
+
     @Property(tries = 40)
-    void randomCompositionsMatchCentralDifferences(@ForAll long seed) {
-        Random r = new Random(seed);
-        int rank = 1 + r.nextInt(3);
-        long[] shape = new long[rank];
-        for (int i = 0; i < rank; i++) shape[i] = 1 + r.nextInt(3);
-        long last = shape[rank - 1];
-        // leaf b broadcasts against x: some dims 1, maybe fewer leading dims
-        long[] bShape = java.util.Arrays.copyOfRange(shape, r.nextInt(rank), rank);
-        for (int i = 0; i < bShape.length; i++) if (r.nextBoolean()) bShape[i] = 1;
-        List<Step> chain = steps(r, shape, 4 + r.nextInt(5));
-        StringBuilder name = new StringBuilder();
-        for (Step s : chain) name.append(s.name()).append(" → ");
-        Function<Tensor[], Tensor> f = l -> {
-            Tensor x = l[0];
-            for (Step s : chain) x = s.f().apply(x, l);
-            return x;
-        };
-        Seeded.gradCheck(name.toString(), r, f, shape, bShape, new long[] {last, last});
+    void randomCompositionsMatchCentralDifferences(@ForAll("graphs") GradChecks checks) {
+        checks.run();
     }
 }

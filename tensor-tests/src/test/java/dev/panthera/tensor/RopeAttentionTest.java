@@ -4,9 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.util.Random;
+import dev.panthera.testing.TensorSpec;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,12 +33,22 @@ class RopeAttentionTest {
         return new Tensor[] {Tensor.of(c, seq, dim / 2), Tensor.of(s, seq, dim / 2)};
     }
 
+    /** heads in [1, 3], seq in [1, 6], an even dim in [2, 10]: x in any layout, and interleaved or half pairs. */
+    record RopeInput(TensorSpec x, boolean interleaved) {}
+
+    @Provide
+    Arbitrary<RopeInput> ropeInputs() {
+        return Combinators.combine(Cases.between(1, 3), Cases.between(1, 6), Cases.between(1, 5))
+                .flatAs((heads, seq, half) -> Combinators.combine(
+                                Cases.anyLayout(DType.F64, heads, seq, 2 * half), Arbitraries.of(false, true))
+                        .as(RopeInput::new));
+    }
+
     @Property(tries = 60)
-    void ropeMatchesTheRotationDefinition(@ForAll long seed) {
-        Random r = new Random(seed);
-        long heads = 1 + r.nextInt(3), seq = 1 + r.nextInt(6), dim = 2L * (1 + r.nextInt(5));
-        boolean interleaved = r.nextBoolean();
-        Tensor x = Seeded.random(r, new long[] {heads, seq, dim}, DType.F64);
+    void ropeMatchesTheRotationDefinition(@ForAll("ropeInputs") RopeInput in) {
+        Tensor x = in.x().tensor();
+        long heads = x.size(0), seq = x.size(1), dim = x.size(2);
+        boolean interleaved = in.interleaved();
         Tensor[] cs = tables(seq, dim);
         Tensor y = x.rope(cs[0], cs[1], interleaved);
         for (long h = 0; h < heads; h++) {
@@ -87,21 +102,32 @@ class RopeAttentionTest {
         return out;
     }
 
+    /** Sizes (b, hkv in [1, 2], group in [1, 3], lk in [1, 7], d in [1, 6], dv in [1, 5]) and q, k, v in any layout. */
+    record AttentionInput(AttentionSizes s, TensorSpec q, TensorSpec k, TensorSpec v) {}
+
+    @Provide
+    Arbitrary<AttentionInput> attentionInputs() {
+        return AttentionSizes.draw(
+                        Cases.between(1, 2),
+                        Cases.between(1, 2),
+                        Cases.between(1, 3),
+                        Cases.between(1, 7),
+                        Cases.between(1, 6),
+                        Cases.between(1, 5))
+                .flatMap(s -> Combinators.combine(
+                                Cases.anyLayout(DType.F64, s.b(), s.hq(), s.lq(), s.d()),
+                                Cases.anyLayout(DType.F64, s.b(), s.hkv(), s.lk(), s.d()),
+                                Cases.anyLayout(DType.F64, s.b(), s.hkv(), s.lk(), s.dv()))
+                        .as((q, k, v) -> new AttentionInput(s, q, k, v)));
+    }
+
     @Property(tries = 60)
-    void attentionMatchesTheDefinition(@ForAll long seed) {
-        Random r = new Random(seed);
-        long b = 1 + r.nextInt(2),
-                hkv = 1 + r.nextInt(2),
-                group = 1 + r.nextInt(3),
-                lk = 1 + r.nextInt(7),
-                d = 1 + r.nextInt(6),
-                dv = 1 + r.nextInt(5);
-        long lq = r.nextBoolean() ? lk : 1 + r.nextInt((int) lk); // prefill, or the last few positions (decode)
-        boolean causal = r.nextBoolean();
-        Tensor q = Seeded.random(r, new long[] {b, hkv * group, lq, d}, DType.F64);
-        Tensor k = Seeded.random(r, new long[] {b, hkv, lk, d}, DType.F64);
-        Tensor v = Seeded.random(r, new long[] {b, hkv, lk, dv}, DType.F64);
-        double scale = 1 / Math.sqrt(d);
+    void attentionMatchesTheDefinition(@ForAll("attentionInputs") AttentionInput in) {
+        AttentionSizes s = in.s();
+        long b = s.b(), hkv = s.hkv(), group = s.group(), lq = s.lq(), dv = s.dv();
+        boolean causal = s.causal();
+        Tensor q = in.q().tensor(), k = in.k().tensor(), v = in.v().tensor();
+        double scale = 1 / Math.sqrt(s.d());
         Tensor fused = Tensor.scaledDotProductAttention(q, k, v, causal, scale);
         assertArrayEquals(new long[] {b, hkv * group, lq, dv}, fused.dims());
         double[] want = attentionLoop(q, k, v, causal, scale);
@@ -114,20 +140,31 @@ class RopeAttentionTest {
                 "composed attention");
     }
 
+    /** lk in [1, 4], lq in [1, lk], causal or not, interleaved or half pairs. */
+    @Provide
+    Arbitrary<GradChecks> fusedGradients() {
+        Arbitrary<List<Object>> params = Cases.between(1, 4)
+                .flatMap(lk -> Combinators.combine(
+                                Cases.between(1, lk), Arbitraries.of(false, true), Arbitraries.of(false, true))
+                        .as((lq, causal, il) -> List.<Object>of(lk, lq, causal, il)));
+        return GradChecks.of(params, p -> {
+            long lk = (Long) p.get(0), lq = (Long) p.get(1);
+            boolean causal = (Boolean) p.get(2), interleaved = (Boolean) p.get(3);
+            Tensor[] cs = tables(3, 4);
+            return List.of(
+                    new GradChecks.Check(
+                            "attention",
+                            x -> Tensor.scaledDotProductAttention(x[0], x[1], x[2], causal, 0.7),
+                            new long[] {1, 2, lq, 3},
+                            new long[] {1, 1, lk, 3},
+                            new long[] {1, 1, lk, 2}),
+                    new GradChecks.Check("rope", x -> x[0].rope(cs[0], cs[1], interleaved), new long[] {2, 3, 4}));
+        });
+    }
+
     @Property(tries = 15)
-    void gradientsOfTheFusedOpsMatchFiniteDifferences(@ForAll long seed) {
-        Random r = new Random(seed);
-        long lk = 1 + r.nextInt(4), lq = 1 + r.nextInt((int) lk);
-        boolean causal = r.nextBoolean(), interleaved = r.nextBoolean();
-        Seeded.gradCheck(
-                "attention",
-                r,
-                x -> Tensor.scaledDotProductAttention(x[0], x[1], x[2], causal, 0.7),
-                new long[] {1, 2, lq, 3},
-                new long[] {1, 1, lk, 3},
-                new long[] {1, 1, lk, 2});
-        Tensor[] cs = tables(3, 4);
-        Seeded.gradCheck("rope", r, x -> x[0].rope(cs[0], cs[1], interleaved), new long[] {2, 3, 4});
+    void gradientsOfTheFusedOpsMatchFiniteDifferences(@ForAll("fusedGradients") GradChecks checks) {
+        checks.run();
     }
 
     @Test

@@ -13,13 +13,14 @@ import dev.panthera.testing.Tensors;
 import dev.panthera.testing.Values;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
-import java.util.Random;
+import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
@@ -57,32 +58,64 @@ class ViewsTest {
         }
     }
 
-    private static int[] permutation(Random r, int n) {
-        List<Integer> p = new ArrayList<>();
-        for (int i = 0; i < n; i++) p.add(i);
-        Collections.shuffle(p, r);
-        return p.stream().mapToInt(Integer::intValue).toArray();
+    /**
+     * A tensor to reshape, either N(0, 1) F64 values in any layout the kit draws or arange values permuted by
+     * {@code perm}, and a target shape: its element count factorised, each prime factor multiplied into the target
+     * dimension {@code slots} names.
+     */
+    record ReshapeCase(long[] shape, TensorSpec drawn, List<Integer> perm, int targetRank, List<Integer> slots) {
+        Tensor tensor() {
+            if (drawn != null) return drawn.tensor();
+            Tensor base = Tensor.arange(0, Shape.of(shape).numel(), 1).reshape(shape);
+            return base.permute(perm.stream().mapToInt(Integer::intValue).toArray());
+        }
+
+        long[] target(long n) {
+            List<Long> f = ViewRuleOracleTest.primeFactors(n);
+            long[] target = new long[targetRank];
+            Arrays.fill(target, 1);
+            for (int i = 0; i < f.size(); i++) target[slots.get(i)] *= f.get(i);
+            return target;
+        }
+
+        @Override
+        public String toString() {
+            return (drawn != null ? drawn.toString() : "arange " + Arrays.toString(shape) + " permuted " + perm)
+                    + ", target rank " + targetRank + ", factor slots " + slots;
+        }
+    }
+
+    /** Shapes of rank 1 to 4 with sizes 1 to 17; a drawn tensor or a permuted arange, equally; targets of rank 1 to 4. */
+    @Provide
+    Arbitrary<ReshapeCase> reshapeCases() {
+        return Cases.shape(1, 4).flatMap(shape -> {
+            int factors =
+                    ViewRuleOracleTest.primeFactors(Shape.of(shape).numel()).size();
+            List<Integer> dims = new ArrayList<>();
+            for (int i = 0; i < shape.length; i++) dims.add(i);
+            Arbitrary<TensorSpec> drawn = Arbitraries.frequencyOf(
+                    Tuple.of(1, Cases.anyLayout(DType.F64, shape)), Tuple.of(1, Arbitraries.just((TensorSpec) null)));
+            Arbitrary<List<Integer>> target = Arbitraries.integers()
+                    .between(1, 4)
+                    .flatMap(rank -> Arbitraries.integers()
+                            .between(0, rank - 1)
+                            .list()
+                            .ofSize(factors)
+                            .map(slots -> {
+                                List<Integer> out = new ArrayList<>(List.of(rank));
+                                out.addAll(slots);
+                                return out;
+                            }));
+            return Combinators.combine(drawn, Arbitraries.shuffle(dims), target)
+                    .as((d, perm, t) -> new ReshapeCase(shape, d, perm, t.getFirst(), t.subList(1, t.size())));
+        });
     }
 
     @Property(tries = 300)
-    void reshapeRoundTripsAndViewsWhenStridesAllow(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] shape = Seeded.shape(r, 1, 4);
-        Tensor base = Tensor.arange(0, Shape.of(shape).numel(), 1).reshape(shape);
-        Tensor v = r.nextBoolean() ? Seeded.random(r, shape, DType.F64) : base.permute(permutation(r, shape.length));
+    void reshapeRoundTripsAndViewsWhenStridesAllow(@ForAll("reshapeCases") ReshapeCase c) {
+        Tensor v = c.tensor();
         long n = v.numel();
-        // a random factorisation of n
-        List<Long> f = new ArrayList<>();
-        long m = n;
-        for (long p = 2; p <= m; p++)
-            while (m % p == 0) {
-                f.add(p);
-                m /= p;
-            }
-        Collections.shuffle(f, r);
-        long[] target = new long[1 + r.nextInt(4)];
-        Arrays.fill(target, 1);
-        for (long p : f) target[r.nextInt(target.length)] *= p;
+        long[] target = c.target(n);
         double[] expected = Oracle.values(v); // row-major values through get(): the meaning of reshape
         Tensor y = v.reshape(target);
         assertArrayEquals(target, y.dims());
@@ -108,15 +141,34 @@ class ViewsTest {
         assertSame(base.storage(), z.storage(), "splitting a dim of a transposed view needs no copy");
     }
 
+    /** A target shape, the source it expands from (leading dims dropped, some set to 1) and the source's values. */
+    record ExpandCase(long[] target, int drop, TensorSpec x) {
+        @Override
+        public String toString() {
+            return "target " + Arrays.toString(target) + ", drop " + drop + ", x " + x;
+        }
+    }
+
+    @Provide
+    Arbitrary<ExpandCase> expandCases() {
+        return Cases.shape(1, 4)
+                .flatMap(target -> Combinators.combine(
+                                Arbitraries.of(false, true).list().ofSize(target.length),
+                                Arbitraries.integers().between(0, target.length))
+                        .flatAs((ones, drop) -> {
+                            long[] small = target.clone();
+                            for (int i = 0; i < small.length; i++) if (ones.get(i)) small[i] = 1;
+                            long[] src = Arrays.copyOfRange(small, drop, small.length);
+                            return Cases.contiguous(DType.F32, src).map(x -> new ExpandCase(target, drop, x));
+                        }));
+    }
+
     @Property(tries = 200)
-    void expandIsStrideZeroAndBroadcastsLikeALoop(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] target = Seeded.shape(r, 1, 4);
-        long[] small = target.clone();
-        for (int i = 0; i < small.length; i++) if (r.nextBoolean()) small[i] = 1;
-        int drop = r.nextInt(small.length + 1);
-        long[] src = Arrays.copyOfRange(small, drop, small.length);
-        Tensor x = Seeded.normal(r, src, DType.F32);
+    void expandIsStrideZeroAndBroadcastsLikeALoop(@ForAll("expandCases") ExpandCase c) {
+        long[] target = c.target();
+        int drop = c.drop();
+        long[] src = c.x().shape().toArray();
+        Tensor x = c.x().tensor();
         Tensor e = x.expand(target);
         assertSame(x.storage(), e.storage());
         for (int i = 0; i < target.length; i++) {

@@ -69,9 +69,17 @@ public final class Shapes {
      * Shrinks toward operands equal to the result, and the result toward a small shape.
      */
     public static Arbitrary<BroadcastShapes> broadcastable(int n, int minRank, int maxRank) {
+        return broadcastable(n, shapes(minRank, maxRank));
+    }
+
+    /**
+     * {@code n} shapes that broadcast together to a result drawn from {@code results} (e.g. {@link #shapes(int, int,
+     * long, long, long)} with small sizes): each operand drops some leading dimensions of the result and sets some
+     * others to 1. Shrinks toward operands equal to the result, and the result as {@code results} shrinks.
+     */
+    public static Arbitrary<BroadcastShapes> broadcastable(int n, Arbitrary<Shape> results) {
         if (n < 1) throw new IllegalArgumentException("Shapes.broadcastable: need n >= 1 operands, got " + n);
-        return shapes(minRank, maxRank)
-                .flatMap(result -> operand(result).list().ofSize(n).map(ops -> BroadcastShapes.of(ops)));
+        return results.flatMap(result -> operand(result).list().ofSize(n).map(ops -> BroadcastShapes.of(ops)));
     }
 
     /** Two shapes that broadcast together; see {@link #broadcastable}. */

@@ -10,6 +10,7 @@ import java.util.function.Function;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Tuple;
 
 /**
  * Arbitraries for tensors, in the manner of hypothesis' {@code arrays(dtype, shape, elements)} and torch's
@@ -24,7 +25,7 @@ import net.jqwik.api.Combinators;
  * }</pre>
  *
  * Everything is drawn through jqwik, so a failure replays from jqwik's seed and shrinks: the shape toward fewer and
- * smaller dimensions, the layout toward contiguous, the values toward 0.
+ * smaller dimensions, the layout toward contiguous, the values toward 0, in that order ({@link SizesFirst}).
  */
 public final class Tensors {
     private final Arbitrary<Shape> shapes;
@@ -98,7 +99,7 @@ public final class Tensors {
 
     /** The drawn tensors as data (shape, dtype, layout, storage values). */
     public Arbitrary<TensorSpec> specs() {
-        return Combinators.combine(shapes, dtypes).flatAs(this::specs);
+        return SizesFirst.flatMap(Combinators.combine(shapes, dtypes).as(Tuple::of), t -> specs(t.get1(), t.get2()));
     }
 
     /** The drawn tensors, each a fresh view of a fresh storage. */
@@ -112,8 +113,8 @@ public final class Tensors {
         Arbitrary<LayoutKind> kinds = Arbitraries.of(layouts);
         Arbitrary<Integer> a = Arbitraries.integers().between(0, Math.max(0, rank - 1));
         Arbitrary<Integer> b = Arbitraries.integers().between(0, Math.max(0, (1 << Math.min(rank, 16)) - 1));
-        return Combinators.combine(kinds, a, b).flatAs((kind, x, y) -> {
-            TensorSpec plan = plan(shape, dtype, kind, x, y);
+        return SizesFirst.flatMap(Combinators.combine(kinds, a, b).as(Tuple::of), t -> {
+            TensorSpec plan = plan(shape, dtype, t.get1(), t.get2(), t.get3());
             int n = Math.toIntExact(plan.storageShape().numel());
             return values.apply(dtype)
                     .list()

@@ -115,6 +115,24 @@ class ArbitrariesTest {
         return Shapes.broadcastable(3, 0, 4);
     }
 
+    @Property(tries = 100)
+    void broadcastableOverGivenResultsKeepsTheirSizes(@ForAll("smallPairs") BroadcastShapes b) {
+        // the operands of a result drawn with sizes 1 to 4 broadcast to it and keep sizes in 1 to 4
+        assertEquals(2, b.inputs().size());
+        assertTrue(b.result().rank() <= 3, b.toString());
+        for (Shape in : b.inputs()) {
+            for (int d = 0; d < in.rank(); d++) assertTrue(in.dim(d) >= 1 && in.dim(d) <= 4, b.toString());
+        }
+        Tensor sum = Tensor.zeros(b.inputs().get(0).toArray())
+                .add(Tensor.zeros(b.inputs().get(1).toArray()));
+        assertEquals(b.result(), Shape.of(sum.dims()));
+    }
+
+    @Provide
+    Arbitrary<BroadcastShapes> smallPairs() {
+        return Shapes.broadcastable(2, Shapes.shapes(0, 3, 1, 4, 64));
+    }
+
     @Example
     void edgeValuesSurviveTheConversionToTheirDtype() {
         // the IEEE constants: F16 max (2 − 2⁻¹⁰)·2¹⁵ = 65504, min subnormal 2⁻²⁴; BF16 max (2 − 2⁻⁷)·2¹²⁷

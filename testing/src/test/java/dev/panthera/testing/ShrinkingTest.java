@@ -10,6 +10,7 @@ import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import net.jqwik.api.lifecycle.AroundPropertyHook;
 import net.jqwik.api.lifecycle.PropertyExecutionResult;
@@ -22,7 +23,10 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
  * through jqwik; a lifecycle hook reads jqwik's shrunk sample and turns the expected failure into a pass only when the
  * sample is the minimal one: by the bug's definition that is a row of 9 (the shortest with a full block and a tail),
  * of rank 1, contiguous, all values 0 except the dropped element 8. Any other outcome (no failure found, or a larger
- * shrunk sample) fails the test.
+ * shrunk sample) fails the test. Matrices of up to 16384 values with a bug in their last row shrink to [2, 1]
+ * (without a time bound, so the outcome does not depend on the machine's speed); that takes a fraction of a second
+ * because the shape shrinks before the values ({@link SizesFirst}), where shrinking the drawn values first, one at a
+ * time, would take minutes on a large draw.
  */
 class ShrinkingTest {
 
@@ -66,6 +70,44 @@ class ShrinkingTest {
     @AddLifecycleHook(ExpectMinimalRow.class)
     void blockedRowSumMatchesAFloat64LoopAnotherSeed(@ForAll("rows") TensorSpec x) {
         blockedRowSumMatchesAFloat64Loop(x);
+    }
+
+    /** Matrices with sizes 1 to 128 (up to 16384 values). */
+    @Provide
+    Arbitrary<TensorSpec> largeMatrices() {
+        return Tensors.of(DType.F64)
+                .withShapes(Shapes.shapes(2, 2, 1, 128, 128 * 128))
+                .specs();
+    }
+
+    /** The planted bug: row sums that leave out the last row whenever there are two rows or more. */
+    @Property(seed = "13", afterFailure = AfterFailureMode.RANDOM_SEED, shrinking = ShrinkingMode.FULL)
+    @AddLifecycleHook(ExpectTwoByOne.class)
+    void rowSumsOfLargeMatricesShrinkTheShapeFirst(@ForAll("largeMatrices") TensorSpec x) {
+        double[] v = x.tensor().contiguous().toDoubleArray();
+        int rows = (int) x.shape().dim(0), n = (int) x.shape().dim(1);
+        double[] want = rowSums(v, n), got = new double[rows];
+        for (int r = 0; r < (rows >= 2 ? rows - 1 : rows); r++) for (int i = 0; i < n; i++) got[r] += v[r * n + i];
+        TensorAssert.assertClose(got, want, Shape.of(rows), Tolerance.defaultFor(DType.F64), "row sums");
+    }
+
+    /** Passes only if jqwik shrank to a contiguous [2, 1] whose first row is 0. */
+    static class ExpectTwoByOne implements AroundPropertyHook {
+        @Override
+        public PropertyExecutionResult aroundProperty(PropertyLifecycleContext context, PropertyExecutor property) {
+            PropertyExecutionResult r = property.execute();
+            if (r.status() != PropertyExecutionResult.Status.FAILED
+                    || r.shrunkSample().isEmpty()) return r.mapToFailed("the planted bug was not found: " + r.status());
+            TensorSpec x = (TensorSpec) r.shrunkSample().get().parameters().getFirst();
+            try {
+                assertEquals(Shape.of(2, 1), x.shape(), "shrunk shape, sample " + x);
+                assertEquals(LayoutKind.CONTIGUOUS, x.layout(), "shrunk layout, sample " + x);
+                assertEquals(0.0, x.storage()[0], "first row, sample " + x);
+            } catch (AssertionError e) {
+                return r.mapToFailed(e);
+            }
+            return r.mapToSuccessful();
+        }
     }
 
     /** Passes the property only if it failed and jqwik shrank the sample to the minimal failing row. */
