@@ -16,10 +16,11 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <ul>
  *   <li>Fewer than {@value #DOTS_BELOW_M} activation rows (decode): rows of every GGML block type are dotted block by
- *       block from their bytes, each weight row against every activation row while it is in L1. For one row with
- *       a Q8_0, Q4_0 or Q4_K weight ({@link #intByDefault}) the activation is first quantized to 8 bits as
- *       llama.cpp does ({@link Q8Activation}) and the dots are integer ones ({@link IntDot}); more rows, the other
- *       types, and
+ *       block from their bytes, each weight row against every activation row while it is in L1. With
+ *       {@link #matmulInt8Activations} (or {@code panthera.quant.decodeActivations=int8}, see {@link #intByDefault})
+ *       one row with a Q8_0, Q4_0, Q4_K (or Q6_K) weight is first quantized to 8 bits as llama.cpp does
+ *       ({@link Q8Activation}) and the dots are integer ones ({@link IntDot}); by default, and always for more rows,
+ *       the other types and
  *       {@link #matmulF32Activations}, dot the F32 activation ({@link GgmlDot} for Q8_0 and Q4_0, {@link BlockDot}
  *       for Q4_1, Q5_0 and Q5_1, {@link KQuantDot} for the K-quants).
  *   <li>More rows (prefill), and F32/F16/BF16 weights: a panel of weight rows ({@link #panelRows}) is dequantized
@@ -64,10 +65,19 @@ public final class QuantizedMatmul {
 
     /**
      * As {@link #matmul(float[], int, QuantizedWeight, float[])}, but the decode dots read the F32 activation of every
-     * type instead of quantizing it to 8 bits first (more accurate, for comparisons and benchmarks).
+     * type instead of quantizing it to 8 bits first.
      */
     public static void matmulF32Activations(float[] x, int m, QuantizedWeight w, float[] y) {
         matmul(QuantLanes.F, x, m, w, y, Activations.F32);
+    }
+
+    /**
+     * As {@link #matmul(float[], int, QuantizedWeight, float[])}, but one activation row with a Q8_0, Q4_0, Q4_K or Q6_K
+     * weight always takes the integer dots over its 8-bit quantization ({@link Q8Activation}, {@link IntDot}), as
+     * llama.cpp computes it; other products as {@code matmul}.
+     */
+    public static void matmulInt8Activations(float[] x, int m, QuantizedWeight w, float[] y) {
+        matmul(QuantLanes.F, x, m, w, y, Activations.INT8);
     }
 
     static void matmul(VectorSpecies<Float> fs, float[] x, int m, QuantizedWeight w, float[] y) {
@@ -75,8 +85,8 @@ public final class QuantizedMatmul {
     }
 
     /**
-     * Which decode dots a product takes: DEFAULT the faster of the two per type (measured, see
-     * {@link #intByDefault}), F32 the float dots, INT8 the integer ones wherever {@link IntDot} has a kernel (tests).
+     * Which decode dots a product takes: DEFAULT as {@link #intByDefault} says, F32 the float dots, INT8 the integer
+     * ones wherever {@link IntDot} has a kernel.
      */
     enum Activations {
         DEFAULT,
@@ -85,12 +95,32 @@ public final class QuantizedMatmul {
     }
 
     /**
-     * The types whose one-row product takes the integer dots by default: Q8_0, Q4_0 and Q4_K, where they measured at
-     * least as fast as the float dots (BENCHMARKS.md, "Integer activations"). Q6_K's integer dot needs a second int
-     * multiply per 16 weights for its sub-block scale and measured slower, so Q6_K keeps the float dot.
+     * {@code panthera.quant.decodeActivations}: {@code int8} makes one-row products of Q8_0, Q4_0 and Q4_K weights
+     * take the integer dots by default; {@code f32} (the default) keeps the float dots. The integer path rounds the
+     * activation to 8 bits as llama.cpp does, so it gives llama.cpp's numbers rather than the dequantized weights'
+     * float product that the models' tests against an F32 expansion expect; its speed beside the float dots is in
+     * BENCHMARKS.md ("Integer activations").
+     */
+    static final boolean INT8_BY_DEFAULT = decodeActivations();
+
+    private static boolean decodeActivations() {
+        String v = System.getProperty("panthera.quant.decodeActivations", "f32").strip();
+        return switch (v) {
+            case "int8" -> true;
+            case "f32", "" -> false;
+            default ->
+                throw new IllegalArgumentException(
+                        "panthera.quant.decodeActivations: expected int8 or f32, got '" + v + "'");
+        };
+    }
+
+    /**
+     * The types whose one-row product takes the integer dots by default: Q8_0, Q4_0 and Q4_K when
+     * {@code panthera.quant.decodeActivations=int8}, none otherwise. Q6_K's integer dot needs a second int multiply
+     * per 16 weights for its sub-block scale and measured slower than its float dot, so it is never a default.
      */
     static boolean intByDefault(GgmlType t) {
-        return t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K;
+        return INT8_BY_DEFAULT && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K);
     }
 
     /**

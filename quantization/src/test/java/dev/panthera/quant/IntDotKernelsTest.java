@@ -107,13 +107,21 @@ class IntDotKernelsTest {
         Random r = new Random(17);
         try (Arena arena = Arena.ofShared()) {
             for (GgmlType t : TYPES) {
-                if (!QuantizedMatmul.intByDefault(t)) continue; // the Tensor entry point takes the default path
                 QuantizedWeight w = BlockDotKernelsTest.randomWeight(t, 13, 512, r, arena);
                 float[] v = Q8ActivationTest.values(r, 512 * 3);
-                Tensor col = Tensor.of(v, 512, 3).select(1, 2); // a view with stride 3
-                float[] x = col.toFloatArray();
-                float[] y = QuantizedMatmul.matmul(col, w).toFloatArray();
+                float[] x = Tensor.of(v, 512, 3).select(1, 2).toFloatArray(); // a view with stride 3
+                float[] y = new float[13];
+                QuantizedMatmul.matmulInt8Activations(x, 1, w, y);
                 checkInt(x, 1, w, y, t + " strided");
+                if (QuantizedMatmul.intByDefault(t)) { // the Tensor entry point takes the default path
+                    checkInt(
+                            x,
+                            1,
+                            w,
+                            QuantizedMatmul.matmul(Tensor.of(v, 512, 3).select(1, 2), w)
+                                    .toFloatArray(),
+                            t + " tensor");
+                }
             }
         }
     }
