@@ -30,7 +30,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * streaming read of 256 MiB in the same fork ({@code streamSum}, the bandwidth anchor), on {@code threads} threads
  * (GEMM's thread count, {@link Sgemm#setThreads}). The weight is [rows, 4096] with rows chosen so it holds about 96
  * MiB of blocks, more than the last-level cache, so every call streams it from memory. GB/s = weight bytes / time
- * (the 16 KiB activation is negligible). The blocks are random bytes with finite fp16 scales.
+ * (the 16 KiB activation is negligible). The blocks are random bytes with finite fp16 scales. {@code activations}
+ * picks the decode path: {@code int8} ({@link QuantizedMatmul#matmulInt8Activations}: the activation quantized to 8
+ * bits and integer dots for Q8_0, Q4_0, Q4_K and Q6_K, float dots for the rest) or {@code f32}
+ * ({@link QuantizedMatmul#matmulF32Activations}: the float dots for every type).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -49,6 +52,9 @@ public class QuantGemvBench {
 
     @Param({"1", "2"})
     public int threads;
+
+    @Param({"int8", "f32"})
+    public String activations;
 
     private Arena arena;
     private MemorySegment big;
@@ -111,7 +117,8 @@ public class QuantGemvBench {
 
     @Benchmark
     public float[] gemv() {
-        QuantizedMatmul.matmul(x, 1, w, y);
+        if (activations.equals("f32")) QuantizedMatmul.matmulF32Activations(x, 1, w, y);
+        else QuantizedMatmul.matmulInt8Activations(x, 1, w, y);
         return y;
     }
 }

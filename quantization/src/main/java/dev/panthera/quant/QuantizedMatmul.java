@@ -16,8 +16,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <ul>
  *   <li>Fewer than {@value #DOTS_BELOW_M} activation rows (decode): rows of every GGML block type are dotted block by
- *       block from their bytes ({@link GgmlDot} for Q8_0 and Q4_0, {@link BlockDot} for Q4_1, Q5_0 and Q5_1,
- *       {@link KQuantDot} for the K-quants), each weight row against every activation row while it is in L1.
+ *       block from their bytes, each weight row against every activation row while it is in L1. With
+ *       {@link #matmulInt8Activations} (or {@code panthera.quant.decodeActivations=int8}, see {@link #intByDefault})
+ *       one row with a Q8_0, Q4_0, Q4_K (or Q6_K) weight is first quantized to 8 bits as llama.cpp does
+ *       ({@link Q8Activation}) and the dots are integer ones ({@link IntDot}); by default, and always for more rows,
+ *       the other types and
+ *       {@link #matmulF32Activations}, dot the F32 activation ({@link GgmlDot} for Q8_0 and Q4_0, {@link BlockDot}
+ *       for Q4_1, Q5_0 and Q5_1, {@link KQuantDot} for the K-quants).
  *   <li>More rows (prefill), and F32/F16/BF16 weights: a panel of weight rows ({@link #panelRows}) is dequantized
  *       into a small reused buffer and multiplied by SGEMM's packed kernel, so each weight row is unpacked once per
  *       call, not once per token, and no F32 copy of the whole matrix exists.
@@ -55,10 +60,89 @@ public final class QuantizedMatmul {
 
     /** y[m·out + n] = Σ_k x[m·in + k]·W[n, k], row-major arrays. */
     public static void matmul(float[] x, int m, QuantizedWeight w, float[] y) {
-        matmul(QuantLanes.F, x, m, w, y);
+        matmul(QuantLanes.F, x, m, w, y, Activations.DEFAULT);
+    }
+
+    /**
+     * As {@link #matmul(float[], int, QuantizedWeight, float[])}, but the decode dots read the F32 activation of every
+     * type instead of quantizing it to 8 bits first.
+     */
+    public static void matmulF32Activations(float[] x, int m, QuantizedWeight w, float[] y) {
+        matmul(QuantLanes.F, x, m, w, y, Activations.F32);
+    }
+
+    /**
+     * As {@link #matmul(float[], int, QuantizedWeight, float[])}, but one activation row with a Q8_0, Q4_0, Q4_K or Q6_K
+     * weight always takes the integer dots over its 8-bit quantization ({@link Q8Activation}, {@link IntDot}), as
+     * llama.cpp computes it; other products as {@code matmul}.
+     */
+    public static void matmulInt8Activations(float[] x, int m, QuantizedWeight w, float[] y) {
+        matmul(QuantLanes.F, x, m, w, y, Activations.INT8);
     }
 
     static void matmul(VectorSpecies<Float> fs, float[] x, int m, QuantizedWeight w, float[] y) {
+        matmul(fs, x, m, w, y, Activations.DEFAULT);
+    }
+
+    /**
+     * Which decode dots a product takes: DEFAULT as {@link #intByDefault} says, F32 the float dots, INT8 the integer
+     * ones wherever {@link IntDot} has a kernel.
+     */
+    enum Activations {
+        DEFAULT,
+        F32,
+        INT8
+    }
+
+    /**
+     * {@code panthera.quant.decodeActivations}: {@code int8} makes one-row products of Q8_0, Q4_0 and Q4_K weights
+     * take the integer dots by default; {@code f32} (the default) keeps the float dots. The integer path rounds the
+     * activation to 8 bits as llama.cpp does, so it gives llama.cpp's numbers rather than the dequantized weights'
+     * float product that the models' tests against an F32 expansion expect; its speed beside the float dots is in
+     * BENCHMARKS.md ("Integer activations").
+     */
+    static final boolean INT8_BY_DEFAULT = decodeActivations();
+
+    private static boolean decodeActivations() {
+        String v = System.getProperty("panthera.quant.decodeActivations", "f32").strip();
+        return switch (v) {
+            case "int8" -> true;
+            case "f32", "" -> false;
+            default ->
+                throw new IllegalArgumentException(
+                        "panthera.quant.decodeActivations: expected int8 or f32, got '" + v + "'");
+        };
+    }
+
+    /**
+     * The types whose one-row product takes the integer dots by default: Q8_0, Q4_0 and Q4_K when
+     * {@code panthera.quant.decodeActivations=int8}, none otherwise. Q6_K's integer dot needs a second int multiply
+     * per 16 weights for its sub-block scale and measured slower than its float dot, so it is never a default.
+     */
+    static boolean intByDefault(GgmlType t) {
+        return INT8_BY_DEFAULT && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K);
+    }
+
+    /**
+     * Whether a product of m rows at species {@code fs} takes the integer dots: one row (decode) of a type that has
+     * an integer kernel, at the kernels' own width (other widths, in tests, dot F32 activations), and chosen by
+     * {@code mode}. Two to seven rows keep the float dots: the integer path has been measured for decode only.
+     */
+    static boolean intActivations(VectorSpecies<Float> fs, GgmlType t, int m, Activations mode) {
+        if (m != 1 || fs != QuantLanes.F || activationBlock(t) == 0) return false;
+        return mode == Activations.INT8 || (mode == Activations.DEFAULT && intByDefault(t));
+    }
+
+    /** The activation block form {@code t}'s integer dot takes: 32 (Q8_0), 256 (Q8_K), or 0 for none. */
+    static int activationBlock(GgmlType t) {
+        return switch (t) {
+            case Q8_0, Q4_0 -> 32;
+            case Q4_K, Q6_K -> 256;
+            default -> 0;
+        };
+    }
+
+    static void matmul(VectorSpecies<Float> fs, float[] x, int m, QuantizedWeight w, float[] y, Activations mode) {
         int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
         if (x.length < (long) m * k || y.length < (long) m * n) {
             throw new IllegalArgumentException("QuantizedMatmul.matmul: " + m + " rows of " + k + " times " + w.name()
@@ -66,6 +150,17 @@ public final class QuantizedMatmul {
                     + (long) m * n + " outputs (have " + y.length + ")");
         }
         if (m == 0 || n == 0) return;
+        if (intActivations(fs, w.type(), m, mode)) {
+            Q8Activation[] acts = new Q8Activation[m];
+            for (int i = 0; i < m; i++) {
+                acts[i] = activationBlock(w.type()) == 32
+                        ? Q8Activation.q8_0(x, i * k, k)
+                        : Q8Activation.q8K(x, i * k, k);
+            }
+            if (!w.blocks().isAccessibleBy(OTHER)) intDots(acts, w, y, 0, n);
+            else Sgemm.parallelRanges(n, 2L * m * n * k, TILE, (from, to) -> intDots(acts, w, y, from, to));
+            return;
+        }
         float[] xs = m < DOTS_BELOW_M && needsGroupSums(w.type()) ? groupSums(x, m, k) : null;
         long flops = 2L * m * n * k;
         if (!w.blocks().isAccessibleBy(OTHER)) {
@@ -134,6 +229,26 @@ public final class QuantizedMatmul {
                     case Q5_K -> KQuantDot.q5K(seg, ro, x, xo, xs, so, k);
                     case Q6_K -> KQuantDot.q6K(seg, ro, x, xo, k);
                     default -> KQuantDot.q8K(seg, ro, x, xo, k);
+                };
+            }
+        }
+    }
+
+    /** Output columns [from, to) of every activation row by the integer dots of {@link IntDot}. */
+    private static void intDots(Q8Activation[] acts, QuantizedWeight w, float[] y, int from, int to) {
+        int n = Math.toIntExact(w.out());
+        GgmlType t = w.type();
+        long rb = w.rowBytes();
+        MemorySegment seg = w.blocks();
+        for (int r = from; r < to; r++) {
+            long ro = r * rb;
+            for (int i = 0; i < acts.length; i++) {
+                Q8Activation a = acts[i];
+                y[i * n + r] = switch (t) {
+                    case Q8_0 -> IntDot.q8_0(seg, ro, a);
+                    case Q4_0 -> IntDot.q4_0(seg, ro, a);
+                    case Q4_K -> IntDot.q4K(seg, ro, a);
+                    default -> IntDot.q6K(seg, ro, a);
                 };
             }
         }

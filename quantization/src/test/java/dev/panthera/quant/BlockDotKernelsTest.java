@@ -17,7 +17,8 @@ import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /**
- * The M = 1 block-dot kernels ({@link GgmlDot}, {@link BlockDot}, {@link KQuantDot}) of every GGML block type against
+ * The M = 1 block-dot kernels over F32 activations ({@link GgmlDot}, {@link BlockDot}, {@link KQuantDot};
+ * {@link QuantizedMatmul#matmulF32Activations}) of every GGML block type against
  * a float64 sum over the scalar reference decoder's weights ({@code GgmlQuants.dequantize}, itself checked byte for
  * byte against ggml in GgmlAgainstLlamaCppTest). The kernels run at {@link QuantLanes#F}: this class runs in the
  * default test JVM (the machine's widest vectors) and again in a JVM limited to AVX2 ({@code -XX:UseAVX=2}, 256-bit
@@ -132,7 +133,7 @@ class BlockDotKernelsTest {
             float xScale = r.nextInt(4) == 0 ? 1000f : 1f;
             for (int i = 0; i < k; i++) x[i] = (float) r.nextGaussian() * xScale;
             float[] y = new float[n];
-            QuantizedMatmul.matmul(x, 1, w, y);
+            QuantizedMatmul.matmulF32Activations(x, 1, w, y);
             check(x, w, y, type + " " + QuantLanes.F.vectorBitSize() + "-bit n=" + n + " k=" + k);
         }
     }
@@ -183,7 +184,7 @@ class BlockDotKernelsTest {
                 float[] x = new float[2048];
                 for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
                 float[] y = new float[1031];
-                QuantizedMatmul.matmul(x, 1, w, y);
+                QuantizedMatmul.matmulF32Activations(x, 1, w, y);
                 check(x, w, y, t + " parallel");
             }
         }
@@ -205,7 +206,7 @@ class BlockDotKernelsTest {
                 float[] expect = new float[5];
                 QuantizedMatmul.matmul(x, 1, w, expect);
                 assertArrayEquals(expect, y);
-                check(x, w, y, "strided Q4_K");
+                QuantizedMatmulTest.check(QuantLanes.F, x, 1, w, y, "strided Q4_K"); // the decode path's activations
             }
         }
     }

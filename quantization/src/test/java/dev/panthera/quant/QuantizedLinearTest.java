@@ -72,20 +72,28 @@ class QuantizedLinearTest {
      * equal them exactly: q·d products of at most 8 × 11 bits), so the error is the summation's: any order of k fused
      * multiply-adds plus one scaling FMA per block and the lane reduction has depth at most k + 2, giving ≤ (k + 2)·u·Σ
      * |x·w| with u = 2^-24 (first order, ×1.01 for the second). Q4_K's dot sums d·sc·q·x and dmin·m·x apart, terms
-     * as large as |x|·(|w| + 2·dmin·m). The bias adds one rounding of the result: u·(|s| + |b|).
+     * as large as |x|·(|w| + 2·dmin·m). The bias adds one rounding of the result: u·(|s| + |b|). Where the decode
+     * took the integer dots (8-bit activations), x is replaced by its quantized values and the depth is
+     * {@link IntDotKernelsTest#checkInt}'s B + L + 6.
      */
     static void check(
             float[] x, int m, int in, int out, float[] w, QuantizedWeight q, float[] b, float[] y, String what) {
+        boolean int8 = q != null
+                && QuantizedMatmul.intActivations(QuantLanes.F, q.type(), m, QuantizedMatmul.Activations.DEFAULT);
+        int depth = int8 ? in / QuantizedMatmul.activationBlock(q.type()) + 16 + 6 : in + 2;
         for (int i = 0; i < m; i++) {
+            double[] xa = new double[in];
+            if (int8) xa = IntDotKernelsTest.quantizedActivation(q.type(), x, i, in);
+            else for (int l = 0; l < in; l++) xa[l] = x[i * in + l];
             for (int j = 0; j < out; j++) {
                 double s = 0, a = 0;
                 for (int l = 0; l < in; l++) {
-                    s += (double) x[i * in + l] * w[j * in + l];
+                    s += xa[l] * w[j * in + l];
                     double extra = q == null ? 0 : 2 * QuantizedMatmulTest.q4kMin(q, j, l);
-                    a += Math.abs((double) x[i * in + l]) * (Math.abs(w[j * in + l]) + extra);
+                    a += Math.abs(xa[l]) * (Math.abs(w[j * in + l]) + extra);
                 }
                 double bias = b == null ? 0 : b[j];
-                double bound = (in + 2) * 0x1p-24 * a * 1.01 + 0x1p-24 * (Math.abs(s) + Math.abs(bias)) + 1e-30;
+                double bound = depth * 0x1p-24 * a * 1.01 + 0x1p-24 * (Math.abs(s) + Math.abs(bias)) + 1e-30;
                 assertEquals(s + bias, y[i * out + j], bound, what + " y[" + i + ", " + j + "]");
             }
         }

@@ -93,6 +93,16 @@ class QuantizedMatmulTest {
         }
     }
 
+    /**
+     * {@link #check}, or {@link IntDotKernelsTest#checkInt} where the product at species {@code fs} took the integer
+     * dots (8-bit activations), whose oracle is the quantized activation.
+     */
+    static void check(VectorSpecies<Float> fs, float[] x, int m, QuantizedWeight w, float[] y, String what) {
+        if (QuantizedMatmul.intActivations(fs, w.type(), m, QuantizedMatmul.Activations.DEFAULT))
+            IntDotKernelsTest.checkInt(x, m, w, y, what);
+        else check(x, m, w, y, what);
+    }
+
     /** The min term of weight [row, col] for the formats with one (see {@link BlockDotKernelsTest#minTerm}); else 0. */
     static double q4kMin(QuantizedWeight w, int row, int col) {
         return BlockDotKernelsTest.minTerm(w, row, col);
@@ -116,7 +126,7 @@ class QuantizedMatmulTest {
             for (VectorSpecies<Float> fs : species()) {
                 float[] y = new float[m * n];
                 QuantizedMatmul.matmul(fs, x, m, w, y);
-                check(x, m, w, y, type + " " + fs.vectorBitSize() + "-bit m=" + m + " n=" + n + " k=" + k);
+                check(fs, x, m, w, y, type + " " + fs.vectorBitSize() + "-bit m=" + m + " n=" + n + " k=" + k);
             }
             float[] ref = new float[m * n];
             QuantizedMatmul.reference(x, m, w, ref);
@@ -164,7 +174,7 @@ class QuantizedMatmulTest {
                         for (VectorSpecies<Float> fs : species()) {
                             float[] y = new float[n];
                             QuantizedMatmul.matmul(fs, x, 1, w, y);
-                            check(x, 1, w, y, t + " decode " + fs.vectorBitSize() + "-bit k=" + x.length);
+                            check(fs, x, 1, w, y, t + " decode " + fs.vectorBitSize() + "-bit k=" + x.length);
                         }
                     }
                 }
@@ -183,7 +193,7 @@ class QuantizedMatmulTest {
             for (int i = 0; i < x1.length; i++) x1[i] = (float) r.nextGaussian();
             float[] y1 = new float[4 * 300];
             QuantizedMatmul.matmul(x1, 4, own, y1);
-            check(x1, 4, own, y1, "confined");
+            check(QuantLanes.F, x1, 4, own, y1, "confined");
             for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q6_K}) {
                 QuantizedWeight w = randomWeight(t, 300, 512, r, arena); // 300·512·m crosses the parallel threshold
                 for (int m : new int[] {1, 17}) {
@@ -191,7 +201,7 @@ class QuantizedMatmulTest {
                     for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
                     float[] y = new float[m * 300];
                     QuantizedMatmul.matmul(x, m, w, y);
-                    check(x, m, w, y, t + " m=" + m);
+                    check(QuantLanes.F, x, m, w, y, t + " m=" + m);
                 }
             }
             QuantizedWeight w = randomWeight(GgmlType.Q8_0, 5, 64, r, arena);
@@ -199,7 +209,7 @@ class QuantizedMatmulTest {
             for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
             Tensor y = QuantizedMatmul.matmul(Tensor.of(x, 2, 3, 64), w);
             assertArrayEquals(new long[] {2, 3, 5}, y.dims());
-            check(x, 6, w, y.toFloatArray(), "tensor");
+            check(QuantLanes.F, x, 6, w, y.toFloatArray(), "tensor");
             var e = assertThrows(
                     IllegalArgumentException.class, () -> QuantizedMatmul.matmul(Tensor.of(new float[63], 1, 63), w));
             assertTrue(e.getMessage().contains("[5, 64]") && e.getMessage().contains("63"), e.getMessage());

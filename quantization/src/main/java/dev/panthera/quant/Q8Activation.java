@@ -1,0 +1,114 @@
+package dev.panthera.quant;
+
+/**
+ * One F32 activation row quantized to 8 bits once per token, as llama.cpp's CPU backend does before its integer dots:
+ * in blocks of 32 like {@code block_q8_0} (for Q8_0 and Q4_0 weights) or in super-blocks of 256 like
+ * {@code block_q8_K} with the sums of each 16 quants (for the K-quants, whose mins multiply those sums). The quants are
+ * kept as bytes (ggml's {@code qs}, for tests and byte comparisons) and widened once to int lanes ({@link #wide}),
+ * which every weight row's dot then reads without converting them again.
+ *
+ * <p>Rounding follows the functions llama.cpp runs at decode on x86: {@code quantize_row_q8_0} in
+ * ggml-cpu/arch/x86/quants.c (AVX path: d = amax/127 stored as fp16, q = round-half-even(x·(127/amax))) and
+ * {@code quantize_row_q8_K_ref} in ggml-quants.c, which x86 calls (iscale = -127/max with max the value of largest
+ * magnitude, q = min(127, round-half-even(iscale·x)), d = 1/iscale kept as fp32, bsums over each 16). A block with a
+ * NaN or infinite value gets d = NaN, so the dots that use it give NaN as a float dot would; ggml's rounding has no
+ * such case.
+ */
+final class Q8Activation {
+    /** Block size of the Q8_0 form. */
+    static final int QK8_0 = 32;
+
+    /** Super-block size of the Q8_K form. */
+    static final int QK_K = 256;
+
+    /** Whether this is the Q8_K form (256-blocks with bsums) rather than Q8_0 (32-blocks). */
+    final boolean kForm;
+
+    /** Row length. */
+    final int k;
+
+    /** The quants, k of them, as ggml stores them. */
+    final byte[] qs;
+
+    /** The quants widened to ints: what the dots read. */
+    final int[] wide;
+
+    /** One scale per block: the fp16-rounded d of Q8_0, or Q8_K's fp32 d. */
+    final float[] d;
+
+    /** Q8_K only: the sum of each 16 consecutive quants (k / 16 of them); null for Q8_0. */
+    final int[] bsums;
+
+    private Q8Activation(boolean kForm, int k) {
+        this.kForm = kForm;
+        this.k = k;
+        this.qs = new byte[k];
+        this.wide = new int[k];
+        this.d = new float[k / (kForm ? QK_K : QK8_0)];
+        this.bsums = kForm ? new int[k / 16] : null;
+    }
+
+    /** x[xo .. xo + k) in the Q8_0 form; k a multiple of 32. */
+    static Q8Activation q8_0(float[] x, int xo, int k) {
+        if (k % QK8_0 != 0)
+            throw new IllegalArgumentException("Q8Activation.q8_0: row of " + k + " not a multiple of 32");
+        Q8Activation a = new Q8Activation(false, k);
+        for (int b = 0; b < k / QK8_0; b++) {
+            int base = xo + QK8_0 * b;
+            float amax = 0;
+            boolean finite = true;
+            for (int j = 0; j < QK8_0; j++) {
+                float v = x[base + j];
+                finite &= Float.isFinite(v);
+                amax = Math.max(amax, Math.abs(v));
+            }
+            if (!finite) {
+                a.d[b] = Float.NaN;
+                continue; // the quants stay 0
+            }
+            a.d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax != 0 ? 127f / amax : 0f;
+            for (int j = 0; j < QK8_0; j++) {
+                // |x·id| ≤ 127 up to one rounding, so rint stays within the byte range
+                int q = (int) Math.rint(x[base + j] * id);
+                a.qs[QK8_0 * b + j] = (byte) q;
+                a.wide[QK8_0 * b + j] = q;
+            }
+        }
+        return a;
+    }
+
+    /** x[xo .. xo + k) in the Q8_K form; k a multiple of 256. */
+    static Q8Activation q8K(float[] x, int xo, int k) {
+        if (k % QK_K != 0)
+            throw new IllegalArgumentException("Q8Activation.q8K: row of " + k + " not a multiple of 256");
+        Q8Activation a = new Q8Activation(true, k);
+        for (int b = 0; b < k / QK_K; b++) {
+            int base = xo + QK_K * b;
+            float max = 0, amax = 0;
+            boolean finite = true;
+            for (int j = 0; j < QK_K; j++) {
+                float v = x[base + j], ax = Math.abs(v);
+                finite &= Float.isFinite(v);
+                if (ax > amax) { // the first value of largest magnitude, with its sign
+                    amax = ax;
+                    max = v;
+                }
+            }
+            if (!finite) {
+                a.d[b] = Float.NaN;
+                continue;
+            }
+            if (amax == 0) continue; // d, quants and sums 0
+            float iscale = -127f / max;
+            for (int j = 0; j < QK_K; j++) {
+                int q = Math.min(127, (int) Math.rint(iscale * x[base + j]));
+                a.qs[QK_K * b + j] = (byte) q;
+                a.wide[QK_K * b + j] = q;
+                a.bsums[(QK_K * b + j) / 16] += q;
+            }
+            a.d[b] = 1 / iscale;
+        }
+        return a;
+    }
+}

@@ -1,0 +1,197 @@
+package dev.panthera.quant;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.quant.oracle.LlamaCppGgml;
+import dev.panthera.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.Arrays;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The integer decode dots ({@link IntDot}: 8-bit activations, Q8_0, Q4_0, Q4_K, Q6_K weights) through
+ * {@link QuantizedMatmul}, against the exact oracle for their integer arithmetic: the reference decoder's weights
+ * times the quantized activation (the scalar port of ggml's quantizers in {@link Q8ActivationTest}, decoded as d·q),
+ * both in float64; and against llama.cpp's own {@code ggml_vec_dot_*} on the same bytes. Runs at the default width
+ * and in the AVX2 and 128-bit JVMs of this module's pom.
+ */
+class IntDotKernelsTest {
+    static final GgmlType[] TYPES = {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K};
+
+    /** Activation row {@code i} of x quantized as ggml does for {@code t}'s dot, decoded to float64 (d·q). */
+    static double[] quantizedActivation(GgmlType t, float[] x, int i, int k) {
+        float[] row = Arrays.copyOfRange(x, i * k, i * k + k);
+        double[] a = new double[k];
+        if (QuantizedMatmul.activationBlock(t) == 32) {
+            MemorySegment b = MemorySegment.ofArray(Q8ActivationTest.portQ8_0(row, false));
+            for (int j = 0; j < k; j++) {
+                a[j] = Float.float16ToFloat(b.get(Q8ActivationTest.LE16, 34L * (j / 32)))
+                        * (double) b.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 34L * (j / 32) + 2 + j % 32);
+            }
+        } else {
+            MemorySegment b = MemorySegment.ofArray(Q8ActivationTest.portQ8K(row));
+            for (int j = 0; j < k; j++) {
+                a[j] = b.get(Q8ActivationTest.LEF, 292L * (j / 256))
+                        * (double) b.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 292L * (j / 256) + 4 + j % 256);
+            }
+        }
+        return a;
+    }
+
+    /**
+     * y against Σ w·a in float64, a the quantized activation. Bound: within a block the kernels sum integers exactly
+     * (int32, see IntDot's overflow note; a Q6_K lane above 2^24 rounds once converting to float); what rounds is the
+     * float scale d_w·d_a (once), the FMA chain over the B blocks (or super-blocks) of a row, the lane reduction (at
+     * most L - 1 adds, L ≤ 16), the mins' own chain and final subtraction for Q4_K; and the reference decoder's weights
+     * differ from d·sc·q - dmin·m by at most three roundings of |d·sc·q| + |dmin·m|. So each term passes through at
+     * most B + L + 6 roundings, and |error| ≤ (B + L + 6)·2^-24·Σ|a|·(|w| + 2μ) to first order (1.01 covers the
+     * second), μ the weight's min term.
+     */
+    static void checkInt(float[] x, int m, QuantizedWeight w, float[] y, String what) {
+        int n = (int) w.out(), k = (int) w.in();
+        float[] wd = w.dequantize();
+        int blocks = k / Math.max(1, QuantizedMatmul.activationBlock(w.type()));
+        for (int i = 0; i < m; i++) {
+            double[] a = quantizedActivation(w.type(), x, i, k);
+            for (int j = 0; j < n; j++) {
+                double s = 0, mag = 0;
+                for (int l = 0; l < k; l++) {
+                    s += a[l] * wd[j * k + l];
+                    mag += Math.abs(a[l]) * (Math.abs(wd[j * k + l]) + 2 * BlockDotKernelsTest.minTerm(w, j, l));
+                }
+                double bound = (blocks + 16 + 6) * 0x1p-24 * mag * 1.01 + 1e-30;
+                assertEquals(s, y[i * n + j], bound, what + " y[" + i + ", " + j + "]");
+            }
+        }
+    }
+
+    /** y = x·Wᵀ for one activation row through the integer dots, whatever the type's default. */
+    static void int8(float[] x, QuantizedWeight w, float[] y) {
+        QuantizedMatmul.matmul(QuantLanes.F, x, 1, w, y, QuantizedMatmul.Activations.INT8);
+    }
+
+    @Property(tries = 80)
+    void integerDotsAgainstTheQuantizedActivationInFloat64(
+            @ForAll @IntRange(min = 0, max = 3) int typeIndex,
+            @ForAll @IntRange(min = 0, max = 8) int rowIndex,
+            @ForAll @IntRange(min = 0, max = 6) int kBlocks,
+            @ForAll long seed) {
+        int m = 1;
+        GgmlType type = TYPES[typeIndex];
+        int n = rowIndex == 8 ? 0 : BlockDotKernelsTest.ROWS[rowIndex];
+        int k = kBlocks * type.blockSize();
+        Random r = new Random(seed);
+        try (Arena arena = Arena.ofShared()) {
+            QuantizedWeight w = BlockDotKernelsTest.randomWeight(type, n, k, r, arena);
+            float[] x = Q8ActivationTest.values(r, m * k);
+            if (r.nextInt(4) == 0) for (int i = 0; i < x.length; i++) x[i] *= 1000f;
+            float[] y = new float[m * n];
+            Arrays.fill(y, Float.NaN); // every output must be written
+            int8(x, w, y);
+            checkInt(x, m, w, y, type + " " + QuantLanes.F.vectorBitSize() + "-bit m=" + m + " n=" + n + " k=" + k);
+        }
+    }
+
+    @Test
+    void aNonContiguousActivationIsQuantizedFromItsValues() {
+        Random r = new Random(17);
+        try (Arena arena = Arena.ofShared()) {
+            for (GgmlType t : TYPES) {
+                QuantizedWeight w = BlockDotKernelsTest.randomWeight(t, 13, 512, r, arena);
+                float[] v = Q8ActivationTest.values(r, 512 * 3);
+                float[] x = Tensor.of(v, 512, 3).select(1, 2).toFloatArray(); // a view with stride 3
+                float[] y = new float[13];
+                QuantizedMatmul.matmulInt8Activations(x, 1, w, y);
+                checkInt(x, 1, w, y, t + " strided");
+                if (QuantizedMatmul.intByDefault(t)) { // the Tensor entry point takes the default path
+                    checkInt(
+                            x,
+                            1,
+                            w,
+                            QuantizedMatmul.matmul(Tensor.of(v, 512, 3).select(1, 2), w)
+                                    .toFloatArray(),
+                            t + " tensor");
+                }
+            }
+        }
+    }
+
+    @Test
+    void rowsSplitOverThreadsGiveTheSameDots() {
+        Random r = new Random(19);
+        try (Arena arena = Arena.ofShared()) {
+            for (GgmlType t : TYPES) {
+                QuantizedWeight w = BlockDotKernelsTest.randomWeight(t, 1031, 2048, r, arena); // past the threshold
+                float[] x = Q8ActivationTest.values(r, 2048);
+                float[] y = new float[1031];
+                int8(x, w, y);
+                checkInt(x, 1, w, y, t + " parallel");
+            }
+        }
+    }
+
+    @Test
+    void aNaNActivationGivesNaNOutputs() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (GgmlType t : TYPES) {
+                QuantizedWeight w = BlockDotKernelsTest.randomWeight(t, 3, 256, new Random(2), arena);
+                float[] x = new float[256];
+                x[100] = Float.NaN;
+                float[] y = new float[3];
+                int8(x, w, y);
+                for (float v : y) assertTrue(Float.isNaN(v), t + ": " + Arrays.toString(y));
+            }
+        }
+    }
+
+    /**
+     * llama.cpp's {@code ggml_vec_dot_<w>_q8_0 / _q8_K} (the de.kherud:llama library) on the same weight bytes and
+     * our activation's bytes: both are held to {@link #checkInt}'s bound of the exact value, so they agree within twice
+     * it; llama.cpp's own value meeting the bound also checks the bound's derivation against an independent kernel.
+     */
+    @Test
+    void llamaCppsIntegerDotsAgree() throws Throwable {
+        Random r = new Random(23);
+        for (GgmlType t : TYPES) {
+            String fn = switch (t) {
+                case Q8_0 -> "ggml_vec_dot_q8_0_q8_0";
+                case Q4_0 -> "ggml_vec_dot_q4_0_q8_0";
+                case Q4_K -> "ggml_vec_dot_q4_K_q8_K";
+                default -> "ggml_vec_dot_q6_K_q8_K";
+            };
+            MethodHandle dot = LlamaCppGgml.fn(
+                    fn, null, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT);
+            int n = 9, k = 1024;
+            try (Arena arena = Arena.ofConfined()) {
+                QuantizedWeight w = BlockDotKernelsTest.randomWeight(t, n, k, r, arena);
+                float[] x = Q8ActivationTest.values(r, k);
+                float[] ours = new float[n];
+                int8(x, w, ours);
+                Q8Activation act = QuantizedMatmul.activationBlock(t) == 32
+                        ? Q8Activation.q8_0(x, 0, k)
+                        : Q8Activation.q8K(x, 0, k);
+                byte[] ab = act.kForm ? Q8ActivationTest.bytesQ8K(act) : Q8ActivationTest.bytesQ8_0(act);
+                MemorySegment vy = arena.allocate(ab.length, 64).copyFrom(MemorySegment.ofArray(ab));
+                MemorySegment s = arena.allocate(4);
+                float[] theirs = new float[n];
+                for (int row = 0; row < n; row++) {
+                    MemorySegment vx = w.blocks().asSlice(row * w.rowBytes(), w.rowBytes());
+                    dot.invokeExact(k, s, 0L, vx, 0L, vy, 0L, 1);
+                    theirs[row] = s.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0);
+                }
+                checkInt(x, 1, w, theirs, t + " llama.cpp");
+                checkInt(x, 1, w, ours, t + " ours");
+            }
+        }
+    }
+}
