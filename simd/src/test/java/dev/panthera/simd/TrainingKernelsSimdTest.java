@@ -75,7 +75,17 @@ class TrainingKernelsSimdTest {
      * upstream gradient w.
      */
     record AttentionCase(
-            Sizes s, Heads q, Heads k, Heads v, int maskKind, long[] pads, TensorSpec additive, TensorSpec w) {}
+            Sizes s, Heads q, Heads k, Heads v, int maskKind, long[] pads, TensorSpec additive, TensorSpec w) {
+        @Override
+        public String toString() {
+            String mask = switch (maskKind) {
+                case 0 -> "no mask";
+                case 1 -> "padding " + java.util.Arrays.toString(pads);
+                default -> "additive " + additive;
+            };
+            return s + "\n  q " + q + "\n  k " + k + "\n  v " + v + "\n  " + mask + "\n  w " + w;
+        }
+    }
 
     @Provide
     Arbitrary<AttentionCase> attentionCases() {

@@ -3,8 +3,8 @@ package dev.panthera.tensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -12,6 +12,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.From;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 
@@ -85,14 +86,40 @@ class IntegerOpsTest {
         assertEquals(DType.I64, ta.neg().dtype());
     }
 
+    /**
+     * An I64 matrix of 1 to 4 rows and 1 to 6 columns: one value in three in [0, 100), the rest 2⁵³ + [0, 5) (above
+     * where doubles are exact), stored as is or transposed.
+     */
+    record I64Case(int rows, int cols, long[] v, boolean transposed) {
+        @Override
+        public String toString() {
+            return rows + " x " + cols + (transposed ? " transposed " : " ") + Arrays.toString(v);
+        }
+    }
+
+    @Provide
+    Arbitrary<I64Case> i64Cases() {
+        Arbitrary<Long> value = Arbitraries.frequencyOf(
+                Tuple.of(1, Arbitraries.longs().between(0, 99)),
+                Tuple.of(2, Arbitraries.longs().between(0, 4).map(d -> (1L << 53) + d)));
+        return Combinators.combine(
+                        Arbitraries.integers().between(1, 4),
+                        Arbitraries.integers().between(1, 6))
+                .flatAs((rows, cols) -> Combinators.combine(
+                                value.list().ofSize(rows * cols), Arbitraries.of(false, true))
+                        .as((v, t) -> new I64Case(
+                                rows,
+                                cols,
+                                v.stream().mapToLong(Long::longValue).toArray(),
+                                t)));
+    }
+
     @Property(tries = 150)
-    void i64ReductionsAreExact(@ForAll long seed) {
-        Random r = new Random(seed);
-        int rows = 1 + r.nextInt(4), cols = 1 + r.nextInt(6);
-        long[] v = new long[rows * cols];
-        for (int i = 0; i < v.length; i++) v[i] = r.nextInt(3) == 0 ? r.nextInt(100) : (1L << 53) + r.nextInt(5);
+    void i64ReductionsAreExact(@ForAll("i64Cases") I64Case c) {
+        int rows = c.rows(), cols = c.cols();
+        long[] v = c.v();
         Tensor x = Tensor.of(v, rows, cols);
-        if (r.nextBoolean()) x = Tensor.of(transpose(v, rows, cols), cols, rows).t(); // same values, transposed storage
+        if (c.transposed()) x = Tensor.of(transpose(v, rows, cols), cols, rows).t(); // same values, transposed storage
         long[] sum = x.sum(new int[] {1}, false).toLongArray();
         long[] max = x.max(1).toLongArray(), min = x.min(1).toLongArray();
         long[] amax = x.argmax(1, false).toLongArray(),
@@ -130,15 +157,35 @@ class IntegerOpsTest {
         return t;
     }
 
-    @Property(tries = 150)
-    void narrowIntegerTypesWrapLikeJava(@ForAll long seed) {
-        Random r = new Random(seed);
-        int n = 1 + r.nextInt(8);
-        int[] a = new int[n], b = new int[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = r.nextBoolean() ? r.nextInt() : Integer.MAX_VALUE - r.nextInt(3);
-            b[i] = r.nextBoolean() ? r.nextInt() : r.nextInt(5) - 2;
+    /**
+     * 1 to 8 pairs of I32 operands: a any int or within 2 of Integer.MAX_VALUE, b any int or in [−2, 2], each half the
+     * time, so sums and products overflow.
+     */
+    record WrapCase(int[] a, int[] b) {
+        @Override
+        public String toString() {
+            return "a " + Arrays.toString(a) + ", b " + Arrays.toString(b);
         }
+    }
+
+    @Provide
+    Arbitrary<WrapCase> wrapCases() {
+        Arbitrary<Integer> a = Arbitraries.oneOf(
+                Arbitraries.integers(), Arbitraries.integers().between(0, 2).map(d -> Integer.MAX_VALUE - d));
+        Arbitrary<Integer> b =
+                Arbitraries.oneOf(Arbitraries.integers(), Arbitraries.integers().between(-2, 2));
+        return Arbitraries.integers()
+                .between(1, 8)
+                .flatMap(n -> Combinators.combine(a.list().ofSize(n), b.list().ofSize(n))
+                        .as((x, y) -> new WrapCase(
+                                x.stream().mapToInt(Integer::intValue).toArray(),
+                                y.stream().mapToInt(Integer::intValue).toArray())));
+    }
+
+    @Property(tries = 150)
+    void narrowIntegerTypesWrapLikeJava(@ForAll("wrapCases") WrapCase c) {
+        int[] a = c.a(), b = c.b();
+        int n = a.length;
         Tensor ta = Tensor.of(a, n), tb = Tensor.of(b, n);
         long[] add = ta.add(tb).toLongArray(),
                 sub = ta.sub(tb).toLongArray(),
