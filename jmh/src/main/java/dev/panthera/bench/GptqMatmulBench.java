@@ -8,6 +8,8 @@ import dev.panthera.quant.gptq.GptqWeight;
 import dev.panthera.tensor.Tensor;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -23,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * x [M, 2048] · Wᵀ for a 2048 × 2048 weight: the GPTQ 4-bit kernel straight from the checkpoint arrays (group 128,
- * act-order g_idx) beside the same-size group-wise int4 of {@link Int4Weight} through QuantizedLinear's tile decoder
+ * act-order g_idx; rows sorted by group once, activations permuted per call) beside the same kernel in the stored row
+ * order (the earlier kernel), a plain vector read of the packed weight (the memory anchor), the same-size group-wise int4 of {@link Int4Weight} through QuantizedLinear's tile decoder
  * and the F32 weight through the tensor matmul, all in one fork so the ratios are of one run.
  */
 @State(Scope.Benchmark)
@@ -81,6 +84,28 @@ public class GptqMatmulBench {
     public float[] gptqKernel() {
         GptqMatmul.matmul(x, m, gptq, y);
         return y;
+    }
+
+    /** The kernel before rows were sorted by group: stored order, scales and zeros reloaded at each g_idx change. */
+    @Benchmark
+    public float[] gptqStoredOrder() {
+        GptqMatmul.matmulStoredOrder(x, m, gptq, y);
+        return y;
+    }
+
+    /**
+     * The memory anchor: one vectorised pass summing the packed qweight words (the 2 MiB the kernel streams), what
+     * reading the weight costs with no decode at all.
+     */
+    @Benchmark
+    public int streamRead() {
+        int[] q = gptq.qweight();
+        IntVector acc = IntVector.zero(IntVector.SPECIES_PREFERRED);
+        int i = 0, l = IntVector.SPECIES_PREFERRED.length();
+        for (; i + l <= q.length; i += l) acc = acc.add(IntVector.fromArray(IntVector.SPECIES_PREFERRED, q, i));
+        int s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < q.length; i++) s += q[i];
+        return s;
     }
 
     @Benchmark

@@ -10,13 +10,14 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * y [m, out] = x [m, in] · Wᵀ for a 4-bit GPTQ weight read straight from its checkpoint arrays (qweight, qzeros,
- * scales, g_idx; {@link GptqInt4}), no float copy of the weight. The vectors run along the output features, which is
- * how qweight lays them out: one int32 load gives the 4-bit codes of input rows 8p..8p+7 for as many consecutive
- * outputs as the species has lanes; each row's codes are shifted out, widened to float, and (q − zero)·scale is
- * multiplied by x[row, k] into per-row accumulators. A group's scales and zero points (the zeros gathered from qzeros
- * and unpacked in-lane) are reloaded only when g_idx changes, so without act-order once per group, with it as often
- * as g_idx jumps. Up to four activation rows share each decoded vector (prefill); a single row runs its own loop
- * (decode). Outputs past the last whole vector take a scalar loop with the same arithmetic.
+ * scales, g_idx; {@link GptqInt4}), no float copy of the weight. At the preferred width the rows are first sorted by
+ * group once per weight ({@link GptqLayout}; act-order's g_idx otherwise changes group at almost every row) and the
+ * activations permuted alike per call, then {@link GptqGroupedKernel} takes each group as one run of words: zero points
+ * and scales once per group, codes unpacked with vector shifts, the scale applied once per group. Other widths, and a
+ * g_idx whose groups split a word, take the stored-order kernel below: one int32 load gives the 4-bit codes of input
+ * rows 8p..8p+7 for as many consecutive outputs as the species has lanes; each row's codes are shifted out, widened to
+ * float, and (q − zero)·scale is multiplied by x[row, k] into per-row accumulators, a group's scales and zero points
+ * reloaded whenever g_idx changes. Outputs past the last whole vector take a scalar loop with the same arithmetic.
  */
 public final class GptqMatmul {
     private GptqMatmul() {}
@@ -32,6 +33,13 @@ public final class GptqMatmul {
     /** As {@link #matmul(float[], int, GptqInt4, float[])} at the width of {@code fs}. */
     static void matmul(VectorSpecies<Float> fs, float[] x, int m, GptqInt4 w, float[] y) {
         check(x, m, w, y);
+        if (fs == FS && GptqGroupedKernel.supported() && m > 0) {
+            GptqLayout l = GptqLayout.of(w);
+            if (l.uniform) {
+                grouped(l, w, x, m, y);
+                return;
+            }
+        }
         int out = w.out(), step = Math.max(8, fs.length());
         int chunks = (out + step - 1) / step;
         boolean parallel = (long) m * out * w.in() >= PARALLEL_WORK && chunks > 1;
@@ -41,6 +49,44 @@ public final class GptqMatmul {
             int from = (int) ((long) chunks * c / parts) * step,
                     to = Math.min(out, (int) ((long) chunks * (c + 1) / parts) * step);
             columns(fs, x, m, w, y, from, to);
+        });
+    }
+
+    /**
+     * The preferred width over rows sorted by group ({@link GptqGroupedKernel}), output columns split over the common
+     * pool in chunks of four vectors when large; columns past the last whole vector take the per-row path.
+     */
+    private static void grouped(GptqLayout l, GptqInt4 w, float[] x, int m, float[] y) {
+        float[] xs = l.permute(x, m);
+        int out = w.out(), step = Math.max(8, 4 * GptqGroupedKernel.L);
+        int chunks = (out + step - 1) / step;
+        boolean parallel = (long) m * out * w.in() >= PARALLEL_WORK && chunks > 1;
+        int parts = parallel ? Math.min(chunks, Runtime.getRuntime().availableProcessors() * 4) : 1;
+        IntStream range = IntStream.range(0, parts);
+        (parallel ? range.parallel() : range).forEach(c -> {
+            int from = (int) ((long) chunks * c / parts) * step,
+                    to = Math.min(out, (int) ((long) chunks * (c + 1) / parts) * step);
+            int done = GptqGroupedKernel.columns(l, xs, m, y, from, to);
+            if (done < to) columns(FS, x, m, w, y, done, to);
+        });
+    }
+
+    /**
+     * The same product in the stored row order, reloading a group's scales and zeros whenever g_idx changes (no
+     * {@link GptqLayout}): the kernel a weight whose g_idx splits words takes; public as the before-anchor of
+     * GptqMatmulBench.
+     */
+    public static void matmulStoredOrder(float[] x, int m, GptqInt4 w, float[] y) {
+        check(x, m, w, y);
+        int out = w.out(), step = Math.max(8, FS.length());
+        int chunks = (out + step - 1) / step;
+        boolean parallel = (long) m * out * w.in() >= PARALLEL_WORK && chunks > 1;
+        int parts = parallel ? Math.min(chunks, Runtime.getRuntime().availableProcessors() * 4) : 1;
+        IntStream range = IntStream.range(0, parts);
+        (parallel ? range.parallel() : range).forEach(c -> {
+            int from = (int) ((long) chunks * c / parts) * step,
+                    to = Math.min(out, (int) ((long) chunks * (c + 1) / parts) * step);
+            columns(FS, x, m, w, y, from, to);
         });
     }
 
@@ -69,7 +115,10 @@ public final class GptqMatmul {
                     + x.length + " and y of " + y.length + " floats cannot hold " + m + " rows");
     }
 
-    /** Output columns [from, to) (from a multiple of 8) for every row. */
+    /**
+     * Output columns [from, to) for every row, following the stored row order and reloading a group's scales and
+     * zeros whenever g_idx changes: the path for other widths and for a g_idx whose groups split a word.
+     */
     static void columns(VectorSpecies<Float> fs, float[] x, int m, GptqInt4 w, float[] y, int from, int to) {
         VectorSpecies<Integer> is = fs.withLanes(int.class);
         int lanes = fs.length();

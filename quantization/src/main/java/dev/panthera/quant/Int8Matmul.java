@@ -51,12 +51,36 @@ public final class Int8Matmul {
             }
         }
         IntStream rows = IntStream.range(0, n);
+        boolean preferred = is == IS;
         ((long) m * n * k >= 1L << 21 ? rows.parallel() : rows).forEach(r -> {
             for (int i = 0; i < m; i++) {
-                int acc = dot(is, qx, i * k, w.q(), r * k, k);
+                int acc = preferred ? dotP(qx, i * k, w.q(), r * k, k) : dot(is, qx, i * k, w.q(), r * k, k);
                 y[i * n + r] = acc * (sx[i] * w.scale()[r]);
             }
         });
+    }
+
+    // The preferred width with its species as static final constants: a species C2 cannot see as a constant (an
+    // argument, or one derived inside the loop) makes every vector operation allocate a boxed vector, tens of times
+    // slower; other widths (tests) take dot below.
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> SS = VectorSpecies.of(short.class, IS.vectorShape());
+    private static final VectorSpecies<Byte> BS =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(IS.vectorBitSize() / 2));
+
+    /** {@link #dot} at the preferred width. */
+    static int dotP(byte[] a, int ao, byte[] b, int bo, int n) {
+        IntVector acc = IntVector.zero(IS);
+        int i = 0, step = BS.length();
+        for (; i + step <= n; i += step) {
+            ShortVector x = (ShortVector) ByteVector.fromArray(BS, a, ao + i).convertShape(VectorOperators.B2S, SS, 0);
+            ShortVector y = (ShortVector) ByteVector.fromArray(BS, b, bo + i).convertShape(VectorOperators.B2S, SS, 0);
+            ShortVector p = x.mul(y);
+            acc = acc.add(p.convertShape(VectorOperators.S2I, IS, 0)).add(p.convertShape(VectorOperators.S2I, IS, 1));
+        }
+        int s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += a[ao + i] * b[bo + i];
+        return s;
     }
 
     /**

@@ -137,6 +137,32 @@ class GptqMatmulTest {
         assertClose(y, o, in, 0, "preferred [" + out + ", " + in + "] g" + gs + (actOrder ? " act" : "") + " m=" + m);
     }
 
+    /**
+     * A g_idx whose groups are not whole words (each input feature in a random group, so a word of eight rows mixes
+     * groups: no GPTQ quantizer writes it, but the layout allows it) takes the per-row path and still matches; the same
+     * weight with g_idx sorted by group after a shuffle takes the grouped path. Prefill (m = 9: the four-row kernel,
+     * then single rows) and decode; out = 72 leaves a tail past the last whole vector at every width.
+     */
+    @Property(tries = 20)
+    void anyGIdxMatches(
+            @ForAll @IntRange(min = 1, max = 6) int words,
+            @ForAll @IntRange(min = 0, max = 9) int m,
+            @ForAll boolean shuffled,
+            @ForAll long seed) {
+        Random r = new Random(seed);
+        int out = 72, in = 8 * words, groups = (in + 31) / 32;
+        GptqWeight base = randomWeight(out, in, 32, false, r);
+        int[] gIdx = new int[in];
+        for (int k = 0; k < in; k++) gIdx[k] = shuffled ? r.nextInt(groups) : k / 32;
+        GptqWeight w = new GptqWeight("w", out, in, 4, 32, false, base.q(), base.scales(), base.zeros(), gIdx);
+        float[] x = new float[m * in];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        double[][] o = oracle(x, m, w, new int[0], new float[0]);
+        float[] y = new float[m * out];
+        GptqMatmul.matmul(x, m, GptqInt4.of(w), y);
+        assertClose(y, o, in, 0, "g_idx " + java.util.Arrays.toString(gIdx) + " m=" + m);
+    }
+
     @Property(tries = 30)
     void gwqAddsItsOutliers(
             @ForAll @IntRange(min = 1, max = 5) int outBlocks,

@@ -1,6 +1,7 @@
 package dev.panthera.models.bert;
 
 import dev.panthera.tensor.Tensor;
+import java.util.function.UnaryOperator;
 
 /**
  * One post-norm BERT encoder layer: the attention block, then LayerNorm(h + output(act(intermediate(h)))) with the
@@ -9,16 +10,15 @@ import dev.panthera.tensor.Tensor;
 final class BertLayer {
     private final BertConfig c;
     private final BertSelfAttention attention;
-    private final Tensor wi, bi, wo, bo, normWeight, normBias;
+    private final UnaryOperator<Tensor> intermediate, output;
+    private final Tensor normWeight, normBias;
 
-    BertLayer(BertConfig c, BertWeights w, int index) {
+    BertLayer(BertConfig c, BertWeights w, int index, BertLinearMaker maker) {
         this.c = c;
         String p = "encoder.layer." + index + ".";
-        attention = new BertSelfAttention(c, w, p);
-        wi = w.linear(p + "intermediate.dense.weight", c.intermediate(), c.hidden());
-        bi = w.vector(p + "intermediate.dense.bias", c.intermediate());
-        wo = w.linear(p + "output.dense.weight", c.hidden(), c.intermediate());
-        bo = w.vector(p + "output.dense.bias", c.hidden());
+        attention = new BertSelfAttention(c, w, p, maker);
+        intermediate = projection(w, maker, p + "intermediate.dense", c.intermediate(), c.hidden());
+        output = projection(w, maker, p + "output.dense", c.hidden(), c.intermediate());
         normWeight = w.vector(p + "output.LayerNorm.weight", c.hidden());
         normBias = w.vector(p + "output.LayerNorm.bias", c.hidden());
     }
@@ -26,12 +26,25 @@ final class BertLayer {
     /** x [B, T, hidden] → [B, T, hidden]; see {@link BertSelfAttention#forward} for the masks and {@code probs}. */
     Tensor forward(Tensor x, Tensor keep, Tensor pad, Tensor[] probs) {
         Tensor h = attention.forward(x, keep, pad, probs);
-        Tensor a = h.matmul(wi).add(bi);
+        Tensor a = intermediate.apply(h);
         a = switch (c.activation()) {
             case "gelu" -> a.gelu();
             case "relu" -> a.relu();
             default -> a.geluTanh();
         };
-        return a.matmul(wo).add(bo).add(h).layerNorm(normWeight, normBias, c.layerNormEps());
+        return output.apply(a).add(h).layerNorm(normWeight, normBias, c.layerNormEps());
+    }
+
+    /**
+     * x·W + b for the linear map {@code prefix}.weight / .bias ([out, in] in HF terms): the float product over the
+     * [in, out] weight, or what {@code maker} builds from the weight as [out, in] floats.
+     */
+    static UnaryOperator<Tensor> projection(BertWeights w, BertLinearMaker maker, String prefix, int out, int in) {
+        Tensor wt = w.linear(prefix + ".weight", out, in), b = w.vector(prefix + ".bias", out);
+        if (maker != null) {
+            var q = maker.linear(prefix + ".weight", wt.t().contiguous().toFloatArray(), out, in, b);
+            if (q != null) return q::forward;
+        }
+        return x -> x.matmul(wt).add(b);
     }
 }

@@ -42,6 +42,22 @@ public final class BertModel implements AutoCloseable {
             Pooling pooling,
             boolean normalize,
             int maxLength) {
+        this(config, weights, tokenizer, pooling, normalize, maxLength, null);
+    }
+
+    /**
+     * As {@link #BertModel(BertConfig, Weights, Tokenizer, Pooling, boolean, int)}, every linear map of the encoder
+     * built by {@code maker} (or kept float where it returns null, or when {@code maker} is null): how the encoder
+     * runs in int8 ({@link BertLinearMaker#w8a8()}).
+     */
+    public BertModel(
+            BertConfig config,
+            Weights weights,
+            Tokenizer tokenizer,
+            Pooling pooling,
+            boolean normalize,
+            int maxLength,
+            BertLinearMaker maker) {
         try {
             if (maxLength < 2 || maxLength > config.maxPositions())
                 throw new IllegalArgumentException("BertModel: maxLength " + maxLength + " outside [2, "
@@ -55,7 +71,7 @@ public final class BertModel implements AutoCloseable {
             BertWeights w = new BertWeights(weights);
             embeddings = new BertEmbeddings(config, w);
             layers = new BertLayer[config.layers()];
-            for (int i = 0; i < layers.length; i++) layers[i] = new BertLayer(config, w, i);
+            for (int i = 0; i < layers.length; i++) layers[i] = new BertLayer(config, w, i, maker);
         } catch (RuntimeException e) {
             weights.close();
             throw e;

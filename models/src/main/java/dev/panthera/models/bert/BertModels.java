@@ -97,6 +97,11 @@ public final class BertModels {
      *     coordinates) or lacks an entry
      */
     public static BertModel load(String name, Path repository) throws IOException {
+        return load(name, repository, null);
+    }
+
+    /** As {@link #load(String, Path)}, the encoder's linear maps built by {@code maker} (see {@link BertModel}). */
+    public static BertModel load(String name, Path repository, BertLinearMaker maker) throws IOException {
         Known k = known(name);
         Path jar = jar(name, repository);
         if (!Files.isRegularFile(jar))
@@ -110,7 +115,8 @@ public final class BertModels {
             OnnxWeights w = onnx(zip, jar, entry(zip, jar, k.onnxEntry()));
             try {
                 BertConfig c = OnnxBertConfig.read(w);
-                return new BertModel(c, w, tokenizer, k.pooling(), true, Math.min(k.maxLength(), c.maxPositions()));
+                return new BertModel(
+                        c, w, tokenizer, k.pooling(), true, Math.min(k.maxLength(), c.maxPositions()), maker);
             } catch (RuntimeException e) {
                 w.close();
                 throw e;

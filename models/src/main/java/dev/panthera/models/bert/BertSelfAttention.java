@@ -1,6 +1,7 @@
 package dev.panthera.models.bert;
 
 import dev.panthera.tensor.Tensor;
+import java.util.function.UnaryOperator;
 
 /**
  * One BERT layer's attention block, post-norm: LayerNorm(x + dense(softmax(q·kᵀ/√d + mask)·v)). Queries, keys and
@@ -9,19 +10,16 @@ import dev.panthera.tensor.Tensor;
  */
 final class BertSelfAttention {
     private final BertConfig c;
-    private final Tensor wq, bq, wk, bk, wv, bv, wo, bo, normWeight, normBias;
+    private final UnaryOperator<Tensor> query, key, value, dense;
+    private final Tensor normWeight, normBias;
 
-    BertSelfAttention(BertConfig c, BertWeights w, String p) {
+    BertSelfAttention(BertConfig c, BertWeights w, String p, BertLinearMaker maker) {
         this.c = c;
         int h = c.hidden();
-        wq = w.linear(p + "attention.self.query.weight", h, h);
-        bq = w.vector(p + "attention.self.query.bias", h);
-        wk = w.linear(p + "attention.self.key.weight", h, h);
-        bk = w.vector(p + "attention.self.key.bias", h);
-        wv = w.linear(p + "attention.self.value.weight", h, h);
-        bv = w.vector(p + "attention.self.value.bias", h);
-        wo = w.linear(p + "attention.output.dense.weight", h, h);
-        bo = w.vector(p + "attention.output.dense.bias", h);
+        query = BertLayer.projection(w, maker, p + "attention.self.query", h, h);
+        key = BertLayer.projection(w, maker, p + "attention.self.key", h, h);
+        value = BertLayer.projection(w, maker, p + "attention.self.value", h, h);
+        dense = BertLayer.projection(w, maker, p + "attention.output.dense", h, h);
         normWeight = w.vector(p + "attention.output.LayerNorm.weight", h);
         normBias = w.vector(p + "attention.output.LayerNorm.bias", h);
     }
@@ -37,9 +35,9 @@ final class BertSelfAttention {
     Tensor forward(Tensor x, Tensor keep, Tensor pad, Tensor[] probs) {
         long b = x.size(0), t = x.size(1);
         int heads = c.heads(), d = c.headDim();
-        Tensor q = x.matmul(wq).add(bq).view(b, t, heads, d).transpose(1, 2);
-        Tensor k = x.matmul(wk).add(bk).view(b, t, heads, d).transpose(1, 2);
-        Tensor v = x.matmul(wv).add(bv).view(b, t, heads, d).transpose(1, 2);
+        Tensor q = query.apply(x).view(b, t, heads, d).transpose(1, 2);
+        Tensor k = key.apply(x).view(b, t, heads, d).transpose(1, 2);
+        Tensor v = value.apply(x).view(b, t, heads, d).transpose(1, 2);
         double scale = 1 / Math.sqrt(d);
         Tensor ctx;
         if (probs == null) {
@@ -51,7 +49,8 @@ final class BertSelfAttention {
             if (probs.length > 1) probs[1] = scores.maskedFill(pad, -Float.MAX_VALUE);
             ctx = p.matmul(v);
         }
-        Tensor out = ctx.transpose(1, 2).reshape(b, t, c.hidden()).matmul(wo).add(bo);
+        Tensor out = ctx.transpose(1, 2).reshape(b, t, c.hidden());
+        out = dense.apply(out);
         return out.add(x).layerNorm(normWeight, normBias, c.layerNormEps());
     }
 }

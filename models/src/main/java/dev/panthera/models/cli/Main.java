@@ -38,8 +38,9 @@ public final class Main {
             + "\n       embed MODEL [--pooling mean|cls] [--normalize|--no-normalize] [--verbose]   (lines on stdin)"
             + "\n       convert MODEL OUT.gguf --type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K"
             + " [--tokenizer FILE] [--verbose]"
-            + "\n       convert HF_FOLDER OUT_FOLDER --type nf4|gptq|gwq [--calibration FILE] [--calibration-length N]"
-            + " [--bits N] [--group-size N] [--act-order] [--outliers FRACTION] [--verbose]";
+            + "\n       convert MODEL OUT_FOLDER --type nf4|gptq|gwq [--calibration FILE] [--calibration-length N]"
+            + " [--bits N] [--group-size N] [--act-order] [--outliers FRACTION] [--tokenizer FILE]"
+            + " [--allow-requantize] [--verbose]";
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -227,15 +228,22 @@ public final class Main {
         if (positional.size() != 2)
             throw new UsageException("convert needs MODEL and OUT.gguf, got " + positional.size() + " paths");
         rest.add(0, positional.get(0));
-        Flags f = Flags.parse(rest.toArray(String[]::new), CONVERT_FLAGS, Set.of("--verbose", "--act-order"));
+        Flags f = Flags.parse(
+                rest.toArray(String[]::new), CONVERT_FLAGS, Set.of("--verbose", "--act-order", "--allow-requantize"));
         String typeName = f.values().get("--type");
         if (typeName == null) throw new UsageException("convert needs --type (one of " + GgufConvert.TYPES + ")");
         for (QuantizedConvert.Kind k : QuantizedConvert.Kind.values()) {
             if (k.name().equalsIgnoreCase(typeName))
                 return QuantizedConvertCommand.run(f, k, Path.of(positional.get(1)), out);
         }
-        for (String flag :
-                List.of("--calibration", "--calibration-length", "--bits", "--group-size", "--outliers", "--act-order"))
+        for (String flag : List.of(
+                "--calibration",
+                "--calibration-length",
+                "--bits",
+                "--group-size",
+                "--outliers",
+                "--act-order",
+                "--allow-requantize"))
             if (f.values().containsKey(flag) || f.switches().contains(flag))
                 throw new UsageException(flag + " applies to --type nf4, gptq or gwq, not " + typeName);
         GgmlType type = GgufConvert.TYPES.stream()

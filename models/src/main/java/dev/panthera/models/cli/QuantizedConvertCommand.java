@@ -9,8 +9,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
- * {@code convert HF_FOLDER OUT_FOLDER --type nf4|gptq|gwq}: the flags of {@link QuantizedConvert} read from the
- * command line; {@code --calibration FILE} holds whitespace-separated token ids.
+ * {@code convert MODEL OUT_FOLDER --type nf4|gptq|gwq}: the flags of {@link QuantizedConvert} read from the command
+ * line; MODEL is a HuggingFace folder, a GGUF file or a llama2.c checkpoint ({@code --tokenizer FILE}: its
+ * tokenizer.model or tokenizer.bin; {@code --allow-requantize}: a block-quantized GGUF is dequantized first);
+ * {@code --calibration FILE} holds whitespace-separated token ids.
  */
 final class QuantizedConvertCommand {
     private QuantizedConvertCommand() {}
@@ -26,8 +28,6 @@ final class QuantizedConvertCommand {
         }
         if (kind != QuantizedConvert.Kind.GWQ && f.values().containsKey("--outliers"))
             throw new UsageException("--outliers applies to --type gwq only");
-        if (f.values().containsKey("--tokenizer"))
-            throw new UsageException("--tokenizer applies to GGUF output, not --type " + name(kind));
         int[] ids = null;
         String cal = f.values().get("--calibration");
         if (cal != null) ids = readIds(Path.of(cal));
@@ -44,8 +44,14 @@ final class QuantizedConvertCommand {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        QuantizedConvert.convert(Path.of(f.model()), target, o);
-        out.println("wrote " + target + " (" + name(kind) + ")");
+        String tok = f.values().get("--tokenizer");
+        String note = QuantizedConvert.convert(
+                Path.of(f.model()),
+                tok == null ? null : Path.of(tok),
+                f.switches().contains("--allow-requantize"),
+                target,
+                o);
+        out.println("wrote " + target + " (" + name(kind) + ")" + (note == null ? "" : "; " + note));
         return 0;
     }
 

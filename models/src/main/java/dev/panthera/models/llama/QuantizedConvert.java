@@ -40,8 +40,10 @@ import java.util.Set;
  * calibration sequences: given ones, or by default 8 sequences of 64 tokens sampled from the float model itself
  * (temperature 1, from BOS, fixed seeds), a data-free stand-in that needs no text.
  *
- * <p>Only a HuggingFace folder is read: these layouts are transformers', which keep q/k in HuggingFace's half-split
- * RoPE order and take the config from config.json.
+ * <p>These layouts are transformers', which keep q/k in HuggingFace's half-split RoPE order and take the config from
+ * config.json; a GGUF file or a llama2.c checkpoint is first written as a float HuggingFace folder by
+ * {@link HfStaging} (q/k rows back in half-split order, a SentencePiece vocabulary as tokenizer.model) in a temporary
+ * folder beside the output, which is converted as any other and then deleted.
  */
 public final class QuantizedConvert {
     private QuantizedConvert() {}
@@ -105,11 +107,60 @@ public final class QuantizedConvert {
     };
 
     public static void convert(Path model, Path out, Options o) throws IOException {
+        convert(model, null, false, out, o);
+    }
+
+    /**
+     * As {@link #convert(Path, Path, Options)}, also from a GGUF file or a llama2.c checkpoint (see {@link HfStaging}
+     * for {@code tokenizer} and {@code allowRequantize}).
+     *
+     * @return what was done about the tokenizer (for a GGUF or llama2.c input), or null for a HuggingFace folder
+     */
+    public static String convert(Path model, Path tokenizer, boolean allowRequantize, Path out, Options o)
+            throws IOException {
+        String what = "convert --type " + o.kind().name().toLowerCase(java.util.Locale.ROOT);
         if (!Files.exists(model)) throw new NoSuchFileException(model.toString(), null, "no such file or folder");
-        if (!Files.isDirectory(model) || !Files.isRegularFile(model.resolve("config.json")))
-            throw new IllegalArgumentException(
-                    "convert --type " + o.kind().name().toLowerCase() + ": " + model
-                            + " is not a HuggingFace folder (config.json + safetensors); these layouts are written from one");
+        if (!Files.isDirectory(model)) {
+            if (!isGguf(model) && !model.getFileName().toString().endsWith(".bin"))
+                throw new IllegalArgumentException(what + ": " + model + " is not a model (expected a HuggingFace"
+                        + " folder, a .gguf file or a llama2.c .bin checkpoint)");
+            checkOutput(model, out);
+            Path parent = out.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            Path staged = Files.createTempDirectory(parent, ".convert-");
+            try {
+                String note = HfStaging.write(model, tokenizer, allowRequantize, what, staged)
+                        .tokenizerNote();
+                convert(staged, out, o);
+                return note;
+            } finally {
+                deleteTree(staged);
+            }
+        }
+        if (tokenizer != null)
+            throw new IllegalArgumentException(what + ": --tokenizer applies to a llama2.c input; the HuggingFace"
+                    + " folder " + model + " carries its own tokenizer files");
+        if (!Files.isRegularFile(model.resolve("config.json")))
+            throw new IllegalArgumentException(what + ": " + model
+                    + " is not a HuggingFace folder (config.json + safetensors), a GGUF file or a llama2.c checkpoint");
+        convertFolder(model, out, o);
+        return null;
+    }
+
+    private static boolean isGguf(Path p) throws IOException {
+        try (var in = Files.newInputStream(p)) {
+            byte[] m = in.readNBytes(4);
+            return m.length == 4 && new String(m, java.nio.charset.StandardCharsets.US_ASCII).equals("GGUF");
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    private static void checkOutput(Path model, Path out) throws IOException {
         if (Files.exists(out)) {
             if (Files.isSameFile(model, out))
                 throw new IllegalArgumentException("convert: the output " + out + " is the input model");
@@ -120,6 +171,10 @@ public final class QuantizedConvert {
                     throw new IllegalArgumentException("convert: the output folder " + out + " is not empty");
             }
         }
+    }
+
+    private static void convertFolder(Path model, Path out, Options o) throws IOException {
+        checkOutput(model, out);
         GptqConfig gc =
                 o.kind() == Kind.NF4 ? null : new GptqConfig(o.bits(), o.groupSize(), true, o.actOrder(), 0.01, 128);
         if (o.kind() == Kind.GWQ && !(o.outlierFraction() >= 0 && o.outlierFraction() <= 1))
@@ -127,6 +182,7 @@ public final class QuantizedConvert {
                     "convert --type gwq: the outlier fraction must be in [0, 1], got " + o.outlierFraction());
         try (LlamaModel m = LlamaModel.load(model)) {
             LlamaConfig c = m.config();
+            if (gc != null) checkPackable(c, gc.bits(), o.kind());
             Set<String> quantized = new HashSet<>();
             List<SafetensorsWriter.Item> items = new ArrayList<>();
             Path weightsOut = out.resolve("model.safetensors");
@@ -188,6 +244,39 @@ public final class QuantizedConvert {
             Path src = model.resolve(f);
             if (Files.isRegularFile(src)) Files.copy(src, out.resolve(f), StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /**
+     * transformers' GPTQ layout (and GWQ's, which extends it) packs qweight along the input features and qzeros along
+     * the output features into int32 words, so both counts times the bits must be a multiple of 32; checked from the
+     * config before any calibration runs (stories260K's FFN width 172 is not, at 4 bits).
+     */
+    private static void checkPackable(LlamaConfig c, int bits, Kind kind) {
+        int q = c.heads() * c.headDim(), kv = c.kvHeads() * c.headDim();
+        int[][] shapes = {
+            {q, c.dim()},
+            {kv, c.dim()},
+            {kv, c.dim()},
+            {c.dim(), q},
+            {c.hidden(), c.dim()},
+            {c.hidden(), c.dim()},
+            {c.dim(), c.hidden()}
+        };
+        for (int i = 0; i < shapes.length; i++) {
+            for (int side = 0; side < 2; side++) {
+                int n = shapes[i][side];
+                if ((long) n * bits % 32 != 0)
+                    throw new IllegalArgumentException("convert --type "
+                            + kind.name().toLowerCase(java.util.Locale.ROOT)
+                            + ": model.layers.*." + LlamaCalibration.LINEARS.get(i) + " has " + n
+                            + (side == 0 ? " output" : " input") + " features; at " + bits + " bits the GPTQ layout"
+                            + " packs them into int32 words, which needs a multiple of " + 32 / gcd(bits, 32));
+            }
+        }
+    }
+
+    private static int gcd(int a, int b) {
+        return b == 0 ? a : gcd(b, a % b);
     }
 
     /** HF names of the seven projections of every layer, in forward order. */

@@ -54,6 +54,37 @@ class ConvertQuantizedCommandTest {
         }
     }
 
+    /** From stories260K's llama2.c file: the NF4 folder is written, and generate and perplexity run on it. */
+    @Test
+    void writesAFolderFromALlama2cCheckpoint() throws Exception {
+        Path bin = dev.panthera.models.tokenizer.TestFiles.sharedData("stories260K.bin");
+        dev.panthera.models.tokenizer.TestFiles.require(bin);
+        Path out = tmp.resolve("stories-nf4");
+        var r = MainTest.run("convert", bin.toString(), out.toString(), "--type", "nf4");
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().contains("wrote " + out) && r.out().contains("no tokenizer written"), r.out());
+        var g = MainTest.run("generate", out.toString(), "--ids", "--max-new-tokens", "6");
+        assertEquals(0, g.rc(), g.err());
+        assertEquals(6, g.out().trim().split("\\s+").length, g.out());
+        // the greedy continuation of BOS: every token was the argmax of 512, so its probability is at least 1/512
+        // and the perplexity of the stream is at most 512
+        Path ids = Files.writeString(tmp.resolve("ids.txt"), "1 " + g.out().trim());
+        var p = MainTest.run("perplexity", out.toString(), "--ids", ids.toString());
+        assertEquals(0, p.rc(), p.err());
+        double ppl = Double.parseDouble(p.out().trim());
+        assertTrue(ppl >= 1 && ppl <= 512, p.out());
+        r = MainTest.run(
+                "convert",
+                bin.toString(),
+                tmp.resolve("x").toString(),
+                "--type",
+                "nf4",
+                "--tokenizer",
+                tmp.resolve("absent.model").toString());
+        assertEquals(2, r.rc());
+        assertTrue(r.err().contains("absent.model"), r.err());
+    }
+
     @Test
     void badFlagsAreNamed() throws Exception {
         String gqa = MainTest.GQA.toString();
@@ -71,6 +102,9 @@ class ConvertQuantizedCommandTest {
         r = MainTest.run("convert", gqa, tmp.resolve("d").toString(), "--type", "gptq", "--outliers", "0.1");
         assertEquals(2, r.rc());
         assertTrue(r.err().contains("--outliers applies to --type gwq"), r.err());
+        r = MainTest.run("convert", gqa, tmp.resolve("e.gguf").toString(), "--type", "Q8_0", "--allow-requantize");
+        assertEquals(2, r.rc());
+        assertTrue(r.err().contains("--allow-requantize applies to --type nf4, gptq or gwq"), r.err());
         r = MainTest.run("convert", gqa, tmp.resolve("e.gguf").toString(), "--type", "Q8_0", "--bits", "4");
         assertEquals(2, r.rc());
         assertTrue(r.err().contains("--bits applies to --type nf4, gptq or gwq"), r.err());

@@ -156,10 +156,14 @@ class QuantizedConvertTest {
     @Test
     void badInputIsNamed() throws Exception {
         var nf4 = QuantizedConvert.Options.of(QuantizedConvert.Kind.NF4);
-        Path gguf = Files.writeString(tmp.resolve("m.bin"), "x");
+        Path notAModel = Files.writeString(tmp.resolve("m.txt"), "x");
         var e = assertThrows(
-                IllegalArgumentException.class, () -> QuantizedConvert.convert(gguf, tmp.resolve("o"), nf4));
-        assertTrue(e.getMessage().contains("not a HuggingFace folder"), e.getMessage());
+                IllegalArgumentException.class, () -> QuantizedConvert.convert(notAModel, tmp.resolve("o"), nf4));
+        assertTrue(e.getMessage().contains("is not a model"), e.getMessage());
+        Path noConfig = Files.createDirectories(tmp.resolve("empty-folder"));
+        e = assertThrows(
+                IllegalArgumentException.class, () -> QuantizedConvert.convert(noConfig, tmp.resolve("o"), nf4));
+        assertTrue(e.getMessage().contains("is not a HuggingFace folder"), e.getMessage());
         Path full = Files.createDirectories(tmp.resolve("full"));
         Files.writeString(full.resolve("x"), "x");
         e = assertThrows(IllegalArgumentException.class, () -> QuantizedConvert.convert(MODEL, full, nf4));
