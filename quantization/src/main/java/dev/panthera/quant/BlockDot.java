@@ -1,5 +1,6 @@
 package dev.panthera.quant;
 
+import dev.panthera.simd.LaneSum;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -66,7 +67,7 @@ final class BlockDot {
                     .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s0);
             mins = Math.fma(Float.float16ToFloat(seg.get(LE_I16, at + 2)), xs[xso + b], mins);
         }
-        return s0.add(s1).reduceLanes(VectorOperators.ADD) + mins;
+        return LaneSum.sum(s0.add(s1)) + mins;
     }
 
     /** Σ_j q_j·x[xb + j] over one block's 32 unsigned nibbles at {@code qs}, in lanes. */
@@ -99,7 +100,7 @@ final class BlockDot {
             s0 = q5Block(seg, at + 2, 16, x, xo + 32 * b)
                     .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s0);
         }
-        return s0.add(s1).reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(s0.add(s1));
     }
 
     /** Σ_k x[xo + k]·w[k] over a Q5_1 row (w = q·d + m, q five bits). */
@@ -122,7 +123,7 @@ final class BlockDot {
                     .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s0);
             mins = Math.fma(Float.float16ToFloat(seg.get(LE_I16, at + 2)), xs[xso + b], mins);
         }
-        return s0.add(s1).reduceLanes(VectorOperators.ADD) + mins;
+        return LaneSum.sum(s0.add(s1)) + mins;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.panthera.quant;
 
+import dev.panthera.simd.LaneSum;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -58,7 +59,7 @@ final class GgmlDot {
             s1 = q8Block(seg, ro + 34L * b + 34, x, xo + 32 * b + 32, s1);
         }
         if (b < blocks) s0 = q8Block(seg, ro + 34L * b, x, xo + 32 * b, s0);
-        return s0.add(s1).reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(s0.add(s1));
     }
 
     /** sum + d·Σ q·x over the Q8_0 block at {@code at}, in lanes. */
@@ -88,7 +89,7 @@ final class GgmlDot {
             float d = Float.float16ToFloat(seg.get(LE_I16, at));
             sum = blk.fma(FloatVector.broadcast(fs, d), sum);
         }
-        return sum.reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(sum);
     }
 
     /** Σ_k x[xo + k]·w[k] over a Q4_0 row: byte j of a block holds weight j (low nibble) and j + 16 (high). */
@@ -105,7 +106,7 @@ final class GgmlDot {
             s1 = q4Block(seg, ro + 18L * b + 18, x, xo + 32 * b + 32, s1);
         }
         if (b < blocks) s0 = q4Block(seg, ro + 18L * b, x, xo + 32 * b, s0);
-        return s0.add(s1).reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(s0.add(s1));
     }
 
     /**
@@ -150,7 +151,7 @@ final class GgmlDot {
             float d = Float.float16ToFloat(seg.get(LE_I16, at));
             sum = blk.fma(FloatVector.broadcast(fs, d), sum);
         }
-        return sum.reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(sum);
     }
 
     /** Σ_i a[ao + i]·b[bo + i] for i < n, two vector accumulators and a scalar tail. */
@@ -168,7 +169,7 @@ final class GgmlDot {
         }
         for (; i + lanes <= n; i += lanes)
             s0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), s0);
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = LaneSum.sum(s0.add(s1));
         for (; i < n; i++) s = Math.fma(a[ao + i], b[bo + i], s);
         return s;
     }
@@ -182,7 +183,7 @@ final class GgmlDot {
         }
         for (; i + lanes <= n; i += lanes)
             s0 = FloatVector.fromArray(fs, a, ao + i).fma(FloatVector.fromArray(fs, b, bo + i), s0);
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = LaneSum.sum(s0.add(s1));
         for (; i < n; i++) s = Math.fma(a[ao + i], b[bo + i], s);
         return s;
     }

@@ -1,5 +1,6 @@
 package dev.panthera.quant;
 
+import dev.panthera.simd.LaneSum;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -75,7 +76,7 @@ final class IntDot {
             long at = ro + 34L * b;
             s0 = toFloat(q8Block(seg, at + 2, q, 32 * b)).fma(scale(seg, at, ad[b]), s0);
         }
-        return s0.add(s1).reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(s0.add(s1));
     }
 
     /** The fp16 weight scale at {@code at} times the activation block's d, in every lane. */
@@ -104,7 +105,7 @@ final class IntDot {
             long at = ro + 18L * b;
             s0 = toFloat(q4Block(seg, at + 2, q, 32 * b)).fma(scale(seg, at, ad[b]), s0);
         }
-        return s0.add(s1).reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(s0.add(s1));
     }
 
     private static IntVector q4Block(MemorySegment seg, long qs, int[] q, int qo) {
@@ -160,7 +161,7 @@ final class IntDot {
             }
             sum = toFloat(acc).fma(FloatVector.broadcast(F, d), sum);
         }
-        return sum.reduceLanes(VectorOperators.ADD) - mins;
+        return LaneSum.sum(sum) - mins;
     }
 
     /**
@@ -208,6 +209,6 @@ final class IntDot {
             }
             sum = toFloat(acc).fma(FloatVector.broadcast(F, d), sum);
         }
-        return sum.reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(sum);
     }
 }

@@ -1,5 +1,6 @@
 package dev.panthera.quant;
 
+import dev.panthera.simd.LaneSum;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -58,7 +59,7 @@ final class KQuantDot {
         for (int g = 0; g < s.length; g++) {
             FloatVector acc = FloatVector.zero(F);
             for (int j = 0; j < 32; j += L) acc = acc.add(FloatVector.fromArray(F, x, xo + 32 * g + j));
-            s[g] = acc.reduceLanes(VectorOperators.ADD);
+            s[g] = LaneSum.sum(acc);
         }
         return s;
     }
@@ -137,7 +138,7 @@ final class KQuantDot {
                 sumHi = accHi.fma(FloatVector.broadcast(F, d * scHi), sumHi);
             }
         }
-        return sumLo.add(sumHi).reduceLanes(VectorOperators.ADD) - mins;
+        return LaneSum.sum(sumLo.add(sumHi)) - mins;
     }
 
     /**
@@ -180,7 +181,7 @@ final class KQuantDot {
                 }
             }
         }
-        return s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(s0.add(s1).add(s2.add(s3)));
     }
 
     /** Σ_k x[xo + k]·w[k] over a Q8_K row: 256 int8 q and an fp32 d per super-block (the bsums are not needed). */
@@ -200,7 +201,7 @@ final class KQuantDot {
             s0 = a0.fma(d, s0);
             s1 = a1.fma(d, s1);
         }
-        return s0.add(s1).reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(s0.add(s1));
     }
 
     /**

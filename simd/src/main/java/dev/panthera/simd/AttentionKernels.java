@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -275,7 +274,7 @@ final class AttentionKernels {
             sum = sum.add(e);
             e.intoMemorySegment(s, (o + i) * 4, NO);
         }
-        float t = sum.reduceLanes(VectorOperators.ADD);
+        float t = LaneSum.sum(sum);
         for (; i < n; i++) {
             float e = (float) Math.exp(s.getAtIndex(FL, o + i) - m);
             t += e;
@@ -344,7 +343,7 @@ final class AttentionKernels {
             s = FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
                     .fma(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO), s);
         }
-        float r = s.reduceLanes(VectorOperators.ADD);
+        float r = LaneSum.sum(s);
         for (; i < n; i++) r += a.getAtIndex(FL, ao + i) * b.getAtIndex(FL, bo + i);
         return r;
     }

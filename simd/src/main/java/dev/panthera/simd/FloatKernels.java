@@ -37,17 +37,14 @@ final class FloatKernels {
     };
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2)), SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
-    /**
-     * e^x per lane through the Vector API's EXP, which the JDK backs with its SVML stubs on x86; accuracy is pinned
-     * by VectorMathTest.
-     */
+    /** e^x per lane, the same bits interpreted and compiled ({@link VectorMath}); VectorMathTest pins its accuracy. */
     static FloatVector exp(FloatVector x) {
-        return x.lanewise(VectorOperators.EXP);
+        return VectorMath.exp(x);
     }
 
-    /** tanh per lane (the Vector API's TANH). */
+    /** tanh per lane ({@link VectorMath}). */
     static FloatVector tanh(FloatVector x) {
-        return x.lanewise(VectorOperators.TANH);
+        return VectorMath.tanh(x);
     }
 
     static FloatVector load(MemorySegment s, long elem, int i, int n) {
@@ -229,7 +226,7 @@ final class FloatKernels {
         int i = 0;
         for (; i + F.length() <= n; i += F.length())
             acc = acc.add(FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO));
-        float r = acc.reduceLanes(VectorOperators.ADD);
+        float r = LaneSum.sum(acc);
         for (; i < n; i++) r += s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, o + i);
         return r;
     }
@@ -262,7 +259,7 @@ final class FloatKernels {
             FloatVector d = FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO).sub(mv);
             acc = d.fma(d, acc);
         }
-        float r = acc.reduceLanes(VectorOperators.ADD);
+        float r = LaneSum.sum(acc);
         for (; i < n; i++) {
             float d = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, o + i) - mean;
             r += d * d;
@@ -290,7 +287,7 @@ final class FloatKernels {
             tail += e;
             if (!log) dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD) + tail;
+        float sum = LaneSum.sum(acc) + tail;
         if (log) {
             FloatVector shift = FloatVector.broadcast(F, max + (float) Math.log(sum));
             for (int j = 0; j < n; j += F.length()) store(load(src, so, j, n).sub(shift), dst, dO, j, n);

@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -42,7 +41,7 @@ final class FusedGradKernels {
             s = FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
                     .fma(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO), s);
         }
-        float r = s.reduceLanes(VectorOperators.ADD);
+        float r = LaneSum.sum(s);
         for (; i < n; i++) r += a.getAtIndex(FL, ao + i) * b.getAtIndex(FL, bo + i);
         return r;
     }
@@ -246,7 +245,7 @@ final class FusedGradKernels {
             sumG = sumG.add(g);
             sumGx = g.fma(xh, sumGx);
         }
-        float mg = sumG.reduceLanes(VectorOperators.ADD), mgx = sumGx.reduceLanes(VectorOperators.ADD);
+        float mg = LaneSum.sum(sumG), mgx = LaneSum.sum(sumGx);
         for (; i < n; i++) {
             float xh = (x.getAtIndex(FL, xo + i) - mu) * rstd, g = g(dy, yo, w, wo, i);
             mg += g;

@@ -68,7 +68,7 @@ final class HalfDots {
             t1 = xo.fma(high(u), t1);
         }
         if (!flag.and(0x80008000).compare(VectorOperators.EQ, 0).allTrue()) return false;
-        float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
+        float d0 = LaneSum.sum(s0.add(s1)), d1 = LaneSum.sum(t0.add(t1));
         for (; p < n; p++) {
             d0 += x[x0 + p]
                     * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p));
@@ -119,7 +119,7 @@ final class HalfDots {
                     u.and(0xFFFF0000).reinterpretAsFloats(),
                     xe.fma(u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t0));
         }
-        float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
+        float d0 = LaneSum.sum(s0.add(s1)), d1 = LaneSum.sum(t0.add(t1));
         for (; p < n; p++) {
             d0 += x[x0 + p]
                     * Float.intBitsToFloat(

@@ -245,7 +245,7 @@ final class IndexKernels {
             acc0 = acc0.add(widen(s, o + i));
             acc1 = acc1.add(widen(s, o + i + step));
         }
-        double r = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        double r = LaneSum.sum(acc0.add(acc1));
         for (; i < n; i++) r += s.getAtIndex(F32, o + i);
         return r;
     }

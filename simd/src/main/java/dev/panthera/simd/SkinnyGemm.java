@@ -403,7 +403,7 @@ final class SkinnyGemm {
             t0 = x.fma(FloatVector.fromMemorySegment(F, b, (r1 + p) * 4, NO), t0);
             t1 = y.fma(FloatVector.fromMemorySegment(F, b, (r1 + p + L) * 4, NO), t1);
         }
-        float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
+        float d0 = LaneSum.sum(s0.add(s1)), d1 = LaneSum.sum(t0.add(t1));
         for (; p < pe; p++) {
             d0 += av[p] * b.getAtIndex(FL, r0 + p);
             d1 += av[p] * b.getAtIndex(FL, r1 + p);
@@ -438,7 +438,7 @@ final class SkinnyGemm {
             t0 = FloatVector.fromArray(F, av, a1 + p).fma(x, t0);
             t1 = FloatVector.fromArray(F, av, a1 + p + L).fma(y, t1);
         }
-        float d0 = s0.add(s1).reduceLanes(VectorOperators.ADD), d1 = t0.add(t1).reduceLanes(VectorOperators.ADD);
+        float d0 = LaneSum.sum(s0.add(s1)), d1 = LaneSum.sum(t0.add(t1));
         for (; p < pe; p++) {
             float x = WeightLoads.load1(kind, b, bRow + p);
             d0 += av[a0 + p] * x;
@@ -462,7 +462,7 @@ final class SkinnyGemm {
             s2 = FloatVector.fromArray(F, av, a0 + p + 2 * L).fma(WeightLoads.load(kind, b, bRow + p + 2 * L), s2);
             s3 = FloatVector.fromArray(F, av, a0 + p + 3 * L).fma(WeightLoads.load(kind, b, bRow + p + 3 * L), s3);
         }
-        float d = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float d = LaneSum.sum(s0.add(s1).add(s2.add(s3)));
         for (; p < pe; p++) d += av[a0 + p] * WeightLoads.load1(kind, b, bRow + p);
         return d;
     }
