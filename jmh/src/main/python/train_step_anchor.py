@@ -8,7 +8,9 @@ serves timing requests on stdin so the Java runner can alternate its own steps w
     run K   -> K steps (zero_grad, forward, cross-entropy over every position, backward, optimizer step), then the
                line "times s1 s2 ... sK" with each step's wall time in seconds (time.perf_counter) and the line
                "cpu c1 ... cK" with the CPU time this process used in each step, all its threads (time.process_time)
-    mem     -> the line "mem K": this process's peak resident set so far in KiB (resource.getrusage ru_maxrss)
+    mem     -> the line "mem K": this process's peak resident set so far in KiB (VmHWM of /proc/self/status; not
+               ru_maxrss, which Linux carries over from the parent across fork and exec, so that a child of a JVM
+               holding 5 GB reports at least 5 GB)
     quit    -> exits
 
 With --lora R, the model is wrapped by peft (get_peft_model with LoraConfig(r=R, lora_alpha=--lora-alpha, target
@@ -33,6 +35,18 @@ import torch
 import torch.nn.functional as F
 import transformers
 from transformers import LlamaConfig, LlamaForCausalLM
+
+
+def peak_rss_kib():
+    """VmHWM of this process (its own address space since exec); ru_maxrss where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main():
@@ -104,7 +118,7 @@ def main():
         if cmd[0] == "quit":
             break
         if cmd[0] == "mem":
-            print(f"mem {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", flush=True)
+            print(f"mem {peak_rss_kib()}", flush=True)
         if cmd[0] == "run":
             times, cpu = [], []
             for _ in range(int(cmd[1])):

@@ -101,7 +101,7 @@ final class TorchAnchor implements AutoCloseable {
         return new double[][] {times("times ", steps), times("cpu ", steps)};
     }
 
-    /** The child's peak resident set so far (ru_maxrss), in KiB. */
+    /** The child's peak resident set so far (its VmHWM), in KiB. */
     double peakRssKib() throws IOException {
         in.println("mem");
         String line = out.readLine();

@@ -40,7 +40,7 @@ import java.util.SplittableRandom;
  * no weight gradient. Peak memory: ours is the host pool's peak bytes in use over the timed steps (native tensors:
  * activations, gradients, parameters and optimizer state made through the pool) and the process's peak resident set
  * (VmHWM, reset through /proc/self/clear_refs before the model is built; it includes the JVM's heap and code);
- * PyTorch's is its child process's ru_maxrss.
+ * PyTorch's is its child process's VmHWM.
  *
  * <p>Warm-up: at least 40 steps and 10 s, or, for a model whose step takes seconds, 3 steps and 60 s.
  *
