@@ -275,23 +275,17 @@ public final class SimdBackend implements Backend, FusedKernels {
             else fallback.binary(op, a, al, b, bl, dst, dl);
             return;
         }
-        int n = rowLength(dl);
-        StridedCursor ca = new StridedCursor(rows(al)),
-                cb = new StridedCursor(rows(bl)),
-                cd = new StridedCursor(rows(dl));
-        for (long r = 0, rowsN = n == 0 ? 0 : dl.numel() / n; r < rowsN; r++) {
-            FloatKernels.binaryRow(
-                    op,
-                    a.segment(),
-                    ca.next(),
-                    (int) sa,
-                    b.segment(),
-                    cb.next(),
-                    (int) sb,
-                    dst.segment(),
-                    cd.next(),
-                    n);
-        }
+        BinaryRowLoop.run(
+                op,
+                a.segment(),
+                rows(al),
+                (int) sa,
+                b.segment(),
+                rows(bl),
+                (int) sb,
+                dst.segment(),
+                rows(dl),
+                rowLength(dl));
     }
 
     @Override
@@ -394,10 +388,16 @@ public final class SimdBackend implements Backend, FusedKernels {
             return;
         }
         int n = rowLength(sl);
-        StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
-        for (long r = 0, rowsN = n == 0 ? 0 : sl.numel() / n; r < rowsN; r++) {
-            FloatKernels.softmaxRow(src.segment(), cs.next(), dst.segment(), cd.next(), n, log);
-        }
+        MemorySegment s = src.segment(), d = dst.segment();
+        // a max pass, an exp-and-sum pass and a scaling pass over the row: about 20 flops an element with the exp;
+        // the rows (a language model's [tokens, vocab] logits) split over GEMM's threads as the unary ops' do
+        RowLoop.run(
+                n == 0 ? 0 : sl.numel() / n,
+                20L * n,
+                rows(sl),
+                rows(dl),
+                new MemorySegment[] {s, d},
+                (so, dO) -> FloatKernels.softmaxRow(s, so, d, dO, n, log));
     }
 
     @Override

@@ -111,6 +111,36 @@ class MemoryPoolTest {
     }
 
     @Test
+    void aPoolThatFollowsItsPeakKeepsAWholeIterationAboveItsLimit() {
+        Source src = new Source();
+        // a 3000-byte limit and iterations that hold four 1024-byte blocks at once (4096 bytes at the peak)
+        MemoryPool pool = new MemoryPool("test", src, 3000, true);
+        for (int iteration = 0; iteration < 3; iteration++) {
+            List<MemoryPool.Allocation> held = new ArrayList<>();
+            for (int i = 0; i < 4; i++) held.add(pool.allocate(1024));
+            for (MemoryPool.Allocation a : held) a.release();
+            assertEquals(4096, pool.stats().bytesCached(), "the whole iteration stays cached, iteration " + iteration);
+        }
+        assertEquals(4, src.allocated, "iterations after the first allocate no native memory");
+        assertEquals(0, src.freed);
+        assertEquals(4096, pool.maxCachedBytes(), "the limit in force is the peak in use");
+        pool.resetPeak();
+        pool.allocate(1024).release();
+        assertEquals(4096, pool.stats().bytesCached(), "resetPeak starts a measurement; the cache keeps following");
+
+        pool.maxCachedBytes(3000); // an explicit limit ends the following: the block beyond it is freed now
+        assertEquals(3000, pool.maxCachedBytes());
+        assertEquals(2048, pool.stats().bytesCached());
+        assertEquals(2, src.freed);
+
+        MemoryPool plain = new MemoryPool("test", new Source(), 3000);
+        List<MemoryPool.Allocation> held = new ArrayList<>();
+        for (int i = 0; i < 4; i++) held.add(plain.allocate(1024));
+        for (MemoryPool.Allocation a : held) a.release();
+        assertEquals(2048, plain.stats().bytesCached(), "a pool that does not follow its peak keeps to its limit");
+    }
+
+    @Test
     void aStaleTensorNeverReadsTheBlockItsSuccessorReuses() {
         Tensor stale;
         try (var scope = MemoryScope.open()) {

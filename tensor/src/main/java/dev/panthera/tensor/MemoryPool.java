@@ -13,6 +13,12 @@ import java.util.List;
  * when the cache grows past {@link #maxCachedBytes()}, when a native allocation fails (then the request is retried),
  * and on {@link #trim()}.
  *
+ * <p>A pool made to follow its peak (the host pool unless a limit is set) raises that limit to the most bytes it has
+ * had in use at once: a loop whose iteration holds more than the limit (a training step of a 100M-parameter model
+ * holds several GiB) would otherwise free the excess at the end of every iteration and allocate, zero and fault it in
+ * again in the next. The cache then never holds more than one iteration used; {@link #trim()} still frees it all, and
+ * setting a limit with {@link #maxCachedBytes(long)} ends the following.
+ *
  * <p>Size classes: requests up to 512 bytes round up to a multiple of 64; larger ones to one of eight steps per power
  * of two, so a block is at most 12.5% larger than the request it serves.
  *
@@ -116,16 +122,27 @@ public final class MemoryPool {
     private final ArrayDeque<Entry>[] free = new ArrayDeque[CLASSES];
 
     private volatile long maxCachedBytes;
+    private volatile boolean followsPeak;
+    private long highWater; // the most bytes in use at once since the pool was made (resetPeak leaves it)
     private long nativeAllocations, nativeFrees, cacheHits, bytesInUse, bytesCached, peakBytesInUse;
     private long gcManagedAllocations;
 
     /** A pool drawing blocks from {@code source}, caching at most {@code maxCachedBytes} of released blocks. */
     public MemoryPool(String name, NativeAllocator source, long maxCachedBytes) {
+        this(name, source, maxCachedBytes, false);
+    }
+
+    /**
+     * As {@link #MemoryPool(String, NativeAllocator, long)}; with {@code followsPeak} the limit rises to the most bytes
+     * ever in use at once (see the class comment).
+     */
+    public MemoryPool(String name, NativeAllocator source, long maxCachedBytes, boolean followsPeak) {
         if (maxCachedBytes < 0)
             throw new IllegalArgumentException("MemoryPool " + name + ": negative cache limit " + maxCachedBytes);
         this.name = name;
         this.source = source;
         this.maxCachedBytes = maxCachedBytes;
+        this.followsPeak = followsPeak;
     }
 
     private static final class Host { // lazy holder
@@ -136,12 +153,14 @@ public final class MemoryPool {
                     Arena arena = Arena.ofShared();
                     return new Block(arena.allocate(bytes, Storage.ALIGNMENT), arena::close);
                 },
-                Long.getLong("panthera.memory.maxCachedBytes", 1L << 30));
+                Long.getLong("panthera.memory.maxCachedBytes", 1L << 30),
+                System.getProperty("panthera.memory.maxCachedBytes") == null);
     }
 
     /**
      * The pool every CPU backend draws scoped tensor memory from. Each block is its own shared arena; the cache holds
-     * at most the system property {@code panthera.memory.maxCachedBytes} (default 1 GiB).
+     * at most the system property {@code panthera.memory.maxCachedBytes}, or where it is unset the larger of 1 GiB
+     * and the most bytes this pool has had in use at once.
      */
     public static MemoryPool host() {
         return Host.POOL;
@@ -203,6 +222,12 @@ public final class MemoryPool {
     private void inUse(long capacity) {
         bytesInUse += capacity;
         peakBytesInUse = Math.max(peakBytesInUse, bytesInUse);
+        highWater = Math.max(highWater, bytesInUse);
+    }
+
+    /** The cache limit in force: the set limit, or the high-water mark of bytes in use when that is larger. */
+    private long limit() {
+        return followsPeak ? Math.max(maxCachedBytes, highWater) : maxCachedBytes;
     }
 
     private void giveBack(Entry e) {
@@ -213,7 +238,8 @@ public final class MemoryPool {
             if (list == null) list = free[e.sizeClass] = new ArrayDeque<>();
             list.addFirst(e); // the most recently used block is handed out first (warm in cache)
             bytesCached += e.capacity;
-            if (bytesCached > maxCachedBytes) evicted = evict(maxCachedBytes);
+            long limit = limit();
+            if (bytesCached > limit) evicted = evict(limit);
         }
         freeAll(evicted);
     }
@@ -250,17 +276,21 @@ public final class MemoryPool {
         return before;
     }
 
-    /** The most bytes of released blocks this pool keeps for reuse. */
-    public long maxCachedBytes() {
-        return maxCachedBytes;
+    /**
+     * The most bytes of released blocks this pool keeps for reuse now (for a pool that follows its peak, the larger of
+     * its limit and the most bytes it has had in use at once).
+     */
+    public synchronized long maxCachedBytes() {
+        return limit();
     }
 
-    /** Sets the cache limit, freeing cached blocks beyond it now. */
+    /** Sets the cache limit, freeing cached blocks beyond it now; the limit no longer follows the peak. */
     public void maxCachedBytes(long bytes) {
         if (bytes < 0) throw new IllegalArgumentException("MemoryPool " + name + ": negative cache limit " + bytes);
         List<Entry> evicted;
         synchronized (this) {
             maxCachedBytes = bytes;
+            followsPeak = false;
             evicted = evict(bytes);
         }
         freeAll(evicted);

@@ -55,7 +55,13 @@ final class TorchAnchor implements AutoCloseable {
                             "--seq",
                             Integer.toString(s.seq()),
                             "--batch",
-                            Integer.toString(s.batch()))
+                            Integer.toString(s.batch()),
+                            "--lora",
+                            Integer.toString(s.loraRank()),
+                            "--lora-alpha",
+                            Double.toString(TrainStepBestOf.LORA_ALPHA),
+                            "--lora-targets",
+                            String.join(",", TrainStepBestOf.LORA_TARGETS))
                     .redirectError(ProcessBuilder.Redirect.INHERIT)
                     .start();
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -63,7 +69,8 @@ final class TorchAnchor implements AutoCloseable {
             String ready = out.readLine();
             if (ready == null || !ready.startsWith("ready")) {
                 p.destroy();
-                return missing("the PyTorch anchor did not start (" + ready + "; torch and transformers installed?)");
+                return missing(
+                        "the PyTorch anchor did not start (" + ready + "; torch, transformers and peft installed?)");
             }
             System.out.println("PyTorch anchor: " + ready);
             return new TorchAnchor(p, out, in, null);
@@ -92,6 +99,15 @@ final class TorchAnchor implements AutoCloseable {
     double[][] run(int steps) throws IOException {
         in.println("run " + steps);
         return new double[][] {times("times ", steps), times("cpu ", steps)};
+    }
+
+    /** The child's peak resident set so far (its VmHWM), in KiB. */
+    double peakRssKib() throws IOException {
+        in.println("mem");
+        String line = out.readLine();
+        if (line == null || !line.startsWith("mem "))
+            throw new IOException("PyTorch anchor: expected 'mem' with its peak RSS, got " + line);
+        return Double.parseDouble(line.substring(4).trim());
     }
 
     private double[] times(String tag, int steps) throws IOException {

@@ -2,15 +2,19 @@ package dev.panthera.bench.train;
 
 import dev.panthera.nn.layers.CausalLm;
 import dev.panthera.nn.layers.DecoderConfig;
+import dev.panthera.nn.lora.Lora;
+import dev.panthera.nn.lora.LoraConfig;
 import dev.panthera.nn.loss.Losses;
 import dev.panthera.nn.optim.AdamW;
 import dev.panthera.simd.Sgemm;
+import dev.panthera.tensor.MemoryPool;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -29,9 +33,21 @@ import java.util.SplittableRandom;
  * count with torch.set_num_threads, in this process's environment (so OMP_WAIT_POLICY and the like pass through);
  * where neither starts, its columns say so and ours are still measured.
  *
+ * <p>With mode {@code lora}, both sides wrap the same model in LoRA of rank 8, alpha 16, on q_proj and v_proj (ours:
+ * nn's {@link Lora#apply} with {@link LoraConfig#of}; PyTorch's: peft's get_peft_model with the same LoraConfig),
+ * freeze the base and give AdamW the adapters only. Its MFU counts 4 · frozen parameters + 6 · trainable parameters
+ * per token: a frozen weight still does its forward (2 FLOPs per parameter per token) and its input gradient (2), but
+ * no weight gradient. Peak memory: ours is the host pool's peak bytes in use over the timed steps (native tensors:
+ * activations, gradients, parameters and optimizer state made through the pool) and the process's peak resident set
+ * (VmHWM, reset through /proc/self/clear_refs before the model is built; it includes the JVM's heap and code);
+ * PyTorch's is its child process's VmHWM.
+ *
+ * <p>Warm-up: at least 40 steps and 10 s, or, for a model whose step takes seconds, 3 steps and 60 s.
+ *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp
  * jmh/target/benchmarks.jar dev.panthera.bench.train.TrainStepBestOf [rounds] [threads,...] [dim ffn layers heads
- * vocab seq batch]} (defaults: 7 rounds, threads 1,2, the "Training memory" model 256 680 4 4 512 32 4).
+ * vocab seq batch [full|lora [steps]]]} (defaults: 7 rounds, threads 1,2, the "Training memory" model 256 680 4 4 512
+ * 32 4, full, 3 steps per round). The 110M shape: {@code 3 1,2 768 2048 12 12 32000 256 4 full 2}.
  */
 public final class TrainStepBestOf {
     private TrainStepBestOf() {}
@@ -39,8 +55,14 @@ public final class TrainStepBestOf {
     private static final com.sun.management.OperatingSystemMXBean OS = (com.sun.management.OperatingSystemMXBean)
             java.lang.management.ManagementFactory.getOperatingSystemMXBean();
 
-    /** Model and batch sizes. */
-    record Shape(int dim, int ffn, int layers, int heads, int vocab, int seq, int batch) {}
+    /** Model and batch sizes; {@code loraRank} 0 trains every weight, else LoRA of that rank on q_proj, v_proj. */
+    record Shape(int dim, int ffn, int layers, int heads, int vocab, int seq, int batch, int loraRank) {}
+
+    /** peft's LoraConfig of the lora mode, on both sides: r 8, lora_alpha 16, no dropout, these targets. */
+    static final int LORA_RANK = 8;
+
+    static final double LORA_ALPHA = 16;
+    static final List<String> LORA_TARGETS = List.of("q_proj", "v_proj");
 
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
@@ -55,11 +77,16 @@ public final class TrainStepBestOf {
                         Integer.parseInt(args[5]),
                         Integer.parseInt(args[6]),
                         Integer.parseInt(args[7]),
-                        Integer.parseInt(args[8]))
-                : new Shape(256, 680, 4, 4, 512, 32, 4);
+                        Integer.parseInt(args[8]),
+                        args.length > 9 && args[9].equals("lora") ? LORA_RANK : 0)
+                : new Shape(256, 680, 4, 4, 512, 32, 4, 0);
+        if (args.length > 9 && !args[9].equals("lora") && !args[9].equals("full"))
+            throw new IllegalArgumentException("TrainStepBestOf: mode must be full or lora, got " + args[9]);
+        int steps = args.length > 10 ? Integer.parseInt(args[10]) : 3;
         System.out.printf(
                 Locale.ROOT,
-                "model dim %d, ffn %d, %d layers, %d heads, vocab %d; batch %d x %d tokens; %d rounds%n",
+                "model dim %d, ffn %d, %d layers, %d heads, vocab %d; batch %d x %d tokens; %s; %d rounds of %d"
+                        + " steps%n",
                 s.dim,
                 s.ffn,
                 s.layers,
@@ -67,28 +94,36 @@ public final class TrainStepBestOf {
                 s.vocab,
                 s.batch,
                 s.seq,
-                rounds);
+                s.loraRank == 0 ? "every weight trains" : "LoRA r " + s.loraRank + " on " + LORA_TARGETS,
+                rounds,
+                steps);
         StringBuilder table = new StringBuilder();
         table.append("| threads | Panthera best s/step | PyTorch best s/step | ratio (best) | Panthera median "
                 + "| PyTorch median | ratio (median) | Panthera CPU s/step (median) | PyTorch CPU s/step (median) "
-                + "| ratio (CPU) | SGEMM best GFLOP/s | MFU Panthera (best) | MFU PyTorch (best) | rounds |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-        for (int t : threads) table.append(run(s, t, rounds)).append('\n');
+                + "| ratio (CPU) | SGEMM best GFLOP/s | MFU Panthera (best) | MFU PyTorch (best) | Panthera pool peak MiB "
+                + "| Panthera peak RSS MiB | PyTorch peak RSS MiB | rounds |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (int t : threads) table.append(run(s, t, rounds, steps)).append('\n');
         System.out.println();
         System.out.print(table);
     }
 
-    static String run(Shape s, int threads, int rounds) throws Exception {
+    static String run(Shape s, int threads, int rounds, int steps) throws Exception {
         Sgemm.setThreads(threads);
+        System.gc();
+        PeakRss.reset();
         DecoderConfig cfg = DecoderConfig.of(s.dim, s.ffn, s.heads, s.heads, s.vocab, s.layers, s.seq + 1);
         CausalLm model = new CausalLm(cfg, new SplittableRandom(7));
+        if (s.loraRank > 0) Lora.apply(model, LoraConfig.of(s.loraRank, LORA_ALPHA, 0, LORA_TARGETS), "default");
         AdamW opt = new AdamW(model.trainableParameters(), 3e-3);
         SplittableRandom rng = new SplittableRandom(0);
         long[] ids = new long[s.batch * (s.seq + 1)];
         for (int i = 0; i < ids.length; i++) ids[i] = rng.nextInt(s.vocab);
-        long params = model.parameterCount();
-        double flopsPerStep = 6.0 * params * s.batch * s.seq;
-        int steps = 3;
+        long params = model.parameterCount(), trainable = model.trainableParameterCount();
+        // full training: 6 FLOPs per parameter per token; LoRA: 4 per frozen parameter (forward and input gradient),
+        // 6 per trainable one
+        double flopsPerStep = (4.0 * (params - trainable) + 6.0 * trainable) * s.batch * s.seq;
+        System.out.printf(Locale.ROOT, "Panthera: params=%d trainable=%d threads=%d%n", params, trainable, threads);
         try (TorchAnchor torch = TorchAnchor.start(s, threads);
                 Arena arena = Arena.ofShared()) {
             int g = 512;
@@ -96,8 +131,11 @@ public final class TrainStepBestOf {
             MemorySegment c = arena.allocate(4L * g * g, 64);
             // warm-up: at least 40 steps and 10 s, so that C2 has compiled the step even when the JIT's own threads
             // share the cores with other work (a time limit alone left the first thread count half-interpreted)
-            long warmEnd = System.nanoTime() + 10_000_000_000L;
-            for (int w = 0; w < 40 || System.nanoTime() < warmEnd; w++) {
+            // (a step of seconds stops after 3 steps and 60 s)
+            long warm0 = System.nanoTime();
+            for (int w = 0; ; w++) {
+                long spent = System.nanoTime() - warm0;
+                if ((w >= 40 && spent >= 10_000_000_000L) || (w >= 3 && spent >= 60_000_000_000L)) break;
                 step(model, opt, ids, s);
                 Sgemm.sgemm(false, false, g, g, g, 1f, a, 0, g, b, 0, g, 0f, c, 0, g);
             }
@@ -106,6 +144,7 @@ public final class TrainStepBestOf {
             double[] oursCpu = new double[rounds * steps], theirsCpu = new double[rounds * steps];
             double[] gemm = new double[rounds];
             Arrays.fill(theirs, Double.NaN);
+            MemoryPool.host().resetPeak();
             for (int r = 0; r < rounds; r++) {
                 for (int i = 0; i < steps; i++) {
                     long t0 = System.nanoTime(), c0 = OS.getProcessCpuTime();
@@ -134,6 +173,9 @@ public final class TrainStepBestOf {
                         torch.available() ? fmt(Arrays.copyOfRange(theirs, r * steps, (r + 1) * steps)) : "n/a",
                         gemm[r]);
             }
+            double poolMiB = MemoryPool.host().stats().peakBytesInUse() / 1048576.0;
+            double rssMiB = PeakRss.kib() / 1024.0;
+            double torchMiB = torch.available() ? torch.peakRssKib() / 1024.0 : Double.NaN;
             Arrays.sort(ours);
             Arrays.sort(theirs);
             Arrays.sort(oursCpu);
@@ -144,7 +186,7 @@ public final class TrainStepBestOf {
             if (!torch.available()) {
                 return String.format(
                         Locale.ROOT,
-                        "| %d | %.4f | %s | | %.4f | | | %.4f | | | %.1f | %.1f%% | | %d |",
+                        "| %d | %.4f | %s | | %.4f | | | %.4f | | | %.1f | %.1f%% | | %.0f | %.0f | | %d |",
                         threads,
                         ob,
                         torch.why(),
@@ -152,12 +194,15 @@ public final class TrainStepBestOf {
                         oc,
                         sgemm,
                         100 * flopsPerStep / ob / 1e9 / sgemm,
+                        poolMiB,
+                        rssMiB,
                         rounds);
             }
             double tb = theirs[0], tm = theirs[theirs.length / 2];
             return String.format(
                     Locale.ROOT,
-                    "| %d | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %.1f | %.1f%% | %.1f%% | %d |",
+                    "| %d | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f | %.1f | %.1f%% | %.1f%% | %.0f | %.0f | %.0f "
+                            + "| %d |",
                     threads,
                     ob,
                     tb,
@@ -171,6 +216,9 @@ public final class TrainStepBestOf {
                     sgemm,
                     100 * flopsPerStep / ob / 1e9 / sgemm,
                     100 * flopsPerStep / tb / 1e9 / sgemm,
+                    poolMiB,
+                    rssMiB,
+                    torchMiB,
                     rounds);
         }
     }
