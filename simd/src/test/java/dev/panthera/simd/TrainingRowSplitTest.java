@@ -2,14 +2,17 @@ package dev.panthera.simd;
 
 import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.DType;
-import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
-import java.util.Random;
+import dev.panthera.testing.TensorSpec;
 import java.util.function.Supplier;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * The arithmetic binary ops ({@link BinaryRowLoop}) and softmax / log-softmax over the last dimension, whose rows
@@ -44,29 +47,47 @@ class TrainingRowSplitTest {
         }
     }
 
-    private static long[] shape(Random r) {
-        boolean big = r.nextBoolean();
-        long[] rows = big ? BIG_ROWS : ROWS, cols = big ? BIG_COLS : COLS;
-        return new long[] {rows[r.nextInt(rows.length)], cols[r.nextInt(cols.length)]};
+    /** A [rows, cols] shape: small (0, 1, primes, vector tails) or large enough that the rows split over threads. */
+    @Provide
+    Arbitrary<long[]> shapes() {
+        return Arbitraries.of(false, true).flatMap(big -> {
+            long[] rows = big ? BIG_ROWS : ROWS, cols = big ? BIG_COLS : COLS;
+            return Combinators.combine(Draws.oneOf(rows), Draws.oneOf(cols)).as((r, c) -> new long[] {r, c});
+        });
+    }
+
+    /** b's shape for each broadcast form: same shape, a row, a column, a scalar. */
+    private static long[] bShape(int form, long rows, long n) {
+        return switch (form) {
+            case 0 -> new long[] {rows, n};
+            case 1 -> new long[] {n};
+            case 2 -> new long[] {rows, 1};
+            default -> new long[] {1};
+        };
+    }
+
+    record BinaryCase(long rows, long n, TensorSpec a, int form, TensorSpec b, int kind) {}
+
+    @Provide
+    Arbitrary<BinaryCase> binaryCases() {
+        return shapes().flatMap(s -> Combinators.combine(
+                        Draws.views(DType.F32, s),
+                        Arbitraries.integers()
+                                .between(0, 3)
+                                .flatMap(form -> Draws.contiguous(DType.F32, bShape(form, s[0], s[1]))
+                                        .map(b -> java.util.Map.entry(form, b))),
+                        Arbitraries.integers().between(0, 6))
+                .as((a, fb, kind) -> new BinaryCase(s[0], s[1], a, fb.getKey(), fb.getValue(), kind)));
     }
 
     @Property(tries = 24)
-    void binaryRowsGiveTheSameBitsOnOneAndTwoThreadsAndMatchTheReference(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] s = shape(r);
-        long rows = s[0], n = s[1];
-        Tensor a = r.nextBoolean()
-                ? Tensor.randn(Shape.of(rows, n), r.nextLong())
-                : SeededViews.randomView(r, s, DType.F32);
-        int form = r.nextInt(4);
-        Tensor b = switch (form) {
-            case 0 -> Tensor.randn(Shape.of(rows, n), r.nextLong());
-            case 1 -> Tensor.randn(Shape.of(n), r.nextLong());
-            case 2 -> Tensor.randn(Shape.of(rows, 1), r.nextLong());
-            default -> Tensor.randn(Shape.of(1), r.nextLong());
-        };
+    void binaryRowsGiveTheSameBitsOnOneAndTwoThreadsAndMatchTheReference(@ForAll("binaryCases") BinaryCase c) {
+        long rows = c.rows(), n = c.n();
+        Tensor a = c.a().tensor();
+        int form = c.form();
+        Tensor b = c.b().tensor();
         String[] names = {"add", "sub", "mul", "div", "maximum", "minimum", "pow"};
-        int kind = r.nextInt(names.length);
+        int kind = c.kind();
         // pow of a negative base is NaN in both; its absolute value keeps the comparison about the split
         Tensor base = kind == 6 ? a.abs() : a;
         Supplier<Tensor> op = () -> switch (kind) {
@@ -95,15 +116,21 @@ class TrainingRowSplitTest {
         }
     }
 
+    record SoftmaxCase(long[] shape, TensorSpec x, int scale, boolean log) {}
+
+    @Provide
+    Arbitrary<SoftmaxCase> softmaxCases() {
+        return shapes().flatMap(s -> Combinators.combine(
+                        Draws.views(DType.F32, s), Arbitraries.integers().between(1, 8), Arbitraries.of(false, true))
+                .as((x, scale, log) -> new SoftmaxCase(s, x, scale, log)));
+    }
+
     @Property(tries = 16)
-    void softmaxRowsAgreeWithTheReferenceOnOneAndTwoThreads(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] s = shape(r);
-        Tensor x = r.nextBoolean()
-                ? Tensor.randn(Shape.of(s[0], s[1]), r.nextLong())
-                : SeededViews.randomView(r, s, DType.F32);
-        Tensor scaled = x.mul(1 + r.nextInt(8)); // logits spread over a few units, as a model's are
-        boolean log = r.nextBoolean();
+    void softmaxRowsAgreeWithTheReferenceOnOneAndTwoThreads(@ForAll("softmaxCases") SoftmaxCase c) {
+        long[] s = c.shape();
+        Tensor x = c.x().tensor();
+        Tensor scaled = x.mul(c.scale()); // logits spread over a few units, as a model's are
+        boolean log = c.log();
         Supplier<Tensor> op = () -> log ? scaled.logSoftmax(-1) : scaled.softmax(-1);
         SimdBackend simd = new SimdBackend();
         double[] one = on(simd, 1, op), two = on(simd, 2, op), want = on(ReferenceBackend.INSTANCE, 1, op);
