@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * offsets and leading dimensions in elements. Shapes with M ≥ 8 run the packed, cache-blocked kernel
  * ({@link PackedGemm}) with C's columns (or rows, when C is narrow) split over the threads; skinny shapes (decode's
  * M = 1, a prefill of a few tokens) stream B once without packing. The default thread count is set with
- * {@link #setThreads(int)} (default: available processors); work runs on this class's own pool, never the common one.
+ * {@link #setThreads(int)} (default: available processors); work runs on this class's own {@link Team}, never the common pool.
  * A {@link GemmConfig} passed to a call, or scoped over a thread with {@link GemmConfig#use()}, sets the thread count
  * and executor of the calls it covers.
  */
@@ -107,7 +107,7 @@ public final class Sgemm {
     /**
      * {@code batch} independent products {@link #sgemm} with operand b of the batch starting {@code b·strideA},
      * {@code b·strideB}, {@code b·strideC} elements after the given offsets (a stride of 0 shares an operand, e.g. one
-     * weight matrix for every batch entry). Each product uses the thread pool in turn.
+     * weight matrix for every batch entry). Each product uses GEMM's threads in turn.
      */
     public static void sgemmBatched(
             int batch,
@@ -288,11 +288,11 @@ public final class Sgemm {
     }
 
     /**
-     * Runs {@code body} over [0, total) in contiguous ranges (multiples of {@code align} where possible) on the
-     * threads GEMM would use: as many as the current {@link GemmConfig} allows, the first range on this thread, the
-     * rest on that config's executor or GEMM's own pool; on this thread alone when {@code flops} (the loop's total
+     * Runs {@code body} over [0, total) in contiguous chunks (multiples of {@code align} where possible) on the
+     * threads GEMM would use: this thread and as many helpers as the current {@link GemmConfig} allows, from that
+     * config's executor or GEMM's own {@link Team}; on this thread alone when {@code flops} (the loop's total
      * work) is below the threshold GEMM itself splits at. For kernels outside this module that should share GEMM's
-     * threads (the quantized GEMV). The body must not start a multi-threaded GEMM itself.
+     * threads (the quantized GEMV). Nested loops are allowed (whatever no helper takes, the caller does).
      */
     public static void parallelRanges(int total, long flops, int align, Range body) {
         if (total < 0 || align < 1)
@@ -313,8 +313,8 @@ public final class Sgemm {
     /**
      * Runs {@code body} for every i in [0, n): on this thread alone when {@code flops} (the loop's total work) is
      * below {@link #PARALLEL_FLOPS} or the current {@link GemmConfig} allows one thread, else in contiguous ranges on
-     * as many threads as that config allows, the first range on this thread. The body must not start a multi-threaded
-     * GEMM itself (its ranges run on the pool it would wait on).
+     * as many threads as that config allows, this one among them. Nested loops are allowed (whatever no helper
+     * takes, the caller does).
      */
     static void forEach(int n, long flops, java.util.function.IntConsumer body) {
         GemmConfig config = GemmConfig.current();
