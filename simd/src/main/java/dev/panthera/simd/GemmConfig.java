@@ -7,9 +7,9 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 
 /**
- * How one GEMM call may run: at most {@code threads} ranges at once, the calling thread doing the first and the rest
- * submitted to {@code executor} ({@code null}: GEMM's own pool, sized by {@link Sgemm#setThreads(int)}, never the
- * common pool). Pass one to {@link Sgemm#sgemm(GemmConfig, boolean, boolean, int, int, int, float,
+ * How one GEMM call may run: on at most {@code threads} threads at once, the calling thread and {@code threads − 1}
+ * helpers that share the call's chunks with it, tasks submitted to {@code executor} ({@code null}: GEMM's own threads,
+ * {@link Team}, never the common pool). Pass one to {@link Sgemm#sgemm(GemmConfig, boolean, boolean, int, int, int, float,
  * java.lang.foreign.MemorySegment, long, int, java.lang.foreign.MemorySegment, long, int, float,
  * java.lang.foreign.MemorySegment, long, int)}, or scope one over Tensor-API code with {@link #use()}:
  *
@@ -19,12 +19,12 @@ import java.util.concurrent.Executor;
  * }
  * }</pre>
  *
- * <p>A caller-supplied executor must run submitted tasks on other threads (or reject them, in which case the caller
- * runs the range itself); GEMM waits for its ranges, so an executor whose threads are all busy waiting on this call
- * deadlocks, as with any fork-join work on a bounded pool.
+ * <p>A caller-supplied executor should run submitted tasks on other threads; the caller claims every chunk no task
+ * has claimed and waits only for chunks a task is running, so a task that is rejected, queued behind busy threads or
+ * started after the call returned costs nothing but its own start (it then finds no chunk left).
  *
- * @param threads  the most ranges to run at once, at least 1
- * @param executor where ranges after the first run; {@code null} for GEMM's own pool
+ * @param threads  the most threads to run at once, at least 1
+ * @param executor where the helper tasks run; {@code null} for GEMM's own threads
  */
 public record GemmConfig(int threads, Executor executor) {
     public GemmConfig {
@@ -32,17 +32,17 @@ public record GemmConfig(int threads, Executor executor) {
             throw new IllegalArgumentException("GemmConfig: thread count must be at least 1, got " + threads);
     }
 
-    /** {@code threads} ranges on GEMM's own pool. */
+    /** {@code threads} threads: the caller and GEMM's own helpers. */
     public static GemmConfig of(int threads) {
         return new GemmConfig(threads, null);
     }
 
-    /** {@code threads} ranges, those after the first on {@code executor}. */
+    /** {@code threads} threads: the caller and helper tasks on {@code executor}. */
     public static GemmConfig on(Executor executor, int threads) {
         return new GemmConfig(threads, Objects.requireNonNull(executor, "GemmConfig: executor"));
     }
 
-    /** What a call without a config uses: the innermost {@link #use()} scope of this thread, else {@link Sgemm#threads()} on GEMM's own pool. */
+    /** What a call without a config uses: the innermost {@link #use()} scope of this thread, else {@link Sgemm#threads()} on GEMM's own threads. */
     public static GemmConfig current() {
         GemmConfig c = SCOPES.get().peek();
         return c != null ? c : of(Sgemm.threads());

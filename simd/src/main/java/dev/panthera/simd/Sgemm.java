@@ -4,11 +4,7 @@ import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.Future;
+import java.util.concurrent.Executor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -17,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * offsets and leading dimensions in elements. Shapes with M ≥ 8 run the packed, cache-blocked kernel
  * ({@link PackedGemm}) with C's columns (or rows, when C is narrow) split over the threads; skinny shapes (decode's
  * M = 1, a prefill of a few tokens) stream B once without packing. The default thread count is set with
- * {@link #setThreads(int)} (default: available processors); work runs on this class's own pool, never the common one.
+ * {@link #setThreads(int)} (default: available processors); work runs on this class's own {@link Team}, never the common pool.
  * A {@link GemmConfig} passed to a call, or scoped over a thread with {@link GemmConfig#use()}, sets the thread count
  * and executor of the calls it covers.
  */
@@ -31,14 +27,14 @@ public final class Sgemm {
     private static final ThreadLocal<PackedGemm.Buffers> BUFFERS = ThreadLocal.withInitial(PackedGemm.Buffers::new);
 
     private static volatile int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
-    private static volatile ForkJoinPool pool;
+    private static volatile Team team;
 
     /** Sets how many threads GEMM may use. */
     public static synchronized void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("sgemm: thread count must be at least 1, got " + n);
-        if (n != threads && pool != null) {
-            pool.shutdown();
-            pool = null;
+        if (n != threads && team != null) {
+            team.shutdown(); // its helpers end; loops already running finish on their callers
+            team = null;
         }
         threads = n;
     }
@@ -48,9 +44,13 @@ public final class Sgemm {
         return threads;
     }
 
-    private static synchronized ForkJoinPool pool() {
-        if (pool == null) pool = new ForkJoinPool(threads);
-        return pool;
+    private static Team team() {
+        Team t = team;
+        if (t != null) return t;
+        synchronized (Sgemm.class) {
+            if (team == null) team = new Team();
+            return team;
+        }
     }
 
     /**
@@ -107,7 +107,7 @@ public final class Sgemm {
     /**
      * {@code batch} independent products {@link #sgemm} with operand b of the batch starting {@code b·strideA},
      * {@code b·strideB}, {@code b·strideC} elements after the given offsets (a stride of 0 shares an operand, e.g. one
-     * weight matrix for every batch entry). Each product uses the thread pool in turn.
+     * weight matrix for every batch entry). Each product uses GEMM's threads in turn.
      */
     public static void sgemmBatched(
             int batch,
@@ -194,17 +194,20 @@ public final class Sgemm {
         scale(c, cOff, ldc, m, n, beta);
         if (k == 0 || alpha == 0) return;
         int t = config.threads();
-        java.util.concurrent.Executor ex = config.executor();
+        Executor ex = config.executor();
         long flops = 2L * m * n * k;
-        if (flops < 2_000_000L) t = 1; // a small product is over before a second thread would start
+        if (flops < PARALLEL_FLOPS) t = 1; // a small product is over before a second thread would join
         if (t > 1 && !(shareable(a) && shareable(b) && shareable(c)))
             t = 1; // a confined arena's memory stays on its thread
         if (m < SKINNY_M) {
             int tt = Math.min(t, Math.max(1, n / 64));
+            // chunks of about 256 outputs: long enough streams per chunk, enough chunks to even out the threads
             split(
                     ex,
                     tt,
                     n,
+                    16,
+                    Math.max(2, n / (tt * 256)),
                     (j0, j1) -> SkinnyGemm.gemm(
                             kind, transA, transB, m, j0, j1, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc));
         } else if (n >= m || n >= 64L * t) {
@@ -213,6 +216,8 @@ public final class Sgemm {
                     ex,
                     tt,
                     n,
+                    PackedGemm.NR,
+                    PACKED_CHUNKS,
                     (j0, j1) -> PackedGemm.gemm(
                             kind,
                             transA,
@@ -239,6 +244,8 @@ public final class Sgemm {
                     ex,
                     tt,
                     m,
+                    PackedGemm.MR,
+                    PACKED_CHUNKS,
                     (i0, i1) -> PackedGemm.gemm(
                             kind,
                             transA,
@@ -262,6 +269,12 @@ public final class Sgemm {
         }
     }
 
+    /**
+     * Chunks per thread of the packed path: each chunk packs its own A blocks (M·K floats per chunk), so fewer and
+     * wider chunks than the skinny path's.
+     */
+    static final int PACKED_CHUNKS = Integer.getInteger("panthera.packedChunks", 2);
+
     /** An unstarted thread: a segment accessible by it is accessible by any pool thread (shared, auto, global, heap). */
     private static final Thread PROBE = new Thread(() -> {});
 
@@ -275,31 +288,33 @@ public final class Sgemm {
     }
 
     /**
-     * Runs {@code body} over [0, total) in contiguous ranges (multiples of {@code align} where possible) on the
-     * threads GEMM would use: as many as the current {@link GemmConfig} allows, the first range on this thread, the
-     * rest on that config's executor or GEMM's own pool; on this thread alone when {@code flops} (the loop's total
+     * Runs {@code body} over [0, total) in contiguous chunks (multiples of {@code align} where possible) on the
+     * threads GEMM would use: this thread and as many helpers as the current {@link GemmConfig} allows, from that
+     * config's executor or GEMM's own {@link Team}; on this thread alone when {@code flops} (the loop's total
      * work) is below the threshold GEMM itself splits at. For kernels outside this module that should share GEMM's
-     * threads (the quantized GEMV). The body must not start a multi-threaded GEMM itself.
+     * threads (the quantized GEMV). Nested loops are allowed (whatever no helper takes, the caller does).
      */
     public static void parallelRanges(int total, long flops, int align, Range body) {
         if (total < 0 || align < 1)
             throw new IllegalArgumentException("parallelRanges: total " + total + ", align " + align);
         GemmConfig config = GemmConfig.current();
         int parts = flops < PARALLEL_FLOPS ? 1 : Math.min(config.threads(), Math.max(1, total / align));
-        split(config.executor(), parts, total, align, body);
+        split(config.executor(), parts, total, align, 4, body);
     }
 
     /**
-     * The least work, in flops, that a loop hands to a second thread: below it the hand-off (waking a pool thread,
-     * its start-up on a shared core) costs more than the time the second thread would save.
+     * The least work, in flops, that a loop hands to a second thread (about 20 µs of a GEMV): below it the hand-off
+     * costs more than the second thread saves. A {@link Team} helper that is still polling takes a chunk within a
+     * microsecond; a parked one is woken (tens of µs on a virtual machine) while the caller works on, so the cost is
+     * the wake-up call, not the wait. Decode's 768 × 768 projections (1.2 MFLOP) are above it.
      */
-    static final long PARALLEL_FLOPS = 2_000_000L;
+    static final long PARALLEL_FLOPS = 1L << 18;
 
     /**
      * Runs {@code body} for every i in [0, n): on this thread alone when {@code flops} (the loop's total work) is
      * below {@link #PARALLEL_FLOPS} or the current {@link GemmConfig} allows one thread, else in contiguous ranges on
-     * as many threads as that config allows, the first range on this thread. The body must not start a multi-threaded
-     * GEMM itself (its ranges run on the pool it would wait on).
+     * as many threads as that config allows, this one among them. Nested loops are allowed (whatever no helper
+     * takes, the caller does).
      */
     static void forEach(int n, long flops, java.util.function.IntConsumer body) {
         GemmConfig config = GemmConfig.current();
@@ -308,49 +323,25 @@ public final class Sgemm {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        split(config.executor(), t, n, 1, (from, to) -> {
+        split(config.executor(), t, n, 1, 4, (from, to) -> {
             for (int i = from; i < to; i++) body.accept(i);
         });
     }
 
     /**
-     * Runs [0, total) in {@code parts} contiguous ranges (multiples of 16 where possible): the first on this thread,
-     * the rest on {@code executor} (null: this class's pool).
+     * Runs [0, total) on up to {@code parts} threads (this one and {@code parts − 1} helpers from {@code executor},
+     * null: GEMM's own {@link Team}) in chunks of about {@code total / (parts · perThread)} indices rounded up to a
+     * multiple of {@code align}: several chunks per thread, so that a thread that starts late or loses its processor
+     * for a while takes fewer of them instead of holding up the others.
      */
-    private static void split(java.util.concurrent.Executor executor, int parts, int total, Range r) {
-        split(executor, parts, total, 16, r);
-    }
-
-    /** As {@link #split(java.util.concurrent.Executor, int, int, Range)}, ranges multiples of {@code align}. */
-    private static void split(java.util.concurrent.Executor executor, int parts, int total, int align, Range r) {
-        if (parts <= 1) {
+    private static void split(Executor executor, int parts, int total, int align, int perThread, Range r) {
+        if (parts <= 1 || total <= align) {
             r.run(0, total);
             return;
         }
-        int chunk = ((total + parts - 1) / parts + align - 1) / align * align;
-        List<Future<?>> fs = new ArrayList<>();
-        java.util.concurrent.Executor p = executor != null ? executor : pool();
-        for (int from = chunk; from < total; from += chunk) {
-            int f = from, to = Math.min(total, from + chunk);
-            java.util.concurrent.FutureTask<Void> task =
-                    new java.util.concurrent.FutureTask<>(() -> r.run(f, to), null);
-            try {
-                p.execute(task);
-                fs.add(task);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                r.run(f, to); // the pool was shut down meanwhile (setThreads) or refuses work: do the range here
-            }
-        }
-        r.run(0, Math.min(chunk, total));
-        try {
-            for (Future<?> f : fs) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("sgemm interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) throw re;
-            throw new IllegalStateException(e.getCause());
-        }
+        long pieces = (long) parts * perThread;
+        int chunk = (int) Math.min(total, ((total + pieces - 1) / pieces + align - 1) / align * align);
+        team().run(executor, parts - 1, total, chunk, r);
     }
 
     private static void checkBounds(
