@@ -6,6 +6,7 @@ import static dev.panthera.simd.FloatRows.widen;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Layout;
 import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.spi.PackedStorage;
 import dev.panthera.tensor.spi.StridedCursor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -17,7 +18,9 @@ import java.lang.foreign.MemorySegment;
  *       dense F32 [M, K] scratch block per batch matrix.</li>
  *   <li>B (weights): an F32, BF16 or F16 matrix view is read in place, 16-bit weights widened in registers as GEMM
  *       reads them ({@link Sgemm}'s mixed path, the GEMV paths for decode's small M); a broadcast or otherwise
- *       strided view is widened into a dense F32 [K, N] block.</li>
+ *       strided view is widened into a dense F32 [K, N] block. A weight made by {@code Tensor.packedForMatmul()}
+ *       carries its GEMM panels ({@link PackedPanels}, see {@link #pack}); a product with M ≥ {@link Sgemm#SKINNY_M}
+ *       reads them ({@link PackedSgemm}) instead of packing B again, a smaller one reads the weight's values.</li>
  *   <li>C: a dense F32 destination is written in place; any other is computed into an F32 [M, N] block and narrowed
  *       with round to nearest even.</li>
  * </ul>
@@ -52,40 +55,60 @@ final class Matmuls {
                 n = Math.toIntExact(bl.shape().dim(r - 1));
         if (dl.numel() == 0) return;
         Operand pa = a.dtype() == DType.F32 ? Operand.of(al, m, k) : null, pb = Operand.of(bl, k, n);
+        PackedPanels packed = m >= Sgemm.SKINNY_M
+                        && b instanceof PackedStorage ps
+                        && ps.packed() instanceof PackedPanels pp
+                        && bl.equals(ps.packedLayout())
+                ? pp
+                : null;
         boolean directC = dst.dtype() == DType.F32 && dl.isContiguous();
         Layout ba = batch(al), bb = batch(bl), bd = batch(dl);
         StridedCursor ca = new StridedCursor(ba), cb = new StridedCursor(bb), cd = new StridedCursor(bd);
-        boolean scratch = pa == null || pb == null || !directC;
+        boolean denseB = pb == null && packed == null;
+        boolean scratch = pa == null || denseB || !directC;
         // shared scratch, so GEMM may split the product over its threads (it keeps confined memory on one thread)
         try (Arena arena = scratch ? Arena.ofShared() : Arena.ofConfined()) {
             MemorySegment as = pa == null ? block(arena, m, k) : null,
-                    bs = pb == null ? block(arena, k, n) : null,
+                    bs = denseB ? block(arena, k, n) : null,
                     cs = directC ? null : block(arena, m, n);
             DType kind = pb == null ? DType.F32 : b.dtype();
             for (long i = 0, nb = bd.numel(); i < nb; i++) {
                 long ao = ca.next(), bo = cb.next(), dO = cd.next();
                 if (pa == null) dense(a, al, ao, m, k, as);
-                if (pb == null) dense(b, bl, bo, k, n, bs);
-                Sgemm.gemm(
-                        GemmConfig.current(),
-                        "matmul",
-                        kind,
-                        pa != null && pa.trans,
-                        pb != null && pb.trans,
-                        m,
-                        n,
-                        k,
-                        1f,
-                        pa == null ? as : a.segment(),
-                        pa == null ? 0 : ao,
-                        pa == null ? Math.max(1, k) : pa.ld,
-                        pb == null ? bs : b.segment(),
-                        pb == null ? 0 : bo,
-                        pb == null ? Math.max(1, n) : pb.ld,
-                        0f,
-                        directC ? dst.segment() : cs,
-                        directC ? dO : 0,
-                        Math.max(1, n));
+                if (denseB) dense(b, bl, bo, k, n, bs);
+                if (packed != null) {
+                    PackedSgemm.gemm(
+                            pa != null && pa.trans,
+                            m,
+                            k,
+                            pa == null ? as : a.segment(),
+                            pa == null ? 0 : ao,
+                            pa == null ? Math.max(1, k) : pa.ld,
+                            packed,
+                            directC ? dst.segment() : cs,
+                            directC ? dO : 0,
+                            Math.max(1, n));
+                } else
+                    Sgemm.gemm(
+                            GemmConfig.current(),
+                            "matmul",
+                            kind,
+                            pa != null && pa.trans,
+                            pb != null && pb.trans,
+                            m,
+                            n,
+                            k,
+                            1f,
+                            pa == null ? as : a.segment(),
+                            pa == null ? 0 : ao,
+                            pa == null ? Math.max(1, k) : pa.ld,
+                            pb == null ? bs : b.segment(),
+                            pb == null ? 0 : bo,
+                            pb == null ? Math.max(1, n) : pb.ld,
+                            0f,
+                            directC ? dst.segment() : cs,
+                            directC ? dO : 0,
+                            Math.max(1, n));
                 if (!directC) {
                     int last = dl.rank() - 1;
                     for (int row = 0; row < m; row++)
@@ -99,6 +122,23 @@ final class Matmuls {
                                 dl.stride(last));
                 }
             }
+        }
+    }
+
+    /**
+     * The GEMM panels of a constant weight [K, N] of any layout (F32, BF16 or F16; a view GEMM cannot read in place is
+     * widened into a dense F32 block first); null for an empty one.
+     */
+    static PackedPanels pack(Storage b, Layout l) {
+        if (l.rank() != 2 || !WidenedOps.serves(b.dtype())) return null;
+        int k = Math.toIntExact(l.shape().dim(0)), n = Math.toIntExact(l.shape().dim(1));
+        if (k == 0 || n == 0) return null;
+        Operand op = Operand.of(l, k, n);
+        if (op != null) return PackedPanels.pack(b.dtype(), op.trans, k, n, b.segment(), l.offset(), op.ld);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment d = block(arena, k, n);
+            dense(b, l, l.offset(), k, n, d);
+            return PackedPanels.pack(DType.F32, false, k, n, d, 0, n);
         }
     }
 

@@ -85,8 +85,52 @@ final class PackedGemm {
         }
     }
 
+    /**
+     * C[i0:i1, j0:j1] += alpha·op(A)·B with B already in panels ({@link PackedPanels}): the loops of {@link #gemm}
+     * with the panel looked up instead of packed, so every element sums the same products in the same order. Panels
+     * start at multiples of NC and slivers at multiples of NR from column 0, so j0 must be a multiple of NR (a thread's
+     * column range then covers whole slivers of its own).
+     */
+    static void gemmPacked(
+            boolean ta,
+            int i0,
+            int i1,
+            int j0,
+            int j1,
+            int k,
+            float alpha,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            PackedPanels b,
+            MemorySegment c,
+            long cOff,
+            int ldc,
+            Buffers buf) {
+        if (j0 % NR != 0) throw new IllegalArgumentException("packed gemm: column range starts at " + j0);
+        for (int jc = j0 / NC * NC; jc < j1; jc += NC) {
+            int js0 = Math.max(j0, jc) - jc, js1 = Math.min(j1, jc + NC) - jc;
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                float[] bp = b.panel(jc / NC, pc / KC);
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = Math.min(MC, i1 - ic);
+                    packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, buf.row);
+                    for (int jr = js0; jr < js1; jr += NR) {
+                        int nr = Math.min(NR, js1 - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = Math.min(MR, mc - ir);
+                            long cTile = cOff + (long) (ic + ir) * ldc + jc + jr;
+                            kernel(kc, buf.a, ir * kc, bp, jr * kc, c, cTile, ldc, mr, nr, buf.tile);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** B[pc:pc+kc, jc:jc+nc] into NR-wide slivers: sliver s holds, for each p, NR consecutive columns (zero padded). */
-    private static void packB(
+    static void packB(
             DType kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
         if (!tb && kind != DType.F16) {
             // groups of 8 full slivers, row by row: 512 contiguous bytes of each B row per step instead of 64

@@ -23,8 +23,8 @@ public final class Sgemm {
     private static final VectorSpecies<Float> F = Lanes.F256;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
-    private static final int SKINNY_M = 8;
-    private static final ThreadLocal<PackedGemm.Buffers> BUFFERS = ThreadLocal.withInitial(PackedGemm.Buffers::new);
+    static final int SKINNY_M = 8;
+    static final ThreadLocal<PackedGemm.Buffers> BUFFERS = ThreadLocal.withInitial(PackedGemm.Buffers::new);
 
     private static volatile int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
     private static volatile Team team;

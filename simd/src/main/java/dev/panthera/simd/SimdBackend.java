@@ -9,6 +9,7 @@ import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.FusedKernels;
+import dev.panthera.tensor.spi.PackedOperand;
 import dev.panthera.tensor.spi.ReferenceBackend;
 import dev.panthera.tensor.spi.StridedCursor;
 import java.lang.foreign.Arena;
@@ -356,6 +357,12 @@ public final class SimdBackend implements Backend, FusedKernels {
     public void matmul(Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
         if (WidenedOps.serves(a.dtype(), b.dtype(), dst.dtype())) Matmuls.matmul(a, al, b, bl, dst, dl);
         else fallback.matmul(a, al, b, bl, dst, dl);
+    }
+
+    /** The GEMM panels of a constant weight, read by {@link #matmul} for M ≥ 8 ({@link PackedPanels}). */
+    @Override
+    public PackedOperand packMatmulOperand(Storage b, Layout layout) {
+        return Matmuls.pack(b, layout);
     }
 
     @Override

@@ -13,6 +13,7 @@ final class InPlace {
 
     private static void checkTarget(String op, Tensor self, Tensor... others) {
         self.checkAlive(op);
+        self.checkWritable(op);
         boolean tracked = self.requiresGrad();
         for (Tensor o : others) {
             o.checkAlive(op);

@@ -270,6 +270,9 @@ public final class Tensor {
                     "requiresGrad: only floating-point tensors can require grad, got " + describe());
         if (!on && gradFn != null)
             throw new IllegalStateException("requiresGrad(false) on non-leaf " + describe() + "; use detach()");
+        if (on && storage instanceof dev.panthera.tensor.spi.PackedStorage)
+            throw new IllegalStateException("requiresGrad: " + describe()
+                    + " is a packed, read-only weight for inference; train the tensor it was packed from");
         this.requiresGrad = on;
         return this;
     }
@@ -289,6 +292,33 @@ public final class Tensor {
     /** The op that produced this tensor, or null for a leaf. */
     public Op gradFn() {
         return gradFn;
+    }
+
+    /**
+     * This 2-D weight [in, out] as the right operand of later {@code x.matmul(w)} calls: a read-only tensor with the
+     * same values, shape and strides, that a backend with a packed GEMM path reads in its pre-arranged form
+     * (packed once here, not on every call). The values are this tensor's memory when that is read-only (a mapped
+     * checkpoint), else a snapshot taken now: later writes to this tensor do not reach the result, and nothing can
+     * write to the result, so its packed form never goes stale. Products equal those with this tensor bit for bit;
+     * a backend without packing returns the read-only tensor alone. Refused for a tensor that requires grad (a packed
+     * weight is for inference); the result is dead once this tensor's memory is released.
+     */
+    public Tensor packedForMatmul() {
+        return PackedWeights.pack(this);
+    }
+
+    /** True when no op may write this tensor's memory: a read-only mapped file, or a {@link #packedForMatmul()} result. */
+    public boolean isReadOnly() {
+        checkAlive("isReadOnly");
+        return storage instanceof dev.panthera.tensor.spi.PackedStorage
+                || (device().kind() == Device.Kind.CPU && storage.segment().isReadOnly());
+    }
+
+    /** Throws IllegalStateException naming this tensor and {@code op} when its memory is read-only. */
+    void checkWritable(String op) {
+        if (isReadOnly())
+            throw new IllegalStateException(op + ": " + describe()
+                    + " is read-only (a mapped checkpoint or a packed weight); write to a copy()");
     }
 
     /** The same data without the graph (a view sharing storage; does not require grad). */
@@ -465,6 +495,7 @@ public final class Tensor {
      */
     public Tensor copy_(Tensor src) {
         checkAlive("copy_");
+        checkWritable("copy_");
         src.checkAlive("copy_");
         if (requiresGrad && gradFn == null && Autograd.isGradEnabled()) {
             throw new IllegalStateException(
@@ -492,6 +523,7 @@ public final class Tensor {
     /** Fills this tensor in place with {@code value} (not recorded). */
     public Tensor fill_(double value) {
         checkAlive("fill_");
+        checkWritable("fill_");
         backend().fill(storage, layout, value);
         return this;
     }

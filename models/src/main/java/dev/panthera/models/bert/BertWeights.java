@@ -27,13 +27,17 @@ final class BertWeights {
                         : "";
     }
 
-    /** A linear layer's weight as [in, out]. */
+    /**
+     * A linear layer's weight as [in, out], packed for matmul ({@link Tensor#packedForMatmul()}): an encoder's products
+     * all have M = batch·tokens rows, so the backend cuts the weight into its GEMM panels once here instead of on
+     * every forward. The result is read-only (the model never writes its weights).
+     */
     Tensor linear(String name, long out, long in) {
         String n = prefix + name;
-        if (w instanceof OnnxWeights o && o.isTransposed(n)) {
-            return floats(n, in, out);
-        }
-        return floats(n, out, in).t();
+        Tensor t = w instanceof OnnxWeights o && o.isTransposed(n)
+                ? floats(n, in, out)
+                : floats(n, out, in).t();
+        return t.packedForMatmul();
     }
 
     /** A tensor of exactly {@code shape} as F32. */

@@ -12,9 +12,9 @@ interface Projection {
     /** x [..., in] → [..., out]. */
     Tensor apply(Tensor x);
 
-    /** A dense weight [out, in] and an optional bias [out]. */
+    /** A dense weight [out, in] and an optional bias [out], packed for matmul at the first prefill. */
     static Projection dense(Tensor w, Tensor bias) {
-        return bias == null ? x -> x.matmul(w.t()) : x -> x.matmul(w.t()).add(bias);
+        return new DenseProjection(w, bias);
     }
 
     /** A quantized layer (its own bias included). */

@@ -156,6 +156,16 @@ public interface Backend {
             Storage dst,
             Layout dstLayout);
 
+    /**
+     * This backend's packed form of the constant matmul operand {@code b} (a weight [K, N] with {@code layout}, any
+     * strides, F32/BF16/F16), for {@link #matmul} calls whose b is a {@link PackedStorage} holding it; null (the
+     * default) when the backend has none, and then the weight is read as it is. Called once per weight by
+     * {@code Tensor.packedForMatmul()}, whose values never change afterwards.
+     */
+    default PackedOperand packMatmulOperand(Storage b, Layout layout) {
+        return null;
+    }
+
     /** This backend's fused kernels, or null when it has none (tensor then composes every fused op). */
     default FusedKernels fused() {
         return null;
