@@ -10,16 +10,22 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.PackedStorage;
 import dev.panthera.tensor.spi.ReferenceBackend;
-import java.util.Random;
+import dev.panthera.testing.TensorSpec;
+import java.util.Arrays;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 
 /**
- * {@code x.matmul(w.packedForMatmul())} against {@code x.matmul(w)} on the SIMD backend: bit for bit for M ≥ 8, since
+ * {@code x.matmul(w.packedForMatmul())} against {@code x.matmul(w)} on the SIMD backend, bit for bit: for M ≥ 8
  * the packed path sums the same products in the same order (same K blocking, A packing and micro-kernel with lane-wise
  * FMAs only; only B's packing moved to {@code packedForMatmul}); for M below 8 both read the weight's values through
- * the skinny path, checked against a float64 loop. Shapes include 1, primes and tails that are not multiples of MR (6), NR (16 or 32),
+ * the skinny path (its lane sums in LaneSum's fixed order), also checked against a float64 loop. Shapes include 1, primes and tails that are not multiples of MR (6), NR (16 or 32),
  * KC (256 or 1024) or NC; weights F32, BF16 and F16, contiguous, transposed (a Linear's [out, in] used as [in, out]),
  * stepped or offset views; activations likewise; one and two threads. The unpacked SIMD matmul is itself tested
  * against the reference backend and float64 loops (SimdBackendConformanceTest, MixedMatmulSimdTest).
@@ -29,14 +35,38 @@ class PackedMatmulTest {
     private static final int[] SIZES = {1, 2, 3, 5, 16, 17, 31, 32, 33, 61, 64, 97, 127, 257, 263};
     private static final DType[] WEIGHTS = {DType.F32, DType.BF16, DType.F16};
 
+    record Case(int m, int k, int n, DType wt, int threads, TensorSpec x, TensorSpec w) {}
+
+    /** Sizes up to a little past one KC block and one NC block of the widest vectors now and then. */
+    private static Arbitrary<Integer> sizes() {
+        return Arbitraries.frequencyOf(
+                Tuple.of(8, Arbitraries.of(Arrays.stream(SIZES).boxed().toList())),
+                Tuple.of(1, Arbitraries.integers().between(PackedGemm.KC + 1, PackedGemm.KC + 40)),
+                Tuple.of(1, Arbitraries.integers().between(PackedGemm.NC, PackedGemm.NC + 2 * PackedGemm.NR - 1)));
+    }
+
+    @Provide
+    Arbitrary<Case> cases() {
+        return Combinators.combine(
+                        Arbitraries.of(Arrays.stream(M).boxed().toList()),
+                        sizes(),
+                        sizes(),
+                        Arbitraries.of(WEIGHTS),
+                        Arbitraries.integers().between(1, 2))
+                .as((m, k, n, wt, threads) ->
+                        new int[] {m, k, n, java.util.List.of(WEIGHTS).indexOf(wt), threads})
+                .flatMap(c -> Combinators.combine(
+                                Draws.views(DType.F32, c[0], c[1]), Draws.views(WEIGHTS[c[3]], c[1], c[2]))
+                        .as((x, w) -> new Case(c[0], c[1], c[2], WEIGHTS[c[3]], c[4], x, w)));
+    }
+
     @Property(tries = 40)
-    void packedEqualsUnpackedBitForBit(@ForAll long seed) {
-        Random r = new Random(seed);
-        int m = M[r.nextInt(M.length)], k = size(r), n = size(r);
-        DType wt = WEIGHTS[r.nextInt(WEIGHTS.length)];
-        int threads = 1 + r.nextInt(2);
-        Tensor x = SeededViews.randomView(r, new long[] {m, k}, DType.F32);
-        Tensor w = SeededViews.randomView(r, new long[] {k, n}, wt);
+    void packedEqualsUnpackedBitForBit(@ForAll("cases") Case c) {
+        int m = c.m(), k = c.k(), n = c.n();
+        DType wt = c.wt();
+        int threads = c.threads();
+        Tensor x = c.x().tensor();
+        Tensor w = c.w().tensor();
         String what = "m=" + m + " k=" + k + " n=" + n + " " + wt + " w " + w.layout() + " x " + x.layout()
                 + " threads " + threads;
         try (var use = Backends.use(new SimdBackend());
@@ -47,11 +77,10 @@ class PackedMatmulTest {
             long before = PackedSgemm.CALLS.sum();
             float[] packed = x.matmul(p).toFloatArray();
             assertEquals(m >= Sgemm.SKINNY_M ? 1 : 0, PackedSgemm.CALLS.sum() - before, "packed path ran: " + what);
-            if (m >= Sgemm.SKINNY_M) {
-                assertBits(plain, packed, what);
-            } else {
-                // both read the same values through the skinny GEMV path, whose lane reduction order may change
-                // when the JIT compiles it: each is checked against a float64 loop instead
+            // below SKINNY_M both read the weight's values through the same skinny GEMV path: the same bits too,
+            // and each is also checked against a float64 loop
+            assertBits(plain, packed, what);
+            if (m < Sgemm.SKINNY_M) {
                 float[] xv = x.contiguous().toFloatArray(),
                         wv = w.to(DType.F32).contiguous().toFloatArray();
                 assertNearFloat64(xv, wv, m, k, n, plain, what + " unpacked");
@@ -80,19 +109,10 @@ class PackedMatmulTest {
         }
     }
 
-    /** Sizes up to a little past one KC block and one NC block of the widest vectors now and then. */
-    private static int size(Random r) {
-        int pick = r.nextInt(10);
-        if (pick == 0) return PackedGemm.KC + 1 + r.nextInt(40);
-        if (pick == 1) return PackedGemm.NC + r.nextInt(2 * PackedGemm.NR);
-        return SIZES[r.nextInt(SIZES.length)];
-    }
-
     @Example
     void batchedActivationsAndAHalfPrecisionProduct() {
-        Random r = new Random(7);
-        Tensor w = SeededViews.randomView(r, new long[] {67, 45}, DType.BF16);
-        Tensor x = SeededViews.randomView(r, new long[] {3, 11, 67}, DType.F32);
+        Tensor w = view(1, new long[] {67, 45}, DType.BF16);
+        Tensor x = view(2, new long[] {3, 11, 67}, DType.F32);
         try (var use = Backends.use(new SimdBackend())) {
             Tensor p = w.packedForMatmul();
             assertBits(x.matmul(w).toFloatArray(), x.matmul(p).toFloatArray(), "[3, 11, 67] x BF16 [67, 45]");
@@ -103,9 +123,8 @@ class PackedMatmulTest {
 
     @Example
     void theReferenceBackendReadsThePackedTensorsValues() {
-        Random r = new Random(11);
-        Tensor w = SeededViews.randomView(r, new long[] {40, 23}, DType.F16);
-        Tensor x = SeededViews.randomView(r, new long[] {19, 40}, DType.F32);
+        Tensor w = view(3, new long[] {40, 23}, DType.F16);
+        Tensor x = view(4, new long[] {19, 40}, DType.F32);
         Tensor simdPacked;
         try (var use = Backends.use(new SimdBackend())) {
             simdPacked = w.packedForMatmul();
@@ -122,12 +141,10 @@ class PackedMatmulTest {
 
     @Example
     void autogradReachesTheActivationsThroughAPackedWeight() {
-        Random r = new Random(3);
-        Tensor w = SeededViews.randomView(r, new long[] {33, 20}, DType.F32);
+        Tensor w = view(5, new long[] {33, 20}, DType.F32);
         try (var use = Backends.use(new SimdBackend())) {
             Tensor p = w.packedForMatmul();
-            Tensor x1 =
-                    SeededViews.randomView(r, new long[] {12, 33}, DType.F32).contiguous();
+            Tensor x1 = view(6, new long[] {12, 33}, DType.F32).contiguous();
             Tensor x2 = x1.copy();
             x1.requiresGrad(true);
             x2.requiresGrad(true);
@@ -145,5 +162,13 @@ class PackedMatmulTest {
                 throw new AssertionError(
                         what + ": element " + i + " packed " + actual[i] + ", unpacked " + expected[i]);
         }
+    }
+
+    /** N(0, 1) values of {@code shape} as a transposed (non-contiguous) view in {@code dtype}. */
+    private static Tensor view(long seed, long[] shape, DType dtype) {
+        long[] reversed = new long[shape.length];
+        for (int i = 0; i < shape.length; i++) reversed[i] = shape[shape.length - 1 - i];
+        Tensor t = Tensor.randn(dev.panthera.tensor.Shape.of(reversed), seed).to(dtype);
+        return shape.length < 2 ? t : t.transpose(0, shape.length - 1);
     }
 }
