@@ -37,6 +37,17 @@ final class Draws {
         return Arbitraries.longs().between(0, bound - 1).array(long[].class).ofSize(n);
     }
 
+    /** {@code n} N(0, 1) floats (six decimals, in [-6, 6]), each shrinking toward 0. */
+    static Arbitrary<float[]> normals(long n) {
+        return Values.normal().list().ofSize(Math.toIntExact(n)).map(Draws::floats);
+    }
+
+    private static float[] floats(List<Double> values) {
+        float[] out = new float[values.size()];
+        for (int i = 0; i < out.length; i++) out[i] = values.get(i).floatValue();
+        return out;
+    }
+
     /** N(0, 1) values of {@code shape}, contiguous. */
     static Arbitrary<TensorSpec> contiguous(DType dtype, long... shape) {
         return Tensors.of(dtype)
