@@ -55,7 +55,12 @@ class ArithmeticRowTest {
     }
 
     /** The setup and the storages' values (a, b and the destination's prior contents). */
-    record Case(Setup s, float[] a, float[] b, float[] d) {}
+    record Case(Setup s, float[] a, float[] b, float[] d) {
+        @Override
+        public String toString() {
+            return s + " a=" + Draws.show(a) + " b=" + Draws.show(b) + " d=" + Draws.show(d);
+        }
+    }
 
     private static long span(Layout l) {
         return Math.max(

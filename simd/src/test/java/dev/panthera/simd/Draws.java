@@ -42,6 +42,13 @@ final class Draws {
         return Values.normal().list().ofSize(Math.toIntExact(n)).map(Draws::floats);
     }
 
+    /** The values for a failure report: all of them up to 64, else the count and the first 16. */
+    static String show(float[] values) {
+        if (values == null) return "null";
+        if (values.length <= 64) return Arrays.toString(values);
+        return values.length + " values, first " + Arrays.toString(Arrays.copyOf(values, 16));
+    }
+
     private static float[] floats(List<Double> values) {
         float[] out = new float[values.size()];
         for (int i = 0; i < out.length; i++) out[i] = values.get(i).floatValue();

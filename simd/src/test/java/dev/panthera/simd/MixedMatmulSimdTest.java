@@ -26,7 +26,13 @@ class MixedMatmulSimdTest {
     private static final long[] M = {1, 2, 3, 7, 9, 16};
 
     /** The weights' type, M, K, N, whether the weight is a Linear's [N, K] used transposed, and the values. */
-    record Case(DType wt, int m, int k, int n, boolean linear, float[] a, float[] w) {}
+    record Case(DType wt, int m, int k, int n, boolean linear, float[] a, float[] w) {
+        @Override
+        public String toString() {
+            return wt + " m=" + m + " k=" + k + " n=" + n + " linear=" + linear + " a=" + Draws.show(a) + " w="
+                    + Draws.show(w);
+        }
+    }
 
     @Provide
     Arbitrary<Case> cases() {

@@ -63,7 +63,12 @@ class SgemmTest {
     }
 
     /** A set-up and the values of A, B and C (each over its whole buffer, padding and offset included). */
-    record Case(Gemm g, float[] a, float[] b, float[] c) {}
+    record Case(Gemm g, float[] a, float[] b, float[] c) {
+        @Override
+        public String toString() {
+            return g + " a=" + Draws.show(a) + " b=" + Draws.show(b) + " c=" + Draws.show(c);
+        }
+    }
 
     /**
      * Cases of the given sizes, the set-up drawn before the values so a failure shrinks to a small product first.
