@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.panthera.nn.loss.Losses;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.testing.SizesFirst;
+import dev.panthera.testing.Values;
+import java.util.Arrays;
 import net.jqwik.api.*;
 import net.jqwik.api.constraints.DoubleRange;
-import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /** Losses against float64 loops of PyTorch's documented formulas and TinyBERT's definitions. */
@@ -38,17 +40,49 @@ class LossesTest {
         return total / count;
     }
 
+    /** n rows of c logits (N(0, 1)·3), each row's label in [0, c), and the row whose label is -100 when n > 1. */
+    record CeCase(int n, int c, float[] logits, long[] y) {
+        @Override
+        public String toString() {
+            return "n=" + n + " c=" + c + " logits=" + Arrays.toString(logits) + " y=" + Arrays.toString(y);
+        }
+    }
+
+    private static Arbitrary<float[]> normals(int n, double scale) {
+        return Values.normal().list().ofSize(n).map(l -> {
+            float[] out = new float[l.size()];
+            for (int i = 0; i < out.length; i++) out[i] = (float) (l.get(i) * scale);
+            return out;
+        });
+    }
+
+    /** Sizes drawn before the logits and labels, so a failure shrinks to few rows and classes first. */
+    @Provide
+    Arbitrary<CeCase> ceCases() {
+        Arbitrary<Tuple.Tuple2<Integer, Integer>> sizes = Combinators.combine(
+                        Arbitraries.integers().between(1, 9),
+                        Arbitraries.integers().between(2, 11))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            int n = t.get1(), c = t.get2();
+            Arbitrary<long[]> labels =
+                    Arbitraries.longs().between(0, c - 1).array(long[].class).ofSize(n);
+            return Combinators.combine(
+                            normals(n * c, 3), labels, Arbitraries.integers().between(0, n - 1))
+                    .as((logits, y, ignored) -> {
+                        long[] labelled = y.clone();
+                        if (n > 1) labelled[ignored] = -100;
+                        return new CeCase(n, c, logits, labelled);
+                    });
+        });
+    }
+
     @Property(tries = 25)
     void crossEntropyMatchesPyTorchDefinition(
-            @ForAll @IntRange(min = 1, max = 9) int n,
-            @ForAll @IntRange(min = 2, max = 11) int c,
-            @ForAll @DoubleRange(min = 0, max = 0.5) double eps,
-            @ForAll long seed) {
-        Tensor logits = Tensor.randn(Shape.of(n, c), seed).mul(3);
-        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
-        long[] y = new long[n];
-        for (int i = 0; i < n; i++) y[i] = r.nextInt(c);
-        if (n > 1) y[r.nextInt(n)] = -100;
+            @ForAll("ceCases") CeCase cs, @ForAll @DoubleRange(min = 0, max = 0.5) double eps) {
+        int n = cs.n(), c = cs.c();
+        Tensor logits = Tensor.of(cs.logits(), n, c);
+        long[] y = cs.y();
         double expected = crossEntropy(F64.d(logits.toFloatArray()), y, c, -100, eps);
         assertEquals(
                 expected,
@@ -92,14 +126,32 @@ class LossesTest {
         assertThrows(IllegalArgumentException.class, () -> Losses.mse(a, Tensor.zeros(4)));
     }
 
+    /** Student logits N(0, 1) and teacher logits N(0, 1)·2, n rows of c. */
+    record KdCase(int n, int c, float[] s, float[] t) {
+        @Override
+        public String toString() {
+            return "n=" + n + " c=" + c + " s=" + Arrays.toString(s) + " t=" + Arrays.toString(t);
+        }
+    }
+
+    /** Sizes drawn before the logits, so a failure shrinks to few rows and classes first. */
+    @Provide
+    Arbitrary<KdCase> kdCases() {
+        Arbitrary<Tuple.Tuple2<Integer, Integer>> sizes = Combinators.combine(
+                        Arbitraries.integers().between(1, 5),
+                        Arbitraries.integers().between(2, 7))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            int n = t.get1(), c = t.get2();
+            return Combinators.combine(normals(n * c, 1), normals(n * c, 2)).as((s, te) -> new KdCase(n, c, s, te));
+        });
+    }
+
     @Property(tries = 20)
     void distillationLossesMatchLoops(
-            @ForAll @IntRange(min = 1, max = 5) int n,
-            @ForAll @IntRange(min = 2, max = 7) int c,
-            @ForAll @DoubleRange(min = 0.5, max = 4) double temp,
-            @ForAll long seed) {
-        Tensor s = Tensor.randn(Shape.of(n, c), seed),
-                t = Tensor.randn(Shape.of(n, c), seed + 1).mul(2);
+            @ForAll("kdCases") KdCase cs, @ForAll @DoubleRange(min = 0.5, max = 4) double temp) {
+        int n = cs.n(), c = cs.c();
+        Tensor s = Tensor.of(cs.s(), n, c), t = Tensor.of(cs.t(), n, c);
         double[] sd = F64.d(s.toFloatArray()), td = F64.d(t.toFloatArray());
         double soft = 0, kl = 0;
         for (int r = 0; r < n; r++) {

@@ -37,6 +37,24 @@ final class Draws {
         return Arbitraries.longs().between(0, bound - 1).array(long[].class).ofSize(n);
     }
 
+    /** {@code n} N(0, 1) floats (six decimals, in [-6, 6]), each shrinking toward 0. */
+    static Arbitrary<float[]> normals(long n) {
+        return Values.normal().list().ofSize(Math.toIntExact(n)).map(Draws::floats);
+    }
+
+    /** The values for a failure report: all of them up to 64, else the count and the first 16. */
+    static String show(float[] values) {
+        if (values == null) return "null";
+        if (values.length <= 64) return Arrays.toString(values);
+        return values.length + " values, first " + Arrays.toString(Arrays.copyOf(values, 16));
+    }
+
+    private static float[] floats(List<Double> values) {
+        float[] out = new float[values.size()];
+        for (int i = 0; i < out.length; i++) out[i] = values.get(i).floatValue();
+        return out;
+    }
+
     /** N(0, 1) values of {@code shape}, contiguous. */
     static Arbitrary<TensorSpec> contiguous(DType dtype, long... shape) {
         return Tensors.of(dtype)

@@ -5,12 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.FloatConversions;
+import dev.panthera.testing.SizesFirst;
+import dev.panthera.testing.Values;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,9 +28,10 @@ import org.junit.jupiter.api.Test;
  * tensor module ({@link FloatConversions#bf16ToFloat}); the in-register conversions against those same decoders
  * for all 65536 bit patterns; batched SGEMM against float64. Tolerance as in {@link SgemmTest}:
  * |Δ| ≤ 2·sqrt(K)·ε·|alpha|·Σ|a||w| + ε·|beta·c| + ε·|expected| (the weights are exact in F32, so no extra term).
+ * The properties draw each case's set-up before its values, so a failure shrinks to a small product first.
  */
 class MixedGemmTest {
-    private static final int[] SIZES = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 97, 130, 257};
+    private static final long[] SIZES = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 97, 130, 257};
     private static final double EPS = Math.ulp(1f);
 
     @Test
@@ -47,44 +58,135 @@ class MixedGemmTest {
         }
     }
 
+    /**
+     * One product's set-up: the weight type, sizes, transposes, alpha and beta, each leading dimension's padding (0 to
+     * 2), the offsets of A, W and C (0 to 4) and the thread count.
+     */
+    record Gemm(
+            DType type,
+            int m,
+            int n,
+            int k,
+            boolean ta,
+            boolean tw,
+            float alpha,
+            float beta,
+            int lda,
+            int ldw,
+            int ldc,
+            long aOff,
+            long wOff,
+            long cOff,
+            int threads) {}
+
+    /** A set-up and the values of A, W (before rounding to 16 bits) and C, each over its whole buffer. */
+    record Case(Gemm g, float[] a, float[] w, float[] c) {
+        @Override
+        public String toString() {
+            return g + " a=" + Draws.show(a) + " w=" + Draws.show(w) + " c=" + Draws.show(c);
+        }
+    }
+
+    /**
+     * Cases of the given sizes, the set-up drawn before the values so a failure shrinks to a small product first.
+     * Alpha is 1 or N(0, 1) equally often, beta one of 0, 1, −0.5; weights are N(0, 0.1²).
+     */
+    private static Arbitrary<Case> cases(Arbitrary<Integer> ms, Arbitrary<Integer> ns, Arbitrary<Integer> ks) {
+        Arbitrary<Boolean> flag = Arbitraries.of(false, true);
+        Arbitrary<Float> alpha =
+                Arbitraries.oneOf(Arbitraries.just(1f), Values.normal().map(Double::floatValue));
+        Arbitrary<Float> beta = Arbitraries.of(0f, 1f, -0.5f);
+        Arbitrary<List<Integer>> pads =
+                Arbitraries.integers().between(0, 2).list().ofSize(3);
+        Arbitrary<List<Integer>> offs =
+                Arbitraries.integers().between(0, 4).list().ofSize(3);
+        Arbitrary<List<Object>> rest = Combinators.combine(
+                        Arbitraries.of(DType.BF16, DType.F16),
+                        pads,
+                        offs,
+                        Arbitraries.integers().between(1, 2))
+                .as(List::of);
+        Arbitrary<Gemm> gemms = Combinators.combine(ms, ns, ks, flag, flag, alpha, beta, rest)
+                .as((m, n, k, ta, tw, al, be, r) -> {
+                    @SuppressWarnings("unchecked")
+                    List<Integer> pad = (List<Integer>) r.get(1), off = (List<Integer>) r.get(2);
+                    return new Gemm(
+                            (DType) r.get(0),
+                            m,
+                            n,
+                            k,
+                            ta,
+                            tw,
+                            al,
+                            be,
+                            (ta ? m : k) + pad.get(0),
+                            (tw ? k : n) + pad.get(1),
+                            n + pad.get(2),
+                            off.get(0),
+                            off.get(1),
+                            off.get(2),
+                            (Integer) r.get(3));
+                });
+        return SizesFirst.flatMap(gemms, g -> {
+            long aLen = g.aOff() + (long) (g.ta() ? g.k() : g.m()) * g.lda();
+            long wLen = g.wOff() + (long) (g.tw() ? g.n() : g.k()) * g.ldw();
+            long cLen = g.cOff() + (long) g.m() * g.ldc();
+            return Combinators.combine(Draws.normals(aLen), Draws.normals(wLen), Draws.normals(cLen))
+                    .as((a, w, c) -> new Case(g, a, w, c));
+        });
+    }
+
+    private static Arbitrary<Integer> listed() {
+        return Draws.oneOf(SIZES).map(Long::intValue);
+    }
+
+    @Provide
+    Arbitrary<Case> anySizes() {
+        return cases(listed(), listed(), listed());
+    }
+
+    /** Skinny shapes long enough that the M &lt; 8 path converts and consumes B in several K or N chunks. */
+    @Provide
+    Arbitrary<Case> skinny() {
+        return cases(
+                Arbitraries.integers().between(1, 7),
+                Arbitraries.integers().between(700, 899),
+                Arbitraries.integers().between(1400, 1699));
+    }
+
     @Property(tries = 80)
-    void matchesFloat64(@ForAll long seed) {
-        Random r = new Random(seed);
-        check(r, SIZES[r.nextInt(SIZES.length)], SIZES[r.nextInt(SIZES.length)], SIZES[r.nextInt(SIZES.length)]);
+    void matchesFloat64(@ForAll("anySizes") Case c) {
+        check(c);
     }
 
     /** Skinny shapes long enough that the M &lt; 8 path converts and consumes B in several K or N chunks. */
     @Property(tries = 8)
-    void skinnyChunkedPaths(@ForAll long seed) {
-        Random r = new Random(seed);
-        check(r, 1 + r.nextInt(7), 700 + r.nextInt(200), 1400 + r.nextInt(300));
+    void skinnyChunkedPaths(@ForAll("skinny") Case c) {
+        check(c);
     }
 
-    private static void check(Random r, int m, int n, int k) {
-        DType type = r.nextBoolean() ? DType.BF16 : DType.F16;
-        boolean ta = r.nextBoolean(), tw = r.nextBoolean();
-        float alpha = r.nextBoolean() ? 1f : (float) r.nextGaussian(), beta = new float[] {0f, 1f, -0.5f}[r.nextInt(3)];
-        int lda = (ta ? m : k) + r.nextInt(3), ldw = (tw ? k : n) + r.nextInt(3), ldc = n + r.nextInt(3);
-        long aOff = r.nextInt(5), wOff = r.nextInt(5), cOff = r.nextInt(5);
-        int threads = 1 + r.nextInt(2);
-        Sgemm.setThreads(threads);
-        try (Arena arena = threads == 2 ? Arena.ofShared() : Arena.ofConfined()) {
-            int aRows = ta ? k : m, wRows = tw ? n : k;
-            MemorySegment a = arena.allocate((aOff + (long) aRows * lda) * 4, 64);
-            for (long i = 0; i < a.byteSize() / 4; i++)
-                a.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
-            long wLen = wOff + (long) wRows * ldw;
-            MemorySegment w = arena.allocate(wLen * 2, 64);
-            double[] wd = new double[(int) wLen];
+    private static void check(Case cs) {
+        Gemm g = cs.g();
+        DType type = g.type();
+        int m = g.m(), n = g.n(), k = g.k(), lda = g.lda(), ldw = g.ldw(), ldc = g.ldc();
+        boolean ta = g.ta(), tw = g.tw();
+        float alpha = g.alpha(), beta = g.beta();
+        long aOff = g.aOff(), wOff = g.wOff(), cOff = g.cOff();
+        Sgemm.setThreads(g.threads());
+        try (Arena arena = g.threads() == 2 ? Arena.ofShared() : Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(cs.a().length * 4L, 64);
+            a.copyFrom(MemorySegment.ofArray(cs.a()));
+            int wLen = cs.w().length;
+            MemorySegment w = arena.allocate(wLen * 2L, 64);
+            double[] wd = new double[wLen];
             for (int i = 0; i < wLen; i++) {
-                float g = (float) (r.nextGaussian() * 0.1);
-                short bits = type == DType.BF16 ? FloatConversions.floatToBf16(g) : Float.floatToFloat16(g);
+                float v = (float) (cs.w()[i] * 0.1);
+                short bits = type == DType.BF16 ? FloatConversions.floatToBf16(v) : Float.floatToFloat16(v);
                 w.setAtIndex(ValueLayout.JAVA_SHORT, i, bits);
                 wd[i] = type == DType.BF16 ? FloatConversions.bf16ToFloat(bits) : Float.float16ToFloat(bits);
             }
-            MemorySegment c = arena.allocate((cOff + (long) m * ldc) * 4, 64);
-            for (long i = 0; i < c.byteSize() / 4; i++)
-                c.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+            MemorySegment c = arena.allocate(cs.c().length * 4L, 64);
+            c.copyFrom(MemorySegment.ofArray(cs.c()));
             float[] c0 = c.toArray(ValueLayout.JAVA_FLOAT);
             MixedGemm.gemm(type, ta, tw, m, n, k, alpha, a, aOff, lda, w, wOff, ldw, beta, c, cOff, ldc);
             for (int i = 0; i < m; i++) {
@@ -116,6 +218,104 @@ class MixedGemmTest {
         }
     }
 
+    private static final short[] F16_SPECIALS = new short[] {
+        0,
+        (short) 0x8000,
+        1,
+        (short) 0x8001,
+        0x03FF,
+        0x0400,
+        0x7BFF,
+        (short) 0xFBFF,
+        0x7C00,
+        (short) 0xFC00,
+        0x7E00,
+        0x7C01,
+        (short) 0xFE00
+    };
+    private static final short[] BF16_SPECIALS = new short[] {
+        0,
+        (short) 0x8000,
+        1,
+        (short) 0x8001,
+        0x007F,
+        0x0080,
+        0x7F7F,
+        (short) 0xFF7F,
+        0x7F80,
+        (short) 0xFF80,
+        0x7FC0,
+        0x7F81
+    };
+    private static final double[] SPECIAL_RATES = {0, 0.001, 0.05};
+
+    /** The weight type, sizes, layout and the rate of special weights (the first listed values and all of them). */
+    record SpecialSetup(DType type, int m, int n, int k, boolean tw, double specialRate) {}
+
+    /** A setup, the activations and the weights' 16-bit patterns. */
+    record SpecialCase(SpecialSetup s, float[] a, short[] w) {
+        @Override
+        public String toString() {
+            return s + " a=" + Draws.show(a) + " w="
+                    + (w.length <= 64
+                            ? Arrays.toString(w)
+                            : w.length + " patterns, first " + Arrays.toString(Arrays.copyOf(w, 16)));
+        }
+    }
+
+    /**
+     * Weight patterns: at the given rate any special value; else one time in ten a zero or subnormal (common in real
+     * weights), nine in ten N(0, 1) rounded to the type. Shrinks toward the rounded normal values, and those toward 0.
+     */
+    private static Arbitrary<Short> weightBits(DType type, double specialRate) {
+        short[] specials = type == DType.F16 ? F16_SPECIALS : BF16_SPECIALS;
+        List<Short> all = new ArrayList<>(), common = new ArrayList<>();
+        for (int i = 0; i < specials.length; i++) {
+            all.add(specials[i]);
+            if (i < 6) common.add(specials[i]);
+        }
+        int special = (int) Math.round(specialRate * 100_000), rest = 100_000 - special;
+        Arbitrary<Short> normal = Values.normal()
+                .map(v -> type == DType.BF16
+                        ? FloatConversions.floatToBf16(v.floatValue())
+                        : Float.floatToFloat16(v.floatValue()));
+        List<Tuple.Tuple2<Integer, Arbitrary<Short>>> choices = new ArrayList<>();
+        choices.add(Tuple.of(rest - rest / 10, normal));
+        choices.add(Tuple.of(rest / 10, Arbitraries.of(common)));
+        if (special > 0) choices.add(Tuple.of(special, Arbitraries.of(all)));
+        return Arbitraries.frequencyOf(choices);
+    }
+
+    @Provide
+    Arbitrary<SpecialCase> specialCases() {
+        Arbitrary<Integer> ms = Arbitraries.frequencyOf(
+                Tuple.of(3, Arbitraries.integers().between(1, 7)),
+                Tuple.of(1, Arbitraries.integers().between(8, 16)));
+        Arbitrary<SpecialSetup> setups = Combinators.combine(
+                        Arbitraries.of(DType.BF16, DType.F16),
+                        ms,
+                        Arbitraries.integers().between(1, 40),
+                        Arbitraries.integers().between(1, 300),
+                        Arbitraries.of(false, true),
+                        Arbitraries.of(0, 1, 2))
+                .as((t, m, n, k, tw, rate) -> new SpecialSetup(t, m, n, k, tw, SPECIAL_RATES[rate]));
+        return SizesFirst.flatMap(
+                setups,
+                st -> Combinators.combine(
+                                Draws.normals((long) st.m() * st.k()),
+                                weightBits(st.type(), st.specialRate())
+                                        .list()
+                                        .ofSize(st.n() * st.k())
+                                        .map(MixedGemmTest::shorts))
+                        .as((a, w) -> new SpecialCase(st, a, w)));
+    }
+
+    private static short[] shorts(List<Short> values) {
+        short[] out = new short[values.size()];
+        for (int i = 0; i < out.length; i++) out[i] = values.get(i);
+        return out;
+    }
+
     /**
      * 16-bit weights with zeros of both signs, subnormals, the largest finite values, infinities and NaNs, in random
      * rows, through every path (skinny M &lt; 8 both layouts, packed): each output must equal the float64 sum of the
@@ -124,56 +324,19 @@ class MixedGemmTest {
      * still turn subnormals and −0 into the right values.
      */
     @Property(tries = 40)
-    void specialWeightValues(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType type = r.nextBoolean() ? DType.BF16 : DType.F16;
-        int m = r.nextInt(4) == 0 ? 8 + r.nextInt(9) : 1 + r.nextInt(7), n = 1 + r.nextInt(40), k = 1 + r.nextInt(300);
-        boolean tw = r.nextBoolean();
-        short[] specials = type == DType.F16
-                ? new short[] {
-                    0,
-                    (short) 0x8000,
-                    1,
-                    (short) 0x8001,
-                    0x03FF,
-                    0x0400,
-                    0x7BFF,
-                    (short) 0xFBFF,
-                    0x7C00,
-                    (short) 0xFC00,
-                    0x7E00,
-                    0x7C01,
-                    (short) 0xFE00
-                }
-                : new short[] {
-                    0,
-                    (short) 0x8000,
-                    1,
-                    (short) 0x8001,
-                    0x007F,
-                    0x0080,
-                    0x7F7F,
-                    (short) 0xFF7F,
-                    0x7F80,
-                    (short) 0xFF80,
-                    0x7FC0,
-                    0x7F81
-                };
-        double specialRate = new double[] {0, 0.001, 0.05}[r.nextInt(3)];
+    void specialWeightValues(@ForAll("specialCases") SpecialCase sc) {
+        SpecialSetup st = sc.s();
+        DType type = st.type();
+        int m = st.m(), n = st.n(), k = st.k();
+        boolean tw = st.tw();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment a = arena.allocate((long) m * k * 4),
                     w = arena.allocate((long) n * k * 2),
                     c = arena.allocate((long) m * n * 4);
-            for (long i = 0; i < (long) m * k; i++) a.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+            a.copyFrom(MemorySegment.ofArray(sc.a()));
             double[] wd = new double[n * k];
             for (int i = 0; i < n * k; i++) {
-                short bits = r.nextDouble() < specialRate
-                        ? specials[r.nextInt(specials.length)]
-                        : r.nextInt(10) == 0
-                                ? specials[r.nextInt(6)] // zeros and subnormals are common in real weights
-                                : type == DType.BF16
-                                        ? FloatConversions.floatToBf16((float) r.nextGaussian())
-                                        : Float.floatToFloat16((float) r.nextGaussian());
+                short bits = sc.w()[i];
                 w.setAtIndex(ValueLayout.JAVA_SHORT, i, bits);
                 wd[i] = type == DType.BF16 ? FloatConversions.bf16ToFloat(bits) : Float.float16ToFloat(bits);
             }

@@ -3,33 +3,154 @@ package dev.panthera.simd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.panthera.testing.SizesFirst;
+import dev.panthera.testing.Values;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
  * SGEMM against a float64 triple loop, all four transpose cases, alpha/beta, padded leading dimensions and offsets,
  * shapes from 1 and primes through sizes that cross the MR/NR/KC/MC block edges, on 1 and 2 threads.
- * Tolerance per element (forward error of a float dot product): |Δ| ≤ 2·sqrt(K)·ε·Σ|a||b| + ε·|beta·c|.
+ * Tolerance per element (forward error of a float dot product): |Δ| ≤ 2·sqrt(K)·ε·Σ|a||b| + ε·|beta·c|. Each case's
+ * sizes, transposes, scalars, paddings, offsets and threads are drawn before its values, so a failure shrinks to a
+ * small product first.
  */
 class SgemmTest {
-    private static final int[] SIZES = {1, 2, 3, 5, 6, 7, 8, 13, 16, 17, 31, 97, 130, 257, 300};
+    private static final long[] SIZES = {1, 2, 3, 5, 6, 7, 8, 13, 16, 17, 31, 97, 130, 257, 300};
+
+    /**
+     * One product's set-up: sizes, transposes, alpha and beta, the padding of each leading dimension (0 to 2), the
+     * offsets of A, B and C (0 to 4), the thread count and whether the memory is shared (else confined).
+     */
+    record Gemm(
+            int m,
+            int n,
+            int k,
+            boolean ta,
+            boolean tb,
+            float alpha,
+            float beta,
+            int lda,
+            int ldb,
+            int ldc,
+            long aOff,
+            long bOff,
+            long cOff,
+            int threads,
+            boolean shared) {
+        long aLen() {
+            return aOff + (long) (ta ? k : m) * lda;
+        }
+
+        long bLen() {
+            return bOff + (long) (tb ? n : k) * ldb;
+        }
+
+        long cLen() {
+            return cOff + (long) m * ldc;
+        }
+    }
+
+    /** A set-up and the values of A, B and C (each over its whole buffer, padding and offset included). */
+    record Case(Gemm g, float[] a, float[] b, float[] c) {
+        @Override
+        public String toString() {
+            return g + " a=" + Draws.show(a) + " b=" + Draws.show(b) + " c=" + Draws.show(c);
+        }
+    }
+
+    /**
+     * Cases of the given sizes, the set-up drawn before the values so a failure shrinks to a small product first.
+     * Alpha is 1 or N(0, 1) equally often, beta one of 0, 1, −0.5; two threads use shared memory three times in four
+     * (a confined arena must still work, on the caller's thread).
+     */
+    private static Arbitrary<Case> cases(Arbitrary<Integer> ms, Arbitrary<Integer> ns, Arbitrary<Integer> ks) {
+        Arbitrary<Boolean> flag = Arbitraries.of(false, true);
+        Arbitrary<Float> alpha =
+                Arbitraries.oneOf(Arbitraries.just(1f), Values.normal().map(Double::floatValue));
+        Arbitrary<Float> beta = Arbitraries.of(0f, 1f, -0.5f);
+        Arbitrary<List<Integer>> pads =
+                Arbitraries.integers().between(0, 2).list().ofSize(3);
+        Arbitrary<List<Integer>> offs =
+                Arbitraries.integers().between(0, 4).list().ofSize(3);
+        Arbitrary<Integer> threads = Arbitraries.integers().between(1, 2);
+        Arbitrary<Boolean> shared =
+                Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just(true)), Tuple.of(1, Arbitraries.just(false)));
+        Arbitrary<List<Object>> rest =
+                Combinators.combine(pads, offs, threads, shared).as(List::of);
+        Arbitrary<Gemm> gemms = Combinators.combine(ms, ns, ks, flag, flag, alpha, beta, rest)
+                .as((m, n, k, ta, tb, al, be, r) -> {
+                    @SuppressWarnings("unchecked")
+                    List<Integer> pad = (List<Integer>) r.get(0), off = (List<Integer>) r.get(1);
+                    int t = (Integer) r.get(2);
+                    return new Gemm(
+                            m,
+                            n,
+                            k,
+                            ta,
+                            tb,
+                            al,
+                            be,
+                            (ta ? m : k) + pad.get(0),
+                            (tb ? k : n) + pad.get(1),
+                            n + pad.get(2),
+                            off.get(0),
+                            off.get(1),
+                            off.get(2),
+                            t,
+                            t == 2 && (Boolean) r.get(3));
+                });
+        return SizesFirst.flatMap(
+                gemms,
+                g -> Combinators.combine(Draws.normals(g.aLen()), Draws.normals(g.bLen()), Draws.normals(g.cLen()))
+                        .as((a, b, c) -> new Case(g, a, b, c)));
+    }
+
+    private static Arbitrary<Integer> listed() {
+        return Draws.oneOf(SIZES).map(Long::intValue);
+    }
+
+    @Provide
+    Arbitrary<Case> anySizes() {
+        return cases(listed(), listed(), listed());
+    }
+
+    @Provide
+    Arbitrary<Case> skinny() {
+        return cases(
+                Arbitraries.integers().between(1, 7),
+                Arbitraries.integers().between(700, 899),
+                Arbitraries.integers().between(1400, 1699));
+    }
+
+    @Provide
+    Arbitrary<Case> severalKBlocks() {
+        return cases(
+                Arbitraries.integers().between(PackedGemm.MC + 1, PackedGemm.MC + 20),
+                Arbitraries.integers().between(PackedGemm.NR + 1, PackedGemm.NR + 40),
+                Arbitraries.integers().between(PackedGemm.KC + 1, 2 * PackedGemm.KC + 50));
+    }
 
     @Property(tries = 120)
-    void matchesFloat64(@ForAll long seed) {
-        Random r = new Random(seed);
-        check(r, SIZES[r.nextInt(SIZES.length)], SIZES[r.nextInt(SIZES.length)], SIZES[r.nextInt(SIZES.length)]);
+    void matchesFloat64(@ForAll("anySizes") Case c) {
+        check(c);
     }
 
     /** Skinny shapes long enough that the M &lt; 8 path splits K (transposed B) and N (plain B) into chunks. */
     @Property(tries = 8)
-    void skinnyChunkedPaths(@ForAll long seed) {
-        Random r = new Random(seed);
-        check(r, 1 + r.nextInt(7), 700 + r.nextInt(200), 1400 + r.nextInt(300));
+    void skinnyChunkedPaths(@ForAll("skinny") Case c) {
+        check(c);
     }
 
     /**
@@ -47,28 +168,19 @@ class SgemmTest {
     }
 
     @Property(tries = 6)
-    void severalBlocksOfK(@ForAll long seed) {
-        Random r = new Random(seed);
-        check(
-                r,
-                PackedGemm.MC + 1 + r.nextInt(20),
-                PackedGemm.NR + 1 + r.nextInt(40),
-                PackedGemm.KC + 1 + r.nextInt(PackedGemm.KC + 50));
+    void severalBlocksOfK(@ForAll("severalKBlocks") Case c) {
+        check(c);
     }
 
-    private static void check(Random r, int m, int n, int k) {
-        boolean ta = r.nextBoolean(), tb = r.nextBoolean();
-        float alpha = r.nextBoolean() ? 1f : (float) r.nextGaussian(), beta = new float[] {0f, 1f, -0.5f}[r.nextInt(3)];
-        int lda = (ta ? m : k) + r.nextInt(3), ldb = (tb ? k : n) + r.nextInt(3), ldc = n + r.nextInt(3);
-        long aOff = r.nextInt(5), bOff = r.nextInt(5), cOff = r.nextInt(5);
-        int threads = 1 + r.nextInt(2);
-        Sgemm.setThreads(threads);
-        // two threads need memory other threads may touch; a confined arena must still work (on the caller's thread)
-        try (Arena arena = threads == 2 && r.nextInt(4) != 0 ? Arena.ofShared() : Arena.ofConfined()) {
-            int aRows = ta ? k : m, bRows = tb ? n : k;
-            MemorySegment a = random(arena, aOff + (long) aRows * lda, r),
-                    b = random(arena, bOff + (long) bRows * ldb, r);
-            MemorySegment c = random(arena, cOff + (long) m * ldc, r);
+    private static void check(Case cs) {
+        Gemm g = cs.g();
+        int m = g.m(), n = g.n(), k = g.k(), lda = g.lda(), ldb = g.ldb(), ldc = g.ldc();
+        boolean ta = g.ta(), tb = g.tb();
+        float alpha = g.alpha(), beta = g.beta();
+        long aOff = g.aOff(), bOff = g.bOff(), cOff = g.cOff();
+        Sgemm.setThreads(g.threads());
+        try (Arena arena = g.shared() ? Arena.ofShared() : Arena.ofConfined()) {
+            MemorySegment a = segment(arena, cs.a()), b = segment(arena, cs.b()), c = segment(arena, cs.c());
             float[] c0 = c.toArray(ValueLayout.JAVA_FLOAT);
             Sgemm.sgemm(ta, tb, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
             double eps = Math.ulp(1f);
@@ -102,6 +214,12 @@ class SgemmTest {
         } finally {
             Sgemm.setThreads(Math.max(1, Runtime.getRuntime().availableProcessors()));
         }
+    }
+
+    private static MemorySegment segment(Arena arena, float[] values) {
+        MemorySegment s = arena.allocate(values.length * 4L, 64);
+        s.copyFrom(MemorySegment.ofArray(values));
+        return s;
     }
 
     private static MemorySegment random(Arena arena, long n, Random r) {

@@ -8,12 +8,17 @@ import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.testing.SizesFirst;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 
 /**
  * The strided paths of {@link SimdBackend} ({@link WidenedOps}, a row widened into dense scratch at a time): F32
@@ -22,38 +27,79 @@ import net.jqwik.api.Property;
  * storages. Expected: {@link ReferenceBackend} on identical inputs into an identical destination buffer, whole
  * buffers compared, so a scatter into the wrong elements (or outside the view) is caught. Tolerance: the conformance
  * tolerance of the row kernels (2e-5 relative + 2e-6 absolute; see SimdBackendConformanceTest); elements outside the
- * destination view must be bit-identical (both start from the same fill).
+ * destination view must be bit-identical (both start from the same fill). Shape, views and op are drawn before the
+ * values, so a failure shrinks to a small shape first.
  */
 class StridedPathTest {
     private static final ReferenceBackend REF = ReferenceBackend.INSTANCE;
     private static final SimdBackend SIMD = new SimdBackend();
-    private static final int[] SIZES = {1, 2, 3, 7, 8, 9, 13, 17, 31};
+    private static final long[] SIZES = {1, 2, 3, 7, 8, 9, 13, 17, 31};
+    private static final ReduceOp[] REDUCTIONS = {ReduceOp.SUM, ReduceOp.MAX, ReduceOp.MIN};
 
     private record View(Storage s, Layout l) {}
 
-    /** A [rows, cols] view over a fresh buffer: dense, transposed, every other column, or one column band of a wider one. */
-    private static View view(Random r, int rows, int cols, int kind, Arena arena) {
+    /**
+     * A [rows, cols] view's layout: dense, transposed, every other column, or one column band of a wider buffer.
+     */
+    private static Layout layout(int rows, int cols, int kind) {
         return switch (kind) {
-            case 0 -> new View(filled(r, (long) rows * cols, arena), Layout.contiguous(Shape.of(rows, cols)));
-            case 1 ->
-                new View(
-                        filled(r, (long) rows * cols, arena),
-                        new Layout(Shape.of(rows, cols), new long[] {1, rows}, 0));
-            case 2 ->
-                new View(
-                        filled(r, (long) rows * cols * 2 + 1, arena),
-                        new Layout(Shape.of(rows, cols), new long[] {2L * cols, 2}, 1));
-            default ->
-                new View(
-                        filled(r, (long) rows * (cols + 3) * 3, arena),
-                        new Layout(Shape.of(rows, cols), new long[] {3L * (cols + 3), 3}, 2));
+            case 0 -> Layout.contiguous(Shape.of(rows, cols));
+            case 1 -> new Layout(Shape.of(rows, cols), new long[] {1, rows}, 0);
+            case 2 -> new Layout(Shape.of(rows, cols), new long[] {2L * cols, 2}, 1);
+            default -> new Layout(Shape.of(rows, cols), new long[] {3L * (cols + 3), 3}, 2);
         };
     }
 
-    private static Storage filled(Random r, long n, Arena arena) {
-        Storage s = Storage.allocate(DType.F32, n, arena);
-        for (long i = 0; i < n; i++) s.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
-        return s;
+    /** The buffer length under {@link #layout}'s view of that kind. */
+    private static long length(int rows, int cols, int kind) {
+        return switch (kind) {
+            case 0, 1 -> (long) rows * cols;
+            case 2 -> (long) rows * cols * 2 + 1;
+            default -> (long) rows * (cols + 3) * 3;
+        };
+    }
+
+    /**
+     * The shape, the views' kinds (input x, second operand y, output), the op (0 exp, 1 sub, 2 mul by y's first row, 3
+     * softmax, 4 RMS norm, 5 a reduction), whether the softmax is a log-softmax, and the reduction.
+     */
+    record Setup(int rows, int cols, int inKind, int yKind, int outKind, int op, boolean log, ReduceOp rop) {}
+
+    /** A setup and its buffers' values. */
+    record Case(Setup s, float[] x, float[] y, float[] out) {
+        @Override
+        public String toString() {
+            return s + " x=" + Draws.show(x) + " y=" + Draws.show(y) + " out=" + Draws.show(out);
+        }
+    }
+
+    @Provide
+    Arbitrary<Case> cases() {
+        Arbitrary<Integer> kinds = Arbitraries.integers().between(0, 3);
+        Arbitrary<Setup> setups = Combinators.combine(
+                        Draws.oneOf(SIZES),
+                        Draws.oneOf(SIZES),
+                        kinds,
+                        kinds,
+                        kinds,
+                        Arbitraries.integers().between(0, 5),
+                        Arbitraries.of(false, true),
+                        Arbitraries.of(REDUCTIONS))
+                .as((r, c, in, y, out, op, log, rop) ->
+                        new Setup(r.intValue(), c.intValue(), in, y, out, op, log, rop));
+        return SizesFirst.flatMap(
+                setups,
+                s -> Combinators.combine(
+                                Draws.normals(length(s.rows(), s.cols(), s.inKind())),
+                                Draws.normals(length(s.rows(), s.cols(), s.yKind())),
+                                Draws.normals(length(s.rows(), s.cols(), s.outKind())))
+                        .as((x, y, out) -> new Case(s, x, y, out)));
+    }
+
+    private static View view(float[] values, int rows, int cols, int kind, Arena arena) {
+        Storage s = Storage.allocate(DType.F32, values.length, arena);
+        s.segment().copyFrom(MemorySegment.ofArray(values));
+        return new View(s, layout(rows, cols, kind));
     }
 
     private static Storage copy(Storage s, Arena arena) {
@@ -79,14 +125,14 @@ class StridedPathTest {
     }
 
     @Property(tries = 300)
-    void stridedInputsAndOutputs(@ForAll long seed) {
-        Random r = new Random(seed);
-        int rows = SIZES[r.nextInt(SIZES.length)], cols = SIZES[r.nextInt(SIZES.length)];
-        int inKind = r.nextInt(4), outKind = r.nextInt(4), op = r.nextInt(6);
-        String what = "op " + op + " on [" + rows + ", " + cols + "] input kind " + inKind + " output kind " + outKind;
+    void stridedInputsAndOutputs(@ForAll("cases") Case c) {
+        Setup st = c.s();
+        int rows = st.rows(), cols = st.cols(), op = st.op();
+        String what = "op " + op + " on [" + rows + ", " + cols + "] input kind " + st.inKind() + " output kind "
+                + st.outKind();
         try (Arena arena = Arena.ofConfined()) {
-            View x = view(r, rows, cols, inKind, arena), y = view(r, rows, cols, r.nextInt(4), arena);
-            View out = view(r, rows, cols, outKind, arena);
+            View x = view(c.x(), rows, cols, st.inKind(), arena), y = view(c.y(), rows, cols, st.yKind(), arena);
+            View out = view(c.out(), rows, cols, st.outKind(), arena);
             Storage want = copy(out.s(), arena), got = copy(out.s(), arena);
             switch (op) {
                 case 0 -> {
@@ -103,7 +149,7 @@ class StridedPathTest {
                     SIMD.binary(BinaryOp.MUL, x.s(), x.l(), y.s(), row, got, out.l());
                 }
                 case 3 -> {
-                    boolean log = r.nextBoolean();
+                    boolean log = st.log();
                     REF.softmax(x.s(), x.l(), 1, log, want, out.l());
                     SIMD.softmax(x.s(), x.l(), 1, log, got, out.l());
                 }
@@ -112,7 +158,7 @@ class StridedPathTest {
                     SIMD.rmsNorm(x.s(), x.l(), null, null, 1e-6, got, out.l());
                 }
                 default -> { // a reduction over the last dim of a strided input into a column of the output
-                    ReduceOp rop = new ReduceOp[] {ReduceOp.SUM, ReduceOp.MAX, ReduceOp.MIN}[r.nextInt(3)];
+                    ReduceOp rop = st.rop();
                     Layout col = new Layout(
                             Shape.of(rows, 1),
                             new long[] {out.l().stride(0), 1},
