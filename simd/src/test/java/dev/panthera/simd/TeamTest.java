@@ -49,16 +49,19 @@ class TeamTest {
 
     @Test
     void aFailingChunkReachesTheCallerAfterTheOthersFinish() {
-        AtomicInteger finished = new AtomicInteger();
+        AtomicInteger started = new AtomicInteger(), finished = new AtomicInteger();
         IllegalStateException e = assertThrows(
                 IllegalStateException.class,
                 () -> TEAM.run(null, 1, 1000, 10, (from, to) -> {
+                    started.incrementAndGet();
                     if (from == 500) throw new IllegalStateException("chunk " + from);
                     finished.incrementAndGet();
                 }));
         assertEquals("chunk 500", e.getMessage());
-        // chunks 0..49 and at most the one the helper had started; every chunk claimed later is skipped
-        assertTrue(finished.get() <= 51, finished.get() + " chunks ran: those after the failure are skipped");
+        // the caller returned only after every chunk that started had finished. How many chunks ran after the
+        // failure is timing: a thread can lose its processor between claiming chunk 500 and recording the failure,
+        // and the other thread claims on meanwhile, so no bound on that count is asserted
+        assertEquals(started.get() - 1, finished.get(), "a chunk still running when the caller returned");
         // the team still works afterwards
         AtomicInteger sum = new AtomicInteger();
         TEAM.run(null, 1, 100, 7, (from, to) -> sum.addAndGet(to - from));
