@@ -17,9 +17,10 @@ import net.jqwik.api.Property;
  * (≥ {@link Sgemm#PARALLEL_FLOPS}) that the split happens. Each result must be within {@link SgemmTest}'s bound
  * |Δ| ≤ 2·sqrt(K)·ε·|alpha|·Σ|a·w| + ε·|beta·c| + ε·|expected| of the float64 value, so two thread counts differ by at
  * most twice it. They are not compared bit for bit: each output is computed by the same kernel code whichever chunk
- * holds it, but a chunk may run on a thread where that code is still interpreted or C1-compiled, and the Vector API's
- * Java fallback adds the lanes of reduceLanes(ADD) in another order than the C2 intrinsic (a one-ulp difference seen
- * here for a 5 × 2048 × 2048 F32 product).
+ * holds it, but a chunk could run on a thread where that code was still interpreted, and the Vector API's Java
+ * fallback added the lanes of reduceLanes(ADD) in another order than the C2 intrinsic (a one-ulp difference seen here
+ * for a 5 × 2048 × 2048 F32 product). The lane sums now have one order on both paths ({@link LaneSum}); the bound is
+ * kept as the weaker check.
  */
 class GemmThreadCountTest {
     private static final int[] SMALL = {0, 1, 2, 3, 7, 13, 31, 61}, LARGE = {127, 257, 509, 768, 1031, 2048};

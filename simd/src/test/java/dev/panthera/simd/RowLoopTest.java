@@ -23,9 +23,11 @@ import net.jqwik.api.Tuple;
  * primes and views (transposed, stepped, offset; when the innermost stride is not 1 the strided path runs instead).
  * Both the one-thread and the two-thread result agree with the reference backend's float64 kernels within the
  * conformance tolerance (2e-5 relative + 2e-6 absolute, as SimdBackendConformanceTest derives it for these kernels); a
- * row computed at another row's offset, or left unwritten, is far outside it. The two results are not compared bit for
- * bit: the same kernel may run JIT-compiled on one thread and not yet on the other, and the Vector API's fallback and
- * its intrinsics differ in the last ulp (EXP and TANH, and the lane order of reduceLanes(ADD) in the norms' row sums).
+ * row computed at another row's offset, or left unwritten, is far outside it. And the two are equal bit for bit: each
+ * row is computed by the same code whichever thread runs it, and that code gives the same bits interpreted and
+ * JIT-compiled (exp and tanh by {@link VectorMath}, the norms' row sums by {@link LaneSum}; before those, the Vector
+ * API's fallback and its intrinsics differed in the last ulp, so a thread that had not compiled the kernel yet could
+ * round differently).
  */
 class RowLoopTest {
     private static final long[] ROWS = {0, 1, 2, 7, 31, 700, 1031}, COLS = {1, 3, 16, 17, 384, 1537};
@@ -78,6 +80,9 @@ class RowLoopTest {
         double[] one = on(simd, 1, x, op), two = on(simd, 2, x, op), want = on(ReferenceBackend.INSTANCE, 1, x, op);
         String what = name + " [" + rows + ", " + n + "]";
         for (int i = 0; i < want.length; i++) {
+            if (Double.doubleToLongBits(one[i]) != Double.doubleToLongBits(two[i]))
+                throw new AssertionError(
+                        what + ": element " + i + " is " + one[i] + " on one thread, " + two[i] + " on two");
             for (double[] got : new double[][] {one, two}) {
                 if (!(Math.abs(want[i] - got[i]) <= 2e-6 + 2e-5 * Math.abs(want[i])))
                     throw new AssertionError(what + ": element " + i + " expected " + want[i] + " but was " + got[i]

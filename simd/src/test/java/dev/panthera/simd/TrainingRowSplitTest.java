@@ -32,7 +32,7 @@ import net.jqwik.api.Provide;
  * relative + 2e-6 absolute, as {@link RowLoopTest} uses for the row kernels), plus, for log-softmax, two F32 ulps of
  * the row's shift max + log Σ exp (x − max), which the kernel rounds to F32 before subtracting it from each logit: an
  * output near 0 from logits near 30 carries that rounding whole. The two thread counts are not compared bit for bit
- * for the reason RowLoopTest gives (EXP and reduceLanes may round differently before the kernel is JIT-compiled).
+ * (softmax's exp and row sums now give the same bits on both, see RowLoopTest; this bound predates that).
  */
 class TrainingRowSplitTest {
     private static final long[] ROWS = {0, 1, 2, 7, 31, 97}, COLS = {1, 3, 16, 17, 31, 384};
