@@ -15,12 +15,11 @@ import net.jqwik.api.Property;
  * and above; N and K among 0, 1, primes and sizes with tails past every vector width; transposed operands, leading
  * dimensions above the row length and offsets (strided views of larger buffers). The shapes are large enough
  * (≥ {@link Sgemm#PARALLEL_FLOPS}) that the split happens. Each result must be within {@link SgemmTest}'s bound
- * |Δ| ≤ 2·sqrt(K)·ε·|alpha|·Σ|a·w| + ε·|beta·c| + ε·|expected| of the float64 value, so two thread counts differ by at
- * most twice it. They are not compared bit for bit: each output is computed by the same kernel code whichever chunk
- * holds it, but a chunk could run on a thread where that code was still interpreted, and the Vector API's Java
- * fallback added the lanes of reduceLanes(ADD) in another order than the C2 intrinsic (a one-ulp difference seen here
- * for a 5 × 2048 × 2048 F32 product). The lane sums now have one order on both paths ({@link LaneSum}); the bound is
- * kept as the weaker check.
+ * |Δ| ≤ 2·sqrt(K)·ε·|alpha|·Σ|a·w| + ε·|beta·c| + ε·|expected| of the float64 value, and every thread count must give
+ * one thread's bits: each output is computed by the same kernel code whichever chunk holds it. (A chunk could once
+ * run where that code was still interpreted, and the Vector API's Java fallback added the lanes of reduceLanes(ADD)
+ * in another order than the C2 intrinsic: a one-ulp difference seen here for a 5 × 2048 × 2048 F32 product. The lane
+ * sums now have one order on both paths, {@link LaneSum}.)
  */
 class GemmThreadCountTest {
     private static final int[] SMALL = {0, 1, 2, 3, 7, 13, 31, 61}, LARGE = {127, 257, 509, 768, 1031, 2048};
@@ -115,15 +114,25 @@ class GemmThreadCountTest {
                     long at = cOff + (long) i * ldc + j;
                     double old = c0.getAtIndex(ValueLayout.JAVA_FLOAT, at);
                     double want = alpha * s + (beta == 0 ? 0 : beta * old);
-                    double got = out[1].getAtIndex(ValueLayout.JAVA_FLOAT, at);
                     double tol = 2 * Math.sqrt(k) * EPS * Math.abs(alpha) * mag
                             + EPS * Math.abs(beta * old)
                             + EPS * Math.abs(want)
                             + 1e-30;
-                    if (!(Math.abs(got - want) <= tol))
-                        throw new AssertionError(what + ": C[" + i + "][" + j + "] expected " + want + " but was " + got
-                                + " (tolerance " + tol + ")");
+                    for (int t = 1; t <= 3; t++) {
+                        double got = out[t].getAtIndex(ValueLayout.JAVA_FLOAT, at);
+                        if (!(Math.abs(got - want) <= tol))
+                            throw new AssertionError(what + ", " + t + " threads: C[" + i + "][" + j + "] expected "
+                                    + want + " but was " + got + " (tolerance " + tol + ")");
+                    }
                 }
+            }
+            // and the same bits on every thread count, over all of C (its padding and offsets included)
+            for (int t = 2; t <= 3; t++) {
+                long differs = out[1].mismatch(out[t]);
+                if (differs >= 0)
+                    throw new AssertionError(what + ": " + t + " threads differ from one thread at byte " + differs
+                            + " of C (" + out[1].get(ValueLayout.JAVA_FLOAT, differs & ~3L) + " vs "
+                            + out[t].get(ValueLayout.JAVA_FLOAT, differs & ~3L) + ")");
             }
         }
     }
