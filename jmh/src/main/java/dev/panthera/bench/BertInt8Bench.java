@@ -82,7 +82,7 @@ public class BertInt8Bench {
         }
     }
 
-    static OrtSession session(OrtEnvironment env, byte[] onnx, int threads) throws OrtException {
+    static OrtSession openOrt(OrtEnvironment env, byte[] onnx, int threads) throws OrtException {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
             options.setInterOpNumThreads(1);
@@ -191,7 +191,7 @@ public class BertInt8Bench {
         Sgemm.setThreads(threads);
         int8 = BertModels.load("all-minilm-l6-v2", BertModels.localRepository(), BertLinearMaker.w8a8());
         env = OrtEnvironment.getEnvironment();
-        ort = session(env, quantizedOnnx(), threads);
+        ort = openOrt(env, quantizedOnnx(), threads);
         batch = switch (shape) {
             case "1x128" -> int8.tokenizer().encodeBatch(BertEmbedBench.longTexts(1), true, 128);
             case "8x128" -> int8.tokenizer().encodeBatch(BertEmbedBench.longTexts(8), true, 128);

@@ -31,8 +31,8 @@ import net.jqwik.api.Provide;
  * <p>Softmax: both thread counts agree with the reference's float64 kernel within the conformance tolerance (2e-5
  * relative + 2e-6 absolute, as {@link RowLoopTest} uses for the row kernels), plus, for log-softmax, two F32 ulps of
  * the row's shift max + log Σ exp (x − max), which the kernel rounds to F32 before subtracting it from each logit: an
- * output near 0 from logits near 30 carries that rounding whole. The two thread counts are not compared bit for bit
- * (softmax's exp and row sums now give the same bits on both, see RowLoopTest; this bound predates that).
+ * output near 0 from logits near 30 carries that rounding whole. And the two thread counts give the same bits: each
+ * row is the same code on either thread, and its exp and row sums give the same bits interpreted and compiled.
  */
 class TrainingRowSplitTest {
     private static final long[] ROWS = {0, 1, 2, 7, 31, 97}, COLS = {1, 3, 16, 17, 31, 384};
@@ -137,6 +137,9 @@ class TrainingRowSplitTest {
         String what = (log ? "logSoftmax" : "softmax") + " [" + s[0] + ", " + s[1] + "]";
         double[] in = scaled.toDoubleArray();
         for (int i = 0; i < want.length; i++) {
+            if (Double.doubleToLongBits(one[i]) != Double.doubleToLongBits(two[i]))
+                throw new AssertionError(
+                        what + ": element " + i + " is " + one[i] + " on one thread, " + two[i] + " on two");
             // log-softmax: x - want is the row's shift (exactly, in the reference's float64)
             double shift = log ? 2 * Math.ulp((float) Math.abs(in[i] - want[i])) : 0;
             for (double[] got : new double[][] {one, two}) {

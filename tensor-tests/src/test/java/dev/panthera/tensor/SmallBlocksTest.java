@@ -60,10 +60,14 @@ class SmallBlocksTest {
 
     @Test
     void smallTensorsOfOneThreadShareASlabAndLargeOnesDoNot() {
-        Storage a = Storage.gcManaged(DType.F32, 4), b = Storage.gcManaged(DType.F32, 4);
-        if (a.owner() == b.owner()) { // b may have started a fresh slab when a took the last block
-            assertSame(a.segment().scope(), b.segment().scope());
-        }
+        // allocate until a block starts a fresh slab; the block after it comes from the same slab
+        Storage first = Storage.gcManaged(DType.F32, 4), a;
+        do {
+            a = Storage.gcManaged(DType.F32, 4);
+        } while (a.owner() == first.owner());
+        Storage b = Storage.gcManaged(DType.F32, 4);
+        assertSame(a.owner(), b.owner(), "two small blocks in a row share a slab");
+        assertEquals(a.segment().address() + Storage.ALIGNMENT, b.segment().address(), "the next block follows");
         Storage big = Storage.gcManaged(DType.F32, SmallBlocks.MAX_BYTES / 4 + 1);
         Storage next = Storage.gcManaged(DType.F32, SmallBlocks.MAX_BYTES / 4 + 1);
         assertNotSame(big.owner(), next.owner(), "a block above MAX_BYTES has an arena of its own");
