@@ -19,6 +19,9 @@ final class SkinnyGemm {
     private SkinnyGemm() {}
 
     private static final VectorSpecies<Float> F = Lanes.F256;
+    /** The decode dot's width: sixteen lanes where the machine has them (one instruction per 64 weight bytes). */
+    private static final VectorSpecies<Float> WIDE = Lanes.PACKED;
+
     private static final VectorSpecies<Integer> I = Lanes.I256;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
@@ -390,18 +393,18 @@ final class SkinnyGemm {
 
     /** The one A row (from av[0]) against F32 B rows r0 and r1 over [pc, pe): out[0], out[1]. */
     private static void dotRows2(float[] av, MemorySegment b, long r0, long r1, int pc, int pe, float[] out) {
-        int L = F.length();
-        FloatVector s0 = FloatVector.zero(F),
-                s1 = FloatVector.zero(F),
-                t0 = FloatVector.zero(F),
-                t1 = FloatVector.zero(F);
+        int L = WIDE.length();
+        FloatVector s0 = FloatVector.zero(WIDE),
+                s1 = FloatVector.zero(WIDE),
+                t0 = FloatVector.zero(WIDE),
+                t1 = FloatVector.zero(WIDE);
         int p = pc;
         for (; p + 2 * L <= pe; p += 2 * L) {
-            FloatVector x = FloatVector.fromArray(F, av, p), y = FloatVector.fromArray(F, av, p + L);
-            s0 = x.fma(FloatVector.fromMemorySegment(F, b, (r0 + p) * 4, NO), s0);
-            s1 = y.fma(FloatVector.fromMemorySegment(F, b, (r0 + p + L) * 4, NO), s1);
-            t0 = x.fma(FloatVector.fromMemorySegment(F, b, (r1 + p) * 4, NO), t0);
-            t1 = y.fma(FloatVector.fromMemorySegment(F, b, (r1 + p + L) * 4, NO), t1);
+            FloatVector x = FloatVector.fromArray(WIDE, av, p), y = FloatVector.fromArray(WIDE, av, p + L);
+            s0 = x.fma(FloatVector.fromMemorySegment(WIDE, b, (r0 + p) * 4, NO), s0);
+            s1 = y.fma(FloatVector.fromMemorySegment(WIDE, b, (r0 + p + L) * 4, NO), s1);
+            t0 = x.fma(FloatVector.fromMemorySegment(WIDE, b, (r1 + p) * 4, NO), t0);
+            t1 = y.fma(FloatVector.fromMemorySegment(WIDE, b, (r1 + p + L) * 4, NO), t1);
         }
         float d0 = LaneSum.sum(s0.add(s1)), d1 = LaneSum.sum(t0.add(t1));
         for (; p < pe; p++) {
