@@ -18,6 +18,12 @@
 #          REPS (3), TG (tokens of the decode test, 32), PP ("128,512")
 # OUT_DIR gets env.txt, raw.txt (every measured line: round model engine ...) and table.md (printed at the end), and
 # the copy of benchmarks.jar that ran.
+#
+# Decode against the memory limit (roofline.txt, and a second table in table.md): the weight bytes a decode step
+# reads from each GGUF (DecodeRoofline: every tensor but the token embedding, plus the embedding again when the head
+# is tied to it) and the streaming-read bandwidth at each thread count (DecodeRoofline read: best of 20 passes over
+# 256 MiB), measured before the first round and after the last; the limit is the mean of the two bandwidths over the
+# bytes, and each engine's tgN rate is given as a fraction of it.
 set -euo pipefail
 if [ $# -gt 2 ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -56,6 +62,13 @@ cat "$out/env.txt"
 
 declare -A file
 for m in $models; do file[$m]=$("${java[@]}" dev.panthera.bench.llama.LlamaFixtures "$m" | tail -n 1); done
+: > "$out/roofline.txt"
+for m in $models; do
+    echo "bytes $m $("${java[@]}" dev.panthera.bench.llama.DecodeRoofline bytes "${file[$m]}" | tail -n 1)" >> "$out/roofline.txt"
+done
+for t in $threads; do
+    echo "read $t $("${java[@]}" dev.panthera.bench.llama.DecodeRoofline read "$t" | tail -n 1)" >> "$out/roofline.txt"
+done
 
 : > "$out/raw.txt"
 run() { # round model threads engine
@@ -73,6 +86,9 @@ for ((r = 1; r <= rounds; r++)); do
             for e in $order; do run "$r" "$m" "$t" "$e"; done
         done
     done
+done
+for t in $threads; do
+    echo "read $t $("${java[@]}" dev.panthera.bench.llama.DecodeRoofline read "$t" | tail -n 1)" >> "$out/roofline.txt"
 done
 echo "end: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/env.txt"
 
@@ -98,5 +114,30 @@ END {
         printf "| %s | %s | %s | %.1f | %.1f | %.2f | %.2f–%.2f |\n", p[1], p[2], p[3], a, b, a / b, lo, hi
     }
 }' "$out/raw.txt" > "$out/table.md"
+
+# decode against the memory limit: roofline.txt has "bytes MODEL N" and "read THREADS GB/s" (twice per thread count)
+awk '
+function v(s) { sub(/^[a-z_]*=/, "", s); return s }
+FNR == NR {
+    if ($1 == "bytes") bytes[$2] = $3
+    if ($1 == "read") { bw[$2] += $3; nbw[$2]++; if (!($2 in lo) || $3 < lo[$2]) lo[$2] = $3; if ($3 > hi[$2]) hi[$2] = $3 }
+    next
+}
+v($4) ~ /^tg/ {
+    key = $2 SUBSEP v($5); sum[key, $3] += v($7); n[key, $3]++
+    if (!(key in seen)) { seen[key] = 1; order[++k] = key }
+}
+END {
+    print ""
+    print "| model | threads | weight MB read per token | streaming read GB/s | memory limit tok/s | Panthera tok/s | Panthera / limit | llama.cpp tok/s | llama.cpp / limit |"
+    print "|---|---|---|---|---|---|---|---|---|"
+    for (i = 1; i <= k; i++) {
+        key = order[i]; split(key, p, SUBSEP); m = p[1]; t = p[2]
+        if (!(m in bytes) || !(t in nbw)) continue
+        b = bw[t] / nbw[t]; lim = b * 1e9 / bytes[m]
+        a = sum[key, "panthera"] / n[key, "panthera"]; c = sum[key, "llama.cpp"] / n[key, "llama.cpp"]
+        printf "| %s | %s | %.1f | %.1f (%.1f–%.1f) | %.1f | %.1f | %.2f | %.1f | %.2f |\n", m, t, bytes[m] / 1e6, b, lo[t], hi[t], lim, a, a / lim, c, c / lim
+    }
+}' "$out/roofline.txt" "$out/raw.txt" >> "$out/table.md"
 cat "$out/env.txt"
 cat "$out/table.md"
