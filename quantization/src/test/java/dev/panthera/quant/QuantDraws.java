@@ -1,5 +1,6 @@
 package dev.panthera.quant;
 
+import dev.panthera.quant.ggml.GgmlQuants;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.testing.Values;
 import java.lang.foreign.Arena;
@@ -118,6 +119,12 @@ final class QuantDraws {
         /** The shape, and the non-zero bytes (offset=value) of a shrunk case, up to 48 of them. */
         @Override
         public String toString() {
+            if (type == GgmlType.F32) {
+                float[] w = new float[raw.length / 4];
+                for (int i = 0; i < w.length; i++)
+                    w[i] = MemorySegment.ofArray(raw).get(LEF, 4L * i);
+                return "F32 [" + out + ", " + in + "] " + show(w);
+            }
             StringBuilder sb = new StringBuilder(type + " [" + out + ", " + in + "] " + raw.length + " bytes");
             int nonZero = 0;
             for (byte b : raw) if (b != 0) nonZero++;
@@ -144,6 +151,64 @@ final class QuantDraws {
             patchScales(type, MemorySegment.ofArray(copy), blocks, sc);
             return new Blocks(type, out, in, copy);
         });
+    }
+
+    /**
+     * The F32 "blocks" of an [out, in] weight: N(0, 1) values stored as ggml stores F32 (little-endian floats), through
+     * ggml's reference quantizer as {@link QuantizedWeight#quantize} does.
+     */
+    static Arbitrary<Blocks> f32Blocks(int out, int in) {
+        return normals(out * in).map(w -> new Blocks(GgmlType.F32, out, in, GgmlQuants.quantize(GgmlType.F32, w)));
+    }
+
+    /** How a 32-value block of {@link #activations} is drawn: as drawn, all zero, or with ties planted. */
+    private enum Plan {
+        KEEP,
+        ZERO,
+        TIES
+    }
+
+    /** One block's plan with its tie values (v/2, v in [-127, 127]), and where ±127 goes. */
+    private record BlockPlan(Plan plan, int[] halves, int at, boolean negative) {}
+
+    private static Arbitrary<BlockPlan> blockPlans() {
+        return Combinators.combine(
+                        Arbitraries.frequencyOf(
+                                Tuple.of(2, Arbitraries.just(Plan.KEEP)),
+                                Tuple.of(1, Arbitraries.just(Plan.ZERO)),
+                                Tuple.of(1, Arbitraries.just(Plan.TIES))),
+                        Arbitraries.integers()
+                                .between(-127, 127)
+                                .array(int[].class)
+                                .ofSize(32),
+                        Arbitraries.integers().between(0, 31),
+                        Arbitraries.of(false, true))
+                .as(BlockPlan::new);
+    }
+
+    /**
+     * Activation-like values: z·exp(z') (Gaussians of varying scale), and each whole 32-value block from the start
+     * one time in four all zero, one time in four with exact ties planted for the 8-bit quantizers: halves v/2 with
+     * one ±127, so amax = 127 and x·127/amax = x, and the half-integers are ties. Shrinks toward blocks as drawn and
+     * values toward 0.
+     */
+    static Arbitrary<float[]> activations(int n) {
+        return Combinators.combine(wideNormals(n), blockPlans().list().ofSize(n / 32))
+                .as((x, plans) -> {
+                    for (int b = 0; b < plans.size(); b++) {
+                        BlockPlan p = plans.get(b);
+                        int o = 32 * b;
+                        switch (p.plan()) {
+                            case KEEP -> {}
+                            case ZERO -> Arrays.fill(x, o, o + 32, 0f);
+                            case TIES -> {
+                                for (int j = 0; j < 32; j++) x[o + j] = p.halves()[j] / 2f;
+                                x[o + p.at()] = p.negative() ? -127 : 127;
+                            }
+                        }
+                    }
+                    return x;
+                });
     }
 
     /** The values for a failure report: all of them up to 64, else the count and the first 16. */
