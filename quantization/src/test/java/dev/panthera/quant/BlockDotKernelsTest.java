@@ -6,14 +6,20 @@ import dev.panthera.quant.ggml.GgmlQuants;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.testing.SizesFirst;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -55,27 +61,18 @@ class BlockDotKernelsTest {
         };
     }
 
-    /** Random blocks of {@code type}: random bytes everywhere (every quant, every packed scale), then finite scales. */
+    /**
+     * Blocks of {@code type} from a seeded Random, for the fixed fixtures: random bytes everywhere (every quant, every
+     * packed scale), then {@link #scale} scales (the properties draw theirs with {@link QuantDraws#blocks}).
+     */
     static QuantizedWeight randomWeight(GgmlType type, int out, int in, Random r, Arena arena) {
-        long bytes = type.bytesFor((long) out * in);
+        long bytes = type.bytesFor((long) out * in), blocks = (long) out * in / type.blockSize();
         byte[] raw = new byte[(int) bytes];
         r.nextBytes(raw);
-        MemorySegment seg = arena.allocate(Math.max(1, bytes), 64);
-        seg.copyFrom(MemorySegment.ofArray(raw));
-        for (long b = 0; b < (long) out * in / type.blockSize(); b++) {
-            long base = b * type.typeSize();
-            switch (type) {
-                case Q8_0, Q4_0, Q5_0 -> seg.set(LE16, base, scale(r));
-                case Q4_1, Q5_1, Q4_K, Q5_K -> {
-                    seg.set(LE16, base, scale(r));
-                    seg.set(LE16, base + 2, scale(r));
-                }
-                case Q6_K -> seg.set(LE16, base + 208, scale(r));
-                case Q8_K -> seg.set(LEF, base, Float.float16ToFloat(scale(r)));
-                default -> throw new AssertionError(type);
-            }
-        }
-        return new QuantizedWeight("w", type, out, in, seg);
+        float[] scales = new float[(int) blocks * QuantDraws.scalesPerBlock(type)];
+        for (int i = 0; i < scales.length; i++) scales[i] = Float.float16ToFloat(scale(r));
+        QuantDraws.patchScales(type, MemorySegment.ofArray(raw), blocks, scales);
+        return new QuantDraws.Blocks(type, out, in, raw).weight(arena);
     }
 
     /**
@@ -118,20 +115,47 @@ class BlockDotKernelsTest {
         }
     }
 
+    /** A weight's blocks and one activation row. */
+    record Dot(QuantDraws.Blocks w, float[] x) {
+        @Override
+        public String toString() {
+            return w + " x=" + QuantDraws.show(x);
+        }
+    }
+
+    /**
+     * Every block type, a row count from {@link #ROWS}, 1 to 11 blocks per row, drawn before the blocks
+     * ({@link QuantDraws#extremeScales} scales) and the N(0, 1) activations (times 1000 one time in four), so a
+     * failure shrinks to a small weight first.
+     */
+    @Provide
+    Arbitrary<Dot> dots() {
+        Arbitrary<Tuple.Tuple3<GgmlType, Integer, Integer>> sizes = Combinators.combine(
+                        Arbitraries.of(TYPES),
+                        Arbitraries.of(Arrays.stream(ROWS).boxed().toList()),
+                        Arbitraries.integers().between(1, 11))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            GgmlType type = t.get1();
+            int n = t.get2(), k = t.get3() * type.blockSize();
+            return Combinators.combine(
+                            QuantDraws.blocks(type, n, k, QuantDraws.extremeScales()),
+                            QuantDraws.normals(k),
+                            QuantDraws.activationScales())
+                    .as((w, x, s) -> {
+                        for (int i = 0; i < k; i++) x[i] *= s;
+                        return new Dot(w, x);
+                    });
+        });
+    }
+
     @Property(tries = 120)
-    void everyBlockTypeAgainstFloat64(
-            @ForAll @IntRange(min = 0, max = 8) int typeIndex,
-            @ForAll @IntRange(min = 0, max = 7) int rowIndex,
-            @ForAll @IntRange(min = 1, max = 11) int kBlocks,
-            @ForAll long seed) {
-        GgmlType type = TYPES[typeIndex];
-        int n = ROWS[rowIndex], k = kBlocks * type.blockSize();
-        Random r = new Random(seed);
+    void everyBlockTypeAgainstFloat64(@ForAll("dots") Dot c) {
+        GgmlType type = c.w().type();
+        int n = c.w().out(), k = c.w().in();
         try (Arena arena = Arena.ofConfined()) {
-            QuantizedWeight w = randomWeight(type, n, k, r, arena);
-            float[] x = new float[k];
-            float xScale = r.nextInt(4) == 0 ? 1000f : 1f;
-            for (int i = 0; i < k; i++) x[i] = (float) r.nextGaussian() * xScale;
+            QuantizedWeight w = c.w().weight(arena);
+            float[] x = c.x();
             float[] y = new float[n];
             QuantizedMatmul.matmulF32Activations(x, 1, w, y);
             check(x, w, y, type + " " + QuantLanes.F.vectorBitSize() + "-bit n=" + n + " k=" + k);
@@ -149,16 +173,24 @@ class BlockDotKernelsTest {
     }
 
     /** The prefill panels' Vector API decoders give the scalar reference decoder's floats exactly, as documented. */
+    /** Q4_K, Q6_K or Q8_0, 1 to 5 blocks per row, three rows, drawn before the blocks. */
+    @Provide
+    Arbitrary<QuantDraws.Blocks> panelWeights() {
+        Arbitrary<Tuple.Tuple2<GgmlType, Integer>> sizes = Combinators.combine(
+                        Arbitraries.of(GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0),
+                        Arbitraries.integers().between(1, 5))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(
+                sizes,
+                t -> QuantDraws.blocks(t.get1(), 3, t.get2() * t.get1().blockSize(), QuantDraws.extremeScales()));
+    }
+
     @Property(tries = 30)
-    void vectorDequantizersGiveTheScalarDecodersFloats(
-            @ForAll @IntRange(min = 0, max = 2) int typeIndex,
-            @ForAll @IntRange(min = 1, max = 5) int kBlocks,
-            @ForAll long seed) {
-        GgmlType type = new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0}[typeIndex];
-        int k = kBlocks * type.blockSize(), n = 3;
-        Random r = new Random(seed);
+    void vectorDequantizersGiveTheScalarDecodersFloats(@ForAll("panelWeights") QuantDraws.Blocks b) {
+        GgmlType type = b.type();
+        int k = b.in(), n = b.out();
         try (Arena arena = Arena.ofConfined()) {
-            QuantizedWeight w = randomWeight(type, n, k, r, arena);
+            QuantizedWeight w = b.weight(arena);
             MemorySegment dst = arena.allocate(4L * k, 64);
             for (int row = 0; row < n; row++) {
                 long ro = row * w.rowBytes();

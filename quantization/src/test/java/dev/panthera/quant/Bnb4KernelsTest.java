@@ -5,13 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.quant.bnb.Bnb4Bit;
 import dev.panthera.quant.bnb.FourBitCode;
+import dev.panthera.testing.Shapes;
+import dev.panthera.testing.SizesFirst;
 import java.util.Random;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,22 +46,60 @@ class Bnb4KernelsTest {
         return v;
     }
 
+    /** The kernels' inputs: the weight's floats, activations and output gradients, all N(0, 1). */
+    record Case(
+            int m,
+            int out,
+            int in,
+            VectorSpecies<Float> fs,
+            int block,
+            boolean nf4,
+            boolean doubleQuant,
+            float[] w,
+            float[] x,
+            float[] g) {
+        @Override
+        public String toString() {
+            return "m=" + m + " [" + out + ", " + in + "] " + fs + " block " + block + (nf4 ? " NF4" : " FP4")
+                    + (doubleQuant ? " double-quant" : "") + " w=" + QuantDraws.show(w) + " x=" + QuantDraws.show(x)
+                    + " g=" + QuantDraws.show(g);
+        }
+    }
+
+    /**
+     * m in [0, 5], out in [1, 37], in in [1, 83] (the kit's sizes: 1, primes, vector-width tails), a float width up
+     * to this machine's, blocks of 2, 6, 64 or 128, either code, with or without double quantization, all drawn before
+     * the values, so a failure shrinks to a small product first.
+     */
+    @Provide
+    Arbitrary<Case> cases() {
+        Arbitrary<Tuple.Tuple3<Integer, Integer, Integer>> dims = Combinators.combine(
+                        Arbitraries.integers().between(0, 5),
+                        Shapes.sizes(1, 37).map(Long::intValue),
+                        Shapes.sizes(1, 83).map(Long::intValue))
+                .as(Tuple::of);
+        Arbitrary<Tuple.Tuple4<Integer, Integer, Boolean, Boolean>> setup = Combinators.combine(
+                        Arbitraries.integers().between(0, 2),
+                        Arbitraries.of(2, 6, 64, 128),
+                        Arbitraries.of(false, true),
+                        Arbitraries.of(false, true))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(Combinators.combine(dims, setup).as(Tuple::of), t -> {
+            int m = t.get1().get1(), out = t.get1().get2(), in = t.get1().get3();
+            var s = t.get2();
+            return Combinators.combine(
+                            QuantDraws.normals(out * in), QuantDraws.normals(m * in), QuantDraws.normals(m * out))
+                    .as((w, x, g) -> new Case(m, out, in, species(s.get1()), s.get2(), s.get3(), s.get4(), w, x, g));
+        });
+    }
+
     @Property(tries = 60)
-    void forwardAndInputGradientMatchFloat64OverTheDequantizedWeight(
-            @ForAll @IntRange(min = 0, max = 5) int m,
-            @ForAll @IntRange(min = 1, max = 37) int out,
-            @ForAll @IntRange(min = 1, max = 83) int in,
-            @ForAll @IntRange(min = 0, max = 2) int widthPick,
-            @ForAll @IntRange(min = 0, max = 3) int blockPick,
-            @ForAll boolean nf4,
-            @ForAll boolean doubleQuant,
-            @ForAll long seed) {
-        Random r = new Random(seed);
-        int block = new int[] {2, 6, 64, 128}[blockPick];
-        Bnb4Bit w = Bnb4Bit.quantize(randn(r, out * in), nf4 ? FourBitCode.NF4 : FourBitCode.FP4, block, doubleQuant);
+    void forwardAndInputGradientMatchFloat64OverTheDequantizedWeight(@ForAll("cases") Case c) {
+        int m = c.m(), out = c.out(), in = c.in();
+        Bnb4Bit w = Bnb4Bit.quantize(c.w(), c.nf4() ? FourBitCode.NF4 : FourBitCode.FP4, c.block(), c.doubleQuant());
         float[] wd = w.dequantize();
-        float[] x = randn(r, m * in), g = randn(r, m * out);
-        VectorSpecies<Float> fs = species(widthPick);
+        float[] x = c.x(), g = c.g();
+        VectorSpecies<Float> fs = c.fs();
         float[] y = new float[m * out], gx = new float[m * in];
         java.util.Arrays.fill(gx, 7f); // backward overwrites, it does not accumulate
         Bnb4Kernels.forward(fs, x, m, w, out, in, y);

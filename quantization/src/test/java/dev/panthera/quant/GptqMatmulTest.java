@@ -7,15 +7,22 @@ import dev.panthera.quant.gptq.GptqWeight;
 import dev.panthera.quant.gptq.GwqInt4;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.testing.SizesFirst;
+import dev.panthera.testing.Values;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,6 +68,58 @@ class GptqMatmulTest {
         }
         for (int p = 0; p < in; p++) gIdx[perm[p]] = groupSize == -1 ? 0 : p / gs;
         return new GptqWeight("w", out, in, 4, groupSize, false, q, scales, zeros, gIdx);
+    }
+
+    /**
+     * The 4-bit weight {@link #randomWeight} describes, drawn by jqwik: q in 0..15, zero points 1..16, fp16 scales
+     * N(0, 1)·0.05, and with act-order the rank of k in a permutation made by sorting the columns by drawn keys (all
+     * keys equal: the identity). Shrinks toward q 0, zero points 1, scales 0 and the identity order.
+     */
+    static Arbitrary<GptqWeight> weights(int out, int in, int groupSize, boolean actOrder) {
+        int groups = GptqWeight.groups(in, groupSize), gs = groupSize == -1 ? in : groupSize;
+        Arbitrary<byte[]> q = Arbitraries.integers()
+                .between(0, 15)
+                .list()
+                .ofSize(out * in)
+                .map(l -> {
+                    byte[] b = new byte[l.size()];
+                    for (int i = 0; i < b.length; i++) b[i] = (byte) (int) l.get(i);
+                    return b;
+                });
+        Arbitrary<float[]> scales = Values.normal()
+                .map(v -> QuantDraws.fp16(v * 0.05))
+                .list()
+                .ofSize(groups * out)
+                .map(QuantDraws::floats);
+        Arbitrary<int[]> zeros =
+                Arbitraries.integers().between(1, 16).array(int[].class).ofSize(groups * out);
+        Arbitrary<int[]> keys = actOrder
+                ? Arbitraries.integers().between(0, in - 1).array(int[].class).ofSize(in)
+                : Arbitraries.just(new int[in]);
+        return Combinators.combine(q, scales, zeros, keys).as((qq, ss, zz, kk) -> {
+            Integer[] perm = new Integer[in];
+            for (int k = 0; k < in; k++) perm[k] = k;
+            java.util.Arrays.sort(perm, java.util.Comparator.comparingInt((Integer k) -> kk[k]));
+            int[] gIdx = new int[in];
+            for (int p = 0; p < in; p++) gIdx[perm[p]] = groupSize == -1 ? 0 : p / gs;
+            return new GptqWeight("w", out, in, 4, groupSize, false, qq, ss, zz, gIdx);
+        });
+    }
+
+    /** A weight and m N(0, 1) activation rows. */
+    record Product(GptqWeight w, int m, float[] x) {
+        @Override
+        public String toString() {
+            return "[" + w.out() + ", " + w.in() + "] group " + w.groupSize() + " g_idx "
+                    + (w.in() <= 64 ? java.util.Arrays.toString(w.gIdx()) : "(" + w.in() + ")") + " m=" + m + " x="
+                    + QuantDraws.show(x) + " q=" + (w.q().length <= 64 ? java.util.Arrays.toString(w.q()) : "...")
+                    + " scales=" + QuantDraws.show(w.scales());
+        }
+    }
+
+    private static boolean isSorted(int[] a) {
+        for (int i = 1; i < a.length; i++) if (a[i] < a[i - 1]) return false;
+        return true;
     }
 
     /** y in float64 and Σ|terms| per output, from the unpacked weight with {@code dense} replaced at outliers. */
@@ -110,20 +169,33 @@ class GptqMatmulTest {
         }
     }
 
+    /**
+     * 8 to 72 rows, every group size (and one group of 24·count columns), 1 to 11 groups, m in [0, 9], with or without
+     * act-order, drawn before the weight and the activations.
+     */
+    @Provide
+    Arbitrary<Product> products() {
+        Arbitrary<Tuple.Tuple5<Integer, Integer, Integer, Integer, Boolean>> sizes = Combinators.combine(
+                        Arbitraries.integers().between(1, 9),
+                        Arbitraries.of(Arrays.stream(GROUP_SIZES).boxed().toList()),
+                        Arbitraries.of(Arrays.stream(GROUP_COUNTS).boxed().toList()),
+                        Arbitraries.integers().between(0, 9),
+                        Arbitraries.of(false, true))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            int gs = t.get2(), out = 8 * t.get1(), m = t.get4();
+            int in = gs == -1 ? 8 * t.get3() * 3 : gs * t.get3();
+            return Combinators.combine(weights(out, in, gs, t.get5()), QuantDraws.normals(m * in))
+                    .as((w, x) -> new Product(w, m, x));
+        });
+    }
+
     @Property(tries = 60)
-    void matchesTheFloat64Product(
-            @ForAll @IntRange(min = 1, max = 9) int outBlocks,
-            @ForAll @IntRange(min = 0, max = 3) int gsIdx,
-            @ForAll @IntRange(min = 0, max = 5) int groupsIdx,
-            @ForAll @IntRange(min = 0, max = 9) int m,
-            @ForAll boolean actOrder,
-            @ForAll long seed) {
-        int gs = GROUP_SIZES[gsIdx], out = 8 * outBlocks;
-        int in = gs == -1 ? 8 * GROUP_COUNTS[groupsIdx] * 3 : gs * GROUP_COUNTS[groupsIdx];
-        Random r = new Random(seed);
-        GptqWeight w = randomWeight(out, in, gs, actOrder, r);
-        float[] x = new float[m * in];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+    void matchesTheFloat64Product(@ForAll("products") Product c) {
+        GptqWeight w = c.w();
+        int m = c.m(), out = w.out(), in = w.in(), gs = w.groupSize();
+        boolean actOrder = !isSorted(w.gIdx());
+        float[] x = c.x();
         double[][] o = oracle(x, m, w, new int[0], new float[0]);
         GptqInt4 packed = GptqInt4.of(w);
         for (VectorSpecies<Float> fs : species()) {
@@ -143,43 +215,96 @@ class GptqMatmulTest {
      * weight with g_idx sorted by group after a shuffle takes the grouped path. Prefill (m = 9: the four-row kernel,
      * then single rows) and decode; out = 72 leaves a tail past the last whole vector at every width.
      */
+    /**
+     * One to six words of eight input features, m in [0, 9], drawn before the weight (groups of 32, in order), the
+     * activations and, when 'shuffled', any group per feature (shrinking toward group 0); otherwise k / 32.
+     */
+    @Provide
+    Arbitrary<Product> anyGIdx() {
+        Arbitrary<Tuple.Tuple3<Integer, Integer, Boolean>> sizes = Combinators.combine(
+                        Arbitraries.integers().between(1, 6),
+                        Arbitraries.integers().between(0, 9),
+                        Arbitraries.of(false, true))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            int out = 72, in = 8 * t.get1(), m = t.get2(), groups = (in + 31) / 32;
+            Arbitrary<int[]> gIdx = t.get3()
+                    ? Arbitraries.integers()
+                            .between(0, groups - 1)
+                            .array(int[].class)
+                            .ofSize(in)
+                    : Arbitraries.just(java.util.stream.IntStream.range(0, in)
+                            .map(k -> k / 32)
+                            .toArray());
+            return Combinators.combine(weights(out, in, 32, false), gIdx, QuantDraws.normals(m * in))
+                    .as((base, g, x) -> new Product(
+                            new GptqWeight("w", out, in, 4, 32, false, base.q(), base.scales(), base.zeros(), g),
+                            m,
+                            x));
+        });
+    }
+
     @Property(tries = 20)
-    void anyGIdxMatches(
-            @ForAll @IntRange(min = 1, max = 6) int words,
-            @ForAll @IntRange(min = 0, max = 9) int m,
-            @ForAll boolean shuffled,
-            @ForAll long seed) {
-        Random r = new Random(seed);
-        int out = 72, in = 8 * words, groups = (in + 31) / 32;
-        GptqWeight base = randomWeight(out, in, 32, false, r);
-        int[] gIdx = new int[in];
-        for (int k = 0; k < in; k++) gIdx[k] = shuffled ? r.nextInt(groups) : k / 32;
-        GptqWeight w = new GptqWeight("w", out, in, 4, 32, false, base.q(), base.scales(), base.zeros(), gIdx);
-        float[] x = new float[m * in];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+    void anyGIdxMatches(@ForAll("anyGIdx") Product c) {
+        GptqWeight w = c.w();
+        int m = c.m(), out = w.out(), in = w.in();
+        int[] gIdx = w.gIdx();
+        float[] x = c.x();
         double[][] o = oracle(x, m, w, new int[0], new float[0]);
         float[] y = new float[m * out];
         GptqMatmul.matmul(x, m, GptqInt4.of(w), y);
         assertClose(y, o, in, 0, "g_idx " + java.util.Arrays.toString(gIdx) + " m=" + m);
     }
 
+    /** A weight, its outliers (sorted distinct positions, fp16 values N(0, 1)·3) and m N(0, 1) activation rows. */
+    record Outliers(GptqWeight w, int[] idx, float[] val, int m, float[] x) {
+        @Override
+        public String toString() {
+            return "[" + w.out() + ", " + w.in() + "] group " + w.groupSize() + " m=" + m + " outliers "
+                    + java.util.Arrays.toString(idx) + " = " + java.util.Arrays.toString(val) + " x="
+                    + QuantDraws.show(x);
+        }
+    }
+
+    /**
+     * 8 to 40 rows, groups of 32, 64 or 128, 1 to 5 groups, m in [0, 6], 0 to 40 outliers, with or without act-order,
+     * drawn before the weight, the outliers' positions and values, and the activations.
+     */
+    @Provide
+    Arbitrary<Outliers> outliers() {
+        Arbitrary<Tuple.Tuple6<Integer, Integer, Integer, Integer, Integer, Boolean>> sizes = Combinators.combine(
+                        Arbitraries.integers().between(1, 5),
+                        Arbitraries.of(32, 64, 128),
+                        Arbitraries.of(1, 2, 3, 5),
+                        Arbitraries.integers().between(0, 6),
+                        Arbitraries.integers().between(0, 40),
+                        Arbitraries.of(false, true))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            int out = 8 * t.get1(), in = t.get2() * t.get3(), m = t.get4(), count = t.get5();
+            Arbitrary<int[]> idx = Arbitraries.integers()
+                    .between(0, out * in - 1)
+                    .set()
+                    .ofSize(count)
+                    .map(set ->
+                            set.stream().mapToInt(Integer::intValue).sorted().toArray());
+            Arbitrary<float[]> val = Values.normal()
+                    .map(v -> QuantDraws.fp16(v * 3))
+                    .list()
+                    .ofSize(count)
+                    .map(QuantDraws::floats);
+            return Combinators.combine(weights(out, in, t.get2(), t.get6()), idx, val, QuantDraws.normals(m * in))
+                    .as((w, i, v, x) -> new Outliers(w, i, v, m, x));
+        });
+    }
+
     @Property(tries = 30)
-    void gwqAddsItsOutliers(
-            @ForAll @IntRange(min = 1, max = 5) int outBlocks,
-            @ForAll @IntRange(min = 1, max = 3) int gsIdx,
-            @ForAll @IntRange(min = 0, max = 3) int groupsIdx,
-            @ForAll @IntRange(min = 0, max = 6) int m,
-            @ForAll @IntRange(min = 0, max = 40) int outliers,
-            @ForAll long seed) {
-        int gs = GROUP_SIZES[gsIdx], out = 8 * outBlocks, in = gs * GROUP_COUNTS[groupsIdx];
-        Random r = new Random(seed);
-        GptqWeight w = randomWeight(out, in, gs, r.nextBoolean(), r);
-        int[] idx = r.ints(0, out * in).distinct().limit(outliers).sorted().toArray();
-        float[] val = new float[idx.length];
-        for (int i = 0; i < val.length; i++)
-            val[i] = Float.float16ToFloat(Float.floatToFloat16((float) (r.nextGaussian() * 3)));
-        float[] x = new float[m * in];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+    void gwqAddsItsOutliers(@ForAll("outliers") Outliers c) {
+        GptqWeight w = c.w();
+        int m = c.m(), out = w.out(), in = w.in();
+        int[] idx = c.idx();
+        float[] val = c.val();
+        float[] x = c.x();
         double[][] o = oracle(x, m, w, idx, val);
         GwqInt4 g = new GwqInt4(GptqInt4.of(w), idx, val);
         for (VectorSpecies<Float> fs : species()) {

@@ -8,14 +8,21 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.quant.oracle.LlamaCppGgml;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.testing.SizesFirst;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -80,21 +87,50 @@ class IntDotKernelsTest {
         QuantizedMatmul.matmul(QuantLanes.F, x, 1, w, y, QuantizedMatmul.Activations.INT8);
     }
 
+    /** A weight's blocks and one activation row. */
+    record IntCase(QuantDraws.Blocks w, float[] x) {
+        @Override
+        public String toString() {
+            return w + " x=" + QuantDraws.show(x);
+        }
+    }
+
+    /**
+     * Q8_0, Q4_0, Q4_K or Q6_K, 0 rows or a count from {@link BlockDotKernelsTest#ROWS}, 0 to 6 blocks per row, drawn
+     * before the blocks ({@link QuantDraws#extremeScales} scales) and the activation row ({@link
+     * QuantDraws#activations}, times 1000 one time in four), so a failure shrinks to a small weight first.
+     */
+    @Provide
+    Arbitrary<IntCase> intCases() {
+        List<Integer> rows = new ArrayList<>(List.of(0));
+        for (int n : BlockDotKernelsTest.ROWS) rows.add(n);
+        Arbitrary<Tuple.Tuple3<GgmlType, Integer, Integer>> sizes = Combinators.combine(
+                        Arbitraries.of(TYPES),
+                        Arbitraries.of(rows),
+                        Arbitraries.integers().between(0, 6))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            GgmlType type = t.get1();
+            int n = t.get2(), k = t.get3() * type.blockSize();
+            return Combinators.combine(
+                            QuantDraws.blocks(type, n, k, QuantDraws.extremeScales()),
+                            QuantDraws.activations(k),
+                            QuantDraws.activationScales())
+                    .as((w, x, s) -> {
+                        for (int i = 0; i < k; i++) x[i] *= s;
+                        return new IntCase(w, x);
+                    });
+        });
+    }
+
     @Property(tries = 80)
-    void integerDotsAgainstTheQuantizedActivationInFloat64(
-            @ForAll @IntRange(min = 0, max = 3) int typeIndex,
-            @ForAll @IntRange(min = 0, max = 8) int rowIndex,
-            @ForAll @IntRange(min = 0, max = 6) int kBlocks,
-            @ForAll long seed) {
+    void integerDotsAgainstTheQuantizedActivationInFloat64(@ForAll("intCases") IntCase c) {
         int m = 1;
-        GgmlType type = TYPES[typeIndex];
-        int n = rowIndex == 8 ? 0 : BlockDotKernelsTest.ROWS[rowIndex];
-        int k = kBlocks * type.blockSize();
-        Random r = new Random(seed);
+        GgmlType type = c.w().type();
+        int n = c.w().out(), k = c.w().in();
         try (Arena arena = Arena.ofShared()) {
-            QuantizedWeight w = BlockDotKernelsTest.randomWeight(type, n, k, r, arena);
-            float[] x = Q8ActivationTest.values(r, m * k);
-            if (r.nextInt(4) == 0) for (int i = 0; i < x.length; i++) x[i] *= 1000f;
+            QuantizedWeight w = c.w().weight(arena);
+            float[] x = c.x();
             float[] y = new float[m * n];
             Arrays.fill(y, Float.NaN); // every output must be written
             int8(x, w, y);

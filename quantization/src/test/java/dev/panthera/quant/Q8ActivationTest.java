@@ -4,14 +4,17 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panthera.quant.oracle.LlamaCppGgml;
+import dev.panthera.testing.SizesFirst;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.Provide;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -108,7 +111,10 @@ class Q8ActivationTest {
         return out;
     }
 
-    /** Activation-like values: Gaussians of varying scale, with exact ties planted (x·127/amax = n + 0.5). */
+    /**
+     * Activation-like values for the fixed fixtures: Gaussians of varying scale, with exact ties planted (x·127/amax =
+     * n + 0.5); the properties draw theirs with {@link QuantDraws#activations}.
+     */
     static float[] values(Random r, int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * Math.exp(r.nextGaussian()));
@@ -125,17 +131,31 @@ class Q8ActivationTest {
         return x;
     }
 
+    /** 0 to 12 blocks of 32 (then 5 more values, the row starting at 5), drawn before the values. */
+    @Provide
+    Arbitrary<float[]> q8_0Rows() {
+        return SizesFirst.flatMap(
+                Arbitraries.integers().between(0, 12), blocks -> QuantDraws.activations(32 * blocks + 5));
+    }
+
+    /** 0 to 4 blocks of 256 (then 3 more values, the row starting at 3), drawn before the values. */
+    @Provide
+    Arbitrary<float[]> q8KRows() {
+        return SizesFirst.flatMap(
+                Arbitraries.integers().between(0, 4), blocks -> QuantDraws.activations(256 * blocks + 3));
+    }
+
     @Property(tries = 60)
-    void q8_0BytesMatchThePortOfGgml(@ForAll @IntRange(min = 0, max = 12) int blocks, @ForAll long seed) {
-        float[] x = values(new Random(seed), 32 * blocks + 5);
+    void q8_0BytesMatchThePortOfGgml(@ForAll("q8_0Rows") float[] x) {
+        int blocks = (x.length - 5) / 32;
         int off = 5; // the row starts inside a larger array
         float[] row = Arrays.copyOfRange(x, off, off + 32 * blocks);
         assertArrayEquals(portQ8_0(row, false), bytesQ8_0(Q8Activation.q8_0(x, off, 32 * blocks)));
     }
 
     @Property(tries = 60)
-    void q8KBytesMatchThePortOfGgml(@ForAll @IntRange(min = 0, max = 4) int blocks, @ForAll long seed) {
-        float[] x = values(new Random(seed), 256 * blocks + 3);
+    void q8KBytesMatchThePortOfGgml(@ForAll("q8KRows") float[] x) {
+        int blocks = (x.length - 3) / 256;
         float[] row = Arrays.copyOfRange(x, 3, 3 + 256 * blocks);
         assertArrayEquals(portQ8K(row), bytesQ8K(Q8Activation.q8K(x, 3, 256 * blocks)));
     }

@@ -8,11 +8,16 @@ import dev.panthera.quant.bnb.FourBitCode;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.testing.SizesFirst;
 import java.lang.foreign.Arena;
 import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -99,30 +104,52 @@ class QuantizedLinearTest {
         }
     }
 
-    @Property(tries = 60)
-    void everyFormatAgainstFloat64(
-            @ForAll @IntRange(min = 0, max = 14) int format,
-            @ForAll @IntRange(min = 0, max = 7) int m,
-            @ForAll @IntRange(min = 1, max = 19) int out,
-            @ForAll @IntRange(min = 1, max = 4) int units,
-            @ForAll boolean odd,
-            @ForAll boolean withBias,
-            @ForAll boolean strided,
-            @ForAll long seed) {
-        int in = rowLength(format, units, odd);
-        Random r = new Random(seed);
-        float[] wf = new float[out * in];
-        for (int i = 0; i < wf.length; i++) wf[i] = (float) r.nextGaussian() * 0.05f;
-        float[] b = null;
-        if (withBias) {
-            b = new float[out];
-            for (int i = 0; i < out; i++) b[i] = (float) r.nextGaussian();
+    /** A layer's weight floats (N(0, 1)·0.05), bias (N(0, 1), or none) and m input rows (N(0, 1)). */
+    record LayerCase(int format, int m, int out, int in, boolean strided, float[] w, float[] bias, float[] x) {
+        @Override
+        public String toString() {
+            return "format " + format + " m=" + m + " [" + out + ", " + in + "]" + (strided ? " strided" : "") + " w="
+                    + QuantDraws.show(w) + " bias=" + QuantDraws.show(bias) + " x=" + QuantDraws.show(x);
         }
+    }
+
+    /**
+     * Every format, m in [0, 7], out in [1, 19], 1 to 4 blocks or groups per row (or, for int8, NF4 and FP4, a prime
+     * length when 'odd'), with or without a bias, a strided or contiguous input, drawn before the values, so a failure
+     * shrinks to a small layer first.
+     */
+    @Provide
+    Arbitrary<LayerCase> layers() {
+        Arbitrary<Tuple.Tuple4<Integer, Integer, Integer, Integer>> dims = Combinators.combine(
+                        Arbitraries.integers().between(0, FORMATS - 1),
+                        Arbitraries.integers().between(0, 7),
+                        Arbitraries.integers().between(1, 19),
+                        Arbitraries.integers().between(1, 4))
+                .as(Tuple::of);
+        Arbitrary<Tuple.Tuple3<Boolean, Boolean, Boolean>> flags = Combinators.combine(
+                        Arbitraries.of(false, true), Arbitraries.of(false, true), Arbitraries.of(false, true))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(Combinators.combine(dims, flags).as(Tuple::of), t -> {
+            int format = t.get1().get1(), m = t.get1().get2(), out = t.get1().get3();
+            boolean odd = t.get2().get1(),
+                    withBias = t.get2().get2(),
+                    strided = t.get2().get3();
+            int in = rowLength(format, t.get1().get4(), odd);
+            Arbitrary<float[]> bias = withBias ? QuantDraws.normals(out) : Arbitraries.just(null);
+            return Combinators.combine(QuantDraws.normals(out * in, 0.05f), bias, QuantDraws.normals(m * in))
+                    .as((w, b, x) -> new LayerCase(format, m, out, in, strided, w, b, x));
+        });
+    }
+
+    @Property(tries = 60)
+    void everyFormatAgainstFloat64(@ForAll("layers") LayerCase c) {
+        int format = c.format(), m = c.m(), out = c.out(), in = c.in();
+        boolean strided = c.strided();
+        float[] wf = c.w(), b = c.bias();
         try (Arena arena = Arena.ofShared();
                 var ng = Autograd.noGrad()) {
             Built built = build(format, out, in, wf, b == null ? null : Tensor.of(b, out), arena);
-            float[] x = new float[m * in];
-            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            float[] x = c.x();
             // a strided input: the transpose of the [in, m] matrix holding x column-wise
             Tensor xt;
             if (strided) {

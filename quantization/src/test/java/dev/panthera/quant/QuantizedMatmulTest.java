@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.testing.SizesFirst;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -14,9 +15,13 @@ import java.util.Random;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,36 +42,39 @@ class QuantizedMatmulTest {
         return out;
     }
 
-    /** Random blocks of {@code type} whose fp16/fp32 scales are finite (random bits elsewhere: every quant value). */
+    /**
+     * Blocks of {@code type} from a seeded Random, for the fixed fixtures: random bits everywhere (every quant value),
+     * then N(0, 1)·0.1 fp16 scales (a float N(0, 1) for Q8_K); N(0, 1) values for F32. The properties draw theirs with
+     * {@link #weights}.
+     */
     static QuantizedWeight randomWeight(GgmlType type, int out, int in, Random r, Arena arena) {
         if (type == GgmlType.F32) {
             float[] w = new float[out * in];
             for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
             return QuantizedWeight.quantize("w", w, out, in, type, arena);
         }
-        long bytes = type.bytesFor((long) out * in);
+        long bytes = type.bytesFor((long) out * in), blocks = (long) out * in / type.blockSize();
         byte[] raw = new byte[(int) bytes];
         r.nextBytes(raw);
-        MemorySegment seg = arena.allocate(Math.max(1, bytes), 64);
-        seg.copyFrom(MemorySegment.ofArray(raw));
-        for (long b = 0; b < (long) out * in / type.blockSize(); b++) {
-            long base = b * type.typeSize();
-            short d = Float.floatToFloat16((float) r.nextGaussian() * 0.1f);
-            short m = Float.floatToFloat16((float) r.nextGaussian() * 0.1f);
-            switch (type) {
-                case Q8_0, Q4_0, Q5_0 -> seg.set(LE16, base, d);
-                case Q4_1, Q5_1, Q4_K, Q5_K -> {
-                    seg.set(LE16, base, d);
-                    seg.set(LE16, base + 2, m);
-                }
-                case Q6_K -> seg.set(LE16, base + 208, d);
-                case Q8_K ->
-                    seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), base, (float)
-                            r.nextGaussian());
-                default -> throw new AssertionError(type);
-            }
+        int per = QuantDraws.scalesPerBlock(type);
+        float[] scales = new float[(int) blocks * per];
+        for (int b = 0; b < blocks; b++) {
+            float d = (float) r.nextGaussian() * 0.1f, m = (float) r.nextGaussian() * 0.1f;
+            if (type == GgmlType.Q8_K) d = (float) r.nextGaussian();
+            scales[b * per] = d;
+            if (per == 2) scales[b * per + 1] = m;
         }
-        return new QuantizedWeight("w", type, out, in, seg);
+        QuantDraws.patchScales(type, MemorySegment.ofArray(raw), blocks, scales);
+        return new QuantDraws.Blocks(type, out, in, raw).weight(arena);
+    }
+
+    /**
+     * The blocks of an [out, in] weight of {@code type}: drawn bytes with N(0, 1)·0.1 scales (a float N(0, 1) for
+     * Q8_K), or N(0, 1) values for F32.
+     */
+    static Arbitrary<QuantDraws.Blocks> weights(GgmlType type, int out, int in) {
+        if (type == GgmlType.F32) return QuantDraws.f32Blocks(out, in);
+        return QuantDraws.blocks(type, out, in, QuantDraws.normalScales(type == GgmlType.Q8_K ? 1 : 0.1));
     }
 
     /**
@@ -108,21 +116,47 @@ class QuantizedMatmulTest {
         return BlockDotKernelsTest.minTerm(w, row, col);
     }
 
+    /** A weight's blocks and m activation rows. */
+    record Product(QuantDraws.Blocks w, int m, float[] x) {
+        @Override
+        public String toString() {
+            return w + " m=" + m + " x=" + QuantDraws.show(x);
+        }
+    }
+
+    /** The product of [m, k] N(0, 1) activations and {@link #weights} of {@code type}, [n, k]. */
+    static Arbitrary<Product> products(GgmlType type, int m, int n, int k) {
+        return Combinators.combine(weights(type, n, k), QuantDraws.normals(m * k))
+                .as((w, x) -> new Product(w, m, x));
+    }
+
+    /**
+     * Every type (F32 too), m in [0, 5], n in [0, 19], 0 to 3 blocks per row (F32: 37·blocks + 4 values, or 1, so a
+     * prime length meets the scalar tail), drawn before the weight and the activations.
+     */
+    @Provide
+    Arbitrary<Product> decodeProducts() {
+        Arbitrary<Tuple.Tuple4<GgmlType, Integer, Integer, Integer>> sizes = Combinators.combine(
+                        Arbitraries.of(TYPES),
+                        Arbitraries.integers().between(0, 5),
+                        Arbitraries.integers().between(0, 19),
+                        Arbitraries.integers().between(0, 3))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            GgmlType type = t.get1();
+            int kBlocks = t.get4();
+            int k = type == GgmlType.F32 ? 37 * kBlocks + (kBlocks > 0 ? 4 : 1) : kBlocks * type.blockSize();
+            return products(type, t.get2(), t.get3(), k);
+        });
+    }
+
     @Property(tries = 40)
-    void everyTypeAndWidthAgainstFloat64(
-            @ForAll @IntRange(min = 0, max = 9) int typeIndex,
-            @ForAll @IntRange(min = 0, max = 5) int m,
-            @ForAll @IntRange(min = 0, max = 19) int n,
-            @ForAll @IntRange(min = 0, max = 3) int kBlocks,
-            @ForAll long seed) {
-        GgmlType type = TYPES[typeIndex];
-        // F32 rows take any length: a prime length exercises the scalar tail
-        int k = type == GgmlType.F32 ? 37 * kBlocks + (kBlocks > 0 ? 4 : 1) : kBlocks * type.blockSize();
-        Random r = new Random(seed);
+    void everyTypeAndWidthAgainstFloat64(@ForAll("decodeProducts") Product c) {
+        GgmlType type = c.w().type();
+        int m = c.m(), n = c.w().out(), k = c.w().in();
         try (Arena arena = Arena.ofConfined()) {
-            QuantizedWeight w = randomWeight(type, n, k, r, arena);
-            float[] x = new float[m * k];
-            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            QuantizedWeight w = c.w().weight(arena);
+            float[] x = c.x();
             for (VectorSpecies<Float> fs : species()) {
                 float[] y = new float[m * n];
                 QuantizedMatmul.matmul(fs, x, m, w, y);
@@ -135,25 +169,37 @@ class QuantizedMatmulTest {
     }
 
     /**
+     * Every type, m from {@link QuantizedMatmul#DOTS_BELOW_M}, 9, 17, 33, n in [1, 150], 1 to 4 blocks per row (F32:
+     * 37·blocks + 4 values), drawn before the weight and the activations.
+     */
+    @Provide
+    Arbitrary<Product> prefillProducts() {
+        Arbitrary<Tuple.Tuple4<GgmlType, Integer, Integer, Integer>> sizes = Combinators.combine(
+                        Arbitraries.of(TYPES),
+                        Arbitraries.of(QuantizedMatmul.DOTS_BELOW_M, 9, 17, 33),
+                        Arbitraries.integers().between(1, 150),
+                        Arbitraries.integers().between(1, 4))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            GgmlType type = t.get1();
+            int kBlocks = t.get4();
+            int k = type == GgmlType.F32 ? 37 * kBlocks + 4 : kBlocks * type.blockSize();
+            return products(type, t.get2(), t.get3(), k);
+        });
+    }
+
+    /**
      * The prefill path (at least {@link QuantizedMatmul#DOTS_BELOW_M} activation rows: dequantized panels through
      * SGEMM) for every type, with row counts that are no multiple of a panel and reduction lengths up to several
      * panels' worth; same float64 oracle and bound as {@link #check} (SGEMM sums the reference decoder's own floats).
      */
     @Property(tries = 30)
-    void prefillPanelsAgainstFloat64(
-            @ForAll @IntRange(min = 0, max = 9) int typeIndex,
-            @ForAll @IntRange(min = 0, max = 3) int mIndex,
-            @ForAll @IntRange(min = 1, max = 150) int n,
-            @ForAll @IntRange(min = 1, max = 4) int kBlocks,
-            @ForAll long seed) {
-        GgmlType type = TYPES[typeIndex];
-        int m = new int[] {QuantizedMatmul.DOTS_BELOW_M, 9, 17, 33}[mIndex];
-        int k = type == GgmlType.F32 ? 37 * kBlocks + 4 : kBlocks * type.blockSize();
-        Random r = new Random(seed);
+    void prefillPanelsAgainstFloat64(@ForAll("prefillProducts") Product c) {
+        GgmlType type = c.w().type();
+        int m = c.m(), n = c.w().out(), k = c.w().in();
         try (Arena arena = Arena.ofShared()) {
-            QuantizedWeight w = randomWeight(type, n, k, r, arena);
-            float[] x = new float[m * k];
-            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            QuantizedWeight w = c.w().weight(arena);
+            float[] x = c.x();
             float[] y = new float[m * n];
             java.util.Arrays.fill(y, Float.NaN); // every output must be written
             QuantizedMatmul.matmul(x, m, w, y);

@@ -2,13 +2,22 @@ package dev.panthera.quant.gptq;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.util.Random;
+import dev.panthera.testing.Shapes;
+import dev.panthera.testing.SizesFirst;
+import dev.panthera.testing.Values;
+import java.util.Arrays;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
-/** GPTQ's properties that follow from its definition, over random shapes and seeds. */
+/** GPTQ's properties that follow from its definition, over drawn shapes, configurations and weights. */
 class GptqPropertiesTest {
 
     private static GptqConfig config(int bitsIdx, int groupIdx, boolean sym, boolean act) {
@@ -21,21 +30,57 @@ class GptqPropertiesTest {
      * group's grid is taken from unchanged weights: GPTQ is round-to-nearest, bit for bit (without act-order, which
      * would regroup the columns; per-row grids do not depend on the order, so there act-order is allowed too).
      */
+    /** A configuration, an [out, in] weight (z·exp(z'): magnitudes over several orders) and H's diagonal. */
+    record DiagonalCase(GptqConfig config, int out, int in, float[] w, double[] diagonal) {
+        @Override
+        public String toString() {
+            return config + " [" + out + ", " + in + "] w="
+                    + (w.length <= 64 ? Arrays.toString(w) : w.length + " values") + " diag(H)="
+                    + (in <= 64 ? Arrays.toString(diagonal) : in + " values");
+        }
+    }
+
+    /**
+     * out in [0, 9], in in [1, 300] (the kit's sizes: 1, primes, lengths next to multiples of 8 and 16), 2, 3, 4 or 8
+     * bits, every group size, either symmetry, act-order with per-row grids only, drawn before the weight and the
+     * diagonal 0.01 + U[0, 5], so a failure shrinks to a small weight first.
+     */
+    @Provide
+    Arbitrary<DiagonalCase> diagonalCases() {
+        Arbitrary<Tuple.Tuple2<Integer, Integer>> dims = Combinators.combine(
+                        Arbitraries.integers().between(0, 9),
+                        Shapes.sizes(1, 300).map(Long::intValue))
+                .as(Tuple::of);
+        Arbitrary<GptqConfig> configs = Combinators.combine(
+                        Arbitraries.integers().between(0, 3),
+                        Arbitraries.integers().between(0, 3),
+                        Arbitraries.of(false, true),
+                        Arbitraries.of(false, true))
+                .as((b, g, sym, act) -> config(b, g, sym, act && g == 0));
+        return SizesFirst.flatMap(Combinators.combine(dims, configs).as(Tuple::of), t -> {
+            int out = t.get1().get1(), in = t.get1().get2();
+            Arbitrary<List<Double>> z = Values.normal().list().ofSize(out * in);
+            Arbitrary<float[]> w = Combinators.combine(z, z).as((a, e) -> {
+                float[] v = new float[out * in];
+                for (int i = 0; i < v.length; i++) v[i] = (float) (a.get(i) * Math.exp(e.get(i)));
+                return v;
+            });
+            Arbitrary<double[]> diagonal = Values.uniform(0, 5)
+                    .map(v -> 0.01 + v)
+                    .list()
+                    .ofSize(in)
+                    .map(l -> l.stream().mapToDouble(Double::doubleValue).toArray());
+            return Combinators.combine(w, diagonal).as((ww, d) -> new DiagonalCase(t.get2(), out, in, ww, d));
+        });
+    }
+
     @Property(tries = 60)
-    void diagonalHessianReducesToRoundToNearest(
-            @ForAll @IntRange(min = 0, max = 9) int out,
-            @ForAll @IntRange(min = 1, max = 300) int in,
-            @ForAll @IntRange(min = 0, max = 3) int bitsIdx,
-            @ForAll @IntRange(min = 0, max = 3) int groupIdx,
-            @ForAll boolean sym,
-            @ForAll boolean act,
-            @ForAll long seed) {
-        GptqConfig c = config(bitsIdx, groupIdx, sym, act && groupIdx == 0);
-        Random r = new Random(seed);
-        float[] w = new float[out * in];
-        for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() * Math.exp(r.nextGaussian()));
+    void diagonalHessianReducesToRoundToNearest(@ForAll("diagonalCases") DiagonalCase dc) {
+        GptqConfig c = dc.config();
+        int out = dc.out(), in = dc.in();
+        float[] w = dc.w();
         double[] h = new double[in * in];
-        for (int j = 0; j < in; j++) h[j * in + j] = 0.01 + r.nextDouble() * 5;
+        for (int j = 0; j < in; j++) h[j * in + j] = dc.diagonal()[j];
         GptqWeight g = Gptq.quantize("w", w, out, in, Hessian.ofMatrix("w", h, in, 100), c);
         GptqWeight rtn = Gptq.rtn("w", w, out, in, c);
         assertEquals(rtn, g);
@@ -56,6 +101,11 @@ class GptqPropertiesTest {
      * 32, 3 rows, SplitMix64 seed 18: 0.0207 vs 0.0194). What holds, and what the paper reports, is the typical case:
      * summed over 16 independent matrices with strongly correlated input columns, GPTQ's layer-wise objective
      * ‖WX − ŴX‖² (in H's terms) is below RTN's.
+     *
+     * <p>The matrices come from a seed of gptq_fixture.py's SplitMix64 stream, not from jqwik arbitraries: the claim is
+     * about an ensemble of typical matrices, so shrinking their values (toward 0: weights where GPTQ and RTN tie) would
+     * not give a smaller counterexample; the configuration and the row count shrink, and a failing seed replays in the
+     * fixture's independent float64 GPTQ.
      */
     @Property(tries = 25)
     void gptqBeatsRoundToNearestOnCorrelatedInputs(

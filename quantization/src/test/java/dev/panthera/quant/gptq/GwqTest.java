@@ -3,12 +3,17 @@ package dev.panthera.quant.gptq;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panthera.tensor.Tensor;
+import dev.panthera.testing.Values;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Random;
 import java.util.stream.IntStream;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
@@ -22,16 +27,59 @@ class GwqTest {
 
     record Layer(float[] w, float[] x, float[] grad) {}
 
+    /** The layer's weights, its inputs' hot channels, its inputs before the hot channels are scaled, and R. */
+    record Inputs(int[] hot, float[] w, float[] x, float[] r) {
+        @Override
+        public String toString() {
+            return "hot channels " + Arrays.toString(hot) + ", w " + w.length + " values from " + w[0] + ", x "
+                    + x.length + " values from " + x[0] + ", R " + r.length + " values from " + r[0];
+        }
+    }
+
+    /** A layer for the fixed fixtures, from a seeded Random: the same distributions as {@link #inputs()}. */
     static Layer layer(long seed) {
         Random r = new Random(seed);
         float[] w = new float[OUT * IN], x = new float[N * IN], rr = new float[N * OUT];
         for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() * 0.1);
         int[] hot = r.ints(0, IN).distinct().limit(4).toArray();
-        for (int t = 0; t < N; t++) {
-            for (int j = 0; j < IN; j++) x[t * IN + j] = (float) r.nextGaussian();
-            for (int h : hot) x[t * IN + h] *= 20;
-        }
+        for (int t = 0; t < N; t++) for (int j = 0; j < IN; j++) x[t * IN + j] = (float) r.nextGaussian();
         for (int i = 0; i < rr.length; i++) rr[i] = (float) r.nextGaussian();
+        return layer(new Inputs(hot, w, x, rr));
+    }
+
+    /**
+     * Four distinct hot channels (shrinking toward channels 0 to 3), weights N(0, 1)·0.1, inputs and R N(0, 1). The
+     * values do not shrink: the claim below is about typical layers, and shrinking them toward 0 reaches degenerate
+     * ones (all-zero weights, where every quantizer is exact and the errors tie at 0) that are no counterexample; a
+     * failure reports the drawn layer, replayed from jqwik's seed, with the hot channels and the configuration shrunk.
+     */
+    @Provide
+    Arbitrary<Inputs> inputs() {
+        Arbitrary<int[]> hot = Arbitraries.integers()
+                .between(0, IN - 1)
+                .set()
+                .ofSize(4)
+                .map(set -> set.stream().mapToInt(Integer::intValue).sorted().toArray());
+        return Combinators.combine(
+                        hot,
+                        normals(OUT * IN, 0.1).dontShrink(),
+                        normals(N * IN, 1).dontShrink(),
+                        normals(N * OUT, 1).dontShrink())
+                .as(Inputs::new);
+    }
+
+    private static Arbitrary<float[]> normals(int n, double scale) {
+        return Values.normal().list().ofSize(n).map(l -> {
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) v[i] = (float) (l.get(i) * scale);
+            return v;
+        });
+    }
+
+    /** The layer over {@code in}: x with the hot channels ×20, and the calibration gradient Rᵀ X through autograd. */
+    static Layer layer(Inputs in) {
+        float[] w = in.w(), x = in.x().clone(), rr = in.r();
+        for (int t = 0; t < N; t++) for (int h : in.hot()) x[t * IN + h] *= 20;
         Tensor wt = Tensor.of(w.clone(), OUT, IN).requiresGrad(true);
         Tensor.of(x, N, IN).matmul(wt.t()).mul(Tensor.of(rr, N, OUT)).sum().backward();
         float[] g = wt.grad().toFloatArray();
@@ -92,8 +140,8 @@ class GwqTest {
      */
     @Property(tries = 15)
     void gradientSalientOutliersLowerTheOutputError(
-            @ForAll @IntRange(min = 0, max = 1) int bitsIdx, @ForAll boolean sym, @ForAll long seed) {
-        Layer l = layer(seed);
+            @ForAll @IntRange(min = 0, max = 1) int bitsIdx, @ForAll boolean sym, @ForAll("inputs") Inputs inputs) {
+        Layer l = layer(inputs);
         GptqConfig c = GptqConfig.of(bitsIdx == 0 ? 3 : 4, 32, sym, false);
         Hessian h = new Hessian("w", IN);
         h.add(l.x(), N);
