@@ -41,6 +41,8 @@ final class PackedGemm {
         final float[] b = new float[KC * (NC + NR)];
         final float[] tile = new float[MR * NR];
         final float[] row = new float[Math.max(KC, MC)];
+        /** The whole of op(A) packed once for every thread of a product ({@link #packAllA}); grown on demand. */
+        float[] allA = new float[0];
     }
 
     /** C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1. */
@@ -71,7 +73,7 @@ final class PackedGemm {
                 packB(kind, tb, b, bOff, ldb, pc, kc, jc, nc, buf.b);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, buf.row);
+                    packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, 0, buf.row);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
@@ -106,8 +108,11 @@ final class PackedGemm {
             MemorySegment c,
             long cOff,
             int ldc,
+            float[] allA,
             Buffers buf) {
         if (j0 % NR != 0) throw new IllegalArgumentException("packed gemm: column range starts at " + j0);
+        if (allA != null && i0 != 0)
+            throw new IllegalArgumentException("packed gemm: a shared packed A covers rows from 0, not " + i0);
         for (int jc = j0 / NC * NC; jc < j1; jc += NC) {
             int js0 = Math.max(j0, jc) - jc, js1 = Math.min(j1, jc + NC) - jc;
             for (int pc = 0; pc < k; pc += KC) {
@@ -115,18 +120,66 @@ final class PackedGemm {
                 float[] bp = b.panel(jc / NC, pc / KC);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, buf.row);
+                    float[] ab = buf.a;
+                    int ao = 0;
+                    if (allA == null) packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, 0, buf.row);
+                    else {
+                        ab = allA;
+                        ao = allAOffset(i1, pc, ic, kc);
+                    }
                     for (int jr = js0; jr < js1; jr += NR) {
                         int nr = Math.min(NR, js1 - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             long cTile = cOff + (long) (ic + ir) * ldc + jc + jr;
-                            kernel(kc, buf.a, ir * kc, bp, jr * kc, c, cTile, ldc, mr, nr, buf.tile);
+                            kernel(kc, ab, ao + ir * kc, bp, jr * kc, c, cTile, ldc, mr, nr, buf.tile);
                         }
                     }
                 }
             }
         }
+    }
+
+    /**
+     * Rows 0..m of op(A)·alpha packed once for a whole product, every (pc, ic) block exactly as {@link #gemmPacked}
+     * packs it for itself, at {@link #allAOffset}: the threads of a column split then share one packed A instead of
+     * each packing all of it for every column chunk they take. Returns the buffer (buf's, grown when needed).
+     */
+    static float[] packAllA(boolean ta, MemorySegment a, long aOff, int lda, int m, int k, float alpha, Buffers buf) {
+        long need = (long) paddedRows(m) * k;
+        if (buf.allA.length < need) buf.allA = new float[(int) need];
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            for (int ic = 0; ic < m; ic += MC)
+                packA(
+                        ta,
+                        a,
+                        aOff,
+                        lda,
+                        ic,
+                        Math.min(MC, m - ic),
+                        pc,
+                        kc,
+                        alpha,
+                        buf.allA,
+                        allAOffset(m, pc, ic, kc),
+                        buf.row);
+        }
+        return buf.allA;
+    }
+
+    /** Floats {@link #packAllA} needs for m rows and k columns, or more than an int can index. */
+    static long allASize(int m, int k) {
+        return (long) paddedRows(m) * k;
+    }
+
+    private static int paddedRows(int m) {
+        return (m + MR - 1) / MR * MR;
+    }
+
+    /** Where block (pc, ic) of a whole packed A of m rows starts: the K blocks one after another, each mPad × kc. */
+    private static int allAOffset(int m, int pc, int ic, int kc) {
+        return pc * paddedRows(m) + ic * kc;
     }
 
     /** B[pc:pc+kc, jc:jc+nc] into NR-wide slivers: sliver s holds, for each p, NR consecutive columns (zero padded). */
@@ -209,12 +262,13 @@ final class PackedGemm {
             int kc,
             float alpha,
             float[] out,
+            int o0,
             float[] row) {
         // Each stretch of A that is contiguous in memory is copied into the heap in one bulk copy, then scattered
         // into the MR-interleaved panel: per-element segment reads cost a bounds, alignment and liveness check each.
         if (!ta) {
             for (int is = 0; is < mc; is += MR) {
-                int h = Math.min(MR, mc - is), base = is * kc;
+                int h = Math.min(MR, mc - is), base = o0 + is * kc;
                 for (int r = 0; r < MR; r++) {
                     if (r >= h) {
                         for (int p = 0, o = base + r; p < kc; p++, o += MR) out[o] = 0f;
@@ -228,7 +282,7 @@ final class PackedGemm {
             for (int p = 0; p < kc; p++) {
                 MemorySegment.copy(a, FL, (aOff + (long) (pc + p) * lda + ic) * Float.BYTES, row, 0, mc);
                 for (int is = 0; is < mc; is += MR) {
-                    int h = Math.min(MR, mc - is), o = is * kc + p * MR;
+                    int h = Math.min(MR, mc - is), o = o0 + is * kc + p * MR;
                     for (int r = 0; r < h; r++) out[o + r] = alpha * row[is + r];
                     for (int r = h; r < MR; r++) out[o + r] = 0f;
                 }

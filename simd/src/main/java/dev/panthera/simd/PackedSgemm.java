@@ -15,6 +15,9 @@ final class PackedSgemm {
     /** Calls served, for tests that must show the packed path ran. */
     static final java.util.concurrent.atomic.LongAdder CALLS = new java.util.concurrent.atomic.LongAdder();
 
+    /** The most floats of A packed once and shared by a product's column chunks (16 MiB; larger A packs per chunk). */
+    static final long SHARED_A_LIMIT = 4L << 20;
+
     /** An unstarted thread: a segment accessible by it is accessible by any pool thread. */
     private static final Thread PROBE = new Thread(() -> {});
 
@@ -52,13 +55,18 @@ final class PackedSgemm {
                 && c.isAccessibleBy(PROBE); // a confined arena's memory stays on its thread
         int t = parallel ? config.threads() : 1;
         if (n >= m || n >= 64L * t) {
+            // Each column chunk would pack all of A again (every chunk on two threads, every NC-wide panel on one):
+            // pack it once here for all of them, when it is small enough to keep beside the product.
+            float[] allA = (parallel || n > PackedGemm.NC) && PackedGemm.allASize(m, k) <= SHARED_A_LIMIT
+                    ? PackedGemm.packAllA(transA, a, aOff, lda, m, k, 1f, Sgemm.BUFFERS.get())
+                    : null;
             Sgemm.Range cols = (j0, j1) -> PackedGemm.gemmPacked(
-                    transA, 0, m, j0, j1, k, 1f, a, aOff, lda, b, c, cOff, ldc, Sgemm.BUFFERS.get());
+                    transA, 0, m, j0, j1, k, 1f, a, aOff, lda, b, c, cOff, ldc, allA, Sgemm.BUFFERS.get());
             if (parallel) Sgemm.parallelRanges(n, flops, PackedGemm.NR, cols);
             else cols.run(0, n);
         } else {
             Sgemm.Range rows = (i0, i1) -> PackedGemm.gemmPacked(
-                    transA, i0, i1, 0, n, k, 1f, a, aOff, lda, b, c, cOff, ldc, Sgemm.BUFFERS.get());
+                    transA, i0, i1, 0, n, k, 1f, a, aOff, lda, b, c, cOff, ldc, null, Sgemm.BUFFERS.get());
             if (parallel) Sgemm.parallelRanges(m, flops, PackedGemm.MR, rows);
             else rows.run(0, m);
         }
