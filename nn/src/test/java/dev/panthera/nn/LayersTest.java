@@ -2,12 +2,14 @@ package dev.panthera.nn;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.nn.fixtures.DrawnWeights;
 import dev.panthera.nn.layers.*;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.Values;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import net.jqwik.api.*;
 import net.jqwik.api.constraints.IntRange;
@@ -16,20 +18,57 @@ import org.junit.jupiter.api.Test;
 /** Layers against float64 loops written here from the published definitions (PyTorch, llama2.c run.c, HF Llama). */
 class LayersTest {
 
+    /** n rows of {@code in} N(0, 1) features, and a Linear's weight and (with {@code bias}) bias. */
+    record LinearCase(int n, int in, int out, boolean bias, float[] x, DrawnWeights.Weights weights) {
+        @Override
+        public String toString() {
+            return "n=" + n + " in=" + in + " out=" + out + " bias=" + bias + " x=" + Arrays.toString(x) + " weights="
+                    + weights;
+        }
+    }
+
+    /**
+     * Sizes drawn before the values, so a failure shrinks to a small layer first; the weight and bias are drawn
+     * U(−1/√in, 1/√in), nn.Linear's initial distribution.
+     */
+    @Provide
+    Arbitrary<LinearCase> linearCases() {
+        var sizes = Combinators.combine(
+                        Arbitraries.integers().between(1, 7),
+                        Arbitraries.integers().between(1, 13),
+                        Arbitraries.integers().between(1, 11),
+                        Arbitraries.of(false, true))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, s -> {
+            int n = s.get1(), in = s.get2(), out = s.get3();
+            boolean bias = s.get4();
+            Linear template = new Linear(in, out, bias, new SplittableRandom(0));
+            return Combinators.combine(DrawnWeights.floats(Values.normal(), n * in), DrawnWeights.initLike(template))
+                    .as((x, w) -> new LinearCase(n, in, out, bias, x, w));
+        });
+    }
+
+    /**
+     * The layer's own initialisation is within nn.Linear's bound for any seed ({@code initSeed} is the initialiser's
+     * input, not a case draw); the forward pass is then checked on the drawn weights.
+     */
     @Property(tries = 20)
-    void linearMatchesLoop(
-            @ForAll @IntRange(min = 1, max = 7) int n,
-            @ForAll @IntRange(min = 1, max = 13) int in,
-            @ForAll @IntRange(min = 1, max = 11) int out,
-            @ForAll boolean bias,
-            @ForAll long seed) {
-        Linear l = new Linear(in, out, bias, new SplittableRandom(seed));
-        Tensor x = Tensor.randn(Shape.of(n, in), seed + 1);
-        double[] w = F64.d(l.weight().toFloatArray());
+    void linearMatchesLoop(@ForAll("linearCases") LinearCase c, @ForAll long initSeed) {
+        int n = c.n(), in = c.in(), out = c.out();
+        Linear l = new Linear(in, out, c.bias(), new SplittableRandom(initSeed));
         double bound = 1 / Math.sqrt(in);
-        for (double v : w) assertTrue(Math.abs(v) <= bound, "nn.Linear init bound 1/sqrt(in)");
+        for (double v : F64.d(l.weight().toFloatArray()))
+            assertTrue(Math.abs(v) <= bound, "nn.Linear init bound 1/sqrt(in)");
+        c.weights().load(l);
+        Tensor x = Tensor.of(c.x(), n, in);
+        double[] w = F64.d(l.weight().toFloatArray());
         double[] y = F64.linear(
-                F64.d(x.toFloatArray()), n, in, w, out, bias ? F64.d(l.bias().toFloatArray()) : null);
+                F64.d(x.toFloatArray()),
+                n,
+                in,
+                w,
+                out,
+                c.bias() ? F64.d(l.bias().toFloatArray()) : null);
         F64.close(y, l.forward(x).toFloatArray(), 1e-5, 1e-5, "linear");
         // a non-contiguous input (transposed view) gives the same result
         Tensor xt = x.t().contiguous().t();
@@ -155,21 +194,75 @@ class LayersTest {
         return F64.linear(ctx, b * t, heads * hd, F64.d(p.get("o_proj.weight").toFloatArray()), dim, null);
     }
 
+    /** b sequences of t positions of dim = kv·groups·hd N(0, 1) features, and the attention's drawn weights. */
+    record AttentionCase(
+            int b, int t, int kv, int groups, int hd, boolean interleaved, float[] x, DrawnWeights.Weights weights) {
+        int heads() {
+            return kv * groups;
+        }
+
+        int dim() {
+            return heads() * hd;
+        }
+
+        @Override
+        public String toString() {
+            return "b=" + b + " t=" + t + " kv=" + kv + " groups=" + groups + " hd=" + hd + " interleaved="
+                    + interleaved + " x=" + Arrays.toString(x) + " weights=" + weights;
+        }
+    }
+
+    /**
+     * Sizes drawn before the values, so a failure shrinks to few sequences, positions and heads first; the projection
+     * weights are drawn U(−1/√in, 1/√in), nn.Linear's initial distribution.
+     */
+    @Provide
+    Arbitrary<AttentionCase> attentionCases() {
+        var sizes = Combinators.combine(
+                        Arbitraries.integers().between(1, 2),
+                        Arbitraries.integers().between(1, 7),
+                        Arbitraries.integers().between(1, 2),
+                        Arbitraries.integers().between(1, 3),
+                        Arbitraries.integers().between(1, 2),
+                        Arbitraries.of(false, true))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, s -> {
+            int b = s.get1(), t = s.get2(), kv = s.get3(), groups = s.get4(), hd = 2 * s.get5();
+            int heads = kv * groups, dim = heads * hd;
+            Attention template = new Attention(
+                    dim, heads, kv, new Rope(hd, 16, 10000, Rope.Layout.HALF), false, new SplittableRandom(0));
+            return Combinators.combine(
+                            DrawnWeights.floats(Values.normal(), b * t * dim), DrawnWeights.initLike(template))
+                    .as((x, w) -> new AttentionCase(b, t, kv, groups, hd, s.get6(), x, w));
+        });
+    }
+
     @Property(tries = 12)
-    void gqaAttentionMatchesLoop(
-            @ForAll @IntRange(min = 1, max = 2) int b,
-            @ForAll @IntRange(min = 1, max = 7) int t,
-            @ForAll @IntRange(min = 1, max = 2) int kv,
-            @ForAll @IntRange(min = 1, max = 3) int groups,
-            @ForAll @IntRange(min = 1, max = 2) int halfHd,
-            @ForAll boolean interleaved,
-            @ForAll long seed) {
-        int heads = kv * groups, hd = 2 * halfHd, dim = heads * hd;
-        Rope.Layout layout = interleaved ? Rope.Layout.INTERLEAVED : Rope.Layout.HALF;
-        Attention a = new Attention(dim, heads, kv, new Rope(hd, 16, 10000, layout), false, new SplittableRandom(seed));
-        Tensor x = Tensor.randn(Shape.of(b, t, dim), seed + 7);
+    void gqaAttentionMatchesLoop(@ForAll("attentionCases") AttentionCase c) {
+        int b = c.b(), t = c.t(), kv = c.kv(), heads = c.heads(), hd = c.hd(), dim = c.dim();
+        Rope.Layout layout = c.interleaved() ? Rope.Layout.INTERLEAVED : Rope.Layout.HALF;
+        Attention a = new Attention(dim, heads, kv, new Rope(hd, 16, 10000, layout), false, new SplittableRandom(0));
+        c.weights().load(a);
+        Tensor x = Tensor.of(c.x(), b, t, dim);
         double[] expected = attentionOracle(a, F64.d(x.toFloatArray()), b, t, dim, heads, kv, layout);
         F64.close(expected, a.forward(x).toFloatArray(), 1e-5, 1e-4, "attention");
+    }
+
+    /** Sizes drawn before the values: heads, head width and positions, then the HF-layout weights and the input. */
+    @Provide
+    Arbitrary<AttentionCase> permutationCases() {
+        var sizes = Combinators.combine(
+                        Arbitraries.integers().between(1, 3),
+                        Arbitraries.integers().between(1, 3),
+                        Arbitraries.integers().between(1, 6))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, s -> {
+            int heads = s.get1(), hd = 2 * s.get2(), t = s.get3(), dim = heads * hd;
+            Attention template = new Attention(
+                    dim, heads, heads, new Rope(hd, 16, 10000, Rope.Layout.HALF), false, new SplittableRandom(0));
+            return Combinators.combine(DrawnWeights.floats(Values.normal(), t * dim), DrawnWeights.initLike(template))
+                    .as((x, w) -> new AttentionCase(1, t, heads, 1, hd, false, x, w));
+        });
     }
 
     /**
@@ -178,21 +271,14 @@ class LayersTest {
      * row 2i+1 = old row i + d/2 within each head, since q·k is unchanged when both are permuted alike.
      */
     @Property(tries = 8)
-    void ropeLayoutsAgreeAfterTheRowPermutation(
-            @ForAll @IntRange(min = 1, max = 3) int heads,
-            @ForAll @IntRange(min = 1, max = 3) int halfHd,
-            @ForAll @IntRange(min = 1, max = 6) int t,
-            @ForAll long seed) {
-        int hd = 2 * halfHd, dim = heads * hd;
+    void ropeLayoutsAgreeAfterTheRowPermutation(@ForAll("permutationCases") AttentionCase cs) {
+        int heads = cs.heads(), hd = cs.hd(), halfHd = hd / 2, t = cs.t(), dim = cs.dim();
         Attention half = new Attention(
-                dim, heads, heads, new Rope(hd, 16, 10000, Rope.Layout.HALF), false, new SplittableRandom(seed));
+                dim, heads, heads, new Rope(hd, 16, 10000, Rope.Layout.HALF), false, new SplittableRandom(0));
+        cs.weights().load(half);
+        // every weight of this layer is overwritten below, so its initialisation does not matter
         Attention inter = new Attention(
-                dim,
-                heads,
-                heads,
-                new Rope(hd, 16, 10000, Rope.Layout.INTERLEAVED),
-                false,
-                new SplittableRandom(seed + 1));
+                dim, heads, heads, new Rope(hd, 16, 10000, Rope.Layout.INTERLEAVED), false, new SplittableRandom(1));
         var hp = half.namedParameters();
         var ip = inter.namedParameters();
         try (var _ = Autograd.noGrad()) {
@@ -210,7 +296,7 @@ class LayersTest {
             ip.get("v_proj.weight").copy_(hp.get("v_proj.weight"));
             ip.get("o_proj.weight").copy_(hp.get("o_proj.weight"));
         }
-        Tensor x = Tensor.randn(Shape.of(1, t, dim), seed + 2);
+        Tensor x = Tensor.of(cs.x(), 1, t, dim);
         F64.close(
                 F64.d(half.forward(x).toFloatArray()),
                 inter.forward(x).toFloatArray(),
