@@ -15,11 +15,11 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Mutation fuzzing of the weight-file readers: small valid files of each format, mutated by bit flips, byte and
- * length-field overwrites with boundary values, truncation, insertion and deletion. The contract checked: the reader
- * either throws {@link ModelFormatException} or returns an object all of whose tensors can be made and read in full
- * (and, for GGUF, dequantized) without any exception. Anything else (another exception, an Error such as
- * OutOfMemoryError) is a failure reported with the seed.
+ * Mutation fuzzing of the weight-file readers: small valid files of each format, mutated by {@link ByteEdit}s (bit
+ * flips, byte and length-field overwrites with boundary values, truncation, insertion and deletion). The contract
+ * checked: the reader either throws {@link ModelFormatException} or returns an object all of whose tensors can be made
+ * and read in full (and, for GGUF, dequantized) without any exception. Anything else (another exception, an Error
+ * such as OutOfMemoryError) is a failure reported with the edits that made the file.
  */
 public final class FormatFuzz {
     private FormatFuzz() {}
@@ -181,95 +181,12 @@ public final class FormatFuzz {
         return m.toByteArray();
     }
 
-    private static final long[] BOUNDARY = {
-        0,
-        1,
-        2,
-        3,
-        4,
-        7,
-        8,
-        31,
-        32,
-        63,
-        64,
-        127,
-        128,
-        255,
-        256,
-        0x7FFF,
-        0xFFFF,
-        0x7FFFFFFFL,
-        0xFFFFFFFFL,
-        0x80000000L,
-        1L << 32,
-        1L << 40,
-        Long.MAX_VALUE,
-        Long.MIN_VALUE,
-        -1,
-        -2,
-        -8
-    };
-
-    /** A mutation of {@code in} chosen by {@code r}: one to four edits. */
-    public static byte[] mutate(byte[] in, Random r) {
-        byte[] b = in;
-        int edits = 1 + r.nextInt(4);
-        for (int e = 0; e < edits && b.length > 0; e++) {
-            switch (r.nextInt(7)) {
-                case 0 -> {
-                    b = b.clone();
-                    int i = r.nextInt(b.length);
-                    b[i] ^= (byte) (1 << r.nextInt(8));
-                }
-                case 1 -> {
-                    b = b.clone();
-                    b[r.nextInt(b.length)] = (byte) BOUNDARY[r.nextInt(BOUNDARY.length)];
-                }
-                case 2, 3 -> { // a 4- or 8-byte little-endian length/offset/count field
-                    int w = r.nextBoolean() ? 4 : 8;
-                    if (b.length < w) break;
-                    b = b.clone();
-                    int at = r.nextInt(b.length - w + 1);
-                    if (r.nextBoolean()) at -= at % w;
-                    long cur = w == 4
-                            ? ByteBuffer.wrap(b, at, 4)
-                                    .order(ByteOrder.LITTLE_ENDIAN)
-                                    .getInt()
-                            : ByteBuffer.wrap(b, at, 8)
-                                    .order(ByteOrder.LITTLE_ENDIAN)
-                                    .getLong();
-                    long v = r.nextBoolean() ? BOUNDARY[r.nextInt(BOUNDARY.length)] : cur + r.nextInt(65) - 32;
-                    ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-                    if (w == 4) bb.putInt(at, (int) v);
-                    else bb.putLong(at, v);
-                }
-                case 4 -> b = java.util.Arrays.copyOf(b, r.nextInt(b.length));
-                case 5 -> { // delete a run of bytes
-                    int at = r.nextInt(b.length), n = Math.min(b.length - at, 1 + r.nextInt(8));
-                    byte[] c = new byte[b.length - n];
-                    System.arraycopy(b, 0, c, 0, at);
-                    System.arraycopy(b, at + n, c, at, b.length - at - n);
-                    b = c;
-                }
-                default -> { // insert a run of random bytes
-                    int at = r.nextInt(b.length + 1), n = 1 + r.nextInt(8);
-                    byte[] c = new byte[b.length + n];
-                    System.arraycopy(b, 0, c, 0, at);
-                    for (int i = 0; i < n; i++) c[at + i] = (byte) r.nextInt();
-                    System.arraycopy(b, at, c, at + n, b.length - at);
-                    b = c;
-                }
-            }
-        }
-        return b;
-    }
-
     /**
      * Parses {@code file} as {@code f}: returns true when accepted (and every tensor read in full), false when
-     * rejected with {@link ModelFormatException}; throws AssertionError for any other outcome.
+     * rejected with {@link ModelFormatException}; throws AssertionError naming {@code what} (the edits that made the
+     * file) for any other outcome.
      */
-    public static boolean check(Format f, byte[] file, long seed) {
+    public static boolean check(Format f, byte[] file, String what) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(Math.max(1, file.length)).asSlice(0, file.length);
             seg.copyFrom(MemorySegment.ofArray(file));
@@ -296,10 +213,10 @@ public final class FormatFuzz {
         } catch (ModelFormatException e) {
             if (!e.format().equals(f.name().toLowerCase(java.util.Locale.ROOT))
                     || e.field().isEmpty())
-                throw new AssertionError(f + " seed " + seed + ": the error names no format or field: " + e, e);
+                throw new AssertionError(f + " " + what + ": the error names no format or field: " + e, e);
             return false;
         } catch (Throwable t) {
-            throw new AssertionError(f + " seed " + seed + ": " + t, t);
+            throw new AssertionError(f + " " + what + ": " + t, t);
         }
     }
 
@@ -362,19 +279,19 @@ public final class FormatFuzz {
     static final long[] HUGE = {1L << 31, 1L << 32, 1L << 40, 1L << 62, Long.MAX_VALUE, 0xFFFFFFFFL, Integer.MAX_VALUE};
 
     /**
-     * The seed with one dimension or length set to a huge value, which every reader must reject: a safetensors shape
-     * entry, a GGUF tensor dimension, an ONNX dims varint (re-encoded), a llama2.c header field.
+     * The seed with one dimension or length set to the huge value {@code v}, which every reader must reject: a
+     * safetensors shape entry, a GGUF tensor dimension, an ONNX dims varint (re-encoded), a llama2.c header field;
+     * {@code which} (modulo the number of such places in the format's seed) says which entry, dimension or field.
      */
-    public static byte[] huge(Format f, Random r) {
+    public static byte[] huge(Format f, long v, int which) {
         byte[] b = seed(f);
-        long v = HUGE[r.nextInt(HUGE.length)];
         return switch (f) {
             case SAFETENSORS -> {
                 int n = (int) ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong();
                 String h = new String(b, 8, n, java.nio.charset.StandardCharsets.UTF_8);
                 List<Integer> shapes = new java.util.ArrayList<>();
                 for (int i = h.indexOf("\"shape\":["); i >= 0; i = h.indexOf("\"shape\":[", i + 1)) shapes.add(i + 9);
-                int at = shapes.get(r.nextInt(shapes.size()));
+                int at = shapes.get(which % shapes.size());
                 int end = at;
                 while (Character.isDigit(h.charAt(end))) end++;
                 yield withHeader(b, n, h.substring(0, at) + v + h.substring(end));
@@ -384,12 +301,12 @@ public final class FormatFuzz {
                 for (int i = 0; i + 12 < b.length && at < 0; i++)
                     if (b[i] == 1 && isZero(b, i + 1, 7) && b[i + 8] == 'a' && b[i + 9] == 2 && isZero(b, i + 10, 3))
                         at = i + 13;
-                ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(at + 8 * r.nextInt(2), v);
+                ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(at + 8 * (which % 2), v);
                 yield b;
             }
             case ONNX -> onnxWithDims(v);
             case LLAMA2C -> {
-                ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(4 * r.nextInt(7), (int)
+                ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(4 * (which % 7), (int)
                         Math.min(v, Integer.MAX_VALUE));
                 yield b;
             }
@@ -426,14 +343,18 @@ public final class FormatFuzz {
         t.decode(t.encode("ab ba"), false);
     }
 
-    /** Runs {@code n} mutated inputs of {@code f} from seeds {@code start, start+1, ...}. */
-    public static Counts run(Format f, long start, long n) {
+    /**
+     * Runs {@code n} mutated inputs of {@code f}, their edits sampled by jqwik ({@link ByteEdit#edits()}); a failure
+     * names the edits, which replay through {@link ByteEdit#apply}.
+     */
+    public static Counts run(Format f, long n) {
         byte[] base = seed(f);
-        if (!check(f, base, -1)) throw new AssertionError(f + ": the unmutated seed file is rejected");
-        long ok = 0;
-        for (long i = 0; i < n; i++) {
-            if (check(f, mutate(base, new Random(start + i)), start + i)) ok++;
-        }
+        if (!check(f, base, "unmutated")) throw new AssertionError(f + ": the unmutated seed file is rejected");
+        long ok = ByteEdit.edits()
+                .sampleStream()
+                .limit(n)
+                .filter(e -> check(f, ByteEdit.apply(base, e), e.toString()))
+                .count();
         return new Counts(ok, n - ok);
     }
 
@@ -442,7 +363,7 @@ public final class FormatFuzz {
         long n = args.length > 0 ? Long.parseLong(args[0]) : 100_000;
         for (Format f : Format.values()) {
             long t0 = System.nanoTime();
-            Counts c = run(f, 1_000_000L * (f.ordinal() + 1), n);
+            Counts c = run(f, n);
             System.out.printf(
                     "%-11s %,d inputs: %,d accepted, %,d rejected with ModelFormatException, 0 other outcomes, %.1f s%n",
                     f, n, c.accepted(), c.rejected(), (System.nanoTime() - t0) / 1e9);

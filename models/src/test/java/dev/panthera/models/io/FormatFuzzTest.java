@@ -3,48 +3,68 @@ package dev.panthera.models.io;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Random;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.statistics.Statistics;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * A suite-sized sample of {@link FormatFuzz}: 1,500 mutated files per format. The long run (100,000 per format) is
- * {@code ./panthera mvn -q -pl models verify -Dtest=FormatFuzzTest -Dpanthera.fuzz.n=100000}.
+ * A suite-sized sample of {@link FormatFuzz}: 1,500 mutated files per format, each made by a jqwik-drawn list of one
+ * to four {@link ByteEdit}s, so a failure shrinks to the fewest, simplest edits. Each format's property also requires
+ * both outcomes among its tries (some files rejected, some accepted), else the fuzzer is not reaching the checks or
+ * never reaches the tensors. The long run (100,000 per format) is {@code ./panthera mvn -q -pl models verify
+ * -Dtest=FormatFuzzTest -Dpanthera.fuzz.n=100000}.
  */
 class FormatFuzzTest {
-    private static boolean check(FormatFuzz.Format f, long seed) {
-        return FormatFuzz.check(f, FormatFuzz.mutate(FormatFuzz.seed(f), new Random(seed)), seed);
+    @Provide
+    Arbitrary<List<ByteEdit>> edits() {
+        return ByteEdit.edits();
+    }
+
+    private static void check(FormatFuzz.Format f, List<ByteEdit> edits) {
+        boolean accepted = FormatFuzz.check(f, ByteEdit.apply(FormatFuzz.seed(f), edits), "edits " + edits);
+        String label = f + " outcome";
+        Statistics.label(label).collect(accepted ? "accepted" : "rejected");
+        Statistics.label(label).coverage(c -> {
+            c.check("rejected").count((Integer n) -> {
+                assertTrue(n > 0, f + ": no mutation was rejected, the fuzzer is not reaching the checks");
+            });
+            c.check("accepted").count((Integer n) -> {
+                assertTrue(n > 0, f + ": every mutation was rejected, the fuzzer never reaches the tensors");
+            });
+        });
     }
 
     @Property(tries = 1500)
-    void safetensors(@ForAll long seed) {
-        check(FormatFuzz.Format.SAFETENSORS, seed);
+    void safetensors(@ForAll("edits") List<ByteEdit> edits) {
+        check(FormatFuzz.Format.SAFETENSORS, edits);
     }
 
     @Property(tries = 1500)
-    void gguf(@ForAll long seed) {
-        check(FormatFuzz.Format.GGUF, seed);
+    void gguf(@ForAll("edits") List<ByteEdit> edits) {
+        check(FormatFuzz.Format.GGUF, edits);
     }
 
     @Property(tries = 1500)
-    void onnx(@ForAll long seed) {
-        check(FormatFuzz.Format.ONNX, seed);
+    void onnx(@ForAll("edits") List<ByteEdit> edits) {
+        check(FormatFuzz.Format.ONNX, edits);
     }
 
     @Property(tries = 1500)
-    void llama2c(@ForAll long seed) {
-        check(FormatFuzz.Format.LLAMA2C, seed);
+    void llama2c(@ForAll("edits") List<ByteEdit> edits) {
+        check(FormatFuzz.Format.LLAMA2C, edits);
     }
 
     @Test
-    void seedsAreValidAndMutationsReachBothOutcomes() {
-        for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
-            FormatFuzz.Counts c = FormatFuzz.run(f, 7, 300);
-            assertTrue(c.rejected() > 0, f + ": no mutation was rejected, the fuzzer is not reaching the checks");
-            assertTrue(c.accepted() > 0, f + ": every mutation was rejected, the fuzzer never reaches the tensors");
-        }
+    void unmutatedSeedFilesAreAccepted() {
+        for (FormatFuzz.Format f : FormatFuzz.Format.values())
+            assertTrue(FormatFuzz.check(f, FormatFuzz.seed(f), "unmutated"), f + ": the unmutated seed is rejected");
     }
 
     @Test
@@ -53,7 +73,7 @@ class FormatFuzzTest {
             byte[] seed = FormatFuzz.seed(f);
             for (int n = 0; n < seed.length; n++) {
                 assertFalse(
-                        FormatFuzz.check(f, java.util.Arrays.copyOf(seed, n), n),
+                        FormatFuzz.check(f, java.util.Arrays.copyOf(seed, n), "truncated to " + n),
                         f + ": the first " + n + " of " + seed.length + " bytes were accepted");
             }
         }
@@ -64,15 +84,28 @@ class FormatFuzzTest {
         for (FormatFuzz.Format f :
                 new FormatFuzz.Format[] {FormatFuzz.Format.SAFETENSORS, FormatFuzz.Format.GGUF, FormatFuzz.Format.ONNX
                 }) {
-            assertFalse(FormatFuzz.check(f, FormatFuzz.duplicated(f), -1), f + ": a duplicated name was accepted");
+            assertFalse(
+                    FormatFuzz.check(f, FormatFuzz.duplicated(f), "duplicated name"),
+                    f + ": a duplicated name was accepted");
         }
     }
 
+    @Provide
+    Arbitrary<Long> huge() {
+        return Arbitraries.of(java.util.Arrays.stream(FormatFuzz.HUGE).boxed().toList());
+    }
+
+    /**
+     * Every huge value at every place {@link FormatFuzz#huge} sets it (nine shape entries in the safetensors seed, two
+     * GGUF dimensions, seven llama2.c header fields; {@code which} is taken modulo that count): 7 × 9 cases, fewer
+     * than the tries, so jqwik runs them all.
+     */
     @Property(tries = 200)
-    void hugeDimensionsAndLengthsAreRejected(@ForAll long seed) {
+    void hugeDimensionsAndLengthsAreRejected(@ForAll("huge") long v, @ForAll @IntRange(min = 0, max = 8) int which) {
         for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
-            byte[] file = FormatFuzz.huge(f, new Random(seed));
-            assertFalse(FormatFuzz.check(f, file, seed), f + " seed " + seed + ": a huge dimension was accepted");
+            byte[] file = FormatFuzz.huge(f, v, which);
+            String what = "dimension " + v + " at place " + which;
+            assertFalse(FormatFuzz.check(f, file, what), f + " " + what + ": a huge dimension was accepted");
         }
     }
 

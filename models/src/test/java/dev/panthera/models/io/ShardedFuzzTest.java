@@ -10,7 +10,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.RandomDistribution;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
+import net.jqwik.api.statistics.Statistics;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,7 +34,28 @@ class ShardedFuzzTest {
     @TempDir
     Path dir;
 
+    /** The folder of the jqwik property (jqwik does not fill JUnit's {@code @TempDir}). */
+    private static Path fuzzDir;
+
+    @BeforeContainer
+    static void makeFuzzDir() throws Exception {
+        fuzzDir = Files.createTempDirectory("sharded-fuzz");
+        shards(fuzzDir);
+    }
+
+    @AfterContainer
+    static void removeFuzzDir() throws Exception {
+        try (var files = Files.list(fuzzDir)) {
+            for (Path p : files.toList()) Files.delete(p);
+        }
+        Files.delete(fuzzDir);
+    }
+
     void shards() throws Exception {
+        shards(dir);
+    }
+
+    static void shards(Path dir) throws Exception {
         SafetensorsWriter.write(
                 dir.resolve("model-00001-of-00002.safetensors"),
                 Map.of(),
@@ -40,6 +70,10 @@ class ShardedFuzzTest {
 
     /** Opens {@code index}: true when accepted (every tensor read), false when rejected with the format error. */
     boolean check(byte[] index, String what) throws Exception {
+        return check(dir, index, what);
+    }
+
+    static boolean check(Path dir, byte[] index, String what) throws Exception {
         Path p = dir.resolve("model.safetensors.index.json");
         Files.write(p, index);
         try (ShardedSafetensors w = ShardedSafetensors.open(p)) {
@@ -65,21 +99,41 @@ class ShardedFuzzTest {
         assertTrue(e.getMessage().contains("weight_map.b"), e.getMessage());
     }
 
+    /**
+     * Half the mutations are {@link ByteEdit} lists, half one byte set to a printable character (often still JSON, so
+     * the index's own checks are reached); both shrink (fewer edits, earlier positions, simpler values).
+     */
+    @Provide
+    Arbitrary<List<ByteEdit>> mutations() {
+        Arbitrary<List<ByteEdit>> printable = Combinators.combine(
+                        Arbitraries.integers()
+                                .between(0, ByteEdit.POSITIONS - 1)
+                                .withDistribution(RandomDistribution.uniform()),
+                        Arbitraries.integers().between(' ', '~'))
+                .as((at, c) -> List.of(new ByteEdit.SetByte(at, c)));
+        return Arbitraries.oneOf(ByteEdit.edits(), printable);
+    }
+
+    @Property(tries = 300)
+    void mutatedIndexesLoadOrThrowTheFormatError(@ForAll("mutations") List<ByteEdit> edits) throws Exception {
+        byte[] index = ByteEdit.apply(INDEX.getBytes(StandardCharsets.UTF_8), edits);
+        boolean accepted = check(fuzzDir, index, "edits " + edits);
+        Statistics.label("outcome").collect(accepted ? "accepted" : "rejected");
+        Statistics.label("outcome").coverage(c -> {
+            c.check("accepted").count((Integer n) -> {
+                assertTrue(n > 0, "no mutated index was accepted");
+            });
+            c.check("rejected").count((Integer n) -> {
+                assertTrue(n > 0, "no mutated index was rejected");
+            });
+        });
+    }
+
     @Test
-    void mutatedIndexesLoadOrThrowTheFormatError() throws Exception {
+    void truncatedAndHostileIndexesAreRejected() throws Exception {
         shards();
         byte[] seed = INDEX.getBytes(StandardCharsets.UTF_8);
         assertTrue(check(seed, "seed"));
-        int accepted = 0, rejected = 0;
-        for (int i = 0; i < 300; i++) {
-            Random r = new Random(i);
-            byte[] m = seed.clone();
-            if (r.nextBoolean()) m = FormatFuzz.mutate(seed, r);
-            else m[r.nextInt(m.length)] = (byte) (' ' + r.nextInt(95)); // one printable character: often still JSON
-            if (check(m, "seed " + i)) accepted++;
-            else rejected++;
-        }
-        assertTrue(accepted > 0 && rejected > 0, accepted + " accepted, " + rejected + " rejected");
         for (int n = 0; n < seed.length; n++) {
             assertFalse(check(java.util.Arrays.copyOf(seed, n), "truncated"), "the first " + n + " bytes");
         }

@@ -11,16 +11,23 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.RandomDistribution;
 import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.statistics.Statistics;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
  * Hostile tokenizer files: mutated tokenizer.json documents (the three families' component types, in small
  * hand-written files) and mutated llama2.c tokenizer.bin files either load or throw {@link TokenizerFormatException};
- * nothing else escapes, and whatever loads can encode and decode. The suite runs a small sample; for a long run:
+ * nothing else escapes, and whatever loads can encode and decode. The suite runs 2,300 drawn mutations of each; for a
+ * long run:
  * {@code ./panthera mvn -q -pl models test -Dtest=TokenizerFuzzTest -Dtokenizer.fuzz.iterations=100000}.
  */
 class TokenizerFuzzTest {
@@ -81,41 +88,81 @@ class TokenizerFuzzTest {
         "\u00ff"
     };
 
-    static byte[] mutate(byte[] doc, SplittableRandom r) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] cur = doc;
-        for (int m = 0, n = 1 + r.nextInt(4); m < n; m++) {
+    /** The kinds of {@link Edit}. */
+    enum Kind {
+        /** The byte at {@code at} set to {@code value}. */
+        SET_BYTE,
+        /** The {@code span} bytes from {@code at} deleted. */
+        DELETE,
+        /** A snippet inserted before {@code at}. */
+        INSERT,
+        /** The bytes from {@code at} on dropped. */
+        TRUNCATE,
+        /** The {@code span} bytes from {@code at} repeated. */
+        DUPLICATE,
+        /** The {@code span} bytes from {@code at} replaced by a snippet. */
+        REPLACE
+    }
+
+    /**
+     * One edit of a document: {@code at} is taken modulo the current length (a document's length changes as earlier
+     * edits apply), {@code span} bytes (1 to 16, fewer at the end) are affected, and {@code value} is the new byte or
+     * (modulo their count) the index of the {@link #SNIPPETS snippet} inserted.
+     */
+    record Edit(Kind kind, int at, int span, int value) {
+        byte[] apply(byte[] cur) {
             int len = cur.length;
-            int a = len == 0 ? 0 : r.nextInt(len), b = Math.min(len, a + 1 + r.nextInt(16));
-            out.reset();
-            switch (r.nextInt(6)) {
-                case 0 -> {
-                    cur = cur.clone();
-                    if (len > 0) cur[a] = (byte) r.nextInt(256);
-                    continue;
+            int a = len == 0 ? 0 : at % len, b = Math.min(len, a + span);
+            byte[] snippet = SNIPPETS[value % SNIPPETS.length].getBytes(StandardCharsets.UTF_8);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            switch (kind) {
+                case SET_BYTE -> {
+                    byte[] c = cur.clone();
+                    if (len > 0) c[a] = (byte) value;
+                    return c;
                 }
-                case 1 -> {
+                case DELETE -> {
                     out.write(cur, 0, a);
                     out.write(cur, b, len - b);
                 }
-                case 2 -> {
+                case INSERT -> {
                     out.write(cur, 0, a);
-                    out.writeBytes(SNIPPETS[r.nextInt(SNIPPETS.length)].getBytes(StandardCharsets.UTF_8));
+                    out.writeBytes(snippet);
                     out.write(cur, a, len - a);
                 }
-                case 3 -> out.write(cur, 0, a);
-                case 4 -> {
+                case TRUNCATE -> out.write(cur, 0, a);
+                case DUPLICATE -> {
                     out.write(cur, 0, b);
                     out.write(cur, a, len - a);
                 }
-                default -> {
+                case REPLACE -> {
                     out.write(cur, 0, a);
-                    out.writeBytes(SNIPPETS[r.nextInt(SNIPPETS.length)].getBytes(StandardCharsets.UTF_8));
+                    out.writeBytes(snippet);
                     out.write(cur, b, len - b);
                 }
             }
-            cur = out.toByteArray();
+            return out.toByteArray();
         }
+    }
+
+    /**
+     * One to four edits, the kinds equally likely, positions uniform over [0, 2^16) (beyond every document's
+     * length); a failing list shrinks toward fewer edits, earlier positions, shorter spans and the first snippet.
+     */
+    static Arbitrary<List<Edit>> edits() {
+        Arbitrary<Edit> edit = Combinators.combine(
+                        Arbitraries.of(Kind.class),
+                        Arbitraries.integers().between(0, (1 << 16) - 1).withDistribution(RandomDistribution.uniform()),
+                        Arbitraries.integers().between(1, 16),
+                        Arbitraries.integers().between(0, 255))
+                .as(Edit::new);
+        return edit.list().ofMinSize(1).ofMaxSize(4);
+    }
+
+    /** {@code edits} applied in order to {@code doc}. */
+    static byte[] mutate(byte[] doc, List<Edit> edits) {
+        byte[] cur = doc;
+        for (Edit e : edits) cur = e.apply(cur);
         return cur;
     }
 
@@ -157,9 +204,32 @@ class TokenizerFuzzTest {
         }
     }
 
-    @Property(tries = 300)
-    void mutatedJsonLoadsOrThrowsTheFormatException(@ForAll @IntRange(min = 0, max = 2) int doc, @ForAll long seed) {
-        tryJson(mutate(DOCS.get(doc).getBytes(StandardCharsets.UTF_8), new SplittableRandom(seed)));
+    @Provide
+    Arbitrary<List<Edit>> mutations() {
+        return edits();
+    }
+
+    /** Counts an outcome and requires both among the tries: else the fuzzer misses the checks or the tokenizer. */
+    static void outcome(String what, boolean loaded) {
+        Statistics.label(what).collect(loaded ? "loaded" : "rejected");
+        Statistics.label(what).coverage(c -> {
+            c.check("loaded").count((Integer n) -> {
+                assertTrue(n > 0, "no mutated " + what + " loaded");
+            });
+            c.check("rejected").count((Integer n) -> {
+                assertTrue(n > 0, "every mutated " + what + " loaded");
+            });
+        });
+    }
+
+    /**
+     * 2,300 tries, the suite's whole JSON budget (300 here and 2,000 in the loop this replaced); {@code doc} is
+     * tokenizer.json of the BPE, GPT-2 or BERT family.
+     */
+    @Property(tries = 2300)
+    void mutatedJsonLoadsOrThrowsTheFormatException(
+            @ForAll @IntRange(min = 0, max = 2) int doc, @ForAll("mutations") List<Edit> edits) {
+        outcome("tokenizer.json", tryJson(mutate(DOCS.get(doc).getBytes(StandardCharsets.UTF_8), edits)));
     }
 
     static byte[] smallBin() {
@@ -188,9 +258,10 @@ class TokenizerFuzzTest {
         return true;
     }
 
-    @Property(tries = 300)
-    void mutatedTokenizerBinLoadsOrThrowsTheFormatException(@ForAll long seed) {
-        tryBin(mutate(smallBin(), new SplittableRandom(seed)));
+    /** 2,300 tries, as for the JSON documents. */
+    @Property(tries = 2300)
+    void mutatedTokenizerBinLoadsOrThrowsTheFormatException(@ForAll("mutations") List<Edit> edits) {
+        outcome("tokenizer.bin", tryBin(mutate(smallBin(), edits)));
     }
 
     @Test
@@ -231,20 +302,24 @@ class TokenizerFuzzTest {
         }
     }
 
-    /** The long-run loop: {@code -Dtokenizer.fuzz.iterations=100000} per format (JSON and tokenizer.bin). */
+    /**
+     * The long run, skipped unless {@code -Dtokenizer.fuzz.iterations=100000} is given: that many JSON documents and
+     * tokenizer.bin files per format, their edits sampled from the properties' arbitrary (a failure prints the input).
+     */
     @Test
     void fuzzLoop() {
-        int n = Integer.getInteger("tokenizer.fuzz.iterations", 2000);
-        SplittableRandom r = new SplittableRandom(42);
-        int loaded = 0, json = 0, bin = 0;
+        String iterations = System.getProperty("tokenizer.fuzz.iterations");
+        Assumptions.assumeTrue(iterations != null, "skipped: the long run needs -Dtokenizer.fuzz.iterations=100000");
+        int n = Integer.parseInt(iterations);
+        List<List<Edit>> samples = edits().sampleStream().limit(2L * n).toList();
+        int json = 0, bin = 0;
         for (int i = 0; i < n; i++) {
-            if (tryJson(mutate(DOCS.get(i % DOCS.size()).getBytes(StandardCharsets.UTF_8), r))) json++;
-            if (tryBin(mutate(smallBin(), r))) bin++;
+            if (tryJson(mutate(DOCS.get(i % DOCS.size()).getBytes(StandardCharsets.UTF_8), samples.get(2 * i)))) json++;
+            if (tryBin(mutate(smallBin(), samples.get(2 * i + 1)))) bin++;
         }
-        loaded = json + bin;
         assertTrue(json > 0 && json < n, json + " of " + n + " mutated tokenizer.json loaded: both outcomes expected");
         assertTrue(bin > 0 && bin < n, bin + " of " + n + " mutated tokenizer.bin loaded: both outcomes expected");
         System.out.println("tokenizer fuzz: " + n + " mutated tokenizer.json + " + n + " mutated tokenizer.bin inputs, "
-                + loaded + " loaded and were exercised, the rest threw TokenizerFormatException");
+                + (json + bin) + " loaded and were exercised, the rest threw TokenizerFormatException");
     }
 }
