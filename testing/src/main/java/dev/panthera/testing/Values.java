@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
-import net.jqwik.api.RandomDistribution;
 import net.jqwik.api.Tuple;
 
 /**
@@ -17,9 +16,6 @@ import net.jqwik.api.Tuple;
 public final class Values {
     private Values() {}
 
-    /** Decimal places of drawn floats: enough that values are not coarse, few enough to read in a report. */
-    private static final int SCALE = 6;
-
     /**
      * N(0, 1) truncated to [−6, 6] (six standard deviations each side) with six decimals, shrinking toward 0, then
      * toward whole numbers and halves.
@@ -28,15 +24,14 @@ public final class Values {
         return Arbitraries.fromGenerator(random -> NormalValue.draw(random));
     }
 
-    /** Uniform in [lo, hi], shrinking toward the value in range nearest 0. */
+    /**
+     * Uniform in [lo, hi] (any finite bounds) on a grid of 10⁶ steps, shrinking toward the value in range nearest 0:
+     * to it, then halfway there.
+     */
     public static Arbitrary<Double> uniform(double lo, double hi) {
-        if (!(lo <= hi))
-            throw new IllegalArgumentException("Values.uniform: need lo <= hi, got [" + lo + ", " + hi + "]");
-        return Arbitraries.doubles()
-                .between(lo, hi)
-                .ofScale(SCALE)
-                .withDistribution(RandomDistribution.uniform())
-                .map(Values::positiveZero);
+        if (!(lo <= hi) || Double.isInfinite(lo) || Double.isInfinite(hi))
+            throw new IllegalArgumentException("Values.uniform: need finite lo <= hi, got [" + lo + ", " + hi + "]");
+        return Arbitraries.fromGenerator(random -> UniformValue.draw(lo, hi, random));
     }
 
     /** Whole numbers in [lo, hi] (as doubles), shrinking toward the one nearest 0. */
@@ -147,10 +142,5 @@ public final class Values {
             case BF16 -> 0x1p-133; // 2⁻¹²⁶ · 2⁻⁷
             default -> throw new IllegalArgumentException("Values.minSubnormal: " + dtype + " is not a float type");
         };
-    }
-
-    /** The generators produce no −0.0 of their own (a shrunk −0.0 would read as a signed-zero edge case). */
-    private static double positiveZero(double v) {
-        return v == 0 ? 0.0 : v;
     }
 }
