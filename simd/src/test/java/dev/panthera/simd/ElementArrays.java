@@ -34,16 +34,22 @@ final class ElementArrays {
         });
     }
 
+    /** Draws one float. */
+    @FunctionalInterface
+    interface FloatDraw {
+        float next(Random random);
+    }
+
     /** Float elements (their bits) from {@code draw}: shrink to 0, and a finite non-whole value to its whole part. */
-    static Kind floats(java.util.function.ToDoubleFunction<Random> draw) {
+    static Kind floats(FloatDraw draw) {
         return new Kind(
-                r -> Float.floatToRawIntBits((float) draw.applyAsDouble(r)) & 0xffffffffL,
+                r -> Float.floatToRawIntBits(draw.next(r)) & 0xffffffffL,
                 ElementArrays::wholePart,
                 ElementArrays::floatSize);
     }
 
     /** {@code n} floats from {@code draw}, as a float[]. */
-    static Arbitrary<float[]> floatArrays(java.util.function.ToDoubleFunction<Random> draw, long n) {
+    static Arbitrary<float[]> floatArrays(FloatDraw draw, long n) {
         return of(floats(draw), n).map(ElementArrays::toFloats);
     }
 

@@ -130,7 +130,7 @@ class GemmThreadCountTest {
 
     /** N(0, 1) floats, drawn as one array (the buffers reach millions of elements; see {@link ElementArrays}). */
     private static Arbitrary<float[]> normals(long n) {
-        return ElementArrays.floatArrays(java.util.Random::nextGaussian, n);
+        return ElementArrays.floatArrays(r -> (float) r.nextGaussian(), n);
     }
 
     private static List<Integer> boxed(int[] values) {
