@@ -29,6 +29,9 @@ final class IndexCases {
     private IndexCases() {}
 
     static final long[] SIZES = {1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 31, 33, 64, 67};
+    /** {@link #SIZES} and 0, for the elementwise ops, where an empty shape is a valid input. */
+    static final long[] SIZES_AND_0 = {1, 0, 2, 3, 5, 7, 8, 9, 13, 16, 17, 31, 33, 64, 67};
+
     private static final long[] SMALL = {1, 2, 3, 5, 7};
     private static final float[] TIES = {-2f, -1f, -0f, 0f, 1f, 2f};
     private static final float[] INFS = {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY};
@@ -208,7 +211,12 @@ final class IndexCases {
      * {@code minRank} and sizes 1.
      */
     static Arbitrary<long[]> shapes(int minRank, int maxRank, long maxNumel) {
-        Arbitrary<List<Long>> sizes = Draws.oneOf(SIZES)
+        return shapes(SIZES, minRank, maxRank, maxNumel);
+    }
+
+    /** {@link #shapes(int, int, long)} with sizes from {@code listed}, shrinking toward its first. */
+    static Arbitrary<long[]> shapes(long[] listed, int minRank, int maxRank, long maxNumel) {
+        Arbitrary<List<Long>> sizes = Draws.oneOf(listed)
                 .list()
                 .ofMinSize(minRank)
                 .ofMaxSize(maxRank)

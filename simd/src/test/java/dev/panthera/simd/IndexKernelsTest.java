@@ -31,7 +31,7 @@ import net.jqwik.api.Tuple;
  * (the last among them), gather, scatterAdd and indexAdd, called directly through the SPI on raw storages and
  * layouts. Expected values always come from {@link ReferenceBackend} run on byte-identical copies of the same inputs;
  * whole storages are compared, so writes outside a destination view are caught too. Inputs: random ranks, sizes
- * 1, primes and lengths that are not a multiple of the vector width (as well as 8, 16 and 64), contiguous, offset,
+ * 0 (fill, comparisons and where), 1, primes and lengths that are not a multiple of the vector width (as well as 8, 16 and 64), contiguous, offset,
  * transposed, narrowed, stepped and broadcast (stride 0, also in the last dim) views, strided destinations, NaN
  * (also with payloads), ±Inf, ±0 and ties, non-canonical BOOL bytes, I32 and I64 indices, and out-of-range indices
  * (both backends must throw the same exception with the same message and leave the same destination). Each case is
@@ -143,7 +143,7 @@ class IndexKernelsTest {
                 Combinators.combine(
                                 Arbitraries.of(DType.values()),
                                 Arbitraries.of(FILL_VALUES),
-                                IndexCases.shapes(0, 4, 6000),
+                                IndexCases.shapes(IndexCases.SIZES_AND_0, 0, 4, 6000),
                                 IndexCases.picks(true),
                                 IndexCases.gens())
                         .as((t, v, shape, pick, gen) -> new FillSetup(v, Spec.of(t, shape, pick, gen))),
@@ -165,7 +165,7 @@ class IndexKernelsTest {
                 Combinators.combine(
                                 Arbitraries.of(
                                         BinaryOp.EQ, BinaryOp.NE, BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE),
-                                IndexCases.shapes(0, 4, 6000),
+                                IndexCases.shapes(IndexCases.SIZES_AND_0, 0, 4, 6000),
                                 IndexCases.gens(),
                                 IndexCases.picks(true),
                                 IndexCases.picks(true),
@@ -198,7 +198,7 @@ class IndexKernelsTest {
                                 Arbitraries.frequencyOf(
                                         Tuple.of(3, Arbitraries.just(DType.F32)),
                                         Tuple.of(1, Arbitraries.just(DType.I32))),
-                                IndexCases.shapes(0, 4, 6000),
+                                IndexCases.shapes(IndexCases.SIZES_AND_0, 0, 4, 6000),
                                 IndexCases.gens(),
                                 IndexCases.picks(true),
                                 IndexCases.picks(true),
