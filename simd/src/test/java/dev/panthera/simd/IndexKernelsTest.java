@@ -25,6 +25,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.Tuple;
+import net.jqwik.api.statistics.Statistics;
 
 /**
  * The fast paths of {@link SimdBackend} for fill, where, comparisons, argmax/argmin, SUM/MAX/MIN over several dims
@@ -64,6 +65,12 @@ class IndexKernelsTest {
     /** {@code setups} drawn first, then their buffers, so a failure shrinks the structure before the values. */
     private static <S> Arbitrary<Case<S>> cases(Arbitrary<S> setups, Function<S, List<Spec>> specs) {
         return SizesFirst.flatMap(setups, s -> IndexCases.draw(specs.apply(s)).map(b -> new Case<>(s, b)));
+    }
+
+    /** About one case in four has an out-of-range index (drawn by {@link IndexCases#breaks}); require one in ten. */
+    private static void outOfRangeCoverage(boolean broken) {
+        Statistics.label("out-of-range index").collect(broken);
+        Statistics.label("out-of-range index").coverage(c -> c.check(true).percentage(p -> p > 10));
     }
 
     /** The keepdim shape of reducing {@code shape} over {@code dims}. */
@@ -392,6 +399,7 @@ class IndexKernelsTest {
         int dim = c.setup().dim();
         View src = c.view(0), idx = c.view(1), dst = c.view(2);
         boolean broken = c.setup().brk().apply(idx, c.setup().idx().bound());
+        outOfRangeCoverage(broken);
         agree(
                 describe("gather dim " + dim, src, idx, dst),
                 dst,
@@ -437,6 +445,7 @@ class IndexKernelsTest {
         int dim = c.setup().dim();
         View dst = c.view(0), idx = c.view(1), src = c.view(2);
         boolean broken = c.setup().brk().apply(idx, c.setup().idx().bound());
+        outOfRangeCoverage(broken);
         agree(
                 describe("scatterAdd dim " + dim, dst, idx, src),
                 dst,
@@ -477,6 +486,7 @@ class IndexKernelsTest {
         int dim = c.setup().dim();
         View dst = c.view(0), idx = c.view(1), src = c.view(2);
         boolean broken = c.setup().brk().apply(idx, c.setup().idx().bound());
+        outOfRangeCoverage(broken);
         agree(
                 describe("indexAdd dim " + dim, dst, idx, src),
                 dst,
