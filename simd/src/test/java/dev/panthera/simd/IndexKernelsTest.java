@@ -1,33 +1,43 @@
 package dev.panthera.simd;
 
+import dev.panthera.simd.IndexCases.Buf;
+import dev.panthera.simd.IndexCases.Spec;
+import dev.panthera.simd.IndexCases.View;
 import dev.panthera.tensor.BinaryOp;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Layout;
 import dev.panthera.tensor.ReduceOp;
-import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.spi.Backend;
 import dev.panthera.tensor.spi.ReferenceBackend;
+import dev.panthera.testing.SizesFirst;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.Random;
+import java.util.function.Function;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
+import net.jqwik.api.statistics.Statistics;
 
 /**
  * The fast paths of {@link SimdBackend} for fill, where, comparisons, argmax/argmin, SUM/MAX/MIN over several dims
  * (the last among them), gather, scatterAdd and indexAdd, called directly through the SPI on raw storages and
  * layouts. Expected values always come from {@link ReferenceBackend} run on byte-identical copies of the same inputs;
  * whole storages are compared, so writes outside a destination view are caught too. Inputs: random ranks, sizes
- * 1, primes and lengths that are not a multiple of the vector width (as well as 8, 16 and 64), contiguous, offset,
+ * 0 (fill, comparisons and where), 1, primes and lengths that are not a multiple of the vector width (as well as 8, 16 and 64), contiguous, offset,
  * transposed, narrowed, stepped and broadcast (stride 0, also in the last dim) views, strided destinations, NaN
  * (also with payloads), ±Inf, ±0 and ties, non-canonical BOOL bytes, I32 and I64 indices, and out-of-range indices
- * (both backends must throw the same exception with the same message and leave the same destination).
+ * (both backends must throw the same exception with the same message and leave the same destination). Each case is
+ * drawn by jqwik ({@link IndexCases}): its structure first, then its buffers, so a failure shrinks to a small shape,
+ * plain views and simple values.
  * <p>
  * Tolerance: none, bit for bit (a NaN only has to meet a NaN), except SUM over several dims. There both backends add
  * the same floats in double, the reference element by element and the SIMD backend row by row in vector lanes; each
@@ -36,143 +46,31 @@ import net.jqwik.api.Property;
  */
 class IndexKernelsTest {
     private static final Backend REF = ReferenceBackend.INSTANCE, SIMD = new SimdBackend();
-    private static final long[] SIZES = {1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 31, 33, 64, 67};
-    private static final float[] TIES = {-2f, -1f, -0f, 0f, 1f, 2f};
-    private static final float[] INFS = {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY};
+    private static final Double[] FILL_VALUES = {
+        0.0, -0.0, 1.5, -3.0, 300.0, 1e10, -1e-45, 131072.0, Double.NaN, Double.POSITIVE_INFINITY, 0.25
+    };
 
-    // ------------------------------------------------------------------------------------------------ inputs
+    /** A case's structure (op, dims, the buffers' specs) and its drawn buffers, in the order of the specs. */
+    record Case<S>(S setup, List<Buf> bufs) {
+        View view(int i) {
+            return bufs.get(i).view();
+        }
 
-    /** A storage and a view into it. */
-    record View(Storage s, Layout l) {
-        View copy() {
-            Storage c = Storage.allocate(s.dtype(), s.numel(), Arena.ofAuto());
-            MemorySegment.copy(s.segment(), 0, c.segment(), 0, s.byteSize());
-            return new View(c, l);
+        @Override
+        public String toString() {
+            return setup + " buffers " + bufs;
         }
     }
 
-    /** Float values: 0 normal, 1 ties, 2 normal with NaN (at {@code nanRate}) and ±Inf, 3 only ±Inf with rare NaN. */
-    record Gen(int mode, double nanRate) {
-        static Gen random(Random r) {
-            return new Gen(r.nextInt(4), new double[] {0, 0.003, 0.02, 0.2}[r.nextInt(4)]);
-        }
-
-        float next(Random r) {
-            return switch (mode) {
-                case 0 -> (float) r.nextGaussian();
-                case 1 -> TIES[r.nextInt(TIES.length)];
-                case 2 -> {
-                    double u = r.nextDouble();
-                    if (u < nanRate)
-                        yield r.nextBoolean() ? Float.NaN : Float.intBitsToFloat(0xffc01234); // payload, negative
-                    if (u < nanRate + 0.03) yield INFS[r.nextInt(2)];
-                    yield r.nextInt(10) == 0 ? TIES[r.nextInt(TIES.length)] : (float) r.nextGaussian();
-                }
-                default -> r.nextDouble() < nanRate / 4 ? Float.NaN : INFS[r.nextInt(2)];
-            };
-        }
+    /** {@code setups} drawn first, then their buffers, so a failure shrinks the structure before the values. */
+    private static <S> Arbitrary<Case<S>> cases(Arbitrary<S> setups, Function<S, List<Spec>> specs) {
+        return SizesFirst.flatMap(setups, s -> IndexCases.draw(specs.apply(s)).map(b -> new Case<>(s, b)));
     }
 
-    private static long numel(long[] d) {
-        long n = 1;
-        for (long x : d) n *= x;
-        return n;
-    }
-
-    /** Rank in [minRank, maxRank], sizes from SIZES, shrunk until at most {@code maxNumel} elements. */
-    private static long[] shape(Random r, int minRank, int maxRank, long maxNumel) {
-        long[] d = new long[minRank + r.nextInt(maxRank - minRank + 1)];
-        for (int i = 0; i < d.length; i++) d[i] = SIZES[r.nextInt(SIZES.length)];
-        while (numel(d) > maxNumel) {
-            int i = r.nextInt(d.length);
-            d[i] = SIZES[r.nextInt(5)];
-        }
-        return d;
-    }
-
-    /**
-     * A view of {@code shape} over fresh storage filled by {@code gen} (floats) or random values: contiguous, offset,
-     * transposed, stepped, narrowed, or (when {@code broadcast}) stride 0 in a random dim or in the last one.
-     */
-    private static View view(Random r, long[] shape, DType t, Gen gen, boolean broadcast) {
-        int rank = shape.length;
-        int kind = rank == 0 ? (r.nextBoolean() ? 0 : 4) : r.nextInt(broadcast ? 7 : 5);
-        int d = rank == 0 ? 0 : r.nextInt(rank), e = rank == 0 ? 0 : r.nextInt(rank);
-        long[] phys = shape.clone();
-        Layout l;
-        switch (kind) {
-            case 1 -> {
-                phys[d] = shape[e];
-                phys[e] = shape[d];
-                l = Layout.contiguous(Shape.of(phys)).transpose(d, e);
-            }
-            case 2 -> {
-                phys[d] = 2 * shape[d] + 1;
-                l = Layout.contiguous(Shape.of(phys)).slice(d, 1, phys[d], 2);
-            }
-            case 3 -> {
-                phys[d] = shape[d] + 3;
-                l = Layout.contiguous(Shape.of(phys)).narrow(d, 2, shape[d]);
-            }
-            case 4 ->
-                l = new Layout(
-                        Shape.of(shape), Layout.contiguous(Shape.of(shape)).strides(), 5);
-            case 5, 6 -> {
-                int b = kind == 5 ? d : rank - 1;
-                phys[b] = 1;
-                long[] st = Layout.contiguous(Shape.of(phys)).strides();
-                st[b] = 0;
-                l = new Layout(Shape.of(shape), st, 1);
-            }
-            default -> l = Layout.contiguous(Shape.of(shape));
-        }
-        Gen g = gen == null ? new Gen(0, 0) : gen;
-        long size = Math.max(l.span()[1] + 1, 1) + 3; // slack after the view: writes there must not happen
-        Storage s = Storage.allocate(t, size, Arena.ofAuto());
-        MemorySegment m = s.segment();
-        for (long i = 0; i < size; i++) {
-            switch (t) {
-                case F32 -> m.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, g.next(r));
-                case F64 -> m.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i, g.next(r));
-                case BOOL ->
-                    m.set(ValueLayout.JAVA_BYTE, i, (byte)
-                            (r.nextInt(8) == 0 ? new int[] {2, -1, 64}[r.nextInt(3)] : r.nextInt(2)));
-                default -> {
-                    for (int k = 0; k < t.byteSize(); k++)
-                        m.set(ValueLayout.JAVA_BYTE, i * t.byteSize() + k, (byte) r.nextInt());
-                }
-            }
-        }
-        return new View(s, l);
-    }
-
-    /** An integer index view of {@code shape} with values in [0, bound) (bound > 0). */
-    private static View index(Random r, long[] shape, long bound, boolean broadcast) {
-        DType t = r.nextBoolean() ? DType.I64 : DType.I32;
-        View v = view(r, shape, t, null, broadcast);
-        for (long i = 0; i < v.s().numel(); i++) setIndex(v.s(), i, (long) (r.nextDouble() * bound));
-        return v;
-    }
-
-    private static void setIndex(Storage s, long at, long value) {
-        if (s.dtype() == DType.I64) s.segment().setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, at, value);
-        else s.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, at, (int) value);
-    }
-
-    /** With probability 1/4 puts an out-of-range value into one element the view reads; true if it did. */
-    private static boolean maybeBreak(Random r, View idx, long bound) {
-        if (idx.l().numel() == 0 || r.nextInt(4) != 0) return false;
-        long[] pos = new long[idx.l().rank()];
-        for (int i = 0; i < pos.length; i++)
-            pos[i] = (long) (r.nextDouble() * idx.l().shape().dim(i));
-        long bad = switch (r.nextInt(4)) {
-            case 0 -> -1;
-            case 1 -> bound;
-            case 2 -> bound + 7;
-            default -> idx.s().dtype() == DType.I64 ? Long.MIN_VALUE : Integer.MIN_VALUE;
-        };
-        setIndex(idx.s(), idx.l().indexOf(pos), bad);
-        return true;
+    /** About one case in four has an out-of-range index (drawn by {@link IndexCases#breaks}); require one in ten. */
+    private static void outOfRangeCoverage(boolean broken) {
+        Statistics.label("out-of-range index").collect(broken);
+        Statistics.label("out-of-range index").coverage(c -> c.check(true).percentage(p -> p > 10));
     }
 
     /** The keepdim shape of reducing {@code shape} over {@code dims}. */
@@ -244,25 +142,53 @@ class IndexKernelsTest {
 
     // ------------------------------------------------------------------------------------------------ properties
 
-    @Property(tries = 300)
-    void fillAgrees(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = DType.values()[r.nextInt(DType.values().length)];
-        double[] values = {0, -0.0, 1.5, -3, 300, 1e10, -1e-45, 131072, Double.NaN, Double.POSITIVE_INFINITY, 0.25};
-        double value = values[r.nextInt(values.length)];
-        View dst = view(r, shape(r, 0, 4, 6000), t, Gen.random(r), true);
-        agree(describe("fill " + value, dst), dst, false, (b, d) -> b.fill(d.s(), d.l(), value));
+    record FillSetup(double value, Spec dst) {}
+
+    @Provide
+    Arbitrary<Case<FillSetup>> fills() {
+        return cases(
+                Combinators.combine(
+                                Arbitraries.of(DType.values()),
+                                Arbitraries.of(FILL_VALUES),
+                                IndexCases.shapes(IndexCases.SIZES_AND_0, 0, 4, 6000),
+                                IndexCases.picks(true),
+                                IndexCases.gens())
+                        .as((t, v, shape, pick, gen) -> new FillSetup(v, Spec.of(t, shape, pick, gen))),
+                s -> List.of(s.dst()));
     }
 
     @Property(tries = 300)
-    void comparisonsAgree(@ForAll long seed) {
-        Random r = new Random(seed);
-        BinaryOp op = new BinaryOp[] {BinaryOp.EQ, BinaryOp.NE, BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE}
-                [r.nextInt(6)];
-        long[] shape = shape(r, 0, 4, 6000);
-        Gen gen = Gen.random(r);
-        View a = view(r, shape, DType.F32, gen, true), b = view(r, shape, DType.F32, gen, true);
-        View dst = view(r, shape, DType.BOOL, null, false);
+    void fillAgrees(@ForAll("fills") Case<FillSetup> c) {
+        double value = c.setup().value();
+        View dst = c.view(0);
+        agree(describe("fill " + value, dst), dst, false, (b, d) -> b.fill(d.s(), d.l(), value));
+    }
+
+    record CompareSetup(BinaryOp op, Spec a, Spec b, Spec dst) {}
+
+    @Provide
+    Arbitrary<Case<CompareSetup>> comparisons() {
+        return cases(
+                Combinators.combine(
+                                Arbitraries.of(
+                                        BinaryOp.EQ, BinaryOp.NE, BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE),
+                                IndexCases.shapes(IndexCases.SIZES_AND_0, 0, 4, 6000),
+                                IndexCases.gens(),
+                                IndexCases.picks(true),
+                                IndexCases.picks(true),
+                                IndexCases.picks(false))
+                        .as((op, shape, gen, pa, pb, pd) -> new CompareSetup(
+                                op,
+                                Spec.of(DType.F32, shape, pa, gen),
+                                Spec.of(DType.F32, shape, pb, gen),
+                                Spec.of(DType.BOOL, shape, pd, null))),
+                s -> List.of(s.a(), s.b(), s.dst()));
+    }
+
+    @Property(tries = 300)
+    void comparisonsAgree(@ForAll("comparisons") Case<CompareSetup> c) {
+        BinaryOp op = c.setup().op();
+        View a = c.view(0), b = c.view(1), dst = c.view(2);
         agree(
                 describe(op.name(), a, b, dst),
                 dst,
@@ -270,16 +196,32 @@ class IndexKernelsTest {
                 (be, d) -> be.binary(op, a.s(), a.l(), b.s(), b.l(), d.s(), d.l()));
     }
 
+    record WhereSetup(Spec c, Spec a, Spec b, Spec dst) {}
+
+    @Provide
+    Arbitrary<Case<WhereSetup>> wheres() {
+        return cases(
+                Combinators.combine(
+                                Arbitraries.frequencyOf(
+                                        Tuple.of(3, Arbitraries.just(DType.F32)),
+                                        Tuple.of(1, Arbitraries.just(DType.I32))),
+                                IndexCases.shapes(IndexCases.SIZES_AND_0, 0, 4, 6000),
+                                IndexCases.gens(),
+                                IndexCases.picks(true),
+                                IndexCases.picks(true),
+                                IndexCases.picks(true),
+                                IndexCases.picks(false))
+                        .as((t, shape, gen, pc, pa, pb, pd) -> new WhereSetup(
+                                Spec.of(DType.BOOL, shape, pc, null),
+                                Spec.of(t, shape, pa, gen),
+                                Spec.of(t, shape, pb, gen),
+                                Spec.of(t, shape, pd, gen))),
+                s -> List.of(s.c(), s.a(), s.b(), s.dst()));
+    }
+
     @Property(tries = 300)
-    void whereAgrees(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = r.nextInt(4) == 0 ? DType.I32 : DType.F32;
-        long[] shape = shape(r, 0, 4, 6000);
-        Gen gen = Gen.random(r);
-        View c = view(r, shape, DType.BOOL, null, true),
-                a = view(r, shape, t, gen, true),
-                b = view(r, shape, t, gen, true);
-        View dst = view(r, shape, t, gen, false);
+    void whereAgrees(@ForAll("wheres") Case<WhereSetup> w) {
+        View c = w.view(0), a = w.view(1), b = w.view(2), dst = w.view(3);
         agree(
                 describe("where", c, a, b, dst),
                 dst,
@@ -287,29 +229,76 @@ class IndexKernelsTest {
                 (be, d) -> be.where(c.s(), c.l(), a.s(), a.l(), b.s(), b.l(), d.s(), d.l()));
     }
 
-    @Property(tries = 300)
-    void argExtremesAgree(@ForAll long seed) {
-        Random r = new Random(seed);
-        ReduceOp op = r.nextBoolean() ? ReduceOp.ARGMAX : ReduceOp.ARGMIN;
-        long[] shape = shape(r, 1, 4, 6000);
-        int dim = r.nextInt(5) == 0 ? r.nextInt(shape.length) : shape.length - 1;
-        View src = view(r, shape, DType.F32, Gen.random(r), true);
-        View dst = view(r, reduced(shape, new int[] {dim}), DType.I64, null, false);
-        agree(
-                describe(op + " dim " + dim, src, dst),
-                dst,
-                false,
-                (b, d) -> b.reduce(op, src.s(), src.l(), new int[] {dim}, d.s(), d.l()));
+    record ReduceSetup(ReduceOp op, List<Integer> dims, Spec src, Spec dst) {
+        int[] dimArray() {
+            return dims.stream().mapToInt(Integer::intValue).toArray();
+        }
+    }
+
+    @Provide
+    Arbitrary<Case<ReduceSetup>> argExtremes() {
+        return cases(
+                Combinators.combine(
+                                Arbitraries.of(ReduceOp.ARGMAX, ReduceOp.ARGMIN),
+                                IndexCases.shapes(1, 4, 6000),
+                                IndexCases.dimPicks(),
+                                IndexCases.gens(),
+                                IndexCases.picks(true),
+                                IndexCases.picks(false))
+                        .as((op, shape, dp, gen, ps, pd) -> {
+                            int dim = IndexCases.dim(dp, shape.length, shape.length - 1);
+                            return new ReduceSetup(
+                                    op,
+                                    List.of(dim),
+                                    Spec.of(DType.F32, shape, ps, gen),
+                                    Spec.of(DType.I64, reduced(shape, new int[] {dim}), pd, null));
+                        }),
+                s -> List.of(s.src(), s.dst()));
     }
 
     @Property(tries = 300)
-    void extremesOverSeveralDimsAgree(@ForAll long seed) {
-        Random r = new Random(seed);
-        ReduceOp op = r.nextBoolean() ? ReduceOp.MAX : ReduceOp.MIN;
-        long[] shape = shape(r, 2, 4, 6000);
-        int[] dims = severalDims(r, shape.length);
-        View src = view(r, shape, DType.F32, Gen.random(r), true);
-        View dst = view(r, reduced(shape, dims), DType.F32, null, false);
+    void argExtremesAgree(@ForAll("argExtremes") Case<ReduceSetup> c) {
+        ReduceOp op = c.setup().op();
+        int[] dims = c.setup().dimArray();
+        View src = c.view(0), dst = c.view(1);
+        agree(
+                describe(op + " dim " + dims[0], src, dst),
+                dst,
+                false,
+                (b, d) -> b.reduce(op, src.s(), src.l(), dims, d.s(), d.l()));
+    }
+
+    /** Reductions over several dims (the last among them) of a rank 2..4 shape, by one of {@code ops}. */
+    private static Arbitrary<Case<ReduceSetup>> severalDims(Arbitrary<ReduceOp> ops, Arbitrary<IndexCases.Gen> gens) {
+        return cases(
+                Combinators.combine(
+                                ops,
+                                IndexCases.shapes(2, 4, 6000),
+                                IndexCases.dimsPicks(),
+                                gens,
+                                IndexCases.picks(true),
+                                IndexCases.picks(false))
+                        .as((op, shape, dp, gen, ps, pd) -> {
+                            int[] dims = IndexCases.severalDims(dp, shape.length);
+                            return new ReduceSetup(
+                                    op,
+                                    Arrays.stream(dims).boxed().toList(),
+                                    Spec.of(DType.F32, shape, ps, gen),
+                                    Spec.of(DType.F32, reduced(shape, dims), pd, null));
+                        }),
+                s -> List.of(s.src(), s.dst()));
+    }
+
+    @Provide
+    Arbitrary<Case<ReduceSetup>> extremes() {
+        return severalDims(Arbitraries.of(ReduceOp.MAX, ReduceOp.MIN), IndexCases.gens());
+    }
+
+    @Property(tries = 300)
+    void extremesOverSeveralDimsAgree(@ForAll("extremes") Case<ReduceSetup> c) {
+        ReduceOp op = c.setup().op();
+        int[] dims = c.setup().dimArray();
+        View src = c.view(0), dst = c.view(1);
         agree(
                 describe(op + " dims " + Arrays.toString(dims), src, dst),
                 dst,
@@ -317,24 +306,19 @@ class IndexKernelsTest {
                 (b, d) -> b.reduce(op, src.s(), src.l(), dims, d.s(), d.l()));
     }
 
-    /** The last dim and a random non-empty subset of the others (sometimes all), ascending. */
-    private static int[] severalDims(Random r, int rank) {
-        List<Integer> ds = new ArrayList<>();
-        boolean all = r.nextInt(3) == 0;
-        for (int i = 0; i < rank - 1; i++) if (all || r.nextBoolean()) ds.add(i);
-        if (ds.isEmpty()) ds.add(r.nextInt(rank - 1));
-        ds.add(rank - 1);
-        return ds.stream().mapToInt(Integer::intValue).toArray();
+    /** SUM's values: three times in four normal values or ties without NaN, else any mode. */
+    @Provide
+    Arbitrary<Case<ReduceSetup>> sums() {
+        Arbitrary<IndexCases.Gen> plain = Arbitraries.integers().between(0, 1).map(mode -> new IndexCases.Gen(mode, 0));
+        return severalDims(
+                Arbitraries.just(ReduceOp.SUM),
+                Arbitraries.frequencyOf(Tuple.of(3, plain), Tuple.of(1, IndexCases.gens())));
     }
 
     @Property(tries = 300)
-    void sumsOverSeveralDimsAgree(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] shape = shape(r, 2, 4, 6000);
-        int[] dims = severalDims(r, shape.length);
-        Gen gen = r.nextInt(4) == 0 ? Gen.random(r) : new Gen(r.nextInt(2), 0);
-        View src = view(r, shape, DType.F32, gen, true);
-        View dst = view(r, reduced(shape, dims), DType.F32, null, false);
+    void sumsOverSeveralDimsAgree(@ForAll("sums") Case<ReduceSetup> c) {
+        int[] dims = c.setup().dimArray();
+        View src = c.view(0), dst = c.view(1);
         View want = dst.copy(), got = dst.copy();
         REF.reduce(ReduceOp.SUM, src.s(), src.l(), dims, want.s(), want.l());
         SIMD.reduce(ReduceOp.SUM, src.s(), src.l(), dims, got.s(), got.l());
@@ -379,19 +363,43 @@ class IndexKernelsTest {
         }
     }
 
+    record GatherSetup(int dim, Spec src, Spec idx, IndexCases.Break brk, Spec dst) {}
+
+    @Provide
+    Arbitrary<Case<GatherSetup>> gathers() {
+        return cases(
+                Combinators.combine(
+                                Arbitraries.of(DType.F32, DType.F32, DType.I32, DType.F64, DType.I64, DType.F16),
+                                IndexCases.shapes(1, 4, 4000),
+                                IndexCases.dimPicks(),
+                                Combinators.combine(Draws.oneOf(IndexCases.SIZES), IndexCases.indexShapeRaw())
+                                        .as(Tuple::of),
+                                Combinators.combine(IndexCases.gens(), IndexCases.gens())
+                                        .as(Tuple::of),
+                                Combinators.combine(IndexCases.indexTypes(), IndexCases.breaks())
+                                        .as(Tuple::of),
+                                Combinators.combine(
+                                                IndexCases.picks(true), IndexCases.picks(true), IndexCases.picks(false))
+                                        .as(List::of))
+                        .as((t, shape, dp, is, gens, ib, picks) -> {
+                            int dim = IndexCases.dim(dp, shape.length, shape.length - 1);
+                            long[] ishape = IndexCases.indexShape(shape, dim, is.get1(), is.get2());
+                            return new GatherSetup(
+                                    dim,
+                                    Spec.of(t, shape, picks.get(0), gens.get1()),
+                                    Spec.indices(ib.get1(), ishape, picks.get(1), shape[dim]),
+                                    ib.get2(),
+                                    Spec.of(t, ishape, picks.get(2), gens.get2()));
+                        }),
+                s -> List.of(s.src(), s.idx(), s.dst()));
+    }
+
     @Property(tries = 300)
-    void gatherAgrees(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = new DType[] {DType.F32, DType.F32, DType.I32, DType.F64, DType.I64, DType.F16}[r.nextInt(6)];
-        long[] shape = shape(r, 1, 4, 4000);
-        int dim = r.nextInt(5) == 0 ? r.nextInt(shape.length) : shape.length - 1;
-        long[] ishape = shape.clone();
-        for (int i = 0; i < ishape.length; i++)
-            ishape[i] = i == dim ? SIZES[r.nextInt(SIZES.length)] : 1 + (long) (r.nextDouble() * shape[i]);
-        View src = view(r, shape, t, Gen.random(r), true);
-        View idx = index(r, ishape, shape[dim], true);
-        boolean broken = maybeBreak(r, idx, shape[dim]);
-        View dst = view(r, ishape, t, Gen.random(r), false);
+    void gatherAgrees(@ForAll("gathers") Case<GatherSetup> c) {
+        int dim = c.setup().dim();
+        View src = c.view(0), idx = c.view(1), dst = c.view(2);
+        boolean broken = c.setup().brk().apply(idx, c.setup().idx().bound());
+        outOfRangeCoverage(broken);
         agree(
                 describe("gather dim " + dim, src, idx, dst),
                 dst,
@@ -399,20 +407,45 @@ class IndexKernelsTest {
                 (b, d) -> b.gather(src.s(), src.l(), dim, idx.s(), idx.l(), d.s(), d.l()));
     }
 
+    /** A scatterAdd or indexAdd: the destination, the index view, the source, and an out-of-range index or none. */
+    record AddSetup(int dim, Spec dst, Spec idx, IndexCases.Break brk, Spec src) {}
+
+    @Provide
+    Arbitrary<Case<AddSetup>> scatterAdds() {
+        return cases(
+                Combinators.combine(
+                                Arbitraries.frequencyOf(
+                                        Tuple.of(4, Arbitraries.just(DType.F32)),
+                                        Tuple.of(1, Arbitraries.just(DType.F64))),
+                                IndexCases.shapes(1, 4, 4000),
+                                IndexCases.dimPicks(),
+                                Combinators.combine(Draws.oneOf(IndexCases.SIZES), IndexCases.indexShapeRaw())
+                                        .as(Tuple::of),
+                                IndexCases.gens(),
+                                Combinators.combine(IndexCases.indexTypes(), IndexCases.breaks())
+                                        .as(Tuple::of),
+                                Combinators.combine(
+                                                IndexCases.picks(false), IndexCases.picks(true), IndexCases.picks(true))
+                                        .as(List::of))
+                        .as((t, shape, dp, is, gen, ib, picks) -> {
+                            int dim = IndexCases.dim(dp, shape.length, shape.length - 1);
+                            long[] ishape = IndexCases.indexShape(shape, dim, is.get1(), is.get2());
+                            return new AddSetup(
+                                    dim,
+                                    Spec.of(t, shape, picks.get(0), gen),
+                                    Spec.indices(ib.get1(), ishape, picks.get(1), shape[dim]),
+                                    ib.get2(),
+                                    Spec.of(t, ishape, picks.get(2), gen));
+                        }),
+                s -> List.of(s.dst(), s.idx(), s.src()));
+    }
+
     @Property(tries = 300)
-    void scatterAddAgrees(@ForAll long seed) {
-        Random r = new Random(seed);
-        DType t = r.nextInt(5) == 0 ? DType.F64 : DType.F32;
-        long[] shape = shape(r, 1, 4, 4000);
-        int dim = r.nextInt(5) == 0 ? r.nextInt(shape.length) : shape.length - 1;
-        long[] ishape = shape.clone();
-        for (int i = 0; i < ishape.length; i++)
-            ishape[i] = i == dim ? SIZES[r.nextInt(SIZES.length)] : 1 + (long) (r.nextDouble() * shape[i]);
-        Gen gen = Gen.random(r);
-        View dst = view(r, shape, t, gen, false);
-        View idx = index(r, ishape, shape[dim], true);
-        boolean broken = maybeBreak(r, idx, shape[dim]);
-        View src = view(r, ishape, t, gen, true);
+    void scatterAddAgrees(@ForAll("scatterAdds") Case<AddSetup> c) {
+        int dim = c.setup().dim();
+        View dst = c.view(0), idx = c.view(1), src = c.view(2);
+        boolean broken = c.setup().brk().apply(idx, c.setup().idx().bound());
+        outOfRangeCoverage(broken);
         agree(
                 describe("scatterAdd dim " + dim, dst, idx, src),
                 dst,
@@ -420,19 +453,40 @@ class IndexKernelsTest {
                 (b, d) -> b.scatterAdd(d.s(), d.l(), dim, idx.s(), idx.l(), src.s(), src.l()));
     }
 
+    /** indexAdd along dim 0 four times in five (else any dim of a rank 1..3 shape), 1 to 16 indices. */
+    @Provide
+    Arbitrary<Case<AddSetup>> indexAdds() {
+        return cases(
+                Combinators.combine(
+                                IndexCases.shapes(1, 3, 4000),
+                                IndexCases.dimPicks(),
+                                Draws.oneOf(Arrays.copyOf(IndexCases.SIZES, 8)),
+                                IndexCases.gens(),
+                                IndexCases.indexTypes(),
+                                IndexCases.breaks(),
+                                Combinators.combine(
+                                                IndexCases.picks(false), IndexCases.picks(true), IndexCases.picks(true))
+                                        .as(List::of))
+                        .as((shape, dp, count, gen, it, brk, picks) -> {
+                            int dim = IndexCases.dim(dp, shape.length, 0);
+                            long[] sshape = shape.clone();
+                            sshape[dim] = count;
+                            return new AddSetup(
+                                    dim,
+                                    Spec.of(DType.F32, shape, picks.get(0), gen),
+                                    Spec.indices(it, new long[] {count}, picks.get(1), shape[dim]),
+                                    brk,
+                                    Spec.of(DType.F32, sshape, picks.get(2), gen));
+                        }),
+                s -> List.of(s.dst(), s.idx(), s.src()));
+    }
+
     @Property(tries = 300)
-    void indexAddAgrees(@ForAll long seed) {
-        Random r = new Random(seed);
-        long[] shape = shape(r, 1, 3, 4000);
-        int dim = r.nextInt(5) == 0 ? r.nextInt(shape.length) : 0;
-        long count = SIZES[r.nextInt(8)];
-        long[] sshape = shape.clone();
-        sshape[dim] = count;
-        Gen gen = Gen.random(r);
-        View dst = view(r, shape, DType.F32, gen, false);
-        View idx = index(r, new long[] {count}, shape[dim], true);
-        boolean broken = maybeBreak(r, idx, shape[dim]);
-        View src = view(r, sshape, DType.F32, gen, true);
+    void indexAddAgrees(@ForAll("indexAdds") Case<AddSetup> c) {
+        int dim = c.setup().dim();
+        View dst = c.view(0), idx = c.view(1), src = c.view(2);
+        boolean broken = c.setup().brk().apply(idx, c.setup().idx().bound());
+        outOfRangeCoverage(broken);
         agree(
                 describe("indexAdd dim " + dim, dst, idx, src),
                 dst,
