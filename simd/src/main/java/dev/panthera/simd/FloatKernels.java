@@ -75,10 +75,7 @@ final class FloatKernels {
             case SIGMOID -> sigmoid(x);
             case RELU -> x.blend(FloatVector.zero(F), x.compare(VectorOperators.LT, 0f)); // NaN stays NaN
             case GELU_ERF -> x.mul(0.5f).mul(erfc(x.mul(-INV_SQRT2)));
-            case GELU_TANH -> {
-                FloatVector inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
-                yield x.mul(0.5f).mul(tanh(inner).add(1f));
-            }
+            case GELU_TANH -> geluTanh(x);
             case SILU -> x.mul(sigmoid(x));
             case SIGN -> {
                 FloatVector one = FloatVector.broadcast(F, 1f);
@@ -143,6 +140,11 @@ final class FloatKernels {
      * written in it: through {@link #unary}, which C2 compiles apart once it is large, the vector reaches the store
      * as an object of unknown class, and the store then takes the Vector API's scalar fallback.
      */
+    /**
+     * dst[i] = op(src[i]) over a contiguous row. The ops built on exp each have a loop method of their own: C2
+     * compiles each with its own inlining budget, where one method holding every loop ran out of it
+     * (NodeCountInliningCutoff) and left exp as a call that boxes its vectors; no vector crosses these calls.
+     */
     static void unaryRow(UnaryOp op, MemorySegment src, long so, MemorySegment dst, long dO, int n) {
         int w = F.length();
         switch (op) {
@@ -152,22 +154,96 @@ final class FloatKernels {
             case SQRT -> {
                 for (int i = 0; i < n; i += w) store(load(src, so, i, n).sqrt(), dst, dO, i, n);
             }
-            case EXP -> {
-                for (int i = 0; i < n; i += w) store(exp(load(src, so, i, n)), dst, dO, i, n);
-            }
-            case SIGMOID -> {
-                for (int i = 0; i < n; i += w) store(sigmoid(load(src, so, i, n)), dst, dO, i, n);
-            }
-            case SILU -> {
-                for (int i = 0; i < n; i += w) {
-                    FloatVector x = load(src, so, i, n);
-                    store(x.mul(sigmoid(x)), dst, dO, i, n);
-                }
-            }
+            case EXP -> expRow(src, so, dst, dO, n);
+            case SIGMOID -> sigmoidRow(src, so, dst, dO, n);
+            case SILU -> siluRow(src, so, dst, dO, n);
+            case GELU_ERF -> geluErfRow(src, so, dst, dO, n);
+            case TANH -> tanhRow(src, so, dst, dO, n);
+            case GELU_TANH -> geluTanhRow(src, so, dst, dO, n);
             default -> {
                 for (int i = 0; i < n; i += w) store(unary(op, load(src, so, i, n)), dst, dO, i, n);
             }
         }
+    }
+
+    // The loops below call nothing of ours after exp: C2 stops inlining our methods once exp's two inlined
+    // double-lane halves have used up its node budget, so a store helper there stayed a call with a boxed vector.
+    // Each loop's masked tail holds a second exp, which may stay a call: once per row.
+
+    private static void expRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int w = F.length(), i = 0;
+        for (; i + w <= n; i += w)
+            exp(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO)).intoMemorySegment(dst, (dO + i) * 4, NO);
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            exp(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m)).intoMemorySegment(dst, (dO + i) * 4, NO, m);
+        }
+    }
+
+    private static void sigmoidRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int w = F.length(), i = 0;
+        for (; i + w <= n; i += w)
+            sigmoid(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO)).intoMemorySegment(dst, (dO + i) * 4, NO);
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            sigmoid(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m))
+                    .intoMemorySegment(dst, (dO + i) * 4, NO, m);
+        }
+    }
+
+    private static void siluRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int w = F.length(), i = 0;
+        for (; i + w <= n; i += w) {
+            FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO);
+            x.mul(sigmoid(x)).intoMemorySegment(dst, (dO + i) * 4, NO);
+        }
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m);
+            x.mul(sigmoid(x)).intoMemorySegment(dst, (dO + i) * 4, NO, m);
+        }
+    }
+
+    private static void geluErfRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int w = F.length(), i = 0;
+        for (; i + w <= n; i += w) {
+            FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO);
+            x.mul(0.5f).mul(erfc(x.mul(-INV_SQRT2))).intoMemorySegment(dst, (dO + i) * 4, NO);
+        }
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m);
+            x.mul(0.5f).mul(erfc(x.mul(-INV_SQRT2))).intoMemorySegment(dst, (dO + i) * 4, NO, m);
+        }
+    }
+
+    private static void tanhRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int w = F.length(), i = 0;
+        for (; i + w <= n; i += w)
+            tanh(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO)).intoMemorySegment(dst, (dO + i) * 4, NO);
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            tanh(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m))
+                    .intoMemorySegment(dst, (dO + i) * 4, NO, m);
+        }
+    }
+
+    private static void geluTanhRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+        int w = F.length(), i = 0;
+        for (; i + w <= n; i += w) {
+            FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO);
+            geluTanh(x).intoMemorySegment(dst, (dO + i) * 4, NO);
+        }
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            geluTanh(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m))
+                    .intoMemorySegment(dst, (dO + i) * 4, NO, m);
+        }
+    }
+
+    private static FloatVector geluTanh(FloatVector x) {
+        FloatVector inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
+        return x.mul(0.5f).mul(tanh(inner).add(1f));
     }
 
     /** dst[i] = a[i·sa] op b[i·sb] with sa, sb ∈ {0, 1}. */
@@ -267,6 +343,18 @@ final class FloatKernels {
         return r;
     }
 
+    /** dst[i] = src[i] − shift over a contiguous row. */
+    private static void shiftRow(MemorySegment src, long so, MemorySegment dst, long dO, int n, float shift) {
+        FloatVector sv = FloatVector.broadcast(F, shift);
+        for (int j = 0; j < n; j += F.length()) store(load(src, so, j, n).sub(sv), dst, dO, j, n);
+    }
+
+    /** dst[i] ·= factor over a contiguous row. */
+    private static void scaleRow(MemorySegment dst, long dO, int n, float factor) {
+        FloatVector fv = FloatVector.broadcast(F, factor);
+        for (int j = 0; j < n; j += F.length()) store(load(dst, dO, j, n).mul(fv), dst, dO, j, n);
+    }
+
     /** Softmax (or log-softmax) of a contiguous row into a contiguous row. */
     static void softmaxRow(MemorySegment src, long so, MemorySegment dst, long dO, int n, boolean log) {
         float max = extremeRow(src, so, n, true);
@@ -288,13 +376,9 @@ final class FloatKernels {
             if (!log) dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, e);
         }
         float sum = LaneSum.sum(acc) + tail;
-        if (log) {
-            FloatVector shift = FloatVector.broadcast(F, max + (float) Math.log(sum));
-            for (int j = 0; j < n; j += F.length()) store(load(src, so, j, n).sub(shift), dst, dO, j, n);
-        } else {
-            FloatVector inv = FloatVector.broadcast(F, 1f / sum);
-            for (int j = 0; j < n; j += F.length()) store(load(dst, dO, j, n).mul(inv), dst, dO, j, n);
-        }
+        // the last pass in methods of its own: see the note above expRow
+        if (log) shiftRow(src, so, dst, dO, n, max + (float) Math.log(sum));
+        else scaleRow(dst, dO, n, 1f / sum);
     }
 
     /**
