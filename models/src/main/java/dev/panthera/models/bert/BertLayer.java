@@ -1,5 +1,6 @@
 package dev.panthera.models.bert;
 
+import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.Tensor;
 import java.util.function.UnaryOperator;
 
@@ -32,7 +33,21 @@ final class BertLayer {
             case "relu" -> a.relu();
             default -> a.geluTanh();
         };
-        return output.apply(a).add(h).layerNorm(normWeight, normBias, c.layerNormEps());
+        return plus(output.apply(a), h).layerNorm(normWeight, normBias, c.layerNormEps());
+    }
+
+    /**
+     * {@code fresh + other}, written into {@code fresh} when nothing records it for autograd: fresh is an output this
+     * layer just made (a projection's product) that nothing else holds, and other has its shape or is a vector along
+     * its last dimension. In place the sum needs no new block (whose reuse from the pool zero-fills it first) and
+     * reads and writes one tensor less.
+     */
+    static Tensor plus(Tensor fresh, Tensor other) {
+        boolean recorded = Autograd.isGradEnabled() && (fresh.requiresGrad() || other.requiresGrad());
+        boolean fits = other.shape().equals(fresh.shape())
+                || (other.rank() == 1 && fresh.rank() >= 1 && other.size(0) == fresh.size(-1));
+        if (recorded || !fits || other.dtype() != fresh.dtype() || !fresh.isContiguous()) return fresh.add(other);
+        return fresh.add_(other);
     }
 
     /**
@@ -45,6 +60,6 @@ final class BertLayer {
             var q = maker.linear(prefix + ".weight", wt.t().contiguous().toFloatArray(), out, in, b);
             if (q != null) return q::forward;
         }
-        return x -> x.matmul(wt).add(b);
+        return x -> plus(x.matmul(wt), b);
     }
 }

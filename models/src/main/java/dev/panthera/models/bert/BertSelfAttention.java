@@ -51,6 +51,6 @@ final class BertSelfAttention {
         }
         Tensor out = ctx.transpose(1, 2).reshape(b, t, c.hidden());
         out = dense.apply(out);
-        return out.add(x).layerNorm(normWeight, normBias, c.layerNormEps());
+        return BertLayer.plus(out, x).layerNorm(normWeight, normBias, c.layerNormEps());
     }
 }
