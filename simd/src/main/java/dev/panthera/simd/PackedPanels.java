@@ -29,7 +29,7 @@ final class PackedPanels implements PackedOperand {
 
     /**
      * Packs op(B), K×N: B at {@code bOff} (elements) with leading dimension {@code ldb}, stored [K, N] or, with
-     * {@code tb}, [N, K].
+     * {@code tb}, [N, K]; null when its panels do not fit in the {@link PackBudget} (the weight then stays unpacked).
      */
     static PackedPanels pack(DType kind, boolean tb, int k, int n, MemorySegment b, long bOff, int ldb) {
         if (kind != DType.F32 && kind != DType.BF16 && kind != DType.F16)
@@ -41,18 +41,32 @@ final class PackedPanels implements PackedOperand {
                     + ", ld " + ldb + ", offset " + bOff + "] reaches past its segment of " + b.byteSize() + " bytes");
         int nr = PackedGemm.NR, nc = PackedGemm.NC, kc = PackedGemm.KC;
         int cols = (n + nc - 1) / nc, depths = (k + kc - 1) / kc;
-        float[][] panels = new float[cols * depths][];
-        for (int jb = 0; jb < cols; jb++) {
-            int jc = jb * nc, w = Math.min(nc, n - jc), padded = (w + nr - 1) / nr * nr;
-            for (int pb = 0; pb < depths; pb++) {
-                int pc = pb * kc, d = Math.min(kc, k - pc);
-                float[] p = new float[d * padded];
-                PackedGemm.packB(kind, tb, b, bOff, ldb, pc, d, jc, w, p);
-                panels[jb * depths + pb] = p;
+        long bytes = 0;
+        for (int jb = 0; jb < cols; jb++) bytes += 4L * k * ((Math.min(nc, n - jb * nc) + nr - 1) / nr * nr);
+        if (!PackBudget.reserve(bytes, k, n)) return null;
+        float[][] panels;
+        try {
+            panels = new float[cols * depths][];
+            for (int jb = 0; jb < cols; jb++) {
+                int jc = jb * nc, w = Math.min(nc, n - jc), padded = (w + nr - 1) / nr * nr;
+                for (int pb = 0; pb < depths; pb++) {
+                    int pc = pb * kc, d = Math.min(kc, k - pc);
+                    float[] p = new float[d * padded];
+                    PackedGemm.packB(kind, tb, b, bOff, ldb, pc, d, jc, w, p);
+                    panels[jb * depths + pb] = p;
+                }
             }
+        } catch (RuntimeException | Error e) {
+            PackBudget.release(bytes);
+            throw e;
         }
-        return new PackedPanels(k, n, panels, cols, depths);
+        PackedPanels packed = new PackedPanels(k, n, panels, cols, depths);
+        long held = packed.bytes;
+        CLEANER.register(packed, () -> PackBudget.release(held));
+        return packed;
     }
+
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
 
     /** The slivers of column block {@code jb} (columns jb·NC onwards) and depth block {@code pb}. */
     float[] panel(int jb, int pb) {
