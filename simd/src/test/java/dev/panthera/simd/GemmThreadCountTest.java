@@ -2,6 +2,7 @@ package dev.panthera.simd;
 
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.FloatConversions;
+import dev.panthera.testing.ElementArrays;
 import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.Values;
 import java.lang.foreign.Arena;

@@ -4,6 +4,7 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Layout;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
+import dev.panthera.testing.ElementArrays;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

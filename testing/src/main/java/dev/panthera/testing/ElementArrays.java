@@ -1,4 +1,4 @@
-package dev.panthera.simd;
+package dev.panthera.testing;
 
 import java.util.Random;
 import java.util.function.LongUnaryOperator;
@@ -18,14 +18,14 @@ import net.jqwik.api.ShrinkingDistance;
  * down to single elements) are set to the simplest element (0), then single elements to a simpler value. A sample
  * replays from jqwik's seed.
  */
-final class ElementArrays {
+public final class ElementArrays {
     private ElementArrays() {}
 
     /** How one element is drawn, what simpler value it shrinks to (itself if none), and its size for shrinking. */
-    record Kind(ToLongFunction<Random> draw, LongUnaryOperator simpler, LongUnaryOperator size) {}
+    public record Kind(ToLongFunction<Random> draw, LongUnaryOperator simpler, LongUnaryOperator size) {}
 
     /** {@code n} elements of {@code kind}. */
-    static Arbitrary<long[]> of(Kind kind, long n) {
+    public static Arbitrary<long[]> of(Kind kind, long n) {
         int count = Math.toIntExact(n);
         return Arbitraries.fromGenerator(random -> {
             long[] bits = new long[count];
@@ -36,12 +36,12 @@ final class ElementArrays {
 
     /** Draws one float. */
     @FunctionalInterface
-    interface FloatDraw {
+    public interface FloatDraw {
         float next(Random random);
     }
 
     /** Float elements (their bits) from {@code draw}: shrink to 0, and a finite non-whole value to its whole part. */
-    static Kind floats(FloatDraw draw) {
+    public static Kind floats(FloatDraw draw) {
         return new Kind(
                 r -> Float.floatToRawIntBits(draw.next(r)) & 0xffffffffL,
                 ElementArrays::wholePart,
@@ -49,16 +49,17 @@ final class ElementArrays {
     }
 
     /** {@code n} floats from {@code draw}, as a float[]. */
-    static Arbitrary<float[]> floatArrays(FloatDraw draw, long n) {
+    public static Arbitrary<float[]> floatArrays(FloatDraw draw, long n) {
         return of(floats(draw), n).map(ElementArrays::toFloats);
     }
 
     /** Whole numbers from {@code draw} (non-negative: indices, bytes, raw bits): shrink to 0, then to half. */
-    static Kind whole(ToLongFunction<Random> draw) {
+    public static Kind whole(ToLongFunction<Random> draw) {
         return new Kind(draw, v -> v / 2, v -> v == Long.MIN_VALUE ? Long.MAX_VALUE : Math.abs(v));
     }
 
-    static float[] toFloats(long[] bits) {
+    /** The floats whose bits {@code bits} holds (as {@link #floats} stores them). */
+    public static float[] toFloats(long[] bits) {
         float[] out = new float[bits.length];
         for (int i = 0; i < out.length; i++) out[i] = Float.intBitsToFloat((int) bits[i]);
         return out;

@@ -1,4 +1,4 @@
-package dev.panthera.simd;
+package dev.panthera.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,7 +65,11 @@ class ElementArraysTest {
                     nonZero++;
                     at = i;
                 }
-            assertEquals(1, nonZero, "non-zero elements, sample " + Draws.show(x));
+            assertEquals(
+                    1,
+                    nonZero,
+                    "non-zero elements, sample of " + x.length + " starting "
+                            + java.util.Arrays.toString(java.util.Arrays.copyOf(x, Math.min(x.length, 16))));
             assertTrue(at >= 200, "index of the non-zero element " + at);
             assertEquals((long) x[at], x[at], 0.0, "a whole number, sample " + x[at]);
         }
