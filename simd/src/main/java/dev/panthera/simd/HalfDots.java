@@ -18,8 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * normals, subnormals and zeros (IEEE binary16 → binary32 differs only in the exponent bias, 127 − 15 = 112). The
  * activations are reordered to match: each full block becomes its even then its odd elements ({@link #splitEvenOdd}).
  * This is two shifts, an and and a multiply per vector of weights, against the 14 vector operations of a lane-by-lane
- * conversion with inf/NaN selects. The 512-bit form runs the F16 decode GEMV about 15% faster than eight lanes on a
- * Zen 5 (the loop issues half as many conversion operations per weight byte).
+ * conversion with inf/NaN selects. Sixteen lanes issue half as many conversion operations per weight byte as
+ * eight.
  *
  * <p>Exponent 31 (inf, NaN) would come out finite, so every block also ORs a carry-out test into a flag
  * ({@code (h & 0x7C00) + 0x0400} reaches bit 15 only for exponent 31); a flagged pair of rows is reported and the

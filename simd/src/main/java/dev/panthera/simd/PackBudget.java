@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The heap that pre-packed GEMM weights ({@link PackedPanels}, 4 bytes per weight whatever the weight's dtype) may
  * hold at once. Past it a weight is left unpacked: its products pack their panels per call, slower for prefill but
- * without the second copy. Without a bound a 1.1B-parameter F16 model packed 4.4 GB of float arrays at its first
- * prefill and ran out of a default heap. The limit is the system property {@code panthera.simd.packBudgetBytes},
+ * without the second copy; unbounded, a billion-parameter model's panels would not fit a default heap. The limit is
+ * the system property {@code panthera.simd.packBudgetBytes},
  * default a third of the maximum heap; panels give their bytes back when collected.
  */
 final class PackBudget {

@@ -13,7 +13,7 @@ import net.jqwik.api.ShrinkingDistance;
 /**
  * Arrays of elements (as raw bits in a {@code long[]}: a float's bits, a byte, an index) drawn all at once from
  * jqwik's random source, for buffers of thousands to millions of elements. A jqwik list of per-element shrinkables
- * costs about a microsecond an element to draw, which made a property over GEMM-sized buffers fifteen times slower;
+ * costs about a microsecond an element to draw, which made properties over GEMM-sized buffers far slower;
  * this draws the array in one pass and still shrinks: first ever smaller chunks (the whole array, its halves, quarters,
  * down to single elements) are set to the simplest element (0), then single elements to a simpler value. A sample
  * replays from jqwik's seed.
