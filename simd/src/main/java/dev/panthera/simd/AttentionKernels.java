@@ -176,24 +176,38 @@ final class AttentionKernels {
                         : Math.clamp(visible0 + (long) (i0 + bq - 1) * step, 0, lk); // the block's last row
                 for (int j0 = 0; j0 < seen; j0 += bkMax) {
                     int bk = Math.min(bkMax, seen - j0);
-                    Sgemm.sgemm(
-                            ONE_THREAD,
-                            false,
-                            true,
-                            bq,
-                            bk,
-                            d,
-                            scale,
-                            qs,
-                            qOff + (long) i0 * qLd,
-                            qLd,
-                            k.seg(),
-                            k.row(b, kh, j0),
-                            ld(k, d),
-                            0f,
-                            s,
-                            0,
-                            bk);
+                    if (d <= SmallHeadScores.MAX_D && d > 0)
+                        SmallHeadScores.scores(
+                                bq,
+                                bk,
+                                d,
+                                scale,
+                                qs,
+                                qOff + (long) i0 * qLd,
+                                qLd,
+                                k.seg(),
+                                k.row(b, kh, j0),
+                                ld(k, d),
+                                s);
+                    else
+                        Sgemm.sgemm(
+                                ONE_THREAD,
+                                false,
+                                true,
+                                bq,
+                                bk,
+                                d,
+                                scale,
+                                qs,
+                                qOff + (long) i0 * qLd,
+                                qLd,
+                                k.seg(),
+                                k.row(b, kh, j0),
+                                ld(k, d),
+                                0f,
+                                s,
+                                0,
+                                bk);
                     for (int r = 0; r < bq; r++) {
                         int visible = visible0 < 0 ? lk : Math.clamp(visible0 + (long) (i0 + r) * step, 0, lk);
                         int n = Math.clamp((long) visible - j0, 0, bk); // this row's unmasked scores in the block

@@ -1,0 +1,90 @@
+package dev.panthera.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Attention scores S[r][j] = scale · Σ_e Q[r][e]·K[j][e] for head dimensions of at most {@link #MAX_D}, with the keys
+ * across the vector lanes: the block of keys is copied into the heap and transposed ([e][j]), then each query row is
+ * d broadcast FMAs per vector of keys. SGEMM's skinny path takes the head dimension as its dot length instead, which
+ * below the vector width is a scalar loop with a segment access per element. Each score is the FMA chain over e in
+ * order, then the product with scale, lane or scalar alike.
+ */
+final class SmallHeadScores {
+    private SmallHeadScores() {}
+
+    /** The largest head dimension served here; larger ones go through SGEMM. */
+    static final int MAX_D = 16;
+
+    private static final VectorSpecies<Float> F = Lanes.F;
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+
+    /** Per-thread scratch: the query rows, the key block as copied, and the key block transposed. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    /**
+     * s[r·bk + j] = scale · Σ_{e &lt; d} q[qOff + r·qLd + e] · k[kOff + j·kLd + e] for r &lt; bq, j &lt; bk (elements,
+     * F32; each row's d elements contiguous).
+     */
+    static void scores(
+            int bq,
+            int bk,
+            int d,
+            float scale,
+            MemorySegment q,
+            long qOff,
+            long qLd,
+            MemorySegment k,
+            long kOff,
+            long kLd,
+            MemorySegment s) {
+        if (d < 1 || d > MAX_D) throw new IllegalArgumentException("attention scores: head dimension " + d);
+        float[][] sc = SCRATCH.get();
+        if (sc[0].length < bq * d) sc[0] = new float[bq * d];
+        if (sc[1].length < bk * d) {
+            sc[1] = new float[bk * d];
+            sc[2] = new float[bk * d];
+        }
+        float[] qa = sc[0], kb = sc[1], kt = sc[2];
+        for (int r = 0; r < bq; r++) MemorySegment.copy(q, FL, (qOff + r * qLd) * 4, qa, r * d, d);
+        if (kLd == d) MemorySegment.copy(k, FL, kOff * 4, kb, 0, bk * d);
+        else for (int j = 0; j < bk; j++) MemorySegment.copy(k, FL, (kOff + j * kLd) * 4, kb, j * d, d);
+        for (int j = 0; j < bk; j++) for (int e = 0; e < d; e++) kt[e * bk + j] = kb[j * d + e];
+        int L = F.length();
+        for (int r = 0; r < bq; r++) {
+            int qr = r * d;
+            long sr = (long) r * bk;
+            int j = 0;
+            for (; j + 4 * L <= bk; j += 4 * L) { // four independent FMA chains: one would wait on FMA latency
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int e = 0; e < d; e++) {
+                    FloatVector qe = FloatVector.broadcast(F, qa[qr + e]);
+                    int o = e * bk + j;
+                    a0 = FloatVector.fromArray(F, kt, o).fma(qe, a0);
+                    a1 = FloatVector.fromArray(F, kt, o + L).fma(qe, a1);
+                    a2 = FloatVector.fromArray(F, kt, o + 2 * L).fma(qe, a2);
+                    a3 = FloatVector.fromArray(F, kt, o + 3 * L).fma(qe, a3);
+                }
+                a0.mul(scale).intoMemorySegment(s, (sr + j) * 4, NO);
+                a1.mul(scale).intoMemorySegment(s, (sr + j + L) * 4, NO);
+                a2.mul(scale).intoMemorySegment(s, (sr + j + 2 * L) * 4, NO);
+                a3.mul(scale).intoMemorySegment(s, (sr + j + 3 * L) * 4, NO);
+            }
+            for (; j + L <= bk; j += L) {
+                FloatVector acc = FloatVector.zero(F);
+                for (int e = 0; e < d; e++)
+                    acc = FloatVector.fromArray(F, kt, e * bk + j).fma(FloatVector.broadcast(F, qa[qr + e]), acc);
+                acc.mul(scale).intoMemorySegment(s, (sr + j) * 4, NO);
+            }
+            for (; j < bk; j++) {
+                float a = 0;
+                for (int e = 0; e < d; e++) a = Math.fma(kt[e * bk + j], qa[qr + e], a);
+                s.setAtIndex(FL, sr + j, a * scale);
+            }
+        }
+    }
+}
