@@ -176,19 +176,10 @@ final class AttentionKernels {
                         : Math.clamp(visible0 + (long) (i0 + bq - 1) * step, 0, lk); // the block's last row
                 for (int j0 = 0; j0 < seen; j0 += bkMax) {
                     int bk = Math.min(bkMax, seen - j0);
-                    if (d <= SmallHeadScores.MAX_D && d > 0)
-                        SmallHeadScores.scores(
-                                bq,
-                                bk,
-                                d,
-                                scale,
-                                qs,
-                                qOff + (long) i0 * qLd,
-                                qLd,
-                                k.seg(),
-                                k.row(b, kh, j0),
-                                ld(k, d),
-                                s);
+                    long qRow = qOff + (long) i0 * qLd, kRow = k.row(b, kh, j0);
+                    int kLd = ld(k, d);
+                    if (d > 0 && d <= SmallHeadScores.MAX_D)
+                        SmallHeadScores.scores(bq, bk, d, scale, qs, qRow, qLd, k.seg(), kRow, kLd, s);
                     else
                         Sgemm.sgemm(
                                 ONE_THREAD,
@@ -199,11 +190,11 @@ final class AttentionKernels {
                                 d,
                                 scale,
                                 qs,
-                                qOff + (long) i0 * qLd,
+                                qRow,
                                 qLd,
                                 k.seg(),
-                                k.row(b, kh, j0),
-                                ld(k, d),
+                                kRow,
+                                kLd,
                                 0f,
                                 s,
                                 0,

@@ -146,7 +146,7 @@ final class PackedGemm {
      * each packing all of it for every column chunk they take. Returns the buffer (buf's, grown when needed).
      */
     static float[] packAllA(boolean ta, MemorySegment a, long aOff, int lda, int m, int k, float alpha, Buffers buf) {
-        long need = (long) paddedRows(m) * k;
+        long need = allASize(m, k);
         if (buf.allA.length < need) buf.allA = new float[(int) need];
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
