@@ -15,6 +15,7 @@ final class PackBudget {
 
     private static final System.Logger LOG = System.getLogger(PackBudget.class.getName());
     private static final AtomicLong USED = new AtomicLong();
+    private static final AtomicLong RESERVED = new AtomicLong();
     private static final AtomicBoolean WARNED = new AtomicBoolean();
     private static volatile long limit = defaultLimit();
 
@@ -45,7 +46,10 @@ final class PackBudget {
                                     + " default a third of the heap); it and any later such weight stay unpacked");
                 return false;
             }
-            if (USED.compareAndSet(used, used + bytes)) return true;
+            if (USED.compareAndSet(used, used + bytes)) {
+                RESERVED.addAndGet(bytes);
+                return true;
+            }
         }
     }
 
@@ -56,6 +60,11 @@ final class PackBudget {
     /** Bytes held now, for tests. */
     static long used() {
         return USED.get();
+    }
+
+    /** Bytes ever reserved, never decreased by releases (tests: a collector freeing panels does not move it). */
+    static long reservedTotal() {
+        return RESERVED.get();
     }
 
     /** Sets the limit (tests); returns the previous one. */
