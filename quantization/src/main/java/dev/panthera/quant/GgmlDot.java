@@ -69,7 +69,19 @@ final class GgmlDot {
             ByteVector q = ByteVector.fromMemorySegment(BYTES, seg, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
             blk = ((FloatVector) q.castShape(F, 0)).fma(FloatVector.fromArray(F, x, xb + j), blk);
         }
-        return blk.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), sum);
+        return blk.fma(FloatVector.broadcast(F, Float.float16ToFloat(scaleBits(seg, at))), sum);
+    }
+
+    /**
+     * The little-endian half at byte {@code at}, read as lane 0 of a vector load. A scalar {@code MemorySegment.get}
+     * goes through a VarHandle whose liveness and bounds checks C2 did not hoist out of these loops (in a model,
+     * where the weights' mapped segments and the activations' native ones make the checks' type profiles
+     * bimorphic); the vector load's checks it does hoist, and the block's first bytes are in cache for the quants.
+     */
+    static short scaleBits(MemorySegment seg, long at) {
+        return ByteVector.fromMemorySegment(BYTES, seg, at, ByteOrder.LITTLE_ENDIAN)
+                .reinterpretAsShorts()
+                .lane(0);
     }
 
     private static float dotQ8_0(

@@ -46,6 +46,10 @@ final class KQuantDot {
             VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
 
     private static final boolean MASKED = B.length() > L;
+
+    /** A K-quant super-block's first 16 bytes, loaded at once. */
+    private static final VectorSpecies<Byte> HEAD = ByteVector.SPECIES_128;
+
     private static final VectorMask<Byte> FIRST = VectorMask.fromLong(B, (1L << L) - 1);
 
     /** The float lanes these kernels run at. */
@@ -99,11 +103,15 @@ final class KQuantDot {
         float mins = 0;
         for (int b = 0; b < k / 256; b++) {
             long at = ro + (long) bytes * b;
-            float d = Float.float16ToFloat(seg.get(LE_I16, at)), dmin = Float.float16ToFloat(seg.get(LE_I16, at + 2));
+            // the 16 header bytes (d, dmin, s0..s11) as four int lanes of one vector load: scalar segment reads here
+            // kept their liveness and bounds checks inside the loop (see GgmlDot.scaleBits)
+            IntVector head = ByteVector.fromMemorySegment(HEAD, seg, at, ByteOrder.LITTLE_ENDIAN)
+                    .reinterpretAsInts();
+            int dd = head.lane(0);
+            float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
             // get_scale_min_k4 for all eight sub-blocks from the 12 packed bytes s0..s11: sub-blocks 0..3 take the low
             // 6 bits of s0..s3 (scales) and s4..s7 (mins); 4..7 take a nibble of s8..s11 and the top 2 bits of s0..s7
-            long lo = seg.get(LE_I64, at + 4);
-            int a = (int) lo, c4 = (int) (lo >>> 32), hi = seg.get(LE_I32, at + 12);
+            int a = head.lane(1), c4 = head.lane(2), hi = head.lane(3);
             int sc03 = a & 0x3F3F3F3F, m03 = c4 & 0x3F3F3F3F;
             int sc47 = (hi & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
             int m47 = ((hi >>> 4) & 0x0F0F0F0F) | ((c4 >>> 2) & 0x30303030);
