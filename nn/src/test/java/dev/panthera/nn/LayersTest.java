@@ -330,6 +330,26 @@ class LayersTest {
     }
 
     @Test
+    void aClearedCacheServesANewSequenceAsAFreshOneDoes() {
+        CausalLm m = ModuleTest.tiny(3);
+        KvCache used = m.newCache(16), fresh = m.newCache(16);
+        try (var _ = Autograd.noGrad()) {
+            m.forward(Tensor.of(new long[] {7, 2, 8, 2, 8}, 1, 5), 0, used); // a longer sequence first
+            used.clear();
+            assertEquals(0, used.length(0));
+            long[] ids = {3, 1, 4};
+            for (int i = 0; i < ids.length; i++) {
+                float[] want = m.forward(Tensor.of(new long[] {ids[i]}, 1, 1), i, fresh)
+                        .toFloatArray();
+                float[] got =
+                        m.forward(Tensor.of(new long[] {ids[i]}, 1, 1), i, used).toFloatArray();
+                assertArrayEquals(want, got, "step " + i + " after clear()");
+            }
+            assertEquals(ids.length, used.length(0));
+        }
+    }
+
+    @Test
     void laterTokensDoNotChangeEarlierLogits() {
         CausalLm m = ModuleTest.tiny(4);
         float[] a = m.forward(Tensor.of(new long[] {1, 2, 3, 4}, 1, 4))

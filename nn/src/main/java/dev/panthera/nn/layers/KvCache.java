@@ -25,6 +25,14 @@ public final class KvCache {
         return lengths[layer];
     }
 
+    /**
+     * Forgets every cached position of every layer, so the cache serves a new sequence without a new allocation; the
+     * buffers stay and later appends overwrite them (positions past a layer's length are never read).
+     */
+    public void clear() {
+        java.util.Arrays.fill(lengths, 0);
+    }
+
     /** Appends k, v [B, KV, T, hd] for {@code layer} and returns views of all cached keys and values [B, KV, S, hd]. */
     public Tensor[] append(int layer, Tensor k, Tensor v) {
         long t = k.size(2);
