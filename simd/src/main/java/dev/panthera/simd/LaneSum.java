@@ -48,20 +48,51 @@ public final class LaneSum {
         return VectorShuffle.fromOp(s, i -> (i + by) % n);
     }
 
-    /** The lanes of {@code v} summed in the fixed halving-tree order. */
+    /**
+     * The lanes of {@code v} summed in the fixed halving-tree order.
+     *
+     * <p>A kernel calls this once per row, a call site C2 does not count as hot, so it inlines the callee only up to
+     * 35 bytes of bytecode (MaxInlineSize); a call left out of line receives its vector boxed on the heap. So the 16-
+     * and 8-lane trees are chains of one step per method, each small enough to inline there.
+     */
     public static float sum(FloatVector v) {
+        return v.length() == 16 ? f16(v) : narrower(v);
+    }
+
+    private static float narrower(FloatVector v) {
+        return v.length() == 8 ? f8(v) : other(v);
+    }
+
+    private static float f16(FloatVector v) {
+        return f16by4(v.add(v.rearrange(F512_8)));
+    }
+
+    private static float f16by4(FloatVector v) {
+        return f16by2(v.add(v.rearrange(F512_4)));
+    }
+
+    private static float f16by2(FloatVector v) {
+        return f16by1(v.add(v.rearrange(F512_2)));
+    }
+
+    private static float f16by1(FloatVector v) {
+        return v.add(v.rearrange(F512_1)).lane(0);
+    }
+
+    private static float f8(FloatVector v) {
+        return f8by2(v.add(v.rearrange(F256_4)));
+    }
+
+    private static float f8by2(FloatVector v) {
+        return f8by1(v.add(v.rearrange(F256_2)));
+    }
+
+    private static float f8by1(FloatVector v) {
+        return v.add(v.rearrange(F256_1)).lane(0);
+    }
+
+    private static float other(FloatVector v) {
         VectorSpecies<Float> s = v.species();
-        if (s == F512) {
-            v = v.add(v.rearrange(F512_8));
-            v = v.add(v.rearrange(F512_4));
-            v = v.add(v.rearrange(F512_2));
-            return v.add(v.rearrange(F512_1)).lane(0);
-        }
-        if (s == F256) {
-            v = v.add(v.rearrange(F256_4));
-            v = v.add(v.rearrange(F256_2));
-            return v.add(v.rearrange(F256_1)).lane(0);
-        }
         if (s == F128) {
             v = v.add(v.rearrange(F128_2));
             return v.add(v.rearrange(F128_1)).lane(0);
