@@ -239,7 +239,8 @@ public final class Layout {
             throw new IllegalArgumentException(
                     "reshape: shape " + shape + " (" + numel() + " elements) cannot become " + target);
         }
-        if (isContiguous()) return new Layout(target, contiguousStrides(target), offset);
+        // an empty tensor addresses no element, so any shape of it is a view (PyTorch's computeStride says the same)
+        if (isContiguous() || target.numel() == 0) return new Layout(target, contiguousStrides(target), offset);
         // walk groups of old dims that merge into groups of new dims (PyTorch's computeStride)
         long[] oldD = shape.toArray(), oldS = strides;
         long[] newD = target.toArray(), newS = new long[newD.length];
