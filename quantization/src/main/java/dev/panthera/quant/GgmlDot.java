@@ -62,37 +62,6 @@ final class GgmlDot {
         return LaneSum.sum(s0.add(s1));
     }
 
-    /**
-     * {@link #dotQ8_0} of two rows at once at the preferred width (8 or 16 float lanes): each activation vector is
-     * loaded once for both, and the two rows are two streams from memory. Writes the dots to out[0] and out[1].
-     */
-    static void q8_0x2(MemorySegment seg, long r0, long r1, float[] x, int xo, int k, float[] out) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
-        for (int b = 0; b < k / 32; b++) {
-            long a0 = r0 + 34L * b, a1 = r1 + 34L * b;
-            int xb = xo + 32 * b;
-            FloatVector p0 = FloatVector.zero(F), p1 = p0;
-            for (int j = 0; j < 32; j += F.length()) {
-                FloatVector xv = FloatVector.fromArray(F, x, xb + j);
-                p0 = ((FloatVector) ByteVector.fromMemorySegment(BYTES, seg, a0 + 2 + j, ByteOrder.LITTLE_ENDIAN)
-                                .castShape(F, 0))
-                        .fma(xv, p0);
-                p1 = ((FloatVector) ByteVector.fromMemorySegment(BYTES, seg, a1 + 2 + j, ByteOrder.LITTLE_ENDIAN)
-                                .castShape(F, 0))
-                        .fma(xv, p1);
-            }
-            s0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(scaleBits(seg, a0))), s0);
-            s1 = p1.fma(FloatVector.broadcast(F, Float.float16ToFloat(scaleBits(seg, a1))), s1);
-        }
-        out[0] = LaneSum.sum(s0);
-        out[1] = LaneSum.sum(s1);
-    }
-
-    /** Whether {@link #q8_0x2} serves species {@code fs}. */
-    static boolean pairs(VectorSpecies<Float> fs) {
-        return fs == QuantLanes.F && ONE_PART;
-    }
-
     /** sum + d·Σ q·x over the Q8_0 block at {@code at}, in lanes. */
     private static FloatVector q8Block(MemorySegment seg, long at, float[] x, int xb, FloatVector sum) {
         FloatVector blk = FloatVector.zero(F);

@@ -242,17 +242,6 @@ public final class QuantizedMatmul {
             int n,
             int from,
             int to) {
-        if (m == 1 && GgmlDot.pairs(fs)) { // decode: two weight rows per activation load
-            float[] two = new float[2];
-            int r = from;
-            for (; r + 2 <= to; r += 2) {
-                GgmlDot.q8_0x2(seg, r * rb, (r + 1) * rb, x, 0, k, two);
-                y[r] = two[0];
-                y[r + 1] = two[1];
-            }
-            if (r < to) y[r] = GgmlDot.dotQ8_0(fs, seg, r * rb, x, 0, k);
-            return;
-        }
         for (int r = from; r < to; r++)
             for (int i = 0; i < m; i++) y[i * n + r] = GgmlDot.dotQ8_0(fs, seg, r * rb, x, i * k, k);
     }
