@@ -11,14 +11,27 @@ import java.util.function.UnaryOperator;
 final class BertSelfAttention {
     private final BertConfig c;
     private final UnaryOperator<Tensor> query, key, value, dense;
+    /** Float maps only: q, k and v as one product over their weights side by side, [B, T, 3·hidden]; else null. */
+    private final UnaryOperator<Tensor> qkv;
+
     private final Tensor normWeight, normBias;
 
     BertSelfAttention(BertConfig c, BertWeights w, String p, BertLinearMaker maker) {
         this.c = c;
         int h = c.hidden();
-        query = BertLayer.projection(w, maker, p + "attention.self.query", h, h);
-        key = BertLayer.projection(w, maker, p + "attention.self.key", h, h);
-        value = BertLayer.projection(w, maker, p + "attention.self.value", h, h);
+        String q = p + "attention.self.query", k = p + "attention.self.key", v = p + "attention.self.value";
+        if (maker == null) {
+            // one GEMM instead of three: the activations are packed once, and its N is wide enough for the kernel
+            Tensor wqkv = w.linears(h, h, q + ".weight", k + ".weight", v + ".weight");
+            Tensor bqkv = w.vectors(h, q + ".bias", k + ".bias", v + ".bias");
+            qkv = x -> BertLayer.plus(x.matmul(wqkv), bqkv);
+            query = key = value = null;
+        } else {
+            qkv = null;
+            query = BertLayer.projection(w, maker, q, h, h);
+            key = BertLayer.projection(w, maker, k, h, h);
+            value = BertLayer.projection(w, maker, v, h, h);
+        }
         dense = BertLayer.projection(w, maker, p + "attention.output.dense", h, h);
         normWeight = w.vector(p + "attention.output.LayerNorm.weight", h);
         normBias = w.vector(p + "attention.output.LayerNorm.bias", h);
@@ -35,9 +48,18 @@ final class BertSelfAttention {
     Tensor forward(Tensor x, Tensor keep, Tensor pad, Tensor[] probs) {
         long b = x.size(0), t = x.size(1);
         int heads = c.heads(), d = c.headDim();
-        Tensor q = query.apply(x).view(b, t, heads, d).transpose(1, 2);
-        Tensor k = key.apply(x).view(b, t, heads, d).transpose(1, 2);
-        Tensor v = value.apply(x).view(b, t, heads, d).transpose(1, 2);
+        Tensor q, k, v;
+        if (qkv != null) {
+            Tensor all = qkv.apply(x); // [B, T, 3·hidden]: q, k, v as strided views of it
+            long h = c.hidden();
+            q = all.narrow(2, 0, h).view(b, t, heads, d).transpose(1, 2);
+            k = all.narrow(2, h, h).view(b, t, heads, d).transpose(1, 2);
+            v = all.narrow(2, 2 * h, h).view(b, t, heads, d).transpose(1, 2);
+        } else {
+            q = query.apply(x).view(b, t, heads, d).transpose(1, 2);
+            k = key.apply(x).view(b, t, heads, d).transpose(1, 2);
+            v = value.apply(x).view(b, t, heads, d).transpose(1, 2);
+        }
         double scale = 1 / Math.sqrt(d);
         Tensor ctx;
         if (probs == null) {

@@ -5,7 +5,9 @@ import dev.panthera.models.io.Weights;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A BERT checkpoint read by HuggingFace names ({@code embeddings.word_embeddings.weight},
@@ -33,11 +35,25 @@ final class BertWeights {
      * every forward. The result is read-only (the model never writes its weights).
      */
     Tensor linear(String name, long out, long in) {
+        return inOut(name, out, in).packedForMatmul();
+    }
+
+    /**
+     * The linear maps {@code names} (each [out, in] in HF terms) side by side as one [in, names.length·out] weight,
+     * packed: x times it is the maps' outputs concatenated along the last dimension, one product instead of several.
+     */
+    Tensor linears(long out, long in, String... names) {
+        List<Tensor> parts = new ArrayList<>();
+        for (String n : names) parts.add(inOut(n, out, in));
+        return MemoryScope.unscoped(() -> Tensor.cat(parts, 1)).packedForMatmul();
+    }
+
+    /** The [in, out] F32 view of the weight {@code name}. */
+    private Tensor inOut(String name, long out, long in) {
         String n = prefix + name;
-        Tensor t = w instanceof OnnxWeights o && o.isTransposed(n)
+        return w instanceof OnnxWeights o && o.isTransposed(n)
                 ? floats(n, in, out)
                 : floats(n, out, in).t();
-        return t.packedForMatmul();
     }
 
     /** A tensor of exactly {@code shape} as F32. */
@@ -58,5 +74,12 @@ final class BertWeights {
     /** A 1-D tensor (bias, LayerNorm weight) of {@code n} values as F32. */
     Tensor vector(String name, long n) {
         return floats(name, n);
+    }
+
+    /** The 1-D tensors {@code names} of {@code n} values each, one after another. */
+    Tensor vectors(long n, String... names) {
+        List<Tensor> parts = new ArrayList<>();
+        for (String name : names) parts.add(vector(name, n));
+        return MemoryScope.unscoped(() -> Tensor.cat(parts, 0));
     }
 }
