@@ -209,98 +209,29 @@ public final class QuantizedMatmul {
 
     static void dots(
             VectorSpecies<Float> fs, float[] x, float[] xs, int m, QuantizedWeight w, float[] y, int from, int to) {
-        int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
+        int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in()), g = k / 32;
+        GgmlType t = w.type();
         long rb = w.rowBytes();
         MemorySegment seg = w.blocks();
-        // One row loop per type, chosen once: each loop is its own compiled method with its kernel inlined. With the
-        // type switch inside one loop, C2 ran out of its inlining budget in that loop and left the kernels' scale
-        // reads (MemorySegment.get) as calls, each with its own liveness check, which outweighed the dot itself.
         // Q8_0 and Q4_0 also run at a species other than the preferred one (tests); the others always run at
         // QuantLanes.F, whose width tests set with panthera.simd.bits
-        switch (w.type()) {
-            case Q8_0 -> q8_0Rows(fs, seg, rb, x, m, k, y, n, from, to);
-            case Q4_0 -> q4_0Rows(fs, seg, rb, x, m, k, y, n, from, to);
-            case Q4_1 -> q4_1Rows(seg, rb, x, xs, m, k, y, n, from, to);
-            case Q5_0 -> q5_0Rows(seg, rb, x, m, k, y, n, from, to);
-            case Q5_1 -> q5_1Rows(seg, rb, x, xs, m, k, y, n, from, to);
-            case Q4_K -> q4KRows(seg, rb, x, xs, m, k, y, n, from, to);
-            case Q5_K -> q5KRows(seg, rb, x, xs, m, k, y, n, from, to);
-            case Q6_K -> q6KRows(seg, rb, x, m, k, y, n, from, to);
-            case Q8_K -> q8KRows(seg, rb, x, m, k, y, n, from, to);
-            default -> throw new IllegalArgumentException("QuantizedMatmul: no block dot for " + w.type());
+        for (int r = from; r < to; r++) {
+            long ro = r * rb;
+            for (int i = 0; i < m; i++) {
+                int xo = i * k, so = i * g;
+                y[i * n + r] = switch (t) {
+                    case Q8_0 -> GgmlDot.dotQ8_0(fs, seg, ro, x, xo, k);
+                    case Q4_0 -> GgmlDot.dotQ4_0(fs, seg, ro, x, xo, k);
+                    case Q4_1 -> BlockDot.q4_1(seg, ro, x, xo, xs, so, k);
+                    case Q5_0 -> BlockDot.q5_0(seg, ro, x, xo, k);
+                    case Q5_1 -> BlockDot.q5_1(seg, ro, x, xo, xs, so, k);
+                    case Q4_K -> KQuantDot.q4K(seg, ro, x, xo, xs, so, k);
+                    case Q5_K -> KQuantDot.q5K(seg, ro, x, xo, xs, so, k);
+                    case Q6_K -> KQuantDot.q6K(seg, ro, x, xo, k);
+                    default -> KQuantDot.q8K(seg, ro, x, xo, k);
+                };
+            }
         }
-    }
-
-    private static void q8_0Rows(
-            VectorSpecies<Float> fs,
-            MemorySegment seg,
-            long rb,
-            float[] x,
-            int m,
-            int k,
-            float[] y,
-            int n,
-            int from,
-            int to) {
-        for (int r = from; r < to; r++)
-            for (int i = 0; i < m; i++) y[i * n + r] = GgmlDot.dotQ8_0(fs, seg, r * rb, x, i * k, k);
-    }
-
-    private static void q4_0Rows(
-            VectorSpecies<Float> fs,
-            MemorySegment seg,
-            long rb,
-            float[] x,
-            int m,
-            int k,
-            float[] y,
-            int n,
-            int from,
-            int to) {
-        for (int r = from; r < to; r++)
-            for (int i = 0; i < m; i++) y[i * n + r] = GgmlDot.dotQ4_0(fs, seg, r * rb, x, i * k, k);
-    }
-
-    private static void q4_1Rows(
-            MemorySegment seg, long rb, float[] x, float[] xs, int m, int k, float[] y, int n, int from, int to) {
-        for (int r = from; r < to; r++)
-            for (int i = 0; i < m; i++) y[i * n + r] = BlockDot.q4_1(seg, r * rb, x, i * k, xs, i * (k / 32), k);
-    }
-
-    private static void q5_0Rows(
-            MemorySegment seg, long rb, float[] x, int m, int k, float[] y, int n, int from, int to) {
-        for (int r = from; r < to; r++)
-            for (int i = 0; i < m; i++) y[i * n + r] = BlockDot.q5_0(seg, r * rb, x, i * k, k);
-    }
-
-    private static void q5_1Rows(
-            MemorySegment seg, long rb, float[] x, float[] xs, int m, int k, float[] y, int n, int from, int to) {
-        for (int r = from; r < to; r++)
-            for (int i = 0; i < m; i++) y[i * n + r] = BlockDot.q5_1(seg, r * rb, x, i * k, xs, i * (k / 32), k);
-    }
-
-    private static void q4KRows(
-            MemorySegment seg, long rb, float[] x, float[] xs, int m, int k, float[] y, int n, int from, int to) {
-        for (int r = from; r < to; r++)
-            for (int i = 0; i < m; i++) y[i * n + r] = KQuantDot.q4K(seg, r * rb, x, i * k, xs, i * (k / 32), k);
-    }
-
-    private static void q5KRows(
-            MemorySegment seg, long rb, float[] x, float[] xs, int m, int k, float[] y, int n, int from, int to) {
-        for (int r = from; r < to; r++)
-            for (int i = 0; i < m; i++) y[i * n + r] = KQuantDot.q5K(seg, r * rb, x, i * k, xs, i * (k / 32), k);
-    }
-
-    private static void q6KRows(
-            MemorySegment seg, long rb, float[] x, int m, int k, float[] y, int n, int from, int to) {
-        for (int r = from; r < to; r++)
-            for (int i = 0; i < m; i++) y[i * n + r] = KQuantDot.q6K(seg, r * rb, x, i * k, k);
-    }
-
-    private static void q8KRows(
-            MemorySegment seg, long rb, float[] x, int m, int k, float[] y, int n, int from, int to) {
-        for (int r = from; r < to; r++)
-            for (int i = 0; i < m; i++) y[i * n + r] = KQuantDot.q8K(seg, r * rb, x, i * k, k);
     }
 
     /** Output columns [from, to) of every activation row by the integer dots of {@link IntDot}. */
