@@ -282,6 +282,25 @@ final class KQuantDot {
         }
     }
 
+    /**
+     * Dequantizes a Q4_0 row as {@link #dequantQ4K} does: ((q & 15) - 8)·d for the first 16 weights of a block and
+     * ((q >> 4) - 8)·d for the last 16, the scalar decoder's arithmetic.
+     */
+    static void dequantQ4_0(MemorySegment seg, long ro, int k, MemorySegment dst, long at) {
+        for (int b = 0; b < k / 32; b++) {
+            long bo = ro + 18L * b, o = at + 128L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, bo)));
+            for (int j = 0; j < 16; j += L) {
+                IntVector q = ints(seg, bo + 2 + j);
+                FloatVector lo = (FloatVector) q.and(15).sub(8).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector)
+                        q.lanewise(VectorOperators.LSHR, 4).and(15).sub(8).convert(VectorOperators.I2F, 0);
+                lo.mul(d).intoMemorySegment(dst, o + 4L * j, ByteOrder.nativeOrder());
+                hi.mul(d).intoMemorySegment(dst, o + 64 + 4L * j, ByteOrder.nativeOrder());
+            }
+        }
+    }
+
     /** Dequantizes a Q8_0 row as {@link #dequantQ4K} does: q·d, the scalar decoder's arithmetic. */
     static void dequantQ8_0(MemorySegment seg, long ro, int k, MemorySegment dst, long at) {
         for (int b = 0; b < k / 32; b++) {

@@ -287,8 +287,8 @@ public final class QuantizedMatmul {
     }
 
     /**
-     * Weight rows [r0, r0 + rows) as floats into {@code panel}: Q4_K, Q6_K and Q8_0 (the types of llama.cpp's Q4_K_M
-     * and Q8_0 files) by Vector API decoders that give the scalar decoder's floats, the other types by the scalar
+     * Weight rows [r0, r0 + rows) as floats into {@code panel}: Q4_K, Q6_K, Q8_0 and Q4_0 (the types of llama.cpp's
+     * Q4_K_M, Q8_0 and Q4_0 files) by Vector API decoders that give the scalar decoder's floats, the other types by the scalar
      * decoder.
      */
     private static void dequantize(QuantizedWeight w, int r0, int rows, MemorySegment panel) {
@@ -304,6 +304,9 @@ public final class QuantizedMatmul {
             }
             case Q8_0 -> {
                 for (int i = 0; i < rows; i++) KQuantDot.dequantQ8_0(seg, (r0 + i) * rb, k, panel, 4L * i * k);
+            }
+            case Q4_0 -> {
+                for (int i = 0; i < rows; i++) KQuantDot.dequantQ4_0(seg, (r0 + i) * rb, k, panel, 4L * i * k);
             }
             default -> GgmlQuants.dequantize(w.type(), seg.asSlice(r0 * rb, rows * rb), panel, (long) rows * k);
         }

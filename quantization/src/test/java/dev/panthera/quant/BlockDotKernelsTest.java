@@ -177,7 +177,7 @@ class BlockDotKernelsTest {
     @Provide
     Arbitrary<QuantDraws.Blocks> panelWeights() {
         Arbitrary<Tuple.Tuple2<GgmlType, Integer>> sizes = Combinators.combine(
-                        Arbitraries.of(GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0),
+                        Arbitraries.of(GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0),
                         Arbitraries.integers().between(1, 5))
                 .as(Tuple::of);
         return SizesFirst.flatMap(
@@ -197,7 +197,8 @@ class BlockDotKernelsTest {
                 switch (type) {
                     case Q4_K -> KQuantDot.dequantQ4K(w.blocks(), ro, k, dst, 0);
                     case Q6_K -> KQuantDot.dequantQ6K(w.blocks(), ro, k, dst, 0);
-                    default -> KQuantDot.dequantQ8_0(w.blocks(), ro, k, dst, 0);
+                    case Q8_0 -> KQuantDot.dequantQ8_0(w.blocks(), ro, k, dst, 0);
+                    default -> KQuantDot.dequantQ4_0(w.blocks(), ro, k, dst, 0);
                 }
                 float[] expected = new float[k];
                 w.dequantizeRow(row, expected, 0);
