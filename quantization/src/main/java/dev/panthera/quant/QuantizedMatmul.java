@@ -254,23 +254,35 @@ public final class QuantizedMatmul {
         }
     }
 
-    /** Weight rows dequantized at a time in the panel path: about 256 KiB of floats, 8 to 128 rows. */
+    /**
+     * Weight rows dequantized at a time in the panel path: about 4 MiB of floats, 8 to 1024 rows. SGEMM repacks the
+     * activation for every panel, so fewer, larger panels repack it less often; the panel is read once, by SGEMM's
+     * packing of B, so it only has to fit the last-level cache, not L2.
+     */
     static int panelRows(int k) {
-        return Math.max(TILE, Math.min(128, (1 << 16) / Math.max(1, k)) / TILE * TILE);
+        return Math.max(TILE, Math.min(1024, (1 << 20) / Math.max(1, k)) / TILE * TILE);
     }
 
     /**
-     * Columns [from, to) through dequantized panels: weight rows [r0, r0 + p) decoded by the scalar block decoder into
-     * a buffer of p·k floats, then y[:, r0 .. r0 + p) = x·panelᵀ by SGEMM on this thread. The buffers are native (the
-     * Vector API reads heap memory only from byte arrays) and live in a confined arena for this range.
+     * Columns [from, to) through dequantized panels of {@link #panelRows} rows: weight rows [r0, r0 + p) decoded into
+     * a buffer of p·k floats ({@link #dequantize}), then y[:, r0 .. r0 + p) = x·panelᵀ by SGEMM on this thread.
      */
     static void panels(float[] x, int m, QuantizedWeight w, float[] y, int from, int to) {
-        int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in()), p = panelRows(k);
+        panels(x, m, w, y, from, to, panelRows(Math.toIntExact(w.in())));
+    }
+
+    /**
+     * {@link #panels(float[], int, QuantizedWeight, float[], int, int)} with panels of {@code panelRows} rows (tests use small
+     * ones to cover many panels in a small product). The buffers are native (the Vector API reads heap memory only
+     * from byte arrays), sized for this range, and live in a confined arena for it.
+     */
+    static void panels(float[] x, int m, QuantizedWeight w, float[] y, int from, int to, int panelRows) {
+        int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
         if (from >= to || k == 0) {
             for (int i = 0; i < m; i++) java.util.Arrays.fill(y, i * n + from, i * n + to, 0f);
             return;
         }
-        long rb = w.rowBytes();
+        int p = Math.min(panelRows, to - from);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment xm = arena.allocate(4L * m * k, 64);
             MemorySegment.copy(x, 0, xm, ValueLayout.JAVA_FLOAT, 0, m * k);

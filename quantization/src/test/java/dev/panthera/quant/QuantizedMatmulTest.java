@@ -204,6 +204,10 @@ class QuantizedMatmulTest {
             java.util.Arrays.fill(y, Float.NaN); // every output must be written
             QuantizedMatmul.matmul(x, m, w, y);
             check(x, m, w, y, type + " prefill m=" + m + " n=" + n + " k=" + k);
+            // the same product in panels of 8 rows, so the loop over panels runs many times with a short last one
+            java.util.Arrays.fill(y, Float.NaN);
+            QuantizedMatmul.panels(x, m, w, y, 0, n, QuantizedMatmul.TILE);
+            check(x, m, w, y, type + " prefill in 8-row panels m=" + m + " n=" + n + " k=" + k);
         }
     }
 
