@@ -121,12 +121,14 @@ final class FloatKernels {
     }
 
     /**
-     * Java's {@link Math#pow} rules, which the reference follows: NaN when the exponent is NaN (the Vector API's POW
-     * gives C's pow(1, NaN) = 1), and when the base is NaN and the exponent is not ±0.
+     * Java's {@link Math#pow} rules, which the reference follows, where the Vector API's POW once compiled by C2
+     * gives C's: NaN when the exponent is NaN (C: pow(1, NaN) = 1), when the base is NaN and the exponent is not ±0,
+     * and when |base| = 1 and the exponent is infinite (C: 1).
      */
     private static FloatVector pow(FloatVector a, FloatVector b) {
         VectorMask<Float> nan = b.test(VectorOperators.IS_NAN)
-                .or(a.test(VectorOperators.IS_NAN).and(b.compare(VectorOperators.NE, 0f)));
+                .or(a.test(VectorOperators.IS_NAN).and(b.compare(VectorOperators.NE, 0f)))
+                .or(a.abs().compare(VectorOperators.EQ, 1f).and(b.test(VectorOperators.IS_INFINITE)));
         return a.lanewise(VectorOperators.POW, b).blend(FloatVector.broadcast(F, Float.NaN), nan);
     }
 
