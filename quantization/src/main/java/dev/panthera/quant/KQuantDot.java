@@ -89,7 +89,55 @@ final class KQuantDot {
      * d·sc_s·q - dmin·m_s, so its share is d·sc_s·Σq·x - dmin·m_s·xs[s], with {@code xs} from {@link #groupSums}.
      */
     static float q4K(MemorySegment seg, long ro, float[] x, int xo, float[] xs, int xso, int k) {
-        return q45K(seg, ro, x, xo, xs, xso, k, false);
+        FloatVector sumA = FloatVector.zero(F), sumB = FloatVector.zero(F);
+        float mins = 0;
+        for (int b = 0; b < k / 256; b++) {
+            long at = ro + 144L * b;
+            // the 16 header bytes (d, dmin, s0..s11) as four int lanes of one vector load (see q45K)
+            IntVector head = ByteVector.fromMemorySegment(HEAD, seg, at, ByteOrder.LITTLE_ENDIAN)
+                    .reinterpretAsInts();
+            int dd = head.lane(0);
+            float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
+            int a = head.lane(1), c4 = head.lane(2), hi = head.lane(3);
+            int sc03 = a & 0x3F3F3F3F, m03 = c4 & 0x3F3F3F3F;
+            int sc47 = (hi & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
+            int m47 = ((hi >>> 4) & 0x0F0F0F0F) | ((c4 >>> 2) & 0x30303030);
+            int xsb = xso + 8 * b;
+            float m = byteOf(m03, 0) * xs[xsb] + byteOf(m03, 1) * xs[xsb + 1];
+            m += byteOf(m03, 2) * xs[xsb + 2] + byteOf(m03, 3) * xs[xsb + 3];
+            m += byteOf(m47, 0) * xs[xsb + 4] + byteOf(m47, 1) * xs[xsb + 5];
+            m += byteOf(m47, 2) * xs[xsb + 6] + byteOf(m47, 3) * xs[xsb + 7];
+            mins = Math.fma(dmin, m, mins);
+            // two passes of two 32-byte chunks (sub-blocks 0-3 from sc03, 4-7 from sc47), so the scale byte positions
+            // are constants; the chunks of a pass go to different sums to halve the FMA chain. Written as a loop, not
+            // four calls: four inlined chunks passed C2's node-count inlining cutoff
+            for (int h = 0; h < 2; h++) {
+                int sw = h == 0 ? sc03 : sc47;
+                long qs = at + 16 + 64L * h;
+                int xl = xo + 256 * b + 128 * h;
+                sumA = q4KChunk(seg, qs, x, xl, d * byteOf(sw, 0), d * byteOf(sw, 1), sumA);
+                sumB = q4KChunk(seg, qs + 32, x, xl + 64, d * byteOf(sw, 2), d * byteOf(sw, 3), sumB);
+            }
+        }
+        return LaneSum.sum(sumA.add(sumB)) - mins;
+    }
+
+    /**
+     * sum + sLo·Σ lo·x + sHi·Σ hi·x over one Q4_K chunk of 32 quant bytes at {@code q}: low nibbles are weights
+     * xl..xl+31, high nibbles xl+32..xl+63.
+     */
+    private static FloatVector q4KChunk(
+            MemorySegment seg, long q, float[] x, int xl, float sLo, float sHi, FloatVector sum) {
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo;
+        for (int j = 0; j < 32; j += L) {
+            IntVector v = ints(seg, q + j);
+            FloatVector fl = (FloatVector) v.and(15).convert(VectorOperators.I2F, 0);
+            FloatVector fh =
+                    (FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
+            accLo = fl.fma(FloatVector.fromArray(F, x, xl + j), accLo);
+            accHi = fh.fma(FloatVector.fromArray(F, x, xl + 32 + j), accHi);
+        }
+        return accHi.fma(FloatVector.broadcast(F, sHi), accLo.fma(FloatVector.broadcast(F, sLo), sum));
     }
 
     /** Σ_k x[xo + k]·w[k] over a Q5_K row: as Q4_K, with bit 2c (low nibbles) or 2c+1 (high) of qh[l] adding 16. */
