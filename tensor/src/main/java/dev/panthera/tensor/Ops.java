@@ -165,6 +165,16 @@ final class Ops {
             throw new IllegalArgumentException("matmul: shapes " + a.shape() + " and " + b.shape()
                     + " cannot be multiplied (" + k + " vs " + y.size(-2) + ")");
         }
+        if (x.rank() == 2 && y.rank() == 2) {
+            // no batch dims to broadcast (a projection's [rows, K] × [K, N], every decode step's products): the
+            // operands go to the backend as they are
+            Tensor out = alloc(t, Shape.of(x.size(0), y.size(1)), a.device());
+            x.backend().matmul(x.storage(), x.layout(), y.storage(), y.layout(), out.storage(), out.layout());
+            Tensor r = out.record(new Op.MatMul(x, y));
+            if (vecA) r = r.squeeze(-2);
+            if (vecB) r = r.squeeze(-1);
+            return r;
+        }
         long[] ab = Arrays.copyOf(x.dims(), x.rank() - 2), bb = Arrays.copyOf(y.dims(), y.rank() - 2);
         Shape batch;
         try {
