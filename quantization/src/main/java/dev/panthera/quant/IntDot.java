@@ -136,9 +136,8 @@ final class IntDot {
             float dmin = Float.float16ToFloat(seg.get(LE_I16, at + 2)) * da;
             long lo = seg.get(LE_I64, at + 4);
             int s0 = (int) lo, s4 = (int) (lo >>> 32), hi = seg.get(LE_I32, at + 12);
-            int sc03 = s0 & 0x3F3F3F3F, m03 = s4 & 0x3F3F3F3F;
-            int sc47 = (hi & 0x0F0F0F0F) | ((s0 >>> 2) & 0x30303030);
-            int m47 = ((hi >>> 4) & 0x0F0F0F0F) | ((s4 >>> 2) & 0x30303030);
+            int sc03 = KQuantDot.low6(s0), m03 = KQuantDot.low6(s4);
+            int sc47 = KQuantDot.scales47(s0, hi), m47 = KQuantDot.mins47(s4, hi);
             int bo = 16 * b, m = 0;
             for (int j = 0; j < 4; j++) {
                 m += byteOf(m03, j) * (bs[bo + 2 * j] + bs[bo + 2 * j + 1]);

@@ -79,6 +79,24 @@ final class KQuantDot {
         return (IntVector) q.convertShape(VectorOperators.B2I, I, 0);
     }
 
+    /**
+     * A Q4_K/Q5_K header's packed sub-block scales and mins (ggml's get_scale_min_k4), four 6-bit values a word, one a
+     * byte. Scales (mins) of sub-blocks 0..3: the low 6 bits of header bytes s0..s3 (s4..s7).
+     */
+    static int low6(int w) {
+        return w & 0x3F3F3F3F;
+    }
+
+    /** Scales of sub-blocks 4..7: the low nibbles of s8..s11 under the top 2 bits of s0..s3. */
+    static int scales47(int s0to3, int s8to11) {
+        return (s8to11 & 0x0F0F0F0F) | ((s0to3 >>> 2) & 0x30303030);
+    }
+
+    /** Mins of sub-blocks 4..7: the high nibbles of s8..s11 under the top 2 bits of s4..s7. */
+    static int mins47(int s4to7, int s8to11) {
+        return ((s8to11 >>> 4) & 0x0F0F0F0F) | ((s4to7 >>> 2) & 0x30303030);
+    }
+
     /** Byte {@code j} (0..3) of {@code v}. */
     private static int byteOf(int v, int j) {
         return (v >>> (8 * j)) & 0xFF;
@@ -99,9 +117,8 @@ final class KQuantDot {
             int dd = head.lane(0);
             float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
             int a = head.lane(1), c4 = head.lane(2), hi = head.lane(3);
-            int sc03 = a & 0x3F3F3F3F, m03 = c4 & 0x3F3F3F3F;
-            int sc47 = (hi & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
-            int m47 = ((hi >>> 4) & 0x0F0F0F0F) | ((c4 >>> 2) & 0x30303030);
+            int sc03 = low6(a), m03 = low6(c4);
+            int sc47 = scales47(a, hi), m47 = mins47(c4, hi);
             int xsb = xso + 8 * b;
             float m = byteOf(m03, 0) * xs[xsb] + byteOf(m03, 1) * xs[xsb + 1];
             m += byteOf(m03, 2) * xs[xsb + 2] + byteOf(m03, 3) * xs[xsb + 3];
@@ -160,9 +177,8 @@ final class KQuantDot {
             // get_scale_min_k4 for all eight sub-blocks from the 12 packed bytes s0..s11: sub-blocks 0..3 take the low
             // 6 bits of s0..s3 (scales) and s4..s7 (mins); 4..7 take a nibble of s8..s11 and the top 2 bits of s0..s7
             int a = head.lane(1), c4 = head.lane(2), hi = head.lane(3);
-            int sc03 = a & 0x3F3F3F3F, m03 = c4 & 0x3F3F3F3F;
-            int sc47 = (hi & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
-            int m47 = ((hi >>> 4) & 0x0F0F0F0F) | ((c4 >>> 2) & 0x30303030);
+            int sc03 = low6(a), m03 = low6(c4);
+            int sc47 = scales47(a, hi), m47 = mins47(c4, hi);
             int xsb = xso + 8 * b;
             float m = 0;
             for (int j = 0; j < 4; j++) {
@@ -271,9 +287,8 @@ final class KQuantDot {
             float d = Float.float16ToFloat(seg.get(LE_I16, bo)), dmin = Float.float16ToFloat(seg.get(LE_I16, bo + 2));
             long lo = seg.get(LE_I64, bo + 4);
             int a = (int) lo, c4 = (int) (lo >>> 32), hi = seg.get(LE_I32, bo + 12);
-            int sc03 = a & 0x3F3F3F3F, m03 = c4 & 0x3F3F3F3F;
-            int sc47 = (hi & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
-            int m47 = ((hi >>> 4) & 0x0F0F0F0F) | ((c4 >>> 2) & 0x30303030);
+            int sc03 = low6(a), m03 = low6(c4);
+            int sc47 = scales47(a, hi), m47 = mins47(c4, hi);
             for (int ch = 0; ch < 4; ch++) {
                 int sw = ch < 2 ? sc03 : sc47, mw = ch < 2 ? m03 : m47;
                 FloatVector d1 = FloatVector.broadcast(F, d * byteOf(sw, (2 * ch) & 3));
