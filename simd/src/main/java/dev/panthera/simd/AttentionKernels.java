@@ -1,6 +1,6 @@
 package dev.panthera.simd;
 
-import java.lang.foreign.Arena;
+import dev.panthera.tensor.MemoryPool;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -162,10 +162,17 @@ final class AttentionKernels {
             float scale) {
         int bkMax = rows == 1 || step == 0 ? BK_DECODE : BK;
         float[] max = new float[BQ], denom = new float[BQ];
-        try (Arena arena = Arena.ofConfined()) {
-            int bqMax = Math.min(BQ, rows); // scratch sized to the blocks this call uses (decode: a few rows)
-            MemorySegment s = arena.allocate((long) bqMax * bkMax * 4, 64);
-            MemorySegment acc = arena.allocate((long) bqMax * Math.max(1, dv) * 4, 64);
+        // scratch sized to the blocks this call uses (decode: a few rows), from the host pool: a decode step calls
+        // this once per head group and layer, and takes cached blocks instead of a native allocation each time. Both
+        // are written before they are read (the scores by their product, the accumulator zeroed per row block).
+        int bqMax = Math.min(BQ, rows);
+        long sBytes = (long) bqMax * bkMax * 4, accBytes = (long) bqMax * Math.max(1, dv) * 4;
+        MemoryPool.Allocation sBlock = MemoryPool.host().allocate(sBytes);
+        MemoryPool.Allocation accBlock = null;
+        try {
+            accBlock = MemoryPool.host().allocate(accBytes);
+            MemorySegment s = sBlock.memory().asSlice(0, sBytes);
+            MemorySegment acc = accBlock.memory().asSlice(0, accBytes);
             for (int i0 = 0; i0 < rows; i0 += BQ) {
                 int bq = Math.min(BQ, rows - i0);
                 java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
@@ -253,6 +260,9 @@ final class AttentionKernels {
                         FloatKernels.store(FloatKernels.load(acc, aRow, e, dv).mul(inv), os, oRow, e, dv);
                 }
             }
+        } finally {
+            sBlock.release();
+            if (accBlock != null) accBlock.release();
         }
     }
 
