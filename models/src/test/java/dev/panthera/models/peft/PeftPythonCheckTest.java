@@ -31,8 +31,8 @@ import org.junit.jupiter.api.Test;
  * prompt tuning, prefix tuning with and without prefix_projection), write each back, and {@code peft_fixtures.py check} loads what we wrote with peft's
  * {@code PeftModel.from_pretrained} and compares peft's logits with ours (exit status 0 required).
  *
- * <p>The interpreter is {@code PANTHERA_PYTHON} when set, else {@code /work/venv-peft/bin/python} when it exists;
- * without one (CI has none) the test is skipped with a message saying so.
+ * <p>The interpreter is {@code PANTHERA_PYTHON} when set, else {@code /work/venv-peft/bin/python} when it exists and
+ * imports peft, torch and transformers; without one (CI has none) the test is skipped with a message saying so.
  */
 class PeftPythonCheckTest {
     static final Path SCRIPT = Path.of("src/test/python/peft_fixtures.py");
@@ -42,7 +42,20 @@ class PeftPythonCheckTest {
         String env = System.getenv("PANTHERA_PYTHON");
         if (env != null && !env.isBlank()) return env;
         Path venv = Path.of("/work/venv-peft/bin/python");
-        return Files.isExecutable(venv) ? venv.toString() : null;
+        return Files.isExecutable(venv) && imports(venv.toString()) ? venv.toString() : null;
+    }
+
+    /** Whether {@code python} imports peft, torch and transformers (a venv made without peft does not count). */
+    private static boolean imports(String python) {
+        try {
+            Process p = new ProcessBuilder(python, "-c", "import peft, torch, transformers")
+                    .redirectErrorStream(true)
+                    .start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(2, TimeUnit.MINUTES) && p.exitValue() == 0;
+        } catch (IOException | InterruptedException e) {
+            return false;
+        }
     }
 
     static String run(String python, Path workDir, String... args) throws Exception {
