@@ -272,9 +272,9 @@ public final class QuantizedMatmul {
     }
 
     /**
-     * {@link #panels(float[], int, QuantizedWeight, float[], int, int)} with panels of {@code panelRows} rows (tests use small
-     * ones to cover many panels in a small product). The buffers are native (the Vector API reads heap memory only
-     * from byte arrays), sized for this range, and live in a confined arena for it.
+     * {@link #panels(float[], int, QuantizedWeight, float[], int, int)} with panels of {@code panelRows} rows (tests
+     * use small ones to cover many panels in a small product). The buffers are native (the Vector API reads heap
+     * memory only from byte arrays), sized for this range, and live in a confined arena for it.
      */
     static void panels(float[] x, int m, QuantizedWeight w, float[] y, int from, int to, int panelRows) {
         int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
@@ -300,8 +300,8 @@ public final class QuantizedMatmul {
 
     /**
      * Weight rows [r0, r0 + rows) as floats into {@code panel}: Q4_K, Q6_K, Q8_0 and Q4_0 (the types of llama.cpp's
-     * Q4_K_M, Q8_0 and Q4_0 files) by Vector API decoders that give the scalar decoder's floats, the other types by the scalar
-     * decoder.
+     * Q4_K_M, Q8_0 and Q4_0 files) by Vector API decoders that give the scalar decoder's floats, the other types by
+     * the scalar decoder.
      */
     private static void dequantize(QuantizedWeight w, int r0, int rows, MemorySegment panel) {
         int k = Math.toIntExact(w.in());

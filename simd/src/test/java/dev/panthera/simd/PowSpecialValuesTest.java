@@ -9,8 +9,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * pow over every pair of special and ordinary values against {@link Math#pow} in double rounded to float, the rules
- * the reference backend follows. Java's pow differs from C's (which the Vector API's POW follows) where the exponent
- * is NaN (Java: NaN, C: pow(1, NaN) = 1) and where |base| = 1 and the exponent is infinite (Java: NaN, C: 1).
+ * the reference backend follows. Java's pow differs from C's (which the Vector API's POW follows once C2 compiles it)
+ * where the exponent is NaN (Java: NaN, C: pow(1, NaN) = 1) and where |base| = 1 and the exponent is infinite (Java:
+ * NaN, C: 1).
  * Results that are NaN, infinite, zero or exactly 1 must match bit for bit (the sign of zero included); the others
  * within 2 float ulps of the correctly rounded value (the Vector API documents 1 ulp for POW, the rounding of the
  * double result to float adds half of one).
