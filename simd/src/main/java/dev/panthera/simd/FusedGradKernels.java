@@ -235,19 +235,24 @@ final class FusedGradKernels {
             double c = x.getAtIndex(FL, xo + i) - mean;
             sq += c * c;
         }
-        float mu = (float) mean, rstd = (float) (1 / Math.sqrt(sq / n + eps));
-        FloatVector muV = FloatVector.broadcast(F, mu), rV = FloatVector.broadcast(F, rstd);
+        // the mean as two floats, mu + muLo: x - mu is exact where x is near the mean (Sterbenz), so x̂ keeps its
+        // relative accuracy when the row's spread is small beside its mean; with mu alone, the mean's rounding
+        // (|mean|·2⁻²⁴) was multiplied by rstd into every x̂, and the backward's cancellation of g - mean(g) against
+        // x̂·mean(g·x̂) magnified it further
+        float mu = (float) mean, muLo = (float) (mean - mu), rstd = (float) (1 / Math.sqrt(sq / n + eps));
+        FloatVector muV = FloatVector.broadcast(F, mu), muLoV = FloatVector.broadcast(F, muLo);
+        FloatVector rV = FloatVector.broadcast(F, rstd);
         FloatVector sumG = FloatVector.zero(F), sumGx = FloatVector.zero(F);
         int i = 0;
         for (; i + F.length() <= n; i += F.length()) {
-            FloatVector xh = load(x, xo + i).sub(muV).mul(rV), g = load(dy, yo + i);
+            FloatVector xh = load(x, xo + i).sub(muV).sub(muLoV).mul(rV), g = load(dy, yo + i);
             if (w != null) g = g.mul(load(w, wo + i));
             sumG = sumG.add(g);
             sumGx = g.fma(xh, sumGx);
         }
         float mg = LaneSum.sum(sumG), mgx = LaneSum.sum(sumGx);
         for (; i < n; i++) {
-            float xh = (x.getAtIndex(FL, xo + i) - mu) * rstd, g = g(dy, yo, w, wo, i);
+            float xh = (x.getAtIndex(FL, xo + i) - mu - muLo) * rstd, g = g(dy, yo, w, wo, i);
             mg += g;
             mgx += g * xh;
         }
@@ -255,14 +260,14 @@ final class FusedGradKernels {
         mgx /= n;
         FloatVector mgV = FloatVector.broadcast(F, mg), mgxV = FloatVector.broadcast(F, mgx);
         for (i = 0; i + F.length() <= n; i += F.length()) {
-            FloatVector xh = load(x, xo + i).sub(muV).mul(rV), d = load(dy, yo + i);
+            FloatVector xh = load(x, xo + i).sub(muV).sub(muLoV).mul(rV), d = load(dy, yo + i);
             FloatVector g = w == null ? d : d.mul(load(w, wo + i));
             g.sub(mgV).sub(xh.mul(mgxV)).mul(rV).intoMemorySegment(dx, (dO + i) * 4, NO);
             if (gw != null) d.fma(xh, FloatVector.fromArray(F, gw, i)).intoArray(gw, i);
             if (gb != null) d.add(FloatVector.fromArray(F, gb, i)).intoArray(gb, i);
         }
         for (; i < n; i++) {
-            float xh = (x.getAtIndex(FL, xo + i) - mu) * rstd, d = dy.getAtIndex(FL, yo + i);
+            float xh = (x.getAtIndex(FL, xo + i) - mu - muLo) * rstd, d = dy.getAtIndex(FL, yo + i);
             dx.setAtIndex(FL, dO + i, (g(dy, yo, w, wo, i) - mg - xh * mgx) * rstd);
             if (gw != null) gw[i] += d * xh;
             if (gb != null) gb[i] += d;
