@@ -111,7 +111,7 @@ final class KQuantDot {
         float mins = 0;
         for (int b = 0; b < k / 256; b++) {
             long at = ro + 144L * b;
-            // the 16 header bytes (d, dmin, s0..s11) as four int lanes of one vector load (see q45K)
+            // the 16 header bytes (d, dmin, s0..s11) as four int lanes of one vector load (see q5K)
             IntVector head = ByteVector.fromMemorySegment(HEAD, seg, at, ByteOrder.LITTLE_ENDIAN)
                     .reinterpretAsInts();
             int dd = head.lane(0);
@@ -159,15 +159,10 @@ final class KQuantDot {
 
     /** Σ_k x[xo + k]·w[k] over a Q5_K row: as Q4_K, with bit 2c (low nibbles) or 2c+1 (high) of qh[l] adding 16. */
     static float q5K(MemorySegment seg, long ro, float[] x, int xo, float[] xs, int xso, int k) {
-        return q45K(seg, ro, x, xo, xs, xso, k, true);
-    }
-
-    private static float q45K(MemorySegment seg, long ro, float[] x, int xo, float[] xs, int xso, int k, boolean five) {
-        int bytes = five ? 176 : 144, qsAt = five ? 48 : 16;
         FloatVector sumLo = FloatVector.zero(F), sumHi = FloatVector.zero(F);
         float mins = 0;
         for (int b = 0; b < k / 256; b++) {
-            long at = ro + (long) bytes * b;
+            long at = ro + 176L * b;
             // the 16 header bytes (d, dmin, s0..s11) as four int lanes of one vector load: scalar segment reads here
             // kept their liveness and bounds checks inside the loop (see GgmlDot.scaleBits)
             IntVector head = ByteVector.fromMemorySegment(HEAD, seg, at, ByteOrder.LITTLE_ENDIAN)
@@ -186,19 +181,18 @@ final class KQuantDot {
                 m += byteOf(m47, j) * xs[xsb + 4 + j];
             }
             mins = Math.fma(dmin, m, mins);
-            long qs = at + qsAt, qh = at + 16;
+            long qs = at + 48, qh = at + 16;
             for (int ch = 0; ch < 4; ch++) { // 32 bytes: low nibbles are sub-block 2ch, high nibbles 2ch+1
                 int xl = xo + 256 * b + 64 * ch;
                 FloatVector accLo = FloatVector.zero(F), accHi = accLo;
                 for (int j = 0; j < 32; j += L) {
                     IntVector q = ints(seg, qs + 32L * ch + j);
-                    IntVector l4 = q.and(15),
-                            h4 = q.lanewise(VectorOperators.LSHR, 4).and(15);
-                    if (five) {
-                        IntVector hb = ints(seg, qh + j).lanewise(VectorOperators.LSHR, 2 * ch);
-                        l4 = l4.or(hb.lanewise(VectorOperators.LSHL, 4).and(16));
-                        h4 = h4.or(hb.lanewise(VectorOperators.LSHL, 3).and(16));
-                    }
+                    IntVector hb = ints(seg, qh + j).lanewise(VectorOperators.LSHR, 2 * ch);
+                    IntVector l4 =
+                            q.and(15).or(hb.lanewise(VectorOperators.LSHL, 4).and(16));
+                    IntVector h4 = q.lanewise(VectorOperators.LSHR, 4)
+                            .and(15)
+                            .or(hb.lanewise(VectorOperators.LSHL, 3).and(16));
                     FloatVector fl = (FloatVector) l4.convert(VectorOperators.I2F, 0);
                     FloatVector fh = (FloatVector) h4.convert(VectorOperators.I2F, 0);
                     accLo = fl.fma(FloatVector.fromArray(F, x, xl + j), accLo);
