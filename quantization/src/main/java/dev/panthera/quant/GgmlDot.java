@@ -46,7 +46,19 @@ final class GgmlDot {
 
     /** Σ_k x[xo + k]·w[k] over a Q8_0 row of {@code k} weights at byte {@code ro} of {@code seg}. */
     static float dotQ8_0(VectorSpecies<Float> fs, MemorySegment seg, long ro, float[] x, int xo, int k) {
-        return fs == QuantLanes.F && ONE_PART ? q8_0(seg, ro, x, xo, k) : dotQ8_0(fs, bytesFor(fs), seg, ro, x, xo, k);
+        return fs == QuantLanes.F && ONE_PART
+                ? q8_0(row(seg, ro, 34L * (k / 32)), 0, x, xo, k)
+                : dotQ8_0(fs, bytesFor(fs), seg, ro, x, xo, k);
+    }
+
+    /**
+     * The row's bytes as a slice of their own, for the Q8_0 dot. Where C2 inlines that dot into {@link
+     * QuantizedMatmul}'s row loop (it does when that loop is compiled before the dot, as after a prefill), the loads
+     * from the weight segment passed in kept their liveness checks inside the block loop (BENCHMARKS.md, "Decode after
+     * a prefill in the same JVM"); loads from a slice made here, whose class C2 then knows, do not.
+     */
+    private static MemorySegment row(MemorySegment seg, long ro, long bytes) {
+        return seg.asSlice(ro, bytes);
     }
 
     /** dotQ8_0 at the preferred width with the species as constants (see {@link #BYTES}); 8 or 16 float lanes. */
