@@ -97,6 +97,17 @@ final class KQuantDot {
         return ((s8to11 >>> 4) & 0x0F0F0F0F) | ((s4to7 >>> 2) & 0x30303030);
     }
 
+    /**
+     * Σ_s m_s·xs[at + s] over a super-block's eight sub-blocks: the mins m_0..3 are the bytes of {@code m03}, m_4..7
+     * those of {@code m47}; written out, so the byte positions are constants.
+     */
+    private static float minSum(int m03, int m47, float[] xs, int at) {
+        float m = byteOf(m03, 0) * xs[at] + byteOf(m03, 1) * xs[at + 1];
+        m += byteOf(m03, 2) * xs[at + 2] + byteOf(m03, 3) * xs[at + 3];
+        m += byteOf(m47, 0) * xs[at + 4] + byteOf(m47, 1) * xs[at + 5];
+        return m + byteOf(m47, 2) * xs[at + 6] + byteOf(m47, 3) * xs[at + 7];
+    }
+
     /** Byte {@code j} (0..3) of {@code v}. */
     private static int byteOf(int v, int j) {
         return (v >>> (8 * j)) & 0xFF;
@@ -119,12 +130,7 @@ final class KQuantDot {
             int a = head.lane(1), c4 = head.lane(2), hi = head.lane(3);
             int sc03 = low6(a), m03 = low6(c4);
             int sc47 = scales47(a, hi), m47 = mins47(c4, hi);
-            int xsb = xso + 8 * b;
-            float m = byteOf(m03, 0) * xs[xsb] + byteOf(m03, 1) * xs[xsb + 1];
-            m += byteOf(m03, 2) * xs[xsb + 2] + byteOf(m03, 3) * xs[xsb + 3];
-            m += byteOf(m47, 0) * xs[xsb + 4] + byteOf(m47, 1) * xs[xsb + 5];
-            m += byteOf(m47, 2) * xs[xsb + 6] + byteOf(m47, 3) * xs[xsb + 7];
-            mins = Math.fma(dmin, m, mins);
+            mins = Math.fma(dmin, minSum(m03, m47, xs, xso + 8 * b), mins);
             // two passes of two 32-byte chunks (sub-blocks 0-3 from sc03, 4-7 from sc47), so the scale byte positions
             // are constants; the chunks of a pass go to different sums to halve the FMA chain. Written as a loop, not
             // four calls: four inlined chunks passed C2's node-count inlining cutoff
@@ -174,13 +180,7 @@ final class KQuantDot {
             int a = head.lane(1), c4 = head.lane(2), hi = head.lane(3);
             int sc03 = low6(a), m03 = low6(c4);
             int sc47 = scales47(a, hi), m47 = mins47(c4, hi);
-            int xsb = xso + 8 * b;
-            float m = 0;
-            for (int j = 0; j < 4; j++) {
-                m += byteOf(m03, j) * xs[xsb + j];
-                m += byteOf(m47, j) * xs[xsb + 4 + j];
-            }
-            mins = Math.fma(dmin, m, mins);
+            mins = Math.fma(dmin, minSum(m03, m47, xs, xso + 8 * b), mins);
             long qs = at + 48, qh = at + 16;
             for (int ch = 0; ch < 4; ch++) { // 32 bytes: low nibbles are sub-block 2ch, high nibbles 2ch+1
                 int xl = xo + 256 * b + 64 * ch;

@@ -165,35 +165,32 @@ final class Ops {
             throw new IllegalArgumentException("matmul: shapes " + a.shape() + " and " + b.shape()
                     + " cannot be multiplied (" + k + " vs " + y.size(-2) + ")");
         }
+        Tensor out;
         if (x.rank() == 2 && y.rank() == 2) {
             // no batch dims to broadcast (a projection's [rows, K] × [K, N], every decode step's products): the
             // operands go to the backend as they are
-            Tensor out = alloc(t, Shape.of(x.size(0), y.size(1)), a.device());
-            x.backend().matmul(x.storage(), x.layout(), y.storage(), y.layout(), out.storage(), out.layout());
-            Tensor r = out.record(new Op.MatMul(x, y));
-            if (vecA) r = r.squeeze(-2);
-            if (vecB) r = r.squeeze(-1);
-            return r;
+            out = alloc(t, Shape.of(x.size(0), y.size(1)), a.device());
+        } else {
+            long[] ab = Arrays.copyOf(x.dims(), x.rank() - 2), bb = Arrays.copyOf(y.dims(), y.rank() - 2);
+            Shape batch;
+            try {
+                batch = Shape.broadcast("matmul", Shape.of(ab), Shape.of(bb));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("matmul: batch dimensions of " + a.shape() + " and " + b.shape()
+                        + " cannot be broadcast (" + Shape.of(ab) + " vs " + Shape.of(bb) + ")");
+            }
+            long m = x.size(-2), n = y.size(-1);
+            long[] xs = Arrays.copyOf(batch.toArray(), batch.rank() + 2), ys = xs.clone(), os = xs.clone();
+            xs[batch.rank()] = m;
+            xs[batch.rank() + 1] = k;
+            ys[batch.rank()] = k;
+            ys[batch.rank() + 1] = n;
+            os[batch.rank()] = m;
+            os[batch.rank() + 1] = n;
+            x = x.expand(xs);
+            y = y.expand(ys);
+            out = alloc(t, Shape.of(os), a.device());
         }
-        long[] ab = Arrays.copyOf(x.dims(), x.rank() - 2), bb = Arrays.copyOf(y.dims(), y.rank() - 2);
-        Shape batch;
-        try {
-            batch = Shape.broadcast("matmul", Shape.of(ab), Shape.of(bb));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("matmul: batch dimensions of " + a.shape() + " and " + b.shape()
-                    + " cannot be broadcast (" + Shape.of(ab) + " vs " + Shape.of(bb) + ")");
-        }
-        long m = x.size(-2), n = y.size(-1);
-        long[] xs = Arrays.copyOf(batch.toArray(), batch.rank() + 2), ys = xs.clone(), os = xs.clone();
-        xs[batch.rank()] = m;
-        xs[batch.rank() + 1] = k;
-        ys[batch.rank()] = k;
-        ys[batch.rank() + 1] = n;
-        os[batch.rank()] = m;
-        os[batch.rank() + 1] = n;
-        x = x.expand(xs);
-        y = y.expand(ys);
-        Tensor out = alloc(t, Shape.of(os), a.device());
         x.backend().matmul(x.storage(), x.layout(), y.storage(), y.layout(), out.storage(), out.layout());
         Tensor r = out.record(new Op.MatMul(x, y));
         if (vecA) r = r.squeeze(-2);
