@@ -63,14 +63,16 @@ final class GgmlDot {
 
     /** dotQ8_0 at the preferred width with the species as constants (see {@link #BYTES}); 8 or 16 float lanes. */
     private static float q8_0(MemorySegment seg, long ro, float[] x, int xo, int k) {
-        // two blocks at a time into two sums: one chain of per-block FMAs would bound the loop by FMA latency
+        // Blocks alternate between two sums: one chain of per-block FMAs would bound the loop by FMA latency. The
+        // alternation is a swap around one call site rather than two calls per iteration: every inlined site of a
+        // Vector API method adds a few hundred nodes, and past C2's node limit the lane sum at the end was left out
+        // of line, taking its vector boxed on the heap.
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
-        int blocks = k / 32, b = 0;
-        for (; b + 2 <= blocks; b += 2) {
-            s0 = q8Block(seg, ro + 34L * b, x, xo + 32 * b, s0);
-            s1 = q8Block(seg, ro + 34L * b + 34, x, xo + 32 * b + 32, s1);
+        for (int b = 0; b < k / 32; b++) {
+            FloatVector t = q8Block(seg, ro + 34L * b, x, xo + 32 * b, s1);
+            s1 = s0;
+            s0 = t;
         }
-        if (b < blocks) s0 = q8Block(seg, ro + 34L * b, x, xo + 32 * b, s0);
         return LaneSum.sum(s0.add(s1));
     }
 
@@ -123,13 +125,12 @@ final class GgmlDot {
 
     /** dotQ4_0 at the preferred width with the species as constants (see {@link #BYTES}); 8 or 16 float lanes. */
     private static float q4_0(MemorySegment seg, long ro, float[] x, int xo, int k) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0; // two chains, as in q8_0
-        int blocks = k / 32, b = 0;
-        for (; b + 2 <= blocks; b += 2) {
-            s0 = q4Block(seg, ro + 18L * b, x, xo + 32 * b, s0);
-            s1 = q4Block(seg, ro + 18L * b + 18, x, xo + 32 * b + 32, s1);
+        FloatVector s0 = FloatVector.zero(F), s1 = s0; // two sums from one call site, as in q8_0
+        for (int b = 0; b < k / 32; b++) {
+            FloatVector t = q4Block(seg, ro + 18L * b, x, xo + 32 * b, s1);
+            s1 = s0;
+            s0 = t;
         }
-        if (b < blocks) s0 = q4Block(seg, ro + 18L * b, x, xo + 32 * b, s0);
         return LaneSum.sum(s0.add(s1));
     }
 

@@ -210,28 +210,44 @@ public final class QuantizedMatmul {
     static void dots(
             VectorSpecies<Float> fs, float[] x, float[] xs, int m, QuantizedWeight w, float[] y, int from, int to) {
         int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in()), g = k / 32;
-        GgmlType t = w.type();
         long rb = w.rowBytes();
         MemorySegment seg = w.blocks();
-        // Q8_0 and Q4_0 also run at a species other than the preferred one (tests); the others always run at
-        // QuantLanes.F, whose width tests set with panthera.simd.bits
+        RowDot dot = rowDot(fs, w.type());
         for (int r = from; r < to; r++) {
             long ro = r * rb;
-            for (int i = 0; i < m; i++) {
-                int xo = i * k, so = i * g;
-                y[i * n + r] = switch (t) {
-                    case Q8_0 -> GgmlDot.dotQ8_0(fs, seg, ro, x, xo, k);
-                    case Q4_0 -> GgmlDot.dotQ4_0(fs, seg, ro, x, xo, k);
-                    case Q4_1 -> BlockDot.q4_1(seg, ro, x, xo, xs, so, k);
-                    case Q5_0 -> BlockDot.q5_0(seg, ro, x, xo, k);
-                    case Q5_1 -> BlockDot.q5_1(seg, ro, x, xo, xs, so, k);
-                    case Q4_K -> KQuantDot.q4K(seg, ro, x, xo, xs, so, k);
-                    case Q5_K -> KQuantDot.q5K(seg, ro, x, xo, xs, so, k);
-                    case Q6_K -> KQuantDot.q6K(seg, ro, x, xo, k);
-                    default -> KQuantDot.q8K(seg, ro, x, xo, k);
-                };
-            }
+            for (int i = 0; i < m; i++) y[i * n + r] = dot.dot(seg, ro, x, i * k, xs, i * g, k);
         }
+    }
+
+    /**
+     * One activation row (from {@code xo}, with its 32-element sums from {@code so} in {@code xs} for the formats
+     * with a min) dotted with the weight row at byte {@code ro} of {@code seg}.
+     */
+    @FunctionalInterface
+    private interface RowDot {
+        float dot(MemorySegment seg, long ro, float[] x, int xo, float[] xs, int so, int k);
+    }
+
+    /**
+     * The dot for {@code t}, as a function of its own rather than a case of a switch inside the row loop. With every
+     * format's dot inlined into one loop, C2 reached its node limit (NodeCountInliningCutoff) before it had inlined
+     * the lane sum at the end of a row, which then ran out of line on a vector boxed on the heap; apart, each dot is
+     * compiled with its lane sum inline. Q8_0 and Q4_0 also run at a species other than the preferred one (tests);
+     * the others always run at QuantLanes.F, whose width tests set with panthera.simd.bits.
+     */
+    private static RowDot rowDot(VectorSpecies<Float> fs, GgmlType t) {
+        return switch (t) {
+            case Q8_0 -> (seg, ro, x, xo, xs, so, k) -> GgmlDot.dotQ8_0(fs, seg, ro, x, xo, k);
+            case Q4_0 -> (seg, ro, x, xo, xs, so, k) -> GgmlDot.dotQ4_0(fs, seg, ro, x, xo, k);
+            case Q4_1 -> BlockDot::q4_1;
+            case Q5_0 -> (seg, ro, x, xo, xs, so, k) -> BlockDot.q5_0(seg, ro, x, xo, k);
+            case Q5_1 -> BlockDot::q5_1;
+            case Q4_K -> KQuantDot::q4K;
+            case Q5_K -> KQuantDot::q5K;
+            case Q6_K -> (seg, ro, x, xo, xs, so, k) -> KQuantDot.q6K(seg, ro, x, xo, k);
+            case Q8_K -> (seg, ro, x, xo, xs, so, k) -> KQuantDot.q8K(seg, ro, x, xo, k);
+            default -> throw new IllegalArgumentException("QuantizedMatmul.dots: no block dot for " + t);
+        };
     }
 
     /** Output columns [from, to) of every activation row by the integer dots of {@link IntDot}. */
