@@ -56,25 +56,31 @@ final class HalfDots {
      * activation vector is loaded once for both rows, and the two rows are two streams from memory.
      */
     static boolean dot2(float[] x, int x0, MemorySegment w, long r0, long r1, int n, float[] out) {
-        FloatVector s0 = FloatVector.zero(F),
-                s1 = FloatVector.zero(F),
-                t0 = FloatVector.zero(F),
-                t1 = FloatVector.zero(F);
+        // even/odd sums of row r0 (s) and r1 (t)
+        FloatVector sE = FloatVector.zero(F), sO = sE, tE = sE, tO = sE;
         IntVector flag = IntVector.zero(I);
+        long ra = r0, rb = r1;
         int p = 0;
         for (; p + BLOCK <= n; p += BLOCK) {
-            IntVector v = IntVector.fromMemorySegment(I, w, (r0 + p) * 2, NO),
-                    u = IntVector.fromMemorySegment(I, w, (r1 + p) * 2, NO);
-            flag = flag.or(v.and(0x7C007C00).add(0x04000400))
-                    .or(u.and(0x7C007C00).add(0x04000400));
             FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + HALF);
-            s0 = xe.fma(low(v), s0);
-            s1 = xo.fma(high(v), s1);
-            t0 = xe.fma(low(u), t0);
-            t1 = xo.fma(high(u), t1);
+            // the two rows through one parsed body, swapping rows and sums: C2 unrolls these two steps, but parses
+            // and inlines the Vector API calls once. Written out per row, the method passed C2's node limit for
+            // inlining (NodeCountInliningCutoff) and the lane sums below ran out of line on boxed vectors.
+            for (int r = 0; r < 2; r++) {
+                IntVector v = IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO);
+                flag = flag.or(v.and(0x7C007C00).add(0x04000400));
+                FloatVector e = xe.fma(low(v), sE), o = xo.fma(high(v), sO);
+                sE = tE;
+                sO = tO;
+                tE = e;
+                tO = o;
+                long q = ra;
+                ra = rb;
+                rb = q;
+            }
         }
         if (!flag.and(0x80008000).compare(VectorOperators.EQ, 0).allTrue()) return false;
-        float d0 = LaneSum.sum(s0.add(s1)), d1 = LaneSum.sum(t0.add(t1));
+        float d0 = LaneSum.sum(sE.add(sO)), d1 = LaneSum.sum(tE.add(tO));
         for (; p < n; p++) {
             d0 += x[x0 + p]
                     * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p));
@@ -88,44 +94,39 @@ final class HalfDots {
 
     /** {@link #dot2} for BF16 rows (a shift or a mask per half; every BF16 pattern converts, so it always succeeds). */
     static void dot2Bf16(float[] x, int x0, MemorySegment w, long r0, long r1, int n, float[] out) {
-        FloatVector s0 = FloatVector.zero(F),
-                s1 = FloatVector.zero(F),
-                t0 = FloatVector.zero(F),
-                t1 = FloatVector.zero(F);
+        // row r0's sums sA (first block of a step, and single blocks) and sB (second block); row r1's tA and tB. The
+        // two rows go through one parsed body, swapping rows and sums, as in dot2
+        FloatVector sA = FloatVector.zero(F), sB = sA, tA = sA, tB = sA;
+        long ra = r0, rb = r1;
         int p = 0;
         for (; p + 2 * BLOCK <= n; p += 2 * BLOCK) { // two blocks per row per step: 128 bytes of weights
-            IntVector v = IntVector.fromMemorySegment(I, w, (r0 + p) * 2, NO),
-                    u = IntVector.fromMemorySegment(I, w, (r1 + p) * 2, NO);
-            IntVector v2 = IntVector.fromMemorySegment(I, w, (r0 + p + BLOCK) * 2, NO),
-                    u2 = IntVector.fromMemorySegment(I, w, (r1 + p + BLOCK) * 2, NO);
             FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + HALF);
-            s0 = xo.fma(
-                    v.and(0xFFFF0000).reinterpretAsFloats(),
-                    xe.fma(v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0));
-            t0 = xo.fma(
-                    u.and(0xFFFF0000).reinterpretAsFloats(),
-                    xe.fma(u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t0));
             FloatVector ye = FloatVector.fromArray(F, x, x0 + p + BLOCK),
                     yo = FloatVector.fromArray(F, x, x0 + p + BLOCK + HALF);
-            s1 = yo.fma(
-                    v2.and(0xFFFF0000).reinterpretAsFloats(),
-                    ye.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1));
-            t1 = yo.fma(
-                    u2.and(0xFFFF0000).reinterpretAsFloats(),
-                    ye.fma(u2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t1));
+            for (int r = 0; r < 2; r++) {
+                FloatVector a = bf16(IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO), xe, xo, sA);
+                FloatVector b = bf16(IntVector.fromMemorySegment(I, w, (ra + p + BLOCK) * 2, NO), ye, yo, sB);
+                sA = tA;
+                sB = tB;
+                tA = a;
+                tB = b;
+                long q = ra;
+                ra = rb;
+                rb = q;
+            }
         }
         for (; p + BLOCK <= n; p += BLOCK) {
-            IntVector v = IntVector.fromMemorySegment(I, w, (r0 + p) * 2, NO),
-                    u = IntVector.fromMemorySegment(I, w, (r1 + p) * 2, NO);
             FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + HALF);
-            s0 = xo.fma(
-                    v.and(0xFFFF0000).reinterpretAsFloats(),
-                    xe.fma(v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0));
-            t0 = xo.fma(
-                    u.and(0xFFFF0000).reinterpretAsFloats(),
-                    xe.fma(u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), t0));
+            for (int r = 0; r < 2; r++) {
+                FloatVector a = bf16(IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO), xe, xo, sA);
+                sA = tA;
+                tA = a;
+                long q = ra;
+                ra = rb;
+                rb = q;
+            }
         }
-        float d0 = LaneSum.sum(s0.add(s1)), d1 = LaneSum.sum(t0.add(t1));
+        float d0 = LaneSum.sum(sA.add(sB)), d1 = LaneSum.sum(tA.add(tB));
         for (; p < n; p++) {
             d0 += x[x0 + p]
                     * Float.intBitsToFloat(
@@ -136,6 +137,13 @@ final class HalfDots {
         }
         out[0] = d0;
         out[1] = d1;
+    }
+
+    /** acc + xe·(even BF16 halves of v) + xo·(odd halves), the even product first. */
+    private static FloatVector bf16(IntVector v, FloatVector xe, FloatVector xo, FloatVector acc) {
+        return xo.fma(
+                v.and(0xFFFF0000).reinterpretAsFloats(),
+                xe.fma(v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), acc));
     }
 
     /** The even-indexed halves (low 16 bits of each lane) as floats; not for exponent 31. */
