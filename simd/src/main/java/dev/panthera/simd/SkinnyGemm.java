@@ -54,8 +54,11 @@ final class SkinnyGemm {
         int w = j1 - j0, L = F.length();
         float[] av = new float[m * k];
         for (int i = 0; i < m; i++) {
-            for (int p = 0; p < k; p++)
-                av[i * k + p] = a.getAtIndex(FL, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
+            if (!ta) { // a row of A is contiguous: one bulk copy, whose checks are made once rather than per element
+                MemorySegment.copy(a, FL, (aOff + (long) i * lda) * 4, av, i * k, k);
+                continue;
+            }
+            for (int p = 0; p < k; p++) av[i * k + p] = a.getAtIndex(FL, aOff + (long) p * lda + i);
         }
         float[] acc = new float[m * w];
         if (!tb) {
