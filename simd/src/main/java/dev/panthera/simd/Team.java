@@ -164,6 +164,8 @@ final class Team {
 
     /** The next job a helper may join, dropping exhausted ones from the queue. */
     private Job take() {
+        // an idle helper calls this in its spin loop: an empty queue answers without allocating an iterator
+        if (jobs.peek() == null) return null;
         for (Job j : jobs) {
             if (j.join()) return j;
             if (j.exhausted()) jobs.remove(j);
