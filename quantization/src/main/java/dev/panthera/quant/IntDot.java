@@ -65,16 +65,14 @@ final class IntDot {
     static float q8_0(MemorySegment seg, long ro, Q8Activation a) {
         int[] q = a.wide;
         float[] ad = a.d;
-        FloatVector s0 = FloatVector.zero(F), s1 = s0; // two blocks at a time: two FMA chains
-        int blocks = a.k / 32, b = 0;
-        for (; b + 2 <= blocks; b += 2) {
+        // blocks alternate between two FMA chains around one call site (see GgmlDot.q8_0: two or three inlined
+        // sites of the block step put the method past C2's inlining node limit, and the lane sum ran out of line)
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        for (int b = 0; b < a.k / 32; b++) {
             long at = ro + 34L * b;
-            s0 = toFloat(q8Block(seg, at + 2, q, 32 * b)).fma(scale(seg, at, ad[b]), s0);
-            s1 = toFloat(q8Block(seg, at + 36, q, 32 * b + 32)).fma(scale(seg, at + 34, ad[b + 1]), s1);
-        }
-        if (b < blocks) {
-            long at = ro + 34L * b;
-            s0 = toFloat(q8Block(seg, at + 2, q, 32 * b)).fma(scale(seg, at, ad[b]), s0);
+            FloatVector t = toFloat(q8Block(seg, at + 2, q, 32 * b)).fma(scale(seg, at, ad[b]), s1);
+            s1 = s0;
+            s0 = t;
         }
         return LaneSum.sum(s0.add(s1));
     }
@@ -94,16 +92,12 @@ final class IntDot {
     static float q4_0(MemorySegment seg, long ro, Q8Activation a) {
         int[] q = a.wide;
         float[] ad = a.d;
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
-        int blocks = a.k / 32, b = 0;
-        for (; b + 2 <= blocks; b += 2) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0; // two chains around one call site, as in q8_0
+        for (int b = 0; b < a.k / 32; b++) {
             long at = ro + 18L * b;
-            s0 = toFloat(q4Block(seg, at + 2, q, 32 * b)).fma(scale(seg, at, ad[b]), s0);
-            s1 = toFloat(q4Block(seg, at + 20, q, 32 * b + 32)).fma(scale(seg, at + 18, ad[b + 1]), s1);
-        }
-        if (b < blocks) {
-            long at = ro + 18L * b;
-            s0 = toFloat(q4Block(seg, at + 2, q, 32 * b)).fma(scale(seg, at, ad[b]), s0);
+            FloatVector t = toFloat(q4Block(seg, at + 2, q, 32 * b)).fma(scale(seg, at, ad[b]), s1);
+            s1 = s0;
+            s0 = t;
         }
         return LaneSum.sum(s0.add(s1));
     }
