@@ -49,22 +49,15 @@ final class BlockDot {
 
     /** Σ_k x[xo + k]·w[k] over a Q4_1 row (w = q·d + m). */
     static float q4_1(MemorySegment seg, long ro, float[] x, int xo, float[] xs, int xso, int k) {
+        // blocks alternate between two sums around one call site of the block step, as in GgmlDot.q8_0
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         float mins = 0;
-        int blocks = k / 32, b = 0;
-        for (; b + 2 <= blocks; b += 2) {
+        for (int b = 0; b < k / 32; b++) {
             long at = ro + 20L * b;
-            s0 = q4Block(seg, at + 4, x, xo + 32 * b)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s0);
-            s1 = q4Block(seg, at + 24, x, xo + 32 * b + 32)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at + 20))), s1);
-            mins = Math.fma(Float.float16ToFloat(seg.get(LE_I16, at + 2)), xs[xso + b], mins);
-            mins = Math.fma(Float.float16ToFloat(seg.get(LE_I16, at + 22)), xs[xso + b + 1], mins);
-        }
-        for (; b < blocks; b++) {
-            long at = ro + 20L * b;
-            s0 = q4Block(seg, at + 4, x, xo + 32 * b)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s0);
+            FloatVector t = q4Block(seg, at + 4, x, xo + 32 * b)
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s1);
+            s1 = s0;
+            s0 = t;
             mins = Math.fma(Float.float16ToFloat(seg.get(LE_I16, at + 2)), xs[xso + b], mins);
         }
         return LaneSum.sum(s0.add(s1)) + mins;
@@ -86,41 +79,27 @@ final class BlockDot {
 
     /** Σ_k x[xo + k]·w[k] over a Q5_0 row (w = (q - 16)·d, q five bits). */
     static float q5_0(MemorySegment seg, long ro, float[] x, int xo, int k) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
-        int blocks = k / 32, b = 0;
-        for (; b + 2 <= blocks; b += 2) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0; // two sums around one call site, as in q4_1
+        for (int b = 0; b < k / 32; b++) {
             long at = ro + 22L * b;
-            s0 = q5Block(seg, at + 2, 16, x, xo + 32 * b)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s0);
-            s1 = q5Block(seg, at + 24, 16, x, xo + 32 * b + 32)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at + 22))), s1);
-        }
-        for (; b < blocks; b++) {
-            long at = ro + 22L * b;
-            s0 = q5Block(seg, at + 2, 16, x, xo + 32 * b)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s0);
+            FloatVector t = q5Block(seg, at + 2, 16, x, xo + 32 * b)
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s1);
+            s1 = s0;
+            s0 = t;
         }
         return LaneSum.sum(s0.add(s1));
     }
 
     /** Σ_k x[xo + k]·w[k] over a Q5_1 row (w = q·d + m, q five bits). */
     static float q5_1(MemorySegment seg, long ro, float[] x, int xo, float[] xs, int xso, int k) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0; // two sums around one call site, as in q4_1
         float mins = 0;
-        int blocks = k / 32, b = 0;
-        for (; b + 2 <= blocks; b += 2) {
+        for (int b = 0; b < k / 32; b++) {
             long at = ro + 24L * b;
-            s0 = q5Block(seg, at + 4, 0, x, xo + 32 * b)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s0);
-            s1 = q5Block(seg, at + 28, 0, x, xo + 32 * b + 32)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at + 24))), s1);
-            mins = Math.fma(Float.float16ToFloat(seg.get(LE_I16, at + 2)), xs[xso + b], mins);
-            mins = Math.fma(Float.float16ToFloat(seg.get(LE_I16, at + 26)), xs[xso + b + 1], mins);
-        }
-        for (; b < blocks; b++) {
-            long at = ro + 24L * b;
-            s0 = q5Block(seg, at + 4, 0, x, xo + 32 * b)
-                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s0);
+            FloatVector t = q5Block(seg, at + 4, 0, x, xo + 32 * b)
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, at))), s1);
+            s1 = s0;
+            s0 = t;
             mins = Math.fma(Float.float16ToFloat(seg.get(LE_I16, at + 2)), xs[xso + b], mins);
         }
         return LaneSum.sum(s0.add(s1)) + mins;
@@ -134,16 +113,19 @@ final class BlockDot {
         IntVector h = IntVector.broadcast(I, seg.get(LE_I32, qh));
         FloatVector acc = FloatVector.zero(F);
         for (int j = 0; j < 16; j += L) {
-            IntVector q = ints(seg, qh + 4 + j);
-            IntVector shift = IOTA.add(j);
-            IntVector hl = h.lanewise(VectorOperators.LSHR, shift).and(1).lanewise(VectorOperators.LSHL, 4);
-            IntVector hh =
-                    h.lanewise(VectorOperators.LSHR, shift.add(16)).and(1).lanewise(VectorOperators.LSHL, 4);
-            FloatVector lo = (FloatVector) q.and(15).or(hl).sub(bias).convert(VectorOperators.I2F, 0);
-            FloatVector hi = (FloatVector)
-                    q.lanewise(VectorOperators.LSHR, 4).and(15).or(hh).sub(bias).convert(VectorOperators.I2F, 0);
-            acc = lo.fma(FloatVector.fromArray(F, x, xb + j), acc);
-            acc = hi.fma(FloatVector.fromArray(F, x, xb + 16 + j), acc);
+            // low nibbles (weights j..) under bit j + i of qh, then high nibbles (weights j + 16..) under bit
+            // j + 16 + i: one parsed body for both, shifting the nibbles and the bit index between the two steps (two
+            // written-out copies passed C2's inlining node limit in q5_0 and q5_1 before their lane sums)
+            IntVector q = ints(seg, qh + 4 + j), shift = IOTA.add(j);
+            int xj = xb + j;
+            for (int part = 0; part < 2; part++) {
+                IntVector hb = h.lanewise(VectorOperators.LSHR, shift).and(1).lanewise(VectorOperators.LSHL, 4);
+                FloatVector w = (FloatVector) q.and(15).or(hb).sub(bias).convert(VectorOperators.I2F, 0);
+                acc = w.fma(FloatVector.fromArray(F, x, xj), acc);
+                q = q.lanewise(VectorOperators.LSHR, 4);
+                shift = shift.add(16);
+                xj += 16;
+            }
         }
         return acc;
     }

@@ -217,33 +217,37 @@ final class KQuantDot {
             long at = ro + 210L * b;
             float d = Float.float16ToFloat(seg.get(LE_I16, at + 208));
             for (int half = 0; half < 2; half++) {
-                long ql = at + 64L * half, qh = at + 128 + 32L * half, sc = at + 192 + 8L * half;
+                long ql = at + 64L * half, qh = at + 128 + 32L * half;
+                // the half's eight int8 scales in one read: each inlined MemorySegment.get adds enough nodes that
+                // four of them per step put this method past C2's inlining limit before its lane sum
+                long sc = seg.get(LE_I64, at + 192 + 8L * half);
                 int xb = xo + 256 * b + 128 * half;
                 for (int l = 0; l < 32; l += L) { // at most 16 lanes: a step never crosses a 16-weight sub-block
                     int is = l / 16;
-                    IntVector a = ints(seg, ql + l), c = ints(seg, ql + 32 + l), h = ints(seg, qh + l);
-                    // (h & 3) << 4, ((h >> 2) & 3) << 4, ((h >> 4) & 3) << 4, (h >> 6) << 4 as masks of 0x30
-                    IntVector q1 =
-                            a.and(15).or(h.lanewise(VectorOperators.LSHL, 4).and(0x30));
-                    IntVector q2 =
-                            c.and(15).or(h.lanewise(VectorOperators.LSHL, 2).and(0x30));
-                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(15).or(h.and(0x30));
-                    IntVector q4 = c.lanewise(VectorOperators.LSHR, 4)
-                            .and(15)
-                            .or(h.lanewise(VectorOperators.LSHR, 2).and(0x30));
-                    FloatVector f1 = (FloatVector) q1.sub(32).convert(VectorOperators.I2F, 0);
-                    FloatVector f2 = (FloatVector) q2.sub(32).convert(VectorOperators.I2F, 0);
-                    FloatVector f3 = (FloatVector) q3.sub(32).convert(VectorOperators.I2F, 0);
-                    FloatVector f4 = (FloatVector) q4.sub(32).convert(VectorOperators.I2F, 0);
+                    IntVector a = ints(seg, ql + l), c = ints(seg, ql + 32 + l);
+                    // the four quants of byte l, in turn: low nibbles of a, of c, high nibbles of a, of c, each under
+                    // two bits of h ((h << 4), (h << 2), h, (h >> 2), masked to 0x30), into s0..s3 with scales
+                    // is, is + 2, is + 4, is + 6. One parsed body rotates the sources and the sums: written out four
+                    // times it passed C2's inlining node limit before the lane sum
+                    IntVector src = a, next = c, hb = ints(seg, qh + l).lanewise(VectorOperators.LSHL, 4);
+                    long scales = sc >>> (8 * is);
                     int xi = xb + l;
-                    float d1 = d * seg.get(ValueLayout.JAVA_BYTE, sc + is);
-                    float d2 = d * seg.get(ValueLayout.JAVA_BYTE, sc + is + 2);
-                    float d3 = d * seg.get(ValueLayout.JAVA_BYTE, sc + is + 4);
-                    float d4 = d * seg.get(ValueLayout.JAVA_BYTE, sc + is + 6);
-                    s0 = f1.mul(FloatVector.fromArray(F, x, xi)).fma(FloatVector.broadcast(F, d1), s0);
-                    s1 = f2.mul(FloatVector.fromArray(F, x, xi + 32)).fma(FloatVector.broadcast(F, d2), s1);
-                    s2 = f3.mul(FloatVector.fromArray(F, x, xi + 64)).fma(FloatVector.broadcast(F, d3), s2);
-                    s3 = f4.mul(FloatVector.fromArray(F, x, xi + 96)).fma(FloatVector.broadcast(F, d4), s3);
+                    for (int t = 0; t < 4; t++) {
+                        IntVector q = src.and(15).or(hb.and(0x30));
+                        FloatVector f = (FloatVector) q.sub(32).convert(VectorOperators.I2F, 0);
+                        float dt = d * (byte) scales;
+                        FloatVector u = f.mul(FloatVector.fromArray(F, x, xi)).fma(FloatVector.broadcast(F, dt), s0);
+                        s0 = s1;
+                        s1 = s2;
+                        s2 = s3;
+                        s3 = u;
+                        IntVector was = src;
+                        src = next;
+                        next = was.lanewise(VectorOperators.LSHR, 4);
+                        hb = hb.lanewise(VectorOperators.LSHR, 2);
+                        scales >>>= 16;
+                        xi += 32;
+                    }
                 }
             }
         }
