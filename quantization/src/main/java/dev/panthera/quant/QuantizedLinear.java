@@ -56,6 +56,17 @@ public final class QuantizedLinear extends Module {
 
     /** Over GGML blocks (a GGUF tensor as mapped, or {@link QuantizedWeight#quantize}); {@code bias} may be null. */
     public static QuantizedLinear of(QuantizedWeight w, Tensor bias) {
+        InterleavedWeight g = REGROUP && !QuantizedMatmul.intByDefault(w.type()) ? InterleavedWeight.regroup(w) : null;
+        if (g != null) {
+            return new QuantizedLinear(
+                    w.type().toString(),
+                    w.out(),
+                    w.in(),
+                    g.data.length - InterleavedWeight.PAD,
+                    (x, m, y) -> InterleavedMatmul.matmul(x, m, g, y),
+                    (r, dst, at) -> w.dequantizeRow(r, dst, at),
+                    bias);
+        }
         return new QuantizedLinear(
                 w.type().toString(),
                 w.out(),
@@ -64,6 +75,25 @@ public final class QuantizedLinear extends Module {
                 (x, m, y) -> QuantizedMatmul.matmul(x, m, w, y),
                 (r, dst, at) -> w.dequantizeRow(r, dst, at),
                 bias);
+    }
+
+    /**
+     * {@code panthera.quant.regroup}: {@code true} (the default) copies a Q4_0, Q8_0 or Q4_K weight with a multiple
+     * of 16 rows and finite block scales into {@link InterleavedWeight}'s row groups on the heap when the layer is made, and multiplies
+     * that copy (the source blocks are then read only by {@link #dequantizeRow}); {@code false} multiplies the
+     * source blocks in place. With {@code panthera.quant.decodeActivations=int8} those types keep the row-major
+     * blocks, which the integer dots read.
+     */
+    static final boolean REGROUP = regroup();
+
+    private static boolean regroup() {
+        String v = System.getProperty("panthera.quant.regroup", "true").strip();
+        return switch (v) {
+            case "true", "" -> true;
+            case "false" -> false;
+            default ->
+                throw new IllegalArgumentException("panthera.quant.regroup: expected true or false, got '" + v + "'");
+        };
     }
 
     /** Weight-only int8: activations stay float, each weight row widens to float in a scratch row. */

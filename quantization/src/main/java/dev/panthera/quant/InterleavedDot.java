@@ -1,0 +1,202 @@
+package dev.panthera.quant;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The kernels over {@link InterleavedWeight}'s row groups: lane l of every vector is row l of the group (rows h to h +
+ * L of it, L float lanes), so a quant byte of L rows is one load and one widening, each activation value one
+ * broadcast, and a group's L results come out in lanes with no lane sum. Every product term and every per-block
+ * scaling is the same float operation as in the row-major dots ({@link GgmlDot}, {@link KQuantDot}); only the order
+ * of the additions differs.
+ */
+final class InterleavedDot {
+    private InterleavedDot() {}
+
+    static final VectorSpecies<Float> F = QuantLanes.F;
+    static final int L = F.length();
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
+    /** L quant bytes, at least the narrowest byte vector (8 bytes; the 4-lane kernels widen the first 4). */
+    private static final VectorSpecies<Byte> B =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
+    /** L halves as bytes. */
+    private static final VectorSpecies<Byte> H = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 16));
+
+    /** 2^23 as float bits: OR-ing a nibble n into its mantissa gives the float 2^23 + n exactly. */
+    private static final int MAGIC = 0x4B000000;
+
+    private static final int ROWS = InterleavedWeight.ROWS;
+
+    /** The L quant bytes at {@code at}, sign-extended to int lanes. */
+    private static IntVector ints(byte[] a, int at) {
+        return (IntVector) ByteVector.fromArray(B, a, at).convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /**
+     * The low nibble of each lane minus 8, as floats: (2^23 + n) - (2^23 + 8) is exact, and the AND and OR with
+     * constants compile to one three-input logic instruction on AVX-512, one fewer than AND, subtract, convert.
+     */
+    private static FloatVector nibble(IntVector q) {
+        return q.and(LOW4).or(BIAS).reinterpretAsFloats().sub(BIAS8);
+    }
+
+    // the constants as vectors made once: broadcast inside the loops, C2 reloaded them from its constant table at
+    // every use instead of keeping them in registers
+    private static final IntVector LOW4 = IntVector.broadcast(I, 15), BIAS = IntVector.broadcast(I, MAGIC);
+    private static final FloatVector BIAS8 = FloatVector.broadcast(F, 0x1p23f + 8);
+    private static final IntVector MAG15 = IntVector.broadcast(I, 0x7FFF), SIGN32 = IntVector.broadcast(I, 0x80000000);
+    private static final FloatVector TWO112 = FloatVector.broadcast(F, 0x1p112f);
+
+    /**
+     * L little-endian halves at {@code at} as floats, equal to {@link Float#float16ToFloat} for every finite half:
+     * the magnitude's bits moved to a float's exponent and mantissa, times 2^112 (exact for normals, subnormals and
+     * zero), then the sign (bit 31 of the sign-extended half). Infinite and NaN halves are not converted;
+     * {@link InterleavedWeight#regroup} keeps weights with such scales out of these kernels.
+     */
+    static FloatVector halves(byte[] a, int at) {
+        IntVector h = (IntVector)
+                ByteVector.fromArray(H, a, at).reinterpretAsShorts().convertShape(VectorOperators.S2I, I, 0);
+        FloatVector mag = h.and(MAG15)
+                .lanewise(VectorOperators.LSHL, 13)
+                .reinterpretAsFloats()
+                .mul(TWO112);
+        return mag.reinterpretAsInts().or(h.and(SIGN32)).reinterpretAsFloats();
+    }
+
+    /**
+     * Rows h .. h + L of the Q4_0 group at byte {@code go} (nb block columns) dotted with x from {@code xo}: per
+     * block, d·Σ (q - 8)·x.
+     */
+    static FloatVector q4_0(byte[] w, int go, int nb, float[] x, int xo, int h) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
+            int bo = go + b * (ROWS * 18);
+            sum = q4_0Block(w, bo + 32 + h, x, xo + 32 * b).fma(halves(w, bo + 2 * h), sum);
+        }
+        return sum;
+    }
+
+    /**
+     * Σ_j (q_j - 8)·x_j over one block of L rows: slab j (16 bytes at {@code qo + 16j}) holds weight j in its low
+     * nibbles and weight j + 16 in its high ones. Four sums, rotated after each slab so the loop body has one call
+     * site of each vector operation (C2's node limit, see {@link GgmlDot}).
+     */
+    private static FloatVector q4_0Block(byte[] w, int qo, float[] x, int xb) {
+        FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
+        for (int j = 0; j < 16; j++) {
+            IntVector q = ints(w, qo + ROWS * j);
+            FloatVector lo = nibble(q).fma(FloatVector.broadcast(F, x[xb + j]), a);
+            FloatVector hi =
+                    nibble(q.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.broadcast(F, x[xb + 16 + j]), b);
+            a = c;
+            b = d;
+            c = lo;
+            d = hi;
+        }
+        return a.add(c).add(b.add(d));
+    }
+
+    /** Rows h .. h + L of the Q8_0 group at byte {@code go} dotted with x: per block, d·Σ q·x. */
+    static FloatVector q8_0(byte[] w, int go, int nb, float[] x, int xo, int h) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
+            int bo = go + b * (ROWS * 34);
+            sum = q8_0Block(w, bo + 32 + h, x, xo + 32 * b).fma(halves(w, bo + 2 * h), sum);
+        }
+        return sum;
+    }
+
+    private static FloatVector q8_0Block(byte[] w, int qo, float[] x, int xb) {
+        FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
+        for (int j = 0; j < 32; j++) {
+            FloatVector q = (FloatVector) ints(w, qo + ROWS * j).convert(VectorOperators.I2F, 0);
+            FloatVector t = q.fma(FloatVector.broadcast(F, x[xb + j]), a);
+            a = b;
+            b = c;
+            c = d;
+            d = t;
+        }
+        return a.add(c).add(b.add(d));
+    }
+
+    /**
+     * Rows h .. h + L of the Q4_K group at byte {@code go} (nb super-blocks) dotted with x, whose 32-element sums are
+     * {@code xs} from {@code so}: sub-block s of a super-block is d·sc_s·q - dmin·m_s, so its share is
+     * (d·sc_s)·Σ q·x - (dmin·m_s)·xs_s. The mins' share is summed apart and subtracted at the end, as in
+     * {@link KQuantDot#q4K}.
+     */
+    static FloatVector q4K(byte[] w, int go, int nb, float[] x, int xo, float[] xs, int so, int h) {
+        FloatVector sum = FloatVector.zero(F), mins = sum;
+        for (int b = 0; b < nb; b++) {
+            int bo = go + b * (ROWS * 148);
+            FloatVector d = halves(w, bo + 2 * h), dmin = halves(w, bo + 32 + 2 * h);
+            for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
+                int sc = bo + 64 + ROWS * 2 * p + h, mn = sc + ROWS * 8;
+                FloatVector s0 = d.mul(scales(w, sc)), s1 = d.mul(scales(w, sc + ROWS));
+                mins = dmin.mul(scales(w, mn)).fma(FloatVector.broadcast(F, xs[so + 8 * b + 2 * p]), mins);
+                mins = dmin.mul(scales(w, mn + ROWS)).fma(FloatVector.broadcast(F, xs[so + 8 * b + 2 * p + 1]), mins);
+                sum = q4KPair(w, bo + 320 + ROWS * 32 * p + h, x, xo + 256 * b + 64 * p, s0, s1, sum);
+            }
+        }
+        return sum.sub(mins);
+    }
+
+    /** The L 6-bit scale (or min) bytes at {@code at}, as floats. */
+    static FloatVector scales(byte[] w, int at) {
+        return q8(w, at);
+    }
+
+    /**
+     * sum + s0·Σ lo·x + s1·Σ hi·x over one pair of Q4_K sub-blocks: slab j holds weight j of sub-block 2p in its low
+     * nibbles and weight j of sub-block 2p + 1 in its high ones. Two sums per nibble, rotated as in q4_0Block.
+     */
+    private static FloatVector q4KPair(
+            byte[] w, int qo, float[] x, int xb, FloatVector s0, FloatVector s1, FloatVector sum) {
+        FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
+        for (int j = 0; j < 32; j++) {
+            IntVector q = ints(w, qo + ROWS * j);
+            FloatVector lo = ((FloatVector) q.and(LOW4).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F, x[xb + j]), a);
+            FloatVector hi = ((FloatVector)
+                            q.lanewise(VectorOperators.LSHR, 4).and(LOW4).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F, x[xb + 32 + j]), b);
+            a = c;
+            b = d;
+            c = lo;
+            d = hi;
+        }
+        return a.add(c).fma(s0, b.add(d).fma(s1, sum));
+    }
+
+    // the single-slab forms the panel decoders use
+
+    /** Low nibbles of the L bytes at {@code at}, minus 8. */
+    static FloatVector q4Low(byte[] w, int at) {
+        return nibble(ints(w, at));
+    }
+
+    /** High nibbles of the L bytes at {@code at}, minus 8. */
+    static FloatVector q4High(byte[] w, int at) {
+        return nibble(ints(w, at).lanewise(VectorOperators.LSHR, 4));
+    }
+
+    /** The L bytes at {@code at}, signed, as floats. */
+    static FloatVector q8(byte[] w, int at) {
+        return (FloatVector) ints(w, at).convert(VectorOperators.I2F, 0);
+    }
+
+    /** Low nibbles of the L bytes at {@code at}, as floats. */
+    static FloatVector lowNibble(byte[] w, int at) {
+        return (FloatVector) ints(w, at).and(LOW4).convert(VectorOperators.I2F, 0);
+    }
+
+    /** High nibbles of the L bytes at {@code at}, as floats. */
+    static FloatVector highNibble(byte[] w, int at) {
+        return (FloatVector)
+                ints(w, at).lanewise(VectorOperators.LSHR, 4).and(LOW4).convert(VectorOperators.I2F, 0);
+    }
+}

@@ -1,0 +1,171 @@
+package dev.panthera.quant;
+
+import dev.panthera.simd.GemmConfig;
+import dev.panthera.simd.Sgemm;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * y = x · Wᵀ over an {@link InterleavedWeight}: below {@link QuantizedMatmul#DOTS_BELOW_M} activation rows the
+ * group kernels of {@link InterleavedDot} (sixteen output rows per pass, each weight byte read once per activation
+ * row while the group is in L1); from there on a panel of whole groups is dequantized, already transposed (k-major,
+ * as SGEMM's B), and multiplied by SGEMM. Output rows split over GEMM's threads in whole groups.
+ */
+final class InterleavedMatmul {
+    private InterleavedMatmul() {}
+
+    private static final int ROWS = InterleavedWeight.ROWS;
+
+    /** y[i·out + n] = Σ_k x[i·in + k]·W[n, k] for i < m. */
+    static void matmul(float[] x, int m, InterleavedWeight w, float[] y) {
+        int n = w.out, k = w.in;
+        if (x.length < (long) m * k || y.length < (long) m * n) {
+            throw new IllegalArgumentException("QuantizedMatmul.matmul: " + m + " rows of " + k + " times " + w.name
+                    + " [" + n + ", " + k + "]ᵀ need " + (long) m * k + " inputs (have " + x.length + ") and "
+                    + (long) m * n + " outputs (have " + y.length + ")");
+        }
+        if (m == 0) return;
+        if (m < QuantizedMatmul.DOTS_BELOW_M) {
+            float[] xs = w.type == dev.panthera.quant.ggml.GgmlType.Q4_K ? groupSums(x, m, k) : null;
+            Sgemm.parallelRanges(n, 2L * m * n * k, ROWS, (from, to) -> dots(x, xs, m, w, y, from, to));
+        } else {
+            Sgemm.parallelRanges(n, 2L * m * n * k, ROWS, (from, to) -> panels(x, m, w, y, from, to, panelRows(k)));
+        }
+    }
+
+    private static float[] groupSums(float[] x, int m, int k) {
+        float[] xs = new float[m * (k / 32)];
+        for (int i = 0; i < m; i++) System.arraycopy(KQuantDot.groupSums(x, i * k, k), 0, xs, i * (k / 32), k / 32);
+        return xs;
+    }
+
+    /** Output rows [from, to) (multiples of 16) of every activation row, by the group kernels. */
+    static void dots(float[] x, float[] xs, int m, InterleavedWeight w, float[] y, int from, int to) {
+        switch (w.type) {
+            case Q4_0 -> dotsQ4_0(x, m, w, y, from, to);
+            case Q8_0 -> dotsQ8_0(x, m, w, y, from, to);
+            default -> dotsQ4K(x, xs, m, w, y, from, to);
+        }
+    }
+
+    // one loop per type, so that each is compiled with only its own kernel inlined (C2's node limit, see GgmlDot)
+
+    private static void dotsQ4_0(float[] x, int m, InterleavedWeight w, float[] y, int from, int to) {
+        int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
+        for (int g = from / ROWS; g < to / ROWS; g++) {
+            for (int i = 0; i < m; i++) {
+                for (int h = 0; h < ROWS; h += InterleavedDot.L)
+                    InterleavedDot.q4_0(w.data, g * gb, nb, x, i * k, h).intoArray(y, i * n + g * ROWS + h);
+            }
+        }
+    }
+
+    private static void dotsQ8_0(float[] x, int m, InterleavedWeight w, float[] y, int from, int to) {
+        int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
+        for (int g = from / ROWS; g < to / ROWS; g++) {
+            for (int i = 0; i < m; i++) {
+                for (int h = 0; h < ROWS; h += InterleavedDot.L)
+                    InterleavedDot.q8_0(w.data, g * gb, nb, x, i * k, h).intoArray(y, i * n + g * ROWS + h);
+            }
+        }
+    }
+
+    private static void dotsQ4K(float[] x, float[] xs, int m, InterleavedWeight w, float[] y, int from, int to) {
+        int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
+        for (int g = from / ROWS; g < to / ROWS; g++) {
+            for (int i = 0; i < m; i++) {
+                for (int h = 0; h < ROWS; h += InterleavedDot.L)
+                    InterleavedDot.q4K(w.data, g * gb, nb, x, i * k, xs, i * (k / 32), h)
+                            .intoArray(y, i * n + g * ROWS + h);
+            }
+        }
+    }
+
+    /** Weight rows per dequantized panel: about 4 MiB of floats, whole groups, 16 to 1024 rows. */
+    static int panelRows(int k) {
+        return Math.max(ROWS, Math.min(1024, (1 << 20) / Math.max(1, k)) / ROWS * ROWS);
+    }
+
+    /**
+     * Output rows [from, to) through panels of {@code panelRows} rows (a multiple of 16): the panel's groups decoded
+     * into a k × rows float matrix (B as SGEMM takes it untransposed), then y[:, r0 .. r0 + rows) = x·B. The decoded
+     * floats are the scalar decoder's, bit for bit.
+     */
+    static void panels(float[] x, int m, InterleavedWeight w, float[] y, int from, int to, int panelRows) {
+        int n = w.out, k = w.in;
+        if (from >= to) return;
+        int p = Math.min(panelRows, to - from);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment xm = arena.allocate(4L * m * k, 64);
+            MemorySegment.copy(x, 0, xm, ValueLayout.JAVA_FLOAT, 0, m * k);
+            MemorySegment yp = arena.allocate(4L * m * p, 64);
+            MemorySegment pm = arena.allocate(4L * p * k, 64);
+            GemmConfig one = GemmConfig.of(1); // already inside one of GEMM's ranges: no nested split
+            for (int r0 = from; r0 < to; r0 += p) {
+                int rows = Math.min(p, to - r0);
+                for (int g = r0 / ROWS; g < (r0 + rows) / ROWS; g++) dequantize(w, g, pm, g * ROWS - r0, rows);
+                Sgemm.sgemm(one, false, false, m, rows, k, 1f, xm, 0, k, pm, 0, rows, 0f, yp, 0, rows);
+                for (int i = 0; i < m; i++)
+                    MemorySegment.copy(yp, ValueLayout.JAVA_FLOAT, 4L * i * rows, y, i * n + r0, rows);
+            }
+        }
+    }
+
+    /**
+     * Group g decoded into columns [c, c + 16) of the k × ld float matrix {@code dst}: float j·ld + c + l of it is
+     * W[16g + l, j].
+     */
+    static void dequantize(InterleavedWeight w, int g, MemorySegment dst, int c, int ld) {
+        byte[] a = w.data;
+        int nb = w.blocksPerRow(), gbb = w.groupBlockBytes();
+        for (int b = 0; b < nb; b++) {
+            int bo = (g * nb + b) * gbb;
+            for (int h = 0; h < ROWS; h += InterleavedDot.L) {
+                switch (w.type) {
+                    case Q4_0 -> dequantQ4_0(a, bo, h, dst, 32L * b * ld + c + h, ld);
+                    case Q8_0 -> dequantQ8_0(a, bo, h, dst, 32L * b * ld + c + h, ld);
+                    default -> dequantQ4K(a, bo, h, dst, 256L * b * ld + c + h, ld);
+                }
+            }
+        }
+    }
+
+    private static void put(FloatVector v, MemorySegment dst, long at) {
+        v.intoMemorySegment(dst, 4 * at, ByteOrder.nativeOrder());
+    }
+
+    /** (q - 8)·d, the scalar decoder's float. */
+    private static void dequantQ4_0(byte[] a, int bo, int h, MemorySegment dst, long o, int ld) {
+        FloatVector d = InterleavedDot.halves(a, bo + 2 * h);
+        for (int j = 0; j < 16; j++) {
+            int at = bo + 32 + ROWS * j + h;
+            put(InterleavedDot.q4Low(a, at).mul(d), dst, o + (long) j * ld);
+            put(InterleavedDot.q4High(a, at).mul(d), dst, o + (long) (16 + j) * ld);
+        }
+    }
+
+    /** q·d, the scalar decoder's float. */
+    private static void dequantQ8_0(byte[] a, int bo, int h, MemorySegment dst, long o, int ld) {
+        FloatVector d = InterleavedDot.halves(a, bo + 2 * h);
+        for (int j = 0; j < 32; j++)
+            put(InterleavedDot.q8(a, bo + 32 + ROWS * j + h).mul(d), dst, o + (long) j * ld);
+    }
+
+    /** (d·sc)·q - dmin·m, two roundings after the scale products, as the scalar decoder computes it. */
+    private static void dequantQ4K(byte[] a, int bo, int h, MemorySegment dst, long o, int ld) {
+        FloatVector d = InterleavedDot.halves(a, bo + 2 * h), dmin = InterleavedDot.halves(a, bo + 32 + 2 * h);
+        for (int p = 0; p < 4; p++) {
+            int sc = bo + 64 + ROWS * 2 * p + h, mn = sc + ROWS * 8;
+            FloatVector d1 = d.mul(InterleavedDot.scales(a, sc)), d2 = d.mul(InterleavedDot.scales(a, sc + ROWS));
+            FloatVector m1 = dmin.mul(InterleavedDot.scales(a, mn)), m2 = dmin.mul(InterleavedDot.scales(a, mn + ROWS));
+            for (int j = 0; j < 32; j++) {
+                int at = bo + 320 + ROWS * (32 * p + j) + h;
+                put(d1.mul(InterleavedDot.lowNibble(a, at)).sub(m1), dst, o + (long) (64 * p + j) * ld);
+                put(d2.mul(InterleavedDot.highNibble(a, at)).sub(m2), dst, o + (long) (64 * p + 32 + j) * ld);
+            }
+        }
+    }
+}

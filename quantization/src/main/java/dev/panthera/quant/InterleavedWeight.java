@@ -1,0 +1,190 @@
+package dev.panthera.quant;
+
+import dev.panthera.quant.ggml.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A Q4_0, Q8_0 or Q4_K weight with its rows regrouped sixteen at a time so that a vector lane holds one output row:
+ * for each group of {@value #ROWS} rows and each block column b, the sixteen rows' block b is stored field by field,
+ * the rows side by side. A decode then loads one byte of each of sixteen rows with one load, widens it to sixteen
+ * float lanes and multiplies it by one broadcast activation, where the row-major layout needs a lane sum per row and
+ * a scale conversion per block. llama.cpp regroups these types for the same reason (its "repack" buffers).
+ *
+ * <p>The group-block of a type whose GGML block has {@code F} half-precision header fields and then {@code S} bytes
+ * is: field f of the sixteen rows (16 halves, 32 bytes) for each f, then byte i of the sixteen rows (16 bytes) for
+ * each i — sixteen times the block's size, the same bytes in another order. Q4_K's header is stored decoded: d and
+ * dmin as two fields, then its eight 6-bit scales and eight 6-bit mins as one byte each (16 byte slabs instead of
+ * the 12 packed ones, 2.8% more bytes), then the 128 quant bytes. The bytes live on the Java heap, in one array with
+ * {@value #PAD} bytes of padding so a vector load at the last slab stays inside it.
+ *
+ * <p>Only weights whose row count is a multiple of 16 and whose regrouped bytes fit one array are regrouped; the
+ * others keep the row-major kernels.
+ */
+final class InterleavedWeight {
+    /** Rows per group: one per float lane at 512 bits, two passes of eight at 256. */
+    static final int ROWS = 16;
+
+    /** Bytes after the last group, so a 16-byte load of a 4-lane kernel's last slab stays in the array. */
+    static final int PAD = 64;
+
+    final String name;
+    final GgmlType type;
+    final int out, in;
+    /** The regrouped bytes: group g, block b at {@code (g · blocksPerRow + b) · groupBlockBytes()}. */
+    final byte[] data;
+
+    private InterleavedWeight(String name, GgmlType type, int out, int in, byte[] data) {
+        this.name = name;
+        this.type = type;
+        this.out = out;
+        this.in = in;
+        this.data = data;
+    }
+
+    /** Whether {@code w} can be regrouped: Q4_0, Q8_0 or Q4_K, rows a multiple of 16, and under 2 GiB regrouped. */
+    static boolean supports(QuantizedWeight w) {
+        if (w.type() != GgmlType.Q4_0 && w.type() != GgmlType.Q8_0 && w.type() != GgmlType.Q4_K) return false;
+        if (w.out() == 0 || w.out() % ROWS != 0 || w.in() == 0) return false;
+        long bytes = w.out() / ROWS * (w.in() / w.type().blockSize()) * (long) groupBlockBytes(w.type());
+        return bytes + PAD <= Integer.MAX_VALUE - 16;
+    }
+
+    /** Bytes of one group-block of {@code t}: 16 of its blocks (Q4_K: 16 blocks plus the 64 bytes of decoded scales). */
+    static int groupBlockBytes(GgmlType t) {
+        return switch (t) {
+            case Q4_0 -> ROWS * 18;
+            case Q8_0 -> ROWS * 34;
+            case Q4_K -> ROWS * (4 + 16 + 128);
+            default -> throw new IllegalArgumentException("InterleavedWeight: no grouped layout for " + t);
+        };
+    }
+
+    int blocksPerRow() {
+        return in / type.blockSize();
+    }
+
+    int groupBlockBytes() {
+        return groupBlockBytes(type);
+    }
+
+    /** Bytes of one row group: every block column of its sixteen rows. */
+    int groupBytes() {
+        return blocksPerRow() * groupBlockBytes();
+    }
+
+    /**
+     * {@code w}'s blocks regrouped, or null where {@link #supports} does not hold or a block's scale (Q4_K: d or
+     * dmin) is infinite or NaN: the group kernels convert finite halves only, and such a weight keeps the row-major
+     * kernels, which carry the NaN or infinity into the product as ggml does.
+     */
+    static InterleavedWeight regroup(QuantizedWeight w) {
+        if (!supports(w)) return null;
+        InterleavedWeight g = of(w);
+        int halves = g.type == GgmlType.Q4_K ? 2 * ROWS : ROWS, gbb = g.groupBlockBytes();
+        for (int at = 0; at < g.data.length - PAD; at += gbb) {
+            for (int i = 0; i < halves; i++) {
+                if ((g.data[at + 2 * i + 1] & 0x7C) == 0x7C) return null; // exponent 31: infinity or NaN
+            }
+        }
+        return g;
+    }
+
+    /** {@code w}'s blocks regrouped; {@link #supports} must hold. */
+    static InterleavedWeight of(QuantizedWeight w) {
+        if (!supports(w))
+            throw new IllegalArgumentException("InterleavedWeight: " + w.name() + " " + w.type() + " [" + w.out()
+                    + ", " + w.in() + "] cannot be regrouped (Q4_0, Q8_0 or Q4_K with rows a multiple of " + ROWS
+                    + ")");
+        GgmlType t = w.type();
+        int out = Math.toIntExact(w.out()), in = Math.toIntExact(w.in());
+        int nb = in / t.blockSize(), gbb = groupBlockBytes(t), bs = blockBytes(t);
+        int rb = Math.toIntExact(w.rowBytes());
+        byte[] data = new byte[out / ROWS * nb * gbb + PAD];
+        byte[] rows = new byte[ROWS * rb];
+        MemorySegment src = w.blocks();
+        for (int g = 0; g < out / ROWS; g++) {
+            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) g * ROWS * rb, rows, 0, ROWS * rb);
+            for (int b = 0; b < nb; b++) {
+                int base = (g * nb + b) * gbb;
+                for (int r = 0; r < ROWS; r++) scatter(t, rows, r * rb + b * bs, data, base, r);
+            }
+        }
+        return new InterleavedWeight(w.name(), t, out, in, data);
+    }
+
+    /** Bytes of one GGML block of {@code t}. */
+    private static int blockBytes(GgmlType t) {
+        return Math.toIntExact(t.bytesFor(t.blockSize()));
+    }
+
+    /** Row {@code r}'s block at {@code s} of {@code src} into its lane of the group-block at {@code base}. */
+    private static void scatter(GgmlType t, byte[] src, int s, byte[] dst, int base, int r) {
+        switch (t) {
+            case Q4_0, Q8_0 -> {
+                dst[base + 2 * r] = src[s];
+                dst[base + 2 * r + 1] = src[s + 1];
+                int n = blockBytes(t) - 2;
+                for (int i = 0; i < n; i++) dst[base + 32 + ROWS * i + r] = src[s + 2 + i];
+            }
+            case Q4_K -> {
+                for (int i = 0; i < 2; i++) { // d, dmin
+                    dst[base + 2 * r + i] = src[s + i];
+                    dst[base + 32 + 2 * r + i] = src[s + 2 + i];
+                }
+                for (int j = 0; j < 8; j++) {
+                    dst[base + 64 + ROWS * j + r] = (byte) scaleMin(src, s + 4, j, 0);
+                    dst[base + 64 + ROWS * (8 + j) + r] = (byte) scaleMin(src, s + 4, j, 1);
+                }
+                for (int i = 0; i < 128; i++) dst[base + 64 + 256 + ROWS * i + r] = src[s + 16 + i];
+            }
+            default -> throw new IllegalArgumentException("InterleavedWeight: no grouped layout for " + t);
+        }
+    }
+
+    /** ggml's get_scale_min_k4: sub-block j's 6-bit scale (which 0) or min (which 1) from the 12 bytes at {@code s}. */
+    static int scaleMin(byte[] b, int s, int j, int which) {
+        if (j < 4) return b[s + j + 4 * which] & 63;
+        int lo = b[s + j + 4] & 0xFF;
+        return which == 0
+                ? (lo & 0xF) | (((b[s + j - 4] & 0xFF) >> 6) << 4)
+                : (lo >> 4) | (((b[s + j] & 0xFF) >> 6) << 4);
+    }
+
+    /**
+     * Row {@code r}'s GGML blocks gathered back from the groups, byte for byte as the source row (Q4_K's scales
+     * packed again into their 12 bytes): the regrouping's inverse, for tests.
+     */
+    byte[] rowBlocks(int r) {
+        int nb = blocksPerRow(), bs = blockBytes(type), gbb = groupBlockBytes(), g = r / ROWS, l = r % ROWS;
+        byte[] row = new byte[nb * bs];
+        for (int b = 0; b < nb; b++) {
+            int base = (g * nb + b) * gbb, s = b * bs;
+            switch (type) {
+                case Q4_0, Q8_0 -> {
+                    row[s] = data[base + 2 * l];
+                    row[s + 1] = data[base + 2 * l + 1];
+                    for (int i = 0; i < bs - 2; i++) row[s + 2 + i] = data[base + 32 + ROWS * i + l];
+                }
+                default -> { // Q4_K
+                    for (int i = 0; i < 2; i++) {
+                        row[s + i] = data[base + 2 * l + i];
+                        row[s + 2 + i] = data[base + 32 + 2 * l + i];
+                    }
+                    int[] sc = new int[8], mn = new int[8];
+                    for (int j = 0; j < 8; j++) {
+                        sc[j] = data[base + 64 + ROWS * j + l] & 0xFF;
+                        mn[j] = data[base + 64 + ROWS * (8 + j) + l] & 0xFF;
+                    }
+                    for (int j = 0; j < 4; j++) {
+                        row[s + 4 + j] = (byte) (sc[j] | (sc[j + 4] >> 4) << 6);
+                        row[s + 8 + j] = (byte) (mn[j] | (mn[j + 4] >> 4) << 6);
+                        row[s + 12 + j] = (byte) ((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
+                    }
+                    for (int i = 0; i < 128; i++) row[s + 16 + i] = data[base + 64 + 256 + ROWS * i + l];
+                }
+            }
+        }
+        return row;
+    }
+}

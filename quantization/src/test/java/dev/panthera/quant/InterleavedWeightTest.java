@@ -1,0 +1,203 @@
+package dev.panthera.quant;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.tensor.Tensor;
+import dev.panthera.testing.SizesFirst;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The row-grouped Q4_0, Q8_0 and Q4_K weights: the regrouping is lossless (each row's GGML bytes come back), the
+ * panel decoder gives the scalar decoder's floats bit for bit, and the decode kernels and the panel path match the
+ * float64 product of the dequantized weight within {@link QuantizedMatmulTest#check}'s bound, at the width this JVM
+ * runs (the surefire executions run this class at 512, 256 and 128 bits).
+ */
+class InterleavedWeightTest {
+    static final GgmlType[] TYPES = {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K};
+
+    @Test
+    void everyFiniteHalfConvertsAsFloat16ToFloat() {
+        byte[] a = new byte[2 * 65536 + InterleavedWeight.PAD];
+        for (int h = 0; h < 65536; h++) {
+            a[2 * h] = (byte) h;
+            a[2 * h + 1] = (byte) (h >> 8);
+        }
+        float[] got = new float[InterleavedDot.L];
+        int checked = 0;
+        for (int h = 0; h < 65536; h += InterleavedDot.L) {
+            InterleavedDot.halves(a, 2 * h).intoArray(got, 0);
+            for (int l = 0; l < got.length; l++) {
+                float want = Float.float16ToFloat((short) (h + l));
+                if (!Float.isFinite(want)) continue; // regroup keeps such scales out (see the test below)
+                checked++;
+                assertEquals(
+                        Float.floatToRawIntBits(want),
+                        Float.floatToRawIntBits(got[l]),
+                        "half 0x" + Integer.toHexString(h + l) + ": want " + want + ", got " + got[l]);
+            }
+        }
+        assertEquals(65536 - 2 * 1024, checked); // every half but the two exponent-31 ranges
+    }
+
+    @Test
+    void aWeightWithAnInfiniteOrNaNScaleKeepsTheRowMajorKernels() {
+        Random r = new Random(15);
+        try (Arena arena = Arena.ofShared()) {
+            for (GgmlType t : TYPES) {
+                for (short bad : new short[] {(short) 0x7C00, (short) 0xFE01}) { // +infinity, a NaN
+                    QuantizedWeight w = QuantizedMatmulTest.randomWeight(t, 32, t.blockSize(), r, arena);
+                    assertNotNull(InterleavedWeight.regroup(w), t + " finite scales");
+                    // row 17's first block: d (the first half of every type's block)
+                    w.blocks().set(QuantDraws.LE16, 17 * w.rowBytes(), bad);
+                    assertNull(InterleavedWeight.regroup(w), t + " scale 0x" + Integer.toHexString(bad & 0xFFFF));
+                    QuantizedLinear layer = QuantizedLinear.of(w, null);
+                    assertEquals(32 * w.rowBytes(), layer.weightBytes());
+                    float[] x = new float[t.blockSize()];
+                    for (int i = 0; i < x.length; i++) x[i] = 1 + r.nextFloat(); // no zero: 0·∞ would hide the sign
+                    float[] y = layer.forward(Tensor.of(x, 1, x.length)).toFloatArray();
+                    float[] rowMajor = new float[32];
+                    QuantizedMatmul.matmul(x, 1, w, rowMajor);
+                    assertFalse(Float.isFinite(y[17]), t + " y[17] = " + y[17]);
+                    assertArrayEquals(rowMajor, y, t + ": the layer is the row-major product");
+                }
+            }
+        }
+    }
+
+    @Test
+    void regroupingGivesEachRowsBytesBack() {
+        Random r = new Random(11);
+        try (Arena arena = Arena.ofConfined()) {
+            for (GgmlType t : TYPES) {
+                for (int out : new int[] {16, 48}) {
+                    for (int blocks : new int[] {1, 3}) {
+                        int in = blocks * t.blockSize();
+                        // random bytes everywhere: every quant value and (Q4_K) every packed scale bit pattern
+                        byte[] raw = new byte[Math.toIntExact(t.bytesFor((long) out * in))];
+                        r.nextBytes(raw);
+                        QuantizedWeight w = new QuantDraws.Blocks(t, out, in, raw).weight(arena);
+                        InterleavedWeight g = InterleavedWeight.of(w);
+                        int rb = Math.toIntExact(w.rowBytes());
+                        for (int row = 0; row < out; row++) {
+                            byte[] want =
+                                    w.blocks().asSlice((long) row * rb, rb).toArray(ValueLayout.JAVA_BYTE);
+                            assertArrayEquals(want, g.rowBlocks(row), t + " [" + out + ", " + in + "] row " + row);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void onlyTheGroupedTypesWithWholeGroupsAreRegrouped() {
+        Random r = new Random(12);
+        try (Arena arena = Arena.ofConfined()) {
+            assertTrue(InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q4_K, 32, 256, r, arena)));
+            assertFalse(InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 24, 64, r, arena)));
+            assertFalse(InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q6_K, 16, 256, r, arena)));
+            QuantizedWeight odd = QuantizedMatmulTest.randomWeight(GgmlType.Q8_0, 8, 32, r, arena);
+            var e = assertThrows(IllegalArgumentException.class, () -> InterleavedWeight.of(odd));
+            assertTrue(e.getMessage().contains("[8, 32]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void panelDecoderGivesTheScalarDecodersFloats() {
+        Random r = new Random(13);
+        try (Arena arena = Arena.ofConfined()) {
+            for (GgmlType t : TYPES) {
+                int out = 32, in = 2 * t.blockSize();
+                QuantizedWeight w = QuantizedMatmulTest.randomWeight(t, out, in, r, arena);
+                InterleavedWeight g = InterleavedWeight.of(w);
+                float[] want = w.dequantize();
+                MemorySegment b = arena.allocate(4L * out * in);
+                for (int grp = 0; grp < out / InterleavedWeight.ROWS; grp++)
+                    InterleavedMatmul.dequantize(g, grp, b, grp * InterleavedWeight.ROWS, out);
+                for (int n = 0; n < out; n++) {
+                    for (int j = 0; j < in; j++) {
+                        float got = b.getAtIndex(ValueLayout.JAVA_FLOAT, (long) j * out + n);
+                        assertEquals(
+                                Float.floatToRawIntBits(want[n * in + j]),
+                                Float.floatToRawIntBits(got),
+                                t + " W[" + n + ", " + j + "]: want " + want[n * in + j] + ", got " + got);
+                    }
+                }
+            }
+        }
+    }
+
+    /** A type, m in [1, 9] or 17, 1 to 3 groups of rows, 1 to 3 blocks per row, drawn before the values. */
+    @Provide
+    Arbitrary<QuantizedMatmulTest.Product> products() {
+        Arbitrary<Tuple.Tuple4<GgmlType, Integer, Integer, Integer>> sizes = Combinators.combine(
+                        Arbitraries.of(TYPES),
+                        Arbitraries.oneOf(Arbitraries.integers().between(1, 9), Arbitraries.just(17)),
+                        Arbitraries.integers().between(1, 3),
+                        Arbitraries.integers().between(1, 3))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(
+                sizes,
+                t -> QuantizedMatmulTest.products(
+                        t.get1(),
+                        t.get2(),
+                        InterleavedWeight.ROWS * t.get3(),
+                        t.get4() * t.get1().blockSize()));
+    }
+
+    /**
+     * Decode (m below 8) and panels (m from 8), against the float64 product: each y is checked with {@link
+     * QuantizedMatmulTest#check}'s bound, (k + 2)·2^-24·Σ|x|·(|w| + 2μ). The kernels keep each term a single-rounding
+     * product (exact nibble values, one FMA or product per term, one scaling per block or sub-block), so only the
+     * summation order differs from the row-major dots that bound covers.
+     */
+    @Property(tries = 60)
+    void groupedProductsAgainstFloat64(@ForAll("products") QuantizedMatmulTest.Product c) {
+        int m = c.m(), n = c.w().out(), k = c.w().in();
+        try (Arena arena = Arena.ofShared()) {
+            QuantizedWeight w = c.w().weight(arena);
+            InterleavedWeight g = InterleavedWeight.of(w);
+            float[] y = new float[m * n];
+            java.util.Arrays.fill(y, Float.NaN); // every output must be written
+            InterleavedMatmul.matmul(c.x(), m, g, y);
+            QuantizedMatmulTest.check(c.x(), m, w, y, w.type() + " grouped m=" + m + " n=" + n + " k=" + k);
+            // panels of one group, so the panel loop runs once per group
+            java.util.Arrays.fill(y, Float.NaN);
+            InterleavedMatmul.panels(c.x(), m, g, y, 0, n, InterleavedWeight.ROWS);
+            QuantizedMatmulTest.check(c.x(), m, w, y, w.type() + " grouped panels m=" + m + " n=" + n + " k=" + k);
+        }
+    }
+
+    @Test
+    void aLayerOverAGroupedWeightMatchesTheSourceBlocks() {
+        Random r = new Random(14);
+        try (Arena arena = Arena.ofShared()) {
+            for (GgmlType t : TYPES) {
+                QuantizedWeight w = QuantizedMatmulTest.randomWeight(t, 64, 2 * t.blockSize(), r, arena);
+                QuantizedLinear layer = QuantizedLinear.of(w, null);
+                boolean grouped = QuantizedLinear.REGROUP && !QuantizedMatmul.intByDefault(t);
+                assertEquals(
+                        grouped ? InterleavedWeight.of(w).data.length - InterleavedWeight.PAD : 64 * w.rowBytes(),
+                        layer.weightBytes());
+                for (int m : new int[] {1, 3, 12}) {
+                    float[] x = new float[m * (int) w.in()];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                    float[] y = layer.forward(Tensor.of(x, m, w.in())).toFloatArray();
+                    QuantizedMatmulTest.check(QuantLanes.F, x, m, w, y, t + " layer m=" + m);
+                }
+            }
+        }
+    }
+}
