@@ -189,14 +189,9 @@ final class InterleavedDot {
         return (FloatVector) ints(w, at).convert(VectorOperators.I2F, 0);
     }
 
-    /** Low nibbles of the L bytes at {@code at}, as floats. */
-    static FloatVector lowNibble(byte[] w, int at) {
-        return (FloatVector) ints(w, at).and(LOW4).convert(VectorOperators.I2F, 0);
-    }
-
-    /** High nibbles of the L bytes at {@code at}, as floats. */
-    static FloatVector highNibble(byte[] w, int at) {
+    /** The nibbles at bit {@code shift} (0 or 4) of the L bytes at {@code at}, as floats. */
+    static FloatVector nibbleAt(byte[] w, int at, int shift) {
         return (FloatVector)
-                ints(w, at).lanewise(VectorOperators.LSHR, 4).and(LOW4).convert(VectorOperators.I2F, 0);
+                ints(w, at).lanewise(VectorOperators.LSHR, shift).and(LOW4).convert(VectorOperators.I2F, 0);
     }
 }

@@ -119,17 +119,34 @@ final class InterleavedMatmul {
      * W[16g + l, j].
      */
     static void dequantize(InterleavedWeight w, int g, MemorySegment dst, int c, int ld) {
-        byte[] a = w.data;
+        switch (w.type) { // one loop per type, each compiled with only its own decoder inlined
+            case Q4_0 -> dequantQ4_0(w, g, dst, c, ld);
+            case Q8_0 -> dequantQ8_0(w, g, dst, c, ld);
+            default -> dequantQ4K(w, g, dst, c, ld);
+        }
+    }
+
+    private static void dequantQ4_0(InterleavedWeight w, int g, MemorySegment dst, int c, int ld) {
         int nb = w.blocksPerRow(), gbb = w.groupBlockBytes();
         for (int b = 0; b < nb; b++) {
-            int bo = (g * nb + b) * gbb;
-            for (int h = 0; h < ROWS; h += InterleavedDot.L) {
-                switch (w.type) {
-                    case Q4_0 -> dequantQ4_0(a, bo, h, dst, 32L * b * ld + c + h, ld);
-                    case Q8_0 -> dequantQ8_0(a, bo, h, dst, 32L * b * ld + c + h, ld);
-                    default -> dequantQ4K(a, bo, h, dst, 256L * b * ld + c + h, ld);
-                }
-            }
+            for (int h = 0; h < ROWS; h += InterleavedDot.L)
+                dequantQ4_0(w.data, (g * nb + b) * gbb, h, dst, 32L * b * ld + c + h, ld);
+        }
+    }
+
+    private static void dequantQ8_0(InterleavedWeight w, int g, MemorySegment dst, int c, int ld) {
+        int nb = w.blocksPerRow(), gbb = w.groupBlockBytes();
+        for (int b = 0; b < nb; b++) {
+            for (int h = 0; h < ROWS; h += InterleavedDot.L)
+                dequantQ8_0(w.data, (g * nb + b) * gbb, h, dst, 32L * b * ld + c + h, ld);
+        }
+    }
+
+    private static void dequantQ4K(InterleavedWeight w, int g, MemorySegment dst, int c, int ld) {
+        int nb = w.blocksPerRow(), gbb = w.groupBlockBytes();
+        for (int b = 0; b < nb; b++) {
+            for (int h = 0; h < ROWS; h += InterleavedDot.L)
+                dequantQ4K(w.data, (g * nb + b) * gbb, h, dst, 256L * b * ld + c + h, ld);
         }
     }
 
@@ -154,17 +171,21 @@ final class InterleavedMatmul {
             put(InterleavedDot.q8(a, bo + 32 + ROWS * j + h).mul(d), dst, o + (long) j * ld);
     }
 
-    /** (d·sc)·q - dmin·m, two roundings after the scale products, as the scalar decoder computes it. */
+    /**
+     * (d·sc)·q - dmin·m, two roundings after the scale products, as the scalar decoder computes it; one sub-block at
+     * a time (a loop with one store, not two: two stores and four scale decodes per pass put the method past C2's
+     * node limit, which left the stores out of line, element by element).
+     */
     private static void dequantQ4K(byte[] a, int bo, int h, MemorySegment dst, long o, int ld) {
         FloatVector d = InterleavedDot.halves(a, bo + 2 * h), dmin = InterleavedDot.halves(a, bo + 32 + 2 * h);
-        for (int p = 0; p < 4; p++) {
-            int sc = bo + 64 + ROWS * 2 * p + h, mn = sc + ROWS * 8;
-            FloatVector d1 = d.mul(InterleavedDot.scales(a, sc)), d2 = d.mul(InterleavedDot.scales(a, sc + ROWS));
-            FloatVector m1 = dmin.mul(InterleavedDot.scales(a, mn)), m2 = dmin.mul(InterleavedDot.scales(a, mn + ROWS));
+        for (int s = 0; s < 8; s++) { // sub-block s = 2p + t: bytes of pair p, nibble t
+            FloatVector ds = d.mul(InterleavedDot.scales(a, bo + 64 + ROWS * s + h));
+            FloatVector ms = dmin.mul(InterleavedDot.scales(a, bo + 64 + ROWS * (8 + s) + h));
+            int qs = bo + 320 + ROWS * 32 * (s / 2) + h, shift = 4 * (s & 1);
             for (int j = 0; j < 32; j++) {
-                int at = bo + 320 + ROWS * (32 * p + j) + h;
-                put(d1.mul(InterleavedDot.lowNibble(a, at)).sub(m1), dst, o + (long) (64 * p + j) * ld);
-                put(d2.mul(InterleavedDot.highNibble(a, at)).sub(m2), dst, o + (long) (64 * p + 32 + j) * ld);
+                ds.mul(InterleavedDot.nibbleAt(a, qs + ROWS * j, shift))
+                        .sub(ms)
+                        .intoMemorySegment(dst, 4 * (o + (long) (32 * s + j) * ld), ByteOrder.nativeOrder());
             }
         }
     }
