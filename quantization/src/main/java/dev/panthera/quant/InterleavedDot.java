@@ -68,16 +68,17 @@ final class InterleavedDot {
     }
 
     /**
-     * Rows h .. h + L of the Q4_0 group at byte {@code go} (nb block columns) dotted with x from {@code xo}: per
-     * block, d·Σ (q - 8)·x.
+     * Rows h .. h + L of the Q4_0 group at byte {@code go} (nb block columns) dotted with x from {@code xo}, into y
+     * from {@code yo}: per block, d·Σ (q - 8)·x. The kernels store their lanes rather than return them: a vector
+     * returned from a method C2 compiles apart is allocated on the heap.
      */
-    static FloatVector q4_0(byte[] w, int go, int nb, float[] x, int xo, int h) {
+    static void q4_0(byte[] w, int go, int nb, float[] x, int xo, int h, float[] y, int yo) {
         FloatVector sum = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             int bo = go + b * (ROWS * 18);
             sum = q4_0Block(w, bo + 32 + h, x, xo + 32 * b).fma(halves(w, bo + 2 * h), sum);
         }
-        return sum;
+        sum.intoArray(y, yo);
     }
 
     /**
@@ -100,14 +101,14 @@ final class InterleavedDot {
         return a.add(c).add(b.add(d));
     }
 
-    /** Rows h .. h + L of the Q8_0 group at byte {@code go} dotted with x: per block, d·Σ q·x. */
-    static FloatVector q8_0(byte[] w, int go, int nb, float[] x, int xo, int h) {
+    /** Rows h .. h + L of the Q8_0 group at byte {@code go} dotted with x, into y from {@code yo}: per block, d·Σ q·x. */
+    static void q8_0(byte[] w, int go, int nb, float[] x, int xo, int h, float[] y, int yo) {
         FloatVector sum = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
             int bo = go + b * (ROWS * 34);
             sum = q8_0Block(w, bo + 32 + h, x, xo + 32 * b).fma(halves(w, bo + 2 * h), sum);
         }
-        return sum;
+        sum.intoArray(y, yo);
     }
 
     private static FloatVector q8_0Block(byte[] w, int qo, float[] x, int xb) {
@@ -124,12 +125,12 @@ final class InterleavedDot {
     }
 
     /**
-     * Rows h .. h + L of the Q4_K group at byte {@code go} (nb super-blocks) dotted with x, whose 32-element sums are
-     * {@code xs} from {@code so}: sub-block s of a super-block is d·sc_s·q - dmin·m_s, so its share is
-     * (d·sc_s)·Σ q·x - (dmin·m_s)·xs_s. The mins' share is summed apart and subtracted at the end, as in
+     * Rows h .. h + L of the Q4_K group at byte {@code go} (nb super-blocks) dotted with x, into y from {@code yo};
+     * x's 32-element sums are {@code xs} from {@code so}. Sub-block s of a super-block is d·sc_s·q - dmin·m_s, so
+     * its share is (d·sc_s)·Σ q·x - (dmin·m_s)·xs_s. The mins' share is summed apart and subtracted at the end, as in
      * {@link KQuantDot#q4K}.
      */
-    static FloatVector q4K(byte[] w, int go, int nb, float[] x, int xo, float[] xs, int so, int h) {
+    static void q4K(byte[] w, int go, int nb, float[] x, int xo, float[] xs, int so, int h, float[] y, int yo) {
         FloatVector sum = FloatVector.zero(F), mins = sum;
         for (int b = 0; b < nb; b++) {
             int bo = go + b * (ROWS * 148);
@@ -142,7 +143,7 @@ final class InterleavedDot {
                 sum = q4KPair(w, bo + 320 + ROWS * 32 * p + h, x, xo + 256 * b + 64 * p, s0, s1, sum);
             }
         }
-        return sum.sub(mins);
+        sum.sub(mins).intoArray(y, yo);
     }
 
     /** The L 6-bit scale (or min) bytes at {@code at}, as floats. */

@@ -58,7 +58,7 @@ final class InterleavedMatmul {
         for (int g = from / ROWS; g < to / ROWS; g++) {
             for (int i = 0; i < m; i++) {
                 for (int h = 0; h < ROWS; h += InterleavedDot.L)
-                    InterleavedDot.q4_0(w.data, g * gb, nb, x, i * k, h).intoArray(y, i * n + g * ROWS + h);
+                    InterleavedDot.q4_0(w.data, g * gb, nb, x, i * k, h, y, i * n + g * ROWS + h);
             }
         }
     }
@@ -68,7 +68,7 @@ final class InterleavedMatmul {
         for (int g = from / ROWS; g < to / ROWS; g++) {
             for (int i = 0; i < m; i++) {
                 for (int h = 0; h < ROWS; h += InterleavedDot.L)
-                    InterleavedDot.q8_0(w.data, g * gb, nb, x, i * k, h).intoArray(y, i * n + g * ROWS + h);
+                    InterleavedDot.q8_0(w.data, g * gb, nb, x, i * k, h, y, i * n + g * ROWS + h);
             }
         }
     }
@@ -78,8 +78,7 @@ final class InterleavedMatmul {
         for (int g = from / ROWS; g < to / ROWS; g++) {
             for (int i = 0; i < m; i++) {
                 for (int h = 0; h < ROWS; h += InterleavedDot.L)
-                    InterleavedDot.q4K(w.data, g * gb, nb, x, i * k, xs, i * (k / 32), h)
-                            .intoArray(y, i * n + g * ROWS + h);
+                    InterleavedDot.q4K(w.data, g * gb, nb, x, i * k, xs, i * (k / 32), h, y, i * n + g * ROWS + h);
             }
         }
     }
