@@ -19,8 +19,9 @@ import java.util.SplittableRandom;
  * Llamas of TinyLlama 1.1B's shape (dim 2048, 22 layers, 32 heads, 4 KV heads, FFN 5632, vocab 32000, tied head,
  * context 2048), each written as a llama2.c checkpoint. They are converted to a GGUF by {@link Llama2cToGguf} (F32,
  * or for "1.1B-F16" / "1.1B-BF16" the matrices in that type), so that Panthera and llama.cpp read the same weights
- * from the same file. Files go to a temporary folder outside the repository; the 1.1B checkpoint takes 4.4 GB there
- * and each of its GGUFs 2.2 GB, and the conversion holds one GGUF's bytes on the heap (run with -Xmx4g or more).
+ * from the same file. Files go to a temporary folder outside the repository; the 1.1B checkpoint takes 4.4 GB there,
+ * its F32 GGUF ("1.1B") as much and its F16/BF16 ones 2.2 GB each, and the conversion holds one GGUF's bytes on the
+ * heap (run with -Xmx4g or more, -Xmx10g for "1.1B" and the types converted from it, as "1.1B:Q4_0").
  *
  * <p>Other GGML types are the F32 file converted by {@link GgufConvert} (what {@code ./panthera convert} writes). As a
  * program it prints the path of each model named, writing it first where absent: {@code LlamaFixtures stories260K 110M
@@ -52,7 +53,7 @@ public final class LlamaFixtures {
         }
     }
 
-    /** The GGUF for {@code model}: "stories260K", "110M" (F32), "1.1B-F16" or "1.1B-BF16". */
+    /** The GGUF for {@code model}: "stories260K", "110M" or "1.1B" (F32), "1.1B-F16" or "1.1B-BF16". */
     static Path gguf(String model) {
         try {
             Path dir = Path.of(System.getProperty("java.io.tmpdir"), "panthera-llama-bench");
@@ -68,7 +69,8 @@ public final class LlamaFixtures {
             Path bin = switch (model) {
                 case "stories260K" -> stories260K();
                 case "110M" -> random(dir.resolve("110M.bin"), 768, 2048, 12, 12, 12, 32000, 1024);
-                case "1.1B-F16", "1.1B-BF16" -> random(dir.resolve("1.1B.bin"), 2048, 5632, 22, 32, 4, 32000, 2048);
+                case "1.1B", "1.1B-F16", "1.1B-BF16" ->
+                    random(dir.resolve("1.1B.bin"), 2048, 5632, 22, 32, 4, 32000, 2048);
                 default -> throw new IllegalArgumentException("LlamaFixtures: unknown model " + model);
             };
             Path tmp = dir.resolve(file + ".tmp");
