@@ -74,20 +74,83 @@ final class InterleavedWeight {
     }
 
     /**
-     * {@code w}'s blocks regrouped, or null where {@link #supports} does not hold or a block's scale (Q4_K: d or
-     * dmin) is infinite or NaN: the group kernels convert finite halves only, and such a weight keeps the row-major
-     * kernels, which carry the NaN or infinity into the product as ggml does.
+     * {@code w}'s blocks regrouped, or null where {@link #supports} does not hold, where the copy would pass the
+     * regrouping budget ({@link #defaultBudget}), or where a block's scale (Q4_K: d or dmin) is infinite or NaN: the
+     * group kernels convert finite halves only, and such a weight keeps the row-major kernels, which carry the NaN or
+     * infinity into the product as ggml does.
      */
     static InterleavedWeight regroup(QuantizedWeight w) {
         if (!supports(w)) return null;
-        InterleavedWeight g = of(w);
-        int halves = g.type == GgmlType.Q4_K ? 2 * ROWS : ROWS, gbb = g.groupBlockBytes();
-        for (int at = 0; at < g.data.length - PAD; at += gbb) {
-            for (int i = 0; i < halves; i++) {
-                if ((g.data[at + 2 * i + 1] & 0x7C) == 0x7C) return null; // exponent 31: infinity or NaN
+        long bytes = w.out() / ROWS * (w.in() / w.type().blockSize()) * (long) groupBlockBytes(w.type()) + PAD;
+        if (!reserve(bytes, w)) return null;
+        InterleavedWeight g = null;
+        try {
+            g = of(w);
+            int halves = g.type == GgmlType.Q4_K ? 2 * ROWS : ROWS, gbb = g.groupBlockBytes();
+            for (int at = 0; at < g.data.length - PAD; at += gbb) {
+                for (int i = 0; i < halves; i++) {
+                    if ((g.data[at + 2 * i + 1] & 0x7C) == 0x7C) { // exponent 31: infinity or NaN
+                        g = null;
+                        return null;
+                    }
+                }
             }
+            CLEANER.register(g, () -> USED.addAndGet(-bytes));
+            return g;
+        } finally {
+            if (g == null) USED.addAndGet(-bytes);
         }
-        return g;
+    }
+
+    private static final System.Logger LOG = System.getLogger(InterleavedWeight.class.getName());
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
+    private static final java.util.concurrent.atomic.AtomicLong USED = new java.util.concurrent.atomic.AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicBoolean WARNED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+    private static volatile long budget = defaultBudget();
+
+    /**
+     * The heap the regrouped copies may hold at once: {@code panthera.quant.regroupBudgetBytes}, default half the
+     * maximum heap. A weight past it keeps the row-major kernels over its source blocks (slower decode, no copy), so
+     * a model loads in a heap too small for a copy of its weights; copies give their bytes back when collected.
+     */
+    private static long defaultBudget() {
+        String p = System.getProperty("panthera.quant.regroupBudgetBytes");
+        if (p == null || p.isBlank()) return Runtime.getRuntime().maxMemory() / 2;
+        try {
+            long v = Long.parseLong(p.strip());
+            if (v >= 0) return v;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(
+                "panthera.quant.regroupBudgetBytes: expected a byte count >= 0, got '" + p + "'");
+    }
+
+    /** Takes {@code bytes} from the budget, or returns false (logging the first refusal) when they do not fit. */
+    private static boolean reserve(long bytes, QuantizedWeight w) {
+        long cap = budget;
+        while (true) {
+            long used = USED.get();
+            if (used + bytes > cap) {
+                if (WARNED.compareAndSet(false, true))
+                    LOG.log(
+                            System.Logger.Level.INFO,
+                            "QuantizedLinear: regrouping " + w.name() + " " + w.type() + " [" + w.out() + ", "
+                                    + w.in() + "] would hold " + (used + bytes) + " bytes of regrouped weights, past"
+                                    + " the budget of " + cap + " (panthera.quant.regroupBudgetBytes, default half"
+                                    + " the heap); it and any later such weight keep the row-major kernels");
+                return false;
+            }
+            if (USED.compareAndSet(used, used + bytes)) return true;
+        }
+    }
+
+    /** Sets the budget (tests); returns the previous one. */
+    static long budget(long bytes) {
+        long old = budget;
+        budget = bytes;
+        return old;
     }
 
     /** {@code w}'s blocks regrouped; {@link #supports} must hold. */

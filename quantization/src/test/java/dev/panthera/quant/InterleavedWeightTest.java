@@ -102,6 +102,27 @@ class InterleavedWeightTest {
     }
 
     @Test
+    void aWeightPastTheRegroupingBudgetKeepsTheRowMajorKernels() {
+        Random r = new Random(16);
+        long old = InterleavedWeight.budget(0);
+        try (Arena arena = Arena.ofShared()) {
+            QuantizedWeight w = QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 32, 64, r, arena);
+            assertNull(InterleavedWeight.regroup(w), "regrouped past a budget of 0 bytes");
+            QuantizedLinear layer = QuantizedLinear.of(w, null);
+            assertEquals(32 * w.rowBytes(), layer.weightBytes(), "the layer reads the source blocks");
+            float[] x = new float[64];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            float[] y = layer.forward(Tensor.of(x, 1, 64)).toFloatArray(), rowMajor = new float[32];
+            QuantizedMatmul.matmul(x, 1, w, rowMajor);
+            assertArrayEquals(rowMajor, y, 0f);
+            InterleavedWeight.budget(Long.MAX_VALUE);
+            assertNotNull(InterleavedWeight.regroup(w), "regrouped within the budget");
+        } finally {
+            InterleavedWeight.budget(old);
+        }
+    }
+
+    @Test
     void onlyTheGroupedTypesWithWholeGroupsAreRegrouped() {
         Random r = new Random(12);
         try (Arena arena = Arena.ofConfined()) {
