@@ -1,6 +1,7 @@
 package dev.panthera.quant;
 
 import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.simd.HeapBudget;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -75,14 +76,20 @@ final class InterleavedWeight {
 
     /**
      * {@code w}'s blocks regrouped, or null where {@link #supports} does not hold, where the copy would pass the
-     * regrouping budget ({@link #defaultBudget}), or where a block's scale (Q4_K: d or dmin) is infinite or NaN: the
+     * regrouping budget ({@link #BUDGET}), or where a block's scale (Q4_K: d or dmin) is infinite or NaN: the
      * group kernels convert finite halves only, and such a weight keeps the row-major kernels, which carry the NaN or
      * infinity into the product as ggml does.
      */
     static InterleavedWeight regroup(QuantizedWeight w) {
         if (!supports(w)) return null;
         long bytes = w.out() / ROWS * (w.in() / w.type().blockSize()) * (long) groupBlockBytes(w.type()) + PAD;
-        if (!reserve(bytes, w)) return null;
+        boolean fits = BUDGET.reserve(
+                bytes,
+                (total, cap) -> "QuantizedLinear: regrouping " + w.name() + " " + w.type() + " [" + w.out() + ", "
+                        + w.in() + "] would hold " + total + " bytes of regrouped weights, past the budget of " + cap
+                        + " (panthera.quant.regroupBudgetBytes, default half the heap); it and any later such weight"
+                        + " keep the row-major kernels");
+        if (!fits) return null;
         InterleavedWeight g = null;
         try {
             g = of(w);
@@ -95,63 +102,19 @@ final class InterleavedWeight {
                     }
                 }
             }
-            CLEANER.register(g, () -> USED.addAndGet(-bytes));
+            BUDGET.releaseWhenCollected(g, bytes);
             return g;
         } finally {
-            if (g == null) USED.addAndGet(-bytes);
+            if (g == null) BUDGET.release(bytes);
         }
     }
-
-    private static final System.Logger LOG = System.getLogger(InterleavedWeight.class.getName());
-    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
-    private static final java.util.concurrent.atomic.AtomicLong USED = new java.util.concurrent.atomic.AtomicLong();
-    private static final java.util.concurrent.atomic.AtomicBoolean WARNED =
-            new java.util.concurrent.atomic.AtomicBoolean();
-    private static volatile long budget = defaultBudget();
 
     /**
      * The heap the regrouped copies may hold at once: {@code panthera.quant.regroupBudgetBytes}, default half the
      * maximum heap. A weight past it keeps the row-major kernels over its source blocks (slower decode, no copy), so
-     * a model loads in a heap too small for a copy of its weights; copies give their bytes back when collected.
+     * a model loads in a heap too small for a copy of its weights.
      */
-    private static long defaultBudget() {
-        String p = System.getProperty("panthera.quant.regroupBudgetBytes");
-        if (p == null || p.isBlank()) return Runtime.getRuntime().maxMemory() / 2;
-        try {
-            long v = Long.parseLong(p.strip());
-            if (v >= 0) return v;
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException(
-                "panthera.quant.regroupBudgetBytes: expected a byte count >= 0, got '" + p + "'");
-    }
-
-    /** Takes {@code bytes} from the budget, or returns false (logging the first refusal) when they do not fit. */
-    private static boolean reserve(long bytes, QuantizedWeight w) {
-        long cap = budget;
-        while (true) {
-            long used = USED.get();
-            if (used + bytes > cap) {
-                if (WARNED.compareAndSet(false, true))
-                    LOG.log(
-                            System.Logger.Level.INFO,
-                            "QuantizedLinear: regrouping " + w.name() + " " + w.type() + " [" + w.out() + ", "
-                                    + w.in() + "] would hold " + (used + bytes) + " bytes of regrouped weights, past"
-                                    + " the budget of " + cap + " (panthera.quant.regroupBudgetBytes, default half"
-                                    + " the heap); it and any later such weight keep the row-major kernels");
-                return false;
-            }
-            if (USED.compareAndSet(used, used + bytes)) return true;
-        }
-    }
-
-    /** Sets the budget (tests); returns the previous one. */
-    static long budget(long bytes) {
-        long old = budget;
-        budget = bytes;
-        return old;
-    }
+    static final HeapBudget BUDGET = new HeapBudget("panthera.quant.regroupBudgetBytes", 2);
 
     /** {@code w}'s blocks regrouped; {@link #supports} must hold. */
     static InterleavedWeight of(QuantizedWeight w) {

@@ -104,7 +104,7 @@ class InterleavedWeightTest {
     @Test
     void aWeightPastTheRegroupingBudgetKeepsTheRowMajorKernels() {
         Random r = new Random(16);
-        long old = InterleavedWeight.budget(0);
+        long old = InterleavedWeight.BUDGET.limit(0);
         try (Arena arena = Arena.ofShared()) {
             QuantizedWeight w = QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 32, 64, r, arena);
             assertNull(InterleavedWeight.regroup(w), "regrouped past a budget of 0 bytes");
@@ -115,10 +115,10 @@ class InterleavedWeightTest {
             float[] y = layer.forward(Tensor.of(x, 1, 64)).toFloatArray(), rowMajor = new float[32];
             QuantizedMatmul.matmul(x, 1, w, rowMajor);
             assertArrayEquals(rowMajor, y, 0f);
-            InterleavedWeight.budget(Long.MAX_VALUE);
+            InterleavedWeight.BUDGET.limit(Long.MAX_VALUE);
             assertNotNull(InterleavedWeight.regroup(w), "regrouped within the budget");
         } finally {
-            InterleavedWeight.budget(old);
+            InterleavedWeight.BUDGET.limit(old);
         }
     }
 

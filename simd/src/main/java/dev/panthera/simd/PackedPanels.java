@@ -62,11 +62,9 @@ final class PackedPanels implements PackedOperand {
         }
         PackedPanels packed = new PackedPanels(k, n, panels, cols, depths);
         long held = packed.bytes;
-        CLEANER.register(packed, () -> PackBudget.release(held));
+        PackBudget.releaseWhenCollected(packed, held);
         return packed;
     }
-
-    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
 
     /** The slivers of column block {@code jb} (columns jb·NC onwards) and depth block {@code pb}. */
     float[] panel(int jb, int pb) {
