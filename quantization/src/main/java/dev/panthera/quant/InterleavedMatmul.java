@@ -1,5 +1,6 @@
 package dev.panthera.quant;
 
+import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.simd.GemmConfig;
 import dev.panthera.simd.Sgemm;
 import java.lang.foreign.Arena;
@@ -29,17 +30,11 @@ final class InterleavedMatmul {
         }
         if (m == 0) return;
         if (m < QuantizedMatmul.DOTS_BELOW_M) {
-            float[] xs = w.type == dev.panthera.quant.ggml.GgmlType.Q4_K ? groupSums(x, m, k) : null;
+            float[] xs = w.type == GgmlType.Q4_K ? QuantizedMatmul.groupSums(x, m, k) : null;
             Sgemm.parallelRanges(n, 2L * m * n * k, ROWS, (from, to) -> dots(x, xs, m, w, y, from, to));
         } else {
             Sgemm.parallelRanges(n, 2L * m * n * k, ROWS, (from, to) -> panels(x, m, w, y, from, to, panelRows(k)));
         }
-    }
-
-    private static float[] groupSums(float[] x, int m, int k) {
-        float[] xs = new float[m * (k / 32)];
-        for (int i = 0; i < m; i++) System.arraycopy(KQuantDot.groupSums(x, i * k, k), 0, xs, i * (k / 32), k / 32);
-        return xs;
     }
 
     /** Output rows [from, to) (multiples of 16) of every activation row, by the group kernels. */

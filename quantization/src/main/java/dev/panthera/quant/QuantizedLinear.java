@@ -79,7 +79,8 @@ public final class QuantizedLinear extends Module {
 
     /**
      * {@code panthera.quant.regroup}: {@code true} (the default) copies a Q4_0, Q8_0 or Q4_K weight with a multiple
-     * of 16 rows and finite block scales into {@link InterleavedWeight}'s row groups on the heap when the layer is made, and multiplies
+     * of 16 rows and finite block scales into {@link InterleavedWeight}'s row groups on the heap when the layer is
+     * made (within {@code panthera.quant.regroupBudgetBytes}, see {@link InterleavedWeight#BUDGET}), and multiplies
      * that copy (the source blocks are then read only by {@link #dequantizeRow}); {@code false} multiplies the
      * source blocks in place. With {@code panthera.quant.decodeActivations=int8} those types keep the row-major
      * blocks, which the integer dots read.

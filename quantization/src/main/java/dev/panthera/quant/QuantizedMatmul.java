@@ -172,7 +172,7 @@ public final class QuantizedMatmul {
     }
 
     /** The 32-element sums of each of the m activation rows, row after row. */
-    private static float[] groupSums(float[] x, int m, int k) {
+    static float[] groupSums(float[] x, int m, int k) {
         float[] xs = new float[m * (k / 32)];
         for (int i = 0; i < m; i++) System.arraycopy(KQuantDot.groupSums(x, i * k, k), 0, xs, i * (k / 32), k / 32);
         return xs;
