@@ -11,8 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
  * The kernels over {@link InterleavedWeight}'s row groups: lane l of every vector is row l of the group (rows h to h +
  * L of it, L float lanes), so a quant byte of L rows is one load and one widening, each activation value one
  * broadcast, and a group's L results come out in lanes with no lane sum. Every product term and every per-block
- * scaling is the same float operation as in the row-major dots ({@link GgmlDot}, {@link KQuantDot}); only the order
- * of the additions differs.
+ * scaling is the same float operation as in the row-major dots ({@link GgmlDot}, {@link KQuantDot}), and only the
+ * order of the additions differs, except Q4_K's min terms: (dmin·m)·xs per sub-block here, dmin·Σ m·xs per
+ * super-block there.
  */
 final class InterleavedDot {
     private InterleavedDot() {}
