@@ -1,11 +1,8 @@
 package dev.panthera.quant;
 
 import dev.panthera.quant.ggml.GgmlType;
-import dev.panthera.simd.GemmConfig;
 import dev.panthera.simd.Sgemm;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 
@@ -23,11 +20,7 @@ final class InterleavedMatmul {
     /** y[i·out + n] = Σ_k x[i·in + k]·W[n, k] for i < m. */
     static void matmul(float[] x, int m, InterleavedWeight w, float[] y) {
         int n = w.out, k = w.in;
-        if (x.length < (long) m * k || y.length < (long) m * n) {
-            throw new IllegalArgumentException("QuantizedMatmul.matmul: " + m + " rows of " + k + " times " + w.name
-                    + " [" + n + ", " + k + "]ᵀ need " + (long) m * k + " inputs (have " + x.length + ") and "
-                    + (long) m * n + " outputs (have " + y.length + ")");
-        }
+        QuantizedMatmul.checkSizes(x, m, y, w.name, n, k);
         if (m == 0) return;
         if (m < QuantizedMatmul.DOTS_BELOW_M) {
             float[] xs = w.type == GgmlType.Q4_K ? QuantizedMatmul.groupSums(x, m, k) : null;
@@ -89,23 +82,10 @@ final class InterleavedMatmul {
      * floats are the scalar decoder's, bit for bit.
      */
     static void panels(float[] x, int m, InterleavedWeight w, float[] y, int from, int to, int panelRows) {
-        int n = w.out, k = w.in;
         if (from >= to) return;
-        int p = Math.min(panelRows, to - from);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment xm = arena.allocate(4L * m * k, 64);
-            MemorySegment.copy(x, 0, xm, ValueLayout.JAVA_FLOAT, 0, m * k);
-            MemorySegment yp = arena.allocate(4L * m * p, 64);
-            MemorySegment pm = arena.allocate(4L * p * k, 64);
-            GemmConfig one = GemmConfig.of(1); // already inside one of GEMM's ranges: no nested split
-            for (int r0 = from; r0 < to; r0 += p) {
-                int rows = Math.min(p, to - r0);
-                for (int g = r0 / ROWS; g < (r0 + rows) / ROWS; g++) dequantize(w, g, pm, g * ROWS - r0, rows);
-                Sgemm.sgemm(one, false, false, m, rows, k, 1f, xm, 0, k, pm, 0, rows, 0f, yp, 0, rows);
-                for (int i = 0; i < m; i++)
-                    MemorySegment.copy(yp, ValueLayout.JAVA_FLOAT, 4L * i * rows, y, i * n + r0, rows);
-            }
-        }
+        QuantizedMatmul.panelProducts(x, m, w.out, w.in, y, from, to, panelRows, false, (r0, rows, panel) -> {
+            for (int g = r0 / ROWS; g < (r0 + rows) / ROWS; g++) dequantize(w, g, panel, g * ROWS - r0, rows);
+        });
     }
 
     /**

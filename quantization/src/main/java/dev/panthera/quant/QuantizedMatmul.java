@@ -144,11 +144,7 @@ public final class QuantizedMatmul {
 
     static void matmul(VectorSpecies<Float> fs, float[] x, int m, QuantizedWeight w, float[] y, Activations mode) {
         int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
-        if (x.length < (long) m * k || y.length < (long) m * n) {
-            throw new IllegalArgumentException("QuantizedMatmul.matmul: " + m + " rows of " + k + " times " + w.name()
-                    + " [" + n + ", " + k + "]ᵀ need " + (long) m * k + " inputs (have " + x.length + ") and "
-                    + (long) m * n + " outputs (have " + y.length + ")");
-        }
+        checkSizes(x, m, y, w.name(), n, k);
         if (m == 0 || n == 0) return;
         if (intActivations(fs, w.type(), m, mode)) {
             Q8Activation[] acts = new Q8Activation[m];
@@ -169,6 +165,15 @@ public final class QuantizedMatmul {
         }
         // output rows split over GEMM's threads as the F32 GEMV is (GemmConfig / Sgemm.setThreads), in whole tiles
         Sgemm.parallelRanges(n, flops, TILE, (from, to) -> rows(fs, x, xs, m, w, y, from, to));
+    }
+
+    /** Rejects arrays too short for m rows of k inputs times the [n, k] weight {@code name}. */
+    static void checkSizes(float[] x, int m, float[] y, String name, int n, int k) {
+        if (x.length < (long) m * k || y.length < (long) m * n) {
+            throw new IllegalArgumentException("QuantizedMatmul.matmul: " + m + " rows of " + k + " times " + name
+                    + " [" + n + ", " + k + "]ᵀ need " + (long) m * k + " inputs (have " + x.length + ") and "
+                    + (long) m * n + " outputs (have " + y.length + ")");
+        }
     }
 
     /** The 32-element sums of each of the m activation rows, row after row. */
@@ -289,8 +294,7 @@ public final class QuantizedMatmul {
 
     /**
      * {@link #panels(float[], int, QuantizedWeight, float[], int, int)} with panels of {@code panelRows} rows (tests
-     * use small ones to cover many panels in a small product). The buffers are native (the Vector API reads heap
-     * memory only from byte arrays), sized for this range, and live in a confined arena for it.
+     * use small ones to cover many panels in a small product), through {@link #panelProducts}.
      */
     static void panels(float[] x, int m, QuantizedWeight w, float[] y, int from, int to, int panelRows) {
         int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
@@ -298,6 +302,32 @@ public final class QuantizedMatmul {
             for (int i = 0; i < m; i++) java.util.Arrays.fill(y, i * n + from, i * n + to, 0f);
             return;
         }
+        panelProducts(x, m, n, k, y, from, to, panelRows, true, (r0, rows, panel) -> dequantize(w, r0, rows, panel));
+    }
+
+    /** Writes weight rows [r0, r0 + rows) into {@code panel} as floats, row-major or k-major. */
+    @FunctionalInterface
+    interface PanelDecoder {
+        void decode(int r0, int rows, MemorySegment panel);
+    }
+
+    /**
+     * y[:, r0 .. r0 + rows) = x·panelᵀ for each panel of at most {@code panelRows} of the output rows [from, to),
+     * {@code decoder} filling a rows × k panel ({@code rowMajor}) or a k × rows one, and SGEMM on this thread. The
+     * buffers are native (the Vector API reads heap memory only from byte arrays), sized for this range, and live in
+     * a confined arena for it.
+     */
+    static void panelProducts(
+            float[] x,
+            int m,
+            int n,
+            int k,
+            float[] y,
+            int from,
+            int to,
+            int panelRows,
+            boolean rowMajor,
+            PanelDecoder decoder) {
         int p = Math.min(panelRows, to - from);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment xm = arena.allocate(4L * m * k, 64);
@@ -306,8 +336,9 @@ public final class QuantizedMatmul {
             GemmConfig one = GemmConfig.of(1); // already inside one of GEMM's ranges: no nested split
             for (int r0 = from; r0 < to; r0 += p) {
                 int rows = Math.min(p, to - r0);
-                dequantize(w, r0, rows, panel);
-                Sgemm.sgemm(one, false, true, m, rows, k, 1f, xm, 0, k, panel, 0, k, 0f, yp, 0, rows);
+                decoder.decode(r0, rows, panel);
+                Sgemm.sgemm(
+                        one, false, rowMajor, m, rows, k, 1f, xm, 0, k, panel, 0, rowMajor ? k : rows, 0f, yp, 0, rows);
                 for (int i = 0; i < m; i++)
                     MemorySegment.copy(yp, ValueLayout.JAVA_FLOAT, 4L * i * rows, y, i * n + r0, rows);
             }
