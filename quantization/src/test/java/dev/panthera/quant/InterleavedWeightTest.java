@@ -3,10 +3,10 @@ package dev.panthera.quant;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.simd.FilledSgemm;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.testing.SizesFirst;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
 import net.jqwik.api.Arbitraries;
@@ -135,29 +135,49 @@ class InterleavedWeightTest {
         }
     }
 
+    /**
+     * Whole rows through {@link InterleavedMatmul#dequantize} (k-major, every group's columns) and blocks of them
+     * through {@link InterleavedMatmul#fill} (FilledSgemm's sliver layout, a depth range starting at a block other
+     * than the first, a column range starting at the second group and ending in a part sliver where the sliver is
+     * two groups wide): every float is the scalar decoder's, bit for bit.
+     */
     @Test
     void panelDecoderGivesTheScalarDecodersFloats() {
         Random r = new Random(13);
         try (Arena arena = Arena.ofConfined()) {
             for (GgmlType t : TYPES) {
-                int out = 32, in = 2 * t.blockSize();
+                int out = 48, in = 3 * t.blockSize(), bs = t.blockSize(), s = FilledSgemm.SLIVER;
                 QuantizedWeight w = QuantizedMatmulTest.randomWeight(t, out, in, r, arena);
                 InterleavedWeight g = InterleavedWeight.of(w);
                 float[] want = w.dequantize();
-                MemorySegment b = arena.allocate(4L * out * in);
+                float[] b = new float[out * in];
                 for (int grp = 0; grp < out / InterleavedWeight.ROWS; grp++)
-                    InterleavedMatmul.dequantize(g, grp, b, grp * InterleavedWeight.ROWS, out);
+                    InterleavedMatmul.dequantize(g, grp, 0, in / bs, b, grp * InterleavedWeight.ROWS, out);
                 for (int n = 0; n < out; n++) {
-                    for (int j = 0; j < in; j++) {
-                        float got = b.getAtIndex(ValueLayout.JAVA_FLOAT, (long) j * out + n);
-                        assertEquals(
-                                Float.floatToRawIntBits(want[n * in + j]),
-                                Float.floatToRawIntBits(got),
-                                t + " W[" + n + ", " + j + "]: want " + want[n * in + j] + ", got " + got);
+                    for (int j = 0; j < in; j++) same(want[n * in + j], b[j * out + n], t + " W[" + n + ", " + j + "]");
+                }
+                int pc = bs, kc = 2 * bs, jc = InterleavedWeight.ROWS, nc = out - jc;
+                float[] sl = new float[(nc + s - 1) / s * s * kc];
+                java.util.Arrays.fill(sl, Float.NaN);
+                InterleavedMatmul.fill(g, pc, kc, jc, nc, sl);
+                for (int j = 0; j < (nc + s - 1) / s * s; j++) {
+                    for (int p = 0; p < kc; p++) {
+                        float got = sl[j / s * s * kc + p * s + j % s];
+                        if (j < nc)
+                            same(
+                                    want[(jc + j) * in + pc + p],
+                                    got,
+                                    t + " sliver W[" + (jc + j) + ", " + (pc + p) + "]");
+                        else same(0f, got, t + " sliver padding column " + j + ", depth " + p);
                     }
                 }
             }
         }
+    }
+
+    private static void same(float want, float got, String what) {
+        assertEquals(
+                Float.floatToRawIntBits(want), Float.floatToRawIntBits(got), what + ": want " + want + ", got " + got);
     }
 
     /** A type, m in [1, 9] or 17, 1 to 3 groups of rows, 1 to 3 blocks per row, drawn before the values. */
@@ -194,9 +214,11 @@ class InterleavedWeightTest {
             java.util.Arrays.fill(y, Float.NaN); // every output must be written
             InterleavedMatmul.matmul(c.x(), m, g, y);
             QuantizedMatmulTest.check(c.x(), m, w, y, w.type() + " grouped m=" + m + " n=" + n + " k=" + k);
-            // panels of one group, so the panel loop runs once per group
+            // the filled-panel product at every m, on three threads: column ranges of one group each
             java.util.Arrays.fill(y, Float.NaN);
-            InterleavedMatmul.panels(c.x(), m, g, y, 0, n, InterleavedWeight.ROWS);
+            try (var three = dev.panthera.simd.GemmConfig.of(3).use()) {
+                InterleavedMatmul.panels(c.x(), m, g, y);
+            }
             QuantizedMatmulTest.check(c.x(), m, w, y, w.type() + " grouped panels m=" + m + " n=" + n + " k=" + k);
         }
     }

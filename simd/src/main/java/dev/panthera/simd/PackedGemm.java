@@ -290,7 +290,10 @@ final class PackedGemm {
         }
     }
 
-    /** The 6×16 micro-kernel: C tile += Ap(6×kc) · Bp(kc×16); partial tiles go through a scratch tile. */
+    /**
+     * The 6×NR micro-kernel: C tile += Ap(6×kc) · Bp(kc×NR) through a scratch tile; with a null C the product is left
+     * in the tile for the caller to add (a heap C, {@link #gemmFilled}).
+     */
     private static void kernel(
             int kc,
             float[] ap,
@@ -352,7 +355,7 @@ final class PackedGemm {
         c41.intoArray(tile, 4 * NR + V);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + V);
-        addTile(tile, c, cTile, ldc, mr, nr);
+        if (c != null) addTile(tile, c, cTile, ldc, mr, nr);
     }
 
     /** C tile += tile (MR×NR floats), the first mr rows and nr columns. */
@@ -372,6 +375,70 @@ final class PackedGemm {
         for (int i = 0; i < mr; i++) {
             long row = cTile + (long) i * ldc;
             for (int j = 0; j < nr; j++) c.setAtIndex(FL, row + j, c.getAtIndex(FL, row + j) + tile[i * NR + j]);
+        }
+    }
+
+    /** C tile += tile for a heap C: the first mr rows and nr columns, C's tile at element {@code cTile}. */
+    private static void addTile(float[] tile, float[] c, int cTile, int ldc, int mr, int nr) {
+        if (nr == NR) {
+            for (int i = 0; i < mr; i++) {
+                int row = cTile + i * ldc;
+                FloatVector.fromArray(F, c, row)
+                        .add(FloatVector.fromArray(F, tile, i * NR))
+                        .intoArray(c, row);
+                FloatVector.fromArray(F, c, row + V)
+                        .add(FloatVector.fromArray(F, tile, i * NR + V))
+                        .intoArray(c, row + V);
+            }
+            return;
+        }
+        for (int i = 0; i < mr; i++) {
+            int row = cTile + i * ldc;
+            for (int j = 0; j < nr; j++) c[row + j] += tile[i * NR + j];
+        }
+    }
+
+    /**
+     * C[0:m, j0:j1] += A·B for a heap A (m×k, row-major, leading dimension k) and C (leading dimension ldc), B made
+     * block by block by {@code b} straight into the slivers the micro-kernel reads (no B matrix, no packing copy).
+     * The loops are {@link #gemm}'s with slivers counted from j0. A comes from {@code allA} ({@link #packAllA} of
+     * all m rows) or, when that is null, is packed per block into buf.
+     */
+    static void gemmFilled(
+            int m,
+            int j0,
+            int j1,
+            int k,
+            float[] a,
+            float[] allA,
+            FilledSgemm.Panels b,
+            float[] c,
+            int ldc,
+            Buffers buf) {
+        MemorySegment as = allA == null ? MemorySegment.ofArray(a) : null;
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                b.fill(pc, kc, jc, nc, buf.b);
+                for (int ic = 0; ic < m; ic += MC) {
+                    int mc = Math.min(MC, m - ic);
+                    float[] ab = buf.a;
+                    int ao = 0;
+                    if (allA == null) packA(false, as, 0, k, ic, mc, pc, kc, 1f, buf.a, 0, buf.row);
+                    else {
+                        ab = allA;
+                        ao = allAOffset(m, pc, ic, kc);
+                    }
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            kernel(kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, buf.tile);
+                            addTile(buf.tile, c, (ic + ir) * ldc + jc + jr, ldc, Math.min(MR, mc - ir), nr);
+                        }
+                    }
+                }
+            }
         }
     }
 }
