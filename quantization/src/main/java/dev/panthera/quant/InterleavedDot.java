@@ -126,22 +126,22 @@ final class InterleavedDot {
     }
 
     /**
-     * Rows h .. h + L of the Q4_K group at byte {@code go} (nb super-blocks) dotted with x, into y from {@code yo};
-     * x's 32-element sums are {@code xs} from {@code so}. Sub-block s of a super-block is d·sc_s·q - dmin·m_s, so
-     * its share is (d·sc_s)·Σ q·x - (dmin·m_s)·xs_s. The mins' share is summed apart and subtracted at the end, as in
-     * {@link KQuantDot#q4K}.
+     * Rows h .. h + L of the Q4_K group whose nb headers start at byte {@code ho} and quant slabs at {@code qg} (see
+     * {@link InterleavedWeight}) dotted with x, into y from {@code yo}; x's 32-element sums are {@code xs} from
+     * {@code so}. Sub-block s of a super-block is d·sc_s·q - dmin·m_s, so its share is (d·sc_s)·Σ q·x -
+     * (dmin·m_s)·xs_s. The mins' share is summed apart and subtracted at the end, as in {@link KQuantDot#q4K}.
      */
-    static void q4K(byte[] w, int go, int nb, float[] x, int xo, float[] xs, int so, int h, float[] y, int yo) {
+    static void q4K(byte[] w, int ho, int qg, int nb, float[] x, int xo, float[] xs, int so, int h, float[] y, int yo) {
         FloatVector sum = FloatVector.zero(F), mins = sum;
         for (int b = 0; b < nb; b++) {
-            int bo = go + b * (ROWS * 148);
+            int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K_QUANTS;
             FloatVector d = halves(w, bo + 2 * h), dmin = halves(w, bo + 32 + 2 * h);
             for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
                 int sc = bo + 64 + ROWS * 2 * p + h, mn = sc + ROWS * 8;
                 FloatVector s0 = d.mul(scales(w, sc)), s1 = d.mul(scales(w, sc + ROWS));
                 mins = dmin.mul(scales(w, mn)).fma(FloatVector.broadcast(F, xs[so + 8 * b + 2 * p]), mins);
                 mins = dmin.mul(scales(w, mn + ROWS)).fma(FloatVector.broadcast(F, xs[so + 8 * b + 2 * p + 1]), mins);
-                sum = q4KPair(w, bo + 320 + ROWS * 32 * p + h, x, xo + 256 * b + 64 * p, s0, s1, sum);
+                sum = q4KPair(w, qo + ROWS * 32 * p + h, x, xo + 256 * b + 64 * p, s0, s1, sum);
             }
         }
         sum.sub(mins).intoArray(y, yo);

@@ -61,11 +61,12 @@ final class InterleavedMatmul {
     }
 
     private static void dotsQ4K(float[] x, float[] xs, int m, InterleavedWeight w, float[] y, int from, int to) {
-        int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
+        int n = w.out, k = w.in, nb = w.blocksPerRow();
         for (int g = from / ROWS; g < to / ROWS; g++) {
+            int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0);
             for (int i = 0; i < m; i++) {
                 for (int h = 0; h < ROWS; h += InterleavedDot.L)
-                    InterleavedDot.q4K(w.data, g * gb, nb, x, i * k, xs, i * (k / 32), h, y, i * n + g * ROWS + h);
+                    InterleavedDot.q4K(w.data, ho, qo, nb, x, i * k, xs, i * (k / 32), h, y, i * n + g * ROWS + h);
             }
         }
     }
@@ -116,10 +117,10 @@ final class InterleavedMatmul {
     }
 
     private static void dequantQ4K(InterleavedWeight w, int g, int b0, int b1, float[] dst, int o, int ld) {
-        int nb = w.blocksPerRow(), gbb = w.groupBlockBytes();
         for (int b = b0; b < b1; b++) {
+            int hd = w.headerAt(g, b), q = w.quantsAt(g, b);
             for (int h = 0; h < ROWS; h += InterleavedDot.L)
-                dequantQ4K(w.data, (g * nb + b) * gbb, h, dst, o + 256 * (b - b0) * ld + h, ld);
+                dequantQ4K(w.data, hd, q, h, dst, o + 256 * (b - b0) * ld + h, ld);
         }
     }
 
@@ -145,12 +146,12 @@ final class InterleavedMatmul {
      * a time (a loop with one store, not two: two stores and four scale decodes per pass put the method past C2's
      * node limit, which left the stores out of line, element by element).
      */
-    private static void dequantQ4K(byte[] a, int bo, int h, float[] dst, int o, int ld) {
+    private static void dequantQ4K(byte[] a, int bo, int q, int h, float[] dst, int o, int ld) {
         FloatVector d = InterleavedDot.halves(a, bo + 2 * h), dmin = InterleavedDot.halves(a, bo + 32 + 2 * h);
         for (int s = 0; s < 8; s++) { // sub-block s = 2p + t: bytes of pair p, nibble t
             FloatVector ds = d.mul(InterleavedDot.scales(a, bo + 64 + ROWS * s + h));
             FloatVector ms = dmin.mul(InterleavedDot.scales(a, bo + 64 + ROWS * (8 + s) + h));
-            int qs = bo + 320 + ROWS * 32 * (s / 2) + h, shift = 4 * (s & 1);
+            int qs = q + ROWS * 32 * (s / 2) + h, shift = 4 * (s & 1);
             for (int j = 0; j < 32; j++) {
                 ds.mul(InterleavedDot.nibbleAt(a, qs + ROWS * j, shift)).sub(ms).intoArray(dst, o + (32 * s + j) * ld);
             }

@@ -16,8 +16,12 @@ import java.lang.foreign.ValueLayout;
  * is: field f of the sixteen rows (16 halves, 32 bytes) for each f, then byte i of the sixteen rows (16 bytes) for
  * each i — sixteen times the block's size, the same bytes in another order. Q4_K's header is stored decoded: d and
  * dmin as two fields, then its eight 6-bit scales and eight 6-bit mins as one byte each (16 byte slabs instead of
- * the 12 packed ones, 2.8% more bytes), then the 128 quant bytes. The bytes live on the Java heap, in one array with
- * {@value #PAD} bytes of padding so a vector load at the last slab stays inside it.
+ * the 12 packed ones, 2.8% more bytes), then the 128 quant bytes; Q4_K keeps the two parts apart: every group-block's
+ * header ({@value #K_HEADER} bytes) first, group by group, then every group-block's quant slabs ({@value #K_QUANTS}
+ * bytes) in the same order. Streamed from memory with each header between its quant slabs, the Q4_K decode ran at
+ * half the rate of the same kernel over cached bytes; the decodes of whole models ran faster with the headers apart
+ * (BENCHMARKS.md, "Q4_K headers apart"). The bytes live on the Java heap, in one array with {@value #PAD} bytes of padding so a vector
+ * load at the last slab stays inside it.
  *
  * <p>Only weights whose row count is a multiple of 16 and whose regrouped bytes fit one array are regrouped; the
  * others keep the row-major kernels.
@@ -32,7 +36,10 @@ final class InterleavedWeight {
     final String name;
     final GgmlType type;
     final int out, in;
-    /** The regrouped bytes: group g, block b at {@code (g · blocksPerRow + b) · groupBlockBytes()}. */
+    /** Bytes of a Q4_K group-block's header (d, dmin, 8 scales, 8 mins of sixteen rows) and of its quant slabs. */
+    static final int K_HEADER = 64 + 256, K_QUANTS = ROWS * 128;
+
+    /** The regrouped bytes: group g, block b's header at {@link #headerAt}, its quant slabs at {@link #quantsAt}. */
     final byte[] data;
 
     private InterleavedWeight(String name, GgmlType type, int out, int in, byte[] data) {
@@ -74,6 +81,24 @@ final class InterleavedWeight {
         return blocksPerRow() * groupBlockBytes();
     }
 
+    /** Where group g's block column b starts: its scale fields (Q4_0, Q8_0: followed by its quant slabs). */
+    int headerAt(int g, int b) {
+        return headerAt(type, blocksPerRow(), g, b);
+    }
+
+    /** Where group g's block column b's quant slabs start. */
+    int quantsAt(int g, int b) {
+        return quantsAt(type, out / ROWS, blocksPerRow(), g, b);
+    }
+
+    private static int headerAt(GgmlType t, int nb, int g, int b) {
+        return t == GgmlType.Q4_K ? (g * nb + b) * K_HEADER : (g * nb + b) * groupBlockBytes(t);
+    }
+
+    private static int quantsAt(GgmlType t, int groups, int nb, int g, int b) {
+        return t == GgmlType.Q4_K ? groups * nb * K_HEADER + (g * nb + b) * K_QUANTS : headerAt(t, nb, g, b) + 32;
+    }
+
     /**
      * {@code w}'s blocks regrouped, or null where {@link #supports} does not hold, where the copy would pass the
      * regrouping budget ({@link #BUDGET}), or where a block's scale (Q4_K: d or dmin) is infinite or NaN: the
@@ -93,12 +118,14 @@ final class InterleavedWeight {
         InterleavedWeight g = null;
         try {
             g = of(w);
-            int halves = g.type == GgmlType.Q4_K ? 2 * ROWS : ROWS, gbb = g.groupBlockBytes();
-            for (int at = 0; at < g.data.length - PAD; at += gbb) {
-                for (int i = 0; i < halves; i++) {
-                    if ((g.data[at + 2 * i + 1] & 0x7C) == 0x7C) { // exponent 31: infinity or NaN
-                        g = null;
-                        return null;
+            int halves = g.type == GgmlType.Q4_K ? 2 * ROWS : ROWS;
+            for (int grp = 0; grp < g.out / ROWS; grp++) {
+                for (int b = 0; b < g.blocksPerRow(); b++) {
+                    for (int i = 0, at = g.headerAt(grp, b); i < halves; i++) {
+                        if ((g.data[at + 2 * i + 1] & 0x7C) == 0x7C) { // exponent 31: infinity or NaN
+                            g = null;
+                            return null;
+                        }
                     }
                 }
             }
@@ -132,8 +159,8 @@ final class InterleavedWeight {
         for (int g = 0; g < out / ROWS; g++) {
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) g * ROWS * rb, rows, 0, ROWS * rb);
             for (int b = 0; b < nb; b++) {
-                int base = (g * nb + b) * gbb;
-                for (int r = 0; r < ROWS; r++) scatter(t, rows, r * rb + b * bs, data, base, r);
+                int hd = headerAt(t, nb, g, b), q = quantsAt(t, out / ROWS, nb, g, b);
+                for (int r = 0; r < ROWS; r++) scatter(t, rows, r * rb + b * bs, data, hd, q, r);
             }
         }
         return new InterleavedWeight(w.name(), t, out, in, data);
@@ -144,25 +171,28 @@ final class InterleavedWeight {
         return Math.toIntExact(t.bytesFor(t.blockSize()));
     }
 
-    /** Row {@code r}'s block at {@code s} of {@code src} into its lane of the group-block at {@code base}. */
-    private static void scatter(GgmlType t, byte[] src, int s, byte[] dst, int base, int r) {
+    /**
+     * Row {@code r}'s block at {@code s} of {@code src} into its lane of the group-block whose header is at {@code hd}
+     * and quant slabs at {@code q}.
+     */
+    private static void scatter(GgmlType t, byte[] src, int s, byte[] dst, int hd, int q, int r) {
         switch (t) {
             case Q4_0, Q8_0 -> {
-                dst[base + 2 * r] = src[s];
-                dst[base + 2 * r + 1] = src[s + 1];
+                dst[hd + 2 * r] = src[s];
+                dst[hd + 2 * r + 1] = src[s + 1];
                 int n = blockBytes(t) - 2;
-                for (int i = 0; i < n; i++) dst[base + 32 + ROWS * i + r] = src[s + 2 + i];
+                for (int i = 0; i < n; i++) dst[q + ROWS * i + r] = src[s + 2 + i];
             }
             case Q4_K -> {
                 for (int i = 0; i < 2; i++) { // d, dmin
-                    dst[base + 2 * r + i] = src[s + i];
-                    dst[base + 32 + 2 * r + i] = src[s + 2 + i];
+                    dst[hd + 2 * r + i] = src[s + i];
+                    dst[hd + 32 + 2 * r + i] = src[s + 2 + i];
                 }
                 for (int j = 0; j < 8; j++) {
-                    dst[base + 64 + ROWS * j + r] = (byte) scaleMin(src, s + 4, j, 0);
-                    dst[base + 64 + ROWS * (8 + j) + r] = (byte) scaleMin(src, s + 4, j, 1);
+                    dst[hd + 64 + ROWS * j + r] = (byte) scaleMin(src, s + 4, j, 0);
+                    dst[hd + 64 + ROWS * (8 + j) + r] = (byte) scaleMin(src, s + 4, j, 1);
                 }
-                for (int i = 0; i < 128; i++) dst[base + 64 + 256 + ROWS * i + r] = src[s + 16 + i];
+                for (int i = 0; i < 128; i++) dst[q + ROWS * i + r] = src[s + 16 + i];
             }
             default -> throw new IllegalArgumentException("InterleavedWeight: no grouped layout for " + t);
         }
@@ -182,15 +212,15 @@ final class InterleavedWeight {
      * packed again into their 12 bytes): the regrouping's inverse, for tests.
      */
     byte[] rowBlocks(int r) {
-        int nb = blocksPerRow(), bs = blockBytes(type), gbb = groupBlockBytes(), g = r / ROWS, l = r % ROWS;
+        int nb = blocksPerRow(), bs = blockBytes(type), g = r / ROWS, l = r % ROWS;
         byte[] row = new byte[nb * bs];
         for (int b = 0; b < nb; b++) {
-            int base = (g * nb + b) * gbb, s = b * bs;
+            int base = headerAt(g, b), q = quantsAt(g, b), s = b * bs;
             switch (type) {
                 case Q4_0, Q8_0 -> {
                     row[s] = data[base + 2 * l];
                     row[s + 1] = data[base + 2 * l + 1];
-                    for (int i = 0; i < bs - 2; i++) row[s + 2 + i] = data[base + 32 + ROWS * i + l];
+                    for (int i = 0; i < bs - 2; i++) row[s + 2 + i] = data[q + ROWS * i + l];
                 }
                 default -> { // Q4_K
                     for (int i = 0; i < 2; i++) {
@@ -207,7 +237,7 @@ final class InterleavedWeight {
                         row[s + 8 + j] = (byte) (mn[j] | (mn[j + 4] >> 4) << 6);
                         row[s + 12 + j] = (byte) ((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
                     }
-                    for (int i = 0; i < 128; i++) row[s + 16 + i] = data[base + 64 + 256 + ROWS * i + l];
+                    for (int i = 0; i < 128; i++) row[s + 16 + i] = data[q + ROWS * i + l];
                 }
             }
         }
