@@ -26,6 +26,8 @@ final class InterleavedDot {
             VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
     /** L halves as bytes. */
     private static final VectorSpecies<Byte> H = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 16));
+    /** L floats as bytes. */
+    private static final VectorSpecies<Byte> FB = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 32));
 
     /** 2^23 as float bits: OR-ing a nibble n into its mantissa gives the float 2^23 + n exactly. */
     private static final int MAGIC = 0x4B000000;
@@ -135,9 +137,9 @@ final class InterleavedDot {
         FloatVector sum = FloatVector.zero(F), mins = sum;
         for (int b = 0; b < nb; b++) {
             int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K_QUANTS;
-            FloatVector d = halves(w, bo + 2 * h), dmin = halves(w, bo + 32 + 2 * h);
+            FloatVector d = floats(w, bo + 4 * h), dmin = floats(w, bo + 64 + 4 * h);
             for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
-                int sc = bo + 64 + ROWS * 2 * p + h, mn = sc + ROWS * 8;
+                int sc = bo + 128 + ROWS * 2 * p + h, mn = sc + ROWS * 8;
                 FloatVector s0 = d.mul(scales(w, sc)), s1 = d.mul(scales(w, sc + ROWS));
                 mins = dmin.mul(scales(w, mn)).fma(FloatVector.broadcast(F, xs[so + 8 * b + 2 * p]), mins);
                 mins = dmin.mul(scales(w, mn + ROWS)).fma(FloatVector.broadcast(F, xs[so + 8 * b + 2 * p + 1]), mins);
@@ -145,6 +147,11 @@ final class InterleavedDot {
             }
         }
         sum.sub(mins).intoArray(y, yo);
+    }
+
+    /** The L floats (native byte order) at byte {@code at}. */
+    static FloatVector floats(byte[] w, int at) {
+        return ByteVector.fromArray(FB, w, at).reinterpretAsFloats();
     }
 
     /** The L 6-bit scale (or min) bytes at {@code at}, as floats. */

@@ -147,10 +147,10 @@ final class InterleavedMatmul {
      * node limit, which left the stores out of line, element by element).
      */
     private static void dequantQ4K(byte[] a, int bo, int q, int h, float[] dst, int o, int ld) {
-        FloatVector d = InterleavedDot.halves(a, bo + 2 * h), dmin = InterleavedDot.halves(a, bo + 32 + 2 * h);
+        FloatVector d = InterleavedDot.floats(a, bo + 4 * h), dmin = InterleavedDot.floats(a, bo + 64 + 4 * h);
         for (int s = 0; s < 8; s++) { // sub-block s = 2p + t: bytes of pair p, nibble t
-            FloatVector ds = d.mul(InterleavedDot.scales(a, bo + 64 + ROWS * s + h));
-            FloatVector ms = dmin.mul(InterleavedDot.scales(a, bo + 64 + ROWS * (8 + s) + h));
+            FloatVector ds = d.mul(InterleavedDot.scales(a, bo + 128 + ROWS * s + h));
+            FloatVector ms = dmin.mul(InterleavedDot.scales(a, bo + 128 + ROWS * (8 + s) + h));
             int qs = q + ROWS * 32 * (s / 2) + h, shift = 4 * (s & 1);
             for (int j = 0; j < 32; j++) {
                 ds.mul(InterleavedDot.nibbleAt(a, qs + ROWS * j, shift)).sub(ms).intoArray(dst, o + (32 * s + j) * ld);

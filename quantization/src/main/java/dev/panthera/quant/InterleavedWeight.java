@@ -15,8 +15,10 @@ import java.lang.foreign.ValueLayout;
  * <p>The group-block of a type whose GGML block has {@code F} half-precision header fields and then {@code S} bytes
  * is: field f of the sixteen rows (16 halves, 32 bytes) for each f, then byte i of the sixteen rows (16 bytes) for
  * each i — sixteen times the block's size, the same bytes in another order. Q4_K's header is stored decoded: d and
- * dmin as two fields, then its eight 6-bit scales and eight 6-bit mins as one byte each (16 byte slabs instead of
- * the 12 packed ones, 2.8% more bytes), then the 128 quant bytes; Q4_K keeps the two parts apart: every group-block's
+ * dmin as sixteen floats each (in native byte order, as the kernels reinterpret them; converted exactly from the halves), then its eight 6-bit scales and
+ * eight 6-bit mins as one byte each (16 byte slabs instead of the 12 packed ones), 5.6% more bytes in all: its kernel
+ * then has no half conversions, which kept the decode's compilation under C2's inlining node limit (past it, the
+ * byte widening was left out of line and the decode ran ten times slower). Q4_K keeps the two parts apart: every group-block's
  * header ({@value #K_HEADER} bytes) first, group by group, then every group-block's quant slabs ({@value #K_QUANTS}
  * bytes) in the same order. Streamed from memory with each header between its quant slabs, the Q4_K decode ran at
  * half the rate of the same kernel over cached bytes; the decodes of whole models ran faster with the headers apart
@@ -36,8 +38,11 @@ final class InterleavedWeight {
     final String name;
     final GgmlType type;
     final int out, in;
-    /** Bytes of a Q4_K group-block's header (d, dmin, 8 scales, 8 mins of sixteen rows) and of its quant slabs. */
-    static final int K_HEADER = 64 + 256, K_QUANTS = ROWS * 128;
+    /**
+     * Bytes of a Q4_K group-block's header (d and dmin of sixteen rows as floats, their 8 scales and 8 mins as bytes)
+     * and of its quant slabs.
+     */
+    static final int K_HEADER = 2 * 64 + 256, K_QUANTS = ROWS * 128;
 
     /** The regrouped bytes: group g, block b's header at {@link #headerAt}, its quant slabs at {@link #quantsAt}. */
     final byte[] data;
@@ -58,12 +63,12 @@ final class InterleavedWeight {
         return bytes + PAD <= Integer.MAX_VALUE - 16;
     }
 
-    /** Bytes of one group-block of {@code t}: 16 of its blocks (Q4_K: 16 blocks plus the 64 bytes of decoded scales). */
+    /** Bytes of one group-block of {@code t}: 16 of its blocks (Q4_K: header and quant slabs, 128 bytes more). */
     static int groupBlockBytes(GgmlType t) {
         return switch (t) {
             case Q4_0 -> ROWS * 18;
             case Q8_0 -> ROWS * 34;
-            case Q4_K -> ROWS * (4 + 16 + 128);
+            case Q4_K -> K_HEADER + K_QUANTS;
             default -> throw new IllegalArgumentException("InterleavedWeight: no grouped layout for " + t);
         };
     }
@@ -102,8 +107,8 @@ final class InterleavedWeight {
     /**
      * {@code w}'s blocks regrouped, or null where {@link #supports} does not hold, where the copy would pass the
      * regrouping budget ({@link #BUDGET}), or where a block's scale (Q4_K: d or dmin) is infinite or NaN: the
-     * group kernels convert finite halves only, and such a weight keeps the row-major kernels, which carry the NaN or
-     * infinity into the product as ggml does.
+     * group kernels convert finite halves only (Q4_K's group scales are kept finite the same way), and such a weight
+     * keeps the row-major kernels, which carry the NaN or infinity into the product as ggml does.
      */
     static InterleavedWeight regroup(QuantizedWeight w) {
         if (!supports(w)) return null;
@@ -118,14 +123,11 @@ final class InterleavedWeight {
         InterleavedWeight g = null;
         try {
             g = of(w);
-            int halves = g.type == GgmlType.Q4_K ? 2 * ROWS : ROWS;
             for (int grp = 0; grp < g.out / ROWS; grp++) {
                 for (int b = 0; b < g.blocksPerRow(); b++) {
-                    for (int i = 0, at = g.headerAt(grp, b); i < halves; i++) {
-                        if ((g.data[at + 2 * i + 1] & 0x7C) == 0x7C) { // exponent 31: infinity or NaN
-                            g = null;
-                            return null;
-                        }
+                    if (!g.finiteScales(g.headerAt(grp, b))) {
+                        g = null;
+                        return null;
                     }
                 }
             }
@@ -135,6 +137,23 @@ final class InterleavedWeight {
             if (g == null) BUDGET.release(bytes);
         }
     }
+
+    /** Whether the scales of the group-block whose header is at {@code at} are all finite. */
+    private boolean finiteScales(int at) {
+        if (type != GgmlType.Q4_K) {
+            for (int i = 0; i < ROWS; i++) {
+                if ((data[at + 2 * i + 1] & 0x7C) == 0x7C) return false; // exponent 31: infinity or NaN
+            }
+            return true;
+        }
+        for (int i = 0; i < 2 * ROWS; i++) {
+            if (!Float.isFinite(Float.intBitsToFloat((int) LE32.get(data, at + 4 * i)))) return false;
+        }
+        return true;
+    }
+
+    private static final java.lang.invoke.VarHandle LE32 =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.nativeOrder());
 
     /**
      * The heap the regrouped copies may hold at once: {@code panthera.quant.regroupBudgetBytes}, default half the
@@ -185,12 +204,12 @@ final class InterleavedWeight {
             }
             case Q4_K -> {
                 for (int i = 0; i < 2; i++) { // d, dmin
-                    dst[hd + 2 * r + i] = src[s + i];
-                    dst[hd + 32 + 2 * r + i] = src[s + 2 + i];
+                    short half = (short) ((src[s + 2 * i] & 0xFF) | src[s + 2 * i + 1] << 8);
+                    LE32.set(dst, hd + 64 * i + 4 * r, Float.floatToRawIntBits(Float.float16ToFloat(half)));
                 }
                 for (int j = 0; j < 8; j++) {
-                    dst[hd + 64 + ROWS * j + r] = (byte) scaleMin(src, s + 4, j, 0);
-                    dst[hd + 64 + ROWS * (8 + j) + r] = (byte) scaleMin(src, s + 4, j, 1);
+                    dst[hd + 128 + ROWS * j + r] = (byte) scaleMin(src, s + 4, j, 0);
+                    dst[hd + 128 + ROWS * (8 + j) + r] = (byte) scaleMin(src, s + 4, j, 1);
                 }
                 for (int i = 0; i < 128; i++) dst[q + ROWS * i + r] = src[s + 16 + i];
             }
@@ -224,13 +243,15 @@ final class InterleavedWeight {
                 }
                 default -> { // Q4_K
                     for (int i = 0; i < 2; i++) {
-                        row[s + i] = data[base + 2 * l + i];
-                        row[s + 2 + i] = data[base + 32 + 2 * l + i];
+                        float f = Float.intBitsToFloat((int) LE32.get(data, base + 64 * i + 4 * l));
+                        short half = Float.floatToFloat16(f);
+                        row[s + 2 * i] = (byte) half;
+                        row[s + 2 * i + 1] = (byte) (half >> 8);
                     }
                     int[] sc = new int[8], mn = new int[8];
                     for (int j = 0; j < 8; j++) {
-                        sc[j] = data[base + 64 + ROWS * j + l] & 0xFF;
-                        mn[j] = data[base + 64 + ROWS * (8 + j) + l] & 0xFF;
+                        sc[j] = data[base + 128 + ROWS * j + l] & 0xFF;
+                        mn[j] = data[base + 128 + ROWS * (8 + j) + l] & 0xFF;
                     }
                     for (int j = 0; j < 4; j++) {
                         row[s + 4 + j] = (byte) (sc[j] | (sc[j + 4] >> 4) << 6);
