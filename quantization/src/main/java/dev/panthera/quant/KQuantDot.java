@@ -275,13 +275,13 @@ final class KQuantDot {
     }
 
     /**
-     * Dequantizes {@code k} weights of a Q4_K row at byte {@code ro} to floats at byte {@code at} of {@code dst} (native
-     * order), with the scalar decoder's arithmetic (d·sc, dmin·m, then (d·sc)·q - dmin·m, two roundings), so the floats
+     * Dequantizes {@code k} weights of a Q4_K row at byte {@code ro} to floats from index {@code at} of {@code dst}, with the scalar decoder's arithmetic (d·sc, dmin·m, then (d·sc)·q - dmin·m, two roundings), so the floats
      * are the reference decoder's bit for bit.
      */
-    static void dequantQ4K(MemorySegment seg, long ro, int k, MemorySegment dst, long at) {
+    static void dequantQ4K(MemorySegment seg, long ro, int k, float[] dst, int at) {
         for (int b = 0; b < k / 256; b++) {
-            long bo = ro + 144L * b, o = at + 1024L * b;
+            long bo = ro + 144L * b;
+            int o = at + 256 * b;
             float d = Float.float16ToFloat(seg.get(LE_I16, bo)), dmin = Float.float16ToFloat(seg.get(LE_I16, bo + 2));
             long lo = seg.get(LE_I64, bo + 4);
             int a = (int) lo, c4 = (int) (lo >>> 32), hi = seg.get(LE_I32, bo + 12);
@@ -298,22 +298,22 @@ final class KQuantDot {
                     FloatVector fl = (FloatVector) q.and(15).convert(VectorOperators.I2F, 0);
                     FloatVector fh = (FloatVector)
                             q.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0);
-                    long y = o + 4L * (64 * ch + j);
-                    d1.mul(fl).sub(m1).intoMemorySegment(dst, y, ByteOrder.nativeOrder());
-                    d2.mul(fh).sub(m2).intoMemorySegment(dst, y + 128, ByteOrder.nativeOrder());
+                    int y = o + 64 * ch + j;
+                    d1.mul(fl).sub(m1).intoArray(dst, y);
+                    d2.mul(fh).sub(m2).intoArray(dst, y + 32);
                 }
             }
         }
     }
 
     /** Dequantizes a Q6_K row as {@link #dequantQ4K} does: (d·sc)·(q - 32), the scalar decoder's arithmetic. */
-    static void dequantQ6K(MemorySegment seg, long ro, int k, MemorySegment dst, long at) {
+    static void dequantQ6K(MemorySegment seg, long ro, int k, float[] dst, int at) {
         for (int b = 0; b < k / 256; b++) {
             long bo = ro + 210L * b;
             float d = Float.float16ToFloat(seg.get(LE_I16, bo + 208));
             for (int half = 0; half < 2; half++) {
                 long ql = bo + 64L * half, qh = bo + 128 + 32L * half, sc = bo + 192 + 8L * half;
-                long o = at + 1024L * b + 512L * half;
+                int o = at + 256 * b + 128 * half;
                 for (int l = 0; l < 32; l += L) {
                     int is = l / 16;
                     IntVector a = ints(seg, ql + l), c = ints(seg, ql + 32 + l), h = ints(seg, qh + l);
@@ -325,19 +325,19 @@ final class KQuantDot {
                     IntVector q4 = c.lanewise(VectorOperators.LSHR, 4)
                             .and(15)
                             .or(h.lanewise(VectorOperators.LSHR, 2).and(0x30));
-                    long y = o + 4L * l;
+                    int y = o + l;
                     FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, sc + is))
                             .mul((FloatVector) q1.sub(32).convert(VectorOperators.I2F, 0))
-                            .intoMemorySegment(dst, y, ByteOrder.nativeOrder());
+                            .intoArray(dst, y);
                     FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, sc + is + 2))
                             .mul((FloatVector) q2.sub(32).convert(VectorOperators.I2F, 0))
-                            .intoMemorySegment(dst, y + 128, ByteOrder.nativeOrder());
+                            .intoArray(dst, y + 32);
                     FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, sc + is + 4))
                             .mul((FloatVector) q3.sub(32).convert(VectorOperators.I2F, 0))
-                            .intoMemorySegment(dst, y + 256, ByteOrder.nativeOrder());
+                            .intoArray(dst, y + 64);
                     FloatVector.broadcast(F, d * seg.get(ValueLayout.JAVA_BYTE, sc + is + 6))
                             .mul((FloatVector) q4.sub(32).convert(VectorOperators.I2F, 0))
-                            .intoMemorySegment(dst, y + 384, ByteOrder.nativeOrder());
+                            .intoArray(dst, y + 96);
                 }
             }
         }
@@ -347,30 +347,31 @@ final class KQuantDot {
      * Dequantizes a Q4_0 row as {@link #dequantQ4K} does: ((q & 15) - 8)·d for the first 16 weights of a block and
      * ((q >> 4) - 8)·d for the last 16, the scalar decoder's arithmetic.
      */
-    static void dequantQ4_0(MemorySegment seg, long ro, int k, MemorySegment dst, long at) {
+    static void dequantQ4_0(MemorySegment seg, long ro, int k, float[] dst, int at) {
         for (int b = 0; b < k / 32; b++) {
-            long bo = ro + 18L * b, o = at + 128L * b;
+            long bo = ro + 18L * b;
+            int o = at + 32 * b;
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, bo)));
             for (int j = 0; j < 16; j += L) {
                 IntVector q = ints(seg, bo + 2 + j);
                 FloatVector lo = (FloatVector) q.and(15).sub(8).convert(VectorOperators.I2F, 0);
                 FloatVector hi = (FloatVector)
                         q.lanewise(VectorOperators.LSHR, 4).and(15).sub(8).convert(VectorOperators.I2F, 0);
-                lo.mul(d).intoMemorySegment(dst, o + 4L * j, ByteOrder.nativeOrder());
-                hi.mul(d).intoMemorySegment(dst, o + 64 + 4L * j, ByteOrder.nativeOrder());
+                lo.mul(d).intoArray(dst, o + j);
+                hi.mul(d).intoArray(dst, o + 16 + j);
             }
         }
     }
 
     /** Dequantizes a Q8_0 row as {@link #dequantQ4K} does: q·d, the scalar decoder's arithmetic. */
-    static void dequantQ8_0(MemorySegment seg, long ro, int k, MemorySegment dst, long at) {
+    static void dequantQ8_0(MemorySegment seg, long ro, int k, float[] dst, int at) {
         for (int b = 0; b < k / 32; b++) {
             long bo = ro + 34L * b;
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(LE_I16, bo)));
             for (int j = 0; j < 32; j += L) {
                 ((FloatVector) ints(seg, bo + 2 + j).convert(VectorOperators.I2F, 0))
                         .mul(d)
-                        .intoMemorySegment(dst, at + 128L * b + 4L * j, ByteOrder.nativeOrder());
+                        .intoArray(dst, at + 32 * b + j);
             }
         }
     }

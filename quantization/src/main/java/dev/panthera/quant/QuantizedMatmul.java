@@ -2,12 +2,11 @@ package dev.panthera.quant;
 
 import dev.panthera.quant.ggml.GgmlQuants;
 import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.simd.FilledSgemm;
 import dev.panthera.simd.GemmConfig;
 import dev.panthera.simd.Sgemm;
 import dev.panthera.tensor.Tensor;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -23,9 +22,9 @@ import jdk.incubator.vector.VectorSpecies;
  *       the other types and
  *       {@link #matmulF32Activations}, dot the F32 activation ({@link GgmlDot} for Q8_0 and Q4_0, {@link BlockDot}
  *       for Q4_1, Q5_0 and Q5_1, {@link KQuantDot} for the K-quants).
- *   <li>More rows (prefill), and F32/F16/BF16 weights: a panel of weight rows ({@link #panelRows}) is dequantized
- *       into a small reused buffer and multiplied by SGEMM's packed kernel, so each weight row is unpacked once per
- *       call, not once per token, and no F32 copy of the whole matrix exists.
+ *   <li>More rows (prefill), and F32/F16/BF16 weights: SGEMM's packed micro-kernel over blocks of Wᵀ decoded straight
+ *       into its slivers ({@link #panels}, {@link FilledSgemm}), so each weight is unpacked once per call, not once
+ *       per token, and no F32 copy of the whole matrix exists.
  * </ul>
  *
  * Large products split the output rows over GEMM's threads ({@link Sgemm#parallelRanges}: the thread count of the
@@ -157,14 +156,23 @@ public final class QuantizedMatmul {
             else Sgemm.parallelRanges(n, 2L * m * n * k, TILE, (from, to) -> intDots(acts, w, y, from, to));
             return;
         }
-        float[] xs = m < DOTS_BELOW_M && needsGroupSums(w.type()) ? groupSums(x, m, k) : null;
-        long flops = 2L * m * n * k;
-        if (!w.blocks().isAccessibleBy(OTHER)) {
-            rows(fs, x, xs, m, w, y, 0, n); // a confined weight is read on its owner thread only
+        boolean confined = !w.blocks().isAccessibleBy(OTHER); // a confined weight is read on its owner thread only
+        if (m >= DOTS_BELOW_M || !hasDot(w.type())) {
+            if (!confined) panels(x, m, w, y);
+            else {
+                try (var one = GemmConfig.of(1).use()) {
+                    panels(x, m, w, y);
+                }
+            }
+            return;
+        }
+        float[] xs = needsGroupSums(w.type()) ? groupSums(x, m, k) : null;
+        if (confined) {
+            dots(fs, x, xs, m, w, y, 0, n);
             return;
         }
         // output rows split over GEMM's threads as the F32 GEMV is (GemmConfig / Sgemm.setThreads), in whole tiles
-        Sgemm.parallelRanges(n, flops, TILE, (from, to) -> rows(fs, x, xs, m, w, y, from, to));
+        Sgemm.parallelRanges(n, 2L * m * n * k, TILE, (from, to) -> dots(fs, x, xs, m, w, y, from, to));
     }
 
     /** Rejects arrays too short for m rows of k inputs times the [n, k] weight {@code name}. */
@@ -196,22 +204,14 @@ public final class QuantizedMatmul {
         return t == GgmlType.Q4_1 || t == GgmlType.Q5_1 || t == GgmlType.Q4_K || t == GgmlType.Q5_K;
     }
 
-    /**
-     * Output columns [from, to) of every activation row. Below {@value #DOTS_BELOW_M} activation rows (decode, a
-     * short prefill) each weight row is dotted with every activation row by the block-dot kernels while it sits in
-     * L1, so the weight streams from memory once; from there on (and for F32/F16/BF16 weights) a panel of weight
-     * rows is dequantized once into a small buffer and multiplied by SGEMM, whose packed micro-kernel then does the
-     * work. {@code xs} holds the activation rows' 32-element sums for the formats with a min, else null.
-     */
-    private static void rows(
-            VectorSpecies<Float> fs, float[] x, float[] xs, int m, QuantizedWeight w, float[] y, int from, int to) {
-        if (m < DOTS_BELOW_M && hasDot(w.type())) dots(fs, x, xs, m, w, y, from, to);
-        else panels(x, m, w, y, from, to);
-    }
-
     /** Activation rows below which the block dots beat a dequantized panel through SGEMM (measured, see BENCHMARKS.md). */
     static final int DOTS_BELOW_M = 8;
 
+    /**
+     * Output columns [from, to) of every activation row (fewer than {@value #DOTS_BELOW_M}) by the block-dot kernels:
+     * each weight row is dotted with every activation row while it is in L1, so the weight streams from memory once.
+     * {@code xs} holds the activation rows' 32-element sums for the formats with a min, else null.
+     */
     static void dots(
             VectorSpecies<Float> fs, float[] x, float[] xs, int m, QuantizedWeight w, float[] y, int from, int to) {
         int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in()), g = k / 32;
@@ -276,99 +276,54 @@ public final class QuantizedMatmul {
     }
 
     /**
-     * Weight rows dequantized at a time in the panel path: about 4 MiB of floats, 8 to 1024 rows. SGEMM repacks the
-     * activation for every panel, so fewer, larger panels repack it less often; the panel is read once, by SGEMM's
-     * packing of B, so it only has to fit the last-level cache, not L2.
+     * y = x·Wᵀ for m rows through {@link FilledSgemm}: each block of Wᵀ the micro-kernel reads is decoded row by row,
+     * a weight row's depth range into a line of floats and the line into its sliver column, so each weight is decoded
+     * once per product and no decoded panel, SGEMM packing copy or per-call native buffer exists. The floats are the
+     * decoders' (the Vector API ones for Q4_K, Q6_K, Q8_0 and Q4_0, the scalar one for the other types), which equal
+     * the scalar decoder's.
      */
-    static int panelRows(int k) {
-        return Math.max(TILE, Math.min(1024, (1 << 20) / Math.max(1, k)) / TILE * TILE);
-    }
-
-    /**
-     * Columns [from, to) through dequantized panels of {@link #panelRows} rows: weight rows [r0, r0 + p) decoded into
-     * a buffer of p·k floats ({@link #dequantize}), then y[:, r0 .. r0 + p) = x·panelᵀ by SGEMM on this thread.
-     */
-    static void panels(float[] x, int m, QuantizedWeight w, float[] y, int from, int to) {
-        panels(x, m, w, y, from, to, panelRows(Math.toIntExact(w.in())));
-    }
-
-    /**
-     * {@link #panels(float[], int, QuantizedWeight, float[], int, int)} with panels of {@code panelRows} rows (tests
-     * use small ones to cover many panels in a small product), through {@link #panelProducts}.
-     */
-    static void panels(float[] x, int m, QuantizedWeight w, float[] y, int from, int to, int panelRows) {
+    static void panels(float[] x, int m, QuantizedWeight w, float[] y) {
         int n = Math.toIntExact(w.out()), k = Math.toIntExact(w.in());
-        if (from >= to || k == 0) {
-            for (int i = 0; i < m; i++) java.util.Arrays.fill(y, i * n + from, i * n + to, 0f);
-            return;
-        }
-        panelProducts(x, m, n, k, y, from, to, panelRows, true, (r0, rows, panel) -> dequantize(w, r0, rows, panel));
+        RowDecoder decoder = rowDecoder(w.type());
+        FilledSgemm.gemm(x, m, k, n, (pc, kc, jc, nc, out) -> fill(w, decoder, pc, kc, jc, nc, out), y, TILE);
     }
 
-    /** Writes weight rows [r0, r0 + rows) into {@code panel} as floats, row-major or k-major. */
-    @FunctionalInterface
-    interface PanelDecoder {
-        void decode(int r0, int rows, MemorySegment panel);
-    }
-
-    /**
-     * y[:, r0 .. r0 + rows) = x·panelᵀ for each panel of at most {@code panelRows} of the output rows [from, to),
-     * {@code decoder} filling a rows × k panel ({@code rowMajor}) or a k × rows one, and SGEMM on this thread. The
-     * buffers are native (the Vector API reads heap memory only from byte arrays), sized for this range, and live in
-     * a confined arena for it.
-     */
-    static void panelProducts(
-            float[] x,
-            int m,
-            int n,
-            int k,
-            float[] y,
-            int from,
-            int to,
-            int panelRows,
-            boolean rowMajor,
-            PanelDecoder decoder) {
-        int p = Math.min(panelRows, to - from);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment xm = arena.allocate(4L * m * k, 64);
-            MemorySegment.copy(x, 0, xm, ValueLayout.JAVA_FLOAT, 0, m * k);
-            MemorySegment panel = arena.allocate(4L * p * k, 64), yp = arena.allocate(4L * m * p, 64);
-            GemmConfig one = GemmConfig.of(1); // already inside one of GEMM's ranges: no nested split
-            for (int r0 = from; r0 < to; r0 += p) {
-                int rows = Math.min(p, to - r0);
-                decoder.decode(r0, rows, panel);
-                Sgemm.sgemm(
-                        one, false, rowMajor, m, rows, k, 1f, xm, 0, k, panel, 0, rowMajor ? k : rows, 0f, yp, 0, rows);
-                for (int i = 0; i < m; i++)
-                    MemorySegment.copy(yp, ValueLayout.JAVA_FLOAT, 4L * i * rows, y, i * n + r0, rows);
-            }
-        }
-    }
-
-    /**
-     * Weight rows [r0, r0 + rows) as floats into {@code panel}: Q4_K, Q6_K, Q8_0 and Q4_0 (the types of llama.cpp's
-     * Q4_K_M, Q8_0 and Q4_0 files) by Vector API decoders that give the scalar decoder's floats, the other types by
-     * the scalar decoder.
-     */
-    private static void dequantize(QuantizedWeight w, int r0, int rows, MemorySegment panel) {
-        int k = Math.toIntExact(w.in());
-        long rb = w.rowBytes();
+    /** Wᵀ[pc .. pc + kc, jc .. jc + nc) into {@code out} in {@link FilledSgemm.Panels#fill}'s sliver layout. */
+    static void fill(QuantizedWeight w, RowDecoder decoder, int pc, int kc, int jc, int nc, float[] out) {
+        int s = FilledSgemm.SLIVER;
+        float[] line = new float[kc];
         MemorySegment seg = w.blocks();
-        switch (w.type()) {
-            case Q4_K -> {
-                for (int i = 0; i < rows; i++) KQuantDot.dequantQ4K(seg, (r0 + i) * rb, k, panel, 4L * i * k);
-            }
-            case Q6_K -> {
-                for (int i = 0; i < rows; i++) KQuantDot.dequantQ6K(seg, (r0 + i) * rb, k, panel, 4L * i * k);
-            }
-            case Q8_0 -> {
-                for (int i = 0; i < rows; i++) KQuantDot.dequantQ8_0(seg, (r0 + i) * rb, k, panel, 4L * i * k);
-            }
-            case Q4_0 -> {
-                for (int i = 0; i < rows; i++) KQuantDot.dequantQ4_0(seg, (r0 + i) * rb, k, panel, 4L * i * k);
-            }
-            default -> GgmlQuants.dequantize(w.type(), seg.asSlice(r0 * rb, rows * rb), panel, (long) rows * k);
+        long rb = w.rowBytes(), skip = w.type().bytesFor(pc);
+        for (int j = 0; j < nc; j++) {
+            decoder.decode(seg, (jc + j) * rb + skip, kc, line);
+            for (int p = 0, o = j / s * s * kc + j % s; p < kc; p++, o += s) out[o] = line[p];
         }
+    }
+
+    /** Decodes the kc weights (whole blocks) at byte {@code at} of {@code seg} into {@code line} as floats. */
+    @FunctionalInterface
+    interface RowDecoder {
+        void decode(MemorySegment seg, long at, int kc, float[] line);
+    }
+
+    /**
+     * The decoder of {@code t}: Q4_K, Q6_K, Q8_0 and Q4_0 (the types of llama.cpp's Q4_K_M, Q8_0 and Q4_0 files) by
+     * Vector API decoders that give the scalar decoder's floats, the other types by the scalar decoder. A function
+     * per type rather than a switch in the row loop: with every decoder inlined into one loop, the compilation could
+     * pass C2's node limit and leave vector helpers out of line. The decoders store into a float array: their vector
+     * stores into a heap segment over a byte array fell back to scalar lanes in some compilations (a third of the
+     * speed).
+     */
+    private static RowDecoder rowDecoder(GgmlType t) {
+        return switch (t) {
+            case Q4_K -> (seg, at, kc, line) -> KQuantDot.dequantQ4K(seg, at, kc, line, 0);
+            case Q6_K -> (seg, at, kc, line) -> KQuantDot.dequantQ6K(seg, at, kc, line, 0);
+            case Q8_0 -> (seg, at, kc, line) -> KQuantDot.dequantQ8_0(seg, at, kc, line, 0);
+            case Q4_0 -> (seg, at, kc, line) -> KQuantDot.dequantQ4_0(seg, at, kc, line, 0);
+            default ->
+                (seg, at, kc, line) ->
+                        GgmlQuants.dequantize(t, seg.asSlice(at, t.bytesFor(kc)), MemorySegment.ofArray(line), kc);
+        };
     }
 
     /**

@@ -191,7 +191,7 @@ class BlockDotKernelsTest {
         int k = b.in(), n = b.out();
         try (Arena arena = Arena.ofConfined()) {
             QuantizedWeight w = b.weight(arena);
-            MemorySegment dst = arena.allocate(4L * k, 64);
+            float[] dst = new float[k];
             for (int row = 0; row < n; row++) {
                 long ro = row * w.rowBytes();
                 switch (type) {
@@ -202,7 +202,7 @@ class BlockDotKernelsTest {
                 }
                 float[] expected = new float[k];
                 w.dequantizeRow(row, expected, 0);
-                assertArrayEquals(expected, dst.toArray(ValueLayout.JAVA_FLOAT), type + " row " + row + " k=" + k);
+                assertArrayEquals(expected, dst, type + " row " + row + " k=" + k);
             }
         }
     }

@@ -189,9 +189,9 @@ class QuantizedMatmulTest {
     }
 
     /**
-     * The prefill path (at least {@link QuantizedMatmul#DOTS_BELOW_M} activation rows: dequantized panels through
-     * SGEMM) for every type, with row counts that are no multiple of a panel and reduction lengths up to several
-     * panels' worth; same float64 oracle and bound as {@link #check} (SGEMM sums the reference decoder's own floats).
+     * The prefill path (at least {@link QuantizedMatmul#DOTS_BELOW_M} activation rows: SGEMM over blocks decoded into
+     * its slivers) for every type, with row counts that are no multiple of a sliver; same float64 oracle and bound as
+     * {@link #check} (SGEMM sums the reference decoder's own floats).
      */
     @Property(tries = 30)
     void prefillPanelsAgainstFloat64(@ForAll("prefillProducts") Product c) {
@@ -204,10 +204,32 @@ class QuantizedMatmulTest {
             java.util.Arrays.fill(y, Float.NaN); // every output must be written
             QuantizedMatmul.matmul(x, m, w, y);
             check(x, m, w, y, type + " prefill m=" + m + " n=" + n + " k=" + k);
-            // the same product in panels of 8 rows, so the loop over panels runs many times with a short last one
+            // the same product on three threads: column ranges of whole 8-row tiles, slivers from each range's start
             java.util.Arrays.fill(y, Float.NaN);
-            QuantizedMatmul.panels(x, m, w, y, 0, n, QuantizedMatmul.TILE);
-            check(x, m, w, y, type + " prefill in 8-row panels m=" + m + " n=" + n + " k=" + k);
+            try (var three = dev.panthera.simd.GemmConfig.of(3).use()) {
+                QuantizedMatmul.panels(x, m, w, y);
+            }
+            check(x, m, w, y, type + " prefill on three threads m=" + m + " n=" + n + " k=" + k);
+        }
+    }
+
+    /**
+     * The prefill path over more than one depth block of SGEMM (k past {@link dev.panthera.simd.FilledSgemm#DEPTH}),
+     * so each weight row is decoded from a block column other than the first: a Vector API decoder (Q6_K, Q4_0) and
+     * the scalar one (Q5_K), against the float64 product.
+     */
+    @Test
+    void prefillAcrossDepthBlocks() {
+        Random r = new Random(8);
+        int k = dev.panthera.simd.FilledSgemm.DEPTH + 256, m = 9, n = 40;
+        try (Arena arena = Arena.ofShared()) {
+            for (GgmlType t : new GgmlType[] {GgmlType.Q6_K, GgmlType.Q4_0, GgmlType.Q5_K}) {
+                QuantizedWeight w = randomWeight(t, n, k, r, arena);
+                float[] x = new float[m * k], y = new float[m * n];
+                for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                QuantizedMatmul.matmul(x, m, w, y);
+                check(x, m, w, y, t + " prefill k=" + k);
+            }
         }
     }
 
@@ -244,6 +266,12 @@ class QuantizedMatmulTest {
             float[] y1 = new float[4 * 300];
             QuantizedMatmul.matmul(x1, 4, own, y1);
             check(QuantLanes.F, x1, 4, own, y1, "confined");
+            float[] x17 = new float[17 * 512], y17 = new float[17 * 300]; // the prefill path, on three threads
+            for (int i = 0; i < x17.length; i++) x17[i] = (float) r.nextGaussian();
+            try (var three = dev.panthera.simd.GemmConfig.of(3).use()) {
+                QuantizedMatmul.matmul(x17, 17, own, y17);
+            }
+            check(QuantLanes.F, x17, 17, own, y17, "confined m=17");
             for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q6_K}) {
                 QuantizedWeight w = randomWeight(t, 300, 512, r, arena); // 300·512·m crosses the parallel threshold
                 for (int m : new int[] {1, 17}) {
