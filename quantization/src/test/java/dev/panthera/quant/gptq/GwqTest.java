@@ -134,28 +134,56 @@ class GwqTest {
     }
 
     /**
-     * At the same bits, GWQ's output error is below plain quantization's, for RTN and for GPTQ as the base. (Keeping
-     * the same number of largest-|w| weights instead is not always worse on this layer under RTN: removing the largest
-     * weights also narrows their groups' grids, which this test does not claim GWQ beats.)
+     * At the same bits, GWQ over RTN has a lower output error than RTN on every drawn layer. (Keeping the same number
+     * of largest-|w| weights instead is not always worse on this layer under RTN: removing the largest weights also
+     * narrows their groups' grids, which this test does not claim GWQ beats.)
      */
     @Property(tries = 15)
     void gradientSalientOutliersLowerTheOutputError(
             @ForAll @IntRange(min = 0, max = 1) int bitsIdx, @ForAll boolean sym, @ForAll("inputs") Inputs inputs) {
         Layer l = layer(inputs);
         GptqConfig c = GptqConfig.of(bitsIdx == 0 ? 3 : 4, 32, sym, false);
-        Hessian h = new Hessian("w", IN);
-        h.add(l.x(), N);
         double rtn = outputError(l.w(), Gptq.rtn("w", l.w(), OUT, IN, c).dequantize(), l.x());
         double gwqRtn = outputError(
                 l.w(),
                 Gwq.quantize("w", l.w(), OUT, IN, l.grad(), 0.01, null, c).dequantize(),
                 l.x());
-        double gptq =
-                outputError(l.w(), Gptq.quantize("w", l.w(), OUT, IN, h, c).dequantize(), l.x());
-        double gwqGptq = outputError(
-                l.w(), Gwq.quantize("w", l.w(), OUT, IN, l.grad(), 0.01, h, c).dequantize(), l.x());
         assertTrue(gwqRtn < rtn, "GWQ+RTN " + gwqRtn + " vs RTN " + rtn);
-        assertTrue(gwqGptq < gptq, "GWQ+GPTQ " + gwqGptq + " vs GPTQ " + gptq);
+    }
+
+    /**
+     * Over GPTQ the claim holds on average, not on every layer: GPTQ compensates each weight's error on the weights
+     * after it, and fixing the outliers changes that path, so one drawn layer (3 bits, symmetric) gave GWQ+GPTQ
+     * 1132.8 against GPTQ's 1129.7. Here: forty seeded layers of the property's distribution, each at 3 and 4 bits,
+     * symmetric and not; the summed output error of GWQ+GPTQ is below GPTQ's, and GWQ wins on most layers.
+     */
+    @Test
+    void overGptqGradientSalientOutliersLowerTheOutputErrorOnAverage() {
+        double gptqSum = 0, gwqSum = 0;
+        int wins = 0, cases = 0;
+        for (long seed = 100; seed < 140; seed++) {
+            Layer l = layer(seed);
+            Hessian h = new Hessian("w", IN);
+            h.add(l.x(), N);
+            for (int bits : new int[] {3, 4}) {
+                for (boolean sym : new boolean[] {false, true}) {
+                    GptqConfig c = GptqConfig.of(bits, 32, sym, false);
+                    double gptq = outputError(
+                            l.w(), Gptq.quantize("w", l.w(), OUT, IN, h, c).dequantize(), l.x());
+                    double gwq = outputError(
+                            l.w(),
+                            Gwq.quantize("w", l.w(), OUT, IN, l.grad(), 0.01, h, c)
+                                    .dequantize(),
+                            l.x());
+                    gptqSum += gptq;
+                    gwqSum += gwq;
+                    if (gwq < gptq) wins++;
+                    cases++;
+                }
+            }
+        }
+        assertTrue(gwqSum < gptqSum, "summed GWQ+GPTQ " + gwqSum + " vs GPTQ " + gptqSum);
+        assertTrue(wins > cases / 2, "GWQ+GPTQ lower on " + wins + " of " + cases + " layers");
     }
 
     @Test
