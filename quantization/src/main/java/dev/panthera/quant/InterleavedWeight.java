@@ -81,7 +81,10 @@ final class InterleavedWeight {
         return groupBlockBytes(type);
     }
 
-    /** Bytes of one row group: every block column of its sixteen rows. */
+    /**
+     * Bytes of one row group: every block column of its sixteen rows (contiguous for Q4_0 and Q8_0; Q4_K's lie in its
+     * header and quant regions, see {@link #headerAt} and {@link #quantsAt}).
+     */
     int groupBytes() {
         return blocksPerRow() * groupBlockBytes();
     }
