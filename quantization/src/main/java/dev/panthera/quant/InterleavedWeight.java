@@ -59,8 +59,12 @@ final class InterleavedWeight {
     static boolean supports(QuantizedWeight w) {
         if (w.type() != GgmlType.Q4_0 && w.type() != GgmlType.Q8_0 && w.type() != GgmlType.Q4_K) return false;
         if (w.out() == 0 || w.out() % ROWS != 0 || w.in() == 0) return false;
-        long bytes = w.out() / ROWS * (w.in() / w.type().blockSize()) * (long) groupBlockBytes(w.type());
-        return bytes + PAD <= Integer.MAX_VALUE - 16;
+        return bytes(w) <= Integer.MAX_VALUE - 16;
+    }
+
+    /** The regrouped copy's length in bytes, padding included, for a weight {@link #supports} covers. */
+    private static long bytes(QuantizedWeight w) {
+        return w.out() / ROWS * (w.in() / w.type().blockSize()) * (long) groupBlockBytes(w.type()) + PAD;
     }
 
     /** Bytes of one group-block of {@code t}: 16 of its blocks (Q4_K: header and quant slabs, 128 bytes more). */
@@ -115,7 +119,7 @@ final class InterleavedWeight {
      */
     static InterleavedWeight regroup(QuantizedWeight w) {
         if (!supports(w)) return null;
-        long bytes = w.out() / ROWS * (w.in() / w.type().blockSize()) * (long) groupBlockBytes(w.type()) + PAD;
+        long bytes = bytes(w);
         boolean fits = BUDGET.reserve(
                 bytes,
                 (total, cap) -> "QuantizedLinear: regrouping " + w.name() + " " + w.type() + " [" + w.out() + ", "
@@ -173,9 +177,9 @@ final class InterleavedWeight {
                     + ")");
         GgmlType t = w.type();
         int out = Math.toIntExact(w.out()), in = Math.toIntExact(w.in());
-        int nb = in / t.blockSize(), gbb = groupBlockBytes(t), bs = blockBytes(t);
+        int nb = in / t.blockSize(), bs = blockBytes(t);
         int rb = Math.toIntExact(w.rowBytes());
-        byte[] data = new byte[out / ROWS * nb * gbb + PAD];
+        byte[] data = new byte[(int) bytes(w)];
         byte[] rows = new byte[ROWS * rb];
         MemorySegment src = w.blocks();
         for (int g = 0; g < out / ROWS; g++) {
