@@ -6,8 +6,12 @@ import dev.panthera.quant.gptq.GptqInt4;
 import dev.panthera.quant.gptq.GwqInt4;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Device;
 import dev.panthera.tensor.MemoryScope;
+import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.stream.IntStream;
 
 /**
@@ -261,14 +265,77 @@ public final class QuantizedLinear extends Module {
         long[] dims = x.dims();
         long m = 1;
         for (int i = 0; i < dims.length - 1; i++) m = Math.multiplyExact(m, dims[i]);
-        float[] xa = x.toFloatArray();
-        float[] y = new float[Math.toIntExact(Math.multiplyExact(m, out))];
-        if (m > 0) kernel.matmul(xa, Math.toIntExact(m), y);
+        int rows = Math.toIntExact(m), xn = Math.toIntExact(Math.multiplyExact(m, in));
+        int yn = Math.toIntExact(Math.multiplyExact(m, out));
         long[] outDims = dims.clone();
         outDims[outDims.length - 1] = out;
-        Tensor t = Tensor.of(y, outDims);
-        Tensor b = bias();
-        return b == null ? t : t.add(b);
+        Scratch s = SCRATCH.get();
+        boolean mine = !s.busy; // false when a pool worker re-enters forward while waiting inside a kernel
+        s.busy = true;
+        try {
+            float[] xa = input(x, xn, mine ? s : null);
+            float[] y = mine ? s.y(yn) : new float[yn];
+            if (rows > 0) kernel.matmul(xa, rows, y);
+            Tensor t = Tensor.zeros(DType.F32, Shape.of(outDims));
+            if (yn > 0) MemorySegment.copy(y, 0, t.storage().segment(), ValueLayout.JAVA_FLOAT, 0, yn);
+            Tensor b = bias();
+            return b == null ? t : t.add(b);
+        } finally {
+            if (mine) s.busy = false;
+        }
+    }
+
+    /** x's {@code n} values as a row-major float array: the thread's scratch when {@code s} is given. */
+    private static float[] input(Tensor x, int n, Scratch s) {
+        if (x.dtype() != DType.F32 || !x.isContiguous() || !Device.CPU.equals(x.device()) || n == 0)
+            return x.toFloatArray();
+        float[] a = s != null ? s.x(n) : new float[n];
+        MemorySegment.copy(
+                x.storage().segment(),
+                ValueLayout.JAVA_FLOAT_UNALIGNED,
+                x.layout().offset() * 4,
+                a,
+                0,
+                n);
+        return a;
+    }
+
+    /**
+     * Input and output arrays kept per thread between calls, so that a prefill's activations (megabytes per call)
+     * are not new arrays each layer: allocated fresh, they are large enough to be G1 humongous objects, and a model
+     * forward's stream of them kept the collector in back-to-back concurrent cycles. Arrays above
+     * {@link #SCRATCH_KEPT} floats are not kept.
+     */
+    private static final class Scratch {
+        private float[] x = new float[0], y = new float[0];
+        private boolean busy;
+
+        float[] x(int n) {
+            if (n > SCRATCH_KEPT) return new float[n];
+            if (x.length < n) x = new float[n];
+            return x;
+        }
+
+        float[] y(int n) {
+            if (n > SCRATCH_KEPT) return new float[n];
+            if (y.length < n) y = new float[n];
+            return y;
+        }
+    }
+
+    /** The most floats a thread's input or output scratch keeps between calls (32 MiB each). */
+    static final int SCRATCH_KEPT = 1 << 23;
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * Grows this thread's scratch arrays to at least {@code floats} and fills them with {@code v}: tests check that
+     * forward overwrites every value it reads back.
+     */
+    static void poisonScratch(int floats, float v) {
+        Scratch s = SCRATCH.get();
+        java.util.Arrays.fill(s.x(floats), v);
+        java.util.Arrays.fill(s.y(floats), v);
     }
 
     @Override

@@ -160,6 +160,8 @@ class QuantizedLinearTest {
             } else {
                 xt = Tensor.of(x, 1, m, in); // a leading batch dim
             }
+            // the layer's reused input/output arrays hold NaN: every value read back must have been written
+            QuantizedLinear.poisonScratch(Math.max(m * in, m * out), Float.NaN);
             Tensor y = built.layer().forward(xt);
             assertEquals(out, y.size(-1));
             assertEquals(m * out, y.numel());
@@ -237,5 +239,37 @@ class QuantizedLinearTest {
         Bnb4Bit nf4 = Bnb4Bit.quantize(w, FourBitCode.NF4, 64, false);
         var be = assertThrows(IllegalArgumentException.class, () -> QuantizedLinear.of(nf4, 11, 64, null));
         assertTrue(be.getMessage().contains("[11, 64]"), be.getMessage());
+    }
+
+    /**
+     * Calls from many common-pool tasks at once, each product large enough to split over the pool itself: each thread
+     * must use its own reused arrays. Each result must equal the same call made alone (the per-row dots do not depend
+     * on the split, so bit for bit). A shared scratch fails this; the guard against a worker re-entering forward while
+     * it waits inside a kernel is not forced here (the pool's joins mostly help their own subtasks).
+     */
+    @Test
+    void concurrentCallsKeepTheirOwnArrays() {
+        Random r = new Random(5);
+        int out = 256, in = 1024, m = 8, calls = 24;
+        float[] wf = new float[out * in];
+        for (int i = 0; i < wf.length; i++) wf[i] = (float) r.nextGaussian();
+        QuantizedLinear layer = QuantizedLinear.of(Int8Weight.quantize("w", wf, out, in), null);
+        float[][] xs = new float[calls][m * in];
+        float[][] want = new float[calls][];
+        try (var ng = Autograd.noGrad()) {
+            for (int c = 0; c < calls; c++) {
+                for (int i = 0; i < xs[c].length; i++) xs[c][i] = (float) r.nextGaussian();
+                want[c] = layer.forward(Tensor.of(xs[c], m, in)).toFloatArray();
+            }
+        }
+        float[][] got = java.util.stream.IntStream.range(0, calls)
+                .parallel()
+                .mapToObj(c -> {
+                    try (var ng = Autograd.noGrad()) {
+                        return layer.forward(Tensor.of(xs[c], m, in)).toFloatArray();
+                    }
+                })
+                .toArray(float[][]::new);
+        for (int c = 0; c < calls; c++) assertArrayEquals(want[c], got[c], "call " + c);
     }
 }
