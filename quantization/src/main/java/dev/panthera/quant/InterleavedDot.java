@@ -39,6 +39,11 @@ final class InterleavedDot {
         return (IntVector) ByteVector.fromArray(B, a, at).convertShape(VectorOperators.B2I, I, 0);
     }
 
+    /** The L quant bytes at {@code at}, zero-extended to int lanes: a byte's high nibble is then one shift away. */
+    private static IntVector uints(byte[] a, int at) {
+        return (IntVector) ByteVector.fromArray(B, a, at).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    }
+
     /**
      * The low nibble of each lane minus 8, as floats: (2^23 + n) - (2^23 + 8) is exact, and the AND and OR with
      * constants compile to one three-input logic instruction on AVX-512, one fewer than AND, subtract, convert.
@@ -167,11 +172,10 @@ final class InterleavedDot {
             byte[] w, int qo, float[] x, int xb, FloatVector s0, FloatVector s1, FloatVector sum) {
         FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
         for (int j = 0; j < 32; j++) {
-            IntVector q = ints(w, qo + ROWS * j);
+            IntVector q = uints(w, qo + ROWS * j);
             FloatVector lo = ((FloatVector) q.and(LOW4).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.broadcast(F, x[xb + j]), a);
-            FloatVector hi = ((FloatVector)
-                            q.lanewise(VectorOperators.LSHR, 4).and(LOW4).convert(VectorOperators.I2F, 0))
+            FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.broadcast(F, x[xb + 32 + j]), b);
             a = c;
             b = d;
