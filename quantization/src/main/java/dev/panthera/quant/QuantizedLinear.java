@@ -39,6 +39,8 @@ public final class QuantizedLinear extends Module {
     private final long in, out, weightBytes;
     private final Kernel kernel;
     private final RowDecoder rows;
+    /** The registered buffer {@code bias} (state-dict loads copy into it in place), held to skip a map per call. */
+    private final Tensor bias;
 
     private QuantizedLinear(
             String format, long out, long in, long weightBytes, Kernel kernel, RowDecoder rows, Tensor bias) {
@@ -54,8 +56,10 @@ public final class QuantizedLinear extends Module {
         this.weightBytes = weightBytes;
         this.kernel = kernel;
         this.rows = rows;
-        if (bias != null)
-            registerBuffer("bias", MemoryScope.unscoped(() -> bias.to(DType.F32).contiguous()));
+        this.bias = bias == null
+                ? null
+                : registerBuffer(
+                        "bias", MemoryScope.unscoped(() -> bias.to(DType.F32).contiguous()));
     }
 
     /** Over GGML blocks (a GGUF tensor as mapped, or {@link QuantizedWeight#quantize}); {@code bias} may be null. */
@@ -232,7 +236,7 @@ public final class QuantizedLinear extends Module {
 
     /** The bias (F32), or null. */
     public Tensor bias() {
-        return namedBuffers().get("bias");
+        return bias;
     }
 
     /** Weight row {@code r} decoded to floats, for tests, references and calibration. */
@@ -276,10 +280,8 @@ public final class QuantizedLinear extends Module {
             float[] xa = input(x, xn, mine ? s : null);
             float[] y = mine ? s.y(yn) : new float[yn];
             if (rows > 0) kernel.matmul(xa, rows, y);
-            Tensor t = Tensor.zeros(DType.F32, Shape.of(outDims));
-            if (yn > 0) MemorySegment.copy(y, 0, t.storage().segment(), ValueLayout.JAVA_FLOAT, 0, yn);
-            Tensor b = bias();
-            return b == null ? t : t.add(b);
+            Tensor t = Tensor.of(y, 0, Shape.of(outDims));
+            return bias == null ? t : t.add(bias);
         } finally {
             if (mine) s.busy = false;
         }

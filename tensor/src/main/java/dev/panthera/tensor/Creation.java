@@ -80,31 +80,41 @@ final class Creation {
     }
 
     static Tensor fromArray(float[] data, long... shape) {
-        Tensor t = Tensor.zeros(DType.F32, checked("float", data.length, shape));
+        Tensor t = Tensor.uninitialized(DType.F32, checked("float", data.length, shape), Device.CPU);
         MemorySegment.copy(data, 0, t.storage().segment(), ValueLayout.JAVA_FLOAT, 0, data.length);
         return t;
     }
 
+    static Tensor fromArray(float[] data, int offset, Shape shape) {
+        long n = shape.numel();
+        if (offset < 0 || offset > data.length || n > data.length - offset)
+            throw new IllegalArgumentException("of: shape " + shape + " needs " + n + " floats from offset " + offset
+                    + ", the array holds " + data.length);
+        Tensor t = Tensor.uninitialized(DType.F32, shape, Device.CPU);
+        MemorySegment.copy(data, offset, t.storage().segment(), ValueLayout.JAVA_FLOAT, 0, (int) n);
+        return t;
+    }
+
     static Tensor fromArray(double[] data, long... shape) {
-        Tensor t = Tensor.zeros(DType.F64, checked("double", data.length, shape));
+        Tensor t = Tensor.uninitialized(DType.F64, checked("double", data.length, shape), Device.CPU);
         MemorySegment.copy(data, 0, t.storage().segment(), ValueLayout.JAVA_DOUBLE, 0, data.length);
         return t;
     }
 
     static Tensor fromArray(long[] data, long... shape) {
-        Tensor t = Tensor.zeros(DType.I64, checked("long", data.length, shape));
+        Tensor t = Tensor.uninitialized(DType.I64, checked("long", data.length, shape), Device.CPU);
         MemorySegment.copy(data, 0, t.storage().segment(), ValueLayout.JAVA_LONG, 0, data.length);
         return t;
     }
 
     static Tensor fromArray(int[] data, long... shape) {
-        Tensor t = Tensor.zeros(DType.I32, checked("int", data.length, shape));
+        Tensor t = Tensor.uninitialized(DType.I32, checked("int", data.length, shape), Device.CPU);
         MemorySegment.copy(data, 0, t.storage().segment(), ValueLayout.JAVA_INT, 0, data.length);
         return t;
     }
 
     static Tensor fromArray(boolean[] data, long... shape) {
-        Tensor t = Tensor.zeros(DType.BOOL, checked("boolean", data.length, shape));
+        Tensor t = Tensor.uninitialized(DType.BOOL, checked("boolean", data.length, shape), Device.CPU);
         for (int i = 0; i < data.length; i++)
             t.storage().segment().set(ValueLayout.JAVA_BYTE, i, (byte) (data[i] ? 1 : 0));
         return t;

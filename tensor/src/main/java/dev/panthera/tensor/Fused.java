@@ -35,7 +35,7 @@ final class Fused {
         Tensor out;
         FusedKernels f = kernels(in, Kernel.SOFTMAX);
         if (f != null || in.numel() == 0) {
-            out = Ops.alloc(in.dtype(), in.shape(), in.device());
+            out = Ops.output(in.dtype(), in.shape(), in.device());
             if (in.numel() > 0) f.softmax(in.storage(), in.layout(), d, log, out.storage(), out.layout());
         } else {
             try (Handle ng = Autograd.noGrad()) {
@@ -73,7 +73,7 @@ final class Fused {
         Tensor out;
         FusedKernels f = kernels(in, Kernel.LAYER_NORM);
         if (f != null) {
-            out = Ops.alloc(in.dtype(), in.shape(), in.device());
+            out = Ops.output(in.dtype(), in.shape(), in.device());
             f.layerNorm(
                     in.storage(),
                     in.layout(),
@@ -100,7 +100,7 @@ final class Fused {
         Tensor out;
         FusedKernels f = kernels(in, Kernel.RMS_NORM);
         if (f != null) {
-            out = Ops.alloc(in.dtype(), in.shape(), in.device());
+            out = Ops.output(in.dtype(), in.shape(), in.device());
             f.rmsNorm(
                     in.storage(),
                     in.layout(),
@@ -146,7 +146,7 @@ final class Fused {
                 return Composed.rope(x, cos, sin, interleaved);
             }
         }
-        Tensor out = Ops.alloc(x.dtype(), x.shape(), x.device());
+        Tensor out = Ops.output(x.dtype(), x.shape(), x.device());
         if (x.numel() > 0) {
             f.rope(
                     x.storage(),

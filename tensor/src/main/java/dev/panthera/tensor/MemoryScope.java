@@ -59,10 +59,27 @@ public final class MemoryScope implements AutoCloseable {
 
     /** Zero-filled storage from {@code backend} owned by this thread's current scope, or GC-managed outside one. */
     static Storage allocate(Backend backend, DType dtype, long numel) {
-        return allocateIn(allocating(), backend, dtype, numel);
+        return allocateIn(allocating(), backend, dtype, numel, true);
     }
 
-    private static Storage allocateIn(MemoryScope s, Backend backend, DType dtype, long numel) {
+    /**
+     * Storage from {@code backend} for an output its op overwrites whole: in a scope, a pooled block whose contents
+     * are unspecified (no zero fill); outside one, GC-managed (zeroed). With {@link #POISON} CPU storage is filled
+     * with 0xFF bytes (NaN floats), so that a kernel that leaves an element unwritten fails the tests.
+     */
+    static Storage allocateUninitialized(Backend backend, DType dtype, long numel) {
+        Storage s = allocateIn(allocating(), backend, dtype, numel, false);
+        if (POISON && Device.CPU.equals(s.device())) s.segment().fill((byte) 0xFF);
+        return s;
+    }
+
+    /**
+     * {@code panthera.poisonUninitialized=true} (the test suites set it): outputs allocated without a zero fill are
+     * filled with 0xFF bytes instead of keeping what their memory held.
+     */
+    static final boolean POISON = Boolean.getBoolean("panthera.poisonUninitialized");
+
+    private static Storage allocateIn(MemoryScope s, Backend backend, DType dtype, long numel, boolean zeroed) {
         MemoryPool pool = backend.memoryPool();
         if (s == null) {
             pool.countGcManaged();
@@ -71,7 +88,8 @@ public final class MemoryScope implements AutoCloseable {
         long bytes = Math.multiplyExact(numel, (long) dtype.byteSize());
         MemoryPool.Allocation a = pool.allocate(bytes);
         try {
-            Storage storage = backend.allocate(dtype, numel, a);
+            Storage storage =
+                    zeroed ? backend.allocate(dtype, numel, a) : backend.allocateUninitialized(dtype, numel, a);
             s.adopt(a);
             return storage;
         } catch (RuntimeException | Error e) {
@@ -121,7 +139,7 @@ public final class MemoryScope implements AutoCloseable {
         if (owner != this && (arena == null || owner != arena)) return t;
         t.checkAlive("keep");
         Backend be = Backends.forDevice(t.device());
-        Tensor copy = Tensor.copyInto(t, allocateIn(parent, be, t.dtype(), t.numel()));
+        Tensor copy = Tensor.copyInto(t, allocateIn(parent, be, t.dtype(), t.numel(), false));
         copy.requiresGrad(t.requiresGrad());
         return copy;
     }

@@ -52,9 +52,17 @@ final class Ops {
         return Tensor.empty(dtype, shape, device);
     }
 
+    /**
+     * An op's output that its backend kernel writes element by element in full: no zero fill of a reused pooled block
+     * (the fill was a few percent of a model forward). Tests run with the blocks poisoned ({@link MemoryScope#POISON}).
+     */
+    static Tensor output(DType dtype, Shape shape, Device device) {
+        return Tensor.uninitialized(dtype, shape, device);
+    }
+
     static Tensor copy(Tensor t, DType dtype) {
         t.checkAlive("copy");
-        Tensor out = alloc(dtype, t.shape(), t.device());
+        Tensor out = output(dtype, t.shape(), t.device());
         t.backend().copy(t.storage(), t.layout(), out.storage(), out.layout());
         return out;
     }
@@ -65,7 +73,7 @@ final class Ops {
         if (op == UnaryOp.NEG && x.dtype() == DType.BOOL)
             throw new IllegalArgumentException("neg: not defined for BOOL tensors " + x.shape());
         Tensor in = op.needsFloat() ? floatLike(x) : x;
-        Tensor out = alloc(in.dtype(), in.shape(), in.device());
+        Tensor out = output(in.dtype(), in.shape(), in.device());
         in.backend().unary(op, in.storage(), in.layout(), out.storage(), out.layout());
         return out.record(new Op.Unary(op, in));
     }
@@ -80,7 +88,7 @@ final class Ops {
         if ((op == BinaryOp.DIV || op == BinaryOp.POW) && !t.isFloatingPoint()) t = DType.F32;
         if (t == DType.BOOL && !op.isComparison()) t = DType.I64;
         Tensor x = a.to(t), y = b.to(t);
-        Tensor out = alloc(op.isComparison() ? DType.BOOL : t, shape, a.device());
+        Tensor out = output(op.isComparison() ? DType.BOOL : t, shape, a.device());
         x.backend()
                 .binary(
                         op,
@@ -112,7 +120,7 @@ final class Ops {
         boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
         DType outType = arg ? DType.I64 : (op == ReduceOp.SUM && !x.dtype().isFloatingPoint() ? DType.I64 : x.dtype());
         Tensor in = op == ReduceOp.SUM && x.dtype() == DType.BOOL ? x.to(DType.I64) : x;
-        Tensor out = alloc(outType, Shape.of(keep), x.device());
+        Tensor out = alloc(outType, Shape.of(keep), x.device()); // some reduction kernels accumulate into it
         if (arg && x.rank() == 0) {
             out.fill_(0);
         } else {
@@ -169,7 +177,7 @@ final class Ops {
         if (x.rank() == 2 && y.rank() == 2) {
             // no batch dims to broadcast (a projection's [rows, K] × [K, N], every decode step's products): the
             // operands go to the backend as they are
-            out = alloc(t, Shape.of(x.size(0), y.size(1)), a.device());
+            out = output(t, Shape.of(x.size(0), y.size(1)), a.device());
         } else {
             long[] ab = Arrays.copyOf(x.dims(), x.rank() - 2), bb = Arrays.copyOf(y.dims(), y.rank() - 2);
             Shape batch;
@@ -189,7 +197,7 @@ final class Ops {
             os[batch.rank() + 1] = n;
             x = x.expand(xs);
             y = y.expand(ys);
-            out = alloc(t, Shape.of(os), a.device());
+            out = output(t, Shape.of(os), a.device());
         }
         x.backend().matmul(x.storage(), x.layout(), y.storage(), y.layout(), out.storage(), out.layout());
         Tensor r = out.record(new Op.MatMul(x, y));

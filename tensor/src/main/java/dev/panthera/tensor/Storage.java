@@ -62,9 +62,18 @@ public interface Storage {
      * Zero-filled CPU storage over a block of the host {@link MemoryPool}; dead once {@code allocation} is released.
      */
     static Storage pooled(DType dtype, long numel, MemoryPool.Allocation allocation) {
+        Storage s = pooledUninitialized(dtype, numel, allocation);
+        if (allocation.reused()) s.segment().fill((byte) 0);
+        return s;
+    }
+
+    /**
+     * CPU storage over a block of the host {@link MemoryPool} holding whatever the block last held (zeros when it is
+     * new): for outputs whose kernel writes every element. Dead once {@code allocation} is released.
+     */
+    static Storage pooledUninitialized(DType dtype, long numel, MemoryPool.Allocation allocation) {
         long bytes = Math.multiplyExact(numel, (long) dtype.byteSize());
         MemorySegment s = allocation.memory().asSlice(0, Math.max(bytes, 1));
-        if (allocation.reused()) s.fill((byte) 0);
         return new HostStorage(s, dtype, numel, null, allocation);
     }
 }

@@ -113,6 +113,13 @@ public final class Tensor {
     public static Tensor of(float[] data, long... shape) {
         return Creation.fromArray(data, shape);
     }
+    /**
+     * An F32 tensor of {@code shape} copied from {@code data[offset ..]} in row-major order (for a reused array longer
+     * than the tensor); the range must lie inside the array.
+     */
+    public static Tensor of(float[] data, int offset, Shape shape) {
+        return Creation.fromArray(data, offset, shape);
+    }
     /** An F64 tensor copied from {@code data}. */
     public static Tensor of(double[] data, long... shape) {
         return Creation.fromArray(data, shape);
@@ -170,6 +177,12 @@ public final class Tensor {
     static Tensor empty(DType dtype, Shape shape, Device device) {
         Backend be = Backends.forDevice(device);
         return new Tensor(MemoryScope.allocate(be, dtype, shape.numel()), Layout.contiguous(shape));
+    }
+
+    /** A contiguous tensor in the current scope whose contents are unspecified: the caller writes every element. */
+    static Tensor uninitialized(DType dtype, Shape shape, Device device) {
+        Backend be = Backends.forDevice(device);
+        return new Tensor(MemoryScope.allocateUninitialized(be, dtype, shape.numel()), Layout.contiguous(shape));
     }
 
     private static RandomGenerator seeded(long seed) {

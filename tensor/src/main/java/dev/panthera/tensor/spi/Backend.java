@@ -57,6 +57,14 @@ public interface Backend {
         return Storage.pooled(dtype, numel, allocation);
     }
 
+    /**
+     * As {@link #allocate(DType, long, MemoryPool.Allocation)}, for an op's output that its kernel overwrites whole:
+     * the contents are unspecified. This default zero-fills; the CPU backends skip the fill of a reused block.
+     */
+    default Storage allocateUninitialized(DType dtype, long numel, MemoryPool.Allocation allocation) {
+        return allocate(dtype, numel, allocation);
+    }
+
     /** dst = src elementwise; layouts have equal shapes; dtypes may differ (then this converts, see DType docs). */
     void copy(Storage src, Layout srcLayout, Storage dst, Layout dstLayout);
 

@@ -4,6 +4,7 @@ import dev.panthera.tensor.BinaryOp;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.MemoryPool;
 import dev.panthera.tensor.ReduceOp;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Storage;
@@ -39,6 +40,11 @@ public final class ReferenceBackend implements Backend, FusedKernels {
     @Override
     public Storage allocateGcManaged(DType dtype, long numel) {
         return Storage.gcManaged(dtype, numel);
+    }
+
+    @Override
+    public Storage allocateUninitialized(DType dtype, long numel, MemoryPool.Allocation allocation) {
+        return Storage.pooledUninitialized(dtype, numel, allocation);
     }
 
     @Override
