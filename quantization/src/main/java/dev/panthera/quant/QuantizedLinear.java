@@ -10,6 +10,7 @@ import dev.panthera.tensor.Device;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.stream.IntStream;
@@ -82,6 +83,61 @@ public final class QuantizedLinear extends Module {
                 w.out() * w.rowBytes(),
                 (x, m, y) -> QuantizedMatmul.matmul(x, m, w, y),
                 (r, dst, at) -> w.dequantizeRow(r, dst, at),
+                bias);
+    }
+
+    /**
+     * One layer over the rows of {@code parts} stacked in order (one GGML type, one input width): projections of the
+     * same input, such as a Llama layer's q/k/v or gate/up, computed as one product, so the activations are read
+     * once and GEMM's threads take one hand-off instead of one per part. The output's last dimension holds the
+     * parts' outputs one after another (split it with {@code narrow}); each value is the one the part's own layer
+     * gives, the kernels computing every output row alike. The stacked rows are regrouped as {@link #of} regroups
+     * one weight; where that does not happen ({@link #REGROUP} off, a type without the grouped layout, a row count
+     * not a multiple of 16, a non-finite scale, the budget spent) this returns null and the caller keeps one layer
+     * per part. {@code bias}, when not null, covers the stacked rows.
+     */
+    public static QuantizedLinear stacked(java.util.List<QuantizedWeight> parts, Tensor bias) {
+        if (parts.isEmpty()) throw new IllegalArgumentException("QuantizedLinear.stacked: no weights");
+        QuantizedWeight first = parts.getFirst();
+        long rows = 0;
+        StringBuilder name = new StringBuilder();
+        for (QuantizedWeight p : parts) {
+            if (p.type() != first.type() || p.in() != first.in())
+                throw new IllegalArgumentException("QuantizedLinear.stacked: " + p.name() + " " + p.type() + " ["
+                        + p.out() + ", " + p.in() + "] does not stack under " + first.name() + " " + first.type()
+                        + " [" + first.out() + ", " + first.in() + "] (one type and one input width)");
+            rows = Math.addExact(rows, p.out());
+            name.append(name.isEmpty() ? "" : "+").append(p.name());
+        }
+        if (!REGROUP || QuantizedMatmul.intByDefault(first.type())) return null;
+        InterleavedWeight g;
+        try (Arena arena = Arena.ofConfined()) {
+            // the rows back to back, only long enough to regroup them
+            MemorySegment all = arena.allocate(Math.multiplyExact(rows, first.rowBytes()));
+            long at = 0;
+            for (QuantizedWeight p : parts) {
+                long n = p.out() * p.rowBytes();
+                MemorySegment.copy(p.blocks(), 0, all, at, n);
+                at += n;
+            }
+            g = InterleavedWeight.regroup(new QuantizedWeight(name.toString(), first.type(), rows, first.in(), all));
+        }
+        if (g == null) return null;
+        QuantizedWeight[] ws = parts.toArray(QuantizedWeight[]::new);
+        long[] starts = new long[ws.length];
+        for (int i = 1; i < ws.length; i++) starts[i] = starts[i - 1] + ws[i - 1].out();
+        RowDecoder decoder = (r, dst, at) -> {
+            int i = ws.length - 1;
+            while (starts[i] > r) i--;
+            ws[i].dequantizeRow(r - starts[i], dst, at);
+        };
+        return new QuantizedLinear(
+                first.type().toString(),
+                rows,
+                first.in(),
+                g.data.length - InterleavedWeight.PAD,
+                (x, m, y) -> InterleavedMatmul.matmul(x, m, g, y),
+                decoder,
                 bias);
     }
 

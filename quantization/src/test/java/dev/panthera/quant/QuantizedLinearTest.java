@@ -272,4 +272,84 @@ class QuantizedLinearTest {
                 .toArray(float[][]::new);
         for (int c = 0; c < calls; c++) assertArrayEquals(want[c], got[c], "call " + c);
     }
+
+    /**
+     * Stacked rows (q/k/v-like parts of 8, 24 and 16 rows) against the float64 product of each part's own
+     * dequantized weight with {@link #check}'s bound, for decode (m = 1, 3) and the panel path (m = 17), with a bias;
+     * and, for parts of whole row groups (16 and 32 rows, regrouped on their own too), bit for bit against the
+     * parts' own layers: every output row is computed by the same operations wherever its group sits.
+     */
+    @Test
+    void stackedPartsEqualTheirOwnProducts() {
+        Random r = new Random(21);
+        for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K}) {
+            int in = 2 * t.blockSize();
+            try (Arena arena = Arena.ofShared();
+                    var ng = Autograd.noGrad()) {
+                for (int[] outs : new int[][] {{8, 24, 16}, {16, 32}}) {
+                    java.util.List<QuantizedWeight> parts = new java.util.ArrayList<>();
+                    int total = 0;
+                    for (int o : outs) {
+                        parts.add(QuantizedMatmulTest.randomWeight(t, o, in, r, arena));
+                        total += o;
+                    }
+                    float[] b = new float[total];
+                    for (int i = 0; i < total; i++) b[i] = (float) r.nextGaussian();
+                    QuantizedLinear stacked = QuantizedLinear.stacked(parts, Tensor.of(b, total));
+                    if (!QuantizedLinear.REGROUP || QuantizedMatmul.intByDefault(t)) {
+                        assertNull(stacked, t + ": these settings keep the row-major blocks, which do not stack");
+                        continue;
+                    }
+                    assertNotNull(stacked, t + " " + java.util.Arrays.toString(outs));
+                    assertEquals(total, stacked.outFeatures());
+                    boolean wholeGroups = outs[0] % 16 == 0;
+                    for (int m : new int[] {1, 3, 17}) {
+                        float[] x = new float[m * in];
+                        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                        Tensor y = stacked.forward(Tensor.of(x, m, in));
+                        int at = 0;
+                        for (int p = 0; p < outs.length; p++) {
+                            QuantizedWeight w = parts.get(p);
+                            float[] bp = java.util.Arrays.copyOfRange(b, at, at + outs[p]);
+                            float[] got = y.narrow(-1, at, outs[p]).toFloatArray();
+                            String what = t + " stacked part " + p + " m=" + m;
+                            check(x, m, in, outs[p], w.dequantize(), w, bp, got, what);
+                            if (wholeGroups) {
+                                float[] own = QuantizedLinear.of(w, Tensor.of(bp, outs[p]))
+                                        .forward(Tensor.of(x, m, in))
+                                        .toFloatArray();
+                                assertArrayEquals(own, got, what + " vs its own layer");
+                            }
+                            for (int row : new int[] {0, outs[p] - 1})
+                                assertArrayEquals(
+                                        java.util.Arrays.copyOfRange(w.dequantize(), row * in, (row + 1) * in),
+                                        stacked.dequantizeRow(at + row),
+                                        what + " row " + row);
+                            at += outs[p];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void stackingRefusesMixedPartsAndTypesWithoutGroups() {
+        Random r = new Random(22);
+        try (Arena arena = Arena.ofShared()) {
+            QuantizedWeight a = QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 16, 64, r, arena);
+            QuantizedWeight b = QuantizedMatmulTest.randomWeight(GgmlType.Q8_0, 16, 64, r, arena);
+            QuantizedWeight c = QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 16, 96, r, arena);
+            var e = assertThrows(
+                    IllegalArgumentException.class, () -> QuantizedLinear.stacked(java.util.List.of(a, b), null));
+            assertTrue(e.getMessage().contains("Q8_0") && e.getMessage().contains("Q4_0"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> QuantizedLinear.stacked(java.util.List.of(a, c), null));
+            assertThrows(IllegalArgumentException.class, () -> QuantizedLinear.stacked(java.util.List.of(), null));
+            // mixed parts are refused before the settings are consulted; the nulls below hold under every setting
+            QuantizedWeight q6 = QuantizedMatmulTest.randomWeight(GgmlType.Q6_K, 16, 256, r, arena);
+            assertNull(QuantizedLinear.stacked(java.util.List.of(q6, q6), null), "Q6_K has no grouped layout");
+            QuantizedWeight odd = QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 8, 64, r, arena);
+            assertNull(QuantizedLinear.stacked(java.util.List.of(odd), null), "8 rows are not a whole group");
+        }
+    }
 }

@@ -90,6 +90,25 @@ class CreationTest {
         assertEquals(6f, Tensor.of(new float[][] {{1, 2, 3}, {4, 5, 6}}).get(1, 2), 0f);
     }
 
+    /** Part of a longer array, inside a scope (a reused pooled block) and outside; a range past the array is refused. */
+    @Test
+    void aTensorFromPartOfAnArray() {
+        float[] a = {9, 1, 2, 3, 4, 5, 6, 9};
+        assertArrayEquals(
+                new float[] {1, 2, 3, 4, 5, 6}, Tensor.of(a, 1, Shape.of(2, 3)).toFloatArray());
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor.ones(8); // a block back in the pool when the next scope takes one
+        }
+        try (MemoryScope s = MemoryScope.open()) {
+            assertArrayEquals(new float[] {2, 3}, Tensor.of(a, 2, Shape.of(2)).toFloatArray());
+            assertEquals(0, Tensor.of(a, 8, Shape.of(0)).numel());
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> Tensor.of(a, 3, Shape.of(2, 3)));
+        assertTrue(e.getMessage().contains("[2, 3]") && e.getMessage().contains("offset 3"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Tensor.of(a, -1, Shape.of(1)));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.of(a, 9, Shape.of(0)));
+    }
+
     @Test
     void zeroCopyFromSegment() {
         try (Arena arena = Arena.ofConfined()) {

@@ -8,21 +8,28 @@ import java.util.List;
 
 /**
  * Grouped-query self-attention of one Llama layer over weights kept in their file dtype or quantized blocks
- * (q_proj, k_proj, v_proj, o_proj as [out, in], each a {@link Projection}; Qwen2's q/k/v biases converted to F32, a few KiB). RoPE pairs follow the config's layout;
+ * (q_proj, k_proj, v_proj, o_proj as [out, in]; q/k/v one stacked product where {@link LlamaWeights#projections} can
+ * stack them; Qwen2's q/k/v biases converted to F32, a few KiB). RoPE pairs follow the config's layout;
  * Mistral's sliding window masks keys more than {@code window − 1} positions behind a query.
  */
 final class LlamaAttention {
     private final LlamaConfig c;
     private final RopeTables rope;
-    private final Projection wq, wk, wv, wo;
+    private final Projections qkv;
+    private final Projection wo;
 
     LlamaAttention(LlamaConfig c, RopeTables rope, LlamaWeights w, String prefix) {
         this.c = c;
         this.rope = rope;
         long qDim = (long) c.heads() * c.headDim(), kvDim = (long) c.kvHeads() * c.headDim();
-        wq = w.projection(prefix + "q_proj.weight", qDim, c.dim(), c.qkvBias() ? prefix + "q_proj.bias" : null);
-        wk = w.projection(prefix + "k_proj.weight", kvDim, c.dim(), c.qkvBias() ? prefix + "k_proj.bias" : null);
-        wv = w.projection(prefix + "v_proj.weight", kvDim, c.dim(), c.qkvBias() ? prefix + "v_proj.bias" : null);
+        String[] names = {prefix + "q_proj", prefix + "k_proj", prefix + "v_proj"};
+        qkv = w.projections(
+                java.util.Arrays.stream(names).map(n -> n + ".weight").toArray(String[]::new),
+                new long[] {qDim, kvDim, kvDim},
+                c.dim(),
+                java.util.Arrays.stream(names)
+                        .map(n -> c.qkvBias() ? n + ".bias" : null)
+                        .toArray(String[]::new));
         wo = w.projection(prefix + "o_proj.weight", c.dim(), qDim, null);
     }
 
@@ -34,9 +41,10 @@ final class LlamaAttention {
     Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
         long b = x.size(0), t = x.size(1);
         int hd = c.headDim();
-        Tensor q = wq.apply(x).view(b, t, c.heads(), hd).transpose(1, 2);
-        Tensor k = wk.apply(x).view(b, t, c.kvHeads(), hd).transpose(1, 2);
-        Tensor v = wv.apply(x).view(b, t, c.kvHeads(), hd).transpose(1, 2);
+        Tensor[] p = qkv.apply(x);
+        Tensor q = p[0].view(b, t, c.heads(), hd).transpose(1, 2);
+        Tensor k = p[1].view(b, t, c.kvHeads(), hd).transpose(1, 2);
+        Tensor v = p[2].view(b, t, c.kvHeads(), hd).transpose(1, 2);
         Tensor[] cs = rope.at(start, t);
         q = q.rope(cs[0], cs[1], c.interleavedRope());
         k = k.rope(cs[0], cs[1], c.interleavedRope());

@@ -3,6 +3,7 @@ package dev.panthera.models.llama;
 import dev.panthera.models.io.GgufFile;
 import dev.panthera.models.io.Weights;
 import dev.panthera.quant.QuantizedLinear;
+import dev.panthera.quant.QuantizedWeight;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
@@ -57,6 +58,46 @@ final class LlamaWeights {
         GgufFile g = quantizedSource(hfName, rows, cols);
         if (g != null) return Projection.quantized(QuantizedLinear.of(g.quantizedWeight(rename.apply(hfName)), bias));
         return Projection.dense(matrix(hfName, rows, cols), bias);
+    }
+
+    /**
+     * The linear maps {@code hfNames[i]} [rows[i], cols] of one input, with biases {@code biasNames[i]} (all null, or
+     * none): one stacked quantized product when every weight is a quantized GGUF tensor kept as stored, of one type,
+     * and the stack regroups ({@link QuantizedLinear#stacked}); else one {@link #projection} each.
+     */
+    Projections projections(String[] hfNames, long[] rows, long cols, String[] biasNames) {
+        boolean stack = maker == null;
+        boolean biased = biasNames[0] != null;
+        for (int i = 0; i < hfNames.length && stack; i++)
+            stack = quantizedSource(hfNames[i], rows[i], cols) != null && (biasNames[i] != null) == biased;
+        if (stack) {
+            GgufFile g = (GgufFile) w;
+            java.util.List<QuantizedWeight> parts = new java.util.ArrayList<>();
+            for (String n : hfNames) parts.add(g.quantizedWeight(rename.apply(n)));
+            boolean oneType =
+                    parts.stream().allMatch(p -> p.type() == parts.getFirst().type());
+            QuantizedLinear layer =
+                    oneType ? QuantizedLinear.stacked(parts, biased ? stackedBias(biasNames, rows) : null) : null;
+            if (layer != null) return Projections.stacked(layer, rows);
+        }
+        Projection[] ps = new Projection[hfNames.length];
+        for (int i = 0; i < ps.length; i++) ps[i] = projection(hfNames[i], rows[i], cols, biasNames[i]);
+        return Projections.separate(ps);
+    }
+
+    /** The biases {@code names[i]} [rows[i]] one after another, F32. */
+    private Tensor stackedBias(String[] names, long[] rows) {
+        long total = 0;
+        for (long r : rows) total += r;
+        float[] all = new float[Math.toIntExact(total)];
+        int at = 0;
+        for (int i = 0; i < names.length; i++) {
+            float[] b = vector(names[i], rows[i]).toFloatArray();
+            System.arraycopy(b, 0, all, at, b.length);
+            at += b.length;
+        }
+        long n = total;
+        return MemoryScope.unscoped(() -> Tensor.of(all, n));
     }
 
     /** The token embedding table {@code hfName} [rows, cols]. */
