@@ -72,7 +72,7 @@ public final class QuantizedLinear extends Module {
                     w.out(),
                     w.in(),
                     g.data.length - InterleavedWeight.PAD,
-                    (x, m, y) -> InterleavedMatmul.matmul(x, m, g, y),
+                    grouped(g),
                     (r, dst, at) -> w.dequantizeRow(r, dst, at),
                     bias);
         }
@@ -136,9 +136,17 @@ public final class QuantizedLinear extends Module {
                 rows,
                 first.in(),
                 g.data.length - InterleavedWeight.PAD,
-                (x, m, y) -> InterleavedMatmul.matmul(x, m, g, y),
+                grouped(g),
                 decoder,
                 bias);
+    }
+
+    /**
+     * The kernel over a regrouped weight, made in this one place: {@link #of} and {@link #stacked} share its class, so
+     * the forward's call to it stays monomorphic.
+     */
+    private static Kernel grouped(InterleavedWeight g) {
+        return (x, m, y) -> InterleavedMatmul.matmul(x, m, g, y);
     }
 
     /**
