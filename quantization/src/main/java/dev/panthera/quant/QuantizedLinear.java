@@ -377,15 +377,15 @@ public final class QuantizedLinear extends Module {
         private boolean busy;
 
         float[] x(int n) {
-            if (n > SCRATCH_KEPT) return new float[n];
-            if (x.length < n) x = new float[n];
-            return x;
+            return n > SCRATCH_KEPT ? new float[n] : (x = atLeast(x, n));
         }
 
         float[] y(int n) {
-            if (n > SCRATCH_KEPT) return new float[n];
-            if (y.length < n) y = new float[n];
-            return y;
+            return n > SCRATCH_KEPT ? new float[n] : (y = atLeast(y, n));
+        }
+
+        private static float[] atLeast(float[] a, int n) {
+            return a.length >= n ? a : new float[n];
         }
     }
 

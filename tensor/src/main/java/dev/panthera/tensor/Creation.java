@@ -80,9 +80,7 @@ final class Creation {
     }
 
     static Tensor fromArray(float[] data, long... shape) {
-        Tensor t = Tensor.uninitialized(DType.F32, checked("float", data.length, shape), Device.CPU);
-        MemorySegment.copy(data, 0, t.storage().segment(), ValueLayout.JAVA_FLOAT, 0, data.length);
-        return t;
+        return fromArray(data, 0, checked("float", data.length, shape));
     }
 
     static Tensor fromArray(float[] data, int offset, Shape shape) {

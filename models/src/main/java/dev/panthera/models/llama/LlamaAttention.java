@@ -22,14 +22,12 @@ final class LlamaAttention {
         this.c = c;
         this.rope = rope;
         long qDim = (long) c.heads() * c.headDim(), kvDim = (long) c.kvHeads() * c.headDim();
-        String[] names = {prefix + "q_proj", prefix + "k_proj", prefix + "v_proj"};
+        String q = prefix + "q_proj", k = prefix + "k_proj", v = prefix + "v_proj";
         qkv = w.projections(
-                java.util.Arrays.stream(names).map(n -> n + ".weight").toArray(String[]::new),
+                new String[] {q + ".weight", k + ".weight", v + ".weight"},
                 new long[] {qDim, kvDim, kvDim},
                 c.dim(),
-                java.util.Arrays.stream(names)
-                        .map(n -> c.qkvBias() ? n + ".bias" : null)
-                        .toArray(String[]::new));
+                c.qkvBias() ? new String[] {q + ".bias", k + ".bias", v + ".bias"} : new String[3]);
         wo = w.projection(prefix + "o_proj.weight", c.dim(), qDim, null);
     }
 

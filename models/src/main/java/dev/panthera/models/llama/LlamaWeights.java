@@ -87,17 +87,9 @@ final class LlamaWeights {
 
     /** The biases {@code names[i]} [rows[i]] one after another, F32. */
     private Tensor stackedBias(String[] names, long[] rows) {
-        long total = 0;
-        for (long r : rows) total += r;
-        float[] all = new float[Math.toIntExact(total)];
-        int at = 0;
-        for (int i = 0; i < names.length; i++) {
-            float[] b = vector(names[i], rows[i]).toFloatArray();
-            System.arraycopy(b, 0, all, at, b.length);
-            at += b.length;
-        }
-        long n = total;
-        return MemoryScope.unscoped(() -> Tensor.of(all, n));
+        java.util.List<Tensor> parts = new java.util.ArrayList<>();
+        for (int i = 0; i < names.length; i++) parts.add(vector(names[i], rows[i]));
+        return MemoryScope.unscoped(() -> Tensor.cat(parts, 0));
     }
 
     /** The token embedding table {@code hfName} [rows, cols]. */

@@ -28,6 +28,11 @@ class KeepQuantizedTest {
 
     /** A random Llama GGUF, every matrix as {@code type} (shapes are multiples of 256, so K-quants apply). */
     static long writeRandom(Path out, GgmlType type, boolean tied, long seed) throws Exception {
+        return writeRandom(out, type, tied, false, seed);
+    }
+
+    /** As above; with {@code qkvBias}, F32 q/k/v biases as Qwen2 has (stacked with the quantized q/k/v rows). */
+    static long writeRandom(Path out, GgmlType type, boolean tied, boolean qkvBias, long seed) throws Exception {
         Random r = new Random(seed);
         GgufWriter g = new GgufWriter()
                 .put("general.architecture", "llama")
@@ -49,6 +54,13 @@ class KeepQuantizedTest {
             quantizedWeights += matrix(g, r, p + "attn_q.weight", DIM, DIM, type, 1 / Math.sqrt(DIM));
             quantizedWeights += matrix(g, r, p + "attn_k.weight", kv, DIM, type, 1 / Math.sqrt(DIM));
             quantizedWeights += matrix(g, r, p + "attn_v.weight", kv, DIM, type, 1 / Math.sqrt(DIM));
+            if (qkvBias) {
+                for (String n : new String[] {"attn_q", "attn_k", "attn_v"}) {
+                    float[] b = new float[n.equals("attn_q") ? DIM : kv];
+                    for (int i = 0; i < b.length; i++) b[i] = (float) (0.1 * r.nextGaussian());
+                    g.tensor(p + n + ".bias", GgmlType.F32, new long[] {b.length}, b);
+                }
+            }
             quantizedWeights += matrix(g, r, p + "attn_output.weight", DIM, DIM, type, 1 / Math.sqrt(DIM));
             g.tensor(p + "ffn_norm.weight", GgmlType.F32, new long[] {DIM}, norm(r, DIM));
             quantizedWeights += matrix(g, r, p + "ffn_gate.weight", HIDDEN, DIM, type, 1 / Math.sqrt(DIM));
@@ -92,10 +104,18 @@ class KeepQuantizedTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"Q8_0, false", "Q4_0, true", "Q4_K, false", "Q6_K, true", "Q5_1, false"})
-    void keptBlocksGiveTheDequantizedLogitsInFileSizedMemory(GgmlType type, boolean tied) throws Exception {
-        Path file = dir.resolve("random-" + type + ".gguf");
-        long weights = writeRandom(file, type, tied, 42);
+    @CsvSource({
+        "Q8_0, false, false",
+        "Q4_0, true, false",
+        "Q4_K, false, false",
+        "Q6_K, true, false",
+        "Q5_1, false, false",
+        "Q4_0, false, true"
+    })
+    void keptBlocksGiveTheDequantizedLogitsInFileSizedMemory(GgmlType type, boolean tied, boolean qkvBias)
+            throws Exception {
+        Path file = dir.resolve("random-" + type + (qkvBias ? "-bias" : "") + ".gguf");
+        long weights = writeRandom(file, type, tied, qkvBias, 42);
         long fileBytes = Files.size(file);
         int[] ids = new int[12];
         Random r = new Random(7);
