@@ -22,6 +22,7 @@ final class AttentionKernels {
     private AttentionKernels() {}
 
     private static final VectorSpecies<Float> F = Lanes.F;
+    private static final VectorSpecies<Float> H = Lanes.H;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
@@ -255,9 +256,7 @@ final class AttentionKernels {
                 }
                 for (int r = 0; r < bq; r++) {
                     float inv = 1f / denom[r]; // no visible key gives 0·∞ = NaN, like softmax over an empty row
-                    long oRow = oOff + (long) (i0 + r) * oLd, aRow = (long) r * dv;
-                    for (int e = 0; e < dv; e += FloatKernels.F.length())
-                        FloatKernels.store(FloatKernels.load(acc, aRow, e, dv).mul(inv), os, oRow, e, dv);
+                    scaledInto(acc, (long) r * dv, dv, inv, os, oOff + (long) (i0 + r) * oLd);
                 }
             }
         } finally {
@@ -281,21 +280,36 @@ final class AttentionKernels {
 
     /** s[o + i] = e^(s[o + i] − m) for i &lt; n, returning their sum. */
     private static float expShiftedRow(MemorySegment s, long o, int n, float m) {
-        FloatVector mv = FloatVector.broadcast(F, m), sum = FloatVector.zero(F);
+        // at half width: a full-width exp here, once this loop was inlined into its caller, exhausted C2's node
+        // budget there and stayed a call that boxed its vectors (see VectorMath.expHalf)
+        FloatVector mv = FloatVector.broadcast(H, m), sum = FloatVector.zero(H);
         int i = 0;
-        for (; i + F.length() <= n; i += F.length()) {
-            FloatVector e = FloatKernels.exp(
-                    FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO).sub(mv));
+        for (; i + H.length() <= n; i += H.length()) {
+            FloatVector e = VectorMath.expHalf(
+                    FloatVector.fromMemorySegment(H, s, (o + i) * 4, NO).sub(mv));
             sum = sum.add(e);
             e.intoMemorySegment(s, (o + i) * 4, NO);
         }
-        float t = LaneSum.sum(sum);
+        float t = LaneSum.sumHalf(sum);
         for (; i < n; i++) {
             float e = (float) Math.exp(s.getAtIndex(FL, o + i) - m);
             t += e;
             s.setAtIndex(FL, o + i, e);
         }
         return t;
+    }
+
+    /**
+     * dst[d + i] = src[o + i]·c for i &lt; n. A loop of its own, as are the other vector loops {@link #blocked} calls:
+     * C2 runs out of its node budget inside that method, and a vector passed to or returned from a call it did not
+     * inline goes through the heap; only scalars and segments cross these calls.
+     */
+    private static void scaledInto(MemorySegment src, long o, int n, float c, MemorySegment dst, long d) {
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            FloatVector.fromMemorySegment(F, src, (o + i) * 4, NO).mul(c).intoMemorySegment(dst, (d + i) * 4, NO);
+        }
+        for (; i < n; i++) dst.setAtIndex(FL, d + i, src.getAtIndex(FL, o + i) * c);
     }
 
     private static void scaleRow(MemorySegment s, long o, int n, float c) {

@@ -17,6 +17,7 @@ final class FloatKernels {
     private FloatKernels() {}
 
     static final VectorSpecies<Float> F = Lanes.F;
+    private static final VectorSpecies<Float> H = Lanes.H;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     // erfc by the Chebyshev fit of Numerical Recipes' erfcc (fractional error < 1.2e-7 for z ≥ 0):
@@ -93,12 +94,25 @@ final class FloatKernels {
 
     /** erfc per lane with fractional error below about 1.2e-7 (plus float rounding); NaN stays NaN. */
     static FloatVector erfc(FloatVector z) {
-        FloatVector az = z.abs();
-        FloatVector t = FloatVector.broadcast(F, 1f).div(az.mul(0.5f).add(1f));
-        FloatVector poly = FloatVector.broadcast(F, ERFC[9]);
+        FloatVector az = z.abs(), t = erfcT(az);
+        return erfcSigned(z, t.mul(exp(erfcExponent(az, t))));
+    }
+
+    // the parts of erfc around its exp, for vectors of any species: geluErfRow puts them around a half-width exp
+
+    private static FloatVector erfcT(FloatVector az) {
+        return az.broadcast(1f).div(az.mul(0.5f).add(1f));
+    }
+
+    private static FloatVector erfcExponent(FloatVector az, FloatVector t) {
+        FloatVector poly = t.broadcast(ERFC[9]);
         for (int i = 8; i >= 0; i--) poly = poly.mul(t).add(ERFC[i]);
-        FloatVector r = t.mul(exp(az.mul(az).neg().add(poly)));
-        return r.blend(FloatVector.broadcast(F, 2f).sub(r), z.compare(VectorOperators.LT, 0f));
+        return az.mul(az).neg().add(poly);
+    }
+
+    /** erfc(z) from r = erfc(|z|): erfc(−z) = 2 − erfc(z). */
+    private static FloatVector erfcSigned(FloatVector z, FloatVector r) {
+        return r.blend(r.broadcast(2f).sub(r), z.compare(VectorOperators.LT, 0f));
     }
 
     /** erf = 1 − erfc. */
@@ -206,16 +220,32 @@ final class FloatKernels {
         }
     }
 
+    /**
+     * GELU (erf) at half width ({@link Lanes#H}), the main loop with erfc written out around a half-width exp (the
+     * once-per-row tail uses erfc's parts). A call of {@link #erfc} here did not stay inlined: the first rows, run
+     * interpreted, call it often enough that C2 compiles it on its own first, and that code (which boxes its vectors)
+     * is then too big for C2 to inline into this loop; a full-width exp's two double passes, or erfc's parts as calls,
+     * used up the loop's node budget instead. Either way every vector went through the heap (gigabytes a second in a
+     * BERT forward). The lanes compute erfc's bits.
+     */
     private static void geluErfRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
-        int w = F.length(), i = 0;
+        int w = H.length(), i = 0;
         for (; i + w <= n; i += w) {
-            FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO);
-            x.mul(0.5f).mul(erfc(x.mul(-INV_SQRT2))).intoMemorySegment(dst, (dO + i) * 4, NO);
+            FloatVector x = FloatVector.fromMemorySegment(H, src, (so + i) * 4, NO);
+            FloatVector z = x.mul(-INV_SQRT2), az = z.abs();
+            FloatVector t = az.broadcast(1f).div(az.mul(0.5f).add(1f));
+            FloatVector poly = t.broadcast(ERFC[9]);
+            for (int k = 8; k >= 0; k--) poly = poly.mul(t).add(ERFC[k]);
+            FloatVector r = t.mul(VectorMath.expHalf(az.mul(az).neg().add(poly)));
+            r = r.blend(r.broadcast(2f).sub(r), z.compare(VectorOperators.LT, 0f));
+            x.mul(0.5f).mul(r).intoMemorySegment(dst, (dO + i) * 4, NO);
         }
         if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m);
-            x.mul(0.5f).mul(erfc(x.mul(-INV_SQRT2))).intoMemorySegment(dst, (dO + i) * 4, NO, m);
+            VectorMask<Float> m = H.indexInRange(i, n);
+            FloatVector x = FloatVector.fromMemorySegment(H, src, (so + i) * 4, NO, m);
+            FloatVector z = x.mul(-INV_SQRT2), az = z.abs(), t = erfcT(az);
+            FloatVector r = erfcSigned(z, t.mul(VectorMath.expHalf(erfcExponent(az, t))));
+            x.mul(0.5f).mul(r).intoMemorySegment(dst, (dO + i) * 4, NO, m);
         }
     }
 
@@ -261,42 +291,61 @@ final class FloatKernels {
             long dO,
             int n) {
         if (n <= 0) return;
-        // a broadcast operand is read once per row, not once per vector (a scalar read of a segment checks that its
-        // scope is alive on every call); the four arithmetic ops have loops of their own, for the reason unaryRow gives
-        FloatVector ba = sa == 0 ? operand(a, ao, 0, 0, n) : null, bb = sb == 0 ? operand(b, bo, 0, 0, n) : null;
-        int w = F.length();
+        // A broadcast operand is read once per row, not once per vector (a scalar read of a segment checks that its
+        // scope is alive on every call). Each case is a loop of its own: a vector that is either a loaded one or a
+        // possibly-null broadcast (one loop for all cases) is a phi C2 cannot unbox, so it allocated every loaded
+        // vector on the heap.
+        if (sa != 0 && sb != 0) {
+            denseRow(op, a, ao, b, bo, dst, dO, n);
+        } else if (sb != 0) {
+            constantFirstRow(op, operand(a, ao, 0, 0, n), b, bo, dst, dO, n);
+        } else if (sa != 0) {
+            constantSecondRow(op, a, ao, operand(b, bo, 0, 0, n), dst, dO, n);
+        } else {
+            FloatVector r = binary(op, operand(a, ao, 0, 0, n), operand(b, bo, 0, 0, n));
+            for (int i = 0; i < n; i += F.length()) store(r, dst, dO, i, n);
+        }
+    }
+
+    /** Both operands contiguous; the four arithmetic ops have loops of their own, for the reason unaryRow gives. */
+    private static void denseRow(
+            BinaryOp op, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
+        int w = F.length(), end = F.loopBound(n), i = 0;
         switch (op) {
             case ADD -> {
-                for (int i = 0; i < n; i += w) {
-                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
-                    store(x.add(y), dst, dO, i, n);
-                }
+                for (; i < end; i += w) at(a, ao, i).add(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case SUB -> {
-                for (int i = 0; i < n; i += w) {
-                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
-                    store(x.sub(y), dst, dO, i, n);
-                }
+                for (; i < end; i += w) at(a, ao, i).sub(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case MUL -> {
-                for (int i = 0; i < n; i += w) {
-                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
-                    store(x.mul(y), dst, dO, i, n);
-                }
+                for (; i < end; i += w) at(a, ao, i).mul(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case DIV -> {
-                for (int i = 0; i < n; i += w) {
-                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
-                    store(x.div(y), dst, dO, i, n);
-                }
+                for (; i < end; i += w) at(a, ao, i).div(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             default -> {
-                for (int i = 0; i < n; i += w) {
-                    FloatVector x = ba != null ? ba : load(a, ao, i, n), y = bb != null ? bb : load(b, bo, i, n);
-                    store(binary(op, x, y), dst, dO, i, n);
-                }
+                for (; i < end; i += w) binary(op, at(a, ao, i), at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
             }
         }
+        if (i < n) store(binary(op, load(a, ao, i, n), load(b, bo, i, n)), dst, dO, i, n);
+    }
+
+    /** dst[i] = c op b[i], c one value in every lane. */
+    private static void constantFirstRow(
+            BinaryOp op, FloatVector c, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
+        for (int i = 0; i < n; i += F.length()) store(binary(op, c, load(b, bo, i, n)), dst, dO, i, n);
+    }
+
+    /** dst[i] = a[i] op c, c one value in every lane. */
+    private static void constantSecondRow(
+            BinaryOp op, MemorySegment a, long ao, FloatVector c, MemorySegment dst, long dO, int n) {
+        for (int i = 0; i < n; i += F.length()) store(binary(op, load(a, ao, i, n), c), dst, dO, i, n);
+    }
+
+    /** The full vector at element {@code elem + i}. */
+    private static FloatVector at(MemorySegment s, long elem, int i) {
+        return FloatVector.fromMemorySegment(F, s, (elem + i) * 4, NO);
     }
 
     static float sumRow(MemorySegment s, long o, int n) {
@@ -476,7 +525,16 @@ final class FloatKernels {
         FloatVector mv = FloatVector.broadcast(F, mean);
         float inv = (float) (1.0 / Math.sqrt(sumSquaredDeviation(x, xo, n, mean) / n + eps));
         FloatVector iv = FloatVector.broadcast(F, inv);
-        for (int i = 0; i < n; i += F.length()) {
+        // full vectors in a loop that calls no helper of ours (a helper C2 leaves as a call takes its vector boxed),
+        // the masked tail apart
+        int i = 0, end = F.loopBound(n);
+        for (; i < end; i += F.length()) {
+            FloatVector v = at(x, xo, i).sub(mv).mul(iv);
+            if (w != null) v = v.mul(at(w, wo, i));
+            if (b != null) v = v.add(at(b, bo, i));
+            v.intoMemorySegment(dst, (dO + i) * 4, NO);
+        }
+        if (i < n) {
             FloatVector v = load(x, xo, i, n).sub(mv).mul(iv);
             if (w != null) v = v.mul(load(w, wo, i, n));
             if (b != null) v = v.add(load(b, bo, i, n));

@@ -59,6 +59,15 @@ public final class LaneSum {
         return v.length() == 16 ? f16(v) : narrower(v);
     }
 
+    /**
+     * {@link #sum(FloatVector)} for vectors of {@link Lanes#H} (half the kernels' width), in the same order. An entry
+     * of its own: C2 inlines {@link #sum(FloatVector)} by the vector classes it has seen there, and one that saw two
+     * widths keeps the vector of every caller as an object (a heap box per loop iteration in a norm's row loop).
+     */
+    static float sumHalf(FloatVector v) {
+        return v.length() == 8 ? f8(v) : other(v);
+    }
+
     private static float narrower(FloatVector v) {
         return v.length() == 8 ? f8(v) : other(v);
     }

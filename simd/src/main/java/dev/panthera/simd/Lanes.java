@@ -26,6 +26,9 @@ final class Lanes {
     /** Doubles in vectors of {@link #F}'s width (half its lanes). */
     static final VectorSpecies<Double> D = F.withLanes(double.class);
 
+    /** Floats in vectors of half {@link #F}'s width: as many lanes as {@link #D}, widened to it in one step. */
+    static final VectorSpecies<Float> H = VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+
     /** The packed GEMM kernel's species: sixteen lanes where {@link #F} has them, else eight. */
     static final VectorSpecies<Float> PACKED = F.length() >= 16 ? FloatVector.SPECIES_512 : F256;
 

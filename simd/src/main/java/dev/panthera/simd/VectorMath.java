@@ -72,6 +72,19 @@ final class VectorMath {
      */
     private static final VectorShuffle<Float> UP = VectorShuffle.fromOp(F, i -> (i + F.length() / 2) % F.length());
 
+    private static final VectorSpecies<Float> H = Lanes.H;
+
+    /**
+     * e^x per lane of a vector of {@link Lanes#H} (half {@link Lanes#F}'s lanes), the same bits as {@link #exp}: one
+     * widening to doubles, one {@link #expD}, one narrowing. A loop body holding this has half the nodes of one holding
+     * {@link #exp} (one double-lane pass, no lane moves), which keeps C2 inlining the loop's other calls.
+     */
+    static FloatVector expHalf(FloatVector x) {
+        FloatVector c = x.max(-104f).min(89f);
+        return (FloatVector)
+                expD((DoubleVector) c.convertShape(VectorOperators.F2D, D, 0)).convertShape(VectorOperators.D2F, H, 0);
+    }
+
     /** e^x for |x| ≤ 104 (the callers clamp). */
     private static DoubleVector expD(DoubleVector x) {
         DoubleVector t = x.mul(LOG2E).add(ROUND);

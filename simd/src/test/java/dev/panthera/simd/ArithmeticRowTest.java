@@ -17,28 +17,31 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 /**
- * The F32 add/sub/mul rows of {@link FloatKernels} (the bias adds, residual adds and scalings of a forward pass)
+ * The F32 add/sub/mul/div rows of {@link FloatKernels} (the bias adds, residual adds and scalings of a forward pass)
  * against {@link ReferenceBackend} through the SPI: [rows, cols] with sizes 0, 1, primes and tails around the vector
- * width, the second operand dense, a row broadcast over the rows (stride 0) or one scalar broadcast everywhere, every
+ * width, the second operand dense, a row broadcast over the rows (stride 0) or one scalar broadcast everywhere (or the first operand one scalar), every
  * operand either contiguous or rows with gaps (a column band of a wider buffer, unit innermost stride). Expected: the
- * reference on identical inputs into an identical destination buffer. One float add, sub or mul is one rounding, and
+ * reference on identical inputs into an identical destination buffer. One float add, sub, mul or div is one rounding, and
  * the reference's float64 result of two floats rounds to the same float (53 ≥ 2·24 + 2 bits), so every element must be
  * bit-identical, and every element outside the destination view untouched. Sizes, operator and layouts are drawn
  * before the values, so a failure shrinks to a small shape first.
  */
 class ArithmeticRowTest {
     private static final long[] SIZES = {0, 1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 100, 384};
-    private static final BinaryOp[] OPS = {BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL};
+    private static final BinaryOp[] OPS = {BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL, BinaryOp.DIV};
 
-    /** The shape, operator and layouts; {@code kind} 0 dense, 1 a broadcast row, 2 a broadcast scalar. */
+    /**
+     * The shape, operator and layouts; {@code kind} 0 dense, 1 b a broadcast row, 2 b a broadcast scalar, 3 a a
+     * broadcast scalar (the operand order matters for sub and div), 4 both scalars.
+     */
     record Setup(int rows, int cols, BinaryOp op, int kind, boolean aGaps, boolean bGaps, boolean dGaps) {
         Layout a() {
-            return layout(aGaps);
+            return kind >= 3 ? new Layout(Shape.of(rows, cols), new long[] {0, 0}, 1) : layout(aGaps);
         }
 
         Layout b() {
             return switch (kind) {
-                case 0 -> layout(bGaps);
+                case 0, 3 -> layout(bGaps);
                 case 1 -> new Layout(Shape.of(rows, cols), new long[] {0, 1}, 2); // one row for every row
                 default -> new Layout(Shape.of(rows, cols), new long[] {0, 0}, 1); // one scalar
             };
@@ -73,8 +76,8 @@ class ArithmeticRowTest {
         Arbitrary<Setup> setups = Combinators.combine(
                         Draws.oneOf(SIZES),
                         Draws.oneOf(SIZES),
-                        Arbitraries.integers().between(0, 2),
-                        Arbitraries.integers().between(0, 2),
+                        Arbitraries.integers().between(0, 3),
+                        Arbitraries.integers().between(0, 4),
                         gaps,
                         gaps,
                         gaps)

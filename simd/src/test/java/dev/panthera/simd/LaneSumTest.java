@@ -37,5 +37,9 @@ class LaneSumTest {
         float want = scalarTree(a);
         float got = LaneSum.sum(FloatVector.fromArray(s, a, 0));
         assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got), "lanes " + a.length);
+        if (a.length <= 8) { // the half-width entry takes vectors of up to eight lanes (half of a 512-bit vector)
+            float half = LaneSum.sumHalf(FloatVector.fromArray(s, a, 0));
+            assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(half), "sumHalf, lanes " + a.length);
+        }
     }
 }

@@ -25,6 +25,12 @@ class VectorMathTest {
         double want = Math.exp(x);
         assertTrue(
                 Math.abs(got - want) <= Math.ulp((float) want), "exp(" + x + ") = " + got + ", Math.exp gives " + want);
+        // the half-width form runs the same double-lane arithmetic per lane: the same bound, and in fact the same bits
+        float half = lane0(VectorMath.expHalf(FloatVector.broadcast(Lanes.H, x)));
+        assertTrue(
+                Math.abs(half - want) <= Math.ulp((float) want),
+                "expHalf(" + x + ") = " + half + ", Math.exp gives " + want);
+        assertEquals(Float.floatToRawIntBits(got), Float.floatToRawIntBits(half), "exp and expHalf of " + x);
     }
 
     @Property(tries = 3000)
@@ -51,6 +57,10 @@ class VectorMathTest {
                     want[i],
                     lane0(FloatKernels.exp(FloatVector.broadcast(FloatKernels.F, in[i]))),
                     "exp(" + in[i] + ")");
+            assertEquals(
+                    want[i],
+                    lane0(VectorMath.expHalf(FloatVector.broadcast(Lanes.H, in[i]))),
+                    "expHalf(" + in[i] + ")");
         }
     }
 
