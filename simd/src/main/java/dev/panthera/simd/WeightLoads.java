@@ -50,8 +50,13 @@ final class WeightLoads {
             for (int i = 0; i < n; i++) out[o + i] = Float.float16ToFloat(s.getAtIndex(SH, idx + i));
             return;
         }
+        if (kind == DType.F32) {
+            MemorySegment.copy(s, FL, idx * 4, out, o, n);
+            return;
+        }
+        // a loop per dtype: a call of load(kind, ...) that C2 left out of line here returned each vector boxed
         int i = 0;
-        for (; i + 8 <= n; i += 8) load(kind, s, idx + i).intoArray(out, o + i);
+        if (kind == DType.BF16) for (; i + 8 <= n; i += 8) bf16(s, idx + i).intoArray(out, o + i);
         for (; i < n; i++) out[o + i] = load1(kind, s, idx + i);
     }
 
