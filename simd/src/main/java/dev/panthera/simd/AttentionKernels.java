@@ -13,8 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Attention keeps one running maximum, one running denominator and one output accumulator per query row and
  * streams the keys once (the online softmax of FlashAttention), so memory stays bounded whatever the sequence
- * length: blocks of queries against blocks of keys, the two block products on {@link Sgemm}; a query of length 1
- * against a KV cache is the same loop with longer key blocks. Query heads share kv heads in groups (GQA).
+ * length: blocks of queries against blocks of keys, the two block products on {@link Sgemm}. Query rows that all see
+ * the same keys with no mask (a decode step: one query per head, or the heads of a GQA group) go to
+ * {@link DecodeAttention} instead, whose scores take one float per key. Query heads share kv heads in groups (GQA).
  * Independent (batch, head) pairs run in parallel on GEMM's threads ({@link Sgemm#forEach}) when the call holds
  * enough work to pay for the hand-off; a decode step over a short cache stays on the calling thread.
  */
@@ -139,7 +140,8 @@ final class AttentionKernels {
      * An additive mask, when not null, is added to each row's scores before the softmax update (−∞ hides a key, so a
      * padded key gets weight exactly 0). Row r is query (head h, position i0 + r) when {@code step} is 1, and query
      * (head h + r, position 0) when {@code step} is 0 (the GQA decode rows are the heads of one kv head).
-     * Memory: one score block and one accumulator block per task, whatever the length.
+     * Memory: one score block and one accumulator block per task, whatever the length. Rows that all see the same
+     * keys, without a mask, go to {@link DecodeAttention#rows} (one score per key per row).
      */
     private static void blocked(
             MemorySegment qs,
@@ -161,6 +163,28 @@ final class AttentionKernels {
             long visible0,
             int step,
             float scale) {
+        int allSee = visible0 < 0 ? lk : (int) Math.clamp(visible0, 0, lk); // keys row 0 sees
+        if (mask == null && (rows == 1 || step == 0) && allSee > 0 && d > 0) { // rows that see the same keys: decode
+            DecodeAttention.rows(
+                    qs,
+                    qOff,
+                    qLd,
+                    os,
+                    oOff,
+                    oLd,
+                    rows,
+                    k.seg(),
+                    k.row(b, kh, 0),
+                    ld(k, d),
+                    v.seg(),
+                    v.row(b, kh, 0),
+                    ld(v, dv),
+                    allSee,
+                    d,
+                    dv,
+                    scale);
+            return;
+        }
         int bkMax = rows == 1 || step == 0 ? BK_DECODE : BK;
         float[] max = new float[BQ], denom = new float[BQ];
         // scratch sized to the blocks this call uses (decode: a few rows), from the host pool: a decode step calls

@@ -2,7 +2,6 @@ package dev.panthera.simd;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -21,10 +20,9 @@ final class SmallHeadScores {
 
     private static final VectorSpecies<Float> F = Lanes.F;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ByteOrder NO = ByteOrder.nativeOrder();
 
-    /** Per-thread scratch: the query rows, the key block as copied, and the key block transposed. */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+    /** Per-thread scratch: the query rows, the key block as copied, the key block transposed, and the scores. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
 
     /**
      * s[r·bk + j] = scale · Σ_{e &lt; d} q[qOff + r·qLd + e] · k[kOff + j·kLd + e] for r &lt; bq, j &lt; bk (elements,
@@ -42,6 +40,25 @@ final class SmallHeadScores {
             long kOff,
             long kLd,
             MemorySegment s) {
+        float[][] sc = SCRATCH.get();
+        if (sc[3].length < bq * bk) sc[3] = new float[bq * bk];
+        scores(bq, bk, d, scale, q, qOff, qLd, k, kOff, kLd, sc[3]);
+        MemorySegment.copy(sc[3], 0, s, FL, 0, bq * bk);
+    }
+
+    /** {@link #scores(int, int, int, float, MemorySegment, long, long, MemorySegment, long, long, MemorySegment)} into an array. */
+    static void scores(
+            int bq,
+            int bk,
+            int d,
+            float scale,
+            MemorySegment q,
+            long qOff,
+            long qLd,
+            MemorySegment k,
+            long kOff,
+            long kLd,
+            float[] s) {
         if (d < 1 || d > MAX_D) throw new IllegalArgumentException("attention scores: head dimension " + d);
         float[][] sc = SCRATCH.get();
         if (sc[0].length < bq * d) sc[0] = new float[bq * d];
@@ -56,8 +73,7 @@ final class SmallHeadScores {
         for (int j = 0; j < bk; j++) for (int e = 0; e < d; e++) kt[e * bk + j] = kb[j * d + e];
         int L = F.length();
         for (int r = 0; r < bq; r++) {
-            int qr = r * d;
-            long sr = (long) r * bk;
+            int qr = r * d, sr = r * bk;
             int j = 0;
             for (; j + 4 * L <= bk; j += 4 * L) { // four independent FMA chains: one would wait on FMA latency
                 FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
@@ -69,21 +85,21 @@ final class SmallHeadScores {
                     a2 = FloatVector.fromArray(F, kt, o + 2 * L).fma(qe, a2);
                     a3 = FloatVector.fromArray(F, kt, o + 3 * L).fma(qe, a3);
                 }
-                a0.mul(scale).intoMemorySegment(s, (sr + j) * 4, NO);
-                a1.mul(scale).intoMemorySegment(s, (sr + j + L) * 4, NO);
-                a2.mul(scale).intoMemorySegment(s, (sr + j + 2 * L) * 4, NO);
-                a3.mul(scale).intoMemorySegment(s, (sr + j + 3 * L) * 4, NO);
+                a0.mul(scale).intoArray(s, sr + j);
+                a1.mul(scale).intoArray(s, sr + j + L);
+                a2.mul(scale).intoArray(s, sr + j + 2 * L);
+                a3.mul(scale).intoArray(s, sr + j + 3 * L);
             }
             for (; j + L <= bk; j += L) {
                 FloatVector acc = FloatVector.zero(F);
                 for (int e = 0; e < d; e++)
                     acc = FloatVector.fromArray(F, kt, e * bk + j).fma(FloatVector.broadcast(F, qa[qr + e]), acc);
-                acc.mul(scale).intoMemorySegment(s, (sr + j) * 4, NO);
+                acc.mul(scale).intoArray(s, sr + j);
             }
             for (; j < bk; j++) {
                 float a = 0;
                 for (int e = 0; e < d; e++) a = Math.fma(kt[e * bk + j], qa[qr + e], a);
-                s.setAtIndex(FL, sr + j, a * scale);
+                s[sr + j] = a * scale;
             }
         }
     }

@@ -276,6 +276,72 @@ class RopeAttentionSimdTest {
         }
     }
 
+    /** One decode step: q [b, hkv·group, 1, d], k [b, hkv, lk, d], v [b, hkv, lk, dv], as views. */
+    record DecodeCase(long group, long dv, boolean causal, Qkv qk, TensorSpec v) {}
+
+    /**
+     * Single query rows against every key (no mask): the decode kernel's case. Head dimensions on both sides of the
+     * small-head score kernel's limit (16) and of the vector widths (a masked last piece of the score dots, one, two or
+     * four vectors of output columns and a half-width last piece), value dimensions apart from the key dimension,
+     * lengths from one key to past the blocked kernel's 512-key decode blocks, GQA groups up to 4.
+     */
+    @Provide
+    Arbitrary<DecodeCase> decodeSteps() {
+        return SizesFirst.flatMap(
+                Combinators.combine(
+                                Draws.between(1, 2),
+                                Draws.oneOf(1, 2, 7, 16, 17, 63, 64, 65, 300, 515),
+                                Draws.between(1, 2),
+                                Draws.between(1, 4),
+                                Draws.oneOf(1, 3, 8, 13, 16, 17, 40, 64, 80, 128),
+                                Draws.oneOf(1, 5, 8, 16, 24, 48, 64, 72, 128),
+                                Arbitraries.of(false, true))
+                        .as((b, lk, hkv, group, d, dv, causal) ->
+                                new long[] {b, lk, hkv, group, d, dv, causal ? 1 : 0}),
+                z -> {
+                    Sizes s = new Sizes(z[0], 1, z[1], z[2], z[3], z[4], z[6] == 1);
+                    return Combinators.combine(
+                                    Qkv.draw(s, shape -> Draws.views(DType.F32, shape)),
+                                    Draws.views(DType.F32, z[0], z[2], z[1], z[5]))
+                            .as((qk, v) -> new DecodeCase(z[3], z[5], s.causal(), qk, v));
+                });
+    }
+
+    /**
+     * The decode kernel against the reference backend's float64 attention. Tolerance as for the other kernels: the
+     * scores are float dots of up to 128 products of N(0, 1) values (rounding error about √d·2⁻²⁴ of their size,
+     * scaled by 1/√d), each output a float sum of up to 515 weights times N(0, 1) values, and exp in float: well
+     * inside 2e-5 relative + 2e-6.
+     */
+    @Property(tries = 60, edgeCases = EdgeCasesMode.NONE) // see the class comment
+    void decodeStepAgreesWithTheReference(@ForAll("decodeSteps") DecodeCase in) throws Exception {
+        Sizes s = in.qk().s();
+        Tensor q = in.qk().q().tensor(), k = in.qk().k().tensor(), v = in.v().tensor();
+        double scale = 1 / Math.sqrt(s.d());
+        close(
+                on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, in.causal(), scale)),
+                on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, in.causal(), scale)),
+                "decode step b=" + s.b() + " lk=" + s.lk() + " hkv=" + s.hkv() + " group=" + in.group() + " d=" + s.d()
+                        + " dv=" + in.dv() + " causal=" + in.causal());
+    }
+
+    /** A NaN key makes the rows of its kv head NaN (softmax of a row holding NaN), and no other row. */
+    @org.junit.jupiter.api.Test
+    void aNanKeyMakesItsRowsNan() throws Exception {
+        for (long d : new long[] {8, 64}) {
+            float[] kv = Tensor.randn(Shape.of(1, 2, 40, d), 7).toFloatArray();
+            kv[(int) (37 * d + 1)] = Float.NaN; // kv head 0, key 37
+            Tensor q = Tensor.randn(Shape.of(1, 4, 1, d), 8), k = Tensor.of(kv, 1, 2, 40, d);
+            Tensor v = Tensor.randn(Shape.of(1, 2, 40, d), 9);
+            double[] got = on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, true, 0.125));
+            for (int i = 0; i < got.length; i++) {
+                boolean head0 = i < 2 * d; // query heads 0 and 1 read kv head 0
+                if (head0 != Double.isNaN(got[i]))
+                    throw new AssertionError("d=" + d + " element " + i + " (query head " + i / d + "): " + got[i]);
+            }
+        }
+    }
+
     /** x [heads, seq, dim] as a view and the cos/sin tables [seq, dim / 2], N(0, 1). */
     record RopeCase(TensorSpec x, TensorSpec cos, TensorSpec sin, boolean interleaved) {}
 
