@@ -21,7 +21,9 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Causal attention, Llama-7B head geometry scaled to this machine (8 query heads, 2 kv heads, head dim 64): prefill
- * at 128/512/2048 and one decode step against a 2048-long cache. The fused kernel ({@code fused}) runs beside the
+ * at 128/512/2048 and one decode step against a 2048-long cache; two more decode steps against a 256-long cache, in
+ * the 110M shape's geometry ({@code decode-mha-256}: 12 heads, each its own kv head, head dim 64) and stories260K's
+ * ({@code decode-d8-256}: 8 query heads, 4 kv heads, head dim 8). The fused kernel ({@code fused}) runs beside the
  * same attention composed from matmul + mask + softmax + matmul ({@code composed}, which materialises the score
  * matrix); flops = 4·Hq·Lq·Lk·D (halved for the causal triangle in prefill).
  */
@@ -34,21 +36,34 @@ import org.openjdk.jmh.infra.Blackhole;
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class AttentionBench {
-    @Param({"prefill-128", "prefill-512", "prefill-2048", "decode-2048"})
+    @Param({"prefill-128", "prefill-512", "prefill-2048", "decode-2048", "decode-mha-256", "decode-d8-256"})
     public String mode;
 
-    static final int HQ = 8, HKV = 2, D = 64;
+    private int hq, hkv, d;
+
+    /** {hq, hkv, d, lq, lk} of a mode. */
+    static int[] geometry(String mode) {
+        int lk = Integer.parseInt(mode.substring(mode.lastIndexOf('-') + 1));
+        int lq = mode.startsWith("decode") ? 1 : lk;
+        if (mode.startsWith("decode-mha")) return new int[] {12, 12, 64, lq, lk};
+        if (mode.startsWith("decode-d8")) return new int[] {8, 4, 8, lq, lk};
+        return new int[] {8, 2, 64, lq, lk};
+    }
+
     private MemoryScope scope;
     private Tensor q, k, v;
 
     @Setup(Level.Trial)
     public void setup() {
         scope = MemoryScope.open();
-        int lk = Integer.parseInt(mode.substring(mode.indexOf('-') + 1));
-        int lq = mode.startsWith("decode") ? 1 : lk;
-        q = Tensor.randn(Shape.of(1, HQ, lq, D), 1);
-        k = Tensor.randn(Shape.of(1, HKV, lk, D), 2);
-        v = Tensor.randn(Shape.of(1, HKV, lk, D), 3);
+        int[] g = geometry(mode);
+        hq = g[0];
+        hkv = g[1];
+        d = g[2];
+        int lq = g[3], lk = g[4];
+        q = Tensor.randn(Shape.of(1, hq, lq, d), 1);
+        k = Tensor.randn(Shape.of(1, hkv, lk, d), 2);
+        v = Tensor.randn(Shape.of(1, hkv, lk, d), 3);
     }
 
     @TearDown(Level.Trial)
@@ -59,7 +74,8 @@ public class AttentionBench {
     @Benchmark
     public void fused(Blackhole bh) {
         try (var s = MemoryScope.open()) {
-            bh.consume(Tensor.scaledDotProductAttention(q, k, v, true, 0.125).get(0, 0, 0, 0));
+            bh.consume(Tensor.scaledDotProductAttention(q, k, v, true, 1 / Math.sqrt(d))
+                    .get(0, 0, 0, 0));
         }
     }
 
@@ -67,9 +83,9 @@ public class AttentionBench {
     public void composed(Blackhole bh) {
         try (var s = MemoryScope.open()) {
             long lq = q.size(2), lk = k.size(2);
-            Tensor kk = k.unsqueeze(2).expand(1, HKV, HQ / HKV, lk, D).reshape(1, HQ, lk, D);
-            Tensor vv = v.unsqueeze(2).expand(1, HKV, HQ / HKV, lk, D).reshape(1, HQ, lk, D);
-            Tensor scores = q.matmul(kk.transpose(-1, -2)).mul(0.125);
+            Tensor kk = k.unsqueeze(2).expand(1, hkv, hq / hkv, lk, d).reshape(1, hq, lk, d);
+            Tensor vv = v.unsqueeze(2).expand(1, hkv, hq / hkv, lk, d).reshape(1, hq, lk, d);
+            Tensor scores = q.matmul(kk.transpose(-1, -2)).mul(1 / Math.sqrt(d));
             Tensor mask = Tensor.arange(lk)
                     .reshape(1, lk)
                     .gt(Tensor.arange(lq).reshape(lq, 1).add(lk - lq));

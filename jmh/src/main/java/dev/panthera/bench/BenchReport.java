@@ -94,8 +94,9 @@ public final class BenchReport {
                 if (r.benchmark().equals("AttentionBench.composed")) c = r.scoreMs();
             }
             if (f == null) continue;
-            long lk = Long.parseLong(mode.substring(mode.indexOf('-') + 1)), lq = mode.startsWith("decode") ? 1 : lk;
-            double flops = 4.0 * AttentionBench.HQ * lq * lk * AttentionBench.D * (lq == lk ? 0.5 : 1);
+            int[] g = AttentionBench.geometry(mode);
+            long lq = g[3], lk = g[4];
+            double flops = 4.0 * g[0] * lq * lk * g[2] * (lq == lk ? 0.5 : 1);
             sb.append(String.format(
                     Locale.ROOT,
                     "| %s | %.2f | %.1f | %s | %s |%n",
