@@ -7,9 +7,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Attention scores S[r][j] = scale · Σ_e Q[r][e]·K[j][e] for head dimensions of at most {@link #MAX_D}, with the keys
- * across the vector lanes: the block of keys is copied into the heap and transposed ([e][j]), then each query row is
- * d broadcast FMAs per vector of keys. SGEMM's skinny path takes the head dimension as its dot length instead, which
- * below the vector width is a scalar loop with a segment access per element. Each score is the FMA chain over e in
+ * across the vector lanes: the block of keys is copied into the heap and transposed ([e][j], one gather per vector
+ * of keys and dimension), then each query row is d broadcast FMAs per vector of keys. SGEMM's skinny path takes the
+ * head dimension as its dot length instead, which below the vector width is a scalar loop with a segment access per
+ * element. Each score is the FMA chain over e in
  * order, then the product with scale, lane or scalar alike.
  */
 final class SmallHeadScores {
@@ -20,6 +21,16 @@ final class SmallHeadScores {
 
     private static final VectorSpecies<Float> F = Lanes.F;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** ACROSS[d][l] = l·d: a gather of one element from each of F.length() consecutive rows of d elements. */
+    private static final int[][] ACROSS = new int[MAX_D + 1][];
+
+    static {
+        for (int d = 1; d <= MAX_D; d++) {
+            ACROSS[d] = new int[F.length()];
+            for (int l = 0; l < F.length(); l++) ACROSS[d][l] = l * d;
+        }
+    }
 
     /** Per-thread scratch: the query rows, the key block as copied, the key block transposed, and the scores. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
@@ -70,7 +81,14 @@ final class SmallHeadScores {
         for (int r = 0; r < bq; r++) MemorySegment.copy(q, FL, (qOff + r * qLd) * 4, qa, r * d, d);
         if (kLd == d) MemorySegment.copy(k, FL, kOff * 4, kb, 0, bk * d);
         else for (int j = 0; j < bk; j++) MemorySegment.copy(k, FL, (kOff + j * kLd) * 4, kb, j * d, d);
-        for (int j = 0; j < bk; j++) for (int e = 0; e < d; e++) kt[e * bk + j] = kb[j * d + e];
+        int[] across = ACROSS[d];
+        int full = bk / F.length() * F.length();
+        for (int e = 0; e < d; e++) {
+            int j = 0;
+            for (; j < full; j += F.length())
+                FloatVector.fromArray(F, kb, j * d + e, across, 0).intoArray(kt, e * bk + j);
+            for (; j < bk; j++) kt[e * bk + j] = kb[j * d + e];
+        }
         int L = F.length();
         for (int r = 0; r < bq; r++) {
             int qr = r * d, sr = r * bk;
