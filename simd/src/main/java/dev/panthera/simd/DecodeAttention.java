@@ -24,9 +24,13 @@ final class DecodeAttention {
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    /** Per-thread scratch: the scores (then weights) of every row, and one query row. */
+    /**
+     * Per-thread scratch: the scores (then weights) of every row, and one query row. Sized at first use for 8 rows of
+     * 2048 keys and head dimensions up to 256, so that a growing decode does not take the growth branches (a branch
+     * never taken while a method was profiled is compiled as a trap, and taking it deoptimises the method).
+     */
     private static final class Scratch {
-        float[] s = new float[0], q = new float[0];
+        float[] s = new float[8 * 2048], q = new float[256];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -103,20 +107,20 @@ final class DecodeAttention {
      * either way, and so is its output).
      */
     private static float max(float[] s, int o, int n) {
-        int L = F.length(), i = 0;
         FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (; i + L <= n; i += L) m = m.max(FloatVector.fromArray(F, s, o + i));
-        float r = m.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) r = Math.max(r, s[o + i]);
-        return r;
+        for (int i = 0; i < n; i += F.length()) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            m = m.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, s, o + i, in), in);
+        }
+        return m.reduceLanes(VectorOperators.MAX);
     }
 
-    /**
-     * s[o + i] = e^(s[o + i] − m) for i &lt; n, returning their sum. The last piece goes through the same vector code
-     * under a mask, so every call runs the loop body at least once: C2 inlines {@link VectorMath#expHalf} (43 bytes of
-     * bytecode) only at a call site its profile counts as frequent, and a short row's scalar tail would leave the call
-     * rare (a decode step starts with one key), the call out of line and its vectors boxed.
-     */
+    // The loops over the keys run their vector body for every n, the last vector masked, rather than a scalar tail:
+    // a decode starts with one key, and a vector loop its first steps never entered would be compiled as an uncommon
+    // trap (deoptimised once the rows grow) or, for the exp, leave VectorMath.expHalf's call site rare in C2's profile,
+    // so out of line, its vectors boxed (C2 inlines those 43 bytes of bytecode only at a frequent call site).
+
+    /** s[o + i] = e^(s[o + i] − m) for i &lt; n, returning their sum. */
     private static float expShifted(float[] s, int o, int n, float m) {
         int L = H.length();
         FloatVector mv = FloatVector.broadcast(H, m), sum = FloatVector.zero(H);

@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  * of keys and dimension), then each query row is d broadcast FMAs per vector of keys. SGEMM's skinny path takes the
  * head dimension as its dot length instead, which below the vector width is a scalar loop with a segment access per
  * element. Each score is the FMA chain over e in
- * order, then the product with scale, lane or scalar alike.
+ * order, then the product with scale.
  */
 final class SmallHeadScores {
     private SmallHeadScores() {}
@@ -32,8 +32,13 @@ final class SmallHeadScores {
         }
     }
 
-    /** Per-thread scratch: the query rows, the key block as copied, the key block transposed, and the scores. */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
+    /**
+     * Per-thread scratch: the query rows, the key block as copied, the key block transposed, and the scores. Sized at
+     * first use for blocks up to 512 keys at d = 16, so that a growing decode does not take the growth branches (a
+     * branch never taken while a method was profiled is compiled as a trap, and taking it deoptimises the method).
+     */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(
+            () -> new float[][] {new float[1024], new float[8192], new float[8192], new float[8192]});
 
     /**
      * s[r·bk + j] = scale · Σ_{e &lt; d} q[qOff + r·qLd + e] · k[kOff + j·kLd + e] for r &lt; bq, j &lt; bk (elements,
@@ -73,51 +78,29 @@ final class SmallHeadScores {
         if (d < 1 || d > MAX_D) throw new IllegalArgumentException("attention scores: head dimension " + d);
         float[][] sc = SCRATCH.get();
         if (sc[0].length < bq * d) sc[0] = new float[bq * d];
-        if (sc[1].length < bk * d) {
-            sc[1] = new float[bk * d];
-            sc[2] = new float[bk * d];
-        }
+        int L = F.length(), ld = (bk + L - 1) / L * L; // kt's row stride: whole vectors, the padding lanes zero
+        // kb padded to whole vectors of keys too: a masked gather checks the indices of its unset lanes as well
+        if (sc[1].length < ld * d) sc[1] = new float[ld * d];
+        if (sc[2].length < ld * d) sc[2] = new float[ld * d];
         float[] qa = sc[0], kb = sc[1], kt = sc[2];
         for (int r = 0; r < bq; r++) MemorySegment.copy(q, FL, (qOff + r * qLd) * 4, qa, r * d, d);
         if (kLd == d) MemorySegment.copy(k, FL, kOff * 4, kb, 0, bk * d);
         else for (int j = 0; j < bk; j++) MemorySegment.copy(k, FL, (kOff + j * kLd) * 4, kb, j * d, d);
+        // every loop runs its vector body, the last vector masked, for any bk: a loop a decode's first short rows
+        // never enter is compiled as an uncommon trap, and the longer rows that follow would deoptimize it
         int[] across = ACROSS[d];
-        int full = bk / F.length() * F.length();
         for (int e = 0; e < d; e++) {
-            int j = 0;
-            for (; j < full; j += F.length())
-                FloatVector.fromArray(F, kb, j * d + e, across, 0).intoArray(kt, e * bk + j);
-            for (; j < bk; j++) kt[e * bk + j] = kb[j * d + e];
+            for (int j = 0; j < bk; j += L)
+                FloatVector.fromArray(F, kb, j * d + e, across, 0, F.indexInRange(j, bk))
+                        .intoArray(kt, e * ld + j);
         }
-        int L = F.length();
         for (int r = 0; r < bq; r++) {
             int qr = r * d, sr = r * bk;
-            int j = 0;
-            for (; j + 4 * L <= bk; j += 4 * L) { // four independent FMA chains: one would wait on FMA latency
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-                for (int e = 0; e < d; e++) {
-                    FloatVector qe = FloatVector.broadcast(F, qa[qr + e]);
-                    int o = e * bk + j;
-                    a0 = FloatVector.fromArray(F, kt, o).fma(qe, a0);
-                    a1 = FloatVector.fromArray(F, kt, o + L).fma(qe, a1);
-                    a2 = FloatVector.fromArray(F, kt, o + 2 * L).fma(qe, a2);
-                    a3 = FloatVector.fromArray(F, kt, o + 3 * L).fma(qe, a3);
-                }
-                a0.mul(scale).intoArray(s, sr + j);
-                a1.mul(scale).intoArray(s, sr + j + L);
-                a2.mul(scale).intoArray(s, sr + j + 2 * L);
-                a3.mul(scale).intoArray(s, sr + j + 3 * L);
-            }
-            for (; j + L <= bk; j += L) {
+            for (int j = 0; j < bk; j += L) {
                 FloatVector acc = FloatVector.zero(F);
                 for (int e = 0; e < d; e++)
-                    acc = FloatVector.fromArray(F, kt, e * bk + j).fma(FloatVector.broadcast(F, qa[qr + e]), acc);
-                acc.mul(scale).intoArray(s, sr + j);
-            }
-            for (; j < bk; j++) {
-                float a = 0;
-                for (int e = 0; e < d; e++) a = Math.fma(kt[e * bk + j], qa[qr + e], a);
-                s[sr + j] = a * scale;
+                    acc = FloatVector.fromArray(F, kt, e * ld + j).fma(FloatVector.broadcast(F, qa[qr + e]), acc);
+                acc.mul(scale).intoArray(s, sr + j, F.indexInRange(j, bk));
             }
         }
     }

@@ -325,6 +325,31 @@ class RopeAttentionSimdTest {
                         + " dv=" + in.dv() + " causal=" + in.causal());
     }
 
+    /**
+     * Every score far below zero (all keys equal to u, the query −u scaled so that each score is about −500): the
+     * weights are e^(s − max) = 1 only if the maximum is the scores' own (a maximum taken as 0, say from lanes past the
+     * row, gives e^−500 = 0 and 0/0). The output is then the mean of the value rows.
+     */
+    @org.junit.jupiter.api.Test
+    void decodeWithEveryScoreFarBelowZeroAveragesTheValues() throws Exception {
+        for (long d : new long[] {8, 64}) {
+            for (long lk : new long[] {5, 40}) {
+                float[] u = Tensor.randn(Shape.of(d), 11).toFloatArray(), kv = new float[(int) (lk * d)];
+                double norm = 0;
+                for (float x : u) norm += x * x;
+                float[] qv = new float[(int) (2 * d)];
+                for (int i = 0; i < qv.length; i++) qv[i] = (float) (-500 * u[(int) (i % d)] / norm);
+                for (int i = 0; i < kv.length; i++) kv[i] = u[(int) (i % d)];
+                Tensor q = Tensor.of(qv, 1, 2, 1, d), k = Tensor.of(kv, 1, 1, lk, d);
+                Tensor v = Tensor.randn(Shape.of(1, 1, lk, d), 12);
+                close(
+                        on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, true, 1.0)),
+                        on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, true, 1.0)),
+                        "decode with scores near -500, d=" + d + " lk=" + lk);
+            }
+        }
+    }
+
     /** A NaN key makes the rows of its kv head NaN (softmax of a row holding NaN), and no other row. */
     @org.junit.jupiter.api.Test
     void aNanKeyMakesItsRowsNan() throws Exception {
