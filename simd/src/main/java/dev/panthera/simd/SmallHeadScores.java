@@ -10,8 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * across the vector lanes: the block of keys is copied into the heap and transposed ([e][j], one gather per vector
  * of keys and dimension), then each query row is d broadcast FMAs per vector of keys. SGEMM's skinny path takes the
  * head dimension as its dot length instead, which below the vector width is a scalar loop with a segment access per
- * element. Each score is the FMA chain over e in
- * order, then the product with scale.
+ * element. Each score is the FMA chain over e in order, then the product with scale.
  */
 final class SmallHeadScores {
     private SmallHeadScores() {}
@@ -87,7 +86,7 @@ final class SmallHeadScores {
         if (kLd == d) MemorySegment.copy(k, FL, kOff * 4, kb, 0, bk * d);
         else for (int j = 0; j < bk; j++) MemorySegment.copy(k, FL, (kOff + j * kLd) * 4, kb, j * d, d);
         // every loop runs its vector body, the last vector masked, for any bk: a loop a decode's first short rows
-        // never enter is compiled as an uncommon trap, and the longer rows that follow would deoptimize it
+        // never enter is compiled as an uncommon trap, and the longer rows that follow would deoptimise it
         int[] across = ACROSS[d];
         for (int e = 0; e < d; e++) {
             for (int j = 0; j < bk; j += L)
