@@ -15,7 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * key; head dimensions up to {@link SmallHeadScores#MAX_D} with the keys across the lanes), their maximum, e^(s − max)
  * and its sum, then O = Σ_j p_j·V_j / sum with the output accumulators held in registers while the value rows pass.
  * The blocked kernel's per-block SGEMM calls, scratch blocks and accumulator rescaling cost more than the arithmetic
- * at decode's sizes (a few hundred keys, one or a few query rows).
+ * at decode's sizes (a few hundred keys, one or a few query rows). Memory: rows × n floats of per-thread scratch,
+ * growing with the cache (1 MB at 8 rows × 32k keys), where the blocked kernel's stays bounded by its blocks.
  */
 final class DecodeAttention {
     private DecodeAttention() {}
