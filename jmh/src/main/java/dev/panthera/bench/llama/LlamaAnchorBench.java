@@ -5,6 +5,8 @@ import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,11 +24,17 @@ import java.util.SplittableRandom;
  * {@code test=pp128 threads=1 reps=5 mean_tok_s=1234.56 sd_tok_s=7.89}.
  *
  * <p>The one difference in method is the warm-up: llama.cpp (compiled ahead of time) runs each test once unmeasured;
- * here, before any test, the smallest prompt and an 8-token decode alternate unmeasured until {@code --warmup-s}
- * seconds (default 10) have passed, at least twice, so that the JIT has compiled the kernels (on a loaded machine
- * that takes many seconds); then each test runs once unmeasured, as llama.cpp's do.
+ * here, before any test, every listed prompt and the decode run in turn, unmeasured, until at least
+ * {@code --warmup-s} seconds (default 10) have passed and a whole turn added less than {@link #SETTLED} of JIT
+ * compile time per second of the turn's wall time (at most {@code --warmup-max-s}, default 120). Both conditions
+ * matter on a two-processor machine: the compiler thread needs one of the two processors, and a decode on two
+ * threads measured while it still compiles (or recompiles what a longer prompt's profile changed) runs well below
+ * its rate once the compiler is idle (see BENCHMARKS.md). How long that took goes to standard error
+ * ({@code warm-up 23.1 s, 4 turns, last turn's compile time 0.4% of it}), so the cost of reaching the steady state is
+ * on record beside the rates. Then each test runs once unmeasured, as llama.cpp's do.
  *
- * <p>Usage: {@code LlamaAnchorBench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS] [--warmup-s S]}.
+ * <p>Usage: {@code LlamaAnchorBench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS]
+ * [--warmup-s S] [--warmup-max-s S]}.
  */
 public final class LlamaAnchorBench {
     private LlamaAnchorBench() {}
@@ -36,7 +44,7 @@ public final class LlamaAnchorBench {
         Path model = Path.of(args[0]);
         int threads = 1, gen = 0, reps = 5;
         int[] prompts = {};
-        double warmup = 10;
+        double warmup = 10, warmupMax = 120;
         for (int i = 1; i < args.length; i += 2) {
             if (i + 1 >= args.length) throw new IllegalArgumentException("missing value after " + args[i]);
             String v = args[i + 1];
@@ -49,6 +57,7 @@ public final class LlamaAnchorBench {
                 case "-n" -> gen = Integer.parseInt(v);
                 case "-r" -> reps = Integer.parseInt(v);
                 case "--warmup-s" -> warmup = Double.parseDouble(v);
+                case "--warmup-max-s" -> warmupMax = Double.parseDouble(v);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -64,15 +73,43 @@ public final class LlamaAnchorBench {
                 var ng = Autograd.noGrad()) {
             int n = gen;
             Runner r = new Runner(m, Math.max(maxPrompt, n));
-            int first = Arrays.stream(prompts).filter(p -> p > 0).min().orElse(0);
-            long warmEnd = System.nanoTime() + (long) (warmup * 1e9);
-            for (int i = 0; i < 2 || System.nanoTime() < warmEnd; i++) {
-                if (first > 0) r.prompt(first);
-                if (n > 0) r.generate(Math.min(n, 8));
-            }
+            warm(r, prompts, n, warmup, Math.max(warmup, warmupMax));
             for (int p : prompts) if (p > 0) report("pp", p, threads, reps, () -> r.prompt(p));
             if (n > 0) report("tg", n, threads, reps, () -> r.generate(n));
         }
+    }
+
+    /**
+     * The largest share of a warm-up turn's wall time the JIT may still spend compiling for the turn to count as
+     * settled: 1%, a few milliseconds per turn of a small model.
+     */
+    static final double SETTLED = 0.01;
+
+    /** Runs every test in turn, unmeasured, until {@code min} seconds have passed and the JIT has settled, or {@code max}. */
+    private static void warm(Runner r, int[] prompts, int n, double min, double max) {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long start = System.nanoTime();
+        int turns = 0;
+        double share = Double.NaN;
+        while (true) {
+            long t0 = System.nanoTime(), c0 = timed ? jit.getTotalCompilationTime() : 0;
+            for (int p : prompts) if (p > 0) r.prompt(p);
+            if (n > 0) r.generate(n);
+            turns++;
+            long t1 = System.nanoTime();
+            share = timed ? (jit.getTotalCompilationTime() - c0) * 1e6 / (t1 - t0) : 0;
+            double elapsed = (t1 - start) / 1e9;
+            if (turns >= 2 && elapsed >= min && share < SETTLED) break;
+            if (elapsed >= max) break;
+        }
+        System.err.println(String.format(
+                Locale.ROOT,
+                "warm-up %.1f s, %d turns, last turn's compile time %.1f%% of it%s",
+                (System.nanoTime() - start) / 1e9,
+                turns,
+                100 * share,
+                share < SETTLED ? "" : " (not settled: stopped at --warmup-max-s)"));
     }
 
     private static void report(String kind, int n, int threads, int reps, Runnable test) {
