@@ -26,12 +26,13 @@ final class DecodeAttention {
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /**
-     * Per-thread scratch: the scores (then weights) of every row, and one query row. Sized at first use for 8 rows of
-     * 2048 keys and head dimensions up to 256, so that a growing decode does not take the growth branches (a branch
-     * never taken while a method was profiled is compiled as a trap, and taking it deoptimises the method).
+     * Per-thread scratch: the scores (then weights) of every row, one query row, and the lanes of a sum. Sized at
+     * first use for 8 rows of 2048 keys and head dimensions up to 256, so that a growing decode does not take the
+     * growth branches (a branch never taken while a method was profiled is compiled as a trap, and taking it
+     * deoptimises the method).
      */
     private static final class Scratch {
-        float[] s = new float[8 * 2048], q = new float[256];
+        float[] s = new float[8 * 2048], q = new float[256], lanes = new float[16];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -75,7 +76,7 @@ final class DecodeAttention {
             }
         }
         for (int r = 0; r < rows; r++) {
-            float inv = 1f / expShifted(s, r * n, n, max(s, r * n, n));
+            float inv = 1f / expShifted(s, r * n, n, max(s, r * n, n), sc.lanes);
             long o = oOff + r * oLd;
             int e = 0;
             for (; e + 4 * F.length() <= dv; e += 4 * F.length())
@@ -122,7 +123,7 @@ final class DecodeAttention {
     // so out of line, its vectors boxed (C2 inlines those 43 bytes of bytecode only at a frequent call site).
 
     /** s[o + i] = e^(s[o + i] − m) for i &lt; n, returning their sum. */
-    private static float expShifted(float[] s, int o, int n, float m) {
+    private static float expShifted(float[] s, int o, int n, float m, float[] lanes) {
         int L = H.length();
         FloatVector mv = FloatVector.broadcast(H, m), sum = FloatVector.zero(H);
         for (int i = 0; i < n; i += L) {
@@ -132,7 +133,11 @@ final class DecodeAttention {
             sum = sum.add(e, in);
             e.intoArray(s, o + i, in);
         }
-        return LaneSum.sumHalf(sum);
+        // LaneSum.sumHalf's halving tree written out here: as a call it passed C2's node budget after the inlined
+        // exp (NodeCountInliningCutoff) and stayed out of line, its vector argument boxed on every row
+        sum.intoArray(lanes, 0);
+        for (int w = L / 2; w >= 1; w /= 2) for (int j = 0; j < w; j++) lanes[j] += lanes[j + w];
+        return lanes[0];
     }
 
     /** o[oo + l] = inv·Σ_{j &lt; n} p[po + j]·V[j][l] for l &lt; 4 vectors; V[j] at element {@code vo + j·vLd}. */

@@ -213,11 +213,18 @@ final class FloatKernels {
             FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO);
             x.mul(sigmoid(x)).intoMemorySegment(dst, (dO + i) * 4, NO);
         }
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m);
-            x.mul(sigmoid(x)).intoMemorySegment(dst, (dO + i) * 4, NO, m);
-        }
+        if (i < n) siluTail(src, so, dst, dO, i, n);
+    }
+
+    /**
+     * {@link #siluRow}'s last, partial vector, a method of its own: as a second inlined copy of the exp beside the
+     * loop's, it passed C2's node budget in a standalone compile of the row and was left as a call whose vectors went
+     * through the heap (a few hundred bytes of garbage per row whose length is not a multiple of the lanes).
+     */
+    private static void siluTail(MemorySegment src, long so, MemorySegment dst, long dO, int i, int n) {
+        VectorMask<Float> m = F.indexInRange(i, n);
+        FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m);
+        x.mul(sigmoid(x)).intoMemorySegment(dst, (dO + i) * 4, NO, m);
     }
 
     /**

@@ -51,8 +51,35 @@ final class SkinnyGemm {
             MemorySegment c,
             long cOff,
             int ldc) {
-        int w = j1 - j0, L = F.length();
-        float[] av = new float[m * k];
+        int w = j1 - j0;
+        Scratch sc = Scratch.take();
+        try {
+            product(kind, ta, tb, m, j0, w, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, sc);
+        } finally {
+            sc.busy = false;
+        }
+    }
+
+    private static void product(
+            DType kind,
+            boolean ta,
+            boolean tb,
+            int m,
+            int j0,
+            int w,
+            int k,
+            float alpha,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            MemorySegment c,
+            long cOff,
+            int ldc,
+            Scratch sc) {
+        float[] av = sc.av(m * k);
         for (int i = 0; i < m; i++) {
             if (!ta) { // a row of A is contiguous: one bulk copy, whose checks are made once rather than per element
                 MemorySegment.copy(a, FL, (aOff + (long) i * lda) * 4, av, i * k, k);
@@ -60,7 +87,7 @@ final class SkinnyGemm {
             }
             for (int p = 0; p < k; p++) av[i * k + p] = a.getAtIndex(FL, aOff + (long) p * lda + i);
         }
-        float[] acc = new float[m * w];
+        float[] acc = sc.acc(m * w);
         if (!tb) {
             // columns in chunks whose accumulators and the B row pieces of a step stay in L1
             int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~15);
@@ -71,7 +98,8 @@ final class SkinnyGemm {
         } else {
             // K in chunks so that the M activation pieces stay in L1 (about 24 KiB) while each B row piece passes
             int kb = m <= 2 ? k : Math.max(256, (4096 / m) & ~15);
-            for (int pc = 0; pc < k; pc += kb) dots(kind, m, j0, w, pc, Math.min(k, pc + kb), k, av, acc, b, bOff, ldb);
+            for (int pc = 0; pc < k; pc += kb)
+                dots(kind, m, j0, w, pc, Math.min(k, pc + kb), k, av, acc, b, bOff, ldb, sc);
         }
         addScaled(m, w, alpha, acc, c, cOff + j0, ldc);
     }
@@ -321,15 +349,16 @@ final class SkinnyGemm {
             float[] acc,
             MemorySegment b,
             long bOff,
-            int ldb) {
+            int ldb,
+            Scratch sc) {
         if (kind != DType.F32) {
-            dots16(kind, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb);
+            dots16(kind, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb, sc);
             return;
         }
         if (m == 1) {
             // decode: B rows j and j + half in one pass (two far-apart streams, as in dots16)
             int half = (w + 1) / 2;
-            float[] pair = new float[2];
+            float[] pair = sc.pair;
             for (int j = 0; j < half; j++) {
                 int j1 = j + half < w ? j + half : j;
                 dotRows2(av, b, bOff + (long) (j0 + j) * ldb, bOff + (long) (j0 + j1) * ldb, pc, pe, pair);
@@ -365,10 +394,11 @@ final class SkinnyGemm {
             float[] acc,
             MemorySegment b,
             long bOff,
-            int ldb) {
+            int ldb,
+            Scratch sc) {
         int len = pe - pc;
         boolean half = kind == DType.F16;
-        float[] split = new float[m * len], pair = new float[2];
+        float[] split = sc.split(m * len), pair = sc.pair;
         for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len);
         // rows j and j + half go together: two streams far apart in memory rather than two neighbouring rows
         int half2 = (w + 1) / 2;
@@ -471,6 +501,50 @@ final class SkinnyGemm {
         float d = LaneSum.sum(s0.add(s1).add(s2.add(s3)));
         for (; p < pe; p++) d += av[a0 + p] * WeightLoads.load1(kind, b, bRow + p);
         return d;
+    }
+
+    /**
+     * A thread's arrays for {@link #gemm}: the A rows, the accumulators (zeroed when handed out), the reordered
+     * activation pieces of 16-bit weights and a two-row dot's pair of sums. A decode step makes dozens of these
+     * products on each thread; fresh arrays for each came to most of a small model's garbage per token (a 32000-row
+     * head alone takes 128 KiB of accumulators). Arrays above {@link #KEPT} floats are not kept, and a product
+     * started while its thread's scratch is in use (one nested in another's range) takes fresh ones.
+     */
+    static final class Scratch {
+        /** The most floats one array keeps between products (4 MiB). */
+        static final int KEPT = 1 << 20;
+
+        private static final ThreadLocal<Scratch> MINE = ThreadLocal.withInitial(Scratch::new);
+
+        private float[] av = new float[4096], acc = new float[4096], split = new float[4096];
+        final float[] pair = new float[2];
+        boolean busy;
+
+        /** This thread's scratch, marked busy, or fresh arrays when it already is. */
+        static Scratch take() {
+            Scratch s = MINE.get();
+            if (s.busy) s = new Scratch();
+            s.busy = true;
+            return s;
+        }
+
+        float[] av(int n) {
+            return n > KEPT ? new float[n] : (av = atLeast(av, n));
+        }
+
+        float[] acc(int n) {
+            float[] a = n > KEPT ? new float[n] : (acc = atLeast(acc, n));
+            java.util.Arrays.fill(a, 0, n, 0f);
+            return a;
+        }
+
+        float[] split(int n) {
+            return n > KEPT ? new float[n] : (split = atLeast(split, n));
+        }
+
+        private static float[] atLeast(float[] a, int n) {
+            return a.length >= n ? a : new float[Math.max(n, 2 * a.length)];
+        }
     }
 
     /** C[i][0:w] += alpha·acc[i][0:w]; {@code cOff} points at the first column of this range. */

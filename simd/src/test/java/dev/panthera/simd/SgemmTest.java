@@ -246,6 +246,40 @@ class SgemmTest {
         }
     }
 
+    /**
+     * A skinny product started while its thread's scratch is held (as by a product nested in another's range) takes
+     * arrays of its own: the held accumulators keep their values, and the result matches a float64 loop (bound: k
+     * roundings of terms at most max|a|·max|b| each, times 2⁻²³, plus the final rounding).
+     */
+    @Test
+    void aProductWhileTheThreadsScratchIsHeldLeavesItAlone() {
+        Random r = new Random(43);
+        int k = 100, n = 67;
+        SkinnyGemm.Scratch held = SkinnyGemm.Scratch.take();
+        try (Arena arena = Arena.ofConfined()) {
+            float[] acc = held.acc(n), av = held.av(k);
+            java.util.Arrays.fill(acc, 7f);
+            java.util.Arrays.fill(av, -3f);
+            MemorySegment a = random(arena, k, r), b = random(arena, (long) n * k, r), c = arena.allocate(n * 4L);
+            Sgemm.sgemm(GemmConfig.of(1), false, true, 1, n, k, 1f, a, 0, k, b, 0, k, 0f, c, 0, n);
+            for (int j = 0; j < n; j++) {
+                double want = 0, bound = 0;
+                for (int p = 0; p < k; p++) {
+                    double t = (double) a.getAtIndex(ValueLayout.JAVA_FLOAT, p)
+                            * b.getAtIndex(ValueLayout.JAVA_FLOAT, (long) j * k + p);
+                    want += t;
+                    bound += Math.abs(t);
+                }
+                float got = c.getAtIndex(ValueLayout.JAVA_FLOAT, j);
+                assertEquals(want, got, (k + 1) * bound * 0x1p-23 + Math.ulp((float) want), "row " + j);
+                assertEquals(7f, acc[j], "held accumulator " + j);
+            }
+            for (int p = 0; p < k; p++) assertEquals(-3f, av[p], "held A row " + p);
+        } finally {
+            held.busy = false;
+        }
+    }
+
     private static MemorySegment segment(Arena arena, float[] values) {
         MemorySegment s = arena.allocate(values.length * 4L, 64);
         s.copyFrom(MemorySegment.ofArray(values));
