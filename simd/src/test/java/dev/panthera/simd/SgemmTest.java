@@ -248,8 +248,9 @@ class SgemmTest {
 
     /**
      * A skinny product started while its thread's scratch is held (as by a product nested in another's range) takes
-     * arrays of its own: the held accumulators keep their values, and the result matches a float64 loop (bound: k
-     * roundings of terms at most max|a|·max|b| each, times 2⁻²³, plus the final rounding).
+     * arrays of its own: the held accumulators keep their values, and the result matches a float64 loop within
+     * γ(k + 1)·Σ|a_p·b_p| (γ(n) = n·u / (1 − n·u), u = 2⁻²⁴: any order of summing k float products, each rounded at
+     * most once).
      */
     @Test
     void aProductWhileTheThreadsScratchIsHeldLeavesItAlone() {
@@ -271,7 +272,8 @@ class SgemmTest {
                     bound += Math.abs(t);
                 }
                 float got = c.getAtIndex(ValueLayout.JAVA_FLOAT, j);
-                assertEquals(want, got, (k + 1) * bound * 0x1p-23 + Math.ulp((float) want), "row " + j);
+                double nu = (k + 1) * 0x1p-24;
+                assertEquals(want, got, nu / (1 - nu) * bound, "row " + j);
                 assertEquals(7f, acc[j], "held accumulator " + j);
             }
             for (int p = 0; p < k; p++) assertEquals(-3f, av[p], "held A row " + p);
