@@ -54,54 +54,32 @@ final class SkinnyGemm {
         int w = j1 - j0;
         Scratch sc = Scratch.take();
         try {
-            product(kind, ta, tb, m, j0, w, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, sc);
+            float[] av = sc.av(m * k);
+            for (int i = 0; i < m; i++) {
+                if (!ta) { // a row of A is contiguous: one bulk copy, its checks made once, not per element
+                    MemorySegment.copy(a, FL, (aOff + (long) i * lda) * 4, av, i * k, k);
+                    continue;
+                }
+                for (int p = 0; p < k; p++) av[i * k + p] = a.getAtIndex(FL, aOff + (long) p * lda + i);
+            }
+            float[] acc = sc.acc(m * w);
+            if (!tb) {
+                // columns in chunks whose accumulators and the B row pieces of a step stay in L1
+                int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~15);
+                for (int jc = 0; jc < w; jc += jb) {
+                    if (kind != DType.F32) stream16(kind, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+                    else stream(m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
+                }
+            } else {
+                // K in chunks so that the M activation pieces stay in L1 (about 24 KiB) while each B row piece passes
+                int kb = m <= 2 ? k : Math.max(256, (4096 / m) & ~15);
+                for (int pc = 0; pc < k; pc += kb)
+                    dots(kind, m, j0, w, pc, Math.min(k, pc + kb), k, av, acc, b, bOff, ldb, sc);
+            }
+            addScaled(m, w, alpha, acc, c, cOff + j0, ldc);
         } finally {
             sc.busy = false;
         }
-    }
-
-    private static void product(
-            DType kind,
-            boolean ta,
-            boolean tb,
-            int m,
-            int j0,
-            int w,
-            int k,
-            float alpha,
-            MemorySegment a,
-            long aOff,
-            int lda,
-            MemorySegment b,
-            long bOff,
-            int ldb,
-            MemorySegment c,
-            long cOff,
-            int ldc,
-            Scratch sc) {
-        float[] av = sc.av(m * k);
-        for (int i = 0; i < m; i++) {
-            if (!ta) { // a row of A is contiguous: one bulk copy, whose checks are made once rather than per element
-                MemorySegment.copy(a, FL, (aOff + (long) i * lda) * 4, av, i * k, k);
-                continue;
-            }
-            for (int p = 0; p < k; p++) av[i * k + p] = a.getAtIndex(FL, aOff + (long) p * lda + i);
-        }
-        float[] acc = sc.acc(m * w);
-        if (!tb) {
-            // columns in chunks whose accumulators and the B row pieces of a step stay in L1
-            int jb = m == 1 ? w : Math.max(64, (4096 / (m + 4)) & ~15);
-            for (int jc = 0; jc < w; jc += jb) {
-                if (kind != DType.F32) stream16(kind, m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
-                else stream(m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
-            }
-        } else {
-            // K in chunks so that the M activation pieces stay in L1 (about 24 KiB) while each B row piece passes
-            int kb = m <= 2 ? k : Math.max(256, (4096 / m) & ~15);
-            for (int pc = 0; pc < k; pc += kb)
-                dots(kind, m, j0, w, pc, Math.min(k, pc + kb), k, av, acc, b, bOff, ldb, sc);
-        }
-        addScaled(m, w, alpha, acc, c, cOff + j0, ldc);
     }
 
     /** acc[i][jc:je] += Σ_p av[i][p]·B[p][j0 + jc : j0 + je] over all p, F32 B, eight rows per step (then four, then one). */
