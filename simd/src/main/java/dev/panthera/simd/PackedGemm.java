@@ -5,6 +5,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -268,14 +270,17 @@ final class PackedGemm {
         // into the MR-interleaved panel: per-element segment reads cost a bounds, alignment and liveness check each.
         if (!ta) {
             for (int is = 0; is < mc; is += MR) {
-                int h = Math.min(MR, mc - is), base = o0 + is * kc;
+                int h = Math.min(MR, mc - is), base = o0 + is * kc, p0 = 0;
+                if (h == MR) p0 = interleave6(a, aOff + (long) (ic + is) * lda + pc, lda, kc, alpha, out, base);
+                if (p0 == kc) continue;
                 for (int r = 0; r < MR; r++) {
                     if (r >= h) {
-                        for (int p = 0, o = base + r; p < kc; p++, o += MR) out[o] = 0f;
+                        for (int p = p0, o = base + p0 * MR + r; p < kc; p++, o += MR) out[o] = 0f;
                         continue;
                     }
-                    MemorySegment.copy(a, FL, (aOff + (long) (ic + is + r) * lda + pc) * Float.BYTES, row, 0, kc);
-                    for (int p = 0, o = base + r; p < kc; p++, o += MR) out[o] = alpha * row[p];
+                    long at = aOff + (long) (ic + is + r) * lda + pc + p0;
+                    MemorySegment.copy(a, FL, at * Float.BYTES, row, 0, kc - p0);
+                    for (int p = p0, o = base + p0 * MR + r; p < kc; p++, o += MR) out[o] = alpha * row[p - p0];
                 }
             }
         } else {
@@ -288,6 +293,83 @@ final class PackedGemm {
                 }
             }
         }
+    }
+
+    /**
+     * Lane 2t + s of an interleaved pair of rows holds row s's element t (PAIR_LO, t below V/2) or V/2 + t (PAIR_HI);
+     * lanes from the second row are indices V and up (the two-vector rearrange's second vector).
+     */
+    private static final VectorShuffle<Float> PAIR_LO = VectorShuffle.fromOp(F, l -> l / 2 + (l % 2) * V),
+            PAIR_HI = VectorShuffle.fromOp(F, l -> V / 2 + l / 2 + (l % 2) * V);
+
+    /**
+     * Output vector j of a 6-row block (lane l: element e = jV + l of the MR-interleaved panel, column e / 6, row
+     * e % 6) takes pairs 0 and 1 through Fj, pair 2 through Tj where Mj is set; vectors 0-2 read the pairs' low halves,
+     * 3-5 their high halves. One constant per vector: read from arrays, they were reloaded and unpacked every step.
+     */
+    private static final VectorShuffle<Float> F0 = interleave(0, false),
+            F1 = interleave(1, false),
+            F2 = interleave(2, false),
+            F3 = interleave(3, false),
+            F4 = interleave(4, false),
+            F5 = interleave(5, false);
+
+    private static final VectorShuffle<Float> T0 = interleave(0, true),
+            T1 = interleave(1, true),
+            T2 = interleave(2, true),
+            T3 = interleave(3, true),
+            T4 = interleave(4, true),
+            T5 = interleave(5, true);
+    private static final VectorMask<Float> M0 = fromPair2(0),
+            M1 = fromPair2(1),
+            M2 = fromPair2(2),
+            M3 = fromPair2(3),
+            M4 = fromPair2(4),
+            M5 = fromPair2(5);
+
+    private static VectorShuffle<Float> interleave(int j, boolean pair2) {
+        return VectorShuffle.fromOp(F, l -> {
+            int e = j * V + l, p = e / MR, r = e % MR, q = r / 2, lane = 2 * (p % (V / 2)) + r % 2;
+            if (pair2) return q == 2 ? lane : 0;
+            return q == 2 ? 0 : lane + q * V;
+        });
+    }
+
+    private static VectorMask<Float> fromPair2(int j) {
+        boolean[] bits = new boolean[V];
+        for (int l = 0; l < V; l++) bits[l] = (j * V + l) % MR / 2 == 2;
+        return VectorMask.fromArray(F, bits, 0);
+    }
+
+    /**
+     * alpha·A's six rows from element {@code a0} (leading dimension lda), columns in whole vectors, into the
+     * MR-interleaved sliver at out[base]: per V columns six row loads, three pairs interleaved, six stores. Returns
+     * the columns done (kc rounded down to whole vectors); the caller packs the rest.
+     */
+    private static int interleave6(MemorySegment a, long a0, int lda, int kc, float alpha, float[] out, int base) {
+        long st = (long) lda * Float.BYTES;
+        int p = 0;
+        for (; p + V <= kc; p += V) {
+            long at = (a0 + p) * Float.BYTES;
+            FloatVector r0 = FloatVector.fromMemorySegment(F, a, at, NO).mul(alpha),
+                    r1 = FloatVector.fromMemorySegment(F, a, at + st, NO).mul(alpha),
+                    r2 = FloatVector.fromMemorySegment(F, a, at + 2 * st, NO).mul(alpha),
+                    r3 = FloatVector.fromMemorySegment(F, a, at + 3 * st, NO).mul(alpha),
+                    r4 = FloatVector.fromMemorySegment(F, a, at + 4 * st, NO).mul(alpha),
+                    r5 = FloatVector.fromMemorySegment(F, a, at + 5 * st, NO).mul(alpha);
+            int o = base + p * MR;
+            FloatVector q0 = r0.rearrange(PAIR_LO, r1), q1 = r2.rearrange(PAIR_LO, r3), q2 = r4.rearrange(PAIR_LO, r5);
+            q0.rearrange(F0, q1).blend(q2.rearrange(T0), M0).intoArray(out, o);
+            q0.rearrange(F1, q1).blend(q2.rearrange(T1), M1).intoArray(out, o + V);
+            q0.rearrange(F2, q1).blend(q2.rearrange(T2), M2).intoArray(out, o + 2 * V);
+            q0 = r0.rearrange(PAIR_HI, r1);
+            q1 = r2.rearrange(PAIR_HI, r3);
+            q2 = r4.rearrange(PAIR_HI, r5);
+            q0.rearrange(F3, q1).blend(q2.rearrange(T3), M3).intoArray(out, o + 3 * V);
+            q0.rearrange(F4, q1).blend(q2.rearrange(T4), M4).intoArray(out, o + 4 * V);
+            q0.rearrange(F5, q1).blend(q2.rearrange(T5), M5).intoArray(out, o + 5 * V);
+        }
+        return p;
     }
 
     /**
