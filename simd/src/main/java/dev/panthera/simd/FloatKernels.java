@@ -17,7 +17,6 @@ final class FloatKernels {
     private FloatKernels() {}
 
     static final VectorSpecies<Float> F = Lanes.F;
-    private static final VectorSpecies<Float> H = Lanes.H;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     // erfc by the Chebyshev fit of Numerical Recipes' erfcc (fractional error < 1.2e-7 for z ≥ 0):
@@ -75,7 +74,7 @@ final class FloatKernels {
             case TANH -> tanh(x);
             case SIGMOID -> sigmoid(x);
             case RELU -> x.blend(FloatVector.zero(F), x.compare(VectorOperators.LT, 0f)); // NaN stays NaN
-            case GELU_ERF -> x.mul(0.5f).mul(erfc(x.mul(-INV_SQRT2)));
+            case GELU_ERF -> geluErf(x);
             case GELU_TANH -> geluTanh(x);
             case SILU -> x.mul(sigmoid(x));
             case SIGN -> {
@@ -97,8 +96,6 @@ final class FloatKernels {
         FloatVector az = z.abs(), t = erfcT(az);
         return erfcSigned(z, t.mul(exp(erfcExponent(az, t))));
     }
-
-    // the parts of erfc around its exp, for vectors of any species: geluErfRow puts them around a half-width exp
 
     private static FloatVector erfcT(FloatVector az) {
         return az.broadcast(1f).div(az.mul(0.5f).add(1f));
@@ -228,32 +225,34 @@ final class FloatKernels {
     }
 
     /**
-     * GELU (erf) at half width ({@link Lanes#H}), the main loop with erfc written out around a half-width exp (the
-     * once-per-row tail uses erfc's parts). A call of {@link #erfc} here did not stay inlined: the first rows, run
-     * interpreted, call it often enough that C2 compiles it on its own first, and that code (which boxes its vectors)
-     * is then too big for C2 to inline into this loop; a full-width exp's two double passes, or erfc's parts as calls,
-     * used up the loop's node budget instead. Either way every vector went through the heap (gigabytes a second in a
-     * BERT forward). The lanes compute erfc's bits.
+     * GELU (erf) rows at full width through {@link #geluErf}. The vector body is its own small method with no calls
+     * of ours left in it: an erfc call here did not stay inlined once C2 had compiled it standalone (code boxing its
+     * vectors, too big to inline), and every vector then went through the heap.
      */
     private static void geluErfRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
-        int w = H.length(), i = 0;
-        for (; i + w <= n; i += w) {
-            FloatVector x = FloatVector.fromMemorySegment(H, src, (so + i) * 4, NO);
-            FloatVector z = x.mul(-INV_SQRT2), az = z.abs();
-            FloatVector t = az.broadcast(1f).div(az.mul(0.5f).add(1f));
-            FloatVector poly = t.broadcast(ERFC[9]);
-            for (int k = 8; k >= 0; k--) poly = poly.mul(t).add(ERFC[k]);
-            FloatVector r = t.mul(VectorMath.expHalf(az.mul(az).neg().add(poly)));
-            r = r.blend(r.broadcast(2f).sub(r), z.compare(VectorOperators.LT, 0f));
-            x.mul(0.5f).mul(r).intoMemorySegment(dst, (dO + i) * 4, NO);
-        }
+        int w = F.length(), i = 0;
+        for (; i + w <= n; i += w)
+            geluErf(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO)).intoMemorySegment(dst, (dO + i) * 4, NO);
         if (i < n) {
-            VectorMask<Float> m = H.indexInRange(i, n);
-            FloatVector x = FloatVector.fromMemorySegment(H, src, (so + i) * 4, NO, m);
-            FloatVector z = x.mul(-INV_SQRT2), az = z.abs(), t = erfcT(az);
-            FloatVector r = erfcSigned(z, t.mul(VectorMath.expHalf(erfcExponent(az, t))));
-            x.mul(0.5f).mul(r).intoMemorySegment(dst, (dO + i) * 4, NO, m);
+            VectorMask<Float> m = F.indexInRange(i, n);
+            geluErf(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO, m))
+                    .intoMemorySegment(dst, (dO + i) * 4, NO, m);
         }
+    }
+
+    /**
+     * GELU(x) = x/2 · erfc(−x/√2) in float arithmetic: erfc's fit (fractional error below 1.2e-7; its polynomial in
+     * FMA steps) around {@link VectorMath#expFloat}, so the negative tail keeps its relative accuracy down to the
+     * subnormals. About half the time of the fit around the double exp at half width (ActivationBench).
+     */
+    static FloatVector geluErf(FloatVector x) {
+        FloatVector z = x.mul(-INV_SQRT2), az = z.abs();
+        FloatVector t = az.broadcast(1f).div(az.mul(0.5f).add(1f));
+        FloatVector poly = t.broadcast(ERFC[9]);
+        for (int k = 8; k >= 0; k--) poly = poly.fma(t, t.broadcast(ERFC[k]));
+        FloatVector r = t.mul(VectorMath.expFloat(az.mul(az).neg().add(poly).max(-104f)));
+        r = r.blend(r.broadcast(2f).sub(r), z.compare(VectorOperators.LT, 0f));
+        return x.mul(0.5f).mul(r);
     }
 
     private static void tanhRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {

@@ -2,6 +2,7 @@ package dev.panthera.simd;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -83,6 +84,43 @@ final class VectorMath {
         FloatVector c = x.max(-104f).min(89f);
         return (FloatVector)
                 expD((DoubleVector) c.convertShape(VectorOperators.F2D, D, 0)).convertShape(VectorOperators.D2F, H, 0);
+    }
+
+    /** ln 2 in two float parts: the high part has 9 significant bits, so n·LN2_HI_F is exact for every |n| ≤ 2¹⁵. */
+    private static final float LN2_HI_F = 0.693359375f, LN2_LO_F = (float) (Math.log(2) - 0.693359375);
+
+    /** log₂e in float; a static constant, as Math.log in the kernel is evaluated on every call. */
+    private static final float LOG2E_F = (float) LOG2E;
+    /** 1.5·2²³: adding it rounds a |t| < 2²² to an integer in the low bits of the sum (round to nearest even). */
+    private static final float ROUND_F = 12582912f;
+
+    private static final int ROUND_F_BITS = Float.floatToRawIntBits(ROUND_F);
+
+    /**
+     * e^x per lane in float arithmetic, for x in [−104, 89] (the caller clamps; NaN stays NaN): n = rint(x·log₂e),
+     * r = x − n·ln2 with ln2 in two parts (n·LN2_HI_F exact, so r carries one rounding), e^r by Taylor to r⁷ (|r| ≤
+     * 0.347: truncation below r⁸/8! ≤ 6·10⁻⁹ relative) in FMA steps, times 2ⁿ as two powers of two so that results
+     * down to the subnormals come out of exact scalings. Float operations only, so the same bits interpreted and
+     * compiled; at full width it costs a fraction of {@link #exp}'s two double halves. VectorMathTest bounds its
+     * error against Math.exp.
+     */
+    static FloatVector expFloat(FloatVector x) {
+        FloatVector t = x.mul(LOG2E_F).add(ROUND_F);
+        FloatVector n = t.sub(ROUND_F);
+        FloatVector r = x.sub(n.mul(LN2_HI_F)); // exact: n·LN2_HI_F is, and so is the difference (Sterbenz)
+        r = n.fma(x.broadcast(-LN2_LO_F), r);
+        FloatVector p = r.fma(1f / 5040, 1f / 720);
+        p = p.fma(r, x.broadcast(1f / 120));
+        p = p.fma(r, x.broadcast(1f / 24));
+        p = p.fma(r, x.broadcast(1f / 6));
+        p = p.fma(r, x.broadcast(0.5f));
+        p = p.fma(r, x.broadcast(1f));
+        p = p.fma(r, x.broadcast(1f));
+        // 2ⁿ = 2^h · 2^(n−h) with h = n >> 1: each factor a normal float for n in [−151, 129]
+        IntVector ni = t.reinterpretAsInts().sub(ROUND_F_BITS), h = ni.lanewise(VectorOperators.ASHR, 1);
+        FloatVector s1 = h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = ni.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(s1).mul(s2);
     }
 
     /** e^x for |x| ≤ 104 (the callers clamp). */
