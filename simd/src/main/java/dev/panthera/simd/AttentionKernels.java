@@ -23,7 +23,6 @@ final class AttentionKernels {
     private AttentionKernels() {}
 
     private static final VectorSpecies<Float> F = Lanes.F;
-    private static final VectorSpecies<Float> H = Lanes.H;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
@@ -304,17 +303,15 @@ final class AttentionKernels {
 
     /** s[o + i] = e^(s[o + i] − m) for i &lt; n, returning their sum. */
     private static float expShiftedRow(MemorySegment s, long o, int n, float m) {
-        // at half width: a full-width exp here, once this loop was inlined into its caller, exhausted C2's node
-        // budget there and stayed a call that boxed its vectors (see VectorMath.expHalf)
-        FloatVector mv = FloatVector.broadcast(H, m), sum = FloatVector.zero(H);
+        FloatVector mv = FloatVector.broadcast(F, m), sum = FloatVector.zero(F);
         int i = 0;
-        for (; i + H.length() <= n; i += H.length()) {
-            FloatVector e = VectorMath.expHalf(
-                    FloatVector.fromMemorySegment(H, s, (o + i) * 4, NO).sub(mv));
+        for (; i + F.length() <= n; i += F.length()) {
+            FloatVector e = VectorMath.expFloat(
+                    FloatVector.fromMemorySegment(F, s, (o + i) * 4, NO).sub(mv));
             sum = sum.add(e);
             e.intoMemorySegment(s, (o + i) * 4, NO);
         }
-        float t = LaneSum.sumHalf(sum);
+        float t = LaneSum.sum(sum);
         for (; i < n; i++) {
             float e = (float) Math.exp(s.getAtIndex(FL, o + i) - m);
             t += e;

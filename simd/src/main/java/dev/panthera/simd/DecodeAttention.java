@@ -119,21 +119,21 @@ final class DecodeAttention {
 
     // The loops over the keys run their vector body for every n, the last vector masked, rather than a scalar tail:
     // a decode starts with one key, and a vector loop its first steps never entered would be compiled as an uncommon
-    // trap (deoptimised once the rows grow) or, for the exp, leave VectorMath.expHalf's call site rare in C2's profile,
-    // so out of line, its vectors boxed (C2 inlines those 43 bytes of bytecode only at a frequent call site).
+    // trap (deoptimised once the rows grow) or, for the exp, leave VectorMath.expFloat's call site rare in C2's
+    // profile, so out of line, its vectors boxed (C2 inlines its 239 bytes of bytecode only at a frequent call site).
 
     /** s[o + i] = e^(s[o + i] − m) for i &lt; n, returning their sum. */
     private static float expShifted(float[] s, int o, int n, float m, float[] lanes) {
-        int L = H.length();
-        FloatVector mv = FloatVector.broadcast(H, m), sum = FloatVector.zero(H);
+        int L = F.length();
+        FloatVector mv = FloatVector.broadcast(F, m), sum = FloatVector.zero(F);
         for (int i = 0; i < n; i += L) {
-            VectorMask<Float> in = H.indexInRange(i, n);
+            VectorMask<Float> in = F.indexInRange(i, n);
             FloatVector e =
-                    VectorMath.expHalf(FloatVector.fromArray(H, s, o + i, in).sub(mv));
+                    VectorMath.expFloat(FloatVector.fromArray(F, s, o + i, in).sub(mv));
             sum = sum.add(e, in);
             e.intoArray(s, o + i, in);
         }
-        // LaneSum.sumHalf's halving tree written out here: as a call it passed C2's node budget after the inlined
+        // LaneSum.sum's halving tree written out here: as a call it passed C2's node budget after the inlined
         // exp (NodeCountInliningCutoff) and stayed out of line, its vector argument boxed on every row
         sum.intoArray(lanes, 0);
         for (int w = L / 2; w >= 1; w /= 2) for (int j = 0; j < w; j++) lanes[j] += lanes[j + w];

@@ -250,7 +250,7 @@ final class FloatKernels {
         FloatVector t = az.broadcast(1f).div(az.mul(0.5f).add(1f));
         FloatVector poly = t.broadcast(ERFC[9]);
         for (int k = 8; k >= 0; k--) poly = poly.fma(t, t.broadcast(ERFC[k]));
-        FloatVector r = t.mul(VectorMath.expFloat(az.mul(az).neg().add(poly).max(-104f)));
+        FloatVector r = t.mul(VectorMath.expFloat(az.mul(az).neg().add(poly)));
         r = r.blend(r.broadcast(2f).sub(r), z.compare(VectorOperators.LT, 0f));
         return x.mul(0.5f).mul(r);
     }

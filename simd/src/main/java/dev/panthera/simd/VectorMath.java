@@ -19,6 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * its Taylor series to r⁷ (truncation below r⁸/8! ≤ 5·10⁻⁹ relative, under a tenth of a float ulp), times 2ⁿ made in
  * the exponent bits; narrowing to float rounds once. Measured: within 0.57 float ulps of the exact value over
  * [−110, 90] (VectorMathTest pins one ulp), and faster than the SVML call on AVX-512, AVX2 and 128-bit vectors.
+ * {@link #expFloat} is the same scheme in float arithmetic at full width (within 2⁻²³ relative), for the hot
+ * element-wise kernels: GELU and the attention softmax.
  */
 final class VectorMath {
     private VectorMath() {}
@@ -73,19 +75,6 @@ final class VectorMath {
      */
     private static final VectorShuffle<Float> UP = VectorShuffle.fromOp(F, i -> (i + F.length() / 2) % F.length());
 
-    private static final VectorSpecies<Float> H = Lanes.H;
-
-    /**
-     * e^x per lane of a vector of {@link Lanes#H} (half {@link Lanes#F}'s lanes), the same bits as {@link #exp}: one
-     * widening to doubles, one {@link #expD}, one narrowing. A loop body holding this has half the nodes of one holding
-     * {@link #exp} (one double-lane pass, no lane moves), which keeps C2 inlining the loop's other calls.
-     */
-    static FloatVector expHalf(FloatVector x) {
-        FloatVector c = x.max(-104f).min(89f);
-        return (FloatVector)
-                expD((DoubleVector) c.convertShape(VectorOperators.F2D, D, 0)).convertShape(VectorOperators.D2F, H, 0);
-    }
-
     /** ln 2 in two float parts: the high part has 9 significant bits, so n·LN2_HI_F is exact for every |n| ≤ 2¹⁵. */
     private static final float LN2_HI_F = 0.693359375f, LN2_LO_F = (float) (Math.log(2) - 0.693359375);
 
@@ -97,14 +86,15 @@ final class VectorMath {
     private static final int ROUND_F_BITS = Float.floatToRawIntBits(ROUND_F);
 
     /**
-     * e^x per lane in float arithmetic, for x in [−104, 89] (the caller clamps; NaN stays NaN): n = rint(x·log₂e),
+     * e^x per lane in float arithmetic, x clamped to [−104, 89] first as in {@link #exp} (NaN stays NaN): n = rint(x·log₂e),
      * r = x − n·ln2 with ln2 in two parts (n·LN2_HI_F exact, so r carries one rounding), e^r by Taylor to r⁷ (|r| ≤
      * 0.347: truncation below r⁸/8! ≤ 6·10⁻⁹ relative) in FMA steps, times 2ⁿ as two powers of two so that results
      * down to the subnormals come out of exact scalings. Float operations only, so the same bits interpreted and
      * compiled; at full width it costs a fraction of {@link #exp}'s two double halves. VectorMathTest bounds its
      * error against Math.exp.
      */
-    static FloatVector expFloat(FloatVector x) {
+    static FloatVector expFloat(FloatVector v) {
+        FloatVector x = v.max(-104f).min(89f);
         FloatVector t = x.mul(LOG2E_F).add(ROUND_F);
         FloatVector n = t.sub(ROUND_F);
         FloatVector r = x.sub(n.mul(LN2_HI_F)); // exact: n·LN2_HI_F is, and so is the difference (Sterbenz)
