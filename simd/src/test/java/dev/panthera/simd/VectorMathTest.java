@@ -35,10 +35,15 @@ class VectorMathTest {
     /** Every 8192nd float bit pattern of the range (about 260,000 inputs), not a sample of a few thousand. */
     @Test
     void expIsWithinOneUlpOnASweep() {
-        for (float lo : new float[] {-87.3f, 0f}) {
-            float hi = lo < 0 ? -0f : 88.3f;
-            int a = Float.floatToRawIntBits(lo < 0 ? hi : lo), b = Float.floatToRawIntBits(lo < 0 ? lo : hi);
-            for (int bits = a; bits <= b && bits >= a; bits += 8192) assertExpWithinOneUlp(Float.intBitsToFloat(bits));
+        sweep(-87.3f, 88.3f, 8192, VectorMathTest::assertExpWithinOneUlp);
+    }
+
+    /** Every step-th float bit pattern from lo to −0 and from 0 to hi (lo &lt; 0 &lt; hi), both ends included. */
+    private static void sweep(float lo, float hi, int step, java.util.function.Consumer<Float> check) {
+        for (float[] half : new float[][] {{-0f, lo}, {0f, hi}}) {
+            int a = Float.floatToRawIntBits(half[0]), b = Float.floatToRawIntBits(half[1]);
+            for (int bits = a; bits <= b && bits >= a; bits += step) check.accept(Float.intBitsToFloat(bits));
+            check.accept(half[1]);
         }
     }
 
@@ -51,13 +56,7 @@ class VectorMathTest {
      */
     @Test
     void expFloatIsWithinItsBoundOnASweep() {
-        for (float lo : new float[] {-104f, 0f}) {
-            float hi = lo < 0 ? -0f : 88.7f;
-            int a = Float.floatToRawIntBits(lo < 0 ? hi : lo), b = Float.floatToRawIntBits(lo < 0 ? lo : hi);
-            for (int bits = a; bits <= b && bits >= a; bits += 4096) assertExpFloat(Float.intBitsToFloat(bits));
-            assertExpFloat(lo);
-            assertExpFloat(hi);
-        }
+        sweep(-104f, 88.7f, 4096, VectorMathTest::assertExpFloat);
         assertEquals(Float.POSITIVE_INFINITY, lane0(VectorMath.expFloat(FloatVector.broadcast(FloatKernels.F, 89f))));
     }
 
