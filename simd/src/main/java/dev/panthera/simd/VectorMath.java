@@ -86,12 +86,12 @@ final class VectorMath {
     private static final int ROUND_F_BITS = Float.floatToRawIntBits(ROUND_F);
 
     /**
-     * e^x per lane in float arithmetic, x clamped to [−104, 89] first as in {@link #exp} (NaN stays NaN): n = rint(x·log₂e),
-     * r = x − n·ln2 with ln2 in two parts (n·LN2_HI_F exact, so r carries one rounding), e^r by Taylor to r⁷ (|r| ≤
-     * 0.347: truncation below r⁸/8! ≤ 6·10⁻⁹ relative) in FMA steps, times 2ⁿ as two powers of two so that results
-     * down to the subnormals come out of exact scalings. Float operations only, so the same bits interpreted and
-     * compiled; at full width it costs a fraction of {@link #exp}'s two double halves. VectorMathTest bounds its
-     * error against Math.exp.
+     * e^x per lane in float arithmetic, x clamped to [−104, 89] first as in {@link #exp} (NaN stays NaN):
+     * n = rint(x·log₂e), r = x − n·ln2 with ln2 in two parts (n·LN2_HI_F exact, so r carries one rounding), e^r by
+     * Taylor to r⁷ (|r| ≤ 0.347: truncation below r⁸/8! ≤ 6·10⁻⁹ relative) in FMA steps, times 2ⁿ as two powers of two
+     * (each a normal float), so a result is scaled exactly down to the normal limit and rounds once below it. Float
+     * operations only, so the same bits interpreted and compiled; at full width it costs a fraction of {@link #exp}'s
+     * two double halves. VectorMathTest bounds its error against Math.exp.
      */
     static FloatVector expFloat(FloatVector v) {
         FloatVector x = v.max(-104f).min(89f);
