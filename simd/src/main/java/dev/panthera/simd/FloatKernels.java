@@ -91,24 +91,15 @@ final class FloatKernels {
         return FloatVector.broadcast(F, 1f).div(exp(x.neg()).add(1f));
     }
 
-    /** erfc per lane with fractional error below about 1.2e-7 (plus float rounding); NaN stays NaN. */
+    /**
+     * erfc per lane with fractional error below about 1.2e-7 (plus float rounding); NaN stays NaN. erfc(−z) =
+     * 2 − erfc(z). {@link #geluErf} runs the same fit around the float exp.
+     */
     static FloatVector erfc(FloatVector z) {
-        FloatVector az = z.abs(), t = erfcT(az);
-        return erfcSigned(z, t.mul(exp(erfcExponent(az, t))));
-    }
-
-    private static FloatVector erfcT(FloatVector az) {
-        return az.broadcast(1f).div(az.mul(0.5f).add(1f));
-    }
-
-    private static FloatVector erfcExponent(FloatVector az, FloatVector t) {
+        FloatVector az = z.abs(), t = az.broadcast(1f).div(az.mul(0.5f).add(1f));
         FloatVector poly = t.broadcast(ERFC[9]);
         for (int i = 8; i >= 0; i--) poly = poly.mul(t).add(ERFC[i]);
-        return az.mul(az).neg().add(poly);
-    }
-
-    /** erfc(z) from r = erfc(|z|): erfc(−z) = 2 − erfc(z). */
-    private static FloatVector erfcSigned(FloatVector z, FloatVector r) {
+        FloatVector r = t.mul(exp(az.mul(az).neg().add(poly)));
         return r.blend(r.broadcast(2f).sub(r), z.compare(VectorOperators.LT, 0f));
     }
 

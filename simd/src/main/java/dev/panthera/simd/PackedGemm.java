@@ -266,8 +266,10 @@ final class PackedGemm {
             float[] out,
             int o0,
             float[] row) {
-        // Each stretch of A that is contiguous in memory is copied into the heap in one bulk copy, then scattered
-        // into the MR-interleaved panel: per-element segment reads cost a bounds, alignment and liveness check each.
+        // Full slivers go through interleave6 in whole vectors. What remains (a partial sliver, the columns past the
+        // last whole vector, and op(A) transposed) is copied into the heap one contiguous stretch at a time, then
+        // scattered into the MR-interleaved panel: per-element segment reads cost a bounds, alignment and liveness
+        // check each.
         if (!ta) {
             for (int is = 0; is < mc; is += MR) {
                 int h = Math.min(MR, mc - is), base = o0 + is * kc, p0 = 0;
