@@ -183,18 +183,23 @@ public final class QuantizedLinear extends Module {
 
     /**
      * W8A8: activations quantized per token to int8 at call time and multiplied with int32 accumulation
-     * ({@link Int8Matmul}); SmoothQuant's execution.
+     * ({@link Int8Matmul}); SmoothQuant's execution. The weight's bytes are also kept in sliver order for products of
+     * {@link Int8Matmul#BLOCKED_ROWS} rows and more (one more byte per weight).
      */
     public static QuantizedLinear w8a8(Int8Weight w, Tensor bias) {
         RowDecoder d = (r, dst, at) -> {
             for (int j = 0; j < w.in(); j++) dst[at + j] = w.q()[r * w.in() + j] * w.scale()[r];
         };
+        Int8Matmul.Slivers slivers = Int8Matmul.Slivers.of(w);
         return new QuantizedLinear(
                 "int8 W8A8",
                 w.out(),
                 w.in(),
-                w.q().length + 4L * w.out(),
-                (x, m, y) -> Int8Matmul.matmul(jdk.incubator.vector.IntVector.SPECIES_PREFERRED, x, m, w, y),
+                w.q().length + slivers.q().length + 4L * w.out(),
+                (x, m, y) -> {
+                    if (m >= Int8Matmul.BLOCKED_ROWS) Int8Matmul.blocked(x, m, w, slivers, y);
+                    else Int8Matmul.matmul(jdk.incubator.vector.IntVector.SPECIES_PREFERRED, x, m, w, y);
+                },
                 d,
                 bias);
     }

@@ -100,6 +100,89 @@ class Int8MatmulTest {
         }
     }
 
+    /**
+     * m in [8, 20] (the blocked path's rows), n in [0, 70] (one to three slivers, partial ones included), k in [0,
+     * 2200]: depths of one chunk, of two (past 1024, and past 1040 where a float sum of 127² products could round)
+     * and of three.
+     */
+    @Provide
+    Arbitrary<W8A8> blockedProducts() {
+        Arbitrary<Tuple.Tuple3<Integer, Integer, Integer>> sizes = Combinators.combine(
+                        Arbitraries.integers().between(Int8Matmul.BLOCKED_ROWS, 20),
+                        Shapes.sizes(0, 70).map(Long::intValue),
+                        Arbitraries.oneOf(
+                                Shapes.sizes(0, 300).map(Long::intValue),
+                                Arbitraries.integers().between(1000, 1100),
+                                Arbitraries.integers().between(2040, 2200)))
+                .as(Tuple::of);
+        return SizesFirst.flatMap(sizes, t -> {
+            int m = t.get1(), n = t.get2(), k = t.get3();
+            return Combinators.combine(QuantDraws.normals(n * k, 0.05f), QuantDraws.normals(m * k, 3f))
+                    .as((w, x) -> new W8A8(m, n, k, w, x));
+        });
+    }
+
+    @Property(tries = 40)
+    void blockedProductGivesTheReferenceBitForBit(@ForAll("blockedProducts") W8A8 c) {
+        int m = c.m(), n = c.n(), k = c.k();
+        Int8Weight w = Int8Weight.quantize("w", c.w(), n, k);
+        float[] y = new float[m * n], ref = new float[m * n];
+        Int8Matmul.blocked(c.x(), m, w, Int8Matmul.Slivers.of(w), y);
+        Int8Matmul.reference(c.x(), m, w, ref);
+        assertArrayEquals(ref, y, 0f, "exact int32 sums through the float kernel: m=" + m + " n=" + n + " k=" + k);
+        if (k <= 300) check(c.x(), m, w, y, "blocked m=" + m + " n=" + n + " k=" + k);
+    }
+
+    @Test
+    void blockedSumsOfFullMagnitudeStayExact() {
+        // Row 0 (all 127) against column 0, depth 4096 in runs of 1024: 1024 products +127² = 16129, then 1023 of
+        // +16129 and a zero, 1024 of -16129, 1023 of -16129 and one +16129. The exact sum is 16129. A float sum
+        // carried across the runs reaches 33016063 after the second, which no float holds (the spacing is 4 past
+        // 2^25): rounded to 33016064, it ends at 16130. Chunks of at most 1040 products keep every float sum exact.
+        int m = 9, n = 33, k = 4096;
+        Random r = new Random(5);
+        float[] wf = new float[n * k], x = new float[m * k];
+        for (int i = 0; i < m * k; i++) x[i] = i < k ? 2f : r.nextBoolean() ? 2f : -2f;
+        for (int i = 0; i < n * k; i++) wf[i] = r.nextInt(3) - 1;
+        for (int p = 0; p < k; p++) wf[p] = p < 2047 ? 1f : p == 2047 ? 0f : p < 4095 ? -1f : 1f;
+        Int8Weight w = Int8Weight.quantize("full", wf, n, k);
+        float[] y = new float[m * n], ref = new float[m * n];
+        Int8Matmul.blocked(x, m, w, Int8Matmul.Slivers.of(w), y);
+        Int8Matmul.reference(x, m, w, ref);
+        assertArrayEquals(ref, y, 0f);
+        // y = fl(fl(acc) · fl(sx · sw)) with acc = 16129, sx = 2/127, sw = 1/127: three roundings of 2^-24 from 2
+        assertEquals(2.0, y[0], 2.0 * 3 * 0x1p-24, "row 0 against column 0");
+        var other = Int8Weight.quantize("other", wf, n, k);
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> Int8Matmul.blocked(x, m, w, Int8Matmul.Slivers.of(other), y));
+        assertTrue(e.getMessage().contains("full"), e.getMessage());
+    }
+
+    @Test
+    void blockedRowQuantizerRoundsTiesToEvenAsTheByteQuantizer() {
+        // amax 127 makes the multiplier 1, so the halves are ties: rint sends them to the even neighbour; 37 values
+        // reach every lane of a 16-lane vector and a scalar tail
+        float[] x = new float[37];
+        x[0] = 127f;
+        for (int i = 1; i < x.length; i++) x[i] = (i % 2 == 0 ? -1 : 1) * (i / 2 + 0.5f);
+        x[35] = Float.MIN_VALUE;
+        x[36] = -126.5f;
+        byte[] qb = new byte[x.length];
+        float[] qf = new float[x.length];
+        float sb = Int8Weight.quantizeRow(x, 0, x.length, qb, 0), sf = Int8Matmul.quantizeRow(x, 0, x.length, qf, 0);
+        assertEquals(sb, sf, 0f);
+        for (int i = 0; i < x.length; i++) {
+            assertEquals(qb[i], qf[i], 0f, "value " + i + " = " + x[i]);
+            assertEquals(Math.rint(x[i]), qf[i], 0f, "ties to even: value " + i + " = " + x[i]);
+        }
+        float[] bad = x.clone();
+        bad[20] = Float.NEGATIVE_INFINITY;
+        var e = assertThrows(IllegalArgumentException.class, () -> Int8Matmul.quantizeRow(bad, 0, 37, qf, 0));
+        assertTrue(e.getMessage().contains("20") && e.getMessage().contains("Infinity"), e.getMessage());
+        float[] zero = new float[37];
+        assertEquals(0f, Int8Matmul.quantizeRow(zero, 0, 37, qf, 0), 0f);
+    }
+
     @Test
     void extremesZeroRowsAndTensors() {
         // all ±127 at the longest vector: the int32 sum of 16129s is exact

@@ -196,19 +196,25 @@ class QuantizedLinearTest {
         }
     }
 
-    /** W8A8 is exactly Int8Matmul's scalar reference (the same integer sums and final scaling). */
+    /**
+     * W8A8 is exactly Int8Matmul's scalar reference (the same integer sums and final scaling), on the dot path (5
+     * rows) and the blocked one (8 and 37 rows; 1100 features, two chunks of depth).
+     */
     @Test
     void w8a8EqualsTheIntegerReference() {
         Random r = new Random(3);
-        int out = 13, in = 97, m = 5;
-        float[] wf = new float[out * in], x = new float[m * in];
-        for (int i = 0; i < wf.length; i++) wf[i] = (float) r.nextGaussian();
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-        Int8Weight q = Int8Weight.quantize("w", wf, out, in);
-        float[] want = new float[m * out];
-        Int8Matmul.reference(x, m, q, want);
-        assertArrayEquals(
-                want, QuantizedLinear.w8a8(q, null).forward(Tensor.of(x, m, in)).toFloatArray());
+        for (int[] c : new int[][] {{13, 97, 5}, {13, 97, 8}, {45, 1100, 37}}) {
+            int out = c[0], in = c[1], m = c[2];
+            float[] wf = new float[out * in], x = new float[m * in];
+            for (int i = 0; i < wf.length; i++) wf[i] = (float) r.nextGaussian();
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            Int8Weight q = Int8Weight.quantize("w", wf, out, in);
+            float[] want = new float[m * out];
+            Int8Matmul.reference(x, m, q, want);
+            QuantizedLinear layer = QuantizedLinear.w8a8(q, null);
+            assertArrayEquals(want, layer.forward(Tensor.of(x, m, in)).toFloatArray(), m + " rows");
+            assertArrayEquals(want, Int8Matmul.matmul(Tensor.of(x, m, in), q).toFloatArray(), m + " rows, tensor");
+        }
     }
 
     /** A quantized layer takes what Linear takes and gives Linear's output shape; wrong input names the weight. */
