@@ -59,6 +59,13 @@ public class ActivationBench {
     }
 
     @Benchmark
+    public void silu(Blackhole bh) {
+        try (var scope = MemoryScope.open()) {
+            bh.consume(x.silu());
+        }
+    }
+
+    @Benchmark
     public void anchorRelu(Blackhole bh) {
         try (var scope = MemoryScope.open()) {
             bh.consume(x.relu());

@@ -3,6 +3,7 @@ package dev.panthera.simd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panthera.tensor.UnaryOp;
 import jdk.incubator.vector.FloatVector;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -66,6 +67,37 @@ class VectorMathTest {
         assertTrue(
                 Math.abs(got - want) <= 0x1p-23 * want + Float.MIN_VALUE / 2.0,
                 "expFloat(" + x + ") = " + got + ", Math.exp gives " + want);
+    }
+
+    /**
+     * Sigmoid and SiLU against float64 on every 4096th float of [−120, 120]. Sigmoid is 1 / (1 + e) with e from
+     * expFloat (≤ 2⁻²³ relative, reaching the result scaled by e / (1 + e) ≤ 1), then the add and the divide (≤ 2⁻²⁴
+     * each): 2⁻²² relative to first order, with 1.001 of slack for the second; results in the subnormals round once
+     * more (half the least subnormal). SiLU multiplies by x: 2⁻²⁴ more. Below x = −88.72, e^−x passes the largest float,
+     * so sigmoid is 0 where the exact value is below e^−88.72 (under the least normal float).
+     */
+    @Test
+    void sigmoidAndSiluAreWithinTheirBoundOnASweep() {
+        sweep(-120f, 120f, 4096, x -> {
+            double want = 1 / (1 + Math.exp(-(double) x));
+            float sig = lane0(FloatKernels.unary(UnaryOp.SIGMOID, FloatVector.broadcast(FloatKernels.F, x)));
+            float silu = lane0(FloatKernels.unary(UnaryOp.SILU, FloatVector.broadcast(FloatKernels.F, x)));
+            if (-(double) x > Math.log(Float.MAX_VALUE)) {
+                assertEquals(0f, sig, "sigmoid(" + x + ")");
+                assertTrue(want < Math.exp(-88.72), "sigmoid(" + x + ") = " + want);
+                return;
+            }
+            assertTrue(
+                    Math.abs(sig - want) <= 1.001 * 0x1p-22 * want + Float.MIN_VALUE / 2.0,
+                    "sigmoid(" + x + ") = " + sig + ", float64 gives " + want);
+            double wantSilu = x * want;
+            assertTrue(
+                    Math.abs(silu - wantSilu) <= 1.001 * (0x1p-22 + 0x1p-24) * Math.abs(wantSilu) + Float.MIN_VALUE,
+                    "silu(" + x + ") = " + silu + ", float64 gives " + wantSilu);
+        });
+        float nan = lane0(FloatKernels.unary(UnaryOp.SIGMOID, FloatVector.broadcast(FloatKernels.F, Float.NaN)));
+        assertTrue(Float.isNaN(nan));
+        assertEquals(1f, lane0(FloatKernels.unary(UnaryOp.SIGMOID, FloatVector.broadcast(FloatKernels.F, 200f))));
     }
 
     @Test
