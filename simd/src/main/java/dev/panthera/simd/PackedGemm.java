@@ -150,24 +150,47 @@ final class PackedGemm {
     static float[] packAllA(boolean ta, MemorySegment a, long aOff, int lda, int m, int k, float alpha, Buffers buf) {
         long need = allASize(m, k);
         if (buf.allA.length < need) buf.allA = new float[(int) need];
+        packAllRows(ta, a, aOff, lda, m, k, alpha, buf.allA, 0, m, buf.row);
+        return buf.allA;
+    }
+
+    /**
+     * {@link #packAllA} with the rows split between the threads of the current {@link GemmConfig} (ranges of whole
+     * MR slivers, each thread packing its rows of every K block into the shared buffer with its own row scratch), for
+     * a product whose column split would otherwise wait while the calling thread packs all of A alone. {@code flops}
+     * is the product's, which decides whether to split as the product does.
+     */
+    static float[] packAllAParallel(
+            boolean ta, MemorySegment a, long aOff, int lda, int m, int k, float alpha, Buffers buf, long flops) {
+        long need = allASize(m, k);
+        if (buf.allA.length < need) buf.allA = new float[(int) need];
+        float[] out = buf.allA;
+        Sgemm.parallelRanges(
+                m,
+                flops,
+                MR,
+                (i0, i1) -> packAllRows(ta, a, aOff, lda, m, k, alpha, out, i0, i1, Sgemm.BUFFERS.get().row));
+        return out;
+    }
+
+    /** Rows [i0, i1) of every K block of a whole packed A of m rows into {@code out}; i0 a multiple of MR. */
+    private static void packAllRows(
+            boolean ta,
+            MemorySegment a,
+            long aOff,
+            int lda,
+            int m,
+            int k,
+            float alpha,
+            float[] out,
+            int i0,
+            int i1,
+            float[] row) {
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            for (int ic = 0; ic < m; ic += MC)
-                packA(
-                        ta,
-                        a,
-                        aOff,
-                        lda,
-                        ic,
-                        Math.min(MC, m - ic),
-                        pc,
-                        kc,
-                        alpha,
-                        buf.allA,
-                        allAOffset(m, pc, ic, kc),
-                        buf.row);
+            for (int ic = i0; ic < i1; ic += MC)
+                packA(ta, a, aOff, lda, ic, Math.min(MC, i1 - ic), pc, kc, alpha, out, allAOffset(m, pc, ic, kc), row);
         }
-        return buf.allA;
     }
 
     /** Floats {@link #packAllA} needs for m rows and k columns, or more than an int can index. */
