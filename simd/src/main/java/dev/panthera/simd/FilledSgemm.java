@@ -6,8 +6,8 @@ import java.lang.foreign.MemorySegment;
  * {@code C = A·B} where B is never a matrix: the caller writes each depth × column block of B straight into the
  * slivers SGEMM's micro-kernel reads ({@link Panels}), for instance by decoding quantized weights into them. Against
  * decoding B into a buffer and calling {@link Sgemm}, this saves the buffer and SGEMM's packing copy of it, and A is
- * packed once for the whole product instead of once per buffer. The kernel, the blocking and the summation order are
- * {@link Sgemm}'s packed path's.
+ * packed once for the whole product (its rows split between the threads) instead of once per buffer. The kernel, the
+ * blocking and the summation order are {@link Sgemm}'s packed path's.
  *
  * <p>Threads split C's columns as {@link Sgemm#parallelRanges} does (the current {@link GemmConfig}), in multiples of
  * the caller's {@code align}; each thread fills its own blocks, so {@link Panels#fill} runs concurrently for
@@ -63,10 +63,12 @@ public final class FilledSgemm {
             java.util.Arrays.fill(c, 0, m * n, 0f);
             return;
         }
+        long flops = 2L * m * n * k;
         float[] allA = PackedGemm.allASize(m, k) <= sharedALimit
-                ? PackedGemm.packAllA(false, MemorySegment.ofArray(a), 0, k, m, k, 1f, Sgemm.BUFFERS.get())
+                ? PackedGemm.packAllAParallel(
+                        false, MemorySegment.ofArray(a), 0, k, m, k, 1f, Sgemm.BUFFERS.get(), flops)
                 : null;
-        Sgemm.parallelRanges(n, 2L * m * n * k, align, (j0, j1) -> {
+        Sgemm.parallelRanges(n, flops, align, (j0, j1) -> {
             for (int i = 0; i < m; i++) java.util.Arrays.fill(c, i * n + j0, i * n + j1, 0f);
             PackedGemm.gemmFilled(m, j0, j1, k, a, allA, b, c, n, Sgemm.BUFFERS.get());
         });
