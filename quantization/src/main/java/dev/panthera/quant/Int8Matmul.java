@@ -180,7 +180,7 @@ public final class Int8Matmul {
 
     /**
      * {@link Int8Weight#quantizeRow}'s quantization of x[xo .. xo + n) with its values written as floats into
-     * {@code q} (the same integers; a negative value that rounds to zero gives +0 there, -0 here): the absolute
+     * {@code q} (the same integers; a zero may carry either sign here): the absolute
      * maximum by vector maxima (exact in any order), then rint(x · (127 / absmax)) by adding and subtracting
      * {@link #MAGIC}, exact because |x · (127 / absmax)| ≤ 127.
      */

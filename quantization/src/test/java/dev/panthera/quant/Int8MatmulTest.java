@@ -72,11 +72,16 @@ class Int8MatmulTest {
      */
     @Provide
     Arbitrary<W8A8> products() {
-        Arbitrary<Tuple.Tuple3<Integer, Integer, Integer>> sizes = Combinators.combine(
-                        Arbitraries.integers().between(0, 5),
-                        Arbitraries.integers().between(0, 13),
-                        Shapes.sizes(0, 131).map(Long::intValue))
-                .as(Tuple::of);
+        return draws(
+                Arbitraries.integers().between(0, 5),
+                Arbitraries.integers().between(0, 13),
+                Shapes.sizes(0, 131).map(Long::intValue));
+    }
+
+    /** Sizes m, n, k drawn first, then the weight's values (N(0, 1)·0.05) and the activations' (N(0, 1)·3). */
+    private static Arbitrary<W8A8> draws(Arbitrary<Integer> ms, Arbitrary<Integer> ns, Arbitrary<Integer> ks) {
+        Arbitrary<Tuple.Tuple3<Integer, Integer, Integer>> sizes =
+                Combinators.combine(ms, ns, ks).as(Tuple::of);
         return SizesFirst.flatMap(sizes, t -> {
             int m = t.get1(), n = t.get2(), k = t.get3();
             return Combinators.combine(QuantDraws.normals(n * k, 0.05f), QuantDraws.normals(m * k, 3f))
@@ -107,19 +112,13 @@ class Int8MatmulTest {
      */
     @Provide
     Arbitrary<W8A8> blockedProducts() {
-        Arbitrary<Tuple.Tuple3<Integer, Integer, Integer>> sizes = Combinators.combine(
-                        Arbitraries.integers().between(Int8Matmul.BLOCKED_ROWS, 20),
-                        Shapes.sizes(0, 70).map(Long::intValue),
-                        Arbitraries.oneOf(
-                                Shapes.sizes(0, 300).map(Long::intValue),
-                                Arbitraries.integers().between(1000, 1100),
-                                Arbitraries.integers().between(2040, 2200)))
-                .as(Tuple::of);
-        return SizesFirst.flatMap(sizes, t -> {
-            int m = t.get1(), n = t.get2(), k = t.get3();
-            return Combinators.combine(QuantDraws.normals(n * k, 0.05f), QuantDraws.normals(m * k, 3f))
-                    .as((w, x) -> new W8A8(m, n, k, w, x));
-        });
+        return draws(
+                Arbitraries.integers().between(Int8Matmul.BLOCKED_ROWS, 20),
+                Shapes.sizes(0, 70).map(Long::intValue),
+                Arbitraries.oneOf(
+                        Shapes.sizes(0, 300).map(Long::intValue),
+                        Arbitraries.integers().between(1000, 1100),
+                        Arbitraries.integers().between(2040, 2200)));
     }
 
     @Property(tries = 40)
