@@ -36,7 +36,18 @@ public final class Int8Matmul {
     /** Depth of one blocked product: at most 1040 = ⌊2²⁴ / 127²⌋ keeps its float sums exact integers. */
     static final int CHUNK = 1024;
 
-    /** y [..., out] = x [..., in] · Wᵀ, F32 out. */
+    /** Rows longer than {@link #MAX_IN} are refused: their int32 sums could overflow. */
+    private static void checkDepth(Int8Weight w) {
+        if (w.in() > MAX_IN) {
+            throw new IllegalArgumentException("Int8Matmul: " + w.name() + " rows of " + w.in()
+                    + " could overflow the int32 sums (at most " + MAX_IN + ")");
+        }
+    }
+
+    /**
+     * y [..., out] = x [..., in] · Wᵀ, F32 out. From {@link #BLOCKED_ROWS} rows on, each call reorders the weight
+     * into {@link Slivers} first; {@link QuantizedLinear#w8a8} keeps that copy with the layer instead.
+     */
     public static Tensor matmul(Tensor x, Int8Weight w) {
         long[] dims = x.dims();
         if (dims.length == 0 || dims[dims.length - 1] != w.in()) {
@@ -55,10 +66,7 @@ public final class Int8Matmul {
 
     static void matmul(VectorSpecies<Integer> is, float[] x, int m, Int8Weight w, float[] y) {
         int n = w.out(), k = w.in();
-        if (k > MAX_IN) {
-            throw new IllegalArgumentException("Int8Matmul: " + w.name() + " rows of " + k + " could overflow the int32"
-                    + " sums (at most " + MAX_IN + ")");
-        }
+        checkDepth(w);
         byte[] qx = new byte[m * k];
         float[] sx = new float[m];
         for (int i = 0; i < m; i++) {
@@ -129,10 +137,7 @@ public final class Int8Matmul {
      */
     static void blocked(float[] x, int m, Int8Weight w, Slivers s, float[] y) {
         int n = w.out(), k = w.in();
-        if (k > MAX_IN) {
-            throw new IllegalArgumentException("Int8Matmul: " + w.name() + " rows of " + k + " could overflow the int32"
-                    + " sums (at most " + MAX_IN + ")");
-        }
+        checkDepth(w);
         if (s.weight() != w)
             throw new IllegalArgumentException("Int8Matmul: slivers of another weight than " + w.name());
         float[] sx = new float[m], qa = new float[m * k];

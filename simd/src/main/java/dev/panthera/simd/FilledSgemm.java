@@ -65,8 +65,7 @@ public final class FilledSgemm {
         }
         long flops = 2L * m * n * k;
         float[] allA = PackedGemm.allASize(m, k) <= sharedALimit
-                ? PackedGemm.packAllAParallel(
-                        false, MemorySegment.ofArray(a), 0, k, m, k, 1f, Sgemm.BUFFERS.get(), flops)
+                ? PackedGemm.packAllA(false, MemorySegment.ofArray(a), 0, k, m, k, 1f, Sgemm.BUFFERS.get(), flops)
                 : null;
         Sgemm.parallelRanges(n, flops, align, (j0, j1) -> {
             for (int i = 0; i < m; i++) java.util.Arrays.fill(c, i * n + j0, i * n + j1, 0f);

@@ -145,29 +145,20 @@ final class PackedGemm {
     /**
      * Rows 0..m of op(A)·alpha packed once for a whole product, every (pc, ic) block exactly as {@link #gemmPacked}
      * packs it for itself, at {@link #allAOffset}: the threads of a column split then share one packed A instead of
-     * each packing all of it for every column chunk they take. Returns the buffer (buf's, grown when needed).
+     * each packing all of it for every column chunk they take. The rows are split between the threads of the current
+     * {@link GemmConfig} as {@link Sgemm#parallelRanges} splits a loop of {@code splitFlops} (ranges of whole MR
+     * slivers, each thread packing its rows of every K block with its own row scratch), so that a column split does
+     * not wait while the calling thread packs A alone; 0 packs on this thread. Returns the buffer (buf's, grown when
+     * needed).
      */
-    static float[] packAllA(boolean ta, MemorySegment a, long aOff, int lda, int m, int k, float alpha, Buffers buf) {
-        long need = allASize(m, k);
-        if (buf.allA.length < need) buf.allA = new float[(int) need];
-        packAllRows(ta, a, aOff, lda, m, k, alpha, buf.allA, 0, m, buf.row);
-        return buf.allA;
-    }
-
-    /**
-     * {@link #packAllA} with the rows split between the threads of the current {@link GemmConfig} (ranges of whole
-     * MR slivers, each thread packing its rows of every K block into the shared buffer with its own row scratch), for
-     * a product whose column split would otherwise wait while the calling thread packs all of A alone. {@code flops}
-     * is the product's, which decides whether to split as the product does.
-     */
-    static float[] packAllAParallel(
-            boolean ta, MemorySegment a, long aOff, int lda, int m, int k, float alpha, Buffers buf, long flops) {
+    static float[] packAllA(
+            boolean ta, MemorySegment a, long aOff, int lda, int m, int k, float alpha, Buffers buf, long splitFlops) {
         long need = allASize(m, k);
         if (buf.allA.length < need) buf.allA = new float[(int) need];
         float[] out = buf.allA;
         Sgemm.parallelRanges(
                 m,
-                flops,
+                splitFlops,
                 MR,
                 (i0, i1) -> packAllRows(ta, a, aOff, lda, m, k, alpha, out, i0, i1, Sgemm.BUFFERS.get().row));
         return out;

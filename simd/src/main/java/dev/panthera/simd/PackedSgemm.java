@@ -57,11 +57,9 @@ final class PackedSgemm {
         if (n >= m || n >= 64L * t) {
             // Each column chunk would pack all of A again (every chunk on two threads, every NC-wide panel on one):
             // pack it once here for all of them, when it is small enough to keep beside the product.
-            float[] allA = !((parallel || n > PackedGemm.NC) && PackedGemm.allASize(m, k) <= SHARED_A_LIMIT)
-                    ? null
-                    : parallel
-                            ? PackedGemm.packAllAParallel(transA, a, aOff, lda, m, k, 1f, Sgemm.BUFFERS.get(), flops)
-                            : PackedGemm.packAllA(transA, a, aOff, lda, m, k, 1f, Sgemm.BUFFERS.get());
+            float[] allA = (parallel || n > PackedGemm.NC) && PackedGemm.allASize(m, k) <= SHARED_A_LIMIT
+                    ? PackedGemm.packAllA(transA, a, aOff, lda, m, k, 1f, Sgemm.BUFFERS.get(), parallel ? flops : 0)
+                    : null;
             Sgemm.Range cols = (j0, j1) -> PackedGemm.gemmPacked(
                     transA, 0, m, j0, j1, k, 1f, a, aOff, lda, b, c, cOff, ldc, allA, Sgemm.BUFFERS.get());
             if (parallel) Sgemm.parallelRanges(n, flops, PackedGemm.NR, cols);

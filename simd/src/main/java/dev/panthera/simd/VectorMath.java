@@ -20,7 +20,7 @@ import jdk.incubator.vector.VectorSpecies;
  * the exponent bits; narrowing to float rounds once. Measured: within 0.57 float ulps of the exact value over
  * [−110, 90] (VectorMathTest pins one ulp), and faster than the SVML call on AVX-512, AVX2 and 128-bit vectors.
  * {@link #expFloat} is the same scheme in float arithmetic at full width (within 2⁻²³ relative), for the hot
- * element-wise kernels: GELU and the attention softmax.
+ * element-wise kernels: GELU, sigmoid and SiLU, and the attention softmax.
  */
 final class VectorMath {
     private VectorMath() {}
