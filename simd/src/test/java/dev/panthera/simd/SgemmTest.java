@@ -220,29 +220,32 @@ class SgemmTest {
      * One activation row against a transposed B (decode's x·Wᵀ): the outputs are bit for bit the same whether a row is
      * computed with others (B rows j and j + N/2 in one pass) or on its own (a product with one output column), so a
      * decode's logits do not depend on how the rows were grouped or split over threads. Lengths below, at and past the
-     * two-vector step, with scalar tails; odd and even output counts.
+     * two-vector step, with tails; odd and even output counts; weights at the start of a cache line and 4 and 32
+     * bytes into one (rows long enough for {@link SkinnyGemm#alignedHead} to take a head).
      */
     @Test
     void decodeRowsAreTheSameComputedTogetherOrAlone() {
         Random r = new Random(41);
         GemmConfig one = GemmConfig.of(1);
         try (Arena arena = Arena.ofConfined()) {
-            for (int k : new int[] {1, 17, 31, 32, 33, 64, 100, 172}) {
-                for (int n : new int[] {8, 9, 13, 64, 67}) {
-                    MemorySegment a = random(arena, k, r), b = random(arena, (long) n * k, r);
-                    MemorySegment all = arena.allocate(n * 4L), alone = arena.allocate(4);
-                    Sgemm.sgemm(one, false, true, 1, n, k, 1f, a, 0, k, b, 0, k, 0f, all, 0, n);
-                    for (int j = 0; j < n; j++) {
-                        Sgemm.sgemm(one, false, true, 1, 1, k, 1f, a, 0, k, b, (long) j * k, k, 0f, alone, 0, 1);
-                        float x = all.getAtIndex(ValueLayout.JAVA_FLOAT, j),
-                                y = alone.getAtIndex(ValueLayout.JAVA_FLOAT, 0);
-                        assertEquals(
-                                Float.floatToRawIntBits(y),
-                                Float.floatToRawIntBits(x),
-                                "k=" + k + " n=" + n + " row " + j + ": " + x + " together, " + y + " alone");
+            for (int k : new int[] {1, 17, 31, 32, 33, 64, 100, 172, 256, 300, 773})
+                for (int off : new int[] {0, 4, 32}) {
+                    for (int n : new int[] {8, 9, 13, 64, 67}) {
+                        MemorySegment a = random(arena, k, r),
+                                b = random(arena, (long) n * k + 16, r).asSlice(off, (long) n * k * 4);
+                        MemorySegment all = arena.allocate(n * 4L), alone = arena.allocate(4);
+                        Sgemm.sgemm(one, false, true, 1, n, k, 1f, a, 0, k, b, 0, k, 0f, all, 0, n);
+                        for (int j = 0; j < n; j++) {
+                            Sgemm.sgemm(one, false, true, 1, 1, k, 1f, a, 0, k, b, (long) j * k, k, 0f, alone, 0, 1);
+                            float x = all.getAtIndex(ValueLayout.JAVA_FLOAT, j),
+                                    y = alone.getAtIndex(ValueLayout.JAVA_FLOAT, 0);
+                            assertEquals(
+                                    Float.floatToRawIntBits(y),
+                                    Float.floatToRawIntBits(x),
+                                    "k=" + k + " n=" + n + " row " + j + ": " + x + " together, " + y + " alone");
+                        }
                     }
                 }
-            }
         }
     }
 
