@@ -183,25 +183,46 @@ public final class QuantizedLinear extends Module {
 
     /**
      * W8A8: activations quantized per token to int8 at call time and multiplied with int32 accumulation
-     * ({@link Int8Matmul}); SmoothQuant's execution. The weight's bytes are also kept in sliver order for products of
-     * {@link Int8Matmul#BLOCKED_ROWS} rows and more (one more byte per weight).
+     * ({@link Int8Matmul}); SmoothQuant's execution. The first product of {@link Int8Matmul#BLOCKED_ROWS} rows or
+     * more also keeps the weight's bytes in sliver order for the blocked kernel (one more byte per weight, counted in
+     * {@link #weightBytes} from then on); a layer that only ever decodes does not hold them.
      */
     public static QuantizedLinear w8a8(Int8Weight w, Tensor bias) {
         RowDecoder d = (r, dst, at) -> {
             for (int j = 0; j < w.in(); j++) dst[at + j] = w.q()[r * w.in() + j] * w.scale()[r];
         };
-        Int8Matmul.Slivers slivers = Int8Matmul.Slivers.of(w);
-        return new QuantizedLinear(
-                "int8 W8A8",
-                w.out(),
-                w.in(),
-                w.q().length + slivers.q().length + 4L * w.out(),
-                (x, m, y) -> {
-                    if (m >= Int8Matmul.BLOCKED_ROWS) Int8Matmul.blocked(x, m, w, slivers, y);
-                    else Int8Matmul.matmul(jdk.incubator.vector.IntVector.SPECIES_PREFERRED, x, m, w, y);
-                },
-                d,
-                bias);
+        return new QuantizedLinear("int8 W8A8", w.out(), w.in(), w.q().length + 4L * w.out(), new W8A8(w), d, bias);
+    }
+
+    /** {@link #w8a8}'s kernel: the dot path for few rows, the blocked one over slivers made on first use. */
+    private static final class W8A8 implements Kernel {
+        private final Int8Weight w;
+        private volatile Int8Matmul.Slivers slivers;
+
+        W8A8(Int8Weight w) {
+            this.w = w;
+        }
+
+        @Override
+        public void matmul(float[] x, int m, float[] y) {
+            if (m < Int8Matmul.BLOCKED_ROWS) {
+                Int8Matmul.matmul(jdk.incubator.vector.IntVector.SPECIES_PREFERRED, x, m, w, y);
+                return;
+            }
+            Int8Matmul.Slivers s = slivers;
+            if (s == null) {
+                synchronized (this) {
+                    s = slivers;
+                    if (s == null) slivers = s = Int8Matmul.Slivers.of(w);
+                }
+            }
+            Int8Matmul.blocked(x, m, w, s, y);
+        }
+
+        long sliverBytes() {
+            Int8Matmul.Slivers s = slivers;
+            return s == null ? 0 : s.q().length;
+        }
     }
 
     /** Group-wise asymmetric int4. */
@@ -298,9 +319,12 @@ public final class QuantizedLinear extends Module {
         return format;
     }
 
-    /** Bytes the quantized weight occupies (blocks, scales, zero points), excluding the bias. */
+    /**
+     * Bytes the quantized weight occupies (blocks, scales, zero points, and copies a kernel keeps, such as W8A8's
+     * slivers once made), excluding the bias.
+     */
     public long weightBytes() {
-        return weightBytes;
+        return weightBytes + (kernel instanceof W8A8 k ? k.sliverBytes() : 0);
     }
 
     /** The bias (F32), or null. */

@@ -198,7 +198,9 @@ class QuantizedLinearTest {
 
     /**
      * W8A8 is exactly Int8Matmul's scalar reference (the same integer sums and final scaling), on the dot path (5
-     * rows) and the blocked one (8 and 37 rows; 1100 features, two chunks of depth).
+     * rows) and the blocked one (8 and 37 rows; 1100 features, two chunks of depth). The sliver copy of the blocked
+     * path exists, and counts in the layer's bytes, from its first product on: out × in int8 bytes, 4 bytes of scale
+     * per row, and then slivers of whole {@link dev.panthera.simd.FilledSgemm#SLIVER} columns.
      */
     @Test
     void w8a8EqualsTheIntegerReference() {
@@ -212,7 +214,12 @@ class QuantizedLinearTest {
             float[] want = new float[m * out];
             Int8Matmul.reference(x, m, q, want);
             QuantizedLinear layer = QuantizedLinear.w8a8(q, null);
+            long plain = (long) out * in + 4L * out;
+            assertEquals(plain, layer.weightBytes(), "before any product");
             assertArrayEquals(want, layer.forward(Tensor.of(x, m, in)).toFloatArray(), m + " rows");
+            int s = dev.panthera.simd.FilledSgemm.SLIVER;
+            long slivers = (long) ((out + s - 1) / s) * s * in;
+            assertEquals(m >= Int8Matmul.BLOCKED_ROWS ? plain + slivers : plain, layer.weightBytes(), m + " rows");
             assertArrayEquals(want, Int8Matmul.matmul(Tensor.of(x, m, in), q).toFloatArray(), m + " rows, tensor");
         }
     }
