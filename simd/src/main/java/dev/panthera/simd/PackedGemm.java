@@ -47,7 +47,10 @@ final class PackedGemm {
         float[] allA = new float[0];
     }
 
-    /** C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1. */
+    /**
+     * C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1; with {@code store}, C[i0:i1, j0:j1] =
+     * alpha·op(A)·op(B) instead (the first K block stores its tiles, C is not read; k must be at least 1).
+     */
     static void gemm(
             DType kind,
             boolean ta,
@@ -67,6 +70,7 @@ final class PackedGemm {
             MemorySegment c,
             long cOff,
             int ldc,
+            boolean store,
             Buffers buf) {
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
@@ -81,7 +85,19 @@ final class PackedGemm {
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             long cTile = cOff + (long) (ic + ir) * ldc + jc + jr;
-                            kernel(kc, buf.a, ir * kc, buf.b, jr * kc, c, cTile, ldc, mr, nr, buf.tile);
+                            kernel(
+                                    kc,
+                                    buf.a,
+                                    ir * kc,
+                                    buf.b,
+                                    jr * kc,
+                                    c,
+                                    cTile,
+                                    ldc,
+                                    mr,
+                                    nr,
+                                    store && pc == 0,
+                                    buf.tile);
                         }
                     }
                 }
@@ -90,8 +106,9 @@ final class PackedGemm {
     }
 
     /**
-     * C[i0:i1, j0:j1] += alpha·op(A)·B with B already in panels ({@link PackedPanels}): the loops of {@link #gemm}
-     * with the panel looked up instead of packed, so every element sums the same products in the same order. Panels
+     * C[i0:i1, j0:j1] = alpha·op(A)·B with B already in panels ({@link PackedPanels}): the loops of {@link #gemm}
+     * with the panel looked up instead of packed, so every element sums the same products in the same order. The
+     * first K block stores its tiles (C is neither read nor needs zeroing), the later ones add theirs. Panels
      * start at multiples of NC and slivers at multiples of NR from column 0, so j0 must be a multiple of NR (a thread's
      * column range then covers whole slivers of its own).
      */
@@ -134,7 +151,7 @@ final class PackedGemm {
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             long cTile = cOff + (long) (ic + ir) * ldc + jc + jr;
-                            kernel(kc, ab, ao + ir * kc, bp, jr * kc, c, cTile, ldc, mr, nr, buf.tile);
+                            kernel(kc, ab, ao + ir * kc, bp, jr * kc, c, cTile, ldc, mr, nr, pc == 0, buf.tile);
                         }
                     }
                 }
@@ -403,6 +420,7 @@ final class PackedGemm {
             int ldc,
             int mr,
             int nr,
+            boolean store,
             float[] tile) {
         FloatVector c00 = FloatVector.zero(F),
                 c01 = FloatVector.zero(F),
@@ -453,7 +471,26 @@ final class PackedGemm {
         c41.intoArray(tile, 4 * NR + V);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + V);
-        if (c != null) addTile(tile, c, cTile, ldc, mr, nr);
+        if (c != null) {
+            if (store) storeTile(tile, c, cTile, ldc, mr, nr);
+            else addTile(tile, c, cTile, ldc, mr, nr);
+        }
+    }
+
+    /** C tile = tile: the first mr rows and nr columns, C's tile at element {@code cTile}; C is not read. */
+    private static void storeTile(float[] tile, MemorySegment c, long cTile, int ldc, int mr, int nr) {
+        if (nr == NR) {
+            for (int i = 0; i < mr; i++) {
+                long row = (cTile + (long) i * ldc) * 4;
+                FloatVector.fromArray(F, tile, i * NR).intoMemorySegment(c, row, NO);
+                FloatVector.fromArray(F, tile, i * NR + V).intoMemorySegment(c, row + V * 4L, NO);
+            }
+            return;
+        }
+        for (int i = 0; i < mr; i++) {
+            long row = cTile + (long) i * ldc;
+            for (int j = 0; j < nr; j++) c.setAtIndex(FL, row + j, tile[i * NR + j]);
+        }
     }
 
     /** C tile += tile (MR×NR floats), the first mr rows and nr columns. */
@@ -531,7 +568,7 @@ final class PackedGemm {
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
-                            kernel(kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, buf.tile);
+                            kernel(kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, false, buf.tile);
                             addTile(buf.tile, c, (ic + ir) * ldc + jc + jr, ldc, Math.min(MR, mc - ir), nr);
                         }
                     }

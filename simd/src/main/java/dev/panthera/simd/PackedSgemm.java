@@ -23,7 +23,8 @@ final class PackedSgemm {
 
     /**
      * C [m, n] (leading dimension ldc) = op(A)·B, op(A) m×k F32 (row-major, or transposed with {@code transA}), B the
-     * packed k×n operand; C's previous contents are overwritten. Threads as {@link GemmConfig#current()}.
+     * packed k×n operand; C's previous contents are overwritten without being read (a packed B has k ≥ 1, and the
+     * first K block stores every tile). Threads as {@link GemmConfig#current()}.
      */
     static void gemm(
             boolean transA,
@@ -44,8 +45,6 @@ final class PackedSgemm {
                     + "; skinny products read the unpacked weight");
         check("A", a, aOff, transA ? k : m, transA ? m : k, lda);
         check("C", c, cOff, m, n, ldc);
-        for (int i = 0; i < m; i++)
-            c.asSlice((cOff + (long) i * ldc) * 4, 4L * n).fill((byte) 0);
         CALLS.increment();
         GemmConfig config = GemmConfig.current();
         long flops = 2L * m * n * k;

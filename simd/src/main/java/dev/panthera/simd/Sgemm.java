@@ -191,7 +191,9 @@ public final class Sgemm {
         checkBounds(op, "A", a, aOff, transA ? k : m, transA ? m : k, lda, 4);
         checkBounds(op, "B", b, bOff, transB ? n : k, transB ? k : n, ldb, kind.byteSize());
         checkBounds(op, "C", c, cOff, m, n, ldc, 4);
-        scale(c, cOff, ldc, m, n, beta);
+        // beta 0 on the packed path: the first K block stores C's tiles, so C is neither zeroed first nor read
+        boolean store = beta == 0f && k > 0 && alpha != 0 && m >= SKINNY_M;
+        if (!store) scale(c, cOff, ldc, m, n, beta);
         if (k == 0 || alpha == 0) return;
         int t = config.threads();
         Executor ex = config.executor();
@@ -237,6 +239,7 @@ public final class Sgemm {
                             c,
                             cOff,
                             ldc,
+                            store,
                             BUFFERS.get()));
         } else {
             int tt = Math.min(t, Math.max(1, m / PackedGemm.MR));
@@ -265,6 +268,7 @@ public final class Sgemm {
                             c,
                             cOff,
                             ldc,
+                            store,
                             BUFFERS.get()));
         }
     }

@@ -171,4 +171,39 @@ class PackedMatmulTest {
         Tensor t = Tensor.randn(dev.panthera.tensor.Shape.of(reversed), seed).to(dtype);
         return shape.length < 2 ? t : t.transpose(0, shape.length - 1);
     }
+
+    /**
+     * The packed product overwrites C without reading it: C filled with NaN before the call ends bit for bit equal to
+     * the unpacked product with beta 0 (which never reads C either), over two K blocks, a partial sliver and a
+     * partial MR row block, on one and two threads.
+     */
+    @org.junit.jupiter.api.Test
+    void packedProductOverwritesWhatCHeld() {
+        java.util.Random r = new java.util.Random(11);
+        for (int threads = 1; threads <= 2; threads++) {
+            GemmConfig cfg = GemmConfig.of(threads);
+            int m = 97, k = PackedGemm.KC + 37, n = 4 * PackedGemm.NR + 5;
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+                    var scope = cfg.use()) {
+                java.lang.foreign.MemorySegment a = arena.allocate((long) m * k * 4, 64),
+                        b = arena.allocate((long) k * n * 4, 64),
+                        want = arena.allocate((long) m * n * 4, 64),
+                        got = arena.allocate((long) m * n * 4, 64);
+                for (long i = 0; i < (long) m * k; i++)
+                    a.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+                for (long i = 0; i < (long) k * n; i++)
+                    b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+                for (long i = 0; i < (long) m * n; i++)
+                    got.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, Float.NaN);
+                Sgemm.sgemm(cfg, false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, want, 0, n);
+                PackedSgemm.gemm(false, m, k, a, 0, k, PackedPanels.pack(DType.F32, false, k, n, b, 0, n), got, 0, n);
+                for (long i = 0; i < (long) m * n; i++) {
+                    assertEquals(
+                            Float.floatToRawIntBits(want.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i)),
+                            Float.floatToRawIntBits(got.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i)),
+                            threads + " threads, element " + i);
+                }
+            }
+        }
+    }
 }

@@ -285,6 +285,35 @@ class SgemmTest {
         }
     }
 
+    /**
+     * beta 0 means C is not read (BLAS): a C full of NaN ends as alpha·A·B, bit for bit what a zeroed C gets with
+     * beta 1 (the same products in the same order, added to zeros), on the skinny and both packed splits, across two
+     * K blocks, one and two threads.
+     */
+    @Test
+    void betaZeroIgnoresWhatCHeld() {
+        Random r = new Random(47);
+        for (int[] s : new int[][] {{5, 40, 70}, {64, 200, PackedGemm.KC + 9}, {200, 24, PackedGemm.KC + 9}})
+            for (int threads = 1; threads <= 2; threads++) {
+                int m = s[0], n = s[1], k = s[2];
+                GemmConfig cfg = GemmConfig.of(threads);
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment a = random(arena, (long) m * k, r), b = random(arena, (long) k * n, r);
+                    MemorySegment nan = arena.allocate((long) m * n * 4, 64),
+                            zero = arena.allocate((long) m * n * 4, 64);
+                    nan.fill((byte) 0xFF); // 0xFFFFFFFF: a NaN
+                    Sgemm.sgemm(cfg, false, false, m, n, k, 0.5f, a, 0, k, b, 0, n, 0f, nan, 0, n);
+                    Sgemm.sgemm(cfg, false, false, m, n, k, 0.5f, a, 0, k, b, 0, n, 1f, zero, 0, n);
+                    for (long i = 0; i < (long) m * n; i++) {
+                        assertEquals(
+                                Float.floatToRawIntBits(zero.getAtIndex(ValueLayout.JAVA_FLOAT, i)),
+                                Float.floatToRawIntBits(nan.getAtIndex(ValueLayout.JAVA_FLOAT, i)),
+                                m + "x" + n + "x" + k + ", " + threads + " threads, element " + i);
+                    }
+                }
+            }
+    }
+
     private static MemorySegment segment(Arena arena, float[] values) {
         MemorySegment s = arena.allocate(values.length * 4L, 64);
         s.copyFrom(MemorySegment.ofArray(values));
