@@ -67,9 +67,10 @@ public final class FilledSgemm {
         float[] allA = PackedGemm.allASize(m, k) <= sharedALimit
                 ? PackedGemm.packAllA(false, MemorySegment.ofArray(a), 0, k, m, k, 1f, Sgemm.BUFFERS.get(), flops)
                 : null;
-        Sgemm.parallelRanges(n, flops, align, (j0, j1) -> {
-            for (int i = 0; i < m; i++) java.util.Arrays.fill(c, i * n + j0, i * n + j1, 0f);
-            PackedGemm.gemmFilled(m, j0, j1, k, a, allA, b, c, n, Sgemm.BUFFERS.get());
-        });
+        Sgemm.parallelRanges(
+                n,
+                flops,
+                align,
+                (j0, j1) -> PackedGemm.gemmFilled(m, j0, j1, k, a, allA, b, c, n, Sgemm.BUFFERS.get()));
     }
 }

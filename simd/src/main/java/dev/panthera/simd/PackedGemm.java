@@ -513,6 +513,11 @@ final class PackedGemm {
         }
     }
 
+    /** C tile = tile for a heap C: the first mr rows and nr columns, C's tile at element {@code cTile}. */
+    private static void storeTile(float[] tile, float[] c, int cTile, int ldc, int mr, int nr) {
+        for (int i = 0; i < mr; i++) System.arraycopy(tile, i * NR, c, cTile + i * ldc, nr);
+    }
+
     /** C tile += tile for a heap C: the first mr rows and nr columns, C's tile at element {@code cTile}. */
     private static void addTile(float[] tile, float[] c, int cTile, int ldc, int mr, int nr) {
         if (nr == NR) {
@@ -534,7 +539,8 @@ final class PackedGemm {
     }
 
     /**
-     * C[0:m, j0:j1] += A·B for a heap A (m×k, row-major, leading dimension k) and C (leading dimension ldc), B made
+     * C[0:m, j0:j1] = A·B for a heap A (m×k, row-major, leading dimension k, k ≥ 1) and C (leading dimension ldc;
+     * the first K block stores its tiles, so C is not read), B made
      * block by block by {@code b} straight into the slivers the micro-kernel reads (no B matrix, no packing copy).
      * The loops are {@link #gemm}'s with slivers counted from j0. A comes from {@code allA} ({@link #packAllA} of
      * all m rows) or, when that is null, is packed per block into buf.
@@ -569,7 +575,9 @@ final class PackedGemm {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
                             kernel(kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, false, buf.tile);
-                            addTile(buf.tile, c, (ic + ir) * ldc + jc + jr, ldc, Math.min(MR, mc - ir), nr);
+                            int cTile = (ic + ir) * ldc + jc + jr, mr = Math.min(MR, mc - ir);
+                            if (pc == 0) storeTile(buf.tile, c, cTile, ldc, mr, nr);
+                            else addTile(buf.tile, c, cTile, ldc, mr, nr);
                         }
                     }
                 }
