@@ -228,7 +228,7 @@ class SgemmTest {
         Random r = new Random(41);
         GemmConfig one = GemmConfig.of(1);
         try (Arena arena = Arena.ofConfined()) {
-            for (int k : new int[] {1, 17, 31, 32, 33, 64, 100, 172, 256, 300, 773})
+            for (int k : new int[] {1, 17, 31, 32, 33, 64, 100, 172, 256, 300, 768, 773})
                 for (int off : new int[] {0, 4, 32}) {
                     for (int n : new int[] {8, 9, 13, 64, 67}) {
                         MemorySegment a = random(arena, k, r),
