@@ -26,9 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Decode-time GEMV (M = 1) over a 4096×4096 weight in F32, BF16 and F16, plain [K, N] and Linear-style [N, K]
  * (transposed), beside a streaming read of 256 MiB in the same fork ({@code streamSum}, the bandwidth anchor).
- * GB/s = weight bytes (64 MiB F32, 32 MiB BF16/F16) / time; the activations (16 KiB) are negligible. The weights
- * start {@code offset} bytes past a 64-byte boundary: 32 is where a GGUF file's tensors often lie (its data alignment
- * is 32 bytes), so a decode over a mapped file sees it.
+ * GB/s = weight bytes (64 MiB F32, 32 MiB BF16/F16) / time; the activations (16 KiB) are negligible.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -44,9 +42,6 @@ public class MixedGemvBench {
     @Param({"1", "2"})
     public int threads;
 
-    @Param({"0", "32"})
-    public int offset;
-
     private Arena arena;
     private MemorySegment big, w32, w16, x, y;
     private ForkJoinPool pool;
@@ -56,8 +51,8 @@ public class MixedGemvBench {
         arena = Arena.ofShared();
         big = StreamingRead.allocate(arena);
         SplittableRandom r = new SplittableRandom(5);
-        w32 = arena.allocate((long) N * N * 4 + 64, 64).asSlice(offset, (long) N * N * 4);
-        w16 = arena.allocate((long) N * N * 2 + 64, 64).asSlice(offset, (long) N * N * 2);
+        w32 = arena.allocate((long) N * N * 4, 64);
+        w16 = arena.allocate((long) N * N * 2, 64);
         for (long i = 0; i < (long) N * N; i++) {
             float v = (float) (r.nextDouble() - 0.5);
             w32.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);

@@ -338,9 +338,9 @@ final class SkinnyGemm {
             // decode: B rows j and j + half in one pass (two far-apart streams, as in dots16)
             int half = (w + 1) / 2;
             float[] pair = sc.pair;
-            int head = alignedHead(b, bOff + (long) j0 * ldb + pc, 4, ldb, pe - pc, WIDE.vectorByteSize());
+            int head = RowHeads.alignedHead(b, bOff + (long) j0 * ldb + pc, 4, ldb, pe - pc, WIDE.vectorByteSize());
             boolean[] masks = sc.masks;
-            rowMasks(pe - pc, head, masks);
+            RowHeads.masks(WIDE.length(), pe - pc, head, masks);
             for (int j = 0; j < half; j++) {
                 int j1 = j + half < w ? j + half : j;
                 dotRows2(av, b, bOff + (long) (j0 + j) * ldb, bOff + (long) (j0 + j1) * ldb, pc, pe, head, masks, pair);
@@ -407,41 +407,10 @@ final class SkinnyGemm {
     }
 
     /**
-     * Elements of {@code elemBytes} bytes from element {@code at} of {@code b} up to the next boundary of
-     * {@code vectorBytes} (the row dot's load width, at most a 64-byte cache line): the head a row dot takes apart,
-     * so that its full vector loads each stay inside one cache line. A load that spans two lines costs two cache
-     * accesses, and a weight file's tensors often start half a line in (GGUF aligns them to 32 bytes). 0 where the
-     * rows ({@code ldb} elements apart) do not all share that offset, where b lives on the heap (its address moves
-     * with the collector), or for pieces of {@code len} elements shorter than 16 vectors, where the head and tail
-     * vectors would be a large share of the loads. The head depends on nothing but the rows' addresses, so a row
-     * is summed the same way alone or with others.
-     */
-    static int alignedHead(MemorySegment b, long at, int elemBytes, int ldb, int len, int vectorBytes) {
-        if (!b.isNative() || ((long) ldb * elemBytes) % vectorBytes != 0 || (long) len * elemBytes < 16L * vectorBytes)
-            return 0;
-        long addr = b.address() + at * elemBytes;
-        if (addr % elemBytes != 0) return 0;
-        return (int) ((-addr & (vectorBytes - 1)) / elemBytes);
-    }
-
-    /**
-     * {@link #dotRows2}'s lane masks for a piece of n ≥ one vector of elements with {@code head}: masks[0, L) keeps
-     * the head vector's lanes below head, masks[L, 2L) the tail vector's lanes past the last full vector.
-     */
-    private static void rowMasks(int n, int head, boolean[] masks) {
-        int L = WIDE.length();
-        if (n < L) return;
-        int skip = head + (n - head) / L * L - (n - L);
-        for (int i = 0; i < L; i++) {
-            masks[i] = i < head;
-            masks[L + i] = i >= skip;
-        }
-    }
-
-    /**
      * The one A row (from av[0]) against F32 B rows r0 and r1 over [pc, pe): out[0], out[1]. The full vectors start
-     * {@code head} elements in ({@link #alignedHead}); the elements before them and after the last are summed from
-     * one whole vector each at pc and at pe − L, blended by {@link #rowMasks} so that each element counts once.
+     * {@code head} elements in ({@link RowHeads#alignedHead}); the elements before them and after the last are summed
+     * from one whole vector each at pc and at pe − L, blended by {@link RowHeads#masks} so that each element counts
+     * once.
      */
     private static void dotRows2(
             float[] av, MemorySegment b, long r0, long r1, int pc, int pe, int head, boolean[] masks, float[] out) {
@@ -557,7 +526,7 @@ final class SkinnyGemm {
 
         private float[] av = new float[4096], acc = new float[4096], split = new float[4096];
         final float[] pair = new float[2];
-        /** The head and tail lane masks of the F32 row dots ({@link #rowMasks}). */
+        /** The head and tail lane masks of the F32 row dots ({@link RowHeads#masks}). */
         final boolean[] masks = new boolean[2 * WIDE.length()];
 
         boolean busy;

@@ -13,13 +13,14 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
  * Decode products (one activation row times a transposed F32 weight, x·Wᵀ) whose weight rows start anywhere in a
  * cache line, as the tensors of a weight file do (GGUF aligns them to 32 bytes only). The row dot then sums the
  * elements before the first line boundary and after the last full vector from one whole vector each, masked
- * ({@link SkinnyGemm#alignedHead}); every element must count exactly once. Expected values: a float64 loop, within
+ * ({@link RowHeads#alignedHead}); every element must count exactly once. Expected values: a float64 loop, within
  * γ(k + 1)·Σ|x_p·w_p| (γ(n) = n·u / (1 − n·u), u = 2⁻²⁴): any order of summing k float products, each rounded at most
  * once.
  */
@@ -30,9 +31,9 @@ class DecodeRowAlignmentTest {
     @Provide
     Arbitrary<Case> cases() {
         Arbitrary<Integer> k = Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(2, Arbitraries.integers().between(0, 40)),
-                net.jqwik.api.Tuple.of(2, Arbitraries.of(255, 256, 257, 263, 271, 509, 512, 767, 768, 769, 1021)),
-                net.jqwik.api.Tuple.of(3, Arbitraries.integers().between(256, 2100)));
+                Tuple.of(2, Arbitraries.integers().between(0, 40)),
+                Tuple.of(2, Arbitraries.of(255, 256, 257, 263, 271, 509, 512, 767, 768, 769, 1021)),
+                Tuple.of(3, Arbitraries.integers().between(256, 2100)));
         return Combinators.combine(
                         k,
                         Arbitraries.integers().between(1, 24),
@@ -78,10 +79,10 @@ class DecodeRowAlignmentTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment w = arena.allocate(64 * 1024 + 64, 64).asSlice(4);
             int vb = Lanes.PACKED.vectorByteSize();
-            assertEquals((vb - 4) / 4, SkinnyGemm.alignedHead(w, 0, 4, 1024, 1024, vb));
-            assertEquals(0, SkinnyGemm.alignedHead(w, 0, 4, 1023, 1024, vb), "rows at different places in their lines");
-            assertEquals(0, SkinnyGemm.alignedHead(w, 0, 4, 1024, 15 * vb / 4, vb), "rows shorter than 16 vectors");
-            assertEquals(0, SkinnyGemm.alignedHead(MemorySegment.ofArray(new float[4096]), 1, 4, 1024, 1024, vb));
+            assertEquals((vb - 4) / 4, RowHeads.alignedHead(w, 0, 4, 1024, 1024, vb));
+            assertEquals(0, RowHeads.alignedHead(w, 0, 4, 1023, 1024, vb), "rows at different places in their lines");
+            assertEquals(0, RowHeads.alignedHead(w, 0, 4, 1024, 15 * vb / 4, vb), "rows shorter than 16 vectors");
+            assertEquals(0, RowHeads.alignedHead(MemorySegment.ofArray(new float[4096]), 1, 4, 1024, 1024, vb));
             assertTrue(vb <= 64, "a load within one cache line");
         }
     }

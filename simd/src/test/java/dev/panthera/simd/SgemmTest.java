@@ -221,7 +221,7 @@ class SgemmTest {
      * computed with others (B rows j and j + N/2 in one pass) or on its own (a product with one output column), so a
      * decode's logits do not depend on how the rows were grouped or split over threads. Lengths below, at and past the
      * two-vector step, with tails; odd and even output counts; weights at the start of a cache line and 4 and 32
-     * bytes into one (rows long enough for {@link SkinnyGemm#alignedHead} to take a head).
+     * bytes into one (rows long enough for {@link RowHeads#alignedHead} to take a head).
      */
     @Test
     void decodeRowsAreTheSameComputedTogetherOrAlone() {
