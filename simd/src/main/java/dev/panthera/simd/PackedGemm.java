@@ -28,11 +28,11 @@ final class PackedGemm {
     private static final int V = F.length();
     /**
      * Block sizes. 256-bit (for 32 KiB L1, 512 KiB L2): KC 256, MC 96, NC 4096 — a B sliver (16 KiB) in L1, the A
-     * block (96 KiB) in L2. 512-bit (for 1 MiB L2): KC 1024, MC 96, NC 1024 — an A sliver (24 KiB) in L1 and the A
-     * block (384 KiB) and a B sliver (128 KiB) in L2; the long K loop halves the C-tile traffic per flop. How they
-     * were chosen is in BENCHMARKS.md.
+     * block (96 KiB) in L2. 512-bit: MC 96, NC 1024, and KC by core ({@link GemmDepth}): 1024 on AMD's (an A sliver
+     * of 24 KiB in L1, the A block of 384 KiB and a B sliver of 128 KiB in L2; the long K loop halves the C-tile
+     * traffic per flop), 256 elsewhere (a B sliver of 32 KiB in L1). How they were chosen is in BENCHMARKS.md.
      */
-    static final int MR = 6, NR = 2 * V, KC = V == 16 ? 1024 : 256, MC = 96, NC = V == 16 ? 1024 : 4096;
+    static final int MR = 6, NR = 2 * V, KC = GemmDepth.forThisMachine(V), MC = 96, NC = V == 16 ? 1024 : 4096;
 
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
