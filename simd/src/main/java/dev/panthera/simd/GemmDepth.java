@@ -17,13 +17,13 @@ import java.util.Locale;
  *       75% of what a 32 KiB one reached (BENCHMARKS.md).
  * </ul>
  *
- * The system property {@code panthera.gemm.kc} (16 to 4096) overrides the choice. The value is read once, when the
+ * The system property {@code panthera.simd.kc} (16 to 4096) overrides the choice. The value is read once, when the
  * GEMM classes load; every product of the process uses it.
  */
 final class GemmDepth {
     private GemmDepth() {}
 
-    static final String PROPERTY = "panthera.gemm.kc";
+    static final String PROPERTY = "panthera.simd.kc";
 
     /** This process's KC for a kernel of {@code lanes} float lanes. */
     static int forThisMachine(int lanes) {
