@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -19,11 +20,12 @@ import jdk.incubator.vector.VectorSpecies;
  * activations are reordered to match: each full block becomes its even then its odd elements ({@link #splitEvenOdd}).
  * This is two shifts, an and and a multiply per vector of weights, against the 14 vector operations of a lane-by-lane
  * conversion with inf/NaN selects. Sixteen lanes issue half as many conversion operations per weight byte as
- * eight.
+ * eight. Where every activation is below 2^15 in magnitude ({@link #scalable}, nearly always) the multiply moves to
+ * the activations, once per product instead of once per weight vector, and the sums keep their bits.
  *
- * <p>Exponent 31 (inf, NaN) would come out finite, so every block also ORs a carry-out test into a flag
- * ({@code (h & 0x7C00) + 0x0400} reaches bit 15 only for exponent 31); a flagged pair of rows is reported and the
- * caller recomputes it with the exact scalar conversion.
+ * <p>Exponent 31 (inf, NaN) would come out finite, so every block also keeps the largest magnitude bits seen (a
+ * 16-bit max over {@code h & 0x7FFF}, at least 0x7C00 only for exponent 31); a flagged pair of rows is reported and
+ * the caller recomputes it with the exact scalar conversion.
  */
 final class HalfDots {
     private HalfDots() {}
@@ -32,33 +34,54 @@ final class HalfDots {
     private static final VectorSpecies<Float> F = Lanes.PACKED;
 
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     /** Elements per block: the halves one int vector holds (twice its lanes). */
     static final int BLOCK = 2 * F.length();
 
     private static final int HALF = F.length();
 
-    /** dst[d0 + ...] = src[s0 + ...] with every full {@link #BLOCK} reordered to its even then its odd elements. */
-    static void splitEvenOdd(float[] src, int s0, float[] dst, int d0, int n) {
+    /**
+     * dst[d0 + ...] = src[s0 + ...] with every full {@link #BLOCK} reordered to its even then its odd elements and
+     * multiplied by {@code scale} (a power of two); the elements after the last full block are copied as they are.
+     */
+    static void splitEvenOdd(float[] src, int s0, float[] dst, int d0, int n, float scale) {
         int p = 0;
         for (; p + BLOCK <= n; p += BLOCK) {
             for (int i = 0; i < HALF; i++) {
-                dst[d0 + p + i] = src[s0 + p + 2 * i];
-                dst[d0 + p + HALF + i] = src[s0 + p + 2 * i + 1];
+                dst[d0 + p + i] = src[s0 + p + 2 * i] * scale;
+                dst[d0 + p + HALF + i] = src[s0 + p + 2 * i + 1] * scale;
             }
         }
         for (; p < n; p++) dst[d0 + p] = src[s0 + p];
     }
 
     /**
+     * Whether the F16 dots may take activations pre-multiplied by 2^112 ({@link #F16_SCALE}) and leave the weights'
+     * bias multiply out: when every |x| is below 2^15, x·2^112 is finite and exact, and x·2^112 times the weight's
+     * bits placed in a float (its value times 2^-112, exact too, subnormal for the half's smallest values) is the
+     * exact product x·w, so each FMA rounds the same real number it rounds unscaled. False for inf and NaN.
+     */
+    static boolean scalable(float[] x, int x0, int n) {
+        float max = 0;
+        for (int i = 0; i < n; i++) max = Math.max(max, Math.abs(x[x0 + i]));
+        return max < 0x1p15f; // false for NaN too
+    }
+
+    /** What {@link #scalable} activations are multiplied by before an F16 dot. */
+    static final float F16_SCALE = 0x1p112f;
+
+    /**
      * Two F16 weight rows (element offsets r0, r1) against one split activation piece of n elements: out[0], out[1]
      * receive the sums; false, with nothing written, when a full block of either row holds an inf or NaN. Each
-     * activation vector is loaded once for both rows, and the two rows are two streams from memory.
+     * activation vector is loaded once for both rows, and the two rows are two streams from memory. {@code scaled}:
+     * the full blocks of x were multiplied by {@link #F16_SCALE} ({@link #scalable}), so the weights skip the bias
+     * multiply; the sums are the same bits either way.
      */
-    static boolean dot2(float[] x, int x0, MemorySegment w, long r0, long r1, int n, float[] out) {
+    static boolean dot2(float[] x, int x0, MemorySegment w, long r0, long r1, int n, boolean scaled, float[] out) {
         // even/odd sums of row r0 (s) and r1 (t)
         FloatVector sE = FloatVector.zero(F), sO = sE, tE = sE, tO = sE;
-        IntVector flag = IntVector.zero(I);
+        ShortVector flag = ShortVector.zero(S);
         long ra = r0, rb = r1;
         int p = 0;
         for (; p + BLOCK <= n; p += BLOCK) {
@@ -68,8 +91,14 @@ final class HalfDots {
             // inlining (NodeCountInliningCutoff) and the lane sums below ran out of line on boxed vectors.
             for (int r = 0; r < 2; r++) {
                 IntVector v = IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO);
-                flag = flag.or(v.and(0x7C007C00).add(0x04000400));
-                FloatVector e = xe.fma(low(v), sE), o = xo.fma(high(v), sO);
+                // the largest |half| bits seen: exponent 31 (inf, NaN) is 0x7C00 and above
+                flag = flag.max(v.reinterpretAsShorts().and((short) 0x7FFF));
+                FloatVector lo = lowBits(v), hi = highBits(v);
+                if (!scaled) {
+                    lo = lo.mul(F16_SCALE);
+                    hi = hi.mul(F16_SCALE);
+                }
+                FloatVector e = xe.fma(lo, sE), o = xo.fma(hi, sO);
                 sE = tE;
                 sO = tO;
                 tE = e;
@@ -79,7 +108,7 @@ final class HalfDots {
                 rb = q;
             }
         }
-        if (!flag.and(0x80008000).compare(VectorOperators.EQ, 0).allTrue()) return false;
+        if (flag.compare(VectorOperators.GE, (short) 0x7C00).anyTrue()) return false;
         float d0 = LaneSum.sum(sE.add(sO)), d1 = LaneSum.sum(tE.add(tO));
         for (; p < n; p++) {
             d0 += x[x0 + p]
@@ -148,18 +177,24 @@ final class HalfDots {
 
     /** The even-indexed halves (low 16 bits of each lane) as floats; not for exponent 31. */
     static FloatVector low(IntVector v) {
-        return v.lanewise(VectorOperators.LSHL, 16)
-                .lanewise(VectorOperators.ASHR, 3)
-                .and(0x8FFFE000)
-                .reinterpretAsFloats()
-                .mul(0x1p112f);
+        return lowBits(v).mul(F16_SCALE);
     }
 
     /** The odd-indexed halves (high 16 bits of each lane) as floats; not for exponent 31. */
     static FloatVector high(IntVector v) {
-        return v.lanewise(VectorOperators.ASHR, 3)
+        return highBits(v).mul(F16_SCALE);
+    }
+
+    /** The even-indexed halves' sign, exponent and mantissa moved into float bits: each half's value times 2^-112. */
+    private static FloatVector lowBits(IntVector v) {
+        return v.lanewise(VectorOperators.LSHL, 16)
+                .lanewise(VectorOperators.ASHR, 3)
                 .and(0x8FFFE000)
-                .reinterpretAsFloats()
-                .mul(0x1p112f);
+                .reinterpretAsFloats();
+    }
+
+    /** {@link #lowBits} for the odd-indexed halves. */
+    private static FloatVector highBits(IntVector v) {
+        return v.lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats();
     }
 }

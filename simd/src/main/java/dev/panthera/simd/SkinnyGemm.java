@@ -381,7 +381,10 @@ final class SkinnyGemm {
         int len = pe - pc;
         boolean half = kind == DType.F16;
         float[] split = sc.split(m * len), pair = sc.pair;
-        for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len);
+        boolean scaled = half;
+        for (int i = 0; i < m && scaled; i++) scaled = HalfDots.scalable(av, i * k + pc, len);
+        float scale = scaled ? HalfDots.F16_SCALE : 1f;
+        for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len, scale);
         // rows j and j + half go together: two streams far apart in memory rather than two neighbouring rows
         int half2 = (w + 1) / 2;
         for (int j = 0; j < half2; j++) {
@@ -389,7 +392,7 @@ final class SkinnyGemm {
             long row0 = bOff + (long) (j0 + j) * ldb + pc, row1 = bOff + (long) (j0 + j1) * ldb + pc;
             for (int i = 0; i < m; i++) {
                 boolean ok = true;
-                if (half) ok = HalfDots.dot2(split, i * len, b, row0, row1, len, pair);
+                if (half) ok = HalfDots.dot2(split, i * len, b, row0, row1, len, scaled, pair);
                 else HalfDots.dot2Bf16(split, i * len, b, row0, row1, len, pair);
                 if (!ok) {
                     pair[0] = 0;

@@ -1,0 +1,108 @@
+package dev.panthera.simd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panthera.tensor.DType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The F16 decode dot's two ways of applying the exponent bias 2^112: on each weight vector, or once on activations
+ * below 2^15 in magnitude ({@link HalfDots#scalable}). Both must give the same bits — the scaled products are the
+ * same real numbers — for weights across the whole finite F16 range (subnormals and both zeros included) and
+ * activations from subnormal floats up to just below 2^15. Activations the scaling cannot take (2^15 and above, inf,
+ * NaN) go the unscaled way and are checked against a float64 loop.
+ */
+class HalfDotsTest {
+
+    record Case(int k, long seed) {}
+
+    @Provide
+    Arbitrary<Case> cases() {
+        Arbitrary<Integer> k = Arbitraries.frequencyOf(
+                Tuple.of(2, Arbitraries.integers().between(0, 70)),
+                Tuple.of(1, Arbitraries.of(HalfDots.BLOCK - 1, HalfDots.BLOCK, HalfDots.BLOCK + 1, 257, 768, 1021)),
+                Tuple.of(2, Arbitraries.integers().between(70, 2100)));
+        return Combinators.combine(k, Arbitraries.longs()).as(Case::new);
+    }
+
+    @Property(tries = 60)
+    void scaledActivationsGiveTheSameBits(@ForAll("cases") Case c) {
+        Random r = new Random(c.seed());
+        int k = c.k();
+        float[] x = new float[k];
+        for (int i = 0; i < k; i++) {
+            // magnitudes 2^-140 .. 2^15 (exclusive), subnormal floats among them, and zeros of both signs
+            float v = (float) Math.scalb(1 + r.nextDouble(), r.nextInt(155) - 140);
+            if (v >= 0x1p15f) v = Math.nextDown(0x1p15f);
+            if (r.nextInt(20) == 0) v = 0;
+            x[i] = r.nextBoolean() ? -v : v;
+        }
+        assertTrue(HalfDots.scalable(x, 0, k));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = arena.allocate(2L * k * 2 + 2, 64);
+            for (long i = 0; i < 2L * k + 1; i++) w.setAtIndex(ValueLayout.JAVA_SHORT, i, finiteHalf(r));
+            long r0 = r.nextBoolean() ? 1 : 0, r1 = r0 + k; // rows at an odd element offset too
+            float[] plain = new float[k], scaled = new float[k], a = new float[2], b = new float[2];
+            HalfDots.splitEvenOdd(x, 0, plain, 0, k, 1f);
+            HalfDots.splitEvenOdd(x, 0, scaled, 0, k, HalfDots.F16_SCALE);
+            assertTrue(HalfDots.dot2(plain, 0, w, r0, r1, k, false, a));
+            assertTrue(HalfDots.dot2(scaled, 0, w, r0, r1, k, true, b));
+            assertEquals(Float.floatToRawIntBits(a[0]), Float.floatToRawIntBits(b[0]), "row 0: " + a[0] + " " + b[0]);
+            assertEquals(Float.floatToRawIntBits(a[1]), Float.floatToRawIntBits(b[1]), "row 1: " + a[1] + " " + b[1]);
+        }
+    }
+
+    /** Any finite F16 pattern: one in four a subnormal or a zero, the rest any normal exponent. */
+    private static short finiteHalf(Random r) {
+        int sign = r.nextBoolean() ? 0x8000 : 0, mant = r.nextInt(1 << 10);
+        int exp = r.nextInt(4) == 0 ? 0 : 1 + r.nextInt(30);
+        return (short) (sign | exp << 10 | mant);
+    }
+
+    @Test
+    void activationsTheScalingCannotTake() {
+        assertFalse(HalfDots.scalable(new float[] {1, 0x1p15f}, 0, 2));
+        assertFalse(HalfDots.scalable(new float[] {-0x1p15f}, 0, 1));
+        assertFalse(HalfDots.scalable(new float[] {Float.NaN}, 0, 1));
+        assertFalse(HalfDots.scalable(new float[] {Float.NEGATIVE_INFINITY}, 0, 1));
+        assertTrue(HalfDots.scalable(new float[] {Math.nextDown(0x1p15f), -Float.MIN_VALUE}, 0, 2));
+        // through the decode product: float64 loop over the JDK's F16 decoding, γ(k + 1)·Σ|x·w|
+        Random r = new Random(11);
+        int k = 1000, n = 6;
+        for (float big : new float[] {0x1p15f, 3e9f, 1e30f}) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment x = arena.allocate(4L * k), w = arena.allocate(2L * n * k), y = arena.allocate(4L * n);
+                for (int i = 0; i < k; i++)
+                    x.setAtIndex(ValueLayout.JAVA_FLOAT, i, i == 517 ? big : (float) r.nextGaussian());
+                for (long i = 0; i < (long) n * k; i++)
+                    w.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16((float) (r.nextGaussian() * 1e-3)));
+                MixedGemm.gemv(DType.F16, true, n, k, x, 0, w, 0, k, y, 0);
+                for (int j = 0; j < n; j++) {
+                    double s = 0, mag = 0;
+                    for (int p = 0; p < k; p++) {
+                        double t = x.getAtIndex(ValueLayout.JAVA_FLOAT, p)
+                                * Float.float16ToFloat(w.getAtIndex(ValueLayout.JAVA_SHORT, (long) j * k + p));
+                        s += t;
+                        mag += Math.abs(t);
+                    }
+                    double u = 0x1p-24, gamma = (k + 1) * u / (1 - (k + 1) * u);
+                    float got = y.getAtIndex(ValueLayout.JAVA_FLOAT, j);
+                    assertEquals(s, got, gamma * mag, "x[517] = " + big + ", row " + j);
+                }
+            }
+        }
+    }
+}
