@@ -386,16 +386,26 @@ class MixedGemmTest {
                 w.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16((float) r.nextGaussian()));
             MixedGemm.gemv(DType.F16, true, n, k, x, 0, w, 0, k, y, 0);
             for (int j = 0; j < n; j++) {
-                double s = 0, mag = 0;
-                for (int p = 0; p < k; p++) {
-                    double t = x.getAtIndex(ValueLayout.JAVA_FLOAT, p)
-                            * (double) Float.float16ToFloat(w.getAtIndex(ValueLayout.JAVA_SHORT, (long) j * k + p));
-                    s += t;
-                    mag += Math.abs(t);
-                }
-                assertEquals(s, y.getAtIndex(ValueLayout.JAVA_FLOAT, j), 2 * Math.sqrt(k) * EPS * mag, "y[" + j + "]");
+                double[] sm = f16RowSum(x, w, j, k);
+                assertEquals(
+                        sm[0], y.getAtIndex(ValueLayout.JAVA_FLOAT, j), 2 * Math.sqrt(k) * EPS * sm[1], "y[" + j + "]");
             }
         }
+    }
+
+    /**
+     * The float64 sum of x[p]·W[j][p] over p &lt; k for an F16 W [n, k] decoded by the JDK, and Σ|x[p]·W[j][p]|: {sum,
+     * magnitude}.
+     */
+    static double[] f16RowSum(MemorySegment x, MemorySegment w, int j, int k) {
+        double s = 0, mag = 0;
+        for (int p = 0; p < k; p++) {
+            double t = x.getAtIndex(ValueLayout.JAVA_FLOAT, p)
+                    * (double) Float.float16ToFloat(w.getAtIndex(ValueLayout.JAVA_SHORT, (long) j * k + p));
+            s += t;
+            mag += Math.abs(t);
+        }
+        return new double[] {s, mag};
     }
 
     @Test
