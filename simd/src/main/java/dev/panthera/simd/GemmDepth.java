@@ -11,10 +11,10 @@ import java.util.Locale;
  * <ul>
  *   <li>8-lane kernel (AVX2): 256 — the sliver (16 KiB) stays in L1.
  *   <li>16-lane kernel on AMD cores: 1024 — the sliver (128 KiB) lives in L2, which these cores stream into the FMA
- *       loop at full rate, and the long K loop halves the C-tile traffic per flop (tuned on Zen 4, kept on Zen 5).
+ *       loop at full rate, and the long K loop halves the C-tile traffic per flop (tuned on Zen 4).
  *   <li>16-lane kernel elsewhere (Intel's AVX-512 cores, and any core not known to be AMD's): 256 — the sliver (32 KiB)
- *       stays in the 48 KiB L1. On an Intel Xeon (Emerald Rapids) a 128 KiB sliver read from L2 held the kernel at
- *       75% of what a 32 KiB one reached (BENCHMARKS.md).
+ *       stays in the 48 KiB L1. On an Intel Xeon (Emerald Rapids) the kernel ran 7–26% slower with a 128 KiB sliver
+ *       read from L2 than with a 32 KiB one (BENCHMARKS.md).
  * </ul>
  *
  * The system property {@code panthera.simd.kc} (16 to 4096) overrides the choice. The value is read once, when the
