@@ -11,8 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * BLIS-style SGEMM for one thread's share of C: B is packed into KC×NR column slivers, A into MC×KC blocks of MR-row
- * slivers (alpha folded in), and a 6×NR register-tiled micro-kernel (12 vector accumulators: 6×16 with 8-lane
- * vectors on AVX2, 6×32 with 16-lane vectors on AVX-512) runs over them; block sizes per vector width below. A packed
+ * slivers (alpha folded in), and register-tiled micro-kernels run over them: 6×16 (12 vector accumulators) with 8-lane
+ * vectors on AVX2; with 16-lane vectors on AVX-512, 12×32 over two slivers at a time (24 accumulators, {@link #ROWS})
+ * and 6×32 for a last odd sliver, or 6×32 throughout with the deep blocks of AMD's cores; block sizes below. A packed
  * B panel (KC·NC·4 ≤ 4 MiB) stays in the shared L3. C must already hold
  * beta·C; this adds alpha·op(A)·op(B). B may be F32, BF16 or F16 ({@link WeightLoads}), converted while packing.
  */
@@ -34,6 +35,14 @@ final class PackedGemm {
      */
     static final int MR = 6, NR = 2 * V, KC = GemmDepth.forThisMachine(V), MC = 96, NC = V == 16 ? 1024 : 4096;
 
+    /**
+     * Rows one kernel call covers at most: with 32 vector registers (16 lanes) and a depth block of at most 512, two
+     * adjacent MR-row slivers go through one call ({@link #kernel2}, 24 accumulators), so each B vector loaded serves
+     * 12 rows instead of 6; else one sliver. With AMD's KC of 1024 the two slivers would be 48 KiB of A, an L1's worth
+     * (the pair was measured only with KC 256, BENCHMARKS.md). Row splits between threads align to it.
+     */
+    static final int ROWS = V == 16 && KC <= 512 ? 2 * MR : MR;
+
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
@@ -41,7 +50,7 @@ final class PackedGemm {
     static final class Buffers {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * (NC + NR)];
-        final float[] tile = new float[MR * NR];
+        final float[] tile = new float[ROWS * NR];
         final float[] row = new float[Math.max(KC, MC)];
         /** The whole of op(A) packed once for every thread of a product ({@link #packAllA}); grown on demand. */
         float[] allA = new float[0];
@@ -82,23 +91,20 @@ final class PackedGemm {
                     packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, 0, buf.row);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = Math.min(MR, mc - ir);
-                            long cTile = cOff + (long) (ic + ir) * ldc + jc + jr;
-                            kernel(
-                                    kc,
-                                    buf.a,
-                                    ir * kc,
-                                    buf.b,
-                                    jr * kc,
-                                    c,
-                                    cTile,
-                                    ldc,
-                                    mr,
-                                    nr,
-                                    store && pc == 0,
-                                    buf.tile);
-                        }
+                        long cCol = cOff + jc + jr;
+                        tiles(
+                                kc,
+                                buf.a,
+                                0,
+                                buf.b,
+                                jr * kc,
+                                c,
+                                cCol + (long) ic * ldc,
+                                ldc,
+                                mc,
+                                nr,
+                                store && pc == 0,
+                                buf);
                     }
                 }
             }
@@ -148,11 +154,8 @@ final class PackedGemm {
                     }
                     for (int jr = js0; jr < js1; jr += NR) {
                         int nr = Math.min(NR, js1 - jr);
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = Math.min(MR, mc - ir);
-                            long cTile = cOff + (long) (ic + ir) * ldc + jc + jr;
-                            kernel(kc, ab, ao + ir * kc, bp, jr * kc, c, cTile, ldc, mr, nr, pc == 0, buf.tile);
-                        }
+                        long cRow = cOff + (long) ic * ldc + jc + jr;
+                        tiles(kc, ab, ao, bp, jr * kc, c, cRow, ldc, mc, nr, pc == 0, buf);
                     }
                 }
             }
@@ -406,6 +409,150 @@ final class PackedGemm {
     }
 
     /**
+     * One NR-wide column of tiles over the mc rows of a packed A block (slivers from element ao, kc deep) and the B
+     * sliver at bo: pairs of slivers through {@link #kernel2} where {@link #ROWS} allows and a second sliver exists,
+     * else single slivers. C's first row of the column is at element cRow.
+     */
+    private static void tiles(
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            MemorySegment c,
+            long cRow,
+            int ldc,
+            int mc,
+            int nr,
+            boolean store,
+            Buffers buf) {
+        for (int ir = 0; ir < mc; ) {
+            long cTile = cRow + (long) ir * ldc;
+            if (ROWS > MR && ir + MR < mc) {
+                kernel2(kc, ap, ao + ir * kc, bp, bo, c, cTile, ldc, Math.min(ROWS, mc - ir), nr, store, buf.tile);
+                ir += ROWS;
+            } else {
+                kernel(kc, ap, ao + ir * kc, bp, bo, c, cTile, ldc, Math.min(MR, mc - ir), nr, store, buf.tile);
+                ir += MR;
+            }
+        }
+    }
+
+    /**
+     * The 12×NR micro-kernel for 16 lanes: two adjacent MR-row slivers (the second kc·MR floats after the first) times
+     * one B sliver, 24 accumulators and the two B vectors and a broadcast in 27 of the 32 vector registers; otherwise
+     * as {@link #kernel}, each tile row summing the same products in the same order.
+     */
+    private static void kernel2(
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            MemorySegment c,
+            long cTile,
+            int ldc,
+            int mr,
+            int nr,
+            boolean store,
+            float[] tile) {
+        FloatVector t0a = FloatVector.zero(F),
+                t0b = FloatVector.zero(F),
+                t1a = FloatVector.zero(F),
+                t1b = FloatVector.zero(F);
+        FloatVector t2a = FloatVector.zero(F),
+                t2b = FloatVector.zero(F),
+                t3a = FloatVector.zero(F),
+                t3b = FloatVector.zero(F);
+        FloatVector t4a = FloatVector.zero(F),
+                t4b = FloatVector.zero(F),
+                t5a = FloatVector.zero(F),
+                t5b = FloatVector.zero(F);
+        FloatVector t6a = FloatVector.zero(F),
+                t6b = FloatVector.zero(F),
+                t7a = FloatVector.zero(F),
+                t7b = FloatVector.zero(F);
+        FloatVector t8a = FloatVector.zero(F),
+                t8b = FloatVector.zero(F),
+                t9a = FloatVector.zero(F),
+                t9b = FloatVector.zero(F);
+        FloatVector t10a = FloatVector.zero(F),
+                t10b = FloatVector.zero(F),
+                t11a = FloatVector.zero(F),
+                t11b = FloatVector.zero(F);
+        int ao2 = ao + MR * kc;
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo + p * NR),
+                    b1 = FloatVector.fromArray(F, bp, bo + p * NR + V);
+            int a = ao + p * MR, a2 = ao2 + p * MR;
+            FloatVector x = FloatVector.broadcast(F, ap[a]);
+            t0a = x.fma(b0, t0a);
+            t0b = x.fma(b1, t0b);
+            x = FloatVector.broadcast(F, ap[a + 1]);
+            t1a = x.fma(b0, t1a);
+            t1b = x.fma(b1, t1b);
+            x = FloatVector.broadcast(F, ap[a + 2]);
+            t2a = x.fma(b0, t2a);
+            t2b = x.fma(b1, t2b);
+            x = FloatVector.broadcast(F, ap[a + 3]);
+            t3a = x.fma(b0, t3a);
+            t3b = x.fma(b1, t3b);
+            x = FloatVector.broadcast(F, ap[a + 4]);
+            t4a = x.fma(b0, t4a);
+            t4b = x.fma(b1, t4b);
+            x = FloatVector.broadcast(F, ap[a + 5]);
+            t5a = x.fma(b0, t5a);
+            t5b = x.fma(b1, t5b);
+            x = FloatVector.broadcast(F, ap[a2]);
+            t6a = x.fma(b0, t6a);
+            t6b = x.fma(b1, t6b);
+            x = FloatVector.broadcast(F, ap[a2 + 1]);
+            t7a = x.fma(b0, t7a);
+            t7b = x.fma(b1, t7b);
+            x = FloatVector.broadcast(F, ap[a2 + 2]);
+            t8a = x.fma(b0, t8a);
+            t8b = x.fma(b1, t8b);
+            x = FloatVector.broadcast(F, ap[a2 + 3]);
+            t9a = x.fma(b0, t9a);
+            t9b = x.fma(b1, t9b);
+            x = FloatVector.broadcast(F, ap[a2 + 4]);
+            t10a = x.fma(b0, t10a);
+            t10b = x.fma(b1, t10b);
+            x = FloatVector.broadcast(F, ap[a2 + 5]);
+            t11a = x.fma(b0, t11a);
+            t11b = x.fma(b1, t11b);
+        }
+        t0a.intoArray(tile, 0);
+        t0b.intoArray(tile, V);
+        t1a.intoArray(tile, 1 * NR);
+        t1b.intoArray(tile, 1 * NR + V);
+        t2a.intoArray(tile, 2 * NR);
+        t2b.intoArray(tile, 2 * NR + V);
+        t3a.intoArray(tile, 3 * NR);
+        t3b.intoArray(tile, 3 * NR + V);
+        t4a.intoArray(tile, 4 * NR);
+        t4b.intoArray(tile, 4 * NR + V);
+        t5a.intoArray(tile, 5 * NR);
+        t5b.intoArray(tile, 5 * NR + V);
+        t6a.intoArray(tile, 6 * NR);
+        t6b.intoArray(tile, 6 * NR + V);
+        t7a.intoArray(tile, 7 * NR);
+        t7b.intoArray(tile, 7 * NR + V);
+        t8a.intoArray(tile, 8 * NR);
+        t8b.intoArray(tile, 8 * NR + V);
+        t9a.intoArray(tile, 9 * NR);
+        t9b.intoArray(tile, 9 * NR + V);
+        t10a.intoArray(tile, 10 * NR);
+        t10b.intoArray(tile, 10 * NR + V);
+        t11a.intoArray(tile, 11 * NR);
+        t11b.intoArray(tile, 11 * NR + V);
+        if (c != null) {
+            if (store) storeTile(tile, c, cTile, ldc, mr, nr);
+            else addTile(tile, c, cTile, ldc, mr, nr);
+        }
+    }
+
+    /**
      * The 6×NR micro-kernel: C tile += Ap(6×kc) · Bp(kc×NR) through a scratch tile; with a null C the product is left
      * in the tile for the caller to add (a heap C, {@link #gemmFilled}).
      */
@@ -573,11 +720,15 @@ final class PackedGemm {
                     }
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            kernel(kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, false, buf.tile);
-                            int cTile = (ic + ir) * ldc + jc + jr, mr = Math.min(MR, mc - ir);
+                        for (int ir = 0; ir < mc; ) {
+                            int rows = ROWS > MR && ir + MR < mc ? ROWS : MR;
+                            if (rows > MR)
+                                kernel2(kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, false, buf.tile);
+                            else kernel(kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, false, buf.tile);
+                            int cTile = (ic + ir) * ldc + jc + jr, mr = Math.min(rows, mc - ir);
                             if (pc == 0) storeTile(buf.tile, c, cTile, ldc, mr, nr);
                             else addTile(buf.tile, c, cTile, ldc, mr, nr);
+                            ir += rows;
                         }
                     }
                 }

@@ -66,7 +66,7 @@ final class PackedSgemm {
         } else {
             Sgemm.Range rows = (i0, i1) -> PackedGemm.gemmPacked(
                     transA, i0, i1, 0, n, k, 1f, a, aOff, lda, b, c, cOff, ldc, null, Sgemm.BUFFERS.get());
-            if (parallel) Sgemm.parallelRanges(m, flops, PackedGemm.MR, rows);
+            if (parallel) Sgemm.parallelRanges(m, flops, PackedGemm.ROWS, rows);
             else rows.run(0, m);
         }
     }

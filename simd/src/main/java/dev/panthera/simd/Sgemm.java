@@ -242,12 +242,12 @@ public final class Sgemm {
                             store,
                             BUFFERS.get()));
         } else {
-            int tt = Math.min(t, Math.max(1, m / PackedGemm.MR));
+            int tt = Math.min(t, Math.max(1, m / PackedGemm.ROWS));
             split(
                     ex,
                     tt,
                     m,
-                    PackedGemm.MR,
+                    PackedGemm.ROWS,
                     PACKED_CHUNKS,
                     (i0, i1) -> PackedGemm.gemm(
                             kind,
