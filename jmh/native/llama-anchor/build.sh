@@ -14,6 +14,8 @@
 # Usage: GGML_GIT=/path/to/ggml/.git jmh/native/llama-anchor/build.sh
 #   GGML_GIT      a clone (bare or not) of ggml-org/ggml holding commit 46c86bd19e4d (required)
 #   ANCHOR_WORK   working folder, outside the sources (default: jmh/target/llama-anchor)
+#   ANCHOR_CPU_FLAGS  extra compiler flags for ggml's CPU backend, after its -march=native (default: none), e.g.
+#                 "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" where a virtual machine lists AMX but traps it (SIGILL)
 # Result: $ANCHOR_WORK/build/llama-anchor (see anchor.cpp for its modes). Rebuilding reuses the CMake build folder.
 set -euo pipefail
 
@@ -49,6 +51,7 @@ if [ ! -f "$SRC/.complete" ]; then
     touch "$SRC/.complete"
 fi
 
-cmake -S "$HERE" -B "$WORK/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DANCHOR_SRC="$SRC" >/dev/null
+cmake -S "$HERE" -B "$WORK/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DANCHOR_SRC="$SRC" \
+    -DANCHOR_CPU_FLAGS="${ANCHOR_CPU_FLAGS:-}" >/dev/null
 cmake --build "$WORK/build" --target llama-anchor -j "${ANCHOR_JOBS:-2}"
 echo "built $WORK/build/llama-anchor ($(cat "$SRC/VERSION"))"
