@@ -53,6 +53,7 @@ java=(./panthera java --add-modules jdk.incubator.vector --enable-native-access=
     if ! git diff --quiet HEAD -- 2>/dev/null; then commit="$commit (with uncommitted changes)"; fi
     echo "commit: $commit"
     echo "llama.cpp: $(cat "${ANCHOR_WORK:-jmh/target/llama-anchor}/src/VERSION")"
+    echo "llama.cpp CPU flags after -march=native (ANCHOR_CPU_FLAGS): ${ANCHOR_CPU_FLAGS:-none}"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
     echo "jdk: $(./panthera java -version 2>&1 | head -n1)"
     echo "rounds $rounds, reps $reps, pp $pp, tg $tg, threads $threads"
