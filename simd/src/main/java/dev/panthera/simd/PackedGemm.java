@@ -37,9 +37,9 @@ final class PackedGemm {
 
     /**
      * Rows one kernel call covers at most: with 32 vector registers (16 lanes) and a depth block of at most 512, two
-     * adjacent MR-row slivers go through one call ({@link GemmKernels#kernel2}, 24 accumulators), so each B vector loaded serves
-     * 12 rows instead of 6; else one sliver. With AMD's KC of 1024 the two slivers would be 48 KiB of A, an L1's worth
-     * (the pair was measured only with KC 256, BENCHMARKS.md). Row splits between threads align to it.
+     * adjacent MR-row slivers go through one call ({@link GemmKernels#kernel2}, 24 accumulators), so each B vector
+     * loaded serves 12 rows instead of 6; else one sliver. With AMD's KC of 1024 the two slivers would be 48 KiB of A,
+     * an L1's worth (the pair was measured only with KC 256, BENCHMARKS.md). Row splits between threads align to it.
      */
     static final int ROWS = V == 16 && KC <= 512 ? 2 * MR : MR;
 
@@ -410,8 +410,8 @@ final class PackedGemm {
 
     /**
      * One NR-wide column of tiles over the mc rows of a packed A block (slivers from element ao, kc deep) and the B
-     * sliver at bo: pairs of slivers through {@link GemmKernels#kernel2} where {@link #ROWS} allows and a second sliver exists,
-     * else single slivers. C's first row of the column is at element cRow.
+     * sliver at bo: pairs of slivers through {@link GemmKernels#kernel2} where {@link #ROWS} allows and a second sliver
+     * exists, else single slivers. C's first row of the column is at element cRow.
      */
     private static void tiles(
             int kc,
