@@ -16,6 +16,9 @@
 #     ROUNDS   default 2; OUT_DIR default target/bench-vs-llamacpp/<date-time>
 #     env: MODELS (default "stories260K 110M 110M:F16 110M:BF16 110M:Q8_0 110M:Q4_0 110M:Q4_K"), THREADS ("1 2"),
 #          REPS (3), TG (tokens of the decode test, 32), PP ("128,512")
+#          ANCHOR_WORK, ANCHOR_CPU_FLAGS: passed to jmh/native/llama-anchor/build.sh (the anchor's build folder;
+#          compiler flags after ggml's -march=native, e.g. "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" on a virtual
+#          machine that lists AMX but traps it)
 # OUT_DIR gets env.txt, raw.txt (every measured line: round model engine ...) and table.md (printed at the end), and
 # the copy of benchmarks.jar that ran.
 #
