@@ -19,6 +19,25 @@ final class GemmKernels {
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
+    /** {@link #kernel2} for a call of two slivers (rows above MR), else {@link #kernel}; the other arguments as theirs. */
+    static void kernel(
+            int rows,
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            MemorySegment c,
+            long cTile,
+            int ldc,
+            int mr,
+            int nr,
+            boolean store,
+            float[] tile) {
+        if (rows > MR) kernel2(kc, ap, ao, bp, bo, c, cTile, ldc, mr, nr, store, tile);
+        else kernel(kc, ap, ao, bp, bo, c, cTile, ldc, mr, nr, store, tile);
+    }
+
     /**
      * The 12×NR micro-kernel for 16 lanes: two adjacent MR-row slivers (the second kc·MR floats after the first) times
      * one B sliver, 24 accumulators and the two B vectors and a broadcast in 27 of the 32 vector registers; otherwise

@@ -410,8 +410,8 @@ final class PackedGemm {
 
     /**
      * One NR-wide column of tiles over the mc rows of a packed A block (slivers from element ao, kc deep) and the B
-     * sliver at bo: pairs of slivers through {@link GemmKernels#kernel2} where {@link #ROWS} allows and a second sliver
-     * exists, else single slivers. C's first row of the column is at element cRow.
+     * sliver at bo: pairs of slivers through {@link GemmKernels#kernel2} where {@link #rowsAt} says so, else single
+     * slivers. C's first row of the column is at element cRow.
      */
     private static void tiles(
             int kc,
@@ -426,18 +426,17 @@ final class PackedGemm {
             int nr,
             boolean store,
             Buffers buf) {
-        for (int ir = 0; ir < mc; ) {
+        for (int ir = 0, rows; ir < mc; ir += rows) {
+            rows = rowsAt(ir, mc);
             long cTile = cRow + (long) ir * ldc;
-            if (ROWS > MR && ir + MR < mc) {
-                GemmKernels.kernel2(
-                        kc, ap, ao + ir * kc, bp, bo, c, cTile, ldc, Math.min(ROWS, mc - ir), nr, store, buf.tile);
-                ir += ROWS;
-            } else {
-                GemmKernels.kernel(
-                        kc, ap, ao + ir * kc, bp, bo, c, cTile, ldc, Math.min(MR, mc - ir), nr, store, buf.tile);
-                ir += MR;
-            }
+            GemmKernels.kernel(
+                    rows, kc, ap, ao + ir * kc, bp, bo, c, cTile, ldc, Math.min(rows, mc - ir), nr, store, buf.tile);
         }
+    }
+
+    /** Rows the kernel call at sliver offset ir of an mc-row block covers: {@link #ROWS} where a second sliver exists. */
+    private static int rowsAt(int ir, int mc) {
+        return ROWS > MR && ir + MR < mc ? ROWS : MR;
     }
 
     /**
@@ -475,18 +474,13 @@ final class PackedGemm {
                     }
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
-                        for (int ir = 0; ir < mc; ) {
-                            int rows = ROWS > MR && ir + MR < mc ? ROWS : MR;
-                            if (rows > MR)
-                                GemmKernels.kernel2(
-                                        kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, false, buf.tile);
-                            else
-                                GemmKernels.kernel(
-                                        kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, false, buf.tile);
+                        for (int ir = 0, rows; ir < mc; ir += rows) {
+                            rows = rowsAt(ir, mc);
+                            GemmKernels.kernel(
+                                    rows, kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, false, buf.tile);
                             int cTile = (ic + ir) * ldc + jc + jr, mr = Math.min(rows, mc - ir);
                             if (pc == 0) GemmKernels.storeTile(buf.tile, c, cTile, ldc, mr, nr);
                             else GemmKernels.addTile(buf.tile, c, cTile, ldc, mr, nr);
-                            ir += rows;
                         }
                     }
                 }
