@@ -84,7 +84,7 @@ final class AttentionKernels {
                         lk,
                         d,
                         dv,
-                        causal ? lk : -1,
+                        lk,
                         0,
                         scale);
             });
@@ -110,7 +110,7 @@ final class AttentionKernels {
                         lk,
                         d,
                         dv,
-                        causal ? lk - lq + 1 : -1,
+                        causal ? lk - lq + 1 : lk,
                         1,
                         scale);
             } else {
@@ -134,8 +134,9 @@ final class AttentionKernels {
      * one kv head, as FlashAttention does it with GEMMs for the block products: for each block of rows,
      * S = scale·Q·Kᵀ over a block of keys (SGEMM, single-threaded: the heads are the parallel loop), the causal
      * mask and the online-softmax update per row (new running maximum, rescale of the denominator and of the output
-     * accumulator, P = exp(S − max) in place), then O += P·V (SGEMM). Row r sees keys [0, visible0 + r·step) when
-     * {@code visible0 ≥ 0} (causal), all keys otherwise; key blocks past what the block's last row sees are skipped.
+     * accumulator, P = exp(S − max) in place), then O += P·V (SGEMM). Row r sees keys [0, visible0 + r·step), clamped to
+     * [0, lk] (causal: lk − lq + 1, negative where the queries outnumber the keys, so the first rows see none; lk sees
+     * all); key blocks past what the block's last row sees are skipped.
      * An additive mask, when not null, is added to each row's scores before the softmax update (−∞ hides a key, so a
      * padded key gets weight exactly 0). Row r is query (head h, position i0 + r) when {@code step} is 1, and query
      * (head h + r, position 0) when {@code step} is 0 (the GQA decode rows are the heads of one kv head).
@@ -162,7 +163,7 @@ final class AttentionKernels {
             long visible0,
             int step,
             float scale) {
-        int allSee = visible0 < 0 ? lk : (int) Math.clamp(visible0, 0, lk); // keys row 0 sees
+        int allSee = (int) Math.clamp(visible0, 0, lk); // keys row 0 sees
         if (mask == null && (rows == 1 || step == 0) && allSee > 0 && d > 0) { // rows that see the same keys: decode
             DecodeAttention.rows(
                     qs,
@@ -202,9 +203,7 @@ final class AttentionKernels {
                 java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
                 java.util.Arrays.fill(denom, 0);
                 acc.fill((byte) 0);
-                int seen = visible0 < 0
-                        ? lk
-                        : Math.clamp(visible0 + (long) (i0 + bq - 1) * step, 0, lk); // the block's last row
+                int seen = Math.clamp(visible0 + (long) (i0 + bq - 1) * step, 0, lk); // the block's last row
                 for (int j0 = 0; j0 < seen; j0 += bkMax) {
                     int bk = Math.min(bkMax, seen - j0);
                     long qRow = qOff + (long) i0 * qLd, kRow = k.row(b, kh, j0);
@@ -231,7 +230,7 @@ final class AttentionKernels {
                                 0,
                                 bk);
                     for (int r = 0; r < bq; r++) {
-                        int visible = visible0 < 0 ? lk : Math.clamp(visible0 + (long) (i0 + r) * step, 0, lk);
+                        int visible = Math.clamp(visible0 + (long) (i0 + r) * step, 0, lk);
                         int n = Math.clamp((long) visible - j0, 0, bk); // this row's unmasked scores in the block
                         long row = (long) r * bk;
                         if (mask != null && n > 0) {

@@ -42,7 +42,8 @@ final class VectorMath {
         // By compares and blends (NaN passes both unchanged), not max/min: C2 compiles a float max or min with
         // Java's NaN and signed-zero rules to several instructions each. Written out here and in expFloat rather than
         // as a helper: a helper C2 left out of line would take and return its vector boxed on the heap.
-        FloatVector c = x.blend(-104f, x.compare(VectorOperators.LT, -104f)).blend(89f, x.compare(VectorOperators.GT, 89f));
+        FloatVector c =
+                x.blend(-104f, x.compare(VectorOperators.LT, -104f)).blend(89f, x.compare(VectorOperators.GT, 89f));
         DoubleVector lo = expD((DoubleVector) c.convertShape(VectorOperators.F2D, D, 0));
         DoubleVector hi = expD((DoubleVector) c.rearrange(UP).convertShape(VectorOperators.F2D, D, 0));
         // narrowed here, not in a helper: after two inlined expD C2 stopped inlining further calls of ours
@@ -98,7 +99,8 @@ final class VectorMath {
      */
     static FloatVector expFloat(FloatVector v) {
         // the clamp of exp above, by compares and blends (about a third of this function's time as max/min)
-        FloatVector x = v.blend(-104f, v.compare(VectorOperators.LT, -104f)).blend(89f, v.compare(VectorOperators.GT, 89f));
+        FloatVector x =
+                v.blend(-104f, v.compare(VectorOperators.LT, -104f)).blend(89f, v.compare(VectorOperators.GT, 89f));
         FloatVector t = x.mul(LOG2E_F).add(ROUND_F);
         FloatVector n = t.sub(ROUND_F);
         FloatVector r = x.sub(n.mul(LN2_HI_F)); // exact: n·LN2_HI_F is, and so is the difference (Sterbenz)

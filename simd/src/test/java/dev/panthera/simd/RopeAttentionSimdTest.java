@@ -350,6 +350,40 @@ class RopeAttentionSimdTest {
         }
     }
 
+    /**
+     * Causal attention with more queries than keys: query i sees keys [0, i + lk − lq], so the first lq − lk rows see
+     * none and are NaN, as on the reference backend; the later rows follow the causal rule. (Before, the blocked path
+     * took a negative first visible count for "not causal" and let every row see every key.)
+     */
+    @org.junit.jupiter.api.Test
+    void causalAttentionWithMoreQueriesThanKeysHidesKeysAsTheReferenceDoes() throws Exception {
+        java.util.Random rnd = new java.util.Random(7);
+        for (int[] c : new int[][] {{5, 1}, {5, 3}, {20, 3}, {70, 10}, {130, 64}}) {
+            int lq = c[0], lk = c[1], d = 8;
+            float[] q = new float[lq * d], k = new float[lk * d], v = new float[lk * d];
+            for (int i = 0; i < q.length; i++) q[i] = rnd.nextFloat() * 2 - 1;
+            for (int i = 0; i < k.length; i++) {
+                k[i] = rnd.nextFloat() * 2 - 1;
+                v[i] = rnd.nextFloat() * 2 - 1;
+            }
+            java.util.function.Supplier<Tensor> f = () -> Tensor.scaledDotProductAttention(
+                    Tensor.of(q, 1, 1, lq, d), Tensor.of(k, 1, 1, lk, d), Tensor.of(v, 1, 1, lk, d), true, 0.35);
+            double[] want = on(ReferenceBackend.INSTANCE, f), got = on(new SimdBackend(), f);
+            for (int i = 0; i < lq; i++) {
+                for (int e = 0; e < d; e++) {
+                    int at = i * d + e;
+                    String what = "lq=" + lq + " lk=" + lk + " row " + i + " dim " + e;
+                    if (i < lq - lk) {
+                        org.junit.jupiter.api.Assertions.assertTrue(Double.isNaN(want[at]), what + ": reference");
+                        org.junit.jupiter.api.Assertions.assertTrue(Double.isNaN(got[at]), what + ": no visible key");
+                    } else {
+                        close(new double[] {want[at]}, new double[] {got[at]}, what);
+                    }
+                }
+            }
+        }
+    }
+
     /** A NaN key makes the rows of its kv head NaN (softmax of a row holding NaN), and no other row. */
     @org.junit.jupiter.api.Test
     void aNanKeyMakesItsRowsNan() throws Exception {
