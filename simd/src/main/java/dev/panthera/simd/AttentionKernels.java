@@ -15,7 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * streams the keys once (the online softmax of FlashAttention), so memory stays bounded whatever the sequence
  * length: blocks of queries against blocks of keys, the two block products on {@link Sgemm}. Query rows that all see
  * the same keys with no mask (a decode step: one query per head, or the heads of a GQA group) go to
- * {@link DecodeAttention} instead, whose scores take one float per key. Query heads share kv heads in groups (GQA).
+ * {@link DecodeAttention} instead, whose scores take one float per key; (batch, head) pairs whose keys fit one row of
+ * scores, with enough query rows, go to {@link ShortAttention}. Query heads share kv heads in groups (GQA).
  * Independent (batch, head) pairs run in parallel on GEMM's threads ({@link Sgemm#forEach}) when the call holds
  * enough work to pay for the hand-off; a decode step over a short cache stays on the calling thread.
  */
@@ -92,7 +93,27 @@ final class AttentionKernels {
         }
         Sgemm.forEach(batch * hq, flops, bh -> {
             int b = bh / hq, h = bh % hq, kh = h / group;
-            if (blocked) {
+            if (blocked && ShortAttention.fits(lq, lk, d, dv)) {
+                ShortAttention.head(
+                        q.seg(),
+                        q.row(b, h, 0),
+                        ld(q, d),
+                        o.seg(),
+                        o.row(b, h, 0),
+                        ld(o, dv),
+                        lq,
+                        k,
+                        v,
+                        mask,
+                        b,
+                        kh,
+                        h,
+                        lk,
+                        d,
+                        dv,
+                        causal ? lk - lq + 1 : lk,
+                        scale);
+            } else if (blocked) {
                 blocked(
                         q.seg(),
                         q.row(b, h, 0),

@@ -1,0 +1,280 @@
+package dev.panthera.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Attention for one (batch, query head) pair whose keys all fit one row of scores: at most {@link #MAX_KEYS} keys,
+ * head dims up to {@link #MAX_D}, at least {@link #MIN_ROWS} query rows (BERT's attention, a prompt's). The key block
+ * is transposed once into the heap ([e][j], keys across the lanes) and the values copied, both padded with zeros to
+ * whole pairs of vectors; then four query rows at a time take
+ *
+ * <ul>
+ *   <li>their scores, four rows by two vectors of keys in registers per step over the head dimension (each score the
+ *       FMA chain over e in order, then the product with scale, as {@link SmallHeadScores} forms it),
+ *   <li>the additive mask and the softmax over the whole visible row (every key is in the one block, so no online
+ *       rescaling),
+ *   <li>P·V, four rows by two vectors of value dims in registers per key,
+ * </ul>
+ *
+ * and the division by each row's sum. The blocked path ({@link AttentionKernels}) runs two small SGEMMs per block of
+ * 64 queries and 64 keys, packing both operands of each; at BERT's sizes (d = 32, 128 keys) the packing and the
+ * per-product set-up took about as long as the products.
+ *
+ * <p>Visibility and masks as the blocked path has them: row r (query position r) sees keys [0, visible0 + r) clamped
+ * to [0, lk]; the mask, when not null, is added to the visible scores; a row that sees
+ * no key (or only −∞ scores) gives NaN, as softmax over an empty row does.
+ */
+final class ShortAttention {
+    private ShortAttention() {}
+
+    /** The most keys taken here ({@code -Dpanthera.simd.shortAttentionKeys=N}; 0 sends every call to the blocked path). */
+    static final int MAX_KEYS = Integer.getInteger("panthera.simd.shortAttentionKeys", 512);
+    /** The largest query/key and value head dims taken here. */
+    static final int MAX_D = 128;
+    /**
+     * The fewest query rows taken here: the key block's transposition costs about as much as a few rows' products, so
+     * a decode step or a short chunk stays on the blocked path.
+     */
+    static final int MIN_ROWS = 16;
+
+    private static final VectorSpecies<Float> F = Lanes.F;
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    static boolean fits(int rows, int lk, int d, int dv) {
+        return rows >= MIN_ROWS && lk >= 1 && lk <= MAX_KEYS && d >= 1 && d <= MAX_D && dv >= 1 && dv <= MAX_D;
+    }
+
+    /** Per-thread arrays, grown to the largest call seen: the transposed keys, the values, four query rows, their scores and outputs. */
+    private static final class Scratch {
+        float[] kt = new float[0], vv = new float[0], qa = new float[0], s = new float[0], out = new float[0];
+        final float[] sums = new float[4];
+        final int[] visible = new int[4];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * Rows [0, rows) of one query head (row r at {@code qOff + r·qLd}, its output at {@code oOff + r·oLd}) against kv
+     * head {@code kh} of batch {@code b}; {@code h} is the query head (for the mask).
+     */
+    static void head(
+            MemorySegment qs,
+            long qOff,
+            int qLd,
+            MemorySegment os,
+            long oOff,
+            int oLd,
+            int rows,
+            AttentionKernels.View4 k,
+            AttentionKernels.View4 v,
+            FusedGradKernels.Mask mask,
+            int b,
+            int kh,
+            int h,
+            int lk,
+            int d,
+            int dv,
+            long visible0,
+            float scale) {
+        int pair = 2 * F.length();
+        int ldk = (lk + pair - 1) / pair * pair, ldv = (dv + pair - 1) / pair * pair;
+        Scratch sc = SCRATCH.get();
+        if (sc.kt.length < d * ldk) sc.kt = new float[d * ldk];
+        if (sc.vv.length < lk * ldv) sc.vv = new float[lk * ldv];
+        if (sc.qa.length < 4 * d) sc.qa = new float[4 * d];
+        if (sc.s.length < 4 * ldk) sc.s = new float[4 * ldk];
+        if (sc.out.length < Math.max(4 * ldv, d)) sc.out = new float[Math.max(4 * ldv, d)];
+        float[] kt = sc.kt, vv = sc.vv, qa = sc.qa, s = sc.s, out = sc.out;
+        transposeKeys(k, b, kh, lk, d, kt, ldk, out); // out holds a key row until the outputs need it
+        copyValues(v, b, kh, lk, dv, vv, ldv);
+        int[] visible = sc.visible;
+        float[] sums = sc.sums;
+        for (int r0 = 0; r0 < rows; r0 += 4) {
+            int nr = Math.min(4, rows - r0), most = 0;
+            for (int r = 0; r < nr; r++) {
+                MemorySegment.copy(qs, FL, (qOff + (long) (r0 + r) * qLd) * 4, qa, r * d, d);
+                visible[r] = (int) Math.clamp(visible0 + r0 + r, 0, lk);
+                most = Math.max(most, visible[r]);
+            }
+            if (nr == 4) scores4(qa, d, kt, ldk, most, scale, s);
+            else for (int r = 0; r < nr; r++) scores1(qa, r * d, d, kt, ldk, most, scale, s, r * ldk);
+            for (int r = 0; r < nr; r++) {
+                int n = visible[r], row = r * ldk;
+                if (mask != null && n > 0) {
+                    long mRow = mask.offset() + b * mask.sb() + h * mask.sh() + (long) (r0 + r) * mask.si();
+                    addMask(s, row, n, mask.seg(), mRow, mask.sj());
+                }
+                sums[r] = softmaxNumerators(s, row, n, most);
+            }
+            // the PV kernel always takes four rows; rows past nr read what an earlier group left and are not stored
+            weighted4(s, ldk, most, vv, ldv, out);
+            for (int r = 0; r < nr; r++) scaledOut(out, r * ldv, dv, 1f / sums[r], os, oOff + (long) (r0 + r) * oLd);
+        }
+    }
+
+    /** kt[e·ldk + j] = K[j][e] for j &lt; lk, zero for j in [lk, ldk); each key row copied in bulk to {@code row} first. */
+    private static void transposeKeys(
+            AttentionKernels.View4 k, int b, int kh, int lk, int d, float[] kt, int ldk, float[] row) {
+        for (int j = 0; j < lk; j++) {
+            MemorySegment.copy(k.seg(), FL, k.row(b, kh, j) * 4, row, 0, d);
+            for (int e = 0; e < d; e++) kt[e * ldk + j] = row[e];
+        }
+        for (int e = 0; e < d; e++) java.util.Arrays.fill(kt, e * ldk + lk, (e + 1) * ldk, 0f);
+    }
+
+    /** vv[j·ldv + c] = V[j][c] for c &lt; dv, zero for c in [dv, ldv). */
+    private static void copyValues(AttentionKernels.View4 v, int b, int kh, int lk, int dv, float[] vv, int ldv) {
+        for (int j = 0; j < lk; j++) {
+            MemorySegment.copy(v.seg(), FL, v.row(b, kh, j) * 4, vv, j * ldv, dv);
+            java.util.Arrays.fill(vv, j * ldv + dv, (j + 1) * ldv, 0f);
+        }
+    }
+
+    /** Scores of the four query rows in qa against keys [0, n) rounded up to a pair of vectors: s[r·ldk + j]. */
+    private static void scores4(float[] qa, int d, float[] kt, int ldk, int n, float scale, float[] s) {
+        int L = F.length();
+        for (int j = 0; j < n; j += 2 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
+            for (int e = 0; e < d; e++) {
+                FloatVector k0 = FloatVector.fromArray(F, kt, e * ldk + j),
+                        k1 = FloatVector.fromArray(F, kt, e * ldk + j + L);
+                FloatVector x = FloatVector.broadcast(F, qa[e]);
+                a0 = x.fma(k0, a0);
+                a1 = x.fma(k1, a1);
+                x = FloatVector.broadcast(F, qa[d + e]);
+                b0 = x.fma(k0, b0);
+                b1 = x.fma(k1, b1);
+                x = FloatVector.broadcast(F, qa[2 * d + e]);
+                c0 = x.fma(k0, c0);
+                c1 = x.fma(k1, c1);
+                x = FloatVector.broadcast(F, qa[3 * d + e]);
+                e0 = x.fma(k0, e0);
+                e1 = x.fma(k1, e1);
+            }
+            a0.mul(scale).intoArray(s, j);
+            a1.mul(scale).intoArray(s, j + L);
+            b0.mul(scale).intoArray(s, ldk + j);
+            b1.mul(scale).intoArray(s, ldk + j + L);
+            c0.mul(scale).intoArray(s, 2 * ldk + j);
+            c1.mul(scale).intoArray(s, 2 * ldk + j + L);
+            e0.mul(scale).intoArray(s, 3 * ldk + j);
+            e1.mul(scale).intoArray(s, 3 * ldk + j + L);
+        }
+    }
+
+    /** {@link #scores4} for one query row (qa from q0) into s from s0. */
+    private static void scores1(float[] qa, int q0, int d, float[] kt, int ldk, int n, float scale, float[] s, int s0) {
+        int L = F.length();
+        for (int j = 0; j < n; j += 2 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            for (int e = 0; e < d; e++) {
+                FloatVector x = FloatVector.broadcast(F, qa[q0 + e]);
+                a0 = x.fma(FloatVector.fromArray(F, kt, e * ldk + j), a0);
+                a1 = x.fma(FloatVector.fromArray(F, kt, e * ldk + j + L), a1);
+            }
+            a0.mul(scale).intoArray(s, s0 + j);
+            a1.mul(scale).intoArray(s, s0 + j + L);
+        }
+    }
+
+    /** s[o + j] += mask[mo + j·sj] for j &lt; n. */
+    private static void addMask(float[] s, int o, int n, MemorySegment m, long mo, long sj) {
+        int j = 0;
+        if (sj == 1) {
+            for (; j + F.length() <= n; j += F.length()) {
+                FloatVector.fromArray(F, s, o + j)
+                        .add(FloatVector.fromMemorySegment(F, m, (mo + j) * 4, NO))
+                        .intoArray(s, o + j);
+            }
+        }
+        for (; j < n; j++) s[o + j] += m.getAtIndex(FL, mo + j * sj);
+    }
+
+    /**
+     * s[o + j] = e^(s[o + j] − max) for j &lt; n (the max over those n), zero for j in [n, most); returns their sum. A row
+     * with nothing visible (n = 0, or every score −∞) becomes all zeros with sum 0, so its output is 0·∞ = NaN.
+     */
+    private static float softmaxNumerators(float[] s, int o, int n, int most) {
+        int L = F.length();
+        float m = Float.NEGATIVE_INFINITY;
+        if (n > 0) {
+            FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            int j = 0;
+            for (; j + L <= n; j += L) mv = mv.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, s, o + j));
+            m = mv.reduceLanes(VectorOperators.MAX);
+            for (; j < n; j++) m = Math.max(m, s[o + j]);
+        }
+        if (m == Float.NEGATIVE_INFINITY) {
+            java.util.Arrays.fill(s, o, o + most, 0f);
+            return 0f;
+        }
+        FloatVector mv = FloatVector.broadcast(F, m), sum = FloatVector.zero(F);
+        int j = 0;
+        for (; j + L <= n; j += L) {
+            FloatVector e =
+                    VectorMath.expFloat(FloatVector.fromArray(F, s, o + j).sub(mv));
+            sum = sum.add(e);
+            e.intoArray(s, o + j);
+        }
+        if (j < n) { // the last, partial vector: lanes past n are zero, as are the keys past n up to most
+            VectorMask<Float> in = F.indexInRange(j, n);
+            FloatVector e = FloatVector.zero(F)
+                    .blend(
+                            VectorMath.expFloat(
+                                    FloatVector.fromArray(F, s, o + j, in).sub(mv)),
+                            in);
+            sum = sum.add(e);
+            e.intoArray(s, o + j);
+            j += L;
+        }
+        if (j < most) java.util.Arrays.fill(s, o + j, o + most, 0f);
+        return LaneSum.sum(sum);
+    }
+
+    /** out[r·ldv + c] = Σ_{j &lt; n} p[r·ldk + j]·vv[j·ldv + c] for the four rows r and c &lt; ldv. */
+    private static void weighted4(float[] p, int ldk, int n, float[] vv, int ldv, float[] out) {
+        int L = F.length();
+        for (int c = 0; c < ldv; c += 2 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
+            for (int j = 0; j < n; j++) {
+                FloatVector v0 = FloatVector.fromArray(F, vv, j * ldv + c),
+                        v1 = FloatVector.fromArray(F, vv, j * ldv + c + L);
+                FloatVector x = FloatVector.broadcast(F, p[j]);
+                a0 = x.fma(v0, a0);
+                a1 = x.fma(v1, a1);
+                x = FloatVector.broadcast(F, p[ldk + j]);
+                b0 = x.fma(v0, b0);
+                b1 = x.fma(v1, b1);
+                x = FloatVector.broadcast(F, p[2 * ldk + j]);
+                c0 = x.fma(v0, c0);
+                c1 = x.fma(v1, c1);
+                x = FloatVector.broadcast(F, p[3 * ldk + j]);
+                e0 = x.fma(v0, e0);
+                e1 = x.fma(v1, e1);
+            }
+            a0.intoArray(out, c);
+            a1.intoArray(out, c + L);
+            b0.intoArray(out, ldv + c);
+            b1.intoArray(out, ldv + c + L);
+            c0.intoArray(out, 2 * ldv + c);
+            c1.intoArray(out, 2 * ldv + c + L);
+            e0.intoArray(out, 3 * ldv + c);
+            e1.intoArray(out, 3 * ldv + c + L);
+        }
+    }
+
+    /** dst[d + c] = src[o + c]·inv for c &lt; n. */
+    private static void scaledOut(float[] src, int o, int n, float inv, MemorySegment dst, long d) {
+        int c = 0;
+        for (; c + F.length() <= n; c += F.length())
+            FloatVector.fromArray(F, src, o + c).mul(inv).intoMemorySegment(dst, (d + c) * 4, NO);
+        for (; c < n; c++) dst.setAtIndex(FL, d + c, src[o + c] * inv);
+    }
+}
