@@ -23,8 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  *
  * and the division by each row's sum. The blocked path ({@link AttentionKernels}) runs two small SGEMMs per block of
- * 64 queries and 64 keys, packing both operands of each; at BERT's sizes (d = 32, 128 keys) the packing and the
- * per-product set-up took about as long as the products.
+ * 64 queries and 64 keys, packing both operands of each; at BERT's sizes (d = 32, 128 keys) the packing was a large
+ * share of attention's time (BENCHMARKS.md, "ShortAttention").
  *
  * <p>Visibility and masks as the blocked path has them: row r (query position r) sees keys [0, visible0 + r) clamped
  * to [0, lk]; the mask, when not null, is added to the visible scores; a row that sees
