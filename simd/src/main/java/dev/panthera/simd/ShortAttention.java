@@ -103,7 +103,7 @@ final class ShortAttention {
                 visible[r] = (int) Math.clamp(visible0 + r0 + r, 0, lk);
                 most = Math.max(most, visible[r]);
             }
-            if (nr == 4) scores4(qa, d, kt, ldk, most, scale, s);
+            if (nr == 4) product4(qa, d, d, kt, ldk, most, scale, s, ldk);
             else for (int r = 0; r < nr; r++) scores1(qa, r * d, d, kt, ldk, most, scale, s, r * ldk);
             for (int r = 0; r < nr; r++) {
                 int n = visible[r], row = r * ldk;
@@ -114,7 +114,7 @@ final class ShortAttention {
                 sums[r] = softmaxNumerators(s, row, n, most);
             }
             // the PV kernel always takes four rows; rows past nr read what an earlier group left and are not stored
-            weighted4(s, ldk, most, vv, ldv, out);
+            product4(s, ldk, most, vv, ldv, ldv, 1f, out, ldv);
             for (int r = 0; r < nr; r++) scaledOut(out, r * ldv, dv, 1f / sums[r], os, oOff + (long) (r0 + r) * oLd);
         }
     }
@@ -137,39 +137,45 @@ final class ShortAttention {
         }
     }
 
-    /** Scores of the four query rows in qa against keys [0, n) rounded up to a pair of vectors: s[r·ldk + j]. */
-    private static void scores4(float[] qa, int d, float[] kt, int ldk, int n, float scale, float[] s) {
+    /**
+     * out[r·ldo + c] = scale · Σ_{t &lt; depth} x[r·ldx + t] · y[t·ldy + c] for the four rows r &lt; 4 and columns c in
+     * [0, cols) rounded up to a pair of vectors: four rows by two vectors of columns in registers, each sum the FMA chain
+     * over t in order, then the product with scale. The scores (x the query rows, y the transposed keys) and P·V (x the
+     * probabilities, y the values, scale 1, which leaves every sum as it is) are both this product.
+     */
+    private static void product4(
+            float[] x, int ldx, int depth, float[] y, int ldy, int cols, float scale, float[] out, int ldo) {
         int L = F.length();
-        for (int j = 0; j < n; j += 2 * L) {
+        for (int c = 0; c < cols; c += 2 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
-            for (int e = 0; e < d; e++) {
-                FloatVector k0 = FloatVector.fromArray(F, kt, e * ldk + j),
-                        k1 = FloatVector.fromArray(F, kt, e * ldk + j + L);
-                FloatVector x = FloatVector.broadcast(F, qa[e]);
-                a0 = x.fma(k0, a0);
-                a1 = x.fma(k1, a1);
-                x = FloatVector.broadcast(F, qa[d + e]);
-                b0 = x.fma(k0, b0);
-                b1 = x.fma(k1, b1);
-                x = FloatVector.broadcast(F, qa[2 * d + e]);
-                c0 = x.fma(k0, c0);
-                c1 = x.fma(k1, c1);
-                x = FloatVector.broadcast(F, qa[3 * d + e]);
-                e0 = x.fma(k0, e0);
-                e1 = x.fma(k1, e1);
+            for (int t = 0; t < depth; t++) {
+                FloatVector y0 = FloatVector.fromArray(F, y, t * ldy + c),
+                        y1 = FloatVector.fromArray(F, y, t * ldy + c + L);
+                FloatVector v = FloatVector.broadcast(F, x[t]);
+                a0 = v.fma(y0, a0);
+                a1 = v.fma(y1, a1);
+                v = FloatVector.broadcast(F, x[ldx + t]);
+                b0 = v.fma(y0, b0);
+                b1 = v.fma(y1, b1);
+                v = FloatVector.broadcast(F, x[2 * ldx + t]);
+                c0 = v.fma(y0, c0);
+                c1 = v.fma(y1, c1);
+                v = FloatVector.broadcast(F, x[3 * ldx + t]);
+                e0 = v.fma(y0, e0);
+                e1 = v.fma(y1, e1);
             }
-            a0.mul(scale).intoArray(s, j);
-            a1.mul(scale).intoArray(s, j + L);
-            b0.mul(scale).intoArray(s, ldk + j);
-            b1.mul(scale).intoArray(s, ldk + j + L);
-            c0.mul(scale).intoArray(s, 2 * ldk + j);
-            c1.mul(scale).intoArray(s, 2 * ldk + j + L);
-            e0.mul(scale).intoArray(s, 3 * ldk + j);
-            e1.mul(scale).intoArray(s, 3 * ldk + j + L);
+            a0.mul(scale).intoArray(out, c);
+            a1.mul(scale).intoArray(out, c + L);
+            b0.mul(scale).intoArray(out, ldo + c);
+            b1.mul(scale).intoArray(out, ldo + c + L);
+            c0.mul(scale).intoArray(out, 2 * ldo + c);
+            c1.mul(scale).intoArray(out, 2 * ldo + c + L);
+            e0.mul(scale).intoArray(out, 3 * ldo + c);
+            e1.mul(scale).intoArray(out, 3 * ldo + c + L);
         }
     }
 
-    /** {@link #scores4} for one query row (qa from q0) into s from s0. */
+    /** The scores of {@link #product4} for one query row (qa from q0) into s from s0. */
     private static void scores1(float[] qa, int q0, int d, float[] kt, int ldk, int n, float scale, float[] s, int s0) {
         int L = F.length();
         for (int j = 0; j < n; j += 2 * L) {
@@ -236,38 +242,6 @@ final class ShortAttention {
         }
         if (j < most) java.util.Arrays.fill(s, o + j, o + most, 0f);
         return LaneSum.sum(sum);
-    }
-
-    /** out[r·ldv + c] = Σ_{j &lt; n} p[r·ldk + j]·vv[j·ldv + c] for the four rows r and c &lt; ldv. */
-    private static void weighted4(float[] p, int ldk, int n, float[] vv, int ldv, float[] out) {
-        int L = F.length();
-        for (int c = 0; c < ldv; c += 2 * L) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
-            for (int j = 0; j < n; j++) {
-                FloatVector v0 = FloatVector.fromArray(F, vv, j * ldv + c),
-                        v1 = FloatVector.fromArray(F, vv, j * ldv + c + L);
-                FloatVector x = FloatVector.broadcast(F, p[j]);
-                a0 = x.fma(v0, a0);
-                a1 = x.fma(v1, a1);
-                x = FloatVector.broadcast(F, p[ldk + j]);
-                b0 = x.fma(v0, b0);
-                b1 = x.fma(v1, b1);
-                x = FloatVector.broadcast(F, p[2 * ldk + j]);
-                c0 = x.fma(v0, c0);
-                c1 = x.fma(v1, c1);
-                x = FloatVector.broadcast(F, p[3 * ldk + j]);
-                e0 = x.fma(v0, e0);
-                e1 = x.fma(v1, e1);
-            }
-            a0.intoArray(out, c);
-            a1.intoArray(out, c + L);
-            b0.intoArray(out, ldv + c);
-            b1.intoArray(out, ldv + c + L);
-            c0.intoArray(out, 2 * ldv + c);
-            c1.intoArray(out, 2 * ldv + c + L);
-            e0.intoArray(out, 3 * ldv + c);
-            e1.intoArray(out, 3 * ldv + c + L);
-        }
     }
 
     /** dst[d + c] = src[o + c]·inv for c &lt; n. */
