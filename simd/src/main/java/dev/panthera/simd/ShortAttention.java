@@ -27,8 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
  * share of attention's time (BENCHMARKS.md, "ShortAttention").
  *
  * <p>Visibility and masks as the blocked path has them: row r (query position r) sees keys [0, visible0 + r) clamped
- * to [0, lk]; the mask, when not null, is added to the visible scores; a row that sees
- * no key (or only −∞ scores) gives NaN, as softmax over an empty row does.
+ * to [0, lk]; the mask, when not null, is added to the visible scores; a row that sees no key (or only −∞ scores)
+ * gives NaN, as softmax over an empty row does.
  */
 final class ShortAttention {
     private ShortAttention() {}
