@@ -91,9 +91,11 @@ final class AttentionKernels {
             });
             return;
         }
+        long visible0 = causal ? lk - lq + 1 : lk; // keys query row 0 sees (clamped to [0, lk] by the kernels)
+        boolean whole = blocked && ShortAttention.fits(lq, lk, d, dv);
         Sgemm.forEach(batch * hq, flops, bh -> {
             int b = bh / hq, h = bh % hq, kh = h / group;
-            if (blocked && ShortAttention.fits(lq, lk, d, dv)) {
+            if (whole) {
                 ShortAttention.head(
                         q.seg(),
                         q.row(b, h, 0),
@@ -111,7 +113,7 @@ final class AttentionKernels {
                         lk,
                         d,
                         dv,
-                        causal ? lk - lq + 1 : lk,
+                        visible0,
                         scale);
             } else if (blocked) {
                 blocked(
@@ -131,7 +133,7 @@ final class AttentionKernels {
                         lk,
                         d,
                         dv,
-                        causal ? lk - lq + 1 : lk,
+                        visible0,
                         1,
                         scale);
             } else {
