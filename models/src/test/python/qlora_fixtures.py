@@ -1,5 +1,6 @@
 """Fixtures for the QLoRA checkpoint tests: the safetensors layout transformers writes for bitsandbytes 4-bit models,
-produced by an independent implementation of that layout (bitsandbytes itself needs CUDA and is not installed).
+produced by an independent implementation of that layout (bnb_fixtures.py makes the same kind of checkpoints with
+bitsandbytes and transformers themselves).
 
     PYTHONHASHSEED=0 python qlora_fixtures.py write models/src/test/resources/qlora
         Two tiny random LlamaForCausalLM checkpoints, nf4-dq (NF4, double-quantized absmax) and fp4 (FP4, plain
@@ -45,7 +46,8 @@ NF4 = torch.tensor(
     dtype=torch.float32,
 )
 # bitsandbytes get_4bit_type("fp4"): sign bit 3, then divided by the largest value in float32
-FP4 = torch.tensor([0, 0.0625, 8, 12, 4, 6, 2, 3, -0.0, -0.0625, -8, -12, -4, -6, -2, -3], dtype=torch.float32) / 12
+# index 8 is +0.0: bitsandbytes lists it as the Python int -0, which is 0
+FP4 = torch.tensor([0, 0.0625, 8, 12, 4, 6, 2, 3, 0.0, -0.0625, -8, -12, -4, -6, -2, -3], dtype=torch.float32) / 12
 BLOCK = 64
 NESTED_BLOCK = 256
 

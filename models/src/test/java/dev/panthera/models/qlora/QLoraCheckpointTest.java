@@ -22,10 +22,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * QLoRA checkpoints written by an independent implementation of transformers' bitsandbytes 4-bit layout
- * ({@code src/test/python/qlora_fixtures.py write src/test/resources/qlora}): they decode here to the script's floats
- * bit for bit, give its logits (transformers over the dequantized weights, peft for the adapter), and what we write
- * back has the same tensors; {@code qlora_fixtures.py check target/qlora-written} decodes our files in Python.
+ * QLoRA checkpoints in transformers' bitsandbytes 4-bit layout, from two sources: an independent implementation of the
+ * layout ({@code nf4-dq}, {@code fp4}: {@code src/test/python/qlora_fixtures.py write src/test/resources/qlora}) and
+ * bitsandbytes with transformers themselves ({@code bnb-nf4-dq}, {@code bnb-fp4}: {@code bnb_fixtures.py write},
+ * quantized by bitsandbytes' {@code quantize_4bit} on load and saved by {@code save_pretrained}). Each decodes here to
+ * the source's floats bit for bit (for bnb-*, bitsandbytes' own {@code dequantize_4bit}), gives its logits (for
+ * bnb-*, bitsandbytes' Linear4bit forward; peft for the adapter), and what we write back has the same tensors byte
+ * for byte; {@code qlora_fixtures.py check} and {@code bnb_fixtures.py check target/qlora-written} load our files in
+ * Python.
  */
 class QLoraCheckpointTest {
     static final Path FIXTURES = Path.of("src/test/resources/qlora");
@@ -56,7 +60,7 @@ class QLoraCheckpointTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"nf4-dq", "fp4"})
+    @ValueSource(strings = {"nf4-dq", "fp4", "bnb-nf4-dq", "bnb-fp4"})
     void aCheckpointFromPythonDecodesExactlyAndGivesItsLogits(String variant) throws IOException {
         Path dir = FIXTURES.resolve(variant);
         Map<String, Tensor> want = expected(variant);

@@ -26,7 +26,9 @@ public enum FourBitCode {
     }),
     /**
      * FP4 (1 sign, 2 exponent, 1 mantissa bit): bitsandbytes lists {0, 0.0625, 8, 12, 4, 6, 2, 3} and their
-     * negatives (bit 3 is the sign) and divides by the largest, 12, in float32.
+     * negatives (bit 3 is the sign) and divides by the largest, 12, in float32. Index 8 is +0: bitsandbytes writes it
+     * as Python's integer {@code -0}, which is 0, so the quant_map its checkpoints carry (and its torch backends decode
+     * with) holds +0.0 there; its CUDA kernel, which applies the sign bit, gives -0.0. Both are zero in every product.
      */
     FP4(new float[] {
         0f / 12f,
@@ -37,7 +39,7 @@ public enum FourBitCode {
         6f / 12f,
         2f / 12f,
         3f / 12f,
-        -0f / 12f,
+        0f / 12f,
         -0.0625f / 12f,
         -8f / 12f,
         -12f / 12f,

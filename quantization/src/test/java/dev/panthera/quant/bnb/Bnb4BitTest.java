@@ -37,7 +37,8 @@ class Bnb4BitTest {
         1.0
     };
     /** bitsandbytes {@code get_4bit_type("fp4")} before its division by the largest value, 12. */
-    static final double[] FP4_PUBLISHED = {0, 0.0625, 8, 12, 4, 6, 2, 3, -0.0, -0.0625, -8, -12, -4, -6, -2, -3};
+    // bitsandbytes' get_4bit_type("fp4") lists index 8 as -0, a Python int: +0.0 in the float32 table it builds
+    static final double[] FP4_PUBLISHED = {0, 0.0625, 8, 12, 4, 6, 2, 3, 0.0, -0.0625, -8, -12, -4, -6, -2, -3};
     /** The literals of bitsandbytes' CUDA {@code dDequantizeFP4Tree} for indices 0..7 (8 significant digits). */
     static final double[] FP4_CUDA = {0, 0.00520833, 0.66666667, 1.0, 0.33333333, 0.5, 0.16666667, 0.25};
 
@@ -159,7 +160,7 @@ class Bnb4BitTest {
         assertEquals(0xF0, q.packed()[0] & 0xFF);
         assertEquals(0xA7, q.packed()[1] & 0xFF);
         Bnb4Bit f = Bnb4Bit.quantize(new float[] {-0.001f, 1000f}, FourBitCode.FP4, 64, false);
-        // -0.001/1000 is nearest to -0 (sign bit set, index 8); 1 is index 3
+        // -0.001/1000 rounds to zero with the sign bit set (index 8), as bitsandbytes' CUDA quantizer; 1 is index 3
         assertEquals(0x83, f.packed()[0] & 0xFF);
     }
 
