@@ -10,6 +10,12 @@ bnb-*), and the reverse check: bitsandbytes and transformers loading what QLoraC
         model's logits (bitsandbytes' Linear4bit forward) and those of a peft LoRA adapter over it (adapter/, random
         non-zero A and B, saved with peft's save_pretrained).
 
+    PYTHONHASHSEED=0 python bnb_fixtures.py quantized models/src/test/resources/qlora/bnb-quantize_4bit.safetensors
+        bitsandbytes' quantize_4bit of one vector (x: 257 blocks of 64 and a partial block of 37; an all-zero block,
+        a block of tiny values beside one large one, exact midpoints of NF4 codes) with NF4 and FP4, each with and
+        without double quantization: <code>[.dq].packed, .absmax (uint8 when double quantized), .nested_absmax,
+        .offset and .nested_quant_map, and dequantize_4bit's floats for nf4.dq and fp4.
+
     python bnb_fixtures.py check models/target/qlora-written
         For every directory QLoraCheckpointTest wrote there (model.safetensors, config.json, adapter/ and
         panthera.safetensors with our dequantized weights, ids and logits): transformers' from_pretrained loads the
@@ -135,9 +141,43 @@ def check(root):
     print(f"{len(names)} passed, 0 failed")
 
 
+def quantized(out):
+    """bitsandbytes' quantize_4bit of one vector, for each code with and without double quantization."""
+    torch.manual_seed(20261205)
+    # 257 blocks of 64 and a partial one of 37 (an odd count): the nested absmax spans two blocks of 256; a block of
+    # all zeros; a block with one weight far out; values that are exact midpoints of two NF4 codes once scaled
+    x = torch.randn(257 * 64 + 37) * 0.05
+    x[64:128] = 0
+    x[128:192] *= 1e-3
+    x[128] = 1.0
+    nf4 = bnbf.get_4bit_type("nf4", device="cpu")
+    mid = (nf4 + nf4.roll(-1)) / 2
+    x[192:207] = mid[:15]
+    x[207] = 1.0
+    tensors = {"x": x.contiguous()}
+    for quant_type in ("nf4", "fp4"):
+        for double in (False, True):
+            key = quant_type + (".dq" if double else "")
+            packed, state = bnbf.quantize_4bit(x, blocksize=64, quant_type=quant_type, compress_statistics=double)
+            tensors[key + ".packed"] = packed.reshape(-1).contiguous()
+            if double:
+                tensors[key + ".absmax"] = state.absmax.contiguous()  # uint8 codes of absmax - offset
+                tensors[key + ".nested_absmax"] = state.state2.absmax.contiguous()
+                tensors[key + ".offset"] = state.offset.reshape(1).float().contiguous()
+                tensors[key + ".nested_quant_map"] = state.state2.code.float().contiguous()
+            else:
+                tensors[key + ".absmax"] = state.absmax.contiguous()
+            if key in ("nf4.dq", "fp4"):  # one decode through the nested absmax, one through the plain
+                tensors[key + ".dequantized"] = bnbf.dequantize_4bit(packed, state).float().reshape(-1).contiguous()
+    save_file(tensors, out)
+    print("wrote", out, sorted(tensors))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "write":
         write(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "quantized":
+        quantized(sys.argv[2])
     elif len(sys.argv) == 3 and sys.argv[1] == "check":
         check(sys.argv[2])
     else:

@@ -107,7 +107,15 @@ public record Bnb4Bit(FourBitCode code, int blockSize, long n, byte[] packed, fl
     static NestedAbsmax nest(float[] absmax) {
         double sum = 0;
         for (float a : absmax) sum += a;
-        float offset = absmax.length == 0 ? 0f : (float) (sum / absmax.length);
+        return nest(absmax, absmax.length == 0 ? 0f : (float) (sum / absmax.length));
+    }
+
+    /**
+     * Double quantization around a given offset: absmax − offset, 8-bit blockwise over {@value #NESTED_BLOCK} with
+     * bitsandbytes' dynamic map. bitsandbytes takes the offset as torch's float32 mean, whose summation order (and so
+     * its last bit) depends on the device; with the same offset the codes and nested absmax are its bytes.
+     */
+    public static NestedAbsmax nest(float[] absmax, float offset) {
         int blocks = (absmax.length + NESTED_BLOCK - 1) / NESTED_BLOCK;
         float[] absmax2 = new float[blocks];
         byte[] q = new byte[absmax.length];
