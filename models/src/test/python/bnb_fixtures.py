@@ -16,6 +16,10 @@ bnb-*), and the reverse check: bitsandbytes and transformers loading what QLoraC
         without double quantization: <code>[.dq].packed, .absmax (uint8 when double quantized), .nested_absmax,
         .offset and .nested_quant_map, and dequantize_4bit's floats for nf4.dq and fp4.
 
+    python bnb_fixtures.py reconstruction
+        bitsandbytes' mean |error| on randn(1024, 1024), block 64, NF4 and FP4 with and without double quantization
+        (seeds 0, 1, 2), for BENCHMARKS.md's accuracy table.
+
     python bnb_fixtures.py check models/target/qlora-written
         For every directory QLoraCheckpointTest wrote there (model.safetensors, config.json, adapter/ and
         panthera.safetensors with our dequantized weights, ids and logits): transformers' from_pretrained loads the
@@ -173,7 +177,24 @@ def quantized(out):
     print("wrote", out, sorted(tensors))
 
 
+def reconstruction():
+    """Mean |x - dequantize(quantize(x))| over randn(1024, 1024), block 64, as BENCHMARKS.md's accuracy table."""
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        x = torch.randn(1024, 1024)
+        row = []
+        for quant_type in ("nf4", "fp4"):
+            for double in (False, True):
+                q, state = bnbf.quantize_4bit(x, blocksize=64, quant_type=quant_type, compress_statistics=double)
+                err = (bnbf.dequantize_4bit(q, state) - x).abs().mean().item()
+                row.append(f"{quant_type}{' dq' if double else ''} {err:.5f}")
+        print(f"bitsandbytes {bitsandbytes.__version__} seed {seed}: " + ", ".join(row))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 2 and sys.argv[1] == "reconstruction":
+        reconstruction()
+        sys.exit()
     if len(sys.argv) == 3 and sys.argv[1] == "write":
         write(sys.argv[2])
     elif len(sys.argv) == 3 and sys.argv[1] == "quantized":
