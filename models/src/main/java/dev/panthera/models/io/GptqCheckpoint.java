@@ -24,18 +24,42 @@ import java.util.Map;
  * "gptq", {@code checkpoint_format} "gptq", bits, group_size, desc_act, sym) and, per quantized linear layer
  * {@code P}, the safetensors tensors {@code P.qweight} (I32 [in·bits/32, out]), {@code P.qzeros} (I32 [groups,
  * out·bits/32], zero − 1), {@code P.scales} (F16 [groups, out]), {@code P.g_idx} (I32 [in]) and optionally {@code
- * P.bias} (F16 [out]). The packing is {@link GptqPacking}'s.
+ * P.bias} (F16 [out]). The packing is {@link GptqPacking}'s. {@code checkpoint_format} "gptq_v2" (GPT-QModel's,
+ * which transformers saves after quantizing through optimum) is read and written too: qzeros then hold the zero
+ * points themselves.
  */
 public final class GptqCheckpoint {
     private GptqCheckpoint() {}
+
+    /** The {@code checkpoint_format} values read and written. */
+    public static final String V1 = "gptq", V2 = "gptq_v2";
 
     private static final ValueLayout.OfInt I32 =
             ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort F16 =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
-    /** The fields of {@code quantization_config} this layout needs. */
-    public record QuantConfig(int bits, int groupSize, boolean descAct, boolean sym) {
+    /**
+     * The fields of {@code quantization_config} this layout needs; {@code format} is its {@code checkpoint_format},
+     * "gptq" (v1) or "gptq_v2".
+     */
+    public record QuantConfig(int bits, int groupSize, boolean descAct, boolean sym, String format) {
+        public QuantConfig {
+            if (!V1.equals(format) && !V2.equals(format))
+                throw new IllegalArgumentException(
+                        "GPTQ checkpoint_format '" + format + "': '" + V1 + "' or '" + V2 + "'");
+        }
+
+        /** A v1 ("gptq") layout, the one AutoGPTQ wrote and every GPTQ loader reads. */
+        public QuantConfig(int bits, int groupSize, boolean descAct, boolean sym) {
+            this(bits, groupSize, descAct, sym, V1);
+        }
+
+        /** Whether qzeros hold the zero points themselves (gptq_v2) rather than zero − 1. */
+        public boolean v2() {
+            return V2.equals(format);
+        }
+
         /** The JSON object transformers reads, with percdamp as GPTQ used it. */
         public String json(double dampPercent) {
             try {
@@ -44,7 +68,7 @@ public final class GptqCheckpoint {
                     g.useDefaultPrettyPrinter();
                     g.writeStartObject();
                     g.writeStringField("quant_method", "gptq");
-                    g.writeStringField("checkpoint_format", "gptq");
+                    g.writeStringField("checkpoint_format", format);
                     g.writeNumberField("bits", bits);
                     g.writeNumberField("group_size", groupSize);
                     g.writeBooleanField("desc_act", descAct);
@@ -98,24 +122,24 @@ public final class GptqCheckpoint {
         return q;
     }
 
-    /** Reads {@code quantization_config} from a config.json; anything but GPTQ v1 is refused by name. */
+    /** Reads {@code quantization_config} from a config.json; anything but GPTQ v1 or v2 is refused by name. */
     public static QuantConfig readConfig(Path configJson) throws IOException {
         Map<String, Object> q = quantizationConfig(configJson);
         if (!"gptq".equals(q.get("quant_method")))
             throw new ModelFormatException(
                     "config.json", "quantization_config.quant_method", "'" + q.get("quant_method") + "', not 'gptq'");
-        Object format = q.getOrDefault("checkpoint_format", "gptq");
-        if (!"gptq".equals(format))
+        Object format = q.getOrDefault("checkpoint_format", V1);
+        if (!V1.equals(format) && !V2.equals(format))
             throw new ModelFormatException(
                     "config.json",
                     "quantization_config.checkpoint_format",
-                    "'" + format + "' (only the v1 'gptq' layout is read)");
+                    "'" + format + "' (the layouts read are '" + V1 + "' and '" + V2 + "')");
         if (!(q.get("bits") instanceof Long bits) || !(q.get("group_size") instanceof Long group))
             throw new ModelFormatException(
                     "config.json", "quantization_config", "bits and group_size must be integers");
         boolean descAct = q.get("desc_act") instanceof Boolean b && b;
         boolean sym = !(q.get("sym") instanceof Boolean b) || b; // transformers' GPTQConfig defaults sym to true
-        return new QuantConfig(Math.toIntExact(bits), Math.toIntExact(group), descAct, sym);
+        return new QuantConfig(Math.toIntExact(bits), Math.toIntExact(group), descAct, sym, (String) format);
     }
 
     /** Every quantized linear layer of {@code file} (prefix → layer), found by its {@code .qweight} tensor. */
@@ -162,7 +186,9 @@ public final class GptqCheckpoint {
         }
         GptqWeight w;
         try {
-            w = GptqPacking.fromV1(p, outF, inF, c.bits(), c.groupSize(), c.sym(), qweight, qzeros, scales, gIdx);
+            w = c.v2()
+                    ? GptqPacking.fromV2(p, outF, inF, c.bits(), c.groupSize(), c.sym(), qweight, qzeros, scales, gIdx)
+                    : GptqPacking.fromV1(p, outF, inF, c.bits(), c.groupSize(), c.sym(), qweight, qzeros, scales, gIdx);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException("GPTQ", p, e.getMessage());
         }
@@ -187,7 +213,7 @@ public final class GptqCheckpoint {
         if (w.bits() != c.bits() || w.groupSize() != c.groupSize() || w.sym() != c.sym())
             throw new IllegalArgumentException("GPTQ checkpoint: layer " + p + " is " + w + ", the config says "
                     + c.bits() + " bits, group " + c.groupSize() + (c.sym() ? ", sym" : ", asym"));
-        int[] qweight = GptqPacking.qweight(w), qzeros = GptqPacking.qzerosV1(w);
+        int[] qweight = GptqPacking.qweight(w), qzeros = c.v2() ? GptqPacking.qzerosV2(w) : GptqPacking.qzerosV1(w);
         items.add(new SafetensorsWriter.Item(
                 p + ".qweight", DType.I32, new long[] {(long) w.in() * w.bits() / 32, w.out()}, seg(qweight)));
         items.add(new SafetensorsWriter.Item(

@@ -85,10 +85,10 @@ class GptqCheckpointTest {
         assertTrue(e.getMessage().contains("awq"), e.getMessage());
         Files.writeString(
                 c,
-                "{\"quantization_config\": {\"quant_method\": \"gptq\", \"checkpoint_format\": \"gptq_v2\","
+                "{\"quantization_config\": {\"quant_method\": \"gptq\", \"checkpoint_format\": \"marlin\","
                         + " \"bits\": 4, \"group_size\": 128}}");
         e = assertThrows(ModelFormatException.class, () -> GptqCheckpoint.readConfig(c));
-        assertTrue(e.getMessage().contains("gptq_v2"), e.getMessage());
+        assertTrue(e.getMessage().contains("marlin"), e.getMessage());
         Files.writeString(c, "{\"hidden_size\": 8}");
         e = assertThrows(ModelFormatException.class, () -> GptqCheckpoint.readConfig(c));
         assertTrue(e.getMessage().contains("quantization_config"), e.getMessage());

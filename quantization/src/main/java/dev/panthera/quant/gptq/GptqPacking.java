@@ -13,6 +13,9 @@ package dev.panthera.quant.gptq;
  *       cannot be written: it would read back as 2^bits);
  *   <li>scales float16 [groups, out] and g_idx int32 [in] are stored as they are.
  * </ul>
+ *
+ * <p>GPT-QModel's "gptq_v2" layout (what transformers saves for a model it quantized through optimum and GPT-QModel)
+ * is the same except that qzeros store the zero points themselves, 0 to 2^bits − 1.
  */
 public final class GptqPacking {
     private GptqPacking() {}
@@ -30,6 +33,15 @@ public final class GptqPacking {
 
     /** qzeros [groups, out·bits/32] storing zero − 1; a zero point of 0 is refused (v1 cannot hold it). */
     public static int[] qzerosV1(GptqWeight w) {
+        return qzeros(w, 1);
+    }
+
+    /** qzeros [groups, out·bits/32] storing the zero points as they are (gptq_v2). */
+    public static int[] qzerosV2(GptqWeight w) {
+        return qzeros(w, 0);
+    }
+
+    private static int[] qzeros(GptqWeight w, int offset) {
         int bits = w.bits(), out = w.out(), groups = w.groups();
         int cols = packedLength(w.name(), "output features", out, bits);
         int[] packed = new int[Math.multiplyExact(groups, cols)];
@@ -37,11 +49,11 @@ public final class GptqPacking {
         for (int g = 0; g < groups; g++) {
             for (int r = 0; r < out; r++) {
                 int z = w.zeros()[g * out + r];
-                if (z < 1 || z > mask + 1)
-                    throw new IllegalArgumentException(
-                            "GPTQ v1 checkpoint " + w.name() + ": zero point " + z + " of group " + g + ", output " + r
-                                    + " cannot be stored as zero - 1 in " + bits + " bits");
-                put(packed, g * cols, 1, r, bits, (z - 1) & mask);
+                if (z - offset < 0 || z - offset > mask)
+                    throw new IllegalArgumentException("GPTQ " + (offset == 1 ? "v1" : "v2") + " checkpoint " + w.name()
+                            + ": zero point " + z + " of group " + g + ", output " + r + " cannot be stored"
+                            + (offset == 1 ? " as zero - 1" : "") + " in " + bits + " bits");
+                put(packed, g * cols, 1, r, bits, z - offset);
             }
         }
         return packed;
@@ -62,6 +74,36 @@ public final class GptqPacking {
             int[] qzeros,
             float[] scales,
             int[] gIdx) {
+        return from(name, out, in, bits, groupSize, sym, qweight, qzeros, scales, gIdx, 1);
+    }
+
+    /** {@link #fromV1} for a gptq_v2 checkpoint (zero points = stored). */
+    public static GptqWeight fromV2(
+            String name,
+            int out,
+            int in,
+            int bits,
+            int groupSize,
+            boolean sym,
+            int[] qweight,
+            int[] qzeros,
+            float[] scales,
+            int[] gIdx) {
+        return from(name, out, in, bits, groupSize, sym, qweight, qzeros, scales, gIdx, 0);
+    }
+
+    private static GptqWeight from(
+            String name,
+            int out,
+            int in,
+            int bits,
+            int groupSize,
+            boolean sym,
+            int[] qweight,
+            int[] qzeros,
+            float[] scales,
+            int[] gIdx,
+            int zeroOffset) {
         if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
             throw new IllegalArgumentException("GPTQ checkpoint " + name + ": bits must be 2, 3, 4 or 8, got " + bits);
         int rows = packedLength(name, "input features", in, bits),
@@ -79,7 +121,7 @@ public final class GptqPacking {
         }
         int[] zeros = new int[groups * out];
         for (int g = 0; g < groups; g++) {
-            for (int r = 0; r < out; r++) zeros[g * out + r] = get(qzeros, g * cols, 1, r, bits) + 1;
+            for (int r = 0; r < out; r++) zeros[g * out + r] = get(qzeros, g * cols, 1, r, bits) + zeroOffset;
         }
         return new GptqWeight(name, out, in, bits, groupSize, sym, q, scales, zeros, gIdx);
     }

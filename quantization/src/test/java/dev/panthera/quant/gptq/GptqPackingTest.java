@@ -90,6 +90,32 @@ class GptqPackingTest {
         assertEquals(w, back);
     }
 
+    /**
+     * gptq_v2 stores the zero points themselves where v1 stores zero − 1: the weight with every zero point one lower
+     * packs to v1's words, and its v2 words unpack to it.
+     */
+    @Property(tries = 80)
+    void v2StoresTheZeroPointsThatV1StoresMinusOne(@ForAll("packable") GptqWeight w) {
+        int[] lower = w.zeros().clone();
+        for (int i = 0; i < lower.length; i++) lower[i]--;
+        var v = new GptqWeight(
+                "w", w.out(), w.in(), w.bits(), w.groupSize(), w.sym(), w.q().clone(), w.scales(), lower, w.gIdx());
+        int[] qzeros = GptqPacking.qzerosV2(v);
+        assertArrayEquals(GptqPacking.qzerosV1(w), qzeros);
+        GptqWeight back = GptqPacking.fromV2(
+                "w",
+                v.out(),
+                v.in(),
+                v.bits(),
+                v.groupSize(),
+                v.sym(),
+                GptqPacking.qweight(v),
+                qzeros,
+                v.scales(),
+                v.gIdx());
+        assertEquals(v, back);
+    }
+
     /** 4 bits: word [i, c] holds rows 8i..8i+7 of column c, row 8i in the lowest nibble (AutoGPTQ's pack). */
     @Test
     void fourBitWordLayout() {
@@ -123,6 +149,10 @@ class GptqPackingTest {
         z.zeros()[3] = 0;
         var e2 = assertThrows(IllegalArgumentException.class, () -> GptqPacking.qzerosV1(z));
         assertTrue(e2.getMessage().contains("zero point 0"), e2.getMessage());
+        GptqPacking.qzerosV2(z); // v2 holds a zero point of 0, not one of 2^bits
+        z.zeros()[3] = 16;
+        var e4 = assertThrows(IllegalArgumentException.class, () -> GptqPacking.qzerosV2(z));
+        assertTrue(e4.getMessage().contains("v2") && e4.getMessage().contains("zero point 16"), e4.getMessage());
         var e3 = assertThrows(
                 IllegalArgumentException.class,
                 () -> GptqPacking.fromV1(
