@@ -230,8 +230,15 @@ final class PackedGemm {
                     long row = bOff + (long) (pc + p) * ldb + jc;
                     for (int js = g; js < ge; js += NR) {
                         int o = js * kc + p * NR;
-                        for (int q = 0; q < NR; q += 8)
-                            WeightLoads.load(kind, b, row + js + q).intoArray(out, o + q);
+                        if (kind == DType.F32) {
+                            // a copy, not vectors: WeightLoads' eight-lane vectors stored with intoArray here lost
+                            // C2's store intrinsic once other code had stored sixteen-lane ones (the profile of
+                            // FloatVector.intoArray names the wider class), and every vector went through the heap
+                            MemorySegment.copy(b, ValueLayout.JAVA_FLOAT_UNALIGNED, (row + js) * 4, out, o, NR);
+                        } else {
+                            for (int q = 0; q < NR; q += 8)
+                                WeightLoads.load(kind, b, row + js + q).intoArray(out, o + q);
+                        }
                     }
                 }
             }
