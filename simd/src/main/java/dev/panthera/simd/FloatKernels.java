@@ -158,10 +158,14 @@ final class FloatKernels {
         int w = F.length();
         switch (op) {
             case NEG -> {
-                for (int i = 0; i < n; i += w) store(load(src, so, i, n).neg(), dst, dO, i, n);
+                int i = 0, end = F.loopBound(n);
+                for (; i < end; i += w) at(src, so, i).neg().intoMemorySegment(dst, (dO + i) * 4, NO);
+                if (i < n) store(load(src, so, i, n).neg(), dst, dO, i, n);
             }
             case SQRT -> {
-                for (int i = 0; i < n; i += w) store(load(src, so, i, n).sqrt(), dst, dO, i, n);
+                int i = 0, end = F.loopBound(n);
+                for (; i < end; i += w) at(src, so, i).sqrt().intoMemorySegment(dst, (dO + i) * 4, NO);
+                if (i < n) store(load(src, so, i, n).sqrt(), dst, dO, i, n);
             }
             case EXP -> expRow(src, so, dst, dO, n);
             case SIGMOID -> sigmoidRow(src, so, dst, dO, n);
@@ -333,16 +337,56 @@ final class FloatKernels {
         if (i < n) store(binary(op, load(a, ao, i, n), load(b, bo, i, n)), dst, dO, i, n);
     }
 
-    /** dst[i] = c op b[i], c one value in every lane. */
+    /**
+     * dst[i] = c op b[i], c one value in every lane. Full vectors and the masked tail in separate loops, the four
+     * arithmetic ops each in its own, as in {@link #denseRow}: one loop through {@code load}'s two paths and {@code
+     * binary}'s switch left them out of line in the 3.4M training step, and every vector they returned was boxed.
+     */
     private static void constantFirstRow(
             BinaryOp op, FloatVector c, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
-        for (int i = 0; i < n; i += F.length()) store(binary(op, c, load(b, bo, i, n)), dst, dO, i, n);
+        int w = F.length(), end = F.loopBound(n), i = 0;
+        switch (op) {
+            case ADD -> {
+                for (; i < end; i += w) c.add(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+            case SUB -> {
+                for (; i < end; i += w) c.sub(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+            case MUL -> {
+                for (; i < end; i += w) c.mul(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+            case DIV -> {
+                for (; i < end; i += w) c.div(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+            default -> {
+                for (; i < end; i += w) binary(op, c, at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+        }
+        if (i < n) store(binary(op, c, load(b, bo, i, n)), dst, dO, i, n);
     }
 
-    /** dst[i] = a[i] op c, c one value in every lane. */
+    /** dst[i] = a[i] op c, c one value in every lane; loops as in {@link #constantFirstRow}. */
     private static void constantSecondRow(
             BinaryOp op, MemorySegment a, long ao, FloatVector c, MemorySegment dst, long dO, int n) {
-        for (int i = 0; i < n; i += F.length()) store(binary(op, load(a, ao, i, n), c), dst, dO, i, n);
+        int w = F.length(), end = F.loopBound(n), i = 0;
+        switch (op) {
+            case ADD -> {
+                for (; i < end; i += w) at(a, ao, i).add(c).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+            case SUB -> {
+                for (; i < end; i += w) at(a, ao, i).sub(c).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+            case MUL -> {
+                for (; i < end; i += w) at(a, ao, i).mul(c).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+            case DIV -> {
+                for (; i < end; i += w) at(a, ao, i).div(c).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+            default -> {
+                for (; i < end; i += w) binary(op, at(a, ao, i), c).intoMemorySegment(dst, (dO + i) * 4, NO);
+            }
+        }
+        if (i < n) store(binary(op, load(a, ao, i, n), c), dst, dO, i, n);
     }
 
     /** The full vector at element {@code elem + i}. */
