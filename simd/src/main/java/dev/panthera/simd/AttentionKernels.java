@@ -493,8 +493,8 @@ final class AttentionKernels {
 
     /**
      * The half-split rotation: full vectors loaded and stored directly, the tail masked. A method of its own, small
-     * enough for C2 to inline every load: inside ropeRow the loads through FloatKernels' two-path helper stayed calls
-     * in the 3.4M training step and boxed each vector.
+     * enough for C2 to inline every load: inside ropeRow, loads through FloatKernels' two-path helper stayed calls
+     * and boxed each vector.
      */
     private static void ropeHalves(
             MemorySegment x,

@@ -339,8 +339,8 @@ final class FloatKernels {
 
     /**
      * dst[i] = c op b[i], c one value in every lane. Full vectors and the masked tail in separate loops, the four
-     * arithmetic ops each in its own, as in {@link #denseRow}: one loop through {@code load}'s two paths and {@code
-     * binary}'s switch left them out of line in the 3.4M training step, and every vector they returned was boxed.
+     * arithmetic ops each in its own, as in {@link #denseRow}: in one loop through {@code load}'s two paths and
+     * {@code binary}'s switch C2 left both out of line, and every vector they returned was boxed on the heap.
      */
     private static void constantFirstRow(
             BinaryOp op, FloatVector c, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
