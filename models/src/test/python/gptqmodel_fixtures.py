@@ -4,18 +4,19 @@ check: transformers loading what GptqInteropTest wrote with `convert --type gptq
     PYTHONHASHSEED=0 python gptqmodel_fixtures.py write models/src/test/resources/gptq
         gptqmodel-source: a tiny random LlamaForCausalLM in float32 (CONFIG below). gptqmodel-4bit-g16-act (4 bits,
         groups of 16, act-order, asymmetric) and gptqmodel-4bit-g32-sym (4 bits, groups of 32, symmetric, no
-        act-order): that model loaded by transformers with a GPTQConfig, so that optimum's GPTQQuantizer quantizes every projection with GPT-QModel on
-        the CPU over a few random token sequences, then saved with save_pretrained (config.json and model.safetensors
-        as transformers writes a GPTQ model: qweight, qzeros, scales, g_idx, checkpoint_format "gptq").
-        expected.safetensors holds input ids, the quantized model's logits (GPT-QModel's torch kernel) and, for three
-        projections, GPT-QModel's dequantize_weight() as float32 [out, in] ("<name>.dequantized").
+        act-order): that model loaded by transformers with a GPTQConfig, so that optimum's GPTQQuantizer quantizes
+        every projection with GPT-QModel on the CPU over a few random token sequences, then saved with
+        save_pretrained (config.json and model.safetensors as transformers writes such a model: qweight, qzeros,
+        scales, g_idx in GPT-QModel's layout, checkpoint_format "gptq_v2"). expected.safetensors holds input ids, the
+        quantized model's logits (GPT-QModel's torch kernel) and, for three projections, GPT-QModel's
+        dequantize_weight() as float32 [out, in] ("<name>.dequantized").
 
     python gptqmodel_fixtures.py check models/target/gptq-written
-        For every directory GptqInteropTest wrote there (gptqmodel-source converted by `convert --type gptq` and panthera.safetensors with input
-        ids, our dequantized weights and the logits of our model with those weights rounded to float16, as GPTQ
-        kernels multiply in float16): transformers loads it with GPT-QModel's torch kernel; dequantize_weight() of
-        every projection must equal ours rounded to float16 bit for bit and the logits agree within float32
-        summation-order error.
+        For every directory GptqInteropTest wrote there (gptqmodel-source converted by `convert --type gptq`, and
+        panthera.safetensors with input ids, our dequantized weights and the logits of our model with those weights
+        rounded to float16, as GPTQ kernels multiply in float16): transformers loads it with GPT-QModel's torch
+        kernel; dequantize_weight() of every projection must equal ours rounded to float16 bit for bit and the
+        logits agree within float32 summation-order error.
 
 Needs transformers 5.18.0, torch 2.13.0, safetensors, accelerate, optimum (2.1.0.dev0, commit 83c88b8f of
 huggingface/optimum) and GPT-QModel (7.3.4, commit f4c327a1 of ModelCloud/GPTQModel) importable. GPT-QModel's
@@ -32,7 +33,6 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import GPTQConfig, LlamaConfig, LlamaForCausalLM
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 # GPT-QModel packs only layers whose output count is a multiple of 32 (its pack_block): hidden 64 with 4 heads and
 # 2 KV heads of 16 gives k/v outputs of 32; the llama-gqa fixture's 16 would not pack
 CONFIG = LlamaConfig(
