@@ -1,6 +1,7 @@
 package dev.panthera.simd;
 
 import dev.panthera.simd.AttentionKernels.View4;
+import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -10,7 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * F32 kernels for training with unit innermost stride: attention with an additive mask that also writes each query
  * row's log-sum-exp, the attention backward that recomputes the probabilities from that log-sum-exp
- * (flash-attention style: no score matrix is kept), and the per-row norm backward. Dot products and row updates run
+ * (flash-attention style: no score matrix is kept; up to {@link #BLOCKED_SCORES} scores per head it keeps one and
+ * runs on SGEMM), and the per-row norm backward. Dot products and row updates run
  * on {@link FloatVector}; each score's exp in double. Offsets are in elements.
  */
 final class FusedGradKernels {
@@ -180,6 +182,10 @@ final class FusedGradKernels {
             boolean causal,
             float scale) {
         int group = hq / hkv;
+        if ((long) lq * lk <= BLOCKED_SCORES) {
+            blockedBackward(q, k, v, mask, o, lse, dOut, dq, dk, dv, batch, hq, hkv, lq, lk, d, dvDim, causal, scale);
+            return;
+        }
         Sgemm.forEach(batch * hkv, 8L * batch * hq * lq * lk * Math.max(d, dvDim), bk -> {
             int b = bk / hkv, kh = bk % hkv;
             float[] s = new float[lk], gq = new float[d];
@@ -206,6 +212,180 @@ final class FusedGradKernels {
                 }
             }
         });
+    }
+
+    /** The most scores (lq·lk) of one head the blocked backward holds in memory twice (P and dP): 16 MiB each. */
+    static final long BLOCKED_SCORES = 1L << 22;
+
+    /**
+     * {@link #attentionBackward} through five products per query head, each one single-threaded SGEMM inside its
+     * (batch, kv head) task: S = Q·Kᵀ·scale, P = exp(S + mask − lse) (0 where a key is hidden), dP = dO·Vᵀ,
+     * dS = P∘(dP − rowsum(dO∘O))·scale, then dV += Pᵀ·dO, dQ = dS·K, dK += dSᵀ·Q. Register-tiled products in place
+     * of a dot and three row updates per score; longer rows (more than {@link #BLOCKED_SCORES} scores) keep the
+     * row-at-a-time path, which holds no score matrix.
+     */
+    private static void blockedBackward(
+            View4 q,
+            View4 k,
+            View4 v,
+            Mask mask,
+            View4 o,
+            Rows lse,
+            View4 dOut,
+            View4 dq,
+            View4 dk,
+            View4 dv,
+            int batch,
+            int hq,
+            int hkv,
+            int lq,
+            int lk,
+            int d,
+            int dvDim,
+            boolean causal,
+            float scale) {
+        int group = hq / hkv;
+        GemmConfig one = GemmConfig.of(1);
+        Sgemm.forEach(batch * hkv, 8L * batch * hq * lq * lk * Math.max(d, dvDim), bk -> {
+            int b = bk / hkv, kh = bk % hkv;
+            float[] kk = rows(k, b, kh, lk, d), vv = rows(v, b, kh, lk, dvDim);
+            float[] pp = new float[lq * lk], dp = new float[lq * lk];
+            float[] gk = new float[lk * d], gv = new float[lk * dvDim], gq = new float[lq * d];
+            MemorySegment kS = MemorySegment.ofArray(kk), vS = MemorySegment.ofArray(vv);
+            MemorySegment pS = MemorySegment.ofArray(pp), dpS = MemorySegment.ofArray(dp);
+            MemorySegment gkS = MemorySegment.ofArray(gk), gvS = MemorySegment.ofArray(gv);
+            MemorySegment gqS = MemorySegment.ofArray(gq);
+            for (int h = kh * group; h < (kh + 1) * group; h++) {
+                float[] qq = rows(q, b, h, lq, d), go = rows(dOut, b, h, lq, dvDim);
+                MemorySegment qS = MemorySegment.ofArray(qq), goS = MemorySegment.ofArray(go);
+                Sgemm.gemm(
+                        one,
+                        "attention backward",
+                        DType.F32,
+                        false,
+                        true,
+                        lq,
+                        lk,
+                        d,
+                        scale,
+                        qS,
+                        0,
+                        d,
+                        kS,
+                        0,
+                        d,
+                        0f,
+                        pS,
+                        0,
+                        lk);
+                Sgemm.gemm(
+                        one,
+                        "attention backward",
+                        DType.F32,
+                        false,
+                        true,
+                        lq,
+                        lk,
+                        dvDim,
+                        1f,
+                        goS,
+                        0,
+                        dvDim,
+                        vS,
+                        0,
+                        dvDim,
+                        0f,
+                        dpS,
+                        0,
+                        lk);
+                for (int i = 0; i < lq; i++) {
+                    float l = lse.seg().getAtIndex(FL, lse.at(b, h, i));
+                    int visible = l == Float.NEGATIVE_INFINITY ? 0 : visible(i, lq, lk, causal);
+                    float delta = visible == 0 ? 0 : dot(dOut.seg(), dOut.row(b, h, i), o.seg(), o.row(b, h, i), dvDim);
+                    int r = i * lk;
+                    for (int j = 0; j < lk; j++) {
+                        float add = j >= visible || mask == null ? 0 : mask.at(b, h, i, j);
+                        float p = j >= visible || add == Float.NEGATIVE_INFINITY
+                                ? 0f
+                                : (float) Math.exp(pp[r + j] + add - l);
+                        pp[r + j] = p;
+                        dp[r + j] = p * (dp[r + j] - delta) * scale;
+                    }
+                }
+                Sgemm.gemm(
+                        one,
+                        "attention backward",
+                        DType.F32,
+                        true,
+                        false,
+                        lk,
+                        dvDim,
+                        lq,
+                        1f,
+                        pS,
+                        0,
+                        lk,
+                        goS,
+                        0,
+                        dvDim,
+                        1f,
+                        gvS,
+                        0,
+                        dvDim);
+                Sgemm.gemm(
+                        one,
+                        "attention backward",
+                        DType.F32,
+                        false,
+                        false,
+                        lq,
+                        d,
+                        lk,
+                        1f,
+                        dpS,
+                        0,
+                        lk,
+                        kS,
+                        0,
+                        d,
+                        0f,
+                        gqS,
+                        0,
+                        d);
+                Sgemm.gemm(
+                        one,
+                        "attention backward",
+                        DType.F32,
+                        true,
+                        false,
+                        lk,
+                        d,
+                        lq,
+                        1f,
+                        dpS,
+                        0,
+                        lk,
+                        qS,
+                        0,
+                        d,
+                        1f,
+                        gkS,
+                        0,
+                        d);
+                for (int i = 0; i < lq; i++) MemorySegment.copy(gq, i * d, dq.seg(), FL, dq.row(b, h, i) * 4, d);
+            }
+            for (int j = 0; j < lk; j++) {
+                MemorySegment.copy(gk, j * d, dk.seg(), FL, dk.row(b, kh, j) * 4, d);
+                MemorySegment.copy(gv, j * dvDim, dv.seg(), FL, dv.row(b, kh, j) * 4, dvDim);
+            }
+        });
+    }
+
+    /** Rows 0..n of a [b, h] slice of {@code x} (each {@code width} contiguous elements) as one dense array. */
+    private static float[] rows(View4 x, int b, int h, int n, int width) {
+        float[] out = new float[n * width];
+        for (int i = 0; i < n; i++) MemorySegment.copy(x.seg(), FL, x.row(b, h, i) * 4, out, i * width, width);
+        return out;
     }
 
     /**
