@@ -217,6 +217,9 @@ final class FusedGradKernels {
     /** The most scores (lq·lk) of one head the blocked backward holds in memory twice (P and dP): 16 MiB each. */
     static final long BLOCKED_SCORES = 1L << 22;
 
+    /** The blocked backward's products run inside its parallel (batch, kv head) tasks, each on its own thread. */
+    private static final GemmConfig ONE_THREAD = GemmConfig.of(1);
+
     /**
      * {@link #attentionBackward} through five products per query head, each one single-threaded SGEMM inside its
      * (batch, kv head) task: S = Q·Kᵀ·scale, P = exp(S + mask − lse) (0 where a key is hidden), dP = dO·Vᵀ,
@@ -245,59 +248,15 @@ final class FusedGradKernels {
             boolean causal,
             float scale) {
         int group = hq / hkv;
-        GemmConfig one = GemmConfig.of(1);
         Sgemm.forEach(batch * hkv, 8L * batch * hq * lq * lk * Math.max(d, dvDim), bk -> {
             int b = bk / hkv, kh = bk % hkv;
             float[] kk = rows(k, b, kh, lk, d), vv = rows(v, b, kh, lk, dvDim);
             float[] pp = new float[lq * lk], dp = new float[lq * lk];
             float[] gk = new float[lk * d], gv = new float[lk * dvDim], gq = new float[lq * d];
-            MemorySegment kS = MemorySegment.ofArray(kk), vS = MemorySegment.ofArray(vv);
-            MemorySegment pS = MemorySegment.ofArray(pp), dpS = MemorySegment.ofArray(dp);
-            MemorySegment gkS = MemorySegment.ofArray(gk), gvS = MemorySegment.ofArray(gv);
-            MemorySegment gqS = MemorySegment.ofArray(gq);
             for (int h = kh * group; h < (kh + 1) * group; h++) {
                 float[] qq = rows(q, b, h, lq, d), go = rows(dOut, b, h, lq, dvDim);
-                MemorySegment qS = MemorySegment.ofArray(qq), goS = MemorySegment.ofArray(go);
-                Sgemm.gemm(
-                        one,
-                        "attention backward",
-                        DType.F32,
-                        false,
-                        true,
-                        lq,
-                        lk,
-                        d,
-                        scale,
-                        qS,
-                        0,
-                        d,
-                        kS,
-                        0,
-                        d,
-                        0f,
-                        pS,
-                        0,
-                        lk);
-                Sgemm.gemm(
-                        one,
-                        "attention backward",
-                        DType.F32,
-                        false,
-                        true,
-                        lq,
-                        lk,
-                        dvDim,
-                        1f,
-                        goS,
-                        0,
-                        dvDim,
-                        vS,
-                        0,
-                        dvDim,
-                        0f,
-                        dpS,
-                        0,
-                        lk);
+                product(false, true, lq, lk, d, scale, qq, kk, 0f, pp); // S = Q·Kᵀ·scale
+                product(false, true, lq, lk, dvDim, 1f, go, vv, 0f, dp); // dP = dO·Vᵀ
                 for (int i = 0; i < lq; i++) {
                     float l = lse.seg().getAtIndex(FL, lse.at(b, h, i));
                     int visible = l == Float.NEGATIVE_INFINITY ? 0 : visible(i, lq, lk, causal);
@@ -312,66 +271,9 @@ final class FusedGradKernels {
                         dp[r + j] = p * (dp[r + j] - delta) * scale;
                     }
                 }
-                Sgemm.gemm(
-                        one,
-                        "attention backward",
-                        DType.F32,
-                        true,
-                        false,
-                        lk,
-                        dvDim,
-                        lq,
-                        1f,
-                        pS,
-                        0,
-                        lk,
-                        goS,
-                        0,
-                        dvDim,
-                        1f,
-                        gvS,
-                        0,
-                        dvDim);
-                Sgemm.gemm(
-                        one,
-                        "attention backward",
-                        DType.F32,
-                        false,
-                        false,
-                        lq,
-                        d,
-                        lk,
-                        1f,
-                        dpS,
-                        0,
-                        lk,
-                        kS,
-                        0,
-                        d,
-                        0f,
-                        gqS,
-                        0,
-                        d);
-                Sgemm.gemm(
-                        one,
-                        "attention backward",
-                        DType.F32,
-                        true,
-                        false,
-                        lk,
-                        d,
-                        lq,
-                        1f,
-                        dpS,
-                        0,
-                        lk,
-                        qS,
-                        0,
-                        d,
-                        1f,
-                        gkS,
-                        0,
-                        d);
+                product(true, false, lk, dvDim, lq, 1f, pp, go, 1f, gv); // dV += Pᵀ·dO
+                product(false, false, lq, d, lk, 1f, dp, kk, 0f, gq); // dQ = dS·K
+                product(true, false, lk, d, lq, 1f, dp, qq, 1f, gk); // dK += dSᵀ·Q
                 for (int i = 0; i < lq; i++) MemorySegment.copy(gq, i * d, dq.seg(), FL, dq.row(b, h, i) * 4, d);
             }
             for (int j = 0; j < lk; j++) {
@@ -379,6 +281,34 @@ final class FusedGradKernels {
                 MemorySegment.copy(gv, j * dvDim, dv.seg(), FL, dv.row(b, kh, j) * 4, dvDim);
             }
         });
+    }
+
+    /**
+     * C[m, n] = alpha·op(A)·op(B) + beta·C on this thread, all dense row-major heap arrays: op(A) is [m, k] (A stored
+     * [k, m] when transposed), op(B) is [k, n] (B stored [n, k] when transposed).
+     */
+    private static void product(
+            boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, float[] b, float beta, float[] c) {
+        Sgemm.gemm(
+                ONE_THREAD,
+                "attention backward",
+                DType.F32,
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                alpha,
+                MemorySegment.ofArray(a),
+                0,
+                ta ? m : k,
+                MemorySegment.ofArray(b),
+                0,
+                tb ? k : n,
+                beta,
+                MemorySegment.ofArray(c),
+                0,
+                n);
     }
 
     /** Rows 0..n of a [b, h] slice of {@code x} (each {@code width} contiguous elements) as one dense array. */

@@ -52,16 +52,15 @@ class GptqInteropTest {
         return out;
     }
 
-    /** Logits of a batch of token rows [rows, len], each row its own sequence. */
+    /** Logits of a batch of token rows [rows, len], each row its own sequence, one after the other. */
     static float[] logits(LlamaModel m, int[] ids, int rows) {
         int len = ids.length / rows;
-        List<Float> all = new ArrayList<>();
+        float[] out = null;
         for (int r = 0; r < rows; r++) {
-            for (float x : QuantizedConvertTest.logits(m, java.util.Arrays.copyOfRange(ids, r * len, (r + 1) * len)))
-                all.add(x);
+            float[] one = QuantizedConvertTest.logits(m, java.util.Arrays.copyOfRange(ids, r * len, (r + 1) * len));
+            if (out == null) out = new float[rows * one.length];
+            System.arraycopy(one, 0, out, r * one.length, one.length);
         }
-        float[] out = new float[all.size()];
-        for (int i = 0; i < out.length; i++) out[i] = all.get(i);
         return out;
     }
 
