@@ -4,6 +4,7 @@ import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
@@ -261,20 +262,25 @@ final class PackedGemm {
             int js0,
             int nc,
             float[] out) {
-        float[] line = tb ? new float[kc] : null;
+        // op(B) transposed: B row j (a Linear weight's output j) is contiguous over p. V rows at a time are read
+        // into the heap with vector loads (element-wise reads across segment rows each check bounds and liveness),
+        // then the V values of one p across them go into the sliver as one gather instead of V scalar stores.
+        float[] lines = tb ? new float[V * kc] : null;
+        int[] across = tb ? new int[V] : null;
+        for (int j = 0; tb && j < V; j++) across[j] = j * kc;
         for (int js = js0; js < nc; js += NR) {
             int w = Math.min(NR, nc - js);
             int base = js * kc;
             if (tb) {
-                // B row j (a Linear weight's output j) is contiguous over p: read it with vector loads, then
-                // scatter it into the sliver's column j; an element-wise gather across rows cost ~40% of a prefill
-                for (int j = 0; j < NR; j++) {
-                    if (j < w) {
-                        WeightLoads.toFloats(kind, b, bOff + (long) (jc + js + j) * ldb + pc, kc, line, 0);
-                        for (int p = 0; p < kc; p++) out[base + p * NR + j] = line[p];
-                    } else {
-                        for (int p = 0; p < kc; p++) out[base + p * NR + j] = 0f;
+                for (int jv = 0; jv < NR; jv += V) {
+                    for (int j = 0; j < V; j++) {
+                        if (jv + j < w)
+                            WeightLoads.toFloats(
+                                    kind, b, bOff + (long) (jc + js + jv + j) * ldb + pc, kc, lines, j * kc);
+                        else Arrays.fill(lines, j * kc, (j + 1) * kc, 0f);
                     }
+                    for (int p = 0; p < kc; p++)
+                        FloatVector.fromArray(F, lines, p, across, 0).intoArray(out, base + p * NR + jv);
                 }
                 continue;
             }
