@@ -39,11 +39,17 @@ final class AttentionKernels {
 
     private static final GemmConfig ONE_THREAD = GemmConfig.of(1);
 
-    static void attention(
+    /**
+     * softmax(q·kᵀ·scale + mask)·v into o, (batch, head) pairs in parallel. With {@code lse} not null, the kernel that
+     * keeps a whole row of scores ({@link ShortAttention}) also writes each row's log-sum-exp there; returns whether
+     * the call went that way (false: lse was not written).
+     */
+    static boolean attention(
             View4 q,
             View4 k,
             View4 v,
             FusedGradKernels.Mask mask,
+            FusedGradKernels.Rows lse,
             View4 o,
             int batch,
             int hq,
@@ -89,7 +95,7 @@ final class AttentionKernels {
                         0,
                         scale);
             });
-            return;
+            return false;
         }
         long visible0 = causal ? lk - lq + 1 : lk; // keys query row 0 sees (clamped to [0, lk] by the kernels)
         boolean whole = blocked && ShortAttention.fits(lq, lk, d, dv);
@@ -114,7 +120,8 @@ final class AttentionKernels {
                         d,
                         dv,
                         visible0,
-                        scale);
+                        scale,
+                        lse);
             } else if (blocked) {
                 blocked(
                         q.seg(),
@@ -140,6 +147,7 @@ final class AttentionKernels {
                 rowwiseHead(q, k, v, mask, o, b, h, kh, lq, lk, d, dv, causal, scale);
             }
         });
+        return whole;
     }
 
     /** Whether a view's rows can be a GEMM operand: rows at least {@code cols} apart (or a single row), int-sized. */

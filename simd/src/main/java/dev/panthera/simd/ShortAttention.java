@@ -54,7 +54,7 @@ final class ShortAttention {
     /** Per-thread arrays, grown to the largest call seen: the transposed keys, the values, four query rows, their scores and outputs. */
     private static final class Scratch {
         float[] kt = new float[0], vv = new float[0], qa = new float[0], s = new float[0], out = new float[0];
-        final float[] sums = new float[4];
+        final float[] sums = new float[4], maxes = new float[4];
         final int[] visible = new int[4];
     }
 
@@ -82,7 +82,8 @@ final class ShortAttention {
             int d,
             int dv,
             long visible0,
-            float scale) {
+            float scale,
+            FusedGradKernels.Rows lse) {
         int pair = 2 * F.length();
         int ldk = (lk + pair - 1) / pair * pair, ldv = (dv + pair - 1) / pair * pair;
         Scratch sc = SCRATCH.get();
@@ -95,7 +96,7 @@ final class ShortAttention {
         transposeKeys(k, b, kh, lk, d, kt, ldk, out); // out holds a key row until the outputs need it
         copyValues(v, b, kh, lk, dv, vv, ldv);
         int[] visible = sc.visible;
-        float[] sums = sc.sums;
+        float[] sums = sc.sums, maxes = sc.maxes;
         for (int r0 = 0; r0 < rows; r0 += 4) {
             int nr = Math.min(4, rows - r0), most = 0;
             for (int r = 0; r < nr; r++) {
@@ -111,7 +112,14 @@ final class ShortAttention {
                     long mRow = mask.offset() + b * mask.sb() + h * mask.sh() + (long) (r0 + r) * mask.si();
                     addMask(s, row, n, mask.seg(), mRow, mask.sj());
                 }
-                sums[r] = softmaxNumerators(s, row, n, most);
+                sums[r] = softmaxNumerators(s, row, n, most, maxes, r);
+                // as FusedGradKernels.logSumExp has it: −∞ for a row that sees nothing
+                if (lse != null)
+                    lse.seg()
+                            .setAtIndex(
+                                    FL,
+                                    lse.at(b, h, r0 + r),
+                                    sums[r] == 0 ? Float.NEGATIVE_INFINITY : (float) (maxes[r] + Math.log(sums[r])));
             }
             // the PV kernel always takes four rows; rows past nr read what an earlier group left and are not stored
             product4(s, ldk, most, vv, ldv, ldv, 1f, out, ldv);
@@ -204,10 +212,11 @@ final class ShortAttention {
     }
 
     /**
-     * s[o + j] = e^(s[o + j] − max) for j &lt; n (the max over those n), zero for j in [n, most); returns their sum. A row
-     * with nothing visible (n = 0, or every score −∞) becomes all zeros with sum 0, so its output is 0·∞ = NaN.
+     * s[o + j] = e^(s[o + j] − max) for j &lt; n (the max over those n, left in maxes[r]), zero for j in [n, most);
+     * returns their sum. A row with nothing visible (n = 0, or every score −∞) becomes all zeros with sum 0, so its
+     * output is 0·∞ = NaN.
      */
-    private static float softmaxNumerators(float[] s, int o, int n, int most) {
+    private static float softmaxNumerators(float[] s, int o, int n, int most, float[] maxes, int r) {
         int L = F.length();
         float m = Float.NEGATIVE_INFINITY;
         if (n > 0) {
@@ -217,6 +226,7 @@ final class ShortAttention {
             m = mv.reduceLanes(VectorOperators.MAX);
             for (; j < n; j++) m = Math.max(m, s[o + j]);
         }
+        maxes[r] = m;
         if (m == Float.NEGATIVE_INFINITY) {
             java.util.Arrays.fill(s, o, o + most, 0f);
             return 0f;

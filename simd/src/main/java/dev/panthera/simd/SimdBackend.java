@@ -519,6 +519,25 @@ public final class SimdBackend implements Backend, FusedKernels {
             double scale,
             Storage dst,
             Layout dl) {
+        attention(q, ql, k, kl, v, vl, causal, scale, dst, dl, null);
+    }
+
+    /**
+     * {@link #attention}, also writing each query row's log-sum-exp into {@code lse} (F32 rows, may be null) where
+     * the kernel that computes the output has it; returns whether it did (false: the caller computes it).
+     */
+    boolean attention(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            boolean causal,
+            double scale,
+            Storage dst,
+            Layout dl,
+            FusedGradKernels.Rows lse) {
         if (!f32(q, k, v, dst)
                 || lastStride(ql) != 1
                 || lastStride(kl) != 1
@@ -527,13 +546,14 @@ public final class SimdBackend implements Backend, FusedKernels {
             if (WidenedOps.serves(q.dtype(), k.dtype(), v.dtype(), dst.dtype()))
                 WidenedAttention.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
             else fallbackFused.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
-            return;
+            return false;
         }
-        AttentionKernels.attention(
+        return AttentionKernels.attention(
                 view(q, ql),
                 view(k, kl),
                 view(v, vl),
                 null,
+                lse,
                 view(dst, dl),
                 Math.toIntExact(ql.shape().dim(0)),
                 Math.toIntExact(ql.shape().dim(1)),

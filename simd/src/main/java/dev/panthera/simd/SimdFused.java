@@ -124,9 +124,9 @@ final class SimdFused implements FusedKernels {
             return;
         }
         if (mask == null) {
-            // the output from the same kernel as without gradients, so recording does not change a single bit of it
-            simd.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
-            if (lse != null) {
+            // the output from the same kernel as without gradients, so recording does not change a single bit of it;
+            // the log-sum-exp from that kernel where it has it, else from the scores once more
+            if (!simd.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl, rows(lse, lsel)) && lse != null) {
                 FusedGradKernels.logSumExp(
                         view(q, ql),
                         view(k, kl),
@@ -151,6 +151,7 @@ final class SimdFused implements FusedKernels {
                     view(k, kl),
                     view(v, vl),
                     mask(mask, ml),
+                    null,
                     view(dst, dl),
                     dim(ql, 0),
                     dim(ql, 1),

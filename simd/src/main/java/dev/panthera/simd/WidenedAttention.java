@@ -86,6 +86,7 @@ final class WidenedAttention {
                             dense(ks, lk, d),
                             dense(vs, lk, dv),
                             null,
+                            null,
                             dense(os, lq, dv),
                             1,
                             1,

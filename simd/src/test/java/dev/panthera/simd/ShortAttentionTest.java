@@ -1,9 +1,12 @@
 package dev.panthera.simd;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -26,7 +29,8 @@ import net.jqwik.api.Provide;
  * largest score error of the row (the maximum moves with it, but a common shift cancels in the ratio); the sum of the
  * probabilities and each P·V sum are n-term float sums (γ_n); the output is one product by the rounded reciprocal
  * (2u). So |out − exact| ≤ (|exact| + A)·τ with A = Σ w·|v| / Σ w and τ = (ε + 2γ_n + 3u)·1.01. Rows that see no key
- * are NaN on both sides.
+ * are NaN on both sides. Unmasked, the same call asked for each row's log-sum-exp (as a recorded forward asks) gives
+ * the same output and a log-sum-exp within the bound {@link #checkLse} derives.
  */
 class ShortAttentionTest {
     private static final double U = 0x1p-24;
@@ -69,6 +73,7 @@ class ShortAttentionTest {
         }
         float scale = (float) (1 / Math.sqrt(d));
         double[] got;
+        float[] lse = new float[hq * lq];
         try (var use = Backends.use(new SimdBackend())) {
             // [1, L, H, D] as a model's projections are laid out, transposed to [1, H, L, D]: row stride H·D
             Tensor tq = Tensor.of(q, 1, lq, hq, d).transpose(1, 2);
@@ -77,6 +82,26 @@ class ShortAttentionTest {
             Tensor tm = mask == null ? null : Tensor.of(mask, 1, 1, lq, lk);
             got = Tensor.scaledDotProductAttention(tq, tk, tv, tm, c.causal(), scale)
                     .toDoubleArray();
+            if (mask == null) {
+                // the same kernel asked for each row's log-sum-exp as well, as a recorded forward asks
+                Tensor out = Tensor.zeros(1, hq, lq, dv);
+                boolean wrote = new SimdBackend()
+                        .attention(
+                                tq.storage(),
+                                tq.layout(),
+                                tk.storage(),
+                                tk.layout(),
+                                tv.storage(),
+                                tv.layout(),
+                                c.causal(),
+                                scale,
+                                out.storage(),
+                                out.layout(),
+                                new FusedGradKernels.Rows(MemorySegment.ofArray(lse), 0, hq * lq, lq, 1));
+                assertEquals(ShortAttention.MAX_KEYS > 0, wrote, "whether the kernel wrote the log-sum-exp");
+                if (!wrote) lse = null;
+                else assertArrayEquals(got, out.toDoubleArray(), "the output with the log-sum-exp asked for");
+            }
         }
         for (int h = 0; h < hq; h++) {
             int kh = h / c.group();
@@ -98,6 +123,7 @@ class ShortAttentionTest {
                     max = Math.max(max, s[j]);
                 }
                 String where = c + " head " + h + " row " + i;
+                if (mask == null && lse != null) checkLse(lse[h * lq + i], s, err, visible, max, where);
                 if (max == Double.NEGATIVE_INFINITY) {
                     for (int cc = 0; cc < dv; cc++)
                         assertTrue(
@@ -131,6 +157,29 @@ class ShortAttentionTest {
                 }
             }
         }
+    }
+
+    /**
+     * The row's log-sum-exp log Σ e^(s_j) against the float64 one, unmasked rows: the kernel's is m̃ + log Σ ẽ_j over
+     * its own scores s̃ (each within err[j] of s_j, so its exact log-sum-exp is within Δs = max err of the true one),
+     * each ẽ_j = e^(s̃_j − m̃)·(1 + ε_j) with |ε_j| ≤ e^(u·|s_j − max|·1.01 + 2⁻²³) − 1 (the shift's rounding and
+     * expFloat), summed in float (γ_n), then m̃ + log(sum) rounded once to float (u·|lse|): |lse − exact| ≤ (Δs +
+     * −log(1 − ε − γ_n) + u·|exact|)·1.01. A row that sees no key has −∞.
+     */
+    private static void checkLse(float got, double[] s, double[] err, int visible, double max, String where) {
+        if (max == Double.NEGATIVE_INFINITY) {
+            assertEquals(Float.NEGATIVE_INFINITY, got, where + ": the log-sum-exp of a row that sees no key");
+            return;
+        }
+        double w = 0, ds = 0, eps = 0;
+        for (int j = 0; j < visible; j++) {
+            w += Math.exp(s[j] - max);
+            ds = Math.max(ds, err[j]);
+            eps = Math.max(eps, Math.expm1(U * Math.abs(s[j] - max) * 1.01 + 0x1p-23));
+        }
+        double exact = max + Math.log(w);
+        double bound = (ds - Math.log1p(-(eps + gamma(visible))) + U * Math.abs(exact)) * 1.01;
+        assertTrue(Math.abs(got - exact) <= bound, where + ": log-sum-exp " + got + ", want " + exact + " ± " + bound);
     }
 
     private static float[] uniform(Random rnd, int n) {
