@@ -261,8 +261,8 @@ final class FusedGradKernels {
                     float l = lse.seg().getAtIndex(FL, lse.at(b, h, i));
                     int visible = l == Float.NEGATIVE_INFINITY ? 0 : visible(i, lq, lk, causal);
                     float delta = visible == 0 ? 0 : dot(dOut.seg(), dOut.row(b, h, i), o.seg(), o.row(b, h, i), dvDim);
-                    int r = i * lk;
-                    for (int j = 0; j < lk; j++) {
+                    int r = i * lk, j = mask == null ? gradientRow(pp, dp, r, visible, l, delta, scale) : 0;
+                    for (; j < lk; j++) {
                         float add = j >= visible || mask == null ? 0 : mask.at(b, h, i, j);
                         float p = j >= visible || add == Float.NEGATIVE_INFINITY
                                 ? 0f
@@ -281,6 +281,26 @@ final class FusedGradKernels {
                 MemorySegment.copy(gv, j * dvDim, dv.seg(), FL, dv.row(b, kh, j) * 4, dvDim);
             }
         });
+    }
+
+    /**
+     * The unmasked start of one row of {@link #blockedBackward}: for the whole vectors of its first {@code visible}
+     * keys, P = e^(S − lse) with the float exp ({@link VectorMath#expFloat}, within 2⁻²³ relative) into pp and
+     * dS = P·(dP − delta)·scale into dp; returns where the scalar loop takes over (the last partial vector and the keys
+     * the row does not see). A method of its own so that C2 compiles the exp into it, not into the caller's lambda
+     * past its inlining budget, where its vectors would go through the heap.
+     */
+    private static int gradientRow(float[] pp, float[] dp, int r, int visible, float l, float delta, float scale) {
+        VectorSpecies<Float> s = Lanes.F; // VectorMath's width
+        int w = s.length(), j = 0;
+        FloatVector lv = FloatVector.broadcast(s, l), dv = FloatVector.broadcast(s, delta);
+        for (; j + w <= visible; j += w) {
+            FloatVector p =
+                    VectorMath.expFloat(FloatVector.fromArray(s, pp, r + j).sub(lv));
+            p.intoArray(pp, r + j);
+            p.mul(FloatVector.fromArray(s, dp, r + j).sub(dv)).mul(scale).intoArray(dp, r + j);
+        }
+        return j;
     }
 
     /**
