@@ -232,10 +232,13 @@ final class PackedGemm {
                     for (int js = g; js < ge; js += NR) {
                         int o = js * kc + p * NR;
                         if (kind == DType.F32) {
-                            // a copy, not vectors: WeightLoads' eight-lane vectors stored with intoArray here lost
-                            // C2's store intrinsic once other code had stored sixteen-lane ones (the profile of
-                            // FloatVector.intoArray names the wider class), and every vector went through the heap
-                            MemorySegment.copy(b, ValueLayout.JAVA_FLOAT_UNALIGNED, (row + js) * 4, out, o, NR);
+                            // two vectors of the kernel's own species, whose class C2 knows at the store (WeightLoads'
+                            // eight-lane vectors reached intoArray here as an unknown class once other code had
+                            // stored sixteen-lane ones, and went through the heap); a MemorySegment.copy per NR floats
+                            // spent more on its checks than on the copy
+                            long at = (row + js) * 4;
+                            FloatVector.fromMemorySegment(F, b, at, NO).intoArray(out, o);
+                            FloatVector.fromMemorySegment(F, b, at + V * 4L, NO).intoArray(out, o + V);
                         } else {
                             for (int q = 0; q < NR; q += 8)
                                 WeightLoads.load(kind, b, row + js + q).intoArray(out, o + q);
