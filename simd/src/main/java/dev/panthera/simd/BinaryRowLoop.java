@@ -40,9 +40,40 @@ final class BinaryRowLoop {
             MemorySegment dst,
             Layout dl,
             int n) {
+        run(
+                a,
+                al,
+                b,
+                bl,
+                dst,
+                dl,
+                n,
+                FLOPS_PER_ELEMENT,
+                (x, xo, y, yo, d, dO, len) -> FloatKernels.binaryRow(op, x, xo, sa, y, yo, sb, d, dO, len));
+    }
+
+    /** One row of n elements: dst from {@code dO} = f(a from {@code ao}, b from {@code bo}). */
+    interface Row {
+        void apply(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n);
+    }
+
+    /**
+     * {@code row} over the rows of the row-start layouts {@code al}, {@code bl}, {@code dl}, split over GEMM's threads
+     * as the binary ops are when the rows hold {@code flopsPerElement}·elements worth a hand-off.
+     */
+    static void run(
+            MemorySegment a,
+            Layout al,
+            MemorySegment b,
+            Layout bl,
+            MemorySegment dst,
+            Layout dl,
+            int n,
+            long flopsPerElement,
+            Row row) {
         long rows = n == 0 ? 0 : dl.numel();
         StridedCursor ca = new StridedCursor(al), cb = new StridedCursor(bl), cd = new StridedCursor(dl);
-        long flops = rows * n * FLOPS_PER_ELEMENT;
+        long flops = rows * n * flopsPerElement;
         boolean parallel = rows > 1
                 && rows <= Integer.MAX_VALUE
                 && flops >= Sgemm.PARALLEL_FLOPS
@@ -50,8 +81,7 @@ final class BinaryRowLoop {
                 && b.isAccessibleBy(PROBE)
                 && dst.isAccessibleBy(PROBE);
         if (!parallel) {
-            for (long r = 0; r < rows; r++)
-                FloatKernels.binaryRow(op, a, ca.next(), sa, b, cb.next(), sb, dst, cd.next(), n);
+            for (long r = 0; r < rows; r++) row.apply(a, ca.next(), b, cb.next(), dst, cd.next(), n);
             return;
         }
         long[] ao = new long[(int) rows], bo = new long[(int) rows], dO = new long[(int) rows];
@@ -60,6 +90,6 @@ final class BinaryRowLoop {
             bo[r] = cb.next();
             dO[r] = cd.next();
         }
-        Sgemm.forEach((int) rows, flops, r -> FloatKernels.binaryRow(op, a, ao[r], sa, b, bo[r], sb, dst, dO[r], n));
+        Sgemm.forEach((int) rows, flops, r -> row.apply(a, ao[r], b, bo[r], dst, dO[r], n));
     }
 }

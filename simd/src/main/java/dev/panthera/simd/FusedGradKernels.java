@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -336,6 +337,38 @@ final class FusedGradKernels {
         float[] out = new float[n * width];
         for (int i = 0; i < n; i++) MemorySegment.copy(x.seg(), FL, x.row(b, h, i) * 4, out, i * width, width);
         return out;
+    }
+
+    /** What an element of {@link #siluBackwardRow} costs in flops beside a hand-off: the exp and six operations. */
+    static final long SILU_BACKWARD_FLOPS = 24;
+
+    /**
+     * dx = g·(σ·(1 + x·(1 − σ))) over a contiguous row, σ = 1/(1 + e^−x) with the float exp as the SiLU forward has
+     * it ({@link FloatKernels}), the products in the order the composed gradient takes them.
+     */
+    static void siluBackwardRow(MemorySegment x, long xo, MemorySegment g, long go, MemorySegment dx, long dO, int n) {
+        VectorSpecies<Float> s = Lanes.F; // VectorMath's width
+        int w = s.length(), i = 0;
+        for (; i + w <= n; i += w) {
+            FloatVector v = FloatVector.fromMemorySegment(s, x, (xo + i) * 4, NO);
+            FloatVector sig = FloatVector.broadcast(s, 1f)
+                    .div(VectorMath.expFloat(v.neg()).add(1f));
+            FloatVector d = sig.mul(v.mul(sig.neg().add(1f)).add(1f));
+            FloatVector.fromMemorySegment(s, g, (go + i) * 4, NO).mul(d).intoMemorySegment(dx, (dO + i) * 4, NO);
+        }
+        if (i < n) siluBackwardTail(x, xo, g, go, dx, dO, i, n);
+    }
+
+    /** {@link #siluBackwardRow}'s last, partial vector, in a method of its own as FloatKernels' SiLU tail is. */
+    private static void siluBackwardTail(
+            MemorySegment x, long xo, MemorySegment g, long go, MemorySegment dx, long dO, int i, int n) {
+        VectorSpecies<Float> s = Lanes.F;
+        VectorMask<Float> m = s.indexInRange(i, n);
+        FloatVector v = FloatVector.fromMemorySegment(s, x, (xo + i) * 4, NO, m);
+        FloatVector sig =
+                FloatVector.broadcast(s, 1f).div(VectorMath.expFloat(v.neg()).add(1f));
+        FloatVector d = sig.mul(v.mul(sig.neg().add(1f)).add(1f));
+        FloatVector.fromMemorySegment(s, g, (go + i) * 4, NO, m).mul(d).intoMemorySegment(dx, (dO + i) * 4, NO, m);
     }
 
     /**

@@ -26,7 +26,7 @@ final class SimdFused implements FusedKernels {
     public boolean supports(Kernel kernel, DType dtype) {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
-            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD -> dtype == DType.F32;
+            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD -> dtype == DType.F32;
         };
     }
 
@@ -239,6 +239,25 @@ final class SimdFused implements FusedKernels {
                 dim(vl, 3),
                 causal,
                 (float) scale);
+    }
+
+    @Override
+    public void siluBackward(Storage x, Layout xl, Storage g, Layout gl, Storage dx, Layout dxl) {
+        if (!denseF32(new Storage[] {x, g, dx}, new Layout[] {xl, gl, dxl}) || xl.rank() == 0) {
+            simd.fallbackFused().siluBackward(x, xl, g, gl, dx, dxl);
+            return;
+        }
+        int last = xl.rank() - 1;
+        BinaryRowLoop.run(
+                x.segment(),
+                xl.leading(last),
+                g.segment(),
+                gl.leading(last),
+                dx.segment(),
+                dxl.leading(last),
+                dim(xl, last),
+                FusedGradKernels.SILU_BACKWARD_FLOPS,
+                FusedGradKernels::siluBackwardRow);
     }
 
     @Override

@@ -19,6 +19,23 @@ final class FusedGradients {
                 : out.mul(g.sub(g.mul(out).sum(d, true)));
     }
 
+    /**
+     * SiLU: g·σ(x)·(1 + x·(1 − σ(x))), in one pass where the backend has the kernel, else the same expression in
+     * primitive ops (six passes).
+     */
+    static Tensor silu(Tensor x, Tensor g) {
+        FusedKernels f = Fused.kernels(x, Kernel.SILU_BACKWARD);
+        if (f == null) {
+            Tensor s = x.sigmoid();
+            return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
+        }
+        Tensor gg = g.to(x.dtype());
+        Tensor dx = Ops.alloc(x.dtype(), x.shape(), x.device());
+        if (x.numel() > 0)
+            f.siluBackward(x.storage(), x.layout(), gg.storage(), gg.layout(), dx.storage(), dx.layout());
+        return dx;
+    }
+
     /** Gradients of layer norm (x, then weight and bias where present, as in {@code Op.inputs()}). */
     static Tensor[] layerNorm(Op.LayerNorm ln, Tensor g) {
         Tensor[] r = norm(ln.x(), ln.weight(), ln.bias() != null, ln.eps(), false, g);

@@ -106,10 +106,7 @@ final class Gradients {
                         .add(x.mul(0.5).mul(t.mul(t).neg().add(1)).mul(du));
                 yield g.mul(d);
             }
-            case SILU -> {
-                Tensor s = x.sigmoid();
-                yield g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
-            }
+            case SILU -> FusedGradients.silu(x, g);
             case SIGN -> g.mul(0);
         };
     }

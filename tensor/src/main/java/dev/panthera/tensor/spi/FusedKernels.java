@@ -25,7 +25,8 @@ public interface FusedKernels {
         /** Attention with an additive mask and/or the log-sum-exp output (the fourteen-argument method). */
         ATTENTION_MASK_LSE,
         ATTENTION_BACKWARD,
-        NORM_BACKWARD
+        NORM_BACKWARD,
+        SILU_BACKWARD
     }
 
     /**
@@ -36,7 +37,7 @@ public interface FusedKernels {
     default boolean supports(Kernel kernel, DType dtype) {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
-            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD -> false;
+            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD -> false;
         };
     }
 
@@ -185,5 +186,13 @@ public interface FusedKernels {
             Storage db,
             Layout dbLayout) {
         throw new UnsupportedOperationException("norm backward is not offered");
+    }
+
+    /**
+     * SiLU's backward: dx = g·σ(x)·(1 + x·(1 − σ(x))) elementwise, σ the logistic function; x, g and dx of one shape
+     * (any layouts), g of x's dtype.
+     */
+    default void siluBackward(Storage x, Layout xLayout, Storage g, Layout gLayout, Storage dx, Layout dxLayout) {
+        throw new UnsupportedOperationException("SiLU backward is not offered");
     }
 }

@@ -272,6 +272,11 @@ public final class ReferenceBackend implements Backend, FusedKernels {
     }
 
     @Override
+    public void siluBackward(Storage x, Layout xl, Storage g, Layout gl, Storage dx, Layout dxl) {
+        ReferenceFused.siluBackward(x, xl, g, gl, dx, dxl);
+    }
+
+    @Override
     public void normBackward(
             Storage x,
             Layout xl,

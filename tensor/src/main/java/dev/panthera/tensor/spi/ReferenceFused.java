@@ -87,6 +87,15 @@ final class ReferenceFused {
         }
     }
 
+    /** dx = g·σ(x)·(1 + x·(1 − σ(x))) in float64, rounded once to dx's dtype. */
+    static void siluBackward(Storage x, Layout xl, Storage g, Layout gl, Storage dx, Layout dxl) {
+        StridedCursor cx = new StridedCursor(xl), cg = new StridedCursor(gl), cd = new StridedCursor(dxl);
+        for (long i = 0, n = xl.numel(); i < n; i++) {
+            double v = get(x, cx.next()), s = 1 / (1 + Math.exp(-v));
+            set(dx, cd.next(), get(g, cg.next()) * s * (1 + v * (1 - s)));
+        }
+    }
+
     static void normBackward(
             Storage x,
             Layout xl,
