@@ -52,7 +52,8 @@ final class PackedGemm {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * (NC + NR)];
         final float[] tile = new float[ROWS * NR];
-        final float[] row = new float[Math.max(KC, MC)];
+        /** A row of A, or {@link #TA_ROWS} rows of a transposed A MC apart ({@link #packA}). */
+        final float[] row = new float[Math.max(KC, TA_ROWS * MC)];
         /** The whole of op(A) packed once for every thread of a product ({@link #packAllA}); grown on demand. */
         float[] allA = new float[0];
     }
@@ -336,7 +337,31 @@ final class PackedGemm {
                 }
             }
         } else {
-            for (int p = 0; p < kc; p++) {
+            // op(A)[i][p] = A[p][i]: stored row p holds, for every sliver, its MR values at p side by side, and a
+            // sliver's values for TA_ROWS consecutive p are three whole vectors of the panel. TA_ROWS stored rows go
+            // to the heap (MC apart), then each full sliver's three vectors are gathers across them.
+            int full = mc / MR * MR, p = 0;
+            for (; p + TA_ROWS <= kc; p += TA_ROWS) {
+                for (int t = 0; t < TA_ROWS; t++)
+                    MemorySegment.copy(a, FL, (aOff + (long) (pc + p + t) * lda + ic) * Float.BYTES, row, t * MC, mc);
+                for (int is = 0; is < full; is += MR) {
+                    int o = o0 + is * kc + p * MR;
+                    FloatVector.fromArray(F, row, is, TA_GATHER[0], 0)
+                            .mul(alpha)
+                            .intoArray(out, o);
+                    FloatVector.fromArray(F, row, is, TA_GATHER[1], 0)
+                            .mul(alpha)
+                            .intoArray(out, o + V);
+                    FloatVector.fromArray(F, row, is, TA_GATHER[2], 0)
+                            .mul(alpha)
+                            .intoArray(out, o + 2 * V);
+                }
+                for (int t = 0; full < mc && t < TA_ROWS; t++) {
+                    int o = o0 + full * kc + (p + t) * MR;
+                    for (int r = 0; r < MR; r++) out[o + r] = full + r < mc ? alpha * row[t * MC + full + r] : 0f;
+                }
+            }
+            for (; p < kc; p++) {
                 MemorySegment.copy(a, FL, (aOff + (long) (pc + p) * lda + ic) * Float.BYTES, row, 0, mc);
                 for (int is = 0; is < mc; is += MR) {
                     int h = Math.min(MR, mc - is), o = o0 + is * kc + p * MR;
@@ -345,6 +370,20 @@ final class PackedGemm {
                 }
             }
         }
+    }
+
+    /** Rows of a transposed A gathered at a time: a full sliver's MR values for each of them fill three vectors. */
+    private static final int TA_ROWS = V / 2;
+
+    /**
+     * Vector q of a sliver's TA_ROWS·MR panel values (lane l: value e = qV + l, stored row e / MR, sliver row e % MR)
+     * as indices into the heap block of {@link #packA}'s transposed path, stored rows MC apart.
+     */
+    private static final int[][] TA_GATHER = new int[3][V];
+
+    static {
+        for (int q = 0; q < 3; q++)
+            for (int l = 0; l < V; l++) TA_GATHER[q][l] = (q * V + l) / MR * MC + (q * V + l) % MR;
     }
 
     /**
