@@ -26,7 +26,8 @@ final class SimdFused implements FusedKernels {
     public boolean supports(Kernel kernel, DType dtype) {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
-            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD -> dtype == DType.F32;
+            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD, SOFTMAX_BACKWARD ->
+                dtype == DType.F32;
         };
     }
 
@@ -239,6 +240,30 @@ final class SimdFused implements FusedKernels {
                 dim(vl, 3),
                 causal,
                 (float) scale);
+    }
+
+    @Override
+    public void softmaxBackward(
+            Storage out, Layout ol, Storage g, Layout gl, int dim, boolean log, Storage dx, Layout dxl) {
+        int last = ol.rank() - 1;
+        if (dim != last
+                || !denseF32(new Storage[] {out, g, dx}, new Layout[] {ol, gl, dxl})
+                || ol.stride(last) != 1
+                || gl.stride(last) != 1
+                || dxl.stride(last) != 1) {
+            simd.fallbackFused().softmaxBackward(out, ol, g, gl, dim, log, dx, dxl);
+            return;
+        }
+        BinaryRowLoop.run(
+                out.segment(),
+                ol.leading(last),
+                g.segment(),
+                gl.leading(last),
+                dx.segment(),
+                dxl.leading(last),
+                dim(ol, last),
+                FloatKernels.SOFTMAX_BACKWARD_FLOPS,
+                (o, oo, gs, go, d, dO, n) -> FloatKernels.softmaxBackwardRow(o, oo, gs, go, d, dO, n, log));
     }
 
     @Override

@@ -11,12 +11,33 @@ import dev.panthera.tensor.spi.FusedKernels.Kernel;
 final class FusedGradients {
     private FusedGradients() {}
 
-    /** Softmax: s∘(g − Σ g∘s); log-softmax: g − exp(out)·Σ g. */
+    /**
+     * Softmax: s∘(g − Σ g∘s); log-softmax: g − exp(out)·Σ g; along the last dim in one kernel where the backend has
+     * it, else in primitive ops.
+     */
     static Tensor softmax(Op.Softmax s, Tensor g, Tensor out) {
-        int[] d = {s.dim()};
-        return s.log()
-                ? g.sub(out.exp().mul(g.sum(d, true)))
-                : out.mul(g.sub(g.mul(out).sum(d, true)));
+        // the kernel along the last dim (a language model's [tokens, vocab] log-probabilities), with g made
+        // contiguous (a broadcast gradient, such as a mean's, would otherwise send it down a strided path)
+        FusedKernels f = s.dim() == out.rank() - 1 ? Fused.kernels(out, Kernel.SOFTMAX_BACKWARD) : null;
+        if (f == null) {
+            int[] d = {s.dim()};
+            return s.log()
+                    ? g.sub(out.exp().mul(g.sum(d, true)))
+                    : out.mul(g.sub(g.mul(out).sum(d, true)));
+        }
+        Tensor gg = g.to(out.dtype()).contiguous();
+        Tensor dx = Ops.alloc(out.dtype(), out.shape(), out.device());
+        if (out.numel() > 0)
+            f.softmaxBackward(
+                    out.storage(),
+                    out.layout(),
+                    gg.storage(),
+                    gg.layout(),
+                    s.dim(),
+                    s.log(),
+                    dx.storage(),
+                    dx.layout());
+        return dx;
     }
 
     /**

@@ -26,7 +26,8 @@ public interface FusedKernels {
         ATTENTION_MASK_LSE,
         ATTENTION_BACKWARD,
         NORM_BACKWARD,
-        SILU_BACKWARD
+        SILU_BACKWARD,
+        SOFTMAX_BACKWARD
     }
 
     /**
@@ -37,7 +38,7 @@ public interface FusedKernels {
     default boolean supports(Kernel kernel, DType dtype) {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
-            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD -> false;
+            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD, SOFTMAX_BACKWARD -> false;
         };
     }
 
@@ -194,5 +195,22 @@ public interface FusedKernels {
      */
     default void siluBackward(Storage x, Layout xLayout, Storage g, Layout gLayout, Storage dx, Layout dxLayout) {
         throw new UnsupportedOperationException("SiLU backward is not offered");
+    }
+
+    /**
+     * The backward of {@link #softmax} along {@code dim} from its output {@code out} and the incoming gradient g, row
+     * by row of that dim: log-softmax dx = g − e^out·Σ g, softmax dx = out·(g − Σ g·out). out, g and dx of one shape
+     * (any layouts), g of out's dtype.
+     */
+    default void softmaxBackward(
+            Storage out,
+            Layout outLayout,
+            Storage g,
+            Layout gLayout,
+            int dim,
+            boolean log,
+            Storage dx,
+            Layout dxLayout) {
+        throw new UnsupportedOperationException("softmax backward is not offered");
     }
 }

@@ -272,6 +272,12 @@ public final class ReferenceBackend implements Backend, FusedKernels {
     }
 
     @Override
+    public void softmaxBackward(
+            Storage out, Layout ol, Storage g, Layout gl, int dim, boolean log, Storage dx, Layout dxl) {
+        ReferenceFused.softmaxBackward(out, ol, g, gl, dim, log, dx, dxl);
+    }
+
+    @Override
     public void siluBackward(Storage x, Layout xl, Storage g, Layout gl, Storage dx, Layout dxl) {
         ReferenceFused.siluBackward(x, xl, g, gl, dx, dxl);
     }

@@ -42,6 +42,25 @@ final class ReferenceFused {
         }
     }
 
+    /** The softmax backward of {@link FusedKernels#softmaxBackward} in float64, each result rounded once. */
+    static void softmaxBackward(
+            Storage out, Layout ol, Storage g, Layout gl, int dim, boolean log, Storage dx, Layout dxl) {
+        long len = ol.shape().dim(dim), so = ol.stride(dim), sg = gl.stride(dim), sd = dxl.stride(dim);
+        StridedCursor co = new StridedCursor(ReferenceBackend.rowsOf(ol, dim)),
+                cg = new StridedCursor(ReferenceBackend.rowsOf(gl, dim)),
+                cd = new StridedCursor(ReferenceBackend.rowsOf(dxl, dim));
+        for (long r = 0, rows = ol.numel() / Math.max(len, 1); r < rows && len > 0; r++) {
+            long oo = co.next(), go = cg.next(), dO = cd.next();
+            double sum = 0;
+            for (long i = 0; i < len; i++)
+                sum += log ? get(g, go + i * sg) : get(g, go + i * sg) * get(out, oo + i * so);
+            for (long i = 0; i < len; i++) {
+                double o = get(out, oo + i * so), gi = get(g, go + i * sg);
+                set(dx, dO + i * sd, log ? gi - Math.exp(o) * sum : o * (gi - sum));
+            }
+        }
+    }
+
     /** Mean (0 for rms) and 1/sqrt(variance + eps) (mean square for rms) of one row already read into {@code row}. */
     private static double[] moments(double[] row, int len, double eps, boolean rms) {
         double mean = 0, sq = 0;
