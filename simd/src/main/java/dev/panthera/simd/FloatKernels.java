@@ -404,65 +404,6 @@ final class FloatKernels {
         return r;
     }
 
-    /** What an element of {@link #softmaxBackwardRow} costs beside a hand-off: the exp and the row's two passes. */
-    static final long SOFTMAX_BACKWARD_FLOPS = 20;
-
-    /**
-     * The gradient of one contiguous softmax row from its output and the incoming gradient: log-softmax dx = g −
-     * e^out·Σ g, softmax dx = out·(g − Σ g·out). The sums as {@link #sumRow} forms them (of g·out rounded for the
-     * softmax), e^out with {@link #exp}, so each element rounds as the composed tensor ops round it.
-     */
-    static void softmaxBackwardRow(
-            MemorySegment out, long oo, MemorySegment g, long go, MemorySegment dx, long dO, int n, boolean log) {
-        if (log) logSoftmaxGradRow(out, oo, g, go, dx, dO, n, sumRow(g, go, n));
-        else softmaxGradRow(out, oo, g, go, dx, dO, n, productSumRow(out, oo, g, go, n));
-    }
-
-    /** Σ a·b over a row as {@link #sumRow} sums a row of the rounded products. */
-    private static float productSumRow(MemorySegment a, long ao, MemorySegment b, long bo, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i + F.length() <= n; i += F.length()) acc = acc.add(at(a, ao, i).mul(at(b, bo, i)));
-        float r = LaneSum.sum(acc);
-        for (; i < n; i++)
-            r += a.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, ao + i)
-                    * b.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, bo + i);
-        return r;
-    }
-
-    /** dx = g − e^out·sum (see the note above expRow: nothing of ours after the exp). */
-    private static void logSoftmaxGradRow(
-            MemorySegment out, long oo, MemorySegment g, long go, MemorySegment dx, long dO, int n, float sum) {
-        FloatVector s = FloatVector.broadcast(F, sum);
-        int w = F.length(), i = 0;
-        for (; i + w <= n; i += w) {
-            FloatVector e = exp(FloatVector.fromMemorySegment(F, out, (oo + i) * 4, NO));
-            FloatVector.fromMemorySegment(F, g, (go + i) * 4, NO).sub(e.mul(s)).intoMemorySegment(dx, (dO + i) * 4, NO);
-        }
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector e = exp(FloatVector.fromMemorySegment(F, out, (oo + i) * 4, NO, m));
-            FloatVector.fromMemorySegment(F, g, (go + i) * 4, NO, m)
-                    .sub(e.mul(s))
-                    .intoMemorySegment(dx, (dO + i) * 4, NO, m);
-        }
-    }
-
-    /** dx = out·(g − sum). */
-    private static void softmaxGradRow(
-            MemorySegment out, long oo, MemorySegment g, long go, MemorySegment dx, long dO, int n, float sum) {
-        FloatVector s = FloatVector.broadcast(F, sum);
-        int w = F.length(), i = 0;
-        for (; i + w <= n; i += w) at(out, oo, i).mul(at(g, go, i).sub(s)).intoMemorySegment(dx, (dO + i) * 4, NO);
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector.fromMemorySegment(F, out, (oo + i) * 4, NO, m)
-                    .mul(FloatVector.fromMemorySegment(F, g, (go + i) * 4, NO, m)
-                            .sub(s))
-                    .intoMemorySegment(dx, (dO + i) * 4, NO, m);
-        }
-    }
-
     /** Max (or min) of a row, NaN if any element is NaN. */
     static float extremeRow(MemorySegment s, long o, int n, boolean max) {
         FloatVector acc = FloatVector.broadcast(F, max ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);

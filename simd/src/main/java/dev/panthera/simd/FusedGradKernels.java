@@ -23,6 +23,12 @@ final class FusedGradKernels {
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
+    /**
+     * The width of FloatKernels and VectorMath ({@link Lanes#F}) for the rows that call their exp or sum as they do
+     * (F here is the machine's preferred width, which a test run may narrow Lanes.F below).
+     */
+    private static final VectorSpecies<Float> R = Lanes.F;
+
     /** Element offset and strides of an additive mask broadcast to [B, Hq, Lq, Lk] (any strides, 0 included). */
     record Mask(MemorySegment seg, long offset, long sb, long sh, long si, long sj) {
         float at(long b, long h, long i, long j) {
@@ -292,14 +298,13 @@ final class FusedGradKernels {
      * past its inlining budget, where its vectors would go through the heap.
      */
     private static int gradientRow(float[] pp, float[] dp, int r, int visible, float l, float delta, float scale) {
-        VectorSpecies<Float> s = Lanes.F; // VectorMath's width
-        int w = s.length(), j = 0;
-        FloatVector lv = FloatVector.broadcast(s, l), dv = FloatVector.broadcast(s, delta);
+        int w = R.length(), j = 0;
+        FloatVector lv = FloatVector.broadcast(R, l), dv = FloatVector.broadcast(R, delta);
         for (; j + w <= visible; j += w) {
             FloatVector p =
-                    VectorMath.expFloat(FloatVector.fromArray(s, pp, r + j).sub(lv));
+                    VectorMath.expFloat(FloatVector.fromArray(R, pp, r + j).sub(lv));
             p.intoArray(pp, r + j);
-            p.mul(FloatVector.fromArray(s, dp, r + j).sub(dv)).mul(scale).intoArray(dp, r + j);
+            p.mul(FloatVector.fromArray(R, dp, r + j).sub(dv)).mul(scale).intoArray(dp, r + j);
         }
         return j;
     }
@@ -339,6 +344,68 @@ final class FusedGradKernels {
         return out;
     }
 
+    /** What an element of {@link #softmaxBackwardRow} costs beside a hand-off: the exp and the row's two passes. */
+    static final long SOFTMAX_BACKWARD_FLOPS = 20;
+
+    /**
+     * The gradient of one contiguous softmax row from its output and the incoming gradient: log-softmax dx = g −
+     * e^out·Σ g, softmax dx = out·(g − Σ g·out). The sums as {@link FloatKernels#sumRow} forms them (of g·out rounded for the
+     * softmax), e^out with {@link FloatKernels#exp}, so each element rounds as the composed tensor ops round it.
+     */
+    static void softmaxBackwardRow(
+            MemorySegment out, long oo, MemorySegment g, long go, MemorySegment dx, long dO, int n, boolean log) {
+        if (log) logSoftmaxGradRow(out, oo, g, go, dx, dO, n, FloatKernels.sumRow(g, go, n));
+        else softmaxGradRow(out, oo, g, go, dx, dO, n, productSumRow(out, oo, g, go, n));
+    }
+
+    /** Σ a·b over a row as {@link FloatKernels#sumRow} sums a row of the rounded products. */
+    private static float productSumRow(MemorySegment a, long ao, MemorySegment b, long bo, int n) {
+        FloatVector acc = FloatVector.zero(R);
+        int i = 0;
+        for (; i + R.length() <= n; i += R.length())
+            acc = acc.add(FloatVector.fromMemorySegment(R, a, (ao + i) * 4, NO)
+                    .mul(FloatVector.fromMemorySegment(R, b, (bo + i) * 4, NO)));
+        float r = LaneSum.sum(acc);
+        for (; i < n; i++) r += a.getAtIndex(FL, ao + i) * b.getAtIndex(FL, bo + i);
+        return r;
+    }
+
+    /** dx = g − e^out·sum (nothing of ours after the exp: see the note above FloatKernels.expRow). */
+    private static void logSoftmaxGradRow(
+            MemorySegment out, long oo, MemorySegment g, long go, MemorySegment dx, long dO, int n, float sum) {
+        FloatVector s = FloatVector.broadcast(R, sum);
+        int w = R.length(), i = 0;
+        for (; i + w <= n; i += w) {
+            FloatVector e = FloatKernels.exp(FloatVector.fromMemorySegment(R, out, (oo + i) * 4, NO));
+            FloatVector.fromMemorySegment(R, g, (go + i) * 4, NO).sub(e.mul(s)).intoMemorySegment(dx, (dO + i) * 4, NO);
+        }
+        if (i < n) {
+            VectorMask<Float> m = R.indexInRange(i, n);
+            FloatVector e = FloatKernels.exp(FloatVector.fromMemorySegment(R, out, (oo + i) * 4, NO, m));
+            FloatVector.fromMemorySegment(R, g, (go + i) * 4, NO, m)
+                    .sub(e.mul(s))
+                    .intoMemorySegment(dx, (dO + i) * 4, NO, m);
+        }
+    }
+
+    /** dx = out·(g − sum). */
+    private static void softmaxGradRow(
+            MemorySegment out, long oo, MemorySegment g, long go, MemorySegment dx, long dO, int n, float sum) {
+        FloatVector s = FloatVector.broadcast(R, sum);
+        int w = R.length(), i = 0;
+        for (; i + w <= n; i += w)
+            FloatVector.fromMemorySegment(R, out, (oo + i) * 4, NO)
+                    .mul(FloatVector.fromMemorySegment(R, g, (go + i) * 4, NO).sub(s))
+                    .intoMemorySegment(dx, (dO + i) * 4, NO);
+        if (i < n) {
+            VectorMask<Float> m = R.indexInRange(i, n);
+            FloatVector.fromMemorySegment(R, out, (oo + i) * 4, NO, m)
+                    .mul(FloatVector.fromMemorySegment(R, g, (go + i) * 4, NO, m)
+                            .sub(s))
+                    .intoMemorySegment(dx, (dO + i) * 4, NO, m);
+        }
+    }
+
     /** What an element of {@link #siluBackwardRow} costs in flops beside a hand-off: the exp and six operations. */
     static final long SILU_BACKWARD_FLOPS = 24;
 
@@ -347,14 +414,13 @@ final class FusedGradKernels {
      * it ({@link FloatKernels}), the products in the order the composed gradient takes them.
      */
     static void siluBackwardRow(MemorySegment x, long xo, MemorySegment g, long go, MemorySegment dx, long dO, int n) {
-        VectorSpecies<Float> s = Lanes.F; // VectorMath's width
-        int w = s.length(), i = 0;
+        int w = R.length(), i = 0;
         for (; i + w <= n; i += w) {
-            FloatVector v = FloatVector.fromMemorySegment(s, x, (xo + i) * 4, NO);
-            FloatVector sig = FloatVector.broadcast(s, 1f)
+            FloatVector v = FloatVector.fromMemorySegment(R, x, (xo + i) * 4, NO);
+            FloatVector sig = FloatVector.broadcast(R, 1f)
                     .div(VectorMath.expFloat(v.neg()).add(1f));
             FloatVector d = sig.mul(v.mul(sig.neg().add(1f)).add(1f));
-            FloatVector.fromMemorySegment(s, g, (go + i) * 4, NO).mul(d).intoMemorySegment(dx, (dO + i) * 4, NO);
+            FloatVector.fromMemorySegment(R, g, (go + i) * 4, NO).mul(d).intoMemorySegment(dx, (dO + i) * 4, NO);
         }
         if (i < n) siluBackwardTail(x, xo, g, go, dx, dO, i, n);
     }
@@ -362,13 +428,12 @@ final class FusedGradKernels {
     /** {@link #siluBackwardRow}'s last, partial vector, in a method of its own as FloatKernels' SiLU tail is. */
     private static void siluBackwardTail(
             MemorySegment x, long xo, MemorySegment g, long go, MemorySegment dx, long dO, int i, int n) {
-        VectorSpecies<Float> s = Lanes.F;
-        VectorMask<Float> m = s.indexInRange(i, n);
-        FloatVector v = FloatVector.fromMemorySegment(s, x, (xo + i) * 4, NO, m);
+        VectorMask<Float> m = R.indexInRange(i, n);
+        FloatVector v = FloatVector.fromMemorySegment(R, x, (xo + i) * 4, NO, m);
         FloatVector sig =
-                FloatVector.broadcast(s, 1f).div(VectorMath.expFloat(v.neg()).add(1f));
+                FloatVector.broadcast(R, 1f).div(VectorMath.expFloat(v.neg()).add(1f));
         FloatVector d = sig.mul(v.mul(sig.neg().add(1f)).add(1f));
-        FloatVector.fromMemorySegment(s, g, (go + i) * 4, NO, m).mul(d).intoMemorySegment(dx, (dO + i) * 4, NO, m);
+        FloatVector.fromMemorySegment(R, g, (go + i) * 4, NO, m).mul(d).intoMemorySegment(dx, (dO + i) * 4, NO, m);
     }
 
     /**

@@ -262,8 +262,8 @@ final class SimdFused implements FusedKernels {
                 dx.segment(),
                 dxl.leading(last),
                 dim(ol, last),
-                FloatKernels.SOFTMAX_BACKWARD_FLOPS,
-                (o, oo, gs, go, d, dO, n) -> FloatKernels.softmaxBackwardRow(o, oo, gs, go, d, dO, n, log));
+                FusedGradKernels.SOFTMAX_BACKWARD_FLOPS,
+                (o, oo, gs, go, d, dO, n) -> FusedGradKernels.softmaxBackwardRow(o, oo, gs, go, d, dO, n, log));
     }
 
     @Override
