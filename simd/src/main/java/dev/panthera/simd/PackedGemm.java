@@ -283,8 +283,7 @@ final class PackedGemm {
                                     kind, b, bOff + (long) (jc + js + jv + j) * ldb + pc, kc, lines, j * kc);
                         else Arrays.fill(lines, j * kc, (j + 1) * kc, 0f);
                     }
-                    for (int p = 0; p < kc; p++)
-                        FloatVector.fromArray(F, lines, p, across, 0).intoArray(out, base + p * NR + jv);
+                    gatherColumns(lines, across, kc, out, base + jv);
                 }
                 continue;
             }
@@ -301,6 +300,16 @@ final class PackedGemm {
                 }
             }
         }
+    }
+
+    /**
+     * out[o + p·NR + j] = lines[j·kc + p] for the V rows j of {@code lines} and every p below kc: one gather per p. A
+     * method of its own, so that C2 compiles the gather once as the intrinsic; inside the branchy sliver loop it was
+     * recompiled after each uncommon trap and ran in between as profiled code that put every vector on the heap.
+     */
+    private static void gatherColumns(float[] lines, int[] across, int kc, float[] out, int o) {
+        for (int p = 0; p < kc; p++)
+            FloatVector.fromArray(F, lines, p, across, 0).intoArray(out, o + p * NR);
     }
 
     /** alpha·A[ic:ic+mc, pc:pc+kc] into MR-row slivers: sliver s holds, for each p, MR consecutive rows (zero padded). */
@@ -344,18 +353,7 @@ final class PackedGemm {
             for (; p + TA_ROWS <= kc; p += TA_ROWS) {
                 for (int t = 0; t < TA_ROWS; t++)
                     MemorySegment.copy(a, FL, (aOff + (long) (pc + p + t) * lda + ic) * Float.BYTES, row, t * MC, mc);
-                for (int is = 0; is < full; is += MR) {
-                    int o = o0 + is * kc + p * MR;
-                    FloatVector.fromArray(F, row, is, TA_GATHER[0], 0)
-                            .mul(alpha)
-                            .intoArray(out, o);
-                    FloatVector.fromArray(F, row, is, TA_GATHER[1], 0)
-                            .mul(alpha)
-                            .intoArray(out, o + V);
-                    FloatVector.fromArray(F, row, is, TA_GATHER[2], 0)
-                            .mul(alpha)
-                            .intoArray(out, o + 2 * V);
-                }
+                gatherSlivers(row, full, kc, alpha, out, o0 + p * MR);
                 for (int t = 0; full < mc && t < TA_ROWS; t++) {
                     int o = o0 + full * kc + (p + t) * MR;
                     for (int r = 0; r < MR; r++) out[o + r] = full + r < mc ? alpha * row[t * MC + full + r] : 0f;
@@ -369,6 +367,19 @@ final class PackedGemm {
                     for (int r = h; r < MR; r++) out[o + r] = 0f;
                 }
             }
+        }
+    }
+
+    /**
+     * The three panel vectors of each full sliver below {@code full} for TA_ROWS stored rows in {@code row} (MC
+     * apart), scaled by alpha, sliver s's at out[o + s·kc]. A method of its own for the reason gatherColumns gives.
+     */
+    private static void gatherSlivers(float[] row, int full, int kc, float alpha, float[] out, int o) {
+        for (int is = 0; is < full; is += MR) {
+            int at = o + is * kc;
+            FloatVector.fromArray(F, row, is, TA_GATHER[0], 0).mul(alpha).intoArray(out, at);
+            FloatVector.fromArray(F, row, is, TA_GATHER[1], 0).mul(alpha).intoArray(out, at + V);
+            FloatVector.fromArray(F, row, is, TA_GATHER[2], 0).mul(alpha).intoArray(out, at + 2 * V);
         }
     }
 
