@@ -152,19 +152,27 @@ final class FloatKernels {
     /**
      * dst[i] = op(src[i]) over a contiguous row. The ops built on exp each have a loop method of their own: C2
      * compiles each with its own inlining budget, where one method holding every loop ran out of it
-     * (NodeCountInliningCutoff) and left exp as a call that boxes its vectors; no vector crosses these calls.
+     * (NodeCountInliningCutoff) and left exp as a call that boxes its vectors; no vector crosses these calls. The
+     * loops here and in the binary rows load through the Vector API directly: C2 inlines its force-inline methods
+     * past that budget, but not a helper of ours (a one-line loader left as a call returned every vector boxed).
      */
     static void unaryRow(UnaryOp op, MemorySegment src, long so, MemorySegment dst, long dO, int n) {
         int w = F.length();
         switch (op) {
             case NEG -> {
                 int i = 0, end = F.loopBound(n);
-                for (; i < end; i += w) at(src, so, i).neg().intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO)
+                            .neg()
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
                 if (i < n) store(load(src, so, i, n).neg(), dst, dO, i, n);
             }
             case SQRT -> {
                 int i = 0, end = F.loopBound(n);
-                for (; i < end; i += w) at(src, so, i).sqrt().intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO)
+                            .sqrt()
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
                 if (i < n) store(load(src, so, i, n).sqrt(), dst, dO, i, n);
             }
             case EXP -> expRow(src, so, dst, dO, n);
@@ -319,19 +327,36 @@ final class FloatKernels {
         int w = F.length(), end = F.loopBound(n), i = 0;
         switch (op) {
             case ADD -> {
-                for (; i < end; i += w) at(a, ao, i).add(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                            .add(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case SUB -> {
-                for (; i < end; i += w) at(a, ao, i).sub(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                            .sub(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case MUL -> {
-                for (; i < end; i += w) at(a, ao, i).mul(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                            .mul(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case DIV -> {
-                for (; i < end; i += w) at(a, ao, i).div(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                            .div(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             default -> {
-                for (; i < end; i += w) binary(op, at(a, ao, i), at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    binary(
+                                    op,
+                                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO),
+                                    FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
         }
         if (i < n) store(binary(op, load(a, ao, i, n), load(b, bo, i, n)), dst, dO, i, n);
@@ -347,19 +372,29 @@ final class FloatKernels {
         int w = F.length(), end = F.loopBound(n), i = 0;
         switch (op) {
             case ADD -> {
-                for (; i < end; i += w) c.add(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    c.add(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case SUB -> {
-                for (; i < end; i += w) c.sub(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    c.sub(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case MUL -> {
-                for (; i < end; i += w) c.mul(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    c.mul(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case DIV -> {
-                for (; i < end; i += w) c.div(at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    c.div(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             default -> {
-                for (; i < end; i += w) binary(op, c, at(b, bo, i)).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    binary(op, c, FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
         }
         if (i < n) store(binary(op, c, load(b, bo, i, n)), dst, dO, i, n);
@@ -371,27 +406,36 @@ final class FloatKernels {
         int w = F.length(), end = F.loopBound(n), i = 0;
         switch (op) {
             case ADD -> {
-                for (; i < end; i += w) at(a, ao, i).add(c).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                            .add(c)
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case SUB -> {
-                for (; i < end; i += w) at(a, ao, i).sub(c).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                            .sub(c)
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case MUL -> {
-                for (; i < end; i += w) at(a, ao, i).mul(c).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                            .mul(c)
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             case DIV -> {
-                for (; i < end; i += w) at(a, ao, i).div(c).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                            .div(c)
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
             default -> {
-                for (; i < end; i += w) binary(op, at(a, ao, i), c).intoMemorySegment(dst, (dO + i) * 4, NO);
+                for (; i < end; i += w)
+                    binary(op, FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO), c)
+                            .intoMemorySegment(dst, (dO + i) * 4, NO);
             }
         }
         if (i < n) store(binary(op, load(a, ao, i, n), c), dst, dO, i, n);
-    }
-
-    /** The full vector at element {@code elem + i}. */
-    private static FloatVector at(MemorySegment s, long elem, int i) {
-        return FloatVector.fromMemorySegment(F, s, (elem + i) * 4, NO);
     }
 
     static float sumRow(MemorySegment s, long o, int n) {
@@ -440,118 +484,6 @@ final class FloatKernels {
         return r;
     }
 
-    /** dst[i] = src[i] − shift over a contiguous row. */
-    private static void shiftRow(MemorySegment src, long so, MemorySegment dst, long dO, int n, float shift) {
-        FloatVector sv = FloatVector.broadcast(F, shift);
-        for (int j = 0; j < n; j += F.length()) store(load(src, so, j, n).sub(sv), dst, dO, j, n);
-    }
-
-    /** dst[i] ·= factor over a contiguous row. */
-    private static void scaleRow(MemorySegment dst, long dO, int n, float factor) {
-        FloatVector fv = FloatVector.broadcast(F, factor);
-        for (int j = 0; j < n; j += F.length()) store(load(dst, dO, j, n).mul(fv), dst, dO, j, n);
-    }
-
-    /** Softmax (or log-softmax) of a contiguous row into a contiguous row. */
-    static void softmaxRow(MemorySegment src, long so, MemorySegment dst, long dO, int n, boolean log) {
-        float max = extremeRow(src, so, n, true);
-        if (max == Float.NEGATIVE_INFINITY) max = 0; // an all -inf row gives NaN, as in PyTorch
-        FloatVector mv = FloatVector.broadcast(F, max);
-        FloatVector acc = FloatVector.zero(F);
-        float tail = 0;
-        int i = 0;
-        for (; i + F.length() <= n; i += F.length()) {
-            FloatVector e =
-                    exp(FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO).sub(mv));
-            acc = acc.add(e);
-            if (!log) e.intoMemorySegment(dst, (dO + i) * 4, NO);
-        }
-        for (; i < n; i++) {
-            float e =
-                    (float) Math.exp(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, so + i) - max);
-            tail += e;
-            if (!log) dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, dO + i, e);
-        }
-        float sum = LaneSum.sum(acc) + tail;
-        // the last pass in methods of its own: see the note above expRow
-        if (log) shiftRow(src, so, dst, dO, n, max + (float) Math.log(sum));
-        else scaleRow(dst, dO, n, 1f / sum);
-    }
-
-    /**
-     * Softmax (or log-softmax) along a dimension other than the last, for {@code len} rows of n contiguous floats
-     * that lie {@code ss} (source) and {@code ds} (destination) elements apart: every column of the rows is one
-     * softmax, computed for a vector of columns at a time. {@code mx} and {@code sm} are scratch of at least n
-     * floats. As in {@link #softmaxRow}, a column whose maximum is −∞ uses 0 instead (an all −∞ column gives NaN).
-     */
-    static void softmaxColumns(
-            MemorySegment src,
-            long so,
-            long ss,
-            MemorySegment dst,
-            long dO,
-            long ds,
-            int len,
-            int n,
-            boolean log,
-            float[] mx,
-            float[] sm) {
-        int L = F.length(), bound = F.loopBound(n);
-        java.util.Arrays.fill(mx, 0, n, Float.NEGATIVE_INFINITY);
-        java.util.Arrays.fill(sm, 0, n, 0f);
-        for (int j = 0; j < len; j++) {
-            long row = so + j * ss;
-            int i = 0;
-            for (; i < bound; i += L) {
-                FloatVector.fromArray(F, mx, i)
-                        .lanewise(VectorOperators.MAX, FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO))
-                        .intoArray(mx, i);
-            }
-            for (; i < n; i++)
-                mx[i] = Math.max(mx[i], src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i));
-        }
-        for (int i = 0; i < n; i++) if (mx[i] == Float.NEGATIVE_INFINITY) mx[i] = 0;
-        for (int j = 0; j < len; j++) {
-            long row = so + j * ss, out = dO + j * ds;
-            int i = 0;
-            for (; i < bound; i += L) {
-                FloatVector e = exp(
-                        FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO).sub(FloatVector.fromArray(F, mx, i)));
-                FloatVector.fromArray(F, sm, i).add(e).intoArray(sm, i);
-                if (!log) e.intoMemorySegment(dst, (out + i) * 4, NO);
-            }
-            for (; i < n; i++) {
-                float e = (float)
-                        Math.exp(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i) - mx[i]);
-                sm[i] += e;
-                if (!log) dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + i, e);
-            }
-        }
-        // the last pass: log-softmax x − max − log Σ, softmax e · (1/Σ); mx becomes the shift, sm the factor
-        for (int i = 0; i < n; i++) {
-            if (log) mx[i] += (float) Math.log(sm[i]);
-            else sm[i] = 1f / sm[i];
-        }
-        for (int j = 0; j < len; j++) {
-            long row = so + j * ss, out = dO + j * ds;
-            int i = 0;
-            for (; i < bound; i += L) {
-                FloatVector v = log
-                        ? FloatVector.fromMemorySegment(F, src, (row + i) * 4, NO)
-                                .sub(FloatVector.fromArray(F, mx, i))
-                        : FloatVector.fromMemorySegment(F, dst, (out + i) * 4, NO)
-                                .mul(FloatVector.fromArray(F, sm, i));
-                v.intoMemorySegment(dst, (out + i) * 4, NO);
-            }
-            for (; i < n; i++) {
-                float v = log
-                        ? src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + i) - mx[i]
-                        : dst.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + i) * sm[i];
-                dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + i, v);
-            }
-        }
-    }
-
     /** Layer norm (rms = false) or RMS norm of a contiguous row; weight/bias rows may be null. */
     static void normRow(
             MemorySegment x,
@@ -575,9 +507,11 @@ final class FloatKernels {
         // the masked tail apart
         int i = 0, end = F.loopBound(n);
         for (; i < end; i += F.length()) {
-            FloatVector v = at(x, xo, i).sub(mv).mul(iv);
-            if (w != null) v = v.mul(at(w, wo, i));
-            if (b != null) v = v.add(at(b, bo, i));
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (xo + i) * 4, NO)
+                    .sub(mv)
+                    .mul(iv);
+            if (w != null) v = v.mul(FloatVector.fromMemorySegment(F, w, (wo + i) * 4, NO));
+            if (b != null) v = v.add(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO));
             v.intoMemorySegment(dst, (dO + i) * 4, NO);
         }
         if (i < n) {

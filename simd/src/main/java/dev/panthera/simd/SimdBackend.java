@@ -380,7 +380,7 @@ public final class SimdBackend implements Backend, FusedKernels {
             StridedCursor cs = new StridedCursor(rows(sl.select(dim, 0))),
                     cd = new StridedCursor(rows(dl.select(dim, 0)));
             for (long g = 0, groups = sl.numel() / ((long) n * len); g < groups; g++) {
-                FloatKernels.softmaxColumns(
+                SoftmaxRows.softmaxColumns(
                         src.segment(),
                         cs.next(),
                         sl.stride(dim),
@@ -410,7 +410,7 @@ public final class SimdBackend implements Backend, FusedKernels {
                 rows(sl),
                 rows(dl),
                 new MemorySegment[] {s, d},
-                (so, dO) -> FloatKernels.softmaxRow(s, so, d, dO, n, log));
+                (so, dO) -> SoftmaxRows.softmaxRow(s, so, d, dO, n, log));
     }
 
     @Override

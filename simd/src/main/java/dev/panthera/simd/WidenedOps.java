@@ -171,7 +171,7 @@ final class WidenedOps {
                 StridedCursor cs = new StridedCursor(rows(sl)), cd = new StridedCursor(rows(dl));
                 for (long r = 0, rowsN = sl.numel() / n; r < rowsN; r++) {
                     widen(src.segment(), src.dtype(), cs.next(), ss, n, x, 0);
-                    FloatKernels.softmaxRow(x, 0, y, 0, n, log);
+                    SoftmaxRows.softmaxRow(x, 0, y, 0, n, log);
                     narrow(y, 0, n, dst.segment(), dst.dtype(), cd.next(), sd);
                 }
                 return;
@@ -186,7 +186,7 @@ final class WidenedOps {
                 long so = cs.next(), dO = cd.next();
                 for (int j = 0; j < len; j++)
                     widen(src.segment(), src.dtype(), so + j * sl.stride(dim), ss, n, x, (long) j * n);
-                FloatKernels.softmaxColumns(x, 0, n, y, 0, n, len, n, log, mx, sm);
+                SoftmaxRows.softmaxColumns(x, 0, n, y, 0, n, len, n, log, mx, sm);
                 for (int j = 0; j < len; j++)
                     narrow(y, (long) j * n, n, dst.segment(), dst.dtype(), dO + j * dl.stride(dim), sd);
             }
