@@ -61,6 +61,13 @@ class SiluBackwardSimdTest {
             double r = U * Math.abs(want) + 0x1p-150;
             assertTrue(Math.abs(ref[i] - want) <= r, where + ": reference " + ref[i] + ", want " + want + " ± " + r);
         }
+        // Σ silu(x): the incoming gradient is a broadcast 1 (stride 0), made contiguous before the kernel
+        double[] ones = gradient(new SimdBackend(), x0, null);
+        for (int i = 0; i < x.length; i++) {
+            double s = 1 / (1 + Math.exp(-x[i])), want = s * (1 + x[i] * (1 - s)), b = bound(x[i], 1, s);
+            assertTrue(
+                    Math.abs(ones[i] - want) <= b, c + " element " + i + " of Σ silu: " + ones[i] + ", want " + want);
+        }
     }
 
     /** The running error bound of g·(σ̃·(1 + x·(1 − σ̃))) in float against the exact value. */
@@ -75,11 +82,11 @@ class SiluBackwardSimdTest {
         return dd * 1.01 + 0x1p-149;
     }
 
-    /** x's gradient of Σ g·silu(x) on {@code be}. */
+    /** x's gradient of Σ g·silu(x) on {@code be} (of Σ silu(x) when g is null). */
     private static double[] gradient(Backend be, Tensor x0, Tensor g) {
         try (var use = Backends.use(be)) {
             Tensor x = x0.detach().requiresGrad(true);
-            x.silu().mul(g).sum().backward();
+            (g == null ? x.silu() : x.silu().mul(g)).sum().backward();
             return x.numel() == 0 ? new double[0] : x.grad().toDoubleArray();
         } catch (Exception e) {
             throw new IllegalStateException(e);

@@ -50,7 +50,7 @@ final class FusedGradients {
             Tensor s = x.sigmoid();
             return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
         }
-        Tensor gg = g.to(x.dtype());
+        Tensor gg = g.to(x.dtype()).contiguous(); // a broadcast gradient would otherwise take a strided path
         Tensor dx = Ops.alloc(x.dtype(), x.shape(), x.device());
         if (x.numel() > 0)
             f.siluBackward(x.storage(), x.layout(), gg.storage(), gg.layout(), dx.storage(), dx.layout());
