@@ -54,6 +54,8 @@ final class PackedGemm {
         final float[] tile = new float[ROWS * NR];
         /** A row of A, or {@link #TA_ROWS} rows of a transposed A MC apart ({@link #packA}). */
         final float[] row = new float[Math.max(KC, TA_ROWS * MC)];
+        /** V rows of a transposed B, KC apart ({@link #packSlivers}). */
+        final float[] lines = new float[V * KC];
         /** The whole of op(A) packed once for every thread of a product ({@link #packAllA}); grown on demand. */
         float[] allA = new float[0];
     }
@@ -269,9 +271,7 @@ final class PackedGemm {
         // op(B) transposed: B row j (a Linear weight's output j) is contiguous over p. V rows at a time are read
         // into the heap with vector loads (element-wise reads across segment rows each check bounds and liveness),
         // then the V values of one p across them go into the sliver as one gather instead of V scalar stores.
-        float[] lines = tb ? new float[V * kc] : null;
-        int[] across = tb ? new int[V] : null;
-        for (int j = 0; tb && j < V; j++) across[j] = j * kc;
+        float[] lines = tb ? Sgemm.BUFFERS.get().lines : null;
         for (int js = js0; js < nc; js += NR) {
             int w = Math.min(NR, nc - js);
             int base = js * kc;
@@ -280,10 +280,10 @@ final class PackedGemm {
                     for (int j = 0; j < V; j++) {
                         if (jv + j < w)
                             WeightLoads.toFloats(
-                                    kind, b, bOff + (long) (jc + js + jv + j) * ldb + pc, kc, lines, j * kc);
-                        else Arrays.fill(lines, j * kc, (j + 1) * kc, 0f);
+                                    kind, b, bOff + (long) (jc + js + jv + j) * ldb + pc, kc, lines, j * KC);
+                        else Arrays.fill(lines, j * KC, j * KC + kc, 0f);
                     }
-                    gatherColumns(lines, across, kc, out, base + jv);
+                    gatherColumns(lines, kc, out, base + jv);
                 }
                 continue;
             }
@@ -303,13 +303,20 @@ final class PackedGemm {
     }
 
     /**
-     * out[o + p·NR + j] = lines[j·kc + p] for the V rows j of {@code lines} and every p below kc: one gather per p. A
+     * out[o + p·NR + j] = lines[j·KC + p] for the V rows j of {@code lines} and every p below kc: one gather per p. A
      * method of its own, so that C2 compiles the gather once as the intrinsic; inside the branchy sliver loop it was
      * recompiled after each uncommon trap and ran in between as profiled code that put every vector on the heap.
      */
-    private static void gatherColumns(float[] lines, int[] across, int kc, float[] out, int o) {
+    private static void gatherColumns(float[] lines, int kc, float[] out, int o) {
         for (int p = 0; p < kc; p++)
-            FloatVector.fromArray(F, lines, p, across, 0).intoArray(out, o + p * NR);
+            FloatVector.fromArray(F, lines, p, ACROSS_LINES, 0).intoArray(out, o + p * NR);
+    }
+
+    /** Lane j of a gather across the V staged rows of a transposed B ({@link Buffers#lines}, KC apart). */
+    private static final int[] ACROSS_LINES = new int[V];
+
+    static {
+        for (int j = 0; j < V; j++) ACROSS_LINES[j] = j * KC;
     }
 
     /** alpha·A[ic:ic+mc, pc:pc+kc] into MR-row slivers: sliver s holds, for each p, MR consecutive rows (zero padded). */
