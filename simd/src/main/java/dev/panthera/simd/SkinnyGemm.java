@@ -21,7 +21,7 @@ final class SkinnyGemm {
 
     private static final VectorSpecies<Float> F = Lanes.F256;
     /** The decode dot's width: sixteen lanes where the machine has them (one instruction per 64 weight bytes). */
-    private static final VectorSpecies<Float> WIDE = Lanes.PACKED;
+    private static final VectorSpecies<Float> WIDE = HeapRows.F;
 
     private static final VectorSpecies<Integer> I = Lanes.I256;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -341,6 +341,28 @@ final class SkinnyGemm {
             int head = RowHeads.alignedHead(b, bOff + (long) j0 * ldb + pc, 4, ldb, pe - pc, WIDE.vectorByteSize());
             boolean[] masks = sc.masks;
             RowHeads.masks(WIDE.length(), pe - pc, head, masks);
+            long first = bOff + (long) j0 * ldb;
+            long[] heap = (pe - pc) % 2 == 0 && ldb % 2 == 0 && pe - pc >= WIDE.length()
+                    ? HeapRows.array(b, first + pc, first + pc, 4)
+                    : null;
+            if (heap != null) { // rows in a long[]: their own loop (head is 0 on the heap, RowHeads.alignedHead)
+                long at = b.address() / 4 + first; // row j0's element 0 in the array
+                for (int j = 0; j < half; j++) {
+                    int j1 = j + half < w ? j + half : j;
+                    dotRows2(
+                            av,
+                            heap,
+                            Math.toIntExact(at + (long) j * ldb),
+                            Math.toIntExact(at + (long) j1 * ldb),
+                            pc,
+                            pe,
+                            masks,
+                            pair);
+                    acc[j] += pair[0];
+                    if (j1 != j) acc[j1] += pair[1];
+                }
+                return;
+            }
             for (int j = 0; j < half; j++) {
                 int j1 = j + half < w ? j + half : j;
                 dotRows2(av, b, bOff + (long) (j0 + j) * ldb, bOff + (long) (j0 + j1) * ldb, pc, pe, head, masks, pair);
@@ -457,6 +479,42 @@ final class SkinnyGemm {
         float d0 = LaneSum.sum(s0.add(s1)), d1 = LaneSum.sum(t0.add(t1));
         out[0] = d0;
         out[1] = d1;
+    }
+
+    /**
+     * {@link #dotRows2} over rows held in a long[] ({@link HeapRows}) of at least one vector: element e of the rows
+     * is float element {@code r + e} of the array, {@code r + pc} and {@code pe - pc} even. A method and a loop over
+     * the rows of its own, so that its loop sees array loads only; the sums are taken in the same order as there with
+     * no head.
+     */
+    private static void dotRows2(float[] av, long[] w, int r0, int r1, int pc, int pe, boolean[] masks, float[] out) {
+        int L = WIDE.length();
+        FloatVector s0 = FloatVector.zero(WIDE),
+                s1 = FloatVector.zero(WIDE),
+                t0 = FloatVector.zero(WIDE),
+                t1 = FloatVector.zero(WIDE);
+        int p = pc;
+        for (; p + 2 * L <= pe; p += 2 * L) {
+            FloatVector x = FloatVector.fromArray(WIDE, av, p), y = FloatVector.fromArray(WIDE, av, p + L);
+            s0 = x.fma(HeapRows.floats(w, r0 + p), s0);
+            s1 = y.fma(HeapRows.floats(w, r0 + p + L), s1);
+            t0 = x.fma(HeapRows.floats(w, r1 + p), t0);
+            t1 = y.fma(HeapRows.floats(w, r1 + p + L), t1);
+        }
+        if (p + L <= pe) {
+            FloatVector x = FloatVector.fromArray(WIDE, av, p);
+            s0 = x.fma(HeapRows.floats(w, r0 + p), s0);
+            t0 = x.fma(HeapRows.floats(w, r1 + p), t0);
+            p += L;
+        }
+        if (p < pe) { // the tail vector at pe - L, its lanes before p masked off
+            VectorMask<Float> keep = VectorMask.fromArray(WIDE, masks, L);
+            FloatVector x = FloatVector.fromArray(WIDE, av, pe - L);
+            s1 = s1.blend(x.fma(HeapRows.floats(w, r0 + pe - L), s1), keep);
+            t1 = t1.blend(x.fma(HeapRows.floats(w, r1 + pe - L), t1), keep);
+        }
+        out[0] = LaneSum.sum(s0.add(s1));
+        out[1] = LaneSum.sum(t0.add(t1));
     }
 
     /** Rows a0 and a0 + k of A against one B row, four independent FMA chains, each B vector loaded once. */
