@@ -2,7 +2,7 @@ package dev.panthera.models.io;
 
 /**
  * How a weight reader gets a file's bytes: {@link #MAP} shares them with the operating system's page cache,
- * {@link #READ} copies them into memory the reader owns.
+ * {@link #READ} copies them into memory the reader owns, {@link #HEAP} copies each tensor onto the Java heap.
  */
 public enum LoadMode {
     /**
@@ -18,5 +18,16 @@ public enum LoadMode {
      * size of the file, and nothing another process does to the file afterwards affects the open reader. Use it for
      * files you do not control.
      */
-    READ
+    READ,
+    /**
+     * Memory-map the file and copy each tensor, on first request, into a Java array: the tensors then live on the
+     * Java heap (counted against {@code -Xmx}, freed by the collector once unreachable) and no longer depend on the
+     * file or on this reader (they stay readable after it closes). F32 decode runs faster over such weights: its
+     * matrix-vector products read heap arrays with array loads, whose bounds check the JIT moves out of the loop,
+     * where a load from a mapped or native segment keeps its bounds and liveness checks inside the loop in a program
+     * that passes several kinds of segment through the same kernels. Costs a copy at load and heap memory the size
+     * of the tensors; a tensor too large for one array (2^34 bytes), or larger than half of the heap still free when
+     * it is requested, is held as {@link #MAP} would hold it.
+     */
+    HEAP
 }

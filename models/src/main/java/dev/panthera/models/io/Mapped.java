@@ -80,15 +80,15 @@ final class Mapped {
             MemorySegment image;
             Origin origin;
             switch (mode) {
-                case MAP -> {
+                case MAP, HEAP -> {
                     Object key = Files.readAttributes(path, BasicFileAttributes.class)
                             .fileKey();
                     image = map(path, arena);
-                    origin = new Origin(source, path, key, image.byteSize());
+                    origin = new Origin(source, path, key, image.byteSize(), mode == LoadMode.HEAP);
                 }
                 case READ -> {
                     image = read(path, arena);
-                    origin = new Origin(source, null, null, image.byteSize());
+                    origin = new Origin(source, null, null, image.byteSize(), false);
                 }
                 default -> throw new AssertionError(mode);
             }
@@ -108,11 +108,32 @@ final class Mapped {
      * reader can refuse to hand out a tensor of a file that another process has since truncated: a page past the new
      * end cannot be read, and HotSpot turns such a read into an {@link InternalError} only where it can (the
      * interpreter, C1, plain memory-segment accesses); inside C2-compiled Vector API code the same read can crash the
-     * JVM. A read image ({@code path == null}) belongs to the reader and needs no check.
+     * JVM. A read image ({@code path == null}) belongs to the reader and needs no check. {@code heap}: the reader
+     * copies each tensor onto the Java heap ({@link LoadMode#HEAP}).
      */
-    record Origin(String source, Path path, Object fileKey, long size) {
+    record Origin(String source, Path path, Object fileKey, long size, boolean heap) {
         /** An image the caller passed in memory: nothing to check. */
-        static final Origin IN_MEMORY = new Origin("image in memory", null, null, 0);
+        static final Origin IN_MEMORY = new Origin("image in memory", null, null, 0, false);
+
+        /**
+         * A tensor's bytes {@code s} as its tensor should hold them: a copy in a Java long[] for a {@link #heap}
+         * reader where {@link #onHeap} gives one, else {@link Mapped#aligned}.
+         */
+        MemorySegment place(MemorySegment s, long align, Arena arena) {
+            MemorySegment h = heap ? onHeap(s.byteSize()) : null;
+            if (h == null) return aligned(s, align, arena);
+            h.copyFrom(s);
+            return h;
+        }
+
+        /**
+         * {@code bytes} of zeroed memory for a tensor this reader makes (a dequantized copy): on the Java heap for a
+         * {@link #heap} reader where {@link #onHeap} gives them, else 64-byte aligned in {@code arena}.
+         */
+        MemorySegment allocate(long bytes, Arena arena) {
+            MemorySegment h = heap ? onHeap(bytes) : null;
+            return h != null ? h : arena.allocate(bytes, 64);
+        }
 
         /**
          * Throws an {@link IllegalStateException} naming the file and {@code what} (a tensor name) when the mapped
@@ -156,6 +177,21 @@ final class Mapped {
                     + " truncated or rewritten while mapped; open files that other processes may change with"
                     + " LoadMode.READ";
         }
+    }
+
+    /** The most longs one array holds on common JVMs (a few below Integer.MAX_VALUE for the array header). */
+    private static final long MAX_LONGS = Integer.MAX_VALUE - 8;
+
+    /**
+     * A segment of {@code bytes} over a fresh long[] (8-byte aligned, so every typed access and the Vector API's
+     * loads work on it), or null when one array cannot hold them or they are more than half of the heap still free
+     * (the copy then stays off the heap rather than risk an OutOfMemoryError).
+     */
+    static MemorySegment onHeap(long bytes) {
+        long longs = (bytes + 7) >>> 3;
+        Runtime r = Runtime.getRuntime();
+        if (longs > MAX_LONGS || bytes > (r.maxMemory() - (r.totalMemory() - r.freeMemory())) / 2) return null;
+        return MemorySegment.ofArray(new long[(int) longs]).asSlice(0, bytes);
     }
 
     /**

@@ -384,7 +384,7 @@ public final class OnnxWeights implements Weights {
                                 ? fromUnpacked(i, dtype)
                                 : switch (i.field()) {
                                     case 9, 4, 10 ->
-                                        Mapped.aligned(
+                                        origin.place(
                                                 file.asSlice(i.start(), i.end() - i.start()), dtype.byteSize(), arena);
                                     default -> decodeVarints(i, dtype);
                                 }));
@@ -392,7 +392,7 @@ public final class OnnxWeights implements Weights {
     }
 
     private MemorySegment fromUnpacked(Initializer i, DType dtype) {
-        MemorySegment out = arena.allocate(Math.max(1, i.count() * dtype.byteSize()), 8);
+        MemorySegment out = origin.allocate(Math.max(1, i.count() * dtype.byteSize()), arena);
         long[] v = i.unpacked();
         for (int k = 0; k < v.length; k++) {
             switch (dtype) {
@@ -408,7 +408,7 @@ public final class OnnxWeights implements Weights {
     }
 
     private MemorySegment decodeVarints(Initializer i, DType dtype) {
-        MemorySegment out = arena.allocate(Math.max(1, i.count() * dtype.byteSize()), 8);
+        MemorySegment out = origin.allocate(Math.max(1, i.count() * dtype.byteSize()), arena);
         Protobuf p = new Protobuf(file, i.start(), i.end(), "TensorProto");
         try {
             for (long k = 0; k < i.count(); k++) {

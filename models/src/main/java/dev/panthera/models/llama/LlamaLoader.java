@@ -4,6 +4,7 @@ import dev.panthera.models.io.GgufFile;
 import dev.panthera.models.io.GgufValue;
 import dev.panthera.models.io.GgufVocab;
 import dev.panthera.models.io.Llama2cCheckpoint;
+import dev.panthera.models.io.LoadMode;
 import dev.panthera.models.io.Weights;
 import dev.panthera.models.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -26,12 +27,41 @@ final class LlamaLoader {
 
     static LlamaModel load(Path path, Path tokenizer, QuantizedWeights quantized, LinearMaker maker)
             throws IOException {
+        return load(path, tokenizer, quantized, maker, null);
+    }
+
+    /** {@code mode} null: {@link #chosenMode}. */
+    static LlamaModel load(Path path, Path tokenizer, QuantizedWeights quantized, LinearMaker maker, LoadMode mode)
+            throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "no such file or folder");
-        if (Files.isDirectory(path)) return huggingFace(path, maker);
-        if (isGguf(path)) return gguf(path, quantized, maker);
-        if (path.getFileName().toString().endsWith(".bin")) return llama2c(path, tokenizer, maker);
+        if (mode == null) mode = chosenMode(path, quantized == QuantizedWeights.KEEP && maker == null);
+        if (Files.isDirectory(path)) return huggingFace(path, maker, mode);
+        if (isGguf(path)) return gguf(path, quantized, maker, mode);
+        if (path.getFileName().toString().endsWith(".bin")) return llama2c(path, tokenizer, maker, mode);
         throw new IllegalArgumentException(path + ": not a model (expected a folder with config.json, a .gguf file or"
                 + " a llama2.c .bin checkpoint)");
+    }
+
+    /**
+     * The load mode when the caller names none: {@link LoadMode#HEAP} (faster decode, see there) when the model's
+     * files take at most half of the Java heap still free, else {@link LoadMode#MAP}. A model whose weights are
+     * converted at load ({@code asStored} false: a GGUF dequantized to F32, or a {@link LinearMaker}) is mapped: its
+     * converted copies can be several times the file's size.
+     */
+    static LoadMode chosenMode(Path path, boolean asStored) throws IOException {
+        if (!asStored) return LoadMode.MAP;
+        long bytes = 0;
+        if (Files.isDirectory(path)) {
+            try (var files = Files.list(path)) {
+                for (Path f : (Iterable<Path>) files::iterator)
+                    if (f.getFileName().toString().endsWith(".safetensors")) bytes += Files.size(f);
+            }
+        } else {
+            bytes = Files.size(path);
+        }
+        Runtime r = Runtime.getRuntime();
+        long free = r.maxMemory() - (r.totalMemory() - r.freeMemory());
+        return bytes <= free / 2 ? LoadMode.HEAP : LoadMode.MAP;
     }
 
     private static boolean isGguf(Path path) throws IOException {
@@ -44,14 +74,14 @@ final class LlamaLoader {
 
     // ---- HuggingFace folder ----
 
-    static LlamaModel huggingFace(Path dir, LinearMaker maker) throws IOException {
+    static LlamaModel huggingFace(Path dir, LinearMaker maker, LoadMode mode) throws IOException {
         Path cfgFile = dir.resolve("config.json");
         if (!Files.isRegularFile(cfgFile)) throw new IllegalArgumentException(dir + ": no config.json in this folder");
         LlamaConfig c = fromHfConfig(ConfigJson.read(cfgFile));
         Path index = dir.resolve("model.safetensors.index.json"), single = dir.resolve("model.safetensors");
         Weights w;
-        if (Files.isRegularFile(index)) w = Weights.open(index);
-        else if (Files.isRegularFile(single)) w = Weights.open(single);
+        if (Files.isRegularFile(index)) w = Weights.open(index, mode);
+        else if (Files.isRegularFile(single)) w = Weights.open(single, mode);
         else throw new IllegalArgumentException(dir + ": no model.safetensors or model.safetensors.index.json");
         Path tok = dir.resolve("tokenizer.json"), spm = dir.resolve("tokenizer.model");
         try {
@@ -142,8 +172,8 @@ final class LlamaLoader {
 
     // ---- GGUF ----
 
-    static LlamaModel gguf(Path path, QuantizedWeights quantized, LinearMaker maker) throws IOException {
-        GgufFile g = GgufFile.open(path);
+    static LlamaModel gguf(Path path, QuantizedWeights quantized, LinearMaker maker, LoadMode mode) throws IOException {
+        GgufFile g = GgufFile.open(path, mode);
         try {
             Map<String, GgufValue> kv = g.metadata();
             String arch = str(kv, "general.architecture");
@@ -223,8 +253,8 @@ final class LlamaLoader {
 
     // ---- llama2.c ----
 
-    static LlamaModel llama2c(Path path, Path tokenizer, LinearMaker maker) throws IOException {
-        Llama2cCheckpoint ck = Llama2cCheckpoint.open(path);
+    static LlamaModel llama2c(Path path, Path tokenizer, LinearMaker maker, LoadMode mode) throws IOException {
+        Llama2cCheckpoint ck = Llama2cCheckpoint.open(path, mode);
         try {
             Llama2cCheckpoint.Config h = ck.config();
             // run.c: eps 1e-5, base 10000, adjacent pairs; its tokenizer has <unk> 0, <s> 1, </s> 2

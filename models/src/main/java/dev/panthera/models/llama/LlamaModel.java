@@ -1,5 +1,6 @@
 package dev.panthera.models.llama;
 
+import dev.panthera.models.io.LoadMode;
 import dev.panthera.models.io.Progress;
 import dev.panthera.models.io.Weights;
 import dev.panthera.models.lm.LanguageModel;
@@ -68,9 +69,18 @@ public final class LlamaModel implements LanguageModel {
         }
     }
 
-    /** Loads a HuggingFace folder (config.json + safetensors [+ tokenizer.json]), a GGUF file or a llama2.c file. */
+    /**
+     * Loads a HuggingFace folder (config.json + safetensors [+ tokenizer.json]), a GGUF file or a llama2.c file. The
+     * weights go onto the Java heap ({@link LoadMode#HEAP}, for the faster F32 decode) when the files take at most half of
+     * the heap still free, else they stay mapped ({@link LoadMode#MAP}); {@link #load(Path, LoadMode)} chooses.
+     */
     public static LlamaModel load(Path path) throws IOException {
         return LlamaLoader.load(path, null, QuantizedWeights.KEEP, null);
+    }
+
+    /** As {@link #load(Path)}, the weight files read as {@code mode} says. */
+    public static LlamaModel load(Path path, LoadMode mode) throws IOException {
+        return LlamaLoader.load(path, null, QuantizedWeights.KEEP, null, java.util.Objects.requireNonNull(mode));
     }
 
     /** As {@link #load(Path)}; for a llama2.c checkpoint {@code tokenizer} names its tokenizer.bin (or null). */

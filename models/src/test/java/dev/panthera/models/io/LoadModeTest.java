@@ -82,6 +82,48 @@ class LoadModeTest {
     }
 
     @Test
+    void heapModeGivesTheTensorsOfMapMode() throws Exception {
+        for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
+            Path p = write(f, "model");
+            try (Weights mapped = Weights.open(p, LoadMode.MAP);
+                    Weights heap = Weights.open(p, LoadMode.HEAP)) {
+                assertSame(values(mapped), values(heap), f.toString());
+            }
+        }
+    }
+
+    @Test
+    void heapTensorsOutliveTheFileAndTheirReader() throws Exception {
+        for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
+            Path original = write(f, "original");
+            Path victim = write(f, "victim");
+            Map<String, Values> want;
+            try (Weights w = Weights.open(original, LoadMode.READ)) {
+                want = values(w);
+            }
+            Map<String, Tensor> kept = new LinkedHashMap<>();
+            try (Weights heap = Weights.open(victim, LoadMode.HEAP)) {
+                for (String n : heap.names()) kept.put(n, heap.tensor(n));
+                truncate(victim, 0);
+            }
+            Map<String, Values> got = new LinkedHashMap<>();
+            kept.forEach((n, t) -> got.put(n, new Values(t.dtype(), t.shape().toArray(), t.toDoubleArray())));
+            assertSame(want, got, f.toString());
+        }
+    }
+
+    @Test
+    void heapTensorsAreHeldInLongArrays() throws Exception {
+        // the decode kernels take array loads only from long[]-backed rows (dev.panthera.simd.HeapRows)
+        MemorySegment s = Mapped.onHeap(13);
+        assertInstanceOf(long[].class, s.heapBase().orElseThrow());
+        assertEquals(13, s.byteSize());
+        assertEquals(2, ((long[]) s.heapBase().orElseThrow()).length);
+        assertEquals(0, s.address());
+        assertEquals(null, Mapped.onHeap(8L * Integer.MAX_VALUE), "more than one array holds");
+    }
+
+    @Test
     void aFileTruncatedAfterOpeningInReadModeStillReads() throws Exception {
         for (FormatFuzz.Format f : FormatFuzz.Format.values()) {
             Path original = write(f, "original");
@@ -157,7 +199,7 @@ class LoadModeTest {
     @Test
     void aFaultInAReadersOwnCopyIsAnExceptionNamingTheFile() {
         // HotSpot reports a faulting read of a mapped page outside C2 vector code as this InternalError
-        Mapped.Origin origin = new Mapped.Origin("gguf file /models/m.gguf", null, null, 64);
+        Mapped.Origin origin = new Mapped.Origin("gguf file /models/m.gguf", null, null, 64, false);
         InternalError fault = new InternalError("a fault occurred in an unsafe memory access operation");
         IllegalStateException e = assertThrows(
                 IllegalStateException.class,
