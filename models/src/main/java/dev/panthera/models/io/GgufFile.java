@@ -362,7 +362,7 @@ public final class GgufFile implements Weights {
                             origin.read(
                                     name,
                                     () -> dequantized.computeIfAbsent(
-                                            name, n -> origin.place(rawBlocks(n), dtype.byteSize(), arena))),
+                                            name, n -> origin.place(rawBlocks(n), dtype, arena))),
                             dtype,
                             shape,
                             source)
@@ -372,7 +372,7 @@ public final class GgufFile implements Weights {
         MemorySegment out = origin.read(
                 name,
                 () -> dequantized.computeIfAbsent(name, n -> {
-                    MemorySegment f = origin.allocate(t.numel() * 4, arena);
+                    MemorySegment f = origin.allocate(t.numel() * 4, DType.F32, arena);
                     GgmlQuants.dequantize(t.type(), rawBlocks(n), f, t.numel());
                     return f;
                 }));

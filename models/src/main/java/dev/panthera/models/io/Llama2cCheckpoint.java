@@ -266,7 +266,7 @@ public final class Llama2cCheckpoint implements Weights {
         MemorySegment bytes = origin.read(
                 name,
                 () -> converted.computeIfAbsent(
-                        name, n -> origin.place(file.asSlice(s.offset(), shape.numel() * 4), 4, arena)));
+                        name, n -> origin.place(file.asSlice(s.offset(), shape.numel() * 4), DType.F32, arena)));
         return Tensor.fromSegment(bytes, DType.F32, shape, source).name(name);
     }
 

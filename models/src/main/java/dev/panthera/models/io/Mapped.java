@@ -1,5 +1,6 @@
 package dev.panthera.models.io;
 
+import dev.panthera.tensor.DType;
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -116,22 +117,24 @@ final class Mapped {
         static final Origin IN_MEMORY = new Origin("image in memory", null, null, 0, false);
 
         /**
-         * A tensor's bytes {@code s} as its tensor should hold them: a copy in a Java long[] for a {@link #heap}
-         * reader where {@link #onHeap} gives one, else {@link Mapped#aligned}.
+         * A tensor's bytes {@code s}, of {@code dtype}, as its tensor should hold them: an F32 tensor of a
+         * {@link #heap} reader copied into a Java long[] where {@link #onHeap} gives one, else
+         * {@link Mapped#aligned}.
          */
-        MemorySegment place(MemorySegment s, long align, Arena arena) {
-            MemorySegment h = heap ? onHeap(s.byteSize()) : null;
-            if (h == null) return aligned(s, align, arena);
+        MemorySegment place(MemorySegment s, DType dtype, Arena arena) {
+            MemorySegment h = heap && dtype == DType.F32 ? onHeap(s.byteSize()) : null;
+            if (h == null) return aligned(s, dtype.byteSize(), arena);
             h.copyFrom(s);
             return h;
         }
 
         /**
-         * {@code bytes} of zeroed memory for a tensor this reader makes (a dequantized copy): on the Java heap for a
-         * {@link #heap} reader where {@link #onHeap} gives them, else 64-byte aligned in {@code arena}.
+         * {@code bytes} of zeroed memory for a tensor of {@code dtype} this reader makes (a dequantized or decoded
+         * copy): an F32 tensor of a {@link #heap} reader on the Java heap where {@link #onHeap} gives them, else
+         * 64-byte aligned in {@code arena}.
          */
-        MemorySegment allocate(long bytes, Arena arena) {
-            MemorySegment h = heap ? onHeap(bytes) : null;
+        MemorySegment allocate(long bytes, DType dtype, Arena arena) {
+            MemorySegment h = heap && dtype == DType.F32 ? onHeap(bytes) : null;
             return h != null ? h : arena.allocate(bytes, 64);
         }
 

@@ -384,15 +384,14 @@ public final class OnnxWeights implements Weights {
                                 ? fromUnpacked(i, dtype)
                                 : switch (i.field()) {
                                     case 9, 4, 10 ->
-                                        origin.place(
-                                                file.asSlice(i.start(), i.end() - i.start()), dtype.byteSize(), arena);
+                                        origin.place(file.asSlice(i.start(), i.end() - i.start()), dtype, arena);
                                     default -> decodeVarints(i, dtype);
                                 }));
         return Tensor.fromSegment(data, dtype, shape, source);
     }
 
     private MemorySegment fromUnpacked(Initializer i, DType dtype) {
-        MemorySegment out = origin.allocate(Math.max(1, i.count() * dtype.byteSize()), arena);
+        MemorySegment out = origin.allocate(Math.max(1, i.count() * dtype.byteSize()), dtype, arena);
         long[] v = i.unpacked();
         for (int k = 0; k < v.length; k++) {
             switch (dtype) {
@@ -408,7 +407,7 @@ public final class OnnxWeights implements Weights {
     }
 
     private MemorySegment decodeVarints(Initializer i, DType dtype) {
-        MemorySegment out = origin.allocate(Math.max(1, i.count() * dtype.byteSize()), arena);
+        MemorySegment out = origin.allocate(Math.max(1, i.count() * dtype.byteSize()), dtype, arena);
         Protobuf p = new Protobuf(file, i.start(), i.end(), "TensorProto");
         try {
             for (long k = 0; k < i.count(); k++) {

@@ -297,9 +297,7 @@ public final class SafetensorsFile implements Weights {
         MemorySegment s = origin.read(
                 name,
                 () -> converted.computeIfAbsent(
-                        name,
-                        n -> origin.place(
-                                data.asSlice(e.begin(), e.byteSize()), e.dtype().byteSize(), arena)));
+                        name, n -> origin.place(data.asSlice(e.begin(), e.byteSize()), e.dtype(), arena)));
         return Tensor.fromSegment(s, e.dtype(), Shape.of(e.shape()), source).name(name);
     }
 
