@@ -68,6 +68,20 @@ class PackedForMatmulTest {
     }
 
     @Test
+    void aFrozenSourceIsSharedNotCopiedAndRefusesWrites() {
+        long[] heap = new long[3];
+        MemorySegment seg = MemorySegment.ofArray(heap);
+        for (int i = 0; i < 6; i++) seg.setAtIndex(ValueLayout.JAVA_FLOAT, i, i);
+        Tensor w = Tensor.fromFrozenSegment(seg, DType.F32, Shape.of(2, 3), "test weights");
+        assertTrue(w.isReadOnly());
+        Tensor p = w.packedForMatmul();
+        assertThrows(IllegalStateException.class, () -> w.add_(1), "a frozen source refuses in-place ops");
+        assertArrayEquals(new float[] {0, 1, 2, 3, 4, 5}, p.toFloatArray());
+        seg.setAtIndex(ValueLayout.JAVA_FLOAT, 4, 40); // against the contract, to see that no copy was made
+        assertEquals(40, p.toFloatArray()[4], "the frozen array itself, no copy");
+    }
+
+    @Test
     void autogradLeavesAreRefusedAndThePackedTensorCannotRequireGrad() {
         Tensor w = Tensor.of(iota(6), 2, 3).requiresGrad(true);
         IllegalStateException e = assertThrows(IllegalStateException.class, w::packedForMatmul);

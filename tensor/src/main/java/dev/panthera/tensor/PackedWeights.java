@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Why read-only: a packed form is a second copy of the weight's values, so a write to the weight after packing
  * would leave the two disagreeing. Here nothing can write: a weight whose memory is already read-only (a mapped
- * checkpoint) is shared as it is; any other weight is first copied into a snapshot that only this tensor sees, so a
+ * checkpoint, or frozen memory: {@link Tensor#fromFrozenSegment}) is shared as it is; any other weight is first copied into a snapshot that only this tensor sees, so a
  * later write to the original is not seen by the packed tensor (as with {@code clone()}), and the packed tensor's own
  * segment refuses writes.
  */
@@ -33,7 +33,7 @@ final class PackedWeights {
         if (s instanceof PackedStorage) return w; // already read-only; packed (or not) for its backend
         Storage values = s;
         Layout layout = w.layout();
-        if (!s.segment().isReadOnly() && w.numel() > 0) {
+        if (!s.segment().isReadOnly() && !Tensor.frozen(s) && w.numel() > 0) {
             long[] span = layout.span();
             long n = span[1] - span[0] + 1, bytes = s.dtype().byteSize();
             values = w.backend().allocateGcManaged(s.dtype(), n);

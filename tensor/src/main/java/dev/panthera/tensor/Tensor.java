@@ -166,12 +166,34 @@ public final class Tensor {
     public static Tensor fromSegment(MemorySegment data, DType dtype, Shape shape, String source) {
         Tensor t = fromSegment(data, dtype, shape);
         return new Tensor(
-                Storage.wrap(data, dtype, shape.numel(), new ExternalOwner(Objects.requireNonNull(source), data)),
+                Storage.wrap(
+                        data, dtype, shape.numel(), new ExternalOwner(Objects.requireNonNull(source), data, false)),
                 t.layout);
     }
 
-    /** The owner of segment-backed storage that a named source (a file) released; keeps the segment reachable. */
-    private record ExternalOwner(String source, MemorySegment segment) {}
+    /**
+     * As {@link #fromSegment(MemorySegment, DType, Shape, String)}, for memory that nothing writes after this call (a
+     * weight file's tensor copied onto the Java heap): the tensor is read-only ({@link #isReadOnly()}) although its
+     * segment is writable, so {@link #packedForMatmul()} shares it rather than copying it, as it shares a read-only
+     * mapping.
+     */
+    public static Tensor fromFrozenSegment(MemorySegment data, DType dtype, Shape shape, String source) {
+        Tensor t = fromSegment(data, dtype, shape);
+        return new Tensor(
+                Storage.wrap(data, dtype, shape.numel(), new ExternalOwner(Objects.requireNonNull(source), data, true)),
+                t.layout);
+    }
+
+    /**
+     * The owner of segment-backed storage that a named source (a file) released; keeps the segment reachable.
+     * {@code frozen}: nothing writes the segment ({@link #fromFrozenSegment}).
+     */
+    private record ExternalOwner(String source, MemorySegment segment, boolean frozen) {}
+
+    /** Whether {@code s} wraps memory that nothing writes ({@link #fromFrozenSegment}). */
+    static boolean frozen(Storage s) {
+        return s.owner() instanceof ExternalOwner o && o.frozen();
+    }
 
     /** Zeros in the current scope on {@code device}. */
     static Tensor empty(DType dtype, Shape shape, Device device) {
@@ -320,11 +342,14 @@ public final class Tensor {
         return PackedWeights.pack(this);
     }
 
-    /** True when no op may write this tensor's memory: a read-only mapped file, or a {@link #packedForMatmul()} result. */
+    /**
+     * True when no op may write this tensor's memory: a read-only mapped file, frozen memory
+     * ({@link #fromFrozenSegment}), or a {@link #packedForMatmul()} result.
+     */
     public boolean isReadOnly() {
         checkAlive("isReadOnly");
         return storage instanceof dev.panthera.tensor.spi.PackedStorage
-                || (device().kind() == Device.Kind.CPU && storage.segment().isReadOnly());
+                || (device().kind() == Device.Kind.CPU && (storage.segment().isReadOnly() || frozen(storage)));
     }
 
     /** Throws IllegalStateException naming this tensor and {@code op} when its memory is read-only. */

@@ -358,7 +358,7 @@ public final class GgufFile implements Weights {
         };
         Shape shape = Shape.of(t.shape());
         if (dtype != null)
-            return Tensor.fromSegment(
+            return origin.tensor(
                             origin.read(
                                     name,
                                     () -> dequantized.computeIfAbsent(
@@ -376,7 +376,7 @@ public final class GgufFile implements Weights {
                     GgmlQuants.dequantize(t.type(), rawBlocks(n), f, t.numel());
                     return f;
                 }));
-        return Tensor.fromSegment(out, DType.F32, shape, source).name(name);
+        return origin.tensor(out, DType.F32, shape, source).name(name);
     }
 
     @Override

@@ -267,7 +267,7 @@ public final class Llama2cCheckpoint implements Weights {
                 name,
                 () -> converted.computeIfAbsent(
                         name, n -> origin.place(file.asSlice(s.offset(), shape.numel() * 4), DType.F32, arena)));
-        return Tensor.fromSegment(bytes, DType.F32, shape, source).name(name);
+        return origin.tensor(bytes, DType.F32, shape, source).name(name);
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.panthera.models.io;
 
 import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Shape;
+import dev.panthera.tensor.Tensor;
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -126,6 +128,17 @@ final class Mapped {
             if (h == null) return aligned(s, dtype.byteSize(), arena);
             h.copyFrom(s);
             return h;
+        }
+
+        /**
+         * The tensor over {@code s}, a tensor's bytes {@link #place}d or {@link #allocate}d by this reader: read-only
+         * when they are on the heap (nothing writes them after the reader filled them, as nothing can write a
+         * mapping), else as {@link Tensor#fromSegment(MemorySegment, DType, Shape, String)} makes it.
+         */
+        Tensor tensor(MemorySegment s, DType dtype, Shape shape, String source) {
+            return heap && !s.isNative()
+                    ? Tensor.fromFrozenSegment(s, dtype, shape, source)
+                    : Tensor.fromSegment(s, dtype, shape, source);
         }
 
         /**

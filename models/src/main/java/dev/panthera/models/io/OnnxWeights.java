@@ -387,7 +387,7 @@ public final class OnnxWeights implements Weights {
                                         origin.place(file.asSlice(i.start(), i.end() - i.start()), dtype, arena);
                                     default -> decodeVarints(i, dtype);
                                 }));
-        return Tensor.fromSegment(data, dtype, shape, source);
+        return origin.tensor(data, dtype, shape, source);
     }
 
     private MemorySegment fromUnpacked(Initializer i, DType dtype) {

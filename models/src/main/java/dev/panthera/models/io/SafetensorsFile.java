@@ -298,7 +298,7 @@ public final class SafetensorsFile implements Weights {
                 name,
                 () -> converted.computeIfAbsent(
                         name, n -> origin.place(data.asSlice(e.begin(), e.byteSize()), e.dtype(), arena)));
-        return Tensor.fromSegment(s, e.dtype(), Shape.of(e.shape()), source).name(name);
+        return origin.tensor(s, e.dtype(), Shape.of(e.shape()), source).name(name);
     }
 
     @Override

@@ -8,36 +8,46 @@ import dev.panthera.tensor.Tensor;
  * GEMM panels once instead of on every prefill. Decode's one-row products never read the panels: they stream the
  * weight's values as before. Nothing is packed for a model that only decodes, so its memory stays the file's.
  *
- * <p>After packing, this projection reads only the packed tensor, for every row count: its values are the file's
- * read-only memory itself (a mapped checkpoint) or a snapshot of the loaded weight taken at packing, and can never
- * change, so prefill and decode always read the same weights.
+ * <p>After packing, this projection reads the packed tensor for every row count when the weight is writable (the
+ * packed values are a snapshot taken at packing, so prefill and decode always read the same weights). A read-only
+ * weight (a mapped checkpoint, a file's tensor on the heap) cannot change, and its packed values are that memory
+ * itself: decode keeps reading the weight as loaded, where the packed tensor's read-only view would hide the heap
+ * array the decode kernel reads by array loads.
  */
 final class DenseProjection implements Projection {
     /** Rows from which a product packs (the SIMD GEMM's skinny threshold: fewer rows stream the weight unpacked). */
     static final long PACK_ROWS = 8;
 
     private final Tensor bias;
-    private volatile Tensor weight; // [in, out]: a transposed view of the [out, in] weight, packed once needed
+    /** [in, out]: a transposed view of the [out, in] weight as loaded. */
+    private final Tensor loaded;
+
+    private final boolean readOnly;
+    private volatile Tensor weight; // loaded, packed once needed
     private volatile boolean packed;
 
     DenseProjection(Tensor w, Tensor bias) {
-        this.weight = w.t();
+        this.loaded = w.t();
+        this.weight = loaded;
+        this.readOnly = loaded.isReadOnly();
         this.bias = bias;
     }
 
     @Override
     public Tensor apply(Tensor x) {
         Tensor w = weight;
-        if (!packed && x.numel() / Math.max(1, x.size(-1)) >= PACK_ROWS) {
+        boolean rows = x.numel() / Math.max(1, x.size(-1)) >= PACK_ROWS;
+        if (!packed && rows) {
             w = w.packedForMatmul();
             weight = w; // a race packs twice at worst: both results hold the same values
             packed = true;
         }
+        if (!rows && readOnly) w = loaded;
         Tensor y = x.matmul(w);
         return bias == null ? y : y.add(bias);
     }
 
-    /** The weight as this projection reads it now, [in, out] (packed after the first prefill). */
+    /** The weight a prefill reads now, [in, out] (packed after the first prefill; see the class comment for decode). */
     Tensor weight() {
         return weight;
     }

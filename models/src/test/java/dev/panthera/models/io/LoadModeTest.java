@@ -111,6 +111,7 @@ class LoadModeTest {
                 Tensor t = e.getValue();
                 if (t.dtype() == DType.F32) {
                     f32++;
+                    assertTrue(t.isReadOnly(), f + " " + e.getKey() + " is read-only, as a mapping is");
                     Values v = new Values(t.dtype(), t.shape().toArray(), t.toDoubleArray());
                     assertSame(Map.of(e.getKey(), want.get(e.getKey())), Map.of(e.getKey(), v), f.toString());
                 } else {
