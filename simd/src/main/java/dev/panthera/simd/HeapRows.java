@@ -31,8 +31,8 @@ final class HeapRows {
 
     private static final VectorSpecies<Long> L = VectorSpecies.of(long.class, F.vectorShape());
 
-    /** The {@link #F} vector of floats from float element {@code at} (even) of {@code w}. */
-    static FloatVector floats(long[] w, int at) {
-        return LongVector.fromArray(L, w, at >>> 1).reinterpretAsFloats();
+    /** The {@link #F} vector of floats from long {@code q} of {@code w} (float element 2q). */
+    static FloatVector floats(long[] w, int q) {
+        return LongVector.fromArray(L, w, q).reinterpretAsFloats();
     }
 }
