@@ -349,7 +349,7 @@ final class SkinnyGemm {
                 long at = b.address() / 4 + first; // row j0's element 0 in the array
                 for (int j = 0; j < half; j++) {
                     int j1 = j + half < w ? j + half : j;
-                    dotRows2(
+                    HeapRows.dot2(
                             av,
                             heap,
                             Math.toIntExact(at + (long) j * ldb),
@@ -479,45 +479,6 @@ final class SkinnyGemm {
         float d0 = LaneSum.sum(s0.add(s1)), d1 = LaneSum.sum(t0.add(t1));
         out[0] = d0;
         out[1] = d1;
-    }
-
-    /**
-     * {@link #dotRows2} over rows held in a long[] ({@link HeapRows}) of at least one vector: element e of the rows
-     * is float element {@code r + e} of the array, {@code r + pc} and {@code pe - pc} even. A method and a loop over
-     * the rows of its own, so that its loop sees array loads only; the sums are taken in the same order as there with
-     * no head.
-     */
-    private static void dotRows2(float[] av, long[] w, int r0, int r1, int pc, int pe, boolean[] masks, float[] out) {
-        int L = WIDE.length(), H = L / 2; // H longs per vector
-        FloatVector s0 = FloatVector.zero(WIDE),
-                s1 = FloatVector.zero(WIDE),
-                t0 = FloatVector.zero(WIDE),
-                t1 = FloatVector.zero(WIDE);
-        // the loop counts longs: every index below is linear in q, so C2 moves the array bounds checks out of it
-        int q0 = (r0 + pc) >>> 1, q1 = (r1 + pc) >>> 1, n = (pe - pc) >>> 1, q = 0;
-        for (; q <= n - L; q += L) {
-            FloatVector x = FloatVector.fromArray(WIDE, av, pc + 2 * q),
-                    y = FloatVector.fromArray(WIDE, av, pc + 2 * q + L);
-            s0 = x.fma(HeapRows.floats(w, q0 + q), s0);
-            s1 = y.fma(HeapRows.floats(w, q0 + q + H), s1);
-            t0 = x.fma(HeapRows.floats(w, q1 + q), t0);
-            t1 = y.fma(HeapRows.floats(w, q1 + q + H), t1);
-        }
-        int p = pc + 2 * q;
-        if (p + L <= pe) {
-            FloatVector x = FloatVector.fromArray(WIDE, av, p);
-            s0 = x.fma(HeapRows.floats(w, (r0 + p) >>> 1), s0);
-            t0 = x.fma(HeapRows.floats(w, (r1 + p) >>> 1), t0);
-            p += L;
-        }
-        if (p < pe) { // the tail vector at pe - L, its lanes before p masked off
-            VectorMask<Float> keep = VectorMask.fromArray(WIDE, masks, L);
-            FloatVector x = FloatVector.fromArray(WIDE, av, pe - L);
-            s1 = s1.blend(x.fma(HeapRows.floats(w, (r0 + pe - L) >>> 1), s1), keep);
-            t1 = t1.blend(x.fma(HeapRows.floats(w, (r1 + pe - L) >>> 1), t1), keep);
-        }
-        out[0] = LaneSum.sum(s0.add(s1));
-        out[1] = LaneSum.sum(t0.add(t1));
     }
 
     /** Rows a0 and a0 + k of A against one B row, four independent FMA chains, each B vector loaded once. */
