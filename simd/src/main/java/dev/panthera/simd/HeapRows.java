@@ -40,10 +40,10 @@ final class HeapRows {
     }
 
     /**
-     * {@code SkinnyGemm.dotRows2} over rows held in a long[] ({@link HeapRows}) of at least one vector: element e of the rows
-     * is float element {@code r + e} of the array, {@code r + pc} and {@code pe - pc} even. Called from a loop over
-     * the rows of its own, so that the loop sees array loads only; the sums are taken in the same order as there with
-     * no head.
+     * {@code SkinnyGemm.dotRows2} over two rows held in a long[], pieces of at least one vector: element e of a row is
+     * float element {@code r + e} of the array, {@code r + pc} and {@code pe - pc} even. Called from a loop over the
+     * rows of its own, so that the loop sees array loads only; the sums are taken in the same order as there with no
+     * head.
      */
     static void dot2(float[] av, long[] w, int r0, int r1, int pc, int pe, boolean[] masks, float[] out) {
         int L = F.length(), H = L / 2; // H longs per vector

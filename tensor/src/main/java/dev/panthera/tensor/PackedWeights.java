@@ -10,9 +10,9 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Why read-only: a packed form is a second copy of the weight's values, so a write to the weight after packing
  * would leave the two disagreeing. Here nothing can write: a weight whose memory is already read-only (a mapped
- * checkpoint, or frozen memory: {@link Tensor#fromFrozenSegment}) is shared as it is; any other weight is first copied into a snapshot that only this tensor sees, so a
- * later write to the original is not seen by the packed tensor (as with {@code clone()}), and the packed tensor's own
- * segment refuses writes.
+ * checkpoint, or frozen memory: {@link Tensor#fromFrozenSegment}) is shared as it is; any other weight is first
+ * copied into a snapshot that only this tensor sees, so a later write to the original is not seen by the packed
+ * tensor (as with {@code clone()}), and the packed tensor's own segment refuses writes.
  */
 final class PackedWeights {
     private PackedWeights() {}

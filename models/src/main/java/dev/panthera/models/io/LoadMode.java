@@ -23,13 +23,13 @@ public enum LoadMode {
      * Memory-map the file and copy each F32 tensor, on first request, into a Java array; tensors of other dtypes are
      * held as {@link #MAP} holds them. The F32 tensors then live on the Java heap (counted against {@code -Xmx},
      * freed by the collector once unreachable), read-only as a mapping's are, and no longer depend on the file or on
-     * this reader (they stay readable after it closes). F32 decode runs faster over them: its matrix-vector products read heap arrays with array
-     * loads, whose bounds check the JIT moves out of the loop, where a load from a mapped or native segment keeps its
-     * bounds and liveness checks inside the loop in a program that passes several kinds of segment through the same
-     * kernels. The kernels of the other dtypes read through segment loads, which are slower from a heap array than
-     * from a mapping; hence F32 only. Costs a copy at load and heap memory the size of the F32 tensors; one too
-     * large for one array (2^34 bytes), or larger than half of the heap still free when it is requested, is held as
-     * {@link #MAP} would hold it.
+     * this reader (they stay readable after it closes). F32 decode runs faster over them: its matrix-vector products
+     * read heap arrays with array loads, whose bounds check the JIT moves out of the loop, where a load from a mapped
+     * or native segment keeps its bounds and liveness checks inside the loop in a program that passes several kinds
+     * of segment through the same kernels. The kernels of the other dtypes read through segment loads, which are
+     * slower from a heap array than from a mapping; hence F32 only. Costs a copy at load and heap memory the size of
+     * the F32 tensors; one too large for one array (2^34 bytes), or larger than half of the heap still free when it
+     * is requested, is held as {@link #MAP} would hold it.
      */
     HEAP
 }

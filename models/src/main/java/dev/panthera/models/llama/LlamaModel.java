@@ -71,8 +71,9 @@ public final class LlamaModel implements LanguageModel {
 
     /**
      * Loads a HuggingFace folder (config.json + safetensors [+ tokenizer.json]), a GGUF file or a llama2.c file. The
-     * weights go onto the Java heap ({@link LoadMode#HEAP}, for the faster F32 decode) when the files take at most half of
-     * the heap still free, else they stay mapped ({@link LoadMode#MAP}); {@link #load(Path, LoadMode)} chooses.
+     * F32 weights go onto the Java heap ({@link LoadMode#HEAP}, for the faster F32 decode) when the files take at
+     * most half of the heap still free, else they stay mapped ({@link LoadMode#MAP}); {@link #load(Path, LoadMode)}
+     * chooses.
      */
     public static LlamaModel load(Path path) throws IOException {
         return LlamaLoader.load(path, null, QuantizedWeights.KEEP, null);
