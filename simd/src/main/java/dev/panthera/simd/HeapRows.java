@@ -17,16 +17,14 @@ final class HeapRows {
     private HeapRows() {}
 
     /**
-     * {@code w}'s backing long[] when rows starting at elements {@code r0} and {@code r1} (of {@code elemBytes} bytes)
-     * start on 8-byte boundaries of it, so that every load of a whole number of longs from them is an array load;
-     * null otherwise (a native or mapped segment, another array type, a read-only view, a row start off a long, an
-     * array of more than 2^30 longs).
+     * {@code w}'s backing long[] when element {@code at} (of {@code elemBytes} bytes) starts on an 8-byte boundary of
+     * it, so that every load of a whole number of longs from there is an array load; null otherwise (a native or
+     * mapped segment, another array type, a read-only view, a start off a long, an array of more than 2^30 longs).
      */
-    static long[] array(MemorySegment w, long r0, long r1, int elemBytes) {
+    static long[] array(MemorySegment w, long at, int elemBytes) {
         // float element indices of the array must fit an int: at most 2^30 longs
         if (!(w.heapBase().orElse(null) instanceof long[] a) || a.length > 1 << 30) return null;
-        long o = w.address(); // a heap segment's address is its offset into the array, in bytes
-        return ((o + r0 * elemBytes) & 7) == 0 && ((o + r1 * elemBytes) & 7) == 0 ? a : null;
+        return ((w.address() + at * elemBytes) & 7) == 0 ? a : null; // a heap segment's address: its offset, in bytes
     }
 
     /** The width of {@link #floats}: {@link Lanes#PACKED}'s. */

@@ -343,7 +343,7 @@ final class SkinnyGemm {
             RowHeads.masks(WIDE.length(), pe - pc, head, masks);
             long first = bOff + (long) j0 * ldb;
             long[] heap = (pe - pc) % 2 == 0 && ldb % 2 == 0 && pe - pc >= WIDE.length()
-                    ? HeapRows.array(b, first + pc, first + pc, 4)
+                    ? HeapRows.array(b, first + pc, 4)
                     : null;
             if (heap != null) { // rows in a long[]: their own loop (head is 0 on the heap, RowHeads.alignedHead)
                 long at = b.address() / 4 + first; // row j0's element 0 in the array

@@ -88,18 +88,18 @@ class HeapRowsTest {
     @Test
     void onlyLongArrayRowsOnALongTakeArrayLoads() {
         MemorySegment longs = MemorySegment.ofArray(new long[64]);
-        assertNotNull(HeapRows.array(longs, 0, 6, 4));
-        assertNotNull(HeapRows.array(longs.asSlice(8), 2, 4, 4));
-        assertNotNull(HeapRows.array(longs.asSlice(4), 1, 3, 4), "4 bytes in, odd rows: on a long");
-        assertNull(HeapRows.array(longs, 0, 3, 4), "second row 12 bytes in");
-        assertNull(HeapRows.array(longs.asSlice(4), 0, 2, 4));
-        assertNotNull(HeapRows.array(longs, 4, 8, 2));
-        assertNull(HeapRows.array(longs, 2, 8, 2), "4 bytes in");
-        assertNull(HeapRows.array(longs.asReadOnly(), 0, 0, 4), "read-only: no array behind it");
-        assertNull(HeapRows.array(MemorySegment.ofArray(new float[64]), 0, 0, 4));
-        assertNull(HeapRows.array(MemorySegment.ofArray(new byte[256]), 0, 0, 4));
+        assertNotNull(HeapRows.array(longs, 6, 4));
+        assertNotNull(HeapRows.array(longs.asSlice(8), 2, 4));
+        assertNotNull(HeapRows.array(longs.asSlice(4), 3, 4), "4 bytes in, an odd element: on a long");
+        assertNull(HeapRows.array(longs, 3, 4), "12 bytes in");
+        assertNull(HeapRows.array(longs.asSlice(4), 2, 4));
+        assertNotNull(HeapRows.array(longs, 8, 2));
+        assertNull(HeapRows.array(longs, 2, 2), "4 bytes in");
+        assertNull(HeapRows.array(longs.asReadOnly(), 0, 4), "read-only: no array behind it");
+        assertNull(HeapRows.array(MemorySegment.ofArray(new float[64]), 0, 4));
+        assertNull(HeapRows.array(MemorySegment.ofArray(new byte[256]), 0, 4));
         try (Arena arena = Arena.ofConfined()) {
-            assertNull(HeapRows.array(arena.allocate(256, 64), 0, 0, 4));
+            assertNull(HeapRows.array(arena.allocate(256, 64), 0, 4));
         }
     }
 }

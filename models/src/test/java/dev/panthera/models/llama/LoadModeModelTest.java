@@ -72,12 +72,12 @@ class LoadModeModelTest {
         Path folder = Files.createDirectories(dir.resolve("hf"));
         Files.write(folder.resolve("model.safetensors"), new byte[2048]);
         assertEquals(LoadMode.HEAP, LlamaLoader.chosenMode(folder, true));
-        long free = Runtime.getRuntime().maxMemory();
+        long max = Runtime.getRuntime().maxMemory();
         // a sparse file larger than half of the whole heap: mapped
         Path big = dir.resolve("big.gguf");
         try (var ch = java.nio.channels.FileChannel.open(
                 big, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
-            ch.write(java.nio.ByteBuffer.wrap(new byte[1]), free / 2 + 1);
+            ch.write(java.nio.ByteBuffer.wrap(new byte[1]), max / 2 + 1);
         }
         assertEquals(LoadMode.MAP, LlamaLoader.chosenMode(big, true));
     }
