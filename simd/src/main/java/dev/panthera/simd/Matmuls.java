@@ -49,10 +49,21 @@ final class Matmuls {
     }
 
     static void matmul(Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl) {
+        matmul(a, al, b, bl, dst, dl, null);
+    }
+
+    /**
+     * {@link #matmul} with an epilogue for a rank-2 product written to a contiguous F32 dst (null: none): the packed
+     * GEMM applies it per tile as it writes C, every other path to the whole product after it.
+     */
+    static void matmul(Storage a, Layout al, Storage b, Layout bl, Storage dst, Layout dl, GemmEpilogue epilogue) {
         int r = al.rank();
         int m = Math.toIntExact(al.shape().dim(r - 2)),
                 k = Math.toIntExact(al.shape().dim(r - 1)),
                 n = Math.toIntExact(bl.shape().dim(r - 1));
+        if (epilogue != null && (r != 2 || dst.dtype() != DType.F32 || !dl.isContiguous()))
+            throw new IllegalArgumentException(
+                    "matmul epilogue: needs a rank-2 contiguous F32 destination, got " + dst.dtype() + " " + dl);
         if (dl.numel() == 0) return;
         Operand pa = a.dtype() == DType.F32 ? Operand.of(al, m, k) : null, pb = Operand.of(bl, k, n);
         PackedPanels packed = m >= Sgemm.SKINNY_M
@@ -87,8 +98,9 @@ final class Matmuls {
                             packed,
                             directC ? dst.segment() : cs,
                             directC ? dO : 0,
-                            Math.max(1, n));
-                } else
+                            Math.max(1, n),
+                            epilogue);
+                } else {
                     Sgemm.gemm(
                             GemmConfig.current(),
                             "matmul",
@@ -109,6 +121,8 @@ final class Matmuls {
                             directC ? dst.segment() : cs,
                             directC ? dO : 0,
                             Math.max(1, n));
+                    if (epilogue != null) epilogue.apply(dst.segment(), dO, Math.max(1, n), m, n);
+                }
                 if (!directC) {
                     int last = dl.rank() - 1;
                     for (int row = 0; row < m; row++)

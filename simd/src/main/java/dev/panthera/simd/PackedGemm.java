@@ -138,6 +138,7 @@ final class PackedGemm {
             long cOff,
             int ldc,
             float[] allA,
+            GemmEpilogue epilogue,
             Buffers buf) {
         if (j0 % NR != 0) throw new IllegalArgumentException("packed gemm: column range starts at " + j0);
         if (allA != null && i0 != 0)
@@ -159,7 +160,10 @@ final class PackedGemm {
                     for (int jr = js0; jr < js1; jr += NR) {
                         int nr = Math.min(NR, js1 - jr);
                         long cRow = cOff + (long) ic * ldc + jc + jr;
-                        tiles(kc, ab, ao, bp, jr * kc, c, cRow, ldc, mc, nr, pc == 0, buf);
+                        if (epilogue != null && pc + kc == k)
+                            finishedTiles(
+                                    kc, ab, ao, bp, jr * kc, c, cRow, ldc, mc, nr, pc == 0, epilogue, ic, jc + jr, buf);
+                        else tiles(kc, ab, ao, bp, jr * kc, c, cRow, ldc, mc, nr, pc == 0, buf);
                     }
                 }
             }
@@ -504,6 +508,34 @@ final class PackedGemm {
             long cTile = cRow + (long) ir * ldc;
             GemmKernels.kernel(
                     rows, kc, ap, ao + ir * kc, bp, bo, c, cTile, ldc, Math.min(rows, mc - ir), nr, store, buf.tile);
+        }
+    }
+
+    /**
+     * {@link #tiles} for the last depth block of a product with an epilogue: each kernel leaves its product in the
+     * scratch tile, and the epilogue writes C (C's row i0 + ir, column j0 for the tile at sliver offset ir).
+     */
+    private static void finishedTiles(
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            MemorySegment c,
+            long cRow,
+            int ldc,
+            int mc,
+            int nr,
+            boolean store,
+            GemmEpilogue epilogue,
+            int i0,
+            int j0,
+            Buffers buf) {
+        for (int ir = 0, rows; ir < mc; ir += rows) {
+            rows = rowsAt(ir, mc);
+            int mr = Math.min(rows, mc - ir);
+            GemmKernels.kernel(rows, kc, ap, ao + ir * kc, bp, bo, null, 0, ldc, mr, nr, store, buf.tile);
+            epilogue.finish(buf.tile, c, cRow + (long) ir * ldc, ldc, mr, nr, !store, i0 + ir, j0);
         }
     }
 

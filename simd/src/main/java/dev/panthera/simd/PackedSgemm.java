@@ -24,7 +24,8 @@ final class PackedSgemm {
     /**
      * C [m, n] (leading dimension ldc) = op(A)·B, op(A) m×k F32 (row-major, or transposed with {@code transA}), B the
      * packed k×n operand; C's previous contents are overwritten without being read (a packed B has k ≥ 1, and the
-     * first K block stores every tile). Threads as {@link GemmConfig#current()}.
+     * first K block stores every tile). With an epilogue each tile's last depth block adds its bias and residual as
+     * it writes C (C's row i and column j are the epilogue's). Threads as {@link GemmConfig#current()}.
      */
     static void gemm(
             boolean transA,
@@ -36,7 +37,8 @@ final class PackedSgemm {
             PackedPanels b,
             MemorySegment c,
             long cOff,
-            int ldc) {
+            int ldc,
+            GemmEpilogue epilogue) {
         int n = b.n();
         if (k != b.k())
             throw new IllegalArgumentException("packed gemm: A has " + k + " columns, the packed B " + b.k() + " rows");
@@ -60,12 +62,12 @@ final class PackedSgemm {
                     ? PackedGemm.packAllA(transA, a, aOff, lda, m, k, 1f, Sgemm.BUFFERS.get(), parallel ? flops : 0)
                     : null;
             Sgemm.Range cols = (j0, j1) -> PackedGemm.gemmPacked(
-                    transA, 0, m, j0, j1, k, 1f, a, aOff, lda, b, c, cOff, ldc, allA, Sgemm.BUFFERS.get());
+                    transA, 0, m, j0, j1, k, 1f, a, aOff, lda, b, c, cOff, ldc, allA, epilogue, Sgemm.BUFFERS.get());
             if (parallel) Sgemm.parallelRanges(n, flops, PackedGemm.NR, cols);
             else cols.run(0, n);
         } else {
             Sgemm.Range rows = (i0, i1) -> PackedGemm.gemmPacked(
-                    transA, i0, i1, 0, n, k, 1f, a, aOff, lda, b, c, cOff, ldc, null, Sgemm.BUFFERS.get());
+                    transA, i0, i1, 0, n, k, 1f, a, aOff, lda, b, c, cOff, ldc, null, epilogue, Sgemm.BUFFERS.get());
             if (parallel) Sgemm.parallelRanges(m, flops, PackedGemm.ROWS, rows);
             else rows.run(0, m);
         }

@@ -4,6 +4,7 @@ import dev.panthera.simd.AttentionKernels.View4;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Layout;
 import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.tensor.spi.StridedCursor;
 import java.lang.foreign.ValueLayout;
@@ -26,9 +27,43 @@ final class SimdFused implements FusedKernels {
     public boolean supports(Kernel kernel, DType dtype) {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
-            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD, SOFTMAX_BACKWARD ->
+            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD, SOFTMAX_BACKWARD, MATMUL_ADD ->
                 dtype == DType.F32;
         };
+    }
+
+    /** The product through {@link Matmuls} with the bias and residual as its {@link GemmEpilogue}. */
+    @Override
+    public void matmulAdd(
+            Storage a,
+            Layout al,
+            Storage b,
+            Layout bl,
+            Storage bias,
+            Layout biasl,
+            Storage res,
+            Layout resl,
+            UnaryOp act,
+            Storage dst,
+            Layout dl) {
+        if (al.rank() != 2 || bl.rank() != 2 || !WidenedOps.serves(a.dtype(), b.dtype(), dst.dtype()))
+            throw new IllegalArgumentException("matmulAdd: expected F32 [M, K] × [K, N] (F32/BF16/F16), got "
+                    + a.dtype() + " " + al.shape() + " × " + b.dtype() + " " + bl.shape());
+        if ((bias != null && (bias.dtype() != DType.F32 || biasl.rank() != 1 || biasl.stride(0) != 1))
+                || (res != null && (res.dtype() != DType.F32 || resl.rank() != 2 || resl.stride(1) != 1)))
+            throw new IllegalArgumentException("matmulAdd: bias and residual must be F32 with unit stride along N, got "
+                    + (bias == null ? "no bias" : bias.dtype() + " " + biasl) + " and "
+                    + (res == null ? "no residual" : res.dtype() + " " + resl));
+        GemmEpilogue e = bias == null && res == null && act == null
+                ? null
+                : new GemmEpilogue(
+                        bias == null ? null : bias.segment(),
+                        bias == null ? 0 : biasl.offset(),
+                        res == null ? null : res.segment(),
+                        res == null ? 0 : resl.offset(),
+                        res == null ? 0 : Math.toIntExact(resl.stride(0)),
+                        act);
+        Matmuls.matmul(a, al, b, bl, dst, dl, e);
     }
 
     @Override

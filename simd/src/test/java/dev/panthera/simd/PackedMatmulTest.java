@@ -196,7 +196,8 @@ class PackedMatmulTest {
                 for (long i = 0; i < (long) m * n; i++)
                     got.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, Float.NaN);
                 Sgemm.sgemm(cfg, false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, want, 0, n);
-                PackedSgemm.gemm(false, m, k, a, 0, k, PackedPanels.pack(DType.F32, false, k, n, b, 0, n), got, 0, n);
+                PackedSgemm.gemm(
+                        false, m, k, a, 0, k, PackedPanels.pack(DType.F32, false, k, n, b, 0, n), got, 0, n, null);
                 for (long i = 0; i < (long) m * n; i++) {
                     assertEquals(
                             Float.floatToRawIntBits(want.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i)),

@@ -117,6 +117,83 @@ final class Fused {
         return out.record(new Op.RmsNorm(in, ww, eps));
     }
 
+    // ---------------------------------------------------------------- matmul with bias and residual
+
+    /**
+     * act(a·b + bias + residual), bias [N] and residual of the product's shape, either null, act null for none. The
+     * backend's
+     * {@link Kernel#MATMUL_ADD} kernel takes an F32 product of [..., M, K] by a 2-D [K, N] (F32, or BF16/F16 weights as
+     * matmul takes them) when nothing records gradients; everything else is matmul and the adds composed, recorded as
+     * they are. Both give the same elements: the kernel rounds the product, the bias sum and the residual sum as the
+     * separate ops do.
+     */
+    static Tensor matmulAdd(Tensor a, Tensor b, Tensor bias, Tensor residual, UnaryOp act) {
+        a.checkAlive("matmulAdd");
+        b.checkAlive("matmulAdd");
+        Ops.sameDevice("matmulAdd", a, b);
+        if (bias != null) {
+            bias.checkAlive("matmulAdd");
+            Ops.sameDevice("matmulAdd", a, bias);
+            if (bias.rank() != 1 || b.rank() < 1 || bias.size(0) != b.size(-1))
+                throw new IllegalArgumentException("matmulAdd: bias of shape " + bias.shape()
+                        + " must be 1-D of the product's last dimension (" + a.shape() + " × " + b.shape() + ")");
+        }
+        if (residual != null) {
+            residual.checkAlive("matmulAdd");
+            Ops.sameDevice("matmulAdd", a, residual);
+        }
+        boolean fits = a.rank() >= 2 && b.rank() == 2 && a.size(-1) == b.size(0) && b.size(0) > 0;
+        Shape shape = null;
+        if (fits) {
+            long[] od = a.dims();
+            od[od.length - 1] = b.size(1);
+            shape = Shape.of(od);
+        }
+        if (residual != null && shape != null && !residual.shape().equals(shape))
+            throw new IllegalArgumentException("matmulAdd: residual of shape " + residual.shape()
+                    + " must have the product's shape " + shape + " (" + a.shape() + " × " + b.shape() + ")");
+        FusedKernels f = kernels(a, Kernel.MATMUL_ADD);
+        boolean weight = b.dtype() == DType.F32 || b.dtype() == DType.BF16 || b.dtype() == DType.F16;
+        if (f == null
+                || !fits
+                || recording(a, b, bias, residual)
+                || a.dtype() != DType.F32
+                || !weight
+                || (bias != null && bias.dtype() != DType.F32)
+                || (residual != null && residual.dtype() != DType.F32)) {
+            Tensor y = a.matmul(b);
+            if (bias != null) y = y.add(bias);
+            if (residual != null) {
+                if (!residual.shape().equals(y.shape()))
+                    throw new IllegalArgumentException("matmulAdd: residual of shape " + residual.shape()
+                            + " must have the product's shape " + y.shape());
+                y = y.add(residual);
+            }
+            return act == null ? y : Ops.unary(act, y);
+        }
+        long k = a.size(-1), n = b.size(1), rows = shape.numel() / Math.max(1, n);
+        if (shape.numel() == 0) return Ops.output(DType.F32, shape, a.device());
+        Tensor x = a.reshape(rows, k), bb = bias == null ? null : bias.contiguous(), r = null;
+        if (residual != null) {
+            r = residual.reshape(rows, n);
+            if (r.layout().stride(1) != 1) r = r.contiguous();
+        }
+        Tensor out = Ops.output(DType.F32, Shape.of(rows, n), a.device());
+        f.matmulAdd(
+                x.storage(),
+                x.layout(),
+                b.storage(),
+                b.layout(),
+                bb == null ? null : bb.storage(),
+                bb == null ? null : bb.layout(),
+                r == null ? null : r.storage(),
+                r == null ? null : r.layout(),
+                act,
+                out.storage(),
+                out.layout());
+        return out.reshape(shape.toArray());
+    }
+
     // ---------------------------------------------------------------- rope
 
     static Tensor rope(Tensor x, Tensor cos, Tensor sin, boolean interleaved) {

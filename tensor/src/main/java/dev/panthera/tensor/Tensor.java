@@ -890,6 +890,24 @@ public final class Tensor {
     public Tensor matmul(Tensor other) {
         return Ops.matmul(this, other);
     }
+    /**
+     * this·other + bias + residual for other [K, N] (this [..., M, K]), bias [N] added to every row and residual of
+     * the product's shape, either null when absent: {@code matmul(other).add(bias).add(residual)}, element for
+     * element. Without gradients the SIMD backend adds both as its F32 GEMM writes the product, sparing the passes
+     * over it.
+     */
+    public Tensor matmulAdd(Tensor other, Tensor bias, Tensor residual) {
+        return Fused.matmulAdd(this, other, bias, residual, null);
+    }
+
+    /**
+     * {@link #matmulAdd(Tensor, Tensor, Tensor)} followed by the elementwise {@code activation} (null: none), as
+     * {@link #gelu()}, {@link #relu()} and the other unary ops compute it; fused into the product the same way.
+     */
+    public Tensor matmulAdd(Tensor other, Tensor bias, Tensor residual, UnaryOp activation) {
+        return Fused.matmulAdd(this, other, bias, residual, activation);
+    }
+
     /** Softmax along {@code dim}. */
     public Tensor softmax(int dim) {
         return Fused.softmax(this, dim, false);

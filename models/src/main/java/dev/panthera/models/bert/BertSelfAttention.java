@@ -10,7 +10,7 @@ import java.util.function.UnaryOperator;
  */
 final class BertSelfAttention {
     private final BertConfig c;
-    private final UnaryOperator<Tensor> query, key, value, dense;
+    private final BertLayer.Projection query, key, value, dense;
     /** Float maps only: q, k and v as one product over their weights side by side, [B, T, 3·hidden]; else null. */
     private final UnaryOperator<Tensor> qkv;
 
@@ -24,7 +24,7 @@ final class BertSelfAttention {
             // one GEMM instead of three: the activations are packed once, and its N is wide enough for the kernel
             Tensor wqkv = w.linears(h, h, q + ".weight", k + ".weight", v + ".weight");
             Tensor bqkv = w.vectors(h, q + ".bias", k + ".bias", v + ".bias");
-            qkv = x -> BertLayer.plus(x.matmul(wqkv), bqkv);
+            qkv = x -> x.matmulAdd(wqkv, bqkv, null);
             query = key = value = null;
         } else {
             qkv = null;
@@ -56,9 +56,9 @@ final class BertSelfAttention {
             k = all.narrow(2, h, h).view(b, t, heads, d).transpose(1, 2);
             v = all.narrow(2, 2 * h, h).view(b, t, heads, d).transpose(1, 2);
         } else {
-            q = query.apply(x).view(b, t, heads, d).transpose(1, 2);
-            k = key.apply(x).view(b, t, heads, d).transpose(1, 2);
-            v = value.apply(x).view(b, t, heads, d).transpose(1, 2);
+            q = query.apply(x, null, null).view(b, t, heads, d).transpose(1, 2);
+            k = key.apply(x, null, null).view(b, t, heads, d).transpose(1, 2);
+            v = value.apply(x, null, null).view(b, t, heads, d).transpose(1, 2);
         }
         double scale = 1 / Math.sqrt(d);
         Tensor ctx;
@@ -72,7 +72,6 @@ final class BertSelfAttention {
             ctx = p.matmul(v);
         }
         Tensor out = ctx.transpose(1, 2).reshape(b, t, c.hidden());
-        out = dense.apply(out);
-        return BertLayer.plus(out, x).layerNorm(normWeight, normBias, c.layerNormEps());
+        return dense.apply(out, x, null).layerNorm(normWeight, normBias, c.layerNormEps());
     }
 }

@@ -3,6 +3,7 @@ package dev.panthera.tensor.spi;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Layout;
 import dev.panthera.tensor.Storage;
+import dev.panthera.tensor.UnaryOp;
 
 /**
  * Fused kernels a backend may offer beside its primitives ({@link Backend#fused()}). Each kernel serves one fused
@@ -27,7 +28,12 @@ public interface FusedKernels {
         ATTENTION_BACKWARD,
         NORM_BACKWARD,
         SILU_BACKWARD,
-        SOFTMAX_BACKWARD
+        SOFTMAX_BACKWARD,
+        /**
+         * A matrix product with a bias row and/or a residual added, and an activation applied, as its result is
+         * written ({@link #matmulAdd}).
+         */
+        MATMUL_ADD
     }
 
     /**
@@ -38,8 +44,32 @@ public interface FusedKernels {
     default boolean supports(Kernel kernel, DType dtype) {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
-            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD, SOFTMAX_BACKWARD -> false;
+            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD, SOFTMAX_BACKWARD, MATMUL_ADD ->
+                false;
         };
+    }
+
+    /**
+     * dst = act(a·b + bias + residual) for a [M, K], b [K, N] and dst [M, N] (rank 2; a and dst of {@code dtype}, b of
+     * it or, for F32, BF16/F16 as {@link Backend#matmul} takes it), bias 1-D [N] and residual [M, N] of dst's dtype,
+     * either of them null when absent, and {@code activation} null for none. Each element is computed as the separate
+     * ops would: the product rounded, plus bias[n] rounded, plus residual[m][n] rounded, then this backend's
+     * {@link Backend#unary} of it; the kernel only spares the passes over dst. Bias and residual have unit stride
+     * along N. The default refuses ({@link #supports} offers it nowhere by default).
+     */
+    default void matmulAdd(
+            Storage a,
+            Layout aLayout,
+            Storage b,
+            Layout bLayout,
+            Storage bias,
+            Layout biasLayout,
+            Storage residual,
+            Layout residualLayout,
+            UnaryOp activation,
+            Storage dst,
+            Layout dstLayout) {
+        throw new UnsupportedOperationException("matmul with bias and residual is not offered");
     }
 
     /**

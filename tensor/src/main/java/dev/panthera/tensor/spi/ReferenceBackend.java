@@ -255,6 +255,26 @@ public final class ReferenceBackend implements Backend, FusedKernels {
         return dtype.isFloatingPoint();
     }
 
+    /** The product, then the bias add, the residual add and the unary op, each this backend's primitive in place. */
+    @Override
+    public void matmulAdd(
+            Storage a,
+            Layout al,
+            Storage b,
+            Layout bl,
+            Storage bias,
+            Layout biasl,
+            Storage res,
+            Layout resl,
+            UnaryOp act,
+            Storage dst,
+            Layout dl) {
+        matmul(a, al, b, bl, dst, dl);
+        if (bias != null) binary(BinaryOp.ADD, dst, dl, bias, biasl.expand("matmulAdd", dl.shape()), dst, dl);
+        if (res != null) binary(BinaryOp.ADD, dst, dl, res, resl, dst, dl);
+        if (act != null) unary(act, dst, dl, dst, dl);
+    }
+
     @Override
     public void softmax(Storage src, Layout sl, int dim, boolean log, Storage dst, Layout dl) {
         ReferenceFused.softmax(src, sl, dim, log, dst, dl);
