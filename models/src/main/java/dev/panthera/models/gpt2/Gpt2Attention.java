@@ -24,12 +24,13 @@ final class Gpt2Attention {
 
     /**
      * x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} restricts keys; the
-     * layer's attention probabilities [B, heads, T, S] go to {@code probs} when not null.
+     * layer's attention probabilities [B, heads, T, S] go to {@code probs} when not null. Returns residual (of the
+     * output's shape) plus the attention's projected output, the residual added as the projection is written.
      */
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
+    Tensor forward(Tensor x, Tensor residual, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
         long b = x.size(0), t = x.size(1), d = c.dim();
         int hd = c.headDim();
-        Tensor qkv = x.matmul(wQkv).add(bQkv);
+        Tensor qkv = x.matmulAdd(wQkv, bQkv, null);
         Tensor q = qkv.narrow(2, 0, d).reshape(b, t, c.heads(), hd).transpose(1, 2);
         Tensor k = qkv.narrow(2, d, d).reshape(b, t, c.heads(), hd).transpose(1, 2);
         Tensor v = qkv.narrow(2, 2 * d, d).reshape(b, t, c.heads(), hd).transpose(1, 2);
@@ -43,6 +44,6 @@ final class Gpt2Attention {
         }
         if (probs != null) probs.add(AttentionProbabilities.of(q, k, mask, 1 / Math.sqrt(hd)));
         Tensor out = Tensor.scaledDotProductAttention(q, k, v, mask, true, 1 / Math.sqrt(hd));
-        return out.transpose(1, 2).reshape(b, t, d).matmul(wOut).add(bOut);
+        return out.transpose(1, 2).reshape(b, t, d).matmulAdd(wOut, bOut, residual);
     }
 }

@@ -24,7 +24,7 @@ final class Gpt2Block {
 
     /** x [B, T, dim] at positions start..; the layer's attention probabilities go to {@code probs} when not null. */
     Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
-        Tensor h = x.add(attn.forward(x.layerNorm(ln1w, ln1b, eps), start, cache, layer, mask, probs));
-        return h.add(mlp.forward(h.layerNorm(ln2w, ln2b, eps)));
+        Tensor h = attn.forward(x.layerNorm(ln1w, ln1b, eps), x, start, cache, layer, mask, probs);
+        return mlp.forward(h.layerNorm(ln2w, ln2b, eps), h);
     }
 }

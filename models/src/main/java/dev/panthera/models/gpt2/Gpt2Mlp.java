@@ -1,6 +1,7 @@
 package dev.panthera.models.gpt2;
 
 import dev.panthera.tensor.Tensor;
+import dev.panthera.tensor.UnaryOp;
 
 /** GPT-2's feed-forward: c_proj(gelu(c_fc(x))), Conv1D weights [in, out] with biases; GELU per the config. */
 final class Gpt2Mlp {
@@ -15,9 +16,9 @@ final class Gpt2Mlp {
         bProj = w.vector(prefix + "c_proj.bias", c.dim());
     }
 
-    Tensor forward(Tensor x) {
-        Tensor h = x.matmul(wFc).add(bFc);
-        h = tanhGelu ? h.geluTanh() : h.gelu();
-        return h.matmul(wProj).add(bProj);
+    /** residual + c_proj(gelu(c_fc(x))), the biases, GELU and residual added as each product is written. */
+    Tensor forward(Tensor x, Tensor residual) {
+        Tensor h = x.matmulAdd(wFc, bFc, null, tanhGelu ? UnaryOp.GELU_TANH : UnaryOp.GELU_ERF);
+        return h.matmulAdd(wProj, bProj, residual);
     }
 }

@@ -42,8 +42,8 @@ public final class Linear extends Module {
             throw new IllegalArgumentException("Linear: input " + x.shape() + " must end in " + in
                     + " features (weight [" + out + ", " + in + "])");
         }
-        Tensor y = x.matmul(weight().t());
+        // the bias added as the product is written where the backend fuses it (matmulAdd equals matmul then add)
         Tensor b = bias();
-        return b == null ? y : y.add(b);
+        return b == null ? x.matmul(weight().t()) : x.matmulAdd(weight().t(), b, null);
     }
 }
