@@ -13,8 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  * segment null when absent, then an elementwise {@code activation} (null: none). Each element becomes
  * act((product + bias) + residual), every sum rounded to float and the activation the backend's own unary kernel, which
  * is what a product followed by two separate adds and the unary op gives; the packed GEMM applies it to each tile after
- * its last depth block ({@link #finish}), while the tile is in cache, every other product path to the whole result
- * afterwards ({@link #apply}).
+ * its last depth block ({@link #finish}, while the tile is in cache; the activation over each row block after its
+ * tiles, {@link #activate}), every other product path to the whole result afterwards ({@link #apply}).
  */
 record GemmEpilogue(MemorySegment bias, long biasOff, MemorySegment res, long resOff, int ldr, UnaryOp activation) {
     private static final VectorSpecies<Float> F = PackedGemm.F;
@@ -23,8 +23,9 @@ record GemmEpilogue(MemorySegment bias, long biasOff, MemorySegment res, long re
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     /**
-     * C tile = act(tile + bias + residual) ({@code add}: C tile + tile first) for the first mr
-     * rows and nr columns of a scratch tile of NR-float rows; C's tile at element cTile is row i0, column j0 of C.
+     * C tile = tile + bias + residual ({@code add}: C tile + tile first) for the first mr rows and nr columns of a
+     * scratch tile of NR-float rows; C's tile at element cTile is row i0, column j0 of C. The activation is left to
+     * {@link #activate}.
      */
     void finish(float[] tile, MemorySegment c, long cTile, int ldc, int mr, int nr, boolean add, int i0, int j0) {
         if (nr == NR) {
@@ -63,15 +64,15 @@ record GemmEpilogue(MemorySegment bias, long biasOff, MemorySegment res, long re
                 }
             }
         }
-        activate(c, cTile, ldc, mr, nr);
     }
 
     /**
      * The activation over C's mr×nr block at element off, in place, row by row through the unary kernel: a call of
      * its own per row, so none of the activation's vector code is inlined here (GELU's and SiLU's exp would take this
-     * method past C2's inlining budget, as FloatKernels' row loops note).
+     * method past C2's inlining budget, as FloatKernels' row loops note). The packed GEMM calls it once per row block
+     * after {@link #finish} has written all of the block's tiles (still in L2), so each call covers a long row.
      */
-    private void activate(MemorySegment c, long off, int ldc, int mr, int nr) {
+    void activate(MemorySegment c, long off, int ldc, int mr, int nr) {
         if (activation == null) return;
         for (int i = 0; i < mr; i++) {
             long row = off + (long) i * ldc;

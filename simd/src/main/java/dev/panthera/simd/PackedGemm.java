@@ -165,6 +165,9 @@ final class PackedGemm {
                                     kc, ab, ao, bp, jr * kc, c, cRow, ldc, mc, nr, pc == 0, epilogue, ic, jc + jr, buf);
                         else tiles(kc, ab, ao, bp, jr * kc, c, cRow, ldc, mc, nr, pc == 0, buf);
                     }
+                    // the activation once over the block's rows, whole rows of this call's columns per unary call
+                    if (epilogue != null && pc + kc == k)
+                        epilogue.activate(c, cOff + (long) ic * ldc + jc + js0, ldc, mc, js1 - js0);
                 }
             }
         }
