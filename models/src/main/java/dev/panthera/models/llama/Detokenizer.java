@@ -12,7 +12,8 @@ import java.util.Arrays;
  * incomplete) is held back until the next token completes it, and so is text ending in a byte-fallback piece
  * ({@code <0xNN>}): a run of those is decoded as one group, one U+FFFD per byte when the group is not valid UTF-8, so
  * a later byte can replace text the run already gave (a space byte followed by a stray continuation byte decodes to
- * two U+FFFD, not a space and one). Releases therefore fall only after a token that ends such a run.
+ * two U+FFFD, not a space and one). Releases therefore fall only after a token that ends such a run; a special token
+ * that decode skips does not end it (decode drops it before the byte pieces are grouped).
  */
 final class Detokenizer {
     private final Tokenizer tok;
@@ -33,11 +34,27 @@ final class Detokenizer {
         // a decoder that rewrote the context's text cannot be read incrementally: decode everything (rare)
         if (!now.startsWith(before)) return tok.decode(Arrays.copyOf(ids, n), true);
         String tail = now.substring(before.length());
-        if (tail.isEmpty() || tail.endsWith("\uFFFD") || isBytePiece(ids[n - 1])) return text + tail;
+        if (tail.isEmpty() || tail.endsWith("\uFFFD") || inByteRun(ids, n)) return text + tail;
         text.append(tail);
         prefix = read;
         read = n;
         return text.toString();
+    }
+
+    /**
+     * Whether ids[0..n) ends in a byte-fallback piece, skipped special tokens after it not counting: decode drops those
+     * before its decoders run, so a byte after them continues the same run.
+     */
+    private boolean inByteRun(int[] ids, int n) {
+        int i = n - 1;
+        while (i >= 0 && skipped(ids[i])) i--;
+        return i >= 0 && isBytePiece(ids[i]);
+    }
+
+    /** A special token that decode drops: its text is empty only when special tokens are skipped. */
+    private boolean skipped(int id) {
+        int[] one = {id};
+        return tok.decode(one, true).isEmpty() && !tok.decode(one, false).isEmpty();
     }
 
     private boolean isBytePiece(int id) {

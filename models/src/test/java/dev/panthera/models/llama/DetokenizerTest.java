@@ -74,6 +74,25 @@ class DetokenizerTest {
         assertEquals("Repub\uFFFD\uFFFD", d.append(ids, ids.length).stripLeading());
     }
 
+    /**
+     * Llama 2's vocabulary: "▁▁", the byte piece {@code <0x20>}, {@code <unk>} (a special token decode skips) and
+     * {@code <0x80>}. Decode drops {@code <unk>} before grouping byte pieces, so the two bytes are one invalid run (two
+     * U+FFFD) and the space the first gave must not have been released when {@code <unk>} arrived. Found by the
+     * property above (tokens [259, 35, 0, 131]).
+     */
+    @Example
+    void aSkippedSpecialTokenDoesNotEndAByteRun() throws Exception {
+        Tokenizer t = tokenizers()[0];
+        int[] ids = {259, 35, 0, 131};
+        assertEquals("<0x20>", t.idToToken(35));
+        assertEquals("<0x80>", t.idToToken(131));
+        assertEquals("", t.decode(new int[] {0}, true));
+        Detokenizer d = new Detokenizer(t);
+        for (int n = 1; n <= ids.length; n++)
+            assertEquals(t.decode(Arrays.copyOf(ids, n), true), d.append(ids, n), "after " + n + " tokens");
+        assertEquals("\uFFFD\uFFFD", d.append(ids, ids.length).strip());
+    }
+
     private static Tokenizer[] loaded;
 
     private static synchronized Tokenizer[] tokenizers() throws Exception {
