@@ -35,6 +35,12 @@ final class DenseProjection implements Projection {
 
     @Override
     public Tensor apply(Tensor x) {
+        return apply(x, null);
+    }
+
+    /** x·Wᵀ + b + residual (either may be null), the bias and residual added as the product is written. */
+    @Override
+    public Tensor apply(Tensor x, Tensor residual) {
         Tensor w = weight;
         boolean rows = x.numel() / Math.max(1, x.size(-1)) >= PACK_ROWS;
         if (!packed && rows) {
@@ -43,8 +49,7 @@ final class DenseProjection implements Projection {
             packed = true;
         }
         if (!rows && readOnly) w = loaded;
-        Tensor y = x.matmul(w);
-        return bias == null ? y : y.add(bias);
+        return bias == null && residual == null ? x.matmul(w) : x.matmulAdd(w, bias, residual);
     }
 
     /** The weight a prefill reads now, [in, out] (packed after the first prefill; see the class comment for decode). */

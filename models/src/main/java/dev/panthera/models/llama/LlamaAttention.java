@@ -34,9 +34,10 @@ final class LlamaAttention {
     /**
      * x [B, T, dim] at positions start..; appends to cache slot {@code layer}; {@code mask} as in Attention. When
      * {@code probs} is not null, the layer's attention probabilities [B, heads, T, S] are added to it (computed apart
-     * from the fused kernel, which never materialises them).
+     * from the fused kernel, which never materialises them). Returns residual (x's shape) plus the attention's
+     * output projection, the residual added as o_proj's product is written.
      */
-    Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
+    Tensor forward(Tensor x, Tensor residual, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
         long b = x.size(0), t = x.size(1);
         int hd = c.headDim();
         Tensor[] p = qkv.apply(x);
@@ -57,7 +58,7 @@ final class LlamaAttention {
         Tensor m = windowMask(mask, start, t, k.size(2));
         if (probs != null) probs.add(AttentionProbabilities.of(q, k, m, 1 / Math.sqrt(hd)));
         Tensor out = Tensor.scaledDotProductAttention(q, k, v, m, true, 1 / Math.sqrt(hd));
-        return wo.apply(out.transpose(1, 2).reshape(b, t, (long) c.heads() * hd));
+        return wo.apply(out.transpose(1, 2).reshape(b, t, (long) c.heads() * hd), residual);
     }
 
     /** The caller's mask, and'ed with the sliding window when some key falls outside it. */

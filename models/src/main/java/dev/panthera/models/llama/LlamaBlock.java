@@ -22,7 +22,7 @@ final class LlamaBlock {
 
     /** x [B, T, dim] at positions start..; the layer's attention probabilities go to {@code probs} when not null. */
     Tensor forward(Tensor x, long start, KvCache cache, int layer, Tensor mask, List<Tensor> probs) {
-        Tensor h = x.add(attn.forward(x.rmsNorm(inputNorm, eps), start, cache, layer, mask, probs));
-        return h.add(mlp.forward(h.rmsNorm(postNorm, eps)));
+        Tensor h = attn.forward(x.rmsNorm(inputNorm, eps), x, start, cache, layer, mask, probs);
+        return mlp.forward(h.rmsNorm(postNorm, eps), h);
     }
 }

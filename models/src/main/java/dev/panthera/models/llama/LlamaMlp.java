@@ -16,8 +16,9 @@ final class LlamaMlp {
         down = w.projection(prefix + "down_proj.weight", c.dim(), c.hidden(), null);
     }
 
-    Tensor forward(Tensor x) {
+    /** residual + down_proj(silu(gate_proj(x)) · up_proj(x)), the residual added as down_proj's product is written. */
+    Tensor forward(Tensor x, Tensor residual) {
         Tensor[] gu = gateUp.apply(x);
-        return down.apply(gu[0].silu().mul(gu[1]));
+        return down.apply(gu[0].silu().mul(gu[1]), residual);
     }
 }

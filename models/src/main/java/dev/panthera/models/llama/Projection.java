@@ -12,6 +12,11 @@ interface Projection {
     /** x [..., in] → [..., out]. */
     Tensor apply(Tensor x);
 
+    /** apply(x) + residual (of the output's shape); a dense weight adds it as the product is written. */
+    default Tensor apply(Tensor x, Tensor residual) {
+        return apply(x).add(residual);
+    }
+
     /** A dense weight [out, in] and an optional bias [out], packed for matmul at the first prefill. */
     static Projection dense(Tensor w, Tensor bias) {
         return new DenseProjection(w, bias);
