@@ -108,6 +108,9 @@ final class PackedGemm {
                                 mc,
                                 nr,
                                 store && pc == 0,
+                                null,
+                                0,
+                                0,
                                 buf);
                     }
                 }
@@ -160,10 +163,8 @@ final class PackedGemm {
                     for (int jr = js0; jr < js1; jr += NR) {
                         int nr = Math.min(NR, js1 - jr);
                         long cRow = cOff + (long) ic * ldc + jc + jr;
-                        if (epilogue != null && pc + kc == k)
-                            finishedTiles(
-                                    kc, ab, ao, bp, jr * kc, c, cRow, ldc, mc, nr, pc == 0, epilogue, ic, jc + jr, buf);
-                        else tiles(kc, ab, ao, bp, jr * kc, c, cRow, ldc, mc, nr, pc == 0, buf);
+                        GemmEpilogue e = pc + kc == k ? epilogue : null;
+                        tiles(kc, ab, ao, bp, jr * kc, c, cRow, ldc, mc, nr, pc == 0, e, ic, jc + jr, buf);
                     }
                     // the activation once over the block's rows, whole rows of this call's columns per unary call
                     if (epilogue != null && pc + kc == k)
@@ -491,34 +492,11 @@ final class PackedGemm {
     /**
      * One NR-wide column of tiles over the mc rows of a packed A block (slivers from element ao, kc deep) and the B
      * sliver at bo: pairs of slivers through {@link GemmKernels#kernel2} where {@link #rowsAt} says so, else single
-     * slivers. C's first row of the column is at element cRow.
+     * slivers. C's first row of the column is at element cRow. With an epilogue (the last depth block of a product
+     * that has one) each kernel leaves its product in the scratch tile and the epilogue writes C; the column's first
+     * row is C's row i0 and its first column C's column j0.
      */
     private static void tiles(
-            int kc,
-            float[] ap,
-            int ao,
-            float[] bp,
-            int bo,
-            MemorySegment c,
-            long cRow,
-            int ldc,
-            int mc,
-            int nr,
-            boolean store,
-            Buffers buf) {
-        for (int ir = 0, rows; ir < mc; ir += rows) {
-            rows = rowsAt(ir, mc);
-            long cTile = cRow + (long) ir * ldc;
-            GemmKernels.kernel(
-                    rows, kc, ap, ao + ir * kc, bp, bo, c, cTile, ldc, Math.min(rows, mc - ir), nr, store, buf.tile);
-        }
-    }
-
-    /**
-     * {@link #tiles} for the last depth block of a product with an epilogue: each kernel leaves its product in the
-     * scratch tile, and the epilogue writes C (C's row i0 + ir, column j0 for the tile at sliver offset ir).
-     */
-    private static void finishedTiles(
             int kc,
             float[] ap,
             int ao,
@@ -537,8 +515,13 @@ final class PackedGemm {
         for (int ir = 0, rows; ir < mc; ir += rows) {
             rows = rowsAt(ir, mc);
             int mr = Math.min(rows, mc - ir);
-            GemmKernels.kernel(rows, kc, ap, ao + ir * kc, bp, bo, null, 0, ldc, mr, nr, store, buf.tile);
-            epilogue.finish(buf.tile, c, cRow + (long) ir * ldc, ldc, mr, nr, !store, i0 + ir, j0);
+            long cTile = cRow + (long) ir * ldc;
+            if (epilogue == null) {
+                GemmKernels.kernel(rows, kc, ap, ao + ir * kc, bp, bo, c, cTile, ldc, mr, nr, store, buf.tile);
+            } else {
+                GemmKernels.kernel(rows, kc, ap, ao + ir * kc, bp, bo, null, 0, ldc, mr, nr, store, buf.tile);
+                epilogue.finish(buf.tile, c, cTile, ldc, mr, nr, !store, i0 + ir, j0);
+            }
         }
     }
 
