@@ -24,8 +24,9 @@ final class PackedSgemm {
     /**
      * C [m, n] (leading dimension ldc) = op(A)·B, op(A) m×k F32 (row-major, or transposed with {@code transA}), B the
      * packed k×n operand; C's previous contents are overwritten without being read (a packed B has k ≥ 1, and the
-     * first K block stores every tile). With an epilogue each tile's last depth block adds its bias and residual as
-     * it writes C (C's row i and column j are the epilogue's). Threads as {@link GemmConfig#current()}.
+     * first K block stores every tile). With an epilogue (null: none) each tile's last depth block adds its bias and
+     * residual as it writes C, and its activation follows per row block (C's row i and column j are the epilogue's).
+     * Threads as {@link GemmConfig#current()}.
      */
     static void gemm(
             boolean transA,

@@ -121,11 +121,10 @@ final class Fused {
 
     /**
      * act(a·b + bias + residual), bias [N] and residual of the product's shape, either null, act null for none. The
-     * backend's
-     * {@link Kernel#MATMUL_ADD} kernel takes an F32 product of [..., M, K] by a 2-D [K, N] (F32, or BF16/F16 weights as
-     * matmul takes them) when nothing records gradients; everything else is matmul and the adds composed, recorded as
-     * they are. Both give the same elements: the kernel rounds the product, the bias sum and the residual sum as the
-     * separate ops do.
+     * backend's {@link Kernel#MATMUL_ADD} kernel takes an F32 product of [..., M, K] by a 2-D [K, N] (F32, or BF16/F16
+     * weights as matmul takes them) when nothing records gradients; everything else is matmul, the adds and the unary
+     * op composed, recorded as they are. Both give the same elements: the kernel rounds the product, the bias sum and
+     * the residual sum as the separate ops do, and applies the backend's own unary kernel.
      */
     static Tensor matmulAdd(Tensor a, Tensor b, Tensor bias, Tensor residual, UnaryOp act) {
         a.checkAlive("matmulAdd");
