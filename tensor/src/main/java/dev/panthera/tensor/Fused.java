@@ -148,9 +148,7 @@ final class Fused {
             od[od.length - 1] = b.size(1);
             shape = Shape.of(od);
         }
-        if (residual != null && shape != null && !residual.shape().equals(shape))
-            throw new IllegalArgumentException("matmulAdd: residual of shape " + residual.shape()
-                    + " must have the product's shape " + shape + " (" + a.shape() + " × " + b.shape() + ")");
+        if (shape != null) checkResidual(residual, shape, a, b);
         FusedKernels f = kernels(a, Kernel.MATMUL_ADD);
         boolean weight = b.dtype() == DType.F32 || b.dtype() == DType.BF16 || b.dtype() == DType.F16;
         if (f == null
@@ -163,15 +161,13 @@ final class Fused {
             Tensor y = a.matmul(b);
             if (bias != null) y = y.add(bias);
             if (residual != null) {
-                if (!residual.shape().equals(y.shape()))
-                    throw new IllegalArgumentException("matmulAdd: residual of shape " + residual.shape()
-                            + " must have the product's shape " + y.shape());
+                checkResidual(residual, y.shape(), a, b);
                 y = y.add(residual);
             }
             return act == null ? y : Ops.unary(act, y);
         }
-        long k = a.size(-1), n = b.size(1), rows = shape.numel() / Math.max(1, n);
         if (shape.numel() == 0) return Ops.output(DType.F32, shape, a.device());
+        long k = a.size(-1), n = b.size(1), rows = shape.numel() / n;
         Tensor x = a.reshape(rows, k), bb = bias == null ? null : bias.contiguous(), r = null;
         if (residual != null) {
             r = residual.reshape(rows, n);
@@ -191,6 +187,13 @@ final class Fused {
                 out.storage(),
                 out.layout());
         return out.reshape(shape.toArray());
+    }
+
+    /** A residual (when given) must have the product's shape: matmulAdd does not broadcast it. */
+    private static void checkResidual(Tensor residual, Shape product, Tensor a, Tensor b) {
+        if (residual != null && !residual.shape().equals(product))
+            throw new IllegalArgumentException("matmulAdd: residual of shape " + residual.shape()
+                    + " must have the product's shape " + product + " (" + a.shape() + " × " + b.shape() + ")");
     }
 
     // ---------------------------------------------------------------- rope
