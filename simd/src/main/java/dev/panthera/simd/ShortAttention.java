@@ -12,14 +12,14 @@ import jdk.incubator.vector.VectorSpecies;
  * Attention for one (batch, query head) pair whose keys all fit one row of scores: at most {@link #MAX_KEYS} keys,
  * head dims up to {@link #MAX_D}, at least {@link #MIN_ROWS} query rows (BERT's attention, a prompt's). The key block
  * is transposed once into the heap ([e][j], keys across the lanes) and the values copied, both padded with zeros to
- * whole pairs of vectors; then four query rows at a time take
+ * whole pairs of vectors; then eight query rows at a time (four, or one, at the end) take
  *
  * <ul>
- *   <li>their scores, four rows by two vectors of keys in registers per step over the head dimension (each score the
+ *   <li>their scores, eight rows by two vectors of keys in registers per step over the head dimension (each score the
  *       FMA chain over e in order, then the product with scale, as {@link SmallHeadScores} forms it),
  *   <li>the additive mask and the softmax over the whole visible row (every key is in the one block, so no online
  *       rescaling),
- *   <li>P·V, four rows by two vectors of value dims in registers per key,
+ *   <li>P·V, eight rows by two vectors of value dims in registers per key,
  * </ul>
  *
  * and the division by each row's sum. The blocked path ({@link AttentionKernels}) runs two small SGEMMs per block of
@@ -51,11 +51,22 @@ final class ShortAttention {
         return rows >= MIN_ROWS && lk >= 1 && lk <= MAX_KEYS && d >= 1 && d <= MAX_D && dv >= 1 && dv <= MAX_D;
     }
 
-    /** Per-thread arrays, grown to the largest call seen: the transposed keys, the values, four query rows, their scores and outputs. */
+    /** Query rows per group: the products keep eight rows by two vectors (16 accumulators) in registers. */
+    private static final int G = 8;
+
+    /**
+     * Per-thread arrays, grown to the largest call seen: the key rows as read and transposed, the values, a group's
+     * query rows, their scores and outputs; and the gather's lane offsets (lane l at l·d).
+     */
     private static final class Scratch {
-        float[] kt = new float[0], vv = new float[0], qa = new float[0], s = new float[0], out = new float[0];
-        final float[] sums = new float[4], maxes = new float[4];
-        final int[] visible = new int[4];
+        float[] kr = new float[0],
+                kt = new float[0],
+                vv = new float[0],
+                qa = new float[0],
+                s = new float[0],
+                out = new float[0];
+        final float[] sums = new float[G], maxes = new float[G];
+        final int[] visible = new int[G], lanes = new int[F.length()];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -87,25 +98,28 @@ final class ShortAttention {
         int pair = 2 * F.length();
         int ldk = (lk + pair - 1) / pair * pair, ldv = (dv + pair - 1) / pair * pair;
         Scratch sc = SCRATCH.get();
+        if (sc.kr.length < lk * d) sc.kr = new float[lk * d];
         if (sc.kt.length < d * ldk) sc.kt = new float[d * ldk];
         if (sc.vv.length < lk * ldv) sc.vv = new float[lk * ldv];
-        if (sc.qa.length < 4 * d) sc.qa = new float[4 * d];
-        if (sc.s.length < 4 * ldk) sc.s = new float[4 * ldk];
-        if (sc.out.length < Math.max(4 * ldv, d)) sc.out = new float[Math.max(4 * ldv, d)];
+        if (sc.qa.length < G * d) sc.qa = new float[G * d];
+        if (sc.s.length < G * ldk) sc.s = new float[G * ldk];
+        if (sc.out.length < G * ldv) sc.out = new float[G * ldv];
         float[] kt = sc.kt, vv = sc.vv, qa = sc.qa, s = sc.s, out = sc.out;
-        transposeKeys(k, b, kh, lk, d, kt, ldk, out); // out holds a key row until the outputs need it
+        transposeKeys(k, b, kh, lk, d, sc.kr, sc.lanes, kt, ldk);
         copyValues(v, b, kh, lk, dv, vv, ldv);
         int[] visible = sc.visible;
         float[] sums = sc.sums, maxes = sc.maxes;
-        for (int r0 = 0; r0 < rows; r0 += 4) {
-            int nr = Math.min(4, rows - r0), most = 0;
+        for (int r0 = 0; r0 < rows; ) {
+            // eight rows while eight remain, then four, then one at a time
+            int left = rows - r0, nr = left >= G ? G : left >= 4 ? 4 : 1, most = 0;
             for (int r = 0; r < nr; r++) {
                 MemorySegment.copy(qs, FL, (qOff + (long) (r0 + r) * qLd) * 4, qa, r * d, d);
                 visible[r] = (int) Math.clamp(visible0 + r0 + r, 0, lk);
                 most = Math.max(most, visible[r]);
             }
-            if (nr == 4) product4(qa, d, d, kt, ldk, most, scale, s, ldk);
-            else for (int r = 0; r < nr; r++) scores1(qa, r * d, d, kt, ldk, most, scale, s, r * ldk);
+            if (nr == G) product8(qa, d, d, kt, ldk, most, scale, s, ldk);
+            else if (nr == 4) product4(qa, d, d, kt, ldk, most, scale, s, ldk);
+            else product1(qa, 0, d, kt, ldk, most, scale, s, 0);
             for (int r = 0; r < nr; r++) {
                 int n = visible[r], row = r * ldk;
                 if (mask != null && n > 0) {
@@ -121,27 +135,108 @@ final class ShortAttention {
                                     lse.at(b, h, r0 + r),
                                     sums[r] == 0 ? Float.NEGATIVE_INFINITY : (float) (maxes[r] + Math.log(sums[r])));
             }
-            // the PV kernel always takes four rows; rows past nr read what an earlier group left and are not stored
-            product4(s, ldk, most, vv, ldv, ldv, 1f, out, ldv);
+            if (nr == G) product8(s, ldk, most, vv, ldv, ldv, 1f, out, ldv);
+            else if (nr == 4) product4(s, ldk, most, vv, ldv, ldv, 1f, out, ldv);
+            else product1(s, 0, most, vv, ldv, ldv, 1f, out, 0);
             for (int r = 0; r < nr; r++) scaledOut(out, r * ldv, dv, 1f / sums[r], os, oOff + (long) (r0 + r) * oLd);
+            r0 += nr;
         }
     }
 
-    /** kt[e·ldk + j] = K[j][e] for j &lt; lk, zero for j in [lk, ldk); each key row copied in bulk to {@code row} first. */
+    /**
+     * kt[e·ldk + j] = K[j][e] for j &lt; lk, zero for j in [lk, ldk): the key rows read by vectors into kr (row j at
+     * j·d), then each run of L keys of one dim gathered from there into a vector of kt ({@code lanes}: l·d for lane
+     * l), the keys past the last whole run element by element. Written element by element from each row as read, the
+     * transposition took about a tenth of this kernel's time at BERT's d = 32 and 128 keys.
+     */
     private static void transposeKeys(
-            AttentionKernels.View4 k, int b, int kh, int lk, int d, float[] kt, int ldk, float[] row) {
-        for (int j = 0; j < lk; j++) {
-            MemorySegment.copy(k.seg(), FL, k.row(b, kh, j) * 4, row, 0, d);
-            for (int e = 0; e < d; e++) kt[e * ldk + j] = row[e];
+            AttentionKernels.View4 k, int b, int kh, int lk, int d, float[] kr, int[] lanes, float[] kt, int ldk) {
+        int L = F.length();
+        for (int j = 0; j < lk; j++) readRow(k.seg(), k.row(b, kh, j), d, kr, j * d);
+        if (lanes[L - 1] != (L - 1) * d) for (int l = 0; l < L; l++) lanes[l] = l * d;
+        int j0 = 0;
+        for (; j0 + L <= lk; j0 += L)
+            for (int e = 0; e < d; e++)
+                FloatVector.fromArray(F, kr, j0 * d + e, lanes, 0).intoArray(kt, e * ldk + j0);
+        for (int e = 0; e < d; e++) {
+            for (int j = j0; j < lk; j++) kt[e * ldk + j] = kr[j * d + e];
+            java.util.Arrays.fill(kt, e * ldk + lk, (e + 1) * ldk, 0f);
         }
-        for (int e = 0; e < d; e++) java.util.Arrays.fill(kt, e * ldk + lk, (e + 1) * ldk, 0f);
     }
 
     /** vv[j·ldv + c] = V[j][c] for c &lt; dv, zero for c in [dv, ldv). */
     private static void copyValues(AttentionKernels.View4 v, int b, int kh, int lk, int dv, float[] vv, int ldv) {
         for (int j = 0; j < lk; j++) {
-            MemorySegment.copy(v.seg(), FL, v.row(b, kh, j) * 4, vv, j * ldv, dv);
+            readRow(v.seg(), v.row(b, kh, j), dv, vv, j * ldv);
             java.util.Arrays.fill(vv, j * ldv + dv, (j + 1) * ldv, 0f);
+        }
+    }
+
+    /**
+     * dst[o + e] = seg[at + e] for e &lt; n (elements): by vectors, the rest one by one. At BERT's 32-float rows a
+     * MemorySegment.copy per row cost more in its checks than the copy.
+     */
+    private static void readRow(MemorySegment seg, long at, int n, float[] dst, int o) {
+        int e = 0;
+        for (; e + F.length() <= n; e += F.length())
+            FloatVector.fromMemorySegment(F, seg, (at + e) * 4, NO).intoArray(dst, o + e);
+        for (; e < n; e++) dst[o + e] = seg.getAtIndex(FL, at + e);
+    }
+
+    /**
+     * {@link #product4} for eight rows: eight rows by two vectors of columns (16 accumulators) per step, each sum the
+     * same FMA chain over t in order, then the product with scale.
+     */
+    private static void product8(
+            float[] x, int ldx, int depth, float[] y, int ldy, int cols, float scale, float[] out, int ldo) {
+        int L = F.length();
+        for (int c = 0; c < cols; c += 2 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+            FloatVector e0 = a0, e1 = a0, f0 = a0, f1 = a0, g0 = a0, g1 = a0, h0 = a0, h1 = a0;
+            for (int t = 0; t < depth; t++) {
+                FloatVector y0 = FloatVector.fromArray(F, y, t * ldy + c),
+                        y1 = FloatVector.fromArray(F, y, t * ldy + c + L);
+                FloatVector v = FloatVector.broadcast(F, x[t]);
+                a0 = v.fma(y0, a0);
+                a1 = v.fma(y1, a1);
+                v = FloatVector.broadcast(F, x[ldx + t]);
+                b0 = v.fma(y0, b0);
+                b1 = v.fma(y1, b1);
+                v = FloatVector.broadcast(F, x[2 * ldx + t]);
+                c0 = v.fma(y0, c0);
+                c1 = v.fma(y1, c1);
+                v = FloatVector.broadcast(F, x[3 * ldx + t]);
+                d0 = v.fma(y0, d0);
+                d1 = v.fma(y1, d1);
+                v = FloatVector.broadcast(F, x[4 * ldx + t]);
+                e0 = v.fma(y0, e0);
+                e1 = v.fma(y1, e1);
+                v = FloatVector.broadcast(F, x[5 * ldx + t]);
+                f0 = v.fma(y0, f0);
+                f1 = v.fma(y1, f1);
+                v = FloatVector.broadcast(F, x[6 * ldx + t]);
+                g0 = v.fma(y0, g0);
+                g1 = v.fma(y1, g1);
+                v = FloatVector.broadcast(F, x[7 * ldx + t]);
+                h0 = v.fma(y0, h0);
+                h1 = v.fma(y1, h1);
+            }
+            a0.mul(scale).intoArray(out, c);
+            a1.mul(scale).intoArray(out, c + L);
+            b0.mul(scale).intoArray(out, ldo + c);
+            b1.mul(scale).intoArray(out, ldo + c + L);
+            c0.mul(scale).intoArray(out, 2 * ldo + c);
+            c1.mul(scale).intoArray(out, 2 * ldo + c + L);
+            d0.mul(scale).intoArray(out, 3 * ldo + c);
+            d1.mul(scale).intoArray(out, 3 * ldo + c + L);
+            e0.mul(scale).intoArray(out, 4 * ldo + c);
+            e1.mul(scale).intoArray(out, 4 * ldo + c + L);
+            f0.mul(scale).intoArray(out, 5 * ldo + c);
+            f1.mul(scale).intoArray(out, 5 * ldo + c + L);
+            g0.mul(scale).intoArray(out, 6 * ldo + c);
+            g1.mul(scale).intoArray(out, 6 * ldo + c + L);
+            h0.mul(scale).intoArray(out, 7 * ldo + c);
+            h1.mul(scale).intoArray(out, 7 * ldo + c + L);
         }
     }
 
@@ -183,18 +278,19 @@ final class ShortAttention {
         }
     }
 
-    /** The scores of {@link #product4} for one query row (qa from q0) into s from s0. */
-    private static void scores1(float[] qa, int q0, int d, float[] kt, int ldk, int n, float scale, float[] s, int s0) {
+    /** {@link #product4} for one row: x's row from x0, out's from o0. */
+    private static void product1(
+            float[] x, int x0, int depth, float[] y, int ldy, int cols, float scale, float[] out, int o0) {
         int L = F.length();
-        for (int j = 0; j < n; j += 2 * L) {
+        for (int c = 0; c < cols; c += 2 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0;
-            for (int e = 0; e < d; e++) {
-                FloatVector x = FloatVector.broadcast(F, qa[q0 + e]);
-                a0 = x.fma(FloatVector.fromArray(F, kt, e * ldk + j), a0);
-                a1 = x.fma(FloatVector.fromArray(F, kt, e * ldk + j + L), a1);
+            for (int t = 0; t < depth; t++) {
+                FloatVector v = FloatVector.broadcast(F, x[x0 + t]);
+                a0 = v.fma(FloatVector.fromArray(F, y, t * ldy + c), a0);
+                a1 = v.fma(FloatVector.fromArray(F, y, t * ldy + c + L), a1);
             }
-            a0.mul(scale).intoArray(s, s0 + j);
-            a1.mul(scale).intoArray(s, s0 + j + L);
+            a0.mul(scale).intoArray(out, o0 + c);
+            a1.mul(scale).intoArray(out, o0 + c + L);
         }
     }
 
@@ -222,7 +318,12 @@ final class ShortAttention {
         if (n > 0) {
             FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             int j = 0;
-            for (; j + L <= n; j += L) mv = mv.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, s, o + j));
+            // a compare and a blend per vector: lanewise MAX keeps Java's NaN and signed-zero rules in a longer
+            // sequence, a chain through the whole row (a NaN score makes the row NaN either way, through its exp)
+            for (; j + L <= n; j += L) {
+                FloatVector x = FloatVector.fromArray(F, s, o + j);
+                mv = mv.blend(x, x.compare(VectorOperators.GT, mv));
+            }
             m = mv.reduceLanes(VectorOperators.MAX);
             for (; j < n; j++) m = Math.max(m, s[o + j]);
         }

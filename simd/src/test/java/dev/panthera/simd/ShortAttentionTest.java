@@ -19,9 +19,10 @@ import net.jqwik.api.Provide;
 /**
  * {@link ShortAttention} (attention whose keys fit one row of scores) through {@code scaledDotProductAttention} on the
  * SIMD backend, against a float64 loop written here: key and value head dims apart (1 to 128, around the vector
- * widths), key counts around the pairs of vectors up to {@link ShortAttention#MAX_KEYS}, query counts that are and are
- * not multiples of four, GQA groups, causal or not, an additive float mask with −∞ entries or none, and q, k, v as
- * the transposed [B, L, H, D] projections a model passes (row stride H·D).
+ * widths), key counts around the pairs of vectors up to {@link ShortAttention#MAX_KEYS}, query counts with every
+ * remainder 0–7 by eight (the kernel takes eight rows, then four, then one), GQA groups, causal or not, an additive
+ * float mask with −∞ entries or none, and q, k, v as the transposed [B, L, H, D] projections a model passes (row
+ * stride H·D).
  *
  * <p>Bound per output element, from the arithmetic: each score is a d-term FMA chain (γ_d·scale·Σ|q·k|), times scale
  * and plus the mask (one rounding each); the shift by the row maximum rounds once and expFloat is within 2⁻²³, so
@@ -45,7 +46,7 @@ class ShortAttentionTest {
     Arbitrary<Case> cases() {
         Arbitrary<Integer> dims = Arbitraries.of(1, 7, 16, 31, 32, 33, 64, 100, 128);
         return Combinators.combine(
-                        Arbitraries.of(16, 17, 18, 19, 20, 33, 64),
+                        Arbitraries.of(16, 17, 18, 19, 20, 21, 22, 23, 33, 64),
                         Arbitraries.of(1, 2, 15, 16, 17, 31, 32, 33, 97, 128, 300, 512),
                         Arbitraries.integers().between(1, 2),
                         Arbitraries.integers().between(1, 2),
