@@ -113,7 +113,7 @@ final class ShortAttention {
             // eight rows while eight remain, then four, then one at a time
             int left = rows - r0, nr = left >= G ? G : left >= 4 ? 4 : 1, most = 0;
             for (int r = 0; r < nr; r++) {
-                MemorySegment.copy(qs, FL, (qOff + (long) (r0 + r) * qLd) * 4, qa, r * d, d);
+                readRow(qs, qOff + (long) (r0 + r) * qLd, d, qa, r * d);
                 visible[r] = (int) Math.clamp(visible0 + r0 + r, 0, lk);
                 most = Math.max(most, visible[r]);
             }
@@ -146,8 +146,8 @@ final class ShortAttention {
     /**
      * kt[e·ldk + j] = K[j][e] for j &lt; lk, zero for j in [lk, ldk): the key rows read by vectors into kr (row j at
      * j·d), then each run of L keys of one dim gathered from there into a vector of kt ({@code lanes}: l·d for lane
-     * l), the keys past the last whole run element by element. Written element by element from each row as read, the
-     * transposition took about a tenth of this kernel's time at BERT's d = 32 and 128 keys.
+     * l), the keys past the last whole run element by element: whole-vector reads and writes instead of a strided
+     * store per element.
      */
     private static void transposeKeys(
             AttentionKernels.View4 k, int b, int kh, int lk, int d, float[] kr, int[] lanes, float[] kt, int ldk) {
@@ -173,8 +173,8 @@ final class ShortAttention {
     }
 
     /**
-     * dst[o + e] = seg[at + e] for e &lt; n (elements): by vectors, the rest one by one. At BERT's 32-float rows a
-     * MemorySegment.copy per row cost more in its checks than the copy.
+     * dst[o + e] = seg[at + e] for e &lt; n (elements): by vectors, the rest one by one. For rows this short (BERT's
+     * are 32 floats) a MemorySegment.copy per row spends more in its checks than in the copy.
      */
     private static void readRow(MemorySegment seg, long at, int n, float[] dst, int o) {
         int e = 0;
