@@ -87,6 +87,39 @@ class BackwardReleasingTest {
     }
 
     @Test
+    void tensorBackwardInAScopeReleasesAsItGoesAndAccumulatesTheSameGradients() {
+        List<Tensor> ws = weights();
+        Tensor bias = Tensor.randn(Shape.of(N), 3).requiresGrad(true);
+        Tensor x = Tensor.randn(Shape.of(4, N), 4);
+        loss(ws, bias, x).backward(); // outside a scope: Autograd.backward, every gradient kept
+        List<float[]> plain = new ArrayList<>();
+        for (Tensor p : params(ws, bias)) {
+            plain.add(p.grad().toFloatArray());
+            p.zeroGrad();
+        }
+        MemoryPool pool = MemoryPool.host();
+        long gradBytes = (long) LAYERS * N * N * 4 + N * 4;
+        for (int pass = 0; pass < 2; pass++) { // the second pass adds into the gradients of the first
+            try (var scope = MemoryScope.open()) {
+                Tensor l = loss(ws, bias, x);
+                Tensor up = Tensor.onesLike(l);
+                long before = pool.stats().bytesInUse();
+                pool.resetPeak();
+                l.backward(up);
+                assertEquals(before, pool.stats().bytesInUse(), "every gradient block went back to the pool");
+                long peak = pool.stats().peakBytesInUse() - before;
+                assertTrue(peak < gradBytes / 2, "peak " + peak + " B against " + gradBytes + " B of gradients");
+            }
+            List<Tensor> ps = params(ws, bias);
+            for (int i = 0; i < ps.size(); i++) {
+                float[] g = ps.get(i).grad().toFloatArray(), want = plain.get(i).clone();
+                if (pass == 1) for (int j = 0; j < want.length; j++) want[j] += plain.get(i)[j];
+                assertArrayEquals(want, g, "leaf " + i + " after pass " + pass + ": the plain pass's bits");
+            }
+        }
+    }
+
+    @Test
     void releaseAndPromoteMoveOwnershipWithoutCopies() {
         MemoryPool pool = MemoryPool.host();
         try (var outer = MemoryScope.open()) {

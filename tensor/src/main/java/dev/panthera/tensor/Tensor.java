@@ -364,17 +364,25 @@ public final class Tensor {
         return new Tensor(storage, layout).name(name);
     }
 
-    /** Backward from a scalar with gradient 1. */
+    /** Backward from a scalar with gradient 1 (see {@link #backward(Tensor)}). */
     public void backward() {
         if (numel() != 1)
             throw new IllegalStateException("backward: grad can be implicitly created only for scalar outputs; "
                     + describe() + " has " + numel() + " elements");
-        Autograd.backward(this, onesLike(this));
+        backward(onesLike(this));
     }
 
-    /** Backward with an explicit upstream gradient of this tensor's shape. */
+    /**
+     * Backward with an explicit upstream gradient of this tensor's shape, accumulating into each leaf's
+     * {@link #grad()}. Inside a {@link MemoryScope} the pass is {@link Autograd#backwardReleasing}: every gradient it
+     * makes goes back to the pool as soon as its uses are done (leaf gradients right after they are added into
+     * {@code grad()}, which is memory of its own), so later gradient ops reuse blocks that are still in cache instead of
+     * new ones, and the pass holds a few gradients at a time instead of all of them until the scope closes. Outside a
+     * scope, or for the same leaf gradients with everything kept, {@link Autograd#backward}.
+     */
     public void backward(Tensor gradient) {
-        Autograd.backward(this, gradient);
+        if (MemoryScope.current() != null) Autograd.backwardReleasing(this, gradient, Tensor::accumulateGrad, true);
+        else Autograd.backward(this, gradient);
     }
 
     /**
