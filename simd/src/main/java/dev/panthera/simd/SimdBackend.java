@@ -61,6 +61,12 @@ public final class SimdBackend implements Backend, FusedKernels {
         return fused;
     }
 
+    /** On GEMM's threads, as {@link Sgemm#parallelRanges} runs its loops (one index per unit of alignment). */
+    @Override
+    public void parallelRanges(int total, long work, Range body) {
+        Sgemm.parallelRanges(total, work, 1, body::run);
+    }
+
     /** Where every op this backend does not serve goes. */
     Backend fallback() {
         return fallback;

@@ -1,5 +1,6 @@
 package dev.panthera.nn.optim;
 
+import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Tensor;
@@ -20,7 +21,9 @@ import java.lang.foreign.ValueLayout;
  * </ol>
  *
  * Elements are copied to the heap a chunk at a time, so the loop reads arrays instead of checking a segment's scope (is it still alive, is this thread allowed)
- * on each access. Any other case (another dtype or device, a strided view, a gradient in the parameter's own
+ * on each access. The chunks run on the threads of the tensors' backend ({@link
+ * dev.panthera.tensor.spi.Backend#parallelRanges}): the update streams four arrays and writes three, and a second
+ * thread brings its own share of the memory bandwidth. Any other case (another dtype or device, a strided view, a gradient in the parameter's own
  * storage) is left to the tensor ops.
  */
 final class AdamWKernel {
@@ -28,6 +31,9 @@ final class AdamWKernel {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final int CHUNK = 2048;
+    /** About the floating-point operations of one element's update, the work figure for the thread hand-off. */
+    private static final long FLOPS_PER_ELEMENT = 16;
+
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][CHUNK]);
 
     /** Whether {@link #step} applies to these tensors. */
@@ -65,28 +71,32 @@ final class AdamWKernel {
         float decayF = (float) decay, beta2F = (float) beta2, rootBc2F = (float) rootBc2, epsF = (float) eps;
         boolean decays = decay != 1, nearM = Math.abs(w1) < 0.5;
         double w1c = 1 - w1;
-        float[][] buf = BUFFERS.get();
-        float[] bp = buf[0], bg = buf[1], bm = buf[2], bv = buf[3];
-        for (long from = 0; from < n; from += CHUNK) {
-            int len = (int) Math.min(CHUNK, n - from);
-            MemorySegment.copy(sp, F32, (op + from) * Float.BYTES, bp, 0, len);
-            MemorySegment.copy(sg, F32, (og + from) * Float.BYTES, bg, 0, len);
-            MemorySegment.copy(sm, F32, (om + from) * Float.BYTES, bm, 0, len);
-            MemorySegment.copy(sv, F32, (ov + from) * Float.BYTES, bv, 0, len);
-            for (int i = 0; i < len; i++) {
-                float x = decays ? bp[i] * decayF : bp[i];
-                float gi = bg[i];
-                double mi = bm[i];
-                float mNew = (float) (nearM ? mi + w1 * (gi - mi) : gi - (gi - mi) * w1c);
-                float vNew = (float) ((double) (bv[i] * beta2F) + w2 * gi * gi);
-                float d = (float) Math.sqrt(vNew) / rootBc2F + epsF;
-                bp[i] = (float) (x + stepSize * mNew / d);
-                bm[i] = mNew;
-                bv[i] = vNew;
+        int chunks = Math.toIntExact((n + CHUNK - 1) / CHUNK);
+        // chunks on the backend's threads: each writes its own elements, so any split gives the same bits
+        Backends.forDevice(p.device()).parallelRanges(chunks, n * FLOPS_PER_ELEMENT, (c0, c1) -> {
+            float[][] buf = BUFFERS.get();
+            float[] bp = buf[0], bg = buf[1], bm = buf[2], bv = buf[3];
+            for (long from = (long) c0 * CHUNK, end = Math.min(n, (long) c1 * CHUNK); from < end; from += CHUNK) {
+                int len = (int) Math.min(CHUNK, end - from);
+                MemorySegment.copy(sp, F32, (op + from) * Float.BYTES, bp, 0, len);
+                MemorySegment.copy(sg, F32, (og + from) * Float.BYTES, bg, 0, len);
+                MemorySegment.copy(sm, F32, (om + from) * Float.BYTES, bm, 0, len);
+                MemorySegment.copy(sv, F32, (ov + from) * Float.BYTES, bv, 0, len);
+                for (int i = 0; i < len; i++) {
+                    float x = decays ? bp[i] * decayF : bp[i];
+                    float gi = bg[i];
+                    double mi = bm[i];
+                    float mNew = (float) (nearM ? mi + w1 * (gi - mi) : gi - (gi - mi) * w1c);
+                    float vNew = (float) ((double) (bv[i] * beta2F) + w2 * gi * gi);
+                    float d = (float) Math.sqrt(vNew) / rootBc2F + epsF;
+                    bp[i] = (float) (x + stepSize * mNew / d);
+                    bm[i] = mNew;
+                    bv[i] = vNew;
+                }
+                MemorySegment.copy(bp, 0, sp, F32, (op + from) * Float.BYTES, len);
+                MemorySegment.copy(bm, 0, sm, F32, (om + from) * Float.BYTES, len);
+                MemorySegment.copy(bv, 0, sv, F32, (ov + from) * Float.BYTES, len);
             }
-            MemorySegment.copy(bp, 0, sp, F32, (op + from) * Float.BYTES, len);
-            MemorySegment.copy(bm, 0, sm, F32, (om + from) * Float.BYTES, len);
-            MemorySegment.copy(bv, 0, sv, F32, (ov + from) * Float.BYTES, len);
-        }
+        });
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panthera.simd.GemmConfig;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Shape;
@@ -134,6 +135,30 @@ class AdamWKernelTest {
         return Arbitraries.oneOf(
                 Arbitraries.of(0, 1, 2, 3, 7, 13, 15, 16, 17, 31, 33, 2047, 2048, 2049, 4099),
                 Arbitraries.integers().between(0, 5000));
+    }
+
+    /**
+     * A parameter of 42 chunks (the last one partial) with two threads allowed: the chunks are split into ranges over
+     * GEMM's threads, and every element still gets the op sequence's bits.
+     */
+    @Test
+    void chunksSplitAcrossThreadsGiveTheOpSequencesBits() {
+        int n = 41 * 2048 + 1013;
+        Tensor p = Tensor.randn(Shape.of(n), 21),
+                g = Tensor.randn(Shape.of(n), 22).mul(0.1);
+        Tensor m = Tensor.randn(Shape.of(n), 23).mul(0.01),
+                v = Tensor.randn(Shape.of(n), 24).abs().mul(0.001);
+        Tensor[] want = composed(p, g, m, v, 3e-3, 0.9, 0.999, 1e-8, 0.01, 7);
+        Tensor[] got;
+        try (var threads = GemmConfig.of(2).use()) {
+            got = fused(p, g, m, v, 3e-3, 0.9, 0.999, 1e-8, 0.01, 7);
+        }
+        for (int i = 0; i < 3; i++)
+            assertArrayEquals(
+                    want[i].toFloatArray(),
+                    got[i].toFloatArray(),
+                    0f,
+                    List.of("p", "m", "v").get(i));
     }
 
     @Test

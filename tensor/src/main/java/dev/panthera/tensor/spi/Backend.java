@@ -178,4 +178,22 @@ public interface Backend {
     default FusedKernels fused() {
         return null;
     }
+
+    /** The indices [from, to) of one part of a {@link #parallelRanges} loop. */
+    @FunctionalInterface
+    interface Range {
+        void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code body} over [0, total) in contiguous ranges on the host threads this backend's own kernels use, the
+     * calling thread among them, and returns when all are done: for host loops written outside the backend (an
+     * optimizer's one-pass update) that should share those threads. {@code work} is the loop's total work in flops;
+     * a backend keeps a loop below its own hand-off threshold on the calling thread. Ranges may run concurrently and
+     * in any order, so each index must write memory of its own. The default runs the whole loop on this thread.
+     */
+    default void parallelRanges(int total, long work, Range body) {
+        if (total < 0) throw new IllegalArgumentException("parallelRanges: total " + total);
+        body.run(0, total);
+    }
 }
