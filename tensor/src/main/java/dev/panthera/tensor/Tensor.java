@@ -378,7 +378,8 @@ public final class Tensor {
      * makes goes back to the pool as soon as its uses are done (leaf gradients right after they are added into
      * {@code grad()}, which is memory of its own), so later gradient ops reuse blocks that are still in cache instead of
      * new ones, and the pass holds a few gradients at a time instead of all of them until the scope closes. Outside a
-     * scope, or for the same leaf gradients with everything kept, {@link Autograd#backward}.
+     * scope the pass is {@link Autograd#backward}, whose gradients are GC-managed. Either way the leaf gradients are
+     * the same bits.
      */
     public void backward(Tensor gradient) {
         if (MemoryScope.current() != null) Autograd.backwardReleasing(this, gradient, Tensor::accumulateGrad, true);

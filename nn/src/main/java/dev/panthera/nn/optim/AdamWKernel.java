@@ -20,11 +20,11 @@ import java.lang.foreign.ValueLayout;
  *   <li>p ← p + (−lr/bc1)·m/d in float64, rounded once ({@code p.addcdiv_}).
  * </ol>
  *
- * Elements are copied to the heap a chunk at a time, so the loop reads arrays instead of checking a segment's scope (is it still alive, is this thread allowed)
- * on each access. The chunks run on the threads of the tensors' backend ({@link
- * dev.panthera.tensor.spi.Backend#parallelRanges}): the update streams four arrays and writes three, and a second
- * thread brings its own share of the memory bandwidth. Any other case (another dtype or device, a strided view, a gradient in the parameter's own
- * storage) is left to the tensor ops.
+ * Elements are copied to the heap a chunk at a time, so the loop reads arrays instead of checking a segment's
+ * scope (is it still alive, is this thread allowed) on each access. The chunks run on the threads of the tensors'
+ * backend ({@link dev.panthera.tensor.spi.Backend#parallelRanges}): the update streams four arrays and writes three,
+ * and a second thread brings its own share of the memory bandwidth. Any other case (another dtype or device, a
+ * strided view, a gradient in the parameter's own storage) is left to the tensor ops.
  */
 final class AdamWKernel {
     private AdamWKernel() {}
