@@ -225,14 +225,26 @@ public final class TrainStepBestOf {
 
     /** One step as a PyTorch loop writes it; everything the step allocates goes back to the pool when it ends. */
     static double step(CausalLm model, AdamW opt, long[] ids, Shape s) {
+        return step(model, opt, ids, s, null);
+    }
+
+    /**
+     * {@link #step(CausalLm, AdamW, long[], Shape)}, writing into {@code marks} (when not null) the nanoTime at its
+     * start, after the forward and loss, after the backward and after the optimizer step.
+     */
+    static double step(CausalLm model, AdamW opt, long[] ids, Shape s, long[] marks) {
         try (var scope = MemoryScope.open()) {
+            if (marks != null) marks[0] = System.nanoTime();
             opt.zeroGrad();
             Tensor all = Tensor.of(ids, s.batch, s.seq + 1);
             Tensor in = all.narrow(1, 0, s.seq).contiguous(),
                     target = all.narrow(1, 1, s.seq).contiguous();
             Tensor loss = Losses.crossEntropy(model.forward(in), target);
+            if (marks != null) marks[1] = System.nanoTime();
             loss.backward();
+            if (marks != null) marks[2] = System.nanoTime();
             opt.step();
+            if (marks != null) marks[3] = System.nanoTime();
             return loss.item();
         }
     }

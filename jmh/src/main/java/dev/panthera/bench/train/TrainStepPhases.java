@@ -2,11 +2,8 @@ package dev.panthera.bench.train;
 
 import dev.panthera.nn.layers.CausalLm;
 import dev.panthera.nn.layers.DecoderConfig;
-import dev.panthera.nn.loss.Losses;
 import dev.panthera.nn.optim.AdamW;
 import dev.panthera.simd.Sgemm;
-import dev.panthera.tensor.MemoryScope;
-import dev.panthera.tensor.Tensor;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -45,26 +42,14 @@ public final class TrainStepPhases {
         SplittableRandom rng = new SplittableRandom(0);
         long[] ids = new long[batch * (seq + 1)];
         for (int i = 0; i < ids.length; i++) ids[i] = rng.nextInt(vocab);
+        TrainStepBestOf.Shape shape = new TrainStepBestOf.Shape(dim, ffn, layers, heads, vocab, seq, batch, 0);
         double[][] ms = new double[4][steps];
+        long[] marks = new long[4];
         for (int it = -warm; it < steps; it++) {
-            try (var scope = MemoryScope.open()) {
-                long t0 = System.nanoTime();
-                opt.zeroGrad();
-                Tensor all = Tensor.of(ids, batch, seq + 1);
-                Tensor in = all.narrow(1, 0, seq).contiguous(),
-                        target = all.narrow(1, 1, seq).contiguous();
-                Tensor loss = Losses.crossEntropy(model.forward(in), target);
-                long t1 = System.nanoTime();
-                loss.backward();
-                long t2 = System.nanoTime();
-                opt.step();
-                long t3 = System.nanoTime();
-                if (it >= 0) {
-                    ms[0][it] = (t1 - t0) / 1e6;
-                    ms[1][it] = (t2 - t1) / 1e6;
-                    ms[2][it] = (t3 - t2) / 1e6;
-                    ms[3][it] = (t3 - t0) / 1e6;
-                }
+            TrainStepBestOf.step(model, opt, ids, shape, marks);
+            if (it >= 0) {
+                for (int p = 0; p < 3; p++) ms[p][it] = (marks[p + 1] - marks[p]) / 1e6;
+                ms[3][it] = (marks[3] - marks[0]) / 1e6;
             }
         }
         String[] names = {"forward", "backward", "optimizer", "step"};
