@@ -2,12 +2,6 @@ package dev.panthera.simd;
 
 import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -44,17 +38,14 @@ final class PackedGemm {
      */
     static final int ROWS = V == 16 && KC <= 512 ? 2 * MR : MR;
 
-    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ByteOrder NO = ByteOrder.nativeOrder();
-
     /** Packing buffers of one thread, reused across calls. */
     static final class Buffers {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * (NC + NR)];
         final float[] tile = new float[ROWS * NR];
-        /** A row of A, or {@link #TA_ROWS} rows of a transposed A MC apart ({@link #packA}). */
-        final float[] row = new float[Math.max(KC, TA_ROWS * MC)];
-        /** V rows of a transposed B, KC apart ({@link #packSlivers}). */
+        /** A row of A, or {@link GemmPacking#TA_ROWS} rows of a transposed A MC apart ({@link GemmPacking#packA}). */
+        final float[] row = new float[Math.max(KC, GemmPacking.TA_ROWS * MC)];
+        /** V rows of a transposed B, KC apart ({@link GemmPacking#packB}). */
         final float[] lines = new float[V * KC];
         /** The whole of op(A) packed once for every thread of a product ({@link #packAllA}); grown on demand. */
         float[] allA = new float[0];
@@ -89,10 +80,10 @@ final class PackedGemm {
             int nc = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                packB(kind, tb, b, bOff, ldb, pc, kc, jc, nc, buf.b);
+                GemmPacking.packB(kind, tb, b, bOff, ldb, pc, kc, jc, nc, buf.b);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, 0, buf.row);
+                    GemmPacking.packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, 0, buf.row);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         long cCol = cOff + jc + jr;
@@ -155,7 +146,7 @@ final class PackedGemm {
                     int mc = Math.min(MC, i1 - ic);
                     float[] ab = buf.a;
                     int ao = 0;
-                    if (allA == null) packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, 0, buf.row);
+                    if (allA == null) GemmPacking.packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, 0, buf.row);
                     else {
                         ab = allA;
                         ao = allAOffset(i1, pc, ic, kc);
@@ -212,7 +203,19 @@ final class PackedGemm {
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             for (int ic = i0; ic < i1; ic += MC)
-                packA(ta, a, aOff, lda, ic, Math.min(MC, i1 - ic), pc, kc, alpha, out, allAOffset(m, pc, ic, kc), row);
+                GemmPacking.packA(
+                        ta,
+                        a,
+                        aOff,
+                        lda,
+                        ic,
+                        Math.min(MC, i1 - ic),
+                        pc,
+                        kc,
+                        alpha,
+                        out,
+                        allAOffset(m, pc, ic, kc),
+                        row);
         }
     }
 
@@ -228,265 +231,6 @@ final class PackedGemm {
     /** Where block (pc, ic) of a whole packed A of m rows starts: the K blocks one after another, each mPad × kc. */
     private static int allAOffset(int m, int pc, int ic, int kc) {
         return pc * paddedRows(m) + ic * kc;
-    }
-
-    /** B[pc:pc+kc, jc:jc+nc] into NR-wide slivers: sliver s holds, for each p, NR consecutive columns (zero padded). */
-    static void packB(
-            DType kind, boolean tb, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] out) {
-        if (!tb && kind != DType.F16) {
-            // groups of 8 full slivers, row by row: 512 contiguous bytes of each B row per step instead of 64
-            int full = nc / NR * NR;
-            for (int g = 0; g < full; g += 8 * NR) {
-                int ge = Math.min(full, g + 8 * NR);
-                for (int p = 0; p < kc; p++) {
-                    long row = bOff + (long) (pc + p) * ldb + jc;
-                    for (int js = g; js < ge; js += NR) {
-                        int o = js * kc + p * NR;
-                        if (kind == DType.F32) {
-                            // two vectors of the kernel's own species, whose class C2 knows at the store (WeightLoads'
-                            // eight-lane vectors reached intoArray here as an unknown class once other code had
-                            // stored sixteen-lane ones, and went through the heap); a MemorySegment.copy per NR floats
-                            // spent more on its checks than on the copy
-                            long at = (row + js) * 4;
-                            FloatVector.fromMemorySegment(F, b, at, NO).intoArray(out, o);
-                            FloatVector.fromMemorySegment(F, b, at + V * 4L, NO).intoArray(out, o + V);
-                        } else {
-                            for (int q = 0; q < NR; q += 8)
-                                WeightLoads.load(kind, b, row + js + q).intoArray(out, o + q);
-                        }
-                    }
-                }
-            }
-            if (full < nc) packSlivers(kind, false, b, bOff, ldb, pc, kc, jc, full, nc, out);
-            return;
-        }
-        packSlivers(kind, tb, b, bOff, ldb, pc, kc, jc, 0, nc, out);
-    }
-
-    /** Slivers from column js0 to nc of the panel, one sliver at a time. */
-    private static void packSlivers(
-            DType kind,
-            boolean tb,
-            MemorySegment b,
-            long bOff,
-            int ldb,
-            int pc,
-            int kc,
-            int jc,
-            int js0,
-            int nc,
-            float[] out) {
-        // op(B) transposed: B row j (a Linear weight's output j) is contiguous over p. V rows at a time are read
-        // into the heap with vector loads (element-wise reads across segment rows each check bounds and liveness),
-        // then the V values of one p across them go into the sliver as one gather instead of V scalar stores.
-        float[] lines = tb ? Sgemm.BUFFERS.get().lines : null;
-        for (int js = js0; js < nc; js += NR) {
-            int w = Math.min(NR, nc - js);
-            int base = js * kc;
-            if (tb) {
-                for (int jv = 0; jv < NR; jv += V) {
-                    for (int j = 0; j < V; j++) {
-                        if (jv + j < w)
-                            WeightLoads.toFloats(
-                                    kind, b, bOff + (long) (jc + js + jv + j) * ldb + pc, kc, lines, j * KC);
-                        else Arrays.fill(lines, j * KC, j * KC + kc, 0f);
-                    }
-                    gatherColumns(lines, kc, out, base + jv);
-                }
-                continue;
-            }
-            for (int p = 0; p < kc; p++) {
-                int o = base + p * NR;
-                long row = bOff + (long) (pc + p) * ldb + jc + js;
-                if (w == NR && kind == DType.F16) {
-                    WeightLoads.toFloats(kind, b, row, NR, out, o);
-                } else if (w == NR) {
-                    for (int q = 0; q < NR; q += 8)
-                        WeightLoads.load(kind, b, row + q).intoArray(out, o + q);
-                } else {
-                    for (int j = 0; j < NR; j++) out[o + j] = j < w ? WeightLoads.load1(kind, b, row + j) : 0f;
-                }
-            }
-        }
-    }
-
-    /**
-     * out[o + p·NR + j] = lines[j·KC + p] for the V rows j of {@code lines} and every p below kc: one gather per p. A
-     * method of its own, so that C2 compiles the gather once as the intrinsic; inside the branchy sliver loop it was
-     * recompiled after each uncommon trap and ran in between as profiled code that put every vector on the heap.
-     */
-    private static void gatherColumns(float[] lines, int kc, float[] out, int o) {
-        for (int p = 0; p < kc; p++)
-            FloatVector.fromArray(F, lines, p, ACROSS_LINES, 0).intoArray(out, o + p * NR);
-    }
-
-    /** Lane j of a gather across the V staged rows of a transposed B ({@link Buffers#lines}, KC apart). */
-    private static final int[] ACROSS_LINES = new int[V];
-
-    static {
-        for (int j = 0; j < V; j++) ACROSS_LINES[j] = j * KC;
-    }
-
-    /** alpha·A[ic:ic+mc, pc:pc+kc] into MR-row slivers: sliver s holds, for each p, MR consecutive rows (zero padded). */
-    private static void packA(
-            boolean ta,
-            MemorySegment a,
-            long aOff,
-            int lda,
-            int ic,
-            int mc,
-            int pc,
-            int kc,
-            float alpha,
-            float[] out,
-            int o0,
-            float[] row) {
-        // Full slivers go through interleave6 in whole vectors. What remains (a partial sliver, the columns past the
-        // last whole vector, and op(A) transposed) is copied into the heap one contiguous stretch at a time, then
-        // scattered into the MR-interleaved panel: per-element segment reads cost a bounds, alignment and liveness
-        // check each.
-        if (!ta) {
-            for (int is = 0; is < mc; is += MR) {
-                int h = Math.min(MR, mc - is), base = o0 + is * kc, p0 = 0;
-                if (h == MR) p0 = interleave6(a, aOff + (long) (ic + is) * lda + pc, lda, kc, alpha, out, base);
-                if (p0 == kc) continue;
-                for (int r = 0; r < MR; r++) {
-                    if (r >= h) {
-                        for (int p = p0, o = base + p0 * MR + r; p < kc; p++, o += MR) out[o] = 0f;
-                        continue;
-                    }
-                    long at = aOff + (long) (ic + is + r) * lda + pc + p0;
-                    MemorySegment.copy(a, FL, at * Float.BYTES, row, 0, kc - p0);
-                    for (int p = p0, o = base + p0 * MR + r; p < kc; p++, o += MR) out[o] = alpha * row[p - p0];
-                }
-            }
-        } else {
-            // op(A)[i][p] = A[p][i]: stored row p holds, for every sliver, its MR values at p side by side, and a
-            // sliver's values for TA_ROWS consecutive p are three whole vectors of the panel. TA_ROWS stored rows go
-            // to the heap (MC apart), then each full sliver's three vectors are gathers across them.
-            int full = mc / MR * MR, p = 0;
-            for (; p + TA_ROWS <= kc; p += TA_ROWS) {
-                for (int t = 0; t < TA_ROWS; t++)
-                    MemorySegment.copy(a, FL, (aOff + (long) (pc + p + t) * lda + ic) * Float.BYTES, row, t * MC, mc);
-                gatherSlivers(row, full, kc, alpha, out, o0 + p * MR);
-                for (int t = 0; full < mc && t < TA_ROWS; t++) {
-                    int o = o0 + full * kc + (p + t) * MR;
-                    for (int r = 0; r < MR; r++) out[o + r] = full + r < mc ? alpha * row[t * MC + full + r] : 0f;
-                }
-            }
-            for (; p < kc; p++) {
-                MemorySegment.copy(a, FL, (aOff + (long) (pc + p) * lda + ic) * Float.BYTES, row, 0, mc);
-                for (int is = 0; is < mc; is += MR) {
-                    int h = Math.min(MR, mc - is), o = o0 + is * kc + p * MR;
-                    for (int r = 0; r < h; r++) out[o + r] = alpha * row[is + r];
-                    for (int r = h; r < MR; r++) out[o + r] = 0f;
-                }
-            }
-        }
-    }
-
-    /**
-     * The three panel vectors of each full sliver below {@code full} for TA_ROWS stored rows in {@code row} (MC
-     * apart), scaled by alpha, sliver s's at out[o + s·kc]. A method of its own for the reason gatherColumns gives.
-     */
-    private static void gatherSlivers(float[] row, int full, int kc, float alpha, float[] out, int o) {
-        for (int is = 0; is < full; is += MR) {
-            int at = o + is * kc;
-            FloatVector.fromArray(F, row, is, TA_GATHER[0], 0).mul(alpha).intoArray(out, at);
-            FloatVector.fromArray(F, row, is, TA_GATHER[1], 0).mul(alpha).intoArray(out, at + V);
-            FloatVector.fromArray(F, row, is, TA_GATHER[2], 0).mul(alpha).intoArray(out, at + 2 * V);
-        }
-    }
-
-    /** Rows of a transposed A gathered at a time: a full sliver's MR values for each of them fill three vectors. */
-    private static final int TA_ROWS = V / 2;
-
-    /**
-     * Vector q of a sliver's TA_ROWS·MR panel values (lane l: value e = qV + l, stored row e / MR, sliver row e % MR)
-     * as indices into the heap block of {@link #packA}'s transposed path, stored rows MC apart.
-     */
-    private static final int[][] TA_GATHER = new int[3][V];
-
-    static {
-        for (int q = 0; q < 3; q++)
-            for (int l = 0; l < V; l++) TA_GATHER[q][l] = (q * V + l) / MR * MC + (q * V + l) % MR;
-    }
-
-    /**
-     * Lane 2t + s of an interleaved pair of rows holds row s's element t (PAIR_LO, t below V/2) or V/2 + t (PAIR_HI);
-     * lanes from the second row are indices V and up (the two-vector rearrange's second vector).
-     */
-    private static final VectorShuffle<Float> PAIR_LO = VectorShuffle.fromOp(F, l -> l / 2 + (l % 2) * V),
-            PAIR_HI = VectorShuffle.fromOp(F, l -> V / 2 + l / 2 + (l % 2) * V);
-
-    /**
-     * Output vector j of a 6-row block (lane l: element e = jV + l of the MR-interleaved panel, column e / 6, row
-     * e % 6) takes pairs 0 and 1 through Fj, pair 2 through Tj where Mj is set; vectors 0-2 read the pairs' low halves,
-     * 3-5 their high halves. One constant per vector: read from arrays, they were reloaded and unpacked every step.
-     */
-    private static final VectorShuffle<Float> F0 = interleave(0, false),
-            F1 = interleave(1, false),
-            F2 = interleave(2, false),
-            F3 = interleave(3, false),
-            F4 = interleave(4, false),
-            F5 = interleave(5, false);
-
-    private static final VectorShuffle<Float> T0 = interleave(0, true),
-            T1 = interleave(1, true),
-            T2 = interleave(2, true),
-            T3 = interleave(3, true),
-            T4 = interleave(4, true),
-            T5 = interleave(5, true);
-    private static final VectorMask<Float> M0 = fromPair2(0),
-            M1 = fromPair2(1),
-            M2 = fromPair2(2),
-            M3 = fromPair2(3),
-            M4 = fromPair2(4),
-            M5 = fromPair2(5);
-
-    private static VectorShuffle<Float> interleave(int j, boolean pair2) {
-        return VectorShuffle.fromOp(F, l -> {
-            int e = j * V + l, p = e / MR, r = e % MR, q = r / 2, lane = 2 * (p % (V / 2)) + r % 2;
-            if (pair2) return q == 2 ? lane : 0;
-            return q == 2 ? 0 : lane + q * V;
-        });
-    }
-
-    private static VectorMask<Float> fromPair2(int j) {
-        boolean[] bits = new boolean[V];
-        for (int l = 0; l < V; l++) bits[l] = (j * V + l) % MR / 2 == 2;
-        return VectorMask.fromArray(F, bits, 0);
-    }
-
-    /**
-     * alpha·A's six rows from element {@code a0} (leading dimension lda), columns in whole vectors, into the
-     * MR-interleaved sliver at out[base]: per V columns six row loads, three pairs interleaved, six stores. Returns
-     * the columns done (kc rounded down to whole vectors); the caller packs the rest.
-     */
-    private static int interleave6(MemorySegment a, long a0, int lda, int kc, float alpha, float[] out, int base) {
-        long st = (long) lda * Float.BYTES;
-        int p = 0;
-        for (; p + V <= kc; p += V) {
-            long at = (a0 + p) * Float.BYTES;
-            FloatVector r0 = FloatVector.fromMemorySegment(F, a, at, NO).mul(alpha),
-                    r1 = FloatVector.fromMemorySegment(F, a, at + st, NO).mul(alpha),
-                    r2 = FloatVector.fromMemorySegment(F, a, at + 2 * st, NO).mul(alpha),
-                    r3 = FloatVector.fromMemorySegment(F, a, at + 3 * st, NO).mul(alpha),
-                    r4 = FloatVector.fromMemorySegment(F, a, at + 4 * st, NO).mul(alpha),
-                    r5 = FloatVector.fromMemorySegment(F, a, at + 5 * st, NO).mul(alpha);
-            int o = base + p * MR;
-            FloatVector q0 = r0.rearrange(PAIR_LO, r1), q1 = r2.rearrange(PAIR_LO, r3), q2 = r4.rearrange(PAIR_LO, r5);
-            q0.rearrange(F0, q1).blend(q2.rearrange(T0), M0).intoArray(out, o);
-            q0.rearrange(F1, q1).blend(q2.rearrange(T1), M1).intoArray(out, o + V);
-            q0.rearrange(F2, q1).blend(q2.rearrange(T2), M2).intoArray(out, o + 2 * V);
-            q0 = r0.rearrange(PAIR_HI, r1);
-            q1 = r2.rearrange(PAIR_HI, r3);
-            q2 = r4.rearrange(PAIR_HI, r5);
-            q0.rearrange(F3, q1).blend(q2.rearrange(T3), M3).intoArray(out, o + 3 * V);
-            q0.rearrange(F4, q1).blend(q2.rearrange(T4), M4).intoArray(out, o + 4 * V);
-            q0.rearrange(F5, q1).blend(q2.rearrange(T5), M5).intoArray(out, o + 5 * V);
-        }
-        return p;
     }
 
     /**
@@ -558,7 +302,7 @@ final class PackedGemm {
                     int mc = Math.min(MC, m - ic);
                     float[] ab = buf.a;
                     int ao = 0;
-                    if (allA == null) packA(false, as, 0, k, ic, mc, pc, kc, 1f, buf.a, 0, buf.row);
+                    if (allA == null) GemmPacking.packA(false, as, 0, k, ic, mc, pc, kc, 1f, buf.a, 0, buf.row);
                     else {
                         ab = allA;
                         ao = allAOffset(m, pc, ic, kc);

@@ -52,7 +52,7 @@ final class PackedPanels implements PackedOperand {
                 for (int pb = 0; pb < depths; pb++) {
                     int pc = pb * kc, d = Math.min(kc, k - pc);
                     float[] p = new float[d * padded];
-                    PackedGemm.packB(kind, tb, b, bOff, ldb, pc, d, jc, w, p);
+                    GemmPacking.packB(kind, tb, b, bOff, ldb, pc, d, jc, w, p);
                     panels[jb * depths + pb] = p;
                 }
             }
