@@ -38,6 +38,12 @@ final class PackedGemm {
      */
     static final int ROWS = V == 16 && KC <= 512 ? 2 * MR : MR;
 
+    /**
+     * {@link #gemm}'s narrow panels' limits: the packed A it keeps per thread (1 Mi floats, 4 MiB: 1024 rows of depth 1024),
+     * and the C block its panels aim for (1 MiB, half a 2 MiB L2, with the B block and A's stream beside it).
+     */
+    static final long OWN_A_LIMIT = 1L << 20, C_BLOCK_BYTES = 1L << 20;
+
     /** Packing buffers of one thread, reused across calls. */
     static final class Buffers {
         final float[] a = new float[MC * KC];
@@ -49,11 +55,20 @@ final class PackedGemm {
         final float[] lines = new float[V * KC];
         /** The whole of op(A) packed once for every thread of a product ({@link #packAllA}); grown on demand. */
         float[] allA = new float[0];
+        /** This thread's own packed A for {@link #gemm}'s narrow panels: all K blocks of its rows; grown on demand. */
+        float[] ownA = new float[0];
     }
 
     /**
      * C[i0:i1, j0:j1] += alpha·op(A)·op(B) for rows i0..i1 and columns j0..j1; with {@code store}, C[i0:i1, j0:j1] =
      * alpha·op(A)·op(B) instead (the first K block stores its tiles, C is not read; k must be at least 1).
+     *
+     * <p>The columns go in NC-wide panels, A packed per (K block, row block) inside each. With more than one K block,
+     * columns wider than one {@link #narrowPanel} and an A within {@link #OWN_A_LIMIT}, they go instead in panels of
+     * that width, so that the C block the later K blocks add into again (rows × panel, 1 MiB) stays in L2 between
+     * its passes rather than being read back from L3 or memory (an NC-wide block of 1024 rows is 4 MiB), with every K
+     * block of A's rows packed once, into {@link Buffers#ownA}, rather than once per panel. Either way every element
+     * sums the same products in the same order.
      */
     static void gemm(
             DType kind,
@@ -76,21 +91,32 @@ final class PackedGemm {
             int ldc,
             boolean store,
             Buffers buf) {
-        for (int jc = j0; jc < j1; jc += NC) {
-            int nc = Math.min(NC, j1 - jc);
+        int rows = i1 - i0;
+        boolean narrow = k > KC && j1 - j0 > narrowPanel(rows) && allASize(rows, k) <= OWN_A_LIMIT;
+        float[] ownA = narrow ? packOwnA(ta, a, aOff, lda, i0, i1, k, alpha, buf) : null;
+        int width = narrow ? narrowPanel(rows) : NC;
+        for (int jc = j0; jc < j1; jc += width) {
+            int nc = Math.min(width, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 GemmPacking.packB(kind, tb, b, bOff, ldb, pc, kc, jc, nc, buf.b);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    GemmPacking.packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, 0, buf.row);
+                    float[] ap = ownA;
+                    int ao;
+                    if (ownA != null) ao = allAOffset(rows, pc, ic - i0, kc);
+                    else {
+                        GemmPacking.packA(ta, a, aOff, lda, ic, mc, pc, kc, alpha, buf.a, 0, buf.row);
+                        ap = buf.a;
+                        ao = 0;
+                    }
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         long cCol = cOff + jc + jr;
                         tiles(
                                 kc,
-                                buf.a,
-                                0,
+                                ap,
+                                ao,
                                 buf.b,
                                 jr * kc,
                                 c,
@@ -107,6 +133,30 @@ final class PackedGemm {
                 }
             }
         }
+    }
+
+    /** Every K block of A's rows [i0, i1), alpha folded in, into {@link Buffers#ownA} at {@link #allAOffset}. */
+    private static float[] packOwnA(
+            boolean ta, MemorySegment a, long aOff, int lda, int i0, int i1, int k, float alpha, Buffers buf) {
+        int rows = i1 - i0, need = (int) allASize(rows, k);
+        if (buf.ownA.length < need) buf.ownA = new float[need];
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            for (int ic = i0; ic < i1; ic += MC) {
+                int at = allAOffset(rows, pc, ic - i0, kc);
+                GemmPacking.packA(ta, a, aOff, lda, ic, Math.min(MC, i1 - ic), pc, kc, alpha, buf.ownA, at, buf.row);
+            }
+        }
+        return buf.ownA;
+    }
+
+    /**
+     * Columns per panel in {@link #gemm}'s narrow panels for a block of {@code rows} rows: as many whole NR slivers as keep the
+     * rows × panel C block within {@link #C_BLOCK_BYTES}, at least one sliver and at most NC.
+     */
+    static int narrowPanel(int rows) {
+        long fit = C_BLOCK_BYTES / (4L * Math.max(1, rows)) / NR * NR;
+        return (int) Math.max(NR, Math.min(NC, fit));
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.panthera.simd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.Values;
@@ -76,6 +77,12 @@ class SgemmTest {
      * (a confined arena must still work, on the caller's thread).
      */
     private static Arbitrary<Case> cases(Arbitrary<Integer> ms, Arbitrary<Integer> ns, Arbitrary<Integer> ks) {
+        return cases(ms, ns, ks, Arbitraries.integers().between(1, 2));
+    }
+
+    /** {@link #cases(Arbitrary, Arbitrary, Arbitrary)} with the thread count drawn from {@code threads}. */
+    private static Arbitrary<Case> cases(
+            Arbitrary<Integer> ms, Arbitrary<Integer> ns, Arbitrary<Integer> ks, Arbitrary<Integer> threads) {
         Arbitrary<Boolean> flag = Arbitraries.of(false, true);
         Arbitrary<Float> alpha =
                 Arbitraries.oneOf(Arbitraries.just(1f), Values.normal().map(Double::floatValue));
@@ -84,7 +91,6 @@ class SgemmTest {
                 Arbitraries.integers().between(0, 2).list().ofSize(3);
         Arbitrary<List<Integer>> offs =
                 Arbitraries.integers().between(0, 4).list().ofSize(3);
-        Arbitrary<Integer> threads = Arbitraries.integers().between(1, 2);
         Arbitrary<Boolean> shared =
                 Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just(true)), Tuple.of(1, Arbitraries.just(false)));
         Arbitrary<List<Object>> rest =
@@ -170,6 +176,59 @@ class SgemmTest {
     @Property(tries = 6)
     void severalBlocksOfK(@ForAll("severalKBlocks") Case c) {
         check(c);
+    }
+
+    /**
+     * Rows enough for panels narrower than NC ({@link PackedGemm#narrowPanel}), columns past one NC panel and K past
+     * one depth block, one thread (two would split the columns into chunks of one panel or less): the product goes
+     * through {@link PackedGemm}'s narrow panels with A packed once.
+     */
+    @Provide
+    Arbitrary<Case> narrowPanels() {
+        return cases(
+                Arbitraries.integers().between(250, 330),
+                Arbitraries.integers().between(PackedGemm.NC + 1, PackedGemm.NC + 90),
+                Arbitraries.integers().between(PackedGemm.KC + 1, PackedGemm.KC + 60),
+                Arbitraries.just(1));
+    }
+
+    @Property(tries = 6)
+    void narrowPanelsMatchFloat64(@ForAll("narrowPanels") Case c) {
+        check(c);
+    }
+
+    /**
+     * A product wider than one narrow panel (A packed once, panels of {@link PackedGemm#narrowPanel} columns) gives
+     * the bits of the same product computed as column pieces of three slivers (each narrower than a panel, so A is
+     * packed per block): every element sums the same products in the same order either way. All four transposes,
+     * beta 0 (the first depth block stores C) and 1 (C added to), one thread; 700 rows make panels narrower than NC,
+     * and a partial one at the end.
+     */
+    @Test
+    void narrowPanelsGiveTheBitsOfNarrowerPieces() {
+        int m = 700, n = PackedGemm.NC + 77, k = PackedGemm.KC + 45;
+        assertTrue(PackedGemm.narrowPanel(m) < PackedGemm.NC && n % PackedGemm.narrowPanel(m) != 0, "panels");
+        Random r = new Random(47);
+        GemmConfig one = GemmConfig.of(1);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = random(arena, (long) m * k, r), b = random(arena, (long) n * k, r);
+            MemorySegment c0 = random(arena, (long) m * n, r);
+            for (boolean ta : new boolean[] {false, true})
+                for (boolean tb : new boolean[] {false, true})
+                    for (float beta : new float[] {0f, 1f}) {
+                        int lda = ta ? m : k, ldb = tb ? k : n;
+                        MemorySegment whole = arena.allocate(c0.byteSize(), 64).copyFrom(c0),
+                                pieces = arena.allocate(c0.byteSize(), 64).copyFrom(c0);
+                        Sgemm.sgemm(one, ta, tb, m, n, k, 0.75f, a, 0, lda, b, 0, ldb, beta, whole, 0, n);
+                        for (int j = 0; j < n; j += 3 * PackedGemm.NR) {
+                            int w = Math.min(3 * PackedGemm.NR, n - j);
+                            long bAt = tb ? (long) j * ldb : j;
+                            Sgemm.sgemm(one, ta, tb, m, w, k, 0.75f, a, 0, lda, b, bAt, ldb, beta, pieces, j, n);
+                        }
+                        long differ = MemorySegment.mismatch(whole, 0, whole.byteSize(), pieces, 0, pieces.byteSize());
+                        assertEquals(-1, differ, "ta " + ta + " tb " + tb + " beta " + beta + ": first byte differing");
+                    }
+        }
     }
 
     private static void check(Case cs) {
