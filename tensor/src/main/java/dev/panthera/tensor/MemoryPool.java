@@ -93,11 +93,23 @@ public final class MemoryPool {
             this.owner = owner;
         }
 
-        /** Ends this allocation and returns its block to the pool; later calls do nothing. */
+        /**
+         * Ends this allocation and returns its block to the pool; later calls, also racing ones from other threads (a
+         * cleaner's beside an explicit release), do nothing.
+         */
         public void release() {
-            if (!live) return;
-            live = false;
+            if (!LIVE.compareAndSet(this, true, false)) return;
             pool.giveBack(entry);
+        }
+
+        private static final java.lang.invoke.VarHandle LIVE;
+
+        static {
+            try {
+                LIVE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Allocation.class, "live", boolean.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
         }
     }
 

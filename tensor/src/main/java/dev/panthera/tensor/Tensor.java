@@ -27,6 +27,9 @@ public final class Tensor {
     private String name;
     private boolean requiresGrad;
     private Tensor grad;
+    /** The pool block under {@link #grad} when a backward pass made it ({@link #accumulateGrad}); released by zeroGrad. */
+    private MemoryPool.Allocation gradBlock;
+
     private Op gradFn;
 
     Tensor(Storage storage, Layout layout) {
@@ -316,12 +319,25 @@ public final class Tensor {
     public Tensor grad() {
         return grad;
     }
-    /** Clears the accumulated gradient. */
+    /**
+     * Drops the accumulated gradient (PyTorch's {@code grad = None}). A CPU gradient buffer that a backward pass made
+     * for this leaf goes back to the backend's memory pool here, for the next pass to reuse without a fresh
+     * allocation: the dropped gradient tensor and its views are dead afterwards (reading them throws); clone one
+     * first to keep its values.
+     */
     public void zeroGrad() {
+        MemoryPool.Allocation block = gradBlock;
+        gradBlock = null;
         grad = null;
+        if (block != null) block.release();
     }
-    /** Replaces the accumulated gradient (for optimizers and hooks). */
+    /**
+     * Replaces the accumulated gradient (for optimizers and hooks). A buffer the backward pass made for the gradient
+     * replaced is left to the garbage collector (it goes back to the pool once nothing reaches it), since the caller
+     * may still hold it.
+     */
     public void setGrad(Tensor g) {
+        gradBlock = null;
         grad = g;
     }
     /** The op that produced this tensor, or null for a leaf. */
@@ -392,11 +408,42 @@ public final class Tensor {
      */
     void accumulateGrad(Tensor g) {
         if (grad == null || !grad.storage.isAlive()) {
-            grad = MemoryScope.unscoped(() -> Ops.copy(g, dtype()));
+            gradBlock = null;
+            grad = Device.CPU.equals(device()) ? pooledGrad(g) : MemoryScope.unscoped(() -> Ops.copy(g, dtype()));
         } else {
             grad.add_(g);
         }
     }
+
+    /**
+     * {@code g} copied (in this leaf's dtype) into a block of the backend's memory pool that this leaf owns: no zero
+     * fill and, in a training loop, a block the previous step's {@link #zeroGrad} returned rather than fresh memory.
+     * The block goes back to the pool at {@link #zeroGrad}, or once its storage is unreachable (a model dropped
+     * without clearing its gradients).
+     */
+    private Tensor pooledGrad(Tensor g) {
+        g.checkAlive("backward");
+        if (!g.shape().equals(shape()))
+            throw new IllegalArgumentException(
+                    "backward: a gradient of shape " + g.shape() + " for a leaf of shape " + shape());
+        Backend be = backend();
+        long numel = shape().numel();
+        MemoryPool.Allocation block = be.memoryPool().allocate(Math.multiplyExact(numel, (long) dtype().byteSize()));
+        Tensor out;
+        try {
+            out = new Tensor(be.allocateUninitialized(dtype(), numel, block), Layout.contiguous(shape()));
+            be.copy(g.storage, g.layout, out.storage, out.layout);
+        } catch (RuntimeException | Error e) {
+            block.release();
+            throw e;
+        }
+        GRAD_BLOCKS.register(out.storage, block::release);
+        gradBlock = block;
+        return out;
+    }
+
+    /** Returns the pool blocks of leaf gradients whose storage became unreachable without a {@link #zeroGrad}. */
+    private static final java.lang.ref.Cleaner GRAD_BLOCKS = java.lang.ref.Cleaner.create();
 
     /** Records {@code op} as this tensor's origin when recording is on and an input requires grad. */
     Tensor record(Op op) {

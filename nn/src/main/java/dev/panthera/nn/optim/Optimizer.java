@@ -72,7 +72,9 @@ public abstract class Optimizer {
 
     /**
      * PyTorch's zero_grad(set_to_none): drops the gradients, or with {@code setToNone} false fills them with zeros in
-     * place, so the next backward accumulates into the same buffers and a steady training loop allocates none.
+     * place, so the next backward accumulates into the same buffers. Dropped CPU gradients that a backward pass made go
+     * back to the memory pool ({@link Tensor#zeroGrad()}), so the next pass takes them again instead of fresh memory;
+     * a gradient tensor held past this call is dead (clone it first to keep its values).
      */
     public void zeroGrad(boolean setToNone) {
         for (Tensor p : params) {
