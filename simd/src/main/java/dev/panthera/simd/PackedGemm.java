@@ -91,10 +91,10 @@ final class PackedGemm {
             int ldc,
             boolean store,
             Buffers buf) {
-        int rows = i1 - i0;
-        boolean narrow = k > KC && j1 - j0 > narrowPanel(rows) && allASize(rows, k) <= OWN_A_LIMIT;
+        int rows = i1 - i0, panel = narrowPanel(rows);
+        boolean narrow = k > KC && j1 - j0 > panel && allASize(rows, k) <= OWN_A_LIMIT;
         float[] ownA = narrow ? packOwnA(ta, a, aOff, lda, i0, i1, k, alpha, buf) : null;
-        int width = narrow ? narrowPanel(rows) : NC;
+        int width = narrow ? panel : NC;
         for (int jc = j0; jc < j1; jc += width) {
             int nc = Math.min(width, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
@@ -135,18 +135,16 @@ final class PackedGemm {
         }
     }
 
-    /** Every K block of A's rows [i0, i1), alpha folded in, into {@link Buffers#ownA} at {@link #allAOffset}. */
+    /**
+     * Every K block of A's rows [i0, i1), alpha folded in, into {@link Buffers#ownA}: {@link #packAllRows} of the
+     * rows-long A that starts at row i0 (a row apart is lda elements, or one in a transposed A).
+     */
     private static float[] packOwnA(
             boolean ta, MemorySegment a, long aOff, int lda, int i0, int i1, int k, float alpha, Buffers buf) {
         int rows = i1 - i0, need = (int) allASize(rows, k);
         if (buf.ownA.length < need) buf.ownA = new float[need];
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = Math.min(KC, k - pc);
-            for (int ic = i0; ic < i1; ic += MC) {
-                int at = allAOffset(rows, pc, ic - i0, kc);
-                GemmPacking.packA(ta, a, aOff, lda, ic, Math.min(MC, i1 - ic), pc, kc, alpha, buf.ownA, at, buf.row);
-            }
-        }
+        long first = aOff + (long) i0 * (ta ? 1 : lda);
+        packAllRows(ta, a, first, lda, rows, k, alpha, buf.ownA, 0, rows, buf.row);
         return buf.ownA;
     }
 

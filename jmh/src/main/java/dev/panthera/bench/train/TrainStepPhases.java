@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 /**
  * Where one of {@link TrainStepBestOf}'s training steps goes: the same model, batch and step (full training, AdamW),
  * timed in three phases — zero_grad with the forward and the loss, the backward, the optimizer step — over
- * {@code steps} steps after {@code warm} untimed ones, each step in a {@link MemoryScope} of its own. Prints each
+ * {@code steps} steps after {@code warm} untimed ones, each step in a {@link dev.panthera.tensor.MemoryScope} of its own. Prints each
  * phase's median and minimum and the whole step's median, in milliseconds. Ours only: the builds to compare run in
  * fresh JVMs one after the other (two builds in one JVM, a class loader each, disturb each other's compiled code).
  *
