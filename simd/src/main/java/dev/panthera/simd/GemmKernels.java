@@ -8,8 +8,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link PackedGemm}'s register-tiled micro-kernels and their C-tile updates: {@link #kernel} over one MR-row A
- * sliver, {@link #kernel2} over two adjacent ones (16 lanes only, {@link PackedGemm#ROWS}), both against one NR-wide
- * B sliver, leaving the product in a scratch tile that {@link #storeTile} or {@link #addTile} writes to C.
+ * sliver, {@link #kernel2} over two adjacent ones (16 lanes only, {@link PackedGemm#ROWS}), {@link #kernelRows2} and
+ * {@link #kernelRows4} over the first rows of a last sliver that holds only that many (a 128-row block is 21 slivers
+ * and 2 rows), all against one NR-wide B sliver, leaving the product in a scratch tile that {@link #storeTile} or
+ * {@link #addTile} writes to C.
  */
 final class GemmKernels {
     private GemmKernels() {}
@@ -19,7 +21,11 @@ final class GemmKernels {
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NO = ByteOrder.nativeOrder();
 
-    /** {@link #kernel2} for a call of two slivers (rows above MR), else {@link #kernel}; the other arguments as theirs. */
+    /**
+     * {@link #kernel2} for a call of two slivers (rows above MR); for one sliver whose rows in use ({@code mr}, the
+     * last sliver of a block may hold fewer than MR) are at most two or four, {@link #kernelRows2} or {@link
+     * #kernelRows4}, which leave the padding rows' FMAs out; else {@link #kernel}. The other arguments as theirs.
+     */
     static void kernel(
             int rows,
             int kc,
@@ -35,6 +41,8 @@ final class GemmKernels {
             boolean store,
             float[] tile) {
         if (rows > MR) kernel2(kc, ap, ao, bp, bo, c, cTile, ldc, mr, nr, store, tile);
+        else if (mr <= 2) kernelRows2(kc, ap, ao, bp, bo, c, cTile, ldc, mr, nr, store, tile);
+        else if (mr <= 4) kernelRows4(kc, ap, ao, bp, bo, c, cTile, ldc, mr, nr, store, tile);
         else kernel(kc, ap, ao, bp, bo, c, cTile, ldc, mr, nr, store, tile);
     }
 
@@ -218,6 +226,101 @@ final class GemmKernels {
         c41.intoArray(tile, 4 * NR + V);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + V);
+        if (c != null) {
+            if (store) storeTile(tile, c, cTile, ldc, mr, nr);
+            else addTile(tile, c, cTile, ldc, mr, nr);
+        }
+    }
+
+    /**
+     * {@link #kernel} for a last sliver of one or two rows (the rest of the packed sliver is padding): only the first
+     * two rows' FMAs, each tile row summing the same products in the same order as the 6-row kernel's.
+     */
+    static void kernelRows2(
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            MemorySegment c,
+            long cTile,
+            int ldc,
+            int mr,
+            int nr,
+            boolean store,
+            float[] tile) {
+        FloatVector c00 = FloatVector.zero(F),
+                c01 = FloatVector.zero(F),
+                c10 = FloatVector.zero(F),
+                c11 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo + p * NR),
+                    b1 = FloatVector.fromArray(F, bp, bo + p * NR + V);
+            int a = ao + p * MR;
+            FloatVector x = FloatVector.broadcast(F, ap[a]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, ap[a + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, V);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + V);
+        if (c != null) {
+            if (store) storeTile(tile, c, cTile, ldc, mr, nr);
+            else addTile(tile, c, cTile, ldc, mr, nr);
+        }
+    }
+
+    /** {@link #kernelRows2} for a last sliver of three or four rows. */
+    static void kernelRows4(
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            MemorySegment c,
+            long cTile,
+            int ldc,
+            int mr,
+            int nr,
+            boolean store,
+            float[] tile) {
+        FloatVector c00 = FloatVector.zero(F),
+                c01 = FloatVector.zero(F),
+                c10 = FloatVector.zero(F),
+                c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F),
+                c21 = FloatVector.zero(F),
+                c30 = FloatVector.zero(F),
+                c31 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo + p * NR),
+                    b1 = FloatVector.fromArray(F, bp, bo + p * NR + V);
+            int a = ao + p * MR;
+            FloatVector x = FloatVector.broadcast(F, ap[a]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, ap[a + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, ap[a + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, ap[a + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, V);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + V);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + V);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + V);
         if (c != null) {
             if (store) storeTile(tile, c, cTile, ldc, mr, nr);
             else addTile(tile, c, cTile, ldc, mr, nr);

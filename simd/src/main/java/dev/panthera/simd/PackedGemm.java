@@ -359,9 +359,9 @@ final class PackedGemm {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0, rows; ir < mc; ir += rows) {
                             rows = rowsAt(ir, mc);
-                            GemmKernels.kernel(
-                                    rows, kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, 0, 0, false, buf.tile);
                             int cTile = (ic + ir) * ldc + jc + jr, mr = Math.min(rows, mc - ir);
+                            GemmKernels.kernel(
+                                    rows, kc, ab, ao + ir * kc, buf.b, jr * kc, null, 0, 0, mr, nr, false, buf.tile);
                             if (pc == 0) GemmKernels.storeTile(buf.tile, c, cTile, ldc, mr, nr);
                             else GemmKernels.addTile(buf.tile, c, cTile, ldc, mr, nr);
                         }
