@@ -154,10 +154,7 @@ final class GemmKernels {
         t10b.intoArray(tile, 10 * NR + V);
         t11a.intoArray(tile, 11 * NR);
         t11b.intoArray(tile, 11 * NR + V);
-        if (c != null) {
-            if (store) storeTile(tile, c, cTile, ldc, mr, nr);
-            else addTile(tile, c, cTile, ldc, mr, nr);
-        }
+        if (c != null) toC(tile, c, cTile, ldc, mr, nr, store);
     }
 
     /**
@@ -226,10 +223,7 @@ final class GemmKernels {
         c41.intoArray(tile, 4 * NR + V);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + V);
-        if (c != null) {
-            if (store) storeTile(tile, c, cTile, ldc, mr, nr);
-            else addTile(tile, c, cTile, ldc, mr, nr);
-        }
+        if (c != null) toC(tile, c, cTile, ldc, mr, nr, store);
     }
 
     /**
@@ -268,10 +262,7 @@ final class GemmKernels {
         c01.intoArray(tile, V);
         c10.intoArray(tile, NR);
         c11.intoArray(tile, NR + V);
-        if (c != null) {
-            if (store) storeTile(tile, c, cTile, ldc, mr, nr);
-            else addTile(tile, c, cTile, ldc, mr, nr);
-        }
+        if (c != null) toC(tile, c, cTile, ldc, mr, nr, store);
     }
 
     /** {@link #kernelRows2} for a last sliver of three or four rows. */
@@ -321,10 +312,13 @@ final class GemmKernels {
         c21.intoArray(tile, 2 * NR + V);
         c30.intoArray(tile, 3 * NR);
         c31.intoArray(tile, 3 * NR + V);
-        if (c != null) {
-            if (store) storeTile(tile, c, cTile, ldc, mr, nr);
-            else addTile(tile, c, cTile, ldc, mr, nr);
-        }
+        if (c != null) toC(tile, c, cTile, ldc, mr, nr, store);
+    }
+
+    /** A kernel's tile into C: {@link #storeTile} for the first depth block ({@code store}), else {@link #addTile}. */
+    private static void toC(float[] tile, MemorySegment c, long cTile, int ldc, int mr, int nr, boolean store) {
+        if (store) storeTile(tile, c, cTile, ldc, mr, nr);
+        else addTile(tile, c, cTile, ldc, mr, nr);
     }
 
     /** C tile = tile: the first mr rows and nr columns, C's tile at element {@code cTile}; C is not read. */
