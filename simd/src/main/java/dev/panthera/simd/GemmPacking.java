@@ -70,22 +70,26 @@ final class GemmPacking {
             int js0,
             int nc,
             float[] out) {
-        // op(B) transposed: B row j (a Linear weight's output j) is contiguous over p. V rows at a time are read
-        // into the heap with vector loads (element-wise reads across segment rows each check bounds and liveness),
-        // then the V values of one p across them go into the sliver as one gather instead of V scalar stores.
+        // op(B) transposed: B row j (a Linear weight's output j) is contiguous over p. V whole F32 rows go through
+        // transposeRows, V×V blocks transposed in registers, up to the last whole block of depth. What remains (the
+        // depth tail, a partial group of rows, 16-bit B) is read into the heap with vector loads (element-wise reads
+        // across segment rows each check bounds and liveness), then the V values of one p across them go into the
+        // sliver as one gather instead of V scalar stores; the gather costs several times the transposition.
         float[] lines = tb ? Sgemm.BUFFERS.get().lines : null;
         for (int js = js0; js < nc; js += NR) {
             int w = Math.min(NR, nc - js);
             int base = js * kc;
             if (tb) {
                 for (int jv = 0; jv < NR; jv += V) {
+                    long first = bOff + (long) (jc + js + jv) * ldb + pc;
+                    int p0 = kind == DType.F32 && jv + V <= w ? transposeRows(b, first, ldb, kc, out, base + jv) : 0;
+                    if (p0 == kc) continue;
                     for (int j = 0; j < V; j++) {
                         if (jv + j < w)
-                            WeightLoads.toFloats(
-                                    kind, b, bOff + (long) (jc + js + jv + j) * ldb + pc, kc, lines, j * KC);
-                        else Arrays.fill(lines, j * KC, j * KC + kc, 0f);
+                            WeightLoads.toFloats(kind, b, first + (long) j * ldb + p0, kc - p0, lines, j * KC + p0);
+                        else Arrays.fill(lines, j * KC + p0, j * KC + kc, 0f);
                     }
-                    gatherColumns(lines, kc, out, base + jv);
+                    gatherColumns(lines, p0, kc, out, base + jv);
                 }
                 continue;
             }
@@ -105,12 +109,12 @@ final class GemmPacking {
     }
 
     /**
-     * out[o + p·NR + j] = lines[j·KC + p] for the V rows j of {@code lines} and every p below kc: one gather per p. A
+     * out[o + p·NR + j] = lines[j·KC + p] for the V rows j of {@code lines} and p from p0 below kc: one gather per p. A
      * method of its own, so that C2 compiles the gather once as the intrinsic; inside the branchy sliver loop it was
      * recompiled after each uncommon trap and ran in between as profiled code that put every vector on the heap.
      */
-    private static void gatherColumns(float[] lines, int kc, float[] out, int o) {
-        for (int p = 0; p < kc; p++)
+    private static void gatherColumns(float[] lines, int p0, int kc, float[] out, int o) {
+        for (int p = p0; p < kc; p++)
             FloatVector.fromArray(F, lines, p, ACROSS_LINES, 0).intoArray(out, o + p * NR);
     }
 
@@ -281,5 +285,106 @@ final class GemmPacking {
             q0.rearrange(F5, q1).blend(q2.rearrange(T5), M5).intoArray(out, o + 5 * V);
         }
         return p;
+    }
+
+    /**
+     * out[o + p·NR + j] = B[first + j·ldb + p] for the V rows j and p below kc rounded down to a multiple of V: each
+     * V×V block is V row loads, log2(V) stages of two-vector lane selections (stage h swaps bit h of the row index
+     * with bit h of the column index) and V stores. Returns the depth done. 16 lanes only: there a selection is one
+     * instruction ({@code vpermt2ps}); at 8 lanes (AVX2 has no two-vector permute) it measured slower than the gather
+     * on some shapes, so those widths return 0 and the caller gathers.
+     */
+    private static int transposeRows(MemorySegment b, long first, int ldb, int kc, float[] out, int o) {
+        return V == 16 ? transpose16(b, first, ldb, kc, out, o) : 0;
+    }
+
+    /** {@link #transposeRows} at 16 lanes, written out: sixteen rows in registers, four stages of eight pairs. */
+    private static int transpose16(MemorySegment b, long first, int ldb, int kc, float[] out, int o) {
+        long st = (long) ldb * Float.BYTES;
+        int p = 0;
+        for (; p + 16 <= kc; p += 16) {
+            long at = (first + p) * Float.BYTES;
+            FloatVector r0 = FloatVector.fromMemorySegment(F, b, at + 0 * st, NO);
+            FloatVector r1 = FloatVector.fromMemorySegment(F, b, at + 1 * st, NO);
+            FloatVector r2 = FloatVector.fromMemorySegment(F, b, at + 2 * st, NO);
+            FloatVector r3 = FloatVector.fromMemorySegment(F, b, at + 3 * st, NO);
+            FloatVector r4 = FloatVector.fromMemorySegment(F, b, at + 4 * st, NO);
+            FloatVector r5 = FloatVector.fromMemorySegment(F, b, at + 5 * st, NO);
+            FloatVector r6 = FloatVector.fromMemorySegment(F, b, at + 6 * st, NO);
+            FloatVector r7 = FloatVector.fromMemorySegment(F, b, at + 7 * st, NO);
+            FloatVector r8 = FloatVector.fromMemorySegment(F, b, at + 8 * st, NO);
+            FloatVector r9 = FloatVector.fromMemorySegment(F, b, at + 9 * st, NO);
+            FloatVector r10 = FloatVector.fromMemorySegment(F, b, at + 10 * st, NO);
+            FloatVector r11 = FloatVector.fromMemorySegment(F, b, at + 11 * st, NO);
+            FloatVector r12 = FloatVector.fromMemorySegment(F, b, at + 12 * st, NO);
+            FloatVector r13 = FloatVector.fromMemorySegment(F, b, at + 13 * st, NO);
+            FloatVector r14 = FloatVector.fromMemorySegment(F, b, at + 14 * st, NO);
+            FloatVector r15 = FloatVector.fromMemorySegment(F, b, at + 15 * st, NO);
+            FloatVector a0 = LO8.selectFrom(r0, r8), a8 = HI8.selectFrom(r0, r8);
+            FloatVector a1 = LO8.selectFrom(r1, r9), a9 = HI8.selectFrom(r1, r9);
+            FloatVector a2 = LO8.selectFrom(r2, r10), a10 = HI8.selectFrom(r2, r10);
+            FloatVector a3 = LO8.selectFrom(r3, r11), a11 = HI8.selectFrom(r3, r11);
+            FloatVector a4 = LO8.selectFrom(r4, r12), a12 = HI8.selectFrom(r4, r12);
+            FloatVector a5 = LO8.selectFrom(r5, r13), a13 = HI8.selectFrom(r5, r13);
+            FloatVector a6 = LO8.selectFrom(r6, r14), a14 = HI8.selectFrom(r6, r14);
+            FloatVector a7 = LO8.selectFrom(r7, r15), a15 = HI8.selectFrom(r7, r15);
+            FloatVector b0 = LO4.selectFrom(a0, a4), b4 = HI4.selectFrom(a0, a4);
+            FloatVector b1 = LO4.selectFrom(a1, a5), b5 = HI4.selectFrom(a1, a5);
+            FloatVector b2 = LO4.selectFrom(a2, a6), b6 = HI4.selectFrom(a2, a6);
+            FloatVector b3 = LO4.selectFrom(a3, a7), b7 = HI4.selectFrom(a3, a7);
+            FloatVector b8 = LO4.selectFrom(a8, a12), b12 = HI4.selectFrom(a8, a12);
+            FloatVector b9 = LO4.selectFrom(a9, a13), b13 = HI4.selectFrom(a9, a13);
+            FloatVector b10 = LO4.selectFrom(a10, a14), b14 = HI4.selectFrom(a10, a14);
+            FloatVector b11 = LO4.selectFrom(a11, a15), b15 = HI4.selectFrom(a11, a15);
+            FloatVector c0 = LO2.selectFrom(b0, b2), c2 = HI2.selectFrom(b0, b2);
+            FloatVector c1 = LO2.selectFrom(b1, b3), c3 = HI2.selectFrom(b1, b3);
+            FloatVector c4 = LO2.selectFrom(b4, b6), c6 = HI2.selectFrom(b4, b6);
+            FloatVector c5 = LO2.selectFrom(b5, b7), c7 = HI2.selectFrom(b5, b7);
+            FloatVector c8 = LO2.selectFrom(b8, b10), c10 = HI2.selectFrom(b8, b10);
+            FloatVector c9 = LO2.selectFrom(b9, b11), c11 = HI2.selectFrom(b9, b11);
+            FloatVector c12 = LO2.selectFrom(b12, b14), c14 = HI2.selectFrom(b12, b14);
+            FloatVector c13 = LO2.selectFrom(b13, b15), c15 = HI2.selectFrom(b13, b15);
+            FloatVector d0 = LO1.selectFrom(c0, c1), d1 = HI1.selectFrom(c0, c1);
+            FloatVector d2 = LO1.selectFrom(c2, c3), d3 = HI1.selectFrom(c2, c3);
+            FloatVector d4 = LO1.selectFrom(c4, c5), d5 = HI1.selectFrom(c4, c5);
+            FloatVector d6 = LO1.selectFrom(c6, c7), d7 = HI1.selectFrom(c6, c7);
+            FloatVector d8 = LO1.selectFrom(c8, c9), d9 = HI1.selectFrom(c8, c9);
+            FloatVector d10 = LO1.selectFrom(c10, c11), d11 = HI1.selectFrom(c10, c11);
+            FloatVector d12 = LO1.selectFrom(c12, c13), d13 = HI1.selectFrom(c12, c13);
+            FloatVector d14 = LO1.selectFrom(c14, c15), d15 = HI1.selectFrom(c14, c15);
+            d0.intoArray(out, o + (p + 0) * NR);
+            d1.intoArray(out, o + (p + 1) * NR);
+            d2.intoArray(out, o + (p + 2) * NR);
+            d3.intoArray(out, o + (p + 3) * NR);
+            d4.intoArray(out, o + (p + 4) * NR);
+            d5.intoArray(out, o + (p + 5) * NR);
+            d6.intoArray(out, o + (p + 6) * NR);
+            d7.intoArray(out, o + (p + 7) * NR);
+            d8.intoArray(out, o + (p + 8) * NR);
+            d9.intoArray(out, o + (p + 9) * NR);
+            d10.intoArray(out, o + (p + 10) * NR);
+            d11.intoArray(out, o + (p + 11) * NR);
+            d12.intoArray(out, o + (p + 12) * NR);
+            d13.intoArray(out, o + (p + 13) * NR);
+            d14.intoArray(out, o + (p + 14) * NR);
+            d15.intoArray(out, o + (p + 15) * NR);
+        }
+        return p;
+    }
+
+    // stage h's lane selections over the pair (row i, row i + h), i with bit h clear: LOh gives row i's new lanes
+    // (its own where bit h of the lane is clear, the partner's lane - h where set), HIh row i + h's; used at 16 lanes
+    private static final FloatVector LO8 = select(8, false), HI8 = select(8, true);
+    private static final FloatVector LO4 = select(4, false), HI4 = select(4, true);
+    private static final FloatVector LO2 = select(2, false), HI2 = select(2, true);
+    private static final FloatVector LO1 = select(1, false), HI1 = select(1, true);
+
+    private static FloatVector select(int h, boolean hi) {
+        float[] idx = new float[V];
+        for (int l = 0; l < V; l++) {
+            boolean set = (l & h) != 0;
+            idx[l] = hi ? (set ? V + l : l + h) : (set ? V + l - h : l);
+        }
+        return FloatVector.fromArray(F, idx, 0);
     }
 }

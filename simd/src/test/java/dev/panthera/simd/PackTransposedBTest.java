@@ -1,0 +1,62 @@
+package dev.panthera.simd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.panthera.tensor.DType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * {@link GemmPacking#packB} of a transposed F32 B (a Linear weight [out, in] read as Wᵀ) against the sliver layout
+ * written out element by element: panel entry js·kc + p·NR + j holds B row jc + js + j at column pc + p, and zero for
+ * the rows past nc in the last sliver. Depths cross whole V×V blocks and their tail, row counts cross whole groups of V
+ * rows and partial ones, and the panel starts at offsets into a padded B, so the register transposition, the gather it
+ * leaves the tail to, and the hand-over between them are all covered. The panel is filled with NaN first: an entry
+ * that neither path wrote shows.
+ */
+class PackTransposedBTest {
+    private static final int NR = PackedGemm.NR;
+
+    @Property(tries = 300)
+    void transposedPanelsHoldTheRowsOfB(
+            @ForAll @IntRange(min = 1, max = 80) int nc,
+            @ForAll @IntRange(min = 1, max = 90) int kc,
+            @ForAll @IntRange(min = 0, max = 3) int jc,
+            @ForAll @IntRange(min = 0, max = 5) int pc,
+            @ForAll @IntRange(min = 0, max = 3) int pad,
+            @ForAll @IntRange(min = 0, max = 7) int bOff,
+            @ForAll long seed) {
+        int ldb = pc + kc + pad, rows = jc + nc;
+        Random r = new Random(seed);
+        float[] b = new float[bOff + rows * ldb];
+        for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
+        int slivers = (nc + NR - 1) / NR;
+        float[] want = new float[slivers * NR * kc];
+        for (int js = 0; js < nc; js += NR)
+            for (int p = 0; p < kc; p++)
+                for (int j = 0; j < NR; j++)
+                    want[js * kc + p * NR + j] = js + j < nc ? b[bOff + (jc + js + j) * ldb + pc + p] : 0f;
+        float[] got = new float[want.length + 11];
+        Arrays.fill(got, Float.NaN);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(4L * b.length);
+            MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_FLOAT, 0, b.length);
+            GemmPacking.packB(DType.F32, true, seg, bOff, ldb, pc, kc, jc, nc, got);
+        }
+        for (int i = 0; i < want.length; i++) {
+            int js = i / (NR * kc) * NR, p = i % (NR * kc) / NR, j = i % NR;
+            assertEquals(
+                    Float.floatToRawIntBits(want[i]),
+                    Float.floatToRawIntBits(got[i]),
+                    "nc " + nc + " kc " + kc + " jc " + jc + " pc " + pc + " ldb " + ldb + ": sliver " + js / NR
+                            + " depth " + p + " column " + j);
+        }
+        for (int i = want.length; i < got.length; i++) assertEquals(Float.NaN, got[i], "written past the panel");
+    }
+}
