@@ -102,7 +102,11 @@ final class GemmPacking {
                     for (int q = 0; q < NR; q += 8)
                         WeightLoads.load(kind, b, row + q).intoArray(out, o + q);
                 } else {
-                    for (int j = 0; j < NR; j++) out[o + j] = j < w ? WeightLoads.load1(kind, b, row + j) : 0f;
+                    // the w columns, then the padding: with the two as one loop's branch, C2 hoisted a check of the
+                    // load out of the loop from the branch's profile, which failed at the padding, and the method went
+                    // through hundreds of deoptimize-recompile cycles (profile_predicate traps) in a training run
+                    for (int j = 0; j < w; j++) out[o + j] = WeightLoads.load1(kind, b, row + j);
+                    Arrays.fill(out, o + w, o + NR, 0f);
                 }
             }
         }
