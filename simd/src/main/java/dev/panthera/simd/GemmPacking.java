@@ -70,11 +70,12 @@ final class GemmPacking {
             int js0,
             int nc,
             float[] out) {
-        // op(B) transposed: B row j (a Linear weight's output j) is contiguous over p. V whole F32 rows go through
-        // transposeRows, V×V blocks transposed in registers, up to the last whole block of depth. What remains (the
-        // depth tail, a partial group of rows, 16-bit B) is read into the heap with vector loads (element-wise reads
-        // across segment rows each check bounds and liveness), then the V values of one p across them go into the
-        // sliver as one gather instead of V scalar stores; the gather costs several times the transposition.
+        // op(B) transposed: B row j (a Linear weight's output j) is contiguous over p. A group of V whole F32 rows goes
+        // through transposeRows, V×V blocks transposed in registers, up to the last whole block of depth. The rest is
+        // first read into the heap as floats with vector loads (element-wise reads across segment rows each check
+        // bounds and liveness): V whole 16-bit rows are then transposed from there (transposeLines), and what remains
+        // (the depth tail, a partial group of rows) goes into the sliver as one gather per p across the V rows
+        // instead of V scalar stores. The gather costs several times the transposition.
         float[] lines = tb ? Sgemm.BUFFERS.get().lines : null;
         for (int js = js0; js < nc; js += NR) {
             int w = Math.min(NR, nc - js);
@@ -82,13 +83,15 @@ final class GemmPacking {
             if (tb) {
                 for (int jv = 0; jv < NR; jv += V) {
                     long first = bOff + (long) (jc + js + jv) * ldb + pc;
-                    int p0 = kind == DType.F32 && jv + V <= w ? transposeRows(b, first, ldb, kc, out, base + jv) : 0;
+                    boolean whole = jv + V <= w;
+                    int p0 = whole && kind == DType.F32 ? transposeRows(b, first, ldb, kc, out, base + jv) : 0;
                     if (p0 == kc) continue;
                     for (int j = 0; j < V; j++) {
                         if (jv + j < w)
                             WeightLoads.toFloats(kind, b, first + (long) j * ldb + p0, kc - p0, lines, j * KC + p0);
                         else Arrays.fill(lines, j * KC + p0, j * KC + kc, 0f);
                     }
+                    if (whole && p0 == 0) p0 = transposeLines(lines, kc, out, base + jv);
                     gatherColumns(lines, p0, kc, out, base + jv);
                 }
                 continue;
@@ -324,6 +327,86 @@ final class GemmPacking {
             FloatVector r13 = FloatVector.fromMemorySegment(F, b, at + 13 * st, NO);
             FloatVector r14 = FloatVector.fromMemorySegment(F, b, at + 14 * st, NO);
             FloatVector r15 = FloatVector.fromMemorySegment(F, b, at + 15 * st, NO);
+            FloatVector a0 = LO8.selectFrom(r0, r8), a8 = HI8.selectFrom(r0, r8);
+            FloatVector a1 = LO8.selectFrom(r1, r9), a9 = HI8.selectFrom(r1, r9);
+            FloatVector a2 = LO8.selectFrom(r2, r10), a10 = HI8.selectFrom(r2, r10);
+            FloatVector a3 = LO8.selectFrom(r3, r11), a11 = HI8.selectFrom(r3, r11);
+            FloatVector a4 = LO8.selectFrom(r4, r12), a12 = HI8.selectFrom(r4, r12);
+            FloatVector a5 = LO8.selectFrom(r5, r13), a13 = HI8.selectFrom(r5, r13);
+            FloatVector a6 = LO8.selectFrom(r6, r14), a14 = HI8.selectFrom(r6, r14);
+            FloatVector a7 = LO8.selectFrom(r7, r15), a15 = HI8.selectFrom(r7, r15);
+            FloatVector b0 = LO4.selectFrom(a0, a4), b4 = HI4.selectFrom(a0, a4);
+            FloatVector b1 = LO4.selectFrom(a1, a5), b5 = HI4.selectFrom(a1, a5);
+            FloatVector b2 = LO4.selectFrom(a2, a6), b6 = HI4.selectFrom(a2, a6);
+            FloatVector b3 = LO4.selectFrom(a3, a7), b7 = HI4.selectFrom(a3, a7);
+            FloatVector b8 = LO4.selectFrom(a8, a12), b12 = HI4.selectFrom(a8, a12);
+            FloatVector b9 = LO4.selectFrom(a9, a13), b13 = HI4.selectFrom(a9, a13);
+            FloatVector b10 = LO4.selectFrom(a10, a14), b14 = HI4.selectFrom(a10, a14);
+            FloatVector b11 = LO4.selectFrom(a11, a15), b15 = HI4.selectFrom(a11, a15);
+            FloatVector c0 = LO2.selectFrom(b0, b2), c2 = HI2.selectFrom(b0, b2);
+            FloatVector c1 = LO2.selectFrom(b1, b3), c3 = HI2.selectFrom(b1, b3);
+            FloatVector c4 = LO2.selectFrom(b4, b6), c6 = HI2.selectFrom(b4, b6);
+            FloatVector c5 = LO2.selectFrom(b5, b7), c7 = HI2.selectFrom(b5, b7);
+            FloatVector c8 = LO2.selectFrom(b8, b10), c10 = HI2.selectFrom(b8, b10);
+            FloatVector c9 = LO2.selectFrom(b9, b11), c11 = HI2.selectFrom(b9, b11);
+            FloatVector c12 = LO2.selectFrom(b12, b14), c14 = HI2.selectFrom(b12, b14);
+            FloatVector c13 = LO2.selectFrom(b13, b15), c15 = HI2.selectFrom(b13, b15);
+            FloatVector d0 = LO1.selectFrom(c0, c1), d1 = HI1.selectFrom(c0, c1);
+            FloatVector d2 = LO1.selectFrom(c2, c3), d3 = HI1.selectFrom(c2, c3);
+            FloatVector d4 = LO1.selectFrom(c4, c5), d5 = HI1.selectFrom(c4, c5);
+            FloatVector d6 = LO1.selectFrom(c6, c7), d7 = HI1.selectFrom(c6, c7);
+            FloatVector d8 = LO1.selectFrom(c8, c9), d9 = HI1.selectFrom(c8, c9);
+            FloatVector d10 = LO1.selectFrom(c10, c11), d11 = HI1.selectFrom(c10, c11);
+            FloatVector d12 = LO1.selectFrom(c12, c13), d13 = HI1.selectFrom(c12, c13);
+            FloatVector d14 = LO1.selectFrom(c14, c15), d15 = HI1.selectFrom(c14, c15);
+            d0.intoArray(out, o + (p + 0) * NR);
+            d1.intoArray(out, o + (p + 1) * NR);
+            d2.intoArray(out, o + (p + 2) * NR);
+            d3.intoArray(out, o + (p + 3) * NR);
+            d4.intoArray(out, o + (p + 4) * NR);
+            d5.intoArray(out, o + (p + 5) * NR);
+            d6.intoArray(out, o + (p + 6) * NR);
+            d7.intoArray(out, o + (p + 7) * NR);
+            d8.intoArray(out, o + (p + 8) * NR);
+            d9.intoArray(out, o + (p + 9) * NR);
+            d10.intoArray(out, o + (p + 10) * NR);
+            d11.intoArray(out, o + (p + 11) * NR);
+            d12.intoArray(out, o + (p + 12) * NR);
+            d13.intoArray(out, o + (p + 13) * NR);
+            d14.intoArray(out, o + (p + 14) * NR);
+            d15.intoArray(out, o + (p + 15) * NR);
+        }
+        return p;
+    }
+
+    /**
+     * {@link #transposeRows} for V rows already widened into {@code lines} (KC apart), as 16-bit weights are: the same
+     * selections over rows loaded from the heap. A copy of transpose16 rather than transpose16 over a heap segment:
+     * a third segment class at its loads (beside native and mapped weights) would make them megamorphic.
+     */
+    private static int transposeLines(float[] lines, int kc, float[] out, int o) {
+        return V == 16 ? transposeLines16(lines, kc, out, o) : 0;
+    }
+
+    private static int transposeLines16(float[] lines, int kc, float[] out, int o) {
+        int p = 0;
+        for (; p + 16 <= kc; p += 16) {
+            FloatVector r0 = FloatVector.fromArray(F, lines, 0 * KC + p);
+            FloatVector r1 = FloatVector.fromArray(F, lines, 1 * KC + p);
+            FloatVector r2 = FloatVector.fromArray(F, lines, 2 * KC + p);
+            FloatVector r3 = FloatVector.fromArray(F, lines, 3 * KC + p);
+            FloatVector r4 = FloatVector.fromArray(F, lines, 4 * KC + p);
+            FloatVector r5 = FloatVector.fromArray(F, lines, 5 * KC + p);
+            FloatVector r6 = FloatVector.fromArray(F, lines, 6 * KC + p);
+            FloatVector r7 = FloatVector.fromArray(F, lines, 7 * KC + p);
+            FloatVector r8 = FloatVector.fromArray(F, lines, 8 * KC + p);
+            FloatVector r9 = FloatVector.fromArray(F, lines, 9 * KC + p);
+            FloatVector r10 = FloatVector.fromArray(F, lines, 10 * KC + p);
+            FloatVector r11 = FloatVector.fromArray(F, lines, 11 * KC + p);
+            FloatVector r12 = FloatVector.fromArray(F, lines, 12 * KC + p);
+            FloatVector r13 = FloatVector.fromArray(F, lines, 13 * KC + p);
+            FloatVector r14 = FloatVector.fromArray(F, lines, 14 * KC + p);
+            FloatVector r15 = FloatVector.fromArray(F, lines, 15 * KC + p);
             FloatVector a0 = LO8.selectFrom(r0, r8), a8 = HI8.selectFrom(r0, r8);
             FloatVector a1 = LO8.selectFrom(r1, r9), a9 = HI8.selectFrom(r1, r9);
             FloatVector a2 = LO8.selectFrom(r2, r10), a10 = HI8.selectFrom(r2, r10);
