@@ -7,6 +7,7 @@ import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.UnaryOp;
 import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.tensor.spi.StridedCursor;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -27,9 +28,48 @@ final class SimdFused implements FusedKernels {
     public boolean supports(Kernel kernel, DType dtype) {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
-            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD, SOFTMAX_BACKWARD, MATMUL_ADD ->
-                dtype == DType.F32;
+            case ATTENTION_MASK_LSE,
+                    ATTENTION_BACKWARD,
+                    NORM_BACKWARD,
+                    SILU_BACKWARD,
+                    SOFTMAX_BACKWARD,
+                    MATMUL_ADD,
+                    ADAMW -> dtype == DType.F32;
         };
+    }
+
+    /** {@link AdamWLanes}, in chunks on GEMM's threads. */
+    @Override
+    public void adamw(
+            Storage p,
+            long pAt,
+            Storage g,
+            long gAt,
+            Storage m,
+            long mAt,
+            Storage v,
+            long vAt,
+            long n,
+            double decay,
+            double w1,
+            double beta2,
+            double w2,
+            double rootBc2,
+            double eps,
+            double stepSize) {
+        AdamWLanes.step(
+                slice(p, pAt, n),
+                slice(g, gAt, n),
+                slice(m, mAt, n),
+                slice(v, vAt, n),
+                n,
+                new AdamWLanes.Hyper(decay, w1, beta2, w2, rootBc2, eps, stepSize));
+    }
+
+    /** n F32 elements of {@code s} from element {@code at}, checked against its segment. */
+    private static MemorySegment slice(Storage s, long at, long n) {
+        if (s.dtype() != DType.F32) throw new IllegalArgumentException("adamw: expected F32 storage, got " + s.dtype());
+        return s.segment().asSlice(at * Float.BYTES, n * Float.BYTES);
     }
 
     /** The product through {@link Matmuls} with the bias and residual as its {@link GemmEpilogue}. */

@@ -4,6 +4,7 @@ import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.tensor.spi.FusedKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -20,10 +21,11 @@ import java.lang.foreign.ValueLayout;
  *   <li>p ← p + (−lr/bc1)·m/d in float64, rounded once ({@code p.addcdiv_}).
  * </ol>
  *
- * Elements are copied to the heap a chunk at a time, so the loop reads arrays instead of checking a segment's
- * scope (is it still alive, is this thread allowed) on each access. The chunks run on the threads of the tensors'
- * backend ({@link dev.panthera.tensor.spi.Backend#parallelRanges}): the update streams four arrays and writes three,
- * and a second thread brings its own share of the memory bandwidth. Any other case (another dtype or device, a
+ * A backend that offers this update as a fused kernel ({@link FusedKernels#adamw}, as the Vector API backend does)
+ * runs it. Otherwise ({@link #onHeap}) elements are copied to the heap a chunk at a time, so the loop reads arrays
+ * instead of checking a segment's scope (is it still alive, is this thread allowed) on each access; the chunks run on
+ * the threads of the tensors' backend ({@link dev.panthera.tensor.spi.Backend#parallelRanges}): the update streams
+ * four arrays and writes three, and a second thread brings its own share of the memory bandwidth. Any other case (another dtype or device, a
  * strided view, a gradient in the parameter's own storage) is left to the tensor ops.
  */
 final class AdamWKernel {
@@ -50,6 +52,44 @@ final class AdamWKernel {
      * 1 − β1, {@code w2} = 1 − β2, {@code rootBc2} = √(1 − β2ᵗ), {@code stepSize} = −lr/(1 − β1ᵗ).
      */
     static void step(
+            Tensor p,
+            Tensor g,
+            Tensor m,
+            Tensor v,
+            double decay,
+            double w1,
+            double beta2,
+            double w2,
+            double rootBc2,
+            double eps,
+            double stepSize) {
+        long n = p.numel();
+        FusedKernels fused = Backends.forDevice(p.device()).fused();
+        if (fused != null && fused.supports(FusedKernels.Kernel.ADAMW, DType.F32)) {
+            fused.adamw(
+                    p.storage(),
+                    p.layout().offset(),
+                    g.storage(),
+                    g.layout().offset(),
+                    m.storage(),
+                    m.layout().offset(),
+                    v.storage(),
+                    v.layout().offset(),
+                    n,
+                    decay,
+                    w1,
+                    beta2,
+                    w2,
+                    rootBc2,
+                    eps,
+                    stepSize);
+            return;
+        }
+        onHeap(p, g, m, v, decay, w1, beta2, w2, rootBc2, eps, stepSize);
+    }
+
+    /** {@link #step} without the backend's kernel: a scalar loop over heap copies of each chunk. */
+    static void onHeap(
             Tensor p,
             Tensor g,
             Tensor m,

@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panthera.simd.GemmConfig;
 import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.tensor.spi.FusedKernels;
 import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.Values;
 import java.util.Arrays;
@@ -28,8 +31,10 @@ import org.junit.jupiter.api.Test;
 /**
  * The one-pass AdamW update against the tensor-op sequence it replaces ({@code p.mul_}, {@code m.lerp_},
  * {@code v.mul_.addcmul_}, {@code v.sqrt().div_().add_()}, {@code p.addcdiv_}), run here on the same inputs: both
- * round every element at the same points, so the results must agree bit for bit. The op sequence itself is checked
- * against torch.optim.AdamW by OptimizersTest.
+ * round every element at the same points, so the results must agree bit for bit. Both forms of the pass are checked:
+ * the backend's fused kernel (the Vector API backend's lanes, which these tests run on) and the scalar loop over heap
+ * copies that a backend without the kernel gets. The op sequence itself is checked against torch.optim.AdamW by
+ * OptimizersTest.
  */
 class AdamWKernelTest {
 
@@ -50,15 +55,36 @@ class AdamWKernelTest {
         }
     }
 
+    /** The one-pass update on copies of the state: the backend's kernel, or the heap loop where {@code heap}. */
     private static Tensor[] fused(
-            Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long t) {
+            Tensor p,
+            Tensor g,
+            Tensor m,
+            Tensor v,
+            double lr,
+            double b1,
+            double b2,
+            double eps,
+            double wd,
+            long t,
+            boolean heap) {
         p = p.copy();
         m = m.copy();
         v = v.copy();
         assertTrue(AdamWKernel.applies(p, g, m, v));
         double bc1 = 1 - Math.pow(b1, t), bc2 = 1 - Math.pow(b2, t);
-        AdamWKernel.step(p, g, m, v, wd != 0 ? 1 - lr * wd : 1, 1 - b1, b2, 1 - b2, Math.sqrt(bc2), eps, -lr / bc1);
+        double decay = wd != 0 ? 1 - lr * wd : 1;
+        if (heap) AdamWKernel.onHeap(p, g, m, v, decay, 1 - b1, b2, 1 - b2, Math.sqrt(bc2), eps, -lr / bc1);
+        else AdamWKernel.step(p, g, m, v, decay, 1 - b1, b2, 1 - b2, Math.sqrt(bc2), eps, -lr / bc1);
         return new Tensor[] {p, m, v};
+    }
+
+    @Test
+    void theBackendOffersTheFusedKernel() {
+        var fused = Backends.forDevice(Device.CPU).fused();
+        assertTrue(
+                fused != null && fused.supports(FusedKernels.Kernel.ADAMW, DType.F32),
+                "the CPU backend of these tests (" + Backends.forDevice(Device.CPU) + ") has no fused AdamW");
     }
 
     /**
@@ -105,8 +131,9 @@ class AdamWKernelTest {
     }
 
     /**
-     * Sizes 0, 1, primes and lengths around the chunk of 2048 elements; β1 on both sides of 0.5 (lerp's two forms);
-     * the parameter as an offset view into a larger buffer; a later step t.
+     * Sizes 0, 1, primes and lengths around the chunks of 2048 (heap loop) and 4096 (backend) elements and the vector
+     * widths; β1 on both sides of 0.5 (lerp's two forms); the parameter as an offset view into a larger buffer; a later
+     * step t; either form of the pass.
      */
     @Property(tries = 60)
     void oneSweepEqualsTheOpSequenceBitForBit(
@@ -116,12 +143,13 @@ class AdamWKernelTest {
             @ForAll @Scale(12) @DoubleRange(min = 0.9, max = 0.9999) double b2,
             @ForAll @Scale(12) @DoubleRange(min = 1e-10, max = 1e-3) double eps,
             @ForAll @Scale(12) @DoubleRange(min = 0, max = 0.2) double wd,
-            @ForAll @IntRange(min = 1, max = 500) int t) {
+            @ForAll @IntRange(min = 1, max = 500) int t,
+            @ForAll boolean heap) {
         int n = s.n();
         Tensor p = Tensor.of(s.p(), n + s.offset()).narrow(0, s.offset(), n);
         Tensor g = Tensor.of(s.g(), n), m = Tensor.of(s.m(), n), v = Tensor.of(s.v(), n);
         Tensor[] want = composed(p, g, m, v, lr, b1, b2, eps, wd, t);
-        Tensor[] got = fused(p, g, m, v, lr, b1, b2, eps, wd, t);
+        Tensor[] got = fused(p, g, m, v, lr, b1, b2, eps, wd, t, heap);
         assertSameBits(want, got);
     }
 
@@ -138,13 +166,13 @@ class AdamWKernelTest {
     @Provide
     Arbitrary<Integer> sizes() {
         return Arbitraries.oneOf(
-                Arbitraries.of(0, 1, 2, 3, 7, 13, 15, 16, 17, 31, 33, 2047, 2048, 2049, 4099),
+                Arbitraries.of(0, 1, 2, 3, 7, 13, 15, 16, 17, 31, 33, 2047, 2048, 2049, 4095, 4096, 4097, 4099, 8193),
                 Arbitraries.integers().between(0, 5000));
     }
 
     /**
-     * A parameter of 42 chunks (the last one partial) with two threads allowed: the chunks are split into ranges over
-     * GEMM's threads, and every element still gets the op sequence's bits.
+     * A parameter of 42 heap-loop chunks (21 of the backend's; the last one partial) with two threads allowed: the
+     * chunks are split into ranges over GEMM's threads, and every element still gets the op sequence's bits.
      */
     @Test
     void chunksSplitAcrossThreadsGiveTheOpSequencesBits() {
@@ -154,11 +182,13 @@ class AdamWKernelTest {
         Tensor m = Tensor.randn(Shape.of(n), 23).mul(0.01),
                 v = Tensor.randn(Shape.of(n), 24).abs().mul(0.001);
         Tensor[] want = composed(p, g, m, v, 3e-3, 0.9, 0.999, 1e-8, 0.01, 7);
-        Tensor[] got;
-        try (var threads = GemmConfig.of(2).use()) {
-            got = fused(p, g, m, v, 3e-3, 0.9, 0.999, 1e-8, 0.01, 7);
+        for (boolean heap : new boolean[] {false, true}) {
+            Tensor[] got;
+            try (var threads = GemmConfig.of(2).use()) {
+                got = fused(p, g, m, v, 3e-3, 0.9, 0.999, 1e-8, 0.01, 7, heap);
+            }
+            assertSameBits(want, got);
         }
-        assertSameBits(want, got);
     }
 
     @Test

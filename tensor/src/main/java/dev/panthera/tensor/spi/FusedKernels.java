@@ -33,7 +33,9 @@ public interface FusedKernels {
          * A matrix product with a bias row and/or a residual added, and an activation applied, as its result is
          * written ({@link #matmulAdd}).
          */
-        MATMUL_ADD
+        MATMUL_ADD,
+        /** One AdamW update of dense F32 parameter, gradient and moments in a single pass ({@link #adamw}). */
+        ADAMW
     }
 
     /**
@@ -44,9 +46,50 @@ public interface FusedKernels {
     default boolean supports(Kernel kernel, DType dtype) {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
-            case ATTENTION_MASK_LSE, ATTENTION_BACKWARD, NORM_BACKWARD, SILU_BACKWARD, SOFTMAX_BACKWARD, MATMUL_ADD ->
-                false;
+            case ATTENTION_MASK_LSE,
+                    ATTENTION_BACKWARD,
+                    NORM_BACKWARD,
+                    SILU_BACKWARD,
+                    SOFTMAX_BACKWARD,
+                    MATMUL_ADD,
+                    ADAMW -> false;
         };
+    }
+
+    /**
+     * One AdamW update, in place, of n F32 elements of p, m and v from g, each a contiguous run from element
+     * {@code pAt} ({@code gAt}, {@code mAt}, {@code vAt}) of its storage; g's storage is none of the others. Every
+     * element is rounded at the points of the op sequence it replaces, so the result is that sequence's bits:
+     *
+     * <ol>
+     *   <li>p ← p ·f (float) decay, where decay ≠ 1 ({@code p.mul_});
+     *   <li>m ← lerp(m, g, w1) in float64, rounded once, as {@code m.lerp_} computes it: m + w1·(g − m) for |w1| &lt;
+     *       0.5, else g − (g − m)·(1 − w1);
+     *   <li>v ← (double) (v ·f (float) beta2) + w2·g·g in float64, rounded once ({@code v.mul_.addcmul_});
+     *   <li>d ← √v ÷f (float) rootBc2 +f (float) eps ({@code v.sqrt().div_().add_()});
+     *   <li>p ← p + stepSize·m ÷ d in float64 (left to right), rounded once ({@code p.addcdiv_}).
+     * </ol>
+     *
+     * The default refuses ({@link #supports} offers it nowhere by default).
+     */
+    default void adamw(
+            Storage p,
+            long pAt,
+            Storage g,
+            long gAt,
+            Storage m,
+            long mAt,
+            Storage v,
+            long vAt,
+            long n,
+            double decay,
+            double w1,
+            double beta2,
+            double w2,
+            double rootBc2,
+            double eps,
+            double stepSize) {
+        throw new UnsupportedOperationException("AdamW update is not offered");
     }
 
     /**
