@@ -1,5 +1,6 @@
 package dev.panthera.simd;
 
+import dev.panthera.tensor.spi.FusedKernels.AdamWStep;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -33,10 +34,7 @@ final class AdamWLanes {
     /** About the floating-point operations of one element's update, the work figure for the thread hand-off. */
     private static final long FLOPS_PER_ELEMENT = 16;
 
-    /** The update's scalars, as {@link dev.panthera.tensor.spi.FusedKernels#adamw} names them. */
-    record Hyper(double decay, double w1, double beta2, double w2, double rootBc2, double eps, double stepSize) {}
-
-    static void step(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long n, Hyper h) {
+    static void step(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long n, AdamWStep h) {
         int chunks = Math.toIntExact((n + CHUNK - 1) / CHUNK);
         Sgemm.parallelRanges(chunks, n * FLOPS_PER_ELEMENT, 1, (c0, c1) -> {
             long from = (long) c0 * CHUNK, to = Math.min(n, (long) c1 * CHUNK);
@@ -45,7 +43,8 @@ final class AdamWLanes {
     }
 
     /** Elements [from, to): whole vectors of L, then one at a time. */
-    static void run(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long from, long to, Hyper h) {
+    static void run(
+            MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long from, long to, AdamWStep h) {
         boolean decays = h.decay() != 1, nearM = Math.abs(h.w1()) < 0.5;
         float decayF = (float) h.decay(), beta2F = (float) h.beta2(), rootBc2F = (float) h.rootBc2();
         float epsF = (float) h.eps();

@@ -41,29 +41,8 @@ final class SimdFused implements FusedKernels {
     /** {@link AdamWLanes}, in chunks on GEMM's threads. */
     @Override
     public void adamw(
-            Storage p,
-            long pAt,
-            Storage g,
-            long gAt,
-            Storage m,
-            long mAt,
-            Storage v,
-            long vAt,
-            long n,
-            double decay,
-            double w1,
-            double beta2,
-            double w2,
-            double rootBc2,
-            double eps,
-            double stepSize) {
-        AdamWLanes.step(
-                slice(p, pAt, n),
-                slice(g, gAt, n),
-                slice(m, mAt, n),
-                slice(v, vAt, n),
-                n,
-                new AdamWLanes.Hyper(decay, w1, beta2, w2, rootBc2, eps, stepSize));
+            Storage p, long pAt, Storage g, long gAt, Storage m, long mAt, Storage v, long vAt, long n, AdamWStep s) {
+        AdamWLanes.step(slice(p, pAt, n), slice(g, gAt, n), slice(m, mAt, n), slice(v, vAt, n), n, s);
     }
 
     /** n F32 elements of {@code s} from element {@code at}, checked against its segment. */

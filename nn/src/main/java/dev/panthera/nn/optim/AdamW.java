@@ -2,6 +2,7 @@ package dev.panthera.nn.optim;
 
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.tensor.spi.FusedKernels.AdamWStep;
 import java.util.List;
 
 /**
@@ -77,7 +78,12 @@ public final class AdamW extends Optimizer {
         double bc2 = 1 - Math.pow(beta2, n);
         if (AdamWKernel.applies(p, g, m[i], v[i])) { // dense F32 on the host: the same update in one pass
             double decay = weightDecay != 0 ? 1 - lr * weightDecay : 1;
-            AdamWKernel.step(p, g, m[i], v[i], decay, 1 - beta1, beta2, 1 - beta2, Math.sqrt(bc2), eps, -lr / bc1);
+            AdamWKernel.step(
+                    p,
+                    g,
+                    m[i],
+                    v[i],
+                    new AdamWStep(decay, 1 - beta1, beta2, 1 - beta2, Math.sqrt(bc2), eps, -lr / bc1));
             return;
         }
         if (weightDecay != 0) p.mul_(1 - lr * weightDecay);

@@ -5,6 +5,7 @@ import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.FusedKernels;
+import dev.panthera.tensor.spi.FusedKernels.AdamWStep;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -47,23 +48,8 @@ final class AdamWKernel {
         return g.storage() != p.storage() && g.storage() != m.storage() && g.storage() != v.storage();
     }
 
-    /**
-     * One update, in place, of p, m and v from g (see the class comment): {@code decay} = 1 − lr·wd, {@code w1} =
-     * 1 − β1, {@code w2} = 1 − β2, {@code rootBc2} = √(1 − β2ᵗ), {@code stepSize} = −lr/(1 − β1ᵗ).
-     */
-    static void step(
-            Tensor p,
-            Tensor g,
-            Tensor m,
-            Tensor v,
-            double decay,
-            double w1,
-            double beta2,
-            double w2,
-            double rootBc2,
-            double eps,
-            double stepSize) {
-        long n = p.numel();
+    /** One update, in place, of p, m and v from g (see the class comment), with the scalars of {@code s}. */
+    static void step(Tensor p, Tensor g, Tensor m, Tensor v, AdamWStep s) {
         FusedKernels fused = Backends.forDevice(p.device()).fused();
         if (fused != null && fused.supports(FusedKernels.Kernel.ADAMW, DType.F32)) {
             fused.adamw(
@@ -75,32 +61,15 @@ final class AdamWKernel {
                     m.layout().offset(),
                     v.storage(),
                     v.layout().offset(),
-                    n,
-                    decay,
-                    w1,
-                    beta2,
-                    w2,
-                    rootBc2,
-                    eps,
-                    stepSize);
+                    p.numel(),
+                    s);
             return;
         }
-        onHeap(p, g, m, v, decay, w1, beta2, w2, rootBc2, eps, stepSize);
+        onHeap(p, g, m, v, s);
     }
 
     /** {@link #step} without the backend's kernel: a scalar loop over heap copies of each chunk. */
-    static void onHeap(
-            Tensor p,
-            Tensor g,
-            Tensor m,
-            Tensor v,
-            double decay,
-            double w1,
-            double beta2,
-            double w2,
-            double rootBc2,
-            double eps,
-            double stepSize) {
+    static void onHeap(Tensor p, Tensor g, Tensor m, Tensor v, AdamWStep s) {
         long n = p.numel();
         MemorySegment sp = p.storage().segment(), sg = g.storage().segment();
         MemorySegment sm = m.storage().segment(), sv = v.storage().segment();
@@ -108,9 +77,10 @@ final class AdamWKernel {
                 og = g.layout().offset(),
                 om = m.layout().offset(),
                 ov = v.layout().offset();
-        float decayF = (float) decay, beta2F = (float) beta2, rootBc2F = (float) rootBc2, epsF = (float) eps;
-        boolean decays = decay != 1, nearM = Math.abs(w1) < 0.5;
-        double w1c = 1 - w1;
+        float decayF = (float) s.decay(), beta2F = (float) s.beta2(), rootBc2F = (float) s.rootBc2();
+        float epsF = (float) s.eps();
+        boolean decays = s.decay() != 1, nearM = Math.abs(s.w1()) < 0.5;
+        double w1 = s.w1(), w1c = 1 - w1, w2 = s.w2(), stepSize = s.stepSize();
         int chunks = Math.toIntExact((n + CHUNK - 1) / CHUNK);
         // chunks on the backend's threads: each writes its own elements, so any split gives the same bits
         Backends.forDevice(p.device()).parallelRanges(chunks, n * FLOPS_PER_ELEMENT, (c0, c1) -> {

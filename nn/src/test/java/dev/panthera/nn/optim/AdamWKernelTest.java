@@ -12,6 +12,7 @@ import dev.panthera.tensor.Device;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.tensor.spi.FusedKernels;
+import dev.panthera.tensor.spi.FusedKernels.AdamWStep;
 import dev.panthera.testing.SizesFirst;
 import dev.panthera.testing.Values;
 import java.util.Arrays;
@@ -73,9 +74,9 @@ class AdamWKernelTest {
         v = v.copy();
         assertTrue(AdamWKernel.applies(p, g, m, v));
         double bc1 = 1 - Math.pow(b1, t), bc2 = 1 - Math.pow(b2, t);
-        double decay = wd != 0 ? 1 - lr * wd : 1;
-        if (heap) AdamWKernel.onHeap(p, g, m, v, decay, 1 - b1, b2, 1 - b2, Math.sqrt(bc2), eps, -lr / bc1);
-        else AdamWKernel.step(p, g, m, v, decay, 1 - b1, b2, 1 - b2, Math.sqrt(bc2), eps, -lr / bc1);
+        var s = new AdamWStep(wd != 0 ? 1 - lr * wd : 1, 1 - b1, b2, 1 - b2, Math.sqrt(bc2), eps, -lr / bc1);
+        if (heap) AdamWKernel.onHeap(p, g, m, v, s);
+        else AdamWKernel.step(p, g, m, v, s);
         return new Tensor[] {p, m, v};
     }
 

@@ -57,6 +57,13 @@ public interface FusedKernels {
     }
 
     /**
+     * The scalars of one AdamW update ({@link #adamw}) for step t: {@code decay} = 1 − lr·wd, {@code w1} = 1 − β1,
+     * {@code beta2} = β2, {@code w2} = 1 − β2, {@code rootBc2} = √(1 − β2ᵗ), {@code eps} = ε, {@code stepSize} =
+     * −lr/(1 − β1ᵗ).
+     */
+    record AdamWStep(double decay, double w1, double beta2, double w2, double rootBc2, double eps, double stepSize) {}
+
+    /**
      * One AdamW update, in place, of n F32 elements of p, m and v from g, each a contiguous run from element
      * {@code pAt} ({@code gAt}, {@code mAt}, {@code vAt}) of its storage; g's storage is none of the others. Every
      * element is rounded at the points of the op sequence it replaces, so the result is that sequence's bits:
@@ -73,22 +80,7 @@ public interface FusedKernels {
      * The default refuses ({@link #supports} offers it nowhere by default).
      */
     default void adamw(
-            Storage p,
-            long pAt,
-            Storage g,
-            long gAt,
-            Storage m,
-            long mAt,
-            Storage v,
-            long vAt,
-            long n,
-            double decay,
-            double w1,
-            double beta2,
-            double w2,
-            double rootBc2,
-            double eps,
-            double stepSize) {
+            Storage p, long pAt, Storage g, long gAt, Storage m, long mAt, Storage v, long vAt, long n, AdamWStep s) {
         throw new UnsupportedOperationException("AdamW update is not offered");
     }
 
