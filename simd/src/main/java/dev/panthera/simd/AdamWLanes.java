@@ -12,12 +12,13 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The fused AdamW update ({@link dev.panthera.tensor.spi.FusedKernels#adamw}) in lanes, straight from and to the four
  * segments: float lanes where the op sequence rounds in float, and double lanes of the same count (eight floats
- * widened to eight doubles at 512 bits, four to four at 256) where it computes in float64, with the same operations in the
- * same order and no fused multiply-add, so every element comes out with the sequence's bits. Chunks of elements run on
- * GEMM's threads; each writes only its own elements, so any split gives the same bits.
+ * widened to eight doubles at 512 bits, four to four at 256) where it computes in float64, with the same operations
+ * in the same order and no fused multiply-add, so every element comes out with the sequence's bits. Chunks of
+ * elements run on GEMM's threads; each writes only its own elements, so any split gives the same bits.
  *
- * <p>One pass reads four arrays and writes three. Beside a scalar loop over heap copies of each chunk, this form
- * skips the copies and divides eight lanes at a time (the update's float64 division bound that loop).
+ * <p>One pass reads four arrays and writes three. Beside a scalar loop over heap copies of each chunk (nn's fallback
+ * for backends without this kernel), this form skips the copies and divides a vector of lanes at a time, where that
+ * loop was bound by one float64 division per element.
  */
 final class AdamWLanes {
     private AdamWLanes() {}

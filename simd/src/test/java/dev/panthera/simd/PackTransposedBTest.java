@@ -18,12 +18,12 @@ import net.jqwik.api.constraints.IntRange;
 /**
  * {@link GemmPacking#packB} of a transposed B (a Linear weight [out, in] read as Wᵀ) in F32, F16 and BF16 against the
  * sliver layout written out element by element: panel entry js·kc + p·NR + j holds B row jc + js + j at column pc + p
- * (a 16-bit value as {@link Float#float16ToFloat} or the BF16 bits over sixteen zero bits give it), and zero for
- * the rows past nc in the last sliver. Depths cross whole V×V blocks and their tail, row counts cross whole groups of V
+ * (a 16-bit value as {@link Float#float16ToFloat} or the BF16 bits over sixteen zero bits give it), and zero for the
+ * rows past nc in the last sliver. Depths cross whole V×V blocks and their tail, row counts cross whole groups of V
  * rows and partial ones, and the panel starts at offsets into a padded B, so the register transpositions (from the
  * weight for F32, from the widened rows for 16 bits), the gather they leave the tail to, and the hand-over between
- * them are all covered; the 16-bit draws include infinities, NaNs and subnormals. The panel is filled with NaN first: an entry
- * that neither path wrote shows.
+ * them are all covered; the 16-bit draws include infinities, NaNs and subnormals. The panel is filled with NaN first:
+ * an entry that neither path wrote shows.
  */
 class PackTransposedBTest {
     private static final int NR = PackedGemm.NR;

@@ -26,8 +26,8 @@ import java.lang.foreign.ValueLayout;
  * runs it. Otherwise ({@link #onHeap}) elements are copied to the heap a chunk at a time, so the loop reads arrays
  * instead of checking a segment's scope (is it still alive, is this thread allowed) on each access; the chunks run on
  * the threads of the tensors' backend ({@link dev.panthera.tensor.spi.Backend#parallelRanges}): the update streams
- * four arrays and writes three, and a second thread brings its own share of the memory bandwidth. Any other case (another dtype or device, a
- * strided view, a gradient in the parameter's own storage) is left to the tensor ops.
+ * four arrays and writes three, and a second thread brings its own share of the memory bandwidth. Any other case
+ * (another dtype or device, a strided view, a gradient in the parameter's own storage) is left to the tensor ops.
  */
 final class AdamWKernel {
     private AdamWKernel() {}
