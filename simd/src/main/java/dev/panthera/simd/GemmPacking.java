@@ -105,9 +105,9 @@ final class GemmPacking {
                     for (int q = 0; q < NR; q += 8)
                         WeightLoads.load(kind, b, row + q).intoArray(out, o + q);
                 } else {
-                    // the w columns, then the padding: with the two as one loop's branch, C2 hoisted a check of the
-                    // load out of the loop from the branch's profile, which failed at the padding, and the method went
-                    // through hundreds of deoptimize-recompile cycles (profile_predicate traps) in a training run
+                    // the w columns, then the padding, as two loops: as one loop with a branch, C2 hoists a check of
+                    // the load out of the loop from the branch's profile, the check fails at the padding, and the
+                    // method is deoptimized and recompiled over and over (profile_predicate traps)
                     for (int j = 0; j < w; j++) out[o + j] = WeightLoads.load1(kind, b, row + j);
                     Arrays.fill(out, o + w, o + NR, 0f);
                 }
@@ -298,8 +298,8 @@ final class GemmPacking {
      * out[o + p·NR + j] = B[first + j·ldb + p] for the V rows j and p below kc rounded down to a multiple of V: each
      * V×V block is V row loads, log2(V) stages of two-vector lane selections (stage h swaps bit h of the row index
      * with bit h of the column index) and V stores. Returns the depth done. 16 lanes only: there a selection is one
-     * instruction ({@code vpermt2ps}); at 8 lanes (AVX2 has no two-vector permute) it measured slower than the gather
-     * on some shapes, so those widths return 0 and the caller gathers.
+     * instruction ({@code vpermt2ps}); at 8 lanes (AVX2 has no two-vector permute) the selections cost more than the
+     * gather on some shapes, so those widths return 0 and the caller gathers.
      */
     private static int transposeRows(MemorySegment b, long first, int ldb, int kc, float[] out, int o) {
         return V == 16 ? transpose16(b, first, ldb, kc, out, o) : 0;
