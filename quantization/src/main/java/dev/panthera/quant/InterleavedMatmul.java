@@ -22,7 +22,7 @@ final class InterleavedMatmul {
         QuantizedMatmul.checkSizes(x, m, y, w.name, n, k);
         if (m == 0) return;
         if (m < QuantizedMatmul.DOTS_BELOW_M) {
-            float[] xs = w.type == GgmlType.Q4_K ? QuantizedMatmul.groupSums(x, m, k) : null;
+            float[] xs = w.type == GgmlType.Q8_0 ? null : QuantizedMatmul.groupSums(x, m, k);
             Sgemm.parallelRanges(n, 2L * m * n * k, ROWS, (from, to) -> dots(x, xs, m, w, y, from, to));
         } else {
             panels(x, m, w, y);
@@ -32,7 +32,7 @@ final class InterleavedMatmul {
     /** Output rows [from, to) (multiples of 16) of every activation row, by the group kernels. */
     static void dots(float[] x, float[] xs, int m, InterleavedWeight w, float[] y, int from, int to) {
         switch (w.type) {
-            case Q4_0 -> dotsQ4_0(x, m, w, y, from, to);
+            case Q4_0 -> dotsQ4_0(x, xs, m, w, y, from, to);
             case Q8_0 -> dotsQ8_0(x, m, w, y, from, to);
             default -> dotsQ4K(x, xs, m, w, y, from, to);
         }
@@ -40,12 +40,12 @@ final class InterleavedMatmul {
 
     // one loop per type, so that each is compiled with only its own kernel inlined (C2's node limit, see GgmlDot)
 
-    private static void dotsQ4_0(float[] x, int m, InterleavedWeight w, float[] y, int from, int to) {
+    private static void dotsQ4_0(float[] x, float[] xs, int m, InterleavedWeight w, float[] y, int from, int to) {
         int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
         for (int g = from / ROWS; g < to / ROWS; g++) {
             for (int i = 0; i < m; i++) {
                 for (int h = 0; h < ROWS; h += InterleavedDot.L)
-                    InterleavedDot.q4_0(w.data, g * gb, nb, x, i * k, h, y, i * n + g * ROWS + h);
+                    InterleavedDot.q4_0(w.data, g * gb, nb, x, i * k, xs, i * nb, h, y, i * n + g * ROWS + h);
             }
         }
     }

@@ -86,6 +86,9 @@ class QuantizedMatmulTest {
     static void check(float[] x, int m, QuantizedWeight w, float[] y, String what) {
         int n = (int) w.out(), k = (int) w.in();
         float[] wd = w.dequantize();
+        // the row-grouped Q4_0 decode sums d·q·x and 8d·x apart, as if 8d were a min
+        boolean foldedQ4_0 =
+                w.type() == GgmlType.Q4_0 && m < QuantizedMatmul.DOTS_BELOW_M && InterleavedWeight.supports(w);
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double s = 0, a = 0;
@@ -93,7 +96,8 @@ class QuantizedMatmulTest {
                     s += (double) x[i * k + l] * wd[j * k + l];
                     // the decode dots of the formats with a min (Q4_1, Q5_1, Q4_K, Q5_K) sum d·sc·q·x and μ·x apart, so
                     // their terms are as large as |x|·(|w| + 2μ) (|d·sc·q| ≤ |w| + μ); the others sum x·w
-                    a += Math.abs((double) x[i * k + l]) * (Math.abs(wd[j * k + l]) + 2 * q4kMin(w, j, l));
+                    double mu = foldedQ4_0 ? 8 * q4_0Scale(w, j, l) : q4kMin(w, j, l);
+                    a += Math.abs((double) x[i * k + l]) * (Math.abs(wd[j * k + l]) + 2 * mu);
                 }
                 double bound = (k + 2) * 0x1p-24 * a * 1.01 + 1e-30;
                 assertEquals(s, y[i * n + j], bound, what + " y[" + i + ", " + j + "]");
@@ -112,6 +116,13 @@ class QuantizedMatmulTest {
     }
 
     /** The min term of weight [row, col] for the formats with one (see {@link BlockDotKernelsTest#minTerm}); else 0. */
+    /** |d| of the Q4_0 block holding weight [row, col]. */
+    static double q4_0Scale(QuantizedWeight w, int row, int col) {
+        long at = row * w.rowBytes()
+                + (long) w.type().typeSize() * (col / w.type().blockSize());
+        return Math.abs(Float.float16ToFloat(w.blocks().get(QuantDraws.LE16, at)));
+    }
+
     static double q4kMin(QuantizedWeight w, int row, int col) {
         return BlockDotKernelsTest.minTerm(w, row, col);
     }
