@@ -115,7 +115,6 @@ class QuantizedMatmulTest {
         else check(x, m, w, y, what);
     }
 
-    /** The min term of weight [row, col] for the formats with one (see {@link BlockDotKernelsTest#minTerm}); else 0. */
     /** |d| of the Q4_0 block holding weight [row, col]. */
     static double q4_0Scale(QuantizedWeight w, int row, int col) {
         long at = row * w.rowBytes()
@@ -123,6 +122,7 @@ class QuantizedMatmulTest {
         return Math.abs(Float.float16ToFloat(w.blocks().get(QuantDraws.LE16, at)));
     }
 
+    /** The min term of weight [row, col] for the formats with one (see {@link BlockDotKernelsTest#minTerm}); else 0. */
     static double q4kMin(QuantizedWeight w, int row, int col) {
         return BlockDotKernelsTest.minTerm(w, row, col);
     }
