@@ -61,6 +61,18 @@ class FormatFuzzTest {
         check(FormatFuzz.Format.LLAMA2C, edits);
     }
 
+    /**
+     * The edit a run of {@link #gguf} found (seed 2075088994189455437): tensor 'a''s type field plus 25 makes it I16,
+     * a legal GGUF type that has no tensor dtype. The file is accepted; the tensor is read through its blocks, and
+     * {@code tensor()} refuses it by name (not a format error, so never a rejection).
+     */
+    @Test
+    void aGgufTensorRetypedToI16IsAcceptedAndReadThroughItsBlocks() {
+        ByteEdit i16 = new ByteEdit.Field(8, 29824, false, true, 25);
+        byte[] file = ByteEdit.apply(FormatFuzz.seed(FormatFuzz.Format.GGUF), List.of(i16));
+        assertTrue(FormatFuzz.check(FormatFuzz.Format.GGUF, file, "tensor a as I16"));
+    }
+
     @Test
     void unmutatedSeedFilesAreAccepted() {
         for (FormatFuzz.Format f : FormatFuzz.Format.values())
