@@ -121,6 +121,140 @@ final class HalfDots {
         return true;
     }
 
+    /**
+     * {@link #dot2} over four rows (element offsets r0..r3) with each activation vector loaded once for all four: for
+     * rows long enough that one activation piece and two rows do not fit the L1 cache together (each activation
+     * vector would otherwise come back from L2 for every row pair, in the way of the weight streams). Each row's sum is
+     * formed exactly as dot2 forms it, so the bits are dot2's; false, with nothing written, when a full block of any of
+     * the four rows holds an inf or NaN.
+     */
+    static boolean dot4(
+            float[] x,
+            int x0,
+            MemorySegment w,
+            long r0,
+            long r1,
+            long r2,
+            long r3,
+            int n,
+            boolean scaled,
+            float[] out) {
+        // rows a..d, even/odd sums each; the four rows go through one parsed body, rotating rows and sums (see dot2)
+        FloatVector aE = FloatVector.zero(F), aO = aE, bE = aE, bO = aE, cE = aE, cO = aE, dE = aE, dO = aE;
+        ShortVector flag = ShortVector.zero(S);
+        long ra = r0, rb = r1, rc = r2, rd = r3;
+        int p = 0;
+        for (; p + BLOCK <= n; p += BLOCK) {
+            FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + HALF);
+            for (int r = 0; r < 4; r++) {
+                IntVector v = IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO);
+                flag = flag.max(v.reinterpretAsShorts().and((short) 0x7FFF));
+                FloatVector lo = lowBits(v), hi = highBits(v);
+                if (!scaled) {
+                    lo = lo.mul(F16_SCALE);
+                    hi = hi.mul(F16_SCALE);
+                }
+                FloatVector e = xe.fma(lo, aE), o = xo.fma(hi, aO);
+                aE = bE;
+                aO = bO;
+                bE = cE;
+                bO = cO;
+                cE = dE;
+                cO = dO;
+                dE = e;
+                dO = o;
+                long q = ra;
+                ra = rb;
+                rb = rc;
+                rc = rd;
+                rd = q;
+            }
+        }
+        if (flag.compare(VectorOperators.GE, (short) 0x7C00).anyTrue()) return false;
+        out[0] = LaneSum.sum(aE.add(aO));
+        out[1] = LaneSum.sum(bE.add(bO));
+        out[2] = LaneSum.sum(cE.add(cO));
+        out[3] = LaneSum.sum(dE.add(dO));
+        halfTails(x, x0, w, p, n, r0, r1, r2, r3, out);
+        return true;
+    }
+
+    /** The elements from p to n of rows r0..r3, added to out[0..3] one at a time, as dot2's tail adds them. */
+    private static void halfTails(
+            float[] x, int x0, MemorySegment w, int p, int n, long r0, long r1, long r2, long r3, float[] out) {
+        for (; p < n; p++) {
+            float xv = x[x0 + p];
+            out[0] +=
+                    xv * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p));
+            out[1] +=
+                    xv * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r1 + p));
+            out[2] +=
+                    xv * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r2 + p));
+            out[3] +=
+                    xv * Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r3 + p));
+        }
+    }
+
+    /** {@link #dot4} for BF16 rows: each row's sums formed as {@link #dot2Bf16} forms them (its bits). */
+    static void dot4Bf16(float[] x, int x0, MemorySegment w, long r0, long r1, long r2, long r3, int n, float[] out) {
+        // each row's sums A (first block of a step, and single blocks) and B (second block), rotated as in dot4
+        FloatVector aA = FloatVector.zero(F), aB = aA, bA = aA, bB = aA, cA = aA, cB = aA, dA = aA, dB = aA;
+        long ra = r0, rb = r1, rc = r2, rd = r3;
+        int p = 0;
+        for (; p + 2 * BLOCK <= n; p += 2 * BLOCK) {
+            FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + HALF);
+            FloatVector ye = FloatVector.fromArray(F, x, x0 + p + BLOCK),
+                    yo = FloatVector.fromArray(F, x, x0 + p + BLOCK + HALF);
+            for (int r = 0; r < 4; r++) {
+                FloatVector a = bf16(IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO), xe, xo, aA);
+                FloatVector b = bf16(IntVector.fromMemorySegment(I, w, (ra + p + BLOCK) * 2, NO), ye, yo, aB);
+                aA = bA;
+                aB = bB;
+                bA = cA;
+                bB = cB;
+                cA = dA;
+                cB = dB;
+                dA = a;
+                dB = b;
+                long q = ra;
+                ra = rb;
+                rb = rc;
+                rc = rd;
+                rd = q;
+            }
+        }
+        for (; p + BLOCK <= n; p += BLOCK) {
+            FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + HALF);
+            for (int r = 0; r < 4; r++) {
+                FloatVector a = bf16(IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO), xe, xo, aA);
+                aA = bA;
+                bA = cA;
+                cA = dA;
+                dA = a;
+                long q = ra;
+                ra = rb;
+                rb = rc;
+                rc = rd;
+                rd = q;
+            }
+        }
+        out[0] = LaneSum.sum(aA.add(aB));
+        out[1] = LaneSum.sum(bA.add(bB));
+        out[2] = LaneSum.sum(cA.add(cB));
+        out[3] = LaneSum.sum(dA.add(dB));
+        for (; p < n; p++) {
+            float xv = x[x0 + p];
+            out[0] += xv * bf16At(w, r0 + p);
+            out[1] += xv * bf16At(w, r1 + p);
+            out[2] += xv * bf16At(w, r2 + p);
+            out[3] += xv * bf16At(w, r3 + p);
+        }
+    }
+
+    private static float bf16At(MemorySegment w, long at) {
+        return Float.intBitsToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at) << 16);
+    }
+
     /** {@link #dot2} for BF16 rows (a shift or a mask per half; every BF16 pattern converts, so it always succeeds). */
     static void dot2Bf16(float[] x, int x0, MemorySegment w, long r0, long r1, int n, float[] out) {
         // row r0's sums sA (first block of a step, and single blocks) and sB (second block); row r1's tA and tB. The

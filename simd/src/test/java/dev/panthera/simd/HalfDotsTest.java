@@ -65,6 +65,62 @@ class HalfDotsTest {
         }
     }
 
+    /**
+     * The four-row dots give each row the bits the two-row dots give it (rows (0, 1) and (2, 3) through dot2), for F16
+     * with and without the activation scaling and for BF16, at any length (full blocks, the two-block BF16 steps and
+     * element tails); an F16 inf or NaN in a full block of any of the four rows makes dot4 refuse, as dot2 does.
+     */
+    @Property(tries = 60)
+    void fourRowDotsGiveEachRowTheTwoRowBits(@ForAll("cases") Case c) {
+        Random r = new Random(c.seed());
+        int k = c.k();
+        float[] x = new float[k];
+        for (int i = 0; i < k; i++) x[i] = (float) r.nextGaussian();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = arena.allocate(4L * (k + 3) * 2 + 2, 64);
+            for (long i = 0; i < w.byteSize() / 2; i++) w.setAtIndex(ValueLayout.JAVA_SHORT, i, finiteHalf(r));
+            long r0 = r.nextInt(2), r1 = r0 + k + r.nextInt(2), r2 = r1 + k + r.nextInt(2), r3 = r2 + k;
+            float[] two = new float[4], four = new float[4], pair = new float[2];
+            for (boolean scaled : new boolean[] {false, true}) {
+                float[] xs = new float[k];
+                HalfDots.splitEvenOdd(x, 0, xs, 0, k, scaled ? HalfDots.F16_SCALE : 1f);
+                assertTrue(HalfDots.dot2(xs, 0, w, r0, r1, k, scaled, pair));
+                two[0] = pair[0];
+                two[1] = pair[1];
+                assertTrue(HalfDots.dot2(xs, 0, w, r2, r3, k, scaled, pair));
+                two[2] = pair[0];
+                two[3] = pair[1];
+                assertTrue(HalfDots.dot4(xs, 0, w, r0, r1, r2, r3, k, scaled, four));
+                for (int i = 0; i < 4; i++)
+                    assertEquals(
+                            Float.floatToRawIntBits(two[i]),
+                            Float.floatToRawIntBits(four[i]),
+                            "F16 row " + i + (scaled ? " scaled" : "") + ": " + two[i] + " " + four[i]);
+            }
+            float[] xs = new float[k];
+            HalfDots.splitEvenOdd(x, 0, xs, 0, k, 1f);
+            HalfDots.dot2Bf16(xs, 0, w, r0, r1, k, pair);
+            two[0] = pair[0];
+            two[1] = pair[1];
+            HalfDots.dot2Bf16(xs, 0, w, r2, r3, k, pair);
+            two[2] = pair[0];
+            two[3] = pair[1];
+            HalfDots.dot4Bf16(xs, 0, w, r0, r1, r2, r3, k, four);
+            for (int i = 0; i < 4; i++)
+                assertEquals(
+                        Float.floatToRawIntBits(two[i]),
+                        Float.floatToRawIntBits(four[i]),
+                        "BF16 row " + i + ": " + two[i] + " " + four[i]);
+            if (k >= HalfDots.BLOCK) { // an inf in a full block of one row: refused
+                long[] rows = {r0, r1, r2, r3};
+                long at = rows[r.nextInt(4)] + r.nextInt(k / HalfDots.BLOCK * HalfDots.BLOCK);
+                w.setAtIndex(ValueLayout.JAVA_SHORT, at, (short) 0x7C00);
+                HalfDots.splitEvenOdd(x, 0, xs, 0, k, 1f);
+                assertFalse(HalfDots.dot4(xs, 0, w, r0, r1, r2, r3, k, false, four));
+            }
+        }
+    }
+
     /** Any finite F16 pattern: one in four a subnormal or a zero, the rest any normal exponent. */
     private static short finiteHalf(Random r) {
         int sign = r.nextBoolean() ? 0x8000 : 0, mant = r.nextInt(1 << 10);

@@ -397,6 +397,54 @@ class MixedGemmTest {
      * The float64 sum of x[p]·W[j][p] over p &lt; k for an F16 W [n, k] decoded by the JDK, and Σ|x[p]·W[j][p]|: {sum,
      * magnitude}.
      */
+    /**
+     * One-row products with 16-bit Linear weights whose rows pass {@link SkinnyGemm#LONG_ROWS} (the four-row decode
+     * dots, then pairs for the last w mod 4 outputs), against a float64 loop over the JDK's conversions with the
+     * bound γ(k + 1)·Σ|x·w|; one F16 row holds an inf, whose quad goes through the exact scalar sums (inf expected).
+     */
+    @Test
+    void decodeProductsWithRowsPastTheL1Length() {
+        Random r = new Random(23);
+        int k = SkinnyGemm.LONG_ROWS + 37;
+        for (DType t : new DType[] {DType.F16, DType.BF16}) {
+            for (int n : new int[] {4, 7, 13}) {
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment x = arena.allocate(4L * k),
+                            w = arena.allocate(2L * n * k),
+                            y = arena.allocate(4L * n);
+                    for (int i = 0; i < k; i++) x.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+                    for (long i = 0; i < (long) n * k; i++) {
+                        float v = (float) (r.nextGaussian() * 0.05);
+                        w.setAtIndex(
+                                ValueLayout.JAVA_SHORT,
+                                i,
+                                t == DType.F16 ? Float.floatToFloat16(v) : (short) (Float.floatToRawIntBits(v) >>> 16));
+                    }
+                    int infRow = n - 2;
+                    if (t == DType.F16) w.setAtIndex(ValueLayout.JAVA_SHORT, (long) infRow * k + 100, (short) 0x7C00);
+                    MixedGemm.gemv(t, true, n, k, x, 0, w, 0, k, y, 0);
+                    for (int j = 0; j < n; j++) {
+                        double s = 0, mag = 0;
+                        for (int p = 0; p < k; p++) {
+                            short h = w.getAtIndex(ValueLayout.JAVA_SHORT, (long) j * k + p);
+                            double wv = t == DType.F16 ? Float.float16ToFloat(h) : Float.intBitsToFloat(h << 16);
+                            double term = x.getAtIndex(ValueLayout.JAVA_FLOAT, p) * wv;
+                            s += term;
+                            mag += Math.abs(term);
+                        }
+                        float got = y.getAtIndex(ValueLayout.JAVA_FLOAT, j);
+                        if (Double.isInfinite(s) || Double.isNaN(s)) {
+                            assertEquals(s, (double) got, t + " n=" + n + " row " + j);
+                            continue;
+                        }
+                        double u = 0x1p-24, gamma = (k + 1) * u / (1 - (k + 1) * u);
+                        assertEquals(s, got, gamma * mag, t + " n=" + n + " row " + j);
+                    }
+                }
+            }
+        }
+    }
+
     static double[] f16RowSum(MemorySegment x, MemorySegment w, int j, int k) {
         double s = 0, mag = 0;
         for (int p = 0; p < k; p++) {
