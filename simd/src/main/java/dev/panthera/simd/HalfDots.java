@@ -1,5 +1,6 @@
 package dev.panthera.simd;
 
+import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -25,7 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Exponent 31 (inf, NaN) would come out finite, so every block also keeps the largest magnitude bits seen (a
  * 16-bit max over {@code h & 0x7FFF}, at least 0x7C00 only for exponent 31); a flagged pair of rows is reported and
- * the caller recomputes it with the exact scalar conversion.
+ * the caller recomputes it with the exact scalar conversion. {@link #rows} is the decode's loop over output rows that
+ * drives them.
  */
 final class HalfDots {
     private HalfDots() {}
@@ -330,5 +332,106 @@ final class HalfDots {
     /** {@link #lowBits} for the odd-indexed halves. */
     private static FloatVector highBits(IntVector v) {
         return v.lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats();
+    }
+
+    /**
+     * acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] for 16-bit B rows (SkinnyGemm's decode dots): the activation
+     * pieces are reordered once into {@code split} ({@link #splitEvenOdd}), then two B rows (outputs) per pass, or
+     * four for one activation row and rows longer than {@link #LONG_ROWS}; a pair or quad holding an F16 inf or NaN
+     * is summed again with the exact scalar conversion. {@code split} holds at least m·(pe − pc) floats; {@code pair}
+     * and {@code four} are scratch of two and four.
+     */
+    static void rows(
+            DType kind,
+            int m,
+            int j0,
+            int w,
+            int pc,
+            int pe,
+            int k,
+            float[] av,
+            float[] acc,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            float[] split,
+            float[] pair,
+            float[] four) {
+        int len = pe - pc;
+        boolean half = kind == DType.F16;
+        boolean scaled = half;
+        for (int i = 0; i < m && scaled; i++) scaled = scalable(av, i * k + pc, len);
+        float scale = scaled ? F16_SCALE : 1f;
+        for (int i = 0; i < m; i++) splitEvenOdd(av, i * k + pc, split, i * len, len, scale);
+        int from = 0;
+        if (m == 1 && len > LONG_ROWS) from = quads(kind, w, j0, len, av, pc, split, acc, b, bOff, ldb, scaled, four);
+        // rows j and j + half go together: two streams far apart in memory rather than two neighbouring rows
+        int rest = w - from, half2 = (rest + 1) / 2;
+        for (int jj = 0; jj < half2; jj++) {
+            int j = from + jj;
+            int j1 = j + half2 < w ? j + half2 : j; // an odd middle column pairs with itself
+            long row0 = bOff + (long) (j0 + j) * ldb + pc, row1 = bOff + (long) (j0 + j1) * ldb + pc;
+            for (int i = 0; i < m; i++) {
+                boolean ok = true;
+                if (half) ok = dot2(split, i * len, b, row0, row1, len, scaled, pair);
+                else dot2Bf16(split, i * len, b, row0, row1, len, pair);
+                if (!ok) {
+                    pair[0] = 0;
+                    pair[1] = 0;
+                    for (int p = 0; p < len; p++) {
+                        float x = av[i * k + pc + p];
+                        pair[0] += x * WeightLoads.load1(kind, b, row0 + p);
+                        pair[1] += x * WeightLoads.load1(kind, b, row1 + p);
+                    }
+                }
+                acc[i * w + j] += pair[0];
+                if (j1 != j) acc[i * w + j1] += pair[1];
+            }
+        }
+    }
+
+    /**
+     * Row pieces longer than this many 16-bit weights take {@link #quads} in decode: with one activation piece (4 bytes
+     * an element, split) and two weight rows (2 bytes an element each) past 32 KiB, the activation no longer stays in
+     * a 32 KiB L1 from one row pair to the next.
+     */
+    static final int LONG_ROWS = 4096;
+
+    /**
+     * The first 4·⌊w/4⌋ outputs of a one-row 16-bit decode product four rows per pass, rows j, j + q, j + 2q and j + 3q
+     * (four streams far apart; each activation vector loaded once for the four, {@link #dot4}); returns how
+     * many outputs it did. A quad holding an F16 inf or NaN is summed again with the exact scalar conversion.
+     */
+    private static int quads(
+            DType kind,
+            int w,
+            int j0,
+            int len,
+            float[] av,
+            int pc,
+            float[] split,
+            float[] acc,
+            MemorySegment b,
+            long bOff,
+            int ldb,
+            boolean scaled,
+            float[] four) {
+        int q = w / 4;
+        for (int j = 0; j < q; j++) {
+            long r0 = bOff + (long) (j0 + j) * ldb + pc, r1 = r0 + (long) q * ldb;
+            long r2 = r1 + (long) q * ldb, r3 = r2 + (long) q * ldb;
+            boolean ok = true;
+            if (kind == DType.F16) ok = dot4(split, 0, b, r0, r1, r2, r3, len, scaled, four);
+            else dot4Bf16(split, 0, b, r0, r1, r2, r3, len, four);
+            if (!ok) {
+                long[] rows = {r0, r1, r2, r3};
+                for (int r = 0; r < 4; r++) {
+                    four[r] = 0;
+                    for (int p = 0; p < len; p++) four[r] += av[pc + p] * WeightLoads.load1(kind, b, rows[r] + p);
+                }
+            }
+            for (int r = 0; r < 4; r++) acc[j + r * q] += four[r];
+        }
+        return 4 * q;
     }
 }

@@ -32,7 +32,7 @@ final class SkinnyGemm {
      * float accumulators for the outputs, in column chunks that keep accumulators and B pieces in L1; with transB (a Linear weight [N, K]) each output is a dot product of an A row
      * with a B row, in K chunks that keep the A pieces in L1: two A rows per B pass, or for M = 1 (and for 16-bit
      * weights) two B rows per pass, rows j and j + N/2 (four, j + i·N/4, for 16-bit rows longer than
-     * {@link #LONG_ROWS}). alpha is applied once to the finished sums, which are then added to C.
+     * {@link HalfDots#LONG_ROWS}). alpha is applied once to the finished sums, which are then added to C.
      */
     static void gemm(
             DType kind,
@@ -331,11 +331,11 @@ final class SkinnyGemm {
             int ldb,
             Scratch sc) {
         if (kind != DType.F32) {
-            dots16(kind, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb, sc);
+            HalfDots.rows(kind, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb, sc.split(m * (pe - pc)), sc.pair, sc.four);
             return;
         }
         if (m == 1) {
-            // decode: B rows j and j + half in one pass (two far-apart streams, as in dots16)
+            // decode: B rows j and j + half in one pass (two far-apart streams, as in HalfDots.rows)
             int half = (w + 1) / 2;
             float[] pair = sc.pair;
             int head = RowHeads.alignedHead(b, bOff + (long) j0 * ldb + pc, 4, ldb, pe - pc, WIDE.vectorByteSize());
@@ -379,105 +379,6 @@ final class SkinnyGemm {
             for (; i + 2 <= m; i += 2) dot2(kind, av, i * k, k, b, bRow, pc, pe, acc, i * w + j, (i + 1) * w + j);
             if (i < m) acc[i * w + j] += dot1(kind, av, i * k, b, bRow, pc, pe);
         }
-    }
-
-    /**
-     * {@link #dots} for 16-bit weights: the activation pieces are reordered once for {@link HalfDots}, which converts
-     * two halves per int lane and takes two B rows (outputs) per pass; an F16 pair holding inf or NaN (HalfDots says
-     * so) is summed again with the exact scalar conversion.
-     */
-    private static void dots16(
-            DType kind,
-            int m,
-            int j0,
-            int w,
-            int pc,
-            int pe,
-            int k,
-            float[] av,
-            float[] acc,
-            MemorySegment b,
-            long bOff,
-            int ldb,
-            Scratch sc) {
-        int len = pe - pc;
-        boolean half = kind == DType.F16;
-        float[] split = sc.split(m * len), pair = sc.pair;
-        boolean scaled = half;
-        for (int i = 0; i < m && scaled; i++) scaled = HalfDots.scalable(av, i * k + pc, len);
-        float scale = scaled ? HalfDots.F16_SCALE : 1f;
-        for (int i = 0; i < m; i++) HalfDots.splitEvenOdd(av, i * k + pc, split, i * len, len, scale);
-        int from = 0;
-        if (m == 1 && len > LONG_ROWS) from = quads(kind, w, j0, len, av, pc, split, acc, b, bOff, ldb, scaled, sc);
-        // rows j and j + half go together: two streams far apart in memory rather than two neighbouring rows
-        int rest = w - from, half2 = (rest + 1) / 2;
-        for (int jj = 0; jj < half2; jj++) {
-            int j = from + jj;
-            int j1 = j + half2 < w ? j + half2 : j; // an odd middle column pairs with itself
-            long row0 = bOff + (long) (j0 + j) * ldb + pc, row1 = bOff + (long) (j0 + j1) * ldb + pc;
-            for (int i = 0; i < m; i++) {
-                boolean ok = true;
-                if (half) ok = HalfDots.dot2(split, i * len, b, row0, row1, len, scaled, pair);
-                else HalfDots.dot2Bf16(split, i * len, b, row0, row1, len, pair);
-                if (!ok) {
-                    pair[0] = 0;
-                    pair[1] = 0;
-                    for (int p = 0; p < len; p++) {
-                        float x = av[i * k + pc + p];
-                        pair[0] += x * WeightLoads.load1(kind, b, row0 + p);
-                        pair[1] += x * WeightLoads.load1(kind, b, row1 + p);
-                    }
-                }
-                acc[i * w + j] += pair[0];
-                if (j1 != j) acc[i * w + j1] += pair[1];
-            }
-        }
-    }
-
-    /**
-     * Row pieces longer than this many 16-bit weights take {@link #quads} in decode: with one activation piece (4 bytes
-     * an element, split) and two weight rows (2 bytes an element each) past 32 KiB, the activation no longer stays in
-     * a 32 KiB L1 from one row pair to the next.
-     */
-    static final int LONG_ROWS = 4096;
-
-    /**
-     * The first 4·⌊w/4⌋ outputs of a one-row 16-bit decode product four rows per pass, rows j, j + q, j + 2q and j + 3q
-     * (four streams far apart; each activation vector loaded once for the four, {@link HalfDots#dot4}); returns how
-     * many outputs it did. A quad holding an F16 inf or NaN is summed again with the exact scalar conversion.
-     */
-    private static int quads(
-            DType kind,
-            int w,
-            int j0,
-            int len,
-            float[] av,
-            int pc,
-            float[] split,
-            float[] acc,
-            MemorySegment b,
-            long bOff,
-            int ldb,
-            boolean scaled,
-            Scratch sc) {
-        int q = w / 4;
-        float[] four = sc.four;
-        for (int j = 0; j < q; j++) {
-            long r0 = bOff + (long) (j0 + j) * ldb + pc, r1 = r0 + (long) q * ldb;
-            long r2 = r1 + (long) q * ldb, r3 = r2 + (long) q * ldb;
-            boolean ok = true;
-            if (kind == DType.F16) ok = HalfDots.dot4(split, 0, b, r0, r1, r2, r3, len, scaled, four);
-            else HalfDots.dot4Bf16(split, 0, b, r0, r1, r2, r3, len, four);
-            if (!ok) {
-                long[] rows = {r0, r1, r2, r3};
-                for (int r = 0; r < 4; r++) {
-                    four[r] = 0;
-                    for (int p = 0; p < len; p++) four[r] += av[pc + p] * WeightLoads.load1(kind, b, rows[r] + p);
-                }
-            }
-            for (int r = 0; r < 4; r++) acc[j + r * q] += four[r];
-        }
-        return 4 * q;
     }
 
     /**

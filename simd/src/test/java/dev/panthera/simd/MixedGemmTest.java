@@ -398,14 +398,14 @@ class MixedGemmTest {
      * magnitude}.
      */
     /**
-     * One-row products with 16-bit Linear weights whose rows pass {@link SkinnyGemm#LONG_ROWS} (the four-row decode
+     * One-row products with 16-bit Linear weights whose rows pass {@link HalfDots#LONG_ROWS} (the four-row decode
      * dots, then pairs for the last w mod 4 outputs), against a float64 loop over the JDK's conversions with the
      * bound γ(k + 1)·Σ|x·w|; one F16 row holds an inf, whose quad goes through the exact scalar sums (inf expected).
      */
     @Test
     void decodeProductsWithRowsPastTheL1Length() {
         Random r = new Random(23);
-        int k = SkinnyGemm.LONG_ROWS + 37;
+        int k = HalfDots.LONG_ROWS + 37;
         for (DType t : new DType[] {DType.F16, DType.BF16}) {
             for (int n : new int[] {4, 7, 13}) {
                 try (Arena arena = Arena.ofConfined()) {
