@@ -293,12 +293,8 @@ final class HalfDots {
         }
         float d0 = LaneSum.sum(sA.add(sB)), d1 = LaneSum.sum(tA.add(tB));
         for (; p < n; p++) {
-            d0 += x[x0 + p]
-                    * Float.intBitsToFloat(
-                            w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p) << 16);
-            d1 += x[x0 + p]
-                    * Float.intBitsToFloat(
-                            w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r1 + p) << 16);
+            d0 += x[x0 + p] * bf16At(w, r0 + p);
+            d1 += x[x0 + p] * bf16At(w, r1 + p);
         }
         out[0] = d0;
         out[1] = d1;
@@ -376,13 +372,8 @@ final class HalfDots {
                 if (half) ok = dot2(split, i * len, b, row0, row1, len, scaled, pair);
                 else dot2Bf16(split, i * len, b, row0, row1, len, pair);
                 if (!ok) {
-                    pair[0] = 0;
-                    pair[1] = 0;
-                    for (int p = 0; p < len; p++) {
-                        float x = av[i * k + pc + p];
-                        pair[0] += x * WeightLoads.load1(kind, b, row0 + p);
-                        pair[1] += x * WeightLoads.load1(kind, b, row1 + p);
-                    }
+                    pair[0] = exactRow(kind, av, i * k + pc, b, row0, len);
+                    pair[1] = exactRow(kind, av, i * k + pc, b, row1, len);
                 }
                 acc[i * w + j] += pair[0];
                 if (j1 != j) acc[i * w + j1] += pair[1];
@@ -424,14 +415,23 @@ final class HalfDots {
             if (kind == DType.F16) ok = dot4(split, 0, b, r0, r1, r2, r3, len, scaled, four);
             else dot4Bf16(split, 0, b, r0, r1, r2, r3, len, four);
             if (!ok) {
-                long[] rows = {r0, r1, r2, r3};
-                for (int r = 0; r < 4; r++) {
-                    four[r] = 0;
-                    for (int p = 0; p < len; p++) four[r] += av[pc + p] * WeightLoads.load1(kind, b, rows[r] + p);
-                }
+                four[0] = exactRow(kind, av, pc, b, r0, len);
+                four[1] = exactRow(kind, av, pc, b, r1, len);
+                four[2] = exactRow(kind, av, pc, b, r2, len);
+                four[3] = exactRow(kind, av, pc, b, r3, len);
             }
             for (int r = 0; r < 4; r++) acc[j + r * q] += four[r];
         }
         return 4 * q;
+    }
+
+    /**
+     * Σ av[a0 + p]·B[row + p] over p < len with each weight converted exactly (inf and NaN included), summed in order:
+     * the sum for a pair or quad of rows the vector dots refused.
+     */
+    private static float exactRow(DType kind, float[] av, int a0, MemorySegment b, long row, int len) {
+        float s = 0;
+        for (int p = 0; p < len; p++) s += av[a0 + p] * WeightLoads.load1(kind, b, row + p);
+        return s;
     }
 }
