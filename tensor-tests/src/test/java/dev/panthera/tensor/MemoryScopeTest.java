@@ -1,6 +1,7 @@
 package dev.panthera.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -92,6 +93,28 @@ class MemoryScopeTest {
             th.start();
             th.join();
             assertTrue(sum[0] == 1000);
+        }
+    }
+
+    /**
+     * bytesHeld counts the bytes requested for the scope's own live blocks: a 1000-float tensor is one 4,000-byte
+     * request; released or promoted blocks leave the count.
+     */
+    @Test
+    void bytesHeldCountsTheScopesOwnBlocks() {
+        long block = 4000;
+        try (var outer = MemoryScope.open()) {
+            try (var scope = MemoryScope.open()) {
+                assertEquals(0, scope.bytesHeld());
+                Tensor a = Tensor.zeros(1000), b = Tensor.zeros(1000);
+                assertEquals(2 * block, scope.bytesHeld());
+                assertEquals(0, outer.bytesHeld(), "the outer scope owns none of them");
+                scope.release(a);
+                assertEquals(block, scope.bytesHeld());
+                scope.promote(b);
+                assertEquals(0, scope.bytesHeld());
+                assertEquals(block, outer.bytesHeld());
+            }
         }
     }
 }

@@ -119,6 +119,18 @@ public final class MemoryScope implements AutoCloseable {
     }
 
     /**
+     * Bytes of the pooled blocks this scope holds now, as requested ({@link MemoryPool.Allocation#bytes()}; the pool's
+     * {@link MemoryPool.Stats} count whole size classes): what closing it would return. Unlike the pool's bytes in use
+     * it counts this scope's blocks only, so blocks other threads or the GC release meanwhile do not change it. The
+     * scope's {@link #arena()} is not counted.
+     */
+    public long bytesHeld() {
+        long bytes = 0;
+        for (int i = 0; i < count; i++) if (owned[i].isLive()) bytes += owned[i].bytes();
+        return bytes;
+    }
+
+    /**
      * An arena closed with this scope, for callers that allocate their own memory under the same owner (made on
      * first use: scopes that never ask for it cost no arena).
      */
