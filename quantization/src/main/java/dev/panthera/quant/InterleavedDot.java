@@ -3,6 +3,7 @@ package dev.panthera.quant;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -113,6 +114,59 @@ final class InterleavedDot {
             d = hi;
         }
         return a.add(c).add(b.add(d));
+    }
+
+    /** Rows one pass of {@link #q4_0Int} covers: sixteen 16-bit lanes (eight at 128 bits). */
+    static final int INT_ROWS = Math.min(ROWS, 2 * L);
+
+    /** INT_ROWS shorts; INT_ROWS quant bytes. */
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(INT_ROWS * 16));
+
+    private static final VectorSpecies<Byte> SB =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, INT_ROWS * 8)));
+
+    /** Float vectors of results per pass of {@link #q4_0Int}: one at 512 bits, two at 256 and 128. */
+    private static final int PARTS = INT_ROWS / L;
+
+    private static final ShortVector LOW4S = ShortVector.broadcast(S, (short) 15);
+
+    /**
+     * Rows h .. h + {@link #INT_ROWS} of the Q4_0 group at byte {@code go} dotted with an activation quantized per
+     * 32-block to 8 bits (llama.cpp's Q8_0 form, {@link Q8Activation#q8_0Lanes}): xq the quants as shorts, dx each
+     * block's scale, xs8 each block's 8·Σ xq. Per block: (d·dx)·(Σ q·xq - 8·Σ xq), the nibbles q in [0, 15] times the
+     * quants in 16-bit lanes, the low and high nibbles' products summed apart (sixteen each: at most 16·15·127 =
+     * 30,480, inside a short), widened to ints once per block. The bracket is the block's exact Σ (q - 8)·xq, which
+     * llama.cpp's {@code ggml_vec_dot_q4_0_q8_0} also sums exactly, scaled by the same float product d·dx: the two
+     * differ only in how the scaled blocks' float sum rounds. Twice the multiply-adds of the float kernel per
+     * instruction, and no float conversion of the nibbles.
+     */
+    static void q4_0Int(byte[] w, int go, int nb, short[] xq, float[] dx, int[] xs8, int h, float[] y, int yo) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        for (int b = 0; b < nb; b++) {
+            int bo = go + b * (ROWS * 18), qo = bo + 32 + h, xb = 32 * b;
+            ShortVector lo = ShortVector.zero(S), hi = lo;
+            for (int j = 0; j < 16; j++) {
+                ShortVector q = (ShortVector)
+                        ByteVector.fromArray(SB, w, qo + ROWS * j).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                lo = lo.add(q.and(LOW4S).mul(xq[xb + j]));
+                hi = hi.add(q.lanewise(VectorOperators.LSHR, 4).mul(xq[xb + 16 + j]));
+            }
+            float sx = dx[b];
+            IntVector i0 = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0))
+                    .add((IntVector) hi.convertShape(VectorOperators.S2I, I, 0))
+                    .sub(xs8[b]);
+            s0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
+                    .fma(halves(w, bo + 2 * h).mul(sx), s0);
+            if (PARTS == 2) {
+                IntVector i1 = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 1))
+                        .add((IntVector) hi.convertShape(VectorOperators.S2I, I, 1))
+                        .sub(xs8[b]);
+                s1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
+                        .fma(halves(w, bo + 2 * (h + L)).mul(sx), s1);
+            }
+        }
+        s0.intoArray(y, yo);
+        if (PARTS == 2) s1.intoArray(y, yo + L);
     }
 
     /** Rows h .. h + L of the Q8_0 group at byte {@code go} dotted with x, into y from {@code yo}: per block, d·Σ q·x. */

@@ -8,8 +8,9 @@ import jdk.incubator.vector.FloatVector;
 /**
  * y = x · Wᵀ over an {@link InterleavedWeight}: below {@link QuantizedMatmul#DOTS_BELOW_M} activation rows the
  * group kernels of {@link InterleavedDot} (sixteen output rows per pass, each weight byte read once per activation
- * row while the group is in L1); from there on SGEMM's micro-kernel over blocks of Wᵀ decoded from the groups straight
- * into its slivers ({@link FilledSgemm}). Output rows split over GEMM's threads in whole groups.
+ * row while the group is in L1; one row over Q4_0 first quantized to 8 bits as llama.cpp does and dotted in 16-bit
+ * lanes, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel over blocks of Wᵀ decoded from
+ * the groups straight into its slivers ({@link FilledSgemm}). Output rows split over GEMM's threads in whole groups.
  */
 final class InterleavedMatmul {
     private InterleavedMatmul() {}
@@ -21,6 +22,15 @@ final class InterleavedMatmul {
         int n = w.out, k = w.in;
         QuantizedMatmul.checkSizes(x, m, y, w.name, n, k);
         if (m == 0) return;
+        if (QuantizedMatmul.groupedInt(w.type, m)) { // quantized once here, read by every thread
+            int nb = w.blocksPerRow();
+            short[] xq = new short[k];
+            float[] dx = new float[nb];
+            int[] xs8 = new int[nb];
+            Q8Activation.q8_0Lanes(x, 0, k, xq, dx, xs8);
+            Sgemm.parallelRanges(n, 2L * n * k, ROWS, (from, to) -> dotsQ4_0Int(xq, dx, xs8, w, y, from, to));
+            return;
+        }
         if (m < QuantizedMatmul.DOTS_BELOW_M) {
             float[] xs = w.type == GgmlType.Q8_0 ? null : QuantizedMatmul.groupSums(x, m, k);
             Sgemm.parallelRanges(n, 2L * m * n * k, ROWS, (from, to) -> dots(x, xs, m, w, y, from, to));
@@ -47,6 +57,19 @@ final class InterleavedMatmul {
                 for (int h = 0; h < ROWS; h += InterleavedDot.L)
                     InterleavedDot.q4_0(w.data, g * gb, nb, x, i * k, xs, i * nb, h, y, i * n + g * ROWS + h);
             }
+        }
+    }
+
+    /**
+     * Output rows [from, to) of one activation row quantized to 8 bits ({@link Q8Activation#q8_0Lanes}), by the
+     * 16-bit Q4_0 kernel.
+     */
+    private static void dotsQ4_0Int(
+            short[] xq, float[] dx, int[] xs8, InterleavedWeight w, float[] y, int from, int to) {
+        int nb = w.blocksPerRow(), gb = w.groupBytes();
+        for (int g = from / ROWS; g < to / ROWS; g++) {
+            for (int h = 0; h < ROWS; h += InterleavedDot.INT_ROWS)
+                InterleavedDot.q4_0Int(w.data, g * gb, nb, xq, dx, xs8, h, y, g * ROWS + h);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.panthera.quant;
 
+import java.util.Arrays;
+
 /**
  * One F32 activation row quantized to 8 bits once per token, as llama.cpp's CPU backend does before its integer dots:
  * in blocks of 32 like {@code block_q8_0} (for Q8_0 and Q4_0 weights) or in super-blocks of 256 like
@@ -53,8 +55,23 @@ final class Q8Activation {
         if (k % QK8_0 != 0)
             throw new IllegalArgumentException("Q8Activation.q8_0: row of " + k + " not a multiple of 32");
         Q8Activation a = new Q8Activation(false, k);
+        short[] q = new short[k];
+        q8_0Lanes(x, xo, k, q, a.d, new int[k / QK8_0]);
+        for (int i = 0; i < k; i++) {
+            a.qs[i] = (byte) q[i];
+            a.wide[i] = q[i];
+        }
+        return a;
+    }
+
+    /**
+     * x[xo .. xo + k) in the Q8_0 form as 16-bit lanes, for {@link InterleavedDot#q4_0Int}: the quants into {@code q}
+     * (k of them), each block's d into {@code d} and 8·Σ q into {@code sums8}, k a multiple of 32. A block with a NaN
+     * or infinite value gets d = NaN and quants 0.
+     */
+    static void q8_0Lanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums8) {
         for (int b = 0; b < k / QK8_0; b++) {
-            int base = xo + QK8_0 * b;
+            int base = xo + QK8_0 * b, o = QK8_0 * b;
             float amax = 0;
             boolean finite = true;
             for (int j = 0; j < QK8_0; j++) {
@@ -62,20 +79,22 @@ final class Q8Activation {
                 finite &= Float.isFinite(v);
                 amax = Math.max(amax, Math.abs(v));
             }
-            if (!finite) {
-                a.d[b] = Float.NaN;
-                continue; // the quants stay 0
+            int sum = 0;
+            if (finite) {
+                d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+                float id = amax != 0 ? 127f / amax : 0f;
+                for (int j = 0; j < QK8_0; j++) {
+                    // |x·id| ≤ 127 up to one rounding, so rint stays within the byte range
+                    int v = (int) Math.rint(x[base + j] * id);
+                    q[o + j] = (short) v;
+                    sum += v;
+                }
+            } else {
+                d[b] = Float.NaN;
+                Arrays.fill(q, o, o + QK8_0, (short) 0);
             }
-            a.d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-            float id = amax != 0 ? 127f / amax : 0f;
-            for (int j = 0; j < QK8_0; j++) {
-                // |x·id| ≤ 127 up to one rounding, so rint stays within the byte range
-                int q = (int) Math.rint(x[base + j] * id);
-                a.qs[QK8_0 * b + j] = (byte) q;
-                a.wide[QK8_0 * b + j] = q;
-            }
+            sums8[b] = 8 * sum;
         }
-        return a;
     }
 
     /** x[xo .. xo + k) in the Q8_K form; k a multiple of 256. */

@@ -146,7 +146,19 @@ public final class QuantizedLinear extends Module {
      * the forward's call to it stays monomorphic.
      */
     private static Kernel grouped(InterleavedWeight g) {
-        return (x, m, y) -> InterleavedMatmul.matmul(x, m, g, y);
+        return new Grouped(g);
+    }
+
+    private record Grouped(InterleavedWeight g) implements Kernel {
+        @Override
+        public void matmul(float[] x, int m, float[] y) {
+            InterleavedMatmul.matmul(x, m, g, y);
+        }
+    }
+
+    /** Whether this layer multiplies a regrouped copy of its blocks ({@link InterleavedWeight}). */
+    boolean regrouped() {
+        return kernel instanceof Grouped;
     }
 
     /**

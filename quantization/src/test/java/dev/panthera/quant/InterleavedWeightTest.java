@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The row-grouped Q4_0, Q8_0 and Q4_K weights: the regrouping is lossless (each row's GGML bytes come back), the
  * panel decoder gives the scalar decoder's floats bit for bit, and the decode kernels and the panel path match the
- * float64 product of the dequantized weight within {@link QuantizedMatmulTest#check}'s bound, at the width this JVM
- * runs (the surefire executions run this class at 512, 256 and 128 bits).
+ * float64 product of the dequantized weight within {@link QuantizedMatmulTest#check}'s bound (one Q4_0 row, which
+ * is quantized to 8 bits first: the product with its quantized values, within {@link IntDotKernelsTest#checkInt}'s),
+ * at the width this JVM runs (the surefire executions run this class at 512, 256 and 128 bits).
  */
 class InterleavedWeightTest {
     static final GgmlType[] TYPES = {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K};
@@ -221,7 +222,9 @@ class InterleavedWeightTest {
             float[] y = new float[m * n];
             java.util.Arrays.fill(y, Float.NaN); // every output must be written
             InterleavedMatmul.matmul(c.x(), m, g, y);
-            QuantizedMatmulTest.check(c.x(), m, w, y, w.type() + " grouped m=" + m + " n=" + n + " k=" + k);
+            String what = w.type() + " grouped m=" + m + " n=" + n + " k=" + k;
+            if (QuantizedMatmul.groupedInt(w.type(), m)) IntDotKernelsTest.checkInt(c.x(), m, w, y, what);
+            else QuantizedMatmulTest.check(c.x(), m, w, y, what);
             // the filled-panel product at every m, on three threads: column ranges of one group each
             java.util.Arrays.fill(y, Float.NaN);
             try (var three = dev.panthera.simd.GemmConfig.of(3).use()) {
@@ -246,8 +249,85 @@ class InterleavedWeightTest {
                     float[] x = new float[m * (int) w.in()];
                     for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
                     float[] y = layer.forward(Tensor.of(x, m, w.in())).toFloatArray();
-                    QuantizedMatmulTest.check(QuantLanes.F, x, m, w, y, t + " layer m=" + m);
+                    if (grouped && QuantizedMatmul.groupedInt(t, m))
+                        IntDotKernelsTest.checkInt(x, m, w, y, t + " layer m=" + m);
+                    else QuantizedMatmulTest.check(QuantLanes.F, x, m, w, y, t + " layer m=" + m);
                 }
+            }
+        }
+    }
+
+    /** A Q4_0 weight of {@code out} rows whose every block has scale 1 and every byte {@code b}. */
+    private static QuantizedWeight uniformQ4_0(int out, int in, int b, Arena arena) {
+        java.lang.foreign.MemorySegment blocks = arena.allocate((long) out * in / 32 * 18);
+        for (long o = 0; o < blocks.byteSize(); o += 18) {
+            blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16(1f)); // little-endian on x86
+            for (int i = 0; i < 16; i++) blocks.set(ValueLayout.JAVA_BYTE, o + 2 + i, (byte) b);
+        }
+        return new QuantizedWeight("uniform", GgmlType.Q4_0, out, in, blocks);
+    }
+
+    /**
+     * The 16-bit Q4_0 kernel's lane sums at their widest: nibbles 15 (and 0) against activation quants of ±127 give
+     * sixteen products of 1,905 each, 30,480 per lane and block, the most a short holds here; summing the low and
+     * high nibbles' products in one lane would pass 32,767 and wrap. Expected: the float64 product of the weight and
+     * the quantized activation ({@link IntDotKernelsTest#checkInt}), 7·127·(k) per row for nibbles 15.
+     */
+    @Test
+    void theWidestSixteenBitSumsDoNotWrap() {
+        int out = 32, in = 96;
+        try (Arena arena = Arena.ofConfined()) {
+            for (int b : new int[] {0xFF, 0x00, 0x0F, 0xF0}) {
+                QuantizedWeight w = uniformQ4_0(out, in, b, arena);
+                InterleavedWeight g = InterleavedWeight.of(w);
+                for (float v : new float[] {1f, -1f}) {
+                    float[] x = new float[in];
+                    java.util.Arrays.fill(x, v);
+                    float[] y = new float[out];
+                    java.util.Arrays.fill(y, Float.NaN);
+                    InterleavedMatmul.matmul(x, 1, g, y);
+                    String what = String.format("Q4_0 bytes 0x%02X x = %s", b, v);
+                    if (QuantizedMatmul.groupedInt(GgmlType.Q4_0, 1)) IntDotKernelsTest.checkInt(x, 1, w, y, what);
+                    else QuantizedMatmulTest.check(x, 1, w, y, what);
+                }
+            }
+        }
+    }
+
+    /** A NaN or infinite activation value makes its block's scale NaN, and every output NaN, as a float dot would. */
+    @Test
+    void aNonFiniteActivationGivesNaNOutputsOnTheGroupedDecode() {
+        try (Arena arena = Arena.ofConfined()) {
+            QuantizedWeight w = QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 32, 128, new Random(3), arena);
+            InterleavedWeight g = InterleavedWeight.of(w);
+            for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+                float[] x = new float[128];
+                x[70] = bad;
+                float[] y = new float[32];
+                InterleavedMatmul.matmul(x, 1, g, y);
+                for (float v : y)
+                    assertTrue(Float.isNaN(v) || Float.isInfinite(v), bad + ": " + java.util.Arrays.toString(y));
+            }
+        }
+    }
+
+    /**
+     * Output rows split over threads (a product past {@link dev.panthera.simd.Sgemm#parallelRanges}' threshold, on
+     * three threads) give each row its own dot: every row held to the bound of the one-thread product's reference.
+     */
+    @Test
+    void groupedDecodeSplitOverThreads() {
+        Random r = new Random(29);
+        try (Arena arena = Arena.ofShared();
+                var three = dev.panthera.simd.GemmConfig.of(3).use()) {
+            for (GgmlType t : TYPES) {
+                QuantizedWeight w = QuantizedMatmulTest.randomWeight(t, 1040, 2048, r, arena);
+                float[] x = Q8ActivationTest.values(r, 2048);
+                float[] y = new float[1040];
+                java.util.Arrays.fill(y, Float.NaN);
+                InterleavedMatmul.matmul(x, 1, InterleavedWeight.of(w), y);
+                if (QuantizedMatmul.groupedInt(t, 1)) IntDotKernelsTest.checkInt(x, 1, w, y, t + " three threads");
+                else QuantizedMatmulTest.check(x, 1, w, y, t + " three threads");
             }
         }
     }

@@ -78,13 +78,24 @@ class QuantizedLinearTest {
      * multiply-adds plus one scaling FMA per block and the lane reduction has depth at most k + 2, giving ≤ (k + 2)·u·Σ
      * |x·w| with u = 2^-24 (first order, ×1.01 for the second). Q4_K's dot sums d·sc·q·x and dmin·m·x apart, terms
      * as large as |x|·(|w| + 2·dmin·m). The bias adds one rounding of the result: u·(|s| + |b|). Where the decode
-     * took the integer dots (8-bit activations), x is replaced by its quantized values and the depth is
+     * took the integer dots (8-bit activations: the row-major integer dots, or the 16-bit Q4_0 group kernel of a
+     * regrouped layer), x is replaced by its quantized values and the depth is
      * {@link IntDotKernelsTest#checkInt}'s B + L + 6.
      */
     static void check(
-            float[] x, int m, int in, int out, float[] w, QuantizedWeight q, float[] b, float[] y, String what) {
+            QuantizedLinear layer,
+            float[] x,
+            int m,
+            int in,
+            int out,
+            float[] w,
+            QuantizedWeight q,
+            float[] b,
+            float[] y,
+            String what) {
         boolean int8 = q != null
-                && QuantizedMatmul.intActivations(QuantLanes.F, q.type(), m, QuantizedMatmul.Activations.DEFAULT);
+                && (QuantizedMatmul.intActivations(QuantLanes.F, q.type(), m, QuantizedMatmul.Activations.DEFAULT)
+                        || (layer.regrouped() && QuantizedMatmul.groupedInt(q.type(), m)));
         int depth = int8 ? in / QuantizedMatmul.activationBlock(q.type()) + 16 + 6 : in + 2;
         for (int i = 0; i < m; i++) {
             double[] xa = new double[in];
@@ -165,7 +176,17 @@ class QuantizedLinearTest {
             Tensor y = built.layer().forward(xt);
             assertEquals(out, y.size(-1));
             assertEquals(m * out, y.numel());
-            check(x, m, in, out, built.w(), built.ggml(), b, y.toFloatArray(), built.layer() + " m=" + m);
+            check(
+                    built.layer(),
+                    x,
+                    m,
+                    in,
+                    out,
+                    built.w(),
+                    built.ggml(),
+                    b,
+                    y.toFloatArray(),
+                    built.layer() + " m=" + m);
         }
     }
 
@@ -183,6 +204,7 @@ class QuantizedLinearTest {
                 Built built = build(f, out, in, wf, null, arena);
                 float[] y = built.layer().forward(Tensor.of(x, in)).toFloatArray();
                 check(
+                        built.layer(),
                         x,
                         1,
                         in,
@@ -326,7 +348,7 @@ class QuantizedLinearTest {
                             float[] bp = java.util.Arrays.copyOfRange(b, at, at + outs[p]);
                             float[] got = y.narrow(-1, at, outs[p]).toFloatArray();
                             String what = t + " stacked part " + p + " m=" + m;
-                            check(x, m, in, outs[p], w.dequantize(), w, bp, got, what);
+                            check(stacked, x, m, in, outs[p], w.dequantize(), w, bp, got, what);
                             if (wholeGroups) {
                                 float[] own = QuantizedLinear.of(w, Tensor.of(bp, outs[p]))
                                         .forward(Tensor.of(x, m, in))

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.ModelParameters;
 import dev.panthera.models.io.GgufFile;
+import dev.panthera.quant.QuantizedMatmul;
 import dev.panthera.quant.ggml.GgmlType;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,7 +99,11 @@ class ConvertLlamaCppTest {
                     "%s: our greedy tokens agree with llama.cpp's on the same file for %d of 64, with llama.cpp's on"
                             + " its F32 expansion for %d%n",
                     type, direct, agreement(ll, theirs, ours));
-            assertEquals(theirs, ll.decode(ours), type + " (F32 expansion): our greedy ids " + Arrays.toString(ours));
+            // our decode of a type whose activations are rounded to 8 bits (Q4_0 by default) is not the F32
+            // expansion's product; the surefire execution with panthera.quant.decodeActivations=f32 checks it there
+            if (!QuantizedMatmul.decodeQuantizesActivations(type))
+                assertEquals(
+                        theirs, ll.decode(ours), type + " (F32 expansion): our greedy ids " + Arrays.toString(ours));
         }
     }
 }
