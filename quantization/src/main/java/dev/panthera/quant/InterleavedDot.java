@@ -146,27 +146,83 @@ final class InterleavedDot {
             int bo = go + b * (ROWS * 18), qo = bo + 32 + h, xb = 32 * b;
             ShortVector lo = ShortVector.zero(S), hi = lo;
             for (int j = 0; j < 16; j++) {
-                ShortVector q = (ShortVector)
-                        ByteVector.fromArray(SB, w, qo + ROWS * j).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                ShortVector q = nibbles(w, qo + ROWS * j);
                 lo = lo.add(q.and(LOW4S).mul(xq[xb + j]));
                 hi = hi.add(q.lanewise(VectorOperators.LSHR, 4).mul(xq[xb + 16 + j]));
             }
             float sx = dx[b];
-            IntVector i0 = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0))
-                    .add((IntVector) hi.convertShape(VectorOperators.S2I, I, 0))
-                    .sub(xs8[b]);
+            IntVector i0 = wide(lo, hi, 0).sub(xs8[b]);
             s0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
                     .fma(halves(w, bo + 2 * h).mul(sx), s0);
             if (PARTS == 2) {
-                IntVector i1 = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 1))
-                        .add((IntVector) hi.convertShape(VectorOperators.S2I, I, 1))
-                        .sub(xs8[b]);
+                IntVector i1 = wide(lo, hi, 1).sub(xs8[b]);
                 s1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
                         .fma(halves(w, bo + 2 * (h + L)).mul(sx), s1);
             }
         }
         s0.intoArray(y, yo);
         if (PARTS == 2) s1.intoArray(y, yo + L);
+    }
+
+    /**
+     * Rows h .. h + {@link #INT_ROWS} of the Q4_K group whose nb headers start at byte {@code ho} and quant slabs at
+     * {@code qg} dotted with an activation quantized per 256 to 8 bits (llama.cpp's Q8_K form,
+     * {@link Q8Activation#q8KLanes}): xq the quants as shorts, dx each super-block's scale, xs32 the sum of each 32
+     * quants. Per super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s - dmin·dx·Σ_s m_s·(Σ xq)_s, the sums over sub-blocks s exact
+     * in ints (at most 8·63·60,960 and 8·63·4,064), as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} forms them. A
+     * sub-block's 32 nibble products go to two 16-bit sums of sixteen (at most 30,480 each), as in {@link #q4_0Int}.
+     */
+    static void q4KInt(byte[] w, int ho, int qg, int nb, short[] xq, float[] dx, int[] xs32, int h, float[] y, int yo) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, m0 = s0, m1 = s0;
+        for (int b = 0; b < nb; b++) {
+            int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K_QUANTS;
+            IntVector t0 = IntVector.zero(I), t1 = t0, n0 = t0, n1 = t0;
+            for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
+                int sc = bo + 128 + ROWS * 2 * p + h, mn = sc + ROWS * 8, xb = 256 * b + 64 * p;
+                int slabs = qo + ROWS * 32 * p + h, sa = xs32[8 * b + 2 * p], sb = xs32[8 * b + 2 * p + 1];
+                ShortVector la = ShortVector.zero(S), lb = la, ha = la, hb = la;
+                for (int j = 0; j < 16; j++) {
+                    ShortVector q = nibbles(w, slabs + ROWS * j), r = nibbles(w, slabs + ROWS * (16 + j));
+                    la = la.add(q.and(LOW4S).mul(xq[xb + j]));
+                    ha = ha.add(q.lanewise(VectorOperators.LSHR, 4).mul(xq[xb + 32 + j]));
+                    lb = lb.add(r.and(LOW4S).mul(xq[xb + 16 + j]));
+                    hb = hb.add(r.lanewise(VectorOperators.LSHR, 4).mul(xq[xb + 48 + j]));
+                }
+                t0 = t0.add(wide(la, lb, 0).mul(ints(w, sc)))
+                        .add(wide(ha, hb, 0).mul(ints(w, sc + ROWS)));
+                n0 = n0.add(ints(w, mn).mul(sa)).add(ints(w, mn + ROWS).mul(sb));
+                if (PARTS == 2) {
+                    t1 = t1.add(wide(la, lb, 1).mul(ints(w, sc + L)))
+                            .add(wide(ha, hb, 1).mul(ints(w, sc + ROWS + L)));
+                    n1 = n1.add(ints(w, mn + L).mul(sa))
+                            .add(ints(w, mn + ROWS + L).mul(sb));
+                }
+            }
+            float sx = dx[b];
+            s0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0))
+                    .fma(floats(w, bo + 4 * h).mul(sx), s0);
+            m0 = ((FloatVector) n0.convert(VectorOperators.I2F, 0))
+                    .fma(floats(w, bo + 64 + 4 * h).mul(sx), m0);
+            if (PARTS == 2) {
+                s1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0))
+                        .fma(floats(w, bo + 4 * (h + L)).mul(sx), s1);
+                m1 = ((FloatVector) n1.convert(VectorOperators.I2F, 0))
+                        .fma(floats(w, bo + 64 + 4 * (h + L)).mul(sx), m1);
+            }
+        }
+        s0.sub(m0).intoArray(y, yo);
+        if (PARTS == 2) s1.sub(m1).intoArray(y, yo + L);
+    }
+
+    /** The INT_ROWS quant bytes at {@code at}, zero-extended to shorts. */
+    private static ShortVector nibbles(byte[] w, int at) {
+        return (ShortVector) ByteVector.fromArray(SB, w, at).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+    }
+
+    /** Part {@code part} (L lanes) of two 16-bit sums, widened to ints and added. */
+    private static IntVector wide(ShortVector a, ShortVector b, int part) {
+        return ((IntVector) a.convertShape(VectorOperators.S2I, I, part))
+                .add((IntVector) b.convertShape(VectorOperators.S2I, I, part));
     }
 
     /** Rows h .. h + L of the Q8_0 group at byte {@code go} dotted with x, into y from {@code yo}: per block, d·Σ q·x. */

@@ -8,8 +8,8 @@ import jdk.incubator.vector.FloatVector;
 /**
  * y = x · Wᵀ over an {@link InterleavedWeight}: below {@link QuantizedMatmul#DOTS_BELOW_M} activation rows the
  * group kernels of {@link InterleavedDot} (sixteen output rows per pass, each weight byte read once per activation
- * row while the group is in L1; one row over Q4_0 first quantized to 8 bits as llama.cpp does and dotted in 16-bit
- * lanes, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel over blocks of Wᵀ decoded from
+ * row while the group is in L1; one row over Q4_0 or Q4_K first quantized to 8 bits as llama.cpp does and dotted
+ * in 16-bit lanes, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel over blocks of Wᵀ decoded from
  * the groups straight into its slivers ({@link FilledSgemm}). Output rows split over GEMM's threads in whole groups.
  */
 final class InterleavedMatmul {
@@ -26,9 +26,15 @@ final class InterleavedMatmul {
             int nb = w.blocksPerRow();
             short[] xq = new short[k];
             float[] dx = new float[nb];
-            int[] xs8 = new int[nb];
-            Q8Activation.q8_0Lanes(x, 0, k, xq, dx, xs8);
-            Sgemm.parallelRanges(n, 2L * n * k, ROWS, (from, to) -> dotsQ4_0Int(xq, dx, xs8, w, y, from, to));
+            if (w.type == GgmlType.Q4_0) {
+                int[] xs8 = new int[nb];
+                Q8Activation.q8_0Lanes(x, 0, k, xq, dx, xs8);
+                Sgemm.parallelRanges(n, 2L * n * k, ROWS, (from, to) -> dotsQ4_0Int(xq, dx, xs8, w, y, from, to));
+            } else {
+                int[] xs32 = new int[k / 32];
+                Q8Activation.q8KLanes(x, 0, k, xq, dx, xs32);
+                Sgemm.parallelRanges(n, 2L * n * k, ROWS, (from, to) -> dotsQ4KInt(xq, dx, xs32, w, y, from, to));
+            }
             return;
         }
         if (m < QuantizedMatmul.DOTS_BELOW_M) {
@@ -70,6 +76,20 @@ final class InterleavedMatmul {
         for (int g = from / ROWS; g < to / ROWS; g++) {
             for (int h = 0; h < ROWS; h += InterleavedDot.INT_ROWS)
                 InterleavedDot.q4_0Int(w.data, g * gb, nb, xq, dx, xs8, h, y, g * ROWS + h);
+        }
+    }
+
+    /**
+     * Output rows [from, to) of one activation row quantized to 8 bits per 256 ({@link Q8Activation#q8KLanes}), by
+     * the 16-bit Q4_K kernel.
+     */
+    private static void dotsQ4KInt(
+            short[] xq, float[] dx, int[] xs32, InterleavedWeight w, float[] y, int from, int to) {
+        int nb = w.blocksPerRow();
+        for (int g = from / ROWS; g < to / ROWS; g++) {
+            int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0);
+            for (int h = 0; h < ROWS; h += InterleavedDot.INT_ROWS)
+                InterleavedDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, h, y, g * ROWS + h);
         }
     }
 

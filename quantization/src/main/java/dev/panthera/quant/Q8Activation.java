@@ -102,8 +102,24 @@ final class Q8Activation {
         if (k % QK_K != 0)
             throw new IllegalArgumentException("Q8Activation.q8K: row of " + k + " not a multiple of 256");
         Q8Activation a = new Q8Activation(true, k);
+        short[] q = new short[k];
+        q8KLanes(x, xo, k, q, a.d, new int[k / 32]);
+        for (int i = 0; i < k; i++) {
+            a.qs[i] = (byte) q[i];
+            a.wide[i] = q[i];
+            a.bsums[i / 16] += q[i];
+        }
+        return a;
+    }
+
+    /**
+     * x[xo .. xo + k) in the Q8_K form as 16-bit lanes, for {@link InterleavedDot#q4KInt}: the quants into {@code q}
+     * (k of them), each super-block's d into {@code d} and the sum of each 32 quants into {@code sums32}, k a multiple
+     * of 256. A super-block with a NaN or infinite value gets d = NaN, quants and sums 0.
+     */
+    static void q8KLanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums32) {
         for (int b = 0; b < k / QK_K; b++) {
-            int base = xo + QK_K * b;
+            int base = xo + QK_K * b, o = QK_K * b;
             float max = 0, amax = 0;
             boolean finite = true;
             for (int j = 0; j < QK_K; j++) {
@@ -114,20 +130,17 @@ final class Q8Activation {
                     max = v;
                 }
             }
-            if (!finite) {
-                a.d[b] = Float.NaN;
-                continue;
-            }
-            if (amax == 0) continue; // d, quants and sums 0
+            Arrays.fill(q, o, o + QK_K, (short) 0);
+            Arrays.fill(sums32, o / 32, o / 32 + QK_K / 32, 0);
+            d[b] = finite ? 0 : Float.NaN;
+            if (!finite || amax == 0) continue; // d 0 (or NaN), quants and sums 0
             float iscale = -127f / max;
             for (int j = 0; j < QK_K; j++) {
-                int q = Math.min(127, (int) Math.rint(iscale * x[base + j]));
-                a.qs[QK_K * b + j] = (byte) q;
-                a.wide[QK_K * b + j] = q;
-                a.bsums[(QK_K * b + j) / 16] += q;
+                int v = Math.min(127, (int) Math.rint(iscale * x[base + j]));
+                q[o + j] = (short) v;
+                sums32[(o + j) / 32] += v;
             }
-            a.d[b] = 1 / iscale;
+            d[b] = 1 / iscale;
         }
-        return a;
     }
 }

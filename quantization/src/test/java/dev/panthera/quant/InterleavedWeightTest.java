@@ -257,56 +257,75 @@ class InterleavedWeightTest {
         }
     }
 
-    /** A Q4_0 weight of {@code out} rows whose every block has scale 1 and every byte {@code b}. */
-    private static QuantizedWeight uniformQ4_0(int out, int in, int b, Arena arena) {
-        java.lang.foreign.MemorySegment blocks = arena.allocate((long) out * in / 32 * 18);
-        for (long o = 0; o < blocks.byteSize(); o += 18) {
-            blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16(1f)); // little-endian on x86
-            for (int i = 0; i < 16; i++) blocks.set(ValueLayout.JAVA_BYTE, o + 2 + i, (byte) b);
+    /**
+     * A Q4_0 or Q4_K weight of {@code out} rows whose every quant byte is {@code b}: Q4_0 scales 1; Q4_K d = dmin = 1
+     * and every 6-bit scale and min 63 (all twelve packed bytes 0xFF).
+     */
+    private static QuantizedWeight uniform(GgmlType t, int out, int in, int b, Arena arena) {
+        int blockBytes = Math.toIntExact(t.bytesFor(t.blockSize())), quants = t == GgmlType.Q4_0 ? 2 : 16;
+        java.lang.foreign.MemorySegment blocks = arena.allocate((long) out * in / t.blockSize() * blockBytes);
+        for (long o = 0; o < blocks.byteSize(); o += blockBytes) {
+            short one = Float.floatToFloat16(1f);
+            blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, one); // GGUF is little-endian, as this machine is
+            if (t == GgmlType.Q4_K) {
+                blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 2, one);
+                for (int i = 4; i < 16; i++) blocks.set(ValueLayout.JAVA_BYTE, o + i, (byte) 0xFF);
+            }
+            for (int i = quants; i < blockBytes; i++) blocks.set(ValueLayout.JAVA_BYTE, o + i, (byte) b);
         }
-        return new QuantizedWeight("uniform", GgmlType.Q4_0, out, in, blocks);
+        return new QuantizedWeight("uniform", t, out, in, blocks);
     }
 
     /**
-     * The 16-bit Q4_0 kernel's lane sums at their widest: nibbles 15 (and 0) against activation quants of ±127 give
-     * sixteen products of 1,905 each, 30,480 per lane and block, the most a short holds here; summing the low and
-     * high nibbles' products in one lane would pass 32,767 and wrap. Expected: the float64 product of the weight and
-     * the quantized activation ({@link IntDotKernelsTest#checkInt}), 7·127·(k) per row for nibbles 15.
+     * The 16-bit kernels' lane sums at their widest: nibbles 15 (and 0) against activation quants of ±127 give
+     * sixteen products of 1,905 each, 30,480 per lane and sum, the most a short holds here; summing the low and high
+     * nibbles' products (Q4_0), or a Q4_K sub-block's 32 products, in one lane would pass 32,767 and wrap. Expected:
+     * the float64 product of the weight and the quantized activation ({@link IntDotKernelsTest#checkInt}).
      */
     @Test
     void theWidestSixteenBitSumsDoNotWrap() {
-        int out = 32, in = 96;
+        int out = 32;
         try (Arena arena = Arena.ofConfined()) {
-            for (int b : new int[] {0xFF, 0x00, 0x0F, 0xF0}) {
-                QuantizedWeight w = uniformQ4_0(out, in, b, arena);
-                InterleavedWeight g = InterleavedWeight.of(w);
-                for (float v : new float[] {1f, -1f}) {
-                    float[] x = new float[in];
-                    java.util.Arrays.fill(x, v);
-                    float[] y = new float[out];
-                    java.util.Arrays.fill(y, Float.NaN);
-                    InterleavedMatmul.matmul(x, 1, g, y);
-                    String what = String.format("Q4_0 bytes 0x%02X x = %s", b, v);
-                    if (QuantizedMatmul.groupedInt(GgmlType.Q4_0, 1)) IntDotKernelsTest.checkInt(x, 1, w, y, what);
-                    else QuantizedMatmulTest.check(x, 1, w, y, what);
+            for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q4_K}) {
+                int in = 3 * t.blockSize();
+                for (int b : new int[] {0xFF, 0x00, 0x0F, 0xF0}) {
+                    QuantizedWeight w = uniform(t, out, in, b, arena);
+                    InterleavedWeight g = InterleavedWeight.of(w);
+                    for (float v : new float[] {1f, -1f}) {
+                        float[] x = new float[in];
+                        java.util.Arrays.fill(x, v);
+                        float[] y = new float[out];
+                        java.util.Arrays.fill(y, Float.NaN);
+                        InterleavedMatmul.matmul(x, 1, g, y);
+                        String what = String.format("%s bytes 0x%02X x = %s", t, b, v);
+                        if (QuantizedMatmul.groupedInt(t, 1)) IntDotKernelsTest.checkInt(x, 1, w, y, what);
+                        else QuantizedMatmulTest.check(x, 1, w, y, what);
+                    }
                 }
             }
         }
     }
 
-    /** A NaN or infinite activation value makes its block's scale NaN, and every output NaN, as a float dot would. */
+    /**
+     * A NaN or infinite activation value gives NaN or infinite outputs on every grouped decode: on the 16-bit ones its
+     * block's scale is NaN, as a float dot's sum would be.
+     */
     @Test
-    void aNonFiniteActivationGivesNaNOutputsOnTheGroupedDecode() {
+    void aNonFiniteActivationGivesNonFiniteOutputsOnTheGroupedDecodes() {
         try (Arena arena = Arena.ofConfined()) {
-            QuantizedWeight w = QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 32, 128, new Random(3), arena);
-            InterleavedWeight g = InterleavedWeight.of(w);
-            for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
-                float[] x = new float[128];
-                x[70] = bad;
-                float[] y = new float[32];
-                InterleavedMatmul.matmul(x, 1, g, y);
-                for (float v : y)
-                    assertTrue(Float.isNaN(v) || Float.isInfinite(v), bad + ": " + java.util.Arrays.toString(y));
+            for (GgmlType t : TYPES) {
+                QuantizedWeight w = QuantizedMatmulTest.randomWeight(t, 32, 512, new Random(3), arena);
+                InterleavedWeight g = InterleavedWeight.of(w);
+                for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+                    float[] x = new float[512];
+                    x[300] = bad;
+                    float[] y = new float[32];
+                    InterleavedMatmul.matmul(x, 1, g, y);
+                    for (float v : y)
+                        assertTrue(
+                                Float.isNaN(v) || Float.isInfinite(v),
+                                t + " " + bad + ": " + java.util.Arrays.toString(y));
+                }
             }
         }
     }
