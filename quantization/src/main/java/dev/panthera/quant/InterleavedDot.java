@@ -171,8 +171,8 @@ final class InterleavedDot {
      * quants. Per super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s - dmin·dx·Σ_s m_s·(Σ xq)_s, the sums over sub-blocks s exact
      * in ints (at most 8·63·60,960 and 8·63·4,064), as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} forms them. A
      * sub-block's 32 nibble products go to two 16-bit sums of sixteen (at most 30,480 each), as in {@link #q4_0Int},
-     * formed one after the other: with the four sums of a slab pair live at once the loop ran at 16–27 GMAC/s, with
-     * two at 32 (2048 × 2048 and 2048 × 5632, one thread, Zen 4).
+     * formed one after the other: with the four sums of a slab pair live at once the kernel ran at 26–27 GMAC/s, with
+     * two at 30–32 (768 × 2048 to 2048 × 5632, one thread, Zen 4).
      */
     static void q4KInt(byte[] w, int ho, int qg, int nb, short[] xq, float[] dx, int[] xs32, int h, float[] y, int yo) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, m0 = s0, m1 = s0;
