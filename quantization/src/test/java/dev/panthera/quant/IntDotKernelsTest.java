@@ -230,4 +230,48 @@ class IntDotKernelsTest {
             }
         }
     }
+
+    /**
+     * The 16-bit group kernels ({@link InterleavedDot#q4_0Int}, {@link InterleavedDot#q4KInt}, through
+     * {@link InterleavedMatmul}) beside llama.cpp's {@code ggml_vec_dot_q4_0_q8_0} / {@code ggml_vec_dot_q4_K_q8_K} on
+     * the same weight rows and our activation's bytes, both held to {@link #checkInt}'s bound of the exact value, as
+     * above; 32 rows (two groups), 1024 inputs.
+     */
+    @Test
+    void llamaCppsIntegerDotsAgreeWithTheGroupedKernels() throws Throwable {
+        Random r = new Random(31);
+        for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q4_K}) {
+            if (!QuantizedMatmul.groupedInt(t, 1)) continue; // decodeActivations=f32: the float group kernels
+            MethodHandle dot = LlamaCppGgml.fn(
+                    t == GgmlType.Q4_0 ? "ggml_vec_dot_q4_0_q8_0" : "ggml_vec_dot_q4_K_q8_K",
+                    null,
+                    JAVA_INT,
+                    ADDRESS,
+                    JAVA_LONG,
+                    ADDRESS,
+                    JAVA_LONG,
+                    ADDRESS,
+                    JAVA_LONG,
+                    JAVA_INT);
+            int n = 32, k = 1024;
+            try (Arena arena = Arena.ofConfined()) {
+                QuantizedWeight w = BlockDotKernelsTest.randomWeight(t, n, k, r, arena);
+                float[] x = Q8ActivationTest.values(r, k);
+                float[] ours = new float[n];
+                InterleavedMatmul.matmul(x, 1, InterleavedWeight.of(w), ours);
+                Q8Activation act = t == GgmlType.Q4_0 ? Q8Activation.q8_0(x, 0, k) : Q8Activation.q8K(x, 0, k);
+                byte[] ab = act.kForm ? Q8ActivationTest.bytesQ8K(act) : Q8ActivationTest.bytesQ8_0(act);
+                MemorySegment vy = arena.allocate(ab.length, 64).copyFrom(MemorySegment.ofArray(ab));
+                MemorySegment s = arena.allocate(4);
+                float[] theirs = new float[n];
+                for (int row = 0; row < n; row++) {
+                    MemorySegment vx = w.blocks().asSlice(row * w.rowBytes(), w.rowBytes());
+                    dot.invokeExact(k, s, 0L, vx, 0L, vy, 0L, 1);
+                    theirs[row] = s.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0);
+                }
+                checkInt(x, 1, w, theirs, t + " llama.cpp");
+                checkInt(x, 1, w, ours, t + " ours, grouped");
+            }
+        }
+    }
 }
