@@ -213,19 +213,7 @@ class IntDotKernelsTest {
                 float[] x = Q8ActivationTest.values(r, k);
                 float[] ours = new float[n];
                 int8(x, w, ours);
-                Q8Activation act = QuantizedMatmul.activationBlock(t) == 32
-                        ? Q8Activation.q8_0(x, 0, k)
-                        : Q8Activation.q8K(x, 0, k);
-                byte[] ab = act.kForm ? Q8ActivationTest.bytesQ8K(act) : Q8ActivationTest.bytesQ8_0(act);
-                MemorySegment vy = arena.allocate(ab.length, 64).copyFrom(MemorySegment.ofArray(ab));
-                MemorySegment s = arena.allocate(4);
-                float[] theirs = new float[n];
-                for (int row = 0; row < n; row++) {
-                    MemorySegment vx = w.blocks().asSlice(row * w.rowBytes(), w.rowBytes());
-                    dot.invokeExact(k, s, 0L, vx, 0L, vy, 0L, 1);
-                    theirs[row] = s.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0);
-                }
-                checkInt(x, 1, w, theirs, t + " llama.cpp");
+                checkInt(x, 1, w, llamaCppRows(dot, w, x, arena), t + " llama.cpp");
                 checkInt(x, 1, w, ours, t + " ours");
             }
         }
@@ -259,19 +247,30 @@ class IntDotKernelsTest {
                 float[] x = Q8ActivationTest.values(r, k);
                 float[] ours = new float[n];
                 InterleavedMatmul.matmul(x, 1, InterleavedWeight.of(w), ours);
-                Q8Activation act = t == GgmlType.Q4_0 ? Q8Activation.q8_0(x, 0, k) : Q8Activation.q8K(x, 0, k);
-                byte[] ab = act.kForm ? Q8ActivationTest.bytesQ8K(act) : Q8ActivationTest.bytesQ8_0(act);
-                MemorySegment vy = arena.allocate(ab.length, 64).copyFrom(MemorySegment.ofArray(ab));
-                MemorySegment s = arena.allocate(4);
-                float[] theirs = new float[n];
-                for (int row = 0; row < n; row++) {
-                    MemorySegment vx = w.blocks().asSlice(row * w.rowBytes(), w.rowBytes());
-                    dot.invokeExact(k, s, 0L, vx, 0L, vy, 0L, 1);
-                    theirs[row] = s.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0);
-                }
-                checkInt(x, 1, w, theirs, t + " llama.cpp");
+                checkInt(x, 1, w, llamaCppRows(dot, w, x, arena), t + " llama.cpp");
                 checkInt(x, 1, w, ours, t + " ours, grouped");
             }
         }
+    }
+
+    /**
+     * llama.cpp's integer dot {@code dot} of each of w's rows with x quantized by us in the form w's type takes (its
+     * ggml bytes, {@link Q8ActivationTest#bytesQ8_0} / {@link Q8ActivationTest#bytesQ8K}).
+     */
+    private static float[] llamaCppRows(MethodHandle dot, QuantizedWeight w, float[] x, Arena arena) throws Throwable {
+        int n = (int) w.out(), k = (int) w.in();
+        Q8Activation act = QuantizedMatmul.activationBlock(w.type()) == 32
+                ? Q8Activation.q8_0(x, 0, k)
+                : Q8Activation.q8K(x, 0, k);
+        byte[] ab = act.kForm ? Q8ActivationTest.bytesQ8K(act) : Q8ActivationTest.bytesQ8_0(act);
+        MemorySegment vy = arena.allocate(ab.length, 64).copyFrom(MemorySegment.ofArray(ab));
+        MemorySegment s = arena.allocate(4);
+        float[] theirs = new float[n];
+        for (int row = 0; row < n; row++) {
+            MemorySegment vx = w.blocks().asSlice(row * w.rowBytes(), w.rowBytes());
+            dot.invokeExact(k, s, 0L, vx, 0L, vy, 0L, 1);
+            theirs[row] = s.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0);
+        }
+        return theirs;
     }
 }

@@ -115,6 +115,11 @@ class QuantizedLinearTest {
         }
     }
 
+    /** {@link #check} of a built layer's output against its weight floats and GGML blocks. */
+    static void check(Built built, float[] x, int m, int in, int out, float[] b, float[] y, String what) {
+        check(built.layer(), x, m, in, out, built.w(), built.ggml(), b, y, what);
+    }
+
     /** A layer's weight floats (N(0, 1)·0.05), bias (N(0, 1), or none) and m input rows (N(0, 1)). */
     record LayerCase(int format, int m, int out, int in, boolean strided, float[] w, float[] bias, float[] x) {
         @Override
@@ -176,17 +181,7 @@ class QuantizedLinearTest {
             Tensor y = built.layer().forward(xt);
             assertEquals(out, y.size(-1));
             assertEquals(m * out, y.numel());
-            check(
-                    built.layer(),
-                    x,
-                    m,
-                    in,
-                    out,
-                    built.w(),
-                    built.ggml(),
-                    b,
-                    y.toFloatArray(),
-                    built.layer() + " m=" + m);
+            check(built, x, m, in, out, b, y.toFloatArray(), built.layer() + " m=" + m);
         }
     }
 
@@ -203,17 +198,7 @@ class QuantizedLinearTest {
             for (int f = 0; f < FORMATS; f++) {
                 Built built = build(f, out, in, wf, null, arena);
                 float[] y = built.layer().forward(Tensor.of(x, in)).toFloatArray();
-                check(
-                        built.layer(),
-                        x,
-                        1,
-                        in,
-                        out,
-                        built.w(),
-                        built.ggml(),
-                        null,
-                        y,
-                        built.layer().toString());
+                check(built, x, 1, in, out, null, y, built.layer().toString());
             }
         }
     }
