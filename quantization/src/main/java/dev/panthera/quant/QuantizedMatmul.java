@@ -96,9 +96,9 @@ public final class QuantizedMatmul {
     /**
      * {@code panthera.quant.decodeActivations}: {@code auto} (the default) quantizes the activation to 8 bits, as
      * llama.cpp does, for one-row products over a regrouped Q4_0 or Q4_K weight ({@link InterleavedMatmul}'s 16-bit
-     * kernels, the fastest decode of those types here) and keeps the float dots for everything else; {@code f32} keeps the float dots
-     * everywhere; {@code int8} also makes one-row products of Q8_0, Q4_0 and Q4_K weights in their row-major blocks
-     * take the integer dots ({@link IntDot}; those weights are then not regrouped). The integer paths round the
+     * kernels, the fastest decode of those types here) and keeps the float dots for everything else; {@code f32}
+     * keeps the float dots everywhere; {@code int8} also makes one-row products of Q8_0, Q4_0 and Q4_K weights in
+     * their row-major blocks take the integer dots ({@link IntDot}; those weights are then not regrouped). The integer paths round the
      * activation to 8 bits, so they give llama.cpp's numbers rather than the dequantized weights' float product; their
      * speed beside the float dots is in BENCHMARKS.md ("Integer activations", "16-bit 4-bit decodes").
      */
