@@ -1,12 +1,6 @@
 package dev.panthera.quant;
 
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * One F32 activation row quantized to 8 bits once per token, as llama.cpp's CPU backend does before its integer dots:
@@ -78,18 +72,22 @@ final class Q8Activation {
     static void q8_0Lanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums8) {
         for (int b = 0; b < k / QK8_0; b++) {
             int base = xo + QK8_0 * b, o = QK8_0 * b;
-            FloatVector m = FloatVector.zero(F);
-            for (int j = 0; j < QK8_0; j += L)
-                m = m.max(FloatVector.fromArray(F, x, base + j).abs());
-            float amax = m.reduceLanes(VectorOperators.MAX); // NaN or infinite when a value is
+            float amax = 0;
+            boolean finite = true;
+            for (int j = 0; j < QK8_0; j++) {
+                float v = x[base + j];
+                finite &= Float.isFinite(v);
+                amax = Math.max(amax, Math.abs(v));
+            }
             int sum = 0;
-            if (Float.isFinite(amax)) {
+            if (finite) {
                 d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
                 float id = amax != 0 ? 127f / amax : 0f;
-                for (int j = 0; j < QK8_0; j += L) {
-                    IntVector v = rint(FloatVector.fromArray(F, x, base + j).mul(id));
-                    ((ShortVector) v.convertShape(VectorOperators.I2S, S, 0)).intoArray(q, o + j);
-                    sum += v.reduceLanes(VectorOperators.ADD);
+                for (int j = 0; j < QK8_0; j++) {
+                    // |x·id| ≤ 127 up to one rounding, so rint stays within the byte range
+                    int v = (int) Math.rint(x[base + j] * id);
+                    q[o + j] = (short) v;
+                    sum += v;
                 }
             } else {
                 d[b] = Float.NaN;
@@ -97,21 +95,6 @@ final class Q8Activation {
             }
             sums8[b] = 8 * sum;
         }
-    }
-
-    private static final VectorSpecies<Float> F = QuantLanes.F;
-    private static final int L = F.length();
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
-
-    /**
-     * 1.5·2^23: added to a float of magnitude below 2^22 and taken off again, it leaves the value rounded to an
-     * integer as the FPU rounds, to nearest with ties to even, which is {@link Math#rint}.
-     */
-    private static final float RINT = 0x1.8p23f;
-
-    /** Math.rint of each lane as an int; |lanes| ≤ 127.5 here, far inside the trick's range. */
-    private static IntVector rint(FloatVector v) {
-        return (IntVector) v.add(RINT).sub(RINT).convert(VectorOperators.F2I, 0);
     }
 
     /** x[xo .. xo + k) in the Q8_K form; k a multiple of 256. */
@@ -135,25 +118,27 @@ final class Q8Activation {
      * of 256. A super-block with a NaN or infinite value gets d = NaN, quants and sums 0.
      */
     static void q8KLanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums32) {
-        IntVector cap = IntVector.broadcast(F.withLanes(int.class), 127);
         for (int b = 0; b < k / QK_K; b++) {
             int base = xo + QK_K * b, o = QK_K * b;
-            FloatVector m = FloatVector.zero(F);
-            for (int j = 0; j < QK_K; j += L)
-                m = m.max(FloatVector.fromArray(F, x, base + j).abs());
-            float amax = m.reduceLanes(VectorOperators.MAX); // NaN or infinite when a value is
+            float max = 0, amax = 0;
+            boolean finite = true;
+            for (int j = 0; j < QK_K; j++) {
+                float v = x[base + j], ax = Math.abs(v);
+                finite &= Float.isFinite(v);
+                if (ax > amax) { // the first value of largest magnitude, with its sign
+                    amax = ax;
+                    max = v;
+                }
+            }
             Arrays.fill(q, o, o + QK_K, (short) 0);
             Arrays.fill(sums32, o / 32, o / 32 + QK_K / 32, 0);
-            d[b] = Float.isFinite(amax) ? 0 : Float.NaN;
-            if (!Float.isFinite(amax) || amax == 0) continue; // d 0 (or NaN), quants and sums 0
-            int first = base;
-            while (Math.abs(x[first]) != amax) first++; // the first value of largest magnitude, with its sign
-            float iscale = -127f / x[first];
-            for (int j = 0; j < QK_K; j += L) {
-                IntVector v =
-                        rint(FloatVector.fromArray(F, x, base + j).mul(iscale)).min(cap);
-                ((ShortVector) v.convertShape(VectorOperators.I2S, S, 0)).intoArray(q, o + j);
-                sums32[(o + j) / 32] += v.reduceLanes(VectorOperators.ADD);
+            d[b] = finite ? 0 : Float.NaN;
+            if (!finite || amax == 0) continue; // d 0 (or NaN), quants and sums 0
+            float iscale = -127f / max;
+            for (int j = 0; j < QK_K; j++) {
+                int v = Math.min(127, (int) Math.rint(iscale * x[base + j]));
+                q[o + j] = (short) v;
+                sums32[(o + j) / 32] += v;
             }
             d[b] = 1 / iscale;
         }
