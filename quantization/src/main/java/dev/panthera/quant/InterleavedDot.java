@@ -116,73 +116,68 @@ final class InterleavedDot {
         return a.add(c).add(b.add(d));
     }
 
-    /** Rows one pass of {@link #q4_0Int} covers: sixteen 16-bit lanes (eight at 128 bits). */
-    static final int INT_ROWS = Math.min(ROWS, 2 * L);
+    /**
+     * Whether the 16-bit kernels ({@link #q4_0Int}, {@link #q4KInt}) run at this width: 512-bit float vectors, one
+     * lane per row of a group. At 256 bits, with two float outputs per pass, the Q4_K kernel ran at 0.72–0.75 of the
+     * float one, and a 110M Q4_0 decode under {@code -XX:UseAVX=2} at 25–29 tok/s in four of seven JVMs against
+     * 143–169 in the other three (vector operations left out of line in the kernel's compilation); those widths keep
+     * the float kernels.
+     */
+    static final boolean INT_KERNELS = L == ROWS;
 
-    /** INT_ROWS shorts; INT_ROWS quant bytes. */
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(INT_ROWS * 16));
+    /** Sixteen shorts (a group's rows) and sixteen quant bytes. */
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
 
-    private static final VectorSpecies<Byte> SB =
-            VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, INT_ROWS * 8)));
-
-    /** Float vectors of results per pass of {@link #q4_0Int}: one at 512 bits, two at 256 and 128. */
-    private static final int PARTS = INT_ROWS / L;
+    private static final VectorSpecies<Byte> SB = ByteVector.SPECIES_128;
 
     private static final ShortVector LOW4S = ShortVector.broadcast(S, (short) 15);
 
     /**
-     * Rows h .. h + {@link #INT_ROWS} of the Q4_0 group at byte {@code go} dotted with an activation quantized per
-     * 32-block to 8 bits (llama.cpp's Q8_0 form, {@link Q8Activation#q8_0Lanes}): xq the quants as shorts, dx each
+     * The sixteen rows of the Q4_0 group at byte {@code go} dotted with an activation quantized per 32-block to 8 bits
+     * (llama.cpp's Q8_0 form, {@link Q8Activation#q8_0Lanes}), into y from {@code yo}: xq the quants as shorts, dx each
      * block's scale, xs8 each block's 8·Σ xq. Per block: (d·dx)·(Σ q·xq - 8·Σ xq), the nibbles q in [0, 15] times the
      * quants in 16-bit lanes, the low and high nibbles' products summed apart (sixteen each: at most 16·15·127 =
      * 30,480, inside a short), widened to ints once per block. The bracket is the block's exact Σ (q - 8)·xq, which
      * llama.cpp's {@code ggml_vec_dot_q4_0_q8_0} also sums exactly, scaled by the same float product d·dx: the two
      * differ only in how the scaled blocks' float sum rounds. Twice the multiply-adds of the float kernel per
-     * instruction, and no float conversion of the nibbles.
+     * instruction, and no float conversion of the nibbles. {@link #INT_KERNELS} must hold.
      */
-    static void q4_0Int(byte[] w, int go, int nb, short[] xq, float[] dx, int[] xs8, int h, float[] y, int yo) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+    static void q4_0Int(byte[] w, int go, int nb, short[] xq, float[] dx, int[] xs8, float[] y, int yo) {
+        FloatVector sum = FloatVector.zero(F);
         for (int b = 0; b < nb; b++) {
-            int bo = go + b * (ROWS * 18), qo = bo + 32 + h, xb = 32 * b;
+            int bo = go + b * (ROWS * 18), qo = bo + 32, xb = 32 * b;
             ShortVector lo = ShortVector.zero(S), hi = lo;
             for (int j = 0; j < 16; j++) {
                 ShortVector q = nibbles(w, qo + ROWS * j);
                 lo = lo.add(q.and(LOW4S).mul(xq[xb + j]));
                 hi = hi.add(q.lanewise(VectorOperators.LSHR, 4).mul(xq[xb + 16 + j]));
             }
-            float sx = dx[b];
-            IntVector i0 = wide(lo, hi, 0).sub(xs8[b]);
-            s0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
-                    .fma(halves(w, bo + 2 * h).mul(sx), s0);
-            if (PARTS == 2) {
-                IntVector i1 = wide(lo, hi, 1).sub(xs8[b]);
-                s1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
-                        .fma(halves(w, bo + 2 * (h + L)).mul(sx), s1);
-            }
+            IntVector block = widen(lo).add(widen(hi)).sub(xs8[b]);
+            sum = ((FloatVector) block.convert(VectorOperators.I2F, 0))
+                    .fma(halves(w, bo).mul(dx[b]), sum);
         }
-        s0.intoArray(y, yo);
-        if (PARTS == 2) s1.intoArray(y, yo + L);
+        sum.intoArray(y, yo);
     }
 
     /**
-     * Rows h .. h + {@link #INT_ROWS} of the Q4_K group whose nb headers start at byte {@code ho} and quant slabs at
-     * {@code qg} dotted with an activation quantized per 256 to 8 bits (llama.cpp's Q8_K form,
-     * {@link Q8Activation#q8KLanes}): xq the quants as shorts, dx each super-block's scale, xs32 the sum of each 32
-     * quants. Per super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s - dmin·dx·Σ_s m_s·(Σ xq)_s, the sums over sub-blocks s exact
-     * in ints (at most 8·63·60,960 and 8·63·4,064), as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} forms them. A
-     * sub-block's 32 nibble products go to two 16-bit sums of sixteen (at most 30,480 each), as in {@link #q4_0Int},
-     * formed one after the other: with the four sums of a slab pair live at once the kernel ran at 26–27 GMAC/s, with
-     * two at 30–32 (768 × 2048 to 2048 × 5632, one thread, Zen 4).
+     * The sixteen rows of the Q4_K group whose nb headers start at byte {@code ho} and quant slabs at {@code qg}
+     * dotted with an activation quantized per 256 to 8 bits (llama.cpp's Q8_K form, {@link Q8Activation#q8KLanes}),
+     * into y from {@code yo}: xq the quants as shorts, dx each super-block's scale, xs32 the sum of each 32 quants. Per
+     * super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s - dmin·dx·Σ_s m_s·(Σ xq)_s, the sums over sub-blocks s exact in ints (at
+     * most 8·63·60,960 and 8·63·4,064), as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} forms them. A sub-block's 32
+     * nibble products go to two 16-bit sums of sixteen (at most 30,480 each), as in {@link #q4_0Int}, formed one
+     * after the other: with the four sums of a slab pair live at once the kernel ran at 26–27 GMAC/s, with two at
+     * 30–32 (768 × 2048 to 2048 × 5632, one thread, Zen 4). {@link #INT_KERNELS} must hold.
      */
-    static void q4KInt(byte[] w, int ho, int qg, int nb, short[] xq, float[] dx, int[] xs32, int h, float[] y, int yo) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0, m0 = s0, m1 = s0;
+    static void q4KInt(byte[] w, int ho, int qg, int nb, short[] xq, float[] dx, int[] xs32, float[] y, int yo) {
+        FloatVector sum = FloatVector.zero(F), mins = sum;
         for (int b = 0; b < nb; b++) {
             int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K_QUANTS;
-            IntVector t0 = IntVector.zero(I), t1 = t0, n0 = t0, n1 = t0;
+            IntVector t = IntVector.zero(I), n = t;
             for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
-                int sc = bo + 128 + ROWS * 2 * p + h, mn = sc + ROWS * 8, xb = 256 * b + 64 * p;
-                int slabs = qo + ROWS * 32 * p + h, sa = xs32[8 * b + 2 * p], sb = xs32[8 * b + 2 * p + 1];
-                IntVector l0 = IntVector.zero(I), h0 = l0, l1 = l0, h1 = l0;
+                int sc = bo + 128 + ROWS * 2 * p, mn = sc + ROWS * 8, xb = 256 * b + 64 * p;
+                int slabs = qo + ROWS * 32 * p, sa = xs32[8 * b + 2 * p], sb = xs32[8 * b + 2 * p + 1];
+                IntVector lo = IntVector.zero(I), hi = lo;
                 for (int half = 0; half < 32; half += 16) { // sixteen slabs per pass: two 16-bit sums live
                     ShortVector la = ShortVector.zero(S), ha = la;
                     for (int j = half; j < half + 16; j++) {
@@ -190,50 +185,29 @@ final class InterleavedDot {
                         la = la.add(q.and(LOW4S).mul(xq[xb + j]));
                         ha = ha.add(q.lanewise(VectorOperators.LSHR, 4).mul(xq[xb + 32 + j]));
                     }
-                    l0 = l0.add(widen(la, 0));
-                    h0 = h0.add(widen(ha, 0));
-                    if (PARTS == 2) {
-                        l1 = l1.add(widen(la, 1));
-                        h1 = h1.add(widen(ha, 1));
-                    }
+                    lo = lo.add(widen(la));
+                    hi = hi.add(widen(ha));
                 }
-                t0 = t0.add(l0.mul(ints(w, sc))).add(h0.mul(ints(w, sc + ROWS)));
-                n0 = n0.add(ints(w, mn).mul(sa)).add(ints(w, mn + ROWS).mul(sb));
-                if (PARTS == 2) {
-                    t1 = t1.add(l1.mul(ints(w, sc + L))).add(h1.mul(ints(w, sc + ROWS + L)));
-                    n1 = n1.add(ints(w, mn + L).mul(sa))
-                            .add(ints(w, mn + ROWS + L).mul(sb));
-                }
+                t = t.add(lo.mul(ints(w, sc))).add(hi.mul(ints(w, sc + ROWS)));
+                n = n.add(ints(w, mn).mul(sa)).add(ints(w, mn + ROWS).mul(sb));
             }
             float sx = dx[b];
-            s0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0))
-                    .fma(floats(w, bo + 4 * h).mul(sx), s0);
-            m0 = ((FloatVector) n0.convert(VectorOperators.I2F, 0))
-                    .fma(floats(w, bo + 64 + 4 * h).mul(sx), m0);
-            if (PARTS == 2) {
-                s1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0))
-                        .fma(floats(w, bo + 4 * (h + L)).mul(sx), s1);
-                m1 = ((FloatVector) n1.convert(VectorOperators.I2F, 0))
-                        .fma(floats(w, bo + 64 + 4 * (h + L)).mul(sx), m1);
-            }
+            sum = ((FloatVector) t.convert(VectorOperators.I2F, 0))
+                    .fma(floats(w, bo).mul(sx), sum);
+            mins = ((FloatVector) n.convert(VectorOperators.I2F, 0))
+                    .fma(floats(w, bo + 64).mul(sx), mins);
         }
-        s0.sub(m0).intoArray(y, yo);
-        if (PARTS == 2) s1.sub(m1).intoArray(y, yo + L);
+        sum.sub(mins).intoArray(y, yo);
     }
 
-    /** The INT_ROWS quant bytes at {@code at}, zero-extended to shorts. */
+    /** The sixteen quant bytes at {@code at}, zero-extended to shorts. */
     private static ShortVector nibbles(byte[] w, int at) {
         return (ShortVector) ByteVector.fromArray(SB, w, at).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
     }
 
-    /** Part {@code part} (L lanes) of a 16-bit sum, widened to ints. */
-    private static IntVector widen(ShortVector a, int part) {
-        return (IntVector) a.convertShape(VectorOperators.S2I, I, part);
-    }
-
-    /** Part {@code part} (L lanes) of two 16-bit sums, widened to ints and added. */
-    private static IntVector wide(ShortVector a, ShortVector b, int part) {
-        return widen(a, part).add(widen(b, part));
+    /** A 16-bit sum's sixteen lanes widened to ints. */
+    private static IntVector widen(ShortVector a) {
+        return (IntVector) a.convertShape(VectorOperators.S2I, I, 0);
     }
 
     /** Rows h .. h + L of the Q8_0 group at byte {@code go} dotted with x, into y from {@code yo}: per block, d·Σ q·x. */

@@ -73,10 +73,8 @@ final class InterleavedMatmul {
     private static void dotsQ4_0Int(
             short[] xq, float[] dx, int[] xs8, InterleavedWeight w, float[] y, int from, int to) {
         int nb = w.blocksPerRow(), gb = w.groupBytes();
-        for (int g = from / ROWS; g < to / ROWS; g++) {
-            for (int h = 0; h < ROWS; h += InterleavedDot.INT_ROWS)
-                InterleavedDot.q4_0Int(w.data, g * gb, nb, xq, dx, xs8, h, y, g * ROWS + h);
-        }
+        for (int g = from / ROWS; g < to / ROWS; g++)
+            InterleavedDot.q4_0Int(w.data, g * gb, nb, xq, dx, xs8, y, g * ROWS);
     }
 
     /**
@@ -87,9 +85,7 @@ final class InterleavedMatmul {
             short[] xq, float[] dx, int[] xs32, InterleavedWeight w, float[] y, int from, int to) {
         int nb = w.blocksPerRow();
         for (int g = from / ROWS; g < to / ROWS; g++) {
-            int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0);
-            for (int h = 0; h < ROWS; h += InterleavedDot.INT_ROWS)
-                InterleavedDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, h, y, g * ROWS + h);
+            InterleavedDot.q4KInt(w.data, w.headerAt(g, 0), w.quantsAt(g, 0), nb, xq, dx, xs32, y, g * ROWS);
         }
     }
 

@@ -95,8 +95,9 @@ public final class QuantizedMatmul {
 
     /**
      * {@code panthera.quant.decodeActivations}: {@code auto} (the default) quantizes the activation to 8 bits, as
-     * llama.cpp does, for one-row products over a regrouped Q4_0 or Q4_K weight ({@link InterleavedMatmul}'s 16-bit
-     * kernels, the fastest decode of those types here) and keeps the float dots for everything else; {@code f32}
+     * llama.cpp does, for one-row products over a regrouped Q4_0 or Q4_K weight on a machine with 512-bit vectors
+     * ({@link InterleavedMatmul}'s 16-bit kernels, the fastest decode of those types there) and keeps the float dots
+     * for everything else; {@code f32}
      * keeps the float dots everywhere; {@code int8} also makes one-row products of Q8_0, Q4_0 and Q4_K weights in
      * their row-major blocks take the integer dots ({@link IntDot}; those weights are then not regrouped). The integer paths round the
      * activation to 8 bits, so they give llama.cpp's numbers rather than the dequantized weights' float product; their
@@ -121,7 +122,8 @@ public final class QuantizedMatmul {
     /**
      * Whether a one-row (decode) product of a {@link QuantizedLinear} over {@code t} blocks, as this JVM is set
      * ({@code panthera.quant.decodeActivations}), rounds its activation to 8 bits as llama.cpp does rather than
-     * multiplying the F32 activation: Q4_0 and Q4_K unless {@code f32}, also Q8_0 with {@code int8}. (A Q4_0 or Q4_K
+     * multiplying the F32 activation: Q4_0 and Q4_K at 512-bit vectors unless {@code f32}, also Q8_0 with
+     * {@code int8}. (A Q4_0 or Q4_K
      * weight the layer could not regroup, see {@link QuantizedLinear#of(QuantizedWeight, Tensor)}, keeps the float
      * dots under {@code auto}.)
      */
@@ -132,10 +134,14 @@ public final class QuantizedMatmul {
     /**
      * Whether a product of m rows over a regrouped weight of type {@code t} quantizes its activation to 8 bits and
      * takes a 16-bit group kernel ({@link InterleavedDot#q4_0Int}, {@link InterleavedDot#q4KInt}): one row of Q4_0 or
-     * Q4_K, unless {@code panthera.quant.decodeActivations=f32}.
+     * Q4_K at 512-bit vectors ({@link InterleavedDot#INT_KERNELS}: AVX-512 machines), unless
+     * {@code panthera.quant.decodeActivations=f32}.
      */
     static boolean groupedInt(GgmlType t, int m) {
-        return m == 1 && (t == GgmlType.Q4_0 || t == GgmlType.Q4_K) && !DECODE_ACTIVATIONS.equals("f32");
+        return m == 1
+                && (t == GgmlType.Q4_0 || t == GgmlType.Q4_K)
+                && InterleavedDot.INT_KERNELS
+                && !DECODE_ACTIVATIONS.equals("f32");
     }
 
     /**
