@@ -67,7 +67,8 @@ class LomoMemoryTest {
                         + " largest %,d B%n",
                 lomoPeak, sgdPeak, adamPeak, all, largest);
 
-        assertEquals(0, lomoLeft, "LOMO leaves no gradient memory behind");
+        // at most 0: blocks that earlier tests dropped may be returned by their cleaner meanwhile
+        assertTrue(lomoLeft <= 0, "LOMO leaves no gradient memory behind: " + lomoLeft + " bytes");
         for (Tensor p : m.trainableParameters()) assertNull(p.grad());
         // the baselines hold every gradient at the step, so their peak is at least the sum of the gradients' blocks
         assertTrue(sgdPeak >= all, "SGD peak " + sgdPeak + " < gradients " + all);

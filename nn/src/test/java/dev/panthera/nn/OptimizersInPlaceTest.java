@@ -162,7 +162,9 @@ class OptimizersInPlaceTest {
         MemoryPool.Stats after = MemoryPool.host().stats();
         assertEquals(warm.nativeAllocations(), after.nativeAllocations(), "native allocations after warm-up");
         assertEquals(warm.gcManagedAllocations(), after.gcManagedAllocations(), "GC-managed allocations");
-        assertEquals(warm.bytesInUse(), after.bytesInUse());
+        // every block went back: no growth (the count also falls when leaf-gradient blocks that earlier tests dropped
+        // are returned by their cleaner during the loop, so only growth is a leak)
+        assertTrue(after.bytesInUse() <= warm.bytesInUse(), warm.bytesInUse() + " -> " + after.bytesInUse() + " bytes");
         assertTrue(last < first, "the loss went down: " + first + " -> " + last);
     }
 }

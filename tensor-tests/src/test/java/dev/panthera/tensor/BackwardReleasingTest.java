@@ -77,7 +77,8 @@ class BackwardReleasingTest {
                 }
             }
         }
-        assertEquals(0, releasing[1], "every block the releasing pass made went back to the pool");
+        // at most 0: blocks that earlier tests dropped may be returned by their cleaner meanwhile
+        assertTrue(releasing[1] <= 0, "every block the releasing pass made went back to the pool: " + releasing[1]);
         assertTrue(keeping[1] >= gradBytes, "kept gradients stay in the scope: " + keeping[1] + " < " + gradBytes);
         // Releasing: one N×N weight gradient plus the in-flight activations' gradients (a few 4×N rows) and one rule's
         // temporaries (a transposed N×N copy, one N×N product) at a time: under four weight gradients, not LAYERS.

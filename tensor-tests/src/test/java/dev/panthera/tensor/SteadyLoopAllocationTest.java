@@ -26,7 +26,11 @@ class SteadyLoopAllocationTest {
         MemoryPool.Stats after = run(STEPS, step);
         assertEquals(warm.nativeAllocations(), after.nativeAllocations(), what + ": native allocations after warm-up");
         assertEquals(warm.gcManagedAllocations(), after.gcManagedAllocations(), what + ": GC-managed allocations");
-        assertEquals(warm.bytesInUse(), after.bytesInUse(), what + ": every block went back");
+        // no growth: the count also falls when leaf-gradient blocks that earlier tests dropped are returned by their
+        // cleaner meanwhile, so only growth is a block that did not go back
+        assertTrue(
+                after.bytesInUse() <= warm.bytesInUse(),
+                what + ": every block went back (" + warm.bytesInUse() + " -> " + after.bytesInUse() + " bytes)");
         assertTrue(after.cacheHits() > warm.cacheHits(), what + ": blocks were reused");
     }
 
