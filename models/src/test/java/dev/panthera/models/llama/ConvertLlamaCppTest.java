@@ -99,7 +99,7 @@ class ConvertLlamaCppTest {
                     "%s: our greedy tokens agree with llama.cpp's on the same file for %d of 64, with llama.cpp's on"
                             + " its F32 expansion for %d%n",
                     type, direct, agreement(ll, theirs, ours));
-            // our decode of a type whose activations are rounded to 8 bits (Q4_0 by default) is not the F32
+            // our decode of a type whose activations are rounded to 8 bits (Q4_0 at 512-bit vectors) is not the F32
             // expansion's product; the surefire execution with panthera.quant.decodeActivations=f32 checks it there
             if (!QuantizedMatmul.decodeQuantizesActivations(type))
                 assertEquals(
