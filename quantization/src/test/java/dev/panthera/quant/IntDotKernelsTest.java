@@ -227,9 +227,13 @@ class IntDotKernelsTest {
      */
     @Test
     void llamaCppsIntegerDotsAgreeWithTheGroupedKernels() throws Throwable {
+        // the 16-bit kernels run at 512-bit vectors unless decodeActivations=f32; elsewhere this test has nothing to do
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                QuantizedMatmul.groupedInt(GgmlType.Q4_0, 1),
+                "skipped: the 16-bit group kernels do not run at " + QuantLanes.F.vectorBitSize() + " bits or with "
+                        + "decodeActivations=f32");
         Random r = new Random(31);
         for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q4_K}) {
-            if (!QuantizedMatmul.groupedInt(t, 1)) continue; // decodeActivations=f32: the float group kernels
             MethodHandle dot = LlamaCppGgml.fn(
                     t == GgmlType.Q4_0 ? "ggml_vec_dot_q4_0_q8_0" : "ggml_vec_dot_q4_K_q8_K",
                     null,

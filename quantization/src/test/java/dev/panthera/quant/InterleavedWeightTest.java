@@ -280,7 +280,8 @@ class InterleavedWeightTest {
      * The 16-bit kernels' lane sums at their widest: nibbles 15 (and 0) against activation quants of ±127 give
      * sixteen products of 1,905 each, 30,480 per lane and sum, the most a short holds here; summing the low and high
      * nibbles' products (Q4_0), or a Q4_K sub-block's 32 products, in one lane would pass 32,767 and wrap. Expected:
-     * the float64 product of the weight and the quantized activation ({@link IntDotKernelsTest#checkInt}).
+     * the float64 product of the weight and the quantized activation ({@link IntDotKernelsTest#checkInt}). Where the
+     * 16-bit kernels do not run ({@link QuantizedMatmul#groupedInt}) the float kernels meet the float bound instead.
      */
     @Test
     void theWidestSixteenBitSumsDoNotWrap() {
