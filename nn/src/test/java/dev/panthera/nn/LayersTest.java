@@ -349,6 +349,38 @@ class LayersTest {
         }
     }
 
+    /**
+     * A cache truncated to a prefix continues as a cache that only ever held that prefix: the same logits, bit for
+     * bit, as a fresh cache fed the prefix and then the new tokens, one at a time both ways.
+     */
+    @Test
+    void aTruncatedCacheContinuesFromItsPrefix() {
+        CausalLm m = ModuleTest.tiny(3);
+        KvCache used = m.newCache(16), fresh = m.newCache(16);
+        try (var _ = Autograd.noGrad()) {
+            long[] prefix = {3, 1, 4}, tail = {5, 9};
+            for (int i = 0; i < prefix.length; i++) {
+                m.forward(Tensor.of(new long[] {prefix[i]}, 1, 1), i, used);
+                m.forward(Tensor.of(new long[] {prefix[i]}, 1, 1), i, fresh);
+            }
+            for (long id : new long[] {7, 2, 8}) // a continuation to be dropped
+            m.forward(Tensor.of(new long[] {id}, 1, 1), used.length(0), used);
+            used.truncate(prefix.length);
+            assertEquals(prefix.length, used.length(0));
+            for (int i = 0; i < tail.length; i++) {
+                int at = prefix.length + i;
+                float[] want = m.forward(Tensor.of(new long[] {tail[i]}, 1, 1), at, fresh)
+                        .toFloatArray();
+                float[] got = m.forward(Tensor.of(new long[] {tail[i]}, 1, 1), at, used)
+                        .toFloatArray();
+                assertArrayEquals(want, got, "position " + at + " after truncate(" + prefix.length + ")");
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> used.truncate(6));
+        assertTrue(e.getMessage().contains("length 6") && e.getMessage().contains("holds 5"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> used.truncate(-1));
+    }
+
     @Test
     void laterTokensDoNotChangeEarlierLogits() {
         CausalLm m = ModuleTest.tiny(4);

@@ -33,6 +33,21 @@ public final class KvCache {
         java.util.Arrays.fill(lengths, 0);
     }
 
+    /**
+     * Keeps the first {@code length} positions of every layer and forgets the rest (llama.cpp's
+     * {@code llama_memory_seq_rm} from that position): a decode can then go on from position {@code length}, say to
+     * regenerate a reply after a fixed prompt, without running the prompt again.
+     *
+     * @throws IllegalArgumentException if {@code length} is negative or more than some layer holds
+     */
+    public void truncate(long length) {
+        for (int layer = 0; layer < lengths.length; layer++)
+            if (length < 0 || length > lengths[layer])
+                throw new IllegalArgumentException("KvCache.truncate: length " + length + " but layer " + layer
+                        + " holds " + lengths[layer] + " positions");
+        java.util.Arrays.fill(lengths, length);
+    }
+
     /** Appends k, v [B, KV, T, hd] for {@code layer} and returns views of all cached keys and values [B, KV, S, hd]. */
     public Tensor[] append(int layer, Tensor k, Tensor v) {
         long t = k.size(2);
