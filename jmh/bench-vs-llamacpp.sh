@@ -15,7 +15,8 @@
 #   GGML_GIT=/path/to/ggml/.git jmh/bench-vs-llamacpp.sh [ROUNDS] [OUT_DIR]
 #     ROUNDS   default 2; OUT_DIR default target/bench-vs-llamacpp/<date-time>
 #     env: MODELS (default "stories260K 110M 110M:F16 110M:BF16 110M:Q8_0 110M:Q4_0 110M:Q4_K"), THREADS ("1 2"),
-#          REPS (3), TG (tokens of the decode test, 32), PP ("128,512")
+#          REPS (3), TG (tokens of the decode test, 32), PP ("128,512"), DEPTH (0: tokens in the cache before each
+#          test, llama-bench's --n-depth; the tests are then named tg32@d512 and so on)
 #          ANCHOR_WORK, ANCHOR_CPU_FLAGS: passed to jmh/native/llama-anchor/build.sh (the anchor's build folder;
 #          compiler flags after ggml's -march=native, e.g. "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" on a virtual
 #          machine that lists AMX but traps it)
@@ -43,6 +44,7 @@ threads="${THREADS:-1 2}"
 reps="${REPS:-3}"
 tg="${TG:-32}"
 pp="${PP:-128,512}"
+depth="${DEPTH:-0}"
 
 jmh/native/llama-anchor/build.sh
 anchor="${ANCHOR_WORK:-jmh/target/llama-anchor}/build/llama-anchor"
@@ -59,7 +61,7 @@ java=(./panthera java --add-modules jdk.incubator.vector --enable-native-access=
     echo "llama.cpp CPU flags after -march=native (ANCHOR_CPU_FLAGS): ${ANCHOR_CPU_FLAGS:-none}"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
     echo "jdk: $(./panthera java -version 2>&1 | head -n1)"
-    echo "rounds $rounds, reps $reps, pp $pp, tg $tg, threads $threads"
+    echo "rounds $rounds, reps $reps, pp $pp, tg $tg, depth $depth, threads $threads"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out/env.txt"
 cat "$out/env.txt"
@@ -78,9 +80,9 @@ done
 run() { # round model threads engine
     local f="${file[$2]}"
     if [ "$4" = llama.cpp ]; then
-        "$anchor" bench "$f" -t "$3" -p "$pp" -n "$tg" -r "$reps"
+        "$anchor" bench "$f" -t "$3" -p "$pp" -n "$tg" -r "$reps" -d "$depth"
     else
-        "${java[@]}" dev.panthera.bench.llama.LlamaAnchorBench "$f" -t "$3" -p "$pp" -n "$tg" -r "$reps"
+        "${java[@]}" dev.panthera.bench.llama.LlamaAnchorBench "$f" -t "$3" -p "$pp" -n "$tg" -r "$reps" -d "$depth"
     fi | while read -r line; do echo "$1 $2 $4 $line" | tee -a "$out/raw.txt"; done
 }
 for ((r = 1; r <= rounds; r++)); do
@@ -119,7 +121,8 @@ END {
     }
 }' "$out/raw.txt" > "$out/table.md"
 
-# decode against the memory limit: roofline.txt has "bytes MODEL N" and "read THREADS GB/s" (twice per thread count)
+# decode against the memory limit: roofline.txt has "bytes MODEL N" and "read THREADS GB/s" (twice per thread count);
+# weights only, so decodes from an empty cache only (a decode at depth also reads the cache)
 awk '
 function v(s) { sub(/^[a-z_]*=/, "", s); return s }
 FNR == NR {
@@ -127,7 +130,7 @@ FNR == NR {
     if ($1 == "read") { bw[$2] += $3; nbw[$2]++; if (!($2 in lo) || $3 < lo[$2]) lo[$2] = $3; if ($3 > hi[$2]) hi[$2] = $3 }
     next
 }
-v($4) ~ /^tg/ {
+v($4) ~ /^tg[0-9]+$/ {
     key = $2 SUBSEP v($5); sum[key, $3] += v($7); n[key, $3]++
     if (!(key in seen)) { seen[key] = 1; order[++k] = key }
 }

@@ -1,6 +1,6 @@
 // A small driver over llama.cpp's public llama.h API, built by build.sh. Two modes:
 //
-//   llama-anchor bench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS]
+//   llama-anchor bench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS] [-d DEPTH]
 //     Throughput measured the way llama.cpp's llama-bench measures it: a test is either prompt processing (pp: the
 //     KV cache cleared, then one llama_decode of N_PROMPT tokens, BOS then random ids; one test per size listed,
 //     all in one context large enough for the largest) or text generation (tg: the
@@ -8,6 +8,9 @@
 //     no sampling is timed). Each test runs once unmeasured, then REPS times; a repetition's rate is its tokens over
 //     its wall time, and the line gives the mean and sample standard deviation of those rates:
 //       test=pp128 threads=1 reps=5 mean_tok_s=1234.56 sd_tok_s=7.89
+//     With -d DEPTH (llama-bench's --n-depth), every run first fills the cleared cache with DEPTH tokens (BOS then
+//     random ids, one untimed llama_decode) and the timed test follows at position DEPTH; its name gets "@dDEPTH"
+//     (test=tg32@d512).
 //     Context defaults of this llama.cpp version otherwise (F16 KV cache, flash attention left to "auto").
 //
 //   llama-anchor logits MODEL.gguf --ids "1 2 3" [--gen N] [--out FILE] [-t THREADS]
@@ -98,26 +101,32 @@ struct Session {
     }
 };
 
-int bench(const std::string & path, int threads, const std::vector<int> & prompts, int n_gen, int reps) {
+int bench(const std::string & path, int threads, const std::vector<int> & prompts, int n_gen, int reps, int depth) {
     int max_prompt = 0;
     for (int p : prompts) max_prompt = std::max(max_prompt, p);
     if (max_prompt == 0 && n_gen == 0) fail("bench: both -p and -n are 0");
-    int n_ctx = std::max(std::max(max_prompt, n_gen), 16);
-    Session s(path, threads, n_ctx, std::max(max_prompt, 1), false);
+    int n_ctx = std::max(std::max(max_prompt, n_gen) + depth, 16);
+    Session s(path, threads, n_ctx, std::max(std::max(max_prompt, depth), 1), false);
     int n_prompt = 0;
     std::mt19937 rng(1234);
     auto random_id = [&] { return (llama_token) (rng() % (uint32_t) s.vocab); };
     auto run = [&](bool prompt) {
         llama_memory_clear(llama_get_memory(s.ctx), true);
+        if (depth > 0) {
+            std::vector<llama_token> ids(depth);
+            for (int i = 0; i < depth; i++) ids[i] = i == 0 ? s.bos : random_id();
+            s.decode(ids, 0, false);
+            llama_synchronize(s.ctx);
+        }
         auto t0 = std::chrono::steady_clock::now();
         if (prompt) {
             std::vector<llama_token> ids(n_prompt);
-            for (int i = 0; i < n_prompt; i++) ids[i] = i == 0 ? s.bos : random_id();
-            s.decode(ids, 0, false);
+            for (int i = 0; i < n_prompt; i++) ids[i] = i == 0 && depth == 0 ? s.bos : random_id();
+            s.decode(ids, depth, false);
         } else {
-            std::vector<llama_token> one{s.bos};
+            std::vector<llama_token> one{depth == 0 ? s.bos : random_id()};
             for (int i = 0; i < n_gen; i++) {
-                s.decode(one, i, false);
+                s.decode(one, depth + i, false);
                 one[0] = random_id();
             }
         }
@@ -139,8 +148,9 @@ int bench(const std::string & path, int threads, const std::vector<int> & prompt
         mean /= rates.size();
         for (double x : rates) var += (x - mean) * (x - mean);
         double sd = rates.size() > 1 ? std::sqrt(var / (rates.size() - 1)) : 0.0;
-        std::printf("test=%s%d threads=%d reps=%d mean_tok_s=%.2f sd_tok_s=%.2f\n", prompt ? "pp" : "tg",
-                    prompt ? n_prompt : n_gen, threads, reps, mean, sd);
+        std::string at = depth > 0 ? "@d" + std::to_string(depth) : "";
+        std::printf("test=%s%d%s threads=%d reps=%d mean_tok_s=%.2f sd_tok_s=%.2f\n", prompt ? "pp" : "tg",
+                    prompt ? n_prompt : n_gen, at.c_str(), threads, reps, mean, sd);
         std::fflush(stdout);
     }
     return 0;
@@ -187,7 +197,7 @@ int logits(const std::string & path, const std::string & ids_text, int n_gen, co
 int main(int argc, char ** argv) {
     if (argc < 3) fail("usage: llama-anchor bench|logits MODEL.gguf [options] (see anchor.cpp)");
     std::string mode = argv[1], path = argv[2], ids, out;
-    int threads = 1, n_gen = 0, reps = 5;
+    int threads = 1, n_gen = 0, reps = 5, depth = 0;
     std::vector<int> prompts;
     for (int i = 3; i < argc; i++) {
         std::string a = argv[i];
@@ -201,6 +211,7 @@ int main(int argc, char ** argv) {
         }
         else if (a == "-n" || a == "--gen") n_gen = int_arg(a, v);
         else if (a == "-r") reps = int_arg(a, v);
+        else if (a == "-d") depth = int_arg(a, v);
         else if (a == "--ids") ids = v;
         else if (a == "--out") out = v;
         else fail("unknown option " + a);
@@ -210,7 +221,7 @@ int main(int argc, char ** argv) {
     llama_log_set(quiet_log, nullptr);
     llama_backend_init();
     int rc;
-    if (mode == "bench") rc = bench(path, threads, prompts, n_gen, reps);
+    if (mode == "bench") rc = bench(path, threads, prompts, n_gen, reps, depth);
     else if (mode == "logits") rc = logits(path, ids, n_gen, out, threads);
     else fail("unknown mode " + mode + " (bench or logits)");
     llama_backend_free();

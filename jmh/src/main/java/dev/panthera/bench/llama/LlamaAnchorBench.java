@@ -21,7 +21,10 @@ import java.util.SplittableRandom;
  * position only; one test per size listed) or text generation (tg: a fresh cache, then N_GEN single-token forwards, the first fed BOS and the
  * rest random ids, each producing the last position's logits; no sampling timed). A repetition's rate is its tokens
  * over its wall time; the line gives the mean and sample standard deviation of the rates of REPS repetitions:
- * {@code test=pp128 threads=1 reps=5 mean_tok_s=1234.56 sd_tok_s=7.89}.
+ * {@code test=pp128 threads=1 reps=5 mean_tok_s=1234.56 sd_tok_s=7.89}. With {@code -d DEPTH} (llama-bench's
+ * {@code --n-depth}), every run first fills the cleared cache with DEPTH tokens (BOS then random ids, one forward,
+ * untimed) and the timed test follows at position DEPTH, its name followed by {@code @dDEPTH} ({@code test=tg32@d512}),
+ * as the anchor does.
  *
  * <p>The one difference in method is the warm-up: llama.cpp (compiled ahead of time) runs each test once unmeasured;
  * here, before any test, every listed prompt and the decode run in turn, unmeasured, until at least
@@ -34,7 +37,7 @@ import java.util.SplittableRandom;
  * on record beside the rates. Then each test runs once unmeasured, as llama.cpp's do.
  *
  * <p>Usage: {@code LlamaAnchorBench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS]
- * [--warmup-s S] [--warmup-max-s S]}.
+ * [-d DEPTH] [--warmup-s S] [--warmup-max-s S]}.
  */
 public final class LlamaAnchorBench {
     private LlamaAnchorBench() {}
@@ -42,7 +45,7 @@ public final class LlamaAnchorBench {
     public static void main(String[] args) throws Exception {
         if (args.length < 1) throw new IllegalArgumentException("usage: LlamaAnchorBench MODEL.gguf [options]");
         Path model = Path.of(args[0]);
-        int threads = 1, gen = 0, reps = 5;
+        int threads = 1, gen = 0, reps = 5, depth = 0;
         int[] prompts = {};
         double warmup = 10, warmupMax = 120;
         for (int i = 1; i < args.length; i += 2) {
@@ -56,6 +59,7 @@ public final class LlamaAnchorBench {
                             .toArray();
                 case "-n" -> gen = Integer.parseInt(v);
                 case "-r" -> reps = Integer.parseInt(v);
+                case "-d" -> depth = Integer.parseInt(v);
                 case "--warmup-s" -> warmup = Double.parseDouble(v);
                 case "--warmup-max-s" -> warmupMax = Double.parseDouble(v);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -65,17 +69,19 @@ public final class LlamaAnchorBench {
         if (threads < 1
                 || reps < 1
                 || gen < 0
+                || depth < 0
                 || maxPrompt + gen == 0
                 || Arrays.stream(prompts).anyMatch(p -> p < 0))
-            throw new IllegalArgumentException("LlamaAnchorBench: need -t ≥ 1, -r ≥ 1 and -p or -n > 0");
+            throw new IllegalArgumentException("LlamaAnchorBench: need -t ≥ 1, -r ≥ 1, -d ≥ 0 and -p or -n > 0");
         dev.panthera.simd.Sgemm.setThreads(threads);
         try (LlamaModel m = LlamaModel.load(model);
                 var ng = Autograd.noGrad()) {
             int n = gen;
-            Runner r = new Runner(m, Math.max(maxPrompt, n));
+            Runner r = new Runner(m, Math.max(maxPrompt, n), depth);
             warm(r, prompts, n, warmup, Math.max(warmup, warmupMax));
-            for (int p : prompts) if (p > 0) report("pp", p, threads, reps, () -> r.prompt(p));
-            if (n > 0) report("tg", n, threads, reps, () -> r.generate(n));
+            String at = depth > 0 ? "@d" + depth : "";
+            for (int p : prompts) if (p > 0) report("pp" + p + at, p, threads, reps, r::fill, () -> r.prompt(p));
+            if (n > 0) report("tg" + n + at, n, threads, reps, r::fill, () -> r.generate(n));
         }
     }
 
@@ -94,8 +100,16 @@ public final class LlamaAnchorBench {
         double share = Double.NaN;
         while (true) {
             long t0 = System.nanoTime(), c0 = timed ? jit.getTotalCompilationTime() : 0;
-            for (int p : prompts) if (p > 0) r.prompt(p);
-            if (n > 0) r.generate(n);
+            for (int p : prompts) {
+                if (p > 0) {
+                    r.fill();
+                    r.prompt(p);
+                }
+            }
+            if (n > 0) {
+                r.fill();
+                r.generate(n);
+            }
             turns++;
             long t1 = System.nanoTime();
             share = timed ? (jit.getTotalCompilationTime() - c0) * 1e6 / (t1 - t0) : 0;
@@ -112,10 +126,13 @@ public final class LlamaAnchorBench {
                 share < SETTLED ? "" : " (not settled: stopped at --warmup-max-s)"));
     }
 
-    private static void report(String kind, int n, int threads, int reps, Runnable test) {
+    /** Runs {@code setup} untimed before each run of {@code test}, the first run unmeasured. */
+    private static void report(String name, int n, int threads, int reps, Runnable setup, Runnable test) {
+        setup.run();
         test.run(); // unmeasured, as llama.cpp's first run
         List<Double> rates = new ArrayList<>();
         for (int i = 0; i < reps; i++) {
+            setup.run();
             long t0 = System.nanoTime();
             test.run();
             rates.add(n * 1e9 / (System.nanoTime() - t0));
@@ -125,9 +142,8 @@ public final class LlamaAnchorBench {
         double sd = reps > 1 ? Math.sqrt(var / (reps - 1)) : 0;
         System.out.println(String.format(
                 Locale.ROOT,
-                "test=%s%d threads=%d reps=%d mean_tok_s=%.2f sd_tok_s=%.2f",
-                kind,
-                n,
+                "test=%s threads=%d reps=%d mean_tok_s=%.2f sd_tok_s=%.2f",
+                name,
                 threads,
                 reps,
                 mean,
@@ -135,38 +151,51 @@ public final class LlamaAnchorBench {
         System.out.flush();
     }
 
-    /** The two tests over one model; ids are BOS then uniformly random ids of the vocabulary. */
+    /**
+     * The two tests over one model; ids are BOS then uniformly random ids of the vocabulary (BOS first in the depth's
+     * tokens when there are some, else first in the test's).
+     */
     private static final class Runner {
         private final LlamaModel m;
-        private final int vocab, bos;
+        private final int vocab, bos, depth;
         /** One cache for every run, cleared before each: the anchor also clears its context outside the timing. */
         private final KvCache cache;
 
         private final SplittableRandom rng = new SplittableRandom(1234);
 
-        Runner(LlamaModel m, int context) {
+        Runner(LlamaModel m, int context, int depth) {
             this.m = m;
             this.vocab = m.config().vocab();
             this.bos = m.config().bos();
-            this.cache = m.newCache(context);
+            this.depth = depth;
+            this.cache = m.newCache(context + depth);
         }
 
-        void prompt(int n) {
+        /** Clears the cache and fills its first {@code depth} positions. */
+        void fill() {
             cache.clear();
+            if (depth > 0) forward(depth, 0);
+        }
+
+        /** One forward of n ids at position {@code depth}, after {@link #fill}. */
+        void prompt(int n) {
+            forward(n, depth);
+        }
+
+        private void forward(int n, int at) {
             int[] ids = new int[n];
-            ids[0] = bos;
-            for (int i = 1; i < n; i++) ids[i] = rng.nextInt(vocab);
+            for (int i = 0; i < n; i++) ids[i] = i == 0 && at == 0 ? bos : rng.nextInt(vocab);
             try (var scope = MemoryScope.open()) {
-                m.forward(Tensor.of(ids, 1, n), 0, cache, null, true).toFloatArray();
+                m.forward(Tensor.of(ids, 1, n), at, cache, null, true).toFloatArray();
             }
         }
 
+        /** n single-id forwards from position {@code depth}, after {@link #fill}. */
         void generate(int n) {
-            cache.clear();
-            int id = bos;
+            int id = depth == 0 ? bos : rng.nextInt(vocab);
             for (int i = 0; i < n; i++) {
                 try (var scope = MemoryScope.open()) {
-                    m.forward(Tensor.of(new int[] {id}, 1, 1), i, cache, null, true)
+                    m.forward(Tensor.of(new int[] {id}, 1, 1), depth + i, cache, null, true)
                             .toFloatArray();
                 }
                 id = rng.nextInt(vocab);
