@@ -11,9 +11,13 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Attention of query rows that all see the same first {@code n} keys of one kv head, with no mask: a decode step
  * (one query row per head, or the query heads of a GQA group together). Two passes over the keys instead of the
- * blocked kernel's online softmax: the scores of every key into a per-thread array (scale·q·k, one vector dot per
- * key; head dimensions up to {@link SmallHeadScores#MAX_D} with the keys across the lanes), their maximum, e^(s − max)
- * and its sum, then O = Σ_j p_j·V_j / sum with the output accumulators held in registers while the value rows pass.
+ * blocked kernel's online softmax: the scores of every key into a per-thread array (scale·q·k; head dimensions up to
+ * {@link SmallHeadScores#MAX_D} with the keys across the lanes; at 16 lanes and dimensions a multiple of 16, sixteen
+ * keys at a time from a heap copy of their rows, {@link #scores16}; else one vector dot per key), their maximum,
+ * e^(s − max) and its sum, then O = Σ_j p_j·V_j / sum with the output accumulators held in registers while the value
+ * rows pass (at 16 lanes, sixteen value rows at a time from a heap copy, {@link #weightedBlocks}). Reading the cache
+ * in bulk copies matters at length: a 110M-shape decode after 512 cached tokens ran 1.5 times as fast with them
+ * (BENCHMARKS.md, "Decode after a long context").
  * The blocked kernel's per-block SGEMM calls, scratch blocks and accumulator rescaling cost more than the arithmetic
  * at decode's sizes (a few hundred keys, one or a few query rows). Memory: rows × n floats of per-thread scratch,
  * growing with the cache (1 MB at 8 rows × 32k keys), where the blocked kernel's stays bounded by its blocks.
@@ -26,14 +30,26 @@ final class DecodeAttention {
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /**
-     * Per-thread scratch: the scores (then weights) of every row, one query row, and the lanes of a sum. Sized at
-     * first use for 8 rows of 2048 keys and head dimensions up to 256, so that a growing decode does not take the
-     * growth branches (a branch never taken while a method was profiled is compiled as a trap, and taking it
-     * deoptimises the method).
+     * Per-thread scratch: the scores (then weights) of every row, the query rows, a block of sixteen key rows and one
+     * of sixteen value rows, the rows' output accumulators and 1/sum, and the lanes of a sum. Sized at first use for 8
+     * rows of 2048 keys and dimensions up to 256, so that a growing decode does not take the growth branches (a branch
+     * never taken while a method was profiled is compiled as a trap, and taking it deoptimises the method).
      */
     private static final class Scratch {
-        float[] s = new float[8 * 2048], q = new float[256], lanes = new float[16];
+        float[] s = new float[8 * 2048],
+                q = new float[8 * 256],
+                kb = new float[16 * MAX_BLOCK_D],
+                vb = new float[16 * MAX_BLOCK_D],
+                acc = new float[8 * MAX_BLOCK_D],
+                inv = new float[8],
+                lanes = new float[16];
     }
+
+    /**
+     * The largest head dimension whose keys go through {@link #scores16}, and value dimension through
+     * {@link #weightedBlocks} (a block of sixteen rows in the heap).
+     */
+    private static final int MAX_BLOCK_D = 256;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -65,15 +81,33 @@ final class DecodeAttention {
                     "decode attention: " + rows + " query rows against " + n + " keys of dimension " + d);
         Scratch sc = SCRATCH.get();
         if (sc.s.length < rows * n) sc.s = new float[rows * n];
-        if (sc.q.length < d) sc.q = new float[d];
+        if (sc.q.length < rows * d) sc.q = new float[rows * d];
         float[] s = sc.s, q = sc.q;
         if (d <= SmallHeadScores.MAX_D) {
             SmallHeadScores.scores(rows, n, d, scale, qs, qOff, qLd, k, kOff, kLd, s);
         } else {
-            for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(qs, FL, (qOff + r * qLd) * 4, q, 0, d);
-                scoresRow(q, d, k, kOff, kLd, n, scale, s, r * n);
+            for (int r = 0; r < rows; r++) MemorySegment.copy(qs, FL, (qOff + r * qLd) * 4, q, r * d, d);
+            int j = 0;
+            if (F.length() == 16 && d % 16 == 0 && d <= MAX_BLOCK_D) {
+                // sixteen keys at a time, copied to the heap in one piece when the rows are adjacent (a bulk copy
+                // streams them from memory; vector loads straight from the segment, sixteen per step, passed C2's
+                // inlining budget and left the segment accessors as calls), every row over the block while in L1
+                float[] kb = sc.kb;
+                for (; j + 16 <= n; j += 16) {
+                    if (kLd == d) MemorySegment.copy(k, FL, (kOff + j * kLd) * 4, kb, 0, 16 * d);
+                    else
+                        for (int i = 0; i < 16; i++)
+                            MemorySegment.copy(k, FL, (kOff + (j + i) * kLd) * 4, kb, i * d, d);
+                    for (int r = 0; r < rows; r++) scores16(q, r * d, d, kb, scale, s, r * n + j);
+                }
             }
+            if (j < n)
+                for (int r = 0; r < rows; r++)
+                    scoresRow(q, r * d, d, k, kOff + j * kLd, kLd, n - j, scale, s, r * n + j);
+        }
+        if (F.length() == 16 && dv % 16 == 0 && dv <= MAX_BLOCK_D) {
+            weightedBlocks(sc, rows, n, dv, v, vOff, vLd, os, oOff, oLd);
+            return;
         }
         for (int r = 0; r < rows; r++) {
             float inv = 1f / expShifted(s, r * n, n, max(s, r * n, n), sc.lanes);
@@ -86,9 +120,77 @@ final class DecodeAttention {
         }
     }
 
-    /** s[so + j] = scale·Σ_{c &lt; d} q[c]·K[j][c] for j &lt; n: one vector dot per key, the last piece masked. */
+    /**
+     * The softmax of each row's scores and O = Σ_j p_j·V_j / sum for value dims a multiple of 16 (at most
+     * {@link #MAX_BLOCK_D}): the value rows sixteen keys at a time copied to the heap (one bulk copy when adjacent),
+     * every row's output accumulated over each block from the heap, then scaled by 1/sum into o. Each output vector is
+     * the same FMA chain over j in order as {@link #weighted4}'s and {@link #weighted1}'s, its accumulator carried from
+     * block to block in the heap.
+     */
+    private static void weightedBlocks(
+            Scratch sc,
+            int rows,
+            int n,
+            int dv,
+            MemorySegment v,
+            long vOff,
+            long vLd,
+            MemorySegment os,
+            long oOff,
+            long oLd) {
+        float[] s = sc.s, vb = sc.vb;
+        if (sc.acc.length < rows * dv) sc.acc = new float[rows * dv];
+        if (sc.inv.length < rows) sc.inv = new float[rows];
+        float[] acc = sc.acc, inv = sc.inv;
+        for (int r = 0; r < rows; r++) inv[r] = 1f / expShifted(s, r * n, n, max(s, r * n, n), sc.lanes);
+        java.util.Arrays.fill(acc, 0, rows * dv, 0f);
+        for (int j = 0; j < n; j += 16) {
+            int m = Math.min(16, n - j);
+            if (vLd == dv) MemorySegment.copy(v, FL, (vOff + j * vLd) * 4, vb, 0, m * dv);
+            else for (int i = 0; i < m; i++) MemorySegment.copy(v, FL, (vOff + (j + i) * vLd) * 4, vb, i * dv, dv);
+            for (int r = 0; r < rows; r++) weightedBlock(s, r * n + j, m, vb, dv, acc, r * dv);
+        }
+        for (int r = 0; r < rows; r++) {
+            FloatVector f = FloatVector.broadcast(F, inv[r]);
+            long o = (oOff + r * oLd) * 4;
+            for (int e = 0; e < dv; e += 16)
+                FloatVector.fromArray(F, acc, r * dv + e).mul(f).intoMemorySegment(os, o + e * 4L, NO);
+        }
+    }
+
+    /** acc[ao + e] += Σ_{i &lt; m} p[po + i]·vb[i·dv + e] for e &lt; dv (a multiple of 16), i in order. */
+    private static void weightedBlock(float[] p, int po, int m, float[] vb, int dv, float[] acc, int ao) {
+        int e = 0;
+        for (; e + 64 <= dv; e += 64) {
+            FloatVector a0 = FloatVector.fromArray(F, acc, ao + e), a1 = FloatVector.fromArray(F, acc, ao + e + 16);
+            FloatVector a2 = FloatVector.fromArray(F, acc, ao + e + 32),
+                    a3 = FloatVector.fromArray(F, acc, ao + e + 48);
+            for (int i = 0; i < m; i++) {
+                FloatVector w = FloatVector.broadcast(F, p[po + i]);
+                int b = i * dv + e;
+                a0 = FloatVector.fromArray(F, vb, b).fma(w, a0);
+                a1 = FloatVector.fromArray(F, vb, b + 16).fma(w, a1);
+                a2 = FloatVector.fromArray(F, vb, b + 32).fma(w, a2);
+                a3 = FloatVector.fromArray(F, vb, b + 48).fma(w, a3);
+            }
+            a0.intoArray(acc, ao + e);
+            a1.intoArray(acc, ao + e + 16);
+            a2.intoArray(acc, ao + e + 32);
+            a3.intoArray(acc, ao + e + 48);
+        }
+        for (; e < dv; e += 16) {
+            FloatVector a = FloatVector.fromArray(F, acc, ao + e);
+            for (int i = 0; i < m; i++)
+                a = FloatVector.fromArray(F, vb, i * dv + e).fma(FloatVector.broadcast(F, p[po + i]), a);
+            a.intoArray(acc, ao + e);
+        }
+    }
+
+    /**
+     * s[so + j] = scale·Σ_{c &lt; d} q[qo + c]·K[j][c] for j &lt; n: one vector dot per key, the last piece masked.
+     */
     private static void scoresRow(
-            float[] q, int d, MemorySegment k, long kOff, long kLd, int n, float scale, float[] s, int so) {
+            float[] q, int qo, int d, MemorySegment k, long kOff, long kLd, int n, float scale, float[] s, int so) {
         int L = F.length(), full = d / L * L;
         VectorMask<Float> tail = F.indexInRange(full, d);
         for (int j = 0; j < n; j++) {
@@ -96,12 +198,79 @@ final class DecodeAttention {
             FloatVector acc = FloatVector.zero(F);
             int c = 0;
             for (; c < full; c += L)
-                acc = FloatVector.fromArray(F, q, c).fma(FloatVector.fromMemorySegment(F, k, at + c * 4L, NO), acc);
+                acc = FloatVector.fromArray(F, q, qo + c)
+                        .fma(FloatVector.fromMemorySegment(F, k, at + c * 4L, NO), acc);
             if (c < d)
-                acc = FloatVector.fromArray(F, q, c, tail)
+                acc = FloatVector.fromArray(F, q, qo + c, tail)
                         .fma(FloatVector.fromMemorySegment(F, k, at + c * 4L, NO, tail), acc);
             s[so + j] = LaneSum.sum(acc) * scale;
         }
+    }
+
+    /**
+     * {@link #scoresRow} for sixteen keys at 16 lanes and d a multiple of 16: sixteen dot accumulators (key i's products in lane order, as
+     * scoresRow forms them), then their lane sums as one vector in four stages of lane selections that fold each pair of
+     * accumulators into one (stage h adds lanes h apart, the first of the pair's partial sums kept where bit h of
+     * the lane is clear, the second's where it is set; after the last, lane i holds key i's sum), one store. Per key
+     * two selections instead of scoresRow's four rotations and a scalar store; the sums are the same products added
+     * in a different tree.
+     */
+    private static void scores16(float[] q, int qo, int d, float[] kb, float scale, float[] s, int so) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        FloatVector a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0;
+        for (int c = 0; c < d; c += 16) {
+            FloatVector x = FloatVector.fromArray(F, q, qo + c);
+            a0 = x.fma(FloatVector.fromArray(F, kb, c), a0);
+            a1 = x.fma(FloatVector.fromArray(F, kb, d + c), a1);
+            a2 = x.fma(FloatVector.fromArray(F, kb, 2 * d + c), a2);
+            a3 = x.fma(FloatVector.fromArray(F, kb, 3 * d + c), a3);
+            a4 = x.fma(FloatVector.fromArray(F, kb, 4 * d + c), a4);
+            a5 = x.fma(FloatVector.fromArray(F, kb, 5 * d + c), a5);
+            a6 = x.fma(FloatVector.fromArray(F, kb, 6 * d + c), a6);
+            a7 = x.fma(FloatVector.fromArray(F, kb, 7 * d + c), a7);
+            a8 = x.fma(FloatVector.fromArray(F, kb, 8 * d + c), a8);
+            a9 = x.fma(FloatVector.fromArray(F, kb, 9 * d + c), a9);
+            a10 = x.fma(FloatVector.fromArray(F, kb, 10 * d + c), a10);
+            a11 = x.fma(FloatVector.fromArray(F, kb, 11 * d + c), a11);
+            a12 = x.fma(FloatVector.fromArray(F, kb, 12 * d + c), a12);
+            a13 = x.fma(FloatVector.fromArray(F, kb, 13 * d + c), a13);
+            a14 = x.fma(FloatVector.fromArray(F, kb, 14 * d + c), a14);
+            a15 = x.fma(FloatVector.fromArray(F, kb, 15 * d + c), a15);
+        }
+        // written out rather than through a helper: a helper taking vectors, left out of line once this method is past
+        // C2's inlining budget, receives them boxed
+        FloatVector t0 = LO8.selectFrom(a0, a8).add(HI8.selectFrom(a0, a8));
+        FloatVector t1 = LO8.selectFrom(a1, a9).add(HI8.selectFrom(a1, a9));
+        FloatVector t2 = LO8.selectFrom(a2, a10).add(HI8.selectFrom(a2, a10));
+        FloatVector t3 = LO8.selectFrom(a3, a11).add(HI8.selectFrom(a3, a11));
+        FloatVector t4 = LO8.selectFrom(a4, a12).add(HI8.selectFrom(a4, a12));
+        FloatVector t5 = LO8.selectFrom(a5, a13).add(HI8.selectFrom(a5, a13));
+        FloatVector t6 = LO8.selectFrom(a6, a14).add(HI8.selectFrom(a6, a14));
+        FloatVector t7 = LO8.selectFrom(a7, a15).add(HI8.selectFrom(a7, a15));
+        FloatVector u0 = LO4.selectFrom(t0, t4).add(HI4.selectFrom(t0, t4));
+        FloatVector u1 = LO4.selectFrom(t1, t5).add(HI4.selectFrom(t1, t5));
+        FloatVector u2 = LO4.selectFrom(t2, t6).add(HI4.selectFrom(t2, t6));
+        FloatVector u3 = LO4.selectFrom(t3, t7).add(HI4.selectFrom(t3, t7));
+        FloatVector v0 = LO2.selectFrom(u0, u2).add(HI2.selectFrom(u0, u2));
+        FloatVector v1 = LO2.selectFrom(u1, u3).add(HI2.selectFrom(u1, u3));
+        LO1.selectFrom(v0, v1).add(HI1.selectFrom(v0, v1)).mul(scale).intoArray(s, so);
+    }
+
+    // stage h's selections from the pair (x, y): LOh lane l is x[l] where bit h of l is clear, else y[l - h]; HIh is
+    // x[l + h] where clear, else y[l]; so LOh + HIh is x[l] + x[l + h] in the clear lanes, y[l - h] + y[l] in the set
+    private static final FloatVector LO8 = select(8, false), HI8 = select(8, true);
+    private static final FloatVector LO4 = select(4, false), HI4 = select(4, true);
+    private static final FloatVector LO2 = select(2, false), HI2 = select(2, true);
+    private static final FloatVector LO1 = select(1, false), HI1 = select(1, true);
+
+    private static FloatVector select(int h, boolean hi) {
+        int n = F.length();
+        float[] idx = new float[n];
+        for (int l = 0; l < n; l++) {
+            boolean set = (l & h) != 0;
+            idx[l] = (hi ? (set ? n + l : l + h) : (set ? n + l - h : l)) % (2 * n);
+        }
+        return FloatVector.fromArray(F, idx, 0);
     }
 
     /**
