@@ -135,6 +135,7 @@ v($4) ~ /^tg[0-9]+$/ {
     if (!(key in seen)) { seen[key] = 1; order[++k] = key }
 }
 END {
+    if (k == 0) exit
     print ""
     print "| model | threads | weight MB read per token | streaming read GB/s | memory limit tok/s | Panthera tok/s | Panthera / limit | llama.cpp tok/s | llama.cpp / limit |"
     print "|---|---|---|---|---|---|---|---|---|"
