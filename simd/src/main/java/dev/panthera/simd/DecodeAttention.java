@@ -15,9 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link SmallHeadScores#MAX_D} with the keys across the lanes; at 16 lanes and dimensions a multiple of 16, sixteen
  * keys at a time from a heap copy of their rows, {@link #scores16}; else one vector dot per key), their maximum,
  * e^(s − max) and its sum, then O = Σ_j p_j·V_j / sum with the output accumulators held in registers while the value
- * rows pass (at 16 lanes, sixteen value rows at a time from a heap copy, {@link #weightedBlocks}). Reading the cache
- * in bulk copies matters at length: a 110M-shape decode after 512 cached tokens ran 1.5 times as fast with them
- * (BENCHMARKS.md, "Decode after a long context").
+ * rows pass (at 16 lanes, sixteen value rows at a time from a heap copy, {@link #weightedBlocks}). The bulk copies
+ * read a long cache as a stream, where vector loads from the segment key by key left the decode after a long
+ * context mostly waiting on the attention (BENCHMARKS.md, "Decode after a long context").
  * The blocked kernel's per-block SGEMM calls, scratch blocks and accumulator rescaling cost more than the arithmetic
  * at decode's sizes (a few hundred keys, one or a few query rows). Memory: rows × n floats of per-thread scratch,
  * growing with the cache (1 MB at 8 rows × 32k keys), where the blocked kernel's stays bounded by its blocks.
