@@ -33,8 +33,13 @@ import jdk.incubator.vector.VectorSpecies;
 final class ShortAttention {
     private ShortAttention() {}
 
-    /** The most keys taken here ({@code -Dpanthera.simd.shortAttentionKeys=N}; 0 sends every call to the blocked path). */
-    static final int MAX_KEYS = Integer.getInteger("panthera.simd.shortAttentionKeys", 512);
+    /**
+     * The most keys taken here ({@code -Dpanthera.simd.shortAttentionKeys=N}; 0 sends every call to the blocked path).
+     * 1024 covers a prompt after a context of several hundred tokens (a 128-token prefill after 512 cached ones sees
+     * 640 keys, and ran faster here than on the blocked path, BENCHMARKS.md "Decode after a long context"); the
+     * per-thread scratch grows to about 12·keys·d bytes (the key rows, their transposition and the values).
+     */
+    static final int MAX_KEYS = Integer.getInteger("panthera.simd.shortAttentionKeys", 1024);
     /** The largest query/key and value head dims taken here. */
     static final int MAX_D = 128;
     /**

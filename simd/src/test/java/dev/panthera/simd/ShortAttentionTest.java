@@ -47,7 +47,7 @@ class ShortAttentionTest {
         Arbitrary<Integer> dims = Arbitraries.of(1, 7, 16, 31, 32, 33, 64, 100, 128);
         return Combinators.combine(
                         Arbitraries.of(16, 17, 18, 19, 20, 21, 22, 23, 33, 64),
-                        Arbitraries.of(1, 2, 15, 16, 17, 31, 32, 33, 97, 128, 300, 512),
+                        Arbitraries.of(1, 2, 15, 16, 17, 31, 32, 33, 97, 128, 300, 512, 513, 700, 1024),
                         Arbitraries.integers().between(1, 2),
                         Arbitraries.integers().between(1, 2),
                         dims,
