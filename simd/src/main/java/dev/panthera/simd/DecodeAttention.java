@@ -1,11 +1,15 @@
 package dev.panthera.simd;
 
+import dev.panthera.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -17,7 +21,9 @@ import jdk.incubator.vector.VectorSpecies;
  * e^(s − max) and its sum, then O = Σ_j p_j·V_j / sum with the output accumulators held in registers while the value
  * rows pass (at 16 lanes, sixteen value rows at a time from a heap copy, {@link #weightedBlocks}). The bulk copies
  * read a long cache as a stream, where vector loads from the segment key by key left the decode after a long
- * context mostly waiting on the attention (BENCHMARKS.md, "Decode after a long context").
+ * context mostly waiting on the attention (BENCHMARKS.md, "Decode after a long context"). An F16 or BF16 cache takes
+ * the block path at every width and dimension: its rows are widened to F32 into the same heap blocks as they are read,
+ * sixteen at a time, and scored there (sixteen together where the F32 path would, else one dot per key).
  * The blocked kernel's per-block SGEMM calls, scratch blocks and accumulator rescaling cost more than the arithmetic
  * at decode's sizes (a few hundred keys, one or a few query rows). Memory: rows × n floats of per-thread scratch,
  * growing with the cache (1 MB at 8 rows × 32k keys), where the blocked kernel's stays bounded by its blocks.
@@ -26,12 +32,16 @@ final class DecodeAttention {
     private DecodeAttention() {}
 
     private static final VectorSpecies<Float> F = Lanes.F, H = Lanes.H;
+    private static final VectorSpecies<Short> S =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     /**
      * Per-thread scratch: the scores (then weights) of every row, the query rows, a block of sixteen key rows and one
-     * of sixteen value rows, the rows' output accumulators and 1/sum, and the lanes of a sum. Sized at first use for 8
+     * of sixteen value rows (as F32), the rows' output accumulators and 1/sum, and the lanes of a sum. Sized at first use for 8
      * rows of 2048 keys and dimensions up to 256, so that a growing decode does not take the growth branches (a branch
      * never taken while a method was profiled is compiled as a trap, and taking it deoptimises the method).
      */
@@ -76,37 +86,69 @@ final class DecodeAttention {
             int d,
             int dv,
             float scale) {
+        rows(qs, qOff, qLd, os, oOff, oLd, rows, DType.F32, k, kOff, kLd, v, vOff, vLd, n, d, dv, scale);
+    }
+
+    /**
+     * {@link #rows} with keys and values of dtype {@code kv}: F32, or F16 or BF16 (a half-precision KV cache), whose
+     * rows are widened to F32 sixteen at a time into the heap block the scores and the weighted sum then read. The
+     * queries and the output stay F32; the arithmetic after the widening (exact) is the F32 path's.
+     */
+    static void rows(
+            MemorySegment qs,
+            long qOff,
+            long qLd,
+            MemorySegment os,
+            long oOff,
+            long oLd,
+            int rows,
+            DType kv,
+            MemorySegment k,
+            long kOff,
+            long kLd,
+            MemorySegment v,
+            long vOff,
+            long vLd,
+            int n,
+            int d,
+            int dv,
+            float scale) {
         if (n < 1 || rows < 1 || d < 1 || (long) rows * n > Integer.MAX_VALUE)
             throw new IllegalArgumentException(
                     "decode attention: " + rows + " query rows against " + n + " keys of dimension " + d);
+        if (kv != DType.F32 && kv != DType.F16 && kv != DType.BF16)
+            throw new IllegalArgumentException("decode attention: keys and values of " + kv);
+        boolean half = kv != DType.F32;
         Scratch sc = SCRATCH.get();
         if (sc.s.length < rows * n) sc.s = new float[rows * n];
         if (sc.q.length < rows * d) sc.q = new float[rows * d];
         float[] s = sc.s, q = sc.q;
-        if (d <= SmallHeadScores.MAX_D) {
+        if (!half && d <= SmallHeadScores.MAX_D) {
             SmallHeadScores.scores(rows, n, d, scale, qs, qOff, qLd, k, kOff, kLd, s);
         } else {
             for (int r = 0; r < rows; r++) MemorySegment.copy(qs, FL, (qOff + r * qLd) * 4, q, r * d, d);
             int j = 0;
-            if (F.length() == 16 && d % 16 == 0 && d <= MAX_BLOCK_D) {
+            boolean sixteen = F.length() == 16 && d % 16 == 0;
+            if (half || sixteen && d <= MAX_BLOCK_D) {
                 // sixteen keys at a time, copied to the heap in one piece when the rows are adjacent (a bulk copy
                 // streams them from memory; vector loads straight from the segment, sixteen per step, passed C2's
                 // inlining budget and left the segment accessors as calls), every row over the block while in L1
+                if (sc.kb.length < 16 * d) sc.kb = new float[16 * d];
                 float[] kb = sc.kb;
-                for (; j + 16 <= n; j += 16) {
-                    if (kLd == d) MemorySegment.copy(k, FL, (kOff + j * kLd) * 4, kb, 0, 16 * d);
-                    else
-                        for (int i = 0; i < 16; i++)
-                            MemorySegment.copy(k, FL, (kOff + (j + i) * kLd) * 4, kb, i * d, d);
-                    for (int r = 0; r < rows; r++) scores16(q, r * d, d, kb, scale, s, r * n + j);
+                for (; half ? j < n : j + 16 <= n; j += 16) {
+                    int m = Math.min(16, n - j);
+                    widenRows(kv, k, kOff + j * kLd, kLd, m, d, kb);
+                    if (sixteen && m == 16)
+                        for (int r = 0; r < rows; r++) scores16(q, r * d, d, kb, scale, s, r * n + j);
+                    else for (int r = 0; r < rows; r++) scoresBlock(q, r * d, d, kb, m, scale, s, r * n + j);
                 }
             }
             if (j < n)
                 for (int r = 0; r < rows; r++)
                     scoresRow(q, r * d, d, k, kOff + j * kLd, kLd, n - j, scale, s, r * n + j);
         }
-        if (F.length() == 16 && dv % 16 == 0 && dv <= MAX_BLOCK_D) {
-            weightedBlocks(sc, rows, n, dv, v, vOff, vLd, os, oOff, oLd);
+        if (half || F.length() == 16 && dv % 16 == 0 && dv <= MAX_BLOCK_D) {
+            weightedBlocks(sc, rows, n, kv, dv, v, vOff, vLd, os, oOff, oLd);
             return;
         }
         for (int r = 0; r < rows; r++) {
@@ -121,16 +163,75 @@ final class DecodeAttention {
     }
 
     /**
-     * The softmax of each row's scores and O = Σ_j p_j·V_j / sum for value dims a multiple of 16 (at most
-     * {@link #MAX_BLOCK_D}): the value rows sixteen keys at a time copied to the heap (one bulk copy when adjacent),
-     * every row's output accumulated over each block from the heap, then scaled by 1/sum into o. Each output vector is
-     * the same FMA chain over j in order as {@link #weighted4}'s and {@link #weighted1}'s, its accumulator carried from
-     * block to block in the heap.
+     * Rows i &lt; m of {@code dim} elements each, row i at element {@code off + i·ld} of {@code seg} (of dtype
+     * {@code kind}), as floats into out[i·dim ..]: F32 by one bulk copy when the rows are adjacent, F16 and BF16
+     * widened exactly as they are read.
+     */
+    private static void widenRows(DType kind, MemorySegment seg, long off, long ld, int m, int dim, float[] out) {
+        if (kind == DType.F32) {
+            if (ld == dim) MemorySegment.copy(seg, FL, off * 4, out, 0, m * dim);
+            else for (int i = 0; i < m; i++) MemorySegment.copy(seg, FL, (off + i * ld) * 4, out, i * dim, dim);
+        } else if (kind == DType.F16) {
+            if (ld == dim) f16ToFloats(seg, off, out, 0, m * dim);
+            else for (int i = 0; i < m; i++) f16ToFloats(seg, off + i * ld, out, i * dim, dim);
+        } else {
+            if (ld == dim) bf16ToFloats(seg, off, out, 0, m * dim);
+            else for (int i = 0; i < m; i++) bf16ToFloats(seg, off + i * ld, out, i * dim, dim);
+        }
+    }
+
+    /**
+     * out[o + i] = the IEEE binary16 at element {@code at + i} of {@code seg}, i &lt; len: C2 turns the loop into
+     * vector loads and conversions (vcvtph2ps), about twice as fast as a bulk copy to the heap and a conversion there.
+     */
+    private static void f16ToFloats(MemorySegment seg, long at, float[] out, int o, int len) {
+        for (int i = 0; i < len; i++) out[o + i] = Float.float16ToFloat(seg.getAtIndex(SH, at + i));
+    }
+
+    /**
+     * out[o + i] = the bfloat16 (the top half of a float's bits) at element {@code at + i} of {@code seg}, i &lt; len:
+     * shorts widened to ints and shifted up a vector at a time (C2 leaves the same scalar loop unvectorised).
+     */
+    private static void bf16ToFloats(MemorySegment seg, long at, float[] out, int o, int len) {
+        int i = 0;
+        for (; i + F.length() <= len; i += F.length())
+            ((IntVector) ShortVector.fromMemorySegment(S, seg, (at + i) * 2, NO)
+                            .convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats()
+                    .intoArray(out, o + i);
+        for (; i < len; i++) out[o + i] = Float.intBitsToFloat(seg.getAtIndex(SH, at + i) << 16);
+    }
+
+    /**
+     * s[so + i] = scale·Σ_{c &lt; d} q[qo + c]·kb[i·d + c] for i &lt; m: {@link #scoresRow}'s dot per key over a heap
+     * block of widened rows, the same products in the same order.
+     */
+    private static void scoresBlock(float[] q, int qo, int d, float[] kb, int m, float scale, float[] s, int so) {
+        int L = F.length(), full = d / L * L;
+        VectorMask<Float> tail = F.indexInRange(full, d);
+        for (int i = 0; i < m; i++) {
+            FloatVector acc = FloatVector.zero(F);
+            int c = 0;
+            for (; c < full; c += L)
+                acc = FloatVector.fromArray(F, q, qo + c).fma(FloatVector.fromArray(F, kb, i * d + c), acc);
+            if (c < d)
+                acc = FloatVector.fromArray(F, q, qo + c, tail).fma(FloatVector.fromArray(F, kb, i * d + c, tail), acc);
+            s[so + i] = LaneSum.sum(acc) * scale;
+        }
+    }
+
+    /**
+     * The softmax of each row's scores and O = Σ_j p_j·V_j / sum: the value rows sixteen keys at a time copied (and
+     * widened, {@link #widenRows}) to the heap, every row's output accumulated over each block from the heap, then
+     * scaled by 1/sum into o. Each output vector is the same FMA chain over j in order as {@link #weighted4}'s and
+     * {@link #weighted1}'s, its accumulator carried from block to block in the heap.
      */
     private static void weightedBlocks(
             Scratch sc,
             int rows,
             int n,
+            DType kv,
             int dv,
             MemorySegment v,
             long vOff,
@@ -138,51 +239,60 @@ final class DecodeAttention {
             MemorySegment os,
             long oOff,
             long oLd) {
-        float[] s = sc.s, vb = sc.vb;
+        if (sc.vb.length < 16 * dv) sc.vb = new float[16 * dv];
         if (sc.acc.length < rows * dv) sc.acc = new float[rows * dv];
         if (sc.inv.length < rows) sc.inv = new float[rows];
-        float[] acc = sc.acc, inv = sc.inv;
+        float[] s = sc.s, vb = sc.vb, acc = sc.acc, inv = sc.inv;
         for (int r = 0; r < rows; r++) inv[r] = 1f / expShifted(s, r * n, n, max(s, r * n, n), sc.lanes);
         java.util.Arrays.fill(acc, 0, rows * dv, 0f);
         for (int j = 0; j < n; j += 16) {
             int m = Math.min(16, n - j);
-            if (vLd == dv) MemorySegment.copy(v, FL, (vOff + j * vLd) * 4, vb, 0, m * dv);
-            else for (int i = 0; i < m; i++) MemorySegment.copy(v, FL, (vOff + (j + i) * vLd) * 4, vb, i * dv, dv);
+            widenRows(kv, v, vOff + j * vLd, vLd, m, dv, vb);
             for (int r = 0; r < rows; r++) weightedBlock(s, r * n + j, m, vb, dv, acc, r * dv);
         }
+        int L = F.length();
         for (int r = 0; r < rows; r++) {
             FloatVector f = FloatVector.broadcast(F, inv[r]);
             long o = (oOff + r * oLd) * 4;
-            for (int e = 0; e < dv; e += 16)
-                FloatVector.fromArray(F, acc, r * dv + e).mul(f).intoMemorySegment(os, o + e * 4L, NO);
+            for (int e = 0; e < dv; e += L) {
+                VectorMask<Float> in = F.indexInRange(e, dv);
+                FloatVector.fromArray(F, acc, r * dv + e, in).mul(f).intoMemorySegment(os, o + e * 4L, NO, in);
+            }
         }
     }
 
-    /** acc[ao + e] += Σ_{i &lt; m} p[po + i]·vb[i·dv + e] for e &lt; dv (a multiple of 16), i in order. */
+    /** acc[ao + e] += Σ_{i &lt; m} p[po + i]·vb[i·dv + e] for e &lt; dv, i in order. */
     private static void weightedBlock(float[] p, int po, int m, float[] vb, int dv, float[] acc, int ao) {
-        int e = 0;
-        for (; e + 64 <= dv; e += 64) {
-            FloatVector a0 = FloatVector.fromArray(F, acc, ao + e), a1 = FloatVector.fromArray(F, acc, ao + e + 16);
-            FloatVector a2 = FloatVector.fromArray(F, acc, ao + e + 32),
-                    a3 = FloatVector.fromArray(F, acc, ao + e + 48);
+        int L = F.length(), e = 0;
+        for (; e + 4 * L <= dv; e += 4 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, acc, ao + e), a1 = FloatVector.fromArray(F, acc, ao + e + L);
+            FloatVector a2 = FloatVector.fromArray(F, acc, ao + e + 2 * L),
+                    a3 = FloatVector.fromArray(F, acc, ao + e + 3 * L);
             for (int i = 0; i < m; i++) {
                 FloatVector w = FloatVector.broadcast(F, p[po + i]);
                 int b = i * dv + e;
                 a0 = FloatVector.fromArray(F, vb, b).fma(w, a0);
-                a1 = FloatVector.fromArray(F, vb, b + 16).fma(w, a1);
-                a2 = FloatVector.fromArray(F, vb, b + 32).fma(w, a2);
-                a3 = FloatVector.fromArray(F, vb, b + 48).fma(w, a3);
+                a1 = FloatVector.fromArray(F, vb, b + L).fma(w, a1);
+                a2 = FloatVector.fromArray(F, vb, b + 2 * L).fma(w, a2);
+                a3 = FloatVector.fromArray(F, vb, b + 3 * L).fma(w, a3);
             }
             a0.intoArray(acc, ao + e);
-            a1.intoArray(acc, ao + e + 16);
-            a2.intoArray(acc, ao + e + 32);
-            a3.intoArray(acc, ao + e + 48);
+            a1.intoArray(acc, ao + e + L);
+            a2.intoArray(acc, ao + e + 2 * L);
+            a3.intoArray(acc, ao + e + 3 * L);
         }
-        for (; e < dv; e += 16) {
+        for (; e + L <= dv; e += L) {
             FloatVector a = FloatVector.fromArray(F, acc, ao + e);
             for (int i = 0; i < m; i++)
                 a = FloatVector.fromArray(F, vb, i * dv + e).fma(FloatVector.broadcast(F, p[po + i]), a);
             a.intoArray(acc, ao + e);
+        }
+        if (e < dv) {
+            VectorMask<Float> in = F.indexInRange(e, dv);
+            FloatVector a = FloatVector.fromArray(F, acc, ao + e, in);
+            for (int i = 0; i < m; i++)
+                a = FloatVector.fromArray(F, vb, i * dv + e, in).fma(FloatVector.broadcast(F, p[po + i]), a);
+            a.intoArray(acc, ao + e, in);
         }
     }
 

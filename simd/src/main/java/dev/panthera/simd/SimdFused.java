@@ -29,6 +29,7 @@ final class SimdFused implements FusedKernels {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
             case ATTENTION_MASK_LSE,
+                    ATTENTION_HALF_KV,
                     ATTENTION_BACKWARD,
                     NORM_BACKWARD,
                     SILU_BACKWARD,

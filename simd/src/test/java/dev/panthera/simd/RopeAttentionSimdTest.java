@@ -287,6 +287,11 @@ class RopeAttentionSimdTest {
      */
     @Provide
     Arbitrary<DecodeCase> decodeSteps() {
+        return decodeSteps(DType.F32);
+    }
+
+    /** {@link #decodeSteps()} with keys and values of {@code kv} (queries F32). */
+    private static Arbitrary<DecodeCase> decodeSteps(DType kv) {
         return SizesFirst.flatMap(
                 Combinators.combine(
                                 Draws.between(1, 2),
@@ -301,9 +306,10 @@ class RopeAttentionSimdTest {
                 z -> {
                     Sizes s = new Sizes(z[0], 1, z[1], z[2], z[3], z[4], z[6] == 1);
                     return Combinators.combine(
-                                    Qkv.draw(s, shape -> Draws.views(DType.F32, shape)),
-                                    Draws.views(DType.F32, z[0], z[2], z[1], z[5]))
-                            .as((qk, v) -> new DecodeCase(z[3], z[5], s.causal(), qk, v));
+                                    Draws.views(DType.F32, s.b(), s.hq(), 1, s.d()),
+                                    Draws.views(kv, s.b(), s.hkv(), s.lk(), s.d()),
+                                    Draws.views(kv, z[0], z[2], z[1], z[5]))
+                            .as((q, k, v) -> new DecodeCase(z[3], z[5], s.causal(), new Qkv(s, q, k, v), v));
                 });
     }
 
@@ -323,6 +329,104 @@ class RopeAttentionSimdTest {
                 on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, in.causal(), scale)),
                 "decode step b=" + s.b() + " lk=" + s.lk() + " hkv=" + s.hkv() + " group=" + in.group() + " d=" + s.d()
                         + " dv=" + in.dv() + " causal=" + in.causal());
+    }
+
+    @Provide
+    Arbitrary<DecodeCase> halfCacheSteps() {
+        return Arbitraries.of(DType.F16, DType.BF16).flatMap(RopeAttentionSimdTest::decodeSteps);
+    }
+
+    /**
+     * A decode step against an F16 or BF16 KV cache (F32 queries), read by the SIMD backend as it is (views with unit
+     * innermost stride; the others widened a head at a time), against the reference backend's float64 attention over
+     * the same keys and values widened to F32 (exactly, by tensor's conversion before the reference runs). After the
+     * widening the arithmetic is the F32 decode's, so the tolerance is {@link #decodeStepAgreesWithTheReference}'s.
+     */
+    @Property(tries = 60, edgeCases = EdgeCasesMode.NONE) // see the class comment
+    void halfCacheDecodeAgreesWithTheReference(@ForAll("halfCacheSteps") DecodeCase in) throws Exception {
+        Sizes s = in.qk().s();
+        Tensor q = in.qk().q().tensor(), k = in.qk().k().tensor(), v = in.v().tensor();
+        double scale = 1 / Math.sqrt(s.d());
+        close(
+                on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, in.causal(), scale)),
+                on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, in.causal(), scale)),
+                "half cache " + k.dtype() + " b=" + s.b() + " lk=" + s.lk() + " hkv=" + s.hkv() + " group=" + in.group()
+                        + " d=" + s.d() + " dv=" + in.dv() + " causal=" + in.causal());
+    }
+
+    /**
+     * A contiguous half-precision cache goes to the in-place decode ({@code AttentionKernels.halfKvDecode} takes the
+     * call) and gives what the F32 kernels give on the widened cache; a prefill chunk (two query rows) is left to the
+     * widening path.
+     */
+    @org.junit.jupiter.api.Test
+    void aContiguousHalfCacheIsReadInPlace() throws Exception {
+        for (DType kv : new DType[] {DType.F16, DType.BF16}) {
+            for (long lk : new long[] {1, 16, 37, 515}) {
+                Tensor q = Tensor.randn(Shape.of(1, 8, 1, 64), lk), k32 = Tensor.randn(Shape.of(1, 2, lk, 64), lk + 1);
+                Tensor v32 = Tensor.randn(Shape.of(1, 2, lk, 64), lk + 2);
+                Tensor k = k32.to(kv), v = v32.to(kv);
+                try (var use = Backends.use(new SimdBackend())) {
+                    Tensor o = Tensor.zeros(DType.F32, Shape.of(1, 8, 1, 64));
+                    boolean took = AttentionKernels.halfKvDecode(
+                            q.storage(),
+                            q.layout(),
+                            k.storage(),
+                            k.layout(),
+                            v.storage(),
+                            v.layout(),
+                            0.125f,
+                            o.storage(),
+                            o.layout());
+                    if (!took) throw new AssertionError(kv + " lk=" + lk + ": the in-place decode declined");
+                    close(
+                            on(
+                                    ReferenceBackend.INSTANCE,
+                                    () -> Tensor.scaledDotProductAttention(
+                                            q, k.to(DType.F32), v.to(DType.F32), true, 0.125)),
+                            o.toDoubleArray(),
+                            kv + " in place, lk=" + lk);
+                    Tensor q2 = Tensor.randn(Shape.of(1, 8, 2, 64), lk + 3);
+                    Tensor o2 = Tensor.zeros(DType.F32, Shape.of(1, 8, 2, 64));
+                    if (AttentionKernels.halfKvDecode(
+                            q2.storage(),
+                            q2.layout(),
+                            k.storage(),
+                            k.layout(),
+                            v.storage(),
+                            v.layout(),
+                            0.125f,
+                            o2.storage(),
+                            o2.layout())) throw new AssertionError("two query rows went to the decode path");
+                }
+            }
+        }
+    }
+
+    /**
+     * Attention against a half-precision cache does not convert it: the host pool's peak during the call (in a scope,
+     * whose tensors the pool serves) stays under
+     * the bytes of one F32 copy of the keys (1 MiB here), where tensor's conversion of keys and values would take two.
+     */
+    @org.junit.jupiter.api.Test
+    void aHalfCacheIsNotConvertedPerCall() throws Exception {
+        try (var use = Backends.use(new SimdBackend())) {
+            Tensor q = Tensor.randn(Shape.of(1, 8, 1, 64), 5);
+            Tensor k = Tensor.randn(Shape.of(1, 2, 4096, 64), 6).to(DType.F16);
+            Tensor v = Tensor.randn(Shape.of(1, 2, 4096, 64), 7).to(DType.F16);
+            dev.panthera.tensor.MemoryPool pool = dev.panthera.tensor.MemoryPool.host();
+            try (var scope = dev.panthera.tensor.MemoryScope.open()) { // scoped tensors come from the pool
+                pool.resetPeak();
+                long before = pool.stats().bytesInUse();
+                Tensor o = Tensor.scaledDotProductAttention(q, k, v, true, 0.125);
+                long grew = pool.stats().peakBytesInUse() - before, f32Keys = 2L * 4096 * 64 * 4;
+                if (grew >= f32Keys)
+                    throw new AssertionError(
+                            "the call held " + grew + " more bytes (an F32 copy of the keys is " + f32Keys + ")");
+                for (double x : o.toDoubleArray())
+                    if (!Double.isFinite(x)) throw new AssertionError("output not finite");
+            }
+        }
     }
 
     /**

@@ -25,6 +25,12 @@ public interface FusedKernels {
         ATTENTION,
         /** Attention with an additive mask and/or the log-sum-exp output (the fourteen-argument method). */
         ATTENTION_MASK_LSE,
+        /**
+         * Attention without mask (the ten-argument method) of queries of the dtype asked about with keys and values of
+         * one half-precision dtype (F16 or BF16: a half-precision KV cache), read as they are; the output has the
+         * queries' dtype. Without it tensor converts the keys and values to the queries' dtype first.
+         */
+        ATTENTION_HALF_KV,
         ATTENTION_BACKWARD,
         NORM_BACKWARD,
         SILU_BACKWARD,
@@ -47,6 +53,7 @@ public interface FusedKernels {
         return switch (kernel) {
             case SOFTMAX, LAYER_NORM, RMS_NORM, ROPE, ATTENTION -> dtype.isFloatingPoint();
             case ATTENTION_MASK_LSE,
+                    ATTENTION_HALF_KV,
                     ATTENTION_BACKWARD,
                     NORM_BACKWARD,
                     SILU_BACKWARD,
