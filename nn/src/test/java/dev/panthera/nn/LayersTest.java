@@ -381,6 +381,48 @@ class LayersTest {
         assertThrows(IllegalArgumentException.class, () -> used.truncate(-1));
     }
 
+    /**
+     * A cache made with a 16-bit dtype keeps what is appended rounded to it (the same bits as tensor's conversion,
+     * round to nearest even) and returns views of that dtype, appends after earlier ones in place; other dtypes are
+     * refused. A decode of a small model runs through such a cache.
+     */
+    @Test
+    void aHalfCacheKeepsKeysAndValuesRoundedToItsDtype() {
+        for (dev.panthera.tensor.DType dt :
+                new dev.panthera.tensor.DType[] {dev.panthera.tensor.DType.F16, dev.panthera.tensor.DType.BF16}) {
+            KvCache c = new KvCache(2, 8, dt);
+            assertEquals(dt, c.dtype());
+            Tensor k = Tensor.randn(Shape.of(1, 2, 3, 4), 1), v = Tensor.randn(Shape.of(1, 2, 3, 4), 2);
+            Tensor[] kv = c.append(1, k, v);
+            assertEquals(dt, kv[0].dtype());
+            assertEquals(dt, kv[1].dtype());
+            assertArrayEquals(k.to(dt).toFloatArray(), kv[0].toFloatArray(), dt + " keys");
+            assertArrayEquals(v.to(dt).toFloatArray(), kv[1].toFloatArray(), dt + " values");
+            Tensor k2 = Tensor.randn(Shape.of(1, 2, 2, 4), 3), v2 = Tensor.randn(Shape.of(1, 2, 2, 4), 4);
+            kv = c.append(1, k2, v2);
+            assertEquals(5, kv[0].size(2));
+            assertArrayEquals(
+                    k.to(dt).toFloatArray(), kv[0].narrow(2, 0, 3).contiguous().toFloatArray());
+            assertArrayEquals(
+                    k2.to(dt).toFloatArray(), kv[0].narrow(2, 3, 2).contiguous().toFloatArray());
+            assertArrayEquals(
+                    v2.to(dt).toFloatArray(), kv[1].narrow(2, 3, 2).contiguous().toFloatArray());
+            CausalLm m = ModuleTest.tiny(3);
+            KvCache half = m.newCache(8, dt);
+            try (var _ = Autograd.noGrad()) {
+                for (int i = 0; i < 3; i++) {
+                    float[] logits = m.forward(Tensor.of(new long[] {i + 1}, 1, 1), i, half)
+                            .toFloatArray();
+                    for (float x : logits) assertTrue(Float.isFinite(x), dt + " step " + i);
+                }
+            }
+            assertEquals(3, half.length(0));
+        }
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> new KvCache(1, 8, dev.panthera.tensor.DType.I32));
+        assertTrue(e.getMessage().contains("I32"), e.getMessage());
+    }
+
     @Test
     void laterTokensDoNotChangeEarlierLogits() {
         CausalLm m = ModuleTest.tiny(4);

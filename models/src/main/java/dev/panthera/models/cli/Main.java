@@ -8,6 +8,7 @@ import dev.panthera.models.llama.SamplingParams;
 import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.models.lm.LanguageModels;
 import dev.panthera.quant.ggml.GgmlType;
+import dev.panthera.tensor.DType;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -33,8 +34,8 @@ public final class Main {
     private Main() {}
 
     static final String USAGE = "usage: generate MODEL [--prompt TEXT] [--max-new-tokens N] [--temperature T]"
-            + " [--top-k K] [--top-p P] [--min-p P] [--seed S] [--threads N] [--ids] [--tokenizer FILE]"
-            + " [--dump-logits FILE] [--verbose]\n       perplexity MODEL --ids FILE [--threads N] [--verbose]"
+            + " [--top-k K] [--top-p P] [--min-p P] [--seed S] [--threads N] [--cache-type f32|f16|bf16] [--ids]"
+            + " [--tokenizer FILE] [--dump-logits FILE] [--verbose]\n       perplexity MODEL --ids FILE [--threads N] [--verbose]"
             + "\n       embed MODEL [--pooling mean|cls] [--normalize|--no-normalize] [--verbose]   (lines on stdin)"
             + "\n       convert MODEL OUT.gguf --type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K"
             + " [--tokenizer FILE] [--verbose]"
@@ -82,6 +83,7 @@ public final class Main {
             "--seed",
             "--threads",
             "--dump-logits",
+            "--cache-type",
             "--tokenizer");
     static final Set<String> PPL_FLAGS = Set.of("--ids", "--threads", "--tokenizer");
     static final Set<String> CONVERT_FLAGS = Set.of(
@@ -142,6 +144,17 @@ public final class Main {
         return LanguageModels.load(model, tok == null ? null : Path.of(tok));
     }
 
+    /** The KV cache dtype named by --cache-type (f32, f16 or bf16, as llama.cpp's -ctk spells them), or null. */
+    static DType cacheType(String name) {
+        if (name == null) return null;
+        return switch (name) {
+            case "f32" -> DType.F32;
+            case "f16" -> DType.F16;
+            case "bf16" -> DType.BF16;
+            default -> throw new UsageException("--cache-type must be f32, f16 or bf16, got '" + name + "'");
+        };
+    }
+
     static int generate(Flags f, PrintStream out, PrintStream err) throws IOException {
         boolean ids = f.switches().contains("--ids");
         SamplingParams p = new SamplingParams(
@@ -158,7 +171,7 @@ public final class Main {
                 false);
         String dump = f.values().get("--dump-logits");
         try (LanguageModel m = open(f)) {
-            Generator g = new Generator(m);
+            Generator g = new Generator(m, cacheType(f.values().get("--cache-type")));
             String text = f.values().getOrDefault("--prompt", "");
             if (m.tokenizer() == null && !ids)
                 throw new UsageException(f.model() + " has no tokenizer: use --ids (or --tokenizer FILE)");

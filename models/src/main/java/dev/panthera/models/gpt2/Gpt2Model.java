@@ -60,11 +60,11 @@ public final class Gpt2Model implements LanguageModel {
     }
 
     @Override
-    public KvCache newCache(long maxLen) {
+    public KvCache newCache(long maxLen, DType dtype) {
         if (maxLen > config.maxSeq())
             throw new IllegalArgumentException(
                     "cache of " + maxLen + " positions exceeds the context length " + config.maxSeq());
-        return new KvCache(config.layers(), maxLen);
+        return new KvCache(config.layers(), maxLen, dtype);
     }
 
     @Override

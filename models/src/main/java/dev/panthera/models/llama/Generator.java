@@ -5,6 +5,7 @@ import dev.panthera.models.lm.LmConfig;
 import dev.panthera.models.tokenizer.Tokenizer;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
 import java.util.List;
@@ -42,9 +43,19 @@ public final class Generator {
     }
 
     private final LanguageModel model;
+    private final DType cacheType;
 
     public Generator(LanguageModel model) {
+        this(model, null);
+    }
+
+    /**
+     * A generator whose KV cache keeps keys and values in {@code cacheType}: F16 or BF16 halve the bytes each decode
+     * step reads per cached position (llama.cpp's default cache type is F16); F32 or null keep the model's own.
+     */
+    public Generator(LanguageModel model, DType cacheType) {
         this.model = model;
+        this.cacheType = cacheType;
     }
 
     /**
@@ -82,7 +93,7 @@ public final class Generator {
         for (int id : prompt) seen[id] = true;
         Sampler sampler = new Sampler(p);
         Tokenizer tok = model.tokenizer();
-        KvCache cache = model.newCache(prompt.length + budget);
+        KvCache cache = model.newCache(prompt.length + budget, cacheType);
         int[] out = new int[Math.max(1, budget)];
         int n = 0;
         Detokenizer detok = tok == null ? null : new Detokenizer(tok);

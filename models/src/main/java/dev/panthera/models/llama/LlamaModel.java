@@ -7,6 +7,7 @@ import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.models.lm.TokenIds;
 import dev.panthera.models.tokenizer.Tokenizer;
 import dev.panthera.nn.layers.KvCache;
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -114,12 +115,13 @@ public final class LlamaModel implements LanguageModel {
         return tokenizer;
     }
 
-    /** A cache for {@code batch} sequences of up to {@code maxLen} positions. */
-    public KvCache newCache(long maxLen) {
+    /** A cache for sequences of up to {@code maxLen} positions, keys and values in {@code dtype} (null: F32). */
+    @Override
+    public KvCache newCache(long maxLen, DType dtype) {
         if (maxLen > config.maxSeq())
             throw new IllegalArgumentException(
                     "cache of " + maxLen + " positions exceeds the context length " + config.maxSeq());
-        return new KvCache(config.layers(), maxLen);
+        return new KvCache(config.layers(), maxLen, dtype);
     }
 
     /** Logits [B, T, vocab] (F32) for integer ids [B, T] at positions 0..T-1 without a cache. */

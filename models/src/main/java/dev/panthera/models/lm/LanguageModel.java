@@ -2,6 +2,7 @@ package dev.panthera.models.lm;
 
 import dev.panthera.models.tokenizer.Tokenizer;
 import dev.panthera.nn.layers.KvCache;
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 
 /**
@@ -15,7 +16,16 @@ public interface LanguageModel extends AutoCloseable {
     Tokenizer tokenizer();
 
     /** A cache for sequences of up to {@code maxLen} positions (at most {@code config().maxSeq()}). */
-    KvCache newCache(long maxLen);
+    default KvCache newCache(long maxLen) {
+        return newCache(maxLen, null);
+    }
+
+    /**
+     * A cache for sequences of up to {@code maxLen} positions keeping keys and values in {@code dtype}: F16 or BF16
+     * halve the bytes a decode reads per cached position (llama.cpp's default cache type is F16), F32 or null keep
+     * the model's own.
+     */
+    KvCache newCache(long maxLen, DType dtype);
 
     /**
      * Logits [B, T, vocab] (F32) for integer ids [B, T] at positions start..start+T-1; with a cache, earlier

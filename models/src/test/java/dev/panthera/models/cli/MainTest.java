@@ -59,6 +59,46 @@ class MainTest {
         assertEquals((long) want.length * vocab * 4, Files.size(dump));
     }
 
+    /**
+     * --cache-type f16 gives, bit for bit, the logits of the API's Generator with an F16 cache, and not those of the
+     * default F32 cache (the fixture's keys and values are not all F16 numbers, so rounding them changes the logits).
+     */
+    @Test
+    void cacheTypeF16GivesTheApisF16CacheLogits() throws Exception {
+        Path dump = tmp.resolve("f16.bin");
+        Run r = run(
+                "generate",
+                GQA.toString(),
+                "--ids",
+                "--max-new-tokens",
+                "6",
+                "--cache-type",
+                "f16",
+                "--dump-logits",
+                dump.toString());
+        assertEquals(0, r.rc(), r.err());
+        java.nio.FloatBuffer got = java.nio.ByteBuffer.wrap(Files.readAllBytes(dump))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer();
+        float[][] f16 = new float[6][], f32 = new float[6][];
+        try (LlamaModel m = LlamaModel.load(GQA)) {
+            new Generator(m, dev.panthera.tensor.DType.F16)
+                    .generate(
+                            new int[0], SamplingParams.greedy(6), step -> (f16[step.index()] = step.logits()) != null);
+            new Generator(m)
+                    .generate(
+                            new int[0], SamplingParams.greedy(6), step -> (f32[step.index()] = step.logits()) != null);
+        }
+        boolean differs = false;
+        for (int i = 0; i < 6; i++) {
+            float[] row = new float[f16[i].length];
+            got.get(row);
+            assertArrayEquals(f16[i], row, "step " + i);
+            differs |= !java.util.Arrays.equals(f32[i], row);
+        }
+        assertTrue(differs, "the F16 cache gave the F32 cache's logits at every step");
+    }
+
     @Test
     void perplexityMatchesTheApi() throws Exception {
         int[] ids = {1, 5, 9, 30, 4, 77, 12, 60, 3, 3, 8};
@@ -114,9 +154,18 @@ class MainTest {
             {"generate", GQA.toString(), "--ids", "--top-p", "x"},
             {"generate", GQA.toString(), "--prompt", "hello"},
             {"perplexity", GQA.toString()},
+            {"generate", GQA.toString(), "--ids", "--cache-type", "q8_0"},
         };
         String[] expect = {
-            "nope.gguf", "no config.json", "'n_embd'", "MambaForCausalLM", "--bogus", "--top-p", "tokenizer", "--ids"
+            "nope.gguf",
+            "no config.json",
+            "'n_embd'",
+            "MambaForCausalLM",
+            "--bogus",
+            "--top-p",
+            "tokenizer",
+            "--ids",
+            "--cache-type must be f32, f16 or bf16, got 'q8_0'"
         };
         for (int i = 0; i < cases.length; i++) {
             Run r = run(cases[i]);

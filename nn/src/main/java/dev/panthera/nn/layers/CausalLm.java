@@ -90,4 +90,9 @@ public final class CausalLm extends Module {
     public KvCache newCache(long maxLen) {
         return new KvCache(config.layers(), maxLen);
     }
+
+    /** A fresh cache sized for this model keeping keys and values in {@code dtype} (see {@link KvCache}). */
+    public KvCache newCache(long maxLen, dev.panthera.tensor.DType dtype) {
+        return new KvCache(config.layers(), maxLen, dtype);
+    }
 }

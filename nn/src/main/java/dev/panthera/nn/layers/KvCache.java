@@ -1,23 +1,48 @@
 package dev.panthera.nn.layers;
 
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
 
 /**
  * Keys and values of earlier positions for incremental decoding, one slot per layer, preallocated to
  * [batch, kvHeads, maxLen, headDim] outside any scope and filled in place.
+ *
+ * <p>The cache holds the keys and values in the dtype they come in, or in the dtype it was made with: F16 or BF16
+ * halves the bytes a decode reads per cached position (llama.cpp keeps its cache in F16 by default). Appended values
+ * are rounded to it (to nearest even; F16 overflows to infinity past 65504), and attention reads the cache as it is
+ * where the backend can ({@code FusedKernels.Kernel.ATTENTION_HALF_KV}), else converts it per call.
  */
 public final class KvCache {
     private final Tensor[] keys;
     private final Tensor[] values;
     private final long[] lengths;
     private final long maxLen;
+    private final DType dtype;
 
+    /** A cache keeping keys and values in the dtype they come in. */
     public KvCache(int layers, long maxLen) {
+        this(layers, maxLen, null);
+    }
+
+    /**
+     * A cache keeping keys and values in {@code dtype} (F32, F16 or BF16), or, when null, in the dtype they come in.
+     *
+     * @throws IllegalArgumentException for another dtype
+     */
+    public KvCache(int layers, long maxLen, DType dtype) {
+        if (dtype != null && dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16)
+            throw new IllegalArgumentException("KvCache: dtype " + dtype + " (F32, F16 or BF16)");
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
         this.lengths = new long[layers];
         this.maxLen = maxLen;
+        this.dtype = dtype;
+    }
+
+    /** The dtype the cache keeps keys and values in, or null for the dtype they come in. */
+    public DType dtype() {
+        return dtype;
     }
 
     /** Positions already cached for {@code layer}. */
@@ -53,8 +78,9 @@ public final class KvCache {
         long t = k.size(2);
         if (keys[layer] == null) {
             long[] shape = {k.size(0), k.size(1), maxLen, k.size(3)};
-            keys[layer] = MemoryScope.unscoped(() -> Tensor.zeros(k.dtype(), dev.panthera.tensor.Shape.of(shape)));
-            values[layer] = MemoryScope.unscoped(() -> Tensor.zeros(v.dtype(), dev.panthera.tensor.Shape.of(shape)));
+            DType kt = dtype == null ? k.dtype() : dtype, vt = dtype == null ? v.dtype() : dtype;
+            keys[layer] = MemoryScope.unscoped(() -> Tensor.zeros(kt, dev.panthera.tensor.Shape.of(shape)));
+            values[layer] = MemoryScope.unscoped(() -> Tensor.zeros(vt, dev.panthera.tensor.Shape.of(shape)));
         }
         long at = lengths[layer];
         if (at + t > maxLen)
