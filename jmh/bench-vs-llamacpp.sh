@@ -16,7 +16,8 @@
 #     ROUNDS   default 2; OUT_DIR default target/bench-vs-llamacpp/<date-time>
 #     env: MODELS (default "stories260K 110M 110M:F16 110M:BF16 110M:Q8_0 110M:Q4_0 110M:Q4_K"), THREADS ("1 2"),
 #          REPS (3), TG (tokens of the decode test, 32), PP ("128,512"), DEPTH (0: tokens in the cache before each
-#          test, llama-bench's --n-depth; the tests are then named tg32@d512 and so on)
+#          test, llama-bench's --n-depth; the tests are then named tg32@d512 and so on), CACHE (the KV cache type of
+#          both engines, f32 or f16, as llama-bench's -ctk; unset: each engine's default, llama.cpp's F16 and our F32)
 #          ANCHOR_WORK, ANCHOR_CPU_FLAGS: passed to jmh/native/llama-anchor/build.sh (the anchor's build folder;
 #          compiler flags after ggml's -march=native, e.g. "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" on a virtual
 #          machine that lists AMX but traps it)
@@ -45,6 +46,9 @@ reps="${REPS:-3}"
 tg="${TG:-32}"
 pp="${PP:-128,512}"
 depth="${DEPTH:-0}"
+cache="${CACHE:-}"
+ctk=()
+if [ -n "$cache" ]; then ctk=(-ctk "$cache"); fi
 
 jmh/native/llama-anchor/build.sh
 anchor="${ANCHOR_WORK:-jmh/target/llama-anchor}/build/llama-anchor"
@@ -61,7 +65,7 @@ java=(./panthera java --add-modules jdk.incubator.vector --enable-native-access=
     echo "llama.cpp CPU flags after -march=native (ANCHOR_CPU_FLAGS): ${ANCHOR_CPU_FLAGS:-none}"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
     echo "jdk: $(./panthera java -version 2>&1 | head -n1)"
-    echo "rounds $rounds, reps $reps, pp $pp, tg $tg, depth $depth, threads $threads"
+    echo "rounds $rounds, reps $reps, pp $pp, tg $tg, depth $depth, threads $threads, kv cache ${cache:-default}"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out/env.txt"
 cat "$out/env.txt"
@@ -80,9 +84,10 @@ done
 run() { # round model threads engine
     local f="${file[$2]}"
     if [ "$4" = llama.cpp ]; then
-        "$anchor" bench "$f" -t "$3" -p "$pp" -n "$tg" -r "$reps" -d "$depth"
+        "$anchor" bench "$f" -t "$3" -p "$pp" -n "$tg" -r "$reps" -d "$depth" "${ctk[@]}"
     else
-        "${java[@]}" dev.panthera.bench.llama.LlamaAnchorBench "$f" -t "$3" -p "$pp" -n "$tg" -r "$reps" -d "$depth"
+        "${java[@]}" dev.panthera.bench.llama.LlamaAnchorBench "$f" -t "$3" -p "$pp" -n "$tg" -r "$reps" -d "$depth" \
+            "${ctk[@]}"
     fi | while read -r line; do echo "$1 $2 $4 $line" | tee -a "$out/raw.txt"; done
 }
 for ((r = 1; r <= rounds; r++)); do

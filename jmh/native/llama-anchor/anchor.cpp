@@ -1,6 +1,7 @@
 // A small driver over llama.cpp's public llama.h API, built by build.sh. Two modes:
 //
 //   llama-anchor bench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS] [-d DEPTH]
+//                     [-ctk f32|f16]
 //     Throughput measured the way llama.cpp's llama-bench measures it: a test is either prompt processing (pp: the
 //     KV cache cleared, then one llama_decode of N_PROMPT tokens, BOS then random ids; one test per size listed,
 //     all in one context large enough for the largest) or text generation (tg: the
@@ -11,7 +12,8 @@
 //     With -d DEPTH (llama-bench's --n-depth), every run first fills the cleared cache with DEPTH tokens (BOS then
 //     random ids, one untimed llama_decode) and the timed test follows at position DEPTH; its name gets "@dDEPTH"
 //     (test=tg32@d512).
-//     Context defaults of this llama.cpp version otherwise (F16 KV cache, flash attention left to "auto").
+//     Context defaults of this llama.cpp version otherwise (F16 KV cache, flash attention left to "auto"); -ctk
+//     (llama-bench's --cache-type-k, here for keys and values both) sets the cache type.
 //
 //   llama-anchor logits MODEL.gguf --ids "1 2 3" [--gen N] [--out FILE] [-t THREADS]
 //     One llama_decode of the ids with logits requested at every position, then N greedy steps (argmax, lowest
@@ -55,7 +57,8 @@ struct Session {
     int vocab = 0;
     llama_token bos = 0;
 
-    Session(const std::string & path, int threads, int n_ctx, int n_batch, bool exact) {
+    Session(const std::string & path, int threads, int n_ctx, int n_batch, bool exact,
+            ggml_type cache = GGML_TYPE_F16) {
         llama_model_params mp = llama_model_default_params();
         mp.n_gpu_layers = 0;
         model = llama_model_load_from_file(path.c_str(), mp);
@@ -68,6 +71,8 @@ struct Session {
         cp.n_threads = threads;
         cp.n_threads_batch = threads;
         cp.no_perf = true;
+        cp.type_k = cache;
+        cp.type_v = cache;
         if (exact) {
             cp.type_k = GGML_TYPE_F32;
             cp.type_v = GGML_TYPE_F32;
@@ -101,12 +106,13 @@ struct Session {
     }
 };
 
-int bench(const std::string & path, int threads, const std::vector<int> & prompts, int n_gen, int reps, int depth) {
+int bench(const std::string & path, int threads, const std::vector<int> & prompts, int n_gen, int reps, int depth,
+          ggml_type cache) {
     int max_prompt = 0;
     for (int p : prompts) max_prompt = std::max(max_prompt, p);
     if (max_prompt == 0 && n_gen == 0) fail("bench: both -p and -n are 0");
     int n_ctx = std::max(std::max(max_prompt, n_gen) + depth, 16);
-    Session s(path, threads, n_ctx, std::max(std::max(max_prompt, depth), 1), false);
+    Session s(path, threads, n_ctx, std::max(std::max(max_prompt, depth), 1), false, cache);
     int n_prompt = 0;
     std::mt19937 rng(1234);
     auto random_id = [&] { return (llama_token) (rng() % (uint32_t) s.vocab); };
@@ -198,6 +204,7 @@ int main(int argc, char ** argv) {
     if (argc < 3) fail("usage: llama-anchor bench|logits MODEL.gguf [options] (see anchor.cpp)");
     std::string mode = argv[1], path = argv[2], ids, out;
     int threads = 1, n_gen = 0, reps = 5, depth = 0;
+    ggml_type cache = GGML_TYPE_F16;
     std::vector<int> prompts;
     for (int i = 3; i < argc; i++) {
         std::string a = argv[i];
@@ -212,6 +219,12 @@ int main(int argc, char ** argv) {
         else if (a == "-n" || a == "--gen") n_gen = int_arg(a, v);
         else if (a == "-r") reps = int_arg(a, v);
         else if (a == "-d") depth = int_arg(a, v);
+        else if (a == "-ctk") {
+            std::string t = v;
+            if (t == "f32") cache = GGML_TYPE_F32;
+            else if (t == "f16") cache = GGML_TYPE_F16;
+            else fail("-ctk must be f32 or f16, got " + t);
+        }
         else if (a == "--ids") ids = v;
         else if (a == "--out") out = v;
         else fail("unknown option " + a);
@@ -221,7 +234,7 @@ int main(int argc, char ** argv) {
     llama_log_set(quiet_log, nullptr);
     llama_backend_init();
     int rc;
-    if (mode == "bench") rc = bench(path, threads, prompts, n_gen, reps, depth);
+    if (mode == "bench") rc = bench(path, threads, prompts, n_gen, reps, depth, cache);
     else if (mode == "logits") rc = logits(path, ids, n_gen, out, threads);
     else fail("unknown mode " + mode + " (bench or logits)");
     llama_backend_free();

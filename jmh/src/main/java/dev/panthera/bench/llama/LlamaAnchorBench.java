@@ -3,6 +3,7 @@ package dev.panthera.bench.llama;
 import dev.panthera.models.llama.LlamaModel;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
 import java.lang.management.CompilationMXBean;
@@ -24,7 +25,8 @@ import java.util.SplittableRandom;
  * {@code test=pp128 threads=1 reps=5 mean_tok_s=1234.56 sd_tok_s=7.89}. With {@code -d DEPTH} (llama-bench's
  * {@code --n-depth}), every run first fills the cleared cache with DEPTH tokens (BOS then random ids, one forward,
  * untimed) and the timed test follows at position DEPTH, its name followed by {@code @dDEPTH} ({@code test=tg32@d512}),
- * as the anchor does.
+ * as the anchor does. {@code -ctk f32|f16|bf16} keeps the KV cache in that dtype (the anchor's {@code -ctk}; ours is
+ * F32 unless told).
  *
  * <p>The one difference in method is the warm-up: llama.cpp (compiled ahead of time) runs each test once unmeasured;
  * here, before any test, every listed prompt and the decode run in turn, unmeasured, until at least
@@ -37,7 +39,7 @@ import java.util.SplittableRandom;
  * on record beside the rates. Then each test runs once unmeasured, as llama.cpp's do.
  *
  * <p>Usage: {@code LlamaAnchorBench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS]
- * [-d DEPTH] [--warmup-s S] [--warmup-max-s S]}.
+ * [-d DEPTH] [-ctk f32|f16|bf16] [--warmup-s S] [--warmup-max-s S]}.
  */
 public final class LlamaAnchorBench {
     private LlamaAnchorBench() {}
@@ -47,6 +49,7 @@ public final class LlamaAnchorBench {
         Path model = Path.of(args[0]);
         int threads = 1, gen = 0, reps = 5, depth = 0;
         int[] prompts = {};
+        DType cache = null;
         double warmup = 10, warmupMax = 120;
         for (int i = 1; i < args.length; i += 2) {
             if (i + 1 >= args.length) throw new IllegalArgumentException("missing value after " + args[i]);
@@ -60,6 +63,13 @@ public final class LlamaAnchorBench {
                 case "-n" -> gen = Integer.parseInt(v);
                 case "-r" -> reps = Integer.parseInt(v);
                 case "-d" -> depth = Integer.parseInt(v);
+                case "-ctk" ->
+                    cache = switch (v) {
+                        case "f32" -> DType.F32;
+                        case "f16" -> DType.F16;
+                        case "bf16" -> DType.BF16;
+                        default -> throw new IllegalArgumentException("-ctk must be f32, f16 or bf16, got " + v);
+                    };
                 case "--warmup-s" -> warmup = Double.parseDouble(v);
                 case "--warmup-max-s" -> warmupMax = Double.parseDouble(v);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -77,7 +87,7 @@ public final class LlamaAnchorBench {
         try (LlamaModel m = LlamaModel.load(model);
                 var ng = Autograd.noGrad()) {
             int n = gen;
-            Runner r = new Runner(m, Math.max(maxPrompt, n), depth);
+            Runner r = new Runner(m, Math.max(maxPrompt, n), depth, cache);
             warm(r, prompts, n, warmup, Math.max(warmup, warmupMax));
             String at = depth > 0 ? "@d" + depth : "";
             for (int p : prompts) if (p > 0) report("pp" + p + at, p, threads, reps, r::fill, () -> r.prompt(p));
@@ -163,12 +173,12 @@ public final class LlamaAnchorBench {
 
         private final SplittableRandom rng = new SplittableRandom(1234);
 
-        Runner(LlamaModel m, int context, int depth) {
+        Runner(LlamaModel m, int context, int depth, DType cacheType) {
             this.m = m;
             this.vocab = m.config().vocab();
             this.bos = m.config().bos();
             this.depth = depth;
-            this.cache = m.newCache(context + depth);
+            this.cache = m.newCache(context + depth, cacheType);
         }
 
         /** Clears the cache and fills its first {@code depth} positions. */
