@@ -259,6 +259,7 @@ final class AttentionKernels {
                     oOff,
                     oLd,
                     rows,
+                    DType.F32,
                     k.seg(),
                     k.row(b, kh, 0),
                     ld(k, d),

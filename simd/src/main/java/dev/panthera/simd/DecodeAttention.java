@@ -66,33 +66,10 @@ final class DecodeAttention {
     /**
      * o[oOff + r·oLd + e] = Σ_{j &lt; n} softmax_j(scale·Σ_c q[qOff + r·qLd + c]·K[j][c])·V[j][e] for r &lt; rows and
      * e &lt; dv, where K[j] starts at element {@code kOff + j·kLd} of {@code k} and V[j] at {@code vOff + j·vLd} of
-     * {@code v} (F32 elements, each row's elements contiguous); n ≥ 1. A NaN score makes its row NaN, as softmax does.
-     */
-    static void rows(
-            MemorySegment qs,
-            long qOff,
-            long qLd,
-            MemorySegment os,
-            long oOff,
-            long oLd,
-            int rows,
-            MemorySegment k,
-            long kOff,
-            long kLd,
-            MemorySegment v,
-            long vOff,
-            long vLd,
-            int n,
-            int d,
-            int dv,
-            float scale) {
-        rows(qs, qOff, qLd, os, oOff, oLd, rows, DType.F32, k, kOff, kLd, v, vOff, vLd, n, d, dv, scale);
-    }
-
-    /**
-     * {@link #rows} with keys and values of dtype {@code kv}: F32, or F16 or BF16 (a half-precision KV cache), whose
-     * rows are widened to F32 sixteen at a time into the heap block the scores and the weighted sum then read. The
-     * queries and the output stay F32; the arithmetic after the widening (exact) is the F32 path's.
+     * {@code v} (each row's elements contiguous); n ≥ 1. A NaN score makes its row NaN, as softmax does. Queries and
+     * output are F32; keys and values are of dtype {@code kv}: F32, or F16 or BF16 (a half-precision KV cache), whose
+     * rows are widened to F32 sixteen at a time into the heap block the scores and the weighted sum then read (the
+     * arithmetic after the exact widening is the F32 path's).
      */
     static void rows(
             MemorySegment qs,

@@ -321,14 +321,19 @@ class RopeAttentionSimdTest {
      */
     @Property(tries = 60, edgeCases = EdgeCasesMode.NONE) // see the class comment
     void decodeStepAgreesWithTheReference(@ForAll("decodeSteps") DecodeCase in) throws Exception {
+        checkDecode(in, "decode step");
+    }
+
+    /** The SIMD backend's attention for one decode case against the reference backend's. */
+    private static void checkDecode(DecodeCase in, String what) throws Exception {
         Sizes s = in.qk().s();
         Tensor q = in.qk().q().tensor(), k = in.qk().k().tensor(), v = in.v().tensor();
         double scale = 1 / Math.sqrt(s.d());
         close(
                 on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, in.causal(), scale)),
                 on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, in.causal(), scale)),
-                "decode step b=" + s.b() + " lk=" + s.lk() + " hkv=" + s.hkv() + " group=" + in.group() + " d=" + s.d()
-                        + " dv=" + in.dv() + " causal=" + in.causal());
+                what + " " + k.dtype() + " b=" + s.b() + " lk=" + s.lk() + " hkv=" + s.hkv() + " group=" + in.group()
+                        + " d=" + s.d() + " dv=" + in.dv() + " causal=" + in.causal());
     }
 
     @Provide
@@ -344,14 +349,41 @@ class RopeAttentionSimdTest {
      */
     @Property(tries = 60, edgeCases = EdgeCasesMode.NONE) // see the class comment
     void halfCacheDecodeAgreesWithTheReference(@ForAll("halfCacheSteps") DecodeCase in) throws Exception {
-        Sizes s = in.qk().s();
-        Tensor q = in.qk().q().tensor(), k = in.qk().k().tensor(), v = in.v().tensor();
+        checkDecode(in, "half cache");
+    }
+
+    /**
+     * A prompt against a half-precision cache (F32 queries, F16 or BF16 keys and values): several query rows, the
+     * causal rows offset by the cached prefix, lengths around the 64-row blocks, as views. These widen a kv head at a
+     * time; the reference widens the whole cache first. Tolerance as for the F32 kernels (the same F32 arithmetic after
+     * an exact widening).
+     */
+    @Provide
+    Arbitrary<Qkv> halfCachePrompts() {
+        return Arbitraries.of(DType.F16, DType.BF16)
+                .flatMap(kv -> SizesFirst.flatMap(
+                        sizes(
+                                Arbitraries.just(1L),
+                                new long[] {2, 7, 17, 64, 65, 130},
+                                lk -> Draws.between(2, lk),
+                                new long[] {1, 8, 13, 64}),
+                        s -> Combinators.combine(
+                                        Draws.views(DType.F32, s.b(), s.hq(), s.lq(), s.d()),
+                                        Draws.views(kv, s.b(), s.hkv(), s.lk(), s.d()),
+                                        Draws.views(kv, s.b(), s.hkv(), s.lk(), s.d()))
+                                .as((q, k, v) -> new Qkv(s, q, k, v))));
+    }
+
+    @Property(tries = 30, edgeCases = EdgeCasesMode.NONE) // see the class comment
+    void halfCachePromptAgreesWithTheReference(@ForAll("halfCachePrompts") Qkv in) throws Exception {
+        Sizes s = in.s();
+        Tensor q = in.q().tensor(), k = in.k().tensor(), v = in.v().tensor();
         double scale = 1 / Math.sqrt(s.d());
         close(
-                on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, in.causal(), scale)),
-                on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, in.causal(), scale)),
-                "half cache " + k.dtype() + " b=" + s.b() + " lk=" + s.lk() + " hkv=" + s.hkv() + " group=" + in.group()
-                        + " d=" + s.d() + " dv=" + in.dv() + " causal=" + in.causal());
+                on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, s.causal(), scale)),
+                on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, s.causal(), scale)),
+                "half cache prompt " + k.dtype() + " lq=" + s.lq() + " lk=" + s.lk() + " d=" + s.d() + " group="
+                        + s.group() + " causal=" + s.causal());
     }
 
     /**
