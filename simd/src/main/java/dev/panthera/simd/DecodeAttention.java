@@ -41,9 +41,9 @@ final class DecodeAttention {
 
     /**
      * Per-thread scratch: the scores (then weights) of every row, the query rows, a block of sixteen key rows and one
-     * of sixteen value rows (as F32), the rows' output accumulators and 1/sum, and the lanes of a sum. Sized at first use for 8
-     * rows of 2048 keys and dimensions up to 256, so that a growing decode does not take the growth branches (a branch
-     * never taken while a method was profiled is compiled as a trap, and taking it deoptimises the method).
+     * of sixteen value rows (as F32), the rows' output accumulators and 1/sum, and the lanes of a sum. Sized at first
+     * use for 8 rows of 2048 keys and dimensions up to 256, so that a growing decode does not take the growth branches
+     * (a branch never taken while a method was profiled is compiled as a trap, and taking it deoptimises the method).
      */
     private static final class Scratch {
         float[] s = new float[8 * 2048],
@@ -109,7 +109,8 @@ final class DecodeAttention {
             if (half || sixteen && d <= MAX_BLOCK_D) {
                 // sixteen keys at a time, copied to the heap in one piece when the rows are adjacent (a bulk copy
                 // streams them from memory; vector loads straight from the segment, sixteen per step, passed C2's
-                // inlining budget and left the segment accessors as calls), every row over the block while in L1
+                // inlining budget and left the segment accessors as calls), every row over the block while in L1; a
+                // 16-bit cache is widened into the block as it is read, and its last partial block goes through too
                 if (sc.kb.length < 16 * d) sc.kb = new float[16 * d];
                 float[] kb = sc.kb;
                 for (; half ? j < n : j + 16 <= n; j += 16) {

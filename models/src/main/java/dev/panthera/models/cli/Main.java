@@ -35,7 +35,8 @@ public final class Main {
 
     static final String USAGE = "usage: generate MODEL [--prompt TEXT] [--max-new-tokens N] [--temperature T]"
             + " [--top-k K] [--top-p P] [--min-p P] [--seed S] [--threads N] [--cache-type f32|f16|bf16] [--ids]"
-            + " [--tokenizer FILE] [--dump-logits FILE] [--verbose]\n       perplexity MODEL --ids FILE [--threads N] [--verbose]"
+            + " [--tokenizer FILE] [--dump-logits FILE] [--verbose]"
+            + "\n       perplexity MODEL --ids FILE [--threads N] [--verbose]"
             + "\n       embed MODEL [--pooling mean|cls] [--normalize|--no-normalize] [--verbose]   (lines on stdin)"
             + "\n       convert MODEL OUT.gguf --type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K"
             + " [--tokenizer FILE] [--verbose]"
