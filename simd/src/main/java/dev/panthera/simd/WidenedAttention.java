@@ -7,6 +7,7 @@ import static dev.panthera.simd.FloatRows.rows;
 import static dev.panthera.simd.FloatRows.widen;
 
 import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.MemoryPool;
 import dev.panthera.tensor.Storage;
 import dev.panthera.tensor.spi.StridedCursor;
 import java.lang.foreign.Arena;
@@ -74,9 +75,12 @@ final class WidenedAttention {
         long flops = 2L * batch * hq * lq * lk * (d + dv);
         Sgemm.forEach(batch * hkv, flops, bk -> {
             int b = bk / hkv, kh = bk % hkv;
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment ks = block(arena, lk, d), vs = block(arena, lk, dv);
-                MemorySegment qs = block(arena, lq, d), os = block(arena, lq, dv);
+            // the four blocks from the host pool, so that a steady loop (a prompt against a 16-bit KV cache comes
+            // here once per layer) allocates no native memory after its first call
+            MemoryPool.Allocation[] held = new MemoryPool.Allocation[4];
+            try {
+                MemorySegment ks = block(held, 0, lk, d), vs = block(held, 1, lk, dv);
+                MemorySegment qs = block(held, 2, lq, d), os = block(held, 3, lq, dv);
                 head(k, kl, b, kh, lk, d, ks);
                 head(v, vl, b, kh, lk, dv, vs);
                 for (int h = kh * group; h < (kh + 1) * group; h++) {
@@ -101,12 +105,17 @@ final class WidenedAttention {
                     for (int i = 0; i < lq; i++)
                         narrow(os, (long) i * dv, dv, dst.segment(), dst.dtype(), o + i * dl.stride(2), dl.stride(3));
                 }
+            } finally {
+                for (MemoryPool.Allocation a : held) if (a != null) a.release();
             }
         });
     }
 
-    private static MemorySegment block(Arena arena, int len, int d) {
-        return arena.allocate(Math.max(1L, (long) len * d) * 4, 64);
+    /** A block of len × d floats from the host pool into held[i] (every element is written before it is read). */
+    private static MemorySegment block(MemoryPool.Allocation[] held, int i, int len, int d) {
+        long bytes = Math.max(1L, (long) len * d) * 4;
+        held[i] = MemoryPool.host().allocate(bytes);
+        return held[i].memory().asSlice(0, bytes);
     }
 
     /** Head (b, h) of a [B, H, L, D] tensor widened into the dense [L, D] F32 block {@code out}. */
