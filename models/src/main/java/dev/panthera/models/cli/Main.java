@@ -171,8 +171,9 @@ public final class Main {
                 List.of(),
                 false);
         String dump = f.values().get("--dump-logits");
+        DType cache = cacheType(f.values().get("--cache-type")); // refused before the model loads
         try (LanguageModel m = open(f)) {
-            Generator g = new Generator(m, cacheType(f.values().get("--cache-type")));
+            Generator g = new Generator(m, cache);
             String text = f.values().getOrDefault("--prompt", "");
             if (m.tokenizer() == null && !ids)
                 throw new UsageException(f.model() + " has no tokenizer: use --ids (or --tokenizer FILE)");
