@@ -343,9 +343,9 @@ class RopeAttentionSimdTest {
 
     /**
      * A decode step against an F16 or BF16 KV cache (F32 queries), read by the SIMD backend as it is (views with unit
-     * innermost stride; the others widened a head at a time), against the reference backend's float64 attention over
-     * the same keys and values widened to F32 (exactly, by tensor's conversion before the reference runs). After the
-     * widening the arithmetic is the F32 decode's, so the tolerance is {@link #decodeStepAgreesWithTheReference}'s.
+     * innermost stride; the others widened a head at a time), against the reference backend's float64 attention,
+     * which reads the same 16-bit keys and values element by element (each widening is exact). After the widening the
+     * SIMD arithmetic is the F32 decode's, so the tolerance is {@link #decodeStepAgreesWithTheReference}'s.
      */
     @Property(tries = 60, edgeCases = EdgeCasesMode.NONE) // see the class comment
     void halfCacheDecodeAgreesWithTheReference(@ForAll("halfCacheSteps") DecodeCase in) throws Exception {
@@ -355,8 +355,8 @@ class RopeAttentionSimdTest {
     /**
      * A prompt against a half-precision cache (F32 queries, F16 or BF16 keys and values): several query rows, the
      * causal rows offset by the cached prefix, lengths around the 64-row blocks, as views. These widen a kv head at a
-     * time; the reference widens the whole cache first. Tolerance as for the F32 kernels (the same F32 arithmetic after
-     * an exact widening).
+     * time; the reference reads the 16-bit elements in float64. Tolerance as for the F32 kernels (the same F32
+     * arithmetic after an exact widening).
      */
     @Provide
     Arbitrary<Qkv> halfCachePrompts() {

@@ -28,7 +28,8 @@ public interface FusedKernels {
         /**
          * Attention without mask (the ten-argument method) of queries of the dtype asked about with keys and values of
          * one half-precision dtype (F16 or BF16: a half-precision KV cache), read as they are; the output has the
-         * queries' dtype. Without it tensor converts the keys and values to the queries' dtype first.
+         * queries' dtype. Without it tensor converts the keys and values to the queries' dtype first. (The reference
+         * backend, which offers every kernel, reads each operand in its own dtype.)
          */
         ATTENTION_HALF_KV,
         ATTENTION_BACKWARD,
