@@ -63,13 +63,13 @@ public final class LlamaAnchorBench {
                 case "-n" -> gen = Integer.parseInt(v);
                 case "-r" -> reps = Integer.parseInt(v);
                 case "-d" -> depth = Integer.parseInt(v);
-                case "-ctk" ->
-                    cache = switch (v) {
-                        case "f32" -> DType.F32;
-                        case "f16" -> DType.F16;
-                        case "bf16" -> DType.BF16;
-                        default -> throw new IllegalArgumentException("-ctk must be f32, f16 or bf16, got " + v);
-                    };
+                case "-ctk" -> {
+                    try {
+                        cache = KvCache.typeNamed(v);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("-ctk " + e.getMessage());
+                    }
+                }
                 case "--warmup-s" -> warmup = Double.parseDouble(v);
                 case "--warmup-max-s" -> warmupMax = Double.parseDouble(v);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);

@@ -7,6 +7,7 @@ import dev.panthera.models.llama.QuantizedConvert;
 import dev.panthera.models.llama.SamplingParams;
 import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.models.lm.LanguageModels;
+import dev.panthera.nn.layers.KvCache;
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.DType;
 import java.io.BufferedOutputStream;
@@ -148,12 +149,11 @@ public final class Main {
     /** The KV cache dtype named by --cache-type (f32, f16 or bf16, as llama.cpp's -ctk spells them), or null. */
     static DType cacheType(String name) {
         if (name == null) return null;
-        return switch (name) {
-            case "f32" -> DType.F32;
-            case "f16" -> DType.F16;
-            case "bf16" -> DType.BF16;
-            default -> throw new UsageException("--cache-type must be f32, f16 or bf16, got '" + name + "'");
-        };
+        try {
+            return KvCache.typeNamed(name);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--cache-type " + e.getMessage());
+        }
     }
 
     static int generate(Flags f, PrintStream out, PrintStream err) throws IOException {

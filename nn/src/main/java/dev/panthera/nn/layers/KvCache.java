@@ -40,6 +40,20 @@ public final class KvCache {
         this.dtype = dtype;
     }
 
+    /**
+     * The cache dtype named as llama.cpp's {@code -ctk} names it: f32, f16 or bf16.
+     *
+     * @throws IllegalArgumentException for another name, with a message that reads after the option's name
+     */
+    public static DType typeNamed(String name) {
+        return switch (name) {
+            case "f32" -> DType.F32;
+            case "f16" -> DType.F16;
+            case "bf16" -> DType.BF16;
+            default -> throw new IllegalArgumentException("must be f32, f16 or bf16, got '" + name + "'");
+        };
+    }
+
     /** The dtype the cache keeps keys and values in, or null for the dtype they come in. */
     public DType dtype() {
         return dtype;
