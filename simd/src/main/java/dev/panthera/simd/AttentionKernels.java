@@ -156,11 +156,21 @@ final class AttentionKernels {
     /**
      * A decode step (one query row per head, keys at least one) of F32 queries and output against F16 or BF16 keys and
      * values (a half-precision KV cache), every view with unit innermost stride, through {@link DecodeAttention#rows}
-     * reading the cache as it is: the query heads of a GQA group together, one task per kv head. Returns false, having
-     * done nothing, for other shapes and dtypes (the caller widens those).
+     * reading the cache as it is: the query heads of a GQA group together, one task per kv head. {@code mask} (may be
+     * null) is an additive [B, Hq, 1, Lk] mask, added to each row's scaled scores. Returns false, having done nothing,
+     * for other shapes and dtypes (the caller widens those).
      */
     static boolean halfKvDecode(
-            Storage q, Layout ql, Storage k, Layout kl, Storage v, Layout vl, float scale, Storage o, Layout ol) {
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            FusedGradKernels.Mask mask,
+            float scale,
+            Storage o,
+            Layout ol) {
         DType kv = k.dtype();
         if (q.dtype() != DType.F32 || o.dtype() != DType.F32 || kv != v.dtype() || kv != DType.F16 && kv != DType.BF16)
             return false;
@@ -200,9 +210,17 @@ final class AttentionKernels {
                     lk,
                     d,
                     dv,
-                    scale);
+                    scale,
+                    maskRows(mask, b, h0));
         });
         return true;
+    }
+
+    /** The mask rows of query heads h0, h0 + 1, ... of batch row b at query position 0, or null without a mask. */
+    private static DecodeAttention.MaskRows maskRows(FusedGradKernels.Mask mask, int b, int h0) {
+        if (mask == null) return null;
+        return new DecodeAttention.MaskRows(
+                mask.seg(), mask.offset() + b * mask.sb() + (long) h0 * mask.sh(), mask.sh(), mask.sj());
     }
 
     /** Whether a view's rows can be a GEMM operand: rows at least {@code cols} apart (or a single row), int-sized. */
@@ -227,7 +245,7 @@ final class AttentionKernels {
      * padded key gets weight exactly 0). Row r is query (head h, position i0 + r) when {@code step} is 1, and query
      * (head h + r, position 0) when {@code step} is 0 (the GQA decode rows are the heads of one kv head).
      * Memory: one score block and one accumulator block per task, whatever the length. Rows that all see the same
-     * keys, without a mask, go to {@link DecodeAttention#rows} (one score per key per row).
+     * keys (a decode step) go to {@link DecodeAttention#rows} (one score per key per row), with their mask rows.
      */
     private static void blocked(
             MemorySegment qs,
@@ -250,7 +268,7 @@ final class AttentionKernels {
             int step,
             float scale) {
         int allSee = (int) Math.clamp(visible0, 0, lk); // keys row 0 sees
-        if (mask == null && (rows == 1 || step == 0) && allSee > 0 && d > 0) { // rows that see the same keys: decode
+        if ((rows == 1 || step == 0) && allSee > 0 && d > 0) { // rows that see the same keys: decode
             DecodeAttention.rows(
                     qs,
                     qOff,
@@ -269,7 +287,9 @@ final class AttentionKernels {
                     allSee,
                     d,
                     dv,
-                    scale);
+                    scale,
+                    // row r is query head h + r (step 0), or the one row at query position 0 of head h
+                    maskRows(mask, b, h));
             return;
         }
         int bkMax = rows == 1 || step == 0 ? BK_DECODE : BK;

@@ -64,12 +64,20 @@ final class DecodeAttention {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
+     * An additive mask over the keys of each query row: the F32 value for row r and key j at element
+     * {@code offset + r·perRow + j·perKey} of {@code seg} (strides may be 0, a broadcast mask).
+     */
+    record MaskRows(MemorySegment seg, long offset, long perRow, long perKey) {}
+
+    /**
      * o[oOff + r·oLd + e] = Σ_{j &lt; n} softmax_j(scale·Σ_c q[qOff + r·qLd + c]·K[j][c])·V[j][e] for r &lt; rows and
      * e &lt; dv, where K[j] starts at element {@code kOff + j·kLd} of {@code k} and V[j] at {@code vOff + j·vLd} of
      * {@code v} (each row's elements contiguous); n ≥ 1. A NaN score makes its row NaN, as softmax does. Queries and
      * output are F32; keys and values are of dtype {@code kv}: F32, or F16 or BF16 (a half-precision KV cache), whose
      * rows are widened to F32 sixteen at a time into the heap block the scores and the weighted sum then read (the
-     * arithmetic after the exact widening is the F32 path's).
+     * arithmetic after the exact widening is the F32 path's). With {@code mask} not null, row r's mask values are added
+     * to its scaled scores before the softmax (−∞ hides a key: its weight is exactly 0; a row whose keys are all hidden
+     * comes out NaN, as softmax over an empty row does).
      */
     static void rows(
             MemorySegment qs,
@@ -89,7 +97,8 @@ final class DecodeAttention {
             int n,
             int d,
             int dv,
-            float scale) {
+            float scale,
+            MaskRows mask) {
         if (n < 1 || rows < 1 || d < 1 || (long) rows * n > Integer.MAX_VALUE)
             throw new IllegalArgumentException(
                     "decode attention: " + rows + " query rows against " + n + " keys of dimension " + d);
@@ -125,6 +134,9 @@ final class DecodeAttention {
                 for (int r = 0; r < rows; r++)
                     scoresRow(q, r * d, d, k, kOff + j * kLd, kLd, n - j, scale, s, r * n + j);
         }
+        if (mask != null)
+            for (int r = 0; r < rows; r++)
+                addMask(s, r * n, n, mask.seg(), mask.offset() + r * mask.perRow(), mask.perKey());
         if (half || F.length() == 16 && dv % 16 == 0 && dv <= MAX_BLOCK_D) {
             weightedBlocks(sc, rows, n, kv, dv, v, vOff, vLd, os, oOff, oLd);
             return;
@@ -138,6 +150,11 @@ final class DecodeAttention {
             for (; e + F.length() <= dv; e += F.length()) weighted1(s, r * n, n, v, vOff + e, vLd, inv, os, o + e);
             for (; e < dv; e += H.length()) weightedHalf(s, r * n, n, v, vOff + e, vLd, dv - e, inv, os, o + e);
         }
+    }
+
+    /** s[o + j] += m[mo + j·sj] for j &lt; n, each sum rounded once as the blocked kernel's mask add rounds it. */
+    private static void addMask(float[] s, int o, int n, MemorySegment m, long mo, long sj) {
+        for (int j = 0; j < n; j++) s[o + j] += m.getAtIndex(FL, mo + j * sj);
     }
 
     /**

@@ -544,14 +544,14 @@ public final class SimdBackend implements Backend, FusedKernels {
             Storage dst,
             Layout dl,
             FusedGradKernels.Rows lse) {
-        if (AttentionKernels.halfKvDecode(q, ql, k, kl, v, vl, (float) scale, dst, dl)) return false;
+        if (AttentionKernels.halfKvDecode(q, ql, k, kl, v, vl, null, (float) scale, dst, dl)) return false;
         if (!f32(q, k, v, dst)
                 || lastStride(ql) != 1
                 || lastStride(kl) != 1
                 || lastStride(vl) != 1
                 || lastStride(dl) != 1) {
             if (WidenedOps.serves(q.dtype(), k.dtype(), v.dtype(), dst.dtype()))
-                WidenedAttention.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
+                WidenedAttention.attention(q, ql, k, kl, v, vl, null, causal, scale, dst, dl);
             else fallbackFused.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
             return false;
         }

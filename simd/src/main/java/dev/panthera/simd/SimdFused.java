@@ -131,6 +131,14 @@ final class SimdFused implements FusedKernels {
         simd.attention(q, ql, k, kl, v, vl, causal, scale, dst, dl);
     }
 
+    /** F32 queries and output with keys and values of one 16-bit dtype (ATTENTION_HALF_KV's operands). */
+    private static boolean halfKv(Storage q, Storage k, Storage v, Storage dst) {
+        return q.dtype() == DType.F32
+                && dst.dtype() == DType.F32
+                && k.dtype() == v.dtype()
+                && (k.dtype() == DType.F16 || k.dtype() == DType.BF16);
+    }
+
     private static boolean denseF32(Storage[] ss, Layout[] ls) {
         for (int i = 0; i < ss.length; i++) {
             if (ss[i] == null) continue;
@@ -175,6 +183,13 @@ final class SimdFused implements FusedKernels {
             Layout dl,
             Storage lse,
             Layout lsel) {
+        if (lse == null && halfKv(q, k, v, dst) && (mask == null || mask.dtype() == DType.F32)) {
+            // a half-precision KV cache with a mask (padded rows of a batch): read in place in a decode step, else
+            // widened a kv head at a time, the mask added to the scores either way
+            if (!AttentionKernels.halfKvDecode(q, ql, k, kl, v, vl, mask(mask, ml), (float) scale, dst, dl))
+                WidenedAttention.attention(q, ql, k, kl, v, vl, mask(mask, ml), causal, scale, dst, dl);
+            return;
+        }
         if (!denseF32(new Storage[] {q, k, v, dst, mask, lse}, new Layout[] {ql, kl, vl, dl, null, null})) {
             simd.fallbackFused().attention(q, ql, k, kl, v, vl, mask, ml, causal, scale, dst, dl, lse, lsel);
             return;

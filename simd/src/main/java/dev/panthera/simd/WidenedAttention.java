@@ -16,8 +16,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * RoPE and attention for F32, BF16 and F16 tensors of any layout, computed in F32: RoPE widens one row of x and the
  * cos/sin rows of its position at a time; attention widens one kv head's keys and values and then, for each query
- * head that reads them, that head's queries, runs {@link AttentionKernels} on the dense F32 blocks and narrows the
- * output head into place (round to nearest even). Scratch is per row or per head, never a converted tensor.
+ * head that reads them, that head's queries, runs {@link AttentionKernels} on the dense F32 blocks (with that head's
+ * rows of an additive F32 mask, where there is one) and narrows the output head into place (round to nearest even).
+ * Scratch is per row or per head, never a converted tensor.
  */
 final class WidenedAttention {
     private WidenedAttention() {}
@@ -59,6 +60,7 @@ final class WidenedAttention {
             Layout kl,
             Storage v,
             Layout vl,
+            FusedGradKernels.Mask mask,
             boolean causal,
             double scale,
             Storage dst,
@@ -89,7 +91,7 @@ final class WidenedAttention {
                             dense(qs, lq, d),
                             dense(ks, lk, d),
                             dense(vs, lk, dv),
-                            null,
+                            mask == null ? null : headMask(mask, b, h),
                             null,
                             dense(os, lq, dv),
                             1,
@@ -109,6 +111,12 @@ final class WidenedAttention {
                 for (MemoryPool.Allocation a : held) if (a != null) a.release();
             }
         });
+    }
+
+    /** Head (b, h)'s rows of {@code mask}, as the mask of a one-batch, one-head call. */
+    private static FusedGradKernels.Mask headMask(FusedGradKernels.Mask mask, int b, int h) {
+        return new FusedGradKernels.Mask(
+                mask.seg(), mask.offset() + b * mask.sb() + h * mask.sh(), 0, 0, mask.si(), mask.sj());
     }
 
     /** A block of len × d floats from the host pool into held[i] (every element is written before it is read). */

@@ -407,6 +407,7 @@ class RopeAttentionSimdTest {
                             k.layout(),
                             v.storage(),
                             v.layout(),
+                            null,
                             0.125f,
                             o.storage(),
                             o.layout());
@@ -427,6 +428,7 @@ class RopeAttentionSimdTest {
                             k.layout(),
                             v.storage(),
                             v.layout(),
+                            null,
                             0.125f,
                             o2.storage(),
                             o2.layout())) throw new AssertionError("two query rows went to the decode path");
@@ -435,10 +437,65 @@ class RopeAttentionSimdTest {
         }
     }
 
+    /** A decode step and a mask over its keys. */
+    record MaskedDecode(DecodeCase step, Mask mask) {}
+
+    @Provide
+    Arbitrary<MaskedDecode> maskedDecodeSteps() {
+        return Arbitraries.of(DType.F32, DType.F16, DType.BF16)
+                .flatMap(kv ->
+                        decodeSteps(kv).flatMap(c -> Mask.draw(c.qk().s()).map(m -> new MaskedDecode(c, m))));
+    }
+
     /**
-     * Attention against a half-precision cache does not convert it: the host pool's peak during the call (in a scope,
-     * whose tensors the pool serves) stays under
-     * the bytes of one F32 copy of the keys (1 MiB here), where tensor's conversion of keys and values would take two.
+     * A decode step with a mask (key padding per batch row as a batched generation passes it, a BOOL mask per query,
+     * an additive mask per head with −∞ entries; key 0 always kept) over F32, F16 and BF16 keys and values: the
+     * decode kernel adds each row's mask to its scaled scores, the half-precision cache read in place. Against the
+     * reference backend's float64 attention over the same mask; tolerance as for the unmasked decode step, since the
+     * mask adds exact values (0 or −∞) or one rounding per score.
+     */
+    @Property(tries = 60, edgeCases = EdgeCasesMode.NONE) // see the class comment
+    void maskedDecodeStepAgreesWithTheReference(@ForAll("maskedDecodeSteps") MaskedDecode in) throws Exception {
+        DecodeCase c = in.step();
+        Sizes s = c.qk().s();
+        Tensor q = c.qk().q().tensor(),
+                k = c.qk().k().tensor(),
+                v = c.v().tensor(),
+                m = in.mask().tensor(s);
+        double scale = 1 / Math.sqrt(s.d());
+        close(
+                on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, m, c.causal(), scale)),
+                on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, m, c.causal(), scale)),
+                "masked decode (" + in.mask().name() + ") " + k.dtype() + " b=" + s.b() + " lk=" + s.lk() + " hkv="
+                        + s.hkv() + " group=" + c.group() + " d=" + s.d() + " dv=" + c.dv() + " causal="
+                        + c.causal());
+    }
+
+    /**
+     * A prompt with a mask against a half-precision cache (several query rows: the kv heads widened, the mask added to
+     * each head's scores), as views, against the reference's float64 attention.
+     */
+    @Property(tries = 30, edgeCases = EdgeCasesMode.NONE) // see the class comment
+    void maskedHalfCachePromptAgreesWithTheReference(@ForAll("masked") MaskedCase in, @ForAll boolean bf16)
+            throws Exception {
+        Sizes s = in.qkv().s();
+        DType kv = bf16 ? DType.BF16 : DType.F16;
+        Tensor q = in.qkv().q().tensor(),
+                k = in.qkv().k().tensor().to(kv),
+                v = in.qkv().v().tensor().to(kv);
+        Tensor m = in.mask().tensor(s);
+        double scale = 1 / Math.sqrt(s.d());
+        close(
+                on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, m, s.causal(), scale)),
+                on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, m, s.causal(), scale)),
+                "masked half cache prompt (" + in.mask().name() + ") " + kv + " b=" + s.b() + " lq=" + s.lq() + " lk="
+                        + s.lk() + " d=" + s.d() + " group=" + s.group() + " causal=" + s.causal());
+    }
+
+    /**
+     * Attention against a half-precision cache does not convert it, with or without a key-padding mask: the host
+     * pool's peak during the call (in a scope, whose tensors the pool serves) stays under the bytes of one F32 copy of
+     * the keys (1 MiB here), where tensor's conversion of keys and values would take two.
      */
     @org.junit.jupiter.api.Test
     void aHalfCacheIsNotConvertedPerCall() throws Exception {
@@ -457,6 +514,19 @@ class RopeAttentionSimdTest {
                             "the call held " + grew + " more bytes (an F32 copy of the keys is " + f32Keys + ")");
                 for (double x : o.toDoubleArray())
                     if (!Double.isFinite(x)) throw new AssertionError("output not finite");
+                // the same with a key-padding mask (a batched decode step): the mask rows, not a copy of the cache
+                boolean[] keep = new boolean[4096];
+                for (int j = 0; j < keep.length; j++) keep[j] = j >= 100;
+                Tensor mask = Tensor.of(keep, 1, 1, 1, 4096);
+                pool.resetPeak();
+                long before2 = pool.stats().bytesInUse();
+                Tensor om = Tensor.scaledDotProductAttention(q, k, v, mask, false, 0.125);
+                long grew2 = pool.stats().peakBytesInUse() - before2;
+                if (grew2 >= f32Keys)
+                    throw new AssertionError("the masked call held " + grew2
+                            + " more bytes (an F32 copy of the keys is " + f32Keys + ")");
+                for (double x : om.toDoubleArray())
+                    if (!Double.isFinite(x)) throw new AssertionError("masked output not finite");
             }
         }
     }

@@ -267,15 +267,15 @@ final class Fused {
         DType t = Ops.promote(Ops.promote(q.dtype(), k.dtype()), v.dtype());
         if (!t.isFloatingPoint()) t = DType.F32;
         FusedKernels f;
-        if (mask == null
-                && q.dtype() == t
+        if (q.dtype() == t
                 && (k.dtype() == DType.F16 || k.dtype() == DType.BF16)
                 && v.dtype() == k.dtype()
                 && !recording(q, k, v)
                 && (f = kernels(q, Kernel.ATTENTION_HALF_KV)) != null) {
             // a half-precision KV cache read as it is: converting it would copy every cached position per call
             Tensor o = Ops.alloc(t, Shape.of(q.size(0), hq, q.size(2), v.size(3)), q.device());
-            if (o.numel() > 0)
+            Tensor m = mask == null ? null : additiveMask(op, mask, t, Shape.of(q.size(0), hq, q.size(2), k.size(2)));
+            if (o.numel() > 0 && m == null)
                 f.attention(
                         q.storage(),
                         q.layout(),
@@ -287,6 +287,22 @@ final class Fused {
                         scale,
                         o.storage(),
                         o.layout());
+            else if (o.numel() > 0)
+                f.attention(
+                        q.storage(),
+                        q.layout(),
+                        k.storage(),
+                        k.layout(),
+                        v.storage(),
+                        v.layout(),
+                        m.storage(),
+                        m.layout(),
+                        causal,
+                        scale,
+                        o.storage(),
+                        o.layout(),
+                        null,
+                        null);
             return o;
         }
         Tensor qq = q.to(t), kk = k.to(t), vv = v.to(t);

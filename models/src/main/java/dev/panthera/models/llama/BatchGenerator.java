@@ -4,6 +4,7 @@ import dev.panthera.models.lm.LanguageModel;
 import dev.panthera.models.lm.LmConfig;
 import dev.panthera.nn.layers.KvCache;
 import dev.panthera.tensor.Autograd;
+import dev.panthera.tensor.DType;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Tensor;
 import java.util.ArrayList;
@@ -20,12 +21,23 @@ import java.util.List;
  */
 public final class BatchGenerator {
     private final LanguageModel model;
+    private final DType cacheType;
 
     public BatchGenerator(LanguageModel model) {
+        this(model, null);
+    }
+
+    /**
+     * A batched generator whose KV cache keeps keys and values in {@code cacheType}, as {@link Generator#Generator(
+     * LanguageModel, DType)} does: F16 or BF16 halve the cache's bytes (a batch's cache is one row per prompt), and
+     * the decode steps read it in place with the padding mask; F32 or null keep the model's own dtype.
+     */
+    public BatchGenerator(LanguageModel model, DType cacheType) {
         if (model instanceof LlamaModel l && l.config().ropeScaling().type() == RopeScaling.Type.DYNAMIC)
             throw new IllegalArgumentException(
                     "batched generation: dynamic RoPE scaling depends on each row's length; generate rows one by one");
         this.model = model;
+        this.cacheType = cacheType;
     }
 
     /** Generated ids per prompt (each non-empty), each row stopping on its own at EOS or a stop token. */
@@ -57,7 +69,7 @@ public final class BatchGenerator {
             out.add(new ArrayList<>());
         }
         boolean[] done = new boolean[b];
-        KvCache cache = model.newCache(total);
+        KvCache cache = cache(total);
         try (var ng = Autograd.noGrad()) {
             float[] logits = step(ids, b, longest, 0, cache, prefillMask(pad, longest), pad);
             for (int pos = longest; pos < total; pos++) {
@@ -83,6 +95,11 @@ public final class BatchGenerator {
         for (List<Integer> l : out)
             res.add(l.stream().mapToInt(Integer::intValue).toArray());
         return res;
+    }
+
+    /** The batch's KV cache for {@code positions} positions, in this generator's cache type. */
+    KvCache cache(int positions) {
+        return model.newCache(positions, cacheType);
     }
 
     private float[] step(int[] ids, int b, int t, long start, KvCache cache, boolean[] mask, int[] pad) {

@@ -26,10 +26,11 @@ public interface FusedKernels {
         /** Attention with an additive mask and/or the log-sum-exp output (the fourteen-argument method). */
         ATTENTION_MASK_LSE,
         /**
-         * Attention without mask (the ten-argument method) of queries of the dtype asked about with keys and values of
-         * one half-precision dtype (F16 or BF16: a half-precision KV cache), read as they are; the output has the
-         * queries' dtype. Without it tensor converts the keys and values to the queries' dtype first. (The reference
-         * backend, which offers every kernel, reads each operand in its own dtype.)
+         * Attention of queries of the dtype asked about with keys and values of one half-precision dtype (F16 or BF16:
+         * a half-precision KV cache), read as they are, without a mask (the ten-argument method) or with an additive
+         * mask of the queries' dtype and no log-sum-exp (the fourteen-argument method, {@code lse} null); the output
+         * has the queries' dtype. Without it tensor converts the keys and values to the queries' dtype first. (The
+         * reference backend, which offers every kernel, reads each operand in its own dtype.)
          */
         ATTENTION_HALF_KV,
         ATTENTION_BACKWARD,
