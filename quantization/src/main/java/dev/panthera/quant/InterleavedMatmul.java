@@ -8,9 +8,10 @@ import jdk.incubator.vector.FloatVector;
 /**
  * y = x · Wᵀ over an {@link InterleavedWeight}: below {@link QuantizedMatmul#DOTS_BELOW_M} activation rows the
  * group kernels of {@link InterleavedDot} (sixteen output rows per pass, each weight byte read once per activation
- * row while the group is in L1; one row over Q4_0 or Q4_K first quantized to 8 bits as llama.cpp does and dotted
- * in 16-bit lanes, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel over blocks of Wᵀ decoded from
- * the groups straight into its slivers ({@link FilledSgemm}). Output rows split over GEMM's threads in whole groups.
+ * row while the group is in L1; rows over Q4_0 or Q4_K first quantized to 8 bits as llama.cpp does and dotted in
+ * 16-bit lanes, several rows per pass, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel
+ * over blocks of Wᵀ decoded from the groups straight into its slivers ({@link FilledSgemm}). Output rows split over
+ * GEMM's threads in whole groups.
  */
 final class InterleavedMatmul {
     private InterleavedMatmul() {}
@@ -24,16 +25,18 @@ final class InterleavedMatmul {
         if (m == 0) return;
         if (QuantizedMatmul.groupedInt(w.type, m)) { // quantized once here, read by every thread
             int nb = w.blocksPerRow();
-            short[] xq = new short[k];
-            float[] dx = new float[nb];
+            short[] xq = new short[m * k];
+            float[] dx = new float[m * nb];
             if (w.type == GgmlType.Q4_0) {
-                int[] xs8 = new int[nb];
-                Q8Activation.q8_0Lanes(x, 0, k, xq, dx, xs8);
-                Sgemm.parallelRanges(n, 2L * n * k, ROWS, (from, to) -> dotsQ4_0Int(xq, dx, xs8, w, y, from, to));
+                int[] xs8 = new int[m * nb];
+                for (int i = 0; i < m; i++) Q8Activation.q8_0Lanes(x, i * k, k, xq, dx, xs8, i);
+                Sgemm.parallelRanges(
+                        n, 2L * m * n * k, ROWS, (from, to) -> dotsQ4_0Int(xq, dx, xs8, m, w, y, from, to));
             } else {
-                int[] xs32 = new int[k / 32];
-                Q8Activation.q8KLanes(x, 0, k, xq, dx, xs32);
-                Sgemm.parallelRanges(n, 2L * n * k, ROWS, (from, to) -> dotsQ4KInt(xq, dx, xs32, w, y, from, to));
+                int[] xs32 = new int[m * (k / 32)];
+                for (int i = 0; i < m; i++) Q8Activation.q8KLanes(x, i * k, k, xq, dx, xs32, i);
+                Sgemm.parallelRanges(
+                        n, 2L * m * n * k, ROWS, (from, to) -> dotsQ4KInt(xq, dx, xs32, m, w, y, from, to));
             }
             return;
         }
@@ -67,25 +70,31 @@ final class InterleavedMatmul {
     }
 
     /**
-     * Output rows [from, to) of one activation row quantized to 8 bits ({@link Q8Activation#q8_0Lanes}), by the
-     * 16-bit Q4_0 kernel.
+     * Output rows [from, to) of m activation rows quantized to 8 bits ({@link Q8Activation#q8_0Lanes}), by the 16-bit
+     * Q4_0 kernels: four rows per pass while four remain, then one; each row's outputs are the one-row kernel's bits.
      */
     private static void dotsQ4_0Int(
-            short[] xq, float[] dx, int[] xs8, InterleavedWeight w, float[] y, int from, int to) {
-        int nb = w.blocksPerRow(), gb = w.groupBytes();
-        for (int g = from / ROWS; g < to / ROWS; g++)
-            InterleavedDot.q4_0Int(w.data, g * gb, nb, xq, dx, xs8, y, g * ROWS);
+            short[] xq, float[] dx, int[] xs8, int m, InterleavedWeight w, float[] y, int from, int to) {
+        int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
+        for (int g = from / ROWS; g < to / ROWS; g++) {
+            int i = 0;
+            for (; i + 4 <= m; i += 4) InterleavedDot.q4_0Int4(w.data, g * gb, nb, xq, k, dx, xs8, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedDot.q4_0Int(w.data, g * gb, nb, xq, dx, xs8, i, y, i * n + g * ROWS);
+        }
     }
 
     /**
-     * Output rows [from, to) of one activation row quantized to 8 bits per 256 ({@link Q8Activation#q8KLanes}), by
-     * the 16-bit Q4_K kernel.
+     * Output rows [from, to) of m activation rows quantized to 8 bits per 256 ({@link Q8Activation#q8KLanes}), by the
+     * 16-bit Q4_K kernels: two rows per pass while two remain, then one; each row's outputs are the one-row kernel's
+     * bits.
      */
     private static void dotsQ4KInt(
-            short[] xq, float[] dx, int[] xs32, InterleavedWeight w, float[] y, int from, int to) {
-        int nb = w.blocksPerRow();
+            short[] xq, float[] dx, int[] xs32, int m, InterleavedWeight w, float[] y, int from, int to) {
+        int n = w.out, k = w.in, nb = w.blocksPerRow();
         for (int g = from / ROWS; g < to / ROWS; g++) {
-            InterleavedDot.q4KInt(w.data, w.headerAt(g, 0), w.quantsAt(g, 0), nb, xq, dx, xs32, y, g * ROWS);
+            int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
+            for (; i + 2 <= m; i += 2) InterleavedDot.q4KInt2(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
         }
     }
 

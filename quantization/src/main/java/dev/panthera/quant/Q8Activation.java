@@ -56,7 +56,7 @@ final class Q8Activation {
             throw new IllegalArgumentException("Q8Activation.q8_0: row of " + k + " not a multiple of 32");
         Q8Activation a = new Q8Activation(false, k);
         short[] q = new short[k];
-        q8_0Lanes(x, xo, k, q, a.d, new int[k / QK8_0]);
+        q8_0Lanes(x, xo, k, q, a.d, new int[k / QK8_0], 0);
         for (int i = 0; i < k; i++) {
             a.qs[i] = (byte) q[i];
             a.wide[i] = q[i];
@@ -66,12 +66,13 @@ final class Q8Activation {
 
     /**
      * x[xo .. xo + k) in the Q8_0 form as 16-bit lanes, for {@link InterleavedDot#q4_0Int}: the quants into {@code q}
-     * (k of them), each block's d into {@code d} and 8·Σ q into {@code sums8}, k a multiple of 32. A block with a NaN
-     * or infinite value gets d = NaN and quants 0.
+     * (k of them), each block's d into {@code d} and 8·Σ q into {@code sums8}, k a multiple of 32, as activation row
+     * {@code row} (q from element row·k, d and sums8 from row·k/32). A block with a NaN or infinite value gets d = NaN
+     * and quants 0.
      */
-    static void q8_0Lanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums8) {
-        for (int b = 0; b < k / QK8_0; b++) {
-            int base = xo + QK8_0 * b, o = QK8_0 * b;
+    static void q8_0Lanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums8, int row) {
+        for (int rb = 0; rb < k / QK8_0; rb++) {
+            int b = row * (k / QK8_0) + rb, base = xo + QK8_0 * rb, o = QK8_0 * b;
             float amax = 0;
             boolean finite = true;
             for (int j = 0; j < QK8_0; j++) {
@@ -103,7 +104,7 @@ final class Q8Activation {
             throw new IllegalArgumentException("Q8Activation.q8K: row of " + k + " not a multiple of 256");
         Q8Activation a = new Q8Activation(true, k);
         short[] q = new short[k];
-        q8KLanes(x, xo, k, q, a.d, new int[k / 32]);
+        q8KLanes(x, xo, k, q, a.d, new int[k / 32], 0);
         for (int i = 0; i < k; i++) {
             a.qs[i] = (byte) q[i];
             a.wide[i] = q[i];
@@ -115,11 +116,12 @@ final class Q8Activation {
     /**
      * x[xo .. xo + k) in the Q8_K form as 16-bit lanes, for {@link InterleavedDot#q4KInt}: the quants into {@code q}
      * (k of them), each super-block's d into {@code d} and the sum of each 32 quants into {@code sums32}, k a multiple
-     * of 256. A super-block with a NaN or infinite value gets d = NaN, quants and sums 0.
+     * of 256, as activation row {@code row} (q from element row·k, d from row·k/256, sums32 from row·k/32). A
+     * super-block with a NaN or infinite value gets d = NaN, quants and sums 0.
      */
-    static void q8KLanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums32) {
-        for (int b = 0; b < k / QK_K; b++) {
-            int base = xo + QK_K * b, o = QK_K * b;
+    static void q8KLanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums32, int row) {
+        for (int rb = 0; rb < k / QK_K; rb++) {
+            int b = row * (k / QK_K) + rb, base = xo + QK_K * rb, o = QK_K * b;
             float max = 0, amax = 0;
             boolean finite = true;
             for (int j = 0; j < QK_K; j++) {

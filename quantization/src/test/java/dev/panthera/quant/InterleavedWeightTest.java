@@ -234,6 +234,48 @@ class InterleavedWeightTest {
         }
     }
 
+    /**
+     * Two to seven activation rows through the 16-bit group kernels (four Q4_0 rows or two Q4_K rows per pass, then
+     * one) give each row exactly the bits the one-row kernel gives it alone: a batch's decode step rounds as each
+     * prompt's own would. Random weights of two groups, 1 to 3 blocks per row (Q4_K: super-blocks), activations with
+     * a row of zeros and a row 1000 times larger among them.
+     */
+    @Test
+    void severalRowsGiveEachRowTheOneRowBits() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                QuantizedMatmul.groupedInt(GgmlType.Q4_0, 2),
+                "skipped: the 16-bit group kernels do not run at " + QuantLanes.F.vectorBitSize() + " bits or with "
+                        + "decodeActivations=f32");
+        Random r = new Random(23);
+        try (Arena arena = Arena.ofShared()) {
+            for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q4_K}) {
+                for (int blocks = 1; blocks <= 3; blocks++) {
+                    int k = blocks * t.blockSize(), n = 2 * InterleavedWeight.ROWS;
+                    QuantizedWeight w = QuantizedMatmulTest.randomWeight(t, n, k, r, arena);
+                    InterleavedWeight g = InterleavedWeight.of(w);
+                    for (int m = 2; m < QuantizedMatmul.DOTS_BELOW_M; m++) {
+                        float[] x = new float[m * k];
+                        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                        for (int i = 0; i < k; i++) x[i] = 0; // row 0 all zeros
+                        for (int i = 0; i < k; i++) x[(m - 1) * k + i] *= 1000;
+                        float[] y = new float[m * n];
+                        InterleavedMatmul.matmul(x, m, g, y);
+                        for (int i = 0; i < m; i++) {
+                            float[] one = new float[n];
+                            InterleavedMatmul.matmul(java.util.Arrays.copyOfRange(x, i * k, (i + 1) * k), 1, g, one);
+                            for (int j = 0; j < n; j++)
+                                assertEquals(
+                                        Float.floatToRawIntBits(one[j]),
+                                        Float.floatToRawIntBits(y[i * n + j]),
+                                        t + " k=" + k + " m=" + m + " row " + i + " output " + j + ": " + y[i * n + j]
+                                                + " against " + one[j] + " alone");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aLayerOverAGroupedWeightMatchesTheSourceBlocks() {
         Random r = new Random(14);
