@@ -328,6 +328,52 @@ final class InterleavedDot {
         sum.intoArray(y, yo);
     }
 
+    /**
+     * {@link #q8_0} for activation rows x[xo], x[xo + k], x[xo + 2k], x[xo + 3k] at once, into y[yo], y[yo + n], ...:
+     * each slab is widened and converted once for the four rows, and each row's products and sums are formed in
+     * q8_0's order (four rotating FMA chains per block, then the block's scale), so each row gets q8_0's bits.
+     */
+    static void q8_0x4(byte[] w, int go, int nb, float[] x, int xo, int k, int h, float[] y, int yo, int n) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        for (int b = 0; b < nb; b++) {
+            int bo = go + b * (ROWS * 34), qo = bo + 32 + h, xb = xo + 32 * b;
+            FloatVector a0 = FloatVector.zero(F), b0 = a0, c0 = a0, d0 = a0, a1 = a0, b1 = a0, c1 = a0, d1 = a0;
+            FloatVector a2 = a0, b2 = a0, c2 = a0, d2 = a0, a3 = a0, b3 = a0, c3 = a0, d3 = a0;
+            for (int j = 0; j < 32; j++) {
+                FloatVector q = (FloatVector) ints(w, qo + ROWS * j).convert(VectorOperators.I2F, 0);
+                FloatVector t0 = q.fma(FloatVector.broadcast(F, x[xb + j]), a0);
+                FloatVector t1 = q.fma(FloatVector.broadcast(F, x[xb + k + j]), a1);
+                FloatVector t2 = q.fma(FloatVector.broadcast(F, x[xb + 2 * k + j]), a2);
+                FloatVector t3 = q.fma(FloatVector.broadcast(F, x[xb + 3 * k + j]), a3);
+                a0 = b0;
+                b0 = c0;
+                c0 = d0;
+                d0 = t0;
+                a1 = b1;
+                b1 = c1;
+                c1 = d1;
+                d1 = t1;
+                a2 = b2;
+                b2 = c2;
+                c2 = d2;
+                d2 = t2;
+                a3 = b3;
+                b3 = c3;
+                c3 = d3;
+                d3 = t3;
+            }
+            FloatVector d = halves(w, bo + 2 * h);
+            s0 = a0.add(c0).add(b0.add(d0)).fma(d, s0);
+            s1 = a1.add(c1).add(b1.add(d1)).fma(d, s1);
+            s2 = a2.add(c2).add(b2.add(d2)).fma(d, s2);
+            s3 = a3.add(c3).add(b3.add(d3)).fma(d, s3);
+        }
+        s0.intoArray(y, yo);
+        s1.intoArray(y, yo + n);
+        s2.intoArray(y, yo + 2 * n);
+        s3.intoArray(y, yo + 3 * n);
+    }
+
     private static FloatVector q8_0Block(byte[] w, int qo, float[] x, int xb) {
         FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
         for (int j = 0; j < 32; j++) {

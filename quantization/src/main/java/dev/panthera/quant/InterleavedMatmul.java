@@ -98,10 +98,19 @@ final class InterleavedMatmul {
         }
     }
 
+    /**
+     * Output rows [from, to) of every activation row by the Q8_0 group kernel, four activation rows per pass while
+     * four remain ({@link InterleavedDot#q8_0x4}: each row's bits as one row alone), then one.
+     */
     private static void dotsQ8_0(float[] x, int m, InterleavedWeight w, float[] y, int from, int to) {
         int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
         for (int g = from / ROWS; g < to / ROWS; g++) {
-            for (int i = 0; i < m; i++) {
+            int i = 0;
+            for (; i + 4 <= m; i += 4) {
+                for (int h = 0; h < ROWS; h += InterleavedDot.L)
+                    InterleavedDot.q8_0x4(w.data, g * gb, nb, x, i * k, k, h, y, i * n + g * ROWS + h, n);
+            }
+            for (; i < m; i++) {
                 for (int h = 0; h < ROWS; h += InterleavedDot.L)
                     InterleavedDot.q8_0(w.data, g * gb, nb, x, i * k, h, y, i * n + g * ROWS + h);
             }

@@ -235,20 +235,19 @@ class InterleavedWeightTest {
     }
 
     /**
-     * Two to seven activation rows through the 16-bit group kernels (four Q4_0 rows or two Q4_K rows per pass, then
-     * one) give each row exactly the bits the one-row kernel gives it alone: a batch's decode step rounds as each
-     * prompt's own would. Random weights of two groups, 1 to 3 blocks per row (Q4_K: super-blocks), activations with
-     * a row of zeros and a row 1000 times larger among them.
+     * Two to seven activation rows through the group kernels give each row exactly the bits the one-row kernel gives it
+     * alone: Q8_0's float kernel four rows per pass, and where the 16-bit kernels run (512-bit vectors) Q4_0's four
+     * and Q4_K's two rows per pass, then one at a time. A batch's decode step then rounds as each prompt's own would.
+     * Random weights of two groups, 1 to 3 blocks per row (Q4_K: super-blocks), activations with a row of zeros and a
+     * row 1000 times larger among them.
      */
     @Test
     void severalRowsGiveEachRowTheOneRowBits() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(
-                QuantizedMatmul.groupedInt(GgmlType.Q4_0, 2),
-                "skipped: the 16-bit group kernels do not run at " + QuantLanes.F.vectorBitSize() + " bits or with "
-                        + "decodeActivations=f32");
         Random r = new Random(23);
+        java.util.List<GgmlType> types = new java.util.ArrayList<>(java.util.List.of(GgmlType.Q8_0));
+        if (QuantizedMatmul.groupedInt(GgmlType.Q4_0, 2)) types.addAll(java.util.List.of(GgmlType.Q4_0, GgmlType.Q4_K));
         try (Arena arena = Arena.ofShared()) {
-            for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q4_K}) {
+            for (GgmlType t : types) {
                 for (int blocks = 1; blocks <= 3; blocks++) {
                     int k = blocks * t.blockSize(), n = 2 * InterleavedWeight.ROWS;
                     QuantizedWeight w = QuantizedMatmulTest.randomWeight(t, n, k, r, arena);
