@@ -136,12 +136,12 @@ final class InterleavedDot {
      * The sixteen rows of the Q4_0 group at byte {@code go} dotted with an activation quantized per 32-block to 8 bits
      * (llama.cpp's Q8_0 form, {@link Q8Activation#q8_0Lanes}), into y from {@code yo}: xq the quants as shorts, dx each
      * block's scale, xs8 each block's 8·Σ xq, of activation row {@code row} (its quants from xq[row·32·nb], its
-     * blocks' scale and sum from dx[row·nb] and xs8[row·nb]). Per block: (d·dx)·(Σ q·xq - 8·Σ xq), the nibbles q in [0, 15] times the
-     * quants in 16-bit lanes, the low and high nibbles' products summed apart (sixteen each: at most 16·15·127 =
-     * 30,480, inside a short), widened to ints once per block. The bracket is the block's exact Σ (q - 8)·xq, which
-     * llama.cpp's {@code ggml_vec_dot_q4_0_q8_0} also sums exactly, scaled by the same float product d·dx: the two
-     * differ only in how the scaled blocks' float sum rounds. Twice the multiply-adds of the float kernel per
-     * instruction, and no float conversion of the nibbles. {@link #INT_KERNELS} must hold.
+     * blocks' scale and sum from dx[row·nb] and xs8[row·nb]). Per block: (d·dx)·(Σ q·xq - 8·Σ xq), the nibbles q in
+     * [0, 15] times the quants in 16-bit lanes, the low and high nibbles' products summed apart (sixteen each: at most
+     * 16·15·127 = 30,480, inside a short), widened to ints once per block. The bracket is the block's exact
+     * Σ (q - 8)·xq, which llama.cpp's {@code ggml_vec_dot_q4_0_q8_0} also sums exactly, scaled by the same float
+     * product d·dx: the two differ only in how the scaled blocks' float sum rounds. Twice the multiply-adds of the
+     * float kernel per instruction, and no float conversion of the nibbles. {@link #INT_KERNELS} must hold.
      */
     static void q4_0Int(byte[] w, int go, int nb, short[] xq, float[] dx, int[] xs8, int row, float[] y, int yo) {
         FloatVector sum = FloatVector.zero(F);
@@ -209,8 +209,9 @@ final class InterleavedDot {
      * The sixteen rows of the Q4_K group whose nb headers start at byte {@code ho} and quant slabs at {@code qg}
      * dotted with an activation quantized per 256 to 8 bits (llama.cpp's Q8_K form, {@link Q8Activation#q8KLanes}),
      * into y from {@code yo}: xq the quants as shorts, dx each super-block's scale, xs32 the sum of each 32 quants, of
-     * activation row {@code row} (from xq[row·256·nb], dx[row·nb] and xs32[row·8·nb]). Per super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s - dmin·dx·Σ_s m_s·(Σ xq)_s, the sums over sub-blocks s exact in ints (at
-     * most 8·63·60,960 and 8·63·4,064), as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} forms them. A sub-block's 32
+     * activation row {@code row} (from xq[row·256·nb], dx[row·nb] and xs32[row·8·nb]). Per super-block:
+     * d·dx·Σ_s sc_s·(Σ q·xq)_s - dmin·dx·Σ_s m_s·(Σ xq)_s, the sums over sub-blocks s exact in ints (at most
+     * 8·63·60,960 and 8·63·4,064), as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} forms them. A sub-block's 32
      * nibble products go to two 16-bit sums of sixteen (at most 30,480 each), as in {@link #q4_0Int}, formed one
      * after the other: with the four sums of a slab pair live at once the kernel ran at 26–27 GMAC/s, with two at
      * 30–32 (768 × 2048 to 2048 × 5632, one thread, Zen 4). {@link #INT_KERNELS} must hold.

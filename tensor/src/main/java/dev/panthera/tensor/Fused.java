@@ -275,7 +275,7 @@ final class Fused {
             // a half-precision KV cache read as it is: converting it would copy every cached position per call
             Tensor o = Ops.alloc(t, Shape.of(q.size(0), hq, q.size(2), v.size(3)), q.device());
             Tensor m = mask == null ? null : additiveMask(op, mask, t, Shape.of(q.size(0), hq, q.size(2), k.size(2)));
-            if (o.numel() > 0 && m == null)
+            if (o.numel() > 0)
                 f.attention(
                         q.storage(),
                         q.layout(),
@@ -283,20 +283,8 @@ final class Fused {
                         k.layout(),
                         v.storage(),
                         v.layout(),
-                        causal,
-                        scale,
-                        o.storage(),
-                        o.layout());
-            else if (o.numel() > 0)
-                f.attention(
-                        q.storage(),
-                        q.layout(),
-                        k.storage(),
-                        k.layout(),
-                        v.storage(),
-                        v.layout(),
-                        m.storage(),
-                        m.layout(),
+                        m == null ? null : m.storage(),
+                        m == null ? null : m.layout(),
                         causal,
                         scale,
                         o.storage(),

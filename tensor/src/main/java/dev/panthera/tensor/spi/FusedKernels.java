@@ -27,10 +27,11 @@ public interface FusedKernels {
         ATTENTION_MASK_LSE,
         /**
          * Attention of queries of the dtype asked about with keys and values of one half-precision dtype (F16 or BF16:
-         * a half-precision KV cache), read as they are, without a mask (the ten-argument method) or with an additive
-         * mask of the queries' dtype and no log-sum-exp (the fourteen-argument method, {@code lse} null); the output
-         * has the queries' dtype. Without it tensor converts the keys and values to the queries' dtype first. (The
-         * reference backend, which offers every kernel, reads each operand in its own dtype.)
+         * a half-precision KV cache), read as they are, through the fourteen-argument method with no log-sum-exp
+         * ({@code lse} null) and an additive mask of the queries' dtype or none (without a mask, the ten-argument
+         * method too); the output has the queries' dtype. Without it tensor converts the keys and values to the
+         * queries' dtype first. (The reference backend, which offers every kernel, reads each operand in its own
+         * dtype.)
          */
         ATTENTION_HALF_KV,
         ATTENTION_BACKWARD,
