@@ -124,6 +124,62 @@ final class HalfDots {
     }
 
     /**
+     * {@link #dot2} for two activation pieces at once (x from x0 and from x1) against the same two F16 rows: each
+     * weight vector is loaded and converted once for both. out[0], out[1] receive x0's sums with r0 and r1, out[2],
+     * out[3] x1's; each sum is formed exactly as dot2 forms it (its bits); false, with nothing written, when a full
+     * block of either row holds an inf or NaN.
+     */
+    static boolean dot2x2(
+            float[] x, int x0, int x1, MemorySegment w, long r0, long r1, int n, boolean scaled, float[] out) {
+        // x0's even/odd sums with row r0 (s) and r1 (t), x1's with r0 (u) and r1 (v); rows rotate as in dot2
+        FloatVector sE = FloatVector.zero(F), sO = sE, tE = sE, tO = sE, uE = sE, uO = sE, vE = sE, vO = sE;
+        ShortVector flag = ShortVector.zero(S);
+        long ra = r0, rb = r1;
+        int p = 0;
+        for (; p + BLOCK <= n; p += BLOCK) {
+            FloatVector xe = FloatVector.fromArray(F, x, x0 + p), xo = FloatVector.fromArray(F, x, x0 + p + HALF);
+            FloatVector ye = FloatVector.fromArray(F, x, x1 + p), yo = FloatVector.fromArray(F, x, x1 + p + HALF);
+            for (int r = 0; r < 2; r++) {
+                IntVector v = IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO);
+                flag = flag.max(v.reinterpretAsShorts().and((short) 0x7FFF));
+                FloatVector lo = lowBits(v), hi = highBits(v);
+                if (!scaled) {
+                    lo = lo.mul(F16_SCALE);
+                    hi = hi.mul(F16_SCALE);
+                }
+                FloatVector e = xe.fma(lo, sE), o = xo.fma(hi, sO), f = ye.fma(lo, uE), g = yo.fma(hi, uO);
+                sE = tE;
+                sO = tO;
+                tE = e;
+                tO = o;
+                uE = vE;
+                uO = vO;
+                vE = f;
+                vO = g;
+                long q = ra;
+                ra = rb;
+                rb = q;
+            }
+        }
+        if (flag.compare(VectorOperators.GE, (short) 0x7C00).anyTrue()) return false;
+        float a = LaneSum.sum(sE.add(sO)), b = LaneSum.sum(tE.add(tO));
+        float c = LaneSum.sum(uE.add(uO)), d = LaneSum.sum(vE.add(vO));
+        for (; p < n; p++) {
+            float w0 = Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p));
+            float w1 = Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r1 + p));
+            a += x[x0 + p] * w0;
+            b += x[x0 + p] * w1;
+            c += x[x1 + p] * w0;
+            d += x[x1 + p] * w1;
+        }
+        out[0] = a;
+        out[1] = b;
+        out[2] = c;
+        out[3] = d;
+        return true;
+    }
+
+    /**
      * {@link #dot2} over four rows (element offsets r0..r3) with each activation vector loaded once for all four: for
      * rows long enough that one activation piece and two rows do not fit the L1 cache together (each activation
      * vector would otherwise come back from L2 for every row pair, in the way of the weight streams). Each row's sum is
@@ -332,8 +388,9 @@ final class HalfDots {
 
     /**
      * acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] for 16-bit B rows (SkinnyGemm's decode dots): the activation
-     * pieces are reordered once into {@code split} ({@link #splitEvenOdd}), then two B rows (outputs) per pass, or
-     * four for one activation row and rows longer than {@link #LONG_ROWS}; a pair or quad holding an F16 inf or NaN
+     * pieces are reordered once into {@code split} ({@link #splitEvenOdd}), then two B rows (outputs) per pass (F16:
+     * against two activation rows at a time, {@link #dot2x2}), or four for one activation row and rows longer than
+     * {@link #LONG_ROWS}; a pair or quad holding an F16 inf or NaN
      * is summed again with the exact scalar conversion. {@code split} holds at least m·(pe − pc) floats; {@code pair}
      * and {@code four} are scratch of two and four.
      */
@@ -367,7 +424,21 @@ final class HalfDots {
             int j = from + jj;
             int j1 = j + half2 < w ? j + half2 : j; // an odd middle column pairs with itself
             long row0 = bOff + (long) (j0 + j) * ldb + pc, row1 = bOff + (long) (j0 + j1) * ldb + pc;
-            for (int i = 0; i < m; i++) {
+            int i = 0;
+            if (half) // two activation rows per pass: each weight vector converted once for both
+            for (; i + 2 <= m; i += 2) {
+                    if (!dot2x2(split, i * len, (i + 1) * len, b, row0, row1, len, scaled, four)) {
+                        for (int t = 0; t < 2; t++) {
+                            four[2 * t] = exactRow(kind, av, (i + t) * k + pc, b, row0, len);
+                            four[2 * t + 1] = exactRow(kind, av, (i + t) * k + pc, b, row1, len);
+                        }
+                    }
+                    for (int t = 0; t < 2; t++) {
+                        acc[(i + t) * w + j] += four[2 * t];
+                        if (j1 != j) acc[(i + t) * w + j1] += four[2 * t + 1];
+                    }
+                }
+            for (; i < m; i++) {
                 boolean ok = true;
                 if (half) ok = dot2(split, i * len, b, row0, row1, len, scaled, pair);
                 else dot2Bf16(split, i * len, b, row0, row1, len, pair);
