@@ -1,6 +1,8 @@
 package dev.panthera.simd;
 
 import dev.panthera.tensor.DType;
+import dev.panthera.tensor.Layout;
+import dev.panthera.tensor.Storage;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -67,7 +69,77 @@ final class DecodeAttention {
      * An additive mask over the keys of each query row: the F32 value for row r and key j at element
      * {@code offset + r·perRow + j·perKey} of {@code seg} (strides may be 0, a broadcast mask).
      */
-    record MaskRows(MemorySegment seg, long offset, long perRow, long perKey) {}
+    record MaskRows(MemorySegment seg, long offset, long perRow, long perKey) {
+        /** The rows of query heads h0, h0 + 1, ... of batch row b at query position 0, or null without a mask. */
+        static MaskRows of(FusedGradKernels.Mask mask, int b, int h0) {
+            if (mask == null) return null;
+            return new MaskRows(
+                    mask.seg(), mask.offset() + b * mask.sb() + (long) h0 * mask.sh(), mask.sh(), mask.sj());
+        }
+    }
+
+    /**
+     * A decode step (one query row per head, keys at least one) of F32 queries and output against F16 or BF16 keys and
+     * values (a half-precision KV cache), every view with unit innermost stride, through {@link #rows}
+     * reading the cache as it is: the query heads of a GQA group together, one task per kv head. {@code mask} (may be
+     * null) is an additive [B, Hq, 1, Lk] mask, added to each row's scaled scores. Returns false, having done nothing,
+     * for other shapes and dtypes (the caller widens those).
+     */
+    static boolean halfKvDecode(
+            Storage q,
+            Layout ql,
+            Storage k,
+            Layout kl,
+            Storage v,
+            Layout vl,
+            FusedGradKernels.Mask mask,
+            float scale,
+            Storage o,
+            Layout ol) {
+        DType kv = k.dtype();
+        if (q.dtype() != DType.F32 || o.dtype() != DType.F32 || kv != v.dtype() || kv != DType.F16 && kv != DType.BF16)
+            return false;
+        for (Layout l : new Layout[] {ql, kl, vl, ol}) if (l.rank() != 4 || l.stride(3) != 1) return false;
+        int batch = Math.toIntExact(ql.shape().dim(0)),
+                hq = Math.toIntExact(ql.shape().dim(1)),
+                hkv = Math.toIntExact(kl.shape().dim(1)),
+                lk = Math.toIntExact(kl.shape().dim(2)),
+                d = Math.toIntExact(ql.shape().dim(3)),
+                dv = Math.toIntExact(vl.shape().dim(3));
+        if (ql.shape().dim(2) != 1 || hkv < 1 || hq % hkv != 0 || lk < 1 || d < 1 || dv < 1) return false;
+        int group = hq / hkv;
+        // the heads of a group are the rows of one call when their output rows do not overlap
+        boolean grouped = group > 1 && ol.stride(1) >= dv;
+        long flops = 2L * batch * hq * lk * (d + dv);
+        Sgemm.forEach(grouped ? batch * hkv : batch * hq, flops, task -> {
+            int b = grouped ? task / hkv : task / hq, h0 = grouped ? task % hkv * group : task % hq, kh = h0 / group;
+            long qAt = ql.offset() + b * ql.stride(0) + h0 * ql.stride(1);
+            long oAt = ol.offset() + b * ol.stride(0) + h0 * ol.stride(1);
+            long kAt = kl.offset() + b * kl.stride(0) + kh * kl.stride(1);
+            long vAt = vl.offset() + b * vl.stride(0) + kh * vl.stride(1);
+            rows(
+                    q.segment(),
+                    qAt,
+                    ql.stride(1),
+                    o.segment(),
+                    oAt,
+                    ol.stride(1),
+                    grouped ? group : 1,
+                    kv,
+                    k.segment(),
+                    kAt,
+                    kl.stride(2),
+                    v.segment(),
+                    vAt,
+                    vl.stride(2),
+                    lk,
+                    d,
+                    dv,
+                    scale,
+                    MaskRows.of(mask, b, h0));
+        });
+        return true;
+    }
 
     /**
      * o[oOff + r·oLd + e] = Σ_{j &lt; n} softmax_j(scale·Σ_c q[qOff + r·qLd + c]·K[j][c])·V[j][e] for r &lt; rows and

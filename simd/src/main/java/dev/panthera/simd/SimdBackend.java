@@ -544,7 +544,7 @@ public final class SimdBackend implements Backend, FusedKernels {
             Storage dst,
             Layout dl,
             FusedGradKernels.Rows lse) {
-        if (AttentionKernels.halfKvDecode(q, ql, k, kl, v, vl, null, (float) scale, dst, dl)) return false;
+        if (DecodeAttention.halfKvDecode(q, ql, k, kl, v, vl, null, (float) scale, dst, dl)) return false;
         if (!f32(q, k, v, dst)
                 || lastStride(ql) != 1
                 || lastStride(kl) != 1

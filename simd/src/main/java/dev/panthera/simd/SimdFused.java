@@ -184,9 +184,9 @@ final class SimdFused implements FusedKernels {
             Storage lse,
             Layout lsel) {
         if (lse == null && halfKv(q, k, v, dst) && (mask == null || mask.dtype() == DType.F32)) {
-            // a half-precision KV cache with a mask (padded rows of a batch): read in place in a decode step, else
-            // widened a kv head at a time, the mask added to the scores either way
-            if (!AttentionKernels.halfKvDecode(q, ql, k, kl, v, vl, mask(mask, ml), (float) scale, dst, dl))
+            // a half-precision KV cache, with a mask (the padded rows of a batch) or none: read in place in a decode
+            // step, else widened a kv head at a time; a mask is added to the scores either way
+            if (!DecodeAttention.halfKvDecode(q, ql, k, kl, v, vl, mask(mask, ml), (float) scale, dst, dl))
                 WidenedAttention.attention(q, ql, k, kl, v, vl, mask(mask, ml), causal, scale, dst, dl);
             return;
         }

@@ -387,7 +387,7 @@ class RopeAttentionSimdTest {
     }
 
     /**
-     * A contiguous half-precision cache goes to the in-place decode ({@code AttentionKernels.halfKvDecode} takes the
+     * A contiguous half-precision cache goes to the in-place decode ({@code DecodeAttention.halfKvDecode} takes the
      * call) and gives what the F32 kernels give on the widened cache; a prefill chunk (two query rows) is left to the
      * widening path.
      */
@@ -400,7 +400,7 @@ class RopeAttentionSimdTest {
                 Tensor k = k32.to(kv), v = v32.to(kv);
                 try (var use = Backends.use(new SimdBackend())) {
                     Tensor o = Tensor.zeros(DType.F32, Shape.of(1, 8, 1, 64));
-                    boolean took = AttentionKernels.halfKvDecode(
+                    boolean took = DecodeAttention.halfKvDecode(
                             q.storage(),
                             q.layout(),
                             k.storage(),
@@ -421,7 +421,7 @@ class RopeAttentionSimdTest {
                             kv + " in place, lk=" + lk);
                     Tensor q2 = Tensor.randn(Shape.of(1, 8, 2, 64), lk + 3);
                     Tensor o2 = Tensor.zeros(DType.F32, Shape.of(1, 8, 2, 64));
-                    if (AttentionKernels.halfKvDecode(
+                    if (DecodeAttention.halfKvDecode(
                             q2.storage(),
                             q2.layout(),
                             k.storage(),
