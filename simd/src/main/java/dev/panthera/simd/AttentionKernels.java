@@ -270,11 +270,8 @@ final class AttentionKernels {
                         long row = (long) r * bk;
                         if (mask != null && n > 0) {
                             long mRow = step == 0
-                                    ? mask.offset() + b * mask.sb() + (long) (h + i0 + r) * mask.sh()
-                                    : mask.offset()
-                                            + b * mask.sb()
-                                            + (long) h * mask.sh()
-                                            + (long) (i0 + r) * mask.si();
+                                    ? mask.head(b, h + i0 + r)
+                                    : mask.head(b, h) + (long) (i0 + r) * mask.si();
                             addMaskRow(s, row, n, mask.seg(), mRow + j0 * mask.sj(), mask.sj());
                         }
                         float m = n == 0

@@ -73,8 +73,7 @@ final class DecodeAttention {
         /** The rows of query heads h0, h0 + 1, ... of batch row b at query position 0, or null without a mask. */
         static MaskRows of(FusedGradKernels.Mask mask, int b, int h0) {
             if (mask == null) return null;
-            return new MaskRows(
-                    mask.seg(), mask.offset() + b * mask.sb() + (long) h0 * mask.sh(), mask.sh(), mask.sj());
+            return new MaskRows(mask.seg(), mask.head(b, h0), mask.sh(), mask.sj());
         }
     }
 

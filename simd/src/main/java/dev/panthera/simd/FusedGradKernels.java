@@ -32,7 +32,12 @@ final class FusedGradKernels {
     /** Element offset and strides of an additive mask broadcast to [B, Hq, Lq, Lk] (any strides, 0 included). */
     record Mask(MemorySegment seg, long offset, long sb, long sh, long si, long sj) {
         float at(long b, long h, long i, long j) {
-            return seg.getAtIndex(FL, offset + b * sb + h * sh + i * si + j * sj);
+            return seg.getAtIndex(FL, head(b, h) + i * si + j * sj);
+        }
+
+        /** The element where head h of batch row b starts (its query row 0, key 0). */
+        long head(long b, long h) {
+            return offset + b * sb + h * sh;
         }
     }
 

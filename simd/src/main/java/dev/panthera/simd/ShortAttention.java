@@ -128,7 +128,7 @@ final class ShortAttention {
             for (int r = 0; r < nr; r++) {
                 int n = visible[r], row = r * ldk;
                 if (mask != null && n > 0) {
-                    long mRow = mask.offset() + b * mask.sb() + h * mask.sh() + (long) (r0 + r) * mask.si();
+                    long mRow = mask.head(b, h) + (long) (r0 + r) * mask.si();
                     addMask(s, row, n, mask.seg(), mRow, mask.sj());
                 }
                 sums[r] = softmaxNumerators(s, row, n, most, maxes, r);

@@ -115,8 +115,7 @@ final class WidenedAttention {
 
     /** Head (b, h)'s rows of {@code mask}, as the mask of a one-batch, one-head call. */
     private static FusedGradKernels.Mask headMask(FusedGradKernels.Mask mask, int b, int h) {
-        return new FusedGradKernels.Mask(
-                mask.seg(), mask.offset() + b * mask.sb() + h * mask.sh(), 0, 0, mask.si(), mask.sj());
+        return new FusedGradKernels.Mask(mask.seg(), mask.head(b, h), 0, 0, mask.si(), mask.sj());
     }
 
     /** A block of len × d floats from the host pool into held[i] (every element is written before it is read). */
