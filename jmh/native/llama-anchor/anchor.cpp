@@ -1,4 +1,4 @@
-// A small driver over llama.cpp's public llama.h API, built by build.sh. Two modes:
+// A small driver over llama.cpp's public llama.h API, built by build.sh. Three modes:
 //
 //   llama-anchor bench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS] [-d DEPTH]
 //                     [-ctk f32|f16]
@@ -14,6 +14,15 @@
 //     (test=tg32@d512).
 //     Context defaults of this llama.cpp version otherwise (F16 KV cache, flash attention left to "auto"); -ctk
 //     (llama-bench's --cache-type-k, here for keys and values both) sets the cache type.
+//
+//   llama-anchor batch MODEL.gguf -b BATCH -p N_PROMPT -n N_NEW [-t THREADS] [-r REPS] [-ctk f32|f16]
+//     Batched decode, the counterpart of our BatchDecodeBench: BATCH sequences (a sequence id each, llama.cpp's
+//     default per-sequence KV cache) whose prompts have N_PROMPT - r*N_PROMPT/(2*BATCH) tokens for r = 0..BATCH-1
+//     (BOS then random ids), all prefilled by one untimed llama_decode; then N_NEW - 1 timed steps, each one
+//     llama_decode of BATCH tokens (one random id per sequence at its next position, logits requested for every
+//     row, no sampling). A repetition's rate is BATCH*(N_NEW - 1) tokens over the steps' wall time; one unmeasured
+//     repetition first, then REPS, each on a cleared cache:
+//       test=batch4 prompt=32 new=65 threads=1 reps=5 mean_tok_s=345.67 sd_tok_s=8.90
 //
 //   llama-anchor logits MODEL.gguf --ids "1 2 3" [--gen N] [--out FILE] [-t THREADS]
 //     One llama_decode of the ids with logits requested at every position, then N greedy steps (argmax, lowest
@@ -58,7 +67,7 @@ struct Session {
     llama_token bos = 0;
 
     Session(const std::string & path, int threads, int n_ctx, int n_batch, bool exact,
-            ggml_type cache = GGML_TYPE_F16) {
+            ggml_type cache = GGML_TYPE_F16, int n_seq = 1) {
         llama_model_params mp = llama_model_default_params();
         mp.n_gpu_layers = 0;
         model = llama_model_load_from_file(path.c_str(), mp);
@@ -67,7 +76,7 @@ struct Session {
         cp.n_ctx = (uint32_t) n_ctx;
         cp.n_batch = (uint32_t) n_batch;
         cp.n_ubatch = (uint32_t) std::min(n_batch, 512);
-        cp.n_seq_max = 1;
+        cp.n_seq_max = (uint32_t) n_seq;
         cp.n_threads = threads;
         cp.n_threads_batch = threads;
         cp.no_perf = true;
@@ -105,6 +114,18 @@ struct Session {
         if (rc != 0) fail("llama_decode returned " + std::to_string(rc));
     }
 };
+
+// The mean and sample standard deviation of a test's rates, printed after the test's name.
+void report(const std::string & name, int threads, const std::vector<double> & rates) {
+    double mean = 0, var = 0;
+    for (double x : rates) mean += x;
+    mean /= rates.size();
+    for (double x : rates) var += (x - mean) * (x - mean);
+    double sd = rates.size() > 1 ? std::sqrt(var / (rates.size() - 1)) : 0.0;
+    std::printf("test=%s threads=%d reps=%zu mean_tok_s=%.2f sd_tok_s=%.2f\n", name.c_str(), threads, rates.size(),
+                mean, sd);
+    std::fflush(stdout);
+}
 
 int bench(const std::string & path, int threads, const std::vector<int> & prompts, int n_gen, int reps, int depth,
           ggml_type cache) {
@@ -149,16 +170,66 @@ int bench(const std::string & path, int threads, const std::vector<int> & prompt
         run(prompt); // unmeasured warm-up
         std::vector<double> rates;
         for (int r = 0; r < reps; r++) rates.push_back(run(prompt));
-        double mean = 0, var = 0;
-        for (double x : rates) mean += x;
-        mean /= rates.size();
-        for (double x : rates) var += (x - mean) * (x - mean);
-        double sd = rates.size() > 1 ? std::sqrt(var / (rates.size() - 1)) : 0.0;
         std::string at = depth > 0 ? "@d" + std::to_string(depth) : "";
-        std::printf("test=%s%d%s threads=%d reps=%d mean_tok_s=%.2f sd_tok_s=%.2f\n", prompt ? "pp" : "tg",
-                    prompt ? n_prompt : n_gen, at.c_str(), threads, reps, mean, sd);
-        std::fflush(stdout);
+        report((prompt ? "pp" : "tg") + std::to_string(prompt ? n_prompt : n_gen) + at, threads, rates);
     }
+    return 0;
+}
+
+int batched(const std::string & path, int threads, int n_batch_seqs, int n_prompt, int n_new, int reps,
+            ggml_type cache) {
+    if (n_batch_seqs < 1 || n_prompt < 1 || n_new < 2) fail("batch: need -b >= 1, -p >= 1 and -n >= 2");
+    std::vector<int> lengths;
+    int total = 0;
+    for (int r = 0; r < n_batch_seqs; r++) {
+        lengths.push_back(std::max(1, n_prompt - r * n_prompt / (2 * n_batch_seqs)));
+        total += lengths.back();
+    }
+    // each sequence's share of the cache holds its prompt and its new tokens (the cache is split per sequence)
+    int per_seq = ((n_prompt + n_new + 255) / 256) * 256;
+    Session s(path, threads, per_seq * n_batch_seqs, std::max(total, n_batch_seqs), false, cache, n_batch_seqs);
+    std::mt19937 rng(1234);
+    auto random_id = [&] { return (llama_token) (rng() % (uint32_t) s.vocab); };
+    auto run = [&] {
+        llama_memory_clear(llama_get_memory(s.ctx), true);
+        llama_batch b = llama_batch_init(total, 0, 1);
+        b.n_tokens = 0;
+        for (int r = 0; r < n_batch_seqs; r++)
+            for (int i = 0; i < lengths[r]; i++) {
+                int t = b.n_tokens++;
+                b.token[t] = i == 0 ? s.bos : random_id();
+                b.pos[t] = i;
+                b.n_seq_id[t] = 1;
+                b.seq_id[t][0] = r;
+                b.logits[t] = i + 1 == lengths[r];
+            }
+        int32_t rc = llama_decode(s.ctx, b);
+        if (rc != 0) fail("llama_decode of the prompts returned " + std::to_string(rc));
+        llama_synchronize(s.ctx);
+        auto t0 = std::chrono::steady_clock::now();
+        for (int step = 1; step < n_new; step++) {
+            b.n_tokens = n_batch_seqs;
+            for (int r = 0; r < n_batch_seqs; r++) {
+                b.token[r] = random_id();
+                b.pos[r] = lengths[r] + step - 1;
+                b.n_seq_id[r] = 1;
+                b.seq_id[r][0] = r;
+                b.logits[r] = true;
+            }
+            rc = llama_decode(s.ctx, b);
+            if (rc != 0) fail("llama_decode of a batch step returned " + std::to_string(rc));
+        }
+        llama_synchronize(s.ctx);
+        double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        llama_batch_free(b);
+        return (double) n_batch_seqs * (n_new - 1) / sec;
+    };
+    run(); // unmeasured warm-up
+    std::vector<double> rates;
+    for (int r = 0; r < reps; r++) rates.push_back(run());
+    report("batch" + std::to_string(n_batch_seqs) + " prompt=" + std::to_string(n_prompt) + " new=" +
+               std::to_string(n_new),
+           threads, rates);
     return 0;
 }
 
@@ -201,9 +272,9 @@ int logits(const std::string & path, const std::string & ids_text, int n_gen, co
 } // namespace
 
 int main(int argc, char ** argv) {
-    if (argc < 3) fail("usage: llama-anchor bench|logits MODEL.gguf [options] (see anchor.cpp)");
+    if (argc < 3) fail("usage: llama-anchor bench|batch|logits MODEL.gguf [options] (see anchor.cpp)");
     std::string mode = argv[1], path = argv[2], ids, out;
-    int threads = 1, n_gen = 0, reps = 5, depth = 0;
+    int threads = 1, n_gen = 0, reps = 5, depth = 0, n_batch_seqs = 0;
     ggml_type cache = GGML_TYPE_F16;
     std::vector<int> prompts;
     for (int i = 3; i < argc; i++) {
@@ -219,6 +290,7 @@ int main(int argc, char ** argv) {
         else if (a == "-n" || a == "--gen") n_gen = int_arg(a, v);
         else if (a == "-r") reps = int_arg(a, v);
         else if (a == "-d") depth = int_arg(a, v);
+        else if (a == "-b") n_batch_seqs = int_arg(a, v);
         else if (a == "-ctk") {
             std::string t = v;
             if (t == "f32") cache = GGML_TYPE_F32;
@@ -235,8 +307,10 @@ int main(int argc, char ** argv) {
     llama_backend_init();
     int rc;
     if (mode == "bench") rc = bench(path, threads, prompts, n_gen, reps, depth, cache);
+    else if (mode == "batch")
+        rc = batched(path, threads, n_batch_seqs, prompts.empty() ? 0 : prompts[0], n_gen, reps, cache);
     else if (mode == "logits") rc = logits(path, ids, n_gen, out, threads);
-    else fail("unknown mode " + mode + " (bench or logits)");
+    else fail("unknown mode " + mode + " (bench, batch or logits)");
     llama_backend_free();
     return rc;
 }
