@@ -6,7 +6,9 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -42,6 +44,58 @@ final class HalfDots {
     static final int BLOCK = 2 * F.length();
 
     private static final int HALF = F.length();
+
+    /** Scratch floats {@link #dot2x2} and {@link #dot2x4} store their sums' vector in. */
+    static final int LANES = HALF;
+
+    /*
+     * Several vectors' lane sums at once (dot2x2's four, dot2x4's eight), each in LaneSum.sum's halving-tree order, so
+     * with its bits: at the level that adds lanes h apart, two vectors X and Y whose lanes are grouped in blocks of 2h
+     * go into one, X's blocks' lower halves beside Y's upper halves, plus the same with X and Y exchanged and each
+     * block's halves swapped: lane i of the result is X_i + X_{i+h} or Y_i + Y_{i−h}, the additions the tree makes
+     * (IEEE addition commutes). Pairs of vectors halve their number each level; once one is left, the remaining levels
+     * add lanes h apart within it (q + q swapped). Written out in each kernel: a helper method would be left out of
+     * line in kernels this large, its vectors boxed.
+     */
+    private static final VectorMask<Float> MASK_A = upperHalves(HALF / 2),
+            MASK_B = upperHalves(HALF / 4),
+            MASK_C = upperHalves(Math.max(1, HALF / 8));
+    private static final VectorShuffle<Float> SWAP_A = swap(HALF / 2),
+            SWAP_B = swap(HALF / 4),
+            SWAP_C = swap(Math.max(1, HALF / 8)),
+            SWAP_D = swap(Math.max(1, HALF / 16));
+    /** The lane of the last vector holding sum t, t indexing dot2x2's out and dot2x4's out. */
+    private static final int[] SUM_LANE4 = sumLanes(4), SUM_LANE8 = sumLanes(8);
+
+    private static VectorMask<Float> upperHalves(int h) {
+        boolean[] m = new boolean[HALF];
+        for (int i = 0; i < HALF; i++) m[i] = i % (2 * h) >= h;
+        return VectorMask.fromArray(F, m, 0);
+    }
+
+    private static VectorShuffle<Float> swap(int h) {
+        return VectorShuffle.fromOp(F, i -> i ^ h);
+    }
+
+    /** Follows n sums' lanes through the pairing levels (labels in place of values). */
+    private static int[] sumLanes(int count) {
+        int[][] v = new int[count][HALF];
+        for (int t = 0; t < count; t++) java.util.Arrays.fill(v[t], t);
+        int n = count;
+        for (int h = HALF / 2; n > 1; h /= 2, n /= 2) {
+            int[][] next = new int[n / 2][HALF];
+            for (int g = 0; g < n / 2; g++)
+                for (int i = 0; i < HALF; i++) next[g][i] = i % (2 * h) >= h ? v[2 * g + 1][i] : v[2 * g][i];
+            v = next;
+        }
+        int[] lane = new int[count];
+        for (int t = 0; t < count; t++) {
+            int i = 0;
+            while (v[0][i] != t) i++;
+            lane[t] = i;
+        }
+        return lane;
+    }
 
     /**
      * dst[d0 + ...] = src[s0 + ...] with every full {@link #BLOCK} reordered to its even then its odd elements and
@@ -127,10 +181,19 @@ final class HalfDots {
      * {@link #dot2} for two activation pieces at once (x from x0 and from x1) against the same two F16 rows: each
      * weight vector is loaded and converted once for both. out[0], out[1] receive x0's sums with r0 and r1, out[2],
      * out[3] x1's; each sum is formed exactly as dot2 forms it (its bits); false, with nothing written, when a full
-     * block of either row holds an inf or NaN.
+     * block of either row holds an inf or NaN. {@code lanes}: scratch of {@link #LANES} floats.
      */
     static boolean dot2x2(
-            float[] x, int x0, int x1, MemorySegment w, long r0, long r1, int n, boolean scaled, float[] out) {
+            float[] x,
+            int x0,
+            int x1,
+            MemorySegment w,
+            long r0,
+            long r1,
+            int n,
+            boolean scaled,
+            float[] out,
+            float[] lanes) {
         // x0's even/odd sums with row r0 (s) and r1 (t), x1's with r0 (u) and r1 (v); rows rotate as in dot2
         FloatVector sE = FloatVector.zero(F), sO = sE, tE = sE, tO = sE, uE = sE, uO = sE, vE = sE, vO = sE;
         ShortVector flag = ShortVector.zero(S);
@@ -162,8 +225,14 @@ final class HalfDots {
             }
         }
         if (flag.compare(VectorOperators.GE, (short) 0x7C00).anyTrue()) return false;
-        float a = LaneSum.sum(sE.add(sO)), b = LaneSum.sum(tE.add(tO));
-        float c = LaneSum.sum(uE.add(uO)), d = LaneSum.sum(vE.add(vO));
+        FloatVector s = sE.add(sO), t = tE.add(tO), u = uE.add(uO), z = vE.add(vO);
+        FloatVector m0 = s.blend(t, MASK_A).add(t.blend(s, MASK_A).rearrange(SWAP_A));
+        FloatVector m1 = u.blend(z, MASK_A).add(z.blend(u, MASK_A).rearrange(SWAP_A));
+        FloatVector q = m0.blend(m1, MASK_B).add(m1.blend(m0, MASK_B).rearrange(SWAP_B));
+        q = q.add(q.rearrange(SWAP_C));
+        if (HALF == 16) q = q.add(q.rearrange(SWAP_D));
+        q.intoArray(lanes, 0);
+        float a = lanes[SUM_LANE4[0]], b = lanes[SUM_LANE4[1]], c = lanes[SUM_LANE4[2]], d = lanes[SUM_LANE4[3]];
         for (; p < n; p++) {
             float w0 = Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p));
             float w1 = Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r1 + p));
@@ -176,6 +245,104 @@ final class HalfDots {
         out[1] = b;
         out[2] = c;
         out[3] = d;
+        return true;
+    }
+
+    /**
+     * {@link #dot2} for four activation pieces at once (from x0, x0 + xs, x0 + 2·xs, x0 + 3·xs) against the same two
+     * F16 rows: each weight vector is loaded and converted once for the four. out[2t], out[2t + 1] receive piece t's
+     * sums with r0 and r1; each sum is formed exactly as dot2 forms it (its bits); false, with nothing written, when a
+     * full block of either row holds an inf or NaN. {@code lanes}: scratch of {@link #LANES} floats.
+     */
+    static boolean dot2x4(
+            float[] x,
+            int x0,
+            int xs,
+            MemorySegment w,
+            long r0,
+            long r1,
+            int n,
+            boolean scaled,
+            float[] out,
+            float[] lanes) {
+        // piece t's even/odd sums with the current row (a) and the other row (b); rows rotate as in dot2
+        FloatVector a0e = FloatVector.zero(F),
+                a0o = a0e,
+                a1e = a0e,
+                a1o = a0e,
+                a2e = a0e,
+                a2o = a0e,
+                a3e = a0e,
+                a3o = a0e;
+        FloatVector b0e = a0e, b0o = a0e, b1e = a0e, b1o = a0e, b2e = a0e, b2o = a0e, b3e = a0e, b3o = a0e;
+        ShortVector flag = ShortVector.zero(S);
+        int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+        long ra = r0, rb = r1;
+        int p = 0;
+        for (; p + BLOCK <= n; p += BLOCK) {
+            FloatVector p0e = FloatVector.fromArray(F, x, x0 + p), p0o = FloatVector.fromArray(F, x, x0 + p + HALF);
+            FloatVector p1e = FloatVector.fromArray(F, x, x1 + p), p1o = FloatVector.fromArray(F, x, x1 + p + HALF);
+            FloatVector p2e = FloatVector.fromArray(F, x, x2 + p), p2o = FloatVector.fromArray(F, x, x2 + p + HALF);
+            FloatVector p3e = FloatVector.fromArray(F, x, x3 + p), p3o = FloatVector.fromArray(F, x, x3 + p + HALF);
+            for (int r = 0; r < 2; r++) {
+                IntVector v = IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO);
+                flag = flag.max(v.reinterpretAsShorts().and((short) 0x7FFF));
+                FloatVector lo = lowBits(v), hi = highBits(v);
+                if (!scaled) {
+                    lo = lo.mul(F16_SCALE);
+                    hi = hi.mul(F16_SCALE);
+                }
+                FloatVector n0e = p0e.fma(lo, a0e),
+                        n0o = p0o.fma(hi, a0o),
+                        n1e = p1e.fma(lo, a1e),
+                        n1o = p1o.fma(hi, a1o),
+                        n2e = p2e.fma(lo, a2e),
+                        n2o = p2o.fma(hi, a2o),
+                        n3e = p3e.fma(lo, a3e),
+                        n3o = p3o.fma(hi, a3o);
+                a0e = b0e;
+                a0o = b0o;
+                a1e = b1e;
+                a1o = b1o;
+                a2e = b2e;
+                a2o = b2o;
+                a3e = b3e;
+                a3o = b3o;
+                b0e = n0e;
+                b0o = n0o;
+                b1e = n1e;
+                b1o = n1o;
+                b2e = n2e;
+                b2o = n2o;
+                b3e = n3e;
+                b3o = n3o;
+                long q = ra;
+                ra = rb;
+                rb = q;
+            }
+        }
+        if (flag.compare(VectorOperators.GE, (short) 0x7C00).anyTrue()) return false;
+        // after an even number of rotations a holds row r0's sums and b row r1's; each lane sum is LaneSum's tree
+        FloatVector s0 = a0e.add(a0o), t0 = b0e.add(b0o), s1 = a1e.add(a1o), t1 = b1e.add(b1o);
+        FloatVector s2 = a2e.add(a2o), t2 = b2e.add(b2o), s3 = a3e.add(a3o), t3 = b3e.add(b3o);
+        FloatVector m0 = s0.blend(t0, MASK_A).add(t0.blend(s0, MASK_A).rearrange(SWAP_A));
+        FloatVector m1 = s1.blend(t1, MASK_A).add(t1.blend(s1, MASK_A).rearrange(SWAP_A));
+        FloatVector m2 = s2.blend(t2, MASK_A).add(t2.blend(s2, MASK_A).rearrange(SWAP_A));
+        FloatVector m3 = s3.blend(t3, MASK_A).add(t3.blend(s3, MASK_A).rearrange(SWAP_A));
+        FloatVector n0 = m0.blend(m1, MASK_B).add(m1.blend(m0, MASK_B).rearrange(SWAP_B));
+        FloatVector n1 = m2.blend(m3, MASK_B).add(m3.blend(m2, MASK_B).rearrange(SWAP_B));
+        FloatVector q = n0.blend(n1, MASK_C).add(n1.blend(n0, MASK_C).rearrange(SWAP_C));
+        if (HALF == 16) q = q.add(q.rearrange(SWAP_D));
+        q.intoArray(lanes, 0);
+        for (int t = 0; t < 8; t++) out[t] = lanes[SUM_LANE8[t]];
+        for (; p < n; p++) {
+            float w0 = Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r0 + p));
+            float w1 = Float.float16ToFloat(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, r1 + p));
+            for (int t = 0; t < 4; t++) {
+                out[2 * t] += x[x0 + t * xs + p] * w0;
+                out[2 * t + 1] += x[x0 + t * xs + p] * w1;
+            }
+        }
         return true;
     }
 
@@ -389,10 +556,10 @@ final class HalfDots {
     /**
      * acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] for 16-bit B rows (SkinnyGemm's decode dots): the activation
      * pieces are reordered once into {@code split} ({@link #splitEvenOdd}), then two B rows (outputs) per pass (F16:
-     * against two activation rows at a time, {@link #dot2x2}), or four for one activation row and rows longer than
+     * against four activation rows at a time, {@link #dot2x4}, then two, {@link #dot2x2}), or four for one activation row and rows longer than
      * {@link #LONG_ROWS}; a pair or quad holding an F16 inf or NaN
-     * is summed again with the exact scalar conversion. {@code split} holds at least m·(pe − pc) floats; {@code pair}
-     * and {@code four} are scratch of two and four.
+     * is summed again with the exact scalar conversion. {@code split} holds at least m·(pe − pc) floats; {@code pair},
+     * {@code outs} and {@code lanes} are scratch of two, eight and {@link #LANES}.
      */
     static void rows(
             DType kind,
@@ -409,7 +576,8 @@ final class HalfDots {
             int ldb,
             float[] split,
             float[] pair,
-            float[] four) {
+            float[] outs,
+            float[] lanes) {
         int len = pe - pc;
         boolean half = kind == DType.F16;
         boolean scaled = half;
@@ -417,7 +585,7 @@ final class HalfDots {
         float scale = scaled ? F16_SCALE : 1f;
         for (int i = 0; i < m; i++) splitEvenOdd(av, i * k + pc, split, i * len, len, scale);
         int from = 0;
-        if (m == 1 && len > LONG_ROWS) from = quads(kind, w, j0, len, av, pc, split, acc, b, bOff, ldb, scaled, four);
+        if (m == 1 && len > LONG_ROWS) from = quads(kind, w, j0, len, av, pc, split, acc, b, bOff, ldb, scaled, outs);
         // rows j and j + half go together: two streams far apart in memory rather than two neighbouring rows
         int rest = w - from, half2 = (rest + 1) / 2;
         for (int jj = 0; jj < half2; jj++) {
@@ -425,17 +593,30 @@ final class HalfDots {
             int j1 = j + half2 < w ? j + half2 : j; // an odd middle column pairs with itself
             long row0 = bOff + (long) (j0 + j) * ldb + pc, row1 = bOff + (long) (j0 + j1) * ldb + pc;
             int i = 0;
-            if (half) // two activation rows per pass: each weight vector converted once for both
+            if (half) // four activation rows per pass: each weight vector converted once for the four
+            for (; i + 4 <= m; i += 4) {
+                    if (!dot2x4(split, i * len, len, b, row0, row1, len, scaled, outs, lanes)) {
+                        for (int t = 0; t < 4; t++) {
+                            outs[2 * t] = exactRow(kind, av, (i + t) * k + pc, b, row0, len);
+                            outs[2 * t + 1] = exactRow(kind, av, (i + t) * k + pc, b, row1, len);
+                        }
+                    }
+                    for (int t = 0; t < 4; t++) {
+                        acc[(i + t) * w + j] += outs[2 * t];
+                        if (j1 != j) acc[(i + t) * w + j1] += outs[2 * t + 1];
+                    }
+                }
+            if (half) // then two
             for (; i + 2 <= m; i += 2) {
-                    if (!dot2x2(split, i * len, (i + 1) * len, b, row0, row1, len, scaled, four)) {
+                    if (!dot2x2(split, i * len, (i + 1) * len, b, row0, row1, len, scaled, outs, lanes)) {
                         for (int t = 0; t < 2; t++) {
-                            four[2 * t] = exactRow(kind, av, (i + t) * k + pc, b, row0, len);
-                            four[2 * t + 1] = exactRow(kind, av, (i + t) * k + pc, b, row1, len);
+                            outs[2 * t] = exactRow(kind, av, (i + t) * k + pc, b, row0, len);
+                            outs[2 * t + 1] = exactRow(kind, av, (i + t) * k + pc, b, row1, len);
                         }
                     }
                     for (int t = 0; t < 2; t++) {
-                        acc[(i + t) * w + j] += four[2 * t];
-                        if (j1 != j) acc[(i + t) * w + j1] += four[2 * t + 1];
+                        acc[(i + t) * w + j] += outs[2 * t];
+                        if (j1 != j) acc[(i + t) * w + j1] += outs[2 * t + 1];
                     }
                 }
             for (; i < m; i++) {
@@ -461,7 +642,7 @@ final class HalfDots {
 
     /**
      * The first 4·⌊w/4⌋ outputs of a one-row 16-bit decode product four rows per pass, rows j, j + q, j + 2q and j + 3q
-     * (four streams far apart; each activation vector loaded once for the four, {@link #dot4}); returns how
+     * (four streams far apart; each activation vector loaded once for the outs, {@link #dot4}); returns how
      * many outputs it did. A quad holding an F16 inf or NaN is summed again with the exact scalar conversion.
      */
     private static int quads(
@@ -477,21 +658,21 @@ final class HalfDots {
             long bOff,
             int ldb,
             boolean scaled,
-            float[] four) {
+            float[] outs) {
         int q = w / 4;
         for (int j = 0; j < q; j++) {
             long r0 = bOff + (long) (j0 + j) * ldb + pc, r1 = r0 + (long) q * ldb;
             long r2 = r1 + (long) q * ldb, r3 = r2 + (long) q * ldb;
             boolean ok = true;
-            if (kind == DType.F16) ok = dot4(split, 0, b, r0, r1, r2, r3, len, scaled, four);
-            else dot4Bf16(split, 0, b, r0, r1, r2, r3, len, four);
+            if (kind == DType.F16) ok = dot4(split, 0, b, r0, r1, r2, r3, len, scaled, outs);
+            else dot4Bf16(split, 0, b, r0, r1, r2, r3, len, outs);
             if (!ok) {
-                four[0] = exactRow(kind, av, pc, b, r0, len);
-                four[1] = exactRow(kind, av, pc, b, r1, len);
-                four[2] = exactRow(kind, av, pc, b, r2, len);
-                four[3] = exactRow(kind, av, pc, b, r3, len);
+                outs[0] = exactRow(kind, av, pc, b, r0, len);
+                outs[1] = exactRow(kind, av, pc, b, r1, len);
+                outs[2] = exactRow(kind, av, pc, b, r2, len);
+                outs[3] = exactRow(kind, av, pc, b, r3, len);
             }
-            for (int r = 0; r < 4; r++) acc[j + r * q] += four[r];
+            for (int r = 0; r < 4; r++) acc[j + r * q] += outs[r];
         }
         return 4 * q;
     }

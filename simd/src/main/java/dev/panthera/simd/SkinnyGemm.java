@@ -331,7 +331,23 @@ final class SkinnyGemm {
             int ldb,
             Scratch sc) {
         if (kind != DType.F32) {
-            HalfDots.rows(kind, m, j0, w, pc, pe, k, av, acc, b, bOff, ldb, sc.split(m * (pe - pc)), sc.pair, sc.four);
+            HalfDots.rows(
+                    kind,
+                    m,
+                    j0,
+                    w,
+                    pc,
+                    pe,
+                    k,
+                    av,
+                    acc,
+                    b,
+                    bOff,
+                    ldb,
+                    sc.split(m * (pe - pc)),
+                    sc.pair,
+                    sc.outs,
+                    sc.lanes);
             return;
         }
         if (m == 1) {
@@ -501,7 +517,8 @@ final class SkinnyGemm {
 
         private float[] av = new float[4096], acc = new float[4096], split = new float[4096];
         final float[] pair = new float[2];
-        final float[] four = new float[4];
+        final float[] outs = new float[8];
+        final float[] lanes = new float[HalfDots.LANES];
         /** The head and tail lane masks of the F32 row dots ({@link RowHeads#masks}). */
         final boolean[] masks = new boolean[2 * WIDE.length()];
 

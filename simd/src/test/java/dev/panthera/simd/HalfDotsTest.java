@@ -122,40 +122,49 @@ class HalfDotsTest {
     }
 
     /**
-     * The two-activation dots give each (activation, row) pair the bits dot2 gives it, with and without the activation
-     * scaling, at any length; an inf or NaN in a full block of either row makes them refuse, as dot2 does.
+     * The two- and four-activation dots give each (activation, row) pair the bits dot2 gives it, with and without the
+     * activation scaling, at any length; an inf or NaN in a full block of either row makes them refuse, as dot2 does.
+     * (Their lane sums are formed several vectors at once; dot2 sums each vector alone with LaneSum.)
      */
     @Property(tries = 60)
-    void twoActivationDotsGiveEachPairTheOneActivationBits(@ForAll("cases") Case c) {
+    void severalActivationDotsGiveEachPairTheOneActivationBits(@ForAll("cases") Case c) {
         Random r = new Random(c.seed());
         int k = c.k();
-        float[] x = new float[2 * k];
+        float[] x = new float[4 * k];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment w = arena.allocate(2L * (k + 1) * 2 + 2, 64);
             for (long i = 0; i < w.byteSize() / 2; i++) w.setAtIndex(ValueLayout.JAVA_SHORT, i, finiteHalf(r));
             long r0 = r.nextInt(2), r1 = r0 + k + r.nextInt(2);
-            float[] pair = new float[2], four = new float[4];
-            float[] xs = new float[2 * k];
+            float[] pair = new float[2], four = new float[4], eight = new float[8], lanes = new float[HalfDots.LANES];
+            float[] xs = new float[4 * k];
             for (boolean scaled : new boolean[] {false, true}) {
-                for (int a = 0; a < 2; a++)
+                for (int a = 0; a < 4; a++)
                     HalfDots.splitEvenOdd(x, a * k, xs, a * k, k, scaled ? HalfDots.F16_SCALE : 1f);
-                assertTrue(HalfDots.dot2x2(xs, 0, k, w, r0, r1, k, scaled, four));
-                for (int a = 0; a < 2; a++) {
+                assertTrue(HalfDots.dot2x2(xs, k, 2 * k, w, r0, r1, k, scaled, four, lanes));
+                assertTrue(HalfDots.dot2x4(xs, 0, k, w, r0, r1, k, scaled, eight, lanes));
+                for (int a = 0; a < 4; a++) {
                     assertTrue(HalfDots.dot2(xs, a * k, w, r0, r1, k, scaled, pair));
-                    for (int j = 0; j < 2; j++)
+                    for (int j = 0; j < 2; j++) {
+                        String what = "activation " + a + " row " + j + (scaled ? " scaled" : "") + ": " + pair[j];
                         assertEquals(
                                 Float.floatToRawIntBits(pair[j]),
-                                Float.floatToRawIntBits(four[2 * a + j]),
-                                "activation " + a + " row " + j + (scaled ? " scaled" : "") + ": " + pair[j] + " "
-                                        + four[2 * a + j]);
+                                Float.floatToRawIntBits(eight[2 * a + j]),
+                                what + " dot2x4 " + eight[2 * a + j]);
+                        if (a == 1 || a == 2)
+                            assertEquals(
+                                    Float.floatToRawIntBits(pair[j]),
+                                    Float.floatToRawIntBits(four[2 * (a - 1) + j]),
+                                    what + " dot2x2 " + four[2 * (a - 1) + j]);
+                    }
                 }
             }
             if (k >= HalfDots.BLOCK) { // an inf in a full block of one row: refused
                 long at = (r.nextBoolean() ? r0 : r1) + r.nextInt(k / HalfDots.BLOCK * HalfDots.BLOCK);
                 w.setAtIndex(ValueLayout.JAVA_SHORT, at, (short) 0x7C00);
-                for (int a = 0; a < 2; a++) HalfDots.splitEvenOdd(x, a * k, xs, a * k, k, 1f);
-                assertFalse(HalfDots.dot2x2(xs, 0, k, w, r0, r1, k, false, four));
+                for (int a = 0; a < 4; a++) HalfDots.splitEvenOdd(x, a * k, xs, a * k, k, 1f);
+                assertFalse(HalfDots.dot2x2(xs, 0, k, w, r0, r1, k, false, four, lanes));
+                assertFalse(HalfDots.dot2x4(xs, 0, k, w, r0, r1, k, false, eight, lanes));
             }
         }
     }
