@@ -45,11 +45,11 @@ final class HalfDots {
 
     private static final int HALF = F.length();
 
-    /** Scratch floats {@link #dot2x2} and {@link #dot2x4} store their sums' vector in. */
+    /** Scratch floats {@link #dot2x2}, {@link #dot2x4} and {@link #dot2x4Bf16} store their sums' vector in. */
     static final int LANES = HALF;
 
     /*
-     * Several vectors' lane sums at once (dot2x2's four, dot2x4's eight), each in LaneSum.sum's halving-tree order, so
+     * Several vectors' lane sums at once (dot2x2's four, dot2x4's and dot2x4Bf16's eight), each in LaneSum.sum's halving-tree order, so
      * with its bits: at the level that adds lanes h apart, two vectors X and Y whose lanes are grouped in blocks of 2h
      * go into one, X's blocks' lower halves beside Y's upper halves, plus the same with X and Y exchanged and each
      * block's halves swapped: lane i of the result is X_i + X_{i+h} or Y_i + Y_{i−h}, the additions the tree makes
@@ -523,6 +523,88 @@ final class HalfDots {
         out[1] = d1;
     }
 
+    /**
+     * {@link #dot2Bf16} for four activation pieces at once (from x0, x0 + xs, x0 + 2·xs, x0 + 3·xs) against the same
+     * two BF16 rows: each weight vector is loaded and converted once for the four. out[2t], out[2t + 1] receive piece
+     * t's sums with r0 and r1, each formed as dot2Bf16 forms it (its bits: the even-numbered blocks into one sum, the
+     * odd-numbered into another, each block's even product first). {@code lanes}: scratch of {@link #LANES} floats.
+     */
+    static void dot2x4Bf16(
+            float[] x, int x0, int xs, MemorySegment w, long r0, long r1, int n, float[] out, float[] lanes) {
+        // this block's sums (u: the current row, v: the other) and the next block's (g, h), per piece; rows rotate
+        // within a block as in dot2, and the two block sums trade places after each block
+        FloatVector u0 = FloatVector.zero(F), u1 = u0, u2 = u0, u3 = u0, v0 = u0, v1 = u0, v2 = u0, v3 = u0;
+        FloatVector g0 = u0, g1 = u0, g2 = u0, g3 = u0, h0 = u0, h1 = u0, h2 = u0, h3 = u0;
+        int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+        long ra = r0, rb = r1;
+        int p = 0;
+        for (; p + BLOCK <= n; p += BLOCK) {
+            FloatVector p0e = FloatVector.fromArray(F, x, x0 + p), p0o = FloatVector.fromArray(F, x, x0 + p + HALF);
+            FloatVector p1e = FloatVector.fromArray(F, x, x1 + p), p1o = FloatVector.fromArray(F, x, x1 + p + HALF);
+            FloatVector p2e = FloatVector.fromArray(F, x, x2 + p), p2o = FloatVector.fromArray(F, x, x2 + p + HALF);
+            FloatVector p3e = FloatVector.fromArray(F, x, x3 + p), p3o = FloatVector.fromArray(F, x, x3 + p + HALF);
+            for (int r = 0; r < 2; r++) {
+                IntVector wv = IntVector.fromMemorySegment(I, w, (ra + p) * 2, NO);
+                FloatVector lo = wv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector hi = wv.and(0xFFFF0000).reinterpretAsFloats();
+                FloatVector n0 = p0o.fma(hi, p0e.fma(lo, u0)), n1 = p1o.fma(hi, p1e.fma(lo, u1));
+                FloatVector n2 = p2o.fma(hi, p2e.fma(lo, u2)), n3 = p3o.fma(hi, p3e.fma(lo, u3));
+                u0 = v0;
+                u1 = v1;
+                u2 = v2;
+                u3 = v3;
+                v0 = n0;
+                v1 = n1;
+                v2 = n2;
+                v3 = n3;
+                long q = ra;
+                ra = rb;
+                rb = q;
+            }
+            FloatVector t0 = u0, t1 = u1, t2 = u2, t3 = u3;
+            u0 = g0;
+            u1 = g1;
+            u2 = g2;
+            u3 = g3;
+            g0 = t0;
+            g1 = t1;
+            g2 = t2;
+            g3 = t3;
+            t0 = v0;
+            t1 = v1;
+            t2 = v2;
+            t3 = v3;
+            v0 = h0;
+            v1 = h1;
+            v2 = h2;
+            v3 = h3;
+            h0 = t0;
+            h1 = t1;
+            h2 = t2;
+            h3 = t3;
+        }
+        // each (piece, row) sum: even blocks' plus odd blocks' (row r0's in u and g, row r1's in v and h)
+        FloatVector s0 = u0.add(g0), s1 = v0.add(h0), s2 = u1.add(g1), s3 = v1.add(h1);
+        FloatVector s4 = u2.add(g2), s5 = v2.add(h2), s6 = u3.add(g3), s7 = v3.add(h3);
+        FloatVector m0 = s0.blend(s1, MASK_A).add(s1.blend(s0, MASK_A).rearrange(SWAP_A));
+        FloatVector m1 = s2.blend(s3, MASK_A).add(s3.blend(s2, MASK_A).rearrange(SWAP_A));
+        FloatVector m2 = s4.blend(s5, MASK_A).add(s5.blend(s4, MASK_A).rearrange(SWAP_A));
+        FloatVector m3 = s6.blend(s7, MASK_A).add(s7.blend(s6, MASK_A).rearrange(SWAP_A));
+        FloatVector e0 = m0.blend(m1, MASK_B).add(m1.blend(m0, MASK_B).rearrange(SWAP_B));
+        FloatVector e1 = m2.blend(m3, MASK_B).add(m3.blend(m2, MASK_B).rearrange(SWAP_B));
+        FloatVector q = e0.blend(e1, MASK_C).add(e1.blend(e0, MASK_C).rearrange(SWAP_C));
+        if (HALF == 16) q = q.add(q.rearrange(SWAP_D));
+        q.intoArray(lanes, 0);
+        for (int t = 0; t < 8; t++) out[t] = lanes[SUM_LANE8[t]];
+        for (; p < n; p++) {
+            float w0 = bf16At(w, r0 + p), w1 = bf16At(w, r1 + p);
+            for (int t = 0; t < 4; t++) {
+                out[2 * t] += x[x0 + t * xs + p] * w0;
+                out[2 * t + 1] += x[x0 + t * xs + p] * w1;
+            }
+        }
+    }
+
     /** acc + xe·(even BF16 halves of v) + xo·(odd halves), the even product first. */
     private static FloatVector bf16(IntVector v, FloatVector xe, FloatVector xo, FloatVector acc) {
         return xo.fma(
@@ -556,7 +638,8 @@ final class HalfDots {
     /**
      * acc[i][j] += Σ_{p in [pc, pe)} av[i][p]·B[j0 + j][p] for 16-bit B rows (SkinnyGemm's decode dots): the activation
      * pieces are reordered once into {@code split} ({@link #splitEvenOdd}), then two B rows (outputs) per pass (F16:
-     * against four activation rows at a time, {@link #dot2x4}, then two, {@link #dot2x2}), or four for one activation row and rows longer than
+     * against four activation rows at a time, {@link #dot2x4}, then two, {@link #dot2x2}; BF16 four at a time,
+     * {@link #dot2x4Bf16}, then one), or four for one activation row and rows longer than
      * {@link #LONG_ROWS}; a pair or quad holding an F16 inf or NaN
      * is summed again with the exact scalar conversion. {@code split} holds at least m·(pe − pc) floats; {@code pair},
      * {@code outs} and {@code lanes} are scratch of two, eight and {@link #LANES}.
@@ -615,6 +698,14 @@ final class HalfDots {
                         }
                     }
                     for (int t = 0; t < 2; t++) {
+                        acc[(i + t) * w + j] += outs[2 * t];
+                        if (j1 != j) acc[(i + t) * w + j1] += outs[2 * t + 1];
+                    }
+                }
+            if (!half) // BF16: four activation rows per pass, then one
+            for (; i + 4 <= m; i += 4) {
+                    dot2x4Bf16(split, i * len, len, b, row0, row1, len, outs, lanes);
+                    for (int t = 0; t < 4; t++) {
                         acc[(i + t) * w + j] += outs[2 * t];
                         if (j1 != j) acc[(i + t) * w + j1] += outs[2 * t + 1];
                     }

@@ -124,6 +124,7 @@ class HalfDotsTest {
     /**
      * The two- and four-activation dots give each (activation, row) pair the bits dot2 gives it, with and without the
      * activation scaling, at any length; an inf or NaN in a full block of either row makes them refuse, as dot2 does.
+     * The four-activation BF16 dot gives each pair dot2Bf16's bits.
      * (Their lane sums are formed several vectors at once; dot2 sums each vector alone with LaneSum.)
      */
     @Property(tries = 60)
@@ -159,10 +160,20 @@ class HalfDotsTest {
                     }
                 }
             }
+            // the same weight bits read as BF16 (finite: no F16 pattern above reaches BF16's exponent 255)
+            for (int a = 0; a < 4; a++) HalfDots.splitEvenOdd(x, a * k, xs, a * k, k, 1f);
+            HalfDots.dot2x4Bf16(xs, 0, k, w, r0, r1, k, eight, lanes);
+            for (int a = 0; a < 4; a++) {
+                HalfDots.dot2Bf16(xs, a * k, w, r0, r1, k, pair);
+                for (int j = 0; j < 2; j++)
+                    assertEquals(
+                            Float.floatToRawIntBits(pair[j]),
+                            Float.floatToRawIntBits(eight[2 * a + j]),
+                            "BF16 activation " + a + " row " + j + ": " + pair[j] + " dot2x4Bf16 " + eight[2 * a + j]);
+            }
             if (k >= HalfDots.BLOCK) { // an inf in a full block of one row: refused
                 long at = (r.nextBoolean() ? r0 : r1) + r.nextInt(k / HalfDots.BLOCK * HalfDots.BLOCK);
                 w.setAtIndex(ValueLayout.JAVA_SHORT, at, (short) 0x7C00);
-                for (int a = 0; a < 4; a++) HalfDots.splitEvenOdd(x, a * k, xs, a * k, k, 1f);
                 assertFalse(HalfDots.dot2x2(xs, 0, k, w, r0, r1, k, false, four, lanes));
                 assertFalse(HalfDots.dot2x4(xs, 0, k, w, r0, r1, k, false, eight, lanes));
             }
