@@ -49,13 +49,13 @@ final class HalfDots {
     static final int LANES = HALF;
 
     /*
-     * Several vectors' lane sums at once (dot2x2's four, dot2x4's and dot2x4Bf16's eight), each in LaneSum.sum's halving-tree order, so
-     * with its bits: at the level that adds lanes h apart, two vectors X and Y whose lanes are grouped in blocks of 2h
-     * go into one, X's blocks' lower halves beside Y's upper halves, plus the same with X and Y exchanged and each
-     * block's halves swapped: lane i of the result is X_i + X_{i+h} or Y_i + Y_{i−h}, the additions the tree makes
-     * (IEEE addition commutes). Pairs of vectors halve their number each level; once one is left, the remaining levels
-     * add lanes h apart within it (q + q swapped). Written out in each kernel: a helper method would be left out of
-     * line in kernels this large, its vectors boxed.
+     * Several vectors' lane sums at once (dot2x2's four, dot2x4's and dot2x4Bf16's eight), each in LaneSum.sum's
+     * halving-tree order, so with its bits: at the level that adds lanes h apart, two vectors X and Y whose lanes are
+     * grouped in blocks of 2h go into one, X's blocks' lower halves beside Y's upper halves, plus the same with X and
+     * Y exchanged and each block's halves swapped: lane i of the result is X_i + X_{i+h} or Y_i + Y_{i−h}, the
+     * additions the tree makes (IEEE addition commutes). Pairs of vectors halve their number each level; once one is
+     * left, the remaining levels add lanes h apart within it (q + q swapped). Written out in each kernel: a helper
+     * method would be left out of line in kernels this large, its vectors boxed.
      */
     private static final VectorMask<Float> MASK_A = upperHalves(HALF / 2),
             MASK_B = upperHalves(HALF / 4),
