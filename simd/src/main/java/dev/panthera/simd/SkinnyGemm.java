@@ -518,7 +518,7 @@ final class SkinnyGemm {
         private float[] av = new float[4096], acc = new float[4096], split = new float[4096];
         final float[] pair = new float[2];
         final float[] outs = new float[8];
-        final float[] lanes = new float[HalfDots.LANES];
+        final float[] lanes = new float[HalfDotsBatch.LANES];
         /** The head and tail lane masks of the F32 row dots ({@link RowHeads#masks}). */
         final boolean[] masks = new boolean[2 * WIDE.length()];
 

@@ -137,13 +137,16 @@ class HalfDotsTest {
             MemorySegment w = arena.allocate(2L * (k + 1) * 2 + 2, 64);
             for (long i = 0; i < w.byteSize() / 2; i++) w.setAtIndex(ValueLayout.JAVA_SHORT, i, finiteHalf(r));
             long r0 = r.nextInt(2), r1 = r0 + k + r.nextInt(2);
-            float[] pair = new float[2], four = new float[4], eight = new float[8], lanes = new float[HalfDots.LANES];
+            float[] pair = new float[2],
+                    four = new float[4],
+                    eight = new float[8],
+                    lanes = new float[HalfDotsBatch.LANES];
             float[] xs = new float[4 * k];
             for (boolean scaled : new boolean[] {false, true}) {
                 for (int a = 0; a < 4; a++)
                     HalfDots.splitEvenOdd(x, a * k, xs, a * k, k, scaled ? HalfDots.F16_SCALE : 1f);
-                assertTrue(HalfDots.dot2x2(xs, k, 2 * k, w, r0, r1, k, scaled, four, lanes));
-                assertTrue(HalfDots.dot2x4(xs, 0, k, w, r0, r1, k, scaled, eight, lanes));
+                assertTrue(HalfDotsBatch.dot2x2(xs, k, 2 * k, w, r0, r1, k, scaled, four, lanes));
+                assertTrue(HalfDotsBatch.dot2x4(xs, 0, k, w, r0, r1, k, scaled, eight, lanes));
                 for (int a = 0; a < 4; a++) {
                     assertTrue(HalfDots.dot2(xs, a * k, w, r0, r1, k, scaled, pair));
                     for (int j = 0; j < 2; j++) {
@@ -162,7 +165,7 @@ class HalfDotsTest {
             }
             // the same weight bits read as BF16 (finite: no F16 pattern above reaches BF16's exponent 255)
             for (int a = 0; a < 4; a++) HalfDots.splitEvenOdd(x, a * k, xs, a * k, k, 1f);
-            HalfDots.dot2x4Bf16(xs, 0, k, w, r0, r1, k, eight, lanes);
+            HalfDotsBatch.dot2x4Bf16(xs, 0, k, w, r0, r1, k, eight, lanes);
             for (int a = 0; a < 4; a++) {
                 HalfDots.dot2Bf16(xs, a * k, w, r0, r1, k, pair);
                 for (int j = 0; j < 2; j++)
@@ -174,8 +177,8 @@ class HalfDotsTest {
             if (k >= HalfDots.BLOCK) { // an inf in a full block of one row: refused
                 long at = (r.nextBoolean() ? r0 : r1) + r.nextInt(k / HalfDots.BLOCK * HalfDots.BLOCK);
                 w.setAtIndex(ValueLayout.JAVA_SHORT, at, (short) 0x7C00);
-                assertFalse(HalfDots.dot2x2(xs, 0, k, w, r0, r1, k, false, four, lanes));
-                assertFalse(HalfDots.dot2x4(xs, 0, k, w, r0, r1, k, false, eight, lanes));
+                assertFalse(HalfDotsBatch.dot2x2(xs, 0, k, w, r0, r1, k, false, four, lanes));
+                assertFalse(HalfDotsBatch.dot2x4(xs, 0, k, w, r0, r1, k, false, eight, lanes));
             }
         }
     }
