@@ -72,8 +72,11 @@ final class SkinnyGemm {
                     else stream(m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
                 }
             } else {
-                // K in chunks so that the M activation pieces stay in L1 (about 24 KiB) while each B row piece passes
-                int kb = m <= 2 ? k : Math.max(256, (4096 / m) & ~15);
+                // F32: K in chunks so that the M activation pieces stay in L1 (about 24 KiB) while each B row piece
+                // passes. 16-bit rows are read whole: a row read in pieces starts a new stream from memory at each
+                // piece, and the several-activation kernels lost up to half their speed to that (BENCHMARKS.md,
+                // "16-bit rows read whole")
+                int kb = m <= 2 || kind != DType.F32 ? k : Math.max(256, (4096 / m) & ~15);
                 for (int pc = 0; pc < k; pc += kb)
                     dots(kind, m, j0, w, pc, Math.min(k, pc + kb), k, av, acc, b, bOff, ldb, sc);
             }
