@@ -373,49 +373,58 @@ final class HalfDots {
             int i = 0;
             if (half) // four activation rows per pass: each weight vector converted once for the four
             for (; i + 4 <= m; i += 4) {
-                    if (!HalfDotsBatch.dot2x4(split, i * len, len, b, row0, row1, len, scaled, outs, lanes)) {
-                        for (int t = 0; t < 4; t++) {
-                            outs[2 * t] = exactRow(kind, av, (i + t) * k + pc, b, row0, len);
-                            outs[2 * t + 1] = exactRow(kind, av, (i + t) * k + pc, b, row1, len);
-                        }
-                    }
-                    for (int t = 0; t < 4; t++) {
-                        acc[(i + t) * w + j] += outs[2 * t];
-                        if (j1 != j) acc[(i + t) * w + j1] += outs[2 * t + 1];
-                    }
+                    if (!HalfDotsBatch.dot2x4(split, i * len, len, b, row0, row1, len, scaled, outs, lanes))
+                        exactPairs(kind, av, i, 4, k, pc, b, row0, row1, len, outs);
+                    addPairs(acc, i, 4, w, j, j1, outs);
                 }
             if (half) // then two
             for (; i + 2 <= m; i += 2) {
-                    if (!HalfDotsBatch.dot2x2(split, i * len, (i + 1) * len, b, row0, row1, len, scaled, outs, lanes)) {
-                        for (int t = 0; t < 2; t++) {
-                            outs[2 * t] = exactRow(kind, av, (i + t) * k + pc, b, row0, len);
-                            outs[2 * t + 1] = exactRow(kind, av, (i + t) * k + pc, b, row1, len);
-                        }
-                    }
-                    for (int t = 0; t < 2; t++) {
-                        acc[(i + t) * w + j] += outs[2 * t];
-                        if (j1 != j) acc[(i + t) * w + j1] += outs[2 * t + 1];
-                    }
+                    if (!HalfDotsBatch.dot2x2(split, i * len, (i + 1) * len, b, row0, row1, len, scaled, outs, lanes))
+                        exactPairs(kind, av, i, 2, k, pc, b, row0, row1, len, outs);
+                    addPairs(acc, i, 2, w, j, j1, outs);
                 }
             if (!half) // BF16: four activation rows per pass, then one
             for (; i + 4 <= m; i += 4) {
                     HalfDotsBatch.dot2x4Bf16(split, i * len, len, b, row0, row1, len, outs, lanes);
-                    for (int t = 0; t < 4; t++) {
-                        acc[(i + t) * w + j] += outs[2 * t];
-                        if (j1 != j) acc[(i + t) * w + j1] += outs[2 * t + 1];
-                    }
+                    addPairs(acc, i, 4, w, j, j1, outs);
                 }
             for (; i < m; i++) {
                 boolean ok = true;
                 if (half) ok = dot2(split, i * len, b, row0, row1, len, scaled, pair);
                 else dot2Bf16(split, i * len, b, row0, row1, len, pair);
-                if (!ok) {
-                    pair[0] = exactRow(kind, av, i * k + pc, b, row0, len);
-                    pair[1] = exactRow(kind, av, i * k + pc, b, row1, len);
-                }
-                acc[i * w + j] += pair[0];
-                if (j1 != j) acc[i * w + j1] += pair[1];
+                if (!ok) exactPairs(kind, av, i, 1, k, pc, b, row0, row1, len, pair);
+                addPairs(acc, i, 1, w, j, j1, pair);
             }
+        }
+    }
+
+    /**
+     * out[2t], out[2t + 1] for t < count: activation row i + t's piece against B rows row0 and row1, each weight
+     * converted exactly ({@link #exactRow}), for a pass whose vector dot met an F16 inf or NaN.
+     */
+    private static void exactPairs(
+            DType kind,
+            float[] av,
+            int i,
+            int count,
+            int k,
+            int pc,
+            MemorySegment b,
+            long row0,
+            long row1,
+            int len,
+            float[] out) {
+        for (int t = 0; t < count; t++) {
+            out[2 * t] = exactRow(kind, av, (i + t) * k + pc, b, row0, len);
+            out[2 * t + 1] = exactRow(kind, av, (i + t) * k + pc, b, row1, len);
+        }
+    }
+
+    /** acc[(i + t)·w + j] += out[2t] and acc[(i + t)·w + j1] += out[2t + 1] for t < count (once where j1 = j). */
+    private static void addPairs(float[] acc, int i, int count, int w, int j, int j1, float[] out) {
+        for (int t = 0; t < count; t++) {
+            acc[(i + t) * w + j] += out[2 * t];
+            if (j1 != j) acc[(i + t) * w + j1] += out[2 * t + 1];
         }
     }
 
