@@ -51,6 +51,30 @@ final class HalfDotsBatch {
     /** The lane of the last vector that holds sum t: dot2x2's out[t], and dot2x4's and dot2x4Bf16's. */
     private static final int[] SUM_LANE4 = sumLanes(4), SUM_LANE8 = sumLanes(8);
 
+    /** out[t] = the lane sum of vector t (LaneSum's tree, its bits), the eight formed together as described above. */
+    static void sums8(
+            FloatVector s0,
+            FloatVector s1,
+            FloatVector s2,
+            FloatVector s3,
+            FloatVector s4,
+            FloatVector s5,
+            FloatVector s6,
+            FloatVector s7,
+            float[] lanes,
+            float[] out) {
+        FloatVector m0 = s0.blend(s1, MASK_A).add(s1.blend(s0, MASK_A).rearrange(SWAP_A));
+        FloatVector m1 = s2.blend(s3, MASK_A).add(s3.blend(s2, MASK_A).rearrange(SWAP_A));
+        FloatVector m2 = s4.blend(s5, MASK_A).add(s5.blend(s4, MASK_A).rearrange(SWAP_A));
+        FloatVector m3 = s6.blend(s7, MASK_A).add(s7.blend(s6, MASK_A).rearrange(SWAP_A));
+        FloatVector e0 = m0.blend(m1, MASK_B).add(m1.blend(m0, MASK_B).rearrange(SWAP_B));
+        FloatVector e1 = m2.blend(m3, MASK_B).add(m3.blend(m2, MASK_B).rearrange(SWAP_B));
+        FloatVector q = e0.blend(e1, MASK_C).add(e1.blend(e0, MASK_C).rearrange(SWAP_C));
+        if (HALF == 16) q = q.add(q.rearrange(SWAP_D));
+        q.intoArray(lanes, 0);
+        for (int t = 0; t < 8; t++) out[t] = lanes[SUM_LANE8[t]];
+    }
+
     private static VectorMask<Float> upperHalves(int h) {
         boolean[] m = new boolean[HALF];
         for (int i = 0; i < HALF; i++) m[i] = i % (2 * h) >= h;

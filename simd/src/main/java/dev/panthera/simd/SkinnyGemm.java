@@ -72,11 +72,11 @@ final class SkinnyGemm {
                     else stream(m, j0, w, jc, Math.min(w, jc + jb), k, av, acc, b, bOff, ldb);
                 }
             } else {
-                // F32: K in chunks so that the M activation pieces stay in L1 (about 24 KiB) while each B row piece
-                // passes. 16-bit rows are read whole: a row read in pieces starts a new stream from memory at each
-                // piece, and the several-activation kernels lost up to half their speed to that (BENCHMARKS.md,
-                // "16-bit rows read whole")
-                int kb = m <= 2 || kind != DType.F32 ? k : Math.max(256, (4096 / m) & ~15);
+                // Three F32 rows: K in chunks so that the activation pieces stay in L1 (about 24 KiB) while each B row
+                // piece passes. Other rows are read whole: a row read in pieces starts a new stream from memory at
+                // each piece, and the several-activation kernels lost up to half their speed to that (BENCHMARKS.md,
+                // "16-bit rows read whole", "F32 batches")
+                int kb = m != 3 || kind != DType.F32 ? k : Math.max(256, (4096 / m) & ~15);
                 for (int pc = 0; pc < k; pc += kb)
                     dots(kind, m, j0, w, pc, Math.min(k, pc + kb), k, av, acc, b, bOff, ldb, sc);
             }
@@ -392,6 +392,28 @@ final class SkinnyGemm {
         }
         // Each row pair and the odd row get their own small method: one method holding every inlined load would
         // pass C2's inlining budget, and a vector returned from a call left un-inlined is boxed on the heap.
+        if (kind == DType.F32 && m >= 4) {
+            // four activation rows per pass of rows j and j + half (two streams, as the one-row decode reads them)
+            int half = (w + 1) / 2;
+            float[] outs = sc.outs;
+            for (int j = 0; j < half; j++) {
+                int j1 = j + half < w ? j + half : j;
+                long row0 = bOff + (long) (j0 + j) * ldb, row1 = bOff + (long) (j0 + j1) * ldb;
+                int i = 0;
+                for (; i + 4 <= m; i += 4) {
+                    FloatDotsBatch.dot2x4(av, i * k, k, b, row0, row1, pc, pe, outs, sc.lanes);
+                    for (int t = 0; t < 4; t++) {
+                        acc[(i + t) * w + j] += outs[2 * t];
+                        if (j1 != j) acc[(i + t) * w + j1] += outs[2 * t + 1];
+                    }
+                }
+                for (; i < m; i++) {
+                    acc[i * w + j] += dot1(kind, av, i * k, b, row0, pc, pe);
+                    if (j1 != j) acc[i * w + j1] += dot1(kind, av, i * k, b, row1, pc, pe);
+                }
+            }
+            return;
+        }
         for (int j = 0; j < w; j++) {
             long bRow = bOff + (long) (j0 + j) * ldb;
             int i = 0;
