@@ -38,8 +38,9 @@ final class HalfDotsBatch {
      * grouped in blocks of 2h go into one, X's blocks' lower halves beside Y's upper halves, plus the same with X and
      * Y exchanged and each block's halves swapped: lane i of the result is X_i + X_{i+h} or Y_i + Y_{i−h}, the
      * additions the tree makes (IEEE addition commutes). Pairs of vectors halve their number each level; once one is
-     * left, the remaining levels add lanes h apart within it (q + q swapped). Written out in each kernel: a helper
-     * method would be left out of line in kernels this large, its vectors boxed.
+     * left, the remaining levels add lanes h apart within it (q + q swapped). dot2x2, dot2x4 and dot2x4Bf16 write it
+     * out: in kernels this large a helper is left out of line, its vectors boxed, and calling sums8 there measured
+     * slower (BENCHMARKS.md, "F32 batches"); the smaller FloatDotsBatch kernel calls sums8, which C2 inlines.
      */
     private static final VectorMask<Float> MASK_A = upperHalves(HALF / 2),
             MASK_B = upperHalves(HALF / 4),
