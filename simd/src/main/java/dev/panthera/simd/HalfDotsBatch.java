@@ -107,10 +107,10 @@ final class HalfDotsBatch {
     }
 
     /**
-     * {@link HalfDots#dot2} for two activation pieces at once (x from x0 and from x1) against the same two F16 rows: each
-     * weight vector is loaded and converted once for both. out[0], out[1] receive x0's sums with r0 and r1, out[2],
-     * out[3] x1's; each sum is formed exactly as dot2 forms it (its bits); false, with nothing written, when a full
-     * block of either row holds an inf or NaN. {@code lanes}: scratch of {@link #LANES} floats.
+     * {@link HalfDots#dot2} for two activation pieces at once (x from x0 and from x1) against the same two F16 rows:
+     * each weight vector is loaded and converted once for both. out[0], out[1] receive x0's sums with r0 and r1,
+     * out[2], out[3] x1's; each sum is formed exactly as dot2 forms it (its bits); false, with nothing written, when a
+     * full block of either row holds an inf or NaN. {@code lanes}: scratch of {@link #LANES} floats.
      */
     static boolean dot2x2(
             float[] x,
@@ -178,10 +178,10 @@ final class HalfDotsBatch {
     }
 
     /**
-     * {@link HalfDots#dot2} for four activation pieces at once (from x0, x0 + xs, x0 + 2·xs, x0 + 3·xs) against the same two
-     * F16 rows: each weight vector is loaded and converted once for the four. out[2t], out[2t + 1] receive piece t's
-     * sums with r0 and r1; each sum is formed exactly as dot2 forms it (its bits); false, with nothing written, when a
-     * full block of either row holds an inf or NaN. {@code lanes}: scratch of {@link #LANES} floats.
+     * {@link HalfDots#dot2} for four activation pieces at once (from x0, x0 + xs, x0 + 2·xs, x0 + 3·xs) against the
+     * same two F16 rows: each weight vector is loaded and converted once for the four. out[2t], out[2t + 1] receive
+     * piece t's sums with r0 and r1; each sum is formed exactly as dot2 forms it (its bits); false, with nothing
+     * written, when a full block of either row holds an inf or NaN. {@code lanes}: scratch of {@link #LANES} floats.
      */
     static boolean dot2x4(
             float[] x,
@@ -276,10 +276,11 @@ final class HalfDotsBatch {
     }
 
     /**
-     * {@link HalfDots#dot2Bf16} for four activation pieces at once (from x0, x0 + xs, x0 + 2·xs, x0 + 3·xs) against the same
-     * two BF16 rows: each weight vector is loaded and converted once for the four. out[2t], out[2t + 1] receive piece
-     * t's sums with r0 and r1, each formed as dot2Bf16 forms it (its bits: the even-numbered blocks into one sum, the
-     * odd-numbered into another, each block's even product first). {@code lanes}: scratch of {@link #LANES} floats.
+     * {@link HalfDots#dot2Bf16} for four activation pieces at once (from x0, x0 + xs, x0 + 2·xs, x0 + 3·xs) against
+     * the same two BF16 rows: each weight vector is loaded and converted once for the four. out[2t], out[2t + 1]
+     * receive piece t's sums with r0 and r1, each formed as dot2Bf16 forms it (its bits: the even-numbered blocks into
+     * one sum, the odd-numbered into another, each block's even product first). {@code lanes}: scratch of
+     * {@link #LANES} floats.
      */
     static void dot2x4Bf16(
             float[] x, int x0, int xs, MemorySegment w, long r0, long r1, int n, float[] out, float[] lanes) {
