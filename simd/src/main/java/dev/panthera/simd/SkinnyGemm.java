@@ -29,10 +29,13 @@ final class SkinnyGemm {
 
     /**
      * C[:, j0:j1] += alpha·op(A)·op(B)[:, j0:j1] for M &lt; 8. Without transB, B is streamed eight rows per step into
-     * float accumulators for the outputs, in column chunks that keep accumulators and B pieces in L1; with transB (a Linear weight [N, K]) each output is a dot product of an A row
-     * with a B row, in K chunks that keep the A pieces in L1: two A rows per B pass, or for M = 1 (and for 16-bit
-     * weights) two B rows per pass, rows j and j + N/2 (four, j + i·N/4, for 16-bit rows longer than
-     * {@link HalfDots#LONG_ROWS}). alpha is applied once to the finished sums, which are then added to C.
+     * float accumulators for the outputs, in column chunks that keep accumulators and B pieces in L1; with transB (a
+     * Linear weight [N, K]) each output is a dot product of an A row with a B row: for M = 1, for 16-bit weights and
+     * for four or more F32 A rows, two B rows per pass, rows j and j + N/2 (four, j + i·N/4, for 16-bit rows longer
+     * than {@link HalfDots#LONG_ROWS} and one A row), against one, two or four A rows at a time
+     * ({@link HalfDotsBatch}, {@link FloatDotsBatch}), each B row read whole; for two or three F32 A rows two A rows
+     * per B pass (three: in K chunks that keep the A pieces in L1). alpha is applied once to the finished sums, which
+     * are then added to C.
      */
     static void gemm(
             DType kind,
@@ -390,8 +393,6 @@ final class SkinnyGemm {
             }
             return;
         }
-        // Each row pair and the odd row get their own small method: one method holding every inlined load would
-        // pass C2's inlining budget, and a vector returned from a call left un-inlined is boxed on the heap.
         if (kind == DType.F32 && m >= 4) {
             // four activation rows per pass of rows j and j + half (two streams, as the one-row decode reads them)
             int half = (w + 1) / 2;
@@ -414,6 +415,8 @@ final class SkinnyGemm {
             }
             return;
         }
+        // Each row pair and the odd row get their own small method: one method holding every inlined load would
+        // pass C2's inlining budget, and a vector returned from a call left un-inlined is boxed on the heap.
         for (int j = 0; j < w; j++) {
             long bRow = bOff + (long) (j0 + j) * ldb;
             int i = 0;
