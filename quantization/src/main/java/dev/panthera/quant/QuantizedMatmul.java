@@ -156,9 +156,10 @@ public final class QuantizedMatmul {
     }
 
     /**
-     * Whether a product of m rows at species {@code fs} takes the integer dots: one row (decode) of a type that has
-     * an integer kernel, at the kernels' own width (other widths, in tests, dot F32 activations), and chosen by
-     * {@code mode}. Two to seven rows keep the float dots: the integer path has been measured for decode only.
+     * Whether a product of m rows at species {@code fs} over row-major blocks takes the integer dots ({@link IntDot}):
+     * one row (decode) of a type that has an integer kernel, at the kernels' own width (other widths, in tests, dot
+     * F32 activations), and chosen by {@code mode}. Two to seven rows over row-major blocks keep the float dots (this
+     * path has been measured for decode only); over regrouped Q4_0 and Q4_K weights they take {@link #groupedInt}.
      */
     static boolean intActivations(VectorSpecies<Float> fs, GgmlType t, int m, Activations mode) {
         if (m != 1 || fs != QuantLanes.F || activationBlock(t) == 0) return false;
