@@ -117,7 +117,7 @@ final class InterleavedDot {
     }
 
     /**
-     * Whether the 16-bit kernels ({@link #q4_0Int}, {@link #q4KInt}) run at this width: 512-bit float vectors, one
+     * Whether the 16-bit kernels ({@link #q8_0Int}, {@link #q4_0Int}, {@link #q4KInt}) run at this width: 512-bit float vectors, one
      * lane per row of a group. At 256 bits, with two float outputs per pass, the Q4_K kernel ran at 0.72–0.75 of the
      * float one, and a 110M Q4_0 decode under {@code -XX:UseAVX=2} at 25–29 tok/s in four of seven JVMs against
      * 143–169 in the other three (vector operations left out of line in the kernel's compilation); those widths keep
@@ -307,6 +307,71 @@ final class InterleavedDot {
         }
         sum0.sub(mins0).intoArray(y, i * n + yo);
         sum1.sub(mins1).intoArray(y, (i + 1) * n + yo);
+    }
+
+    /**
+     * The sixteen rows of the Q8_0 group at byte {@code go} dotted with an activation quantized per 32-block to 8 bits
+     * ({@link Q8Activation#q8_0Lanes}), into y from {@code yo}: xq the quants as shorts and dx each block's scale, of
+     * activation row {@code row} (its quants from xq[row·32·nb], its blocks' scales from dx[row·nb]). Per block:
+     * (d·dx)·Σ q·xq, the quant bytes times the activation quants in 16-bit lanes, two products to a lane sum (at most
+     * 2·128·127 = 32,512, inside a short), widened to ints once per two columns: the block's sum is exact, as in
+     * llama.cpp's {@code ggml_vec_dot_q8_0_q8_0}, and scaled by the same float product d·dx, so the two differ only in
+     * how the scaled blocks' float sum rounds. Against the float kernel (a byte-to-int widening, an int-to-float
+     * conversion and an FMA per sixteen weights) this is two 256-bit widenings, two 16-bit multiplies, one 16-bit add,
+     * one widening to ints and one int add per thirty-two. {@link #INT_KERNELS} must hold.
+     */
+    static void q8_0Int(byte[] w, int go, int nb, short[] xq, float[] dx, int row, float[] y, int yo) {
+        FloatVector sum = FloatVector.zero(F);
+        int xo = row * 32 * nb, so = row * nb;
+        for (int b = 0; b < nb; b++) {
+            int bo = go + b * (ROWS * 34), qo = bo + 32, xb = xo + 32 * b;
+            IntVector acc = IntVector.zero(I);
+            for (int j = 0; j < 32; j += 2) {
+                ShortVector p = quants(w, qo + ROWS * j).mul(xq[xb + j]);
+                acc = acc.add(widen(p.add(quants(w, qo + ROWS * (j + 1)).mul(xq[xb + j + 1]))));
+            }
+            sum = ((FloatVector) acc.convert(VectorOperators.I2F, 0))
+                    .fma(halves(w, bo).mul(dx[so + b]), sum);
+        }
+        sum.intoArray(y, yo);
+    }
+
+    /**
+     * {@link #q8_0Int} for activation rows i .. i + 3 at once (row r's quants from xq[r·k], its block scales from
+     * dx[r·nb], its outputs to y[r·n + yo]): each pair of quant slabs is loaded and widened once for the four rows, and
+     * each row's block sum is the same exact integer as q8_0Int's, scaled by the same float steps, so each row gets
+     * the bits q8_0Int gives it alone. {@link #INT_KERNELS} must hold.
+     */
+    static void q8_0Int4(byte[] w, int go, int nb, short[] xq, int k, float[] dx, int i, float[] y, int n, int yo) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        int x0 = i * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        for (int b = 0; b < nb; b++) {
+            int bo = go + b * (ROWS * 34), qo = bo + 32, xb = 32 * b;
+            IntVector i0 = IntVector.zero(I), i1 = i0, i2 = i0, i3 = i0;
+            for (int j = 0; j < 32; j += 2) {
+                ShortVector p = quants(w, qo + ROWS * j), q = quants(w, qo + ROWS * (j + 1));
+                int c = xb + j;
+                i0 = i0.add(widen(p.mul(xq[x0 + c]).add(q.mul(xq[x0 + c + 1]))));
+                i1 = i1.add(widen(p.mul(xq[x1 + c]).add(q.mul(xq[x1 + c + 1]))));
+                i2 = i2.add(widen(p.mul(xq[x2 + c]).add(q.mul(xq[x2 + c + 1]))));
+                i3 = i3.add(widen(p.mul(xq[x3 + c]).add(q.mul(xq[x3 + c + 1]))));
+            }
+            FloatVector d = halves(w, bo);
+            int r = i * nb + b;
+            s0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r]), s0);
+            s1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + nb]), s1);
+            s2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 2 * nb]), s2);
+            s3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 3 * nb]), s3);
+        }
+        s0.intoArray(y, i * n + yo);
+        s1.intoArray(y, (i + 1) * n + yo);
+        s2.intoArray(y, (i + 2) * n + yo);
+        s3.intoArray(y, (i + 3) * n + yo);
+    }
+
+    /** The sixteen quant bytes at {@code at}, sign-extended to shorts. */
+    private static ShortVector quants(byte[] w, int at) {
+        return (ShortVector) ByteVector.fromArray(SB, w, at).convertShape(VectorOperators.B2S, S, 0);
     }
 
     /** The sixteen quant bytes at {@code at}, zero-extended to shorts. */

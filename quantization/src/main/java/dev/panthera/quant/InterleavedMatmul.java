@@ -8,7 +8,7 @@ import jdk.incubator.vector.FloatVector;
 /**
  * y = x · Wᵀ over an {@link InterleavedWeight}: below {@link QuantizedMatmul#DOTS_BELOW_M} activation rows the
  * group kernels of {@link InterleavedDot} (sixteen output rows per pass, each weight byte read once per activation
- * row while the group is in L1; rows over Q4_0 or Q4_K first quantized to 8 bits as llama.cpp does and dotted in
+ * row while the group is in L1; rows over Q8_0, Q4_0 or Q4_K first quantized to 8 bits as llama.cpp does and dotted in
  * 16-bit lanes, several rows per pass, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel
  * over blocks of Wᵀ decoded from the groups straight into its slivers ({@link FilledSgemm}). Output rows split over
  * GEMM's threads in whole groups.
@@ -27,11 +27,16 @@ final class InterleavedMatmul {
             int nb = w.blocksPerRow();
             short[] xq = new short[m * k];
             float[] dx = new float[m * nb];
-            if (w.type == GgmlType.Q4_0) {
+            if (w.type != GgmlType.Q4_K) { // Q8_0 and Q4_0: blocks of 32; Q8_0 has no use for the sums
                 int[] xs8 = new int[m * nb];
                 for (int i = 0; i < m; i++) Q8Activation.q8_0Lanes(x, i * k, k, xq, dx, xs8, i);
                 Sgemm.parallelRanges(
-                        n, 2L * m * n * k, ROWS, (from, to) -> dotsQ4_0Int(xq, dx, xs8, m, w, y, from, to));
+                        n,
+                        2L * m * n * k,
+                        ROWS,
+                        w.type == GgmlType.Q8_0
+                                ? (from, to) -> dotsQ8_0Int(xq, dx, m, w, y, from, to)
+                                : (from, to) -> dotsQ4_0Int(xq, dx, xs8, m, w, y, from, to));
             } else {
                 int[] xs32 = new int[m * (k / 32)];
                 for (int i = 0; i < m; i++) Q8Activation.q8KLanes(x, i * k, k, xq, dx, xs32, i);
@@ -80,6 +85,19 @@ final class InterleavedMatmul {
             int i = 0;
             for (; i + 4 <= m; i += 4) InterleavedDot.q4_0Int4(w.data, g * gb, nb, xq, k, dx, xs8, i, y, n, g * ROWS);
             for (; i < m; i++) InterleavedDot.q4_0Int(w.data, g * gb, nb, xq, dx, xs8, i, y, i * n + g * ROWS);
+        }
+    }
+
+    /**
+     * Output rows [from, to) of m activation rows quantized to 8 bits ({@link Q8Activation#q8_0Lanes}), by the 16-bit
+     * Q8_0 kernels: four rows per pass while four remain, then one; each row's outputs are the one-row kernel's bits.
+     */
+    private static void dotsQ8_0Int(short[] xq, float[] dx, int m, InterleavedWeight w, float[] y, int from, int to) {
+        int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
+        for (int g = from / ROWS; g < to / ROWS; g++) {
+            int i = 0;
+            for (; i + 4 <= m; i += 4) InterleavedDot.q8_0Int4(w.data, g * gb, nb, xq, k, dx, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedDot.q8_0Int(w.data, g * gb, nb, xq, dx, i, y, i * n + g * ROWS);
         }
     }
 

@@ -65,8 +65,9 @@ final class Q8Activation {
     }
 
     /**
-     * x[xo .. xo + k) in the Q8_0 form as 16-bit lanes, for {@link InterleavedDot#q4_0Int}: the quants into {@code q}
-     * (k of them), each block's d into {@code d} and 8·Σ q into {@code sums8}, k a multiple of 32, as activation row
+     * x[xo .. xo + k) in the Q8_0 form as 16-bit lanes, for {@link InterleavedDot#q4_0Int} and
+     * {@link InterleavedDot#q8_0Int}: the quants into {@code q} (k of them), each block's d into {@code d} and 8·Σ q
+     * (which only the Q4_0 kernels read) into {@code sums8}, k a multiple of 32, as activation row
      * {@code row} (q from element row·k, d and sums8 from row·k/32). A block with a NaN or infinite value gets d = NaN
      * and quants 0.
      */
