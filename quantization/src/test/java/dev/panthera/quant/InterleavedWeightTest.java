@@ -299,11 +299,11 @@ class InterleavedWeightTest {
     }
 
     /**
-     * A Q4_0 or Q4_K weight of {@code out} rows whose every quant byte is {@code b}: Q4_0 scales 1; Q4_K d = dmin = 1
-     * and every 6-bit scale and min 63 (all twelve packed bytes 0xFF).
+     * A Q8_0, Q4_0 or Q4_K weight of {@code out} rows whose every quant byte is {@code b}: Q8_0 and Q4_0 scales 1; Q4_K
+     * d = dmin = 1 and every 6-bit scale and min 63 (all twelve packed bytes 0xFF).
      */
     private static QuantizedWeight uniform(GgmlType t, int out, int in, int b, Arena arena) {
-        int blockBytes = Math.toIntExact(t.bytesFor(t.blockSize())), quants = t == GgmlType.Q4_0 ? 2 : 16;
+        int blockBytes = Math.toIntExact(t.bytesFor(t.blockSize())), quants = t == GgmlType.Q4_K ? 16 : 2;
         java.lang.foreign.MemorySegment blocks = arena.allocate((long) out * in / t.blockSize() * blockBytes);
         for (long o = 0; o < blocks.byteSize(); o += blockBytes) {
             short one = Float.floatToFloat16(1f);
@@ -320,7 +320,9 @@ class InterleavedWeightTest {
     /**
      * The 16-bit kernels' lane sums at their widest: nibbles 15 (and 0) against activation quants of ±127 give
      * sixteen products of 1,905 each, 30,480 per lane and sum, the most a short holds here; summing the low and high
-     * nibbles' products (Q4_0), or a Q4_K sub-block's 32 products, in one lane would pass 32,767 and wrap. Expected:
+     * nibbles' products (Q4_0), or a Q4_K sub-block's 32 products, in one lane would pass 32,767 and wrap. Q8_0 quant
+     * bytes of -128 (or 127) against ±127 give two products of 16,256 (16,129) to a lane, 32,512 at most; a third
+     * would wrap. Expected:
      * the float64 product of the weight and the quantized activation ({@link IntDotKernelsTest#checkInt}). Where the
      * 16-bit kernels do not run ({@link QuantizedMatmul#groupedInt}) the float kernels meet the float bound instead.
      */
@@ -328,9 +330,10 @@ class InterleavedWeightTest {
     void theWidestSixteenBitSumsDoNotWrap() {
         int out = 32;
         try (Arena arena = Arena.ofConfined()) {
-            for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q4_K}) {
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K}) {
                 int in = 3 * t.blockSize();
-                for (int b : new int[] {0xFF, 0x00, 0x0F, 0xF0}) {
+                int[] bytes = t == GgmlType.Q8_0 ? new int[] {0x80, 0x7F, 0x00} : new int[] {0xFF, 0x00, 0x0F, 0xF0};
+                for (int b : bytes) {
                     QuantizedWeight w = uniform(t, out, in, b, arena);
                     InterleavedWeight g = InterleavedWeight.of(w);
                     for (float v : new float[] {1f, -1f}) {
