@@ -29,11 +29,12 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * The decode GEMV (one activation row) as a model runs it: through {@link QuantizedLinear}, which regroups Q8_0, Q4_0
- * and Q4_K weights sixteen rows at a time (the grouped kernels; by default the 16-bit ones over the
- * activation rounded to 8 bits, the float ones with {@code -jvmArgsAppend -Dpanthera.quant.decodeActivations=f32}),
- * beside the streaming read of 256 MiB in the same fork ({@code streamSum}, the bandwidth anchor). The weight is {@link QuantGemvBench}'s: [rows, 4096] random blocks
- * with finite scales, about 96 MiB, more than the last-level cache (the regrouping budget, half the heap, holds it).
- * GB/s = {@link #weightBytes} / time. Run with {@code java -jar jmh/target/benchmarks.jar GroupedGemvBench}.
+ * and Q4_K weights sixteen rows at a time (the grouped kernels; by default the 16-bit ones over the activation rounded
+ * to 8 bits, the float ones with {@code -jvmArgsAppend -Dpanthera.quant.decodeActivations=f32}), beside the streaming
+ * read of 256 MiB in the same fork ({@code streamSum}, the bandwidth anchor). The weight is {@link QuantGemvBench}'s:
+ * [rows, 4096] random blocks with finite scales, about 96 MiB, more than the last-level cache (the regrouping budget,
+ * half the heap, holds it). GB/s = {@link #weightBytes} / time. Run with {@code java -jar jmh/target/benchmarks.jar
+ * GroupedGemvBench}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -117,11 +117,11 @@ final class InterleavedDot {
     }
 
     /**
-     * Whether the 16-bit kernels ({@link #q8_0Int}, {@link #q4_0Int}, {@link #q4KInt}) run at this width: 512-bit float vectors, one
-     * lane per row of a group. At 256 bits, with two float outputs per pass, the Q4_K kernel ran at 0.72–0.75 of the
-     * float one, and a 110M Q4_0 decode under {@code -XX:UseAVX=2} at 25–29 tok/s in four of seven JVMs against
-     * 143–169 in the other three (vector operations left out of line in the kernel's compilation); those widths keep
-     * the float kernels.
+     * Whether the 16-bit kernels ({@link #q8_0Int}, {@link #q4_0Int}, {@link #q4KInt}) run at this width: 512-bit float
+     * vectors, one lane per row of a group. At 256 bits, with two float outputs per pass, the Q4_K kernel ran at
+     * 0.72–0.75 of the float one, and a 110M Q4_0 decode under {@code -XX:UseAVX=2} at 25–29 tok/s in four of seven
+     * JVMs against 143–169 in the other three (vector operations left out of line in the kernel's compilation); those
+     * widths keep the float kernels.
      */
     static final boolean INT_KERNELS = L == ROWS;
 

@@ -6,12 +6,12 @@ import dev.panthera.simd.Sgemm;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * y = x · Wᵀ over an {@link InterleavedWeight}: below {@link QuantizedMatmul#DOTS_BELOW_M} activation rows the
- * group kernels of {@link InterleavedDot} (sixteen output rows per pass, each weight byte read once per activation
- * row while the group is in L1; rows over Q8_0, Q4_0 or Q4_K first quantized to 8 bits as llama.cpp does and dotted in
- * 16-bit lanes, several rows per pass, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel
- * over blocks of Wᵀ decoded from the groups straight into its slivers ({@link FilledSgemm}). Output rows split over
- * GEMM's threads in whole groups.
+ * y = x · Wᵀ over an {@link InterleavedWeight}: below {@link QuantizedMatmul#DOTS_BELOW_M} activation rows the group
+ * kernels of {@link InterleavedDot} (sixteen output rows per pass, each weight byte read once per activation row while
+ * the group is in L1; rows over Q8_0, Q4_0 or Q4_K first quantized to 8 bits as llama.cpp does and dotted in 16-bit
+ * lanes, several rows per pass, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel over blocks
+ * of Wᵀ decoded from the groups straight into its slivers ({@link FilledSgemm}). Output rows split over GEMM's threads
+ * in whole groups.
  */
 final class InterleavedMatmul {
     private InterleavedMatmul() {}

@@ -120,12 +120,11 @@ public final class QuantizedMatmul {
     }
 
     /**
-     * Whether a one-row (decode) product of a {@link QuantizedLinear} over {@code t} blocks, as this JVM is set
-     * ({@code panthera.quant.decodeActivations}), rounds its activation to 8 bits as llama.cpp does rather than
-     * multiplying the F32 activation: Q8_0, Q4_0 and Q4_K at 512-bit vectors unless {@code f32}, and with
-     * {@code int8} at any width. (A Q8_0, Q4_0 or Q4_K
-     * weight the layer could not regroup, see {@link QuantizedLinear#of(QuantizedWeight, Tensor)}, keeps the float
-     * dots under {@code auto}.)
+     * Whether a one-row (decode) product of a {@link QuantizedLinear} over {@code t} blocks, as this JVM is set ({@code
+     * panthera.quant.decodeActivations}), rounds its activation to 8 bits as llama.cpp does rather than multiplying the
+     * F32 activation: Q8_0, Q4_0 and Q4_K at 512-bit vectors unless {@code f32}, and with {@code int8} at any width. (A
+     * Q8_0, Q4_0 or Q4_K weight the layer could not regroup, see {@link QuantizedLinear#of(QuantizedWeight, Tensor)},
+     * keeps the float dots under {@code auto}.)
      */
     public static boolean decodeQuantizesActivations(GgmlType t) {
         return groupedInt(t, 1) || intByDefault(t);
