@@ -83,8 +83,9 @@ final class InterleavedMatmul {
         int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
         for (int g = from / ROWS; g < to / ROWS; g++) {
             int i = 0;
-            for (; i + 4 <= m; i += 4) InterleavedDot.q4_0Int4(w.data, g * gb, nb, xq, k, dx, xs8, i, y, n, g * ROWS);
-            for (; i < m; i++) InterleavedDot.q4_0Int(w.data, g * gb, nb, xq, dx, xs8, i, y, i * n + g * ROWS);
+            for (; i + 4 <= m; i += 4)
+                InterleavedIntDot.q4_0Int4(w.data, g * gb, nb, xq, k, dx, xs8, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedIntDot.q4_0Int(w.data, g * gb, nb, xq, dx, xs8, i, y, i * n + g * ROWS);
         }
     }
 
@@ -96,8 +97,8 @@ final class InterleavedMatmul {
         int n = w.out, k = w.in, nb = w.blocksPerRow(), gb = w.groupBytes();
         for (int g = from / ROWS; g < to / ROWS; g++) {
             int i = 0;
-            for (; i + 4 <= m; i += 4) InterleavedDot.q8_0Int4(w.data, g * gb, nb, xq, k, dx, i, y, n, g * ROWS);
-            for (; i < m; i++) InterleavedDot.q8_0Int(w.data, g * gb, nb, xq, dx, i, y, i * n + g * ROWS);
+            for (; i + 4 <= m; i += 4) InterleavedIntDot.q8_0Int4(w.data, g * gb, nb, xq, k, dx, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedIntDot.q8_0Int(w.data, g * gb, nb, xq, dx, i, y, i * n + g * ROWS);
         }
     }
 
@@ -111,8 +112,9 @@ final class InterleavedMatmul {
         int n = w.out, k = w.in, nb = w.blocksPerRow();
         for (int g = from / ROWS; g < to / ROWS; g++) {
             int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
-            for (; i + 2 <= m; i += 2) InterleavedDot.q4KInt2(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
-            for (; i < m; i++) InterleavedDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
+            for (; i + 2 <= m; i += 2)
+                InterleavedIntDot.q4KInt2(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedIntDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
         }
     }
 

@@ -65,8 +65,8 @@ final class Q8Activation {
     }
 
     /**
-     * x[xo .. xo + k) in the Q8_0 form as 16-bit lanes, for {@link InterleavedDot#q4_0Int} and
-     * {@link InterleavedDot#q8_0Int}: the quants into {@code q} (k of them), each block's d into {@code d} and 8·Σ q
+     * x[xo .. xo + k) in the Q8_0 form as 16-bit lanes, for {@link InterleavedIntDot#q4_0Int} and
+     * {@link InterleavedIntDot#q8_0Int}: the quants into {@code q} (k of them), each block's d into {@code d} and 8·Σ q
      * (which only the Q4_0 kernels read) into {@code sums8}, k a multiple of 32, as activation row
      * {@code row} (q from element row·k, d and sums8 from row·k/32). A block with a NaN or infinite value gets d = NaN
      * and quants 0.
@@ -115,7 +115,7 @@ final class Q8Activation {
     }
 
     /**
-     * x[xo .. xo + k) in the Q8_K form as 16-bit lanes, for {@link InterleavedDot#q4KInt}: the quants into {@code q}
+     * x[xo .. xo + k) in the Q8_K form as 16-bit lanes, for {@link InterleavedIntDot#q4KInt}: the quants into {@code q}
      * (k of them), each super-block's d into {@code d} and the sum of each 32 quants into {@code sums32}, k a multiple
      * of 256, as activation row {@code row} (q from element row·k, d from row·k/256, sums32 from row·k/32). A
      * super-block with a NaN or infinite value gets d = NaN, quants and sums 0.

@@ -132,16 +132,16 @@ public final class QuantizedMatmul {
 
     /**
      * Whether a product of m rows over a regrouped weight of type {@code t} quantizes its activation rows to 8 bits and
-     * takes the 16-bit group kernels ({@link InterleavedDot#q8_0Int}, {@link InterleavedDot#q4_0Int}, {@link
-     * InterleavedDot#q4KInt} and their several-row forms, which give each row the one-row kernel's bits): fewer than
+     * takes the 16-bit group kernels ({@link InterleavedIntDot#q8_0Int}, {@link InterleavedIntDot#q4_0Int}, {@link
+     * InterleavedIntDot#q4KInt} and their several-row forms, which give each row the one-row kernel's bits): fewer than
      * {@link #DOTS_BELOW_M} rows (a decode step, or a batch's) of Q8_0, Q4_0 or Q4_K at 512-bit vectors ({@link
-     * InterleavedDot#INT_KERNELS}: AVX-512 machines), unless {@code panthera.quant.decodeActivations=f32}.
+     * InterleavedIntDot#INT_KERNELS}: AVX-512 machines), unless {@code panthera.quant.decodeActivations=f32}.
      */
     static boolean groupedInt(GgmlType t, int m) {
         return m >= 1
                 && m < DOTS_BELOW_M
                 && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K)
-                && InterleavedDot.INT_KERNELS
+                && InterleavedIntDot.INT_KERNELS
                 && !DECODE_ACTIVATIONS.equals("f32");
     }
 
