@@ -290,6 +290,99 @@ final class InterleavedIntDot {
         return (ShortVector) ByteVector.fromArray(SB, w, at).convertShape(VectorOperators.B2S, S, 0);
     }
 
+    /**
+     * {@link #q4KInt} for activation rows i .. i + 3 at once (row r's quants from xq[r·k], its super-block scales from
+     * dx[r·nb], its 32-quant sums from xs32[r·k/32], its outputs to y[r·n + yo]): each slab is loaded and split into
+     * its nibbles once for the four rows. A row's sixteen-slab 16-bit sums are widened and scaled into its integer per
+     * sixteen slabs rather than per sub-block; integer addition being exact, each row's integers are q4KInt's and the
+     * float steps after them are q4KInt's, so each row gets the bits q4KInt gives it alone. The four rows go through
+     * one parsed loop body, their sums rotating as in {@code HalfDots.dot2}: written out per row, the kernel ran at
+     * half the speed of {@link #q4KInt2} (C2's node limit). {@link #INT_KERNELS} must hold.
+     */
+    static void q4KInt4(
+            byte[] w,
+            int ho,
+            int qg,
+            int nb,
+            short[] xq,
+            int k,
+            float[] dx,
+            int[] xs32,
+            int i,
+            float[] y,
+            int n,
+            int yo) {
+        FloatVector sum0 = FloatVector.zero(F), mins0 = sum0, sum1 = sum0, mins1 = sum0;
+        FloatVector sum2 = sum0, mins2 = sum0, sum3 = sum0, mins3 = sum0;
+        for (int b = 0; b < nb; b++) {
+            int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K_QUANTS;
+            IntVector t0 = IntVector.zero(I), n0 = t0, t1 = t0, n1 = t0, t2 = t0, n2 = t0, t3 = t0, n3 = t0;
+            for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
+                int sc = bo + 128 + ROWS * 2 * p, mn = sc + ROWS * 8, xb = 256 * b + 64 * p, slabs = qo + ROWS * 32 * p;
+                int sub = 8 * b + 2 * p;
+                IntVector scA = ints(w, sc), scB = ints(w, sc + ROWS);
+                for (int half = 0; half < 32; half += 16) {
+                    ShortVector la0 = ShortVector.zero(S), ha0 = la0, la1 = la0, ha1 = la0;
+                    ShortVector la2 = la0, ha2 = la0, la3 = la0, ha3 = la0;
+                    for (int j = half; j < half + 16; j++) {
+                        ShortVector q = nibbles(w, slabs + ROWS * j);
+                        ShortVector lo = q.and(LOW4S), hi = q.lanewise(VectorOperators.LSHR, 4);
+                        int xr = i * k + xb + j;
+                        for (int r = 0; r < 4; r++) { // one parsed body, the rows' sums rotating (see HalfDots.dot2)
+                            ShortVector a = la0.add(lo.mul(xq[xr])), h = ha0.add(hi.mul(xq[xr + 32]));
+                            la0 = la1;
+                            la1 = la2;
+                            la2 = la3;
+                            la3 = a;
+                            ha0 = ha1;
+                            ha1 = ha2;
+                            ha2 = ha3;
+                            ha3 = h;
+                            xr += k;
+                        }
+                    }
+                    for (int r = 0; r < 4; r++) {
+                        IntVector t = t0.add(widen(la0).mul(scA)).add(widen(ha0).mul(scB));
+                        t0 = t1;
+                        t1 = t2;
+                        t2 = t3;
+                        t3 = t;
+                        la0 = la1;
+                        la1 = la2;
+                        la2 = la3;
+                        ha0 = ha1;
+                        ha1 = ha2;
+                        ha2 = ha3;
+                    }
+                }
+                IntVector mnA = ints(w, mn), mnB = ints(w, mn + ROWS);
+                int g = i * (k / 32) + sub;
+                for (int r = 0; r < 4; r++) {
+                    IntVector v = n0.add(mnA.mul(xs32[g])).add(mnB.mul(xs32[g + 1]));
+                    n0 = n1;
+                    n1 = n2;
+                    n2 = n3;
+                    n3 = v;
+                    g += k / 32;
+                }
+            }
+            FloatVector d = floats(w, bo), dmin = floats(w, bo + 64);
+            int r = i * nb + b;
+            sum0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r]), sum0);
+            mins0 = ((FloatVector) n0.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r]), mins0);
+            sum1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + nb]), sum1);
+            mins1 = ((FloatVector) n1.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r + nb]), mins1);
+            sum2 = ((FloatVector) t2.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 2 * nb]), sum2);
+            mins2 = ((FloatVector) n2.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r + 2 * nb]), mins2);
+            sum3 = ((FloatVector) t3.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 3 * nb]), sum3);
+            mins3 = ((FloatVector) n3.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r + 3 * nb]), mins3);
+        }
+        sum0.sub(mins0).intoArray(y, i * n + yo);
+        sum1.sub(mins1).intoArray(y, (i + 1) * n + yo);
+        sum2.sub(mins2).intoArray(y, (i + 2) * n + yo);
+        sum3.sub(mins3).intoArray(y, (i + 3) * n + yo);
+    }
+
     /** The sixteen quant bytes at {@code at}, zero-extended to shorts. */
     private static ShortVector nibbles(byte[] w, int at) {
         return (ShortVector) ByteVector.fromArray(SB, w, at).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);

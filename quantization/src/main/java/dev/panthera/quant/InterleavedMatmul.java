@@ -104,14 +104,16 @@ final class InterleavedMatmul {
 
     /**
      * Output rows [from, to) of m activation rows quantized to 8 bits per 256 ({@link Q8Activation#q8KLanes}), by the
-     * 16-bit Q4_K kernels: two rows per pass while two remain, then one; each row's outputs are the one-row kernel's
-     * bits.
+     * 16-bit Q4_K kernels: four rows per pass while four remain, then two, then one; each row's outputs are the
+     * one-row kernel's bits.
      */
     private static void dotsQ4KInt(
             short[] xq, float[] dx, int[] xs32, int m, InterleavedWeight w, float[] y, int from, int to) {
         int n = w.out, k = w.in, nb = w.blocksPerRow();
         for (int g = from / ROWS; g < to / ROWS; g++) {
             int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
+            for (; i + 4 <= m; i += 4)
+                InterleavedIntDot.q4KInt4(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
             for (; i + 2 <= m; i += 2)
                 InterleavedIntDot.q4KInt2(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
             for (; i < m; i++) InterleavedIntDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
