@@ -1,4 +1,4 @@
-// A small driver over llama.cpp's public llama.h API, built by build.sh. Three modes:
+// A small driver over llama.cpp's public llama.h API, built by build.sh. Four modes:
 //
 //   llama-anchor bench MODEL.gguf [-t THREADS] [-p N_PROMPT[,N_PROMPT...]] [-n N_GEN] [-r REPS] [-d DEPTH]
 //                     [-ctk f32|f16]
@@ -29,6 +29,11 @@
 //     index on ties), each feeding the chosen id and taking that position's logits. FILE receives every position's
 //     logits as little-endian float32, (ids + N) rows of vocab floats; stdout gets the N generated ids on one line.
 //     The KV cache is F32 and flash attention off, so that with an F32 GGUF every product is accumulated in F32.
+//
+//   llama-anchor quantize MODEL.gguf --out OUT.gguf --type q4_k_m|q5_k_m|q6_k [-t THREADS]
+//     llama.cpp's own quantizer (llama_model_quantize, what its llama-quantize tool runs) with its per-tensor mix
+//     for the file type: for q4_k_m, Q4_K matrices with Q6_K for the output head and for attn_v and ffn_down in the
+//     layers llama.cpp gives more bits. The mixed files users download, for our loader and decode to run as they are.
 #include "llama.h"
 
 #include <chrono>
@@ -269,11 +274,24 @@ int logits(const std::string & path, const std::string & ids_text, int n_gen, co
     return 0;
 }
 
+int quantize(const std::string & path, const std::string & out, const std::string & type, int threads) {
+    llama_model_quantize_params p = llama_model_quantize_default_params();
+    if (type == "q4_k_m") p.ftype = LLAMA_FTYPE_MOSTLY_Q4_K_M;
+    else if (type == "q5_k_m") p.ftype = LLAMA_FTYPE_MOSTLY_Q5_K_M;
+    else if (type == "q6_k") p.ftype = LLAMA_FTYPE_MOSTLY_Q6_K;
+    else fail("--type must be q4_k_m, q5_k_m or q6_k, got " + type);
+    if (out.empty()) fail("quantize needs --out OUT.gguf");
+    p.nthread = threads;
+    if (llama_model_quantize(path.c_str(), out.c_str(), &p) != 0) fail("llama_model_quantize failed for " + path);
+    std::printf("%s\n", out.c_str());
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char ** argv) {
-    if (argc < 3) fail("usage: llama-anchor bench|batch|logits MODEL.gguf [options] (see anchor.cpp)");
-    std::string mode = argv[1], path = argv[2], ids, out;
+    if (argc < 3) fail("usage: llama-anchor bench|batch|logits|quantize MODEL.gguf [options] (see anchor.cpp)");
+    std::string mode = argv[1], path = argv[2], ids, out, type;
     int threads = 1, n_gen = 0, reps = 5, depth = 0, n_batch_seqs = 0;
     ggml_type cache = GGML_TYPE_F16;
     std::vector<int> prompts;
@@ -299,6 +317,7 @@ int main(int argc, char ** argv) {
         }
         else if (a == "--ids") ids = v;
         else if (a == "--out") out = v;
+        else if (a == "--type") type = v;
         else fail("unknown option " + a);
     }
     if (threads < 1) fail("-t must be at least 1");
@@ -310,7 +329,8 @@ int main(int argc, char ** argv) {
     else if (mode == "batch")
         rc = batched(path, threads, n_batch_seqs, prompts.empty() ? 0 : prompts[0], n_gen, reps, cache);
     else if (mode == "logits") rc = logits(path, ids, n_gen, out, threads);
-    else fail("unknown mode " + mode + " (bench, batch or logits)");
+    else if (mode == "quantize") rc = quantize(path, out, type, threads);
+    else fail("unknown mode " + mode + " (bench, batch, logits or quantize)");
     llama_backend_free();
     return rc;
 }

@@ -33,11 +33,11 @@ final class InterleavedIntDot {
     }
 
     /**
-     * Whether the 16-bit kernels ({@link #q8_0Int}, {@link #q4_0Int}, {@link #q4KInt}) run at this width: 512-bit float
-     * vectors, one lane per row of a group. At 256 bits, with two float outputs per pass, the Q4_K kernel ran at
-     * 0.72–0.75 of the float one, and a 110M Q4_0 decode under {@code -XX:UseAVX=2} at 25–29 tok/s in four of seven
-     * JVMs against 143–169 in the other three (vector operations left out of line in the kernel's compilation); those
-     * widths keep the float kernels.
+     * Whether the 16-bit kernels ({@link #q8_0Int}, {@link #q4_0Int}, {@link #q4KInt}, {@link #q6KInt}) run at this
+     * width: 512-bit float vectors, one lane per row of a group. At 256 bits, with two float outputs per pass, the Q4_K
+     * kernel ran at 0.72–0.75 of the float one, and a 110M Q4_0 decode under {@code -XX:UseAVX=2} at 25–29 tok/s in
+     * four of seven JVMs against 143–169 in the other three (vector operations left out of line in the kernel's
+     * compilation); those widths keep the float kernels.
      */
     static final boolean INT_KERNELS = InterleavedDot.L == ROWS;
 
@@ -283,6 +283,37 @@ final class InterleavedIntDot {
         s1.intoArray(y, (i + 1) * n + yo);
         s2.intoArray(y, (i + 2) * n + yo);
         s3.intoArray(y, (i + 3) * n + yo);
+    }
+
+    /**
+     * The sixteen rows of the Q6_K group whose nb headers start at byte {@code ho} and quants at {@code qg} dotted with
+     * an activation quantized per 256 to 8 bits ({@link Q8Activation#q8KLanes}), into y from {@code yo}: xq the quants
+     * as shorts and dx each super-block's scale, of activation row {@code row} (from xq[row·256·nb] and dx[row·nb]).
+     * Per super-block: (d·dx)·Σ_s sc_s·Σ (q - 32)·xq over its sixteen sub-blocks of sixteen, the integer exact (at most
+     * 16·128·16·32·127), as llama.cpp's {@code ggml_vec_dot_q6_K_q8_K} forms it and scales it by the same float
+     * product. Each weight is stored as the signed byte q - 32 (in [-32, 31], {@link InterleavedWeight}), so a
+     * sub-block's sixteen products go to two 16-bit sums of eight (at most 8·32·127 = 32,512 each; sixteen would
+     * pass 32,767), widened to ints and multiplied by the sub-block's scale. {@link #INT_KERNELS} must hold.
+     */
+    static void q6KInt(byte[] w, int ho, int qg, int nb, short[] xq, float[] dx, int row, float[] y, int yo) {
+        FloatVector sum = FloatVector.zero(F);
+        int xo = row * 256 * nb;
+        for (int b = 0; b < nb; b++) {
+            int bo = ho + b * InterleavedWeight.K6_HEADER, qo = qg + b * InterleavedWeight.K6_QUANTS;
+            IntVector t = IntVector.zero(I);
+            for (int s = 0; s < 16; s++) {
+                int at = qo + ROWS * 16 * s, xs = xo + 256 * b + 16 * s;
+                ShortVector lo = ShortVector.zero(S), hi = lo;
+                for (int j = 0; j < 8; j++) {
+                    lo = lo.add(quants(w, at + ROWS * j).mul(xq[xs + j]));
+                    hi = hi.add(quants(w, at + ROWS * (8 + j)).mul(xq[xs + 8 + j]));
+                }
+                t = t.add(widen(lo).add(widen(hi)).mul(ints(w, bo + 64 + ROWS * s)));
+            }
+            sum = ((FloatVector) t.convert(VectorOperators.I2F, 0))
+                    .fma(floats(w, bo).mul(dx[row * nb + b]), sum);
+        }
+        sum.intoArray(y, yo);
     }
 
     /** The sixteen quant bytes at {@code at}, sign-extended to shorts. */

@@ -8,10 +8,10 @@ import jdk.incubator.vector.FloatVector;
 /**
  * y = x · Wᵀ over an {@link InterleavedWeight}: below {@link QuantizedMatmul#DOTS_BELOW_M} activation rows the group
  * kernels of {@link InterleavedDot} (sixteen output rows per pass, each weight byte read once per activation row while
- * the group is in L1; rows over Q8_0, Q4_0 or Q4_K first quantized to 8 bits as llama.cpp does and dotted in 16-bit
- * lanes, several rows per pass, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel over blocks
- * of Wᵀ decoded from the groups straight into its slivers ({@link FilledSgemm}). Output rows split over GEMM's threads
- * in whole groups.
+ * the group is in L1; rows over Q8_0, Q4_0, Q4_K or Q6_K first quantized to 8 bits as llama.cpp does and dotted in
+ * 16-bit lanes, several rows per pass, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel over
+ * blocks of Wᵀ decoded from the groups straight into its slivers ({@link FilledSgemm}). Output rows split over GEMM's
+ * threads in whole groups.
  */
 final class InterleavedMatmul {
     private InterleavedMatmul() {}
@@ -27,7 +27,7 @@ final class InterleavedMatmul {
             int nb = w.blocksPerRow();
             short[] xq = new short[m * k];
             float[] dx = new float[m * nb];
-            if (w.type != GgmlType.Q4_K) { // Q8_0 and Q4_0: blocks of 32; Q8_0 has no use for the sums
+            if (w.type == GgmlType.Q8_0 || w.type == GgmlType.Q4_0) { // blocks of 32; Q8_0 has no use for the sums
                 int[] xs8 = new int[m * nb];
                 for (int i = 0; i < m; i++) Q8Activation.q8_0Lanes(x, i * k, k, xq, dx, xs8, i);
                 Sgemm.parallelRanges(
@@ -37,11 +37,16 @@ final class InterleavedMatmul {
                         w.type == GgmlType.Q8_0
                                 ? (from, to) -> dotsQ8_0Int(xq, dx, m, w, y, from, to)
                                 : (from, to) -> dotsQ4_0Int(xq, dx, xs8, m, w, y, from, to));
-            } else {
+            } else { // Q4_K and Q6_K: super-blocks of 256; Q6_K has no use for the sums
                 int[] xs32 = new int[m * (k / 32)];
                 for (int i = 0; i < m; i++) Q8Activation.q8KLanes(x, i * k, k, xq, dx, xs32, i);
                 Sgemm.parallelRanges(
-                        n, 2L * m * n * k, ROWS, (from, to) -> dotsQ4KInt(xq, dx, xs32, m, w, y, from, to));
+                        n,
+                        2L * m * n * k,
+                        ROWS,
+                        w.type == GgmlType.Q6_K
+                                ? (from, to) -> dotsQ6KInt(xq, dx, m, w, y, from, to)
+                                : (from, to) -> dotsQ4KInt(xq, dx, xs32, m, w, y, from, to));
             }
             return;
         }
@@ -53,12 +58,16 @@ final class InterleavedMatmul {
         }
     }
 
-    /** Output rows [from, to) (multiples of 16) of every activation row, by the group kernels. */
+    /**
+     * Output rows [from, to) (multiples of 16) of every activation row, by the float group kernels (Q6_K has none: it
+     * is regrouped only where {@link QuantizedMatmul#groupedInt} takes its rows).
+     */
     static void dots(float[] x, float[] xs, int m, InterleavedWeight w, float[] y, int from, int to) {
         switch (w.type) {
             case Q4_0 -> dotsQ4_0(x, xs, m, w, y, from, to);
             case Q8_0 -> dotsQ8_0(x, m, w, y, from, to);
-            default -> dotsQ4K(x, xs, m, w, y, from, to);
+            case Q4_K -> dotsQ4K(x, xs, m, w, y, from, to);
+            default -> throw new IllegalStateException("InterleavedMatmul: no float group kernel for " + w.type);
         }
     }
 
@@ -121,6 +130,18 @@ final class InterleavedMatmul {
     }
 
     /**
+     * Output rows [from, to) of m activation rows quantized to 8 bits per 256 ({@link Q8Activation#q8KLanes}), by the
+     * 16-bit Q6_K kernel, one activation row at a time.
+     */
+    private static void dotsQ6KInt(short[] xq, float[] dx, int m, InterleavedWeight w, float[] y, int from, int to) {
+        int n = w.out, nb = w.blocksPerRow();
+        for (int g = from / ROWS; g < to / ROWS; g++) {
+            int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0);
+            for (int i = 0; i < m; i++) InterleavedIntDot.q6KInt(w.data, ho, qo, nb, xq, dx, i, y, i * n + g * ROWS);
+        }
+    }
+
+    /**
      * Output rows [from, to) of every activation row by the Q8_0 group kernel, four activation rows per pass while
      * four remain ({@link InterleavedDot#q8_0x4}: each row's bits as one row alone), then one.
      */
@@ -175,7 +196,16 @@ final class InterleavedMatmul {
         switch (w.type) { // one loop per type, each compiled with only its own decoder inlined
             case Q4_0 -> dequantQ4_0(w, g, b0, b1, dst, o, ld);
             case Q8_0 -> dequantQ8_0(w, g, b0, b1, dst, o, ld);
-            default -> dequantQ4K(w, g, b0, b1, dst, o, ld);
+            case Q4_K -> dequantQ4K(w, g, b0, b1, dst, o, ld);
+            default -> dequantQ6K(w, g, b0, b1, dst, o, ld);
+        }
+    }
+
+    private static void dequantQ6K(InterleavedWeight w, int g, int b0, int b1, float[] dst, int o, int ld) {
+        for (int b = b0; b < b1; b++) {
+            int hd = w.headerAt(g, b), q = w.quantsAt(g, b);
+            for (int h = 0; h < ROWS; h += InterleavedDot.L)
+                dequantQ6K(w.data, hd, q, h, dst, o + 256 * (b - b0) * ld + h, ld);
         }
     }
 
@@ -218,6 +248,16 @@ final class InterleavedMatmul {
         FloatVector d = InterleavedDot.halves(a, bo + 2 * h);
         for (int j = 0; j < 32; j++)
             InterleavedDot.q8(a, bo + 32 + ROWS * j + h).mul(d).intoArray(dst, o + j * ld);
+    }
+
+    /** (d·sc)·(q - 32), the scalar decoder's float (the stored byte is q - 32). */
+    private static void dequantQ6K(byte[] a, int bo, int q, int h, float[] dst, int o, int ld) {
+        FloatVector d = InterleavedDot.floats(a, bo + 4 * h);
+        for (int s = 0; s < 16; s++) {
+            FloatVector ds = d.mul(InterleavedDot.q8(a, bo + 64 + ROWS * s + h));
+            for (int j = 0; j < 16; j++)
+                ds.mul(InterleavedDot.q8(a, q + ROWS * (16 * s + j) + h)).intoArray(dst, o + (16 * s + j) * ld);
+        }
     }
 
     /**

@@ -6,27 +6,31 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * A Q4_0, Q8_0 or Q4_K weight with its rows regrouped sixteen at a time so that a vector lane holds one output row:
- * for each group of {@value #ROWS} rows and each block column b, the sixteen rows' block b is stored field by field,
- * the rows side by side. A decode then loads one byte of each of sixteen rows with one load, widens it to sixteen
- * float lanes and multiplies it by one broadcast activation, where the row-major layout needs a lane sum per row and
- * a scale conversion per block. llama.cpp regroups these types for the same reason (its "repack" buffers).
+ * A Q4_0, Q8_0, Q4_K or Q6_K weight with its rows regrouped sixteen at a time so that a vector lane holds one output
+ * row: for each group of {@value #ROWS} rows and each block column b, the sixteen rows' block b is stored field by
+ * field, the rows side by side. A decode then loads one byte of each of sixteen rows with one load, widens it to
+ * sixteen float lanes and multiplies it by one broadcast activation, where the row-major layout needs a lane sum per
+ * row and a scale conversion per block. llama.cpp regroups these types for the same reason (its "repack" buffers).
  *
- * <p>The group-block of a type whose GGML block has {@code F} half-precision header fields and then {@code S} bytes
- * is: field f of the sixteen rows (16 halves, 32 bytes) for each f, then byte i of the sixteen rows (16 bytes) for
- * each i — sixteen times the block's size, the same bytes in another order. Q4_K's header is stored decoded: d and
- * dmin as sixteen floats each (in native byte order, as the kernels reinterpret them; converted exactly from the halves), then its eight 6-bit scales and
- * eight 6-bit mins as one byte each (16 byte slabs instead of the 12 packed ones), 5.6% more bytes in all: its kernel
- * then has no half conversions, which kept the decode's compilation under C2's inlining node limit (past it, the
- * byte widening was left out of line and the decode ran ten times slower). Q4_K keeps the two parts apart: every group-block's
- * header ({@value #K_HEADER} bytes) first, group by group, then every group-block's quant slabs ({@value #K_QUANTS}
- * bytes) in the same order. Streamed from memory with each header between its quant slabs, the Q4_K decode ran at
- * half the rate of the same kernel over cached bytes; the decodes of whole models ran faster with the headers apart
- * (BENCHMARKS.md, "Q4_K headers apart"). The bytes live on the Java heap, in one array with {@value #PAD} bytes of padding so a vector
- * load at the last slab stays inside it.
+ * <p>The group-block of a type whose GGML block has {@code F} half-precision header fields and then {@code S} bytes is:
+ * field f of the sixteen rows (16 halves, 32 bytes) for each f, then byte i of the sixteen rows (16 bytes) for each i —
+ * sixteen times the block's size, the same bytes in another order. Q4_K's header is stored decoded: d and dmin as
+ * sixteen floats each (in native byte order, as the kernels reinterpret them; converted exactly from the halves), then
+ * its eight 6-bit scales and eight 6-bit mins as one byte each (16 byte slabs instead of the 12 packed ones), 5.6% more
+ * bytes in all: its kernel then has no half conversions, which kept the decode's compilation under C2's inlining node
+ * limit (past it, the byte widening was left out of line and the decode ran ten times slower). Q4_K keeps the two parts
+ * apart: every group-block's header ({@value #K_HEADER} bytes) first, group by group, then every group-block's quant
+ * slabs ({@value #K_QUANTS} bytes) in the same order. Streamed from memory with each header between its quant slabs,
+ * the Q4_K decode ran at half the rate of the same kernel over cached bytes; the decodes of whole models ran faster
+ * with the headers apart (BENCHMARKS.md, "Q4_K headers apart"). Q6_K is stored the same way, headers apart, and
+ * unpacked: d as sixteen floats and the sixteen 8-bit sub-block scales as byte slabs ({@value #K6_HEADER} bytes), then
+ * each weight's 6-bit value minus 32 as a signed byte ({@value #K6_QUANTS} bytes: 8 bits a weight where the block packs
+ * 6.5, 31% more bytes), so its kernel widens one byte per weight as the Q8_0 one does instead of joining two bit
+ * fields; Q6_K is regrouped only where that 16-bit kernel runs ({@link QuantizedMatmul#groupedInt}). The bytes live on
+ * the Java heap, in one array with {@value #PAD} bytes of padding so a vector load at the last slab stays inside it.
  *
- * <p>Only weights whose row count is a multiple of 16 and whose regrouped bytes fit one array are regrouped; the
- * others keep the row-major kernels.
+ * <p>Only weights whose row count is a multiple of 16 and whose regrouped bytes fit one array are regrouped; the others
+ * keep the row-major kernels.
  */
 final class InterleavedWeight {
     /** Rows per group: one per float lane at 512 bits, two passes of eight at 256. */
@@ -44,6 +48,12 @@ final class InterleavedWeight {
      */
     static final int K_HEADER = 2 * 64 + 256, K_QUANTS = ROWS * 128;
 
+    /**
+     * Bytes of a Q6_K group-block's header (d of sixteen rows as floats, their 16 sub-block scales as bytes) and of its
+     * quants (a signed byte per weight).
+     */
+    static final int K6_HEADER = 64 + 256, K6_QUANTS = ROWS * 256;
+
     /** The regrouped bytes: group g, block b's header at {@link #headerAt}, its quant slabs at {@link #quantsAt}. */
     final byte[] data;
 
@@ -55,9 +65,14 @@ final class InterleavedWeight {
         this.data = data;
     }
 
-    /** Whether {@code w} can be regrouped: Q4_0, Q8_0 or Q4_K, rows a multiple of 16, and under 2 GiB regrouped. */
+    /**
+     * Whether {@code w} can be regrouped: Q4_0, Q8_0 or Q4_K, or Q6_K where its 16-bit kernel runs ({@link
+     * QuantizedMatmul#groupedInt}; it has no float group kernel), rows a multiple of 16, and under 2 GiB regrouped.
+     */
     static boolean supports(QuantizedWeight w) {
-        if (w.type() != GgmlType.Q4_0 && w.type() != GgmlType.Q8_0 && w.type() != GgmlType.Q4_K) return false;
+        GgmlType t = w.type();
+        boolean grouped = t == GgmlType.Q4_0 || t == GgmlType.Q8_0 || t == GgmlType.Q4_K;
+        if (!grouped && !(t == GgmlType.Q6_K && QuantizedMatmul.groupedInt(t, 1))) return false;
         if (w.out() == 0 || w.out() % ROWS != 0 || w.in() == 0) return false;
         return bytes(w) <= Integer.MAX_VALUE - 16;
     }
@@ -73,6 +88,7 @@ final class InterleavedWeight {
             case Q4_0 -> ROWS * 18;
             case Q8_0 -> ROWS * 34;
             case Q4_K -> K_HEADER + K_QUANTS;
+            case Q6_K -> K6_HEADER + K6_QUANTS;
             default -> throw new IllegalArgumentException("InterleavedWeight: no grouped layout for " + t);
         };
     }
@@ -86,8 +102,8 @@ final class InterleavedWeight {
     }
 
     /**
-     * Bytes of one row group: every block column of its sixteen rows (contiguous for Q4_0 and Q8_0; Q4_K's lie in its
-     * header and quant regions, see {@link #headerAt} and {@link #quantsAt}).
+     * Bytes of one row group: every block column of its sixteen rows (contiguous for Q4_0 and Q8_0; Q4_K's and Q6_K's
+     * lie in its header and quant regions, see {@link #headerAt} and {@link #quantsAt}).
      */
     int groupBytes() {
         return blocksPerRow() * groupBlockBytes();
@@ -104,16 +120,29 @@ final class InterleavedWeight {
     }
 
     private static int headerAt(GgmlType t, int nb, int g, int b) {
-        return t == GgmlType.Q4_K ? (g * nb + b) * K_HEADER : (g * nb + b) * groupBlockBytes(t);
+        return (g * nb + b) * headerBytes(t);
     }
 
     private static int quantsAt(GgmlType t, int groups, int nb, int g, int b) {
-        return t == GgmlType.Q4_K ? groups * nb * K_HEADER + (g * nb + b) * K_QUANTS : headerAt(t, nb, g, b) + 32;
+        return switch (t) {
+            case Q4_K -> groups * nb * K_HEADER + (g * nb + b) * K_QUANTS;
+            case Q6_K -> groups * nb * K6_HEADER + (g * nb + b) * K6_QUANTS;
+            default -> headerAt(t, nb, g, b) + 32;
+        };
+    }
+
+    /** The stride of group-block headers: the whole group-block where the quants follow their header. */
+    private static int headerBytes(GgmlType t) {
+        return switch (t) {
+            case Q4_K -> K_HEADER;
+            case Q6_K -> K6_HEADER;
+            default -> groupBlockBytes(t);
+        };
     }
 
     /**
      * {@code w}'s blocks regrouped, or null where {@link #supports} does not hold, where the copy would pass the
-     * regrouping budget ({@link #BUDGET}), or where a block's scale (Q4_K: d or dmin) is infinite or NaN: the
+     * regrouping budget ({@link #BUDGET}), or where a block's scale (Q4_K: d or dmin; Q6_K: d) is infinite or NaN: the
      * group kernels convert finite halves only (Q4_K's group scales are kept finite the same way), and such a weight
      * keeps the row-major kernels, which carry the NaN or infinity into the product as ggml does.
      */
@@ -147,13 +176,13 @@ final class InterleavedWeight {
 
     /** Whether the scales of the group-block whose header is at {@code at} are all finite. */
     private boolean finiteScales(int at) {
-        if (type != GgmlType.Q4_K) {
+        if (type != GgmlType.Q4_K && type != GgmlType.Q6_K) {
             for (int i = 0; i < ROWS; i++) {
                 if ((data[at + 2 * i + 1] & 0x7C) == 0x7C) return false; // exponent 31: infinity or NaN
             }
             return true;
         }
-        for (int i = 0; i < 2 * ROWS; i++) {
+        for (int i = 0; i < (type == GgmlType.Q4_K ? 2 : 1) * ROWS; i++) {
             if (!Float.isFinite(Float.intBitsToFloat((int) LE32.get(data, at + 4 * i)))) return false;
         }
         return true;
@@ -173,8 +202,8 @@ final class InterleavedWeight {
     static InterleavedWeight of(QuantizedWeight w) {
         if (!supports(w))
             throw new IllegalArgumentException("InterleavedWeight: " + w.name() + " " + w.type() + " [" + w.out()
-                    + ", " + w.in() + "] cannot be regrouped (Q4_0, Q8_0 or Q4_K with rows a multiple of " + ROWS
-                    + ")");
+                    + ", " + w.in() + "] cannot be regrouped (Q4_0, Q8_0 or Q4_K, or Q6_K where its 16-bit kernel"
+                    + " runs, with rows a multiple of " + ROWS + ")");
         GgmlType t = w.type();
         int out = Math.toIntExact(w.out()), in = Math.toIntExact(w.in());
         int nb = in / t.blockSize(), bs = blockBytes(t);
@@ -220,8 +249,25 @@ final class InterleavedWeight {
                 }
                 for (int i = 0; i < 128; i++) dst[q + ROWS * i + r] = src[s + 16 + i];
             }
+            case Q6_K -> {
+                short half = (short) ((src[s + 208] & 0xFF) | src[s + 209] << 8);
+                LE32.set(dst, hd + 4 * r, Float.floatToRawIntBits(Float.float16ToFloat(half)));
+                for (int j = 0; j < 16; j++) dst[hd + 64 + ROWS * j + r] = src[s + 192 + j];
+                for (int e = 0; e < 256; e++) dst[q + ROWS * e + r] = (byte) (q6(src, s, e) - 32);
+            }
             default -> throw new IllegalArgumentException("InterleavedWeight: no grouped layout for " + t);
         }
+    }
+
+    /**
+     * Weight e's 6-bit value (0 to 63) in the Q6_K block at {@code s}, as ggml's dequantize_row_q6_K unpacks it: in
+     * each half of 128, l = e mod 32 and the quarter e / 32 mod 4 pick the low nibble or high nibble of ql[l] or
+     * ql[l + 32] and bits 0–1, 2–3, 4–5 or 6–7 of qh[l] as the top two bits.
+     */
+    static int q6(byte[] b, int s, int e) {
+        int h = e / 128, l = e % 32, quarter = e % 128 / 32;
+        int ql = b[s + 64 * h + 32 * (quarter & 1) + l] & 0xFF, qh = b[s + 128 + 32 * h + l] & 0xFF;
+        return (quarter < 2 ? ql & 15 : ql >> 4) | ((qh >> 2 * quarter) & 3) << 4;
     }
 
     /** ggml's get_scale_min_k4: sub-block j's 6-bit scale (which 0) or min (which 1) from the 12 bytes at {@code s}. */
@@ -247,6 +293,17 @@ final class InterleavedWeight {
                     row[s] = data[base + 2 * l];
                     row[s + 1] = data[base + 2 * l + 1];
                     for (int i = 0; i < bs - 2; i++) row[s + 2 + i] = data[q + ROWS * i + l];
+                }
+                case Q6_K -> {
+                    short half = Float.floatToFloat16(Float.intBitsToFloat((int) LE32.get(data, base + 4 * l)));
+                    row[s + 208] = (byte) half;
+                    row[s + 209] = (byte) (half >> 8);
+                    for (int j = 0; j < 16; j++) row[s + 192 + j] = data[base + 64 + ROWS * j + l];
+                    for (int e = 0; e < 256; e++) {
+                        int v = data[q + ROWS * e + l] + 32, h = e / 128, i = e % 32, quarter = e % 128 / 32;
+                        row[s + 64 * h + 32 * (quarter & 1) + i] |= (byte) (quarter < 2 ? v & 15 : (v & 15) << 4);
+                        row[s + 128 + 32 * h + i] |= (byte) ((v >> 4) << 2 * quarter);
+                    }
                 }
                 default -> { // Q4_K
                     for (int i = 0; i < 2; i++) {

@@ -18,10 +18,10 @@ import java.util.stream.IntStream;
 /**
  * y = x·Wᵀ + b over a weight that stays quantized: a drop-in for nn's {@code Linear} at inference (same input and
  * output shapes, optional bias, registered as the buffer {@code bias}), with no trainable weight. The weight is one of
- * a GGML block format ({@link QuantizedWeight}: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K, or F32/F16),
- * int8 per output channel ({@link Int8Weight}, weight-only or W8A8), group-wise int4 ({@link Int4Weight}),
- * bitsandbytes NF4/FP4 ({@link Bnb4Bit}) or a 4-bit GPTQ/GWQ checkpoint's arrays ({@link GptqInt4}, {@link GwqInt4},
- * multiplied by {@link GptqMatmul} without decoding rows). The forward pass reads the stored bytes: one activation row (decode) and
+ * a GGML block format ({@link QuantizedWeight}: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K, or F32/F16), int8
+ * per output channel ({@link Int8Weight}, weight-only or W8A8), group-wise int4 ({@link Int4Weight}), bitsandbytes
+ * NF4/FP4 ({@link Bnb4Bit}) or a 4-bit GPTQ/GWQ checkpoint's arrays ({@link GptqInt4}, {@link GwqInt4}, multiplied by
+ * {@link GptqMatmul} without decoding rows). The forward pass reads the stored bytes: one activation row (decode) and
  * many (prefill) both decode at most a tile of weight rows at a time into a small scratch, never an F32 copy of the
  * matrix. No gradient flows through the weight; an input that requires grad with gradients enabled is rejected.
  */
@@ -162,12 +162,13 @@ public final class QuantizedLinear extends Module {
     }
 
     /**
-     * {@code panthera.quant.regroup}: {@code true} (the default) copies a Q4_0, Q8_0 or Q4_K weight with a multiple
-     * of 16 rows and finite block scales into {@link InterleavedWeight}'s row groups on the heap when the layer is
-     * made (within {@code panthera.quant.regroupBudgetBytes}, see {@link InterleavedWeight#BUDGET}), and multiplies
-     * that copy (the source blocks are then read only by {@link #dequantizeRow}); {@code false} multiplies the
-     * source blocks in place. With {@code panthera.quant.decodeActivations=int8} those types keep the row-major
-     * blocks, which the integer dots read.
+     * {@code panthera.quant.regroup}: {@code true} (the default) copies a Q4_0, Q8_0, Q4_K or (where its 16-bit kernel
+     * runs) Q6_K weight with a multiple of 16 rows and finite block scales into {@link InterleavedWeight}'s row groups
+     * on the heap when the layer is made (within {@code panthera.quant.regroupBudgetBytes}, see {@link
+     * InterleavedWeight#BUDGET}), and multiplies that copy (the source blocks are then read only by {@link
+     * #dequantizeRow}); {@code false} multiplies the source blocks in place. With {@code
+     * panthera.quant.decodeActivations=int8} Q4_0, Q8_0 and Q4_K keep the row-major blocks, which the integer dots
+     * read.
      */
     static final boolean REGROUP = regroup();
 

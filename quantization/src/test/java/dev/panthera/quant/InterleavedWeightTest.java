@@ -19,14 +19,23 @@ import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
- * The row-grouped Q4_0, Q8_0 and Q4_K weights: the regrouping is lossless (each row's GGML bytes come back), the
- * panel decoder gives the scalar decoder's floats bit for bit, and the decode kernels and the panel path match the
- * float64 product of the dequantized weight within {@link QuantizedMatmulTest#check}'s bound (one Q4_0 row, which
- * is quantized to 8 bits first: the product with its quantized values, within {@link IntDotKernelsTest#checkInt}'s),
- * at the width this JVM runs (the surefire executions run this class at 512, 256 and 128 bits).
+ * The row-grouped Q4_0, Q8_0, Q4_K and (where its 16-bit kernel runs) Q6_K weights: the regrouping is lossless (each
+ * row's GGML bytes come back), the panel decoder gives the scalar decoder's floats bit for bit, and the decode kernels
+ * and the panel path match the float64 product of the dequantized weight within {@link QuantizedMatmulTest#check}'s
+ * bound (one Q4_0 row, which is quantized to 8 bits first: the product with its quantized values, within {@link
+ * IntDotKernelsTest#checkInt}'s), at the width this JVM runs (the surefire executions run this class at 512, 256 and
+ * 128 bits).
  */
 class InterleavedWeightTest {
-    static final GgmlType[] TYPES = {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K};
+    /** The grouped types at this JVM's width: Q6_K is regrouped only where its 16-bit kernel runs. */
+    static final GgmlType[] TYPES = QuantizedMatmul.groupedInt(GgmlType.Q6_K, 1)
+            ? new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K}
+            : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K};
+
+    /** Byte offset of d, the block scale every grouped type has, in a block of {@code t}. */
+    static int dAt(GgmlType t) {
+        return t == GgmlType.Q6_K ? 208 : 0;
+    }
 
     @Test
     void everyFiniteHalfConvertsAsFloat16ToFloat() {
@@ -60,8 +69,8 @@ class InterleavedWeightTest {
                 for (short bad : new short[] {(short) 0x7C00, (short) 0xFE01}) { // +infinity, a NaN
                     QuantizedWeight w = QuantizedMatmulTest.randomWeight(t, 32, t.blockSize(), r, arena);
                     assertNotNull(InterleavedWeight.regroup(w), t + " finite scales");
-                    // row 17's first block: d (the first half of every type's block)
-                    w.blocks().set(QuantDraws.LE16, 17 * w.rowBytes(), bad);
+                    // row 17's first block's d
+                    w.blocks().set(QuantDraws.LE16, 17 * w.rowBytes() + dAt(t), bad);
                     assertNull(InterleavedWeight.regroup(w), t + " scale 0x" + Integer.toHexString(bad & 0xFFFF));
                     QuantizedLinear layer = QuantizedLinear.of(w, null);
                     assertEquals(32 * w.rowBytes(), layer.weightBytes());
@@ -88,6 +97,10 @@ class InterleavedWeightTest {
                         // random bytes everywhere: every quant value and (Q4_K) every packed scale bit pattern
                         byte[] raw = new byte[Math.toIntExact(t.bytesFor((long) out * in))];
                         r.nextBytes(raw);
+                        if (t == GgmlType.Q6_K) { // d held as a float: drawn finite, as for Q4_K below
+                            for (int at = 0; at < raw.length; at += 210)
+                                raw[at + 209] &= (byte) ((raw[at + 209] & 0x7C) == 0x7C ? ~0x04 : ~0);
+                        }
                         if (t == GgmlType.Q4_K) {
                             // d and dmin are held as floats: a NaN half's payload need not survive, and regroup
                             // refuses non-finite scales anyway, so they are drawn finite (exponent below 31)
@@ -137,7 +150,11 @@ class InterleavedWeightTest {
         try (Arena arena = Arena.ofConfined()) {
             assertTrue(InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q4_K, 32, 256, r, arena)));
             assertFalse(InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 24, 64, r, arena)));
-            assertFalse(InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q6_K, 16, 256, r, arena)));
+            assertEquals(
+                    QuantizedMatmul.groupedInt(GgmlType.Q6_K, 1),
+                    InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q6_K, 16, 256, r, arena)),
+                    "Q6_K: regrouped where its 16-bit kernel runs");
+            assertFalse(InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q5_K, 16, 256, r, arena)));
             QuantizedWeight odd = QuantizedMatmulTest.randomWeight(GgmlType.Q8_0, 8, 32, r, arena);
             var e = assertThrows(IllegalArgumentException.class, () -> InterleavedWeight.of(odd));
             assertTrue(e.getMessage().contains("[8, 32]"), e.getMessage());
@@ -237,15 +254,16 @@ class InterleavedWeightTest {
     /**
      * Two to seven activation rows through the group kernels give each row exactly the bits the one-row kernel gives it
      * alone: where the 16-bit kernels run (512-bit vectors) Q8_0's and Q4_0's four rows per pass and Q4_K's four and
-     * two, then one at a time; elsewhere Q8_0's float kernel four rows per pass. A batch's decode step then rounds as each
-     * prompt's own would. Random weights of two groups, 1 to 3 blocks per row (Q4_K: super-blocks), activations with a
-     * row of zeros and a row 1000 times larger among them.
+     * two, then one at a time, and Q6_K's one at a time; elsewhere Q8_0's float kernel four rows per pass. A batch's
+     * decode step then rounds as each prompt's own would. Random weights of two groups, 1 to 3 blocks per row (Q4_K:
+     * super-blocks), activations with a row of zeros and a row 1000 times larger among them.
      */
     @Test
     void severalRowsGiveEachRowTheOneRowBits() {
         Random r = new Random(23);
         java.util.List<GgmlType> types = new java.util.ArrayList<>(java.util.List.of(GgmlType.Q8_0));
-        if (QuantizedMatmul.groupedInt(GgmlType.Q4_0, 2)) types.addAll(java.util.List.of(GgmlType.Q4_0, GgmlType.Q4_K));
+        if (QuantizedMatmul.groupedInt(GgmlType.Q4_0, 2))
+            types.addAll(java.util.List.of(GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K));
         try (Arena arena = Arena.ofShared()) {
             for (GgmlType t : types) {
                 for (int blocks = 1; blocks <= 3; blocks++) {
@@ -299,14 +317,21 @@ class InterleavedWeightTest {
     }
 
     /**
-     * A Q8_0, Q4_0 or Q4_K weight of {@code out} rows whose every quant byte is {@code b}: Q8_0 and Q4_0 scales 1; Q4_K
-     * d = dmin = 1 and every 6-bit scale and min 63 (all twelve packed bytes 0xFF).
+     * A Q8_0, Q4_0, Q4_K or Q6_K weight of {@code out} rows whose every quant byte is {@code b}: Q8_0 and Q4_0 scales
+     * 1; Q4_K d = dmin = 1 and every 6-bit scale and min 63 (all twelve packed bytes 0xFF); Q6_K (every ql and qh
+     * byte b) d = 1 and every sub-block scale -128.
      */
     private static QuantizedWeight uniform(GgmlType t, int out, int in, int b, Arena arena) {
         int blockBytes = Math.toIntExact(t.bytesFor(t.blockSize())), quants = t == GgmlType.Q4_K ? 16 : 2;
         java.lang.foreign.MemorySegment blocks = arena.allocate((long) out * in / t.blockSize() * blockBytes);
         for (long o = 0; o < blocks.byteSize(); o += blockBytes) {
             short one = Float.floatToFloat16(1f);
+            if (t == GgmlType.Q6_K) {
+                for (int i = 0; i < 192; i++) blocks.set(ValueLayout.JAVA_BYTE, o + i, (byte) b);
+                for (int i = 192; i < 208; i++) blocks.set(ValueLayout.JAVA_BYTE, o + i, (byte) -128);
+                blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 208, one);
+                continue;
+            }
             blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, one); // GGUF is little-endian, as this machine is
             if (t == GgmlType.Q4_K) {
                 blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 2, one);
@@ -322,7 +347,8 @@ class InterleavedWeightTest {
      * sixteen products of 1,905 each, 30,480 per lane and sum, the most a short holds here; summing the low and high
      * nibbles' products (Q4_0), or a Q4_K sub-block's 32 products, in one lane would pass 32,767 and wrap. Q8_0 quant
      * bytes of -128 (or 127) against ±127 give two products of 16,256 (16,129) to a lane, 32,512 at most; a third
-     * would wrap. Expected:
+     * would wrap. Q6_K bytes 0x00 (every weight q - 32 = -32) or 0xFF (31) against ±127 give eight products of up
+     * to 4,064 to a lane, 32,512 at most; a sub-block's sixteen in one lane would wrap. Expected:
      * the float64 product of the weight and the quantized activation ({@link IntDotKernelsTest#checkInt}). Where the
      * 16-bit kernels do not run ({@link QuantizedMatmul#groupedInt}) the float kernels meet the float bound instead.
      */
@@ -330,9 +356,13 @@ class InterleavedWeightTest {
     void theWidestSixteenBitSumsDoNotWrap() {
         int out = 32;
         try (Arena arena = Arena.ofConfined()) {
-            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K}) {
+            for (GgmlType t : TYPES) {
                 int in = 3 * t.blockSize();
-                int[] bytes = t == GgmlType.Q8_0 ? new int[] {0x80, 0x7F, 0x00} : new int[] {0xFF, 0x00, 0x0F, 0xF0};
+                int[] bytes = switch (t) {
+                    case Q8_0 -> new int[] {0x80, 0x7F, 0x00};
+                    case Q6_K -> new int[] {0x00, 0xFF, 0x0F};
+                    default -> new int[] {0xFF, 0x00, 0x0F, 0xF0};
+                };
                 for (int b : bytes) {
                     QuantizedWeight w = uniform(t, out, in, b, arena);
                     InterleavedWeight g = InterleavedWeight.of(w);
