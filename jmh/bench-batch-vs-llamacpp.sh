@@ -13,7 +13,8 @@
 #
 #   GGML_GIT=/path/to/ggml/.git jmh/bench-batch-vs-llamacpp.sh [ROUNDS] [OUT_DIR]
 #     ROUNDS   default 2; OUT_DIR default target/bench-batch-vs-llamacpp/<date-time>
-#     env: MODELS (default "110M:Q4_0 110M:Q4_K 110M:Q8_0 110M:F16", LlamaFixtures names), THREADS ("1 2"),
+#     env: MODELS (default "110M:Q4_0 110M:Q4_K 110M:Q8_0 110M:F16", LlamaFixtures names, or NAME:Q4_K_M / NAME:Q5_K_M
+#          for llama.cpp's own mixes, see jmh/llama-model-file.sh), THREADS ("1 2"),
 #          BATCH (4), PROMPT (32), NEW (65), RUN_SECONDS (25), REPS (10), CACHE (f16; f32 also works on both sides),
 #          ANCHOR_WORK, ANCHOR_CPU_FLAGS (passed to jmh/native/llama-anchor/build.sh)
 # OUT_DIR gets env.txt, raw.txt (round model threads engine tok/s) and table.md, and the benchmarks.jar that ran.
@@ -57,7 +58,7 @@ java=(./panthera java --add-modules jdk.incubator.vector --enable-native-access=
 cat "$out/env.txt"
 
 declare -A file
-for m in $models; do file[$m]=$("${java[@]}" dev.panthera.bench.llama.LlamaFixtures "$m" | tail -n 1); done
+for m in $models; do file[$m]=$(jmh/llama-model-file.sh "$anchor" "$out/benchmarks.jar" "$m"); done
 
 : > "$out/raw.txt"
 run() { # round model threads engine

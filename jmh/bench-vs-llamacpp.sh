@@ -11,8 +11,8 @@
 # GGUFs, and the 110M one converted by our GgufConvert to F16, BF16, Q8_0, Q4_0 and Q4_K. Files go to
 # $TMPDIR/panthera-llama-bench. NAME:Q4_K_M and NAME:Q5_K_M are llama.cpp's own mixed files (the form users download:
 # Q4_K or Q5_K matrices with Q6_K for the head and for attn_v and ffn_down in some layers), written from the F32 GGUF
-# by the anchor's quantize mode. Both sides run each test once unmeasured, as llama-bench does; ours first warms the
-# JIT up for 10 s (the smallest prompt and short decodes alternating, see LlamaAnchorBench).
+# by the anchor's quantize mode (jmh/llama-model-file.sh). Both sides run each test once unmeasured, as llama-bench
+# does; ours first warms the JIT up for 10 s (the smallest prompt and short decodes alternating, see LlamaAnchorBench).
 #
 #   GGML_GIT=/path/to/ggml/.git jmh/bench-vs-llamacpp.sh [ROUNDS] [OUT_DIR]
 #     ROUNDS   default 2; OUT_DIR default target/bench-vs-llamacpp/<date-time>
@@ -73,20 +73,7 @@ java=(./panthera java --add-modules jdk.incubator.vector --enable-native-access=
 cat "$out/env.txt"
 
 declare -A file
-for m in $models; do
-    case "$m" in
-    *:Q4_K_M | *:Q5_K_M) # llama.cpp's mixes, from the F32 file by llama.cpp's quantizer
-        f32=$("${java[@]}" dev.panthera.bench.llama.LlamaFixtures "${m%%:*}" | tail -n 1)
-        mixed="$(dirname "$f32")/${m%%:*}-$(echo "${m##*:}" | tr 'A-Z' 'a-z').gguf"
-        if [ ! -f "$mixed" ]; then
-            "$anchor" quantize "$f32" --out "$mixed.tmp" --type "$(echo "${m##*:}" | tr 'A-Z' 'a-z')" -t 2 >/dev/null
-            mv "$mixed.tmp" "$mixed"
-        fi
-        file[$m]="$mixed"
-        ;;
-    *) file[$m]=$("${java[@]}" dev.panthera.bench.llama.LlamaFixtures "$m" | tail -n 1) ;;
-    esac
-done
+for m in $models; do file[$m]=$(jmh/llama-model-file.sh "$anchor" "$out/benchmarks.jar" "$m"); done
 : > "$out/roofline.txt"
 for m in $models; do
     echo "bytes $m $("${java[@]}" dev.panthera.bench.llama.DecodeRoofline bytes "${file[$m]}" | tail -n 1)" >> "$out/roofline.txt"

@@ -316,6 +316,67 @@ final class InterleavedIntDot {
         sum.intoArray(y, yo);
     }
 
+    /**
+     * {@link #q6KInt} for activation rows i .. i + 3 at once (row r's quants from xq[r·k], its super-block scales from
+     * dx[r·nb], its outputs to y[r·n + yo]): each slab is loaded and widened once for the four rows, and each row's
+     * integer is q6KInt's (the same sums of eight, widened and scaled per sub-block) and scaled by the same float
+     * steps, so each row gets the bits q6KInt gives it alone. The four rows go through one parsed loop body, their sums
+     * rotating as in {@link #q4KInt4}: written out per row, a four-prompt decode of a Q4_K_M file ran at 0.65 of the
+     * one-row kernel called four times. {@link #INT_KERNELS} must hold.
+     */
+    static void q6KInt4(
+            byte[] w, int ho, int qg, int nb, short[] xq, int k, float[] dx, int i, float[] y, int n, int yo) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        for (int b = 0; b < nb; b++) {
+            int bo = ho + b * InterleavedWeight.K6_HEADER, qo = qg + b * InterleavedWeight.K6_QUANTS;
+            IntVector t0 = IntVector.zero(I), t1 = t0, t2 = t0, t3 = t0;
+            for (int s = 0; s < 16; s++) {
+                int at = qo + ROWS * 16 * s, x = i * k + 256 * b + 16 * s;
+                ShortVector l0 = ShortVector.zero(S), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
+                for (int j = 0; j < 8; j++) {
+                    ShortVector p = quants(w, at + ROWS * j), q = quants(w, at + ROWS * (8 + j));
+                    int xr = x + j;
+                    for (int r = 0; r < 4; r++) { // one parsed body, the rows' sums rotating (see HalfDots.dot2)
+                        ShortVector lo = l0.add(p.mul(xq[xr])), hi = h0.add(q.mul(xq[xr + 8]));
+                        l0 = l1;
+                        l1 = l2;
+                        l2 = l3;
+                        l3 = lo;
+                        h0 = h1;
+                        h1 = h2;
+                        h2 = h3;
+                        h3 = hi;
+                        xr += k;
+                    }
+                }
+                IntVector sc = ints(w, bo + 64 + ROWS * s);
+                for (int r = 0; r < 4; r++) {
+                    IntVector t = t0.add(widen(l0).add(widen(h0)).mul(sc));
+                    t0 = t1;
+                    t1 = t2;
+                    t2 = t3;
+                    t3 = t;
+                    l0 = l1;
+                    l1 = l2;
+                    l2 = l3;
+                    h0 = h1;
+                    h1 = h2;
+                    h2 = h3;
+                }
+            }
+            FloatVector d = floats(w, bo);
+            int r = i * nb + b;
+            s0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r]), s0);
+            s1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + nb]), s1);
+            s2 = ((FloatVector) t2.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 2 * nb]), s2);
+            s3 = ((FloatVector) t3.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 3 * nb]), s3);
+        }
+        s0.intoArray(y, i * n + yo);
+        s1.intoArray(y, (i + 1) * n + yo);
+        s2.intoArray(y, (i + 2) * n + yo);
+        s3.intoArray(y, (i + 3) * n + yo);
+    }
+
     /** The sixteen quant bytes at {@code at}, sign-extended to shorts. */
     private static ShortVector quants(byte[] w, int at) {
         return (ShortVector) ByteVector.fromArray(SB, w, at).convertShape(VectorOperators.B2S, S, 0);

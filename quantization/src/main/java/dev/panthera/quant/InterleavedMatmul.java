@@ -131,13 +131,15 @@ final class InterleavedMatmul {
 
     /**
      * Output rows [from, to) of m activation rows quantized to 8 bits per 256 ({@link Q8Activation#q8KLanes}), by the
-     * 16-bit Q6_K kernel, one activation row at a time.
+     * 16-bit Q6_K kernels: four rows per pass while four remain, then one; each row's outputs are the one-row kernel's
+     * bits.
      */
     private static void dotsQ6KInt(short[] xq, float[] dx, int m, InterleavedWeight w, float[] y, int from, int to) {
-        int n = w.out, nb = w.blocksPerRow();
+        int n = w.out, k = w.in, nb = w.blocksPerRow();
         for (int g = from / ROWS; g < to / ROWS; g++) {
-            int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0);
-            for (int i = 0; i < m; i++) InterleavedIntDot.q6KInt(w.data, ho, qo, nb, xq, dx, i, y, i * n + g * ROWS);
+            int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
+            for (; i + 4 <= m; i += 4) InterleavedIntDot.q6KInt4(w.data, ho, qo, nb, xq, k, dx, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedIntDot.q6KInt(w.data, ho, qo, nb, xq, dx, i, y, i * n + g * ROWS);
         }
     }
 

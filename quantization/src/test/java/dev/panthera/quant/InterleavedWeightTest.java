@@ -253,8 +253,8 @@ class InterleavedWeightTest {
 
     /**
      * Two to seven activation rows through the group kernels give each row exactly the bits the one-row kernel gives it
-     * alone: where the 16-bit kernels run (512-bit vectors) Q8_0's and Q4_0's four rows per pass and Q4_K's four and
-     * two, then one at a time, and Q6_K's one at a time; elsewhere Q8_0's float kernel four rows per pass. A batch's
+     * alone: where the 16-bit kernels run (512-bit vectors) Q8_0's, Q4_0's and Q6_K's four rows per pass and Q4_K's
+     * four and two, then one at a time; elsewhere Q8_0's float kernel four rows per pass. A batch's
      * decode step then rounds as each prompt's own would. Random weights of two groups, 1 to 3 blocks per row (Q4_K:
      * super-blocks), activations with a row of zeros and a row 1000 times larger among them.
      */
