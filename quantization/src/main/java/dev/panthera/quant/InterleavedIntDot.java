@@ -33,11 +33,11 @@ final class InterleavedIntDot {
     }
 
     /**
-     * Whether the 16-bit kernels ({@link #q8_0Int}, {@link #q4_0Int}, {@link #q4KInt}, {@link #q6KInt}) run at this
-     * width: 512-bit float vectors, one lane per row of a group. At 256 bits, with two float outputs per pass, the Q4_K
-     * kernel ran at 0.72–0.75 of the float one, and a 110M Q4_0 decode under {@code -XX:UseAVX=2} at 25–29 tok/s in
-     * four of seven JVMs against 143–169 in the other three (vector operations left out of line in the kernel's
-     * compilation); those widths keep the float kernels.
+     * Whether the 16-bit kernels ({@link #q8_0Int}, {@link #q4_0Int}, {@link #q4KInt}, {@link #q5KInt}, {@link
+     * #q6KInt}) run at this width: 512-bit float vectors, one lane per row of a group. At 256 bits, with two float
+     * outputs per pass, the Q4_K kernel ran at 0.72–0.75 of the float one, and a 110M Q4_0 decode under {@code
+     * -XX:UseAVX=2} at 25–29 tok/s in four of seven JVMs against 143–169 in the other three (vector operations left out
+     * of line in the kernel's compilation); those widths keep the float kernels.
      */
     static final boolean INT_KERNELS = InterleavedDot.L == ROWS;
 
@@ -375,6 +375,124 @@ final class InterleavedIntDot {
         s1.intoArray(y, (i + 1) * n + yo);
         s2.intoArray(y, (i + 2) * n + yo);
         s3.intoArray(y, (i + 3) * n + yo);
+    }
+
+    /**
+     * The sixteen rows of the Q5_K group whose nb headers start at byte {@code ho} and quants at {@code qg} dotted with
+     * an activation quantized per 256 to 8 bits ({@link Q8Activation#q8KLanes}), into y from {@code yo}: xq the quants
+     * as shorts, dx each super-block's scale, xs32 the sum of each 32 quants, of activation row {@code row} (from
+     * xq[row·256·nb], dx[row·nb] and xs32[row·8·nb]). Per super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s - dmin·dx·Σ_s
+     * m_s·(Σ xq)_s, the sums over sub-blocks s exact in ints, as llama.cpp's {@code ggml_vec_dot_q5_K_q8_K} forms them.
+     * Each weight is stored as the signed byte q - 16 (in [-16, 15], {@link InterleavedWeight}), so a sub-block's 32
+     * products go to two 16-bit sums of sixteen (at most 16·16·127 = 32,512 each) and Σ q·xq is their widened sum plus
+     * 16·Σ xq. {@link #INT_KERNELS} must hold.
+     */
+    static void q5KInt(
+            byte[] w, int ho, int qg, int nb, short[] xq, float[] dx, int[] xs32, int row, float[] y, int yo) {
+        FloatVector sum = FloatVector.zero(F), mins = sum;
+        int xo = row * 256 * nb, so = row * 8 * nb;
+        for (int b = 0; b < nb; b++) {
+            int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K5_QUANTS;
+            IntVector t = IntVector.zero(I), n = t;
+            for (int s = 0; s < 8; s++) {
+                int at = qo + ROWS * 32 * s, xs = xo + 256 * b + 32 * s, sx = xs32[so + 8 * b + s];
+                ShortVector lo = ShortVector.zero(S), hi = lo;
+                for (int j = 0; j < 16; j++) {
+                    lo = lo.add(quants(w, at + ROWS * j).mul(xq[xs + j]));
+                    hi = hi.add(quants(w, at + ROWS * (16 + j)).mul(xq[xs + 16 + j]));
+                }
+                t = t.add(widen(lo).add(widen(hi)).add(16 * sx).mul(ints(w, bo + 128 + ROWS * s)));
+                n = n.add(ints(w, bo + 128 + ROWS * (8 + s)).mul(sx));
+            }
+            float d = dx[row * nb + b];
+            sum = ((FloatVector) t.convert(VectorOperators.I2F, 0))
+                    .fma(floats(w, bo).mul(d), sum);
+            mins = ((FloatVector) n.convert(VectorOperators.I2F, 0))
+                    .fma(floats(w, bo + 64).mul(d), mins);
+        }
+        sum.sub(mins).intoArray(y, yo);
+    }
+
+    /**
+     * {@link #q5KInt} for activation rows i .. i + 3 at once (row r's quants from xq[r·k], its super-block scales from
+     * dx[r·nb], its 32-quant sums from xs32[r·k/32], its outputs to y[r·n + yo]): each slab is loaded and widened once
+     * for the four rows, the rows' sums rotating through one parsed loop body as in {@link #q4KInt4}; each row's
+     * integers and float steps are q5KInt's, so each row gets the bits q5KInt gives it alone. {@link #INT_KERNELS}
+     * must hold.
+     */
+    static void q5KInt4(
+            byte[] w,
+            int ho,
+            int qg,
+            int nb,
+            short[] xq,
+            int k,
+            float[] dx,
+            int[] xs32,
+            int i,
+            float[] y,
+            int n,
+            int yo) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, m0 = s0, m1 = s0, m2 = s0, m3 = s0;
+        for (int b = 0; b < nb; b++) {
+            int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K5_QUANTS;
+            IntVector t0 = IntVector.zero(I), t1 = t0, t2 = t0, t3 = t0, n0 = t0, n1 = t0, n2 = t0, n3 = t0;
+            for (int s = 0; s < 8; s++) {
+                int at = qo + ROWS * 32 * s, x = i * k + 256 * b + 32 * s;
+                ShortVector l0 = ShortVector.zero(S), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
+                for (int j = 0; j < 16; j++) {
+                    ShortVector p = quants(w, at + ROWS * j), q = quants(w, at + ROWS * (16 + j));
+                    int xr = x + j;
+                    for (int r = 0; r < 4; r++) { // one parsed body, the rows' sums rotating (see HalfDots.dot2)
+                        ShortVector lo = l0.add(p.mul(xq[xr])), hi = h0.add(q.mul(xq[xr + 16]));
+                        l0 = l1;
+                        l1 = l2;
+                        l2 = l3;
+                        l3 = lo;
+                        h0 = h1;
+                        h1 = h2;
+                        h2 = h3;
+                        h3 = hi;
+                        xr += k;
+                    }
+                }
+                IntVector sc = ints(w, bo + 128 + ROWS * s), mn = ints(w, bo + 128 + ROWS * (8 + s));
+                int g = i * (k / 32) + 8 * b + s;
+                for (int r = 0; r < 4; r++) {
+                    int sx = xs32[g];
+                    IntVector t = t0.add(widen(l0).add(widen(h0)).add(16 * sx).mul(sc)), v = n0.add(mn.mul(sx));
+                    t0 = t1;
+                    t1 = t2;
+                    t2 = t3;
+                    t3 = t;
+                    n0 = n1;
+                    n1 = n2;
+                    n2 = n3;
+                    n3 = v;
+                    l0 = l1;
+                    l1 = l2;
+                    l2 = l3;
+                    h0 = h1;
+                    h1 = h2;
+                    h2 = h3;
+                    g += k / 32;
+                }
+            }
+            FloatVector d = floats(w, bo), dmin = floats(w, bo + 64);
+            int r = i * nb + b;
+            s0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r]), s0);
+            m0 = ((FloatVector) n0.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r]), m0);
+            s1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + nb]), s1);
+            m1 = ((FloatVector) n1.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r + nb]), m1);
+            s2 = ((FloatVector) t2.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 2 * nb]), s2);
+            m2 = ((FloatVector) n2.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r + 2 * nb]), m2);
+            s3 = ((FloatVector) t3.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 3 * nb]), s3);
+            m3 = ((FloatVector) n3.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r + 3 * nb]), m3);
+        }
+        s0.sub(m0).intoArray(y, i * n + yo);
+        s1.sub(m1).intoArray(y, (i + 1) * n + yo);
+        s2.sub(m2).intoArray(y, (i + 2) * n + yo);
+        s3.sub(m3).intoArray(y, (i + 3) * n + yo);
     }
 
     /** The sixteen quant bytes at {@code at}, sign-extended to shorts. */

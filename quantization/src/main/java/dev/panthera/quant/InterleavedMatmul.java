@@ -8,10 +8,10 @@ import jdk.incubator.vector.FloatVector;
 /**
  * y = x · Wᵀ over an {@link InterleavedWeight}: below {@link QuantizedMatmul#DOTS_BELOW_M} activation rows the group
  * kernels of {@link InterleavedDot} (sixteen output rows per pass, each weight byte read once per activation row while
- * the group is in L1; rows over Q8_0, Q4_0, Q4_K or Q6_K first quantized to 8 bits as llama.cpp does and dotted in
- * 16-bit lanes, several rows per pass, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel over
- * blocks of Wᵀ decoded from the groups straight into its slivers ({@link FilledSgemm}). Output rows split over GEMM's
- * threads in whole groups.
+ * the group is in L1; rows over Q8_0, Q4_0, Q4_K, Q5_K or Q6_K first quantized to 8 bits as llama.cpp does and dotted
+ * in 16-bit lanes, several rows per pass, see {@link QuantizedMatmul#groupedInt}); from there on SGEMM's micro-kernel
+ * over blocks of Wᵀ decoded from the groups straight into its slivers ({@link FilledSgemm}). Output rows split over
+ * GEMM's threads in whole groups.
  */
 final class InterleavedMatmul {
     private InterleavedMatmul() {}
@@ -37,16 +37,18 @@ final class InterleavedMatmul {
                         w.type == GgmlType.Q8_0
                                 ? (from, to) -> dotsQ8_0Int(xq, dx, m, w, y, from, to)
                                 : (from, to) -> dotsQ4_0Int(xq, dx, xs8, m, w, y, from, to));
-            } else { // Q4_K and Q6_K: super-blocks of 256; Q6_K has no use for the sums
+            } else { // Q4_K, Q5_K and Q6_K: super-blocks of 256; Q6_K has no use for the sums
                 int[] xs32 = new int[m * (k / 32)];
                 for (int i = 0; i < m; i++) Q8Activation.q8KLanes(x, i * k, k, xq, dx, xs32, i);
                 Sgemm.parallelRanges(
                         n,
                         2L * m * n * k,
                         ROWS,
-                        w.type == GgmlType.Q6_K
-                                ? (from, to) -> dotsQ6KInt(xq, dx, m, w, y, from, to)
-                                : (from, to) -> dotsQ4KInt(xq, dx, xs32, m, w, y, from, to));
+                        switch (w.type) {
+                            case Q6_K -> (from, to) -> dotsQ6KInt(xq, dx, m, w, y, from, to);
+                            case Q5_K -> (from, to) -> dotsQ5KInt(xq, dx, xs32, m, w, y, from, to);
+                            default -> (from, to) -> dotsQ4KInt(xq, dx, xs32, m, w, y, from, to);
+                        });
             }
             return;
         }
@@ -59,8 +61,8 @@ final class InterleavedMatmul {
     }
 
     /**
-     * Output rows [from, to) (multiples of 16) of every activation row, by the float group kernels (Q6_K has none: it
-     * is regrouped only where {@link QuantizedMatmul#groupedInt} takes its rows).
+     * Output rows [from, to) (multiples of 16) of every activation row, by the float group kernels (Q5_K and Q6_K have
+     * none: they are regrouped only where {@link QuantizedMatmul#groupedInt} takes their rows).
      */
     static void dots(float[] x, float[] xs, int m, InterleavedWeight w, float[] y, int from, int to) {
         switch (w.type) {
@@ -126,6 +128,22 @@ final class InterleavedMatmul {
             for (; i + 2 <= m; i += 2)
                 InterleavedIntDot.q4KInt2(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
             for (; i < m; i++) InterleavedIntDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
+        }
+    }
+
+    /**
+     * Output rows [from, to) of m activation rows quantized to 8 bits per 256 ({@link Q8Activation#q8KLanes}), by the
+     * 16-bit Q5_K kernels: four rows per pass while four remain, then one; each row's outputs are the one-row kernel's
+     * bits.
+     */
+    private static void dotsQ5KInt(
+            short[] xq, float[] dx, int[] xs32, int m, InterleavedWeight w, float[] y, int from, int to) {
+        int n = w.out, k = w.in, nb = w.blocksPerRow();
+        for (int g = from / ROWS; g < to / ROWS; g++) {
+            int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
+            for (; i + 4 <= m; i += 4)
+                InterleavedIntDot.q5KInt4(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedIntDot.q5KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
         }
     }
 
@@ -199,7 +217,16 @@ final class InterleavedMatmul {
             case Q4_0 -> dequantQ4_0(w, g, b0, b1, dst, o, ld);
             case Q8_0 -> dequantQ8_0(w, g, b0, b1, dst, o, ld);
             case Q4_K -> dequantQ4K(w, g, b0, b1, dst, o, ld);
+            case Q5_K -> dequantQ5K(w, g, b0, b1, dst, o, ld);
             default -> dequantQ6K(w, g, b0, b1, dst, o, ld);
+        }
+    }
+
+    private static void dequantQ5K(InterleavedWeight w, int g, int b0, int b1, float[] dst, int o, int ld) {
+        for (int b = b0; b < b1; b++) {
+            int hd = w.headerAt(g, b), q = w.quantsAt(g, b);
+            for (int h = 0; h < ROWS; h += InterleavedDot.L)
+                dequantQ5K(w.data, hd, q, h, dst, o + 256 * (b - b0) * ld + h, ld);
         }
     }
 
@@ -250,6 +277,20 @@ final class InterleavedMatmul {
         FloatVector d = InterleavedDot.halves(a, bo + 2 * h);
         for (int j = 0; j < 32; j++)
             InterleavedDot.q8(a, bo + 32 + ROWS * j + h).mul(d).intoArray(dst, o + j * ld);
+    }
+
+    /** (d·sc)·q - dmin·m, as the scalar decoder computes it (the stored byte is q - 16; adding 16 back is exact). */
+    private static void dequantQ5K(byte[] a, int bo, int q, int h, float[] dst, int o, int ld) {
+        FloatVector d = InterleavedDot.floats(a, bo + 4 * h), dmin = InterleavedDot.floats(a, bo + 64 + 4 * h);
+        for (int s = 0; s < 8; s++) {
+            FloatVector ds = d.mul(InterleavedDot.scales(a, bo + 128 + ROWS * s + h));
+            FloatVector ms = dmin.mul(InterleavedDot.scales(a, bo + 128 + ROWS * (8 + s) + h));
+            for (int j = 0; j < 32; j++) {
+                FloatVector v =
+                        InterleavedDot.q8(a, q + ROWS * (32 * s + j) + h).add(16f);
+                ds.mul(v).sub(ms).intoArray(dst, o + (32 * s + j) * ld);
+            }
+        }
     }
 
     /** (d·sc)·(q - 32), the scalar decoder's float (the stored byte is q - 32). */

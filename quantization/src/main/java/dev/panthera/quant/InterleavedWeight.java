@@ -6,9 +6,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * A Q4_0, Q8_0, Q4_K or Q6_K weight with its rows regrouped sixteen at a time so that a vector lane holds one output
- * row: for each group of {@value #ROWS} rows and each block column b, the sixteen rows' block b is stored field by
- * field, the rows side by side. A decode then loads one byte of each of sixteen rows with one load, widens it to
+ * A Q4_0, Q8_0, Q4_K, Q5_K or Q6_K weight with its rows regrouped sixteen at a time so that a vector lane holds one
+ * output row: for each group of {@value #ROWS} rows and each block column b, the sixteen rows' block b is stored field
+ * by field, the rows side by side. A decode then loads one byte of each of sixteen rows with one load, widens it to
  * sixteen float lanes and multiplies it by one broadcast activation, where the row-major layout needs a lane sum per
  * row and a scale conversion per block. llama.cpp regroups these types for the same reason (its "repack" buffers).
  *
@@ -26,8 +26,10 @@ import java.lang.foreign.ValueLayout;
  * unpacked: d as sixteen floats and the sixteen 8-bit sub-block scales as byte slabs ({@value #K6_HEADER} bytes), then
  * each weight's 6-bit value minus 32 as a signed byte ({@value #K6_QUANTS} bytes: 8 bits a weight where the block packs
  * 6.5, 31% more bytes), so its kernel widens one byte per weight as the Q8_0 one does instead of joining two bit
- * fields; Q6_K is regrouped only where that 16-bit kernel runs ({@link QuantizedMatmul#groupedInt}). The bytes live on
- * the Java heap, in one array with {@value #PAD} bytes of padding so a vector load at the last slab stays inside it.
+ * fields. Q5_K keeps Q4_K's header and stores each weight's 5-bit value minus 16 as a signed byte ({@value #K5_QUANTS}
+ * bytes, 59% more bytes than the blocks), for the same reason. Q5_K and Q6_K are regrouped only where their 16-bit
+ * kernels run ({@link QuantizedMatmul#groupedInt}). The bytes live on the Java heap, in one array with {@value #PAD}
+ * bytes of padding so a vector load at the last slab stays inside it.
  *
  * <p>Only weights whose row count is a multiple of 16 and whose regrouped bytes fit one array are regrouped; the others
  * keep the row-major kernels.
@@ -54,6 +56,9 @@ final class InterleavedWeight {
      */
     static final int K6_HEADER = 64 + 256, K6_QUANTS = ROWS * 256;
 
+    /** Bytes of a Q5_K group-block's quants (a signed byte per weight); its header is Q4_K's ({@link #K_HEADER}). */
+    static final int K5_QUANTS = ROWS * 256;
+
     /** The regrouped bytes: group g, block b's header at {@link #headerAt}, its quant slabs at {@link #quantsAt}. */
     final byte[] data;
 
@@ -66,13 +71,14 @@ final class InterleavedWeight {
     }
 
     /**
-     * Whether {@code w} can be regrouped: Q4_0, Q8_0 or Q4_K, or Q6_K where its 16-bit kernel runs ({@link
+     * Whether {@code w} can be regrouped: Q4_0, Q8_0 or Q4_K, or Q5_K and Q6_K where their 16-bit kernels run ({@link
      * QuantizedMatmul#groupedInt}; it has no float group kernel), rows a multiple of 16, and under 2 GiB regrouped.
      */
     static boolean supports(QuantizedWeight w) {
         GgmlType t = w.type();
         boolean grouped = t == GgmlType.Q4_0 || t == GgmlType.Q8_0 || t == GgmlType.Q4_K;
-        if (!grouped && !(t == GgmlType.Q6_K && QuantizedMatmul.groupedInt(t, 1))) return false;
+        boolean unpacked = t == GgmlType.Q5_K || t == GgmlType.Q6_K; // their 16-bit kernels only
+        if (!grouped && !(unpacked && QuantizedMatmul.groupedInt(t, 1))) return false;
         if (w.out() == 0 || w.out() % ROWS != 0 || w.in() == 0) return false;
         return bytes(w) <= Integer.MAX_VALUE - 16;
     }
@@ -88,6 +94,7 @@ final class InterleavedWeight {
             case Q4_0 -> ROWS * 18;
             case Q8_0 -> ROWS * 34;
             case Q4_K -> K_HEADER + K_QUANTS;
+            case Q5_K -> K_HEADER + K5_QUANTS;
             case Q6_K -> K6_HEADER + K6_QUANTS;
             default -> throw new IllegalArgumentException("InterleavedWeight: no grouped layout for " + t);
         };
@@ -126,6 +133,7 @@ final class InterleavedWeight {
     private static int quantsAt(GgmlType t, int groups, int nb, int g, int b) {
         return switch (t) {
             case Q4_K -> groups * nb * K_HEADER + (g * nb + b) * K_QUANTS;
+            case Q5_K -> groups * nb * K_HEADER + (g * nb + b) * K5_QUANTS;
             case Q6_K -> groups * nb * K6_HEADER + (g * nb + b) * K6_QUANTS;
             default -> headerAt(t, nb, g, b) + 32;
         };
@@ -134,7 +142,7 @@ final class InterleavedWeight {
     /** The stride of group-block headers: the whole group-block where the quants follow their header. */
     private static int headerBytes(GgmlType t) {
         return switch (t) {
-            case Q4_K -> K_HEADER;
+            case Q4_K, Q5_K -> K_HEADER;
             case Q6_K -> K6_HEADER;
             default -> groupBlockBytes(t);
         };
@@ -142,9 +150,9 @@ final class InterleavedWeight {
 
     /**
      * {@code w}'s blocks regrouped, or null where {@link #supports} does not hold, where the copy would pass the
-     * regrouping budget ({@link #BUDGET}), or where a block's scale (Q4_K: d or dmin; Q6_K: d) is infinite or NaN: the
-     * group kernels convert finite halves only (Q4_K's group scales are kept finite the same way), and such a weight
-     * keeps the row-major kernels, which carry the NaN or infinity into the product as ggml does.
+     * regrouping budget ({@link #BUDGET}), or where a block's scale (Q4_K, Q5_K: d or dmin; Q6_K: d) is infinite or
+     * NaN: the group kernels convert finite halves only (Q4_K's group scales are kept finite the same way), and such a
+     * weight keeps the row-major kernels, which carry the NaN or infinity into the product as ggml does.
      */
     static InterleavedWeight regroup(QuantizedWeight w) {
         if (!supports(w)) return null;
@@ -176,13 +184,13 @@ final class InterleavedWeight {
 
     /** Whether the scales of the group-block whose header is at {@code at} are all finite. */
     private boolean finiteScales(int at) {
-        if (type != GgmlType.Q4_K && type != GgmlType.Q6_K) {
+        if (type != GgmlType.Q4_K && type != GgmlType.Q5_K && type != GgmlType.Q6_K) {
             for (int i = 0; i < ROWS; i++) {
                 if ((data[at + 2 * i + 1] & 0x7C) == 0x7C) return false; // exponent 31: infinity or NaN
             }
             return true;
         }
-        for (int i = 0; i < (type == GgmlType.Q4_K ? 2 : 1) * ROWS; i++) {
+        for (int i = 0; i < (type == GgmlType.Q6_K ? 1 : 2) * ROWS; i++) {
             if (!Float.isFinite(Float.intBitsToFloat((int) LE32.get(data, at + 4 * i)))) return false;
         }
         return true;
@@ -202,8 +210,8 @@ final class InterleavedWeight {
     static InterleavedWeight of(QuantizedWeight w) {
         if (!supports(w))
             throw new IllegalArgumentException("InterleavedWeight: " + w.name() + " " + w.type() + " [" + w.out()
-                    + ", " + w.in() + "] cannot be regrouped (Q4_0, Q8_0 or Q4_K, or Q6_K where its 16-bit kernel"
-                    + " runs, with rows a multiple of " + ROWS + ")");
+                    + ", " + w.in() + "] cannot be regrouped (Q4_0, Q8_0 or Q4_K, or Q5_K and Q6_K where their"
+                    + " 16-bit kernels run, with rows a multiple of " + ROWS + ")");
         GgmlType t = w.type();
         int out = Math.toIntExact(w.out()), in = Math.toIntExact(w.in());
         int nb = in / t.blockSize(), bs = blockBytes(t);
@@ -238,7 +246,7 @@ final class InterleavedWeight {
                 int n = blockBytes(t) - 2;
                 for (int i = 0; i < n; i++) dst[q + ROWS * i + r] = src[s + 2 + i];
             }
-            case Q4_K -> {
+            case Q4_K, Q5_K -> {
                 for (int i = 0; i < 2; i++) { // d, dmin
                     short half = (short) ((src[s + 2 * i] & 0xFF) | src[s + 2 * i + 1] << 8);
                     LE32.set(dst, hd + 64 * i + 4 * r, Float.floatToRawIntBits(Float.float16ToFloat(half)));
@@ -247,7 +255,11 @@ final class InterleavedWeight {
                     dst[hd + 128 + ROWS * j + r] = (byte) scaleMin(src, s + 4, j, 0);
                     dst[hd + 128 + ROWS * (8 + j) + r] = (byte) scaleMin(src, s + 4, j, 1);
                 }
-                for (int i = 0; i < 128; i++) dst[q + ROWS * i + r] = src[s + 16 + i];
+                if (t == GgmlType.Q4_K) {
+                    for (int i = 0; i < 128; i++) dst[q + ROWS * i + r] = src[s + 16 + i];
+                } else {
+                    for (int e = 0; e < 256; e++) dst[q + ROWS * e + r] = (byte) (q5(src, s, e) - 16);
+                }
             }
             case Q6_K -> {
                 short half = (short) ((src[s + 208] & 0xFF) | src[s + 209] << 8);
@@ -257,6 +269,17 @@ final class InterleavedWeight {
             }
             default -> throw new IllegalArgumentException("InterleavedWeight: no grouped layout for " + t);
         }
+    }
+
+    /**
+     * Weight e's 5-bit value (0 to 31) in the Q5_K block at {@code s}, as ggml's dequantize_row_q5_K unpacks it: in
+     * each 64 (p = e / 64), the low nibble of qs[32p + l] for the first 32 and its high nibble for the next, l = e mod
+     * 32, plus 16 where bit 2p (first 32) or 2p + 1 (next 32) of qh[l] is set.
+     */
+    static int q5(byte[] b, int s, int e) {
+        int p = e / 64, hi = e % 64 / 32, l = e % 32;
+        int qs = b[s + 48 + 32 * p + l] & 0xFF, qh = b[s + 16 + l] & 0xFF;
+        return (hi == 0 ? qs & 15 : qs >> 4) | ((qh >> (2 * p + hi)) & 1) << 4;
     }
 
     /**
@@ -305,7 +328,7 @@ final class InterleavedWeight {
                         row[s + 128 + 32 * h + i] |= (byte) ((v >> 4) << 2 * quarter);
                     }
                 }
-                default -> { // Q4_K
+                default -> { // Q4_K, Q5_K
                     for (int i = 0; i < 2; i++) {
                         float f = Float.intBitsToFloat((int) LE32.get(data, base + 64 * i + 4 * l));
                         short half = Float.floatToFloat16(f);
@@ -322,7 +345,15 @@ final class InterleavedWeight {
                         row[s + 8 + j] = (byte) (mn[j] | (mn[j + 4] >> 4) << 6);
                         row[s + 12 + j] = (byte) ((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
                     }
-                    for (int i = 0; i < 128; i++) row[s + 16 + i] = data[q + ROWS * i + l];
+                    if (type == GgmlType.Q4_K) {
+                        for (int i = 0; i < 128; i++) row[s + 16 + i] = data[q + ROWS * i + l];
+                    } else {
+                        for (int e = 0; e < 256; e++) {
+                            int v = data[q + ROWS * e + l] + 16, p = e / 64, hi = e % 64 / 32, i = e % 32;
+                            row[s + 48 + 32 * p + i] |= (byte) (hi == 0 ? v & 15 : (v & 15) << 4);
+                            row[s + 16 + i] |= (byte) ((v >> 4) << (2 * p + hi));
+                        }
+                    }
                 }
             }
         }

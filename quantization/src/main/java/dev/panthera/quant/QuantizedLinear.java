@@ -162,13 +162,13 @@ public final class QuantizedLinear extends Module {
     }
 
     /**
-     * {@code panthera.quant.regroup}: {@code true} (the default) copies a Q4_0, Q8_0, Q4_K or (where its 16-bit kernel
-     * runs) Q6_K weight with a multiple of 16 rows and finite block scales into {@link InterleavedWeight}'s row groups
-     * on the heap when the layer is made (within {@code panthera.quant.regroupBudgetBytes}, see {@link
-     * InterleavedWeight#BUDGET}), and multiplies that copy (the source blocks are then read only by {@link
-     * #dequantizeRow}); {@code false} multiplies the source blocks in place. With {@code
-     * panthera.quant.decodeActivations=int8} Q4_0, Q8_0 and Q4_K keep the row-major blocks, which the integer dots
-     * read.
+     * {@code panthera.quant.regroup}: {@code true} (the default) copies a Q4_0, Q8_0, Q4_K or (where their 16-bit
+     * kernels run) Q5_K or Q6_K weight with a multiple of 16 rows and finite block scales into {@link
+     * InterleavedWeight}'s row groups on the heap when the layer is made (within {@code
+     * panthera.quant.regroupBudgetBytes}, see {@link InterleavedWeight#BUDGET}), and multiplies that copy (the source
+     * blocks are then read only by {@link #dequantizeRow}); {@code false} multiplies the source blocks in place. With
+     * {@code panthera.quant.decodeActivations=int8} Q4_0, Q8_0 and Q4_K keep the row-major blocks, which the integer
+     * dots read.
      */
     static final boolean REGROUP = regroup();
 

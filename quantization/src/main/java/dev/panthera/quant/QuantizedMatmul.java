@@ -95,13 +95,13 @@ public final class QuantizedMatmul {
 
     /**
      * {@code panthera.quant.decodeActivations}: {@code auto} (the default) quantizes the activation to 8 bits, as
-     * llama.cpp does, for one-row products over a regrouped Q8_0, Q4_0, Q4_K or Q6_K weight on a machine with 512-bit
-     * vectors ({@link InterleavedMatmul}'s 16-bit kernels, the fastest decode of those types there) and keeps the float
-     * dots for everything else; {@code f32} keeps the float dots everywhere; {@code int8} also makes one-row products
-     * of Q8_0, Q4_0 and Q4_K weights in their row-major blocks take the integer dots ({@link IntDot}; those weights are
-     * then not regrouped). The integer paths round the activation to 8 bits, so they give llama.cpp's numbers rather
-     * than the dequantized weights' float product; their speed beside the float dots is in BENCHMARKS.md ("Integer
-     * activations", "16-bit 4-bit decodes").
+     * llama.cpp does, for one-row products over a regrouped Q8_0, Q4_0, Q4_K, Q5_K or Q6_K weight on a machine with
+     * 512-bit vectors ({@link InterleavedMatmul}'s 16-bit kernels, the fastest decode of those types there) and keeps
+     * the float dots for everything else; {@code f32} keeps the float dots everywhere; {@code int8} also makes one-row
+     * products of Q8_0, Q4_0 and Q4_K weights in their row-major blocks take the integer dots ({@link IntDot}; those
+     * weights are then not regrouped). The integer paths round the activation to 8 bits, so they give llama.cpp's
+     * numbers rather than the dequantized weights' float product; their speed beside the float dots is in BENCHMARKS.md
+     * ("Integer activations", "16-bit 4-bit decodes").
      */
     static final String DECODE_ACTIVATIONS = decodeActivations();
 
@@ -122,8 +122,8 @@ public final class QuantizedMatmul {
     /**
      * Whether a one-row (decode) product of a {@link QuantizedLinear} over {@code t} blocks, as this JVM is set ({@code
      * panthera.quant.decodeActivations}), rounds its activation to 8 bits as llama.cpp does rather than multiplying the
-     * F32 activation: Q8_0, Q4_0, Q4_K and Q6_K at 512-bit vectors unless {@code f32}, and Q8_0, Q4_0 and Q4_K with
-     * {@code int8} at any width. (A Q8_0, Q4_0, Q4_K or Q6_K weight the layer could not regroup, see {@link
+     * F32 activation: Q8_0, Q4_0, Q4_K, Q5_K and Q6_K at 512-bit vectors unless {@code f32}, and Q8_0, Q4_0 and Q4_K
+     * with {@code int8} at any width. (A Q8_0, Q4_0, Q4_K, Q5_K or Q6_K weight the layer could not regroup, see {@link
      * QuantizedLinear#of(QuantizedWeight, Tensor)}, keeps the float dots under {@code auto}.)
      */
     public static boolean decodeQuantizesActivations(GgmlType t) {
@@ -133,15 +133,19 @@ public final class QuantizedMatmul {
     /**
      * Whether a product of m rows over a regrouped weight of type {@code t} quantizes its activation rows to 8 bits and
      * takes the 16-bit group kernels ({@link InterleavedIntDot#q8_0Int}, {@link InterleavedIntDot#q4_0Int}, {@link
-     * InterleavedIntDot#q4KInt}, {@link InterleavedIntDot#q6KInt} and their several-row forms, which give each row the
-     * one-row kernel's bits): fewer than {@link #DOTS_BELOW_M} rows (a decode step, or a batch's) of Q8_0, Q4_0, Q4_K
-     * or Q6_K at 512-bit vectors ({@link InterleavedIntDot#INT_KERNELS}: AVX-512 machines), unless {@code
-     * panthera.quant.decodeActivations=f32}.
+     * InterleavedIntDot#q4KInt}, {@link InterleavedIntDot#q5KInt}, {@link InterleavedIntDot#q6KInt} and their
+     * several-row forms, which give each row the one-row kernel's bits): fewer than {@link #DOTS_BELOW_M} rows (a
+     * decode step, or a batch's) of Q8_0, Q4_0, Q4_K, Q5_K or Q6_K at 512-bit vectors ({@link
+     * InterleavedIntDot#INT_KERNELS}: AVX-512 machines), unless {@code panthera.quant.decodeActivations=f32}.
      */
     static boolean groupedInt(GgmlType t, int m) {
         return m >= 1
                 && m < DOTS_BELOW_M
-                && (t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.Q4_K || t == GgmlType.Q6_K)
+                && (t == GgmlType.Q8_0
+                        || t == GgmlType.Q4_0
+                        || t == GgmlType.Q4_K
+                        || t == GgmlType.Q5_K
+                        || t == GgmlType.Q6_K)
                 && InterleavedIntDot.INT_KERNELS
                 && !DECODE_ACTIVATIONS.equals("f32");
     }
@@ -159,7 +163,7 @@ public final class QuantizedMatmul {
      * Whether a product of m rows at species {@code fs} over row-major blocks takes the integer dots ({@link IntDot}):
      * one row (decode) of a type that has an integer kernel, at the kernels' own width (other widths, in tests, dot
      * F32 activations), and chosen by {@code mode}. Two to seven rows over row-major blocks keep the float dots (this
-     * path has been measured for decode only); over regrouped Q8_0, Q4_0, Q4_K and Q6_K weights they take
+     * path has been measured for decode only); over regrouped Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights they take
      * {@link #groupedInt}.
      */
     static boolean intActivations(VectorSpecies<Float> fs, GgmlType t, int m, Activations mode) {

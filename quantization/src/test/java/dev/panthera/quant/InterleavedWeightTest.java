@@ -19,7 +19,7 @@ import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
- * The row-grouped Q4_0, Q8_0, Q4_K and (where its 16-bit kernel runs) Q6_K weights: the regrouping is lossless (each
+ * The row-grouped Q4_0, Q8_0, Q4_K and (where their 16-bit kernels run) Q5_K and Q6_K weights: the regrouping is lossless (each
  * row's GGML bytes come back), the panel decoder gives the scalar decoder's floats bit for bit, and the decode kernels
  * and the panel path match the float64 product of the dequantized weight within {@link QuantizedMatmulTest#check}'s
  * bound (one Q4_0 row, which is quantized to 8 bits first: the product with its quantized values, within {@link
@@ -27,9 +27,9 @@ import org.junit.jupiter.api.Test;
  * 128 bits).
  */
 class InterleavedWeightTest {
-    /** The grouped types at this JVM's width: Q6_K is regrouped only where its 16-bit kernel runs. */
+    /** The grouped types at this JVM's width: Q5_K and Q6_K are regrouped only where their 16-bit kernels run. */
     static final GgmlType[] TYPES = QuantizedMatmul.groupedInt(GgmlType.Q6_K, 1)
-            ? new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K}
+            ? new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}
             : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K};
 
     /** Byte offset of d, the block scale every grouped type has, in a block of {@code t}. */
@@ -101,10 +101,10 @@ class InterleavedWeightTest {
                             for (int at = 0; at < raw.length; at += 210)
                                 raw[at + 209] &= (byte) ((raw[at + 209] & 0x7C) == 0x7C ? ~0x04 : ~0);
                         }
-                        if (t == GgmlType.Q4_K) {
+                        if (t == GgmlType.Q4_K || t == GgmlType.Q5_K) {
                             // d and dmin are held as floats: a NaN half's payload need not survive, and regroup
                             // refuses non-finite scales anyway, so they are drawn finite (exponent below 31)
-                            for (int at = 0; at < raw.length; at += 144) {
+                            for (int at = 0; at < raw.length; at += t == GgmlType.Q4_K ? 144 : 176) {
                                 raw[at + 1] &= (byte) ((raw[at + 1] & 0x7C) == 0x7C ? ~0x04 : ~0);
                                 raw[at + 3] &= (byte) ((raw[at + 3] & 0x7C) == 0x7C ? ~0x04 : ~0);
                             }
@@ -154,7 +154,11 @@ class InterleavedWeightTest {
                     QuantizedMatmul.groupedInt(GgmlType.Q6_K, 1),
                     InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q6_K, 16, 256, r, arena)),
                     "Q6_K: regrouped where its 16-bit kernel runs");
-            assertFalse(InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q5_K, 16, 256, r, arena)));
+            assertEquals(
+                    QuantizedMatmul.groupedInt(GgmlType.Q5_K, 1),
+                    InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q5_K, 16, 256, r, arena)),
+                    "Q5_K: regrouped where its 16-bit kernel runs");
+            assertFalse(InterleavedWeight.supports(QuantizedMatmulTest.randomWeight(GgmlType.Q4_1, 16, 256, r, arena)));
             QuantizedWeight odd = QuantizedMatmulTest.randomWeight(GgmlType.Q8_0, 8, 32, r, arena);
             var e = assertThrows(IllegalArgumentException.class, () -> InterleavedWeight.of(odd));
             assertTrue(e.getMessage().contains("[8, 32]"), e.getMessage());
@@ -253,7 +257,7 @@ class InterleavedWeightTest {
 
     /**
      * Two to seven activation rows through the group kernels give each row exactly the bits the one-row kernel gives it
-     * alone: where the 16-bit kernels run (512-bit vectors) Q8_0's, Q4_0's and Q6_K's four rows per pass and Q4_K's
+     * alone: where the 16-bit kernels run (512-bit vectors) Q8_0's, Q4_0's, Q5_K's and Q6_K's four rows per pass and Q4_K's
      * four and two, then one at a time; elsewhere Q8_0's float kernel four rows per pass. A batch's
      * decode step then rounds as each prompt's own would. Random weights of two groups, 1 to 3 blocks per row (Q4_K:
      * super-blocks), activations with a row of zeros and a row 1000 times larger among them.
@@ -263,7 +267,7 @@ class InterleavedWeightTest {
         Random r = new Random(23);
         java.util.List<GgmlType> types = new java.util.ArrayList<>(java.util.List.of(GgmlType.Q8_0));
         if (QuantizedMatmul.groupedInt(GgmlType.Q4_0, 2))
-            types.addAll(java.util.List.of(GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K));
+            types.addAll(java.util.List.of(GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K));
         try (Arena arena = Arena.ofShared()) {
             for (GgmlType t : types) {
                 for (int blocks = 1; blocks <= 3; blocks++) {
@@ -319,10 +323,11 @@ class InterleavedWeightTest {
     /**
      * A Q8_0, Q4_0, Q4_K or Q6_K weight of {@code out} rows whose every quant byte is {@code b}: Q8_0 and Q4_0 scales
      * 1; Q4_K d = dmin = 1 and every 6-bit scale and min 63 (all twelve packed bytes 0xFF); Q6_K (every ql and qh
-     * byte b) d = 1 and every sub-block scale -128.
+     * byte b) d = 1 and every sub-block scale -128; Q5_K (every qh and qs byte b) as Q4_K.
      */
     private static QuantizedWeight uniform(GgmlType t, int out, int in, int b, Arena arena) {
-        int blockBytes = Math.toIntExact(t.bytesFor(t.blockSize())), quants = t == GgmlType.Q4_K ? 16 : 2;
+        int blockBytes = Math.toIntExact(t.bytesFor(t.blockSize()));
+        int quants = t == GgmlType.Q4_K || t == GgmlType.Q5_K ? 16 : 2;
         java.lang.foreign.MemorySegment blocks = arena.allocate((long) out * in / t.blockSize() * blockBytes);
         for (long o = 0; o < blocks.byteSize(); o += blockBytes) {
             short one = Float.floatToFloat16(1f);
@@ -333,7 +338,7 @@ class InterleavedWeightTest {
                 continue;
             }
             blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, one); // GGUF is little-endian, as this machine is
-            if (t == GgmlType.Q4_K) {
+            if (t == GgmlType.Q4_K || t == GgmlType.Q5_K) {
                 blocks.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 2, one);
                 for (int i = 4; i < 16; i++) blocks.set(ValueLayout.JAVA_BYTE, o + i, (byte) 0xFF);
             }
@@ -348,7 +353,9 @@ class InterleavedWeightTest {
      * nibbles' products (Q4_0), or a Q4_K sub-block's 32 products, in one lane would pass 32,767 and wrap. Q8_0 quant
      * bytes of -128 (or 127) against ±127 give two products of 16,256 (16,129) to a lane, 32,512 at most; a third
      * would wrap. Q6_K bytes 0x00 (every weight q - 32 = -32) or 0xFF (31) against ±127 give eight products of up
-     * to 4,064 to a lane, 32,512 at most; a sub-block's sixteen in one lane would wrap. Expected:
+     * to 4,064 to a lane, 32,512 at most; a sub-block's sixteen in one lane would wrap. Q5_K bytes 0x00 (every weight
+     * q - 16 = -16) or 0xFF (15) give sixteen products of up to 2,032 to a lane, 32,512; a sub-block's 32 in one lane
+     * would wrap. Expected:
      * the float64 product of the weight and the quantized activation ({@link IntDotKernelsTest#checkInt}). Where the
      * 16-bit kernels do not run ({@link QuantizedMatmul#groupedInt}) the float kernels meet the float bound instead.
      */
@@ -360,7 +367,7 @@ class InterleavedWeightTest {
                 int in = 3 * t.blockSize();
                 int[] bytes = switch (t) {
                     case Q8_0 -> new int[] {0x80, 0x7F, 0x00};
-                    case Q6_K -> new int[] {0x00, 0xFF, 0x0F};
+                    case Q5_K, Q6_K -> new int[] {0x00, 0xFF, 0x0F};
                     default -> new int[] {0xFF, 0x00, 0x0F, 0xF0};
                 };
                 for (int b : bytes) {

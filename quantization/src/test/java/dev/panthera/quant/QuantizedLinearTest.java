@@ -366,8 +366,8 @@ class QuantizedLinearTest {
             assertThrows(IllegalArgumentException.class, () -> QuantizedLinear.stacked(java.util.List.of(a, c), null));
             assertThrows(IllegalArgumentException.class, () -> QuantizedLinear.stacked(java.util.List.of(), null));
             // mixed parts are refused before the settings are consulted; the nulls below hold under every setting
-            QuantizedWeight q5 = QuantizedMatmulTest.randomWeight(GgmlType.Q5_K, 16, 256, r, arena);
-            assertNull(QuantizedLinear.stacked(java.util.List.of(q5, q5), null), "Q5_K has no grouped layout");
+            QuantizedWeight q41 = QuantizedMatmulTest.randomWeight(GgmlType.Q4_1, 16, 256, r, arena);
+            assertNull(QuantizedLinear.stacked(java.util.List.of(q41, q41), null), "Q4_1 has no grouped layout");
             QuantizedWeight odd = QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 8, 64, r, arena);
             assertNull(QuantizedLinear.stacked(java.util.List.of(odd), null), "8 rows are not a whole group");
         }
