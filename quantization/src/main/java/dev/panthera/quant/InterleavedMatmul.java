@@ -124,10 +124,10 @@ final class InterleavedMatmul {
         for (int g = from / ROWS; g < to / ROWS; g++) {
             int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
             for (; i + 4 <= m; i += 4)
-                InterleavedIntDot.q4KInt4(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
+                InterleavedKIntDot.q4KInt4(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
             for (; i + 2 <= m; i += 2)
-                InterleavedIntDot.q4KInt2(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
-            for (; i < m; i++) InterleavedIntDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
+                InterleavedKIntDot.q4KInt2(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedKIntDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
         }
     }
 
@@ -142,8 +142,8 @@ final class InterleavedMatmul {
         for (int g = from / ROWS; g < to / ROWS; g++) {
             int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
             for (; i + 4 <= m; i += 4)
-                InterleavedIntDot.q5KInt4(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
-            for (; i < m; i++) InterleavedIntDot.q5KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
+                InterleavedKIntDot.q5KInt4(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedKIntDot.q5KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
         }
     }
 
@@ -156,8 +156,8 @@ final class InterleavedMatmul {
         int n = w.out, k = w.in, nb = w.blocksPerRow();
         for (int g = from / ROWS; g < to / ROWS; g++) {
             int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
-            for (; i + 4 <= m; i += 4) InterleavedIntDot.q6KInt4(w.data, ho, qo, nb, xq, k, dx, i, y, n, g * ROWS);
-            for (; i < m; i++) InterleavedIntDot.q6KInt(w.data, ho, qo, nb, xq, dx, i, y, i * n + g * ROWS);
+            for (; i + 4 <= m; i += 4) InterleavedKIntDot.q6KInt4(w.data, ho, qo, nb, xq, k, dx, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedKIntDot.q6KInt(w.data, ho, qo, nb, xq, dx, i, y, i * n + g * ROWS);
         }
     }
 

@@ -115,9 +115,9 @@ final class Q8Activation {
     }
 
     /**
-     * x[xo .. xo + k) in the Q8_K form as 16-bit lanes, for {@link InterleavedIntDot#q4KInt}: the quants into {@code q}
-     * (k of them), each super-block's d into {@code d} and the sum of each 32 quants into {@code sums32}, k a multiple
-     * of 256, as activation row {@code row} (q from element row·k, d from row·k/256, sums32 from row·k/32). A
+     * x[xo .. xo + k) in the Q8_K form as 16-bit lanes, for {@link InterleavedKIntDot#q4KInt}: the quants into {@code
+     * q} (k of them), each super-block's d into {@code d} and the sum of each 32 quants into {@code sums32}, k a
+     * multiple of 256, as activation row {@code row} (q from element row·k, d from row·k/256, sums32 from row·k/32). A
      * super-block with a NaN or infinite value gets d = NaN, quants and sums 0.
      */
     static void q8KLanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums32, int row) {

@@ -133,7 +133,7 @@ public final class QuantizedMatmul {
     /**
      * Whether a product of m rows over a regrouped weight of type {@code t} quantizes its activation rows to 8 bits and
      * takes the 16-bit group kernels ({@link InterleavedIntDot#q8_0Int}, {@link InterleavedIntDot#q4_0Int}, {@link
-     * InterleavedIntDot#q4KInt}, {@link InterleavedIntDot#q5KInt}, {@link InterleavedIntDot#q6KInt} and their
+     * InterleavedKIntDot#q4KInt}, {@link InterleavedKIntDot#q5KInt}, {@link InterleavedKIntDot#q6KInt} and their
      * several-row forms, which give each row the one-row kernel's bits): fewer than {@link #DOTS_BELOW_M} rows (a
      * decode step, or a batch's) of Q8_0, Q4_0, Q4_K, Q5_K or Q6_K at 512-bit vectors ({@link
      * InterleavedIntDot#INT_KERNELS}: AVX-512 machines), unless {@code panthera.quant.decodeActivations=f32}.

@@ -220,7 +220,7 @@ class IntDotKernelsTest {
     }
 
     /**
-     * The 16-bit group kernels ({@link InterleavedIntDot#q4_0Int}, {@link InterleavedIntDot#q4KInt}, through
+     * The 16-bit group kernels ({@link InterleavedIntDot#q4_0Int}, {@link InterleavedKIntDot#q4KInt}, through
      * {@link InterleavedMatmul}) beside llama.cpp's {@code ggml_vec_dot_q4_0_q8_0} / {@code ggml_vec_dot_q4_K_q8_K} on
      * the same weight rows and our activation's bytes, both held to {@link #checkInt}'s bound of the exact value, as
      * above; 32 rows (two groups), 1024 inputs.
