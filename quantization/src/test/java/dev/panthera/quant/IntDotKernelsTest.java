@@ -35,11 +35,19 @@ import org.junit.jupiter.api.Test;
 class IntDotKernelsTest {
     static final GgmlType[] TYPES = {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K};
 
+    /**
+     * The block the 8-bit activation of a product over {@code t} is rounded in: 256 (Q8_K) for the K-quants, 32 (Q8_0)
+     * otherwise, whichever integer kernel (row-major or 16-bit group) takes it.
+     */
+    static int activationBlock(GgmlType t) {
+        return t.blockSize() == 256 ? 256 : 32;
+    }
+
     /** Activation row {@code i} of x quantized as ggml does for {@code t}'s dot, decoded to float64 (d·q). */
     static double[] quantizedActivation(GgmlType t, float[] x, int i, int k) {
         float[] row = Arrays.copyOfRange(x, i * k, i * k + k);
         double[] a = new double[k];
-        if (QuantizedMatmul.activationBlock(t) == 32) {
+        if (activationBlock(t) == 32) {
             MemorySegment b = MemorySegment.ofArray(Q8ActivationTest.portQ8_0(row, false));
             for (int j = 0; j < k; j++) {
                 a[j] = Float.float16ToFloat(b.get(Q8ActivationTest.LE16, 34L * (j / 32)))
@@ -67,7 +75,7 @@ class IntDotKernelsTest {
     static void checkInt(float[] x, int m, QuantizedWeight w, float[] y, String what) {
         int n = (int) w.out(), k = (int) w.in();
         float[] wd = w.dequantize();
-        int blocks = k / (w.type().blockSize() == 256 ? 256 : 32); // the activation's blocks: Q8_K's or Q8_0's
+        int blocks = k / activationBlock(w.type());
         for (int i = 0; i < m; i++) {
             double[] a = quantizedActivation(w.type(), x, i, k);
             for (int j = 0; j < n; j++) {

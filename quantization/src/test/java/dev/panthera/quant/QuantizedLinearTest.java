@@ -96,7 +96,7 @@ class QuantizedLinearTest {
         boolean int8 = q != null
                 && (QuantizedMatmul.intActivations(QuantLanes.F, q.type(), m, QuantizedMatmul.Activations.DEFAULT)
                         || (layer.regrouped() && QuantizedMatmul.groupedInt(q.type(), m)));
-        int depth = int8 ? in / QuantizedMatmul.activationBlock(q.type()) + 16 + 6 : in + 2;
+        int depth = int8 ? in / IntDotKernelsTest.activationBlock(q.type()) + 16 + 6 : in + 2;
         for (int i = 0; i < m; i++) {
             double[] xa = new double[in];
             if (int8) xa = IntDotKernelsTest.quantizedActivation(q.type(), x, i, in);
