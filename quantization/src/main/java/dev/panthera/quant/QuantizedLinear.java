@@ -67,6 +67,7 @@ public final class QuantizedLinear extends Module {
     public static QuantizedLinear of(QuantizedWeight w, Tensor bias) {
         InterleavedWeight g = REGROUP && !QuantizedMatmul.intByDefault(w.type()) ? InterleavedWeight.regroup(w) : null;
         if (g != null) {
+            unloadSource(w.blocks());
             return new QuantizedLinear(
                     w.type().toString(),
                     w.out(),
@@ -123,6 +124,7 @@ public final class QuantizedLinear extends Module {
             g = InterleavedWeight.regroup(new QuantizedWeight(name.toString(), first.type(), rows, first.in(), all));
         }
         if (g == null) return null;
+        for (QuantizedWeight p : parts) unloadSource(p.blocks());
         QuantizedWeight[] ws = parts.toArray(QuantizedWeight[]::new);
         long[] starts = new long[ws.length];
         for (int i = 1; i < ws.length; i++) starts[i] = starts[i - 1] + ws[i - 1].out();
@@ -139,6 +141,17 @@ public final class QuantizedLinear extends Module {
                 grouped(g),
                 decoder,
                 bias);
+    }
+
+    /**
+     * Gives the resident pages of a regrouped weight's source blocks back to the system when they are a read-only file
+     * mapping (a GGUF tensor as mapped): the kernel multiplies the heap copy, and only {@link #dequantizeRow} (a tied
+     * embedding's lookups, say) reads the blocks again, faulting those pages back in from the file. Without this a
+     * decode holds the file's pages beside their regrouped copy for as long as the mapping lives. A writable mapping
+     * keeps its pages: dropping a private mapping's pages would lose what was written to them.
+     */
+    private static void unloadSource(MemorySegment blocks) {
+        if (blocks.isMapped() && blocks.isReadOnly()) blocks.unload();
     }
 
     /**

@@ -127,6 +127,8 @@ final class Mapped {
             MemorySegment h = heap && dtype == DType.F32 ? onHeap(s.byteSize()) : null;
             if (h == null) return aligned(s, dtype.byteSize(), arena);
             h.copyFrom(s);
+            // the tensor reads the heap copy from now on: give the mapped pages back rather than hold both copies
+            if (s.isMapped()) s.unload();
             return h;
         }
 

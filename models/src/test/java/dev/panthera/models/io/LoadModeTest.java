@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
+import dev.panthera.testing.ResidentPages;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
@@ -112,6 +114,37 @@ class LoadModeTest {
             }
         }
         assertTrue(f32 > 0 && other > 0, "the seed files hold F32 tensors and others: " + f32 + ", " + other);
+    }
+
+    /**
+     * A heap reader's F32 copy is what its tensor reads, so the mapped pages it was copied from go back to the system
+     * ({@link MemorySegment#unload}): the process then holds one copy of the weights, not two. Residency is the
+     * mapping's Rss in /proc/self/smaps ({@link ResidentPages}); the same file read in MAP mode stays resident.
+     */
+    @Test
+    void heapModeGivesBackTheMappedPagesItCopied() throws Exception {
+        assumeTrue(ResidentPages.available(), "no /proc/self/smaps here: a mapping's residency cannot be read");
+        int rows = 256, cols = 1024; // 1 MiB of F32
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i);
+        Path p = dir.resolve("one-tensor.safetensors");
+        SafetensorsWriter.write(
+                p,
+                Map.of(),
+                List.of(new SafetensorsWriter.Item("w", DType.F32, new long[] {rows, cols}, MemorySegment.ofArray(v))));
+        long tensorKb = 4L * v.length / 1024;
+        try (Weights mapped = Weights.open(p, LoadMode.MAP)) {
+            assertArrayEquals(v, mapped.tensor("w").toFloatArray());
+            long kb = ResidentPages.kilobytesOf(p);
+            assertTrue(kb >= tensorKb, "a mapped tensor that was read stays resident: " + kb + " kB");
+        }
+        try (Weights heap = Weights.open(p, LoadMode.HEAP)) {
+            Tensor t = heap.tensor("w");
+            assertTrue(t.storage().segment().heapBase().isPresent(), "the tensor is on the heap");
+            long kb = ResidentPages.kilobytesOf(p);
+            assertTrue(kb <= 8, "at most the header's pages stay mapped in: " + kb + " kB of " + tensorKb);
+            assertArrayEquals(v, t.toFloatArray());
+        }
     }
 
     @Test
