@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Resident memory of a decode, ours beside a native llama.cpp (jmh/native/llama-anchor, as in bench-vs-llamacpp.sh)
-# on the same GGUF files. Each engine decodes in a process of its own (ours LlamaAnchorBench, llama.cpp the anchor's
-# bench mode: tgTG on THREADS threads after BOS, REPS repetitions, no prompt test), and the script reads
-# /proc/PID/status every 0.2 s for the peaks of VmRSS (all resident memory), RssAnon (ours: the Java heap, with the
-# regrouped copies of quantized weights and the F32 copies of LoadMode.HEAP, and native buffers such as the KV
-# cache; llama.cpp: its buffers and KV cache) and RssFile (pages of mapped files: the GGUF, and for the JVM also its
-# own modules image and class-data archive). A round runs every model on every engine, the order alternating from
-# round to round; the table gives each engine's means over the rounds and the per-round range of VmRSS.
+# Resident memory of a decode, ours beside a native llama.cpp (jmh/native/llama-anchor, as in bench-vs-llamacpp.sh) on
+# the same GGUF files. Each engine decodes in a process of its own (ours LlamaAnchorBench, llama.cpp the anchor's bench
+# mode: tgTG on THREADS threads after BOS, REPS repetitions, no prompt test), and the script reads /proc/PID/status
+# every 0.2 s for the peaks of VmRSS (all resident memory), RssAnon (ours: the Java heap, with the regrouped copies of
+# quantized weights and the F32 copies of LoadMode.HEAP, and native buffers such as the KV cache; llama.cpp: its buffers
+# and KV cache) and RssFile (pages of mapped files: the GGUF, and for the JVM also its own files, libjvm.so and the
+# class-data archive). A round runs every model on every engine, the order alternating from round to round; the table
+# gives each engine's means over the rounds and the per-round range of VmRSS.
 #
 #   GGML_GIT=/path/to/ggml/.git jmh/bench-rss-vs-llamacpp.sh [ROUNDS] [OUT_DIR]
 #     ROUNDS   default 2; OUT_DIR default target/bench-rss-vs-llamacpp/<date-time>
