@@ -372,8 +372,9 @@ public final class GgufFile implements Weights {
         MemorySegment out = origin.read(
                 name,
                 () -> dequantized.computeIfAbsent(name, n -> {
-                    MemorySegment f = origin.allocate(t.numel() * 4, DType.F32, arena);
-                    GgmlQuants.dequantize(t.type(), rawBlocks(n), f, t.numel());
+                    MemorySegment f = origin.allocate(t.numel() * 4, DType.F32, arena), raw = rawBlocks(n);
+                    GgmlQuants.dequantize(t.type(), raw, f, t.numel());
+                    if (raw.isMapped()) raw.unload(); // the tensor reads the F32 copy: give the blocks' pages back
                     return f;
                 }));
         return origin.tensor(out, DType.F32, shape, source).name(name);

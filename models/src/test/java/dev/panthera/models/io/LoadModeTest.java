@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Tensor;
 import dev.panthera.testing.ResidentPages;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -144,6 +146,34 @@ class LoadModeTest {
             long kb = ResidentPages.kilobytesOf(p);
             assertTrue(kb <= 8, "at most the header's pages stay mapped in: " + kb + " kB of " + tensorKb);
             assertArrayEquals(v, t.toFloatArray());
+        }
+    }
+
+    /**
+     * A quantized GGUF tensor asked for as a tensor is dequantized to an F32 copy, which is what the tensor reads: the
+     * mapped blocks' pages go back to the system as with a heap copy (read from /proc/self/smaps), and the blocks can
+     * still be read ({@link GgufFile#rawBlocks}), faulted back in from the file.
+     */
+    @Test
+    void aDequantizedGgufTensorGivesBackItsBlocksPages() throws Exception {
+        assumeTrue(ResidentPages.available(), "no /proc/self/smaps here: a mapping's residency cannot be read");
+        int rows = 512, cols = 2048; // Q8_0: 1.06 MiB of blocks
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) v[i] = (float) Math.cos(0.37 * i);
+        Path p = dir.resolve("one-tensor.gguf");
+        new GgufWriter().tensor("w", GgmlType.Q8_0, new long[] {rows, cols}, v).write(p);
+        long blocksKb = GgmlType.Q8_0.bytesFor((long) rows * cols) / 1024;
+        try (GgufFile g = GgufFile.open(p)) {
+            MemorySegment raw = g.rawBlocks("w");
+            raw.load();
+            byte[] blocks = raw.toArray(ValueLayout.JAVA_BYTE);
+            assertTrue(ResidentPages.kilobytesOf(p) >= blocksKb, "the blocks read in");
+            float[] want = g.dequantize("w");
+            Tensor t = g.tensor("w");
+            long kb = ResidentPages.kilobytesOf(p);
+            assertTrue(kb <= 8, "at most the header's pages stay mapped in: " + kb + " kB of " + blocksKb);
+            assertArrayEquals(want, t.toFloatArray());
+            assertArrayEquals(blocks, g.rawBlocks("w").toArray(ValueLayout.JAVA_BYTE), "the blocks read again");
         }
     }
 
