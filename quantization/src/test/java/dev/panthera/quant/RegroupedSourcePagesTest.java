@@ -52,9 +52,12 @@ class RegroupedSourcePagesTest {
         }
     }
 
-    /** Kilobytes of whole pages covering {@code bytes}: what a fully touched mapping of them holds. */
-    private static long wholePagesKb(long bytes) {
-        return (bytes + 4095) / 4096 * 4;
+    /** Reads every page of {@code m} in and returns its resident kilobytes, checked to cover all its bytes. */
+    private static long loaded(MemorySegment m, String what) throws IOException {
+        m.load();
+        long kb = ResidentPages.kilobytesAt(m.address());
+        assertTrue(kb * 1024 >= m.byteSize(), what + ": " + kb + " kB resident of " + m.byteSize() + " bytes");
+        return kb;
     }
 
     private static float[] randomRow(Random r, int n) {
@@ -71,9 +74,7 @@ class RegroupedSourcePagesTest {
             try (Arena arena = Arena.ofShared()) {
                 QuantizedWeight q = QuantizedMatmulTest.randomWeight(type, OUT, IN, r, arena);
                 MemorySegment m = map(file(q, type + ".bin"), FileChannel.MapMode.READ_ONLY, arena);
-                m.load();
-                long full = wholePagesKb(m.byteSize());
-                assertEquals(full, ResidentPages.kilobytesAt(m.address()), type + ": the whole mapping touched");
+                long full = loaded(m, type + ": the whole mapping read in");
 
                 QuantizedLinear layer = QuantizedLinear.of(new QuantizedWeight("w", type, OUT, IN, m), null);
                 long after = ResidentPages.kilobytesAt(m.address());
@@ -103,16 +104,15 @@ class RegroupedSourcePagesTest {
             QuantizedWeight b = QuantizedMatmulTest.randomWeight(GgmlType.Q4_0, 64, IN, r, arena);
             MemorySegment ma = map(file(a, "a.bin"), FileChannel.MapMode.READ_ONLY, arena);
             MemorySegment mb = map(file(b, "b.bin"), FileChannel.MapMode.READ_ONLY, arena);
-            ma.load();
-            mb.load();
+            long fullA = loaded(ma, "a"), fullB = loaded(mb, "b");
             QuantizedLinear stacked = QuantizedLinear.stacked(
                     List.of(
                             new QuantizedWeight("a", GgmlType.Q4_0, OUT, IN, ma),
                             new QuantizedWeight("b", GgmlType.Q4_0, 64, IN, mb)),
                     null);
             boolean regrouped = stacked != null;
-            assertEquals(regrouped ? 0 : wholePagesKb(ma.byteSize()), ResidentPages.kilobytesAt(ma.address()), "a");
-            assertEquals(regrouped ? 0 : wholePagesKb(mb.byteSize()), ResidentPages.kilobytesAt(mb.address()), "b");
+            assertEquals(regrouped ? 0 : fullA, ResidentPages.kilobytesAt(ma.address()), "a");
+            assertEquals(regrouped ? 0 : fullB, ResidentPages.kilobytesAt(mb.address()), "b");
             if (regrouped) {
                 Tensor x = Tensor.of(randomRow(r, 2 * IN), 2, IN);
                 float[] got = stacked.forward(x).toFloatArray();
@@ -146,15 +146,13 @@ class RegroupedSourcePagesTest {
             // a private mapping written over: its pages are this process's copies, which dropping would lose
             MemorySegment m = map(file(onDisk, "private.bin"), FileChannel.MapMode.PRIVATE, arena);
             m.copyFrom(written.blocks());
+            long full = loaded(m, "the written mapping");
             QuantizedLinear layer = QuantizedLinear.of(new QuantizedWeight("w", GgmlType.Q4_0, OUT, IN, m), null);
             QuantizedLinear want = QuantizedLinear.of(written, null);
             for (int row : new int[] {0, 100, OUT - 1}) {
                 assertArrayEquals(want.dequantizeRow(row), layer.dequantizeRow(row), "row " + row);
             }
-            assertEquals(
-                    wholePagesKb(m.byteSize()),
-                    ResidentPages.kilobytesAt(m.address()),
-                    "the written pages stay resident");
+            assertEquals(full, ResidentPages.kilobytesAt(m.address()), "the written pages stay resident");
         }
     }
 }
