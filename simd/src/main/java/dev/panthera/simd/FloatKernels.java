@@ -321,44 +321,67 @@ final class FloatKernels {
         }
     }
 
-    /** Both operands contiguous; the four arithmetic ops have loops of their own, for the reason unaryRow gives. */
+    /**
+     * Both operands contiguous; the four arithmetic ops have methods of their own, for the reason unaryRow gives and
+     * so that each compiles alone: as one method with a loop per op, C2 compiled it three times in a model's first
+     * steps (0.6–0.9 s on its one thread), once more each time another op or operand kind reached it.
+     */
     private static void denseRow(
             BinaryOp op, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
-        int w = F.length(), end = F.loopBound(n), i = 0;
         switch (op) {
-            case ADD -> {
-                for (; i < end; i += w)
-                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
-                            .add(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
-                            .intoMemorySegment(dst, (dO + i) * 4, NO);
-            }
-            case SUB -> {
-                for (; i < end; i += w)
-                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
-                            .sub(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
-                            .intoMemorySegment(dst, (dO + i) * 4, NO);
-            }
-            case MUL -> {
-                for (; i < end; i += w)
-                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
-                            .mul(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
-                            .intoMemorySegment(dst, (dO + i) * 4, NO);
-            }
-            case DIV -> {
-                for (; i < end; i += w)
-                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
-                            .div(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
-                            .intoMemorySegment(dst, (dO + i) * 4, NO);
-            }
-            default -> {
-                for (; i < end; i += w)
-                    binary(
-                                    op,
-                                    FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO),
-                                    FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
-                            .intoMemorySegment(dst, (dO + i) * 4, NO);
-            }
+            case ADD -> addRow(a, ao, b, bo, dst, dO, n);
+            case SUB -> subRow(a, ao, b, bo, dst, dO, n);
+            case MUL -> mulRow(a, ao, b, bo, dst, dO, n);
+            case DIV -> divRow(a, ao, b, bo, dst, dO, n);
+            default -> otherRow(op, a, ao, b, bo, dst, dO, n);
         }
+    }
+
+    private static void addRow(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
+        int w = F.length(), end = F.loopBound(n), i = 0;
+        for (; i < end; i += w)
+            FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                    .add(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                    .intoMemorySegment(dst, (dO + i) * 4, NO);
+        if (i < n) store(load(a, ao, i, n).add(load(b, bo, i, n)), dst, dO, i, n);
+    }
+
+    private static void subRow(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
+        int w = F.length(), end = F.loopBound(n), i = 0;
+        for (; i < end; i += w)
+            FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                    .sub(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                    .intoMemorySegment(dst, (dO + i) * 4, NO);
+        if (i < n) store(load(a, ao, i, n).sub(load(b, bo, i, n)), dst, dO, i, n);
+    }
+
+    private static void mulRow(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
+        int w = F.length(), end = F.loopBound(n), i = 0;
+        for (; i < end; i += w)
+            FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                    .mul(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                    .intoMemorySegment(dst, (dO + i) * 4, NO);
+        if (i < n) store(load(a, ao, i, n).mul(load(b, bo, i, n)), dst, dO, i, n);
+    }
+
+    private static void divRow(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
+        int w = F.length(), end = F.loopBound(n), i = 0;
+        for (; i < end; i += w)
+            FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
+                    .div(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                    .intoMemorySegment(dst, (dO + i) * 4, NO);
+        if (i < n) store(load(a, ao, i, n).div(load(b, bo, i, n)), dst, dO, i, n);
+    }
+
+    private static void otherRow(
+            BinaryOp op, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
+        int w = F.length(), end = F.loopBound(n), i = 0;
+        for (; i < end; i += w)
+            binary(
+                            op,
+                            FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO),
+                            FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
+                    .intoMemorySegment(dst, (dO + i) * 4, NO);
         if (i < n) store(binary(op, load(a, ao, i, n), load(b, bo, i, n)), dst, dO, i, n);
     }
 
