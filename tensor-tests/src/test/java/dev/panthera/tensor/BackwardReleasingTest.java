@@ -28,6 +28,29 @@ class BackwardReleasingTest {
         return all;
     }
 
+    /**
+     * The pool's bytes in use once nothing earlier is still on its way back: a leaf gradient's block whose storage
+     * became unreachable without {@code zeroGrad} (an earlier test's) is returned by a cleaner after some GC, which
+     * can land between two readings of one test and move the count by that block. A full GC, then readings 10 ms
+     * apart until five agree (at most about 2 s).
+     */
+    private static long settledBytesInUse(MemoryPool pool) {
+        System.gc();
+        long last = pool.stats().bytesInUse();
+        for (int same = 0, polls = 0; same < 5 && polls < 200; polls++) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            long now = pool.stats().bytesInUse();
+            same = now == last ? same + 1 : 0;
+            last = now;
+        }
+        return last;
+    }
+
     private static List<Tensor> weights() {
         List<Tensor> ws = new ArrayList<>();
         for (int i = 0; i < LAYERS; i++)
@@ -109,7 +132,7 @@ class BackwardReleasingTest {
             try (var scope = MemoryScope.open()) {
                 Tensor l = loss(ws, bias, x);
                 Tensor up = Tensor.onesLike(l);
-                long before = pool.stats().bytesInUse();
+                long before = settledBytesInUse(pool);
                 pool.resetPeak();
                 l.backward(up);
                 assertEquals(
@@ -146,7 +169,7 @@ class BackwardReleasingTest {
         for (boolean scoped : new boolean[] {true, false}) {
             List<float[]> first = new ArrayList<>();
             for (int pass = 0; pass < 2; pass++) {
-                long base = pool.stats().bytesInUse();
+                long base = settledBytesInUse(pool);
                 if (scoped) {
                     try (var scope = MemoryScope.open()) {
                         loss(ws, bias, x).backward();
@@ -180,7 +203,7 @@ class BackwardReleasingTest {
                 assertEquals(0, inner.release(unowned), "a scope releases only what it owns");
             }
             assertEquals(1000f, promoted.sum().item(), "a promoted tensor outlives the inner scope");
-            long before = pool.stats().bytesInUse();
+            long before = settledBytesInUse(pool);
             Tensor view = promoted.reshape(10, 100);
             assertEquals(4000, outer.release(promoted));
             assertEquals(before - MemoryPool.sizeClassBytes(4000), pool.stats().bytesInUse());
