@@ -485,9 +485,9 @@ final class AttentionKernels {
 
     /**
      * The interleaved rotation: full steps (L pairs, two vectors of x) with plain loads and stores, then the tail
-     * ({@link #ropePairsTail}) with masks. One loop through FloatKernels' two-path load and store took C2 1.3–1.9 s to
-     * compile in a model's first decode steps (80 KB of code, on the compiler thread every other compilation waits
-     * for); this form compiles to about a third of that.
+     * ({@link #ropePairsTail}) with masks. As one loop through FloatKernels' two-path load and store, C2's compile of
+     * it was large and slow enough to hold up the compiler thread every other kernel of a model's first decode steps
+     * waits for (BENCHMARKS.md, a short generation from a cold process); this form compiles to far less.
      */
     private static void ropePairs(
             MemorySegment x,

@@ -323,8 +323,9 @@ final class FloatKernels {
 
     /**
      * Both operands contiguous; the four arithmetic ops have methods of their own, for the reason unaryRow gives and
-     * so that each compiles alone and small: as one method with a loop per op, C2 compiled it three times in a
-     * model's first steps, 0.6–0.9 s of its one thread (add and mul apart: 0.4 s).
+     * so that each compiles alone and small: one method holding every op's loop was compiled, and recompiled, whole
+     * in a model's first steps, on the compiler thread the other kernels wait for (BENCHMARKS.md, a short generation
+     * from a cold process).
      */
     private static void denseRow(
             BinaryOp op, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
