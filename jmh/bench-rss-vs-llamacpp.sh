@@ -32,33 +32,8 @@ threads="${THREADS:-1}"
 tg="${TG:-32}"
 reps="${REPS:-3}"
 
-jmh/native/llama-anchor/build.sh
-anchor="${ANCHOR_WORK:-jmh/target/llama-anchor}/build/llama-anchor"
-./panthera mvn -q -o -pl jmh -am package -DskipTests
-cp jmh/target/benchmarks.jar "$out/benchmarks.jar"
-declare -A jar=([panthera]="$out/benchmarks.jar")
-engines="llama.cpp panthera"
-for j in ${JARS:-}; do
-    jar[${j%%=*}]="${j#*=}"
-    engines="$engines ${j%%=*}"
-done
-
-{
-    echo "start: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-    if ! git diff --quiet HEAD -- 2>/dev/null; then commit="$commit (with uncommitted changes)"; fi
-    echo "commit: $commit"
-    echo "llama.cpp: $(cat "${ANCHOR_WORK:-jmh/target/llama-anchor}/src/VERSION")"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
-    echo "jdk: $(./panthera java -version 2>&1 | head -n1)"
-    echo "rounds $rounds, reps $reps, tg $tg, threads $threads, engines $engines"
-    for e in $engines; do if [ "$e" != llama.cpp ]; then echo "jar $e: ${jar[$e]}"; fi; done
-    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-} > "$out/env.txt"
-cat "$out/env.txt"
-
-declare -A file
-for m in $models; do file[$m]=$(jmh/llama-model-file.sh "$anchor" "$out/benchmarks.jar" "$m"); done
+settings="rounds $rounds, reps $reps, tg $tg, threads $threads"
+source jmh/llama-engines.sh
 
 # peak VmRSS, RssAnon and RssFile of process $1 (kB), polled until it exits
 peaks() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the path of a benchmark model by name, writing the file first where absent; shared by
-# bench-vs-llamacpp.sh and bench-batch-vs-llamacpp.sh.
+# bench-vs-llamacpp.sh, bench-batch-vs-llamacpp.sh and llama-engines.sh (the rss and cold scripts).
 #   NAME:Q4_K_M, NAME:Q5_K_M  llama.cpp's own mixed files (the form users download: Q4_K or Q5_K matrices with Q6_K
 #                             for the head and for attn_v and ffn_down in some layers), written from NAME's F32 GGUF
 #                             by the anchor's quantize mode (llama_model_quantize)
