@@ -374,7 +374,8 @@ public final class GgufFile implements Weights {
                 () -> dequantized.computeIfAbsent(name, n -> {
                     MemorySegment f = origin.allocate(t.numel() * 4, DType.F32, arena), raw = rawBlocks(n);
                     GgmlQuants.dequantize(t.type(), raw, f, t.numel());
-                    if (raw.isMapped()) raw.unload(); // the tensor reads the F32 copy: give the blocks' pages back
+                    // the F32 copy is read from now on: give a read-only mapping's pages of the blocks back
+                    if (raw.isMapped() && raw.isReadOnly()) raw.unload();
                     return f;
                 }));
         return origin.tensor(out, DType.F32, shape, source).name(name);

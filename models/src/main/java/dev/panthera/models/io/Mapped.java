@@ -127,8 +127,9 @@ final class Mapped {
             MemorySegment h = heap && dtype == DType.F32 ? onHeap(s.byteSize()) : null;
             if (h == null) return aligned(s, dtype.byteSize(), arena);
             h.copyFrom(s);
-            // the tensor reads the heap copy from now on: give the mapped pages back rather than hold both copies
-            if (s.isMapped()) s.unload();
+            // the tensor reads the heap copy from now on: give the mapped pages back rather than hold both copies (a
+            // read-only mapping only, as QuantizedLinear does: a written private mapping's pages are its data)
+            if (s.isMapped() && s.isReadOnly()) s.unload();
             return h;
         }
 
