@@ -5,7 +5,8 @@
 # every 0.2 s for the peaks of VmRSS (all resident memory), RssAnon (ours: the Java heap, with the regrouped copies of
 # quantized weights and the F32 copies of LoadMode.HEAP, and native buffers such as the KV cache; llama.cpp: its buffers
 # and KV cache) and RssFile (pages of mapped files: the GGUF, and for the JVM also its own files, libjvm.so and the
-# class-data archive). A round runs every model on every engine, the order alternating from round to round; the table
+# class-data archive). Peaks are sampled, so a run of under a second or two (a small TG or REPS) reads low. A round
+# runs every model on every engine, the order alternating from round to round; the table
 # gives each engine's means over the rounds and the per-round range of VmRSS.
 #
 #   GGML_GIT=/path/to/ggml/.git jmh/bench-rss-vs-llamacpp.sh [ROUNDS] [OUT_DIR]
