@@ -218,12 +218,24 @@ final class InterleavedWeight {
         int rb = Math.toIntExact(w.rowBytes());
         byte[] data = new byte[(int) bytes(w)];
         byte[] rows = new byte[ROWS * rb];
+        // Q5_K and Q6_K: each row's block unpacked to a signed byte per weight, row after row, then transposed
+        byte[] unpacked = t == GgmlType.Q5_K || t == GgmlType.Q6_K ? new byte[ROWS * 256] : null;
+        int qOff = t == GgmlType.Q4_K ? 16 : 2, qLen = t == GgmlType.Q4_K ? 128 : bs - 2;
         MemorySegment src = w.blocks();
         for (int g = 0; g < out / ROWS; g++) {
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) g * ROWS * rb, rows, 0, ROWS * rb);
             for (int b = 0; b < nb; b++) {
                 int hd = headerAt(t, nb, g, b), q = quantsAt(t, out / ROWS, nb, g, b);
-                for (int r = 0; r < ROWS; r++) scatter(t, rows, r * rb + b * bs, data, hd, q, r);
+                for (int r = 0; r < ROWS; r++) header(t, rows, r * rb + b * bs, data, hd, r);
+                if (unpacked == null) {
+                    transpose(rows, b * bs + qOff, rb, qLen, data, q);
+                } else {
+                    for (int r = 0; r < ROWS; r++) {
+                        if (t == GgmlType.Q5_K) unpackQ5(rows, r * rb + b * bs, unpacked, 256 * r);
+                        else unpackQ6(rows, r * rb + b * bs, unpacked, 256 * r);
+                    }
+                    transpose(unpacked, 0, 256, 256, data, q);
+                }
             }
         }
         return new InterleavedWeight(w.name(), t, out, in, data);
@@ -235,16 +247,15 @@ final class InterleavedWeight {
     }
 
     /**
-     * Row {@code r}'s block at {@code s} of {@code src} into its lane of the group-block whose header is at {@code hd}
-     * and quant slabs at {@code q}.
+     * Row {@code r}'s block header at {@code s} of {@code src} into its lane of the group-block header at {@code hd}:
+     * Q4_0, Q8_0 its half d; Q4_K, Q5_K d and dmin as floats and the unpacked scales and mins; Q6_K d as a float and its
+     * sixteen scales.
      */
-    private static void scatter(GgmlType t, byte[] src, int s, byte[] dst, int hd, int q, int r) {
+    private static void header(GgmlType t, byte[] src, int s, byte[] dst, int hd, int r) {
         switch (t) {
             case Q4_0, Q8_0 -> {
                 dst[hd + 2 * r] = src[s];
                 dst[hd + 2 * r + 1] = src[s + 1];
-                int n = blockBytes(t) - 2;
-                for (int i = 0; i < n; i++) dst[q + ROWS * i + r] = src[s + 2 + i];
             }
             case Q4_K, Q5_K -> {
                 for (int i = 0; i < 2; i++) { // d, dmin
@@ -255,42 +266,133 @@ final class InterleavedWeight {
                     dst[hd + 128 + ROWS * j + r] = (byte) scaleMin(src, s + 4, j, 0);
                     dst[hd + 128 + ROWS * (8 + j) + r] = (byte) scaleMin(src, s + 4, j, 1);
                 }
-                if (t == GgmlType.Q4_K) {
-                    for (int i = 0; i < 128; i++) dst[q + ROWS * i + r] = src[s + 16 + i];
-                } else {
-                    for (int e = 0; e < 256; e++) dst[q + ROWS * e + r] = (byte) (q5(src, s, e) - 16);
-                }
             }
             case Q6_K -> {
                 short half = (short) ((src[s + 208] & 0xFF) | src[s + 209] << 8);
                 LE32.set(dst, hd + 4 * r, Float.floatToRawIntBits(Float.float16ToFloat(half)));
                 for (int j = 0; j < 16; j++) dst[hd + 64 + ROWS * j + r] = src[s + 192 + j];
-                for (int e = 0; e < 256; e++) dst[q + ROWS * e + r] = (byte) (q6(src, s, e) - 32);
             }
             default -> throw new IllegalArgumentException("InterleavedWeight: no grouped layout for " + t);
         }
     }
 
     /**
-     * Weight e's 5-bit value (0 to 31) in the Q5_K block at {@code s}, as ggml's dequantize_row_q5_K unpacks it: in
-     * each 64 (p = e / 64), the low nibble of qs[32p + l] for the first 32 and its high nibble for the next, l = e mod
-     * 32, plus 16 where bit 2p (first 32) or 2p + 1 (next 32) of qh[l] is set.
+     * Sixteen rows of {@code n} bytes (n a multiple of 8; row r at {@code s + r * stride} of {@code src}) into the
+     * slabs at {@code q} of {@code dst}: byte i of row r to {@code q + ROWS * i + r}. Eight rows by eight bytes at a
+     * time as eight longs, transposed in three rounds of swaps (bytes, then pairs, then quads), with no per-byte
+     * stores: a byte-at-a-time scatter took most of a quantized model's load.
      */
-    static int q5(byte[] b, int s, int e) {
-        int p = e / 64, hi = e % 64 / 32, l = e % 32;
-        int qs = b[s + 48 + 32 * p + l] & 0xFF, qh = b[s + 16 + l] & 0xFF;
-        return (hi == 0 ? qs & 15 : qs >> 4) | ((qh >> (2 * p + hi)) & 1) << 4;
+    static void transpose(byte[] src, int s, int stride, int n, byte[] dst, int q) {
+        for (int h = 0; h < ROWS; h += 8) {
+            int row = s + h * stride;
+            for (int i = 0; i < n; i += 8) {
+                int at = row + i;
+                long a0 = (long) LE64.get(src, at), a1 = (long) LE64.get(src, at + stride);
+                long a2 = (long) LE64.get(src, at + 2 * stride), a3 = (long) LE64.get(src, at + 3 * stride);
+                long a4 = (long) LE64.get(src, at + 4 * stride), a5 = (long) LE64.get(src, at + 5 * stride);
+                long a6 = (long) LE64.get(src, at + 6 * stride), a7 = (long) LE64.get(src, at + 7 * stride);
+                // byte j of a_k is row k's byte i + j; each round swaps the off-diagonal parts of 2x2 tiles
+                long t;
+                t = ((a0 >>> 8) ^ a1) & M8;
+                a1 ^= t;
+                a0 ^= t << 8;
+                t = ((a2 >>> 8) ^ a3) & M8;
+                a3 ^= t;
+                a2 ^= t << 8;
+                t = ((a4 >>> 8) ^ a5) & M8;
+                a5 ^= t;
+                a4 ^= t << 8;
+                t = ((a6 >>> 8) ^ a7) & M8;
+                a7 ^= t;
+                a6 ^= t << 8;
+                t = ((a0 >>> 16) ^ a2) & M16;
+                a2 ^= t;
+                a0 ^= t << 16;
+                t = ((a1 >>> 16) ^ a3) & M16;
+                a3 ^= t;
+                a1 ^= t << 16;
+                t = ((a4 >>> 16) ^ a6) & M16;
+                a6 ^= t;
+                a4 ^= t << 16;
+                t = ((a5 >>> 16) ^ a7) & M16;
+                a7 ^= t;
+                a5 ^= t << 16;
+                t = ((a0 >>> 32) ^ a4) & M32;
+                a4 ^= t;
+                a0 ^= t << 32;
+                t = ((a1 >>> 32) ^ a5) & M32;
+                a5 ^= t;
+                a1 ^= t << 32;
+                t = ((a2 >>> 32) ^ a6) & M32;
+                a6 ^= t;
+                a2 ^= t << 32;
+                t = ((a3 >>> 32) ^ a7) & M32;
+                a7 ^= t;
+                a3 ^= t << 32;
+                // now byte k of a_j is row k's byte i + j
+                int d = q + ROWS * i + h;
+                LE64.set(dst, d, a0);
+                LE64.set(dst, d + ROWS, a1);
+                LE64.set(dst, d + 2 * ROWS, a2);
+                LE64.set(dst, d + 3 * ROWS, a3);
+                LE64.set(dst, d + 4 * ROWS, a4);
+                LE64.set(dst, d + 5 * ROWS, a5);
+                LE64.set(dst, d + 6 * ROWS, a6);
+                LE64.set(dst, d + 7 * ROWS, a7);
+            }
+        }
+    }
+
+    private static final long M8 = 0x00FF00FF00FF00FFL, M16 = 0x0000FFFF0000FFFFL, M32 = 0x00000000FFFFFFFFL;
+
+    private static final java.lang.invoke.VarHandle LE64 =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * The Q5_K block at {@code s}: each weight's 5-bit value (0 to 31) minus 16, in order, from {@code o}, as ggml's
+     * dequantize_row_q5_K unpacks it: in each 64 (p), the low nibble of qs[32p + l] for the first 32 and its high nibble
+     * for the next, l = e mod 32, plus 16 where bit 2p (first 32) or 2p + 1 (next 32) of qh[l] is set.
+     */
+    private static void unpackQ5(byte[] src, int s, byte[] dst, int o) {
+        for (int p = 0; p < 4; p++) {
+            for (int l = 0; l < 32; l += 8) { // eight weights' bytes to a long, no carry between bytes
+                long qs = (long) LE64.get(src, s + 48 + 32 * p + l), qh = (long) LE64.get(src, s + 16 + l) >>> 2 * p;
+                LE64.set(dst, o + 64 * p + l, less16(qs & NIBBLES | (qh & BIT0) << 4));
+                LE64.set(dst, o + 64 * p + 32 + l, less16(qs >>> 4 & NIBBLES | (qh >>> 1 & BIT0) << 4));
+            }
+        }
     }
 
     /**
-     * Weight e's 6-bit value (0 to 63) in the Q6_K block at {@code s}, as ggml's dequantize_row_q6_K unpacks it: in
-     * each half of 128, l = e mod 32 and the quarter e / 32 mod 4 pick the low nibble or high nibble of ql[l] or
-     * ql[l + 32] and bits 0–1, 2–3, 4–5 or 6–7 of qh[l] as the top two bits.
+     * The Q6_K block at {@code s}: each weight's 6-bit value (0 to 63) minus 32, in order, from {@code o}, as ggml's
+     * dequantize_row_q6_K unpacks it: in each half of 128 (h), l = e mod 32 and the quarter e / 32 mod 4 pick the low
+     * nibble of ql[l], of ql[l + 32], the high nibble of ql[l], of ql[l + 32], and bits 0–1, 2–3, 4–5 or 6–7 of qh[l]
+     * as the top two bits.
      */
-    static int q6(byte[] b, int s, int e) {
-        int h = e / 128, l = e % 32, quarter = e % 128 / 32;
-        int ql = b[s + 64 * h + 32 * (quarter & 1) + l] & 0xFF, qh = b[s + 128 + 32 * h + l] & 0xFF;
-        return (quarter < 2 ? ql & 15 : ql >> 4) | ((qh >> 2 * quarter) & 3) << 4;
+    private static void unpackQ6(byte[] src, int s, byte[] dst, int o) {
+        for (int h = 0; h < 2; h++) {
+            for (int l = 0; l < 32; l += 8) { // eight weights' bytes to a long, no carry between bytes
+                long lo = (long) LE64.get(src, s + 64 * h + l), hi = (long) LE64.get(src, s + 64 * h + 32 + l);
+                long qh = (long) LE64.get(src, s + 128 + 32 * h + l);
+                int e = o + 128 * h + l;
+                LE64.set(dst, e, less32(lo & NIBBLES | (qh & BITS01) << 4));
+                LE64.set(dst, e + 32, less32(hi & NIBBLES | (qh >>> 2 & BITS01) << 4));
+                LE64.set(dst, e + 64, less32(lo >>> 4 & NIBBLES | (qh >>> 4 & BITS01) << 4));
+                LE64.set(dst, e + 96, less32(hi >>> 4 & NIBBLES | (qh >>> 6 & BITS01) << 4));
+            }
+        }
+    }
+
+    private static final long NIBBLES = 0x0F0F0F0F0F0F0F0FL, BIT0 = 0x0101010101010101L, BITS01 = 0x0303030303030303L;
+
+    /** Each byte (0 to 31) less 16 as a signed byte: + 0x70 stays below 0x100, then less 0x80 is the top bit's flip. */
+    private static long less16(long v) {
+        return (v + 0x7070707070707070L) ^ 0x8080808080808080L;
+    }
+
+    /** Each byte (0 to 63) less 32 as a signed byte, as {@link #less16}: + 0x60 stays below 0x100. */
+    private static long less32(long v) {
+        return (v + 0x6060606060606060L) ^ 0x8080808080808080L;
     }
 
     /** ggml's get_scale_min_k4: sub-block j's 6-bit scale (which 0) or min (which 1) from the 12 bytes at {@code s}. */
