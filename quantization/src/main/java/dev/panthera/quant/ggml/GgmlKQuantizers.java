@@ -86,14 +86,17 @@ final class GgmlKQuantizers {
         return new float[] {scale, -min};
     }
 
-    /** Q4_K (bits 4) or Q5_K (bits 5) blocks of {@code x} into {@code o}. */
-    static void quantizeQ45K(float[] x, MemorySegment o, int blocks, int bits) {
+    /**
+     * Q4_K (bits 4) or Q5_K (bits 5) blocks {@code from} to {@code to} (exclusive) of {@code x} into {@code o}: each
+     * block depends on its own 256 weights only, so ranges may run on different threads.
+     */
+    static void quantizeQ45K(float[] x, MemorySegment o, int from, int to, int bits) {
         int nmax = (1 << bits) - 1, ts = bits == 4 ? 144 : 176;
         float rmin = bits == 4 ? -1f : -0.5f;
         int nstep = bits == 4 ? 20 : 15;
         float[] w = new float[32], scales = new float[8], mins = new float[8];
         int[] l = new int[256];
-        for (int b = 0; b < blocks; b++) {
+        for (int b = from; b < to; b++) {
             int xb = 256 * b;
             long base = (long) ts * b;
             float maxScale = 0, maxMin = 0;
@@ -207,11 +210,11 @@ final class GgmlKQuantizers {
         return scale;
     }
 
-    /** Q6_K blocks of {@code x} into {@code o}. */
-    static void quantizeQ6K(float[] x, MemorySegment o, int blocks) {
+    /** Q6_K blocks {@code from} to {@code to} (exclusive) of {@code x} into {@code o}, as {@link #quantizeQ45K}. */
+    static void quantizeQ6K(float[] x, MemorySegment o, int from, int to) {
         int[] l = new int[256];
         float[] scales = new float[16];
-        for (int b = 0; b < blocks; b++) {
+        for (int b = from; b < to; b++) {
             int xb = 256 * b;
             long base = 210L * b;
             float maxScale = 0, maxAbs = 0;

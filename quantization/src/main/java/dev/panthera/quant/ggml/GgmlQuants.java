@@ -1,5 +1,6 @@
 package dev.panthera.quant.ggml;
 
+import dev.panthera.simd.Sgemm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -145,6 +146,13 @@ public final class GgmlQuants {
     }
 
     /**
+     * Roughly the arithmetic of one Q4_K, Q5_K or Q6_K block's scale search (Q4_K: eight sub-blocks of 32, 21 candidate
+     * scales, each a pass of about eight operations per weight), for {@link Sgemm#parallelRanges}' threshold: the
+     * K-quant blocks of a tensor run on GEMM's threads, each block on its own, so the bytes do not depend on the split.
+     */
+    private static final long K_WORK = 8 * 21 * 32 * 8;
+
+    /**
      * Quantizes {@code x} (length a multiple of the block size) to {@code type} (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K or Q8_K), returning
      * the little-endian bytes as stored in GGUF.
      */
@@ -225,9 +233,24 @@ public final class GgmlQuants {
                 }
             }
             case Q8_K -> GgmlKQuants.quantizeQ8K(x, o, x.length / 256);
-            case Q4_K -> GgmlKQuantizers.quantizeQ45K(x, o, x.length / 256, 4);
-            case Q5_K -> GgmlKQuantizers.quantizeQ45K(x, o, x.length / 256, 5);
-            case Q6_K -> GgmlKQuantizers.quantizeQ6K(x, o, x.length / 256);
+            case Q4_K ->
+                Sgemm.parallelRanges(
+                        x.length / 256,
+                        K_WORK * (x.length / 256),
+                        1,
+                        (from, to) -> GgmlKQuantizers.quantizeQ45K(x, o, from, to, 4));
+            case Q5_K ->
+                Sgemm.parallelRanges(
+                        x.length / 256,
+                        K_WORK * (x.length / 256),
+                        1,
+                        (from, to) -> GgmlKQuantizers.quantizeQ45K(x, o, from, to, 5));
+            case Q6_K ->
+                Sgemm.parallelRanges(
+                        x.length / 256,
+                        K_WORK * (x.length / 256),
+                        1,
+                        (from, to) -> GgmlKQuantizers.quantizeQ6K(x, o, from, to));
             default ->
                 throw new IllegalArgumentException("quantize: writing " + type
                         + " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K)");

@@ -2,6 +2,7 @@ package dev.panthera.quant.ggml;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.panthera.simd.GemmConfig;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -226,6 +227,24 @@ class GgmlQuantsTest {
                     // step)
                     double bound = (t == GgmlType.Q8_0 ? 0.5 : 1.0) * step + 128 * step * 0x1p-11;
                     assertTrue(Math.abs(x[i] - y[i]) <= bound, t + " element " + i + ": " + x[i] + " -> " + y[i]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void kQuantBytesDoNotDependOnTheThreadCount() {
+        // 37 blocks: uneven splits; each block's bytes must be its own whatever range a thread takes
+        float[] x = new float[256 * 37];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (R.nextGaussian() * Math.exp(R.nextGaussian()));
+        for (GgmlType t : List.of(GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)) {
+            byte[] one;
+            try (var scope = GemmConfig.of(1).use()) {
+                one = GgmlQuants.quantize(t, x);
+            }
+            for (int threads : new int[] {2, 3}) {
+                try (var scope = GemmConfig.of(threads).use()) {
+                    assertArrayEquals(one, GgmlQuants.quantize(t, x), t + " on " + threads + " threads");
                 }
             }
         }
