@@ -96,6 +96,9 @@ final class GgmlKQuantizers {
         int nstep = bits == 4 ? 20 : 15;
         float[] w = new float[32], scales = new float[8], mins = new float[8];
         int[] l = new int[256];
+        // the eight sub-blocks' searches side by side (KQuantLanes): weights, importances and levels transposed
+        float[] xt = new float[256], wt = new float[256];
+        int[] lt = new int[256], aux = new int[256];
         for (int b = from; b < to; b++) {
             int xb = 256 * b;
             long base = (long) ts * b;
@@ -105,11 +108,24 @@ final class GgmlKQuantizers {
                 for (int i = 0; i < 32; i++) sumX2 += x[xb + 32 * j + i] * x[xb + 32 * j + i];
                 float av = (float) Math.sqrt(sumX2 / 32);
                 for (int i = 0; i < 32; i++) w[i] = av + Math.abs(x[xb + 32 * j + i]);
+                if (KQuantLanes.ENABLED) {
+                    for (int i = 0; i < 32; i++) {
+                        xt[8 * i + j] = x[xb + 32 * j + i];
+                        wt[8 * i + j] = w[i];
+                    }
+                    continue;
+                }
                 float[] sm = scaleMin(32, nmax, x, xb + 32 * j, w, l, 32 * j, rmin, 0.1f, nstep);
                 scales[j] = sm[0];
                 mins[j] = sm[1];
-                if (sm[0] > maxScale) maxScale = sm[0];
-                if (sm[1] > maxMin) maxMin = sm[1];
+            }
+            if (KQuantLanes.ENABLED) {
+                KQuantLanes.scaleMin8(xt, wt, nmax, rmin, 0.1f, nstep, lt, aux, scales, mins);
+                for (int j = 0; j < 8; j++) for (int i = 0; i < 32; i++) l[32 * j + i] = lt[8 * i + j];
+            }
+            for (int j = 0; j < 8; j++) {
+                if (scales[j] > maxScale) maxScale = scales[j];
+                if (mins[j] > maxMin) maxMin = mins[j];
             }
             float invScale = maxScale > 0 ? 63f / maxScale : 0f, invMin = maxMin > 0 ? 63f / maxMin : 0f;
             byte[] packed = new byte[12];
