@@ -230,12 +230,23 @@ final class GgmlKQuantizers {
     static void quantizeQ6K(float[] x, MemorySegment o, int from, int to) {
         int[] l = new int[256];
         float[] scales = new float[16];
+        // eight sub-blocks' searches side by side (KQuantLanes), weights and levels transposed
+        float[] xt = new float[128], eight = new float[8];
+        int[] lt = new int[128], aux = new int[128];
         for (int b = from; b < to; b++) {
             int xb = 256 * b;
             long base = 210L * b;
             float maxScale = 0, maxAbs = 0;
+            for (int h = 0; KQuantLanes.ENABLED && h < 2; h++) {
+                for (int j = 0; j < 8; j++) for (int i = 0; i < 16; i++) xt[8 * i + j] = x[xb + 16 * (8 * h + j) + i];
+                KQuantLanes.symmetric8(xt, 32, lt, aux, eight);
+                for (int j = 0; j < 8; j++) {
+                    scales[8 * h + j] = eight[j];
+                    for (int i = 0; i < 16; i++) l[16 * (8 * h + j) + i] = lt[8 * i + j];
+                }
+            }
             for (int ib = 0; ib < 16; ib++) {
-                float s = symmetricScale(16, 32, x, xb + 16 * ib, l, 16 * ib);
+                float s = KQuantLanes.ENABLED ? scales[ib] : symmetricScale(16, 32, x, xb + 16 * ib, l, 16 * ib);
                 scales[ib] = s;
                 if (Math.abs(s) > maxAbs) {
                     maxAbs = Math.abs(s);

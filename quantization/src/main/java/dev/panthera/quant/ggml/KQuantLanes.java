@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * ggml's {@code make_qkx2_quants} ({@link GgmlKQuantizers#scaleMin}) for the eight 32-weight sub-blocks of a Q4_K or
- * Q5_K super-block at once, one sub-block per float lane. Each lane runs the scalar search's float operations in the
+ * Q5_K super-block at once (and {@code make_qx_quants} for eight of a Q6_K super-block's sixteen, {@link #symmetric8}), one sub-block per float lane. Each lane runs the scalar search's float operations in the
  * scalar order (a lanewise IEEE operation gives each lane the scalar operation's bits; Java never fuses a multiply
  * and an add), and its branches become masks, so every lane ends with the scalar search's scale, min and levels. The
  * search is chains of dependent float sums, one pass per candidate scale; eight sub-blocks side by side keep the core
@@ -166,6 +166,102 @@ final class KQuantLanes {
         FloatVector.fromArray(F, st, MIN)
                 .blend(FloatVector.fromArray(F, st, T_MIN), better)
                 .intoArray(st, MIN);
+    }
+
+    /** The symmetric search's state: eight lanes each, at these offsets of a {@link #SYM_STATE}-float array. */
+    private static final int S_MAX = 0, S_SCALE = 8, S_BEST = 16, S_LX = 24, S_L2 = 32, SYM_STATE = 40;
+
+    /**
+     * ggml's {@code make_qx_quants} with rmse_type 1 ({@link GgmlKQuantizers#symmetricScale}, Q6_K's search) for eight
+     * 16-weight sub-blocks at once, one per lane, as {@link #scaleMin8} runs {@code make_qkx2_quants}: weight i of
+     * sub-block j at {@code xt[8i + j]}, its level (stored + nmax) out at {@code lt[8i + j]} ({@code aux} scratch of
+     * the same size), its scale to {@code scale[j]}.
+     */
+    static void symmetric8(float[] xt, int nmax, int[] lt, int[] aux, float[] scale) {
+        float[] st = new float[SYM_STATE];
+        VectorMask<Float> tiny = symmetricFirst(xt, nmax, lt, st);
+        for (int is = -9; is <= 9; is++) {
+            if (is == 0) continue;
+            symmetricCandidate(xt, nmax, -(nmax + 0.1f * is), aux, st);
+            symmetricKeep(lt, aux, st);
+        }
+        // where the largest magnitude is below GROUP_MAX_EPS the scalar search returns scale 0 and stored levels 0 at
+        // once
+        FloatVector.fromArray(F, st, S_SCALE).blend(0f, tiny).intoArray(scale, 0);
+        if (tiny.anyTrue()) {
+            VectorMask<Integer> t = tiny.cast(I);
+            for (int i = 0; i < 16; i++)
+                IntVector.fromArray(I, lt, LANES * i).blend(0, t).intoArray(lt, LANES * i);
+        }
+    }
+
+    /** Each lane's signed max (the first of largest magnitude), first levels into lt, scale and best; the tiny lanes. */
+    private static VectorMask<Float> symmetricFirst(float[] xt, int nmax, int[] lt, float[] st) {
+        FloatVector max = FloatVector.zero(F), amax = max;
+        for (int i = 0; i < 16; i++) {
+            FloatVector x = FloatVector.fromArray(F, xt, LANES * i), ax = x.abs();
+            VectorMask<Float> larger = ax.compare(VectorOperators.GT, amax);
+            amax = amax.blend(ax, larger);
+            max = max.blend(x, larger);
+        }
+        FloatVector iscale = FloatVector.broadcast(F, (float) -nmax).div(max);
+        FloatVector sumLX = FloatVector.zero(F), sumL2 = sumLX;
+        for (int i = 0; i < 16; i++) {
+            FloatVector x = FloatVector.fromArray(F, xt, LANES * i);
+            IntVector q = symmetricLevels(iscale.mul(x), nmax);
+            q.add(nmax).intoArray(lt, LANES * i);
+            FloatVector qf = (FloatVector) q.convert(VectorOperators.I2F, 0), w = x.mul(x);
+            sumLX = sumLX.add(w.mul(x).mul(qf));
+            sumL2 = sumL2.add(w.mul(qf).mul(qf));
+        }
+        FloatVector s = sumLX.div(sumL2).blend(0f, sumL2.compare(VectorOperators.EQ, 0f));
+        max.intoArray(st, S_MAX);
+        s.intoArray(st, S_SCALE);
+        s.mul(sumLX).intoArray(st, S_BEST);
+        return amax.compare(VectorOperators.LT, 1e-15f);
+    }
+
+    /** One candidate, iscale = num / max: its levels (stored + nmax) into aux, Σw·x·q and Σw·q² with w = x². */
+    private static void symmetricCandidate(float[] xt, int nmax, float num, int[] aux, float[] st) {
+        FloatVector iscale = FloatVector.broadcast(F, num).div(FloatVector.fromArray(F, st, S_MAX));
+        FloatVector sumLX = FloatVector.zero(F), sumL2 = sumLX;
+        for (int i = 0; i < 16; i++) {
+            FloatVector x = FloatVector.fromArray(F, xt, LANES * i);
+            IntVector q = symmetricLevels(iscale.mul(x), nmax);
+            q.add(nmax).intoArray(aux, LANES * i);
+            FloatVector qf = (FloatVector) q.convert(VectorOperators.I2F, 0), w = x.mul(x);
+            sumLX = sumLX.add(w.mul(x).mul(qf));
+            sumL2 = sumL2.add(w.mul(qf).mul(qf));
+        }
+        sumLX.intoArray(st, S_LX);
+        sumL2.intoArray(st, S_L2);
+    }
+
+    /** Where Σw·q² > 0 and (Σw·x·q)² > best·Σw·q²: the candidate's levels, scale Σw·x·q / Σw·q² and best kept. */
+    private static void symmetricKeep(int[] lt, int[] aux, float[] st) {
+        FloatVector sumLX = FloatVector.fromArray(F, st, S_LX), sumL2 = FloatVector.fromArray(F, st, S_L2);
+        FloatVector best = FloatVector.fromArray(F, st, S_BEST);
+        VectorMask<Float> better = sumL2.compare(VectorOperators.GT, 0f)
+                .and(sumLX.mul(sumLX).compare(VectorOperators.GT, best.mul(sumL2)));
+        if (!better.anyTrue()) return;
+        VectorMask<Integer> take = better.cast(I);
+        for (int i = 0; i < 16; i++) {
+            IntVector.fromArray(I, lt, LANES * i)
+                    .blend(IntVector.fromArray(I, aux, LANES * i), take)
+                    .intoArray(lt, LANES * i);
+        }
+        FloatVector s = sumLX.div(sumL2);
+        FloatVector.fromArray(F, st, S_SCALE).blend(s, better).intoArray(st, S_SCALE);
+        best.blend(s.mul(sumLX), better).intoArray(st, S_BEST);
+    }
+
+    /**
+     * max(-nmax, min(nmax - 1, nearest(t))) as the scalar search rounds. Here |t| ≤ nmax + 0.9 (every |x| is at most
+     * |max|) wherever the lane is kept, so ggml's 1.5·2²³ rounding add is exact without holding t first.
+     */
+    private static IntVector symmetricLevels(FloatVector t, int nmax) {
+        IntVector q = t.add(12582912f).reinterpretAsInts().and(0x007fffff).sub(0x00400000);
+        return q.max(-nmax).min(nmax - 1);
     }
 
     /**

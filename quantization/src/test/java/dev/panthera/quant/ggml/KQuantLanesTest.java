@@ -12,7 +12,9 @@ import net.jqwik.api.Property;
  * {@code GgmlAgainstLlamaCppTest} checks against ggml's {@code quantize_row_q4_K_ref}): each lane's scale, min and 32
  * levels bit for bit, over sub-blocks drawn from kinds that take each branch of the search (flat sub-blocks, all
  * positive ones whose min is raised to 0, ranges of a few denormals whose scale overflows to infinity, signed zeros,
- * magnitudes near 10³⁰), eight kinds mixed in one call.
+ * magnitudes near 10³⁰), eight kinds mixed in one call; and the same for Q6_K's symmetric search ({@link
+ * GgmlKQuantizers#symmetricScale}), with sub-blocks whose largest magnitude is just below and just above ggml's
+ * GROUP_MAX_EPS.
  */
 class KQuantLanesTest {
     private static float[] subBlock(Random r, int kind) {
@@ -65,6 +67,34 @@ class KQuantLanesTest {
             assertEquals(Float.floatToRawIntBits(sm[0]), Float.floatToRawIntBits(scale[j]), what + " scale");
             assertEquals(Float.floatToRawIntBits(sm[1]), Float.floatToRawIntBits(negMin[j]), what + " min");
             assertArrayEquals(want, got, what + " levels");
+        }
+    }
+
+    @Property(tries = 300)
+    void eachSymmetricLaneIsTheScalarSearch(@ForAll long seed) {
+        Random r = new Random(seed);
+        float[] xt = new float[128];
+        float[][] xs = new float[8][16];
+        for (int j = 0; j < 8; j++) {
+            int kind = r.nextInt(11);
+            float[] x = kind < 9 ? subBlock(r, kind) : new float[32];
+            if (kind == 9) x[r.nextInt(16)] = 1e-16f; // largest magnitude below GROUP_MAX_EPS: scale 0, levels 0
+            if (kind == 10) for (int i = 0; i < 16; i++) x[i] = (float) (r.nextGaussian() * 1e-14); // just above it
+            for (int i = 0; i < 16; i++) {
+                xs[j][i] = x[i];
+                xt[8 * i + j] = x[i];
+            }
+        }
+        int[] lt = new int[128], aux = new int[128];
+        float[] scale = new float[8];
+        KQuantLanes.symmetric8(xt, 32, lt, aux, scale);
+        for (int j = 0; j < 8; j++) {
+            int[] want = new int[16];
+            float s = GgmlKQuantizers.symmetricScale(16, 32, xs[j], 0, want, 0);
+            int[] got = new int[16];
+            for (int i = 0; i < 16; i++) got[i] = lt[8 * i + j];
+            assertEquals(Float.floatToRawIntBits(s), Float.floatToRawIntBits(scale[j]), "lane " + j + " scale");
+            assertArrayEquals(want, got, "lane " + j + " levels");
         }
     }
 }
