@@ -46,9 +46,7 @@ public final class GgmlQuants {
         }
         long blocks = n / type.blockSize();
         switch (type) {
-            case F32 -> {
-                for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, src.get(LE_F32, 4 * i));
-            }
+            case F32 -> MemorySegment.copy(src, LE_F32, 0, dst, OUT, 0, n); // byte-swapped where native is not LE
             case F16 -> {
                 for (long i = 0; i < n; i++) dst.set(OUT, 4 * i, f16(src, 2 * i));
             }
@@ -172,9 +170,7 @@ public final class GgmlQuants {
         byte[] out = new byte[Math.toIntExact(type.bytesFor(x.length))];
         MemorySegment o = MemorySegment.ofArray(out);
         switch (type) {
-            case F32 -> {
-                for (int i = 0; i < x.length; i++) o.set(LE_F32, 4L * i, x[i]);
-            }
+            case F32 -> MemorySegment.copy(x, 0, o, LE_F32, 0, x.length);
             case F16 -> {
                 for (int i = 0; i < x.length; i++) o.set(LE_I16, 2L * i, Float.floatToFloat16(x[i]));
             }

@@ -249,4 +249,19 @@ class GgmlQuantsTest {
             }
         }
     }
+
+    @Test
+    void f32IsLittleEndianBothWays() {
+        float[] x = new float[37];
+        for (int i = 0; i < x.length; i++) x[i] = (float) R.nextGaussian();
+        x[3] = -0f;
+        x[4] = Float.MIN_VALUE;
+        ByteBuffer want = ByteBuffer.allocate(4 * x.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : x) want.putFloat(v);
+        byte[] bytes = GgmlQuants.quantize(GgmlType.F32, x);
+        assertArrayEquals(want.array(), bytes);
+        float[] back = deq(GgmlType.F32, bytes, x.length);
+        for (int i = 0; i < x.length; i++)
+            assertEquals(Float.floatToRawIntBits(x[i]), Float.floatToRawIntBits(back[i]), "element " + i);
+    }
 }
