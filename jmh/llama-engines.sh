@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set-up shared by bench-rss-vs-llamacpp.sh and bench-cold-vs-llamacpp.sh, sourced from the repository root once they
-# have set out (the output folder), models and settings (their parameters, one line for env.txt). It builds the
-# llama.cpp anchor (jmh/native/llama-anchor/build.sh) and this tree's benchmarks.jar (copied into $out), and sets:
+# Set-up shared by bench-rss-vs-llamacpp.sh, bench-cold-vs-llamacpp.sh and bench-convert-vs-llamacpp.sh, sourced
+# from the repository root once they have set out (the output folder), models and settings (their parameters, one
+# line for env.txt). It builds the llama.cpp anchor (jmh/native/llama-anchor/build.sh) and this tree's
+# benchmarks.jar (copied into $out), and sets:
 #   anchor      the anchor binary
 #   engines     "llama.cpp panthera", then the labels of JARS ("label=path/to/benchmarks.jar ...")
 #   jar[label]  the benchmarks.jar of each engine of ours: panthera (this tree's copy) and JARS' entries

@@ -30,10 +30,11 @@
 //     logits as little-endian float32, (ids + N) rows of vocab floats; stdout gets the N generated ids on one line.
 //     The KV cache is F32 and flash attention off, so that with an F32 GGUF every product is accumulated in F32.
 //
-//   llama-anchor quantize MODEL.gguf --out OUT.gguf --type q4_k_m|q5_k_m|q6_k [-t THREADS]
+//   llama-anchor quantize MODEL.gguf --out OUT.gguf --type q4_k_m|q5_k_m|q6_k|q4_k|q5_k [-t THREADS]
 //     llama.cpp's own quantizer (llama_model_quantize, what its llama-quantize tool runs) with its per-tensor mix
 //     for the file type: for q4_k_m, Q4_K matrices with Q6_K for the output head and for attn_v and ffn_down in the
 //     layers llama.cpp gives more bits. The mixed files users download, for our loader and decode to run as they are.
+//     q4_k and q5_k: every matrix that one type (llama-quantize --pure), to time against our convert --type Q4_K.
 #include "llama.h"
 
 #include <chrono>
@@ -279,7 +280,10 @@ int quantize(const std::string & path, const std::string & out, const std::strin
     if (type == "q4_k_m") p.ftype = LLAMA_FTYPE_MOSTLY_Q4_K_M;
     else if (type == "q5_k_m") p.ftype = LLAMA_FTYPE_MOSTLY_Q5_K_M;
     else if (type == "q6_k") p.ftype = LLAMA_FTYPE_MOSTLY_Q6_K;
-    else fail("--type must be q4_k_m, q5_k_m or q6_k, got " + type);
+    else if (type == "q4_k" || type == "q5_k") { // every matrix one type, as our convert --type Q4_K / Q5_K writes
+        p.ftype = type == "q4_k" ? LLAMA_FTYPE_MOSTLY_Q4_K_M : LLAMA_FTYPE_MOSTLY_Q5_K_M;
+        p.pure = true;
+    } else fail("--type must be q4_k_m, q5_k_m, q6_k, q4_k or q5_k, got " + type);
     if (out.empty()) fail("quantize needs --out OUT.gguf");
     p.nthread = threads;
     if (llama_model_quantize(path.c_str(), out.c_str(), &p) != 0) fail("llama_model_quantize failed for " + path);
