@@ -2,8 +2,10 @@ package dev.panthera.quant;
 
 import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.simd.HeapBudget;
+import dev.panthera.simd.Sgemm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 /**
  * A Q4_0, Q8_0, Q4_K, Q5_K or Q6_K weight with its rows regrouped sixteen at a time so that a vector lane holds one
@@ -75,17 +77,20 @@ final class InterleavedWeight {
      * QuantizedMatmul#groupedInt}; it has no float group kernel), rows a multiple of 16, and under 2 GiB regrouped.
      */
     static boolean supports(QuantizedWeight w) {
-        GgmlType t = w.type();
+        return supports(w.type(), w.out(), w.in());
+    }
+
+    private static boolean supports(GgmlType t, long out, long in) {
         boolean grouped = t == GgmlType.Q4_0 || t == GgmlType.Q8_0 || t == GgmlType.Q4_K;
         boolean unpacked = t == GgmlType.Q5_K || t == GgmlType.Q6_K; // their 16-bit kernels only
         if (!grouped && !(unpacked && QuantizedMatmul.groupedInt(t, 1))) return false;
-        if (w.out() == 0 || w.out() % ROWS != 0 || w.in() == 0) return false;
-        return bytes(w) <= Integer.MAX_VALUE - 16;
+        if (out == 0 || out % ROWS != 0 || in == 0) return false;
+        return bytes(t, out, in) <= Integer.MAX_VALUE - 16;
     }
 
     /** The regrouped copy's length in bytes, padding included, for a weight {@link #supports} covers. */
-    private static long bytes(QuantizedWeight w) {
-        return w.out() / ROWS * (w.in() / w.type().blockSize()) * (long) groupBlockBytes(w.type()) + PAD;
+    private static long bytes(GgmlType t, long out, long in) {
+        return out / ROWS * (in / t.blockSize()) * (long) groupBlockBytes(t) + PAD;
     }
 
     /** Bytes of one group-block of {@code t}: 16 of its blocks (Q4_K: header and quant slabs, 128 bytes more). */
@@ -155,18 +160,31 @@ final class InterleavedWeight {
      * weight keeps the row-major kernels, which carry the NaN or infinity into the product as ggml does.
      */
     static InterleavedWeight regroup(QuantizedWeight w) {
-        if (!supports(w)) return null;
-        long bytes = bytes(w);
+        return regroup(w.name(), List.of(w));
+    }
+
+    /**
+     * {@link #regroup} of the weights' rows stacked, one after another (a layer's q, k and v, say; one type and one
+     * input width, as {@link QuantizedLinear#stacked} checks), straight from their blocks.
+     */
+    static InterleavedWeight regroup(String name, List<QuantizedWeight> parts) {
+        QuantizedWeight first = parts.getFirst();
+        long out = 0;
+        for (QuantizedWeight p : parts) out = Math.addExact(out, p.out());
+        GgmlType t = first.type();
+        long in = first.in(), rows = out;
+        if (!supports(t, out, in)) return null;
+        long bytes = bytes(t, out, in);
         boolean fits = BUDGET.reserve(
                 bytes,
-                (total, cap) -> "QuantizedLinear: regrouping " + w.name() + " " + w.type() + " [" + w.out() + ", "
-                        + w.in() + "] would hold " + total + " bytes of regrouped weights, past the budget of " + cap
+                (total, cap) -> "QuantizedLinear: regrouping " + name + " " + t + " [" + rows + ", " + in
+                        + "] would hold " + total + " bytes of regrouped weights, past the budget of " + cap
                         + " (panthera.quant.regroupBudgetBytes, default half the heap); it and any later such weight"
                         + " keep the row-major kernels");
         if (!fits) return null;
         InterleavedWeight g = null;
         try {
-            g = of(w);
+            g = of(name, parts);
             for (int grp = 0; grp < g.out / ROWS; grp++) {
                 for (int b = 0; b < g.blocksPerRow(); b++) {
                     if (!g.finiteScales(g.headerAt(grp, b))) {
@@ -208,22 +226,48 @@ final class InterleavedWeight {
 
     /** {@code w}'s blocks regrouped; {@link #supports} must hold. */
     static InterleavedWeight of(QuantizedWeight w) {
-        if (!supports(w))
-            throw new IllegalArgumentException("InterleavedWeight: " + w.name() + " " + w.type() + " [" + w.out()
-                    + ", " + w.in() + "] cannot be regrouped (Q4_0, Q8_0 or Q4_K, or Q5_K and Q6_K where their"
+        return of(w.name(), List.of(w));
+    }
+
+    /**
+     * The parts' rows, stacked, regrouped; {@link #supports} must hold for the stack. Where every part's blocks can be
+     * read from other threads the row groups are split over GEMM's threads.
+     */
+    private static InterleavedWeight of(String name, List<QuantizedWeight> parts) {
+        QuantizedWeight first = parts.getFirst();
+        GgmlType t = first.type();
+        long rows = 0;
+        boolean shared = true;
+        for (QuantizedWeight p : parts) {
+            rows += p.out();
+            shared &= p.blocks().isAccessibleBy(PROBE);
+        }
+        if (!supports(t, rows, first.in()))
+            throw new IllegalArgumentException("InterleavedWeight: " + name + " " + t + " [" + rows + ", "
+                    + first.in() + "] cannot be regrouped (Q4_0, Q8_0 or Q4_K, or Q5_K and Q6_K where their"
                     + " 16-bit kernels run, with rows a multiple of " + ROWS + ")");
-        GgmlType t = w.type();
-        int out = Math.toIntExact(w.out()), in = Math.toIntExact(w.in());
+        int out = Math.toIntExact(rows), in = Math.toIntExact(first.in());
+        byte[] data = new byte[(int) bytes(t, out, in)];
+        QuantizedWeight[] ws = parts.toArray(QuantizedWeight[]::new);
+        Sgemm.Range groups = (from, to) -> groups(ws, t, out, in, data, from, to);
+        if (shared) Sgemm.parallelRanges(out / ROWS, (long) out * in, 1, groups);
+        else groups.run(0, out / ROWS);
+        return new InterleavedWeight(name, t, out, in, data);
+    }
+
+    /** A thread that never runs: a segment it may access is one every thread may. */
+    private static final Thread PROBE = new Thread(() -> {});
+
+    /** Row groups [from, to) of the stacked weights {@code ws} into {@code data}. */
+    private static void groups(QuantizedWeight[] ws, GgmlType t, int out, int in, byte[] data, int from, int to) {
         int nb = in / t.blockSize(), bs = blockBytes(t);
-        int rb = Math.toIntExact(w.rowBytes());
-        byte[] data = new byte[(int) bytes(w)];
+        int rb = Math.toIntExact(ws[0].rowBytes());
         byte[] rows = new byte[ROWS * rb];
         // Q5_K and Q6_K: each row's block unpacked to a signed byte per weight, row after row, then transposed
         byte[] unpacked = t == GgmlType.Q5_K || t == GgmlType.Q6_K ? new byte[ROWS * 256] : null;
         int qOff = t == GgmlType.Q4_K ? 16 : 2, qLen = t == GgmlType.Q4_K ? 128 : bs - 2;
-        MemorySegment src = w.blocks();
-        for (int g = 0; g < out / ROWS; g++) {
-            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) g * ROWS * rb, rows, 0, ROWS * rb);
+        for (int g = from; g < to; g++) {
+            stackedRows(ws, (long) g * ROWS, rb, rows);
             for (int b = 0; b < nb; b++) {
                 int hd = headerAt(t, nb, g, b), q = quantsAt(t, out / ROWS, nb, g, b);
                 for (int r = 0; r < ROWS; r++) header(t, rows, r * rb + b * bs, data, hd, r);
@@ -238,7 +282,20 @@ final class InterleavedWeight {
                 }
             }
         }
-        return new InterleavedWeight(w.name(), t, out, in, data);
+    }
+
+    /** Rows [first, first + 16) of the weights {@code ws} stacked into {@code dst}, a part at a time. */
+    private static void stackedRows(QuantizedWeight[] ws, long first, int rb, byte[] dst) {
+        int i = 0;
+        long start = 0;
+        while (start + ws[i].out() <= first) start += ws[i++].out();
+        for (int done = 0; done < ROWS; ) {
+            long r = first + done - start;
+            int n = (int) Math.min(ROWS - done, ws[i].out() - r);
+            MemorySegment.copy(ws[i].blocks(), ValueLayout.JAVA_BYTE, r * rb, dst, done * rb, n * rb);
+            done += n;
+            start += ws[i++].out();
+        }
     }
 
     /** Bytes of one GGML block of {@code t}. */

@@ -10,7 +10,6 @@ import dev.panthera.tensor.Device;
 import dev.panthera.tensor.MemoryScope;
 import dev.panthera.tensor.Shape;
 import dev.panthera.tensor.Tensor;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.stream.IntStream;
@@ -111,18 +110,7 @@ public final class QuantizedLinear extends Module {
             name.append(name.isEmpty() ? "" : "+").append(p.name());
         }
         if (!REGROUP || QuantizedMatmul.intByDefault(first.type())) return null;
-        InterleavedWeight g;
-        try (Arena arena = Arena.ofConfined()) {
-            // the rows back to back, only long enough to regroup them
-            MemorySegment all = arena.allocate(Math.multiplyExact(rows, first.rowBytes()));
-            long at = 0;
-            for (QuantizedWeight p : parts) {
-                long n = p.out() * p.rowBytes();
-                MemorySegment.copy(p.blocks(), 0, all, at, n);
-                at += n;
-            }
-            g = InterleavedWeight.regroup(new QuantizedWeight(name.toString(), first.type(), rows, first.in(), all));
-        }
+        InterleavedWeight g = InterleavedWeight.regroup(name.toString(), parts);
         if (g == null) return null;
         for (QuantizedWeight p : parts) unloadSource(p.blocks());
         QuantizedWeight[] ws = parts.toArray(QuantizedWeight[]::new);

@@ -123,6 +123,39 @@ class InterleavedWeightTest {
         }
     }
 
+    /**
+     * Weights stacked (parts of 8, 40, 16 and 32 rows: groups that straddle parts) and regrouped from a shared arena,
+     * where the row groups are split over one, two and three threads, give the bytes of one weight holding the same
+     * rows back to back in a confined arena, which is regrouped on the calling thread alone.
+     */
+    @Test
+    void stackedPartsOnSeveralThreadsGiveTheOneWeightsBytes() {
+        Random r = new Random(23);
+        for (GgmlType t : TYPES) {
+            int in = 12 * 256; // 96 rows × 3072: past the work GEMM's threads split at
+            int[] outs = {8, 40, 16, 32};
+            try (Arena shared = Arena.ofShared();
+                    Arena confined = Arena.ofConfined()) {
+                java.util.List<QuantizedWeight> parts = new java.util.ArrayList<>();
+                java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+                for (int o : outs) {
+                    QuantizedWeight p = QuantizedMatmulTest.randomWeight(t, o, in, r, shared);
+                    parts.add(p);
+                    all.writeBytes(p.blocks().toArray(ValueLayout.JAVA_BYTE));
+                }
+                QuantizedWeight one = new QuantDraws.Blocks(t, 96, in, all.toByteArray()).weight(confined);
+                byte[] want = InterleavedWeight.of(one).data;
+                for (int threads = 1; threads <= 3; threads++) {
+                    try (var scope = dev.panthera.simd.GemmConfig.of(threads).use()) {
+                        InterleavedWeight g = InterleavedWeight.regroup("stack", parts);
+                        assertNotNull(g, t + " regrouped");
+                        assertArrayEquals(want, g.data, t + " stacked on " + threads + " threads");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aWeightPastTheRegroupingBudgetKeepsTheRowMajorKernels() {
         Random r = new Random(16);
