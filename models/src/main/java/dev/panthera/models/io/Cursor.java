@@ -123,6 +123,10 @@ final class Cursor {
     }
 
     static String decodeUtf8(String format, String field, byte[] b) throws ModelFormatException {
+        // The lenient decode replaces every malformed sequence with U+FFFD, so a result without one is the strict
+        // decode's; only strings holding U+FFFD (malformed, or that character itself) take the strict decoder.
+        String fast = new String(b, StandardCharsets.UTF_8);
+        if (fast.indexOf('\uFFFD') < 0) return fast;
         try {
             return StandardCharsets.UTF_8
                     .newDecoder()

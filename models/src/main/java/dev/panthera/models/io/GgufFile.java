@@ -122,7 +122,7 @@ public final class GgufFile implements Weights {
         for (long i = 0; i < nKv; i++) {
             String key = string(c, "metadata key #" + i);
             int type = c.i32("metadata '" + key + "' type");
-            GgufValue v = value(c, type, key, 0, budget);
+            GgufValue v = value(c, type, "metadata '" + key + "'", 0, budget);
             if (kv.put(key, v) != null) throw c.error("metadata '" + key + "'", "duplicate key");
         }
         long alignment = DEFAULT_ALIGNMENT;
@@ -196,14 +196,18 @@ public final class GgufFile implements Weights {
     }
 
     private static String string(Cursor c, String field) throws ModelFormatException {
-        long n = c.count(field + " length", 1);
-        if (n > MAX_STRING) throw c.error(field + " length", n + " bytes exceeds the limit of " + MAX_STRING);
+        return string(c, field, field + " length");
+    }
+
+    /** {@link #string(Cursor, String)} with the length's name in errors given ({@code field + " length"}). */
+    private static String string(Cursor c, String field, String lengthField) throws ModelFormatException {
+        long n = c.count(lengthField, 1);
+        if (n > MAX_STRING) throw c.error(lengthField, n + " bytes exceeds the limit of " + MAX_STRING);
         return c.utf8(n, field);
     }
 
-    private static GgufValue value(Cursor c, int type, String key, int depth, long[] budget)
-            throws ModelFormatException {
-        String f = "metadata '" + key + "'";
+    /** A metadata value of {@code type}; {@code f} names it in errors ("metadata 'key'"), made once per key. */
+    private static GgufValue value(Cursor c, int type, String f, int depth, long[] budget) throws ModelFormatException {
         return switch (type) {
             case GgufValue.UINT8 -> new GgufValue.U8(c.u8(f));
             case GgufValue.INT8 -> new GgufValue.I8((byte) c.u8(f));
@@ -239,7 +243,12 @@ public final class GgufFile implements Weights {
                             n + " values exceed the file's metadata limit of " + MAX_METADATA_VALUES);
                 budget[0] -= n;
                 List<GgufValue> vs = new ArrayList<>((int) Math.min(n, 1 << 20));
-                for (long i = 0; i < n; i++) vs.add(value(c, et, key, depth + 1, budget));
+                if (et == GgufValue.STRING) { // a vocabulary: the errors' field names made once, not per string
+                    String length = f + " length";
+                    for (long i = 0; i < n; i++) vs.add(new GgufValue.Str(string(c, f, length)));
+                } else {
+                    for (long i = 0; i < n; i++) vs.add(value(c, et, f, depth + 1, budget));
+                }
                 yield new GgufValue.Array(et, vs);
             }
             default -> throw c.error(f + " type", "unknown gguf type " + type);
