@@ -204,18 +204,10 @@ final class KQuantLanes {
             amax = amax.blend(ax, larger);
             max = max.blend(x, larger);
         }
-        FloatVector iscale = FloatVector.broadcast(F, (float) -nmax).div(max);
-        FloatVector sumLX = FloatVector.zero(F), sumL2 = sumLX;
-        for (int i = 0; i < 16; i++) {
-            FloatVector x = FloatVector.fromArray(F, xt, LANES * i);
-            IntVector q = symmetricLevels(iscale.mul(x), nmax);
-            q.add(nmax).intoArray(lt, LANES * i);
-            FloatVector qf = (FloatVector) q.convert(VectorOperators.I2F, 0), w = x.mul(x);
-            sumLX = sumLX.add(w.mul(x).mul(qf));
-            sumL2 = sumL2.add(w.mul(qf).mul(qf));
-        }
-        FloatVector s = sumLX.div(sumL2).blend(0f, sumL2.compare(VectorOperators.EQ, 0f));
         max.intoArray(st, S_MAX);
+        symmetricCandidate(xt, nmax, -nmax, lt, st); // the first levels, iscale -nmax / max, straight into lt
+        FloatVector sumLX = FloatVector.fromArray(F, st, S_LX), sumL2 = FloatVector.fromArray(F, st, S_L2);
+        FloatVector s = sumLX.div(sumL2).blend(0f, sumL2.compare(VectorOperators.EQ, 0f));
         s.intoArray(st, S_SCALE);
         s.mul(sumLX).intoArray(st, S_BEST);
         return amax.compare(VectorOperators.LT, 1e-15f);
