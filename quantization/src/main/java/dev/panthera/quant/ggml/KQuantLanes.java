@@ -8,11 +8,12 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * ggml's {@code make_qkx2_quants} ({@link GgmlKQuantizers#scaleMin}) for the eight 32-weight sub-blocks of a Q4_K or
- * Q5_K super-block at once (and {@code make_qx_quants} for eight of a Q6_K super-block's sixteen, {@link #symmetric8}), one sub-block per float lane. Each lane runs the scalar search's float operations in the
- * scalar order (a lanewise IEEE operation gives each lane the scalar operation's bits; Java never fuses a multiply
- * and an add), and its branches become masks, so every lane ends with the scalar search's scale, min and levels. The
- * search is chains of dependent float sums, one pass per candidate scale; eight sub-blocks side by side keep the core
- * busy where one sub-block waits on each add.
+ * Q5_K super-block at once (and {@code make_qx_quants} for eight of a Q6_K super-block's sixteen, {@link
+ * #symmetric8}), one sub-block per float lane. Each lane runs the scalar search's float operations in the scalar
+ * order (a lanewise IEEE operation gives each lane the scalar operation's bits; Java never fuses a multiply and an
+ * add), and its branches become masks, so every lane ends with the scalar search's scale, min and levels. The search
+ * is chains of dependent float sums, one pass per candidate scale; eight sub-blocks side by side keep the core busy
+ * where one sub-block waits on each add.
  */
 final class KQuantLanes {
     private KQuantLanes() {}
