@@ -53,7 +53,11 @@ public final class LlamaFixtures {
         }
     }
 
-    /** The GGUF for {@code model}: "stories260K", "110M" or "1.1B" (F32), "1.1B-F16" or "1.1B-BF16". */
+    /**
+     * The GGUF for {@code model}: "stories260K", "110M" or "1.1B" (F32), "1.1B-F16" or "1.1B-BF16"; or "80L", a small
+     * Llama of 80 layers with grouped keys (dim 256, 4 heads, 2 KV heads, FFN 256, vocab 512), the layer count
+     * llama.cpp's K-quant mixes treat as a 70B model's.
+     */
     static Path gguf(String model) {
         try {
             Path dir = Path.of(System.getProperty("java.io.tmpdir"), "panthera-llama-bench");
@@ -71,6 +75,7 @@ public final class LlamaFixtures {
                 case "110M" -> random(dir.resolve("110M.bin"), 768, 2048, 12, 12, 12, 32000, 1024);
                 case "1.1B", "1.1B-F16", "1.1B-BF16" ->
                     random(dir.resolve("1.1B.bin"), 2048, 5632, 22, 32, 4, 32000, 2048);
+                case "80L" -> random(dir.resolve("80L.bin"), 256, 256, 80, 4, 2, 512, 256);
                 default -> throw new IllegalArgumentException("LlamaFixtures: unknown model " + model);
             };
             Path tmp = dir.resolve(file + ".tmp");

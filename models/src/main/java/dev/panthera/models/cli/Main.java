@@ -39,7 +39,7 @@ public final class Main {
             + " [--tokenizer FILE] [--dump-logits FILE] [--verbose]"
             + "\n       perplexity MODEL --ids FILE [--threads N] [--verbose]"
             + "\n       embed MODEL [--pooling mean|cls] [--normalize|--no-normalize] [--verbose]   (lines on stdin)"
-            + "\n       convert MODEL OUT.gguf --type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K"
+            + "\n       convert MODEL OUT.gguf --type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K|Q4_K_M|Q5_K_M"
             + " [--tokenizer FILE] [--verbose]"
             + "\n       convert MODEL OUT_FOLDER --type nf4|gptq|gwq [--calibration FILE] [--calibration-length N]"
             + " [--bits N] [--group-size N] [--act-order] [--outliers FRACTION] [--tokenizer FILE]"
@@ -261,17 +261,25 @@ public final class Main {
                 "--allow-requantize"))
             if (f.values().containsKey(flag) || f.switches().contains(flag))
                 throw new UsageException(flag + " applies to --type nf4, gptq or gwq, not " + typeName);
-        GgmlType type = GgufConvert.TYPES.stream()
-                .filter(t -> t.name().equalsIgnoreCase(typeName))
+        GgufConvert.Mix mix = java.util.Arrays.stream(GgufConvert.Mix.values())
+                .filter(m -> m.name().equalsIgnoreCase(typeName))
                 .findFirst()
-                .orElseThrow(() -> new UsageException(
-                        "--type " + typeName + " is not written (one of " + GgufConvert.TYPES + ", nf4, gptq, gwq)"));
+                .orElse(null);
+        GgmlType type = mix != null
+                ? null
+                : GgufConvert.TYPES.stream()
+                        .filter(t -> t.name().equalsIgnoreCase(typeName))
+                        .findFirst()
+                        .orElseThrow(() -> new UsageException("--type " + typeName + " is not written (one of "
+                                + GgufConvert.TYPES + ", Q4_K_M, Q5_K_M, nf4, gptq, gwq)"));
         Path target = Path.of(positional.get(1));
         if (!target.getFileName().toString().endsWith(".gguf"))
             throw new UsageException("convert writes a .gguf file, got OUT " + target);
         String tok = f.values().get("--tokenizer");
-        GgufConvert.convert(Path.of(f.model()), tok == null ? null : Path.of(tok), type, target);
-        out.println("wrote " + target + " (" + type + ")");
+        Path tokenizer = tok == null ? null : Path.of(tok);
+        if (mix != null) GgufConvert.convert(Path.of(f.model()), tokenizer, mix, target);
+        else GgufConvert.convert(Path.of(f.model()), tokenizer, type, target);
+        out.println("wrote " + target + " (" + (mix != null ? mix : type) + ")");
         return 0;
     }
 

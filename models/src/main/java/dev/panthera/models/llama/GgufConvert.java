@@ -24,7 +24,8 @@ import java.util.Map;
 
 /**
  * Writes a Llama-family model (a HuggingFace folder, a GGUF file or a llama2.c checkpoint) as a llama.cpp GGUF whose
- * matrices are one GGML type. Every 2-D weight takes {@code type}; where its rows do not divide into that type's
+ * matrices are one GGML type, or llama.cpp's Q4_K_M or Q5_K_M mix ({@link Mix}). With one type every 2-D weight
+ * takes {@code type}; where its rows do not divide into that type's
  * blocks, the fallback llama.cpp's quantizer uses applies (Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, then F16 when even
  * 32 does not divide); 1-D tensors (norms, biases) stay F32. A GGUF input keeps all its metadata (vocabulary
  * included); a llama2.c input gets its vocabulary from {@code tokenizer} (a llama2.c tokenizer.bin) or a placeholder;
@@ -50,6 +51,86 @@ public final class GgufConvert {
             GgmlType.Q4_K,
             GgmlType.Q5_K,
             GgmlType.Q6_K);
+
+    /**
+     * llama.cpp's K-quant mixes ({@code llama-quantize IN OUT Q4_K_M}): matrices of {@code base}, with Q6_K (Q8_0
+     * where rows do not divide into 256) for the output head (the token embedding when the head is tied to it), Q6_K
+     * for {@code attn_v} and {@code ffn_down} in the layers llama.cpp gives more bits (the first and last eighth and
+     * every third between; a fused {@code attn_qkv} or {@code attn_kv_b} counts as an {@code attn_v}), and for Q4_K_M
+     * in a model llama.cpp sizes as "70B" (80 layers) Q5_K for the other {@code attn_v}. These are llama.cpp's rules
+     * (its {@code llama_tensor_get_type}, build b10257) for a dense model; {@link #convert(Path, Path, Mix, Path)}
+     * refuses a model with experts.
+     */
+    public enum Mix {
+        Q4_K_M(GgmlType.Q4_K, 15),
+        Q5_K_M(GgmlType.Q5_K, 17);
+
+        final GgmlType base;
+        final int fileType;
+
+        Mix(GgmlType base, int fileType) {
+            this.base = base;
+            this.fileType = fileType;
+        }
+    }
+
+    /** A tensor as {@link #mixTypes} sees it: its GGUF name and shape ([rows, row length] for a matrix). */
+    public record TensorShape(String name, long[] shape) {}
+
+    /**
+     * Each matrix's type in {@code mix} for a model of architecture {@code arch} (GGUF's general.architecture) with
+     * {@code layers} blocks, {@code heads} query heads and {@code kvHeads} key/value heads whose tensors are {@code
+     * tensors} in file order (the order llama.cpp counts the {@code attn_v} and {@code ffn_down} tensors in). Tensors
+     * that stay F32 (1-D ones, {@code rope_freqs}) are left out of the map.
+     */
+    public static Map<String, GgmlType> mixTypes(
+            Mix mix, List<TensorShape> tensors, int layers, int heads, int kvHeads, String arch) {
+        boolean tied = tensors.stream().noneMatch(t -> t.name().equals("output.weight"));
+        int nV = 0;
+        for (TensorShape t : tensors) if (attnVLike(t.name())) nV++;
+        // llama.cpp's model size "70B" at 80 layers: for llama when the keys are grouped, for qwen2, deci and olmo
+        boolean seventyB = layers == 80
+                && switch (arch) {
+                    case "llama" -> heads != kvHeads;
+                    case "qwen2", "deci", "olmo" -> true;
+                    default -> false;
+                };
+        Map<String, GgmlType> types = new java.util.LinkedHashMap<>();
+        int iV = 0, iDown = 0;
+        for (TensorShape t : tensors) {
+            String n = t.name();
+            if (!isMatrix(t.name(), t.shape())) continue;
+            long row = t.shape()[1];
+            GgmlType ty = mix.base;
+            if (n.equals("output.weight") || (tied && n.equals("token_embd.weight"))) {
+                ty = row % 256 == 0 ? GgmlType.Q6_K : GgmlType.Q8_0;
+            } else if (attnVLike(n)) {
+                if (moreBits(iV, nV)) ty = GgmlType.Q6_K;
+                if (seventyB && ty == GgmlType.Q4_K) ty = GgmlType.Q5_K;
+                iV++;
+            } else if (n.contains("ffn_down")) {
+                if (moreBits(iDown, layers)) ty = GgmlType.Q6_K;
+                iDown++;
+            }
+            types.put(n, typeFor(ty, row));
+        }
+        return types;
+    }
+
+    /** llama.cpp's use_more_bits: the first and last eighth of the layers and every third one between. */
+    private static boolean moreBits(int i, int n) {
+        return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+    }
+
+    /** The tensors llama.cpp counts as attn_v for its mixes: attn_v, a fused attn_qkv, attn_kv_b. */
+    private static boolean attnVLike(String name) {
+        return name.contains("attn_qkv.weight") || name.contains("attn_kv_b.weight") || name.contains("attn_v.weight");
+    }
+
+    /** Whether a tensor is written in the chosen type (a 2-D weight other than rope_freqs) rather than F32. */
+    private static boolean isMatrix(String name, long[] shape) {
+        return shape.length == 2 && !name.equals("rope_freqs.weight");
+    }
 
     /** The type a matrix with rows of {@code rowLength} weights gets when {@code want} is asked for (llama.cpp's rule). */
     public static GgmlType typeFor(GgmlType want, long rowLength) {
@@ -88,6 +169,64 @@ public final class GgufConvert {
     public static void convert(Path model, Path tokenizer, GgmlType type, Path out) throws IOException {
         if (!TYPES.contains(type))
             throw new IllegalArgumentException("convert: cannot write " + type + " (one of " + TYPES + ")");
+        convert(
+                model,
+                tokenizer,
+                out,
+                (g, tensors) -> {
+                    Map<String, GgmlType> types = new java.util.HashMap<>();
+                    for (TensorShape t : tensors)
+                        if (isMatrix(t.name(), t.shape())) types.put(t.name(), typeFor(type, t.shape()[1]));
+                    return types;
+                },
+                fileType(type));
+    }
+
+    /**
+     * Converts {@code model} to {@code out} in llama.cpp's {@code mix} ({@link #mixTypes}); {@code tokenizer} as for
+     * {@link #convert(Path, Path, GgmlType, Path)}.
+     */
+    public static void convert(Path model, Path tokenizer, Mix mix, Path out) throws IOException {
+        convert(
+                model,
+                tokenizer,
+                out,
+                (g, tensors) -> {
+                    GgufValue a = g.metadata().get("general.architecture");
+                    String arch = a == null ? "llama" : a.asString();
+                    long experts = meta(g, arch + ".expert_count", 0);
+                    if (experts > 1)
+                        throw new IllegalArgumentException("convert: " + mix + " is written for dense models; " + arch
+                                + ".expert_count is " + experts);
+                    long layers = meta(g, arch + ".block_count", -1),
+                            heads = meta(g, arch + ".attention.head_count", -1);
+                    if (layers < 1 || heads < 1)
+                        throw new IllegalArgumentException("convert: " + mix + " needs " + arch + ".block_count and "
+                                + arch + ".attention.head_count (got " + layers + ", " + heads + ")");
+                    long kvHeads = meta(g, arch + ".attention.head_count_kv", heads);
+                    return mixTypes(
+                            mix,
+                            tensors,
+                            Math.toIntExact(layers),
+                            Math.toIntExact(heads),
+                            Math.toIntExact(kvHeads),
+                            arch);
+                },
+                mix.fileType);
+    }
+
+    /** The integer at {@code key} of the GGUF's metadata, or {@code fallback} where it is absent. */
+    private static long meta(GgufFile g, String key, long fallback) {
+        GgufValue v = g.metadata().get(key);
+        return v == null ? fallback : v.asLong();
+    }
+
+    /** Each matrix's type for a GGUF's tensors (in file order); those left out stay F32. */
+    private interface TypePlan {
+        Map<String, GgmlType> types(GgufFile g, List<TensorShape> tensors) throws IOException;
+    }
+
+    private static void convert(Path model, Path tokenizer, Path out, TypePlan plan, int fileType) throws IOException {
         if (!Files.exists(model)) throw new NoSuchFileException(model.toString(), null, "no such file or folder");
         if (Files.exists(out) && Files.isSameFile(model, out))
             throw new IllegalArgumentException("convert: the output " + out + " is the input model");
@@ -101,12 +240,12 @@ public final class GgufConvert {
                 else
                     throw new IllegalArgumentException(model + ": not a model (expected a folder with config.json, a"
                             + " .gguf file or a llama2.c .bin checkpoint)");
-                fromGguf(tmp, type, out);
+                fromGguf(tmp, plan, fileType, out);
             } finally {
                 Files.deleteIfExists(tmp);
             }
         } else {
-            fromGguf(model, type, out);
+            fromGguf(model, plan, fileType, out);
         }
     }
 
@@ -117,18 +256,20 @@ public final class GgufConvert {
         }
     }
 
-    /** Re-encodes every tensor of a GGUF: matrices as {@code type} (or its fallback), the rest as F32. */
-    static void fromGguf(Path in, GgmlType type, Path out) throws IOException {
+    /** Re-encodes every tensor of a GGUF: matrices as {@code plan} says, the rest as F32. */
+    private static void fromGguf(Path in, TypePlan plan, int fileType, Path out) throws IOException {
         try (GgufFile g = GgufFile.open(in)) {
             GgufWriter w = new GgufWriter();
             for (Map.Entry<String, GgufValue> e : g.metadata().entrySet()) {
                 if (!e.getKey().equals("general.file_type")) w.put(e.getKey(), e.getValue());
             }
-            w.putU32("general.file_type", fileType(type));
+            w.putU32("general.file_type", fileType);
+            List<TensorShape> shapes = new java.util.ArrayList<>();
+            for (GgufFile.TensorInfo t : g.tensorInfos()) shapes.add(new TensorShape(t.name(), t.shape()));
+            Map<String, GgmlType> types = plan.types(g, shapes);
             for (GgufFile.TensorInfo t : g.tensorInfos()) {
                 long[] shape = t.shape();
-                boolean matrix = shape.length == 2 && !t.name().equals("rope_freqs.weight");
-                GgmlType as = matrix ? typeFor(type, shape[1]) : GgmlType.F32;
+                GgmlType as = types.getOrDefault(t.name(), GgmlType.F32);
                 float[] v = g.dequantize(t.name());
                 try {
                     w.tensor(t.name(), as, shape, v);

@@ -204,6 +204,44 @@ class MainTest {
         }
     }
 
+    /**
+     * convert --type Q4_K_M writes llama.cpp's file type 15 and every matrix in the type {@link
+     * dev.panthera.models.llama.GgufConvert#mixTypes} gives it (whose rules GgufConvertMixTest holds to llama.cpp's
+     * own choices), and the file loads.
+     */
+    @Test
+    void convertWritesTheQ4KMMix() throws Exception {
+        Path f32 = tmp.resolve("gqa-mix-f32.gguf"), mixed = tmp.resolve("gqa-q4km.gguf");
+        assertEquals(
+                0,
+                run("convert", GQA.toString(), f32.toString(), "--type", "F32").rc());
+        Run r = run("convert", f32.toString(), mixed.toString(), "--type", "q4_k_m");
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().contains("Q4_K_M"), r.out());
+        try (var in = dev.panthera.models.io.GgufFile.open(f32);
+                var out = dev.panthera.models.io.GgufFile.open(mixed);
+                LlamaModel source = LlamaModel.load(f32);
+                LlamaModel loaded = LlamaModel.load(mixed)) {
+            var shapes = new java.util.ArrayList<dev.panthera.models.llama.GgufConvert.TensorShape>();
+            for (var t : in.tensorInfos())
+                shapes.add(new dev.panthera.models.llama.GgufConvert.TensorShape(t.name(), t.shape()));
+            var cfg = source.config();
+            assertEquals(cfg.layers(), loaded.config().layers());
+            var want = dev.panthera.models.llama.GgufConvert.mixTypes(
+                    dev.panthera.models.llama.GgufConvert.Mix.Q4_K_M,
+                    shapes,
+                    cfg.layers(),
+                    cfg.heads(),
+                    cfg.kvHeads(),
+                    "llama");
+            assertEquals(15L, out.metadata().get("general.file_type").asLong());
+            for (var t : out.tensorInfos()) {
+                var type = want.getOrDefault(t.name(), dev.panthera.quant.ggml.GgmlType.F32);
+                assertEquals(type, t.type(), t.name());
+            }
+        }
+    }
+
     @Test
     void convertBadInputIsOneLineAndExitTwo() {
         String out = tmp.resolve("o.gguf").toString();

@@ -95,7 +95,7 @@ class ConvertLlamaCppTest {
             if (type == GgmlType.F32 || type == GgmlType.F16)
                 assertEquals(theirs, ll.decode(ours), type + ": our greedy ids " + Arrays.toString(ours));
         }
-        GgufConvert.fromGguf(gguf, GgmlType.F32, expanded);
+        GgufConvert.convert(gguf, null, GgmlType.F32, expanded);
         try (var ll = llamaCpp(expanded)) {
             String theirs = llamaCppGreedy(ll);
             System.out.printf(
