@@ -24,16 +24,16 @@ import java.util.Map;
 
 /**
  * Writes a Llama-family model (a HuggingFace folder, a GGUF file or a llama2.c checkpoint) as a llama.cpp GGUF whose
- * matrices are one GGML type, or llama.cpp's Q4_K_M or Q5_K_M mix ({@link Mix}). With one type every 2-D weight
- * takes {@code type}; where its rows do not divide into that type's
- * blocks, the fallback llama.cpp's quantizer uses applies (Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, then F16 when even
- * 32 does not divide); 1-D tensors (norms, biases) stay F32. A GGUF input keeps all its metadata (vocabulary
- * included); a llama2.c input gets its vocabulary from {@code tokenizer} (a llama2.c tokenizer.bin) or a placeholder;
- * a HuggingFace input gets its config as metadata, q/k rows permuted to llama.cpp's adjacent-pair RoPE for the llama
- * architecture, its tokenizer as llama.cpp's converter writes it ({@link HfVocabulary}; the placeholder vocabulary
- * when the folder has no tokenizer.model or tokenizer.json), linear RoPE scaling as {@code rope.scaling.*} and llama3
- * scaling as the {@code rope_freqs.weight} per-frequency divisors; dynamic (NTK) scaling, which GGUF cannot express,
- * is refused. A HuggingFace GPT-2 folder goes through {@link Gpt2ToGguf} (arch gpt2).
+ * matrices are one GGML type, or llama.cpp's Q4_K_M or Q5_K_M mix ({@link Mix}). With one type every 2-D weight takes
+ * {@code type}; where its rows do not divide into that type's blocks, the fallback llama.cpp's quantizer uses applies
+ * (Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, then F16 when even 32 does not divide); 1-D tensors (norms, biases), GPT-2's
+ * learned positions and BERT's token types stay F32, as llama.cpp keeps them. A GGUF input keeps all its metadata
+ * (vocabulary included); a llama2.c input gets its vocabulary from {@code tokenizer} (a llama2.c tokenizer.bin) or a
+ * placeholder; a HuggingFace input gets its config as metadata, q/k rows permuted to llama.cpp's adjacent-pair RoPE for
+ * the llama architecture, its tokenizer as llama.cpp's converter writes it ({@link HfVocabulary}; the placeholder
+ * vocabulary when the folder has no tokenizer.model or tokenizer.json), linear RoPE scaling as {@code rope.scaling.*}
+ * and llama3 scaling as the {@code rope_freqs.weight} per-frequency divisors; dynamic (NTK) scaling, which GGUF cannot
+ * express, is refused. A HuggingFace GPT-2 folder goes through {@link Gpt2ToGguf} (arch gpt2).
  */
 public final class GgufConvert {
     private GgufConvert() {}
@@ -127,9 +127,15 @@ public final class GgufConvert {
         return name.contains("attn_qkv.weight") || name.contains("attn_kv_b.weight") || name.contains("attn_v.weight");
     }
 
-    /** Whether a tensor is written in the chosen type (a 2-D weight other than rope_freqs) rather than F32. */
+    /**
+     * Whether a tensor is written in the chosen type rather than F32: a 2-D weight other than rope_freqs and the ones
+     * llama.cpp's quantizer never quantizes (learned positions, BERT's token types).
+     */
     private static boolean isMatrix(String name, long[] shape) {
-        return shape.length == 2 && !name.equals("rope_freqs.weight");
+        return shape.length == 2
+                && !name.equals("rope_freqs.weight")
+                && !name.equals("position_embd.weight")
+                && !name.equals("token_types.weight");
     }
 
     /** The type a matrix with rows of {@code rowLength} weights gets when {@code want} is asked for (llama.cpp's rule). */

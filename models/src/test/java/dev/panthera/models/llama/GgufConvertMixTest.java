@@ -53,4 +53,32 @@ class GgufConvertMixTest {
         assertEquals(want.size(), got.size(), fixture + ": matrices typed");
         for (var e : want.entrySet()) assertEquals(e.getValue(), got.get(e.getKey()), fixture + ": " + e.getKey());
     }
+
+    /**
+     * GPT-2's learned position table stays F32 in both a one-type file and a mix, as llama.cpp's quantizer keeps it
+     * (its tensor_allows_quantization), while the other matrices take the type; the file loads.
+     */
+    @org.junit.jupiter.api.Test
+    void learnedPositionsStayF32(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws IOException {
+        java.nio.file.Path hf = java.nio.file.Path.of("src", "test", "resources", "gpt2", "gpt2-f32");
+        java.nio.file.Path one = tmp.resolve("q8.gguf"), mixed = tmp.resolve("q4km.gguf");
+        GgufConvert.convert(hf, null, GgmlType.Q8_0, one);
+        GgufConvert.convert(hf, null, GgufConvert.Mix.Q4_K_M, mixed);
+        for (java.nio.file.Path f : List.of(one, mixed)) {
+            try (var g = dev.panthera.models.io.GgufFile.open(f)) {
+                assertEquals(GgmlType.F32, g.info("position_embd.weight").type(), f + ": position_embd");
+                assertEquals(
+                        f == one
+                                ? GgmlType.Q8_0
+                                : GgufConvert.typeFor(
+                                        GgmlType.Q4_K,
+                                        g.info("blk.0.ffn_up.weight").shape()[1]),
+                        g.info("blk.0.ffn_up.weight").type(),
+                        f + ": ffn_up");
+            }
+            try (var m = dev.panthera.models.lm.LanguageModels.load(f, null)) {
+                assertNotNull(m, f.toString());
+            }
+        }
+    }
 }
