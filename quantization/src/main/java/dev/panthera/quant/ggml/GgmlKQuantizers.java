@@ -237,17 +237,21 @@ final class GgmlKQuantizers {
             int xb = 256 * b;
             long base = 210L * b;
             float maxScale = 0, maxAbs = 0;
-            for (int h = 0; KQuantLanes.ENABLED && h < 2; h++) {
-                for (int j = 0; j < 8; j++) for (int i = 0; i < 16; i++) xt[8 * i + j] = x[xb + 16 * (8 * h + j) + i];
-                KQuantLanes.symmetric8(xt, 32, lt, aux, eight);
-                for (int j = 0; j < 8; j++) {
-                    scales[8 * h + j] = eight[j];
-                    for (int i = 0; i < 16; i++) l[16 * (8 * h + j) + i] = lt[8 * i + j];
+            if (KQuantLanes.ENABLED) {
+                for (int h = 0; h < 2; h++) {
+                    for (int j = 0; j < 8; j++)
+                        for (int i = 0; i < 16; i++) xt[8 * i + j] = x[xb + 16 * (8 * h + j) + i];
+                    KQuantLanes.symmetric8(xt, 32, lt, aux, eight);
+                    for (int j = 0; j < 8; j++) {
+                        scales[8 * h + j] = eight[j];
+                        for (int i = 0; i < 16; i++) l[16 * (8 * h + j) + i] = lt[8 * i + j];
+                    }
                 }
+            } else {
+                for (int ib = 0; ib < 16; ib++) scales[ib] = symmetricScale(16, 32, x, xb + 16 * ib, l, 16 * ib);
             }
             for (int ib = 0; ib < 16; ib++) {
-                float s = KQuantLanes.ENABLED ? scales[ib] : symmetricScale(16, 32, x, xb + 16 * ib, l, 16 * ib);
-                scales[ib] = s;
+                float s = scales[ib];
                 if (Math.abs(s) > maxAbs) {
                     maxAbs = Math.abs(s);
                     maxScale = s;

@@ -229,24 +229,13 @@ public final class GgmlQuants {
                 }
             }
             case Q8_K -> GgmlKQuants.quantizeQ8K(x, o, x.length / 256);
-            case Q4_K ->
-                Sgemm.parallelRanges(
-                        x.length / 256,
-                        K_WORK * (x.length / 256),
-                        1,
-                        (from, to) -> GgmlKQuantizers.quantizeQ45K(x, o, from, to, 4));
-            case Q5_K ->
-                Sgemm.parallelRanges(
-                        x.length / 256,
-                        K_WORK * (x.length / 256),
-                        1,
-                        (from, to) -> GgmlKQuantizers.quantizeQ45K(x, o, from, to, 5));
-            case Q6_K ->
-                Sgemm.parallelRanges(
-                        x.length / 256,
-                        K_WORK * (x.length / 256),
-                        1,
-                        (from, to) -> GgmlKQuantizers.quantizeQ6K(x, o, from, to));
+            case Q4_K, Q5_K, Q6_K -> {
+                int blocks = x.length / 256;
+                Sgemm.parallelRanges(blocks, K_WORK * blocks, 1, (from, to) -> {
+                    if (type == GgmlType.Q6_K) GgmlKQuantizers.quantizeQ6K(x, o, from, to);
+                    else GgmlKQuantizers.quantizeQ45K(x, o, from, to, type == GgmlType.Q4_K ? 4 : 5);
+                });
+            }
             default ->
                 throw new IllegalArgumentException("quantize: writing " + type
                         + " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K)");
