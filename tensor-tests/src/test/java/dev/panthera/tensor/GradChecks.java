@@ -21,8 +21,16 @@ import net.jqwik.api.Arbitrary;
  */
 record GradChecks(Object params, List<Check> checks, List<List<TensorSpec>> leaves) {
 
-    /** One check: its name, the function of its leaves, and the leaves' shapes. */
-    record Check(String what, Function<Tensor[], Tensor> f, long[]... shapes) {}
+    /**
+     * One check: its name, the function of its leaves, the bound on how far the function amplifies a rounding
+     * ({@link GradCheck#check(String, Function, double, Tensor...)}), and the leaves' shapes.
+     */
+    record Check(String what, Function<Tensor[], Tensor> f, double amplification, long[]... shapes) {
+        /** A check of a function no worse conditioned than {@link GradCheck#DEFAULT_AMPLIFICATION} assumes. */
+        Check(String what, Function<Tensor[], Tensor> f, long[]... shapes) {
+            this(what, f, GradCheck.DEFAULT_AMPLIFICATION, shapes);
+        }
+    }
 
     /** The checks {@code make} gives for drawn {@code params}, with their leaves drawn too. */
     static <P> Arbitrary<GradChecks> of(Arbitrary<P> params, Function<P, List<Check>> make) {
@@ -41,7 +49,11 @@ record GradChecks(Object params, List<Check> checks, List<List<TensorSpec>> leav
     /** Runs every check on its leaves. */
     void run() {
         for (int i = 0; i < checks.size(); i++)
-            GradCheck.check(checks.get(i).what(), checks.get(i).f(), Cases.tensors(leaves.get(i)));
+            GradCheck.check(
+                    checks.get(i).what(),
+                    checks.get(i).f(),
+                    checks.get(i).amplification(),
+                    Cases.tensors(leaves.get(i)));
     }
 
     @Override
