@@ -200,7 +200,7 @@ final class InterleavedDot {
                 FloatVector s0 = d.mul(scales(w, sc)), s1 = d.mul(scales(w, sc + ROWS));
                 mins = dmin.mul(scales(w, mn)).fma(FloatVector.broadcast(F, xs[so + 8 * b + 2 * p]), mins);
                 mins = dmin.mul(scales(w, mn + ROWS)).fma(FloatVector.broadcast(F, xs[so + 8 * b + 2 * p + 1]), mins);
-                sum = q4KPair(w, qo + ROWS * 32 * p + h, x, xo + 256 * b + 64 * p, s0, s1, sum);
+                sum = q4KPair(w, qo + ROWS * 32 * p + 2 * h, x, xo + 256 * b + 64 * p, s0, s1, sum);
             }
         }
         sum.sub(mins).intoArray(y, yo);
@@ -217,24 +217,41 @@ final class InterleavedDot {
     }
 
     /**
-     * sum + s0·Σ lo·x + s1·Σ hi·x over one pair of Q4_K sub-blocks: slab j holds weight j of sub-block 2p in its low
-     * nibbles and weight j of sub-block 2p + 1 in its high ones. Two sums per nibble, rotated as in q4_0Block.
+     * sum + s0·Σ lo·x + s1·Σ hi·x over one pair of Q4_K sub-blocks: quant byte j holds weight j of sub-block 2p in its
+     * low nibble and weight j of sub-block 2p + 1 in its high one, bytes j and j + 1 of a row side by side ({@link
+     * InterleavedWeight#q4KByte}). Two sums per nibble, one over the even bytes and one over the odd.
      */
     private static FloatVector q4KPair(
             byte[] w, int qo, float[] x, int xb, FloatVector s0, FloatVector s1, FloatVector sum) {
         FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
-        for (int j = 0; j < 32; j++) {
-            IntVector q = uints(w, qo + ROWS * j);
-            FloatVector lo = ((FloatVector) q.and(LOW4).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.broadcast(F, x[xb + j]), a);
-            FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
+        for (int j = 0; j < 32; j += 2) {
+            IntVector q = pairBytes(w, qo + ROWS * j);
+            a = ((FloatVector) q.and(LOW4).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xb + j]), a);
+            b = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(LOW4).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.broadcast(F, x[xb + 32 + j]), b);
-            a = c;
-            b = d;
-            c = lo;
-            d = hi;
+            c = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8).and(LOW4).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F, x[xb + j + 1]), c);
+            d = ((FloatVector) q.lanewise(VectorOperators.LSHR, 12).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F, x[xb + 33 + j]), d);
         }
         return a.add(c).fma(s0, b.add(d).fma(s1, sum));
+    }
+
+    /**
+     * The L rows' Q4_K quant bytes j and j + 1 (j even) from the pair slab at {@code at} ({@link
+     * InterleavedWeight#q4KByte}, at offset by twice the first row): byte j in bits 0–7 of each int lane, byte j + 1
+     * in bits 8–15.
+     */
+    static IntVector pairBytes(byte[] w, int at) {
+        return (IntVector) ByteVector.fromArray(H, w, at)
+                .reinterpretAsShorts()
+                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+    }
+
+    /** The nibbles at bit {@code shift} (0, 4, 8 or 12) of {@link #pairBytes}, as floats. */
+    static FloatVector pairNibbleAt(byte[] w, int at, int shift) {
+        return (FloatVector)
+                pairBytes(w, at).lanewise(VectorOperators.LSHR, shift).and(LOW4).convert(VectorOperators.I2F, 0);
     }
 
     // the single-slab forms the panel decoders use
@@ -252,11 +269,5 @@ final class InterleavedDot {
     /** The L bytes at {@code at}, signed, as floats. */
     static FloatVector q8(byte[] w, int at) {
         return (FloatVector) ints(w, at).convert(VectorOperators.I2F, 0);
-    }
-
-    /** The nibbles at bit {@code shift} (0 or 4) of the L bytes at {@code at}, as floats. */
-    static FloatVector nibbleAt(byte[] w, int at, int shift) {
-        return (FloatVector)
-                ints(w, at).lanewise(VectorOperators.LSHR, shift).and(LOW4).convert(VectorOperators.I2F, 0);
     }
 }

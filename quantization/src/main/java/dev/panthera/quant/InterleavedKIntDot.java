@@ -2,18 +2,20 @@ package dev.panthera.quant;
 
 import static dev.panthera.quant.InterleavedIntDot.F;
 import static dev.panthera.quant.InterleavedIntDot.I;
-import static dev.panthera.quant.InterleavedIntDot.LOW4S;
 import static dev.panthera.quant.InterleavedIntDot.S;
 import static dev.panthera.quant.InterleavedIntDot.floats;
 import static dev.panthera.quant.InterleavedIntDot.ints;
-import static dev.panthera.quant.InterleavedIntDot.nibbles;
 import static dev.panthera.quant.InterleavedIntDot.quants;
 import static dev.panthera.quant.InterleavedIntDot.widen;
+import static jdk.incubator.vector.VectorOperators.ASHR;
+import static jdk.incubator.vector.VectorOperators.LSHL;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The 16-bit kernels over {@link InterleavedWeight}'s K-quant row groups (Q4_K, Q5_K, Q6_K: super-blocks of 256),
@@ -27,109 +29,133 @@ final class InterleavedKIntDot {
 
     private static final int ROWS = InterleavedWeight.ROWS;
 
-    /**
-     * The sixteen rows of the Q4_K group whose nb headers start at byte {@code ho} and quant slabs at {@code qg} dotted
-     * with an activation quantized per 256 to 8 bits (llama.cpp's Q8_K form, {@link Q8Activation#q8KLanes}), into y
-     * from {@code yo}: xq the quants as shorts, dx each super-block's scale, xs32 the sum of each 32 quants, of
-     * activation row {@code row} (from xq[row·256·nb], dx[row·nb] and xs32[row·8·nb]). Per super-block: d·dx·Σ_s
-     * sc_s·(Σ q·xq)_s - dmin·dx·Σ_s m_s·(Σ xq)_s, the sums over sub-blocks s exact in ints (at most 8·63·60,960 and
-     * 8·63·4,064), as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} forms them. A sub-block's 32 nibble products go to two
-     * 16-bit sums of sixteen (at most 30,480 each), as in {@link InterleavedIntDot#q4_0Int}, formed one after the
-     * other: with the four sums of a slab pair live at once the kernel ran at 26–27 GMAC/s, with two at 30–32 (768 ×
-     * 2048 to 2048 × 5632, one thread, Zen 4). {@link InterleavedIntDot#INT_KERNELS} must hold.
-     */
-    static void q4KInt(
-            byte[] w, int ho, int qg, int nb, short[] xq, float[] dx, int[] xs32, int row, float[] y, int yo) {
-        FloatVector sum = FloatVector.zero(F), mins = sum;
-        int xo = row * 256 * nb, so = row * 8 * nb;
-        for (int b = 0; b < nb; b++) {
-            int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K_QUANTS;
-            IntVector t = IntVector.zero(I), n = t;
-            for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
-                int sc = bo + 128 + ROWS * 2 * p, mn = sc + ROWS * 8, xb = xo + 256 * b + 64 * p;
-                int slabs = qo + ROWS * 32 * p, sa = xs32[so + 8 * b + 2 * p], sb = xs32[so + 8 * b + 2 * p + 1];
-                IntVector lo = IntVector.zero(I), hi = lo;
-                for (int half = 0; half < 32; half += 16) { // sixteen slabs per pass: two 16-bit sums live
-                    ShortVector la = ShortVector.zero(S), ha = la;
-                    for (int j = half; j < half + 16; j++) {
-                        ShortVector q = nibbles(w, slabs + ROWS * j);
-                        la = la.add(q.and(LOW4S).mul(xq[xb + j]));
-                        ha = ha.add(q.lanewise(VectorOperators.LSHR, 4).mul(xq[xb + 32 + j]));
-                    }
-                    lo = lo.add(widen(la));
-                    hi = hi.add(widen(ha));
-                }
-                t = t.add(lo.mul(ints(w, sc))).add(hi.mul(ints(w, sc + ROWS)));
-                n = n.add(ints(w, mn).mul(sa)).add(ints(w, mn + ROWS).mul(sb));
-            }
-            float sx = dx[row * nb + b];
-            sum = ((FloatVector) t.convert(VectorOperators.I2F, 0))
-                    .fma(floats(w, bo).mul(sx), sum);
-            mins = ((FloatVector) n.convert(VectorOperators.I2F, 0))
-                    .fma(floats(w, bo + 64).mul(sx), mins);
-        }
-        sum.sub(mins).intoArray(y, yo);
+    /** A Q4_K pair slab's sixteen rows, two quant bytes each, as 32 shorts ({@link InterleavedWeight#q4KByte}). */
+    private static final VectorSpecies<Short> S2 = ShortVector.SPECIES_512;
+
+    private static final VectorSpecies<Byte> SB2 = ByteVector.SPECIES_256;
+    private static final ShortVector LOW4S2 = ShortVector.broadcast(S2, (short) 15);
+
+    /** The pair slab at {@code at}, zero-extended: row r's quant bytes j and j + 1 in shorts 2r and 2r + 1. */
+    private static ShortVector pairSlab(byte[] w, int at) {
+        return (ShortVector) ByteVector.fromArray(SB2, w, at).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+    }
+
+    /** Activation quants 2u and 2u + 1 ({@link #pairs}' element u) in the low and high short of every 32-bit lane. */
+    private static ShortVector pair(int[] xp, int u) {
+        return IntVector.broadcast(I, xp[u]).reinterpretAsShorts();
     }
 
     /**
-     * {@link #q4KInt} for activation rows i and i + 1 at once (row r's quants from xq[r·k], its super-block scales from
-     * dx[r·nb], its 32-quant sums from xs32[r·k/32], its outputs to y[r·n + yo]): each slab is loaded and split into
-     * its nibbles once for both rows, and each row's sums are formed as q4KInt forms them (exact integers, then the
-     * same float steps), so each row gets the bits q4KInt gives it alone. {@link InterleavedIntDot#INT_KERNELS} must
-     * hold.
+     * Activation quants as the Q4_K kernels read them: element u holds xq[2u] in its low 16 bits and xq[2u + 1] in
+     * its high 16 bits (xq's length even).
      */
-    static void q4KInt2(
-            byte[] w,
-            int ho,
-            int qg,
-            int nb,
-            short[] xq,
-            int k,
-            float[] dx,
-            int[] xs32,
-            int i,
-            float[] y,
-            int n,
-            int yo) {
-        FloatVector sum0 = FloatVector.zero(F), mins0 = sum0, sum1 = sum0, mins1 = sum0;
-        int x0 = i * k, x1 = x0 + k, g0 = i * (k / 32), g1 = g0 + k / 32;
+    static int[] pairs(short[] xq) {
+        int[] xp = new int[xq.length / 2];
+        for (int u = 0; u < xp.length; u++) xp[u] = (xq[2 * u] & 0xFFFF) | xq[2 * u + 1] << 16;
+        return xp;
+    }
+
+    /**
+     * The sixteen rows of the Q4_K group whose nb headers start at byte {@code ho} and quant slabs at {@code qg} dotted
+     * with an activation quantized per 256 to 8 bits (llama.cpp's Q8_K form, {@link Q8Activation#q8KLanes}), into y
+     * from {@code yo}: xp the quants in pairs ({@link #pairs}) and dx each super-block's scale, of activation row
+     * {@code row} (from xp[row·128·nb] and dx[row·nb]). Per super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s, the sum over
+     * sub-blocks s exact in ints (at most 8·63·60,960), as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} forms it; the
+     * sum over super-blocks less the mins' share, which y holds on entry ({@link #q4KMins}). A pair slab holds two quant bytes of
+     * each row side by side (32 shorts); multiplied by two activation quants broadcast as one int, each row's 32-bit
+     * lane gets one product of an even byte in its low short and one of an odd byte in its high short, so a
+     * sub-block's 32 products go to one 16-bit sum of sixteen per half lane (at most 30,480), the two added per row
+     * as ints: the high short shifted down with its sign, the low one shifted up and back. {@link InterleavedIntDot#INT_KERNELS} must hold.
+     */
+    static void q4KInt(byte[] w, int ho, int qg, int nb, int[] xp, float[] dx, int row, float[] y, int yo) {
+        FloatVector sum = FloatVector.zero(F);
+        int xo = row * 128 * nb;
         for (int b = 0; b < nb; b++) {
             int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K_QUANTS;
-            IntVector t0 = IntVector.zero(I), n0 = t0, t1 = t0, n1 = t0;
+            IntVector t = IntVector.zero(I);
             for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
-                int sc = bo + 128 + ROWS * 2 * p, mn = sc + ROWS * 8, xb = 256 * b + 64 * p, slabs = qo + ROWS * 32 * p;
-                int sub = 8 * b + 2 * p;
-                IntVector lo0 = IntVector.zero(I), hi0 = lo0, lo1 = lo0, hi1 = lo0;
-                for (int half = 0; half < 32; half += 16) {
-                    ShortVector la0 = ShortVector.zero(S), ha0 = la0, la1 = la0, ha1 = la0;
-                    for (int j = half; j < half + 16; j++) {
-                        ShortVector q = nibbles(w, slabs + ROWS * j);
-                        ShortVector lo = q.and(LOW4S), hi = q.lanewise(VectorOperators.LSHR, 4);
-                        la0 = la0.add(lo.mul(xq[x0 + xb + j]));
-                        ha0 = ha0.add(hi.mul(xq[x0 + xb + 32 + j]));
-                        la1 = la1.add(lo.mul(xq[x1 + xb + j]));
-                        ha1 = ha1.add(hi.mul(xq[x1 + xb + 32 + j]));
-                    }
-                    lo0 = lo0.add(widen(la0));
-                    hi0 = hi0.add(widen(ha0));
-                    lo1 = lo1.add(widen(la1));
-                    hi1 = hi1.add(widen(ha1));
+                int sc = bo + 128 + ROWS * 2 * p, xb = xo + 128 * b + 32 * p, slabs = qo + ROWS * 32 * p;
+                ShortVector la = ShortVector.zero(S2), ha = la;
+                for (int u = 0; u < 16; u++) {
+                    ShortVector q = pairSlab(w, slabs + 2 * ROWS * u);
+                    la = la.add(q.and(LOW4S2).mul(pair(xp, xb + u)));
+                    ha = ha.add(q.lanewise(VectorOperators.LSHR, 4).mul(pair(xp, xb + 16 + u)));
                 }
-                IntVector scA = ints(w, sc), scB = ints(w, sc + ROWS), mnA = ints(w, mn), mnB = ints(w, mn + ROWS);
-                t0 = t0.add(lo0.mul(scA)).add(hi0.mul(scB));
-                t1 = t1.add(lo1.mul(scA)).add(hi1.mul(scB));
-                n0 = n0.add(mnA.mul(xs32[g0 + sub])).add(mnB.mul(xs32[g0 + sub + 1]));
-                n1 = n1.add(mnA.mul(xs32[g1 + sub])).add(mnB.mul(xs32[g1 + sub + 1]));
+                // each 32-bit lane's two 16-bit sums added as ints (written out: as a method C2 left it out of line)
+                IntVector l = la.reinterpretAsInts(), h = ha.reinterpretAsInts();
+                l = l.lanewise(ASHR, 16).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                h = h.lanewise(ASHR, 16).add(h.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                t = t.add(l.mul(ints(w, sc))).add(h.mul(ints(w, sc + ROWS)));
             }
-            FloatVector d = floats(w, bo), dmin = floats(w, bo + 64);
-            float sx0 = dx[i * nb + b], sx1 = dx[(i + 1) * nb + b];
-            sum0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).fma(d.mul(sx0), sum0);
-            mins0 = ((FloatVector) n0.convert(VectorOperators.I2F, 0)).fma(dmin.mul(sx0), mins0);
-            sum1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).fma(d.mul(sx1), sum1);
-            mins1 = ((FloatVector) n1.convert(VectorOperators.I2F, 0)).fma(dmin.mul(sx1), mins1);
+            sum = ((FloatVector) t.convert(VectorOperators.I2F, 0))
+                    .fma(floats(w, bo).mul(dx[row * nb + b]), sum);
         }
-        sum0.sub(mins0).intoArray(y, i * n + yo);
-        sum1.sub(mins1).intoArray(y, (i + 1) * n + yo);
+        sum.sub(FloatVector.fromArray(F, y, yo)).intoArray(y, yo);
+    }
+
+    /**
+     * The mins' share of the Q4_K group's sixteen rows for activation row {@code row} (arguments as {@link #q4KInt}'s):
+     * dmin·dx·Σ_s m_s·(Σ xq)_s summed over the super-blocks as {@code ggml_vec_dot_q4_K_q8_K} forms it, into y from
+     * {@code yo}, for {@link #q4KInt} and its several-row forms to subtract from their own share. It has a method of
+     * its own because in the kernels' it put them past C2's inlining node limit (a helper then left out of line).
+     */
+    static void q4KMins(byte[] w, int ho, int nb, float[] dx, int[] xs32, int row, float[] y, int yo) {
+        FloatVector mins = FloatVector.zero(F);
+        int so = row * 8 * nb;
+        for (int b = 0; b < nb; b++) {
+            int bo = ho + b * InterleavedWeight.K_HEADER;
+            IntVector n = IntVector.zero(I);
+            for (int p = 0; p < 4; p++) {
+                int mn = bo + 128 + ROWS * 2 * p + ROWS * 8, sa = xs32[so + 8 * b + 2 * p];
+                n = n.add(ints(w, mn).mul(sa)).add(ints(w, mn + ROWS).mul(xs32[so + 8 * b + 2 * p + 1]));
+            }
+            mins = ((FloatVector) n.convert(VectorOperators.I2F, 0))
+                    .fma(floats(w, bo + 64).mul(dx[row * nb + b]), mins);
+        }
+        mins.intoArray(y, yo);
+    }
+
+    /**
+     * {@link #q4KInt} for activation rows i and i + 1 at once (row r's quant pairs from xp[r·k/2], its super-block
+     * scales from dx[r·nb], its outputs to y[r·n + yo], where its mins' share is on entry): each pair slab is loaded
+     * and split into its nibbles once for both rows, and each row's sums are formed as q4KInt forms them (exact
+     * integers, then the same float steps), so each row gets the bits q4KInt gives it alone. {@link
+     * InterleavedIntDot#INT_KERNELS} must hold.
+     */
+    static void q4KInt2(
+            byte[] w, int ho, int qg, int nb, int[] xp, int k, float[] dx, int i, float[] y, int n, int yo) {
+        FloatVector sum0 = FloatVector.zero(F), sum1 = sum0;
+        int x0 = i * (k / 2), x1 = x0 + k / 2;
+        for (int b = 0; b < nb; b++) {
+            int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K_QUANTS;
+            IntVector t0 = IntVector.zero(I), t1 = t0;
+            for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
+                int sc = bo + 128 + ROWS * 2 * p, xb = 128 * b + 32 * p, slabs = qo + ROWS * 32 * p;
+                ShortVector la0 = ShortVector.zero(S2), ha0 = la0, la1 = la0, ha1 = la0;
+                for (int u = 0; u < 16; u++) {
+                    ShortVector q = pairSlab(w, slabs + 2 * ROWS * u);
+                    ShortVector lo = q.and(LOW4S2), hi = q.lanewise(VectorOperators.LSHR, 4);
+                    la0 = la0.add(lo.mul(pair(xp, x0 + xb + u)));
+                    ha0 = ha0.add(hi.mul(pair(xp, x0 + xb + 16 + u)));
+                    la1 = la1.add(lo.mul(pair(xp, x1 + xb + u)));
+                    ha1 = ha1.add(hi.mul(pair(xp, x1 + xb + 16 + u)));
+                }
+                IntVector scA = ints(w, sc), scB = ints(w, sc + ROWS);
+                IntVector l0 = la0.reinterpretAsInts(), h0 = ha0.reinterpretAsInts();
+                IntVector l1 = la1.reinterpretAsInts(), h1 = ha1.reinterpretAsInts();
+                l0 = l0.lanewise(ASHR, 16).add(l0.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                h0 = h0.lanewise(ASHR, 16).add(h0.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                l1 = l1.lanewise(ASHR, 16).add(l1.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                h1 = h1.lanewise(ASHR, 16).add(h1.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                t0 = t0.add(l0.mul(scA)).add(h0.mul(scB));
+                t1 = t1.add(l1.mul(scA)).add(h1.mul(scB));
+            }
+            FloatVector d = floats(w, bo);
+            sum0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[i * nb + b]), sum0);
+            sum1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[(i + 1) * nb + b]), sum1);
+        }
+        sum0.sub(FloatVector.fromArray(F, y, i * n + yo)).intoArray(y, i * n + yo);
+        sum1.sub(FloatVector.fromArray(F, y, (i + 1) * n + yo)).intoArray(y, (i + 1) * n + yo);
     }
 
     /**
@@ -344,95 +370,68 @@ final class InterleavedKIntDot {
     }
 
     /**
-     * {@link #q4KInt} for activation rows i .. i + 3 at once (row r's quants from xq[r·k], its super-block scales from
-     * dx[r·nb], its 32-quant sums from xs32[r·k/32], its outputs to y[r·n + yo]): each slab is loaded and split into
-     * its nibbles once for the four rows. A row's sixteen-slab 16-bit sums are widened and scaled into its integer per
-     * sixteen slabs rather than per sub-block; integer addition being exact, each row's integers are q4KInt's and the
-     * float steps after them are q4KInt's, so each row gets the bits q4KInt gives it alone. The four rows go through
-     * one parsed loop body, their sums rotating as in {@code HalfDots.dot2}: written out per row, the kernel ran at
-     * half the speed of {@link #q4KInt2} (C2's node limit). {@link InterleavedIntDot#INT_KERNELS} must hold.
+     * {@link #q4KInt} for activation rows i .. i + 3 at once (row r's quant pairs from xp[r·k/2], its super-block
+     * scales from dx[r·nb], its outputs to y[r·n + yo], where its mins' share is on entry): each pair slab is loaded
+     * and split into its nibbles once for the four rows; each row's integers are q4KInt's and the float steps after
+     * them are q4KInt's, so each row gets the bits q4KInt gives it alone. The four rows go through one parsed loop
+     * body, their sums rotating as in {@code HalfDots.dot2}: written out per row, the kernel ran at half the speed of
+     * {@link #q4KInt2} (C2's node limit). {@link InterleavedIntDot#INT_KERNELS} must hold.
      */
     static void q4KInt4(
-            byte[] w,
-            int ho,
-            int qg,
-            int nb,
-            short[] xq,
-            int k,
-            float[] dx,
-            int[] xs32,
-            int i,
-            float[] y,
-            int n,
-            int yo) {
-        FloatVector sum0 = FloatVector.zero(F), mins0 = sum0, sum1 = sum0, mins1 = sum0;
-        FloatVector sum2 = sum0, mins2 = sum0, sum3 = sum0, mins3 = sum0;
+            byte[] w, int ho, int qg, int nb, int[] xp, int k, float[] dx, int i, float[] y, int n, int yo) {
+        FloatVector sum0 = FloatVector.zero(F), sum1 = sum0, sum2 = sum0, sum3 = sum0;
         for (int b = 0; b < nb; b++) {
             int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K_QUANTS;
-            IntVector t0 = IntVector.zero(I), n0 = t0, t1 = t0, n1 = t0, t2 = t0, n2 = t0, t3 = t0, n3 = t0;
+            IntVector t0 = IntVector.zero(I), t1 = t0, t2 = t0, t3 = t0;
             for (int p = 0; p < 4; p++) { // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
-                int sc = bo + 128 + ROWS * 2 * p, mn = sc + ROWS * 8, xb = 256 * b + 64 * p, slabs = qo + ROWS * 32 * p;
-                int sub = 8 * b + 2 * p;
+                int sc = bo + 128 + ROWS * 2 * p, xb = 128 * b + 32 * p, slabs = qo + ROWS * 32 * p;
                 IntVector scA = ints(w, sc), scB = ints(w, sc + ROWS);
-                for (int half = 0; half < 32; half += 16) {
-                    ShortVector la0 = ShortVector.zero(S), ha0 = la0, la1 = la0, ha1 = la0;
-                    ShortVector la2 = la0, ha2 = la0, la3 = la0, ha3 = la0;
-                    for (int j = half; j < half + 16; j++) {
-                        ShortVector q = nibbles(w, slabs + ROWS * j);
-                        ShortVector lo = q.and(LOW4S), hi = q.lanewise(VectorOperators.LSHR, 4);
-                        int xr = i * k + xb + j;
-                        for (int r = 0; r < 4; r++) { // one parsed body, the rows' sums rotating (see HalfDots.dot2)
-                            ShortVector a = la0.add(lo.mul(xq[xr])), h = ha0.add(hi.mul(xq[xr + 32]));
-                            la0 = la1;
-                            la1 = la2;
-                            la2 = la3;
-                            la3 = a;
-                            ha0 = ha1;
-                            ha1 = ha2;
-                            ha2 = ha3;
-                            ha3 = h;
-                            xr += k;
-                        }
-                    }
-                    for (int r = 0; r < 4; r++) {
-                        IntVector t = t0.add(widen(la0).mul(scA)).add(widen(ha0).mul(scB));
-                        t0 = t1;
-                        t1 = t2;
-                        t2 = t3;
-                        t3 = t;
+                ShortVector la0 = ShortVector.zero(S2), ha0 = la0, la1 = la0, ha1 = la0;
+                ShortVector la2 = la0, ha2 = la0, la3 = la0, ha3 = la0;
+                for (int u = 0; u < 16; u++) {
+                    ShortVector q = pairSlab(w, slabs + 2 * ROWS * u);
+                    ShortVector lo = q.and(LOW4S2), hi = q.lanewise(VectorOperators.LSHR, 4);
+                    int xr = i * (k / 2) + xb + u;
+                    for (int r = 0; r < 4; r++) { // one parsed body, the rows' sums rotating (see HalfDots.dot2)
+                        ShortVector a = la0.add(lo.mul(pair(xp, xr))), h = ha0.add(hi.mul(pair(xp, xr + 16)));
                         la0 = la1;
                         la1 = la2;
                         la2 = la3;
+                        la3 = a;
                         ha0 = ha1;
                         ha1 = ha2;
                         ha2 = ha3;
+                        ha3 = h;
+                        xr += k / 2;
                     }
                 }
-                IntVector mnA = ints(w, mn), mnB = ints(w, mn + ROWS);
-                int g = i * (k / 32) + sub;
                 for (int r = 0; r < 4; r++) {
-                    IntVector v = n0.add(mnA.mul(xs32[g])).add(mnB.mul(xs32[g + 1]));
-                    n0 = n1;
-                    n1 = n2;
-                    n2 = n3;
-                    n3 = v;
-                    g += k / 32;
+                    IntVector l = la0.reinterpretAsInts(), h = ha0.reinterpretAsInts();
+                    l = l.lanewise(ASHR, 16).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                    h = h.lanewise(ASHR, 16).add(h.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                    IntVector t = t0.add(l.mul(scA)).add(h.mul(scB));
+                    t0 = t1;
+                    t1 = t2;
+                    t2 = t3;
+                    t3 = t;
+                    la0 = la1;
+                    la1 = la2;
+                    la2 = la3;
+                    ha0 = ha1;
+                    ha1 = ha2;
+                    ha2 = ha3;
                 }
             }
-            FloatVector d = floats(w, bo), dmin = floats(w, bo + 64);
+            FloatVector d = floats(w, bo);
             int r = i * nb + b;
             sum0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r]), sum0);
-            mins0 = ((FloatVector) n0.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r]), mins0);
             sum1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + nb]), sum1);
-            mins1 = ((FloatVector) n1.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r + nb]), mins1);
             sum2 = ((FloatVector) t2.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 2 * nb]), sum2);
-            mins2 = ((FloatVector) n2.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r + 2 * nb]), mins2);
             sum3 = ((FloatVector) t3.convert(VectorOperators.I2F, 0)).fma(d.mul(dx[r + 3 * nb]), sum3);
-            mins3 = ((FloatVector) n3.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx[r + 3 * nb]), mins3);
         }
-        sum0.sub(mins0).intoArray(y, i * n + yo);
-        sum1.sub(mins1).intoArray(y, (i + 1) * n + yo);
-        sum2.sub(mins2).intoArray(y, (i + 2) * n + yo);
-        sum3.sub(mins3).intoArray(y, (i + 3) * n + yo);
+        sum0.sub(FloatVector.fromArray(F, y, i * n + yo)).intoArray(y, i * n + yo);
+        sum1.sub(FloatVector.fromArray(F, y, (i + 1) * n + yo)).intoArray(y, (i + 1) * n + yo);
+        sum2.sub(FloatVector.fromArray(F, y, (i + 2) * n + yo)).intoArray(y, (i + 2) * n + yo);
+        sum3.sub(FloatVector.fromArray(F, y, (i + 3) * n + yo)).intoArray(y, (i + 3) * n + yo);
     }
 }

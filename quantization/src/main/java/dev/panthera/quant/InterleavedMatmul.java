@@ -47,7 +47,10 @@ final class InterleavedMatmul {
                         switch (w.type) {
                             case Q6_K -> (from, to) -> dotsQ6KInt(xq, dx, m, w, y, from, to);
                             case Q5_K -> (from, to) -> dotsQ5KInt(xq, dx, xs32, m, w, y, from, to);
-                            default -> (from, to) -> dotsQ4KInt(xq, dx, xs32, m, w, y, from, to);
+                            default -> {
+                                int[] xp = InterleavedKIntDot.pairs(xq);
+                                yield (from, to) -> dotsQ4KInt(xp, dx, xs32, m, w, y, from, to);
+                            }
                         });
             }
             return;
@@ -119,15 +122,14 @@ final class InterleavedMatmul {
      * one-row kernel's bits.
      */
     private static void dotsQ4KInt(
-            short[] xq, float[] dx, int[] xs32, int m, InterleavedWeight w, float[] y, int from, int to) {
+            int[] xp, float[] dx, int[] xs32, int m, InterleavedWeight w, float[] y, int from, int to) {
         int n = w.out, k = w.in, nb = w.blocksPerRow();
         for (int g = from / ROWS; g < to / ROWS; g++) {
             int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
-            for (; i + 4 <= m; i += 4)
-                InterleavedKIntDot.q4KInt4(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
-            for (; i + 2 <= m; i += 2)
-                InterleavedKIntDot.q4KInt2(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
-            for (; i < m; i++) InterleavedKIntDot.q4KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
+            for (int r = 0; r < m; r++) InterleavedKIntDot.q4KMins(w.data, ho, nb, dx, xs32, r, y, r * n + g * ROWS);
+            for (; i + 4 <= m; i += 4) InterleavedKIntDot.q4KInt4(w.data, ho, qo, nb, xp, k, dx, i, y, n, g * ROWS);
+            for (; i + 2 <= m; i += 2) InterleavedKIntDot.q4KInt2(w.data, ho, qo, nb, xp, k, dx, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedKIntDot.q4KInt(w.data, ho, qo, nb, xp, dx, i, y, i * n + g * ROWS);
         }
     }
 
@@ -313,9 +315,11 @@ final class InterleavedMatmul {
         for (int s = 0; s < 8; s++) { // sub-block s = 2p + t: bytes of pair p, nibble t
             FloatVector ds = d.mul(InterleavedDot.scales(a, bo + 128 + ROWS * s + h));
             FloatVector ms = dmin.mul(InterleavedDot.scales(a, bo + 128 + ROWS * (8 + s) + h));
-            int qs = q + ROWS * 32 * (s / 2) + h, shift = 4 * (s & 1);
-            for (int j = 0; j < 32; j++) {
-                ds.mul(InterleavedDot.nibbleAt(a, qs + ROWS * j, shift)).sub(ms).intoArray(dst, o + (32 * s + j) * ld);
+            int qs = q + ROWS * 32 * (s / 2) + 2 * h, shift = 4 * (s & 1);
+            for (int j = 0; j < 32; j++) { // byte j of each row: the low or high byte of its pair
+                ds.mul(InterleavedDot.pairNibbleAt(a, qs + ROWS * (j & ~1), shift + 8 * (j & 1)))
+                        .sub(ms)
+                        .intoArray(dst, o + (32 * s + j) * ld);
             }
         }
     }

@@ -20,7 +20,11 @@ import java.util.List;
  * sixteen floats each (in native byte order, as the kernels reinterpret them; converted exactly from the halves), then
  * its eight 6-bit scales and eight 6-bit mins as one byte each (16 byte slabs instead of the 12 packed ones), 5.6% more
  * bytes in all: its kernel then has no half conversions, which kept the decode's compilation under C2's inlining node
- * limit (past it, the byte widening was left out of line and the decode ran ten times slower). Q4_K keeps the two parts
+ * limit (past it, the byte widening was left out of line and the decode ran ten times slower). Q4_K's quant bytes go
+ * in pairs: bytes i and i + 1 (i even) of the sixteen rows as 32 bytes, row r's two at 2r and 2r + 1 (the byte
+ * transposition in units of two bytes, {@link #q4KByte}), so that one 32-byte load widened to 32 shorts holds two
+ * weights of each row side by side and its products with two activation values sit in one 32-bit lane per row
+ * ({@link InterleavedKIntDot#q4KInt}). Q4_K keeps the two parts
  * apart: every group-block's header ({@value #K_HEADER} bytes) first, group by group, then every group-block's quant
  * slabs ({@value #K_QUANTS} bytes) in the same order. Streamed from memory with each header between its quant slabs,
  * the Q4_K decode ran at half the rate of the same kernel over cached bytes; the decodes of whole models ran faster
@@ -271,7 +275,9 @@ final class InterleavedWeight {
             for (int b = 0; b < nb; b++) {
                 int hd = headerAt(t, nb, g, b), q = quantsAt(t, out / ROWS, nb, g, b);
                 for (int r = 0; r < ROWS; r++) header(t, rows, r * rb + b * bs, data, hd, r);
-                if (unpacked == null) {
+                if (t == GgmlType.Q4_K) {
+                    transposePairs(rows, b * bs + qOff, rb, qLen, data, q);
+                } else if (unpacked == null) {
                     transpose(rows, b * bs + qOff, rb, qLen, data, q);
                 } else {
                     for (int r = 0; r < ROWS; r++) {
@@ -400,6 +406,50 @@ final class InterleavedWeight {
         }
     }
 
+    /**
+     * Where row r's quant byte i of a Q4_K group-block whose slabs start at {@code q} lies: bytes i and i + 1 (i even)
+     * of the sixteen rows are 32 bytes from q + 16·i, row r's pair at 2r.
+     */
+    static int q4KByte(int q, int i, int r) {
+        return q + ROWS * (i & ~1) + 2 * r + (i & 1);
+    }
+
+    /**
+     * Sixteen rows of {@code n} bytes (n a multiple of 8; row r at {@code s + r * stride} of {@code src}) into the
+     * pair slabs at {@code q} of {@code dst} ({@link #q4KByte}): {@link #transpose} in units of two bytes, four rows by
+     * four pairs at a time as four longs, in two rounds of swaps (pairs, then quads).
+     */
+    private static void transposePairs(byte[] src, int s, int stride, int n, byte[] dst, int q) {
+        for (int h = 0; h < ROWS; h += 4) {
+            int row = s + h * stride;
+            for (int i = 0; i < n; i += 8) {
+                int at = row + i;
+                long a0 = (long) LE64.get(src, at), a1 = (long) LE64.get(src, at + stride);
+                long a2 = (long) LE64.get(src, at + 2 * stride), a3 = (long) LE64.get(src, at + 3 * stride);
+                // pair j of a_k is row k's bytes i + 2j, i + 2j + 1
+                long t;
+                t = ((a0 >>> 16) ^ a1) & M16;
+                a1 ^= t;
+                a0 ^= t << 16;
+                t = ((a2 >>> 16) ^ a3) & M16;
+                a3 ^= t;
+                a2 ^= t << 16;
+                t = ((a0 >>> 32) ^ a2) & M32;
+                a2 ^= t;
+                a0 ^= t << 32;
+                t = ((a1 >>> 32) ^ a3) & M32;
+                a3 ^= t;
+                a1 ^= t << 32;
+                // now pair k of a_j is row k's bytes i + 2j, i + 2j + 1
+                int d = q + ROWS * i + 2 * h;
+                LE64.set(dst, d, a0);
+                LE64.set(dst, d + 2 * ROWS, a1);
+                LE64.set(dst, d + 4 * ROWS, a2);
+                LE64.set(dst, d + 6 * ROWS, a3);
+            }
+        }
+    }
+
     private static final long M8 = 0x00FF00FF00FF00FFL, M16 = 0x0000FFFF0000FFFFL, M32 = 0x00000000FFFFFFFFL;
 
     private static final java.lang.invoke.VarHandle LE64 =
@@ -505,7 +555,7 @@ final class InterleavedWeight {
                         row[s + 12 + j] = (byte) ((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
                     }
                     if (type == GgmlType.Q4_K) {
-                        for (int i = 0; i < 128; i++) row[s + 16 + i] = data[q + ROWS * i + l];
+                        for (int i = 0; i < 128; i++) row[s + 16 + i] = data[q4KByte(q, i, l)];
                     } else {
                         for (int e = 0; e < 256; e++) {
                             int v = data[q + ROWS * e + l] + 16, p = e / 64, hi = e % 64 / 32, i = e % 32;
