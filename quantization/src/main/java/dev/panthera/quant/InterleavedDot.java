@@ -219,7 +219,7 @@ final class InterleavedDot {
     /**
      * sum + s0·Σ lo·x + s1·Σ hi·x over one pair of Q4_K sub-blocks: quant byte j holds weight j of sub-block 2p in its
      * low nibble and weight j of sub-block 2p + 1 in its high one, bytes j and j + 1 of a row side by side ({@link
-     * InterleavedWeight#q4KByte}). Two sums per nibble, one over the even bytes and one over the odd.
+     * InterleavedWeight#pairByte}). Two sums per nibble, one over the even bytes and one over the odd.
      */
     private static FloatVector q4KPair(
             byte[] w, int qo, float[] x, int xb, FloatVector s0, FloatVector s1, FloatVector sum) {
@@ -238,14 +238,27 @@ final class InterleavedDot {
     }
 
     /**
-     * The L rows' Q4_K quant bytes j and j + 1 (j even) from the pair slab at {@code at} ({@link
-     * InterleavedWeight#q4KByte}, at offset by twice the first row): byte j in bits 0–7 of each int lane, byte j + 1
+     * The L rows' quant bytes j and j + 1 (j even) from the pair slab at {@code at} ({@link
+     * InterleavedWeight#pairByte}, at offset by twice the first row): byte j in bits 0–7 of each int lane, byte j + 1
      * in bits 8–15.
      */
     static IntVector pairBytes(byte[] w, int at) {
         return (IntVector) ByteVector.fromArray(H, w, at)
                 .reinterpretAsShorts()
                 .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+    }
+
+    /**
+     * Signed quant byte e of rows h .. h + L of the pair slabs from {@code q} ({@link InterleavedWeight#pairByte}:
+     * Q5_K), as floats: the low or the high byte of each row's pair, sign-extended.
+     */
+    static FloatVector pairQ8(byte[] w, int q, int e, int h) {
+        IntVector v = (IntVector) ByteVector.fromArray(H, w, q + ROWS * (e & ~1) + 2 * h)
+                .reinterpretAsShorts()
+                .convertShape(VectorOperators.S2I, I, 0);
+        return (FloatVector) v.lanewise(VectorOperators.LSHL, 24 - 8 * (e & 1))
+                .lanewise(VectorOperators.ASHR, 24)
+                .convert(VectorOperators.I2F, 0);
     }
 
     /** The nibbles at bit {@code shift} (0, 4, 8 or 12) of {@link #pairBytes}, as floats. */

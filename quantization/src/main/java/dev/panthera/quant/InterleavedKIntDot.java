@@ -29,7 +29,7 @@ final class InterleavedKIntDot {
 
     private static final int ROWS = InterleavedWeight.ROWS;
 
-    /** A Q4_K pair slab's sixteen rows, two quant bytes each, as 32 shorts ({@link InterleavedWeight#q4KByte}). */
+    /** A pair slab's sixteen rows, two quant bytes each, as 32 shorts ({@link InterleavedWeight#pairByte}). */
     private static final VectorSpecies<Short> S2 = ShortVector.SPECIES_512;
 
     private static final VectorSpecies<Byte> SB2 = ByteVector.SPECIES_256;
@@ -40,13 +40,18 @@ final class InterleavedKIntDot {
         return (ShortVector) ByteVector.fromArray(SB2, w, at).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
     }
 
+    /** The pair slab at {@code at} of signed bytes (Q5_K), sign-extended, as {@link #pairSlab}. */
+    private static ShortVector pairQuants(byte[] w, int at) {
+        return (ShortVector) ByteVector.fromArray(SB2, w, at).convertShape(VectorOperators.B2S, S2, 0);
+    }
+
     /** Activation quants 2u and 2u + 1 ({@link #pairs}' element u) in the low and high short of every 32-bit lane. */
     private static ShortVector pair(int[] xp, int u) {
         return IntVector.broadcast(I, xp[u]).reinterpretAsShorts();
     }
 
     /**
-     * Activation quants as the Q4_K kernels read them: element u holds xq[2u] in its low 16 bits and xq[2u + 1] in
+     * Activation quants as the Q4_K and Q5_K kernels read them: element u holds xq[2u] in its low 16 bits and xq[2u + 1] in
      * its high 16 bits (xq's length even).
      */
     static int[] pairs(short[] xq) {
@@ -253,29 +258,29 @@ final class InterleavedKIntDot {
 
     /**
      * The sixteen rows of the Q5_K group whose nb headers start at byte {@code ho} and quants at {@code qg} dotted with
-     * an activation quantized per 256 to 8 bits ({@link Q8Activation#q8KLanes}), into y from {@code yo}: xq the quants
-     * as shorts, dx each super-block's scale, xs32 the sum of each 32 quants, of activation row {@code row} (from
-     * xq[row·256·nb], dx[row·nb] and xs32[row·8·nb]). Per super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s - dmin·dx·Σ_s
-     * m_s·(Σ xq)_s, the sums over sub-blocks s exact in ints, as llama.cpp's {@code ggml_vec_dot_q5_K_q8_K} forms them.
-     * Each weight is stored as the signed byte q - 16 (in [-16, 15], {@link InterleavedWeight}), so a sub-block's 32
-     * products go to two 16-bit sums of sixteen (at most 16·16·127 = 32,512 each) and Σ q·xq is their widened sum plus
-     * 16·Σ xq. {@link InterleavedIntDot#INT_KERNELS} must hold.
+     * an activation quantized per 256 to 8 bits ({@link Q8Activation#q8KLanes}), into y from {@code yo}: xp the quants
+     * in pairs ({@link #pairs}), dx each super-block's scale, xs32 the sum of each 32 quants, of activation row {@code
+     * row} (from xp[row·128·nb], dx[row·nb] and xs32[row·8·nb]). Per super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s -
+     * dmin·dx·Σ_s m_s·(Σ xq)_s, the sums over sub-blocks s exact in ints, as llama.cpp's {@code
+     * ggml_vec_dot_q5_K_q8_K} forms them. Each weight is stored as the signed byte q - 16 (in [-16, 15], {@link
+     * InterleavedWeight}), two of each row side by side as in {@link #q4KInt}, so a sub-block's 32 products go to one
+     * 16-bit sum of sixteen per half lane (at most 16·16·127 = 32,512), and Σ q·xq is the halves' sum plus 16·Σ xq.
+     * {@link InterleavedIntDot#INT_KERNELS} must hold.
      */
-    static void q5KInt(
-            byte[] w, int ho, int qg, int nb, short[] xq, float[] dx, int[] xs32, int row, float[] y, int yo) {
+    static void q5KInt(byte[] w, int ho, int qg, int nb, int[] xp, float[] dx, int[] xs32, int row, float[] y, int yo) {
         FloatVector sum = FloatVector.zero(F), mins = sum;
-        int xo = row * 256 * nb, so = row * 8 * nb;
+        int xo = row * 128 * nb, so = row * 8 * nb;
         for (int b = 0; b < nb; b++) {
             int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K5_QUANTS;
             IntVector t = IntVector.zero(I), n = t;
             for (int s = 0; s < 8; s++) {
-                int at = qo + ROWS * 32 * s, xs = xo + 256 * b + 32 * s, sx = xs32[so + 8 * b + s];
-                ShortVector lo = ShortVector.zero(S), hi = lo;
-                for (int j = 0; j < 16; j++) {
-                    lo = lo.add(quants(w, at + ROWS * j).mul(xq[xs + j]));
-                    hi = hi.add(quants(w, at + ROWS * (16 + j)).mul(xq[xs + 16 + j]));
-                }
-                t = t.add(widen(lo).add(widen(hi)).add(16 * sx).mul(ints(w, bo + 128 + ROWS * s)));
+                int at = qo + ROWS * 32 * s, xs = xo + 128 * b + 16 * s, sx = xs32[so + 8 * b + s];
+                ShortVector a = ShortVector.zero(S2);
+                for (int u = 0; u < 16; u++)
+                    a = a.add(pairQuants(w, at + 2 * ROWS * u).mul(pair(xp, xs + u)));
+                IntVector v = a.reinterpretAsInts();
+                v = v.lanewise(ASHR, 16).add(v.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                t = t.add(v.add(16 * sx).mul(ints(w, bo + 128 + ROWS * s)));
                 n = n.add(ints(w, bo + 128 + ROWS * (8 + s)).mul(sx));
             }
             float d = dx[row * nb + b];
@@ -288,10 +293,10 @@ final class InterleavedKIntDot {
     }
 
     /**
-     * {@link #q5KInt} for activation rows i .. i + 3 at once (row r's quants from xq[r·k], its super-block scales from
-     * dx[r·nb], its 32-quant sums from xs32[r·k/32], its outputs to y[r·n + yo]): each slab is loaded and widened once
-     * for the four rows, the rows' sums rotating through one parsed loop body as in {@link #q4KInt4}; each row's
-     * integers and float steps are q5KInt's, so each row gets the bits q5KInt gives it alone. {@link
+     * {@link #q5KInt} for activation rows i .. i + 3 at once (row r's quant pairs from xp[r·k/2], its super-block
+     * scales from dx[r·nb], its 32-quant sums from xs32[r·k/32], its outputs to y[r·n + yo]): each pair slab is loaded
+     * and widened once for the four rows, the rows' sums rotating through one parsed loop body as in {@link #q4KInt4};
+     * each row's integers and float steps are q5KInt's, so each row gets the bits q5KInt gives it alone. {@link
      * InterleavedIntDot#INT_KERNELS} must hold.
      */
     static void q5KInt4(
@@ -299,7 +304,7 @@ final class InterleavedKIntDot {
             int ho,
             int qg,
             int nb,
-            short[] xq,
+            int[] xp,
             int k,
             float[] dx,
             int[] xs32,
@@ -312,29 +317,27 @@ final class InterleavedKIntDot {
             int bo = ho + b * InterleavedWeight.K_HEADER, qo = qg + b * InterleavedWeight.K5_QUANTS;
             IntVector t0 = IntVector.zero(I), t1 = t0, t2 = t0, t3 = t0, n0 = t0, n1 = t0, n2 = t0, n3 = t0;
             for (int s = 0; s < 8; s++) {
-                int at = qo + ROWS * 32 * s, x = i * k + 256 * b + 32 * s;
-                ShortVector l0 = ShortVector.zero(S), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
-                for (int j = 0; j < 16; j++) {
-                    ShortVector p = quants(w, at + ROWS * j), q = quants(w, at + ROWS * (16 + j));
-                    int xr = x + j;
+                int at = qo + ROWS * 32 * s, x = i * (k / 2) + 128 * b + 16 * s;
+                ShortVector a0 = ShortVector.zero(S2), a1 = a0, a2 = a0, a3 = a0;
+                for (int u = 0; u < 16; u++) {
+                    ShortVector q = pairQuants(w, at + 2 * ROWS * u);
+                    int xr = x + u;
                     for (int r = 0; r < 4; r++) { // one parsed body, the rows' sums rotating (see HalfDots.dot2)
-                        ShortVector lo = l0.add(p.mul(xq[xr])), hi = h0.add(q.mul(xq[xr + 16]));
-                        l0 = l1;
-                        l1 = l2;
-                        l2 = l3;
-                        l3 = lo;
-                        h0 = h1;
-                        h1 = h2;
-                        h2 = h3;
-                        h3 = hi;
-                        xr += k;
+                        ShortVector a = a0.add(q.mul(pair(xp, xr)));
+                        a0 = a1;
+                        a1 = a2;
+                        a2 = a3;
+                        a3 = a;
+                        xr += k / 2;
                     }
                 }
                 IntVector sc = ints(w, bo + 128 + ROWS * s), mn = ints(w, bo + 128 + ROWS * (8 + s));
                 int g = i * (k / 32) + 8 * b + s;
                 for (int r = 0; r < 4; r++) {
                     int sx = xs32[g];
-                    IntVector t = t0.add(widen(l0).add(widen(h0)).add(16 * sx).mul(sc)), v = n0.add(mn.mul(sx));
+                    IntVector v = a0.reinterpretAsInts();
+                    v = v.lanewise(ASHR, 16).add(v.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                    IntVector t = t0.add(v.add(16 * sx).mul(sc)), e = n0.add(mn.mul(sx));
                     t0 = t1;
                     t1 = t2;
                     t2 = t3;
@@ -342,13 +345,10 @@ final class InterleavedKIntDot {
                     n0 = n1;
                     n1 = n2;
                     n2 = n3;
-                    n3 = v;
-                    l0 = l1;
-                    l1 = l2;
-                    l2 = l3;
-                    h0 = h1;
-                    h1 = h2;
-                    h2 = h3;
+                    n3 = e;
+                    a0 = a1;
+                    a1 = a2;
+                    a2 = a3;
                     g += k / 32;
                 }
             }

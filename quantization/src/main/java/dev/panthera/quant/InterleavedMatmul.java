@@ -40,17 +40,15 @@ final class InterleavedMatmul {
             } else { // Q4_K, Q5_K and Q6_K: super-blocks of 256; Q6_K has no use for the sums
                 int[] xs32 = new int[m * (k / 32)];
                 for (int i = 0; i < m; i++) Q8Activation.q8KLanes(x, i * k, k, xq, dx, xs32, i);
+                int[] xp = w.type == GgmlType.Q6_K ? null : InterleavedKIntDot.pairs(xq);
                 Sgemm.parallelRanges(
                         n,
                         2L * m * n * k,
                         ROWS,
                         switch (w.type) {
                             case Q6_K -> (from, to) -> dotsQ6KInt(xq, dx, m, w, y, from, to);
-                            case Q5_K -> (from, to) -> dotsQ5KInt(xq, dx, xs32, m, w, y, from, to);
-                            default -> {
-                                int[] xp = InterleavedKIntDot.pairs(xq);
-                                yield (from, to) -> dotsQ4KInt(xp, dx, xs32, m, w, y, from, to);
-                            }
+                            case Q5_K -> (from, to) -> dotsQ5KInt(xp, dx, xs32, m, w, y, from, to);
+                            default -> (from, to) -> dotsQ4KInt(xp, dx, xs32, m, w, y, from, to);
                         });
             }
             return;
@@ -139,13 +137,13 @@ final class InterleavedMatmul {
      * bits.
      */
     private static void dotsQ5KInt(
-            short[] xq, float[] dx, int[] xs32, int m, InterleavedWeight w, float[] y, int from, int to) {
+            int[] xp, float[] dx, int[] xs32, int m, InterleavedWeight w, float[] y, int from, int to) {
         int n = w.out, k = w.in, nb = w.blocksPerRow();
         for (int g = from / ROWS; g < to / ROWS; g++) {
             int ho = w.headerAt(g, 0), qo = w.quantsAt(g, 0), i = 0;
             for (; i + 4 <= m; i += 4)
-                InterleavedKIntDot.q5KInt4(w.data, ho, qo, nb, xq, k, dx, xs32, i, y, n, g * ROWS);
-            for (; i < m; i++) InterleavedKIntDot.q5KInt(w.data, ho, qo, nb, xq, dx, xs32, i, y, i * n + g * ROWS);
+                InterleavedKIntDot.q5KInt4(w.data, ho, qo, nb, xp, k, dx, xs32, i, y, n, g * ROWS);
+            for (; i < m; i++) InterleavedKIntDot.q5KInt(w.data, ho, qo, nb, xp, dx, xs32, i, y, i * n + g * ROWS);
         }
     }
 
@@ -288,8 +286,7 @@ final class InterleavedMatmul {
             FloatVector ds = d.mul(InterleavedDot.scales(a, bo + 128 + ROWS * s + h));
             FloatVector ms = dmin.mul(InterleavedDot.scales(a, bo + 128 + ROWS * (8 + s) + h));
             for (int j = 0; j < 32; j++) {
-                FloatVector v =
-                        InterleavedDot.q8(a, q + ROWS * (32 * s + j) + h).add(16f);
+                FloatVector v = InterleavedDot.pairQ8(a, q, 32 * s + j, h).add(16f);
                 ds.mul(v).sub(ms).intoArray(dst, o + (32 * s + j) * ld);
             }
         }

@@ -20,11 +20,11 @@ import java.util.List;
  * sixteen floats each (in native byte order, as the kernels reinterpret them; converted exactly from the halves), then
  * its eight 6-bit scales and eight 6-bit mins as one byte each (16 byte slabs instead of the 12 packed ones), 5.6% more
  * bytes in all: its kernel then has no half conversions, which kept the decode's compilation under C2's inlining node
- * limit (past it, the byte widening was left out of line and the decode ran ten times slower). Q4_K's quant bytes go
- * in pairs: bytes i and i + 1 (i even) of the sixteen rows as 32 bytes, row r's two at 2r and 2r + 1 (the byte
- * transposition in units of two bytes, {@link #q4KByte}), so that one 32-byte load widened to 32 shorts holds two
- * weights of each row side by side and its products with two activation values sit in one 32-bit lane per row
- * ({@link InterleavedKIntDot#q4KInt}). Q4_K keeps the two parts
+ * limit (past it, the byte widening was left out of line and the decode ran ten times slower). The quant bytes of
+ * Q4_K and Q5_K go in pairs: bytes i and i + 1 (i even) of the sixteen rows as 32 bytes, row r's two at 2r and 2r + 1
+ * (the byte transposition in units of two bytes, {@link #pairByte}), so that one 32-byte load widened to 32 shorts
+ * holds two weights of each row side by side and its products with two activation values sit in one 32-bit lane per
+ * row ({@link InterleavedKIntDot#q4KInt}). Q4_K keeps the two parts
  * apart: every group-block's header ({@value #K_HEADER} bytes) first, group by group, then every group-block's quant
  * slabs ({@value #K_QUANTS} bytes) in the same order. Streamed from memory with each header between its quant slabs,
  * the Q4_K decode ran at half the rate of the same kernel over cached bytes; the decodes of whole models ran faster
@@ -284,7 +284,8 @@ final class InterleavedWeight {
                         if (t == GgmlType.Q5_K) unpackQ5(rows, r * rb + b * bs, unpacked, 256 * r);
                         else unpackQ6(rows, r * rb + b * bs, unpacked, 256 * r);
                     }
-                    transpose(unpacked, 0, 256, 256, data, q);
+                    if (t == GgmlType.Q5_K) transposePairs(unpacked, 0, 256, 256, data, q);
+                    else transpose(unpacked, 0, 256, 256, data, q);
                 }
             }
         }
@@ -407,16 +408,16 @@ final class InterleavedWeight {
     }
 
     /**
-     * Where row r's quant byte i of a Q4_K group-block whose slabs start at {@code q} lies: bytes i and i + 1 (i even)
-     * of the sixteen rows are 32 bytes from q + 16·i, row r's pair at 2r.
+     * Where row r's quant byte i of a Q4_K or Q5_K group-block whose quants start at {@code q} lies: bytes i and i + 1
+     * (i even) of the sixteen rows are 32 bytes from q + 16·i, row r's pair at 2r.
      */
-    static int q4KByte(int q, int i, int r) {
+    static int pairByte(int q, int i, int r) {
         return q + ROWS * (i & ~1) + 2 * r + (i & 1);
     }
 
     /**
      * Sixteen rows of {@code n} bytes (n a multiple of 8; row r at {@code s + r * stride} of {@code src}) into the
-     * pair slabs at {@code q} of {@code dst} ({@link #q4KByte}): {@link #transpose} in units of two bytes, four rows by
+     * pair slabs at {@code q} of {@code dst} ({@link #pairByte}): {@link #transpose} in units of two bytes, four rows by
      * four pairs at a time as four longs, in two rounds of swaps (pairs, then quads).
      */
     private static void transposePairs(byte[] src, int s, int stride, int n, byte[] dst, int q) {
@@ -555,10 +556,10 @@ final class InterleavedWeight {
                         row[s + 12 + j] = (byte) ((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
                     }
                     if (type == GgmlType.Q4_K) {
-                        for (int i = 0; i < 128; i++) row[s + 16 + i] = data[q4KByte(q, i, l)];
+                        for (int i = 0; i < 128; i++) row[s + 16 + i] = data[pairByte(q, i, l)];
                     } else {
                         for (int e = 0; e < 256; e++) {
-                            int v = data[q + ROWS * e + l] + 16, p = e / 64, hi = e % 64 / 32, i = e % 32;
+                            int v = data[pairByte(q, e, l)] + 16, p = e / 64, hi = e % 64 / 32, i = e % 32;
                             row[s + 48 + 32 * p + i] |= (byte) (hi == 0 ? v & 15 : (v & 15) << 4);
                             row[s + 16 + i] |= (byte) ((v >> 4) << (2 * p + hi));
                         }
