@@ -51,8 +51,8 @@ final class InterleavedKIntDot {
     }
 
     /**
-     * Activation quants as the Q4_K and Q5_K kernels read them: element u holds xq[2u] in its low 16 bits and xq[2u + 1] in
-     * its high 16 bits (xq's length even).
+     * Activation quants as the Q4_K and Q5_K kernels read them: element u holds xq[2u] in its low 16 bits and
+     * xq[2u + 1] in its high 16 bits (xq's length even).
      */
     static int[] pairs(short[] xq) {
         int[] xp = new int[xq.length / 2];
@@ -66,11 +66,12 @@ final class InterleavedKIntDot {
      * from {@code yo}: xp the quants in pairs ({@link #pairs}) and dx each super-block's scale, of activation row
      * {@code row} (from xp[row·128·nb] and dx[row·nb]). Per super-block: d·dx·Σ_s sc_s·(Σ q·xq)_s, the sum over
      * sub-blocks s exact in ints (at most 8·63·60,960), as llama.cpp's {@code ggml_vec_dot_q4_K_q8_K} forms it; the
-     * sum over super-blocks less the mins' share, which y holds on entry ({@link #q4KMins}). A pair slab holds two quant bytes of
-     * each row side by side (32 shorts); multiplied by two activation quants broadcast as one int, each row's 32-bit
-     * lane gets one product of an even byte in its low short and one of an odd byte in its high short, so a
-     * sub-block's 32 products go to one 16-bit sum of sixteen per half lane (at most 30,480), the two added per row
-     * as ints: the high short shifted down with its sign, the low one shifted up and back. {@link InterleavedIntDot#INT_KERNELS} must hold.
+     * sum over super-blocks less the mins' share, which y holds on entry ({@link #q4KMins}). A pair slab holds two
+     * quant bytes of each row side by side (32 shorts); multiplied by two activation quants broadcast as one int, each
+     * row's 32-bit lane gets one product of an even byte in its low short and one of an odd byte in its high short, so
+     * a sub-block's 32 products go to one 16-bit sum of sixteen per half lane (at most 30,480), the two added per row
+     * as ints: the high short shifted down with its sign, the low one shifted up and back. {@link
+     * InterleavedIntDot#INT_KERNELS} must hold.
      */
     static void q4KInt(byte[] w, int ho, int qg, int nb, int[] xp, float[] dx, int row, float[] y, int yo) {
         FloatVector sum = FloatVector.zero(F);
