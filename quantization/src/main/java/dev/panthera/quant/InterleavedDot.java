@@ -253,10 +253,8 @@ final class InterleavedDot {
      * Q5_K), as floats: the low or the high byte of each row's pair, sign-extended.
      */
     static FloatVector pairQ8(byte[] w, int q, int e, int h) {
-        IntVector v = (IntVector) ByteVector.fromArray(H, w, q + ROWS * (e & ~1) + 2 * h)
-                .reinterpretAsShorts()
-                .convertShape(VectorOperators.S2I, I, 0);
-        return (FloatVector) v.lanewise(VectorOperators.LSHL, 24 - 8 * (e & 1))
+        return (FloatVector) pairBytes(w, q + ROWS * (e & ~1) + 2 * h)
+                .lanewise(VectorOperators.LSHL, 24 - 8 * (e & 1))
                 .lanewise(VectorOperators.ASHR, 24)
                 .convert(VectorOperators.I2F, 0);
     }
