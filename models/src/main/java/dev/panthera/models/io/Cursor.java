@@ -96,6 +96,12 @@ final class Cursor {
         return n;
     }
 
+    /** Moves past {@code n} bytes of {@code field}, which must all be there. */
+    void skip(long n, String field) throws ModelFormatException {
+        need(n, field);
+        pos += n;
+    }
+
     /**
      * Checks that a tensor of shape {@code dims} can be made: the product of its dimensions, zeros counted as one as
      * {@code Shape} and the strides count them, must fit in a long. A file with {@code [0, 2^62, 2^62]} holds no
@@ -117,9 +123,17 @@ final class Cursor {
     String utf8(long n, String field) throws ModelFormatException {
         need(n, field);
         if (n > Integer.MAX_VALUE - 8) throw error(field, "string of " + n + " bytes is too long");
-        byte[] b = seg.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
+        return decodeUtf8(format, field, bytes(n, field));
+    }
+
+    /** The next {@code n} bytes of {@code field} copied into an array (at most {@code Integer.MAX_VALUE - 8}). */
+    byte[] bytes(long n, String field) throws ModelFormatException {
+        need(n, field);
+        if (n > Integer.MAX_VALUE - 8) throw error(field, n + " bytes is too long");
+        byte[] b = new byte[(int) n];
+        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, b.length);
         pos += n;
-        return decodeUtf8(format, field, b);
+        return b;
     }
 
     static String decodeUtf8(String format, String field, byte[] b) throws ModelFormatException {

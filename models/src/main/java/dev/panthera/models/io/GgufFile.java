@@ -9,7 +9,9 @@ import dev.panthera.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -111,10 +113,7 @@ public final class GgufFile implements Weights {
     /** Reads a GGUF image in memory; the result takes {@code arena} (closed by {@link #close()}), which should own {@code file}. */
     public static GgufFile parse(MemorySegment file, Arena arena) throws ModelFormatException {
         Cursor c = new Cursor("gguf", file, 0);
-        int magic = c.i32("magic");
-        if (magic != MAGIC) throw c.error("magic", String.format("0x%08x is not \"GGUF\"", magic));
-        int version = c.i32("version");
-        if (version != 2 && version != 3) throw c.error("version", version + " (only 2 and 3 are read)");
+        int version = version(c);
         long nTensors = c.count("tensor_count", 24);
         long nKv = c.count("metadata_kv_count", 13);
         Map<String, GgufValue> kv = new LinkedHashMap<>();
@@ -195,6 +194,75 @@ public final class GgufFile implements Weights {
         return new GgufFile(arena, file, version, alignment, Math.min(dataOffset, file.byteSize()), kv, byName);
     }
 
+    /** Reads the magic and the version (2 or 3), which it returns. */
+    private static int version(Cursor c) throws ModelFormatException {
+        int magic = c.i32("magic");
+        if (magic != MAGIC) throw c.error("magic", String.format("0x%08x is not \"GGUF\"", magic));
+        int version = c.i32("version");
+        if (version != 2 && version != 3) throw c.error("version", version + " (only 2 and 3 are read)");
+        return version;
+    }
+
+    /**
+     * The string value of metadata {@code key} in the GGUF file at {@code path}, or null where the file has no such
+     * key or its value is not a string. The header is read only up to that key, the values before it stepped over
+     * without being decoded: model dispatch reads {@code general.architecture} (which writers put first) this way
+     * rather than parsing the vocabulary once to dispatch and again to load. A header malformed before the key is a
+     * {@link ModelFormatException} naming the field, as in {@link #open}.
+     */
+    public static String metadataString(Path path, String key) throws IOException {
+        try (Arena arena = Arena.ofConfined();
+                FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            Cursor c = new Cursor("gguf", ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), 0);
+            version(c);
+            c.count("tensor_count", 24);
+            long nKv = c.count("metadata_kv_count", 13);
+            for (long i = 0; i < nKv; i++) {
+                String k = string(c, "metadata key #" + i);
+                int type = c.i32("metadata '" + k + "' type");
+                if (k.equals(key)) return type == GgufValue.STRING ? string(c, "metadata '" + k + "'") : null;
+                skip(c, type, "metadata '" + k + "'", 0);
+            }
+            return null;
+        } catch (InternalError e) { // a page of the mapping gone: the file was truncated while being read
+            throw new IOException("gguf file " + path + ": its header could not be read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Steps over a metadata value of {@code type} as {@link #value} would read it, decoding nothing. */
+    private static void skip(Cursor c, int type, String f, int depth) throws ModelFormatException {
+        if (type == GgufValue.STRING) {
+            c.skip(c.count(f + " length", 1), f);
+        } else if (type == GgufValue.ARRAY) {
+            if (depth >= MAX_ARRAY_DEPTH) throw c.error(f, "arrays nested deeper than " + MAX_ARRAY_DEPTH);
+            int et = c.i32(f + " element type");
+            long min = elementBytes(c, et, f);
+            long n = c.count(f + " array length", min);
+            if (et == GgufValue.STRING || et == GgufValue.ARRAY) {
+                for (long i = 0; i < n; i++) skip(c, et, f, depth + 1);
+            } else {
+                c.skip(n * min, f);
+            }
+        } else {
+            c.skip(elementBytes(c, type, f + " type"), f);
+        }
+    }
+
+    /**
+     * The bytes a value of {@code type} takes: its size for the fixed-size types, the least it can take for strings
+     * (a length) and arrays (a type and a length).
+     */
+    private static long elementBytes(Cursor c, int type, String field) throws ModelFormatException {
+        return switch (type) {
+            case GgufValue.UINT8, GgufValue.INT8, GgufValue.BOOL -> 1;
+            case GgufValue.UINT16, GgufValue.INT16 -> 2;
+            case GgufValue.UINT32, GgufValue.INT32, GgufValue.FLOAT32 -> 4;
+            case GgufValue.STRING, GgufValue.UINT64, GgufValue.INT64, GgufValue.FLOAT64 -> 8;
+            case GgufValue.ARRAY -> 12;
+            default -> throw c.error(field, "unknown gguf type " + type);
+        };
+    }
+
     private static String string(Cursor c, String field) throws ModelFormatException {
         return string(c, field, field + " length");
     }
@@ -228,20 +296,14 @@ public final class GgufFile implements Weights {
             case GgufValue.ARRAY -> {
                 if (depth >= MAX_ARRAY_DEPTH) throw c.error(f, "arrays nested deeper than " + MAX_ARRAY_DEPTH);
                 int et = c.i32(f + " element type");
-                long min = switch (et) {
-                    case GgufValue.UINT8, GgufValue.INT8, GgufValue.BOOL -> 1;
-                    case GgufValue.UINT16, GgufValue.INT16 -> 2;
-                    case GgufValue.UINT32, GgufValue.INT32, GgufValue.FLOAT32 -> 4;
-                    case GgufValue.STRING, GgufValue.UINT64, GgufValue.INT64, GgufValue.FLOAT64 -> 8;
-                    case GgufValue.ARRAY -> 12;
-                    default -> throw c.error(f + " element type", "unknown gguf type " + et);
-                };
+                long min = elementBytes(c, et, f + " element type");
                 long n = c.count(f + " array length", min);
                 if (n > budget[0])
                     throw c.error(
                             f + " array length",
                             n + " values exceed the file's metadata limit of " + MAX_METADATA_VALUES);
                 budget[0] -= n;
+                if (GgufNumbers.holds(et)) yield new GgufValue.Array(et, GgufNumbers.read(c, et, (int) min, n, f));
                 List<GgufValue> vs = new ArrayList<>((int) Math.min(n, 1 << 20));
                 if (et == GgufValue.STRING) { // a vocabulary: the errors' field names made once, not per string
                     String length = f + " length";

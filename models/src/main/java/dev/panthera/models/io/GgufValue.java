@@ -100,15 +100,37 @@ public sealed interface GgufValue {
     /** An array whose elements all have GGUF type {@code elementType} (nested arrays allowed). */
     record Array(int elementType, List<GgufValue> values) implements GgufValue {
         public Array {
-            values = List.copyOf(values);
-            for (GgufValue v : values) {
-                if (v.typeId() != elementType)
-                    throw new IllegalArgumentException("gguf array of type " + elementType + " holds a " + v);
+            if (!(values instanceof GgufNumbers n && n.type() == elementType)) { // a file's numbers: immutable, typed
+                values = List.copyOf(values);
+                for (GgufValue v : values) {
+                    if (v.typeId() != elementType)
+                        throw new IllegalArgumentException("gguf array of type " + elementType + " holds a " + v);
+                }
             }
         }
 
         public int typeId() {
             return ARRAY;
+        }
+
+        /** The values of a FLOAT32 array; IllegalStateException for another element type. */
+        public float[] toFloatArray() {
+            if (elementType != FLOAT32)
+                throw new IllegalStateException("gguf array of type " + elementType + " is not FLOAT32");
+            if (values instanceof GgufNumbers n) return n.floats();
+            float[] f = new float[values.size()];
+            for (int i = 0; i < f.length; i++) f[i] = ((F32) values.get(i)).value();
+            return f;
+        }
+
+        /** The values of an INT32 array; IllegalStateException for another element type. */
+        public int[] toIntArray() {
+            if (elementType != INT32)
+                throw new IllegalStateException("gguf array of type " + elementType + " is not INT32");
+            if (values instanceof GgufNumbers n) return n.ints();
+            int[] v = new int[values.size()];
+            for (int i = 0; i < v.length; i++) v[i] = ((I32) values.get(i)).value();
+            return v;
         }
     }
 

@@ -28,18 +28,10 @@ public final class GgufVocab {
         List<GgufValue> tokenValues = array(kv, "tokenizer.ggml.tokens", GgufValue.STRING, true);
         String[] tokens = new String[tokenValues.size()];
         for (int i = 0; i < tokens.length; i++) tokens[i] = tokenValues.get(i).asString();
-        List<GgufValue> s = array(kv, "tokenizer.ggml.scores", GgufValue.FLOAT32, false);
-        float[] scores = null;
-        if (s != null) {
-            scores = new float[s.size()];
-            for (int i = 0; i < scores.length; i++) scores[i] = ((GgufValue.F32) s.get(i)).value();
-        }
-        List<GgufValue> t = array(kv, "tokenizer.ggml.token_type", GgufValue.INT32, false);
-        int[] types = null;
-        if (t != null) {
-            types = new int[t.size()];
-            for (int i = 0; i < types.length; i++) types[i] = (int) t.get(i).asLong();
-        }
+        GgufValue.Array s = typedArray(kv, "tokenizer.ggml.scores", GgufValue.FLOAT32, false);
+        float[] scores = s == null ? null : s.toFloatArray();
+        GgufValue.Array t = typedArray(kv, "tokenizer.ggml.token_type", GgufValue.INT32, false);
+        int[] types = t == null ? null : t.toIntArray();
         List<GgufValue> m = array(kv, "tokenizer.ggml.merges", GgufValue.STRING, false);
         String[] merges = null;
         if (m != null) {
@@ -100,12 +92,18 @@ public final class GgufVocab {
 
     private static List<GgufValue> array(Map<String, GgufValue> kv, String key, int type, boolean required)
             throws ModelFormatException {
+        GgufValue.Array a = typedArray(kv, key, type, required);
+        return a == null ? null : a.values();
+    }
+
+    private static GgufValue.Array typedArray(Map<String, GgufValue> kv, String key, int type, boolean required)
+            throws ModelFormatException {
         GgufValue v = kv.get(key);
         if (v == null && !required) return null;
         if (!(v instanceof GgufValue.Array a) || a.elementType() != type) {
             throw new ModelFormatException("gguf", key, "missing or not an array of gguf type " + type);
         }
-        return a.values();
+        return a;
     }
 
     private static int id(Map<String, GgufValue> kv, String key) throws ModelFormatException {

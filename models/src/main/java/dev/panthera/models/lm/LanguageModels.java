@@ -2,7 +2,6 @@ package dev.panthera.models.lm;
 
 import dev.panthera.models.gpt2.Gpt2Model;
 import dev.panthera.models.io.GgufFile;
-import dev.panthera.models.io.GgufValue;
 import dev.panthera.models.llama.ConfigJson;
 import dev.panthera.models.llama.LlamaModel;
 import dev.panthera.models.llama.QuantizedCheckpoint;
@@ -62,9 +61,6 @@ public final class LanguageModels {
             magic = in.readNBytes(4);
         }
         if (!new String(magic, StandardCharsets.US_ASCII).equals("GGUF")) return false;
-        try (GgufFile g = GgufFile.open(path)) {
-            return g.metadata().get("general.architecture") instanceof GgufValue.Str(String arch)
-                    && arch.equals("gpt2");
-        }
+        return "gpt2".equals(GgufFile.metadataString(path, "general.architecture"));
     }
 }

@@ -98,6 +98,74 @@ class GgufTest {
         }
     }
 
+    /**
+     * Arrays of every fixed-size numeric type come back element for element (they are read in one piece, each value
+     * made when asked for), and {@link GgufFile#metadataString} finds a key written after arrays of every kind,
+     * stepping over them without decoding.
+     */
+    @Test
+    void numericArraysAndTheMetadataPeek() throws Exception {
+        List<GgufValue.Array> arrays = List.of(
+                new GgufValue.Array(
+                        GgufValue.UINT8, List.of(new GgufValue.U8(0), new GgufValue.U8(255), new GgufValue.U8(7))),
+                new GgufValue.Array(GgufValue.INT8, List.of(new GgufValue.I8((byte) -3), new GgufValue.I8((byte) 127))),
+                new GgufValue.Array(GgufValue.UINT16, List.of(new GgufValue.U16(65535), new GgufValue.U16(1))),
+                new GgufValue.Array(GgufValue.INT16, List.of(new GgufValue.I16((short) -300))),
+                new GgufValue.Array(GgufValue.UINT32, List.of(new GgufValue.U32(4_000_000_000L), new GgufValue.U32(0))),
+                new GgufValue.Array(
+                        GgufValue.INT32,
+                        List.of(new GgufValue.I32(-5), new GgufValue.I32(Integer.MAX_VALUE), new GgufValue.I32(3))),
+                new GgufValue.Array(
+                        GgufValue.FLOAT32,
+                        List.of(new GgufValue.F32(1.25f), new GgufValue.F32(-0f), new GgufValue.F32(Float.NaN))),
+                new GgufValue.Array(GgufValue.UINT64, List.of(new GgufValue.U64(-1L))),
+                new GgufValue.Array(GgufValue.INT64, List.of(new GgufValue.I64(Long.MIN_VALUE), new GgufValue.I64(9))),
+                new GgufValue.Array(GgufValue.FLOAT64, List.of(new GgufValue.F64(Math.PI))),
+                new GgufValue.Array(GgufValue.FLOAT32, List.of()),
+                new GgufValue.Array(GgufValue.BOOL, List.of(new GgufValue.Bool(true), new GgufValue.Bool(false))),
+                new GgufValue.Array(GgufValue.STRING, List.of(new GgufValue.Str("▁ü"), new GgufValue.Str(""))),
+                new GgufValue.Array(
+                        GgufValue.ARRAY,
+                        List.of(new GgufValue.Array(GgufValue.INT16, List.of(new GgufValue.I16((short) 2))))));
+        GgufWriter w = new GgufWriter();
+        for (int i = 0; i < arrays.size(); i++) w.put("a" + i, arrays.get(i));
+        w.put("n", new GgufValue.U32(5)).put("general.architecture", "llama"); // written last
+        Path p = dir.resolve("arrays.gguf");
+        w.write(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            for (int i = 0; i < arrays.size(); i++) {
+                GgufValue.Array a = (GgufValue.Array) f.metadata().get("a" + i);
+                assertEquals(arrays.get(i), a, "a" + i);
+                assertEquals(arrays.get(i).values(), a.values(), "a" + i);
+                assertThrows(
+                        UnsupportedOperationException.class, () -> a.values().add(new GgufValue.I32(1)));
+                assertThrows(
+                        IndexOutOfBoundsException.class,
+                        () -> a.values().get(a.values().size()));
+            }
+            GgufValue.Array f32 = (GgufValue.Array) f.metadata().get("a6");
+            assertArrayEquals(new float[] {1.25f, -0f, Float.NaN}, f32.toFloatArray());
+            assertArrayEquals(
+                    new int[] {-5, Integer.MAX_VALUE, 3},
+                    ((GgufValue.Array) f.metadata().get("a5")).toIntArray());
+            assertThrows(IllegalStateException.class, f32::toIntArray);
+            assertThrows(IllegalStateException.class, () -> arrays.get(5).toFloatArray());
+            assertArrayEquals(new float[] {1.25f, -0f, Float.NaN}, arrays.get(6).toFloatArray()); // a list in memory
+        }
+        assertEquals("llama", GgufFile.metadataString(p, "general.architecture"));
+        assertNull(GgufFile.metadataString(p, "n")); // not a string
+        assertNull(GgufFile.metadataString(p, "absent"));
+        byte[] whole = java.nio.file.Files.readAllBytes(p);
+        // cut inside a8's values (INT64, from byte 309) and inside a12's first string length (from byte 439)
+        for (int[] at : new int[][] {{315, 8}, {440, 12}}) {
+            Path cut = dir.resolve("cut" + at[0] + ".gguf");
+            java.nio.file.Files.write(cut, java.util.Arrays.copyOf(whole, at[0]));
+            ModelFormatException e = assertThrows(
+                    ModelFormatException.class, () -> GgufFile.metadataString(cut, "general.architecture"));
+            assertTrue(e.getMessage().contains("metadata 'a" + at[1] + "'"), e.getMessage());
+        }
+    }
+
     static byte[] minimal(int typeId, long ne0, long offset, long extra) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         ByteBuffer b = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
