@@ -236,7 +236,7 @@ public final class GgufFile implements Weights {
         } else if (type == GgufValue.ARRAY) {
             if (depth >= MAX_ARRAY_DEPTH) throw c.error(f, "arrays nested deeper than " + MAX_ARRAY_DEPTH);
             int et = c.i32(f + " element type");
-            long min = elementBytes(c, et, f);
+            long min = elementBytes(c, et, f + " element type");
             long n = c.count(f + " array length", min);
             if (et == GgufValue.STRING || et == GgufValue.ARRAY) {
                 for (long i = 0; i < n; i++) skip(c, et, f, depth + 1);

@@ -25,7 +25,10 @@ final class GgufNumbers extends AbstractList<GgufValue> implements RandomAccess 
         this.bytes = MemorySegment.ofArray(bytes);
     }
 
-    /** Whether arrays of GGUF type {@code type} are read this way: the fixed-size types whose every bit pattern is a value. */
+    /**
+     * Whether arrays of GGUF type {@code type} are read this way: the fixed-size types whose every bit pattern is a
+     * value (BOOL is not: its bytes are checked one by one).
+     */
     static boolean holds(int type) {
         return switch (type) {
             case GgufValue.UINT8,
