@@ -74,27 +74,19 @@ final class Q8Activation {
     static void q8_0Lanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums8, int row) {
         for (int rb = 0; rb < k / QK8_0; rb++) {
             int b = row * (k / QK8_0) + rb, base = xo + QK8_0 * rb, o = QK8_0 * b;
-            float amax = 0;
-            boolean finite = true;
-            for (int j = 0; j < QK8_0; j++) {
-                float v = x[base + j];
-                finite &= Float.isFinite(v);
-                amax = Math.max(amax, Math.abs(v));
-            }
-            int sum = 0;
-            if (finite) {
-                d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-                float id = amax != 0 ? 127f / amax : 0f;
-                for (int j = 0; j < QK8_0; j++) {
-                    // |x·id| ≤ 127 up to one rounding, so rint stays within the byte range
-                    int v = (int) Math.rint(x[base + j] * id);
-                    q[o + j] = (short) v;
-                    sum += v;
-                }
-            } else {
+            float amax = blockAmax(x, base, QK8_0);
+            if (!(amax < Float.POSITIVE_INFINITY)) { // a NaN or infinite value
                 d[b] = Float.NaN;
                 Arrays.fill(q, o, o + QK8_0, (short) 0);
+                sums8[b] = 0;
+                continue;
             }
+            d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            // |x·id| ≤ 127 up to one rounding, so the rounded quant stays within the byte range (where 127/amax
+            // overflows, d is 0 and the quants are those of Math.rint)
+            roundInto(x, base, amax != 0 ? 127f / amax : 0f, q, o, QK8_0);
+            int sum = 0;
+            for (int j = 0; j < QK8_0; j++) sum += q[o + j];
             sums8[b] = 8 * sum;
         }
     }
@@ -123,27 +115,52 @@ final class Q8Activation {
     static void q8KLanes(float[] x, int xo, int k, short[] q, float[] d, int[] sums32, int row) {
         for (int rb = 0; rb < k / QK_K; rb++) {
             int b = row * (k / QK_K) + rb, base = xo + QK_K * rb, o = QK_K * b;
-            float max = 0, amax = 0;
-            boolean finite = true;
-            for (int j = 0; j < QK_K; j++) {
-                float v = x[base + j], ax = Math.abs(v);
-                finite &= Float.isFinite(v);
-                if (ax > amax) { // the first value of largest magnitude, with its sign
-                    amax = ax;
-                    max = v;
-                }
+            float amax = blockAmax(x, base, QK_K);
+            if (!(amax < Float.POSITIVE_INFINITY) || amax == 0) { // NaN or infinite: d NaN; all zero: d 0
+                d[b] = amax == 0 ? 0 : Float.NaN;
+                Arrays.fill(q, o, o + QK_K, (short) 0);
+                Arrays.fill(sums32, o / 32, o / 32 + QK_K / 32, 0);
+                continue;
             }
-            Arrays.fill(q, o, o + QK_K, (short) 0);
-            Arrays.fill(sums32, o / 32, o / 32 + QK_K / 32, 0);
-            d[b] = finite ? 0 : Float.NaN;
-            if (!finite || amax == 0) continue; // d 0 (or NaN), quants and sums 0
-            float iscale = -127f / max;
-            for (int j = 0; j < QK_K; j++) {
-                int v = Math.min(127, (int) Math.rint(iscale * x[base + j]));
-                q[o + j] = (short) v;
-                sums32[(o + j) / 32] += v;
+            int first = base; // the first value of largest magnitude: its sign is iscale's
+            while (Math.abs(x[first]) != amax) first++;
+            float iscale = -127f / x[first];
+            if (Float.isInfinite(iscale)) { // amax below 127 / Float.MAX_VALUE: the products overflow, the cap binds
+                for (int j = 0; j < QK_K; j++) q[o + j] = (short) Math.min(127, (int) Math.rint(iscale * x[base + j]));
+            } else {
+                // ggml caps the quants at 127, a bound a finite iscale cannot pass: |iscale| ≤ (127/amax)·(1 + 2⁻²⁴)
+                // and |x| ≤ amax, so |iscale·x| rounds to at most 127 + 2⁻¹⁷, and that to the integer 127
+                roundInto(x, base, iscale, q, o, QK_K);
+            }
+            for (int g = 0; g < QK_K / 32; g++) {
+                int s = 0;
+                for (int j = 0; j < 32; j++) s += q[o + 32 * g + j];
+                sums32[o / 32 + g] = s;
             }
             d[b] = 1 / iscale;
         }
+    }
+
+    /** 1.5·2²³: a float of magnitude below 2²² plus this, less this, is that float rounded to an integer, ties to even. */
+    private static final float ROUND = 12582912f;
+
+    /**
+     * The largest |x| of x[from .. from + n), NaN when one is NaN (Math.max keeps a NaN), infinite when one is and
+     * none is NaN. A plain loop, which C2 turns into vector max operations.
+     */
+    private static float blockAmax(float[] x, int from, int n) {
+        float amax = 0;
+        for (int j = 0; j < n; j++) amax = Math.max(amax, Math.abs(x[from + j]));
+        return amax;
+    }
+
+    /**
+     * q[o + j] = (short) (int) Math.rint(x[from + j]·scale) for j &lt; n, in a loop C2 vectorizes (through double, or
+     * with a clamp before the narrowing store, it stays scalar). Exact where |x·scale| &lt; 2²², which holds here (at
+     * most 127 plus a rounding) except for the infinite products of a block whose scale overflowed; an infinity
+     * passes through the addition unchanged, so those quants are Math.rint's too.
+     */
+    private static void roundInto(float[] x, int from, float scale, short[] q, int o, int n) {
+        for (int j = 0; j < n; j++) q[o + j] = (short) (int) ((x[from + j] * scale + ROUND) - ROUND);
     }
 }

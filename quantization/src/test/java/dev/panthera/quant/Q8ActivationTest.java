@@ -180,6 +180,47 @@ class Q8ActivationTest {
         assertEquals(-1, k.bsums[0]);
     }
 
+    /**
+     * Q8_K's max is the first value of largest magnitude with its sign, so where that magnitude comes with both signs
+     * the first one decides iscale's sign (ggml's strict comparison); the lane forms' block sums are the sums of the
+     * quants they wrote (8·Σ per 32 for Q8_0, Σ per 32 for Q8_K), checked here by summing the quants.
+     */
+    @Test
+    void theFirstLargestMagnitudeSetsTheSignAndTheLaneSumsAreTheQuants() {
+        for (boolean negativeFirst : new boolean[] {true, false}) {
+            float[] y = values(new Random(negativeFirst ? 3 : 4), 512);
+            for (int i = 0; i < y.length; i++) y[i] = Math.max(-50, Math.min(50, y[i]));
+            y[40] = negativeFirst ? -100 : 100;
+            y[200] = negativeFirst ? 100 : -100;
+            y[256 + 7] = 100;
+            y[256 + 3] = -100;
+            short[] q = new short[512];
+            float[] d = new float[2];
+            int[] sums32 = new int[16];
+            Q8Activation.q8KLanes(y, 0, 512, q, d, sums32, 0);
+            assertEquals(negativeFirst ? 100 / 127f : -100 / 127f, d[0], 1e-6f, "block 0's d follows y[40]");
+            assertEquals(-127, q[40]);
+            assertEquals(127, q[200]);
+            assertEquals(100 / 127f, d[1], 1e-6f, "block 1's d follows y[259] = -100");
+            assertEquals(-127, q[256 + 3]); // the first largest is always -127 (iscale = -127/max)
+            assertEquals(127, q[256 + 7]);
+            assertArrayEquals(portQ8K(y), bytesQ8K(Q8Activation.q8K(y, 0, 512)));
+            for (int g = 0; g < 16; g++) {
+                int s = 0;
+                for (int j = 0; j < 32; j++) s += q[32 * g + j];
+                assertEquals(s, sums32[g], "Q8_K sum of quants " + 32 * g + "..");
+            }
+            float[] dq = new float[16];
+            int[] sums8 = new int[16];
+            Q8Activation.q8_0Lanes(y, 0, 512, q, dq, sums8, 0);
+            for (int b = 0; b < 16; b++) {
+                int s = 0;
+                for (int j = 0; j < 32; j++) s += q[32 * b + j];
+                assertEquals(8 * s, sums8[b], "Q8_0 block " + b);
+            }
+        }
+    }
+
     @Test
     void nonFiniteValuesMakeTheBlockScaleNaNAndBadLengthsAreRejected() {
         float[] x = new float[512];
