@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link DecodeAttention} instead, whose scores take one float per key; (batch, head) pairs whose keys fit one row of
  * scores, with enough query rows, go to {@link ShortAttention}. Query heads share kv heads in groups (GQA).
  * Independent (batch, head) pairs run in parallel on GEMM's threads ({@link Sgemm#forEach}) when the call holds
- * enough work to pay for the hand-off; a decode step over a short cache stays on the calling thread.
+ * enough work to pay for the hand-off, a decode step's flops weighted by {@link #DECODE_WEIGHT}.
  */
 final class AttentionKernels {
     private AttentionKernels() {}
@@ -34,6 +34,16 @@ final class AttentionKernels {
             return offset + b * sb + h * sh + l * sl;
         }
     }
+
+    /**
+     * What a flop of a decode step's attention (one query row per head) counts for against GEMM's threshold for a
+     * second thread, which is set in GEMV flops: per flop it takes several times a GEMV's time (a fixed cost per head,
+     * a softmax pass, the cached keys and values read back from beyond the caches the step's weights went through;
+     * in the 110M Llama's decode about 27 µs for 0.1 MFLOP against 20 µs for 0.26 MFLOP of F32 GEMV). With this
+     * weight the 110M shape's twelve heads split from 11 cached positions on, TinyLlama's four kv groups from 4,
+     * stories260K's heads stay on one thread below 128.
+     */
+    static final int DECODE_WEIGHT = 8;
 
     /** Queries and keys per block of the blocked path; a single query (decode) takes longer key blocks. */
     static final int BQ = 64, BK = 64, BK_DECODE = 512;
@@ -62,7 +72,7 @@ final class AttentionKernels {
             boolean causal,
             float scale) {
         int group = hq / hkv;
-        long flops = 2L * batch * hq * lq * lk * (d + dv);
+        long flops = 2L * batch * hq * lq * lk * (d + dv), work = lq == 1 ? DECODE_WEIGHT * flops : flops;
         boolean blocked = gemmable(q, lq, d) && gemmable(k, lk, d) && gemmable(v, lk, dv) && gemmable(o, lq, dv);
         if (blocked
                 && lq == 1
@@ -73,7 +83,7 @@ final class AttentionKernels {
                 && o.sh() <= Integer.MAX_VALUE) {
             // decode with GQA: the query heads that share a kv head are the rows of one block, so each cached key
             // and value is read once per kv head instead of once per query head
-            Sgemm.forEach(batch * hkv, flops, bk -> {
+            Sgemm.forEach(batch * hkv, work, bk -> {
                 int b = bk / hkv, kh = bk % hkv;
                 blocked(
                         q.seg(),
@@ -100,7 +110,7 @@ final class AttentionKernels {
         }
         long visible0 = causal ? lk - lq + 1 : lk; // keys query row 0 sees (clamped to [0, lk] by the kernels)
         boolean whole = blocked && ShortAttention.fits(lq, lk, d, dv);
-        Sgemm.forEach(batch * hq, flops, bh -> {
+        Sgemm.forEach(batch * hq, work, bh -> {
             int b = bh / hq, h = bh % hq, kh = h / group;
             if (whole) {
                 ShortAttention.head(

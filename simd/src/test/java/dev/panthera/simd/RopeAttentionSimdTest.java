@@ -633,4 +633,40 @@ class RopeAttentionSimdTest {
                 on(new SimdBackend(), () -> x.rope(cos, sin, interleaved)),
                 "rope interleaved=" + interleaved);
     }
+
+    /**
+     * A decode step (one query per head) over enough cached keys for its heads to split across GEMM's threads gives
+     * the same bits on two threads as on one, each head being computed whole by one thread: 12 heads of 64 (from 11
+     * keys the 12 heads split) and GQA with 4 kv heads of 8 query heads, 11, 64 and 300 keys; against the reference
+     * backend as the properties above bound it.
+     */
+    @org.junit.jupiter.api.Test
+    void decodeAttentionGivesTheSameBitsOnOneAndTwoThreads() throws Exception {
+        java.util.Random r = new java.util.Random(7);
+        for (int[] heads : new int[][] {{12, 12}, {32, 4}}) {
+            for (int lk : new int[] {11, 64, 300}) {
+                int hq = heads[0], hkv = heads[1], d = 64;
+                Tensor q = gaussian(r, 1, hq, 1, d), k = gaussian(r, 1, hkv, lk, d), v = gaussian(r, 1, hkv, lk, d);
+                double[][] got = new double[2][];
+                for (int t = 1; t <= 2; t++) {
+                    try (var use = GemmConfig.of(t).use()) {
+                        got[t - 1] =
+                                on(new SimdBackend(), () -> Tensor.scaledDotProductAttention(q, k, v, false, 0.125));
+                    }
+                }
+                String what = "decode attention hq=" + hq + " hkv=" + hkv + " lk=" + lk;
+                org.junit.jupiter.api.Assertions.assertArrayEquals(got[0], got[1], what + ", one vs two threads");
+                close(
+                        on(ReferenceBackend.INSTANCE, () -> Tensor.scaledDotProductAttention(q, k, v, false, 0.125)),
+                        got[1],
+                        what);
+            }
+        }
+    }
+
+    private static Tensor gaussian(java.util.Random r, long... shape) {
+        float[] x = new float[(int) Shape.of(shape).numel()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        return Tensor.of(x, shape);
+    }
 }
