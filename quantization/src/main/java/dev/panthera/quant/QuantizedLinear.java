@@ -4,6 +4,7 @@ import dev.panthera.nn.Module;
 import dev.panthera.quant.bnb.Bnb4Bit;
 import dev.panthera.quant.gptq.GptqInt4;
 import dev.panthera.quant.gptq.GwqInt4;
+import dev.panthera.simd.FusedRows;
 import dev.panthera.tensor.Autograd;
 import dev.panthera.tensor.DType;
 import dev.panthera.tensor.Device;
@@ -366,6 +367,45 @@ public final class QuantizedLinear extends Module {
     /** y [..., out] = x [..., in]·Wᵀ + b in F32 (x of any float dtype, any strides). */
     @Override
     public Tensor forward(Tensor x) {
+        return product(x, null, false);
+    }
+
+    /**
+     * x·Wᵀ + b + residual, residual of the output's shape [..., out]: the bits of {@code forward(x).add(residual)}.
+     * Without a bias and with an F32 contiguous residual on the CPU the sum is formed as the product is copied out of
+     * the kernel's array, one tensor instead of two (a decode step's o_proj and down_proj add the residual stream so).
+     */
+    public Tensor forward(Tensor x, Tensor residual) {
+        long[] dims = x.rank() == 0 ? null : x.dims();
+        if (dims != null) dims[dims.length - 1] = out;
+        if (bias != null
+                || dims == null
+                || !java.util.Arrays.equals(dims, residual.dims())
+                || residual.dtype() != DType.F32
+                || !residual.isContiguous()
+                || !Device.CPU.equals(residual.device())) return forward(x).add(residual);
+        return product(x, residual, false);
+    }
+
+    /**
+     * SwiGLU over a layer whose rows are a gate map over as many rows of an up map ({@link #stacked} of Llama's
+     * gate_proj and up_proj): silu(x·W_gateᵀ)·(x·W_upᵀ), [..., out / 2]; the bits of {@code forward(x)} split in
+     * halves, {@code silu()} of the first times the second. Without a bias the halves are combined in the kernel's
+     * array before one copy out, instead of four tensors (the product, the SiLU, the gated product) per call.
+     */
+    public Tensor forwardSwiGlu(Tensor x) {
+        if (out % 2 != 0)
+            throw new IllegalArgumentException("QuantizedLinear " + format + ": SwiGLU needs an even number of rows"
+                    + " (gate over up), the weight has " + out);
+        if (bias != null) {
+            Tensor y = forward(x);
+            return y.narrow(-1, 0, out / 2).silu().mul(y.narrow(-1, out / 2, out / 2));
+        }
+        return product(x, null, true);
+    }
+
+    /** forward's product, then the residual added or the halves gated as the kernel's array is copied out. */
+    private Tensor product(Tensor x, Tensor residual, boolean swiGlu) {
         if (x.rank() == 0 || x.size(-1) != in) {
             throw new IllegalArgumentException("QuantizedLinear: input " + x.shape() + " must end in " + in
                     + " features (" + format + " weight [" + out + ", " + in + "])");
@@ -379,7 +419,7 @@ public final class QuantizedLinear extends Module {
         int rows = Math.toIntExact(m), xn = Math.toIntExact(Math.multiplyExact(m, in));
         int yn = Math.toIntExact(Math.multiplyExact(m, out));
         long[] outDims = dims.clone();
-        outDims[outDims.length - 1] = out;
+        outDims[outDims.length - 1] = swiGlu ? out / 2 : out;
         Scratch s = SCRATCH.get();
         boolean mine = !s.busy; // false when a pool worker re-enters forward while waiting inside a kernel
         s.busy = true;
@@ -387,6 +427,17 @@ public final class QuantizedLinear extends Module {
             float[] xa = input(x, xn, mine ? s : null);
             float[] y = mine ? s.y(yn) : new float[yn];
             if (rows > 0) kernel.matmul(xa, rows, y);
+            MemorySegment ys = MemorySegment.ofArray(y);
+            if (residual != null)
+                FusedRows.add(
+                        ys, 0, residual.storage().segment(), residual.layout().offset(), ys, 0, yn);
+            if (swiGlu) {
+                // row i's gated values go to y[i·h ..]: over its own gate values or rows already done, never a later
+                // row's
+                int h = Math.toIntExact(out / 2);
+                for (int i = 0; i < rows; i++)
+                    FusedRows.siluMul(ys, 2L * i * h, ys, 2L * i * h + h, ys, (long) i * h, h);
+            }
             Tensor t = Tensor.of(y, 0, Shape.of(outDims));
             return bias == null ? t : t.add(bias);
         } finally {

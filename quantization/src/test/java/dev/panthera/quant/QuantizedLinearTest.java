@@ -353,6 +353,79 @@ class QuantizedLinearTest {
         }
     }
 
+    /**
+     * {@code forward(x, residual)} and {@code forwardSwiGlu(x)} against the tensor ops they stand in for, bit for bit:
+     * {@code forward(x).add(residual)}, and {@code silu()} of forward(x)'s first half times its second. Layers: gate
+     * and up parts of 32 rows stacked (as a Llama MLP's are) where these settings regroup, else one layer of 64 rows,
+     * each with and without a bias (a bias takes the unfused path); inputs [m, in] and [1, m, in] for decode (m = 1, 3)
+     * and the panel path (m = 17); the residual contiguous and as a transposed copy (which takes the unfused path).
+     */
+    @Test
+    void residualAndSwiGluGiveTheBitsOfTheOpsTheyFuse() {
+        Random r = new Random(23);
+        for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K}) {
+            int in = 2 * t.blockSize();
+            try (Arena arena = Arena.ofShared();
+                    var ng = Autograd.noGrad()) {
+                QuantizedWeight gate = QuantizedMatmulTest.randomWeight(t, 32, in, r, arena),
+                        up = QuantizedMatmulTest.randomWeight(t, 32, in, r, arena),
+                        both = QuantizedMatmulTest.randomWeight(t, 64, in, r, arena);
+                float[] b = new float[64];
+                for (int i = 0; i < 64; i++) b[i] = (float) r.nextGaussian();
+                for (boolean biased : new boolean[] {false, true}) {
+                    Tensor bias = biased ? Tensor.of(b, 64) : null;
+                    QuantizedLinear stacked = QuantizedLinear.stacked(java.util.List.of(gate, up), bias);
+                    QuantizedLinear layer = stacked != null ? stacked : QuantizedLinear.of(both, bias);
+                    for (int m : new int[] {1, 3, 17}) {
+                        float[] x = new float[m * in], res = new float[m * 64];
+                        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                        for (int i = 0; i < res.length; i++) res[i] = (float) r.nextGaussian() * 4;
+                        for (long[] shape : new long[][] {{m, in}, {1, m, in}}) {
+                            String what = t + (stacked != null ? " stacked" : " one layer") + (biased ? " biased" : "")
+                                    + " input " + java.util.Arrays.toString(shape);
+                            Tensor xt = Tensor.of(x, shape), y = layer.forward(xt);
+                            long[] outShape = y.dims();
+                            Tensor resT = Tensor.of(res, outShape);
+                            Tensor strided = Tensor.of(res, m, 64)
+                                    .transpose(0, 1)
+                                    .contiguous()
+                                    .transpose(0, 1);
+                            if (shape.length == 3) strided = strided.view(1, m, 64);
+                            assertArrayEquals(
+                                    y.add(resT).toFloatArray(),
+                                    layer.forward(xt, resT).toFloatArray(),
+                                    what + ": forward(x, residual)");
+                            assertArrayEquals(
+                                    y.add(strided).toFloatArray(),
+                                    layer.forward(xt, strided).toFloatArray(),
+                                    what + ": forward(x, strided residual)");
+                            Tensor glu = layer.forwardSwiGlu(xt);
+                            outShape[outShape.length - 1] = 32;
+                            assertArrayEquals(outShape, glu.dims(), what);
+                            assertArrayEquals(
+                                    y.narrow(-1, 0, 32)
+                                            .silu()
+                                            .mul(y.narrow(-1, 32, 32))
+                                            .toFloatArray(),
+                                    glu.toFloatArray(),
+                                    what + ": forwardSwiGlu");
+                        }
+                    }
+                }
+                QuantizedLinear odd = QuantizedLinear.of(QuantizedMatmulTest.randomWeight(t, 48, in, r, arena), null);
+                Tensor x1 = Tensor.of(new float[in], 1, in);
+                assertThrows(IllegalArgumentException.class, () -> odd.forward(x1, Tensor.of(new float[47], 1, 47)));
+                QuantizedLinear three =
+                        QuantizedLinear.of(QuantizedMatmulTest.randomWeight(t, 3 * 16 + 1, in, r, arena), null);
+                var e = assertThrows(IllegalArgumentException.class, () -> three.forwardSwiGlu(x1));
+                assertTrue(
+                        e.getMessage().contains("even number of rows")
+                                && e.getMessage().contains("49"),
+                        e.getMessage());
+            }
+        }
+    }
+
     @Test
     void stackingRefusesMixedPartsAndTypesWithoutGroups() {
         Random r = new Random(22);

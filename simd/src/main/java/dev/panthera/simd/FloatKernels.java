@@ -212,7 +212,7 @@ final class FloatKernels {
         }
     }
 
-    private static void siluRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
+    static void siluRow(MemorySegment src, long so, MemorySegment dst, long dO, int n) {
         int w = F.length(), i = 0;
         for (; i + w <= n; i += w) {
             FloatVector x = FloatVector.fromMemorySegment(F, src, (so + i) * 4, NO);

@@ -18,7 +18,6 @@ final class LlamaMlp {
 
     /** residual + down_proj(silu(gate_proj(x)) · up_proj(x)), the residual added as down_proj's product is written. */
     Tensor forward(Tensor x, Tensor residual) {
-        Tensor[] gu = gateUp.apply(x);
-        return down.apply(gu[0].silu().mul(gu[1]), residual);
+        return down.apply(gateUp.swiGlu(x), residual);
     }
 }

@@ -50,9 +50,11 @@ final class LlamaWeights {
         Tensor bias = biasName == null ? null : vector(biasName, rows);
         if (maker != null) {
             var stored = maker.stored(hfName, Math.toIntExact(rows), Math.toIntExact(cols), bias);
+            if (stored instanceof QuantizedLinear q) return Projection.quantized(q);
             if (stored != null) return stored::forward;
             float[] f = matrix(hfName, rows, cols).toFloatArray();
             var m = maker.linear(hfName, f, Math.toIntExact(rows), Math.toIntExact(cols), bias);
+            if (m instanceof QuantizedLinear q) return Projection.quantized(q);
             if (m != null) return m::forward;
         }
         GgufFile g = quantizedSource(hfName, rows, cols);

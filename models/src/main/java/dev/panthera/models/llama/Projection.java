@@ -22,8 +22,18 @@ interface Projection {
         return new DenseProjection(w, bias);
     }
 
-    /** A quantized layer (its own bias included). */
+    /** A quantized layer (its own bias included), which adds a residual as its product is copied out. */
     static Projection quantized(QuantizedLinear q) {
-        return q::forward;
+        return new Projection() {
+            @Override
+            public Tensor apply(Tensor x) {
+                return q.forward(x);
+            }
+
+            @Override
+            public Tensor apply(Tensor x, Tensor residual) {
+                return q.forward(x, residual);
+            }
+        };
     }
 }

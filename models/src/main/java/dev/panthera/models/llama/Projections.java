@@ -12,6 +12,12 @@ interface Projections {
     /** x [..., in] → one tensor [..., out_i] per map. */
     Tensor[] apply(Tensor x);
 
+    /** SwiGLU of two maps, gate then up: silu(apply(x)[0])·apply(x)[1]. */
+    default Tensor swiGlu(Tensor x) {
+        Tensor[] gu = apply(x);
+        return gu[0].silu().mul(gu[1]);
+    }
+
     /** Each map on its own. */
     static Projections separate(Projection... maps) {
         Projection[] ps = maps.clone();
@@ -30,15 +36,26 @@ interface Projections {
             throw new IllegalArgumentException(
                     "Projections: parts of " + java.util.Arrays.toString(widths) + " features do not split " + layer);
         long[] ws = widths.clone();
-        return x -> {
-            Tensor y = layer.forward(x);
-            Tensor[] out = new Tensor[ws.length];
-            long at = 0;
-            for (int i = 0; i < ws.length; i++) {
-                out[i] = y.narrow(-1, at, ws[i]);
-                at += ws[i];
+        return new Projections() {
+            @Override
+            public Tensor[] apply(Tensor x) {
+                Tensor y = layer.forward(x);
+                Tensor[] out = new Tensor[ws.length];
+                long at = 0;
+                for (int i = 0; i < ws.length; i++) {
+                    out[i] = y.narrow(-1, at, ws[i]);
+                    at += ws[i];
+                }
+                return out;
             }
-            return out;
+
+            /** Two halves, gate over up: the layer gates its own product ({@link QuantizedLinear#forwardSwiGlu}). */
+            @Override
+            public Tensor swiGlu(Tensor x) {
+                if (ws.length != 2 || ws[0] != ws[1])
+                    throw new IllegalStateException("Projections: SwiGLU of parts " + java.util.Arrays.toString(ws));
+                return layer.forwardSwiGlu(x);
+            }
         };
     }
 }
