@@ -10,6 +10,8 @@ import static dev.panthera.quant.InterleavedIntDot.widen;
 import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -56,9 +58,14 @@ final class InterleavedKIntDot {
      */
     static int[] pairs(short[] xq) {
         int[] xp = new int[xq.length / 2];
-        for (int u = 0; u < xp.length; u++) xp[u] = (xq[2 * u] & 0xFFFF) | xq[2 * u + 1] << 16;
+        if (LITTLE_ENDIAN) // two adjacent shorts in memory are that int already: a bulk copy (a third of the loop's
+            // time)
+            MemorySegment.copy(MemorySegment.ofArray(xq), ValueLayout.JAVA_INT_UNALIGNED, 0, xp, 0, xp.length);
+        else for (int u = 0; u < xp.length; u++) xp[u] = (xq[2 * u] & 0xFFFF) | xq[2 * u + 1] << 16;
         return xp;
     }
+
+    private static final boolean LITTLE_ENDIAN = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
 
     /**
      * The sixteen rows of the Q4_K group whose nb headers start at byte {@code ho} and quant slabs at {@code qg} dotted

@@ -285,4 +285,25 @@ class IntDotKernelsTest {
         }
         return theirs;
     }
+
+    /**
+     * The Q4_K and Q5_K kernels' activation pairs as their javadoc states them: element u holds xq[2u]'s 16 bits low and
+     * xq[2u + 1]'s high, written out here per element (lengths 0, 2, 18 and 2048; the extremes of a short at both ends
+     * of a pair).
+     */
+    @Test
+    void activationPairsHoldTheEvenQuantLowAndTheOddQuantHigh() {
+        Random r = new Random(31);
+        for (int n : new int[] {0, 2, 18, 2048}) {
+            short[] xq = new short[n];
+            for (int i = 0; i < n; i++)
+                xq[i] = i < 4 ? new short[] {Short.MIN_VALUE, -1, Short.MAX_VALUE, 0}[i] : (short) r.nextInt(1 << 16);
+            int[] xp = InterleavedKIntDot.pairs(xq);
+            assertEquals(n / 2, xp.length);
+            for (int u = 0; u < n / 2; u++) {
+                assertEquals(xq[2 * u], (short) (xp[u] & 0xFFFF), "n=" + n + " pair " + u + " low half");
+                assertEquals(xq[2 * u + 1], (short) (xp[u] >>> 16), "n=" + n + " pair " + u + " high half");
+            }
+        }
+    }
 }
