@@ -397,7 +397,7 @@ public final class QuantizedLinear extends Module {
         if (out % 2 != 0)
             throw new IllegalArgumentException("QuantizedLinear " + format + ": SwiGLU needs an even number of rows"
                     + " (gate over up), the weight has " + out);
-        if (bias != null) {
+        if (bias != null || !FusedRows.matchTensorOps()) {
             Tensor y = forward(x);
             return y.narrow(-1, 0, out / 2).silu().mul(y.narrow(-1, out / 2, out / 2));
         }
@@ -428,9 +428,11 @@ public final class QuantizedLinear extends Module {
             float[] y = mine ? s.y(yn) : new float[yn];
             if (rows > 0) kernel.matmul(xa, rows, y);
             MemorySegment ys = MemorySegment.ofArray(y);
-            if (residual != null)
+            if (residual != null) {
+                alive(residual, "forward");
                 FusedRows.add(
                         ys, 0, residual.storage().segment(), residual.layout().offset(), ys, 0, yn);
+            }
             if (swiGlu) {
                 // row i's gated values go to y[i·h ..]: over its own gate values or rows already done, never a later
                 // row's
@@ -445,10 +447,18 @@ public final class QuantizedLinear extends Module {
         }
     }
 
+    /** An input read straight from its memory: an exception naming it if that memory was freed, not stale values. */
+    private static void alive(Tensor t, String op) {
+        if (!t.storage().isAlive())
+            throw new IllegalStateException(
+                    "QuantizedLinear." + op + ": tensor " + t.describe() + " was used after its memory was freed");
+    }
+
     /** x's {@code n} values as a row-major float array: the thread's scratch when {@code s} is given. */
     private static float[] input(Tensor x, int n, Scratch s) {
         if (x.dtype() != DType.F32 || !x.isContiguous() || !Device.CPU.equals(x.device()) || n == 0)
             return x.toFloatArray();
+        alive(x, "forward");
         float[] a = s != null ? s.x(n) : new float[n];
         MemorySegment.copy(
                 x.storage().segment(),

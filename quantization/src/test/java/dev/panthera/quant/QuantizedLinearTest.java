@@ -426,6 +426,41 @@ class QuantizedLinearTest {
         }
     }
 
+    /**
+     * An input or a residual whose MemoryScope has closed is refused naming the tensor (forward reads a contiguous
+     * input's memory directly, which after the close is a pooled block another tensor may hold); under another CPU
+     * backend ({@code Backends.use}, the reference backend here) forwardSwiGlu gives that backend's
+     * {@code silu().mul()} bits, not the SIMD kernels'.
+     */
+    @Test
+    void freedInputsAreRefusedAndSwiGluFollowsTheBackendInUse() throws Exception {
+        Random r = new Random(24);
+        try (Arena arena = Arena.ofShared();
+                var ng = Autograd.noGrad()) {
+            QuantizedLinear layer =
+                    QuantizedLinear.of(QuantizedMatmulTest.randomWeight(GgmlType.Q4_K, 64, 256, r, arena), null);
+            float[] x = new float[256];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian() * 3;
+            Tensor freedX, freedRes;
+            try (var scope = dev.panthera.tensor.MemoryScope.open()) {
+                freedX = Tensor.of(x, 1, 256);
+                freedRes = Tensor.of(new float[64], 1, 64);
+            }
+            Tensor liveX = Tensor.of(x, 1, 256);
+            var e = assertThrows(IllegalStateException.class, () -> layer.forward(freedX));
+            assertTrue(e.getMessage().contains("used after its memory was freed"), e.getMessage());
+            e = assertThrows(IllegalStateException.class, () -> layer.forward(liveX, freedRes));
+            assertTrue(e.getMessage().contains("used after its memory was freed"), e.getMessage());
+            try (var use = dev.panthera.tensor.Backends.use(dev.panthera.tensor.spi.ReferenceBackend.INSTANCE)) {
+                Tensor y = layer.forward(liveX);
+                assertArrayEquals(
+                        y.narrow(-1, 0, 32).silu().mul(y.narrow(-1, 32, 32)).toFloatArray(),
+                        layer.forwardSwiGlu(liveX).toFloatArray(),
+                        "forwardSwiGlu under the reference backend");
+            }
+        }
+    }
+
     @Test
     void stackingRefusesMixedPartsAndTypesWithoutGroups() {
         Random r = new Random(22);

@@ -1,5 +1,7 @@
 package dev.panthera.simd;
 
+import dev.panthera.tensor.Backends;
+import dev.panthera.tensor.Device;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -56,6 +58,14 @@ public final class FusedRows {
                     .add(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO, m))
                     .intoMemorySegment(dst, (dO + i) * 4, NO, m);
         }
+    }
+
+    /**
+     * Whether the tensor ops of this thread's CPU device run on this backend, whose bits these kernels reproduce (under
+     * another backend, {@code Backends.use}, a caller that promises the tensor ops' bits composes the ops instead).
+     */
+    public static boolean matchTensorOps() {
+        return Backends.forDevice(Device.CPU) instanceof SimdBackend;
     }
 
     /** Elements [at, at + n) of {@code seg} as floats: a clear error instead of a read outside it. */
