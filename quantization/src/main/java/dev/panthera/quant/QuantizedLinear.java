@@ -376,6 +376,9 @@ public final class QuantizedLinear extends Module {
      * the kernel's array, one tensor instead of two (a decode step's o_proj and down_proj add the residual stream so).
      */
     public Tensor forward(Tensor x, Tensor residual) {
+        if (residual == null)
+            throw new IllegalArgumentException(
+                    "QuantizedLinear " + format + ": forward(x, residual) without a residual");
         long[] dims = x.rank() == 0 ? null : x.dims();
         if (dims != null) dims[dims.length - 1] = out;
         if (bias != null
@@ -434,8 +437,7 @@ public final class QuantizedLinear extends Module {
                         ys, 0, residual.storage().segment(), residual.layout().offset(), ys, 0, yn);
             }
             if (swiGlu) {
-                // row i's gated values go to y[i·h ..]: over its own gate values or rows already done, never a later
-                // row's
+                // row i's gated values go to y[i·h ..]: over its own gate values or over rows already done
                 int h = Math.toIntExact(out / 2);
                 for (int i = 0; i < rows; i++)
                     FusedRows.siluMul(ys, 2L * i * h, ys, 2L * i * h + h, ys, (long) i * h, h);

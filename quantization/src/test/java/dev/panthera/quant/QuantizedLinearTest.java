@@ -415,6 +415,7 @@ class QuantizedLinearTest {
                 QuantizedLinear odd = QuantizedLinear.of(QuantizedMatmulTest.randomWeight(t, 48, in, r, arena), null);
                 Tensor x1 = Tensor.of(new float[in], 1, in);
                 assertThrows(IllegalArgumentException.class, () -> odd.forward(x1, Tensor.of(new float[47], 1, 47)));
+                assertThrows(IllegalArgumentException.class, () -> odd.forward(x1, null));
                 QuantizedLinear three =
                         QuantizedLinear.of(QuantizedMatmulTest.randomWeight(t, 3 * 16 + 1, in, r, arena), null);
                 var e = assertThrows(IllegalArgumentException.class, () -> three.forwardSwiGlu(x1));

@@ -42,7 +42,7 @@ public final class FusedRows {
         }
     }
 
-    /** dst[dO + i] = a[ao + i] + b[bo + i] for i &lt; n: the bits of {@code a.add(b)}. dst may be a's or b's elements. */
+    /** dst[dO + i] = a[ao + i] + b[bo + i] for i &lt; n: the bits of {@code a.add(b)}. dst may be a's or b's elements themselves. */
     public static void add(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
         check("add", a, ao, n);
         check("add", b, bo, n);
