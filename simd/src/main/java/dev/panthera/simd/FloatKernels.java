@@ -338,7 +338,7 @@ final class FloatKernels {
         }
     }
 
-    private static void addRow(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
+    static void addRow(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
         int w = F.length(), end = F.loopBound(n), i = 0;
         for (; i < end; i += w)
             FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
@@ -356,7 +356,7 @@ final class FloatKernels {
         if (i < n) store(load(a, ao, i, n).sub(load(b, bo, i, n)), dst, dO, i, n);
     }
 
-    private static void mulRow(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
+    static void mulRow(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment dst, long dO, int n) {
         int w = F.length(), end = F.loopBound(n), i = 0;
         for (; i < end; i += w)
             FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)

@@ -3,22 +3,15 @@ package dev.panthera.simd;
 import dev.panthera.tensor.Backends;
 import dev.panthera.tensor.Device;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Elementwise steps over F32 rows in memory segments (heap or native; offsets in elements), for layers that apply them
  * while copying a product out of their own arrays instead of as tensor ops of their own: a quantized layer's output
- * gated (SwiGLU) or added to the residual stream. Each computes what the tensor ops compute on this backend, bit for
- * bit: the SiLU of {@code Tensor.silu} and one rounded product or sum per element.
+ * gated (SwiGLU) or added to the residual stream. Each runs the row kernels the tensor ops run on this backend
+ * ({@link FloatKernels}' SiLU, product and sum rows), so the bits are theirs.
  */
 public final class FusedRows {
     private FusedRows() {}
-
-    private static final VectorSpecies<Float> F = Lanes.F;
-    private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     /**
      * dst[dO + i] = silu(g[go + i])·u[uo + i] for i &lt; n: the bits of {@code g.silu().mul(u)}. dst may be g's
@@ -29,17 +22,7 @@ public final class FusedRows {
         check("siluMul", u, uo, n);
         check("siluMul", dst, dO, n);
         FloatKernels.siluRow(g, go, dst, dO, n);
-        int i = 0;
-        for (; i + F.length() <= n; i += F.length())
-            FloatVector.fromMemorySegment(F, dst, (dO + i) * 4, NO)
-                    .mul(FloatVector.fromMemorySegment(F, u, (uo + i) * 4, NO))
-                    .intoMemorySegment(dst, (dO + i) * 4, NO);
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector.fromMemorySegment(F, dst, (dO + i) * 4, NO, m)
-                    .mul(FloatVector.fromMemorySegment(F, u, (uo + i) * 4, NO, m))
-                    .intoMemorySegment(dst, (dO + i) * 4, NO, m);
-        }
+        FloatKernels.mulRow(dst, dO, u, uo, dst, dO, n);
     }
 
     /** dst[dO + i] = a[ao + i] + b[bo + i] for i &lt; n: the bits of {@code a.add(b)}. dst may be a's or b's elements themselves. */
@@ -47,17 +30,7 @@ public final class FusedRows {
         check("add", a, ao, n);
         check("add", b, bo, n);
         check("add", dst, dO, n);
-        int i = 0;
-        for (; i + F.length() <= n; i += F.length())
-            FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO)
-                    .add(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO))
-                    .intoMemorySegment(dst, (dO + i) * 4, NO);
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector.fromMemorySegment(F, a, (ao + i) * 4, NO, m)
-                    .add(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, NO, m))
-                    .intoMemorySegment(dst, (dO + i) * 4, NO, m);
-        }
+        FloatKernels.addRow(a, ao, b, bo, dst, dO, n);
     }
 
     /**
