@@ -51,6 +51,7 @@ final class InterleavedMatmul {
                             default -> (from, to) -> dotsQ4KInt(xp, dx, xs32, m, w, y, from, to);
                         });
             }
+            if (m == 1) ReadAhead.after(w);
             return;
         }
         if (m < QuantizedMatmul.DOTS_BELOW_M) {

@@ -5,6 +5,7 @@ import dev.panthera.simd.HeapBudget;
 import dev.panthera.simd.Sgemm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.WeakReference;
 import java.util.List;
 
 /**
@@ -67,6 +68,15 @@ final class InterleavedWeight {
 
     /** The regrouped bytes: group g, block b's header at {@link #headerAt}, its quant slabs at {@link #quantsAt}. */
     final byte[] data;
+
+    /**
+     * The weight whose one-row product followed this one's on the same thread last time ({@link ReadAhead}): weakly,
+     * so that a hint never keeps another model's weights alive.
+     */
+    WeakReference<InterleavedWeight> next;
+
+    /** This weight, weakly: what {@link #next} and {@link ReadAhead}'s per-thread record of the last product hold. */
+    final WeakReference<InterleavedWeight> self = new WeakReference<>(this);
 
     private InterleavedWeight(String name, GgmlType type, int out, int in, byte[] data) {
         this.name = name;

@@ -302,8 +302,49 @@ public final class Sgemm {
         if (total < 0 || align < 1)
             throw new IllegalArgumentException("parallelRanges: total " + total + ", align " + align);
         GemmConfig config = GemmConfig.current();
-        int parts = flops < PARALLEL_FLOPS ? 1 : Math.min(config.threads(), Math.max(1, total / align));
-        split(config.executor(), parts, total, align, 4, body);
+        split(config.executor(), parts(config, total, flops, align), total, align, PER_THREAD, body);
+    }
+
+    /** Work an idle helper does a step at a time: {@link #step} returns false when there is nothing more to do. */
+    public interface Background {
+        boolean step();
+    }
+
+    /**
+     * Offers {@code task} to GEMM's own helpers, replacing the task offered before: a helper that is idle and still
+     * polling for the next loop runs it a step at a time, taking any loop posted between two steps, until a step
+     * returns false. Nothing runs where the current {@link GemmConfig} allows one thread or has an executor of its own.
+     * For reading ahead what the next loop will read while the caller works alone.
+     */
+    public static void background(Background task) {
+        GemmConfig config = GemmConfig.current();
+        if (config.threads() > 1 && config.executor() == null) team().background(task);
+    }
+
+    /**
+     * The chunks that {@link #parallelRanges}{@code (total, flops, align, ·)} under the current config cuts [0, total)
+     * into, in the order its helpers claim them (from the back; the caller claims from the front): their [from, to)
+     * bounds in pairs, the last chunk first; empty where the loop runs on the caller alone.
+     */
+    public static int[] chunksFromBack(int total, long flops, int align) {
+        int parts = parts(GemmConfig.current(), total, flops, align);
+        if (parts <= 1 || total <= align) return new int[0];
+        int chunk = chunk(parts, total, align, PER_THREAD), chunks = (total + chunk - 1) / chunk;
+        if (chunks <= 1) return new int[0];
+        int[] bounds = new int[2 * chunks];
+        for (int i = 0; i < chunks; i++) {
+            int c = chunks - 1 - i;
+            bounds[2 * i] = c * chunk;
+            bounds[2 * i + 1] = Math.min(total, c * chunk + chunk);
+        }
+        return bounds;
+    }
+
+    /** Chunks per thread in {@link #parallelRanges}' loops. */
+    private static final int PER_THREAD = 4;
+
+    private static int parts(GemmConfig config, int total, long flops, int align) {
+        return flops < PARALLEL_FLOPS ? 1 : Math.min(config.threads(), Math.max(1, total / align));
     }
 
     /**
@@ -343,9 +384,13 @@ public final class Sgemm {
             r.run(0, total);
             return;
         }
+        team().run(executor, parts - 1, total, chunk(parts, total, align, perThread), r);
+    }
+
+    /** About total / (parts · perThread), rounded up to a multiple of align, at most total. */
+    private static int chunk(int parts, int total, int align, int perThread) {
         long pieces = (long) parts * perThread;
-        int chunk = (int) Math.min(total, ((total + pieces - 1) / pieces + align - 1) / align * align);
-        team().run(executor, parts - 1, total, chunk, r);
+        return (int) Math.min(total, ((total + pieces - 1) / pieces + align - 1) / align * align);
     }
 
     private static void checkBounds(

@@ -4,13 +4,18 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * GEMM's own worker threads and the loop that shares an index range with them. A loop is cut into chunks fixed before
  * it starts (their boundaries do not depend on which thread takes them, so a kernel that computes each output the
- * same way in any chunk gives bit-identical results on any number of threads); the calling thread and the helpers
- * claim chunks from one atomic counter until none is left. The caller never waits for a helper that has not started:
+ * same way in any chunk gives bit-identical results on any number of threads); the calling thread claims chunks from
+ * the front and the helpers from the back, through one atomic pair of counters, until none is left. So each thread
+ * runs contiguous chunks (a core's hardware prefetcher, running past the end of one chunk, reads the thread's own
+ * next one, not the other thread's), and a helper's first chunk is known before the loop starts: the last, which
+ * {@link Sgemm#background} work may read ahead. The caller never waits for a helper that has not started:
  * a helper that wakes late, or runs on a CPU another process holds, finds fewer (or no) chunks left and the caller
  * has done them; the caller waits only for chunks a helper has already claimed.
  *
@@ -18,7 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * {@link Thread#onSpinWait()} for {@link #SPIN_NANOS} after their last chunk (as OpenMP runtimes and llama.cpp's
  * threads do between the operations of a forward pass) and park only after that; a decode step's many GEMVs find
  * them awake. They spin only while the team fits the machine's processors (a spinning thread on a processor the
- * caller needs would slow it).
+ * caller needs would slow it). While it polls, a helper runs the {@link Sgemm.Background} work last offered, a step at
+ * a time, and takes a posted loop between two steps.
  *
  * <p>Loops may start from several threads at once (each posts its own job; helpers serve them in order) and from
  * inside a chunk (the nested loop's caller again does whatever no helper takes, so nothing waits on a thread that is
@@ -38,12 +44,16 @@ final class Team {
     private final ConcurrentLinkedQueue<Job> jobs = new ConcurrentLinkedQueue<>();
     private volatile Helper[] helpers = new Helper[0];
     private volatile boolean shutdown;
+    private final AtomicReference<Sgemm.Background> background = new AtomicReference<>();
 
     /** One loop: its chunks, the counters that hand them out and count them done, the first failure. */
     static final class Job {
         private final Sgemm.Range body;
         private final int total, chunk, chunks;
-        private final AtomicInteger next = new AtomicInteger(), done = new AtomicInteger(), seats;
+        private final AtomicInteger done = new AtomicInteger(), seats;
+        /** Chunks claimed from the front (by the caller) in the high 32 bits, from the back (by helpers) in the low. */
+        private final AtomicLong claimed = new AtomicLong();
+
         private final Thread owner = Thread.currentThread();
         private volatile Throwable failure;
 
@@ -55,9 +65,27 @@ final class Team {
             this.seats = new AtomicInteger(helpers);
         }
 
-        /** Claims and runs chunks until none is left; after a failure the rest are only counted. */
-        void drain() {
-            for (int c; (c = next.getAndIncrement()) < chunks; ) {
+        /** Claims the next chunk from the front or the back; -1 when every chunk is claimed. */
+        private int claim(boolean back) {
+            for (; ; ) {
+                long s = claimed.get();
+                int f = (int) (s >>> 32), b = (int) s;
+                if (f + b >= chunks) return -1;
+                if (claimed.compareAndSet(s, back ? s + 1 : s + (1L << 32))) return back ? chunks - 1 - b : f;
+            }
+        }
+
+        private boolean allClaimed() {
+            long s = claimed.get();
+            return (int) (s >>> 32) + (int) s >= chunks;
+        }
+
+        /**
+         * Claims and runs chunks, from the back when {@code back} (a helper), until none is left; after a failure the
+         * rest are only counted.
+         */
+        void drain(boolean back) {
+            for (int c; (c = claim(back)) >= 0; ) {
                 try {
                     if (failure == null) {
                         int from = c * chunk;
@@ -73,13 +101,13 @@ final class Team {
 
         /** Whether a helper may still join (a seat is free and some chunk unclaimed); takes the seat if so. */
         boolean join() {
-            if (next.get() >= chunks) return false;
+            if (allClaimed()) return false;
             for (int s; (s = seats.get()) > 0; ) if (seats.compareAndSet(s, s - 1)) return true;
             return false;
         }
 
         boolean exhausted() {
-            return next.get() >= chunks || seats.get() <= 0;
+            return allClaimed() || seats.get() <= 0;
         }
 
         /** Waits until every claimed chunk is done: polling briefly (the last chunk is short), then parked. */
@@ -117,7 +145,7 @@ final class Team {
             for (int i = 0; i < helpers; i++) {
                 try {
                     executor.execute(() -> {
-                        if (job.join()) job.drain();
+                        if (job.join()) job.drain(true);
                     });
                 } catch (RejectedExecutionException e) {
                     break; // the caller takes the chunks no task will
@@ -127,7 +155,7 @@ final class Team {
             post(job, helpers);
         }
         try {
-            job.drain();
+            job.drain(false);
             job.await();
         } finally {
             if (executor == null) jobs.remove(job);
@@ -154,6 +182,14 @@ final class Team {
             for (int i = hs.length; i < wanted; i++) more[i].thread.start();
             return more;
         }
+    }
+
+    /**
+     * Offers {@code b} to the helpers, replacing the work offered before: one that is polling runs it a step at a time
+     * while no loop is queued, until a step returns false. A parked helper is not woken for it.
+     */
+    void background(Sgemm.Background b) {
+        if (helpers.length > 0) background.set(b);
     }
 
     /** Lets every helper end once its current chunk is done; jobs already posted are finished by their callers. */
@@ -192,8 +228,19 @@ final class Team {
             while (!shutdown) {
                 Job j = take();
                 if (j != null) {
-                    j.drain();
+                    j.drain(true);
                     idleSince = System.nanoTime();
+                    continue;
+                }
+                Sgemm.Background b = background.get();
+                if (b != null) {
+                    boolean more;
+                    try {
+                        more = b.step();
+                    } catch (RuntimeException e) {
+                        more = false; // advisory work: a failing task is dropped, the helper goes on
+                    }
+                    if (!more) background.compareAndSet(b, null);
                     continue;
                 }
                 boolean spin = helpers.length < PROCESSORS && System.nanoTime() - idleSince < SPIN_NANOS;

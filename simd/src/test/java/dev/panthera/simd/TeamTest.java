@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link Team}: every index of a loop runs exactly once in chunks with the fixed boundaries it was given, on the caller
- * and at most the allowed number of helpers; a failure in a chunk reaches the caller; a helper that starts after the
- * loop is over does nothing; loops nest and run from several threads at once without waiting on each other.
+ * and at most the allowed number of helpers; the caller claims chunks from the front and helpers from the back; a
+ * failure in a chunk reaches the caller; a helper that starts after the loop is over does nothing; loops nest and run
+ * from several threads at once without waiting on each other; background work runs on a helper between loops.
  */
 class TeamTest {
     private static final Team TEAM = new Team();
@@ -132,5 +133,107 @@ class TeamTest {
         team.shutdown();
         team.run(null, 1, 1000, 10, (from, to) -> sum.addAndGet(to - from));
         assertEquals(2000, sum.get());
+    }
+
+    @Test
+    void theCallerClaimsFromTheFrontAndAHelperFromTheBack() {
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            int chunks = 10;
+            for (int rep = 0; rep < 20; rep++) {
+                Thread caller = Thread.currentThread();
+                CountDownLatch helperStarted = new CountDownLatch(1);
+                List<Integer> byCaller = java.util.Collections.synchronizedList(new ArrayList<>());
+                List<Integer> byHelper = java.util.Collections.synchronizedList(new ArrayList<>());
+                Executor ownThread = task -> Thread.ofPlatform().start(task);
+                TEAM.run(ownThread, 1, chunks * 3, 3, (from, to) -> {
+                    if (Thread.currentThread() == caller) {
+                        // the caller's first chunk waits until the helper holds a chunk of its own
+                        if (from == 0) await(helperStarted);
+                        byCaller.add(from / 3);
+                    } else {
+                        byHelper.add(from / 3);
+                        helperStarted.countDown();
+                    }
+                });
+                assertEquals(chunks, byCaller.size() + byHelper.size());
+                assertTrue(!byHelper.isEmpty() && byHelper.getFirst() == chunks - 1, "helper's chunks " + byHelper);
+                for (int i = 0; i < byCaller.size(); i++)
+                    assertEquals(i, byCaller.get(i), "the caller's chunks in order from 0: " + byCaller);
+                for (int i = 0; i < byHelper.size(); i++)
+                    assertEquals(
+                            chunks - 1 - i, byHelper.get(i), "the helper's chunks in order from the last: " + byHelper);
+            }
+        });
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void backgroundWorkRunsOnAHelperBetweenLoopsUntilItSaysDone() {
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            Team team = new Team();
+            try {
+                AtomicInteger sum = new AtomicInteger();
+                team.run(null, 1, 100, 10, (from, to) -> sum.addAndGet(to - from)); // starts the helper
+                // a step that throws drops its task; the helper goes on
+                AtomicInteger failing = new AtomicInteger();
+                team.background(() -> {
+                    failing.incrementAndGet();
+                    throw new IllegalStateException("a failing read-ahead");
+                });
+                Set<Thread> ran = ConcurrentHashMap.newKeySet();
+                AtomicInteger steps = new AtomicInteger();
+                int loops = 0;
+                while (failing.get() == 0) {
+                    team.run(null, 1, 100, 10, (from, to) -> sum.addAndGet(to - from));
+                    loops++;
+                }
+                team.background(() -> {
+                    ran.add(Thread.currentThread());
+                    return steps.incrementAndGet() < 50;
+                });
+                while (steps.get() < 50) {
+                    team.run(null, 1, 100, 10, (from, to) -> sum.addAndGet(to - from)); // wakes a parked helper
+                    loops++;
+                }
+                for (int i = 0; i < 20; i++) team.run(null, 1, 100, 10, (from, to) -> sum.addAndGet(to - from));
+                assertEquals(1, failing.get(), "a failed task is not run again");
+                assertEquals(50, steps.get(), "no step after the one that returned false");
+                assertEquals(100 * (loops + 21), sum.get(), "every loop ran whole");
+                assertTrue(!ran.contains(Thread.currentThread()) && ran.size() == 1, "steps ran on " + ran);
+            } finally {
+                team.shutdown();
+            }
+        });
+    }
+
+    @Property(tries = 100)
+    void chunksFromBackAreTheChunksParallelRangesRuns(
+            @ForAll @IntRange(min = 0, max = 5000) int total,
+            @ForAll @IntRange(min = 1, max = 40) int align,
+            @ForAll @IntRange(min = 1, max = 3) int threads,
+            @ForAll boolean small) {
+        long flops = small ? Sgemm.PARALLEL_FLOPS - 1 : Sgemm.PARALLEL_FLOPS;
+        try (var config = GemmConfig.of(threads).use()) {
+            Set<List<Integer>> ran = ConcurrentHashMap.newKeySet();
+            Sgemm.parallelRanges(total, flops, align, (from, to) -> ran.add(List.of(from, to)));
+            int[] back = Sgemm.chunksFromBack(total, flops, align);
+            if (ran.size() <= 1) {
+                assertEquals(0, back.length, "one range on the caller: nothing to claim from the back");
+                return;
+            }
+            List<List<Integer>> listed = new ArrayList<>();
+            for (int i = 0; i < back.length; i += 2) listed.add(List.of(back[i], back[i + 1]));
+            assertEquals(ran, Set.copyOf(listed), "the same chunks");
+            assertEquals(ran.size(), listed.size(), "each once");
+            for (int i = 1; i < listed.size(); i++)
+                assertEquals(listed.get(i).get(1), listed.get(i - 1).get(0), "from the last chunk down: " + listed);
+        }
     }
 }
