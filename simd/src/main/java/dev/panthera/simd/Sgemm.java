@@ -311,10 +311,10 @@ public final class Sgemm {
     }
 
     /**
-     * Offers {@code task} to GEMM's own helpers, replacing the task offered before: a helper that is idle and still
-     * polling for the next loop runs it a step at a time, taking any loop posted between two steps, until a step
-     * returns false. Nothing runs where the current {@link GemmConfig} allows one thread or has an executor of its own.
-     * For reading ahead what the next loop will read while the caller works alone.
+     * Offers {@code task} to GEMM's own helpers, replacing the task offered before: one helper runs it a step at a time
+     * whenever it has no loop to work on (it joins any loop posted meanwhile, then goes on), until a step returns false
+     * or a newer offer replaces it. Nothing runs where the current {@link GemmConfig} allows one thread or has an
+     * executor of its own. For reading ahead what a later loop will read while the caller works alone.
      */
     public static void background(Background task) {
         GemmConfig config = GemmConfig.current();

@@ -23,8 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * {@link Thread#onSpinWait()} for {@link #SPIN_NANOS} after their last chunk (as OpenMP runtimes and llama.cpp's
  * threads do between the operations of a forward pass) and park only after that; a decode step's many GEMVs find
  * them awake. They spin only while the team fits the machine's processors (a spinning thread on a processor the
- * caller needs would slow it). While it polls, a helper runs the {@link Sgemm.Background} work last offered, a step at
- * a time, and takes a posted loop between two steps.
+ * caller needs would slow it). Between loops a helper runs the {@link Sgemm.Background} work last offered (one helper
+ * takes each offer), a step at a time, taking any loop posted between two steps.
  *
  * <p>Loops may start from several threads at once (each posts its own job; helpers serve them in order) and from
  * inside a chunk (the nested loop's caller again does whatever no helper takes, so nothing waits on a thread that is
@@ -185,11 +185,14 @@ final class Team {
     }
 
     /**
-     * Offers {@code b} to the helpers, replacing the work offered before: one that is polling runs it a step at a time
-     * while no loop is queued, until a step returns false. A parked helper is not woken for it.
+     * Offers {@code b} to the helpers, replacing the work offered before: one helper takes it (a parked one is woken)
+     * and runs it a step at a time whenever no loop is queued, until a step returns false or a newer offer replaces it.
      */
     void background(Sgemm.Background b) {
-        if (helpers.length > 0) background.set(b);
+        Helper[] hs = helpers;
+        if (hs.length == 0) return;
+        background.set(b);
+        hs[0].wake();
     }
 
     /** Lets every helper end once its current chunk is done; jobs already posted are finished by their callers. */
@@ -225,6 +228,7 @@ final class Team {
         @Override
         public void run() {
             long idleSince = System.nanoTime();
+            Sgemm.Background task = null; // background work taken, run between loops
             while (!shutdown) {
                 Job j = take();
                 if (j != null) {
@@ -232,15 +236,19 @@ final class Team {
                     idleSince = System.nanoTime();
                     continue;
                 }
-                Sgemm.Background b = background.get();
-                if (b != null) {
+                // one helper takes an offer; a newer offer replaces the task in hand
+                if (background.get() != null) {
+                    Sgemm.Background offered = background.getAndSet(null);
+                    if (offered != null) task = offered;
+                }
+                if (task != null) {
                     boolean more;
                     try {
-                        more = b.step();
+                        more = task.step();
                     } catch (RuntimeException e) {
                         more = false; // advisory work: a failing task is dropped, the helper goes on
                     }
-                    if (!more) background.compareAndSet(b, null);
+                    if (!more) task = null;
                     continue;
                 }
                 boolean spin = helpers.length < PROCESSORS && System.nanoTime() - idleSince < SPIN_NANOS;
@@ -249,7 +257,7 @@ final class Team {
                     continue;
                 }
                 parked = true; // then look once more: a job posted before this write is seen, one after it wakes us
-                if (jobs.isEmpty() && !shutdown) LockSupport.park(this);
+                if (jobs.isEmpty() && background.get() == null && !shutdown) LockSupport.park(this);
                 parked = false;
                 idleSince = System.nanoTime();
             }
