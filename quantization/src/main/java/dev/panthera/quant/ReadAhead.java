@@ -1,17 +1,19 @@
 package dev.panthera.quant;
 
+import dev.panthera.quant.ggml.GgmlType;
 import dev.panthera.simd.Sgemm;
 import java.lang.ref.WeakReference;
+import java.util.Arrays;
 
 /**
  * Reads ahead, on an idle helper thread, the weight of the one-row product that comes next. Between two quantized
  * GEMVs of a decode step the caller runs the small ops alone (norms, RoPE, attention, the activation's quantization;
- * on a small model a good share of a two-thread step) while the helper polls for the next loop; this has the helper read the
- * next product's rows, one byte per cache line, in the order the helpers claim its chunks ({@link Sgemm#chunksFromBack})
- * and as far as a budget, so that they come from its cache (or, for rows the caller ends up taking, from the helper
- * core's cache) when that product starts instead of from memory. Which product comes next is learned:
- * each regrouped weight records the one whose one-row product ran after it on the same thread last time (a hint only:
- * a wrong one costs a wasted read).
+ * on a small model a good share of a two-thread step) while the helper polls for the next loop. This has the helper
+ * read the next product's rows, one byte per cache line, chunk by chunk in the order the helpers claim them ({@link
+ * Sgemm#chunksFromBack}) and as far as a budget, so that when the product starts they come from the helper's cache (or,
+ * for chunks the caller ends up taking, from the helper core's cache) instead of from memory. Which product comes next
+ * is learned: each regrouped weight records the one whose one-row product ran after it on the same thread last time
+ * (a hint only: a wrong one costs a wasted read).
  */
 final class ReadAhead implements Sgemm.Background {
     /**
@@ -64,8 +66,8 @@ final class ReadAhead implements Sgemm.Background {
      */
     static int[] ranges(InterleavedWeight w, int budget) {
         int[] chunks = Sgemm.chunksFromBack(w.out, 2L * w.out * w.in, InterleavedWeight.ROWS);
-        boolean apart = w.type != dev.panthera.quant.ggml.GgmlType.Q4_0
-                && w.type != dev.panthera.quant.ggml.GgmlType.Q8_0; // K-quants: headers and quants in two regions
+        // the K-quants keep headers and quants in two regions; Q4_0 and Q8_0 keep each group-block whole
+        boolean apart = w.type != GgmlType.Q4_0 && w.type != GgmlType.Q8_0;
         int[] out = new int[chunks.length * (apart ? 2 : 1)];
         int n = 0;
         long left = budget;
@@ -80,7 +82,7 @@ final class ReadAhead implements Sgemm.Background {
                 out[n++] = to;
             }
         }
-        return java.util.Arrays.copyOf(out, n);
+        return Arrays.copyOf(out, n);
     }
 
     @Override
