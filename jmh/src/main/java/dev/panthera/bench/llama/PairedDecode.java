@@ -25,7 +25,7 @@ public final class PairedDecode {
     private PairedDecode() {}
 
     public static void main(String[] args) {
-        if (args.length < 2) {
+        if (args.length < 2 || args.length % 2 != 0) { // two files, then options in pairs
             System.err.println("usage: PairedDecode A.gguf B.gguf [-t THREADS] [-r ROUNDS] [-n TOKENS] [-w WARMUP_S]");
             System.exit(2);
         }
