@@ -109,7 +109,7 @@ public final class PairedDecode {
     }
 
     /** The q-quantile of sorted values, by linear interpolation between order statistics. */
-    static double quantile(double[] sorted, double q) {
+    private static double quantile(double[] sorted, double q) {
         double at = q * (sorted.length - 1);
         int lo = (int) Math.floor(at), hi = Math.min(sorted.length - 1, lo + 1);
         return sorted[lo] + (at - lo) * (sorted[hi] - sorted[lo]);
